@@ -1,0 +1,181 @@
+#include "conf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *conf_trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = 0;
+	return s;
+}
+
+static bool conf_key_ok(const char *k)
+{
+	if (!*k)
+		return false;
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_' || *k == '-' || *k == '.'))
+			return false;
+	return true;
+}
+
+static int conf_line(char *line, unsigned lineno, char *section, conf_cb cb, void *ctx, char *err)
+{
+	char *hash = strchr(line, '#');
+	if (hash)
+		*hash = 0;
+	char *s = conf_trim(line);
+	if (!*s)
+		return 0;
+	if (*s == '[') {
+		size_t n = strlen(s);
+		if (s[n - 1] != ']' || n < 3) {
+			snprintf(err, CONF_ERR_MAX, "line %u: malformed section header", lineno);
+			return HSMCA_ERR_CONFIG;
+		}
+		s[n - 1] = 0;
+		char *name = conf_trim(s + 1);
+		if (!*name || strlen(name) >= CONF_LINE_MAX) {
+			snprintf(err, CONF_ERR_MAX, "line %u: empty section name", lineno);
+			return HSMCA_ERR_CONFIG;
+		}
+		memmove(section, name, strlen(name) + 1);
+		return cb(ctx, section, NULL, NULL, lineno, err);
+	}
+	char *eq = strchr(s, '=');
+	if (!eq) {
+		snprintf(err, CONF_ERR_MAX, "line %u: expected key = value", lineno);
+		return HSMCA_ERR_CONFIG;
+	}
+	*eq = 0;
+	char *key = conf_trim(s), *val = conf_trim(eq + 1);
+	if (!conf_key_ok(key)) {
+		snprintf(err, CONF_ERR_MAX, "line %u: bad key name", lineno);
+		return HSMCA_ERR_CONFIG;
+	}
+	if (!*val) {
+		snprintf(err, CONF_ERR_MAX, "line %u: key %s has an empty value", lineno, key);
+		return HSMCA_ERR_CONFIG;
+	}
+	return cb(ctx, section, key, val, lineno, err);
+}
+
+int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err)
+{
+	char line[CONF_LINE_MAX + 1], section[CONF_LINE_MAX + 1] = "";
+	unsigned lineno = 0;
+	size_t pos = 0;
+	err[0] = 0;
+	if (len > CONF_FILE_MAX) {
+		snprintf(err, CONF_ERR_MAX, "file larger than %u bytes", CONF_FILE_MAX);
+		return HSMCA_ERR_LIMIT;
+	}
+	while (pos < len) {
+		size_t n = 0;
+		lineno++;
+		while (pos < len && text[pos] != '\n') {
+			unsigned char c = (unsigned char)text[pos++];
+			if (n >= CONF_LINE_MAX) {
+				snprintf(err, CONF_ERR_MAX, "line %u: longer than %u bytes", lineno, CONF_LINE_MAX);
+				return HSMCA_ERR_LIMIT;
+			}
+			if (c == '\r' && (pos == len || text[pos] == '\n'))
+				continue;
+			if ((c < 0x20 && c != '\t') || c > 0x7e) {
+				snprintf(err, CONF_ERR_MAX, "line %u: non-printable byte", lineno);
+				return HSMCA_ERR_PARSE;
+			}
+			line[n++] = (char)c;
+		}
+		pos++; /* the newline */
+		line[n] = 0;
+		int rc = conf_line(line, lineno, section, cb, ctx, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int conf_parse_file(const char *path, conf_cb cb, void *ctx, char *err)
+{
+	int rc = HSMCA_ERR_IO, fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	size_t len = 0;
+	if (fd < 0) {
+		snprintf(err, CONF_ERR_MAX, "%s: %s", path, strerror(errno));
+		return HSMCA_ERR_IO;
+	}
+	buf = malloc(CONF_FILE_MAX + 1);
+	if (!buf) {
+		rc = HSMCA_ERR_NOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
+		if (r < 0) {
+			snprintf(err, CONF_ERR_MAX, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > CONF_FILE_MAX) {
+			snprintf(err, CONF_ERR_MAX, "%s: larger than %u bytes", path, CONF_FILE_MAX);
+			rc = HSMCA_ERR_LIMIT;
+			goto out;
+		}
+	}
+	rc = conf_parse(buf, len, cb, ctx, err);
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+bool conf_value_uint(const char *v, uint64_t max, uint64_t *out)
+{
+	uint64_t r = 0;
+	if (!*v || strlen(v) > 20)
+		return false;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9')
+			return false;
+		if (r > (UINT64_MAX - 9) / 10)
+			return false;
+		r = r * 10 + (uint64_t)(*v - '0');
+	}
+	if (r > max)
+		return false;
+	*out = r;
+	return true;
+}
+
+bool conf_value_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true")) {
+		*out = true;
+		return true;
+	}
+	if (!strcmp(v, "no") || !strcmp(v, "false")) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+bool conf_value_str(const char *v, char *out, size_t out_len)
+{
+	size_t n = strlen(v);
+	if (n >= out_len)
+		return false;
+	memcpy(out, v, n + 1);
+	return true;
+}

@@ -1,0 +1,33 @@
+/* Declarative config files: "[section name]" headers and "key = value" lines; '#' starts a comment.
+ * Bounded: CONF_FILE_MAX bytes, CONF_LINE_MAX per line, printable ASCII only. Each process reads its
+ * file once; unknown keys are rejected by the caller's callback, which gets the line number. */
+#ifndef HSMCA_CONF_H
+#define HSMCA_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define CONF_FILE_MAX (256u * 1024u)
+#define CONF_LINE_MAX 1024u
+#define CONF_ERR_MAX 256u
+
+/* Called once per section header (key == NULL) and once per key/value. section is "" before any header.
+ * Returns 0 or a negative error, having written a message into err (CONF_ERR_MAX bytes). */
+typedef int (*conf_cb)(void *ctx, const char *section, const char *key, const char *value, unsigned line,
+		       char *err);
+
+/* Parses text (need not be NUL-terminated). On error err holds "line N: why". */
+int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err) HSMCA_WUR;
+/* Reads path (at most CONF_FILE_MAX bytes) and parses it. */
+int conf_parse_file(const char *path, conf_cb cb, void *ctx, char *err) HSMCA_WUR;
+
+/* Value helpers: return false on anything but a clean value. */
+bool conf_value_uint(const char *v, uint64_t max, uint64_t *out);
+bool conf_value_bool(const char *v, bool *out);
+/* Copies v into out (size out_len) if it fits. */
+bool conf_value_str(const char *v, char *out, size_t out_len);
+
+#endif

@@ -1,0 +1,12 @@
+/* Locked memory for secrets (PINs, shares, passphrases). */
+#ifndef HSMCA_SECMEM_H
+#define HSMCA_SECMEM_H
+
+#include <stddef.h>
+
+/* Returns a zeroed, mlock'd, MADV_DONTDUMP buffer of len bytes, or NULL. Caller owns it; free with secmem_free. */
+void *secmem_alloc(size_t len);
+/* Wipes and frees a buffer from secmem_alloc (NULL is fine). */
+void secmem_free(void *p, size_t len);
+
+#endif

@@ -1,0 +1,90 @@
+#include "sgn_client.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "usock.h"
+
+int sgn_client_open(struct sgn_client *c, const char *path, int hello)
+{
+	uint8_t body[2] = { 0, FRAME_VERSION };
+	struct dbuf out;
+	int rc;
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->next_id = 1;
+	c->buf = malloc(FRAME_MAX + 1);
+	if (!c->buf)
+		return HSMCA_ERR_NOMEM;
+	rc = usock_connect(path, &c->fd);
+	if (rc || !hello)
+		return rc;
+	dbuf_init(&out);
+	rc = sgn_client_call(c, FRAME_HELLO, body, sizeof(body), &out);
+	dbuf_free(&out);
+	return rc;
+}
+
+void sgn_client_close(struct sgn_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	c->fd = -1;
+	c->buf = NULL;
+}
+
+static int sgn_client_send(struct sgn_client *c, const struct dbuf *req)
+{
+	if (req->failed)
+		return HSMCA_ERR_LIMIT;
+	ssize_t w = send(c->fd, req->data, req->len, MSG_NOSIGNAL);
+	return w == (ssize_t)req->len ? 0 : HSMCA_ERR_IO;
+}
+
+static int sgn_client_recv(struct sgn_client *c, uint32_t id, struct dbuf *out)
+{
+	struct frame f;
+	struct span data, msg;
+	ssize_t r = recv(c->fd, c->buf, FRAME_MAX + 1, 0);
+	if (r <= 0 || !frame_parse(span_make(c->buf, (size_t)r), &f) || f.req_id != id)
+		return HSMCA_ERR_IO;
+	if (f.type == FRAME_REPLY_OK && frame_ok_body_parse(f.body, &data)) {
+		dbuf_add(out, data.data, data.len);
+		return out->failed ? HSMCA_ERR_NOMEM : 0;
+	}
+	if (f.type == FRAME_REPLY_ERR && frame_err_body_parse(f.body, &c->err_code, &msg)) {
+		memcpy(c->err_msg, msg.data, msg.len);
+		c->err_msg[msg.len] = 0;
+		return HSMCA_ERR_POLICY;
+	}
+	return HSMCA_ERR_IO;
+}
+
+int sgn_client_call(struct sgn_client *c, uint8_t type, const uint8_t *body, size_t body_len, struct dbuf *out)
+{
+	struct dbuf req;
+	uint32_t id = c->next_id++;
+	int rc;
+	dbuf_init(&req);
+	frame_build(&req, type, id, body, body_len);
+	rc = sgn_client_send(c, &req);
+	dbuf_free(&req);
+	return rc ? rc : sgn_client_recv(c, id, out);
+}
+
+int sgn_client_sign(struct sgn_client *c, uint8_t type, const char *label, const uint8_t *data, size_t len,
+		    struct dbuf *out)
+{
+	struct dbuf req;
+	uint32_t id = c->next_id++;
+	int rc;
+	dbuf_init(&req);
+	frame_build_sign(&req, type, id, label, data, len);
+	rc = sgn_client_send(c, &req);
+	dbuf_free(&req);
+	return rc ? rc : sgn_client_recv(c, id, out);
+}

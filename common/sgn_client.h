@@ -1,0 +1,34 @@
+/* Client side of the signer protocol (signer/PROTOCOL.md): used by the unseal CLI, the tests, the
+ * benchmark and the frontend. One request at a time per client; not thread-safe (one client per thread). */
+#ifndef HSMCA_SGN_CLIENT_H
+#define HSMCA_SGN_CLIENT_H
+
+#include <stdint.h>
+
+#include "der.h"
+#include "err.h"
+
+#define SGN_CLIENT_MSG_MAX 513
+
+struct sgn_client {
+	int fd;
+	uint32_t next_id;
+	uint8_t *buf; /* FRAME_MAX + 1, owned */
+	/* after a REPLY_ERR: */
+	uint32_t err_code;
+	char err_msg[SGN_CLIENT_MSG_MAX];
+};
+
+/* Connects to path and (hello = 1) sends HELLO. */
+int sgn_client_open(struct sgn_client *c, const char *path, int hello) HSMCA_WUR;
+void sgn_client_close(struct sgn_client *c);
+/* Sends one request of frame type with body (already encoded) and waits for the reply. On REPLY_OK
+ * appends the reply data to out and returns 0; on REPLY_ERR returns HSMCA_ERR_POLICY with err_code/err_msg
+ * set; a closed connection or a malformed reply returns HSMCA_ERR_IO. */
+int sgn_client_call(struct sgn_client *c, uint8_t type, const uint8_t *body, size_t body_len,
+		    struct dbuf *out) HSMCA_WUR;
+/* SIGN_* request for the key labelled label. */
+int sgn_client_sign(struct sgn_client *c, uint8_t type, const char *label, const uint8_t *data, size_t len,
+		    struct dbuf *out) HSMCA_WUR;
+
+#endif

@@ -1,0 +1,63 @@
+#include "usock.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int usock_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return HSMCA_ERR_LIMIT;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+int usock_listen(const char *path, mode_t mode, gid_t gid, int *out_fd)
+{
+	struct sockaddr_un sa;
+	struct stat stt;
+	int fd, rc = usock_addr(path, &sa);
+	if (rc)
+		return rc;
+	if (lstat(path, &stt) == 0) {
+		if (!S_ISSOCK(stt.st_mode))
+			return HSMCA_ERR_EXISTS; /* never remove something that is not a socket */
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return HSMCA_ERR_IO;
+	mode_t old = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc != 0 || listen(fd, 128) != 0 || chmod(path, mode) != 0 ||
+	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0)) {
+		close(fd);
+		return HSMCA_ERR_IO;
+	}
+	*out_fd = fd;
+	return 0;
+}
+
+int usock_connect(const char *path, int *out_fd)
+{
+	struct sockaddr_un sa;
+	int fd, rc = usock_addr(path, &sa);
+	if (rc)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return HSMCA_ERR_IO;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		close(fd);
+		return e == ENOENT || e == ECONNREFUSED ? HSMCA_ERR_NOTFOUND : HSMCA_ERR_IO;
+	}
+	*out_fd = fd;
+	return 0;
+}

@@ -1,0 +1,131 @@
+#include "quorum.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "secmem.h"
+
+#define QUORUM_YS_LEN ((size_t)SHAMIR_SHARES_MAX_Q * SEAL_SHARE_MAX)
+
+int quorum_init(struct quorum *q, const char *expect_serial)
+{
+	memset(q, 0, sizeof(*q));
+	if (expect_serial && strlen(expect_serial) > SEAL_SERIAL_MAX)
+		return HSMCA_ERR_CONFIG;
+	if (expect_serial)
+		strcpy(q->serial, expect_serial);
+	q->ys = secmem_alloc(QUORUM_YS_LEN);
+	return q->ys ? 0 : HSMCA_ERR_NOMEM;
+}
+
+void quorum_free(struct quorum *q)
+{
+	secmem_free(q->ys, QUORUM_YS_LEN);
+	memset(q, 0, sizeof(*q));
+}
+
+static int quorum_check(struct quorum *q, const struct seal_info *in, size_t len, char *err)
+{
+	if (q->serial[0] && strcmp(q->serial, in->serial) != 0) {
+		snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u) belongs to token serial %s, not %s", in->custodian,
+			 in->index, in->serial, q->serial);
+		return HSMCA_ERR_QUORUM;
+	}
+	if (q->count > 0 && (q->m != in->m || q->n != in->n || q->share_len != len)) {
+		snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u) is from a %u-of-%u split, the others from %u-of-%u",
+			 in->custodian, in->index, in->m, in->n, q->m, q->n);
+		return HSMCA_ERR_QUORUM;
+	}
+	for (unsigned i = 0; i < q->count; i++)
+		if (q->xs[i] == in->index) {
+			snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u) was already presented", in->custodian,
+				 in->index);
+			return HSMCA_ERR_QUORUM;
+		}
+	if (q->count >= SHAMIR_SHARES_MAX_Q || (q->count > 0 && q->count >= q->m)) {
+		snprintf(err, QUORUM_ERR_MAX, "quorum already complete");
+		return HSMCA_ERR_QUORUM;
+	}
+	return 0;
+}
+
+int quorum_add(struct quorum *q, struct span file, const char *pass, size_t pass_len, char *err)
+{
+	struct seal_file parsed;
+	struct seal_info info;
+	uint8_t *share = secmem_alloc(SEAL_SHARE_MAX);
+	size_t len = 0;
+	int rc;
+	err[0] = 0;
+	if (!share)
+		return HSMCA_ERR_NOMEM;
+	if (!seal_file_parse(file, &parsed)) {
+		snprintf(err, QUORUM_ERR_MAX, "not a valid share file (bad format, truncated or trailing bytes)");
+		rc = HSMCA_ERR_PARSE;
+		goto out;
+	}
+	rc = quorum_check(q, &parsed.info, parsed.ct.len, err);
+	if (rc)
+		goto out;
+	rc = seal_share_open(file, pass, pass_len, NULL, &info, share, &len);
+	if (rc) {
+		snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u): wrong passphrase or tampered file",
+			 parsed.info.custodian, parsed.info.index);
+		rc = HSMCA_ERR_AUTH;
+		goto out;
+	}
+	if (q->count == 0) {
+		q->m = info.m;
+		q->n = info.n;
+		q->share_len = len;
+		strcpy(q->serial, info.serial);
+		strcpy(q->label, info.label);
+	}
+	q->xs[q->count] = info.index;
+	memcpy(q->ys + (size_t)q->count * len, share, len);
+	strcpy(q->custodians[q->count], info.custodian);
+	q->count++;
+out:
+	secmem_free(share, SEAL_SHARE_MAX);
+	return rc;
+}
+
+bool quorum_ready(const struct quorum *q)
+{
+	return q->count > 0 && q->count >= q->m;
+}
+
+int quorum_secret(struct quorum *q, uint8_t *out, size_t *out_len)
+{
+	if (!quorum_ready(q))
+		return HSMCA_ERR_QUORUM;
+	int rc = shamir_combine(q->xs, q->ys, q->count, q->share_len, out);
+	if (rc == 0)
+		*out_len = q->share_len;
+	return rc;
+}
+
+int quorum_login(struct quorum *q, struct p11_module *m, CK_SESSION_HANDLE s, char *err)
+{
+	uint8_t *pin = secmem_alloc(SEAL_SHARE_MAX);
+	size_t len = 0;
+	int rc;
+	err[0] = 0;
+	if (!pin)
+		return HSMCA_ERR_NOMEM;
+	rc = quorum_secret(q, pin, &len);
+	if (rc) {
+		snprintf(err, QUORUM_ERR_MAX, "%u of %u shares presented; %u needed", q->count, q->m, q->m);
+		rc = HSMCA_ERR_QUORUM;
+		goto out;
+	}
+	rc = p11_login(m, s, pin, len);
+	if (rc) {
+		CK_RV rv = p11_last_rv();
+		snprintf(err, QUORUM_ERR_MAX, "token refused the reconstructed PIN: %s", p11_rv_name(rv));
+		rc = rv == CKR_PIN_INCORRECT ? HSMCA_ERR_AUTH : HSMCA_ERR_P11;
+	}
+out:
+	secmem_free(pin, SEAL_SHARE_MAX);
+	return rc;
+}

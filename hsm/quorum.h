@@ -1,0 +1,40 @@
+/* m-of-n quorum: collects sealed shares (each opened with its custodian's passphrase), checks they belong
+ * together (same token, same m/n, distinct indices), and reconstructs the PIN in locked memory only for
+ * the moment of C_Login. Owns its locked buffers; quorum_free wipes them. */
+#ifndef HSMCA_QUORUM_H
+#define HSMCA_QUORUM_H
+
+#include <stdbool.h>
+
+#include "p11.h"
+#include "seal.h"
+#include "shamir.h"
+
+#define SHAMIR_SHARES_MAX_Q 16 /* most custodians one quorum collects */
+
+#define QUORUM_ERR_MAX 256
+
+struct quorum {
+	char serial[SEAL_SERIAL_MAX + 1]; /* expected token serial ("" = take from first share) */
+	char label[SEAL_LABEL_MAX + 1];
+	unsigned m, n, count;
+	size_t share_len;
+	uint8_t xs[SHAMIR_SHARES_MAX_Q];
+	uint8_t *ys; /* locked, SHAMIR_SHARES_MAX_Q * SEAL_SHARE_MAX */
+	char custodians[SHAMIR_SHARES_MAX_Q][SEAL_NAME_MAX + 1];
+};
+
+int quorum_init(struct quorum *q, const char *expect_serial) HSMCA_WUR;
+void quorum_free(struct quorum *q);
+/* Opens one share file. On failure err names the share (custodian and index when readable) and why;
+ * the quorum is unchanged. Returns HSMCA_ERR_AUTH (wrong passphrase/tampered), HSMCA_ERR_PARSE (not a share
+ * file), HSMCA_ERR_QUORUM (other token, other split, duplicate). */
+int quorum_add(struct quorum *q, struct span file, const char *pass, size_t pass_len, char *err) HSMCA_WUR;
+bool quorum_ready(const struct quorum *q);
+/* Reconstructs the PIN (into locked memory), logs in on s, wipes the PIN. Fewer than m shares:
+ * HSMCA_ERR_QUORUM. Token rejects the PIN: HSMCA_ERR_AUTH. */
+int quorum_login(struct quorum *q, struct p11_module *m, CK_SESSION_HANDLE s, char *err) HSMCA_WUR;
+/* Reconstructs the PIN into out (SEAL_SHARE_MAX bytes, caller's locked memory); for re-splitting. */
+int quorum_secret(struct quorum *q, uint8_t *out, size_t *out_len) HSMCA_WUR;
+
+#endif

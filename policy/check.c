@@ -1,0 +1,151 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+
+#define REFUSE(...) (snprintf(why, TBS_WHY_MAX, __VA_ARGS__), HSMCA_ERR_POLICY)
+#define DAY 86400
+
+static bool pol_span_is(const struct span *s, const uint8_t *b, size_t len)
+{
+	struct span o = span_make(b, len);
+	return span_equal(s, &o);
+}
+
+static int pol_check_serial(const struct span *serial, char *why)
+{
+	const uint8_t *d = serial->data;
+	size_t len = serial->len;
+	if (d[0] & 0x80)
+		return REFUSE("serial: must be positive");
+	if (len > POLICY_SERIAL_MAX_OCTETS)
+		return REFUSE("serial: longer than %d octets", POLICY_SERIAL_MAX_OCTETS);
+	while (len > 0 && d[0] == 0) {
+		d++;
+		len--;
+	}
+	size_t bits = len ? (len - 1) * 8 : 0;
+	for (uint8_t top = len ? d[0] : 0; top; top >>= 1)
+		bits++;
+	if (bits < POLICY_SERIAL_MIN_BITS)
+		return REFUSE("serial: fewer than 64 random bits (value below 2^64)");
+	return 0;
+}
+
+static int pol_check_known_critical(const struct tbs_ext *ext, size_t n, char *why)
+{
+	static const struct {
+		const uint8_t *oid;
+		size_t len;
+	} known[] = {
+		{ OID_BC, sizeof(OID_BC) },   { OID_KU, sizeof(OID_KU) },       { OID_EKU, sizeof(OID_EKU) },
+		{ OID_SAN, sizeof(OID_SAN) }, { OID_NC, sizeof(OID_NC) },       { OID_CP, sizeof(OID_CP) },
+		{ OID_PC, sizeof(OID_PC) },   { OID_CRLDP, sizeof(OID_CRLDP) },
+	};
+	for (size_t i = 0; i < n; i++) {
+		bool ok = !ext[i].critical;
+		for (size_t k = 0; !ok && k < sizeof(known) / sizeof(known[0]); k++)
+			ok = pol_span_is(&ext[i].oid, known[k].oid, known[k].len);
+		if (!ok)
+			return REFUSE("critical-extension: unknown critical extension %zu", i);
+	}
+	return 0;
+}
+
+static int pol_check_cert_ca(const struct tbs_cert *t, const struct policy_profile *p, char *why)
+{
+	bool ca = t->has_bc && t->ca;
+	if (!ca) {
+		if (t->has_ku && (t->ku & (TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN)))
+			return REFUSE("key-usage: keyCertSign/cRLSign on a non-CA certificate");
+		return 0;
+	}
+	if (!p->allow_ca)
+		return REFUSE("ca: the pinned profile does not allow CA certificates");
+	const struct tbs_ext *bc = tbs_ext_find(t->ext, t->n_ext, OID_BC, sizeof(OID_BC));
+	if (!bc->critical)
+		return REFUSE("ca: basicConstraints must be critical on a CA certificate");
+	if (!t->has_pathlen || t->pathlen > p->max_pathlen)
+		return REFUSE("pathlen: pathLenConstraint missing or above %llu", (unsigned long long)p->max_pathlen);
+	if (!t->has_ku || !(t->ku & TBS_KU_KEY_CERT_SIGN))
+		return REFUSE("key-usage: a CA certificate needs keyCertSign");
+	if (!t->has_ski)
+		return REFUSE("ski: a CA certificate needs a subjectKeyIdentifier");
+	return 0;
+}
+
+static int pol_check_eku(const struct tbs_cert *t, const struct policy_profile *p, char *why)
+{
+	for (size_t i = 0; i < t->n_eku; i++) {
+		bool ok = false;
+		for (size_t k = 0; !ok && k < p->n_eku; k++)
+			ok = pol_span_is(&t->eku[i], p->eku[k], p->eku_len[k]);
+		if (!ok)
+			return REFUSE("eku: extended key usage %zu is not allowed by the pinned profile", i);
+	}
+	return 0;
+}
+
+int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss, const struct policy_profile *p,
+		      char *why)
+{
+	int rc;
+	if (!p->allow_cert)
+		return REFUSE("operation: this key may not sign certificates");
+	if (!pol_span_is(&t->issuer, iss->subject, iss->subject_len))
+		return REFUSE("issuer: issuer name does not match the key's certificate");
+	if (!t->has_aki || !pol_span_is(&t->aki_keyid, iss->ski, iss->ski_len))
+		return REFUSE("aki: authorityKeyIdentifier missing or not the key's SKI");
+	if (!pol_span_is(&t->sigalg, iss->sigalg, iss->sigalg_len))
+		return REFUSE("sigalg: signature algorithm does not match the key");
+	if (t->not_before >= t->not_after)
+		return REFUSE("validity: notBefore is not before notAfter");
+	if (t->not_before < iss->not_before || t->not_after > iss->not_after)
+		return REFUSE("validity: outside the issuer's validity");
+	if ((uint64_t)(t->not_after - t->not_before) > (uint64_t)p->max_validity_days * DAY)
+		return REFUSE("validity: longer than %u days", p->max_validity_days);
+	if ((rc = pol_check_serial(&t->serial, why)) || (rc = pol_check_cert_ca(t, p, why)))
+		return rc;
+	if (t->has_ku && (t->ku & ~p->ku_allowed))
+		return REFUSE("key-usage: key usage not allowed by the pinned profile");
+	if ((rc = pol_check_eku(t, p, why)))
+		return rc;
+	return pol_check_known_critical(t->ext, t->n_ext, why);
+}
+
+int policy_check_crl(const struct tbs_crl *t, const struct policy_issuer *iss, const struct policy_profile *p,
+		     char *why)
+{
+	if (!p->allow_crl)
+		return REFUSE("operation: this key may not sign CRLs");
+	if (!pol_span_is(&t->issuer, iss->subject, iss->subject_len))
+		return REFUSE("issuer: CRL issuer does not match the key's certificate");
+	if (!t->has_aki || !pol_span_is(&t->aki_keyid, iss->ski, iss->ski_len))
+		return REFUSE("aki: authorityKeyIdentifier missing or not the key's SKI");
+	if (!pol_span_is(&t->sigalg, iss->sigalg, iss->sigalg_len))
+		return REFUSE("sigalg: signature algorithm does not match the key");
+	if (!t->has_number)
+		return REFUSE("crl-number: cRLNumber missing");
+	if (t->this_update >= t->next_update ||
+	    (uint64_t)(t->next_update - t->this_update) > (uint64_t)p->max_crl_days * DAY)
+		return REFUSE("validity: nextUpdate not after thisUpdate or beyond %u days", p->max_crl_days);
+	if (t->this_update < iss->not_before || t->this_update > iss->not_after)
+		return REFUSE("validity: thisUpdate outside the issuer's validity");
+	return pol_check_known_critical(t->ext, t->n_ext, why);
+}
+
+int policy_check_ocsp(const struct tbs_ocsp *t, const struct policy_issuer *iss, const struct policy_profile *p,
+		      char *why)
+{
+	if (!p->allow_ocsp)
+		return REFUSE("operation: this key may not sign OCSP responses");
+	if (t->by_key ? !pol_span_is(&t->responder, iss->key_hash, POLICY_SHA1_LEN)
+		      : !pol_span_is(&t->responder, iss->subject, iss->subject_len))
+		return REFUSE("responder: responderID does not name this key's certificate");
+	const uint8_t *want = p->ocsp_delegated ? iss->parent_key_hash : iss->key_hash;
+	if (!pol_span_is(&t->issuer_key_hash, want, POLICY_SHA1_LEN))
+		return REFUSE("responder: CertID names an issuer this responder does not answer for");
+	if (t->produced_at < iss->not_before || t->produced_at > iss->not_after)
+		return REFUSE("validity: producedAt outside the responder certificate's validity");
+	return 0;
+}

@@ -1,0 +1,66 @@
+/* The rules both processes apply to a to-be-signed structure before it is signed. The signer applies them
+ * with the profile pinned in its own config; the ceremony and (later) the frontend lint with the same code.
+ * Each check returns 0 or HSMCA_ERR_POLICY with "rule: detail" in why (TBS_WHY_MAX). */
+#ifndef HSMCA_POLICY_H
+#define HSMCA_POLICY_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "tbs.h"
+
+#define POLICY_NAME_MAX 2048
+#define POLICY_KEYID_MAX 64
+#define POLICY_SHA1_LEN 20
+#define POLICY_SIGALG_MAX 32
+#define POLICY_OID_MAX 32
+#define POLICY_SERIAL_MAX_OCTETS 20
+#define POLICY_SERIAL_MIN_BITS 65 /* value >= 2^64: room for at least 64 random bits */
+
+/* Facts about a signing key, taken from its certificate. Plain data (no pointers). */
+struct policy_issuer {
+	uint8_t subject[POLICY_NAME_MAX];
+	size_t subject_len;
+	uint8_t ski[POLICY_KEYID_MAX];
+	size_t ski_len;
+	uint8_t key_hash[POLICY_SHA1_LEN];    /* SHA-1 of this key's public key bits (OCSP byKey) */
+	uint8_t parent_key_hash[POLICY_SHA1_LEN]; /* SHA-1 of its issuer's key bits (delegated OCSP CertIDs) */
+	time_t not_before, not_after;
+	uint8_t sigalg[POLICY_SIGALG_MAX]; /* AlgorithmIdentifier DER of signatures by this key */
+	size_t sigalg_len;
+};
+
+/* What a key may sign: the pinned profile. */
+struct policy_profile {
+	bool allow_cert, allow_crl, allow_ocsp;
+	bool allow_ca;
+	uint64_t max_pathlen;       /* for CA certificates: pathLenConstraint required and <= this */
+	uint16_t ku_allowed;        /* KU_* bits a certificate may carry */
+	size_t n_eku;
+	uint8_t eku[TBS_MAX_EKU][POLICY_OID_MAX];
+	size_t eku_len[TBS_MAX_EKU];
+	uint32_t max_validity_days; /* certificates */
+	uint32_t max_crl_days;      /* nextUpdate - thisUpdate */
+	bool allow_checkpoint;      /* audit checkpoint digests (signer only) */
+	bool ocsp_delegated;        /* CertIDs name the issuer's key (delegated responder) rather than this key */
+};
+
+/* Fills an issuer from its certificate; parent is the certificate that signed it (NULL for a root). */
+int policy_issuer_from_x509(X509 *cert, X509 *parent, struct policy_issuer *out) HSMCA_WUR;
+/* The AlgorithmIdentifier DER we sign with for this public key (P-256: ecdsa-with-SHA256, P-384: SHA384,
+ * RSA: sha256WithRSAEncryption). */
+bool policy_sigalg_for_pkey(EVP_PKEY *pk, struct span *out);
+/* Names for configs: "serverAuth" etc. and "digitalSignature" etc. */
+bool policy_eku_oid(const char *name, struct span *out);
+bool policy_ku_bit(const char *name, uint16_t *out);
+
+int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss, const struct policy_profile *p,
+		      char *why) HSMCA_WUR;
+int policy_check_crl(const struct tbs_crl *t, const struct policy_issuer *iss, const struct policy_profile *p,
+		     char *why) HSMCA_WUR;
+int policy_check_ocsp(const struct tbs_ocsp *t, const struct policy_issuer *iss, const struct policy_profile *p,
+		      char *why) HSMCA_WUR;
+
+#endif

@@ -1,0 +1,67 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "tbs.h"
+
+#define WHY(...) (snprintf(why, TBS_WHY_MAX, __VA_ARGS__), false)
+
+static bool tbs_crl_entry_parse(struct span *list)
+{
+	struct span e, serial, exts;
+	time_t when;
+	struct tbs_ext ext[TBS_MAX_EXT];
+	size_t n;
+	char why[TBS_WHY_MAX];
+	if (!der_get(list, &e, DER_SEQUENCE) || !der_get_integer(&e, &serial) || !der_get_time(&e, &when))
+		return false;
+	if (span_len(&e) > 0 && (!der_get(&e, &exts, DER_SEQUENCE) || !tbs_exts_parse(exts, ext, &n, why)))
+		return false;
+	return span_len(&e) == 0;
+}
+
+bool tbs_crl_parse(struct span in, struct tbs_crl *out, char *why)
+{
+	struct span tbs, list, wrap, exts;
+	uint64_t version;
+	bool present;
+	const struct tbs_ext *e;
+	memset(out, 0, sizeof(*out));
+	if (!der_get(&in, &tbs, DER_SEQUENCE) || span_len(&in) != 0)
+		return WHY("not a single DER SEQUENCE");
+	if (!der_get_uint(&tbs, &version) || version != 1)
+		return WHY("version is not v2");
+	if (!der_get_element(&tbs, &out->sigalg, DER_SEQUENCE) || !der_get_element(&tbs, &out->issuer, DER_SEQUENCE))
+		return WHY("malformed signature algorithm or issuer");
+	if (!der_get_time(&tbs, &out->this_update) || !der_get_time(&tbs, &out->next_update))
+		return WHY("malformed thisUpdate/nextUpdate (nextUpdate required)");
+	if (!der_get_optional(&tbs, &list, &present, DER_SEQUENCE))
+		return WHY("malformed revokedCertificates");
+	if (present) {
+		if (span_len(&list) == 0)
+			return WHY("empty revokedCertificates must be absent");
+		while (span_len(&list) > 0) {
+			if (!tbs_crl_entry_parse(&list))
+				return WHY("malformed revoked entry %zu", out->n_revoked);
+			out->n_revoked++;
+		}
+	}
+	if (!der_get(&tbs, &wrap, DER_CONTEXT | DER_CONSTRUCTED | 0) || !der_get(&wrap, &exts, DER_SEQUENCE) ||
+	    span_len(&wrap) != 0)
+		return WHY("crlExtensions missing or malformed");
+	if (span_len(&tbs) != 0)
+		return WHY("trailing bytes in TBSCertList");
+	if (!tbs_exts_parse(exts, out->ext, &out->n_ext, why))
+		return false;
+	if ((e = tbs_ext_find(out->ext, out->n_ext, OID_AKI, sizeof(OID_AKI)))) {
+		out->has_aki = true;
+		if (!tbs_aki_parse(e->value, &out->aki_keyid))
+			return WHY("malformed authorityKeyIdentifier");
+	}
+	if ((e = tbs_ext_find(out->ext, out->n_ext, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER)))) {
+		struct span v = e->value, num;
+		if (!der_get_integer(&v, &num) || span_len(&v) != 0 || (num.data[0] & 0x80) || num.len > 20)
+			return WHY("malformed cRLNumber");
+		out->has_number = true;
+	}
+	return true;
+}

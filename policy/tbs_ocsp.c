@@ -1,0 +1,96 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "tbs.h"
+
+#define WHY(...) (snprintf(why, TBS_WHY_MAX, __VA_ARGS__), false)
+
+/* SingleResponse; *ikh gets the CertID's issuerKeyHash */
+static bool tbs_ocsp_single_parse(struct span *list, struct span *ikh)
+{
+	struct span sr, certid, alg, name_hash, serial, status, wrap;
+	uint8_t tag;
+	time_t t;
+	bool present;
+	if (!der_get(list, &sr, DER_SEQUENCE) || !der_get(&sr, &certid, DER_SEQUENCE) ||
+	    !der_get(&certid, &alg, DER_SEQUENCE) || !der_get(&certid, &name_hash, DER_OCTET_STRING) ||
+	    !der_get(&certid, ikh, DER_OCTET_STRING) || !der_get_integer(&certid, &serial) || span_len(&certid) != 0)
+		return false;
+	if (!der_get_any(&sr, &tag, &status, NULL))
+		return false;
+	if (tag == (DER_CONTEXT | 0) || tag == (DER_CONTEXT | 2)) { /* good / unknown: IMPLICIT NULL */
+		if (status.len != 0)
+			return false;
+	} else if (tag == (DER_CONTEXT | DER_CONSTRUCTED | 1)) { /* revoked */
+		if (!der_get_gentime(&status, &t))
+			return false;
+		if (span_len(&status) > 0) {
+			struct span reason, r;
+			if (!der_get(&status, &reason, DER_CONTEXT | DER_CONSTRUCTED | 0) ||
+			    !der_get(&reason, &r, DER_ENUMERATED) || span_len(&reason) != 0 || r.len != 1 || r.data[0] > 10)
+				return false;
+		}
+		if (span_len(&status) != 0)
+			return false;
+	} else {
+		return false;
+	}
+	if (!der_get_gentime(&sr, &t))
+		return false;
+	if (!der_get_optional(&sr, &wrap, &present, DER_CONTEXT | DER_CONSTRUCTED | 0))
+		return false;
+	if (present && (!der_get_gentime(&wrap, &t) || span_len(&wrap) != 0))
+		return false;
+	if (!der_get_optional(&sr, &wrap, &present, DER_CONTEXT | DER_CONSTRUCTED | 1))
+		return false;
+	return span_len(&sr) == 0;
+}
+
+bool tbs_ocsp_parse(struct span in, struct tbs_ocsp *out, char *why)
+{
+	struct span rd, rid, list, wrap;
+	uint8_t tag;
+	bool present;
+	memset(out, 0, sizeof(*out));
+	if (!der_get(&in, &rd, DER_SEQUENCE) || span_len(&in) != 0)
+		return WHY("not a single DER SEQUENCE");
+	if (der_peek(&rd, DER_CONTEXT | DER_CONSTRUCTED | 0))
+		return WHY("version must be absent (v1 DEFAULT)");
+	if (!der_get_any(&rd, &tag, &rid, NULL))
+		return WHY("malformed responderID");
+	if (tag == (DER_CONTEXT | DER_CONSTRUCTED | 1)) {
+		if (!der_get_element(&rid, &out->responder, DER_SEQUENCE) || span_len(&rid) != 0)
+			return WHY("malformed responderID byName");
+	} else if (tag == (DER_CONTEXT | DER_CONSTRUCTED | 2)) {
+		out->by_key = true;
+		if (!der_get(&rid, &out->responder, DER_OCTET_STRING) || span_len(&rid) != 0 || out->responder.len != 20)
+			return WHY("malformed responderID byKey");
+	} else {
+		return WHY("malformed responderID");
+	}
+	if (!der_get_gentime(&rd, &out->produced_at))
+		return WHY("malformed producedAt");
+	if (!der_get(&rd, &list, DER_SEQUENCE) || span_len(&list) == 0)
+		return WHY("responses missing");
+	while (span_len(&list) > 0) {
+		struct span ikh;
+		if (!tbs_ocsp_single_parse(&list, &ikh))
+			return WHY("malformed SingleResponse %zu", out->n_responses);
+		if (out->n_responses > 0 && !span_equal(&ikh, &out->issuer_key_hash))
+			return WHY("responses for more than one issuer");
+		out->issuer_key_hash = ikh;
+		out->n_responses++;
+	}
+	if (!der_get_optional(&rd, &wrap, &present, DER_CONTEXT | DER_CONSTRUCTED | 1))
+		return WHY("malformed responseExtensions");
+	if (present) {
+		struct span exts;
+		struct tbs_ext ext[TBS_MAX_EXT];
+		size_t n;
+		if (!der_get(&wrap, &exts, DER_SEQUENCE) || span_len(&wrap) != 0 || !tbs_exts_parse(exts, ext, &n, why))
+			return WHY("malformed responseExtensions");
+	}
+	if (span_len(&rd) != 0)
+		return WHY("trailing bytes in ResponseData");
+	return true;
+}

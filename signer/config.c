@@ -1,0 +1,184 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+#define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
+
+struct sgn_conf_ctx {
+	struct sgn_config *c;
+	struct sgn_key_conf *key; /* current [key NAME] section */
+};
+
+static int sgn_conf_list(const char *v, unsigned line, char *err, int (*each)(void *, const char *, unsigned, char *),
+			 void *arg)
+{
+	char buf[CONF_LINE_MAX + 1], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		int rc = each(arg, tok, line, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int sgn_conf_op(void *arg, const char *tok, unsigned line, char *err)
+{
+	struct policy_profile *p = arg;
+	if (!strcmp(tok, "cert"))
+		p->allow_cert = true;
+	else if (!strcmp(tok, "crl"))
+		p->allow_crl = true;
+	else if (!strcmp(tok, "ocsp"))
+		p->allow_ocsp = true;
+	else if (!strcmp(tok, "checkpoint"))
+		p->allow_checkpoint = true;
+	else
+		return CERR("line %u: unknown operation %s (cert, crl, ocsp, checkpoint)", line, tok);
+	return 0;
+}
+
+static int sgn_conf_ku(void *arg, const char *tok, unsigned line, char *err)
+{
+	struct policy_profile *p = arg;
+	uint16_t bit;
+	if (!policy_ku_bit(tok, &bit))
+		return CERR("line %u: unknown key usage %s", line, tok);
+	p->ku_allowed |= bit;
+	return 0;
+}
+
+static int sgn_conf_eku(void *arg, const char *tok, unsigned line, char *err)
+{
+	struct policy_profile *p = arg;
+	struct span oid;
+	if (!policy_eku_oid(tok, &oid))
+		return CERR("line %u: unknown extended key usage %s", line, tok);
+	if (p->n_eku >= TBS_MAX_EKU)
+		return CERR("line %u: too many extended key usages", line);
+	memcpy(p->eku[p->n_eku], oid.data, oid.len);
+	p->eku_len[p->n_eku++] = oid.len;
+	return 0;
+}
+
+static int sgn_conf_key(struct sgn_key_conf *k, const char *key, const char *v, unsigned line, char *err)
+{
+	struct policy_profile *p = &k->profile;
+	uint64_t n;
+	bool ok = true;
+	if (!strcmp(key, "label"))
+		ok = conf_value_str(v, k->label, sizeof(k->label));
+	else if (!strcmp(key, "cert"))
+		ok = conf_value_str(v, k->cert, sizeof(k->cert));
+	else if (!strcmp(key, "issuer_cert"))
+		ok = conf_value_str(v, k->issuer_cert, sizeof(k->issuer_cert));
+	else if (!strcmp(key, "operations")) {
+		k->have_ops = true;
+		return sgn_conf_list(v, line, err, sgn_conf_op, p);
+	} else if (!strcmp(key, "ca"))
+		ok = conf_value_bool(v, &p->allow_ca);
+	else if (!strcmp(key, "max_pathlen"))
+		ok = conf_value_uint(v, 16, &p->max_pathlen);
+	else if (!strcmp(key, "key_usage"))
+		return sgn_conf_list(v, line, err, sgn_conf_ku, p);
+	else if (!strcmp(key, "eku"))
+		return sgn_conf_list(v, line, err, sgn_conf_eku, p);
+	else if (!strcmp(key, "max_validity_days")) {
+		ok = conf_value_uint(v, 9125, &n);
+		p->max_validity_days = (uint32_t)n;
+	} else if (!strcmp(key, "max_crl_days")) {
+		ok = conf_value_uint(v, 366, &n);
+		p->max_crl_days = (uint32_t)n;
+	} else if (!strcmp(key, "ocsp_delegated"))
+		ok = conf_value_bool(v, &p->ocsp_delegated);
+	else
+		return CERR("line %u: unknown key %s in a [key] section", line, key);
+	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
+}
+
+static int sgn_conf_main(struct sgn_config *c, const char *key, const char *v, unsigned line, char *err)
+{
+	uint64_t n;
+	bool ok = true;
+	if (!strcmp(key, "module"))
+		ok = conf_value_str(v, c->module, sizeof(c->module));
+	else if (!strcmp(key, "token_label"))
+		ok = conf_value_str(v, c->token_label, sizeof(c->token_label));
+	else if (!strcmp(key, "token_serial"))
+		ok = conf_value_str(v, c->token_serial, sizeof(c->token_serial));
+	else if (!strcmp(key, "p11kit_server_address"))
+		ok = conf_value_str(v, c->p11kit_server_address, sizeof(c->p11kit_server_address));
+	else if (!strcmp(key, "socket"))
+		ok = conf_value_str(v, c->socket, sizeof(c->socket));
+	else if (!strcmp(key, "control_socket"))
+		ok = conf_value_str(v, c->control_socket, sizeof(c->control_socket));
+	else if (!strcmp(key, "user"))
+		ok = conf_value_str(v, c->user, sizeof(c->user));
+	else if (!strcmp(key, "socket_group"))
+		ok = conf_value_str(v, c->socket_group, sizeof(c->socket_group));
+	else if (!strcmp(key, "workers")) {
+		ok = conf_value_uint(v, SGN_MAX_WORKERS, &n) && n > 0;
+		c->workers = (unsigned)n;
+	} else if (!strcmp(key, "session_copy"))
+		ok = conf_value_bool(v, &c->session_copy);
+	else
+		return CERR("line %u: unknown key %s in [signer]", line, key);
+	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
+}
+
+static int sgn_conf_cb(void *vctx, const char *section, const char *key, const char *v, unsigned line, char *err)
+{
+	struct sgn_conf_ctx *ctx = vctx;
+	if (!key) { /* section header */
+		ctx->key = NULL;
+		if (!strcmp(section, "signer"))
+			return 0;
+		if (strncmp(section, "key ", 4) != 0)
+			return CERR("line %u: unknown section [%s]", line, section);
+		if (ctx->c->n_keys >= SGN_MAX_KEYS)
+			return CERR("line %u: more than %d keys", line, SGN_MAX_KEYS);
+		ctx->key = &ctx->c->keys[ctx->c->n_keys++];
+		if (!conf_value_str(section + 4, ctx->key->name, sizeof(ctx->key->name)))
+			return CERR("line %u: key name too long", line);
+		return 0;
+	}
+	if (ctx->key)
+		return sgn_conf_key(ctx->key, key, v, line, err);
+	if (strcmp(section, "signer") != 0)
+		return CERR("line %u: key %s outside [signer]", line, key);
+	return sgn_conf_main(ctx->c, key, v, line, err);
+}
+
+int sgn_config_load(const char *path, struct sgn_config *out, char *err)
+{
+	struct sgn_conf_ctx ctx = { out, NULL };
+	int rc;
+	memset(out, 0, sizeof(*out));
+	out->session_copy = true;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	out->workers = ncpu < 2 ? 2 : (ncpu > SGN_MAX_WORKERS ? SGN_MAX_WORKERS : (unsigned)ncpu);
+	rc = conf_parse_file(path, sgn_conf_cb, &ctx, err);
+	if (rc)
+		return rc;
+	if (!out->module[0] || (!out->token_label[0] && !out->token_serial[0]) || !out->socket[0] ||
+	    !out->control_socket[0])
+		return CERR("%s: module, token_label or token_serial, socket and control_socket are required", path);
+	if (out->n_keys == 0)
+		return CERR("%s: no [key NAME] section", path);
+	for (unsigned i = 0; i < out->n_keys; i++) {
+		struct sgn_key_conf *k = &out->keys[i];
+		if (!k->label[0] || !k->cert[0] || !k->have_ops)
+			return CERR("%s: key %s needs label, cert and operations", path, k->name);
+		if (k->profile.allow_cert && k->profile.max_validity_days == 0)
+			return CERR("%s: key %s signs certificates: max_validity_days is required", path, k->name);
+		if (k->profile.allow_crl && k->profile.max_crl_days == 0)
+			return CERR("%s: key %s signs CRLs: max_crl_days is required", path, k->name);
+		if (k->profile.ocsp_delegated && !k->issuer_cert[0])
+			return CERR("%s: key %s is a delegated OCSP responder: issuer_cert is required", path, k->name);
+	}
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* The signer's configuration: read once at start (common/conf.c format), unknown keys are errors with the
+ * line number. The per-key profile pinned here is the only policy the signer applies. */
+#ifndef HSMCA_SGN_CONFIG_H
+#define HSMCA_SGN_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "err.h"
+#include "policy.h"
+
+#define SGN_MAX_KEYS 16
+#define SGN_MAX_WORKERS 16
+#define SGN_PATH_MAX 512
+#define SGN_NAME_MAX 64
+
+struct sgn_key_conf {
+	char name[SGN_NAME_MAX];
+	char label[SGN_NAME_MAX];
+	char cert[SGN_PATH_MAX];
+	char issuer_cert[SGN_PATH_MAX]; /* "" for a root */
+	struct policy_profile profile;
+	bool have_ops;
+};
+
+struct sgn_config {
+	char module[SGN_PATH_MAX];
+	char token_label[SGN_NAME_MAX];
+	char token_serial[SGN_NAME_MAX];
+	char p11kit_server_address[SGN_PATH_MAX];
+	char socket[SGN_PATH_MAX];
+	char control_socket[SGN_PATH_MAX];
+	char user[SGN_NAME_MAX];
+	char socket_group[SGN_NAME_MAX];
+	unsigned workers;
+	bool session_copy;
+	unsigned n_keys;
+	struct sgn_key_conf keys[SGN_MAX_KEYS];
+};
+
+/* Reads and validates path; on error err (CONF_ERR_MAX) says which line and why. */
+int sgn_config_load(const char *path, struct sgn_config *out, char *err) HSMCA_WUR;
+
+#endif

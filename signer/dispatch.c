@@ -1,0 +1,160 @@
+#include "dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "frame.h"
+#include "log.h"
+#include "certbuild.h"
+#include "tbs.h"
+
+#define SGN_OP_ONCE 1       /* allowed once, first */
+#define SGN_OP_AFTER_HELLO 2
+
+struct sgn_op {
+	uint8_t type;
+	unsigned flags;
+	size_t max_body;
+	enum sgn_verdict (*handler)(struct sgn_worker *, struct sgn_conn *, const struct frame *, struct dbuf *);
+};
+
+static enum sgn_verdict sgn_hello(struct sgn_worker *w, struct sgn_conn *c, const struct frame *f, struct dbuf *out)
+{
+	uint16_t version;
+	struct dbuf body;
+	const struct sgn_state *st = w->st;
+	if (!frame_hello_body_parse(f->body, &version) || version != FRAME_VERSION)
+		return SGN_CLOSE;
+	c->hello_done = true;
+	/* reply: u16 version, u8 key count, then per key: u8-prefixed label, u8 operations bitmap */
+	dbuf_init(&body);
+	dbuf_add_u16(&body, FRAME_VERSION);
+	dbuf_add_u8(&body, (uint8_t)st->n_keys);
+	for (unsigned i = 0; i < st->n_keys; i++) {
+		const struct policy_profile *p = &st->keys[i].conf->profile;
+		size_t ll = strlen(st->keys[i].conf->label);
+		dbuf_add_u8(&body, (uint8_t)ll);
+		dbuf_add(&body, st->keys[i].conf->label, ll);
+		dbuf_add_u8(&body, (uint8_t)(p->allow_cert | p->allow_crl << 1 | p->allow_ocsp << 2 |
+					     p->allow_checkpoint << 3));
+	}
+	frame_build_ok(out, f->req_id, body.data, body.len);
+	dbuf_free(&body);
+	return SGN_REPLY;
+}
+
+static enum sgn_verdict sgn_refuse(struct dbuf *out, const struct frame *f, uint32_t code, const char *why,
+				   const struct span *label, const char *tbs_hash, enum sgn_verdict v)
+{
+	log_event("warn", "sign_refused", "type=0x%02x key=%.*s tbs_sha256=%s code=%u why=\"%s\"", f->type,
+		  (int)label->len, (const char *)label->data, tbs_hash, code, why);
+	frame_build_err(out, f->req_id, code, why);
+	return v;
+}
+
+/* Parses and checks data for frame type against key k's pinned profile. why gets the reason. */
+static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span data, char *why, bool *malformed)
+{
+	const struct policy_profile *p = &k->conf->profile;
+	*malformed = true;
+	if (f->type == FRAME_SIGN_CERT) {
+		struct tbs_cert t;
+		if (!tbs_cert_parse(data, &t, why))
+			return HSMCA_ERR_PARSE;
+		*malformed = false;
+		return policy_check_cert(&t, &k->issuer, p, why);
+	}
+	if (f->type == FRAME_SIGN_CRL) {
+		struct tbs_crl t;
+		if (!tbs_crl_parse(data, &t, why))
+			return HSMCA_ERR_PARSE;
+		*malformed = false;
+		return policy_check_crl(&t, &k->issuer, p, why);
+	}
+	if (f->type == FRAME_SIGN_OCSP) {
+		struct tbs_ocsp t;
+		if (!tbs_ocsp_parse(data, &t, why))
+			return HSMCA_ERR_PARSE;
+		*malformed = false;
+		return policy_check_ocsp(&t, &k->issuer, p, why);
+	}
+	if (data.len != FRAME_CHECKPOINT_LEN) {
+		snprintf(why, TBS_WHY_MAX, "checkpoint: digest must be %d bytes", FRAME_CHECKPOINT_LEN);
+		return HSMCA_ERR_PARSE;
+	}
+	*malformed = false;
+	if (!p->allow_checkpoint) {
+		snprintf(why, TBS_WHY_MAX, "operation: this key may not sign audit checkpoints");
+		return HSMCA_ERR_POLICY;
+	}
+	return 0;
+}
+
+static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const struct frame *f, struct dbuf *out)
+{
+	struct span label, data;
+	char why[TBS_WHY_MAX] = "", hash[65];
+	uint8_t sig[P11_SIG_MAX], msg[sizeof(SGN_CHECKPOINT_DOMAIN) + FRAME_CHECKPOINT_LEN];
+	size_t sig_len = 0;
+	unsigned idx;
+	bool malformed;
+	(void)c;
+	if (!frame_sign_body_parse(f->body, &label, &data))
+		return SGN_CLOSE;
+	log_sha256_hex(data.data, data.len, hash);
+	const struct sgn_key *k = sgn_key_find(w->st, &label, &idx);
+	if (!k)
+		return sgn_refuse(out, f, FRAME_E_UNKNOWN_KEY, "no key with this label", &label, hash, SGN_REPLY);
+	if (sgn_check(f, k, data, why, &malformed))
+		return sgn_refuse(out, f, malformed ? FRAME_E_MALFORMED : FRAME_E_POLICY, why, &label, hash,
+				  malformed ? SGN_REPLY_CLOSE : SGN_REPLY);
+	if (f->type == FRAME_SIGN_CHECKPOINT) {
+		memcpy(msg, SGN_CHECKPOINT_DOMAIN, sizeof(SGN_CHECKPOINT_DOMAIN)); /* includes the NUL separator */
+		memcpy(msg + sizeof(SGN_CHECKPOINT_DOMAIN), data.data, FRAME_CHECKPOINT_LEN);
+		data = span_make(msg, sizeof(msg));
+	}
+	if (p11_sign(&w->st->mod, w->session, w->handle[idx], k->type, data.data, data.len, sig, &sig_len))
+		return sgn_refuse(out, f, FRAME_E_HSM, p11_rv_name(p11_last_rv()), &label, hash, SGN_REPLY);
+	if (f->type == FRAME_SIGN_CHECKPOINT) {
+		frame_build_ok(out, f->req_id, sig, sig_len);
+	} else {
+		struct dbuf signed_der;
+		struct span alg = span_make(k->issuer.sigalg, k->issuer.sigalg_len);
+		struct span cert = span_make(k->cert_der, k->cert_der_len);
+		bool with_cert = f->type == FRAME_SIGN_OCSP && k->conf->profile.ocsp_delegated;
+		dbuf_init(&signed_der);
+		certbuild_assemble(&signed_der, data, alg, sig, sig_len, with_cert ? &cert : NULL, with_cert ? 1 : 0);
+		frame_build_ok(out, f->req_id, signed_der.data, signed_der.len);
+		dbuf_free(&signed_der);
+	}
+	log_event("info", "signed", "type=0x%02x key=%s worker=%u tbs_sha256=%s", f->type, k->conf->label, w->id, hash);
+	return SGN_REPLY;
+}
+
+static const struct sgn_op sgn_ops[] = {
+	{ FRAME_HELLO, SGN_OP_ONCE, 2, sgn_hello },
+	{ FRAME_SIGN_CERT, SGN_OP_AFTER_HELLO, FRAME_BODY_MAX, sgn_sign },
+	{ FRAME_SIGN_CRL, SGN_OP_AFTER_HELLO, FRAME_BODY_MAX, sgn_sign },
+	{ FRAME_SIGN_OCSP, SGN_OP_AFTER_HELLO, FRAME_BODY_MAX, sgn_sign },
+	{ FRAME_SIGN_CHECKPOINT, SGN_OP_AFTER_HELLO, 1 + FRAME_LABEL_MAX + 4 + FRAME_CHECKPOINT_LEN, sgn_sign },
+};
+
+enum sgn_verdict sgn_dispatch(struct sgn_worker *w, struct sgn_conn *c, struct span msg, struct dbuf *out)
+{
+	struct frame f;
+	if (!frame_parse(msg, &f)) {
+		log_event("warn", "frame_rejected", "fd=%d len=%zu why=malformed", c->fd, msg.len);
+		return SGN_CLOSE;
+	}
+	for (size_t i = 0; i < sizeof(sgn_ops) / sizeof(sgn_ops[0]); i++) {
+		const struct sgn_op *op = &sgn_ops[i];
+		if (op->type != f.type)
+			continue;
+		if (f.body.len > op->max_body || ((op->flags & SGN_OP_ONCE) && c->hello_done) ||
+		    ((op->flags & SGN_OP_AFTER_HELLO) && !c->hello_done))
+			break;
+		return op->handler(w, c, &f, out);
+	}
+	log_event("warn", "frame_rejected", "fd=%d type=0x%02x why=unexpected", c->fd, f.type);
+	return SGN_CLOSE;
+}

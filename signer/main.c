@@ -1,0 +1,118 @@
+/* hsmca-signer: start-up order only. See docs/architecture.md and signer/PROTOCOL.md. */
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "sandbox.h"
+#include "state.h"
+#include "unseal.h"
+#include "usock.h"
+#include "worker.h"
+
+#define SGN_SOCKET_MODE_OWNER 0600
+#define SGN_SOCKET_MODE_GROUP 0660
+
+static int sgn_fail(const char *what, const char *why)
+{
+	log_event("error", "startup_failed", "step=%s why=\"%s\"", what, why);
+	return 1;
+}
+
+static int sgn_open_token(struct sgn_state *st, char *err)
+{
+	const struct sgn_config *c = st->conf;
+	if (c->p11kit_server_address[0] && setenv("P11_KIT_SERVER_ADDRESS", c->p11kit_server_address, 1) != 0)
+		return HSMCA_ERR_NOMEM;
+	if (p11_module_load(c->module, &st->mod)) {
+		snprintf(err, CONF_ERR_MAX, "cannot load PKCS#11 module %s: %s", c->module, p11_rv_name(p11_last_rv()));
+		return HSMCA_ERR_P11;
+	}
+	if (p11_token_find(&st->mod, c->token_label[0] ? c->token_label : NULL,
+			   c->token_serial[0] ? c->token_serial : NULL, &st->token)) {
+		snprintf(err, CONF_ERR_MAX, "token label=%s serial=%s not found (or not unique)", c->token_label,
+			 c->token_serial);
+		return HSMCA_ERR_NOTFOUND;
+	}
+	if (p11_session_open(&st->mod, st->token.slot, false, &st->login_session)) {
+		snprintf(err, CONF_ERR_MAX, "C_OpenSession: %s", p11_rv_name(p11_last_rv()));
+		return HSMCA_ERR_P11;
+	}
+	return 0;
+}
+
+static int sgn_run(const char *conf_path)
+{
+	static struct sgn_config conf;
+	static struct sgn_state st;
+	char err[CONF_ERR_MAX];
+	int ctl_fd = -1;
+	gid_t gid = (gid_t)-1;
+	mode_t mode = SGN_SOCKET_MODE_OWNER;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return sgn_fail("dumpable", "prctl failed");
+	if (sgn_config_load(conf_path, &conf, err))
+		return sgn_fail("config", err);
+	st.conf = &conf;
+	st.listen_fd = -1;
+	st.n_workers = conf.workers;
+	if (conf.socket_group[0]) {
+		struct group *g = getgrnam(conf.socket_group);
+		if (!g)
+			return sgn_fail("config", "socket_group does not exist");
+		gid = g->gr_gid;
+		mode = SGN_SOCKET_MODE_GROUP;
+	}
+	if (sgn_keys_load_certs(&st, err))
+		return sgn_fail("certificates", err);
+	if (sgn_open_token(&st, err))
+		return sgn_fail("token", err);
+	if (usock_listen(conf.control_socket, SGN_SOCKET_MODE_OWNER, (gid_t)-1, &ctl_fd))
+		return sgn_fail("control_socket", conf.control_socket);
+	if (sgn_unseal_run(&st, ctl_fd))
+		return sgn_fail("unseal", "control socket failed");
+	close(ctl_fd);
+	unlink(conf.control_socket);
+	if (sgn_keys_bind(&st, err))
+		return sgn_fail("keys", err);
+	if (usock_listen(conf.socket, mode, gid, &st.listen_fd))
+		return sgn_fail("socket", conf.socket);
+	if (pthread_barrier_init(&st.start, NULL, st.n_workers + 1) != 0 || sgn_workers_start(&st))
+		return sgn_fail("workers", "cannot start worker threads");
+	if (sgn_privdrop(conf.user))
+		return sgn_fail("privdrop", "cannot drop privileges");
+	if (sgn_sandbox_enter(false))
+		return sgn_fail("sandbox", "cannot load the seccomp filter");
+	log_event("info", "ready", "socket=%s workers=%u keys=%u session_copy=%s uid=%d", conf.socket, st.n_workers,
+		  st.n_keys, conf.session_copy ? "yes" : "no", (int)getuid());
+	pthread_barrier_wait(&st.start);
+	pthread_join(st.workers[0].thread, NULL);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	log_set_prog("hsmca-signer");
+	if (argc >= 2 && !strcmp(argv[1], "unseal"))
+		return sgn_unseal_cli(argc - 1, argv + 1);
+	if (argc == 4 && !strcmp(argv[1], "run") && !strcmp(argv[2], "-c"))
+		return sgn_run(argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "check-config") && !strcmp(argv[2], "-c")) {
+		static struct sgn_config conf;
+		char err[CONF_ERR_MAX];
+		if (sgn_config_load(argv[3], &conf, err)) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		printf("ok: %u keys\n", conf.n_keys);
+		return 0;
+	}
+	fprintf(stderr, "usage: hsmca-signer run -c CONFIG\n"
+			"       hsmca-signer check-config -c CONFIG\n"
+			"       hsmca-signer unseal --control SOCKET (--share FILE [--passphrase-file FILE] | --status)\n");
+	return 2;
+}

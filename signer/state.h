@@ -1,0 +1,58 @@
+/* The signer's runtime state: the module, the token, the keys (with their pinned profiles) and one
+ * PKCS#11 session per worker. Built at start-up before the sandbox; read-only afterwards except for each
+ * worker's own session. */
+#ifndef HSMCA_SGN_STATE_H
+#define HSMCA_SGN_STATE_H
+
+#include <openssl/x509.h>
+#include <pthread.h>
+
+#include "config.h"
+#include "p11.h"
+#include "policy.h"
+
+#define SGN_CHECKPOINT_DOMAIN "hsmca-audit-checkpoint-v1"
+
+struct sgn_key {
+	const struct sgn_key_conf *conf;
+	X509 *cert;
+	uint8_t *cert_der; /* owned */
+	size_t cert_der_len;
+	enum p11_keytype type;
+	struct policy_issuer issuer;
+	CK_OBJECT_HANDLE token_handle;
+};
+
+struct sgn_state;
+
+struct sgn_worker {
+	struct sgn_state *st;
+	unsigned id;
+	CK_SESSION_HANDLE session;
+	CK_OBJECT_HANDLE handle[SGN_MAX_KEYS];
+	pthread_t thread;
+};
+
+struct sgn_state {
+	const struct sgn_config *conf;
+	struct p11_module mod;
+	struct p11_token token;
+	CK_SESSION_HANDLE login_session; /* kept open: the login lives as long as one session does */
+	unsigned n_keys;
+	struct sgn_key keys[SGN_MAX_KEYS];
+	unsigned n_workers;
+	struct sgn_worker workers[SGN_MAX_WORKERS];
+	int listen_fd;
+	pthread_barrier_t start; /* workers wait here until the sandbox is in place */
+};
+
+/* Reads every key's certificate (and issuer certificate) and derives its facts. */
+int sgn_keys_load_certs(struct sgn_state *st, char *err) HSMCA_WUR;
+/* After login: finds each private key by label, proves it matches its certificate (sign + verify),
+ * opens one session per worker and (session_copy) copies the keys into it. */
+int sgn_keys_bind(struct sgn_state *st, char *err) HSMCA_WUR;
+/* Finds a key by its PKCS#11 label; NULL if none. */
+const struct sgn_key *sgn_key_find(const struct sgn_state *st, const struct span *label, unsigned *out_index);
+void sgn_keys_free(struct sgn_state *st);
+
+#endif

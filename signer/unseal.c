@@ -1,0 +1,136 @@
+#include "unseal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "log.h"
+#include "quorum.h"
+#include "secmem.h"
+
+struct sgn_unseal {
+	struct sgn_state *st;
+	struct quorum q;
+	bool done;
+};
+
+static void sgn_unseal_reply(int fd, uint32_t id, int ok, const char *text)
+{
+	struct dbuf out;
+	dbuf_init(&out);
+	if (ok)
+		frame_build_ok(&out, id, (const uint8_t *)text, strlen(text));
+	else
+		frame_build_err(&out, id, FRAME_E_SHARE, text);
+	if (!out.failed)
+		(void)send(fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	dbuf_free(&out);
+}
+
+static void sgn_unseal_status(struct sgn_unseal *u, char *text, size_t len)
+{
+	if (u->q.count == 0)
+		snprintf(text, len, "sealed: no shares presented");
+	else
+		snprintf(text, len, "sealed: %u of %u shares presented (token %s)", u->q.count, u->q.m, u->q.serial);
+}
+
+static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
+{
+	struct span share, pass;
+	char err[QUORUM_ERR_MAX], text[QUORUM_ERR_MAX + 64];
+	char *pw;
+	int rc;
+	if (!frame_unseal_body_parse(f->body, &share, &pass))
+		return HSMCA_ERR_PARSE;
+	pw = secmem_alloc(FRAME_PASS_MAX + 1);
+	if (!pw)
+		return HSMCA_ERR_NOMEM;
+	memcpy(pw, pass.data, pass.len);
+	rc = quorum_add(&u->q, share, pw, pass.len, err);
+	secmem_free(pw, FRAME_PASS_MAX + 1);
+	if (rc) {
+		log_event("warn", "unseal_share_refused", "why=\"%s\"", err);
+		sgn_unseal_reply(fd, f->req_id, 0, err);
+		return 0;
+	}
+	log_event("info", "unseal_share_accepted", "custodian=%s index=%u have=%u need=%u",
+		  u->q.custodians[u->q.count - 1], u->q.xs[u->q.count - 1], u->q.count, u->q.m);
+	if (!quorum_ready(&u->q)) {
+		sgn_unseal_status(u, text, sizeof(text));
+		sgn_unseal_reply(fd, f->req_id, 1, text);
+		return 0;
+	}
+	rc = quorum_login(&u->q, &u->st->mod, u->st->login_session, err);
+	if (rc) {
+		log_event("error", "unseal_login_failed", "why=\"%s\"", err);
+		snprintf(text, sizeof(text), "%s; all shares discarded, start again", err);
+		sgn_unseal_reply(fd, f->req_id, 0, text);
+		quorum_free(&u->q);
+		return quorum_init(&u->q, u->st->token.serial);
+	}
+	log_event("info", "unsealed", "token=%s custodians=%u", u->q.serial, u->q.count);
+	sgn_unseal_reply(fd, f->req_id, 1, "unsealed");
+	u->done = true;
+	return 0;
+}
+
+/* Serves one control connection until it closes or the signer is unsealed. */
+static int sgn_unseal_conn(struct sgn_unseal *u, int fd, uint8_t *buf)
+{
+	struct frame f;
+	char text[128];
+	while (!u->done) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 30000) <= 0)
+			return 0; /* idle custodian connection: drop it */
+		ssize_t r = recv(fd, buf, FRAME_MAX + 1, MSG_DONTWAIT);
+		if (r <= 0)
+			return 0;
+		if (!frame_parse(span_make(buf, (size_t)r), &f))
+			return 0;
+		if (f.type == FRAME_STATUS && f.body.len == 0) {
+			sgn_unseal_status(u, text, sizeof(text));
+			sgn_unseal_reply(fd, f.req_id, 1, text);
+		} else if (f.type == FRAME_UNSEAL) {
+			int rc = sgn_unseal_share(u, fd, &f);
+			if (rc == HSMCA_ERR_PARSE)
+				return 0;
+			if (rc)
+				return rc;
+		} else {
+			return 0;
+		}
+	}
+	return 0;
+}
+
+int sgn_unseal_run(struct sgn_state *st, int ctl_fd)
+{
+	struct sgn_unseal u = { .st = st };
+	uint8_t *buf = secmem_alloc(FRAME_MAX + 1);
+	int rc;
+	if (!buf)
+		return HSMCA_ERR_NOMEM;
+	rc = quorum_init(&u.q, st->token.serial);
+	log_event("info", "sealed", "token=%s control_socket=%s", st->token.serial, st->conf->control_socket);
+	while (!rc && !u.done) {
+		struct pollfd p = { ctl_fd, POLLIN, 0 };
+		if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+			rc = HSMCA_ERR_IO;
+			break;
+		}
+		int fd = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		rc = sgn_unseal_conn(&u, fd, buf);
+		close(fd);
+	}
+	quorum_free(&u.q);
+	secmem_free(buf, FRAME_MAX + 1);
+	return rc;
+}

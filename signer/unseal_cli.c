@@ -1,0 +1,143 @@
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "secmem.h"
+#include "sgn_client.h"
+#include "unseal.h"
+
+/* Reads at most max bytes of path into buf; fails if the file is larger. */
+static int cli_read_file(const char *path, uint8_t *buf, size_t max, size_t *out_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	if (fd < 0)
+		return HSMCA_ERR_NOTFOUND;
+	for (;;) {
+		ssize_t r = read(fd, buf + len, max + 1 - len);
+		if (r < 0) {
+			close(fd);
+			return HSMCA_ERR_IO;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > max) {
+			close(fd);
+			return HSMCA_ERR_LIMIT;
+		}
+	}
+	close(fd);
+	*out_len = len;
+	return 0;
+}
+
+/* Passphrase from a file (first line) or from the terminal without echo. */
+static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_len)
+{
+	size_t len = 0;
+	if (file) {
+		int rc = cli_read_file(file, (uint8_t *)pw, max, &len);
+		if (rc)
+			return rc;
+	} else {
+		struct termios old, quiet;
+		bool tty = tcgetattr(0, &old) == 0;
+		if (tty) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(0, TCSAFLUSH, &quiet);
+			fputs("passphrase: ", stderr);
+		}
+		ssize_t r = read(0, pw, max);
+		if (tty) {
+			tcsetattr(0, TCSAFLUSH, &old);
+			fputs("\n", stderr);
+		}
+		if (r < 0)
+			return HSMCA_ERR_IO;
+		len = (size_t)r;
+	}
+	while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
+		len--;
+	*out_len = len;
+	return 0;
+}
+
+int sgn_unseal_cli(int argc, char **argv)
+{
+	static const struct option opts[] = { { "control", required_argument, NULL, 'c' },
+					      { "share", required_argument, NULL, 's' },
+					      { "passphrase-file", required_argument, NULL, 'p' },
+					      { "status", no_argument, NULL, 'S' },
+					      { NULL, 0, NULL, 0 } };
+	const char *control = NULL, *share = NULL, *passfile = NULL;
+	uint8_t sharebuf[FRAME_SHARE_MAX + 1];
+	size_t share_len = 0, pass_len = 0;
+	bool status = false;
+	int c, rc = 1;
+	char *pw = NULL;
+	struct sgn_client cl = { .fd = -1 };
+	struct dbuf body, reply;
+	dbuf_init(&body);
+	dbuf_init(&reply);
+	while ((c = getopt_long(argc, argv, "c:s:p:S", opts, NULL)) != -1) {
+		if (c == 'c')
+			control = optarg;
+		else if (c == 's')
+			share = optarg;
+		else if (c == 'p')
+			passfile = optarg;
+		else if (c == 'S')
+			status = true;
+		else
+			goto usage;
+	}
+	if (!control || (!status && !share) || optind != argc)
+		goto usage;
+	if (!status) {
+		pw = secmem_alloc(FRAME_PASS_MAX + 1);
+		if (!pw || cli_read_file(share, sharebuf, FRAME_SHARE_MAX, &share_len) != 0) {
+			fprintf(stderr, "unseal: cannot read share file %s (missing or larger than %u bytes)\n", share,
+				FRAME_SHARE_MAX);
+			goto out;
+		}
+		if (cli_passphrase(passfile, pw, FRAME_PASS_MAX, &pass_len) != 0) {
+			fprintf(stderr, "unseal: cannot read the passphrase\n");
+			goto out;
+		}
+		dbuf_add_u16(&body, (uint16_t)share_len);
+		dbuf_add(&body, sharebuf, share_len);
+		dbuf_add_u16(&body, (uint16_t)pass_len);
+		dbuf_add(&body, pw, pass_len);
+	}
+	if (sgn_client_open(&cl, control, 0) != 0) {
+		fprintf(stderr, "unseal: cannot connect to %s (is the signer running and sealed?)\n", control);
+		goto out;
+	}
+	rc = sgn_client_call(&cl, status ? FRAME_STATUS : FRAME_UNSEAL, body.data, body.len, &reply);
+	if (rc == 0) {
+		printf("%.*s\n", (int)reply.len, (const char *)reply.data);
+	} else if (rc == HSMCA_ERR_POLICY) {
+		fprintf(stderr, "unseal: refused: %s\n", cl.err_msg);
+	} else {
+		fprintf(stderr, "unseal: the signer closed the connection\n");
+	}
+	rc = rc ? 1 : 0;
+	goto out;
+usage:
+	fprintf(stderr, "usage: hsmca-signer unseal --control SOCKET --share FILE [--passphrase-file FILE]\n"
+			"       hsmca-signer unseal --control SOCKET --status\n");
+	rc = 2;
+out:
+	sgn_client_close(&cl);
+	dbuf_free(&body);
+	dbuf_free(&reply);
+	explicit_bzero(sharebuf, sizeof(sharebuf));
+	secmem_free(pw, FRAME_PASS_MAX + 1);
+	return rc;
+}
