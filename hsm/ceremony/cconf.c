@@ -1,0 +1,160 @@
+/* Ceremony configs: declarative key = value files; unknown keys, and keys this ceremony does not take,
+ * are errors with their line number. */
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ceremony.h"
+#include "conf.h"
+
+#define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
+
+enum { K_INIT = 1 << CER_INIT, K_ROOT = 1 << CER_ROOT, K_INT = 1 << CER_INTERMEDIATE, K_OCSP = 1 << CER_OCSP,
+       K_RESPLIT = 1 << CER_RESPLIT, K_CERTS = K_ROOT | K_INT | K_OCSP };
+
+struct cer_conf_ctx {
+	struct cer_config *c;
+	enum cer_kind kind;
+	unsigned seen;
+};
+
+static int cer_conf_custodians(struct cer_config *c, const char *v, unsigned line, char *err)
+{
+	char buf[CONF_LINE_MAX + 1], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		if (c->n_custodians >= CER_MAX_CUSTODIANS)
+			return CERR("line %u: more than %d custodians", line, CER_MAX_CUSTODIANS);
+		if (!seal_name_ok(t, strlen(t)))
+			return CERR("line %u: custodian name %s: use 1-64 of A-Z a-z 0-9 . _ -", line, t);
+		for (unsigned i = 0; i < c->n_custodians; i++)
+			if (!strcmp(c->custodians[i], t))
+				return CERR("line %u: custodian %s listed twice", line, t);
+		strcpy(c->custodians[c->n_custodians++], t);
+	}
+	return 0;
+}
+
+static int cer_conf_cb(void *vctx, const char *section, const char *key, const char *v, unsigned line, char *err)
+{
+	static const struct {
+		const char *key;
+		unsigned kinds;
+	} keys[] = {
+		{ "token_label", K_INIT }, { "custodians", K_INIT | K_RESPLIT }, { "threshold", K_INIT | K_RESPLIT },
+		{ "audit_key_label", K_INIT | K_RESPLIT | K_CERTS }, { "key_label", K_CERTS }, { "key_type", K_CERTS },
+		{ "subject", K_CERTS }, { "validity_days", K_CERTS }, { "path_length", K_ROOT | K_INT },
+		{ "issuer_cert", K_INT | K_OCSP }, { "issuer_key_label", K_INT | K_OCSP },
+		{ "permitted_dns", K_ROOT | K_INT }, { "excluded_dns", K_ROOT | K_INT },
+		{ "policy_oids", K_ROOT | K_INT }, { "crl_url", K_INT }, { "ocsp_url", K_INT },
+		{ "ca_issuers_url", K_INT },
+	};
+	struct cer_conf_ctx *ctx = vctx;
+	struct cer_config *c = ctx->c;
+	uint64_t n;
+	unsigned idx = sizeof(keys) / sizeof(keys[0]);
+	if (!key || section[0])
+		return CERR("line %u: sections are not used in ceremony configs", line);
+	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i].key, key))
+			idx = i;
+	if (idx == sizeof(keys) / sizeof(keys[0]))
+		return CERR("line %u: unknown key %s", line, key);
+	if (!(keys[idx].kinds & (1u << ctx->kind)))
+		return CERR("line %u: key %s does not belong in this ceremony", line, key);
+	if (ctx->seen & (1u << idx))
+		return CERR("line %u: key %s given twice", line, key);
+	ctx->seen |= 1u << idx;
+	bool ok = true;
+#define STR(field) ok = conf_value_str(v, c->field, sizeof(c->field))
+	if (!strcmp(key, "custodians"))
+		return cer_conf_custodians(c, v, line, err);
+	else if (!strcmp(key, "threshold")) {
+		ok = conf_value_uint(v, CER_MAX_CUSTODIANS, &n) && n >= 2;
+		c->threshold = (unsigned)n;
+	} else if (!strcmp(key, "validity_days")) {
+		ok = conf_value_uint(v, 100000, &n) && n > 0;
+		c->validity_days = (unsigned)n;
+	} else if (!strcmp(key, "path_length")) {
+		ok = conf_value_uint(v, CER_MAX_PATHLEN, &n);
+		c->path_length = (int)n;
+	} else if (!strcmp(key, "key_type"))
+		ok = p11_keytype_parse(v, &c->key_type);
+	else if (!strcmp(key, "token_label"))
+		STR(token_label);
+	else if (!strcmp(key, "audit_key_label"))
+		STR(audit_key_label);
+	else if (!strcmp(key, "key_label"))
+		STR(key_label);
+	else if (!strcmp(key, "subject"))
+		STR(subject);
+	else if (!strcmp(key, "issuer_cert"))
+		STR(issuer_cert);
+	else if (!strcmp(key, "issuer_key_label"))
+		STR(issuer_key_label);
+	else if (!strcmp(key, "permitted_dns"))
+		STR(permitted_dns);
+	else if (!strcmp(key, "excluded_dns"))
+		STR(excluded_dns);
+	else if (!strcmp(key, "policy_oids"))
+		STR(policy_oids);
+	else if (!strcmp(key, "crl_url"))
+		STR(crl_url);
+	else if (!strcmp(key, "ocsp_url"))
+		STR(ocsp_url);
+	else if (!strcmp(key, "ca_issuers_url"))
+		STR(ca_issuers_url);
+#undef STR
+	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
+}
+
+static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, char *err)
+{
+	if (kind == CER_INIT || kind == CER_RESPLIT) {
+		if ((kind == CER_INIT && !c->token_label[0]) || c->n_custodians < 2 || c->threshold < 2 ||
+		    c->threshold > c->n_custodians)
+			return CERR("needs %scustodians (at least 2) and 2 <= threshold <= custodians",
+				    kind == CER_INIT ? "token_label, " : "");
+		return 0;
+	}
+	unsigned max = kind == CER_ROOT ? CER_ROOT_MAX_DAYS : kind == CER_INTERMEDIATE ? CER_INT_MAX_DAYS : CER_OCSP_MAX_DAYS;
+	if (!c->key_label[0] || !c->key_type || !c->subject[0] || !c->validity_days)
+		return CERR("needs key_label, key_type, subject and validity_days");
+	if (c->validity_days > max)
+		return CERR("validity_days %u is over the limit of %u days for this certificate", c->validity_days, max);
+	if (kind != CER_ROOT && (!c->issuer_cert[0] || !c->issuer_key_label[0]))
+		return CERR("needs issuer_cert and issuer_key_label");
+	if (kind != CER_OCSP && c->path_length < 0)
+		return CERR("needs path_length");
+	return 0;
+}
+
+int cer_config_load(const char *path, enum cer_kind kind, struct cer_config *out)
+{
+	struct cer_conf_ctx ctx = { out, kind, 0 };
+	char err[CONF_ERR_MAX];
+	FILE *f;
+	static uint8_t buf[CONF_FILE_MAX + 1];
+	size_t len;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	out->path_length = -1;
+	strcpy(out->audit_key_label, "hsmca-audit");
+	if (!(f = fopen(path, "re"))) {
+		fprintf(stderr, "ceremony: cannot read config %s\n", path);
+		return HSMCA_ERR_IO;
+	}
+	len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (len > CONF_FILE_MAX) {
+		fprintf(stderr, "ceremony: config %s is larger than %u bytes\n", path, CONF_FILE_MAX);
+		return HSMCA_ERR_LIMIT;
+	}
+	SHA256(buf, len, out->sha256);
+	rc = conf_parse((const char *)buf, len, cer_conf_cb, &ctx, err);
+	if (!rc)
+		rc = cer_conf_validate(out, kind, err);
+	if (rc)
+		fprintf(stderr, "ceremony: %s: %s\n", path, err);
+	return rc;
+}

@@ -1,0 +1,96 @@
+/* hsmca-ceremony: key ceremonies under m-of-n custodian control. Shared declarations of its files. */
+#ifndef HSMCA_CEREMONY_H
+#define HSMCA_CEREMONY_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "der.h"
+#include "p11.h"
+#include "quorum.h"
+
+#define CER_MAX_SHARES SHAMIR_SHARES_MAX_Q
+#define CER_MAX_CUSTODIANS 16
+#define CER_PATH_MAX 512
+#define CER_TEXT_MAX 512
+#define CER_PIN_LEN 32
+#define CER_SERIAL_LEN 16
+#define CER_ROOT_MAX_DAYS (25 * 365 - 1)
+#define CER_INT_MAX_DAYS (8 * 365 - 1)
+#define CER_OCSP_MAX_DAYS 398
+#define CER_MAX_PATHLEN 8
+#define FRAME_PASS_MAX_CER 1024
+
+/* Everything a ceremony config may say; which keys are allowed depends on the ceremony. */
+struct cer_config {
+	char token_label[P11_LABEL_MAX + 1];
+	unsigned n_custodians;
+	char custodians[CER_MAX_CUSTODIANS][SEAL_NAME_MAX + 1];
+	unsigned threshold;
+	char audit_key_label[P11_LABEL_MAX + 1];
+	char key_label[P11_LABEL_MAX + 1];
+	enum p11_keytype key_type;
+	char subject[CER_TEXT_MAX];
+	unsigned validity_days;
+	int path_length; /* -1: not set */
+	char issuer_cert[CER_PATH_MAX];
+	char issuer_key_label[P11_LABEL_MAX + 1];
+	char permitted_dns[CER_TEXT_MAX];
+	char excluded_dns[CER_TEXT_MAX];
+	char policy_oids[CER_TEXT_MAX];
+	char crl_url[CER_TEXT_MAX];
+	char ocsp_url[CER_TEXT_MAX];
+	char ca_issuers_url[CER_TEXT_MAX];
+	uint8_t sha256[32]; /* of the config file bytes */
+};
+
+enum cer_kind { CER_INIT, CER_ROOT, CER_INTERMEDIATE, CER_OCSP, CER_RESPLIT };
+
+/* Command-line state of one ceremony. */
+struct cer_args {
+	enum cer_kind kind;
+	const char *module;
+	const char *config;
+	const char *out;          /* certificate path, or share directory for init/resplit */
+	const char *transcript;   /* transcript path (default: out + ".transcript") */
+	const char *passphrase_dir; /* init/resplit: <dir>/<custodian>.pass instead of prompting */
+	unsigned n_shares;
+	const char *share[CER_MAX_SHARES];
+	const char *share_pass[CER_MAX_SHARES];
+	unsigned log_n;
+};
+
+/* A ceremony's open HSM session and its record. */
+struct cer_ctx {
+	struct cer_args *args;
+	struct cer_config conf;
+	struct p11_module mod;
+	struct p11_token token;
+	CK_SESSION_HANDLE s;
+	struct dbuf record; /* transcript body lines */
+	time_t started;
+};
+
+int cer_config_load(const char *path, enum cer_kind kind, struct cer_config *out) HSMCA_WUR;
+/* Loads the module, finds the token (by the config's token_label or the shares' serial), opens a session
+ * and logs in with the presented shares (recording who was present). */
+int cer_login(struct cer_ctx *c, uint8_t *keep_pin, size_t *keep_len) HSMCA_WUR;
+/* keep_pin (SEAL_SHARE_MAX bytes of locked memory, may be NULL) receives the reconstructed PIN (resplit). */
+/* Appends "key: value\n" to the transcript record. */
+void cer_record(struct cer_ctx *c, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void cer_record_hex(struct cer_ctx *c, const char *key, const uint8_t *b, size_t len);
+/* Writes the transcript and its signature (audit key on the token); never overwrites. */
+int cer_transcript_finish(struct cer_ctx *c) HSMCA_WUR;
+int cer_verify_main(int argc, char **argv);
+/* Writes bytes to path with O_EXCL (never overwrites); mode 0600 or 0644. */
+int cer_write_new(const char *path, const void *data, size_t len, int mode) HSMCA_WUR;
+/* Reads a passphrase from <dir>/<name>.pass or from the terminal (twice when confirm). Locked memory. */
+int cer_passphrase(const char *dir, const char *name, const char *file, bool confirm, char *out, size_t max,
+		   size_t *out_len) HSMCA_WUR;
+
+int cer_init_run(struct cer_ctx *c) HSMCA_WUR;
+int cer_resplit_run(struct cer_ctx *c) HSMCA_WUR;
+int cer_cert_run(struct cer_ctx *c) HSMCA_WUR;
+
+#endif

@@ -1,0 +1,344 @@
+/* Root, intermediate and OCSP-responder ceremonies: generate a key in the token, build the certificate,
+ * lint the TBS with the signer's own rules, sign inside the HSM, verify and lint again, write it (never
+ * overwriting) and record everything in the transcript. */
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "certbuild.h"
+#include "ceremony.h"
+#include "policy.h"
+
+struct cer_signer {
+	X509 *cert; /* issuer certificate; NULL for a root (self-signed) */
+	CK_OBJECT_HANDLE key;
+	EVP_PKEY *pub;
+	enum p11_keytype type;
+};
+
+static int cer_name_parse(const char *text, X509_NAME **out)
+{
+	char buf[CER_TEXT_MAX], *save = NULL;
+	X509_NAME *n = X509_NAME_new();
+	snprintf(buf, sizeof(buf), "%s", text);
+	if (!n || buf[0] != '/')
+		goto fail;
+	for (char *rdn = strtok_r(buf + 1, "/", &save); rdn; rdn = strtok_r(NULL, "/", &save)) {
+		char *eq = strchr(rdn, '=');
+		if (!eq || eq == rdn || !eq[1])
+			goto fail;
+		*eq = 0;
+		if (!X509_NAME_add_entry_by_txt(n, rdn, MBSTRING_UTF8, (unsigned char *)eq + 1, -1, -1, 0))
+			goto fail;
+	}
+	if (X509_NAME_entry_count(n) == 0)
+		goto fail;
+	*out = n;
+	return 0;
+fail:
+	fprintf(stderr, "ceremony: subject must look like /C=US/O=Example/CN=Name (got %s)\n", text);
+	X509_NAME_free(n);
+	return HSMCA_ERR_CONFIG;
+}
+
+static int cer_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+	int ok = e && X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	if (!ok)
+		fprintf(stderr, "ceremony: bad extension %s = %s\n", OBJ_nid2sn(nid), value);
+	return ok ? 0 : HSMCA_ERR_CONFIG;
+}
+
+/* "a, b" -> "permitted;DNS:a,permitted;DNS:b" appended to out */
+static void cer_nc_list(char *out, size_t max, const char *kind, const char *list)
+{
+	char buf[CER_TEXT_MAX], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		size_t n = strlen(out);
+		snprintf(out + n, max - n, "%s%s;DNS:%s", n ? "," : "", kind, t);
+	}
+}
+
+static int cer_exts(struct cer_ctx *c, X509 *x, X509 *issuer)
+{
+	const struct cer_config *cf = &c->conf;
+	char v[CER_TEXT_MAX * 3];
+	X509V3_CTX ctx;
+	int rc;
+	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+	if (c->args->kind == CER_OCSP) {
+		if ((rc = cer_ext(x, &ctx, NID_key_usage, "critical,digitalSignature")) ||
+		    (rc = cer_ext(x, &ctx, NID_ext_key_usage, "OCSPSigning")) ||
+		    (rc = cer_ext(x, &ctx, NID_id_pkix_OCSP_noCheck, "ignored")))
+			return rc;
+	} else {
+		snprintf(v, sizeof(v), "critical,CA:TRUE,pathlen:%d", cf->path_length);
+		if ((rc = cer_ext(x, &ctx, NID_basic_constraints, v)) ||
+		    (rc = cer_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature")))
+			return rc;
+	}
+	if ((rc = cer_ext(x, &ctx, NID_subject_key_identifier, "hash")) ||
+	    (rc = cer_ext(x, &ctx, NID_authority_key_identifier, "keyid:always")))
+		return rc;
+	v[0] = 0;
+	cer_nc_list(v, sizeof(v), "permitted", cf->permitted_dns);
+	cer_nc_list(v, sizeof(v), "excluded", cf->excluded_dns);
+	if (v[0]) {
+		char crit[sizeof(v) + 16];
+		snprintf(crit, sizeof(crit), "critical,%s", v);
+		if ((rc = cer_ext(x, &ctx, NID_name_constraints, crit)))
+			return rc;
+	}
+	if (cf->policy_oids[0] && (rc = cer_ext(x, &ctx, NID_certificate_policies, cf->policy_oids)))
+		return rc;
+	if (cf->crl_url[0]) {
+		snprintf(v, sizeof(v), "URI:%s", cf->crl_url);
+		if ((rc = cer_ext(x, &ctx, NID_crl_distribution_points, v)))
+			return rc;
+	}
+	if (cf->ocsp_url[0] || cf->ca_issuers_url[0]) {
+		snprintf(v, sizeof(v), "%s%s%s%s%s", cf->ocsp_url[0] ? "OCSP;URI:" : "", cf->ocsp_url,
+			 cf->ocsp_url[0] && cf->ca_issuers_url[0] ? "," : "", cf->ca_issuers_url[0] ? "caIssuers;URI:" : "",
+			 cf->ca_issuers_url);
+		if ((rc = cer_ext(x, &ctx, NID_info_access, v)))
+			return rc;
+	}
+	return 0;
+}
+
+/* The certificate, unsigned: serial from the HSM's RNG, validity from now, the new key. */
+static int cer_build(struct cer_ctx *c, EVP_PKEY *pk, X509 *issuer, X509 **out)
+{
+	uint8_t rnd[CER_SERIAL_LEN];
+	X509 *x = X509_new();
+	X509_NAME *subj = NULL;
+	ASN1_INTEGER *serial = NULL;
+	int rc = HSMCA_ERR_CRYPTO;
+	if (!x || (rc = cer_name_parse(c->conf.subject, &subj)) || (rc = p11_random(&c->mod, c->s, rnd, sizeof(rnd))))
+		goto out;
+	rc = HSMCA_ERR_CRYPTO;
+	if (!(serial = certbuild_serial(rnd, sizeof(rnd))) || !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_serialNumber(x, serial) || !X509_set_subject_name(x, subj) ||
+	    !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subj) || !X509_set_pubkey(x, pk) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
+	    !X509_time_adj_ex(X509_getm_notAfter(x), (int)c->conf.validity_days, 0, NULL))
+		goto out;
+	if ((rc = cer_exts(c, x, issuer)))
+		goto out;
+	*out = x;
+	x = NULL;
+out:
+	X509_free(x);
+	X509_NAME_free(subj);
+	ASN1_INTEGER_free(serial);
+	return rc;
+}
+
+static void cer_profile(const struct cer_ctx *c, X509 *issuer, struct policy_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->allow_cert = true;
+	if (c->args->kind == CER_OCSP) {
+		struct span oid;
+		p->ku_allowed = TBS_KU_DIGITAL_SIGNATURE;
+		p->max_validity_days = CER_OCSP_MAX_DAYS;
+		if (policy_eku_oid("OCSPSigning", &oid)) {
+			memcpy(p->eku[0], oid.data, oid.len);
+			p->eku_len[0] = oid.len;
+			p->n_eku = 1;
+		}
+		return;
+	}
+	long parent_pathlen = issuer ? X509_get_pathlen(issuer) : -1;
+	p->allow_ca = !issuer || parent_pathlen != 0;
+	p->max_pathlen = parent_pathlen > 0 ? (uint64_t)parent_pathlen - 1 : CER_MAX_PATHLEN;
+	p->ku_allowed = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN | TBS_KU_DIGITAL_SIGNATURE;
+	p->max_validity_days = c->args->kind == CER_ROOT ? CER_ROOT_MAX_DAYS : CER_INT_MAX_DAYS;
+}
+
+/* Lints a TBS with the signer's rules; where names the step for the message. */
+static int cer_lint(struct cer_ctx *c, struct span tbs, const struct policy_issuer *iss, X509 *issuer,
+		    const char *where)
+{
+	struct tbs_cert t;
+	struct policy_profile p;
+	char why[TBS_WHY_MAX];
+	int rc = HSMCA_ERR_POLICY;
+	cer_profile(c, issuer, &p);
+	if (!tbs_cert_parse(tbs, &t, why) || (rc = policy_check_cert(&t, iss, &p, why))) {
+		fprintf(stderr, "ceremony: lint %s signing failed: %s\n", where, why);
+		return HSMCA_ERR_POLICY;
+	}
+	return 0;
+}
+
+static X509 *cer_read_cert(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	return x;
+}
+
+/* The issuing key: the issuer certificate's key, found by label and proven to match it. */
+static int cer_signer_open(struct cer_ctx *c, struct cer_signer *sg)
+{
+	CK_OBJECT_HANDLE pubh;
+	int rc;
+	if (!(sg->cert = cer_read_cert(c->conf.issuer_cert))) {
+		fprintf(stderr, "ceremony: cannot read issuer certificate %s\n", c->conf.issuer_cert);
+		return HSMCA_ERR_CONFIG;
+	}
+	if ((rc = p11_object_find(&c->mod, c->s, CKO_PRIVATE_KEY, c->conf.issuer_key_label, &sg->key)) ||
+	    (rc = p11_object_find(&c->mod, c->s, CKO_PUBLIC_KEY, c->conf.issuer_key_label, &pubh)) ||
+	    (rc = p11_pubkey_get(&c->mod, c->s, pubh, &sg->pub))) {
+		fprintf(stderr, "ceremony: issuer key %s not found on the token\n", c->conf.issuer_key_label);
+		return rc;
+	}
+	if (EVP_PKEY_eq(sg->pub, X509_get0_pubkey(sg->cert)) != 1 || !p11_keytype_of_pkey(sg->pub, &sg->type)) {
+		fprintf(stderr, "ceremony: key %s does not belong to %s\n", c->conf.issuer_key_label, c->conf.issuer_cert);
+		return HSMCA_ERR_CONFIG;
+	}
+	return 0;
+}
+
+/* TBS -> lint -> HSM signature -> certificate -> verify -> lint again */
+static int cer_sign(struct cer_ctx *c, X509 *x, struct cer_signer *sg, X509 **out)
+{
+	struct dbuf tbs, cert;
+	struct policy_issuer iss;
+	struct span alg, outer, signed_tbs;
+	uint8_t sig[P11_SIG_MAX];
+	size_t sig_len = 0;
+	X509 *issuer = sg->cert ? sg->cert : x;
+	int rc;
+	dbuf_init(&tbs);
+	dbuf_init(&cert);
+	if (!policy_sigalg_for_pkey(sg->pub, &alg) || (rc = policy_issuer_from_x509(issuer, NULL, &iss))) {
+		rc = HSMCA_ERR_CONFIG;
+		goto out;
+	}
+	if ((rc = certbuild_tbs(x, alg, &tbs)) ||
+	    (rc = cer_lint(c, span_make(tbs.data, tbs.len), &iss, sg->cert, "before")))
+		goto out;
+	if ((rc = p11_sign(&c->mod, c->s, sg->key, sg->type, tbs.data, tbs.len, sig, &sig_len))) {
+		fprintf(stderr, "ceremony: C_Sign failed: %s\n", p11_rv_name(p11_last_rv()));
+		goto out;
+	}
+	certbuild_assemble(&cert, span_make(tbs.data, tbs.len), alg, sig, sig_len, NULL, 0);
+	const unsigned char *p = cert.data;
+	rc = HSMCA_ERR_CRYPTO;
+	if (cert.failed || !(*out = d2i_X509(NULL, &p, (long)cert.len)) || p != cert.data + cert.len)
+		goto out;
+	if (X509_verify(*out, sg->pub) != 1 || X509_check_issued(sg->cert ? sg->cert : *out, *out) != X509_V_OK) {
+		fprintf(stderr, "ceremony: the signed certificate does not verify against its issuer\n");
+		goto out;
+	}
+	outer = span_make(cert.data, cert.len);
+	if (!der_get(&outer, &outer, DER_SEQUENCE) || !der_get_element(&outer, &signed_tbs, DER_SEQUENCE) ||
+	    (rc = cer_lint(c, signed_tbs, &iss, sg->cert, "after")))
+		goto out;
+	rc = 0;
+out:
+	if (rc) {
+		X509_free(*out);
+		*out = NULL;
+	}
+	dbuf_free(&tbs);
+	dbuf_free(&cert);
+	return rc;
+}
+
+static void cer_record_cert(struct cer_ctx *c, X509 *cert, EVP_PKEY *pk, const uint8_t *id)
+{
+	unsigned char *der = NULL, md[32];
+	char *subj = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0);
+	char *iss = X509_NAME_oneline(X509_get_issuer_name(cert), NULL, 0);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	char *serial = bn ? BN_bn2hex(bn) : NULL;
+	int len = i2d_PUBKEY(pk, &der);
+	cer_record(c, "key_label", "%s", c->conf.key_label);
+	cer_record(c, "key_type", "%s", p11_keytype_name(c->conf.key_type));
+	cer_record_hex(c, "key_id", id, P11_KEY_ID_LEN);
+	if (len > 0) {
+		EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL);
+		cer_record_hex(c, "public_key_sha256", md, sizeof(md));
+	}
+	OPENSSL_free(der);
+	der = NULL;
+	len = i2d_X509(cert, &der);
+	if (len > 0) {
+		EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL);
+		cer_record_hex(c, "certificate_sha256", md, sizeof(md));
+	}
+	cer_record(c, "certificate_serial", "%s", serial ? serial : "?");
+	cer_record(c, "subject", "%s", subj ? subj : "?");
+	cer_record(c, "issuer", "%s", iss ? iss : "?");
+	cer_record(c, "certificate", "%s", c->args->out);
+	OPENSSL_free(der);
+	OPENSSL_free(subj);
+	OPENSSL_free(iss);
+	OPENSSL_free(serial);
+	BN_free(bn);
+}
+
+static int cer_write_pem(const char *path, X509 *cert)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem;
+	long len;
+	int rc = HSMCA_ERR_CRYPTO;
+	if (b && PEM_write_bio_X509(b, cert) && (len = BIO_get_mem_data(b, &pem)) > 0)
+		rc = cer_write_new(path, pem, (size_t)len, 0644);
+	BIO_free(b);
+	return rc;
+}
+
+int cer_cert_run(struct cer_ctx *c)
+{
+	struct cer_signer sg = { 0 };
+	uint8_t id[P11_KEY_ID_LEN];
+	CK_OBJECT_HANDLE priv, pub;
+	EVP_PKEY *pk = NULL;
+	X509 *x = NULL, *cert = NULL;
+	int rc;
+	if (access(c->args->out, F_OK) == 0) {
+		fprintf(stderr, "ceremony: %s exists (outputs are never overwritten)\n", c->args->out);
+		return HSMCA_ERR_EXISTS;
+	}
+	if ((rc = cer_login(c, NULL, NULL)))
+		return rc;
+	if (c->args->kind != CER_ROOT && (rc = cer_signer_open(c, &sg)))
+		goto out;
+	if ((rc = p11_key_generate(&c->mod, c->s, c->conf.key_type, c->conf.key_label, id, &priv, &pub))) {
+		fprintf(stderr, "ceremony: generating key %s failed (%s)\n", c->conf.key_label,
+			rc == HSMCA_ERR_EXISTS ? "a key with this label exists" : p11_rv_name(p11_last_rv()));
+		goto out;
+	}
+	if ((rc = p11_pubkey_get(&c->mod, c->s, pub, &pk)) || (rc = cer_build(c, pk, sg.cert, &x)))
+		goto out;
+	if (c->args->kind == CER_ROOT) {
+		sg.key = priv;
+		sg.type = c->conf.key_type;
+		sg.pub = pk;
+		EVP_PKEY_up_ref(pk);
+	}
+	if ((rc = cer_sign(c, x, &sg, &cert)) || (rc = cer_write_pem(c->args->out, cert)))
+		goto out;
+	cer_record_cert(c, cert, pk, id);
+	rc = cer_transcript_finish(c);
+	if (!rc)
+		printf("certificate: %s\n", c->args->out);
+out:
+	X509_free(x);
+	X509_free(cert);
+	X509_free(sg.cert);
+	EVP_PKEY_free(sg.pub);
+	EVP_PKEY_free(pk);
+	return rc;
+}

@@ -1,0 +1,111 @@
+/* hsmca-ceremony: argument parsing and dispatch only. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ceremony.h"
+#include "log.h"
+
+static const struct {
+	const char *name;
+	enum cer_kind kind;
+} cer_cmds[] = {
+	{ "init", CER_INIT }, { "root", CER_ROOT }, { "intermediate", CER_INTERMEDIATE },
+	{ "ocsp", CER_OCSP }, { "resplit", CER_RESPLIT },
+};
+
+static int cer_usage(void)
+{
+	fprintf(stderr,
+		"usage: hsmca-ceremony init         --module SO --config FILE --out SHARE_DIR [--passphrase-dir DIR]\n"
+		"       hsmca-ceremony root         --module SO --config FILE --out CERT.pem SHARES\n"
+		"       hsmca-ceremony intermediate --module SO --config FILE --out CERT.pem SHARES\n"
+		"       hsmca-ceremony ocsp         --module SO --config FILE --out CERT.pem SHARES\n"
+		"       hsmca-ceremony resplit      --module SO --config FILE --out NEW_SHARE_DIR SHARES [--passphrase-dir DIR]\n"
+		"       hsmca-ceremony verify       --transcript FILE --pubkey AUDIT.pem [--signature FILE.sig]\n"
+		"SHARES: m times --share FILE [--passphrase-file FILE] (prompted on the terminal otherwise)\n"
+		"--transcript FILE (default OUT.transcript); --scrypt-log-n N for new shares (default %d)\n",
+		SEAL_LOGN_DEFAULT);
+	return 2;
+}
+
+static int cer_parse_args(int argc, char **argv, struct cer_args *a)
+{
+	static const struct option opts[] = {
+		{ "module", required_argument, NULL, 'm' },      { "config", required_argument, NULL, 'c' },
+		{ "out", required_argument, NULL, 'o' },         { "transcript", required_argument, NULL, 't' },
+		{ "share", required_argument, NULL, 's' },       { "passphrase-file", required_argument, NULL, 'p' },
+		{ "passphrase-dir", required_argument, NULL, 'd' }, { "scrypt-log-n", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "m:c:o:t:s:p:d:n:", opts, NULL)) != -1) {
+		if (o == 'm')
+			a->module = optarg;
+		else if (o == 'c')
+			a->config = optarg;
+		else if (o == 'o')
+			a->out = optarg;
+		else if (o == 't')
+			a->transcript = optarg;
+		else if (o == 'd')
+			a->passphrase_dir = optarg;
+		else if (o == 'n')
+			a->log_n = (unsigned)atoi(optarg);
+		else if (o == 's' && a->n_shares < CER_MAX_SHARES)
+			a->share[a->n_shares++] = optarg;
+		else if (o == 'p' && a->n_shares > 0 && !a->share_pass[a->n_shares - 1])
+			a->share_pass[a->n_shares - 1] = optarg;
+		else
+			return HSMCA_ERR_CONFIG;
+	}
+	if (optind != argc || !a->module || !a->config || !a->out || a->log_n < SEAL_LOGN_MIN || a->log_n > SEAL_LOGN_MAX)
+		return HSMCA_ERR_CONFIG;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct cer_args args;
+	static struct cer_ctx c;
+	static char tpath[CER_PATH_MAX + 16];
+	int rc;
+	log_set_prog("hsmca-ceremony");
+	if (argc < 2)
+		return cer_usage();
+	if (!strcmp(argv[1], "verify"))
+		return cer_verify_main(argc - 1, argv + 1);
+	args.kind = (enum cer_kind)-1;
+	for (size_t i = 0; i < sizeof(cer_cmds) / sizeof(cer_cmds[0]); i++)
+		if (!strcmp(argv[1], cer_cmds[i].name))
+			args.kind = cer_cmds[i].kind;
+	args.log_n = SEAL_LOGN_DEFAULT;
+	if ((int)args.kind < 0 || cer_parse_args(argc - 1, argv + 1, &args))
+		return cer_usage();
+	if (!args.transcript) {
+		snprintf(tpath, sizeof(tpath), "%s%s.transcript", args.out,
+			 args.kind == CER_INIT || args.kind == CER_RESPLIT ? "/ceremony" : "");
+		args.transcript = tpath;
+	}
+	c.args = &args;
+	c.s = CK_INVALID_HANDLE;
+	c.started = time(NULL);
+	dbuf_init(&c.record);
+	if (cer_config_load(args.config, args.kind, &c.conf))
+		return 1;
+	cer_record_hex(&c, "config_sha256", c.conf.sha256, sizeof(c.conf.sha256));
+	if (args.kind == CER_INIT)
+		rc = cer_init_run(&c);
+	else if (args.kind == CER_RESPLIT)
+		rc = cer_resplit_run(&c);
+	else
+		rc = cer_cert_run(&c);
+	if (rc)
+		fprintf(stderr, "ceremony %s failed: %s\n", argv[1], hsmca_strerror(rc));
+	if (c.s != CK_INVALID_HANDLE)
+		p11_session_close(&c.mod, c.s);
+	p11_module_unload(&c.mod);
+	dbuf_free(&c.record);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,185 @@
+/* Opening the token for a ceremony, custodians' passphrases, and files that are never overwritten. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "ceremony.h"
+#include "secmem.h"
+
+int cer_write_new(const char *path, const void *data, size_t len, int mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		fprintf(stderr, "ceremony: %s: %s%s\n", path, strerror(errno),
+			errno == EEXIST ? " (outputs are never overwritten)" : "");
+		return errno == EEXIST ? HSMCA_ERR_EXISTS : HSMCA_ERR_IO;
+	}
+	ssize_t w = write(fd, data, len);
+	if (w != (ssize_t)len || fsync(fd) != 0 || close(fd) != 0) {
+		unlink(path);
+		return HSMCA_ERR_IO;
+	}
+	return 0;
+}
+
+static int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+	if (fd < 0)
+		return HSMCA_ERR_NOTFOUND;
+	r = read(fd, buf, max + 1);
+	close(fd);
+	if (r < 0 || (size_t)r > max)
+		return HSMCA_ERR_LIMIT;
+	*out_len = (size_t)r;
+	return 0;
+}
+
+static int cer_prompt(const char *prompt, char *out, size_t max, size_t *out_len)
+{
+	struct termios old, quiet;
+	int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	ssize_t r;
+	if (tty < 0)
+		return HSMCA_ERR_IO;
+	tcgetattr(tty, &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(tty, TCSAFLUSH, &quiet);
+	(void)!write(tty, prompt, strlen(prompt));
+	r = read(tty, out, max);
+	tcsetattr(tty, TCSAFLUSH, &old);
+	(void)!write(tty, "\n", 1);
+	close(tty);
+	if (r < 0)
+		return HSMCA_ERR_IO;
+	*out_len = (size_t)r;
+	return 0;
+}
+
+int cer_passphrase(const char *dir, const char *name, const char *file, bool confirm, char *out, size_t max,
+		   size_t *out_len)
+{
+	char path[CER_PATH_MAX], prompt[128];
+	int rc;
+	if (file || dir) {
+		if (!file)
+			snprintf(path, sizeof(path), "%s/%s.pass", dir, name);
+		rc = cer_read_small(file ? file : path, (uint8_t *)out, max, out_len);
+	} else {
+		char *again = secmem_alloc(max + 1);
+		size_t again_len = 0;
+		snprintf(prompt, sizeof(prompt), "passphrase for %s: ", name);
+		rc = again ? cer_prompt(prompt, out, max, out_len) : HSMCA_ERR_NOMEM;
+		if (!rc && confirm) {
+			snprintf(prompt, sizeof(prompt), "again, for %s: ", name);
+			rc = cer_prompt(prompt, again, max, &again_len);
+			if (!rc && (again_len != *out_len || memcmp(again, out, again_len) != 0))
+				rc = HSMCA_ERR_AUTH;
+		}
+		secmem_free(again, max + 1);
+	}
+	if (rc)
+		return rc;
+	while (*out_len > 0 && (out[*out_len - 1] == '\n' || out[*out_len - 1] == '\r'))
+		(*out_len)--;
+	if (confirm && *out_len < 12) {
+		fprintf(stderr, "ceremony: passphrase for %s is shorter than 12 characters\n", name);
+		return HSMCA_ERR_AUTH;
+	}
+	return 0;
+}
+
+/* Opens every presented share into the quorum; reports which share failed. */
+static int cer_collect(struct cer_ctx *c, struct quorum *q)
+{
+	char *pw = secmem_alloc(FRAME_PASS_MAX_CER + 1), err[QUORUM_ERR_MAX];
+	uint8_t file[SEAL_FILE_MAX + 1];
+	int rc = pw ? 0 : HSMCA_ERR_NOMEM;
+	for (unsigned i = 0; !rc && i < c->args->n_shares; i++) {
+		size_t flen = 0, plen = 0;
+		const char *path = c->args->share[i];
+		if ((rc = cer_read_small(path, file, SEAL_FILE_MAX, &flen))) {
+			fprintf(stderr, "ceremony: share %s: cannot read (missing or too large)\n", path);
+			break;
+		}
+		if ((rc = cer_passphrase(NULL, path, c->args->share_pass[i], false, pw, FRAME_PASS_MAX_CER, &plen)))
+			break;
+		if ((rc = quorum_add(q, span_make(file, flen), pw, plen, err)))
+			fprintf(stderr, "ceremony: share %s refused: %s\n", path, err);
+		explicit_bzero(pw, FRAME_PASS_MAX_CER + 1);
+	}
+	secmem_free(pw, FRAME_PASS_MAX_CER + 1);
+	return rc;
+}
+
+int cer_login(struct cer_ctx *c, uint8_t *keep_pin, size_t *keep_len)
+{
+	struct quorum q;
+	char err[QUORUM_ERR_MAX];
+	int rc = quorum_init(&q, NULL);
+	if (rc)
+		return rc;
+	if ((rc = cer_collect(c, &q)))
+		goto out;
+	if (!quorum_ready(&q)) {
+		fprintf(stderr, "ceremony: %u share(s) presented, the split needs %u\n", q.count, q.m ? q.m : 2);
+		rc = HSMCA_ERR_QUORUM;
+		goto out;
+	}
+	if ((rc = p11_module_load(c->args->module, &c->mod))) {
+		fprintf(stderr, "ceremony: cannot load module %s\n", c->args->module);
+		goto out;
+	}
+	if ((rc = p11_token_find(&c->mod, NULL, q.serial, &c->token))) {
+		fprintf(stderr, "ceremony: no token with serial %s (named by the shares)\n", q.serial);
+		goto out;
+	}
+	if ((rc = p11_session_open(&c->mod, c->token.slot, true, &c->s)))
+		goto out;
+	if ((rc = quorum_login(&q, &c->mod, c->s, err))) {
+		fprintf(stderr, "ceremony: login failed: %s\n", err);
+		goto out;
+	}
+	if (keep_pin && (rc = quorum_secret(&q, keep_pin, keep_len)))
+		goto out;
+	cer_record(c, "token_label", "%s", c->token.label);
+	cer_record(c, "token_serial", "%s", c->token.serial);
+	for (unsigned i = 0; i < q.count; i++)
+		cer_record(c, "custodian_present", "%s (share %u of %u-of-%u)", q.custodians[i], q.xs[i], q.m, q.n);
+out:
+	quorum_free(&q);
+	return rc;
+}
+
+void cer_record(struct cer_ctx *c, const char *key, const char *fmt, ...)
+{
+	char line[CER_TEXT_MAX * 2];
+	va_list ap;
+	int n = snprintf(line, sizeof(line), "%s: ", key);
+	va_start(ap, fmt);
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	dbuf_add(&c->record, line, strnlen(line, sizeof(line) - 1));
+	dbuf_add_u8(&c->record, '\n');
+}
+
+void cer_record_hex(struct cer_ctx *c, const char *key, const uint8_t *b, size_t len)
+{
+	char hex[2 * 512 + 1];
+	static const char hx[] = "0123456789abcdef";
+	if (len > 512)
+		len = 512;
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = hx[b[i] >> 4];
+		hex[2 * i + 1] = hx[b[i] & 15];
+	}
+	hex[2 * len] = 0;
+	cer_record(c, key, "%s", hex);
+}

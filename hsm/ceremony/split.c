@@ -1,0 +1,201 @@
+/* Token initialisation and PIN re-splitting: the PIN is random, split m-of-n, and each share is sealed to
+ * its custodian. Nobody sees the whole PIN; it lives in locked memory only during the ceremony. */
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ceremony.h"
+#include "secmem.h"
+#include "shamir.h"
+
+/* Shamir coefficients: the HSM's RNG XOR OpenSSL's, so neither alone decides them. */
+static int cer_rng(void *ctx, uint8_t *buf, size_t len)
+{
+	struct cer_ctx *c = ctx;
+	uint8_t mix[SHAMIR_SHARES_MAX];
+	int rc = 0;
+	if (len > sizeof(mix))
+		return HSMCA_ERR_LIMIT;
+	if (RAND_priv_bytes(buf, (int)len) != 1)
+		return HSMCA_ERR_CRYPTO;
+	if (c->s != CK_INVALID_HANDLE) {
+		rc = p11_random(&c->mod, c->s, mix, len);
+		for (size_t i = 0; !rc && i < len; i++)
+			buf[i] ^= mix[i];
+	}
+	explicit_bzero(mix, sizeof(mix));
+	return rc;
+}
+
+static void cer_remove_shares(struct cer_ctx *c, unsigned count)
+{
+	char path[CER_TEXT_MAX + 16];
+	for (unsigned i = 0; i < count; i++) {
+		snprintf(path, sizeof(path), "%s/%s.share", c->args->out, c->conf.custodians[i]);
+		unlink(path);
+	}
+}
+
+/* Splits pin for the config's custodians, seals and writes <dir>/<name>.share, then checks that the
+ * first m written shares reconstruct the PIN. On failure removes what it wrote. */
+static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_len)
+{
+	const struct cer_config *cf = &c->conf;
+	size_t shares_len = (size_t)cf->n_custodians * pin_len;
+	uint8_t *shares = secmem_alloc(shares_len), *check = secmem_alloc(SEAL_SHARE_MAX);
+	char *pw = secmem_alloc(FRAME_PASS_MAX_CER + 1), path[CER_TEXT_MAX + 16], err[QUORUM_ERR_MAX];
+	unsigned written = 0;
+	struct quorum q;
+	int rc = shares && check && pw ? quorum_init(&q, c->token.serial) : HSMCA_ERR_NOMEM;
+	if (rc)
+		goto out_free;
+	if ((rc = shamir_split(pin, pin_len, cf->threshold, cf->n_custodians, cer_rng, c, shares)))
+		goto out;
+	for (unsigned i = 0; i < cf->n_custodians; i++) {
+		struct seal_info info = { .index = (uint8_t)(i + 1), .m = (uint8_t)cf->threshold,
+					  .n = (uint8_t)cf->n_custodians, .log_n = (uint8_t)c->args->log_n };
+		struct dbuf file;
+		size_t pl = 0;
+		strcpy(info.serial, c->token.serial);
+		strcpy(info.label, c->token.label);
+		strcpy(info.custodian, cf->custodians[i]);
+		snprintf(path, sizeof(path), "%s/%s.share", c->args->out, cf->custodians[i]);
+		if ((rc = cer_passphrase(c->args->passphrase_dir, cf->custodians[i], NULL, true, pw, FRAME_PASS_MAX_CER, &pl)))
+			goto out;
+		dbuf_init(&file);
+		rc = seal_share_write(&info, shares + (size_t)i * pin_len, pin_len, pw, pl, &file);
+		if (!rc)
+			rc = cer_write_new(path, file.data, file.len, 0600);
+		if (!rc && i < cf->threshold && (rc = quorum_add(&q, span_make(file.data, file.len), pw, pl, err)))
+			fprintf(stderr, "ceremony: re-reading the share of %s failed: %s\n", cf->custodians[i], err);
+		dbuf_free(&file);
+		explicit_bzero(pw, FRAME_PASS_MAX_CER + 1);
+		if (rc)
+			goto out;
+		written++;
+		cer_record(c, "share_written", "%s (share %u of %u-of-%u) %s", cf->custodians[i], i + 1, cf->threshold,
+			   cf->n_custodians, path);
+	}
+	size_t cl = 0;
+	if ((rc = quorum_secret(&q, check, &cl)) || cl != pin_len || memcmp(check, pin, pin_len) != 0) {
+		fprintf(stderr, "ceremony: the written shares do not reconstruct the PIN\n");
+		rc = HSMCA_ERR_CRYPTO;
+	}
+out:
+	if (rc)
+		cer_remove_shares(c, written);
+	quorum_free(&q);
+out_free:
+	secmem_free(shares, shares_len);
+	secmem_free(check, SEAL_SHARE_MAX);
+	secmem_free(pw, FRAME_PASS_MAX_CER + 1);
+	return rc;
+}
+
+static int cer_audit_key(struct cer_ctx *c)
+{
+	uint8_t id[P11_KEY_ID_LEN];
+	CK_OBJECT_HANDLE priv, pub;
+	EVP_PKEY *pk = NULL;
+	char path[CER_PATH_MAX + 16];
+	unsigned char *der = NULL;
+	int rc, len;
+	if ((rc = p11_key_generate(&c->mod, c->s, P11_KEY_P256, c->conf.audit_key_label, id, &priv, &pub)) ||
+	    (rc = p11_pubkey_get(&c->mod, c->s, pub, &pk)))
+		return rc;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem;
+	long pem_len;
+	snprintf(path, sizeof(path), "%s/audit.pem", c->args->out);
+	if (!b || !PEM_write_bio_PUBKEY(b, pk) || (pem_len = BIO_get_mem_data(b, &pem)) <= 0)
+		rc = HSMCA_ERR_CRYPTO;
+	else
+		rc = cer_write_new(path, pem, (size_t)pem_len, 0644);
+	len = i2d_PUBKEY(pk, &der);
+	if (!rc && len > 0) {
+		uint8_t md[32];
+		EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL);
+		cer_record(c, "audit_key_label", "%s", c->conf.audit_key_label);
+		cer_record_hex(c, "audit_key_id", id, sizeof(id));
+		cer_record_hex(c, "audit_public_key_sha256", md, sizeof(md));
+	}
+	OPENSSL_free(der);
+	BIO_free(b);
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+int cer_init_run(struct cer_ctx *c)
+{
+	uint8_t *pin = secmem_alloc(CER_PIN_LEN), *so = secmem_alloc(CER_PIN_LEN);
+	int rc = pin && so ? 0 : HSMCA_ERR_NOMEM;
+	if (rc)
+		goto out;
+	if ((rc = p11_module_load(c->args->module, &c->mod))) {
+		fprintf(stderr, "ceremony: cannot load module %s\n", c->args->module);
+		goto out;
+	}
+	if (p11_token_find(&c->mod, c->conf.token_label, NULL, &c->token) != HSMCA_ERR_NOTFOUND) {
+		fprintf(stderr, "ceremony: a token labelled %s already exists\n", c->conf.token_label);
+		rc = HSMCA_ERR_EXISTS;
+		goto out;
+	}
+	if ((rc = p11_token_find_free(&c->mod, &c->token))) {
+		fprintf(stderr, "ceremony: no uninitialised token slot\n");
+		goto out;
+	}
+	/* The SO PIN is random and discarded: the token can be re-initialised (erasing it), never PIN-reset. */
+	if (RAND_priv_bytes(pin, CER_PIN_LEN) != 1 || RAND_priv_bytes(so, CER_PIN_LEN) != 1) {
+		rc = HSMCA_ERR_CRYPTO;
+		goto out;
+	}
+	if ((rc = p11_token_init(&c->mod, &c->token, so, CER_PIN_LEN, pin, CER_PIN_LEN, c->conf.token_label))) {
+		fprintf(stderr, "ceremony: token initialisation failed: %s\n", p11_rv_name(p11_last_rv()));
+		goto out;
+	}
+	if ((rc = p11_session_open(&c->mod, c->token.slot, true, &c->s)) ||
+	    (rc = p11_login(&c->mod, c->s, pin, CER_PIN_LEN)))
+		goto out;
+	cer_record(c, "token_label", "%s", c->token.label);
+	cer_record(c, "token_serial", "%s", c->token.serial);
+	for (unsigned i = 0; i < c->conf.n_custodians; i++)
+		cer_record(c, "custodian_present", "%s", c->conf.custodians[i]);
+	if ((rc = cer_audit_key(c)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN)))
+		goto out;
+	rc = cer_transcript_finish(c);
+	if (!rc)
+		printf("token %s (serial %s) initialised; %u-of-%u shares in %s\n", c->token.label, c->token.serial,
+		       c->conf.threshold, c->conf.n_custodians, c->args->out);
+out:
+	secmem_free(pin, CER_PIN_LEN);
+	secmem_free(so, CER_PIN_LEN);
+	return rc;
+}
+
+int cer_resplit_run(struct cer_ctx *c)
+{
+	uint8_t *old = secmem_alloc(SEAL_SHARE_MAX), *pin = secmem_alloc(CER_PIN_LEN);
+	size_t old_len = 0;
+	int rc = old && pin ? cer_login(c, old, &old_len) : HSMCA_ERR_NOMEM;
+	if (rc)
+		goto out;
+	if ((rc = cer_rng(c, pin, CER_PIN_LEN)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN)))
+		goto out;
+	/* The new shares are on disk and proven; only now does the token's PIN change. */
+	if ((rc = p11_set_pin(&c->mod, c->s, old, old_len, pin, CER_PIN_LEN))) {
+		fprintf(stderr, "ceremony: C_SetPIN failed (%s); the old shares stay valid, the new ones are removed\n",
+			p11_rv_name(p11_last_rv()));
+		cer_remove_shares(c, c->conf.n_custodians);
+		goto out;
+	}
+	cer_record(c, "new_split", "%u-of-%u", c->conf.threshold, c->conf.n_custodians);
+	rc = cer_transcript_finish(c);
+	if (!rc)
+		printf("PIN re-split %u-of-%u; new shares in %s; the old shares no longer open the token\n",
+		       c->conf.threshold, c->conf.n_custodians, c->args->out);
+out:
+	secmem_free(old, SEAL_SHARE_MAX);
+	secmem_free(pin, CER_PIN_LEN);
+	return rc;
+}
