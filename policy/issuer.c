@@ -44,9 +44,19 @@ static int pol_time(const ASN1_TIME *t, time_t *out)
 	return 0;
 }
 
+static int pol_issuer_fill(X509 *cert, X509 *parent, const ASN1_OCTET_STRING *ski, struct policy_issuer *out);
+
 int policy_issuer_from_x509(X509 *cert, X509 *parent, struct policy_issuer *out)
 {
-	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(cert);
+	/* read the extension itself: the cached value is not computed for an unsigned certificate */
+	ASN1_OCTET_STRING *ski = X509_get_ext_d2i(cert, NID_subject_key_identifier, NULL, NULL);
+	int rc = pol_issuer_fill(cert, parent, ski, out);
+	ASN1_OCTET_STRING_free(ski);
+	return rc;
+}
+
+static int pol_issuer_fill(X509 *cert, X509 *parent, const ASN1_OCTET_STRING *ski, struct policy_issuer *out)
+{
 	unsigned char *p;
 	struct span alg;
 	int len;

@@ -63,13 +63,28 @@ static void cer_nc_list(char *out, size_t max, const char *kind, const char *lis
 	}
 }
 
+static int cer_exts_add(struct cer_ctx *c, X509 *x, X509V3_CTX *pctx);
+
 static int cer_exts(struct cer_ctx *c, X509 *x, X509 *issuer)
+{
+	X509V3_CTX ctx;
+	int rc;
+	CONF *empty = NCONF_new(NULL); /* some methods (certificatePolicies) insist on a config database */
+	if (!empty)
+		return HSMCA_ERR_NOMEM;
+	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+	X509V3_set_nconf(&ctx, empty);
+	rc = cer_exts_add(c, x, &ctx);
+	NCONF_free(empty);
+	return rc;
+}
+
+static int cer_exts_add(struct cer_ctx *c, X509 *x, X509V3_CTX *pctx)
 {
 	const struct cer_config *cf = &c->conf;
 	char v[CER_TEXT_MAX * 3];
-	X509V3_CTX ctx;
+	X509V3_CTX ctx = *pctx;
 	int rc;
-	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
 	if (c->args->kind == CER_OCSP) {
 		if ((rc = cer_ext(x, &ctx, NID_key_usage, "critical,digitalSignature")) ||
 		    (rc = cer_ext(x, &ctx, NID_ext_key_usage, "OCSPSigning")) ||
@@ -212,7 +227,7 @@ static int cer_sign(struct cer_ctx *c, X509 *x, struct cer_signer *sg, X509 **ou
 {
 	struct dbuf tbs, cert;
 	struct policy_issuer iss;
-	struct span alg, outer, signed_tbs;
+	struct span alg, whole, outer, signed_tbs;
 	uint8_t sig[P11_SIG_MAX];
 	size_t sig_len = 0;
 	X509 *issuer = sg->cert ? sg->cert : x;
@@ -220,6 +235,7 @@ static int cer_sign(struct cer_ctx *c, X509 *x, struct cer_signer *sg, X509 **ou
 	dbuf_init(&tbs);
 	dbuf_init(&cert);
 	if (!policy_sigalg_for_pkey(sg->pub, &alg) || (rc = policy_issuer_from_x509(issuer, NULL, &iss))) {
+		fprintf(stderr, "ceremony: the issuer certificate cannot issue (needs an SKI and a supported key)\n");
 		rc = HSMCA_ERR_CONFIG;
 		goto out;
 	}
@@ -235,12 +251,13 @@ static int cer_sign(struct cer_ctx *c, X509 *x, struct cer_signer *sg, X509 **ou
 	rc = HSMCA_ERR_CRYPTO;
 	if (cert.failed || !(*out = d2i_X509(NULL, &p, (long)cert.len)) || p != cert.data + cert.len)
 		goto out;
-	if (X509_verify(*out, sg->pub) != 1 || X509_check_issued(sg->cert ? sg->cert : *out, *out) != X509_V_OK) {
+	int issued = X509_check_issued(sg->cert ? sg->cert : *out, *out);
+	if (X509_verify(*out, sg->pub) != 1 || issued != X509_V_OK) {
 		fprintf(stderr, "ceremony: the signed certificate does not verify against its issuer\n");
 		goto out;
 	}
-	outer = span_make(cert.data, cert.len);
-	if (!der_get(&outer, &outer, DER_SEQUENCE) || !der_get_element(&outer, &signed_tbs, DER_SEQUENCE) ||
+	whole = span_make(cert.data, cert.len);
+	if (!der_get(&whole, &outer, DER_SEQUENCE) || !der_get_element(&outer, &signed_tbs, DER_SEQUENCE) ||
 	    (rc = cer_lint(c, signed_tbs, &iss, sg->cert, "after")))
 		goto out;
 	rc = 0;
@@ -303,7 +320,7 @@ int cer_cert_run(struct cer_ctx *c)
 {
 	struct cer_signer sg = { 0 };
 	uint8_t id[P11_KEY_ID_LEN];
-	CK_OBJECT_HANDLE priv, pub;
+	CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
 	EVP_PKEY *pk = NULL;
 	X509 *x = NULL, *cert = NULL;
 	int rc;
@@ -316,6 +333,7 @@ int cer_cert_run(struct cer_ctx *c)
 	if (c->args->kind != CER_ROOT && (rc = cer_signer_open(c, &sg)))
 		goto out;
 	if ((rc = p11_key_generate(&c->mod, c->s, c->conf.key_type, c->conf.key_label, id, &priv, &pub))) {
+		priv = pub = CK_INVALID_HANDLE;
 		fprintf(stderr, "ceremony: generating key %s failed (%s)\n", c->conf.key_label,
 			rc == HSMCA_ERR_EXISTS ? "a key with this label exists" : p11_rv_name(p11_last_rv()));
 		goto out;
@@ -335,6 +353,11 @@ int cer_cert_run(struct cer_ctx *c)
 	if (!rc)
 		printf("certificate: %s\n", c->args->out);
 out:
+	if (rc && priv != CK_INVALID_HANDLE) {
+		/* leave no orphan key behind a failed ceremony */
+		c->mod.f->C_DestroyObject(c->s, priv);
+		c->mod.f->C_DestroyObject(c->s, pub);
+	}
 	X509_free(x);
 	X509_free(cert);
 	X509_free(sg.cert);
