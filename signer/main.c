@@ -85,10 +85,11 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("workers", "cannot start worker threads");
 	if (sgn_privdrop(conf.user))
 		return sgn_fail("privdrop", "cannot drop privileges");
+	int uid = (int)getuid(); /* getuid is not on the allowlist */
 	if (sgn_sandbox_enter(false))
 		return sgn_fail("sandbox", "cannot load the seccomp filter");
 	log_event("info", "ready", "socket=%s workers=%u keys=%u session_copy=%s uid=%d", conf.socket, st.n_workers,
-		  st.n_keys, conf.session_copy ? "yes" : "no", (int)getuid());
+		  st.n_keys, conf.session_copy ? "yes" : "no", uid);
 	pthread_barrier_wait(&st.start);
 	pthread_join(st.workers[0].thread, NULL);
 	return 1;

@@ -1,0 +1,258 @@
+#include "tbsgen.h"
+
+#include <openssl/bn.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+#include "certbuild.h"
+#include "policy.h"
+
+#define DAY 86400L
+
+static const uint8_t alg_ecdsa_sha384[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03 };
+static const uint8_t alg_ecdsa_sha256[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+
+static int is(const char *brk, const char *name) { return brk && !strcmp(brk, name); }
+
+static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	int ok = e && X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	return ok ? 0 : -1;
+}
+
+static ASN1_INTEGER *leaf_serial(const char *brk)
+{
+	uint8_t r[21];
+	RAND_bytes(r, sizeof(r));
+	if (is(brk, "serial-negative")) {
+		ASN1_INTEGER *a = ASN1_INTEGER_new();
+		ASN1_INTEGER_set(a, -123456789);
+		return a;
+	}
+	if (is(brk, "serial-small")) {
+		ASN1_INTEGER *a = ASN1_INTEGER_new();
+		ASN1_INTEGER_set(a, 1);
+		return a;
+	}
+	if (is(brk, "serial-long")) { /* 21 octets: one more than RFC 5280 allows */
+		r[0] = 0x40;
+		BIGNUM *bn = BN_bin2bn(r, sizeof(r), NULL);
+		ASN1_INTEGER *a = BN_to_ASN1_INTEGER(bn, NULL);
+		BN_free(bn);
+		return a;
+	}
+	return certbuild_serial(r, 16);
+}
+
+static time_t asn1_to_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+	ASN1_TIME_to_tm(t, &tm);
+	return timegm(&tm);
+}
+
+int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	ASN1_INTEGER *serial = leaf_serial(brk);
+	struct span alg;
+	time_t now = time(NULL), nb = now - 60, na = now + 90 * DAY;
+	int rc = -1;
+	if (is(brk, "validity-order")) {
+		nb = now + 10 * DAY;
+		na = now + DAY;
+	} else if (is(brk, "validity-long")) {
+		na = now + 400 * DAY;
+	} else if (is(brk, "validity-outside")) {
+		na = asn1_to_time(X509_get0_notAfter(issuer)) + DAY;
+		nb = na - 30 * DAY;
+	}
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"leaf.example.com", -1, -1, 0);
+	X509_NAME *iss_name = X509_NAME_dup(X509_get_subject_name(issuer));
+	if (is(brk, "issuer"))
+		X509_NAME_add_entry_by_txt(iss_name, "OU", MBSTRING_UTF8, (const unsigned char *)"forged", -1, -1, 0);
+	if (!x || !serial || !X509_set_version(x, X509_VERSION_3) || !X509_set_serialNumber(x, serial) ||
+	    !X509_set_subject_name(x, n) || !X509_set_issuer_name(x, iss_name) || !X509_set_pubkey(x, pub) ||
+	    !X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) || !X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na))
+		goto out;
+	if (is(brk, "ca")) {
+		if (add_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+		    add_ext(x, issuer, NID_key_usage, "critical,keyCertSign"))
+			goto out;
+	} else {
+		const char *ku = is(brk, "ku") ? "critical,digitalSignature,dataEncipherment"
+			       : is(brk, "ku-certsign") ? "critical,digitalSignature,keyCertSign"
+						       : "critical,digitalSignature";
+		if (add_ext(x, issuer, NID_key_usage, ku) ||
+		    add_ext(x, issuer, NID_ext_key_usage, is(brk, "eku") ? "serverAuth,codeSigning" : "serverAuth"))
+			goto out;
+	}
+	if (add_ext(x, issuer, NID_subject_alt_name, "DNS:leaf.example.com") ||
+	    add_ext(x, issuer, NID_subject_key_identifier, "hash"))
+		goto out;
+	if (is(brk, "aki-wrong")) {
+		if (add_ext(x, x, NID_authority_key_identifier, "keyid:always"))
+			goto out;
+	} else if (!is(brk, "aki-missing") && add_ext(x, issuer, NID_authority_key_identifier, "keyid:always")) {
+		goto out;
+	}
+	if (is(brk, "critical")) {
+		ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+		ASN1_OCTET_STRING_set(v, (const unsigned char *)"\x05\x00", 2);
+		X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, OBJ_txt2obj("1.3.6.1.4.1.55555.99", 1), 1, v);
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+		ASN1_OCTET_STRING_free(v);
+	}
+	if (!policy_sigalg_for_pkey(X509_get0_pubkey(issuer), &alg))
+		goto out;
+	if (is(brk, "sigalg"))
+		alg = alg.data[alg.len - 1] == 0x02 ? span_make(alg_ecdsa_sha384, sizeof(alg_ecdsa_sha384))
+						    : span_make(alg_ecdsa_sha256, sizeof(alg_ecdsa_sha256));
+	rc = certbuild_tbs(x, alg, out);
+	if (!rc && is(brk, "trailing"))
+		dbuf_add_u8(out, 0);
+out:
+	X509_free(x);
+	X509_NAME_free(n);
+	X509_NAME_free(iss_name);
+	ASN1_INTEGER_free(serial);
+	return rc;
+}
+
+static void add_time(struct dbuf *b, time_t t, int generalized)
+{
+	char s[32];
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), generalized ? "%Y%m%d%H%M%SZ" : "%y%m%d%H%M%SZ", &tm);
+	dbuf_add_tlv(b, generalized ? DER_GENERALIZEDTIME : DER_UTCTIME, s, strlen(s));
+}
+
+static void add_name(struct dbuf *b, X509_NAME *n)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509_NAME(n, &der);
+	if (len > 0)
+		dbuf_add(b, der, (size_t)len);
+	OPENSSL_free(der);
+}
+
+static void add_ext_der(struct dbuf *b, const uint8_t *oid, size_t oid_len, const struct dbuf *value)
+{
+	size_t e = dbuf_open(b, DER_SEQUENCE);
+	dbuf_add_tlv(b, DER_OID, oid, oid_len);
+	dbuf_add_tlv(b, DER_OCTET_STRING, value->data, value->len);
+	dbuf_close(b, e);
+}
+
+int tbsgen_crl(X509 *issuer, const char *brk, struct dbuf *out)
+{
+	struct span alg;
+	struct dbuf v;
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(issuer);
+	time_t now = time(NULL);
+	uint8_t serial[16];
+	if (!policy_sigalg_for_pkey(X509_get0_pubkey(issuer), &alg) || !ski)
+		return -1;
+	if (is(brk, "sigalg"))
+		alg = span_make(alg_ecdsa_sha384, sizeof(alg_ecdsa_sha384));
+	RAND_bytes(serial, sizeof(serial));
+	size_t top = dbuf_open(out, DER_SEQUENCE);
+	dbuf_add_tlv(out, DER_INTEGER, "\x01", 1);
+	dbuf_add(out, alg.data, alg.len);
+	X509_NAME *n = X509_NAME_dup(X509_get_subject_name(issuer));
+	if (is(brk, "issuer"))
+		X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)"forged", -1, -1, 0);
+	add_name(out, n);
+	X509_NAME_free(n);
+	add_time(out, now - 60, 0);
+	add_time(out, now + (is(brk, "long") ? 30 : 7) * DAY - 120, 0);
+	size_t list = dbuf_open(out, DER_SEQUENCE);
+	size_t ent = dbuf_open(out, DER_SEQUENCE);
+	dbuf_add_uint_bytes(out, serial, sizeof(serial));
+	add_time(out, now - 3600, 0);
+	dbuf_close(out, ent);
+	dbuf_close(out, list);
+	size_t wrap = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 0);
+	size_t exts = dbuf_open(out, DER_SEQUENCE);
+	if (!is(brk, "aki")) {
+		dbuf_init(&v);
+		size_t s = dbuf_open(&v, DER_SEQUENCE);
+		dbuf_add_tlv(&v, DER_CONTEXT | 0, ski->data, (size_t)ski->length);
+		dbuf_close(&v, s);
+		add_ext_der(out, OID_AKI, sizeof(OID_AKI), &v);
+		dbuf_free(&v);
+	}
+	if (!is(brk, "number")) {
+		dbuf_init(&v);
+		dbuf_add_tlv(&v, DER_INTEGER, "\x07", 1);
+		add_ext_der(out, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER), &v);
+		dbuf_free(&v);
+	}
+	dbuf_close(out, exts);
+	dbuf_close(out, wrap);
+	dbuf_close(out, top);
+	return out->failed ? -1 : 0;
+}
+
+int tbsgen_ocsp(X509 *responder, X509 *issuer, X509 *cert, const char *brk, struct dbuf *out)
+{
+	static const uint8_t sha1_alg[] = { 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00 };
+	uint8_t name_hash[20], key_hash[20];
+	unsigned char *nder = NULL;
+	int nlen = i2d_X509_NAME(X509_get_subject_name(issuer), &nder);
+	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(issuer);
+	const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
+	time_t now = time(NULL);
+	if (nlen <= 0)
+		return -1;
+	SHA1(nder, (size_t)nlen, name_hash);
+	OPENSSL_free(nder);
+	SHA1(bits->data, (size_t)bits->length, key_hash);
+	if (is(brk, "certid"))
+		key_hash[0] ^= 1;
+	size_t top = dbuf_open(out, DER_SEQUENCE);
+	size_t rid = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 1);
+	add_name(out, X509_get_subject_name(is(brk, "responder") ? issuer : responder));
+	dbuf_close(out, rid);
+	add_time(out, now, 1);
+	size_t list = dbuf_open(out, DER_SEQUENCE);
+	size_t single = dbuf_open(out, DER_SEQUENCE);
+	size_t certid = dbuf_open(out, DER_SEQUENCE);
+	dbuf_add(out, sha1_alg, sizeof(sha1_alg));
+	dbuf_add_tlv(out, DER_OCTET_STRING, name_hash, sizeof(name_hash));
+	dbuf_add_tlv(out, DER_OCTET_STRING, key_hash, sizeof(key_hash));
+	dbuf_add_tlv(out, DER_INTEGER, serial->data, (size_t)serial->length);
+	dbuf_close(out, certid);
+	dbuf_add_tlv(out, DER_CONTEXT | 0, NULL, 0); /* good */
+	add_time(out, now - 60, 1);
+	size_t nu = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 0);
+	add_time(out, now + DAY, 1);
+	dbuf_close(out, nu);
+	dbuf_close(out, single);
+	dbuf_close(out, list);
+	dbuf_close(out, top);
+	return out->failed ? -1 : 0;
+}
+
+void tbsgen_ocsp_wrap(const uint8_t *basic, size_t len, struct dbuf *out)
+{
+	static const uint8_t basic_oid[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01 };
+	size_t top = dbuf_open(out, DER_SEQUENCE);
+	dbuf_add_tlv(out, DER_ENUMERATED, "\x00", 1);
+	size_t wrap = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 0);
+	size_t rb = dbuf_open(out, DER_SEQUENCE);
+	dbuf_add_tlv(out, DER_OID, basic_oid, sizeof(basic_oid));
+	dbuf_add_tlv(out, DER_OCTET_STRING, basic, len);
+	dbuf_close(out, rb);
+	dbuf_close(out, wrap);
+	dbuf_close(out, top);
+}
