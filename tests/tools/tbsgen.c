@@ -64,7 +64,10 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 	ASN1_INTEGER *serial = leaf_serial(brk);
 	struct span alg;
 	time_t now = time(NULL), nb = now - 60, na = now + 90 * DAY;
+	time_t issuer_nb = asn1_to_time(X509_get0_notBefore(issuer));
 	int rc = -1;
+	if (nb < issuer_nb)
+		nb = issuer_nb; /* never before the issuer: a freshly made test CA */
 	if (is(brk, "validity-order")) {
 		nb = now + 10 * DAY;
 		na = now + DAY;
@@ -173,8 +176,11 @@ int tbsgen_crl(X509 *issuer, const char *brk, struct dbuf *out)
 		X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)"forged", -1, -1, 0);
 	add_name(out, n);
 	X509_NAME_free(n);
-	add_time(out, now - 60, 0);
-	add_time(out, now + (is(brk, "long") ? 30 : 7) * DAY - 120, 0);
+	time_t this_update = now - 60, issuer_nb = asn1_to_time(X509_get0_notBefore(issuer));
+	if (this_update < issuer_nb)
+		this_update = issuer_nb;
+	add_time(out, this_update, 0);
+	add_time(out, this_update + (is(brk, "long") ? 30 : 7) * DAY - 120, 0);
 	size_t list = dbuf_open(out, DER_SEQUENCE);
 	size_t ent = dbuf_open(out, DER_SEQUENCE);
 	dbuf_add_uint_bytes(out, serial, sizeof(serial));

@@ -1,0 +1,163 @@
+/* fuzz_tbs: the three to-be-signed parsers (policy/tbs_*.c) and the pinned-profile checks (policy/check.c),
+ * which the signer runs on every SIGN_* request before touching the HSM.
+ *
+ * Input: one selector byte, then the DER.
+ *   bits 0-1: 0 TBSCertificate, 1 TBSCertList, 2 OCSP ResponseData, 3 all three parsers on the same bytes
+ *   bit 2:    delegated OCSP responder (CertIDs name the parent key)
+ *   bit 3:    the strict profile instead of the one that allows everything
+ * The issuer below is fixed; the seeds in corpus/tbs (make_corpus.py) are built to match it, so they reach
+ * the end of every check. A check may refuse; it must never crash. */
+#include "fuzz_common.h"
+#include "policy.h"
+#include "tbs.h"
+
+#define FUZZ_KEYID_BYTE 0x5a   /* issuer SKI, and the AKI keyid of the seeds */
+#define FUZZ_KEY_HASH_BYTE 0x4b
+#define FUZZ_PARENT_HASH_BYTE 0x50
+#define FUZZ_KEYID_LEN 20
+
+/* Name "CN=x" (UTF8String), the subject of the issuer and the issuer of every seed */
+static const uint8_t fuzz_issuer_name[] = { 0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03,
+					    0x55, 0x04, 0x03, 0x0c, 0x01, 0x78 };
+/* AlgorithmIdentifier ecdsa-with-SHA256 */
+static const uint8_t fuzz_sigalg[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+/* EKU OIDs (contents): serverAuth, clientAuth, OCSPSigning, anyExtendedKeyUsage */
+static const uint8_t fuzz_eku_server[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01 };
+static const uint8_t fuzz_eku_client[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02 };
+static const uint8_t fuzz_eku_ocsp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 };
+
+static struct policy_issuer fuzz_iss;
+static struct policy_profile fuzz_open, fuzz_open_delegated, fuzz_strict, fuzz_strict_delegated;
+
+static void fuzz_add_eku(struct policy_profile *p, const uint8_t *oid, size_t len)
+{
+	memcpy(p->eku[p->n_eku], oid, len);
+	p->eku_len[p->n_eku++] = len;
+}
+
+static void fuzz_setup(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+
+	memcpy(fuzz_iss.subject, fuzz_issuer_name, sizeof(fuzz_issuer_name));
+	fuzz_iss.subject_len = sizeof(fuzz_issuer_name);
+	memset(fuzz_iss.ski, FUZZ_KEYID_BYTE, FUZZ_KEYID_LEN);
+	fuzz_iss.ski_len = FUZZ_KEYID_LEN;
+	memset(fuzz_iss.key_hash, FUZZ_KEY_HASH_BYTE, POLICY_SHA1_LEN);
+	memset(fuzz_iss.parent_key_hash, FUZZ_PARENT_HASH_BYTE, POLICY_SHA1_LEN);
+	fuzz_iss.not_before = -631152000;   /* 1950-01-01, the first UTCTime */
+	fuzz_iss.not_after = 253402300799;  /* 9999-12-31 23:59:59, the last GeneralizedTime */
+	memcpy(fuzz_iss.sigalg, fuzz_sigalg, sizeof(fuzz_sigalg));
+	fuzz_iss.sigalg_len = sizeof(fuzz_sigalg);
+
+	/* allows everything the profile can express */
+	fuzz_open.allow_cert = fuzz_open.allow_crl = fuzz_open.allow_ocsp = true;
+	fuzz_open.allow_ca = true;
+	fuzz_open.max_pathlen = UINT64_MAX;
+	fuzz_open.ku_allowed = 0xffff;
+	fuzz_add_eku(&fuzz_open, fuzz_eku_server, sizeof(fuzz_eku_server));
+	fuzz_add_eku(&fuzz_open, fuzz_eku_client, sizeof(fuzz_eku_client));
+	fuzz_add_eku(&fuzz_open, fuzz_eku_ocsp, sizeof(fuzz_eku_ocsp));
+	fuzz_add_eku(&fuzz_open, OID_ANY_EKU, sizeof(OID_ANY_EKU));
+	fuzz_open.max_validity_days = UINT32_MAX;
+	fuzz_open.max_crl_days = UINT32_MAX;
+	fuzz_open.allow_checkpoint = true;
+	fuzz_open_delegated = fuzz_open;
+	fuzz_open_delegated.ocsp_delegated = true;
+
+	/* a typical leaf-issuing profile, to reach the refusals */
+	fuzz_strict.allow_cert = fuzz_strict.allow_crl = fuzz_strict.allow_ocsp = true;
+	fuzz_strict.max_pathlen = 0;
+	fuzz_strict.ku_allowed = TBS_KU_DIGITAL_SIGNATURE | TBS_KU_KEY_ENCIPHERMENT;
+	fuzz_add_eku(&fuzz_strict, fuzz_eku_server, sizeof(fuzz_eku_server));
+	fuzz_strict.max_validity_days = 398;
+	fuzz_strict.max_crl_days = 7;
+	fuzz_strict_delegated = fuzz_strict;
+	fuzz_strict_delegated.ocsp_delegated = true;
+}
+
+#define IN(s) fuzz_within(data, size, &(s))
+
+static void fuzz_exts_within(const uint8_t *data, size_t size, const struct tbs_ext *ext, size_t n)
+{
+	FUZZ_CHECK(n <= TBS_MAX_EXT);
+	for (size_t i = 0; i < n; i++)
+		FUZZ_CHECK(IN(ext[i].oid) && ext[i].oid.len > 0 && IN(ext[i].value));
+}
+
+static void fuzz_cert(const uint8_t *data, size_t size, const struct policy_profile *p)
+{
+	static struct tbs_cert t; /* large: keep it off the stack */
+	char why[TBS_WHY_MAX] = "";
+	if (!tbs_cert_parse(span_make(data, size), &t, why)) {
+		FUZZ_CHECK(fuzz_why_ok(why, TBS_WHY_MAX));
+		return;
+	}
+	FUZZ_CHECK(IN(t.serial) && t.serial.len > 0 && IN(t.sigalg) && IN(t.issuer) && IN(t.subject) && IN(t.spki));
+	fuzz_exts_within(data, size, t.ext, t.n_ext);
+	FUZZ_CHECK(t.n_eku <= TBS_MAX_EKU);
+	for (size_t i = 0; i < t.n_eku; i++)
+		FUZZ_CHECK(IN(t.eku[i]));
+	FUZZ_CHECK(!t.has_aki || (IN(t.aki_keyid) && t.aki_keyid.len > 0));
+	FUZZ_CHECK(!t.has_ski || (IN(t.ski) && t.ski.len > 0));
+	FUZZ_CHECK(!t.has_pathlen || (t.has_bc && t.ca));
+	FUZZ_CHECK(!t.has_ku || (t.ku != 0 && t.ku < (1u << 9)));
+	why[0] = 0;
+	int rc = policy_check_cert(&t, &fuzz_iss, p, why);
+	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+}
+
+static void fuzz_crl(const uint8_t *data, size_t size, const struct policy_profile *p)
+{
+	static struct tbs_crl t;
+	char why[TBS_WHY_MAX] = "";
+	if (!tbs_crl_parse(span_make(data, size), &t, why)) {
+		FUZZ_CHECK(fuzz_why_ok(why, TBS_WHY_MAX));
+		return;
+	}
+	FUZZ_CHECK(IN(t.sigalg) && IN(t.issuer));
+	fuzz_exts_within(data, size, t.ext, t.n_ext);
+	FUZZ_CHECK(!t.has_aki || (IN(t.aki_keyid) && t.aki_keyid.len > 0));
+	why[0] = 0;
+	int rc = policy_check_crl(&t, &fuzz_iss, p, why);
+	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+}
+
+static void fuzz_ocsp(const uint8_t *data, size_t size, const struct policy_profile *p)
+{
+	struct tbs_ocsp t;
+	char why[TBS_WHY_MAX] = "";
+	if (!tbs_ocsp_parse(span_make(data, size), &t, why)) {
+		FUZZ_CHECK(fuzz_why_ok(why, TBS_WHY_MAX));
+		return;
+	}
+	FUZZ_CHECK(IN(t.responder) && IN(t.issuer_key_hash) && t.n_responses > 0);
+	FUZZ_CHECK(!t.by_key || t.responder.len == POLICY_SHA1_LEN);
+	why[0] = 0;
+	int rc = policy_check_ocsp(&t, &fuzz_iss, p, why);
+	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct policy_profile *profiles[4] = {
+		&fuzz_open, &fuzz_open_delegated, &fuzz_strict, &fuzz_strict_delegated,
+	};
+	if (size < 1)
+		return 0;
+	fuzz_setup();
+	uint8_t sel = data[0], kind = sel & 3;
+	const struct policy_profile *p = profiles[(sel >> 2) & 3];
+	data++;
+	size--;
+	if (kind == 0 || kind == 3)
+		fuzz_cert(data, size, p);
+	if (kind == 1 || kind == 3)
+		fuzz_crl(data, size, p);
+	if (kind == 2 || kind == 3)
+		fuzz_ocsp(data, size, p);
+	return 0;
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The demo ceremony end to end on a fresh SoftHSM2 token: init (3-of-5), root, intermediate, OCSP
+# responder; transcripts verify; every refusal path of the ceremony tool.
+source "$(dirname "$0")/lib.sh"
+hsm_init_env
+ceremony_init
+for n in $CUSTODIANS; do [ -s "$T/shares/$n.share" ] || fail "share of $n missing"; done
+[ "$(stat -c %a "$T/shares/alice.share")" = 600 ] || fail "share file mode"
+pass "init wrote five sealed shares"
+
+ceremony_ca root root p384 "" "policy_oids = 1.3.6.1.4.1.55555.1.1"
+ceremony_ca intermediate int p256 root "permitted_dns = .example.com"
+ceremony_ca ocsp ocsp p256 int
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/int.pem" >/dev/null || fail "intermediate does not verify"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/ca/ocsp.pem" >/dev/null || fail "ocsp cert"
+openssl x509 -in "$T/ca/int.pem" -noout -ext basicConstraints,nameConstraints,crlDistributionPoints,authorityInfoAccess \
+	| grep -q 'DNS:.example.com' || fail "name constraints missing"
+serial=$(openssl x509 -in "$T/ca/int.pem" -noout -serial | cut -d= -f2)
+[ ${#serial} -ge 30 ] || fail "serial $serial is not ~128 bits"
+pass "root -> intermediate -> OCSP responder verify with openssl -x509_strict"
+
+for t in "$T/shares/ceremony.transcript" "$T/ca/root.pem.transcript" "$T/ca/int.pem.transcript"; do
+	"$CEREMONY" verify --transcript "$t" --pubkey "$T/shares/audit.pem" >/dev/null || fail "transcript $t"
+	openssl dgst -sha256 -verify "$T/shares/audit.pem" -signature "$t.sig" "$t" >/dev/null || fail "openssl dgst $t"
+done
+grep -q '^custodian_present: alice (share 1 of 3-of-5)' "$T/ca/root.pem.transcript" || fail "custodians not recorded"
+grep -q '^config_sha256: ' "$T/ca/root.pem.transcript" || fail "config hash not recorded"
+grep -q "^certificate_sha256: $(openssl x509 -in "$T/ca/int.pem" -outform DER | sha256sum | cut -c1-64)" \
+	"$T/ca/int.pem.transcript" || fail "certificate fingerprint not recorded"
+sed 's/carol/mallory/' "$T/ca/root.pem.transcript" > "$T/tampered.transcript"
+cp "$T/ca/root.pem.transcript.sig" "$T/tampered.transcript.sig"
+expect_rc 1 "$CEREMONY" verify --transcript "$T/tampered.transcript" --pubkey "$T/shares/audit.pem"
+pass "transcripts are signed by the audit key; a tampered one fails"
+
+# never overwrite; nothing changes
+sum=$(sha256sum < "$T/ca/root.pem")
+expect_rc 1 "$CEREMONY" root --module "$SOFTHSM_MODULE" --config "$T/root.conf" --out "$T/ca/root.pem" $(shares_args alice carol erin)
+[ "$(sha256sum < "$T/ca/root.pem")" = "$sum" ] || fail "root.pem was overwritten"
+pass "an existing output is never overwritten"
+
+# config errors
+printf 'key_label = x\nkey_type = p256\nsubject = /CN=x\nvalidity_days = 10\npath_length = 0\ncolour = blue\n' > "$T/bad.conf"
+expect_rc 1 "$CEREMONY" root --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/x.pem" $(shares_args alice carol erin)
+grep -q 'line 6: unknown key colour' <<<"$OUT" || fail "unknown key not reported with its line: $OUT"
+printf 'key_label = x\nkey_type = p256\nsubject = /CN=x\nvalidity_days = 9200\npath_length = 0\n' > "$T/bad.conf"
+expect_rc 1 "$CEREMONY" root --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/x.pem" $(shares_args alice carol erin)
+grep -q 'over the limit' <<<"$OUT" || fail "25-year limit: $OUT"
+printf 'key_label = y\nkey_type = p256\nsubject = /CN=y\nvalidity_days = 2950\npath_length = 0\nissuer_cert = %s\nissuer_key_label = root\n' "$T/ca/root.pem" > "$T/bad.conf"
+expect_rc 1 "$CEREMONY" intermediate --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/y.pem" $(shares_args alice carol erin)
+grep -q 'over the limit' <<<"$OUT" || fail "8-year limit: $OUT"
+pass "unknown keys (with line numbers) and validity limits are refused"
+
+# quorum failures name the share
+expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o2.pem" $(shares_args alice carol)
+grep -q '2 share(s) presented, the split needs 3' <<<"$OUT" || fail "fewer than m: $OUT"
+expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o2.pem" \
+	--share "$T/shares/alice.share" --passphrase-file "$T/pass/bob.pass" $(shares_args carol erin)
+grep -q 'share of alice (index 1): wrong passphrase or tampered file' <<<"$OUT" || fail "wrong passphrase: $OUT"
+cp "$T/shares/dave.share" "$T/dave-tampered.share"
+printf '\x01' | dd of="$T/dave-tampered.share" bs=1 seek=100 conv=notrunc status=none
+expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o2.pem" \
+	--share "$T/dave-tampered.share" --passphrase-file "$T/pass/dave.pass" $(shares_args carol erin)
+grep -q 'share of dave (index 4): wrong passphrase or tampered file' <<<"$OUT" || fail "tampered share: $OUT"
+[ ! -e "$T/ca/o2.pem" ] || fail "a refused ceremony wrote output"
+pass "fewer than m, wrong passphrase and tampered share are refused, naming the share"
+
+# a share of another token
+mkdir -p "$T/other"
+cp -r "$T/shares" "$T/shares.first"
+cat > "$T/init2.conf" <<EOC
+token_label = other-token
+custodians = alice, bob, carol, dave, erin
+threshold = 3
+EOC
+"$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init2.conf" --out "$T/other" --passphrase-dir "$T/pass" \
+	--scrypt-log-n $LOGN >/dev/null 2>&1 || fail "second token init"
+expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o2.pem" \
+	--share "$T/other/alice.share" --passphrase-file "$T/pass/alice.pass" $(shares_args carol erin)
+grep -q 'share of carol (index 3) belongs to token serial' <<<"$OUT" || fail "mixed tokens: $OUT"
+pass "a share of another token is refused"
+
+# re-split: 2-of-3 among new custodians; the old shares stop working
+mkdir -p "$T/new" "$T/newpass"
+for n in frank grace heidi; do echo "new passphrase of $n" > "$T/newpass/$n.pass"; done
+printf 'custodians = frank, grace, heidi\nthreshold = 2\n' > "$T/resplit.conf"
+"$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit.conf" --out "$T/new" --passphrase-dir "$T/newpass" \
+	--scrypt-log-n $LOGN $(shares_args bob dave erin) > "$T/resplit.log" 2>&1 || fail "resplit"
+"$CEREMONY" verify --transcript "$T/new/ceremony.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "resplit transcript"
+"$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o3.pem" \
+	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
+	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" > /dev/null 2>&1 && fail "label reuse should fail"
+sed -i 's/key_label = ocsp/key_label = ocsp2/' "$T/ocsp.conf"
+"$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o3.pem" \
+	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
+	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" >> "$T/resplit.log" 2>&1 || fail "new shares do not log in"
+sed -i 's/key_label = ocsp2/key_label = ocsp3/' "$T/ocsp.conf"
+expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o4.pem" $(shares_args alice carol erin)
+grep -q 'token refused the reconstructed PIN: CKR_PIN_INCORRECT' <<<"$OUT" || fail "old shares still open the token: $OUT"
+pass "resplit: the new 2-of-3 shares log in, the old 3-of-5 shares no longer do"

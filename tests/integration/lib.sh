@@ -1,0 +1,144 @@
+# Shared helpers of the integration tests: a fresh SoftHSM2 token per test, the demo ceremony, and the
+# real signer. Source it; needs HSMCA_BUILD (the build directory). Every test gets its own directory.
+set -euo pipefail
+
+: "${HSMCA_BUILD:?HSMCA_BUILD must point at the build directory}"
+SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+P11KIT_CLIENT=${P11KIT_CLIENT:-/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so}
+CEREMONY=$HSMCA_BUILD/hsm/ceremony/hsmca-ceremony
+SIGNER=$HSMCA_BUILD/signer/hsmca-signer
+SGNTOOL=$HSMCA_BUILD/tests/tools/sgntool
+SIGNER_USER=${HSMCA_SIGNER_USER:-hsmca-signer}
+HSM_USER=${HSMCA_HSM_USER:-hsmca-hsm}
+CUSTODIANS="alice bob carol dave erin"
+LOGN=14 # scrypt cost in tests (the default for real shares is 15)
+
+T=$(mktemp -d /tmp/hsmca-test.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+cleanup() {
+	local rc=$?
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+	if [ $rc -ne 0 ]; then
+		echo "--- test failed (rc=$rc); logs in $T:" >&2
+		for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 30 "$f" >&2; }; done
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok - $*"; }
+
+# expect_rc WANT CMD...: runs CMD, fails unless it exits with WANT; its output is in $OUT
+expect_rc() {
+	local want=$1; shift
+	set +e; OUT=$("$@" 2>&1); local rc=$?; set -e
+	[ "$rc" = "$want" ] || fail "expected exit $want, got $rc from: $* -- $OUT"
+}
+
+hsm_init_env() {
+	mkdir -p "$T/tokens" "$T/shares" "$T/pass" "$T/ca"
+	chmod 711 "$T/tokens"
+	cat > "$T/softhsm2.conf" <<EOC
+directories.tokendir = $T/tokens
+objectstore.backend = file
+log.level = ERROR
+EOC
+	export SOFTHSM2_CONF=$T/softhsm2.conf
+	for n in $CUSTODIANS; do echo "correct horse $n battery" > "$T/pass/$n.pass"; done
+}
+
+# shares_args NAME...: --share/--passphrase-file pairs
+shares_args() {
+	local a=() n
+	for n in "$@"; do a+=(--share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass"); done
+	echo "${a[@]}"
+}
+
+ceremony_init() {
+	cat > "$T/init.conf" <<EOC
+token_label = ${1:-hsmca-test}
+custodians = alice, bob, carol, dave, erin
+threshold = 3
+EOC
+	"$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init.conf" --out "$T/shares" \
+		--passphrase-dir "$T/pass" --scrypt-log-n $LOGN > "$T/init.log" 2>&1 || fail "init ceremony"
+}
+
+# ceremony_ca KIND NAME KEYTYPE [ISSUER_NAME] [extra config lines]: writes $T/ca/NAME.pem with key label NAME
+ceremony_ca() {
+	local kind=$1 name=$2 type=$3 issuer=${4:-} extra=${5:-}
+	{
+		echo "key_label = $name"
+		echo "key_type = $type"
+		echo "subject = /C=US/O=hsmca test/CN=hsmca Test $name"
+		case $kind in
+		root) echo "validity_days = 7300"; echo "path_length = 1" ;;
+		intermediate) echo "validity_days = 1825"; echo "path_length = 0"
+			echo "crl_url = http://127.0.0.1:8080/crl/$issuer.crl"; echo "ocsp_url = http://127.0.0.1:8080/ocsp" ;;
+		ocsp) echo "validity_days = 90" ;;
+		esac
+		if [ -n "$issuer" ]; then echo "issuer_cert = $T/ca/$issuer.pem"; echo "issuer_key_label = $issuer"; fi
+		[ -z "$extra" ] || printf '%s\n' "$extra"
+	} > "$T/$name.conf"
+	# shellcheck disable=SC2046
+	"$CEREMONY" "$kind" --module "$SOFTHSM_MODULE" --config "$T/$name.conf" --out "$T/ca/$name.pem" \
+		$(shares_args alice carol erin) >> "$T/ceremony.log" 2>&1 || fail "$kind ceremony for $name"
+}
+
+# signer_conf MODULE [extra [signer] lines] -- then key sections via signer_key
+signer_conf() {
+	cat > "$T/signer.conf" <<EOC
+[signer]
+module = $1
+token_label = hsmca-test
+socket = $T/signer.sock
+control_socket = $T/control.sock
+user = $SIGNER_USER
+workers = 2
+${2:-}
+EOC
+}
+
+# signer_key NAME ISSUER OPERATIONS [extra lines]
+signer_key() {
+	cat >> "$T/signer.conf" <<EOC
+
+[key $1]
+label = $1
+cert = $T/ca/$1.pem
+issuer_cert = $T/ca/$2.pem
+operations = $3
+ca = no
+key_usage = digitalSignature, keyEncipherment
+eku = serverAuth, clientAuth
+max_validity_days = 397
+max_crl_days = 7
+${4:-}
+EOC
+}
+
+signer_start() {
+	"$SIGNER" run -c "$T/signer.conf" >> "$T/signer.log" 2>&1 &
+	SIGNER_PID=$!
+	PIDS+=("$SIGNER_PID")
+	for _ in $(seq 100); do [ -S "$T/control.sock" ] && return 0; sleep 0.05; done
+	fail "signer did not open its control socket"
+}
+
+signer_unseal() {
+	local n
+	for n in "$@"; do
+		"$SIGNER" unseal --control "$T/control.sock" --share "$T/shares/$n.share" \
+			--passphrase-file "$T/pass/$n.pass" >> "$T/unseal.log" 2>&1 || fail "unseal with $n's share"
+	done
+	for _ in $(seq 200); do [ -S "$T/signer.sock" ] && grep -q 'event=ready' "$T/signer.log" && return 0; sleep 0.05; done
+	fail "signer not ready after unseal"
+}
+
+ensure_users() {
+	id "$SIGNER_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$SIGNER_USER"
+	id "$HSM_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$HSM_USER"
+}

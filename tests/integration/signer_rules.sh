@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The signer refuses a TBS for each rule of its pinned profile, ends the connection on malformed or
+# unexpected frames, and keeps serving others; it runs unprivileged, non-dumpable, with NO_NEW_PRIVS and
+# seccomp, and serves many connections on both workers.
+source "$(dirname "$0")/lib.sh"
+ensure_users
+hsm_init_env
+ceremony_init
+ceremony_ca root root p256
+ceremony_ca intermediate int p256 root
+ceremony_ca ocsp ocsp p256 int
+signer_conf "$SOFTHSM_MODULE"
+signer_key int root "cert, crl, checkpoint"
+signer_key ocsp int "ocsp" "ocsp_delegated = yes"
+signer_start
+expect_rc 4 "$SGNTOOL" leaf socket="$T/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/x.pem"
+"$SIGNER" unseal --control "$T/control.sock" --status | grep -q 'sealed: no shares' || fail "status while sealed"
+pass "sealed: no signing socket until unsealed"
+signer_unseal alice bob carol
+X() { "$SGNTOOL" "$@" socket="$T/signer.sock"; }
+
+X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" >/dev/null || fail "good leaf"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/leaf.pem" >/dev/null || fail "leaf verify"
+pass "a good leaf is signed and verifies"
+
+check_refusal() { # kind label break expected-prefix [extra args]
+	local kind=$1 label=$2 brk=$3 want=$4; shift 4
+	expect_rc 3 X "$kind" label="$label" break="$brk" out="$T/bad" "$@"
+	grep -q "refused: code=[0-9]* $want" <<<"$OUT" || fail "$kind break=$brk: expected '$want', got: $OUT"
+}
+for rule in "issuer issuer:" "aki-missing aki:" "aki-wrong aki:" "sigalg sigalg:" "validity-order validity:" \
+	"validity-outside validity:" "validity-long validity:" "serial-negative serial:" "serial-long serial:" \
+	"serial-small serial:" "ca ca:" "ku key-usage:" "ku-certsign key-usage:" "eku eku:" "critical critical-extension:"; do
+	set -- $rule
+	check_refusal leaf int "$1" "$2" issuer="$T/ca/int.pem"
+done
+check_refusal leaf ocsp none "operation:" issuer="$T/ca/ocsp.pem"
+pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage, EKU, unknown critical extension, operation"
+
+X crl label=int issuer="$T/ca/int.pem" out="$T/int.crl" >/dev/null || fail "good CRL"
+for rule in "issuer issuer:" "aki aki:" "number crl-number:" "sigalg sigalg:" "long validity:"; do
+	set -- $rule
+	check_refusal crl int "$1" "$2" issuer="$T/ca/int.pem"
+done
+check_refusal crl ocsp none "operation:" issuer="$T/ca/ocsp.pem"
+pass "CRL rules: issuer, AKI, cRLNumber, algorithm, nextUpdate, operation"
+
+X ocsp label=ocsp responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem" out="$T/resp.der" >/dev/null || fail "good OCSP"
+cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
+openssl ocsp -respin "$T/resp.der" -CAfile "$T/chain.pem" -issuer "$T/ca/int.pem" -cert "$T/leaf.pem" > "$T/ocsp.log" 2>&1
+grep -q 'Response verify OK' "$T/ocsp.log" && grep -q ': good' "$T/ocsp.log" || fail "openssl ocsp: $(cat "$T/ocsp.log")"
+check_refusal ocsp ocsp responder "responder:" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
+check_refusal ocsp ocsp certid "responder:" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
+check_refusal ocsp int none "operation:" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
+pass "OCSP: a delegated response verifies with openssl ocsp; wrong responder, foreign CertID and wrong key refused"
+
+digest=$(printf 'audit head' | sha256sum | cut -c1-64)
+X checkpoint label=int digest="$digest" out="$T/cp.sig" >/dev/null || fail "checkpoint"
+{ printf 'hsmca-audit-checkpoint-v1\0'; printf '%s' "$digest" | xxd -r -p; } > "$T/cp.msg"
+openssl x509 -in "$T/ca/int.pem" -pubkey -noout > "$T/int.pub"
+openssl dgst -sha256 -verify "$T/int.pub" -signature "$T/cp.sig" "$T/cp.msg" >/dev/null || fail "checkpoint signature"
+expect_rc 3 X checkpoint label=ocsp digest="$digest" out="$T/cp2.sig"
+expect_rc 3 X checkpoint label=nosuchkey digest="$digest" out="$T/cp2.sig"
+grep -q 'no key with this label' <<<"$OUT" || fail "unknown key: $OUT"
+pass "audit checkpoint digests are signed (domain-separated) and refused for keys without the operation"
+
+# malformed or unexpected frames end the connection without signing
+hello=010100000000000100000002 # version 1, HELLO, id 1, 2-byte body (the body follows)
+for frame in "0201000000000001000000020001" "01010001000000010000000200010" "0101000000000001000000030001" \
+	"01ff00000000000100000000" "011000000000000200000005000000000000"; do
+	expect_rc 4 X raw hello=0 hex="$frame"
+done
+expect_rc 4 X raw hello=1 hex="0101000000000009000000020001"     # a second HELLO
+expect_rc 4 X raw hello=0 hex="01100000000000020000000a04696e7400000001ff" # SIGN before HELLO
+expect_rc 4 X raw hello=1 hex="zeros:140000"                      # over FRAME_MAX
+expect_rc 3 X leaf label=int issuer="$T/ca/int.pem" out="$T/bad" break=trailing
+grep -q 'code=1 ' <<<"$OUT" || fail "trailing bytes: $OUT"
+kill -0 "$SIGNER_PID" || fail "signer died"
+X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf2.pem" >/dev/null || fail "signer stopped serving"
+pass "bad version/flags/length, unknown type, repeated HELLO, SIGN before HELLO, oversize frame and non-DER TBS end the connection; the signer keeps serving"
+
+# the process: unprivileged, no new privileges, seccomp filter, not dumpable
+uid=$(awk '/^Uid:/ {print $2}' /proc/$SIGNER_PID/status)
+[ "$uid" = "$(id -u "$SIGNER_USER")" ] || fail "signer uid is $uid"
+grep -q '^NoNewPrivs:[[:space:]]*1' /proc/$SIGNER_PID/status || fail "NO_NEW_PRIVS not set"
+grep -q '^Seccomp:[[:space:]]*2' /proc/$SIGNER_PID/status || fail "no seccomp filter"
+# files under /proc/PID of a non-dumpable process belong to root (the directory itself keeps the real uid)
+[ "$(stat -c %u /proc/$SIGNER_PID/status)" = 0 ] || fail "signer is dumpable"
+[ "$(awk '/^Threads:/ {print $2}' /proc/$SIGNER_PID/status)" -ge 3 ] || fail "worker threads missing"
+pass "signer runs as $SIGNER_USER with NO_NEW_PRIVS, seccomp mode 2, not dumpable, 2 workers"
+
+# many idle connections do not starve a signing client; a client that never reads is dropped
+python3 - "$T/signer.sock" <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(100):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sys.argv[1]); socks.append(s)
+time.sleep(4)
+PY
+IDLE=$!
+sleep 1
+X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf3.pem" >/dev/null || fail "a client was starved by idle connections"
+wait $IDLE
+pass "100 idle connections do not block a signing client"
