@@ -69,6 +69,11 @@ static int sgn_run(const char *conf_path)
 	}
 	if (sgn_keys_load_certs(&st, err))
 		return sgn_fail("certificates", err);
+	/* A remote module (p11-kit server) needs no files and its server checks the peer's uid: drop first.
+	 * An in-process module reads the token's files until the keys are bound: drop after that. */
+	bool early_drop = conf.p11kit_server_address[0] != 0;
+	if (early_drop && sgn_privdrop(conf.user))
+		return sgn_fail("privdrop", "cannot drop privileges");
 	if (sgn_open_token(&st, err))
 		return sgn_fail("token", err);
 	if (usock_listen(conf.control_socket, SGN_SOCKET_MODE_OWNER, (gid_t)-1, &ctl_fd))
@@ -81,9 +86,10 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("keys", err);
 	if (usock_listen(conf.socket, mode, gid, &st.listen_fd))
 		return sgn_fail("socket", conf.socket);
-	if (pthread_barrier_init(&st.start, NULL, st.n_workers + 1) != 0 || sgn_workers_start(&st))
+	if (pthread_barrier_init(&st.started, NULL, st.n_workers + 1) != 0 ||
+	    pthread_barrier_init(&st.start, NULL, st.n_workers + 1) != 0 || sgn_workers_start(&st))
 		return sgn_fail("workers", "cannot start worker threads");
-	if (sgn_privdrop(conf.user))
+	if (!early_drop && sgn_privdrop(conf.user))
 		return sgn_fail("privdrop", "cannot drop privileges");
 	int uid = (int)getuid(); /* getuid is not on the allowlist */
 	if (sgn_sandbox_enter(false))

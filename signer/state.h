@@ -43,7 +43,8 @@ struct sgn_state {
 	unsigned n_workers;
 	struct sgn_worker workers[SGN_MAX_WORKERS];
 	int listen_fd;
-	pthread_barrier_t start; /* workers wait here until the sandbox is in place */
+	pthread_barrier_t started; /* workers have run their thread set-up (rseq, robust list) */
+	pthread_barrier_t start;   /* workers wait here until the sandbox is in place */
 };
 
 /* Reads every key's certificate (and issuer certificate) and derives its facts. */

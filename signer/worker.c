@@ -68,6 +68,7 @@ static void *sgn_worker_main(void *arg)
 	struct sgn_worker *w = arg;
 	struct sgn_loop *l = calloc(1, sizeof(*l));
 	uint8_t *buf = malloc(FRAME_MAX + 1);
+	pthread_barrier_wait(&w->st->started);
 	pthread_barrier_wait(&w->st->start);
 	if (!l || !buf) {
 		log_event("error", "worker_nomem", "worker=%u", w->id);
@@ -102,5 +103,6 @@ int sgn_workers_start(struct sgn_state *st)
 	for (unsigned i = 0; i < st->n_workers; i++)
 		if (pthread_create(&st->workers[i].thread, NULL, sgn_worker_main, &st->workers[i]) != 0)
 			return HSMCA_ERR_NOMEM;
+	pthread_barrier_wait(&st->started);
 	return 0;
 }

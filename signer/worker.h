@@ -7,8 +7,9 @@
 
 #define SGN_CONNS_PER_WORKER 64
 
-/* Starts st->n_workers threads; they block on st->start until the main thread has entered the sandbox
- * and waits on the barrier too. */
+/* Starts st->n_workers threads and returns once each has finished its thread set-up (glibc registers
+ * rseq and the robust list in the new thread: those calls must happen before the sandbox). They then
+ * block on st->start until the main thread has entered the sandbox and waits there too. */
 int sgn_workers_start(struct sgn_state *st) HSMCA_WUR;
 
 #endif

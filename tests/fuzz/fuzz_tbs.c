@@ -3,8 +3,8 @@
  *
  * Input: one selector byte, then the DER.
  *   bits 0-1: 0 TBSCertificate, 1 TBSCertList, 2 OCSP ResponseData, 3 all three parsers on the same bytes
- *   bit 2:    delegated OCSP responder (CertIDs name the parent key)
- *   bit 3:    the strict profile instead of the one that allows everything
+ *   bits 2-3: the profile: 0 allows everything, 1 the same as a delegated OCSP responder (CertIDs name the
+ *             parent key), 2 a strict leaf-issuing profile, 3 allows no operation at all
  * The issuer below is fixed; the seeds in corpus/tbs (make_corpus.py) are built to match it, so they reach
  * the end of every check. A check may refuse; it must never crash. */
 #include "fuzz_common.h"
@@ -27,7 +27,7 @@ static const uint8_t fuzz_eku_client[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0
 static const uint8_t fuzz_eku_ocsp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 };
 
 static struct policy_issuer fuzz_iss;
-static struct policy_profile fuzz_open, fuzz_open_delegated, fuzz_strict, fuzz_strict_delegated;
+static struct policy_profile fuzz_open, fuzz_open_delegated, fuzz_strict, fuzz_deny;
 
 static void fuzz_add_eku(struct policy_profile *p, const uint8_t *oid, size_t len)
 {
@@ -48,8 +48,9 @@ static void fuzz_setup(void)
 	fuzz_iss.ski_len = FUZZ_KEYID_LEN;
 	memset(fuzz_iss.key_hash, FUZZ_KEY_HASH_BYTE, POLICY_SHA1_LEN);
 	memset(fuzz_iss.parent_key_hash, FUZZ_PARENT_HASH_BYTE, POLICY_SHA1_LEN);
-	fuzz_iss.not_before = -631152000;   /* 1950-01-01, the first UTCTime */
-	fuzz_iss.not_after = 253402300799;  /* 9999-12-31 23:59:59, the last GeneralizedTime */
+	/* wide, but narrower than what DER can say, so "outside the issuer's validity" stays reachable */
+	fuzz_iss.not_before = 631152000;   /* 1990-01-01 */
+	fuzz_iss.not_after = 4102444800;   /* 2100-01-01 */
 	memcpy(fuzz_iss.sigalg, fuzz_sigalg, sizeof(fuzz_sigalg));
 	fuzz_iss.sigalg_len = sizeof(fuzz_sigalg);
 
@@ -75,8 +76,9 @@ static void fuzz_setup(void)
 	fuzz_add_eku(&fuzz_strict, fuzz_eku_server, sizeof(fuzz_eku_server));
 	fuzz_strict.max_validity_days = 398;
 	fuzz_strict.max_crl_days = 7;
-	fuzz_strict_delegated = fuzz_strict;
-	fuzz_strict_delegated.ocsp_delegated = true;
+
+	/* all-zero: may sign nothing (the "operation" refusals) */
+	memset(&fuzz_deny, 0, sizeof(fuzz_deny));
 }
 
 #define IN(s) fuzz_within(data, size, &(s))
@@ -144,7 +146,7 @@ static void fuzz_ocsp(const uint8_t *data, size_t size, const struct policy_prof
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct policy_profile *profiles[4] = {
-		&fuzz_open, &fuzz_open_delegated, &fuzz_strict, &fuzz_strict_delegated,
+		&fuzz_open, &fuzz_open_delegated, &fuzz_strict, &fuzz_deny,
 	};
 	if (size < 1)
 		return 0;

@@ -182,6 +182,27 @@ def tbs_seeds():
             ext(OID_AKI, aki(KEYID, with_issuer=True)),
         ],
     )
+    leaf_validity = seq(utctime("260101000000Z"), utctime("260401000000Z"))
+
+    def leaf_with(serial=SERIAL, exts=None):
+        base = [ext(OID_KU, bitstring(b"\x80", 7), critical=True), ext(OID_AKI, aki(KEYID))]
+        return tbs_cert(serial, leaf_validity, name("v"), base + (exts or []))
+
+    many_exts = [ext("1.3.6.1.4.1.99999.%d" % i, octets(b"")) for i in range(31)]  # 33 with the two above
+    variants = {
+        # passes the strict profile: one EKU it allows, digitalSignature only, 90 days
+        "cert-strict-pass": b"\x08" + leaf_with(exts=[ext(OID_EKU, seq(oid(EKU_SERVER)))]),
+        "cert-serial-short": b"\x00" + leaf_with(serial=5),
+        "cert-serial-21-octets": b"\x00" + leaf_with(serial=b"\x01" * 21),
+        "cert-ca-bc-not-critical": b"\x00" + leaf_with(exts=[ext(OID_BC, seq(boolean(True), integer(1)))]),
+        "cert-ca-no-pathlen": b"\x00" + leaf_with(exts=[ext(OID_BC, seq(boolean(True)), critical=True)]),
+        "cert-pathlen-without-ca": b"\x00" + leaf_with(exts=[ext(OID_BC, seq(integer(3)))]),
+        "cert-ku-decipher-only": b"\x00" + tbs_cert(SERIAL, leaf_validity, name("v"), [
+            ext(OID_KU, bitstring(b"\x88\x80", 7), critical=True), ext(OID_AKI, aki(KEYID))]),
+        "cert-too-many-extensions": b"\x00" + leaf_with(exts=many_exts),
+        "cert-unknown-critical": b"\x00" + leaf_with(exts=[ext("1.3.6.1.4.1.99999.1", octets(b"?"), critical=True)]),
+        "cert-deny": b"\x0c" + leaf,
+    }
     revoked = seq(
         seq(integer(SERIAL), utctime("261201000000Z"), seq(ext(OID_REASON, enumerated(1)))),
         seq(integer(b"\x00\x80" + SERIAL), utctime("261202000000Z")),
@@ -222,6 +243,9 @@ def tbs_seeds():
         "ocsp-by-key": b"\x02" + ocsp_key,
         "ocsp-delegated": b"\x06" + ocsp_delegated,
         "all-parsers-cert": b"\x03" + leaf,
+        "crl-deny": b"\x0d" + crl,
+        "ocsp-deny": b"\x0e" + ocsp_key,
+        **variants,
     }
 
 

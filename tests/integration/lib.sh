@@ -39,8 +39,10 @@ expect_rc() {
 }
 
 hsm_init_env() {
-	mkdir -p "$T/tokens" "$T/shares" "$T/pass" "$T/ca"
+	ensure_users
+	mkdir -p "$T/tokens" "$T/shares" "$T/pass" "$T/ca" "$T/run"
 	chmod 711 "$T/tokens"
+	chown "$SIGNER_USER" "$T/run" # the signer's sockets (it may create them after dropping privileges)
 	cat > "$T/softhsm2.conf" <<EOC
 directories.tokendir = $T/tokens
 objectstore.backend = file
@@ -94,8 +96,8 @@ signer_conf() {
 [signer]
 module = $1
 token_label = hsmca-test
-socket = $T/signer.sock
-control_socket = $T/control.sock
+socket = $T/run/signer.sock
+control_socket = $T/run/control.sock
 user = $SIGNER_USER
 workers = 2
 ${2:-}
@@ -124,17 +126,17 @@ signer_start() {
 	"$SIGNER" run -c "$T/signer.conf" >> "$T/signer.log" 2>&1 &
 	SIGNER_PID=$!
 	PIDS+=("$SIGNER_PID")
-	for _ in $(seq 100); do [ -S "$T/control.sock" ] && return 0; sleep 0.05; done
+	for _ in $(seq 100); do [ -S "$T/run/control.sock" ] && return 0; sleep 0.05; done
 	fail "signer did not open its control socket"
 }
 
 signer_unseal() {
 	local n
 	for n in "$@"; do
-		"$SIGNER" unseal --control "$T/control.sock" --share "$T/shares/$n.share" \
+		"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" \
 			--passphrase-file "$T/pass/$n.pass" >> "$T/unseal.log" 2>&1 || fail "unseal with $n's share"
 	done
-	for _ in $(seq 200); do [ -S "$T/signer.sock" ] && grep -q 'event=ready' "$T/signer.log" && return 0; sleep 0.05; done
+	for _ in $(seq 200); do [ -S "$T/run/signer.sock" ] && grep -q 'event=ready' "$T/signer.log" && return 0; sleep 0.05; done
 	fail "signer not ready after unseal"
 }
 

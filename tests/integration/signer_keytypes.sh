@@ -17,16 +17,17 @@ pass "roots and intermediates generated for: $TYPES"
 signer_start
 signer_unseal alice bob carol
 for t in $TYPES; do
-	"$SGNTOOL" leaf socket="$T/signer.sock" label="int-$t" issuer="$T/ca/int-$t.pem" keytype=p256 out="$T/leaf-$t.pem" \
+	"$SGNTOOL" leaf socket="$T/run/signer.sock" label="int-$t" issuer="$T/ca/int-$t.pem" keytype=p256 out="$T/leaf-$t.pem" \
 		> "$T/sgntool.log" 2>&1 || fail "leaf under $t: $(cat "$T/sgntool.log")"
 	openssl verify -x509_strict -CAfile "$T/ca/root-$t.pem" -untrusted "$T/ca/int-$t.pem" "$T/leaf-$t.pem" >/dev/null \
 		|| fail "openssl verify of the $t chain"
 	if command -v certtool >/dev/null; then
 		cat "$T/leaf-$t.pem" "$T/ca/int-$t.pem" > "$T/chain-$t.pem"
-		certtool --verify-chain --load-ca-certificate "$T/ca/root-$t.pem" --infile "$T/chain-$t.pem" > "$T/certtool.log" 2>&1 \
-			|| fail "certtool --verify-chain of the $t chain: $(tail -3 "$T/certtool.log")"
+		certtool --verify --verify-profile medium --load-ca-certificate "$T/ca/root-$t.pem" --infile "$T/chain-$t.pem" > "$T/certtool.log" 2>&1 \
+			|| fail "certtool --verify of the $t chain: $(tail -3 "$T/certtool.log")"
+		grep -q "Verified. The certificate is trusted" "$T/certtool.log" || fail "certtool did not trust the $t chain"
 	fi
-	"$SGNTOOL" crl socket="$T/signer.sock" label="int-$t" issuer="$T/ca/int-$t.pem" out="$T/int-$t.crl" >/dev/null \
+	"$SGNTOOL" crl socket="$T/run/signer.sock" label="int-$t" issuer="$T/ca/int-$t.pem" out="$T/int-$t.crl" >/dev/null \
 		|| fail "CRL under $t"
 	openssl crl -inform DER -in "$T/int-$t.crl" -CAfile "$T/ca/int-$t.pem" -noout 2>&1 | grep -q 'verify OK' \
 		|| fail "CRL of $t does not verify"

@@ -13,11 +13,11 @@ signer_conf "$SOFTHSM_MODULE"
 signer_key int root "cert, crl, checkpoint"
 signer_key ocsp int "ocsp" "ocsp_delegated = yes"
 signer_start
-expect_rc 4 "$SGNTOOL" leaf socket="$T/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/x.pem"
-"$SIGNER" unseal --control "$T/control.sock" --status | grep -q 'sealed: no shares' || fail "status while sealed"
+expect_rc 4 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/x.pem"
+"$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q 'sealed: no shares' || fail "status while sealed"
 pass "sealed: no signing socket until unsealed"
 signer_unseal alice bob carol
-X() { "$SGNTOOL" "$@" socket="$T/signer.sock"; }
+X() { "$SGNTOOL" "$@" socket="$T/run/signer.sock"; }
 
 X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" >/dev/null || fail "good leaf"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/leaf.pem" >/dev/null || fail "leaf verify"
@@ -90,7 +90,7 @@ grep -q '^Seccomp:[[:space:]]*2' /proc/$SIGNER_PID/status || fail "no seccomp fi
 pass "signer runs as $SIGNER_USER with NO_NEW_PRIVS, seccomp mode 2, not dumpable, 2 workers"
 
 # many idle connections do not starve a signing client; a client that never reads is dropped
-python3 - "$T/signer.sock" <<'PY' &
+python3 - "$T/run/signer.sock" <<'PY' &
 import socket, sys, time
 socks = []
 for _ in range(100):

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The signer must never link libpq or libevent (and nothing of ours links libp11: we use raw PKCS#11).
+set -euo pipefail
+b=$1
+needed() { readelf -d "$1" | awk '/NEEDED/ {print $5}'; }
+for bin in "$b/signer/hsmca-signer" "$b/hsm/ceremony/hsmca-ceremony"; do
+	if needed "$bin" | grep -E 'libpq|libevent|libp11\.so'; then
+		echo "FAIL: $bin links a library outside its trust boundary" >&2
+		exit 1
+	fi
+	echo "ok - $(basename "$bin"): $(needed "$bin" | tr '\n' ' ')"
+done

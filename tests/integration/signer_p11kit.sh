@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The recommended deployment: SoftHSM2 runs inside `p11-kit server` under its own user; the signer loads
+# p11-kit-client, so no key material is ever in the signer's memory (the SoftHSM module is not even mapped).
+source "$(dirname "$0")/lib.sh"
+command -v p11-kit >/dev/null && [ -f "$P11KIT_CLIENT" ] || fail "p11-kit server/client not installed"
+ensure_users
+hsm_init_env
+ceremony_init
+ceremony_ca root root p256
+ceremony_ca intermediate int p256 root
+ceremony_ca ocsp ocsp p256 int
+mkdir -p "$T/p11"
+chown -R "$HSM_USER" "$T/tokens" "$T/p11"
+p11-kit server -f -p "$SOFTHSM_MODULE" -n "$T/p11/p11.sock" -u "$SIGNER_USER" -a "$HSM_USER" "pkcs11:token=hsmca-test" \
+	> "$T/p11kit.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do [ -S "$T/p11/p11.sock" ] && break; sleep 0.05; done
+[ -S "$T/p11/p11.sock" ] || fail "p11-kit server did not start"
+# p11-kit server creates its socket after dropping to -a, so it cannot hand it to -u: give the signer's group
+# write access (the server still checks that the peer's uid is the signer's)
+chgrp "$SIGNER_USER" "$T/p11/p11.sock" && chmod 0660 "$T/p11/p11.sock"
+signer_conf "$P11KIT_CLIENT" "p11kit_server_address = unix:path=$T/p11/p11.sock"
+signer_key int root "cert, crl"
+signer_key ocsp int "ocsp" "ocsp_delegated = yes"
+signer_start
+signer_unseal carol dave erin
+"$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" > "$T/sgntool.log" 2>&1 || fail "leaf through p11-kit: $(cat "$T/sgntool.log")"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/leaf.pem" >/dev/null || fail "verify"
+"$SGNTOOL" ocsp socket="$T/run/signer.sock" label=ocsp responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem" \
+	out="$T/resp.der" >/dev/null || fail "OCSP through p11-kit"
+cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
+openssl ocsp -respin "$T/resp.der" -CAfile "$T/chain.pem" -issuer "$T/ca/int.pem" -cert "$T/leaf.pem" 2>&1 \
+	| grep -q 'Response verify OK' || fail "OCSP response does not verify"
+pass "signing through p11-kit server (SoftHSM as $HSM_USER) works inside the sandbox"
+grep -q 'p11-kit-client' /proc/$SIGNER_PID/maps || fail "p11-kit-client not loaded"
+! grep -q 'libsofthsm2' /proc/$SIGNER_PID/maps || fail "SoftHSM is mapped into the signer"
+ps -eo user:32,args | grep '[p]11-kit-remote' > "$T/ps.log" || fail "no p11-kit-remote process serves the token"
+! grep -v "^$HSM_USER " "$T/ps.log" || fail "a p11-kit-remote process runs as another user"
+pass "the signer maps p11-kit-client only; SoftHSM (and the keys) live in a process of $HSM_USER"
