@@ -39,6 +39,11 @@ static void test_der_get(void)
 	memset(buf + 3, 'x', 128);
 	CHECK(get(buf, sizeof(buf), DER_OCTET_STRING, &c) && c.len == 128);
 	CHECK(!get(buf, sizeof(buf) - 1, DER_OCTET_STRING, &c));
+	/* 128 in two length octets (leading zero): non-minimal even though the value needs the long form */
+	char buf2[4 + 128];
+	memcpy(buf2, "\x04\x82\x00\x80", 4);
+	memset(buf2 + 4, 'x', 128);
+	CHECK(!get(buf2, sizeof(buf2), DER_OCTET_STRING, &c));
 
 	/* a failed get does not advance */
 	struct span in = S("\x02\x01\x05\x04\x00");
