@@ -83,12 +83,12 @@ int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err)
 		lineno++;
 		while (pos < len && text[pos] != '\n') {
 			unsigned char c = (unsigned char)text[pos++];
+			if (c == '\r' && (pos == len || text[pos] == '\n'))
+				continue; /* CRLF: the CR is not part of the line */
 			if (n >= CONF_LINE_MAX) {
 				snprintf(err, CONF_ERR_MAX, "line %u: longer than %u bytes", lineno, CONF_LINE_MAX);
 				return HSMCA_ERR_LIMIT;
 			}
-			if (c == '\r' && (pos == len || text[pos] == '\n'))
-				continue;
 			if ((c < 0x20 && c != '\t') || c > 0x7e) {
 				snprintf(err, CONF_ERR_MAX, "line %u: non-printable byte", lineno);
 				return HSMCA_ERR_PARSE;
@@ -148,9 +148,10 @@ bool conf_value_uint(const char *v, uint64_t max, uint64_t *out)
 	for (; *v; v++) {
 		if (*v < '0' || *v > '9')
 			return false;
-		if (r > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*v - '0');
+		if (r > (UINT64_MAX - d) / 10)
 			return false;
-		r = r * 10 + (uint64_t)(*v - '0');
+		r = r * 10 + d;
 	}
 	if (r > max)
 		return false;

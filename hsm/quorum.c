@@ -31,6 +31,11 @@ static int quorum_check(struct quorum *q, const struct seal_info *in, size_t len
 			 in->index, in->serial, q->serial);
 		return HSMCA_ERR_QUORUM;
 	}
+	if (q->count > 0 && memcmp(q->split_id, in->split_id, SEAL_SPLIT_ID_LEN) != 0) {
+		snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u) is from another split of this token's PIN "
+			 "(an older or newer ceremony)", in->custodian, in->index);
+		return HSMCA_ERR_QUORUM;
+	}
 	if (q->count > 0 && (q->m != in->m || q->n != in->n || q->share_len != len)) {
 		snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u) is from a %u-of-%u split, the others from %u-of-%u",
 			 in->custodian, in->index, in->m, in->n, q->m, q->n);
@@ -80,6 +85,7 @@ int quorum_add(struct quorum *q, struct span file, const char *pass, size_t pass
 		q->share_len = len;
 		strcpy(q->serial, info.serial);
 		strcpy(q->label, info.label);
+		memcpy(q->split_id, info.split_id, SEAL_SPLIT_ID_LEN);
 	}
 	q->xs[q->count] = info.index;
 	memcpy(q->ys + (size_t)q->count * len, share, len);

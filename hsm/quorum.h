@@ -17,6 +17,7 @@
 struct quorum {
 	char serial[SEAL_SERIAL_MAX + 1]; /* expected token serial ("" = take from first share) */
 	char label[SEAL_LABEL_MAX + 1];
+	uint8_t split_id[SEAL_SPLIT_ID_LEN];
 	unsigned m, n, count;
 	size_t share_len;
 	uint8_t xs[SHAMIR_SHARES_MAX_Q];

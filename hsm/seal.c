@@ -4,7 +4,8 @@
 #include <openssl/rand.h>
 #include <string.h>
 
-#define SEAL_SCRYPT_MAXMEM (256u * 1024u * 1024u)
+/* scrypt needs 128 * r * N bytes (plus a little): 256 MiB at the largest N we accept */
+#define SEAL_SCRYPT_MAXMEM ((uint64_t)(128u * SEAL_SCRYPT_R + 1024u) << SEAL_LOGN_MAX)
 
 bool seal_name_ok(const char *name, size_t len)
 {
@@ -37,7 +38,7 @@ static void seal_copy_str(char *dst, const struct span *s)
 
 bool seal_file_parse(struct span in, struct seal_file *out)
 {
-	struct span start = in, magic, serial, label, name, ctlen_hdr;
+	struct span start = in, magic, serial, label, name, split, ctlen_hdr;
 	uint8_t format, r, p;
 	uint16_t ct_len;
 	memset(out, 0, sizeof(*out));
@@ -48,7 +49,8 @@ bool seal_file_parse(struct span in, struct seal_file *out)
 	    !span_get_u8(&in, &out->info.m) || !span_get_u8(&in, &out->info.n) ||
 	    !span_get_u8_prefixed(&in, &serial) || !span_get_u8_prefixed(&in, &label) ||
 	    !span_get_u8_prefixed(&in, &name) || !span_get_u8(&in, &out->info.log_n) || !span_get_u8(&in, &r) ||
-	    !span_get_u8(&in, &p) || !span_get_bytes(&in, &out->salt, SEAL_SALT_LEN) ||
+	    !span_get_u8(&in, &p) || !span_get_bytes(&in, &split, SEAL_SPLIT_ID_LEN) ||
+	    !span_get_bytes(&in, &out->salt, SEAL_SALT_LEN) ||
 	    !span_get_bytes(&in, &out->nonce, SEAL_NONCE_LEN))
 		return false;
 	ctlen_hdr = in;
@@ -66,6 +68,7 @@ bool seal_file_parse(struct span in, struct seal_file *out)
 	seal_copy_str(out->info.serial, &serial);
 	seal_copy_str(out->info.label, &label);
 	seal_copy_str(out->info.custodian, &name);
+	memcpy(out->info.split_id, split.data, SEAL_SPLIT_ID_LEN);
 	out->aad.data = start.data;
 	out->aad.len = (size_t)(ctlen_hdr.data - start.data) + 2;
 	return true;
@@ -132,6 +135,7 @@ int seal_share_write(const struct seal_info *info, const uint8_t *share, size_t 
 	dbuf_add_u8(out, info->log_n);
 	dbuf_add_u8(out, SEAL_SCRYPT_R);
 	dbuf_add_u8(out, SEAL_SCRYPT_P);
+	dbuf_add(out, info->split_id, SEAL_SPLIT_ID_LEN);
 	dbuf_add(out, salt, sizeof(salt));
 	dbuf_add(out, nonce, sizeof(nonce));
 	dbuf_add_u16(out, (uint16_t)len);

@@ -1,6 +1,6 @@
 /* Sealed share files: one Shamir share of the token PIN, encrypted to its custodian under a passphrase
  * (scrypt -> AES-256-GCM). Everything in the header (format, index, m, n, token serial and label, custodian,
- * KDF parameters, salt, nonce, ciphertext length) is authenticated data. Layout in docs/share-file.md. */
+ * KDF parameters, split id, salt, nonce, ciphertext length) is authenticated data. Layout in docs/share-file.md. */
 #ifndef HSMCA_SEAL_H
 #define HSMCA_SEAL_H
 
@@ -15,6 +15,7 @@
 #define SEAL_MAGIC "HSMCASH1"
 #define SEAL_MAGIC_LEN 8
 #define SEAL_FORMAT 1
+#define SEAL_SPLIT_ID_LEN 16 /* random, the same in every share of one split */
 #define SEAL_SALT_LEN 16
 #define SEAL_NONCE_LEN 12
 #define SEAL_TAG_LEN 16
@@ -24,7 +25,7 @@
 #define SEAL_LABEL_MAX 32
 #define SEAL_NAME_MAX 64
 #define SEAL_LOGN_MIN 14
-#define SEAL_LOGN_MAX 20
+#define SEAL_LOGN_MAX 18 /* 256 MiB of scrypt memory */
 #define SEAL_LOGN_DEFAULT 15
 #define SEAL_SCRYPT_R 8
 #define SEAL_SCRYPT_P 1
@@ -38,6 +39,7 @@ struct seal_info {
 	char label[SEAL_LABEL_MAX + 1];
 	char custodian[SEAL_NAME_MAX + 1];
 	uint8_t log_n;
+	uint8_t split_id[SEAL_SPLIT_ID_LEN]; /* shares of different splits never combine */
 };
 
 /* A parsed (not yet opened) share file; spans borrow the file bytes. */

@@ -9,8 +9,8 @@
 #include "err.h"
 #include "span.h"
 
-/* Sets x's inner (and outer) signature algorithm to sigalg (AlgorithmIdentifier DER) and appends the
- * DER TBSCertificate to out. */
+/* Sets x's inner (TBS) signature algorithm to sigalg (AlgorithmIdentifier DER) and appends the DER
+ * TBSCertificate to out. The outer algorithm is written by certbuild_assemble. */
 int certbuild_tbs(X509 *x, struct span sigalg, struct dbuf *out) HSMCA_WUR;
 /* Appends SEQUENCE { tbs, sigalg, BIT STRING sig } (a Certificate, CertificateList, or, with extra_certs
  * (whole DER Certificates, may be NULL/0), a BasicOCSPResponse with [0] certs). */

@@ -58,6 +58,11 @@ static int pol_check_cert_ca(const struct tbs_cert *t, const struct policy_profi
 	if (!ca) {
 		if (t->has_ku && (t->ku & (TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN)))
 			return REFUSE("key-usage: keyCertSign/cRLSign on a non-CA certificate");
+		/* an absent KU or EKU means "any": not within a profile that pins them */
+		if (!t->has_ku && p->ku_allowed)
+			return REFUSE("key-usage: keyUsage missing (the pinned profile restricts key usage)");
+		if (t->n_eku == 0 && p->n_eku > 0)
+			return REFUSE("eku: extendedKeyUsage missing (the pinned profile restricts it)");
 		return 0;
 	}
 	if (!p->allow_ca)

@@ -11,7 +11,26 @@
 struct sgn_conf_ctx {
 	struct sgn_config *c;
 	struct sgn_key_conf *key; /* current [key NAME] section */
+	unsigned seen_main;       /* keys given in [signer] */
+	unsigned seen_key;        /* keys given in the current [key] section */
 };
+
+/* Each key at most once per section: a repeated line would silently override or accumulate. */
+static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *err)
+{
+	static const char *const names[] = { "module", "token_label", "token_serial", "p11kit_server_address",
+					     "socket", "control_socket", "user", "socket_group", "workers",
+					     "session_copy", "label", "cert", "issuer_cert", "operations", "ca",
+					     "max_pathlen", "key_usage", "eku", "max_validity_days", "max_crl_days",
+					     "ocsp_delegated" };
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i], key)) {
+			if (*seen & (1u << i))
+				return CERR("line %u: %s given twice in this section", line, key);
+			*seen |= 1u << i;
+		}
+	return 0;
+}
 
 static int sgn_conf_list(const char *v, unsigned line, char *err, int (*each)(void *, const char *, unsigned, char *),
 			 void *arg)
@@ -135,6 +154,7 @@ static int sgn_conf_cb(void *vctx, const char *section, const char *key, const c
 	struct sgn_conf_ctx *ctx = vctx;
 	if (!key) { /* section header */
 		ctx->key = NULL;
+		ctx->seen_key = 0;
 		if (!strcmp(section, "signer"))
 			return 0;
 		if (strncmp(section, "key ", 4) != 0)
@@ -146,6 +166,9 @@ static int sgn_conf_cb(void *vctx, const char *section, const char *key, const c
 			return CERR("line %u: key name too long", line);
 		return 0;
 	}
+	int rc = sgn_conf_once(ctx->key ? &ctx->seen_key : &ctx->seen_main, key, line, err);
+	if (rc)
+		return rc;
 	if (ctx->key)
 		return sgn_conf_key(ctx->key, key, v, line, err);
 	if (strcmp(section, "signer") != 0)
@@ -155,7 +178,7 @@ static int sgn_conf_cb(void *vctx, const char *section, const char *key, const c
 
 int sgn_config_load(const char *path, struct sgn_config *out, char *err)
 {
-	struct sgn_conf_ctx ctx = { out, NULL };
+	struct sgn_conf_ctx ctx = { out, NULL, 0, 0 };
 	int rc;
 	memset(out, 0, sizeof(*out));
 	out->session_copy = true;
@@ -171,6 +194,10 @@ int sgn_config_load(const char *path, struct sgn_config *out, char *err)
 		return CERR("%s: no [key NAME] section", path);
 	for (unsigned i = 0; i < out->n_keys; i++) {
 		struct sgn_key_conf *k = &out->keys[i];
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(out->keys[j].name, k->name) || !strcmp(out->keys[j].label, k->label))
+				return CERR("%s: key %s: a key section with this name or label %s exists already", path,
+					    k->name, k->label);
 		if (!k->label[0] || !k->cert[0] || !k->have_ops)
 			return CERR("%s: key %s needs label, cert and operations", path, k->name);
 		if (k->profile.allow_cert && k->profile.max_validity_days == 0)

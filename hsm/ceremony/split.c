@@ -50,13 +50,17 @@ static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_le
 	int rc = shares && check && pw ? quorum_init(&q, c->token.serial) : HSMCA_ERR_NOMEM;
 	if (rc)
 		goto out_free;
-	if ((rc = shamir_split(pin, pin_len, cf->threshold, cf->n_custodians, cer_rng, c, shares)))
+	uint8_t split_id[SEAL_SPLIT_ID_LEN];
+	if ((rc = shamir_split(pin, pin_len, cf->threshold, cf->n_custodians, cer_rng, c, shares)) ||
+	    (rc = cer_rng(c, split_id, sizeof(split_id))))
 		goto out;
+	cer_record_hex(c, "split_id", split_id, sizeof(split_id));
 	for (unsigned i = 0; i < cf->n_custodians; i++) {
 		struct seal_info info = { .index = (uint8_t)(i + 1), .m = (uint8_t)cf->threshold,
 					  .n = (uint8_t)cf->n_custodians, .log_n = (uint8_t)c->args->log_n };
 		struct dbuf file;
 		size_t pl = 0;
+		memcpy(info.split_id, split_id, sizeof(split_id));
 		strcpy(info.serial, c->token.serial);
 		strcpy(info.label, c->token.label);
 		strcpy(info.custodian, cf->custodians[i]);

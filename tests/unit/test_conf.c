@@ -302,7 +302,7 @@ static void test_sgn_config(void)
 	char *many = malloc(sizeof(good_conf) + (SGN_MAX_KEYS + 1) * 80);
 	size_t n = (size_t)snprintf(many, sizeof(good_conf), "%s", good_conf);
 	for (unsigned i = 0; i < SGN_MAX_KEYS - 2; i++) /* good_conf has two */
-		n += (size_t)sprintf(many + n, "[key k%u]\nlabel = l\ncert = /c\noperations = ocsp\n", i);
+		n += (size_t)sprintf(many + n, "[key k%u]\nlabel = l%u\ncert = /c\noperations = ocsp\n", i, i);
 	CHECK(load(many, &c, err) == 0 && c.n_keys == SGN_MAX_KEYS);
 	sprintf(many + n, "[key one-too-many]\n");
 	CHECK(load(many, &c, err) == HSMCA_ERR_CONFIG && strstr(err, "more than 16 keys"));

@@ -173,7 +173,7 @@ static void test_header_fields(const struct dbuf *file)
 		CHECKF(!seal_file_parse(span_make(buf, file->len), &f), "%s parsed", cases[i].what);
 	}
 	/* ct length 0 (with the bytes removed so lengths still add up) */
-	size_t ctlen_off = logn_off + 3 + SEAL_SALT_LEN + SEAL_NONCE_LEN;
+	size_t ctlen_off = logn_off + 3 + SEAL_SPLIT_ID_LEN + SEAL_SALT_LEN + SEAL_NONCE_LEN;
 	memcpy(buf, file->data, ctlen_off);
 	buf[ctlen_off] = 0;
 	buf[ctlen_off + 1] = 0;
@@ -228,13 +228,15 @@ struct split {
 static void split_seal(struct split *s, const uint8_t *secret, unsigned m, unsigned n, const char *serial,
 		       const char *name_suffix)
 {
-	uint8_t shares[5 * PIN_LEN];
+	uint8_t shares[5 * PIN_LEN], split_id[SEAL_SPLIT_ID_LEN];
 	s->n = n;
 	CHECK(shamir_split(secret, PIN_LEN, m, n, rng_fill, NULL, shares) == 0);
+	CHECK(rng_fill(NULL, split_id, sizeof(split_id)) == 0); /* one id per split, as the ceremony does */
 	for (unsigned i = 0; i < n; i++) {
 		char name[SEAL_NAME_MAX + 1];
 		snprintf(name, sizeof(name), "%s%s", custodians[i], name_suffix);
 		struct seal_info info = info_make((uint8_t)(i + 1), (uint8_t)m, (uint8_t)n, serial, name);
+		memcpy(info.split_id, split_id, sizeof(split_id));
 		dbuf_init(&s->file[i]);
 		CHECK(seal_one(&info, shares + i * PIN_LEN, PIN_LEN, &s->file[i]) == 0);
 	}

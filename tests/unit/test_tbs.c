@@ -180,7 +180,7 @@ static void test_cert_rules(void)
 	o.ku = "critical,digitalSignature,keyEncipherment";
 	cert_case("KU allowed", &o, &fx.prof, NULL, NULL);
 	o.ku = NULL;
-	cert_case("no KU", &o, &fx.prof, NULL, NULL);
+	cert_case("no KU", &o, &fx.prof, "key-usage:", "missing");
 
 	o = base;
 	o.eku = "codeSigning";
