@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Sets up and runs the appliance on a fresh Debian 12 machine (as root): installs packages, builds, creates
+# a SoftHSM2 token served by `p11-kit server` under its own user, runs the demo key ceremony (PIN split
+# 3-of-5 among demo custodians), and starts the signer unsealed by three of them.
+# Run again, it reuses what exists. `./quickstart.sh stop` stops what it started.
+# Layout and state: $HSMCA_HOME (default ./.hsmca). See README.md.
+set -euo pipefail
+cd "$(dirname "$0")"
+REPO=$PWD
+H=${HSMCA_HOME:-$REPO/.hsmca}
+BUILD=${HSMCA_BUILD_DIR:-$REPO/build}
+SIGNER_USER=hsmca-signer
+HSM_USER=hsmca-hsm
+SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
+P11CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
+TOKEN=hsmca-demo
+CUSTODIANS=(alice bob carol dave erin)
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
+
+stop_all() {
+	local f pid
+	for f in "$H"/pids/signer.pid "$H"/pids/p11kit.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		if kill -0 "$pid" 2>/dev/null; then kill "$pid"; say "stopped $(basename "$f" .pid) (pid $pid)"; fi
+		rm -f "$f"
+	done
+}
+
+if [ "${1:-}" = stop ]; then
+	stop_all
+	exit 0
+fi
+[ $# -eq 0 ] || die "usage: ./quickstart.sh [stop]"
+[ "$(id -u)" = 0 ] || die "run as root (it installs packages, creates the signer's and the HSM's users)"
+
+# 1. packages
+PKGS=(build-essential cmake pkg-config libssl-dev openssl libseccomp-dev libp11-kit-dev softhsm2 p11-kit
+      p11-kit-modules opensc passwd procps)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. build
+cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+make -C "$BUILD" -j"$(nproc)" >/dev/null
+CEREMONY=$BUILD/hsm/ceremony/hsmca-ceremony
+SIGNER=$BUILD/signer/hsmca-signer
+
+# 3. users and directories
+for u in "$SIGNER_USER" "$HSM_USER"; do
+	id "$u" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
+done
+mkdir -p "$H"/{tokens,custodians,ca,run,p11,log,pids,config}
+chmod 755 "$H"
+chmod 700 "$H/custodians"
+chown "$SIGNER_USER" "$H/run"
+chown "$HSM_USER" "$H/p11"
+cat > "$H/softhsm2.conf" <<EOC
+directories.tokendir = $H/tokens
+objectstore.backend = file
+log.level = ERROR
+EOC
+chmod 644 "$H/softhsm2.conf"
+export SOFTHSM2_CONF=$H/softhsm2.conf
+runuser -u "$HSM_USER" -- test -r "$H/softhsm2.conf" \
+	|| die "$HSM_USER cannot reach $H (a parent directory is not traversable): set HSMCA_HOME, e.g. /var/lib/hsmca"
+
+# 4. the demo ceremony (in-process SoftHSM, before the token is served by p11-kit)
+shares() { local n a=(); for n in "$@"; do a+=(--share "$H/custodians/$n.share" --passphrase-file "$H/custodians/$n.pass"); done; echo "${a[@]}"; }
+if [ ! -f "$H/custodians/audit.pem" ]; then
+	[ ! -f "$H/pids/p11kit.pid" ] || stop_all
+	say "demo key ceremony: token $TOKEN, PIN split 3-of-5 among ${CUSTODIANS[*]}"
+	for n in "${CUSTODIANS[@]}"; do
+		# DEMO ONLY: real custodians keep their passphrases in their heads, not next to the share
+		[ -f "$H/custodians/$n.pass" ] || { head -c 18 /dev/urandom | base64 > "$H/custodians/$n.pass"; chmod 600 "$H/custodians/$n.pass"; }
+	done
+	cat > "$H/config/init.conf" <<EOC
+token_label = $TOKEN
+custodians = alice, bob, carol, dave, erin
+threshold = 3
+EOC
+	"$CEREMONY" init --module "$SOFTHSM" --config "$H/config/init.conf" --out "$H/custodians" \
+		--passphrase-dir "$H/custodians" > "$H/log/ceremony.log" 2>&1 || { cat "$H/log/ceremony.log"; die "init ceremony failed"; }
+fi
+cer_cert() { # kind name config...
+	local kind=$1 name=$2; shift 2
+	[ -f "$H/ca/$name.pem" ] && return 0
+	printf '%s\n' "$@" > "$H/config/$name.conf"
+	# shellcheck disable=SC2046
+	"$CEREMONY" "$kind" --module "$SOFTHSM" --config "$H/config/$name.conf" --out "$H/ca/$name.pem" \
+		$(shares alice bob carol) >> "$H/log/ceremony.log" 2>&1 || { tail -5 "$H/log/ceremony.log"; die "$kind ceremony failed"; }
+	say "ceremony: $kind certificate $H/ca/$name.pem"
+}
+PORT=${HSMCA_HTTP_PORT:-8080}
+if [ ! -f "$H/ca/root.pem" ] || [ ! -f "$H/ca/intermediate.pem" ] || [ ! -f "$H/ca/ocsp.pem" ]; then
+	[ ! -f "$H/pids/p11kit.pid" ] || stop_all
+	cer_cert root root "key_label = hsmca-root" "key_type = p384" "subject = /C=US/O=hsmca demo/CN=hsmca Demo Root CA" \
+		"validity_days = 7300" "path_length = 1"
+	cer_cert intermediate intermediate "key_label = hsmca-intermediate" "key_type = p256" \
+		"subject = /C=US/O=hsmca demo/CN=hsmca Demo Issuing CA" "validity_days = 1825" "path_length = 0" \
+		"issuer_cert = $H/ca/root.pem" "issuer_key_label = hsmca-root" \
+		"crl_url = http://127.0.0.1:$PORT/crl/root.crl" "ocsp_url = http://127.0.0.1:$PORT/ocsp"
+	cer_cert ocsp ocsp "key_label = hsmca-ocsp" "key_type = p256" "subject = /C=US/O=hsmca demo/CN=hsmca Demo OCSP Responder" \
+		"validity_days = 90" "issuer_cert = $H/ca/intermediate.pem" "issuer_key_label = hsmca-intermediate"
+fi
+cat "$H/ca/intermediate.pem" "$H/ca/root.pem" > "$H/ca/chain.pem"
+chown -R "$HSM_USER" "$H/tokens"
+
+# 5. the token behind p11-kit server, under its own user
+running() { [ -f "$H/pids/$1.pid" ] && kill -0 "$(cat "$H/pids/$1.pid")" 2>/dev/null; }
+if ! running p11kit; then
+	rm -f "$H/p11/p11.sock"
+	nohup p11-kit server -f -p "$SOFTHSM" -n "$H/p11/p11.sock" -u "$SIGNER_USER" -a "$HSM_USER" "pkcs11:token=$TOKEN" \
+		>> "$H/log/p11kit.log" 2>&1 &
+	echo $! > "$H/pids/p11kit.pid"
+	for _ in $(seq 100); do [ -S "$H/p11/p11.sock" ] && break; sleep 0.05; done
+	[ -S "$H/p11/p11.sock" ] || die "p11-kit server did not start (see $H/log/p11kit.log)"
+	# the server creates its socket after dropping to $HSM_USER: give the signer's group access
+	chgrp "$SIGNER_USER" "$H/p11/p11.sock" && chmod 0660 "$H/p11/p11.sock"
+	say "p11-kit server: pid $(cat "$H/pids/p11kit.pid"), SoftHSM runs as $HSM_USER"
+fi
+
+# 6. the signer, sealed, then unsealed by three custodians
+cat > "$H/config/signer.conf" <<EOC
+[signer]
+module = $P11CLIENT
+p11kit_server_address = unix:path=$H/p11/p11.sock
+token_label = $TOKEN
+socket = $H/run/signer.sock
+control_socket = $H/run/control.sock
+user = $SIGNER_USER
+
+[key intermediate]
+label = hsmca-intermediate
+cert = $H/ca/intermediate.pem
+issuer_cert = $H/ca/root.pem
+operations = cert, crl, checkpoint
+ca = no
+key_usage = digitalSignature, keyEncipherment
+eku = serverAuth, clientAuth
+max_validity_days = 397
+max_crl_days = 7
+
+[key ocsp]
+label = hsmca-ocsp
+cert = $H/ca/ocsp.pem
+issuer_cert = $H/ca/intermediate.pem
+operations = ocsp
+ocsp_delegated = yes
+EOC
+if ! running signer; then
+	rm -f "$H/run/control.sock" "$H/run/signer.sock"
+	nohup "$SIGNER" run -c "$H/config/signer.conf" >> "$H/log/signer.log" 2>&1 &
+	echo $! > "$H/pids/signer.pid"
+	for _ in $(seq 100); do [ -S "$H/run/control.sock" ] && break; sleep 0.05; done
+	[ -S "$H/run/control.sock" ] || die "signer did not start (see $H/log/signer.log)"
+	for n in alice bob carol; do
+		"$SIGNER" unseal --control "$H/run/control.sock" --share "$H/custodians/$n.share" \
+			--passphrase-file "$H/custodians/$n.pass" >/dev/null || die "unseal with $n's share failed"
+	done
+	for _ in $(seq 100); do [ -S "$H/run/signer.sock" ] && break; sleep 0.05; done
+	[ -S "$H/run/signer.sock" ] || die "signer not ready (see $H/log/signer.log)"
+fi
+
+cat <<EOT
+
+hsmca is running (HSMCA_HOME=$H)
+  CA certificates     $H/ca/root.pem, $H/ca/intermediate.pem, $H/ca/chain.pem, OCSP responder $H/ca/ocsp.pem
+  custodians' shares  $H/custodians/*.share (demo passphrases beside them: *.pass; transcript and audit.pem there too)
+  ceremony records    $H/ca/*.pem.transcript (+ .sig; check: $CEREMONY verify --transcript F --pubkey $H/custodians/audit.pem)
+  signer              pid $(cat "$H/pids/signer.pid"), socket $H/run/signer.sock, log $H/log/signer.log
+  token               SoftHSM2 '$TOKEN' behind p11-kit server (pid $(cat "$H/pids/p11kit.pid")) as $HSM_USER
+  HTTP frontend       not part of this build yet (issue 3); http://127.0.0.1:$PORT is reserved for it
+Stop: ./quickstart.sh stop
+EOT
