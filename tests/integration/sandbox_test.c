@@ -70,6 +70,14 @@ static int run(const char *name, bool trap, void (*body)(void), int want_sig, in
 	return ok ? 0 : 1;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_ASAN 1
+#endif
+#endif
+
 int main(void)
 {
 	int bad = 0;
@@ -78,6 +86,12 @@ int main(void)
 	bad |= run("execve() kills the process", false, forbidden_exec, SIGSYS, 0);
 	bad |= run("mmap(PROT_EXEC) kills the process", false, forbidden_mmap_exec, SIGSYS, 0);
 	bad |= run("getuid() kills the process", false, forbidden_getuid, SIGSYS, 0);
+#ifdef SANDBOX_ASAN
+	/* ASan wraps signal handlers with calls the allowlist forbids, so the trapped call ends in a second,
+	 * fatal SIGSYS: the kill cases above still prove the filter; trap mode is checked in the plain build. */
+	printf("skip - trap mode under AddressSanitizer\n");
+#else
 	bad |= run("trap mode: open() raises SIGSYS", true, forbidden_open, 0, TRAPPED_EXIT);
+#endif
 	return bad;
 }
