@@ -1,8 +1,12 @@
-/* fuzz_conf: the config reader (common/conf.c) every process runs at start-up. Each input is parsed twice:
- * once with a callback that accepts everything (reaches the end of every well-formed file) and once with one
- * that rejects keys starting with 'x' (the caller-rejects path: its error code and message must come back
- * unchanged). The text is passed as-is, without a NUL: conf_parse takes a length. */
+/* fuzz_conf: the config reader (common/conf.c) every process runs at start-up. Each input is parsed with a
+ * callback that accepts everything (reaches the end of every well-formed file) and with one that rejects keys
+ * starting with 'x' (the caller-rejects path: its error code and message must come back unchanged). An input
+ * without CR is parsed a third time with CRLF line ends, which must change nothing (conf.h: a CR before LF is
+ * not part of the line, so the CONF_LINE_MAX limit is the same either way). Values go through the
+ * conf_value_* helpers, checked against a plain reference. The text is passed as-is, without a NUL:
+ * conf_parse takes a length. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "conf.h"
 #include "fuzz_common.h"
@@ -28,11 +32,27 @@ static bool fuzz_conf_clean(const char *s)
 	return true;
 }
 
+/* Reference for conf_value_uint with max UINT64_MAX: 1..20 decimal digits whose value fits in 64 bits. */
+static bool fuzz_conf_ref_uint(const char *v, uint64_t *out)
+{
+	uint64_t r = 0;
+	size_t n = strlen(v);
+	if (n == 0 || n > 20)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9' || __builtin_mul_overflow(r, 10, &r) ||
+		    __builtin_add_overflow(r, (uint64_t)(v[i] - '0'), &r))
+			return false;
+	}
+	*out = r;
+	return true;
+}
+
 static int fuzz_conf_cb(void *ctx_, const char *section, const char *key, const char *value, unsigned line,
 			char *err)
 {
 	struct fuzz_conf_ctx *ctx = ctx_;
-	uint64_t u;
+	uint64_t u = 0, ref;
 	bool b;
 	char buf[32];
 	FUZZ_CHECK(section && err && line >= 1 && line >= ctx->last_line);
@@ -48,10 +68,10 @@ static int fuzz_conf_cb(void *ctx_, const char *section, const char *key, const 
 	for (const char *k = key; *k; k++)
 		FUZZ_CHECK((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_' || *k == '-' || *k == '.');
 	/* the value helpers callers use */
-	if (conf_value_uint(value, UINT64_MAX, &u)) {
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)u);
-		FUZZ_CHECK(strcmp(buf, value) == 0 || value[0] == '0');
-	}
+	bool want = fuzz_conf_ref_uint(value, &ref);
+	FUZZ_CHECK(conf_value_uint(value, UINT64_MAX, &u) == want && (!want || u == ref));
+	if (want)
+		FUZZ_CHECK(conf_value_uint(value, ref, &u) && u == ref && (ref == 0 || !conf_value_uint(value, ref - 1, &u)));
 	if (conf_value_bool(value, &b))
 		FUZZ_CHECK(strlen(value) <= 5);
 	FUZZ_CHECK(conf_value_str(value, buf, sizeof(buf)) == (strlen(value) < sizeof(buf)));
@@ -65,10 +85,31 @@ static int fuzz_conf_cb(void *ctx_, const char *section, const char *key, const 
 	return 0;
 }
 
+/* The same text with CRLF line ends must parse the same way: same result, same message, same callbacks. */
+static void fuzz_conf_crlf(const uint8_t *data, size_t size, int rc_lf, const struct fuzz_conf_ctx *lf,
+			   const char *err_lf)
+{
+	struct fuzz_conf_ctx crlf = { 0 };
+	char err_crlf[CONF_ERR_MAX];
+	size_t n = 0;
+	if (memchr(data, '\r', size) || size > CONF_FILE_MAX / 2)
+		return; /* only a CR-free text converts cleanly, and the doubled text must stay under the limit */
+	char *text = malloc(2 * size + 1);
+	FUZZ_CHECK(text != NULL);
+	for (size_t i = 0; i < size; i++) {
+		if (data[i] == '\n')
+			text[n++] = '\r';
+		text[n++] = (char)data[i];
+	}
+	int rc_crlf = conf_parse(text, n, fuzz_conf_cb, &crlf, err_crlf);
+	FUZZ_CHECK(rc_crlf == rc_lf && crlf.n_calls == lf->n_calls && strcmp(err_crlf, err_lf) == 0);
+	free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_conf_ctx all = { 0 }, rej = { .reject_x = true };
-	char err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX], err_all[CONF_ERR_MAX];
 	int rc_all, rc_rej;
 
 	memset(err, 'E', sizeof(err));
@@ -77,6 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strnlen(err, CONF_ERR_MAX) < CONF_ERR_MAX);
 	FUZZ_CHECK(rc_all == 0 ? err[0] == 0 : err[0] != 0);
 	FUZZ_CHECK(size <= CONF_FILE_MAX || rc_all == HSMCA_ERR_LIMIT);
+	memcpy(err_all, err, sizeof(err));
 
 	memset(err, 'E', sizeof(err));
 	rc_rej = conf_parse((const char *)data, size, fuzz_conf_cb, &rej, err);
@@ -89,5 +131,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* nothing to reject: both runs see the same file the same way */
 		FUZZ_CHECK(rc_rej == rc_all && rej.n_calls == all.n_calls && all.n_x_keys == 0);
 	}
+	fuzz_conf_crlf(data, size, rc_all, &all, err_all);
 	return 0;
 }

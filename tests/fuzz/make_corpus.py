@@ -199,6 +199,8 @@ def tbs_seeds():
         "cert-pathlen-without-ca": b"\x00" + leaf_with(exts=[ext(OID_BC, seq(integer(3)))]),
         "cert-ku-decipher-only": b"\x00" + tbs_cert(SERIAL, leaf_validity, name("v"), [
             ext(OID_KU, bitstring(b"\x88\x80", 7), critical=True), ext(OID_AKI, aki(KEYID))]),
+        "cert-ku-past-decipher-only": b"\x00" + tbs_cert(SERIAL, leaf_validity, name("v"), [
+            ext(OID_KU, bitstring(b"\x80\x40", 6), critical=True), ext(OID_AKI, aki(KEYID))]),
         "cert-too-many-extensions": b"\x00" + leaf_with(exts=many_exts),
         "cert-unknown-critical": b"\x00" + leaf_with(exts=[ext("1.3.6.1.4.1.99999.1", octets(b"?"), critical=True)]),
         "cert-deny": b"\x0c" + leaf,
@@ -327,7 +329,7 @@ EDGE_CONF = (
     b"\t[  spaced  section ]\t\r\n"
     b"key.with-dots_and-dashes=value = with = equals\r\n"
     b"xkey = rejected by the second callback\n"
-    b"number = 18446744073709551615\n"
+    b"number = 4294967296\n"
     b"bool = false\n"
     b"\n"
     b"   # only a comment\n"
