@@ -131,7 +131,27 @@ static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const
 	return SGN_REPLY;
 }
 
+#ifdef HSMCA_TEST_HOOKS
+/* Test-only build (hsmca-signer-testhook): proves that the running, sandboxed signer dies on a forbidden
+ * system call. Never compiled into hsmca-signer. */
+#include <fcntl.h>
+static enum sgn_verdict sgn_test_forbidden(struct sgn_worker *w, struct sgn_conn *c, const struct frame *f,
+					   struct dbuf *out)
+{
+	(void)w;
+	(void)c;
+	log_event("warn", "test_hook", "action=open_file");
+	int fd = open("/etc/hostname", O_RDONLY); /* not on the allowlist: the filter kills the process here */
+	frame_build_err(out, f->req_id, FRAME_E_INTERNAL, fd >= 0 ? "open succeeded" : "open failed");
+	return SGN_REPLY;
+}
+#define SGN_TEST_FORBIDDEN 0x7f
+#endif
+
 static const struct sgn_op sgn_ops[] = {
+#ifdef HSMCA_TEST_HOOKS
+	{ SGN_TEST_FORBIDDEN, SGN_OP_AFTER_HELLO, 0, sgn_test_forbidden },
+#endif
 	{ FRAME_HELLO, SGN_OP_ONCE, 2, sgn_hello },
 	{ FRAME_SIGN_CERT, SGN_OP_AFTER_HELLO, FRAME_BODY_MAX, sgn_sign },
 	{ FRAME_SIGN_CRL, SGN_OP_AFTER_HELLO, FRAME_BODY_MAX, sgn_sign },

@@ -10,3 +10,10 @@ for bin in "$b/signer/hsmca-signer" "$b/hsm/ceremony/hsmca-ceremony"; do
 	fi
 	echo "ok - $(basename "$bin"): $(needed "$bin" | tr '\n' ' ')"
 done
+# the test hook exists only in the test twin
+strings "$b/signer/hsmca-signer-testhook" | grep -q test_hook || { echo "FAIL: cannot recognise the hook" >&2; exit 1; }
+if strings "$b/signer/hsmca-signer" | grep -q test_hook; then
+	echo "FAIL: hsmca-signer contains the test hook" >&2
+	exit 1
+fi
+echo "ok - hsmca-signer has no test hook"

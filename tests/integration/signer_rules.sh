@@ -102,3 +102,20 @@ sleep 1
 X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf3.pem" >/dev/null || fail "a client was starved by idle connections"
 wait $IDLE
 pass "100 idle connections do not block a signing client"
+
+# a forbidden system call kills the running, sandboxed signer: the test-only twin has one extra frame
+# type (0x7f) that calls open(); the production binary does not know that type
+expect_rc 4 X raw hello=1 hex="017f00000000000200000000"
+kill -0 "$SIGNER_PID" || fail "production signer died on the test frame"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+mv "$T/signer.log" "$T/signer-production.log"
+"$HSMCA_BUILD/signer/hsmca-signer-testhook" run -c "$T/signer.conf" >> "$T/signer.log" 2>&1 &
+SIGNER_PID=$!
+PIDS+=("$SIGNER_PID")
+for _ in $(seq 100); do [ -S "$T/run/control.sock" ] && break; sleep 0.05; done
+signer_unseal alice bob carol
+X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf4.pem" >/dev/null || fail "testhook signer does not sign"
+expect_rc 4 X raw hello=1 hex="017f00000000000200000000"
+set +e; wait "$SIGNER_PID"; st=$?; set -e
+[ "$st" = $((128 + 31)) ] || fail "the sandboxed signer was not killed by SIGSYS (wait status $st)"
+pass "open() inside the running, sandboxed signer kills it with SIGSYS; the production binary has no such hook"
