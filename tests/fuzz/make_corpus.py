@@ -344,6 +344,10 @@ def conf_seeds():
         "edge-cases": EDGE_CONF,
         "long-line": b"[s]\nk = " + b"v" * 1000 + b"\n",
         "bad-key": b"[signer]\nBadKey = 1\n",
+        # regressions from crashes/ (conf.c bugs fixed in b158b83): the largest uint, and a line of exactly
+        # CONF_LINE_MAX bytes (fuzz_conf re-parses it with CRLF)
+        "regress-uint64-max": b"a = 18446744073709551615\n",
+        "regress-line-max-crlf": b"a = " + b"v" * 1020 + b"\n",
     }
 
 
