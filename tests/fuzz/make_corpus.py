@@ -259,6 +259,7 @@ def share_file(index, m, n, serial, label, custodian, ct_len, log_n=15):
     for s in (serial, label, custodian):
         out += bytes([len(s)]) + s.encode()
     out += bytes([log_n, 8, 1])
+    out += bytes(range(0x80, 0x80 + 16))  # split id (format 1 carries it since the mixed-split fix)
     out += bytes(range(0xA0, 0xA0 + 16))  # salt
     out += bytes(range(0xC0, 0xC0 + 12))  # nonce
     out += struct.pack(">H", ct_len) + bytes((i * 7) & 0xFF for i in range(ct_len))
@@ -270,7 +271,7 @@ def share_seeds():
     return {
         "share-2of3": share_file(1, 2, 3, "0123456789abcdef", "hsmca", "alice", 33),
         "share-3of5": share_file(5, 3, 5, "A1B2", "issuing CA token", "bob.smith-2", 17, log_n=14),
-        "share-max-fields": share_file(255, 255, 255, "S" * 16, "L" * 32, "n" * 64, 64, log_n=20),
+        "share-max-fields": share_file(255, 255, 255, "S" * 16, "L" * 32, "n" * 64, 64, log_n=18),
     }
 
 
