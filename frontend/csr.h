@@ -1,0 +1,40 @@
+/* PKCS#10 certificate requests from clients: PEM or DER, parsed strictly (the DER must re-encode to the
+ * same bytes: no BER, no trailing data), the self-signature verified, and the parts policy needs
+ * extracted. */
+#ifndef HSMCA_CSR_H
+#define HSMCA_CSR_H
+
+#include <openssl/x509.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define CSR_MAX_INPUT (64u * 1024u)
+#define CSR_MAX_SANS 100
+#define CSR_SAN_MAX 256
+#define CSR_ERR_MAX 160
+
+enum csr_san_type { CSR_SAN_DNS = 1, CSR_SAN_IP, CSR_SAN_EMAIL, CSR_SAN_URI };
+
+struct csr_san {
+	enum csr_san_type type;
+	char value[CSR_SAN_MAX]; /* DNS/email/URI as text; IP as text (v4 dotted, v6 RFC 5952) */
+};
+
+struct csr {
+	X509_REQ *req;      /* owned */
+	EVP_PKEY *pubkey;   /* borrowed from req */
+	X509_NAME *subject; /* borrowed from req */
+	size_t n_sans;
+	struct csr_san sans[CSR_MAX_SANS];
+};
+
+/* Parses a PEM ("-----BEGIN CERTIFICATE REQUEST-----", one block, nothing but whitespace around it) or
+ * DER request, verifies its signature, extracts SANs from the extensionRequest attribute. On failure
+ * err says why (CSR_ERR_MAX): HSMCA_ERR_PARSE (malformed/trailing bytes), HSMCA_ERR_AUTH (bad
+ * signature), HSMCA_ERR_LIMIT (too large, too many SANs), HSMCA_ERR_POLICY (unsupported SAN type or
+ * key type). out must be freed with csr_free. */
+int csr_parse(const unsigned char *in, size_t len, struct csr *out, char *err) HSMCA_WUR;
+void csr_free(struct csr *c);
+
+#endif

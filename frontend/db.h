@@ -1,0 +1,85 @@
+/* PostgreSQL access of the frontend (the only file family that includes libpq). Parameterised SQL only
+ * (PQexecParams). One struct db per thread; not thread-safe. The schema lives in schema/NNN_*.sql. */
+#ifndef HSMCA_DB_H
+#define HSMCA_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+
+#define DB_ERR_MAX 256
+#define DB_NAME_MAX 64
+#define DB_HASH_MAX 256   /* encoded password / API key hash */
+#define DB_SERIAL_HEX_MAX 41
+
+struct db;
+
+/* Connects (libpq conninfo) and checks the schema version: a database at a version this build does not
+ * know (newer, or not migrated) is refused with HSMCA_ERR_STATE. */
+int db_open(const char *conninfo, struct db **out, char *err) HSMCA_WUR;
+void db_close(struct db *db);
+/* Applies schema_dir/NNN_*.sql not yet applied, each in its own transaction, recording it in
+ * schema_version. Applying twice is a no-op. Run as the database owner. out_version: the version after. */
+int db_migrate(const char *conninfo, const char *schema_dir, int *out_version, char *err) HSMCA_WUR;
+/* The newest schema version this build knows (the highest NNN in schema/). */
+int db_schema_version_known(void);
+
+int db_begin(struct db *db) HSMCA_WUR;
+int db_commit(struct db *db) HSMCA_WUR;
+void db_rollback(struct db *db);
+
+/* Appends one audit row inside the current transaction. details: a JSON object text (may be "{}").
+ * The row's hash chain (prev_hash, row_hash) is computed by the database. */
+int db_audit_append(struct db *db, const char *actor, const char *action, const char *object,
+		    const char *details_json) HSMCA_WUR;
+/* Walks the whole chain recomputing every row's hash. 0 if intact; HSMCA_ERR_AUTH with *out_bad_id set
+ * to the first row whose hash or link does not match (why says which). */
+int db_audit_verify(struct db *db, int64_t *out_bad_id, char *why) HSMCA_WUR;
+
+struct db_cert {
+	char serial_hex[DB_SERIAL_HEX_MAX];
+	char issuer[DB_NAME_MAX];   /* issuing key label */
+	char profile[DB_NAME_MAX];
+	char requester[DB_NAME_MAX];
+	const char *subject;        /* RFC 4514 text */
+	const char *sans;           /* comma-separated, e.g. "DNS:a.example.com,IP:10.0.0.1" */
+	time_t not_before, not_after;
+	const uint8_t *tbs;
+	size_t tbs_len;
+	const char *renews_serial_hex; /* NULL unless a renewal */
+};
+
+/* Inserts the intent (status 'pending', the TBS) inside the current transaction. */
+int db_cert_insert_pending(struct db *db, const struct db_cert *c) HSMCA_WUR;
+/* pending -> issued with the signed DER (current transaction). */
+int db_cert_mark_issued(struct db *db, const char *serial_hex, const uint8_t *der, size_t der_len) HSMCA_WUR;
+/* pending -> failed with a reason (current transaction). */
+int db_cert_mark_failed(struct db *db, const char *serial_hex, const char *why) HSMCA_WUR;
+/* Calls fn for every pending row (recovery after a crash), outside any transaction. fn gets the TBS. */
+int db_cert_pending_each(struct db *db, int (*fn)(void *ctx, const char *serial_hex, const char *issuer,
+						   const uint8_t *tbs, size_t tbs_len),
+			 void *ctx) HSMCA_WUR;
+/* Status of a certificate: "pending", "issued", "failed", "revoked"; HSMCA_ERR_NOTFOUND if none. */
+int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size_t out_len) HSMCA_WUR;
+
+enum db_role { DB_ROLE_REQUESTER = 1, DB_ROLE_ADMIN, DB_ROLE_AUDITOR };
+
+struct db_account {
+	int64_t id;
+	char name[DB_NAME_MAX];
+	enum db_role role;
+	char pw_hash[DB_HASH_MAX]; /* "scrypt$N$r$p$salt_b64$hash_b64" */
+	bool disabled;
+};
+
+/* Creates an account (current transaction; the caller audits it). HSMCA_ERR_EXISTS if the name is taken. */
+int db_account_create(struct db *db, const char *name, enum db_role role, const char *pw_hash) HSMCA_WUR;
+int db_account_get(struct db *db, const char *name, struct db_account *out) HSMCA_WUR;
+/* API keys are stored only as hashes (SHA-256 hex of the key). */
+int db_apikey_create(struct db *db, const char *account, const char *key_hash_hex, const char *profile) HSMCA_WUR;
+int db_apikey_lookup(struct db *db, const char *key_hash_hex, struct db_account *out_account) HSMCA_WUR;
+
+#endif
