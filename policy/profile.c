@@ -1,0 +1,296 @@
+#include "profile.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+#include "policy.h"
+
+#define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
+#define REFUSE(...) (snprintf(why, PROF_WHY_MAX, __VA_ARGS__), HSMCA_ERR_POLICY)
+#define PROF_VALIDITY_LIMIT 825
+
+typedef int (*prof_item_fn)(struct profile *p, const char *item, unsigned line, char *err);
+
+static int prof_list(struct profile *p, const char *v, unsigned line, char *err, prof_item_fn fn)
+{
+	char buf[CONF_LINE_MAX + 1], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		int rc = fn(p, t, line, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int prof_keytype(struct profile *p, const char *t, unsigned line, char *err)
+{
+	static const struct { const char *n; unsigned bit; } kt[] = {
+		{ "p256", PROF_P256 }, { "p384", PROF_P384 }, { "rsa2048", PROF_RSA2048 },
+		{ "rsa3072", PROF_RSA3072 }, { "rsa4096", PROF_RSA4096 },
+	};
+	for (size_t i = 0; i < sizeof(kt) / sizeof(kt[0]); i++)
+		if (!strcmp(kt[i].n, t)) {
+			p->key_types |= kt[i].bit;
+			return 0;
+		}
+	return CERR("line %u: unknown key type %s (p256, p384, rsa2048, rsa3072, rsa4096)", line, t);
+}
+
+static int prof_dns(struct profile *p, const char *t, unsigned line, char *err)
+{
+	if (p->n_dns >= PROF_LIST_MAX || strlen(t) >= PROF_NAME_MAX || strchr(t, '*'))
+		return CERR("line %u: bad or too many DNS suffixes (%s)", line, t);
+	strcpy(p->dns_suffixes[p->n_dns++], t);
+	return 0;
+}
+
+static int prof_ip(struct profile *p, const char *t, unsigned line, char *err)
+{
+	char addr[64];
+	const char *slash = strchr(t, '/');
+	uint64_t prefix;
+	struct prof_iprange *r = &p->ip_ranges[p->n_ip];
+	if (p->n_ip >= PROF_LIST_MAX || !slash || (size_t)(slash - t) >= sizeof(addr))
+		return CERR("line %u: bad IP range %s (address/prefix)", line, t);
+	memcpy(addr, t, (size_t)(slash - t));
+	addr[slash - t] = 0;
+	r->family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(r->family, addr, r->addr) != 1 ||
+	    !conf_value_uint(slash + 1, r->family == AF_INET ? 32 : 128, &prefix))
+		return CERR("line %u: bad IP range %s", line, t);
+	r->prefix = (unsigned)prefix;
+	p->n_ip++;
+	return 0;
+}
+
+static int prof_ku(struct profile *p, const char *t, unsigned line, char *err)
+{
+	uint16_t bit;
+	if (!policy_ku_bit(t, &bit) || bit == TBS_KU_KEY_CERT_SIGN || bit == TBS_KU_CRL_SIGN)
+		return CERR("line %u: key usage %s is unknown or not for a leaf profile", line, t);
+	p->key_usage |= bit;
+	return 0;
+}
+
+static int prof_eku(struct profile *p, const char *t, unsigned line, char *err)
+{
+	struct span oid;
+	if (!policy_eku_oid(t, &oid) || p->n_eku >= TBS_MAX_EKU)
+		return CERR("line %u: unknown extended key usage %s", line, t);
+	strcpy(p->eku[p->n_eku++], t);
+	return 0;
+}
+
+static int prof_account(struct profile *p, const char *t, unsigned line, char *err)
+{
+	if (p->n_accounts >= PROF_LIST_MAX || strlen(t) >= PROF_NAME_MAX)
+		return CERR("line %u: bad or too many accounts", line);
+	strcpy(p->accounts[p->n_accounts++], t);
+	return 0;
+}
+
+static int prof_value(struct profile *p, const char *key, const char *v, unsigned line, char *err)
+{
+	uint64_t n;
+	bool ok = true;
+	if (!strcmp(key, "issuer"))
+		ok = conf_value_str(v, p->issuer, sizeof(p->issuer));
+	else if (!strcmp(key, "issuer_cert"))
+		ok = conf_value_str(v, p->issuer_cert, sizeof(p->issuer_cert));
+	else if (!strcmp(key, "key_types"))
+		return prof_list(p, v, line, err, prof_keytype);
+	else if (!strcmp(key, "dns_suffixes"))
+		return prof_list(p, v, line, err, prof_dns);
+	else if (!strcmp(key, "ip_ranges"))
+		return prof_list(p, v, line, err, prof_ip);
+	else if (!strcmp(key, "key_usage"))
+		return prof_list(p, v, line, err, prof_ku);
+	else if (!strcmp(key, "eku"))
+		return prof_list(p, v, line, err, prof_eku);
+	else if (!strcmp(key, "accounts"))
+		return prof_list(p, v, line, err, prof_account);
+	else if (!strcmp(key, "allow_wildcard"))
+		ok = conf_value_bool(v, &p->allow_wildcard);
+	else if (!strcmp(key, "allow_email"))
+		ok = conf_value_bool(v, &p->allow_email);
+	else if (!strcmp(key, "needs_approval"))
+		ok = conf_value_bool(v, &p->needs_approval);
+	else if (!strcmp(key, "max_sans")) {
+		ok = conf_value_uint(v, 100, &n) && n > 0;
+		p->max_sans = (unsigned)n;
+	} else if (!strcmp(key, "max_validity_days")) {
+		ok = conf_value_uint(v, PROF_VALIDITY_LIMIT, &n) && n > 0;
+		p->max_validity_days = (unsigned)n;
+	} else if (!strcmp(key, "crl_url"))
+		ok = conf_value_str(v, p->crl_url, sizeof(p->crl_url));
+	else if (!strcmp(key, "ocsp_url"))
+		ok = conf_value_str(v, p->ocsp_url, sizeof(p->ocsp_url));
+	else
+		return CERR("line %u: unknown key %s", line, key);
+	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
+}
+
+struct prof_ctx {
+	struct profiles *ps;
+	struct profile *cur;
+};
+
+static int prof_cb(void *vctx, const char *section, const char *key, const char *v, unsigned line, char *err)
+{
+	struct prof_ctx *ctx = vctx;
+	if (!key) {
+		if (strncmp(section, "profile ", 8) != 0)
+			return CERR("line %u: unknown section [%s] (expected [profile NAME])", line, section);
+		if (ctx->ps->n >= PROF_MAX)
+			return CERR("line %u: more than %d profiles", line, PROF_MAX);
+		if (profiles_find(ctx->ps, section + 8))
+			return CERR("line %u: profile %s defined twice", line, section + 8);
+		ctx->cur = &ctx->ps->p[ctx->ps->n++];
+		memset(ctx->cur, 0, sizeof(*ctx->cur));
+		if (!conf_value_str(section + 8, ctx->cur->name, sizeof(ctx->cur->name)))
+			return CERR("line %u: profile name too long", line);
+		return 0;
+	}
+	if (!ctx->cur)
+		return CERR("line %u: key %s outside a [profile NAME] section", line, key);
+	return prof_value(ctx->cur, key, v, line, err);
+}
+
+int profiles_load(const char *path, struct profiles *out, char *err)
+{
+	struct prof_ctx ctx = { out, NULL };
+	memset(out, 0, sizeof(*out));
+	int rc = conf_parse_file(path, prof_cb, &ctx, err);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < out->n; i++) {
+		const struct profile *p = &out->p[i];
+		if (!p->issuer[0] || !p->issuer_cert[0] || !p->key_types || !p->max_validity_days || !p->max_sans ||
+		    !p->key_usage || !p->n_eku || !p->n_accounts)
+			return CERR("%s: profile %s needs issuer, issuer_cert, key_types, max_validity_days, max_sans, "
+				    "key_usage, eku and accounts", path, p->name);
+	}
+	return 0;
+}
+
+const struct profile *profiles_find(const struct profiles *ps, const char *name)
+{
+	for (unsigned i = 0; i < ps->n; i++)
+		if (!strcmp(ps->p[i].name, name))
+			return &ps->p[i];
+	return NULL;
+}
+
+bool profile_allows_account(const struct profile *p, const char *account)
+{
+	for (unsigned i = 0; i < p->n_accounts; i++)
+		if (!strcmp(p->accounts[i], "*") || !strcmp(p->accounts[i], account))
+			return true;
+	return false;
+}
+
+static unsigned prof_keytype_of(EVP_PKEY *k)
+{
+	if (EVP_PKEY_is_a(k, "RSA")) {
+		int bits = EVP_PKEY_get_bits(k);
+		return bits == 2048 ? PROF_RSA2048 : bits == 3072 ? PROF_RSA3072 : bits == 4096 ? PROF_RSA4096 : 0;
+	}
+	if (EVP_PKEY_is_a(k, "EC")) {
+		char g[64];
+		size_t gl;
+		if (!EVP_PKEY_get_utf8_string_param(k, "group", g, sizeof(g), &gl))
+			return 0;
+		return !strcmp(g, "prime256v1") ? PROF_P256 : !strcmp(g, "secp384r1") ? PROF_P384 : 0;
+	}
+	return 0;
+}
+
+static bool prof_dns_ok(const struct profile *p, const char *name)
+{
+	size_t nl = strlen(name);
+	for (unsigned i = 0; i < p->n_dns; i++) {
+		const char *s = p->dns_suffixes[i];
+		size_t sl = strlen(s);
+		if (s[0] == '.' ? (nl > sl && !strcasecmp(name + nl - sl, s)) : !strcasecmp(name, s))
+			return true;
+	}
+	return false;
+}
+
+/* LDH labels, 1..63 each, total <= 253; "*." only as the whole first label */
+static bool prof_dns_syntax(const char *name, bool *wildcard)
+{
+	size_t len = strlen(name), label = 0;
+	*wildcard = !strncmp(name, "*.", 2);
+	if (*wildcard)
+		name += 2;
+	if (len == 0 || len > 253)
+		return false;
+	for (const char *c = name;; c++) {
+		if (*c == '.' || *c == 0) {
+			if (label == 0 || label > 63 || c[-1] == '-')
+				return false;
+			if (*c == 0)
+				return true;
+			label = 0;
+			continue;
+		}
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      (*c == '-' && label > 0)))
+			return false;
+		label++;
+	}
+}
+
+static bool prof_ip_ok(const struct profile *p, const char *text)
+{
+	uint8_t a[16];
+	int fam = strchr(text, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(fam, text, a) != 1)
+		return false;
+	for (unsigned i = 0; i < p->n_ip; i++) {
+		const struct prof_iprange *r = &p->ip_ranges[i];
+		unsigned full = r->prefix / 8, rest = r->prefix % 8;
+		if (r->family != fam || memcmp(a, r->addr, full) != 0)
+			continue;
+		if (rest && ((a[full] ^ r->addr[full]) & (uint8_t)(0xff << (8 - rest))))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san_types, const char *const *sans,
+			  size_t n_sans, char *why)
+{
+	if (!(prof_keytype_of(key) & p->key_types))
+		return REFUSE("key-type: this key type or size is not allowed by profile %s", p->name);
+	if (n_sans == 0)
+		return REFUSE("san: at least one subjectAltName is required");
+	if (n_sans > p->max_sans)
+		return REFUSE("san-count: %zu names, profile %s allows %u", n_sans, p->name, p->max_sans);
+	for (size_t i = 0; i < n_sans; i++) {
+		bool wild = false;
+		if (san_types[i] == 1) {
+			if (!prof_dns_syntax(sans[i], &wild))
+				return REFUSE("san-dns: %s is not a valid DNS name", sans[i]);
+			if (wild && !p->allow_wildcard)
+				return REFUSE("san-wildcard: wildcard names are not allowed by profile %s", p->name);
+			if (!prof_dns_ok(p, wild ? sans[i] + 2 : sans[i]))
+				return REFUSE("san-dns: %s is outside the allowed DNS suffixes", sans[i]);
+		} else if (san_types[i] == 2) {
+			if (!prof_ip_ok(p, sans[i]))
+				return REFUSE("san-ip: %s is outside the allowed IP ranges", sans[i]);
+		} else if (san_types[i] == 3) {
+			if (!p->allow_email)
+				return REFUSE("san-email: email names are not allowed by profile %s", p->name);
+		} else {
+			return REFUSE("san-type: only DNS, IP and (if allowed) email names");
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* Certificate profiles (declarative file, one [profile NAME] section each): what a request may get.
+ * Read once by the frontend; unknown keys are errors with their line number. */
+#ifndef HSMCA_PROFILE_H
+#define HSMCA_PROFILE_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "tbs.h"
+
+#define PROF_MAX 32
+#define PROF_NAME_MAX 64
+#define PROF_LIST_MAX 16
+#define PROF_TEXT_MAX 256
+#define PROF_WHY_MAX 160
+
+enum prof_keytype { PROF_P256 = 1 << 0, PROF_P384 = 1 << 1, PROF_RSA2048 = 1 << 2, PROF_RSA3072 = 1 << 3,
+		    PROF_RSA4096 = 1 << 4 };
+
+struct prof_iprange {
+	int family; /* AF_INET / AF_INET6 */
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
+struct profile {
+	char name[PROF_NAME_MAX];
+	char issuer[PROF_NAME_MAX];        /* the signer's key label */
+	char issuer_cert[PROF_TEXT_MAX];   /* its certificate (PEM path) */
+	unsigned key_types;                /* PROF_* bits */
+	unsigned n_dns;
+	char dns_suffixes[PROF_LIST_MAX][PROF_NAME_MAX]; /* ".example.com" matches below it; "example.com" exact */
+	unsigned n_ip;
+	struct prof_iprange ip_ranges[PROF_LIST_MAX];
+	bool allow_wildcard;
+	bool allow_email;
+	unsigned max_sans;
+	unsigned max_validity_days;
+	uint16_t key_usage;                /* TBS_KU_* */
+	size_t n_eku;
+	char eku[TBS_MAX_EKU][PROF_NAME_MAX]; /* names: serverAuth ... */
+	unsigned n_accounts;
+	char accounts[PROF_LIST_MAX][PROF_NAME_MAX]; /* who may use it ("*" = every requester) */
+	bool needs_approval;
+	char crl_url[PROF_TEXT_MAX];
+	char ocsp_url[PROF_TEXT_MAX];
+};
+
+struct profiles {
+	unsigned n;
+	struct profile p[PROF_MAX];
+};
+
+int profiles_load(const char *path, struct profiles *out, char *err) HSMCA_WUR;
+const struct profile *profiles_find(const struct profiles *ps, const char *name);
+bool profile_allows_account(const struct profile *p, const char *account);
+/* Checks a requested key and SAN list against the profile. Returns 0 or HSMCA_ERR_POLICY with
+ * "rule: detail" in why (PROF_WHY_MAX). san_types/sans: parallel arrays (1 DNS, 2 IP, 3 email, 4 URI). */
+int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san_types, const char *const *sans,
+			  size_t n_sans, char *why) HSMCA_WUR;
+
+#endif
