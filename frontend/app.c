@@ -1,0 +1,72 @@
+#include "app.h"
+
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "conf.h"
+
+#define APP_CHAIN_MAX (64u * 1024u)
+
+static X509 *app_read_cert(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	return x;
+}
+
+static int app_read_chain(struct app *a, char *err)
+{
+	FILE *f = fopen(a->conf.chain, "re");
+	if (!f) {
+		snprintf(err, CONF_ERR_MAX, "cannot read chain %s", a->conf.chain);
+		return HSMCA_ERR_CONFIG;
+	}
+	a->chain_pem = malloc(APP_CHAIN_MAX + 1);
+	a->chain_len = a->chain_pem ? fread(a->chain_pem, 1, APP_CHAIN_MAX + 1, f) : 0;
+	fclose(f);
+	if (!a->chain_pem || a->chain_len == 0 || a->chain_len > APP_CHAIN_MAX) {
+		snprintf(err, CONF_ERR_MAX, "chain %s is empty or larger than %u bytes", a->conf.chain, APP_CHAIN_MAX);
+		return HSMCA_ERR_CONFIG;
+	}
+	a->chain_pem[a->chain_len] = 0;
+	return 0;
+}
+
+int app_load(struct app *a, char *err)
+{
+	int rc = profiles_load(a->conf.profiles, &a->profiles, err);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < a->profiles.n; i++) {
+		const struct profile *p = &a->profiles.p[i];
+		struct app_issuer *iss = &a->issuers[i];
+		if (!(iss->cert = app_read_cert(p->issuer_cert))) {
+			snprintf(err, CONF_ERR_MAX, "profile %s: cannot read issuer_cert %s", p->name, p->issuer_cert);
+			return HSMCA_ERR_CONFIG;
+		}
+		if ((rc = policy_issuer_from_x509(iss->cert, NULL, &iss->facts))) {
+			snprintf(err, CONF_ERR_MAX, "profile %s: %s cannot issue (no SKI or unsupported key)", p->name,
+				 p->issuer_cert);
+			return rc;
+		}
+	}
+	if ((rc = app_read_chain(a, err)))
+		return rc;
+	a->rl = ratelimit_new();
+	return a->rl ? 0 : HSMCA_ERR_NOMEM;
+}
+
+void app_free(struct app *a)
+{
+	for (unsigned i = 0; i < a->profiles.n; i++)
+		X509_free(a->issuers[i].cert);
+	free(a->chain_pem);
+	ratelimit_free(a->rl);
+	a->chain_pem = NULL;
+	a->rl = NULL;
+}

@@ -1,0 +1,44 @@
+/* The frontend's process-wide state (read-only after start-up) and the per-worker state. */
+#ifndef HSMCA_APP_H
+#define HSMCA_APP_H
+
+#include <openssl/x509.h>
+#include <stdatomic.h>
+
+#include "db.h"
+#include "fconfig.h"
+#include "policy.h"
+#include "profile.h"
+#include "sgn_client.h"
+
+struct ratelimit;
+
+struct app_issuer {
+	X509 *cert;                 /* the issuing CA's certificate */
+	struct policy_issuer facts; /* what the signer will check, computed once */
+};
+
+struct app {
+	struct fconfig conf;
+	struct profiles profiles;
+	struct app_issuer issuers[PROF_MAX]; /* parallel to profiles.p */
+	char *chain_pem;                     /* owned */
+	size_t chain_len;
+	struct ratelimit *rl;
+	atomic_ulong issued, refused, failed, auth_failures;
+};
+
+/* One per worker thread: its own database connection and signer connection. */
+struct worker {
+	struct app *app;
+	unsigned id;
+	struct db *db;
+	struct sgn_client sgn;
+	bool sgn_open;
+};
+
+/* Loads profiles, issuer certificates and the chain named in conf. */
+int app_load(struct app *a, char *err) HSMCA_WUR;
+void app_free(struct app *a);
+
+#endif

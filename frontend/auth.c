@@ -1,0 +1,286 @@
+#include "auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+
+#define AUTH_LOGN 14
+#define AUTH_R 8
+#define AUTH_P 1
+#define AUTH_SALT 16
+#define AUTH_KEY 32
+#define AUTH_MAXMEM (64u * 1024u * 1024u)
+#define RL_SLOTS 1024
+#define AUTH_CACHE_SLOTS 256
+#define AUTH_CACHE_TTL 60
+
+struct rl_slot {
+	char key[DB_NAME_MAX + 8];
+	time_t window_start;
+	unsigned failures;
+};
+
+struct cache_slot {
+	uint8_t tag[SHA256_DIGEST_LENGTH]; /* HMAC(cache key, user || 0 || password) */
+	time_t expires;
+	struct db_account account;
+};
+
+struct ratelimit {
+	pthread_mutex_t mu;
+	struct rl_slot slots[RL_SLOTS];
+	uint8_t cache_key[32];
+	struct cache_slot cache[AUTH_CACHE_SLOTS];
+};
+
+struct ratelimit *ratelimit_new(void)
+{
+	struct ratelimit *rl = calloc(1, sizeof(*rl));
+	if (!rl || RAND_priv_bytes(rl->cache_key, sizeof(rl->cache_key)) != 1) {
+		free(rl);
+		return NULL;
+	}
+	pthread_mutex_init(&rl->mu, NULL);
+	return rl;
+}
+
+void ratelimit_free(struct ratelimit *rl)
+{
+	if (rl)
+		OPENSSL_cleanse(rl, sizeof(*rl));
+	free(rl);
+}
+
+static struct rl_slot *rl_slot(struct ratelimit *rl, const char *kind, const char *who)
+{
+	char key[DB_NAME_MAX + 8];
+	snprintf(key, sizeof(key), "%s:%s", kind, who);
+	uint8_t h[SHA256_DIGEST_LENGTH];
+	SHA256((const uint8_t *)key, strlen(key), h);
+	struct rl_slot *s = &rl->slots[(h[0] | h[1] << 8) % RL_SLOTS];
+	if (strcmp(s->key, key) != 0) { /* evict: a collision only forgets older failures */
+		memset(s, 0, sizeof(*s));
+		strcpy(s->key, key);
+	}
+	return s;
+}
+
+static bool rl_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+{
+	struct rl_slot *s = rl_slot(rl, kind, who);
+	if (now - s->window_start >= AUTH_FAIL_WINDOW) {
+		s->window_start = now;
+		s->failures = 0;
+	}
+	return s->failures >= AUTH_FAIL_LIMIT;
+}
+
+static void rl_fail(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+{
+	struct rl_slot *s = rl_slot(rl, kind, who);
+	if (now - s->window_start >= AUTH_FAIL_WINDOW) {
+		s->window_start = now;
+		s->failures = 0;
+	}
+	s->failures++;
+}
+
+static int b64_encode(const uint8_t *in, size_t len, char *out, size_t out_len)
+{
+	if (out_len < 4 * ((len + 2) / 3) + 1)
+		return HSMCA_ERR_LIMIT;
+	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	return 0;
+}
+
+/* Strict base64 decode (no whitespace, padding checked by length). */
+static int b64_decode(const char *in, size_t len, uint8_t *out, size_t out_max, size_t *out_len)
+{
+	uint8_t tmp[1024];
+	if (len == 0 || len % 4 || len / 4 * 3 > sizeof(tmp))
+		return HSMCA_ERR_PARSE;
+	int n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)len);
+	if (n < 0)
+		return HSMCA_ERR_PARSE;
+	size_t pad = (in[len - 1] == '=') + (in[len - 2] == '=');
+	size_t real = (size_t)n - pad;
+	if (real > out_max) {
+		OPENSSL_cleanse(tmp, sizeof(tmp));
+		return HSMCA_ERR_LIMIT;
+	}
+	memcpy(out, tmp, real);
+	OPENSSL_cleanse(tmp, sizeof(tmp));
+	*out_len = real;
+	return 0;
+}
+
+static int auth_scrypt(const char *pw, size_t len, const uint8_t *salt, unsigned logn, unsigned r, unsigned p,
+		       uint8_t key[AUTH_KEY])
+{
+	return EVP_PBE_scrypt(pw, len, salt, AUTH_SALT, (uint64_t)1 << logn, r, p, AUTH_MAXMEM, key, AUTH_KEY) == 1
+		       ? 0
+		       : HSMCA_ERR_CRYPTO;
+}
+
+int auth_hash_password(const char *password, size_t len, char *out)
+{
+	uint8_t salt[AUTH_SALT], key[AUTH_KEY];
+	char s64[64], k64[64];
+	int rc;
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return HSMCA_ERR_CRYPTO;
+	if ((rc = auth_scrypt(password, len, salt, AUTH_LOGN, AUTH_R, AUTH_P, key)))
+		return rc;
+	if (b64_encode(salt, sizeof(salt), s64, sizeof(s64)) || b64_encode(key, sizeof(key), k64, sizeof(k64)))
+		return HSMCA_ERR_LIMIT;
+	snprintf(out, DB_HASH_MAX, "scrypt$%u$%u$%u$%s$%s", AUTH_LOGN, AUTH_R, AUTH_P, s64, k64);
+	OPENSSL_cleanse(key, sizeof(key));
+	return 0;
+}
+
+bool auth_verify_password(const char *encoded, const char *password, size_t len)
+{
+	unsigned logn, r, p;
+	char s64[64], k64[64];
+	uint8_t salt[AUTH_SALT], want[AUTH_KEY], got[AUTH_KEY];
+	size_t sl = 0, kl = 0;
+	bool ok = false;
+	if (sscanf(encoded, "scrypt$%u$%u$%u$%63[^$]$%63s", &logn, &r, &p, s64, k64) != 5 || logn < 10 || logn > 20 ||
+	    r != AUTH_R || p != AUTH_P)
+		return false;
+	if (b64_decode(s64, strlen(s64), salt, sizeof(salt), &sl) || sl != AUTH_SALT ||
+	    b64_decode(k64, strlen(k64), want, sizeof(want), &kl) || kl != AUTH_KEY)
+		return false;
+	if (auth_scrypt(password, len, salt, logn, r, p, got) == 0)
+		ok = CRYPTO_memcmp(got, want, AUTH_KEY) == 0;
+	OPENSSL_cleanse(got, sizeof(got));
+	return ok;
+}
+
+/* Verifying against this costs what a real check costs, so an unknown user is not faster to refuse. */
+static const char auth_dummy[] = "scrypt$14$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+static void auth_cache_tag(struct ratelimit *rl, const char *user, const char *pw, size_t pw_len,
+			   uint8_t tag[SHA256_DIGEST_LENGTH])
+{
+	uint8_t buf[DB_NAME_MAX + 1 + AUTH_PW_MAX];
+	size_t ul = strlen(user);
+	unsigned int tl = SHA256_DIGEST_LENGTH;
+	memcpy(buf, user, ul);
+	buf[ul] = 0;
+	memcpy(buf + ul + 1, pw, pw_len);
+	HMAC(EVP_sha256(), rl->cache_key, sizeof(rl->cache_key), buf, ul + 1 + pw_len, tag, &tl);
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+static bool auth_cache_get(struct ratelimit *rl, const uint8_t *tag, time_t now, struct db_account *out)
+{
+	struct cache_slot *s = &rl->cache[tag[0] % AUTH_CACHE_SLOTS];
+	bool hit = false;
+	pthread_mutex_lock(&rl->mu);
+	if (s->expires > now && CRYPTO_memcmp(s->tag, tag, SHA256_DIGEST_LENGTH) == 0) {
+		*out = s->account;
+		hit = true;
+	}
+	pthread_mutex_unlock(&rl->mu);
+	return hit;
+}
+
+static void auth_cache_put(struct ratelimit *rl, const uint8_t *tag, time_t now, const struct db_account *a)
+{
+	struct cache_slot *s = &rl->cache[tag[0] % AUTH_CACHE_SLOTS];
+	pthread_mutex_lock(&rl->mu);
+	memcpy(s->tag, tag, SHA256_DIGEST_LENGTH);
+	s->expires = now + AUTH_CACHE_TTL;
+	s->account = *a;
+	pthread_mutex_unlock(&rl->mu);
+}
+
+static enum auth_result auth_basic(struct worker *w, const char *b64, const char *peer, struct db_account *out)
+{
+	struct ratelimit *rl = w->app->rl;
+	uint8_t raw[DB_NAME_MAX + 1 + AUTH_PW_MAX];
+	size_t len = 0;
+	time_t now = time(NULL);
+	enum auth_result res = AUTH_BAD;
+	uint8_t tag[SHA256_DIGEST_LENGTH];
+	if (b64_decode(b64, strlen(b64), raw, sizeof(raw) - 1, &len))
+		return AUTH_BAD;
+	uint8_t *colon = memchr(raw, ':', len);
+	if (!colon || colon == raw || (size_t)(colon - raw) >= DB_NAME_MAX || memchr(raw, 0, len)) {
+		OPENSSL_cleanse(raw, sizeof(raw));
+		return AUTH_BAD;
+	}
+	*colon = 0;
+	const char *user = (const char *)raw, *pw = (const char *)colon + 1;
+	size_t pw_len = len - (size_t)(colon - raw) - 1;
+	pthread_mutex_lock(&rl->mu);
+	bool limited = rl_limited(rl, "acct", user, now) || rl_limited(rl, "addr", peer, now);
+	pthread_mutex_unlock(&rl->mu);
+	if (limited) {
+		res = AUTH_LIMITED;
+		goto out;
+	}
+	auth_cache_tag(rl, user, pw, pw_len, tag);
+	if (auth_cache_get(rl, tag, now, out)) {
+		res = AUTH_OK;
+		goto out;
+	}
+	int rc = db_account_get(w->db, user, out);
+	if (rc && rc != HSMCA_ERR_NOTFOUND) {
+		res = AUTH_ERROR;
+		goto out;
+	}
+	bool ok = auth_verify_password(rc ? auth_dummy : out->pw_hash, pw, pw_len) && !rc && !out->disabled;
+	if (ok) {
+		auth_cache_put(rl, tag, now, out);
+		res = AUTH_OK;
+	} else {
+		pthread_mutex_lock(&rl->mu);
+		rl_fail(rl, "acct", user, now);
+		rl_fail(rl, "addr", peer, now);
+		pthread_mutex_unlock(&rl->mu);
+		atomic_fetch_add(&w->app->auth_failures, 1);
+		log_event("warn", "auth_failed", "user=%s peer=%s", user, peer);
+	}
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return res;
+}
+
+static enum auth_result auth_bearer(struct worker *w, const char *key, struct db_account *out)
+{
+	uint8_t h[SHA256_DIGEST_LENGTH];
+	char hex[2 * SHA256_DIGEST_LENGTH + 1];
+	size_t kl = strlen(key);
+	if (kl < 16 || kl > 256)
+		return AUTH_BAD;
+	SHA256((const uint8_t *)key, kl, h);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	int rc = db_apikey_lookup(w->db, hex, out);
+	if (rc == HSMCA_ERR_NOTFOUND || (!rc && out->disabled))
+		return AUTH_BAD;
+	return rc ? AUTH_ERROR : AUTH_OK;
+}
+
+enum auth_result auth_check(struct worker *w, const char *header, const char *peer, struct db_account *out)
+{
+	if (!header || !*header)
+		return AUTH_MISSING;
+	if (!strncasecmp(header, "Basic ", 6))
+		return auth_basic(w, header + 6, peer, out);
+	if (!strncasecmp(header, "Bearer ", 7))
+		return auth_bearer(w, header + 7, out);
+	return AUTH_BAD;
+}

@@ -1,0 +1,28 @@
+/* Caller authentication: HTTP Basic (scrypt-hashed passwords, a dummy hash for unknown users so both
+ * cost the same) or Bearer API keys (stored as SHA-256), with per-account and per-address failure limits. */
+#ifndef HSMCA_AUTH_H
+#define HSMCA_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app.h"
+#include "db.h"
+
+#define AUTH_PW_MAX 256
+#define AUTH_FAIL_LIMIT 5      /* failures per window before refusing */
+#define AUTH_FAIL_WINDOW 60    /* seconds */
+
+enum auth_result { AUTH_OK = 0, AUTH_MISSING, AUTH_BAD, AUTH_LIMITED, AUTH_ERROR };
+
+/* Authenticates the Authorization header value; on AUTH_OK out holds the account. */
+enum auth_result auth_check(struct worker *w, const char *header, const char *peer, struct db_account *out);
+/* "scrypt$<logN>$<r>$<p>$<salt b64>$<hash b64>" of password into out (DB_HASH_MAX). */
+int auth_hash_password(const char *password, size_t len, char *out) HSMCA_WUR;
+/* Constant-time check of password against an encoded hash. */
+bool auth_verify_password(const char *encoded, const char *password, size_t len);
+/* Rate-limit table (process-wide, thread-safe). */
+struct ratelimit *ratelimit_new(void);
+void ratelimit_free(struct ratelimit *rl);
+
+#endif

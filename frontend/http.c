@@ -1,0 +1,161 @@
+#include "http.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pool.h"
+
+struct http_ctx {
+	struct app *app;
+	struct pool *pool;
+	struct event_base *base;
+};
+
+static void http_json_error(struct evhttp_request *req, int status, const char *code, const char *msg)
+{
+	struct job tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	job_error(&tmp, status, code, msg);
+	struct evbuffer *b = evbuffer_new();
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	evbuffer_add(b, tmp.resp.data, tmp.resp.len);
+	evhttp_send_reply(req, status, "Error", b);
+	evbuffer_free(b);
+	dbuf_free(&tmp.resp);
+}
+
+static void http_text(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	evbuffer_add(b, body, len);
+	evhttp_send_reply(req, status, "OK", b);
+	evbuffer_free(b);
+}
+
+static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
+{
+	char out[1024];
+	int n = snprintf(out, sizeof(out),
+			 "# TYPE hsmca_certificates_issued_total counter\nhsmca_certificates_issued_total %lu\n"
+			 "# TYPE hsmca_requests_refused_total counter\nhsmca_requests_refused_total %lu\n"
+			 "# TYPE hsmca_signing_failures_total counter\nhsmca_signing_failures_total %lu\n"
+			 "# TYPE hsmca_auth_failures_total counter\nhsmca_auth_failures_total %lu\n",
+			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
+			 atomic_load(&h->app->auth_failures));
+	http_text(req, 200, "text/plain; version=0.0.4", out, (size_t)n);
+}
+
+/* Copies what the worker needs out of the request (the request itself stays on the loop thread). */
+static struct job *http_job(struct evhttp_request *req, enum job_kind kind)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+	if (!j)
+		return NULL;
+	dbuf_init(&j->resp);
+	j->kind = kind;
+	j->req = req;
+	snprintf(j->path, sizeof(j->path), "%s", evhttp_request_get_uri(req));
+	if (auth && strlen(auth) < sizeof(j->auth))
+		strcpy(j->auth, auth);
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+	snprintf(j->peer, sizeof(j->peer), "%s", peer ? peer : "?");
+	j->body_len = evbuffer_get_length(in);
+	j->body = malloc(j->body_len + 1);
+	if (!j->body) {
+		job_free(j);
+		return NULL;
+	}
+	evbuffer_remove(in, j->body, j->body_len);
+	j->body[j->body_len] = 0;
+	return j;
+}
+
+static void http_route(struct evhttp_request *req, void *arg)
+{
+	struct http_ctx *h = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	if (!path)
+		path = "";
+	if (!strcmp(path, "/healthz") || !strcmp(path, "/api/v1/cfssl/health")) {
+		if (cmd != EVHTTP_REQ_GET)
+			return http_json_error(req, 405, "method", "use GET");
+		return http_text(req, 200, "application/json", "{\"status\": \"ok\"}\n", 17);
+	}
+	if (!strcmp(path, "/metrics"))
+		return http_metrics(h, req);
+	if (!strcmp(path, "/api/v1/ca/chain")) {
+		if (cmd != EVHTTP_REQ_GET)
+			return http_json_error(req, 405, "method", "use GET");
+		return http_text(req, 200, "application/pem-certificate-chain", h->app->chain_pem, h->app->chain_len);
+	}
+	if (!strcmp(path, "/api/v1/certificates")) {
+		if (cmd != EVHTTP_REQ_POST)
+			return http_json_error(req, 405, "method", "use POST");
+		struct job *j = http_job(req, JOB_ISSUE);
+		if (!j)
+			return http_json_error(req, 503, "overloaded", "out of memory");
+		return pool_submit(h->pool, j);
+	}
+	http_json_error(req, 404, "not-found", "no such endpoint");
+}
+
+static void http_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct http_ctx *h = arg;
+	(void)what;
+	log_event("info", "stopping", "signal=%d", (int)sig);
+	event_base_loopbreak(h->base);
+}
+
+int http_run(struct app *a)
+{
+	struct http_ctx h = { .app = a };
+	struct evhttp *http = NULL;
+	struct event *sigterm = NULL, *sigint = NULL;
+	int rc = HSMCA_ERR_IO;
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() != 0 || !(h.base = event_base_new()) || !(http = evhttp_new(h.base)))
+		goto out;
+	evhttp_set_max_body_size(http, (ev_ssize_t)a->conf.max_body);
+	evhttp_set_max_headers_size(http, (ev_ssize_t)(a->conf.max_header_size));
+	evhttp_set_timeout(http, (int)a->conf.timeout_seconds);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_gencb(http, http_route, &h);
+	if (evhttp_bind_socket(http, a->conf.listen_addr, (ev_uint16_t)a->conf.listen_port) != 0) {
+		log_event("error", "bind_failed", "listen=%s:%u", a->conf.listen_addr, a->conf.listen_port);
+		goto out;
+	}
+	if ((rc = pool_start(a, h.base, a->conf.threads, &h.pool)))
+		goto out;
+	sigterm = evsignal_new(h.base, SIGTERM, http_on_signal, &h);
+	sigint = evsignal_new(h.base, SIGINT, http_on_signal, &h);
+	if (!sigterm || !sigint || event_add(sigterm, NULL) || event_add(sigint, NULL)) {
+		rc = HSMCA_ERR_IO;
+		goto out;
+	}
+	log_event("info", "ready", "listen=%s:%u workers=%u profiles=%u", a->conf.listen_addr, a->conf.listen_port,
+		  a->conf.threads, a->profiles.n);
+	rc = event_base_dispatch(h.base) < 0 ? HSMCA_ERR_IO : 0;
+out:
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	if (http)
+		evhttp_free(http);
+	return rc;
+}

@@ -1,0 +1,321 @@
+/* POST /api/v1/certificates on a worker thread: authenticate, parse, apply the profile, commit the intent,
+ * sign, commit the result. */
+#include "issue.h"
+
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "frame.h"
+#include "json.h"
+#include "log.h"
+#include "pool.h"
+
+#define ISSUE_WHY_MAX 256
+
+/* Audits a refusal in its own transaction (nothing else is stored for a refused request). */
+static void issue_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
+			 const char *why)
+{
+	struct dbuf d;
+	dbuf_init(&d);
+	dbuf_add(&d, "{\"code\": ", 9);
+	json_write_string(&d, code);
+	dbuf_add(&d, ", \"message\": ", 13);
+	json_write_string(&d, why);
+	dbuf_add(&d, ", \"peer\": ", 10);
+	json_write_string(&d, j->peer);
+	dbuf_add(&d, "}", 2); /* includes the NUL */
+	if (w->db && !d.failed && db_begin(w->db) == 0) {
+		if (db_audit_append(w->db, actor, "certificate.refused", "-", (const char *)d.data) || db_commit(w->db))
+			db_rollback(w->db);
+	}
+	dbuf_free(&d);
+	atomic_fetch_add(&w->app->refused, 1);
+	job_error(j, status, code, why);
+}
+
+static int issue_db(struct worker *w)
+{
+	char err[DB_ERR_MAX];
+	if (w->db)
+		return 0;
+	int rc = db_open(w->app->conf.database, &w->db, err);
+	if (rc)
+		log_event("error", "db_unavailable", "worker=%u why=\"%s\"", w->id, err);
+	return rc;
+}
+
+int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, struct dbuf *out_der, char *why)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!w->sgn_open) {
+			if (sgn_client_open(&w->sgn, w->app->conf.signer_socket, 1) != 0) {
+				sgn_client_close(&w->sgn);
+				snprintf(why, ISSUE_WHY_MAX, "the signer is not available (sealed or down)");
+				return HSMCA_ERR_IO;
+			}
+			w->sgn_open = true;
+		}
+		int rc = sgn_client_sign(&w->sgn, FRAME_SIGN_CERT, label, tbs->data, tbs->len, out_der);
+		if (rc == 0)
+			return 0;
+		if (rc == HSMCA_ERR_POLICY) {
+			snprintf(why, ISSUE_WHY_MAX, "%s", w->sgn.err_msg);
+			if (w->sgn.err_code == FRAME_E_MALFORMED) {
+				sgn_client_close(&w->sgn); /* the signer closes after a malformed TBS */
+				w->sgn_open = false;
+			}
+			return rc;
+		}
+		sgn_client_close(&w->sgn); /* connection lost (signer restarted?): reconnect once */
+		w->sgn_open = false;
+	}
+	snprintf(why, ISSUE_WHY_MAX, "the signer connection failed");
+	return HSMCA_ERR_IO;
+}
+
+static void issue_reply(struct worker *w, struct job *j, const char *serial, const struct dbuf *der)
+{
+	const unsigned char *p = der->data;
+	X509 *x = d2i_X509(NULL, &p, (long)der->len);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem = NULL;
+	long pl = 0;
+	if (!x || !b || !PEM_write_bio_X509(b, x) || (pl = BIO_get_mem_data(b, &pem)) <= 0) {
+		job_error(j, 500, "internal", "cannot encode the certificate");
+		goto out;
+	}
+	char *cert = strndup(pem, (size_t)pl);
+	dbuf_init(&j->resp);
+	j->status = 201;
+	strcpy(j->content_type, "application/json");
+	dbuf_add(&j->resp, "{\"serial\": ", 11);
+	json_write_string(&j->resp, serial);
+	dbuf_add(&j->resp, ", \"certificate\": ", 17);
+	json_write_string(&j->resp, cert ? cert : "");
+	dbuf_add(&j->resp, ", \"chain\": ", 11);
+	json_write_string(&j->resp, w->app->chain_pem);
+	dbuf_add(&j->resp, "}\n", 2);
+	free(cert);
+out:
+	X509_free(x);
+	BIO_free(b);
+}
+
+/* The request body: exactly {"csr": "...", "profile": "..."} */
+static int issue_body(struct job *j, struct json_doc **doc, const char **csr, size_t *csr_len, const char **profile,
+		      char *why)
+{
+	char err[128];
+	if (json_parse((const char *)j->body, j->body_len, doc, err, sizeof(err)) != 0) {
+		snprintf(why, ISSUE_WHY_MAX, "request body is not valid JSON (%s)", err);
+		return HSMCA_ERR_PARSE;
+	}
+	const struct json_node *root = json_root(*doc);
+	if (json_type(root) != JSON_OBJECT || json_object_len(root) != 2 ||
+	    !(*csr = json_string(json_get(root, "csr"), csr_len)) ||
+	    !(*profile = json_string(json_get(root, "profile"), NULL))) {
+		snprintf(why, ISSUE_WHY_MAX, "expected exactly {\"csr\": PEM, \"profile\": name}");
+		return HSMCA_ERR_PARSE;
+	}
+	return 0;
+}
+
+static int issue_commit_intent(struct worker *w, const struct profile *p, const char *actor, const char *serial,
+			       const struct csr *csr, const struct dbuf *tbs)
+{
+	char sans[CSR_MAX_SANS * (CSR_SAN_MAX + 8)] = "", subject[CSR_SAN_MAX + 8], details[512];
+	for (size_t i = 0; i < csr->n_sans; i++) {
+		size_t n = strlen(sans);
+		snprintf(sans + n, sizeof(sans) - n, "%s%s:%s", i ? "," : "",
+			 csr->sans[i].type == CSR_SAN_DNS ? "DNS" : csr->sans[i].type == CSR_SAN_IP ? "IP" : "email",
+			 csr->sans[i].value);
+	}
+	snprintf(subject, sizeof(subject), "CN=%s", csr->sans[0].value);
+	struct db_cert c = { .subject = subject, .sans = sans, .tbs = tbs->data, .tbs_len = tbs->len };
+	snprintf(c.serial_hex, sizeof(c.serial_hex), "%s", serial);
+	snprintf(c.issuer, sizeof(c.issuer), "%s", p->issuer);
+	snprintf(c.profile, sizeof(c.profile), "%s", p->name);
+	snprintf(c.requester, sizeof(c.requester), "%s", actor);
+	char tbs_hash[65];
+	log_sha256_hex(tbs->data, tbs->len, tbs_hash);
+	snprintf(details, sizeof(details), "{\"profile\": \"%s\", \"tbs_sha256\": \"%s\"}", p->name, tbs_hash);
+	int rc = db_begin(w->db);
+	if (!rc && !(rc = db_cert_insert_pending(w->db, &c)) &&
+	    !(rc = db_audit_append(w->db, actor, "certificate.requested", serial, details)))
+		rc = db_commit(w->db);
+	if (rc)
+		db_rollback(w->db);
+	return rc;
+}
+
+static int issue_commit_result(struct worker *w, const char *actor, const char *serial, const struct dbuf *der,
+			       const char *fail_why)
+{
+	char details[ISSUE_WHY_MAX + 64];
+	struct dbuf d;
+	dbuf_init(&d);
+	dbuf_add(&d, "{\"reason\": ", 11);
+	json_write_string(&d, fail_why ? fail_why : "");
+	dbuf_add(&d, "}", 2);
+	snprintf(details, sizeof(details), "%s", d.failed ? "{}" : (const char *)d.data);
+	dbuf_free(&d);
+	int rc = db_begin(w->db);
+	if (!rc && !(rc = fail_why ? db_cert_mark_failed(w->db, serial, fail_why)
+				   : db_cert_mark_issued(w->db, serial, der->data, der->len)) &&
+	    !(rc = db_audit_append(w->db, actor, fail_why ? "certificate.failed" : "certificate.issued", serial,
+				   fail_why ? details : "{}")))
+		rc = db_commit(w->db);
+	if (rc)
+		db_rollback(w->db);
+	return rc;
+}
+
+static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)
+{
+	switch (auth_check(w, j->auth, j->peer, acct)) {
+	case AUTH_OK:
+		if (acct->role == DB_ROLE_REQUESTER || acct->role == DB_ROLE_ADMIN)
+			return 0;
+		issue_refuse(w, j, acct->name, 403, "forbidden", "this account may not request certificates");
+		return -1;
+	case AUTH_MISSING:
+		job_error(j, 401, "unauthorized", "credentials required (HTTP Basic or Bearer API key)");
+		return -1;
+	case AUTH_LIMITED:
+		job_error(j, 429, "rate-limited", "too many failed logins; try again later");
+		return -1;
+	case AUTH_ERROR:
+		job_error(j, 503, "unavailable", "the account database is unavailable");
+		return -1;
+	default:
+		issue_refuse(w, j, "-", 401, "unauthorized", "wrong credentials");
+		return -1;
+	}
+}
+
+static void issue_handle(struct worker *w, struct job *j)
+{
+	struct db_account acct;
+	struct json_doc *doc = NULL;
+	struct csr csr;
+	struct dbuf tbs, der;
+	char why[ISSUE_WHY_MAX] = "", serial[DB_SERIAL_HEX_MAX] = "";
+	const char *csr_text = NULL, *pname = NULL;
+	size_t csr_len = 0;
+	int san_types[CSR_MAX_SANS];
+	const char *sans[CSR_MAX_SANS];
+	int rc;
+	memset(&csr, 0, sizeof(csr));
+	dbuf_init(&tbs);
+	dbuf_init(&der);
+	if (issue_db(w)) {
+		job_error(j, 503, "unavailable", "the database is unavailable");
+		return;
+	}
+	if (issue_auth(w, j, &acct))
+		goto out;
+	if (issue_body(j, &doc, &csr_text, &csr_len, &pname, why)) {
+		issue_refuse(w, j, acct.name, 400, "bad-request", why);
+		goto out;
+	}
+	const struct profile *p = profiles_find(&w->app->profiles, pname);
+	if (!p) {
+		issue_refuse(w, j, acct.name, 400, "unknown-profile", "no such profile");
+		goto out;
+	}
+	if (!profile_allows_account(p, acct.name)) {
+		issue_refuse(w, j, acct.name, 403, "profile-forbidden", "this account may not use this profile");
+		goto out;
+	}
+	if ((rc = csr_parse((const unsigned char *)csr_text, csr_len, &csr, why))) {
+		issue_refuse(w, j, acct.name, 400, rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr", why);
+		goto out;
+	}
+	for (size_t i = 0; i < csr.n_sans; i++) {
+		san_types[i] = (int)csr.sans[i].type;
+		sans[i] = csr.sans[i].value;
+	}
+	if (profile_check_request(p, csr.pubkey, san_types, sans, csr.n_sans, why) ||
+	    issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), &csr, &tbs, serial, why)) {
+		issue_refuse(w, j, acct.name, 403, "policy", why);
+		goto out;
+	}
+	if (p->needs_approval) {
+		issue_refuse(w, j, acct.name, 501, "approval-unsupported", "profiles that need approval are not served yet");
+		goto out;
+	}
+	if (issue_commit_intent(w, p, acct.name, serial, &csr, &tbs)) {
+		job_error(j, 503, "unavailable", "could not record the request");
+		goto out;
+	}
+	if (issue_sign(w, p->issuer, &tbs, &der, why)) {
+		atomic_fetch_add(&w->app->failed, 1);
+		if (issue_commit_result(w, acct.name, serial, NULL, why))
+			log_event("error", "commit_failed", "serial=%s state=failed", serial);
+		job_error(j, 502, "signer", why);
+		goto out;
+	}
+	if (issue_commit_result(w, acct.name, serial, &der, NULL)) {
+		/* signed but not recorded as issued: the row stays pending and recovery re-signs it */
+		job_error(j, 503, "unavailable", "could not record the certificate; it will be recovered");
+		goto out;
+	}
+	atomic_fetch_add(&w->app->issued, 1);
+	log_event("info", "issued", "serial=%s profile=%s requester=%s", serial, p->name, acct.name);
+	issue_reply(w, j, serial, &der);
+out:
+	json_free(doc);
+	csr_free(&csr);
+	dbuf_free(&tbs);
+	dbuf_free(&der);
+}
+
+void handle_job(struct worker *w, struct job *j)
+{
+	if (j->kind == JOB_ISSUE)
+		issue_handle(w, j);
+	else
+		job_error(j, 404, "not-found", "no such endpoint");
+}
+
+struct issue_recover_ctx {
+	struct worker *w;
+	unsigned issued, failed;
+};
+
+static int issue_recover_one(void *vctx, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+{
+	struct issue_recover_ctx *ctx = vctx;
+	struct dbuf t, der;
+	char why[ISSUE_WHY_MAX];
+	int rc;
+	dbuf_init(&t);
+	dbuf_init(&der);
+	dbuf_add(&t, tbs, tbs_len);
+	rc = issue_sign(ctx->w, issuer, &t, &der, why);
+	if (rc == HSMCA_ERR_IO) { /* signer not reachable: leave it pending for the next start */
+		dbuf_free(&t);
+		return rc;
+	}
+	rc = issue_commit_result(ctx->w, "recovery", serial, rc ? NULL : &der, rc ? why : NULL);
+	if (!rc)
+		(der.len ? ctx->issued++ : ctx->failed++);
+	log_event("info", "recovered", "serial=%s outcome=%s", serial, der.len ? "issued" : "failed");
+	dbuf_free(&t);
+	dbuf_free(&der);
+	return rc;
+}
+
+int issue_recover(struct worker *w, unsigned *out_issued, unsigned *out_failed)
+{
+	struct issue_recover_ctx ctx = { w, 0, 0 };
+	int rc = issue_db(w);
+	if (!rc)
+		rc = db_cert_pending_each(w->db, issue_recover_one, &ctx);
+	*out_issued = ctx.issued;
+	*out_failed = ctx.failed;
+	return rc;
+}

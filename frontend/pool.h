@@ -1,0 +1,51 @@
+/* Work that may block (PostgreSQL, the signer, password hashing) runs on a pool of worker threads; the
+ * libevent loop thread only parses HTTP, queues jobs and sends replies. A finished job comes back to the
+ * loop through an eventfd. Ownership: the pool owns queued and running jobs; the loop owns a job again
+ * when it is handed back (and frees it after replying). */
+#ifndef HSMCA_POOL_H
+#define HSMCA_POOL_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdbool.h>
+
+#include "app.h"
+#include "der.h"
+
+#define JOB_PATH_MAX 512
+#define JOB_AUTH_MAX 1024
+#define JOB_PEER_MAX 64
+#define JOB_CTYPE_MAX 64
+
+enum job_kind { JOB_ISSUE = 1 };
+
+struct job {
+	struct job *next;
+	enum job_kind kind;
+	struct evhttp_request *req;      /* loop thread only; NULL once the client is gone */
+	struct evhttp_connection *conn;
+	char path[JOB_PATH_MAX];
+	char auth[JOB_AUTH_MAX];         /* the Authorization header, or "" */
+	char peer[JOB_PEER_MAX];
+	uint8_t *body;                   /* owned */
+	size_t body_len;
+	/* the reply, filled by the worker */
+	int status;
+	char content_type[JOB_CTYPE_MAX];
+	struct dbuf resp;
+};
+
+struct pool;
+
+/* Starts n workers, each with its own struct worker (database and signer connections opened lazily). */
+int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool **out) HSMCA_WUR;
+/* Loop thread: hands a job to the workers. */
+void pool_submit(struct pool *p, struct job *j);
+void job_free(struct job *j);
+/* Worker side: sets a JSON error reply {"error": {"code", "message"}}. */
+void job_error(struct job *j, int status, const char *code, const char *message);
+
+/* Implemented by the handlers (issue.c): runs one job on a worker. */
+void handle_job(struct worker *w, struct job *j);
+
+#endif
