@@ -14,6 +14,7 @@
 #define DB_NAME_MAX 64
 #define DB_HASH_MAX 256   /* encoded password / API key hash */
 #define DB_SERIAL_HEX_MAX 41
+#define DB_AUDIT_HASH_LEN 32 /* SHA-256 */
 
 struct db;
 
@@ -21,9 +22,13 @@ struct db;
  * know (newer, or not migrated) is refused with HSMCA_ERR_STATE. */
 int db_open(const char *conninfo, struct db **out, char *err) HSMCA_WUR;
 void db_close(struct db *db);
+/* The message of the last failure on db (one line; never NULL). */
+const char *db_errmsg(const struct db *db);
 /* Applies schema_dir/NNN_*.sql not yet applied, each in its own transaction, recording it in
  * schema_version. Applying twice is a no-op. Run as the database owner. out_version: the version after. */
 int db_migrate(const char *conninfo, const char *schema_dir, int *out_version, char *err) HSMCA_WUR;
+/* (db_migrate: schema_dir NULL means HSMCA_SCHEMA_DIR, the source tree's schema/; an applied file that has
+ * changed since is refused with HSMCA_ERR_STATE; err holds DB_ERR_MAX bytes, as for db_open.) */
 /* The newest schema version this build knows (the highest NNN in schema/). */
 int db_schema_version_known(void);
 
@@ -38,6 +43,10 @@ int db_audit_append(struct db *db, const char *actor, const char *action, const 
 /* Walks the whole chain recomputing every row's hash. 0 if intact; HSMCA_ERR_AUTH with *out_bad_id set
  * to the first row whose hash or link does not match (why says which). */
 int db_audit_verify(struct db *db, int64_t *out_bad_id, char *why) HSMCA_WUR;
+/* (db_audit_verify: why holds DB_ERR_MAX bytes and also gets the message of any other failure; the
+ * canonical bytes of a row are defined in frontend/db_audit.c and schema/001_init.sql.) */
+/* The chain head: id and row_hash of the last row (0 and zeros while empty), e.g. to have it signed. */
+int db_audit_head(struct db *db, int64_t *out_last_id, uint8_t out_hash[DB_AUDIT_HASH_LEN]) HSMCA_WUR;
 
 struct db_cert {
 	char serial_hex[DB_SERIAL_HEX_MAX];
@@ -64,6 +73,14 @@ int db_cert_pending_each(struct db *db, int (*fn)(void *ctx, const char *serial_
 			 void *ctx) HSMCA_WUR;
 /* Status of a certificate: "pending", "issued", "failed", "revoked"; HSMCA_ERR_NOTFOUND if none. */
 int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size_t out_len) HSMCA_WUR;
+/* Serials are hex, 1..40 digits, either case (stored lowercase). A status change that does not apply
+ * (unknown serial: HSMCA_ERR_NOTFOUND; wrong state: HSMCA_ERR_STATE) changes nothing; mark_issued refuses
+ * (HSMCA_ERR_STATE) a DER that does not carry the committed TBS. */
+/* issued -> revoked plus its revocations row (current transaction; the caller audits it). reason: an
+ * RFC 5280 name ("keyCompromise", ...); by: the administrator. */
+int db_cert_revoke(struct db *db, const char *serial_hex, const char *reason, const char *by) HSMCA_WUR;
+/* Records (or updates) an issuing CA: its key label and certificate. */
+int db_issuer_upsert(struct db *db, const char *key_label, const uint8_t *cert_der, size_t der_len) HSMCA_WUR;
 
 enum db_role { DB_ROLE_REQUESTER = 1, DB_ROLE_ADMIN, DB_ROLE_AUDITOR };
 
@@ -73,6 +90,7 @@ struct db_account {
 	enum db_role role;
 	char pw_hash[DB_HASH_MAX]; /* "scrypt$N$r$p$salt_b64$hash_b64" */
 	bool disabled;
+	char key_profile[DB_NAME_MAX]; /* db_apikey_lookup: the profile the key is bound to ("" = any) */
 };
 
 /* Creates an account (current transaction; the caller audits it). HSMCA_ERR_EXISTS if the name is taken. */

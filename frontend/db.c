@@ -1,0 +1,345 @@
+/* Connection, schema version check, transactions and the helpers the other db_*.c files share.
+ * Parameterised SQL only; every result is PQclear'ed on every path; columns are found by name. */
+#include <ctype.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_priv.h"
+
+/* SQLSTATEs we map (see schema/001_init.sql for HS001/HS002) */
+#define SQLSTATE_UNIQUE "23505"
+#define SQLSTATE_FOREIGN_KEY "23503"
+#define SQLSTATE_CLASS_INTEGRITY "23"
+#define SQLSTATE_CLASS_DATA "22"
+#define SQLSTATE_PRIVILEGE "42501"
+#define SQLSTATE_SERIALIZATION "40001"
+#define SQLSTATE_DEADLOCK "40P01"
+#define SQLSTATE_HSMCA_CHANGE "HS001"
+#define SQLSTATE_HSMCA_APPEND_ONLY "HS002"
+
+void db_err_copy(char *dst, const char *src)
+{
+	size_t n;
+
+	if (dst == NULL)
+		return;
+	snprintf(dst, DB_ERR_MAX, "%s", src ? src : "");
+	n = strlen(dst);
+	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == '\r'))
+		dst[--n] = '\0';
+	for (size_t i = 0; i < n; i++) /* one log line */
+		if (dst[i] == '\n' || dst[i] == '\r')
+			dst[i] = ' ';
+}
+
+int db_fail(struct db *db, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db->err, sizeof db->err, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int db_map_sqlstate(const char *st)
+{
+	if (st == NULL)
+		return HSMCA_ERR_IO; /* no server error: the connection failed */
+	if (strcmp(st, SQLSTATE_UNIQUE) == 0)
+		return HSMCA_ERR_EXISTS;
+	if (strcmp(st, SQLSTATE_FOREIGN_KEY) == 0)
+		return HSMCA_ERR_NOTFOUND;
+	if (strncmp(st, SQLSTATE_CLASS_INTEGRITY, 2) == 0 || strncmp(st, SQLSTATE_CLASS_DATA, 2) == 0)
+		return HSMCA_ERR_PARSE;
+	if (strcmp(st, SQLSTATE_PRIVILEGE) == 0 || strcmp(st, SQLSTATE_HSMCA_APPEND_ONLY) == 0)
+		return HSMCA_ERR_AUTH;
+	if (strcmp(st, SQLSTATE_HSMCA_CHANGE) == 0 || strcmp(st, SQLSTATE_SERIALIZATION) == 0 ||
+	    strcmp(st, SQLSTATE_DEADLOCK) == 0)
+		return HSMCA_ERR_STATE;
+	return HSMCA_ERR_IO;
+}
+
+int db_error_from(struct db *db, const PGresult *r, const char *what)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	char line[DB_ERR_MAX];
+
+	if (msg == NULL)
+		msg = PQerrorMessage(db->conn);
+	db_err_copy(line, msg);
+	snprintf(db->err, sizeof db->err, "%s: %s%s%s", what, st ? st : "", st ? " " : "", line);
+	return db_map_sqlstate(st);
+}
+
+void db_params_text(struct db_params *p, const char *v)
+{
+	if (p->n >= DB_PARAMS_MAX)
+		abort(); /* a programming error: the SQL is fixed */
+	p->val[p->n] = v;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = DB_FMT_TEXT;
+	p->n++;
+}
+
+void db_params_bin(struct db_params *p, const void *v, size_t len)
+{
+	if (p->n >= DB_PARAMS_MAX || len > DB_BLOB_MAX)
+		abort(); /* callers check DB_BLOB_MAX first */
+	p->val[p->n] = v;
+	p->len[p->n] = (int)len;
+	p->fmt[p->n] = DB_FMT_BINARY;
+	p->n++;
+}
+
+int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out)
+{
+	PGresult *r;
+	ExecStatusType st;
+	int rc = 0;
+
+	*out = NULL;
+	r = PQexecParams(db->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL, p ? p->len : NULL,
+			 p ? p->fmt : NULL, fmt);
+	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		rc = db_error_from(db, r, "query failed");
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+out:
+	PQclear(r);
+	return rc;
+}
+
+int db_exec_cmd(struct db *db, const char *sql, const struct db_params *p)
+{
+	PGresult *r = NULL;
+	int rc = db_exec(db, sql, p, DB_FMT_TEXT, &r);
+
+	PQclear(r);
+	return rc;
+}
+
+int db_columns(struct db *db, const PGresult *r, const char *const *names, int *cols, int n)
+{
+	for (int i = 0; i < n; i++) {
+		cols[i] = PQfnumber(r, names[i]);
+		if (cols[i] < 0)
+			return db_fail(db, HSMCA_ERR_STATE, "result has no column %s", names[i]);
+	}
+	return 0;
+}
+
+int db_copy_text(struct db *db, const PGresult *r, int row, int col, char *out, size_t out_len)
+{
+	size_t n = (size_t)PQgetlength(r, row, col);
+
+	if (PQgetisnull(r, row, col))
+		n = 0;
+	if (n >= out_len || memchr(PQgetvalue(r, row, col), '\0', n) != NULL)
+		return db_fail(db, HSMCA_ERR_LIMIT, "column %s: value too long", PQfname(r, col));
+	memcpy(out, PQgetvalue(r, row, col), n);
+	out[n] = '\0';
+	return 0;
+}
+
+int db_serial_norm(struct db *db, const char *in, char *out)
+{
+	size_t n = in ? strlen(in) : 0;
+
+	if (n == 0 || n >= DB_SERIAL_HEX_MAX)
+		return db_fail(db, HSMCA_ERR_PARSE, "serial: 1..%d hex digits expected", DB_SERIAL_HEX_MAX - 1);
+	for (size_t i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)in[i]))
+			return db_fail(db, HSMCA_ERR_PARSE, "serial: not hex");
+		out[i] = (char)tolower((unsigned char)in[i]);
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+int db_check_name(struct db *db, const char *what, const char *s, size_t max)
+{
+	if (s == NULL || s[0] == '\0')
+		return db_fail(db, HSMCA_ERR_PARSE, "%s: empty", what);
+	if (strlen(s) >= max)
+		return db_fail(db, HSMCA_ERR_LIMIT, "%s: longer than %zu bytes", what, max - 1);
+	return 0;
+}
+
+static void db_notice_quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message; /* NOTICEs of migrations etc.: not our log format, not needed */
+}
+
+/* The session settings every connection needs (again after a PQreset). */
+static int db_session_setup(PGconn *c, char *err)
+{
+	PGresult *r;
+	int rc = 0;
+
+	PQsetNoticeProcessor(c, db_notice_quiet, NULL);
+	r = PQexec(c, "SELECT pg_catalog.set_config('search_path', 'public', false)");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		db_err_copy(err, PQerrorMessage(c));
+		rc = HSMCA_ERR_IO;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int db_connect(const char *conninfo, PGconn **out, char *err)
+{
+	/* dbname is expanded as a conninfo string; client_encoding after it wins (and survives PQreset) */
+	const char *const keys[] = {"dbname", "client_encoding", NULL};
+	const char *const vals[] = {conninfo ? conninfo : "", "UTF8", NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	int rc = HSMCA_ERR_IO;
+
+	*out = NULL;
+	if (c == NULL) {
+		db_err_copy(err, "cannot connect: out of memory");
+		return HSMCA_ERR_NOMEM;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		db_err_copy(err, PQerrorMessage(c));
+		goto out;
+	}
+	if ((rc = db_session_setup(c, err)))
+		goto out;
+	*out = c;
+	c = NULL;
+out:
+	PQfinish(c);
+	return rc;
+}
+
+int db_version_current(struct db *db, int *out)
+{
+	static const char *const reg_name[] = {"reg"};
+	static const char *const version_name[] = {"version"};
+	PGresult *r = NULL;
+	int col, rc;
+
+	*out = 0;
+	rc = db_exec(db, "SELECT pg_catalog.to_regclass('public.schema_version') IS NOT NULL AS reg", NULL,
+		     DB_FMT_TEXT, &r);
+	if (rc || (rc = db_columns(db, r, reg_name, &col, 1)))
+		goto out;
+	if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, col), "t") != 0)
+		goto out; /* not migrated: version 0 */
+	PQclear(r);
+	r = NULL;
+	rc = db_exec(db, "SELECT coalesce(max(version), 0) AS version FROM public.schema_version", NULL,
+		     DB_FMT_TEXT, &r);
+	if (rc || (rc = db_columns(db, r, version_name, &col, 1)))
+		goto out;
+	if (PQntuples(r) != 1) {
+		rc = db_fail(db, HSMCA_ERR_STATE, "schema_version: no result");
+		goto out;
+	}
+	*out = atoi(PQgetvalue(r, 0, col));
+out:
+	PQclear(r);
+	return rc;
+}
+
+int db_schema_version_known(void)
+{
+	return DB_SCHEMA_VERSION;
+}
+
+int db_open(const char *conninfo, struct db **out, char *err)
+{
+	struct db *db = calloc(1, sizeof *db);
+	int rc, version = 0;
+
+	*out = NULL;
+	if (db == NULL) {
+		db_err_copy(err, "out of memory");
+		return HSMCA_ERR_NOMEM;
+	}
+	if ((rc = db_connect(conninfo, &db->conn, err)))
+		goto out;
+	if ((rc = db_version_current(db, &version))) {
+		db_err_copy(err, db->err);
+		goto out;
+	}
+	if (version != DB_SCHEMA_VERSION) {
+		rc = HSMCA_ERR_STATE;
+		if (err)
+			snprintf(err, DB_ERR_MAX, "database schema version %d, this build knows %d: %s", version,
+				 DB_SCHEMA_VERSION,
+				 version < DB_SCHEMA_VERSION ? "run the migration first"
+							     : "migrated by a newer hsmca; refusing to use it");
+		goto out;
+	}
+	*out = db;
+	db = NULL;
+out:
+	db_close(db);
+	return rc;
+}
+
+void db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	PQfinish(db->conn);
+	free(db);
+}
+
+const char *db_errmsg(const struct db *db)
+{
+	return db ? db->err : "no database";
+}
+
+/* A connection lost since the last unit of work is re-established here, and only here (and in
+ * db_cert_pending_each): reconnecting in the middle of a transaction would silently split it. */
+int db_reconnect_if_lost(struct db *db)
+{
+	if (PQstatus(db->conn) == CONNECTION_OK)
+		return 0;
+	PQreset(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		db_err_copy(db->err, PQerrorMessage(db->conn));
+		return HSMCA_ERR_IO;
+	}
+	return db_session_setup(db->conn, db->err);
+}
+
+int db_begin(struct db *db)
+{
+	int rc = db_reconnect_if_lost(db);
+
+	return rc ? rc : db_exec_cmd(db, "BEGIN", NULL);
+}
+
+/* COMMIT of a failed transaction "succeeds" with command tag ROLLBACK: that is an error for the caller. */
+int db_commit(struct db *db)
+{
+	PGresult *r = NULL;
+	int rc = db_exec(db, "COMMIT", NULL, DB_FMT_TEXT, &r);
+
+	if (rc == 0 && strcmp(PQcmdStatus(r), "COMMIT") != 0)
+		rc = db_fail(db, HSMCA_ERR_STATE, "commit: the transaction had failed and was rolled back");
+	PQclear(r);
+	return rc;
+}
+
+void db_rollback(struct db *db)
+{
+	PGresult *r;
+
+	if (db == NULL || PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+		return;
+	r = PQexec(db->conn, "ROLLBACK");
+	PQclear(r);
+}

@@ -1,0 +1,271 @@
+/* The audit log: append (the database computes the chain, see schema/001_init.sql) and an independent
+ * verifier that recomputes every row's hash here with OpenSSL.
+ *
+ * Canonical bytes of a row (version 1), row_hash = SHA-256(canonical):
+ *     "hsmca-audit-v1\n"
+ *     then for each of the 7 fields, in this order:  <L> ":" <field bytes> "\n"
+ *     with <L> the field's length in bytes in ASCII decimal without leading zeros ("0" when empty):
+ *   1 id         ASCII decimal
+ *   2 ts         UTC, YYYY-MM-DDTHH:MM:SS.ffffffZ (exactly 6 fraction digits)
+ *   3 actor, 4 action, 5 object   UTF-8 text as stored
+ *   6 details    the JSON text exactly as stored
+ *   7 prev_hash  64 lowercase hex digits (the previous row's row_hash; 64 '0' for the first row)
+ * The length prefixes make the encoding unambiguous whatever the fields contain. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "db_priv.h"
+
+#define AUDIT_CANON_TAG "hsmca-audit-v1\n"
+#define AUDIT_TS_LEN 27       /* 2024-05-01T12:00:00.000042Z */
+#define AUDIT_ACTOR_MAX 256
+#define AUDIT_ACTION_MAX 64
+#define AUDIT_OBJECT_MAX 1025
+#define AUDIT_DETAILS_MAX (64 * 1024 + 1)
+#define PG_EPOCH_UNIX 946684800LL /* 2000-01-01T00:00:00Z: PostgreSQL's binary timestamp epoch */
+#define USEC_PER_SEC 1000000LL
+
+enum { AC_ID, AC_TS, AC_ACTOR, AC_ACTION, AC_OBJECT, AC_DETAILS, AC_PREV, AC_ROW, AC_N };
+static const char *const audit_cols[AC_N] = {"id", "ts", "actor", "action", "object", "details", "prev_hash",
+					     "row_hash"};
+
+struct audit_walk {
+	int64_t next_id;                 /* the id the next row must have */
+	uint8_t prev[DB_AUDIT_HASH_LEN]; /* row_hash of the last row read */
+	int64_t bad_id;                  /* 0 while intact */
+	char why[DB_ERR_MAX];
+	int cols[AC_N];
+	bool have_cols;
+};
+
+int db_audit_append(struct db *db, const char *actor, const char *action, const char *object,
+		    const char *details_json)
+{
+	struct db_params p = {0};
+	int rc;
+
+	if (object == NULL)
+		object = "";
+	if (details_json == NULL)
+		details_json = "{}";
+	if ((rc = db_check_name(db, "audit actor", actor, AUDIT_ACTOR_MAX)) ||
+	    (rc = db_check_name(db, "audit action", action, AUDIT_ACTION_MAX)))
+		return rc;
+	if (strlen(object) >= AUDIT_OBJECT_MAX || strlen(details_json) >= AUDIT_DETAILS_MAX)
+		return db_fail(db, HSMCA_ERR_LIMIT, "audit object or details too long");
+	db_params_text(&p, actor);
+	db_params_text(&p, action);
+	db_params_text(&p, object);
+	db_params_text(&p, details_json);
+	return db_exec_cmd(db, "INSERT INTO audit_log (actor, action, object, details) VALUES ($1, $2, $3, $4)",
+			   &p);
+}
+
+static int64_t be64(const char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | (uint8_t)p[i];
+	return (int64_t)v;
+}
+
+/* PostgreSQL binary timestamptz (microseconds since 2000-01-01 UTC) as the canonical text. */
+static bool audit_ts_text(int64_t pg_us, char out[AUDIT_TS_LEN + 1])
+{
+	int64_t sec = pg_us / USEC_PER_SEC, us = pg_us % USEC_PER_SEC;
+	struct tm tm;
+	time_t t;
+
+	if (us < 0) {
+		us += USEC_PER_SEC;
+		sec--;
+	}
+	t = (time_t)(sec + PG_EPOCH_UNIX);
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+		return false;
+	return snprintf(out, AUDIT_TS_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+			tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)us) == AUDIT_TS_LEN;
+}
+
+static bool audit_field(EVP_MD_CTX *md, const void *v, size_t len)
+{
+	char prefix[24];
+	int n = snprintf(prefix, sizeof prefix, "%zu:", len);
+
+	return EVP_DigestUpdate(md, prefix, (size_t)n) && EVP_DigestUpdate(md, v, len) &&
+	       EVP_DigestUpdate(md, "\n", 1);
+}
+
+/* row_hash of a row as the canonical bytes say (row: binary result). false on an OpenSSL failure. */
+static bool audit_row_hash(const PGresult *r, const int *c, const char *ts, uint8_t out[DB_AUDIT_HASH_LEN])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	char id[24], prev_hex[2 * DB_AUDIT_HASH_LEN + 1];
+	const uint8_t *prev = (const uint8_t *)PQgetvalue(r, 0, c[AC_PREV]);
+	unsigned int len = 0;
+	bool ok;
+
+	snprintf(id, sizeof id, "%" PRId64, be64(PQgetvalue(r, 0, c[AC_ID])));
+	for (int i = 0; i < DB_AUDIT_HASH_LEN; i++)
+		snprintf(prev_hex + 2 * i, 3, "%02x", prev[i]);
+	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(md, AUDIT_CANON_TAG, strlen(AUDIT_CANON_TAG)) && audit_field(md, id, strlen(id)) &&
+	     audit_field(md, ts, strlen(ts));
+	for (int f = AC_ACTOR; ok && f <= AC_DETAILS; f++)
+		ok = audit_field(md, PQgetvalue(r, 0, c[f]), (size_t)PQgetlength(r, 0, c[f]));
+	ok = ok && audit_field(md, prev_hex, strlen(prev_hex)) && EVP_DigestFinal_ex(md, out, &len) &&
+	     len == DB_AUDIT_HASH_LEN;
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+static void audit_bad(struct audit_walk *w, int64_t id, const char *why)
+{
+	w->bad_id = id;
+	snprintf(w->why, sizeof w->why, "row %" PRId64 ": %s", id, why);
+}
+
+/* Checks one row (a single-row binary result) against the walk so far. */
+static int audit_check_row(struct db *db, struct audit_walk *w, const PGresult *r)
+{
+	const int *c = w->cols;
+	uint8_t hash[DB_AUDIT_HASH_LEN];
+	char ts[AUDIT_TS_LEN + 1];
+	int64_t id;
+
+	if (!w->have_cols) {
+		int rc = db_columns(db, r, audit_cols, w->cols, AC_N);
+		if (rc)
+			return rc;
+		w->have_cols = true;
+	}
+	for (int f = 0; f < AC_N; f++)
+		if (PQgetisnull(r, 0, c[f]))
+			return db_fail(db, HSMCA_ERR_STATE, "audit_log: NULL in column %s", audit_cols[f]);
+	if (PQgetlength(r, 0, c[AC_ID]) != 8 || PQgetlength(r, 0, c[AC_TS]) != 8)
+		return db_fail(db, HSMCA_ERR_STATE, "audit_log: unexpected binary format");
+	id = be64(PQgetvalue(r, 0, c[AC_ID]));
+	if (PQgetlength(r, 0, c[AC_PREV]) != DB_AUDIT_HASH_LEN || PQgetlength(r, 0, c[AC_ROW]) != DB_AUDIT_HASH_LEN)
+		audit_bad(w, id, "a hash is not 32 bytes");
+	else if (id != w->next_id)
+		audit_bad(w, id, w->next_id == 1 ? "the chain does not start at row 1 (rows missing before it)"
+						 : "rows are missing before it (the ids are not consecutive)");
+	else if (memcmp(PQgetvalue(r, 0, c[AC_PREV]), w->prev, DB_AUDIT_HASH_LEN) != 0)
+		audit_bad(w, id, id == 1 ? "prev_hash of the first row is not zero"
+					 : "prev_hash does not match the previous row's row_hash");
+	else if (!audit_ts_text(be64(PQgetvalue(r, 0, c[AC_TS])), ts))
+		audit_bad(w, id, "timestamp out of range");
+	else if (!audit_row_hash(r, c, ts, hash))
+		return db_fail(db, HSMCA_ERR_CRYPTO, "audit verify: SHA-256 failed");
+	else if (memcmp(hash, PQgetvalue(r, 0, c[AC_ROW]), DB_AUDIT_HASH_LEN) != 0)
+		audit_bad(w, id, "row_hash does not match the row's contents (the row was changed)");
+	if (w->bad_id == 0) {
+		memcpy(w->prev, PQgetvalue(r, 0, c[AC_ROW]), DB_AUDIT_HASH_LEN);
+		w->next_id = id + 1;
+	}
+	return 0;
+}
+
+/* Streams the whole log in id order (single-row mode, binary) through audit_check_row. */
+static int audit_walk_rows(struct db *db, struct audit_walk *w)
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (!PQsendQueryParams(db->conn,
+			       "SELECT id, ts, actor, action, object, details, prev_hash, row_hash "
+			       "FROM audit_log ORDER BY id",
+			       0, NULL, NULL, NULL, NULL, DB_FMT_BINARY) ||
+	    !PQsetSingleRowMode(db->conn))
+		rc = db_error_from(db, NULL, "audit verify");
+	while ((r = PQgetResult(db->conn)) != NULL) { /* always drain, also after an error */
+		ExecStatusType st = PQresultStatus(r);
+
+		if (rc == 0 && st == PGRES_SINGLE_TUPLE && w->bad_id == 0)
+			rc = audit_check_row(db, w, r);
+		else if (rc == 0 && st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK)
+			rc = db_error_from(db, r, "audit verify");
+		PQclear(r);
+	}
+	return rc;
+}
+
+/* The chain head (kept by the trigger) must be the last row: catches rows cut off the end. */
+static int audit_check_head(struct db *db, struct audit_walk *w)
+{
+	int64_t last = w->next_id - 1, head_id;
+	uint8_t head_hash[DB_AUDIT_HASH_LEN];
+	char why[DB_ERR_MAX];
+	int rc = db_audit_head(db, &head_id, head_hash);
+
+	if (rc)
+		return rc;
+	if (head_id > last) {
+		snprintf(why, sizeof why, "missing: the chain head is at row %" PRId64 ", the log ends at row %" PRId64,
+			 head_id, last);
+		audit_bad(w, last + 1, why);
+	} else if (head_id < last) {
+		snprintf(why, sizeof why, "beyond the chain head (row %" PRId64 "): not appended through the trigger",
+			 head_id);
+		audit_bad(w, head_id + 1, why);
+	} else if (memcmp(head_hash, w->prev, DB_AUDIT_HASH_LEN) != 0) {
+		audit_bad(w, last, "its row_hash differs from the chain head's");
+	}
+	return 0;
+}
+
+int db_audit_verify(struct db *db, int64_t *out_bad_id, char *why)
+{
+	struct audit_walk w = {.next_id = 1};
+	bool own_tx = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+	int rc;
+
+	*out_bad_id = 0;
+	if (why)
+		why[0] = '\0';
+	/* one snapshot for the rows and the head, so concurrent appends do not look like damage */
+	if (own_tx && (rc = db_exec_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL)))
+		return rc;
+	if ((rc = audit_walk_rows(db, &w)))
+		goto out;
+	if (w.bad_id == 0 && (rc = audit_check_head(db, &w)))
+		goto out;
+	if (w.bad_id != 0) {
+		*out_bad_id = w.bad_id;
+		db_err_copy(why, w.why);
+		db_fail(db, HSMCA_ERR_AUTH, "audit chain broken: %s", w.why);
+		rc = HSMCA_ERR_AUTH;
+	}
+out:
+	if (own_tx)
+		db_rollback(db); /* read only: nothing to commit */
+	if (rc && rc != HSMCA_ERR_AUTH)
+		db_err_copy(why, db->err);
+	return rc;
+}
+
+int db_audit_head(struct db *db, int64_t *out_last_id, uint8_t out_hash[DB_AUDIT_HASH_LEN])
+{
+	static const char *const names[] = {"last_id", "last_hash"};
+	PGresult *r = NULL;
+	int cols[2], rc;
+
+	rc = db_exec(db, "SELECT last_id, last_hash FROM audit_chain_head", NULL, DB_FMT_BINARY, &r);
+	if (rc || (rc = db_columns(db, r, names, cols, 2)))
+		goto out;
+	if (PQntuples(r) != 1 || PQgetlength(r, 0, cols[0]) != 8 ||
+	    PQgetlength(r, 0, cols[1]) != DB_AUDIT_HASH_LEN) {
+		rc = db_fail(db, HSMCA_ERR_STATE, "audit_chain_head: missing or malformed");
+		goto out;
+	}
+	*out_last_id = be64(PQgetvalue(r, 0, cols[0]));
+	memcpy(out_hash, PQgetvalue(r, 0, cols[1]), DB_AUDIT_HASH_LEN);
+out:
+	PQclear(r);
+	return rc;
+}

@@ -1,0 +1,63 @@
+/* Internals shared by frontend/db*.c (the only files that include libpq). Not for other code. */
+#ifndef HSMCA_DB_PRIV_H
+#define HSMCA_DB_PRIV_H
+
+#include <libpq-fe.h>
+
+#include "db.h"
+
+/* DB_SCHEMA_VERSION: the highest schema/NNN_*.sql this build knows. Raise it with every new migration
+ * (tests/integration/db_test.c fails if it differs from the highest NNN in HSMCA_SCHEMA_DIR). */
+#define DB_SCHEMA_VERSION 1
+#define DB_BLOB_MAX (1024 * 1024)      /* TBS, DER: far above any certificate we issue */
+#define DB_TEXT_MAX (64 * 1024)        /* subject, SANs, reasons, audit details */
+#define DB_PARAMS_MAX 12
+#define DB_FMT_TEXT 0
+#define DB_FMT_BINARY 1
+
+struct db {
+	PGconn *conn;
+	char err[DB_ERR_MAX]; /* the last error, for db_errmsg */
+};
+
+/* Query parameters: text values (NULL is SQL NULL) unless len[i] is set, which makes value i binary. */
+struct db_params {
+	int n;
+	const char *val[DB_PARAMS_MAX];
+	int len[DB_PARAMS_MAX];
+	int fmt[DB_PARAMS_MAX];
+};
+
+void db_params_text(struct db_params *p, const char *v);
+void db_params_bin(struct db_params *p, const void *v, size_t len);
+
+/* Runs sql with p (may be NULL) and result format fmt. On success *out holds a result whose status is
+ * COMMAND_OK or TUPLES_OK (the caller PQclears it); on failure *out is NULL, db->err says why and the
+ * SQLSTATE is mapped to an HSMCA_ERR_* code. */
+int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out) HSMCA_WUR;
+/* Runs a statement whose result is not needed. */
+int db_exec_cmd(struct db *db, const char *sql, const struct db_params *p) HSMCA_WUR;
+/* Maps the SQLSTATE of a failed result and records its message in db->err. */
+int db_error_from(struct db *db, const PGresult *r, const char *what) HSMCA_WUR;
+/* Records a message in db->err and returns rc. */
+int db_fail(struct db *db, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Finds columns by name: cols[i] gets the number of names[i]; HSMCA_ERR_STATE if one is missing. */
+int db_columns(struct db *db, const PGresult *r, const char *const *names, int *cols, int n) HSMCA_WUR;
+/* Copies a text value into out (NUL-terminated); HSMCA_ERR_LIMIT if it does not fit. */
+int db_copy_text(struct db *db, const PGresult *r, int row, int col, char *out, size_t out_len) HSMCA_WUR;
+
+/* Lowercase hex serial of 1..DB_SERIAL_HEX_MAX-1 digits into out (DB_SERIAL_HEX_MAX bytes). */
+int db_serial_norm(struct db *db, const char *in, char *out) HSMCA_WUR;
+/* A short text argument: non-NULL, 1..max-1 bytes. */
+int db_check_name(struct db *db, const char *what, const char *s, size_t max) HSMCA_WUR;
+
+/* Connects with a quiet notice processor, UTF8 client encoding and search_path public. */
+int db_connect(const char *conninfo, PGconn **out, char *err) HSMCA_WUR;
+/* Re-establishes a lost connection; only at the start of a unit of work. */
+int db_reconnect_if_lost(struct db *db) HSMCA_WUR;
+/* The highest applied migration (0 if none). */
+int db_version_current(struct db *db, int *out) HSMCA_WUR;
+void db_err_copy(char *dst, const char *src);
+
+#endif

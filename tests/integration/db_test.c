@@ -1,0 +1,479 @@
+/* db_test: drives frontend/db*.c against a private PostgreSQL cluster (tests/integration/frontend_db.sh
+ * starts it and does the superuser-side tampering with psql). One subcommand per step; exit 0 on success.
+ *
+ *   db_test known SCHEMA_DIR                     db_schema_version_known() == highest NNN in SCHEMA_DIR
+ *   db_test migrate CONNINFO SCHEMA_DIR WANT     db_migrate succeeds and reports version WANT
+ *   db_test migrate-refused CONNINFO SCHEMA_DIR  db_migrate fails with HSMCA_ERR_STATE
+ *   db_test open CONNINFO                        db_open succeeds
+ *   db_test open-refused CONNINFO                db_open fails with HSMCA_ERR_STATE
+ *   db_test certs CONNINFO                       certificate life cycle; prints "A B" serials for the script
+ *   db_test accounts CONNINFO                    accounts and API keys
+ *   db_test audit-append CONNINFO N              N rows (and a rolled-back one that must leave no trace)
+ *   db_test audit-verify CONNINFO [BAD_ID]       the chain is intact, or broken exactly at BAD_ID
+ *   db_test audit-concurrent CONNINFO P N        P processes with their own connections append N rows each
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "db.h"
+
+#define CHECK(cond)                                                                                   \
+	do {                                                                                          \
+		if (!(cond)) {                                                                        \
+			fprintf(stderr, "db_test: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			exit(1);                                                                      \
+		}                                                                                     \
+	} while (0)
+/* a call that must return want; the database's message on failure */
+#define EXPECT(want, call, db)                                                                         \
+	do {                                                                                           \
+		int rc_ = (call);                                                                      \
+		if (rc_ != (want)) {                                                                   \
+			fprintf(stderr, "db_test: %s:%d: %s returned %d (%s), expected %d: %s\n", __FILE__, \
+				__LINE__, #call, rc_, hsmca_strerror(rc_), (want), db_errmsg(db));     \
+			exit(1);                                                                       \
+		}                                                                                      \
+	} while (0)
+
+#define SERIAL_BYTES 16
+#define TBS_LEN 40
+#define STATUS_MAX 16
+
+static struct db *open_or_die(const char *conninfo)
+{
+	char err[DB_ERR_MAX];
+	struct db *db = NULL;
+	int rc = db_open(conninfo, &db, err);
+
+	if (rc) {
+		fprintf(stderr, "db_test: db_open: %d %s\n", rc, err);
+		exit(1);
+	}
+	return db;
+}
+
+static int cmd_known(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int max = 0;
+
+	CHECK(d != NULL);
+	while ((e = readdir(d)) != NULL) {
+		int v;
+		char rest[256];
+		if (sscanf(e->d_name, "%3d_%255s", &v, rest) == 2 && strstr(rest, ".sql") && v > max)
+			max = v;
+	}
+	closedir(d);
+	printf("schema dir max %d, build knows %d\n", max, db_schema_version_known());
+	CHECK(max == db_schema_version_known());
+	return 0;
+}
+
+static int cmd_migrate(const char *conninfo, const char *dir, const char *want)
+{
+	char err[DB_ERR_MAX] = "";
+	int version = -1, rc = db_migrate(conninfo, dir, &version, err);
+
+	if (want == NULL) { /* must be refused */
+		printf("migrate refused: %d %s\n", rc, err);
+		CHECK(rc == HSMCA_ERR_STATE && err[0] != '\0');
+		return 0;
+	}
+	if (rc) {
+		fprintf(stderr, "db_test: db_migrate: %d %s\n", rc, err);
+		return 1;
+	}
+	printf("migrated to version %d\n", version);
+	CHECK(version == atoi(want));
+	return 0;
+}
+
+static int cmd_open(const char *conninfo, bool refused)
+{
+	char err[DB_ERR_MAX] = "";
+	struct db *db = NULL;
+	int rc = db_open(conninfo, &db, err);
+
+	if (refused) {
+		printf("open refused: %d %s\n", rc, err);
+		CHECK(rc == HSMCA_ERR_STATE && db == NULL && strstr(err, "schema version") != NULL);
+		return 0;
+	}
+	if (rc)
+		fprintf(stderr, "db_test: db_open: %d %s\n", rc, err);
+	CHECK(rc == 0 && db != NULL);
+	db_close(db);
+	return 0;
+}
+
+static void random_serial(char *out)
+{
+	FILE *f = fopen("/dev/urandom", "rb");
+	unsigned char b[SERIAL_BYTES];
+
+	CHECK(f != NULL && fread(b, 1, sizeof b, f) == sizeof b);
+	fclose(f);
+	b[0] = (unsigned char)((b[0] & 0x7f) | 0x10); /* positive, 16 bytes */
+	for (int i = 0; i < SERIAL_BYTES; i++)
+		sprintf(out + 2 * i, "%02X", b[i]);      /* upper case: the db normalises */
+}
+
+/* a fake TBS (unique per serial) and a "certificate" that carries it: 30 82 LL LL | tbs | sig */
+static void fake_tbs(const char *serial, uint8_t *tbs)
+{
+	memset(tbs, 0xa5, TBS_LEN);
+	tbs[0] = 0x30;
+	tbs[1] = TBS_LEN - 2;
+	memcpy(tbs + 2, serial, 2 * SERIAL_BYTES);
+}
+
+static size_t fake_cert(const uint8_t *tbs, uint8_t *out)
+{
+	size_t body = TBS_LEN + 3;
+
+	out[0] = 0x30, out[1] = 0x82, out[2] = 0, out[3] = (uint8_t)body;
+	memcpy(out + 4, tbs, TBS_LEN);
+	memcpy(out + 4 + TBS_LEN, "\x03\x01\x00", 3);
+	return 4 + body;
+}
+
+static struct db_cert cert_for(const char *serial, const uint8_t *tbs, const char *renews)
+{
+	struct db_cert c = {.subject = "CN=test,O=hsmca", .sans = "DNS:a.example.com,IP:10.0.0.1",
+			    .not_before = 1700000000, .not_after = 1700000000 + 86400, .tbs = tbs,
+			    .tbs_len = TBS_LEN, .renews_serial_hex = renews};
+
+	snprintf(c.serial_hex, sizeof c.serial_hex, "%s", serial);
+	snprintf(c.issuer, sizeof c.issuer, "intermediate");
+	snprintf(c.profile, sizeof c.profile, "server");
+	snprintf(c.requester, sizeof c.requester, "alice");
+	return c;
+}
+
+struct pending_seen {
+	char serials[8][DB_SERIAL_HEX_MAX];
+	int n;
+};
+
+static int pending_cb(void *ctx, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+{
+	struct pending_seen *s = ctx;
+
+	CHECK(s->n < 8 && strcmp(issuer, "intermediate") == 0 && tbs_len == TBS_LEN && tbs[0] == 0x30);
+	snprintf(s->serials[s->n++], DB_SERIAL_HEX_MAX, "%s", serial);
+	return 0;
+}
+
+static bool status_is(struct db *db, const char *serial, const char *want)
+{
+	char st[STATUS_MAX];
+
+	return db_cert_status(db, serial, st, sizeof st) == 0 && strcmp(st, want) == 0;
+}
+
+/* the certificates of cmd_certs: A issued then revoked, B failed, C left pending, D rolled back, E renews A */
+enum { A, B, C, D, E, NCERTS };
+struct certs {
+	char s[NCERTS][DB_SERIAL_HEX_MAX];
+	uint8_t tbs[NCERTS][TBS_LEN];
+	uint8_t der[2 * TBS_LEN], bogus[2 * TBS_LEN];
+	size_t der_len;
+};
+
+static void certs_intent(struct db *db, struct certs *t)
+{
+	struct db_cert ca = cert_for(t->s[A], t->tbs[A], NULL), cb = cert_for(t->s[B], t->tbs[B], NULL);
+	struct db_cert cc = cert_for(t->s[C], t->tbs[C], NULL), cd = cert_for(t->s[D], t->tbs[D], NULL);
+	struct pending_seen seen = {0};
+	char st[STATUS_MAX];
+
+	/* intent: A alone; B and C together; D rolled back leaves nothing */
+	EXPECT(0, db_begin(db), db);
+	EXPECT(0, db_cert_insert_pending(db, &ca), db);
+	EXPECT(0, db_commit(db), db);
+	CHECK(status_is(db, t->s[A], "pending"));
+	EXPECT(0, db_begin(db), db);
+	EXPECT(0, db_cert_insert_pending(db, &cb), db);
+	EXPECT(0, db_cert_insert_pending(db, &cc), db);
+	EXPECT(0, db_commit(db), db);
+	EXPECT(0, db_begin(db), db);
+	EXPECT(0, db_cert_insert_pending(db, &cd), db);
+	db_rollback(db);
+	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_status(db, t->s[D], st, sizeof st), db);
+	/* a duplicate serial; a failed transaction does not commit */
+	EXPECT(0, db_begin(db), db);
+	EXPECT(HSMCA_ERR_EXISTS, db_cert_insert_pending(db, &ca), db);
+	EXPECT(HSMCA_ERR_STATE, db_commit(db), db);
+	/* recovery sees exactly the pending rows, in insertion order; not inside a transaction */
+	EXPECT(0, db_cert_pending_each(db, pending_cb, &seen), db);
+	CHECK(seen.n == 3 && strcasecmp(seen.serials[0], t->s[A]) == 0 && strcasecmp(seen.serials[1], t->s[B]) == 0 &&
+	      strcasecmp(seen.serials[2], t->s[C]) == 0);
+	EXPECT(0, db_begin(db), db);
+	EXPECT(HSMCA_ERR_STATE, db_cert_pending_each(db, pending_cb, &seen), db);
+	db_rollback(db);
+}
+
+static void certs_transitions(struct db *db, struct certs *t)
+{
+	struct pending_seen seen = {0};
+
+	/* the signed certificate must carry the committed TBS */
+	EXPECT(0, db_begin(db), db);
+	EXPECT(HSMCA_ERR_STATE, db_cert_mark_issued(db, t->s[A], t->bogus, t->der_len), db);
+	db_rollback(db);
+	CHECK(status_is(db, t->s[A], "pending"));
+	/* pending -> issued (with its audit row in the same transaction); pending -> failed */
+	EXPECT(0, db_begin(db), db);
+	EXPECT(0, db_cert_mark_issued(db, t->s[A], t->der, t->der_len), db);
+	EXPECT(0, db_audit_append(db, "alice", "cert.issued", t->s[A], "{}"), db);
+	EXPECT(0, db_commit(db), db);
+	CHECK(status_is(db, t->s[A], "issued"));
+	EXPECT(0, db_begin(db), db);
+	EXPECT(0, db_cert_mark_failed(db, t->s[B], "signer: CKR_DEVICE_ERROR"), db);
+	EXPECT(0, db_commit(db), db);
+	CHECK(status_is(db, t->s[B], "failed"));
+	EXPECT(0, db_cert_pending_each(db, pending_cb, &seen), db);
+	CHECK(seen.n == 1 && strcasecmp(seen.serials[0], t->s[C]) == 0);
+	/* transitions that do not apply change nothing */
+	EXPECT(HSMCA_ERR_STATE, db_cert_mark_issued(db, t->s[A], t->der, t->der_len), db);
+	EXPECT(HSMCA_ERR_STATE, db_cert_mark_failed(db, t->s[A], "again"), db);
+	EXPECT(HSMCA_ERR_STATE, db_cert_mark_issued(db, t->s[B], t->der, t->der_len), db);
+	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_mark_issued(db, t->s[D], t->der, t->der_len), db);
+	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_mark_failed(db, t->s[D], "x"), db);
+	EXPECT(HSMCA_ERR_STATE, db_cert_revoke(db, t->s[C], "keyCompromise", "bob"), db);
+	CHECK(status_is(db, t->s[A], "issued") && status_is(db, t->s[B], "failed") && status_is(db, t->s[C], "pending"));
+}
+
+static void certs_revoke_renew(struct db *db, struct certs *t)
+{
+	struct db_cert ce = cert_for(t->s[E], t->tbs[E], t->s[A]), bad = cert_for(t->s[D], t->tbs[D], "abcdef");
+
+	/* renewal links to the old certificate; an unknown old serial is refused */
+	EXPECT(0, db_cert_insert_pending(db, &ce), db);
+	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_insert_pending(db, &bad), db);
+	/* revocation (an unknown reason is refused by the schema) */
+	EXPECT(0, db_begin(db), db);
+	EXPECT(HSMCA_ERR_PARSE, db_cert_revoke(db, t->s[A], "notAReason", "bob"), db);
+	db_rollback(db);
+	CHECK(status_is(db, t->s[A], "issued"));
+	EXPECT(0, db_begin(db), db);
+	EXPECT(0, db_cert_revoke(db, t->s[A], "keyCompromise", "bob"), db);
+	EXPECT(0, db_audit_append(db, "bob", "cert.revoked", t->s[A], "{\"reason\":\"keyCompromise\"}"), db);
+	EXPECT(0, db_commit(db), db);
+	CHECK(status_is(db, t->s[A], "revoked"));
+	EXPECT(HSMCA_ERR_STATE, db_cert_revoke(db, t->s[A], "keyCompromise", "bob"), db);
+	/* issuers */
+	EXPECT(0, db_issuer_upsert(db, "intermediate", t->der, t->der_len), db);
+	EXPECT(0, db_issuer_upsert(db, "intermediate", t->bogus, t->der_len), db);
+}
+
+static void certs_bad_input(struct db *db, struct certs *t)
+{
+	struct db_cert bad = cert_for("xyz", t->tbs[D], NULL);
+	char st[STATUS_MAX];
+
+	EXPECT(HSMCA_ERR_PARSE, db_cert_insert_pending(db, &bad), db);
+	bad = cert_for(t->s[D], t->tbs[D], NULL);
+	bad.not_after = bad.not_before;
+	EXPECT(HSMCA_ERR_PARSE, db_cert_insert_pending(db, &bad), db);
+	bad = cert_for(t->s[D], t->tbs[D], NULL);
+	bad.tbs_len = 0;
+	EXPECT(HSMCA_ERR_PARSE, db_cert_insert_pending(db, &bad), db);
+	EXPECT(HSMCA_ERR_PARSE, db_cert_status(db, "", st, sizeof st), db);
+	EXPECT(HSMCA_ERR_PARSE, db_cert_status(db, "00112233445566778899aabbccddeeff0011223344", st, sizeof st), db);
+	EXPECT(HSMCA_ERR_PARSE, db_cert_mark_issued(db, "0x12", t->der, t->der_len), db);
+	EXPECT(HSMCA_ERR_PARSE, db_cert_mark_issued(db, t->s[C], t->der, 0), db);
+}
+
+static int cmd_certs(const char *conninfo)
+{
+	struct db *db = open_or_die(conninfo);
+	struct certs t;
+
+	for (int i = 0; i < NCERTS; i++) {
+		random_serial(t.s[i]);
+		fake_tbs(t.s[i], t.tbs[i]);
+	}
+	t.der_len = fake_cert(t.tbs[A], t.der);
+	memcpy(t.bogus, t.der, t.der_len);
+	t.bogus[10] ^= 1;
+	certs_intent(db, &t);
+	certs_transitions(db, &t);
+	certs_revoke_renew(db, &t);
+	certs_bad_input(db, &t);
+	for (int i = 0; i < NCERTS; i++) /* for the script (change_seq, renewal): as stored */
+		for (char *p = t.s[i]; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	printf("%s %s %s\n", t.s[A], t.s[C], t.s[E]);
+	db_close(db);
+	return 0;
+}
+
+static int cmd_accounts(const char *conninfo)
+{
+	static const char key1[] = "6f1ed002ab5595859014ebf0951522d9e9e4d1c3f1d9f2e3a4b5c6d7e8f90a1b";
+	static const char key2[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	struct db *db = open_or_die(conninfo);
+	struct db_account acc;
+
+	EXPECT(0, db_begin(db), db);
+	EXPECT(0, db_account_create(db, "alice", DB_ROLE_REQUESTER, "scrypt$16384$8$1$c2FsdA$aGFzaA"), db);
+	EXPECT(0, db_account_create(db, "bob", DB_ROLE_ADMIN, "scrypt$16384$8$1$c2FsdB$aGFzaB"), db);
+	EXPECT(0, db_account_create(db, "carol", DB_ROLE_AUDITOR, "scrypt$16384$8$1$c2FsdC$aGFzaC"), db);
+	EXPECT(0, db_audit_append(db, "bootstrap", "account.created", "alice,bob,carol", "{}"), db);
+	EXPECT(0, db_commit(db), db);
+	EXPECT(0, db_account_get(db, "alice", &acc), db);
+	CHECK(acc.id > 0 && strcmp(acc.name, "alice") == 0 && acc.role == DB_ROLE_REQUESTER && !acc.disabled &&
+	      strcmp(acc.pw_hash, "scrypt$16384$8$1$c2FsdA$aGFzaA") == 0);
+	EXPECT(0, db_account_get(db, "carol", &acc), db);
+	CHECK(acc.role == DB_ROLE_AUDITOR);
+	EXPECT(HSMCA_ERR_EXISTS, db_account_create(db, "alice", DB_ROLE_ADMIN, "x"), db);
+	EXPECT(HSMCA_ERR_NOTFOUND, db_account_get(db, "mallory", &acc), db);
+	EXPECT(HSMCA_ERR_NOTFOUND, db_account_get(db, "", &acc), db);
+	EXPECT(HSMCA_ERR_PARSE, db_account_create(db, "a:b", DB_ROLE_ADMIN, "x"), db);
+	EXPECT(HSMCA_ERR_PARSE, db_account_create(db, "dave", (enum db_role)9, "x"), db);
+	EXPECT(HSMCA_ERR_LIMIT, db_account_create(db, "0123456789012345678901234567890123456789012345678901234567890123",
+						  DB_ROLE_ADMIN, "x"), db);
+	/* API keys: bound to a profile or not, stored as hashes (either case in, lowercase stored) */
+	EXPECT(0, db_apikey_create(db, "bob", key1, "server"), db);
+	EXPECT(0, db_apikey_create(db, "alice", key2, NULL), db);
+	EXPECT(0, db_apikey_lookup(db, key1, &acc), db);
+	CHECK(strcmp(acc.name, "bob") == 0 && acc.role == DB_ROLE_ADMIN && strcmp(acc.key_profile, "server") == 0);
+	EXPECT(0, db_apikey_lookup(db, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &acc), db);
+	CHECK(strcmp(acc.name, "alice") == 0 && acc.key_profile[0] == '\0');
+	EXPECT(HSMCA_ERR_EXISTS, db_apikey_create(db, "carol", key1, NULL), db);
+	EXPECT(HSMCA_ERR_NOTFOUND, db_apikey_create(db, "mallory", "bb" "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", NULL), db);
+	EXPECT(HSMCA_ERR_NOTFOUND, db_apikey_lookup(db, "cc" "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", &acc), db);
+	EXPECT(HSMCA_ERR_PARSE, db_apikey_lookup(db, "not-a-hash", &acc), db);
+	EXPECT(HSMCA_ERR_PARSE, db_apikey_create(db, "bob", "zz", NULL), db);
+	db_close(db);
+	printf("accounts ok\n");
+	return 0;
+}
+
+static int cmd_audit_append(const char *conninfo, int n)
+{
+	struct db *db = open_or_die(conninfo);
+	char details[256], object[32];
+
+	/* a rolled-back append leaves no gap in the chain */
+	EXPECT(0, db_begin(db), db);
+	EXPECT(0, db_audit_append(db, "test", "test.rolledback", "x", "{}"), db);
+	db_rollback(db);
+	for (int i = 0; i < n; i++) {
+		snprintf(object, sizeof object, "row %d", i);
+		/* unicode, quotes, separators and newlines must not confuse the canonical bytes */
+		snprintf(details, sizeof details, "{\"i\": %d, \"note\": \"\\u00e4 \xc3\xb6 \\\"q\\\" 1:2\\n|\"}", i);
+		EXPECT(0, db_begin(db), db);
+		EXPECT(0, db_audit_append(db, "test", "test.append", object, details), db);
+		if (i % 5 == 0) /* several rows in one transaction */
+			EXPECT(0, db_audit_append(db, "test \xe2\x9c\x93", "test.second", NULL, NULL), db);
+		EXPECT(0, db_commit(db), db);
+	}
+	EXPECT(HSMCA_ERR_PARSE, db_audit_append(db, "test", "test.bad", "", "{not json"), db);
+	EXPECT(HSMCA_ERR_PARSE, db_audit_append(db, "test", "test.bad", "", "[1, 2]"), db);
+	EXPECT(HSMCA_ERR_PARSE, db_audit_append(db, "", "test.bad", "", "{}"), db);
+	db_close(db);
+	printf("appended %d\n", n);
+	return 0;
+}
+
+static int cmd_audit_verify(const char *conninfo, int64_t want_bad)
+{
+	struct db *db = open_or_die(conninfo);
+	char why[DB_ERR_MAX] = "";
+	int64_t bad = -1, head_id = -1;
+	uint8_t head[DB_AUDIT_HASH_LEN];
+	int rc = db_audit_verify(db, &bad, why);
+
+	EXPECT(0, db_audit_head(db, &head_id, head), db);
+	printf("verify: rc=%d bad=%" PRId64 " head=%" PRId64 " %s\n", rc, bad, head_id, why);
+	if (want_bad == 0)
+		CHECK(rc == 0 && bad == 0);
+	else
+		CHECK(rc == HSMCA_ERR_AUTH && bad == want_bad && why[0] != '\0');
+	db_close(db);
+	return 0;
+}
+
+static void writer(const char *conninfo, int p, int n)
+{
+	struct db *db = open_or_die(conninfo);
+	char actor[32], object[32];
+
+	snprintf(actor, sizeof actor, "writer-%d", p);
+	for (int i = 0; i < n; i++) {
+		snprintf(object, sizeof object, "%d", i);
+		EXPECT(0, db_begin(db), db);
+		EXPECT(0, db_audit_append(db, actor, "test.concurrent", object, "{}"), db);
+		EXPECT(0, db_commit(db), db);
+	}
+	db_close(db);
+	exit(0);
+}
+
+static int cmd_audit_concurrent(const char *conninfo, int procs, int n)
+{
+	struct db *db = open_or_die(conninfo);
+	int64_t before, after, bad = 0;
+	uint8_t h[DB_AUDIT_HASH_LEN];
+	char why[DB_ERR_MAX];
+	pid_t pids[16];
+
+	CHECK(procs > 0 && procs <= 16 && n > 0);
+	EXPECT(0, db_audit_head(db, &before, h), db);
+	db_close(db); /* no connection shared across fork */
+	for (int p = 0; p < procs; p++) {
+		pids[p] = fork();
+		CHECK(pids[p] >= 0);
+		if (pids[p] == 0)
+			writer(conninfo, p, n);
+	}
+	for (int p = 0; p < procs; p++) {
+		int status = 0;
+		CHECK(waitpid(pids[p], &status, 0) == pids[p] && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	db = open_or_die(conninfo);
+	EXPECT(0, db_audit_head(db, &after, h), db);
+	EXPECT(0, db_audit_verify(db, &bad, why), db);
+	printf("concurrent: %d x %d rows, head %" PRId64 " -> %" PRId64 ", chain intact\n", procs, n, before, after);
+	CHECK(after == before + (int64_t)procs * n);
+	db_close(db);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(cmd, "known") == 0 && argc == 3)
+		return cmd_known(argv[2]);
+	if (strcmp(cmd, "migrate") == 0 && argc == 5)
+		return cmd_migrate(argv[2], argv[3], argv[4]);
+	if (strcmp(cmd, "migrate-refused") == 0 && argc == 4)
+		return cmd_migrate(argv[2], argv[3], NULL);
+	if ((strcmp(cmd, "open") == 0 || strcmp(cmd, "open-refused") == 0) && argc == 3)
+		return cmd_open(argv[2], strcmp(cmd, "open-refused") == 0);
+	if (strcmp(cmd, "certs") == 0 && argc == 3)
+		return cmd_certs(argv[2]);
+	if (strcmp(cmd, "accounts") == 0 && argc == 3)
+		return cmd_accounts(argv[2]);
+	if (strcmp(cmd, "audit-append") == 0 && argc == 4)
+		return cmd_audit_append(argv[2], atoi(argv[3]));
+	if (strcmp(cmd, "audit-verify") == 0 && (argc == 3 || argc == 4))
+		return cmd_audit_verify(argv[2], argc == 4 ? strtoll(argv[3], NULL, 10) : 0);
+	if (strcmp(cmd, "audit-concurrent") == 0 && argc == 5)
+		return cmd_audit_concurrent(argv[2], atoi(argv[3]), atoi(argv[4]));
+	fprintf(stderr, "usage: see the header of tests/integration/db_test.c\n");
+	return 2;
+}
