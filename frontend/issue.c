@@ -124,7 +124,7 @@ static int issue_body(struct job *j, struct json_doc **doc, const char **csr, si
 }
 
 static int issue_commit_intent(struct worker *w, const struct profile *p, const char *actor, const char *serial,
-			       const struct csr *csr, const struct dbuf *tbs)
+			       const struct csr *csr, const struct dbuf *tbs, const time_t validity[2])
 {
 	char sans[CSR_MAX_SANS * (CSR_SAN_MAX + 8)] = "", subject[CSR_SAN_MAX + 8], details[512];
 	for (size_t i = 0; i < csr->n_sans; i++) {
@@ -134,7 +134,8 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 			 csr->sans[i].value);
 	}
 	snprintf(subject, sizeof(subject), "CN=%s", csr->sans[0].value);
-	struct db_cert c = { .subject = subject, .sans = sans, .tbs = tbs->data, .tbs_len = tbs->len };
+	struct db_cert c = { .subject = subject, .sans = sans, .tbs = tbs->data, .tbs_len = tbs->len,
+			     .not_before = validity[0], .not_after = validity[1] };
 	snprintf(c.serial_hex, sizeof(c.serial_hex), "%s", serial);
 	snprintf(c.issuer, sizeof(c.issuer), "%s", p->issuer);
 	snprintf(c.profile, sizeof(c.profile), "%s", p->name);
@@ -146,8 +147,10 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 	if (!rc && !(rc = db_cert_insert_pending(w->db, &c)) &&
 	    !(rc = db_audit_append(w->db, actor, "certificate.requested", serial, details)))
 		rc = db_commit(w->db);
-	if (rc)
+	if (rc) {
+		log_event("error", "db_failed", "step=intent serial=%s why=\"%s\"", serial, db_errmsg(w->db));
 		db_rollback(w->db);
+	}
 	return rc;
 }
 
@@ -168,8 +171,10 @@ static int issue_commit_result(struct worker *w, const char *actor, const char *
 	    !(rc = db_audit_append(w->db, actor, fail_why ? "certificate.failed" : "certificate.issued", serial,
 				   fail_why ? details : "{}")))
 		rc = db_commit(w->db);
-	if (rc)
+	if (rc) {
+		log_event("error", "db_failed", "step=result serial=%s why=\"%s\"", serial, db_errmsg(w->db));
 		db_rollback(w->db);
+	}
 	return rc;
 }
 
@@ -203,6 +208,7 @@ static void issue_handle(struct worker *w, struct job *j)
 	struct csr csr;
 	struct dbuf tbs, der;
 	char why[ISSUE_WHY_MAX] = "", serial[DB_SERIAL_HEX_MAX] = "";
+	time_t validity[2] = { 0, 0 };
 	const char *csr_text = NULL, *pname = NULL;
 	size_t csr_len = 0;
 	int san_types[CSR_MAX_SANS];
@@ -239,7 +245,7 @@ static void issue_handle(struct worker *w, struct job *j)
 		sans[i] = csr.sans[i].value;
 	}
 	if (profile_check_request(p, csr.pubkey, san_types, sans, csr.n_sans, why) ||
-	    issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), &csr, &tbs, serial, why)) {
+	    issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), &csr, &tbs, serial, validity, why)) {
 		issue_refuse(w, j, acct.name, 403, "policy", why);
 		goto out;
 	}
@@ -247,7 +253,7 @@ static void issue_handle(struct worker *w, struct job *j)
 		issue_refuse(w, j, acct.name, 501, "approval-unsupported", "profiles that need approval are not served yet");
 		goto out;
 	}
-	if (issue_commit_intent(w, p, acct.name, serial, &csr, &tbs)) {
+	if (issue_commit_intent(w, p, acct.name, serial, &csr, &tbs, validity)) {
 		job_error(j, 503, "unavailable", "could not record the request");
 		goto out;
 	}

@@ -10,9 +10,9 @@
 #define ISSUE_SERIAL_LEN 16
 
 /* Builds the leaf TBS for csr under profile p (index pi in app->profiles), lints it with the signer's
- * rules. out_serial_hex gets the serial. Returns 0 or HSMCA_ERR_POLICY with why. */
+ * rules. out_serial_hex gets the serial, out_validity notBefore and notAfter. Returns 0 or HSMCA_ERR_POLICY with why. */
 int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, struct dbuf *out_tbs,
-		    char out_serial_hex[DB_SERIAL_HEX_MAX], char *why) HSMCA_WUR;
+		    char out_serial_hex[DB_SERIAL_HEX_MAX], time_t out_validity[2], char *why) HSMCA_WUR;
 /* Signs tbs with the issuer's key through this worker's signer connection (reconnecting once if needed).
  * On a signer refusal why gets its message. */
 int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, struct dbuf *out_der, char *why) HSMCA_WUR;

@@ -82,7 +82,7 @@ static void tb_policy(const struct profile *p, struct policy_profile *out)
 }
 
 int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, struct dbuf *out_tbs,
-		    char out_serial_hex[DB_SERIAL_HEX_MAX], char *why)
+		    char out_serial_hex[DB_SERIAL_HEX_MAX], time_t out_validity[2], char *why)
 {
 	const struct profile *p = &a->profiles.p[pi];
 	const struct app_issuer *iss = &a->issuers[pi];
@@ -120,6 +120,8 @@ int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, str
 	}
 	if ((rc = policy_check_cert(&t, &iss->facts, &pol, why)))
 		goto out;
+	out_validity[0] = t.not_before;
+	out_validity[1] = t.not_after;
 	for (size_t i = 0; i < t.serial.len && 2 * i + 2 < DB_SERIAL_HEX_MAX; i++)
 		snprintf(out_serial_hex + 2 * i, 3, "%02x", t.serial.data[i]);
 out:

@@ -18,6 +18,7 @@ chmod 755 "$T"
 PIDS=()
 cleanup() {
 	local rc=$?
+	declare -F extra_cleanup >/dev/null && extra_cleanup
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
 	if [ $rc -ne 0 ]; then
 		echo "--- test failed (rc=$rc); logs in $T:" >&2

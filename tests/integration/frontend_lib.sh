@@ -1,0 +1,100 @@
+# Helpers for the frontend tests: a signer on a fresh token, a private PostgreSQL cluster, the frontend.
+# Source after lib.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/pg_lib.sh"
+FRONTEND=$HSMCA_BUILD/frontend/hsmca-frontend
+PORT=$((20000 + RANDOM % 20000))
+URL=http://127.0.0.1:$PORT
+
+# A token with a P-384 root and P-256 intermediate, an unsealed in-process signer, PostgreSQL migrated.
+fe_setup_backend() {
+	hsm_init_env
+	ceremony_init
+	ceremony_ca root root p384
+	ceremony_ca intermediate int p256 root
+	signer_conf "$SOFTHSM_MODULE"
+	signer_key int root "cert, crl"
+	signer_start
+	signer_unseal alice bob carol
+	cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
+	mkdir -p "$T/pg" && chown postgres "$T/pg"
+	PG_EXTRA_CONF="fsync = off" pg_start "$T/pg" $((PORT + 1)) > "$T/pg.log" 2>&1 || fail "postgres: $(tail -5 "$T/pg.log")"
+	"$FRONTEND" migrate --conninfo "$(pg_conninfo "$T/pg" owner)" > "$T/migrate.log" 2>&1 || fail "migrate: $(cat "$T/migrate.log")"
+}
+
+fe_profiles() {
+	cat > "$T/profiles.conf" <<EOC
+[profile server]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256, p384, rsa2048, rsa3072
+dns_suffixes = .example.com, example.net
+ip_ranges = 10.0.0.0/8, fd00::/8
+allow_wildcard = no
+max_sans = 4
+max_validity_days = 90
+key_usage = digitalSignature, keyEncipherment
+eku = serverAuth
+accounts = alice, ops-admin
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+
+[profile client]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .clients.example.com
+max_sans = 1
+max_validity_days = 30
+key_usage = digitalSignature
+eku = clientAuth
+accounts = alice
+EOC
+}
+
+fe_start() {
+	cat > "$T/frontend.conf" <<EOC
+[frontend]
+listen = 127.0.0.1:$PORT
+database = $(pg_conninfo "$T/pg" frontend)
+signer_socket = $T/run/signer.sock
+profiles = $T/profiles.conf
+chain = $T/chain.pem
+threads = 4
+max_body = 65536
+timeout_seconds = 5
+${1:-}
+EOC
+	"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
+	FRONTEND_PID=$!
+	PIDS+=("$FRONTEND_PID")
+	for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	fail "frontend did not start: $(tail -5 "$T/frontend.log")"
+}
+
+extra_cleanup() { [ -d "$T/pg/data" ] && pg_stop "$T/pg" >/dev/null 2>&1 || true; }
+
+# csr NAME KEYSPEC SAN...: writes $T/NAME.csr (PEM) for a fresh key; KEYSPEC: ec:P-256 | ec:P-384 | rsa:2048
+csr() {
+	local name=$1 spec=$2; shift 2
+	local san; san=$(IFS=,; echo "$*")
+	case $spec in
+	ec:*) openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:"${spec#ec:}" -nodes -keyout "$T/$name.key" \
+		-subj "/CN=ignored" -addext "subjectAltName=$san" -out "$T/$name.csr" 2>/dev/null ;;
+	rsa:*) openssl req -new -newkey rsa:"${spec#rsa:}" -nodes -keyout "$T/$name.key" \
+		-subj "/CN=ignored" -addext "subjectAltName=$san" -out "$T/$name.csr" 2>/dev/null ;;
+	esac
+}
+
+# issue_req CSRFILE PROFILE [curl auth args...]: POSTs, sets STATUS and BODY
+issue_req() {
+	local csrf=$1 prof=$2; shift 2
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": sys.argv[2]}))' \
+		"$csrf" "$prof" > "$T/req.json"
+	STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary @"$T/req.json" "$@" "$URL/api/v1/certificates")
+	BODY=$(cat "$T/resp.json")
+}
+
+json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$T/resp.json" "$1"; }
+
+cert_rows() { pg_psql "$T/pg" owner -c "select count(*) from certificates${1:+ where $1}"; }
