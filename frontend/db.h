@@ -67,9 +67,11 @@ int db_cert_insert_pending(struct db *db, const struct db_cert *c) HSMCA_WUR;
 int db_cert_mark_issued(struct db *db, const char *serial_hex, const uint8_t *der, size_t der_len) HSMCA_WUR;
 /* pending -> failed with a reason (current transaction). */
 int db_cert_mark_failed(struct db *db, const char *serial_hex, const char *why) HSMCA_WUR;
-/* Calls fn for every pending row (recovery after a crash), outside any transaction. fn gets the TBS. */
-int db_cert_pending_each(struct db *db, int (*fn)(void *ctx, const char *serial_hex, const char *issuer,
-						   const uint8_t *tbs, size_t tbs_len),
+/* Calls fn for every pending row last changed at least min_age_seconds ago (recovery after a crash: 0 at
+ * start-up; in a running frontend an age well past any in-flight signing), outside any transaction. */
+int db_cert_pending_each(struct db *db, unsigned min_age_seconds,
+			 int (*fn)(void *ctx, const char *serial_hex, const char *issuer, const uint8_t *tbs,
+				   size_t tbs_len),
 			 void *ctx) HSMCA_WUR;
 /* Status of a certificate: "pending", "issued", "failed", "revoked"; HSMCA_ERR_NOTFOUND if none. */
 int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size_t out_len) HSMCA_WUR;

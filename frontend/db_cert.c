@@ -149,10 +149,13 @@ int db_cert_revoke(struct db *db, const char *serial_hex, const char *reason, co
 				  &p, serial, "issued");
 }
 
-int db_cert_pending_each(struct db *db, int (*fn)(void *ctx, const char *serial_hex, const char *issuer,
-						   const uint8_t *tbs, size_t tbs_len),
+int db_cert_pending_each(struct db *db, unsigned min_age_seconds,
+			 int (*fn)(void *ctx, const char *serial_hex, const char *issuer, const uint8_t *tbs,
+				   size_t tbs_len),
 			 void *ctx)
 {
+	char age[16];
+	struct db_params p = {0};
 	static const char *const names[] = {"serial_hex", "issuer", "tbs"};
 	char serial[DB_SERIAL_HEX_MAX], issuer[DB_NAME_MAX];
 	PGresult *r = NULL;
@@ -163,8 +166,11 @@ int db_cert_pending_each(struct db *db, int (*fn)(void *ctx, const char *serial_
 	if ((rc = db_reconnect_if_lost(db)))
 		return rc;
 	/* the whole (small) result is held, so fn may use this connection */
-	rc = db_exec(db, "SELECT serial_hex, issuer, tbs FROM certificates WHERE status = 'pending' ORDER BY id",
-		     NULL, DB_FMT_BINARY, &r);
+	snprintf(age, sizeof(age), "%u", min_age_seconds);
+	db_params_text(&p, age);
+	rc = db_exec(db, "SELECT serial_hex, issuer, tbs FROM certificates WHERE status = 'pending' "
+			 "AND updated_at <= now() - make_interval(secs => $1::int) ORDER BY id",
+		     &p, DB_FMT_BINARY, &r);
 	if (rc || (rc = db_columns(db, r, names, cols, 3)))
 		goto out;
 	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {

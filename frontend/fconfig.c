@@ -31,7 +31,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 {
 	static const char *const keys[] = { "listen", "database", "signer_socket", "profiles", "chain", "threads",
 					    "max_body", "max_headers", "max_header_size", "timeout_seconds",
-					    "tls_cert", "tls_key", "client_ca" };
+					    "tls_cert", "tls_key", "client_ca", "recover_after_seconds" };
 	struct fconf_ctx *ctx = vctx;
 	struct fconfig *c = ctx->c;
 	uint64_t n = 0;
@@ -63,6 +63,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 10: ok = conf_value_str(v, c->tls_cert, sizeof(c->tls_cert)); break;
 	case 11: ok = conf_value_str(v, c->tls_key, sizeof(c->tls_key)); break;
 	case 12: ok = conf_value_str(v, c->client_ca, sizeof(c->client_ca)); break;
+	case 13: ok = conf_value_uint(v, 3600, &n) && n > 0; c->recover_after_seconds = (unsigned)n; break;
 	}
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }
@@ -78,6 +79,7 @@ int fconfig_load(const char *path, struct fconfig *out, char *err)
 	out->max_headers = 64;
 	out->max_header_size = 8192;
 	out->timeout_seconds = 10;
+	out->recover_after_seconds = 30;
 	rc = conf_parse_file(path, fconf_cb, &ctx, err);
 	if (rc)
 		return rc;

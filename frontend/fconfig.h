@@ -22,6 +22,7 @@ struct fconfig {
 	unsigned max_headers;
 	size_t max_header_size;
 	unsigned timeout_seconds;
+	unsigned recover_after_seconds;     /* pending rows older than this are re-signed by the recovery pass */
 	char tls_cert[FCONF_PATH_MAX];      /* optional: serve HTTPS */
 	char tls_key[FCONF_PATH_MAX];
 	char client_ca[FCONF_PATH_MAX];     /* optional: request client certificates issued under this CA */

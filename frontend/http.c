@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "issue.h"
 #include "log.h"
 #include "pool.h"
 
@@ -139,7 +140,11 @@ int http_run(struct app *a)
 		log_event("error", "bind_failed", "listen=%s:%u", a->conf.listen_addr, a->conf.listen_port);
 		goto out;
 	}
-	if ((rc = pool_start(a, h.base, a->conf.threads, &h.pool)))
+	if ((rc = pool_start(a, h.base, a->conf.threads, &h.pool)) ||
+	    (rc = pool_schedule_recovery(h.pool, h.base,
+					 a->conf.recover_after_seconds < ISSUE_RECOVER_INTERVAL_MAX
+						 ? a->conf.recover_after_seconds
+						 : ISSUE_RECOVER_INTERVAL_MAX)))
 		goto out;
 	sigterm = evsignal_new(h.base, SIGTERM, http_on_signal, &h);
 	sigint = evsignal_new(h.base, SIGINT, http_on_signal, &h);

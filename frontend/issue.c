@@ -257,8 +257,15 @@ static void issue_handle(struct worker *w, struct job *j)
 		job_error(j, 503, "unavailable", "could not record the request");
 		goto out;
 	}
-	if (issue_sign(w, p->issuer, &tbs, &der, why)) {
+	if ((rc = issue_sign(w, p->issuer, &tbs, &der, why))) {
 		atomic_fetch_add(&w->app->failed, 1);
+		if (rc == HSMCA_ERR_IO) {
+			/* the signer may have signed before it went away: the row stays pending and the recovery pass
+			 * completes it (re-signing the stored TBS), so nothing signed is unknown to the database */
+			job_error(j, 503, "signer-unavailable", "the request is recorded and will be completed when the "
+								"signer is back");
+			goto out;
+		}
 		if (issue_commit_result(w, acct.name, serial, NULL, why))
 			log_event("error", "commit_failed", "serial=%s state=failed", serial);
 		job_error(j, 502, "signer", why);
@@ -281,10 +288,15 @@ out:
 
 void handle_job(struct worker *w, struct job *j)
 {
-	if (j->kind == JOB_ISSUE)
+	unsigned issued = 0, failed = 0;
+	if (j->kind == JOB_ISSUE) {
 		issue_handle(w, j);
-	else
+	} else if (j->kind == JOB_RECOVER) {
+		if (issue_recover(w, w->app->conf.recover_after_seconds, &issued, &failed) == 0 && (issued || failed))
+			log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
+	} else {
 		job_error(j, 404, "not-found", "no such endpoint");
+	}
 }
 
 struct issue_recover_ctx {
@@ -315,12 +327,12 @@ static int issue_recover_one(void *vctx, const char *serial, const char *issuer,
 	return rc;
 }
 
-int issue_recover(struct worker *w, unsigned *out_issued, unsigned *out_failed)
+int issue_recover(struct worker *w, unsigned min_age, unsigned *out_issued, unsigned *out_failed)
 {
 	struct issue_recover_ctx ctx = { w, 0, 0 };
 	int rc = issue_db(w);
 	if (!rc)
-		rc = db_cert_pending_each(w->db, issue_recover_one, &ctx);
+		rc = db_cert_pending_each(w->db, min_age, issue_recover_one, &ctx);
 	*out_issued = ctx.issued;
 	*out_failed = ctx.failed;
 	return rc;

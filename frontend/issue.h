@@ -16,7 +16,10 @@ int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, str
 /* Signs tbs with the issuer's key through this worker's signer connection (reconnecting once if needed).
  * On a signer refusal why gets its message. */
 int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, struct dbuf *out_der, char *why) HSMCA_WUR;
-/* Start-up recovery: every pending row is re-signed from its stored TBS (then issued) or marked failed. */
-int issue_recover(struct worker *w, unsigned *out_issued, unsigned *out_failed) HSMCA_WUR;
+#define ISSUE_RECOVER_INTERVAL_MAX 10 /* seconds between recovery passes (at most) */
+
+/* Recovery: every pending row at least min_age seconds old is re-signed from its stored TBS (then issued)
+ * or, if the signer refuses it, marked failed. With the signer unreachable rows stay pending. */
+int issue_recover(struct worker *w, unsigned min_age, unsigned *out_issued, unsigned *out_failed) HSMCA_WUR;
 
 #endif

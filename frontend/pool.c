@@ -153,8 +153,10 @@ int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool *
 
 void pool_submit(struct pool *p, struct job *j)
 {
-	j->conn = evhttp_request_get_connection(j->req);
-	evhttp_connection_set_closecb(j->conn, pool_on_close, j);
+	if (j->req) {
+		j->conn = evhttp_request_get_connection(j->req);
+		evhttp_connection_set_closecb(j->conn, pool_on_close, j);
+	}
 	j->next = NULL;
 	pthread_mutex_lock(&p->mu);
 	if (p->queue_tail)
@@ -164,4 +166,24 @@ void pool_submit(struct pool *p, struct job *j)
 	p->queue_tail = j;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_on_recovery_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool *p = arg;
+	struct job *j = calloc(1, sizeof(*j));
+	(void)fd;
+	(void)what;
+	if (!j)
+		return;
+	dbuf_init(&j->resp);
+	j->kind = JOB_RECOVER;
+	pool_submit(p, j);
+}
+
+int pool_schedule_recovery(struct pool *p, struct event_base *base, unsigned interval)
+{
+	struct timeval tv = { (time_t)interval, 0 };
+	struct event *ev = event_new(base, -1, EV_PERSIST, pool_on_recovery_timer, p);
+	return ev && event_add(ev, &tv) == 0 ? 0 : HSMCA_ERR_NOMEM;
 }

@@ -17,7 +17,7 @@
 #define JOB_PEER_MAX 64
 #define JOB_CTYPE_MAX 64
 
-enum job_kind { JOB_ISSUE = 1 };
+enum job_kind { JOB_ISSUE = 1, JOB_RECOVER };
 
 struct job {
 	struct job *next;
@@ -39,8 +39,10 @@ struct pool;
 
 /* Starts n workers, each with its own struct worker (database and signer connections opened lazily). */
 int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool **out) HSMCA_WUR;
-/* Loop thread: hands a job to the workers. */
+/* Loop thread: hands a job to the workers (j->req may be NULL for internal jobs). */
 void pool_submit(struct pool *p, struct job *j);
+/* Loop thread: queues a recovery pass every interval seconds. */
+int pool_schedule_recovery(struct pool *p, struct event_base *base, unsigned interval) HSMCA_WUR;
 void job_free(struct job *j);
 /* Worker side: sets a JSON error reply {"error": {"code", "message"}}. */
 void job_error(struct job *j, int status, const char *code, const char *message);

@@ -214,11 +214,11 @@ static void certs_intent(struct db *db, struct certs *t)
 	EXPECT(HSMCA_ERR_EXISTS, db_cert_insert_pending(db, &ca), db);
 	EXPECT(HSMCA_ERR_STATE, db_commit(db), db);
 	/* recovery sees exactly the pending rows, in insertion order; not inside a transaction */
-	EXPECT(0, db_cert_pending_each(db, pending_cb, &seen), db);
+	EXPECT(0, db_cert_pending_each(db, 0, pending_cb, &seen), db);
 	CHECK(seen.n == 3 && strcasecmp(seen.serials[0], t->s[A]) == 0 && strcasecmp(seen.serials[1], t->s[B]) == 0 &&
 	      strcasecmp(seen.serials[2], t->s[C]) == 0);
 	EXPECT(0, db_begin(db), db);
-	EXPECT(HSMCA_ERR_STATE, db_cert_pending_each(db, pending_cb, &seen), db);
+	EXPECT(HSMCA_ERR_STATE, db_cert_pending_each(db, 0, pending_cb, &seen), db);
 	db_rollback(db);
 }
 
@@ -241,7 +241,7 @@ static void certs_transitions(struct db *db, struct certs *t)
 	EXPECT(0, db_cert_mark_failed(db, t->s[B], "signer: CKR_DEVICE_ERROR"), db);
 	EXPECT(0, db_commit(db), db);
 	CHECK(status_is(db, t->s[B], "failed"));
-	EXPECT(0, db_cert_pending_each(db, pending_cb, &seen), db);
+	EXPECT(0, db_cert_pending_each(db, 0, pending_cb, &seen), db);
 	CHECK(seen.n == 1 && strcasecmp(seen.serials[0], t->s[C]) == 0);
 	/* transitions that do not apply change nothing */
 	EXPECT(HSMCA_ERR_STATE, db_cert_mark_issued(db, t->s[A], t->der, t->der_len), db);

@@ -1,0 +1,232 @@
+/* hsmca-frontend: subcommand dispatch and start-up order only. */
+#include <getopt.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "auth.h"
+#include "conf.h"
+#include "http.h"
+#include "issue.h"
+#include "log.h"
+
+#define FE_APIKEY_LEN 32
+
+struct fe_args {
+	const char *config, *conninfo, *schema, *name, *role, *password_file, *account, *profile;
+};
+
+static int fe_usage(void)
+{
+	fprintf(stderr,
+		"usage: hsmca-frontend run -c CONFIG\n"
+		"       hsmca-frontend migrate --conninfo OWNER_CONNINFO [--schema DIR]\n"
+		"       hsmca-frontend bootstrap-admin -c CONFIG --name NAME --password-file FILE\n"
+		"       hsmca-frontend create-account -c CONFIG --name NAME --role requester|admin|auditor --password-file FILE\n"
+		"       hsmca-frontend create-apikey -c CONFIG --account NAME --profile PROFILE\n"
+		"       hsmca-frontend audit-verify (-c CONFIG | --conninfo CONNINFO)\n");
+	return 2;
+}
+
+static int fe_parse(int argc, char **argv, struct fe_args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },   { "conninfo", required_argument, NULL, 'C' },
+		{ "schema", required_argument, NULL, 's' },   { "name", required_argument, NULL, 'n' },
+		{ "role", required_argument, NULL, 'r' },     { "password-file", required_argument, NULL, 'p' },
+		{ "account", required_argument, NULL, 'a' },  { "profile", required_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		const char **slot = o == 'c' ? &a->config : o == 'C' ? &a->conninfo : o == 's' ? &a->schema
+				  : o == 'n' ? &a->name : o == 'r' ? &a->role : o == 'p' ? &a->password_file
+				  : o == 'a' ? &a->account : o == 'P' ? &a->profile : NULL;
+		if (!slot)
+			return HSMCA_ERR_CONFIG;
+		*slot = optarg;
+	}
+	return optind == argc ? 0 : HSMCA_ERR_CONFIG;
+}
+
+static int fe_db(const struct fe_args *a, struct db **db)
+{
+	static struct fconfig conf;
+	char err[CONF_ERR_MAX > DB_ERR_MAX ? CONF_ERR_MAX : DB_ERR_MAX];
+	const char *ci = a->conninfo;
+	if (!ci) {
+		if (!a->config || fconfig_load(a->config, &conf, err)) {
+			fprintf(stderr, "hsmca-frontend: %s\n", a->config ? err : "-c CONFIG or --conninfo required");
+			return HSMCA_ERR_CONFIG;
+		}
+		ci = conf.database;
+	}
+	int rc = db_open(ci, db, err);
+	if (rc)
+		fprintf(stderr, "hsmca-frontend: database: %s\n", err);
+	return rc;
+}
+
+/* Reads a password (first line of a file, at most AUTH_PW_MAX bytes). */
+static int fe_password(const char *path, char *out, size_t *len)
+{
+	FILE *f = path ? fopen(path, "re") : NULL;
+	if (!f)
+		return HSMCA_ERR_IO;
+	*len = fread(out, 1, AUTH_PW_MAX, f);
+	fclose(f);
+	while (*len && (out[*len - 1] == '\n' || out[*len - 1] == '\r'))
+		(*len)--;
+	out[*len] = 0;
+	return *len >= 12 ? 0 : HSMCA_ERR_AUTH; /* passwords of at least 12 characters */
+}
+
+static int fe_create_account(const struct fe_args *a, bool bootstrap)
+{
+	struct db *db = NULL;
+	char pw[AUTH_PW_MAX + 1], hash[DB_HASH_MAX], details[128];
+	size_t pl = 0;
+	enum db_role role = bootstrap ? DB_ROLE_ADMIN
+			  : !a->role ? 0 : !strcmp(a->role, "requester") ? DB_ROLE_REQUESTER
+			  : !strcmp(a->role, "admin") ? DB_ROLE_ADMIN : !strcmp(a->role, "auditor") ? DB_ROLE_AUDITOR : 0;
+	int rc;
+	if (!a->name || !role || strlen(a->name) >= DB_NAME_MAX)
+		return fe_usage();
+	if ((rc = fe_password(a->password_file, pw, &pl))) {
+		fprintf(stderr, "hsmca-frontend: cannot read a password of at least 12 characters from --password-file\n");
+		return 1;
+	}
+	rc = auth_hash_password(pw, pl, hash);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	if (rc || (rc = fe_db(a, &db)))
+		return 1;
+	snprintf(details, sizeof(details), "{\"role\": \"%s\"}", bootstrap ? "admin" : a->role);
+	if (!(rc = db_begin(db)) && !(rc = db_account_create(db, a->name, role, hash)) &&
+	    !(rc = db_audit_append(db, bootstrap ? "bootstrap" : "cli", "account.created", a->name, details)))
+		rc = db_commit(db);
+	if (rc)
+		db_rollback(db);
+	db_close(db);
+	if (rc)
+		fprintf(stderr, "hsmca-frontend: %s\n", rc == HSMCA_ERR_EXISTS ? "the account exists" : hsmca_strerror(rc));
+	else
+		printf("account %s created\n", a->name);
+	return rc ? 1 : 0;
+}
+
+static int fe_create_apikey(const struct fe_args *a)
+{
+	uint8_t raw[FE_APIKEY_LEN], h[SHA256_DIGEST_LENGTH];
+	char key[2 * FE_APIKEY_LEN + 8], hex[2 * SHA256_DIGEST_LENGTH + 1];
+	struct db *db = NULL;
+	int rc;
+	if (!a->account || !a->profile)
+		return fe_usage();
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return 1;
+	strcpy(key, "hsk_");
+	for (int i = 0; i < FE_APIKEY_LEN; i++)
+		snprintf(key + 4 + 2 * i, 3, "%02x", raw[i]);
+	SHA256((const uint8_t *)key, strlen(key), h);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	if ((rc = fe_db(a, &db)))
+		return 1;
+	if (!(rc = db_begin(db)) && !(rc = db_apikey_create(db, a->account, hex, a->profile)) &&
+	    !(rc = db_audit_append(db, "cli", "apikey.created", a->account, "{}")))
+		rc = db_commit(db);
+	if (rc)
+		db_rollback(db);
+	db_close(db);
+	if (rc) {
+		fprintf(stderr, "hsmca-frontend: %s\n", hsmca_strerror(rc));
+		return 1;
+	}
+	printf("%s\n", key); /* shown once; only its hash is stored */
+	OPENSSL_cleanse(key, sizeof(key));
+	return 0;
+}
+
+static int fe_audit_verify(const struct fe_args *a)
+{
+	struct db *db = NULL;
+	int64_t bad = 0;
+	char why[DB_ERR_MAX] = "";
+	if (fe_db(a, &db))
+		return 1;
+	int rc = db_audit_verify(db, &bad, why);
+	db_close(db);
+	if (rc == 0) {
+		printf("audit chain intact\n");
+		return 0;
+	}
+	if (rc == HSMCA_ERR_AUTH)
+		printf("audit chain BROKEN at row %lld: %s\n", (long long)bad, why);
+	else
+		fprintf(stderr, "hsmca-frontend: audit-verify: %s %s\n", hsmca_strerror(rc), why);
+	return 1;
+}
+
+static int fe_run(const struct fe_args *args)
+{
+	static struct app a;
+	char err[CONF_ERR_MAX];
+	struct worker w = { .app = &a, .id = 999 };
+	unsigned issued = 0, failed = 0;
+	if (!args->config)
+		return fe_usage();
+	if (fconfig_load(args->config, &a.conf, err) || app_load(&a, err)) {
+		log_event("error", "startup_failed", "why=\"%s\"", err);
+		return 1;
+	}
+	w.sgn.fd = -1;
+	/* refuse an unknown schema before serving; resolve what a crash left pending */
+	if (db_open(a.conf.database, &w.db, err)) {
+		log_event("error", "startup_failed", "step=database why=\"%s\"", err);
+		return 1;
+	}
+	if (issue_recover(&w, 0, &issued, &failed))
+		log_event("warn", "recovery_incomplete", "why=\"signer unavailable; pending rows stay pending\"");
+	log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
+	db_close(w.db);
+	if (w.sgn_open)
+		sgn_client_close(&w.sgn);
+	int rc = http_run(&a);
+	app_free(&a);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct fe_args a = { 0 };
+	log_set_prog("hsmca-frontend");
+	if (argc < 2 || fe_parse(argc - 1, argv + 1, &a))
+		return fe_usage();
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "run"))
+		return fe_run(&a);
+	if (!strcmp(cmd, "migrate")) {
+		char err[DB_ERR_MAX];
+		int version = 0;
+		if (!a.conninfo)
+			return fe_usage();
+		if (db_migrate(a.conninfo, a.schema ? a.schema : HSMCA_SCHEMA_DIR, &version, err)) {
+			fprintf(stderr, "hsmca-frontend: migrate: %s\n", err);
+			return 1;
+		}
+		printf("schema at version %d\n", version);
+		return 0;
+	}
+	if (!strcmp(cmd, "bootstrap-admin"))
+		return fe_create_account(&a, true);
+	if (!strcmp(cmd, "create-account"))
+		return fe_create_account(&a, false);
+	if (!strcmp(cmd, "create-apikey"))
+		return fe_create_apikey(&a);
+	if (!strcmp(cmd, "audit-verify"))
+		return fe_audit_verify(&a);
+	return fe_usage();
+}
