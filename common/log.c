@@ -7,8 +7,13 @@
 #include <unistd.h>
 
 static const char *log_prog = "hsmca";
+static int log_pid; /* cached: getpid per line costs a system call (and the signer's sandbox counts them) */
 
-void log_set_prog(const char *prog) { log_prog = prog; }
+void log_set_prog(const char *prog)
+{
+	log_prog = prog;
+	log_pid = (int)getpid();
+}
 
 void log_event(const char *level, const char *event, const char *fmt, ...)
 {
@@ -20,7 +25,7 @@ void log_event(const char *level, const char *event, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	n = snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ prog=%s pid=%d level=%s event=%s ",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		     ts.tv_nsec / 1000000, log_prog, (int)getpid(), level, event);
+		     ts.tv_nsec / 1000000, log_prog, log_pid ? log_pid : (int)getpid(), level, event);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	va_list ap;

@@ -76,8 +76,8 @@ int sgn_client_call(struct sgn_client *c, uint8_t type, const uint8_t *body, siz
 	return rc ? rc : sgn_client_recv(c, id, out);
 }
 
-int sgn_client_sign(struct sgn_client *c, uint8_t type, const char *label, const uint8_t *data, size_t len,
-		    struct dbuf *out)
+int sgn_client_send_sign(struct sgn_client *c, uint8_t type, const char *label, const uint8_t *data, size_t len,
+			 uint32_t *out_id)
 {
 	struct dbuf req;
 	uint32_t id = c->next_id++;
@@ -86,5 +86,19 @@ int sgn_client_sign(struct sgn_client *c, uint8_t type, const char *label, const
 	frame_build_sign(&req, type, id, label, data, len);
 	rc = sgn_client_send(c, &req);
 	dbuf_free(&req);
+	*out_id = id;
+	return rc;
+}
+
+int sgn_client_recv_reply(struct sgn_client *c, uint32_t id, struct dbuf *out)
+{
+	return sgn_client_recv(c, id, out);
+}
+
+int sgn_client_sign(struct sgn_client *c, uint8_t type, const char *label, const uint8_t *data, size_t len,
+		    struct dbuf *out)
+{
+	uint32_t id;
+	int rc = sgn_client_send_sign(c, type, label, data, len, &id);
 	return rc ? rc : sgn_client_recv(c, id, out);
 }

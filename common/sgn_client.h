@@ -1,5 +1,5 @@
 /* Client side of the signer protocol (signer/PROTOCOL.md): used by the unseal CLI, the tests, the
- * benchmark and the frontend. One request at a time per client; not thread-safe (one client per thread). */
+ * benchmark and the frontend. Not thread-safe (one client per thread). */
 #ifndef HSMCA_SGN_CLIENT_H
 #define HSMCA_SGN_CLIENT_H
 
@@ -30,5 +30,10 @@ int sgn_client_call(struct sgn_client *c, uint8_t type, const uint8_t *body, siz
 /* SIGN_* request for the key labelled label. */
 int sgn_client_sign(struct sgn_client *c, uint8_t type, const char *label, const uint8_t *data, size_t len,
 		    struct dbuf *out) HSMCA_WUR;
+
+/* Pipelining: several requests may be in flight on one connection; replies come back in request order. */
+int sgn_client_send_sign(struct sgn_client *c, uint8_t type, const char *label, const uint8_t *data, size_t len,
+			 uint32_t *out_id) HSMCA_WUR;
+int sgn_client_recv_reply(struct sgn_client *c, uint32_t id, struct dbuf *out) HSMCA_WUR;
 
 #endif

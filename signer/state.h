@@ -6,6 +6,7 @@
 
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "config.h"
 #include "p11.h"
@@ -25,12 +26,19 @@ struct sgn_key {
 
 struct sgn_state;
 
+#define SGN_MAILBOX 64 /* connections handed to a worker by another, not yet taken */
+
 struct sgn_worker {
 	struct sgn_state *st;
 	unsigned id;
 	CK_SESSION_HANDLE session;
 	CK_OBJECT_HANDLE handle[SGN_MAX_KEYS];
 	pthread_t thread;
+	atomic_uint nconn;     /* connections this worker serves (for balancing) */
+	int mailbox_fd;        /* eventfd: a connection was handed to this worker */
+	pthread_mutex_t mb_mu;
+	unsigned mb_n;
+	int mb_fds[SGN_MAILBOX];
 };
 
 struct sgn_state {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,57 +11,107 @@
 #include "frame.h"
 #include "log.h"
 
+#define SGN_FIXED_FDS 2  /* pfd[0]: the listening socket, pfd[1]: this worker's mailbox */
+#define SGN_BATCH 16     /* messages served from one connection per wake-up (pipelining clients) */
+
 struct sgn_loop {
-	struct pollfd pfd[1 + SGN_CONNS_PER_WORKER];
-	struct sgn_conn conn[1 + SGN_CONNS_PER_WORKER]; /* index 0 unused (listen fd) */
+	struct pollfd pfd[SGN_FIXED_FDS + SGN_CONNS_PER_WORKER];
+	struct sgn_conn conn[SGN_FIXED_FDS + SGN_CONNS_PER_WORKER]; /* the first SGN_FIXED_FDS unused */
 	nfds_t n;
 };
 
-static void sgn_loop_drop(struct sgn_loop *l, nfds_t i)
+static void sgn_loop_drop(struct sgn_worker *w, struct sgn_loop *l, nfds_t i)
 {
 	close(l->pfd[i].fd);
 	l->pfd[i] = l->pfd[l->n - 1];
 	l->conn[i] = l->conn[l->n - 1];
 	l->n--;
+	atomic_fetch_sub(&w->nconn, 1);
 }
 
-static void sgn_loop_accept(struct sgn_loop *l)
+static void sgn_loop_add(struct sgn_worker *w, struct sgn_loop *l, int fd)
 {
-	if (l->n >= 1 + SGN_CONNS_PER_WORKER)
+	if (l->n >= SGN_FIXED_FDS + SGN_CONNS_PER_WORKER) {
+		close(fd);
 		return;
+	}
+	l->pfd[l->n] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	l->conn[l->n] = (struct sgn_conn){ .fd = fd, .hello_done = false };
+	l->n++;
+	atomic_fetch_add(&w->nconn, 1);
+}
+
+/* Gives fd to the least loaded worker (ties stay here), so connections spread over both cores even when
+ * the busy worker keeps winning the accept race. */
+static void sgn_loop_accept(struct sgn_worker *w, struct sgn_loop *l)
+{
+	struct sgn_state *st = w->st;
 	int fd = accept4(l->pfd[0].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return; /* another worker took it, or the peer left */
-	l->pfd[l->n].fd = fd;
-	l->pfd[l->n].events = POLLIN;
-	l->pfd[l->n].revents = 0;
-	l->conn[l->n].fd = fd;
-	l->conn[l->n].hello_done = false;
-	l->n++;
+	struct sgn_worker *target = w;
+	for (unsigned i = 0; i < st->n_workers; i++)
+		if (atomic_load(&st->workers[i].nconn) < atomic_load(&target->nconn))
+			target = &st->workers[i];
+	if (target != w) {
+		pthread_mutex_lock(&target->mb_mu);
+		bool queued = target->mb_n < SGN_MAILBOX;
+		if (queued) {
+			target->mb_fds[target->mb_n++] = fd;
+			atomic_fetch_add(&target->nconn, 1); /* counted now, so the next accept sees it */
+		}
+		pthread_mutex_unlock(&target->mb_mu);
+		if (queued) {
+			uint64_t one = 1;
+			(void)!write(target->mailbox_fd, &one, sizeof(one));
+			return;
+		}
+	}
+	sgn_loop_add(w, l, fd);
 }
 
-/* Returns false if the connection must be closed. */
+static void sgn_loop_mailbox(struct sgn_worker *w, struct sgn_loop *l)
+{
+	uint64_t n;
+	int fds[SGN_MAILBOX];
+	unsigned count;
+	(void)!read(w->mailbox_fd, &n, sizeof(n));
+	pthread_mutex_lock(&w->mb_mu);
+	count = w->mb_n;
+	for (unsigned i = 0; i < count; i++)
+		fds[i] = w->mb_fds[i];
+	w->mb_n = 0;
+	pthread_mutex_unlock(&w->mb_mu);
+	for (unsigned i = 0; i < count; i++) {
+		atomic_fetch_sub(&w->nconn, 1); /* sgn_loop_add counts it again */
+		sgn_loop_add(w, l, fds[i]);
+	}
+}
+
+/* Serves up to SGN_BATCH queued messages. Returns false if the connection must be closed. */
 static bool sgn_loop_serve(struct sgn_worker *w, struct sgn_conn *c, uint8_t *buf)
 {
-	struct dbuf out;
-	ssize_t r = recv(c->fd, buf, FRAME_MAX + 1, MSG_DONTWAIT);
-	if (r < 0)
-		return errno == EAGAIN || errno == EINTR;
-	if (r == 0)
-		return false;
-	dbuf_init(&out);
-	enum sgn_verdict v = sgn_dispatch(w, c, span_make(buf, (size_t)r), &out);
-	bool keep = v == SGN_REPLY;
-	if (v != SGN_CLOSE && !out.failed) {
-		/* a client that does not read its replies is dropped rather than allowed to block the worker */
-		ssize_t s = send(c->fd, out.data, out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (s != (ssize_t)out.len)
-			keep = false;
-	} else if (out.failed) {
-		keep = false;
+	for (int i = 0; i < SGN_BATCH; i++) {
+		struct dbuf out;
+		ssize_t r = recv(c->fd, buf, FRAME_MAX + 1, MSG_DONTWAIT);
+		if (r < 0)
+			return errno == EAGAIN || errno == EINTR;
+		if (r == 0)
+			return false;
+		dbuf_init(&out);
+		enum sgn_verdict v = sgn_dispatch(w, c, span_make(buf, (size_t)r), &out);
+		bool keep = v == SGN_REPLY && !out.failed;
+		if (v != SGN_CLOSE && !out.failed) {
+			/* a client that does not read its replies is dropped rather than allowed to block the worker */
+			ssize_t s = send(c->fd, out.data, out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (s != (ssize_t)out.len)
+				keep = false;
+		}
+		dbuf_free(&out);
+		if (!keep)
+			return false;
 	}
-	dbuf_free(&out);
-	return keep;
+	return true;
 }
 
 static void *sgn_worker_main(void *arg)
@@ -74,32 +125,40 @@ static void *sgn_worker_main(void *arg)
 		log_event("error", "worker_nomem", "worker=%u", w->id);
 		_exit(1);
 	}
-	l->pfd[0].fd = w->st->listen_fd;
-	l->pfd[0].events = POLLIN;
-	l->n = 1;
+	l->pfd[0] = (struct pollfd){ .fd = w->st->listen_fd, .events = POLLIN };
+	l->pfd[1] = (struct pollfd){ .fd = w->mailbox_fd, .events = POLLIN };
+	l->n = SGN_FIXED_FDS;
 	for (;;) {
 		/* stop accepting while full */
-		l->pfd[0].events = l->n >= 1 + SGN_CONNS_PER_WORKER ? 0 : POLLIN;
+		l->pfd[0].events = l->n >= SGN_FIXED_FDS + SGN_CONNS_PER_WORKER ? 0 : POLLIN;
 		if (poll(l->pfd, l->n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_event("error", "poll_failed", "worker=%u errno=%d", w->id, errno);
 			_exit(1);
 		}
-		for (nfds_t i = l->n; i-- > 1;) {
+		for (nfds_t i = l->n; i-- > SGN_FIXED_FDS;) {
 			if (!l->pfd[i].revents)
 				continue;
 			if ((l->pfd[i].revents & (POLLERR | POLLNVAL)) || !sgn_loop_serve(w, &l->conn[i], buf))
-				sgn_loop_drop(l, i);
+				sgn_loop_drop(w, l, i);
 		}
+		if (l->pfd[1].revents & POLLIN)
+			sgn_loop_mailbox(w, l);
 		if (l->pfd[0].revents & POLLIN)
-			sgn_loop_accept(l);
+			sgn_loop_accept(w, l);
 	}
 	return NULL;
 }
 
 int sgn_workers_start(struct sgn_state *st)
 {
+	for (unsigned i = 0; i < st->n_workers; i++) {
+		struct sgn_worker *w = &st->workers[i];
+		w->mailbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (w->mailbox_fd < 0 || pthread_mutex_init(&w->mb_mu, NULL) != 0)
+			return HSMCA_ERR_IO;
+	}
 	for (unsigned i = 0; i < st->n_workers; i++)
 		if (pthread_create(&st->workers[i].thread, NULL, sgn_worker_main, &st->workers[i]) != 0)
 			return HSMCA_ERR_NOMEM;
