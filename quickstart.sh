@@ -11,6 +11,7 @@ H=${HSMCA_HOME:-$REPO/.hsmca}
 BUILD=${HSMCA_BUILD_DIR:-$REPO/build}
 SIGNER_USER=hsmca-signer
 HSM_USER=hsmca-hsm
+FRONTEND_USER=hsmca-frontend
 SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
 P11CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 TOKEN=hsmca-demo
@@ -21,12 +22,17 @@ die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
 stop_all() {
 	local f pid
-	for f in "$H"/pids/signer.pid "$H"/pids/p11kit.pid; do
+	for f in "$H"/pids/frontend.pid "$H"/pids/signer.pid "$H"/pids/p11kit.pid; do
 		[ -f "$f" ] || continue
 		pid=$(cat "$f")
 		if kill -0 "$pid" 2>/dev/null; then kill "$pid"; say "stopped $(basename "$f" .pid) (pid $pid)"; fi
 		rm -f "$f"
 	done
+	if [ -d "$H/pg/data" ]; then
+		# shellcheck source=tests/integration/pg_lib.sh
+		source "$REPO/tests/integration/pg_lib.sh"
+		pg_stop "$H/pg" >/dev/null 2>&1 && say "stopped postgresql"
+	fi
 }
 
 if [ "${1:-}" = stop ]; then
@@ -38,7 +44,7 @@ fi
 
 # 1. packages
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libseccomp-dev libp11-kit-dev softhsm2 p11-kit
-      p11-kit-modules opensc passwd procps)
+      p11-kit-modules opensc passwd procps libevent-dev libpq-dev postgresql curl)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -54,10 +60,12 @@ CEREMONY=$BUILD/hsm/ceremony/hsmca-ceremony
 SIGNER=$BUILD/signer/hsmca-signer
 
 # 3. users and directories
-for u in "$SIGNER_USER" "$HSM_USER"; do
+for u in "$SIGNER_USER" "$HSM_USER" "$FRONTEND_USER"; do
 	id "$u" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
 done
-mkdir -p "$H"/{tokens,custodians,ca,run,p11,log,pids,config}
+# the frontend reaches the signing socket through the signer's group (the socket is 0660)
+id -nG "$FRONTEND_USER" | grep -qw "$SIGNER_USER" || usermod -aG "$SIGNER_USER" "$FRONTEND_USER"
+mkdir -p "$H"/{tokens,custodians,ca,run,p11,log,pids,config,pg}
 chmod 755 "$H"
 chmod 700 "$H/custodians"
 chown "$SIGNER_USER" "$H/run"
@@ -136,6 +144,7 @@ token_label = $TOKEN
 socket = $H/run/signer.sock
 control_socket = $H/run/control.sock
 user = $SIGNER_USER
+socket_group = $SIGNER_USER
 
 [key intermediate]
 label = hsmca-intermediate
@@ -169,6 +178,78 @@ if ! running signer; then
 	[ -S "$H/run/signer.sock" ] || die "signer not ready (see $H/log/signer.log)"
 fi
 
+# 7. PostgreSQL (private cluster, Unix socket only), schema, demo accounts, profiles, the frontend
+# shellcheck source=tests/integration/pg_lib.sh
+source "$REPO/tests/integration/pg_lib.sh"
+chown postgres "$H/pg"
+PG_SOCK_MODE=0755 pg_start "$H/pg" >> "$H/log/postgres.log" 2>&1 || die "postgresql did not start (see $H/log/postgres.log)"
+FRONTEND=$BUILD/frontend/hsmca-frontend
+"$FRONTEND" migrate --conninfo "$(pg_conninfo "$H/pg" owner)" >> "$H/log/migrate.log" 2>&1 || die "migration failed"
+FE_DB=$(pg_conninfo "$H/pg" frontend)
+if [ ! -f "$H/demo-credentials.json" ]; then
+	umask 077
+	echo '{"accounts": [' > "$H/demo-credentials.json.new"
+	sep=""
+	for acct in demo-requester:requester demo-admin1:admin demo-admin2:admin demo-auditor:auditor; do
+		name=${acct%%:*} role=${acct#*:}
+		head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$H/config/$name.pw"
+		"$FRONTEND" create-account --conninfo "$FE_DB" --name "$name" --role "$role" --password-file "$H/config/$name.pw" \
+			>> "$H/log/accounts.log" 2>&1 || grep -q exists "$H/log/accounts.log" || die "creating $name failed"
+		printf '%s  {"name": "%s", "password": "%s", "role": "%s"}' "$sep" "$name" "$(cat "$H/config/$name.pw")" "$role" \
+			>> "$H/demo-credentials.json.new"
+		sep=$',\n'
+		rm -f "$H/config/$name.pw"
+	done
+	printf '\n]}\n' >> "$H/demo-credentials.json.new"
+	mv "$H/demo-credentials.json.new" "$H/demo-credentials.json"
+	umask 022
+fi
+cat > "$H/config/profiles.conf" <<EOC
+[profile server]
+issuer = hsmca-intermediate
+issuer_cert = $H/ca/intermediate.pem
+key_types = p256, p384, rsa2048, rsa3072, rsa4096
+dns_suffixes = .example.com, .internal, localhost
+ip_ranges = 10.0.0.0/8, 127.0.0.0/8, 192.168.0.0/16, fd00::/8
+max_sans = 20
+max_validity_days = 90
+key_usage = digitalSignature, keyEncipherment
+eku = serverAuth
+accounts = demo-requester, demo-admin1, demo-admin2
+crl_url = http://127.0.0.1:$PORT/crl/intermediate.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+
+[profile client]
+issuer = hsmca-intermediate
+issuer_cert = $H/ca/intermediate.pem
+key_types = p256, p384, rsa2048
+dns_suffixes = .example.com, .internal
+max_sans = 5
+max_validity_days = 30
+key_usage = digitalSignature
+eku = clientAuth
+accounts = demo-requester, demo-admin1, demo-admin2
+crl_url = http://127.0.0.1:$PORT/crl/intermediate.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+EOC
+cat > "$H/config/frontend.conf" <<EOC
+[frontend]
+listen = 127.0.0.1:$PORT
+database = $FE_DB
+signer_socket = $H/run/signer.sock
+profiles = $H/config/profiles.conf
+chain = $H/ca/chain.pem
+EOC
+chmod 644 "$H/config/frontend.conf" "$H/config/profiles.conf"
+if ! running frontend; then
+	# setpriv execs (no parent left behind), so the pid file names the frontend itself
+	nohup setpriv --reuid="$FRONTEND_USER" --regid="$FRONTEND_USER" --init-groups --no-new-privs -- \
+		"$FRONTEND" run -c "$H/config/frontend.conf" >> "$H/log/frontend.log" 2>&1 &
+	echo $! > "$H/pids/frontend.pid"
+	for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+	curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 || die "frontend did not start (see $H/log/frontend.log)"
+fi
+
 cat <<EOT
 
 hsmca is running (HSMCA_HOME=$H)
@@ -177,6 +258,11 @@ hsmca is running (HSMCA_HOME=$H)
   ceremony records    $H/ca/*.pem.transcript (+ .sig; check: $CEREMONY verify --transcript F --pubkey $H/custodians/audit.pem)
   signer              pid $(cat "$H/pids/signer.pid"), socket $H/run/signer.sock, log $H/log/signer.log
   token               SoftHSM2 '$TOKEN' behind p11-kit server (pid $(cat "$H/pids/p11kit.pid")) as $HSM_USER
-  HTTP frontend       not part of this build yet (issue 3); http://127.0.0.1:$PORT is reserved for it
+  HTTP frontend       http://127.0.0.1:$PORT (pid $(cat "$H/pids/frontend.pid"), as $FRONTEND_USER, log $H/log/frontend.log)
+  demo accounts       $H/demo-credentials.json (a requester, two administrators, an auditor)
+  PostgreSQL          private cluster in $H/pg (socket $H/pg/sock), profiles $H/config/profiles.conf
+  try it              openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem \\
+                        -subj /CN=x -addext subjectAltName=DNS:www.example.com -out r.csr
+                      then POST {"csr": <PEM>, "profile": "server"} to /api/v1/certificates as demo-requester
 Stop: ./quickstart.sh stop
 EOT

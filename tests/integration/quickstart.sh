@@ -4,9 +4,10 @@
 # everything (and unseals again).
 source "$(dirname "$0")/lib.sh"
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-export HSMCA_HOME=$T/home HSMCA_BUILD_DIR=$HSMCA_BUILD
+export HSMCA_HOME=$T/home HSMCA_BUILD_DIR=$HSMCA_BUILD HSMCA_HTTP_PORT=$((20000 + RANDOM % 20000))
+extra_cleanup() { "$REPO/quickstart.sh" stop >/dev/null 2>&1 || true; }
 "$REPO/quickstart.sh" > "$T/qs1.log" 2>&1 || fail "quickstart: $(tail -5 "$T/qs1.log")"
-PIDS+=("$(cat "$HSMCA_HOME/pids/signer.pid")" "$(cat "$HSMCA_HOME/pids/p11kit.pid")")
+PIDS+=("$(cat "$HSMCA_HOME/pids/signer.pid")" "$(cat "$HSMCA_HOME/pids/p11kit.pid")" "$(cat "$HSMCA_HOME/pids/frontend.pid")")
 for f in ca/root.pem ca/intermediate.pem ca/chain.pem custodians/alice.share custodians/erin.share; do
 	[ -s "$HSMCA_HOME/$f" ] || fail "$f missing"
 done
@@ -18,8 +19,28 @@ leaf() {
 		>/dev/null || fail "leaf does not verify"
 }
 leaf first
+# the frontend: demo credentials, chain, issuance as the demo requester
+python3 - "$HSMCA_HOME/demo-credentials.json" <<'PY' || fail "demo-credentials.json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+roles = [a["role"] for a in d["accounts"]]
+assert roles.count("requester") >= 1 and roles.count("admin") >= 2, roles
+assert all(len(a["password"]) >= 12 for a in d["accounts"])
+PY
+URL=http://127.0.0.1:$HSMCA_HTTP_PORT
+curl -fsS "$URL/api/v1/ca/chain" | cmp -s - "$HSMCA_HOME/ca/chain.pem" || fail "chain endpoint"
+pw=$(python3 -c 'import json,sys; print([a for a in json.load(open(sys.argv[1]))["accounts"] if a["role"]=="requester"][0]["password"])' "$HSMCA_HOME/demo-credentials.json")
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/k.pem" -subj /CN=x \
+	-addext subjectAltName=DNS:www.example.com -out "$T/r.csr" 2>/dev/null
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' "$T/r.csr" > "$T/req.json"
+st=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -u "demo-requester:$pw" --data-binary @"$T/req.json" "$URL/api/v1/certificates")
+[ "$st" = 201 ] || fail "issuance through the quickstart frontend: $st $(cat "$T/resp.json")"
+python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"], end="")' "$T/resp.json" > "$T/issued.pem"
+openssl verify -x509_strict -CAfile "$HSMCA_HOME/ca/root.pem" -untrusted "$HSMCA_HOME/ca/intermediate.pem" "$T/issued.pem" >/dev/null \
+	|| fail "issued certificate does not verify"
+[ "$(ps -o user= -p "$(pgrep -f 'hsmca-frontend run' | head -1)")" = hsmca-frontend ] || fail "frontend is not unprivileged"
 grep -q 'p11-kit-client' /proc/"$(cat "$HSMCA_HOME/pids/signer.pid")"/maps || fail "signer does not use p11-kit-client"
-pass "quickstart: ceremony done, signer unsealed behind p11-kit server, a leaf verifies"
+pass "quickstart: ceremony done, signer unsealed behind p11-kit server, frontend on PostgreSQL issues for the demo requester"
 sum=$(sha256sum < "$HSMCA_HOME/ca/root.pem")
 "$REPO/quickstart.sh" stop > "$T/stop.log" 2>&1 || fail "stop"
 grep -q 'stopped signer' "$T/stop.log" || fail "stop did not stop the signer"
