@@ -38,7 +38,7 @@ st=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -u "demo-requester:$pw" --data
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"], end="")' "$T/resp.json" > "$T/issued.pem"
 openssl verify -x509_strict -CAfile "$HSMCA_HOME/ca/root.pem" -untrusted "$HSMCA_HOME/ca/intermediate.pem" "$T/issued.pem" >/dev/null \
 	|| fail "issued certificate does not verify"
-[ "$(ps -o user= -p "$(pgrep -f 'hsmca-frontend run' | head -1)")" = hsmca-frontend ] || fail "frontend is not unprivileged"
+[ "$(ps -o user= -p "$(cat "$HSMCA_HOME/pids/frontend.pid")")" = hsmca-frontend ] || fail "frontend is not unprivileged"
 grep -q 'p11-kit-client' /proc/"$(cat "$HSMCA_HOME/pids/signer.pid")"/maps || fail "signer does not use p11-kit-client"
 pass "quickstart: ceremony done, signer unsealed behind p11-kit server, frontend on PostgreSQL issues for the demo requester"
 sum=$(sha256sum < "$HSMCA_HOME/ca/root.pem")
