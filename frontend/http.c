@@ -91,10 +91,14 @@ static void http_route(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	if (!path)
 		path = "";
-	if (!strcmp(path, "/healthz") || !strcmp(path, "/api/v1/cfssl/health")) {
+	if (!strcmp(path, "/healthz")) {
 		if (cmd != EVHTTP_REQ_GET)
 			return http_json_error(req, 405, "method", "use GET");
 		return http_text(req, 200, "application/json", "{\"status\": \"ok\"}\n", 17);
+	}
+	if (!strcmp(path, "/api/v1/cfssl/health")) {
+		static const char health[] = "{\"success\": true, \"result\": {\"healthy\": true}, \"errors\": [], \"messages\": []}\n";
+		return http_text(req, 200, "application/json", health, sizeof(health) - 1);
 	}
 	if (!strcmp(path, "/metrics"))
 		return http_metrics(h, req);
@@ -103,10 +107,15 @@ static void http_route(struct evhttp_request *req, void *arg)
 			return http_json_error(req, 405, "method", "use GET");
 		return http_text(req, 200, "application/pem-certificate-chain", h->app->chain_pem, h->app->chain_len);
 	}
-	if (!strcmp(path, "/api/v1/certificates")) {
+	enum job_kind kind = !strcmp(path, "/api/v1/certificates")     ? JOB_ISSUE
+			     : !strcmp(path, "/api/v1/cfssl/authsign") ? JOB_CFSSL_AUTHSIGN
+			     : !strcmp(path, "/api/v1/cfssl/sign")     ? JOB_CFSSL_SIGN
+			     : !strcmp(path, "/api/v1/cfssl/info")     ? JOB_CFSSL_INFO
+								       : 0;
+	if (kind) {
 		if (cmd != EVHTTP_REQ_POST)
 			return http_json_error(req, 405, "method", "use POST");
-		struct job *j = http_job(req, JOB_ISSUE);
+		struct job *j = http_job(req, kind);
 		if (!j)
 			return http_json_error(req, 503, "overloaded", "out of memory");
 		return pool_submit(h->pool, j);

@@ -2,21 +2,20 @@
  * sign, commit the result. */
 #include "issue.h"
 
+#include <arpa/inet.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "auth.h"
+#include "cfssl.h"
 #include "frame.h"
 #include "json.h"
 #include "log.h"
 #include "pool.h"
 
-#define ISSUE_WHY_MAX 256
 
-/* Audits a refusal in its own transaction (nothing else is stored for a refused request). */
-static void issue_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
-			 const char *why)
+void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why)
 {
 	struct dbuf d;
 	dbuf_init(&d);
@@ -25,7 +24,7 @@ static void issue_refuse(struct worker *w, struct job *j, const char *actor, int
 	dbuf_add(&d, ", \"message\": ", 13);
 	json_write_string(&d, why);
 	dbuf_add(&d, ", \"peer\": ", 10);
-	json_write_string(&d, j->peer);
+	json_write_string(&d, peer);
 	dbuf_add(&d, "}", 2); /* includes the NUL */
 	if (w->db && !d.failed && db_begin(w->db) == 0) {
 		if (db_audit_append(w->db, actor, "certificate.refused", "-", (const char *)d.data) || db_commit(w->db))
@@ -33,10 +32,17 @@ static void issue_refuse(struct worker *w, struct job *j, const char *actor, int
 	}
 	dbuf_free(&d);
 	atomic_fetch_add(&w->app->refused, 1);
+}
+
+/* Audits a refusal in its own transaction (nothing else is stored for a refused request) and replies. */
+static void issue_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
+			 const char *why)
+{
+	issue_audit_refusal(w, actor, j->peer, code, why);
 	job_error(j, status, code, why);
 }
 
-static int issue_db(struct worker *w)
+int issue_db(struct worker *w)
 {
 	char err[DB_ERR_MAX];
 	if (w->db)
@@ -201,22 +207,119 @@ static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)
 	}
 }
 
+/* Replaces the CSR's names with a CFSSL-style "hosts" list (IP addresses or DNS names). */
+static int issue_hosts(struct csr *csr, const struct json_node *hosts, char *why)
+{
+	size_t n = json_array_len(hosts);
+	if (n == 0 || n > CSR_MAX_SANS) {
+		snprintf(why, ISSUE_WHY_MAX, "hosts: 1..%d names", CSR_MAX_SANS);
+		return HSMCA_ERR_PARSE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 0;
+		const char *h = json_string(json_array_at(hosts, i), &len);
+		uint8_t addr[16];
+		if (!h || len == 0 || len >= CSR_SAN_MAX) {
+			snprintf(why, ISSUE_WHY_MAX, "hosts: entry %zu is not a name", i);
+			return HSMCA_ERR_PARSE;
+		}
+		csr->sans[i].type = inet_pton(AF_INET, h, addr) == 1 || inet_pton(AF_INET6, h, addr) == 1 ? CSR_SAN_IP
+														 : CSR_SAN_DNS;
+		memcpy(csr->sans[i].value, h, len + 1);
+	}
+	csr->n_sans = n;
+	return 0;
+}
+
+int issue_core(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
+	       size_t csr_len, const struct json_node *hosts, struct issue_outcome *o)
+{
+	struct csr csr;
+	struct dbuf tbs;
+	time_t validity[2] = { 0, 0 };
+	int san_types[CSR_MAX_SANS];
+	const char *sans[CSR_MAX_SANS];
+	int rc, ret = -1;
+	memset(&csr, 0, sizeof(csr));
+	dbuf_init(&tbs);
+	o->status = 403;
+	o->code = "policy";
+	if (!profile_allows_account(p, actor)) {
+		o->code = "profile-forbidden";
+		snprintf(o->why, sizeof(o->why), "this account may not use this profile");
+		goto refused;
+	}
+	if ((rc = csr_parse((const unsigned char *)csr_text, csr_len, &csr, o->why))) {
+		o->status = 400;
+		o->code = rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr";
+		goto refused;
+	}
+	if (hosts && issue_hosts(&csr, hosts, o->why)) {
+		o->status = 400;
+		o->code = "bad-request";
+		goto refused;
+	}
+	for (size_t i = 0; i < csr.n_sans; i++) {
+		san_types[i] = (int)csr.sans[i].type;
+		sans[i] = csr.sans[i].value;
+	}
+	if (profile_check_request(p, csr.pubkey, san_types, sans, csr.n_sans, o->why) ||
+	    issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), &csr, &tbs, o->serial, validity, o->why))
+		goto refused;
+	if (p->needs_approval) {
+		o->status = 501;
+		o->code = "approval-unsupported";
+		snprintf(o->why, sizeof(o->why), "profiles that need approval are not served yet");
+		goto refused;
+	}
+	o->status = 503;
+	o->code = "unavailable";
+	if (issue_commit_intent(w, p, actor, o->serial, &csr, &tbs, validity)) {
+		snprintf(o->why, sizeof(o->why), "could not record the request");
+		goto out;
+	}
+	if ((rc = issue_sign(w, p->issuer, &tbs, &o->der, o->why))) {
+		atomic_fetch_add(&w->app->failed, 1);
+		if (rc == HSMCA_ERR_IO) {
+			/* the signer may have signed before it went away: the row stays pending and the recovery pass
+			 * completes it (re-signing the stored TBS), so nothing signed is unknown to the database */
+			o->code = "signer-unavailable";
+			snprintf(o->why, sizeof(o->why), "the request is recorded and will be completed when the signer is back");
+			goto out;
+		}
+		if (issue_commit_result(w, actor, o->serial, NULL, o->why))
+			log_event("error", "commit_failed", "serial=%s state=failed", o->serial);
+		o->status = 502;
+		o->code = "signer";
+		goto out;
+	}
+	if (issue_commit_result(w, actor, o->serial, &o->der, NULL)) {
+		/* signed but not recorded as issued: the row stays pending and recovery re-signs it */
+		snprintf(o->why, sizeof(o->why), "could not record the certificate; it will be recovered");
+		goto out;
+	}
+	atomic_fetch_add(&w->app->issued, 1);
+	log_event("info", "issued", "serial=%s profile=%s requester=%s", o->serial, p->name, actor);
+	ret = 0;
+	goto out;
+refused:
+	issue_audit_refusal(w, actor, peer, o->code, o->why);
+out:
+	csr_free(&csr);
+	dbuf_free(&tbs);
+	return ret;
+}
+
 static void issue_handle(struct worker *w, struct job *j)
 {
 	struct db_account acct;
 	struct json_doc *doc = NULL;
-	struct csr csr;
-	struct dbuf tbs, der;
-	char why[ISSUE_WHY_MAX] = "", serial[DB_SERIAL_HEX_MAX] = "";
-	time_t validity[2] = { 0, 0 };
+	struct issue_outcome o;
+	char why[ISSUE_WHY_MAX] = "";
 	const char *csr_text = NULL, *pname = NULL;
 	size_t csr_len = 0;
-	int san_types[CSR_MAX_SANS];
-	const char *sans[CSR_MAX_SANS];
-	int rc;
-	memset(&csr, 0, sizeof(csr));
-	dbuf_init(&tbs);
-	dbuf_init(&der);
+	memset(&o, 0, sizeof(o));
+	dbuf_init(&o.der);
 	if (issue_db(w)) {
 		job_error(j, 503, "unavailable", "the database is unavailable");
 		return;
@@ -232,58 +335,17 @@ static void issue_handle(struct worker *w, struct job *j)
 		issue_refuse(w, j, acct.name, 400, "unknown-profile", "no such profile");
 		goto out;
 	}
-	if (!profile_allows_account(p, acct.name)) {
-		issue_refuse(w, j, acct.name, 403, "profile-forbidden", "this account may not use this profile");
+	if (acct.key_profile[0] && strcmp(acct.key_profile, p->name) != 0) {
+		issue_refuse(w, j, acct.name, 403, "profile-forbidden", "this API key is bound to another profile");
 		goto out;
 	}
-	if ((rc = csr_parse((const unsigned char *)csr_text, csr_len, &csr, why))) {
-		issue_refuse(w, j, acct.name, 400, rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr", why);
-		goto out;
-	}
-	for (size_t i = 0; i < csr.n_sans; i++) {
-		san_types[i] = (int)csr.sans[i].type;
-		sans[i] = csr.sans[i].value;
-	}
-	if (profile_check_request(p, csr.pubkey, san_types, sans, csr.n_sans, why) ||
-	    issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), &csr, &tbs, serial, validity, why)) {
-		issue_refuse(w, j, acct.name, 403, "policy", why);
-		goto out;
-	}
-	if (p->needs_approval) {
-		issue_refuse(w, j, acct.name, 501, "approval-unsupported", "profiles that need approval are not served yet");
-		goto out;
-	}
-	if (issue_commit_intent(w, p, acct.name, serial, &csr, &tbs, validity)) {
-		job_error(j, 503, "unavailable", "could not record the request");
-		goto out;
-	}
-	if ((rc = issue_sign(w, p->issuer, &tbs, &der, why))) {
-		atomic_fetch_add(&w->app->failed, 1);
-		if (rc == HSMCA_ERR_IO) {
-			/* the signer may have signed before it went away: the row stays pending and the recovery pass
-			 * completes it (re-signing the stored TBS), so nothing signed is unknown to the database */
-			job_error(j, 503, "signer-unavailable", "the request is recorded and will be completed when the "
-								"signer is back");
-			goto out;
-		}
-		if (issue_commit_result(w, acct.name, serial, NULL, why))
-			log_event("error", "commit_failed", "serial=%s state=failed", serial);
-		job_error(j, 502, "signer", why);
-		goto out;
-	}
-	if (issue_commit_result(w, acct.name, serial, &der, NULL)) {
-		/* signed but not recorded as issued: the row stays pending and recovery re-signs it */
-		job_error(j, 503, "unavailable", "could not record the certificate; it will be recovered");
-		goto out;
-	}
-	atomic_fetch_add(&w->app->issued, 1);
-	log_event("info", "issued", "serial=%s profile=%s requester=%s", serial, p->name, acct.name);
-	issue_reply(w, j, serial, &der);
+	if (issue_core(w, acct.name, j->peer, p, csr_text, csr_len, NULL, &o))
+		job_error(j, o.status, o.code, o.why);
+	else
+		issue_reply(w, j, o.serial, &o.der);
 out:
 	json_free(doc);
-	csr_free(&csr);
-	dbuf_free(&tbs);
-	dbuf_free(&der);
+	dbuf_free(&o.der);
 }
 
 void handle_job(struct worker *w, struct job *j)
@@ -291,6 +353,12 @@ void handle_job(struct worker *w, struct job *j)
 	unsigned issued = 0, failed = 0;
 	if (j->kind == JOB_ISSUE) {
 		issue_handle(w, j);
+	} else if (j->kind == JOB_CFSSL_AUTHSIGN) {
+		cfssl_authsign(w, j);
+	} else if (j->kind == JOB_CFSSL_SIGN) {
+		cfssl_sign_unauthenticated(w, j);
+	} else if (j->kind == JOB_CFSSL_INFO) {
+		cfssl_info(w, j);
 	} else if (j->kind == JOB_RECOVER) {
 		if (issue_recover(w, w->app->conf.recover_after_seconds, &issued, &failed) == 0 && (issued || failed))
 			log_event("info", "recovery", "issued=%u failed=%u", issued, failed);

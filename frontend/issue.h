@@ -8,6 +8,28 @@
 #include "der.h"
 
 #define ISSUE_SERIAL_LEN 16
+#define ISSUE_WHY_MAX 256
+
+struct json_node;
+
+/* The result of one issuance attempt. der is owned (dbuf_free). */
+struct issue_outcome {
+	int status;       /* HTTP status of a failure */
+	const char *code; /* error code of a failure */
+	char why[ISSUE_WHY_MAX];
+	char serial[DB_SERIAL_HEX_MAX];
+	struct dbuf der;  /* the certificate on success */
+};
+
+/* Opens this worker's database connection if needed. */
+int issue_db(struct worker *w) HSMCA_WUR;
+/* Issues for an authenticated actor under profile p: CSR, optional CFSSL hosts (JSON array, replaces the
+ * CSR's names), profile checks, intent committed, signer, result committed. Refusals are audited.
+ * Returns 0 with o->der and o->serial, or -1 with o->status, o->code, o->why. */
+int issue_core(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
+	       size_t csr_len, const struct json_node *hosts, struct issue_outcome *o);
+/* Records a refused request on the audit log (its own transaction). */
+void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why);
 
 /* Builds the leaf TBS for csr under profile p (index pi in app->profiles), lints it with the signer's
  * rules. out_serial_hex gets the serial, out_validity notBefore and notAfter. Returns 0 or HSMCA_ERR_POLICY with why. */

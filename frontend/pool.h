@@ -17,7 +17,7 @@
 #define JOB_PEER_MAX 64
 #define JOB_CTYPE_MAX 64
 
-enum job_kind { JOB_ISSUE = 1, JOB_RECOVER };
+enum job_kind { JOB_ISSUE = 1, JOB_RECOVER, JOB_CFSSL_AUTHSIGN, JOB_CFSSL_SIGN, JOB_CFSSL_INFO };
 
 struct job {
 	struct job *next;

@@ -1,6 +1,7 @@
 #include "profile.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -93,6 +94,22 @@ static int prof_account(struct profile *p, const char *t, unsigned line, char *e
 	return 0;
 }
 
+static bool prof_hex(const char *v, uint8_t *out, size_t max, size_t *out_len)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n % 2 || n / 2 > max)
+		return false;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned b;
+		if (!isxdigit((unsigned char)v[2 * i]) || !isxdigit((unsigned char)v[2 * i + 1]) ||
+		    sscanf(v + 2 * i, "%2x", &b) != 1)
+			return false;
+		out[i] = (uint8_t)b;
+	}
+	*out_len = n / 2;
+	return true;
+}
+
 static int prof_value(struct profile *p, const char *key, const char *v, unsigned line, char *err)
 {
 	uint64_t n;
@@ -129,6 +146,11 @@ static int prof_value(struct profile *p, const char *key, const char *v, unsigne
 		ok = conf_value_str(v, p->crl_url, sizeof(p->crl_url));
 	else if (!strcmp(key, "ocsp_url"))
 		ok = conf_value_str(v, p->ocsp_url, sizeof(p->ocsp_url));
+	else if (!strcmp(key, "cfssl_key"))
+		ok = prof_hex(v, p->cfssl_key, sizeof(p->cfssl_key), &p->cfssl_key_len) &&
+		     p->cfssl_key_len >= PROF_CFSSL_KEY_MIN;
+	else if (!strcmp(key, "cfssl_account"))
+		ok = conf_value_str(v, p->cfssl_account, sizeof(p->cfssl_account));
 	else
 		return CERR("line %u: unknown key %s", line, key);
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
@@ -173,6 +195,8 @@ int profiles_load(const char *path, struct profiles *out, char *err)
 		    !p->key_usage || !p->n_eku || !p->n_accounts)
 			return CERR("%s: profile %s needs issuer, issuer_cert, key_types, max_validity_days, max_sans, "
 				    "key_usage, eku and accounts", path, p->name);
+		if (!p->cfssl_key_len != !p->cfssl_account[0])
+			return CERR("%s: profile %s: cfssl_key and cfssl_account go together", path, p->name);
 	}
 	return 0;
 }

@@ -15,6 +15,8 @@
 #define PROF_LIST_MAX 16
 #define PROF_TEXT_MAX 256
 #define PROF_WHY_MAX 160
+#define PROF_CFSSL_KEY_MAX 64
+#define PROF_CFSSL_KEY_MIN 16
 
 enum prof_keytype { PROF_P256 = 1 << 0, PROF_P384 = 1 << 1, PROF_RSA2048 = 1 << 2, PROF_RSA3072 = 1 << 3,
 		    PROF_RSA4096 = 1 << 4 };
@@ -46,6 +48,10 @@ struct profile {
 	bool needs_approval;
 	char crl_url[PROF_TEXT_MAX];
 	char ocsp_url[PROF_TEXT_MAX];
+	/* CFSSL-compatible authsign: HMAC-SHA-256 key (hex in the file) and the account recorded as requester */
+	uint8_t cfssl_key[PROF_CFSSL_KEY_MAX];
+	size_t cfssl_key_len;
+	char cfssl_account[PROF_NAME_MAX];
 };
 
 struct profiles {

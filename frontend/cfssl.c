@@ -1,0 +1,253 @@
+#include "cfssl.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "issue.h"
+#include "json.h"
+#include "log.h"
+
+#define CFSSL_TOKEN_LEN 32
+#define CFSSL_SEEN_MAX 4096
+
+/* Tokens seen within the window: a replayed request is refused even with a fresh timestamp. */
+static struct {
+	pthread_mutex_t mu;
+	unsigned next;
+	struct {
+		uint8_t token[CFSSL_TOKEN_LEN];
+		time_t at;
+	} seen[CFSSL_SEEN_MAX];
+} cfssl_replay = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static bool cfssl_replayed(const uint8_t *token, time_t now)
+{
+	bool hit = false;
+	pthread_mutex_lock(&cfssl_replay.mu);
+	for (unsigned i = 0; i < CFSSL_SEEN_MAX && !hit; i++)
+		hit = cfssl_replay.seen[i].at && now - cfssl_replay.seen[i].at <= 2 * CFSSL_WINDOW &&
+		      CRYPTO_memcmp(cfssl_replay.seen[i].token, token, CFSSL_TOKEN_LEN) == 0;
+	if (!hit) {
+		memcpy(cfssl_replay.seen[cfssl_replay.next].token, token, CFSSL_TOKEN_LEN);
+		cfssl_replay.seen[cfssl_replay.next].at = now;
+		cfssl_replay.next = (cfssl_replay.next + 1) % CFSSL_SEEN_MAX;
+	}
+	pthread_mutex_unlock(&cfssl_replay.mu);
+	return hit;
+}
+
+static void cfssl_error(struct job *j, int status, const char *msg)
+{
+	dbuf_free(&j->resp);
+	dbuf_init(&j->resp);
+	j->status = status;
+	strcpy(j->content_type, "application/json");
+	char code[16];
+	snprintf(code, sizeof(code), "%d", status);
+	dbuf_add(&j->resp, "{\"success\": false, \"result\": null, \"errors\": [{\"code\": ", 55);
+	dbuf_add(&j->resp, code, strlen(code));
+	dbuf_add(&j->resp, ", \"message\": ", 13);
+	json_write_string(&j->resp, msg);
+	dbuf_add(&j->resp, "}], \"messages\": []}\n", 20);
+}
+
+static void cfssl_result(struct job *j, const char *cert_pem, const char *extra)
+{
+	dbuf_init(&j->resp);
+	j->status = 200;
+	strcpy(j->content_type, "application/json");
+	dbuf_add(&j->resp, "{\"success\": true, \"result\": {\"certificate\": ", 44);
+	json_write_string(&j->resp, cert_pem);
+	dbuf_add(&j->resp, extra, strlen(extra));
+	dbuf_add(&j->resp, "}, \"errors\": [], \"messages\": []}\n", 33);
+}
+
+/* Strict base64 (standard alphabet, padded) into a new buffer; NUL-terminated for JSON parsing. */
+static uint8_t *cfssl_b64(const char *in, size_t len, size_t max, size_t *out_len)
+{
+	if (len == 0 || len % 4 || len / 4 * 3 > max)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+		bool pad = c == '=' && i >= len - 2 && (i == len - 1 || in[len - 1] == '=');
+		if (!pad && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+			      c == '/'))
+			return NULL;
+	}
+	uint8_t *out = malloc(len / 4 * 3 + 1);
+	int n = out ? EVP_DecodeBlock(out, (const unsigned char *)in, (int)len) : -1;
+	if (n < 0) {
+		free(out);
+		return NULL;
+	}
+	*out_len = (size_t)n - (in[len - 1] == '=') - (in[len - 2] == '=');
+	out[*out_len] = 0;
+	return out;
+}
+
+static const struct profile *cfssl_profile(struct worker *w, const char *name)
+{
+	return profiles_find(&w->app->profiles, name && *name ? name : "default");
+}
+
+/* The inner request: {"certificate_request", "hosts"?, "profile"?, "label"?, "crl_override"?} */
+static int cfssl_inner(const struct json_node *r, const char **csr, size_t *csr_len, const char **profile,
+		       const struct json_node **hosts, char *why)
+{
+	static const char *const known[] = { "certificate_request", "hosts", "profile", "label", "crl_override" };
+	if (json_type(r) != JSON_OBJECT) {
+		snprintf(why, ISSUE_WHY_MAX, "request is not a JSON object");
+		return -1;
+	}
+	for (size_t i = 0; i < json_object_len(r); i++) {
+		const char *k = json_object_key(r, i);
+		bool ok = false;
+		for (size_t n = 0; n < sizeof(known) / sizeof(known[0]); n++)
+			ok |= !strcmp(k, known[n]);
+		if (!ok) {
+			snprintf(why, ISSUE_WHY_MAX, "unsupported request field %.64s", k);
+			return -1;
+		}
+	}
+	const char *crl = json_string(json_get(r, "crl_override"), NULL);
+	*csr = json_string(json_get(r, "certificate_request"), csr_len);
+	*profile = json_string(json_get(r, "profile"), NULL);
+	*hosts = json_get(r, "hosts");
+	if (*hosts && json_type(*hosts) == JSON_NULL)
+		*hosts = NULL;
+	if (!*csr || (crl && *crl) || (*hosts && json_type(*hosts) != JSON_ARRAY)) {
+		snprintf(why, ISSUE_WHY_MAX, "certificate_request missing, hosts not a list, or crl_override set");
+		return -1;
+	}
+	return 0;
+}
+
+void cfssl_authsign(struct worker *w, struct job *j)
+{
+	struct json_doc *outer = NULL, *inner = NULL;
+	struct issue_outcome o;
+	char why[ISSUE_WHY_MAX] = "", err[128];
+	uint8_t *req = NULL, *tok = NULL, mac[EVP_MAX_MD_SIZE];
+	size_t req_len = 0, tok_len = 0, rl = 0, tl = 0, csr_len = 0;
+	unsigned int mac_len = 0;
+	long long ts = 0;
+	time_t now = time(NULL);
+	const char *csr, *pname = NULL;
+	const struct json_node *hosts = NULL;
+	memset(&o, 0, sizeof(o));
+	dbuf_init(&o.der);
+	if (issue_db(w)) {
+		cfssl_error(j, 503, "the database is unavailable");
+		return;
+	}
+	if (json_parse((const char *)j->body, j->body_len, &outer, err, sizeof(err))) {
+		cfssl_error(j, 400, "authsign body is not valid JSON");
+		goto out;
+	}
+	const struct json_node *root = json_root(outer), *tsn = json_get(root, "timestamp");
+	const char *rs = json_string(json_get(root, "request"), &rl), *ts64 = json_string(json_get(root, "token"), &tl);
+	if (!rs || !ts64 || !(req = cfssl_b64(rs, rl, CFSSL_REQUEST_MAX, &req_len)) ||
+	    !(tok = cfssl_b64(ts64, tl, 64, &tok_len)) || tok_len != CFSSL_TOKEN_LEN ||
+	    (tsn && !json_int(tsn, &ts)) || json_parse((const char *)req, req_len, &inner, err, sizeof(err)) ||
+	    cfssl_inner(json_root(inner), &csr, &csr_len, &pname, &hosts, why)) {
+		issue_audit_refusal(w, "-", j->peer, "bad-request", why[0] ? why : "malformed authsign request");
+		cfssl_error(j, 400, why[0] ? why : "malformed authsign request (token, request)");
+		goto out;
+	}
+	const struct profile *p = cfssl_profile(w, pname);
+	if (!p || !p->cfssl_key_len) {
+		issue_audit_refusal(w, "-", j->peer, "unknown-profile", "no such profile with an auth key");
+		cfssl_error(j, 400, "no such profile (with an auth key)");
+		goto out;
+	}
+	/* the token is an HMAC over the exact request bytes, compared in constant time */
+	HMAC(EVP_sha256(), p->cfssl_key, (int)p->cfssl_key_len, req, req_len, mac, &mac_len);
+	if (mac_len != CFSSL_TOKEN_LEN || CRYPTO_memcmp(mac, tok, CFSSL_TOKEN_LEN) != 0) {
+		issue_audit_refusal(w, p->cfssl_account, j->peer, "unauthorized", "bad authsign token");
+		cfssl_error(j, 401, "invalid token");
+		goto out;
+	}
+	if ((tsn && (ts < now - CFSSL_WINDOW || ts > now + CFSSL_WINDOW)) || cfssl_replayed(tok, now)) {
+		issue_audit_refusal(w, p->cfssl_account, j->peer, "replay", "stale timestamp or replayed token");
+		cfssl_error(j, 401, "stale timestamp or replayed request");
+		goto out;
+	}
+	if (issue_core(w, p->cfssl_account, j->peer, p, csr, csr_len, hosts, &o)) {
+		char msg[ISSUE_WHY_MAX + 64];
+		snprintf(msg, sizeof(msg), "%s: %s", o.code, o.why);
+		cfssl_error(j, o.status, msg);
+		goto out;
+	}
+	const unsigned char *d = o.der.data;
+	X509 *x = d2i_X509(NULL, &d, (long)o.der.len);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem = NULL;
+	long pl;
+	if (x && b && PEM_write_bio_X509(b, x) && (pl = BIO_get_mem_data(b, &pem)) > 0) {
+		char *cert = strndup(pem, (size_t)pl);
+		cfssl_result(j, cert ? cert : "", "");
+		free(cert);
+	} else {
+		cfssl_error(j, 500, "cannot encode the certificate");
+	}
+	X509_free(x);
+	BIO_free(b);
+out:
+	json_free(outer);
+	json_free(inner);
+	free(req);
+	free(tok);
+	dbuf_free(&o.der);
+}
+
+void cfssl_sign_unauthenticated(struct worker *w, struct job *j)
+{
+	(void)w;
+	cfssl_error(j, 401, "unauthenticated signing is disabled: use authsign with the profile's auth key");
+}
+
+void cfssl_info(struct worker *w, struct job *j)
+{
+	struct json_doc *doc = NULL;
+	char err[128], extra[256];
+	if (json_parse((const char *)j->body, j->body_len, &doc, err, sizeof(err)) ||
+	    json_type(json_root(doc)) != JSON_OBJECT) {
+		cfssl_error(j, 400, "info body is not a JSON object");
+		goto out;
+	}
+	const struct profile *p = cfssl_profile(w, json_string(json_get(json_root(doc), "profile"), NULL));
+	if (!p) {
+		cfssl_error(j, 400, "no such profile");
+		goto out;
+	}
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem = NULL;
+	long pl;
+	X509 *issuer = w->app->issuers[p - w->app->profiles.p].cert;
+	if (b && PEM_write_bio_X509(b, issuer) && (pl = BIO_get_mem_data(b, &pem)) > 0) {
+		char *cert = strndup(pem, (size_t)pl);
+		struct dbuf u;
+		dbuf_init(&u);
+		for (size_t i = 0; i < p->n_eku; i++) {
+			dbuf_add(&u, i ? ", " : "", i ? 2 : 0);
+			json_write_string(&u, p->eku[i]);
+		}
+		snprintf(extra, sizeof(extra), ", \"usages\": [%.*s], \"expiry\": \"%uh\"", (int)u.len,
+			 u.data ? (const char *)u.data : "", p->max_validity_days * 24);
+		cfssl_result(j, cert ? cert : "", extra);
+		dbuf_free(&u);
+		free(cert);
+	} else {
+		cfssl_error(j, 500, "cannot encode the issuer certificate");
+	}
+	BIO_free(b);
+out:
+	json_free(doc);
+}
