@@ -6,18 +6,10 @@
 #include <string.h>
 
 #include "auth.h"
+#include "certbuild.h"
 #include "conf.h"
 
 #define APP_CHAIN_MAX (64u * 1024u)
-
-static X509 *app_read_cert(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	return x;
-}
 
 static int app_read_chain(struct app *a, char *err)
 {
@@ -45,7 +37,7 @@ int app_load(struct app *a, char *err)
 	for (unsigned i = 0; i < a->profiles.n; i++) {
 		const struct profile *p = &a->profiles.p[i];
 		struct app_issuer *iss = &a->issuers[i];
-		if (!(iss->cert = app_read_cert(p->issuer_cert))) {
+		if (!(iss->cert = certbuild_read_pem(p->issuer_cert))) {
 			snprintf(err, CONF_ERR_MAX, "profile %s: cannot read issuer_cert %s", p->name, p->issuer_cert);
 			return HSMCA_ERR_CONFIG;
 		}

@@ -11,16 +11,6 @@
 
 #define DAY 86400L
 
-static int tb_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	int ok = e && X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	return ok ? 0 : HSMCA_ERR_CRYPTO;
-}
-
 static void tb_list(char *out, size_t max, const char *item)
 {
 	size_t n = strlen(out);
@@ -46,20 +36,20 @@ static int tb_extensions(const struct profile *p, const struct csr *csr, X509 *x
 			return HSMCA_ERR_POLICY; /* would split the OpenSSL list */
 		tb_list(san, sizeof(san), item);
 	}
-	if ((rc = tb_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE")) ||
-	    (rc = tb_ext(x, issuer, NID_key_usage, ku)) || (rc = tb_ext(x, issuer, NID_ext_key_usage, eku)) ||
-	    (rc = tb_ext(x, issuer, NID_subject_alt_name, san)) ||
-	    (rc = tb_ext(x, issuer, NID_subject_key_identifier, "hash")) ||
-	    (rc = tb_ext(x, issuer, NID_authority_key_identifier, "keyid:always")))
+	if ((rc = certbuild_add_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE")) ||
+	    (rc = certbuild_add_ext(x, issuer, NID_key_usage, ku)) || (rc = certbuild_add_ext(x, issuer, NID_ext_key_usage, eku)) ||
+	    (rc = certbuild_add_ext(x, issuer, NID_subject_alt_name, san)) ||
+	    (rc = certbuild_add_ext(x, issuer, NID_subject_key_identifier, "hash")) ||
+	    (rc = certbuild_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always")))
 		return rc;
 	if (p->crl_url[0]) {
 		snprintf(aia, sizeof(aia), "URI:%s", p->crl_url);
-		if ((rc = tb_ext(x, issuer, NID_crl_distribution_points, aia)))
+		if ((rc = certbuild_add_ext(x, issuer, NID_crl_distribution_points, aia)))
 			return rc;
 	}
 	if (p->ocsp_url[0]) {
 		snprintf(aia, sizeof(aia), "OCSP;URI:%s", p->ocsp_url);
-		if ((rc = tb_ext(x, issuer, NID_info_access, aia)))
+		if ((rc = certbuild_add_ext(x, issuer, NID_info_access, aia)))
 			return rc;
 	}
 	return 0;

@@ -1,6 +1,9 @@
 #include "certbuild.h"
 
 #include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
 #include <string.h>
 
 int certbuild_tbs(X509 *x, struct span sigalg, struct dbuf *out)
@@ -58,4 +61,23 @@ ASN1_INTEGER *certbuild_serial(const uint8_t *rnd, size_t len)
 	ASN1_INTEGER *ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
 	BN_free(bn);
 	return ai;
+}
+
+X509 *certbuild_read_pem(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	return x;
+}
+
+int certbuild_add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	int ok = e && X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	return ok ? 0 : HSMCA_ERR_CRYPTO;
 }

@@ -3,22 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "certbuild.h"
 #include "conf.h"
 #include "state.h"
 
 #define KERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__))
 #define SGN_SELFTEST_LEN 32
-
-static X509 *sgn_read_cert(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	X509 *x = NULL;
-	if (!f)
-		return NULL;
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	return x;
-}
 
 int sgn_keys_load_certs(struct sgn_state *st, char *err)
 {
@@ -28,12 +18,12 @@ int sgn_keys_load_certs(struct sgn_state *st, char *err)
 		X509 *parent = NULL;
 		int rc = HSMCA_ERR_CONFIG, len;
 		k->conf = kc;
-		k->cert = sgn_read_cert(kc->cert);
+		k->cert = certbuild_read_pem(kc->cert);
 		if (!k->cert) {
 			KERR("key %s: cannot read certificate %s", kc->name, kc->cert);
 			return HSMCA_ERR_CONFIG;
 		}
-		if (kc->issuer_cert[0] && !(parent = sgn_read_cert(kc->issuer_cert))) {
+		if (kc->issuer_cert[0] && !(parent = certbuild_read_pem(kc->issuer_cert))) {
 			KERR("key %s: cannot read issuer certificate %s", kc->name, kc->issuer_cert);
 			return HSMCA_ERR_CONFIG;
 		}

@@ -191,21 +191,12 @@ static int cer_lint(struct cer_ctx *c, struct span tbs, const struct policy_issu
 	return 0;
 }
 
-static X509 *cer_read_cert(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	return x;
-}
-
 /* The issuing key: the issuer certificate's key, found by label and proven to match it. */
 static int cer_signer_open(struct cer_ctx *c, struct cer_signer *sg)
 {
 	CK_OBJECT_HANDLE pubh;
 	int rc;
-	if (!(sg->cert = cer_read_cert(c->conf.issuer_cert))) {
+	if (!(sg->cert = certbuild_read_pem(c->conf.issuer_cert))) {
 		fprintf(stderr, "ceremony: cannot read issuer certificate %s\n", c->conf.issuer_cert);
 		return HSMCA_ERR_CONFIG;
 	}

@@ -16,16 +16,6 @@ static const uint8_t alg_ecdsa_sha256[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 
 
 static int is(const char *brk, const char *name) { return brk && !strcmp(brk, name); }
 
-static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	int ok = e && X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	return ok ? 0 : -1;
-}
-
 static ASN1_INTEGER *leaf_serial(const char *brk)
 {
 	uint8_t r[21];
@@ -86,24 +76,24 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 	    !X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) || !X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na))
 		goto out;
 	if (is(brk, "ca")) {
-		if (add_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
-		    add_ext(x, issuer, NID_key_usage, "critical,keyCertSign"))
+		if (certbuild_add_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+		    certbuild_add_ext(x, issuer, NID_key_usage, "critical,keyCertSign"))
 			goto out;
 	} else {
 		const char *ku = is(brk, "ku") ? "critical,digitalSignature,dataEncipherment"
 			       : is(brk, "ku-certsign") ? "critical,digitalSignature,keyCertSign"
 						       : "critical,digitalSignature";
-		if (add_ext(x, issuer, NID_key_usage, ku) ||
-		    add_ext(x, issuer, NID_ext_key_usage, is(brk, "eku") ? "serverAuth,codeSigning" : "serverAuth"))
+		if (certbuild_add_ext(x, issuer, NID_key_usage, ku) ||
+		    certbuild_add_ext(x, issuer, NID_ext_key_usage, is(brk, "eku") ? "serverAuth,codeSigning" : "serverAuth"))
 			goto out;
 	}
-	if (add_ext(x, issuer, NID_subject_alt_name, "DNS:leaf.example.com") ||
-	    add_ext(x, issuer, NID_subject_key_identifier, "hash"))
+	if (certbuild_add_ext(x, issuer, NID_subject_alt_name, "DNS:leaf.example.com") ||
+	    certbuild_add_ext(x, issuer, NID_subject_key_identifier, "hash"))
 		goto out;
 	if (is(brk, "aki-wrong")) {
-		if (add_ext(x, x, NID_authority_key_identifier, "keyid:always"))
+		if (certbuild_add_ext(x, x, NID_authority_key_identifier, "keyid:always"))
 			goto out;
-	} else if (!is(brk, "aki-missing") && add_ext(x, issuer, NID_authority_key_identifier, "keyid:always")) {
+	} else if (!is(brk, "aki-missing") && certbuild_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always")) {
 		goto out;
 	}
 	if (is(brk, "critical")) {
