@@ -439,11 +439,11 @@ static void test_pem_canonical(void)
 {
 	bool tried = false;
 	char san[64];
-	for (int i = 0; i < 3 && !tried; i++) {
+	for (int i = 0; i < 40 && !tried; i++) { /* signature lengths vary: 40 tries make "no padding" ~1e-19 */
 		struct dbuf der, pem;
 		dbuf_init(&der);
 		dbuf_init(&pem);
-		snprintf(san, sizeof(san), "DNS:%.*s.example", i + 1, "abc");
+		snprintf(san, sizeof(san), "DNS:%.*s.example", i % 3 + 1, "abc");
 		CHECK(req_make(p256, san, &der));
 		pem_of(der.data, der.len, "\n", &pem);
 		uint8_t *eq = memchr(pem.data, '=', pem.len);
