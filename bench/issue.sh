@@ -54,6 +54,7 @@ chain = $T/chain.pem
 threads = 16
 EOC
 "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
+FRONTEND_PID=$!
 PIDS+=($!)
 for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 
@@ -81,8 +82,19 @@ run_wrk() { # run_wrk NAME URL BODY [AUTH]: rate, p50, p99, non-2xx into R_*
 declare -A RATE P50 P99 BAD
 AUTH="Basic $(printf 'bench:%s' "$(cat "$T/pw")" | base64 -w0)"
 rows_before=$(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'issued'")
+cpu_ticks() { # sum of utime+stime (clock ticks) of the given pids
+	local t=0 p
+	for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+	echo "$t"
+}
+cpu_groups() { echo "$(cpu_ticks "$FRONTEND_PID") $(cpu_ticks "$SIGNER_PID") $(cpu_ticks $(pgrep -u postgres))"; }
 echo "1. hsmca frontend (HTTP + auth + profile + PostgreSQL fsync on + signer in-process SoftHSM + audit)"
+read -r f0 s0 p0 <<<"$(cpu_groups)"
+[ -z "${BENCH_PERF:-}" ] || { perf record -F 999 -g -o "$BENCH_PERF" -p "$FRONTEND_PID" -- sleep "$SECS" >/dev/null 2>&1 & }
 run_wrk hsmca "$URL/api/v1/certificates" "$T/hsmca.json" "$AUTH"
+read -r f1 s1 p1 <<<"$(cpu_groups)"
+hz=$(getconf CLK_TCK)
+echo "  CPU seconds during the run: frontend $(( (f1 - f0) / hz )).$(( (f1 - f0) % hz * 100 / hz )), signer $(( (s1 - s0) / hz )).$(( (s1 - s0) % hz * 100 / hz )), postgresql $(( (p1 - p0) / hz )).$(( (p1 - p0) % hz * 100 / hz )) (of $((2 * SECS)) available)"
 issued=$(( $(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'issued'") - rows_before ))
 pending=$(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'pending'")
 echo "  certificates issued and committed: $issued ($(awk -v n="$issued" -v s="$SECS" 'BEGIN {printf "%.0f", n / s}')/s), pending left: $pending"

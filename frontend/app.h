@@ -12,6 +12,7 @@
 #include "sgn_client.h"
 
 struct ratelimit;
+struct committer;
 
 struct app_issuer {
 	X509 *cert;                 /* the issuing CA's certificate */
@@ -25,6 +26,7 @@ struct app {
 	char *chain_pem;                     /* owned */
 	size_t chain_len;
 	struct ratelimit *rl;
+	struct committer *committer; /* group commit of intents and results (NULL: per-worker transactions) */
 	atomic_ulong issued, refused, failed, auth_failures;
 };
 

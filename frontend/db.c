@@ -334,6 +334,21 @@ int db_commit(struct db *db)
 	return rc;
 }
 
+int db_savepoint(struct db *db)
+{
+	return db_exec_cmd(db, "SAVEPOINT hsmca_item", NULL);
+}
+
+int db_savepoint_release(struct db *db)
+{
+	return db_exec_cmd(db, "RELEASE SAVEPOINT hsmca_item", NULL);
+}
+
+int db_savepoint_rollback(struct db *db)
+{
+	return db_exec_cmd(db, "ROLLBACK TO SAVEPOINT hsmca_item", NULL);
+}
+
 void db_rollback(struct db *db)
 {
 	PGresult *r;

@@ -35,6 +35,10 @@ int db_schema_version_known(void);
 int db_begin(struct db *db) HSMCA_WUR;
 int db_commit(struct db *db) HSMCA_WUR;
 void db_rollback(struct db *db);
+/* One savepoint level inside a transaction (group commit: one failing item does not abort the others). */
+int db_savepoint(struct db *db) HSMCA_WUR;
+int db_savepoint_release(struct db *db) HSMCA_WUR;
+int db_savepoint_rollback(struct db *db) HSMCA_WUR;
 
 /* Appends one audit row inside the current transaction. details: a JSON object text (may be "{}").
  * The row's hash chain (prev_hash, row_hash) is computed by the database. */

@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "cfssl.h"
+#include "commit.h"
 #include "frame.h"
 #include "json.h"
 #include "log.h"
@@ -129,6 +130,53 @@ static int issue_body(struct job *j, struct json_doc **doc, const char **csr, si
 	return 0;
 }
 
+struct issue_intent {
+	const struct db_cert *cert;
+	const char *actor, *serial, *details;
+};
+
+struct issue_result {
+	const char *actor, *serial, *fail_why, *details;
+	const struct dbuf *der;
+};
+
+static int issue_intent_apply(struct db *db, void *arg)
+{
+	const struct issue_intent *in = arg;
+	int rc = db_cert_insert_pending(db, in->cert);
+	return rc ? rc : db_audit_append(db, in->actor, "certificate.requested", in->serial, in->details);
+}
+
+static int issue_result_apply(struct db *db, void *arg)
+{
+	const struct issue_result *r = arg;
+	int rc = r->fail_why ? db_cert_mark_failed(db, r->serial, r->fail_why)
+			     : db_cert_mark_issued(db, r->serial, r->der->data, r->der->len);
+	return rc ? rc
+		  : db_audit_append(db, r->actor, r->fail_why ? "certificate.failed" : "certificate.issued", r->serial,
+				    r->details);
+}
+
+/* Runs one write (state change + its audit row) durably: in the committer's next batch when there is a
+ * committer (the running service), else in its own transaction on this worker's connection. */
+static int issue_write(struct worker *w, int (*apply)(struct db *, void *), void *arg, const char *step,
+		       const char *serial)
+{
+	int rc;
+	if (w->app->committer) {
+		rc = committer_run(w->app->committer, apply, arg);
+	} else {
+		rc = db_begin(w->db);
+		if (!rc && !(rc = apply(w->db, arg)))
+			rc = db_commit(w->db);
+		if (rc)
+			db_rollback(w->db);
+	}
+	if (rc)
+		log_event("error", "db_failed", "step=%s serial=%s rc=%d", step, serial, rc);
+	return rc;
+}
+
 static int issue_commit_intent(struct worker *w, const struct profile *p, const char *actor, const char *serial,
 			       const struct csr *csr, const struct dbuf *tbs, const time_t validity[2])
 {
@@ -149,15 +197,8 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 	char tbs_hash[65];
 	log_sha256_hex(tbs->data, tbs->len, tbs_hash);
 	snprintf(details, sizeof(details), "{\"profile\": \"%s\", \"tbs_sha256\": \"%s\"}", p->name, tbs_hash);
-	int rc = db_begin(w->db);
-	if (!rc && !(rc = db_cert_insert_pending(w->db, &c)) &&
-	    !(rc = db_audit_append(w->db, actor, "certificate.requested", serial, details)))
-		rc = db_commit(w->db);
-	if (rc) {
-		log_event("error", "db_failed", "step=intent serial=%s why=\"%s\"", serial, db_errmsg(w->db));
-		db_rollback(w->db);
-	}
-	return rc;
+	struct issue_intent in = { &c, actor, serial, details };
+	return issue_write(w, issue_intent_apply, &in, "intent", serial);
 }
 
 static int issue_commit_result(struct worker *w, const char *actor, const char *serial, const struct dbuf *der,
@@ -171,17 +212,8 @@ static int issue_commit_result(struct worker *w, const char *actor, const char *
 	dbuf_add(&d, "}", 2);
 	snprintf(details, sizeof(details), "%s", d.failed ? "{}" : (const char *)d.data);
 	dbuf_free(&d);
-	int rc = db_begin(w->db);
-	if (!rc && !(rc = fail_why ? db_cert_mark_failed(w->db, serial, fail_why)
-				   : db_cert_mark_issued(w->db, serial, der->data, der->len)) &&
-	    !(rc = db_audit_append(w->db, actor, fail_why ? "certificate.failed" : "certificate.issued", serial,
-				   fail_why ? details : "{}")))
-		rc = db_commit(w->db);
-	if (rc) {
-		log_event("error", "db_failed", "step=result serial=%s why=\"%s\"", serial, db_errmsg(w->db));
-		db_rollback(w->db);
-	}
-	return rc;
+	struct issue_result r = { actor, serial, fail_why, fail_why ? details : "{}", der };
+	return issue_write(w, issue_result_apply, &r, "result", serial);
 }
 
 static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "commit.h"
 #include "conf.h"
 #include "http.h"
 #include "issue.h"
@@ -183,6 +184,10 @@ static int fe_run(const struct fe_args *args)
 		return 1;
 	}
 	w.sgn.fd = -1;
+	if (committer_start(a.conf.database, &a.committer)) {
+		log_event("error", "startup_failed", "step=committer");
+		return 1;
+	}
 	/* refuse an unknown schema before serving; resolve what a crash left pending */
 	if (db_open(a.conf.database, &w.db, err)) {
 		log_event("error", "startup_failed", "step=database why=\"%s\"", err);
