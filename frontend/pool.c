@@ -27,6 +27,7 @@ void job_free(struct job *j)
 {
 	if (!j)
 		return;
+	explicit_bzero(j->auth, sizeof(j->auth)); /* the Authorization header carries a password or an API key */
 	free(j->body);
 	dbuf_free(&j->resp);
 	free(j);
