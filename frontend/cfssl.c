@@ -14,7 +14,6 @@
 #include "json.h"
 #include "log.h"
 
-#define CFSSL_TOKEN_LEN 32
 #define CFSSL_SEEN_MAX 4096
 
 /* Tokens seen within the window: a replayed request is refused even with a fresh timestamp. */
@@ -129,57 +128,92 @@ static int cfssl_inner(const struct json_node *r, const char **csr, size_t *csr_
 	return 0;
 }
 
+int cfssl_authsign_parse(const uint8_t *body, size_t len, struct cfssl_authsign *a, char *why)
+{
+	static const char *const outer_keys[] = { "token", "request", "timestamp", "remote_address" };
+	char err[128];
+	uint8_t *tok = NULL;
+	size_t rl = 0, tl = 0, tok_len = 0;
+	int rc = HSMCA_ERR_PARSE;
+	memset(a, 0, sizeof(*a));
+	snprintf(why, ISSUE_WHY_MAX, "malformed authsign request (token, request)");
+	if (json_parse((const char *)body, len, &a->outer, err, sizeof(err)))
+		return rc;
+	const struct json_node *root = json_root(a->outer), *tsn = json_get(root, "timestamp");
+	if (json_type(root) != JSON_OBJECT)
+		return rc;
+	for (size_t i = 0; i < json_object_len(root); i++) {
+		bool ok = false;
+		for (size_t n = 0; n < sizeof(outer_keys) / sizeof(outer_keys[0]); n++)
+			ok |= !strcmp(json_object_key(root, i), outer_keys[n]);
+		if (!ok)
+			return rc;
+	}
+	const char *rs = json_string(json_get(root, "request"), &rl), *ts64 = json_string(json_get(root, "token"), &tl);
+	if (!rs || !ts64 || !(a->req = cfssl_b64(rs, rl, CFSSL_REQUEST_MAX, &a->req_len)) ||
+	    !(tok = cfssl_b64(ts64, tl, 64, &tok_len)) || tok_len != CFSSL_TOKEN_LEN)
+		goto out;
+	memcpy(a->token, tok, CFSSL_TOKEN_LEN);
+	if (tsn && json_type(tsn) != JSON_NULL) {
+		if (!json_int(tsn, &a->ts))
+			goto out;
+		a->has_ts = true;
+	}
+	if (json_parse((const char *)a->req, a->req_len, &a->inner, err, sizeof(err)) ||
+	    cfssl_inner(json_root(a->inner), &a->csr, &a->csr_len, &a->profile, &a->hosts, why))
+		goto out;
+	rc = 0;
+out:
+	free(tok);
+	return rc;
+}
+
+void cfssl_authsign_free(struct cfssl_authsign *a)
+{
+	json_free(a->outer);
+	json_free(a->inner);
+	free(a->req);
+	memset(a, 0, sizeof(*a));
+}
+
 void cfssl_authsign(struct worker *w, struct job *j)
 {
-	struct json_doc *outer = NULL, *inner = NULL;
+	struct cfssl_authsign a;
 	struct issue_outcome o;
-	char why[ISSUE_WHY_MAX] = "", err[128];
-	uint8_t *req = NULL, *tok = NULL, mac[EVP_MAX_MD_SIZE];
-	size_t req_len = 0, tok_len = 0, rl = 0, tl = 0, csr_len = 0;
+	char why[ISSUE_WHY_MAX] = "";
+	uint8_t mac[EVP_MAX_MD_SIZE];
 	unsigned int mac_len = 0;
-	long long ts = 0;
 	time_t now = time(NULL);
-	const char *csr, *pname = NULL;
-	const struct json_node *hosts = NULL;
 	memset(&o, 0, sizeof(o));
 	dbuf_init(&o.der);
 	if (issue_db(w)) {
 		cfssl_error(j, 503, "the database is unavailable");
 		return;
 	}
-	if (json_parse((const char *)j->body, j->body_len, &outer, err, sizeof(err))) {
-		cfssl_error(j, 400, "authsign body is not valid JSON");
+	if (cfssl_authsign_parse(j->body, j->body_len, &a, why)) {
+		issue_audit_refusal(w, "-", j->peer, "bad-request", why);
+		cfssl_error(j, 400, why);
 		goto out;
 	}
-	const struct json_node *root = json_root(outer), *tsn = json_get(root, "timestamp");
-	const char *rs = json_string(json_get(root, "request"), &rl), *ts64 = json_string(json_get(root, "token"), &tl);
-	if (!rs || !ts64 || !(req = cfssl_b64(rs, rl, CFSSL_REQUEST_MAX, &req_len)) ||
-	    !(tok = cfssl_b64(ts64, tl, 64, &tok_len)) || tok_len != CFSSL_TOKEN_LEN ||
-	    (tsn && !json_int(tsn, &ts)) || json_parse((const char *)req, req_len, &inner, err, sizeof(err)) ||
-	    cfssl_inner(json_root(inner), &csr, &csr_len, &pname, &hosts, why)) {
-		issue_audit_refusal(w, "-", j->peer, "bad-request", why[0] ? why : "malformed authsign request");
-		cfssl_error(j, 400, why[0] ? why : "malformed authsign request (token, request)");
-		goto out;
-	}
-	const struct profile *p = cfssl_profile(w, pname);
+	const struct profile *p = cfssl_profile(w, a.profile);
 	if (!p || !p->cfssl_key_len) {
 		issue_audit_refusal(w, "-", j->peer, "unknown-profile", "no such profile with an auth key");
 		cfssl_error(j, 400, "no such profile (with an auth key)");
 		goto out;
 	}
 	/* the token is an HMAC over the exact request bytes, compared in constant time */
-	HMAC(EVP_sha256(), p->cfssl_key, (int)p->cfssl_key_len, req, req_len, mac, &mac_len);
-	if (mac_len != CFSSL_TOKEN_LEN || CRYPTO_memcmp(mac, tok, CFSSL_TOKEN_LEN) != 0) {
+	HMAC(EVP_sha256(), p->cfssl_key, (int)p->cfssl_key_len, a.req, a.req_len, mac, &mac_len);
+	if (mac_len != CFSSL_TOKEN_LEN || CRYPTO_memcmp(mac, a.token, CFSSL_TOKEN_LEN) != 0) {
 		issue_audit_refusal(w, p->cfssl_account, j->peer, "unauthorized", "bad authsign token");
 		cfssl_error(j, 401, "invalid token");
 		goto out;
 	}
-	if ((tsn && (ts < now - CFSSL_WINDOW || ts > now + CFSSL_WINDOW)) || cfssl_replayed(tok, now)) {
+	if ((a.has_ts && (a.ts < now - CFSSL_WINDOW || a.ts > now + CFSSL_WINDOW)) || cfssl_replayed(a.token, now)) {
 		issue_audit_refusal(w, p->cfssl_account, j->peer, "replay", "stale timestamp or replayed token");
 		cfssl_error(j, 401, "stale timestamp or replayed request");
 		goto out;
 	}
-	if (issue_core(w, p->cfssl_account, j->peer, p, csr, csr_len, hosts, &o)) {
+	if (issue_core(w, p->cfssl_account, j->peer, p, a.csr, a.csr_len, a.hosts, &o)) {
 		char msg[ISSUE_WHY_MAX + 64];
 		snprintf(msg, sizeof(msg), "%s: %s", o.code, o.why);
 		cfssl_error(j, o.status, msg);
@@ -200,10 +234,7 @@ void cfssl_authsign(struct worker *w, struct job *j)
 	X509_free(x);
 	BIO_free(b);
 out:
-	json_free(outer);
-	json_free(inner);
-	free(req);
-	free(tok);
+	cfssl_authsign_free(&a);
 	dbuf_free(&o.der);
 }
 
