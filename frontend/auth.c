@@ -26,7 +26,7 @@
 
 struct rl_slot {
 	char key[DB_NAME_MAX + 8];
-	time_t window_start;
+	time_t last_failure;
 	unsigned failures;
 };
 
@@ -75,24 +75,23 @@ static struct rl_slot *rl_slot(struct ratelimit *rl, const char *kind, const cha
 	return s;
 }
 
+/* Limited once AUTH_FAIL_LIMIT failures came with no pause of AUTH_FAIL_WINDOW seconds between them; a
+ * quiet window clears the count (no fixed windows whose boundary would reset an attack half-way). */
 static bool rl_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	struct rl_slot *s = rl_slot(rl, kind, who);
-	if (now - s->window_start >= AUTH_FAIL_WINDOW) {
-		s->window_start = now;
+	if (now - s->last_failure >= AUTH_FAIL_WINDOW)
 		s->failures = 0;
-	}
 	return s->failures >= AUTH_FAIL_LIMIT;
 }
 
 static void rl_fail(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	struct rl_slot *s = rl_slot(rl, kind, who);
-	if (now - s->window_start >= AUTH_FAIL_WINDOW) {
-		s->window_start = now;
+	if (now - s->last_failure >= AUTH_FAIL_WINDOW)
 		s->failures = 0;
-	}
 	s->failures++;
+	s->last_failure = now;
 }
 
 static int b64_encode(const uint8_t *in, size_t len, char *out, size_t out_len)
