@@ -6,6 +6,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,44 @@ static struct job *http_job(struct evhttp_request *req, enum job_kind kind)
 	return j;
 }
 
+#define HTTP_BAD_METHOD (-1)
+
+static bool http_prefix(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return !strncmp(path, prefix, n) && (path[n] == 0 || path[n] == '/');
+}
+
+/* Which worker job serves path with cmd: a job kind, 0 (no such endpoint) or HTTP_BAD_METHOD. */
+static int http_job_kind(const char *path, enum evhttp_cmd_type cmd)
+{
+	static const struct {
+		const char *path;
+		bool prefix;
+		unsigned methods;
+		int kind;
+	} routes[] = {
+		{ "/api/v1/certificates", false, EVHTTP_REQ_POST, JOB_ISSUE },
+		{ "/api/v1/certificates/renew", false, EVHTTP_REQ_POST, JOB_RENEW },
+		{ "/api/v1/certificates/renewal-challenge", false, EVHTTP_REQ_POST, JOB_RENEW_CHALLENGE },
+		{ "/api/v1/certificates", true, EVHTTP_REQ_GET, JOB_CERT_GET },
+		{ "/api/v1/accounts", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_ACCOUNTS },
+		{ "/api/v1/approvals", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_APPROVALS },
+		{ "/api/v1/cfssl/authsign", false, EVHTTP_REQ_POST, JOB_CFSSL_AUTHSIGN },
+		{ "/api/v1/cfssl/sign", false, EVHTTP_REQ_POST, JOB_CFSSL_SIGN },
+		{ "/api/v1/cfssl/info", false, EVHTTP_REQ_POST, JOB_CFSSL_INFO },
+	};
+	bool matched = false;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (routes[i].prefix ? !http_prefix(path, routes[i].path) : strcmp(path, routes[i].path) != 0)
+			continue;
+		if (routes[i].methods & (unsigned)cmd)
+			return routes[i].kind;
+		matched = true;
+	}
+	return matched ? HTTP_BAD_METHOD : 0;
+}
+
 static void http_route(struct evhttp_request *req, void *arg)
 {
 	struct http_ctx *h = arg;
@@ -107,17 +146,14 @@ static void http_route(struct evhttp_request *req, void *arg)
 			return http_json_error(req, 405, "method", "use GET");
 		return http_text(req, 200, "application/pem-certificate-chain", h->app->chain_pem, h->app->chain_len);
 	}
-	enum job_kind kind = !strcmp(path, "/api/v1/certificates")     ? JOB_ISSUE
-			     : !strcmp(path, "/api/v1/cfssl/authsign") ? JOB_CFSSL_AUTHSIGN
-			     : !strcmp(path, "/api/v1/cfssl/sign")     ? JOB_CFSSL_SIGN
-			     : !strcmp(path, "/api/v1/cfssl/info")     ? JOB_CFSSL_INFO
-								       : 0;
+	int kind = http_job_kind(path, cmd);
+	if (kind == HTTP_BAD_METHOD)
+		return http_json_error(req, 405, "method", "method not allowed here");
 	if (kind) {
-		if (cmd != EVHTTP_REQ_POST)
-			return http_json_error(req, 405, "method", "use POST");
-		struct job *j = http_job(req, kind);
+		struct job *j = http_job(req, (enum job_kind)kind);
 		if (!j)
 			return http_json_error(req, 503, "overloaded", "out of memory");
+		j->method = cmd;
 		return pool_submit(h->pool, j);
 	}
 	http_json_error(req, 404, "not-found", "no such endpoint");

@@ -380,23 +380,10 @@ out:
 	dbuf_free(&o.der);
 }
 
-void handle_job(struct worker *w, struct job *j)
+/* The JOB_ISSUE handler. */
+void issue_request(struct worker *w, struct job *j)
 {
-	unsigned issued = 0, failed = 0;
-	if (j->kind == JOB_ISSUE) {
-		issue_handle(w, j);
-	} else if (j->kind == JOB_CFSSL_AUTHSIGN) {
-		cfssl_authsign(w, j);
-	} else if (j->kind == JOB_CFSSL_SIGN) {
-		cfssl_sign_unauthenticated(w, j);
-	} else if (j->kind == JOB_CFSSL_INFO) {
-		cfssl_info(w, j);
-	} else if (j->kind == JOB_RECOVER) {
-		if (issue_recover(w, w->app->conf.recover_after_seconds, &issued, &failed) == 0 && (issued || failed))
-			log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
-	} else {
-		job_error(j, 404, "not-found", "no such endpoint");
-	}
+	issue_handle(w, j);
 }
 
 struct issue_recover_ctx {

@@ -11,6 +11,7 @@
 #define ISSUE_WHY_MAX 256
 
 struct json_node;
+struct job;
 
 /* The result of one issuance attempt. der is owned (dbuf_free). */
 struct issue_outcome {
@@ -28,6 +29,8 @@ int issue_db(struct worker *w) HSMCA_WUR;
  * Returns 0 with o->der and o->serial, or -1 with o->status, o->code, o->why. */
 int issue_core(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
 	       size_t csr_len, const struct json_node *hosts, struct issue_outcome *o);
+/* POST /api/v1/certificates (JOB_ISSUE). */
+void issue_request(struct worker *w, struct job *j);
 /* Records a refused request on the audit log (its own transaction). */
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why);
 

@@ -29,6 +29,7 @@ void job_free(struct job *j)
 		return;
 	explicit_bzero(j->auth, sizeof(j->auth)); /* the Authorization header carries a password or an API key */
 	free(j->body);
+	free(j->client_cert);
 	dbuf_free(&j->resp);
 	free(j);
 }

@@ -17,18 +17,32 @@
 #define JOB_PEER_MAX 64
 #define JOB_CTYPE_MAX 64
 
-enum job_kind { JOB_ISSUE = 1, JOB_RECOVER, JOB_CFSSL_AUTHSIGN, JOB_CFSSL_SIGN, JOB_CFSSL_INFO };
+enum job_kind {
+	JOB_ISSUE = 1,
+	JOB_RECOVER,
+	JOB_CFSSL_AUTHSIGN,
+	JOB_CFSSL_SIGN,
+	JOB_CFSSL_INFO,
+	JOB_CERT_GET,          /* GET /api/v1/certificates/{serial} */
+	JOB_RENEW,             /* POST /api/v1/certificates/renew */
+	JOB_RENEW_CHALLENGE,   /* POST /api/v1/certificates/renewal-challenge */
+	JOB_ACCOUNTS,          /* /api/v1/accounts[/...] (admin) */
+	JOB_APPROVALS,         /* /api/v1/approvals[/...] (admin) */
+};
 
 struct job {
 	struct job *next;
 	enum job_kind kind;
 	struct evhttp_request *req;      /* loop thread only; NULL once the client is gone */
 	struct evhttp_connection *conn;
-	char path[JOB_PATH_MAX];
+	enum evhttp_cmd_type method;
+	char path[JOB_PATH_MAX];         /* the request URI (path and query) */
 	char auth[JOB_AUTH_MAX];         /* the Authorization header, or "" */
 	char peer[JOB_PEER_MAX];
 	uint8_t *body;                   /* owned */
 	size_t body_len;
+	uint8_t *client_cert;            /* owned: DER of the verified TLS client certificate, or NULL */
+	size_t client_cert_len;
 	/* the reply, filled by the worker */
 	int status;
 	char content_type[JOB_CTYPE_MAX];

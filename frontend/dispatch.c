@@ -1,0 +1,30 @@
+/* Which handler runs a job on a worker thread (one line per job kind). */
+#include "cfssl.h"
+#include "issue.h"
+#include "log.h"
+#include "pool.h"
+
+static void dispatch_recover(struct worker *w)
+{
+	unsigned issued = 0, failed = 0;
+	if (issue_recover(w, w->app->conf.recover_after_seconds, &issued, &failed) == 0 && (issued || failed))
+		log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
+}
+
+void handle_job(struct worker *w, struct job *j)
+{
+	switch (j->kind) {
+	case JOB_ISSUE:
+		return issue_request(w, j);
+	case JOB_CFSSL_AUTHSIGN:
+		return cfssl_authsign(w, j);
+	case JOB_CFSSL_SIGN:
+		return cfssl_sign_unauthenticated(w, j);
+	case JOB_CFSSL_INFO:
+		return cfssl_info(w, j);
+	case JOB_RECOVER:
+		return dispatch_recover(w);
+	default:
+		return job_error(j, 404, "not-found", "no such endpoint");
+	}
+}
