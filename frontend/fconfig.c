@@ -9,21 +9,39 @@
 #define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
 #define FCONF_BODY_MAX_LIMIT (1024u * 1024u)
 
+enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_KEY_CLIENT_CA,
+       FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_NKEYS };
+
 struct fconf_ctx {
 	struct fconfig *c;
 	unsigned seen;
+	unsigned line[FCONF_NKEYS]; /* where each key was given, for the cross-key checks */
 };
 
-static bool fconf_listen(const char *v, struct fconfig *c)
+/* "addr:port" (the last colon splits, so "::1:8443" is IPv6) */
+static bool fconf_listen(const char *v, char addr[FCONF_ADDR_MAX], unsigned *port_out)
 {
 	const char *colon = strrchr(v, ':');
 	uint64_t port;
-	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(c->listen_addr) ||
+	if (!colon || colon == v || (size_t)(colon - v) >= FCONF_ADDR_MAX ||
 	    !conf_value_uint(colon + 1, 65535, &port) || port == 0)
 		return false;
-	memcpy(c->listen_addr, v, (size_t)(colon - v));
-	c->listen_addr[colon - v] = 0;
-	c->listen_port = (unsigned)port;
+	memcpy(addr, v, (size_t)(colon - v));
+	addr[colon - v] = 0;
+	*port_out = (unsigned)port;
+	return true;
+}
+
+/* a POSIX portable user name: [a-z_][a-z0-9_-]*, at most 32 characters */
+static bool fconf_user(const char *v, char out[FCONF_USER_MAX])
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > 32 || !((v[0] >= 'a' && v[0] <= 'z') || v[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '-'))
+			return false;
+	memcpy(out, v, n + 1);
 	return true;
 }
 
@@ -31,7 +49,9 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 {
 	static const char *const keys[] = { "listen", "database", "signer_socket", "profiles", "chain", "threads",
 					    "max_body", "max_headers", "max_header_size", "timeout_seconds",
-					    "tls_cert", "tls_key", "client_ca", "recover_after_seconds" };
+					    "tls_cert", "tls_key", "client_ca", "recover_after_seconds", "tls_listen",
+					    "user" };
+	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
 	struct fconf_ctx *ctx = vctx;
 	struct fconfig *c = ctx->c;
 	uint64_t n = 0;
@@ -49,8 +69,9 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	if (ctx->seen & (1u << idx))
 		return CERR("line %u: %s given twice", line, key);
 	ctx->seen |= 1u << idx;
+	ctx->line[idx] = line;
 	switch (idx) {
-	case 0: ok = fconf_listen(v, c); break;
+	case 0: ok = fconf_listen(v, c->listen_addr, &c->listen_port); break;
 	case 1: ok = conf_value_str(v, c->database, sizeof(c->database)); break;
 	case 2: ok = conf_value_str(v, c->signer_socket, sizeof(c->signer_socket)); break;
 	case 3: ok = conf_value_str(v, c->profiles, sizeof(c->profiles)); break;
@@ -64,13 +85,40 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 11: ok = conf_value_str(v, c->tls_key, sizeof(c->tls_key)); break;
 	case 12: ok = conf_value_str(v, c->client_ca, sizeof(c->client_ca)); break;
 	case 13: ok = conf_value_uint(v, 3600, &n) && n > 0; c->recover_after_seconds = (unsigned)n; break;
+	case 14: ok = fconf_listen(v, c->tls_addr, &c->tls_port); break;
+	case 15: ok = fconf_user(v, c->user); break;
 	}
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }
 
+/* The listener keys depend on each other: name the line that needs what is missing. */
+static int fconf_check_tls(const struct fconf_ctx *ctx, const char *path, char *err)
+{
+	const struct fconfig *c = ctx->c;
+	const unsigned *line = ctx->line;
+	if (!c->listen_port && !c->tls_port)
+		return CERR("%s: listen (HTTP) or tls_listen (HTTPS) is required", path);
+	if (c->tls_port && !c->tls_cert[0])
+		return CERR("line %u: tls_listen needs tls_cert (the PEM certificate chain to serve)",
+			    line[FCONF_KEY_TLS_LISTEN]);
+	if (c->tls_port && !c->tls_key[0])
+		return CERR("line %u: tls_listen needs tls_key (the certificate's private key)", line[FCONF_KEY_TLS_LISTEN]);
+	if (!c->tls_port && c->tls_cert[0])
+		return CERR("line %u: tls_cert without tls_listen (nothing would serve HTTPS)", line[FCONF_KEY_TLS_CERT]);
+	if (!c->tls_port && c->tls_key[0])
+		return CERR("line %u: tls_key without tls_listen (nothing would serve HTTPS)", line[FCONF_KEY_TLS_KEY]);
+	if (!c->tls_port && c->client_ca[0])
+		return CERR("line %u: client_ca needs tls_listen (client certificates only come over HTTPS)",
+			    line[FCONF_KEY_CLIENT_CA]);
+	if (c->tls_port && c->tls_port == c->listen_port && !strcmp(c->tls_addr, c->listen_addr))
+		return CERR("line %u: tls_listen is the same address as listen (line %u)", line[FCONF_KEY_TLS_LISTEN],
+			    line[FCONF_KEY_LISTEN]);
+	return 0;
+}
+
 int fconfig_load(const char *path, struct fconfig *out, char *err)
 {
-	struct fconf_ctx ctx = { out, 0 };
+	struct fconf_ctx ctx = { .c = out };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;
 	memset(out, 0, sizeof(*out));
@@ -83,11 +131,7 @@ int fconfig_load(const char *path, struct fconfig *out, char *err)
 	rc = conf_parse_file(path, fconf_cb, &ctx, err);
 	if (rc)
 		return rc;
-	if (!out->listen_port || !out->database[0] || !out->signer_socket[0] || !out->profiles[0] || !out->chain[0])
-		return CERR("%s: listen, database, signer_socket, profiles and chain are required", path);
-	if (!out->tls_cert[0] != !out->tls_key[0])
-		return CERR("%s: tls_cert and tls_key go together", path);
-	if (out->client_ca[0] && !out->tls_cert[0])
-		return CERR("%s: client_ca needs TLS (tls_cert, tls_key)", path);
-	return 0;
+	if (!out->database[0] || !out->signer_socket[0] || !out->profiles[0] || !out->chain[0])
+		return CERR("%s: database, signer_socket, profiles and chain are required", path);
+	return fconf_check_tls(&ctx, path, err);
 }

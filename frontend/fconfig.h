@@ -9,10 +9,16 @@
 
 #define FCONF_PATH_MAX 512
 #define FCONF_TEXT_MAX 512
+#define FCONF_ADDR_MAX 64
+#define FCONF_USER_MAX 64
 
+/* Listeners: plain HTTP (listen), HTTPS (tls_listen, needs tls_cert and tls_key), or both; at least one.
+ * client_ca (needs tls_listen) makes the HTTPS listener ask for client certificates, optional for the client. */
 struct fconfig {
-	char listen_addr[64];
+	char listen_addr[FCONF_ADDR_MAX];   /* "" with listen_port 0: no plain HTTP listener */
 	unsigned listen_port;
+	char tls_addr[FCONF_ADDR_MAX];      /* tls_listen: "" with tls_port 0: no HTTPS listener */
+	unsigned tls_port;
 	char database[FCONF_TEXT_MAX];      /* libpq conninfo of the hsmca_frontend role */
 	char signer_socket[FCONF_PATH_MAX];
 	char profiles[FCONF_PATH_MAX];
@@ -23,9 +29,10 @@ struct fconfig {
 	size_t max_header_size;
 	unsigned timeout_seconds;
 	unsigned recover_after_seconds;     /* pending rows older than this are re-signed by the recovery pass */
-	char tls_cert[FCONF_PATH_MAX];      /* optional: serve HTTPS */
-	char tls_key[FCONF_PATH_MAX];
-	char client_ca[FCONF_PATH_MAX];     /* optional: request client certificates issued under this CA */
+	char tls_cert[FCONF_PATH_MAX];      /* PEM chain served on tls_listen: the leaf, then its issuer(s) */
+	char tls_key[FCONF_PATH_MAX];       /* PEM private key of that leaf (unencrypted; read before the drop) */
+	char client_ca[FCONF_PATH_MAX];     /* optional: PEM bundle trusted for client certificates (clientAuth) */
+	char user[FCONF_USER_MAX];          /* started as root: drop to this user once the sockets are bound */
 };
 
 /* Reads and validates path; err (CONF_ERR_MAX) says which line and why. */

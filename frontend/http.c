@@ -14,6 +14,7 @@
 #include "issue.h"
 #include "log.h"
 #include "pool.h"
+#include "tls.h"
 
 struct http_ctx {
 	struct app *app;
@@ -82,6 +83,11 @@ static struct job *http_job(struct evhttp_request *req, enum job_kind kind)
 	}
 	evbuffer_remove(in, j->body, j->body_len);
 	j->body[j->body_len] = 0;
+	/* set only for a client certificate that verified against client_ca */
+	if (tls_conn_client_cert(evhttp_request_get_connection(req), &j->client_cert, &j->client_cert_len)) {
+		job_free(j);
+		return NULL;
+	}
 	return j;
 }
 
@@ -159,6 +165,23 @@ static void http_route(struct evhttp_request *req, void *arg)
 	http_json_error(req, 404, "not-found", "no such endpoint");
 }
 
+/* The HTTPS listener's entry: a connection that is not TLS (tls_bevcb failed and evhttp fell back to a
+ * plain bufferevent) gets nothing but an error. */
+static void http_route_tls(struct evhttp_request *req, void *arg)
+{
+	if (!tls_conn_is_tls(evhttp_request_get_connection(req)))
+		return http_json_error(req, 503, "tls", "TLS unavailable");
+	http_route(req, arg);
+}
+
+static void http_limits(struct evhttp *http, const struct fconfig *c)
+{
+	evhttp_set_max_body_size(http, (ev_ssize_t)c->max_body);
+	evhttp_set_max_headers_size(http, (ev_ssize_t)c->max_header_size);
+	evhttp_set_timeout(http, (int)c->timeout_seconds);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+}
+
 static void http_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct http_ctx *h = arg;
@@ -167,23 +190,31 @@ static void http_on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(h->base);
 }
 
-int http_run(struct app *a)
+int http_run(struct app *a, struct listeners *l)
 {
 	struct http_ctx h = { .app = a };
-	struct evhttp *http = NULL;
+	struct evhttp *http = NULL, *https = NULL;
 	struct event *sigterm = NULL, *sigint = NULL;
 	int rc = HSMCA_ERR_IO;
 	signal(SIGPIPE, SIG_IGN);
-	if (evthread_use_pthreads() != 0 || !(h.base = event_base_new()) || !(http = evhttp_new(h.base)))
+	if (evthread_use_pthreads() != 0 || !(h.base = event_base_new()) || !(http = evhttp_new(h.base)) ||
+	    (l->tls_fd >= 0 && !(https = evhttp_new(h.base))))
 		goto out;
-	evhttp_set_max_body_size(http, (ev_ssize_t)a->conf.max_body);
-	evhttp_set_max_headers_size(http, (ev_ssize_t)(a->conf.max_header_size));
-	evhttp_set_timeout(http, (int)a->conf.timeout_seconds);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	http_limits(http, &a->conf);
 	evhttp_set_gencb(http, http_route, &h);
-	if (evhttp_bind_socket(http, a->conf.listen_addr, (ev_uint16_t)a->conf.listen_port) != 0) {
-		log_event("error", "bind_failed", "listen=%s:%u", a->conf.listen_addr, a->conf.listen_port);
-		goto out;
+	/* the listeners were bound before the privilege drop; evhttp owns each fd once it accepts on it */
+	if (l->plain_fd >= 0) {
+		if (!evhttp_accept_socket_with_handle(http, l->plain_fd))
+			goto out;
+		l->plain_fd = -1;
+	}
+	if (https) {
+		http_limits(https, &a->conf);
+		evhttp_set_gencb(https, http_route_tls, &h);
+		evhttp_set_bevcb(https, tls_bevcb, l->tls);
+		if (!evhttp_accept_socket_with_handle(https, l->tls_fd))
+			goto out;
+		l->tls_fd = -1;
 	}
 	if ((rc = pool_start(a, h.base, a->conf.threads, &h.pool)) ||
 	    (rc = pool_schedule_recovery(h.pool, h.base,
@@ -197,14 +228,17 @@ int http_run(struct app *a)
 		rc = HSMCA_ERR_IO;
 		goto out;
 	}
-	log_event("info", "ready", "listen=%s:%u workers=%u profiles=%u", a->conf.listen_addr, a->conf.listen_port,
-		  a->conf.threads, a->profiles.n);
+	log_event("info", "ready", "listen=%s:%u tls_listen=%s:%u client_ca=%s workers=%u profiles=%u",
+		  a->conf.listen_addr, a->conf.listen_port, a->conf.tls_addr, a->conf.tls_port,
+		  a->conf.client_ca[0] ? "yes" : "no", a->conf.threads, a->profiles.n);
 	rc = event_base_dispatch(h.base) < 0 ? HSMCA_ERR_IO : 0;
 out:
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	if (https)
+		evhttp_free(https);
 	if (http)
 		evhttp_free(http);
 	return rc;

@@ -4,8 +4,10 @@
 #define HSMCA_HTTP_H
 
 #include "app.h"
+#include "listen.h"
 
-/* Binds, starts the pool and runs the loop until the process is told to stop (SIGTERM/SIGINT). */
-int http_run(struct app *a) HSMCA_WUR;
+/* Serves on the listeners bound by listen_open (taking their fds; l->tls stays the caller's and must
+ * outlive the loop), starts the pool and runs the loop until the process is told to stop (SIGTERM/SIGINT). */
+int http_run(struct app *a, struct listeners *l) HSMCA_WUR;
 
 #endif

@@ -12,7 +12,9 @@
 #include "conf.h"
 #include "http.h"
 #include "issue.h"
+#include "listen.h"
 #include "log.h"
+#include "privdrop.h"
 
 #define FE_APIKEY_LEN 32
 
@@ -171,16 +173,23 @@ static int fe_audit_verify(const struct fe_args *a)
 	return 1;
 }
 
+/* Start-up order: read every file and bind every socket (as root if started so), drop privileges, then
+ * threads and connections (committer, database, signer), recovery, and the loop. */
 static int fe_run(const struct fe_args *args)
 {
 	static struct app a;
 	char err[CONF_ERR_MAX];
 	struct worker w = { .app = &a, .id = 999 };
+	struct listeners l = { .plain_fd = -1, .tls_fd = -1 };
 	unsigned issued = 0, failed = 0;
 	if (!args->config)
 		return fe_usage();
-	if (fconfig_load(args->config, &a.conf, err) || app_load(&a, err)) {
+	if (fconfig_load(args->config, &a.conf, err) || app_load(&a, err) || listen_open(&a.conf, &l, err)) {
 		log_event("error", "startup_failed", "why=\"%s\"", err);
+		return 1;
+	}
+	if (privdrop_to(a.conf.user)) {
+		log_event("error", "startup_failed", "step=privdrop");
 		return 1;
 	}
 	w.sgn.fd = -1;
@@ -199,7 +208,8 @@ static int fe_run(const struct fe_args *args)
 	db_close(w.db);
 	if (w.sgn_open)
 		sgn_client_close(&w.sgn);
-	int rc = http_run(&a);
+	int rc = http_run(&a, &l);
+	listen_close(&l);
 	app_free(&a);
 	return rc ? 1 : 0;
 }

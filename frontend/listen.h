@@ -1,0 +1,25 @@
+/* The frontend's listening sockets and TLS context, opened as root (privileged ports, key files) before
+ * the privilege drop and handed to http_run, which owns them from then on. */
+#ifndef HSMCA_LISTEN_H
+#define HSMCA_LISTEN_H
+
+#include <openssl/ssl.h>
+
+#include "err.h"
+#include "fconfig.h"
+
+#define LISTEN_BACKLOG 128
+
+struct listeners {
+	int plain_fd; /* listen (HTTP), or -1 */
+	int tls_fd;   /* tls_listen (HTTPS), or -1 */
+	SSL_CTX *tls; /* set when tls_fd is */
+};
+
+/* Builds the TLS context (tls.h) and binds every listener c names; err (CONF_ERR_MAX) says which and why.
+ * On failure nothing stays open. */
+int listen_open(const struct fconfig *c, struct listeners *out, char *err) HSMCA_WUR;
+/* Closes what is still open (fds set to -1 were handed on). */
+void listen_close(struct listeners *l);
+
+#endif
