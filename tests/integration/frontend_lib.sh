@@ -5,19 +5,29 @@ FRONTEND=$HSMCA_BUILD/frontend/hsmca-frontend
 PORT=$((20000 + RANDOM % 20000))
 URL=http://127.0.0.1:$PORT
 
+# FE_USER=NAME (set before fe_setup_backend): the frontend drops to NAME (its config's `user`) after binding;
+# the backend lets NAME in: the signer's socket gets group $SIGNER_USER (NAME joins it) and PostgreSQL's
+# socket directory mode 0755.
+FE_USER=${FE_USER:-}
+fe_user_setup() {
+	id "$FE_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$FE_USER"
+	id -nG "$FE_USER" | grep -qw "$SIGNER_USER" || usermod -aG "$SIGNER_USER" "$FE_USER"
+}
+
 # A token with a P-384 root and P-256 intermediate, an unsealed in-process signer, PostgreSQL migrated.
 fe_setup_backend() {
 	hsm_init_env
+	[ -z "$FE_USER" ] || fe_user_setup
 	ceremony_init
 	ceremony_ca root root p384
 	ceremony_ca intermediate int p256 root
-	signer_conf "$SOFTHSM_MODULE"
+	signer_conf "$SOFTHSM_MODULE" "${FE_USER:+socket_group = $SIGNER_USER}"
 	signer_key int root "cert, crl"
 	signer_start
 	signer_unseal alice bob carol
 	cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
 	mkdir -p "$T/pg" && chown postgres "$T/pg"
-	PG_EXTRA_CONF="fsync = off" pg_start "$T/pg" $((PORT + 1)) > "$T/pg.log" 2>&1 || fail "postgres: $(tail -5 "$T/pg.log")"
+	PG_SOCK_MODE=${FE_USER:+0755} PG_EXTRA_CONF="fsync = off" pg_start "$T/pg" $((PORT + 1)) > "$T/pg.log" 2>&1 || fail "postgres: $(tail -5 "$T/pg.log")"
 	"$FRONTEND" migrate --conninfo "$(pg_conninfo "$T/pg" owner)" > "$T/migrate.log" 2>&1 || fail "migrate: $(cat "$T/migrate.log")"
 }
 
@@ -62,6 +72,7 @@ chain = $T/chain.pem
 threads = 4
 max_body = 65536
 timeout_seconds = 5
+${FE_USER:+user = $FE_USER}
 ${1:-}
 EOC
 	"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# HTTPS with a server certificate the appliance issued for itself, client certificates, and the frontend's
+# own privilege drop, proven with real clients (curl, openssl s_client): TLS 1.1 refused, the served chain
+# verifies, a client certificate from an unrelated CA fails the handshake while one the appliance issued
+# under the clientAuth profile is accepted (and reaches the request as a verified certificate); the process
+# runs as hsmca-frontend with the signer's group; bad or mismatched keys stop start-up with a clear message.
+FE_USER=hsmca-frontend
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/frontend_lib.sh"
+TLSPORT=$((PORT + 2))
+NAME=tls.example.com # a SAN the test's server profile allows; curl --resolve maps it to 127.0.0.1
+HTTPS=https://$NAME:$TLSPORT
+RESOLVE=(--resolve "$NAME:$TLSPORT:127.0.0.1")
+fe_setup_backend
+fe_profiles
+printf 'alice password 0002\n' > "$T/alice.pw"
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name alice --role requester \
+	--password-file "$T/alice.pw" >/dev/null || fail "create-account"
+ALICE=(-u "alice:$(cat "$T/alice.pw")")
+
+# 1. plain HTTP only, as hsmca-frontend: the appliance issues the frontend's own server certificate
+fe_start
+csr fe ec:P-256 "DNS:$NAME" "IP:10.0.0.1"
+issue_req "$T/fe.csr" server "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "issuing the frontend's certificate: $STATUS $BODY"
+json_field '["certificate"]' > "$T/fe.pem"
+cat "$T/fe.pem" "$T/ca/int.pem" > "$T/fe-chain.pem"
+chown "$FE_USER" "$T/fe.key" && chmod 600 "$T/fe.key"
+pass "the frontend's server certificate issued through its own HTTP API"
+
+# 2. HTTPS beside HTTP, asking for client certificates issued under the appliance's chain
+restart() { # extra config lines
+	kill "$FRONTEND_PID"
+	wait "$FRONTEND_PID" 2>/dev/null || true
+	fe_start "$1"
+	for _ in $(seq 100); do grep -q "tls_listen=127.0.0.1:$TLSPORT" "$T/frontend.log" && return 0; sleep 0.05; done
+	fail "the frontend did not report its HTTPS listener"
+}
+TLSCONF="tls_listen = 127.0.0.1:$TLSPORT
+tls_cert = $T/fe-chain.pem
+tls_key = $T/fe.key
+client_ca = $T/chain.pem"
+restart "$TLSCONF"
+[ "$(curl -sS --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "$HTTPS/healthz")" = '{"status": "ok"}' ] || fail "healthz over HTTPS"
+curl -sS --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "$HTTPS/api/v1/ca/chain" | cmp -s - "$T/chain.pem" || fail "chain over HTTPS"
+[ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "plain HTTP beside HTTPS"
+! curl -s --cacert "$T/ca/root.pem" "https://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 || fail "TLS on the plain port"
+! curl -s --max-time 5 "http://127.0.0.1:$TLSPORT/healthz" >/dev/null 2>&1 || fail "plain HTTP served on the TLS port"
+csr over ec:P-256 "DNS:over-tls.example.com"
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' "$T/over.csr" > "$T/req.json"
+st=$(curl -sS -o "$T/resp.json" -w '%{http_code}' --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "${ALICE[@]}" \
+	-H 'Content-Type: application/json' --data-binary @"$T/req.json" "$HTTPS/api/v1/certificates")
+[ "$st" = 201 ] || fail "issuance over HTTPS: $st $(cat "$T/resp.json")"
+json_field '["certificate"]' > "$T/over.pem"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/over.pem" >/dev/null || fail "over.pem"
+pass "curl --cacert: healthz, chain and issuance over HTTPS; plain HTTP still served on its own port only"
+
+# the served chain: leaf then issuing CA, verifying to the root with the name checked
+sclient() { openssl s_client -connect "127.0.0.1:$TLSPORT" -servername "$NAME" "$@" < /dev/null 2>&1; }
+sclient -CAfile "$T/ca/root.pem" -verify_return_error -verify_hostname "$NAME" -showcerts > "$T/sclient.txt" || fail "s_client"
+grep -q 'Verify return code: 0 (ok)' "$T/sclient.txt" || fail "served chain does not verify: $(grep -i verify "$T/sclient.txt")"
+[ "$(grep -c 'BEGIN CERTIFICATE' "$T/sclient.txt")" = 2 ] || fail "served chain is not leaf + issuing CA"
+awk '/BEGIN CERT/{n++} n==2{print} /END CERT/ && n==2{exit}' "$T/sclient.txt" | cmp -s - "$T/ca/int.pem" \
+	|| fail "second certificate served is not the issuing CA"
+sclient -CAfile "$T/ca/root.pem" -verify_return_error -verify_hostname other.example.com > "$T/sclient-name.txt" \
+	&& fail "s_client accepted the wrong host name"
+grep -q 'Verify return code: 0 (ok)' "$T/sclient-name.txt" && fail "wrong host name verified"
+for v in tls1_2 tls1_3; do
+	sclient "-$v" -CAfile "$T/ca/root.pem" -verify_return_error > "$T/s-$v.txt" || fail "$v refused: $(tail -3 "$T/s-$v.txt")"
+done
+# the client is made willing (seclevel 0) so that the refusal is the server's
+sclient -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' > "$T/s-tls1_1.txt" && fail "TLS 1.1 accepted"
+grep -Eqi 'alert protocol version|unsupported protocol|no protocols available|wrong version' "$T/s-tls1_1.txt" \
+	|| fail "TLS 1.1 failed for another reason: $(tail -5 "$T/s-tls1_1.txt")"
+grep -q 'no protocols available' "$T/s-tls1_1.txt" && fail "the client, not the server, refused TLS 1.1"
+grep -q 'Acceptable client certificate CA names' "$T/sclient.txt" || fail "no client certificate requested"
+pass "openssl s_client: leaf + issuing CA verify to the root for $NAME; TLS 1.2 and 1.3 served, TLS 1.1 refused"
+
+# client certificates: an unrelated self-signed CA is refused in the handshake; the appliance's own is used
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/evil-ca.key" -subj "/CN=Evil CA" \
+	-days 30 -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign \
+	-out "$T/evil-ca.pem" 2>/dev/null || fail "evil CA"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/evil.key" -subj "/CN=dev.clients.example.com" \
+	-out "$T/evil.csr" 2>/dev/null
+printf 'extendedKeyUsage=clientAuth\nsubjectAltName=DNS:dev.clients.example.com\n' > "$T/evil.ext"
+openssl x509 -req -in "$T/evil.csr" -CA "$T/evil-ca.pem" -CAkey "$T/evil-ca.key" -CAcreateserial -days 30 \
+	-extfile "$T/evil.ext" -out "$T/evil.pem" 2>/dev/null || fail "evil leaf"
+csr cli ec:P-256 "DNS:dev.clients.example.com"
+issue_req "$T/cli.csr" client "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "client certificate: $STATUS $BODY"
+json_field '["certificate"]' > "$T/cli.pem"
+openssl x509 -in "$T/cli.pem" -noout -ext extendedKeyUsage | grep -q 'TLS Web Client Authentication' || fail "cli EKU"
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' "$T/over.csr" > "$T/req.json"
+viatls() { # curl args...: POSTs $T/req.json over HTTPS as alice, prints the status
+	curl -sS -o "$T/resp.json" -w '%{http_code}' --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "${ALICE[@]}" \
+		-H 'Content-Type: application/json' --data-binary @"$T/req.json" "$@" "$HTTPS/api/v1/certificates"
+}
+fp() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
+set +e; st=$(viatls --cert "$T/evil.pem" --key "$T/evil.key" 2> "$T/curl-evil.txt"); rc=$?; set -e
+[ "$rc" != 0 ] || fail "a client certificate from an unrelated CA was accepted: $st"
+sclient -tls1_2 -cert "$T/evil.pem" -key "$T/evil.key" -CAfile "$T/ca/root.pem" > "$T/s-evil.txt" || true
+grep -Eqi 'alert (unknown ca|certificate unknown|bad certificate)' "$T/s-evil.txt" || fail "no alert for the unrelated CA: $(tail -5 "$T/s-evil.txt")"
+! grep -q "sha256=$(fp "$T/evil.pem")" "$T/frontend.log" || fail "the unrelated certificate reached a request"
+# a server (serverAuth-only) certificate of the right CA is not a client certificate either
+set +e; st=$(viatls --cert "$T/over.pem" --key "$T/over.key" 2>/dev/null); rc=$?; set -e
+[ "$rc" != 0 ] || fail "a serverAuth-only certificate was accepted as a client certificate: $st"
+st=$(viatls --cert "$T/cli.pem" --key "$T/cli.key") || fail "appliance client certificate refused"
+[ "$st" = 201 ] || fail "issuance with a client certificate: $st $(cat "$T/resp.json")"
+grep -q "event=tls_client_cert sha256=$(fp "$T/cli.pem")" "$T/frontend.log" || fail "the verified client certificate did not reach the request"
+n=$(grep -c 'event=tls_client_cert' "$T/frontend.log")
+st=$(viatls) && [ "$st" = 201 ] || fail "no client certificate (optional) over HTTPS: $st"
+[ "$(grep -c 'event=tls_client_cert' "$T/frontend.log")" = "$n" ] || fail "a request without a client certificate got one"
+pass "client certificates: unrelated CA and serverAuth-only refused in the handshake; the appliance's clientAuth one verified and attached; none is fine"
+
+# 3. the process: hsmca-frontend's uid and gid everywhere, the signer's group as a supplementary group
+grep -q "event=privdrop user=$FE_USER" "$T/frontend.log" || fail "no privdrop log line"
+st=/proc/$FRONTEND_PID/status
+uid=$(id -u "$FE_USER") gid=$(id -g "$FE_USER") sgid=$(getent group "$SIGNER_USER" | cut -d: -f3)
+[ "$(awk '/^Uid:/{print $2,$3,$4,$5}' "$st")" = "$uid $uid $uid $uid" ] || fail "uids: $(grep ^Uid: "$st")"
+[ "$(awk '/^Gid:/{print $2,$3,$4,$5}' "$st")" = "$gid $gid $gid $gid" ] || fail "gids: $(grep ^Gid: "$st")"
+grep -qE "^Groups:.*\b$sgid\b" "$st" || fail "supplementary groups lack $SIGNER_USER: $(grep ^Groups: "$st")"
+grep -qE '^Groups:.*(^|\s)0(\s|$)' "$st" && fail "still in group root"
+grep -q '^NoNewPrivs:[[:space:]]*1' "$st" || fail "no_new_privs not set"
+grep -q '^CapEff:[[:space:]]*0000000000000000' "$st" || fail "capabilities left: $(grep ^CapEff: "$st")"
+[ "$(ps -o user= -p "$FRONTEND_PID")" = "$FE_USER" ] || fail "ps user"
+pass "the frontend runs as $FE_USER (uid $uid gid $gid, supplementary group $SIGNER_USER), no capabilities, no_new_privs"
+
+# 4. start-up refuses bad TLS material with a clear message (its own ports: the running one holds ours)
+badconf() { # name extra-lines: writes $T/NAME.conf
+	cat > "$T/$1.conf" <<EOC
+[frontend]
+listen = 127.0.0.1:$((PORT + 3))
+database = $(pg_conninfo "$T/pg" frontend)
+signer_socket = $T/run/signer.sock
+profiles = $T/profiles.conf
+chain = $T/chain.pem
+user = $FE_USER
+$2
+EOC
+}
+expect_start_failure() { # name pattern
+	expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/$1.conf"
+	grep -q "$2" <<<"$OUT" || fail "$1: expected '$2' in: $OUT"
+}
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/other.key" 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/rsa.key" 2>/dev/null
+printf 'not a key\n' > "$T/garbage.key"
+openssl pkey -in "$T/other.key" -aes256 -passout pass:secret -out "$T/enc.key" 2>/dev/null
+for k in other rsa; do
+	badconf "mismatch-$k" "tls_listen = 127.0.0.1:$((PORT + 4))
+tls_cert = $T/fe-chain.pem
+tls_key = $T/$k.key"
+	expect_start_failure "mismatch-$k" "tls_key $T/$k.key does not match the certificate in tls_cert $T/fe-chain.pem"
+done
+badconf garbage "tls_listen = 127.0.0.1:$((PORT + 4))
+tls_cert = $T/fe-chain.pem
+tls_key = $T/garbage.key"
+expect_start_failure garbage "tls_key $T/garbage.key: not an unencrypted PEM private key"
+badconf encrypted "tls_listen = 127.0.0.1:$((PORT + 4))
+tls_cert = $T/fe-chain.pem
+tls_key = $T/enc.key"
+expect_start_failure encrypted "tls_key $T/enc.key: not an unencrypted PEM private key"
+badconf nocert "tls_listen = 127.0.0.1:$((PORT + 4))
+tls_cert = $T/missing.pem
+tls_key = $T/fe.key"
+expect_start_failure nocert "tls_cert $T/missing.pem: cannot read a PEM certificate chain"
+badconf badca "tls_listen = 127.0.0.1:$((PORT + 4))
+tls_cert = $T/fe-chain.pem
+tls_key = $T/fe.key
+client_ca = $T/garbage.key"
+expect_start_failure badca "client_ca $T/garbage.key: no PEM certificates"
+badconf nokey "tls_listen = 127.0.0.1:$((PORT + 4))
+tls_cert = $T/fe-chain.pem"
+expect_start_failure nokey "line 8: tls_listen needs tls_key"
+badconf nolisten "tls_cert = $T/fe-chain.pem
+tls_key = $T/fe.key"
+expect_start_failure nolisten "line 8: tls_cert without tls_listen"
+badconf ca-only "client_ca = $T/chain.pem"
+expect_start_failure ca-only "line 8: client_ca needs tls_listen"
+badconf same "tls_listen = 127.0.0.1:$((PORT + 3))
+tls_cert = $T/fe-chain.pem
+tls_key = $T/fe.key"
+expect_start_failure same "line 8: tls_listen is the same address as listen (line 2)"
+badconf nouser "" && sed -i "s/^user = .*/user = no-such-user-hsmca/" "$T/nouser.conf"
+expect_start_failure nouser "event=privdrop_failed user=no-such-user-hsmca why=\"no such user\""
+badconf rootuser "" && sed -i "s/^user = .*/user = root/" "$T/rootuser.conf"
+expect_start_failure rootuser "user= must not be root"
+pass "mismatched (EC and RSA), garbage, encrypted or missing TLS material, bad listener combinations and bad users stop start-up with a clear message"
+
+# 5. HTTPS only (no plain listener), with the same certificate and the drop
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+badconf httpsonly "tls_listen = 127.0.0.1:$TLSPORT
+tls_cert = $T/fe-chain.pem
+tls_key = $T/fe.key" && sed -i '/^listen = /d' "$T/httpsonly.conf"
+"$FRONTEND" run -c "$T/httpsonly.conf" >> "$T/frontend.log" 2>&1 &
+FRONTEND_PID=$!
+PIDS+=("$FRONTEND_PID")
+for _ in $(seq 100); do curl -fsS --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "$HTTPS/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+[ "$(curl -sS --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "$HTTPS/healthz")" = '{"status": "ok"}' ] || fail "HTTPS-only frontend"
+! curl -s "$URL/healthz" >/dev/null 2>&1 || fail "plain HTTP served without listen"
+sclient -cert "$T/cli.pem" -key "$T/cli.key" > "$T/s-nocs.txt" || true
+grep -q 'Acceptable client certificate CA names' "$T/s-nocs.txt" && fail "client certificates requested without client_ca"
+pass "HTTPS only (no listen): served; without client_ca no client certificate is requested"
