@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs the appliance on a fresh Debian 12 machine (as root): installs packages, builds, creates
 # a SoftHSM2 token served by `p11-kit server` under its own user, runs the demo key ceremony (PIN split
-# 3-of-5 among demo custodians), and starts the signer unsealed by three of them.
+# 3-of-5 among demo custodians), and starts the signer unsealed by three of them, PostgreSQL and the frontend,
+# which serves HTTP and HTTPS with a server certificate the appliance issued for itself.
 # Run again, it reuses what exists. `./quickstart.sh stop` stops what it started.
 # Layout and state: $HSMCA_HOME (default ./.hsmca). See README.md.
 set -euo pipefail
@@ -44,7 +45,7 @@ fi
 
 # 1. packages
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libseccomp-dev libp11-kit-dev softhsm2 p11-kit
-      p11-kit-modules opensc passwd procps libevent-dev libpq-dev postgresql curl)
+      p11-kit-modules opensc passwd procps libevent-dev libpq-dev postgresql curl python3)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -65,11 +66,12 @@ for u in "$SIGNER_USER" "$HSM_USER" "$FRONTEND_USER"; do
 done
 # the frontend reaches the signing socket through the signer's group (the socket is 0660)
 id -nG "$FRONTEND_USER" | grep -qw "$SIGNER_USER" || usermod -aG "$SIGNER_USER" "$FRONTEND_USER"
-mkdir -p "$H"/{tokens,custodians,ca,run,p11,log,pids,config,pg}
+mkdir -p "$H"/{tokens,custodians,ca,run,p11,log,pids,config,pg,tls}
 chmod 755 "$H"
 chmod 700 "$H/custodians"
 chown "$SIGNER_USER" "$H/run"
 chown "$HSM_USER" "$H/p11"
+chown "root:$FRONTEND_USER" "$H/tls" && chmod 750 "$H/tls"
 cat > "$H/softhsm2.conf" <<EOC
 directories.tokendir = $H/tokens
 objectstore.backend = file
@@ -107,6 +109,7 @@ cer_cert() { # kind name config...
 	say "ceremony: $kind certificate $H/ca/$name.pem"
 }
 PORT=${HSMCA_HTTP_PORT:-8080}
+HTTPS_PORT=${HSMCA_HTTPS_PORT:-8443}
 if [ ! -f "$H/ca/root.pem" ] || [ ! -f "$H/ca/intermediate.pem" ] || [ ! -f "$H/ca/ocsp.pem" ]; then
 	[ ! -f "$H/pids/p11kit.pid" ] || stop_all
 	cer_cert root root "key_label = hsmca-root" "key_type = p384" "subject = /C=US/O=hsmca demo/CN=hsmca Demo Root CA" \
@@ -232,23 +235,83 @@ accounts = demo-requester, demo-admin1, demo-admin2
 crl_url = http://127.0.0.1:$PORT/crl/intermediate.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
-cat > "$H/config/frontend.conf" <<EOC
+# The frontend starts as root, binds, reads its files and drops to $FRONTEND_USER itself (config `user`;
+# initgroups gives it the signer's group). Its HTTPS certificate comes from this CA through the normal
+# issuance path (so it is on the audit log): first run on plain HTTP, the demo requester asks for a
+# localhost/127.0.0.1 certificate under the `server` profile, then a restart adds tls_listen.
+FE_KEY=$H/tls/frontend.key
+FE_CERT=$H/tls/frontend.pem # the leaf, then the issuing CA
+fe_tls_ok() { # a certificate for the current key, from this CA, valid for 30 more days
+	[ -s "$FE_CERT" ] && [ -s "$FE_KEY" ] || return 1
+	openssl x509 -in "$FE_CERT" -noout -checkend $((30 * 86400)) >/dev/null 2>&1 || return 1
+	openssl verify -CAfile "$H/ca/root.pem" -untrusted "$H/ca/intermediate.pem" "$FE_CERT" >/dev/null 2>&1 || return 1
+	[ "$(openssl x509 -in "$FE_CERT" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum)" = \
+	  "$(openssl pkey -in "$FE_KEY" -pubout -outform DER 2>/dev/null | sha256sum)" ]
+}
+fe_conf() {
+	cat > "$H/config/frontend.conf" <<EOC
 [frontend]
 listen = 127.0.0.1:$PORT
 database = $FE_DB
 signer_socket = $H/run/signer.sock
 profiles = $H/config/profiles.conf
 chain = $H/ca/chain.pem
+user = $FRONTEND_USER
 EOC
-chmod 644 "$H/config/frontend.conf" "$H/config/profiles.conf"
-if ! running frontend; then
-	# setpriv execs (no parent left behind), so the pid file names the frontend itself
-	nohup setpriv --reuid="$FRONTEND_USER" --regid="$FRONTEND_USER" --init-groups --no-new-privs -- \
-		"$FRONTEND" run -c "$H/config/frontend.conf" >> "$H/log/frontend.log" 2>&1 &
+	fe_tls_ok && cat >> "$H/config/frontend.conf" <<EOC
+tls_listen = 127.0.0.1:$HTTPS_PORT
+tls_cert = $FE_CERT
+tls_key = $FE_KEY
+client_ca = $H/ca/chain.pem
+EOC
+	chmod 644 "$H/config/frontend.conf" "$H/config/profiles.conf"
+}
+fe_stop() {
+	running frontend || return 0
+	local pid; pid=$(cat "$H/pids/frontend.pid")
+	kill "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$pid" 2>/dev/null || die "frontend (pid $pid) did not stop"
+	rm -f "$H/pids/frontend.pid"
+}
+fe_ensure() { # runs the frontend with the current configuration (restarts it if that changed)
+	fe_conf
+	running frontend && cmp -s "$H/config/frontend.conf" "$H/config/frontend.conf.running" && return 0
+	fe_stop
+	nohup "$FRONTEND" run -c "$H/config/frontend.conf" >> "$H/log/frontend.log" 2>&1 &
 	echo $! > "$H/pids/frontend.pid"
 	for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 	curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 || die "frontend did not start (see $H/log/frontend.log)"
+	cp "$H/config/frontend.conf" "$H/config/frontend.conf.running"
+}
+fe_issue_tls() { # a fresh P-256 key and its certificate, as the demo requester over plain HTTP
+	local pw st
+	pw=$(python3 -c 'import json,sys; print([a for a in json.load(open(sys.argv[1]))["accounts"] if a["name"]=="demo-requester"][0]["password"])' \
+		"$H/demo-credentials.json") || die "no demo-requester in $H/demo-credentials.json"
+	( umask 077 && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$FE_KEY.new" \
+		-subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -out "$H/tls/frontend.csr" 2>/dev/null ) \
+		|| die "cannot make the frontend's key and CSR"
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' \
+		"$H/tls/frontend.csr" > "$H/tls/request.json"
+	st=$(printf 'user = "demo-requester:%s"\n' "$pw" | curl -sS -K - -o "$H/tls/response.json" -w '%{http_code}' \
+		-H 'Content-Type: application/json' --data-binary @"$H/tls/request.json" "http://127.0.0.1:$PORT/api/v1/certificates") \
+		|| die "cannot reach the frontend to issue its certificate"
+	[ "$st" = 201 ] || die "issuing the frontend's certificate: HTTP $st $(cat "$H/tls/response.json")"
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"], end="")' "$H/tls/response.json" > "$FE_CERT.new"
+	cat "$H/ca/intermediate.pem" >> "$FE_CERT.new"
+	chown "$FRONTEND_USER" "$FE_KEY.new" && chmod 600 "$FE_KEY.new"
+	mv "$FE_KEY.new" "$FE_KEY" && mv "$FE_CERT.new" "$FE_CERT"
+	rm -f "$H/tls/request.json" "$H/tls/response.json"
+	fe_tls_ok || die "the issued certificate $FE_CERT does not verify"
+	say "frontend TLS: certificate $(openssl x509 -in "$FE_CERT" -noout -serial) for localhost, 127.0.0.1 issued by the demo CA"
+}
+fe_ensure
+if ! fe_tls_ok; then
+	fe_issue_tls
+	fe_ensure
 fi
+curl -fsS --cacert "$H/ca/chain.pem" "https://127.0.0.1:$HTTPS_PORT/healthz" >/dev/null 2>&1 \
+	|| die "the frontend does not serve HTTPS on 127.0.0.1:$HTTPS_PORT (see $H/log/frontend.log)"
 
 cat <<EOT
 
@@ -259,6 +322,8 @@ hsmca is running (HSMCA_HOME=$H)
   signer              pid $(cat "$H/pids/signer.pid"), socket $H/run/signer.sock, log $H/log/signer.log
   token               SoftHSM2 '$TOKEN' behind p11-kit server (pid $(cat "$H/pids/p11kit.pid")) as $HSM_USER
   HTTP frontend       http://127.0.0.1:$PORT (pid $(cat "$H/pids/frontend.pid"), as $FRONTEND_USER, log $H/log/frontend.log)
+  HTTPS frontend      https://localhost:$HTTPS_PORT  (curl --cacert $H/ca/chain.pem https://127.0.0.1:$HTTPS_PORT/healthz)
+                        certificate $FE_CERT (issued by this CA), client certificates under it accepted
   demo accounts       $H/demo-credentials.json (a requester, two administrators, an auditor)
   PostgreSQL          private cluster in $H/pg (socket $H/pg/sock), profiles $H/config/profiles.conf
   try it              openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem \\

@@ -1,6 +1,7 @@
 #include "app.h"
 
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,8 @@ int app_load(struct app *a, char *err)
 	}
 	if ((rc = app_read_chain(a, err)))
 		return rc;
+	if (RAND_priv_bytes(a->renew_key, sizeof(a->renew_key)) != 1)
+		return HSMCA_ERR_CRYPTO;
 	a->rl = ratelimit_new();
 	return a->rl ? 0 : HSMCA_ERR_NOMEM;
 }
@@ -58,6 +61,7 @@ void app_free(struct app *a)
 	for (unsigned i = 0; i < a->profiles.n; i++)
 		X509_free(a->issuers[i].cert);
 	free(a->chain_pem);
+	OPENSSL_cleanse(a->renew_key, sizeof(a->renew_key));
 	ratelimit_free(a->rl);
 	a->chain_pem = NULL;
 	a->rl = NULL;

@@ -26,6 +26,7 @@ struct app {
 	char *chain_pem;                     /* owned */
 	size_t chain_len;
 	struct ratelimit *rl;
+	unsigned char renew_key[32]; /* HMAC key of renewal challenges (random per process) */
 	struct committer *committer; /* group commit of intents and results (NULL: per-worker transactions) */
 	atomic_ulong issued, refused, failed, auth_failures;
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "b64.h"
 #include "issue.h"
 #include "json.h"
 #include "log.h"
@@ -66,29 +67,6 @@ static void cfssl_result(struct job *j, const char *cert_pem, const char *extra)
 	json_write_string(&j->resp, cert_pem);
 	dbuf_add(&j->resp, extra, strlen(extra));
 	dbuf_add(&j->resp, "}, \"errors\": [], \"messages\": []}\n", 33);
-}
-
-/* Strict base64 (standard alphabet, padded) into a new buffer; NUL-terminated for JSON parsing. */
-static uint8_t *cfssl_b64(const char *in, size_t len, size_t max, size_t *out_len)
-{
-	if (len == 0 || len % 4 || len / 4 * 3 > max)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		char c = in[i];
-		bool pad = c == '=' && i >= len - 2 && (i == len - 1 || in[len - 1] == '=');
-		if (!pad && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-			      c == '/'))
-			return NULL;
-	}
-	uint8_t *out = malloc(len / 4 * 3 + 1);
-	int n = out ? EVP_DecodeBlock(out, (const unsigned char *)in, (int)len) : -1;
-	if (n < 0) {
-		free(out);
-		return NULL;
-	}
-	*out_len = (size_t)n - (in[len - 1] == '=') - (in[len - 2] == '=');
-	out[*out_len] = 0;
-	return out;
 }
 
 static const struct profile *cfssl_profile(struct worker *w, const char *name)
@@ -150,8 +128,8 @@ int cfssl_authsign_parse(const uint8_t *body, size_t len, struct cfssl_authsign 
 			return rc;
 	}
 	const char *rs = json_string(json_get(root, "request"), &rl), *ts64 = json_string(json_get(root, "token"), &tl);
-	if (!rs || !ts64 || !(a->req = cfssl_b64(rs, rl, CFSSL_REQUEST_MAX, &a->req_len)) ||
-	    !(tok = cfssl_b64(ts64, tl, 64, &tok_len)) || tok_len != CFSSL_TOKEN_LEN)
+	if (!rs || !ts64 || !(a->req = b64_decode_strict(rs, rl, CFSSL_REQUEST_MAX, &a->req_len)) ||
+	    !(tok = b64_decode_strict(ts64, tl, 64, &tok_len)) || tok_len != CFSSL_TOKEN_LEN)
 		goto out;
 	memcpy(a->token, tok, CFSSL_TOKEN_LEN);
 	if (tsn && json_type(tsn) != JSON_NULL) {
@@ -213,7 +191,16 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		cfssl_error(j, 401, "stale timestamp or replayed request");
 		goto out;
 	}
-	if (issue_core(w, p->cfssl_account, j->peer, p, a.csr, a.csr_len, a.hosts, &o)) {
+	struct issue_extra ex = { .hosts = a.hosts, .via = "cfssl-authsign" };
+	int rc = issue_core(w, p->cfssl_account, j->peer, p, a.csr, a.csr_len, &ex, &o);
+	if (rc == 1) { /* CFSSL clients cannot wait: say where the held request is */
+		char msg[ISSUE_WHY_MAX + 64];
+		snprintf(msg, sizeof(msg), "held for approval %lld: certificate %s is issued once an administrator "
+			 "approves it", (long long)o.approval_id, o.serial);
+		cfssl_error(j, 202, msg);
+		goto out;
+	}
+	if (rc) {
 		char msg[ISSUE_WHY_MAX + 64];
 		snprintf(msg, sizeof(msg), "%s: %s", o.code, o.why);
 		cfssl_error(j, o.status, msg);

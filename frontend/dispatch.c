@@ -1,14 +1,20 @@
 /* Which handler runs a job on a worker thread (one line per job kind). */
+#include "approve.h"
 #include "cfssl.h"
+#include "certget.h"
 #include "issue.h"
 #include "log.h"
 #include "pool.h"
+#include "renew.h"
 
 static void dispatch_recover(struct worker *w)
 {
 	unsigned issued = 0, failed = 0;
+	unsigned expired = 0;
 	if (issue_recover(w, w->app->conf.recover_after_seconds, &issued, &failed) == 0 && (issued || failed))
 		log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
+	if (approve_expire(w, &expired) == 0 && expired)
+		log_event("info", "approvals_expired", "count=%u", expired);
 }
 
 void handle_job(struct worker *w, struct job *j)
@@ -22,6 +28,14 @@ void handle_job(struct worker *w, struct job *j)
 		return cfssl_sign_unauthenticated(w, j);
 	case JOB_CFSSL_INFO:
 		return cfssl_info(w, j);
+	case JOB_CERT_GET:
+		return certget_request(w, j);
+	case JOB_RENEW:
+		return renew_request(w, j);
+	case JOB_RENEW_CHALLENGE:
+		return renew_challenge(w, j);
+	case JOB_APPROVALS:
+		return approve_request(w, j);
 	case JOB_RECOVER:
 		return dispatch_recover(w);
 	default:

@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "cfssl.h"
 #include "commit.h"
+#include "db_lifecycle.h"
 #include "frame.h"
 #include "json.h"
 #include "log.h"
@@ -83,32 +84,57 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 	return HSMCA_ERR_IO;
 }
 
-static void issue_reply(struct worker *w, struct job *j, const char *serial, const struct dbuf *der)
+char *issue_pem(const uint8_t *der, size_t len)
 {
-	const unsigned char *p = der->data;
-	X509 *x = d2i_X509(NULL, &p, (long)der->len);
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
 	BIO *b = BIO_new(BIO_s_mem());
-	char *pem = NULL;
+	char *pem = NULL, *out = NULL;
 	long pl = 0;
-	if (!x || !b || !PEM_write_bio_X509(b, x) || (pl = BIO_get_mem_data(b, &pem)) <= 0) {
+	if (x && b && p == der + len && PEM_write_bio_X509(b, x) && (pl = BIO_get_mem_data(b, &pem)) > 0)
+		out = strndup(pem, (size_t)pl);
+	X509_free(x);
+	BIO_free(b);
+	return out;
+}
+
+void issue_reply(struct worker *w, struct job *j, const char *serial, const struct dbuf *der)
+{
+	char *cert = issue_pem(der->data, der->len);
+	if (!cert) {
 		job_error(j, 500, "internal", "cannot encode the certificate");
-		goto out;
+		return;
 	}
-	char *cert = strndup(pem, (size_t)pl);
+	dbuf_free(&j->resp);
 	dbuf_init(&j->resp);
 	j->status = 201;
 	strcpy(j->content_type, "application/json");
 	dbuf_add(&j->resp, "{\"serial\": ", 11);
 	json_write_string(&j->resp, serial);
 	dbuf_add(&j->resp, ", \"certificate\": ", 17);
-	json_write_string(&j->resp, cert ? cert : "");
+	json_write_string(&j->resp, cert);
 	dbuf_add(&j->resp, ", \"chain\": ", 11);
 	json_write_string(&j->resp, w->app->chain_pem);
 	dbuf_add(&j->resp, "}\n", 2);
 	free(cert);
-out:
-	X509_free(x);
-	BIO_free(b);
+}
+
+void issue_reply_held(struct job *j, const struct issue_outcome *o)
+{
+	char id[24];
+	dbuf_free(&j->resp);
+	dbuf_init(&j->resp);
+	j->status = 202;
+	strcpy(j->content_type, "application/json");
+	snprintf(id, sizeof(id), "%lld", (long long)o->approval_id);
+	dbuf_add(&j->resp, "{\"serial\": ", 11);
+	json_write_string(&j->resp, o->serial);
+	static const char mid[] = ", \"status\": \"held\", \"approval\": ";
+	static const char tail[] = ", \"message\": \"waiting for an administrator's approval; "
+				   "GET /api/v1/certificates/{serial} returns the certificate once issued\"}\n";
+	dbuf_add(&j->resp, mid, sizeof(mid) - 1);
+	dbuf_add(&j->resp, id, strlen(id));
+	dbuf_add(&j->resp, tail, sizeof(tail) - 1);
 }
 
 /* The request body: exactly {"csr": "...", "profile": "..."} */
@@ -133,6 +159,7 @@ static int issue_body(struct job *j, struct json_doc **doc, const char **csr, si
 struct issue_intent {
 	const struct db_cert *cert;
 	const char *actor, *serial, *details;
+	int64_t *held_id; /* non-NULL: commit as held for approval, the approval's id goes here */
 };
 
 struct issue_result {
@@ -143,8 +170,11 @@ struct issue_result {
 static int issue_intent_apply(struct db *db, void *arg)
 {
 	const struct issue_intent *in = arg;
-	int rc = db_cert_insert_pending(db, in->cert);
-	return rc ? rc : db_audit_append(db, in->actor, "certificate.requested", in->serial, in->details);
+	int rc = in->held_id ? db_cert_insert_held(db, in->cert, in->details, DB_APPROVAL_TTL_DEFAULT, in->held_id)
+			     : db_cert_insert_pending(db, in->cert);
+	return rc ? rc
+		  : db_audit_append(db, in->actor, in->held_id ? "certificate.held" : "certificate.requested",
+				    in->serial, in->details);
 }
 
 static int issue_result_apply(struct db *db, void *arg)
@@ -178,9 +208,11 @@ static int issue_write(struct worker *w, int (*apply)(struct db *, void *), void
 }
 
 static int issue_commit_intent(struct worker *w, const struct profile *p, const char *actor, const char *serial,
-			       const struct csr *csr, const struct dbuf *tbs, const time_t validity[2])
+			       const struct csr *csr, const struct dbuf *tbs, const time_t validity[2],
+			       const struct issue_extra *x, int64_t *held_id)
 {
-	char sans[CSR_MAX_SANS * (CSR_SAN_MAX + 8)] = "", subject[CSR_SAN_MAX + 8], details[512];
+	char sans[CSR_MAX_SANS * (CSR_SAN_MAX + 8)] = "", subject[CSR_SAN_MAX + 8], tbs_hash[65];
+	int rc;
 	for (size_t i = 0; i < csr->n_sans; i++) {
 		size_t n = strlen(sans);
 		snprintf(sans + n, sizeof(sans) - n, "%s%s:%s", i ? "," : "",
@@ -189,20 +221,40 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 	}
 	snprintf(subject, sizeof(subject), "CN=%s", csr->sans[0].value);
 	struct db_cert c = { .subject = subject, .sans = sans, .tbs = tbs->data, .tbs_len = tbs->len,
-			     .not_before = validity[0], .not_after = validity[1] };
+			     .not_before = validity[0], .not_after = validity[1],
+			     .renews_serial_hex = x ? x->renews_serial : NULL };
 	snprintf(c.serial_hex, sizeof(c.serial_hex), "%s", serial);
 	snprintf(c.issuer, sizeof(c.issuer), "%s", p->issuer);
 	snprintf(c.profile, sizeof(c.profile), "%s", p->name);
 	snprintf(c.requester, sizeof(c.requester), "%s", actor);
-	char tbs_hash[65];
 	log_sha256_hex(tbs->data, tbs->len, tbs_hash);
-	snprintf(details, sizeof(details), "{\"profile\": \"%s\", \"tbs_sha256\": \"%s\"}", p->name, tbs_hash);
-	struct issue_intent in = { &c, actor, serial, details };
-	return issue_write(w, issue_intent_apply, &in, "intent", serial);
+	struct dbuf d;
+	dbuf_init(&d);
+	dbuf_add(&d, "{\"profile\": ", 12);
+	json_write_string(&d, p->name);
+	dbuf_add(&d, ", \"tbs_sha256\": ", 16);
+	json_write_string(&d, tbs_hash);
+	if (x && x->renews_serial) {
+		dbuf_add(&d, ", \"renews\": ", 12);
+		json_write_string(&d, x->renews_serial);
+	}
+	if (x && x->via) {
+		dbuf_add(&d, ", \"via\": ", 9);
+		json_write_string(&d, x->via);
+	}
+	dbuf_add(&d, "}", 2); /* with the NUL */
+	if (d.failed) {
+		dbuf_free(&d);
+		return HSMCA_ERR_NOMEM;
+	}
+	struct issue_intent in = { &c, actor, serial, (const char *)d.data, held_id };
+	rc = issue_write(w, issue_intent_apply, &in, held_id ? "held" : "intent", serial);
+	dbuf_free(&d);
+	return rc;
 }
 
-static int issue_commit_result(struct worker *w, const char *actor, const char *serial, const struct dbuf *der,
-			       const char *fail_why)
+int issue_commit_result(struct worker *w, const char *actor, const char *serial, const struct dbuf *der,
+			const char *fail_why)
 {
 	char details[ISSUE_WHY_MAX + 64];
 	struct dbuf d;
@@ -263,8 +315,53 @@ static int issue_hosts(struct csr *csr, const struct json_node *hosts, char *why
 	return 0;
 }
 
+/* Why an intent could not be committed: a renewal that lost the race to another one, or the database. */
+static void issue_intent_refusal(struct issue_outcome *o, int rc)
+{
+	if (rc == HSMCA_ERR_EXISTS) {
+		o->status = 409;
+		o->code = "already-renewed";
+		snprintf(o->why, sizeof(o->why), "this certificate has already been renewed");
+		return;
+	}
+	o->status = 503;
+	o->code = "unavailable";
+	snprintf(o->why, sizeof(o->why), "could not record the request");
+}
+
+/* Replaces the CSR's names with a stored SAN list "DNS:a,IP:b,email:c" (a renewal keeps its names). */
+static int issue_sans_text(struct csr *csr, const char *text, char *why)
+{
+	size_t n = 0;
+	const char *s = text;
+	while (*s) {
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		enum csr_san_type t = !strncmp(s, "DNS:", 4) ? CSR_SAN_DNS
+				      : !strncmp(s, "IP:", 3)  ? CSR_SAN_IP
+				      : !strncmp(s, "email:", 6) ? CSR_SAN_EMAIL
+								 : 0;
+		size_t skip = t == CSR_SAN_DNS ? 4 : t == CSR_SAN_IP ? 3 : 6;
+		if (!t || n == CSR_MAX_SANS || len <= skip || len - skip >= CSR_SAN_MAX) {
+			snprintf(why, ISSUE_WHY_MAX, "the stored names of the certificate cannot be reused");
+			return HSMCA_ERR_STATE;
+		}
+		csr->sans[n].type = t;
+		memcpy(csr->sans[n].value, s + skip, len - skip);
+		csr->sans[n].value[len - skip] = 0;
+		n++;
+		s += len + (end ? 1 : 0);
+	}
+	if (n == 0) {
+		snprintf(why, ISSUE_WHY_MAX, "the certificate has no names to renew");
+		return HSMCA_ERR_STATE;
+	}
+	csr->n_sans = n;
+	return 0;
+}
+
 int issue_core(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
-	       size_t csr_len, const struct json_node *hosts, struct issue_outcome *o)
+	       size_t csr_len, const struct issue_extra *x, struct issue_outcome *o)
 {
 	struct csr csr;
 	struct dbuf tbs;
@@ -286,9 +383,14 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		o->code = rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr";
 		goto refused;
 	}
-	if (hosts && issue_hosts(&csr, hosts, o->why)) {
+	if (x && x->hosts && issue_hosts(&csr, x->hosts, o->why)) {
 		o->status = 400;
 		o->code = "bad-request";
+		goto refused;
+	}
+	if (x && x->sans && issue_sans_text(&csr, x->sans, o->why)) {
+		o->status = 409;
+		o->code = "renewal";
 		goto refused;
 	}
 	for (size_t i = 0; i < csr.n_sans; i++) {
@@ -298,16 +400,21 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	if (profile_check_request(p, csr.pubkey, san_types, sans, csr.n_sans, o->why) ||
 	    issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), &csr, &tbs, o->serial, validity, o->why))
 		goto refused;
-	if (p->needs_approval) {
-		o->status = 501;
-		o->code = "approval-unsupported";
-		snprintf(o->why, sizeof(o->why), "profiles that need approval are not served yet");
-		goto refused;
-	}
 	o->status = 503;
 	o->code = "unavailable";
-	if (issue_commit_intent(w, p, actor, o->serial, &csr, &tbs, validity)) {
-		snprintf(o->why, sizeof(o->why), "could not record the request");
+	if (p->needs_approval) {
+		/* committed as held: nothing is signed until a second person approves (approve.c) */
+		if ((rc = issue_commit_intent(w, p, actor, o->serial, &csr, &tbs, validity, x, &o->approval_id))) {
+			issue_intent_refusal(o, rc);
+			goto out;
+		}
+		log_event("info", "held", "serial=%s profile=%s requester=%s approval=%lld", o->serial, p->name,
+			  actor, (long long)o->approval_id);
+		ret = 1;
+		goto out;
+	}
+	if ((rc = issue_commit_intent(w, p, actor, o->serial, &csr, &tbs, validity, x, NULL))) {
+		issue_intent_refusal(o, rc);
 		goto out;
 	}
 	if ((rc = issue_sign(w, p->issuer, &tbs, &o->der, o->why))) {
@@ -371,8 +478,11 @@ static void issue_handle(struct worker *w, struct job *j)
 		issue_refuse(w, j, acct.name, 403, "profile-forbidden", "this API key is bound to another profile");
 		goto out;
 	}
-	if (issue_core(w, acct.name, j->peer, p, csr_text, csr_len, NULL, &o))
+	int rc = issue_core(w, acct.name, j->peer, p, csr_text, csr_len, NULL, &o);
+	if (rc < 0)
 		job_error(j, o.status, o.code, o.why);
+	else if (rc == 1)
+		issue_reply_held(j, &o);
 	else
 		issue_reply(w, j, o.serial, &o.der);
 out:

@@ -20,15 +20,34 @@ struct issue_outcome {
 	char why[ISSUE_WHY_MAX];
 	char serial[DB_SERIAL_HEX_MAX];
 	struct dbuf der;  /* the certificate on success */
+	int64_t approval_id; /* held for approval: the approval's id (issue_core returned 1) */
+};
+
+/* What a request adds to a CSR: CFSSL "hosts", the names of a certificate being renewed. */
+struct issue_extra {
+	const struct json_node *hosts; /* CFSSL hosts (JSON array): replaces the CSR's names */
+	const char *sans;              /* "DNS:a,IP:b,email:c" (a renewal: the old certificate's names) */
+	const char *renews_serial;     /* the certificate this one renews, or NULL */
+	const char *via;               /* how the request was authenticated, for the audit row */
 };
 
 /* Opens this worker's database connection if needed. */
 int issue_db(struct worker *w) HSMCA_WUR;
-/* Issues for an authenticated actor under profile p: CSR, optional CFSSL hosts (JSON array, replaces the
- * CSR's names), profile checks, intent committed, signer, result committed. Refusals are audited.
- * Returns 0 with o->der and o->serial, or -1 with o->status, o->code, o->why. */
+/* Issues for an authenticated actor under profile p: CSR, optional extras (x may be NULL), profile checks,
+ * intent committed, signer, result committed. Refusals are audited. Returns 0 with o->der and o->serial;
+ * 1 when the profile needs an administrator's approval (the request is committed as held: o->serial,
+ * o->approval_id); -1 with o->status, o->code, o->why. */
 int issue_core(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
-	       size_t csr_len, const struct json_node *hosts, struct issue_outcome *o);
+	       size_t csr_len, const struct issue_extra *x, struct issue_outcome *o);
+/* Records the signer's answer for serial (der, or fail_why) with its audit row. */
+int issue_commit_result(struct worker *w, const char *actor, const char *serial, const struct dbuf *der,
+			const char *fail_why) HSMCA_WUR;
+/* Sets a 201 JSON reply {"serial", "certificate" (PEM), "chain"} for a signed certificate. */
+void issue_reply(struct worker *w, struct job *j, const char *serial, const struct dbuf *der);
+/* Sets a 202 JSON reply {"serial", "status": "held", "approval": id, "message"} for a held request. */
+void issue_reply_held(struct job *j, const struct issue_outcome *o);
+/* The PEM text of a DER certificate (owned; free()), or NULL. */
+char *issue_pem(const uint8_t *der, size_t len);
 /* POST /api/v1/certificates (JOB_ISSUE). */
 void issue_request(struct worker *w, struct job *j);
 /* Records a refused request on the audit log (its own transaction). */

@@ -39,6 +39,8 @@ size_t json_object_len(const struct json_node *n);
 const char *json_object_key(const struct json_node *n, size_t i);
 const struct json_node *json_object_value(const struct json_node *n, size_t i);
 
+/* Writer: appends a string literal's bytes (without its NUL) to b. */
+#define JSON_LIT(b, lit) dbuf_add((b), (lit), sizeof(lit) - 1)
 /* Writer: appends s as a JSON string literal (quotes, escapes) to b. */
 void json_write_string(struct dbuf *b, const char *s);
 

@@ -43,3 +43,8 @@ REVOKE ALL ON FUNCTION certificates_guard() FROM PUBLIC;
 
 -- one approval per held certificate
 CREATE UNIQUE INDEX approvals_certificate ON approvals (object) WHERE action = 'certificate.issue';
+
+-- A certificate is renewed at most once (renew the newest one): two racing renewals of the same
+-- certificate cannot both be recorded. A failed renewal does not count.
+CREATE UNIQUE INDEX certificates_renewed_once ON certificates (renews_serial)
+	WHERE renews_serial IS NOT NULL AND status <> 'failed';

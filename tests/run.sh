@@ -22,10 +22,12 @@ if [ "${HSMCA_SKIP_APT:-0}" != 1 ]; then
 fi
 [ "$(id -u)" = 0 ] || { echo "tests/run.sh: the integration tests need root (users, privilege drop)" >&2; exit 1; }
 
-# the signer's and the HSM's users, created once here (parallel tests must not race on useradd)
-for u in hsmca-signer hsmca-hsm; do
+# the signer's, the HSM's and the frontend's users, created once here (parallel tests must not race on
+# useradd); the frontend reaches the signer's socket through the signer's group
+for u in hsmca-signer hsmca-hsm hsmca-frontend; do
 	id "$u" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
 done
+id -nG hsmca-frontend | grep -qw hsmca-signer || usermod -aG hsmca-signer hsmca-frontend
 
 JOBS=$(nproc)
 run_build() { # name cc cmake-args...

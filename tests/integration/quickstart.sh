@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The README's first command: ./quickstart.sh brings up the token (behind p11-kit server), the demo
 # ceremony and an unsealed signer; a leaf signed through it verifies; stop and start again reuses
-# everything (and unseals again).
+# everything (and unseals again). The frontend drops to hsmca-frontend itself and serves HTTPS with a
+# certificate the appliance issued for it (on the audit log); a rerun keeps that certificate.
 source "$(dirname "$0")/lib.sh"
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 export HSMCA_HOME=$T/home HSMCA_BUILD_DIR=$HSMCA_BUILD HSMCA_HTTP_PORT=$((20000 + RANDOM % 20000))
+export HSMCA_HTTPS_PORT=$((HSMCA_HTTP_PORT + 1))
 extra_cleanup() { "$REPO/quickstart.sh" stop >/dev/null 2>&1 || true; }
 "$REPO/quickstart.sh" > "$T/qs1.log" 2>&1 || fail "quickstart: $(tail -5 "$T/qs1.log")"
 PIDS+=("$(cat "$HSMCA_HOME/pids/signer.pid")" "$(cat "$HSMCA_HOME/pids/p11kit.pid")" "$(cat "$HSMCA_HOME/pids/frontend.pid")")
@@ -19,6 +21,9 @@ leaf() {
 		>/dev/null || fail "leaf does not verify"
 }
 leaf first
+# shellcheck source=tests/integration/pg_lib.sh
+source "$(dirname "$0")/pg_lib.sh"
+pg_psql_qs() { pg_psql "$HSMCA_HOME/pg" owner -c "$1"; }
 # the frontend: demo credentials, chain, issuance as the demo requester
 python3 - "$HSMCA_HOME/demo-credentials.json" <<'PY' || fail "demo-credentials.json"
 import json, sys
@@ -39,15 +44,39 @@ python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"], 
 openssl verify -x509_strict -CAfile "$HSMCA_HOME/ca/root.pem" -untrusted "$HSMCA_HOME/ca/intermediate.pem" "$T/issued.pem" >/dev/null \
 	|| fail "issued certificate does not verify"
 [ "$(ps -o user= -p "$(cat "$HSMCA_HOME/pids/frontend.pid")")" = hsmca-frontend ] || fail "frontend is not unprivileged"
+grep -q 'event=privdrop user=hsmca-frontend' "$HSMCA_HOME/log/frontend.log" || fail "the frontend did not drop privileges itself"
+grep -q "https://localhost:$HSMCA_HTTPS_PORT" "$T/qs1.log" || fail "quickstart did not print the HTTPS URL"
+HTTPS=https://127.0.0.1:$HSMCA_HTTPS_PORT
+[ "$(curl -sS --cacert "$HSMCA_HOME/ca/chain.pem" "$HTTPS/healthz")" = '{"status": "ok"}' ] || fail "HTTPS healthz (IP SAN)"
+[ "$(curl -sS --cacert "$HSMCA_HOME/ca/chain.pem" "https://localhost:$HSMCA_HTTPS_PORT/healthz")" = '{"status": "ok"}' ] \
+	|| fail "HTTPS healthz (DNS SAN localhost)"
+fecert=$HSMCA_HOME/tls/frontend.pem
+openssl verify -x509_strict -CAfile "$HSMCA_HOME/ca/root.pem" -untrusted "$HSMCA_HOME/ca/intermediate.pem" "$fecert" >/dev/null \
+	|| fail "the frontend's certificate does not verify"
+[ "$(stat -c '%U %a' "$HSMCA_HOME/tls/frontend.key")" = "hsmca-frontend 600" ] || fail "frontend key: $(stat -c '%U %a' "$HSMCA_HOME/tls/frontend.key")"
+openssl x509 -in "$fecert" -noout -ext subjectAltName | grep -q 'DNS:localhost, IP Address:127.0.0.1' || fail "frontend SANs"
+openssl x509 -in "$fecert" -noout -text | grep -q 'NIST CURVE: P-256' || fail "frontend key is not P-256"
+feserial=$(openssl x509 -in "$fecert" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
+st=$(pg_psql_qs "select status from certificates where ltrim(serial_hex, '0') = ltrim('$feserial', '0')")
+[ "$st" = issued ] || fail "the frontend's certificate is not in the certificates table: '$st'"
+openssl s_client -connect "127.0.0.1:$HSMCA_HTTPS_PORT" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' < /dev/null > "$T/s11.txt" 2>&1 \
+	&& fail "TLS 1.1 accepted"
+st=$(curl -sS -o "$T/resp2.json" -w '%{http_code}' --cacert "$HSMCA_HOME/ca/chain.pem" -u "demo-requester:$pw" \
+	--data-binary @"$T/req.json" "$HTTPS/api/v1/certificates")
+[ "$st" = 201 ] || fail "issuance over HTTPS: $st $(cat "$T/resp2.json")"
+pass "quickstart HTTPS: the frontend's P-256 certificate for localhost/127.0.0.1 issued by the demo CA (on record), curl --cacert chain.pem works, TLS 1.1 refused"
 grep -q 'p11-kit-client' /proc/"$(cat "$HSMCA_HOME/pids/signer.pid")"/maps || fail "signer does not use p11-kit-client"
 pass "quickstart: ceremony done, signer unsealed behind p11-kit server, frontend on PostgreSQL issues for the demo requester"
 sum=$(sha256sum < "$HSMCA_HOME/ca/root.pem")
 "$REPO/quickstart.sh" stop > "$T/stop.log" 2>&1 || fail "stop"
 grep -q 'stopped signer' "$T/stop.log" || fail "stop did not stop the signer"
 "$REPO/quickstart.sh" > "$T/qs2.log" 2>&1 || fail "second quickstart: $(tail -5 "$T/qs2.log")"
-PIDS+=("$(cat "$HSMCA_HOME/pids/signer.pid")" "$(cat "$HSMCA_HOME/pids/p11kit.pid")")
+PIDS+=("$(cat "$HSMCA_HOME/pids/signer.pid")" "$(cat "$HSMCA_HOME/pids/p11kit.pid")" "$(cat "$HSMCA_HOME/pids/frontend.pid")")
 [ "$(sha256sum < "$HSMCA_HOME/ca/root.pem")" = "$sum" ] || fail "second run replaced the root"
 ! grep -q 'demo key ceremony' "$T/qs2.log" || fail "second run repeated the ceremony"
 leaf second
+[ "$(openssl x509 -in "$fecert" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')" = "$feserial" ] || fail "rerun replaced the frontend's certificate"
+! grep -q 'frontend TLS: certificate' "$T/qs2.log" || fail "rerun issued a new frontend certificate"
+curl -fsS --cacert "$HSMCA_HOME/ca/chain.pem" "$HTTPS/healthz" >/dev/null || fail "HTTPS after the rerun"
 "$REPO/quickstart.sh" stop >/dev/null
 pass "quickstart stop / start reuses the token and CA and signs again"

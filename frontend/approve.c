@@ -1,0 +1,295 @@
+#include "approve.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "certget.h"
+#include "db_lifecycle.h"
+#include "issue.h"
+#include "json.h"
+#include "log.h"
+#include "route.h"
+
+#define APPROVE_LIST_MAX 500
+#define APPROVE_REASON_MAX 200
+
+static void approve_time(struct dbuf *b, const char *key, time_t t)
+{
+	char v[32];
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(v, sizeof(v), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	JSON_LIT(b, ", ");
+	json_write_string(b, key);
+	JSON_LIT(b, ": ");
+	json_write_string(b, v);
+}
+
+static void approve_json(struct dbuf *b, const struct db_approval *a)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, a->id);
+	JSON_LIT(b, "{\"id\": ");
+	dbuf_add(b, id, strlen(id));
+	JSON_LIT(b, ", \"action\": ");
+	json_write_string(b, a->action);
+	JSON_LIT(b, ", \"serial\": ");
+	json_write_string(b, a->object);
+	JSON_LIT(b, ", \"requested_by\": ");
+	json_write_string(b, a->requested_by);
+	JSON_LIT(b, ", \"status\": ");
+	json_write_string(b, a->expired ? "expired" : a->status);
+	approve_time(b, "created_at", a->created_at);
+	approve_time(b, "expires_at", a->expires_at);
+	if (a->decided_by[0]) {
+		JSON_LIT(b, ", \"decided_by\": ");
+		json_write_string(b, a->decided_by);
+		approve_time(b, "decided_at", a->decided_at);
+	}
+	JSON_LIT(b, "}");
+}
+
+static void approve_reply_start(struct job *j, int status)
+{
+	dbuf_free(&j->resp);
+	dbuf_init(&j->resp);
+	j->status = status;
+	strcpy(j->content_type, "application/json");
+}
+
+static int approve_list_one(void *ctx, const struct db_approval *a)
+{
+	struct dbuf *b = ctx;
+	if (b->len > 16)
+		JSON_LIT(b, ", ");
+	approve_json(b, a);
+	return 0;
+}
+
+/* Refuses (and audits) a request by actor. */
+static void approve_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
+			   const char *why)
+{
+	issue_audit_refusal(w, actor, j->peer, code, why);
+	job_error(j, status, code, why);
+}
+
+/* Authenticates; readers may be administrators or auditors, deciders only administrators with their
+ * password (an API key is a machine credential). Returns 0 or replied. */
+static int approve_auth(struct worker *w, struct job *j, bool decide, struct db_account *acct)
+{
+	switch (auth_check(w, j->auth, j->peer, acct)) {
+	case AUTH_OK:
+		break;
+	case AUTH_MISSING:
+		job_error(j, 401, "unauthorized", "credentials required (HTTP Basic)");
+		return -1;
+	case AUTH_LIMITED:
+		job_error(j, 429, "rate-limited", "too many failed logins; try again later");
+		return -1;
+	case AUTH_ERROR:
+		job_error(j, 503, "unavailable", "the account database is unavailable");
+		return -1;
+	default:
+		issue_audit_refusal(w, "-", j->peer, "unauthorized", "wrong credentials");
+		job_error(j, 401, "unauthorized", "wrong credentials");
+		return -1;
+	}
+	bool basic = !strncmp(j->auth, "Basic ", 6);
+	if (acct->role == DB_ROLE_ADMIN && (basic || !decide))
+		return 0;
+	if (acct->role == DB_ROLE_AUDITOR && !decide)
+		return 0;
+	approve_refuse(w, j, acct->name, 403, "forbidden",
+		       decide ? "only an administrator, with a password, may decide approvals"
+			      : "only administrators and auditors may read approvals");
+	return -1;
+}
+
+/* The optional body of a decision: empty, {} or {"reason": text} (reject only). */
+static int approve_body(const struct job *j, bool approve, char reason[APPROVE_REASON_MAX], char *why)
+{
+	struct json_doc *doc = NULL;
+	char err[128];
+	int rc = 0;
+	reason[0] = 0;
+	if (j->body_len == 0)
+		return 0;
+	if (json_parse((const char *)j->body, j->body_len, &doc, err, sizeof(err))) {
+		snprintf(why, ISSUE_WHY_MAX, "request body is not valid JSON (%s)", err);
+		return HSMCA_ERR_PARSE;
+	}
+	const struct json_node *root = json_root(doc), *r = json_get(root, "reason");
+	size_t len = 0;
+	const char *text = json_string(r, &len);
+	if (json_type(root) != JSON_OBJECT || json_object_len(root) > 1 || (json_object_len(root) == 1 && !r) ||
+	    (r && (!text || approve || len == 0 || len >= APPROVE_REASON_MAX))) {
+		snprintf(why, ISSUE_WHY_MAX, approve ? "expected an empty body or {}"
+						     : "expected {} or {\"reason\": text of 1..199 bytes}");
+		rc = HSMCA_ERR_PARSE;
+	} else if (text) {
+		memcpy(reason, text, len + 1);
+	}
+	json_free(doc);
+	return rc;
+}
+
+static int approve_audit(struct worker *w, const char *actor, const char *action, const char *serial, int64_t id,
+			 const char *reason)
+{
+	char num[24];
+	struct dbuf d;
+	dbuf_init(&d);
+	snprintf(num, sizeof(num), "%" PRId64, id);
+	JSON_LIT(&d, "{\"approval\": ");
+	dbuf_add(&d, num, strlen(num));
+	if (reason && *reason) {
+		JSON_LIT(&d, ", \"reason\": ");
+		json_write_string(&d, reason);
+	}
+	JSON_LIT(&d, "}");
+	int rc = d.failed ? HSMCA_ERR_NOMEM : db_audit_append(w->db, actor, action, serial, (const char *)d.data);
+	dbuf_free(&d);
+	return rc;
+}
+
+/* Signs an approved (now pending) certificate and replies with its state. */
+static void approve_sign(struct worker *w, struct job *j, const char *actor, const char *serial)
+{
+	struct db_cert_row c;
+	struct dbuf tbs, der;
+	char why[ISSUE_WHY_MAX];
+	dbuf_init(&tbs);
+	dbuf_init(&der);
+	if (db_cert_get(w->db, serial, &c)) {
+		job_error(j, 503, "unavailable", "approved; the certificate will be signed by the recovery pass");
+		return;
+	}
+	dbuf_add(&tbs, c.tbs, c.tbs_len);
+	int rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why);
+	if (rc == HSMCA_ERR_IO || rc == HSMCA_ERR_NOMEM) {
+		/* stays pending: the recovery pass signs it when the signer is back */
+		job_error(j, 503, "signer-unavailable", "approved and recorded; it will be signed when the signer is back");
+	} else if (issue_commit_result(w, actor, serial, rc ? NULL : &der, rc ? why : NULL)) {
+		job_error(j, 503, "unavailable", "signed; recording it failed and the recovery pass will complete it");
+	} else {
+		db_cert_row_free(&c);
+		if (db_cert_get(w->db, serial, &c) == 0)
+			certget_reply(j, &c);
+		else
+			job_error(j, 503, "unavailable", "the database is unavailable");
+		if (!rc) {
+			atomic_fetch_add(&w->app->issued, 1);
+			log_event("info", "issued", "serial=%s approved_by=%s", serial, actor);
+		}
+	}
+	db_cert_row_free(&c);
+	dbuf_free(&tbs);
+	dbuf_free(&der);
+}
+
+static void approve_decide(struct worker *w, struct job *j, const struct db_account *acct, const char *idtext,
+			   bool approve)
+{
+	char serial[DB_SERIAL_HEX_MAX] = "", reason[APPROVE_REASON_MAX], why[ISSUE_WHY_MAX], *end = NULL;
+	long long id = strtoll(idtext, &end, 10);
+	int rc;
+	if (!end || *end || id <= 0)
+		return job_error(j, 404, "not-found", "no such approval");
+	if (approve_body(j, approve, reason, why))
+		return approve_refuse(w, j, acct->name, 400, "bad-request", why);
+	if ((rc = db_begin(w->db)) == 0 &&
+	    (rc = db_approval_decide(w->db, id, approve, acct->name, reason, serial)) == 0 &&
+	    (rc = approve_audit(w, acct->name, approve ? "approval.approved" : "approval.rejected", serial, id,
+				reason)) == 0)
+		rc = db_commit(w->db);
+	if (rc) {
+		snprintf(why, sizeof(why), "%s", db_errmsg(w->db));
+		db_rollback(w->db);
+		if (rc == HSMCA_ERR_NOTFOUND)
+			return job_error(j, 404, "not-found", "no such approval");
+		if (rc == HSMCA_ERR_AUTH)
+			return approve_refuse(w, j, acct->name, 403, "second-person", why);
+		if (rc == HSMCA_ERR_STATE)
+			return approve_refuse(w, j, acct->name, 409, "not-pending", why);
+		return job_error(j, 503, "unavailable", "the database is unavailable");
+	}
+	log_event("info", approve ? "approved" : "rejected", "approval=%lld serial=%s by=%s", id, serial, acct->name);
+	if (approve)
+		return approve_sign(w, j, acct->name, serial);
+	struct db_cert_row c;
+	if (db_cert_get(w->db, serial, &c) == 0)
+		certget_reply(j, &c);
+	else
+		job_error(j, 503, "unavailable", "the database is unavailable");
+	db_cert_row_free(&c);
+}
+
+void approve_request(struct worker *w, struct job *j)
+{
+	char segs[ROUTE_SEGS_MAX][ROUTE_SEG_MAX];
+	struct db_account acct;
+	struct db_approval a;
+	int n = route_split(j->path, "/api/v1/approvals", segs);
+	bool decide = j->method == EVHTTP_REQ_POST;
+	if (n < 0 || n > 2 || (decide != (n == 2)) ||
+	    (n == 2 && strcmp(segs[1], "approve") != 0 && strcmp(segs[1], "reject") != 0))
+		return job_error(j, 404, "not-found",
+				 "expected GET /api/v1/approvals[/{id}] or POST /api/v1/approvals/{id}/approve|reject");
+	if (issue_db(w))
+		return job_error(j, 503, "unavailable", "the database is unavailable");
+	if (approve_auth(w, j, decide, &acct))
+		return;
+	if (decide)
+		return approve_decide(w, j, &acct, segs[0], !strcmp(segs[1], "approve"));
+	if (n == 1) {
+		char *end = NULL;
+		long long id = strtoll(segs[0], &end, 10);
+		int rc = (!end || *end || id <= 0) ? HSMCA_ERR_NOTFOUND : db_approval_get(w->db, id, &a);
+		if (rc)
+			return job_error(j, rc == HSMCA_ERR_NOTFOUND ? 404 : 503,
+					 rc == HSMCA_ERR_NOTFOUND ? "not-found" : "unavailable",
+					 rc == HSMCA_ERR_NOTFOUND ? "no such approval" : "the database is unavailable");
+		approve_reply_start(j, 200);
+		approve_json(&j->resp, &a);
+		JSON_LIT(&j->resp, "\n");
+		return;
+	}
+	bool all = strstr(j->path, "?all=1") != NULL;
+	approve_reply_start(j, 200);
+	JSON_LIT(&j->resp, "{\"approvals\": [");
+	if (db_approval_each(w->db, !all, APPROVE_LIST_MAX, approve_list_one, &j->resp))
+		return job_error(j, 503, "unavailable", "the database is unavailable");
+	JSON_LIT(&j->resp, "]}\n");
+}
+
+struct approve_expiry {
+	struct worker *w;
+	unsigned n;
+};
+
+static int approve_expire_one(void *vctx, int64_t id, const char *serial)
+{
+	struct approve_expiry *ctx = vctx;
+	ctx->n++;
+	log_event("info", "approval_expired", "approval=%" PRId64 " serial=%s", id, serial);
+	return approve_audit(ctx->w, "expiry", "approval.expired", serial, id, NULL);
+}
+
+int approve_expire(struct worker *w, unsigned *out_n)
+{
+	struct approve_expiry ctx = { w, 0 };
+	int rc = issue_db(w);
+	*out_n = 0;
+	if (rc || (rc = db_begin(w->db)))
+		return rc;
+	if ((rc = db_approval_expire(w->db, approve_expire_one, &ctx)) || (rc = db_commit(w->db)))
+		db_rollback(w->db);
+	else
+		*out_n = ctx.n;
+	return rc;
+}

@@ -1,0 +1,12 @@
+/* Strict base64 (RFC 4648 standard alphabet, padded, no whitespace) for request fields. */
+#ifndef HSMCA_B64_H
+#define HSMCA_B64_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decodes in[0..len) into a new NUL-terminated buffer (owned by the caller, free()) of at most max bytes;
+ * *out_len gets the decoded length. NULL on any malformed input, over max, or no memory. */
+uint8_t *b64_decode_strict(const char *in, size_t len, size_t max, size_t *out_len);
+
+#endif

@@ -1,0 +1,216 @@
+/* Held certificates and their approvals: a second person decides before anything is signed. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_lifecycle.h"
+#include "db_priv.h"
+
+int db_cert_insert_held(struct db *db, const struct db_cert *c, const char *details_json, unsigned ttl_seconds,
+			int64_t *out_id)
+{
+	static const char *const names[] = { "id" };
+	char serial[DB_SERIAL_HEX_MAX], nb[24], na[24], ttl[16], id[24];
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	int col, rc;
+
+	if ((rc = db_serial_norm(db, c->serial_hex, serial)) ||
+	    (rc = db_check_name(db, "issuer", c->issuer, DB_NAME_MAX)) ||
+	    (rc = db_check_name(db, "profile", c->profile, DB_NAME_MAX)) ||
+	    (rc = db_check_name(db, "requester", c->requester, DB_NAME_MAX)))
+		return rc;
+	if (!c->subject || !c->tbs || c->tbs_len == 0 || c->tbs_len > DB_BLOB_MAX || c->not_after <= c->not_before ||
+	    ttl_seconds == 0 || ttl_seconds > 365u * 24 * 3600)
+		return db_fail(db, HSMCA_ERR_PARSE, "held certificate: incomplete or out of range");
+	snprintf(nb, sizeof nb, "%" PRId64, (int64_t)c->not_before);
+	snprintf(na, sizeof na, "%" PRId64, (int64_t)c->not_after);
+	snprintf(ttl, sizeof ttl, "%u", ttl_seconds);
+	db_params_text(&p, serial);
+	db_params_text(&p, c->issuer);
+	db_params_text(&p, c->subject);
+	db_params_text(&p, c->sans ? c->sans : "");
+	db_params_text(&p, nb);
+	db_params_text(&p, na);
+	db_params_text(&p, c->profile);
+	db_params_text(&p, c->requester);
+	db_params_bin(&p, c->tbs, c->tbs_len);
+	if ((rc = db_exec_cmd(db,
+			      "INSERT INTO certificates (serial_hex, issuer, subject, sans, not_before, not_after, "
+			      "profile, requester, tbs, status) VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), "
+			      "to_timestamp($6::bigint), $7, $8, $9::bytea, 'held')",
+			      &p)))
+		return rc;
+	memset(&p, 0, sizeof(p));
+	db_params_text(&p, serial);
+	db_params_text(&p, details_json ? details_json : "{}");
+	db_params_text(&p, c->requester);
+	db_params_text(&p, ttl);
+	rc = db_exec(db,
+		     "INSERT INTO approvals (action, object, details, requested_by, expires_at) VALUES "
+		     "('certificate.issue', $1, $2, $3, now() + make_interval(secs => $4::int)) RETURNING id::text",
+		     &p, DB_FMT_TEXT, &r);
+	if (!rc && !(rc = db_columns(db, r, names, &col, 1)) && !(rc = db_copy_text(db, r, 0, col, id, sizeof(id))))
+		*out_id = strtoll(id, NULL, 10);
+	PQclear(r);
+	return rc;
+}
+
+static const char *const db_approval_cols[] = { "id", "action", "object", "requested_by", "status", "decided_by",
+						 "created", "expires", "decided", "expired" };
+#define DB_APPROVAL_SELECT                                                                                      \
+	"SELECT id::text AS id, action, object, requested_by, status, coalesce(decided_by, '') AS decided_by, " \
+	"extract(epoch FROM created_at)::bigint::text AS created, "                                          \
+	"extract(epoch FROM expires_at)::bigint::text AS expires, "                                          \
+	"coalesce(extract(epoch FROM decided_at)::bigint, 0)::text AS decided, "                             \
+	"(status = 'pending' AND expires_at <= now())::text AS expired FROM approvals "
+
+static int db_approval_row(struct db *db, const PGresult *r, int row, const int *cols, struct db_approval *a)
+{
+	char num[4][24];
+	int rc;
+	memset(a, 0, sizeof(*a));
+	if ((rc = db_copy_text(db, r, row, cols[0], num[0], sizeof(num[0]))) ||
+	    (rc = db_copy_text(db, r, row, cols[1], a->action, sizeof(a->action))) ||
+	    (rc = db_copy_text(db, r, row, cols[2], a->object, sizeof(a->object))) ||
+	    (rc = db_copy_text(db, r, row, cols[3], a->requested_by, sizeof(a->requested_by))) ||
+	    (rc = db_copy_text(db, r, row, cols[4], a->status, sizeof(a->status))) ||
+	    (rc = db_copy_text(db, r, row, cols[5], a->decided_by, sizeof(a->decided_by))) ||
+	    (rc = db_copy_text(db, r, row, cols[6], num[1], sizeof(num[1]))) ||
+	    (rc = db_copy_text(db, r, row, cols[7], num[2], sizeof(num[2]))) ||
+	    (rc = db_copy_text(db, r, row, cols[8], num[3], sizeof(num[3]))))
+		return rc;
+	a->id = strtoll(num[0], NULL, 10);
+	a->created_at = (time_t)strtoll(num[1], NULL, 10);
+	a->expires_at = (time_t)strtoll(num[2], NULL, 10);
+	a->decided_at = (time_t)strtoll(num[3], NULL, 10);
+	a->expired = !strcmp(PQgetvalue(r, row, cols[9]), "true");
+	return 0;
+}
+
+int db_approval_get(struct db *db, int64_t id, struct db_approval *out)
+{
+	char idt[24];
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	int cols[10], rc;
+	snprintf(idt, sizeof idt, "%" PRId64, id);
+	db_params_text(&p, idt);
+	rc = db_exec(db, DB_APPROVAL_SELECT "WHERE id = $1::bigint", &p, DB_FMT_TEXT, &r);
+	if (rc || (rc = db_columns(db, r, db_approval_cols, cols, 10)))
+		goto out;
+	if (PQntuples(r) != 1)
+		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "approval %" PRId64 ": not found", id);
+	else
+		rc = db_approval_row(db, r, 0, cols, out);
+out:
+	PQclear(r);
+	return rc;
+}
+
+int db_approval_each(struct db *db, bool pending_only, unsigned limit,
+		     int (*fn)(void *ctx, const struct db_approval *a), void *ctx)
+{
+	char lim[16];
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	int cols[10], rc;
+	struct db_approval a;
+	snprintf(lim, sizeof lim, "%u", limit);
+	db_params_text(&p, pending_only ? "true" : "false");
+	db_params_text(&p, lim);
+	rc = db_exec(db, DB_APPROVAL_SELECT "WHERE (NOT $1::boolean OR status = 'pending') ORDER BY id DESC LIMIT $2::int",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc || (rc = db_columns(db, r, db_approval_cols, cols, 10)))
+		goto out;
+	for (int i = 0; i < PQntuples(r) && !rc; i++)
+		if (!(rc = db_approval_row(db, r, i, cols, &a)))
+			rc = fn(ctx, &a);
+out:
+	PQclear(r);
+	return rc;
+}
+
+int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, const char *reason,
+		       char out_serial[DB_SERIAL_HEX_MAX])
+{
+	static const char *const names[] = { "object" };
+	struct db_approval a;
+	char idt[24];
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	int col, rc;
+
+	if ((rc = db_check_name(db, "decided_by", by, DB_NAME_MAX)))
+		return rc;
+	/* lock the row so two administrators cannot both decide it */
+	snprintf(idt, sizeof idt, "%" PRId64, id);
+	db_params_text(&p, idt);
+	if ((rc = db_exec_cmd(db, "SELECT 1 FROM approvals WHERE id = $1::bigint FOR UPDATE", &p)) ||
+	    (rc = db_approval_get(db, id, &a)))
+		return rc;
+	if (strcmp(a.action, "certificate.issue") != 0)
+		return db_fail(db, HSMCA_ERR_STATE, "approval %" PRId64 " is a %s, not a certificate", id, a.action);
+	if (strcmp(a.status, "pending") != 0)
+		return db_fail(db, HSMCA_ERR_STATE, "approval %" PRId64 " is already %s", id, a.status);
+	if (a.expired)
+		return db_fail(db, HSMCA_ERR_STATE, "approval %" PRId64 " has expired", id);
+	if (!strcmp(a.requested_by, by))
+		return db_fail(db, HSMCA_ERR_AUTH, "approval %" PRId64 ": the requester cannot decide it", id);
+	memset(&p, 0, sizeof(p));
+	db_params_text(&p, idt);
+	db_params_text(&p, approve ? "approved" : "rejected");
+	db_params_text(&p, by);
+	rc = db_exec(db,
+		     "UPDATE approvals SET status = $2, decided_by = $3, decided_at = now() "
+		     "WHERE id = $1::bigint AND status = 'pending' RETURNING object",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc || (rc = db_columns(db, r, names, &col, 1)))
+		goto out;
+	if (PQntuples(r) != 1) {
+		rc = db_fail(db, HSMCA_ERR_STATE, "approval %" PRId64 " changed meanwhile", id);
+		goto out;
+	}
+	if ((rc = db_copy_text(db, r, 0, col, out_serial, DB_SERIAL_HEX_MAX)))
+		goto out;
+	memset(&p, 0, sizeof(p));
+	db_params_text(&p, out_serial);
+	db_params_text(&p, reason && *reason ? reason : "rejected by an administrator");
+	PQclear(r);
+	r = NULL;
+	rc = db_exec(db,
+		     approve ? "UPDATE certificates SET status = 'pending' WHERE serial_hex = $1 AND status = 'held' "
+			       "AND $2::text IS NOT NULL"
+			     : "UPDATE certificates SET status = 'failed', failure_reason = $2 "
+			       "WHERE serial_hex = $1 AND status = 'held'",
+		     &p, DB_FMT_TEXT, &r);
+	if (!rc && strcmp(PQcmdTuples(r), "1") != 0)
+		rc = db_fail(db, HSMCA_ERR_STATE, "certificate %s is not held", out_serial);
+out:
+	PQclear(r);
+	return rc;
+}
+
+int db_approval_expire(struct db *db, int (*fn)(void *ctx, int64_t id, const char *serial), void *ctx)
+{
+	static const char *const names[] = { "id", "serial_hex" };
+	char id[24], serial[DB_SERIAL_HEX_MAX];
+	PGresult *r = NULL;
+	int cols[2];
+	int rc = db_exec(db,
+			 "WITH e AS (UPDATE approvals SET status = 'expired' WHERE status = 'pending' "
+			 "AND expires_at <= now() AND action = 'certificate.issue' RETURNING id, object) "
+			 "UPDATE certificates c SET status = 'failed', failure_reason = 'approval expired' FROM e "
+			 "WHERE c.serial_hex = e.object AND c.status = 'held' RETURNING e.id::text AS id, c.serial_hex",
+			 NULL, DB_FMT_TEXT, &r);
+	if (rc || (rc = db_columns(db, r, names, cols, 2)))
+		goto out;
+	for (int i = 0; i < PQntuples(r) && !rc; i++)
+		if (!(rc = db_copy_text(db, r, i, cols[0], id, sizeof(id))) &&
+		    !(rc = db_copy_text(db, r, i, cols[1], serial, sizeof(serial))))
+			rc = fn(ctx, strtoll(id, NULL, 10), serial);
+out:
+	PQclear(r);
+	return rc;
+}

@@ -1,0 +1,63 @@
+/* Reading certificates back, held certificates and their approvals (renewal, second-person approval).
+ * Same rules as db.h: parameterised SQL only, one struct db per thread. */
+#ifndef HSMCA_DB_LIFECYCLE_H
+#define HSMCA_DB_LIFECYCLE_H
+
+#include "db.h"
+
+#define DB_STATUS_TEXT_MAX 16
+#define DB_APPROVAL_TTL_DEFAULT (7 * 24 * 3600) /* seconds a held request waits for an administrator */
+
+/* One certificate row as stored. Owns sans, subject, tbs and der (db_cert_row_free). */
+struct db_cert_row {
+	char serial_hex[DB_SERIAL_HEX_MAX];
+	char issuer[DB_NAME_MAX];
+	char profile[DB_NAME_MAX];
+	char requester[DB_NAME_MAX];
+	char status[DB_STATUS_TEXT_MAX];
+	char renews[DB_SERIAL_HEX_MAX];     /* "" unless this renews another */
+	char renewed_by[DB_SERIAL_HEX_MAX]; /* "" unless a (not failed) renewal of this one exists */
+	char *subject, *sans, *failure_reason; /* failure_reason may be NULL */
+	int64_t approval_id;                /* 0 unless an approval row names this certificate */
+	time_t not_before, not_after;
+	uint8_t *tbs, *der;                 /* der NULL until issued */
+	size_t tbs_len, der_len;
+};
+
+/* Reads the row of serial_hex (either case). HSMCA_ERR_NOTFOUND if none. */
+int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out) HSMCA_WUR;
+void db_cert_row_free(struct db_cert_row *r);
+
+/* Inside the current transaction: inserts c as 'held' (not to be signed) and its approval row (action
+ * certificate.issue, object the serial, details a JSON object text, requested_by c->requester, expiring in
+ * ttl_seconds). out_id: the approval's id. */
+int db_cert_insert_held(struct db *db, const struct db_cert *c, const char *details_json, unsigned ttl_seconds,
+			int64_t *out_id) HSMCA_WUR;
+
+struct db_approval {
+	int64_t id;
+	char action[DB_NAME_MAX];
+	char object[DB_SERIAL_HEX_MAX + 24];
+	char requested_by[DB_NAME_MAX];
+	char status[DB_STATUS_TEXT_MAX];
+	char decided_by[DB_NAME_MAX];       /* "" while undecided */
+	time_t created_at, expires_at, decided_at;
+	bool expired;                       /* pending but past expires_at */
+};
+
+int db_approval_get(struct db *db, int64_t id, struct db_approval *out) HSMCA_WUR;
+/* Calls fn for each approval (pending ones only if pending_only), newest first, at most limit rows. */
+int db_approval_each(struct db *db, bool pending_only, unsigned limit,
+		     int (*fn)(void *ctx, const struct db_approval *a), void *ctx) HSMCA_WUR;
+/* Inside the current transaction: decides a pending, unexpired approval of a held certificate.
+ * approve: approvals -> approved and the certificate held -> pending (to be signed); else -> rejected and
+ * the certificate held -> failed with reason. by must differ from the requester (HSMCA_ERR_AUTH).
+ * HSMCA_ERR_NOTFOUND (no such approval), HSMCA_ERR_STATE (already decided or expired: why in db_errmsg).
+ * out_serial gets the certificate's serial. */
+int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, const char *reason,
+		       char out_serial[DB_SERIAL_HEX_MAX]) HSMCA_WUR;
+/* Inside the current transaction: pending approvals past their expiry -> expired, their certificates
+ * held -> failed; fn is called for each (to audit it in the same transaction). */
+int db_approval_expire(struct db *db, int (*fn)(void *ctx, int64_t id, const char *serial), void *ctx) HSMCA_WUR;
+
+#endif

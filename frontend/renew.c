@@ -1,0 +1,257 @@
+#include "renew.h"
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "db_lifecycle.h"
+#include "issue.h"
+#include "json.h"
+#include "log.h"
+
+#define RENEW_TAG "hsmca-renewal-v1"
+
+static void renew_hex(const uint8_t *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = 0;
+}
+
+/* The MAC of a challenge's body "v1.<serial>.<time>.<nonce>" (hex, 64 digits). */
+static void renew_mac(const struct app *a, const char *body, size_t len, char out[65])
+{
+	uint8_t mac[32], buf[RENEW_CHALLENGE_MAX + sizeof(RENEW_TAG)];
+	unsigned ml = 0;
+	memcpy(buf, RENEW_TAG, sizeof(RENEW_TAG)); /* with its NUL as a separator */
+	memcpy(buf + sizeof(RENEW_TAG), body, len);
+	HMAC(EVP_sha256(), a->renew_key, sizeof(a->renew_key), buf, sizeof(RENEW_TAG) + len, mac, &ml);
+	renew_hex(mac, sizeof(mac), out);
+}
+
+/* A fresh challenge for serial: "v1.<serial>.<unix time>.<32 hex nonce>.<64 hex MAC>". */
+static int renew_make_challenge(const struct app *a, const char *serial, char out[RENEW_CHALLENGE_MAX])
+{
+	uint8_t nonce[16];
+	char nhex[33], mac[65];
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+		return HSMCA_ERR_CRYPTO;
+	renew_hex(nonce, sizeof(nonce), nhex);
+	int n = snprintf(out, RENEW_CHALLENGE_MAX, "v1.%s.%lld.%s", serial, (long long)time(NULL), nhex);
+	if (n < 0 || n + 66 >= RENEW_CHALLENGE_MAX)
+		return HSMCA_ERR_LIMIT;
+	renew_mac(a, out, (size_t)n, mac);
+	snprintf(out + n, RENEW_CHALLENGE_MAX - (size_t)n, ".%s", mac);
+	return 0;
+}
+
+/* Checks that c was issued by this process for serial within RENEW_CHALLENGE_TTL. */
+static bool renew_check_challenge(const struct app *a, const char *c, const char *serial, char *why)
+{
+	char mac[65], expect[64];
+	const char *dot = strrchr(c, '.');
+	int n = snprintf(expect, sizeof(expect), "v1.%s.", serial);
+	if (!dot || n < 0 || (size_t)n >= sizeof(expect) || strncmp(c, expect, (size_t)n) != 0 || strlen(dot + 1) != 64) {
+		snprintf(why, ISSUE_WHY_MAX, "the challenge is not one issued for this certificate");
+		return false;
+	}
+	renew_mac(a, c, (size_t)(dot - c), mac);
+	if (CRYPTO_memcmp(mac, dot + 1, 64) != 0) {
+		snprintf(why, ISSUE_WHY_MAX, "the challenge is not one issued by this server (or it restarted)");
+		return false;
+	}
+	long long t = strtoll(c + n, NULL, 10), now = (long long)time(NULL);
+	if (t > now + 5 || now - t > RENEW_CHALLENGE_TTL) {
+		snprintf(why, ISSUE_WHY_MAX, "the challenge has expired (valid %d s); ask for a new one",
+			 RENEW_CHALLENGE_TTL);
+		return false;
+	}
+	return true;
+}
+
+static bool renew_check_signature(const uint8_t *der, size_t der_len, const char *msg, const uint8_t *sig,
+				  size_t sig_len)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)der_len);
+	EVP_PKEY *k = x ? X509_get0_pubkey(x) : NULL;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = k && ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, k) == 1 &&
+		  EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)msg, strlen(msg)) == 1;
+	EVP_MD_CTX_free(ctx);
+	X509_free(x);
+	return ok;
+}
+
+/* The lowercase hex serial of a DER certificate (no leading zeros, as stored). */
+static int renew_cert_serial(const uint8_t *der, size_t len, char out[DB_SERIAL_HEX_MAX])
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	BIGNUM *bn = x ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	int rc = hex && strlen(hex) < DB_SERIAL_HEX_MAX ? 0 : HSMCA_ERR_PARSE;
+	if (!rc)
+		for (size_t i = 0; i <= strlen(hex); i++)
+			out[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] - 'A' + 'a' : hex[i]);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(x);
+	return rc;
+}
+
+static void renew_json_reply(struct job *j, int status, const char *challenge)
+{
+	dbuf_free(&j->resp);
+	dbuf_init(&j->resp);
+	j->status = status;
+	strcpy(j->content_type, "application/json");
+	JSON_LIT(&j->resp, "{\"challenge\": ");
+	json_write_string(&j->resp, challenge);
+	JSON_LIT(&j->resp, ", \"expires_in\": 300, \"sign_with\": \"SHA-256\"}\n");
+}
+
+void renew_challenge(struct worker *w, struct job *j)
+{
+	char serial[DB_SERIAL_HEX_MAX], why[ISSUE_WHY_MAX], status[DB_STATUS_TEXT_MAX], c[RENEW_CHALLENGE_MAX];
+	if (renew_parse_challenge_request(j->body, j->body_len, serial, why))
+		return job_error(j, 400, "bad-request", why);
+	if (issue_db(w))
+		return job_error(j, 503, "unavailable", "the database is unavailable");
+	int rc = db_cert_status(w->db, serial, status, sizeof(status));
+	if (rc == HSMCA_ERR_NOTFOUND)
+		return job_error(j, 404, "not-found", "no such certificate");
+	if (rc)
+		return job_error(j, 503, "unavailable", "the database is unavailable");
+	if (strcmp(status, "issued") != 0)
+		return job_error(j, 409, "not-renewable", "only an issued, unrevoked certificate can be renewed");
+	if (renew_make_challenge(w->app, serial, c))
+		return job_error(j, 500, "internal", "cannot make a challenge");
+	renew_json_reply(j, 200, c);
+}
+
+/* Refuses a renewal (audited as the certificate's requester, or "-" before it is known). */
+static void renew_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
+			 const char *why)
+{
+	issue_audit_refusal(w, actor, j->peer, code, why);
+	job_error(j, status, code, why);
+}
+
+/* The old certificate is proven: apply the renewal rules and issue. */
+static void renew_issue(struct worker *w, struct job *j, const struct db_cert_row *old, const struct renew_body *b,
+			const char *via)
+{
+	struct db_account acct;
+	struct issue_outcome o;
+	char why[ISSUE_WHY_MAX];
+	time_t now = time(NULL);
+	const char *actor = old->requester;
+	memset(&o, 0, sizeof(o));
+	dbuf_init(&o.der);
+	if (strcmp(old->status, "issued") != 0) {
+		snprintf(why, sizeof(why), "certificate %s is %s; only an issued, unrevoked certificate can be renewed",
+			 old->serial_hex, old->status);
+		return renew_refuse(w, j, actor, !strcmp(old->status, "revoked") ? 403 : 409, "not-renewable", why);
+	}
+	if (old->not_after <= now || old->not_before > now)
+		return renew_refuse(w, j, actor, 403, "not-renewable", "the certificate is expired or not yet valid");
+	if (old->renewed_by[0]) {
+		snprintf(why, sizeof(why), "already renewed by %s; renew that one", old->renewed_by);
+		return renew_refuse(w, j, actor, 409, "already-renewed", why);
+	}
+	int rc = db_account_get(w->db, old->requester, &acct);
+	if (rc && rc != HSMCA_ERR_NOTFOUND)
+		return job_error(j, 503, "unavailable", "the database is unavailable");
+	if (rc || acct.disabled)
+		return renew_refuse(w, j, actor, 403, "account-disabled",
+				    "the account that requested this certificate is disabled or gone");
+	const struct profile *p = profiles_find(&w->app->profiles, old->profile);
+	if (!p)
+		return renew_refuse(w, j, actor, 409, "unknown-profile", "the certificate's profile no longer exists");
+	struct issue_extra x = { .sans = old->sans, .renews_serial = old->serial_hex, .via = via };
+	rc = issue_core(w, actor, j->peer, p, b->csr, b->csr_len, &x, &o);
+	if (rc < 0)
+		job_error(j, o.status, o.code, o.why);
+	else if (rc == 1)
+		issue_reply_held(j, &o);
+	else
+		issue_reply(w, j, o.serial, &o.der);
+	if (rc == 0)
+		log_event("info", "renewed", "serial=%s renews=%s via=%s", o.serial, old->serial_hex, via);
+	dbuf_free(&o.der);
+}
+
+void renew_request(struct worker *w, struct job *j)
+{
+	struct renew_body b;
+	struct db_cert_row old;
+	char why[ISSUE_WHY_MAX], serial[DB_SERIAL_HEX_MAX];
+	int rc;
+	memset(&old, 0, sizeof(old));
+	if (renew_parse(j->body, j->body_len, &b, why)) {
+		job_error(j, 400, "bad-request", why);
+		goto out;
+	}
+	if (issue_db(w)) {
+		job_error(j, 503, "unavailable", "the database is unavailable");
+		goto out;
+	}
+	if (j->client_cert && !b.serial) {
+		/* mutual TLS: the TLS layer verified the chain; the certificate must be the very one we issued */
+		if (renew_cert_serial(j->client_cert, j->client_cert_len, serial)) {
+			job_error(j, 400, "bad-certificate", "cannot read the client certificate");
+			goto out;
+		}
+		rc = db_cert_get(w->db, serial, &old);
+		if (rc == 0 && (old.der_len != j->client_cert_len || !old.der ||
+				CRYPTO_memcmp(old.der, j->client_cert, old.der_len) != 0))
+			rc = HSMCA_ERR_NOTFOUND;
+		if (rc) {
+			renew_refuse(w, j, "-", rc == HSMCA_ERR_NOTFOUND ? 403 : 503,
+				     rc == HSMCA_ERR_NOTFOUND ? "unknown-certificate" : "unavailable",
+				     rc == HSMCA_ERR_NOTFOUND ? "the client certificate was not issued by this appliance"
+							      : "the database is unavailable");
+			goto out;
+		}
+		renew_issue(w, j, &old, &b, "mtls");
+		goto out;
+	}
+	if (!b.serial) {
+		job_error(j, 401, "unauthorized",
+			  "present the current certificate over mutual TLS, or send serial, challenge and signature");
+		goto out;
+	}
+	for (size_t i = 0; i <= strlen(b.serial); i++)
+		serial[i] = (char)(b.serial[i] >= 'A' && b.serial[i] <= 'F' ? b.serial[i] - 'A' + 'a' : b.serial[i]);
+	if (!renew_check_challenge(w->app, b.challenge, serial, why)) {
+		renew_refuse(w, j, "-", 401, "bad-challenge", why);
+		goto out;
+	}
+	if ((rc = db_cert_get(w->db, serial, &old))) {
+		job_error(j, rc == HSMCA_ERR_NOTFOUND ? 404 : 503, rc == HSMCA_ERR_NOTFOUND ? "not-found" : "unavailable",
+			  rc == HSMCA_ERR_NOTFOUND ? "no such certificate" : "the database is unavailable");
+		goto out;
+	}
+	if (!old.der || !renew_check_signature(old.der, old.der_len, b.challenge, b.sig, b.sig_len)) {
+		renew_refuse(w, j, old.requester, 401, "bad-signature",
+			     "the signature does not verify with the certificate's public key (sign the challenge "
+			     "text with SHA-256)");
+		goto out;
+	}
+	renew_issue(w, j, &old, &b, "challenge");
+out:
+	db_cert_row_free(&old);
+	renew_body_free(&b);
+}

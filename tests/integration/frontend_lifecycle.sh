@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Approvals and renewal against the real signer (SoftHSM2) and a private PostgreSQL:
+# - a profile with needs_approval holds the request (nothing signed) until a SECOND person approves;
+#   rejection and expiry fail it; every step is on the audit log;
+# - renewal by a signed server challenge keeps the names and profile, links the new certificate to the
+#   old one (renews_serial), happens at most once, and refuses bad signatures, foreign or stale
+#   challenges and revoked certificates.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/frontend_lib.sh"
+fe_setup_backend
+fe_profiles
+cat >> "$T/profiles.conf" <<EOC
+
+[profile gated]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256, rsa2048
+dns_suffixes = .example.com
+max_sans = 2
+max_validity_days = 30
+key_usage = digitalSignature
+eku = serverAuth
+accounts = alice, ops-admin
+needs_approval = yes
+EOC
+CI="$(pg_conninfo "$T/pg" frontend)"
+printf 'admin password 0001\n' > "$T/admin.pw"
+printf 'second admin pw 02\n' > "$T/admin2.pw"
+printf 'alice password 0002\n' > "$T/alice.pw"
+printf 'auditor password 3\n' > "$T/aud.pw"
+"$FRONTEND" bootstrap-admin --conninfo "$CI" --name ops-admin --password-file "$T/admin.pw" >/dev/null || fail "bootstrap"
+"$FRONTEND" create-account --conninfo "$CI" --name ops-admin2 --role admin --password-file "$T/admin2.pw" >/dev/null || fail "admin2"
+"$FRONTEND" create-account --conninfo "$CI" --name alice --role requester --password-file "$T/alice.pw" >/dev/null || fail "alice"
+"$FRONTEND" create-account --conninfo "$CI" --name audrey --role auditor --password-file "$T/aud.pw" >/dev/null || fail "auditor"
+fe_start "recover_after_seconds = 1"
+ALICE=(-u "alice:$(cat "$T/alice.pw")")
+ADMIN=(-u "ops-admin:$(cat "$T/admin.pw")")
+ADMIN2=(-u "ops-admin2:$(cat "$T/admin2.pw")")
+AUDITOR=(-u "audrey:$(cat "$T/aud.pw")")
+
+# call METHOD PATH [curl args...]: sets STATUS and BODY (response in $T/resp.json)
+call() {
+	local m=$1 path=$2; shift 2
+	STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X "$m" "$@" "$URL$path")
+	BODY=$(cat "$T/resp.json")
+}
+audit_count() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = '$1'${2:+ and object = '$2'}"; }
+
+# ---------------------------------------------------------------- approvals
+csr gated ec:P-256 "DNS:gated.example.com"
+issue_req "$T/gated.csr" gated "${ALICE[@]}"
+[ "$STATUS" = 202 ] || fail "held request: $STATUS $BODY"
+HELD=$(json_field '["serial"]'); AID=$(json_field '["approval"]')
+[ "$(json_field '["status"]')" = held ] || fail "held status: $BODY"
+[ "$(cert_rows "serial_hex = '$HELD' and status = 'held' and der is null")" = 1 ] || fail "held row"
+[ "$(audit_count certificate.held "$HELD")" = 1 ] || fail "certificate.held audit row"
+call GET "/api/v1/certificates/$HELD" "${ALICE[@]}"
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = held ] && [ "$(json_field '["approval"]')" = "$AID" ] \
+	&& [ "$(json_field '["certificate"]')" = None ] || fail "GET held: $STATUS $BODY"
+# the recovery pass (every second here) must never sign a held row
+sleep 2.5
+[ "$(cert_rows "serial_hex = '$HELD' and status = 'held'")" = 1 ] || fail "recovery touched a held row"
+pass "a gated request is held, unsigned, with an approval"
+
+call GET /api/v1/approvals "${AUDITOR[@]}"
+[ "$STATUS" = 200 ] && grep -q "\"serial\": \"$HELD\"" <<<"$BODY" || fail "auditor lists approvals: $STATUS $BODY"
+call POST "/api/v1/approvals/$AID/approve" "${AUDITOR[@]}"
+[ "$STATUS" = 403 ] || fail "auditor approves: $STATUS $BODY"
+call POST "/api/v1/approvals/$AID/approve" "${ALICE[@]}"
+[ "$STATUS" = 403 ] || fail "requester approves: $STATUS $BODY"
+call GET /api/v1/approvals "${ALICE[@]}"
+[ "$STATUS" = 403 ] || fail "requester lists approvals: $STATUS $BODY"
+call POST "/api/v1/approvals/$AID/approve" "${ADMIN[@]}" -d '{"reason": "x"}'
+[ "$STATUS" = 400 ] || fail "approve with a reason body: $STATUS $BODY"
+call POST "/api/v1/approvals/999999/approve" "${ADMIN[@]}"
+[ "$STATUS" = 404 ] || fail "unknown approval: $STATUS $BODY"
+[ "$(cert_rows "serial_hex = '$HELD' and status = 'held'")" = 1 ] || fail "refused decisions changed the row"
+pass "only administrators decide; auditors read; requesters neither"
+
+call POST "/api/v1/approvals/$AID/approve" "${ADMIN[@]}"
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve: $STATUS $BODY"
+json_field '["certificate"]' > "$T/gated.pem"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/gated.pem" >/dev/null || fail "verify approved"
+[ "$(audit_count approval.approved "$HELD")" = 1 ] && [ "$(audit_count certificate.issued "$HELD")" = 1 ] || fail "approval audit rows"
+call GET "/api/v1/certificates/$HELD" "${ALICE[@]}"
+[ "$(json_field '["status"]')" = issued ] && [ "$(json_field '["certificate"]')" != None ] || fail "requester polls: $BODY"
+call POST "/api/v1/approvals/$AID/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 409 ] || fail "second approval of the same request: $STATUS $BODY"
+pass "an administrator's approval signs it; the requester polls it; a decision is final"
+
+# an administrator's own gated request needs ANOTHER administrator
+csr gated2 ec:P-256 "DNS:gated2.example.com"
+issue_req "$T/gated2.csr" gated "${ADMIN[@]}"
+[ "$STATUS" = 202 ] || fail "admin's held request: $STATUS $BODY"
+S2=$(json_field '["serial"]'); A2=$(json_field '["approval"]')
+call POST "/api/v1/approvals/$A2/approve" "${ADMIN[@]}"
+[ "$STATUS" = 403 ] && grep -q second-person <<<"$BODY" || fail "self-approval: $STATUS $BODY"
+call POST "/api/v1/approvals/$A2/reject" "${ADMIN2[@]}" -d '{"reason": "not this one"}'
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = failed ] || fail "reject: $STATUS $BODY"
+[ "$(cert_rows "serial_hex = '$S2' and status = 'failed' and der is null")" = 1 ] || fail "rejected row"
+[ "$(audit_count approval.rejected "$S2")" = 1 ] || fail "rejection audit row"
+pass "no self-approval; a rejection fails the request unsigned"
+
+# expiry: an approval past its time fails its certificate (recovery pass), audited
+csr gated3 ec:P-256 "DNS:gated3.example.com"
+issue_req "$T/gated3.csr" gated "${ALICE[@]}"
+S3=$(json_field '["serial"]'); A3=$(json_field '["approval"]')
+pg_psql "$T/pg" owner -c "update approvals set expires_at = now() - interval '1 second' where id = $A3" >/dev/null
+for _ in $(seq 50); do [ "$(cert_rows "serial_hex = '$S3' and status = 'failed'")" = 1 ] && break; sleep 0.2; done
+[ "$(cert_rows "serial_hex = '$S3' and status = 'failed'")" = 1 ] || fail "expired approval did not fail the request"
+[ "$(audit_count approval.expired "$S3")" = 1 ] || fail "expiry audit row"
+call POST "/api/v1/approvals/$A3/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 409 ] || fail "approving an expired request: $STATUS $BODY"
+pass "expired approvals fail their request"
+
+# ---------------------------------------------------------------- renewal (signed challenge)
+renew_sig() { # KEY CHALLENGE -> base64 signature
+	printf '%s' "$2" > "$T/challenge.txt"
+	openssl dgst -sha256 -sign "$1" "$T/challenge.txt" | base64 -w0
+}
+renew_body() { # CSRFILE SERIAL CHALLENGE SIG
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "serial": sys.argv[2], "challenge": sys.argv[3], "signature": sys.argv[4]}))' "$@" > "$T/renew.json"
+}
+challenge() { call POST /api/v1/certificates/renewal-challenge -d "{\"serial\": \"$1\"}"; }
+
+for spec in ec:P-256 rsa:2048; do
+	csr old ec:P-256 "DNS:svc.example.com" "IP:10.9.8.7"
+	[ "$spec" = rsa:2048 ] && csr old rsa:2048 "DNS:svc.example.com" "IP:10.9.8.7"
+	issue_req "$T/old.csr" server "${ALICE[@]}"
+	[ "$STATUS" = 201 ] || fail "issue old ($spec): $STATUS $BODY"
+	OLD=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/old.pem"
+	challenge "$OLD"; [ "$STATUS" = 200 ] || fail "challenge: $STATUS $BODY"
+	CH=$(json_field '["challenge"]')
+	# the new CSR asks for other names: a renewal keeps the old certificate's names
+	csr new ec:P-256 "DNS:other.example.com"
+	renew_body "$T/new.csr" "$OLD" "$CH" "$(renew_sig "$T/old.key" "$CH")"
+	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+	[ "$STATUS" = 201 ] || fail "renew ($spec): $STATUS $BODY"
+	NEW=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/new.pem"
+	openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/new.pem" >/dev/null || fail "verify renewed"
+	[ "$(openssl x509 -in "$T/new.pem" -noout -ext subjectAltName | tail -1 | tr -d ' ')" = "DNS:svc.example.com,IPAddress:10.9.8.7" ] \
+		|| fail "renewed names: $(openssl x509 -in "$T/new.pem" -noout -ext subjectAltName)"
+	[ "$(openssl x509 -in "$T/new.pem" -noout -pubkey)" = "$(openssl pkey -in "$T/new.key" -pubout)" ] || fail "renewed key is not the CSR's"
+	[ "$(cert_rows "serial_hex = '$NEW' and renews_serial = '$OLD' and status = 'issued' and requester = 'alice' and profile = 'server'")" = 1 ] \
+		|| fail "renewal link in the database"
+	call GET "/api/v1/certificates/$OLD" "${ALICE[@]}"
+	[ "$(json_field '["renewed_by"]')" = "$NEW" ] || fail "renewed_by: $BODY"
+	pg_psql "$T/pg" owner -c "select details from audit_log where action = 'certificate.requested' and object = '$NEW'" \
+		| grep -q "\"renews\": \"$OLD\", \"via\": \"challenge\"" || fail "renewal audit details"
+	# once only
+	challenge "$OLD"; CH=$(json_field '["challenge"]')
+	renew_body "$T/new.csr" "$OLD" "$CH" "$(renew_sig "$T/old.key" "$CH")"
+	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+	[ "$STATUS" = 409 ] && grep -q already-renewed <<<"$BODY" || fail "second renewal: $STATUS $BODY"
+done
+pass "renewal by signed challenge (P-256 and RSA keys): same names and profile, new key, linked, once"
+
+csr third ec:P-256 "DNS:third.example.com"
+issue_req "$T/third.csr" server "${ALICE[@]}"
+S=$(json_field '["serial"]')
+challenge "$S"; CH=$(json_field '["challenge"]')
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/stranger.key" 2>/dev/null
+renew_body "$T/new.csr" "$S" "$CH" "$(renew_sig "$T/stranger.key" "$CH")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 401 ] && grep -q bad-signature <<<"$BODY" || fail "wrong key: $STATUS $BODY"
+renew_body "$T/new.csr" "$S" "${CH%?}0" "$(renew_sig "$T/third.key" "${CH%?}0")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 401 ] && grep -q bad-challenge <<<"$BODY" || fail "forged challenge: $STATUS $BODY"
+renew_body "$T/new.csr" "$OLD" "$CH" "$(renew_sig "$T/third.key" "$CH")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 401 ] && grep -q bad-challenge <<<"$BODY" || fail "another certificate's challenge: $STATUS $BODY"
+stale="v1.$S.$(( $(date +%s) - 3600 )).00000000000000000000000000000000.$(printf '0%.0s' $(seq 64))"
+renew_body "$T/new.csr" "$S" "$stale" "$(renew_sig "$T/third.key" "$stale")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 401 ] || fail "stale/forged challenge: $STATUS $BODY"
+call POST /api/v1/certificates/renew -d '{"csr": "x"}'
+[ "$STATUS" = 401 ] || fail "no proof at all: $STATUS $BODY"
+for bad in '{' '[]' '{"csr": 1}' '{"csr": "x", "serial": "zz", "challenge": "a", "signature": "AAAA"}' \
+	'{"csr": "x", "serial": "ab", "challenge": "a", "signature": "!!"}' '{"csr": "x", "extra": 1}'; do
+	call POST /api/v1/certificates/renew -d "$bad"
+	[ "$STATUS" = 400 ] || fail "bad body $bad: $STATUS $BODY"
+done
+challenge "ffff"; [ "$STATUS" = 404 ] || fail "challenge for an unknown serial: $STATUS $BODY"
+# revoked certificates are not renewed
+pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$S'" >/dev/null
+challenge "$S"; [ "$STATUS" = 409 ] || fail "challenge for a revoked certificate: $STATUS $BODY"
+before=$(cert_rows)
+renew_body "$T/new.csr" "$S" "$CH" "$(renew_sig "$T/third.key" "$CH")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 403 ] || fail "renewing a revoked certificate: $STATUS $BODY"
+[ "$(cert_rows)" = "$before" ] || fail "a refused renewal stored a certificate"
+pass "renewal refuses other keys, forged, foreign and stale challenges, bad bodies, revoked certificates"
+
+"$FRONTEND" audit-verify --conninfo "$CI" > "$T/verify.log" 2>&1 || fail "audit chain: $(cat "$T/verify.log")"
+pass "the audit chain verifies"
