@@ -1,12 +1,15 @@
 /* Group commit. Workers hand their small write transactions (the intent of a certificate, its result,
  * the audit row with each) to one committer thread, which runs all that are waiting in one PostgreSQL
- * transaction, each item under its own savepoint. One fsync and one turn of the audit chain's lock then
+ * transaction. Intents and issued results are batchable: all of a batch go in one statement each
+ * (frontend/db_batch.c); any other write, and every item of a batch statement that failed, runs on its own
+ * under a savepoint, so one bad item fails alone. One fsync and one turn of the audit chain's lock then
  * serve a whole batch instead of one certificate. A worker returns only when its item is committed, so the
  * rule "the intent is durable before the signer is asked" is unchanged. */
 #ifndef HSMCA_COMMIT_H
 #define HSMCA_COMMIT_H
 
 #include "db.h"
+#include "db_batch.h"
 
 #define COMMIT_BATCH_MAX 128
 
@@ -17,5 +20,12 @@ int committer_start(const char *conninfo, struct committer **out) HSMCA_WUR;
 /* Runs apply(db, arg) inside the next batch and waits until the batch is committed. Returns apply's error,
  * or the commit's error if the batch could not be committed (then nothing of this item is stored). */
 int committer_run(struct committer *c, int (*apply)(struct db *db, void *arg), void *arg) HSMCA_WUR;
+/* The same for an intent or an issued result that may share one statement with the rest of its batch;
+ * apply(db, arg) must do exactly what the batch statement does for it (it runs if the batch statement
+ * fails). Borrowed until it returns. */
+int committer_run_intent(struct committer *c, const struct db_batch_intent *in,
+			 int (*apply)(struct db *db, void *arg), void *arg) HSMCA_WUR;
+int committer_run_issued(struct committer *c, const struct db_batch_issued *is,
+			 int (*apply)(struct db *db, void *arg), void *arg) HSMCA_WUR;
 
 #endif

@@ -42,6 +42,18 @@ struct audit_walk {
 	bool have_cols;
 };
 
+int db_audit_check(struct db *db, const char *actor, const char *action, const char *object, const char *details_json)
+{
+	int rc;
+
+	if ((rc = db_check_name(db, "audit actor", actor, AUDIT_ACTOR_MAX)) ||
+	    (rc = db_check_name(db, "audit action", action, AUDIT_ACTION_MAX)))
+		return rc;
+	if (strlen(object) >= AUDIT_OBJECT_MAX || strlen(details_json) >= AUDIT_DETAILS_MAX)
+		return db_fail(db, HSMCA_ERR_LIMIT, "audit object or details too long");
+	return 0;
+}
+
 int db_audit_append(struct db *db, const char *actor, const char *action, const char *object,
 		    const char *details_json)
 {
@@ -52,11 +64,8 @@ int db_audit_append(struct db *db, const char *actor, const char *action, const 
 		object = "";
 	if (details_json == NULL)
 		details_json = "{}";
-	if ((rc = db_check_name(db, "audit actor", actor, AUDIT_ACTOR_MAX)) ||
-	    (rc = db_check_name(db, "audit action", action, AUDIT_ACTION_MAX)))
+	if ((rc = db_audit_check(db, actor, action, object, details_json)))
 		return rc;
-	if (strlen(object) >= AUDIT_OBJECT_MAX || strlen(details_json) >= AUDIT_DETAILS_MAX)
-		return db_fail(db, HSMCA_ERR_LIMIT, "audit object or details too long");
 	db_params_text(&p, actor);
 	db_params_text(&p, action);
 	db_params_text(&p, object);

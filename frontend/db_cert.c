@@ -26,7 +26,7 @@ static int db_text_check(struct db *db, const char *what, const char *s)
 	return 0;
 }
 
-static int db_cert_check(struct db *db, const struct db_cert *c, char *serial, char *renews)
+int db_cert_check(struct db *db, const struct db_cert *c, char *serial, char *renews)
 {
 	int rc;
 

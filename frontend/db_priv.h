@@ -8,7 +8,7 @@
 
 /* DB_SCHEMA_VERSION: the highest schema/NNN_*.sql this build knows. Raise it with every new migration
  * (tests/integration/db_test.c fails if it differs from the highest NNN in HSMCA_SCHEMA_DIR). */
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 #define DB_BLOB_MAX (1024 * 1024)      /* TBS, DER: far above any certificate we issue */
 #define DB_TEXT_MAX (64 * 1024)        /* subject, SANs, reasons, audit details */
 #define DB_PARAMS_MAX 12
@@ -59,5 +59,10 @@ int db_reconnect_if_lost(struct db *db) HSMCA_WUR;
 /* The highest applied migration (0 if none). */
 int db_version_current(struct db *db, int *out) HSMCA_WUR;
 void db_err_copy(char *dst, const char *src);
+/* The checks of db_cert_insert_pending (serial and renews get the normalised serials, DB_SERIAL_HEX_MAX each)
+ * and of db_audit_append (object and details non-NULL), for the batched statements of db_batch.c. */
+int db_cert_check(struct db *db, const struct db_cert *c, char *serial, char *renews) HSMCA_WUR;
+int db_audit_check(struct db *db, const char *actor, const char *action, const char *object,
+		   const char *details_json) HSMCA_WUR;
 
 #endif

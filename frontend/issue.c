@@ -190,11 +190,13 @@ static int issue_result_apply(struct db *db, void *arg)
 /* Runs one write (state change + its audit row) durably: in the committer's next batch when there is a
  * committer (the running service), else in its own transaction on this worker's connection. */
 static int issue_write(struct worker *w, int (*apply)(struct db *, void *), void *arg, const char *step,
-		       const char *serial)
+		       const char *serial, const struct db_batch_intent *bi, const struct db_batch_issued *bs)
 {
 	int rc;
 	if (w->app->committer) {
-		rc = committer_run(w->app->committer, apply, arg);
+		rc = bi ? committer_run_intent(w->app->committer, bi, apply, arg)
+		   : bs ? committer_run_issued(w->app->committer, bs, apply, arg)
+			: committer_run(w->app->committer, apply, arg);
 	} else {
 		rc = db_begin(w->db);
 		if (!rc && !(rc = apply(w->db, arg)))
@@ -248,7 +250,8 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 		return HSMCA_ERR_NOMEM;
 	}
 	struct issue_intent in = { &c, actor, serial, (const char *)d.data, held_id };
-	rc = issue_write(w, issue_intent_apply, &in, held_id ? "held" : "intent", serial);
+	struct db_batch_intent bi = { &c, actor, (const char *)d.data }; /* what issue_intent_apply does unheld */
+	rc = issue_write(w, issue_intent_apply, &in, held_id ? "held" : "intent", serial, held_id ? NULL : &bi, NULL);
 	dbuf_free(&d);
 	return rc;
 }
@@ -265,7 +268,8 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
 	snprintf(details, sizeof(details), "%s", d.failed ? "{}" : (const char *)d.data);
 	dbuf_free(&d);
 	struct issue_result r = { actor, serial, fail_why, fail_why ? details : "{}", der };
-	return issue_write(w, issue_result_apply, &r, "result", serial);
+	struct db_batch_issued bs = { serial, der ? der->data : NULL, der ? der->len : 0, actor, "{}" };
+	return issue_write(w, issue_result_apply, &r, "result", serial, NULL, fail_why ? NULL : &bs);
 }
 
 static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)

@@ -1,0 +1,32 @@
+/* Batched writes for the group committer (frontend/commit.c): the intents of a whole batch, or its issued
+ * certificates, each with its audit row, in ONE statement instead of a savepoint and two statements per
+ * certificate. Every item is validated exactly as db_cert_insert_pending / db_cert_mark_issued /
+ * db_audit_append validate it. A failure of the statement (or a row that did not change) fails the whole
+ * call; the caller then runs the items one by one under savepoints to learn which one failed. */
+#ifndef HSMCA_DB_BATCH_H
+#define HSMCA_DB_BATCH_H
+
+#include "db.h"
+
+#define DB_BATCH_MAX 256 /* items per statement */
+
+/* An intent (status 'pending') and its audit row: action "certificate.requested", object the serial. */
+struct db_batch_intent {
+	const struct db_cert *cert; /* borrowed */
+	const char *actor;          /* audit actor */
+	const char *details;        /* audit details (JSON object text) */
+};
+
+/* pending -> issued with the signed DER, and its audit row: action "certificate.issued". */
+struct db_batch_issued {
+	const char *serial_hex;
+	const uint8_t *der;
+	size_t der_len;
+	const char *actor, *details;
+};
+
+/* Inside the current transaction; 1..DB_BATCH_MAX items. HSMCA_ERR_STATE if a row did not change. */
+int db_batch_insert_pending(struct db *db, const struct db_batch_intent *const *v, size_t n) HSMCA_WUR;
+int db_batch_mark_issued(struct db *db, const struct db_batch_issued *const *v, size_t n) HSMCA_WUR;
+
+#endif
