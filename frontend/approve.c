@@ -151,7 +151,7 @@ static int approve_audit(struct worker *w, const char *actor, const char *action
 		JSON_LIT(&d, ", \"reason\": ");
 		json_write_string(&d, reason);
 	}
-	JSON_LIT(&d, "}");
+	dbuf_add(&d, "}", 2); /* with its NUL */
 	int rc = d.failed ? HSMCA_ERR_NOMEM : db_audit_append(w->db, actor, action, serial, (const char *)d.data);
 	dbuf_free(&d);
 	return rc;

@@ -4,7 +4,8 @@
 #   rejection and expiry fail it; every step is on the audit log;
 # - renewal by a signed server challenge keeps the names and profile, links the new certificate to the
 #   old one (renews_serial), happens at most once, and refuses bad signatures, foreign or stale
-#   challenges and revoked certificates.
+#   challenges and revoked certificates;
+# - renewal over mutual TLS with curl presenting the current client certificate (interop).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 fe_setup_backend
@@ -163,7 +164,8 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/stranger
 renew_body "$T/new.csr" "$S" "$CH" "$(renew_sig "$T/stranger.key" "$CH")"
 call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$STATUS" = 401 ] && grep -q bad-signature <<<"$BODY" || fail "wrong key: $STATUS $BODY"
-renew_body "$T/new.csr" "$S" "${CH%?}0" "$(renew_sig "$T/third.key" "${CH%?}0")"
+[ "${CH: -1}" = 0 ] && FORGED="${CH%?}1" || FORGED="${CH%?}0" # one MAC digit changed
+renew_body "$T/new.csr" "$S" "$FORGED" "$(renew_sig "$T/third.key" "$FORGED")"
 call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$STATUS" = 401 ] && grep -q bad-challenge <<<"$BODY" || fail "forged challenge: $STATUS $BODY"
 renew_body "$T/new.csr" "$OLD" "$CH" "$(renew_sig "$T/third.key" "$CH")"
@@ -190,6 +192,56 @@ call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$STATUS" = 403 ] || fail "renewing a revoked certificate: $STATUS $BODY"
 [ "$(cert_rows)" = "$before" ] || fail "a refused renewal stored a certificate"
 pass "renewal refuses other keys, forged, foreign and stale challenges, bad bodies, revoked certificates"
+
+# ---------------------------------------------------------------- renewal over mutual TLS (curl)
+TLSPORT=$((PORT + 2)) NAME=tls.example.com
+HTTPS=https://$NAME:$TLSPORT
+TLSCURL=(--cacert "$T/ca/root.pem" --resolve "$NAME:$TLSPORT:127.0.0.1")
+csr fe ec:P-256 "DNS:$NAME"
+issue_req "$T/fe.csr" server "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "the frontend's own certificate: $STATUS $BODY"
+json_field '["certificate"]' > "$T/fe.pem"
+cat "$T/fe.pem" "$T/ca/int.pem" > "$T/fe-chain.pem"
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start "recover_after_seconds = 1
+tls_listen = 127.0.0.1:$TLSPORT
+tls_cert = $T/fe-chain.pem
+tls_key = $T/fe.key
+client_ca = $T/chain.pem"
+for _ in $(seq 100); do curl -fsS "${TLSCURL[@]}" "$HTTPS/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+mtls_renew() { # CERT KEY CSR: POSTs {"csr"} to renew over HTTPS with that client certificate
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$3" > "$T/mtls.json"
+	STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' "${TLSCURL[@]}" ${1:+--cert "$1" --key "$2"} \
+		--data-binary @"$T/mtls.json" "$HTTPS/api/v1/certificates/renew")
+	BODY=$(cat "$T/resp.json")
+}
+csr cli ec:P-256 "DNS:dev.clients.example.com"
+issue_req "$T/cli.csr" client "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "client certificate: $STATUS $BODY"
+CLI=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/cli.pem"
+csr cli2 ec:P-256 "DNS:ignored.clients.example.com"
+mtls_renew "$T/cli.pem" "$T/cli.key" "$T/cli2.csr"
+[ "$STATUS" = 201 ] || fail "mTLS renewal: $STATUS $BODY"
+CLI2=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/cli2.pem"
+openssl verify -x509_strict -purpose sslclient -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/cli2.pem" >/dev/null || fail "verify mTLS-renewed"
+[ "$(openssl x509 -in "$T/cli2.pem" -noout -ext subjectAltName | tail -1 | tr -d ' ')" = "DNS:dev.clients.example.com" ] || fail "mTLS-renewed names"
+[ "$(cert_rows "serial_hex = '$CLI2' and renews_serial = '$CLI' and profile = 'client' and status = 'issued'")" = 1 ] || fail "mTLS renewal link"
+pg_psql "$T/pg" owner -c "select details from audit_log where action = 'certificate.requested' and object = '$CLI2'" \
+	| grep -q '"via": "mtls"' || fail "mTLS renewal audit details"
+# the renewed certificate renews the next time, the old one no more
+mtls_renew "$T/cli.pem" "$T/cli.key" "$T/cli2.csr"
+[ "$STATUS" = 409 ] || fail "second mTLS renewal of the same certificate: $STATUS $BODY"
+csr cli3 ec:P-256 "DNS:dev.clients.example.com"
+mtls_renew "$T/cli2.pem" "$T/cli2.key" "$T/cli3.csr"
+[ "$STATUS" = 201 ] || fail "renewing the renewed certificate: $STATUS $BODY"
+CLI3=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/cli3.pem"
+# without a client certificate the same body is not enough; a revoked certificate does not renew
+mtls_renew "" "" "$T/cli3.csr"
+[ "$STATUS" = 401 ] || fail "renew over HTTPS without a certificate: $STATUS $BODY"
+pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$CLI3'" >/dev/null
+mtls_renew "$T/cli3.pem" "$T/cli3.key" "$T/cli2.csr"
+[ "$STATUS" = 403 ] || fail "mTLS renewal of a revoked certificate: $STATUS $BODY"
+pass "curl over mutual TLS renews the presented client certificate (linked, once, chainable), not a revoked one"
 
 "$FRONTEND" audit-verify --conninfo "$CI" > "$T/verify.log" 2>&1 || fail "audit chain: $(cat "$T/verify.log")"
 pass "the audit chain verifies"
