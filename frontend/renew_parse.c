@@ -40,6 +40,8 @@ static int renew_json(const uint8_t *body, size_t len, struct json_doc **doc, ch
 		return HSMCA_ERR_PARSE;
 	}
 	if (json_type(json_root(*doc)) != JSON_OBJECT) {
+		json_free(*doc);
+		*doc = NULL;
 		snprintf(why, ISSUE_WHY_MAX, "request body is not a JSON object");
 		return HSMCA_ERR_PARSE;
 	}
