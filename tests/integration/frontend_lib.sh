@@ -5,10 +5,10 @@ FRONTEND=$HSMCA_BUILD/frontend/hsmca-frontend
 PORT=$((20000 + RANDOM % 20000))
 URL=http://127.0.0.1:$PORT
 
-# FE_USER=NAME (set before fe_setup_backend): the frontend drops to NAME (its config's `user`) after binding;
-# the backend lets NAME in: the signer's socket gets group $SIGNER_USER (NAME joins it) and PostgreSQL's
-# socket directory mode 0755.
-FE_USER=${FE_USER:-}
+# The frontend starts as root and drops to FE_USER (its config's `user`, default hsmca-frontend) after
+# binding, as in production; the backend lets FE_USER in: the signer's socket gets group $SIGNER_USER (FE_USER
+# joins it) and PostgreSQL's socket directory mode 0755. FE_USER= (empty) keeps the frontend root.
+FE_USER=${FE_USER-hsmca-frontend}
 fe_user_setup() {
 	id "$FE_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$FE_USER"
 	id -nG "$FE_USER" | grep -qw "$SIGNER_USER" || usermod -aG "$SIGNER_USER" "$FE_USER"

@@ -4,7 +4,7 @@
 # verifies, a client certificate from an unrelated CA fails the handshake while one the appliance issued
 # under the clientAuth profile is accepted (and reaches the request as a verified certificate); the process
 # runs as hsmca-frontend with the signer's group; bad or mismatched keys stop start-up with a clear message.
-FE_USER=hsmca-frontend
+FE_USER=hsmca-frontend # (the default of frontend_lib.sh, named here because the checks below use it)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 TLSPORT=$((PORT + 2))
