@@ -30,10 +30,14 @@ struct rl_slot {
 	unsigned failures;
 };
 
+/* A verified password: the tag says which (user, password) was checked, pw_hash against which stored hash.
+ * A hit counts only while the account's current row still carries that very hash (read on every request):
+ * a changed password (new salt, so a new hash), a disabled account or a new role take effect at once, in
+ * every frontend sharing the database, without paying scrypt again. */
 struct cache_slot {
 	uint8_t tag[SHA256_DIGEST_LENGTH]; /* HMAC(cache key, user || 0 || password) */
 	time_t expires;
-	struct db_account account;
+	char pw_hash[DB_HASH_MAX];
 };
 
 struct ratelimit {
@@ -182,15 +186,16 @@ static void auth_cache_tag(struct ratelimit *rl, const char *user, const char *p
 	OPENSSL_cleanse(buf, sizeof(buf));
 }
 
-static bool auth_cache_get(struct ratelimit *rl, const uint8_t *tag, time_t now, struct db_account *out)
+/* True if tag was verified within the TTL against the hash the account's row holds now (cur). */
+static bool auth_cache_hit(struct ratelimit *rl, const uint8_t *tag, time_t now, const struct db_account *cur)
 {
 	struct cache_slot *s = &rl->cache[tag[0] % AUTH_CACHE_SLOTS];
+	size_t hl = strlen(cur->pw_hash);
 	bool hit = false;
 	pthread_mutex_lock(&rl->mu);
-	if (s->expires > now && CRYPTO_memcmp(s->tag, tag, SHA256_DIGEST_LENGTH) == 0) {
-		*out = s->account;
+	if (s->expires > now && CRYPTO_memcmp(s->tag, tag, SHA256_DIGEST_LENGTH) == 0 &&
+	    strlen(s->pw_hash) == hl && CRYPTO_memcmp(s->pw_hash, cur->pw_hash, hl) == 0)
 		hit = true;
-	}
 	pthread_mutex_unlock(&rl->mu);
 	return hit;
 }
@@ -201,7 +206,7 @@ static void auth_cache_put(struct ratelimit *rl, const uint8_t *tag, time_t now,
 	pthread_mutex_lock(&rl->mu);
 	memcpy(s->tag, tag, SHA256_DIGEST_LENGTH);
 	s->expires = now + AUTH_CACHE_TTL;
-	s->account = *a;
+	snprintf(s->pw_hash, sizeof(s->pw_hash), "%s", a->pw_hash);
 	pthread_mutex_unlock(&rl->mu);
 }
 
@@ -230,19 +235,22 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 		res = AUTH_LIMITED;
 		goto out;
 	}
-	auth_cache_tag(rl, user, pw, pw_len, tag);
-	if (auth_cache_get(rl, tag, now, out)) {
-		res = AUTH_OK;
-		goto out;
-	}
+	/* the account row is read on every request (one indexed SELECT): role, disabled and password are
+	 * always the current ones; only the scrypt verification is cached */
 	int rc = db_account_get(w->db, user, out);
 	if (rc && rc != HSMCA_ERR_NOTFOUND) {
 		res = AUTH_ERROR;
 		goto out;
 	}
-	bool ok = auth_verify_password(rc ? auth_dummy : out->pw_hash, pw, pw_len) && !rc && !out->disabled;
+	auth_cache_tag(rl, user, pw, pw_len, tag);
+	bool hit = !rc && auth_cache_hit(rl, tag, now, out), ok;
+	if (hit)
+		ok = !out->disabled;
+	else
+		ok = auth_verify_password(rc ? auth_dummy : out->pw_hash, pw, pw_len) && !rc && !out->disabled;
 	if (ok) {
-		auth_cache_put(rl, tag, now, out);
+		if (!hit) /* a hit keeps its expiry: the TTL bounds how long a verification is reused */
+			auth_cache_put(rl, tag, now, out);
 		res = AUTH_OK;
 	} else {
 		pthread_mutex_lock(&rl->mu);
@@ -271,6 +279,11 @@ static enum auth_result auth_bearer(struct worker *w, const char *key, struct db
 	if (rc == HSMCA_ERR_NOTFOUND || (!rc && out->disabled))
 		return AUTH_BAD;
 	return rc ? AUTH_ERROR : AUTH_OK;
+}
+
+bool auth_is_api_key(const char *header)
+{
+	return header && !strncasecmp(header, "Bearer ", 7);
 }
 
 enum auth_result auth_check(struct worker *w, const char *header, const char *peer, struct db_account *out)

@@ -15,8 +15,11 @@
 
 enum auth_result { AUTH_OK = 0, AUTH_MISSING, AUTH_BAD, AUTH_LIMITED, AUTH_ERROR };
 
-/* Authenticates the Authorization header value; on AUTH_OK out holds the account. */
+/* Authenticates the Authorization header value; on AUTH_OK out holds the account as its row is now (role,
+ * disabled and password are read from the database on every call; only scrypt results are cached). */
 enum auth_result auth_check(struct worker *w, const char *header, const char *peer, struct db_account *out);
+/* True if header carries an API key (Bearer): a machine credential, refused for account management. */
+bool auth_is_api_key(const char *header);
 /* "scrypt$<logN>$<r>$<p>$<salt b64>$<hash b64>" of password into out (DB_HASH_MAX). */
 int auth_hash_password(const char *password, size_t len, char *out) HSMCA_WUR;
 /* Constant-time check of password against an encoded hash. */
