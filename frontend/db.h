@@ -106,4 +106,44 @@ int db_account_get(struct db *db, const char *name, struct db_account *out) HSMC
 int db_apikey_create(struct db *db, const char *account, const char *key_hash_hex, const char *profile) HSMCA_WUR;
 int db_apikey_lookup(struct db *db, const char *key_hash_hex, struct db_account *out_account) HSMCA_WUR;
 
+/* Account management (frontend/admin.c). Role names: "requester", "admin", "auditor". */
+#define DB_TIME_TEXT_MAX 24 /* "YYYY-MM-DDTHH:MM:SSZ" (UTC) */
+const char *db_role_name(enum db_role role); /* NULL if unknown */
+bool db_role_parse(const char *s, enum db_role *out);
+
+/* What management shows of an account or key (never a hash). */
+struct db_account_info {
+	int64_t id;
+	char name[DB_NAME_MAX];
+	enum db_role role;
+	bool disabled;
+	char created_at[DB_TIME_TEXT_MAX];
+};
+struct db_apikey_info {
+	int64_t id;
+	char profile[DB_NAME_MAX]; /* "" = any profile of the account */
+	bool disabled;
+	char created_at[DB_TIME_TEXT_MAX];
+};
+
+/* Current transaction: locks the rows of actor and target (FOR UPDATE, in id order) and returns them as
+ * they are now; an account that does not exist comes back with id 0. target NULL: the actor only. */
+int db_account_lock(struct db *db, const char *actor, const char *target, struct db_account *out_actor,
+		    struct db_account *out_target) HSMCA_WUR;
+/* Changes of one account (current transaction; the caller audits). HSMCA_ERR_NOTFOUND if none. */
+int db_account_set_disabled(struct db *db, const char *name, bool disabled) HSMCA_WUR;
+int db_account_set_password(struct db *db, const char *name, const char *pw_hash) HSMCA_WUR;
+int db_account_set_role(struct db *db, const char *name, enum db_role role) HSMCA_WUR;
+/* Calls fn for every account in id order (at most 10000); a non-zero return of fn stops and is returned. */
+int db_account_each(struct db *db, int (*fn)(void *ctx, const struct db_account_info *a), void *ctx) HSMCA_WUR;
+int db_account_info_get(struct db *db, const char *name, struct db_account_info *out) HSMCA_WUR;
+/* As db_apikey_create, returning the new key's id. */
+int db_apikey_insert(struct db *db, const char *account, const char *key_hash_hex, const char *profile,
+		     int64_t *out_id) HSMCA_WUR;
+/* Calls fn for every API key of account in id order (fn as for db_account_each). */
+int db_apikey_each(struct db *db, const char *account, int (*fn)(void *ctx, const struct db_apikey_info *k),
+		   void *ctx) HSMCA_WUR;
+/* Disables key id of account (current transaction); HSMCA_ERR_NOTFOUND if account has no such key. */
+int db_apikey_disable(struct db *db, const char *account, int64_t id) HSMCA_WUR;
+
 #endif
