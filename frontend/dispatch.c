@@ -1,5 +1,6 @@
 /* Which handler runs a job on a worker thread (one line per job kind). */
 #include "approve.h"
+#include "admin.h"
 #include "cfssl.h"
 #include "certget.h"
 #include "issue.h"
@@ -36,6 +37,8 @@ void handle_job(struct worker *w, struct job *j)
 		return renew_challenge(w, j);
 	case JOB_APPROVALS:
 		return approve_request(w, j);
+	case JOB_ACCOUNTS:
+		return admin_request(w, j);
 	case JOB_RECOVER:
 		return dispatch_recover(w);
 	default:
