@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth.h"
+#include "certauth.h"
 #include "certget.h"
 #include "db_lifecycle.h"
 #include "issue.h"
@@ -79,10 +79,11 @@ static void approve_refuse(struct worker *w, struct job *j, const char *actor, i
 }
 
 /* Authenticates; readers may be administrators or auditors, deciders only administrators with their
- * password (an API key is a machine credential). Returns 0 or replied. */
+ * password or login certificate (an API key is a machine credential). Returns 0 or replied. */
 static int approve_auth(struct worker *w, struct job *j, bool decide, struct db_account *acct)
 {
-	switch (auth_check(w, j->auth, j->peer, acct)) {
+	bool via_cert = false;
+	switch (certauth_request(w, j, acct, &via_cert)) {
 	case AUTH_OK:
 		break;
 	case AUTH_MISSING:
@@ -99,13 +100,13 @@ static int approve_auth(struct worker *w, struct job *j, bool decide, struct db_
 		job_error(j, 401, "unauthorized", "wrong credentials");
 		return -1;
 	}
-	bool basic = !strncmp(j->auth, "Basic ", 6);
-	if (acct->role == DB_ROLE_ADMIN && (basic || !decide))
+	bool person = via_cert || !strncmp(j->auth, "Basic ", 6); /* a password or a login certificate */
+	if (acct->role == DB_ROLE_ADMIN && (person || !decide))
 		return 0;
 	if (acct->role == DB_ROLE_AUDITOR && !decide)
 		return 0;
 	approve_refuse(w, j, acct->name, 403, "forbidden",
-		       decide ? "only an administrator, with a password, may decide approvals"
+		       decide ? "only an administrator, with a password or login certificate, may decide approvals"
 			      : "only administrators and auditors may read approvals");
 	return -1;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth.h"
+#include "certauth.h"
 #include "db_lifecycle.h"
 #include "issue.h"
 #include "json.h"
@@ -81,7 +81,7 @@ void certget_request(struct worker *w, struct job *j)
 		job_error(j, 503, "unavailable", "the database is unavailable");
 		return;
 	}
-	switch (auth_check(w, j->auth, j->peer, &acct)) {
+	switch (certauth_request(w, j, &acct, NULL)) {
 	case AUTH_OK:
 		break;
 	case AUTH_MISSING:

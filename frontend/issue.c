@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "certauth.h"
 #include "cfssl.h"
 #include "commit.h"
 #include "db_lifecycle.h"
@@ -274,7 +275,7 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
 
 static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)
 {
-	switch (auth_check(w, j->auth, j->peer, acct)) {
+	switch (certauth_request(w, j, acct, NULL)) {
 	case AUTH_OK:
 		if (acct->role == DB_ROLE_REQUESTER || acct->role == DB_ROLE_ADMIN)
 			return 0;

@@ -1,6 +1,5 @@
 #include "renew.h"
 
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -12,6 +11,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "certauth.h"
 #include "db_lifecycle.h"
 #include "issue.h"
 #include "json.h"
@@ -92,23 +92,6 @@ static bool renew_check_signature(const uint8_t *der, size_t der_len, const char
 	EVP_MD_CTX_free(ctx);
 	X509_free(x);
 	return ok;
-}
-
-/* The lowercase hex serial of a DER certificate (no leading zeros, as stored). */
-static int renew_cert_serial(const uint8_t *der, size_t len, char out[DB_SERIAL_HEX_MAX])
-{
-	const unsigned char *p = der;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
-	BIGNUM *bn = x ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
-	char *hex = bn ? BN_bn2hex(bn) : NULL;
-	int rc = hex && strlen(hex) < DB_SERIAL_HEX_MAX ? 0 : HSMCA_ERR_PARSE;
-	if (!rc)
-		for (size_t i = 0; i <= strlen(hex); i++)
-			out[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] - 'A' + 'a' : hex[i]);
-	OPENSSL_free(hex);
-	BN_free(bn);
-	X509_free(x);
-	return rc;
 }
 
 static void renew_json_reply(struct job *j, int status, const char *challenge)
@@ -210,19 +193,11 @@ void renew_request(struct worker *w, struct job *j)
 	}
 	if (j->client_cert && !b.serial) {
 		/* mutual TLS: the TLS layer verified the chain; the certificate must be the very one we issued */
-		if (renew_cert_serial(j->client_cert, j->client_cert_len, serial)) {
-			job_error(j, 400, "bad-certificate", "cannot read the client certificate");
-			goto out;
-		}
-		rc = db_cert_get(w->db, serial, &old);
-		if (rc == 0 && (old.der_len != j->client_cert_len || !old.der ||
-				CRYPTO_memcmp(old.der, j->client_cert, old.der_len) != 0))
-			rc = HSMCA_ERR_NOTFOUND;
-		if (rc) {
-			renew_refuse(w, j, "-", rc == HSMCA_ERR_NOTFOUND ? 403 : 503,
-				     rc == HSMCA_ERR_NOTFOUND ? "unknown-certificate" : "unavailable",
-				     rc == HSMCA_ERR_NOTFOUND ? "the client certificate was not issued by this appliance"
-							      : "the database is unavailable");
+		if ((rc = certauth_lookup(w, j->client_cert, j->client_cert_len, &old))) {
+			bool unknown = rc == HSMCA_ERR_NOTFOUND || rc == HSMCA_ERR_PARSE;
+			renew_refuse(w, j, "-", unknown ? 403 : 503, unknown ? "unknown-certificate" : "unavailable",
+				     unknown ? "the client certificate was not issued by this appliance"
+					     : "the database is unavailable");
 			goto out;
 		}
 		renew_issue(w, j, &old, &b, "mtls");

@@ -136,6 +136,8 @@ static int prof_value(struct profile *p, const char *key, const char *v, unsigne
 		ok = conf_value_bool(v, &p->allow_email);
 	else if (!strcmp(key, "needs_approval"))
 		ok = conf_value_bool(v, &p->needs_approval);
+	else if (!strcmp(key, "login"))
+		ok = conf_value_bool(v, &p->login);
 	else if (!strcmp(key, "max_sans")) {
 		ok = conf_value_uint(v, 100, &n) && n > 0;
 		p->max_sans = (unsigned)n;
@@ -182,6 +184,14 @@ static int prof_cb(void *vctx, const char *section, const char *key, const char 
 	return prof_value(ctx->cur, key, v, line, err);
 }
 
+static bool prof_has_eku(const struct profile *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_eku; i++)
+		if (!strcmp(p->eku[i], name))
+			return true;
+	return false;
+}
+
 int profiles_load(const char *path, struct profiles *out, char *err)
 {
 	struct prof_ctx ctx = { out, NULL };
@@ -197,6 +207,8 @@ int profiles_load(const char *path, struct profiles *out, char *err)
 				    "key_usage, eku and accounts", path, p->name);
 		if (!p->cfssl_key_len != !p->cfssl_account[0])
 			return CERR("%s: profile %s: cfssl_key and cfssl_account go together", path, p->name);
+		if (p->login && !prof_has_eku(p, "clientAuth"))
+			return CERR("%s: profile %s: login = yes needs eku clientAuth", path, p->name);
 	}
 	return 0;
 }

@@ -46,6 +46,7 @@ struct profile {
 	unsigned n_accounts;
 	char accounts[PROF_LIST_MAX][PROF_NAME_MAX]; /* who may use it ("*" = every requester) */
 	bool needs_approval;
+	bool login;                        /* its certificates log their requester's account in over mutual TLS */
 	char crl_url[PROF_TEXT_MAX];
 	char ocsp_url[PROF_TEXT_MAX];
 	/* CFSSL-compatible authsign: HMAC-SHA-256 key (hex in the file) and the account recorded as requester */

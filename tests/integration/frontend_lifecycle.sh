@@ -5,7 +5,8 @@
 # - renewal by a signed server challenge keeps the names and profile, links the new certificate to the
 #   old one (renews_serial), happens at most once, and refuses bad signatures, foreign or stale
 #   challenges and revoked certificates;
-# - renewal over mutual TLS with curl presenting the current client certificate (interop).
+# - renewal over mutual TLS with curl presenting the current client certificate (interop);
+# - an administrator logs in with a client certificate of a login profile (no password) and approves.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 fe_setup_backend
@@ -23,6 +24,18 @@ key_usage = digitalSignature
 eku = serverAuth
 accounts = alice, ops-admin
 needs_approval = yes
+
+[profile operator]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .ops.example.com
+max_sans = 1
+max_validity_days = 7
+key_usage = digitalSignature
+eku = clientAuth
+accounts = ops-admin2
+login = yes
 EOC
 CI="$(pg_conninfo "$T/pg" frontend)"
 printf 'admin password 0001\n' > "$T/admin.pw"
@@ -242,6 +255,37 @@ pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where seria
 mtls_renew "$T/cli3.pem" "$T/cli3.key" "$T/cli2.csr"
 [ "$STATUS" = 403 ] || fail "mTLS renewal of a revoked certificate: $STATUS $BODY"
 pass "curl over mutual TLS renews the presented client certificate (linked, once, chainable), not a revoked one"
+
+# ---------------------------------------------------------------- administrators' login certificates
+tls_call() { # METHOD PATH CERT KEY [curl args]: sets STATUS and BODY
+	local m=$1 path=$2 cert=$3 key=$4; shift 4
+	STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X "$m" "${TLSCURL[@]}" --cert "$cert" --key "$key" "$@" "$HTTPS$path")
+	BODY=$(cat "$T/resp.json")
+}
+csr op ec:P-256 "DNS:admin2.ops.example.com"
+issue_req "$T/op.csr" operator "${ADMIN2[@]}"
+[ "$STATUS" = 201 ] || fail "operator certificate: $STATUS $BODY"
+OP=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/op.pem"
+tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
+[ "$STATUS" = 200 ] || fail "login certificate lists approvals: $STATUS $BODY"
+csr gated4 ec:P-256 "DNS:gated4.example.com"
+issue_req "$T/gated4.csr" gated "${ALICE[@]}"
+S4=$(json_field '["serial"]'); A4=$(json_field '["approval"]')
+tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key"
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve with a login certificate: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select actor from audit_log where action = 'approval.approved' and object = '$S4'")" = ops-admin2 ] \
+	|| fail "the approval is not recorded as the certificate's account"
+# a service certificate (login = no) is not a login; a disabled account or revoked certificate logs in no more
+tls_call GET /api/v1/approvals "$T/cli2.pem" "$T/cli2.key"
+[ "$STATUS" = 401 ] || fail "a non-login client certificate logged in: $STATUS $BODY"
+pg_psql "$T/pg" owner -c "update accounts set disabled = true where name = 'ops-admin2'" >/dev/null
+tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
+[ "$STATUS" = 401 ] || fail "the login certificate of a disabled account: $STATUS $BODY"
+pg_psql "$T/pg" owner -c "update accounts set disabled = false where name = 'ops-admin2'" >/dev/null
+pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$OP'" >/dev/null
+tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
+[ "$STATUS" = 401 ] || fail "a revoked login certificate: $STATUS $BODY"
+pass "an administrator's login certificate (mutual TLS, no password) lists and approves; not a service certificate, a disabled account or a revoked certificate"
 
 "$FRONTEND" audit-verify --conninfo "$CI" > "$T/verify.log" 2>&1 || fail "audit chain: $(cat "$T/verify.log")"
 pass "the audit chain verifies"

@@ -1,0 +1,74 @@
+#include "certauth.h"
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+#include <string.h>
+#include <time.h>
+
+#include "issue.h"
+#include "log.h"
+
+/* The lowercase hex serial of a DER certificate (no leading zeros, as stored). */
+static int certauth_serial(const uint8_t *der, size_t len, char out[DB_SERIAL_HEX_MAX])
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	BIGNUM *bn = x && p == der + len ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL) : NULL;
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	int rc = hex && hex[0] != '-' && strlen(hex) < DB_SERIAL_HEX_MAX ? 0 : HSMCA_ERR_PARSE;
+	if (!rc)
+		for (size_t i = 0; i <= strlen(hex); i++)
+			out[i] = (char)(hex[i] >= 'A' && hex[i] <= 'F' ? hex[i] - 'A' + 'a' : hex[i]);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	X509_free(x);
+	return rc;
+}
+
+int certauth_lookup(struct worker *w, const uint8_t *der, size_t len, struct db_cert_row *out)
+{
+	char serial[DB_SERIAL_HEX_MAX];
+	memset(out, 0, sizeof(*out));
+	int rc = certauth_serial(der, len, serial);
+	if (rc || (rc = issue_db(w)) || (rc = db_cert_get(w->db, serial, out)))
+		return rc;
+	if (!out->der || out->der_len != len || CRYPTO_memcmp(out->der, der, len) != 0) {
+		db_cert_row_free(out);
+		return HSMCA_ERR_NOTFOUND;
+	}
+	return 0;
+}
+
+enum auth_result certauth_request(struct worker *w, const struct job *j, struct db_account *out, bool *via_cert)
+{
+	struct db_cert_row c;
+	enum auth_result ar = AUTH_BAD;
+	time_t now = time(NULL);
+	if (via_cert)
+		*via_cert = false;
+	if (j->auth[0] || !j->client_cert)
+		return auth_check(w, j->auth, j->peer, out);
+	int rc = certauth_lookup(w, j->client_cert, j->client_cert_len, &c);
+	if (rc && rc != HSMCA_ERR_NOTFOUND && rc != HSMCA_ERR_PARSE)
+		return AUTH_ERROR;
+	const struct profile *p = rc ? NULL : profiles_find(&w->app->profiles, c.profile);
+	if (!rc && (!p || !p->login)) {
+		ar = AUTH_MISSING; /* a service's certificate, not a login: ask for credentials */
+	} else if (!rc && !strcmp(c.status, "issued") && c.not_before <= now && now < c.not_after) {
+		rc = db_account_get(w->db, c.requester, out);
+		if (rc && rc != HSMCA_ERR_NOTFOUND)
+			ar = AUTH_ERROR;
+		else if (!rc && !out->disabled)
+			ar = AUTH_OK;
+	}
+	if (ar == AUTH_OK && via_cert)
+		*via_cert = true;
+	if (ar == AUTH_BAD) {
+		atomic_fetch_add(&w->app->auth_failures, 1);
+		log_event("warn", "cert_login_refused", "serial=%s status=%s peer=%s", rc ? "-" : c.serial_hex,
+			  rc ? "unknown" : c.status, j->peer);
+	}
+	db_cert_row_free(&c);
+	return ar;
+}

@@ -1,0 +1,21 @@
+/* TLS client certificates as credentials. The TLS layer has verified the chain against client_ca (only
+ * then is job->client_cert set); here the certificate must also be the very one this appliance issued and
+ * recorded, issued (not revoked) and within its validity. */
+#ifndef HSMCA_CERTAUTH_H
+#define HSMCA_CERTAUTH_H
+
+#include "auth.h"
+#include "db_lifecycle.h"
+#include "pool.h"
+
+/* The stored row of the exact certificate der (any status): 0, HSMCA_ERR_NOTFOUND (not ours or another
+ * certificate with its serial), HSMCA_ERR_PARSE (unreadable) or a database error. out: db_cert_row_free. */
+int certauth_lookup(struct worker *w, const uint8_t *der, size_t len, struct db_cert_row *out) HSMCA_WUR;
+
+/* Authenticates a request: the Authorization header (auth_check) or, when there is none, the verified
+ * client certificate of a profile with login = yes, which logs in its requester's account (enabled, any
+ * role). *via_cert tells which (may be NULL). A certificate that is not a login certificate is
+ * AUTH_MISSING; a revoked, expired or unknown one, or a disabled account, AUTH_BAD. */
+enum auth_result certauth_request(struct worker *w, const struct job *j, struct db_account *out, bool *via_cert);
+
+#endif
