@@ -3,6 +3,8 @@
 #include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,15 +98,87 @@ void db_params_bin(struct db_params *p, const void *v, size_t len)
 	p->n++;
 }
 
+static uint32_t db_stmt_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static void db_stmt_clear(struct db *db)
+{
+	for (unsigned i = 0; i < db->n_stmts; i++)
+		free(db->stmts[i].sql);
+	db->n_stmts = 0;
+}
+
+/* The statements worth keeping parsed: the fixed DML and transaction control of the db_*.c files. */
+static bool db_stmt_cacheable(const char *sql)
+{
+	static const char *const heads[] = {"SELECT ", "INSERT ", "UPDATE ", "WITH ", "BEGIN", "COMMIT",
+					    "SAVEPOINT ", "RELEASE ", "ROLLBACK TO "};
+
+	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+		if (strncmp(sql, heads[i], strlen(heads[i])) == 0)
+			return true;
+	return false;
+}
+
+/* The index of sql's prepared statement on this connection, preparing it on first use; -1 if it is not
+ * kept (cache full or not cacheable: the caller runs it unprepared). A failed prepare (the same parse an
+ * unprepared run would fail) leaves its result in *out_fail and returns -1. */
+static int db_stmt_get(struct db *db, const char *sql, int n_params, PGresult **out_fail)
+{
+	uint32_t h = db_stmt_hash(sql);
+	char name[16];
+	PGresult *r;
+	bool ok;
+
+	*out_fail = NULL;
+	for (unsigned i = 0; i < db->n_stmts; i++)
+		if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0)
+			return (int)i;
+	if (db->n_stmts >= DB_STMT_CACHE || !db_stmt_cacheable(sql) ||
+	    PQtransactionStatus(db->conn) == PQTRANS_INERROR)
+		return -1;
+	snprintf(name, sizeof name, "hsmca_%u", db->n_stmts);
+	r = PQprepare(db->conn, name, sql, n_params, NULL);
+	ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok) {
+		*out_fail = r;
+		return -1;
+	}
+	PQclear(r);
+	if (!(db->stmts[db->n_stmts].sql = strdup(sql))) {
+		PQclear(PQexec(db->conn, "DEALLOCATE ALL")); /* keep the server's names in step with ours */
+		db_stmt_clear(db);
+		return -1;
+	}
+	db->stmts[db->n_stmts].hash = h;
+	return (int)db->n_stmts++;
+}
+
 int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out)
 {
 	PGresult *r;
 	ExecStatusType st;
-	int rc = 0;
+	PGresult *fail = NULL;
+	int rc = 0, k = db_stmt_get(db, sql, p ? p->n : 0, &fail);
+	char name[16];
 
 	*out = NULL;
-	r = PQexecParams(db->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL, p ? p->len : NULL,
-			 p ? p->fmt : NULL, fmt);
+	if (fail) {
+		r = fail; /* the prepare's error is the statement's error */
+	} else if (k >= 0) {
+		snprintf(name, sizeof name, "hsmca_%d", k);
+		r = PQexecPrepared(db->conn, name, p ? p->n : 0, p ? p->val : NULL, p ? p->len : NULL,
+				   p ? p->fmt : NULL, fmt);
+	} else {
+		r = PQexecParams(db->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL, p ? p->len : NULL,
+				 p ? p->fmt : NULL, fmt);
+	}
 	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = db_error_from(db, r, "query failed");
@@ -293,6 +367,7 @@ void db_close(struct db *db)
 	if (db == NULL)
 		return;
 	PQfinish(db->conn);
+	db_stmt_clear(db);
 	free(db);
 }
 
@@ -308,6 +383,7 @@ int db_reconnect_if_lost(struct db *db)
 	if (PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
 	PQreset(db->conn);
+	db_stmt_clear(db); /* a new session has none of them */
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		db_err_copy(db->err, PQerrorMessage(db->conn));
 		return HSMCA_ERR_IO;

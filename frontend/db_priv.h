@@ -15,9 +15,18 @@
 #define DB_FMT_TEXT 0
 #define DB_FMT_BINARY 1
 
+#define DB_STMT_CACHE 48 /* statements prepared once per connection (db_exec) */
+
+struct db_stmt {
+	char *sql; /* owned copy */
+	uint32_t hash;
+};
+
 struct db {
 	PGconn *conn;
 	char err[DB_ERR_MAX]; /* the last error, for db_errmsg */
+	unsigned n_stmts;     /* prepared on this connection as hsmca_<index>; cleared on reconnect */
+	struct db_stmt stmts[DB_STMT_CACHE];
 };
 
 /* Query parameters: text values (NULL is SQL NULL) unless len[i] is set, which makes value i binary. */
