@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadline.h"
 #include "issue.h"
 #include "log.h"
 #include "pool.h"
@@ -51,9 +52,10 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_certificates_issued_total counter\nhsmca_certificates_issued_total %lu\n"
 			 "# TYPE hsmca_requests_refused_total counter\nhsmca_requests_refused_total %lu\n"
 			 "# TYPE hsmca_signing_failures_total counter\nhsmca_signing_failures_total %lu\n"
-			 "# TYPE hsmca_auth_failures_total counter\nhsmca_auth_failures_total %lu\n",
+			 "# TYPE hsmca_auth_failures_total counter\nhsmca_auth_failures_total %lu\n"
+			 "# TYPE hsmca_request_timeouts_total counter\nhsmca_request_timeouts_total %lu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
-			 atomic_load(&h->app->auth_failures));
+			 atomic_load(&h->app->auth_failures), deadline_timeouts());
 	http_text(req, 200, "text/plain; version=0.0.4", out, (size_t)n);
 }
 
@@ -131,7 +133,13 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd)
 
 static void http_route(struct evhttp_request *req, void *arg)
 {
+	deadline_request_read(req); /* complete: its whole-request clock stops */
 	struct http_ctx *h = arg;
+	unsigned n_headers = 0;
+	for (const struct evkeyval *kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next)
+		n_headers++;
+	if (n_headers > h->app->conf.max_headers)
+		return http_json_error(req, 431, "too-many-headers", "more request header fields than max_headers");
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	if (!path)
@@ -178,8 +186,14 @@ static void http_limits(struct evhttp *http, const struct fconfig *c)
 {
 	evhttp_set_max_body_size(http, (ev_ssize_t)c->max_body);
 	evhttp_set_max_headers_size(http, (ev_ssize_t)c->max_header_size);
-	evhttp_set_timeout(http, (int)c->timeout_seconds);
+	/* per read; deadline.c's whole-request deadline (timeout_seconds) fires first and answers 408 */
+	evhttp_set_timeout(http, (int)c->timeout_seconds + 1);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+}
+
+static struct bufferevent *http_tls_bevcb(struct event_base *base, void *arg)
+{
+	return deadline_watch(tls_bevcb(base, arg), true);
 }
 
 static void http_on_signal(evutil_socket_t sig, short what, void *arg)
@@ -202,6 +216,10 @@ int http_run(struct app *a, struct listeners *l)
 		goto out;
 	http_limits(http, &a->conf);
 	evhttp_set_gencb(http, http_route, &h);
+	evhttp_set_bevcb(http, deadline_bevcb_plain, NULL);
+	if ((rc = deadline_start(h.base, a->conf.timeout_seconds)))
+		goto out;
+	rc = HSMCA_ERR_IO;
 	/* the listeners were bound before the privilege drop; evhttp owns each fd once it accepts on it */
 	if (l->plain_fd >= 0) {
 		if (!evhttp_accept_socket_with_handle(http, l->plain_fd))
@@ -211,7 +229,7 @@ int http_run(struct app *a, struct listeners *l)
 	if (https) {
 		http_limits(https, &a->conf);
 		evhttp_set_gencb(https, http_route_tls, &h);
-		evhttp_set_bevcb(https, tls_bevcb, l->tls);
+		evhttp_set_bevcb(https, http_tls_bevcb, l->tls);
 		if (!evhttp_accept_socket_with_handle(https, l->tls_fd))
 			goto out;
 		l->tls_fd = -1;
@@ -241,5 +259,6 @@ out:
 		evhttp_free(https);
 	if (http)
 		evhttp_free(http);
+	deadline_stop();
 	return rc;
 }

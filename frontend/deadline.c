@@ -1,0 +1,164 @@
+#include "deadline.h"
+
+#include <event2/buffer.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "log.h"
+
+#define DL_BUCKETS 4096
+
+struct dl_conn {
+	struct dl_conn *next;
+	struct bufferevent *bev; /* one reference held by us: freed when evhttp has let go */
+	bool tls;
+	bool started;            /* bytes of a request arrived and the router has not had it yet */
+	bool expired;            /* answered 408 (or cut): shut down, waiting for evhttp to let go */
+	struct timespec since;
+};
+
+static struct {
+	struct event *sweep;
+	unsigned seconds;
+	unsigned long timeouts;
+	struct dl_conn *buckets[DL_BUCKETS];
+} dl;
+
+static unsigned dl_hash(const struct bufferevent *bev)
+{
+	return (unsigned)(((uintptr_t)bev >> 4) % DL_BUCKETS);
+}
+
+static void dl_now(struct timespec *t)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+/* Input grew: the first bytes of a request start its clock. */
+static void dl_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct dl_conn *c = arg;
+	(void)buf;
+	if (info->n_added > 0 && !c->started) {
+		c->started = true;
+		dl_now(&c->since);
+	}
+}
+
+struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls)
+{
+	struct dl_conn *c;
+	if (!bev || !dl.sweep || !(c = calloc(1, sizeof(*c))))
+		return bev; /* unwatched: still served, with libevent's per-read timeout only */
+	if (!evbuffer_add_cb(bufferevent_get_input(bev), dl_on_input, c)) {
+		free(c);
+		return bev;
+	}
+	bufferevent_incref(bev);
+	c->bev = bev;
+	c->tls = tls;
+	unsigned h = dl_hash(bev);
+	c->next = dl.buckets[h];
+	dl.buckets[h] = c;
+	return bev;
+}
+
+struct bufferevent *deadline_bevcb_plain(struct event_base *base, void *arg)
+{
+	(void)arg;
+	return deadline_watch(bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE), false);
+}
+
+void deadline_request_read(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	for (struct dl_conn *c = bev ? dl.buckets[dl_hash(bev)] : NULL; c; c = c->next)
+		if (c->bev == bev) {
+			c->started = false;
+			return;
+		}
+}
+
+/* evhttp frees a connection's bufferevent by clearing its callbacks and dropping its reference. */
+static bool dl_released(struct bufferevent *bev)
+{
+	bufferevent_data_cb r = NULL, w = NULL;
+	bufferevent_event_cb e = NULL;
+	void *arg = NULL;
+	bufferevent_getcb(bev, &r, &w, &e, &arg);
+	return !r && !w && !e;
+}
+
+static void dl_expire(struct dl_conn *c)
+{
+	static const char body[] = "{\"error\": {\"code\": \"request-timeout\", \"message\": \"the request was not "
+				   "complete in time\"}}\n";
+	char reply[256];
+	int n = snprintf(reply, sizeof(reply),
+			 "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nConnection: close\r\n"
+			 "Content-Length: %zu\r\n\r\n%s",
+			 sizeof(body) - 1, body);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	c->expired = true;
+	dl.timeouts++;
+	log_event("warn", "request_timeout", "tls=%s seconds=%u", c->tls ? "yes" : "no", dl.seconds);
+	if (fd < 0)
+		return;
+	/* a connection that is still reading its request has nothing queued to send: this goes out at once */
+	if (!c->tls && n > 0 && (size_t)n < sizeof(reply))
+		(void)!send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(fd, SHUT_RDWR); /* evhttp sees the end of the connection and frees it */
+}
+
+static void dl_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct timespec now;
+	(void)fd;
+	(void)what;
+	(void)arg;
+	dl_now(&now);
+	for (unsigned h = 0; h < DL_BUCKETS; h++) {
+		struct dl_conn **pp = &dl.buckets[h];
+		while (*pp) {
+			struct dl_conn *c = *pp;
+			if (dl_released(c->bev)) {
+				*pp = c->next;
+				evbuffer_remove_cb(bufferevent_get_input(c->bev), dl_on_input, c);
+				bufferevent_decref(c->bev);
+				free(c);
+				continue;
+			}
+			if (c->started && !c->expired &&
+			    (now.tv_sec - c->since.tv_sec) * 1000 + (now.tv_nsec - c->since.tv_nsec) / 1000000 >=
+				    (long)dl.seconds * 1000)
+				dl_expire(c);
+			pp = &c->next;
+		}
+	}
+}
+
+int deadline_start(struct event_base *base, unsigned seconds)
+{
+	static const struct timeval tick = { 0, 200000 }; /* also how soon a closed connection's fd is released */
+	dl.seconds = seconds ? seconds : 1;
+	if (!(dl.sweep = event_new(base, -1, EV_PERSIST, dl_sweep, NULL)) || event_add(dl.sweep, &tick) != 0)
+		return HSMCA_ERR_NOMEM;
+	return 0;
+}
+
+void deadline_stop(void)
+{
+	if (dl.sweep)
+		event_free(dl.sweep);
+	dl.sweep = NULL;
+}
+
+unsigned long deadline_timeouts(void)
+{
+	return dl.timeouts;
+}

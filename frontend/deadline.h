@@ -1,0 +1,28 @@
+/* A whole-request deadline for the HTTP listeners. libevent's own timeout is per read, so a client that
+ * trickles a byte every few seconds would hold its connection (and its memory) for ever. Here every
+ * connection's input is watched: the first byte of a request starts a clock, the request reaching the
+ * router stops it, and a request not complete within the deadline gets "408 Request Timeout" (plain HTTP;
+ * over TLS the connection is closed) and its connection is shut down. Loop thread only. */
+#ifndef HSMCA_DEADLINE_H
+#define HSMCA_DEADLINE_H
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdbool.h>
+
+#include "err.h"
+
+/* Starts the sweep (five times a second) on base with the deadline in seconds. */
+int deadline_start(struct event_base *base, unsigned seconds) HSMCA_WUR;
+void deadline_stop(void);
+/* Registers a new connection's bufferevent (from an evhttp bevcb); returns bev (NULL stays NULL). */
+struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls);
+/* evhttp_set_bevcb callback for plain connections (arg unused). */
+struct bufferevent *deadline_bevcb_plain(struct event_base *base, void *arg);
+/* The router has the complete request: stop its clock. */
+void deadline_request_read(struct evhttp_request *req);
+/* Requests answered 408 so far. */
+unsigned long deadline_timeouts(void);
+
+#endif

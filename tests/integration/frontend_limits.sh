@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Request limits against the running frontend: a whole-request deadline (clients that trickle their
+# headers or body get 408 and lose the connection, however often they send a byte) while other clients
+# keep being served at once; an idle keep-alive connection is closed without a 408; too many header
+# fields get 431, an oversized header block and body are refused; the timeouts are counted in /metrics.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/frontend_lib.sh"
+fe_setup_backend
+fe_profiles
+fe_start # timeout_seconds = 5
+cat > "$T/slow.py" <<'EOP'
+import socket, sys, threading, time, json, urllib.request
+port, url = int(sys.argv[1]), sys.argv[2]
+HEAD = b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+def conn():
+    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(0.2); return s
+def reply(s):
+    data = b""
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d: return data, True
+            data += d
+    except socket.timeout:
+        return data, False
+results = {}
+def trickle(name, first, drip):
+    s = conn(); s.sendall(first); t0 = time.monotonic()
+    while time.monotonic() - t0 < 12:
+        data, closed = reply(s)
+        if data or closed:
+            results[name] = (time.monotonic() - t0, data.split(b"\r\n")[0].decode(errors="replace"), closed); return
+        try: s.sendall(drip)
+        except OSError: results[name] = (time.monotonic() - t0, "send failed", True); return
+        time.sleep(0.8)
+    results[name] = (99, "still open", False)
+threads = [threading.Thread(target=trickle, args=("headers%d" % i, HEAD, b"X")) for i in range(30)]
+threads += [threading.Thread(target=trickle, args=("body%d" % i, HEAD + b"Content-Length: 4000\r\n\r\n{", b" "), ) for i in range(10)]
+for t in threads: t.start()
+time.sleep(1)
+# others are served at once while 40 slow clients hold connections
+lat = []
+for _ in range(10):
+    t0 = time.monotonic(); urllib.request.urlopen(url + "/healthz", timeout=3).read(); lat.append(time.monotonic() - t0)
+# an idle connection (no byte sent): closed by the idle timeout, without a 408
+idle = conn(); t0 = time.monotonic(); idle_res = None
+while time.monotonic() - t0 < 12:
+    data, closed = reply(idle)
+    if data or closed: idle_res = (time.monotonic() - t0, data.decode(errors="replace"), closed); break
+for t in threads: t.join()
+print(json.dumps({"lat_max": max(lat), "results": results, "idle": idle_res}))
+EOP
+python3 "$T/slow.py" "$PORT" "$URL" > "$T/slow.json" || fail "slow client script"
+python3 - "$T/slow.json" <<'EOP' || fail "deadline: $(cat "$T/slow.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["lat_max"] < 1.0, "healthz took %.2fs while slow clients were connected" % d["lat_max"]
+for name, (secs, line, closed) in d["results"].items():
+    assert line.startswith("HTTP/1.1 408"), "%s: %r" % (name, line)
+    assert 4.5 <= secs <= 7.5, "%s: 408 after %.1fs (deadline 5s)" % (name, secs)
+assert len(d["results"]) == 40
+secs, data, closed = d["idle"]
+assert closed and data == "" and secs <= 8, "idle connection: %r" % (d["idle"],)
+EOP
+pass "40 trickling clients (headers and body) get 408 at the 5 s deadline; others served meanwhile; idle connections closed quietly"
+curl -s "$URL/metrics" | grep -q '^hsmca_request_timeouts_total 40$' || fail "metrics: $(curl -s "$URL/metrics" | grep timeouts)"
+pass "timeouts counted in /metrics"
+
+hdrs=(); for i in $(seq 70); do hdrs+=(-H "X-Filler-$i: $i"); done
+st=$(curl -s -o "$T/h.json" -w '%{http_code}' "${hdrs[@]}" "$URL/healthz")
+[ "$st" = 431 ] && grep -q too-many-headers "$T/h.json" || fail "70 header fields: $st $(cat "$T/h.json")"
+st=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$URL/healthz")
+[ "$st" = 400 ] || [ "$st" = 431 ] || [ "$st" = 413 ] || fail "20 kB header block: $st"
+head -c 70000 /dev/zero | tr '\0' ' ' > "$T/big.json"
+st=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/big.json" "$URL/api/v1/certificates")
+[ "$st" = 413 ] || fail "70 kB body: $st"
+[ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "served after the refusals"
+pass "too many header fields 431, oversized header block and body refused, still serving"
