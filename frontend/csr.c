@@ -449,6 +449,23 @@ out:
 	return rc;
 }
 
+/* --- key bytes ---------------------------------------------------------------------------------------------- */
+
+/* The SubjectPublicKeyInfo as received: CertificationRequest { CertificationRequestInfo { version, subject,
+ * spki, ... } ... }. The request is known to be DER by now, so these are the key's DER bytes. */
+static int csr_spki_copy(const unsigned char *der, size_t len, struct csr *out, char *err)
+{
+	struct span in = span_make(der, len), cr, cri, skip, spki;
+	if (!der_get(&in, &cr, DER_SEQUENCE) || !der_get(&cr, &cri, DER_SEQUENCE) || !der_get_integer(&cri, &skip) ||
+	    !der_get_element(&cri, &skip, DER_SEQUENCE) || !der_get_element(&cri, &spki, DER_SEQUENCE))
+		return csr_fail(err, HSMCA_ERR_PARSE, "DER: no SubjectPublicKeyInfo");
+	if (spki.len > CSR_SPKI_MAX)
+		return csr_fail(err, HSMCA_ERR_LIMIT, "key: SubjectPublicKeyInfo longer than %u bytes", CSR_SPKI_MAX);
+	memcpy(out->spki, spki.data, spki.len);
+	out->spki_len = spki.len;
+	return 0;
+}
+
 /* --- entry points ------------------------------------------------------------------------------------------ */
 
 static bool csr_looks_pem(const unsigned char *in, size_t len)
@@ -485,7 +502,7 @@ int csr_parse(const unsigned char *in, size_t len, struct csr *out, char *err)
 		rc = csr_fail(err, HSMCA_ERR_AUTH, "signature: the request is not signed by its key");
 		goto out;
 	}
-	if ((rc = csr_sans_get(req, out, err)))
+	if ((rc = csr_sans_get(req, out, err)) || (rc = csr_spki_copy(der, der_len, out, err)))
 		goto out;
 	out->req = req;
 	out->pubkey = key;

@@ -13,6 +13,7 @@
 #define CSR_MAX_SANS 100
 #define CSR_SAN_MAX 256
 #define CSR_ERR_MAX 160
+#define CSR_SPKI_MAX 1024 /* an RSA-4096 SubjectPublicKeyInfo is about 550 bytes */
 
 enum csr_san_type { CSR_SAN_DNS = 1, CSR_SAN_IP, CSR_SAN_EMAIL, CSR_SAN_URI };
 
@@ -25,6 +26,8 @@ struct csr {
 	X509_REQ *req;      /* owned */
 	EVP_PKEY *pubkey;   /* borrowed from req */
 	X509_NAME *subject; /* borrowed from req */
+	uint8_t spki[CSR_SPKI_MAX]; /* the request's SubjectPublicKeyInfo DER, as received (it is DER) */
+	size_t spki_len;
 	size_t n_sans;
 	struct csr_san sans[CSR_MAX_SANS];
 };

@@ -16,6 +16,7 @@
 #include "json.h"
 #include "log.h"
 #include "pool.h"
+#include "tbsbuild.h"
 
 
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why)
@@ -87,16 +88,7 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 
 char *issue_pem(const uint8_t *der, size_t len)
 {
-	const unsigned char *p = der;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
-	BIO *b = BIO_new(BIO_s_mem());
-	char *pem = NULL, *out = NULL;
-	long pl = 0;
-	if (x && b && p == der + len && PEM_write_bio_X509(b, x) && (pl = BIO_get_mem_data(b, &pem)) > 0)
-		out = strndup(pem, (size_t)pl);
-	X509_free(x);
-	BIO_free(b);
-	return out;
+	return tbsbuild_pem_cert(der, len); /* base64 of the DER as PEM_write_bio_X509 lays it out, no decoding */
 }
 
 void issue_reply(struct worker *w, struct job *j, const char *serial, const struct dbuf *der)

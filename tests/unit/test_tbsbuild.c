@@ -1,0 +1,254 @@
+/* frontend/tbsbuild.c: the DER leaf TBS must be byte for byte what OpenSSL's X509 API and X509V3_EXT_conf
+ * built before it (the reference below is that former code), for many random requests and profiles; it
+ * must parse with the signer's TBS parser and, signed, with d2i_X509; tbsbuild_pem_cert must equal
+ * PEM_write_bio_X509 and refuse what is not a certificate. */
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certbuild.h"
+#include "check.h"
+#include "tbs.h"
+#include "tbs_build.h"
+#include "tbsbuild.h"
+
+#define ROUNDS 600
+#define TB_YEAR 31557600L
+
+static const char *const ku_names[] = { "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+					"keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly" };
+static const char *const eku_names[] = { "serverAuth", "clientAuth", "codeSigning", "emailProtection",
+					 "timeStamping", "OCSPSigning" };
+
+static unsigned rnd(unsigned n)
+{
+	unsigned v = 0;
+	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+		abort();
+	return v % n;
+}
+
+static void list_add(char *out, size_t max, const char *item)
+{
+	size_t n = strlen(out);
+	snprintf(out + n, max - n, "%s%s", n ? "," : "", item);
+}
+
+/* The former issue_build_tbs body: X509 object, config-string extensions, certbuild_tbs. */
+static bool ref_tbs(const struct fx *f, const struct profile *p, const struct csr *csr, EVP_PKEY *key,
+		    const uint8_t *serial, time_t nb, time_t na, struct dbuf *out)
+{
+	static const char *const san_prefix[] = { "", "DNS:", "IP:", "email:", "URI:" };
+	char ku[256] = "critical", eku[256] = "", san[2048] = "", v[600];
+	X509 *x = X509_new();
+	X509_NAME *subj = X509_NAME_new();
+	ASN1_INTEGER *ser = certbuild_serial(serial, TBSBUILD_SERIAL_LEN);
+	bool ok = x && subj && ser &&
+		  X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)csr->sans[0].value, -1,
+					     -1, 0) &&
+		  X509_set_version(x, X509_VERSION_3) && X509_set_serialNumber(x, ser) && X509_set_subject_name(x, subj) &&
+		  X509_set_issuer_name(x, X509_get_subject_name(f->ca)) && X509_set_pubkey(x, key) &&
+		  X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) && X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na);
+	for (unsigned i = 0; i < 9; i++)
+		if (p->key_usage & (1u << i))
+			list_add(ku, sizeof(ku), ku_names[i]);
+	for (size_t i = 0; i < p->n_eku; i++)
+		list_add(eku, sizeof(eku), p->eku[i]);
+	for (size_t i = 0; i < csr->n_sans; i++) {
+		snprintf(v, sizeof(v), "%s%s", san_prefix[csr->sans[i].type], csr->sans[i].value);
+		list_add(san, sizeof(san), v);
+	}
+	ok = ok && !certbuild_add_ext(x, f->ca, NID_basic_constraints, "critical,CA:FALSE") &&
+	     (!p->key_usage || !certbuild_add_ext(x, f->ca, NID_key_usage, ku)) &&
+	     (!p->n_eku || !certbuild_add_ext(x, f->ca, NID_ext_key_usage, eku)) &&
+	     !certbuild_add_ext(x, f->ca, NID_subject_alt_name, san) &&
+	     !certbuild_add_ext(x, f->ca, NID_subject_key_identifier, "hash") &&
+	     !certbuild_add_ext(x, f->ca, NID_authority_key_identifier, "keyid:always");
+	if (ok && p->crl_url[0]) {
+		snprintf(v, sizeof(v), "URI:%s", p->crl_url);
+		ok = !certbuild_add_ext(x, f->ca, NID_crl_distribution_points, v);
+	}
+	if (ok && p->ocsp_url[0]) {
+		snprintf(v, sizeof(v), "OCSP;URI:%s", p->ocsp_url);
+		ok = !certbuild_add_ext(x, f->ca, NID_info_access, v);
+	}
+	ok = ok && !certbuild_tbs(x, f->sigalg, out);
+	X509_free(x);
+	X509_NAME_free(subj);
+	ASN1_INTEGER_free(ser);
+	return ok;
+}
+
+static void random_san(struct csr_san *s)
+{
+	uint8_t ip[16];
+	char label[80];
+	unsigned len = 1 + rnd(rnd(4) == 0 ? 70 : 12);
+	for (unsigned i = 0; i < len; i++)
+		label[i] = "abcdefghijklmnopqrstuvwxyz0123456789-"[rnd(i == 0 ? 36 : 37)];
+	label[len] = '\0';
+	switch (rnd(5)) {
+	case 0:
+		s->type = CSR_SAN_IP;
+		if (RAND_bytes(ip, sizeof(ip)) != 1)
+			abort();
+		inet_ntop(AF_INET, ip, s->value, sizeof(s->value));
+		break;
+	case 1:
+		s->type = CSR_SAN_IP;
+		if (RAND_bytes(ip, sizeof(ip)) != 1)
+			abort();
+		inet_ntop(AF_INET6, ip, s->value, sizeof(s->value));
+		break;
+	case 2:
+		s->type = CSR_SAN_EMAIL;
+		snprintf(s->value, sizeof(s->value), "%s@example.com", label);
+		break;
+	case 3:
+		s->type = CSR_SAN_URI;
+		snprintf(s->value, sizeof(s->value), "https://%s.example/path", label);
+		break;
+	default:
+		s->type = CSR_SAN_DNS;
+		snprintf(s->value, sizeof(s->value), "%s%s.example.com", rnd(5) ? "" : "*.", label);
+	}
+}
+
+static void random_profile(struct profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "server");
+	p->max_validity_days = 1 + rnd(3650);
+	p->key_usage = (uint16_t)rnd(1u << 9);
+	if (rnd(3) == 0)
+		p->key_usage &= 0x1f; /* leaf bits only */
+	for (unsigned i = 0; i < 6; i++)
+		if (rnd(3) == 0)
+			snprintf(p->eku[p->n_eku++], sizeof(p->eku[0]), "%s", eku_names[i]);
+	if (rnd(2))
+		snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/%u.crl", rnd(100000));
+	if (rnd(2))
+		snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/%u", rnd(100000));
+}
+
+static void set_spki(struct csr *c, EVP_PKEY *key)
+{
+	unsigned char *p = c->spki;
+	int n = i2d_PUBKEY(key, NULL);
+	if (n <= 0 || (size_t)n > sizeof(c->spki) || i2d_PUBKEY(key, &p) != n)
+		abort();
+	c->spki_len = (size_t)n;
+}
+
+/* Signs tbs with the CA key into a whole certificate (as the signer assembles it). */
+static void sign_cert(const struct fx *f, const struct dbuf *tbs, struct dbuf *cert)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t sig[256];
+	size_t sig_len = sizeof(sig);
+	if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, f->ca_key) != 1 ||
+	    EVP_DigestSign(md, sig, &sig_len, tbs->data, tbs->len) != 1)
+		abort();
+	EVP_MD_CTX_free(md);
+	certbuild_assemble(cert, span_make(tbs->data, tbs->len), f->sigalg, sig, sig_len, NULL, 0);
+}
+
+static void check_pem(const struct dbuf *cert)
+{
+	const unsigned char *p = cert->data;
+	X509 *x = d2i_X509(NULL, &p, (long)cert->len);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *want = NULL, *got = tbsbuild_pem_cert(cert->data, cert->len);
+	long wl = 0;
+	CHECK(x && b && PEM_write_bio_X509(b, x) && (wl = BIO_get_mem_data(b, &want)) > 0);
+	CHECKF(got && want && strlen(got) == (size_t)wl && memcmp(got, want, (size_t)wl) == 0, "PEM differs:\n%s", got);
+	free(got);
+	X509_free(x);
+	BIO_free(b);
+}
+
+static void test_random(struct fx *f)
+{
+	EVP_PKEY *keys[3] = { f->leaf_key, EVP_EC_gen("P-384"), EVP_RSA_gen(2048) };
+	struct csr *c = calloc(1, sizeof(*c));
+	struct profile *p = calloc(1, sizeof(*p));
+	unsigned same = 0, refused = 0;
+	CHECK(keys[1] && keys[2] && c && p);
+	for (unsigned round = 0; round < ROUNDS && c && p && keys[1] && keys[2]; round++) {
+		EVP_PKEY *key = keys[rnd(3)];
+		uint8_t serial[TBSBUILD_SERIAL_LEN];
+		time_t nb = f->now - 3600 + (time_t)rnd(40) * TB_YEAR, na = nb + 1 + (time_t)rnd(3650) * DAY;
+		struct dbuf mine, ref;
+		dbuf_init(&mine);
+		dbuf_init(&ref);
+		random_profile(p);
+		memset(c, 0, sizeof(*c));
+		c->n_sans = 1 + rnd(5);
+		for (size_t i = 0; i < c->n_sans; i++)
+			random_san(&c->sans[i]);
+		set_spki(c, key);
+		if (RAND_bytes(serial, sizeof(serial)) != 1)
+			abort();
+		int rc = tbsbuild_leaf(p, &f->iss, c, serial, nb, na, &mine);
+		bool ref_ok = ref_tbs(f, p, c, key, serial, nb, na, &ref);
+		ERR_clear_error();
+		CHECKF((rc == 0) == ref_ok, "round %u: mine rc=%d, OpenSSL %s (first SAN %s)", round, rc,
+		       ref_ok ? "built it" : "refused", c->sans[0].value);
+		if (rc == 0 && ref_ok) {
+			struct tbs_cert t;
+			char why[TBS_WHY_MAX];
+			struct dbuf cert;
+			CHECKF(mine.len == ref.len && memcmp(mine.data, ref.data, mine.len) == 0, "round %u: bytes differ",
+			       round);
+			CHECKF(tbs_cert_parse(span_make(mine.data, mine.len), &t, why), "round %u: %s", round, why);
+			dbuf_init(&cert);
+			sign_cert(f, &mine, &cert);
+			const unsigned char *q = cert.data;
+			X509 *x = d2i_X509(NULL, &q, (long)cert.len);
+			CHECKF(x && q == cert.data + cert.len && X509_verify(x, f->ca_key) == 1, "round %u: d2i/verify", round);
+			X509_free(x);
+			if (round % 50 == 0)
+				check_pem(&cert);
+			dbuf_free(&cert);
+			same++;
+		} else {
+			refused++;
+		}
+		dbuf_free(&mine);
+		dbuf_free(&ref);
+	}
+	CHECKF(same > ROUNDS / 2 && refused > 0, "same=%u refused=%u: the inputs should cover both", same, refused);
+	EVP_PKEY_free(keys[1]);
+	EVP_PKEY_free(keys[2]);
+	free(c);
+	free(p);
+}
+
+static void test_pem_refusals(void)
+{
+	static const uint8_t not_cert[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	static const uint8_t trailing[] = { 0x30, 0x08, 0x30, 0x00, 0x30, 0x00, 0x03, 0x02, 0x00, 0x00, 0x00 };
+	static const uint8_t shaped[] = { 0x30, 0x08, 0x30, 0x00, 0x30, 0x00, 0x03, 0x02, 0x00, 0x00 };
+	char *s;
+	CHECK(tbsbuild_pem_cert(not_cert, sizeof(not_cert)) == NULL);
+	CHECK(tbsbuild_pem_cert(trailing, sizeof(trailing)) == NULL);
+	CHECK(tbsbuild_pem_cert(shaped, 0) == NULL);
+	CHECK((s = tbsbuild_pem_cert(shaped, sizeof(shaped))) != NULL &&
+	      strcmp(s, "-----BEGIN CERTIFICATE-----\nMAgwADAAAwIAAA==\n-----END CERTIFICATE-----\n") == 0);
+	free(s);
+}
+
+int main(void)
+{
+	struct fx f;
+	CHECK(fx_init(&f));
+	test_random(&f);
+	test_pem_refusals();
+	fx_free(&f);
+	return check_done("unit_tbsbuild");
+}
