@@ -17,18 +17,6 @@
 #define APPROVE_LIST_MAX 500
 #define APPROVE_REASON_MAX 200
 
-static void approve_time(struct dbuf *b, const char *key, time_t t)
-{
-	char v[32];
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(v, sizeof(v), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	JSON_LIT(b, ", ");
-	json_write_string(b, key);
-	JSON_LIT(b, ": ");
-	json_write_string(b, v);
-}
-
 static void approve_json(struct dbuf *b, const struct db_approval *a)
 {
 	char id[24];
@@ -43,12 +31,12 @@ static void approve_json(struct dbuf *b, const struct db_approval *a)
 	json_write_string(b, a->requested_by);
 	JSON_LIT(b, ", \"status\": ");
 	json_write_string(b, a->expired ? "expired" : a->status);
-	approve_time(b, "created_at", a->created_at);
-	approve_time(b, "expires_at", a->expires_at);
+	certget_json_time(b, "created_at", a->created_at);
+	certget_json_time(b, "expires_at", a->expires_at);
 	if (a->decided_by[0]) {
 		JSON_LIT(b, ", \"decided_by\": ");
 		json_write_string(b, a->decided_by);
-		approve_time(b, "decided_at", a->decided_at);
+		certget_json_time(b, "decided_at", a->decided_at);
 	}
 	JSON_LIT(b, "}");
 }
@@ -83,23 +71,8 @@ static void approve_refuse(struct worker *w, struct job *j, const char *actor, i
 static int approve_auth(struct worker *w, struct job *j, bool decide, struct db_account *acct)
 {
 	bool via_cert = false;
-	switch (certauth_request(w, j, acct, &via_cert)) {
-	case AUTH_OK:
-		break;
-	case AUTH_MISSING:
-		job_error(j, 401, "unauthorized", "credentials required (HTTP Basic)");
+	if (certauth_require(w, j, acct, &via_cert))
 		return -1;
-	case AUTH_LIMITED:
-		job_error(j, 429, "rate-limited", "too many failed logins; try again later");
-		return -1;
-	case AUTH_ERROR:
-		job_error(j, 503, "unavailable", "the account database is unavailable");
-		return -1;
-	default:
-		issue_audit_refusal(w, "-", j->peer, "unauthorized", "wrong credentials");
-		job_error(j, 401, "unauthorized", "wrong credentials");
-		return -1;
-	}
 	bool person = via_cert || !strncmp(j->auth, "Basic ", 6); /* a password or a login certificate */
 	if (acct->role == DB_ROLE_ADMIN && (person || !decide))
 		return 0;

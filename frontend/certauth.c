@@ -72,3 +72,25 @@ enum auth_result certauth_request(struct worker *w, const struct job *j, struct 
 	db_cert_row_free(&c);
 	return ar;
 }
+
+int certauth_require(struct worker *w, struct job *j, struct db_account *out, bool *via_cert)
+{
+	switch (certauth_request(w, j, out, via_cert)) {
+	case AUTH_OK:
+		return 0;
+	case AUTH_MISSING:
+		job_error(j, 401, "unauthorized",
+			  "credentials required (HTTP Basic, a Bearer API key or a login client certificate)");
+		return -1;
+	case AUTH_LIMITED:
+		job_error(j, 429, "rate-limited", "too many failed logins; try again later");
+		return -1;
+	case AUTH_ERROR:
+		job_error(j, 503, "unavailable", "the account database is unavailable");
+		return -1;
+	default:
+		issue_audit_refusal(w, "-", j->peer, "unauthorized", "wrong credentials");
+		job_error(j, 401, "unauthorized", "wrong credentials");
+		return -1;
+	}
+}

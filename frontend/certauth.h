@@ -18,4 +18,8 @@ int certauth_lookup(struct worker *w, const uint8_t *der, size_t len, struct db_
  * AUTH_MISSING; a revoked, expired or unknown one, or a disabled account, AUTH_BAD. */
 enum auth_result certauth_request(struct worker *w, const struct job *j, struct db_account *out, bool *via_cert);
 
+/* certauth_request that replies itself when there is no account: 401 (missing or wrong credentials; a wrong
+ * one is audited), 429 (rate-limited), 503 (database). Returns 0 with out (and *via_cert) or -1 (replied). */
+int certauth_require(struct worker *w, struct job *j, struct db_account *out, bool *via_cert) HSMCA_WUR;
+
 #endif

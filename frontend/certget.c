@@ -12,7 +12,7 @@
 #include "json.h"
 #include "route.h"
 
-static void certget_time(struct dbuf *b, const char *key, time_t t)
+void certget_json_time(struct dbuf *b, const char *key, time_t t)
 {
 	char v[32];
 	struct tm tm;
@@ -51,8 +51,8 @@ void certget_reply(struct job *j, const struct db_cert_row *c)
 	certget_field(&j->resp, "requester", c->requester);
 	certget_field(&j->resp, "subject", c->subject);
 	certget_field(&j->resp, "sans", c->sans);
-	certget_time(&j->resp, "not_before", c->not_before);
-	certget_time(&j->resp, "not_after", c->not_after);
+	certget_json_time(&j->resp, "not_before", c->not_before);
+	certget_json_time(&j->resp, "not_after", c->not_after);
 	certget_field(&j->resp, "renews", c->renews);
 	certget_field(&j->resp, "renewed_by", c->renewed_by);
 	certget_field(&j->resp, "failure_reason", c->failure_reason);
@@ -81,18 +81,8 @@ void certget_request(struct worker *w, struct job *j)
 		job_error(j, 503, "unavailable", "the database is unavailable");
 		return;
 	}
-	switch (certauth_request(w, j, &acct, NULL)) {
-	case AUTH_OK:
-		break;
-	case AUTH_MISSING:
-		return job_error(j, 401, "unauthorized", "credentials required (HTTP Basic or Bearer API key)");
-	case AUTH_LIMITED:
-		return job_error(j, 429, "rate-limited", "too many failed logins; try again later");
-	case AUTH_ERROR:
-		return job_error(j, 503, "unavailable", "the account database is unavailable");
-	default:
-		return job_error(j, 401, "unauthorized", "wrong credentials");
-	}
+	if (certauth_require(w, j, &acct, NULL))
+		return;
 	rc = db_cert_get(w->db, segs[0], &c);
 	/* a requester sees only its own certificates; others' look the same as unknown ones */
 	if (rc == HSMCA_ERR_NOTFOUND || rc == HSMCA_ERR_PARSE ||

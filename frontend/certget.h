@@ -6,6 +6,8 @@
 #include "pool.h"
 
 void certget_request(struct worker *w, struct job *j);
+/* Appends `, "key": "YYYY-MM-DDTHH:MM:SSZ"` (UTC) to a JSON object being written. */
+void certget_json_time(struct dbuf *b, const char *key, time_t t);
 /* Sets a 200 JSON reply describing c (with the PEM certificate once issued). */
 void certget_reply(struct job *j, const struct db_cert_row *c);
 

@@ -267,25 +267,12 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
 
 static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)
 {
-	switch (certauth_request(w, j, acct, NULL)) {
-	case AUTH_OK:
-		if (acct->role == DB_ROLE_REQUESTER || acct->role == DB_ROLE_ADMIN)
-			return 0;
-		issue_refuse(w, j, acct->name, 403, "forbidden", "this account may not request certificates");
+	if (certauth_require(w, j, acct, NULL))
 		return -1;
-	case AUTH_MISSING:
-		job_error(j, 401, "unauthorized", "credentials required (HTTP Basic or Bearer API key)");
-		return -1;
-	case AUTH_LIMITED:
-		job_error(j, 429, "rate-limited", "too many failed logins; try again later");
-		return -1;
-	case AUTH_ERROR:
-		job_error(j, 503, "unavailable", "the account database is unavailable");
-		return -1;
-	default:
-		issue_refuse(w, j, "-", 401, "unauthorized", "wrong credentials");
-		return -1;
-	}
+	if (acct->role == DB_ROLE_REQUESTER || acct->role == DB_ROLE_ADMIN)
+		return 0;
+	issue_refuse(w, j, acct->name, 403, "forbidden", "this account may not request certificates");
+	return -1;
 }
 
 /* Replaces the CSR's names with a CFSSL-style "hosts" list (IP addresses or DNS names). */
