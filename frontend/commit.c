@@ -2,10 +2,14 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "frame.h"
 #include "log.h"
+#include "sgn_client.h"
 
 enum commit_kind { COMMIT_ONE, COMMIT_INTENT, COMMIT_ISSUED };
 
@@ -16,6 +20,9 @@ struct commit_item {
 	int (*apply)(struct db *db, void *arg);
 	void *arg;
 	int rc;
+	struct commit_sign *sign;    /* sign-ahead intent (COMMIT_INTENT) */
+	bool signed_done;            /* sign->sign_rc is final */
+	struct commit_item *owner;   /* a sign-ahead result (malloc'd): the intent item whose worker waits */
 	bool batched; /* stored by its batch statement */
 	bool done;
 	pthread_cond_t cv; /* the waiting worker's own: only it is woken */
@@ -29,7 +36,20 @@ struct committer {
 	pthread_cond_t work;
 	struct commit_item *head, *tail;
 	pthread_t thread;
+	/* since the last commit_stats line (committer thread only) */
+	unsigned long batches, items;
+	double db_ms; /* time in PostgreSQL (statements + COMMIT) */
+	time_t stats_at;
+	/* sign-ahead: committed intents wait here for the signing thread, so a slow or stopped signer never
+	 * holds up the committer (other intents, results and everything else keep being committed) */
+	struct commit_item *sign_head, *sign_tail;
+	pthread_cond_t sign_work;
+	pthread_t sign_thread;
+	struct sgn_client sgn; /* signing thread only */
+	bool sgn_open;
 };
+
+#define COMMIT_SIGN_WINDOW 32 /* requests in flight on the signer connection */
 
 /* Takes up to COMMIT_BATCH_MAX waiting items. */
 static struct commit_item *commit_take(struct committer *c)
@@ -106,19 +126,210 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 	}
 }
 
+static double commit_ms(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* One line every COMMIT_STATS_SECONDS while busy: how well batching works. */
+static void commit_stats(struct committer *c, const struct commit_item *batch)
+{
+	time_t now = time(NULL);
+	for (const struct commit_item *i = batch; i; i = i->next)
+		c->items++;
+	c->batches++;
+	if (now - c->stats_at < COMMIT_STATS_SECONDS)
+		return;
+	if (c->stats_at)
+		log_event("info", "commit_stats", "batches=%lu items=%lu per_batch=%.1f db_ms_per_batch=%.2f",
+			  c->batches, c->items, (double)c->items / (double)c->batches, c->db_ms / (double)c->batches);
+	c->stats_at = now;
+	c->batches = c->items = 0;
+	c->db_ms = 0;
+}
+
+/* Sends the not yet signed items (a window at a time) and reads their replies in order. false if the
+ * connection was lost (the items without signed_done are to be tried again on a new one). */
+static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, size_t n)
+{
+	uint32_t ids[COMMIT_BATCH_MAX];
+	size_t sent = 0, got = 0;
+	while (got < n) {
+		while (sent < n && sent - got < COMMIT_SIGN_WINDOW) {
+			struct commit_sign *s = v[sent]->sign;
+			if (sgn_client_send_sign(&c->sgn, FRAME_SIGN_CERT, s->label, s->tbs, s->tbs_len, &ids[sent]))
+				return false;
+			sent++;
+		}
+		struct commit_sign *s = v[got]->sign;
+		int rc = sgn_client_recv_reply(&c->sgn, ids[got], &s->der);
+		if (rc != 0 && rc != HSMCA_ERR_POLICY)
+			return false;
+		s->sign_rc = rc;
+		if (rc)
+			snprintf(s->why, sizeof(s->why), "%s", c->sgn.err_msg);
+		v[got++]->signed_done = true;
+		if (rc && c->sgn.err_code == FRAME_E_MALFORMED)
+			return got == n; /* the signer closes after a malformed TBS */
+	}
+	return true;
+}
+
+/* Signs the committed sign-ahead intents of the batch; a lost connection is reopened once, as a worker
+ * would. The TBS of each is durable by now (its batch is committed). */
+static void commit_sign_all(struct committer *c, struct commit_item *batch)
+{
+	struct commit_item *v[COMMIT_BATCH_MAX];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		size_t n = 0;
+		for (struct commit_item *i = batch; i; i = i->next)
+			if (i->sign && !i->rc && !i->signed_done)
+				v[n++] = i;
+		if (n == 0)
+			return;
+		if (!c->sgn_open) {
+			if (sgn_client_open(&c->sgn, v[0]->sign->socket, 1) != 0) {
+				sgn_client_close(&c->sgn);
+				break;
+			}
+			c->sgn_open = true;
+		}
+		if (commit_sign_pipelined(c, v, n))
+			return;
+		sgn_client_close(&c->sgn); /* lost (signer restarted?): reconnect once */
+		c->sgn_open = false;
+	}
+	for (struct commit_item *i = batch; i; i = i->next)
+		if (i->sign && !i->rc && !i->signed_done) {
+			i->sign->sign_rc = HSMCA_ERR_IO;
+			snprintf(i->sign->why, sizeof(i->sign->why), "the signer is not available (sealed or down)");
+			i->signed_done = true;
+		}
+}
+
+/* What the issued batch statement does for one item, for the one-by-one fallback. */
+static int commit_issued_apply(struct db *db, void *arg)
+{
+	const struct db_batch_issued *is = arg;
+	int rc = db_cert_mark_issued(db, is->serial_hex, is->der, is->der_len);
+	return rc ? rc : db_audit_append(db, is->actor, "certificate.issued", is->serial_hex, is->details);
+}
+
+/* The issued result of a signed sign-ahead intent, for the next batch; NULL if out of memory. */
+static struct commit_item *commit_result_item(struct commit_item *intent)
+{
+	struct commit_sign *s = intent->sign;
+	struct commit_item *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	s->issued = (struct db_batch_issued){ intent->intent->cert->serial_hex, s->der.data, s->der.len, s->actor, "{}" };
+	r->kind = COMMIT_ISSUED;
+	r->issued = &s->issued;
+	r->apply = commit_issued_apply;
+	r->arg = &s->issued;
+	r->owner = intent;
+	return r;
+}
+
+/* Wakes the worker waiting for item i (the intent's worker for a sign-ahead result, freed here). Under mu. */
+static void commit_wake(struct commit_item *i)
+{
+	struct commit_item *waiter = i->owner ? i->owner : i;
+	if (i->owner)
+		waiter->sign->result_rc = i->rc;
+	waiter->done = true;
+	pthread_cond_signal(&waiter->cv);
+	if (i->owner)
+		free(i);
+}
+
+/* Hands each item of a finished batch back: a committed sign-ahead intent goes to the signing thread,
+ * every other item wakes its worker. */
+static void commit_finish(struct committer *c, struct commit_item *batch)
+{
+	pthread_mutex_lock(&c->mu);
+	for (struct commit_item *i = batch, *next; i; i = next) {
+		next = i->next; /* i belongs to its worker again once done is set */
+		i->next = NULL;
+		if (i->sign && !i->rc) {
+			if (c->sign_tail)
+				c->sign_tail->next = i;
+			else
+				c->sign_head = i;
+			c->sign_tail = i;
+			pthread_cond_signal(&c->sign_work);
+			continue;
+		}
+		commit_wake(i);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* After signing: a signed intent's result goes to the head of the commit queue (the next batch); an
+ * unsigned one (refused, or signer unavailable) wakes its worker. */
+static void commit_signed(struct committer *c, struct commit_item *batch)
+{
+	struct commit_item *results = NULL, *last = NULL;
+	pthread_mutex_lock(&c->mu);
+	for (struct commit_item *i = batch, *next; i; i = next) {
+		next = i->next;
+		if (i->sign->sign_rc == 0) {
+			struct commit_item *r = commit_result_item(i);
+			if (r) {
+				if (last)
+					last->next = r;
+				else
+					results = r;
+				last = r;
+				continue;
+			}
+			i->sign->result_rc = HSMCA_ERR_NOMEM; /* stays pending: recovery completes it */
+		}
+		commit_wake(i);
+	}
+	if (results) {
+		last->next = c->head;
+		if (!c->head)
+			c->tail = last;
+		c->head = results;
+		pthread_cond_signal(&c->work);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void *commit_sign_main(void *arg)
+{
+	struct committer *c = arg;
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		while (!c->sign_head)
+			pthread_cond_wait(&c->sign_work, &c->mu);
+		struct commit_item *batch = c->sign_head, *last = batch;
+		for (int n = 1; n < COMMIT_BATCH_MAX && last->next; n++)
+			last = last->next;
+		c->sign_head = last->next;
+		if (!c->sign_head)
+			c->sign_tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&c->mu);
+		commit_sign_all(c, batch);
+		commit_signed(c, batch);
+	}
+	return NULL;
+}
+
 static void *commit_main(void *arg)
 {
 	struct committer *c = arg;
 	for (;;) {
 		struct commit_item *batch = commit_take(c);
+		struct timespec t0, t1;
+		commit_stats(c, batch);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		commit_apply_all(c, batch);
-		pthread_mutex_lock(&c->mu);
-		for (struct commit_item *i = batch, *next; i; i = next) {
-			next = i->next; /* i belongs to its worker again once done is set */
-			i->done = true;
-			pthread_cond_signal(&i->cv);
-		}
-		pthread_mutex_unlock(&c->mu);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		c->db_ms += commit_ms(&t0, &t1);
+		commit_finish(c, batch);
 	}
 	return NULL;
 }
@@ -133,10 +344,13 @@ int committer_start(const char *conninfo, struct committer **out)
 	strcpy(c->conninfo, conninfo);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->work, NULL);
-	if (pthread_create(&c->thread, NULL, commit_main, c) != 0) {
+	pthread_cond_init(&c->sign_work, NULL);
+	if (pthread_create(&c->sign_thread, NULL, commit_sign_main, c) != 0) {
 		free(c);
 		return HSMCA_ERR_NOMEM;
 	}
+	if (pthread_create(&c->thread, NULL, commit_main, c) != 0)
+		return HSMCA_ERR_NOMEM; /* c stays allocated: the signing thread holds it; start-up fails anyway */
 	*out = c;
 	return 0;
 }
@@ -168,6 +382,17 @@ int committer_run_intent(struct committer *c, const struct db_batch_intent *in,
 			 int (*apply)(struct db *db, void *arg), void *arg)
 {
 	struct commit_item item = { .kind = COMMIT_INTENT, .intent = in, .apply = apply, .arg = arg };
+	return commit_wait(c, &item);
+}
+
+int committer_run_intent_sign(struct committer *c, const struct db_batch_intent *in,
+			      int (*apply)(struct db *db, void *arg), void *arg, struct commit_sign *s)
+{
+	struct commit_item item = { .kind = COMMIT_INTENT, .intent = in, .apply = apply, .arg = arg, .sign = s };
+	s->sign_rc = HSMCA_ERR_IO;
+	s->result_rc = HSMCA_ERR_IO;
+	s->why[0] = '\0';
+	dbuf_init(&s->der);
 	return commit_wait(c, &item);
 }
 

@@ -10,8 +10,10 @@
 
 #include "db.h"
 #include "db_batch.h"
+#include "der.h"
 
 #define COMMIT_BATCH_MAX 128
+#define COMMIT_STATS_SECONDS 5 /* a commit_stats log line at most this often */
 
 struct committer;
 
@@ -27,5 +29,27 @@ int committer_run_intent(struct committer *c, const struct db_batch_intent *in,
 			 int (*apply)(struct db *db, void *arg), void *arg) HSMCA_WUR;
 int committer_run_issued(struct committer *c, const struct db_batch_issued *is,
 			 int (*apply)(struct db *db, void *arg), void *arg) HSMCA_WUR;
+
+/* Sign-ahead: an intent whose certificate the committer's signing thread signs as soon as the intent's
+ * batch is COMMITted (never before), pipelining every TBS waiting to the signer over one connection, and
+ * whose issued result (mark_issued + "certificate.issued" audit row) then goes to the head of the commit
+ * queue. The worker sleeps once instead of three times (intent, its own signer round trip, result). A slow
+ * or stopped signer holds up only the signing thread: the committer keeps committing everything else. */
+#define COMMIT_WHY_MAX 256
+struct commit_sign {
+	/* in (borrowed until committer_run_intent_sign returns) */
+	const char *socket, *label; /* signer socket path, issuing key label */
+	const uint8_t *tbs;
+	size_t tbs_len;
+	const char *actor; /* of the issued row's audit row */
+	/* out, when the intent was committed (return 0) */
+	int sign_rc; /* 0; HSMCA_ERR_POLICY: the signer refused (why); HSMCA_ERR_IO: signer unavailable (why) */
+	char why[COMMIT_WHY_MAX];
+	struct dbuf der; /* sign_rc 0: the certificate (caller frees; committer_run_intent_sign inits it) */
+	int result_rc;   /* sign_rc 0: 0 if the issued state was committed, else why not (the row stays pending) */
+	struct db_batch_issued issued; /* the committer's */
+};
+int committer_run_intent_sign(struct committer *c, const struct db_batch_intent *in,
+			      int (*apply)(struct db *db, void *arg), void *arg, struct commit_sign *s) HSMCA_WUR;
 
 #endif
