@@ -68,8 +68,8 @@ static struct commit_item *commit_take(struct committer *c)
 	return batch;
 }
 
-/* One statement for every item of this kind, under a savepoint: on failure the items stay unbatched and
- * run one by one. Returns non-zero only if the transaction itself is broken. */
+/* One statement for every item of this kind. On failure the transaction is aborted and the caller starts
+ * again with every item on its own (no savepoint round trips on the common path). */
 static int commit_batch_kind(struct committer *c, struct commit_item *batch, enum commit_kind kind)
 {
 	const void *v[COMMIT_BATCH_MAX];
@@ -80,18 +80,16 @@ static int commit_batch_kind(struct committer *c, struct commit_item *batch, enu
 			v[n++] = kind == COMMIT_INTENT ? (const void *)i->intent : (const void *)i->issued;
 	if (n == 0)
 		return 0;
-	if ((rc = db_savepoint(c->db)))
-		return rc;
 	rc = kind == COMMIT_INTENT ? db_batch_insert_pending(c->db, (const struct db_batch_intent *const *)v, n)
 				   : db_batch_mark_issued(c->db, (const struct db_batch_issued *const *)v, n);
 	if (rc) {
 		log_event("warning", "commit_batch_failed", "items=%zu why=\"%s\"", n, db_errmsg(c->db));
-		return db_savepoint_rollback(c->db) ? HSMCA_ERR_IO : 0;
+		return rc;
 	}
 	for (struct commit_item *i = batch; i; i = i->next)
 		if (i->kind == kind)
 			i->batched = true;
-	return db_savepoint_release(c->db) ? HSMCA_ERR_IO : 0;
+	return 0;
 }
 
 static void commit_apply_all(struct committer *c, struct commit_item *batch)
@@ -102,8 +100,12 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 		log_event("error", "commit_db_unavailable", "why=\"%s\"", err);
 	if (!rc)
 		rc = db_begin(c->db);
-	if (!rc && !(rc = commit_batch_kind(c, batch, COMMIT_INTENT)))
-		rc = commit_batch_kind(c, batch, COMMIT_ISSUED);
+	if (!rc && (commit_batch_kind(c, batch, COMMIT_INTENT) || commit_batch_kind(c, batch, COMMIT_ISSUED))) {
+		for (struct commit_item *i = batch; i; i = i->next)
+			i->batched = false; /* rolled back with the transaction: each on its own below */
+		db_rollback(c->db);
+		rc = db_begin(c->db);
+	}
 	for (struct commit_item *i = batch; i; i = i->next) {
 		if (i->batched)
 			continue;

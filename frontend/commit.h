@@ -1,8 +1,8 @@
 /* Group commit. Workers hand their small write transactions (the intent of a certificate, its result,
  * the audit row with each) to one committer thread, which runs all that are waiting in one PostgreSQL
  * transaction. Intents and issued results are batchable: all of a batch go in one statement each
- * (frontend/db_batch.c); any other write, and every item of a batch statement that failed, runs on its own
- * under a savepoint, so one bad item fails alone. One fsync and one turn of the audit chain's lock then
+ * (frontend/db_batch.c); any other write runs on its own under a savepoint, so one bad item fails alone; if
+ * a batch statement fails, the transaction is rolled back and every item of the batch runs on its own. One fsync and one turn of the audit chain's lock then
  * serve a whole batch instead of one certificate. A worker returns only when its item is committed, so the
  * rule "the intent is durable before the signer is asked" is unchanged. */
 #ifndef HSMCA_COMMIT_H
