@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Issuance benchmark: certificates/s end to end (HTTP, auth, profile, PostgreSQL commits with fsync on,
-# signer, audit) for P-256 leaves with 32 concurrent clients (wrk), beside `cfssl serve` signing the same
-# CSR with its in-memory key and no database, and beside the signer's own rate. Prints p50/p99 latency.
-# Run as root on Debian 12 after a build: bench/issue.sh [BUILD_DIR]   (env BENCH_SECONDS, default 10)
+# Issuance benchmark: certificates/s end to end for P-256 leaves with 32 concurrent clients (wrk):
+#   1a hsmca: HTTP, auth, profile, PostgreSQL commits with fsync on (intent + result, audit rows), signer with
+#      SoftHSM in-process; 1b the same with PostgreSQL fsync off; 1c the HSM behind `p11-kit server`;
+#   2  `cfssl serve` signing the same CSR with its in-memory key and no database; 2b cfssl with its certificate
+#      database (PostgreSQL, same cluster); 3 the signer's own rate.
+# Per hsmca run: p50/p99 latency, CPU per certificate of each process (utime+stime from /proc), rows issued,
+# the audit chain verified, the group committer's batching. Frontend workers = clients (BENCH_THREADS).
+# Run as root on Debian 12 after a build: bench/issue.sh [BUILD_DIR]
+# env: BENCH_SECONDS (10), BENCH_THREADS, BENCH_QUICK=1 (1a only), BENCH_DETAIL=1 (PostgreSQL processes),
+#      BENCH_PERF=FILE (perf record of the frontend per run), BENCH_LOGS=FILE (copy of the frontend log)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 export HSMCA_BUILD=${1:-${HSMCA_BUILD:-$REPO/build}}
@@ -51,7 +57,7 @@ database = $(pg_conninfo "$T/pg" frontend)
 signer_socket = $T/run/signer.sock
 profiles = $T/profiles.conf
 chain = $T/chain.pem
-threads = 16
+threads = ${BENCH_THREADS:-$CLIENTS}
 EOC
 "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
 FRONTEND_PID=$!
@@ -88,17 +94,45 @@ cpu_ticks() { # sum of utime+stime (clock ticks) of the given pids
 	echo "$t"
 }
 cpu_groups() { echo "$(cpu_ticks "$FRONTEND_PID") $(cpu_ticks "$SIGNER_PID") $(cpu_ticks $(pgrep -u postgres))"; }
-echo "1. hsmca frontend (HTTP + auth + profile + PostgreSQL fsync on + signer in-process SoftHSM + audit)"
-read -r f0 s0 p0 <<<"$(cpu_groups)"
-[ -z "${BENCH_PERF:-}" ] || { perf record -F 999 -g -o "$BENCH_PERF" -p "$FRONTEND_PID" -- sleep "$SECS" >/dev/null 2>&1 & }
-run_wrk hsmca "$URL/api/v1/certificates" "$T/hsmca.json" "$AUTH"
-read -r f1 s1 p1 <<<"$(cpu_groups)"
+pg_ticks() { local p; for p in $(pgrep -u postgres); do echo "$p $(cpu_ticks "$p") $(tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | cut -c1-60)"; done; }
 hz=$(getconf CLK_TCK)
-echo "  CPU seconds during the run: frontend $(( (f1 - f0) / hz )).$(( (f1 - f0) % hz * 100 / hz )), signer $(( (s1 - s0) / hz )).$(( (s1 - s0) % hz * 100 / hz )), postgresql $(( (p1 - p0) / hz )).$(( (p1 - p0) % hz * 100 / hz )) (of $((2 * SECS)) available)"
-issued=$(( $(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'issued'") - rows_before ))
-pending=$(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'pending'")
-echo "  certificates issued and committed: $issued ($(awk -v n="$issued" -v s="$SECS" 'BEGIN {printf "%.0f", n / s}')/s), pending left: $pending"
-
+secs() { echo "$(($1 / hz)).$(printf '%02d' $(($1 % hz * 100 / hz)))"; }
+per_cert() { awk -v t="$1" -v n="$2" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.2f", t / hz * 1000 / n; else printf "n/a" }'; }
+hsmca_run() { # hsmca_run NAME: one wrk run against the frontend, CPU per process, rows, audit chain, batching
+	local name=$1 f0 s0 p0 f1 s1 p1 before issued pending
+	before=$(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'issued'")
+	pg_ticks > "$T/pg-ticks-0"
+	read -r f0 s0 p0 <<<"$(cpu_groups)"
+	[ -z "${BENCH_PERF:-}" ] || { perf record -F 999 -g -o "$BENCH_PERF.$name" -p "$FRONTEND_PID" -- sleep "$SECS" >/dev/null 2>&1 & }
+	run_wrk "$name" "$URL/api/v1/certificates" "$T/hsmca.json" "$AUTH"
+	read -r f1 s1 p1 <<<"$(cpu_groups)"
+	pg_ticks > "$T/pg-ticks-1"
+	issued=$(( $(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'issued'") - before ))
+	pending=$(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'pending'")
+	echo "  CPU seconds: frontend $(secs $((f1 - f0))), signer $(secs $((s1 - s0))), postgresql $(secs $((p1 - p0))) (of $((2 * SECS)) available)"
+	echo "  CPU ms per certificate: frontend $(per_cert $((f1 - f0)) "$issued"), signer $(per_cert $((s1 - s0)) "$issued"), postgresql $(per_cert $((p1 - p0)) "$issued")"
+	if [ -n "${BENCH_DETAIL:-}" ]; then
+		echo "  PostgreSQL processes by CPU ticks during the run:"
+		awk 'NR == FNR { t[$1] = $2; next } { d = $2 - t[$1]; $2 = ""; if (d > 0) printf "    %6d %s\n", d, $0 }' \
+			"$T/pg-ticks-0" "$T/pg-ticks-1" | sort -rn | head -8
+	fi
+	echo "  certificates issued and committed: $issued ($(awk -v n="$issued" -v s="$SECS" 'BEGIN {printf "%.0f", n / s}')/s), pending left: $pending"
+	echo "  $("$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" 2>&1 | head -1); batch statements that fell back to one by one: $(grep -c commit_batch_failed "$T/frontend.log" || true)"
+	echo "  group commit: $(grep commit_stats "$T/frontend.log" | tail -1 | grep -o 'batches=.*' || echo "no stats line")"
+	[ -z "${BENCH_LOGS:-}" ] || cp "$T/frontend.log" "$BENCH_LOGS"
+}
+pg_fsync() { # on|off, applied with a reload
+	pg_psql "$T/pg" owner -c "ALTER SYSTEM SET fsync = $1" >/dev/null
+	pg_psql "$T/pg" owner -c "SELECT pg_reload_conf()" >/dev/null
+	sleep 0.5
+}
+echo "1a. hsmca (HTTP + auth + profile + PostgreSQL fsync ON + signer with SoftHSM in-process + audit)"
+hsmca_run hsmca
+if [ -n "${BENCH_QUICK:-}" ]; then exit 0; fi
+echo "1b. the same with PostgreSQL fsync OFF (what the database's durability costs)"
+pg_fsync off
+hsmca_run hsmca-nofsync
+pg_fsync on
 echo "2. cfssl serve, in-memory P-256 CA key, no database"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/cf-ca.key" -subj "/CN=cfssl bench CA" \
 	-days 365 -out "$T/cf-ca.pem" 2>/dev/null
@@ -109,15 +143,61 @@ PIDS+=($!)
 for _ in $(seq 100); do curl -fsS -o /dev/null -X POST -d '{}' "http://127.0.0.1:$CFPORT/api/v1/cfssl/info" 2>/dev/null && break; sleep 0.1; done
 run_wrk cfssl "http://127.0.0.1:$CFPORT/api/v1/cfssl/sign" "$T/cfssl.json"
 
+echo "2b. cfssl serve with its certificate database (PostgreSQL, same cluster, fsync on; certdb/pg schema)"
+cf_psql() { "$PG_BIN/psql" -X -v ON_ERROR_STOP=1 -qAt "$(pg_conninfo "$T/pg" owner | sed 's/dbname=[^ ]*/dbname=cfssl/')" "$@"; }
+pg_psql "$T/pg" owner -c "CREATE DATABASE cfssl" >/dev/null
+cf_psql -c "CREATE TABLE certificates (serial_number text NOT NULL, authority_key_identifier text NOT NULL,
+	ca_label text, status text NOT NULL, reason int, expiry timestamptz, revoked_at timestamptz, pem text NOT NULL,
+	issued_at timestamptz, not_before timestamptz, metadata jsonb, sans text[], common_name text,
+	PRIMARY KEY (serial_number, authority_key_identifier));
+	CREATE TABLE ocsp_responses (serial_number text NOT NULL, authority_key_identifier text NOT NULL, body text NOT NULL,
+	expiry timestamptz, PRIMARY KEY (serial_number, authority_key_identifier),
+	FOREIGN KEY (serial_number, authority_key_identifier) REFERENCES certificates (serial_number, authority_key_identifier))" >/dev/null
+printf '{"driver": "postgres", "data_source": "host=%s port=%s dbname=cfssl user=postgres sslmode=disable"}\n' \
+	"$(sed -n 's/.*host=\([^ ]*\).*/\1/p' <<<"$(pg_conninfo "$T/pg" owner)")" "$((PORT + 1))" > "$T/cf-db.json"
+cfssl serve -address 127.0.0.1 -port "$((CFPORT + 1))" -ca "$T/cf-ca.pem" -ca-key "$T/cf-ca.key" -config "$T/cf-config.json" \
+	-db-config "$T/cf-db.json" > "$T/cfssl-db.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do curl -fsS -o /dev/null -X POST -d '{}' "http://127.0.0.1:$((CFPORT + 1))/api/v1/cfssl/info" 2>/dev/null && break; sleep 0.1; done
+run_wrk cfssl-db "http://127.0.0.1:$((CFPORT + 1))/api/v1/cfssl/sign" "$T/cfssl.json"
+CFDB_ROWS=$(cf_psql -c "select count(*) from certificates" 2>/dev/null || echo 0)
+echo "  rows in cfssl's certificates table: $CFDB_ROWS"
+
 echo "3. the signer alone (sgntool bench, 4 connections, same token)"
 sig=$("$SGNTOOL" bench socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" threads=4 seconds="$SECS")
 echo "  $sig"
 SIGRATE=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$sig")
 
+echo "1c. hsmca with the HSM behind p11-kit (SoftHSM in \`p11-kit server\` as $HSM_USER, signer on p11-kit-client.so), fsync on"
+P11_SOCK=$T/p11/p11.sock
+mkdir -p "$T/p11"
+chown -R "$HSM_USER" "$T/tokens" "$T/p11"
+p11-kit server -f -p "$SOFTHSM_MODULE" -n "$P11_SOCK" -u "$SIGNER_USER" -a "$HSM_USER" "pkcs11:token=hsmca-test" \
+	> "$T/p11kit.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do [ -S "$P11_SOCK" ] && break; sleep 0.05; done
+chgrp "$SIGNER_USER" "$P11_SOCK" && chmod 0660 "$P11_SOCK"
+kill -TERM "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+rm -f "$T/run/signer.sock" "$T/run/control.sock"
+signer_conf "$P11KIT_CLIENT" "p11kit_server_address = unix:path=$P11_SOCK
+session_copy = yes"
+signer_key int root "cert"
+signer_start
+signer_unseal alice bob carol
+! grep -q libsofthsm2 "/proc/$SIGNER_PID/maps" || echo "  WARNING: SoftHSM is mapped into the signer"
+hsmca_run hsmca-p11kit
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 echo
+echo "summary (certificates/s, latency p50/p99)"
+for n in hsmca hsmca-nofsync hsmca-p11kit cfssl cfssl-db; do
+	printf '  %-16s %9s/s  p50 %-9s p99 %-9s non-2xx %s\n' "$n" "${RATE[$n]}" "${P50[$n]}" "${P99[$n]}" "${BAD[$n]}"
+done
+echo "  signer alone     $SIGRATE/s"
 echo "ratios"
-echo "  hsmca / cfssl serve without a database : $(ratio "${RATE[hsmca]}" "${RATE[cfssl]}")   (target >= 0.5)"
-echo "  hsmca / cfssl serve with its database  : $(ratio "${RATE[hsmca]}" 330)   (target >= 10; 330/s is the figure measured for it in issue 3)"
-echo "  hsmca / the signer alone               : $(ratio "${RATE[hsmca]}" "$SIGRATE")"
-echo "  hsmca latency p50 ${P50[hsmca]}, p99 ${P99[hsmca]}; cfssl p50 ${P50[cfssl]}, p99 ${P99[cfssl]}"
+echo "  hsmca / cfssl serve without a database     : $(ratio "${RATE[hsmca]}" "${RATE[cfssl]}")   (target >= 0.5)"
+echo "  hsmca / cfssl serve with its database (here): $(ratio "${RATE[hsmca]}" "${RATE[cfssl-db]}")   (target >= 10)"
+echo "  hsmca / 330/s (cfssl with a database, as quoted in issue 3): $(ratio "${RATE[hsmca]}" 330)"
+echo "  hsmca behind p11-kit / cfssl without a database: $(ratio "${RATE[hsmca-p11kit]}" "${RATE[cfssl]}")"
+echo "  hsmca fsync off / cfssl without a database : $(ratio "${RATE[hsmca-nofsync]}" "${RATE[cfssl]}")"
+echo "  hsmca / the signer alone                   : $(ratio "${RATE[hsmca]}" "$SIGRATE")"
