@@ -140,7 +140,7 @@ static int db_stmt_get(struct db *db, const char *sql, int n_params, PGresult **
 	for (unsigned i = 0; i < db->n_stmts; i++)
 		if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0)
 			return (int)i;
-	if (db->n_stmts >= DB_STMT_CACHE || !db_stmt_cacheable(sql) ||
+	if (!db->stmt_cache || db->n_stmts >= DB_STMT_CACHE || !db_stmt_cacheable(sql) ||
 	    PQtransactionStatus(db->conn) == PQTRANS_INERROR)
 		return -1;
 	snprintf(name, sizeof name, "hsmca_%u", db->n_stmts);
@@ -355,6 +355,7 @@ int db_open(const char *conninfo, struct db **out, char *err)
 							     : "migrated by a newer hsmca; refusing to use it");
 		goto out;
 	}
+	db->stmt_cache = true;
 	*out = db;
 	db = NULL;
 out:
