@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -99,8 +100,8 @@ static void *pool_run(void *arg)
 	struct pool *p = ta->p;
 	struct worker *w = ta->w;
 	free(ta);
+	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		pthread_mutex_lock(&p->mu);
 		while (!p->queue)
 			pthread_cond_wait(&p->cv, &p->mu);
 		struct job *j = p->queue;
@@ -111,11 +112,13 @@ static void *pool_run(void *arg)
 		j->next = NULL;
 		handle_job(w, j);
 		pthread_mutex_lock(&p->mu);
+		bool wake = !p->done; /* the loop drains the whole list per wake-up: one eventfd write per batch */
 		j->next = p->done;
 		p->done = j;
-		pthread_mutex_unlock(&p->mu);
-		uint64_t one = 1;
-		(void)!write(p->efd, &one, sizeof(one));
+		if (wake) {
+			uint64_t one = 1;
+			(void)!write(p->efd, &one, sizeof(one));
+		}
 	}
 	return NULL;
 }
