@@ -76,7 +76,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 2: ok = conf_value_str(v, c->signer_socket, sizeof(c->signer_socket)); break;
 	case 3: ok = conf_value_str(v, c->profiles, sizeof(c->profiles)); break;
 	case 4: ok = conf_value_str(v, c->chain, sizeof(c->chain)); break;
-	case 5: ok = conf_value_uint(v, 64, &n) && n > 0; c->threads = (unsigned)n; break;
+	case 5: ok = conf_value_uint(v, 256, &n) && n > 0; c->threads = (unsigned)n; break;
 	case 6: ok = conf_value_uint(v, FCONF_BODY_MAX_LIMIT, &n) && n >= 1024; c->max_body = n; break;
 	case 7: ok = conf_value_uint(v, 256, &n) && n >= 8; c->max_headers = (unsigned)n; break;
 	case 8: ok = conf_value_uint(v, 65536, &n) && n >= 1024; c->max_header_size = n; break;
@@ -122,7 +122,9 @@ int fconfig_load(const char *path, struct fconfig *out, char *err)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;
 	memset(out, 0, sizeof(*out));
-	out->threads = ncpu < 2 ? 2 : (unsigned)ncpu * 2;
+	/* a worker waits (two commits and a signature) far more than it computes: 32 by default, so 32
+	 * concurrent clients do not queue behind a handful of workers (2 x CPUs capped this VM near 200/s) */
+	out->threads = ncpu > 16 ? (unsigned)ncpu * 2 : 32;
 	out->max_body = 64 * 1024;
 	out->max_headers = 64;
 	out->max_header_size = 8192;
