@@ -206,6 +206,47 @@ call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$(cert_rows)" = "$before" ] || fail "a refused renewal stored a certificate"
 pass "renewal refuses other keys, forged, foreign and stale challenges, bad bodies, revoked certificates"
 
+# racing renewals of one certificate: the pre-check passes for all of them, the database's unique index
+# lets exactly one through (the others' intents fail inside the committer's batch, which then runs its
+# items one by one) and nothing else is lost
+csr race ec:P-256 "DNS:race.example.com"
+issue_req "$T/race.csr" server "${ALICE[@]}"
+R=$(json_field '["serial"]')
+challenge "$R"; CH=$(json_field '["challenge"]')
+renew_body "$T/new.csr" "$R" "$CH" "$(renew_sig "$T/race.key" "$CH")"
+csr other ec:P-256 "DNS:bystander.example.com"
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' "$T/other.csr" > "$T/other.json"
+cat > "$T/race.py" <<'EOP'
+# 8 renewals and 8 other issuances sent at the same instant (a barrier), each on its own connection
+import base64, http.client, sys, threading
+port, T, auth = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+renew, other = open(T + "/renew.json", "rb").read(), open(T + "/other.json", "rb").read()
+go = threading.Barrier(16)
+def one(kind, i):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60); c.connect()
+    hdr = {"Content-Type": "application/json"}
+    if kind == "by": hdr["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    go.wait()
+    c.request("POST", "/api/v1/certificates/renew" if kind == "race" else "/api/v1/certificates",
+              body=renew if kind == "race" else other, headers=hdr)
+    r = c.getresponse(); body = r.read()
+    open("%s/%s-%d.status" % (T, kind, i), "w").write(str(r.status))
+    open("%s/%s-%d.json" % (T, kind, i), "wb").write(body)
+ts = [threading.Thread(target=one, args=(k, i)) for i in range(1, 9) for k in ("race", "by")]
+for t in ts: t.start()
+for t in ts: t.join()
+EOP
+python3 "$T/race.py" "$PORT" "$T" "alice:$(cat "$T/alice.pw")" || fail "race script"
+[ "$(cat "$T"/race-*.status | grep -o 201 | wc -l)" = 1 ] || fail "racing renewals: $(cat "$T"/race-*.status) $(cat "$T"/race-*.json)"
+[ "$(cat "$T"/race-*.status | grep -o 409 | wc -l)" = 7 ] || fail "racing renewals, the losers: $(cat "$T"/race-*.status)"
+grep -l '"code": "already-renewed"' "$T"/race-*.json | wc -l | grep -qx 7 || fail "losers' errors: $(cat "$T"/race-*.json)"
+[ "$(cat "$T"/by-*.status | grep -o 201 | wc -l)" = 8 ] || fail "requests batched with the racing renewals: $(cat "$T"/by-*.status)"
+[ "$(cert_rows "renews_serial = '$R'")" = 1 ] && [ "$(cert_rows "renews_serial = '$R' and status = 'issued'")" = 1 ] \
+	|| fail "renewal rows of the raced certificate: $(cert_rows "renews_serial = '$R'")"
+[ "$(cert_rows "status in ('pending', 'held') and profile = 'server'")" = 0 ] || fail "rows left pending after the race"
+echo "# renewal intents refused by the unique index inside a batch this run: $(grep -c "event=db_failed step=intent" "$T/frontend.log" || true)"
+pass "8 racing renewals of one certificate: exactly one wins (unique index), 7 get 409, concurrent issuance unaffected"
+
 # ---------------------------------------------------------------- renewal over mutual TLS (curl)
 TLSPORT=$((PORT + 2)) NAME=tls.example.com
 HTTPS=https://$NAME:$TLSPORT
