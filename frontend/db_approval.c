@@ -11,38 +11,16 @@ int db_cert_insert_held(struct db *db, const struct db_cert *c, const char *deta
 			int64_t *out_id)
 {
 	static const char *const names[] = { "id" };
-	char serial[DB_SERIAL_HEX_MAX], nb[24], na[24], ttl[16], id[24];
+	char serial[DB_SERIAL_HEX_MAX], ttl[16], id[24];
 	struct db_params p = { 0 };
 	PGresult *r = NULL;
 	int col, rc;
 
-	if ((rc = db_serial_norm(db, c->serial_hex, serial)) ||
-	    (rc = db_check_name(db, "issuer", c->issuer, DB_NAME_MAX)) ||
-	    (rc = db_check_name(db, "profile", c->profile, DB_NAME_MAX)) ||
-	    (rc = db_check_name(db, "requester", c->requester, DB_NAME_MAX)))
+	if (ttl_seconds == 0 || ttl_seconds > 365u * 24 * 3600)
+		return db_fail(db, HSMCA_ERR_PARSE, "held certificate: approval time out of range");
+	if ((rc = db_serial_norm(db, c->serial_hex, serial)) || (rc = db_cert_insert_as(db, c, "held")))
 		return rc;
-	if (!c->subject || !c->tbs || c->tbs_len == 0 || c->tbs_len > DB_BLOB_MAX || c->not_after <= c->not_before ||
-	    ttl_seconds == 0 || ttl_seconds > 365u * 24 * 3600)
-		return db_fail(db, HSMCA_ERR_PARSE, "held certificate: incomplete or out of range");
-	snprintf(nb, sizeof nb, "%" PRId64, (int64_t)c->not_before);
-	snprintf(na, sizeof na, "%" PRId64, (int64_t)c->not_after);
 	snprintf(ttl, sizeof ttl, "%u", ttl_seconds);
-	db_params_text(&p, serial);
-	db_params_text(&p, c->issuer);
-	db_params_text(&p, c->subject);
-	db_params_text(&p, c->sans ? c->sans : "");
-	db_params_text(&p, nb);
-	db_params_text(&p, na);
-	db_params_text(&p, c->profile);
-	db_params_text(&p, c->requester);
-	db_params_bin(&p, c->tbs, c->tbs_len);
-	if ((rc = db_exec_cmd(db,
-			      "INSERT INTO certificates (serial_hex, issuer, subject, sans, not_before, not_after, "
-			      "profile, requester, tbs, status) VALUES ($1, $2, $3, $4, to_timestamp($5::bigint), "
-			      "to_timestamp($6::bigint), $7, $8, $9::bytea, 'held')",
-			      &p)))
-		return rc;
-	memset(&p, 0, sizeof(p));
 	db_params_text(&p, serial);
 	db_params_text(&p, details_json ? details_json : "{}");
 	db_params_text(&p, c->requester);

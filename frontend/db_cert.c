@@ -44,7 +44,7 @@ int db_cert_check(struct db *db, const struct db_cert *c, char *serial, char *re
 	return 0;
 }
 
-int db_cert_insert_pending(struct db *db, const struct db_cert *c)
+int db_cert_insert_as(struct db *db, const struct db_cert *c, const char *status)
 {
 	char serial[DB_SERIAL_HEX_MAX], renews[DB_SERIAL_HEX_MAX];
 	char nb[DB_TIME_DEC_MAX], na[DB_TIME_DEC_MAX];
@@ -65,11 +65,17 @@ int db_cert_insert_pending(struct db *db, const struct db_cert *c)
 	db_params_text(&p, c->requester);
 	db_params_bin(&p, c->tbs, c->tbs_len);
 	db_params_text(&p, c->renews_serial_hex ? renews : NULL);
+	db_params_text(&p, status);
 	return db_exec_cmd(db,
 			   "INSERT INTO certificates (serial_hex, issuer, subject, sans, not_before, not_after, "
-			   "profile, requester, tbs, renews_serial) VALUES ($1, $2, $3, $4, "
-			   "to_timestamp($5::bigint), to_timestamp($6::bigint), $7, $8, $9::bytea, $10)",
+			   "profile, requester, tbs, renews_serial, status) VALUES ($1, $2, $3, $4, "
+			   "to_timestamp($5::bigint), to_timestamp($6::bigint), $7, $8, $9::bytea, $10, $11)",
 			   &p);
+}
+
+int db_cert_insert_pending(struct db *db, const struct db_cert *c)
+{
+	return db_cert_insert_as(db, c, "pending");
 }
 
 /* An UPDATE that touched no row: the serial is unknown or not in the state the change needs. */

@@ -28,6 +28,8 @@ struct db_cert_row {
 int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out) HSMCA_WUR;
 void db_cert_row_free(struct db_cert_row *r);
 
+/* db_cert_insert_pending with another initial status ("held"); the same checks. */
+int db_cert_insert_as(struct db *db, const struct db_cert *c, const char *status) HSMCA_WUR;
 /* Inside the current transaction: inserts c as 'held' (not to be signed) and its approval row (action
  * certificate.issue, object the serial, details a JSON object text, requested_by c->requester, expiring in
  * ttl_seconds). out_id: the approval's id. */

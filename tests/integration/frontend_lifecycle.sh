@@ -247,6 +247,19 @@ grep -l '"code": "already-renewed"' "$T"/race-*.json | wc -l | grep -qx 7 || fai
 echo "# renewal intents refused by the unique index inside a batch this run: $(grep -c "event=db_failed step=intent" "$T/frontend.log" || true)"
 pass "8 racing renewals of one certificate: exactly one wins (unique index), 7 get 409, concurrent issuance unaffected"
 
+# renewing a certificate of a profile that needs approval: held (linked) until a second person approves
+challenge "$HELD"; CH=$(json_field '["challenge"]')
+csr gnew ec:P-256 "DNS:ignored.example.com"
+renew_body "$T/gnew.csr" "$HELD" "$CH" "$(renew_sig "$T/gated.key" "$CH")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 202 ] || fail "renewal under an approval profile: $STATUS $BODY"
+GN=$(json_field '["serial"]'); GA=$(json_field '["approval"]')
+[ "$(cert_rows "serial_hex = '$GN' and status = 'held' and renews_serial = '$HELD'")" = 1 ] || fail "held renewal row and link"
+call POST "/api/v1/approvals/$GA/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] && [ "$(json_field '["renews"]')" = "$HELD" ] \
+	|| fail "approving the held renewal: $STATUS $BODY"
+pass "a renewal under an approval profile is held with its link, then approved"
+
 # ---------------------------------------------------------------- renewal over mutual TLS (curl)
 TLSPORT=$((PORT + 2)) NAME=tls.example.com
 HTTPS=https://$NAME:$TLSPORT
