@@ -98,6 +98,23 @@ static void rl_fail(struct ratelimit *rl, const char *kind, const char *who, tim
 	s->last_failure = now;
 }
 
+bool auth_peer_limited(struct worker *w, const char *peer)
+{
+	struct ratelimit *rl = w->app->rl;
+	pthread_mutex_lock(&rl->mu);
+	bool limited = rl_limited(rl, "proof", peer, time(NULL));
+	pthread_mutex_unlock(&rl->mu);
+	return limited;
+}
+
+void auth_peer_failed(struct worker *w, const char *peer)
+{
+	struct ratelimit *rl = w->app->rl;
+	pthread_mutex_lock(&rl->mu);
+	rl_fail(rl, "proof", peer, time(NULL));
+	pthread_mutex_unlock(&rl->mu);
+}
+
 static int b64_encode(const uint8_t *in, size_t len, char *out, size_t out_len)
 {
 	if (out_len < 4 * ((len + 2) / 3) + 1)

@@ -20,6 +20,10 @@ enum auth_result { AUTH_OK = 0, AUTH_MISSING, AUTH_BAD, AUTH_LIMITED, AUTH_ERROR
 enum auth_result auth_check(struct worker *w, const char *header, const char *peer, struct db_account *out);
 /* True if header carries an API key (Bearer): a machine credential, refused for account management. */
 bool auth_is_api_key(const char *header);
+/* Failed proofs other than logins (renewal challenges and signatures, unknown client certificates), per
+ * address with the same limit and window as logins: limited is true while peer must wait. */
+bool auth_peer_limited(struct worker *w, const char *peer);
+void auth_peer_failed(struct worker *w, const char *peer);
 /* "scrypt$<logN>$<r>$<p>$<salt b64>$<hash b64>" of password into out (DB_HASH_MAX). */
 int auth_hash_password(const char *password, size_t len, char *out) HSMCA_WUR;
 /* Constant-time check of password against an encoded hash. */

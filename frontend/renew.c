@@ -132,6 +132,15 @@ static void renew_refuse(struct worker *w, struct job *j, const char *actor, int
 	job_error(j, status, code, why);
 }
 
+/* A failed proof of possession: refused, audited and counted against the address (repeated failures
+ * get 429 without touching the database or the audit log). */
+static void renew_bad_proof(struct worker *w, struct job *j, const char *actor, int status, const char *code,
+			    const char *why)
+{
+	auth_peer_failed(w, j->peer);
+	renew_refuse(w, j, actor, status, code, why);
+}
+
 /* The old certificate is proven: apply the renewal rules and issue. */
 static void renew_issue(struct worker *w, struct job *j, const struct db_cert_row *old, const struct renew_body *b,
 			const char *via)
@@ -183,6 +192,11 @@ void renew_request(struct worker *w, struct job *j)
 	char why[ISSUE_WHY_MAX], serial[DB_SERIAL_HEX_MAX];
 	int rc;
 	memset(&old, 0, sizeof(old));
+	memset(&b, 0, sizeof(b));
+	if (auth_peer_limited(w, j->peer)) {
+		job_error(j, 429, "rate-limited", "too many failed renewal proofs from this address; try again later");
+		goto out;
+	}
 	if (renew_parse(j->body, j->body_len, &b, why)) {
 		job_error(j, 400, "bad-request", why);
 		goto out;
@@ -195,9 +209,9 @@ void renew_request(struct worker *w, struct job *j)
 		/* mutual TLS: the TLS layer verified the chain; the certificate must be the very one we issued */
 		if ((rc = certauth_lookup(w, j->client_cert, j->client_cert_len, &old))) {
 			bool unknown = rc == HSMCA_ERR_NOTFOUND || rc == HSMCA_ERR_PARSE;
-			renew_refuse(w, j, "-", unknown ? 403 : 503, unknown ? "unknown-certificate" : "unavailable",
-				     unknown ? "the client certificate was not issued by this appliance"
-					     : "the database is unavailable");
+			(unknown ? renew_bad_proof : renew_refuse)(
+				w, j, "-", unknown ? 403 : 503, unknown ? "unknown-certificate" : "unavailable",
+				unknown ? "the client certificate was not issued by this appliance" : "the database is unavailable");
 			goto out;
 		}
 		renew_issue(w, j, &old, &b, "mtls");
@@ -211,7 +225,7 @@ void renew_request(struct worker *w, struct job *j)
 	for (size_t i = 0; i <= strlen(b.serial); i++)
 		serial[i] = (char)(b.serial[i] >= 'A' && b.serial[i] <= 'F' ? b.serial[i] - 'A' + 'a' : b.serial[i]);
 	if (!renew_check_challenge(w->app, b.challenge, serial, why)) {
-		renew_refuse(w, j, "-", 401, "bad-challenge", why);
+		renew_bad_proof(w, j, "-", 401, "bad-challenge", why);
 		goto out;
 	}
 	if ((rc = db_cert_get(w->db, serial, &old))) {
@@ -220,7 +234,7 @@ void renew_request(struct worker *w, struct job *j)
 		goto out;
 	}
 	if (!old.der || !renew_check_signature(old.der, old.der_len, b.challenge, b.sig, b.sig_len)) {
-		renew_refuse(w, j, old.requester, 401, "bad-signature",
+		renew_bad_proof(w, j, old.requester, 401, "bad-signature",
 			     "the signature does not verify with the certificate's public key (sign the challenge "
 			     "text with SHA-256)");
 		goto out;

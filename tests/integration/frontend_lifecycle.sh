@@ -206,6 +206,26 @@ call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$(cert_rows)" = "$before" ] || fail "a refused renewal stored a certificate"
 pass "renewal refuses other keys, forged, foreign and stale challenges, bad bodies, revoked certificates"
 
+# failed proofs are limited per address (5, then 429 without touching the database); others unaffected
+csr lim ec:P-256 "DNS:limit.example.com"
+issue_req "$T/lim.csr" server "${ALICE[@]}"
+L=$(json_field '["serial"]')
+challenge "$L"; CH=$(json_field '["challenge"]')
+renew_body "$T/new.csr" "$L" "$CH" "$(renew_sig "$T/stranger.key" "$CH")"
+for i in 1 2 3 4 5; do
+	call POST /api/v1/certificates/renew --interface 127.0.0.9 --data-binary @"$T/renew.json"
+	[ "$STATUS" = 401 ] || fail "bad proof $i from 127.0.0.9: $STATUS $BODY"
+done
+refusals=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'")
+renew_body "$T/new.csr" "$L" "$CH" "$(renew_sig "$T/lim.key" "$CH")"
+call POST /api/v1/certificates/renew --interface 127.0.0.9 --data-binary @"$T/renew.json"
+[ "$STATUS" = 429 ] || fail "6th try from 127.0.0.9 (a good proof): $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'")" = "$refusals" ] \
+	|| fail "a rate-limited try wrote to the audit log"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 201 ] || fail "the same good proof from another address: $STATUS $BODY"
+pass "failed renewal proofs are limited per address (429 after 5, nothing stored); other addresses unaffected"
+
 # racing renewals of one certificate: the pre-check passes for all of them, the database's unique index
 # lets exactly one through (the others' intents fail inside the committer's batch, which then runs its
 # items one by one) and nothing else is lost
