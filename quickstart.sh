@@ -234,6 +234,36 @@ eku = clientAuth
 accounts = demo-requester, demo-admin1, demo-admin2
 crl_url = http://127.0.0.1:$PORT/crl/intermediate.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
+
+# a request under this one waits for a second person (an administrator) to approve it
+[profile gated]
+issuer = hsmca-intermediate
+issuer_cert = $H/ca/intermediate.pem
+key_types = p256, rsa2048
+dns_suffixes = .example.com, .internal
+max_sans = 5
+max_validity_days = 90
+key_usage = digitalSignature, keyEncipherment
+eku = serverAuth
+accounts = demo-requester, demo-admin1, demo-admin2
+needs_approval = yes
+crl_url = http://127.0.0.1:$PORT/crl/intermediate.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+
+# administrators' login certificates: mutual TLS on the HTTPS port instead of a password
+[profile operator]
+issuer = hsmca-intermediate
+issuer_cert = $H/ca/intermediate.pem
+key_types = p256
+dns_suffixes = .operators.internal
+max_sans = 1
+max_validity_days = 30
+key_usage = digitalSignature
+eku = clientAuth
+accounts = demo-admin1, demo-admin2
+login = yes
+crl_url = http://127.0.0.1:$PORT/crl/intermediate.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 # The frontend starts as root, binds, reads its files and drops to $FRONTEND_USER itself (config `user`;
 # initgroups gives it the signer's group). Its HTTPS certificate comes from this CA through the normal

@@ -65,6 +65,16 @@ st=$(curl -sS -o "$T/resp2.json" -w '%{http_code}' --cacert "$HSMCA_HOME/ca/chai
 	--data-binary @"$T/req.json" "$HTTPS/api/v1/certificates")
 [ "$st" = 201 ] || fail "issuance over HTTPS: $st $(cat "$T/resp2.json")"
 pass "quickstart HTTPS: the frontend's P-256 certificate for localhost/127.0.0.1 issued by the demo CA (on record), curl --cacert chain.pem works, TLS 1.1 refused"
+# the demo approval profile: held for demo-requester, approved by a demo administrator
+apw=$(python3 -c 'import json,sys; print([a for a in json.load(open(sys.argv[1]))["accounts"] if a["role"]=="admin"][0]["password"])' "$HSMCA_HOME/demo-credentials.json")
+aname=$(python3 -c 'import json,sys; print([a for a in json.load(open(sys.argv[1]))["accounts"] if a["role"]=="admin"][0]["name"])' "$HSMCA_HOME/demo-credentials.json")
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "gated"}))' "$T/r.csr" > "$T/greq.json"
+st=$(curl -sS -o "$T/g.json" -w '%{http_code}' -u "demo-requester:$pw" --data-binary @"$T/greq.json" "$URL/api/v1/certificates")
+[ "$st" = 202 ] || fail "demo gated profile: $st $(cat "$T/g.json")"
+aid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["approval"])' "$T/g.json")
+st=$(curl -sS -o "$T/ga.json" -w '%{http_code}' -X POST -u "$aname:$apw" "$URL/api/v1/approvals/$aid/approve")
+[ "$st" = 200 ] && grep -q '"status": "issued"' "$T/ga.json" || fail "demo approval: $st $(cat "$T/ga.json")"
+pass "quickstart: the demo gated profile holds a request until a demo administrator approves it"
 grep -q 'p11-kit-client' /proc/"$(cat "$HSMCA_HOME/pids/signer.pid")"/maps || fail "signer does not use p11-kit-client"
 pass "quickstart: ceremony done, signer unsealed behind p11-kit server, frontend on PostgreSQL issues for the demo requester"
 sum=$(sha256sum < "$HSMCA_HOME/ca/root.pem")
