@@ -1,6 +1,8 @@
 #include "deadline.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,9 +111,15 @@ static void dl_expire(struct dl_conn *c)
 	log_event("warn", "request_timeout", "tls=%s seconds=%u", c->tls ? "yes" : "no", dl.seconds);
 	if (fd < 0)
 		return;
-	/* a connection that is still reading its request has nothing queued to send: this goes out at once */
-	if (!c->tls && n > 0 && (size_t)n < sizeof(reply))
-		(void)!send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	/* a connection that is still reading its request has nothing queued to send: this goes out at once
+	 * (over TLS as one record written straight to the socket, the bufferevent holding no pending write) */
+	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	if (n > 0 && (size_t)n < sizeof(reply)) {
+		if (!c->tls)
+			(void)!send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		else if (ssl && SSL_is_init_finished(ssl))
+			(void)SSL_write(ssl, reply, n);
+	}
 	shutdown(fd, SHUT_RDWR); /* evhttp sees the end of the connection and frees it */
 }
 

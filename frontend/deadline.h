@@ -1,8 +1,8 @@
 /* A whole-request deadline for the HTTP listeners. libevent's own timeout is per read, so a client that
  * trickles a byte every few seconds would hold its connection (and its memory) for ever. Here every
  * connection's input is watched: the first byte of a request starts a clock, the request reaching the
- * router stops it, and a request not complete within the deadline gets "408 Request Timeout" (plain HTTP;
- * over TLS the connection is closed) and its connection is shut down. Loop thread only. */
+ * router stops it, and a request not complete within the deadline gets "408 Request Timeout" (over TLS
+ * once the handshake is done) and its connection is shut down. Loop thread only. */
 #ifndef HSMCA_DEADLINE_H
 #define HSMCA_DEADLINE_H
 

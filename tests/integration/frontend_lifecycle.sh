@@ -296,6 +296,27 @@ tls_cert = $T/fe-chain.pem
 tls_key = $T/fe.key
 client_ca = $T/chain.pem"
 for _ in $(seq 100); do curl -fsS "${TLSCURL[@]}" "$HTTPS/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+# a client trickling its request over TLS gets 408 at the deadline (timeout_seconds = 5) as well
+python3 - "$TLSPORT" "$T/ca/root.pem" "$NAME" > "$T/tls-slow.txt" <<'EOP' || fail "slow TLS client: $(cat "$T/tls-slow.txt")"
+import socket, ssl, sys, time
+port, ca, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname=name)
+s.settimeout(0.2); s.sendall(b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\n"); t0 = time.monotonic(); data = b""
+while time.monotonic() - t0 < 12 and not data:
+    try:
+        data = s.recv(4096)
+        if not data: break
+    except socket.timeout:
+        try: s.sendall(b"X")
+        except OSError: break
+        time.sleep(0.8)
+    except (ssl.SSLError, OSError): break
+secs = time.monotonic() - t0
+print(secs, data[:40])
+assert data.startswith(b"HTTP/1.1 408") and 4.5 <= secs <= 9, (secs, data[:80])
+EOP
+pass "a client trickling its request over TLS gets 408 at the deadline"
 mtls_renew() { # CERT KEY CSR: POSTs {"csr"} to renew over HTTPS with that client certificate
 	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$3" > "$T/mtls.json"
 	STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' "${TLSCURL[@]}" ${1:+--cert "$1" --key "$2"} \
