@@ -63,6 +63,10 @@ struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls)
 	bufferevent_incref(bev);
 	c->bev = bev;
 	c->tls = tls;
+	/* over TLS the clock starts at the connection: the handshake counts towards the first request, so a
+	 * client trickling its handshake is cut off too */
+	c->started = tls;
+	dl_now(&c->since);
 	unsigned h = dl_hash(bev);
 	c->next = dl.buckets[h];
 	dl.buckets[h] = c;

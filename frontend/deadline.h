@@ -2,7 +2,8 @@
  * trickles a byte every few seconds would hold its connection (and its memory) for ever. Here every
  * connection's input is watched: the first byte of a request starts a clock, the request reaching the
  * router stops it, and a request not complete within the deadline gets "408 Request Timeout" (over TLS
- * once the handshake is done) and its connection is shut down. Loop thread only. */
+ * once the handshake is done) and its connection is shut down. Over TLS the first request's clock starts
+ * at the connection, so the handshake is inside the deadline too. Loop thread only. */
 #ifndef HSMCA_DEADLINE_H
 #define HSMCA_DEADLINE_H
 

@@ -316,7 +316,27 @@ secs = time.monotonic() - t0
 print(secs, data[:40])
 assert data.startswith(b"HTTP/1.1 408") and 4.5 <= secs <= 9, (secs, data[:80])
 EOP
-pass "a client trickling its request over TLS gets 408 at the deadline"
+# a client trickling its TLS handshake (a ClientHello byte by byte) is cut off at the deadline too
+python3 - "$TLSPORT" > "$T/tls-hs.txt" <<'EOP' || fail "slow TLS handshake: $(cat "$T/tls-hs.txt")"
+import socket, ssl, sys, time
+port = int(sys.argv[1])
+inb, outb = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ssl.create_default_context().wrap_bio(inb, outb, server_hostname="x")
+try: obj.do_handshake()
+except ssl.SSLWantReadError: pass
+hello = outb.read()
+s = socket.create_connection(("127.0.0.1", port)); s.settimeout(0.2); t0 = time.monotonic(); i = 0; closed = False
+while time.monotonic() - t0 < 14 and i < len(hello):
+    try:
+        s.sendall(hello[i:i + 1]); i += 1
+        if s.recv(4096) == b"": closed = True; break
+    except socket.timeout: time.sleep(0.8)
+    except OSError: closed = True; break
+secs = time.monotonic() - t0
+print(secs, i, len(hello), closed)
+assert closed and secs <= 9, (secs, i, closed)
+EOP
+pass "a client trickling its request over TLS gets 408 at the deadline; one trickling its handshake is cut off"
 mtls_renew() { # CERT KEY CSR: POSTs {"csr"} to renew over HTTPS with that client certificate
 	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$3" > "$T/mtls.json"
 	STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' "${TLSCURL[@]}" ${1:+--cert "$1" --key "$2"} \
