@@ -305,7 +305,7 @@ size_t dbuf_open(struct dbuf *b, uint8_t tag)
 {
 	size_t mark = b->len;
 	dbuf_add_u8(b, tag);
-	dbuf_add_u8(b, 0); /* a one-byte length for now; dbuf_close writes the real one */
+	dbuf_add_u8(b, 0); /* one length byte, which dbuf_close rewrites (and widens) */
 	return mark;
 }
 
