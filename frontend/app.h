@@ -32,12 +32,17 @@ struct app {
 };
 
 /* One per worker thread: its own database connection and signer connection. */
+struct pool;
 struct worker {
 	struct app *app;
+	struct pool *pool; /* the pool this worker belongs to (NULL outside one, e.g. in unit tests) */
 	unsigned id;
 	struct db *db;
 	struct sgn_client sgn;
 	bool sgn_open;
+	/* set by a handler that handed its job on (pool_job_done finishes it later): the worker must not
+	 * touch the job again; pool_run clears it */
+	bool deferred;
 };
 
 /* Loads profiles, issuer certificates and the chain named in conf. */

@@ -26,6 +26,9 @@ struct commit_item {
 	bool batched; /* stored by its batch statement */
 	bool done;
 	pthread_cond_t cv; /* the waiting worker's own: only it is woken */
+	/* submitted without waiting (committer_submit*): called once the item is final, then the item is freed */
+	void (*on_done)(void *done_arg, int rc);
+	void *done_arg;
 	struct commit_item *next;
 };
 
@@ -233,22 +236,40 @@ static struct commit_item *commit_result_item(struct commit_item *intent)
 	return r;
 }
 
-/* Wakes the worker waiting for item i (the intent's worker for a sign-ahead result, freed here). Under mu. */
-static void commit_wake(struct commit_item *i)
+/* Wakes the worker waiting for item i (the intent's worker for a sign-ahead result, freed here), or, for an
+ * item submitted without waiting, moves it to *fired: its callback runs once mu is released. Under mu. */
+static void commit_wake(struct commit_item *i, struct commit_item **fired)
 {
 	struct commit_item *waiter = i->owner ? i->owner : i;
 	if (i->owner)
 		waiter->sign->result_rc = i->rc;
 	waiter->done = true;
-	pthread_cond_signal(&waiter->cv);
+	if (waiter->on_done) {
+		waiter->next = *fired;
+		*fired = waiter;
+	} else {
+		pthread_cond_signal(&waiter->cv);
+	}
 	if (i->owner)
 		free(i);
+}
+
+/* Runs the callbacks of finished items submitted without waiting (not under mu) and frees the items. */
+static void commit_fire(struct commit_item *fired)
+{
+	while (fired) {
+		struct commit_item *next = fired->next;
+		fired->on_done(fired->done_arg, fired->rc);
+		free(fired);
+		fired = next;
+	}
 }
 
 /* Hands each item of a finished batch back: a committed sign-ahead intent goes to the signing thread,
  * every other item wakes its worker. */
 static void commit_finish(struct committer *c, struct commit_item *batch)
 {
+	struct commit_item *fired = NULL;
 	pthread_mutex_lock(&c->mu);
 	for (struct commit_item *i = batch, *next; i; i = next) {
 		next = i->next; /* i belongs to its worker again once done is set */
@@ -262,16 +283,17 @@ static void commit_finish(struct committer *c, struct commit_item *batch)
 			pthread_cond_signal(&c->sign_work);
 			continue;
 		}
-		commit_wake(i);
+		commit_wake(i, &fired);
 	}
 	pthread_mutex_unlock(&c->mu);
+	commit_fire(fired);
 }
 
 /* After signing: a signed intent's result goes to the head of the commit queue (the next batch); an
  * unsigned one (refused, or signer unavailable) wakes its worker. */
 static void commit_signed(struct committer *c, struct commit_item *batch)
 {
-	struct commit_item *results = NULL, *last = NULL;
+	struct commit_item *results = NULL, *last = NULL, *fired = NULL;
 	pthread_mutex_lock(&c->mu);
 	for (struct commit_item *i = batch, *next; i; i = next) {
 		next = i->next;
@@ -287,7 +309,7 @@ static void commit_signed(struct committer *c, struct commit_item *batch)
 			}
 			i->sign->result_rc = HSMCA_ERR_NOMEM; /* stays pending: recovery completes it */
 		}
-		commit_wake(i);
+		commit_wake(i, &fired);
 	}
 	if (results) {
 		last->next = c->head;
@@ -297,6 +319,7 @@ static void commit_signed(struct committer *c, struct commit_item *batch)
 		pthread_cond_signal(&c->work);
 	}
 	pthread_mutex_unlock(&c->mu);
+	commit_fire(fired);
 }
 
 static void *commit_sign_main(void *arg)
@@ -357,16 +380,24 @@ int committer_start(const char *conninfo, struct committer **out)
 	return 0;
 }
 
-static int commit_wait(struct committer *c, struct commit_item *item)
+/* Under mu: appends item to the commit queue and wakes the committer if it was idle. */
+static void commit_enqueue(struct committer *c, struct commit_item *item)
 {
-	pthread_cond_init(&item->cv, NULL);
-	pthread_mutex_lock(&c->mu);
+	bool idle = !c->head;
 	if (c->tail)
 		c->tail->next = item;
 	else
 		c->head = item;
 	c->tail = item;
-	pthread_cond_signal(&c->work);
+	if (idle) /* a busy committer takes everything waiting when its batch is done */
+		pthread_cond_signal(&c->work);
+}
+
+static int commit_wait(struct committer *c, struct commit_item *item)
+{
+	pthread_cond_init(&item->cv, NULL);
+	pthread_mutex_lock(&c->mu);
+	commit_enqueue(c, item);
 	while (!item->done)
 		pthread_cond_wait(&item->cv, &c->mu);
 	pthread_mutex_unlock(&c->mu);
@@ -403,4 +434,37 @@ int committer_run_issued(struct committer *c, const struct db_batch_issued *is,
 {
 	struct commit_item item = { .kind = COMMIT_ISSUED, .issued = is, .apply = apply, .arg = arg };
 	return commit_wait(c, &item);
+}
+
+static int commit_submit(struct committer *c, const struct commit_item *tmpl, void (*done)(void *, int), void *done_arg)
+{
+	struct commit_item *item = malloc(sizeof(*item));
+	if (!item)
+		return HSMCA_ERR_NOMEM;
+	*item = *tmpl;
+	item->on_done = done;
+	item->done_arg = done_arg;
+	pthread_mutex_lock(&c->mu);
+	commit_enqueue(c, item);
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+int committer_submit(struct committer *c, int (*apply)(struct db *db, void *arg), void *arg,
+		     void (*done)(void *done_arg, int rc), void *done_arg)
+{
+	struct commit_item tmpl = { .kind = COMMIT_ONE, .apply = apply, .arg = arg };
+	return commit_submit(c, &tmpl, done, done_arg);
+}
+
+int committer_submit_intent_sign(struct committer *c, const struct db_batch_intent *in,
+				 int (*apply)(struct db *db, void *arg), void *arg, struct commit_sign *s,
+				 void (*done)(void *done_arg, int rc), void *done_arg)
+{
+	struct commit_item tmpl = { .kind = COMMIT_INTENT, .intent = in, .apply = apply, .arg = arg, .sign = s };
+	s->sign_rc = HSMCA_ERR_IO;
+	s->result_rc = HSMCA_ERR_IO;
+	s->why[0] = '\0';
+	dbuf_init(&s->der);
+	return commit_submit(c, &tmpl, done, done_arg);
 }

@@ -52,4 +52,15 @@ struct commit_sign {
 int committer_run_intent_sign(struct committer *c, const struct db_batch_intent *in,
 			      int (*apply)(struct db *db, void *arg), void *arg, struct commit_sign *s) HSMCA_WUR;
 
+/* The same without waiting: the caller's thread is free at once (a worker takes its next request), and
+ * done(done_arg, rc) is called exactly once when the item is final, on a committer thread and not under
+ * any committer lock, with what committer_run / committer_run_intent_sign would have returned (s filled as
+ * they fill it). in, apply's arg and s are borrowed until done is called. Returns 0 if queued, or
+ * HSMCA_ERR_NOMEM (then done is never called). */
+int committer_submit(struct committer *c, int (*apply)(struct db *db, void *arg), void *arg,
+		     void (*done)(void *done_arg, int rc), void *done_arg) HSMCA_WUR;
+int committer_submit_intent_sign(struct committer *c, const struct db_batch_intent *in,
+				 int (*apply)(struct db *db, void *arg), void *arg, struct commit_sign *s,
+				 void (*done)(void *done_arg, int rc), void *done_arg) HSMCA_WUR;
+
 #endif

@@ -124,6 +124,11 @@ char *issue_pem(const uint8_t *der, size_t len)
 
 void issue_reply(struct worker *w, struct job *j, const char *serial, const struct dbuf *der)
 {
+	issue_reply_app(w->app, j, serial, der);
+}
+
+void issue_reply_app(const struct app *a, struct job *j, const char *serial, const struct dbuf *der)
+{
 	char *cert = issue_pem(der->data, der->len);
 	if (!cert) {
 		job_error(j, 500, "internal", "cannot encode the certificate");
@@ -138,7 +143,7 @@ void issue_reply(struct worker *w, struct job *j, const char *serial, const stru
 	dbuf_add(&j->resp, ", \"certificate\": ", 17);
 	json_write_string(&j->resp, cert);
 	dbuf_add(&j->resp, ", \"chain\": ", 11);
-	json_write_string(&j->resp, w->app->chain_pem);
+	json_write_string(&j->resp, a->chain_pem);
 	dbuf_add(&j->resp, "}\n", 2);
 	free(cert);
 }
@@ -179,6 +184,9 @@ static int issue_body(struct job *j, struct json_doc **doc, const char **csr, si
 	}
 	return 0;
 }
+
+static const char issue_why_signer_down[] = "the request is recorded and will be completed when the signer is back";
+static const char issue_why_unrecorded[] = "could not record the certificate; it will be recovered";
 
 struct issue_intent {
 	const struct db_cert *cert;
@@ -233,48 +241,77 @@ static int issue_write(struct worker *w, int (*apply)(struct db *, void *), void
 	return rc;
 }
 
+/* The row an intent stores and its audit details (c.subject and c.sans point into the record, so it does not
+ * move once built). Owned buffers: issue_rec_free. */
+struct issue_rec {
+	struct db_cert c;
+	char subject[CSR_SAN_MAX + 8];
+	struct dbuf sans, details;
+};
+
+static void issue_rec_free(struct issue_rec *r)
+{
+	dbuf_free(&r->sans);
+	dbuf_free(&r->details);
+}
+
+static int issue_rec_build(struct issue_rec *r, const struct profile *p, const char *actor, const char *serial,
+			   const struct csr *csr, const struct dbuf *tbs, const time_t validity[2],
+			   const struct issue_extra *x)
+{
+	char tbs_hash[65];
+	dbuf_init(&r->sans);
+	dbuf_init(&r->details);
+	for (size_t i = 0; i < csr->n_sans; i++) {
+		const char *t = csr->sans[i].type == CSR_SAN_DNS ? "DNS:" : csr->sans[i].type == CSR_SAN_IP ? "IP:" : "email:";
+		if (i)
+			dbuf_add(&r->sans, ",", 1);
+		dbuf_add(&r->sans, t, strlen(t));
+		dbuf_add(&r->sans, csr->sans[i].value, strlen(csr->sans[i].value));
+	}
+	dbuf_add(&r->sans, "", 1);
+	snprintf(r->subject, sizeof(r->subject), "CN=%s", csr->sans[0].value);
+	r->c = (struct db_cert){ .subject = r->subject, .tbs = tbs->data, .tbs_len = tbs->len,
+				 .not_before = validity[0], .not_after = validity[1],
+				 .renews_serial_hex = x ? x->renews_serial : NULL };
+	snprintf(r->c.serial_hex, sizeof(r->c.serial_hex), "%s", serial);
+	snprintf(r->c.issuer, sizeof(r->c.issuer), "%s", p->issuer);
+	snprintf(r->c.profile, sizeof(r->c.profile), "%s", p->name);
+	snprintf(r->c.requester, sizeof(r->c.requester), "%s", actor);
+	log_sha256_hex(tbs->data, tbs->len, tbs_hash);
+	struct dbuf *d = &r->details;
+	dbuf_add(d, "{\"profile\": ", 12);
+	json_write_string(d, p->name);
+	dbuf_add(d, ", \"tbs_sha256\": ", 16);
+	json_write_string(d, tbs_hash);
+	if (x && x->renews_serial) {
+		dbuf_add(d, ", \"renews\": ", 12);
+		json_write_string(d, x->renews_serial);
+	}
+	if (x && x->via) {
+		dbuf_add(d, ", \"via\": ", 9);
+		json_write_string(d, x->via);
+	}
+	dbuf_add(d, "}", 2); /* with the NUL */
+	if (d->failed || r->sans.failed) {
+		issue_rec_free(r);
+		return HSMCA_ERR_NOMEM;
+	}
+	r->c.sans = (const char *)r->sans.data;
+	return 0;
+}
+
 static int issue_commit_intent(struct worker *w, const struct profile *p, const char *actor, const char *serial,
 			       const struct csr *csr, const struct dbuf *tbs, const time_t validity[2],
 			       const struct issue_extra *x, int64_t *held_id)
 {
-	char sans[CSR_MAX_SANS * (CSR_SAN_MAX + 8)] = "", subject[CSR_SAN_MAX + 8], tbs_hash[65];
+	struct issue_rec rec;
 	int rc;
-	for (size_t i = 0; i < csr->n_sans; i++) {
-		size_t n = strlen(sans);
-		snprintf(sans + n, sizeof(sans) - n, "%s%s:%s", i ? "," : "",
-			 csr->sans[i].type == CSR_SAN_DNS ? "DNS" : csr->sans[i].type == CSR_SAN_IP ? "IP" : "email",
-			 csr->sans[i].value);
-	}
-	snprintf(subject, sizeof(subject), "CN=%s", csr->sans[0].value);
-	struct db_cert c = { .subject = subject, .sans = sans, .tbs = tbs->data, .tbs_len = tbs->len,
-			     .not_before = validity[0], .not_after = validity[1],
-			     .renews_serial_hex = x ? x->renews_serial : NULL };
-	snprintf(c.serial_hex, sizeof(c.serial_hex), "%s", serial);
-	snprintf(c.issuer, sizeof(c.issuer), "%s", p->issuer);
-	snprintf(c.profile, sizeof(c.profile), "%s", p->name);
-	snprintf(c.requester, sizeof(c.requester), "%s", actor);
-	log_sha256_hex(tbs->data, tbs->len, tbs_hash);
-	struct dbuf d;
-	dbuf_init(&d);
-	dbuf_add(&d, "{\"profile\": ", 12);
-	json_write_string(&d, p->name);
-	dbuf_add(&d, ", \"tbs_sha256\": ", 16);
-	json_write_string(&d, tbs_hash);
-	if (x && x->renews_serial) {
-		dbuf_add(&d, ", \"renews\": ", 12);
-		json_write_string(&d, x->renews_serial);
-	}
-	if (x && x->via) {
-		dbuf_add(&d, ", \"via\": ", 9);
-		json_write_string(&d, x->via);
-	}
-	dbuf_add(&d, "}", 2); /* with the NUL */
-	if (d.failed) {
-		dbuf_free(&d);
-		return HSMCA_ERR_NOMEM;
-	}
-	struct issue_intent in = { &c, actor, serial, (const char *)d.data, held_id };
-	struct db_batch_intent bi = { &c, actor, (const char *)d.data }; /* what issue_intent_apply does unheld */
+	if ((rc = issue_rec_build(&rec, p, actor, serial, csr, tbs, validity, x)))
+		return rc;
+	const char *details = (const char *)rec.details.data;
+	struct issue_intent in = { &rec.c, actor, serial, details, held_id };
+	struct db_batch_intent bi = { &rec.c, actor, details }; /* what issue_intent_apply does unheld */
 	issue_ahead_clear();
 	if (!held_id && w->app->committer) {
 		struct issue_ahead *a = &issue_ahead;
@@ -297,15 +334,26 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 	} else {
 		rc = issue_write(w, issue_intent_apply, &in, held_id ? "held" : "intent", serial, held_id ? NULL : &bi, NULL);
 	}
-	dbuf_free(&d);
+	issue_rec_free(&rec);
 	return rc;
+}
+
+/* The audit details of a failed request: {"reason": why} (or {} if it cannot be written). */
+static void issue_fail_details(const char *why, char *out, size_t out_len)
+{
+	struct dbuf d;
+	dbuf_init(&d);
+	dbuf_add(&d, "{\"reason\": ", 11);
+	json_write_string(&d, why ? why : "");
+	dbuf_add(&d, "}", 2);
+	snprintf(out, out_len, "%s", d.failed ? "{}" : (const char *)d.data);
+	dbuf_free(&d);
 }
 
 int issue_commit_result(struct worker *w, const char *actor, const char *serial, const struct dbuf *der,
 			const char *fail_why)
 {
 	char details[ISSUE_WHY_MAX + 64];
-	struct dbuf d;
 	if (issue_ahead.active && !fail_why && der && strcmp(serial, issue_ahead.serial) == 0 &&
 	    issue_ahead.s.sign_rc == 0 && der->len == issue_ahead.s.der.len &&
 	    memcmp(der->data, issue_ahead.s.der.data, der->len) == 0) {
@@ -316,12 +364,7 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
 		return rc;
 	}
 	issue_ahead_clear();
-	dbuf_init(&d);
-	dbuf_add(&d, "{\"reason\": ", 11);
-	json_write_string(&d, fail_why ? fail_why : "");
-	dbuf_add(&d, "}", 2);
-	snprintf(details, sizeof(details), "%s", d.failed ? "{}" : (const char *)d.data);
-	dbuf_free(&d);
+	issue_fail_details(fail_why, details, sizeof(details));
 	struct issue_result r = { actor, serial, fail_why, fail_why ? details : "{}", der };
 	struct db_batch_issued bs = { serial, der ? der->data : NULL, der ? der->len : 0, actor, "{}" };
 	return issue_write(w, issue_result_apply, &r, "result", serial, NULL, fail_why ? NULL : &bs);
@@ -406,17 +449,15 @@ static int issue_sans_text(struct csr *csr, const char *text, char *why)
 	return 0;
 }
 
-int issue_core(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
-	       size_t csr_len, const struct issue_extra *x, struct issue_outcome *o)
+/* The checks and the TBS (nothing stored yet): 0 with csr, tbs, o->serial and validity, or -1 with o's
+ * refusal audited. csr and tbs are initialised by the caller, who frees them either way. */
+static int issue_prepare(struct worker *w, const char *actor, const char *peer, const struct profile *p,
+			 const char *csr_text, size_t csr_len, const struct issue_extra *x, struct issue_outcome *o,
+			 struct csr *csr, struct dbuf *tbs, time_t validity[2])
 {
-	struct csr csr;
-	struct dbuf tbs;
-	time_t validity[2] = { 0, 0 };
 	int san_types[CSR_MAX_SANS];
 	const char *sans[CSR_MAX_SANS];
-	int rc, ret = -1;
-	memset(&csr, 0, sizeof(csr));
-	dbuf_init(&tbs);
+	int rc;
 	o->status = 403;
 	o->code = "policy";
 	if (!profile_allows_account(p, actor)) {
@@ -424,28 +465,45 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		snprintf(o->why, sizeof(o->why), "this account may not use this profile");
 		goto refused;
 	}
-	if ((rc = csr_parse((const unsigned char *)csr_text, csr_len, &csr, o->why))) {
+	if ((rc = csr_parse((const unsigned char *)csr_text, csr_len, csr, o->why))) {
 		o->status = 400;
 		o->code = rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr";
 		goto refused;
 	}
-	if (x && x->hosts && issue_hosts(&csr, x->hosts, o->why)) {
+	if (x && x->hosts && issue_hosts(csr, x->hosts, o->why)) {
 		o->status = 400;
 		o->code = "bad-request";
 		goto refused;
 	}
-	if (x && x->sans && issue_sans_text(&csr, x->sans, o->why)) {
+	if (x && x->sans && issue_sans_text(csr, x->sans, o->why)) {
 		o->status = 409;
 		o->code = "renewal";
 		goto refused;
 	}
-	for (size_t i = 0; i < csr.n_sans; i++) {
-		san_types[i] = (int)csr.sans[i].type;
-		sans[i] = csr.sans[i].value;
+	for (size_t i = 0; i < csr->n_sans; i++) {
+		san_types[i] = (int)csr->sans[i].type;
+		sans[i] = csr->sans[i].value;
 	}
-	if (profile_check_request(p, csr.pubkey, san_types, sans, csr.n_sans, o->why) ||
-	    issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), &csr, &tbs, o->serial, validity, o->why))
+	if (profile_check_request(p, csr->pubkey, san_types, sans, csr->n_sans, o->why) ||
+	    issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), csr, tbs, o->serial, validity, o->why))
 		goto refused;
+	return 0;
+refused:
+	issue_audit_refusal(w, actor, peer, o->code, o->why);
+	return -1;
+}
+
+int issue_core(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
+	       size_t csr_len, const struct issue_extra *x, struct issue_outcome *o)
+{
+	struct csr csr;
+	struct dbuf tbs;
+	time_t validity[2] = { 0, 0 };
+	int rc, ret = -1;
+	memset(&csr, 0, sizeof(csr));
+	dbuf_init(&tbs);
+	if (issue_prepare(w, actor, peer, p, csr_text, csr_len, x, o, &csr, &tbs, validity))
+		goto out;
 	o->status = 503;
 	o->code = "unavailable";
 	if (p->needs_approval) {
@@ -469,7 +527,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 			/* the signer may have signed before it went away: the row stays pending and the recovery pass
 			 * completes it (re-signing the stored TBS), so nothing signed is unknown to the database */
 			o->code = "signer-unavailable";
-			snprintf(o->why, sizeof(o->why), "the request is recorded and will be completed when the signer is back");
+			snprintf(o->why, sizeof(o->why), "%s", issue_why_signer_down);
 			goto out;
 		}
 		if (issue_commit_result(w, actor, o->serial, NULL, o->why))
@@ -480,16 +538,150 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	}
 	if (issue_commit_result(w, actor, o->serial, &o->der, NULL)) {
 		/* signed but not recorded as issued: the row stays pending and recovery re-signs it */
-		snprintf(o->why, sizeof(o->why), "could not record the certificate; it will be recovered");
+		snprintf(o->why, sizeof(o->why), "%s", issue_why_unrecorded);
 		goto out;
 	}
 	atomic_fetch_add(&w->app->issued, 1);
 	log_event("info", "issued", "serial=%s profile=%s requester=%s", o->serial, p->name, actor);
 	ret = 0;
-	goto out;
-refused:
-	issue_audit_refusal(w, actor, peer, o->code, o->why);
 out:
+	csr_free(&csr);
+	dbuf_free(&tbs);
+	return ret;
+}
+
+/* Issuance without holding the worker: after the checks the worker hands the intent to the committer and
+ * takes its next request; the committer commits the intent, its signing thread signs (after the COMMIT),
+ * the issued result is committed in a following batch, and issue_async_done, on the committer's thread,
+ * writes the reply and hands the job back to the loop. Same rules, same outcomes as issue_core. */
+struct issue_async {
+	struct app *app;
+	struct pool *pool;
+	struct job *j;
+	const struct profile *p;
+	char actor[DB_NAME_MAX];
+	struct dbuf tbs;
+	struct issue_rec rec;
+	struct issue_intent in;
+	struct db_batch_intent bi;
+	struct commit_sign s;
+	struct issue_result res; /* a signer refusal, recorded as failed */
+	char fail_details[ISSUE_WHY_MAX + 64];
+};
+
+static void issue_async_free(struct issue_async *a)
+{
+	dbuf_free(&a->tbs);
+	dbuf_free(&a->s.der);
+	issue_rec_free(&a->rec);
+	free(a);
+}
+
+static void issue_async_finish(struct issue_async *a)
+{
+	pool_job_done(a->pool, a->j);
+	issue_async_free(a);
+}
+
+/* The signer refused the TBS and its failed state is committed (or not): 502 with the signer's reason. */
+static void issue_async_failed(void *arg, int rc)
+{
+	struct issue_async *a = arg;
+	if (rc)
+		log_event("error", "commit_failed", "serial=%s state=failed rc=%d", a->rec.c.serial_hex, rc);
+	job_error(a->j, 502, "signer", a->s.why);
+	issue_async_finish(a);
+}
+
+static void issue_async_done(void *arg, int rc)
+{
+	struct issue_async *a = arg;
+	struct job *j = a->j;
+	const char *serial = a->rec.c.serial_hex;
+	if (rc) {
+		struct issue_outcome o;
+		log_event("error", "db_failed", "step=intent serial=%s rc=%d", serial, rc);
+		issue_intent_refusal(&o, rc);
+		job_error(j, o.status, o.code, o.why);
+	} else if (a->s.sign_rc == HSMCA_ERR_IO) {
+		atomic_fetch_add(&a->app->failed, 1); /* stays pending: recovery completes it */
+		job_error(j, 503, "signer-unavailable", issue_why_signer_down);
+	} else if (a->s.sign_rc) {
+		atomic_fetch_add(&a->app->failed, 1);
+		issue_fail_details(a->s.why, a->fail_details, sizeof(a->fail_details));
+		a->res = (struct issue_result){ a->actor, serial, a->s.why, a->fail_details, NULL };
+		if (committer_submit(a->app->committer, issue_result_apply, &a->res, issue_async_failed, a) == 0)
+			return;
+		issue_async_failed(a, HSMCA_ERR_NOMEM);
+		return;
+	} else if (a->s.result_rc) {
+		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
+		job_error(j, 503, "unavailable", issue_why_unrecorded); /* stays pending: recovery re-signs it */
+	} else {
+		atomic_fetch_add(&a->app->issued, 1);
+		log_event("info", "issued", "serial=%s profile=%s requester=%s", serial, a->p->name, a->actor);
+		issue_reply_app(a->app, j, serial, &a->s.der);
+	}
+	issue_async_finish(a);
+}
+
+/* Checks the request, then queues its intent and returns at once (w->deferred): 0, or -1 with o (the
+ * request was refused or could not be queued; the job is still the caller's). tbs is taken. */
+static int issue_async_start(struct worker *w, struct job *j, const char *actor, const struct profile *p,
+			     const struct csr *csr, struct dbuf *tbs, const time_t validity[2], struct issue_outcome *o)
+{
+	struct issue_async *a = calloc(1, sizeof(*a));
+	o->status = 503;
+	o->code = "unavailable";
+	snprintf(o->why, sizeof(o->why), "could not record the request");
+	if (!a)
+		return -1;
+	a->app = w->app;
+	a->pool = w->pool;
+	a->j = j;
+	a->p = p;
+	snprintf(a->actor, sizeof(a->actor), "%s", actor);
+	a->tbs = *tbs;
+	dbuf_init(tbs);
+	dbuf_init(&a->s.der);
+	if (issue_rec_build(&a->rec, p, a->actor, o->serial, csr, &a->tbs, validity, NULL)) {
+		dbuf_free(&a->tbs);
+		free(a);
+		return -1;
+	}
+	const char *details = (const char *)a->rec.details.data;
+	a->in = (struct issue_intent){ &a->rec.c, a->actor, a->rec.c.serial_hex, details, NULL };
+	a->bi = (struct db_batch_intent){ &a->rec.c, a->actor, details };
+	a->s.socket = w->app->conf.signer_socket;
+	a->s.label = p->issuer;
+	a->s.tbs = a->tbs.data;
+	a->s.tbs_len = a->tbs.len;
+	a->s.actor = a->actor;
+	w->deferred = true; /* before the submit: the job may be finished before it returns */
+	if (committer_submit_intent_sign(w->app->committer, &a->bi, issue_intent_apply, &a->in, &a->s,
+					 issue_async_done, a) == 0)
+		return 0;
+	w->deferred = false;
+	issue_async_free(a);
+	return -1;
+}
+
+/* POST /api/v1/certificates: without an approval step and with the committer running, the worker does not
+ * wait for the commits and the signer (issue_async_start); otherwise issue_core. 0 when deferred. */
+static int issue_run(struct worker *w, struct job *j, const char *actor, const struct profile *p,
+		     const char *csr_text, size_t csr_len, struct issue_outcome *o)
+{
+	if (p->needs_approval || !w->app->committer || !w->pool)
+		return issue_core(w, actor, j->peer, p, csr_text, csr_len, NULL, o);
+	struct csr csr;
+	struct dbuf tbs;
+	time_t validity[2] = { 0, 0 };
+	int ret = -1;
+	memset(&csr, 0, sizeof(csr));
+	dbuf_init(&tbs);
+	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, NULL, o, &csr, &tbs, validity) == 0 &&
+	    issue_async_start(w, j, actor, p, &csr, &tbs, validity, o) == 0)
+		ret = 2;
 	csr_free(&csr);
 	dbuf_free(&tbs);
 	return ret;
@@ -524,13 +716,13 @@ static void issue_handle(struct worker *w, struct job *j)
 		issue_refuse(w, j, acct.name, 403, "profile-forbidden", "this API key is bound to another profile");
 		goto out;
 	}
-	int rc = issue_core(w, acct.name, j->peer, p, csr_text, csr_len, NULL, &o);
+	int rc = issue_run(w, j, acct.name, p, csr_text, csr_len, &o);
 	if (rc < 0)
 		job_error(j, o.status, o.code, o.why);
 	else if (rc == 1)
 		issue_reply_held(j, &o);
-	else
-		issue_reply(w, j, o.serial, &o.der);
+	else if (rc == 0)
+		issue_reply(w, j, o.serial, &o.der); /* rc 2: deferred, the job is no longer ours */
 out:
 	json_free(doc);
 	dbuf_free(&o.der);

@@ -44,6 +44,8 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
 			const char *fail_why) HSMCA_WUR;
 /* Sets a 201 JSON reply {"serial", "certificate" (PEM), "chain"} for a signed certificate. */
 void issue_reply(struct worker *w, struct job *j, const char *serial, const struct dbuf *der);
+/* The same with the process state only (any thread). */
+void issue_reply_app(const struct app *a, struct job *j, const char *serial, const struct dbuf *der);
 /* Sets a 202 JSON reply {"serial", "status": "held", "approval": id, "message"} for a held request. */
 void issue_reply_held(struct job *j, const struct issue_outcome *o);
 /* The PEM text of a DER certificate (owned; free()), or NULL. */

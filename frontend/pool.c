@@ -89,6 +89,18 @@ static void pool_on_close(struct evhttp_connection *conn, void *arg)
 	j->req = NULL; /* the worker finishes the job (the database stays consistent); nobody to answer */
 }
 
+/* Under mu: j is finished; the loop drains the whole list per wake-up, so one eventfd write per batch. */
+static void pool_done_locked(struct pool *p, struct job *j)
+{
+	bool wake = !p->done;
+	j->next = p->done;
+	p->done = j;
+	if (wake) {
+		uint64_t one = 1;
+		(void)!write(p->efd, &one, sizeof(one));
+	}
+}
+
 struct pool_thread_arg {
 	struct pool *p;
 	struct worker *w;
@@ -112,15 +124,19 @@ static void *pool_run(void *arg)
 		j->next = NULL;
 		handle_job(w, j);
 		pthread_mutex_lock(&p->mu);
-		bool wake = !p->done; /* the loop drains the whole list per wake-up: one eventfd write per batch */
-		j->next = p->done;
-		p->done = j;
-		if (wake) {
-			uint64_t one = 1;
-			(void)!write(p->efd, &one, sizeof(one));
-		}
+		if (w->deferred) /* j belongs to whoever finishes it (it may be freed already) */
+			w->deferred = false;
+		else
+			pool_done_locked(p, j);
 	}
 	return NULL;
+}
+
+void pool_job_done(struct pool *p, struct job *j)
+{
+	pthread_mutex_lock(&p->mu);
+	pool_done_locked(p, j);
+	pthread_mutex_unlock(&p->mu);
 }
 
 int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool **out)
@@ -143,6 +159,7 @@ int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool *
 	for (unsigned i = 0; i < n; i++) {
 		struct pool_thread_arg *ta = malloc(sizeof(*ta));
 		p->workers[i].app = a;
+		p->workers[i].pool = p;
 		p->workers[i].id = i;
 		p->workers[i].sgn.fd = -1;
 		if (!ta)

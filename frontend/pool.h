@@ -55,6 +55,9 @@ struct pool;
 int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool **out) HSMCA_WUR;
 /* Loop thread: hands a job to the workers (j->req may be NULL for internal jobs). */
 void pool_submit(struct pool *p, struct job *j);
+/* Any thread: a job that its handler deferred (w->deferred) is finished: it goes back to the loop, which
+ * sends the reply and frees it. */
+void pool_job_done(struct pool *p, struct job *j);
 /* Loop thread: queues a recovery pass every interval seconds. */
 int pool_schedule_recovery(struct pool *p, struct event_base *base, unsigned interval) HSMCA_WUR;
 void job_free(struct job *j);
