@@ -159,6 +159,7 @@ static int admin_tx_end(struct admin_ctx *c, int rc, const char *action, const c
 		admin_db_failed(c, rc, action);
 		return rc;
 	}
+	auth_accounts_changed(c->w->app->rl); /* this frontend's next request sees the change */
 	log_event("info", "account_changed", "actor=\"%s\" action=%s object=\"%s\"", c->me.name, action, c->ap.name);
 	return 0;
 }

@@ -40,11 +40,20 @@ struct cache_slot {
 	char pw_hash[DB_HASH_MAX];
 };
 
+/* An account row as read at generation gen (valid while the generation is unchanged and watched). */
+struct acct_slot {
+	uint64_t gen;
+	struct db_account a;
+};
+
 struct ratelimit {
 	pthread_mutex_t mu;
 	struct rl_slot slots[RL_SLOTS];
 	uint8_t cache_key[32];
 	struct cache_slot cache[AUTH_CACHE_SLOTS];
+	struct acct_slot acct[AUTH_CACHE_SLOTS];
+	uint64_t acct_gen;  /* under mu: moves on every change of accounts or API keys */
+	bool acct_watched;  /* under mu: a watcher is listening for those changes (else nothing is cached) */
 };
 
 struct ratelimit *ratelimit_new(void)
@@ -227,6 +236,53 @@ static void auth_cache_put(struct ratelimit *rl, const uint8_t *tag, time_t now,
 	pthread_mutex_unlock(&rl->mu);
 }
 
+void auth_accounts_changed(struct ratelimit *rl)
+{
+	pthread_mutex_lock(&rl->mu);
+	rl->acct_gen++;
+	pthread_mutex_unlock(&rl->mu);
+}
+
+void auth_accounts_watching(struct ratelimit *rl, bool on)
+{
+	pthread_mutex_lock(&rl->mu);
+	rl->acct_gen++;
+	rl->acct_watched = on;
+	pthread_mutex_unlock(&rl->mu);
+}
+
+static struct acct_slot *auth_acct_slot(struct ratelimit *rl, const char *user)
+{
+	uint8_t h[SHA256_DIGEST_LENGTH];
+	SHA256((const uint8_t *)user, strlen(user), h);
+	return &rl->acct[(h[0] | h[1] << 8) % AUTH_CACHE_SLOTS];
+}
+
+/* The account row of user: from the cache while no change has been seen since it was read, else from the
+ * database (and cached, when a watcher listens). Changes made through this frontend apply to the next
+ * request; changes by other processes once their NOTIFY arrives (milliseconds). */
+static int auth_account_get(struct worker *w, const char *user, struct db_account *out)
+{
+	struct ratelimit *rl = w->app->rl;
+	struct acct_slot *s = auth_acct_slot(rl, user);
+	pthread_mutex_lock(&rl->mu);
+	uint64_t gen = rl->acct_gen;
+	bool watched = rl->acct_watched, hit = watched && s->gen == gen && strcmp(s->a.name, user) == 0;
+	if (hit)
+		*out = s->a;
+	pthread_mutex_unlock(&rl->mu);
+	if (hit)
+		return 0;
+	int rc = db_account_get(w->db, user, out); /* gen was read before: a change meanwhile voids this entry */
+	if (rc || !watched)
+		return rc;
+	pthread_mutex_lock(&rl->mu);
+	s->gen = gen;
+	s->a = *out;
+	pthread_mutex_unlock(&rl->mu);
+	return 0;
+}
+
 static enum auth_result auth_basic(struct worker *w, const char *b64, const char *peer, struct db_account *out)
 {
 	struct ratelimit *rl = w->app->rl;
@@ -252,9 +308,9 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 		res = AUTH_LIMITED;
 		goto out;
 	}
-	/* the account row is read on every request (one indexed SELECT): role, disabled and password are
-	 * always the current ones; only the scrypt verification is cached */
-	int rc = db_account_get(w->db, user, out);
+	/* role, disabled and password are the current ones (auth_account_get); the scrypt verification is
+	 * cached against the password hash the row holds now */
+	int rc = auth_account_get(w, user, out);
 	if (rc && rc != HSMCA_ERR_NOTFOUND) {
 		res = AUTH_ERROR;
 		goto out;

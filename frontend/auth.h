@@ -16,8 +16,14 @@
 enum auth_result { AUTH_OK = 0, AUTH_MISSING, AUTH_BAD, AUTH_LIMITED, AUTH_ERROR };
 
 /* Authenticates the Authorization header value; on AUTH_OK out holds the account as its row is now (role,
- * disabled and password are read from the database on every call; only scrypt results are cached). */
+ * disabled and password: a Basic login's row comes from a cache that any change to accounts or API keys
+ * voids, see auth_accounts_changed; scrypt results are cached against the stored hash). */
 enum auth_result auth_check(struct worker *w, const char *header, const char *peer, struct db_account *out);
+/* The account cache: rows are cached only while a watcher (acctwatch.c) listens for changes
+ * (auth_accounts_watching); every change it hears of, and every change made through this frontend
+ * (auth_accounts_changed, called after the commit and before the reply), voids the whole cache. */
+void auth_accounts_changed(struct ratelimit *rl);
+void auth_accounts_watching(struct ratelimit *rl, bool on);
 /* True if header carries an API key (Bearer): a machine credential, refused for account management. */
 bool auth_is_api_key(const char *header);
 /* Failed proofs other than logins (renewal challenges and signatures, unknown client certificates), per

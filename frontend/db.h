@@ -32,6 +32,12 @@ int db_migrate(const char *conninfo, const char *schema_dir, int *out_version, c
 /* The newest schema version this build knows (the highest NNN in schema/). */
 int db_schema_version_known(void);
 
+/* LISTEN on channel ([a-z_], a name of ours) on this connection, which then serves db_wait_notify only. */
+int db_listen(struct db *db, const char *channel) HSMCA_WUR;
+/* Waits up to timeout_ms (-1: no limit) for notifications and calls fn for each one received. 0, or
+ * HSMCA_ERR_IO if the connection is lost (then close it and open another). */
+int db_wait_notify(struct db *db, int timeout_ms, void (*fn)(void *ctx, const char *channel, const char *payload),
+		   void *ctx) HSMCA_WUR;
 int db_begin(struct db *db) HSMCA_WUR;
 int db_commit(struct db *db) HSMCA_WUR;
 void db_rollback(struct db *db);

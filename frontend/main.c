@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acctwatch.h"
 #include "app.h"
 #include "auth.h"
 #include "commit.h"
@@ -195,6 +196,10 @@ static int fe_run(const struct fe_args *args)
 	w.sgn.fd = -1;
 	if (committer_start(a.conf.database, &a.committer)) {
 		log_event("error", "startup_failed", "step=committer");
+		return 1;
+	}
+	if (acctwatch_start(&a)) {
+		log_event("error", "startup_failed", "step=account_watch");
 		return 1;
 	}
 	/* refuse an unknown schema before serving; resolve what a crash left pending */

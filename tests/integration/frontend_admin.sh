@@ -212,6 +212,49 @@ api POST /api/v1/accounts/ops-admin/enable '' -u "admin2:$ADMIN2_PW"; want 200 "
 get /api/v1/accounts "${ADMIN[@]}"; want 200 "ops-admin back"
 pass "duplicate names get 409; an administrator cannot disable or demote itself (409); another one can"
 
+# ---- the account cache (auth.c, acctwatch.c): a change made by another process (psql here, as a second
+# frontend would) applies once its NOTIFY arrives; with the watcher's connection cut, it reconnects and the
+# same holds; nothing stale survives either ----
+CAROL_PW='carol-Secret-5a5a5a5a'
+SECRETS+=("$CAROL_PW")
+api POST /api/v1/accounts '{"name": "carol", "role": "auditor", "password": "'"$CAROL_PW"'"}' "${ADMIN[@]}"; want 201 "carol"
+CSERIAL=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where status = 'issued' limit 1")
+watcher_pid() { pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query = 'LISTEN hsmca_change'"; }
+for _ in $(seq 50); do [ -n "$(watcher_pid)" ] && break; sleep 0.1; done
+[ -n "$(watcher_pid)" ] || fail "the account watcher does not LISTEN"
+# until WANT-STATUS: GET the certificate as carol, each try from its own address (the per-address limit);
+# fails after 5 s
+CAROL_ADDR=100
+carol_until() {
+	local tries=0
+	while [ $tries -lt 50 ]; do
+		CAROL_ADDR=$((CAROL_ADDR + 1))
+		get "/api/v1/certificates/$CSERIAL" -u "carol:$CAROL_PW" --interface "127.0.0.$CAROL_ADDR"
+		tries=$((tries + 1))
+		[ "$STATUS" = "$1" ] && { echo "$2: $tries tries" >> "$T/cache-tries.log"; return 0; }
+		sleep 0.1
+	done
+	fail "$2: still $STATUS after 5 s: $BODY"
+}
+account_set() { pg_psql "$T/pg" owner -c "update accounts set disabled = $2 where name = '$1'" >/dev/null; }
+carol_until 200 "carol reads her certificate (row cached)"
+carol_until 200 "again"
+account_set carol true
+carol_until 401 "disabled by another process"
+account_set carol false
+carol_until 200 "enabled by another process"
+OLD=$(watcher_pid)
+pg_psql "$T/pg" owner -c "select pg_terminate_backend($OLD)" >/dev/null
+for _ in $(seq 50); do NEW=$(watcher_pid); [ -n "$NEW" ] && [ "$NEW" != "$OLD" ] && break; sleep 0.1; done
+[ -n "$NEW" ] && [ "$NEW" != "$OLD" ] || fail "the account watcher did not reconnect"
+grep -q 'account_watch_down' "$T/frontend.log" && grep -q 'account_watch_up' "$T/frontend.log" || fail "watcher reconnect not logged"
+carol_until 200 "after the reconnect"
+account_set carol true
+carol_until 401 "disabled after the reconnect"
+account_set carol false
+carol_until 200 "enabled after the reconnect"
+pass "account changes by another process apply once their NOTIFY arrives ($(awk -F': ' '{print $2}' "$T/cache-tries.log" | tr '\n' ' ' | sed 's/ tries / /g')tries), also after the watcher's connection was cut"
+
 # ---- the audit log: every change and refusal, in the chain, without secrets ----
 check_audit() { # ACTION WANT-AT-LEAST [CONDITION]
 	local n; n=$(audit_count "$1" "${3:-}")

@@ -1,0 +1,62 @@
+#include "acctwatch.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "log.h"
+
+#define ACCTWATCH_CHANNEL "hsmca_change"
+#define ACCTWATCH_RETRY_SECONDS 1
+
+/* A payload is "<table>:<change number>" (schema 003's notify_change). */
+static void acctwatch_on_notify(void *ctx, const char *channel, const char *payload)
+{
+	struct app *a = ctx;
+	if (strcmp(channel, ACCTWATCH_CHANNEL) != 0)
+		return;
+	if (!strncmp(payload, "accounts:", 9) || !strncmp(payload, "api_keys:", 9))
+		auth_accounts_changed(a->rl);
+}
+
+static void *acctwatch_main(void *arg)
+{
+	struct app *a = arg;
+	char err[DB_ERR_MAX];
+	bool logged = false;
+	for (;;) {
+		struct db *db = NULL;
+		if (db_open(a->conf.database, &db, err) || db_listen(db, ACCTWATCH_CHANNEL)) {
+			if (!logged)
+				log_event("warn", "account_watch_down", "why=\"%s\" effect=\"account rows read on every request\"",
+					  db ? db_errmsg(db) : err);
+			logged = true;
+			db_close(db);
+			sleep(ACCTWATCH_RETRY_SECONDS);
+			continue;
+		}
+		/* listening from here on: every change committed after this point reaches us */
+		auth_accounts_watching(a->rl, true);
+		if (logged)
+			log_event("info", "account_watch_up", "channel=%s", ACCTWATCH_CHANNEL);
+		logged = false;
+		while (db_wait_notify(db, -1, acctwatch_on_notify, a) == 0)
+			;
+		auth_accounts_watching(a->rl, false);
+		log_event("warn", "account_watch_down", "why=\"%s\" effect=\"account rows read on every request\"",
+			  db_errmsg(db));
+		logged = true;
+		db_close(db);
+	}
+	return NULL;
+}
+
+int acctwatch_start(struct app *a)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, acctwatch_main, a) != 0)
+		return HSMCA_ERR_NOMEM;
+	pthread_detach(t);
+	return 0;
+}

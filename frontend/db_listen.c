@@ -1,0 +1,45 @@
+/* LISTEN/NOTIFY on a connection of its own (see db.h): the frontend learns of changes made by any process
+ * sharing the database without polling it. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db_priv.h"
+
+int db_listen(struct db *db, const char *channel)
+{
+	char sql[96];
+	for (const char *c = channel; *c; c++) /* an identifier of our own, never caller input: [a-z_] only */
+		if (!((*c >= 'a' && *c <= 'z') || *c == '_'))
+			return HSMCA_ERR_PARSE;
+	if (snprintf(sql, sizeof(sql), "LISTEN %s", channel) >= (int)sizeof(sql))
+		return HSMCA_ERR_LIMIT;
+	PGresult *r = PQexecParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : HSMCA_ERR_IO;
+	if (rc)
+		snprintf(db->err, sizeof(db->err), "%s", PQerrorMessage(db->conn));
+	PQclear(r);
+	return rc;
+}
+
+int db_wait_notify(struct db *db, int timeout_ms, void (*fn)(void *ctx, const char *channel, const char *payload),
+		   void *ctx)
+{
+	struct pollfd pfd = { .fd = PQsocket(db->conn), .events = POLLIN };
+	if (pfd.fd < 0)
+		return HSMCA_ERR_IO;
+	int n = poll(&pfd, 1, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : HSMCA_ERR_IO;
+	if (n > 0 && PQconsumeInput(db->conn) != 1) {
+		snprintf(db->err, sizeof(db->err), "%s", PQerrorMessage(db->conn));
+		return HSMCA_ERR_IO;
+	}
+	PGnotify *note;
+	while ((note = PQnotifies(db->conn)) != NULL) {
+		fn(ctx, note->relname, note->extra);
+		PQfreemem(note);
+	}
+	return PQstatus(db->conn) == CONNECTION_OK ? 0 : HSMCA_ERR_IO;
+}
