@@ -177,12 +177,15 @@ int db_batch_mark_issued(struct db *db, const struct db_batch_issued *const *v, 
 		db_arr_text(&x.a[BS_ACTOR], v[i]->actor);
 		db_arr_text(&x.a[BS_DETAILS], v[i]->details);
 	}
-	/* the serial index finds the rows; array_position pairs each with its DER (n is small) */
+	/* a join with the unnested (serial, DER) pairs: each row is found by its serial's unique index. The
+	 * former "serial_hex = ANY ($1) AND status = 'pending'" let the planner AND in the partial index of
+	 * pending rows, whose dead entries (every certificate passes through pending) it then read in full:
+	 * 1.2 of 3.3 ms for 14 rows with 25,000 such entries, growing until the next vacuum */
 	if (rc == 0 && (rc = db_arr_bind(db, &x, &p)) == 0)
 		rc = db_batch_exec(db,
-				   "WITH u AS (UPDATE certificates SET status = 'issued', "
-				   "der = decode(($2::text[])[array_position($1::text[], serial_hex)], 'hex') "
-				   "WHERE serial_hex = ANY ($1::text[]) AND status = 'pending' RETURNING 1), "
+				   "WITH u AS (UPDATE certificates c SET status = 'issued', der = decode(v.d, 'hex') "
+				   "FROM unnest($1::text[], $2::text[]) AS v(s, d) "
+				   "WHERE c.serial_hex = v.s AND c.status = 'pending' RETURNING 1), "
 				   "a AS (INSERT INTO audit_log (actor, action, object, details) "
 				   "SELECT ac, 'certificate.issued', s, d FROM unnest($3::text[], $1::text[], $4::text[]) "
 				   "WITH ORDINALITY AS w(ac, s, d, o) ORDER BY o RETURNING 1) "
