@@ -26,11 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csr_priv.h"
 #include "der.h"
 
-#define CSR_DER_DEPTH_MAX 32 /* nesting of constructed elements; a request needs about 10 */
-#define CSR_RSA_BITS_MIN 2048
-#define CSR_RSA_BITS_MAX 4096
 #define CSR_EC_GROUP_MAX 64
 #define CSR_OID_TEXT_MAX 80
 #define CSR_B64_QUANTUM 4
@@ -39,7 +37,7 @@
 static const char csr_pem_begin[] = "-----BEGIN CERTIFICATE REQUEST-----";
 static const char csr_pem_end[] = "-----END CERTIFICATE REQUEST-----";
 
-__attribute__((format(printf, 3, 4))) static int csr_fail(char *err, int rc, const char *fmt, ...)
+int csr_fail(char *err, int rc, const char *fmt, ...)
 {
 	if (err) {
 		va_list ap;
@@ -174,7 +172,7 @@ out:
 
 /* Every header DER; universal types other than SEQUENCE and SET primitive (DER has no constructed strings);
  * BOOLEAN 00 or FF (OpenSSL would re-encode any other byte as it came). */
-static bool csr_der_walk(struct span in, unsigned depth)
+bool csr_der_walk(struct span in, unsigned depth)
 {
 	while (span_len(&in) > 0) {
 		struct span c;
@@ -192,7 +190,7 @@ static bool csr_der_walk(struct span in, unsigned depth)
 }
 
 /* True if v (an `it`) encodes to exactly want. */
-static bool csr_same_der(const void *v, const ASN1_ITEM *it, const unsigned char *want, size_t want_len)
+bool csr_same_der(const void *v, const ASN1_ITEM *it, const unsigned char *want, size_t want_len)
 {
 	unsigned char *der = NULL;
 	int n = ASN1_item_i2d((const ASN1_VALUE *)v, &der, it);
@@ -202,7 +200,7 @@ static bool csr_same_der(const void *v, const ASN1_ITEM *it, const unsigned char
 }
 
 /* The subject as OpenSSL re-encodes it from its entries (it otherwise returns the received bytes). */
-static bool csr_name_is_der(const X509_NAME *name)
+bool csr_name_is_der(const X509_NAME *name)
 {
 	const unsigned char *orig;
 	size_t orig_len;
@@ -403,17 +401,39 @@ static bool csr_exts_are_der(const STACK_OF(X509_EXTENSION) *exts, const ASN1_ST
 	return ok;
 }
 
-/* The one extensionRequest attribute (if any) with one value, whose re-encoding must equal what was sent. */
-static int csr_ext_check(X509_REQ *req, const STACK_OF(X509_EXTENSION) *exts, char *err)
+/* X509_REQ_get_extensions on an attribute list: the first extensionRequest (PKCS#9, then Microsoft's) attribute's
+ * first value decoded, an empty list without one, NULL if it does not decode. */
+static STACK_OF(X509_EXTENSION) *csr_exts_get(const STACK_OF(X509_ATTRIBUTE) *attrs)
 {
-	int loc = X509_REQ_get_attr_by_NID(req, NID_ext_req, -1);
-	int ms = X509_REQ_get_attr_by_NID(req, NID_ms_ext_req, -1);
+	static const int nids[] = { NID_ext_req, NID_ms_ext_req };
+	ASN1_TYPE *t = NULL;
+	for (size_t i = 0; i < sizeof(nids) / sizeof(nids[0]) && !t; i++) {
+		int loc = X509at_get_attr_by_NID(attrs, nids[i], -1);
+		if (loc >= 0) {
+			t = X509_ATTRIBUTE_get0_type(X509at_get_attr(attrs, loc), 0);
+			break;
+		}
+	}
+	if (!t)
+		return sk_X509_EXTENSION_new_null();
+	if (t->type != V_ASN1_SEQUENCE)
+		return NULL;
+	const unsigned char *p = t->value.sequence->data;
+	return (STACK_OF(X509_EXTENSION) *)ASN1_item_d2i(NULL, &p, t->value.sequence->length,
+							  ASN1_ITEM_rptr(X509_EXTENSIONS));
+}
+
+/* The one extensionRequest attribute (if any) with one value, whose re-encoding must equal what was sent. */
+static int csr_ext_check(const STACK_OF(X509_ATTRIBUTE) *attrs, const STACK_OF(X509_EXTENSION) *exts, char *err)
+{
+	int loc = X509at_get_attr_by_NID(attrs, NID_ext_req, -1);
+	int ms = X509at_get_attr_by_NID(attrs, NID_ms_ext_req, -1);
 	if (loc < 0 && ms < 0)
 		return sk_X509_EXTENSION_num(exts) == 0 ? 0 : csr_fail(err, HSMCA_ERR_PARSE, "extensions: no attribute");
-	if ((loc >= 0 && ms >= 0) || (loc >= 0 && X509_REQ_get_attr_by_NID(req, NID_ext_req, loc) >= 0) ||
-	    (ms >= 0 && X509_REQ_get_attr_by_NID(req, NID_ms_ext_req, ms) >= 0))
+	if ((loc >= 0 && ms >= 0) || (loc >= 0 && X509at_get_attr_by_NID(attrs, NID_ext_req, loc) >= 0) ||
+	    (ms >= 0 && X509at_get_attr_by_NID(attrs, NID_ms_ext_req, ms) >= 0))
 		return csr_fail(err, HSMCA_ERR_PARSE, "extensions: more than one extensionRequest attribute");
-	X509_ATTRIBUTE *attr = X509_REQ_get_attr(req, loc >= 0 ? loc : ms);
+	X509_ATTRIBUTE *attr = X509at_get_attr(attrs, loc >= 0 ? loc : ms);
 	ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(attr, 0);
 	if (X509_ATTRIBUTE_count(attr) != 1 || !t || t->type != V_ASN1_SEQUENCE)
 		return csr_fail(err, HSMCA_ERR_PARSE, "extensions: extensionRequest must have one value");
@@ -423,14 +443,14 @@ static int csr_ext_check(X509_REQ *req, const STACK_OF(X509_EXTENSION) *exts, ch
 	return 0;
 }
 
-static int csr_sans_get(X509_REQ *req, struct csr *out, char *err)
+int csr_sans_get(const STACK_OF(X509_ATTRIBUTE) *attrs, struct csr *out, char *err)
 {
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	STACK_OF(X509_EXTENSION) *exts = csr_exts_get(attrs);
 	const X509_EXTENSION *san = NULL;
 	int rc;
 	if (!exts)
 		return csr_fail(err, HSMCA_ERR_PARSE, "extensions: extensionRequest does not parse");
-	if ((rc = csr_ext_check(req, exts, err)))
+	if ((rc = csr_ext_check(attrs, exts, err)))
 		goto out;
 	for (int i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
 		const X509_EXTENSION *e = sk_X509_EXTENSION_value(exts, i);
@@ -453,7 +473,7 @@ out:
 
 /* The SubjectPublicKeyInfo as received: CertificationRequest { CertificationRequestInfo { version, subject,
  * spki, ... } ... }. The request is known to be DER by now, so these are the key's DER bytes. */
-static int csr_spki_copy(const unsigned char *der, size_t len, struct csr *out, char *err)
+int csr_spki_copy(const unsigned char *der, size_t len, struct csr *out, char *err)
 {
 	struct span in = span_make(der, len), cr, cri, skip, spki;
 	if (!der_get(&in, &cr, DER_SEQUENCE) || !der_get(&cr, &cri, DER_SEQUENCE) || !der_get_integer(&cri, &skip) ||
@@ -466,6 +486,19 @@ static int csr_spki_copy(const unsigned char *der, size_t len, struct csr *out, 
 	return 0;
 }
 
+/* The request's attributes as a list of borrowed entries (sk_X509_ATTRIBUTE_free only). */
+static int csr_req_attrs(const X509_REQ *req, STACK_OF(X509_ATTRIBUTE) **out, char *err)
+{
+	STACK_OF(X509_ATTRIBUTE) *sk = sk_X509_ATTRIBUTE_new_null();
+	for (int i = 0; sk && i < X509_REQ_get_attr_count(req); i++)
+		if (!sk_X509_ATTRIBUTE_push(sk, X509_REQ_get_attr(req, i))) {
+			sk_X509_ATTRIBUTE_free(sk);
+			sk = NULL;
+		}
+	*out = sk;
+	return sk ? 0 : csr_fail(err, HSMCA_ERR_NOMEM, "out of memory");
+}
+
 /* --- entry points ------------------------------------------------------------------------------------------ */
 
 static bool csr_looks_pem(const unsigned char *in, size_t len)
@@ -476,14 +509,15 @@ static bool csr_looks_pem(const unsigned char *in, size_t len)
 	return len - i >= 5 && memcmp(in + i, "-----", 5) == 0;
 }
 
-int csr_parse(const unsigned char *in, size_t len, struct csr *out, char *err)
+static int csr_parse_mode(const unsigned char *in, size_t len, struct csr *out, char *err, bool fast)
 {
 	unsigned char *pem_der = NULL;
 	const unsigned char *der = in;
 	size_t der_len = len;
 	X509_REQ *req = NULL;
 	EVP_PKEY *key = NULL;
-	int rc;
+	STACK_OF(X509_ATTRIBUTE) *attrs = NULL;
+	int rc = 0;
 	memset(out, 0, sizeof(*out));
 	if (err)
 		err[0] = '\0';
@@ -496,19 +530,23 @@ int csr_parse(const unsigned char *in, size_t len, struct csr *out, char *err)
 			goto out;
 		der = pem_der;
 	}
+	if (fast && csr_fast_parse(der, der_len, out) == 0)
+		goto out; /* the common case, without OpenSSL's per-request key decoder (csr_fast.c) */
+	memset(out, 0, sizeof(*out));
 	if ((rc = csr_der_decode(der, der_len, &req, err)) || (rc = csr_key_check(req, &key, err)))
 		goto out;
 	if (X509_REQ_verify(req, key) != 1) {
 		rc = csr_fail(err, HSMCA_ERR_AUTH, "signature: the request is not signed by its key");
 		goto out;
 	}
-	if ((rc = csr_sans_get(req, out, err)) || (rc = csr_spki_copy(der, der_len, out, err)))
+	if ((rc = csr_req_attrs(req, &attrs, err)) || (rc = csr_sans_get(attrs, out, err)) ||
+	    (rc = csr_spki_copy(der, der_len, out, err)))
 		goto out;
 	out->req = req;
 	out->pubkey = key;
-	out->subject = X509_REQ_get_subject_name(req);
 	req = NULL;
 out:
+	sk_X509_ATTRIBUTE_free(attrs); /* borrowed entries */
 	if (rc)
 		memset(out, 0, sizeof(*out));
 	X509_REQ_free(req);
@@ -517,10 +555,21 @@ out:
 	return rc;
 }
 
+int csr_parse(const unsigned char *in, size_t len, struct csr *out, char *err)
+{
+	return csr_parse_mode(in, len, out, err, true);
+}
+
+int csr_parse_full(const unsigned char *in, size_t len, struct csr *out, char *err)
+{
+	return csr_parse_mode(in, len, out, err, false);
+}
+
 void csr_free(struct csr *c)
 {
 	if (!c)
 		return;
 	X509_REQ_free(c->req);
+	EVP_PKEY_free(c->own_key);
 	memset(c, 0, sizeof(*c));
 }

@@ -23,9 +23,9 @@ struct csr_san {
 };
 
 struct csr {
-	X509_REQ *req;      /* owned */
-	EVP_PKEY *pubkey;   /* borrowed from req */
-	X509_NAME *subject; /* borrowed from req */
+	X509_REQ *req;      /* owned; NULL when the request took the fast path (csr_fast.c) */
+	EVP_PKEY *pubkey;   /* borrowed from req, or own_key */
+	EVP_PKEY *own_key;  /* owned (the fast path's key), or NULL */
 	uint8_t spki[CSR_SPKI_MAX]; /* the request's SubjectPublicKeyInfo DER, as received (it is DER) */
 	size_t spki_len;
 	size_t n_sans;

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "csr.h"
+#include "csr_priv.h"
 #include "der.h"
 
 #define PEM_LINE_BYTES 48 /* 64 base64 characters */
@@ -69,7 +70,30 @@ static void pem_of(const uint8_t *der, size_t len, const char *eol, struct dbuf 
 	dbuf_add(out, eol, strlen(eol));
 }
 
-/* Parses; checks rc, the start of err (if want_prefix), and that a failure leaves nothing behind. */
+static unsigned fast_taken; /* successful parses that took the fast path (csr_fast.c) */
+
+/* csr_parse (fast path first) and csr_parse_full (OpenSSL's X509_REQ alone) must agree on every input: the
+ * same rc and reason, and on success the same names, key bytes and key. */
+static void same_as_full(const char *what, const void *in, size_t len, int rc, const struct csr *c)
+{
+	struct csr f;
+	char ferr[CSR_ERR_MAX] = "";
+	int frc = csr_parse_full(in, len, &f, ferr);
+	CHECKF(frc == rc && strcmp(ferr, err) == 0, "%s: fast path %d \"%s\", full path %d \"%s\"", what, rc, err, frc,
+	       ferr);
+	if (rc == 0 && frc == 0) {
+		bool same = c->n_sans == f.n_sans && c->spki_len == f.spki_len &&
+			    memcmp(c->spki, f.spki, f.spki_len) == 0 && EVP_PKEY_eq(c->pubkey, f.pubkey) == 1;
+		for (size_t i = 0; same && i < f.n_sans; i++)
+			same = c->sans[i].type == f.sans[i].type && strcmp(c->sans[i].value, f.sans[i].value) == 0;
+		CHECKF(same, "%s: the fast path's result differs from the full path's", what);
+		fast_taken += c->req == NULL;
+	}
+	csr_free(&f);
+}
+
+/* Parses; checks rc, the start of err (if want_prefix), that a failure leaves nothing behind, and that the
+ * full path agrees. */
 static void expect(const char *what, const void *in, size_t len, int want_rc, const char *want_prefix)
 {
 	struct csr c;
@@ -79,10 +103,12 @@ static void expect(const char *what, const void *in, size_t len, int want_rc, co
 	CHECKF(rc == want_rc && (!want_prefix || check_prefix(err, want_prefix)), "%s: rc %d err \"%s\", want %d \"%s\"",
 	       what, rc, err, want_rc, want_prefix ? want_prefix : "");
 	if (rc)
-		CHECKF(c.req == NULL && c.n_sans == 0 && err[0], "%s: failure left a request or no reason", what);
+		CHECKF(c.req == NULL && c.own_key == NULL && c.n_sans == 0 && err[0], "%s: failure left a request or no reason",
+		       what);
 	else
-		CHECKF(c.req && c.pubkey == X509_REQ_get0_pubkey(c.req) && c.subject == X509_REQ_get_subject_name(c.req),
+		CHECKF(c.pubkey && (c.req ? c.pubkey == X509_REQ_get0_pubkey(c.req) && !c.own_key : c.pubkey == c.own_key),
 		       "%s: parts not set", what);
+	same_as_full(what, in, len, rc, &c);
 	csr_free(&c);
 }
 
@@ -491,10 +517,15 @@ static void test_sans(void)
 	for (size_t i = 0; rc == 0 && i < c.n_sans; i++)
 		CHECKF(c.sans[i].type == want[i].type && strcmp(c.sans[i].value, want[i].value) == 0, "SAN %zu: %d %s",
 		       i, c.sans[i].type, c.sans[i].value);
-	char cn[64] = "";
-	CHECK(rc == 0 && X509_NAME_get_text_by_NID(c.subject, NID_commonName, cn, sizeof(cn)) > 0 &&
-	      strcmp(cn, "test.example") == 0);
+	CHECKF(rc == 0 && c.req == NULL && c.own_key, "a P-256 request with ECDSA-SHA256 takes the fast path");
 	CHECK(rc == 0 && EVP_PKEY_eq(c.pubkey, p256) == 1);
+	same_as_full("seven SANs", der.data, der.len, rc, &c);
+	struct csr f;
+	char cn[64] = "";
+	CHECK(csr_parse_full(der.data, der.len, &f, err) == 0 && f.req &&
+	      X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(f.req), NID_commonName, cn, sizeof(cn)) > 0 &&
+	      strcmp(cn, "test.example") == 0);
+	csr_free(&f);
 	csr_free(&c);
 	csr_free(&c); /* twice is harmless */
 	csr_free(NULL);
@@ -760,6 +791,8 @@ int main(void)
 	test_sans();
 	test_san_rules();
 	test_ber();
+	CHECKF(fast_taken >= 10, "only %u accepted requests took the fast path", fast_taken);
+	printf("unit_csr: %u accepted requests took the fast path, each compared with the full path\n", fast_taken);
 	EVP_PKEY_free(p256);
 	return check_done("unit_csr");
 }
