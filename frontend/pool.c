@@ -11,14 +11,26 @@
 #include "json.h"
 #include "log.h"
 
+#define POOL_NUDGE_USEC 5000
+
 struct pool {
 	struct app *app;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *queue, *queue_tail; /* submitted */
+	unsigned queued;                /* jobs in queue */
+	unsigned long taken;            /* jobs taken by workers, ever (progress, for pool_on_nudge) */
+	unsigned long nudge_taken;      /* loop thread: taken when the nudge was armed */
+	unsigned active;                /* workers not waiting for work (running a job or about to take one) */
 	struct job *done;               /* finished, for the loop */
 	int efd;
 	struct event *ev;
+	struct event *nudge;            /* loop thread: wakes a waiting worker if queued jobs are not taken */
+	bool nudge_armed;               /* loop thread only */
+	struct event *flush;            /* loop thread: pool_on_flush at the end of this turn of the loop */
+	struct job *pend, *pend_tail;   /* loop thread only: submitted in this turn, not yet queued */
+	unsigned n_pend;
+	unsigned target;                /* workers kept active while there is work: the CPUs (at most n) */
 	unsigned n;
 	struct worker *workers;
 	pthread_t *threads;
@@ -113,11 +125,17 @@ static void *pool_run(void *arg)
 	struct worker *w = ta->w;
 	free(ta);
 	pthread_mutex_lock(&p->mu);
+	p->active++;
 	for (;;) {
-		while (!p->queue)
+		while (!p->queue) {
+			p->active--;
 			pthread_cond_wait(&p->cv, &p->mu);
+			p->active++;
+		}
 		struct job *j = p->queue;
 		p->queue = j->next;
+		p->queued--;
+		p->taken++;
 		if (!p->queue)
 			p->queue_tail = NULL;
 		pthread_mutex_unlock(&p->mu);
@@ -139,6 +157,9 @@ void pool_job_done(struct pool *p, struct job *j)
 	pthread_mutex_unlock(&p->mu);
 }
 
+static void pool_on_nudge(evutil_socket_t fd, short what, void *arg);
+static void pool_on_flush(evutil_socket_t fd, short what, void *arg);
+
 int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool **out)
 {
 	struct pool *p = calloc(1, sizeof(*p));
@@ -146,6 +167,10 @@ int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool *
 		return HSMCA_ERR_NOMEM;
 	p->app = a;
 	p->n = n;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	p->target = cpus < 2 ? 2 : (unsigned)cpus;
+	if (p->target > n)
+		p->target = n;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -154,7 +179,9 @@ int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool *
 	if (p->efd < 0 || !p->workers || !p->threads)
 		return HSMCA_ERR_NOMEM;
 	p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST, pool_on_done, p);
-	if (!p->ev || event_add(p->ev, NULL) != 0)
+	p->nudge = evtimer_new(base, pool_on_nudge, p);
+	p->flush = event_new(base, -1, 0, pool_on_flush, p);
+	if (!p->ev || !p->nudge || !p->flush || event_add(p->ev, NULL) != 0)
 		return HSMCA_ERR_NOMEM;
 	for (unsigned i = 0; i < n; i++) {
 		struct pool_thread_arg *ta = malloc(sizeof(*ta));
@@ -173,6 +200,66 @@ int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool *
 	return 0;
 }
 
+/* Loop thread: arms the nudge (if it is not armed) with the progress made so far. Under mu. */
+static void pool_nudge_arm(struct pool *p)
+{
+	static const struct timeval tv = { 0, POOL_NUDGE_USEC };
+	if (p->nudge_armed)
+		return;
+	p->nudge_taken = p->taken;
+	p->nudge_armed = event_add(p->nudge, &tv) == 0;
+}
+
+/* Loop thread: jobs are waiting. If the active workers took none since the nudge was armed, they are
+ * blocked (scrypt, a database round trip): wake one more. While workers make progress, nobody is woken. */
+static void pool_on_nudge(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool *p = arg;
+	(void)fd;
+	(void)what;
+	p->nudge_armed = false;
+	pthread_mutex_lock(&p->mu);
+	if (p->queue && p->active < p->n) {
+		if (p->taken == p->nudge_taken)
+			pthread_cond_signal(&p->cv);
+		pool_nudge_arm(p);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Loop thread: hands the jobs that came in this turn of the loop to the workers at once. Wakes waiting
+ * workers only while fewer than target are active: busy workers take the next job without sleeping, so
+ * under load a request costs no thread wake-up and no more threads compete for the CPUs than there are
+ * CPUs. Jobs that wait while the active workers make no progress (blocked: scrypt, a database round trip)
+ * get one more worker every POOL_NUDGE_USEC (pool_on_nudge). */
+static void pool_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool *p = arg;
+	(void)fd;
+	(void)what;
+	if (!p->pend)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (p->queue_tail)
+		p->queue_tail->next = p->pend;
+	else
+		p->queue = p->pend;
+	p->queue_tail = p->pend_tail;
+	p->queued += p->n_pend;
+	unsigned wake = 0;
+	while (p->active + wake < p->target && wake < p->n_pend)
+		wake++;
+	for (unsigned i = 0; i < wake; i++)
+		pthread_cond_signal(&p->cv);
+	if (p->active + wake < p->n && p->queued > wake)
+		pool_nudge_arm(p);
+	pthread_mutex_unlock(&p->mu);
+	p->pend = p->pend_tail = NULL;
+	p->n_pend = 0;
+}
+
+/* The job waits for the end of this turn of the loop (pool_on_flush), so that the requests that arrived
+ * together reach the workers with one lock and as few wake-ups as possible. */
 void pool_submit(struct pool *p, struct job *j)
 {
 	if (j->req) {
@@ -180,14 +267,13 @@ void pool_submit(struct pool *p, struct job *j)
 		evhttp_connection_set_closecb(j->conn, pool_on_close, j);
 	}
 	j->next = NULL;
-	pthread_mutex_lock(&p->mu);
-	if (p->queue_tail)
-		p->queue_tail->next = j;
+	if (p->pend_tail)
+		p->pend_tail->next = j;
 	else
-		p->queue = j;
-	p->queue_tail = j;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+		p->pend = j;
+	p->pend_tail = j;
+	if (p->n_pend++ == 0)
+		event_active(p->flush, EV_TIMEOUT, 0);
 }
 
 static void pool_on_recovery_timer(evutil_socket_t fd, short what, void *arg)

@@ -255,6 +255,31 @@ account_set carol false
 carol_until 200 "enabled after the reconnect"
 pass "account changes by another process apply once their NOTIFY arrives ($(awk -F': ' '{print $2}' "$T/cache-tries.log" | tr '\n' ' ' | sed 's/ tries / /g')tries), also after the watcher's connection was cut"
 
+# ---- workers blocked on the database do not hold up other requests (frontend/pool.c): only as many workers
+# as CPUs are woken for new work, plus one more each time queued work sees no progress; here 3 requests
+# (more than that, fewer than the 4 workers of the test config) wait on a row lock held by another
+# session, and a read still answers at once ----
+pg_psql "$T/pg" owner -c "begin; select 1 from accounts where name = 'carol' for update; select pg_sleep(6); commit" \
+	>/dev/null 2>&1 &
+LOCKER=$!
+sleep 0.5
+BLOCKED=()
+for i in 1 2 3; do
+	curl -sS -o "$T/blocked$i.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary '{}' \
+		"${ADMIN[@]}" "$URL/api/v1/accounts/carol/enable" > "$T/blocked$i.status" 2>&1 &
+	BLOCKED+=($!)
+done
+sleep 0.5
+T0=$(date +%s%N)
+# (an auditor's read of a certificate: the blocked requests also hold the row lock of their administrator)
+get "/api/v1/certificates/$CSERIAL" -u "audrey:$AUD_PW"; want 200 "a read while 3 workers are blocked"
+MS=$((($(date +%s%N) - T0) / 1000000))
+[ "$MS" -lt 2000 ] || fail "a read took $MS ms while other workers were blocked"
+kill -0 "$LOCKER" 2>/dev/null || fail "the row lock was released before the read: the check proves nothing"
+wait "${BLOCKED[@]}" "$LOCKER"
+for i in 1 2 3; do [ "$(cat "$T/blocked$i.status")" = 200 ] || fail "blocked request $i: $(cat "$T/blocked$i.status")"; done
+pass "a read answers in $MS ms while 3 requests wait on a row lock (more workers than CPUs are busy); they complete once it is released"
+
 # ---- the audit log: every change and refusal, in the chain, without secrets ----
 check_audit() { # ACTION WANT-AT-LEAST [CONDITION]
 	local n; n=$(audit_count "$1" "${3:-}")
