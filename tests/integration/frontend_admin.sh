@@ -219,7 +219,7 @@ CAROL_PW='carol-Secret-5a5a5a5a'
 SECRETS+=("$CAROL_PW")
 api POST /api/v1/accounts '{"name": "carol", "role": "auditor", "password": "'"$CAROL_PW"'"}' "${ADMIN[@]}"; want 201 "carol"
 CSERIAL=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where status = 'issued' limit 1")
-watcher_pid() { pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query = 'LISTEN hsmca_change'"; }
+watcher_pid() { pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query = 'LISTEN hsmca_accounts'"; }
 for _ in $(seq 50); do [ -n "$(watcher_pid)" ] && break; sleep 0.1; done
 [ -n "$(watcher_pid)" ] || fail "the account watcher does not LISTEN"
 # until WANT-STATUS: GET the certificate as carol, each try from its own address (the per-address limit);
