@@ -71,26 +71,29 @@ static struct commit_item *commit_take(struct committer *c)
 	return batch;
 }
 
-/* One statement for every item of this kind. On failure the transaction is aborted and the caller starts
- * again with every item on its own (no savepoint round trips on the common path). */
-static int commit_batch_kind(struct committer *c, struct commit_item *batch, enum commit_kind kind)
+/* One statement for every intent and issued result of the batch (db_batch_apply). Outside a transaction it
+ * is a transaction of its own. On failure nothing of it is stored, and the caller runs every item on its own
+ * (no savepoint round trips on the common path). */
+static int commit_batch(struct committer *c, struct commit_item *batch)
 {
-	const void *v[COMMIT_BATCH_MAX];
-	size_t n = 0;
-	int rc;
-	for (struct commit_item *i = batch; i; i = i->next)
-		if (i->kind == kind)
-			v[n++] = kind == COMMIT_INTENT ? (const void *)i->intent : (const void *)i->issued;
-	if (n == 0)
+	const struct db_batch_intent *vi[COMMIT_BATCH_MAX];
+	const struct db_batch_issued *vs[COMMIT_BATCH_MAX];
+	size_t ni = 0, ns = 0;
+	for (struct commit_item *i = batch; i; i = i->next) {
+		if (i->kind == COMMIT_INTENT)
+			vi[ni++] = i->intent;
+		else if (i->kind == COMMIT_ISSUED)
+			vs[ns++] = i->issued;
+	}
+	if (ni + ns == 0)
 		return 0;
-	rc = kind == COMMIT_INTENT ? db_batch_insert_pending(c->db, (const struct db_batch_intent *const *)v, n)
-				   : db_batch_mark_issued(c->db, (const struct db_batch_issued *const *)v, n);
+	int rc = db_batch_apply(c->db, vi, ni, vs, ns);
 	if (rc) {
-		log_event("warning", "commit_batch_failed", "items=%zu why=\"%s\"", n, db_errmsg(c->db));
+		log_event("warning", "commit_batch_failed", "items=%zu why=\"%s\"", ni + ns, db_errmsg(c->db));
 		return rc;
 	}
 	for (struct commit_item *i = batch; i; i = i->next)
-		if (i->kind == kind)
+		if (i->kind != COMMIT_ONE)
 			i->batched = true;
 	return 0;
 }
@@ -99,11 +102,20 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 {
 	char err[DB_ERR_MAX];
 	int rc = 0;
+	bool all_batchable = true, batch_failed = false;
 	if (!c->db && (rc = db_open(c->conninfo, &c->db, err)))
 		log_event("error", "commit_db_unavailable", "why=\"%s\"", err);
+	for (struct commit_item *i = batch; i; i = i->next)
+		all_batchable = all_batchable && i->kind != COMMIT_ONE;
+	if (!rc && all_batchable) {
+		/* the common case: one statement, committed on its own, one round trip for the whole batch */
+		if (commit_batch(c, batch) == 0)
+			return;
+		batch_failed = true; /* rolled back by PostgreSQL: each item on its own below */
+	}
 	if (!rc)
 		rc = db_begin(c->db);
-	if (!rc && (commit_batch_kind(c, batch, COMMIT_INTENT) || commit_batch_kind(c, batch, COMMIT_ISSUED))) {
+	if (!rc && !batch_failed && commit_batch(c, batch)) {
 		for (struct commit_item *i = batch; i; i = i->next)
 			i->batched = false; /* rolled back with the transaction: each on its own below */
 		db_rollback(c->db);

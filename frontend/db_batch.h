@@ -1,4 +1,4 @@
-/* Batched writes for the group committer (frontend/commit.c): the intents of a whole batch, or its issued
+/* Batched writes for the group committer (frontend/commit.c): the intents of a whole batch and its issued
  * certificates, each with its audit row, in ONE statement instead of a savepoint and two statements per
  * certificate. Every item is validated exactly as db_cert_insert_pending / db_cert_mark_issued /
  * db_audit_append validate it. A failure of the statement (or a row that did not change) fails the whole
@@ -25,8 +25,10 @@ struct db_batch_issued {
 	const char *actor, *details;
 };
 
-/* Inside the current transaction; 1..DB_BATCH_MAX items. HSMCA_ERR_STATE if a row did not change. */
-int db_batch_insert_pending(struct db *db, const struct db_batch_intent *const *v, size_t n) HSMCA_WUR;
-int db_batch_mark_issued(struct db *db, const struct db_batch_issued *const *v, size_t n) HSMCA_WUR;
+/* The intents vi[0..ni) and the issued results vs[0..ns) (either may be empty, not both; at most DB_BATCH_MAX
+ * each) in ONE statement: inside the current transaction, or, outside one, as a transaction of its own
+ * (one round trip: the statement commits, or nothing of it does). HSMCA_ERR_STATE if a row did not change. */
+int db_batch_apply(struct db *db, const struct db_batch_intent *const *vi, size_t ni,
+		   const struct db_batch_issued *const *vs, size_t ns) HSMCA_WUR;
 
 #endif

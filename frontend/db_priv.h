@@ -13,7 +13,7 @@
 #define DB_SCHEMA_VERSION 4
 #define DB_BLOB_MAX (1024 * 1024)      /* TBS, DER: far above any certificate we issue */
 #define DB_TEXT_MAX (64 * 1024)        /* subject, SANs, reasons, audit details */
-#define DB_PARAMS_MAX 12
+#define DB_PARAMS_MAX 16
 #define DB_FMT_TEXT 0
 #define DB_FMT_BINARY 1
 

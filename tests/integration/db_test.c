@@ -8,6 +8,7 @@
  *   db_test open-refused CONNINFO                db_open fails with HSMCA_ERR_STATE
  *   db_test certs CONNINFO                       certificate life cycle; prints "A B" serials for the script
  *   db_test accounts CONNINFO                    accounts and API keys
+ *   db_test batch CONNINFO                       db_batch_apply alone and in the group committer
  *   db_test audit-append CONNINFO N              N rows (and a rolled-back one that must leave no trace)
  *   db_test audit-verify CONNINFO [BAD_ID]       the chain is intact, or broken exactly at BAD_ID
  *   db_test audit-concurrent CONNINFO P N        P processes with their own connections append N rows each
@@ -15,6 +16,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "db.h"
+#include "db_batch.h"
 
 #define CHECK(cond)                                                                                   \
 	do {                                                                                          \
@@ -318,6 +322,101 @@ static int cmd_certs(const char *conninfo)
 	return 0;
 }
 
+/* ---- batch: db_batch_apply and the committer's fallback ---- */
+#define BATCH_N 6
+#define BATCH_BUSY_US 400000 /* the committer held up this long, so that the next two items share a batch */
+
+struct batch_one {
+	struct committer *c;
+	const struct db_batch_intent *in;
+	int rc;
+};
+
+static int batch_intent_apply(struct db *db, void *arg)
+{
+	const struct db_batch_intent *in = arg;
+	int rc = db_cert_insert_pending(db, in->cert);
+	return rc ? rc : db_audit_append(db, in->actor, "certificate.requested", in->cert->serial_hex, in->details);
+}
+
+static int batch_busy_apply(struct db *db, void *arg)
+{
+	(void)db;
+	(void)arg;
+	usleep(BATCH_BUSY_US);
+	return 0;
+}
+
+static void *batch_busy(void *arg)
+{
+	struct committer *c = arg;
+	CHECK(committer_run(c, batch_busy_apply, NULL) == 0);
+	return NULL;
+}
+
+static void *batch_intent(void *arg)
+{
+	struct batch_one *o = arg;
+	o->rc = committer_run_intent(o->c, o->in, batch_intent_apply, (void *)o->in);
+	return NULL;
+}
+
+/* Intents alone and intents with issued results are one statement, a transaction of its own outside one
+ * (seen at once from another connection); a statement with one bad item stores nothing; in the committer,
+ * two intents that share a batch whose statement fails (a duplicate serial) are then stored one by one: the
+ * good one is, the duplicate fails alone with HSMCA_ERR_EXISTS. */
+static int cmd_batch(const char *conninfo)
+{
+	struct db *db = open_or_die(conninfo), *other = open_or_die(conninfo);
+	char s[BATCH_N][DB_SERIAL_HEX_MAX];
+	uint8_t tbs[BATCH_N][TBS_LEN], der[2][2 * TBS_LEN];
+	struct db_cert c[BATCH_N];
+	struct db_batch_intent in[BATCH_N];
+	for (int i = 0; i < BATCH_N; i++) {
+		random_serial(s[i]);
+		fake_tbs(s[i], tbs[i]);
+		c[i] = cert_for(s[i], tbs[i], NULL);
+		in[i] = (struct db_batch_intent){ &c[i], "alice", "{}" };
+	}
+	const struct db_batch_intent *v01[] = { &in[0], &in[1] }, *v23[] = { &in[2], &in[3] };
+	EXPECT(0, db_batch_apply(db, v01, 2, NULL, 0), db);
+	CHECK(status_is(other, s[0], "pending") && status_is(other, s[1], "pending"));
+
+	struct db_batch_issued is[2];
+	for (int i = 0; i < 2; i++)
+		is[i] = (struct db_batch_issued){ s[i], der[i], fake_cert(tbs[i], der[i]), "signer", "{}" };
+	const struct db_batch_issued *vs[] = { &is[0], &is[1] };
+	EXPECT(0, db_batch_apply(db, v23, 2, vs, 2), db);
+	CHECK(status_is(other, s[0], "issued") && status_is(other, s[1], "issued"));
+	CHECK(status_is(other, s[2], "pending") && status_is(other, s[3], "pending"));
+
+	/* atomic: a duplicate intent (s[2] again) fails the statement, and s[4] is not stored either */
+	const struct db_batch_intent *vdup[] = { &in[4], &in[2] };
+	CHECK(db_batch_apply(db, vdup, 2, NULL, 0) != 0);
+	char st[STATUS_MAX];
+	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_status(other, s[4], st, sizeof st), other);
+
+	/* the committer: s[4] and the duplicate s[2] wait together behind a busy item, share a batch */
+	struct committer *cm = NULL;
+	pthread_t busy, t[2];
+	struct batch_one o[2] = { { NULL, &in[4], -1 }, { NULL, &in[2], -1 } };
+	CHECK(committer_start(conninfo, &cm) == 0);
+	o[0].c = o[1].c = cm;
+	CHECK(pthread_create(&busy, NULL, batch_busy, cm) == 0);
+	usleep(BATCH_BUSY_US / 4);
+	for (int i = 0; i < 2; i++)
+		CHECK(pthread_create(&t[i], NULL, batch_intent, &o[i]) == 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_join(busy, NULL);
+	CHECK(o[0].rc == 0 && status_is(other, s[4], "pending"));
+	CHECK(o[1].rc == HSMCA_ERR_EXISTS);
+	db_close(other);
+	db_close(db);
+	printf("batch: one statement, atomic; the committer's fallback stores the good item of a failed batch\n");
+	return 0;
+}
+
 static int cmd_accounts(const char *conninfo)
 {
 	static const char key1[] = "6f1ed002ab5595859014ebf0951522d9e9e4d1c3f1d9f2e3a4b5c6d7e8f90a1b";
@@ -468,6 +567,8 @@ int main(int argc, char **argv)
 		return cmd_certs(argv[2]);
 	if (strcmp(cmd, "accounts") == 0 && argc == 3)
 		return cmd_accounts(argv[2]);
+	if (strcmp(cmd, "batch") == 0 && argc == 3)
+		return cmd_batch(argv[2]);
 	if (strcmp(cmd, "audit-append") == 0 && argc == 4)
 		return cmd_audit_append(argv[2], atoi(argv[3]));
 	if (strcmp(cmd, "audit-verify") == 0 && (argc == 3 || argc == 4))

@@ -78,6 +78,8 @@ read -r A C E < <("$DBT" certs "$FRONT" | tail -n 1)
 pass "certificates: pending -> issued | failed, pending rows listed, revocation, renewal link, change_seq"
 "$DBT" accounts "$FRONT"
 pass "accounts and API keys"
+"$DBT" batch "$FRONT" || fail "batch statements"
+pass "batch: intents and issued results in one statement, a transaction of its own, atomic; the committer stores the good item of a failed batch"
 
 # ---- least privilege of hsmca_frontend ----
 expect_sql_error frontend "UPDATE audit_log SET actor = 'x'" "permission denied for table audit_log"
