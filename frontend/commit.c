@@ -48,11 +48,11 @@ struct committer {
 	struct commit_item *sign_head, *sign_tail;
 	pthread_cond_t sign_work;
 	pthread_t sign_thread;
-	struct sgn_client sgn; /* signing thread only */
-	bool sgn_open;
+	struct sgn_client sgn[COMMIT_SIGN_CONNS]; /* signing thread only */
+	bool sgn_open[COMMIT_SIGN_CONNS];
 };
 
-#define COMMIT_SIGN_WINDOW 32 /* requests in flight on the signer connection */
+#define COMMIT_SIGN_WINDOW 32 /* requests in flight on one signer connection */
 
 /* Takes up to COMMIT_BATCH_MAX waiting items. */
 static struct commit_item *commit_take(struct committer *c)
@@ -165,56 +165,91 @@ static void commit_stats(struct committer *c, const struct commit_item *batch)
 	c->db_ms = 0;
 }
 
-/* Sends the not yet signed items (a window at a time) and reads their replies in order. false if the
- * connection was lost (the items without signed_done are to be tried again on a new one). */
-static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, size_t n)
+/* Signs v[0..n) over the open connections conn[0..nc): item j goes to conn[j % nc], each connection gets its
+ * items a window at a time and answers them in order (the signer serves a connection on one worker, so the
+ * connections sign in parallel). A connection that fails (or that the signer closes after a malformed TBS)
+ * is closed and its remaining items are left without signed_done; false if any were. */
+static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, size_t n, const int *conn, size_t nc)
 {
 	uint32_t ids[COMMIT_BATCH_MAX];
-	size_t sent = 0, got = 0;
-	while (got < n) {
-		while (sent < n && sent - got < COMMIT_SIGN_WINDOW) {
-			struct commit_sign *s = v[sent]->sign;
-			if (sgn_client_send_sign(&c->sgn, FRAME_SIGN_CERT, s->label, s->tbs, s->tbs_len, &ids[sent]))
-				return false;
-			sent++;
-		}
-		struct commit_sign *s = v[got]->sign;
-		int rc = sgn_client_recv_reply(&c->sgn, ids[got], &s->der);
-		if (rc != 0 && rc != HSMCA_ERR_POLICY)
-			return false;
-		s->sign_rc = rc;
-		if (rc)
-			snprintf(s->why, sizeof(s->why), "%s", c->sgn.err_msg);
-		v[got++]->signed_done = true;
-		if (rc && c->sgn.err_code == FRAME_E_MALFORMED)
-			return got == n; /* the signer closes after a malformed TBS */
+	size_t sent[COMMIT_SIGN_CONNS] = { 0 }, got[COMMIT_SIGN_CONNS] = { 0 }, cnt[COMMIT_SIGN_CONNS];
+	bool alive[COMMIT_SIGN_CONNS], more = true, ok = true;
+	for (size_t k = 0; k < nc; k++) {
+		cnt[k] = n > k ? (n - k + nc - 1) / nc : 0;
+		alive[k] = true;
 	}
-	return true;
+	while (more) {
+		more = false;
+		for (size_t k = 0; k < nc; k++) /* fill every connection's window before waiting on any */
+			while (alive[k] && sent[k] < cnt[k] && sent[k] - got[k] < COMMIT_SIGN_WINDOW) {
+				size_t j = sent[k] * nc + k;
+				struct commit_sign *s = v[j]->sign;
+				if (sgn_client_send_sign(&c->sgn[conn[k]], FRAME_SIGN_CERT, s->label, s->tbs, s->tbs_len, &ids[j]))
+					alive[k] = false;
+				else
+					sent[k]++;
+			}
+		for (size_t k = 0; k < nc; k++) {
+			if (!alive[k] || got[k] == sent[k])
+				continue;
+			size_t j = got[k] * nc + k;
+			struct commit_sign *s = v[j]->sign;
+			struct sgn_client *g = &c->sgn[conn[k]];
+			int rc = sgn_client_recv_reply(g, ids[j], &s->der);
+			if (rc != 0 && rc != HSMCA_ERR_POLICY) {
+				alive[k] = false;
+				continue;
+			}
+			s->sign_rc = rc;
+			if (rc)
+				snprintf(s->why, sizeof(s->why), "%s", g->err_msg);
+			v[j]->signed_done = true;
+			got[k]++;
+			if (rc && g->err_code == FRAME_E_MALFORMED)
+				alive[k] = false; /* the signer closes after a malformed TBS */
+			more = more || got[k] < cnt[k];
+		}
+		for (size_t k = 0; k < nc && !more; k++)
+			more = alive[k] && got[k] < cnt[k];
+	}
+	for (size_t k = 0; k < nc; k++) {
+		if (alive[k])
+			continue;
+		sgn_client_close(&c->sgn[conn[k]]);
+		c->sgn_open[conn[k]] = false;
+		ok = ok && got[k] == cnt[k];
+	}
+	return ok;
 }
 
-/* Signs the committed sign-ahead intents of the batch; a lost connection is reopened once, as a worker
- * would. The TBS of each is durable by now (its batch is committed). */
+/* Signs the committed sign-ahead intents of the batch over COMMIT_SIGN_CONNS connections (those that open);
+ * a lost connection is reopened once, as a worker would. The TBS of each is durable by now (its batch is
+ * committed). */
 static void commit_sign_all(struct committer *c, struct commit_item *batch)
 {
 	struct commit_item *v[COMMIT_BATCH_MAX];
 	for (int attempt = 0; attempt < 2; attempt++) {
-		size_t n = 0;
+		int conn[COMMIT_SIGN_CONNS];
+		size_t n = 0, nc = 0;
 		for (struct commit_item *i = batch; i; i = i->next)
 			if (i->sign && !i->rc && !i->signed_done)
 				v[n++] = i;
 		if (n == 0)
 			return;
-		if (!c->sgn_open) {
-			if (sgn_client_open(&c->sgn, v[0]->sign->socket, 1) != 0) {
-				sgn_client_close(&c->sgn);
-				break;
+		for (int k = 0; k < COMMIT_SIGN_CONNS && (size_t)k < n; k++) {
+			if (!c->sgn_open[k]) {
+				if (sgn_client_open(&c->sgn[k], v[0]->sign->socket, 1) != 0) {
+					sgn_client_close(&c->sgn[k]);
+					continue;
+				}
+				c->sgn_open[k] = true;
 			}
-			c->sgn_open = true;
+			conn[nc++] = k;
 		}
-		if (commit_sign_pipelined(c, v, n))
-			return;
-		sgn_client_close(&c->sgn); /* lost (signer restarted?): reconnect once */
-		c->sgn_open = false;
+		if (nc == 0)
+			break;
+		if (commit_sign_pipelined(c, v, n, conn, nc))
+			return; /* else: lost (signer restarted?): reconnect once */
 	}
 	for (struct commit_item *i = batch; i; i = i->next)
 		if (i->sign && !i->rc && !i->signed_done) {

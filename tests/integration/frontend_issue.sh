@@ -6,6 +6,20 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 fe_setup_backend
 fe_profiles
+# a profile the frontend allows but the signer's pinned key rules (max_validity_days = 397) refuse
+cat >> "$T/profiles.conf" <<EOC
+
+[profile overlong]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 1
+max_validity_days = 500
+key_usage = digitalSignature, keyEncipherment
+eku = serverAuth
+accounts = alice
+EOC
 printf 'admin password 0001\n' > "$T/admin.pw"
 printf 'alice password 0002\n' > "$T/alice.pw"
 printf 'auditor password 3\n' > "$T/aud.pw"
@@ -52,6 +66,18 @@ issue_req "$T/apik.csr" server -H "Authorization: Bearer $KEY"
 issue_req "$T/apik.csr" server -H "Authorization: Bearer hsk_0000000000000000000000000000000000"
 [ "$STATUS" = 401 ] || fail "bad API key: $STATUS"
 pass "Bearer API keys (stored as hashes) authenticate; a wrong key gets 401"
+
+# ---- the signer refuses what the frontend allowed: 502 with the signer's reason, the row failed, audited ----
+csr over ec:P-256 "DNS:over.example.com"
+issue_req "$T/over.csr" overlong "${ALICE[@]}"
+[ "$STATUS" = 502 ] && [ "$(json_field '["error"]["code"]')" = signer ] || fail "signer refusal: $STATUS $BODY"
+grep -qi "validity" <<<"$(json_field '["error"]["message"]')" || fail "the signer's reason is not passed on: $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where profile = 'overlong'")" = failed ] \
+	|| fail "a refused request's row is not failed"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log a join certificates c on a.object = c.serial_hex
+	where c.profile = 'overlong' and a.action in ('certificate.requested', 'certificate.failed')")" = 2 ] \
+	|| fail "the refusal's intent and failure are not both audited"
+pass "a TBS the signer's pinned rules refuse: 502 with its reason; the intent was committed first, the row is failed, both audited"
 
 before=$(cert_rows)
 refuse() { # want-status want-code label: after issue_req
