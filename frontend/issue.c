@@ -1,5 +1,6 @@
 /* POST /api/v1/certificates on a worker thread: authenticate, parse, apply the profile, commit the intent,
- * sign, commit the result. */
+ * sign, commit the result (issue_core; without an approval step the last three happen in the committer:
+ * issue_async.c), and the recovery of pending rows. */
 #include "issue.h"
 
 #include <arpa/inet.h>
@@ -13,6 +14,7 @@
 #include "commit.h"
 #include "db_lifecycle.h"
 #include "frame.h"
+#include "issue_priv.h"
 #include "json.h"
 #include "log.h"
 #include "pool.h"
@@ -185,21 +187,10 @@ static int issue_body(struct job *j, struct json_doc **doc, const char **csr, si
 	return 0;
 }
 
-static const char issue_why_signer_down[] = "the request is recorded and will be completed when the signer is back";
-static const char issue_why_unrecorded[] = "could not record the certificate; it will be recovered";
+const char issue_why_signer_down[] = "the request is recorded and will be completed when the signer is back";
+const char issue_why_unrecorded[] = "could not record the certificate; it will be recovered";
 
-struct issue_intent {
-	const struct db_cert *cert;
-	const char *actor, *serial, *details;
-	int64_t *held_id; /* non-NULL: commit as held for approval, the approval's id goes here */
-};
-
-struct issue_result {
-	const char *actor, *serial, *fail_why, *details;
-	const struct dbuf *der;
-};
-
-static int issue_intent_apply(struct db *db, void *arg)
+int issue_intent_apply(struct db *db, void *arg)
 {
 	const struct issue_intent *in = arg;
 	int rc = in->held_id ? db_cert_insert_held(db, in->cert, in->details, DB_APPROVAL_TTL_DEFAULT, in->held_id)
@@ -209,7 +200,7 @@ static int issue_intent_apply(struct db *db, void *arg)
 				    in->serial, in->details);
 }
 
-static int issue_result_apply(struct db *db, void *arg)
+int issue_result_apply(struct db *db, void *arg)
 {
 	const struct issue_result *r = arg;
 	int rc = r->fail_why ? db_cert_mark_failed(db, r->serial, r->fail_why)
@@ -241,23 +232,14 @@ static int issue_write(struct worker *w, int (*apply)(struct db *, void *), void
 	return rc;
 }
 
-/* The row an intent stores and its audit details (c.subject and c.sans point into the record, so it does not
- * move once built). Owned buffers: issue_rec_free. */
-struct issue_rec {
-	struct db_cert c;
-	char subject[CSR_SAN_MAX + 8];
-	struct dbuf sans, details;
-};
-
-static void issue_rec_free(struct issue_rec *r)
+void issue_rec_free(struct issue_rec *r)
 {
 	dbuf_free(&r->sans);
 	dbuf_free(&r->details);
 }
 
-static int issue_rec_build(struct issue_rec *r, const struct profile *p, const char *actor, const char *serial,
-			   const struct csr *csr, const struct dbuf *tbs, const time_t validity[2],
-			   const struct issue_extra *x)
+int issue_rec_build(struct issue_rec *r, const struct profile *p, const char *actor, const char *serial,
+		    const struct csr *csr, const struct dbuf *tbs, const time_t validity[2], const struct issue_extra *x)
 {
 	char tbs_hash[65];
 	dbuf_init(&r->sans);
@@ -338,8 +320,7 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 	return rc;
 }
 
-/* The audit details of a failed request: {"reason": why} (or {} if it cannot be written). */
-static void issue_fail_details(const char *why, char *out, size_t out_len)
+void issue_fail_details(const char *why, char *out, size_t out_len)
 {
 	struct dbuf d;
 	dbuf_init(&d);
@@ -404,8 +385,7 @@ static int issue_hosts(struct csr *csr, const struct json_node *hosts, char *why
 	return 0;
 }
 
-/* Why an intent could not be committed: a renewal that lost the race to another one, or the database. */
-static void issue_intent_refusal(struct issue_outcome *o, int rc)
+void issue_intent_refusal(struct issue_outcome *o, int rc)
 {
 	if (rc == HSMCA_ERR_EXISTS) {
 		o->status = 409;
@@ -449,11 +429,9 @@ static int issue_sans_text(struct csr *csr, const char *text, char *why)
 	return 0;
 }
 
-/* The checks and the TBS (nothing stored yet): 0 with csr, tbs, o->serial and validity, or -1 with o's
- * refusal audited. csr and tbs are initialised by the caller, who frees them either way. */
-static int issue_prepare(struct worker *w, const char *actor, const char *peer, const struct profile *p,
-			 const char *csr_text, size_t csr_len, const struct issue_extra *x, struct issue_outcome *o,
-			 struct csr *csr, struct dbuf *tbs, time_t validity[2])
+int issue_prepare(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
+		  size_t csr_len, const struct issue_extra *x, struct issue_outcome *o, struct csr *csr, struct dbuf *tbs,
+		  time_t validity[2])
 {
 	int san_types[CSR_MAX_SANS];
 	const char *sans[CSR_MAX_SANS];
@@ -545,143 +523,6 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	log_event("info", "issued", "serial=%s profile=%s requester=%s", o->serial, p->name, actor);
 	ret = 0;
 out:
-	csr_free(&csr);
-	dbuf_free(&tbs);
-	return ret;
-}
-
-/* Issuance without holding the worker: after the checks the worker hands the intent to the committer and
- * takes its next request; the committer commits the intent, its signing thread signs (after the COMMIT),
- * the issued result is committed in a following batch, and issue_async_done, on the committer's thread,
- * writes the reply and hands the job back to the loop. Same rules, same outcomes as issue_core. */
-struct issue_async {
-	struct app *app;
-	struct pool *pool;
-	struct job *j;
-	const struct profile *p;
-	char actor[DB_NAME_MAX];
-	struct dbuf tbs;
-	struct issue_rec rec;
-	struct issue_intent in;
-	struct db_batch_intent bi;
-	struct commit_sign s;
-	struct issue_result res; /* a signer refusal, recorded as failed */
-	char fail_details[ISSUE_WHY_MAX + 64];
-};
-
-static void issue_async_free(struct issue_async *a)
-{
-	dbuf_free(&a->tbs);
-	dbuf_free(&a->s.der);
-	issue_rec_free(&a->rec);
-	free(a);
-}
-
-static void issue_async_finish(struct issue_async *a)
-{
-	pool_job_done(a->pool, a->j);
-	issue_async_free(a);
-}
-
-/* The signer refused the TBS and its failed state is committed (or not): 502 with the signer's reason. */
-static void issue_async_failed(void *arg, int rc)
-{
-	struct issue_async *a = arg;
-	if (rc)
-		log_event("error", "commit_failed", "serial=%s state=failed rc=%d", a->rec.c.serial_hex, rc);
-	job_error(a->j, 502, "signer", a->s.why);
-	issue_async_finish(a);
-}
-
-static void issue_async_done(void *arg, int rc)
-{
-	struct issue_async *a = arg;
-	struct job *j = a->j;
-	const char *serial = a->rec.c.serial_hex;
-	if (rc) {
-		struct issue_outcome o;
-		log_event("error", "db_failed", "step=intent serial=%s rc=%d", serial, rc);
-		issue_intent_refusal(&o, rc);
-		job_error(j, o.status, o.code, o.why);
-	} else if (a->s.sign_rc == HSMCA_ERR_IO) {
-		atomic_fetch_add(&a->app->failed, 1); /* stays pending: recovery completes it */
-		job_error(j, 503, "signer-unavailable", issue_why_signer_down);
-	} else if (a->s.sign_rc) {
-		atomic_fetch_add(&a->app->failed, 1);
-		issue_fail_details(a->s.why, a->fail_details, sizeof(a->fail_details));
-		a->res = (struct issue_result){ a->actor, serial, a->s.why, a->fail_details, NULL };
-		if (committer_submit(a->app->committer, issue_result_apply, &a->res, issue_async_failed, a) == 0)
-			return;
-		issue_async_failed(a, HSMCA_ERR_NOMEM);
-		return;
-	} else if (a->s.result_rc) {
-		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
-		job_error(j, 503, "unavailable", issue_why_unrecorded); /* stays pending: recovery re-signs it */
-	} else {
-		atomic_fetch_add(&a->app->issued, 1);
-		log_event("info", "issued", "serial=%s profile=%s requester=%s", serial, a->p->name, a->actor);
-		issue_reply_app(a->app, j, serial, &a->s.der);
-	}
-	issue_async_finish(a);
-}
-
-/* Checks the request, then queues its intent and returns at once (w->deferred): 0, or -1 with o (the
- * request was refused or could not be queued; the job is still the caller's). tbs is taken. */
-static int issue_async_start(struct worker *w, struct job *j, const char *actor, const struct profile *p,
-			     const struct csr *csr, struct dbuf *tbs, const time_t validity[2], struct issue_outcome *o)
-{
-	struct issue_async *a = calloc(1, sizeof(*a));
-	o->status = 503;
-	o->code = "unavailable";
-	snprintf(o->why, sizeof(o->why), "could not record the request");
-	if (!a)
-		return -1;
-	a->app = w->app;
-	a->pool = w->pool;
-	a->j = j;
-	a->p = p;
-	snprintf(a->actor, sizeof(a->actor), "%s", actor);
-	a->tbs = *tbs;
-	dbuf_init(tbs);
-	dbuf_init(&a->s.der);
-	if (issue_rec_build(&a->rec, p, a->actor, o->serial, csr, &a->tbs, validity, NULL)) {
-		dbuf_free(&a->tbs);
-		free(a);
-		return -1;
-	}
-	const char *details = (const char *)a->rec.details.data;
-	a->in = (struct issue_intent){ &a->rec.c, a->actor, a->rec.c.serial_hex, details, NULL };
-	a->bi = (struct db_batch_intent){ &a->rec.c, a->actor, details };
-	a->s.socket = w->app->conf.signer_socket;
-	a->s.label = p->issuer;
-	a->s.tbs = a->tbs.data;
-	a->s.tbs_len = a->tbs.len;
-	a->s.actor = a->actor;
-	w->deferred = true; /* before the submit: the job may be finished before it returns */
-	if (committer_submit_intent_sign(w->app->committer, &a->bi, issue_intent_apply, &a->in, &a->s,
-					 issue_async_done, a) == 0)
-		return 0;
-	w->deferred = false;
-	issue_async_free(a);
-	return -1;
-}
-
-/* POST /api/v1/certificates: without an approval step and with the committer running, the worker does not
- * wait for the commits and the signer (issue_async_start); otherwise issue_core. 0 when deferred. */
-static int issue_run(struct worker *w, struct job *j, const char *actor, const struct profile *p,
-		     const char *csr_text, size_t csr_len, struct issue_outcome *o)
-{
-	if (p->needs_approval || !w->app->committer || !w->pool)
-		return issue_core(w, actor, j->peer, p, csr_text, csr_len, NULL, o);
-	struct csr csr;
-	struct dbuf tbs;
-	time_t validity[2] = { 0, 0 };
-	int ret = -1;
-	memset(&csr, 0, sizeof(csr));
-	dbuf_init(&tbs);
-	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, NULL, o, &csr, &tbs, validity) == 0 &&
-	    issue_async_start(w, j, actor, p, &csr, &tbs, validity, o) == 0)
-		ret = 2;
 	csr_free(&csr);
 	dbuf_free(&tbs);
 	return ret;

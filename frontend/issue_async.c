@@ -1,0 +1,143 @@
+/* Issuance without holding the worker: after the checks the worker hands the intent to the committer and
+ * takes its next request; the committer commits the intent, its signing thread signs (after the COMMIT),
+ * the issued result is committed in a following batch, and issue_async_done, on the committer's thread,
+ * writes the reply and hands the job back to the loop. Same rules, same outcomes as issue_core. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commit.h"
+#include "issue_priv.h"
+#include "log.h"
+
+/* One request in flight: everything the committer's callbacks need, owned here (freed by issue_async_finish). */
+struct issue_async {
+	struct app *app;
+	struct pool *pool;
+	struct job *j;
+	const struct profile *p;
+	char actor[DB_NAME_MAX];
+	struct dbuf tbs;
+	struct issue_rec rec;
+	struct issue_intent in;
+	struct db_batch_intent bi;
+	struct commit_sign s;
+	struct issue_result res; /* a signer refusal, recorded as failed */
+	char fail_details[ISSUE_WHY_MAX + 64];
+};
+
+static void issue_async_free(struct issue_async *a)
+{
+	dbuf_free(&a->tbs);
+	dbuf_free(&a->s.der);
+	issue_rec_free(&a->rec);
+	free(a);
+}
+
+static void issue_async_finish(struct issue_async *a)
+{
+	pool_job_done(a->pool, a->j);
+	issue_async_free(a);
+}
+
+/* The signer refused the TBS and its failed state is committed (or not): 502 with the signer's reason. */
+static void issue_async_failed(void *arg, int rc)
+{
+	struct issue_async *a = arg;
+	if (rc)
+		log_event("error", "commit_failed", "serial=%s state=failed rc=%d", a->rec.c.serial_hex, rc);
+	job_error(a->j, 502, "signer", a->s.why);
+	issue_async_finish(a);
+}
+
+static void issue_async_done(void *arg, int rc)
+{
+	struct issue_async *a = arg;
+	struct job *j = a->j;
+	const char *serial = a->rec.c.serial_hex;
+	if (rc) {
+		struct issue_outcome o;
+		log_event("error", "db_failed", "step=intent serial=%s rc=%d", serial, rc);
+		issue_intent_refusal(&o, rc);
+		job_error(j, o.status, o.code, o.why);
+	} else if (a->s.sign_rc == HSMCA_ERR_IO) {
+		atomic_fetch_add(&a->app->failed, 1); /* stays pending: recovery completes it */
+		job_error(j, 503, "signer-unavailable", issue_why_signer_down);
+	} else if (a->s.sign_rc) {
+		atomic_fetch_add(&a->app->failed, 1);
+		issue_fail_details(a->s.why, a->fail_details, sizeof(a->fail_details));
+		a->res = (struct issue_result){ a->actor, serial, a->s.why, a->fail_details, NULL };
+		if (committer_submit(a->app->committer, issue_result_apply, &a->res, issue_async_failed, a) == 0)
+			return;
+		issue_async_failed(a, HSMCA_ERR_NOMEM);
+		return;
+	} else if (a->s.result_rc) {
+		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
+		job_error(j, 503, "unavailable", issue_why_unrecorded); /* stays pending: recovery re-signs it */
+	} else {
+		atomic_fetch_add(&a->app->issued, 1);
+		log_event("info", "issued", "serial=%s profile=%s requester=%s", serial, a->p->name, a->actor);
+		issue_reply_app(a->app, j, serial, &a->s.der);
+	}
+	issue_async_finish(a);
+}
+
+/* Checks the request, then queues its intent and returns at once (w->deferred): 0, or -1 with o (the
+ * request was refused or could not be queued; the job is still the caller's). tbs is taken. */
+static int issue_async_start(struct worker *w, struct job *j, const char *actor, const struct profile *p,
+			     const struct csr *csr, struct dbuf *tbs, const time_t validity[2], struct issue_outcome *o)
+{
+	struct issue_async *a = calloc(1, sizeof(*a));
+	o->status = 503;
+	o->code = "unavailable";
+	snprintf(o->why, sizeof(o->why), "could not record the request");
+	if (!a)
+		return -1;
+	a->app = w->app;
+	a->pool = w->pool;
+	a->j = j;
+	a->p = p;
+	snprintf(a->actor, sizeof(a->actor), "%s", actor);
+	a->tbs = *tbs;
+	dbuf_init(tbs);
+	dbuf_init(&a->s.der);
+	if (issue_rec_build(&a->rec, p, a->actor, o->serial, csr, &a->tbs, validity, NULL)) {
+		dbuf_free(&a->tbs);
+		free(a);
+		return -1;
+	}
+	const char *details = (const char *)a->rec.details.data;
+	a->in = (struct issue_intent){ &a->rec.c, a->actor, a->rec.c.serial_hex, details, NULL };
+	a->bi = (struct db_batch_intent){ &a->rec.c, a->actor, details };
+	a->s.socket = w->app->conf.signer_socket;
+	a->s.label = p->issuer;
+	a->s.tbs = a->tbs.data;
+	a->s.tbs_len = a->tbs.len;
+	a->s.actor = a->actor;
+	w->deferred = true; /* before the submit: the job may be finished before it returns */
+	if (committer_submit_intent_sign(w->app->committer, &a->bi, issue_intent_apply, &a->in, &a->s,
+					 issue_async_done, a) == 0)
+		return 0;
+	w->deferred = false;
+	issue_async_free(a);
+	return -1;
+}
+
+int issue_run(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr_text,
+	      size_t csr_len, struct issue_outcome *o)
+{
+	if (p->needs_approval || !w->app->committer || !w->pool)
+		return issue_core(w, actor, j->peer, p, csr_text, csr_len, NULL, o);
+	struct csr csr;
+	struct dbuf tbs;
+	time_t validity[2] = { 0, 0 };
+	int ret = -1;
+	memset(&csr, 0, sizeof(csr));
+	dbuf_init(&tbs);
+	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, NULL, o, &csr, &tbs, validity) == 0 &&
+	    issue_async_start(w, j, actor, p, &csr, &tbs, validity, o) == 0)
+		ret = 2;
+	csr_free(&csr);
+	dbuf_free(&tbs);
+	return ret;
+}

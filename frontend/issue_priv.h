@@ -1,0 +1,56 @@
+/* What issue.c (the checks, the synchronous path, recovery) and issue_async.c (issuance that does not hold
+ * a worker) share. Not for other modules. */
+#ifndef HSMCA_ISSUE_PRIV_H
+#define HSMCA_ISSUE_PRIV_H
+
+#include "issue.h"
+#include "pool.h"
+
+extern const char issue_why_signer_down[]; /* 503: the row stays pending, recovery completes it */
+extern const char issue_why_unrecorded[];  /* 503: signed but not recorded issued; recovery re-signs it */
+
+/* An intent (the certificate row and its audit row), for issue_intent_apply. Borrowed pointers. */
+struct issue_intent {
+	const struct db_cert *cert;
+	const char *actor, *serial, *details;
+	int64_t *held_id; /* non-NULL: commit as held for approval, the approval's id goes here */
+};
+/* The signer's answer (der, or fail_why) and its audit row, for issue_result_apply. Borrowed pointers. */
+struct issue_result {
+	const char *actor, *serial, *fail_why, *details;
+	const struct dbuf *der;
+};
+/* Committer callbacks (commit.h): run inside the current transaction. */
+int issue_intent_apply(struct db *db, void *arg);
+int issue_result_apply(struct db *db, void *arg);
+
+/* The row an intent stores and its audit details (c.subject and c.sans point into the record, so it does not
+ * move once built). Owned buffers: issue_rec_free. */
+struct issue_rec {
+	struct db_cert c;
+	char subject[CSR_SAN_MAX + 8];
+	struct dbuf sans, details;
+};
+int issue_rec_build(struct issue_rec *r, const struct profile *p, const char *actor, const char *serial,
+		    const struct csr *csr, const struct dbuf *tbs, const time_t validity[2],
+		    const struct issue_extra *x) HSMCA_WUR;
+void issue_rec_free(struct issue_rec *r);
+
+/* The audit details of a failed request: {"reason": why} (or {} if it cannot be written). */
+void issue_fail_details(const char *why, char *out, size_t out_len);
+/* Why an intent could not be committed: a renewal that lost the race to another one (409), or the
+ * database (503). */
+void issue_intent_refusal(struct issue_outcome *o, int rc);
+/* The checks and the TBS (nothing stored yet): 0 with csr, tbs, o->serial and validity, or -1 with o's
+ * refusal audited. csr and tbs are initialised by the caller, who frees them either way. */
+int issue_prepare(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
+		  size_t csr_len, const struct issue_extra *x, struct issue_outcome *o, struct csr *csr, struct dbuf *tbs,
+		  time_t validity[2]);
+
+/* POST /api/v1/certificates after authentication (issue_async.c): without an approval step and with the
+ * committer running, the worker does not wait for the commits and the signer; otherwise issue_core.
+ * Returns issue_core's 0 / 1 / -1 (reply from o), or 2: deferred, the job is no longer the caller's. */
+int issue_run(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr_text,
+	      size_t csr_len, struct issue_outcome *o);
+
+#endif
