@@ -55,18 +55,25 @@ struct committer {
 #define COMMIT_SIGN_WINDOW 32 /* requests in flight on one signer connection */
 
 /* Takes up to COMMIT_BATCH_MAX waiting items. */
+/* Under mu: detaches up to COMMIT_BATCH_MAX items from the non-empty queue (head, tail). */
+static struct commit_item *commit_detach(struct commit_item **head, struct commit_item **tail)
+{
+	struct commit_item *batch = *head, *last = *head;
+	for (int n = 1; n < COMMIT_BATCH_MAX && last->next; n++)
+		last = last->next;
+	*head = last->next;
+	if (!*head)
+		*tail = NULL;
+	last->next = NULL;
+	return batch;
+}
+
 static struct commit_item *commit_take(struct committer *c)
 {
 	pthread_mutex_lock(&c->mu);
 	while (!c->head)
 		pthread_cond_wait(&c->work, &c->mu);
-	struct commit_item *batch = c->head, *last = c->head;
-	for (int n = 1; n < COMMIT_BATCH_MAX && last->next; n++)
-		last = last->next;
-	c->head = last->next;
-	if (!c->head)
-		c->tail = NULL;
-	last->next = NULL;
+	struct commit_item *batch = commit_detach(&c->head, &c->tail);
 	pthread_mutex_unlock(&c->mu);
 	return batch;
 }
@@ -376,13 +383,7 @@ static void *commit_sign_main(void *arg)
 		pthread_mutex_lock(&c->mu);
 		while (!c->sign_head)
 			pthread_cond_wait(&c->sign_work, &c->mu);
-		struct commit_item *batch = c->sign_head, *last = batch;
-		for (int n = 1; n < COMMIT_BATCH_MAX && last->next; n++)
-			last = last->next;
-		c->sign_head = last->next;
-		if (!c->sign_head)
-			c->sign_tail = NULL;
-		last->next = NULL;
+		struct commit_item *batch = commit_detach(&c->sign_head, &c->sign_tail);
 		pthread_mutex_unlock(&c->mu);
 		commit_sign_all(c, batch);
 		commit_signed(c, batch);
