@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "pwflight.h"
 
 #define AUTH_LOGN 14
 #define AUTH_R 8
@@ -23,6 +24,7 @@
 #define RL_SLOTS 1024
 #define AUTH_CACHE_SLOTS 256
 #define AUTH_CACHE_TTL 60
+_Static_assert(PWFLIGHT_TAG == SHA256_DIGEST_LENGTH, "the login tag is an HMAC-SHA-256");
 
 struct rl_slot {
 	char key[DB_NAME_MAX + 8];
@@ -54,12 +56,13 @@ struct ratelimit {
 	struct acct_slot acct[AUTH_CACHE_SLOTS];
 	uint64_t acct_gen;  /* under mu: moves on every change of accounts or API keys */
 	bool acct_watched;  /* under mu: a watcher is listening for those changes (else nothing is cached) */
+	struct pwflight *flight; /* owned: concurrent identical logins share one scrypt */
 };
 
 struct ratelimit *ratelimit_new(void)
 {
 	struct ratelimit *rl = calloc(1, sizeof(*rl));
-	if (!rl || RAND_priv_bytes(rl->cache_key, sizeof(rl->cache_key)) != 1) {
+	if (!rl || RAND_priv_bytes(rl->cache_key, sizeof(rl->cache_key)) != 1 || !(rl->flight = pwflight_new())) {
 		free(rl);
 		return NULL;
 	}
@@ -69,8 +72,10 @@ struct ratelimit *ratelimit_new(void)
 
 void ratelimit_free(struct ratelimit *rl)
 {
-	if (rl)
-		OPENSSL_cleanse(rl, sizeof(*rl));
+	if (!rl)
+		return;
+	pwflight_free(rl->flight);
+	OPENSSL_cleanse(rl, sizeof(*rl));
 	free(rl);
 }
 
@@ -286,6 +291,27 @@ static int auth_account_get(struct worker *w, const char *user, struct db_accoun
 	return 0;
 }
 
+/* What pwflight_verify needs of the credential cache for one login (pwflight_cache.arg). */
+struct auth_login {
+	struct ratelimit *rl;
+	const uint8_t *tag;
+	time_t now;
+	const struct db_account *acct; /* NULL: no such account (verified against the dummy, never cached) */
+};
+
+static bool auth_login_known(void *arg)
+{
+	struct auth_login *l = arg;
+	return l->acct && auth_cache_hit(l->rl, l->tag, l->now, l->acct);
+}
+
+static void auth_login_record(void *arg, bool ok)
+{
+	struct auth_login *l = arg;
+	if (ok && l->acct) /* a hit keeps its expiry: the TTL bounds how long a verification is reused */
+		auth_cache_put(l->rl, l->tag, l->now, l->acct);
+}
+
 static enum auth_result auth_basic(struct worker *w, const char *b64, const char *peer, struct db_account *out)
 {
 	struct ratelimit *rl = w->app->rl;
@@ -319,14 +345,13 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 		goto out;
 	}
 	auth_cache_tag(rl, user, pw, pw_len, tag);
-	bool hit = !rc && auth_cache_hit(rl, tag, now, out), ok;
-	if (hit)
-		ok = !out->disabled;
-	else
-		ok = auth_verify_password(rc ? auth_dummy : out->pw_hash, pw, pw_len) && !rc && !out->disabled;
+	struct auth_login login = { rl, tag, now, rc ? NULL : out };
+	const struct pwflight_cache cache = { auth_login_known, auth_login_record, &login };
+	bool ok = auth_login_known(&login) ||
+		  pwflight_verify(rl->flight, tag, rc ? auth_dummy : out->pw_hash, pw, pw_len, &cache,
+				  &w->app->password_checks);
+	ok = ok && !rc && !out->disabled;
 	if (ok) {
-		if (!hit) /* a hit keeps its expiry: the TTL bounds how long a verification is reused */
-			auth_cache_put(rl, tag, now, out);
 		res = AUTH_OK;
 	} else {
 		pthread_mutex_lock(&rl->mu);

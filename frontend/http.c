@@ -53,9 +53,10 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_requests_refused_total counter\nhsmca_requests_refused_total %lu\n"
 			 "# TYPE hsmca_signing_failures_total counter\nhsmca_signing_failures_total %lu\n"
 			 "# TYPE hsmca_auth_failures_total counter\nhsmca_auth_failures_total %lu\n"
-			 "# TYPE hsmca_request_timeouts_total counter\nhsmca_request_timeouts_total %lu\n",
+			 "# TYPE hsmca_request_timeouts_total counter\nhsmca_request_timeouts_total %lu\n"
+			 "# TYPE hsmca_password_verifications_total counter\nhsmca_password_verifications_total %lu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
-			 atomic_load(&h->app->auth_failures), deadline_timeouts());
+			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks));
 	http_text(req, 200, "text/plain; version=0.0.4", out, (size_t)n);
 }
 

@@ -280,6 +280,43 @@ wait "${BLOCKED[@]}" "$LOCKER"
 for i in 1 2 3; do [ "$(cat "$T/blocked$i.status")" = 200 ] || fail "blocked request $i: $(cat "$T/blocked$i.status")"; done
 pass "a read answers in $MS ms while 3 requests wait on a row lock (more workers than CPUs are busy); they complete once it is released"
 
+# ---- a herd of logins with the same credentials costs one scrypt (frontend/pwflight.c): 16 requests at
+# once for an account nobody has logged in to yet; before, each ran its own (16 x 16 MiB, seconds of CPU
+# on two cores, the first answer after all of them). Then a mixed herd on another new account: the right
+# password is never refused and a wrong one never let in by joining a verification (4 wrong: under the
+# per-account failure limit, so the right ones are not limited) ----
+metric() { curl -sS "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+HERD_PIDS=()
+herd() { # NAME PASSWORD N TAG [curl args]: N requests at once, their statuses in $T/herd-TAG-*.status
+	local i n=$3 tag=$4 who=$1:$2
+	shift 4
+	for i in $(seq "$n"); do
+		curl -sS -o /dev/null -w '%{http_code}' -u "$who" "$@" "$URL/api/v1/certificates/$CSERIAL" \
+			> "$T/herd-$tag-$i.status" 2>&1 &
+		HERD_PIDS+=($!)
+	done
+}
+HERD_PW='herd-Secret-0a1b2c3d'
+SECRETS+=("$HERD_PW")
+for n in herd herd2; do
+	api POST /api/v1/accounts '{"name": "'"$n"'", "role": "auditor", "password": "'"$HERD_PW"'"}' "${ADMIN[@]}"
+	want 201 "create $n"
+done
+V0=$(metric hsmca_password_verifications_total)
+herd herd "$HERD_PW" 16 a
+wait "${HERD_PIDS[@]}"
+for i in $(seq 16); do [ "$(cat "$T/herd-a-$i.status")" = 200 ] || fail "herd request $i: $(cat "$T/herd-a-$i.status")"; done
+V1=$(metric hsmca_password_verifications_total)
+[ "$((V1 - V0))" = 1 ] || fail "16 identical logins at once ran scrypt $((V1 - V0)) times, want 1"
+herd herd2 "$HERD_PW" 12 right
+herd herd2 'herd-Wrong-99999999' 4 wrong $(other_addr)
+wait "${HERD_PIDS[@]}"
+for i in $(seq 12); do [ "$(cat "$T/herd-right-$i.status")" = 200 ] || fail "mixed herd, right password $i: $(cat "$T/herd-right-$i.status")"; done
+for i in $(seq 4); do # 401, or 429 once that address has failed too often
+	case $(cat "$T/herd-wrong-$i.status") in 401 | 429) ;; *) fail "mixed herd, wrong password $i: $(cat "$T/herd-wrong-$i.status")" ;; esac
+done
+pass "16 identical logins at once run scrypt once ($((V1 - V0)) in /metrics); in a mixed herd the right password always gets in, a wrong one never"
+
 # ---- the audit log: every change and refusal, in the chain, without secrets ----
 check_audit() { # ACTION WANT-AT-LEAST [CONDITION]
 	local n; n=$(audit_count "$1" "${3:-}")
