@@ -160,12 +160,13 @@ static int db_stmt_get(struct db *db, const char *sql, int n_params, PGresult **
 	return (int)db->n_stmts++;
 }
 
-int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out)
+static int db_exec_how(struct db *db, const char *sql, const struct db_params *p, int fmt, bool prepare,
+		       PGresult **out)
 {
 	PGresult *r;
 	ExecStatusType st;
 	PGresult *fail = NULL;
-	int rc = 0, k = db_stmt_get(db, sql, p ? p->n : 0, &fail);
+	int rc = 0, k = prepare ? db_stmt_get(db, sql, p ? p->n : 0, &fail) : -1;
 	char name[16];
 
 	*out = NULL;
@@ -189,6 +190,16 @@ int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, 
 out:
 	PQclear(r);
 	return rc;
+}
+
+int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out)
+{
+	return db_exec_how(db, sql, p, fmt, true, out);
+}
+
+int db_exec_custom(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out)
+{
+	return db_exec_how(db, sql, p, fmt, false, out);
 }
 
 int db_exec_cmd(struct db *db, const char *sql, const struct db_params *p)
