@@ -83,6 +83,19 @@ pass "batch: intents and issued results in one statement, a transaction of its o
 "$DBT" batch-plan "$OWNER" > "$T/batch-plan.log" 2>&1 || fail "batch plans: $(tail -n 40 "$T/batch-plan.log")"
 pass "$(tail -n 1 "$T/batch-plan.log")"
 
+# ---- the serial's format is the database's rule too (005 checks it without a regular expression) ----
+cert_sql() { # SERIAL: an INSERT of a pending certificate with that serial
+	echo "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile, requester, tbs)
+		VALUES ('$1', 'int', 'CN=x', now(), now() + interval '1 day', 'p', 'r', '\\x3000')"
+}
+for bad in '' 'ABCDEF' '0x1f' "$(printf 'a%.0s' $(seq 41))" 'ab cd' 'abé' '12-34'; do
+	expect_sql_error frontend "$(cert_sql "$bad")" "certificates_serial_hex_check"
+done
+for good in '0' 'deadbeef' "$(printf 'f%.0s' $(seq 40))" '0123456789abcdef'; do
+	pg_psql "$T/pg" frontend -c "$(cert_sql "$good")" >/dev/null || fail "serial '$good' refused"
+done
+pass "certificate serials: 1..40 lowercase hex digits, anything else refused by the database"
+
 # ---- least privilege of hsmca_frontend ----
 expect_sql_error frontend "UPDATE audit_log SET actor = 'x'" "permission denied for table audit_log"
 expect_sql_error frontend "DELETE FROM audit_log" "permission denied for table audit_log"
