@@ -8,7 +8,9 @@
 # the audit chain verified, the group committer's batching. Frontend workers = clients (BENCH_THREADS).
 # Run as root on Debian 12 after a build: bench/issue.sh [BUILD_DIR]
 # env: BENCH_SECONDS (10), BENCH_THREADS, BENCH_QUICK=1 (1a only), BENCH_DETAIL=1 (PostgreSQL processes),
-#      BENCH_PERF=FILE (perf record of the frontend per run), BENCH_LOGS=FILE (copy of the frontend log)
+#      BENCH_PERF=FILE (perf record of the frontend per run), BENCH_LOGS=FILE (copy of the frontend log),
+#      BENCH_TRACE=FILE (every 0.2 s: changes committed, WAL bytes and syncs, per run), BENCH_PGLOG=FILE (copy
+#      of the server log; with PG_EXTRA_CONF, e.g. auto_explain settings, see tests/integration/pg_lib.sh)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 export HSMCA_BUILD=${1:-${HSMCA_BUILD:-$REPO/build}}
@@ -21,7 +23,10 @@ source "$REPO/tests/integration/lib.sh"
 source "$REPO/tests/integration/pg_lib.sh"
 FRONTEND=$HSMCA_BUILD/frontend/hsmca-frontend
 PORT=$((20000 + RANDOM % 20000)); URL=http://127.0.0.1:$PORT; CFPORT=$((PORT + 2))
-extra_cleanup() { [ -d "$T/pg/data" ] && pg_stop "$T/pg" >/dev/null 2>&1 || true; }
+extra_cleanup() {
+	[ -d "$T/pg/data" ] && pg_stop "$T/pg" >/dev/null 2>&1 || true
+	[ -z "${BENCH_PGLOG:-}" ] || cp "$T/pg/postgres.log" "$BENCH_PGLOG" 2>/dev/null || true
+}
 
 echo "hsmca issuance benchmark: $(nproc) CPUs, $CLIENTS clients, $SECS s per run, build $HSMCA_BUILD"
 hsm_init_env
@@ -74,11 +79,20 @@ wrk.body = io.open(os.getenv("BODY")):read("*a")
 wrk.headers["Content-Type"] = "application/json"
 local auth = os.getenv("AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
+if os.getenv("BENCH_DETAIL") then
+	done = function(summary, latency, requests)
+		for _, q in ipairs({ 95, 98, 99, 99.5, 99.9 }) do
+			io.write(string.format("  latency %5.1f%%: %.2f ms\n", q, latency:percentile(q) / 1000))
+		end
+		io.write(string.format("  latency max: %.2f ms; requests over 500 ms: see above\n", latency.max / 1000))
+	end
+end
 EOC
 run_wrk() { # run_wrk NAME URL BODY [AUTH]: rate, p50, p99, non-2xx into R_*
 	local out
 	out=$(BODY=$3 AUTH=${4:-} wrk -t2 -c$CLIENTS -d"${SECS}s" --latency -s "$T/post.lua" "$2" 2>&1)
 	echo "$out" > "$T/wrk-$1.txt"
+	[ -z "${BENCH_DETAIL:-}" ] || sed 's/^/    | /' "$T/wrk-$1.txt"
 	RATE[$1]=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
 	P50[$1]=$(awk '$1 == "50%" {print $2}' <<<"$out")
 	P99[$1]=$(awk '$1 == "99%" {print $2}' <<<"$out")
@@ -104,6 +118,12 @@ hsmca_run() { # hsmca_run NAME: one wrk run against the frontend, CPU per proces
 	pg_ticks > "$T/pg-ticks-0"
 	read -r f0 s0 p0 <<<"$(cpu_groups)"
 	[ -z "${BENCH_PERF:-}" ] || { perf record -F 999 -g -o "$BENCH_PERF.$name" -p "$FRONTEND_PID" -- sleep "$SECS" >/dev/null 2>&1 & }
+	if [ -n "${BENCH_TRACE:-}" ]; then # every 0.2 s on one connection: time, change_seq, WAL bytes and syncs
+		for _ in $(seq $((SECS * 5))); do
+			echo "select to_char(clock_timestamp(), 'SS.MS'), (select last_value from change_seq), wal_bytes, wal_sync, wal_sync_time from pg_stat_wal;"
+			sleep 0.2
+		done | pg_psql "$T/pg" owner -F ' ' > "$BENCH_TRACE.$name" 2>&1 &
+	fi
 	run_wrk "$name" "$URL/api/v1/certificates" "$T/hsmca.json" "$AUTH"
 	read -r f1 s1 p1 <<<"$(cpu_groups)"
 	pg_ticks > "$T/pg-ticks-1"
