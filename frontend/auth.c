@@ -269,17 +269,27 @@ static struct acct_slot *auth_acct_slot(struct ratelimit *rl, const char *user)
 /* The account row of user: from the cache while no change has been seen since it was read, else from the
  * database (and cached, when a watcher listens). Changes made through this frontend apply to the next
  * request; changes by other processes once their NOTIFY arrives (milliseconds). */
+static bool auth_account_cached(struct ratelimit *rl, const char *user, struct db_account *out, uint64_t *gen,
+				bool *watched)
+{
+	struct acct_slot *s = auth_acct_slot(rl, user);
+	pthread_mutex_lock(&rl->mu);
+	*gen = rl->acct_gen;
+	*watched = rl->acct_watched;
+	bool hit = *watched && s->gen == *gen && strcmp(s->a.name, user) == 0;
+	if (hit)
+		*out = s->a;
+	pthread_mutex_unlock(&rl->mu);
+	return hit;
+}
+
 static int auth_account_get(struct worker *w, const char *user, struct db_account *out)
 {
 	struct ratelimit *rl = w->app->rl;
 	struct acct_slot *s = auth_acct_slot(rl, user);
-	pthread_mutex_lock(&rl->mu);
-	uint64_t gen = rl->acct_gen;
-	bool watched = rl->acct_watched, hit = watched && s->gen == gen && strcmp(s->a.name, user) == 0;
-	if (hit)
-		*out = s->a;
-	pthread_mutex_unlock(&rl->mu);
-	if (hit)
+	uint64_t gen;
+	bool watched;
+	if (auth_account_cached(rl, user, out, &gen, &watched))
 		return 0;
 	int rc = db_account_get(w->db, user, out); /* gen was read before: a change meanwhile voids this entry */
 	if (rc || !watched)
@@ -312,28 +322,64 @@ static void auth_login_record(void *arg, bool ok)
 		auth_cache_put(l->rl, l->tag, l->now, l->acct);
 }
 
-static enum auth_result auth_basic(struct worker *w, const char *b64, const char *peer, struct db_account *out)
+#define AUTH_RAW_MAX (DB_NAME_MAX + 1 + AUTH_PW_MAX)
+
+/* The user and password of a Basic header's base64 into raw (the caller wipes it): 0, or -1 if malformed. */
+static int auth_basic_split(const char *b64, uint8_t raw[AUTH_RAW_MAX], const char **user, const char **pw,
+			    size_t *pw_len)
 {
-	struct ratelimit *rl = w->app->rl;
-	uint8_t raw[DB_NAME_MAX + 1 + AUTH_PW_MAX];
 	size_t len = 0;
-	time_t now = time(NULL);
-	enum auth_result res = AUTH_BAD;
-	uint8_t tag[SHA256_DIGEST_LENGTH];
-	if (b64_decode(b64, strlen(b64), raw, sizeof(raw) - 1, &len))
-		return AUTH_BAD;
+	if (b64_decode(b64, strlen(b64), raw, AUTH_RAW_MAX - 1, &len))
+		return -1;
 	uint8_t *colon = memchr(raw, ':', len);
-	if (!colon || colon == raw || (size_t)(colon - raw) >= DB_NAME_MAX || memchr(raw, 0, len)) {
-		OPENSSL_cleanse(raw, sizeof(raw));
-		return AUTH_BAD;
-	}
+	if (!colon || colon == raw || (size_t)(colon - raw) >= DB_NAME_MAX || memchr(raw, 0, len))
+		return -1;
 	*colon = 0;
-	const char *user = (const char *)raw, *pw = (const char *)colon + 1;
-	size_t pw_len = len - (size_t)(colon - raw) - 1;
+	*user = (const char *)raw;
+	*pw = (const char *)colon + 1;
+	*pw_len = len - (size_t)(colon - raw) - 1;
+	return 0;
+}
+
+static bool auth_limited(struct ratelimit *rl, const char *user, const char *peer, time_t now)
+{
 	pthread_mutex_lock(&rl->mu);
 	bool limited = rl_limited(rl, "acct", user, now) || rl_limited(rl, "addr", peer, now);
 	pthread_mutex_unlock(&rl->mu);
-	if (limited) {
+	return limited;
+}
+
+bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, struct db_account *out)
+{
+	uint8_t raw[AUTH_RAW_MAX], tag[SHA256_DIGEST_LENGTH];
+	const char *user, *pw;
+	size_t pw_len;
+	uint64_t gen;
+	bool watched, ok = false;
+	time_t now = time(NULL);
+	if (header && !strncasecmp(header, "Basic ", 6) && auth_basic_split(header + 6, raw, &user, &pw, &pw_len) == 0 &&
+	    !auth_limited(rl, user, peer, now) && auth_account_cached(rl, user, out, &gen, &watched)) {
+		auth_cache_tag(rl, user, pw, pw_len, tag);
+		ok = auth_cache_hit(rl, tag, now, out) && !out->disabled;
+	}
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return ok;
+}
+
+static enum auth_result auth_basic(struct worker *w, const char *b64, const char *peer, struct db_account *out)
+{
+	struct ratelimit *rl = w->app->rl;
+	uint8_t raw[AUTH_RAW_MAX];
+	time_t now = time(NULL);
+	enum auth_result res = AUTH_BAD;
+	uint8_t tag[SHA256_DIGEST_LENGTH];
+	const char *user, *pw;
+	size_t pw_len;
+	if (auth_basic_split(b64, raw, &user, &pw, &pw_len)) {
+		OPENSSL_cleanse(raw, sizeof(raw));
+		return AUTH_BAD;
+	}
+	if (auth_limited(rl, user, peer, now)) {
 		res = AUTH_LIMITED;
 		goto out;
 	}

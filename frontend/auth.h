@@ -19,6 +19,10 @@ enum auth_result { AUTH_OK = 0, AUTH_MISSING, AUTH_BAD, AUTH_LIMITED, AUTH_ERROR
  * disabled and password: a Basic login's row comes from a cache that any change to accounts or API keys
  * voids, see auth_accounts_changed; scrypt results are cached against the stored hash). */
 enum auth_result auth_check(struct worker *w, const char *header, const char *peer, struct db_account *out);
+/* The same without waiting, for the event loop: true (out filled) only if header is HTTP Basic whose account
+ * row and verified password are both cached, neither limited nor disabled; false means "ask auth_check",
+ * which may read the database or run scrypt (it also refuses and counts what is wrong). */
+bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, struct db_account *out);
 /* The account cache: rows are cached only while a watcher (acctwatch.c) listens for changes
  * (auth_accounts_watching); every change it hears of, and every change made through this frontend
  * (auth_accounts_changed, called after the commit and before the reply), voids the whole cache. */

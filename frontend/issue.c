@@ -169,7 +169,7 @@ void issue_reply_held(struct job *j, const struct issue_outcome *o)
 }
 
 /* The request body: exactly {"csr": "...", "profile": "..."} */
-static int issue_body(struct job *j, struct json_doc **doc, const char **csr, size_t *csr_len, const char **profile,
+int issue_body(const struct job *j, struct json_doc **doc, const char **csr, size_t *csr_len, const char **profile,
 		      char *why)
 {
 	char err[128];
@@ -429,9 +429,8 @@ static int issue_sans_text(struct csr *csr, const char *text, char *why)
 	return 0;
 }
 
-int issue_prepare(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
-		  size_t csr_len, const struct issue_extra *x, struct issue_outcome *o, struct csr *csr, struct dbuf *tbs,
-		  time_t validity[2])
+int issue_check(const struct app *a, const char *actor, const struct profile *p, const char *csr_text, size_t csr_len,
+		const struct issue_extra *x, struct issue_outcome *o, struct csr *csr, struct dbuf *tbs, time_t validity[2])
 {
 	int san_types[CSR_MAX_SANS];
 	const char *sans[CSR_MAX_SANS];
@@ -441,32 +440,39 @@ int issue_prepare(struct worker *w, const char *actor, const char *peer, const s
 	if (!profile_allows_account(p, actor)) {
 		o->code = "profile-forbidden";
 		snprintf(o->why, sizeof(o->why), "this account may not use this profile");
-		goto refused;
+		return -1;
 	}
 	if ((rc = csr_parse((const unsigned char *)csr_text, csr_len, csr, o->why))) {
 		o->status = 400;
 		o->code = rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr";
-		goto refused;
+		return -1;
 	}
 	if (x && x->hosts && issue_hosts(csr, x->hosts, o->why)) {
 		o->status = 400;
 		o->code = "bad-request";
-		goto refused;
+		return -1;
 	}
 	if (x && x->sans && issue_sans_text(csr, x->sans, o->why)) {
 		o->status = 409;
 		o->code = "renewal";
-		goto refused;
+		return -1;
 	}
 	for (size_t i = 0; i < csr->n_sans; i++) {
 		san_types[i] = (int)csr->sans[i].type;
 		sans[i] = csr->sans[i].value;
 	}
 	if (profile_check_request(p, csr->pubkey, san_types, sans, csr->n_sans, o->why) ||
-	    issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), csr, tbs, o->serial, validity, o->why))
-		goto refused;
+	    issue_build_tbs(a, (unsigned)(p - a->profiles.p), csr, tbs, o->serial, validity, o->why))
+		return -1;
 	return 0;
-refused:
+}
+
+int issue_prepare(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
+		  size_t csr_len, const struct issue_extra *x, struct issue_outcome *o, struct csr *csr, struct dbuf *tbs,
+		  time_t validity[2])
+{
+	if (issue_check(w->app, actor, p, csr_text, csr_len, x, o, csr, tbs, validity) == 0)
+		return 0;
 	issue_audit_refusal(w, actor, peer, o->code, o->why);
 	return -1;
 }

@@ -52,6 +52,12 @@ void issue_reply_held(struct job *j, const struct issue_outcome *o);
 char *issue_pem(const uint8_t *der, size_t len);
 /* POST /api/v1/certificates (JOB_ISSUE). */
 void issue_request(struct worker *w, struct job *j);
+/* Event loop: starts POST /api/v1/certificates without a worker when nothing in it needs to wait (HTTP Basic
+ * whose account row and verified password are cached, a profile without approval, a request that passes
+ * every check: CPU work only, then the intent goes to the committer). True: the job is taken (deferred,
+ * finished through pool_job_done); false: nothing happened, give the job to a worker, which does it all
+ * from the start (a database read, scrypt, or a refusal to audit). */
+bool issue_inline(struct app *app, struct pool *pool, struct job *j);
 /* Records a refused request on the audit log (its own transaction). */
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why);
 

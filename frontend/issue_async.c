@@ -1,11 +1,13 @@
-/* Issuance without holding the worker: after the checks the worker hands the intent to the committer and
- * takes its next request; the committer commits the intent, its signing thread signs (after the COMMIT),
+/* Issuance without holding the worker: after the checks the worker (or, for a request whose credentials are
+ * cached, the event loop itself: issue_inline) hands the intent to the committer and takes its next request; the committer commits the intent, its signing thread signs (after the COMMIT),
  * the issued result is committed in a following batch, and issue_async_done, on the committer's thread,
  * writes the reply and hands the job back to the loop. Same rules, same outcomes as issue_core. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "commit.h"
 #include "issue_priv.h"
 #include "log.h"
@@ -82,10 +84,11 @@ static void issue_async_done(void *arg, int rc)
 	issue_async_finish(a);
 }
 
-/* Checks the request, then queues its intent and returns at once (w->deferred): 0, or -1 with o (the
- * request was refused or could not be queued; the job is still the caller's). tbs is taken. */
-static int issue_async_start(struct worker *w, struct job *j, const char *actor, const struct profile *p,
-			     const struct csr *csr, struct dbuf *tbs, const time_t validity[2], struct issue_outcome *o)
+/* Queues the intent of a checked request and returns at once: 0 (the job is no longer the caller's), or -1
+ * with o (it could not be queued; the job is still the caller's). tbs is taken. */
+static int issue_async_start(struct app *app, struct pool *pool, struct job *j, const char *actor,
+			     const struct profile *p, const struct csr *csr, struct dbuf *tbs, const time_t validity[2],
+			     struct issue_outcome *o)
 {
 	struct issue_async *a = calloc(1, sizeof(*a));
 	o->status = 503;
@@ -93,8 +96,8 @@ static int issue_async_start(struct worker *w, struct job *j, const char *actor,
 	snprintf(o->why, sizeof(o->why), "could not record the request");
 	if (!a)
 		return -1;
-	a->app = w->app;
-	a->pool = w->pool;
+	a->app = app;
+	a->pool = pool;
 	a->j = j;
 	a->p = p;
 	snprintf(a->actor, sizeof(a->actor), "%s", actor);
@@ -109,16 +112,14 @@ static int issue_async_start(struct worker *w, struct job *j, const char *actor,
 	const char *details = (const char *)a->rec.details.data;
 	a->in = (struct issue_intent){ &a->rec.c, a->actor, a->rec.c.serial_hex, details, NULL };
 	a->bi = (struct db_batch_intent){ &a->rec.c, a->actor, details };
-	a->s.socket = w->app->conf.signer_socket;
+	a->s.socket = app->conf.signer_socket;
 	a->s.label = p->issuer;
 	a->s.tbs = a->tbs.data;
 	a->s.tbs_len = a->tbs.len;
 	a->s.actor = a->actor;
-	w->deferred = true; /* before the submit: the job may be finished before it returns */
-	if (committer_submit_intent_sign(w->app->committer, &a->bi, issue_intent_apply, &a->in, &a->s,
-					 issue_async_done, a) == 0)
-		return 0;
-	w->deferred = false;
+	if (committer_submit_intent_sign(app->committer, &a->bi, issue_intent_apply, &a->in, &a->s, issue_async_done,
+					 a) == 0)
+		return 0; /* j may be finished and freed already */
 	issue_async_free(a);
 	return -1;
 }
@@ -135,9 +136,45 @@ int issue_run(struct worker *w, struct job *j, const char *actor, const struct p
 	memset(&csr, 0, sizeof(csr));
 	dbuf_init(&tbs);
 	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, NULL, o, &csr, &tbs, validity) == 0 &&
-	    issue_async_start(w, j, actor, p, &csr, &tbs, validity, o) == 0)
+	    issue_async_start(w->app, w->pool, j, actor, p, &csr, &tbs, validity, o) == 0) {
+		w->deferred = true; /* the worker must not touch j again */
 		ret = 2;
+	}
 	csr_free(&csr);
 	dbuf_free(&tbs);
 	return ret;
+}
+
+bool issue_inline(struct app *app, struct pool *pool, struct job *j)
+{
+	struct db_account acct;
+	struct json_doc *doc = NULL;
+	struct issue_outcome o;
+	struct csr csr;
+	struct dbuf tbs;
+	time_t validity[2] = { 0, 0 };
+	char why[ISSUE_WHY_MAX];
+	const char *csr_text = NULL, *pname = NULL;
+	size_t csr_len = 0;
+	bool taken = false;
+	const struct profile *p;
+	if (j->kind != JOB_ISSUE || j->client_cert || !app->committer ||
+	    !auth_cached(app->rl, j->auth, j->peer, &acct) ||
+	    (acct.role != DB_ROLE_REQUESTER && acct.role != DB_ROLE_ADMIN) || acct.key_profile[0] ||
+	    issue_body(j, &doc, &csr_text, &csr_len, &pname, why) != 0 ||
+	    !(p = profiles_find(&app->profiles, pname)) || p->needs_approval) {
+		json_free(doc);
+		return false;
+	}
+	memset(&o, 0, sizeof(o));
+	memset(&csr, 0, sizeof(csr));
+	dbuf_init(&tbs);
+	if (issue_check(app, acct.name, p, csr_text, csr_len, NULL, &o, &csr, &tbs, validity) == 0 &&
+	    issue_async_start(app, pool, j, acct.name, p, &csr, &tbs, validity, &o) == 0)
+		taken = true;
+	csr_free(&csr);
+	dbuf_free(&tbs);
+	json_free(doc);
+	OPENSSL_cleanse(&acct, sizeof(acct));
+	return taken;
 }

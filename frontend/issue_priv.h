@@ -4,6 +4,7 @@
 #define HSMCA_ISSUE_PRIV_H
 
 #include "issue.h"
+#include "json.h"
 #include "pool.h"
 
 extern const char issue_why_signer_down[]; /* 503: the row stays pending, recovery completes it */
@@ -41,11 +42,20 @@ void issue_fail_details(const char *why, char *out, size_t out_len);
 /* Why an intent could not be committed: a renewal that lost the race to another one (409), or the
  * database (503). */
 void issue_intent_refusal(struct issue_outcome *o, int rc);
-/* The checks and the TBS (nothing stored yet): 0 with csr, tbs, o->serial and validity, or -1 with o's
- * refusal audited. csr and tbs are initialised by the caller, who frees them either way. */
+/* The checks and the TBS, touching nothing but memory (so the event loop may run them): 0 with csr, tbs,
+ * o->serial and validity, or -1 with the refusal in o. csr and tbs are initialised by the caller, who frees
+ * them either way. */
+int issue_check(const struct app *a, const char *actor, const struct profile *p, const char *csr_text, size_t csr_len,
+		const struct issue_extra *x, struct issue_outcome *o, struct csr *csr, struct dbuf *tbs, time_t validity[2]);
+/* issue_check, with a refusal audited. */
 int issue_prepare(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
 		  size_t csr_len, const struct issue_extra *x, struct issue_outcome *o, struct csr *csr, struct dbuf *tbs,
 		  time_t validity[2]);
+
+/* The body of POST /api/v1/certificates, {"csr": PEM, "profile": name}: 0 with doc (the caller frees it) and
+ * pointers into it, or HSMCA_ERR_PARSE with why (ISSUE_WHY_MAX). */
+int issue_body(const struct job *j, struct json_doc **doc, const char **csr, size_t *csr_len, const char **profile,
+	       char *why);
 
 /* POST /api/v1/certificates after authentication (issue_async.c): without an approval step and with the
  * committer running, the worker does not wait for the commits and the signer; otherwise issue_core.

@@ -55,6 +55,9 @@ struct pool;
 int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool **out) HSMCA_WUR;
 /* Loop thread: hands a job to the workers (j->req may be NULL for internal jobs). */
 void pool_submit(struct pool *p, struct job *j);
+/* Loop thread: a job that the loop starts itself and that comes back through pool_job_done: watches its
+ * client's connection as pool_submit does (a client that goes away leaves j->req NULL). */
+void pool_adopt(struct pool *p, struct job *j);
 /* Any thread: a job that its handler deferred (w->deferred) is finished: it goes back to the loop, which
  * sends the reply and frees it. */
 void pool_job_done(struct pool *p, struct job *j);

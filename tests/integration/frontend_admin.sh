@@ -280,6 +280,33 @@ wait "${BLOCKED[@]}" "$LOCKER"
 for i in 1 2 3; do [ "$(cat "$T/blocked$i.status")" = 200 ] || fail "blocked request $i: $(cat "$T/blocked$i.status")"; done
 pass "a read answers in $MS ms while 3 requests wait on a row lock (more workers than CPUs are busy); they complete once it is released"
 
+# ---- an issuance whose credentials are cached needs no worker (issue_inline: the event loop checks it and
+# hands the intent to the committer): with all 4 workers blocked on a row lock and more requests queued
+# behind them, it still gets its certificate at once ----
+csr inl ec:P-256 "DNS:inline.example.com"
+issue_req "$T/inl.csr" server "${ADMIN[@]}"; want 201 "an issuance that caches the credentials (60 s)"
+pg_psql "$T/pg" owner -c "begin; select 1 from accounts where name = 'carol' for update; select pg_sleep(6); commit" \
+	>/dev/null 2>&1 &
+LOCKER=$!
+sleep 0.5
+BLOCKED=()
+for i in 1 2 3 4 5 6; do
+	curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary '{}' \
+		"${ADMIN[@]}" "$URL/api/v1/accounts/carol/enable" > "$T/blocked$i.status" 2>&1 &
+	BLOCKED+=($!)
+done
+sleep 0.5
+T0=$(date +%s%N)
+issue_req "$T/inl.csr" server "${ADMIN[@]}"; want 201 "an issuance while every worker is blocked"
+MS=$((($(date +%s%N) - T0) / 1000000))
+[ "$MS" -lt 2000 ] || fail "an issuance with cached credentials took $MS ms while the workers were blocked"
+kill -0 "$LOCKER" 2>/dev/null || fail "the row lock was released before the issuance: the check proves nothing"
+SER=$(json_field '["serial"]')
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$SER'")" = issued ] || fail "inline issuance: row $SER"
+wait "${BLOCKED[@]}" "$LOCKER"
+for i in 1 2 3 4 5 6; do [ "$(cat "$T/blocked$i.status")" = 200 ] || fail "blocked request $i: $(cat "$T/blocked$i.status")"; done
+pass "an issuance with cached credentials answers in $MS ms while all 4 workers are blocked (no worker needed)"
+
 # ---- a herd of logins with the same credentials costs one scrypt (frontend/pwflight.c): 16 requests at
 # once for an account nobody has logged in to yet; before, each ran its own (16 x 16 MiB, seconds of CPU
 # on two cores, the first answer after all of them). Then a mixed herd on another new account: the right
