@@ -123,7 +123,12 @@ static void *pool_run(void *arg)
 	struct pool_thread_arg *ta = arg;
 	struct pool *p = ta->p;
 	struct worker *w = ta->w;
+	char err[DB_ERR_MAX];
 	free(ta);
+	/* connect now rather than on the first job, so the first burst of requests does not wait for dozens of
+	 * connections at once (a failure is left to the first job that needs the database, which logs it) */
+	if (db_open(w->app->conf.database, &w->db, err) != 0)
+		w->db = NULL;
 	pthread_mutex_lock(&p->mu);
 	p->active++;
 	for (;;) {
