@@ -41,6 +41,7 @@ struct committer {
 	pthread_t thread;
 	/* since the last commit_stats line (committer thread only) */
 	unsigned long batches, items;
+	unsigned long committed; /* batches ever, for commit_replan */
 	double db_ms; /* time in PostgreSQL (statements + COMMIT) */
 	time_t stats_at;
 	/* sign-ahead: committed intents wait here for the signing thread, so a slow or stopped signer never
@@ -391,6 +392,19 @@ static void *commit_sign_main(void *arg)
 	return NULL;
 }
 
+/* After 32, 64, 128, ... batches and then every COMMIT_REPLAN_EVERY, the connection's statements are planned
+ * again (db_replan): a new appliance starts with empty tables, and the batch statement's generic plan, made
+ * then, would scan certificates sequentially while it grows by thousands of rows a second. */
+#define COMMIT_REPLAN_FIRST 32
+#define COMMIT_REPLAN_EVERY 8192
+static void commit_replan(struct committer *c)
+{
+	unsigned long n = ++c->committed;
+	bool due = n % COMMIT_REPLAN_EVERY == 0 || (n >= COMMIT_REPLAN_FIRST && (n & (n - 1)) == 0);
+	if (due && c->db && db_replan(c->db) != 0)
+		log_event("warning", "commit_replan_failed", "why=\"%s\"", db_errmsg(c->db));
+}
+
 static void *commit_main(void *arg)
 {
 	struct committer *c = arg;
@@ -403,6 +417,7 @@ static void *commit_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		c->db_ms += commit_ms(&t0, &t1);
 		commit_finish(c, batch);
+		commit_replan(c);
 	}
 	return NULL;
 }

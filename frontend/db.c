@@ -160,13 +160,12 @@ static int db_stmt_get(struct db *db, const char *sql, int n_params, PGresult **
 	return (int)db->n_stmts++;
 }
 
-static int db_exec_how(struct db *db, const char *sql, const struct db_params *p, int fmt, bool prepare,
-		       PGresult **out)
+int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out)
 {
 	PGresult *r;
 	ExecStatusType st;
 	PGresult *fail = NULL;
-	int rc = 0, k = prepare ? db_stmt_get(db, sql, p ? p->n : 0, &fail) : -1;
+	int rc = 0, k = db_stmt_get(db, sql, p ? p->n : 0, &fail);
 	char name[16];
 
 	*out = NULL;
@@ -192,14 +191,13 @@ out:
 	return rc;
 }
 
-int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out)
+int db_replan(struct db *db)
 {
-	return db_exec_how(db, sql, p, fmt, true, out);
-}
-
-int db_exec_custom(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out)
-{
-	return db_exec_how(db, sql, p, fmt, false, out);
+	PGresult *r = PQexec(db->conn, "DEALLOCATE ALL");
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : db_error_from(db, r, "DEALLOCATE ALL");
+	PQclear(r);
+	db_stmt_clear(db); /* prepared again on their next use (if DEALLOCATE failed, the session is gone) */
+	return rc;
 }
 
 int db_exec_cmd(struct db *db, const char *sql, const struct db_params *p)

@@ -22,6 +22,10 @@ struct db;
  * know (newer, or not migrated) is refused with HSMCA_ERR_STATE. */
 int db_open(const char *conninfo, struct db **out, char *err) HSMCA_WUR;
 void db_close(struct db *db);
+/* Forgets this connection's prepared statements (each is prepared again on its next use), so that their
+ * plans are made again for the tables as they are now: PostgreSQL keeps a generic plan chosen while a
+ * table was small (a sequential scan of it) until an ANALYZE, which autovacuum may run minutes later. */
+int db_replan(struct db *db) HSMCA_WUR;
 /* The message of the last failure on db (one line; never NULL). */
 const char *db_errmsg(const struct db *db);
 /* Applies schema_dir/NNN_*.sql not yet applied, each in its own transaction, recording it in

@@ -93,7 +93,7 @@ static int db_arr_bind(struct db *db, struct db_arrays *x, struct db_params *p)
 static int db_batch_exec(struct db *db, const char *sql, const struct db_params *p, const size_t *want, int k)
 {
 	PGresult *r = NULL;
-	int rc = db_exec_custom(db, sql, p, DB_FMT_TEXT, &r);
+	int rc = db_exec(db, sql, p, DB_FMT_TEXT, &r);
 	if (rc)
 		return rc;
 	bool ok = PQntuples(r) == 1 && PQnfields(r) == k;
@@ -171,9 +171,9 @@ static int db_batch_issueds(struct db *db, struct db_arrays *x, const struct db_
  * its generic plan (0.9 of 2.1 ms, auto_explain). So the row is taken only while it has no DER ("der IS
  * NULL": pending or failed, by the table's CHECK), and certificates_guard refuses failed -> issued: a row
  * that is not pending makes the statement fail (or its count fall short), and the batch runs one by one
- * with the single-row statements (status = 'pending'). And each batch is planned for its own arrays
- * (db_exec_custom): a generic plan made while the table was small kept a sequential scan of it for the
- * whole run (1.6 ms at 4,800 rows and growing); planning costs ~0.1 ms per batch. */
+ * with the single-row statements (status = 'pending'). A generic plan made while the table was small
+ * scans it sequentially (1.6 ms at 4,800 rows and growing), so the committer re-plans (db_replan) as its
+ * batches add up (commit.c); planning every batch instead cost ~14% of the backend (parse and plan). */
 #define DB_BATCH_SQL_INTENTS                                                                                      \
 	"c AS (INSERT INTO certificates (serial_hex, issuer, subject, sans, not_before, not_after, profile, "     \
 	"requester, tbs, renews_serial) "                                                                         \

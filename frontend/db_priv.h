@@ -49,9 +49,7 @@ void db_params_bin(struct db_params *p, const void *v, size_t len);
 int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out) HSMCA_WUR;
 /* Runs a statement whose result is not needed. */
 int db_exec_cmd(struct db *db, const char *sql, const struct db_params *p) HSMCA_WUR;
-/* db_exec without the prepared statement: the server plans sql for these very parameters every time (for a
- * statement whose best plan depends on its arrays' sizes and on how large the tables have grown). */
-int db_exec_custom(struct db *db, const char *sql, const struct db_params *p, int fmt, PGresult **out) HSMCA_WUR;
+
 /* Maps the SQLSTATE of a failed result and records its message in db->err. */
 int db_error_from(struct db *db, const PGresult *r, const char *what) HSMCA_WUR;
 /* Records a message in db->err and returns rc. */
