@@ -263,8 +263,6 @@ static void pool_on_flush(evutil_socket_t fd, short what, void *arg)
 	p->n_pend = 0;
 }
 
-/* The job waits for the end of this turn of the loop (pool_on_flush), so that the requests that arrived
- * together reach the workers with one lock and as few wake-ups as possible. */
 void pool_adopt(struct pool *p, struct job *j)
 {
 	(void)p;
@@ -274,6 +272,8 @@ void pool_adopt(struct pool *p, struct job *j)
 	}
 }
 
+/* The job waits for the end of this turn of the loop (pool_on_flush), so that the requests that arrived
+ * together reach the workers with one lock and as few wake-ups as possible. */
 void pool_submit(struct pool *p, struct job *j)
 {
 	pool_adopt(p, j);
