@@ -170,7 +170,7 @@ static void http_route(struct evhttp_request *req, void *arg)
 			return http_json_error(req, 503, "overloaded", "out of memory");
 		j->method = cmd;
 		pool_adopt(h->pool, j);
-		if (kind == JOB_ISSUE && issue_inline(h->app, h->pool, j))
+		if (issue_inline(h->app, h->pool, j))
 			return; /* checked here and queued for the committer: no worker needed */
 		return pool_submit(h->pool, j);
 	}

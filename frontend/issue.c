@@ -351,11 +351,16 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
 	return issue_write(w, issue_result_apply, &r, "result", serial, NULL, fail_why ? NULL : &bs);
 }
 
+bool issue_role_may_request(enum db_role role)
+{
+	return role == DB_ROLE_REQUESTER || role == DB_ROLE_ADMIN;
+}
+
 static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)
 {
 	if (certauth_require(w, j, acct, NULL))
 		return -1;
-	if (acct->role == DB_ROLE_REQUESTER || acct->role == DB_ROLE_ADMIN)
+	if (issue_role_may_request(acct->role))
 		return 0;
 	issue_refuse(w, j, acct->name, 403, "forbidden", "this account may not request certificates");
 	return -1;

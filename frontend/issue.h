@@ -56,7 +56,7 @@ void issue_request(struct worker *w, struct job *j);
  * whose account row and verified password are cached, a profile without approval, a request that passes
  * every check: CPU work only, then the intent goes to the committer). True: the job is taken (deferred,
  * finished through pool_job_done); false: nothing happened, give the job to a worker, which does it all
- * from the start (a database read, scrypt, or a refusal to audit). */
+ * from the start (a database read, scrypt, or a refusal to audit). Any other kind of job: false. */
 bool issue_inline(struct app *app, struct pool *pool, struct job *j);
 /* Records a refused request on the audit log (its own transaction). */
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why);

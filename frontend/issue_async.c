@@ -1,7 +1,8 @@
 /* Issuance without holding the worker: after the checks the worker (or, for a request whose credentials are
- * cached, the event loop itself: issue_inline) hands the intent to the committer and takes its next request; the committer commits the intent, its signing thread signs (after the COMMIT),
- * the issued result is committed in a following batch, and issue_async_done, on the committer's thread,
- * writes the reply and hands the job back to the loop. Same rules, same outcomes as issue_core. */
+ * cached, the event loop itself: issue_inline) hands the intent to the committer and takes its next request;
+ * the committer commits the intent, its signing thread signs (after the COMMIT), the issued result is
+ * committed in a following batch, and issue_async_done, on the committer's thread, writes the reply and
+ * hands the job back to the loop. Same rules, same outcomes as issue_core. */
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,7 +161,7 @@ bool issue_inline(struct app *app, struct pool *pool, struct job *j)
 	const struct profile *p;
 	if (j->kind != JOB_ISSUE || j->client_cert || !app->committer ||
 	    !auth_cached(app->rl, j->auth, j->peer, &acct) ||
-	    (acct.role != DB_ROLE_REQUESTER && acct.role != DB_ROLE_ADMIN) || acct.key_profile[0] ||
+	    !issue_role_may_request(acct.role) || acct.key_profile[0] ||
 	    issue_body(j, &doc, &csr_text, &csr_len, &pname, why) != 0 ||
 	    !(p = profiles_find(&app->profiles, pname)) || p->needs_approval) {
 		json_free(doc);
