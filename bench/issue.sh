@@ -7,7 +7,7 @@
 # Per hsmca run: p50/p99 latency, CPU per certificate of each process (utime+stime from /proc), rows issued,
 # the audit chain verified, the group committer's batching. Frontend workers = clients (BENCH_THREADS).
 # Run as root on Debian 12 after a build: bench/issue.sh [BUILD_DIR]
-# env: BENCH_SECONDS (10), BENCH_THREADS, BENCH_QUICK=1 (1a only), BENCH_DETAIL=1 (PostgreSQL processes),
+# env: BENCH_SECONDS (10), BENCH_THREADS, BENCH_CLIENTS (32), BENCH_QUICK=1 (1a only), BENCH_DETAIL=1 (PostgreSQL processes),
 #      BENCH_PERF=FILE (perf record of the frontend per run), BENCH_LOGS=FILE (copy of the frontend log),
 #      BENCH_TRACE=FILE (every 0.2 s: changes committed, WAL bytes and syncs, per run), BENCH_PGLOG=FILE (copy
 #      of the server log; with PG_EXTRA_CONF, e.g. auto_explain settings, see tests/integration/pg_lib.sh)
@@ -15,7 +15,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 export HSMCA_BUILD=${1:-${HSMCA_BUILD:-$REPO/build}}
 SECS=${BENCH_SECONDS:-10}
-CLIENTS=32
+CLIENTS=${BENCH_CLIENTS:-32} # the issue asks for 32; other values are for latency analysis only
 for p in wrk golang-cfssl postgresql; do
 	dpkg -s "$p" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
 done

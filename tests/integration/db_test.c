@@ -11,6 +11,10 @@
  *   db_test batch CONNINFO                       db_batch_apply alone and in the group committer
  *   db_test batch-plan OWNER_CONNINFO            the batch statement's plans (auto_explain, so superuser) on a
  *                                                table of mostly dead pending entries: never that index
+ *   db_test batch-bench CONNINFO N ROUNDS        not a test: ROUNDS statements of N intents and the previous
+ *                                                round's N results each, as the group committer sends them
+ *                                                (P-256-sized TBS and certificate); prints ms per statement
+ *                                                and per certificate (bench/batch.sh)
  *   db_test audit-append CONNINFO N              N rows (and a rolled-back one that must leave no trace)
  *   db_test audit-verify CONNINFO [BAD_ID]       the chain is intact, or broken exactly at BAD_ID
  *   db_test audit-concurrent CONNINFO P N        P processes with their own connections append N rows each
@@ -24,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commit.h"
@@ -511,6 +516,100 @@ static int cmd_batch_plan(const char *conninfo)
 	return 0;
 }
 
+/* batch-bench: the committer's statement alone, at a chosen batch size. The TBS and certificate have the
+ * sizes of a P-256 leaf (~420 and ~500 bytes); the details are those of an issuance. */
+#define BB_TBS 420
+#define BB_SIG 72
+#define BB_MAX 128
+
+struct bb_round {
+	char s[BB_MAX][DB_SERIAL_HEX_MAX];
+	uint8_t tbs[BB_MAX][BB_TBS], der[BB_MAX][BB_TBS + BB_SIG + 8];
+	size_t der_len[BB_MAX];
+	struct db_cert c[BB_MAX];
+	struct db_batch_intent in[BB_MAX];
+	struct db_batch_issued is[BB_MAX];
+};
+
+static void bb_fill(struct bb_round *r, int n)
+{
+	for (int i = 0; i < n; i++) {
+		random_serial(r->s[i]);
+		memset(r->tbs[i], 0xa5, BB_TBS);
+		r->tbs[i][0] = 0x30, r->tbs[i][1] = 0x82, r->tbs[i][2] = (BB_TBS - 4) >> 8, r->tbs[i][3] = (BB_TBS - 4) & 0xff;
+		memcpy(r->tbs[i] + 4, r->s[i], 2 * SERIAL_BYTES);
+		size_t body = BB_TBS + BB_SIG;
+		uint8_t *d = r->der[i];
+		d[0] = 0x30, d[1] = 0x82, d[2] = (uint8_t)(body >> 8), d[3] = (uint8_t)body;
+		memcpy(d + 4, r->tbs[i], BB_TBS);
+		memset(d + 4 + BB_TBS, 0x5a, BB_SIG);
+		r->der_len[i] = 4 + body;
+		r->c[i] = cert_for(r->s[i], r->tbs[i], NULL);
+		r->c[i].tbs_len = BB_TBS;
+		r->c[i].sans = "DNS:www.example.com";
+		r->c[i].subject = "CN=www.example.com";
+		r->in[i] = (struct db_batch_intent){ &r->c[i], "bench",
+						     "{\"profile\":\"server\",\"subject\":\"CN=www.example.com\","
+						     "\"sans\":\"DNS:www.example.com\",\"key\":\"p256\"}" };
+		r->is[i] = (struct db_batch_issued){ r->s[i], r->der[i], r->der_len[i], "bench", "{}" };
+	}
+}
+
+/* utime + stime of a process in clock ticks (the backend's own CPU: steadier than wall time on a shared VM) */
+static long long bb_cpu_ticks(int pid)
+{
+	char path[64], buf[1024];
+	long long ut = 0, st = 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[len] = '\0';
+	const char *p = strrchr(buf, ')'); /* comm may hold spaces; fields 14 and 15 follow */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &ut, &st) != 2)
+		return -1;
+	return ut + st;
+}
+
+static int cmd_batch_bench(const char *conninfo, int n, int rounds)
+{
+	if (n < 1 || n > BB_MAX || rounds < 2)
+		return 2;
+	struct db *db = open_or_die(conninfo);
+	static struct bb_round r[2];
+	const struct db_batch_intent *vi[BB_MAX];
+	const struct db_batch_issued *vs[BB_MAX];
+	struct timespec t0, t1;
+	bb_fill(&r[0], n);
+	for (int i = 0; i < n; i++)
+		vi[i] = &r[0].in[i];
+	EXPECT(0, db_batch_apply(db, vi, (size_t)n, NULL, 0), db); /* round 0: intents only, untimed */
+	int backend = PQbackendPID(db->conn);
+	long long cpu0 = bb_cpu_ticks(backend);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int k = 1; k < rounds; k++) {
+		struct bb_round *cur = &r[k % 2], *prev = &r[(k + 1) % 2];
+		bb_fill(cur, n);
+		for (int i = 0; i < n; i++) {
+			vi[i] = &cur->in[i];
+			vs[i] = &prev->is[i];
+		}
+		EXPECT(0, db_batch_apply(db, vi, (size_t)n, vs, (size_t)n), db);
+		if (k >= 32 && (k & (k - 1)) == 0)
+			EXPECT(0, db_replan(db), db); /* the committer's schedule (commit.c) */
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long long cpu1 = bb_cpu_ticks(backend);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	double cpu_ms = cpu0 < 0 || cpu1 < 0 ? -1 : (double)(cpu1 - cpu0) * 1e3 / (double)sysconf(_SC_CLK_TCK);
+	printf("batch-bench: n=%d rounds=%d wall ms per statement %.3f, per certificate %.4f; backend CPU ms per "
+	       "statement %.3f, per certificate %.4f\n",
+	       n, rounds - 1, ms / (rounds - 1), ms / (rounds - 1) / n, cpu_ms / (rounds - 1), cpu_ms / (rounds - 1) / n);
+	db_close(db);
+	return 0;
+}
+
 static int cmd_accounts(const char *conninfo)
 {
 	static const char key1[] = "6f1ed002ab5595859014ebf0951522d9e9e4d1c3f1d9f2e3a4b5c6d7e8f90a1b";
@@ -665,6 +764,8 @@ int main(int argc, char **argv)
 		return cmd_batch(argv[2]);
 	if (strcmp(cmd, "batch-plan") == 0 && argc == 3)
 		return cmd_batch_plan(argv[2]);
+	if (strcmp(cmd, "batch-bench") == 0 && argc == 5)
+		return cmd_batch_bench(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (strcmp(cmd, "audit-append") == 0 && argc == 4)
 		return cmd_audit_append(argv[2], atoi(argv[3]));
 	if (strcmp(cmd, "audit-verify") == 0 && (argc == 3 || argc == 4))
