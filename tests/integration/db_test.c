@@ -369,6 +369,50 @@ static void *batch_intent(void *arg)
 	return NULL;
 }
 
+/* Every column of serial's row as the batch was given it (compared by PostgreSQL: text, times, bytes, NULLs),
+ * and exactly one audit row (action, actor, details) for it. der NULL: none yet. */
+static bool batch_row_is(struct db *db, const struct db_cert *c, const uint8_t *der, size_t der_len,
+			 const char *action, const char *actor, const char *details)
+{
+	char serial[DB_SERIAL_HEX_MAX], renews[DB_SERIAL_HEX_MAX] = "", nb[32], na[32];
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	for (size_t i = 0; i < sizeof serial; i++) { /* serials are stored in lowercase */
+		serial[i] = (char)tolower((unsigned char)c->serial_hex[i]);
+		if (c->renews_serial_hex && i <= strlen(c->renews_serial_hex))
+			renews[i] = (char)tolower((unsigned char)c->renews_serial_hex[i]);
+	}
+	snprintf(nb, sizeof nb, "%lld", (long long)c->not_before);
+	snprintf(na, sizeof na, "%lld", (long long)c->not_after);
+	db_params_text(&p, serial);
+	db_params_text(&p, c->issuer);
+	db_params_text(&p, c->subject);
+	db_params_text(&p, c->sans);
+	db_params_text(&p, nb);
+	db_params_text(&p, na);
+	db_params_text(&p, c->profile);
+	db_params_text(&p, c->requester);
+	db_params_bin(&p, c->tbs, c->tbs_len);
+	db_params_text(&p, c->renews_serial_hex ? renews : NULL);
+	if (der)
+		db_params_bin(&p, der, der_len);
+	else
+		db_params_text(&p, NULL);
+	db_params_text(&p, action);
+	db_params_text(&p, actor);
+	db_params_text(&p, details);
+	EXPECT(0, db_exec(db, "SELECT issuer = $2 AND subject = $3 AND sans = $4 AND not_before = to_timestamp($5::bigint) "
+			      "AND not_after = to_timestamp($6::bigint) AND profile = $7 AND requester = $8 AND tbs = $9::bytea "
+			      "AND renews_serial IS NOT DISTINCT FROM $10::text AND der IS NOT DISTINCT FROM $11::bytea AND "
+			      "(SELECT count(*) FROM audit_log a WHERE a.object = $1 AND a.action = $12 AND a.actor = $13 "
+			      "AND a.details = $14) = 1 FROM certificates WHERE serial_hex = $1",
+			  &p, DB_FMT_TEXT, &r),
+	       db);
+	bool ok = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return ok;
+}
+
 /* Intents alone and intents with issued results are one statement, a transaction of its own outside one
  * (seen at once from another connection); a statement with one bad item stores nothing; in the committer,
  * two intents that share a batch whose statement fails (a duplicate serial) are then stored one by one: the
@@ -419,9 +463,65 @@ static int cmd_batch(const char *conninfo)
 	pthread_join(busy, NULL);
 	CHECK(o[0].rc == 0 && status_is(other, s[4], "pending"));
 	CHECK(o[1].rc == HSMCA_ERR_EXISTS);
+
+	/* every value arrives as given, in each of the three statements (intents, intents with results,
+	 * results): quotes, backslashes, braces, commas and non-ASCII text, an empty SAN list, a renewal's serial
+	 * beside a NULL one, bytes that are not text (a zero byte among them), times */
+	struct db_cert rt[2] = { c[5], c[5] };
+	uint8_t rt_tbs[2][TBS_LEN], rt_der[2 * TBS_LEN];
+	static const char rt_details[] = "{\"note\":\"a \\\"b\\\" \\\\ c, {d} \u00e9\",\"n\":[1,2]}";
+	for (int i = 0; i < 2; i++) {
+		random_serial(rt[i].serial_hex);
+		fake_tbs(rt[i].serial_hex, rt_tbs[i]);
+		for (int k = 2 + 2 * SERIAL_BYTES; k < TBS_LEN; k++)
+			rt_tbs[i][k] = (uint8_t)(0xff - k * 37 - i);
+		rt_tbs[i][TBS_LEN - 1] = 0;
+		rt[i].tbs = rt_tbs[i];
+	}
+	rt[0].subject = "CN=a \"quoted\" \\, back\\slash,O={braces} and commas,L=Z\xc3\xbcrich \xe2\x9c\x93";
+	rt[0].sans = "DNS:a.example.com,IP:10.0.0.1,URI:https://x.example.com/{p}?q=\"1\"";
+	rt[0].renews_serial_hex = s[0];
+	rt[1].sans = "";
+	rt[1].not_before = 0;
+	rt[1].not_after = 4102444800; /* 2100-01-01 */
+	struct db_batch_intent rt_in[2] = { { &rt[0], "alice \"the\" admin", rt_details }, { &rt[1], "bob", "{}" } };
+	const struct db_batch_intent *vrt[] = { &rt_in[0], &rt_in[1] }, *v5[] = { &in[5] };
+	EXPECT(0, db_batch_apply(db, vrt, 2, NULL, 0), db);
+	CHECK(batch_row_is(other, &rt[0], NULL, 0, "certificate.requested", "alice \"the\" admin", rt_details));
+	CHECK(batch_row_is(other, &rt[1], NULL, 0, "certificate.requested", "bob", "{}"));
+	struct db_batch_issued rt_is = { rt[1].serial_hex, rt_der, fake_cert(rt_tbs[1], rt_der), "signer", rt_details };
+	const struct db_batch_issued *vrs[] = { &rt_is };
+	EXPECT(0, db_batch_apply(db, v5, 1, vrs, 1), db);
+	CHECK(batch_row_is(other, &rt[1], rt_der, rt_is.der_len, "certificate.issued", "signer", rt_details));
+	struct db_batch_issued is5 = { s[5], der[0], fake_cert(tbs[5], der[0]), "signer \\ 1", "{}" };
+	const struct db_batch_issued *vs5[] = { &is5 };
+	EXPECT(0, db_batch_apply(db, NULL, 0, vs5, 1), db);
+	CHECK(batch_row_is(other, &c[5], der[0], is5.der_len, "certificate.issued", "signer \\ 1", "{}"));
+
+	/* a batch whose details column would pass DB_BLOB_MAX is refused whole (the committer then stores its
+	 * items one by one, as after any failed batch statement) and stores nothing */
+	enum { BIG_N = 20, BIG_DETAILS = 60000 };
+	static char big_details[BIG_DETAILS + 16], big_s[BIG_N][DB_SERIAL_HEX_MAX];
+	static uint8_t big_tbs[BIG_N][TBS_LEN];
+	static struct db_cert big_c[BIG_N];
+	static struct db_batch_intent big_in[BIG_N];
+	const struct db_batch_intent *vbig[BIG_N];
+	snprintf(big_details, sizeof big_details, "{\"pad\":\"%0*d\"}", BIG_DETAILS, 0);
+	for (int i = 0; i < BIG_N; i++) {
+		random_serial(big_s[i]);
+		fake_tbs(big_s[i], big_tbs[i]);
+		big_c[i] = cert_for(big_s[i], big_tbs[i], NULL);
+		big_in[i] = (struct db_batch_intent){ &big_c[i], "alice", big_details };
+		vbig[i] = &big_in[i];
+	}
+	EXPECT(HSMCA_ERR_LIMIT, db_batch_apply(db, vbig, BIG_N, NULL, 0), db);
+	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_status(other, big_s[0], st, sizeof st), other);
+	EXPECT(0, db_batch_apply(db, vbig, 2, NULL, 0), db); /* two of them fit */
+	CHECK(status_is(other, big_s[0], "pending") && status_is(other, big_s[1], "pending"));
 	db_close(other);
 	db_close(db);
-	printf("batch: one statement, atomic; the committer's fallback stores the good item of a failed batch\n");
+	printf("batch: one statement, atomic; the committer's fallback stores the good item of a failed batch; "
+	       "every value arrives as given; a batch of more than DB_BLOB_MAX bytes in a column is refused whole\n");
 	return 0;
 }
 
