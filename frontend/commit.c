@@ -422,23 +422,39 @@ static void *commit_main(void *arg)
 	return NULL;
 }
 
-int committer_start(const char *conninfo, struct committer **out)
+int committer_start(const char *conninfo, struct committer **out, char *err)
 {
 	struct committer *c = calloc(1, sizeof(*c));
-	if (!c || strlen(conninfo) >= sizeof(c->conninfo)) {
+	int rc;
+	if (!c) {
+		snprintf(err, DB_ERR_MAX, "out of memory");
+		return HSMCA_ERR_NOMEM;
+	}
+	if (strlen(conninfo) >= sizeof(c->conninfo)) {
+		snprintf(err, DB_ERR_MAX, "database: conninfo too long");
 		free(c);
 		return HSMCA_ERR_CONFIG;
 	}
 	strcpy(c->conninfo, conninfo);
+	/* now, before the workers take their connections: every issuance goes through this one, so it must
+	 * not be the one the server has no slot left for (it reconnects later only if the server drops it) */
+	if ((rc = db_open(conninfo, &c->db, err)) != 0) {
+		free(c);
+		return rc;
+	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->work, NULL);
 	pthread_cond_init(&c->sign_work, NULL);
 	if (pthread_create(&c->sign_thread, NULL, commit_sign_main, c) != 0) {
+		db_close(c->db);
 		free(c);
+		snprintf(err, DB_ERR_MAX, "cannot start a thread");
 		return HSMCA_ERR_NOMEM;
 	}
-	if (pthread_create(&c->thread, NULL, commit_main, c) != 0)
+	if (pthread_create(&c->thread, NULL, commit_main, c) != 0) {
+		snprintf(err, DB_ERR_MAX, "cannot start a thread");
 		return HSMCA_ERR_NOMEM; /* c stays allocated: the signing thread holds it; start-up fails anyway */
+	}
 	*out = c;
 	return 0;
 }

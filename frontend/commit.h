@@ -17,8 +17,10 @@
 
 struct committer;
 
-/* Starts the committer thread with its own connection (conninfo). */
-int committer_start(const char *conninfo, struct committer **out) HSMCA_WUR;
+/* Opens the committer's own connection (conninfo) and starts its threads. The connection is opened here,
+ * before anything else takes the server's connection slots; if it cannot be, err (DB_ERR_MAX bytes) says
+ * why and nothing is started. */
+int committer_start(const char *conninfo, struct committer **out, char *err) HSMCA_WUR;
 /* Runs apply(db, arg) inside the next batch and waits until the batch is committed. Returns apply's error,
  * or the commit's error if the batch could not be committed (then nothing of this item is stored). */
 int committer_run(struct committer *c, int (*apply)(struct db *db, void *arg), void *arg) HSMCA_WUR;

@@ -194,8 +194,9 @@ static int fe_run(const struct fe_args *args)
 		return 1;
 	}
 	w.sgn.fd = -1;
-	if (committer_start(a.conf.database, &a.committer)) {
-		log_event("error", "startup_failed", "step=committer");
+	char dberr[DB_ERR_MAX];
+	if (committer_start(a.conf.database, &a.committer, dberr)) {
+		log_event("error", "startup_failed", "step=committer why=\"%s\"", dberr);
 		return 1;
 	}
 	if (acctwatch_start(&a)) {

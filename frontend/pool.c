@@ -126,9 +126,11 @@ static void *pool_run(void *arg)
 	char err[DB_ERR_MAX];
 	free(ta);
 	/* connect now rather than on the first job, so the first burst of requests does not wait for dozens of
-	 * connections at once (a failure is left to the first job that needs the database, which logs it) */
-	if (db_open(w->app->conf.database, &w->db, err) != 0)
+	 * connections at once (after a failure, a job that needs the database tries again) */
+	if (db_open(w->app->conf.database, &w->db, err) != 0) {
 		w->db = NULL;
+		log_event("warn", "worker_db_unavailable", "worker=%u why=\"%s\"", w->id, err);
+	}
 	pthread_mutex_lock(&p->mu);
 	p->active++;
 	for (;;) {

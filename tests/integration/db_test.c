@@ -452,7 +452,8 @@ static int cmd_batch(const char *conninfo)
 	struct committer *cm = NULL;
 	pthread_t busy, t[2];
 	struct batch_one o[2] = { { NULL, &in[4], -1 }, { NULL, &in[2], -1 } };
-	CHECK(committer_start(conninfo, &cm) == 0);
+	char cmerr[DB_ERR_MAX];
+	CHECK(committer_start(conninfo, &cm, cmerr) == 0);
 	o[0].c = o[1].c = cm;
 	CHECK(pthread_create(&busy, NULL, batch_busy, cm) == 0);
 	usleep(BATCH_BUSY_US / 4);

@@ -14,7 +14,8 @@ fe_user_setup() {
 	id -nG "$FE_USER" | grep -qw "$SIGNER_USER" || usermod -aG "$SIGNER_USER" "$FE_USER"
 }
 
-# A token with a P-384 root and P-256 intermediate, an unsealed in-process signer, PostgreSQL migrated.
+# A token with a P-384 root and P-256 intermediate, an unsealed in-process signer, PostgreSQL migrated
+# (FE_PG_CONF: more postgresql.conf lines).
 fe_setup_backend() {
 	hsm_init_env
 	[ -z "$FE_USER" ] || fe_user_setup
@@ -27,7 +28,7 @@ fe_setup_backend() {
 	signer_unseal alice bob carol
 	cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
 	mkdir -p "$T/pg" && chown postgres "$T/pg"
-	PG_SOCK_MODE=${FE_USER:+0755} PG_EXTRA_CONF="fsync = off" pg_start "$T/pg" $((PORT + 1)) > "$T/pg.log" 2>&1 || fail "postgres: $(tail -5 "$T/pg.log")"
+	PG_SOCK_MODE=${FE_USER:+0755} PG_EXTRA_CONF=$'fsync = off\n'"${FE_PG_CONF:-}" pg_start "$T/pg" $((PORT + 1)) > "$T/pg.log" 2>&1 || fail "postgres: $(tail -5 "$T/pg.log")"
 	"$FRONTEND" migrate --conninfo "$(pg_conninfo "$T/pg" owner)" > "$T/migrate.log" 2>&1 || fail "migrate: $(cat "$T/migrate.log")"
 }
 
