@@ -2,6 +2,7 @@
  * Parameterised SQL only; every result is PQclear'ed on every path; columns are found by name. */
 #include <ctype.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -399,6 +400,18 @@ int db_reconnect_if_lost(struct db *db)
 		return HSMCA_ERR_IO;
 	}
 	return db_session_setup(db->conn, db->err);
+}
+
+int db_ensure(struct db *db)
+{
+	/* an idle session has nothing to read unless the server ended it (restart, terminated backend): reading
+	 * its farewell (one read) and then the end of the stream (the next) marks the connection bad */
+	for (int i = 0; i < 4 && PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) == PQTRANS_IDLE; i++) {
+		struct pollfd p = { .fd = PQsocket(db->conn), .events = POLLIN };
+		if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !PQconsumeInput(db->conn))
+			break;
+	}
+	return db_reconnect_if_lost(db);
 }
 
 int db_begin(struct db *db)

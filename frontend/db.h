@@ -22,6 +22,11 @@ struct db;
  * know (newer, or not migrated) is refused with HSMCA_ERR_STATE. */
 int db_open(const char *conninfo, struct db **out, char *err) HSMCA_WUR;
 void db_close(struct db *db);
+/* At the start of a unit of work, never inside a transaction: notices a session the server ended while it
+ * was idle (a restart of PostgreSQL, a terminated backend) and connects again, so that the next statement
+ * does not fail on a connection that is already gone. 0 if the connection is usable; else db_errmsg says
+ * why (the next unit of work tries again). */
+int db_ensure(struct db *db) HSMCA_WUR;
 /* Forgets this connection's prepared statements (each is prepared again on its next use), so that their
  * plans are made again for the tables as they are now: PostgreSQL keeps a generic plan chosen while a
  * table was small (a sequential scan of it) until an ANALYZE, which autovacuum may run minutes later. */

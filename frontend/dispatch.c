@@ -20,6 +20,9 @@ static void dispatch_recover(struct worker *w)
 
 void handle_job(struct worker *w, struct job *j)
 {
+	/* a job is a unit of work: a connection PostgreSQL dropped since the last one is replaced here */
+	if (w->db && db_ensure(w->db))
+		log_event("warn", "db_unavailable", "worker=%u why=\"%s\"", w->id, db_errmsg(w->db));
 	switch (j->kind) {
 	case JOB_ISSUE:
 		return issue_request(w, j);
