@@ -56,13 +56,8 @@ int app_load(struct app *a, char *err)
 	return a->rl ? 0 : HSMCA_ERR_NOMEM;
 }
 
-void app_free(struct app *a)
+void app_wipe(struct app *a)
 {
-	for (unsigned i = 0; i < a->profiles.n; i++)
-		X509_free(a->issuers[i].cert);
-	free(a->chain_pem);
 	OPENSSL_cleanse(a->renew_key, sizeof(a->renew_key));
-	ratelimit_free(a->rl);
-	a->chain_pem = NULL;
-	a->rl = NULL;
+	ratelimit_wipe(a->rl);
 }

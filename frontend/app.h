@@ -48,6 +48,8 @@ struct worker {
 
 /* Loads profiles, issuer certificates and the chain named in conf. */
 int app_load(struct app *a, char *err) HSMCA_WUR;
-void app_free(struct app *a);
+/* At exit, with the threads that read a still running: wipes the renewal challenge key and the credential
+ * cache, frees nothing. */
+void app_wipe(struct app *a);
 
 #endif

@@ -70,13 +70,16 @@ struct ratelimit *ratelimit_new(void)
 	return rl;
 }
 
-void ratelimit_free(struct ratelimit *rl)
+void ratelimit_wipe(struct ratelimit *rl)
 {
 	if (!rl)
 		return;
-	pwflight_free(rl->flight);
-	OPENSSL_cleanse(rl, sizeof(*rl));
-	free(rl);
+	pthread_mutex_lock(&rl->mu);
+	OPENSSL_cleanse(rl->cache_key, sizeof(rl->cache_key));
+	OPENSSL_cleanse(rl->cache, sizeof(rl->cache));
+	OPENSSL_cleanse(rl->acct, sizeof(rl->acct));
+	rl->acct_gen++; /* nothing cached before is valid any more */
+	pthread_mutex_unlock(&rl->mu);
 }
 
 static struct rl_slot *rl_slot(struct ratelimit *rl, const char *kind, const char *who)

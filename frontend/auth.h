@@ -40,6 +40,8 @@ int auth_hash_password(const char *password, size_t len, char *out) HSMCA_WUR;
 bool auth_verify_password(const char *encoded, const char *password, size_t len);
 /* Rate-limit table (process-wide, thread-safe). */
 struct ratelimit *ratelimit_new(void);
-void ratelimit_free(struct ratelimit *rl);
+/* At exit: wipes the credential cache (tags, key, account rows) under the lock; frees nothing, as other
+ * threads may still hold rl. */
+void ratelimit_wipe(struct ratelimit *rl);
 
 #endif

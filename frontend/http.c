@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "deadline.h"
 #include "issue.h"
@@ -21,6 +22,11 @@ struct http_ctx {
 	struct app *app;
 	struct pool *pool;
 	struct event_base *base;
+	struct evhttp *http, *https;
+	struct evhttp_bound_socket *plain_bound, *tls_bound;
+	bool draining;        /* a stop signal came: no new connections, no new requests */
+	struct event *drain;  /* checks every HTTP_DRAIN_TICK_MS whether the requests under way are answered */
+	struct timespec drain_until;
 };
 
 static void http_json_error(struct evhttp_request *req, int status, const char *code, const char *msg)
@@ -137,6 +143,10 @@ static void http_route(struct evhttp_request *req, void *arg)
 	deadline_request_read(req); /* complete: its whole-request clock stops */
 	struct http_ctx *h = arg;
 	unsigned n_headers = 0;
+	if (h->draining) { /* a request on a kept-alive connection after the stop signal (health checks too) */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		return http_json_error(req, 503, "stopping", "the frontend is stopping; try again");
+	}
 	for (const struct evkeyval *kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next)
 		n_headers++;
 	if (n_headers > h->app->conf.max_headers)
@@ -200,12 +210,59 @@ static struct bufferevent *http_tls_bevcb(struct event_base *base, void *arg)
 	return deadline_watch(tls_bevcb(base, arg), true);
 }
 
+/* Stop: the first SIGTERM or SIGINT closes the listeners and refuses new requests, then waits until every
+ * request under way has been answered (its certificate committed, or its error sent), at most
+ * timeout_seconds, the longest a client is kept anyway; a second signal stops at once. A request still
+ * under way at the deadline is dropped: its intent stays pending and the next start's recovery pass
+ * completes it, as after a crash. */
+#define HTTP_DRAIN_TICK_MS 20
+#define HTTP_FLUSH_MS 200 /* after the last answer, for the loop to write it out */
+
+static void http_on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_ctx *h = arg;
+	struct timespec now;
+	unsigned n = pool_inflight(h->pool);
+	(void)fd;
+	(void)what;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	bool late = now.tv_sec > h->drain_until.tv_sec ||
+		    (now.tv_sec == h->drain_until.tv_sec && now.tv_nsec >= h->drain_until.tv_nsec);
+	if (n && !late)
+		return;
+	event_del(h->drain);
+	if (n)
+		log_event("warn", "stopped", "unanswered=%u why=\"requests still under way at the deadline; their intents stay pending for recovery\"", n);
+	else
+		log_event("info", "stopped", "unanswered=0");
+	struct timeval flush = { 0, HTTP_FLUSH_MS * 1000 };
+	event_base_loopexit(h->base, &flush);
+}
+
 static void http_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct http_ctx *h = arg;
 	(void)what;
-	log_event("info", "stopping", "signal=%d", (int)sig);
-	event_base_loopbreak(h->base);
+	if (h->draining) {
+		log_event("warn", "stopping_now", "signal=%d unanswered=%u", (int)sig, pool_inflight(h->pool));
+		event_base_loopbreak(h->base);
+		return;
+	}
+	h->draining = true;
+	if (h->plain_bound)
+		evhttp_del_accept_socket(h->http, h->plain_bound); /* closes the listening socket */
+	if (h->tls_bound)
+		evhttp_del_accept_socket(h->https, h->tls_bound);
+	h->plain_bound = h->tls_bound = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &h->drain_until);
+	h->drain_until.tv_sec += (time_t)h->app->conf.timeout_seconds;
+	log_event("info", "stopping", "signal=%d under_way=%u wait_seconds=%u", (int)sig, pool_inflight(h->pool),
+		  h->app->conf.timeout_seconds);
+	struct timeval tick = { 0, HTTP_DRAIN_TICK_MS * 1000 };
+	if (!(h->drain = event_new(h->base, -1, EV_PERSIST, http_on_drain, h)) || event_add(h->drain, &tick) != 0)
+		event_base_loopbreak(h->base);
+	else
+		http_on_drain(-1, 0, h); /* nothing under way: stop now */
 }
 
 int http_run(struct app *a, struct listeners *l)
@@ -225,8 +282,10 @@ int http_run(struct app *a, struct listeners *l)
 		goto out;
 	rc = HSMCA_ERR_IO;
 	/* the listeners were bound before the privilege drop; evhttp owns each fd once it accepts on it */
+	h.http = http;
+	h.https = https;
 	if (l->plain_fd >= 0) {
-		if (!evhttp_accept_socket_with_handle(http, l->plain_fd))
+		if (!(h.plain_bound = evhttp_accept_socket_with_handle(http, l->plain_fd)))
 			goto out;
 		l->plain_fd = -1;
 	}
@@ -234,7 +293,7 @@ int http_run(struct app *a, struct listeners *l)
 		http_limits(https, &a->conf);
 		evhttp_set_gencb(https, http_route_tls, &h);
 		evhttp_set_bevcb(https, http_tls_bevcb, l->tls);
-		if (!evhttp_accept_socket_with_handle(https, l->tls_fd))
+		if (!(h.tls_bound = evhttp_accept_socket_with_handle(https, l->tls_fd)))
 			goto out;
 		l->tls_fd = -1;
 	}
@@ -259,6 +318,8 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	if (h.drain)
+		event_free(h.drain);
 	if (https)
 		evhttp_free(https);
 	if (http)

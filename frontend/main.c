@@ -216,7 +216,9 @@ static int fe_run(const struct fe_args *args)
 		sgn_client_close(&w.sgn);
 	int rc = http_run(&a, &l);
 	listen_close(&l);
-	app_free(&a);
+	/* the workers', committer's and account watcher's threads still run and read a: only its secret is wiped,
+	 * nothing is freed under them; the process exits now */
+	app_wipe(&a);
 	return rc ? 1 : 0;
 }
 

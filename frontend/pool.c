@@ -32,6 +32,7 @@ struct pool {
 	unsigned n_pend;
 	unsigned target;                /* workers kept active while there is work: the CPUs (at most n) */
 	unsigned n;
+	unsigned inflight;              /* loop thread only: pool_inflight */
 	struct worker *workers;
 	pthread_t *threads;
 };
@@ -88,6 +89,8 @@ static void pool_on_done(evutil_socket_t fd, short what, void *arg)
 	while (list) {
 		struct job *next = list->next;
 		pool_reply(list);
+		if (list->counted)
+			p->inflight--;
 		job_free(list);
 		list = next;
 	}
@@ -265,9 +268,17 @@ static void pool_on_flush(evutil_socket_t fd, short what, void *arg)
 	p->n_pend = 0;
 }
 
+unsigned pool_inflight(const struct pool *p)
+{
+	return p->inflight;
+}
+
 void pool_adopt(struct pool *p, struct job *j)
 {
-	(void)p;
+	if (j->req && !j->counted) {
+		j->counted = true;
+		p->inflight++;
+	}
 	if (j->req) {
 		j->conn = evhttp_request_get_connection(j->req);
 		evhttp_connection_set_closecb(j->conn, pool_on_close, j);

@@ -43,6 +43,7 @@ struct job {
 	size_t body_len;
 	uint8_t *client_cert;            /* owned: DER of the verified TLS client certificate, or NULL */
 	size_t client_cert_len;
+	bool counted;                    /* loop thread: a client's job, in pool_inflight until replied */
 	/* the reply, filled by the worker */
 	int status;
 	char content_type[JOB_CTYPE_MAX];
@@ -61,6 +62,8 @@ void pool_adopt(struct pool *p, struct job *j);
 /* Any thread: a job that its handler deferred (w->deferred) is finished: it goes back to the loop, which
  * sends the reply and frees it. */
 void pool_job_done(struct pool *p, struct job *j);
+/* Loop thread: clients' jobs adopted or submitted and not yet answered (or dropped, if the client left). */
+unsigned pool_inflight(const struct pool *p);
 /* Loop thread: queues a recovery pass every interval seconds. */
 int pool_schedule_recovery(struct pool *p, struct event_base *base, unsigned interval) HSMCA_WUR;
 void job_free(struct job *j);

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Stopping the frontend (SIGTERM from systemd, an upgrade, an operator). It used to leave its event loop at
+# once: requests under way lost their connections (their intents stayed pending for the next start's
+# recovery pass). Now the first signal closes the listeners and answers new requests on open connections
+# with 503 "stopping", waits until every request under way is answered, at most timeout_seconds, and exits
+# 0; what is still under way at that deadline stays pending for recovery, as after a crash; a second
+# signal stops at once.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/frontend_lib.sh"
+fe_setup_backend
+fe_profiles
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name alice --role requester \
+	--password-file <(printf 'alice password 0001\n') > /dev/null || fail "create-account"
+AUTH=(-u "alice:alice password 0001")
+csr a ec:P-256 DNS:www.example.com
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' "$T/a.csr" > "$T/req.json"
+client() {
+	curl -sS -o "$T/client-$1.body" -w '%{http_code}' --max-time 30 "${AUTH[@]}" --data-binary @"$T/req.json" \
+		"$URL/api/v1/certificates" > "$T/client-$1.status" 2>/dev/null || true
+}
+pending() { cert_rows "status = 'pending'"; }
+wait_pending() { # N: until N rows are pending (intents committed, waiting for the stopped signer)
+	for _ in $(seq 100); do [ "$(pending)" = "$1" ] && return 0; sleep 0.1; done
+	fail "want $1 pending rows, have $(pending)"
+}
+start_warm() { # the frontend, and one issuance (the login's scrypt is done before the clients come)
+	fe_start
+	issue_req "$T/a.csr" server "${AUTH[@]}"
+	[ "$STATUS" = 201 ] || fail "warm-up: $STATUS $BODY"
+}
+# every 201 carries a certificate the database holds as issued with the same DER
+check_201() {
+	local i serial der
+	for i in "$@"; do
+		[ "$(cat "$T/client-$i.status")" = 201 ] || fail "client $i: $(cat "$T/client-$i.status") $(cat "$T/client-$i.body")"
+		read -r serial der < <(python3 -c 'import base64,json,sys; d=json.load(open(sys.argv[1]));
+print(d["serial"], base64.b64decode("".join(l for l in d["certificate"].splitlines() if not l.startswith("-----"))).hex())' "$T/client-$i.body")
+		[ "$(pg_psql "$T/pg" owner -c "select encode(der, 'hex') from certificates where serial_hex = '$serial' and status = 'issued'")" = "$der" ] ||
+			fail "client $i: certificate $serial is not the database's"
+	done
+}
+
+# 1. SIGTERM with six requests waiting for the (stopped) signer: they are answered, then the frontend exits 0
+start_warm
+kill -STOP "$SIGNER_PID"
+CLIENTS=()
+for i in 1 2 3 4 5 6; do client "$i" & CLIENTS+=($!); done
+wait_pending 6
+kill -TERM "$FRONTEND_PID"
+sleep 0.5
+kill -0 "$FRONTEND_PID" 2>/dev/null || fail "the frontend exited with six requests under way"
+rc=0; curl -sS -o /dev/null --max-time 3 "$URL/healthz" 2>/dev/null || rc=$?
+[ "$rc" = 7 ] || fail "a new connection while stopping: curl exit $rc, want 7 (refused)"
+kill -CONT "$SIGNER_PID"
+wait "${CLIENTS[@]}"
+check_201 1 2 3 4 5 6
+rc=0; wait "$FRONTEND_PID" || rc=$?
+[ "$rc" = 0 ] || fail "frontend exit status $rc after stopping"
+grep -q 'event=stopped unanswered=0' "$T/frontend.log" || fail "no clean stop logged: $(tail -2 "$T/frontend.log")"
+[ "$(pending)" = 0 ] || fail "rows left pending: $(pending)"
+pass "SIGTERM with six requests under way: listeners closed at once, all six get their certificates, exit 0, none pending"
+
+# 2. requests that cannot finish: the frontend waits timeout_seconds (5), exits, and the next start completes them
+start_warm
+kill -STOP "$SIGNER_PID"
+CLIENTS=()
+for i in 7 8 9; do client "$i" & CLIENTS+=($!); done
+wait_pending 3
+t0=$(date +%s%N)
+kill -TERM "$FRONTEND_PID"
+rc=0; wait "$FRONTEND_PID" || rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$rc" = 0 ] || fail "frontend exit status $rc at the deadline"
+[ "$ms" -ge 4500 ] && [ "$ms" -le 9000 ] || fail "stopped after $ms ms, want about 5000 (timeout_seconds)"
+grep -q 'event=stopped unanswered=3' "$T/frontend.log" || fail "deadline stop not logged: $(grep event=stop "$T/frontend.log" | tail -2)"
+wait "${CLIENTS[@]}"
+for i in 7 8 9; do [ "$(cat "$T/client-$i.status")" != 201 ] || fail "client $i got a certificate from a stopped frontend"; done
+kill -CONT "$SIGNER_PID"
+start_warm
+for _ in $(seq 100); do [ "$(pending)" = 0 ] && break; sleep 0.1; done
+[ "$(pending)" = 0 ] || fail "recovery left $(pending) pending"
+pass "three requests stuck behind a stopped signer: exit after timeout_seconds ($ms ms), their rows completed by the next start"
+
+# 3. a second signal stops at once
+kill -STOP "$SIGNER_PID"
+CLIENTS=()
+for i in 10 11; do client "$i" & CLIENTS+=($!); done
+wait_pending 2
+t0=$(date +%s%N)
+kill -TERM "$FRONTEND_PID"
+sleep 0.3
+kill -TERM "$FRONTEND_PID"
+rc=0; wait "$FRONTEND_PID" || rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -le 2000 ] || fail "a second SIGTERM took $ms ms"
+grep -q 'event=stopping_now' "$T/frontend.log" || fail "second signal not logged"
+wait "${CLIENTS[@]}"
+kill -CONT "$SIGNER_PID"
+start_warm
+for _ in $(seq 100); do [ "$(pending)" = 0 ] && break; sleep 0.1; done
+[ "$(pending)" = 0 ] || fail "recovery left $(pending) pending"
+grep -ho 'event=signed type=0x10 key=int worker=[0-9]* tbs_sha256=[0-9a-f]*' "$T"/signer*.log | sed 's/.*tbs_sha256=//' | sort -u > "$T/signed"
+pg_psql "$T/pg" owner -c "select encode(sha256(tbs), 'hex') from certificates where status = 'issued'" | sort -u > "$T/issued"
+[ "$(comm -23 "$T/signed" "$T/issued" | wc -l)" = 0 ] || fail "signed TBS that are not issued rows"
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
+pass "a second SIGTERM stops at once ($ms ms); the next start completes the rest; every signed TBS is an issued row; audit chain intact"
