@@ -8,7 +8,7 @@ ROOT=$PWD
 
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev libssl-dev openssl libseccomp-dev libp11-kit-dev
       softhsm2 p11-kit p11-kit-modules opensc gnutls-bin python3 xxd procps passwd libevent-dev libpq-dev
-      postgresql curl golang-cfssl)
+      postgresql curl golang-cfssl systemd)
 if [ "${HSMCA_SKIP_APT:-0}" != 1 ]; then
 	missing=()
 	for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
