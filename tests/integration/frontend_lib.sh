@@ -62,7 +62,8 @@ accounts = alice
 EOC
 }
 
-fe_start() {
+# fe_conf [EXTRA]: writes $T/frontend.conf (4 threads, timeout_seconds 5; EXTRA: more lines)
+fe_conf() {
 	cat > "$T/frontend.conf" <<EOC
 [frontend]
 listen = 127.0.0.1:$PORT
@@ -76,11 +77,30 @@ timeout_seconds = 5
 ${FE_USER:+user = $FE_USER}
 ${1:-}
 EOC
+}
+
+fe_start() {
+	fe_conf "${1:-}"
 	"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
 	FRONTEND_PID=$!
 	PIDS+=("$FRONTEND_PID")
 	for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done
 	fail "frontend did not start: $(tail -5 "$T/frontend.log")"
+}
+
+# fe_requester NAME: an account NAME with role requester and password "NAME password 0001"; sets AUTH (curl -u)
+fe_requester() {
+	"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name "$1" --role requester \
+		--password-file <(printf '%s password 0001\n' "$1") > /dev/null || fail "create-account $1"
+	AUTH=(-u "$1:$1 password 0001")
+}
+
+# every TBS the signer logged as signed (all $T/signer*.log) is an issued row
+fe_signed_are_issued() {
+	grep -ho 'event=signed type=0x10 key=int worker=[0-9]* tbs_sha256=[0-9a-f]*' "$T"/signer*.log | sed 's/.*tbs_sha256=//' | sort -u > "$T/signed"
+	pg_psql "$T/pg" owner -c "select encode(sha256(tbs), 'hex') from certificates where status = 'issued'" | sort -u > "$T/issued"
+	local missing; missing=$(comm -23 "$T/signed" "$T/issued" | wc -l)
+	[ "$missing" = 0 ] || fail "$missing signed TBS are not issued rows: $(comm -23 "$T/signed" "$T/issued" | head -3)"
 }
 
 extra_cleanup() { [ -d "$T/pg/data" ] && pg_stop "$T/pg" >/dev/null 2>&1 || true; }

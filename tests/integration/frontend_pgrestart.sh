@@ -11,9 +11,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 fe_setup_backend
 fe_profiles
-"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name alice --role requester \
-	--password-file <(printf 'alice password 0001\n') > /dev/null || fail "create-account"
-AUTH=(-u "alice:alice password 0001")
+fe_requester alice
 fe_start "recover_after_seconds = 2"
 csr a ec:P-256 DNS:www.example.com
 issue_req "$T/a.csr" server "${AUTH[@]}"
@@ -103,9 +101,7 @@ for i in $(seq 3); do
 	[ "$STATUS" = 201 ] || fail "request $i after the burst: $STATUS $BODY"
 done
 pass "PostgreSQL restarted during a burst of 320: $ok got certificates the database holds (same DER), $errors errors; none pending; served again"
-grep -ho 'event=signed type=0x10 key=int worker=[0-9]* tbs_sha256=[0-9a-f]*' "$T"/signer*.log | sed 's/.*tbs_sha256=//' | sort -u > "$T/signed"
-pg_psql "$T/pg" owner -c "select encode(sha256(tbs), 'hex') from certificates where status = 'issued'" | sort -u > "$T/issued"
-[ "$(comm -23 "$T/signed" "$T/issued" | wc -l)" = 0 ] || fail "signed TBS that are not issued rows: $(comm -23 "$T/signed" "$T/issued" | head -3)"
+fe_signed_are_issued
 pass "every TBS the signer signed is an issued row"
 
 # 4. nothing lost or half-done; the account watcher is listening again (accounts cached again)

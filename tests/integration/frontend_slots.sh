@@ -11,9 +11,7 @@ source "$(dirname "$0")/frontend_lib.sh"
 # (committer, account watcher, 4 workers)
 FE_PG_CONF="max_connections = 8" fe_setup_backend
 fe_profiles
-printf 'alice password 0001\n' > "$T/alice.pw"
-"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name alice --role requester \
-	--password-file "$T/alice.pw" > /dev/null || fail "create-account"
+fe_requester alice
 
 # 1. every slot taken: the frontend refuses to start, naming the database's reason
 # hold connections as the frontend's role until the server refuses one more
@@ -28,16 +26,7 @@ for _ in $(seq 12); do
 	for _ in $(seq 100); do [ "$(held)" = ${#HOLDERS[@]} ] && break; sleep 0.05; done
 done
 grep -q 'remaining connection slots' "$T/probe.log" || fail "slots not exhausted by ${#HOLDERS[@]} sessions: $(cat "$T/probe.log")"
-cat > "$T/frontend.conf" <<EOC
-[frontend]
-listen = 127.0.0.1:$PORT
-database = $(pg_conninfo "$T/pg" frontend)
-signer_socket = $T/run/signer.sock
-profiles = $T/profiles.conf
-chain = $T/chain.pem
-threads = 4
-${FE_USER:+user = $FE_USER}
-EOC
+fe_conf
 rc=0; timeout 20 "$FRONTEND" run -c "$T/frontend.conf" > "$T/refused.log" 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "frontend with no connection slot: exit $rc, want 1: $(tail -3 "$T/refused.log")"
 grep -q 'event=startup_failed step=committer why=".*remaining connection slots' "$T/refused.log" ||
@@ -53,12 +42,12 @@ fe_start
 csr a ec:P-256 DNS:www.example.com
 ok=0
 for _ in $(seq 12); do
-	issue_req "$T/a.csr" server -u "alice:$(cat "$T/alice.pw")"
+	issue_req "$T/a.csr" server "${AUTH[@]}"
 	[ "$STATUS" = 201 ] && { ok=1; break; }
 done
 [ "$ok" = 1 ] || fail "no certificate issued with fewer slots than threads: $STATUS $BODY; $(grep -v level=info "$T/frontend.log" | tail -3)"
 for i in $(seq 10); do
-	issue_req "$T/a.csr" server -u "alice:$(cat "$T/alice.pw")"
+	issue_req "$T/a.csr" server "${AUTH[@]}"
 	[ "$STATUS" = 201 ] || fail "issuance $i after the first: $STATUS $BODY"
 done
 ! grep -q 'event=commit_db_unavailable' "$T/frontend.log" || fail "the committer had no connection: $(grep commit_db_unavailable "$T/frontend.log" | head -1)"

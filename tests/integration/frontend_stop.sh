@@ -9,9 +9,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 fe_setup_backend
 fe_profiles
-"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name alice --role requester \
-	--password-file <(printf 'alice password 0001\n') > /dev/null || fail "create-account"
-AUTH=(-u "alice:alice password 0001")
+fe_requester alice
 csr a ec:P-256 DNS:www.example.com
 python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' "$T/a.csr" > "$T/req.json"
 client() {
@@ -99,8 +97,6 @@ kill -CONT "$SIGNER_PID"
 start_warm
 for _ in $(seq 100); do [ "$(pending)" = 0 ] && break; sleep 0.1; done
 [ "$(pending)" = 0 ] || fail "recovery left $(pending) pending"
-grep -ho 'event=signed type=0x10 key=int worker=[0-9]* tbs_sha256=[0-9a-f]*' "$T"/signer*.log | sed 's/.*tbs_sha256=//' | sort -u > "$T/signed"
-pg_psql "$T/pg" owner -c "select encode(sha256(tbs), 'hex') from certificates where status = 'issued'" | sort -u > "$T/issued"
-[ "$(comm -23 "$T/signed" "$T/issued" | wc -l)" = 0 ] || fail "signed TBS that are not issued rows"
+fe_signed_are_issued
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
 pass "a second SIGTERM stops at once ($ms ms); the next start completes the rest; every signed TBS is an issued row; audit chain intact"
