@@ -275,21 +275,18 @@ unsigned pool_inflight(const struct pool *p)
 
 void pool_adopt(struct pool *p, struct job *j)
 {
-	if (j->req && !j->counted) {
-		j->counted = true;
-		p->inflight++;
-	}
-	if (j->req) {
-		j->conn = evhttp_request_get_connection(j->req);
-		evhttp_connection_set_closecb(j->conn, pool_on_close, j);
-	}
+	if (!j->req)
+		return;
+	j->counted = true;
+	p->inflight++;
+	j->conn = evhttp_request_get_connection(j->req);
+	evhttp_connection_set_closecb(j->conn, pool_on_close, j);
 }
 
 /* The job waits for the end of this turn of the loop (pool_on_flush), so that the requests that arrived
  * together reach the workers with one lock and as few wake-ups as possible. */
 void pool_submit(struct pool *p, struct job *j)
 {
-	pool_adopt(p, j);
 	j->next = NULL;
 	if (p->pend_tail)
 		p->pend_tail->next = j;

@@ -43,7 +43,7 @@ struct job {
 	size_t body_len;
 	uint8_t *client_cert;            /* owned: DER of the verified TLS client certificate, or NULL */
 	size_t client_cert_len;
-	bool counted;                    /* loop thread: a client's job, in pool_inflight until replied */
+	bool counted;                    /* loop thread: adopted, so in pool_inflight until replied */
 	/* the reply, filled by the worker */
 	int status;
 	char content_type[JOB_CTYPE_MAX];
@@ -52,12 +52,14 @@ struct job {
 
 struct pool;
 
-/* Starts n workers, each with its own struct worker (database and signer connections opened lazily). */
+/* Starts n workers, each with its own struct worker (its database connection opened at start, its signer
+ * connection at first use). */
 int pool_start(struct app *a, struct event_base *base, unsigned n, struct pool **out) HSMCA_WUR;
-/* Loop thread: hands a job to the workers (j->req may be NULL for internal jobs). */
+/* Loop thread: hands a job to the workers (j->req NULL for internal jobs; a client's job is adopted first). */
 void pool_submit(struct pool *p, struct job *j);
-/* Loop thread: a job that the loop starts itself and that comes back through pool_job_done: watches its
- * client's connection as pool_submit does (a client that goes away leaves j->req NULL). */
+/* Loop thread, once per client's job (before pool_submit, or before the loop starts it itself; it comes
+ * back through pool_job_done): watches the client's connection (a client that goes away leaves j->req
+ * NULL) and counts the job in pool_inflight. */
 void pool_adopt(struct pool *p, struct job *j);
 /* Any thread: a job that its handler deferred (w->deferred) is finished: it goes back to the loop, which
  * sends the reply and frees it. */
