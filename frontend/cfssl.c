@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "b64.h"
+#include "certauth.h"
 #include "issue.h"
 #include "json.h"
 #include "log.h"
@@ -146,6 +147,29 @@ out:
 	return rc;
 }
 
+int cfssl_sign_parse(const uint8_t *body, size_t len, struct cfssl_sign *s, char *why)
+{
+	char err[128];
+	memset(s, 0, sizeof(*s));
+	if (len > CFSSL_REQUEST_MAX) {
+		snprintf(why, ISSUE_WHY_MAX, "sign request larger than %u bytes", CFSSL_REQUEST_MAX);
+		return HSMCA_ERR_PARSE;
+	}
+	if (json_parse((const char *)body, len, &s->doc, err, sizeof(err))) {
+		snprintf(why, ISSUE_WHY_MAX, "malformed sign request: %s", err);
+		return HSMCA_ERR_PARSE;
+	}
+	if (cfssl_inner(json_root(s->doc), &s->csr, &s->csr_len, &s->profile, &s->hosts, why))
+		return HSMCA_ERR_PARSE;
+	return 0;
+}
+
+void cfssl_sign_free(struct cfssl_sign *s)
+{
+	json_free(s->doc);
+	memset(s, 0, sizeof(*s));
+}
+
 void cfssl_authsign_free(struct cfssl_authsign *a)
 {
 	json_free(a->outer);
@@ -154,16 +178,52 @@ void cfssl_authsign_free(struct cfssl_authsign *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* Runs the issuance core for actor and replies in CFSSL's format: the certificate, or the refusal (202 for
+ * a request held for approval, which a CFSSL client cannot wait for). */
+static void cfssl_issue(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr,
+			size_t csr_len, const struct issue_extra *ex)
+{
+	struct issue_outcome o;
+	char msg[ISSUE_WHY_MAX + 64];
+	memset(&o, 0, sizeof(o));
+	dbuf_init(&o.der);
+	int rc = issue_core(w, actor, j->peer, p, csr, csr_len, ex, &o);
+	if (rc == 1) {
+		snprintf(msg, sizeof(msg), "held for approval %lld: certificate %s is issued once an administrator "
+			 "approves it", (long long)o.approval_id, o.serial);
+		cfssl_error(j, 202, msg);
+		goto out;
+	}
+	if (rc) {
+		snprintf(msg, sizeof(msg), "%s: %s", o.code, o.why);
+		cfssl_error(j, o.status, msg);
+		goto out;
+	}
+	const unsigned char *d = o.der.data;
+	X509 *x = d2i_X509(NULL, &d, (long)o.der.len);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem = NULL;
+	long pl;
+	if (x && b && PEM_write_bio_X509(b, x) && (pl = BIO_get_mem_data(b, &pem)) > 0) {
+		char *cert = strndup(pem, (size_t)pl);
+		cfssl_result(j, cert ? cert : "", "");
+		free(cert);
+	} else {
+		cfssl_error(j, 500, "cannot encode the certificate");
+	}
+	X509_free(x);
+	BIO_free(b);
+out:
+	dbuf_free(&o.der);
+}
+
 void cfssl_authsign(struct worker *w, struct job *j)
 {
 	struct cfssl_authsign a;
-	struct issue_outcome o;
 	char why[ISSUE_WHY_MAX] = "";
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	unsigned int mac_len = 0;
 	time_t now = time(NULL);
-	memset(&o, 0, sizeof(o));
-	dbuf_init(&o.der);
 	if (issue_db(w)) {
 		cfssl_error(j, 503, "the database is unavailable");
 		return;
@@ -192,43 +252,71 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		goto out;
 	}
 	struct issue_extra ex = { .hosts = a.hosts, .via = "cfssl-authsign" };
-	int rc = issue_core(w, p->cfssl_account, j->peer, p, a.csr, a.csr_len, &ex, &o);
-	if (rc == 1) { /* CFSSL clients cannot wait: say where the held request is */
-		char msg[ISSUE_WHY_MAX + 64];
-		snprintf(msg, sizeof(msg), "held for approval %lld: certificate %s is issued once an administrator "
-			 "approves it", (long long)o.approval_id, o.serial);
-		cfssl_error(j, 202, msg);
-		goto out;
-	}
-	if (rc) {
-		char msg[ISSUE_WHY_MAX + 64];
-		snprintf(msg, sizeof(msg), "%s: %s", o.code, o.why);
-		cfssl_error(j, o.status, msg);
-		goto out;
-	}
-	const unsigned char *d = o.der.data;
-	X509 *x = d2i_X509(NULL, &d, (long)o.der.len);
-	BIO *b = BIO_new(BIO_s_mem());
-	char *pem = NULL;
-	long pl;
-	if (x && b && PEM_write_bio_X509(b, x) && (pl = BIO_get_mem_data(b, &pem)) > 0) {
-		char *cert = strndup(pem, (size_t)pl);
-		cfssl_result(j, cert ? cert : "", "");
-		free(cert);
-	} else {
-		cfssl_error(j, 500, "cannot encode the certificate");
-	}
-	X509_free(x);
-	BIO_free(b);
+	cfssl_issue(w, j, p->cfssl_account, p, a.csr, a.csr_len, &ex);
 out:
 	cfssl_authsign_free(&a);
-	dbuf_free(&o.der);
 }
 
-void cfssl_sign_unauthenticated(struct worker *w, struct job *j)
+/* The caller's own credentials, as for POST /api/v1/certificates; the errors in CFSSL's format. */
+static int cfssl_sign_auth(struct worker *w, struct job *j, struct db_account *acct)
 {
-	(void)w;
-	cfssl_error(j, 401, "unauthenticated signing is disabled: use authsign with the profile's auth key");
+	switch (certauth_request(w, j, acct, NULL)) {
+	case AUTH_OK:
+		break;
+	case AUTH_MISSING:
+		cfssl_error(j, 401, "unauthenticated signing is disabled: send HTTP Basic credentials or an API key "
+			    "(Authorization), or use authsign with the profile's auth key");
+		return -1;
+	case AUTH_LIMITED:
+		cfssl_error(j, 429, "too many failed logins; try again later");
+		return -1;
+	case AUTH_ERROR:
+		cfssl_error(j, 503, "the account database is unavailable");
+		return -1;
+	default:
+		issue_audit_refusal(w, "-", j->peer, "unauthorized", "wrong credentials");
+		cfssl_error(j, 401, "wrong credentials");
+		return -1;
+	}
+	if (issue_role_may_request(acct->role))
+		return 0;
+	issue_audit_refusal(w, acct->name, j->peer, "forbidden", "this account may not request certificates");
+	cfssl_error(j, 403, "this account may not request certificates");
+	return -1;
+}
+
+void cfssl_sign(struct worker *w, struct job *j)
+{
+	struct db_account acct;
+	struct cfssl_sign s;
+	char why[ISSUE_WHY_MAX] = "";
+	memset(&s, 0, sizeof(s));
+	if (issue_db(w)) {
+		cfssl_error(j, 503, "the database is unavailable");
+		return;
+	}
+	if (cfssl_sign_auth(w, j, &acct))
+		return;
+	if (cfssl_sign_parse(j->body, j->body_len, &s, why)) {
+		issue_audit_refusal(w, acct.name, j->peer, "bad-request", why);
+		cfssl_error(j, 400, why);
+		goto out;
+	}
+	const struct profile *p = cfssl_profile(w, s.profile);
+	if (!p) {
+		issue_audit_refusal(w, acct.name, j->peer, "unknown-profile", "no such profile");
+		cfssl_error(j, 400, "no such profile");
+		goto out;
+	}
+	if (acct.key_profile[0] && strcmp(acct.key_profile, p->name) != 0) {
+		issue_audit_refusal(w, acct.name, j->peer, "profile-forbidden", "this API key is bound to another profile");
+		cfssl_error(j, 403, "this API key is bound to another profile");
+		goto out;
+	}
+	struct issue_extra ex = { .hosts = s.hosts, .via = "cfssl-sign" };
+	cfssl_issue(w, j, acct.name, p, s.csr, s.csr_len, &ex);
+out:
+	cfssl_sign_free(&s);
 }
 
 void cfssl_info(struct worker *w, struct job *j)

@@ -1,7 +1,8 @@
-/* CFSSL-compatible endpoints (wire-compatible with `cfssl sign|info` using a remote and an auth key):
+/* CFSSL-compatible endpoints (wire-compatible with `cfssl sign|info -remote`):
  * /api/v1/cfssl/authsign (HMAC-SHA-256 over the raw request bytes with the profile's key, constant-time,
- * timestamp window and replay cache), /api/v1/cfssl/sign (refused: unauthenticated signing is not offered),
- * /api/v1/cfssl/info. */
+ * timestamp window and replay cache; the profile's cfssl_account is the requester), /api/v1/cfssl/sign (the
+ * caller's own credentials, as for /api/v1/certificates: HTTP Basic, a Bearer API key or a login client
+ * certificate; without any it is refused, unauthenticated signing is not offered), /api/v1/cfssl/info. */
 #ifndef HSMCA_CFSSL_H
 #define HSMCA_CFSSL_H
 
@@ -38,8 +39,23 @@ struct cfssl_authsign {
 int cfssl_authsign_parse(const uint8_t *body, size_t len, struct cfssl_authsign *a, char *why) HSMCA_WUR;
 void cfssl_authsign_free(struct cfssl_authsign *a);
 
+/* A parsed sign body (the request itself, {certificate_request, hosts?, profile?, label?, crl_override?}).
+ * Owns the JSON document; the spans point into it. */
+struct cfssl_sign {
+	struct json_doc *doc;
+	const char *csr; /* PEM */
+	size_t csr_len;
+	const char *profile; /* may be NULL or "" */
+	const struct json_node *hosts; /* JSON array or NULL */
+};
+
+/* Bounded parser of a sign body: 0, or HSMCA_ERR_PARSE with why (ISSUE_WHY_MAX); s->* must be freed with
+ * cfssl_sign_free either way. */
+int cfssl_sign_parse(const uint8_t *body, size_t len, struct cfssl_sign *s, char *why) HSMCA_WUR;
+void cfssl_sign_free(struct cfssl_sign *s);
+
 void cfssl_authsign(struct worker *w, struct job *j);
-void cfssl_sign_unauthenticated(struct worker *w, struct job *j);
+void cfssl_sign(struct worker *w, struct job *j);
 void cfssl_info(struct worker *w, struct job *j);
 
 #endif

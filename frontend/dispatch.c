@@ -29,7 +29,7 @@ void handle_job(struct worker *w, struct job *j)
 	case JOB_CFSSL_AUTHSIGN:
 		return cfssl_authsign(w, j);
 	case JOB_CFSSL_SIGN:
-		return cfssl_sign_unauthenticated(w, j);
+		return cfssl_sign(w, j);
 	case JOB_CFSSL_INFO:
 		return cfssl_info(w, j);
 	case JOB_CERT_GET:

@@ -58,6 +58,8 @@ void issue_request(struct worker *w, struct job *j);
  * finished through pool_job_done); false: nothing happened, give the job to a worker, which does it all
  * from the start (a database read, scrypt, or a refusal to audit). Any other kind of job: false. */
 bool issue_inline(struct app *app, struct pool *pool, struct job *j);
+/* Requesters and administrators may request certificates; auditors may not. */
+bool issue_role_may_request(enum db_role role);
 /* Records a refused request on the audit log (its own transaction). */
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why);
 

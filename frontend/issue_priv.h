@@ -52,8 +52,6 @@ int issue_prepare(struct worker *w, const char *actor, const char *peer, const s
 		  size_t csr_len, const struct issue_extra *x, struct issue_outcome *o, struct csr *csr, struct dbuf *tbs,
 		  time_t validity[2]);
 
-/* Requesters and administrators may request certificates; auditors may not. */
-bool issue_role_may_request(enum db_role role);
 /* The body of POST /api/v1/certificates, {"csr": PEM, "profile": name}: 0 with doc (the caller frees it) and
  * pointers into it, or HSMCA_ERR_PARSE with why (ISSUE_WHY_MAX). */
 int issue_body(const struct job *j, struct json_doc **doc, const char **csr, size_t *csr_len, const char **profile,

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Interop with Debian's golang-cfssl: `cfssl sign` through an auth_remote (authsign, HMAC-SHA-256 with the
-# profile's key) and `cfssl info -remote` against the running frontend; wrong keys, replays, stale
-# timestamps and unauthenticated /sign are refused.
+# profile's key), `cfssl sign -remote` with a requester's own credentials (/sign, HTTP Basic from the remote's
+# URL) and `cfssl info -remote` against the running frontend; wrong keys, replays, stale timestamps,
+# unauthenticated /sign, wrong passwords, API keys bound to another profile, accounts not allowed on the
+# profile and malformed bodies are refused.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 command -v cfssl >/dev/null || fail "cfssl (golang-cfssl) is not installed"
@@ -19,7 +21,7 @@ max_sans = 4
 max_validity_days = 90
 key_usage = digitalSignature, keyEncipherment
 eku = serverAuth
-accounts = cfssl-client
+accounts = cfssl-client, signreq, keyreq
 cfssl_key = $KEY
 cfssl_account = cfssl-client
 EOC
@@ -83,3 +85,69 @@ st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign
 [ "$(authsign $(( $(date +%s) - 3600 )))" = 401 ] || fail "stale timestamp accepted"
 pass "a replayed authsign body and a stale timestamp are refused (401)"
 curl -fsS "$URL/api/v1/cfssl/health" | grep -q '"healthy": true' || fail "cfssl health"
+
+# ---- /sign with the caller's own credentials (cfssl_sign): `cfssl sign -remote` sends HTTP Basic from the
+# user information of the remote's URL (Go's HTTP client); the requester is the caller's account ----
+fe_requester signreq
+fe_requester outsider # a requester the cfssl-server profile does not list
+BASIC_URL="http://signreq:signreq%20password%200001@localhost:$PORT"
+csr c2 ec:P-256 "DNS:ignored.example.com"
+cfssl sign -remote "$BASIC_URL" -profile cfssl-server -hostname basic.example.com "$T/c2.csr" \
+	> "$T/basic.out" 2> "$T/basic.err" || fail "cfssl sign -remote with credentials: $(tail -2 "$T/basic.err")"
+python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cert"], end="")' "$T/basic.out" > "$T/basic.pem"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/basic.pem" >/dev/null || fail "verify /sign certificate"
+openssl x509 -in "$T/basic.pem" -noout -ext subjectAltName | grep -q 'DNS:basic.example.com' || fail "/sign: hosts did not become the SANs"
+BSERIAL=$(openssl x509 -in "$T/basic.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+[ "$(pg_psql "$T/pg" owner -c "select requester || ' ' || profile || ' ' || status from certificates where ltrim(serial_hex, '0') = '$BSERIAL'")" = "signreq cfssl-server issued" ] \
+	|| fail "/sign: the row of $BSERIAL is not signreq's issued certificate"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.issued' and actor = 'signreq' and ltrim(object, '0') = '$BSERIAL'")" = 1 ] \
+	|| fail "/sign: no audit row of the issuance by signreq"
+pass "cfssl sign -remote with a requester's HTTP Basic credentials issues through /sign, recorded and audited as that requester"
+
+cfssl_sign() { # cfssl_sign BODY-FILE [curl args]: POSTs to /sign, prints the HTTP status, the body in $T/sign.out
+	local body=$1
+	shift
+	curl -sS -o "$T/sign.out" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$body" "$@" "$URL/api/v1/cfssl/sign"
+}
+sign_body() { # sign_body CSR PROFILE HOST > file
+	python3 -c 'import json,sys; print(json.dumps({"hosts": [sys.argv[3]], "certificate_request": open(sys.argv[1]).read(), "profile": sys.argv[2], "label": "", "crl_override": ""}))' "$@"
+}
+cfssl_err() { # cfssl_err STATUS WHAT: the last /sign answer was that status with a CFSSL error body naming WHAT
+	[ "$ST" = "$1" ] || fail "$2: status $ST, want $1: $(cat "$T/sign.out")"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["success"] is False and d["result"] is None and d["errors"][0]["code"] == int(sys.argv[2]) and d["errors"][0]["message"]' \
+		"$T/sign.out" "$1" || fail "$2: not a CFSSL error body: $(cat "$T/sign.out")"
+}
+rows() { pg_psql "$T/pg" owner -c "select count(*) from certificates"; }
+sign_body "$T/c2.csr" cfssl-server sign.example.com > "$T/sign.json"
+R0=$(rows)
+ST=$(cfssl_sign "$T/sign.json"); cfssl_err 401 "no credentials"
+grep -q 'unauthenticated signing is disabled' "$T/sign.out" || fail "no credentials: the refusal does not say why: $(cat "$T/sign.out")"
+ST=$(cfssl_sign "$T/sign.json" -u "signreq:wrong password"); cfssl_err 401 "a wrong password"
+ST=$(cfssl_sign "$T/sign.json" -u "outsider:outsider password 0001"); cfssl_err 403 "an account the profile does not list"
+grep -q 'may not use this profile' "$T/sign.out" || fail "outsider: $(cat "$T/sign.out")"
+printf '{"certificate_request": 7' > "$T/bad.json"
+ST=$(cfssl_sign "$T/bad.json" -u "signreq:signreq password 0001"); cfssl_err 400 "malformed JSON"
+printf '{"certificate_request": "x", "subject": {}}' > "$T/bad.json"
+ST=$(cfssl_sign "$T/bad.json" -u "signreq:signreq password 0001"); cfssl_err 400 "an unsupported field"
+grep -q 'unsupported request field subject' "$T/sign.out" || fail "unsupported field: $(cat "$T/sign.out")"
+sign_body "$T/c2.csr" nosuch sign.example.com > "$T/bad.json"
+ST=$(cfssl_sign "$T/bad.json" -u "signreq:signreq password 0001"); cfssl_err 400 "an unknown profile"
+[ "$(rows)" = "$R0" ] || fail "a refused /sign left a certificate row"
+for why in 'wrong credentials' 'may not use this profile' 'malformed sign request' 'unsupported request field subject' 'no such profile'; do
+	[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and details like '%$why%'")" -ge 1 ] \
+		|| fail "/sign refusal not audited: $why"
+done
+pass "/sign without credentials, with a wrong password, for an account the profile does not list, with bad JSON, an unknown field or an unknown profile: CFSSL error bodies (401/403/400), audited, no certificate row"
+
+# API keys: one bound to another profile is refused; one bound to this profile issues
+fe_requester keyreq
+SKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --account keyreq --profile server)
+CKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --account keyreq --profile cfssl-server)
+ST=$(cfssl_sign "$T/sign.json" -H "Authorization: Bearer $SKEY"); cfssl_err 403 "an API key bound to another profile"
+grep -q 'bound to another profile' "$T/sign.out" || fail "bound key: $(cat "$T/sign.out")"
+ST=$(cfssl_sign "$T/sign.json" -H "Authorization: Bearer $CKEY")
+[ "$ST" = 200 ] || fail "/sign with an API key: $ST $(cat "$T/sign.out")"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["success"] is True; print(d["result"]["certificate"], end="")' "$T/sign.out" > "$T/key.pem" \
+	|| fail "/sign with an API key: $(cat "$T/sign.out")"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/key.pem" >/dev/null || fail "verify the API key's certificate"
+pass "/sign with an API key: refused when the key is bound to another profile, issued when bound to this one"
