@@ -168,6 +168,49 @@ out:
 	return rc ? csr_fail(err, rc, "%s", why) : 0;
 }
 
+/* The DER as bare base64 text, for JSON fields (a JSON string cannot carry the bytes): the standard alphabet
+ * padded, or base64url without padding as ACME's finalize sends it (RFC 8555 7.4); one line, no whitespace,
+ * canonical. *out_der is malloc'd on success. */
+static int csr_b64_decode(const unsigned char *in, size_t len, unsigned char **out_der, size_t *out_len, char *err)
+{
+	static const char why[] = "neither PEM nor DER, nor the DER in base64 (padded) or base64url (unpadded)";
+	bool url = false, std = false;
+	size_t pad = 0;
+	for (size_t i = 0; i < len; i++) {
+		url = url || in[i] == '-' || in[i] == '_';
+		std = std || in[i] == '+' || in[i] == '/' || in[i] == '=';
+	}
+	if ((url && std) || (!std && len % CSR_B64_QUANTUM == 1))
+		return csr_fail(err, HSMCA_ERR_PARSE, "%s", why);
+	char *b64 = malloc(len + 3);
+	unsigned char *der = malloc(len + 3);
+	size_t n = len;
+	int rc = HSMCA_ERR_NOMEM, got;
+	if (!b64 || !der)
+		goto out;
+	for (size_t i = 0; i < len; i++)
+		b64[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : (char)in[i];
+	while (!std && n % CSR_B64_QUANTUM) /* base64url leaves the padding out */
+		b64[n++] = '=';
+	rc = HSMCA_ERR_PARSE;
+	for (size_t i = 0; i < n; i++)
+		if (b64[i] != '=' && csr_b64_value((uint8_t)b64[i]) < 0)
+			goto out;
+	if (!csr_b64_canonical(b64, n, &pad))
+		goto out;
+	got = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)n);
+	if (got < 0 || (size_t)got != n / CSR_B64_QUANTUM * 3)
+		goto out;
+	*out_der = der;
+	*out_len = (size_t)got - pad;
+	der = NULL;
+	rc = 0;
+out:
+	free(b64);
+	free(der);
+	return rc ? csr_fail(err, rc, "%s", rc == HSMCA_ERR_NOMEM ? "out of memory" : why) : 0;
+}
+
 /* --- DER ---------------------------------------------------------------------------------------------------- */
 
 /* Every header DER; universal types other than SEQUENCE and SET primitive (DER has no constructed strings);
@@ -527,6 +570,10 @@ static int csr_parse_mode(const unsigned char *in, size_t len, struct csr *out, 
 		return csr_fail(err, HSMCA_ERR_PARSE, "empty request");
 	if (csr_looks_pem(in, len)) {
 		if ((rc = csr_pem_decode(in, len, &pem_der, &der_len, err)))
+			goto out;
+		der = pem_der;
+	} else if (in[0] != DER_SEQUENCE) { /* DER starts with its SEQUENCE; its base64 text with 'M' */
+		if ((rc = csr_b64_decode(in, len, &pem_der, &der_len, err)))
 			goto out;
 		der = pem_der;
 	}

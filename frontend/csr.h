@@ -33,7 +33,8 @@ struct csr {
 };
 
 /* Parses a PEM ("-----BEGIN CERTIFICATE REQUEST-----", one block, nothing but whitespace around it) or
- * DER request, verifies its signature, extracts SANs from the extensionRequest attribute. On failure
+ * DER request, or the DER as bare base64 text (standard alphabet padded, or base64url unpadded as in ACME;
+ * canonical, no whitespace), verifies its signature, extracts SANs from the extensionRequest attribute. On failure
  * err says why (CSR_ERR_MAX): HSMCA_ERR_PARSE (malformed/trailing bytes), HSMCA_ERR_AUTH (bad
  * signature), HSMCA_ERR_LIMIT (too large, too many SANs), HSMCA_ERR_POLICY (unsupported SAN type or
  * key type). out must be freed with csr_free. */

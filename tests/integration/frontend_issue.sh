@@ -60,6 +60,28 @@ for spec in ec:P-256 ec:P-384 rsa:2048; do
 done
 pass "P-256, P-384 and RSA-2048 CSRs issued; openssl -x509_strict and certtool accept the chains; SANs, AIA, CDP; rows issued"
 
+# the CSR in DER: the "csr" field carries it as base64 (standard, padded) or base64url without padding (as
+# ACME's finalize does); the certificate is the same request's
+csr derreq ec:P-256 "DNS:der.example.com"
+openssl req -in "$T/derreq.csr" -outform DER -out "$T/derreq.der"
+for form in base64 base64url; do
+	python3 - "$T/derreq.der" "$form" > "$T/req.json" <<'PY'
+import base64, json, sys
+d = open(sys.argv[1], 'rb').read()
+t = base64.b64encode(d).decode() if sys.argv[2] == 'base64' else base64.urlsafe_b64encode(d).decode().rstrip('=')
+print(json.dumps({"csr": t, "profile": "server"}))
+PY
+	STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$T/req.json" \
+		"${ALICE[@]}" "$URL/api/v1/certificates")
+	[ "$STATUS" = 201 ] || fail "a DER CSR as $form: $STATUS $(cat "$T/resp.json")"
+	json_field '["certificate"]' > "$T/der-$form.pem"
+	openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/der-$form.pem" >/dev/null || fail "verify ($form)"
+	[ "$(openssl x509 -in "$T/der-$form.pem" -noout -pubkey)" = "$(openssl req -in "$T/derreq.csr" -noout -pubkey)" ] \
+		|| fail "the certificate of the DER CSR ($form) has another key"
+	openssl x509 -in "$T/der-$form.pem" -noout -ext subjectAltName | grep -q 'DNS:der.example.com' || fail "SAN ($form)"
+done
+pass "a CSR in DER (base64 or base64url in the csr field) is issued like its PEM"
+
 csr apik ec:P-256 "DNS:api.example.com"
 issue_req "$T/apik.csr" server -H "Authorization: Bearer $KEY"
 [ "$STATUS" = 201 ] || fail "API key issue: $STATUS $BODY"

@@ -375,7 +375,7 @@ static void test_pem_der(void)
 	t.len = 0;
 	dbuf_add(&t, "hello\n", 6);
 	dbuf_add(&t, pem.data, pem.len);
-	expect_dbuf("text + PEM", &t, HSMCA_ERR_PARSE, "DER: not a SEQUENCE");
+	expect_dbuf("text + PEM", &t, HSMCA_ERR_PARSE, "neither PEM nor DER");
 	t.len = 0;
 	dbuf_add(&t, "\n-----BEGIN CERTIFICATE-----\n", 29);
 	dbuf_add(&t, pem.data + 36, pem.len - 36);
@@ -458,6 +458,94 @@ static void test_pem_der(void)
 	dbuf_free(&der);
 	dbuf_free(&pem);
 	dbuf_free(&t);
+}
+
+/* The DER as bare base64 text (for JSON fields): standard and padded, or base64url without padding (ACME);
+ * canonical, one line, one alphabet; the same request as its DER. */
+static void test_bare_base64(void)
+{
+	bool padded = false;
+	char san[64];
+	for (int i = 0; i < 40; i++) { /* lengths vary with the signature: both padded and unpadded forms come up */
+		struct dbuf der, t;
+		dbuf_init(&der);
+		dbuf_init(&t);
+		snprintf(san, sizeof(san), "DNS:%.*s.example", i % 3 + 1, "abc");
+		CHECK(req_make(p256, san, &der));
+		unsigned char *enc = malloc(der.len * 2 + 8);
+		int n = enc ? EVP_EncodeBlock(enc, der.data, (int)der.len) : -1;
+		CHECK(n > 0);
+		dbuf_add(&t, enc, n > 0 ? (size_t)n : 0);
+		free(enc);
+		CHECKF(t.data[0] == 'M', "base64 of a request starts with %c", t.data[0]);
+		expect_dbuf("bare base64", &t, 0, NULL);
+		struct csr a, b;
+		CHECK(csr_parse(t.data, t.len, &a, err) == 0 && csr_parse(der.data, der.len, &b, err) == 0);
+		CHECK(a.spki_len == b.spki_len && memcmp(a.spki, b.spki, b.spki_len) == 0 && a.n_sans == 1 &&
+		      strcmp(a.sans[0].value, b.sans[0].value) == 0);
+		csr_free(&a);
+		csr_free(&b);
+		uint8_t *eq = memchr(t.data, '=', t.len);
+		bool has_std = memchr(t.data, '+', t.len) || memchr(t.data, '/', t.len);
+		if (eq) {
+			padded = true;
+			size_t full = t.len;
+			t.len = (size_t)(eq - t.data);
+			expect_dbuf("standard base64 without its padding", &t, has_std ? HSMCA_ERR_PARSE : 0, NULL);
+			t.len = full;
+			static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+			uint8_t *last = eq - 1, keep = *last;
+			*last = (uint8_t)alpha[(size_t)(strchr(alpha, *last) - alpha) | 1]; /* a pad bit set */
+			expect_dbuf("bare base64, non-canonical", &t, HSMCA_ERR_PARSE, "neither PEM nor DER");
+			*last = keep;
+		}
+		/* base64url without padding: '+' -> '-', '/' -> '_', '=' dropped */
+		struct dbuf u;
+		dbuf_init(&u);
+		for (size_t k = 0; k < t.len && t.data[k] != '='; k++)
+			dbuf_add_u8(&u, t.data[k] == '+' ? '-' : t.data[k] == '/' ? '_' : t.data[k]);
+		expect_dbuf("base64url", &u, 0, NULL);
+		if (eq && (memchr(u.data, '-', u.len) || memchr(u.data, '_', u.len))) { /* else it is standard base64 */
+			dbuf_add(&u, "=", 1);
+			expect_dbuf("base64url with padding", &u, HSMCA_ERR_PARSE, "neither PEM nor DER");
+			u.len--;
+		}
+		size_t n_std = 0;
+		for (size_t k = 0; k < t.len; k++)
+			n_std += t.data[k] == '+' || t.data[k] == '/' || t.data[k] == '=';
+		if (has_std && n_std >= 2) { /* both alphabets in one text: one '+' or '/' made url, another kept */
+			u.len = 0;
+			bool swapped = false;
+			for (size_t k = 0; k < t.len; k++) {
+				uint8_t c = t.data[k];
+				if (!swapped && (c == '+' || c == '/'))
+					c = c == '+' ? '-' : '_', swapped = true;
+				dbuf_add_u8(&u, c);
+			}
+			expect_dbuf("mixed alphabets", &u, HSMCA_ERR_PARSE, "neither PEM nor DER");
+		}
+		/* whitespace, a line break, a character outside both alphabets, trailing bytes */
+		static const char *const bad[] = { " ", "\n", "*", "." };
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			u.len = 0;
+			dbuf_add(&u, t.data, 40);
+			dbuf_add(&u, bad[k], 1);
+			dbuf_add(&u, t.data + 40, t.len - 40);
+			expect_dbuf("bare base64 with a stray byte", &u, HSMCA_ERR_PARSE, "neither PEM nor DER");
+		}
+		u.len = 0;
+		dbuf_add(&u, t.data, t.len);
+		dbuf_add(&u, "AAAA", 4);
+		if (eq) /* after the padding */
+			expect_dbuf("bare base64, a quantum after the padding", &u, HSMCA_ERR_PARSE, "neither PEM nor DER");
+		else
+			expect_dbuf("bare base64 of DER + 3 bytes", &u, HSMCA_ERR_PARSE, "DER: 3 trailing bytes");
+		expect("bare base64, truncated by a quantum", t.data, t.len - 4, HSMCA_ERR_PARSE, NULL);
+		dbuf_free(&u);
+		dbuf_free(&der);
+		dbuf_free(&t);
+	}
+	CHECKF(padded, "no request with base64 padding was made");
 }
 
 /* Canonical base64 only: in some request whose DER length is not a multiple of 3, change the pad bits. */
@@ -788,6 +876,7 @@ int main(void)
 	test_key_bounds();
 	test_pem_der();
 	test_pem_canonical();
+	test_bare_base64();
 	test_sans();
 	test_san_rules();
 	test_ber();
