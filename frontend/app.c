@@ -2,6 +2,7 @@
 
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,13 @@ int app_load(struct app *a, char *err)
 			snprintf(err, CONF_ERR_MAX, "profile %s: %s cannot issue (no SKI or unsupported key)", p->name,
 				 p->issuer_cert);
 			return rc;
+		}
+		long issuer_pathlen = X509_get_pathlen(iss->cert); /* -1: no pathLenConstraint */
+		if (p->ca && issuer_pathlen >= 0 && (long)p->path_length >= issuer_pathlen) {
+			snprintf(err, CONF_ERR_MAX, "profile %s: path_length %u must be below the pathLenConstraint %ld of "
+				 "its issuer %s (a CA issued under it would not be valid)", p->name, p->path_length,
+				 issuer_pathlen, p->issuer_cert);
+			return HSMCA_ERR_CONFIG;
 		}
 	}
 	if ((rc = app_read_chain(a, err)))

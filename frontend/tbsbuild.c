@@ -9,9 +9,12 @@
  *
  *   TBSCertificate: [0] v3, serial (16 random bytes, positive), sigalg, issuer, validity (UTCTime until
  *   2049, GeneralizedTime after), subject CN=<first SAN> (UTF8String), SPKI, [3] extensions in this order:
- *   basicConstraints (critical, CA:FALSE), keyUsage (critical; if any), extKeyUsage (if any),
- *   subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits), authorityKeyIdentifier ([0] key id),
- *   cRLDistributionPoints (if a CRL URL), authorityInfoAccess (OCSP; if an OCSP URL). */
+ *   basicConstraints (critical, CA:FALSE; for a CA profile cA TRUE with its pathLenConstraint), keyUsage
+ *   (critical; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
+ *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile with DNS suffixes or IP ranges:
+ *   critical, each one a permitted subtree, the suffix as written: ".example.com" permits names below
+ *   example.com, "example.com" that name and those below it), cRLDistributionPoints (if a CRL URL),
+ *   authorityInfoAccess (OCSP; if an OCSP URL). */
 #include <arpa/inet.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -38,10 +41,12 @@ static const uint8_t oid_san[] = { 0x55, 0x1d, 0x11 };
 static const uint8_t oid_ski[] = { 0x55, 0x1d, 0x0e };
 static const uint8_t oid_aki[] = { 0x55, 0x1d, 0x23 };
 static const uint8_t oid_cdp[] = { 0x55, 0x1d, 0x1f };
+static const uint8_t oid_nc[] = { 0x55, 0x1d, 0x1e };
 static const uint8_t oid_aia[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01 };
 static const uint8_t oid_ocsp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01 };
 
 enum { GN_EMAIL = 1, GN_DNS = 2, GN_URI = 6, GN_IP = 7 }; /* GeneralName [n] IMPLICIT */
+_Static_assert(PROF_PATH_LENGTH_MAX < 0x80, "a pathLenConstraint is one INTEGER content byte");
 
 /* Opens Extension { extnID, critical?, extnValue OCTET STRING { ... } }; tb_ext_close closes both. */
 static size_t tb_ext_open(struct dbuf *b, const uint8_t *oid, size_t oid_len, bool critical, size_t *out_os)
@@ -152,6 +157,35 @@ static void tb_aki(struct dbuf *b, const struct policy_issuer *iss)
 	tb_ext_close(b, ext, os);
 }
 
+/* NameConstraints ::= SEQUENCE { permittedSubtrees [0] GeneralSubtrees } with GeneralSubtree ::= SEQUENCE {
+ * base GeneralName } (minimum 0 is the DEFAULT, so absent); iPAddress bases are address || mask. */
+static void tb_nc(struct dbuf *b, const struct profile *p)
+{
+	size_t os, ext = tb_ext_open(b, oid_nc, sizeof(oid_nc), true, &os);
+	size_t seq = dbuf_open(b, DER_SEQUENCE), permitted = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 0);
+	for (unsigned i = 0; i < p->n_dns; i++) {
+		size_t sub = dbuf_open(b, DER_SEQUENCE);
+		dbuf_add_tlv(b, DER_CONTEXT | GN_DNS, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
+		dbuf_close(b, sub);
+	}
+	for (unsigned i = 0; i < p->n_ip; i++) {
+		const struct prof_iprange *r = &p->ip_ranges[i];
+		size_t n = r->family == AF_INET ? 4 : 16;
+		uint8_t v[32] = { 0 };
+		memcpy(v, r->addr, n);
+		for (unsigned bit = 0; bit < r->prefix; bit++)
+			v[n + bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+		for (size_t k = 0; k < n; k++)
+			v[k] &= v[n + k]; /* the base address of the range */
+		size_t sub = dbuf_open(b, DER_SEQUENCE);
+		dbuf_add_tlv(b, DER_CONTEXT | GN_IP, v, 2 * n);
+		dbuf_close(b, sub);
+	}
+	dbuf_close(b, permitted);
+	dbuf_close(b, seq);
+	tb_ext_close(b, ext, os);
+}
+
 /* CRLDistributionPoints ::= SEQUENCE { DistributionPoint { [0] { [0] fullName { URI } } } } */
 static void tb_cdp(struct dbuf *b, const char *url)
 {
@@ -184,7 +218,15 @@ static int tb_extensions(struct dbuf *b, const struct profile *p, const struct c
 	size_t wrap = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 3), seq = dbuf_open(b, DER_SEQUENCE), os;
 	size_t ext = tb_ext_open(b, oid_bc, sizeof(oid_bc), true, &os);
 	int rc;
-	dbuf_add(b, "\x30\x00", 2); /* BasicConstraints: cA FALSE is the DEFAULT, so an empty SEQUENCE */
+	if (p->ca) { /* BasicConstraints { cA TRUE, pathLenConstraint } */
+		uint8_t len = (uint8_t)p->path_length; /* at most PROF_PATH_LENGTH_MAX: one content byte */
+		size_t bc = dbuf_open(b, DER_SEQUENCE);
+		dbuf_add_tlv(b, DER_BOOLEAN, "\xff", 1);
+		dbuf_add_tlv(b, DER_INTEGER, &len, 1);
+		dbuf_close(b, bc);
+	} else {
+		dbuf_add(b, "\x30\x00", 2); /* cA FALSE is the DEFAULT, so an empty SEQUENCE */
+	}
 	tb_ext_close(b, ext, os);
 	if (p->key_usage)
 		tb_ku(b, p->key_usage);
@@ -193,6 +235,8 @@ static int tb_extensions(struct dbuf *b, const struct profile *p, const struct c
 	if ((rc = tb_san(b, csr)) || (rc = tb_ski(b, csr)))
 		return rc;
 	tb_aki(b, iss);
+	if (p->ca && (p->n_dns || p->n_ip))
+		tb_nc(b, p);
 	if (p->crl_url[0])
 		tb_cdp(b, p->crl_url);
 	if (p->ocsp_url[0])
@@ -269,6 +313,8 @@ static void tb_policy(const struct profile *p, struct policy_profile *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->allow_cert = true;
+	out->allow_ca = p->ca;
+	out->max_pathlen = p->path_length;
 	out->ku_allowed = p->key_usage;
 	out->max_validity_days = p->max_validity_days;
 	for (size_t i = 0; i < p->n_eku && i < TBS_MAX_EKU; i++) {

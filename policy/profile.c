@@ -71,8 +71,8 @@ static int prof_ip(struct profile *p, const char *t, unsigned line, char *err)
 static int prof_ku(struct profile *p, const char *t, unsigned line, char *err)
 {
 	uint16_t bit;
-	if (!policy_ku_bit(t, &bit) || bit == TBS_KU_KEY_CERT_SIGN || bit == TBS_KU_CRL_SIGN)
-		return CERR("line %u: key usage %s is unknown or not for a leaf profile", line, t);
+	if (!policy_ku_bit(t, &bit))
+		return CERR("line %u: unknown key usage %s", line, t);
 	p->key_usage |= bit;
 	return 0;
 }
@@ -124,8 +124,17 @@ static int prof_value(struct profile *p, const char *key, const char *v, unsigne
 		return prof_list(p, v, line, err, prof_dns);
 	else if (!strcmp(key, "ip_ranges"))
 		return prof_list(p, v, line, err, prof_ip);
-	else if (!strcmp(key, "key_usage"))
+	else if (!strcmp(key, "key_usage")) {
+		p->ku_line = line;
 		return prof_list(p, v, line, err, prof_ku);
+	} else if (!strcmp(key, "ca"))
+		ok = conf_value_bool(v, &p->ca);
+	else if (!strcmp(key, "path_length")) {
+		ok = conf_value_uint(v, PROF_PATH_LENGTH_MAX, &n);
+		p->path_length = (unsigned)n;
+		p->has_path_length = true;
+		p->path_length_line = line;
+	}
 	else if (!strcmp(key, "eku"))
 		return prof_list(p, v, line, err, prof_eku);
 	else if (!strcmp(key, "accounts"))
@@ -192,6 +201,25 @@ static bool prof_has_eku(const struct profile *p, const char *name)
 	return false;
 }
 
+/* A CA profile and a leaf profile each keep to their kind. */
+static int prof_check_ca(const char *path, const struct profile *p, char *err)
+{
+	const uint16_t ca_bits = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+	if (!p->ca && (p->key_usage & ca_bits))
+		return CERR("%s line %u: profile %s: keyCertSign and cRLSign are only for a CA profile (ca = yes)", path,
+			    p->ku_line, p->name);
+	if (!p->ca && p->has_path_length)
+		return CERR("%s line %u: profile %s: path_length is only for a CA profile (ca = yes)", path,
+			    p->path_length_line, p->name);
+	if (p->ca && !(p->key_usage & TBS_KU_KEY_CERT_SIGN))
+		return CERR("%s line %u: profile %s: a CA profile needs key_usage keyCertSign", path, p->ku_line, p->name);
+	if (p->ca && !p->has_path_length)
+		return CERR("%s: profile %s: a CA profile needs path_length (0: it may issue only leaves)", path, p->name);
+	if (p->ca && (p->login || p->allow_wildcard || p->allow_email))
+		return CERR("%s: profile %s: a CA profile cannot have login, allow_wildcard or allow_email", path, p->name);
+	return 0;
+}
+
 int profiles_load(const char *path, struct profiles *out, char *err)
 {
 	struct prof_ctx ctx = { out, NULL };
@@ -201,10 +229,12 @@ int profiles_load(const char *path, struct profiles *out, char *err)
 		return rc;
 	for (unsigned i = 0; i < out->n; i++) {
 		const struct profile *p = &out->p[i];
+		if ((rc = prof_check_ca(path, p, err)))
+			return rc;
 		if (!p->issuer[0] || !p->issuer_cert[0] || !p->key_types || !p->max_validity_days || !p->max_sans ||
-		    !p->key_usage || !p->n_eku || !p->n_accounts)
+		    !p->key_usage || (!p->n_eku && !p->ca) || !p->n_accounts)
 			return CERR("%s: profile %s needs issuer, issuer_cert, key_types, max_validity_days, max_sans, "
-				    "key_usage, eku and accounts", path, p->name);
+				    "key_usage, eku (a leaf profile) and accounts", path, p->name);
 		if (!p->cfssl_key_len != !p->cfssl_account[0])
 			return CERR("%s: profile %s: cfssl_key and cfssl_account go together", path, p->name);
 		if (p->login && !prof_has_eku(p, "clientAuth"))

@@ -17,6 +17,7 @@
 #define PROF_WHY_MAX 160
 #define PROF_CFSSL_KEY_MAX 64
 #define PROF_CFSSL_KEY_MIN 16
+#define PROF_PATH_LENGTH_MAX 8
 
 enum prof_keytype { PROF_P256 = 1 << 0, PROF_P384 = 1 << 1, PROF_RSA2048 = 1 << 2, PROF_RSA3072 = 1 << 3,
 		    PROF_RSA4096 = 1 << 4 };
@@ -47,6 +48,13 @@ struct profile {
 	char accounts[PROF_LIST_MAX][PROF_NAME_MAX]; /* who may use it ("*" = every requester) */
 	bool needs_approval;
 	bool login;                        /* its certificates log their requester's account in over mutual TLS */
+	/* ca = yes: subordinate CA certificates (basicConstraints cA with path_length; keyCertSign required; the
+	 * DNS suffixes and IP ranges become critical nameConstraints). Leaf profiles may not have keyCertSign or
+	 * cRLSign. */
+	bool ca;
+	bool has_path_length;
+	unsigned path_length;
+	unsigned ku_line, path_length_line; /* where they were set, for load errors */
 	char crl_url[PROF_TEXT_MAX];
 	char ocsp_url[PROF_TEXT_MAX];
 	/* CFSSL-compatible authsign: HMAC-SHA-256 key (hex in the file) and the account recorded as requester */

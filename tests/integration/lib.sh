@@ -71,6 +71,7 @@ EOC
 }
 
 # ceremony_ca KIND NAME KEYTYPE [ISSUER_NAME] [extra config lines]: writes $T/ca/NAME.pem with key label NAME
+# (env CEREMONY_ROOT_PATHLEN, CEREMONY_INT_PATHLEN: path lengths other than 1 and 0)
 ceremony_ca() {
 	local kind=$1 name=$2 type=$3 issuer=${4:-} extra=${5:-}
 	{
@@ -78,8 +79,8 @@ ceremony_ca() {
 		echo "key_type = $type"
 		echo "subject = /C=US/O=hsmca test/CN=hsmca Test $name"
 		case $kind in
-		root) echo "validity_days = 7300"; echo "path_length = 1" ;;
-		intermediate) echo "validity_days = 1825"; echo "path_length = 0"
+		root) echo "validity_days = 7300"; echo "path_length = ${CEREMONY_ROOT_PATHLEN:-1}" ;;
+		intermediate) echo "validity_days = 1825"; echo "path_length = ${CEREMONY_INT_PATHLEN:-0}"
 			echo "crl_url = http://127.0.0.1:8080/crl/$issuer.crl"; echo "ocsp_url = http://127.0.0.1:8080/ocsp" ;;
 		ocsp) echo "validity_days = 90" ;;
 		esac
@@ -105,7 +106,7 @@ ${2:-}
 EOC
 }
 
-# signer_key NAME ISSUER OPERATIONS [extra lines]
+# signer_key NAME ISSUER OPERATIONS [extra lines] (env SIGNER_KEY_CA, SIGNER_KEY_KU: the pinned profile's ca and key_usage)
 signer_key() {
 	cat >> "$T/signer.conf" <<EOC
 
@@ -114,8 +115,8 @@ label = $1
 cert = $T/ca/$1.pem
 issuer_cert = $T/ca/$2.pem
 operations = $3
-ca = no
-key_usage = digitalSignature, keyEncipherment
+ca = ${SIGNER_KEY_CA:-no}
+key_usage = ${SIGNER_KEY_KU:-digitalSignature, keyEncipherment}
 eku = serverAuth, clientAuth
 max_validity_days = 397
 max_crl_days = 7

@@ -63,12 +63,35 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 		snprintf(v, sizeof(v), "%s%s", san_prefix[csr->sans[i].type], csr->sans[i].value);
 		list_add(san, sizeof(san), v);
 	}
-	ok = ok && !certbuild_add_ext(x, f->ca, NID_basic_constraints, "critical,CA:FALSE") &&
+	char bc[64] = "critical,CA:FALSE", nc[PROF_LIST_MAX * 2 * 120] = "critical";
+	if (p->ca)
+		snprintf(bc, sizeof(bc), "critical,CA:TRUE,pathlen:%u", p->path_length);
+	for (unsigned i = 0; i < p->n_dns; i++) {
+		snprintf(v, sizeof(v), "permitted;DNS:%s", p->dns_suffixes[i]);
+		list_add(nc, sizeof(nc), v);
+	}
+	for (unsigned i = 0; i < p->n_ip; i++) { /* the range's base address and its mask, as text */
+		const struct prof_iprange *r = &p->ip_ranges[i];
+		size_t n = r->family == AF_INET ? 4 : 16;
+		uint8_t base[16], mask[16] = { 0 };
+		char bt[64], mt[64];
+		for (unsigned bit = 0; bit < r->prefix; bit++)
+			mask[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+		for (size_t k = 0; k < n; k++)
+			base[k] = r->addr[k] & mask[k];
+		inet_ntop(r->family, base, bt, sizeof(bt));
+		inet_ntop(r->family, mask, mt, sizeof(mt));
+		snprintf(v, sizeof(v), "permitted;IP:%s/%s", bt, mt);
+		list_add(nc, sizeof(nc), v);
+	}
+	ok = ok && !certbuild_add_ext(x, f->ca, NID_basic_constraints, bc) &&
 	     (!p->key_usage || !certbuild_add_ext(x, f->ca, NID_key_usage, ku)) &&
 	     (!p->n_eku || !certbuild_add_ext(x, f->ca, NID_ext_key_usage, eku)) &&
 	     !certbuild_add_ext(x, f->ca, NID_subject_alt_name, san) &&
 	     !certbuild_add_ext(x, f->ca, NID_subject_key_identifier, "hash") &&
 	     !certbuild_add_ext(x, f->ca, NID_authority_key_identifier, "keyid:always");
+	if (ok && p->ca && (p->n_dns || p->n_ip))
+		ok = !certbuild_add_ext(x, f->ca, NID_name_constraints, nc);
 	if (ok && p->crl_url[0]) {
 		snprintf(v, sizeof(v), "URI:%s", p->crl_url);
 		ok = !certbuild_add_ext(x, f->ca, NID_crl_distribution_points, v);
@@ -134,6 +157,22 @@ static void random_profile(struct profile *p)
 		snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/%u.crl", rnd(100000));
 	if (rnd(2))
 		snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/%u", rnd(100000));
+	if (rnd(3) == 0) { /* a CA profile: its DNS suffixes and IP ranges become nameConstraints */
+		p->ca = true;
+		p->has_path_length = true;
+		p->path_length = rnd(PROF_PATH_LENGTH_MAX + 1);
+		p->key_usage |= TBS_KU_KEY_CERT_SIGN;
+		for (unsigned n = rnd(4), i = 0; i < n; i++)
+			snprintf(p->dns_suffixes[p->n_dns++], sizeof(p->dns_suffixes[0]), "%s%c%u.example.com",
+				 rnd(2) ? "." : "", 'a' + (char)i, rnd(1000));
+		for (unsigned n = rnd(4), i = 0; i < n; i++) {
+			struct prof_iprange *r = &p->ip_ranges[p->n_ip++];
+			r->family = rnd(2) ? AF_INET : AF_INET6;
+			if (RAND_bytes(r->addr, sizeof(r->addr)) != 1)
+				abort();
+			r->prefix = rnd(r->family == AF_INET ? 33 : 129);
+		}
+	}
 }
 
 static void set_spki(struct csr *c, EVP_PKEY *key)

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# CA profiles (ca = yes): a subordinate CA certificate from a CSR, with basicConstraints cA and the profile's
+# path_length, keyCertSign, and the profile's DNS suffixes and IP ranges as critical nameConstraints. Real
+# clients check what it may do: openssl and GnuTLS certtool accept a leaf it signs inside its names, openssl
+# refuses one outside them (permitted subtree) and a CA below it (path length). A profile whose path_length
+# its issuer's pathLenConstraint does not leave room for stops the frontend at start-up.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/frontend_lib.sh"
+# a root with room for two CAs below it, an intermediate with room for one; the intermediate's pinned profile
+# lets it sign CA certificates (no deeper than path length 0) as well as leaves
+export CEREMONY_ROOT_PATHLEN=2 CEREMONY_INT_PATHLEN=1 SIGNER_KEY_CA=yes
+export SIGNER_KEY_KU="digitalSignature, keyEncipherment, keyCertSign, cRLSign"
+fe_setup_backend
+fe_profiles
+team_ca() { # team_ca PATH_LENGTH: the CA profile
+	cat >> "$T/profiles.conf" <<EOC
+
+[profile team-ca]
+issuer = int
+issuer_cert = $T/ca/int.pem
+ca = yes
+path_length = $1
+key_types = p256, p384
+dns_suffixes = .team.example.com
+ip_ranges = 10.20.0.0/16
+max_sans = 1
+max_validity_days = 365
+key_usage = keyCertSign, cRLSign, digitalSignature
+accounts = alice
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+EOC
+}
+cp "$T/profiles.conf" "$T/profiles.base"
+
+# ---- a path_length its issuer has no room for: the frontend does not start ----
+team_ca 1
+fe_conf
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q 'profile team-ca: path_length 1 must be below the pathLenConstraint 1 of its issuer' <<<"$OUT" \
+	|| fail "start-up with path_length 1 under an issuer with pathlen 1: $OUT"
+pass "a CA profile whose path_length its issuer's pathLenConstraint does not allow stops the frontend at start-up, saying why"
+
+cp "$T/profiles.base" "$T/profiles.conf"
+team_ca 0
+fe_start
+fe_requester alice
+
+# ---- the subordinate CA certificate ----
+csr sub ec:P-256 "DNS:ca.team.example.com"
+issue_req "$T/sub.csr" team-ca "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "issue the team CA: $STATUS $BODY"
+json_field '["certificate"]' > "$T/sub.pem"
+SUB_SERIAL=$(json_field '["serial"]')
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/sub.pem" >/dev/null || fail "verify the team CA"
+openssl x509 -in "$T/sub.pem" -noout -text > "$T/sub.txt"
+grep -A1 'X509v3 Basic Constraints: critical' "$T/sub.txt" | grep -q 'CA:TRUE, pathlen:0' || fail "basicConstraints: $(cat "$T/sub.txt")"
+grep -A1 'X509v3 Key Usage: critical' "$T/sub.txt" | grep -q 'Digital Signature, Certificate Sign, CRL Sign' || fail "keyUsage"
+grep -A4 'X509v3 Name Constraints: critical' "$T/sub.txt" | tr -d ' \n' | grep -q 'Permitted:DNS:.team.example.comIP:10.20.0.0/255.255.0.0' \
+	|| fail "nameConstraints: $(grep -A4 'Name Constraints' "$T/sub.txt")"
+! grep -q 'Extended Key Usage' "$T/sub.txt" || fail "a CA profile without eku got an extendedKeyUsage"
+[ "$(pg_psql "$T/pg" owner -c "select profile || ' ' || status from certificates where serial_hex = '$SUB_SERIAL'")" = "team-ca issued" ] \
+	|| fail "the team CA's row"
+pass "a CA profile issues a subordinate CA: basicConstraints cA with pathlen 0 (critical), keyCertSign and cRLSign, nameConstraints from the DNS suffixes and IP ranges (critical), no EKU"
+
+# ---- what clients make of certificates the team CA signs (the team CA's key is the CSR's) ----
+cat "$T/ca/int.pem" "$T/sub.pem" > "$T/untrusted.pem"
+sign_with_team_ca() { # NAME SAN [EXTENSIONS]: a certificate for a new key, signed by the team CA
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" -subj "/CN=$1" \
+		-out "$T/$1.req" 2>/dev/null
+	printf 'subjectAltName = %s\nbasicConstraints = %s\nkeyUsage = critical, digitalSignature%s\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' \
+		"$2" "${3:-critical, CA:FALSE}" "${4:-}" > "$T/$1.ext"
+	openssl x509 -req -in "$T/$1.req" -CA "$T/sub.pem" -CAkey "$T/sub.key" -CAcreateserial -days 30 -sha256 \
+		-extfile "$T/$1.ext" -out "$T/$1.pem" 2>/dev/null || fail "sign $1 with the team CA"
+}
+sign_with_team_ca inside "DNS:www.team.example.com, IP:10.20.1.2"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/inside.pem" > "$T/v.txt" 2>&1 \
+	|| fail "a leaf inside the team CA's names: $(cat "$T/v.txt")"
+if command -v certtool >/dev/null; then
+	cat "$T/inside.pem" "$T/sub.pem" "$T/ca/int.pem" > "$T/inside-chain.pem"
+	certtool --verify --verify-profile medium --load-ca-certificate "$T/ca/root.pem" --infile "$T/inside-chain.pem" \
+		> "$T/ct.txt" 2>&1 || true
+	grep -q 'Chain verification output: Verified' "$T/ct.txt" || fail "certtool: $(tail -5 "$T/ct.txt")"
+fi
+for bad in "DNS:www.example.org" "DNS:team.example.com" "DNS:www.team.example.com, IP:10.21.0.1"; do
+	sign_with_team_ca outside "$bad"
+	if openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/outside.pem" > "$T/v.txt" 2>&1; then
+		fail "a leaf for $bad outside the team CA's names verified"
+	fi
+	grep -q 'permitted subtree violation' "$T/v.txt" || fail "$bad: not refused by the name constraints: $(cat "$T/v.txt")"
+	if command -v certtool >/dev/null; then
+		cat "$T/outside.pem" "$T/sub.pem" "$T/ca/int.pem" > "$T/outside-chain.pem"
+		certtool --verify --verify-profile medium --load-ca-certificate "$T/ca/root.pem" --infile "$T/outside-chain.pem" \
+			> "$T/ct.txt" 2>&1 || true
+		grep -q "Chain verification output: Not verified.*violates the signer's constraints" "$T/ct.txt" \
+			|| fail "certtool on a leaf for $bad: $(tail -3 "$T/ct.txt")"
+	fi
+done
+sign_with_team_ca deeper "DNS:deeper.team.example.com" "critical, CA:TRUE" ", keyCertSign"
+cat "$T/deeper.pem" >> "$T/untrusted.pem"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/below.key" -subj "/CN=below" -out "$T/below.req" 2>/dev/null
+printf 'subjectAltName = DNS:x.deeper.team.example.com\nbasicConstraints = critical, CA:FALSE\nauthorityKeyIdentifier = keyid\n' > "$T/below.ext"
+openssl x509 -req -in "$T/below.req" -CA "$T/deeper.pem" -CAkey "$T/deeper.key" -CAcreateserial -days 30 -sha256 \
+	-extfile "$T/below.ext" -out "$T/below.pem" 2>/dev/null || fail "sign below the deeper CA"
+if openssl verify -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/below.pem" > "$T/v.txt" 2>&1; then
+	fail "a CA below the team CA (pathlen 0) was accepted"
+fi
+grep -q 'path length constraint exceeded' "$T/v.txt" || fail "not refused for its path length: $(cat "$T/v.txt")"
+pass "certificates the team CA signs: a leaf inside its names verifies (openssl, certtool); one outside them (another domain, the suffix's own name, another IP range) fails as a permitted subtree violation (certtool: a constraint); a CA below it fails on path length"
+
+# ---- the profile's rules apply to the CA's own request ----
+R0=$(cert_rows)
+csr subbad ec:P-256 "DNS:ca.other.example.com"
+issue_req "$T/subbad.csr" team-ca "${AUTH[@]}"
+[ "$STATUS" = 403 ] && grep -q 'san-dns' <<<"$BODY" || fail "a team CA outside the suffix: $STATUS $BODY"
+csr subtwo ec:P-256 "DNS:a.team.example.com" "DNS:b.team.example.com"
+issue_req "$T/subtwo.csr" team-ca "${AUTH[@]}"
+[ "$STATUS" = 403 ] || fail "a team CA with two names under max_sans 1: $STATUS $BODY"
+csr subrsa rsa:2048 "DNS:r.team.example.com"
+issue_req "$T/subrsa.csr" team-ca "${AUTH[@]}"
+[ "$STATUS" = 403 ] && grep -q 'key-type' <<<"$BODY" || fail "a team CA with a key type the profile does not list: $STATUS $BODY"
+[ "$(cert_rows)" = "$R0" ] || fail "a refused CA request left a row"
+# and the leaf profiles are unchanged: CA:FALSE under the same issuer and pinned profile
+csr leaf ec:P-256 "DNS:www.example.com"
+issue_req "$T/leaf.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "a leaf: $STATUS $BODY"
+json_field '["certificate"]' | openssl x509 -noout -text | grep -A1 'Basic Constraints: critical' | grep -q 'CA:FALSE' || fail "the leaf is not CA:FALSE"
+pass "the CA profile's rules (DNS suffix, max_sans, key types) refuse with 403 and leave no row; leaf profiles still issue CA:FALSE"

@@ -1,0 +1,140 @@
+/* policy/profile.c: the profile file. Unknown keys and sections, bad values and keys that do not belong to
+ * the profile's kind (leaf or CA) are errors naming the line; a valid leaf and a valid CA profile load with
+ * every field. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "conf.h"
+#include "profile.h"
+
+static const char leaf[] = "[profile server]\n"            /* 1 */
+			   "issuer = int\n"                /* 2 */
+			   "issuer_cert = /dev/null\n"     /* 3 */
+			   "key_types = p256, rsa2048\n"   /* 4 */
+			   "dns_suffixes = .example.com\n" /* 5 */
+			   "max_sans = 4\n"                /* 6 */
+			   "max_validity_days = 90\n"      /* 7 */
+			   "key_usage = digitalSignature\n" /* 8 */
+			   "eku = serverAuth\n"            /* 9 */
+			   "accounts = alice\n";           /* 10 */
+
+static const char ca[] = "[profile team-ca]\n"                   /* 1 */
+			 "issuer = int\n"                        /* 2 */
+			 "issuer_cert = /dev/null\n"             /* 3 */
+			 "ca = yes\n"                            /* 4 */
+			 "path_length = 0\n"                     /* 5 */
+			 "key_types = p256\n"                    /* 6 */
+			 "dns_suffixes = .team.example.com, team.example.com\n" /* 7 */
+			 "ip_ranges = 10.20.0.0/16\n"            /* 8 */
+			 "max_sans = 1\n"                        /* 9 */
+			 "max_validity_days = 365\n"             /* 10 */
+			 "key_usage = keyCertSign, cRLSign, digitalSignature\n" /* 11 */
+			 "accounts = alice\n";                   /* 12 */
+
+static char path[] = "/tmp/hsmca-unit-profile-XXXXXX";
+
+/* Writes text as the profile file and loads it: rc, and the error in err. */
+static int load(const char *text, struct profiles *ps, char *err)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) == EOF || fclose(f) != 0) {
+		fprintf(stderr, "cannot write %s\n", path);
+		exit(1);
+	}
+	err[0] = 0;
+	return profiles_load(path, ps, err);
+}
+
+/* base with one line appended (extra) or line n replaced (n > 0) */
+static void edit(const char *base, unsigned n, const char *line, char *out, size_t max)
+{
+	size_t o = 0;
+	unsigned at = 1;
+	for (const char *s = base; *s;) {
+		const char *nl = strchr(s, '\n');
+		size_t len = (size_t)(nl - s) + 1;
+		if (at == n)
+			o += (size_t)snprintf(out + o, max - o, "%s\n", line);
+		else
+			o += (size_t)snprintf(out + o, max - o, "%.*s", (int)len, s);
+		s += len;
+		at++;
+	}
+	if (n == 0)
+		snprintf(out + o, max - o, "%s\n", line);
+}
+
+static void refused(const char *what, const char *base, unsigned n, const char *line, const char *want)
+{
+	char text[4096], err[CONF_ERR_MAX];
+	struct profiles *ps = calloc(1, sizeof(*ps));
+	edit(base, n, line, text, sizeof(text));
+	int rc = ps ? load(text, ps, err) : -1;
+	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, want), "%s: rc %d err \"%s\", want \"%s\"", what, rc, err, want);
+	free(ps);
+}
+
+static void test_valid(void)
+{
+	char err[CONF_ERR_MAX];
+	struct profiles *ps = calloc(1, sizeof(*ps));
+	CHECK(ps != NULL);
+	if (!ps)
+		return;
+	CHECKF(load(leaf, ps, err) == 0, "leaf: %s", err);
+	const struct profile *p = profiles_find(ps, "server");
+	CHECK(p && !p->ca && !p->has_path_length && p->n_eku == 1 && p->key_usage == TBS_KU_DIGITAL_SIGNATURE &&
+	      p->n_dns == 1 && p->max_sans == 4);
+	CHECKF(load(ca, ps, err) == 0, "CA: %s", err);
+	p = profiles_find(ps, "team-ca");
+	CHECK(p && p->ca && p->has_path_length && p->path_length == 0 && p->n_eku == 0 && p->n_dns == 2 &&
+	      p->n_ip == 1 && p->ip_ranges[0].prefix == 16 &&
+	      p->key_usage == (TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN | TBS_KU_DIGITAL_SIGNATURE));
+	char text[4096];
+	edit(ca, 5, "path_length = 8", text, sizeof(text));
+	CHECKF(load(text, ps, err) == 0 && ps->p[0].path_length == 8, "path_length 8: %s", err);
+	free(ps);
+}
+
+static void test_refused(void)
+{
+	/* unknown keys and sections, with their line numbers */
+	refused("unknown key", leaf, 0, "colour = blue", "line 11: unknown key colour");
+	refused("misspelt key", leaf, 6, "max_san = 4", "line 6: unknown key max_san");
+	refused("unknown section", leaf, 1, "[profil server]", "line 1: unknown section");
+	refused("bad value", leaf, 7, "max_validity_days = ninety", "line 7: bad value for max_validity_days");
+	refused("validity over the limit", leaf, 7, "max_validity_days = 826", "line 7: bad value for max_validity_days");
+	refused("unknown key usage", leaf, 8, "key_usage = digitalSignature, sorcery", "line 8: unknown key usage sorcery");
+	refused("unknown key type", leaf, 4, "key_types = p256, dsa1024", "line 4: unknown key type dsa1024");
+	refused("missing eku on a leaf", leaf, 9, "# no eku", "needs issuer");
+	/* a leaf profile may not act as a CA */
+	refused("keyCertSign on a leaf", leaf, 8, "key_usage = digitalSignature, keyCertSign",
+		"line 8: profile server: keyCertSign and cRLSign are only for a CA profile");
+	refused("cRLSign on a leaf", leaf, 8, "key_usage = cRLSign", "line 8: profile server: keyCertSign and cRLSign");
+	refused("path_length on a leaf", leaf, 0, "path_length = 0", "line 11: profile server: path_length is only for a CA");
+	refused("ca = no on a CA profile", ca, 4, "ca = no", "line 11: profile team-ca: keyCertSign and cRLSign are only for a CA");
+	/* a CA profile needs what makes it one */
+	refused("CA without keyCertSign", ca, 11, "key_usage = digitalSignature, cRLSign",
+		"line 11: profile team-ca: a CA profile needs key_usage keyCertSign");
+	refused("CA without path_length", ca, 5, "# none", "profile team-ca: a CA profile needs path_length");
+	refused("path_length too large", ca, 5, "path_length = 9", "line 5: bad value for path_length");
+	refused("path_length negative", ca, 5, "path_length = -1", "line 5: bad value for path_length");
+	refused("CA with wildcards", ca, 0, "allow_wildcard = yes", "a CA profile cannot have login, allow_wildcard");
+	refused("CA with login", ca, 0, "login = yes", "a CA profile cannot have login");
+	refused("ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca");
+}
+
+int main(void)
+{
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return 1;
+	close(fd);
+	test_valid();
+	test_refused();
+	unlink(path);
+	return check_done("unit_profile");
+}
