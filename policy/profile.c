@@ -220,13 +220,9 @@ static int prof_check_ca(const char *path, const struct profile *p, char *err)
 	return 0;
 }
 
-int profiles_load(const char *path, struct profiles *out, char *err)
+static int prof_validate(const char *path, const struct profiles *out, char *err)
 {
-	struct prof_ctx ctx = { out, NULL };
-	memset(out, 0, sizeof(*out));
-	int rc = conf_parse_file(path, prof_cb, &ctx, err);
-	if (rc)
-		return rc;
+	int rc;
 	for (unsigned i = 0; i < out->n; i++) {
 		const struct profile *p = &out->p[i];
 		if ((rc = prof_check_ca(path, p, err)))
@@ -241,6 +237,22 @@ int profiles_load(const char *path, struct profiles *out, char *err)
 			return CERR("%s: profile %s: login = yes needs eku clientAuth", path, p->name);
 	}
 	return 0;
+}
+
+int profiles_load(const char *path, struct profiles *out, char *err)
+{
+	struct prof_ctx ctx = { out, NULL };
+	memset(out, 0, sizeof(*out));
+	int rc = conf_parse_file(path, prof_cb, &ctx, err);
+	return rc ? rc : prof_validate(path, out, err);
+}
+
+int profiles_parse(const char *name, const char *text, size_t len, struct profiles *out, char *err)
+{
+	struct prof_ctx ctx = { out, NULL };
+	memset(out, 0, sizeof(*out));
+	int rc = conf_parse(text, len, prof_cb, &ctx, err);
+	return rc ? rc : prof_validate(name, out, err);
 }
 
 const struct profile *profiles_find(const struct profiles *ps, const char *name)

@@ -68,7 +68,10 @@ struct profiles {
 	struct profile p[PROF_MAX];
 };
 
+/* Reads and checks the profile file (err: CONF_ERR_MAX, naming the line where there is one). */
 int profiles_load(const char *path, struct profiles *out, char *err) HSMCA_WUR;
+/* The same over text[0..len) (not NUL-terminated), name standing for the path in errors. */
+int profiles_parse(const char *name, const char *text, size_t len, struct profiles *out, char *err) HSMCA_WUR;
 const struct profile *profiles_find(const struct profiles *ps, const char *name);
 bool profile_allows_account(const struct profile *p, const char *account);
 /* Checks a requested key and SAN list against the profile. Returns 0 or HSMCA_ERR_POLICY with

@@ -93,6 +93,11 @@ static void test_valid(void)
 	CHECK(p && p->ca && p->has_path_length && p->path_length == 0 && p->n_eku == 0 && p->n_dns == 2 &&
 	      p->n_ip == 1 && p->ip_ranges[0].prefix == 16 &&
 	      p->key_usage == (TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN | TBS_KU_DIGITAL_SIGNATURE));
+	CHECKF(profiles_parse("text", ca, strlen(ca), ps, err) == 0 && ps->n == 1 && ps->p[0].ca, "parse: %s", err);
+	CHECKF(profiles_parse("text", ca, strlen(ca) - 1, ps, err) == 0, "parse without the last newline: %s", err);
+	CHECKF(profiles_parse("text", "[profile x]\nbogus = 1\n", 22, ps, err) == HSMCA_ERR_CONFIG &&
+		       strstr(err, "line 2: unknown key bogus"),
+	       "parse: unknown key: %s", err);
 	char text[4096];
 	edit(ca, 5, "path_length = 8", text, sizeof(text));
 	CHECKF(load(text, ps, err) == 0 && ps->p[0].path_length == 8, "path_length 8: %s", err);
