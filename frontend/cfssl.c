@@ -76,8 +76,7 @@ static const struct profile *cfssl_profile(struct worker *w, const char *name)
 }
 
 /* The inner request: {"certificate_request", "hosts"?, "profile"?, "label"?, "crl_override"?} */
-static int cfssl_inner(const struct json_node *r, const char **csr, size_t *csr_len, const char **profile,
-		       const struct json_node **hosts, char *why)
+static int cfssl_inner(const struct json_node *r, struct cfssl_request *out, char *why)
 {
 	static const char *const known[] = { "certificate_request", "hosts", "profile", "label", "crl_override" };
 	if (json_type(r) != JSON_OBJECT) {
@@ -95,12 +94,12 @@ static int cfssl_inner(const struct json_node *r, const char **csr, size_t *csr_
 		}
 	}
 	const char *crl = json_string(json_get(r, "crl_override"), NULL);
-	*csr = json_string(json_get(r, "certificate_request"), csr_len);
-	*profile = json_string(json_get(r, "profile"), NULL);
-	*hosts = json_get(r, "hosts");
-	if (*hosts && json_type(*hosts) == JSON_NULL)
-		*hosts = NULL;
-	if (!*csr || (crl && *crl) || (*hosts && json_type(*hosts) != JSON_ARRAY)) {
+	out->csr = json_string(json_get(r, "certificate_request"), &out->csr_len);
+	out->profile = json_string(json_get(r, "profile"), NULL);
+	out->hosts = json_get(r, "hosts");
+	if (out->hosts && json_type(out->hosts) == JSON_NULL)
+		out->hosts = NULL;
+	if (!out->csr || (crl && *crl) || (out->hosts && json_type(out->hosts) != JSON_ARRAY)) {
 		snprintf(why, ISSUE_WHY_MAX, "certificate_request missing, hosts not a list, or crl_override set");
 		return -1;
 	}
@@ -139,7 +138,7 @@ int cfssl_authsign_parse(const uint8_t *body, size_t len, struct cfssl_authsign 
 		a->has_ts = true;
 	}
 	if (json_parse((const char *)a->req, a->req_len, &a->inner, err, sizeof(err)) ||
-	    cfssl_inner(json_root(a->inner), &a->csr, &a->csr_len, &a->profile, &a->hosts, why))
+	    cfssl_inner(json_root(a->inner), &a->r, why))
 		goto out;
 	rc = 0;
 out:
@@ -159,7 +158,7 @@ int cfssl_sign_parse(const uint8_t *body, size_t len, struct cfssl_sign *s, char
 		snprintf(why, ISSUE_WHY_MAX, "malformed sign request: %s", err);
 		return HSMCA_ERR_PARSE;
 	}
-	if (cfssl_inner(json_root(s->doc), &s->csr, &s->csr_len, &s->profile, &s->hosts, why))
+	if (cfssl_inner(json_root(s->doc), &s->r, why))
 		return HSMCA_ERR_PARSE;
 	return 0;
 }
@@ -233,7 +232,7 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		cfssl_error(j, 400, why);
 		goto out;
 	}
-	const struct profile *p = cfssl_profile(w, a.profile);
+	const struct profile *p = cfssl_profile(w, a.r.profile);
 	if (!p || !p->cfssl_key_len) {
 		issue_audit_refusal(w, "-", j->peer, "unknown-profile", "no such profile with an auth key");
 		cfssl_error(j, 400, "no such profile (with an auth key)");
@@ -251,8 +250,8 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		cfssl_error(j, 401, "stale timestamp or replayed request");
 		goto out;
 	}
-	struct issue_extra ex = { .hosts = a.hosts, .via = "cfssl-authsign" };
-	cfssl_issue(w, j, p->cfssl_account, p, a.csr, a.csr_len, &ex);
+	struct issue_extra ex = { .hosts = a.r.hosts, .via = "cfssl-authsign" };
+	cfssl_issue(w, j, p->cfssl_account, p, a.r.csr, a.r.csr_len, &ex);
 out:
 	cfssl_authsign_free(&a);
 }
@@ -302,7 +301,7 @@ void cfssl_sign(struct worker *w, struct job *j)
 		cfssl_error(j, 400, why);
 		goto out;
 	}
-	const struct profile *p = cfssl_profile(w, s.profile);
+	const struct profile *p = cfssl_profile(w, s.r.profile);
 	if (!p) {
 		issue_audit_refusal(w, acct.name, j->peer, "unknown-profile", "no such profile");
 		cfssl_error(j, 400, "no such profile");
@@ -313,8 +312,8 @@ void cfssl_sign(struct worker *w, struct job *j)
 		cfssl_error(j, 403, "this API key is bound to another profile");
 		goto out;
 	}
-	struct issue_extra ex = { .hosts = s.hosts, .via = "cfssl-sign" };
-	cfssl_issue(w, j, acct.name, p, s.csr, s.csr_len, &ex);
+	struct issue_extra ex = { .hosts = s.r.hosts, .via = "cfssl-sign" };
+	cfssl_issue(w, j, acct.name, p, s.r.csr, s.r.csr_len, &ex);
 out:
 	cfssl_sign_free(&s);
 }

@@ -19,7 +19,16 @@
 struct json_doc;
 struct json_node;
 
-/* A parsed authsign body. Owns both JSON documents and the decoded request; the spans point into them. */
+/* CFSSL's sign request {certificate_request, hosts?, profile?, label?, crl_override?}, pointing into the JSON
+ * document it was read from. */
+struct cfssl_request {
+	const char *csr; /* PEM */
+	size_t csr_len;
+	const char *profile; /* may be NULL or "" */
+	const struct json_node *hosts; /* JSON array or NULL */
+};
+
+/* A parsed authsign body. Owns both JSON documents and the decoded request; r points into them. */
 struct cfssl_authsign {
 	struct json_doc *outer, *inner;
 	uint8_t *req; /* the decoded request bytes (the HMAC covers exactly these) */
@@ -27,10 +36,7 @@ struct cfssl_authsign {
 	uint8_t token[CFSSL_TOKEN_LEN];
 	bool has_ts;
 	long long ts;
-	const char *csr; /* PEM */
-	size_t csr_len;
-	const char *profile; /* may be NULL or "" */
-	const struct json_node *hosts; /* JSON array or NULL */
+	struct cfssl_request r;
 };
 
 /* Bounded parser of an authsign body: outer JSON {token, request, timestamp?, remote_address?}, strict
@@ -39,14 +45,10 @@ struct cfssl_authsign {
 int cfssl_authsign_parse(const uint8_t *body, size_t len, struct cfssl_authsign *a, char *why) HSMCA_WUR;
 void cfssl_authsign_free(struct cfssl_authsign *a);
 
-/* A parsed sign body (the request itself, {certificate_request, hosts?, profile?, label?, crl_override?}).
- * Owns the JSON document; the spans point into it. */
+/* A parsed sign body (the request itself). Owns the JSON document; r points into it. */
 struct cfssl_sign {
 	struct json_doc *doc;
-	const char *csr; /* PEM */
-	size_t csr_len;
-	const char *profile; /* may be NULL or "" */
-	const struct json_node *hosts; /* JSON array or NULL */
+	struct cfssl_request r;
 };
 
 /* Bounded parser of a sign body: 0, or HSMCA_ERR_PARSE with why (ISSUE_WHY_MAX); s->* must be freed with

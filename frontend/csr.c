@@ -122,13 +122,27 @@ static bool csr_b64_canonical(const char *b64, size_t n, size_t *out_pad)
 	return true;
 }
 
+/* Canonical base64 b64[0..n) into der (n / 4 * 3 bytes of room): 0 with *out_len, -1 not canonical, -2 it
+ * does not decode. */
+static int csr_b64_to_der(const char *b64, size_t n, unsigned char *der, size_t *out_len)
+{
+	size_t pad = 0;
+	if (!csr_b64_canonical(b64, n, &pad))
+		return -1;
+	int got = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)n); /* 3 bytes per quantum, pad included */
+	if (got < 0 || (size_t)got != n / CSR_B64_QUANTUM * 3)
+		return -2;
+	*out_len = (size_t)got - pad;
+	return 0;
+}
+
 /* PEM text to DER; *out_der is malloc'd on success. */
 static int csr_pem_decode(const unsigned char *in, size_t len, unsigned char **out_der, size_t *out_len, char *err)
 {
 	struct span s = span_make(in, len);
 	char *b64 = NULL;
 	unsigned char *der = NULL;
-	size_t b64_len = 0, pad = 0;
+	size_t b64_len = 0;
 	const char *why = "PEM: not a single CERTIFICATE REQUEST block with only whitespace around it";
 	int rc = HSMCA_ERR_PARSE, n;
 	while (s.len > 0 && csr_is_space(s.data[0]))
@@ -149,17 +163,11 @@ static int csr_pem_decode(const unsigned char *in, size_t len, unsigned char **o
 		span_skip(&s, 1);
 	if (s.len != 0)
 		goto out; /* trailing bytes, or a second block */
-	if (!csr_b64_canonical(b64, b64_len, &pad)) {
-		why = "PEM: base64 is not canonical (padding)";
-		goto out;
-	}
-	n = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)b64_len); /* 3 bytes per quantum, pad included */
-	if (n < 0 || (size_t)n != b64_len / CSR_B64_QUANTUM * 3) {
-		why = "PEM: base64 does not decode";
+	if ((n = csr_b64_to_der(b64, b64_len, der, out_len)) != 0) {
+		why = n == -1 ? "PEM: base64 is not canonical (padding)" : "PEM: base64 does not decode";
 		goto out;
 	}
 	*out_der = der;
-	*out_len = (size_t)n - pad;
 	der = NULL;
 	rc = 0;
 out:
@@ -175,7 +183,6 @@ static int csr_b64_decode(const unsigned char *in, size_t len, unsigned char **o
 {
 	static const char why[] = "neither PEM nor DER, nor the DER in base64 (padded) or base64url (unpadded)";
 	bool url = false, std = false;
-	size_t pad = 0;
 	for (size_t i = 0; i < len; i++) {
 		url = url || in[i] == '-' || in[i] == '_';
 		std = std || in[i] == '+' || in[i] == '/' || in[i] == '=';
@@ -185,7 +192,7 @@ static int csr_b64_decode(const unsigned char *in, size_t len, unsigned char **o
 	char *b64 = malloc(len + 3);
 	unsigned char *der = malloc(len + 3);
 	size_t n = len;
-	int rc = HSMCA_ERR_NOMEM, got;
+	int rc = HSMCA_ERR_NOMEM;
 	if (!b64 || !der)
 		goto out;
 	for (size_t i = 0; i < len; i++)
@@ -196,13 +203,9 @@ static int csr_b64_decode(const unsigned char *in, size_t len, unsigned char **o
 	for (size_t i = 0; i < n; i++)
 		if (b64[i] != '=' && csr_b64_value((uint8_t)b64[i]) < 0)
 			goto out;
-	if (!csr_b64_canonical(b64, n, &pad))
-		goto out;
-	got = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)n);
-	if (got < 0 || (size_t)got != n / CSR_B64_QUANTUM * 3)
+	if (csr_b64_to_der(b64, n, der, out_len) != 0)
 		goto out;
 	*out_der = der;
-	*out_len = (size_t)got - pad;
 	der = NULL;
 	rc = 0;
 out:

@@ -106,30 +106,39 @@ static void test_valid(void)
 
 static void test_refused(void)
 {
-	/* unknown keys and sections, with their line numbers */
-	refused("unknown key", leaf, 0, "colour = blue", "line 11: unknown key colour");
-	refused("misspelt key", leaf, 6, "max_san = 4", "line 6: unknown key max_san");
-	refused("unknown section", leaf, 1, "[profil server]", "line 1: unknown section");
-	refused("bad value", leaf, 7, "max_validity_days = ninety", "line 7: bad value for max_validity_days");
-	refused("validity over the limit", leaf, 7, "max_validity_days = 826", "line 7: bad value for max_validity_days");
-	refused("unknown key usage", leaf, 8, "key_usage = digitalSignature, sorcery", "line 8: unknown key usage sorcery");
-	refused("unknown key type", leaf, 4, "key_types = p256, dsa1024", "line 4: unknown key type dsa1024");
-	refused("missing eku on a leaf", leaf, 9, "# no eku", "needs issuer");
-	/* a leaf profile may not act as a CA */
-	refused("keyCertSign on a leaf", leaf, 8, "key_usage = digitalSignature, keyCertSign",
-		"line 8: profile server: keyCertSign and cRLSign are only for a CA profile");
-	refused("cRLSign on a leaf", leaf, 8, "key_usage = cRLSign", "line 8: profile server: keyCertSign and cRLSign");
-	refused("path_length on a leaf", leaf, 0, "path_length = 0", "line 11: profile server: path_length is only for a CA");
-	refused("ca = no on a CA profile", ca, 4, "ca = no", "line 11: profile team-ca: keyCertSign and cRLSign are only for a CA");
-	/* a CA profile needs what makes it one */
-	refused("CA without keyCertSign", ca, 11, "key_usage = digitalSignature, cRLSign",
-		"line 11: profile team-ca: a CA profile needs key_usage keyCertSign");
-	refused("CA without path_length", ca, 5, "# none", "profile team-ca: a CA profile needs path_length");
-	refused("path_length too large", ca, 5, "path_length = 9", "line 5: bad value for path_length");
-	refused("path_length negative", ca, 5, "path_length = -1", "line 5: bad value for path_length");
-	refused("CA with wildcards", ca, 0, "allow_wildcard = yes", "a CA profile cannot have login, allow_wildcard");
-	refused("CA with login", ca, 0, "login = yes", "a CA profile cannot have login");
-	refused("ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca");
+	static const struct {
+		const char *what, *base;
+		unsigned line; /* replaced, or 0: appended */
+		const char *text, *want;
+	} cases[] = {
+		/* unknown keys and sections, with their line numbers; bad values */
+		{ "unknown key", leaf, 0, "colour = blue", "line 11: unknown key colour" },
+		{ "misspelt key", leaf, 6, "max_san = 4", "line 6: unknown key max_san" },
+		{ "unknown section", leaf, 1, "[profil server]", "line 1: unknown section" },
+		{ "bad value", leaf, 7, "max_validity_days = ninety", "line 7: bad value for max_validity_days" },
+		{ "validity over the limit", leaf, 7, "max_validity_days = 826", "line 7: bad value for max_validity_days" },
+		{ "unknown key usage", leaf, 8, "key_usage = digitalSignature, sorcery", "line 8: unknown key usage sorcery" },
+		{ "unknown key type", leaf, 4, "key_types = p256, dsa1024", "line 4: unknown key type dsa1024" },
+		{ "missing eku on a leaf", leaf, 9, "# no eku", "needs issuer" },
+		/* a leaf profile may not act as a CA */
+		{ "keyCertSign on a leaf", leaf, 8, "key_usage = digitalSignature, keyCertSign",
+		  "line 8: profile server: keyCertSign and cRLSign are only for a CA profile" },
+		{ "cRLSign on a leaf", leaf, 8, "key_usage = cRLSign", "line 8: profile server: keyCertSign and cRLSign" },
+		{ "path_length on a leaf", leaf, 0, "path_length = 0", "line 11: profile server: path_length is only for a CA" },
+		{ "ca = no on a CA profile", ca, 4, "ca = no",
+		  "line 11: profile team-ca: keyCertSign and cRLSign are only for a CA" },
+		/* a CA profile needs what makes it one */
+		{ "CA without keyCertSign", ca, 11, "key_usage = digitalSignature, cRLSign",
+		  "line 11: profile team-ca: a CA profile needs key_usage keyCertSign" },
+		{ "CA without path_length", ca, 5, "# none", "profile team-ca: a CA profile needs path_length" },
+		{ "path_length too large", ca, 5, "path_length = 9", "line 5: bad value for path_length" },
+		{ "path_length negative", ca, 5, "path_length = -1", "line 5: bad value for path_length" },
+		{ "CA with wildcards", ca, 0, "allow_wildcard = yes", "a CA profile cannot have login, allow_wildcard" },
+		{ "CA with login", ca, 0, "login = yes", "a CA profile cannot have login" },
+		{ "ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		refused(cases[i].what, cases[i].base, cases[i].line, cases[i].text, cases[i].want);
 }
 
 int main(void)
