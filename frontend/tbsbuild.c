@@ -11,9 +11,10 @@
  *   2049, GeneralizedTime after), subject CN=<first SAN> (UTF8String), SPKI, [3] extensions in this order:
  *   basicConstraints (critical, CA:FALSE; for a CA profile cA TRUE with its pathLenConstraint), keyUsage
  *   (critical; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
- *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile with DNS suffixes or IP ranges:
- *   critical, each one a permitted subtree, the suffix as written: ".example.com" permits names below
- *   example.com, "example.com" that name and those below it), cRLDistributionPoints (if a CRL URL),
+ *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile: critical; each DNS suffix as written
+ *   permits DNS names and email addresses, ".example.com" those below example.com, "example.com" that name
+ *   and those below it; each IP range permits its addresses, and without any every address is excluded),
+ *   cRLDistributionPoints (if a CRL URL),
  *   authorityInfoAccess (OCSP; if an OCSP URL). */
 #include <arpa/inet.h>
 #include <openssl/rand.h>
@@ -157,31 +158,48 @@ static void tb_aki(struct dbuf *b, const struct policy_issuer *iss)
 	tb_ext_close(b, ext, os);
 }
 
-/* NameConstraints ::= SEQUENCE { permittedSubtrees [0] GeneralSubtrees } with GeneralSubtree ::= SEQUENCE {
- * base GeneralName } (minimum 0 is the DEFAULT, so absent); iPAddress bases are address || mask. */
+/* GeneralSubtree ::= SEQUENCE { base GeneralName } (minimum 0 is the DEFAULT, so absent) */
+static void tb_subtree(struct dbuf *b, uint8_t gn, const void *v, size_t len)
+{
+	size_t sub = dbuf_open(b, DER_SEQUENCE);
+	dbuf_add_tlv(b, DER_CONTEXT | gn, v, len);
+	dbuf_close(b, sub);
+}
+
+/* An iPAddress subtree: the range's base address || its mask. */
+static void tb_subtree_ip(struct dbuf *b, int family, const uint8_t *addr, unsigned prefix)
+{
+	size_t n = family == AF_INET ? 4 : 16;
+	uint8_t v[32] = { 0 };
+	memcpy(v, addr, n);
+	for (unsigned bit = 0; bit < prefix; bit++)
+		v[n + bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+	for (size_t k = 0; k < n; k++)
+		v[k] &= v[n + k];
+	tb_subtree(b, GN_IP, v, 2 * n);
+}
+
+/* NameConstraints ::= SEQUENCE { permittedSubtrees [0], excludedSubtrees [1] }: each DNS suffix permits DNS
+ * names and email addresses in that domain (RFC 5280 4.2.1.10 semantics for both), each IP range permits
+ * addresses in it; without IP ranges every address is excluded (otherwise addresses would be unconstrained). */
 static void tb_nc(struct dbuf *b, const struct profile *p)
 {
+	static const uint8_t any[16] = { 0 };
 	size_t os, ext = tb_ext_open(b, oid_nc, sizeof(oid_nc), true, &os);
 	size_t seq = dbuf_open(b, DER_SEQUENCE), permitted = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 0);
-	for (unsigned i = 0; i < p->n_dns; i++) {
-		size_t sub = dbuf_open(b, DER_SEQUENCE);
-		dbuf_add_tlv(b, DER_CONTEXT | GN_DNS, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
-		dbuf_close(b, sub);
-	}
-	for (unsigned i = 0; i < p->n_ip; i++) {
-		const struct prof_iprange *r = &p->ip_ranges[i];
-		size_t n = r->family == AF_INET ? 4 : 16;
-		uint8_t v[32] = { 0 };
-		memcpy(v, r->addr, n);
-		for (unsigned bit = 0; bit < r->prefix; bit++)
-			v[n + bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
-		for (size_t k = 0; k < n; k++)
-			v[k] &= v[n + k]; /* the base address of the range */
-		size_t sub = dbuf_open(b, DER_SEQUENCE);
-		dbuf_add_tlv(b, DER_CONTEXT | GN_IP, v, 2 * n);
-		dbuf_close(b, sub);
-	}
+	for (unsigned i = 0; i < p->n_dns; i++)
+		tb_subtree(b, GN_DNS, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
+	for (unsigned i = 0; i < p->n_dns; i++)
+		tb_subtree(b, GN_EMAIL, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
+	for (unsigned i = 0; i < p->n_ip; i++)
+		tb_subtree_ip(b, p->ip_ranges[i].family, p->ip_ranges[i].addr, p->ip_ranges[i].prefix);
 	dbuf_close(b, permitted);
+	if (p->n_ip == 0) {
+		size_t excluded = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 1);
+		tb_subtree_ip(b, AF_INET, any, 0);
+		tb_subtree_ip(b, AF_INET6, any, 0);
+		dbuf_close(b, excluded);
+	}
 	dbuf_close(b, seq);
 	tb_ext_close(b, ext, os);
 }
@@ -235,7 +253,7 @@ static int tb_extensions(struct dbuf *b, const struct profile *p, const struct c
 	if ((rc = tb_san(b, csr)) || (rc = tb_ski(b, csr)))
 		return rc;
 	tb_aki(b, iss);
-	if (p->ca && (p->n_dns || p->n_ip))
+	if (p->ca)
 		tb_nc(b, p);
 	if (p->crl_url[0])
 		tb_cdp(b, p->crl_url);

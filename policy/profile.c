@@ -213,6 +213,9 @@ static int prof_check_ca(const char *path, const struct profile *p, char *err)
 			    p->path_length_line, p->name);
 	if (p->ca && !(p->key_usage & TBS_KU_KEY_CERT_SIGN))
 		return CERR("%s line %u: profile %s: a CA profile needs key_usage keyCertSign", path, p->ku_line, p->name);
+	if (p->ca && p->n_dns == 0)
+		return CERR("%s: profile %s: a CA profile needs dns_suffixes (they become its name constraints)", path,
+			    p->name);
 	if (p->ca && !p->has_path_length)
 		return CERR("%s: profile %s: a CA profile needs path_length (0: it may issue only leaves)", path, p->name);
 	if (p->ca && (p->login || p->allow_wildcard || p->allow_email))

@@ -48,9 +48,10 @@ struct profile {
 	char accounts[PROF_LIST_MAX][PROF_NAME_MAX]; /* who may use it ("*" = every requester) */
 	bool needs_approval;
 	bool login;                        /* its certificates log their requester's account in over mutual TLS */
-	/* ca = yes: subordinate CA certificates (basicConstraints cA with path_length; keyCertSign required; the
-	 * DNS suffixes and IP ranges become critical nameConstraints). Leaf profiles may not have keyCertSign or
-	 * cRLSign. */
+	/* ca = yes: subordinate CA certificates (basicConstraints cA with path_length; keyCertSign and DNS
+	 * suffixes required; the DNS suffixes (for DNS names and email addresses) and IP ranges become critical
+	 * nameConstraints, every IP address excluded if there are no ranges). Leaf profiles may not have
+	 * keyCertSign or cRLSign. */
 	bool ca;
 	bool has_path_length;
 	unsigned path_length;

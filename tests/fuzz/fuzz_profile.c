@@ -21,7 +21,7 @@ static void fuzz_profile_check(const struct profile *p)
 	for (unsigned i = 0; i < p->n_ip; i++)
 		FUZZ_CHECK(p->ip_ranges[i].prefix <= (p->ip_ranges[i].family == AF_INET ? 32u : 128u));
 	if (p->ca)
-		FUZZ_CHECK((p->key_usage & TBS_KU_KEY_CERT_SIGN) && p->has_path_length &&
+		FUZZ_CHECK((p->key_usage & TBS_KU_KEY_CERT_SIGN) && p->has_path_length && p->n_dns > 0 &&
 			   p->path_length <= PROF_PATH_LENGTH_MAX && !p->login && !p->allow_wildcard && !p->allow_email);
 	else
 		FUZZ_CHECK(!(p->key_usage & ca_bits) && !p->has_path_length && p->n_eku > 0);

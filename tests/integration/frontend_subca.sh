@@ -55,12 +55,12 @@ openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" 
 openssl x509 -in "$T/sub.pem" -noout -text > "$T/sub.txt"
 grep -A1 'X509v3 Basic Constraints: critical' "$T/sub.txt" | grep -q 'CA:TRUE, pathlen:0' || fail "basicConstraints: $(cat "$T/sub.txt")"
 grep -A1 'X509v3 Key Usage: critical' "$T/sub.txt" | grep -q 'Digital Signature, Certificate Sign, CRL Sign' || fail "keyUsage"
-grep -A4 'X509v3 Name Constraints: critical' "$T/sub.txt" | tr -d ' \n' | grep -q 'Permitted:DNS:.team.example.comIP:10.20.0.0/255.255.0.0' \
-	|| fail "nameConstraints: $(grep -A4 'Name Constraints' "$T/sub.txt")"
+grep -A5 'X509v3 Name Constraints: critical' "$T/sub.txt" | tr -d ' \n' | grep -q 'Permitted:DNS:.team.example.comemail:.team.example.comIP:10.20.0.0/255.255.0.0' \
+	|| fail "nameConstraints: $(grep -A5 'Name Constraints' "$T/sub.txt")"
 ! grep -q 'Extended Key Usage' "$T/sub.txt" || fail "a CA profile without eku got an extendedKeyUsage"
 [ "$(pg_psql "$T/pg" owner -c "select profile || ' ' || status from certificates where serial_hex = '$SUB_SERIAL'")" = "team-ca issued" ] \
 	|| fail "the team CA's row"
-pass "a CA profile issues a subordinate CA: basicConstraints cA with pathlen 0 (critical), keyCertSign and cRLSign, nameConstraints from the DNS suffixes and IP ranges (critical), no EKU"
+pass "a CA profile issues a subordinate CA: basicConstraints cA with pathlen 0 (critical), keyCertSign and cRLSign, nameConstraints from the DNS suffixes (DNS and email) and IP ranges (critical), no EKU"
 
 # ---- what clients make of certificates the team CA signs (the team CA's key is the CSR's) ----
 cat "$T/ca/int.pem" "$T/sub.pem" > "$T/untrusted.pem"
@@ -81,7 +81,8 @@ if command -v certtool >/dev/null; then
 		> "$T/ct.txt" 2>&1 || true
 	grep -q 'Chain verification output: Verified' "$T/ct.txt" || fail "certtool: $(tail -5 "$T/ct.txt")"
 fi
-for bad in "DNS:www.example.org" "DNS:team.example.com" "DNS:www.team.example.com, IP:10.21.0.1"; do
+for bad in "DNS:www.example.org" "DNS:team.example.com" "DNS:www.team.example.com, IP:10.21.0.1" \
+	"DNS:www.team.example.com, email:someone@example.org"; do
 	sign_with_team_ca outside "$bad"
 	if openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/outside.pem" > "$T/v.txt" 2>&1; then
 		fail "a leaf for $bad outside the team CA's names verified"
@@ -105,7 +106,41 @@ if openssl verify -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/bel
 	fail "a CA below the team CA (pathlen 0) was accepted"
 fi
 grep -q 'path length constraint exceeded' "$T/v.txt" || fail "not refused for its path length: $(cat "$T/v.txt")"
-pass "certificates the team CA signs: a leaf inside its names verifies (openssl, certtool); one outside them (another domain, the suffix's own name, another IP range) fails as a permitted subtree violation (certtool: a constraint); a CA below it fails on path length"
+pass "certificates the team CA signs: a leaf inside its names verifies (openssl, certtool); one outside them (another domain, the suffix's own name, another IP range, an email address elsewhere) fails as a permitted subtree violation (certtool: a constraint); a CA below it fails on path length"
+
+# ---- a CA profile without IP ranges: every IP address is excluded, not left unconstrained ----
+cat >> "$T/profiles.conf" <<EOC
+
+[profile dns-ca]
+issuer = int
+issuer_cert = $T/ca/int.pem
+ca = yes
+path_length = 0
+key_types = p256
+dns_suffixes = .dns.example.com
+max_sans = 1
+max_validity_days = 365
+key_usage = keyCertSign, cRLSign
+accounts = alice
+EOC
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start
+csr dnsca ec:P-256 "DNS:ca.dns.example.com"
+issue_req "$T/dnsca.csr" dns-ca "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "issue the DNS-only CA: $STATUS $BODY"
+json_field '["certificate"]' > "$T/dnsca.pem"
+openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A8 'Name Constraints: critical' | tr -d ' \n' \
+	| grep -q 'Permitted:DNS:.dns.example.comemail:.dns.example.comExcluded:IP:0.0.0.0/0.0.0.0IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
+	|| fail "DNS-only CA: $(openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A8 'Name Constraints')"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ipleaf.key" -subj "/CN=ipleaf" -out "$T/ipleaf.req" 2>/dev/null
+printf 'subjectAltName = DNS:a.dns.example.com, IP:192.0.2.7\nbasicConstraints = critical, CA:FALSE\nauthorityKeyIdentifier = keyid\n' > "$T/ipleaf.ext"
+openssl x509 -req -in "$T/ipleaf.req" -CA "$T/dnsca.pem" -CAkey "$T/dnsca.key" -CAcreateserial -days 30 -sha256 \
+	-extfile "$T/ipleaf.ext" -out "$T/ipleaf.pem" 2>/dev/null || fail "sign with the DNS-only CA"
+if openssl verify -CAfile "$T/ca/root.pem" -untrusted <(cat "$T/ca/int.pem" "$T/dnsca.pem") "$T/ipleaf.pem" > "$T/v.txt" 2>&1; then
+	fail "the DNS-only CA's leaf with an IP address verified"
+fi
+grep -q 'excluded subtree violation' "$T/v.txt" || fail "not refused as an excluded subtree: $(cat "$T/v.txt")"
+pass "a CA profile without IP ranges excludes every IP address (0.0.0.0/0, ::/0): a leaf it signs with an IP fails as an excluded subtree violation"
 
 # ---- the profile's rules apply to the CA's own request ----
 R0=$(cert_rows)

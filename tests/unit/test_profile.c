@@ -131,6 +131,7 @@ static void test_refused(void)
 		{ "CA without keyCertSign", ca, 11, "key_usage = digitalSignature, cRLSign",
 		  "line 11: profile team-ca: a CA profile needs key_usage keyCertSign" },
 		{ "CA without path_length", ca, 5, "# none", "profile team-ca: a CA profile needs path_length" },
+		{ "CA without DNS suffixes", ca, 7, "# none", "profile team-ca: a CA profile needs dns_suffixes" },
 		{ "path_length too large", ca, 5, "path_length = 9", "line 5: bad value for path_length" },
 		{ "path_length negative", ca, 5, "path_length = -1", "line 5: bad value for path_length" },
 		{ "CA with wildcards", ca, 0, "allow_wildcard = yes", "a CA profile cannot have login, allow_wildcard" },

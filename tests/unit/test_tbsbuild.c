@@ -70,6 +70,10 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 		snprintf(v, sizeof(v), "permitted;DNS:%s", p->dns_suffixes[i]);
 		list_add(nc, sizeof(nc), v);
 	}
+	for (unsigned i = 0; i < p->n_dns; i++) {
+		snprintf(v, sizeof(v), "permitted;email:%s", p->dns_suffixes[i]);
+		list_add(nc, sizeof(nc), v);
+	}
 	for (unsigned i = 0; i < p->n_ip; i++) { /* the range's base address and its mask, as text */
 		const struct prof_iprange *r = &p->ip_ranges[i];
 		size_t n = r->family == AF_INET ? 4 : 16;
@@ -84,13 +88,15 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 		snprintf(v, sizeof(v), "permitted;IP:%s/%s", bt, mt);
 		list_add(nc, sizeof(nc), v);
 	}
+	if (p->n_ip == 0)
+		list_add(nc, sizeof(nc), "excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::");
 	ok = ok && !certbuild_add_ext(x, f->ca, NID_basic_constraints, bc) &&
 	     (!p->key_usage || !certbuild_add_ext(x, f->ca, NID_key_usage, ku)) &&
 	     (!p->n_eku || !certbuild_add_ext(x, f->ca, NID_ext_key_usage, eku)) &&
 	     !certbuild_add_ext(x, f->ca, NID_subject_alt_name, san) &&
 	     !certbuild_add_ext(x, f->ca, NID_subject_key_identifier, "hash") &&
 	     !certbuild_add_ext(x, f->ca, NID_authority_key_identifier, "keyid:always");
-	if (ok && p->ca && (p->n_dns || p->n_ip))
+	if (ok && p->ca)
 		ok = !certbuild_add_ext(x, f->ca, NID_name_constraints, nc);
 	if (ok && p->crl_url[0]) {
 		snprintf(v, sizeof(v), "URI:%s", p->crl_url);
@@ -162,7 +168,7 @@ static void random_profile(struct profile *p)
 		p->has_path_length = true;
 		p->path_length = rnd(PROF_PATH_LENGTH_MAX + 1);
 		p->key_usage |= TBS_KU_KEY_CERT_SIGN;
-		for (unsigned n = rnd(4), i = 0; i < n; i++)
+		for (unsigned n = 1 + rnd(3), i = 0; i < n; i++) /* a CA profile has at least one */
 			snprintf(p->dns_suffixes[p->n_dns++], sizeof(p->dns_suffixes[0]), "%s%c%u.example.com",
 				 rnd(2) ? "." : "", 'a' + (char)i, rnd(1000));
 		for (unsigned n = rnd(4), i = 0; i < n; i++) {
