@@ -12,7 +12,7 @@
  *   basicConstraints (critical, CA:FALSE; for a CA profile cA TRUE with its pathLenConstraint), keyUsage
  *   (critical; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
  *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile: critical; each DNS suffix as written
- *   permits DNS names and email addresses, ".example.com" those below example.com, "example.com" that name
+ *   permits DNS names, email addresses and URIs, ".example.com" those below example.com, "example.com" that name
  *   and those below it; each IP range permits its addresses, and without any every address is excluded),
  *   cRLDistributionPoints (if a CRL URL),
  *   authorityInfoAccess (OCSP; if an OCSP URL). */
@@ -180,8 +180,9 @@ static void tb_subtree_ip(struct dbuf *b, int family, const uint8_t *addr, unsig
 }
 
 /* NameConstraints ::= SEQUENCE { permittedSubtrees [0], excludedSubtrees [1] }: each DNS suffix permits DNS
- * names and email addresses in that domain (RFC 5280 4.2.1.10 semantics for both), each IP range permits
- * addresses in it; without IP ranges every address is excluded (otherwise addresses would be unconstrained). */
+ * names, email addresses and URIs (their host) in that domain (RFC 5280 4.2.1.10 semantics for each), each IP
+ * range permits addresses in it; without IP ranges every address is excluded (otherwise addresses would be
+ * unconstrained). */
 static void tb_nc(struct dbuf *b, const struct profile *p)
 {
 	static const uint8_t any[16] = { 0 };
@@ -191,6 +192,8 @@ static void tb_nc(struct dbuf *b, const struct profile *p)
 		tb_subtree(b, GN_DNS, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
 	for (unsigned i = 0; i < p->n_dns; i++)
 		tb_subtree(b, GN_EMAIL, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
+	for (unsigned i = 0; i < p->n_dns; i++)
+		tb_subtree(b, GN_URI, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
 	for (unsigned i = 0; i < p->n_ip; i++)
 		tb_subtree_ip(b, p->ip_ranges[i].family, p->ip_ranges[i].addr, p->ip_ranges[i].prefix);
 	dbuf_close(b, permitted);

@@ -49,7 +49,7 @@ struct profile {
 	bool needs_approval;
 	bool login;                        /* its certificates log their requester's account in over mutual TLS */
 	/* ca = yes: subordinate CA certificates (basicConstraints cA with path_length; keyCertSign and DNS
-	 * suffixes required; the DNS suffixes (for DNS names and email addresses) and IP ranges become critical
+	 * suffixes required; the DNS suffixes (for DNS names, email addresses and URIs) and IP ranges become critical
 	 * nameConstraints, every IP address excluded if there are no ranges). Leaf profiles may not have
 	 * keyCertSign or cRLSign. */
 	bool ca;

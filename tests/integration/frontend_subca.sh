@@ -55,8 +55,8 @@ openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" 
 openssl x509 -in "$T/sub.pem" -noout -text > "$T/sub.txt"
 grep -A1 'X509v3 Basic Constraints: critical' "$T/sub.txt" | grep -q 'CA:TRUE, pathlen:0' || fail "basicConstraints: $(cat "$T/sub.txt")"
 grep -A1 'X509v3 Key Usage: critical' "$T/sub.txt" | grep -q 'Digital Signature, Certificate Sign, CRL Sign' || fail "keyUsage"
-grep -A5 'X509v3 Name Constraints: critical' "$T/sub.txt" | tr -d ' \n' | grep -q 'Permitted:DNS:.team.example.comemail:.team.example.comIP:10.20.0.0/255.255.0.0' \
-	|| fail "nameConstraints: $(grep -A5 'Name Constraints' "$T/sub.txt")"
+grep -A6 'X509v3 Name Constraints: critical' "$T/sub.txt" | tr -d ' \n' | grep -q 'Permitted:DNS:.team.example.comemail:.team.example.comURI:.team.example.comIP:10.20.0.0/255.255.0.0' \
+	|| fail "nameConstraints: $(grep -A6 'Name Constraints' "$T/sub.txt")"
 ! grep -q 'Extended Key Usage' "$T/sub.txt" || fail "a CA profile without eku got an extendedKeyUsage"
 [ "$(pg_psql "$T/pg" owner -c "select profile || ' ' || status from certificates where serial_hex = '$SUB_SERIAL'")" = "team-ca issued" ] \
 	|| fail "the team CA's row"
@@ -96,6 +96,15 @@ for bad in "DNS:www.example.org" "DNS:team.example.com" "DNS:www.team.example.co
 			|| fail "certtool on a leaf for $bad: $(tail -3 "$T/ct.txt")"
 	fi
 done
+# a URI elsewhere: openssl enforces URI constraints (GnuTLS 3.7 ignores them, so certtool is not asked)
+sign_with_team_ca outside "DNS:www.team.example.com, URI:spiffe://evil.example.org/workload"
+if openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/outside.pem" > "$T/v.txt" 2>&1; then
+	fail "a leaf with a URI outside the team CA's names verified"
+fi
+grep -q 'permitted subtree violation' "$T/v.txt" || fail "URI: not refused by the name constraints: $(cat "$T/v.txt")"
+sign_with_team_ca inside-uri "DNS:www.team.example.com, URI:spiffe://w.team.example.com/workload"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/inside-uri.pem" > "$T/v.txt" 2>&1 \
+	|| fail "a URI inside the team CA's names: $(cat "$T/v.txt")"
 sign_with_team_ca deeper "DNS:deeper.team.example.com" "critical, CA:TRUE" ", keyCertSign"
 cat "$T/deeper.pem" >> "$T/untrusted.pem"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/below.key" -subj "/CN=below" -out "$T/below.req" 2>/dev/null
@@ -106,7 +115,7 @@ if openssl verify -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/bel
 	fail "a CA below the team CA (pathlen 0) was accepted"
 fi
 grep -q 'path length constraint exceeded' "$T/v.txt" || fail "not refused for its path length: $(cat "$T/v.txt")"
-pass "certificates the team CA signs: a leaf inside its names verifies (openssl, certtool); one outside them (another domain, the suffix's own name, another IP range, an email address elsewhere) fails as a permitted subtree violation (certtool: a constraint); a CA below it fails on path length"
+pass "certificates the team CA signs: a leaf inside its names verifies (openssl, certtool); one outside them (another domain, the suffix's own name, another IP range, an email address elsewhere; openssl also a URI elsewhere) fails as a permitted subtree violation (certtool: a constraint); a CA below it fails on path length"
 
 # ---- a CA profile without IP ranges: every IP address is excluded, not left unconstrained ----
 cat >> "$T/profiles.conf" <<EOC
@@ -129,8 +138,8 @@ csr dnsca ec:P-256 "DNS:ca.dns.example.com"
 issue_req "$T/dnsca.csr" dns-ca "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "issue the DNS-only CA: $STATUS $BODY"
 json_field '["certificate"]' > "$T/dnsca.pem"
-openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A8 'Name Constraints: critical' | tr -d ' \n' \
-	| grep -q 'Permitted:DNS:.dns.example.comemail:.dns.example.comExcluded:IP:0.0.0.0/0.0.0.0IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
+openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A9 'Name Constraints: critical' | tr -d ' \n' \
+	| grep -q 'Permitted:DNS:.dns.example.comemail:.dns.example.comURI:.dns.example.comExcluded:IP:0.0.0.0/0.0.0.0IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
 	|| fail "DNS-only CA: $(openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A8 'Name Constraints')"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ipleaf.key" -subj "/CN=ipleaf" -out "$T/ipleaf.req" 2>/dev/null
 printf 'subjectAltName = DNS:a.dns.example.com, IP:192.0.2.7\nbasicConstraints = critical, CA:FALSE\nauthorityKeyIdentifier = keyid\n' > "$T/ipleaf.ext"

@@ -74,6 +74,10 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 		snprintf(v, sizeof(v), "permitted;email:%s", p->dns_suffixes[i]);
 		list_add(nc, sizeof(nc), v);
 	}
+	for (unsigned i = 0; i < p->n_dns; i++) {
+		snprintf(v, sizeof(v), "permitted;URI:%s", p->dns_suffixes[i]);
+		list_add(nc, sizeof(nc), v);
+	}
 	for (unsigned i = 0; i < p->n_ip; i++) { /* the range's base address and its mask, as text */
 		const struct prof_iprange *r = &p->ip_ranges[i];
 		size_t n = r->family == AF_INET ? 4 : 16;
