@@ -52,6 +52,133 @@ static int pol_check_known_critical(const struct tbs_ext *ext, size_t n, char *w
 	return 0;
 }
 
+/* True if b[0..n) equals the NUL-terminated s, ignoring ASCII case. */
+static bool pol_name_eq(const uint8_t *b, size_t n, const char *s)
+{
+	if (strlen(s) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = b[i] >= 'A' && b[i] <= 'Z' ? (uint8_t)(b[i] - 'A' + 'a') : b[i];
+		char d = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+		if (c != (uint8_t)d)
+			return false;
+	}
+	return true;
+}
+
+/* A dNSName, rfc822Name or URI constraint value within a pinned entry. The value's names: ".v" those below
+ * v; "v" v itself (and for dNSName also those below it, RFC 5280 4.2.1.10); "user@v" (rfc822Name) that
+ * mailbox, so v itself. The pin's: ".d" those below d, "d" d and those below it. */
+static bool pol_nc_name_within(const struct tbs_subtree *st, const char *pin)
+{
+	const uint8_t *v = st->value.data;
+	size_t n = st->value.len;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] <= 0x20 || v[i] >= 0x7f)
+			return false;
+	const uint8_t *at = n ? memchr(v, '@', n) : NULL;
+	if (at) {
+		if (st->tag != (DER_CONTEXT | 1))
+			return false;
+		n -= (size_t)(at + 1 - v);
+		v = at + 1;
+	}
+	bool vdot = n > 0 && v[0] == '.', pdot = pin[0] == '.';
+	if (vdot) {
+		v++;
+		n--;
+	}
+	const char *d = pdot ? pin + 1 : pin;
+	size_t dl = strlen(d);
+	if (n == 0 || dl == 0)
+		return false;
+	if (n > dl + 1 && v[n - dl - 1] == '.' && pol_name_eq(v + n - dl, dl, d))
+		return true; /* strictly below d */
+	/* v is d: only a pin that includes d itself may hold more than the names below it */
+	return pol_name_eq(v, n, d) && (vdot || !pdot);
+}
+
+/* An iPAddress constraint (address || mask, contiguous mask) within a pinned range. */
+static bool pol_nc_ip_within(const struct span *v, const struct policy_iprange *r)
+{
+	size_t n = r->v6 ? 16 : 4;
+	unsigned prefix = 0;
+	bool ones = true;
+	if (v->len != 2 * n)
+		return false;
+	for (size_t i = 0; i < 8 * n; i++) {
+		bool bit = v->data[n + i / 8] & (0x80 >> (i % 8));
+		if (bit && !ones)
+			return false; /* not a contiguous mask */
+		ones = ones && bit;
+		prefix += bit;
+	}
+	if (prefix < r->prefix)
+		return false;
+	for (unsigned i = 0; i < r->prefix; i++) {
+		uint8_t m = (uint8_t)(0x80 >> (i % 8));
+		if ((v->data[i / 8] & m) != (r->addr[i / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+/* An excluded subtree that is every address of one family: address and mask all zero. */
+static bool pol_nc_all_ip(const struct tbs_subtree *st, size_t n)
+{
+	if (st->tag != (DER_CONTEXT | 7) || st->value.len != 2 * n)
+		return false;
+	for (size_t i = 0; i < 2 * n; i++)
+		if (st->value.data[i])
+			return false;
+	return true;
+}
+
+/* The pinned name constraints of a CA certificate (policy_profile.ca_pinned). */
+static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p, char *why)
+{
+	const struct tbs_ext *e = tbs_ext_find(t->ext, t->n_ext, OID_NC, sizeof(OID_NC));
+	struct tbs_nc nc;
+	bool dns = false, email = false, uri = false, ip = false, no_v4 = false, no_v6 = false;
+	if (!e || !e->critical)
+		return REFUSE("name-constraints: a CA certificate of this key needs critical nameConstraints");
+	if (!tbs_nc_parse(e->value, &nc, why))
+		return HSMCA_ERR_POLICY;
+	for (size_t i = 0; i < nc.n_permitted; i++) {
+		const struct tbs_subtree *st = &nc.permitted[i];
+		bool ok = false;
+		switch (st->tag) {
+		case DER_CONTEXT | 1:
+		case DER_CONTEXT | 2:
+		case DER_CONTEXT | 6:
+			for (size_t k = 0; !ok && k < p->n_ca_dns; k++)
+				ok = pol_nc_name_within(st, p->ca_dns[k]);
+			dns = dns || st->tag == (DER_CONTEXT | 2);
+			email = email || st->tag == (DER_CONTEXT | 1);
+			uri = uri || st->tag == (DER_CONTEXT | 6);
+			break;
+		case DER_CONTEXT | 7:
+			for (size_t k = 0; !ok && k < p->n_ca_ip; k++)
+				ok = pol_nc_ip_within(&st->value, &p->ca_ip[k]);
+			ip = true;
+			break;
+		default:
+			return REFUSE("name-constraints: permitted subtree %zu is not a DNS name, email, URI or IP range", i);
+		}
+		if (!ok)
+			return REFUSE("name-constraints: permitted subtree %zu is outside the names pinned for this key", i);
+	}
+	if (!dns || !email || !uri)
+		return REFUSE("name-constraints: DNS names, email addresses and URIs must each have a permitted subtree");
+	for (size_t i = 0; i < nc.n_excluded; i++) {
+		no_v4 = no_v4 || pol_nc_all_ip(&nc.excluded[i], 4);
+		no_v6 = no_v6 || pol_nc_all_ip(&nc.excluded[i], 16);
+	}
+	if (!ip && !(no_v4 && no_v6))
+		return REFUSE("name-constraints: IP addresses are neither permitted within pinned ranges nor all excluded");
+	return 0;
+}
+
 static int pol_check_cert_ca(const struct tbs_cert *t, const struct policy_profile *p, char *why)
 {
 	bool ca = t->has_bc && t->ca;
@@ -76,7 +203,7 @@ static int pol_check_cert_ca(const struct tbs_cert *t, const struct policy_profi
 		return REFUSE("key-usage: a CA certificate needs keyCertSign");
 	if (!t->has_ski)
 		return REFUSE("ski: a CA certificate needs a subjectKeyIdentifier");
-	return 0;
+	return p->ca_pinned ? pol_check_nc(t, p, why) : 0;
 }
 
 static int pol_check_eku(const struct tbs_cert *t, const struct policy_profile *p, char *why)

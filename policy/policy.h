@@ -32,11 +32,29 @@ struct policy_issuer {
 	size_t sigalg_len;
 };
 
+#define POLICY_NC_MAX 16
+#define POLICY_NC_NAME_MAX 64
+
+/* An IP range of a pinned name constraint: addr is the base address (host bits zero). */
+struct policy_iprange {
+	bool v6;
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
 /* What a key may sign: the pinned profile. */
 struct policy_profile {
 	bool allow_cert, allow_crl, allow_ocsp;
 	bool allow_ca;
 	uint64_t max_pathlen;       /* for CA certificates: pathLenConstraint required and <= this */
+	/* ca_pinned: every CA certificate must carry critical nameConstraints whose permitted dNSName, rfc822Name
+	 * and URI subtrees (at least one of each) lie within ca_dns, whose iPAddress subtrees lie within ca_ip or,
+	 * with none, that exclude every IPv4 and IPv6 address; no other name types. ca_dns entries as in a
+	 * profile: ".example.com" the names below it, "example.com" that name and those below it. */
+	bool ca_pinned;
+	size_t n_ca_dns, n_ca_ip;
+	char ca_dns[POLICY_NC_MAX][POLICY_NC_NAME_MAX];
+	struct policy_iprange ca_ip[POLICY_NC_MAX];
 	uint16_t ku_allowed;        /* KU_* bits a certificate may carry */
 	size_t n_eku;
 	uint8_t eku[TBS_MAX_EKU][POLICY_OID_MAX];

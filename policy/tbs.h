@@ -88,6 +88,22 @@ const struct tbs_ext *tbs_ext_find(const struct tbs_ext *ext, size_t n, const ui
 /* Decodes AuthorityKeyIdentifier value: keyIdentifier required. */
 bool tbs_aki_parse(struct span value, struct span *keyid);
 
+#define TBS_MAX_SUBTREES 32
+/* One GeneralSubtree's base: its GeneralName tag byte (context class, e.g. 0x82 dNSName, 0x87 iPAddress)
+ * and contents. */
+struct tbs_subtree {
+	uint8_t tag;
+	struct span value;
+};
+struct tbs_nc {
+	size_t n_permitted, n_excluded;
+	struct tbs_subtree permitted[TBS_MAX_SUBTREES], excluded[TBS_MAX_SUBTREES];
+};
+/* Decodes a NameConstraints value (RFC 5280 4.2.1.10): at least one of permittedSubtrees [0] and
+ * excludedSubtrees [1], each non-empty; a GeneralSubtree's minimum and maximum must be absent (the DEFAULT 0
+ * and the profile's "MUST be absent"); at most TBS_MAX_SUBTREES of each. */
+bool tbs_nc_parse(struct span value, struct tbs_nc *out, char *why);
+
 /* OID contents of the extensions we know */
 extern const uint8_t OID_BC[3], OID_KU[3], OID_EKU[3], OID_SKI[3], OID_AKI[3], OID_SAN[3], OID_NC[3], OID_CP[3],
 	OID_CRLDP[3], OID_AIA[8], OID_CRL_NUMBER[3], OID_PC[3], OID_ANY_EKU[4];

@@ -72,3 +72,44 @@ bool tbs_aki_parse(struct span value, struct span *keyid)
 	}
 	return span_len(&seq) == 0;
 }
+
+static bool tbs_subtrees(struct span seq, struct tbs_subtree *out, size_t *n, char *why)
+{
+	*n = 0;
+	if (span_len(&seq) == 0)
+		return WHY("nameConstraints: empty GeneralSubtrees");
+	while (span_len(&seq) > 0) {
+		struct span sub;
+		if (*n >= TBS_MAX_SUBTREES)
+			return WHY("nameConstraints: more than %d subtrees", TBS_MAX_SUBTREES);
+		if (!der_get(&seq, &sub, DER_SEQUENCE) || !der_get_any(&sub, &out[*n].tag, &out[*n].value, NULL) ||
+		    (out[*n].tag & 0xc0) != DER_CONTEXT)
+			return WHY("nameConstraints: malformed GeneralSubtree");
+		if (span_len(&sub) != 0)
+			return WHY("nameConstraints: a subtree with minimum or maximum");
+		(*n)++;
+	}
+	return true;
+}
+
+bool tbs_nc_parse(struct span value, struct tbs_nc *out, char *why)
+{
+	struct span seq, part;
+	memset(out, 0, sizeof(*out));
+	if (!der_get(&value, &seq, DER_SEQUENCE) || span_len(&value) != 0)
+		return WHY("nameConstraints: malformed");
+	for (uint8_t n = 0; n < 2; n++) { /* permittedSubtrees [0], excludedSubtrees [1], each optional */
+		uint8_t tag = DER_CONTEXT | DER_CONSTRUCTED | n;
+		if (!der_peek(&seq, tag))
+			continue;
+		if (!der_get(&seq, &part, tag))
+			return WHY("nameConstraints: malformed %s", n ? "excludedSubtrees" : "permittedSubtrees");
+		if (!tbs_subtrees(part, n ? out->excluded : out->permitted, n ? &out->n_excluded : &out->n_permitted, why))
+			return false;
+	}
+	if (span_len(&seq) != 0)
+		return WHY("nameConstraints: trailing bytes");
+	if (out->n_permitted + out->n_excluded == 0)
+		return WHY("nameConstraints: empty");
+	return true;
+}

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,7 +23,7 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 					     "socket", "control_socket", "user", "socket_group", "workers",
 					     "session_copy", "label", "cert", "issuer_cert", "operations", "ca",
 					     "max_pathlen", "key_usage", "eku", "max_validity_days", "max_crl_days",
-					     "ocsp_delegated" };
+					     "ocsp_delegated", "ca_permitted" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i], key)) {
 			if (*seen & (1u << i))
@@ -84,6 +85,47 @@ static int sgn_conf_eku(void *arg, const char *tok, unsigned line, char *err)
 	return 0;
 }
 
+/* ca_permitted entries: DNS:NAME (".example.com" or "example.com", lowercase letters, digits, '-' and '.')
+ * or IP:ADDRESS/PREFIX. */
+static int sgn_conf_nc(void *arg, const char *tok, unsigned line, char *err)
+{
+	struct policy_profile *p = arg;
+	if (!strncmp(tok, "DNS:", 4)) {
+		const char *d = tok + 4;
+		size_t n = strlen(d);
+		bool ok = n > 0 && n < POLICY_NC_NAME_MAX && p->n_ca_dns < POLICY_NC_MAX && d[n - 1] != '.' &&
+			  strcmp(d, ".") != 0 && !strstr(d, "..");
+		for (size_t i = 0; ok && i < n; i++)
+			ok = (d[i] >= 'a' && d[i] <= 'z') || (d[i] >= '0' && d[i] <= '9') || d[i] == '-' || d[i] == '.';
+		if (!ok)
+			return CERR("line %u: ca_permitted %s: a DNS name of lowercase letters, digits, '-' and '.', "
+				    "at most %d of them", line, tok, POLICY_NC_MAX);
+		memcpy(p->ca_dns[p->n_ca_dns++], d, n + 1);
+		return 0;
+	}
+	if (!strncmp(tok, "IP:", 3) && p->n_ca_ip < POLICY_NC_MAX) {
+		char addr[INET6_ADDRSTRLEN + 1];
+		const char *slash = strchr(tok + 3, '/');
+		uint64_t prefix;
+		struct policy_iprange *r = &p->ca_ip[p->n_ca_ip];
+		if (slash && (size_t)(slash - tok - 3) < sizeof(addr)) {
+			memcpy(addr, tok + 3, (size_t)(slash - tok - 3));
+			addr[slash - tok - 3] = 0;
+			r->v6 = strchr(addr, ':') != NULL;
+			if (inet_pton(r->v6 ? AF_INET6 : AF_INET, addr, r->addr) == 1 &&
+			    conf_value_uint(slash + 1, r->v6 ? 128 : 32, &prefix)) {
+				r->prefix = (unsigned)prefix;
+				for (unsigned b = r->prefix; b < 128; b++) /* the base address */
+					r->addr[b / 8] &= (uint8_t) ~(0x80 >> (b % 8));
+				p->n_ca_ip++;
+				return 0;
+			}
+		}
+	}
+	return CERR("line %u: ca_permitted %s: DNS:NAME or IP:ADDRESS/PREFIX, at most %d of each", line, tok,
+		    POLICY_NC_MAX);
+}
+
 static int sgn_conf_key(struct sgn_key_conf *k, const char *key, const char *v, unsigned line, char *err)
 {
 	struct policy_profile *p = &k->profile;
@@ -100,7 +142,10 @@ static int sgn_conf_key(struct sgn_key_conf *k, const char *key, const char *v, 
 		return sgn_conf_list(v, line, err, sgn_conf_op, p);
 	} else if (!strcmp(key, "ca"))
 		ok = conf_value_bool(v, &p->allow_ca);
-	else if (!strcmp(key, "max_pathlen"))
+	else if (!strcmp(key, "ca_permitted")) {
+		p->ca_pinned = true;
+		return sgn_conf_list(v, line, err, sgn_conf_nc, p);
+	} else if (!strcmp(key, "max_pathlen"))
 		ok = conf_value_uint(v, 16, &p->max_pathlen);
 	else if (!strcmp(key, "key_usage"))
 		return sgn_conf_list(v, line, err, sgn_conf_ku, p);
@@ -204,6 +249,8 @@ int sgn_config_load(const char *path, struct sgn_config *out, char *err)
 			return CERR("%s: key %s signs certificates: max_validity_days is required", path, k->name);
 		if (k->profile.allow_crl && k->profile.max_crl_days == 0)
 			return CERR("%s: key %s signs CRLs: max_crl_days is required", path, k->name);
+		if (k->profile.ca_pinned && (!k->profile.allow_ca || k->profile.n_ca_dns == 0))
+			return CERR("%s: key %s: ca_permitted needs ca = yes and at least one DNS: entry", path, k->name);
 		if (k->profile.ocsp_delegated && !k->issuer_cert[0])
 			return CERR("%s: key %s is a delegated OCSP responder: issuer_cert is required", path, k->name);
 	}

@@ -68,6 +68,14 @@ static void fuzz_setup(void)
 	fuzz_open.allow_checkpoint = true;
 	fuzz_open_delegated = fuzz_open;
 	fuzz_open_delegated.ocsp_delegated = true;
+	/* the same selector also pins CA name constraints (ca_permitted), so pol_check_nc is reached */
+	fuzz_open_delegated.ca_pinned = true;
+	fuzz_open_delegated.n_ca_dns = 2;
+	memcpy(fuzz_open_delegated.ca_dns[0], ".example.com", sizeof(".example.com"));
+	memcpy(fuzz_open_delegated.ca_dns[1], "example.org", sizeof("example.org"));
+	fuzz_open_delegated.n_ca_ip = 2;
+	fuzz_open_delegated.ca_ip[0] = (struct policy_iprange){ false, { 10 }, 8 };
+	fuzz_open_delegated.ca_ip[1] = (struct policy_iprange){ true, { 0xfd }, 8 };
 
 	/* a typical leaf-issuing profile, to reach the refusals */
 	fuzz_strict.allow_cert = fuzz_strict.allow_crl = fuzz_strict.allow_ocsp = true;
@@ -107,6 +115,18 @@ static void fuzz_cert(const uint8_t *data, size_t size, const struct policy_prof
 	FUZZ_CHECK(!t.has_ski || (IN(t.ski) && t.ski.len > 0));
 	FUZZ_CHECK(!t.has_pathlen || (t.has_bc && t.ca));
 	FUZZ_CHECK(!t.has_ku || (t.ku != 0 && t.ku < (1u << 9)));
+	const struct tbs_ext *nce = tbs_ext_find(t.ext, t.n_ext, OID_NC, sizeof(OID_NC));
+	static struct tbs_nc nc;
+	if (nce && tbs_nc_parse(nce->value, &nc, why)) {
+		FUZZ_CHECK(nc.n_permitted + nc.n_excluded > 0 && nc.n_permitted <= TBS_MAX_SUBTREES &&
+			   nc.n_excluded <= TBS_MAX_SUBTREES);
+		for (size_t i = 0; i < nc.n_permitted; i++)
+			FUZZ_CHECK(IN(nc.permitted[i].value) && (nc.permitted[i].tag & 0xc0) == DER_CONTEXT);
+		for (size_t i = 0; i < nc.n_excluded; i++)
+			FUZZ_CHECK(IN(nc.excluded[i].value) && (nc.excluded[i].tag & 0xc0) == DER_CONTEXT);
+	} else if (nce) {
+		FUZZ_CHECK(fuzz_why_ok(why, TBS_WHY_MAX));
+	}
 	why[0] = 0;
 	int rc = policy_check_cert(&t, &fuzz_iss, p, why);
 	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));

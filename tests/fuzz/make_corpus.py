@@ -144,6 +144,7 @@ EC_SPKI = seq(seq(oid("1.2.840.10045.2.1"), oid("1.2.840.10045.3.1.7")), bitstri
 OID_BC, OID_KU, OID_EKU = "2.5.29.19", "2.5.29.15", "2.5.29.37"
 OID_SKI, OID_AKI, OID_SAN = "2.5.29.14", "2.5.29.35", "2.5.29.17"
 OID_CRL_NUMBER, OID_REASON = "2.5.29.20", "2.5.29.21"
+OID_NC = "2.5.29.30"
 EKU_SERVER, EKU_CLIENT, EKU_OCSP = "1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.9"
 
 
@@ -182,6 +183,21 @@ def tbs_seeds():
             ext(OID_AKI, aki(KEYID, with_issuer=True)),
         ],
     )
+    # a CA with name constraints inside the pins of fuzz_tbs.c's selector 0x04 (ca_permitted .example.com,
+    # example.org, 10.0.0.0/8, fd00::/8), and one that excludes every address instead of permitting some
+    def subtree(n, value):
+        return seq(ctx(n, value, constructed=False))
+    names = [subtree(2, b".a.example.com"), subtree(1, b"x@example.org"), subtree(6, b"example.org")]
+    nc_ip = tlv(0xA0, b"".join(names + [subtree(7, bytes([10, 1, 0, 0, 255, 255, 0, 0]))]))
+    nc_none = tlv(0xA0, b"".join(names)) + tlv(0xA1, subtree(7, bytes(8)) + subtree(7, bytes(32)))
+    def ca_with_nc(nc):
+        return tbs_cert(b"\x7e" + SERIAL, seq(utctime("260101000000Z"), utctime("270101000000Z")), name("nc CA"), [
+            ext(OID_BC, seq(boolean(True), integer(0)), critical=True),
+            ext(OID_KU, bitstring(b"\x06", 1), critical=True),
+            ext(OID_SKI, octets(b"\x23" * 20)),
+            ext(OID_AKI, aki(KEYID)),
+            ext(OID_NC, seq(nc), critical=True),
+        ])
     leaf_validity = seq(utctime("260101000000Z"), utctime("260401000000Z"))
 
     def leaf_with(serial=SERIAL, exts=None):
@@ -238,6 +254,8 @@ def tbs_seeds():
         "cert-leaf": b"\x00" + leaf,
         "cert-leaf-strict": b"\x08" + leaf,
         "cert-ca": b"\x00" + ca,
+        "cert-ca-nc-pinned": b"\x04" + ca_with_nc(nc_ip),
+        "cert-ca-nc-pinned-no-ip": b"\x04" + ca_with_nc(nc_none),
         "crl": b"\x01" + crl,
         "crl-empty": b"\x01" + crl_empty,
         "crl-strict": b"\x09" + crl,

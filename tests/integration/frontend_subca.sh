@@ -3,13 +3,16 @@
 # path_length, keyCertSign, and the profile's DNS suffixes and IP ranges as critical nameConstraints. Real
 # clients check what it may do: openssl and GnuTLS certtool accept a leaf it signs inside its names, openssl
 # refuses one outside them (permitted subtree) and a CA below it (path length). A profile whose path_length
-# its issuer's pathLenConstraint does not leave room for stops the frontend at start-up.
+# its issuer's pathLenConstraint does not leave room for stops the frontend at start-up. The signer's pinned
+# profile for the key (ca_permitted) bounds the name constraints of every CA certificate it signs.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 # a root with room for two CAs below it, an intermediate with room for one; the intermediate's pinned profile
 # lets it sign CA certificates (no deeper than path length 0) as well as leaves
 export CEREMONY_ROOT_PATHLEN=2 CEREMONY_INT_PATHLEN=1 SIGNER_KEY_CA=yes
 export SIGNER_KEY_KU="digitalSignature, keyEncipherment, keyCertSign, cRLSign"
+# and only within these names: every CA certificate it signs must carry name constraints inside them
+export SIGNER_KEY_EXTRA="ca_permitted = DNS:.team.example.com, DNS:.dns.example.com, IP:10.20.0.0/16"
 fe_setup_backend
 fe_profiles
 team_ca() { # team_ca PATH_LENGTH: the CA profile
@@ -150,6 +153,35 @@ if openssl verify -CAfile "$T/ca/root.pem" -untrusted <(cat "$T/ca/int.pem" "$T/
 fi
 grep -q 'excluded subtree violation' "$T/v.txt" || fail "not refused as an excluded subtree: $(cat "$T/v.txt")"
 pass "a CA profile without IP ranges excludes every IP address (0.0.0.0/0, ::/0): a leaf it signs with an IP fails as an excluded subtree violation"
+
+# ---- the signer's own pin: a CA profile wider than the names pinned for the key (ca_permitted) is refused
+# by the signer, whatever the frontend's profiles say: 502 with its reason, the intent failed, both audited ----
+cat >> "$T/profiles.conf" <<EOC
+
+[profile wide-ca]
+issuer = int
+issuer_cert = $T/ca/int.pem
+ca = yes
+path_length = 0
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 1
+max_validity_days = 365
+key_usage = keyCertSign, cRLSign
+accounts = alice
+EOC
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start
+csr wide ec:P-256 "DNS:ca.wide.example.com"
+issue_req "$T/wide.csr" wide-ca "${AUTH[@]}"
+[ "$STATUS" = 502 ] && [ "$(json_field '["error"]["code"]')" = signer ] || fail "a CA wider than the signer's pin: $STATUS $BODY"
+grep -q 'name-constraints: permitted subtree 0 is outside the names pinned for this key' <<<"$BODY" || fail "the signer's reason: $BODY"
+WSERIAL=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where profile = 'wide-ca'")
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$WSERIAL'")" = failed ] || fail "the wide CA's row is not failed"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where object = '$WSERIAL' and action in ('certificate.requested', 'certificate.failed')")" = 2 ] \
+	|| fail "the wide CA's intent and failure are not both audited"
+grep -q 'name-constraints' "$T/signer.log" || fail "the signer did not log its refusal"
+pass "a CA profile wider than the signer's ca_permitted pin: the signer refuses (502, name-constraints), the row is failed, intent and failure audited"
 
 # ---- the profile's rules apply to the CA's own request ----
 R0=$(cert_rows)

@@ -106,7 +106,8 @@ ${2:-}
 EOC
 }
 
-# signer_key NAME ISSUER OPERATIONS [extra lines] (env SIGNER_KEY_CA, SIGNER_KEY_KU: the pinned profile's ca and key_usage)
+# signer_key NAME ISSUER OPERATIONS [extra lines] (env SIGNER_KEY_CA, SIGNER_KEY_KU: the pinned profile's ca and
+# key_usage; SIGNER_KEY_EXTRA: extra lines when there is no 4th argument)
 signer_key() {
 	cat >> "$T/signer.conf" <<EOC
 
@@ -120,7 +121,7 @@ key_usage = ${SIGNER_KEY_KU:-digitalSignature, keyEncipherment}
 eku = serverAuth, clientAuth
 max_validity_days = 397
 max_crl_days = 7
-${4:-}
+${4:-${SIGNER_KEY_EXTRA:-}}
 EOC
 }
 

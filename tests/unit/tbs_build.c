@@ -168,6 +168,8 @@ static bool leaf_exts(const struct fx *f, const struct leaf_opts *o, X509 *x)
 		ok = ok && fx_add_conf_ext(x, f->ca, NID_subject_alt_name, "DNS:other.example.test");
 	if (o->ski)
 		ok = ok && fx_add_conf_ext(x, f->ca, NID_subject_key_identifier, "hash");
+	if (o->nc)
+		ok = ok && fx_add_conf_ext(x, f->ca, NID_name_constraints, o->nc);
 	if (o->aki != AKI_NONE) {
 		/* SEQUENCE { [0] keyIdentifier } */
 		size_t n = f->iss.ski_len;

@@ -53,7 +53,7 @@ struct leaf_opts {
 	bool gen_time;         /* encode validity as GeneralizedTime whatever the year */
 	const uint8_t *serial; /* INTEGER contents; NULL: certbuild_serial over 16 random bytes */
 	size_t serial_len;
-	const char *bc, *ku, *eku, *san; /* X509V3 config values, NULL to leave out */
+	const char *bc, *ku, *eku, *san, *nc; /* X509V3 config values, NULL to leave out */
 	bool ski;
 	bool dup_san;
 	size_t n_raw;

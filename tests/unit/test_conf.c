@@ -251,6 +251,18 @@ static void test_sgn_config(void)
 	CHECK(p->allow_cert && p->allow_crl && !p->allow_ocsp);
 	CHECK(p->ku_allowed == (TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN) && p->n_eku == 0);
 
+	/* ca_permitted pins: DNS names as written, IP ranges by their base address */
+	rc = load_edit("max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.team.example.com, DNS:example.org, "
+		       "IP:10.20.1.2/16, IP:fd00::1/8", &c, err);
+	p = &c.keys[1].profile;
+	CHECKF(rc == 0, "ca_permitted: %s", err);
+	CHECK(p->ca_pinned && p->n_ca_dns == 2 && !strcmp(p->ca_dns[0], ".team.example.com") &&
+	      !strcmp(p->ca_dns[1], "example.org") && p->n_ca_ip == 2);
+	CHECK(!p->ca_ip[0].v6 && p->ca_ip[0].prefix == 16 && p->ca_ip[0].addr[0] == 10 && p->ca_ip[0].addr[1] == 20 &&
+	      p->ca_ip[0].addr[2] == 0 && p->ca_ip[0].addr[3] == 0);
+	CHECK(p->ca_ip[1].v6 && p->ca_ip[1].prefix == 8 && p->ca_ip[1].addr[0] == 0xfd && p->ca_ip[1].addr[15] == 0);
+	CHECK(!c.keys[0].profile.ca_pinned);
+
 	/* token_serial instead of token_label */
 	CHECK(load_edit("token_label", "token_serial = 0123456789abcdef", &c, err) == 0);
 
@@ -273,6 +285,16 @@ static void test_sgn_config(void)
 		{ "max_validity_days = 397", "max_validity_days = 9126", "line 17: bad value for max_validity_days" },
 		{ "max_crl_days = 7", "max_crl_days = 367", "line 18: bad value for max_crl_days" },
 		{ "max_pathlen", "max_pathlen = 17", "line 25: bad value for max_pathlen" },
+		/* ca_permitted: the names a CA certificate's constraints must stay in */
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.Team.example.com", "line 26: ca_permitted DNS:.Team" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:", "line 26: ca_permitted DNS:" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.", "line 26: ca_permitted DNS:." },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:a..b", "line 26: ca_permitted DNS:a..b" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:a.b, IP:10.0.0.0", "line 26: ca_permitted IP:10.0.0.0" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:a.b, IP:10.0.0.0/33", "line 26: ca_permitted IP:10.0.0.0/33" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:a.b, URI:a.b", "line 26: ca_permitted URI:a.b" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = IP:10.0.0.0/8", "key root: ca_permitted needs ca = yes and at least one DNS" },
+		{ "max_crl_days = 7", "max_crl_days = 7\nca_permitted = DNS:.a.b", "key issuing: ca_permitted needs ca = yes" },
 		/* missing required fields */
 		{ "module", "", "module, token_label or token_serial, socket and control_socket are required" },
 		{ "token_label", "", "module, token_label or token_serial, socket and control_socket are required" },

@@ -239,6 +239,96 @@ static void test_cert_ca_rules(void)
 	cert_case("CA with KU not allowed", &o, &p, "key-usage:", "not allowed");
 }
 
+/* A key pinned with ca_permitted: the CA certificate's nameConstraints must stay within the pins. */
+static void test_cert_ca_pinned(void)
+{
+	static const char good[] = "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+				   "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0";
+	static const char no_ip[] = "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+				    "permitted;URI:.team.example.com,excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::";
+	static const struct {
+		const char *what, *nc, *rule, *detail; /* rule NULL: accepted */
+	} cases[] = {
+		{ "within the pins", good, NULL, NULL },
+		{ "narrower names", "critical,permitted;DNS:a.team.example.com,permitted;email:x@b.team.example.com,"
+				    "permitted;URI:.c.team.example.com,permitted;IP:10.20.5.0/255.255.255.0", NULL, NULL },
+		{ "no IP subtree, every address excluded", no_ip, NULL, NULL },
+		{ "the pinned IP range with upper-case names", "critical,permitted;DNS:.TEAM.example.com,"
+		  "permitted;email:.team.EXAMPLE.com,permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+		  NULL, NULL },
+		{ "no nameConstraints", NULL, "name-constraints:", "needs critical" },
+		{ "not critical", "permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+				  "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "needs critical" },
+		{ "a wider domain", "critical,permitted;DNS:.example.com,permitted;email:.team.example.com,"
+				    "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "subtree 0 is outside" },
+		{ "the pinned domain's own name", "critical,permitted;DNS:team.example.com,permitted;email:.team.example.com,"
+						  "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "subtree 0 is outside" },
+		{ "a look-alike suffix", "critical,permitted;DNS:.evilteam.example.com,permitted;email:.team.example.com,"
+					 "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "subtree 0 is outside" },
+		{ "email elsewhere", "critical,permitted;DNS:.team.example.com,permitted;email:x@example.org,"
+				     "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "subtree 1 is outside" },
+		{ "no URI subtree", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+				    "permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "must each have" },
+		{ "a wider IP range", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+				      "permitted;URI:.team.example.com,permitted;IP:10.0.0.0/255.0.0.0",
+		  "name-constraints:", "subtree 3 is outside" },
+		{ "an unpinned IPv6 range", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+					    "permitted;URI:.team.example.com,permitted;IP:fd00::/ff00::",
+		  "name-constraints:", "subtree 3 is outside" },
+		{ "IP addresses left open", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+					    "permitted;URI:.team.example.com",
+		  "name-constraints:", "IP addresses" },
+		{ "only IPv4 excluded", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+					"permitted;URI:.team.example.com,excluded;IP:0.0.0.0/0.0.0.0",
+		  "name-constraints:", "IP addresses" },
+		{ "a registeredID subtree", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+					     "permitted;URI:.team.example.com,permitted;RID:1.2.3.4,"
+					     "permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "not a DNS name" },
+	};
+	struct leaf_opts o, base;
+	struct policy_profile p = fx.prof;
+	p.allow_ca = true;
+	p.max_pathlen = 0;
+	p.ku_allowed |= TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+	p.ca_pinned = true;
+	p.n_ca_dns = 1;
+	snprintf(p.ca_dns[0], sizeof(p.ca_dns[0]), ".team.example.com");
+	p.n_ca_ip = 1;
+	p.ca_ip[0] = (struct policy_iprange){ false, { 10, 20 }, 16 };
+	leaf_defaults(&fx, &base);
+	base.bc = "critical,CA:TRUE,pathlen:0";
+	base.ku = "critical,keyCertSign,cRLSign";
+	base.eku = NULL;
+	base.san = "DNS:ca.team.example.com";
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o = base;
+		o.nc = cases[i].nc;
+		cert_case(cases[i].what, &o, &p, cases[i].rule, cases[i].detail);
+	}
+	/* an empty dNSName permits every name (OpenSSL will not write one: raw DER) */
+	static const uint8_t empty_dns[] =
+		"\x30\x3c\xa0\x3a\x30\x02\x82\x00\x30\x13\x81\x11.team.example.com\x30\x13\x86\x11.team.example.com"
+		"\x30\x0a\x87\x08\x0a\x14\x00\x00\xff\xff\x00\x00";
+	o = base;
+	o.raw[o.n_raw++] = (struct raw_ext){ "2.5.29.30", true, empty_dns, sizeof(empty_dns) - 1 };
+	cert_case("an empty DNS name (every name)", &o, &p, "name-constraints:", "subtree 0 is outside");
+	/* the pin "team.example.com" (no dot) holds that name too; leaves need no constraints */
+	snprintf(p.ca_dns[0], sizeof(p.ca_dns[0]), "team.example.com");
+	o = base;
+	o.nc = "critical,permitted;DNS:team.example.com,permitted;email:team.example.com,permitted;URI:.team.example.com,"
+	       "permitted;IP:10.20.0.0/255.255.0.0";
+	cert_case("the pin's own name, pinned without a dot", &o, &p, NULL, NULL);
+	leaf_defaults(&fx, &o);
+	cert_case("a leaf under a pinned key", &o, &p, NULL, NULL);
+}
+
 static void der_of(const struct leaf_opts *o, struct dbuf *der)
 {
 	dbuf_init(der);
@@ -698,6 +788,7 @@ int main(int argc, char **argv)
 	test_cert_good();
 	test_cert_rules();
 	test_cert_ca_rules();
+	test_cert_ca_pinned();
 	test_cert_parser();
 	test_crl();
 	test_ocsp();
