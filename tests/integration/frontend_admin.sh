@@ -274,7 +274,9 @@ T0=$(date +%s%N)
 # (an auditor's read of a certificate: the blocked requests also hold the row lock of their administrator)
 get "/api/v1/certificates/$CSERIAL" -u "audrey:$AUD_PW"; want 200 "a read while 3 workers are blocked"
 MS=$((($(date +%s%N) - T0) / 1000000))
-[ "$MS" -lt 2000 ] || fail "a read took $MS ms while other workers were blocked"
+# the proof is that it answered while the lock was still held (kill -0 below; the lock has ~5 s left at T0);
+# the time bound is loose, since a loaded CI machine took 1.5 s for such an answer
+[ "$MS" -lt 4000 ] || fail "a read took $MS ms while other workers were blocked"
 kill -0 "$LOCKER" 2>/dev/null || fail "the row lock was released before the read: the check proves nothing"
 wait "${BLOCKED[@]}" "$LOCKER"
 for i in 1 2 3; do [ "$(cat "$T/blocked$i.status")" = 200 ] || fail "blocked request $i: $(cat "$T/blocked$i.status")"; done
@@ -299,7 +301,7 @@ sleep 0.5
 T0=$(date +%s%N)
 issue_req "$T/inl.csr" server "${ADMIN[@]}"; want 201 "an issuance while every worker is blocked"
 MS=$((($(date +%s%N) - T0) / 1000000))
-[ "$MS" -lt 2000 ] || fail "an issuance with cached credentials took $MS ms while the workers were blocked"
+[ "$MS" -lt 4000 ] || fail "an issuance with cached credentials took $MS ms while the workers were blocked"
 kill -0 "$LOCKER" 2>/dev/null || fail "the row lock was released before the issuance: the check proves nothing"
 SER=$(json_field '["serial"]')
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$SER'")" = issued ] || fail "inline issuance: row $SER"
