@@ -15,24 +15,26 @@ export SIGNER_KEY_KU="digitalSignature, keyEncipherment, keyCertSign, cRLSign"
 export SIGNER_KEY_EXTRA="ca_permitted = DNS:.team.example.com, DNS:.dns.example.com, IP:10.20.0.0/16"
 fe_setup_backend
 fe_profiles
-team_ca() { # team_ca PATH_LENGTH: the CA profile
+ca_profile() { # ca_profile NAME PATH_LENGTH DNS_SUFFIXES [IP_RANGES]: appends a CA profile (p256, one name)
 	cat >> "$T/profiles.conf" <<EOC
 
-[profile team-ca]
+[profile $1]
 issuer = int
 issuer_cert = $T/ca/int.pem
 ca = yes
-path_length = $1
-key_types = p256, p384
-dns_suffixes = .team.example.com
-ip_ranges = 10.20.0.0/16
+path_length = $2
+key_types = p256${4:+, p384}
+dns_suffixes = $3
+${4:+ip_ranges = $4}
 max_sans = 1
 max_validity_days = 365
-key_usage = keyCertSign, cRLSign, digitalSignature
+key_usage = keyCertSign, cRLSign${4:+, digitalSignature}
 accounts = alice
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 EOC
 }
+team_ca() { ca_profile team-ca "$1" .team.example.com 10.20.0.0/16; } # also P-384 keys and digitalSignature
+fe_restart() { kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start; }
 cp "$T/profiles.conf" "$T/profiles.base"
 
 # ---- a path_length its issuer has no room for: the frontend does not start ----
@@ -67,14 +69,17 @@ pass "a CA profile issues a subordinate CA: basicConstraints cA with pathlen 0 (
 
 # ---- what clients make of certificates the team CA signs (the team CA's key is the CSR's) ----
 cat "$T/ca/int.pem" "$T/sub.pem" > "$T/untrusted.pem"
-sign_with_team_ca() { # NAME SAN [EXTENSIONS]: a certificate for a new key, signed by the team CA
+sign_with() { # CA NAME SAN [BASIC-CONSTRAINTS] [MORE-KEY-USAGE]: a certificate for a new key, signed by $T/CA.pem
+	local ca=$1
+	shift
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" -subj "/CN=$1" \
 		-out "$T/$1.req" 2>/dev/null
 	printf 'subjectAltName = %s\nbasicConstraints = %s\nkeyUsage = critical, digitalSignature%s\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' \
 		"$2" "${3:-critical, CA:FALSE}" "${4:-}" > "$T/$1.ext"
-	openssl x509 -req -in "$T/$1.req" -CA "$T/sub.pem" -CAkey "$T/sub.key" -CAcreateserial -days 30 -sha256 \
-		-extfile "$T/$1.ext" -out "$T/$1.pem" 2>/dev/null || fail "sign $1 with the team CA"
+	openssl x509 -req -in "$T/$1.req" -CA "$T/$ca.pem" -CAkey "$T/$ca.key" -CAcreateserial -days 30 -sha256 \
+		-extfile "$T/$1.ext" -out "$T/$1.pem" 2>/dev/null || fail "sign $1 with $ca"
 }
+sign_with_team_ca() { sign_with sub "$@"; }
 sign_with_team_ca inside "DNS:www.team.example.com, IP:10.20.1.2"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/inside.pem" > "$T/v.txt" 2>&1 \
 	|| fail "a leaf inside the team CA's names: $(cat "$T/v.txt")"
@@ -110,10 +115,7 @@ openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pe
 	|| fail "a URI inside the team CA's names: $(cat "$T/v.txt")"
 sign_with_team_ca deeper "DNS:deeper.team.example.com" "critical, CA:TRUE" ", keyCertSign"
 cat "$T/deeper.pem" >> "$T/untrusted.pem"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/below.key" -subj "/CN=below" -out "$T/below.req" 2>/dev/null
-printf 'subjectAltName = DNS:x.deeper.team.example.com\nbasicConstraints = critical, CA:FALSE\nauthorityKeyIdentifier = keyid\n' > "$T/below.ext"
-openssl x509 -req -in "$T/below.req" -CA "$T/deeper.pem" -CAkey "$T/deeper.key" -CAcreateserial -days 30 -sha256 \
-	-extfile "$T/below.ext" -out "$T/below.pem" 2>/dev/null || fail "sign below the deeper CA"
+sign_with deeper below "DNS:x.deeper.team.example.com"
 if openssl verify -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/below.pem" > "$T/v.txt" 2>&1; then
 	fail "a CA below the team CA (pathlen 0) was accepted"
 fi
@@ -121,22 +123,8 @@ grep -q 'path length constraint exceeded' "$T/v.txt" || fail "not refused for it
 pass "certificates the team CA signs: a leaf inside its names verifies (openssl, certtool); one outside them (another domain, the suffix's own name, another IP range, an email address elsewhere; openssl also a URI elsewhere) fails as a permitted subtree violation (certtool: a constraint); a CA below it fails on path length"
 
 # ---- a CA profile without IP ranges: every IP address is excluded, not left unconstrained ----
-cat >> "$T/profiles.conf" <<EOC
-
-[profile dns-ca]
-issuer = int
-issuer_cert = $T/ca/int.pem
-ca = yes
-path_length = 0
-key_types = p256
-dns_suffixes = .dns.example.com
-max_sans = 1
-max_validity_days = 365
-key_usage = keyCertSign, cRLSign
-accounts = alice
-EOC
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
-fe_start
+ca_profile dns-ca 0 .dns.example.com
+fe_restart
 csr dnsca ec:P-256 "DNS:ca.dns.example.com"
 issue_req "$T/dnsca.csr" dns-ca "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "issue the DNS-only CA: $STATUS $BODY"
@@ -144,10 +132,7 @@ json_field '["certificate"]' > "$T/dnsca.pem"
 openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A9 'Name Constraints: critical' | tr -d ' \n' \
 	| grep -q 'Permitted:DNS:.dns.example.comemail:.dns.example.comURI:.dns.example.comExcluded:IP:0.0.0.0/0.0.0.0IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
 	|| fail "DNS-only CA: $(openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A8 'Name Constraints')"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ipleaf.key" -subj "/CN=ipleaf" -out "$T/ipleaf.req" 2>/dev/null
-printf 'subjectAltName = DNS:a.dns.example.com, IP:192.0.2.7\nbasicConstraints = critical, CA:FALSE\nauthorityKeyIdentifier = keyid\n' > "$T/ipleaf.ext"
-openssl x509 -req -in "$T/ipleaf.req" -CA "$T/dnsca.pem" -CAkey "$T/dnsca.key" -CAcreateserial -days 30 -sha256 \
-	-extfile "$T/ipleaf.ext" -out "$T/ipleaf.pem" 2>/dev/null || fail "sign with the DNS-only CA"
+sign_with dnsca ipleaf "DNS:a.dns.example.com, IP:192.0.2.7"
 if openssl verify -CAfile "$T/ca/root.pem" -untrusted <(cat "$T/ca/int.pem" "$T/dnsca.pem") "$T/ipleaf.pem" > "$T/v.txt" 2>&1; then
 	fail "the DNS-only CA's leaf with an IP address verified"
 fi
@@ -156,22 +141,8 @@ pass "a CA profile without IP ranges excludes every IP address (0.0.0.0/0, ::/0)
 
 # ---- the signer's own pin: a CA profile wider than the names pinned for the key (ca_permitted) is refused
 # by the signer, whatever the frontend's profiles say: 502 with its reason, the intent failed, both audited ----
-cat >> "$T/profiles.conf" <<EOC
-
-[profile wide-ca]
-issuer = int
-issuer_cert = $T/ca/int.pem
-ca = yes
-path_length = 0
-key_types = p256
-dns_suffixes = .example.com
-max_sans = 1
-max_validity_days = 365
-key_usage = keyCertSign, cRLSign
-accounts = alice
-EOC
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
-fe_start
+ca_profile wide-ca 0 .example.com
+fe_restart
 csr wide ec:P-256 "DNS:ca.wide.example.com"
 issue_req "$T/wide.csr" wide-ca "${AUTH[@]}"
 [ "$STATUS" = 502 ] && [ "$(json_field '["error"]["code"]')" = signer ] || fail "a CA wider than the signer's pin: $STATUS $BODY"
