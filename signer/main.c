@@ -57,6 +57,10 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("dumpable", "prctl failed");
 	if (sgn_config_load(conf_path, &conf, err))
 		return sgn_fail("config", err);
+	for (unsigned i = 0; i < conf.n_keys; i++)
+		if (conf.keys[i].profile.allow_ca && !conf.keys[i].profile.ca_pinned)
+			log_event("warning", "ca_unpinned", "key=%s why=\"it may sign CA certificates for any names: "
+				  "no ca_permitted\"", conf.keys[i].name);
 	st.conf = &conf;
 	st.listen_fd = -1;
 	st.n_workers = conf.workers;
@@ -115,6 +119,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
+		for (unsigned i = 0; i < conf.n_keys; i++)
+			if (conf.keys[i].profile.allow_ca && !conf.keys[i].profile.ca_pinned)
+				printf("warning: key %s may sign CA certificates for any names (no ca_permitted)\n",
+				       conf.keys[i].name);
 		printf("ok: %u keys\n", conf.n_keys);
 		return 0;
 	}

@@ -153,6 +153,14 @@ WSERIAL=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where pr
 	|| fail "the wide CA's intent and failure are not both audited"
 grep -q 'name-constraints' "$T/signer.log" || fail "the signer did not log its refusal"
 pass "a CA profile wider than the signer's ca_permitted pin: the signer refuses (502, name-constraints), the row is failed, intent and failure audited"
+# a key that may sign CAs without a pin is pointed out by check-config and at start-up
+OUT=$("$SIGNER" check-config -c "$T/signer.conf" 2>&1) || fail "check-config: $OUT"
+[ "$OUT" = "ok: 1 keys" ] || fail "check-config of a pinned key: $OUT"
+grep -v '^ca_permitted' "$T/signer.conf" > "$T/signer-unpinned.conf"
+OUT=$("$SIGNER" check-config -c "$T/signer-unpinned.conf" 2>&1) || fail "check-config unpinned: $OUT"
+grep -q 'warning: key int may sign CA certificates for any names (no ca_permitted)' <<<"$OUT" || fail "no warning: $OUT"
+! grep -q 'ca_unpinned' "$T/signer.log" || fail "the pinned signer warned at start-up"
+pass "hsmca-signer check-config warns about a key that may sign CA certificates without ca_permitted (and not about a pinned one)"
 
 # ---- the profile's rules apply to the CA's own request ----
 R0=$(cert_rows)
