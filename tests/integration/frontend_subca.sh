@@ -162,6 +162,26 @@ grep -q 'warning: key int may sign CA certificates for any names (no ca_permitte
 ! grep -q 'ca_unpinned' "$T/signer.log" || fail "the pinned signer warned at start-up"
 pass "hsmca-signer check-config warns about a key that may sign CA certificates without ca_permitted (and not about a pinned one)"
 
+# ---- a CA profile that needs an administrator's approval: held, nothing signed, then issued on approval ----
+ca_profile held-ca 0 .team.example.com
+echo "needs_approval = yes" >> "$T/profiles.conf" # the last section is held-ca's
+fe_restart
+printf 'approver password 0001\n' > "$T/approver.pw"
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name approver --role admin \
+	--password-file "$T/approver.pw" > /dev/null || fail "create the approver"
+csr heldca ec:P-256 "DNS:held.team.example.com"
+issue_req "$T/heldca.csr" held-ca "${AUTH[@]}"
+[ "$STATUS" = 202 ] && [ "$(json_field '["status"]')" = held ] || fail "a held CA request: $STATUS $BODY"
+HSERIAL=$(json_field '["serial"]') AID=$(json_field '["approval"]')
+[ "$(cert_rows "serial_hex = '$HSERIAL' and status = 'held' and der is null")" = 1 ] || fail "the held CA's row"
+STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST -u "approver:approver password 0001" "$URL/api/v1/approvals/$AID/approve")
+BODY=$(cat "$T/resp.json")
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve the CA: $STATUS $BODY"
+json_field '["certificate"]' | openssl x509 -noout -text > "$T/heldca.txt"
+grep -A1 'Basic Constraints: critical' "$T/heldca.txt" | grep -q 'CA:TRUE, pathlen:0' && grep -q 'Name Constraints: critical' "$T/heldca.txt" \
+	|| fail "the approved CA: $(cat "$T/heldca.txt")"
+pass "a CA profile with needs_approval: the request is held unsigned and the CA certificate is issued when an administrator approves"
+
 # ---- the profile's rules apply to the CA's own request ----
 R0=$(cert_rows)
 csr subbad ec:P-256 "DNS:ca.other.example.com"
