@@ -48,6 +48,8 @@ static const uint8_t oid_ocsp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x
 
 enum { GN_EMAIL = 1, GN_DNS = 2, GN_URI = 6, GN_IP = 7 }; /* GeneralName [n] IMPLICIT */
 _Static_assert(PROF_PATH_LENGTH_MAX < 0x80, "a pathLenConstraint is one INTEGER content byte");
+_Static_assert(3 * PROF_LIST_MAX + PROF_LIST_MAX <= TBS_MAX_SUBTREES, "the signer parses every subtree we write");
+_Static_assert(2 <= TBS_MAX_SUBTREES, "and the two excluded address families");
 
 /* Opens Extension { extnID, critical?, extnValue OCTET STRING { ... } }; tb_ext_close closes both. */
 static size_t tb_ext_open(struct dbuf *b, const uint8_t *oid, size_t oid_len, bool critical, size_t *out_os)

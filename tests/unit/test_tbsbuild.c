@@ -292,11 +292,62 @@ static void test_pem_refusals(void)
 	free(s);
 }
 
+/* The largest CA profile (PROF_LIST_MAX DNS suffixes of the longest length, PROF_LIST_MAX IP ranges): its TBS
+ * parses, its name constraints fit the signer's parser, and a signer pinned to exactly those names signs it. */
+static void test_largest_ca(struct fx *f)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	struct policy_profile *pin = calloc(1, sizeof(*pin));
+	uint8_t serial[TBSBUILD_SERIAL_LEN] = { 1 };
+	struct dbuf tbs;
+	dbuf_init(&tbs);
+	CHECK(p && c && pin);
+	if (!p || !c || !pin)
+		goto out;
+	snprintf(p->name, sizeof(p->name), "big-ca");
+	p->ca = p->has_path_length = true;
+	p->key_usage = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+	p->max_validity_days = 365;
+	*pin = f->prof;
+	pin->allow_ca = pin->ca_pinned = true;
+	pin->ku_allowed |= p->key_usage;
+	for (unsigned i = 0; i < PROF_LIST_MAX; i++) {
+		char *d = p->dns_suffixes[p->n_dns++];
+		int n = snprintf(d, PROF_NAME_MAX, ".%02u", i);
+		memset(d + n, 'a', PROF_NAME_MAX - 1 - (size_t)n - 4);
+		memcpy(d + PROF_NAME_MAX - 5, ".com", 5);
+		memcpy(pin->ca_dns[pin->n_ca_dns++], d + 1, strlen(d)); /* the pin without the dot: wider */
+		p->ip_ranges[p->n_ip] = (struct prof_iprange){ AF_INET6, { 0xfd, (uint8_t)i }, 16 };
+		pin->ca_ip[pin->n_ca_ip++] = (struct policy_iprange){ true, { 0xfd, (uint8_t)i }, 16 };
+		p->n_ip++;
+	}
+	c->n_sans = 1;
+	c->sans[0].type = CSR_SAN_DNS;
+	snprintf(c->sans[0].value, sizeof(c->sans[0].value), "ca.example.com"); /* the builder checks no names */
+	set_spki(c, f->leaf_key);
+	CHECK(tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs) == 0);
+	struct tbs_cert t;
+	struct tbs_nc nc;
+	char why[TBS_WHY_MAX] = "";
+	CHECKF(tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why), "%s", why);
+	const struct tbs_ext *e = tbs_ext_find(t.ext, t.n_ext, OID_NC, sizeof(OID_NC));
+	CHECKF(e && tbs_nc_parse(e->value, &nc, why) && nc.n_permitted == 4 * PROF_LIST_MAX && nc.n_excluded == 0,
+	       "largest CA: %s", why);
+	CHECKF(policy_check_cert(&t, &f->iss, pin, why) == 0, "largest CA under its pin: %s", why);
+out:
+	dbuf_free(&tbs);
+	free(p);
+	free(c);
+	free(pin);
+}
+
 int main(void)
 {
 	struct fx f;
 	CHECK(fx_init(&f));
 	test_random(&f);
+	test_largest_ca(&f);
 	test_pem_refusals();
 	fx_free(&f);
 	return check_done("unit_tbsbuild");
