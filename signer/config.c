@@ -221,17 +221,17 @@ static int sgn_conf_cb(void *vctx, const char *section, const char *key, const c
 	return sgn_conf_main(ctx->c, key, v, line, err);
 }
 
-int sgn_config_load(const char *path, struct sgn_config *out, char *err)
+static void sgn_config_defaults(struct sgn_config *out)
 {
-	struct sgn_conf_ctx ctx = { out, NULL, 0, 0 };
-	int rc;
 	memset(out, 0, sizeof(*out));
 	out->session_copy = true;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	out->workers = ncpu < 2 ? 2 : (ncpu > SGN_MAX_WORKERS ? SGN_MAX_WORKERS : (unsigned)ncpu);
-	rc = conf_parse_file(path, sgn_conf_cb, &ctx, err);
-	if (rc)
-		return rc;
+}
+
+/* What no single line can say: required keys, keys that go together, unique names and labels. */
+static int sgn_config_validate(const char *path, struct sgn_config *out, char *err)
+{
 	if (!out->module[0] || (!out->token_label[0] && !out->token_serial[0]) || !out->socket[0] ||
 	    !out->control_socket[0])
 		return CERR("%s: module, token_label or token_serial, socket and control_socket are required", path);
@@ -255,4 +255,20 @@ int sgn_config_load(const char *path, struct sgn_config *out, char *err)
 			return CERR("%s: key %s is a delegated OCSP responder: issuer_cert is required", path, k->name);
 	}
 	return 0;
+}
+
+int sgn_config_load(const char *path, struct sgn_config *out, char *err)
+{
+	struct sgn_conf_ctx ctx = { out, NULL, 0, 0 };
+	sgn_config_defaults(out);
+	int rc = conf_parse_file(path, sgn_conf_cb, &ctx, err);
+	return rc ? rc : sgn_config_validate(path, out, err);
+}
+
+int sgn_config_parse(const char *name, const char *text, size_t len, struct sgn_config *out, char *err)
+{
+	struct sgn_conf_ctx ctx = { out, NULL, 0, 0 };
+	sgn_config_defaults(out);
+	int rc = conf_parse(text, len, sgn_conf_cb, &ctx, err);
+	return rc ? rc : sgn_config_validate(name, out, err);
 }

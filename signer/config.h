@@ -40,5 +40,7 @@ struct sgn_config {
 
 /* Reads and validates path; on error err (CONF_ERR_MAX) says which line and why. */
 int sgn_config_load(const char *path, struct sgn_config *out, char *err) HSMCA_WUR;
+/* The same over text[0..len) (not NUL-terminated), name standing for the path in errors. */
+int sgn_config_parse(const char *name, const char *text, size_t len, struct sgn_config *out, char *err) HSMCA_WUR;
 
 #endif

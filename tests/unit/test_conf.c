@@ -263,6 +263,12 @@ static void test_sgn_config(void)
 	CHECK(p->ca_ip[1].v6 && p->ca_ip[1].prefix == 8 && p->ca_ip[1].addr[0] == 0xfd && p->ca_ip[1].addr[15] == 0);
 	CHECK(!c.keys[0].profile.ca_pinned);
 
+	/* the same text from memory */
+	CHECKF(sgn_config_parse("text", good_conf, strlen(good_conf), &c, err) == 0 && c.n_keys == 2, "parse: %s", err);
+	CHECK(sgn_config_parse("text", good_conf, strlen(good_conf) - strlen("max_crl_days = 366\n"), &c, err) ==
+		      HSMCA_ERR_CONFIG &&
+	      strstr(err, "text: key root signs CRLs: max_crl_days is required"));
+
 	/* token_serial instead of token_label */
 	CHECK(load_edit("token_label", "token_serial = 0123456789abcdef", &c, err) == 0);
 
