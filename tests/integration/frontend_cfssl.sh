@@ -151,3 +151,9 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["success"]
 	|| fail "/sign with an API key: $(cat "$T/sign.out")"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/key.pem" >/dev/null || fail "verify the API key's certificate"
 pass "/sign with an API key: refused when the key is bound to another profile, issued when bound to this one"
+
+# repeated wrong passwords on /sign are limited like any login: 429 in CFSSL's error form (last: it limits this address)
+for _ in 1 2 3 4 5 6; do ST=$(cfssl_sign "$T/sign.json" -u "outsider:not the password"); done
+cfssl_err 429 "the sixth wrong password in a row"
+ST=$(cfssl_sign "$T/sign.json" -u "outsider:outsider password 0001"); cfssl_err 429 "the right password while limited"
+pass "/sign: repeated wrong passwords get 429 (CFSSL error body), the right one too while the limit holds"
