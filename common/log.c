@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,10 +36,53 @@ void log_event(const char *level, const char *event, const char *fmt, ...)
 	if (m < 0)
 		return;
 	size_t len = (size_t)n + ((size_t)m < sizeof(line) - (size_t)n - 1 ? (size_t)m : sizeof(line) - (size_t)n - 2);
+	/* one event, one line: a value carrying a line break or another control byte (a database error's
+	 * DETAIL, a name a client sent) cannot start a forged line of its own */
+	for (size_t i = (size_t)n; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c == '\n' || c == '\r' || c == '\t')
+			line[i] = ' ';
+		else if (c < 0x20 || c == 0x7f)
+			line[i] = '?';
+	}
 	line[len++] = '\n';
 	/* one write so concurrent lines do not interleave */
 	ssize_t w = write(2, line, len);
 	(void)w;
+}
+
+const char *log_quote(const char *in, char *out, size_t out_len)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t o = 0;
+	if (out_len < 3) {
+		if (out_len)
+			out[0] = 0;
+		return out;
+	}
+	out[o++] = '"';
+	for (const unsigned char *c = (const unsigned char *)in; *c; c++) {
+		char esc[4];
+		size_t el = 0;
+		if (*c == '"' || *c == '\\') {
+			esc[el++] = '\\';
+			esc[el++] = (char)*c;
+		} else if (*c < 0x21 || *c > 0x7e) { /* spaces too: a value stays one token to a key=value reader */
+			esc[el++] = '\\';
+			esc[el++] = 'x';
+			esc[el++] = hx[*c >> 4];
+			esc[el++] = hx[*c & 15];
+		} else {
+			esc[el++] = (char)*c;
+		}
+		if (o + el + 2 > out_len) /* room for the closing quote and the NUL */
+			break;
+		memcpy(out + o, esc, el);
+		o += el;
+	}
+	out[o++] = '"';
+	out[o] = 0;
+	return out;
 }
 
 void log_sha256_hex(const void *data, unsigned long len, char out[65])

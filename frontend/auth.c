@@ -21,13 +21,15 @@
 #define AUTH_SALT 16
 #define AUTH_KEY 32
 #define AUTH_MAXMEM (64u * 1024u * 1024u)
-#define RL_SLOTS 1024
+#define RL_SLOTS 8192 /* sets of RL_WAYS */
+#define RL_WAYS 4
+#define RL_KEY_MAX (DB_NAME_MAX + 8)
 #define AUTH_CACHE_SLOTS 256
 #define AUTH_CACHE_TTL 60
 _Static_assert(PWFLIGHT_TAG == SHA256_DIGEST_LENGTH, "the login tag is an HMAC-SHA-256");
 
 struct rl_slot {
-	char key[DB_NAME_MAX + 8];
+	char key[RL_KEY_MAX];
 	time_t last_failure;
 	unsigned failures;
 };
@@ -51,6 +53,7 @@ struct acct_slot {
 struct ratelimit {
 	pthread_mutex_t mu;
 	struct rl_slot slots[RL_SLOTS];
+	uint8_t rl_key[32]; /* keys the slots' sets */
 	uint8_t cache_key[32];
 	struct cache_slot cache[AUTH_CACHE_SLOTS];
 	struct acct_slot acct[AUTH_CACHE_SLOTS];
@@ -62,7 +65,8 @@ struct ratelimit {
 struct ratelimit *ratelimit_new(void)
 {
 	struct ratelimit *rl = calloc(1, sizeof(*rl));
-	if (!rl || RAND_priv_bytes(rl->cache_key, sizeof(rl->cache_key)) != 1 || !(rl->flight = pwflight_new())) {
+	if (!rl || RAND_priv_bytes(rl->cache_key, sizeof(rl->cache_key)) != 1 ||
+	    RAND_priv_bytes(rl->rl_key, sizeof(rl->rl_key)) != 1 || !(rl->flight = pwflight_new())) {
 		free(rl);
 		return NULL;
 	}
@@ -82,37 +86,109 @@ void ratelimit_wipe(struct ratelimit *rl)
 	pthread_mutex_unlock(&rl->mu);
 }
 
-static struct rl_slot *rl_slot(struct ratelimit *rl, const char *kind, const char *who)
+/* The key's two candidate sets, chosen with a per-process secret, so a client cannot pick names that share a
+ * victim's sets; two choices keep the table from overflowing a set long before it is full. */
+static void rl_sets(struct ratelimit *rl, const char *key, struct rl_slot *set[2])
 {
-	char key[DB_NAME_MAX + 8];
-	snprintf(key, sizeof(key), "%s:%s", kind, who);
 	uint8_t h[SHA256_DIGEST_LENGTH];
-	SHA256((const uint8_t *)key, strlen(key), h);
-	struct rl_slot *s = &rl->slots[(h[0] | h[1] << 8) % RL_SLOTS];
-	if (strcmp(s->key, key) != 0) { /* evict: a collision only forgets older failures */
-		memset(s, 0, sizeof(*s));
-		strcpy(s->key, key);
+	unsigned int hl = 0;
+	HMAC(EVP_sha256(), rl->rl_key, sizeof(rl->rl_key), (const uint8_t *)key, strlen(key), h, &hl);
+	for (int k = 0; k < 2; k++)
+		set[k] = &rl->slots[((size_t)(h[3 * k] | h[3 * k + 1] << 8 | h[3 * k + 2] << 16) % (RL_SLOTS / RL_WAYS)) *
+				    RL_WAYS];
+}
+
+static bool rl_active(const struct rl_slot *s, time_t now)
+{
+	return s->key[0] && s->failures > 0 && now - s->last_failure < AUTH_FAIL_WINDOW;
+}
+
+/* The slot counting key's failures, or NULL if it has none; never evicts (a check must not forget). */
+static struct rl_slot *rl_find(struct ratelimit *rl, const char *key)
+{
+	struct rl_slot *set[2];
+	rl_sets(rl, key, set);
+	for (int k = 0; k < 2; k++)
+		for (unsigned i = 0; i < RL_WAYS; i++)
+			if (!strcmp(set[k][i].key, key))
+				return &set[k][i];
+	return NULL;
+}
+
+/* The slot for a new failure of key: its own, else a free or quiet one, else the active one with the fewest
+ * failures that is not limited. A limited key is never evicted before its window has passed; only if both
+ * sets are all limited is the failure not counted (the caller logs it either way). */
+static struct rl_slot *rl_claim(struct ratelimit *rl, const char *key, time_t now)
+{
+	struct rl_slot *set[2], *victim = NULL, *own = rl_find(rl, key);
+	if (own)
+		return own;
+	rl_sets(rl, key, set);
+	unsigned busy[2] = { 0, 0 };
+	for (int k = 0; k < 2; k++)
+		for (unsigned i = 0; i < RL_WAYS; i++)
+			busy[k] += rl_active(&set[k][i], now);
+	for (int n = 0; n < 2; n++) {
+		int k = busy[1] < busy[0] ? 1 - n : n; /* the less busy set first */
+		for (unsigned i = 0; i < RL_WAYS; i++) {
+			struct rl_slot *s = &set[k][i];
+			if (!rl_active(s, now)) {
+				if (!victim || rl_active(victim, now))
+					victim = s;
+			} else if (s->failures < AUTH_FAIL_LIMIT &&
+				   (!victim || (rl_active(victim, now) && s->failures < victim->failures))) {
+				victim = s;
+			}
+		}
 	}
-	return s;
+	if (victim) {
+		memset(victim, 0, sizeof(*victim));
+		snprintf(victim->key, sizeof(victim->key), "%s", key);
+	}
+	return victim;
+}
+
+static void rl_key(char key[RL_KEY_MAX], const char *kind, const char *who)
+{
+	snprintf(key, RL_KEY_MAX, "%s:%s", kind, who);
 }
 
 /* Limited once AUTH_FAIL_LIMIT failures came with no pause of AUTH_FAIL_WINDOW seconds between them; a
  * quiet window clears the count (no fixed windows whose boundary would reset an attack half-way). */
 static bool rl_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
-	struct rl_slot *s = rl_slot(rl, kind, who);
-	if (now - s->last_failure >= AUTH_FAIL_WINDOW)
-		s->failures = 0;
-	return s->failures >= AUTH_FAIL_LIMIT;
+	char key[RL_KEY_MAX];
+	rl_key(key, kind, who);
+	struct rl_slot *s = rl_find(rl, key);
+	return s && rl_active(s, now) && s->failures >= AUTH_FAIL_LIMIT;
 }
 
 static void rl_fail(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
-	struct rl_slot *s = rl_slot(rl, kind, who);
-	if (now - s->last_failure >= AUTH_FAIL_WINDOW)
+	char key[RL_KEY_MAX];
+	rl_key(key, kind, who);
+	struct rl_slot *s = rl_claim(rl, key, now);
+	if (!s)
+		return;
+	if (!rl_active(s, now))
 		s->failures = 0;
 	s->failures++;
 	s->last_failure = now;
+}
+
+bool ratelimit_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+{
+	pthread_mutex_lock(&rl->mu);
+	bool limited = rl_limited(rl, kind, who, now);
+	pthread_mutex_unlock(&rl->mu);
+	return limited;
+}
+
+void ratelimit_failed(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+{
+	pthread_mutex_lock(&rl->mu);
+	rl_fail(rl, kind, who, now);
+	pthread_mutex_unlock(&rl->mu);
 }
 
 bool auth_peer_limited(struct worker *w, const char *peer)
@@ -369,6 +445,24 @@ bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, str
 	return ok;
 }
 
+/* A failed proof of no particular account (malformed credentials, an unknown API key): counted against the
+ * address, so that guessing keys or flooding the audit log with refusals ends in 429s, which are not audited. */
+static enum auth_result auth_addr_failed(struct worker *w, const char *peer, time_t now, const char *what)
+{
+	struct ratelimit *rl = w->app->rl;
+	bool limited;
+	pthread_mutex_lock(&rl->mu);
+	limited = rl_limited(rl, "addr", peer, now);
+	if (!limited)
+		rl_fail(rl, "addr", peer, now);
+	pthread_mutex_unlock(&rl->mu);
+	if (limited)
+		return AUTH_LIMITED;
+	atomic_fetch_add(&w->app->auth_failures, 1);
+	log_event("warn", "auth_failed", "what=\"%s\" peer=%s", what, peer);
+	return AUTH_BAD;
+}
+
 static enum auth_result auth_basic(struct worker *w, const char *b64, const char *peer, struct db_account *out)
 {
 	struct ratelimit *rl = w->app->rl;
@@ -380,7 +474,7 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 	size_t pw_len;
 	if (auth_basic_split(b64, raw, &user, &pw, &pw_len)) {
 		OPENSSL_cleanse(raw, sizeof(raw));
-		return AUTH_BAD;
+		return auth_addr_failed(w, peer, now, "malformed Basic credentials");
 	}
 	if (auth_limited(rl, user, peer, now)) {
 		res = AUTH_LIMITED;
@@ -408,26 +502,34 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 		rl_fail(rl, "addr", peer, now);
 		pthread_mutex_unlock(&rl->mu);
 		atomic_fetch_add(&w->app->auth_failures, 1);
-		log_event("warn", "auth_failed", "user=%s peer=%s", user, peer);
+		char q[2 * RL_KEY_MAX];
+		log_event("warn", "auth_failed", "user=%s peer=%s", log_quote(user, q, sizeof(q)), peer);
 	}
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return res;
 }
 
-static enum auth_result auth_bearer(struct worker *w, const char *key, struct db_account *out)
+static enum auth_result auth_bearer(struct worker *w, const char *key, const char *peer, struct db_account *out)
 {
 	uint8_t h[SHA256_DIGEST_LENGTH];
 	char hex[2 * SHA256_DIGEST_LENGTH + 1];
 	size_t kl = strlen(key);
+	time_t now = time(NULL);
+	struct ratelimit *rl = w->app->rl;
+	pthread_mutex_lock(&rl->mu);
+	bool limited = rl_limited(rl, "addr", peer, now);
+	pthread_mutex_unlock(&rl->mu);
+	if (limited)
+		return AUTH_LIMITED;
 	if (kl < 16 || kl > 256)
-		return AUTH_BAD;
+		return auth_addr_failed(w, peer, now, "malformed API key");
 	SHA256((const uint8_t *)key, kl, h);
 	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
 	int rc = db_apikey_lookup(w->db, hex, out);
 	if (rc == HSMCA_ERR_NOTFOUND || (!rc && out->disabled))
-		return AUTH_BAD;
+		return auth_addr_failed(w, peer, now, "unknown or disabled API key");
 	return rc ? AUTH_ERROR : AUTH_OK;
 }
 
@@ -443,6 +545,6 @@ enum auth_result auth_check(struct worker *w, const char *header, const char *pe
 	if (!strncasecmp(header, "Basic ", 6))
 		return auth_basic(w, header + 6, peer, out);
 	if (!strncasecmp(header, "Bearer ", 7))
-		return auth_bearer(w, header + 7, out);
-	return AUTH_BAD;
+		return auth_bearer(w, header + 7, peer, out);
+	return auth_addr_failed(w, peer, time(NULL), "unsupported Authorization scheme");
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "app.h"
 #include "db.h"
@@ -40,6 +41,12 @@ int auth_hash_password(const char *password, size_t len, char *out) HSMCA_WUR;
 bool auth_verify_password(const char *encoded, const char *password, size_t len);
 /* Rate-limit table (process-wide, thread-safe). */
 struct ratelimit *ratelimit_new(void);
+/* The failure table behind the limits, keyed by kind ("acct", "addr", "proof") and who: limited is true once
+ * AUTH_FAIL_LIMIT failures came with no AUTH_FAIL_WINDOW-second pause between them. Its sets are chosen with
+ * a per-process secret, and a limited entry is never evicted before its window has passed, so failures of
+ * other names cannot reset anyone's count. */
+bool ratelimit_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now);
+void ratelimit_failed(struct ratelimit *rl, const char *kind, const char *who, time_t now);
 /* At exit: wipes the credential cache (tags, key, account rows) under the lock; frees nothing, as other
  * threads may still hold rl. */
 void ratelimit_wipe(struct ratelimit *rl);

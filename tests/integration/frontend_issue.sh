@@ -149,6 +149,36 @@ for _ in 1 2 3 4 5 6; do issue_req "$T/good.csr" server -u "alice:wrong again"; 
 refuse 429 rate-limited "rate limit"
 pass "repeated failed logins are rate-limited (429)"
 
+# failures that name no account (unknown API keys, malformed Basic, an unknown scheme) count against the
+# address: after 5, 429 without an audit row, so a flood cannot grow the audit log; other addresses unaffected
+refusals=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'")
+for h in "Bearer $(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" "Bearer short" "Basic !!!!" \
+	"Basic $(printf 'no colon' | base64)" "Digest x=1"; do
+	issue_req "$T/good.csr" server --interface 127.0.0.10 -H "Authorization: $h"; refuse 401 unauthorized "bad credentials ($h)"
+done
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'")" = $((refusals + 5)) ] \
+	|| fail "the five refusals are not audited"
+for h in "Bearer $(head -c 24 /dev/urandom | base64 | tr '+/' '-_')" "Basic !!!!" "Digest x=1"; do
+	issue_req "$T/good.csr" server --interface 127.0.0.10 -H "Authorization: $h"; refuse 429 rate-limited "limited address ($h)"
+done
+issue_req "$T/good.csr" server --interface 127.0.0.10 -H "Authorization: Bearer $KEY"; refuse 429 rate-limited "a good key while limited"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'")" = $((refusals + 5)) ] \
+	|| fail "a rate-limited request wrote to the audit log"
+issue_req "$T/good.csr" server --interface 127.0.0.11 -H "Authorization: Bearer $(head -c 24 /dev/urandom | base64 | tr '+/' '-_')"
+refuse 401 unauthorized "another address"
+pass "unknown API keys, malformed Basic and unknown schemes are limited per address (429 after 5, not audited)"
+
+# a user name is logged as one quoted token: a line break or key=value text in it cannot forge a log line
+lines=$(wc -l < "$T/frontend.log")
+issue_req "$T/good.csr" server --interface 127.0.0.12 -u $'x\nts=1 level=info event=issued serial=dead:pw'
+refuse 401 unauthorized "a user name with a line break"
+sleep 0.2
+tail -n +$((lines + 1)) "$T/frontend.log" > "$T/log-tail"
+grep -q '^ts=1 ' "$T/log-tail" && fail "a user name started a log line of its own: $(cat "$T/log-tail")"
+grep -q 'event=auth_failed user="x\\x0ats=1\\x20level=info\\x20event=issued\\x20serial=dead" peer=127.0.0.12' "$T/log-tail" \
+	|| fail "the user name is not quoted in the log: $(cat "$T/log-tail")"
+pass "a user name with a line break and key=value text is logged as one quoted, escaped token"
+
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
 expect_rc 1 pg_psql "$T/pg" frontend -c "update audit_log set actor = 'mallory' where id = 3"
 expect_rc 1 pg_psql "$T/pg" frontend -c "delete from audit_log where id = 3"

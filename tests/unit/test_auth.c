@@ -1,0 +1,97 @@
+/* The login failure table (frontend/auth.c) and the log's quoting of outside values (common/log.c). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "check.h"
+#include "log.h"
+
+/* A limited account stays limited however many other names fail meanwhile (the table used to be one slot
+ * per hash of the name, so a colliding name's failure emptied the victim's slot and reset its count). */
+static void test_limit_survives_others(void)
+{
+	struct ratelimit *rl = ratelimit_new();
+	time_t now = 1700000000;
+	char who[64];
+	CHECK(rl != NULL);
+	if (!rl)
+		return;
+	for (int i = 0; i < AUTH_FAIL_LIMIT - 1; i++)
+		ratelimit_failed(rl, "acct", "victim", now);
+	CHECK(!ratelimit_limited(rl, "acct", "victim", now));
+	ratelimit_failed(rl, "acct", "victim", now);
+	CHECK(ratelimit_limited(rl, "acct", "victim", now));
+	/* 50,000 other names, each failing once (in every set many times over) */
+	for (int i = 0; i < 50000; i++) {
+		snprintf(who, sizeof(who), "other-%d", i);
+		ratelimit_failed(rl, "acct", who, now);
+		CHECKF(ratelimit_limited(rl, "acct", "victim", now) || (i % 1000 != 0), "after %d other names", i);
+	}
+	CHECK(ratelimit_limited(rl, "acct", "victim", now));
+	CHECK(ratelimit_limited(rl, "acct", "victim", now + AUTH_FAIL_WINDOW - 1));
+	/* a quiet window clears it */
+	CHECK(!ratelimit_limited(rl, "acct", "victim", now + AUTH_FAIL_WINDOW));
+	ratelimit_failed(rl, "acct", "victim", now + AUTH_FAIL_WINDOW);
+	CHECK(!ratelimit_limited(rl, "acct", "victim", now + AUTH_FAIL_WINDOW));
+	/* a check alone never evicts or counts */
+	CHECK(!ratelimit_limited(rl, "addr", "192.0.2.1", now));
+	CHECK(!ratelimit_limited(rl, "addr", "192.0.2.1", now));
+}
+
+/* Many limited names at once: every one of them stays limited (none evicts another), kinds are apart. */
+static void test_many_limited(void)
+{
+	struct ratelimit *rl = ratelimit_new();
+	time_t now = 1700000000;
+	char who[64];
+	unsigned limited = 0;
+	CHECK(rl != NULL);
+	if (!rl)
+		return;
+	for (int i = 0; i < 2000; i++) {
+		snprintf(who, sizeof(who), "user%d", i);
+		for (int k = 0; k < AUTH_FAIL_LIMIT; k++)
+			ratelimit_failed(rl, "acct", who, now);
+	}
+	for (int i = 0; i < 2000; i++) {
+		snprintf(who, sizeof(who), "user%d", i);
+		limited += ratelimit_limited(rl, "acct", who, now);
+	}
+	CHECKF(limited == 2000, "%u of 2000 limited", limited);
+	CHECK(!ratelimit_limited(rl, "addr", "user1", now));
+	/* failures of names below the limit do not push a limited one out either */
+	for (int i = 0; i < 20000; i++) {
+		snprintf(who, sizeof(who), "light%d", i);
+		ratelimit_failed(rl, "acct", who, now);
+	}
+	limited = 0;
+	for (int i = 0; i < 2000; i++) {
+		snprintf(who, sizeof(who), "user%d", i);
+		limited += ratelimit_limited(rl, "acct", who, now);
+	}
+	CHECKF(limited == 2000, "%u of 2000 still limited", limited);
+}
+
+static void test_log_quote(void)
+{
+	char out[64];
+	CHECK(!strcmp(log_quote("alice", out, sizeof(out)), "\"alice\""));
+	CHECK(!strcmp(log_quote("x\nts=1 level=info event=issued", out, sizeof(out)),
+		      "\"x\\x0ats=1\\x20level=info\\x20event=issued\""));
+	CHECK(!strcmp(log_quote("a\"b\\c", out, sizeof(out)), "\"a\\\"b\\\\c\""));
+	CHECK(!strcmp(log_quote("\xc3\xa9", out, sizeof(out)), "\"\\xc3\\xa9\""));
+	CHECK(!strcmp(log_quote("", out, sizeof(out)), "\"\""));
+	/* cut short whole escapes only, still quoted */
+	CHECK(!strcmp(log_quote("abcdefgh", out, 6), "\"abc\""));
+	CHECK(!strcmp(log_quote("\n\n", out, 8), "\"\\x0a\""));
+	CHECK(!strcmp(log_quote("abc", out, 3), "\"\""));
+}
+
+int main(void)
+{
+	test_limit_survives_others();
+	test_many_limited();
+	test_log_quote();
+	return check_done("unit_auth");
+}
