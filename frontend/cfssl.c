@@ -227,13 +227,20 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		cfssl_error(j, 503, "the database is unavailable");
 		return;
 	}
+	/* an address whose proofs keep failing waits, unaudited (AUTH_FAIL_LIMIT in AUTH_FAIL_WINDOW) */
+	if (auth_peer_limited(w, j->peer)) {
+		cfssl_error(j, 429, "too many failed requests from this address; try again later");
+		return;
+	}
 	if (cfssl_authsign_parse(j->body, j->body_len, &a, why)) {
+		auth_peer_failed(w, j->peer);
 		issue_audit_refusal(w, "-", j->peer, "bad-request", why);
 		cfssl_error(j, 400, why);
 		goto out;
 	}
 	const struct profile *p = cfssl_profile(w, a.r.profile);
 	if (!p || !p->cfssl_key_len) {
+		auth_peer_failed(w, j->peer);
 		issue_audit_refusal(w, "-", j->peer, "unknown-profile", "no such profile with an auth key");
 		cfssl_error(j, 400, "no such profile (with an auth key)");
 		goto out;
@@ -241,11 +248,13 @@ void cfssl_authsign(struct worker *w, struct job *j)
 	/* the token is an HMAC over the exact request bytes, compared in constant time */
 	HMAC(EVP_sha256(), p->cfssl_key, (int)p->cfssl_key_len, a.req, a.req_len, mac, &mac_len);
 	if (mac_len != CFSSL_TOKEN_LEN || CRYPTO_memcmp(mac, a.token, CFSSL_TOKEN_LEN) != 0) {
+		auth_peer_failed(w, j->peer);
 		issue_audit_refusal(w, p->cfssl_account, j->peer, "unauthorized", "bad authsign token");
 		cfssl_error(j, 401, "invalid token");
 		goto out;
 	}
 	if ((a.has_ts && (a.ts < now - CFSSL_WINDOW || a.ts > now + CFSSL_WINDOW)) || cfssl_replayed(a.token, now)) {
+		auth_peer_failed(w, j->peer);
 		issue_audit_refusal(w, p->cfssl_account, j->peer, "replay", "stale timestamp or replayed token");
 		cfssl_error(j, 401, "stale timestamp or replayed request");
 		goto out;

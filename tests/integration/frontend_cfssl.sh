@@ -84,6 +84,35 @@ st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign
 [ "$st" = 401 ] || fail "replayed authsign: $st $(cat "$T/authsign.out")"
 [ "$(authsign $(( $(date +%s) - 3600 )))" = 401 ] || fail "stale timestamp accepted"
 pass "a replayed authsign body and a stale timestamp are refused (401)"
+
+# failed authsign proofs are limited per address like logins: 5 refusals (audited), then 429 unaudited,
+# even for a good body; another address is unaffected
+refused() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'"; }
+python3 - "$T/authsign.json" "$T/badtoken.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["token"] = "A" + d["token"][1:] if d["token"][0] != "A" else "B" + d["token"][1:]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+r0=$(refused)
+for i in 1 2 3 4 5; do
+	st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --interface 127.0.0.13 --data-binary @"$T/badtoken.json" "$URL/api/v1/cfssl/authsign")
+	[ "$st" = 401 ] || fail "bad token $i from 127.0.0.13: $st $(cat "$T/authsign.out")"
+done
+[ "$(refused)" = $((r0 + 5)) ] || fail "the five bad tokens were not audited"
+python3 - "$T/c1.csr" "$KEY" > "$T/good-authsign.json" <<'PY'
+import base64, hashlib, hmac, json, sys
+req = json.dumps({"hosts": ["limited.example.com"], "certificate_request": open(sys.argv[1]).read(),
+                  "profile": "cfssl-server", "crl_override": "", "label": ""}).encode()
+tok = hmac.new(bytes.fromhex(sys.argv[2]), req, hashlib.sha256).digest()
+print(json.dumps({"token": base64.b64encode(tok).decode(), "request": base64.b64encode(req).decode()}))
+PY
+st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --interface 127.0.0.13 --data-binary @"$T/good-authsign.json" "$URL/api/v1/cfssl/authsign")
+[ "$st" = 429 ] || fail "a good authsign body from a limited address: $st $(cat "$T/authsign.out")"
+grep -q '"success": *false' "$T/authsign.out" || fail "429 not in CFSSL's error form: $(cat "$T/authsign.out")"
+[ "$(refused)" = $((r0 + 5)) ] || fail "a rate-limited authsign wrote to the audit log"
+st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/good-authsign.json" "$URL/api/v1/cfssl/authsign")
+[ "$st" = 200 ] || fail "the same good body from another address: $st $(cat "$T/authsign.out")"
+pass "failed authsign proofs are limited per address (429 after 5, not audited); other addresses unaffected"
 curl -fsS "$URL/api/v1/cfssl/health" | grep -q '"healthy": true' || fail "cfssl health"
 
 # ---- /sign with the caller's own credentials (cfssl_sign): `cfssl sign -remote` sends HTTP Basic from the
