@@ -73,7 +73,8 @@ static int approve_auth(struct worker *w, struct job *j, bool decide, struct db_
 	bool via_cert = false;
 	if (certauth_require(w, j, acct, &via_cert))
 		return -1;
-	bool person = via_cert || !strncmp(j->auth, "Basic ", 6); /* a password or a login certificate */
+	/* a login certificate, or else the header was HTTP Basic (any case: RFC 9110 schemes are case-insensitive) */
+	bool person = via_cert || !auth_is_api_key(j->auth);
 	if (acct->role == DB_ROLE_ADMIN && (person || !decide))
 		return 0;
 	if (acct->role == DB_ROLE_AUDITOR && !decide)
