@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "auth.h"
 #include "certauth.h"
+#include "csr.h"
 #include "db_lifecycle.h"
 #include "issue.h"
 #include "json.h"
@@ -94,6 +96,35 @@ static bool renew_check_signature(const uint8_t *der, size_t der_len, const char
 	return ok;
 }
 
+/* What the holder signs: the challenge, '.', and the lowercase hex SHA-256 of the new CSR's public key (its
+ * SubjectPublicKeyInfo DER), so that a proof seen on the way cannot carry someone else's key. The CSR is
+ * parsed (and its own signature verified) here; issuance parses it again. */
+static int renew_signed_text(const char *challenge, const char *csr_text, size_t csr_len,
+			     char out[RENEW_SIGNED_MAX], char *why)
+{
+	static const char hx[] = "0123456789abcdef";
+	struct csr c;
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	int rc = csr_parse((const unsigned char *)csr_text, csr_len, &c, why);
+	if (rc)
+		return rc;
+	SHA256(c.spki, c.spki_len, md);
+	csr_free(&c);
+	size_t n = strlen(challenge);
+	if (n + 2 + 2 * SHA256_DIGEST_LENGTH > RENEW_SIGNED_MAX) {
+		snprintf(why, ISSUE_WHY_MAX, "the challenge is too long");
+		return HSMCA_ERR_PARSE;
+	}
+	memcpy(out, challenge, n);
+	out[n++] = '.';
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+		out[n++] = hx[md[i] >> 4];
+		out[n++] = hx[md[i] & 15];
+	}
+	out[n] = 0;
+	return 0;
+}
+
 static void renew_json_reply(struct job *j, int status, const char *challenge)
 {
 	dbuf_free(&j->resp);
@@ -102,7 +133,8 @@ static void renew_json_reply(struct job *j, int status, const char *challenge)
 	strcpy(j->content_type, "application/json");
 	JSON_LIT(&j->resp, "{\"challenge\": ");
 	json_write_string(&j->resp, challenge);
-	JSON_LIT(&j->resp, ", \"expires_in\": 300, \"sign_with\": \"SHA-256\"}\n");
+	JSON_LIT(&j->resp, ", \"expires_in\": 300, \"sign_with\": \"SHA-256\", \"signed_text\": "
+			   "\"<challenge>.<lowercase hex SHA-256 of the new CSR's DER SubjectPublicKeyInfo>\"}\n");
 }
 
 void renew_challenge(struct worker *w, struct job *j)
@@ -189,7 +221,7 @@ void renew_request(struct worker *w, struct job *j)
 {
 	struct renew_body b;
 	struct db_cert_row old;
-	char why[ISSUE_WHY_MAX], serial[DB_SERIAL_HEX_MAX];
+	char why[ISSUE_WHY_MAX], serial[DB_SERIAL_HEX_MAX], signed_text[RENEW_SIGNED_MAX];
 	int rc;
 	memset(&old, 0, sizeof(old));
 	memset(&b, 0, sizeof(b));
@@ -233,10 +265,15 @@ void renew_request(struct worker *w, struct job *j)
 			  rc == HSMCA_ERR_NOTFOUND ? "no such certificate" : "the database is unavailable");
 		goto out;
 	}
-	if (!old.der || !renew_check_signature(old.der, old.der_len, b.challenge, b.sig, b.sig_len)) {
+	if ((rc = renew_signed_text(b.challenge, b.csr, b.csr_len, signed_text, why))) {
+		renew_refuse(w, j, old.requester, 400, rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr", why);
+		goto out;
+	}
+	if (!old.der || !renew_check_signature(old.der, old.der_len, signed_text, b.sig, b.sig_len)) {
 		renew_bad_proof(w, j, old.requester, 401, "bad-signature",
-			     "the signature does not verify with the certificate's public key (sign the challenge "
-			     "text with SHA-256)");
+			     "the signature does not verify with the certificate's public key (sign, with SHA-256, "
+			     "the challenge, a dot and the lowercase hex SHA-256 of the new CSR's public key "
+			     "(its DER SubjectPublicKeyInfo))");
 		goto out;
 	}
 	renew_issue(w, j, &old, &b, "challenge");

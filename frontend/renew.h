@@ -18,6 +18,7 @@
 
 #define RENEW_CHALLENGE_TTL 300 /* seconds */
 #define RENEW_CHALLENGE_MAX 160
+#define RENEW_SIGNED_MAX (RENEW_CHALLENGE_MAX + 1 + 64) /* challenge '.' hex SHA-256, NUL */
 #define RENEW_SIG_MAX 1024      /* decoded signature bytes (RSA-4096: 512) */
 
 /* A parsed renew body. Owns doc and sig; csr/serial/challenge point into doc. */

@@ -129,8 +129,9 @@ call POST "/api/v1/approvals/$A3/approve" "${ADMIN2[@]}"
 pass "expired approvals fail their request"
 
 # ---------------------------------------------------------------- renewal (signed challenge)
-renew_sig() { # KEY CHALLENGE -> base64 signature
-	printf '%s' "$2" > "$T/challenge.txt"
+spki_sha256() { openssl req -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -r | cut -c1-64; }
+renew_sig() { # KEY CHALLENGE [CSR, default new.csr] -> base64 signature over "CHALLENGE.<hex SHA-256 of the CSR's SPKI>"
+	printf '%s.%s' "$2" "$(spki_sha256 "${3:-$T/new.csr}")" > "$T/challenge.txt"
 	openssl dgst -sha256 -sign "$1" "$T/challenge.txt" | base64 -w0
 }
 renew_body() { # CSRFILE SERIAL CHALLENGE SIG
@@ -178,6 +179,17 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/stranger
 renew_body "$T/new.csr" "$S" "$CH" "$(renew_sig "$T/stranger.key" "$CH")"
 call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$STATUS" = 401 ] && grep -q bad-signature <<<"$BODY" || fail "wrong key: $STATUS $BODY"
+# the proof covers the new key: a valid proof seen on the way cannot carry another CSR, and the bare challenge
+# (which it used to be) is no proof (from an address of their own: failed proofs are limited per address)
+csr swap ec:P-256 "DNS:third.example.com"
+renew_body "$T/swap.csr" "$S" "$CH" "$(renew_sig "$T/third.key" "$CH" "$T/new.csr")"
+call POST /api/v1/certificates/renew --interface 127.0.0.14 --data-binary @"$T/renew.json"
+[ "$STATUS" = 401 ] && grep -q bad-signature <<<"$BODY" || fail "a proof for another CSR's key: $STATUS $BODY"
+printf '%s' "$CH" > "$T/bare.txt"
+renew_body "$T/new.csr" "$S" "$CH" "$(openssl dgst -sha256 -sign "$T/third.key" "$T/bare.txt" | base64 -w0)"
+call POST /api/v1/certificates/renew --interface 127.0.0.14 --data-binary @"$T/renew.json"
+[ "$STATUS" = 401 ] && grep -q bad-signature <<<"$BODY" || fail "the bare challenge signed: $STATUS $BODY"
+[ "$(cert_rows "renews_serial = '$S'")" = 0 ] || fail "a refused proof renewed $S"
 [ "${CH: -1}" = 0 ] && FORGED="${CH%?}1" || FORGED="${CH%?}0" # one MAC digit changed
 renew_body "$T/new.csr" "$S" "$FORGED" "$(renew_sig "$T/third.key" "$FORGED")"
 call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
@@ -271,7 +283,7 @@ pass "8 racing renewals of one certificate: exactly one wins (unique index), 7 g
 # renewing a certificate of a profile that needs approval: held (linked) until a second person approves
 challenge "$HELD"; CH=$(json_field '["challenge"]')
 csr gnew ec:P-256 "DNS:ignored.example.com"
-renew_body "$T/gnew.csr" "$HELD" "$CH" "$(renew_sig "$T/gated.key" "$CH")"
+renew_body "$T/gnew.csr" "$HELD" "$CH" "$(renew_sig "$T/gated.key" "$CH" "$T/gnew.csr")"
 call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$STATUS" = 202 ] || fail "renewal under an approval profile: $STATUS $BODY"
 GN=$(json_field '["serial"]'); GA=$(json_field '["approval"]')
