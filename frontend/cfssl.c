@@ -75,10 +75,39 @@ static const struct profile *cfssl_profile(struct worker *w, const char *name)
 	return profiles_find(&w->app->profiles, name && *name ? name : "default");
 }
 
-/* The inner request: {"certificate_request", "hosts"?, "profile"?, "label"?, "crl_override"?} */
+/* Fields newer cfssl clients (1.4 and later) always send, with their Go zero values when unused: NotBefore and
+ * NotAfter (time.Time: "0001-01-01T00:00:00Z"), ReturnPrecert (false), metadata (null). Accepted only so;
+ * anything else asks for what this CA does not do (the validity comes from the profile, no precertificates,
+ * no metadata store), and is refused saying which. */
+static int cfssl_go_zero(const struct json_node *r, char *why)
+{
+	static const char *const times[] = { "NotBefore", "NotAfter" };
+	for (size_t i = 0; i < 2; i++) {
+		const struct json_node *t = json_get(r, times[i]);
+		const char *v = json_string(t, NULL);
+		if (t && (!v || strcmp(v, "0001-01-01T00:00:00Z") != 0)) {
+			snprintf(why, ISSUE_WHY_MAX, "%s is not supported: the validity comes from the profile", times[i]);
+			return -1;
+		}
+	}
+	const struct json_node *pre = json_get(r, "ReturnPrecert"), *meta = json_get(r, "metadata");
+	if (pre && json_type(pre) != JSON_FALSE) {
+		snprintf(why, ISSUE_WHY_MAX, "ReturnPrecert is not supported: no precertificates are issued");
+		return -1;
+	}
+	if (meta && json_type(meta) != JSON_NULL && !(json_type(meta) == JSON_OBJECT && json_object_len(meta) == 0)) {
+		snprintf(why, ISSUE_WHY_MAX, "metadata is not supported: nothing but the certificate is stored for it");
+		return -1;
+	}
+	return 0;
+}
+
+/* The inner request: {"certificate_request", "hosts"?, "profile"?, "label"?, "crl_override"?} and the zero
+ * values of newer clients' fields (cfssl_go_zero) */
 static int cfssl_inner(const struct json_node *r, struct cfssl_request *out, char *why)
 {
-	static const char *const known[] = { "certificate_request", "hosts", "profile", "label", "crl_override" };
+	static const char *const known[] = { "certificate_request", "hosts", "profile", "label", "crl_override",
+					     "NotBefore", "NotAfter", "ReturnPrecert", "metadata" };
 	if (json_type(r) != JSON_OBJECT) {
 		snprintf(why, ISSUE_WHY_MAX, "request is not a JSON object");
 		return -1;
@@ -93,6 +122,8 @@ static int cfssl_inner(const struct json_node *r, struct cfssl_request *out, cha
 			return -1;
 		}
 	}
+	if (cfssl_go_zero(r, why))
+		return -1;
 	const char *crl = json_string(json_get(r, "crl_override"), NULL);
 	out->csr = json_string(json_get(r, "certificate_request"), &out->csr_len);
 	out->profile = json_string(json_get(r, "profile"), NULL);
