@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "certauth.h"
 #include "issue.h"
 #include "json.h"
 #include "log.h"
@@ -79,17 +80,20 @@ static void admin_db_failed(struct admin_ctx *c, int rc, const char *step)
 	job_error(c->j, 503, "unavailable", "the account database is unavailable");
 }
 
+/* A person: a password (HTTP Basic) or an administrator's login certificate over mutual TLS. */
 static int admin_auth(struct admin_ctx *c)
 {
-	switch (auth_check(c->w, c->j->auth, c->j->peer, &c->me)) {
+	bool via_cert = false;
+	switch (certauth_request(c->w, c->j, &c->me, &via_cert)) {
 	case AUTH_OK:
-		if (!auth_is_api_key(c->j->auth))
+		if (via_cert || !auth_is_api_key(c->j->auth))
 			return 0;
 		admin_refuse(c, c->me.name, 403, "api-key-forbidden",
-			     "an API key is a machine credential: manage accounts with a password (HTTP Basic)");
+			     "an API key is a machine credential: manage accounts with a password (HTTP Basic) or a "
+			     "login certificate");
 		return -1;
 	case AUTH_MISSING:
-		job_error(c->j, 401, "unauthorized", "credentials required (HTTP Basic)");
+		job_error(c->j, 401, "unauthorized", "credentials required (HTTP Basic or a login certificate)");
 		return -1;
 	case AUTH_LIMITED:
 		job_error(c->j, 429, "rate-limited", "too many failed logins; try again later");

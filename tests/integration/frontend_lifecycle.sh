@@ -403,6 +403,15 @@ tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve with a login certificate: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select actor from audit_log where action = 'approval.approved' and object = '$S4'")" = ops-admin2 ] \
 	|| fail "the approval is not recorded as the certificate's account"
+# the same certificate manages accounts (it used to get 401: that endpoint read only the Authorization header)
+tls_call GET /api/v1/accounts "$T/op.pem" "$T/op.key"
+[ "$STATUS" = 200 ] && grep -q '"ops-admin2"' <<<"$BODY" || fail "login certificate lists accounts: $STATUS $BODY"
+tls_call POST /api/v1/accounts "$T/op.pem" "$T/op.key" -d '{"name": "cert-made", "role": "auditor", "password": "a long enough password 42"}'
+[ "$STATUS" = 201 ] || fail "login certificate creates an account: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select actor from audit_log where action = 'account.created' and object = 'cert-made'")" = ops-admin2 ] \
+	|| fail "the account creation is not recorded as the certificate's account"
+tls_call GET /api/v1/accounts "$T/cli2.pem" "$T/cli2.key"
+[ "$STATUS" = 401 ] || fail "a service certificate lists accounts: $STATUS $BODY"
 # a service certificate (login = no) is not a login; a disabled account or revoked certificate logs in no more
 tls_call GET /api/v1/approvals "$T/cli2.pem" "$T/cli2.key"
 [ "$STATUS" = 401 ] || fail "a non-login client certificate logged in: $STATUS $BODY"
