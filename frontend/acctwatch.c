@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -9,6 +10,11 @@
 
 #define ACCTWATCH_CHANNEL "hsmca_accounts" /* schema 004: account and API key changes only */
 #define ACCTWATCH_RETRY_SECONDS 1
+/* A quiet connection is asked for a round trip this often and must answer within ACCTWATCH_PING_TIMEOUT_MS:
+ * one that went silent cannot deliver changes, so the cache stops after at most ~10 s instead of serving
+ * account rows (a disabled account, an old role) until TCP gives up. */
+#define ACCTWATCH_PING_MS 5000
+#define ACCTWATCH_PING_TIMEOUT_MS 5000
 
 /* Every notification on the channel is a change of accounts or api_keys (the payload, "<table>:<change
  * number>", is not needed: the whole cache goes). */
@@ -41,8 +47,18 @@ static void *acctwatch_main(void *arg)
 		if (logged)
 			log_event("info", "account_watch_up", "channel=%s", ACCTWATCH_CHANNEL);
 		logged = false;
-		while (db_wait_notify(db, -1, acctwatch_on_notify, a) == 0)
-			;
+		for (;;) {
+			struct timespec before, after;
+			clock_gettime(CLOCK_MONOTONIC, &before);
+			if (db_wait_notify(db, ACCTWATCH_PING_MS, acctwatch_on_notify, a))
+				break;
+			clock_gettime(CLOCK_MONOTONIC, &after);
+			bool quiet = (after.tv_sec - before.tv_sec) * 1000 + (after.tv_nsec - before.tv_nsec) / 1000000 >=
+				     ACCTWATCH_PING_MS;
+			if (quiet && (db_ping(db, ACCTWATCH_PING_TIMEOUT_MS) ||
+				      db_wait_notify(db, 0, acctwatch_on_notify, a)))
+				break;
+		}
 		auth_accounts_watching(a->rl, false);
 		log_event("warn", "account_watch_down", "why=\"%s\" effect=\"account rows read on every request\"",
 			  db_errmsg(db));

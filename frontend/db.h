@@ -47,6 +47,10 @@ int db_listen(struct db *db, const char *channel) HSMCA_WUR;
  * HSMCA_ERR_IO if the connection is lost (then close it and open another). */
 int db_wait_notify(struct db *db, int timeout_ms, void (*fn)(void *ctx, const char *channel, const char *payload),
 		   void *ctx) HSMCA_WUR;
+/* A round trip on a listening connection, bounded: 0 if the server answered SELECT 1 within timeout_ms
+ * (SELECT 1 AS listener_ping; notifications that came meanwhile stay queued for db_wait_notify), else HSMCA_ERR_IO and the connection
+ * is to be closed. A connection that went silent (a dropped route, a stopped server) never says so itself. */
+int db_ping(struct db *db, int timeout_ms) HSMCA_WUR;
 int db_begin(struct db *db) HSMCA_WUR;
 int db_commit(struct db *db) HSMCA_WUR;
 void db_rollback(struct db *db);

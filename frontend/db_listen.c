@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "db_priv.h"
 
@@ -42,4 +43,45 @@ int db_wait_notify(struct db *db, int timeout_ms, void (*fn)(void *ctx, const ch
 		PQfreemem(note);
 	}
 	return PQstatus(db->conn) == CONNECTION_OK ? 0 : HSMCA_ERR_IO;
+}
+
+static long long db_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int db_ping(struct db *db, int timeout_ms)
+{
+	long long deadline = db_now_ms() + timeout_ms;
+	int rc = 0;
+	if (PQsendQueryParams(db->conn, "SELECT 1 AS listener_ping", 0, NULL, NULL, NULL, NULL, 0) != 1 || PQflush(db->conn) != 0) {
+		snprintf(db->err, sizeof(db->err), "%s", PQerrorMessage(db->conn));
+		return HSMCA_ERR_IO;
+	}
+	while (PQisBusy(db->conn)) {
+		long long left = deadline - db_now_ms();
+		struct pollfd pfd = { .fd = PQsocket(db->conn), .events = POLLIN };
+		if (left <= 0) {
+			snprintf(db->err, sizeof(db->err), "the server did not answer within %d ms", timeout_ms);
+			return HSMCA_ERR_IO; /* the query is still in flight: the caller closes the connection */
+		}
+		int n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			return HSMCA_ERR_IO;
+		if (n > 0 && PQconsumeInput(db->conn) != 1) {
+			snprintf(db->err, sizeof(db->err), "%s", PQerrorMessage(db->conn));
+			return HSMCA_ERR_IO;
+		}
+	}
+	PGresult *r;
+	while ((r = PQgetResult(db->conn)) != NULL) {
+		if (PQresultStatus(r) != PGRES_TUPLES_OK && !rc) {
+			snprintf(db->err, sizeof(db->err), "%s", PQerrorMessage(db->conn));
+			rc = HSMCA_ERR_IO;
+		}
+		PQclear(r);
+	}
+	return rc;
 }

@@ -219,7 +219,9 @@ CAROL_PW='carol-Secret-5a5a5a5a'
 SECRETS+=("$CAROL_PW")
 api POST /api/v1/accounts '{"name": "carol", "role": "auditor", "password": "'"$CAROL_PW"'"}' "${ADMIN[@]}"; want 201 "carol"
 CSERIAL=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where status = 'issued' limit 1")
-watcher_pid() { pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query = 'LISTEN hsmca_accounts'"; }
+watcher_pid() { # its last query: the LISTEN, or the ping it sends when the connection has been quiet for 5 s
+	pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query in ('LISTEN hsmca_accounts', 'SELECT 1 AS listener_ping')"
+}
 for _ in $(seq 50); do [ -n "$(watcher_pid)" ] && break; sleep 0.1; done
 [ -n "$(watcher_pid)" ] || fail "the account watcher does not LISTEN"
 # until WANT-STATUS: GET the certificate as carol, each try from its own address (the per-address limit);
@@ -345,6 +347,28 @@ for i in $(seq 4); do # 401, or 429 once that address has failed too often
 	case $(cat "$T/herd-wrong-$i.status") in 401 | 429) ;; *) fail "mixed herd, wrong password $i: $(cat "$T/herd-wrong-$i.status")" ;; esac
 done
 pass "16 identical logins at once run scrypt once ($((V1 - V0)) in /metrics); in a mixed herd the right password always gets in, a wrong one never"
+
+# ---- a listener that went silent: the account cache must not outlive it ----
+# the watcher's backend is stopped (as a dropped route or a hung server would leave it: the connection stays
+# open, nothing arrives); an account disabled meanwhile must be refused once the watcher's ping has gone
+# unanswered (~10 s), where it used to log in from the cache until TCP gave up
+WPW="watch me password 0001"
+api POST /api/v1/accounts '{"name": "watchme", "role": "auditor", "password": "'"$WPW"'"}' "${ADMIN[@]}"; want 201 "create watchme"
+get /api/v1/accounts -u "watchme:$WPW"; want 200 "watchme lists"
+get /api/v1/accounts -u "watchme:$WPW"; want 200 "watchme lists (cached)"
+WPID=$(watcher_pid)
+[ -n "$WPID" ] && [ "$(wc -w <<<"$WPID")" = 1 ] || fail "the account watcher's backend: '$WPID'"
+UPS=$(grep -c account_watch_up "$T/frontend.log" || true)
+kill -STOP "$WPID"
+pg_psql "$T/pg" owner -c "update accounts set disabled = true where name = 'watchme'" >/dev/null
+sleep 12
+get /api/v1/accounts -u "watchme:$WPW"; STOPPED=$STATUS
+kill -CONT "$WPID"
+[ "$STOPPED" = 401 ] || fail "a disabled account logged in from the cache of a silent listener: $STOPPED"
+grep -q 'account_watch_down.*did not answer' "$T/frontend.log" || fail "the silent listener was not logged"
+for _ in $(seq 50); do [ "$(grep -c account_watch_up "$T/frontend.log")" -gt "$UPS" ] && break; sleep 0.2; done
+[ "$(grep -c account_watch_up "$T/frontend.log")" -gt "$UPS" ] || fail "the watcher did not come back"
+pass "an account watcher whose backend went silent is noticed within ~10 s: the cache stops, a disabled account is refused"
 
 # ---- the audit log: every change and refusal, in the chain, without secrets ----
 check_audit() { # ACTION WANT-AT-LEAST [CONDITION]
