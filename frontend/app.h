@@ -28,7 +28,7 @@ struct app {
 	struct ratelimit *rl;
 	unsigned char renew_key[32]; /* HMAC key of renewal challenges (random per process) */
 	struct committer *committer; /* group commit of intents and results (NULL: per-worker transactions) */
-	atomic_ulong issued, refused, failed, auth_failures;
+	atomic_ulong issued, refused, failed, auth_failures, shed; /* shed: 503 past max_inflight */
 	atomic_ulong password_checks; /* scrypt verifications run (a herd of one login counts once: pwflight.c) */
 };
 

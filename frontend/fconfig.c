@@ -10,7 +10,7 @@
 #define FCONF_BODY_MAX_LIMIT (1024u * 1024u)
 
 enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_KEY_CLIENT_CA,
-       FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_NKEYS };
+       FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_KEY_MAX_INFLIGHT, FCONF_NKEYS };
 
 struct fconf_ctx {
 	struct fconfig *c;
@@ -50,7 +50,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	static const char *const keys[] = { "listen", "database", "signer_socket", "profiles", "chain", "threads",
 					    "max_body", "max_headers", "max_header_size", "timeout_seconds",
 					    "tls_cert", "tls_key", "client_ca", "recover_after_seconds", "tls_listen",
-					    "user" };
+					    "user", "max_inflight" };
 	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
 	struct fconf_ctx *ctx = vctx;
 	struct fconfig *c = ctx->c;
@@ -87,6 +87,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 13: ok = conf_value_uint(v, 3600, &n) && n > 0; c->recover_after_seconds = (unsigned)n; break;
 	case 14: ok = fconf_listen(v, c->tls_addr, &c->tls_port); break;
 	case 15: ok = fconf_user(v, c->user); break;
+	case 16: ok = conf_value_uint(v, 1000000, &n) && n >= 1; c->max_inflight = (unsigned)n; break;
 	}
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }
@@ -130,6 +131,7 @@ int fconfig_load(const char *path, struct fconfig *out, char *err)
 	out->max_header_size = 8192;
 	out->timeout_seconds = 10;
 	out->recover_after_seconds = 30;
+	out->max_inflight = 4096;
 	rc = conf_parse_file(path, fconf_cb, &ctx, err);
 	if (rc)
 		return rc;

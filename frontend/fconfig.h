@@ -28,6 +28,7 @@ struct fconfig {
 	unsigned max_headers;
 	size_t max_header_size;
 	unsigned timeout_seconds;
+	unsigned max_inflight;              /* requests in the workers' or the committer's hands; more get 503 */
 	unsigned recover_after_seconds;     /* pending rows older than this are re-signed by the recovery pass */
 	char tls_cert[FCONF_PATH_MAX];      /* PEM chain served on tls_listen: the leaf, then its issuer(s) */
 	char tls_key[FCONF_PATH_MAX];       /* PEM private key of that leaf (unencrypted; read before the drop) */

@@ -60,9 +60,12 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_signing_failures_total counter\nhsmca_signing_failures_total %lu\n"
 			 "# TYPE hsmca_auth_failures_total counter\nhsmca_auth_failures_total %lu\n"
 			 "# TYPE hsmca_request_timeouts_total counter\nhsmca_request_timeouts_total %lu\n"
-			 "# TYPE hsmca_password_verifications_total counter\nhsmca_password_verifications_total %lu\n",
+			 "# TYPE hsmca_password_verifications_total counter\nhsmca_password_verifications_total %lu\n"
+			 "# TYPE hsmca_requests_shed_total counter\nhsmca_requests_shed_total %lu\n"
+			 "# TYPE hsmca_requests_in_progress gauge\nhsmca_requests_in_progress %u\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
-			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks));
+			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
+			 atomic_load(&h->app->shed), pool_inflight(h->pool));
 	http_text(req, 200, "text/plain; version=0.0.4", out, (size_t)n);
 }
 
@@ -175,6 +178,13 @@ static void http_route(struct evhttp_request *req, void *arg)
 	if (kind == HTTP_BAD_METHOD)
 		return http_json_error(req, 405, "method", "method not allowed here");
 	if (kind) {
+		/* bounded: past max_inflight the queue would only grow (every request answered late, memory
+		 * unbounded); shed at once instead, cheaply, so the requests already taken finish in time */
+		if (pool_inflight(h->pool) >= h->app->conf.max_inflight) {
+			atomic_fetch_add(&h->app->shed, 1);
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+			return http_json_error(req, 503, "overloaded", "too many requests in progress; try again shortly");
+		}
 		struct job *j = http_job(req, (enum job_kind)kind);
 		if (!j)
 			return http_json_error(req, 503, "overloaded", "out of memory");

@@ -76,3 +76,30 @@ st=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/big.json" "$URL/a
 [ "$st" = 413 ] || fail "70 kB body: $st"
 [ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "served after the refusals"
 pass "too many header fields 431, oversized header block and body refused, still serving"
+
+# at most max_inflight requests in progress: with the signer stopped, three issuances wait; the fourth is
+# shed at once (503 overloaded, Retry-After), health checks still answer, and once the signer is back the
+# three finish and new requests are taken again
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start "max_inflight = 3"
+fe_requester alice
+csr shed ec:P-256 "DNS:shed.example.com"
+issue_req "$T/shed.csr" server "${AUTH[@]}"; [ "$STATUS" = 201 ] || fail "issue before the test: $STATUS $BODY"
+kill -STOP "$SIGNER_PID"
+for i in 1 2 3; do
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' "$T/shed.csr" > "$T/shed$i.json"
+	curl -sS -o "$T/shed$i.out" -w '%{http_code}' "${AUTH[@]}" --data-binary @"$T/shed$i.json" "$URL/api/v1/certificates" > "$T/shed$i.status" &
+	SHED_PIDS[$i]=$!
+done
+for _ in $(seq 100); do curl -s "$URL/metrics" | grep -q '^hsmca_requests_in_progress 3$' && break; sleep 0.05; done
+curl -s "$URL/metrics" | grep -q '^hsmca_requests_in_progress 3$' || { kill -CONT "$SIGNER_PID"; fail "three requests not in progress: $(curl -s "$URL/metrics" | grep in_progress)"; }
+st=$(curl -sS -D "$T/shed-h.txt" -o "$T/shed4.out" -w '%{http_code}' "${AUTH[@]}" --data-binary @"$T/shed1.json" "$URL/api/v1/certificates")
+hz=$(curl -s "$URL/healthz")
+kill -CONT "$SIGNER_PID"
+[ "$st" = 503 ] && grep -q '"overloaded"' "$T/shed4.out" || fail "the fourth request: $st $(cat "$T/shed4.out")"
+grep -qi '^Retry-After: 1' "$T/shed-h.txt" || fail "no Retry-After on the shed request: $(cat "$T/shed-h.txt")"
+[ "$hz" = '{"status": "ok"}' ] || fail "health check while full: $hz"
+for i in 1 2 3; do wait "${SHED_PIDS[$i]}" || true; [ "$(cat "$T/shed$i.status")" = 201 ] || fail "waiting request $i: $(cat "$T/shed$i.status") $(cat "$T/shed$i.out")"; done
+curl -s "$URL/metrics" | grep -q '^hsmca_requests_shed_total 1$' || fail "shed not counted: $(curl -s "$URL/metrics" | grep shed)"
+issue_req "$T/shed.csr" server "${AUTH[@]}"; [ "$STATUS" = 201 ] || fail "issue after the signer came back: $STATUS $BODY"
+pass "past max_inflight (3) a request is shed at once (503 overloaded, Retry-After) while health checks answer; the waiting ones finish"
