@@ -302,6 +302,22 @@ static bool prof_dns_ok(const struct profile *p, const char *name)
 	return false;
 }
 
+/* A wildcard "*.parent" covers names one label below parent: it needs a ".S" suffix permitting names below
+ * parent, i.e. parent is S or ends with ".S". An exact suffix never permits a wildcard. */
+static bool prof_wild_ok(const struct profile *p, const char *parent)
+{
+	size_t pl = strlen(parent);
+	for (unsigned i = 0; i < p->n_dns; i++) {
+		const char *s = p->dns_suffixes[i];
+		size_t sl = strlen(s);
+		if (s[0] != '.')
+			continue;
+		if (!strcasecmp(parent, s + 1) || (pl > sl && !strcasecmp(parent + pl - sl, s)))
+			return true;
+	}
+	return false;
+}
+
 /* LDH labels, 1..63 each, total <= 253; "*." only as the whole first label */
 static bool prof_dns_syntax(const char *name, bool *wildcard)
 {
@@ -361,7 +377,7 @@ int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san
 				return REFUSE("san-dns: %s is not a valid DNS name", sans[i]);
 			if (wild && !p->allow_wildcard)
 				return REFUSE("san-wildcard: wildcard names are not allowed by profile %s", p->name);
-			if (!prof_dns_ok(p, wild ? sans[i] + 2 : sans[i]))
+			if (wild ? !prof_wild_ok(p, sans[i] + 2) : !prof_dns_ok(p, sans[i]))
 				return REFUSE("san-dns: %s is outside the allowed DNS suffixes", sans[i]);
 		} else if (san_types[i] == 2) {
 			if (!prof_ip_ok(p, sans[i]))

@@ -1,10 +1,13 @@
 /* policy/profile.c: the profile file. Unknown keys and sections, bad values and keys that do not belong to
  * the profile's kind (leaf or CA) are errors naming the line; a valid leaf and a valid CA profile load with
  * every field. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "check.h"
 #include "conf.h"
@@ -142,6 +145,72 @@ static void test_refused(void)
 		refused(cases[i].what, cases[i].base, cases[i].line, cases[i].text, cases[i].want);
 }
 
+/* A leaf profile in memory for profile_check_request: P-256, wildcards and emails allowed, the given suffixes. */
+static void req_profile(struct profile *p, const char *const *suffixes, size_t n)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->name, "req");
+	p->key_types = PROF_P256;
+	p->max_sans = 4;
+	p->allow_wildcard = true;
+	p->allow_email = true;
+	for (size_t i = 0; i < n; i++)
+		strcpy(p->dns_suffixes[p->n_dns++], suffixes[i]);
+	inet_pton(AF_INET, "10.0.0.0", p->ip_ranges[0].addr);
+	p->ip_ranges[0].family = AF_INET;
+	p->ip_ranges[0].prefix = 8;
+	inet_pton(AF_INET6, "2001:db8::", p->ip_ranges[1].addr);
+	p->ip_ranges[1].family = AF_INET6;
+	p->ip_ranges[1].prefix = 32;
+	p->n_ip = 2;
+}
+
+/* One SAN of the given type checked against a profile with one suffix: want NULL (accepted) or a prefix of why. */
+static void req_case(EVP_PKEY *key, const char *suffix, int type, const char *san, const char *want)
+{
+	struct profile p;
+	char why[PROF_WHY_MAX] = "";
+	const char *sans[1] = { san };
+	req_profile(&p, &suffix, 1);
+	int rc = profile_check_request(&p, key, &type, sans, 1, why);
+	if (!want)
+		CHECKF(rc == 0, "%s under %s: refused: %s", san, suffix, why);
+	else
+		CHECKF(rc == HSMCA_ERR_POLICY && check_prefix(why, want), "%s under %s: rc %d why \"%s\", want \"%s\"",
+		       san, suffix, rc, why, want);
+}
+
+static void test_request(void)
+{
+	static const struct {
+		const char *suffix;
+		int type;
+		const char *san, *want; /* want: NULL accepted, else the reason's start */
+	} cases[] = {
+		/* wildcards: "*.P" needs a ".S" suffix with P == S or P below S */
+		{ ".example.com", 1, "*.example.com", NULL },
+		{ ".example.com", 1, "*.EXAMPLE.com", NULL },
+		{ ".example.com", 1, "*.a.example.com", NULL },
+		{ ".example.com", 1, "*.com", "san-dns:" },
+		{ ".example.com", 1, "*.badexample.com", "san-dns:" },
+		{ "example.com", 1, "*.example.com", "san-dns:" },
+		{ "a.example.com", 1, "*.a.example.com", "san-dns:" },
+		{ ".a.example.com", 1, "*.example.com", "san-dns:" },
+		/* plain names */
+		{ ".example.com", 1, "www.example.com", NULL },
+		{ ".example.com", 1, "example.com", "san-dns:" },
+		{ "example.com", 1, "example.com", NULL },
+		{ "example.com", 1, "www.example.com", "san-dns:" },
+	};
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	CHECK(key != NULL);
+	if (!key)
+		return;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		req_case(key, cases[i].suffix, cases[i].type, cases[i].san, cases[i].want);
+	EVP_PKEY_free(key);
+}
+
 int main(void)
 {
 	int fd = mkstemp(path);
@@ -150,6 +219,7 @@ int main(void)
 	close(fd);
 	test_valid();
 	test_refused();
+	test_request();
 	unlink(path);
 	return check_done("unit_profile");
 }
