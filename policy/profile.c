@@ -12,6 +12,7 @@
 #define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
 #define REFUSE(...) (snprintf(why, PROF_WHY_MAX, __VA_ARGS__), HSMCA_ERR_POLICY)
 #define PROF_VALIDITY_LIMIT 825
+#define PROF_EMAIL_LOCAL_MAX 64 /* RFC 5321 4.5.3.1.1 */
 
 typedef int (*prof_item_fn)(struct profile *p, const char *item, unsigned line, char *err);
 
@@ -361,6 +362,40 @@ static bool prof_ip_ok(const struct profile *p, const char *text)
 	return false;
 }
 
+/* RFC 5321 atext (RFC 5322 3.2.3): letters, digits and !#$%&'*+-/=?^_`{|}~ */
+static bool prof_atext(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* A dot-atom of 1..PROF_EMAIL_LOCAL_MAX characters: atext runs joined by single dots. */
+static bool prof_email_local_ok(const char *local, size_t len)
+{
+	if (len == 0 || len > PROF_EMAIL_LOCAL_MAX || local[0] == '.' || local[len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (local[i] == '.' ? local[i + 1] == '.' : !prof_atext(local[i]))
+			return false;
+	return true;
+}
+
+/* local@domain: a dot-atom local part, exactly one '@', a DNS name (no wildcard) within the DNS suffixes */
+static int prof_email_ok(const struct profile *p, const char *addr, char *why)
+{
+	const char *at = strchr(addr, '@');
+	bool wild = false;
+	if (!p->allow_email)
+		return REFUSE("san-email: email names are not allowed by profile %s", p->name);
+	if (!at || strchr(at + 1, '@') || !prof_email_local_ok(addr, (size_t)(at - addr)))
+		return REFUSE("san-email: %.64s is not a valid address (local@domain, dot-atom local part)", addr);
+	if (!prof_dns_syntax(at + 1, &wild) || wild)
+		return REFUSE("san-email: %.64s: the domain is not a valid DNS name", addr);
+	if (!prof_dns_ok(p, at + 1))
+		return REFUSE("san-email: %.64s: the domain is outside the allowed DNS suffixes", addr);
+	return 0;
+}
+
 int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san_types, const char *const *sans,
 			  size_t n_sans, char *why)
 {
@@ -383,8 +418,9 @@ int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san
 			if (!prof_ip_ok(p, sans[i]))
 				return REFUSE("san-ip: %s is outside the allowed IP ranges", sans[i]);
 		} else if (san_types[i] == 3) {
-			if (!p->allow_email)
-				return REFUSE("san-email: email names are not allowed by profile %s", p->name);
+			int rc = prof_email_ok(p, sans[i], why);
+			if (rc)
+				return rc;
 		} else {
 			return REFUSE("san-type: only DNS, IP and (if allowed) email names");
 		}
