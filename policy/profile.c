@@ -344,12 +344,21 @@ static bool prof_dns_syntax(const char *name, bool *wildcard)
 	}
 }
 
-static bool prof_ip_ok(const struct profile *p, const char *text)
+/* ::ffff:a.b.c.d would let an IPv4 address past the IPv4 ranges */
+static bool prof_ip_v4mapped(const uint8_t a[16])
+{
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	return memcmp(a, prefix, sizeof(prefix)) == 0;
+}
+
+static int prof_ip_ok(const struct profile *p, const char *text, char *why)
 {
 	uint8_t a[16];
 	int fam = strchr(text, ':') ? AF_INET6 : AF_INET;
 	if (inet_pton(fam, text, a) != 1)
-		return false;
+		return REFUSE("san-ip: %.64s is not an IP address", text);
+	if (fam == AF_INET6 && prof_ip_v4mapped(a))
+		return REFUSE("san-ip: %.64s is an IPv4-mapped IPv6 address; use the IPv4 address", text);
 	for (unsigned i = 0; i < p->n_ip; i++) {
 		const struct prof_iprange *r = &p->ip_ranges[i];
 		unsigned full = r->prefix / 8, rest = r->prefix % 8;
@@ -357,9 +366,9 @@ static bool prof_ip_ok(const struct profile *p, const char *text)
 			continue;
 		if (rest && ((a[full] ^ r->addr[full]) & (uint8_t)(0xff << (8 - rest))))
 			continue;
-		return true;
+		return 0;
 	}
-	return false;
+	return REFUSE("san-ip: %.64s is outside the allowed IP ranges", text);
 }
 
 /* RFC 5321 atext (RFC 5322 3.2.3): letters, digits and !#$%&'*+-/=?^_`{|}~ */
@@ -415,8 +424,9 @@ int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san
 			if (wild ? !prof_wild_ok(p, sans[i] + 2) : !prof_dns_ok(p, sans[i]))
 				return REFUSE("san-dns: %s is outside the allowed DNS suffixes", sans[i]);
 		} else if (san_types[i] == 2) {
-			if (!prof_ip_ok(p, sans[i]))
-				return REFUSE("san-ip: %s is outside the allowed IP ranges", sans[i]);
+			int rc = prof_ip_ok(p, sans[i], why);
+			if (rc)
+				return rc;
 		} else if (san_types[i] == 3) {
 			int rc = prof_email_ok(p, sans[i], why);
 			if (rc)

@@ -201,6 +201,12 @@ static void test_request(void)
 		{ ".example.com", 1, "example.com", "san-dns:" },
 		{ "example.com", 1, "example.com", NULL },
 		{ "example.com", 1, "www.example.com", "san-dns:" },
+		/* IP addresses; an IPv4-mapped IPv6 address would pass around the IPv4 ranges */
+		{ ".example.com", 2, "10.1.2.3", NULL },
+		{ ".example.com", 2, "11.1.2.3", "san-ip:" },
+		{ ".example.com", 2, "2001:db8::1", NULL },
+		{ ".example.com", 2, "::ffff:10.1.2.3", "san-ip: ::ffff:10.1.2.3 is an IPv4-mapped IPv6 address" },
+		{ ".example.com", 2, "::ffff:11.1.2.3", "san-ip: ::ffff:11.1.2.3 is an IPv4-mapped IPv6 address" },
 		/* emails: a dot-atom local part, one '@', a domain within the suffixes */
 		{ ".example.com", 3, "alice@mail.example.com", NULL },
 		{ ".example.com", 3, "a.b+tag!#$%&'*/=?^_`{|}~-@mail.example.com", NULL },
