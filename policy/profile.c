@@ -171,7 +171,25 @@ static int prof_value(struct profile *p, const char *key, const char *v, unsigne
 struct prof_ctx {
 	struct profiles *ps;
 	struct profile *cur;
+	uint32_t seen; /* the current section's keys so far, one bit each (prof_once) */
 };
+
+/* A key given twice in one profile is an error, not a silent override (unknown keys fall to prof_value). */
+static int prof_once(struct prof_ctx *ctx, const char *key, unsigned line, char *err)
+{
+	static const char *const names[] = { "issuer", "issuer_cert", "key_types", "dns_suffixes", "ip_ranges",
+					     "key_usage", "ca", "path_length", "eku", "accounts", "allow_wildcard",
+					     "allow_email", "needs_approval", "login", "max_sans", "max_validity_days",
+					     "crl_url", "ocsp_url", "cfssl_key", "cfssl_account" };
+	_Static_assert(sizeof(names) / sizeof(names[0]) <= 32, "one bit per key in prof_ctx.seen");
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i], key)) {
+			if (ctx->seen & (1u << i))
+				return CERR("line %u: %s given twice in profile %s", line, key, ctx->cur->name);
+			ctx->seen |= 1u << i;
+		}
+	return 0;
+}
 
 static int prof_cb(void *vctx, const char *section, const char *key, const char *v, unsigned line, char *err)
 {
@@ -184,6 +202,7 @@ static int prof_cb(void *vctx, const char *section, const char *key, const char 
 		if (profiles_find(ctx->ps, section + 8))
 			return CERR("line %u: profile %s defined twice", line, section + 8);
 		ctx->cur = &ctx->ps->p[ctx->ps->n++];
+		ctx->seen = 0;
 		memset(ctx->cur, 0, sizeof(*ctx->cur));
 		if (!conf_value_str(section + 8, ctx->cur->name, sizeof(ctx->cur->name)))
 			return CERR("line %u: profile name too long", line);
@@ -191,7 +210,8 @@ static int prof_cb(void *vctx, const char *section, const char *key, const char 
 	}
 	if (!ctx->cur)
 		return CERR("line %u: key %s outside a [profile NAME] section", line, key);
-	return prof_value(ctx->cur, key, v, line, err);
+	int rc = prof_once(ctx, key, line, err);
+	return rc ? rc : prof_value(ctx->cur, key, v, line, err);
 }
 
 static bool prof_has_eku(const struct profile *p, const char *name)
@@ -245,7 +265,7 @@ static int prof_validate(const char *path, const struct profiles *out, char *err
 
 int profiles_load(const char *path, struct profiles *out, char *err)
 {
-	struct prof_ctx ctx = { out, NULL };
+	struct prof_ctx ctx = { out, NULL, 0 };
 	memset(out, 0, sizeof(*out));
 	int rc = conf_parse_file(path, prof_cb, &ctx, err);
 	return rc ? rc : prof_validate(path, out, err);
@@ -253,7 +273,7 @@ int profiles_load(const char *path, struct profiles *out, char *err)
 
 int profiles_parse(const char *name, const char *text, size_t len, struct profiles *out, char *err)
 {
-	struct prof_ctx ctx = { out, NULL };
+	struct prof_ctx ctx = { out, NULL, 0 };
 	memset(out, 0, sizeof(*out));
 	int rc = conf_parse(text, len, prof_cb, &ctx, err);
 	return rc ? rc : prof_validate(name, out, err);

@@ -102,6 +102,8 @@ static void test_valid(void)
 		       strstr(err, "line 2: unknown key bogus"),
 	       "parse: unknown key: %s", err);
 	char text[4096];
+	snprintf(text, sizeof(text), "%s%s", leaf, ca);
+	CHECKF(load(text, ps, err) == 0 && ps->n == 2, "two profiles with the same keys: %s", err);
 	edit(ca, 5, "path_length = 8", text, sizeof(text));
 	CHECKF(load(text, ps, err) == 0 && ps->p[0].path_length == 8, "path_length 8: %s", err);
 	free(ps);
@@ -140,6 +142,10 @@ static void test_refused(void)
 		{ "CA with wildcards", ca, 0, "allow_wildcard = yes", "a CA profile cannot have login, allow_wildcard" },
 		{ "CA with login", ca, 0, "login = yes", "a CA profile cannot have login" },
 		{ "ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca" },
+		/* a key given twice is an error, not a silent override */
+		{ "max_sans twice", leaf, 0, "max_sans = 100", "line 11: max_sans given twice in profile server" },
+		{ "dns_suffixes twice", leaf, 0, "dns_suffixes = .", "line 11: dns_suffixes given twice in profile server" },
+		{ "ca twice", ca, 0, "ca = no", "line 13: ca given twice in profile team-ca" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		refused(cases[i].what, cases[i].base, cases[i].line, cases[i].text, cases[i].want);
