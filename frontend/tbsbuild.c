@@ -260,10 +260,8 @@ static int tb_extensions(struct dbuf *b, const struct profile *p, const struct c
 	tb_aki(b, iss);
 	if (p->ca)
 		tb_nc(b, p);
-	if (p->crl_url[0])
-		tb_cdp(b, p->crl_url);
-	if (p->ocsp_url[0])
-		tb_aia(b, p->ocsp_url);
+	tb_cdp(b, p->crl_url); /* both required of every profile (prof_check_urls) */
+	tb_aia(b, p->ocsp_url);
 	dbuf_close(b, seq);
 	dbuf_close(b, wrap);
 	return 0;

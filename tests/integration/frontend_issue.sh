@@ -19,6 +19,8 @@ max_validity_days = 500
 key_usage = digitalSignature, keyEncipherment
 eku = serverAuth
 accounts = alice
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 printf 'admin password 0001\n' > "$T/admin.pw"
 printf 'alice password 0002\n' > "$T/alice.pw"

@@ -22,7 +22,9 @@ static const char leaf[] = "[profile server]\n"            /* 1 */
 			   "max_validity_days = 90\n"      /* 7 */
 			   "key_usage = digitalSignature\n" /* 8 */
 			   "eku = serverAuth\n"            /* 9 */
-			   "accounts = alice\n";           /* 10 */
+			   "accounts = alice\n"            /* 10 */
+			   "crl_url = http://ca.example.com/int.crl\n" /* 11 */
+			   "ocsp_url = https://ca.example.com/ocsp\n";  /* 12 */
 
 static const char ca[] = "[profile team-ca]\n"                   /* 1 */
 			 "issuer = int\n"                        /* 2 */
@@ -35,7 +37,9 @@ static const char ca[] = "[profile team-ca]\n"                   /* 1 */
 			 "max_sans = 1\n"                        /* 9 */
 			 "max_validity_days = 365\n"             /* 10 */
 			 "key_usage = keyCertSign, cRLSign, digitalSignature\n" /* 11 */
-			 "accounts = alice\n";                   /* 12 */
+			 "accounts = alice\n"                    /* 12 */
+			 "crl_url = http://ca.example.com/int.crl\n" /* 13 */
+			 "ocsp_url = http://ca.example.com/ocsp\n";  /* 14 */
 
 static char path[] = "/tmp/hsmca-unit-profile-XXXXXX";
 
@@ -117,7 +121,7 @@ static void test_refused(void)
 		const char *text, *want;
 	} cases[] = {
 		/* unknown keys and sections, with their line numbers; bad values */
-		{ "unknown key", leaf, 0, "colour = blue", "line 11: unknown key colour" },
+		{ "unknown key", leaf, 0, "colour = blue", "line 13: unknown key colour" },
 		{ "misspelt key", leaf, 6, "max_san = 4", "line 6: unknown key max_san" },
 		{ "unknown section", leaf, 1, "[profil server]", "line 1: unknown section" },
 		{ "bad value", leaf, 7, "max_validity_days = ninety", "line 7: bad value for max_validity_days" },
@@ -129,7 +133,7 @@ static void test_refused(void)
 		{ "keyCertSign on a leaf", leaf, 8, "key_usage = digitalSignature, keyCertSign",
 		  "line 8: profile server: keyCertSign and cRLSign are only for a CA profile" },
 		{ "cRLSign on a leaf", leaf, 8, "key_usage = cRLSign", "line 8: profile server: keyCertSign and cRLSign" },
-		{ "path_length on a leaf", leaf, 0, "path_length = 0", "line 11: profile server: path_length is only for a CA" },
+		{ "path_length on a leaf", leaf, 0, "path_length = 0", "line 13: profile server: path_length is only for a CA" },
 		{ "ca = no on a CA profile", ca, 4, "ca = no",
 		  "line 11: profile team-ca: keyCertSign and cRLSign are only for a CA" },
 		/* a CA profile needs what makes it one */
@@ -142,10 +146,22 @@ static void test_refused(void)
 		{ "CA with wildcards", ca, 0, "allow_wildcard = yes", "a CA profile cannot have login, allow_wildcard" },
 		{ "CA with login", ca, 0, "login = yes", "a CA profile cannot have login" },
 		{ "ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca" },
+		/* every profile names its CRL and OCSP URLs, http:// or https://, printable ASCII without spaces */
+		{ "leaf without crl_url", leaf, 11, "# none", "profile server needs crl_url and ocsp_url" },
+		{ "leaf without ocsp_url", leaf, 12, "# none", "profile server needs crl_url and ocsp_url" },
+		{ "CA without crl_url", ca, 13, "# none", "profile team-ca needs crl_url and ocsp_url" },
+		{ "CA without ocsp_url", ca, 14, "# none", "profile team-ca needs crl_url and ocsp_url" },
+		{ "crl_url not http", leaf, 11, "crl_url = ldap://ca.example.com/int.crl",
+		  "profile server: crl_url must be an http:// or https:// URL" },
+		{ "crl_url scheme only", leaf, 11, "crl_url = http://", "profile server: crl_url must be" },
+		{ "crl_url with a space", leaf, 11, "crl_url = http://ca.example.com/a b.crl",
+		  "profile server: crl_url must be" },
+		{ "ocsp_url not http", ca, 14, "ocsp_url = ca.example.com/ocsp",
+		  "profile team-ca: ocsp_url must be an http:// or https:// URL" },
 		/* a key given twice is an error, not a silent override */
-		{ "max_sans twice", leaf, 0, "max_sans = 100", "line 11: max_sans given twice in profile server" },
-		{ "dns_suffixes twice", leaf, 0, "dns_suffixes = .", "line 11: dns_suffixes given twice in profile server" },
-		{ "ca twice", ca, 0, "ca = no", "line 13: ca given twice in profile team-ca" },
+		{ "max_sans twice", leaf, 0, "max_sans = 100", "line 13: max_sans given twice in profile server" },
+		{ "dns_suffixes twice", leaf, 0, "dns_suffixes = .", "line 13: dns_suffixes given twice in profile server" },
+		{ "ca twice", ca, 0, "ca = no", "line 15: ca given twice in profile team-ca" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		refused(cases[i].what, cases[i].base, cases[i].line, cases[i].text, cases[i].want);

@@ -102,11 +102,11 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 	     !certbuild_add_ext(x, f->ca, NID_authority_key_identifier, "keyid:always");
 	if (ok && p->ca)
 		ok = !certbuild_add_ext(x, f->ca, NID_name_constraints, nc);
-	if (ok && p->crl_url[0]) {
+	if (ok) {
 		snprintf(v, sizeof(v), "URI:%s", p->crl_url);
 		ok = !certbuild_add_ext(x, f->ca, NID_crl_distribution_points, v);
 	}
-	if (ok && p->ocsp_url[0]) {
+	if (ok) {
 		snprintf(v, sizeof(v), "OCSP;URI:%s", p->ocsp_url);
 		ok = !certbuild_add_ext(x, f->ca, NID_info_access, v);
 	}
@@ -163,10 +163,9 @@ static void random_profile(struct profile *p)
 	for (unsigned i = 0; i < 6; i++)
 		if (rnd(3) == 0)
 			snprintf(p->eku[p->n_eku++], sizeof(p->eku[0]), "%s", eku_names[i]);
-	if (rnd(2))
-		snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/%u.crl", rnd(100000));
-	if (rnd(2))
-		snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/%u", rnd(100000));
+	/* every profile has both (prof_check_urls) */
+	snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/%u.crl", rnd(100000));
+	snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/%u", rnd(100000));
 	if (rnd(3) == 0) { /* a CA profile: its DNS suffixes and IP ranges become nameConstraints */
 		p->ca = true;
 		p->has_path_length = true;
