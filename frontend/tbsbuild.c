@@ -10,7 +10,7 @@
  *   TBSCertificate: [0] v3, serial (16 random bytes, positive), sigalg, issuer, validity (UTCTime until
  *   2049, GeneralizedTime after), subject CN=<first SAN> (UTF8String), SPKI, [3] extensions in this order:
  *   basicConstraints (critical, CA:FALSE; for a CA profile cA TRUE with its pathLenConstraint), keyUsage
- *   (critical; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
+ *   (critical; the profile's usages the key's type permits, policy_ku_forbidden; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
  *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile: critical; each DNS suffix as written
  *   permits DNS names, email addresses and URIs, ".example.com" those below example.com, "example.com" that name
  *   and those below it; each IP range permits its addresses, and without any every address is excluded),
@@ -251,8 +251,12 @@ static int tb_extensions(struct dbuf *b, const struct profile *p, const struct c
 		dbuf_add(b, "\x30\x00", 2); /* cA FALSE is the DEFAULT, so an empty SEQUENCE */
 	}
 	tb_ext_close(b, ext, os);
-	if (p->key_usage)
-		tb_ku(b, p->key_usage);
+	/* the profile's key usages where the key's type allows them (no keyEncipherment for EC, ...) */
+	uint16_t ku = p->key_usage & (uint16_t)~policy_ku_forbidden(policy_spki_kind(span_make(csr->spki, csr->spki_len)));
+	if (p->key_usage && !ku)
+		return HSMCA_ERR_POLICY;
+	if (ku)
+		tb_ku(b, ku);
 	if (p->n_eku && (rc = tb_eku(b, p)))
 		return rc;
 	if ((rc = tb_san(b, csr)) || (rc = tb_ski(b, csr)))
@@ -366,6 +370,11 @@ int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, str
 		na = iss->facts.not_after; /* never outlive the issuer */
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return HSMCA_ERR_CRYPTO;
+	if (p->key_usage && !(p->key_usage & ~policy_ku_forbidden(policy_spki_kind(span_make(csr->spki, csr->spki_len))))) {
+		snprintf(why, TBS_WHY_MAX, "key-usage: none of profile %s's key usages is permitted for this key type",
+			 p->name);
+		return HSMCA_ERR_POLICY;
+	}
 	if ((rc = tbsbuild_leaf(p, &iss->facts, csr, rnd, nb, na, out_tbs))) {
 		snprintf(why, TBS_WHY_MAX, "san: a name the certificate cannot carry");
 		return rc == HSMCA_ERR_NOMEM ? rc : HSMCA_ERR_POLICY;

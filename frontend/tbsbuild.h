@@ -13,9 +13,10 @@
 #define TBSBUILD_SERIAL_LEN 16
 
 /* Appends the TBS for csr (its SPKI bytes and SANs; the subject is CN=<first SAN>) under profile p and
- * issuer iss to out. serial: random bytes (made positive and full length here). HSMCA_ERR_POLICY for a
- * request the certificate cannot carry (no SAN, CN over 64 characters, a SAN with a comma, an unknown EKU
- * name), HSMCA_ERR_NOMEM. */
+ * issuer iss to out. serial: random bytes (made positive and full length here). keyUsage: the profile's
+ * usages the key's type permits (policy_ku_forbidden). HSMCA_ERR_POLICY for a request the certificate cannot
+ * carry (no SAN, CN over 64 characters, a SAN with a comma, an unknown EKU name, none of the profile's key
+ * usages permitted for the key), HSMCA_ERR_NOMEM. */
 int tbsbuild_leaf(const struct profile *p, const struct policy_issuer *iss, const struct csr *csr,
 		  const uint8_t serial[TBSBUILD_SERIAL_LEN], time_t not_before, time_t not_after,
 		  struct dbuf *out) HSMCA_WUR;

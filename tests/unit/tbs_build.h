@@ -56,6 +56,7 @@ struct leaf_opts {
 	const char *bc, *ku, *eku, *san, *nc; /* X509V3 config values, NULL to leave out */
 	bool ski;
 	bool dup_san;
+	EVP_PKEY *key;         /* the subject key; NULL: f->leaf_key (P-256) */
 	size_t n_raw;
 	struct raw_ext raw[FX_MAX_RAW_EXT];
 };

@@ -177,10 +177,32 @@ static void test_cert_rules(void)
 	o = base;
 	o.ku = "critical,digitalSignature,dataEncipherment";
 	cert_case("KU not allowed", &o, &fx.prof, "key-usage:", "not allowed");
-	o.ku = "critical,digitalSignature,keyEncipherment";
+	o.ku = "critical,digitalSignature";
 	cert_case("KU allowed", &o, &fx.prof, NULL, NULL);
 	o.ku = NULL;
 	cert_case("no KU", &o, &fx.prof, "key-usage:", "missing");
+
+	/* key usages the key's type cannot carry out, though the pinned profile allows them */
+	EVP_PKEY *rsa = EVP_RSA_gen(2048);
+	CHECK(rsa != NULL);
+	p = fx.prof;
+	p.ku_allowed = 0x1ff & ~(TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN);
+	o = base;
+	o.ku = "critical,digitalSignature,keyEncipherment";
+	cert_case("keyEncipherment on an EC key", &o, &p, "key-usage:", "EC key");
+	o.ku = "critical,digitalSignature,dataEncipherment";
+	cert_case("dataEncipherment on an EC key", &o, &p, "key-usage:", "EC key");
+	o.ku = "critical,digitalSignature,keyAgreement";
+	cert_case("keyAgreement on an EC key", &o, &p, NULL, NULL);
+	o.key = rsa;
+	cert_case("keyAgreement on an RSA key", &o, &p, "key-usage:", "RSA key");
+	o.ku = "critical,digitalSignature,encipherOnly";
+	cert_case("encipherOnly on an RSA key", &o, &p, "key-usage:", "RSA key");
+	o.ku = "critical,digitalSignature,decipherOnly";
+	cert_case("decipherOnly on an RSA key", &o, &p, "key-usage:", "RSA key");
+	o.ku = "critical,digitalSignature,keyEncipherment,dataEncipherment";
+	cert_case("keyEncipherment on an RSA key", &o, &p, NULL, NULL);
+	EVP_PKEY_free(rsa);
 
 	o = base;
 	o.eku = "codeSigning";

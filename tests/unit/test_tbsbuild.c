@@ -54,9 +54,14 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 		  X509_set_version(x, X509_VERSION_3) && X509_set_serialNumber(x, ser) && X509_set_subject_name(x, subj) &&
 		  X509_set_issuer_name(x, X509_get_subject_name(f->ca)) && X509_set_pubkey(x, key) &&
 		  X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) && X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na);
+	/* the profile's key usages the key's type permits: RFC 5480 (EC), RFC 3279 (RSA) */
+	unsigned forbidden = EVP_PKEY_is_a(key, "EC") ? (1u << 2 | 1u << 3) : (1u << 4 | 1u << 7 | 1u << 8), kus = 0;
 	for (unsigned i = 0; i < 9; i++)
-		if (p->key_usage & (1u << i))
+		if (p->key_usage & ~forbidden & (1u << i)) {
 			list_add(ku, sizeof(ku), ku_names[i]);
+			kus++;
+		}
+	ok = ok && (!p->key_usage || kus); /* none left: refused */
 	for (size_t i = 0; i < p->n_eku; i++)
 		list_add(eku, sizeof(eku), p->eku[i]);
 	for (size_t i = 0; i < csr->n_sans; i++) {
@@ -95,7 +100,7 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 	if (p->n_ip == 0)
 		list_add(nc, sizeof(nc), "excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::");
 	ok = ok && !certbuild_add_ext(x, f->ca, NID_basic_constraints, bc) &&
-	     (!p->key_usage || !certbuild_add_ext(x, f->ca, NID_key_usage, ku)) &&
+	     (!kus || !certbuild_add_ext(x, f->ca, NID_key_usage, ku)) &&
 	     (!p->n_eku || !certbuild_add_ext(x, f->ca, NID_ext_key_usage, eku)) &&
 	     !certbuild_add_ext(x, f->ca, NID_subject_alt_name, san) &&
 	     !certbuild_add_ext(x, f->ca, NID_subject_key_identifier, "hash") &&
@@ -341,12 +346,69 @@ out:
 	free(pin);
 }
 
+/* keyUsage is the profile's usages the key's type permits: an EC key drops keyEncipherment and
+ * dataEncipherment, an RSA key keyAgreement, encipherOnly and decipherOnly; nothing left: refused. */
+static void test_ku_by_key(struct fx *f)
+{
+	static const struct {
+		const char *what;
+		int rsa;
+		uint16_t profile, want; /* want 0: refused */
+	} cases[] = {
+		{ "EC: digitalSignature, keyEncipherment", 0, TBS_KU_DIGITAL_SIGNATURE | TBS_KU_KEY_ENCIPHERMENT,
+		  TBS_KU_DIGITAL_SIGNATURE },
+		{ "EC: keyAgreement, dataEncipherment", 0, TBS_KU_KEY_AGREEMENT | TBS_KU_DATA_ENCIPHERMENT,
+		  TBS_KU_KEY_AGREEMENT },
+		{ "EC: keyEncipherment alone", 0, TBS_KU_KEY_ENCIPHERMENT, 0 },
+		{ "RSA: digitalSignature, keyEncipherment", 1, TBS_KU_DIGITAL_SIGNATURE | TBS_KU_KEY_ENCIPHERMENT,
+		  TBS_KU_DIGITAL_SIGNATURE | TBS_KU_KEY_ENCIPHERMENT },
+		{ "RSA: digitalSignature, keyAgreement, decipherOnly", 1,
+		  TBS_KU_DIGITAL_SIGNATURE | TBS_KU_KEY_AGREEMENT | TBS_KU_DECIPHER_ONLY, TBS_KU_DIGITAL_SIGNATURE },
+		{ "RSA: keyAgreement, encipherOnly", 1, TBS_KU_KEY_AGREEMENT | TBS_KU_ENCIPHER_ONLY, 0 },
+	};
+	EVP_PKEY *rsa = EVP_RSA_gen(2048);
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	uint8_t serial[TBSBUILD_SERIAL_LEN] = { 1 };
+	CHECK(rsa && p && c);
+	for (size_t i = 0; rsa && p && c && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dbuf tbs;
+		struct tbs_cert t;
+		char why[TBS_WHY_MAX] = "";
+		dbuf_init(&tbs);
+		memset(p, 0, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "server");
+		snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/int.crl");
+		snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/");
+		p->max_validity_days = 90;
+		p->key_usage = cases[i].profile;
+		memset(c, 0, sizeof(*c));
+		c->n_sans = 1;
+		c->sans[0].type = CSR_SAN_DNS;
+		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "www.example.com");
+		set_spki(c, cases[i].rsa ? rsa : f->leaf_key);
+		int rc = tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs);
+		if (!cases[i].want)
+			CHECKF(rc == HSMCA_ERR_POLICY, "%s: rc %d, want refused", cases[i].what, rc);
+		else
+			CHECKF(rc == 0 && tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why) && t.has_ku &&
+				       t.ku == cases[i].want,
+			       "%s: rc %d why \"%s\" ku %#x, want %#x", cases[i].what, rc, why, rc ? 0 : t.ku,
+			       cases[i].want);
+		dbuf_free(&tbs);
+	}
+	EVP_PKEY_free(rsa);
+	free(p);
+	free(c);
+}
+
 int main(void)
 {
 	struct fx f;
 	CHECK(fx_init(&f));
 	test_random(&f);
 	test_largest_ca(&f);
+	test_ku_by_key(&f);
 	test_pem_refusals();
 	fx_free(&f);
 	return check_done("unit_tbsbuild");
