@@ -7,7 +7,7 @@
  * is the CSR's own SubjectPublicKeyInfo bytes; issuer name, AKI key id and signature algorithm come from
  * the issuer facts computed once at start-up.
  *
- *   TBSCertificate: [0] v3, serial (16 random bytes, positive), sigalg, issuer, validity (UTCTime until
+ *   TBSCertificate: [0] v3, serial (0x01 || 16 random bytes: 17 octets, positive), sigalg, issuer, validity (UTCTime until
  *   2049, GeneralizedTime after), subject CN=<first SAN> (UTF8String), SPKI, [3] extensions in this order:
  *   basicConstraints (critical, CA:FALSE; for a CA profile cA TRUE with its pathLenConstraint), keyUsage
  *   (critical; the profile's usages the key's type permits, policy_ku_forbidden; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certbuild.h"
 #include "issue.h"
 #include "tbsbuild.h"
 
@@ -309,12 +310,12 @@ static int tb_subject(struct dbuf *b, const char *cn)
 }
 
 int tbsbuild_leaf(const struct profile *p, const struct policy_issuer *iss, const struct csr *csr,
-		  const uint8_t serial[TBSBUILD_SERIAL_LEN], time_t not_before, time_t not_after, struct dbuf *out)
+		  const uint8_t serial[TBSBUILD_SERIAL_RANDOM], time_t not_before, time_t not_after, struct dbuf *out)
 {
 	uint8_t ser[TBSBUILD_SERIAL_LEN];
 	int rc;
-	memcpy(ser, serial, sizeof(ser));
-	ser[0] = (uint8_t)((ser[0] & 0x7f) | 0x40); /* positive, full length: value >= 2^(8*len-2) */
+	ser[0] = CERTBUILD_SERIAL_LEAD; /* positive and minimal whatever the random bytes: 128 random bits */
+	memcpy(ser + 1, serial, TBSBUILD_SERIAL_RANDOM);
 	size_t tbs = dbuf_open(out, DER_SEQUENCE);
 	dbuf_add(out, "\xa0\x03\x02\x01\x02", 5); /* [0] EXPLICIT INTEGER 2: v3 */
 	dbuf_add_tlv(out, DER_INTEGER, ser, sizeof(ser));
@@ -352,13 +353,16 @@ static void tb_policy(const struct profile *p, struct policy_profile *out)
 }
 
 _Static_assert(TBSBUILD_SERIAL_LEN == ISSUE_SERIAL_LEN, "one serial length");
+_Static_assert(TBSBUILD_SERIAL_LEN == TBSBUILD_SERIAL_RANDOM + 1 && TBSBUILD_SERIAL_LEN <= CERTBUILD_SERIAL_MAX,
+	       "0x01 || the random bytes, within RFC 5280's 20 octets");
+_Static_assert(2 * TBSBUILD_SERIAL_LEN < DB_SERIAL_HEX_MAX, "the serial's hex fits the database's");
 
 int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, struct dbuf *out_tbs,
 		    char out_serial_hex[DB_SERIAL_HEX_MAX], time_t out_validity[2], char *why)
 {
 	const struct profile *p = &a->profiles.p[pi];
 	const struct app_issuer *iss = &a->issuers[pi];
-	uint8_t rnd[TBSBUILD_SERIAL_LEN];
+	uint8_t rnd[TBSBUILD_SERIAL_RANDOM];
 	time_t now = time(NULL), nb = now - 60, na;
 	struct policy_profile pol;
 	struct tbs_cert t;

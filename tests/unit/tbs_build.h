@@ -61,7 +61,7 @@ struct leaf_opts {
 	struct raw_ext raw[FX_MAX_RAW_EXT];
 };
 
-/* The good leaf: v3, issuer = CA subject, random 16-byte serial, now-1h .. now+90d, AKI = CA SKI,
+/* The good leaf: v3, issuer = CA subject, serial 0x01 || 16 random bytes, now-1h .. now+90d, AKI = CA SKI,
  * KU critical digitalSignature, EKU serverAuth, SAN DNS, SKI. */
 void leaf_defaults(const struct fx *f, struct leaf_opts *o);
 /* Appends the leaf's TBSCertificate DER (through certbuild_tbs); false if OpenSSL refused to build it. */

@@ -47,7 +47,7 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 	char ku[256] = "critical", eku[256] = "", san[2048] = "", v[600];
 	X509 *x = X509_new();
 	X509_NAME *subj = X509_NAME_new();
-	ASN1_INTEGER *ser = certbuild_serial(serial, TBSBUILD_SERIAL_LEN);
+	ASN1_INTEGER *ser = certbuild_serial(serial, TBSBUILD_SERIAL_RANDOM);
 	bool ok = x && subj && ser &&
 		  X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)csr->sans[0].value, -1,
 					     -1, 0) &&
@@ -234,7 +234,7 @@ static void test_random(struct fx *f)
 	CHECK(keys[1] && keys[2] && c && p);
 	for (unsigned round = 0; round < ROUNDS && c && p && keys[1] && keys[2]; round++) {
 		EVP_PKEY *key = keys[rnd(3)];
-		uint8_t serial[TBSBUILD_SERIAL_LEN];
+		uint8_t serial[TBSBUILD_SERIAL_RANDOM];
 		time_t nb = f->now - 3600 + (time_t)rnd(40) * TB_YEAR, na = nb + 1 + (time_t)rnd(3650) * DAY;
 		struct dbuf mine, ref;
 		dbuf_init(&mine);
@@ -303,7 +303,7 @@ static void test_largest_ca(struct fx *f)
 	struct profile *p = calloc(1, sizeof(*p));
 	struct csr *c = calloc(1, sizeof(*c));
 	struct policy_profile *pin = calloc(1, sizeof(*pin));
-	uint8_t serial[TBSBUILD_SERIAL_LEN] = { 1 };
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
 	struct dbuf tbs;
 	dbuf_init(&tbs);
 	CHECK(p && c && pin);
@@ -369,7 +369,7 @@ static void test_ku_by_key(struct fx *f)
 	EVP_PKEY *rsa = EVP_RSA_gen(2048);
 	struct profile *p = calloc(1, sizeof(*p));
 	struct csr *c = calloc(1, sizeof(*c));
-	uint8_t serial[TBSBUILD_SERIAL_LEN] = { 1 };
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
 	CHECK(rsa && p && c);
 	for (size_t i = 0; rsa && p && c && i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct dbuf tbs;
@@ -402,6 +402,46 @@ static void test_ku_by_key(struct fx *f)
 	free(c);
 }
 
+/* The serial is 0x01 || the 16 random bytes: 17 octets, positive and minimal for any random bytes, all 128
+ * random bits kept. */
+static void test_serial(struct fx *f)
+{
+	static const uint8_t fills[] = { 0x00, 0x7f, 0x80, 0xff };
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	CHECK(p && c);
+	for (size_t i = 0; p && c && i < sizeof(fills) + 1; i++) {
+		uint8_t serial[TBSBUILD_SERIAL_RANDOM];
+		struct dbuf tbs;
+		struct tbs_cert t;
+		char why[TBS_WHY_MAX] = "";
+		if (i < sizeof(fills))
+			memset(serial, fills[i], sizeof(serial));
+		else if (RAND_bytes(serial, sizeof(serial)) != 1)
+			abort();
+		dbuf_init(&tbs);
+		memset(p, 0, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "server");
+		snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/int.crl");
+		snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/");
+		p->max_validity_days = 90;
+		p->key_usage = TBS_KU_DIGITAL_SIGNATURE;
+		memset(c, 0, sizeof(*c));
+		c->n_sans = 1;
+		c->sans[0].type = CSR_SAN_DNS;
+		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "www.example.com");
+		set_spki(c, f->leaf_key);
+		CHECKF(tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs) == 0 &&
+			       tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why),
+		       "serial case %zu: %s", i, why);
+		CHECKF(t.serial.len == 17 && t.serial.data[0] == 0x01 && !memcmp(t.serial.data + 1, serial, sizeof(serial)),
+		       "serial case %zu: %zu octets, first %#x", i, t.serial.len, t.serial.len ? t.serial.data[0] : 0);
+		dbuf_free(&tbs);
+	}
+	free(p);
+	free(c);
+}
+
 int main(void)
 {
 	struct fx f;
@@ -409,6 +449,7 @@ int main(void)
 	test_random(&f);
 	test_largest_ca(&f);
 	test_ku_by_key(&f);
+	test_serial(&f);
 	test_pem_refusals();
 	fx_free(&f);
 	return check_done("unit_tbsbuild");
