@@ -8,7 +8,8 @@
  * the issuer facts computed once at start-up.
  *
  *   TBSCertificate: [0] v3, serial (0x01 || 16 random bytes: 17 octets, positive), sigalg, issuer, validity (UTCTime until
- *   2049, GeneralizedTime after), subject CN=<first SAN> (UTF8String), SPKI, [3] extensions in this order:
+ *   2049, GeneralizedTime after), subject CN=<the first SAN of at most 64 characters> (UTF8String; without one
+ *   an empty subject and a critical subjectAltName, RFC 5280 4.2.1.6), SPKI, [3] extensions in this order:
  *   basicConstraints (critical, CA:FALSE; for a CA profile cA TRUE with its pathLenConstraint), keyUsage
  *   (critical; the profile's usages the key's type permits, policy_ku_forbidden; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
  *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile: critical; each DNS suffix as written
@@ -29,6 +30,7 @@
 #include "tbsbuild.h"
 
 #define DAY 86400L
+#define TB_WHY(...) (why ? snprintf(why, TBS_WHY_MAX, __VA_ARGS__) : 0)
 #define TB_CN_MAX_CHARS 64        /* ub-common-name (RFC 5280) */
 #define TB_UTCTIME_LAST_YEAR 2049 /* RFC 5280 4.1.2.5 */
 #define TB_TIME_MAX 16
@@ -86,14 +88,14 @@ static void tb_ku(struct dbuf *b, uint16_t ku)
 	tb_ext_close(b, ext, os);
 }
 
-static int tb_eku(struct dbuf *b, const struct profile *p)
+static int tb_eku(struct dbuf *b, const struct profile *p, char *why)
 {
 	size_t os, ext = tb_ext_open(b, oid_eku, sizeof(oid_eku), false, &os);
 	size_t seq = dbuf_open(b, DER_SEQUENCE);
 	for (size_t i = 0; i < p->n_eku; i++) {
 		struct span oid;
 		if (!policy_eku_oid(p->eku[i], &oid))
-			return HSMCA_ERR_POLICY;
+			return TB_WHY("eku: profile %s names an unknown extended key usage", p->name), HSMCA_ERR_POLICY;
 		dbuf_add_tlv(b, DER_OID, oid.data, oid.len);
 	}
 	dbuf_close(b, seq);
@@ -101,15 +103,17 @@ static int tb_eku(struct dbuf *b, const struct profile *p)
 	return 0;
 }
 
-static int tb_san(struct dbuf *b, const struct csr *csr)
+/* subjectAltName; critical when the subject is empty (RFC 5280 4.2.1.6). */
+static int tb_san(struct dbuf *b, const struct csr *csr, bool critical, char *why)
 {
-	size_t os, ext = tb_ext_open(b, oid_san, sizeof(oid_san), false, &os);
+	size_t os, ext = tb_ext_open(b, oid_san, sizeof(oid_san), critical, &os);
 	size_t seq = dbuf_open(b, DER_SEQUENCE);
 	for (size_t i = 0; i < csr->n_sans; i++) {
 		const struct csr_san *s = &csr->sans[i];
 		uint8_t ip[16];
-		if (strchr(s->value, ',') || !s->value[0])
-			return HSMCA_ERR_POLICY; /* the OpenSSL builder refused these; so do we */
+		if (strchr(s->value, ',') || !s->value[0]) /* the OpenSSL builder refused these; so do we */
+			return TB_WHY("san: name %zu is empty or has a comma, which the certificate cannot carry", i),
+			       HSMCA_ERR_POLICY;
 		switch (s->type) {
 		case CSR_SAN_DNS:
 			dbuf_add_tlv(b, DER_CONTEXT | GN_DNS, s->value, strlen(s->value));
@@ -126,10 +130,10 @@ static int tb_san(struct dbuf *b, const struct csr *csr)
 			else if (inet_pton(AF_INET6, s->value, ip) == 1)
 				dbuf_add_tlv(b, DER_CONTEXT | GN_IP, ip, 16);
 			else
-				return HSMCA_ERR_POLICY;
+				return TB_WHY("san: name %zu is not an IP address", i), HSMCA_ERR_POLICY;
 			break;
 		default:
-			return HSMCA_ERR_POLICY;
+			return TB_WHY("san: name %zu is of a type the certificate cannot carry", i), HSMCA_ERR_POLICY;
 		}
 	}
 	dbuf_close(b, seq);
@@ -138,13 +142,13 @@ static int tb_san(struct dbuf *b, const struct csr *csr)
 }
 
 /* subjectKeyIdentifier: SHA-1 of the subjectPublicKey BIT STRING's bits (RFC 5280 4.2.1.2 method 1). */
-static int tb_ski(struct dbuf *b, const struct csr *csr)
+static int tb_ski(struct dbuf *b, const struct csr *csr, char *why)
 {
 	struct span spki = span_make(csr->spki, csr->spki_len), in, bits;
 	uint8_t id[SHA_DIGEST_LENGTH];
 	if (!der_get(&spki, &in, DER_SEQUENCE) || !der_get(&in, &bits, DER_SEQUENCE) ||
 	    !der_get_bitstring_bytes(&in, &bits) || span_len(&in) != 0)
-		return HSMCA_ERR_PARSE;
+		return TB_WHY("key: the request's SubjectPublicKeyInfo is malformed"), HSMCA_ERR_PARSE;
 	SHA1(bits.data, bits.len, id);
 	size_t os, ext = tb_ext_open(b, oid_ski, sizeof(oid_ski), false, &os);
 	dbuf_add_tlv(b, DER_OCTET_STRING, id, sizeof(id));
@@ -237,7 +241,7 @@ static void tb_aia(struct dbuf *b, const char *url)
 }
 
 static int tb_extensions(struct dbuf *b, const struct profile *p, const struct csr *csr,
-			 const struct policy_issuer *iss)
+			 const struct policy_issuer *iss, bool empty_subject, char *why)
 {
 	size_t wrap = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 3), seq = dbuf_open(b, DER_SEQUENCE), os;
 	size_t ext = tb_ext_open(b, oid_bc, sizeof(oid_bc), true, &os);
@@ -255,12 +259,13 @@ static int tb_extensions(struct dbuf *b, const struct profile *p, const struct c
 	/* the profile's key usages where the key's type allows them (no keyEncipherment for EC, ...) */
 	uint16_t ku = p->key_usage & (uint16_t)~policy_ku_forbidden(policy_spki_kind(span_make(csr->spki, csr->spki_len)));
 	if (p->key_usage && !ku)
-		return HSMCA_ERR_POLICY;
+		return TB_WHY("key-usage: none of profile %s's key usages is permitted for this key type", p->name),
+		       HSMCA_ERR_POLICY;
 	if (ku)
 		tb_ku(b, ku);
-	if (p->n_eku && (rc = tb_eku(b, p)))
+	if (p->n_eku && (rc = tb_eku(b, p, why)))
 		return rc;
-	if ((rc = tb_san(b, csr)) || (rc = tb_ski(b, csr)))
+	if ((rc = tb_san(b, csr, empty_subject, why)) || (rc = tb_ski(b, csr, why)))
 		return rc;
 	tb_aki(b, iss);
 	if (p->ca)
@@ -273,13 +278,13 @@ static int tb_extensions(struct dbuf *b, const struct profile *p, const struct c
 }
 
 /* UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 4.1.2.5). */
-static int tb_time(struct dbuf *b, time_t t)
+static int tb_time(struct dbuf *b, time_t t, char *why)
 {
 	struct tm tm;
 	char s[TB_TIME_MAX + 1];
 	int n;
-	if (!gmtime_r(&t, &tm))
-		return HSMCA_ERR_PARSE;
+	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
+		return TB_WHY("time: the validity cannot be written (year beyond 0..9999)"), HSMCA_ERR_PARSE;
 	if (tm.tm_year + 1900 <= TB_UTCTIME_LAST_YEAR && tm.tm_year + 1900 >= 1950) {
 		n = snprintf(s, sizeof(s), "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday,
 			     tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -292,28 +297,41 @@ static int tb_time(struct dbuf *b, time_t t)
 	return 0;
 }
 
-/* Name ::= SEQUENCE { SET { SEQUENCE { id-at-commonName, UTF8String } } }, 1..64 characters. */
-static int tb_subject(struct dbuf *b, const char *cn)
+const char *tbsbuild_cn(const struct csr *csr)
 {
-	size_t chars = 0, len = strlen(cn);
-	for (size_t i = 0; i < len; i++)
-		chars += ((uint8_t)cn[i] & 0xc0) != 0x80;
-	if (chars == 0 || chars > TB_CN_MAX_CHARS)
-		return HSMCA_ERR_POLICY;
-	size_t name = dbuf_open(b, DER_SEQUENCE), rdn = dbuf_open(b, DER_SET), atv = dbuf_open(b, DER_SEQUENCE);
-	dbuf_add_tlv(b, DER_OID, oid_cn, sizeof(oid_cn));
-	dbuf_add_tlv(b, DER_UTF8STRING, cn, len);
-	dbuf_close(b, atv);
-	dbuf_close(b, rdn);
+	for (size_t i = 0; i < csr->n_sans; i++) {
+		size_t chars = 0, len = strlen(csr->sans[i].value);
+		for (size_t k = 0; k < len; k++)
+			chars += ((uint8_t)csr->sans[i].value[k] & 0xc0) != 0x80;
+		if (chars > 0 && chars <= TB_CN_MAX_CHARS)
+			return csr->sans[i].value;
+	}
+	return NULL;
+}
+
+/* Name ::= SEQUENCE { SET { SEQUENCE { id-at-commonName, UTF8String } } }; without a CN the empty SEQUENCE. */
+static void tb_subject(struct dbuf *b, const char *cn)
+{
+	size_t name = dbuf_open(b, DER_SEQUENCE);
+	if (cn) {
+		size_t rdn = dbuf_open(b, DER_SET), atv = dbuf_open(b, DER_SEQUENCE);
+		dbuf_add_tlv(b, DER_OID, oid_cn, sizeof(oid_cn));
+		dbuf_add_tlv(b, DER_UTF8STRING, cn, strlen(cn));
+		dbuf_close(b, atv);
+		dbuf_close(b, rdn);
+	}
 	dbuf_close(b, name);
-	return 0;
 }
 
 int tbsbuild_leaf(const struct profile *p, const struct policy_issuer *iss, const struct csr *csr,
-		  const uint8_t serial[TBSBUILD_SERIAL_RANDOM], time_t not_before, time_t not_after, struct dbuf *out)
+		  const uint8_t serial[TBSBUILD_SERIAL_RANDOM], time_t not_before, time_t not_after, struct dbuf *out,
+		  char *why)
 {
 	uint8_t ser[TBSBUILD_SERIAL_LEN];
 	int rc;
+	if (csr->n_sans == 0)
+		return TB_WHY("san: at least one subjectAltName is required"), HSMCA_ERR_POLICY;
+	const char *cn = tbsbuild_cn(csr);
 	ser[0] = CERTBUILD_SERIAL_LEAD; /* positive and minimal whatever the random bytes: 128 random bits */
 	memcpy(ser + 1, serial, TBSBUILD_SERIAL_RANDOM);
 	size_t tbs = dbuf_open(out, DER_SEQUENCE);
@@ -322,13 +340,12 @@ int tbsbuild_leaf(const struct profile *p, const struct policy_issuer *iss, cons
 	dbuf_add(out, iss->sigalg, iss->sigalg_len);
 	dbuf_add(out, iss->subject, iss->subject_len);
 	size_t validity = dbuf_open(out, DER_SEQUENCE);
-	if ((rc = tb_time(out, not_before)) || (rc = tb_time(out, not_after)))
+	if ((rc = tb_time(out, not_before, why)) || (rc = tb_time(out, not_after, why)))
 		return rc;
 	dbuf_close(out, validity);
-	if (csr->n_sans == 0 || (rc = tb_subject(out, csr->sans[0].value)))
-		return HSMCA_ERR_POLICY;
+	tb_subject(out, cn);
 	dbuf_add(out, csr->spki, csr->spki_len);
-	if ((rc = tb_extensions(out, p, csr, iss)))
+	if ((rc = tb_extensions(out, p, csr, iss, cn == NULL, why)))
 		return rc;
 	dbuf_close(out, tbs);
 	return out->failed ? HSMCA_ERR_NOMEM : 0;
@@ -374,14 +391,13 @@ int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, str
 		na = iss->facts.not_after; /* never outlive the issuer */
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return HSMCA_ERR_CRYPTO;
-	if (p->key_usage && !(p->key_usage & ~policy_ku_forbidden(policy_spki_kind(span_make(csr->spki, csr->spki_len))))) {
-		snprintf(why, TBS_WHY_MAX, "key-usage: none of profile %s's key usages is permitted for this key type",
-			 p->name);
+	why[0] = 0;
+	if ((rc = tbsbuild_leaf(p, &iss->facts, csr, rnd, nb, na, out_tbs, why))) {
+		if (rc == HSMCA_ERR_NOMEM)
+			return rc;
+		if (!why[0])
+			snprintf(why, TBS_WHY_MAX, "tbs: the certificate could not be built");
 		return HSMCA_ERR_POLICY;
-	}
-	if ((rc = tbsbuild_leaf(p, &iss->facts, csr, rnd, nb, na, out_tbs))) {
-		snprintf(why, TBS_WHY_MAX, "san: a name the certificate cannot carry");
-		return rc == HSMCA_ERR_NOMEM ? rc : HSMCA_ERR_POLICY;
 	}
 	tb_policy(p, &pol);
 	if (!tbs_cert_parse(span_make(out_tbs->data, out_tbs->len), &t, why))
