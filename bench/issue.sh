@@ -56,6 +56,8 @@ max_validity_days = 90
 key_usage = digitalSignature, keyEncipherment
 eku = serverAuth
 accounts = bench
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 cat > "$T/frontend.conf" <<EOC
 [frontend]

@@ -519,12 +519,44 @@ out:
 
 /* The SubjectPublicKeyInfo as received: CertificationRequest { CertificationRequestInfo { version, subject,
  * spki, ... } ... }. The request is known to be DER by now, so these are the key's DER bytes. */
+static int csr_spki_find(const unsigned char *der, size_t len, struct span *spki, char *err)
+{
+	struct span in = span_make(der, len), cr, cri, skip;
+	if (!der_get(&in, &cr, DER_SEQUENCE) || !der_get(&cr, &cri, DER_SEQUENCE) || !der_get_integer(&cri, &skip) ||
+	    !der_get_element(&cri, &skip, DER_SEQUENCE) || !der_get_element(&cri, spki, DER_SEQUENCE))
+		return csr_fail(err, HSMCA_ERR_PARSE, "DER: no SubjectPublicKeyInfo");
+	return 0;
+}
+
+/* An id-ecPublicKey SPKI names its curve (RFC 5480 2.1.1: namedCurve, not explicit parameters) and carries an
+ * uncompressed point (04 || x || y), the form the certificate passes on. Other algorithms are the key
+ * check's business. */
+int csr_spki_form(const unsigned char *der, size_t len, char *err)
+{
+	static const uint8_t ec_public_key[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 }; /* 1.2.840.10045.2.1 */
+	struct span spki, in, alg, oid, params, whole, key;
+	uint8_t tag = 0;
+	int rc = csr_spki_find(der, len, &spki, err);
+	if (rc)
+		return rc;
+	in = spki;
+	if (!der_get(&in, &spki, DER_SEQUENCE) || !der_get(&spki, &alg, DER_SEQUENCE) ||
+	    !der_get(&alg, &oid, DER_OID) || oid.len != sizeof(ec_public_key) ||
+	    memcmp(oid.data, ec_public_key, sizeof(ec_public_key)) != 0)
+		return 0;
+	if (!der_get_any(&alg, &tag, &params, &whole) || tag != DER_OID || alg.len != 0 ||
+	    !der_get(&spki, &key, DER_BIT_STRING) || key.len < 2 || key.data[0] != 0 || key.data[1] != CSR_EC_UNCOMPRESSED)
+		return csr_fail(err, HSMCA_ERR_POLICY,
+				"csr: the EC key must name its curve (namedCurve) and use an uncompressed point");
+	return 0;
+}
+
 int csr_spki_copy(const unsigned char *der, size_t len, struct csr *out, char *err)
 {
-	struct span in = span_make(der, len), cr, cri, skip, spki;
-	if (!der_get(&in, &cr, DER_SEQUENCE) || !der_get(&cr, &cri, DER_SEQUENCE) || !der_get_integer(&cri, &skip) ||
-	    !der_get_element(&cri, &skip, DER_SEQUENCE) || !der_get_element(&cri, &spki, DER_SEQUENCE))
-		return csr_fail(err, HSMCA_ERR_PARSE, "DER: no SubjectPublicKeyInfo");
+	struct span spki;
+	int rc = csr_spki_find(der, len, &spki, err);
+	if (rc || (rc = csr_spki_form(der, len, err)))
+		return rc;
 	if (spki.len > CSR_SPKI_MAX)
 		return csr_fail(err, HSMCA_ERR_LIMIT, "key: SubjectPublicKeyInfo longer than %u bytes", CSR_SPKI_MAX);
 	memcpy(out->spki, spki.data, spki.len);
@@ -583,7 +615,8 @@ static int csr_parse_mode(const unsigned char *in, size_t len, struct csr *out, 
 	if (fast && csr_fast_parse(der, der_len, out) == 0)
 		goto out; /* the common case, without OpenSSL's per-request key decoder (csr_fast.c) */
 	memset(out, 0, sizeof(*out));
-	if ((rc = csr_der_decode(der, der_len, &req, err)) || (rc = csr_key_check(req, &key, err)))
+	if ((rc = csr_der_decode(der, der_len, &req, err)) || (rc = csr_spki_form(der, der_len, err)) ||
+	    (rc = csr_key_check(req, &key, err)))
 		goto out;
 	if (X509_REQ_verify(req, key) != 1) {
 		rc = csr_fail(err, HSMCA_ERR_AUTH, "signature: the request is not signed by its key");

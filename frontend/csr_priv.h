@@ -23,7 +23,10 @@ bool csr_same_der(const void *v, const ASN1_ITEM *it, const unsigned char *want,
 bool csr_name_is_der(const X509_NAME *name);
 /* The extensionRequest in attrs (at most one, one value, DER) and its SANs into out->sans. */
 int csr_sans_get(const STACK_OF(X509_ATTRIBUTE) *attrs, struct csr *out, char *err);
-/* The request's SubjectPublicKeyInfo bytes into out->spki. */
+#define CSR_EC_UNCOMPRESSED 0x04 /* SEC 1 2.3.3: the first octet of an uncompressed point */
+/* An EC key in the request (DER) must have namedCurve parameters and an uncompressed point (POLICY if not). */
+int csr_spki_form(const unsigned char *der, size_t len, char *err);
+/* The request's SubjectPublicKeyInfo bytes into out->spki (after csr_spki_form). */
 int csr_spki_copy(const unsigned char *der, size_t len, struct csr *out, char *err);
 
 /* The fast path for a DER request (csr_fast.c): an EC P-256/P-384 key with ECDSA over SHA-256/384, or an

@@ -7,7 +7,7 @@
 #include "csr.h"
 #include "der.h"
 
-#define ISSUE_SERIAL_LEN 16
+#define ISSUE_SERIAL_LEN 17
 #define ISSUE_WHY_MAX 256
 
 struct json_node;

@@ -7,10 +7,11 @@
  * is the CSR's own SubjectPublicKeyInfo bytes; issuer name, AKI key id and signature algorithm come from
  * the issuer facts computed once at start-up.
  *
- *   TBSCertificate: [0] v3, serial (16 random bytes, positive), sigalg, issuer, validity (UTCTime until
- *   2049, GeneralizedTime after), subject CN=<first SAN> (UTF8String), SPKI, [3] extensions in this order:
+ *   TBSCertificate: [0] v3, serial (0x01 || 16 random bytes: 17 octets, positive), sigalg, issuer, validity (UTCTime until
+ *   2049, GeneralizedTime after), subject CN=<the first SAN of at most 64 characters> (UTF8String; without one
+ *   an empty subject and a critical subjectAltName, RFC 5280 4.2.1.6), SPKI, [3] extensions in this order:
  *   basicConstraints (critical, CA:FALSE; for a CA profile cA TRUE with its pathLenConstraint), keyUsage
- *   (critical; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
+ *   (critical; the profile's usages the key's type permits, policy_ku_forbidden; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
  *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile: critical; each DNS suffix as written
  *   permits DNS names, email addresses and URIs, ".example.com" those below example.com, "example.com" that name
  *   and those below it; each IP range permits its addresses, and without any every address is excluded),
@@ -24,10 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certbuild.h"
 #include "issue.h"
 #include "tbsbuild.h"
 
 #define DAY 86400L
+#define TB_WHY(...) (why ? snprintf(why, TBS_WHY_MAX, __VA_ARGS__) : 0)
 #define TB_CN_MAX_CHARS 64        /* ub-common-name (RFC 5280) */
 #define TB_UTCTIME_LAST_YEAR 2049 /* RFC 5280 4.1.2.5 */
 #define TB_TIME_MAX 16
@@ -85,14 +88,14 @@ static void tb_ku(struct dbuf *b, uint16_t ku)
 	tb_ext_close(b, ext, os);
 }
 
-static int tb_eku(struct dbuf *b, const struct profile *p)
+static int tb_eku(struct dbuf *b, const struct profile *p, char *why)
 {
 	size_t os, ext = tb_ext_open(b, oid_eku, sizeof(oid_eku), false, &os);
 	size_t seq = dbuf_open(b, DER_SEQUENCE);
 	for (size_t i = 0; i < p->n_eku; i++) {
 		struct span oid;
 		if (!policy_eku_oid(p->eku[i], &oid))
-			return HSMCA_ERR_POLICY;
+			return TB_WHY("eku: profile %s names an unknown extended key usage", p->name), HSMCA_ERR_POLICY;
 		dbuf_add_tlv(b, DER_OID, oid.data, oid.len);
 	}
 	dbuf_close(b, seq);
@@ -100,15 +103,17 @@ static int tb_eku(struct dbuf *b, const struct profile *p)
 	return 0;
 }
 
-static int tb_san(struct dbuf *b, const struct csr *csr)
+/* subjectAltName; critical when the subject is empty (RFC 5280 4.2.1.6). */
+static int tb_san(struct dbuf *b, const struct csr *csr, bool critical, char *why)
 {
-	size_t os, ext = tb_ext_open(b, oid_san, sizeof(oid_san), false, &os);
+	size_t os, ext = tb_ext_open(b, oid_san, sizeof(oid_san), critical, &os);
 	size_t seq = dbuf_open(b, DER_SEQUENCE);
 	for (size_t i = 0; i < csr->n_sans; i++) {
 		const struct csr_san *s = &csr->sans[i];
 		uint8_t ip[16];
-		if (strchr(s->value, ',') || !s->value[0])
-			return HSMCA_ERR_POLICY; /* the OpenSSL builder refused these; so do we */
+		if (strchr(s->value, ',') || !s->value[0]) /* the OpenSSL builder refused these; so do we */
+			return TB_WHY("san: name %zu is empty or has a comma, which the certificate cannot carry", i),
+			       HSMCA_ERR_POLICY;
 		switch (s->type) {
 		case CSR_SAN_DNS:
 			dbuf_add_tlv(b, DER_CONTEXT | GN_DNS, s->value, strlen(s->value));
@@ -125,10 +130,10 @@ static int tb_san(struct dbuf *b, const struct csr *csr)
 			else if (inet_pton(AF_INET6, s->value, ip) == 1)
 				dbuf_add_tlv(b, DER_CONTEXT | GN_IP, ip, 16);
 			else
-				return HSMCA_ERR_POLICY;
+				return TB_WHY("san: name %zu is not an IP address", i), HSMCA_ERR_POLICY;
 			break;
 		default:
-			return HSMCA_ERR_POLICY;
+			return TB_WHY("san: name %zu is of a type the certificate cannot carry", i), HSMCA_ERR_POLICY;
 		}
 	}
 	dbuf_close(b, seq);
@@ -137,13 +142,13 @@ static int tb_san(struct dbuf *b, const struct csr *csr)
 }
 
 /* subjectKeyIdentifier: SHA-1 of the subjectPublicKey BIT STRING's bits (RFC 5280 4.2.1.2 method 1). */
-static int tb_ski(struct dbuf *b, const struct csr *csr)
+static int tb_ski(struct dbuf *b, const struct csr *csr, char *why)
 {
 	struct span spki = span_make(csr->spki, csr->spki_len), in, bits;
 	uint8_t id[SHA_DIGEST_LENGTH];
 	if (!der_get(&spki, &in, DER_SEQUENCE) || !der_get(&in, &bits, DER_SEQUENCE) ||
 	    !der_get_bitstring_bytes(&in, &bits) || span_len(&in) != 0)
-		return HSMCA_ERR_PARSE;
+		return TB_WHY("key: the request's SubjectPublicKeyInfo is malformed"), HSMCA_ERR_PARSE;
 	SHA1(bits.data, bits.len, id);
 	size_t os, ext = tb_ext_open(b, oid_ski, sizeof(oid_ski), false, &os);
 	dbuf_add_tlv(b, DER_OCTET_STRING, id, sizeof(id));
@@ -236,7 +241,7 @@ static void tb_aia(struct dbuf *b, const char *url)
 }
 
 static int tb_extensions(struct dbuf *b, const struct profile *p, const struct csr *csr,
-			 const struct policy_issuer *iss)
+			 const struct policy_issuer *iss, bool empty_subject, char *why)
 {
 	size_t wrap = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 3), seq = dbuf_open(b, DER_SEQUENCE), os;
 	size_t ext = tb_ext_open(b, oid_bc, sizeof(oid_bc), true, &os);
@@ -251,32 +256,35 @@ static int tb_extensions(struct dbuf *b, const struct profile *p, const struct c
 		dbuf_add(b, "\x30\x00", 2); /* cA FALSE is the DEFAULT, so an empty SEQUENCE */
 	}
 	tb_ext_close(b, ext, os);
-	if (p->key_usage)
-		tb_ku(b, p->key_usage);
-	if (p->n_eku && (rc = tb_eku(b, p)))
+	/* the profile's key usages where the key's type allows them (no keyEncipherment for EC, ...) */
+	uint16_t ku = p->key_usage & (uint16_t)~policy_ku_forbidden(policy_spki_kind(span_make(csr->spki, csr->spki_len)));
+	if (p->key_usage && !ku)
+		return TB_WHY("key-usage: none of profile %s's key usages is permitted for this key type", p->name),
+		       HSMCA_ERR_POLICY;
+	if (ku)
+		tb_ku(b, ku);
+	if (p->n_eku && (rc = tb_eku(b, p, why)))
 		return rc;
-	if ((rc = tb_san(b, csr)) || (rc = tb_ski(b, csr)))
+	if ((rc = tb_san(b, csr, empty_subject, why)) || (rc = tb_ski(b, csr, why)))
 		return rc;
 	tb_aki(b, iss);
 	if (p->ca)
 		tb_nc(b, p);
-	if (p->crl_url[0])
-		tb_cdp(b, p->crl_url);
-	if (p->ocsp_url[0])
-		tb_aia(b, p->ocsp_url);
+	tb_cdp(b, p->crl_url); /* both required of every profile (prof_check_urls) */
+	tb_aia(b, p->ocsp_url);
 	dbuf_close(b, seq);
 	dbuf_close(b, wrap);
 	return 0;
 }
 
 /* UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 4.1.2.5). */
-static int tb_time(struct dbuf *b, time_t t)
+static int tb_time(struct dbuf *b, time_t t, char *why)
 {
 	struct tm tm;
 	char s[TB_TIME_MAX + 1];
 	int n;
-	if (!gmtime_r(&t, &tm))
-		return HSMCA_ERR_PARSE;
+	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
+		return TB_WHY("time: the validity cannot be written (year beyond 0..9999)"), HSMCA_ERR_PARSE;
 	if (tm.tm_year + 1900 <= TB_UTCTIME_LAST_YEAR && tm.tm_year + 1900 >= 1950) {
 		n = snprintf(s, sizeof(s), "%02d%02d%02d%02d%02d%02dZ", tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday,
 			     tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -289,43 +297,55 @@ static int tb_time(struct dbuf *b, time_t t)
 	return 0;
 }
 
-/* Name ::= SEQUENCE { SET { SEQUENCE { id-at-commonName, UTF8String } } }, 1..64 characters. */
-static int tb_subject(struct dbuf *b, const char *cn)
+const char *tbsbuild_cn(const struct csr *csr)
 {
-	size_t chars = 0, len = strlen(cn);
-	for (size_t i = 0; i < len; i++)
-		chars += ((uint8_t)cn[i] & 0xc0) != 0x80;
-	if (chars == 0 || chars > TB_CN_MAX_CHARS)
-		return HSMCA_ERR_POLICY;
-	size_t name = dbuf_open(b, DER_SEQUENCE), rdn = dbuf_open(b, DER_SET), atv = dbuf_open(b, DER_SEQUENCE);
-	dbuf_add_tlv(b, DER_OID, oid_cn, sizeof(oid_cn));
-	dbuf_add_tlv(b, DER_UTF8STRING, cn, len);
-	dbuf_close(b, atv);
-	dbuf_close(b, rdn);
+	for (size_t i = 0; i < csr->n_sans; i++) {
+		size_t chars = 0, len = strlen(csr->sans[i].value);
+		for (size_t k = 0; k < len; k++)
+			chars += ((uint8_t)csr->sans[i].value[k] & 0xc0) != 0x80;
+		if (chars > 0 && chars <= TB_CN_MAX_CHARS)
+			return csr->sans[i].value;
+	}
+	return NULL;
+}
+
+/* Name ::= SEQUENCE { SET { SEQUENCE { id-at-commonName, UTF8String } } }; without a CN the empty SEQUENCE. */
+static void tb_subject(struct dbuf *b, const char *cn)
+{
+	size_t name = dbuf_open(b, DER_SEQUENCE);
+	if (cn) {
+		size_t rdn = dbuf_open(b, DER_SET), atv = dbuf_open(b, DER_SEQUENCE);
+		dbuf_add_tlv(b, DER_OID, oid_cn, sizeof(oid_cn));
+		dbuf_add_tlv(b, DER_UTF8STRING, cn, strlen(cn));
+		dbuf_close(b, atv);
+		dbuf_close(b, rdn);
+	}
 	dbuf_close(b, name);
-	return 0;
 }
 
 int tbsbuild_leaf(const struct profile *p, const struct policy_issuer *iss, const struct csr *csr,
-		  const uint8_t serial[TBSBUILD_SERIAL_LEN], time_t not_before, time_t not_after, struct dbuf *out)
+		  const uint8_t serial[TBSBUILD_SERIAL_RANDOM], time_t not_before, time_t not_after, struct dbuf *out,
+		  char *why)
 {
 	uint8_t ser[TBSBUILD_SERIAL_LEN];
 	int rc;
-	memcpy(ser, serial, sizeof(ser));
-	ser[0] = (uint8_t)((ser[0] & 0x7f) | 0x40); /* positive, full length: value >= 2^(8*len-2) */
+	if (csr->n_sans == 0)
+		return TB_WHY("san: at least one subjectAltName is required"), HSMCA_ERR_POLICY;
+	const char *cn = tbsbuild_cn(csr);
+	ser[0] = CERTBUILD_SERIAL_LEAD; /* positive and minimal whatever the random bytes: 128 random bits */
+	memcpy(ser + 1, serial, TBSBUILD_SERIAL_RANDOM);
 	size_t tbs = dbuf_open(out, DER_SEQUENCE);
 	dbuf_add(out, "\xa0\x03\x02\x01\x02", 5); /* [0] EXPLICIT INTEGER 2: v3 */
 	dbuf_add_tlv(out, DER_INTEGER, ser, sizeof(ser));
 	dbuf_add(out, iss->sigalg, iss->sigalg_len);
 	dbuf_add(out, iss->subject, iss->subject_len);
 	size_t validity = dbuf_open(out, DER_SEQUENCE);
-	if ((rc = tb_time(out, not_before)) || (rc = tb_time(out, not_after)))
+	if ((rc = tb_time(out, not_before, why)) || (rc = tb_time(out, not_after, why)))
 		return rc;
 	dbuf_close(out, validity);
-	if (csr->n_sans == 0 || (rc = tb_subject(out, csr->sans[0].value)))
-		return HSMCA_ERR_POLICY;
+	tb_subject(out, cn);
 	dbuf_add(out, csr->spki, csr->spki_len);
-	if ((rc = tb_extensions(out, p, csr, iss)))
+	if ((rc = tb_extensions(out, p, csr, iss, cn == NULL, why)))
 		return rc;
 	dbuf_close(out, tbs);
 	return out->failed ? HSMCA_ERR_NOMEM : 0;
@@ -350,13 +370,16 @@ static void tb_policy(const struct profile *p, struct policy_profile *out)
 }
 
 _Static_assert(TBSBUILD_SERIAL_LEN == ISSUE_SERIAL_LEN, "one serial length");
+_Static_assert(TBSBUILD_SERIAL_LEN == TBSBUILD_SERIAL_RANDOM + 1 && TBSBUILD_SERIAL_LEN <= CERTBUILD_SERIAL_MAX,
+	       "0x01 || the random bytes, within RFC 5280's 20 octets");
+_Static_assert(2 * TBSBUILD_SERIAL_LEN < DB_SERIAL_HEX_MAX, "the serial's hex fits the database's");
 
 int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, struct dbuf *out_tbs,
 		    char out_serial_hex[DB_SERIAL_HEX_MAX], time_t out_validity[2], char *why)
 {
 	const struct profile *p = &a->profiles.p[pi];
 	const struct app_issuer *iss = &a->issuers[pi];
-	uint8_t rnd[TBSBUILD_SERIAL_LEN];
+	uint8_t rnd[TBSBUILD_SERIAL_RANDOM];
 	time_t now = time(NULL), nb = now - 60, na;
 	struct policy_profile pol;
 	struct tbs_cert t;
@@ -368,9 +391,13 @@ int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, str
 		na = iss->facts.not_after; /* never outlive the issuer */
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return HSMCA_ERR_CRYPTO;
-	if ((rc = tbsbuild_leaf(p, &iss->facts, csr, rnd, nb, na, out_tbs))) {
-		snprintf(why, TBS_WHY_MAX, "san: a name the certificate cannot carry");
-		return rc == HSMCA_ERR_NOMEM ? rc : HSMCA_ERR_POLICY;
+	why[0] = 0;
+	if ((rc = tbsbuild_leaf(p, &iss->facts, csr, rnd, nb, na, out_tbs, why))) {
+		if (rc == HSMCA_ERR_NOMEM)
+			return rc;
+		if (!why[0])
+			snprintf(why, TBS_WHY_MAX, "tbs: the certificate could not be built");
+		return HSMCA_ERR_POLICY;
 	}
 	tb_policy(p, &pol);
 	if (!tbs_cert_parse(span_make(out_tbs->data, out_tbs->len), &t, why))

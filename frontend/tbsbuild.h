@@ -10,15 +10,25 @@
 #include "policy.h"
 #include "profile.h"
 
-#define TBSBUILD_SERIAL_LEN 16
+#define TBSBUILD_SERIAL_RANDOM 16 /* random bytes in a serial: 128 bits */
+#define TBSBUILD_SERIAL_LEN 17    /* its INTEGER contents: 0x01 || the random bytes */
 
-/* Appends the TBS for csr (its SPKI bytes and SANs; the subject is CN=<first SAN>) under profile p and
- * issuer iss to out. serial: random bytes (made positive and full length here). HSMCA_ERR_POLICY for a
- * request the certificate cannot carry (no SAN, CN over 64 characters, a SAN with a comma, an unknown EKU
- * name), HSMCA_ERR_NOMEM. */
+/* Appends the TBS for csr (its SPKI bytes and SANs) under profile p and issuer iss to out. The subject is
+ * CN=<the first SAN of 1..64 characters>; if no SAN is that short, the subject is empty and subjectAltName
+ * critical (RFC 5280 4.2.1.6). serial: TBSBUILD_SERIAL_RANDOM random bytes, written as 0x01 || serial
+ * (positive, minimally encoded, TBSBUILD_SERIAL_LEN octets, every random bit kept). keyUsage: the profile's
+ * usages the key's type permits (policy_ku_forbidden). Refusals, with "rule: detail" in why (TBS_WHY_MAX; may
+ * be NULL): HSMCA_ERR_POLICY for a request the certificate cannot carry ("san:" no SAN, a SAN with a comma or
+ * not an address; "eku:" an unknown EKU name; "key-usage:" none of the profile's usages permitted for the
+ * key), HSMCA_ERR_PARSE for a malformed SPKI ("key:") or a time that cannot be written ("time:");
+ * HSMCA_ERR_NOMEM. */
 int tbsbuild_leaf(const struct profile *p, const struct policy_issuer *iss, const struct csr *csr,
-		  const uint8_t serial[TBSBUILD_SERIAL_LEN], time_t not_before, time_t not_after,
-		  struct dbuf *out) HSMCA_WUR;
+		  const uint8_t serial[TBSBUILD_SERIAL_RANDOM], time_t not_before, time_t not_after,
+		  struct dbuf *out, char *why) HSMCA_WUR;
+
+/* The subject's CN tbsbuild_leaf writes: the first SAN of 1..64 characters (ub-common-name), or NULL (an
+ * empty subject) if none is that short. Borrowed from csr. */
+const char *tbsbuild_cn(const struct csr *csr);
 
 /* A signed certificate's DER as PEM text ("-----BEGIN CERTIFICATE-----", 64-column base64, END line, each
  * line ending in LF), or NULL if der is not shaped like a Certificate (SEQUENCE { SEQUENCE, SEQUENCE,

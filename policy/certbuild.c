@@ -52,12 +52,12 @@ void certbuild_assemble(struct dbuf *out, struct span tbs, struct span sigalg, c
 
 ASN1_INTEGER *certbuild_serial(const uint8_t *rnd, size_t len)
 {
-	uint8_t b[20];
-	if (len < 9 || len > sizeof(b))
+	uint8_t b[CERTBUILD_SERIAL_MAX];
+	if (len < CERTBUILD_SERIAL_RANDOM_MIN || len + 1 > sizeof(b))
 		return NULL;
-	memcpy(b, rnd, len);
-	b[0] = (uint8_t)((b[0] & 0x7f) | 0x40); /* positive, full length: value >= 2^(8*len-2) */
-	BIGNUM *bn = BN_bin2bn(b, (int)len, NULL);
+	b[0] = CERTBUILD_SERIAL_LEAD; /* positive, minimal, fixed length; every bit of rnd kept */
+	memcpy(b + 1, rnd, len);
+	BIGNUM *bn = BN_bin2bn(b, (int)len + 1, NULL);
 	ASN1_INTEGER *ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
 	BN_free(bn);
 	return ai;

@@ -16,7 +16,11 @@ int certbuild_tbs(X509 *x, struct span sigalg, struct dbuf *out) HSMCA_WUR;
  * (whole DER Certificates, may be NULL/0), a BasicOCSPResponse with [0] certs). */
 void certbuild_assemble(struct dbuf *out, struct span tbs, struct span sigalg, const uint8_t *sig, size_t sig_len,
 			const struct span *extra_certs, size_t n_extra);
-/* Random positive serial of `len` bytes (<= 20) from rnd, top bit cleared, top byte non-zero. */
+#define CERTBUILD_SERIAL_MAX 20       /* octets (RFC 5280 4.1.2.2) */
+#define CERTBUILD_SERIAL_RANDOM_MIN 8 /* random bytes: at least 64 bits */
+#define CERTBUILD_SERIAL_LEAD 0x01    /* the first octet: positive, and the random bytes all kept */
+/* Serial 0x01 || rnd[0..len): len + 1 octets (len 8..19), positive and minimally encoded, all 8*len bits of
+ * rnd kept (16 random bytes: 17 octets, 128 random bits). NULL for another len. */
 ASN1_INTEGER *certbuild_serial(const uint8_t *rnd, size_t len);
 
 /* Reads the first PEM certificate of path; NULL if unreadable. Caller frees. */

@@ -206,6 +206,41 @@ static int pol_check_cert_ca(const struct tbs_cert *t, const struct policy_profi
 	return p->ca_pinned ? pol_check_nc(t, p, why) : 0;
 }
 
+enum policy_key_kind policy_spki_kind(struct span spki)
+{
+	static const uint8_t ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };                   /* 1.2.840.10045.2.1 */
+	static const uint8_t rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };     /* 1.2.840.113549.1.1.1 */
+	struct span in, alg, oid;
+	if (!der_get(&spki, &in, DER_SEQUENCE) || !der_get(&in, &alg, DER_SEQUENCE) || !der_get(&alg, &oid, DER_OID))
+		return POLICY_KEY_OTHER;
+	return pol_span_is(&oid, ec, sizeof(ec)) ? POLICY_KEY_EC
+	       : pol_span_is(&oid, rsa, sizeof(rsa)) ? POLICY_KEY_RSA
+						     : POLICY_KEY_OTHER;
+}
+
+uint16_t policy_ku_forbidden(enum policy_key_kind kind)
+{
+	switch (kind) {
+	case POLICY_KEY_EC:
+		return TBS_KU_KEY_ENCIPHERMENT | TBS_KU_DATA_ENCIPHERMENT;
+	case POLICY_KEY_RSA:
+		return TBS_KU_KEY_AGREEMENT | TBS_KU_ENCIPHER_ONLY | TBS_KU_DECIPHER_ONLY;
+	default:
+		return 0;
+	}
+}
+
+/* Key usages the subject key's type cannot carry out (after the pinned subset check). */
+static int pol_check_ku_key(const struct tbs_cert *t, char *why)
+{
+	enum policy_key_kind kind = policy_spki_kind(t->spki);
+	if (!t->has_ku || !(t->ku & policy_ku_forbidden(kind)))
+		return 0;
+	if (kind == POLICY_KEY_EC)
+		return REFUSE("key-usage: an EC key may not assert keyEncipherment or dataEncipherment (RFC 5480)");
+	return REFUSE("key-usage: an RSA key may not assert keyAgreement, encipherOnly or decipherOnly (RFC 3279)");
+}
+
 static int pol_check_eku(const struct tbs_cert *t, const struct policy_profile *p, char *why)
 {
 	for (size_t i = 0; i < t->n_eku; i++) {
@@ -240,7 +275,7 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 		return rc;
 	if (t->has_ku && (t->ku & ~p->ku_allowed))
 		return REFUSE("key-usage: key usage not allowed by the pinned profile");
-	if ((rc = pol_check_eku(t, p, why)))
+	if ((rc = pol_check_ku_key(t, why)) || (rc = pol_check_eku(t, p, why)))
 		return rc;
 	return pol_check_known_critical(t->ext, t->n_ext, why);
 }

@@ -74,6 +74,14 @@ bool policy_sigalg_for_pkey(EVP_PKEY *pk, struct span *out);
 bool policy_eku_oid(const char *name, struct span *out);
 bool policy_ku_bit(const char *name, uint16_t *out);
 
+enum policy_key_kind { POLICY_KEY_OTHER, POLICY_KEY_EC, POLICY_KEY_RSA };
+/* The algorithm of a whole SubjectPublicKeyInfo: id-ecPublicKey, rsaEncryption, or anything else (also
+ * unparsable). */
+enum policy_key_kind policy_spki_kind(struct span spki);
+/* The keyUsage bits (TBS_KU_*) a key of this kind must not assert: EC (RFC 5480 3) keyEncipherment and
+ * dataEncipherment; RSA (RFC 3279 2.3.1) keyAgreement, encipherOnly and decipherOnly; none for others. */
+uint16_t policy_ku_forbidden(enum policy_key_kind kind);
+
 int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss, const struct policy_profile *p,
 		      char *why) HSMCA_WUR;
 int policy_check_crl(const struct tbs_crl *t, const struct policy_issuer *iss, const struct policy_profile *p,

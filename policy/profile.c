@@ -12,6 +12,7 @@
 #define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
 #define REFUSE(...) (snprintf(why, PROF_WHY_MAX, __VA_ARGS__), HSMCA_ERR_POLICY)
 #define PROF_VALIDITY_LIMIT 825
+#define PROF_EMAIL_LOCAL_MAX 64 /* RFC 5321 4.5.3.1.1 */
 
 typedef int (*prof_item_fn)(struct profile *p, const char *item, unsigned line, char *err);
 
@@ -170,7 +171,25 @@ static int prof_value(struct profile *p, const char *key, const char *v, unsigne
 struct prof_ctx {
 	struct profiles *ps;
 	struct profile *cur;
+	uint32_t seen; /* the current section's keys so far, one bit each (prof_once) */
 };
+
+/* A key given twice in one profile is an error, not a silent override (unknown keys fall to prof_value). */
+static int prof_once(struct prof_ctx *ctx, const char *key, unsigned line, char *err)
+{
+	static const char *const names[] = { "issuer", "issuer_cert", "key_types", "dns_suffixes", "ip_ranges",
+					     "key_usage", "ca", "path_length", "eku", "accounts", "allow_wildcard",
+					     "allow_email", "needs_approval", "login", "max_sans", "max_validity_days",
+					     "crl_url", "ocsp_url", "cfssl_key", "cfssl_account" };
+	_Static_assert(sizeof(names) / sizeof(names[0]) <= 32, "one bit per key in prof_ctx.seen");
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i], key)) {
+			if (ctx->seen & (1u << i))
+				return CERR("line %u: %s given twice in profile %s", line, key, ctx->cur->name);
+			ctx->seen |= 1u << i;
+		}
+	return 0;
+}
 
 static int prof_cb(void *vctx, const char *section, const char *key, const char *v, unsigned line, char *err)
 {
@@ -183,6 +202,7 @@ static int prof_cb(void *vctx, const char *section, const char *key, const char 
 		if (profiles_find(ctx->ps, section + 8))
 			return CERR("line %u: profile %s defined twice", line, section + 8);
 		ctx->cur = &ctx->ps->p[ctx->ps->n++];
+		ctx->seen = 0;
 		memset(ctx->cur, 0, sizeof(*ctx->cur));
 		if (!conf_value_str(section + 8, ctx->cur->name, sizeof(ctx->cur->name)))
 			return CERR("line %u: profile name too long", line);
@@ -190,7 +210,8 @@ static int prof_cb(void *vctx, const char *section, const char *key, const char 
 	}
 	if (!ctx->cur)
 		return CERR("line %u: key %s outside a [profile NAME] section", line, key);
-	return prof_value(ctx->cur, key, v, line, err);
+	int rc = prof_once(ctx, key, line, err);
+	return rc ? rc : prof_value(ctx->cur, key, v, line, err);
 }
 
 static bool prof_has_eku(const struct profile *p, const char *name)
@@ -223,12 +244,38 @@ static int prof_check_ca(const char *path, const struct profile *p, char *err)
 	return 0;
 }
 
+/* http:// or https:// and something after it, printable ASCII without spaces */
+static bool prof_url_ok(const char *url)
+{
+	size_t skip = !strncmp(url, "http://", 7) ? 7 : !strncmp(url, "https://", 8) ? 8 : 0;
+	if (skip == 0 || url[skip] == 0)
+		return false;
+	for (const char *c = url; *c; c++)
+		if (*c <= ' ' || *c > '~')
+			return false;
+	return true;
+}
+
+/* Every certificate carries its CRL distribution point and its OCSP responder (AIA). */
+static int prof_check_urls(const char *path, const struct profile *p, char *err)
+{
+	if (!p->crl_url[0] || !p->ocsp_url[0])
+		return CERR("%s: profile %s needs crl_url and ocsp_url (every certificate carries both)", path, p->name);
+	if (!prof_url_ok(p->crl_url))
+		return CERR("%s: profile %s: crl_url must be an http:// or https:// URL of printable ASCII without "
+			    "spaces", path, p->name);
+	if (!prof_url_ok(p->ocsp_url))
+		return CERR("%s: profile %s: ocsp_url must be an http:// or https:// URL of printable ASCII without "
+			    "spaces", path, p->name);
+	return 0;
+}
+
 static int prof_validate(const char *path, const struct profiles *out, char *err)
 {
 	int rc;
 	for (unsigned i = 0; i < out->n; i++) {
 		const struct profile *p = &out->p[i];
-		if ((rc = prof_check_ca(path, p, err)))
+		if ((rc = prof_check_ca(path, p, err)) || (rc = prof_check_urls(path, p, err)))
 			return rc;
 		if (!p->issuer[0] || !p->issuer_cert[0] || !p->key_types || !p->max_validity_days || !p->max_sans ||
 		    !p->key_usage || (!p->n_eku && !p->ca) || !p->n_accounts)
@@ -244,7 +291,7 @@ static int prof_validate(const char *path, const struct profiles *out, char *err
 
 int profiles_load(const char *path, struct profiles *out, char *err)
 {
-	struct prof_ctx ctx = { out, NULL };
+	struct prof_ctx ctx = { out, NULL, 0 };
 	memset(out, 0, sizeof(*out));
 	int rc = conf_parse_file(path, prof_cb, &ctx, err);
 	return rc ? rc : prof_validate(path, out, err);
@@ -252,7 +299,7 @@ int profiles_load(const char *path, struct profiles *out, char *err)
 
 int profiles_parse(const char *name, const char *text, size_t len, struct profiles *out, char *err)
 {
-	struct prof_ctx ctx = { out, NULL };
+	struct prof_ctx ctx = { out, NULL, 0 };
 	memset(out, 0, sizeof(*out));
 	int rc = conf_parse(text, len, prof_cb, &ctx, err);
 	return rc ? rc : prof_validate(name, out, err);
@@ -302,6 +349,22 @@ static bool prof_dns_ok(const struct profile *p, const char *name)
 	return false;
 }
 
+/* A wildcard "*.parent" covers names one label below parent: it needs a ".S" suffix permitting names below
+ * parent, i.e. parent is S or ends with ".S". An exact suffix never permits a wildcard. */
+static bool prof_wild_ok(const struct profile *p, const char *parent)
+{
+	size_t pl = strlen(parent);
+	for (unsigned i = 0; i < p->n_dns; i++) {
+		const char *s = p->dns_suffixes[i];
+		size_t sl = strlen(s);
+		if (s[0] != '.')
+			continue;
+		if (!strcasecmp(parent, s + 1) || (pl > sl && !strcasecmp(parent + pl - sl, s)))
+			return true;
+	}
+	return false;
+}
+
 /* LDH labels, 1..63 each, total <= 253; "*." only as the whole first label */
 static bool prof_dns_syntax(const char *name, bool *wildcard)
 {
@@ -327,12 +390,21 @@ static bool prof_dns_syntax(const char *name, bool *wildcard)
 	}
 }
 
-static bool prof_ip_ok(const struct profile *p, const char *text)
+/* ::ffff:a.b.c.d would let an IPv4 address past the IPv4 ranges */
+static bool prof_ip_v4mapped(const uint8_t a[16])
+{
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	return memcmp(a, prefix, sizeof(prefix)) == 0;
+}
+
+static int prof_ip_ok(const struct profile *p, const char *text, char *why)
 {
 	uint8_t a[16];
 	int fam = strchr(text, ':') ? AF_INET6 : AF_INET;
 	if (inet_pton(fam, text, a) != 1)
-		return false;
+		return REFUSE("san-ip: %.64s is not an IP address", text);
+	if (fam == AF_INET6 && prof_ip_v4mapped(a))
+		return REFUSE("san-ip: %.64s is an IPv4-mapped IPv6 address; use the IPv4 address", text);
 	for (unsigned i = 0; i < p->n_ip; i++) {
 		const struct prof_iprange *r = &p->ip_ranges[i];
 		unsigned full = r->prefix / 8, rest = r->prefix % 8;
@@ -340,9 +412,43 @@ static bool prof_ip_ok(const struct profile *p, const char *text)
 			continue;
 		if (rest && ((a[full] ^ r->addr[full]) & (uint8_t)(0xff << (8 - rest))))
 			continue;
-		return true;
+		return 0;
 	}
-	return false;
+	return REFUSE("san-ip: %.64s is outside the allowed IP ranges", text);
+}
+
+/* RFC 5321 atext (RFC 5322 3.2.3): letters, digits and !#$%&'*+-/=?^_`{|}~ */
+static bool prof_atext(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* A dot-atom of 1..PROF_EMAIL_LOCAL_MAX characters: atext runs joined by single dots. */
+static bool prof_email_local_ok(const char *local, size_t len)
+{
+	if (len == 0 || len > PROF_EMAIL_LOCAL_MAX || local[0] == '.' || local[len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (local[i] == '.' ? local[i + 1] == '.' : !prof_atext(local[i]))
+			return false;
+	return true;
+}
+
+/* local@domain: a dot-atom local part, exactly one '@', a DNS name (no wildcard) within the DNS suffixes */
+static int prof_email_ok(const struct profile *p, const char *addr, char *why)
+{
+	const char *at = strchr(addr, '@');
+	bool wild = false;
+	if (!p->allow_email)
+		return REFUSE("san-email: email names are not allowed by profile %s", p->name);
+	if (!at || strchr(at + 1, '@') || !prof_email_local_ok(addr, (size_t)(at - addr)))
+		return REFUSE("san-email: %.64s is not a valid address (local@domain, dot-atom local part)", addr);
+	if (!prof_dns_syntax(at + 1, &wild) || wild)
+		return REFUSE("san-email: %.64s: the domain is not a valid DNS name", addr);
+	if (!prof_dns_ok(p, at + 1))
+		return REFUSE("san-email: %.64s: the domain is outside the allowed DNS suffixes", addr);
+	return 0;
 }
 
 int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san_types, const char *const *sans,
@@ -361,14 +467,16 @@ int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san
 				return REFUSE("san-dns: %s is not a valid DNS name", sans[i]);
 			if (wild && !p->allow_wildcard)
 				return REFUSE("san-wildcard: wildcard names are not allowed by profile %s", p->name);
-			if (!prof_dns_ok(p, wild ? sans[i] + 2 : sans[i]))
+			if (wild ? !prof_wild_ok(p, sans[i] + 2) : !prof_dns_ok(p, sans[i]))
 				return REFUSE("san-dns: %s is outside the allowed DNS suffixes", sans[i]);
 		} else if (san_types[i] == 2) {
-			if (!prof_ip_ok(p, sans[i]))
-				return REFUSE("san-ip: %s is outside the allowed IP ranges", sans[i]);
+			int rc = prof_ip_ok(p, sans[i], why);
+			if (rc)
+				return rc;
 		} else if (san_types[i] == 3) {
-			if (!p->allow_email)
-				return REFUSE("san-email: email names are not allowed by profile %s", p->name);
+			int rc = prof_email_ok(p, sans[i], why);
+			if (rc)
+				return rc;
 		} else {
 			return REFUSE("san-type: only DNS, IP and (if allowed) email names");
 		}

@@ -1,7 +1,8 @@
 /* fuzz_profile: the frontend's profile file (policy/profile.c) over the config reader. Whatever the input,
  * a refusal says why, and an accepted file holds only profiles that keep to their kind: names and lists
  * within their bounds, a CA profile with keyCertSign and a path_length within PROF_PATH_LENGTH_MAX, a leaf
- * profile without keyCertSign, cRLSign or path_length and with an EKU, every required field present. */
+ * profile without keyCertSign, cRLSign or path_length and with an EKU, every required field present (the CRL
+ * and OCSP URLs http:// or https:// without spaces). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,10 @@ static void fuzz_profile_check(const struct profile *p)
 	else
 		FUZZ_CHECK(!(p->key_usage & ca_bits) && !p->has_path_length && p->n_eku > 0);
 	FUZZ_CHECK(!p->cfssl_key_len == !p->cfssl_account[0]);
+	FUZZ_CHECK((!strncmp(p->crl_url, "http://", 7) || !strncmp(p->crl_url, "https://", 8)) &&
+		   !strchr(p->crl_url, ' '));
+	FUZZ_CHECK((!strncmp(p->ocsp_url, "http://", 7) || !strncmp(p->ocsp_url, "https://", 8)) &&
+		   !strchr(p->ocsp_url, ' '));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

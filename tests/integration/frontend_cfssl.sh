@@ -24,6 +24,8 @@ eku = serverAuth
 accounts = cfssl-client, signreq, keyreq
 cfssl_key = $KEY
 cfssl_account = cfssl-client
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 fe_start
 cfg() { # cfg KEY: a cfssl client config whose profile signs through our authsign

@@ -19,6 +19,8 @@ max_validity_days = 500
 key_usage = digitalSignature, keyEncipherment
 eku = serverAuth
 accounts = alice
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 printf 'admin password 0001\n' > "$T/admin.pw"
 printf 'alice password 0002\n' > "$T/alice.pw"
@@ -57,8 +59,36 @@ for spec in ec:P-256 ec:P-384 rsa:2048; do
 		|| fail "AIA/CDP $spec"
 	st=$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$serial'" 2>&1)
 	[ "$st" = issued ] || fail "row $spec: serial $serial status '$st'"
+	# the profile's key usages where the key permits them: no keyEncipherment on an EC key (RFC 5480)
+	ku=$(grep -A1 'X509v3 Key Usage' "$T/leaf.txt" | tail -1)
+	case $spec in
+	ec:*) [ "$(echo $ku)" = "Digital Signature" ] || fail "key usage $spec: $ku" ;;
+	rsa:*) [ "$(echo $ku)" = "Digital Signature, Key Encipherment" ] || fail "key usage $spec: $ku" ;;
+	esac
+	# 17-octet serials: 0x01 and 16 random bytes
+	[[ $serial =~ ^01[0-9a-f]{32}$ ]] || fail "serial $spec: $serial"
 done
-pass "P-256, P-384 and RSA-2048 CSRs issued; openssl -x509_strict and certtool accept the chains; SANs, AIA, CDP; rows issued"
+pass "P-256, P-384 and RSA-2048 CSRs issued; openssl -x509_strict and certtool accept the chains; SANs, AIA, CDP; key usage by key type; 17-octet serials; rows issued"
+
+# a first SAN over 64 characters: the CN is the first SAN short enough; with none, the subject is empty and
+# the subjectAltName critical (RFC 5280 4.2.1.6)
+long=$(printf 'a%.0s' $(seq 61)).example.com
+csr longfirst ec:P-256 "DNS:$long" "DNS:www.example.com"
+issue_req "$T/longfirst.csr" server "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "a long first SAN: $STATUS $BODY"
+json_field '["certificate"]' > "$T/longfirst.pem"
+openssl x509 -in "$T/longfirst.pem" -noout -subject -nameopt RFC2253 | grep -qx 'subject=CN=www.example.com' \
+	|| fail "CN with a long first SAN: $(openssl x509 -in "$T/longfirst.pem" -noout -subject)"
+csr longonly ec:P-256 "DNS:$long"
+issue_req "$T/longonly.csr" server "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "only a long SAN: $STATUS $BODY"
+json_field '["certificate"]' > "$T/longonly.pem"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/longonly.pem" >/dev/null \
+	|| fail "verify the certificate with an empty subject"
+openssl x509 -in "$T/longonly.pem" -noout -text > "$T/longonly.txt"
+grep -q 'X509v3 Subject Alternative Name: critical' "$T/longonly.txt" && grep -qE '^ *Subject: *$' "$T/longonly.txt" \
+	|| fail "empty subject and critical SAN: $(grep -E 'Subject:|Alternative' "$T/longonly.txt")"
+pass "a first SAN over 64 characters: CN from the next short SAN, or an empty subject with a critical SAN (the signer signs it)"
 
 # the CSR in DER: the "csr" field carries it as base64 (standard, padded) or base64url without padding (as
 # ACME's finalize does); the certificate is the same request's

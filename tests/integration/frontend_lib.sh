@@ -59,6 +59,8 @@ max_validity_days = 30
 key_usage = digitalSignature
 eku = clientAuth
 accounts = alice
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 }
 

@@ -24,6 +24,8 @@ key_usage = digitalSignature
 eku = serverAuth
 accounts = alice, ops-admin
 needs_approval = yes
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 
 [profile operator]
 issuer = int
@@ -36,6 +38,8 @@ key_usage = digitalSignature
 eku = clientAuth
 accounts = ops-admin2
 login = yes
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 CI="$(pg_conninfo "$T/pg" frontend)"
 printf 'admin password 0001\n' > "$T/admin.pw"

@@ -31,6 +31,7 @@ max_validity_days = 365
 key_usage = keyCertSign, cRLSign${4:+, digitalSignature}
 accounts = alice
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 }
 team_ca() { ca_profile team-ca "$1" .team.example.com 10.20.0.0/16; } # also P-384 keys and digitalSignature

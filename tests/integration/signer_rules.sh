@@ -30,12 +30,12 @@ check_refusal() { # kind label break expected-prefix [extra args]
 }
 for rule in "issuer issuer:" "aki-missing aki:" "aki-wrong aki:" "sigalg sigalg:" "validity-order validity:" \
 	"validity-outside validity:" "validity-long validity:" "serial-negative serial:" "serial-long serial:" \
-	"serial-small serial:" "ca ca:" "ku key-usage:" "ku-certsign key-usage:" "eku eku:" "critical critical-extension:"; do
+	"serial-small serial:" "ca ca:" "ku key-usage:" "ku-certsign key-usage:" "ku-keytype key-usage:" "eku eku:" "critical critical-extension:"; do
 	set -- $rule
 	check_refusal leaf int "$1" "$2" issuer="$T/ca/int.pem"
 done
 check_refusal leaf ocsp none "operation:" issuer="$T/ca/ocsp.pem"
-pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage, EKU, unknown critical extension, operation"
+pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage (pinned; and keyEncipherment on an EC key), EKU, unknown critical extension, operation"
 
 X crl label=int issuer="$T/ca/int.pem" out="$T/int.crl" >/dev/null || fail "good CRL"
 for rule in "issuer issuer:" "aki aki:" "number crl-number:" "sigalg sigalg:" "long validity:"; do

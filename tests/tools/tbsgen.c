@@ -80,8 +80,11 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 		    certbuild_add_ext(x, issuer, NID_key_usage, "critical,keyCertSign"))
 			goto out;
 	} else {
+		/* ku-keytype: keyEncipherment (pinned) on the EC key (RFC 5480); on an RSA key keyAgreement */
 		const char *ku = is(brk, "ku") ? "critical,digitalSignature,dataEncipherment"
 			       : is(brk, "ku-certsign") ? "critical,digitalSignature,keyCertSign"
+			       : is(brk, "ku-keytype") ? (EVP_PKEY_is_a(pub, "RSA") ? "critical,digitalSignature,keyAgreement"
+										 : "critical,digitalSignature,keyEncipherment")
 						       : "critical,digitalSignature";
 		if (certbuild_add_ext(x, issuer, NID_key_usage, ku) ||
 		    certbuild_add_ext(x, issuer, NID_ext_key_usage, is(brk, "eku") ? "serverAuth,codeSigning" : "serverAuth"))

@@ -200,7 +200,8 @@ bool leaf_tbs(const struct fx *f, const struct leaf_opts *o, struct dbuf *out)
 		ok = X509_set_issuer_name(x, X509_get_subject_name(f->ca));
 	ok = ok && fx_set_cn(X509_get_subject_name(x), "www.example.test") &&
 	     leaf_set_time(X509_getm_notBefore, x, o->not_before, o->gen_time) &&
-	     leaf_set_time(X509_getm_notAfter, x, o->not_after, o->gen_time) && X509_set_pubkey(x, f->leaf_key) &&
+	     leaf_set_time(X509_getm_notAfter, x, o->not_after, o->gen_time) &&
+	     X509_set_pubkey(x, o->key ? o->key : f->leaf_key) &&
 	     leaf_exts(f, o, x) && certbuild_tbs(x, o->sigalg, out) == 0;
 	X509_NAME_free(issuer);
 	ASN1_INTEGER_free(serial);

@@ -56,11 +56,12 @@ struct leaf_opts {
 	const char *bc, *ku, *eku, *san, *nc; /* X509V3 config values, NULL to leave out */
 	bool ski;
 	bool dup_san;
+	EVP_PKEY *key;         /* the subject key; NULL: f->leaf_key (P-256) */
 	size_t n_raw;
 	struct raw_ext raw[FX_MAX_RAW_EXT];
 };
 
-/* The good leaf: v3, issuer = CA subject, random 16-byte serial, now-1h .. now+90d, AKI = CA SKI,
+/* The good leaf: v3, issuer = CA subject, serial 0x01 || 16 random bytes, now-1h .. now+90d, AKI = CA SKI,
  * KU critical digitalSignature, EKU serverAuth, SAN DNS, SKI. */
 void leaf_defaults(const struct fx *f, struct leaf_opts *o);
 /* Appends the leaf's TBSCertificate DER (through certbuild_tbs); false if OpenSSL refused to build it. */

@@ -342,6 +342,39 @@ static void test_key_bounds(void)
 	dbuf_free(&spki);
 }
 
+/* RFC 5480: a P-256 or P-384 key names its curve; the point comes uncompressed. Keys with explicit curve
+ * parameters or a compressed point, in requests they sign themselves, are refused by both paths. */
+static void test_key_forms(void)
+{
+	static const struct {
+		const char *what, *curve, *encoding, *form;
+		int rc;
+	} forms[] = {
+		{ "P-256 named, uncompressed", "P-256", "named_curve", "uncompressed", 0 },
+		{ "P-384 named, uncompressed", "P-384", "named_curve", "uncompressed", 0 },
+		{ "P-256 explicit parameters", "P-256", "explicit", "uncompressed", HSMCA_ERR_POLICY },
+		{ "P-384 explicit parameters", "P-384", "explicit", "uncompressed", HSMCA_ERR_POLICY },
+		{ "P-256 compressed point", "P-256", "named_curve", "compressed", HSMCA_ERR_POLICY },
+		{ "P-384 compressed point", "P-384", "named_curve", "compressed", HSMCA_ERR_POLICY },
+		{ "P-256 explicit, compressed", "P-256", "explicit", "compressed", HSMCA_ERR_POLICY },
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", forms[i].curve);
+		struct dbuf der;
+		dbuf_init(&der);
+		CHECKF(k && EVP_PKEY_set_utf8_string_param(k, OSSL_PKEY_PARAM_EC_ENCODING, forms[i].encoding) == 1 &&
+			       EVP_PKEY_set_utf8_string_param(k, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+							      forms[i].form) == 1 &&
+			       req_make(k, "DNS:form.example", &der),
+		       "%s: could not make the request", forms[i].what);
+		expect_dbuf(forms[i].what, &der, forms[i].rc,
+			    forms[i].rc ? "csr: the EC key must name its curve (namedCurve) and use an uncompressed point"
+					: NULL);
+		dbuf_free(&der);
+		EVP_PKEY_free(k);
+	}
+}
+
 static void test_pem_der(void)
 {
 	struct dbuf der, pem, t;
@@ -874,6 +907,7 @@ int main(void)
 	}
 	test_keys();
 	test_key_bounds();
+	test_key_forms();
 	test_pem_der();
 	test_pem_canonical();
 	test_bare_base64();

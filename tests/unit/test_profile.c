@@ -1,10 +1,13 @@
 /* policy/profile.c: the profile file. Unknown keys and sections, bad values and keys that do not belong to
  * the profile's kind (leaf or CA) are errors naming the line; a valid leaf and a valid CA profile load with
  * every field. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "check.h"
 #include "conf.h"
@@ -19,7 +22,9 @@ static const char leaf[] = "[profile server]\n"            /* 1 */
 			   "max_validity_days = 90\n"      /* 7 */
 			   "key_usage = digitalSignature\n" /* 8 */
 			   "eku = serverAuth\n"            /* 9 */
-			   "accounts = alice\n";           /* 10 */
+			   "accounts = alice\n"            /* 10 */
+			   "crl_url = http://ca.example.com/int.crl\n" /* 11 */
+			   "ocsp_url = https://ca.example.com/ocsp\n";  /* 12 */
 
 static const char ca[] = "[profile team-ca]\n"                   /* 1 */
 			 "issuer = int\n"                        /* 2 */
@@ -32,7 +37,9 @@ static const char ca[] = "[profile team-ca]\n"                   /* 1 */
 			 "max_sans = 1\n"                        /* 9 */
 			 "max_validity_days = 365\n"             /* 10 */
 			 "key_usage = keyCertSign, cRLSign, digitalSignature\n" /* 11 */
-			 "accounts = alice\n";                   /* 12 */
+			 "accounts = alice\n"                    /* 12 */
+			 "crl_url = http://ca.example.com/int.crl\n" /* 13 */
+			 "ocsp_url = http://ca.example.com/ocsp\n";  /* 14 */
 
 static char path[] = "/tmp/hsmca-unit-profile-XXXXXX";
 
@@ -99,6 +106,8 @@ static void test_valid(void)
 		       strstr(err, "line 2: unknown key bogus"),
 	       "parse: unknown key: %s", err);
 	char text[4096];
+	snprintf(text, sizeof(text), "%s%s", leaf, ca);
+	CHECKF(load(text, ps, err) == 0 && ps->n == 2, "two profiles with the same keys: %s", err);
 	edit(ca, 5, "path_length = 8", text, sizeof(text));
 	CHECKF(load(text, ps, err) == 0 && ps->p[0].path_length == 8, "path_length 8: %s", err);
 	free(ps);
@@ -112,7 +121,7 @@ static void test_refused(void)
 		const char *text, *want;
 	} cases[] = {
 		/* unknown keys and sections, with their line numbers; bad values */
-		{ "unknown key", leaf, 0, "colour = blue", "line 11: unknown key colour" },
+		{ "unknown key", leaf, 0, "colour = blue", "line 13: unknown key colour" },
 		{ "misspelt key", leaf, 6, "max_san = 4", "line 6: unknown key max_san" },
 		{ "unknown section", leaf, 1, "[profil server]", "line 1: unknown section" },
 		{ "bad value", leaf, 7, "max_validity_days = ninety", "line 7: bad value for max_validity_days" },
@@ -124,7 +133,7 @@ static void test_refused(void)
 		{ "keyCertSign on a leaf", leaf, 8, "key_usage = digitalSignature, keyCertSign",
 		  "line 8: profile server: keyCertSign and cRLSign are only for a CA profile" },
 		{ "cRLSign on a leaf", leaf, 8, "key_usage = cRLSign", "line 8: profile server: keyCertSign and cRLSign" },
-		{ "path_length on a leaf", leaf, 0, "path_length = 0", "line 11: profile server: path_length is only for a CA" },
+		{ "path_length on a leaf", leaf, 0, "path_length = 0", "line 13: profile server: path_length is only for a CA" },
 		{ "ca = no on a CA profile", ca, 4, "ca = no",
 		  "line 11: profile team-ca: keyCertSign and cRLSign are only for a CA" },
 		/* a CA profile needs what makes it one */
@@ -137,9 +146,121 @@ static void test_refused(void)
 		{ "CA with wildcards", ca, 0, "allow_wildcard = yes", "a CA profile cannot have login, allow_wildcard" },
 		{ "CA with login", ca, 0, "login = yes", "a CA profile cannot have login" },
 		{ "ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca" },
+		/* every profile names its CRL and OCSP URLs, http:// or https://, printable ASCII without spaces */
+		{ "leaf without crl_url", leaf, 11, "# none", "profile server needs crl_url and ocsp_url" },
+		{ "leaf without ocsp_url", leaf, 12, "# none", "profile server needs crl_url and ocsp_url" },
+		{ "CA without crl_url", ca, 13, "# none", "profile team-ca needs crl_url and ocsp_url" },
+		{ "CA without ocsp_url", ca, 14, "# none", "profile team-ca needs crl_url and ocsp_url" },
+		{ "crl_url not http", leaf, 11, "crl_url = ldap://ca.example.com/int.crl",
+		  "profile server: crl_url must be an http:// or https:// URL" },
+		{ "crl_url scheme only", leaf, 11, "crl_url = http://", "profile server: crl_url must be" },
+		{ "crl_url with a space", leaf, 11, "crl_url = http://ca.example.com/a b.crl",
+		  "profile server: crl_url must be" },
+		{ "ocsp_url not http", ca, 14, "ocsp_url = ca.example.com/ocsp",
+		  "profile team-ca: ocsp_url must be an http:// or https:// URL" },
+		/* a key given twice is an error, not a silent override */
+		{ "max_sans twice", leaf, 0, "max_sans = 100", "line 13: max_sans given twice in profile server" },
+		{ "dns_suffixes twice", leaf, 0, "dns_suffixes = .", "line 13: dns_suffixes given twice in profile server" },
+		{ "ca twice", ca, 0, "ca = no", "line 15: ca given twice in profile team-ca" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		refused(cases[i].what, cases[i].base, cases[i].line, cases[i].text, cases[i].want);
+}
+
+/* A leaf profile in memory for profile_check_request: P-256, wildcards and emails allowed, the given suffixes. */
+static void req_profile(struct profile *p, const char *const *suffixes, size_t n)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->name, "req");
+	p->key_types = PROF_P256;
+	p->max_sans = 4;
+	p->allow_wildcard = true;
+	p->allow_email = true;
+	for (size_t i = 0; i < n; i++)
+		strcpy(p->dns_suffixes[p->n_dns++], suffixes[i]);
+	inet_pton(AF_INET, "10.0.0.0", p->ip_ranges[0].addr);
+	p->ip_ranges[0].family = AF_INET;
+	p->ip_ranges[0].prefix = 8;
+	inet_pton(AF_INET6, "2001:db8::", p->ip_ranges[1].addr);
+	p->ip_ranges[1].family = AF_INET6;
+	p->ip_ranges[1].prefix = 32;
+	p->n_ip = 2;
+}
+
+/* One SAN of the given type checked against a profile with one suffix: want NULL (accepted) or a prefix of why. */
+static void req_case(EVP_PKEY *key, const char *suffix, int type, const char *san, const char *want)
+{
+	struct profile p;
+	char why[PROF_WHY_MAX] = "";
+	const char *sans[1] = { san };
+	req_profile(&p, &suffix, 1);
+	int rc = profile_check_request(&p, key, &type, sans, 1, why);
+	if (!want)
+		CHECKF(rc == 0, "%s under %s: refused: %s", san, suffix, why);
+	else
+		CHECKF(rc == HSMCA_ERR_POLICY && check_prefix(why, want), "%s under %s: rc %d why \"%s\", want \"%s\"",
+		       san, suffix, rc, why, want);
+}
+
+static void test_request(void)
+{
+	static const struct {
+		const char *suffix;
+		int type;
+		const char *san, *want; /* want: NULL accepted, else the reason's start */
+	} cases[] = {
+		/* wildcards: "*.P" needs a ".S" suffix with P == S or P below S */
+		{ ".example.com", 1, "*.example.com", NULL },
+		{ ".example.com", 1, "*.EXAMPLE.com", NULL },
+		{ ".example.com", 1, "*.a.example.com", NULL },
+		{ ".example.com", 1, "*.com", "san-dns:" },
+		{ ".example.com", 1, "*.badexample.com", "san-dns:" },
+		{ "example.com", 1, "*.example.com", "san-dns:" },
+		{ "a.example.com", 1, "*.a.example.com", "san-dns:" },
+		{ ".a.example.com", 1, "*.example.com", "san-dns:" },
+		/* plain names */
+		{ ".example.com", 1, "www.example.com", NULL },
+		{ ".example.com", 1, "example.com", "san-dns:" },
+		{ "example.com", 1, "example.com", NULL },
+		{ "example.com", 1, "www.example.com", "san-dns:" },
+		/* IP addresses; an IPv4-mapped IPv6 address would pass around the IPv4 ranges */
+		{ ".example.com", 2, "10.1.2.3", NULL },
+		{ ".example.com", 2, "11.1.2.3", "san-ip:" },
+		{ ".example.com", 2, "2001:db8::1", NULL },
+		{ ".example.com", 2, "::ffff:10.1.2.3", "san-ip: ::ffff:10.1.2.3 is an IPv4-mapped IPv6 address" },
+		{ ".example.com", 2, "::ffff:11.1.2.3", "san-ip: ::ffff:11.1.2.3 is an IPv4-mapped IPv6 address" },
+		/* emails: a dot-atom local part, one '@', a domain within the suffixes */
+		{ ".example.com", 3, "alice@mail.example.com", NULL },
+		{ ".example.com", 3, "a.b+tag!#$%&'*/=?^_`{|}~-@mail.example.com", NULL },
+		{ "example.com", 3, "alice@example.com", NULL },
+		{ ".example.com", 3, "alice@example.com", "san-email:" },
+		{ ".example.com", 3, "alice@mail.example.org", "san-email:" },
+		{ ".example.com", 3, "anything at all", "san-email:" },
+		{ ".example.com", 3, "", "san-email:" },
+		{ ".example.com", 3, "@mail.example.com", "san-email:" },
+		{ ".example.com", 3, "alice@", "san-email:" },
+		{ ".example.com", 3, "a@b@mail.example.com", "san-email:" },
+		{ ".example.com", 3, ".alice@mail.example.com", "san-email:" },
+		{ ".example.com", 3, "alice.@mail.example.com", "san-email:" },
+		{ ".example.com", 3, "al..ice@mail.example.com", "san-email:" },
+		{ ".example.com", 3, "al ice@mail.example.com", "san-email:" },
+		{ ".example.com", 3, "\"alice\"@mail.example.com", "san-email:" },
+		{ ".example.com", 3, "alice@*.example.com", "san-email:" },
+		{ ".example.com", 3, "alice@mail..example.com", "san-email:" },
+		{ ".example.com", 3, "alice@-mail.example.com", "san-email:" },
+		{ ".example.com", 3, "alice@[10.0.0.1]", "san-email:" },
+		{ ".example.com", 3, "0123456789012345678901234567890123456789012345678901234567890123@mail.example.com",
+		  NULL },
+		{ ".example.com", 3, "01234567890123456789012345678901234567890123456789012345678901234@mail.example.com",
+		  "san-email:" },
+	};
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	CHECK(key != NULL);
+	if (!key)
+		return;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		req_case(key, cases[i].suffix, cases[i].type, cases[i].san, cases[i].want);
+	EVP_PKEY_free(key);
 }
 
 int main(void)
@@ -150,6 +271,7 @@ int main(void)
 	close(fd);
 	test_valid();
 	test_refused();
+	test_request();
 	unlink(path);
 	return check_done("unit_profile");
 }

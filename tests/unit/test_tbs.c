@@ -69,7 +69,7 @@ static void test_cert_good(void)
 	CHECKF(tbs_cert_parse(span_make(der.data, der.len), &t, why), "good leaf: %s", why);
 	CHECK(policy_check_cert(&t, &fx.iss, &fx.prof, why) == 0);
 	/* what the parser decoded */
-	CHECK(t.serial.len == 16 && (t.serial.data[0] & 0xc0) == 0x40);
+	CHECK(t.serial.len == 17 && t.serial.data[0] == 0x01);
 	CHECK(t.not_before == o.not_before && t.not_after == o.not_after);
 	CHECK(t.has_ku && t.ku == TBS_KU_DIGITAL_SIGNATURE && !t.has_bc && t.n_eku == 1 && t.has_ski);
 	CHECK(t.has_aki && t.aki_keyid.len == fx.iss.ski_len && !memcmp(t.aki_keyid.data, fx.iss.ski, fx.iss.ski_len));
@@ -177,10 +177,32 @@ static void test_cert_rules(void)
 	o = base;
 	o.ku = "critical,digitalSignature,dataEncipherment";
 	cert_case("KU not allowed", &o, &fx.prof, "key-usage:", "not allowed");
-	o.ku = "critical,digitalSignature,keyEncipherment";
+	o.ku = "critical,digitalSignature";
 	cert_case("KU allowed", &o, &fx.prof, NULL, NULL);
 	o.ku = NULL;
 	cert_case("no KU", &o, &fx.prof, "key-usage:", "missing");
+
+	/* key usages the key's type cannot carry out, though the pinned profile allows them */
+	EVP_PKEY *rsa = EVP_RSA_gen(2048);
+	CHECK(rsa != NULL);
+	p = fx.prof;
+	p.ku_allowed = 0x1ff & ~(TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN);
+	o = base;
+	o.ku = "critical,digitalSignature,keyEncipherment";
+	cert_case("keyEncipherment on an EC key", &o, &p, "key-usage:", "EC key");
+	o.ku = "critical,digitalSignature,dataEncipherment";
+	cert_case("dataEncipherment on an EC key", &o, &p, "key-usage:", "EC key");
+	o.ku = "critical,digitalSignature,keyAgreement";
+	cert_case("keyAgreement on an EC key", &o, &p, NULL, NULL);
+	o.key = rsa;
+	cert_case("keyAgreement on an RSA key", &o, &p, "key-usage:", "RSA key");
+	o.ku = "critical,digitalSignature,encipherOnly";
+	cert_case("encipherOnly on an RSA key", &o, &p, "key-usage:", "RSA key");
+	o.ku = "critical,digitalSignature,decipherOnly";
+	cert_case("decipherOnly on an RSA key", &o, &p, "key-usage:", "RSA key");
+	o.ku = "critical,digitalSignature,keyEncipherment,dataEncipherment";
+	cert_case("keyEncipherment on an RSA key", &o, &p, NULL, NULL);
+	EVP_PKEY_free(rsa);
 
 	o = base;
 	o.eku = "codeSigning";
@@ -751,13 +773,23 @@ static void test_policy_helpers(void)
 
 	uint8_t rnd[21];
 	memset(rnd, 0xff, sizeof(rnd));
-	CHECK(certbuild_serial(rnd, 8) == NULL && certbuild_serial(rnd, 21) == NULL);
-	ASN1_INTEGER *ai = certbuild_serial(rnd, 20);
-	CHECK(ai && ASN1_STRING_length(ai) == 20 && ASN1_STRING_get0_data(ai)[0] == 0x7f);
+	/* 0x01 || rnd: every random bit kept, positive and minimal whatever rnd holds, at most 20 octets */
+	CHECK(certbuild_serial(rnd, 7) == NULL && certbuild_serial(rnd, 20) == NULL);
+	ASN1_INTEGER *ai = certbuild_serial(rnd, 19);
+	CHECK(ai && ASN1_STRING_length(ai) == 20 && ASN1_STRING_get0_data(ai)[0] == 0x01 &&
+	      ASN1_STRING_get0_data(ai)[1] == 0xff);
+	ASN1_INTEGER_free(ai);
+	ai = certbuild_serial(rnd, 16);
+	CHECK(ai && ASN1_STRING_length(ai) == 17 && ASN1_STRING_get0_data(ai)[0] == 0x01 &&
+	      !memcmp(ASN1_STRING_get0_data(ai) + 1, rnd, 16));
 	ASN1_INTEGER_free(ai);
 	memset(rnd, 0, sizeof(rnd));
-	ai = certbuild_serial(rnd, 9);
-	CHECK(ai && ASN1_STRING_length(ai) == 9 && ASN1_STRING_get0_data(ai)[0] == 0x40);
+	ai = certbuild_serial(rnd, 16);
+	CHECK(ai && ASN1_STRING_length(ai) == 17 && ASN1_STRING_get0_data(ai)[0] == 0x01 &&
+	      ASN1_STRING_get0_data(ai)[16] == 0);
+	ASN1_INTEGER_free(ai);
+	ai = certbuild_serial(rnd, 8);
+	CHECK(ai && ASN1_STRING_length(ai) == 9 && ASN1_STRING_get0_data(ai)[0] == 0x01);
 	ASN1_INTEGER_free(ai);
 }
 

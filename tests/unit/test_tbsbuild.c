@@ -47,16 +47,26 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 	char ku[256] = "critical", eku[256] = "", san[2048] = "", v[600];
 	X509 *x = X509_new();
 	X509_NAME *subj = X509_NAME_new();
-	ASN1_INTEGER *ser = certbuild_serial(serial, TBSBUILD_SERIAL_LEN);
+	ASN1_INTEGER *ser = certbuild_serial(serial, TBSBUILD_SERIAL_RANDOM);
+	const char *cn = NULL; /* the first SAN of at most 64 characters (all ASCII here); none: empty subject */
+	for (size_t i = 0; !cn && i < csr->n_sans; i++)
+		if (strlen(csr->sans[i].value) <= 64)
+			cn = csr->sans[i].value;
+	if (!cn)
+		snprintf(san, sizeof(san), "critical"); /* RFC 5280 4.2.1.6 */
 	bool ok = x && subj && ser &&
-		  X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)csr->sans[0].value, -1,
-					     -1, 0) &&
+		  (!cn || X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0)) &&
 		  X509_set_version(x, X509_VERSION_3) && X509_set_serialNumber(x, ser) && X509_set_subject_name(x, subj) &&
 		  X509_set_issuer_name(x, X509_get_subject_name(f->ca)) && X509_set_pubkey(x, key) &&
 		  X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) && X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na);
+	/* the profile's key usages the key's type permits: RFC 5480 (EC), RFC 3279 (RSA) */
+	unsigned forbidden = EVP_PKEY_is_a(key, "EC") ? (1u << 2 | 1u << 3) : (1u << 4 | 1u << 7 | 1u << 8), kus = 0;
 	for (unsigned i = 0; i < 9; i++)
-		if (p->key_usage & (1u << i))
+		if (p->key_usage & ~forbidden & (1u << i)) {
 			list_add(ku, sizeof(ku), ku_names[i]);
+			kus++;
+		}
+	ok = ok && (!p->key_usage || kus); /* none left: refused */
 	for (size_t i = 0; i < p->n_eku; i++)
 		list_add(eku, sizeof(eku), p->eku[i]);
 	for (size_t i = 0; i < csr->n_sans; i++) {
@@ -95,18 +105,18 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 	if (p->n_ip == 0)
 		list_add(nc, sizeof(nc), "excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::");
 	ok = ok && !certbuild_add_ext(x, f->ca, NID_basic_constraints, bc) &&
-	     (!p->key_usage || !certbuild_add_ext(x, f->ca, NID_key_usage, ku)) &&
+	     (!kus || !certbuild_add_ext(x, f->ca, NID_key_usage, ku)) &&
 	     (!p->n_eku || !certbuild_add_ext(x, f->ca, NID_ext_key_usage, eku)) &&
 	     !certbuild_add_ext(x, f->ca, NID_subject_alt_name, san) &&
 	     !certbuild_add_ext(x, f->ca, NID_subject_key_identifier, "hash") &&
 	     !certbuild_add_ext(x, f->ca, NID_authority_key_identifier, "keyid:always");
 	if (ok && p->ca)
 		ok = !certbuild_add_ext(x, f->ca, NID_name_constraints, nc);
-	if (ok && p->crl_url[0]) {
+	if (ok) {
 		snprintf(v, sizeof(v), "URI:%s", p->crl_url);
 		ok = !certbuild_add_ext(x, f->ca, NID_crl_distribution_points, v);
 	}
-	if (ok && p->ocsp_url[0]) {
+	if (ok) {
 		snprintf(v, sizeof(v), "OCSP;URI:%s", p->ocsp_url);
 		ok = !certbuild_add_ext(x, f->ca, NID_info_access, v);
 	}
@@ -163,10 +173,9 @@ static void random_profile(struct profile *p)
 	for (unsigned i = 0; i < 6; i++)
 		if (rnd(3) == 0)
 			snprintf(p->eku[p->n_eku++], sizeof(p->eku[0]), "%s", eku_names[i]);
-	if (rnd(2))
-		snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/%u.crl", rnd(100000));
-	if (rnd(2))
-		snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/%u", rnd(100000));
+	/* every profile has both (prof_check_urls) */
+	snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/%u.crl", rnd(100000));
+	snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/%u", rnd(100000));
 	if (rnd(3) == 0) { /* a CA profile: its DNS suffixes and IP ranges become nameConstraints */
 		p->ca = true;
 		p->has_path_length = true;
@@ -230,7 +239,7 @@ static void test_random(struct fx *f)
 	CHECK(keys[1] && keys[2] && c && p);
 	for (unsigned round = 0; round < ROUNDS && c && p && keys[1] && keys[2]; round++) {
 		EVP_PKEY *key = keys[rnd(3)];
-		uint8_t serial[TBSBUILD_SERIAL_LEN];
+		uint8_t serial[TBSBUILD_SERIAL_RANDOM];
 		time_t nb = f->now - 3600 + (time_t)rnd(40) * TB_YEAR, na = nb + 1 + (time_t)rnd(3650) * DAY;
 		struct dbuf mine, ref;
 		dbuf_init(&mine);
@@ -243,7 +252,7 @@ static void test_random(struct fx *f)
 		set_spki(c, key);
 		if (RAND_bytes(serial, sizeof(serial)) != 1)
 			abort();
-		int rc = tbsbuild_leaf(p, &f->iss, c, serial, nb, na, &mine);
+		int rc = tbsbuild_leaf(p, &f->iss, c, serial, nb, na, &mine, NULL);
 		bool ref_ok = ref_tbs(f, p, c, key, serial, nb, na, &ref);
 		ERR_clear_error();
 		CHECKF((rc == 0) == ref_ok, "round %u: mine rc=%d, OpenSSL %s (first SAN %s)", round, rc,
@@ -299,7 +308,7 @@ static void test_largest_ca(struct fx *f)
 	struct profile *p = calloc(1, sizeof(*p));
 	struct csr *c = calloc(1, sizeof(*c));
 	struct policy_profile *pin = calloc(1, sizeof(*pin));
-	uint8_t serial[TBSBUILD_SERIAL_LEN] = { 1 };
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
 	struct dbuf tbs;
 	dbuf_init(&tbs);
 	CHECK(p && c && pin);
@@ -326,7 +335,7 @@ static void test_largest_ca(struct fx *f)
 	c->sans[0].type = CSR_SAN_DNS;
 	snprintf(c->sans[0].value, sizeof(c->sans[0].value), "ca.example.com"); /* the builder checks no names */
 	set_spki(c, f->leaf_key);
-	CHECK(tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs) == 0);
+	CHECK(tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, NULL) == 0);
 	struct tbs_cert t;
 	struct tbs_nc nc;
 	char why[TBS_WHY_MAX] = "";
@@ -342,12 +351,228 @@ out:
 	free(pin);
 }
 
+/* A plain leaf profile (digitalSignature, serverAuth, 90 days) and a request for www.example.com with key. */
+static void plain_leaf(struct profile *p, struct csr *c, EVP_PKEY *key)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "server");
+	snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/int.crl");
+	snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/");
+	snprintf(p->eku[p->n_eku++], sizeof(p->eku[0]), "serverAuth");
+	p->max_validity_days = 90;
+	p->key_usage = TBS_KU_DIGITAL_SIGNATURE;
+	memset(c, 0, sizeof(*c));
+	c->n_sans = 1;
+	c->sans[0].type = CSR_SAN_DNS;
+	snprintf(c->sans[0].value, sizeof(c->sans[0].value), "www.example.com");
+	set_spki(c, key);
+}
+
+/* The subject is CN=<the first SAN of at most 64 characters>; with none that short an empty subject and a
+ * critical subjectAltName (RFC 5280 4.2.1.6), which the signer's rules accept. */
+static void test_subject(struct fx *f)
+{
+	static const uint8_t cn_short[] = { 0x30, 0x1a, 0x31, 0x18, 0x30, 0x16, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c,
+					    0x0f, 'w', 'w', 'w', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o',
+					    'm' };
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
+	char longname[80];
+	CHECK(p && c);
+	if (!p || !c)
+		goto out;
+	memset(longname, 'a', 61);
+	memcpy(longname + 61, ".example.com", 13); /* 73 characters */
+	for (int only_long = 0; only_long < 2; only_long++) {
+		struct dbuf tbs, cert;
+		struct tbs_cert t;
+		char why[TBS_WHY_MAX] = "";
+		dbuf_init(&tbs);
+		plain_leaf(p, c, f->leaf_key);
+		c->n_sans = only_long ? 1 : 2;
+		memcpy(c->sans[1].value, c->sans[0].value, sizeof(c->sans[0].value));
+		c->sans[1].type = CSR_SAN_DNS;
+		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "%s", longname);
+		int rc = tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, why);
+		bool parsed = rc == 0 && tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why);
+		CHECKF(parsed, "long first SAN (only_long %d): rc %d why %s", only_long, rc, why);
+		if (parsed) {
+			const struct tbs_ext *san = tbs_ext_find(t.ext, t.n_ext, OID_SAN, sizeof(OID_SAN));
+			if (only_long)
+				CHECK(t.subject.len == 2 && san && san->critical);
+			else
+				CHECK(t.subject.len == sizeof(cn_short) && !memcmp(t.subject.data, cn_short, sizeof(cn_short)) &&
+				      san && !san->critical);
+			CHECKF(policy_check_cert(&t, &f->iss, &f->prof, why) == 0, "signer rules: %s", why);
+			dbuf_init(&cert);
+			sign_cert(f, &tbs, &cert);
+			const unsigned char *q = cert.data;
+			X509 *x = d2i_X509(NULL, &q, (long)cert.len);
+			CHECK(x && X509_verify(x, f->ca_key) == 1 &&
+			      X509_NAME_entry_count(X509_get_subject_name(x)) == (only_long ? 0 : 1));
+			X509_free(x);
+			dbuf_free(&cert);
+		}
+		dbuf_free(&tbs);
+	}
+out:
+	free(p);
+	free(c);
+}
+
+/* Each refusal names its rule. */
+static void test_reasons(struct fx *f)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
+	char why[TBS_WHY_MAX];
+	struct dbuf tbs;
+	int rc;
+	CHECK(p && c);
+	if (!p || !c)
+		goto out;
+#define REASON(what, nb, na, want_rc, want)                                                                     \
+	do {                                                                                                   \
+		dbuf_init(&tbs);                                                                               \
+		why[0] = 0;                                                                                    \
+		rc = tbsbuild_leaf(p, &f->iss, c, serial, nb, na, &tbs, why);                                  \
+		CHECKF(rc == (want_rc) && check_prefix(why, want), "%s: rc %d why \"%s\"", what, rc, why);     \
+		dbuf_free(&tbs);                                                                               \
+	} while (0)
+	plain_leaf(p, c, f->leaf_key);
+	c->n_sans = 0;
+	REASON("no SAN", f->now, f->now + DAY, HSMCA_ERR_POLICY, "san: at least one");
+	plain_leaf(p, c, f->leaf_key);
+	snprintf(c->sans[0].value, sizeof(c->sans[0].value), "a,b.example.com");
+	REASON("comma", f->now, f->now + DAY, HSMCA_ERR_POLICY, "san: name 0");
+	plain_leaf(p, c, f->leaf_key);
+	c->sans[0].type = CSR_SAN_IP;
+	REASON("IP not an address", f->now, f->now + DAY, HSMCA_ERR_POLICY, "san: name 0 is not an IP address");
+	plain_leaf(p, c, f->leaf_key);
+	snprintf(p->eku[0], sizeof(p->eku[0]), "sorcery");
+	REASON("unknown EKU", f->now, f->now + DAY, HSMCA_ERR_POLICY, "eku:");
+	plain_leaf(p, c, f->leaf_key);
+	p->key_usage = TBS_KU_KEY_ENCIPHERMENT;
+	REASON("no key usage left", f->now, f->now + DAY, HSMCA_ERR_POLICY, "key-usage:");
+	plain_leaf(p, c, f->leaf_key);
+	c->spki_len -= 3; /* cut short: the SEQUENCE overruns it */
+	REASON("malformed SPKI", f->now, f->now + DAY, HSMCA_ERR_PARSE, "key:");
+	plain_leaf(p, c, f->leaf_key);
+	REASON("year 10000", f->now, (time_t)253402300800LL, HSMCA_ERR_PARSE, "time:");
+#undef REASON
+out:
+	free(p);
+	free(c);
+}
+
+/* keyUsage is the profile's usages the key's type permits: an EC key drops keyEncipherment and
+ * dataEncipherment, an RSA key keyAgreement, encipherOnly and decipherOnly; nothing left: refused. */
+static void test_ku_by_key(struct fx *f)
+{
+	static const struct {
+		const char *what;
+		int rsa;
+		uint16_t profile, want; /* want 0: refused */
+	} cases[] = {
+		{ "EC: digitalSignature, keyEncipherment", 0, TBS_KU_DIGITAL_SIGNATURE | TBS_KU_KEY_ENCIPHERMENT,
+		  TBS_KU_DIGITAL_SIGNATURE },
+		{ "EC: keyAgreement, dataEncipherment", 0, TBS_KU_KEY_AGREEMENT | TBS_KU_DATA_ENCIPHERMENT,
+		  TBS_KU_KEY_AGREEMENT },
+		{ "EC: keyEncipherment alone", 0, TBS_KU_KEY_ENCIPHERMENT, 0 },
+		{ "RSA: digitalSignature, keyEncipherment", 1, TBS_KU_DIGITAL_SIGNATURE | TBS_KU_KEY_ENCIPHERMENT,
+		  TBS_KU_DIGITAL_SIGNATURE | TBS_KU_KEY_ENCIPHERMENT },
+		{ "RSA: digitalSignature, keyAgreement, decipherOnly", 1,
+		  TBS_KU_DIGITAL_SIGNATURE | TBS_KU_KEY_AGREEMENT | TBS_KU_DECIPHER_ONLY, TBS_KU_DIGITAL_SIGNATURE },
+		{ "RSA: keyAgreement, encipherOnly", 1, TBS_KU_KEY_AGREEMENT | TBS_KU_ENCIPHER_ONLY, 0 },
+	};
+	EVP_PKEY *rsa = EVP_RSA_gen(2048);
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
+	CHECK(rsa && p && c);
+	for (size_t i = 0; rsa && p && c && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dbuf tbs;
+		struct tbs_cert t;
+		char why[TBS_WHY_MAX] = "";
+		dbuf_init(&tbs);
+		memset(p, 0, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "server");
+		snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/int.crl");
+		snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/");
+		p->max_validity_days = 90;
+		p->key_usage = cases[i].profile;
+		memset(c, 0, sizeof(*c));
+		c->n_sans = 1;
+		c->sans[0].type = CSR_SAN_DNS;
+		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "www.example.com");
+		set_spki(c, cases[i].rsa ? rsa : f->leaf_key);
+		int rc = tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, NULL);
+		if (!cases[i].want)
+			CHECKF(rc == HSMCA_ERR_POLICY, "%s: rc %d, want refused", cases[i].what, rc);
+		else
+			CHECKF(rc == 0 && tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why) && t.has_ku &&
+				       t.ku == cases[i].want,
+			       "%s: rc %d why \"%s\" ku %#x, want %#x", cases[i].what, rc, why, rc ? 0 : t.ku,
+			       cases[i].want);
+		dbuf_free(&tbs);
+	}
+	EVP_PKEY_free(rsa);
+	free(p);
+	free(c);
+}
+
+/* The serial is 0x01 || the 16 random bytes: 17 octets, positive and minimal for any random bytes, all 128
+ * random bits kept. */
+static void test_serial(struct fx *f)
+{
+	static const uint8_t fills[] = { 0x00, 0x7f, 0x80, 0xff };
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	CHECK(p && c);
+	for (size_t i = 0; p && c && i < sizeof(fills) + 1; i++) {
+		uint8_t serial[TBSBUILD_SERIAL_RANDOM];
+		struct dbuf tbs;
+		struct tbs_cert t;
+		char why[TBS_WHY_MAX] = "";
+		if (i < sizeof(fills))
+			memset(serial, fills[i], sizeof(serial));
+		else if (RAND_bytes(serial, sizeof(serial)) != 1)
+			abort();
+		dbuf_init(&tbs);
+		memset(p, 0, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "server");
+		snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/int.crl");
+		snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/");
+		p->max_validity_days = 90;
+		p->key_usage = TBS_KU_DIGITAL_SIGNATURE;
+		memset(c, 0, sizeof(*c));
+		c->n_sans = 1;
+		c->sans[0].type = CSR_SAN_DNS;
+		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "www.example.com");
+		set_spki(c, f->leaf_key);
+		CHECKF(tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, NULL) == 0 &&
+			       tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why),
+		       "serial case %zu: %s", i, why);
+		CHECKF(t.serial.len == 17 && t.serial.data[0] == 0x01 && !memcmp(t.serial.data + 1, serial, sizeof(serial)),
+		       "serial case %zu: %zu octets, first %#x", i, t.serial.len, t.serial.len ? t.serial.data[0] : 0);
+		dbuf_free(&tbs);
+	}
+	free(p);
+	free(c);
+}
+
 int main(void)
 {
 	struct fx f;
 	CHECK(fx_init(&f));
 	test_random(&f);
 	test_largest_ca(&f);
+	test_ku_by_key(&f);
+	test_serial(&f);
+	test_subject(&f);
+	test_reasons(&f);
 	test_pem_refusals();
 	fx_free(&f);
 	return check_done("unit_tbsbuild");
