@@ -106,6 +106,38 @@ static int commit_batch(struct committer *c, struct commit_item *batch)
 	return 0;
 }
 
+/* An intent or issued result that failed on its own after its batch statement failed: the statement (or a
+ * connection lost once the server had it) may have stored it after all, or another path (recovery) may have
+ * completed the row meanwhile. Looks at the row as it is (db_cert_compare) and returns the item's true
+ * outcome: 0 if exactly this intent, or this issued certificate, is what the row holds; HSMCA_ERR_EXISTS if
+ * the row was completed otherwise (issued with another DER, failed, revoked), which is not "will be
+ * recovered"; else rc unchanged. In the batch's transaction, after the item's savepoint was rolled back. */
+static int commit_recheck(struct db *db, const struct commit_item *i, int rc)
+{
+	char status[16];
+	bool same = false;
+	if (i->kind == COMMIT_INTENT && rc == HSMCA_ERR_EXISTS) {
+		const struct db_cert *ct = i->intent->cert;
+		if (db_cert_compare(db, ct->serial_hex, ct->tbs, ct->tbs_len, NULL, 0, status, sizeof status, &same) == 0 &&
+		    same) {
+			log_event("info", "commit_already_stored", "serial=%s what=intent", ct->serial_hex);
+			return 0;
+		}
+	} else if (i->kind == COMMIT_ISSUED && rc == HSMCA_ERR_STATE) {
+		const struct db_batch_issued *is = i->issued;
+		if (db_cert_compare(db, is->serial_hex, NULL, 0, is->der, is->der_len, status, sizeof status, &same) != 0 ||
+		    strcmp(status, "pending") == 0)
+			return rc;
+		if (same && strcmp(status, "issued") == 0) {
+			log_event("info", "commit_already_stored", "serial=%s what=issued", is->serial_hex);
+			return 0;
+		}
+		log_event("warning", "commit_not_pending", "serial=%s status=%s same_der=%d", is->serial_hex, status, same);
+		return HSMCA_ERR_EXISTS;
+	}
+	return rc;
+}
+
 static void commit_apply_all(struct committer *c, struct commit_item *batch)
 {
 	char err[DB_ERR_MAX];
@@ -121,7 +153,9 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 		/* the common case: one statement, committed on its own, one round trip for the whole batch */
 		if (commit_batch(c, batch) == 0)
 			return;
-		batch_failed = true; /* rolled back by PostgreSQL: each item on its own below */
+		/* rolled back whole by PostgreSQL (db_batch_apply is all or nothing), unless the connection was lost
+		 * after the server had it: each item on its own below, and one that fails looks at its row (commit_recheck) */
+		batch_failed = true;
 	}
 	if (!rc)
 		rc = db_begin(c->db);
@@ -141,6 +175,8 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 		i->rc = i->apply(c->db, i->arg);
 		if ((i->rc ? db_savepoint_rollback(c->db) : db_savepoint_release(c->db)) != 0 && !rc)
 			rc = HSMCA_ERR_IO; /* the transaction itself is broken: fail the batch */
+		else if (i->rc)
+			i->rc = commit_recheck(c->db, i, i->rc);
 	}
 	if (!rc && (rc = db_commit(c->db)) != 0)
 		log_event("error", "commit_failed", "why=\"%s\"", db_errmsg(c->db));

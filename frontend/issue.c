@@ -189,6 +189,8 @@ int issue_body(const struct job *j, struct json_doc **doc, const char **csr, siz
 
 const char issue_why_signer_down[] = "the request is recorded and will be completed when the signer is back";
 const char issue_why_unrecorded[] = "could not record the certificate; it will be recovered";
+const char issue_why_not_pending[] = "the certificate was completed another way meanwhile; "
+				    "GET /api/v1/certificates/{serial} returns what is stored";
 
 int issue_intent_apply(struct db *db, void *arg)
 {
@@ -525,7 +527,13 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		o->code = "signer";
 		goto out;
 	}
-	if (issue_commit_result(w, actor, o->serial, &o->der, NULL)) {
+	if ((rc = issue_commit_result(w, actor, o->serial, &o->der, NULL))) {
+		if (rc == HSMCA_ERR_EXISTS) { /* the row is no longer pending: not ours to complete (commit_recheck) */
+			o->status = 409;
+			o->code = "not-pending";
+			snprintf(o->why, sizeof(o->why), "%s", issue_why_not_pending);
+			goto out;
+		}
 		/* signed but not recorded as issued: the row stays pending and recovery re-signs it */
 		snprintf(o->why, sizeof(o->why), "%s", issue_why_unrecorded);
 		goto out;

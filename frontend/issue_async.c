@@ -74,6 +74,9 @@ static void issue_async_done(void *arg, int rc)
 			return;
 		issue_async_failed(a, HSMCA_ERR_NOMEM);
 		return;
+	} else if (a->s.result_rc == HSMCA_ERR_EXISTS) { /* the row is no longer pending (commit_recheck) */
+		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
+		job_error(j, 409, "not-pending", issue_why_not_pending);
 	} else if (a->s.result_rc) {
 		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
 		job_error(j, 503, "unavailable", issue_why_unrecorded); /* stays pending: recovery re-signs it */

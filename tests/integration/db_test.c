@@ -9,6 +9,8 @@
  *   db_test certs CONNINFO                       certificate life cycle; prints "A B" serials for the script
  *   db_test accounts CONNINFO                    accounts and API keys
  *   db_test batch CONNINFO                       db_batch_apply alone and in the group committer
+ *   db_test batch-partial CONNINFO               a batch of results meeting a row already issued stores
+ *                                                nothing; the committer's fallback gives each its true outcome
  *   db_test batch-plan OWNER_CONNINFO            the batch statement's plans (auto_explain, so superuser) on a
  *                                                table of mostly dead pending entries: never that index
  *   db_test batch-bench CONNINFO N ROUNDS        not a test: ROUNDS statements of N intents and the previous
@@ -448,10 +450,14 @@ static int cmd_batch(const char *conninfo)
 	char st[STATUS_MAX];
 	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_status(other, s[4], st, sizeof st), other);
 
-	/* the committer: s[4] and the duplicate s[2] wait together behind a busy item, share a batch */
+	/* the committer: s[4] and a duplicate of s[2] (another TBS: the row is not this intent's) wait together
+	 * behind a busy item, share a batch */
 	struct committer *cm = NULL;
 	pthread_t busy, t[2];
-	struct batch_one o[2] = { { NULL, &in[4], -1 }, { NULL, &in[2], -1 } };
+	struct db_cert cdup = c[2];
+	cdup.tbs = tbs[3];
+	struct db_batch_intent indup = { &cdup, "alice", "{}" };
+	struct batch_one o[2] = { { NULL, &in[4], -1 }, { NULL, &indup, -1 } };
 	char cmerr[DB_ERR_MAX];
 	CHECK(committer_start(conninfo, &cm, cmerr) == 0);
 	o[0].c = o[1].c = cm;
@@ -523,6 +529,131 @@ static int cmd_batch(const char *conninfo)
 	db_close(db);
 	printf("batch: one statement, atomic; the committer's fallback stores the good item of a failed batch; "
 	       "every value arrives as given; a batch of more than DB_BLOB_MAX bytes in a column is refused whole\n");
+	return 0;
+}
+
+/* ---- batch-partial: a batch whose results meet a row that is no longer pending ---- */
+struct batch_res {
+	struct committer *c;
+	const struct db_batch_issued *is;
+	int rc;
+};
+
+static int batch_issued_apply(struct db *db, void *arg)
+{
+	const struct db_batch_issued *is = arg;
+	int rc = db_cert_mark_issued(db, is->serial_hex, is->der, is->der_len);
+	return rc ? rc : db_audit_append(db, is->actor, "certificate.issued", is->serial_hex, is->details);
+}
+
+static void *batch_issued(void *arg)
+{
+	struct batch_res *o = arg;
+	o->rc = committer_run_issued(o->c, o->is, batch_issued_apply, (void *)o->is);
+	return NULL;
+}
+
+/* audit rows of action for serial (any case) */
+static long audit_count(struct db *db, const char *serial, const char *action)
+{
+	char lower[DB_SERIAL_HEX_MAX];
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	for (size_t i = 0; i < sizeof lower; i++)
+		lower[i] = (char)tolower((unsigned char)serial[i]);
+	db_params_text(&p, lower);
+	db_params_text(&p, action);
+	EXPECT(0, db_exec(db, "SELECT count(*) FROM audit_log WHERE lower(object) = $1 AND action = $2", &p, DB_FMT_TEXT, &r),
+	       db);
+	long n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+/* Pending S and T, S already issued: a batch statement of results for S and T stores nothing (outside a
+ * transaction it used to commit T and an audit row for S, then report failure); the committer's one-by-one
+ * fallback then finds S issued with the same DER (stored: 0, no second audit row) and issues T; S with another
+ * DER is HSMCA_ERR_EXISTS (not pending any more), and an intent whose row already holds its TBS (a batch
+ * statement that committed before the connection went) is stored, one with another TBS is a duplicate. */
+static int cmd_batch_partial(const char *conninfo)
+{
+	struct db *db = open_or_die(conninfo), *other = open_or_die(conninfo);
+	enum { S, T, U, N };
+	char s[N][DB_SERIAL_HEX_MAX];
+	uint8_t tbs[N][TBS_LEN], der[N][2 * TBS_LEN], der2[2 * TBS_LEN], tbs2[TBS_LEN];
+	struct db_cert c[N];
+	struct db_batch_intent in[N];
+	struct db_batch_issued is[N];
+	const struct db_batch_intent *vi[N];
+	for (int i = 0; i < N; i++) {
+		random_serial(s[i]);
+		fake_tbs(s[i], tbs[i]);
+		c[i] = cert_for(s[i], tbs[i], NULL);
+		in[i] = (struct db_batch_intent){ &c[i], "alice", "{}" };
+		is[i] = (struct db_batch_issued){ s[i], der[i], fake_cert(tbs[i], der[i]), "signer", "{}" };
+		vi[i] = &in[i];
+	}
+	EXPECT(0, db_batch_apply(db, vi, N, NULL, 0), db);
+	const struct db_batch_issued *vS[] = { &is[S] }, *vST[] = { &is[S], &is[T] };
+	EXPECT(0, db_batch_apply(db, NULL, 0, vS, 1), db);
+	CHECK(status_is(other, s[S], "issued") && audit_count(other, s[S], "certificate.issued") == 1);
+
+	/* the statement alone, outside a transaction (as the committer runs it): nothing changes */
+	EXPECT(HSMCA_ERR_STATE, db_batch_apply(db, NULL, 0, vST, 2), db);
+	CHECK(status_is(other, s[T], "pending"));
+	CHECK(strstr(db_errmsg(db), "not pending") != NULL);
+	CHECK(audit_count(other, s[S], "certificate.issued") == 1 && audit_count(other, s[T], "certificate.issued") == 0);
+	/* with an intent in the same statement: the intent is not stored either */
+	char su[DB_SERIAL_HEX_MAX];
+	uint8_t tu[TBS_LEN];
+	random_serial(su);
+	fake_tbs(su, tu);
+	struct db_cert cu = cert_for(su, tu, NULL);
+	struct db_batch_intent inu = { &cu, "alice", "{}" };
+	const struct db_batch_intent *vu[] = { &inu };
+	EXPECT(HSMCA_ERR_STATE, db_batch_apply(db, vu, 1, vST, 2), db);
+	char st[STATUS_MAX];
+	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_status(other, su, st, sizeof st), other);
+	CHECK(status_is(other, s[T], "pending") && audit_count(other, su, "certificate.requested") == 0);
+
+	/* the committer: S (already issued, same DER) and T share a batch behind a busy item */
+	struct committer *cm = NULL;
+	char cmerr[DB_ERR_MAX];
+	pthread_t busy, t[2];
+	CHECK(committer_start(conninfo, &cm, cmerr) == 0);
+	struct batch_res o[2] = { { cm, &is[S], -1 }, { cm, &is[T], -1 } };
+	CHECK(pthread_create(&busy, NULL, batch_busy, cm) == 0);
+	usleep(BATCH_BUSY_US / 4);
+	for (int i = 0; i < 2; i++)
+		CHECK(pthread_create(&t[i], NULL, batch_issued, &o[i]) == 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_join(busy, NULL);
+	printf("committer: S rc=%d, T rc=%d\n", o[0].rc, o[1].rc);
+	CHECK(o[0].rc == 0 && o[1].rc == 0);
+	CHECK(status_is(other, s[T], "issued"));
+	CHECK(audit_count(other, s[S], "certificate.issued") == 1 && audit_count(other, s[T], "certificate.issued") == 1);
+
+	/* S with another DER (the same TBS, another signature): not pending, and said so */
+	memcpy(der2, der[S], is[S].der_len);
+	der2[is[S].der_len - 1] ^= 1;
+	struct db_batch_issued isx = is[S];
+	isx.der = der2;
+	CHECK(committer_run_issued(cm, &isx, batch_issued_apply, &isx) == HSMCA_ERR_EXISTS);
+	CHECK(audit_count(other, s[S], "certificate.issued") == 1);
+
+	/* an intent already stored with its TBS is stored (one audit row); the same serial with another TBS is not */
+	CHECK(committer_run_intent(cm, &in[U], batch_intent_apply, &in[U]) == 0);
+	CHECK(audit_count(other, s[U], "certificate.requested") == 1);
+	memcpy(tbs2, tbs[U], TBS_LEN);
+	tbs2[TBS_LEN - 1] ^= 1;
+	struct db_cert c2 = c[U];
+	c2.tbs = tbs2;
+	struct db_batch_intent in2 = { &c2, "alice", "{}" };
+	CHECK(committer_run_intent(cm, &in2, batch_intent_apply, &in2) == HSMCA_ERR_EXISTS);
+	db_close(other);
+	db_close(db);
+	printf("batch-partial: a batch meeting an issued row stores nothing; the fallback finds each row's true state\n");
 	return 0;
 }
 
@@ -874,6 +1005,8 @@ int main(int argc, char **argv)
 		return cmd_accounts(argv[2]);
 	if (strcmp(cmd, "batch") == 0 && argc == 3)
 		return cmd_batch(argv[2]);
+	if (strcmp(cmd, "batch-partial") == 0 && argc == 3)
+		return cmd_batch_partial(argv[2]);
 	if (strcmp(cmd, "batch-plan") == 0 && argc == 3)
 		return cmd_batch_plan(argv[2]);
 	if (strcmp(cmd, "batch-bench") == 0 && argc == 5)

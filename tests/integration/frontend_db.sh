@@ -80,6 +80,8 @@ pass "certificates: pending -> issued | failed, pending rows listed, revocation,
 pass "accounts and API keys"
 "$DBT" batch "$FRONT" || fail "batch statements"
 pass "batch: intents and issued results in one statement, a transaction of its own, atomic; the committer stores the good item of a failed batch"
+"$DBT" batch-partial "$FRONT" || fail "batch-partial"
+pass "batch: results meeting a row already issued store nothing; the fallback gives each its true outcome"
 "$DBT" batch-plan "$OWNER" > "$T/batch-plan.log" 2>&1 || fail "batch plans: $(tail -n 40 "$T/batch-plan.log")"
 pass "$(tail -n 1 "$T/batch-plan.log")"
 
