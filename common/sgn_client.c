@@ -28,6 +28,11 @@ int sgn_client_open(struct sgn_client *c, const char *path, int hello)
 	return rc;
 }
 
+bool sgn_client_refusal_final(uint32_t err_code)
+{
+	return err_code == FRAME_E_POLICY || err_code == FRAME_E_MALFORMED;
+}
+
 void sgn_client_close(struct sgn_client *c)
 {
 	if (c->fd >= 0)

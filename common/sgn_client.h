@@ -3,6 +3,7 @@
 #ifndef HSMCA_SGN_CLIENT_H
 #define HSMCA_SGN_CLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "der.h"
@@ -27,6 +28,12 @@ void sgn_client_close(struct sgn_client *c);
  * set; a closed connection or a malformed reply returns HSMCA_ERR_IO. */
 int sgn_client_call(struct sgn_client *c, uint8_t type, const uint8_t *body, size_t body_len,
 		    struct dbuf *out) HSMCA_WUR;
+/* After a call returned HSMCA_ERR_POLICY (a REPLY_ERR with err_code): true if the signer refused this very
+ * request for good (its TBS failed the signer's parser or policy: asking again gets the same answer); false
+ * for errors that say nothing about the request (FRAME_E_HSM: the HSM or p11-kit is down; FRAME_E_SEALED;
+ * FRAME_E_UNKNOWN_KEY: a signer without that key, perhaps a misconfigured or half-started one;
+ * FRAME_E_INTERNAL; anything unknown), worth asking again later. */
+bool sgn_client_refusal_final(uint32_t err_code);
 /* SIGN_* request for the key labelled label. */
 int sgn_client_sign(struct sgn_client *c, uint8_t type, const char *label, const uint8_t *data, size_t len,
 		    struct dbuf *out) HSMCA_WUR;

@@ -596,7 +596,7 @@ void issue_request(struct worker *w, struct job *j)
 
 struct issue_recover_ctx {
 	struct worker *w;
-	unsigned issued, failed;
+	unsigned issued, failed, deferred;
 };
 
 static int issue_recover_one(void *vctx, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len)
@@ -613,6 +613,15 @@ static int issue_recover_one(void *vctx, const char *serial, const char *issuer,
 		dbuf_free(&t);
 		return rc;
 	}
+	if (rc == HSMCA_ERR_POLICY && !sgn_client_refusal_final(ctx->w->sgn.err_code)) {
+		/* the HSM down, the key not loaded, ...: nothing said about this TBS, so it stays pending (the 503
+		 * promised "completed when the signer is back") and the next pass asks again */
+		log_event("warning", "recovery_deferred", "serial=%s signer_error=%u why=\"%s\"", serial,
+			  (unsigned)ctx->w->sgn.err_code, why);
+		ctx->deferred++;
+		dbuf_free(&t);
+		return 0;
+	}
 	rc = issue_commit_result(ctx->w, "recovery", serial, rc ? NULL : &der, rc ? why : NULL);
 	if (!rc)
 		(der.len ? ctx->issued++ : ctx->failed++);
@@ -624,8 +633,9 @@ static int issue_recover_one(void *vctx, const char *serial, const char *issuer,
 
 int issue_recover(struct worker *w, unsigned min_age, unsigned *out_issued, unsigned *out_failed)
 {
-	struct issue_recover_ctx ctx = { w, 0, 0 };
+	struct issue_recover_ctx ctx = { w, 0, 0, 0 };
 	int rc = issue_db(w);
+	issue_ahead_clear(); /* recovery's answers come from the signer itself (its err_code is read) */
 	if (!rc)
 		rc = db_cert_pending_each(w->db, min_age, issue_recover_one, &ctx);
 	*out_issued = ctx.issued;

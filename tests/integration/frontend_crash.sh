@@ -82,3 +82,19 @@ ok=$(cat "$T"/client-{10..49}.status | grep -c '^201$' || true) # grep -c exits 
 pass "signer SIGKILLed during a burst of 40: $ok got certificates, the rest clean errors; every signed TBS is an issued row, none pending"
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
 pass "audit chain intact after both crashes"
+
+# 3. recovery meets a signer error that says nothing about the TBS (here: no key with the row's issuer label,
+# as from a signer started without that key; FRAME_E_HSM from a dead HSM is treated alike): the row stays
+# pending for the next pass instead of being marked failed for good
+NOKEY=$(openssl rand -hex 16)
+pg_psql "$T/pg" frontend -c "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile,
+	requester, tbs) VALUES ('$NOKEY', 'nokey', 'CN=x', now(), now() + interval '1 day', 'server', 'alice', '\\x3000')" \
+	>/dev/null || fail "insert a pending row under an unknown key"
+for _ in $(seq 100); do
+	[ "$(grep -c "event=recovery_deferred serial=$NOKEY" "$T/frontend.log")" -ge 2 ] && break
+	sleep 0.1
+done
+st=$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$NOKEY'")
+[ "$st" = pending ] || fail "a row the signer has no key for became '$st' in recovery"
+[ "$(grep -c "event=recovery_deferred serial=$NOKEY" "$T/frontend.log")" -ge 2 ] || fail "recovery did not retry the row"
+pass "recovery leaves a row pending on a signer error that is not a refusal of its TBS (unknown key), and retries it"
