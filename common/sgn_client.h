@@ -18,10 +18,16 @@ struct sgn_client {
 	/* after a REPLY_ERR: */
 	uint32_t err_code;
 	char err_msg[SGN_CLIENT_MSG_MAX];
+	/* after HSMCA_ERR_IO: a send or receive timed out (sgn_client_open_timeout); the signer may still
+	 * answer, or sign, later: the caller closes the connection */
+	bool timed_out;
 };
 
 /* Connects to path and (hello = 1) sends HELLO. */
 int sgn_client_open(struct sgn_client *c, const char *path, int hello) HSMCA_WUR;
+/* The same, with timeout_ms (0: none) on the connect and on every send and receive of the connection: a
+ * hung signer is HSMCA_ERR_IO with timed_out set, not a thread blocked for ever. */
+int sgn_client_open_timeout(struct sgn_client *c, const char *path, int hello, unsigned timeout_ms) HSMCA_WUR;
 void sgn_client_close(struct sgn_client *c);
 /* Sends one request of frame type with body (already encoded) and waits for the reply. On REPLY_OK
  * appends the reply data to out and returns 0; on REPLY_ERR returns HSMCA_ERR_POLICY with err_code/err_msg

@@ -54,6 +54,11 @@ struct committer {
 };
 
 #define COMMIT_SIGN_WINDOW 32 /* requests in flight on one signer connection */
+/* A signer that gives no answer (and takes no request) for this long is hung: its intents are answered
+ * "signer unavailable" and stay pending for recovery. Long, because the signer may still sign what was
+ * sent once it wakes up, and recovery would then sign the same TBS again: a stall shorter than this (a
+ * stopped or busy signer) costs only latency. */
+#define COMMIT_SIGN_TIMEOUT_MS 30000
 
 /* Takes up to COMMIT_BATCH_MAX waiting items. */
 /* Under mu: detaches up to COMMIT_BATCH_MAX items from the non-empty queue (head, tail). */
@@ -215,7 +220,8 @@ static void commit_stats(struct committer *c, const struct commit_item *batch)
  * items a window at a time and answers them in order (the signer serves a connection on one worker, so the
  * connections sign in parallel). A connection that fails (or that the signer closes after a malformed TBS)
  * is closed and its remaining items are left without signed_done; false if any were. */
-static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, size_t n, const int *conn, size_t nc)
+static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, size_t n, const int *conn, size_t nc,
+				  bool *timed_out)
 {
 	uint32_t ids[COMMIT_BATCH_MAX];
 	size_t sent[COMMIT_SIGN_CONNS] = { 0 }, got[COMMIT_SIGN_CONNS] = { 0 }, cnt[COMMIT_SIGN_CONNS];
@@ -261,6 +267,7 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 	for (size_t k = 0; k < nc; k++) {
 		if (alive[k])
 			continue;
+		*timed_out = *timed_out || c->sgn[conn[k]].timed_out;
 		sgn_client_close(&c->sgn[conn[k]]);
 		c->sgn_open[conn[k]] = false;
 		ok = ok && got[k] == cnt[k];
@@ -274,7 +281,8 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 static void commit_sign_all(struct committer *c, struct commit_item *batch)
 {
 	struct commit_item *v[COMMIT_BATCH_MAX];
-	for (int attempt = 0; attempt < 2; attempt++) {
+	bool timed_out = false;
+	for (int attempt = 0; attempt < 2 && !timed_out; attempt++) {
 		int conn[COMMIT_SIGN_CONNS];
 		size_t n = 0, nc = 0;
 		for (struct commit_item *i = batch; i; i = i->next)
@@ -284,7 +292,8 @@ static void commit_sign_all(struct committer *c, struct commit_item *batch)
 			return;
 		for (int k = 0; k < COMMIT_SIGN_CONNS && (size_t)k < n; k++) {
 			if (!c->sgn_open[k]) {
-				if (sgn_client_open(&c->sgn[k], v[0]->sign->socket, 1) != 0) {
+				if (sgn_client_open_timeout(&c->sgn[k], v[0]->sign->socket, 1, COMMIT_SIGN_TIMEOUT_MS) != 0) {
+					timed_out = timed_out || c->sgn[k].timed_out;
 					sgn_client_close(&c->sgn[k]);
 					continue;
 				}
@@ -294,8 +303,8 @@ static void commit_sign_all(struct committer *c, struct commit_item *batch)
 		}
 		if (nc == 0)
 			break;
-		if (commit_sign_pipelined(c, v, n, conn, nc))
-			return; /* else: lost (signer restarted?): reconnect once */
+		if (commit_sign_pipelined(c, v, n, conn, nc, &timed_out))
+			return; /* else: lost (signer restarted?): reconnect once; hung (timed out): not again */
 	}
 	for (struct commit_item *i = batch; i; i = i->next)
 		if (i->sign && !i->rc && !i->signed_done) {

@@ -191,6 +191,40 @@ out:
 	return rc;
 }
 
+int db_cert_claim_pending(struct db *db, const char *serial_hex,
+			  int (*fn)(void *ctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len),
+			  void *ctx, bool *out_claimed)
+{
+	static const char *const names[] = {"issuer", "tbs"};
+	char serial[DB_SERIAL_HEX_MAX], issuer[DB_NAME_MAX];
+	struct db_params p = {0};
+	PGresult *r = NULL;
+	int cols[2], rc;
+
+	*out_claimed = false;
+	if ((rc = db_serial_norm(db, serial_hex, serial)) || (rc = db_begin(db)))
+		return rc;
+	db_params_text(&p, serial);
+	rc = db_exec(db, "SELECT issuer, tbs FROM certificates WHERE serial_hex = $1 AND status = 'pending' "
+			 "FOR UPDATE SKIP LOCKED",
+		     &p, DB_FMT_BINARY, &r);
+	if (rc || (rc = db_columns(db, r, names, cols, 2)))
+		goto out;
+	if (PQntuples(r) == 1) {
+		if ((rc = db_copy_text(db, r, 0, cols[0], issuer, sizeof issuer)))
+			goto out;
+		*out_claimed = true;
+		rc = fn(ctx, db, issuer, (const uint8_t *)PQgetvalue(r, 0, cols[1]), (size_t)PQgetlength(r, 0, cols[1]));
+	}
+	if (rc == 0)
+		rc = db_commit(db);
+out:
+	if (rc)
+		db_rollback(db);
+	PQclear(r);
+	return rc;
+}
+
 int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size_t out_len)
 {
 	static const char *const names[] = {"status"};

@@ -14,6 +14,7 @@
 #include "commit.h"
 #include "db_lifecycle.h"
 #include "frame.h"
+#include "inflight.h"
 #include "issue_priv.h"
 #include "json.h"
 #include "log.h"
@@ -94,7 +95,9 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!w->sgn_open) {
-			if (sgn_client_open(&w->sgn, w->app->conf.signer_socket, 1) != 0) {
+			/* bounded: a hung signer (stopped, its HSM stuck) must not hold this worker for ever */
+			if (sgn_client_open_timeout(&w->sgn, w->app->conf.signer_socket, 1,
+						    w->app->conf.timeout_seconds * 1000u) != 0) {
 				sgn_client_close(&w->sgn);
 				snprintf(why, ISSUE_WHY_MAX, "the signer is not available (sealed or down)");
 				return HSMCA_ERR_IO;
@@ -112,8 +115,13 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 			}
 			return rc;
 		}
+		bool timed_out = w->sgn.timed_out;
 		sgn_client_close(&w->sgn); /* connection lost (signer restarted?): reconnect once */
 		w->sgn_open = false;
+		if (timed_out) { /* hung, not restarted: asking again would only wait as long again */
+			snprintf(why, ISSUE_WHY_MAX, "the signer did not answer in time");
+			return HSMCA_ERR_IO;
+		}
 	}
 	snprintf(why, ISSUE_WHY_MAX, "the signer connection failed");
 	return HSMCA_ERR_IO;
@@ -491,6 +499,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	struct dbuf tbs;
 	time_t validity[2] = { 0, 0 };
 	int rc, ret = -1;
+	bool inflight = false;
 	memset(&csr, 0, sizeof(csr));
 	dbuf_init(&tbs);
 	if (issue_prepare(w, actor, peer, p, csr_text, csr_len, x, o, &csr, &tbs, validity))
@@ -508,6 +517,11 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		ret = 1;
 		goto out;
 	}
+	if (inflight_add(o->serial)) { /* recovery leaves it alone until this request is answered */
+		snprintf(o->why, sizeof(o->why), "could not record the request");
+		goto out;
+	}
+	inflight = true;
 	if ((rc = issue_commit_intent(w, p, actor, o->serial, &csr, &tbs, validity, x, NULL))) {
 		issue_intent_refusal(o, rc);
 		goto out;
@@ -542,6 +556,8 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	log_event("info", "issued", "serial=%s profile=%s requester=%s", o->serial, p->name, actor);
 	ret = 0;
 out:
+	if (inflight)
+		inflight_del(o->serial);
 	csr_free(&csr);
 	dbuf_free(&tbs);
 	return ret;
@@ -596,44 +612,69 @@ void issue_request(struct worker *w, struct job *j)
 
 struct issue_recover_ctx {
 	struct worker *w;
-	unsigned issued, failed, deferred;
+	const char *serial; /* the row being recovered */
+	unsigned issued, failed, deferred, skipped;
 };
 
-static int issue_recover_one(void *vctx, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+/* db_cert_claim_pending's fn: the row is pending and locked by this transaction, so no other frontend's
+ * recovery signs it meanwhile; signs its TBS and writes its state and audit row in the same transaction
+ * (not through the committer, whose batch would wait for this lock). 0 also when it stays pending. */
+static int issue_recover_claimed(void *vctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len)
 {
 	struct issue_recover_ctx *ctx = vctx;
 	struct dbuf t, der;
-	char why[ISSUE_WHY_MAX];
+	char why[ISSUE_WHY_MAX], details[ISSUE_WHY_MAX + 64];
 	int rc;
 	dbuf_init(&t);
 	dbuf_init(&der);
 	dbuf_add(&t, tbs, tbs_len);
-	rc = issue_sign(ctx->w, issuer, &t, &der, why);
-	if (rc == HSMCA_ERR_IO) { /* signer not reachable: leave it pending for the next start */
-		dbuf_free(&t);
-		return rc;
-	}
+	rc = t.failed ? HSMCA_ERR_NOMEM : issue_sign(ctx->w, issuer, &t, &der, why);
 	if (rc == HSMCA_ERR_POLICY && !sgn_client_refusal_final(ctx->w->sgn.err_code)) {
 		/* the HSM down, the key not loaded, ...: nothing said about this TBS, so it stays pending (the 503
 		 * promised "completed when the signer is back") and the next pass asks again */
-		log_event("warning", "recovery_deferred", "serial=%s signer_error=%u why=\"%s\"", serial,
+		log_event("warning", "recovery_deferred", "serial=%s signer_error=%u why=\"%s\"", ctx->serial,
 			  (unsigned)ctx->w->sgn.err_code, why);
 		ctx->deferred++;
-		dbuf_free(&t);
-		return 0;
+		rc = 0;
+		goto out;
 	}
-	rc = issue_commit_result(ctx->w, "recovery", serial, rc ? NULL : &der, rc ? why : NULL);
-	if (!rc)
+	if (rc && rc != HSMCA_ERR_POLICY)
+		goto out; /* HSMCA_ERR_IO: signer unreachable or no answer in time: the row stays pending */
+	issue_fail_details(rc ? why : NULL, details, sizeof(details));
+	struct issue_result r = { "recovery", ctx->serial, rc ? why : NULL, rc ? details : "{}", rc ? NULL : &der };
+	if ((rc = issue_result_apply(db, &r)) == 0) {
 		(der.len ? ctx->issued++ : ctx->failed++);
-	log_event("info", "recovered", "serial=%s outcome=%s", serial, der.len ? "issued" : "failed");
+		log_event("info", "recovered", "serial=%s outcome=%s", ctx->serial, der.len ? "issued" : "failed");
+	}
+out:
 	dbuf_free(&t);
 	dbuf_free(&der);
 	return rc;
 }
 
+static int issue_recover_one(void *vctx, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+{
+	struct issue_recover_ctx *ctx = vctx;
+	bool claimed = false;
+	(void)issuer, (void)tbs, (void)tbs_len; /* read again under the row's lock */
+	if (inflight_has(serial)) { /* this process is signing it right now (committer or worker) */
+		ctx->skipped++;
+		return 0;
+	}
+	ctx->serial = serial;
+	int rc = db_cert_claim_pending(ctx->w->db, serial, issue_recover_claimed, ctx, &claimed);
+	if (rc == HSMCA_ERR_IO)
+		return rc; /* the signer (or the database) is unavailable: the pass ends, the rows stay pending */
+	if (rc)
+		log_event("error", "recovery_failed", "serial=%s rc=%d why=\"%s\"", serial, rc, db_errmsg(ctx->w->db));
+	else if (!claimed)
+		ctx->skipped++; /* completed meanwhile, or another frontend's recovery holds it */
+	return 0;
+}
+
 int issue_recover(struct worker *w, unsigned min_age, unsigned *out_issued, unsigned *out_failed)
 {
-	struct issue_recover_ctx ctx = { w, 0, 0, 0 };
+	struct issue_recover_ctx ctx = { w, NULL, 0, 0, 0, 0 };
 	int rc = issue_db(w);
 	issue_ahead_clear(); /* recovery's answers come from the signer itself (its err_code is read) */
 	if (!rc)

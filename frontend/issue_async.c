@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "commit.h"
+#include "inflight.h"
 #include "issue_priv.h"
 #include "log.h"
 
@@ -27,10 +28,13 @@ struct issue_async {
 	struct commit_sign s;
 	struct issue_result res; /* a signer refusal, recorded as failed */
 	char fail_details[ISSUE_WHY_MAX + 64];
+	bool inflight; /* its serial is recorded in inflight.c until the reply */
 };
 
 static void issue_async_free(struct issue_async *a)
 {
+	if (a->inflight)
+		inflight_del(a->rec.c.serial_hex);
 	dbuf_free(&a->tbs);
 	dbuf_free(&a->s.der);
 	issue_rec_free(&a->rec);
@@ -121,6 +125,11 @@ static int issue_async_start(struct app *app, struct pool *pool, struct job *j, 
 	a->s.tbs = a->tbs.data;
 	a->s.tbs_len = a->tbs.len;
 	a->s.actor = a->actor;
+	if (inflight_add(a->rec.c.serial_hex)) { /* recovery leaves it alone until the reply */
+		issue_async_free(a);
+		return -1;
+	}
+	a->inflight = true;
 	if (committer_submit_intent_sign(app->committer, &a->bi, issue_intent_apply, &a->in, &a->s, issue_async_done,
 					 a) == 0)
 		return 0; /* j may be finished and freed already */

@@ -85,6 +85,8 @@ pass "accounts and API keys"
 pass "batch: intents and issued results in one statement, a transaction of its own, atomic; the committer stores the good item of a failed batch"
 "$DBT" batch-partial "$FRONT" || fail "batch-partial"
 pass "batch: results meeting a row already issued store nothing; the fallback gives each its true outcome"
+"$DBT" claim "$FRONT" || fail "claim"
+pass "recovery's claim: a pending row one session holds is skipped by another, without waiting"
 "$DBT" batch-plan "$OWNER" > "$T/batch-plan.log" 2>&1 || fail "batch plans: $(tail -n 40 "$T/batch-plan.log")"
 pass "$(tail -n 1 "$T/batch-plan.log")"
 
