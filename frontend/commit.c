@@ -114,14 +114,15 @@ static int commit_batch(struct committer *c, struct commit_item *batch)
 /* An intent or issued result that failed on its own after its batch statement failed: the statement (or a
  * connection lost once the server had it) may have stored it after all, or another path (recovery) may have
  * completed the row meanwhile. Looks at the row as it is (db_cert_compare) and returns the item's true
- * outcome: 0 if exactly this intent, or this issued certificate, is what the row holds; HSMCA_ERR_EXISTS if
+ * outcome: 0 if exactly this intent, or this issued certificate, is what the row holds (else an intent's
+ * HSMCA_ERR_SERIAL stands: its serial is another row's, draw again); HSMCA_ERR_EXISTS if
  * the row was completed otherwise (issued with another DER, failed, revoked), which is not "will be
  * recovered"; else rc unchanged. In the batch's transaction, after the item's savepoint was rolled back. */
 static int commit_recheck(struct db *db, const struct commit_item *i, int rc)
 {
 	char status[16];
 	bool same = false;
-	if (i->kind == COMMIT_INTENT && rc == HSMCA_ERR_EXISTS) {
+	if (i->kind == COMMIT_INTENT && rc == HSMCA_ERR_SERIAL) {
 		const struct db_cert *ct = i->intent->cert;
 		if (db_cert_compare(db, ct->serial_hex, ct->tbs, ct->tbs_len, NULL, 0, status, sizeof status, &same) == 0 &&
 		    same) {

@@ -330,6 +330,35 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 	return rc;
 }
 
+/* issue_commit_intent, drawing another serial (and building the TBS again) while the serial is another
+ * row's (HSMCA_ERR_SERIAL), at most ISSUE_SERIAL_DRAWS serials. An unheld intent's serial is recorded in
+ * inflight.c (*inflight: the caller forgets o->serial once the request is answered). */
+static int issue_commit_intent_drawn(struct worker *w, const struct profile *p, const char *actor,
+				     struct issue_outcome *o, struct csr *csr, struct dbuf *tbs, time_t validity[2],
+				     const struct issue_extra *x, int64_t *held_id, bool *inflight)
+{
+	for (int draws = 1;; draws++) {
+		if (!held_id) {
+			if (inflight_add(o->serial)) /* recovery leaves it alone until this request is answered */
+				return HSMCA_ERR_NOMEM;
+			*inflight = true;
+		}
+		int rc = issue_commit_intent(w, p, actor, o->serial, csr, tbs, validity, x, held_id);
+		if (rc != HSMCA_ERR_SERIAL || draws == ISSUE_SERIAL_DRAWS)
+			return rc;
+		log_event("warning", "serial_collision", "serial=%s draws=%d", o->serial, draws);
+		if (*inflight) {
+			inflight_del(o->serial);
+			*inflight = false;
+		}
+		dbuf_free(tbs);
+		dbuf_init(tbs);
+		if ((rc = issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), csr, tbs, o->serial, validity,
+					  o->why)))
+			return rc;
+	}
+}
+
 void issue_fail_details(const char *why, char *out, size_t out_len)
 {
 	struct dbuf d;
@@ -508,7 +537,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	o->code = "unavailable";
 	if (p->needs_approval) {
 		/* committed as held: nothing is signed until a second person approves (approve.c) */
-		if ((rc = issue_commit_intent(w, p, actor, o->serial, &csr, &tbs, validity, x, &o->approval_id))) {
+		if ((rc = issue_commit_intent_drawn(w, p, actor, o, &csr, &tbs, validity, x, &o->approval_id, &inflight))) {
 			issue_intent_refusal(o, rc);
 			goto out;
 		}
@@ -517,12 +546,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		ret = 1;
 		goto out;
 	}
-	if (inflight_add(o->serial)) { /* recovery leaves it alone until this request is answered */
-		snprintf(o->why, sizeof(o->why), "could not record the request");
-		goto out;
-	}
-	inflight = true;
-	if ((rc = issue_commit_intent(w, p, actor, o->serial, &csr, &tbs, validity, x, NULL))) {
+	if ((rc = issue_commit_intent_drawn(w, p, actor, o, &csr, &tbs, validity, x, NULL, &inflight))) {
 		issue_intent_refusal(o, rc);
 		goto out;
 	}

@@ -226,7 +226,7 @@ static void certs_intent(struct db *db, struct certs *t)
 	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_status(db, t->s[D], st, sizeof st), db);
 	/* a duplicate serial; a failed transaction does not commit */
 	EXPECT(0, db_begin(db), db);
-	EXPECT(HSMCA_ERR_EXISTS, db_cert_insert_pending(db, &ca), db);
+	EXPECT(HSMCA_ERR_SERIAL, db_cert_insert_pending(db, &ca), db); /* drawn twice: the caller draws again */
 	EXPECT(HSMCA_ERR_STATE, db_commit(db), db);
 	/* recovery sees exactly the pending rows, in insertion order; not inside a transaction */
 	EXPECT(0, db_cert_pending_each(db, 0, pending_cb, &seen), db);
@@ -275,6 +275,20 @@ static void certs_revoke_renew(struct db *db, struct certs *t)
 	/* renewal links to the old certificate; an unknown old serial is refused */
 	EXPECT(0, db_cert_insert_pending(db, &ce), db);
 	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_insert_pending(db, &bad), db);
+	/* a second renewal of A is "exists" (renewed once), not a serial drawn twice */
+	char s2[DB_SERIAL_HEX_MAX];
+	uint8_t tbs2[TBS_LEN];
+	random_serial(s2);
+	fake_tbs(s2, tbs2);
+	struct db_cert ce2 = cert_for(s2, tbs2, t->s[A]);
+	EXPECT(HSMCA_ERR_EXISTS, db_cert_insert_pending(db, &ce2), db);
+	/* the classification itself */
+	CHECK(db_map_error("23505", DB_CONSTRAINT_SERIAL) == HSMCA_ERR_SERIAL);
+	CHECK(db_map_error("23505", "certificates_renewed_once") == HSMCA_ERR_EXISTS);
+	CHECK(db_map_error("23505", "accounts_name_key") == HSMCA_ERR_EXISTS);
+	CHECK(db_map_error("23505", NULL) == HSMCA_ERR_EXISTS);
+	CHECK(db_map_error("23503", DB_CONSTRAINT_SERIAL) == HSMCA_ERR_NOTFOUND);
+	CHECK(db_map_error(NULL, NULL) == HSMCA_ERR_IO);
 	/* revocation (an unknown reason is refused by the schema) */
 	EXPECT(0, db_begin(db), db);
 	EXPECT(HSMCA_ERR_PARSE, db_cert_revoke(db, t->s[A], "notAReason", "bob"), db);
@@ -419,7 +433,7 @@ static bool batch_row_is(struct db *db, const struct db_cert *c, const uint8_t *
 /* Intents alone and intents with issued results are one statement, a transaction of its own outside one
  * (seen at once from another connection); a statement with one bad item stores nothing; in the committer,
  * two intents that share a batch whose statement fails (a duplicate serial) are then stored one by one: the
- * good one is, the duplicate fails alone with HSMCA_ERR_EXISTS. */
+ * good one is, the duplicate fails alone with HSMCA_ERR_SERIAL. */
 static int cmd_batch(const char *conninfo)
 {
 	struct db *db = open_or_die(conninfo), *other = open_or_die(conninfo);
@@ -470,7 +484,7 @@ static int cmd_batch(const char *conninfo)
 		pthread_join(t[i], NULL);
 	pthread_join(busy, NULL);
 	CHECK(o[0].rc == 0 && status_is(other, s[4], "pending"));
-	CHECK(o[1].rc == HSMCA_ERR_EXISTS);
+	CHECK(o[1].rc == HSMCA_ERR_SERIAL); /* its serial drawn twice: the issuing path draws another */
 
 	/* every value arrives as given, in each of the three statements (intents, intents with results,
 	 * results): quotes, backslashes, braces, commas and non-ASCII text, an empty SAN list, a renewal's serial
@@ -575,7 +589,8 @@ static long audit_count(struct db *db, const char *serial, const char *action)
  * transaction it used to commit T and an audit row for S, then report failure); the committer's one-by-one
  * fallback then finds S issued with the same DER (stored: 0, no second audit row) and issues T; S with another
  * DER is HSMCA_ERR_EXISTS (not pending any more), and an intent whose row already holds its TBS (a batch
- * statement that committed before the connection went) is stored, one with another TBS is a duplicate. */
+ * statement that committed before the connection went) is stored, one with another TBS is a serial drawn
+ * twice (HSMCA_ERR_SERIAL). */
 static int cmd_batch_partial(const char *conninfo)
 {
 	struct db *db = open_or_die(conninfo), *other = open_or_die(conninfo);
@@ -651,7 +666,7 @@ static int cmd_batch_partial(const char *conninfo)
 	struct db_cert c2 = c[U];
 	c2.tbs = tbs2;
 	struct db_batch_intent in2 = { &c2, "alice", "{}" };
-	CHECK(committer_run_intent(cm, &in2, batch_intent_apply, &in2) == HSMCA_ERR_EXISTS);
+	CHECK(committer_run_intent(cm, &in2, batch_intent_apply, &in2) == HSMCA_ERR_SERIAL);
 	db_close(other);
 	db_close(db);
 	printf("batch-partial: a batch meeting an issued row stores nothing; the fallback finds each row's true state\n");
