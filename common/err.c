@@ -17,6 +17,7 @@ const char *hsmca_strerror(int err)
 	case HSMCA_ERR_NOTFOUND: return "not found";
 	case HSMCA_ERR_EXISTS: return "already exists";
 	case HSMCA_ERR_QUORUM: return "quorum not met";
+	case HSMCA_ERR_SERIAL: return "serial number in use";
 	default: return "unknown error";
 	}
 }

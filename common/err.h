@@ -19,6 +19,7 @@ enum hsmca_err {
 	HSMCA_ERR_NOTFOUND = -11, /* key, token or file not found */
 	HSMCA_ERR_EXISTS = -12,   /* refusing to overwrite */
 	HSMCA_ERR_QUORUM = -13,   /* not enough (or inconsistent) shares */
+	HSMCA_ERR_SERIAL = -14,   /* a certificate serial number already in use (draw another) */
 };
 
 const char *hsmca_strerror(int err);

@@ -1,5 +1,6 @@
 #include "sgn_client.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +11,11 @@
 
 int sgn_client_open(struct sgn_client *c, const char *path, int hello)
 {
+	return sgn_client_open_timeout(c, path, hello, 0);
+}
+
+int sgn_client_open_timeout(struct sgn_client *c, const char *path, int hello, unsigned timeout_ms)
+{
 	uint8_t body[2] = { 0, FRAME_VERSION };
 	struct dbuf out;
 	int rc;
@@ -19,13 +25,20 @@ int sgn_client_open(struct sgn_client *c, const char *path, int hello)
 	c->buf = malloc(FRAME_MAX + 1);
 	if (!c->buf)
 		return HSMCA_ERR_NOMEM;
-	rc = usock_connect(path, &c->fd);
+	rc = usock_connect_timeout(path, timeout_ms, &c->fd);
+	if (rc == HSMCA_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS))
+		c->timed_out = true;
 	if (rc || !hello)
 		return rc;
 	dbuf_init(&out);
 	rc = sgn_client_call(c, FRAME_HELLO, body, sizeof(body), &out);
 	dbuf_free(&out);
 	return rc;
+}
+
+bool sgn_client_refusal_final(uint32_t err_code)
+{
+	return err_code == FRAME_E_POLICY || err_code == FRAME_E_MALFORMED;
 }
 
 void sgn_client_close(struct sgn_client *c)
@@ -42,6 +55,8 @@ static int sgn_client_send(struct sgn_client *c, const struct dbuf *req)
 	if (req->failed)
 		return HSMCA_ERR_LIMIT;
 	ssize_t w = send(c->fd, req->data, req->len, MSG_NOSIGNAL);
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		c->timed_out = true;
 	return w == (ssize_t)req->len ? 0 : HSMCA_ERR_IO;
 }
 
@@ -50,6 +65,8 @@ static int sgn_client_recv(struct sgn_client *c, uint32_t id, struct dbuf *out)
 	struct frame f;
 	struct span data, msg;
 	ssize_t r = recv(c->fd, c->buf, FRAME_MAX + 1, 0);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		c->timed_out = true;
 	if (r <= 0 || !frame_parse(span_make(c->buf, (size_t)r), &f) || f.req_id != id)
 		return HSMCA_ERR_IO;
 	if (f.type == FRAME_REPLY_OK && frame_ok_body_parse(f.body, &data)) {

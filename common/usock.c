@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -46,16 +47,29 @@ int usock_listen(const char *path, mode_t mode, gid_t gid, int *out_fd)
 
 int usock_connect(const char *path, int *out_fd)
 {
+	return usock_connect_timeout(path, 0, out_fd);
+}
+
+int usock_connect_timeout(const char *path, unsigned timeout_ms, int *out_fd)
+{
 	struct sockaddr_un sa;
+	struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
 	int fd, rc = usock_addr(path, &sa);
 	if (rc)
 		return rc;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return HSMCA_ERR_IO;
+	/* before connect: on a Unix socket a connect to a full backlog waits up to the send timeout */
+	if (timeout_ms && (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+			   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)) {
+		close(fd);
+		return HSMCA_ERR_IO;
+	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		int e = errno;
 		close(fd);
+		errno = e; /* the caller may tell a timeout (EAGAIN) from the rest */
 		return e == ENOENT || e == ECONNREFUSED ? HSMCA_ERR_NOTFOUND : HSMCA_ERR_IO;
 	}
 	*out_fd = fd;

@@ -9,5 +9,8 @@
 /* Binds and listens on path (a stale socket file is replaced), sets mode and, if gid != -1, group. */
 int usock_listen(const char *path, mode_t mode, gid_t gid, int *out_fd) HSMCA_WUR;
 int usock_connect(const char *path, int *out_fd) HSMCA_WUR;
+/* The same with timeout_ms (0: none) on connect and on every later send and receive (SO_SNDTIMEO,
+ * SO_RCVTIMEO): one that expires fails with errno EAGAIN. */
+int usock_connect_timeout(const char *path, unsigned timeout_ms, int *out_fd) HSMCA_WUR;
 
 #endif

@@ -54,6 +54,11 @@ struct committer {
 };
 
 #define COMMIT_SIGN_WINDOW 32 /* requests in flight on one signer connection */
+/* A signer that gives no answer (and takes no request) for this long is hung: its intents are answered
+ * "signer unavailable" and stay pending for recovery. Long, because the signer may still sign what was
+ * sent once it wakes up, and recovery would then sign the same TBS again: a stall shorter than this (a
+ * stopped or busy signer) costs only latency. */
+#define COMMIT_SIGN_TIMEOUT_MS 30000
 
 /* Takes up to COMMIT_BATCH_MAX waiting items. */
 /* Under mu: detaches up to COMMIT_BATCH_MAX items from the non-empty queue (head, tail). */
@@ -106,6 +111,39 @@ static int commit_batch(struct committer *c, struct commit_item *batch)
 	return 0;
 }
 
+/* An intent or issued result that failed on its own after its batch statement failed: the statement (or a
+ * connection lost once the server had it) may have stored it after all, or another path (recovery) may have
+ * completed the row meanwhile. Looks at the row as it is (db_cert_compare) and returns the item's true
+ * outcome: 0 if exactly this intent, or this issued certificate, is what the row holds (else an intent's
+ * HSMCA_ERR_SERIAL stands: its serial is another row's, draw again); HSMCA_ERR_EXISTS if
+ * the row was completed otherwise (issued with another DER, failed, revoked), which is not "will be
+ * recovered"; else rc unchanged. In the batch's transaction, after the item's savepoint was rolled back. */
+static int commit_recheck(struct db *db, const struct commit_item *i, int rc)
+{
+	char status[16];
+	bool same = false;
+	if (i->kind == COMMIT_INTENT && rc == HSMCA_ERR_SERIAL) {
+		const struct db_cert *ct = i->intent->cert;
+		if (db_cert_compare(db, ct->serial_hex, ct->tbs, ct->tbs_len, NULL, 0, status, sizeof status, &same) == 0 &&
+		    same) {
+			log_event("info", "commit_already_stored", "serial=%s what=intent", ct->serial_hex);
+			return 0;
+		}
+	} else if (i->kind == COMMIT_ISSUED && rc == HSMCA_ERR_STATE) {
+		const struct db_batch_issued *is = i->issued;
+		if (db_cert_compare(db, is->serial_hex, NULL, 0, is->der, is->der_len, status, sizeof status, &same) != 0 ||
+		    strcmp(status, "pending") == 0)
+			return rc;
+		if (same && strcmp(status, "issued") == 0) {
+			log_event("info", "commit_already_stored", "serial=%s what=issued", is->serial_hex);
+			return 0;
+		}
+		log_event("warning", "commit_not_pending", "serial=%s status=%s same_der=%d", is->serial_hex, status, same);
+		return HSMCA_ERR_EXISTS;
+	}
+	return rc;
+}
+
 static void commit_apply_all(struct committer *c, struct commit_item *batch)
 {
 	char err[DB_ERR_MAX];
@@ -121,7 +159,9 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 		/* the common case: one statement, committed on its own, one round trip for the whole batch */
 		if (commit_batch(c, batch) == 0)
 			return;
-		batch_failed = true; /* rolled back by PostgreSQL: each item on its own below */
+		/* rolled back whole by PostgreSQL (db_batch_apply is all or nothing), unless the connection was lost
+		 * after the server had it: each item on its own below, and one that fails looks at its row (commit_recheck) */
+		batch_failed = true;
 	}
 	if (!rc)
 		rc = db_begin(c->db);
@@ -141,6 +181,8 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 		i->rc = i->apply(c->db, i->arg);
 		if ((i->rc ? db_savepoint_rollback(c->db) : db_savepoint_release(c->db)) != 0 && !rc)
 			rc = HSMCA_ERR_IO; /* the transaction itself is broken: fail the batch */
+		else if (i->rc)
+			i->rc = commit_recheck(c->db, i, i->rc);
 	}
 	if (!rc && (rc = db_commit(c->db)) != 0)
 		log_event("error", "commit_failed", "why=\"%s\"", db_errmsg(c->db));
@@ -179,7 +221,8 @@ static void commit_stats(struct committer *c, const struct commit_item *batch)
  * items a window at a time and answers them in order (the signer serves a connection on one worker, so the
  * connections sign in parallel). A connection that fails (or that the signer closes after a malformed TBS)
  * is closed and its remaining items are left without signed_done; false if any were. */
-static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, size_t n, const int *conn, size_t nc)
+static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, size_t n, const int *conn, size_t nc,
+				  bool *timed_out)
 {
 	uint32_t ids[COMMIT_BATCH_MAX];
 	size_t sent[COMMIT_SIGN_CONNS] = { 0 }, got[COMMIT_SIGN_CONNS] = { 0 }, cnt[COMMIT_SIGN_CONNS];
@@ -225,6 +268,7 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 	for (size_t k = 0; k < nc; k++) {
 		if (alive[k])
 			continue;
+		*timed_out = *timed_out || c->sgn[conn[k]].timed_out;
 		sgn_client_close(&c->sgn[conn[k]]);
 		c->sgn_open[conn[k]] = false;
 		ok = ok && got[k] == cnt[k];
@@ -238,7 +282,8 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 static void commit_sign_all(struct committer *c, struct commit_item *batch)
 {
 	struct commit_item *v[COMMIT_BATCH_MAX];
-	for (int attempt = 0; attempt < 2; attempt++) {
+	bool timed_out = false;
+	for (int attempt = 0; attempt < 2 && !timed_out; attempt++) {
 		int conn[COMMIT_SIGN_CONNS];
 		size_t n = 0, nc = 0;
 		for (struct commit_item *i = batch; i; i = i->next)
@@ -248,7 +293,8 @@ static void commit_sign_all(struct committer *c, struct commit_item *batch)
 			return;
 		for (int k = 0; k < COMMIT_SIGN_CONNS && (size_t)k < n; k++) {
 			if (!c->sgn_open[k]) {
-				if (sgn_client_open(&c->sgn[k], v[0]->sign->socket, 1) != 0) {
+				if (sgn_client_open_timeout(&c->sgn[k], v[0]->sign->socket, 1, COMMIT_SIGN_TIMEOUT_MS) != 0) {
+					timed_out = timed_out || c->sgn[k].timed_out;
 					sgn_client_close(&c->sgn[k]);
 					continue;
 				}
@@ -258,8 +304,8 @@ static void commit_sign_all(struct committer *c, struct commit_item *batch)
 		}
 		if (nc == 0)
 			break;
-		if (commit_sign_pipelined(c, v, n, conn, nc))
-			return; /* else: lost (signer restarted?): reconnect once */
+		if (commit_sign_pipelined(c, v, n, conn, nc, &timed_out))
+			return; /* else: lost (signer restarted?): reconnect once; hung (timed out): not again */
 	}
 	for (struct commit_item *i = batch; i; i = i->next)
 		if (i->sign && !i->rc && !i->signed_done) {

@@ -48,12 +48,12 @@ int db_fail(struct db *db, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static int db_map_sqlstate(const char *st)
+int db_map_error(const char *st, const char *constraint)
 {
 	if (st == NULL)
 		return HSMCA_ERR_IO; /* no server error: the connection failed */
-	if (strcmp(st, SQLSTATE_UNIQUE) == 0)
-		return HSMCA_ERR_EXISTS;
+	if (strcmp(st, SQLSTATE_UNIQUE) == 0) /* a serial drawn twice is not "exists": the caller draws again */
+		return constraint && strcmp(constraint, DB_CONSTRAINT_SERIAL) == 0 ? HSMCA_ERR_SERIAL : HSMCA_ERR_EXISTS;
 	if (strcmp(st, SQLSTATE_FOREIGN_KEY) == 0)
 		return HSMCA_ERR_NOTFOUND;
 	if (strncmp(st, SQLSTATE_CLASS_INTEGRITY, 2) == 0 || strncmp(st, SQLSTATE_CLASS_DATA, 2) == 0)
@@ -70,13 +70,14 @@ int db_error_from(struct db *db, const PGresult *r, const char *what)
 {
 	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *constraint = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
 	char line[DB_ERR_MAX];
 
 	if (msg == NULL)
 		msg = PQerrorMessage(db->conn);
 	db_err_copy(line, msg);
 	snprintf(db->err, sizeof db->err, "%s: %s%s%s", what, st ? st : "", st ? " " : "", line);
-	return db_map_sqlstate(st);
+	return db_map_error(st, constraint);
 }
 
 void db_params_text(struct db_params *p, const char *v)

@@ -96,6 +96,23 @@ int db_cert_pending_each(struct db *db, unsigned min_age_seconds,
 			 int (*fn)(void *ctx, const char *serial_hex, const char *issuer, const uint8_t *tbs,
 				   size_t tbs_len),
 			 void *ctx) HSMCA_WUR;
+/* What is stored for serial_hex (no row: HSMCA_ERR_NOTFOUND): its status, and in *out_same whether its TBS
+ * equals tbs (unless tbs is NULL) and its DER equals der (unless der is NULL; no DER stored is not equal).
+ * For redoing a write whose outcome is unknown (a batch statement that failed, a connection lost after
+ * the server may have committed): an intent whose row holds its TBS, or a result whose row is issued with
+ * its DER, is already stored. */
+int db_cert_compare(struct db *db, const char *serial_hex, const uint8_t *tbs, size_t tbs_len, const uint8_t *der,
+		    size_t der_len, char *out_status, size_t out_len, bool *out_same) HSMCA_WUR;
+/* Recovery of one pending row, claimed across processes: in a transaction of its own, locks serial_hex's
+ * row if it is still pending and no other session holds it (SELECT ... FOR UPDATE SKIP LOCKED: another
+ * frontend's recovery, or a batch updating it), calls fn with its issuer and TBS while the lock is held, so
+ * fn may sign it and write its new state and audit row on db in the same transaction; commits if fn returns
+ * 0 (it may have written nothing: the row stays pending and unlocked), else rolls back and returns fn's
+ * error. *out_claimed is false (and fn not called) if the row was not pending or was locked. Outside any
+ * transaction. */
+int db_cert_claim_pending(struct db *db, const char *serial_hex,
+			  int (*fn)(void *ctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len),
+			  void *ctx, bool *out_claimed) HSMCA_WUR;
 /* Status of a certificate: "pending", "issued", "failed", "revoked"; HSMCA_ERR_NOTFOUND if none. */
 int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size_t out_len) HSMCA_WUR;
 /* Serials are hex, 1..40 digits, either case (stored lowercase). A status change that does not apply

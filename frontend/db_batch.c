@@ -15,6 +15,7 @@
 #include "der.h"
 
 #define DB_BATCH_COLS 12
+#define DB_BATCH_SHORT "hsmca batch: results whose row was not pending" /* DB_BATCH_SQL_ISSUED_COUNT */
 #define DB_TIME_DEC_MAX 24
 #define DB_ARR_HEADER 20 /* ndim, flags, element OID, length, lower bound */
 #define DB_OID_BYTEA 17
@@ -121,6 +122,21 @@ static int db_batch_exec(struct db *db, const char *sql, const struct db_params 
 	return rc;
 }
 
+/* db_batch_exec's error: the statement's own refusal of a short UPDATE (DB_BATCH_SQL_ISSUED_COUNT) is a
+ * state error, not the cast's "invalid input syntax" (class 22) it travels as. */
+static int db_batch_error(struct db *db, int rc)
+{
+	const char *m = strstr(db->err, DB_BATCH_SHORT);
+	if (rc == 0 || !m)
+		return rc;
+	char line[DB_ERR_MAX];
+	db_err_copy(line, m);
+	size_t n = strlen(line);
+	if (n && line[n - 1] == '"')
+		line[n - 1] = '\0';
+	return db_fail(db, HSMCA_ERR_STATE, "%s", line);
+}
+
 enum { BI_SERIAL, BI_ISSUER, BI_SUBJECT, BI_SANS, BI_NB, BI_NA, BI_PROFILE, BI_REQUESTER, BI_TBS, BI_RENEWS,
        BI_ACTOR, BI_DETAILS, BI_N };
 
@@ -187,8 +203,8 @@ static int db_batch_issueds(struct db *db, struct db_arrays *x, const struct db_
  * 'pending'" did that, and so did "status = 'pending'" in the join once the prepared statement went to
  * its generic plan (0.9 of 2.1 ms, auto_explain). So the row is taken only while it has no DER ("der IS
  * NULL": pending or failed, by the table's CHECK), and certificates_guard refuses failed -> issued: a row
- * that is not pending makes the statement fail (or its count fall short), and the batch runs one by one
- * with the single-row statements (status = 'pending'). A generic plan made while the table was small
+ * that is not pending makes the statement fail (or its count fall short, which fails it too: see below),
+ * and the batch runs one by one with the single-row statements (status = 'pending'). A generic plan made while the table was small
  * scans it sequentially (1.6 ms at 4,800 rows and growing), so the committer re-plans (db_replan) as its
  * batches add up (commit.c); planning every batch instead cost ~14% of the backend (parse and plan). */
 #define DB_BATCH_SQL_INTENTS                                                                                      \
@@ -200,6 +216,16 @@ static int db_batch_issueds(struct db *db, struct db_arrays *x, const struct db_
 	"a AS (INSERT INTO audit_log (actor, action, object, details) "                                           \
 	"SELECT ac, 'certificate.requested', s, d FROM unnest($11::text[], $1::text[], $12::text[]) "             \
 	"WITH ORDINALITY AS w(ac, s, d, o) ORDER BY o RETURNING 1)"
+/* All or nothing. Outside a transaction the statement commits by itself, so a result whose row is no longer
+ * without its DER (issued meanwhile, or failed) must not leave the others stored and their audit rows (and
+ * its own, for a row it did not change) committed: the count of changed rows is checked inside the
+ * statement, and a short one raises (a cast of a text that is not a number; not a constant, so the planner
+ * cannot fold it) and PostgreSQL rolls the whole statement back, intents included. The committer then runs
+ * the items one by one (commit.c), where each finds out how its own row stands. */
+#define DB_BATCH_SQL_ISSUED_COUNT(S)                                                                              \
+	"CASE WHEN (SELECT count(*) FROM u) = cardinality(" S "::text[]) THEN (SELECT count(*) FROM u) "          \
+	"ELSE ('" DB_BATCH_SHORT ": ' || (cardinality(" S "::text[]) - (SELECT count(*) FROM u)) || ' of ' || "   \
+	"cardinality(" S "::text[]))::bigint END"
 #define DB_BATCH_SQL_ISSUED(S, D, AC, DT)                                                                         \
 	"u AS (UPDATE certificates c SET status = 'issued', der = v.d "                                           \
 	"FROM unnest(" S "::text[], " D "::bytea[]) AS v(s, d) "                                                  \
@@ -214,10 +240,10 @@ int db_batch_apply(struct db *db, const struct db_batch_intent *const *vi, size_
 	static const char sql_intents[] = "WITH " DB_BATCH_SQL_INTENTS " SELECT (SELECT count(*) FROM c), "
 					  "(SELECT count(*) FROM a)";
 	static const char sql_issued[] = "WITH " DB_BATCH_SQL_ISSUED("$1", "$2", "$3", "$4")
-					 " SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM a2)";
+					 " SELECT " DB_BATCH_SQL_ISSUED_COUNT("$1") ", (SELECT count(*) FROM a2)";
 	static const char sql_both[] = "WITH " DB_BATCH_SQL_INTENTS ", " DB_BATCH_SQL_ISSUED("$13", "$14", "$15", "$16")
 				       " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), "
-				       "(SELECT count(*) FROM u), (SELECT count(*) FROM a2)";
+				       DB_BATCH_SQL_ISSUED_COUNT("$13") ", (SELECT count(*) FROM a2)";
 	struct db_arrays xi = { .n = 0 }, xs = { .n = 0 };
 	struct db_params p = { 0 };
 	size_t want[4] = { ni, ni, ns, ns };
@@ -231,6 +257,7 @@ int db_batch_apply(struct db *db, const struct db_batch_intent *const *vi, size_
 	rc = ni && ns ? db_batch_exec(db, sql_both, &p, want, 4)
 	     : ni     ? db_batch_exec(db, sql_intents, &p, want, 2)
 		      : db_batch_exec(db, sql_issued, &p, want + 2, 2);
+	rc = db_batch_error(db, rc);
 out:
 	db_arr_free(&xi);
 	db_arr_free(&xs);

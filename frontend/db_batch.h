@@ -27,7 +27,8 @@ struct db_batch_issued {
 
 /* The intents vi[0..ni) and the issued results vs[0..ns) (either may be empty, not both; at most DB_BATCH_MAX
  * each) in ONE statement: inside the current transaction, or, outside one, as a transaction of its own
- * (one round trip: the statement commits, or nothing of it does). HSMCA_ERR_STATE if a row did not change. */
+ * (one round trip: the statement commits, or nothing of it does). HSMCA_ERR_STATE if a row did not change
+ * (then nothing of the statement is stored, inside a transaction or not). */
 int db_batch_apply(struct db *db, const struct db_batch_intent *const *vi, size_t ni,
 		   const struct db_batch_issued *const *vs, size_t ns) HSMCA_WUR;
 

@@ -191,6 +191,40 @@ out:
 	return rc;
 }
 
+int db_cert_claim_pending(struct db *db, const char *serial_hex,
+			  int (*fn)(void *ctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len),
+			  void *ctx, bool *out_claimed)
+{
+	static const char *const names[] = {"issuer", "tbs"};
+	char serial[DB_SERIAL_HEX_MAX], issuer[DB_NAME_MAX];
+	struct db_params p = {0};
+	PGresult *r = NULL;
+	int cols[2], rc;
+
+	*out_claimed = false;
+	if ((rc = db_serial_norm(db, serial_hex, serial)) || (rc = db_begin(db)))
+		return rc;
+	db_params_text(&p, serial);
+	rc = db_exec(db, "SELECT issuer, tbs FROM certificates WHERE serial_hex = $1 AND status = 'pending' "
+			 "FOR UPDATE SKIP LOCKED",
+		     &p, DB_FMT_BINARY, &r);
+	if (rc || (rc = db_columns(db, r, names, cols, 2)))
+		goto out;
+	if (PQntuples(r) == 1) {
+		if ((rc = db_copy_text(db, r, 0, cols[0], issuer, sizeof issuer)))
+			goto out;
+		*out_claimed = true;
+		rc = fn(ctx, db, issuer, (const uint8_t *)PQgetvalue(r, 0, cols[1]), (size_t)PQgetlength(r, 0, cols[1]));
+	}
+	if (rc == 0)
+		rc = db_commit(db);
+out:
+	if (rc)
+		db_rollback(db);
+	PQclear(r);
+	return rc;
+}
+
 int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size_t out_len)
 {
 	static const char *const names[] = {"status"};
@@ -210,6 +244,46 @@ int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size
 		goto out;
 	}
 	rc = db_copy_text(db, r, 0, col, out_status, out_len);
+out:
+	PQclear(r);
+	return rc;
+}
+
+int db_cert_compare(struct db *db, const char *serial_hex, const uint8_t *tbs, size_t tbs_len, const uint8_t *der,
+		    size_t der_len, char *out_status, size_t out_len, bool *out_same)
+{
+	static const char *const names[] = {"status", "same"};
+	char serial[DB_SERIAL_HEX_MAX];
+	struct db_params p = {0};
+	PGresult *r = NULL;
+	int cols[2], rc;
+
+	*out_same = false;
+	if ((rc = db_serial_norm(db, serial_hex, serial)) || (tbs && (rc = db_blob_check(db, "tbs", tbs, tbs_len))) ||
+	    (der && (rc = db_blob_check(db, "der", der, der_len))))
+		return rc;
+	db_params_text(&p, serial);
+	if (tbs)
+		db_params_bin(&p, tbs, tbs_len);
+	else
+		db_params_text(&p, NULL);
+	if (der)
+		db_params_bin(&p, der, der_len);
+	else
+		db_params_text(&p, NULL);
+	rc = db_exec(db, "SELECT status, ($2::bytea IS NULL OR tbs = $2::bytea) AND "
+			 "($3::bytea IS NULL OR COALESCE(der = $3::bytea, false)) AS same "
+			 "FROM certificates WHERE serial_hex = $1",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc || (rc = db_columns(db, r, names, cols, 2)))
+		goto out;
+	if (PQntuples(r) != 1) {
+		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "certificate %s: not found", serial);
+		goto out;
+	}
+	if ((rc = db_copy_text(db, r, 0, cols[0], out_status, out_len)))
+		goto out;
+	*out_same = strcmp(PQgetvalue(r, 0, cols[1]), "t") == 0;
 out:
 	PQclear(r);
 	return rc;

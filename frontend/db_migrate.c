@@ -202,12 +202,37 @@ out:
 	return rc;
 }
 
+/* A database migrated by a newer hsmca (or from another schema directory) holds versions that are not among
+ * migs[0..n): migrating it would report success for a schema this build does not know. Names the first. */
+static int db_mig_check_known(struct db *db, const struct db_mig *migs, int n)
+{
+	static const char *const names[] = {"version", "name"};
+	PGresult *r = NULL;
+	int cols[2], rc = db_exec(db, "SELECT version, name FROM schema_version ORDER BY version", NULL, DB_FMT_TEXT, &r);
+
+	if (rc || (rc = db_columns(db, r, names, cols, 2)))
+		goto out;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		int v = atoi(PQgetvalue(r, i, cols[0])), k = 0;
+		while (k < n && migs[k].version != v)
+			k++;
+		if (k == n)
+			rc = db_fail(db, HSMCA_ERR_STATE,
+				     "the database has migration %d (%.64s) which this build does not know (it knows 1..%d): "
+				     "migrated by a newer hsmca; refusing",
+				     v, PQgetvalue(r, i, cols[1]), n ? migs[n - 1].version : 0);
+	}
+out:
+	PQclear(r);
+	return rc;
+}
+
 static int db_mig_run(struct db *db, const char *dir, const struct db_mig *migs, int n, int *out_version)
 {
 	char *sql = NULL, hex[DB_SHA256_HEX_LEN + 1];
 	int rc, current;
 
-	if ((rc = db_version_current(db, &current)))
+	if ((rc = db_version_current(db, &current)) || (current > 0 && (rc = db_mig_check_known(db, migs, n))))
 		return rc;
 	for (int i = 0; i < n; i++) {
 		if ((rc = db_mig_read(dir, migs[i].name, &sql, hex, db->err)))

@@ -50,6 +50,12 @@ int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, 
 /* Runs a statement whose result is not needed. */
 int db_exec_cmd(struct db *db, const char *sql, const struct db_params *p) HSMCA_WUR;
 
+/* The UNIQUE constraint of certificates.serial_hex (schema/001_init.sql: PostgreSQL's default name). */
+#define DB_CONSTRAINT_SERIAL "certificates_serial_hex_key"
+/* An HSMCA_ERR_* for a server error's SQLSTATE (NULL: no server error, the connection failed) and the
+ * constraint it names (may be NULL): a unique violation is HSMCA_ERR_SERIAL on DB_CONSTRAINT_SERIAL (a
+ * serial drawn twice), HSMCA_ERR_EXISTS on any other (a name taken, a certificate renewed twice). */
+int db_map_error(const char *sqlstate, const char *constraint);
 /* Maps the SQLSTATE of a failed result and records its message in db->err. */
 int db_error_from(struct db *db, const PGresult *r, const char *what) HSMCA_WUR;
 /* Records a message in db->err and returns rc. */

@@ -1,4 +1,6 @@
 /* Which handler runs a job on a worker thread (one line per job kind). */
+#include <stdatomic.h>
+
 #include "approve.h"
 #include "admin.h"
 #include "cfssl.h"
@@ -8,14 +10,23 @@
 #include "pool.h"
 #include "renew.h"
 
+/* One recovery pass at a time in this process: a pass is queued every few seconds whether or not the last
+ * one is still running (waiting on a slow signer), and two passes would sign the same rows. */
+static atomic_bool dispatch_recovering;
+
 static void dispatch_recover(struct worker *w)
 {
 	unsigned issued = 0, failed = 0;
 	unsigned expired = 0;
+	if (atomic_exchange(&dispatch_recovering, true)) {
+		log_event("info", "recovery_skipped", "why=\"the previous pass is still running\"");
+		return;
+	}
 	if (issue_recover(w, w->app->conf.recover_after_seconds, &issued, &failed) == 0 && (issued || failed))
 		log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
 	if (approve_expire(w, &expired) == 0 && expired)
 		log_event("info", "approvals_expired", "count=%u", expired);
+	atomic_store(&dispatch_recovering, false);
 }
 
 void handle_job(struct worker *w, struct job *j)

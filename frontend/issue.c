@@ -14,6 +14,7 @@
 #include "commit.h"
 #include "db_lifecycle.h"
 #include "frame.h"
+#include "inflight.h"
 #include "issue_priv.h"
 #include "json.h"
 #include "log.h"
@@ -94,7 +95,9 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!w->sgn_open) {
-			if (sgn_client_open(&w->sgn, w->app->conf.signer_socket, 1) != 0) {
+			/* bounded: a hung signer (stopped, its HSM stuck) must not hold this worker for ever */
+			if (sgn_client_open_timeout(&w->sgn, w->app->conf.signer_socket, 1,
+						    w->app->conf.timeout_seconds * 1000u) != 0) {
 				sgn_client_close(&w->sgn);
 				snprintf(why, ISSUE_WHY_MAX, "the signer is not available (sealed or down)");
 				return HSMCA_ERR_IO;
@@ -112,8 +115,13 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 			}
 			return rc;
 		}
+		bool timed_out = w->sgn.timed_out;
 		sgn_client_close(&w->sgn); /* connection lost (signer restarted?): reconnect once */
 		w->sgn_open = false;
+		if (timed_out) { /* hung, not restarted: asking again would only wait as long again */
+			snprintf(why, ISSUE_WHY_MAX, "the signer did not answer in time");
+			return HSMCA_ERR_IO;
+		}
 	}
 	snprintf(why, ISSUE_WHY_MAX, "the signer connection failed");
 	return HSMCA_ERR_IO;
@@ -189,6 +197,8 @@ int issue_body(const struct job *j, struct json_doc **doc, const char **csr, siz
 
 const char issue_why_signer_down[] = "the request is recorded and will be completed when the signer is back";
 const char issue_why_unrecorded[] = "could not record the certificate; it will be recovered";
+const char issue_why_not_pending[] = "the certificate was completed another way meanwhile; "
+				    "GET /api/v1/certificates/{serial} returns what is stored";
 
 int issue_intent_apply(struct db *db, void *arg)
 {
@@ -318,6 +328,35 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 	}
 	issue_rec_free(&rec);
 	return rc;
+}
+
+/* issue_commit_intent, drawing another serial (and building the TBS again) while the serial is another
+ * row's (HSMCA_ERR_SERIAL), at most ISSUE_SERIAL_DRAWS serials. An unheld intent's serial is recorded in
+ * inflight.c (*inflight: the caller forgets o->serial once the request is answered). */
+static int issue_commit_intent_drawn(struct worker *w, const struct profile *p, const char *actor,
+				     struct issue_outcome *o, struct csr *csr, struct dbuf *tbs, time_t validity[2],
+				     const struct issue_extra *x, int64_t *held_id, bool *inflight)
+{
+	for (int draws = 1;; draws++) {
+		if (!held_id) {
+			if (inflight_add(o->serial)) /* recovery leaves it alone until this request is answered */
+				return HSMCA_ERR_NOMEM;
+			*inflight = true;
+		}
+		int rc = issue_commit_intent(w, p, actor, o->serial, csr, tbs, validity, x, held_id);
+		if (rc != HSMCA_ERR_SERIAL || draws == ISSUE_SERIAL_DRAWS)
+			return rc;
+		log_event("warning", "serial_collision", "serial=%s draws=%d", o->serial, draws);
+		if (*inflight) {
+			inflight_del(o->serial);
+			*inflight = false;
+		}
+		dbuf_free(tbs);
+		dbuf_init(tbs);
+		if ((rc = issue_build_tbs(w->app, (unsigned)(p - w->app->profiles.p), csr, tbs, o->serial, validity,
+					  o->why)))
+			return rc;
+	}
 }
 
 void issue_fail_details(const char *why, char *out, size_t out_len)
@@ -489,6 +528,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	struct dbuf tbs;
 	time_t validity[2] = { 0, 0 };
 	int rc, ret = -1;
+	bool inflight = false;
 	memset(&csr, 0, sizeof(csr));
 	dbuf_init(&tbs);
 	if (issue_prepare(w, actor, peer, p, csr_text, csr_len, x, o, &csr, &tbs, validity))
@@ -497,7 +537,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	o->code = "unavailable";
 	if (p->needs_approval) {
 		/* committed as held: nothing is signed until a second person approves (approve.c) */
-		if ((rc = issue_commit_intent(w, p, actor, o->serial, &csr, &tbs, validity, x, &o->approval_id))) {
+		if ((rc = issue_commit_intent_drawn(w, p, actor, o, &csr, &tbs, validity, x, &o->approval_id, &inflight))) {
 			issue_intent_refusal(o, rc);
 			goto out;
 		}
@@ -506,7 +546,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		ret = 1;
 		goto out;
 	}
-	if ((rc = issue_commit_intent(w, p, actor, o->serial, &csr, &tbs, validity, x, NULL))) {
+	if ((rc = issue_commit_intent_drawn(w, p, actor, o, &csr, &tbs, validity, x, NULL, &inflight))) {
 		issue_intent_refusal(o, rc);
 		goto out;
 	}
@@ -525,7 +565,13 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		o->code = "signer";
 		goto out;
 	}
-	if (issue_commit_result(w, actor, o->serial, &o->der, NULL)) {
+	if ((rc = issue_commit_result(w, actor, o->serial, &o->der, NULL))) {
+		if (rc == HSMCA_ERR_EXISTS) { /* the row is no longer pending: not ours to complete (commit_recheck) */
+			o->status = 409;
+			o->code = "not-pending";
+			snprintf(o->why, sizeof(o->why), "%s", issue_why_not_pending);
+			goto out;
+		}
 		/* signed but not recorded as issued: the row stays pending and recovery re-signs it */
 		snprintf(o->why, sizeof(o->why), "%s", issue_why_unrecorded);
 		goto out;
@@ -534,6 +580,8 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	log_event("info", "issued", "serial=%s profile=%s requester=%s", o->serial, p->name, actor);
 	ret = 0;
 out:
+	if (inflight)
+		inflight_del(o->serial);
 	csr_free(&csr);
 	dbuf_free(&tbs);
 	return ret;
@@ -588,36 +636,71 @@ void issue_request(struct worker *w, struct job *j)
 
 struct issue_recover_ctx {
 	struct worker *w;
-	unsigned issued, failed;
+	const char *serial; /* the row being recovered */
+	unsigned issued, failed, deferred, skipped;
 };
 
-static int issue_recover_one(void *vctx, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+/* db_cert_claim_pending's fn: the row is pending and locked by this transaction, so no other frontend's
+ * recovery signs it meanwhile; signs its TBS and writes its state and audit row in the same transaction
+ * (not through the committer, whose batch would wait for this lock). 0 also when it stays pending. */
+static int issue_recover_claimed(void *vctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len)
 {
 	struct issue_recover_ctx *ctx = vctx;
 	struct dbuf t, der;
-	char why[ISSUE_WHY_MAX];
+	char why[ISSUE_WHY_MAX], details[ISSUE_WHY_MAX + 64];
 	int rc;
 	dbuf_init(&t);
 	dbuf_init(&der);
 	dbuf_add(&t, tbs, tbs_len);
-	rc = issue_sign(ctx->w, issuer, &t, &der, why);
-	if (rc == HSMCA_ERR_IO) { /* signer not reachable: leave it pending for the next start */
-		dbuf_free(&t);
-		return rc;
+	rc = t.failed ? HSMCA_ERR_NOMEM : issue_sign(ctx->w, issuer, &t, &der, why);
+	if (rc == HSMCA_ERR_POLICY && !sgn_client_refusal_final(ctx->w->sgn.err_code)) {
+		/* the HSM down, the key not loaded, ...: nothing said about this TBS, so it stays pending (the 503
+		 * promised "completed when the signer is back") and the next pass asks again */
+		log_event("warning", "recovery_deferred", "serial=%s signer_error=%u why=\"%s\"", ctx->serial,
+			  (unsigned)ctx->w->sgn.err_code, why);
+		ctx->deferred++;
+		rc = 0;
+		goto out;
 	}
-	rc = issue_commit_result(ctx->w, "recovery", serial, rc ? NULL : &der, rc ? why : NULL);
-	if (!rc)
+	if (rc && rc != HSMCA_ERR_POLICY)
+		goto out; /* HSMCA_ERR_IO: signer unreachable or no answer in time: the row stays pending */
+	issue_fail_details(rc ? why : NULL, details, sizeof(details));
+	struct issue_result r = { "recovery", ctx->serial, rc ? why : NULL, rc ? details : "{}", rc ? NULL : &der };
+	if ((rc = issue_result_apply(db, &r)) == 0) {
 		(der.len ? ctx->issued++ : ctx->failed++);
-	log_event("info", "recovered", "serial=%s outcome=%s", serial, der.len ? "issued" : "failed");
+		log_event("info", "recovered", "serial=%s outcome=%s", ctx->serial, der.len ? "issued" : "failed");
+	}
+out:
 	dbuf_free(&t);
 	dbuf_free(&der);
 	return rc;
 }
 
+static int issue_recover_one(void *vctx, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+{
+	struct issue_recover_ctx *ctx = vctx;
+	bool claimed = false;
+	(void)issuer, (void)tbs, (void)tbs_len; /* read again under the row's lock */
+	if (inflight_has(serial)) { /* this process is signing it right now (committer or worker) */
+		ctx->skipped++;
+		return 0;
+	}
+	ctx->serial = serial;
+	int rc = db_cert_claim_pending(ctx->w->db, serial, issue_recover_claimed, ctx, &claimed);
+	if (rc == HSMCA_ERR_IO)
+		return rc; /* the signer (or the database) is unavailable: the pass ends, the rows stay pending */
+	if (rc)
+		log_event("error", "recovery_failed", "serial=%s rc=%d why=\"%s\"", serial, rc, db_errmsg(ctx->w->db));
+	else if (!claimed)
+		ctx->skipped++; /* completed meanwhile, or another frontend's recovery holds it */
+	return 0;
+}
+
 int issue_recover(struct worker *w, unsigned min_age, unsigned *out_issued, unsigned *out_failed)
 {
-	struct issue_recover_ctx ctx = { w, 0, 0 };
+	struct issue_recover_ctx ctx = { w, NULL, 0, 0, 0, 0 };
 	int rc = issue_db(w);
+	issue_ahead_clear(); /* recovery's answers come from the signer itself (its err_code is read) */
 	if (!rc)
 		rc = db_cert_pending_each(w->db, min_age, issue_recover_one, &ctx);
 	*out_issued = ctx.issued;

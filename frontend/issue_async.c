@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "commit.h"
+#include "inflight.h"
 #include "issue_priv.h"
 #include "log.h"
 
@@ -27,14 +28,75 @@ struct issue_async {
 	struct commit_sign s;
 	struct issue_result res; /* a signer refusal, recorded as failed */
 	char fail_details[ISSUE_WHY_MAX + 64];
+	bool inflight; /* its serial is recorded in inflight.c until the reply */
+	bool rec_built;
+	struct csr *csr; /* owned: a serial drawn twice builds the TBS again from it */
+	int draws;       /* serials drawn so far */
 };
 
 static void issue_async_free(struct issue_async *a)
 {
+	if (a->inflight)
+		inflight_del(a->rec.c.serial_hex);
 	dbuf_free(&a->tbs);
 	dbuf_free(&a->s.der);
-	issue_rec_free(&a->rec);
+	if (a->rec_built)
+		issue_rec_free(&a->rec);
+	csr_free(a->csr);
+	free(a->csr);
 	free(a);
+}
+
+static void issue_async_done(void *arg, int rc);
+
+/* Records the intent of a->tbs under serial (the rows, the sign-ahead request, inflight.c) and queues it:
+ * 0, or -1 if it could not be queued (a is still the caller's to free). */
+static int issue_async_submit(struct issue_async *a, const char *serial, const time_t validity[2])
+{
+	if (a->inflight) {
+		inflight_del(a->rec.c.serial_hex);
+		a->inflight = false;
+	}
+	if (a->rec_built) {
+		issue_rec_free(&a->rec);
+		a->rec_built = false;
+	}
+	if (issue_rec_build(&a->rec, a->p, a->actor, serial, a->csr, &a->tbs, validity, NULL))
+		return -1;
+	a->rec_built = true;
+	a->draws++;
+	const char *details = (const char *)a->rec.details.data;
+	a->in = (struct issue_intent){ &a->rec.c, a->actor, a->rec.c.serial_hex, details, NULL };
+	a->bi = (struct db_batch_intent){ &a->rec.c, a->actor, details };
+	dbuf_free(&a->s.der);
+	memset(&a->s, 0, sizeof(a->s));
+	a->s.socket = a->app->conf.signer_socket;
+	a->s.label = a->p->issuer;
+	a->s.tbs = a->tbs.data;
+	a->s.tbs_len = a->tbs.len;
+	a->s.actor = a->actor;
+	if (inflight_add(a->rec.c.serial_hex)) /* recovery leaves it alone until the reply */
+		return -1;
+	a->inflight = true;
+	return committer_submit_intent_sign(a->app->committer, &a->bi, issue_intent_apply, &a->in, &a->s,
+					    issue_async_done, a) == 0 ? 0 : -1;
+}
+
+/* The intent's serial was another row's (HSMCA_ERR_SERIAL: drawn twice): the TBS again under a fresh serial,
+ * queued again (on the committer's thread: memory and CPU only). 0 if queued; -1 (a is still ours) if not,
+ * or after ISSUE_SERIAL_DRAWS serials. */
+static int issue_async_redraw(struct issue_async *a)
+{
+	char serial[DB_SERIAL_HEX_MAX], why[ISSUE_WHY_MAX];
+	time_t validity[2] = { 0, 0 };
+	log_event("warning", "serial_collision", "serial=%s draws=%d", a->rec.c.serial_hex, a->draws);
+	if (a->draws >= ISSUE_SERIAL_DRAWS)
+		return -1;
+	dbuf_free(&a->tbs);
+	dbuf_init(&a->tbs);
+	if (issue_build_tbs(a->app, (unsigned)(a->p - a->app->profiles.p), a->csr, &a->tbs, serial, validity, why))
+		return -1;
+	return issue_async_submit(a, serial, validity);
 }
 
 static void issue_async_finish(struct issue_async *a)
@@ -58,6 +120,8 @@ static void issue_async_done(void *arg, int rc)
 	struct issue_async *a = arg;
 	struct job *j = a->j;
 	const char *serial = a->rec.c.serial_hex;
+	if (rc == HSMCA_ERR_SERIAL && issue_async_redraw(a) == 0)
+		return; /* queued again under a fresh serial; this callback runs again */
 	if (rc) {
 		struct issue_outcome o;
 		log_event("error", "db_failed", "step=intent serial=%s rc=%d", serial, rc);
@@ -74,6 +138,9 @@ static void issue_async_done(void *arg, int rc)
 			return;
 		issue_async_failed(a, HSMCA_ERR_NOMEM);
 		return;
+	} else if (a->s.result_rc == HSMCA_ERR_EXISTS) { /* the row is no longer pending (commit_recheck) */
+		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
+		job_error(j, 409, "not-pending", issue_why_not_pending);
 	} else if (a->s.result_rc) {
 		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
 		job_error(j, 503, "unavailable", issue_why_unrecorded); /* stays pending: recovery re-signs it */
@@ -86,9 +153,9 @@ static void issue_async_done(void *arg, int rc)
 }
 
 /* Queues the intent of a checked request and returns at once: 0 (the job is no longer the caller's), or -1
- * with o (it could not be queued; the job is still the caller's). tbs is taken. */
+ * with o (it could not be queued; the job is still the caller's). tbs is taken, and *csr (heap) on success. */
 static int issue_async_start(struct app *app, struct pool *pool, struct job *j, const char *actor,
-			     const struct profile *p, const struct csr *csr, struct dbuf *tbs, const time_t validity[2],
+			     const struct profile *p, struct csr **csr, struct dbuf *tbs, const time_t validity[2],
 			     struct issue_outcome *o)
 {
 	struct issue_async *a = calloc(1, sizeof(*a));
@@ -105,24 +172,26 @@ static int issue_async_start(struct app *app, struct pool *pool, struct job *j, 
 	a->tbs = *tbs;
 	dbuf_init(tbs);
 	dbuf_init(&a->s.der);
-	if (issue_rec_build(&a->rec, p, a->actor, o->serial, csr, &a->tbs, validity, NULL)) {
-		dbuf_free(&a->tbs);
-		free(a);
-		return -1;
-	}
-	const char *details = (const char *)a->rec.details.data;
-	a->in = (struct issue_intent){ &a->rec.c, a->actor, a->rec.c.serial_hex, details, NULL };
-	a->bi = (struct db_batch_intent){ &a->rec.c, a->actor, details };
-	a->s.socket = app->conf.signer_socket;
-	a->s.label = p->issuer;
-	a->s.tbs = a->tbs.data;
-	a->s.tbs_len = a->tbs.len;
-	a->s.actor = a->actor;
-	if (committer_submit_intent_sign(app->committer, &a->bi, issue_intent_apply, &a->in, &a->s, issue_async_done,
-					 a) == 0)
+	a->csr = *csr;
+	if (issue_async_submit(a, o->serial, validity) == 0) {
+		*csr = NULL;
 		return 0; /* j may be finished and freed already */
+	}
+	a->csr = NULL; /* still the caller's */
 	issue_async_free(a);
 	return -1;
+}
+
+/* A zeroed CSR on the heap, for issue_async_start to take (NULL: out of memory). */
+static struct csr *issue_async_csr_new(void)
+{
+	return calloc(1, sizeof(struct csr));
+}
+
+static void issue_async_csr_free(struct csr *csr)
+{
+	csr_free(csr);
+	free(csr);
 }
 
 int issue_run(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr_text,
@@ -130,18 +199,19 @@ int issue_run(struct worker *w, struct job *j, const char *actor, const struct p
 {
 	if (p->needs_approval || !w->app->committer || !w->pool)
 		return issue_core(w, actor, j->peer, p, csr_text, csr_len, NULL, o);
-	struct csr csr;
+	struct csr *csr = issue_async_csr_new();
 	struct dbuf tbs;
 	time_t validity[2] = { 0, 0 };
 	int ret = -1;
-	memset(&csr, 0, sizeof(csr));
+	if (!csr)
+		return issue_core(w, actor, j->peer, p, csr_text, csr_len, NULL, o);
 	dbuf_init(&tbs);
-	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, NULL, o, &csr, &tbs, validity) == 0 &&
+	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, NULL, o, csr, &tbs, validity) == 0 &&
 	    issue_async_start(w->app, w->pool, j, actor, p, &csr, &tbs, validity, o) == 0) {
 		w->deferred = true; /* the worker must not touch j again */
 		ret = 2;
 	}
-	csr_free(&csr);
+	issue_async_csr_free(csr);
 	dbuf_free(&tbs);
 	return ret;
 }
@@ -151,7 +221,7 @@ bool issue_inline(struct app *app, struct pool *pool, struct job *j)
 	struct db_account acct;
 	struct json_doc *doc = NULL;
 	struct issue_outcome o;
-	struct csr csr;
+	struct csr *csr = NULL;
 	struct dbuf tbs;
 	time_t validity[2] = { 0, 0 };
 	char why[ISSUE_WHY_MAX];
@@ -163,17 +233,16 @@ bool issue_inline(struct app *app, struct pool *pool, struct job *j)
 	    !auth_cached(app->rl, j->auth, j->peer, &acct) ||
 	    !issue_role_may_request(acct.role) || acct.key_profile[0] ||
 	    issue_body(j, &doc, &csr_text, &csr_len, &pname, why) != 0 ||
-	    !(p = profiles_find(&app->profiles, pname)) || p->needs_approval) {
+	    !(p = profiles_find(&app->profiles, pname)) || p->needs_approval || !(csr = issue_async_csr_new())) {
 		json_free(doc);
 		return false;
 	}
 	memset(&o, 0, sizeof(o));
-	memset(&csr, 0, sizeof(csr));
 	dbuf_init(&tbs);
-	if (issue_check(app, acct.name, p, csr_text, csr_len, NULL, &o, &csr, &tbs, validity) == 0 &&
+	if (issue_check(app, acct.name, p, csr_text, csr_len, NULL, &o, csr, &tbs, validity) == 0 &&
 	    issue_async_start(app, pool, j, acct.name, p, &csr, &tbs, validity, &o) == 0)
 		taken = true;
-	csr_free(&csr);
+	issue_async_csr_free(csr);
 	dbuf_free(&tbs);
 	json_free(doc);
 	OPENSSL_cleanse(&acct, sizeof(acct));

@@ -9,6 +9,9 @@
 
 extern const char issue_why_signer_down[]; /* 503: the row stays pending, recovery completes it */
 extern const char issue_why_unrecorded[];  /* 503: signed but not recorded issued; recovery re-signs it */
+/* 409: the row was completed another way meanwhile (issued with another DER by recovery, failed): the
+ * signature this request got is not the stored one */
+extern const char issue_why_not_pending[];
 
 /* An intent (the certificate row and its audit row), for issue_intent_apply. Borrowed pointers. */
 struct issue_intent {

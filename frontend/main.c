@@ -208,7 +208,9 @@ static int fe_run(const struct fe_args *args)
 		log_event("error", "startup_failed", "step=database why=\"%s\"", err);
 		return 1;
 	}
-	if (issue_recover(&w, 0, &issued, &failed))
+	/* not age 0: rows younger than recover_after_seconds may be another running frontend's, still being
+	 * signed there; this frontend's own are completed by its first periodic passes */
+	if (issue_recover(&w, a.conf.recover_after_seconds, &issued, &failed))
 		log_event("warn", "recovery_incomplete", "why=\"signer unavailable; pending rows stay pending\"");
 	log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
 	db_close(w.db);

@@ -9,6 +9,9 @@
  *   db_test certs CONNINFO                       certificate life cycle; prints "A B" serials for the script
  *   db_test accounts CONNINFO                    accounts and API keys
  *   db_test batch CONNINFO                       db_batch_apply alone and in the group committer
+ *   db_test batch-partial CONNINFO               a batch of results meeting a row already issued stores
+ *                                                nothing; the committer's fallback gives each its true outcome
+ *   db_test claim CONNINFO                       recovery's claim: a row one session holds is skipped by another
  *   db_test batch-plan OWNER_CONNINFO            the batch statement's plans (auto_explain, so superuser) on a
  *                                                table of mostly dead pending entries: never that index
  *   db_test batch-bench CONNINFO N ROUNDS        not a test: ROUNDS statements of N intents and the previous
@@ -223,7 +226,7 @@ static void certs_intent(struct db *db, struct certs *t)
 	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_status(db, t->s[D], st, sizeof st), db);
 	/* a duplicate serial; a failed transaction does not commit */
 	EXPECT(0, db_begin(db), db);
-	EXPECT(HSMCA_ERR_EXISTS, db_cert_insert_pending(db, &ca), db);
+	EXPECT(HSMCA_ERR_SERIAL, db_cert_insert_pending(db, &ca), db); /* drawn twice: the caller draws again */
 	EXPECT(HSMCA_ERR_STATE, db_commit(db), db);
 	/* recovery sees exactly the pending rows, in insertion order; not inside a transaction */
 	EXPECT(0, db_cert_pending_each(db, 0, pending_cb, &seen), db);
@@ -272,6 +275,20 @@ static void certs_revoke_renew(struct db *db, struct certs *t)
 	/* renewal links to the old certificate; an unknown old serial is refused */
 	EXPECT(0, db_cert_insert_pending(db, &ce), db);
 	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_insert_pending(db, &bad), db);
+	/* a second renewal of A is "exists" (renewed once), not a serial drawn twice */
+	char s2[DB_SERIAL_HEX_MAX];
+	uint8_t tbs2[TBS_LEN];
+	random_serial(s2);
+	fake_tbs(s2, tbs2);
+	struct db_cert ce2 = cert_for(s2, tbs2, t->s[A]);
+	EXPECT(HSMCA_ERR_EXISTS, db_cert_insert_pending(db, &ce2), db);
+	/* the classification itself */
+	CHECK(db_map_error("23505", DB_CONSTRAINT_SERIAL) == HSMCA_ERR_SERIAL);
+	CHECK(db_map_error("23505", "certificates_renewed_once") == HSMCA_ERR_EXISTS);
+	CHECK(db_map_error("23505", "accounts_name_key") == HSMCA_ERR_EXISTS);
+	CHECK(db_map_error("23505", NULL) == HSMCA_ERR_EXISTS);
+	CHECK(db_map_error("23503", DB_CONSTRAINT_SERIAL) == HSMCA_ERR_NOTFOUND);
+	CHECK(db_map_error(NULL, NULL) == HSMCA_ERR_IO);
 	/* revocation (an unknown reason is refused by the schema) */
 	EXPECT(0, db_begin(db), db);
 	EXPECT(HSMCA_ERR_PARSE, db_cert_revoke(db, t->s[A], "notAReason", "bob"), db);
@@ -416,7 +433,7 @@ static bool batch_row_is(struct db *db, const struct db_cert *c, const uint8_t *
 /* Intents alone and intents with issued results are one statement, a transaction of its own outside one
  * (seen at once from another connection); a statement with one bad item stores nothing; in the committer,
  * two intents that share a batch whose statement fails (a duplicate serial) are then stored one by one: the
- * good one is, the duplicate fails alone with HSMCA_ERR_EXISTS. */
+ * good one is, the duplicate fails alone with HSMCA_ERR_SERIAL. */
 static int cmd_batch(const char *conninfo)
 {
 	struct db *db = open_or_die(conninfo), *other = open_or_die(conninfo);
@@ -448,10 +465,14 @@ static int cmd_batch(const char *conninfo)
 	char st[STATUS_MAX];
 	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_status(other, s[4], st, sizeof st), other);
 
-	/* the committer: s[4] and the duplicate s[2] wait together behind a busy item, share a batch */
+	/* the committer: s[4] and a duplicate of s[2] (another TBS: the row is not this intent's) wait together
+	 * behind a busy item, share a batch */
 	struct committer *cm = NULL;
 	pthread_t busy, t[2];
-	struct batch_one o[2] = { { NULL, &in[4], -1 }, { NULL, &in[2], -1 } };
+	struct db_cert cdup = c[2];
+	cdup.tbs = tbs[3];
+	struct db_batch_intent indup = { &cdup, "alice", "{}" };
+	struct batch_one o[2] = { { NULL, &in[4], -1 }, { NULL, &indup, -1 } };
 	char cmerr[DB_ERR_MAX];
 	CHECK(committer_start(conninfo, &cm, cmerr) == 0);
 	o[0].c = o[1].c = cm;
@@ -463,7 +484,7 @@ static int cmd_batch(const char *conninfo)
 		pthread_join(t[i], NULL);
 	pthread_join(busy, NULL);
 	CHECK(o[0].rc == 0 && status_is(other, s[4], "pending"));
-	CHECK(o[1].rc == HSMCA_ERR_EXISTS);
+	CHECK(o[1].rc == HSMCA_ERR_SERIAL); /* its serial drawn twice: the issuing path draws another */
 
 	/* every value arrives as given, in each of the three statements (intents, intents with results,
 	 * results): quotes, backslashes, braces, commas and non-ASCII text, an empty SAN list, a renewal's serial
@@ -523,6 +544,193 @@ static int cmd_batch(const char *conninfo)
 	db_close(db);
 	printf("batch: one statement, atomic; the committer's fallback stores the good item of a failed batch; "
 	       "every value arrives as given; a batch of more than DB_BLOB_MAX bytes in a column is refused whole\n");
+	return 0;
+}
+
+/* ---- batch-partial: a batch whose results meet a row that is no longer pending ---- */
+struct batch_res {
+	struct committer *c;
+	const struct db_batch_issued *is;
+	int rc;
+};
+
+static int batch_issued_apply(struct db *db, void *arg)
+{
+	const struct db_batch_issued *is = arg;
+	int rc = db_cert_mark_issued(db, is->serial_hex, is->der, is->der_len);
+	return rc ? rc : db_audit_append(db, is->actor, "certificate.issued", is->serial_hex, is->details);
+}
+
+static void *batch_issued(void *arg)
+{
+	struct batch_res *o = arg;
+	o->rc = committer_run_issued(o->c, o->is, batch_issued_apply, (void *)o->is);
+	return NULL;
+}
+
+/* audit rows of action for serial (any case) */
+static long audit_count(struct db *db, const char *serial, const char *action)
+{
+	char lower[DB_SERIAL_HEX_MAX];
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	for (size_t i = 0; i < sizeof lower; i++)
+		lower[i] = (char)tolower((unsigned char)serial[i]);
+	db_params_text(&p, lower);
+	db_params_text(&p, action);
+	EXPECT(0, db_exec(db, "SELECT count(*) FROM audit_log WHERE lower(object) = $1 AND action = $2", &p, DB_FMT_TEXT, &r),
+	       db);
+	long n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n;
+}
+
+/* Pending S and T, S already issued: a batch statement of results for S and T stores nothing (outside a
+ * transaction it used to commit T and an audit row for S, then report failure); the committer's one-by-one
+ * fallback then finds S issued with the same DER (stored: 0, no second audit row) and issues T; S with another
+ * DER is HSMCA_ERR_EXISTS (not pending any more), and an intent whose row already holds its TBS (a batch
+ * statement that committed before the connection went) is stored, one with another TBS is a serial drawn
+ * twice (HSMCA_ERR_SERIAL). */
+static int cmd_batch_partial(const char *conninfo)
+{
+	struct db *db = open_or_die(conninfo), *other = open_or_die(conninfo);
+	enum { S, T, U, N };
+	char s[N][DB_SERIAL_HEX_MAX];
+	uint8_t tbs[N][TBS_LEN], der[N][2 * TBS_LEN], der2[2 * TBS_LEN], tbs2[TBS_LEN];
+	struct db_cert c[N];
+	struct db_batch_intent in[N];
+	struct db_batch_issued is[N];
+	const struct db_batch_intent *vi[N];
+	for (int i = 0; i < N; i++) {
+		random_serial(s[i]);
+		fake_tbs(s[i], tbs[i]);
+		c[i] = cert_for(s[i], tbs[i], NULL);
+		in[i] = (struct db_batch_intent){ &c[i], "alice", "{}" };
+		is[i] = (struct db_batch_issued){ s[i], der[i], fake_cert(tbs[i], der[i]), "signer", "{}" };
+		vi[i] = &in[i];
+	}
+	EXPECT(0, db_batch_apply(db, vi, N, NULL, 0), db);
+	const struct db_batch_issued *vS[] = { &is[S] }, *vST[] = { &is[S], &is[T] };
+	EXPECT(0, db_batch_apply(db, NULL, 0, vS, 1), db);
+	CHECK(status_is(other, s[S], "issued") && audit_count(other, s[S], "certificate.issued") == 1);
+
+	/* the statement alone, outside a transaction (as the committer runs it): nothing changes */
+	EXPECT(HSMCA_ERR_STATE, db_batch_apply(db, NULL, 0, vST, 2), db);
+	CHECK(status_is(other, s[T], "pending"));
+	CHECK(strstr(db_errmsg(db), "not pending") != NULL);
+	CHECK(audit_count(other, s[S], "certificate.issued") == 1 && audit_count(other, s[T], "certificate.issued") == 0);
+	/* with an intent in the same statement: the intent is not stored either */
+	char su[DB_SERIAL_HEX_MAX];
+	uint8_t tu[TBS_LEN];
+	random_serial(su);
+	fake_tbs(su, tu);
+	struct db_cert cu = cert_for(su, tu, NULL);
+	struct db_batch_intent inu = { &cu, "alice", "{}" };
+	const struct db_batch_intent *vu[] = { &inu };
+	EXPECT(HSMCA_ERR_STATE, db_batch_apply(db, vu, 1, vST, 2), db);
+	char st[STATUS_MAX];
+	EXPECT(HSMCA_ERR_NOTFOUND, db_cert_status(other, su, st, sizeof st), other);
+	CHECK(status_is(other, s[T], "pending") && audit_count(other, su, "certificate.requested") == 0);
+
+	/* the committer: S (already issued, same DER) and T share a batch behind a busy item */
+	struct committer *cm = NULL;
+	char cmerr[DB_ERR_MAX];
+	pthread_t busy, t[2];
+	CHECK(committer_start(conninfo, &cm, cmerr) == 0);
+	struct batch_res o[2] = { { cm, &is[S], -1 }, { cm, &is[T], -1 } };
+	CHECK(pthread_create(&busy, NULL, batch_busy, cm) == 0);
+	usleep(BATCH_BUSY_US / 4);
+	for (int i = 0; i < 2; i++)
+		CHECK(pthread_create(&t[i], NULL, batch_issued, &o[i]) == 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_join(busy, NULL);
+	printf("committer: S rc=%d, T rc=%d\n", o[0].rc, o[1].rc);
+	CHECK(o[0].rc == 0 && o[1].rc == 0);
+	CHECK(status_is(other, s[T], "issued"));
+	CHECK(audit_count(other, s[S], "certificate.issued") == 1 && audit_count(other, s[T], "certificate.issued") == 1);
+
+	/* S with another DER (the same TBS, another signature): not pending, and said so */
+	memcpy(der2, der[S], is[S].der_len);
+	der2[is[S].der_len - 1] ^= 1;
+	struct db_batch_issued isx = is[S];
+	isx.der = der2;
+	CHECK(committer_run_issued(cm, &isx, batch_issued_apply, &isx) == HSMCA_ERR_EXISTS);
+	CHECK(audit_count(other, s[S], "certificate.issued") == 1);
+
+	/* an intent already stored with its TBS is stored (one audit row); the same serial with another TBS is not */
+	CHECK(committer_run_intent(cm, &in[U], batch_intent_apply, &in[U]) == 0);
+	CHECK(audit_count(other, s[U], "certificate.requested") == 1);
+	memcpy(tbs2, tbs[U], TBS_LEN);
+	tbs2[TBS_LEN - 1] ^= 1;
+	struct db_cert c2 = c[U];
+	c2.tbs = tbs2;
+	struct db_batch_intent in2 = { &c2, "alice", "{}" };
+	CHECK(committer_run_intent(cm, &in2, batch_intent_apply, &in2) == HSMCA_ERR_SERIAL);
+	db_close(other);
+	db_close(db);
+	printf("batch-partial: a batch meeting an issued row stores nothing; the fallback finds each row's true state\n");
+	return 0;
+}
+
+/* ---- claim: recovery's cross-process claim of a pending row ---- */
+struct claim_ctx {
+	struct db *other; /* another session (another frontend) */
+	const char *serial;
+	const uint8_t *der;
+	size_t der_len;
+	int calls;
+	bool write;
+};
+
+static int claim_other_fn(void *vctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+{
+	(void)vctx, (void)db, (void)issuer, (void)tbs, (void)tbs_len;
+	CHECK(!"the other session claimed a row that is held");
+	return 0;
+}
+
+/* While this session holds the row, another cannot claim it (and does not wait for it); what fn writes is
+ * committed with the claim. */
+static int claim_fn(void *vctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+{
+	struct claim_ctx *x = vctx;
+	bool claimed = true;
+	x->calls++;
+	CHECK(strcmp(issuer, "intermediate") == 0 && tbs_len == TBS_LEN && tbs[0] == 0x30);
+	EXPECT(0, db_cert_claim_pending(x->other, x->serial, claim_other_fn, NULL, &claimed), x->other);
+	CHECK(!claimed);
+	if (!x->write)
+		return 0;
+	int rc = db_cert_mark_issued(db, x->serial, x->der, x->der_len);
+	return rc ? rc : db_audit_append(db, "recovery", "certificate.issued", x->serial, "{}");
+}
+
+static int cmd_claim(const char *conninfo)
+{
+	struct db *db = open_or_die(conninfo), *other = open_or_die(conninfo);
+	char s[DB_SERIAL_HEX_MAX];
+	uint8_t tbs[TBS_LEN], der[2 * TBS_LEN];
+	random_serial(s);
+	fake_tbs(s, tbs);
+	struct db_cert c = cert_for(s, tbs, NULL);
+	struct db_batch_intent in = { &c, "alice", "{}" };
+	const struct db_batch_intent *v[] = { &in };
+	EXPECT(0, db_batch_apply(db, v, 1, NULL, 0), db);
+	struct claim_ctx x = { other, s, der, fake_cert(tbs, der), 0, false };
+	bool claimed = false;
+	/* held without writing: released pending; then held and issued */
+	EXPECT(0, db_cert_claim_pending(db, s, claim_fn, &x, &claimed), db);
+	CHECK(claimed && x.calls == 1 && status_is(other, s, "pending"));
+	x.write = true;
+	EXPECT(0, db_cert_claim_pending(db, s, claim_fn, &x, &claimed), db);
+	CHECK(claimed && x.calls == 2 && status_is(other, s, "issued"));
+	/* not pending any more: nobody claims it */
+	EXPECT(0, db_cert_claim_pending(other, s, claim_other_fn, NULL, &claimed), other);
+	CHECK(!claimed);
+	db_close(other);
+	db_close(db);
+	printf("claim: a pending row held by one session is skipped by another; a row no longer pending is not claimed\n");
 	return 0;
 }
 
@@ -874,6 +1082,10 @@ int main(int argc, char **argv)
 		return cmd_accounts(argv[2]);
 	if (strcmp(cmd, "batch") == 0 && argc == 3)
 		return cmd_batch(argv[2]);
+	if (strcmp(cmd, "batch-partial") == 0 && argc == 3)
+		return cmd_batch_partial(argv[2]);
+	if (strcmp(cmd, "claim") == 0 && argc == 3)
+		return cmd_claim(argv[2]);
 	if (strcmp(cmd, "batch-plan") == 0 && argc == 3)
 		return cmd_batch_plan(argv[2]);
 	if (strcmp(cmd, "batch-bench") == 0 && argc == 5)

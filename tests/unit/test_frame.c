@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "frame.h"
+#include "sgn_client.h"
 
 /* Raw frame: header fields as given, body as given, declared body length as given. */
 static void raw_frame(struct dbuf *b, uint8_t version, uint8_t type, uint16_t flags, uint32_t req_id,
@@ -302,8 +303,24 @@ static void test_builders(void)
 	free(big);
 }
 
+/* Which error replies end a request for good (recovery marks the row failed) and which say nothing about
+ * the request (the row stays pending): only the signer's parser and policy refuse a TBS for good. */
+static void test_refusal_final(void)
+{
+	CHECK(sgn_client_refusal_final(FRAME_E_POLICY));
+	CHECK(sgn_client_refusal_final(FRAME_E_MALFORMED));
+	CHECK(!sgn_client_refusal_final(FRAME_E_HSM));
+	CHECK(!sgn_client_refusal_final(FRAME_E_UNKNOWN_KEY));
+	CHECK(!sgn_client_refusal_final(FRAME_E_SEALED));
+	CHECK(!sgn_client_refusal_final(FRAME_E_SHARE));
+	CHECK(!sgn_client_refusal_final(FRAME_E_INTERNAL));
+	CHECK(!sgn_client_refusal_final(0));
+	CHECK(!sgn_client_refusal_final(0xffffffffu));
+}
+
 int main(void)
 {
+	test_refusal_final();
 	test_frame_parse();
 	test_sign_body();
 	test_unseal_body();
