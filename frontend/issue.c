@@ -248,6 +248,26 @@ void issue_rec_free(struct issue_rec *r)
 	dbuf_free(&r->details);
 }
 
+
+/* The subject as the certificate carries it, in RFC 4514 text: "CN=<value>" with '"', '+', ',', ';', '<',
+ * '>' and backslash escaped (and a leading '#' or space, a trailing space), or "" for the empty subject. */
+static void issue_subject_text(const char *cn, char *out, size_t out_len)
+{
+	size_t o = 0, n = cn ? strlen(cn) : 0;
+	out[0] = 0;
+	if (!cn || out_len < 4)
+		return;
+	memcpy(out, "CN=", 3);
+	o = 3;
+	for (size_t i = 0; i < n && o + 3 < out_len; i++) {
+		char c = cn[i];
+		if (strchr("\"+,;<>\\", c) || ((c == '#' || c == ' ') && i == 0) || (c == ' ' && i == n - 1))
+			out[o++] = '\\';
+		out[o++] = c;
+	}
+	out[o] = 0;
+}
+
 int issue_rec_build(struct issue_rec *r, const struct profile *p, const char *actor, const char *serial,
 		    const struct csr *csr, const struct dbuf *tbs, const time_t validity[2], const struct issue_extra *x)
 {
@@ -262,7 +282,7 @@ int issue_rec_build(struct issue_rec *r, const struct profile *p, const char *ac
 		dbuf_add(&r->sans, csr->sans[i].value, strlen(csr->sans[i].value));
 	}
 	dbuf_add(&r->sans, "", 1);
-	snprintf(r->subject, sizeof(r->subject), "CN=%s", csr->sans[0].value);
+	issue_subject_text(tbsbuild_cn(csr), r->subject, sizeof(r->subject));
 	r->c = (struct db_cert){ .subject = r->subject, .tbs = tbs->data, .tbs_len = tbs->len,
 				 .not_before = validity[0], .not_after = validity[1],
 				 .renews_serial_hex = x ? x->renews_serial : NULL };

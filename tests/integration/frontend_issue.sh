@@ -88,7 +88,12 @@ openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" 
 openssl x509 -in "$T/longonly.pem" -noout -text > "$T/longonly.txt"
 grep -q 'X509v3 Subject Alternative Name: critical' "$T/longonly.txt" && grep -qE '^ *Subject: *$' "$T/longonly.txt" \
 	|| fail "empty subject and critical SAN: $(grep -E 'Subject:|Alternative' "$T/longonly.txt")"
-pass "a first SAN over 64 characters: CN from the next short SAN, or an empty subject with a critical SAN (the signer signs it)"
+# the database records the subject the certificate carries (it used to record CN=<the first SAN> always)
+[ "$(pg_psql "$T/pg" owner -c "select subject from certificates where serial_hex = '$(openssl x509 -in "$T/longfirst.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)'")" = "CN=www.example.com" ] \
+	|| fail "the stored subject of the long-first-SAN certificate"
+[ "$(pg_psql "$T/pg" owner -c "select '[' || subject || ']' from certificates where serial_hex = '$(openssl x509 -in "$T/longonly.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)'")" = "[]" ] \
+	|| fail "the stored subject of the empty-subject certificate"
+pass "a first SAN over 64 characters: CN from the next short SAN, or an empty subject with a critical SAN (the signer signs it); the stored subject is the certificate's"
 
 # the CSR in DER: the "csr" field carries it as base64 (standard, padded) or base64url without padding (as
 # ACME's finalize does); the certificate is the same request's
