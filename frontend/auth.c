@@ -54,6 +54,8 @@ struct ratelimit {
 	pthread_mutex_t mu;
 	struct rl_slot slots[RL_SLOTS];
 	uint8_t rl_key[32]; /* keys the slots' sets */
+	EVP_MD_CTX *rl_base, *rl_tmp; /* SHA-256 having absorbed rl_key; scratch (both used under mu) */
+	bool rl_used;       /* a slot has been claimed */
 	uint8_t cache_key[32];
 	struct cache_slot cache[AUTH_CACHE_SLOTS];
 	struct acct_slot acct[AUTH_CACHE_SLOTS];
@@ -71,6 +73,14 @@ struct ratelimit *ratelimit_new(void)
 		return NULL;
 	}
 	pthread_mutex_init(&rl->mu, NULL);
+	rl->rl_base = EVP_MD_CTX_new();
+	rl->rl_tmp = EVP_MD_CTX_new();
+	if (!rl->rl_base || !rl->rl_tmp || EVP_DigestInit_ex(rl->rl_base, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(rl->rl_base, rl->rl_key, sizeof(rl->rl_key)) != 1) {
+		EVP_MD_CTX_free(rl->rl_base); /* rl_sets falls back to a one-shot HMAC */
+		EVP_MD_CTX_free(rl->rl_tmp);
+		rl->rl_base = rl->rl_tmp = NULL;
+	}
 	return rl;
 }
 
@@ -80,6 +90,11 @@ void ratelimit_wipe(struct ratelimit *rl)
 		return;
 	pthread_mutex_lock(&rl->mu);
 	OPENSSL_cleanse(rl->cache_key, sizeof(rl->cache_key));
+	OPENSSL_cleanse(rl->rl_key, sizeof(rl->rl_key));
+	if (rl->rl_base) /* resets clear the digest state that absorbed rl_key */
+		EVP_MD_CTX_reset(rl->rl_base);
+	if (rl->rl_tmp)
+		EVP_MD_CTX_reset(rl->rl_tmp);
 	OPENSSL_cleanse(rl->cache, sizeof(rl->cache));
 	OPENSSL_cleanse(rl->acct, sizeof(rl->acct));
 	rl->acct_gen++; /* nothing cached before is valid any more */
@@ -92,7 +107,11 @@ static void rl_sets(struct ratelimit *rl, const char *key, struct rl_slot *set[2
 {
 	uint8_t h[SHA256_DIGEST_LENGTH];
 	unsigned int hl = 0;
-	HMAC(EVP_sha256(), rl->rl_key, sizeof(rl->rl_key), (const uint8_t *)key, strlen(key), h, &hl);
+	/* SHA-256(secret || key) from a context that has absorbed the secret (under mu): a keyed choice the
+	 * client cannot predict, without the cost of a one-shot HMAC's fetch and set-up per lookup */
+	if (!rl->rl_base || !rl->rl_tmp || EVP_MD_CTX_copy_ex(rl->rl_tmp, rl->rl_base) != 1 ||
+	    EVP_DigestUpdate(rl->rl_tmp, key, strlen(key)) != 1 || EVP_DigestFinal_ex(rl->rl_tmp, h, &hl) != 1)
+		HMAC(EVP_sha256(), rl->rl_key, sizeof(rl->rl_key), (const uint8_t *)key, strlen(key), h, &hl);
 	for (int k = 0; k < 2; k++)
 		set[k] = &rl->slots[((size_t)(h[3 * k] | h[3 * k + 1] << 8 | h[3 * k + 2] << 16) % (RL_SLOTS / RL_WAYS)) *
 				    RL_WAYS];
@@ -107,6 +126,8 @@ static bool rl_active(const struct rl_slot *s, time_t now)
 static struct rl_slot *rl_find(struct ratelimit *rl, const char *key)
 {
 	struct rl_slot *set[2];
+	if (!rl->rl_used) /* no failure ever recorded: nothing to find (the common case, no hashing) */
+		return NULL;
 	rl_sets(rl, key, set);
 	for (int k = 0; k < 2; k++)
 		for (unsigned i = 0; i < RL_WAYS; i++)
@@ -142,6 +163,7 @@ static struct rl_slot *rl_claim(struct ratelimit *rl, const char *key, time_t no
 		}
 	}
 	if (victim) {
+		rl->rl_used = true;
 		memset(victim, 0, sizeof(*victim));
 		snprintf(victim->key, sizeof(victim->key), "%s", key);
 	}
