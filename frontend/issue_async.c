@@ -30,7 +30,8 @@ struct issue_async {
 	char fail_details[ISSUE_WHY_MAX + 64];
 	bool inflight; /* its serial is recorded in inflight.c until the reply */
 	bool rec_built;
-	struct csr *csr; /* owned: a serial drawn twice builds the TBS again from it */
+	char *csr_text;  /* owned copy of the request's CSR: a serial drawn twice builds the TBS again from it */
+	size_t csr_len;
 	int draws;       /* serials drawn so far */
 };
 
@@ -42,8 +43,7 @@ static void issue_async_free(struct issue_async *a)
 	dbuf_free(&a->s.der);
 	if (a->rec_built)
 		issue_rec_free(&a->rec);
-	csr_free(a->csr);
-	free(a->csr);
+	free(a->csr_text);
 	free(a);
 }
 
@@ -51,7 +51,8 @@ static void issue_async_done(void *arg, int rc);
 
 /* Records the intent of a->tbs under serial (the rows, the sign-ahead request, inflight.c) and queues it:
  * 0, or -1 if it could not be queued (a is still the caller's to free). */
-static int issue_async_submit(struct issue_async *a, const char *serial, const time_t validity[2])
+static int issue_async_submit(struct issue_async *a, const struct csr *csr, const char *serial,
+			      const time_t validity[2])
 {
 	if (a->inflight) {
 		inflight_del(a->rec.c.serial_hex);
@@ -61,7 +62,7 @@ static int issue_async_submit(struct issue_async *a, const char *serial, const t
 		issue_rec_free(&a->rec);
 		a->rec_built = false;
 	}
-	if (issue_rec_build(&a->rec, a->p, a->actor, serial, a->csr, &a->tbs, validity, NULL))
+	if (issue_rec_build(&a->rec, a->p, a->actor, serial, csr, &a->tbs, validity, NULL))
 		return -1;
 	a->rec_built = true;
 	a->draws++;
@@ -89,14 +90,23 @@ static int issue_async_redraw(struct issue_async *a)
 {
 	char serial[DB_SERIAL_HEX_MAX], why[ISSUE_WHY_MAX];
 	time_t validity[2] = { 0, 0 };
+	int rc = -1;
 	log_event("warning", "serial_collision", "serial=%s draws=%d", a->rec.c.serial_hex, a->draws);
 	if (a->draws >= ISSUE_SERIAL_DRAWS)
 		return -1;
+	/* the CSR is parsed again from its text (rare: a collision of 128 random bits) rather than every
+	 * request holding its parsed form (~27 kB) until it is answered */
+	struct csr *csr = calloc(1, sizeof(*csr));
+	if (!csr)
+		return -1;
 	dbuf_free(&a->tbs);
 	dbuf_init(&a->tbs);
-	if (issue_build_tbs(a->app, (unsigned)(a->p - a->app->profiles.p), a->csr, &a->tbs, serial, validity, why))
-		return -1;
-	return issue_async_submit(a, serial, validity);
+	if (csr_parse((const unsigned char *)a->csr_text, a->csr_len, csr, why) == 0 &&
+	    issue_build_tbs(a->app, (unsigned)(a->p - a->app->profiles.p), csr, &a->tbs, serial, validity, why) == 0)
+		rc = issue_async_submit(a, csr, serial, validity);
+	csr_free(csr);
+	free(csr);
+	return rc;
 }
 
 static void issue_async_finish(struct issue_async *a)
@@ -153,10 +163,10 @@ static void issue_async_done(void *arg, int rc)
 }
 
 /* Queues the intent of a checked request and returns at once: 0 (the job is no longer the caller's), or -1
- * with o (it could not be queued; the job is still the caller's). tbs is taken, and *csr (heap) on success. */
+ * with o (it could not be queued; the job is still the caller's). tbs is taken; csr_text is copied. */
 static int issue_async_start(struct app *app, struct pool *pool, struct job *j, const char *actor,
-			     const struct profile *p, struct csr **csr, struct dbuf *tbs, const time_t validity[2],
-			     struct issue_outcome *o)
+			     const struct profile *p, const struct csr *csr, const char *csr_text, size_t csr_len,
+			     struct dbuf *tbs, const time_t validity[2], struct issue_outcome *o)
 {
 	struct issue_async *a = calloc(1, sizeof(*a));
 	o->status = 503;
@@ -172,26 +182,14 @@ static int issue_async_start(struct app *app, struct pool *pool, struct job *j, 
 	a->tbs = *tbs;
 	dbuf_init(tbs);
 	dbuf_init(&a->s.der);
-	a->csr = *csr;
-	if (issue_async_submit(a, o->serial, validity) == 0) {
-		*csr = NULL;
-		return 0; /* j may be finished and freed already */
+	if ((a->csr_text = malloc(csr_len ? csr_len : 1)) != NULL) {
+		memcpy(a->csr_text, csr_text, csr_len);
+		a->csr_len = csr_len;
+		if (issue_async_submit(a, csr, o->serial, validity) == 0)
+			return 0; /* j may be finished and freed already */
 	}
-	a->csr = NULL; /* still the caller's */
 	issue_async_free(a);
 	return -1;
-}
-
-/* A zeroed CSR on the heap, for issue_async_start to take (NULL: out of memory). */
-static struct csr *issue_async_csr_new(void)
-{
-	return calloc(1, sizeof(struct csr));
-}
-
-static void issue_async_csr_free(struct csr *csr)
-{
-	csr_free(csr);
-	free(csr);
 }
 
 int issue_run(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr_text,
@@ -199,19 +197,18 @@ int issue_run(struct worker *w, struct job *j, const char *actor, const struct p
 {
 	if (p->needs_approval || !w->app->committer || !w->pool)
 		return issue_core(w, actor, j->peer, p, csr_text, csr_len, NULL, o);
-	struct csr *csr = issue_async_csr_new();
+	struct csr csr;
 	struct dbuf tbs;
 	time_t validity[2] = { 0, 0 };
 	int ret = -1;
-	if (!csr)
-		return issue_core(w, actor, j->peer, p, csr_text, csr_len, NULL, o);
+	memset(&csr, 0, sizeof(csr));
 	dbuf_init(&tbs);
-	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, NULL, o, csr, &tbs, validity) == 0 &&
-	    issue_async_start(w->app, w->pool, j, actor, p, &csr, &tbs, validity, o) == 0) {
+	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, NULL, o, &csr, &tbs, validity) == 0 &&
+	    issue_async_start(w->app, w->pool, j, actor, p, &csr, csr_text, csr_len, &tbs, validity, o) == 0) {
 		w->deferred = true; /* the worker must not touch j again */
 		ret = 2;
 	}
-	issue_async_csr_free(csr);
+	csr_free(&csr);
 	dbuf_free(&tbs);
 	return ret;
 }
@@ -221,7 +218,7 @@ bool issue_inline(struct app *app, struct pool *pool, struct job *j)
 	struct db_account acct;
 	struct json_doc *doc = NULL;
 	struct issue_outcome o;
-	struct csr *csr = NULL;
+	struct csr csr;
 	struct dbuf tbs;
 	time_t validity[2] = { 0, 0 };
 	char why[ISSUE_WHY_MAX];
@@ -233,16 +230,17 @@ bool issue_inline(struct app *app, struct pool *pool, struct job *j)
 	    !auth_cached(app->rl, j->auth, j->peer, &acct) ||
 	    !issue_role_may_request(acct.role) || acct.key_profile[0] ||
 	    issue_body(j, &doc, &csr_text, &csr_len, &pname, why) != 0 ||
-	    !(p = profiles_find(&app->profiles, pname)) || p->needs_approval || !(csr = issue_async_csr_new())) {
+	    !(p = profiles_find(&app->profiles, pname)) || p->needs_approval) {
 		json_free(doc);
 		return false;
 	}
 	memset(&o, 0, sizeof(o));
+	memset(&csr, 0, sizeof(csr));
 	dbuf_init(&tbs);
-	if (issue_check(app, acct.name, p, csr_text, csr_len, NULL, &o, csr, &tbs, validity) == 0 &&
-	    issue_async_start(app, pool, j, acct.name, p, &csr, &tbs, validity, &o) == 0)
+	if (issue_check(app, acct.name, p, csr_text, csr_len, NULL, &o, &csr, &tbs, validity) == 0 &&
+	    issue_async_start(app, pool, j, acct.name, p, &csr, csr_text, csr_len, &tbs, validity, &o) == 0)
 		taken = true;
-	issue_async_csr_free(csr);
+	csr_free(&csr);
 	dbuf_free(&tbs);
 	json_free(doc);
 	OPENSSL_cleanse(&acct, sizeof(acct));
