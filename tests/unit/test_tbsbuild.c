@@ -541,17 +541,8 @@ static void test_serial(struct fx *f)
 		else if (RAND_bytes(serial, sizeof(serial)) != 1)
 			abort();
 		dbuf_init(&tbs);
-		memset(p, 0, sizeof(*p));
-		snprintf(p->name, sizeof(p->name), "server");
-		snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/int.crl");
-		snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/");
-		p->max_validity_days = 90;
-		p->key_usage = TBS_KU_DIGITAL_SIGNATURE;
-		memset(c, 0, sizeof(*c));
-		c->n_sans = 1;
-		c->sans[0].type = CSR_SAN_DNS;
-		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "www.example.com");
-		set_spki(c, f->leaf_key);
+		plain_leaf(p, c, f->leaf_key);
+		p->n_eku = 0;
 		CHECKF(tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, NULL) == 0 &&
 			       tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why),
 		       "serial case %zu: %s", i, why);
