@@ -67,7 +67,7 @@ const char *log_quote(const char *in, char *out, size_t out_len)
 		if (*c == '"' || *c == '\\') {
 			esc[el++] = '\\';
 			esc[el++] = (char)*c;
-		} else if (*c < 0x21 || *c > 0x7e) { /* spaces too: a value stays one token to a key=value reader */
+		} else if (*c < 0x20 || *c > 0x7e) { /* inside the quotes a space is part of the value */
 			esc[el++] = '\\';
 			esc[el++] = 'x';
 			esc[el++] = hx[*c >> 4];

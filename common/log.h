@@ -9,7 +9,7 @@ void log_set_prog(const char *prog);
 void log_event(const char *level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A value from outside (a user name a client sent) as one quoted token for a key=value line: '"' and backslash
- * escaped, every byte outside '!'..'~' as \xNN, cut short to fit out_len (at least 3). Returns out. */
+ * escaped, every byte outside ' '..'~' as \xNN, cut short to fit out_len (at least 3). Returns out. */
 const char *log_quote(const char *in, char *out, size_t out_len);
 /* Hex of the SHA-256 of data into out (65 bytes). */
 void log_sha256_hex(const void *data, unsigned long len, char out[65]);

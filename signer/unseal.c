@@ -54,12 +54,15 @@ static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
 	rc = quorum_add(&u->q, share, pw, pass.len, err);
 	secmem_free(pw, FRAME_PASS_MAX + 1);
 	if (rc) {
-		log_event("warn", "unseal_share_refused", "why=\"%s\"", err);
+		char q[2 * QUORUM_ERR_MAX + 3]; /* err may quote a share's unauthenticated header: one token */
+		log_event("warn", "unseal_share_refused", "why=%s", log_quote(err, q, sizeof(q)));
 		sgn_unseal_reply(fd, f->req_id, 0, err);
 		return 0;
 	}
+	char cq[2 * QUORUM_ERR_MAX + 3];
 	log_event("info", "unseal_share_accepted", "custodian=%s index=%u have=%u need=%u",
-		  u->q.custodians[u->q.count - 1], u->q.xs[u->q.count - 1], u->q.count, u->q.m);
+		  log_quote(u->q.custodians[u->q.count - 1], cq, sizeof(cq)), u->q.xs[u->q.count - 1], u->q.count,
+		  u->q.m);
 	if (!quorum_ready(&u->q)) {
 		sgn_unseal_status(u, text, sizeof(text));
 		sgn_unseal_reply(fd, f->req_id, 1, text);
@@ -67,7 +70,8 @@ static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
 	}
 	rc = quorum_login(&u->q, &u->st->mod, u->st->login_session, err);
 	if (rc) {
-		log_event("error", "unseal_login_failed", "why=\"%s\"", err);
+		char q[2 * QUORUM_ERR_MAX + 3];
+		log_event("error", "unseal_login_failed", "why=%s", log_quote(err, q, sizeof(q)));
 		snprintf(text, sizeof(text), "%s; all shares discarded, start again", err);
 		sgn_unseal_reply(fd, f->req_id, 0, text);
 		quorum_free(&u->q);

@@ -27,6 +27,19 @@ signer_start
 "$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q '^sealed: no shares presented' || fail "restarted signer is not sealed"
 expect_rc 4 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/x.pem"
 pass "restarted signer is sealed and signs nothing"
+# a share whose (unauthenticated) header carries a quote and key=value text: refused, and logged as one
+# quoted token (it used to close the why="..." field and add fields of its own)
+python3 - "$T/shares/alice.share" "$T/forged.share" <<'PY'
+import sys
+d = open(sys.argv[1], 'rb').read(); o = 8 + 4; n = d[o]
+fake = b'x" event=pwn'
+open(sys.argv[2], 'wb').write(d[:o] + bytes([len(fake)]) + fake + d[o + 1 + n:])
+PY
+expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/forged.share" --passphrase-file "$T/pass/alice.pass"
+grep 'event=unseal_share_refused' "$T/signer.log" > "$T/refused.log" || fail "the forged share was not refused: $(tail -3 "$T/signer.log")"
+grep -q 'x\\" event=pwn' "$T/refused.log" || fail "the forged header is not escaped: $(cat "$T/refused.log")"
+grep -q '[^\\]" event=pwn' "$T/refused.log" && fail "the forged header closed the quoted field: $(cat "$T/refused.log")"
+pass "a share header with a quote and key=value text is refused and logged as one quoted value"
 signer_unseal bob dave erin
 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" >/dev/null || fail "sign after unseal"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/leaf.pem" >/dev/null || fail "verify"
