@@ -2,6 +2,10 @@
 
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include "err.h"
 
 void *secmem_alloc(size_t len)
 {
@@ -25,4 +29,12 @@ void secmem_free(void *p, size_t len)
 	explicit_bzero(p, len);
 	munlock(p, len);
 	munmap(p, len);
+}
+
+int secmem_nodump(void)
+{
+	struct rlimit nocore = { 0, 0 };
+	if (setrlimit(RLIMIT_CORE, &nocore) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return HSMCA_ERR_IO;
+	return 0;
 }

@@ -8,5 +8,9 @@
 void *secmem_alloc(size_t len);
 /* Wipes and frees a buffer from secmem_alloc (NULL is fine). */
 void secmem_free(void *p, size_t len);
+/* For a process about to hold secrets outside secmem (a PKCS#11 module's own memory: the token key, keys
+ * being generated; passphrases in library buffers): no core file (RLIMIT_CORE 0) and not dumpable (no
+ * ptrace or /proc/PID/mem by same-uid processes). 0 or HSMCA_ERR_IO. */
+int secmem_nodump(void);
 
 #endif

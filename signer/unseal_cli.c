@@ -85,6 +85,11 @@ int sgn_unseal_cli(int argc, char **argv)
 	struct dbuf body, reply;
 	dbuf_init(&body);
 	dbuf_init(&reply);
+	/* a custodian's passphrase passes through library buffers (stdio, the frame): no core file, no ptrace */
+	if (secmem_nodump()) {
+		fprintf(stderr, "unseal: cannot disable core dumps (prctl/setrlimit)\n");
+		return 1;
+	}
 	while ((c = getopt_long(argc, argv, "c:s:p:S", opts, NULL)) != -1) {
 		if (c == 'c')
 			control = optarg;

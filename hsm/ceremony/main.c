@@ -6,6 +6,7 @@
 
 #include "ceremony.h"
 #include "log.h"
+#include "secmem.h"
 
 static const struct {
 	const char *name;
@@ -74,6 +75,12 @@ int main(int argc, char **argv)
 	log_set_prog("hsmca-ceremony");
 	if (argc < 2)
 		return cer_usage();
+	/* the module loaded here holds the token's key and the keys it generates in its own memory, and the
+	 * custodians' passphrases pass through: no core file, no ptrace (verify reads public files only) */
+	if (strcmp(argv[1], "verify") != 0 && secmem_nodump()) {
+		fprintf(stderr, "hsmca-ceremony: cannot disable core dumps (prctl/setrlimit)\n");
+		return 1;
+	}
 	if (!strcmp(argv[1], "verify"))
 		return cer_verify_main(argc - 1, argv + 1);
 	args.kind = (enum cer_kind)-1;

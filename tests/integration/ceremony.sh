@@ -97,3 +97,17 @@ sed -i 's/key_label = ocsp2/key_label = ocsp3/' "$T/ocsp.conf"
 expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o4.pem" $(shares_args alice carol erin)
 grep -q 'token refused the reconstructed PIN: CKR_PIN_INCORRECT' <<<"$OUT" || fail "old shares still open the token: $OUT"
 pass "resplit: the new 2-of-3 shares log in, the old 3-of-5 shares no longer do"
+
+# the ceremony holds the token's key and new keys in the module's memory: no core file, not dumpable. Seen
+# from outside while it waits for a passphrase (a FIFO nobody writes yet): its core size limit is 0.
+mkfifo "$T/slow.pass"
+"$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o5.pem" \
+	--share "$T/new/grace.share" --passphrase-file "$T/slow.pass" \
+	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" > "$T/slow.log" 2>&1 &
+SLOW=$!
+for _ in $(seq 100); do grep -q 'Max core file size' "/proc/$SLOW/limits" 2>/dev/null && [ "$(readlink "/proc/$SLOW/exe")" = "$(readlink -f "$CEREMONY")" ] && break; sleep 0.05; done
+sleep 0.2
+core=$(awk '/Max core file size/ {print $5, $6}' "/proc/$SLOW/limits")
+kill "$SLOW" 2>/dev/null || true; wait "$SLOW" 2>/dev/null || true
+[ "$core" = "0 0" ] || fail "the ceremony may dump core: limit '$core'"
+pass "the ceremony runs with no core file (RLIMIT_CORE 0, not dumpable)"
