@@ -82,6 +82,10 @@ void cer_record(struct cer_ctx *c, const char *key, const char *fmt, ...) __attr
 void cer_record_hex(struct cer_ctx *c, const char *key, const uint8_t *b, size_t len);
 /* Writes the transcript and its signature (audit key on the token); never overwrites. */
 int cer_transcript_finish(struct cer_ctx *c) HSMCA_WUR;
+/* Before anything irreversible (a key generated, a token initialised, a PIN changed): the transcript and its
+ * .sig must not exist, and (key_on_token) the audit key must be on the token and usable, so that
+ * cer_transcript_finish cannot fail for those reasons after the fact. 0 or the error (printed). */
+int cer_transcript_ready(struct cer_ctx *c, bool key_on_token) HSMCA_WUR;
 int cer_verify_main(int argc, char **argv);
 /* Writes bytes to path with O_EXCL (never overwrites); mode 0600 or 0644. */
 int cer_write_new(const char *path, const void *data, size_t len, int mode) HSMCA_WUR;

@@ -319,7 +319,7 @@ int cer_cert_run(struct cer_ctx *c)
 		fprintf(stderr, "ceremony: %s exists (outputs are never overwritten)\n", c->args->out);
 		return HSMCA_ERR_EXISTS;
 	}
-	if ((rc = cer_login(c, NULL, NULL)))
+	if ((rc = cer_login(c, NULL, NULL)) || (rc = cer_transcript_ready(c, true)))
 		return rc;
 	if (c->args->kind != CER_ROOT && (rc = cer_signer_open(c, &sg)))
 		goto out;

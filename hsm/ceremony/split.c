@@ -134,7 +134,7 @@ int cer_init_run(struct cer_ctx *c)
 {
 	uint8_t *pin = secmem_alloc(CER_PIN_LEN), *so = secmem_alloc(CER_PIN_LEN);
 	int rc = pin && so ? 0 : HSMCA_ERR_NOMEM;
-	if (rc)
+	if (rc || (rc = cer_transcript_ready(c, false))) /* the audit key is made below */
 		goto out;
 	if ((rc = p11_module_load(c->args->module, &c->mod))) {
 		fprintf(stderr, "ceremony: cannot load module %s\n", c->args->module);
@@ -182,7 +182,7 @@ int cer_resplit_run(struct cer_ctx *c)
 	uint8_t *old = secmem_alloc(SEAL_SHARE_MAX), *pin = secmem_alloc(CER_PIN_LEN);
 	size_t old_len = 0;
 	int rc = old && pin ? cer_login(c, old, &old_len) : HSMCA_ERR_NOMEM;
-	if (rc)
+	if (rc || (rc = cer_transcript_ready(c, true)))
 		goto out;
 	if ((rc = cer_rng(c, pin, CER_PIN_LEN)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN)))
 		goto out;

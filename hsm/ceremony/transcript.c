@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ceremony.h"
 
@@ -19,13 +20,55 @@ static void cer_time(time_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The audit key on the token: its private handle, public key (caller frees) and type (not P-384: transcripts
+ * are signed over SHA-256). */
+static int cer_audit_key_get(struct cer_ctx *c, CK_OBJECT_HANDLE *key, EVP_PKEY **pub, enum p11_keytype *type)
+{
+	CK_OBJECT_HANDLE pubh;
+	int rc;
+	*pub = NULL;
+	if ((rc = p11_object_find(&c->mod, c->s, CKO_PRIVATE_KEY, c->conf.audit_key_label, key)) ||
+	    (rc = p11_object_find(&c->mod, c->s, CKO_PUBLIC_KEY, c->conf.audit_key_label, &pubh)) ||
+	    (rc = p11_pubkey_get(&c->mod, c->s, pubh, pub))) {
+		fprintf(stderr, "ceremony: audit key %s not usable on the token\n", c->conf.audit_key_label);
+		return rc;
+	}
+	if (!p11_keytype_of_pkey(*pub, type) || *type == P11_KEY_P384) {
+		fprintf(stderr, "ceremony: audit key %s is not P-256 or RSA (transcripts are signed over SHA-256)\n",
+			c->conf.audit_key_label);
+		EVP_PKEY_free(*pub);
+		*pub = NULL;
+		return HSMCA_ERR_CONFIG;
+	}
+	return 0;
+}
+
+int cer_transcript_ready(struct cer_ctx *c, bool key_on_token)
+{
+	char sigpath[CER_PATH_MAX + 8];
+	CK_OBJECT_HANDLE key;
+	EVP_PKEY *pub = NULL;
+	enum p11_keytype type;
+	const char *tp = c->args->transcript;
+	snprintf(sigpath, sizeof(sigpath), "%s.sig", tp);
+	if (access(tp, F_OK) == 0 || access(sigpath, F_OK) == 0) {
+		fprintf(stderr, "ceremony: %s or its .sig exists (transcripts are never overwritten)\n", tp);
+		return HSMCA_ERR_EXISTS;
+	}
+	if (!key_on_token)
+		return 0;
+	int rc = cer_audit_key_get(c, &key, &pub, &type);
+	EVP_PKEY_free(pub);
+	return rc;
+}
+
 int cer_transcript_finish(struct cer_ctx *c)
 {
 	struct dbuf t, path;
 	char when[32], sigpath[CER_PATH_MAX + 8];
 	uint8_t sig[P11_SIG_MAX];
 	size_t sig_len = 0;
-	CK_OBJECT_HANDLE key, pubh;
+	CK_OBJECT_HANDLE key;
 	EVP_PKEY *pub = NULL;
 	enum p11_keytype type;
 	int rc;
@@ -43,16 +86,8 @@ int cer_transcript_finish(struct cer_ctx *c)
 	dbuf_add(&t, when, strlen(when));
 	dbuf_add_u8(&t, '\n');
 	dbuf_add(&t, c->record.data, c->record.len);
-	if ((rc = p11_object_find(&c->mod, c->s, CKO_PRIVATE_KEY, c->conf.audit_key_label, &key)) ||
-	    (rc = p11_object_find(&c->mod, c->s, CKO_PUBLIC_KEY, c->conf.audit_key_label, &pubh)) ||
-	    (rc = p11_pubkey_get(&c->mod, c->s, pubh, &pub))) {
-		fprintf(stderr, "ceremony: audit key %s not usable on the token\n", c->conf.audit_key_label);
+	if ((rc = cer_audit_key_get(c, &key, &pub, &type)))
 		goto out;
-	}
-	if (!p11_keytype_of_pkey(pub, &type) || type == P11_KEY_P384) {
-		rc = HSMCA_ERR_CONFIG; /* transcripts are signed over SHA-256 */
-		goto out;
-	}
 	if (t.failed || (rc = p11_sign(&c->mod, c->s, key, type, t.data, t.len, sig, &sig_len)))
 		goto out;
 	const char *tp = c->args->transcript;

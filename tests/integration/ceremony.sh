@@ -111,3 +111,21 @@ core=$(awk '/Max core file size/ {print $5, $6}' "/proc/$SLOW/limits")
 kill "$SLOW" 2>/dev/null || true; wait "$SLOW" 2>/dev/null || true
 [ "$core" = "0 0" ] || fail "the ceremony may dump core: limit '$core'"
 pass "the ceremony runs with no core file (RLIMIT_CORE 0, not dumpable)"
+
+# a transcript that cannot be written is found before anything is generated: no certificate, no key left
+# behind, and the same ceremony runs once the path is free (it used to write the certificate, fail on the
+# transcript and destroy the key: a signed CA certificate with no record)
+sed -i 's/key_label = ocsp3/key_label = ocsp6/' "$T/ocsp.conf"
+touch "$T/ca/o6.pem.transcript"
+expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o6.pem" \
+	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
+	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass"
+grep -q 'transcripts are never overwritten' <<<"$OUT" || fail "refusal does not name the transcript: $OUT"
+[ ! -e "$T/ca/o6.pem" ] || fail "a certificate was written although its transcript could not be"
+rm "$T/ca/o6.pem.transcript"
+"$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o6.pem" \
+	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
+	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" > /dev/null 2>&1 \
+	|| fail "the same ceremony once the transcript path is free (a key left behind?)"
+"$CEREMONY" verify --transcript "$T/ca/o6.pem.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "o6 transcript"
+pass "an existing transcript stops a ceremony before any key or certificate; with the path free it runs"
