@@ -237,6 +237,12 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 		return CERR("%s: module, token_label or token_serial, socket and control_socket are required", path);
 	if (out->n_keys == 0)
 		return CERR("%s: no [key NAME] section", path);
+	/* signing with the token object itself makes an in-process module such as SoftHSM open and lock its token
+	 * files on every signature, which the sandbox forbids (the first request would kill the signer); behind
+	 * p11-kit server the module runs in its own process */
+	if (!out->session_copy && !out->p11kit_server_address[0])
+		return CERR("%s: session_copy = no needs p11kit_server_address (an in-process module would open its "
+			    "token files per signature, which the sandbox forbids)", path);
 	for (unsigned i = 0; i < out->n_keys; i++) {
 		struct sgn_key_conf *k = &out->keys[i];
 		for (unsigned j = 0; j < i; j++)

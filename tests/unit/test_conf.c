@@ -177,7 +177,7 @@ static const char good_conf[] = "# signer config\n"
 				"socket = /run/hsmca/signer.sock\n"
 				"control_socket = /run/hsmca/control.sock\n"
 				"workers = 3\n"
-				"session_copy = no\n"
+				"session_copy = yes\n"
 				"\n"
 				"[key issuing]\n"
 				"label = int-2026\n"
@@ -235,7 +235,7 @@ static void test_sgn_config(void)
 	CHECKF(rc == 0, "good config: rc %d err %s", rc, err);
 	CHECK(!strcmp(c.module, "/usr/lib/softhsm/libsofthsm2.so") && !strcmp(c.token_label, "hsmca"));
 	CHECK(!strcmp(c.socket, "/run/hsmca/signer.sock") && !strcmp(c.control_socket, "/run/hsmca/control.sock"));
-	CHECK(c.workers == 3 && !c.session_copy && c.n_keys == 2);
+	CHECK(c.workers == 3 && c.session_copy && c.n_keys == 2);
 	const struct sgn_key_conf *k = &c.keys[0];
 	const struct policy_profile *p = &k->profile;
 	CHECK(!strcmp(k->name, "issuing") && !strcmp(k->label, "int-2026") && !strcmp(k->cert, "/etc/hsmca/int.pem"));
@@ -268,6 +268,14 @@ static void test_sgn_config(void)
 	CHECK(sgn_config_parse("text", good_conf, strlen(good_conf) - strlen("max_crl_days = 366\n"), &c, err) ==
 		      HSMCA_ERR_CONFIG &&
 	      strstr(err, "text: key root signs CRLs: max_crl_days is required"));
+
+	/* session_copy = no: only with the module behind p11-kit server (in-process it would need file access
+	 * per signature, which the sandbox kills) */
+	CHECK(load_edit("session_copy", "session_copy = no", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "session_copy = no needs p11kit_server_address"));
+	CHECKF(load_edit("session_copy", "session_copy = no\np11kit_server_address = unix:path=/run/p11.sock", &c,
+			 err) == 0 && !c.session_copy,
+	       "session_copy = no behind p11-kit: %s", err);
 
 	/* token_serial instead of token_label */
 	CHECK(load_edit("token_label", "token_serial = 0123456789abcdef", &c, err) == 0);
