@@ -59,6 +59,19 @@ bool der_get(struct span *in, struct span *out, uint8_t tag)
 	return true;
 }
 
+bool der_get_oid(struct span *in, struct span *out)
+{
+	struct span s = *in, c;
+	if (!der_get(&s, &c, DER_OID) || c.len == 0 || (c.data[c.len - 1] & 0x80))
+		return false; /* empty, or the last subidentifier unfinished */
+	for (size_t i = 0; i < c.len; i++) /* a subidentifier starts with 0x80 only if padded (not DER) */
+		if (c.data[i] == 0x80 && (i == 0 || !(c.data[i - 1] & 0x80)))
+			return false;
+	*out = c;
+	*in = s;
+	return true;
+}
+
 bool der_get_element(struct span *in, struct span *out, uint8_t tag)
 {
 	struct span s = *in, c, whole;

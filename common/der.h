@@ -35,6 +35,10 @@ enum {
 bool der_get(struct span *in, struct span *out, uint8_t tag);
 /* Reads one element of any tag; out_tag gets the tag, out the contents, out_whole the full TLV (may be NULL). */
 bool der_get_any(struct span *in, uint8_t *out_tag, struct span *out, struct span *out_whole);
+/* An OBJECT IDENTIFIER's contents in DER: not empty, each subidentifier minimal (no leading 0x80 octet) and
+ * complete (the last octet has bit 8 clear). OIDs are compared byte for byte, so a padded encoding of a
+ * known OID would otherwise pass as an unknown one. */
+bool der_get_oid(struct span *in, struct span *out);
 /* Like der_get, but out gets the whole TLV including header. */
 bool der_get_element(struct span *in, struct span *out, uint8_t tag);
 /* True if the next element has this tag (does not advance). */

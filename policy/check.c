@@ -211,7 +211,7 @@ enum policy_key_kind policy_spki_kind(struct span spki)
 	static const uint8_t ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };                   /* 1.2.840.10045.2.1 */
 	static const uint8_t rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };     /* 1.2.840.113549.1.1.1 */
 	struct span in, alg, oid;
-	if (!der_get(&spki, &in, DER_SEQUENCE) || !der_get(&in, &alg, DER_SEQUENCE) || !der_get(&alg, &oid, DER_OID))
+	if (!der_get(&spki, &in, DER_SEQUENCE) || !der_get(&in, &alg, DER_SEQUENCE) || !der_get_oid(&alg, &oid))
 		return POLICY_KEY_OTHER;
 	return pol_span_is(&oid, ec, sizeof(ec)) ? POLICY_KEY_EC
 	       : pol_span_is(&oid, rsa, sizeof(rsa)) ? POLICY_KEY_RSA

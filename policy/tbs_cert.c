@@ -47,8 +47,7 @@ static bool tbs_eku_parse(struct span v, struct tbs_cert *out)
 	if (!der_get(&v, &seq, DER_SEQUENCE) || span_len(&v) != 0 || span_len(&seq) == 0)
 		return false;
 	while (span_len(&seq) > 0) {
-		if (out->n_eku >= TBS_MAX_EKU || !der_get(&seq, &out->eku[out->n_eku], DER_OID) ||
-		    out->eku[out->n_eku].len == 0)
+		if (out->n_eku >= TBS_MAX_EKU || !der_get_oid(&seq, &out->eku[out->n_eku]))
 			return false;
 		out->n_eku++;
 	}

@@ -29,8 +29,8 @@ bool tbs_exts_parse(struct span seq, struct tbs_ext *ext, size_t *n_ext, char *w
 		bool crit = false;
 		if (n >= TBS_MAX_EXT)
 			return WHY("more than %d extensions", TBS_MAX_EXT);
-		if (!der_get(&seq, &e, DER_SEQUENCE) || !der_get(&e, &oid, DER_OID) || oid.len == 0)
-			return WHY("malformed extension");
+		if (!der_get(&seq, &e, DER_SEQUENCE) || !der_get_oid(&e, &oid))
+			return WHY("malformed extension (or its OID not in DER)");
 		if (der_peek(&e, DER_BOOLEAN)) {
 			if (!der_get_bool(&e, &crit) || !crit)
 				return WHY("malformed extension criticality (DEFAULT FALSE must be absent)");

@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "der.h"
+#include "tbs.h"
 
 #define S(lit) span_make(lit, sizeof(lit) - 1)
 
@@ -310,9 +311,45 @@ static void test_span(void)
 	CHECK(span_equal(&a, &b) && !span_equal(&a, &c2) && span_equal(&e1, &e2) && !span_equal(&a, &e1));
 }
 
+/* OIDs in DER only: a padded subidentifier would make a known extension look unknown to a byte comparison */
+static void test_oids(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t der[12];
+		size_t len;
+		bool ok;
+	} cases[] = {
+		{ "basicConstraints", { 0x06, 0x03, 0x55, 0x1d, 0x13 }, 5, true },
+		{ "rsaEncryption", { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 }, 11, true },
+		{ "a zero subidentifier", { 0x06, 0x03, 0x55, 0x1d, 0x00 }, 5, true },
+		{ "padded basicConstraints", { 0x06, 0x04, 0x55, 0x1d, 0x80, 0x13 }, 6, false },
+		{ "padded first subidentifier", { 0x06, 0x03, 0x80, 0x55, 0x1d }, 5, false },
+		{ "unfinished last subidentifier", { 0x06, 0x03, 0x55, 0x1d, 0x93 }, 5, false },
+		{ "empty", { 0x06, 0x00 }, 2, false },
+		{ "another tag", { 0x04, 0x03, 0x55, 0x1d, 0x13 }, 5, false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct span in = span_make(cases[i].der, cases[i].len), oid = { 0 };
+		bool ok = der_get_oid(&in, &oid);
+		CHECKF(ok == cases[i].ok, "%s", cases[i].name);
+		if (ok)
+			CHECKF(span_len(&in) == 0 && oid.len == cases[i].len - 2, "%s: contents", cases[i].name);
+		else
+			CHECKF(span_len(&in) == cases[i].len, "%s: input left as it was", cases[i].name);
+	}
+	/* an extension whose OID is basicConstraints padded is refused, not taken as an unknown extension */
+	static const uint8_t ext[] = { 0x30, 0x0a, 0x06, 0x04, 0x55, 0x1d, 0x80, 0x13, 0x04, 0x02, 0x30, 0x00 };
+	struct tbs_ext e[TBS_MAX_EXT];
+	size_t n = 0;
+	char why[TBS_WHY_MAX] = "";
+	CHECK(!tbs_exts_parse(span_make(ext, sizeof(ext)), e, &n, why) && strstr(why, "not in DER"));
+}
+
 int main(void)
 {
 	test_der_get();
+	test_oids();
 	test_integers();
 	test_times();
 	test_dbuf_lengths();
