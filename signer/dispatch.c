@@ -53,15 +53,37 @@ static enum sgn_verdict sgn_refuse(struct dbuf *out, const struct frame *f, uint
 }
 
 /* Parses and checks data for frame type against key k's pinned profile. why gets the reason. */
-static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span data, char *why, bool *malformed)
+#define SGN_SERIAL_HEX_MAX 41 /* RFC 5280: at most 20 octets */
+
+/* The certificate's serial in hex for the log ("-" when it does not fit). */
+static void sgn_serial_hex(struct span serial, char out[SGN_SERIAL_HEX_MAX])
+{
+	static const char hx[] = "0123456789abcdef";
+	if (serial.len == 0 || serial.len * 2 >= SGN_SERIAL_HEX_MAX) {
+		strcpy(out, "-");
+		return;
+	}
+	for (size_t i = 0; i < serial.len; i++) {
+		out[2 * i] = hx[serial.data[i] >> 4];
+		out[2 * i + 1] = hx[serial.data[i] & 15];
+	}
+	out[2 * serial.len] = 0;
+}
+
+/* serial_hex: the certificate's serial once its TBS parsed ("-" for other requests), for the log: the
+ * signer's log is the record of what it signed, should the database ever disagree. */
+static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span data, char *why, bool *malformed,
+		     char serial_hex[SGN_SERIAL_HEX_MAX])
 {
 	const struct policy_profile *p = &k->conf->profile;
 	*malformed = true;
+	strcpy(serial_hex, "-");
 	if (f->type == FRAME_SIGN_CERT) {
 		struct tbs_cert t;
 		if (!tbs_cert_parse(data, &t, why))
 			return HSMCA_ERR_PARSE;
 		*malformed = false;
+		sgn_serial_hex(t.serial, serial_hex);
 		return policy_check_cert(&t, &k->issuer, p, why);
 	}
 	if (f->type == FRAME_SIGN_CRL) {
@@ -93,7 +115,7 @@ static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span
 static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const struct frame *f, struct dbuf *out)
 {
 	struct span label, data;
-	char why[TBS_WHY_MAX] = "", hash[65];
+	char why[TBS_WHY_MAX] = "", hash[65], serial[SGN_SERIAL_HEX_MAX];
 	uint8_t sig[P11_SIG_MAX], msg[sizeof(SGN_CHECKPOINT_DOMAIN) + FRAME_CHECKPOINT_LEN];
 	size_t sig_len = 0;
 	unsigned idx;
@@ -105,7 +127,7 @@ static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const
 	const struct sgn_key *k = sgn_key_find(w->st, &label, &idx);
 	if (!k)
 		return sgn_refuse(out, f, FRAME_E_UNKNOWN_KEY, "no key with this label", &label, hash, SGN_REPLY);
-	if (sgn_check(f, k, data, why, &malformed))
+	if (sgn_check(f, k, data, why, &malformed, serial))
 		return sgn_refuse(out, f, malformed ? FRAME_E_MALFORMED : FRAME_E_POLICY, why, &label, hash,
 				  malformed ? SGN_REPLY_CLOSE : SGN_REPLY);
 	if (f->type == FRAME_SIGN_CHECKPOINT) {
@@ -127,7 +149,8 @@ static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const
 		frame_build_ok(out, f->req_id, signed_der.data, signed_der.len);
 		dbuf_free(&signed_der);
 	}
-	log_event("info", "signed", "type=0x%02x key=%s worker=%u tbs_sha256=%s", f->type, k->conf->label, w->id, hash);
+	log_event("info", "signed", "type=0x%02x key=%s worker=%u serial=%s tbs_sha256=%s", f->type, k->conf->label,
+		  w->id, serial, hash);
 	return SGN_REPLY;
 }
 

@@ -93,7 +93,7 @@ wait "${CLIENTS[@]}"
 wait_no_pending
 check_db
 for i in $(seq 60 65); do [ "$(cat "$T/client-$i.status")" = 201 ] || fail "client $i: $(cat "$T/client-$i.status") $(cat "$T/client-$i.body")"; done
-tail -n +"$((before + 1))" "$T/signer.log" | grep -o 'event=signed type=0x10 key=int worker=[0-9]* tbs_sha256=[0-9a-f]*' \
+tail -n +"$((before + 1))" "$T/signer.log" | grep -o 'event=signed type=0x10 key=int worker=[0-9]* serial=[0-9a-f-]* tbs_sha256=[0-9a-f]*' \
 	| sed 's/.*tbs_sha256=//' | sort > "$T/signed-hung"
 [ "$(wc -l < "$T/signed-hung")" -ge 6 ] || fail "the signer signed $(wc -l < "$T/signed-hung") TBS for 6 requests"
 [ -z "$(uniq -d "$T/signed-hung")" ] || fail "TBS signed more than once: $(uniq -d "$T/signed-hung" | head -3)"

@@ -67,6 +67,9 @@ for spec in ec:P-256 ec:P-384 rsa:2048; do
 	esac
 	# 17-octet serials: 0x01 and 16 random bytes
 	[[ $serial =~ ^01[0-9a-f]{32}$ ]] || fail "serial $spec: $serial"
+	# the signer's log records what it signed by serial too (and the TBS's hash)
+	grep -q "event=signed type=0x10 key=int worker=[0-9]* serial=$serial tbs_sha256=" "$T/signer.log" \
+		|| fail "the signer's log does not name serial $serial"
 done
 pass "P-256, P-384 and RSA-2048 CSRs issued; openssl -x509_strict and certtool accept the chains; SANs, AIA, CDP; key usage by key type; 17-octet serials; rows issued"
 
