@@ -23,7 +23,7 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 					     "socket", "control_socket", "user", "socket_group", "workers",
 					     "session_copy", "label", "cert", "issuer_cert", "operations", "ca",
 					     "max_pathlen", "key_usage", "eku", "max_validity_days", "max_crl_days",
-					     "ocsp_delegated", "ca_permitted" };
+					     "ocsp_delegated", "ca_permitted", "unseal_timeout_seconds" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i], key)) {
 			if (*seen & (1u << i))
@@ -187,8 +187,12 @@ static int sgn_conf_main(struct sgn_config *c, const char *key, const char *v, u
 	else if (!strcmp(key, "workers")) {
 		ok = conf_value_uint(v, SGN_MAX_WORKERS, &n) && n > 0;
 		c->workers = (unsigned)n;
-	} else if (!strcmp(key, "session_copy"))
+	} else if (!strcmp(key, "session_copy")) {
 		ok = conf_value_bool(v, &c->session_copy);
+	} else if (!strcmp(key, "unseal_timeout_seconds")) {
+		ok = conf_value_uint(v, 86400, &n) && n > 0;
+		c->unseal_timeout_seconds = (unsigned)n;
+	}
 	else
 		return CERR("line %u: unknown key %s in [signer]", line, key);
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
@@ -225,6 +229,7 @@ static void sgn_config_defaults(struct sgn_config *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->session_copy = true;
+	out->unseal_timeout_seconds = 900;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	out->workers = ncpu < 2 ? 2 : (ncpu > SGN_MAX_WORKERS ? SGN_MAX_WORKERS : (unsigned)ncpu);
 }

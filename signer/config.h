@@ -33,6 +33,9 @@ struct sgn_config {
 	char user[SGN_NAME_MAX];
 	char socket_group[SGN_NAME_MAX];
 	unsigned workers;
+	/* sealed: shares presented are discarded after this long without a new one (a quorum is collected within
+	 * it, or starts again), and no control connection stays open longer */
+	unsigned unseal_timeout_seconds;
 	bool session_copy;
 	unsigned n_keys;
 	struct sgn_key_conf keys[SGN_MAX_KEYS];

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frame.h"
@@ -12,11 +13,42 @@
 #include "quorum.h"
 #include "secmem.h"
 
+#define SGN_UNSEAL_CONN_SECONDS 60 /* one custodian's connection, at most (the CLI needs one round trip) */
+
 struct sgn_unseal {
 	struct sgn_state *st;
 	struct quorum q;
 	bool done;
+	long long last_share; /* monotonic seconds of the last accepted share */
 };
+
+static long long sgn_unseal_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec;
+}
+
+/* Shares presented but no quorum within unseal_timeout_seconds of the last one: discarded (wiped), so a
+ * stray or planted share cannot hold the collection (its split, its m of n) for ever. */
+static int sgn_unseal_expire(struct sgn_unseal *u)
+{
+	if (u->q.count == 0 || sgn_unseal_now() - u->last_share < (long long)u->st->conf->unseal_timeout_seconds)
+		return 0;
+	log_event("warn", "unseal_shares_expired", "presented=%u need=%u seconds=%u", u->q.count, u->q.m,
+		  u->st->conf->unseal_timeout_seconds);
+	quorum_free(&u->q);
+	return quorum_init(&u->q, u->st->token.serial);
+}
+
+/* Milliseconds until the shares presented expire (-1: none presented). */
+static int sgn_unseal_wait_ms(const struct sgn_unseal *u)
+{
+	if (u->q.count == 0)
+		return -1;
+	long long left = u->last_share + (long long)u->st->conf->unseal_timeout_seconds - sgn_unseal_now();
+	return left <= 0 ? 0 : (int)(left * 1000 + 1000);
+}
 
 static void sgn_unseal_reply(int fd, uint32_t id, int ok, const char *text)
 {
@@ -60,6 +92,7 @@ static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
 		return 0;
 	}
 	char cq[2 * QUORUM_ERR_MAX + 3];
+	u->last_share = sgn_unseal_now();
 	log_event("info", "unseal_share_accepted", "custodian=%s index=%u have=%u need=%u",
 		  log_quote(u->q.custodians[u->q.count - 1], cq, sizeof(cq)), u->q.xs[u->q.count - 1], u->q.count,
 		  u->q.m);
@@ -88,10 +121,20 @@ static int sgn_unseal_conn(struct sgn_unseal *u, int fd, uint8_t *buf)
 {
 	struct frame f;
 	char text[128];
+	unsigned cap = u->st->conf->unseal_timeout_seconds < SGN_UNSEAL_CONN_SECONDS ? u->st->conf->unseal_timeout_seconds
+										      : SGN_UNSEAL_CONN_SECONDS;
+	long long end = sgn_unseal_now() + cap;
 	while (!u->done) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		if (poll(&p, 1, 30000) <= 0)
-			return 0; /* idle custodian connection: drop it */
+		long long left = end - sgn_unseal_now();
+		int rc = sgn_unseal_expire(u);
+		if (rc)
+			return rc;
+		/* idle for 30 s, or open for its whole allowance: dropped, so one client cannot hold the socket */
+		if (left <= 0 || poll(&p, 1, left < 30 ? (int)left * 1000 : 30000) <= 0)
+			return 0;
+		if ((rc = sgn_unseal_expire(u)))
+			return rc;
 		ssize_t r = recv(fd, buf, FRAME_MAX + 1, MSG_DONTWAIT);
 		if (r <= 0)
 			return 0;
@@ -101,7 +144,7 @@ static int sgn_unseal_conn(struct sgn_unseal *u, int fd, uint8_t *buf)
 			sgn_unseal_status(u, text, sizeof(text));
 			sgn_unseal_reply(fd, f.req_id, 1, text);
 		} else if (f.type == FRAME_UNSEAL) {
-			int rc = sgn_unseal_share(u, fd, &f);
+			rc = sgn_unseal_share(u, fd, &f);
 			if (rc == HSMCA_ERR_PARSE)
 				return 0;
 			if (rc)
@@ -124,10 +167,13 @@ int sgn_unseal_run(struct sgn_state *st, int ctl_fd)
 	log_event("info", "sealed", "token=%s control_socket=%s", st->token.serial, st->conf->control_socket);
 	while (!rc && !u.done) {
 		struct pollfd p = { ctl_fd, POLLIN, 0 };
-		if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+		int n = poll(&p, 1, sgn_unseal_wait_ms(&u));
+		if (n < 0 && errno != EINTR) {
 			rc = HSMCA_ERR_IO;
 			break;
 		}
+		if ((rc = sgn_unseal_expire(&u)) || n <= 0)
+			continue;
 		int fd = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;

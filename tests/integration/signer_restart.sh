@@ -44,3 +44,23 @@ signer_unseal bob dave erin
 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" >/dev/null || fail "sign after unseal"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/leaf.pem" >/dev/null || fail "verify"
 pass "after unseal by three other custodians it signs again"
+
+# shares presented without a quorum expire (unseal_timeout_seconds): a stray or planted share cannot hold the
+# collection for ever; a quorum within the time still unseals
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+signer_conf "$SOFTHSM_MODULE" "unseal_timeout_seconds = 3"
+signer_key int root "cert"
+: > "$T/signer.log"
+rm -f "$T/run/control.sock"
+signer_start
+for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass" >/dev/null \
+	|| fail "alice's share"
+"$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q '^sealed: 1 of 3 shares presented' || fail "one share presented"
+sleep 4.5
+"$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q '^sealed: no shares presented' \
+	|| fail "the share did not expire: $("$SIGNER" unseal --control "$T/run/control.sock" --status)"
+grep -q 'event=unseal_shares_expired presented=1 need=3 seconds=3' "$T/signer.log" || fail "expiry not logged"
+signer_unseal alice bob carol
+"$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf2.pem" >/dev/null || fail "sign after unseal"
+pass "shares without a quorum expire after unseal_timeout_seconds (wiped, logged); a quorum within it unseals"

@@ -277,6 +277,14 @@ static void test_sgn_config(void)
 			 err) == 0 && !c.session_copy,
 	       "session_copy = no behind p11-kit: %s", err);
 
+	/* how long presented shares wait for a quorum */
+	CHECK(load(good_conf, &c, err) == 0 && c.unseal_timeout_seconds == 900);
+	CHECKF(load_edit("workers", "workers = 3\nunseal_timeout_seconds = 120", &c, err) == 0 &&
+		       c.unseal_timeout_seconds == 120,
+	       "unseal_timeout_seconds: %s", err);
+	CHECK(load_edit("workers", "workers = 3\nunseal_timeout_seconds = 0", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "line 8: bad value for unseal_timeout_seconds"));
+
 	/* token_serial instead of token_label */
 	CHECK(load_edit("token_label", "token_serial = 0123456789abcdef", &c, err) == 0);
 
