@@ -1,5 +1,6 @@
 #include "dispatch.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +42,35 @@ static enum sgn_verdict sgn_hello(struct sgn_worker *w, struct sgn_conn *c, cons
 	frame_build_ok(out, f->req_id, body.data, body.len);
 	dbuf_free(&body);
 	return SGN_REPLY;
+}
+
+#define SGN_HSM_FAILURES_MAX 8 /* signatures failing in a row, whatever the reason, before the signer gives up */
+
+static atomic_uint sgn_hsm_failures; /* in a row, all workers */
+static atomic_bool sgn_hsm_gone;
+
+/* Return values after which this process cannot sign again: the token, the session or the login is gone (a
+ * restarted p11-kit server, a removed device). Only a new process, unsealed again, can. */
+static bool sgn_rv_fatal(CK_RV rv)
+{
+	return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SESSION_HANDLE_INVALID ||
+	       rv == CKR_SESSION_CLOSED || rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_CRYPTOKI_NOT_INITIALIZED ||
+	       rv == CKR_DEVICE_ERROR;
+}
+
+static void sgn_hsm_result(CK_RV rv)
+{
+	if (rv == CKR_OK) {
+		atomic_store(&sgn_hsm_failures, 0);
+		return;
+	}
+	if (sgn_rv_fatal(rv) || atomic_fetch_add(&sgn_hsm_failures, 1) + 1 >= SGN_HSM_FAILURES_MAX)
+		atomic_store(&sgn_hsm_gone, true);
+}
+
+bool sgn_hsm_lost(void)
+{
+	return atomic_load(&sgn_hsm_gone);
 }
 
 static enum sgn_verdict sgn_refuse(struct dbuf *out, const struct frame *f, uint32_t code, const char *why,
@@ -135,8 +165,12 @@ static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const
 		memcpy(msg + sizeof(SGN_CHECKPOINT_DOMAIN), data.data, FRAME_CHECKPOINT_LEN);
 		data = span_make(msg, sizeof(msg));
 	}
-	if (p11_sign(&w->st->mod, w->session, w->handle[idx], k->type, data.data, data.len, sig, &sig_len))
-		return sgn_refuse(out, f, FRAME_E_HSM, p11_rv_name(p11_last_rv()), &label, hash, SGN_REPLY);
+	if (p11_sign(&w->st->mod, w->session, w->handle[idx], k->type, data.data, data.len, sig, &sig_len)) {
+		CK_RV rv = p11_last_rv();
+		sgn_hsm_result(rv);
+		return sgn_refuse(out, f, FRAME_E_HSM, p11_rv_name(rv), &label, hash, SGN_REPLY);
+	}
+	sgn_hsm_result(CKR_OK);
 	if (f->type == FRAME_SIGN_CHECKPOINT) {
 		frame_build_ok(out, f->req_id, sig, sig_len);
 	} else {

@@ -23,5 +23,9 @@ enum sgn_verdict {
 
 /* msg is one whole SEQPACKET message. out receives the reply frame. */
 enum sgn_verdict sgn_dispatch(struct sgn_worker *w, struct sgn_conn *c, struct span msg, struct dbuf *out);
+/* True once the HSM cannot sign for this process any more (a lost token, session or login, or
+ * SGN_HSM_FAILURES_MAX failed signatures in a row): the worker answers the request and the process exits, so
+ * that its supervisor restarts it sealed instead of it answering every request with an HSM error for ever. */
+bool sgn_hsm_lost(void);
 
 #endif

@@ -1,5 +1,6 @@
 /* hsmca-signer: start-up order only. See docs/architecture.md and signer/PROTOCOL.md. */
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,11 @@ static int sgn_run(const char *conf_path)
 	}
 	if (sgn_keys_load_certs(&st, err))
 		return sgn_fail("certificates", err);
+	/* a module's connection that breaks (p11-kit server gone) must come back as an error the signer can log
+	 * and act on (sgn_hsm_lost), not as a SIGPIPE that ends the process without a word; replies to clients
+	 * are sent with MSG_NOSIGNAL anyway */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return sgn_fail("signals", "cannot ignore SIGPIPE");
 	/* A remote module (p11-kit server) needs no files and its server checks the peer's uid: drop first.
 	 * An in-process module reads the token's files until the keys are bound: drop after that. */
 	bool early_drop = conf.p11kit_server_address[0] != 0;

@@ -108,6 +108,11 @@ static bool sgn_loop_serve(struct sgn_worker *w, struct sgn_conn *c, uint8_t *bu
 				keep = false;
 		}
 		dbuf_free(&out);
+		if (sgn_hsm_lost()) { /* the reply is sent: give the supervisor a process to restart, sealed */
+			log_event("error", "hsm_lost", "why=\"the token, session or login is gone; exiting to be restarted "
+						      "and unsealed again\"");
+			_exit(3);
+		}
 		if (!keep)
 			return false;
 	}

@@ -13,7 +13,8 @@ mkdir -p "$T/p11"
 chown -R "$HSM_USER" "$T/tokens" "$T/p11"
 p11-kit server -f -p "$SOFTHSM_MODULE" -n "$T/p11/p11.sock" -u "$SIGNER_USER" -a "$HSM_USER" "pkcs11:token=hsmca-test" \
 	> "$T/p11kit.log" 2>&1 &
-PIDS+=($!)
+P11_PID=$!
+PIDS+=("$P11_PID")
 for _ in $(seq 100); do [ -S "$T/p11/p11.sock" ] && break; sleep 0.05; done
 [ -S "$T/p11/p11.sock" ] || fail "p11-kit server did not start"
 # p11-kit server creates its socket after dropping to -a, so it cannot hand it to -u: give the signer's group
@@ -37,3 +38,16 @@ grep -q 'p11-kit-client' /proc/$SIGNER_PID/maps || fail "p11-kit-client not load
 ps -eo user:32,args | grep '[p]11-kit-remote' > "$T/ps.log" || fail "no p11-kit-remote process serves the token"
 ! grep -v "^$HSM_USER " "$T/ps.log" || fail "a p11-kit-remote process runs as another user"
 pass "the signer maps p11-kit-client only; SoftHSM (and the keys) live in a process of $HSM_USER"
+
+# the HSM side goes away under a running signer (here: the p11-kit server and the process serving the signer's
+# connection die): the signer answers with an HSM error, logs hsm_lost and exits, so that its supervisor
+# restarts it sealed (it used to stay up answering every request with an HSM error for ever)
+REMOTES=$(pgrep -P "$P11_PID" || true)
+kill "$P11_PID" $REMOTES 2>/dev/null || true
+for _ in $(seq 50); do kill -0 "$P11_PID" 2>/dev/null || break; sleep 0.1; done
+set +e; "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf2.pem" > "$T/sgntool2.log" 2>&1; set -e
+for _ in $(seq 50); do kill -0 "$SIGNER_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SIGNER_PID" 2>/dev/null && fail "the signer stays up without its HSM: $(tail -3 "$T/signer.log")"
+grep -q 'event=hsm_lost' "$T/signer.log" || fail "hsm_lost not logged: $(tail -3 "$T/signer.log")"
+[ ! -s "$T/leaf2.pem" ] || fail "a certificate without an HSM"
+pass "the HSM gone under a running signer: an HSM error, hsm_lost logged, the signer exits (to be restarted sealed)"
