@@ -203,6 +203,9 @@ static int pol_check_cert_ca(const struct tbs_cert *t, const struct policy_profi
 		return REFUSE("key-usage: a CA certificate needs keyCertSign");
 	if (!t->has_ski)
 		return REFUSE("ski: a CA certificate needs a subjectKeyIdentifier");
+	/* an absent EKU means any purpose, for the CA and (to verifiers that chain EKUs) everything below it */
+	if (t->n_eku == 0 && p->n_eku > 0)
+		return REFUSE("eku: extendedKeyUsage missing on a CA certificate (the pinned profile restricts it)");
 	return p->ca_pinned ? pol_check_nc(t, p, why) : 0;
 }
 

@@ -15,7 +15,8 @@ export SIGNER_KEY_KU="digitalSignature, keyEncipherment, keyCertSign, cRLSign"
 export SIGNER_KEY_EXTRA="ca_permitted = DNS:.team.example.com, DNS:.dns.example.com, IP:10.20.0.0/16"
 fe_setup_backend
 fe_profiles
-ca_profile() { # ca_profile NAME PATH_LENGTH DNS_SUFFIXES [IP_RANGES]: appends a CA profile (p256, one name)
+ca_profile() { # ca_profile NAME PATH_LENGTH DNS_SUFFIXES [IP_RANGES]: appends a CA profile (p256, one name;
+	# CA_EKU: its eku line, by default the signer key's pinned EKUs, which a CA certificate must carry too)
 	cat >> "$T/profiles.conf" <<EOC
 
 [profile $1]
@@ -29,6 +30,7 @@ ${4:+ip_ranges = $4}
 max_sans = 1
 max_validity_days = 365
 key_usage = keyCertSign, cRLSign${4:+, digitalSignature}
+${CA_EKU-eku = serverAuth, clientAuth}
 accounts = alice
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
@@ -63,10 +65,11 @@ grep -A1 'X509v3 Basic Constraints: critical' "$T/sub.txt" | grep -q 'CA:TRUE, p
 grep -A1 'X509v3 Key Usage: critical' "$T/sub.txt" | grep -q 'Digital Signature, Certificate Sign, CRL Sign' || fail "keyUsage"
 grep -A6 'X509v3 Name Constraints: critical' "$T/sub.txt" | tr -d ' \n' | grep -q 'Permitted:DNS:.team.example.comemail:.team.example.comURI:.team.example.comIP:10.20.0.0/255.255.0.0' \
 	|| fail "nameConstraints: $(grep -A6 'Name Constraints' "$T/sub.txt")"
-! grep -q 'Extended Key Usage' "$T/sub.txt" || fail "a CA profile without eku got an extendedKeyUsage"
+grep -A1 'X509v3 Extended Key Usage' "$T/sub.txt" | grep -q 'TLS Web Server Authentication, TLS Web Client Authentication' \
+	|| fail "the CA's extendedKeyUsage: $(grep -A1 'Extended Key Usage' "$T/sub.txt")"
 [ "$(pg_psql "$T/pg" owner -c "select profile || ' ' || status from certificates where serial_hex = '$SUB_SERIAL'")" = "team-ca issued" ] \
 	|| fail "the team CA's row"
-pass "a CA profile issues a subordinate CA: basicConstraints cA with pathlen 0 (critical), keyCertSign and cRLSign, nameConstraints from the DNS suffixes (DNS and email) and IP ranges (critical), no EKU"
+pass "a CA profile issues a subordinate CA: basicConstraints cA with pathlen 0 (critical), keyCertSign and cRLSign, nameConstraints from the DNS suffixes (DNS and email) and IP ranges (critical), the EKUs the signer pins"
 
 # ---- what clients make of certificates the team CA signs (the team CA's key is the CSR's) ----
 cat "$T/ca/int.pem" "$T/sub.pem" > "$T/untrusted.pem"
@@ -154,6 +157,16 @@ WSERIAL=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where pr
 	|| fail "the wide CA's intent and failure are not both audited"
 grep -q 'name-constraints' "$T/signer.log" || fail "the signer did not log its refusal"
 pass "a CA profile wider than the signer's ca_permitted pin: the signer refuses (502, name-constraints), the row is failed, intent and failure audited"
+# a CA profile without eku under a signer key that pins EKUs: a CA for any purpose, refused by the signer
+CA_EKU="" ca_profile anyeku-ca 0 .team.example.com
+fe_restart
+csr anyeku ec:P-256 "DNS:any.team.example.com"
+issue_req "$T/anyeku.csr" anyeku-ca "${AUTH[@]}"
+[ "$STATUS" = 502 ] && grep -q 'eku: extendedKeyUsage missing on a CA certificate' <<<"$BODY" \
+	|| fail "a CA without EKU under an EKU pin: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where profile = 'anyeku-ca'")" = failed ] \
+	|| fail "the EKU-less CA's row is not failed"
+pass "a CA profile without eku under a signer key that pins EKUs: refused by the signer (502 eku:), the row failed"
 # a key that may sign CAs without a pin is pointed out by check-config and at start-up
 OUT=$("$SIGNER" check-config -c "$T/signer.conf" 2>&1) || fail "check-config: $OUT"
 [ "$OUT" = "ok: 1 keys" ] || fail "check-config of a pinned key: $OUT"

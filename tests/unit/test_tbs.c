@@ -236,9 +236,16 @@ static void test_cert_ca_rules(void)
 	leaf_defaults(&fx, &base);
 	base.bc = "critical,CA:TRUE,pathlen:0";
 	base.ku = "critical,keyCertSign,cRLSign";
-	base.eku = NULL;
 
 	cert_case("good CA", &base, &p, NULL, NULL);
+	/* an absent EKU means any purpose, for every certificate below the CA too (PROTOCOL.md: EKU present and
+	 * within the pin): refused where the key's profile pins EKUs, accepted where it does not */
+	o = base;
+	o.eku = NULL;
+	cert_case("CA without EKU under an EKU pin", &o, &p, "eku:", "missing");
+	struct policy_profile any_eku = p;
+	any_eku.n_eku = 0;
+	cert_case("CA without EKU, no EKU pinned", &o, &any_eku, NULL, NULL);
 	o = base;
 	o.bc = "CA:TRUE,pathlen:0";
 	cert_case("CA basicConstraints not critical", &o, &p, "ca:", "critical");
@@ -327,7 +334,6 @@ static void test_cert_ca_pinned(void)
 	leaf_defaults(&fx, &base);
 	base.bc = "critical,CA:TRUE,pathlen:0";
 	base.ku = "critical,keyCertSign,cRLSign";
-	base.eku = NULL;
 	base.san = "DNS:ca.team.example.com";
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		o = base;

@@ -318,6 +318,7 @@ static void test_largest_ca(struct fx *f)
 	p->ca = p->has_path_length = true;
 	p->key_usage = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
 	p->max_validity_days = 365;
+	snprintf(p->eku[p->n_eku++], sizeof(p->eku[0]), "serverAuth"); /* the pin restricts EKUs, CAs' too */
 	*pin = f->prof;
 	pin->allow_ca = pin->ca_pinned = true;
 	pin->ku_allowed |= p->key_usage;
