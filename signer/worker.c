@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dispatch.h"
@@ -13,12 +14,22 @@
 
 #define SGN_FIXED_FDS 2  /* pfd[0]: the listening socket, pfd[1]: this worker's mailbox */
 #define SGN_BATCH 16     /* messages served from one connection per wake-up (pipelining clients) */
+#define SGN_ACCEPT_PAUSE_MS 100 /* no descriptor for a new connection: stop accepting for this long */
 
 struct sgn_loop {
 	struct pollfd pfd[SGN_FIXED_FDS + SGN_CONNS_PER_WORKER];
 	struct sgn_conn conn[SGN_FIXED_FDS + SGN_CONNS_PER_WORKER]; /* the first SGN_FIXED_FDS unused */
 	nfds_t n;
+	long long accept_resume_ms; /* monotonic ms before which the listening socket is not polled */
+	bool accept_logged;         /* the current run of failed accepts is logged */
 };
+
+static long long sgn_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void sgn_loop_drop(struct sgn_worker *w, struct sgn_loop *l, nfds_t i)
 {
@@ -47,8 +58,20 @@ static void sgn_loop_accept(struct sgn_worker *w, struct sgn_loop *l)
 {
 	struct sgn_state *st = w->st;
 	int fd = accept4(l->pfd[0].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return; /* another worker took it, or the peer left */
+	if (fd < 0) {
+		/* out of descriptors or memory: the connection stays queued and the socket readable, so polling it
+		 * again at once would spin; pause accepting instead (another worker took it, or the peer left:
+		 * nothing to do) */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			if (!l->accept_logged)
+				log_event("error", "accept_failed", "worker=%u errno=%d pause_ms=%d", w->id, errno,
+					  SGN_ACCEPT_PAUSE_MS);
+			l->accept_logged = true;
+			l->accept_resume_ms = sgn_now_ms() + SGN_ACCEPT_PAUSE_MS;
+		}
+		return;
+	}
+	l->accept_logged = false;
 	struct sgn_worker *target = w;
 	for (unsigned i = 0; i < st->n_workers; i++)
 		if (atomic_load(&st->workers[i].nconn) < atomic_load(&target->nconn))
@@ -134,9 +157,11 @@ static void *sgn_worker_main(void *arg)
 	l->pfd[1] = (struct pollfd){ .fd = w->mailbox_fd, .events = POLLIN };
 	l->n = SGN_FIXED_FDS;
 	for (;;) {
-		/* stop accepting while full */
-		l->pfd[0].events = l->n >= SGN_FIXED_FDS + SGN_CONNS_PER_WORKER ? 0 : POLLIN;
-		if (poll(l->pfd, l->n, -1) < 0) {
+		/* stop accepting while full, or while a failed accept's pause lasts */
+		long long pause = l->accept_resume_ms - sgn_now_ms();
+		bool full = l->n >= SGN_FIXED_FDS + SGN_CONNS_PER_WORKER;
+		l->pfd[0].events = full || pause > 0 ? 0 : POLLIN;
+		if (poll(l->pfd, l->n, pause > 0 ? (int)pause : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_event("error", "poll_failed", "worker=%u errno=%d", w->id, errno);

@@ -64,3 +64,35 @@ grep -q 'event=unseal_shares_expired presented=1 need=3 seconds=3' "$T/signer.lo
 signer_unseal alice bob carol
 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf2.pem" >/dev/null || fail "sign after unseal"
 pass "shares without a quorum expire after unseal_timeout_seconds (wiped, logged); a quorum within it unseals"
+
+# out of descriptors: a connection the signer cannot accept must not make its workers spin (the listening
+# socket stays readable); they pause accepting, log it once, and serve again when descriptors are back
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+: > "$T/signer.log"
+rm -f "$T/run/control.sock"
+(ulimit -n 48; exec "$SIGNER" run -c "$T/signer.conf" >> "$T/signer.log" 2>&1) &
+SIGNER_PID=$!
+PIDS+=("$SIGNER_PID")
+for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+signer_unseal alice bob carol
+python3 - "$T/run/signer.sock" > "$T/hold.log" 2>&1 <<'PY' &
+import socket, sys, time
+held = []
+for _ in range(60):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1]); held.append(s)
+print("held", len(held), flush=True)
+time.sleep(6)
+PY
+HOLD=$!
+for _ in $(seq 50); do grep -q '^held' "$T/hold.log" && break; sleep 0.1; done
+sleep 0.5
+t0=$(awk '{print $14 + $15}' "/proc/$SIGNER_PID/stat")
+sleep 2
+t1=$(awk '{print $14 + $15}' "/proc/$SIGNER_PID/stat")
+[ $((t1 - t0)) -lt 40 ] || fail "the signer spun while out of descriptors: $((t1 - t0)) ticks in 2 s"
+grep -q 'event=accept_failed' "$T/signer.log" || fail "the failed accepts were not logged: $(tail -2 "$T/signer.log") $(cat "$T/hold.log")"
+kill "$HOLD" 2>/dev/null || true; wait "$HOLD" 2>/dev/null || true
+sleep 0.3
+"$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf3.pem" >/dev/null || fail "sign after the descriptors came back"
+pass "out of descriptors, the signer pauses accepting ($((t1 - t0)) ticks of CPU in 2 s), logs it, and serves again afterwards"
