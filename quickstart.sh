@@ -148,6 +148,7 @@ socket = $H/run/signer.sock
 control_socket = $H/run/control.sock
 user = $SIGNER_USER
 socket_group = $SIGNER_USER
+$([ -f "$H/custodians/pin.verifier" ] && echo "pin_verifier = $(cat "$H/custodians/pin.verifier")")
 
 [key intermediate]
 label = hsmca-intermediate

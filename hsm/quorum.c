@@ -1,5 +1,7 @@
 #include "quorum.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -111,9 +113,22 @@ int quorum_secret(struct quorum *q, uint8_t *out, size_t *out_len)
 	return rc;
 }
 
-int quorum_login(struct quorum *q, struct p11_module *m, CK_SESSION_HANDLE s, char *err)
+void quorum_pin_verifier(const uint8_t split_id[SEAL_SPLIT_ID_LEN], const uint8_t *pin, size_t len,
+			 uint8_t out[QUORUM_VERIFIER_LEN])
+{
+	static const char domain[] = "hsmca-pin-verifier-v1"; /* with its NUL: a verifier is nothing else's hash */
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(ctx, domain, sizeof(domain)) != 1 ||
+	    EVP_DigestUpdate(ctx, split_id, SEAL_SPLIT_ID_LEN) != 1 || EVP_DigestUpdate(ctx, pin, len) != 1 ||
+	    EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+		memset(out, 0, QUORUM_VERIFIER_LEN); /* matches no PIN's verifier: the login is refused */
+	EVP_MD_CTX_free(ctx);
+}
+
+int quorum_login(struct quorum *q, struct p11_module *m, CK_SESSION_HANDLE s, const uint8_t *verifier, char *err)
 {
 	uint8_t *pin = secmem_alloc(SEAL_SHARE_MAX);
+	uint8_t got[QUORUM_VERIFIER_LEN];
 	size_t len = 0;
 	int rc;
 	err[0] = 0;
@@ -124,6 +139,16 @@ int quorum_login(struct quorum *q, struct p11_module *m, CK_SESSION_HANDLE s, ch
 		snprintf(err, QUORUM_ERR_MAX, "%u of %u shares presented; %u needed", q->count, q->m, q->m);
 		rc = HSMCA_ERR_QUORUM;
 		goto out;
+	}
+	/* shares made up by a custodian rebuild some other PIN: known before the token counts a wrong one */
+	if (verifier) {
+		quorum_pin_verifier(q->split_id, pin, len, got);
+		if (CRYPTO_memcmp(got, verifier, QUORUM_VERIFIER_LEN) != 0) {
+			snprintf(err, QUORUM_ERR_MAX, "the shares do not rebuild the PIN the ceremony recorded "
+				 "(pin_verifier); no login was attempted");
+			rc = HSMCA_ERR_AUTH;
+			goto out;
+		}
 	}
 	rc = p11_login(m, s, pin, len);
 	if (rc) {

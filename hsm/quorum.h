@@ -32,9 +32,18 @@ void quorum_free(struct quorum *q);
  * file), HSMCA_ERR_QUORUM (other token, other split, duplicate). */
 int quorum_add(struct quorum *q, struct span file, const char *pass, size_t pass_len, char *err) HSMCA_WUR;
 bool quorum_ready(const struct quorum *q);
-/* Reconstructs the PIN (into locked memory), logs in on s, wipes the PIN. Fewer than m shares:
- * HSMCA_ERR_QUORUM. Token rejects the PIN: HSMCA_ERR_AUTH. */
-int quorum_login(struct quorum *q, struct p11_module *m, CK_SESSION_HANDLE s, char *err) HSMCA_WUR;
+#define QUORUM_VERIFIER_LEN 32
+/* The PIN's verifier: SHA-256 of a domain string, the split id and the PIN. The ceremony records it
+ * (transcript, pin.verifier next to the shares) and the signer's config carries it (pin_verifier), so that
+ * shares that rebuild another PIN (made up by a custodian) are refused before the token sees a wrong PIN: a
+ * real HSM counts those and may lock, or wipe, itself. The PIN is 256 random bits: the hash reveals nothing. */
+void quorum_pin_verifier(const uint8_t split_id[SEAL_SPLIT_ID_LEN], const uint8_t *pin, size_t len,
+			 uint8_t out[QUORUM_VERIFIER_LEN]);
+/* Reconstructs the PIN (into locked memory), checks it against verifier (QUORUM_VERIFIER_LEN bytes, or NULL:
+ * none recorded), logs in on s, wipes the PIN. Fewer than m shares: HSMCA_ERR_QUORUM. Verifier mismatch
+ * (no C_Login) or token rejects the PIN: HSMCA_ERR_AUTH. */
+int quorum_login(struct quorum *q, struct p11_module *m, CK_SESSION_HANDLE s, const uint8_t *verifier,
+		 char *err) HSMCA_WUR;
 /* Reconstructs the PIN into out (SEAL_SHARE_MAX bytes, caller's locked memory); for re-splitting. */
 int quorum_secret(struct quorum *q, uint8_t *out, size_t *out_len) HSMCA_WUR;
 

@@ -9,6 +9,8 @@
 #include "err.h"
 #include "policy.h"
 
+#define SGN_PIN_VERIFIER_LEN 32 /* QUORUM_VERIFIER_LEN (asserted in unseal.c) */
+
 #define SGN_MAX_KEYS 16
 #define SGN_MAX_WORKERS 16
 #define SGN_PATH_MAX 512
@@ -36,6 +38,10 @@ struct sgn_config {
 	/* sealed: shares presented are discarded after this long without a new one (a quorum is collected within
 	 * it, or starts again), and no control connection stays open longer */
 	unsigned unseal_timeout_seconds;
+	/* the ceremony's PIN verifier (pin.verifier, hex): shares that rebuild another PIN are refused before
+	 * C_Login (quorum_login) */
+	bool has_pin_verifier;
+	uint8_t pin_verifier[SGN_PIN_VERIFIER_LEN];
 	bool session_copy;
 	unsigned n_keys;
 	struct sgn_key_conf keys[SGN_MAX_KEYS];

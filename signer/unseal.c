@@ -13,6 +13,8 @@
 #include "quorum.h"
 #include "secmem.h"
 
+_Static_assert(SGN_PIN_VERIFIER_LEN == QUORUM_VERIFIER_LEN, "one verifier length");
+
 #define SGN_UNSEAL_CONN_SECONDS 60 /* one custodian's connection, at most (the CLI needs one round trip) */
 
 struct sgn_unseal {
@@ -101,7 +103,8 @@ static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
 		sgn_unseal_reply(fd, f->req_id, 1, text);
 		return 0;
 	}
-	rc = quorum_login(&u->q, &u->st->mod, u->st->login_session, err);
+	rc = quorum_login(&u->q, &u->st->mod, u->st->login_session,
+			  u->st->conf->has_pin_verifier ? u->st->conf->pin_verifier : NULL, err);
 	if (rc) {
 		char q[2 * QUORUM_ERR_MAX + 3];
 		log_event("error", "unseal_login_failed", "why=%s", log_quote(err, q, sizeof(q)));

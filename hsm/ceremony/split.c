@@ -35,10 +35,35 @@ static void cer_remove_shares(struct cer_ctx *c, unsigned count)
 		snprintf(path, sizeof(path), "%s/%s.share", c->args->out, c->conf.custodians[i]);
 		unlink(path);
 	}
+	snprintf(path, sizeof(path), "%s/pin.verifier", c->args->out);
+	unlink(path);
+}
+
+/* The PIN's verifier (quorum_pin_verifier) next to the shares (pin.verifier, hex) and on the transcript: the
+ * signer's pin_verifier, which refuses shares that rebuild another PIN before the token sees it. */
+static int cer_write_verifier(struct cer_ctx *c, const uint8_t *split_id, const uint8_t *pin, size_t pin_len)
+{
+	static const char hx[] = "0123456789abcdef";
+	uint8_t v[QUORUM_VERIFIER_LEN];
+	char hex[2 * QUORUM_VERIFIER_LEN + 2], path[CER_TEXT_MAX + 16];
+	quorum_pin_verifier(split_id, pin, pin_len, v);
+	for (size_t i = 0; i < sizeof(v); i++) {
+		hex[2 * i] = hx[v[i] >> 4];
+		hex[2 * i + 1] = hx[v[i] & 15];
+	}
+	hex[2 * sizeof(v)] = '\n';
+	hex[2 * sizeof(v) + 1] = 0;
+	snprintf(path, sizeof(path), "%s/pin.verifier", c->args->out);
+	int rc = cer_write_new(path, hex, 2 * sizeof(v) + 1, 0644);
+	if (rc)
+		return rc;
+	cer_record_hex(c, "pin_verifier", v, sizeof(v));
+	printf("pin_verifier = %.*s  (for the signer's [signer] section; also in %s)\n", (int)(2 * sizeof(v)), hex, path);
+	return 0;
 }
 
 /* Splits pin for the config's custodians, seals and writes <dir>/<name>.share, then checks that the
- * first m written shares reconstruct the PIN. On failure removes what it wrote. */
+ * first m written shares reconstruct the PIN and writes its verifier. On failure removes what it wrote. */
 static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_len)
 {
 	const struct cer_config *cf = &c->conf;
@@ -85,7 +110,9 @@ static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_le
 	if ((rc = quorum_secret(&q, check, &cl)) || cl != pin_len || memcmp(check, pin, pin_len) != 0) {
 		fprintf(stderr, "ceremony: the written shares do not reconstruct the PIN\n");
 		rc = HSMCA_ERR_CRYPTO;
+		goto out;
 	}
+	rc = cer_write_verifier(c, split_id, pin, pin_len);
 out:
 	if (rc)
 		cer_remove_shares(c, written);

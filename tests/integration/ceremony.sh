@@ -6,7 +6,9 @@ hsm_init_env
 ceremony_init
 for n in $CUSTODIANS; do [ -s "$T/shares/$n.share" ] || fail "share of $n missing"; done
 [ "$(stat -c %a "$T/shares/alice.share")" = 600 ] || fail "share file mode"
-pass "init wrote five sealed shares"
+grep -qx '[0-9a-f]\{64\}' "$T/shares/pin.verifier" || fail "pin.verifier: $(cat "$T/shares/pin.verifier")"
+grep -q "^pin_verifier: $(cat "$T/shares/pin.verifier")$" "$T/shares/ceremony.transcript" || fail "pin_verifier not on the transcript"
+pass "init wrote five sealed shares and the PIN's verifier (pin.verifier, on the transcript)"
 
 ceremony_ca root root p384 "" "policy_oids = 1.3.6.1.4.1.55555.1.1"
 ceremony_ca intermediate int p256 root "permitted_dns = .example.com"

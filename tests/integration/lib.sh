@@ -92,7 +92,8 @@ ceremony_ca() {
 		$(shares_args alice carol erin) >> "$T/ceremony.log" 2>&1 || fail "$kind ceremony for $name"
 }
 
-# signer_conf MODULE [extra [signer] lines] -- then key sections via signer_key
+# signer_conf MODULE [extra [signer] lines] -- then key sections via signer_key (with the init ceremony's
+# pin_verifier, as a deployment has it)
 signer_conf() {
 	cat > "$T/signer.conf" <<EOC
 [signer]
@@ -102,6 +103,7 @@ socket = $T/run/signer.sock
 control_socket = $T/run/control.sock
 user = $SIGNER_USER
 workers = 2
+$([ -f "$T/shares/pin.verifier" ] && echo "pin_verifier = $(cat "$T/shares/pin.verifier")")
 ${2:-}
 EOC
 }

@@ -45,6 +45,33 @@ signer_unseal bob dave erin
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/leaf.pem" >/dev/null || fail "verify"
 pass "after unseal by three other custodians it signs again"
 
+# the signer's pin_verifier (the init ceremony's): shares that rebuild another PIN are refused before C_Login.
+# A verifier that does not match these shares stands in for made-up shares here (unit_seal makes those):
+# the quorum is refused without a login attempt, and the same shares unseal under the right verifier.
+grep -q '^pin_verifier = ' "$T/signer.conf" || fail "the test signer has no pin_verifier"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+cp "$T/signer.conf" "$T/signer.good"
+sed -i 's/^pin_verifier = .*/pin_verifier = 0000000000000000000000000000000000000000000000000000000000000000/' "$T/signer.conf"
+: > "$T/signer.log"
+rm -f "$T/run/control.sock"
+signer_start
+for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+for n in alice bob; do
+	"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass" >/dev/null || fail "$n"
+done
+expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/carol.share" --passphrase-file "$T/pass/carol.pass"
+grep -q 'no login was attempted' <<<"$OUT" || fail "the wrong verifier: $OUT"
+grep -q 'event=unseal_login_failed why="the shares do not rebuild the PIN the ceremony recorded' "$T/signer.log" \
+	|| fail "not logged: $(tail -2 "$T/signer.log")"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+cp "$T/signer.good" "$T/signer.conf"
+: > "$T/signer.log"
+rm -f "$T/run/control.sock"
+signer_start
+for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+signer_unseal alice bob carol
+pass "pin_verifier: shares that rebuild another PIN are refused before any C_Login; the ceremony's verifier lets them in"
+
 # shares presented without a quorum expire (unseal_timeout_seconds): a stray or planted share cannot hold the
 # collection for ever; a quorum within the time still unseals
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true

@@ -137,7 +137,7 @@ static int login_with_shares(struct p11_module *m, struct p11_token *tok, CK_SES
 		}
 	}
 	if (p11_module_load(sgntool_need("module"), m) || p11_token_find(m, sgntool_need("token"), NULL, tok) ||
-	    p11_session_open(m, tok->slot, true, s) || quorum_login(&q, m, *s, err)) {
+	    p11_session_open(m, tok->slot, true, s) || quorum_login(&q, m, *s, NULL, err)) {
 		fprintf(stderr, "sgntool: login failed %s\n", err);
 		return 1;
 	}

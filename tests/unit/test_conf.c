@@ -285,6 +285,17 @@ static void test_sgn_config(void)
 	CHECK(load_edit("workers", "workers = 3\nunseal_timeout_seconds = 0", &c, err) == HSMCA_ERR_CONFIG &&
 	      strstr(err, "line 8: bad value for unseal_timeout_seconds"));
 
+	/* the ceremony's PIN verifier: 64 hex digits */
+	CHECK(load(good_conf, &c, err) == 0 && !c.has_pin_verifier);
+	CHECKF(load_edit("workers", "workers = 3\npin_verifier = 00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF",
+			 &c, err) == 0 && c.has_pin_verifier && c.pin_verifier[0] == 0x00 && c.pin_verifier[9] == 0x99 &&
+		       c.pin_verifier[31] == 0xff,
+	       "pin_verifier: %s", err);
+	CHECK(load_edit("workers", "workers = 3\npin_verifier = 0011", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "line 8: bad value for pin_verifier"));
+	CHECK(load_edit("workers", "workers = 3\npin_verifier = 00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg",
+			&c, err) == HSMCA_ERR_CONFIG && strstr(err, "bad value for pin_verifier"));
+
 	/* token_serial instead of token_label */
 	CHECK(load_edit("token_label", "token_serial = 0123456789abcdef", &c, err) == 0);
 

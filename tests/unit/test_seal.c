@@ -224,14 +224,18 @@ struct split {
 	unsigned n;
 };
 
-/* Splits secret m-of-n and seals share i for custodians[i] (name_suffix appended) on token serial. */
-static void split_seal(struct split *s, const uint8_t *secret, unsigned m, unsigned n, const char *serial,
-		       const char *name_suffix)
+/* Splits secret m-of-n and seals share i for custodians[i] (name_suffix appended) on token serial, under
+ * split id id (NULL: a fresh one, as the ceremony draws one per split). */
+static void split_seal_id(struct split *s, const uint8_t *secret, unsigned m, unsigned n, const char *serial,
+			  const char *name_suffix, const uint8_t *id)
 {
 	uint8_t shares[5 * PIN_LEN], split_id[SEAL_SPLIT_ID_LEN];
 	s->n = n;
 	CHECK(shamir_split(secret, PIN_LEN, m, n, rng_fill, NULL, shares) == 0);
-	CHECK(rng_fill(NULL, split_id, sizeof(split_id)) == 0); /* one id per split, as the ceremony does */
+	if (id)
+		memcpy(split_id, id, sizeof(split_id));
+	else
+		CHECK(rng_fill(NULL, split_id, sizeof(split_id)) == 0);
 	for (unsigned i = 0; i < n; i++) {
 		char name[SEAL_NAME_MAX + 1];
 		snprintf(name, sizeof(name), "%s%s", custodians[i], name_suffix);
@@ -241,6 +245,12 @@ static void split_seal(struct split *s, const uint8_t *secret, unsigned m, unsig
 		CHECK(seal_one(&info, shares + i * PIN_LEN, PIN_LEN, &s->file[i]) == 0);
 	}
 	explicit_bzero(shares, sizeof(shares));
+}
+
+static void split_seal(struct split *s, const uint8_t *secret, unsigned m, unsigned n, const char *serial,
+		       const char *name_suffix)
+{
+	split_seal_id(s, secret, m, n, serial, name_suffix, NULL);
 }
 
 static void split_free(struct split *s)
@@ -386,6 +396,45 @@ static void known_bug_logn_max(void)
 	dbuf_free(&out);
 }
 
+/* The ceremony's PIN verifier: shares a custodian made up, with every header field copied from a real share
+ * (token, split id, m of n), rebuild another PIN, which quorum_login refuses before any C_Login (the module
+ * is NULL here: reaching the token would crash the test); the real shares rebuild the verified PIN. */
+static void test_pin_verifier(const struct split *a)
+{
+	struct seal_file f;
+	struct split forged;
+	struct quorum q;
+	uint8_t v[QUORUM_VERIFIER_LEN], got[QUORUM_VERIFIER_LEN], pin[SEAL_SHARE_MAX], fake[PIN_LEN];
+	size_t len = 0;
+	char err[QUORUM_ERR_MAX];
+	CHECK(seal_file_parse(span_make(a->file[0].data, a->file[0].len), &f));
+	quorum_pin_verifier(f.info.split_id, the_pin, PIN_LEN, v);
+	/* the real shares */
+	CHECK(quorum_init(&q, SERIAL) == 0);
+	for (unsigned i = 0; i < 3; i++)
+		CHECK(add_share(&q, a, i, "", err) == 0);
+	CHECK(quorum_secret(&q, pin, &len) == 0 && len == PIN_LEN);
+	quorum_pin_verifier(q.split_id, pin, len, got);
+	CHECK(memcmp(got, v, sizeof(v)) == 0);
+	quorum_free(&q);
+	/* a forged split under the real header: accepted share by share, refused as a whole before the token */
+	CHECK(RAND_bytes(fake, sizeof(fake)) == 1);
+	split_seal_id(&forged, fake, 3, 5, SERIAL, "", f.info.split_id);
+	CHECK(quorum_init(&q, SERIAL) == 0);
+	CHECK(add_share(&q, a, 0, "", err) == 0); /* one real share (alice), two made up */
+	CHECK(add_share(&q, &forged, 1, "", err) == 0 && add_share(&q, &forged, 2, "", err) == 0);
+	CHECK(quorum_ready(&q));
+	CHECKF(quorum_login(&q, NULL, 0, v, err) == HSMCA_ERR_AUTH && strstr(err, "no login was attempted"), "%s", err);
+	quorum_free(&q);
+	CHECK(quorum_init(&q, SERIAL) == 0);
+	for (unsigned i = 0; i < 3; i++)
+		CHECK(add_share(&q, &forged, i, "", err) == 0);
+	CHECKF(quorum_login(&q, NULL, 0, v, err) == HSMCA_ERR_AUTH && strstr(err, "pin_verifier"), "%s", err);
+	quorum_free(&q);
+	split_free(&forged);
+	explicit_bzero(pin, sizeof(pin));
+}
+
 int main(int argc, char **argv)
 {
 	bool known_bugs = argc > 1 && !strcmp(argv[1], "known-bugs");
@@ -402,6 +451,7 @@ int main(int argc, char **argv)
 		return check_done("unit_seal known-bugs");
 	}
 
+	test_pin_verifier(&a);
 	CHECK(RAND_bytes(share, sizeof(share)) == 1);
 	dbuf_init(&file);
 	CHECK(seal_share_write(&info, share, sizeof(share), "correct horse alice", 19, &file) == 0);
