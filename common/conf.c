@@ -180,3 +180,18 @@ bool conf_value_str(const char *v, char *out, size_t out_len)
 	memcpy(out, v, n + 1);
 	return true;
 }
+
+bool conf_value_hex(const char *v, uint8_t *out, size_t len)
+{
+	if (strlen(v) != 2 * len)
+		return false;
+	for (size_t i = 0; i < 2 * len; i++) {
+		char ch = v[i];
+		int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+			 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+		if (d < 0)
+			return false;
+		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] << 4 | d : d);
+	}
+	return true;
+}

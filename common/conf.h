@@ -27,6 +27,8 @@ int conf_parse_file(const char *path, conf_cb cb, void *ctx, char *err) HSMCA_WU
 /* Value helpers: return false on anything but a clean value. */
 bool conf_value_uint(const char *v, uint64_t max, uint64_t *out);
 bool conf_value_bool(const char *v, bool *out);
+/* Exactly 2 * len hex digits (either case) into out; false otherwise (out undefined). */
+bool conf_value_hex(const char *v, uint8_t *out, size_t len);
 /* Copies v into out (size out_len) if it fits. */
 bool conf_value_str(const char *v, char *out, size_t out_len);
 

@@ -34,26 +34,6 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 	return 0;
 }
 
-/* Exactly 2 * len lowercase or uppercase hex digits into out. */
-static bool sgn_conf_hex(const char *v, uint8_t *out, size_t len)
-{
-	if (strlen(v) != 2 * len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned b = 0;
-		for (int k = 0; k < 2; k++) {
-			char ch = v[2 * i + (size_t)k];
-			int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-				 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-			if (d < 0)
-				return false;
-			b = b << 4 | (unsigned)d;
-		}
-		out[i] = (uint8_t)b;
-	}
-	return true;
-}
-
 static int sgn_conf_list(const char *v, unsigned line, char *err, int (*each)(void *, const char *, unsigned, char *),
 			 void *arg)
 {
@@ -214,7 +194,7 @@ static int sgn_conf_main(struct sgn_config *c, const char *key, const char *v, u
 		ok = conf_value_uint(v, 86400, &n) && n > 0;
 		c->unseal_timeout_seconds = (unsigned)n;
 	} else if (!strcmp(key, "pin_verifier")) {
-		ok = sgn_conf_hex(v, c->pin_verifier, sizeof(c->pin_verifier));
+		ok = conf_value_hex(v, c->pin_verifier, sizeof(c->pin_verifier));
 		c->has_pin_verifier = ok;
 	}
 	else

@@ -47,7 +47,7 @@ static int cer_conf_cb(void *vctx, const char *section, const char *key, const c
 		{ "issuer_cert", K_INT | K_OCSP }, { "issuer_key_label", K_INT | K_OCSP },
 		{ "permitted_dns", K_ROOT | K_INT }, { "excluded_dns", K_ROOT | K_INT },
 		{ "policy_oids", K_ROOT | K_INT }, { "crl_url", K_INT }, { "ocsp_url", K_INT },
-		{ "ca_issuers_url", K_INT },
+		{ "ca_issuers_url", K_INT }, { "pin_verifier", K_RESPLIT | K_CERTS },
 	};
 	struct cer_conf_ctx *ctx = vctx;
 	struct cer_config *c = ctx->c;
@@ -104,6 +104,8 @@ static int cer_conf_cb(void *vctx, const char *section, const char *key, const c
 		STR(ocsp_url);
 	else if (!strcmp(key, "ca_issuers_url"))
 		STR(ca_issuers_url);
+	else if (!strcmp(key, "pin_verifier"))
+		ok = c->has_pin_verifier = conf_value_hex(v, c->pin_verifier, sizeof(c->pin_verifier));
 #undef STR
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }

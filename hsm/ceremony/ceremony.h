@@ -42,6 +42,8 @@ struct cer_config {
 	char crl_url[CER_TEXT_MAX];
 	char ocsp_url[CER_TEXT_MAX];
 	char ca_issuers_url[CER_TEXT_MAX];
+	bool has_pin_verifier; /* pin_verifier (the init's pin.verifier): checked before the ceremony's C_Login */
+	uint8_t pin_verifier[QUORUM_VERIFIER_LEN];
 	uint8_t sha256[32]; /* of the config file bytes */
 };
 

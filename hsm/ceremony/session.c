@@ -141,7 +141,7 @@ int cer_login(struct cer_ctx *c, uint8_t *keep_pin, size_t *keep_len)
 	}
 	if ((rc = p11_session_open(&c->mod, c->token.slot, true, &c->s)))
 		goto out;
-	if ((rc = quorum_login(&q, &c->mod, c->s, NULL, err))) {
+	if ((rc = quorum_login(&q, &c->mod, c->s, c->conf.has_pin_verifier ? c->conf.pin_verifier : NULL, err))) {
 		fprintf(stderr, "ceremony: login failed: %s\n", err);
 		goto out;
 	}

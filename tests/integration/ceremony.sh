@@ -131,3 +131,19 @@ rm "$T/ca/o6.pem.transcript"
 	|| fail "the same ceremony once the transcript path is free (a key left behind?)"
 "$CEREMONY" verify --transcript "$T/ca/o6.pem.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "o6 transcript"
 pass "an existing transcript stops a ceremony before any key or certificate; with the path free it runs"
+
+# the ceremony's own login checks the PIN's verifier too (pin_verifier in its config, the init's or a
+# resplit's pin.verifier): shares that rebuild another PIN are refused before the token sees one
+sed -i 's/key_label = ocsp6/key_label = ocsp7/' "$T/ocsp.conf"
+cp "$T/ocsp.conf" "$T/ocsp7.conf"
+echo "pin_verifier = $(cat "$T/shares/pin.verifier")" >> "$T/ocsp7.conf" # the old split's: not these shares'
+expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp7.conf" --out "$T/ca/o7.pem" \
+	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
+	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass"
+grep -q 'no login was attempted' <<<"$OUT" || fail "a wrong pin_verifier: $OUT"
+cp "$T/ocsp.conf" "$T/ocsp7.conf"
+echo "pin_verifier = $(cat "$T/new/pin.verifier")" >> "$T/ocsp7.conf"
+"$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp7.conf" --out "$T/ca/o7.pem" \
+	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
+	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" > /dev/null 2>&1 || fail "the right pin_verifier"
+pass "a ceremony's pin_verifier: another split's refuses the shares before any login, the resplit's lets them in"

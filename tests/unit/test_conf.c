@@ -405,8 +405,18 @@ static void known_bugs(void)
 	       "KNOWN BUG: conf_value_uint refuses UINT64_MAX");
 }
 
+static void test_value_hex(void)
+{
+	uint8_t out[4];
+	CHECK(conf_value_hex("00ff7Fa1", out, 4) && out[0] == 0x00 && out[1] == 0xff && out[2] == 0x7f && out[3] == 0xa1);
+	CHECK(!conf_value_hex("00ff7fa", out, 4) && !conf_value_hex("00ff7fa1b2", out, 4));
+	CHECK(!conf_value_hex("00ff7fag", out, 4) && !conf_value_hex("00ff 7fa", out, 4) && !conf_value_hex("", out, 4));
+	CHECK(conf_value_hex("", out, 0));
+}
+
 int main(int argc, char **argv)
 {
+	test_value_hex();
 	bool known = argc > 1 && !strcmp(argv[1], "known-bugs");
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
