@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "span.h"
+
 static const char *log_prog = "hsmca";
 static int log_pid; /* cached: getpid per line costs a system call (and the signer's sandbox counts them) */
 
@@ -87,12 +89,7 @@ const char *log_quote(const char *in, char *out, size_t out_len)
 
 void log_sha256_hex(const void *data, unsigned long len, char out[65])
 {
-	static const char hx[] = "0123456789abcdef";
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	SHA256(data, len, md);
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-		out[2 * i] = hx[md[i] >> 4];
-		out[2 * i + 1] = hx[md[i] & 15];
-	}
-	out[64] = 0;
+	span_hex(md, sizeof(md), out);
 }

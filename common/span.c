@@ -88,3 +88,14 @@ bool span_equal(const struct span *a, const struct span *b)
 {
 	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
+
+void span_hex(const void *in, size_t len, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	const uint8_t *b = in;
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hx[b[i] >> 4];
+		out[2 * i + 1] = hx[b[i] & 15];
+	}
+	out[2 * len] = 0;
+}

@@ -31,5 +31,7 @@ bool span_get_u8_prefixed(struct span *s, struct span *out);
 bool span_get_u16_prefixed(struct span *s, struct span *out);
 bool span_get_u32_prefixed(struct span *s, struct span *out);
 bool span_equal(const struct span *a, const struct span *b);
+/* Lowercase hex of in[0..len) into out, which holds 2 * len + 1 bytes (NUL-terminated). */
+void span_hex(const void *in, size_t len, char *out);
 
 #endif

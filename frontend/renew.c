@@ -102,26 +102,17 @@ static bool renew_check_signature(const uint8_t *der, size_t der_len, const char
 static int renew_signed_text(const char *challenge, const char *csr_text, size_t csr_len,
 			     char out[RENEW_SIGNED_MAX], char *why)
 {
-	static const char hx[] = "0123456789abcdef";
 	struct csr c;
-	uint8_t md[SHA256_DIGEST_LENGTH];
+	char key_hash[2 * SHA256_DIGEST_LENGTH + 1];
 	int rc = csr_parse((const unsigned char *)csr_text, csr_len, &c, why);
 	if (rc)
 		return rc;
-	SHA256(c.spki, c.spki_len, md);
+	log_sha256_hex(c.spki, c.spki_len, key_hash);
 	csr_free(&c);
-	size_t n = strlen(challenge);
-	if (n + 2 + 2 * SHA256_DIGEST_LENGTH > RENEW_SIGNED_MAX) {
+	if (snprintf(out, RENEW_SIGNED_MAX, "%s.%s", challenge, key_hash) >= RENEW_SIGNED_MAX) {
 		snprintf(why, ISSUE_WHY_MAX, "the challenge is too long");
 		return HSMCA_ERR_PARSE;
 	}
-	memcpy(out, challenge, n);
-	out[n++] = '.';
-	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-		out[n++] = hx[md[i] >> 4];
-		out[n++] = hx[md[i] & 15];
-	}
-	out[n] = 0;
 	return 0;
 }
 

@@ -82,25 +82,19 @@ static enum sgn_verdict sgn_refuse(struct dbuf *out, const struct frame *f, uint
 	return v;
 }
 
-/* Parses and checks data for frame type against key k's pinned profile. why gets the reason. */
 #define SGN_SERIAL_HEX_MAX 41 /* RFC 5280: at most 20 octets */
 
 /* The certificate's serial in hex for the log ("-" when it does not fit). */
 static void sgn_serial_hex(struct span serial, char out[SGN_SERIAL_HEX_MAX])
 {
-	static const char hx[] = "0123456789abcdef";
-	if (serial.len == 0 || serial.len * 2 >= SGN_SERIAL_HEX_MAX) {
+	if (serial.len == 0 || serial.len * 2 >= SGN_SERIAL_HEX_MAX)
 		strcpy(out, "-");
-		return;
-	}
-	for (size_t i = 0; i < serial.len; i++) {
-		out[2 * i] = hx[serial.data[i] >> 4];
-		out[2 * i + 1] = hx[serial.data[i] & 15];
-	}
-	out[2 * serial.len] = 0;
+	else
+		span_hex(serial.data, serial.len, out);
 }
 
-/* serial_hex: the certificate's serial once its TBS parsed ("-" for other requests), for the log: the
+/* Parses and checks data for frame type against key k's pinned profile. why gets the reason; serial_hex:
+ * the certificate's serial once its TBS parsed ("-" for other requests), for the log: the
  * signer's log is the record of what it signed, should the database ever disagree. */
 static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span data, char *why, bool *malformed,
 		     char serial_hex[SGN_SERIAL_HEX_MAX])

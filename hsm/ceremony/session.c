@@ -173,13 +173,6 @@ void cer_record(struct cer_ctx *c, const char *key, const char *fmt, ...)
 void cer_record_hex(struct cer_ctx *c, const char *key, const uint8_t *b, size_t len)
 {
 	char hex[2 * 512 + 1];
-	static const char hx[] = "0123456789abcdef";
-	if (len > 512)
-		len = 512;
-	for (size_t i = 0; i < len; i++) {
-		hex[2 * i] = hx[b[i] >> 4];
-		hex[2 * i + 1] = hx[b[i] & 15];
-	}
-	hex[2 * len] = 0;
+	span_hex(b, len > 512 ? 512 : len, hex);
 	cer_record(c, key, "%s", hex);
 }

@@ -43,14 +43,10 @@ static void cer_remove_shares(struct cer_ctx *c, unsigned count)
  * signer's pin_verifier, which refuses shares that rebuild another PIN before the token sees it. */
 static int cer_write_verifier(struct cer_ctx *c, const uint8_t *split_id, const uint8_t *pin, size_t pin_len)
 {
-	static const char hx[] = "0123456789abcdef";
 	uint8_t v[QUORUM_VERIFIER_LEN];
 	char hex[2 * QUORUM_VERIFIER_LEN + 2], path[CER_TEXT_MAX + 16];
 	quorum_pin_verifier(split_id, pin, pin_len, v);
-	for (size_t i = 0; i < sizeof(v); i++) {
-		hex[2 * i] = hx[v[i] >> 4];
-		hex[2 * i + 1] = hx[v[i] & 15];
-	}
+	span_hex(v, sizeof(v), hex);
 	hex[2 * sizeof(v)] = '\n';
 	hex[2 * sizeof(v) + 1] = 0;
 	snprintf(path, sizeof(path), "%s/pin.verifier", c->args->out);

@@ -289,6 +289,11 @@ static void test_dbuf_writers(void)
 
 static void test_span(void)
 {
+	char hex[9];
+	span_hex("\x00\x7f\xa0\xff", 4, hex);
+	CHECK(!strcmp(hex, "007fa0ff"));
+	span_hex("", 0, hex);
+	CHECK(hex[0] == 0);
 	const uint8_t d[] = { 1, 2, 3, 4, 5, 6, 7, 8, 2, 'h', 'i' };
 	struct span s = span_make(d, sizeof(d)), t;
 	uint8_t u8;
