@@ -129,6 +129,8 @@ issue_req() {
 	BODY=$(cat "$T/resp.json")
 }
 
-json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$T/resp.json" "$1"; }
+# one write: with PYTHONUNBUFFERED (set in CI) print() writes the value and its newline separately, and a reader
+# that stops at the PEM's END line (openssl x509) made the second write fail with EPIPE under pipefail
+json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.stdout.write(str(eval("d"+sys.argv[2])) + "\n")' "$T/resp.json" "$1"; }
 
 cert_rows() { pg_psql "$T/pg" owner -c "select count(*) from certificates${1:+ where $1}"; }

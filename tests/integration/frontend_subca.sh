@@ -191,7 +191,8 @@ HSERIAL=$(json_field '["serial"]') AID=$(json_field '["approval"]')
 STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST -u "approver:approver password 0001" "$URL/api/v1/approvals/$AID/approve")
 BODY=$(cat "$T/resp.json")
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve the CA: $STATUS $BODY"
-json_field '["certificate"]' | openssl x509 -noout -text > "$T/heldca.txt"
+json_field '["certificate"]' > "$T/heldca.pem"
+openssl x509 -in "$T/heldca.pem" -noout -text > "$T/heldca.txt"
 grep -A1 'Basic Constraints: critical' "$T/heldca.txt" | grep -q 'CA:TRUE, pathlen:0' && grep -q 'Name Constraints: critical' "$T/heldca.txt" \
 	|| fail "the approved CA: $(cat "$T/heldca.txt")"
 pass "a CA profile with needs_approval: the request is held unsigned and the CA certificate is issued when an administrator approves"
@@ -212,5 +213,7 @@ issue_req "$T/subrsa.csr" team-ca "${AUTH[@]}"
 csr leaf ec:P-256 "DNS:www.example.com"
 issue_req "$T/leaf.csr" server "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "a leaf: $STATUS $BODY"
-json_field '["certificate"]' | openssl x509 -noout -text | grep -A1 'Basic Constraints: critical' | grep -q 'CA:FALSE' || fail "the leaf is not CA:FALSE"
+json_field '["certificate"]' > "$T/leaf.pem"
+openssl x509 -in "$T/leaf.pem" -noout -text > "$T/leaf.txt"
+grep -A1 'Basic Constraints: critical' "$T/leaf.txt" | grep -q 'CA:FALSE' || fail "the leaf is not CA:FALSE"
 pass "the CA profile's rules (DNS suffix, max_sans, key types) refuse with 403 and leave no row; leaf profiles still issue CA:FALSE"

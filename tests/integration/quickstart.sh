@@ -55,7 +55,8 @@ openssl verify -x509_strict -CAfile "$HSMCA_HOME/ca/root.pem" -untrusted "$HSMCA
 	|| fail "the frontend's certificate does not verify"
 [ "$(stat -c '%U %a' "$HSMCA_HOME/tls/frontend.key")" = "hsmca-frontend 600" ] || fail "frontend key: $(stat -c '%U %a' "$HSMCA_HOME/tls/frontend.key")"
 openssl x509 -in "$fecert" -noout -ext subjectAltName | grep -q 'DNS:localhost, IP Address:127.0.0.1' || fail "frontend SANs"
-openssl x509 -in "$fecert" -noout -text | grep -q 'NIST CURVE: P-256' || fail "frontend key is not P-256"
+openssl x509 -in "$fecert" -noout -text > "$T/fecert.txt"
+grep -q 'NIST CURVE: P-256' "$T/fecert.txt" || fail "frontend key is not P-256"
 feserial=$(openssl x509 -in "$fecert" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 st=$(pg_psql_qs "select status from certificates where ltrim(serial_hex, '0') = ltrim('$feserial', '0')")
 [ "$st" = issued ] || fail "the frontend's certificate is not in the certificates table: '$st'"
