@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,32 +16,25 @@
 #include "json.h"
 #include "log.h"
 
-#define CFSSL_SEEN_MAX 4096
+#define CFSSL_PRUNE_SECONDS 60
+_Static_assert(CFSSL_TOKEN_LEN == DB_TOKEN_LEN, "an authsign token is what the database holds");
 
-/* Tokens seen within the window: a replayed request is refused even with a fresh timestamp. */
-static struct {
-	pthread_mutex_t mu;
-	unsigned next;
-	struct {
-		uint8_t token[CFSSL_TOKEN_LEN];
-		time_t at;
-	} seen[CFSSL_SEEN_MAX];
-} cfssl_replay = { .mu = PTHREAD_MUTEX_INITIALIZER };
-
-static bool cfssl_replayed(const uint8_t *token, time_t now)
+/* Tokens seen are held in the database (schema 006) for 2 * CFSSL_WINDOW, whatever the timestamp says (it is
+ * not covered by the token), by every frontend of the database and across restarts. 0: taken; 1: a replay;
+ * negative: the database failed. Expired tokens are deleted at most once a CFSSL_PRUNE_SECONDS per process. */
+static int cfssl_token_take(struct worker *w, const uint8_t *token, time_t now)
 {
-	bool hit = false;
-	pthread_mutex_lock(&cfssl_replay.mu);
-	for (unsigned i = 0; i < CFSSL_SEEN_MAX && !hit; i++)
-		hit = cfssl_replay.seen[i].at && now - cfssl_replay.seen[i].at <= 2 * CFSSL_WINDOW &&
-		      CRYPTO_memcmp(cfssl_replay.seen[i].token, token, CFSSL_TOKEN_LEN) == 0;
-	if (!hit) {
-		memcpy(cfssl_replay.seen[cfssl_replay.next].token, token, CFSSL_TOKEN_LEN);
-		cfssl_replay.seen[cfssl_replay.next].at = now;
-		cfssl_replay.next = (cfssl_replay.next + 1) % CFSSL_SEEN_MAX;
-	}
-	pthread_mutex_unlock(&cfssl_replay.mu);
-	return hit;
+	static _Atomic long long pruned_at;
+	long long last = pruned_at;
+	bool prune = now - last >= CFSSL_PRUNE_SECONDS &&
+		     atomic_compare_exchange_strong(&pruned_at, &last, (long long)now);
+	int rc = db_token_claim(w->db, token, 2 * CFSSL_WINDOW, prune);
+
+	if (rc == HSMCA_ERR_EXISTS)
+		return 1;
+	if (rc)
+		log_event("error", "db_error", "worker=%u what=authsign_token why=\"%s\"", w->id, db_errmsg(w->db));
+	return rc;
 }
 
 static void cfssl_error(struct job *j, int status, const char *msg)
@@ -284,7 +277,14 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		cfssl_error(j, 401, "invalid token");
 		goto out;
 	}
-	if ((a.has_ts && (a.ts < now - CFSSL_WINDOW || a.ts > now + CFSSL_WINDOW)) || cfssl_replayed(a.token, now)) {
+	int taken = a.has_ts && (a.ts < now - CFSSL_WINDOW || a.ts > now + CFSSL_WINDOW)
+			    ? 1
+			    : cfssl_token_take(w, a.token, now);
+	if (taken < 0) {
+		cfssl_error(j, 503, "the database is unavailable");
+		goto out;
+	}
+	if (taken) {
 		auth_peer_failed(w, j->peer);
 		issue_audit_refusal(w, p->cfssl_account, j->peer, "replay", "stale timestamp or replayed token");
 		cfssl_error(j, 401, "stale timestamp or replayed request");

@@ -1,6 +1,6 @@
 /* CFSSL-compatible endpoints (wire-compatible with `cfssl sign|info -remote`):
  * /api/v1/cfssl/authsign (HMAC-SHA-256 over the raw request bytes with the profile's key, constant-time,
- * timestamp window and replay cache; the profile's cfssl_account is the requester), /api/v1/cfssl/sign (the
+ * timestamp window, tokens held in the database against replays; the profile's cfssl_account is the requester), /api/v1/cfssl/sign (the
  * caller's own credentials, as for /api/v1/certificates: HTTP Basic, a Bearer API key or a login client
  * certificate; without any it is refused, unauthenticated signing is not offered), /api/v1/cfssl/info. */
 #ifndef HSMCA_CFSSL_H

@@ -182,4 +182,10 @@ int db_apikey_each(struct db *db, const char *account, int (*fn)(void *ctx, cons
 /* Disables key id of account (current transaction); HSMCA_ERR_NOTFOUND if account has no such key. */
 int db_apikey_disable(struct db *db, const char *account, int64_t id) HSMCA_WUR;
 
+#define DB_TOKEN_LEN 32 /* an authsign token (HMAC-SHA-256) */
+/* Takes an authsign token for ttl_seconds (its own statement, autocommit; schema 006): 0 if it was not
+ * held (new, or its last hold expired), HSMCA_ERR_EXISTS if another request holds it (a replay, from any
+ * frontend of the database). With prune, expired tokens are deleted first. */
+int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds, bool prune) HSMCA_WUR;
+
 #endif

@@ -82,10 +82,29 @@ PY
 	curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign.json" "$URL/api/v1/cfssl/authsign"
 }
 [ "$(authsign "$(date +%s)")" = 200 ] || fail "fresh authsign: $(cat "$T/authsign.out")"
+cp "$T/authsign.json" "$T/fresh.json"
 st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign.json" "$URL/api/v1/cfssl/authsign")
 [ "$st" = 401 ] || fail "replayed authsign: $st $(cat "$T/authsign.out")"
 [ "$(authsign $(( $(date +%s) - 3600 )))" = 401 ] || fail "stale timestamp accepted"
 pass "a replayed authsign body and a stale timestamp are refused (401)"
+
+# the tokens seen are in the database: a restart (or another frontend of the database) still refuses the
+# replay (until schema 006 a process's memory held them, and the restarted frontend issued again)
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where expires_at > now() + interval '590 s'")" -ge 1 ] \
+	|| fail "the token is not held for 600 s: $(pg_psql "$T/pg" owner -c "select seen_at, expires_at from authsign_tokens")"
+pg_psql "$T/pg" owner -c "insert into authsign_tokens (token, expires_at) values (decode(repeat('ab', 32), 'hex'), now() - interval '1 s')" >/dev/null
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start
+st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/fresh.json" "$URL/api/v1/cfssl/authsign")
+[ "$st" = 401 ] && grep -q 'replayed' "$T/authsign.out" || fail "replayed authsign after a restart: $st $(cat "$T/authsign.out")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode(repeat('ab', 32), 'hex')")" = 0 ] \
+	|| fail "an expired token was not deleted"
+# once its hold has expired the same body is taken again (a client may send the same CSR later)
+pg_psql "$T/pg" owner -c "update authsign_tokens set expires_at = now() - interval '1 s'" >/dev/null
+st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/fresh.json" "$URL/api/v1/cfssl/authsign")
+[ "$st" = 200 ] || fail "an expired token was not taken again: $st $(cat "$T/authsign.out")"
+st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/fresh.json" "$URL/api/v1/cfssl/authsign")
+[ "$st" = 401 ] || fail "the token taken again is not held: $st"
+pass "authsign tokens are held in the database for 600 s: a replay after a restart is refused, expired tokens are deleted, and a token whose hold expired is taken again"
 
 # failed authsign proofs are limited per address like logins: 5 refusals (audited), then 429 unaudited,
 # even for a good body; another address is unaffected

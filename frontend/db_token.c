@@ -1,0 +1,31 @@
+/* Authsign tokens seen (schema/006_authsign_tokens.sql). */
+#include <stdio.h>
+#include <string.h>
+
+#include "db_priv.h"
+
+int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds, bool prune)
+{
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	char ttl[16];
+	int rc;
+
+	if (prune && (rc = db_exec_cmd(db, "DELETE FROM authsign_tokens WHERE expires_at < now()", NULL)))
+		return rc;
+	snprintf(ttl, sizeof ttl, "%u", ttl_seconds);
+	db_params_bin(&p, token, DB_TOKEN_LEN);
+	db_params_text(&p, ttl);
+	/* a live row is left alone (no row affected: a replay); an expired one is taken again */
+	rc = db_exec(db,
+		     "INSERT INTO authsign_tokens AS t (token, expires_at) "
+		     "VALUES ($1, now() + make_interval(secs => $2::integer)) "
+		     "ON CONFLICT (token) DO UPDATE SET seen_at = now(), expires_at = EXCLUDED.expires_at "
+		     "WHERE t.expires_at < now()",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc)
+		return rc;
+	rc = strcmp(PQcmdTuples(r), "1") == 0 ? 0 : HSMCA_ERR_EXISTS;
+	PQclear(r);
+	return rc;
+}
