@@ -288,6 +288,7 @@ signer_socket = $H/run/signer.sock
 profiles = $H/config/profiles.conf
 chain = $H/ca/chain.pem
 user = $FRONTEND_USER
+checkpoint_key = hsmca-intermediate
 EOC
 	fe_tls_ok && cat >> "$H/config/frontend.conf" <<EOC
 tls_listen = 127.0.0.1:$HTTPS_PORT
@@ -356,6 +357,8 @@ hsmca is running (HSMCA_HOME=$H)
   HTTPS frontend      https://localhost:$HTTPS_PORT  (curl --cacert $H/ca/chain.pem https://127.0.0.1:$HTTPS_PORT/healthz)
                         certificate $FE_CERT (issued by this CA), client certificates under it accepted
   demo accounts       $H/demo-credentials.json (a requester, two administrators, an auditor)
+  audit log           the HSM signs its head every 60 s; check: $FRONTEND audit-verify -c $H/config/frontend.conf \\
+                        --checkpoint-cert $H/ca/intermediate.pem
   PostgreSQL          private cluster in $H/pg (socket $H/pg/sock), profiles $H/config/profiles.conf
   try it              openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem \\
                         -subj /CN=x -addext subjectAltName=DNS:www.example.com -out r.csr

@@ -18,6 +18,8 @@
 #define FRAME_PASS_MAX 1024
 #define FRAME_ERRMSG_MAX 512
 #define FRAME_CHECKPOINT_LEN 32
+/* SIGN_CHECKPOINT signs FRAME_CHECKPOINT_DOMAIN || 0x00 || digest (PROTOCOL.md); the frontend checks it */
+#define FRAME_CHECKPOINT_DOMAIN "hsmca-audit-checkpoint-v1"
 
 enum frame_type {
 	FRAME_HELLO = 0x01,

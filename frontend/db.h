@@ -3,6 +3,7 @@
 #ifndef HSMCA_DB_H
 #define HSMCA_DB_H
 
+#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,9 +64,24 @@ int db_savepoint_rollback(struct db *db) HSMCA_WUR;
  * The row's hash chain (prev_hash, row_hash) is computed by the database. */
 int db_audit_append(struct db *db, const char *actor, const char *action, const char *object,
 		    const char *details_json) HSMCA_WUR;
-/* Walks the whole chain recomputing every row's hash. 0 if intact; HSMCA_ERR_AUTH with *out_bad_id set
- * to the first row whose hash or link does not match (why says which). */
-int db_audit_verify(struct db *db, int64_t *out_bad_id, char *why) HSMCA_WUR;
+/* What db_audit_verify saw. */
+struct db_audit_report {
+	int64_t rows;              /* the last row's id (0: an empty log) */
+	int64_t checkpoints;       /* audit_checkpoints rows checked */
+	int64_t last_checkpointed; /* the highest row a checkpoint covers (0: none) */
+};
+/* Walks the whole chain recomputing every row's hash, then the checkpoints (schema 007): each one's head_hash
+ * must still be the row_hash of its row, and with checkpoint_key (borrowed; NULL: signatures not checked)
+ * its signature must verify under that key. 0 if all holds; HSMCA_ERR_AUTH with *out_bad_id set to the
+ * first row whose hash or link does not match, or the row of the first checkpoint that fails (why says
+ * which). rep (may be NULL) gets the counts. */
+int db_audit_verify(struct db *db, EVP_PKEY *checkpoint_key, struct db_audit_report *rep, int64_t *out_bad_id,
+		    char *why) HSMCA_WUR;
+/* Stores a checkpoint (its own statement): the signature of row audit_id's head_hash by key_label. */
+int db_checkpoint_insert(struct db *db, int64_t audit_id, const uint8_t head_hash[DB_AUDIT_HASH_LEN],
+			 const char *key_label, const uint8_t *sig, size_t sig_len) HSMCA_WUR;
+/* The highest row a checkpoint covers (0: none yet). */
+int db_checkpoint_last(struct db *db, int64_t *out_audit_id) HSMCA_WUR;
 /* (db_audit_verify: why holds DB_ERR_MAX bytes and also gets the message of any other failure; the
  * canonical bytes of a row are defined in frontend/db_audit.c and schema/001_init.sql.) */
 /* The chain head: id and row_hash of the last row (0 and zeros while empty), e.g. to have it signed. */

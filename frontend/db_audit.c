@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "checkpoint_sig.h"
 #include "db_priv.h"
 
 #define AUDIT_CANON_TAG "hsmca-audit-v1\n"
@@ -180,28 +181,116 @@ static int audit_check_row(struct db *db, struct audit_walk *w, const PGresult *
 	return 0;
 }
 
-/* Streams the whole log in id order (single-row mode, binary) through audit_check_row. */
-static int audit_walk_rows(struct db *db, struct audit_walk *w)
+/* Streams the rows of sql (single-row mode, binary) through row(db, ctx, result) until it returns non-zero
+ * or *stop is set (the rest is drained unread). */
+static int audit_stream(struct db *db, const char *sql, int (*row)(struct db *db, void *ctx, const PGresult *r),
+			void *ctx, const int64_t *stop)
 {
 	PGresult *r;
 	int rc = 0;
 
-	if (!PQsendQueryParams(db->conn,
-			       "SELECT id, ts, actor, action, object, details, prev_hash, row_hash "
-			       "FROM audit_log ORDER BY id",
-			       0, NULL, NULL, NULL, NULL, DB_FMT_BINARY) ||
+	if (!PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, DB_FMT_BINARY) ||
 	    !PQsetSingleRowMode(db->conn))
 		rc = db_error_from(db, NULL, "audit verify");
 	while ((r = PQgetResult(db->conn)) != NULL) { /* always drain, also after an error */
 		ExecStatusType st = PQresultStatus(r);
 
-		if (rc == 0 && st == PGRES_SINGLE_TUPLE && w->bad_id == 0)
-			rc = audit_check_row(db, w, r);
+		if (rc == 0 && st == PGRES_SINGLE_TUPLE && *stop == 0)
+			rc = row(db, ctx, r);
 		else if (rc == 0 && st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK)
 			rc = db_error_from(db, r, "audit verify");
 		PQclear(r);
 	}
 	return rc;
+}
+
+static int audit_row_cb(struct db *db, void *ctx, const PGresult *r)
+{
+	return audit_check_row(db, ctx, r);
+}
+
+/* The whole log in id order through audit_check_row. */
+static int audit_walk_rows(struct db *db, struct audit_walk *w)
+{
+	return audit_stream(db,
+			    "SELECT id, ts, actor, action, object, details, prev_hash, row_hash FROM audit_log ORDER BY id",
+			    audit_row_cb, w, &w->bad_id);
+}
+
+enum { CC_ID, CC_AUDIT_ID, CC_HEAD, CC_LABEL, CC_SIG, CC_ROW, CC_N };
+static const char *const ckpt_cols[CC_N] = {"id", "audit_id", "head_hash", "key_label", "signature", "row_hash"};
+
+struct ckpt_walk {
+	struct audit_walk *w;
+	EVP_PKEY *key;
+	struct db_audit_report *rep;
+	int cols[CC_N];
+	bool have_cols;
+};
+
+static void ckpt_bad(struct audit_walk *w, int64_t ckpt_id, int64_t row, const char *why)
+{
+	char text[DB_ERR_MAX];
+
+	snprintf(text, sizeof text, "checkpoint %" PRId64 ": %s", ckpt_id, why);
+	audit_bad(w, row, text);
+}
+
+/* One checkpoint joined with its row's row_hash (NULL: the row is gone). The walk has already checked every
+ * row's row_hash against its contents, so the stored row_hash stands for the row. */
+static int ckpt_check(struct db *db, void *ctx, const PGresult *r)
+{
+	struct ckpt_walk *cw = ctx;
+	const int *c = cw->cols;
+	uint8_t digest[CHECKPOINT_HASH_LEN];
+	int64_t id, row;
+	int rc;
+
+	if (!cw->have_cols) {
+		if ((rc = db_columns(db, r, ckpt_cols, cw->cols, CC_N)))
+			return rc;
+		cw->have_cols = true;
+	}
+	for (int f = 0; f < CC_ROW; f++)
+		if (PQgetisnull(r, 0, c[f]))
+			return db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: NULL in column %s", ckpt_cols[f]);
+	if (PQgetlength(r, 0, c[CC_ID]) != 8 || PQgetlength(r, 0, c[CC_AUDIT_ID]) != 8 ||
+	    PQgetlength(r, 0, c[CC_HEAD]) != DB_AUDIT_HASH_LEN)
+		return db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: unexpected binary format");
+	id = be64(PQgetvalue(r, 0, c[CC_ID]));
+	row = be64(PQgetvalue(r, 0, c[CC_AUDIT_ID]));
+	cw->rep->checkpoints++;
+	if (row > cw->rep->last_checkpointed)
+		cw->rep->last_checkpointed = row;
+	if (PQgetisnull(r, 0, c[CC_ROW]) || row > cw->rep->rows) {
+		ckpt_bad(cw->w, id, row, "the row is gone (rows were cut off the log)");
+		return 0;
+	}
+	if (memcmp(PQgetvalue(r, 0, c[CC_ROW]), PQgetvalue(r, 0, c[CC_HEAD]), DB_AUDIT_HASH_LEN) != 0) {
+		ckpt_bad(cw->w, id, row, "the row's hash is not the one signed (the log was rewritten)");
+		return 0;
+	}
+	if (cw->key == NULL)
+		return 0;
+	if ((rc = checkpoint_digest(row, (const uint8_t *)PQgetvalue(r, 0, c[CC_HEAD]), digest)))
+		return db_fail(db, rc, "audit verify: SHA-256 failed");
+	rc = checkpoint_verify(cw->key, digest, (const uint8_t *)PQgetvalue(r, 0, c[CC_SIG]),
+			       (size_t)PQgetlength(r, 0, c[CC_SIG]));
+	if (rc == HSMCA_ERR_AUTH)
+		ckpt_bad(cw->w, id, row, "the signature does not verify under the checkpoint certificate");
+	else if (rc)
+		return db_fail(db, rc, "audit verify: signature check failed in OpenSSL");
+	return 0;
+}
+
+static int audit_walk_checkpoints(struct db *db, struct audit_walk *w, EVP_PKEY *key, struct db_audit_report *rep)
+{
+	struct ckpt_walk cw = {.w = w, .key = key, .rep = rep};
+
+	return audit_stream(db,
+			    "SELECT c.id, c.audit_id, c.head_hash, c.key_label, c.signature, a.row_hash "
+			    "FROM audit_checkpoints c LEFT JOIN audit_log a ON a.id = c.audit_id ORDER BY c.id",
+			    ckpt_check, &cw, &w->bad_id);
 }
 
 /* The chain head (kept by the trigger) must be the last row: catches rows cut off the end. */
@@ -228,12 +317,17 @@ static int audit_check_head(struct db *db, struct audit_walk *w)
 	return 0;
 }
 
-int db_audit_verify(struct db *db, int64_t *out_bad_id, char *why)
+int db_audit_verify(struct db *db, EVP_PKEY *checkpoint_key, struct db_audit_report *rep, int64_t *out_bad_id,
+		    char *why)
 {
 	struct audit_walk w = {.next_id = 1};
+	struct db_audit_report own = {0};
 	bool own_tx = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
 	int rc;
 
+	if (rep == NULL)
+		rep = &own;
+	*rep = own;
 	*out_bad_id = 0;
 	if (why)
 		why[0] = '\0';
@@ -243,6 +337,9 @@ int db_audit_verify(struct db *db, int64_t *out_bad_id, char *why)
 	if ((rc = audit_walk_rows(db, &w)))
 		goto out;
 	if (w.bad_id == 0 && (rc = audit_check_head(db, &w)))
+		goto out;
+	rep->rows = w.next_id - 1;
+	if (w.bad_id == 0 && (rc = audit_walk_checkpoints(db, &w, checkpoint_key, rep)))
 		goto out;
 	if (w.bad_id != 0) {
 		*out_bad_id = w.bad_id;
@@ -275,6 +372,39 @@ int db_audit_head(struct db *db, int64_t *out_last_id, uint8_t out_hash[DB_AUDIT
 	*out_last_id = be64(PQgetvalue(r, 0, cols[0]));
 	memcpy(out_hash, PQgetvalue(r, 0, cols[1]), DB_AUDIT_HASH_LEN);
 out:
+	PQclear(r);
+	return rc;
+}
+
+int db_checkpoint_insert(struct db *db, int64_t audit_id, const uint8_t head_hash[DB_AUDIT_HASH_LEN],
+			 const char *key_label, const uint8_t *sig, size_t sig_len)
+{
+	struct db_params p = {0};
+	char id[24];
+
+	snprintf(id, sizeof id, "%" PRId64, audit_id);
+	db_params_text(&p, id);
+	db_params_bin(&p, head_hash, DB_AUDIT_HASH_LEN);
+	db_params_text(&p, key_label);
+	db_params_bin(&p, sig, sig_len);
+	return db_exec_cmd(db,
+			   "INSERT INTO audit_checkpoints (audit_id, head_hash, key_label, signature) "
+			   "VALUES ($1::bigint, $2, $3, $4)",
+			   &p);
+}
+
+int db_checkpoint_last(struct db *db, int64_t *out_audit_id)
+{
+	PGresult *r = NULL;
+	int rc = db_exec(db, "SELECT coalesce(max(audit_id), 0)::bigint FROM audit_checkpoints", NULL, DB_FMT_BINARY,
+			 &r);
+
+	if (rc)
+		return rc;
+	if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetlength(r, 0, 0) != 8)
+		rc = db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: unexpected result");
+	else
+		*out_audit_id = be64(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return rc;
 }

@@ -10,7 +10,8 @@
 #define FCONF_BODY_MAX_LIMIT (1024u * 1024u)
 
 enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_KEY_CLIENT_CA,
-       FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_KEY_MAX_INFLIGHT, FCONF_NKEYS };
+       FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_KEY_MAX_INFLIGHT, FCONF_KEY_CHECKPOINT_KEY,
+       FCONF_KEY_CHECKPOINT_SECONDS, FCONF_NKEYS };
 
 struct fconf_ctx {
 	struct fconfig *c;
@@ -50,7 +51,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	static const char *const keys[] = { "listen", "database", "signer_socket", "profiles", "chain", "threads",
 					    "max_body", "max_headers", "max_header_size", "timeout_seconds",
 					    "tls_cert", "tls_key", "client_ca", "recover_after_seconds", "tls_listen",
-					    "user", "max_inflight" };
+					    "user", "max_inflight", "checkpoint_key", "checkpoint_seconds" };
 	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
 	struct fconf_ctx *ctx = vctx;
 	struct fconfig *c = ctx->c;
@@ -88,6 +89,8 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 14: ok = fconf_listen(v, c->tls_addr, &c->tls_port); break;
 	case 15: ok = fconf_user(v, c->user); break;
 	case 16: ok = conf_value_uint(v, 1000000, &n) && n >= 1; c->max_inflight = (unsigned)n; break;
+	case 17: ok = conf_value_str(v, c->checkpoint_key, sizeof(c->checkpoint_key)) && c->checkpoint_key[0]; break;
+	case 18: ok = conf_value_uint(v, 86400, &n) && n >= 1; c->checkpoint_seconds = (unsigned)n; break;
 	}
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }
@@ -114,6 +117,9 @@ static int fconf_check_tls(const struct fconf_ctx *ctx, const char *path, char *
 	if (c->tls_port && c->tls_port == c->listen_port && !strcmp(c->tls_addr, c->listen_addr))
 		return CERR("line %u: tls_listen is the same address as listen (line %u)", line[FCONF_KEY_TLS_LISTEN],
 			    line[FCONF_KEY_LISTEN]);
+	if (line[FCONF_KEY_CHECKPOINT_SECONDS] && !c->checkpoint_key[0])
+		return CERR("line %u: checkpoint_seconds without checkpoint_key (no key would sign the checkpoints)",
+			    line[FCONF_KEY_CHECKPOINT_SECONDS]);
 	return 0;
 }
 
@@ -132,6 +138,7 @@ int fconfig_load(const char *path, struct fconfig *out, char *err)
 	out->timeout_seconds = 10;
 	out->recover_after_seconds = 30;
 	out->max_inflight = 4096;
+	out->checkpoint_seconds = 60;
 	rc = conf_parse_file(path, fconf_cb, &ctx, err);
 	if (rc)
 		return rc;

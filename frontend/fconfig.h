@@ -11,6 +11,7 @@
 #define FCONF_TEXT_MAX 512
 #define FCONF_ADDR_MAX 64
 #define FCONF_USER_MAX 64
+#define FCONF_LABEL_MAX 64 /* a signer key label, as a profile's issuer (PROF_NAME_MAX) */
 
 /* Listeners: plain HTTP (listen), HTTPS (tls_listen, needs tls_cert and tls_key), or both; at least one.
  * client_ca (needs tls_listen) makes the HTTPS listener ask for client certificates, optional for the client. */
@@ -34,6 +35,10 @@ struct fconfig {
 	char tls_key[FCONF_PATH_MAX];       /* PEM private key of that leaf (unencrypted; read before the drop) */
 	char client_ca[FCONF_PATH_MAX];     /* optional: PEM bundle trusted for client certificates (clientAuth) */
 	char user[FCONF_USER_MAX];          /* started as root: drop to this user once the sockets are bound */
+	/* audit checkpoints (checkpoint.h): the signer key (a profile's issuer) that signs the chain head every
+	 * checkpoint_seconds (default 60) while it moves; "" (the default): no checkpoints */
+	char checkpoint_key[FCONF_LABEL_MAX];
+	unsigned checkpoint_seconds;
 };
 
 /* Reads and validates path; err (CONF_ERR_MAX) says which line and why. */

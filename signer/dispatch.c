@@ -140,7 +140,7 @@ static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const
 {
 	struct span label, data;
 	char why[TBS_WHY_MAX] = "", hash[65], serial[SGN_SERIAL_HEX_MAX];
-	uint8_t sig[P11_SIG_MAX], msg[sizeof(SGN_CHECKPOINT_DOMAIN) + FRAME_CHECKPOINT_LEN];
+	uint8_t sig[P11_SIG_MAX], msg[sizeof(FRAME_CHECKPOINT_DOMAIN) + FRAME_CHECKPOINT_LEN];
 	size_t sig_len = 0;
 	unsigned idx;
 	bool malformed;
@@ -155,8 +155,8 @@ static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const
 		return sgn_refuse(out, f, malformed ? FRAME_E_MALFORMED : FRAME_E_POLICY, why, &label, hash,
 				  malformed ? SGN_REPLY_CLOSE : SGN_REPLY);
 	if (f->type == FRAME_SIGN_CHECKPOINT) {
-		memcpy(msg, SGN_CHECKPOINT_DOMAIN, sizeof(SGN_CHECKPOINT_DOMAIN)); /* includes the NUL separator */
-		memcpy(msg + sizeof(SGN_CHECKPOINT_DOMAIN), data.data, FRAME_CHECKPOINT_LEN);
+		memcpy(msg, FRAME_CHECKPOINT_DOMAIN, sizeof(FRAME_CHECKPOINT_DOMAIN)); /* includes the NUL separator */
+		memcpy(msg + sizeof(FRAME_CHECKPOINT_DOMAIN), data.data, FRAME_CHECKPOINT_LEN);
 		data = span_make(msg, sizeof(msg));
 	}
 	if (p11_sign(&w->st->mod, w->session, w->handle[idx], k->type, data.data, data.len, sig, &sig_len)) {

@@ -12,8 +12,6 @@
 #include "p11.h"
 #include "policy.h"
 
-#define SGN_CHECKPOINT_DOMAIN "hsmca-audit-checkpoint-v1"
-
 struct sgn_key {
 	const struct sgn_key_conf *conf;
 	X509 *cert;

@@ -1005,7 +1005,7 @@ static int cmd_audit_verify(const char *conninfo, int64_t want_bad)
 	char why[DB_ERR_MAX] = "";
 	int64_t bad = -1, head_id = -1;
 	uint8_t head[DB_AUDIT_HASH_LEN];
-	int rc = db_audit_verify(db, &bad, why);
+	int rc = db_audit_verify(db, NULL, NULL, &bad, why);
 
 	EXPECT(0, db_audit_head(db, &head_id, head), db);
 	printf("verify: rc=%d bad=%" PRId64 " head=%" PRId64 " %s\n", rc, bad, head_id, why);
@@ -1056,7 +1056,7 @@ static int cmd_audit_concurrent(const char *conninfo, int procs, int n)
 	}
 	db = open_or_die(conninfo);
 	EXPECT(0, db_audit_head(db, &after, h), db);
-	EXPECT(0, db_audit_verify(db, &bad, why), db);
+	EXPECT(0, db_audit_verify(db, NULL, NULL, &bad, why), db);
 	printf("concurrent: %d x %d rows, head %" PRId64 " -> %" PRId64 ", chain intact\n", procs, n, before, after);
 	CHECK(after == before + (int64_t)procs * n);
 	db_close(db);

@@ -23,7 +23,7 @@ fe_setup_backend() {
 	ceremony_ca root root p384
 	ceremony_ca intermediate int p256 root
 	signer_conf "$SOFTHSM_MODULE" "${FE_USER:+socket_group = $SIGNER_USER}"
-	signer_key int root "cert, crl"
+	signer_key int root "${FE_SIGNER_OPS:-cert, crl}"
 	signer_start
 	signer_unseal alice bob carol
 	cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
