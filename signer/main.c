@@ -82,12 +82,18 @@ static int sgn_run(const char *conf_path)
 	/* A remote module (p11-kit server) needs no files and its server checks the peer's uid: drop first.
 	 * An in-process module reads the token's files until the keys are bound: drop after that. */
 	bool early_drop = conf.p11kit_server_address[0] != 0;
-	if (early_drop && sgn_privdrop(conf.user))
+	struct sgn_ids ids;
+	if (sgn_privdrop_resolve(conf.user, &ids))
+		return sgn_fail("privdrop", "no user to drop to");
+	if (early_drop && sgn_privdrop(&ids))
 		return sgn_fail("privdrop", "cannot drop privileges");
 	if (sgn_open_token(&st, err))
 		return sgn_fail("token", err);
 	if (usock_listen(conf.control_socket, SGN_SOCKET_MODE_OWNER, (gid_t)-1, &ctl_fd))
 		return sgn_fail("control_socket", conf.control_socket);
+	/* every share is read inside the sandbox: the sealed phase's filter, narrowed by the signing one below */
+	if (sgn_sandbox_enter_sealed(!early_drop, false))
+		return sgn_fail("sandbox", "cannot load the sealed phase's seccomp filter");
 	if (sgn_unseal_run(&st, ctl_fd))
 		return sgn_fail("unseal", "control socket failed");
 	close(ctl_fd);
@@ -99,7 +105,7 @@ static int sgn_run(const char *conf_path)
 	if (pthread_barrier_init(&st.started, NULL, st.n_workers + 1) != 0 ||
 	    pthread_barrier_init(&st.start, NULL, st.n_workers + 1) != 0 || sgn_workers_start(&st))
 		return sgn_fail("workers", "cannot start worker threads");
-	if (!early_drop && sgn_privdrop(conf.user))
+	if (!early_drop && sgn_privdrop(&ids))
 		return sgn_fail("privdrop", "cannot drop privileges");
 	int uid = (int)getuid(); /* getuid is not on the allowlist */
 	if (sgn_sandbox_enter(false))

@@ -2,15 +2,19 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <sched.h>
 #include <pwd.h>
 #include <seccomp.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
+
+#define SGN_SOCK_TYPE_MASK 0xf /* SOCK_CLOEXEC and SOCK_NONBLOCK are flags above the type */
 
 /* The signing phase: serve sockets, sign through the loaded module, allocate, log to stderr. */
 static const int sgn_allowed[] = {
@@ -27,9 +31,33 @@ static const int sgn_allowed[] = {
 /* Calls that must fail quietly rather than kill: SoftHSM's error path opens syslog. */
 static const int sgn_eacces[] = { SCMP_SYS(socket), SCMP_SYS(connect) };
 
+/* The sealed phase adds what the unseal, C_Login, binding the keys, the signing socket and the worker threads
+ * need (thread start-up under ASan too: sigaltstack), and loading the signing phase's filter on top. */
+static const int sgn_sealed_allowed[] = {
+	SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(chmod), SCMP_SYS(chown), SCMP_SYS(umask), SCMP_SYS(unlink),
+	SCMP_SYS(eventfd2), SCMP_SYS(clone3), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(sigaltstack), SCMP_SYS(mlock), SCMP_SYS(munlock), SCMP_SYS(seccomp), SCMP_SYS(getuid),
+	SCMP_SYS(geteuid), SCMP_SYS(prlimit64),
+};
+
+/* A module that reads its token's files in the signer (SoftHSM: C_Login rewrites token.object and takes
+ * token.lock) and the privilege drop after the keys are bound (glibc signals every thread to change its ids). */
+static const int sgn_sealed_in_process[] = {
+	SCMP_SYS(openat), SCMP_SYS(fcntl), SCMP_SYS(ftruncate), SCMP_SYS(setgroups), SCMP_SYS(setresgid),
+	SCMP_SYS(setresuid), SCMP_SYS(setuid),
+};
+
 static bool sgn_add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned nargs, const struct scmp_arg_cmp *args)
 {
 	return seccomp_rule_add_array(ctx, action, nr, nargs, args) == 0;
+}
+
+static bool sgn_add_all(scmp_filter_ctx ctx, uint32_t action, const int *nrs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!sgn_add(ctx, action, nrs[i], 0, NULL))
+			return false;
+	return true;
 }
 
 /* mmap/mprotect never with PROT_EXEC: no new code after the sandbox is up. */
@@ -40,7 +68,38 @@ static bool sgn_add_noexec(scmp_filter_ctx ctx)
 	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1, &noexec);
 }
 
-int sgn_sandbox_enter(bool trap)
+/* The sealed phase's narrow exceptions: socket() only for the signing socket (AF_UNIX, SOCK_SEQPACKET; any
+ * other gets EACCES, as nscd's lookup and SoftHSM's syslog expect), prctl only to set no_new_privs or the
+ * dumpable flag, tgkill only to this process's own threads. */
+static bool sgn_add_sealed_args(scmp_filter_ctx ctx)
+{
+	struct scmp_arg_cmp unix_seq[2] = { SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+					    SCMP_A1(SCMP_CMP_MASKED_EQ, SGN_SOCK_TYPE_MASK, SOCK_SEQPACKET) };
+	struct scmp_arg_cmp unix_stream[2] = { SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+					       SCMP_A1(SCMP_CMP_MASKED_EQ, SGN_SOCK_TYPE_MASK, SOCK_STREAM) };
+	struct scmp_arg_cmp unix_dgram[2] = { SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
+					      SCMP_A1(SCMP_CMP_MASKED_EQ, SGN_SOCK_TYPE_MASK, SOCK_DGRAM) };
+	struct scmp_arg_cmp not_unix = SCMP_A0(SCMP_CMP_NE, AF_UNIX, 0);
+	struct scmp_arg_cmp nnp = SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS, 0);
+	struct scmp_arg_cmp dumpable = SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE, 0);
+	struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
+	/* glibc falls back to clone() where clone3 is refused with ENOSYS (some container runtimes): threads only */
+	struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+
+	return sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, unix_seq) &&
+	       sgn_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 2, unix_stream) &&
+	       sgn_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 2, unix_dgram) &&
+	       sgn_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, &not_unix) &&
+	       sgn_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0, NULL) &&
+	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &nnp) &&
+	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &dumpable) &&
+	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, &self) &&
+	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &thread);
+}
+
+enum sgn_phase { SGN_PHASE_SIGNING, SGN_PHASE_SEALED, SGN_PHASE_SEALED_IN_PROCESS };
+
+static int sgn_sandbox_load(enum sgn_phase phase, bool trap)
 {
 	scmp_filter_ctx ctx = seccomp_init(trap ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS);
 	int rc = HSMCA_ERR_CONFIG;
@@ -50,33 +109,62 @@ int sgn_sandbox_enter(bool trap)
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) != 0 ||
 	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) != 0 || seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) != 0)
 		goto out;
-	for (size_t i = 0; i < sizeof(sgn_allowed) / sizeof(sgn_allowed[0]); i++)
-		if (!sgn_add(ctx, SCMP_ACT_ALLOW, sgn_allowed[i], 0, NULL))
-			goto out;
-	for (size_t i = 0; i < sizeof(sgn_eacces) / sizeof(sgn_eacces[0]); i++)
-		if (!sgn_add(ctx, SCMP_ACT_ERRNO(EACCES), sgn_eacces[i], 0, NULL))
-			goto out;
-	if (!sgn_add_noexec(ctx))
+	if (!sgn_add_all(ctx, SCMP_ACT_ALLOW, sgn_allowed, sizeof(sgn_allowed) / sizeof(sgn_allowed[0])) ||
+	    !sgn_add_noexec(ctx))
 		goto out;
+	if (phase == SGN_PHASE_SIGNING) {
+		if (!sgn_add_all(ctx, SCMP_ACT_ERRNO(EACCES), sgn_eacces, sizeof(sgn_eacces) / sizeof(sgn_eacces[0])))
+			goto out;
+	} else if (!sgn_add_all(ctx, SCMP_ACT_ALLOW, sgn_sealed_allowed,
+				sizeof(sgn_sealed_allowed) / sizeof(sgn_sealed_allowed[0])) ||
+		   !sgn_add_sealed_args(ctx) ||
+		   (phase == SGN_PHASE_SEALED_IN_PROCESS &&
+		    !sgn_add_all(ctx, SCMP_ACT_ALLOW, sgn_sealed_in_process,
+				 sizeof(sgn_sealed_in_process) / sizeof(sgn_sealed_in_process[0])))) {
+		goto out;
+	}
 	rc = seccomp_load(ctx) == 0 ? 0 : HSMCA_ERR_CONFIG;
 out:
 	seccomp_release(ctx);
 	return rc;
 }
 
-int sgn_privdrop(const char *user)
+int sgn_sandbox_enter_sealed(bool in_process, bool trap)
+{
+	return sgn_sandbox_load(in_process ? SGN_PHASE_SEALED_IN_PROCESS : SGN_PHASE_SEALED, trap);
+}
+
+int sgn_sandbox_enter(bool trap)
+{
+	return sgn_sandbox_load(SGN_PHASE_SIGNING, trap);
+}
+
+int sgn_privdrop_resolve(const char *user, struct sgn_ids *out)
+{
+	struct passwd *pw;
+
+	memset(out, 0, sizeof(*out));
+	if (geteuid() != 0)
+		return 0;
+	pw = user && *user ? getpwnam(user) : NULL;
+	if (!pw || pw->pw_uid == 0) {
+		log_event("error", "privdrop_failed", "why=\"running as root needs an unprivileged user= in the config\"");
+		return HSMCA_ERR_CONFIG;
+	}
+	out->drop = true;
+	out->uid = pw->pw_uid;
+	out->gid = pw->pw_gid;
+	return 0;
+}
+
+int sgn_privdrop(const struct sgn_ids *ids)
 {
 	struct rlimit nocore = { 0, 0 };
 	if (setrlimit(RLIMIT_CORE, &nocore) != 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return HSMCA_ERR_IO;
-	if (geteuid() == 0) {
-		struct passwd *pw = user && *user ? getpwnam(user) : NULL;
-		if (!pw || pw->pw_uid == 0) {
-			log_event("error", "privdrop_failed", "why=\"running as root needs an unprivileged user= in the config\"");
-			return HSMCA_ERR_CONFIG;
-		}
-		if (setgroups(0, NULL) != 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
-		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)
+	if (ids->drop) {
+		if (setgroups(0, NULL) != 0 || setresgid(ids->gid, ids->gid, ids->gid) != 0 ||
+		    setresuid(ids->uid, ids->uid, ids->uid) != 0)
 			return HSMCA_ERR_IO;
 		if (setuid(0) == 0 || geteuid() == 0)
 			return HSMCA_ERR_IO; /* the drop must be irreversible */

@@ -1,7 +1,12 @@
-/* The signer's seccomp allowlist (signer/sandbox.c, the filter the running signer loads): allowed calls
+/* The signer's seccomp allowlists (signer/sandbox.c, the filters the running signer loads): allowed calls
  * work; a forbidden call kills the process (SIGSYS) or, in trap mode, raises SIGSYS; executable memory
- * and new network sockets are denied. Each case runs in its own child. */
+ * and new network sockets are denied. The sealed phase's filter (loaded before any share is read) lets the
+ * signing socket and worker threads be made, files be opened only for an in-process module, and the signing
+ * phase's filter stacked on it takes those away again. Each case runs in its own child. */
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,13 +64,55 @@ static void forbidden_mmap_exec(void)
 
 static void forbidden_getuid(void) { _exit(getuid() == 12345 ? 3 : 0); }
 
-static int run(const char *name, bool trap, void (*body)(void), int want_sig, int want_exit)
+static void *thread_body(void *arg) { return arg; }
+
+/* exit_group directly: ASan's _exit runs its leak check, whose calls the signing filter forbids */
+static void quit(int code)
+{
+	syscall(SYS_exit_group, code);
+}
+
+/* What the sealed phase needs: a worker thread, the signing socket (AF_UNIX SOCK_SEQPACKET); other sockets
+ * fail with EACCES (nscd's lookup, SoftHSM's syslog) instead of killing. */
+static void sealed_allowed(void)
+{
+	static int token;
+	pthread_t t;
+	void *ret = NULL;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || pthread_create(&t, NULL, thread_body, &token) != 0 || pthread_join(t, &ret) != 0 || ret != &token)
+		quit(4);
+	close(fd);
+	quit(socket(AF_INET, SOCK_STREAM, 0) == -1 && socket(AF_UNIX, SOCK_STREAM, 0) == -1 &&
+			     socket(AF_UNIX, SOCK_DGRAM, 0) == -1
+		     ? 0
+		     : 5);
+}
+
+static void forbidden_prctl_name(void) { quit(prctl(PR_SET_NAME, "x", 0, 0, 0) == 0 ? 3 : 0); }
+static void forbidden_tgkill_other(void) { quit(syscall(SYS_tgkill, 1, 1, 0) == 0 ? 3 : 0); }
+static void forbidden_fork(void)
+{
+	pid_t p = fork(); /* clone() without CLONE_THREAD */
+	if (p == 0)
+		quit(0);
+	quit(3);
+}
+static void opened(void) { quit(open("/etc/hostname", O_RDONLY) >= 0 ? 0 : 3); }
+static void signing_socket_refused(void) { quit(socket(AF_UNIX, SOCK_SEQPACKET, 0) == -1 ? 0 : 6); }
+
+static int enter_signing(bool trap) { return sgn_sandbox_enter(trap); }
+static int enter_sealed(bool trap) { return sgn_sandbox_enter_sealed(false, trap); }
+static int enter_sealed_in_process(bool trap) { return sgn_sandbox_enter_sealed(true, trap); }
+static int enter_both(bool trap) { return sgn_sandbox_enter_sealed(true, trap) || sgn_sandbox_enter(trap); }
+
+static int run_in(const char *name, int (*enter)(bool), bool trap, void (*body)(void), int want_sig, int want_exit)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
 		if (trap)
 			signal(SIGSYS, on_sigsys);
-		if (sgn_sandbox_enter(trap) != 0)
+		if (enter(trap) != 0)
 			_exit(99);
 		body();
 		_exit(98);
@@ -76,6 +123,11 @@ static int run(const char *name, bool trap, void (*body)(void), int want_sig, in
 	printf("%s %s (%s %d)\n", ok ? "ok -" : "FAIL:", name, WIFSIGNALED(st) ? "signal" : "exit",
 	       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 	return ok ? 0 : 1;
+}
+
+static int run(const char *name, bool trap, void (*body)(void), int want_sig, int want_exit)
+{
+	return run_in(name, enter_signing, trap, body, want_sig, want_exit);
 }
 
 int main(void)
@@ -100,5 +152,24 @@ int main(void)
 #else
 	bad |= run("trap mode: open() raises SIGSYS", true, forbidden_open, 0, TRAPPED_EXIT);
 #endif
+	/* the sealed phase */
+	bad |= run_in("sealed: a thread and the signing socket can be made; other sockets get EACCES", enter_sealed, false,
+		      sealed_allowed, 0, 0);
+	bad |= run_in("sealed (p11-kit client): open() kills the process", enter_sealed, false, forbidden_open, SIGSYS, 0);
+	bad |= run_in("sealed (in-process module): open() works", enter_sealed_in_process, false, opened, 0, 0);
+	bad |= run_in("sealed (in-process module): execve() kills the process", enter_sealed_in_process, false,
+		      forbidden_exec, SIGSYS, 0);
+	bad |= run_in("sealed: mmap(PROT_EXEC) kills the process", enter_sealed_in_process, false, forbidden_mmap_exec,
+		      SIGSYS, 0);
+	bad |= run_in("sealed: prctl(PR_SET_NAME) kills the process", enter_sealed_in_process, false,
+		      forbidden_prctl_name, SIGSYS, 0);
+	bad |= run_in("sealed: tgkill() of another process kills the process", enter_sealed_in_process, false,
+		      forbidden_tgkill_other, SIGSYS, 0);
+	bad |= run_in("sealed: fork() (a clone that is not a thread) kills the process", enter_sealed_in_process, false,
+		      forbidden_fork, SIGSYS, 0);
+	/* the signing phase's filter stacked on the sealed one: the stricter verdict wins */
+	bad |= run_in("sealed then signing: open() kills the process", enter_both, false, forbidden_open, SIGSYS, 0);
+	bad |= run_in("sealed then signing: the signing socket is no longer allowed (EACCES)", enter_both, false,
+		      signing_socket_refused, 0, 0);
 	return bad;
 }

@@ -27,6 +27,11 @@ signer_start
 "$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q '^sealed: no shares presented' || fail "restarted signer is not sealed"
 expect_rc 4 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/x.pem"
 pass "restarted signer is sealed and signs nothing"
+# the shares are read inside the sandbox: the sealed phase's filter is loaded before the control socket serves
+# (until it was, a sealed signer ran with no filter at all: Seccomp 0)
+grep -q '^Seccomp:[[:space:]]*2$' "/proc/$SIGNER_PID/status" && grep -q '^Seccomp_filters:[[:space:]]*1$' "/proc/$SIGNER_PID/status" \
+	|| fail "the sealed signer is not in its seccomp filter: $(grep Seccomp "/proc/$SIGNER_PID/status")"
+pass "the sealed signer runs in the sealed phase's seccomp filter"
 # a share whose (unauthenticated) header carries a quote and key=value text: refused, and logged as one
 # quoted token (it used to close the why="..." field and add fields of its own)
 python3 - "$T/shares/alice.share" "$T/forged.share" <<'PY'
