@@ -30,6 +30,9 @@ struct app {
 	struct committer *committer; /* group commit of intents and results (NULL: per-worker transactions) */
 	atomic_ulong issued, refused, failed, auth_failures, shed; /* shed: 503 past max_inflight */
 	atomic_ulong password_checks; /* scrypt verifications run (a herd of one login counts once: pwflight.c) */
+	/* audit checkpoints stored by this process (checkpoint.c): the last row covered, when, and failed tries */
+	atomic_llong checkpoint_row, checkpoint_unix;
+	atomic_ulong checkpoint_failures;
 };
 
 /* One per worker thread: its own database connection and signer connection. */

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checkpoint_sig.h"
@@ -14,7 +15,7 @@
 #define CHECKPOINT_SIGNER_TIMEOUT_MS 10000
 
 struct checkpoint_state {
-	const struct app *app;
+	struct app *app;
 	EVP_PKEY *key; /* borrowed from the issuer certificate, which lives as long as the process */
 	struct db *db;
 	struct sgn_client sgn;
@@ -100,6 +101,8 @@ static int checkpoint_once(struct checkpoint_state *st, char *why)
 		goto out;
 	}
 	st->done = id;
+	atomic_store(&st->app->checkpoint_row, (long long)id);
+	atomic_store(&st->app->checkpoint_unix, (long long)time(NULL));
 	span_hex(head, DB_AUDIT_HASH_LEN, head_hex);
 	log_event("info", "audit_checkpoint", "audit_id=%" PRId64 " head=%s key=%s", id, head_hex, c->checkpoint_key);
 out:
@@ -116,6 +119,7 @@ static void *checkpoint_main(void *arg)
 		sleep(st->app->conf.checkpoint_seconds);
 		why[0] = '\0';
 		if (checkpoint_once(st, why)) {
+			atomic_fetch_add(&st->app->checkpoint_failures, 1);
 			if (strcmp(why, logged) != 0)
 				log_event("warn", "audit_checkpoint_failed", "why=\"%s\" effect=\"retried in %u s\"", why,
 					  st->app->conf.checkpoint_seconds);

@@ -4,7 +4,8 @@
  * signer sign it (SIGN_CHECKPOINT with that key), checks the signature under the key's certificate (the
  * issuer_cert of a profile whose issuer is that key) and stores it. A sealed or absent signer or a database
  * that is down only delays checkpoints (logged once per cause, and when they resume); nothing waits for
- * them. Every checkpoint is also logged (audit_id and head hash), a copy outside the database. */
+ * them. Every checkpoint is also logged (audit_id and head hash), a copy outside the database, and /metrics
+ * shows the last row covered, when, and the failed tries (hsmca_audit_checkpoint_*). */
 #ifndef HSMCA_CHECKPOINT_H
 #define HSMCA_CHECKPOINT_H
 

@@ -53,7 +53,7 @@ static void http_text(struct evhttp_request *req, int status, const char *ctype,
 
 static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 {
-	char out[1024];
+	char out[2048];
 	int n = snprintf(out, sizeof(out),
 			 "# TYPE hsmca_certificates_issued_total counter\nhsmca_certificates_issued_total %lu\n"
 			 "# TYPE hsmca_requests_refused_total counter\nhsmca_requests_refused_total %lu\n"
@@ -62,10 +62,14 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_request_timeouts_total counter\nhsmca_request_timeouts_total %lu\n"
 			 "# TYPE hsmca_password_verifications_total counter\nhsmca_password_verifications_total %lu\n"
 			 "# TYPE hsmca_requests_shed_total counter\nhsmca_requests_shed_total %lu\n"
-			 "# TYPE hsmca_requests_in_progress gauge\nhsmca_requests_in_progress %u\n",
+			 "# TYPE hsmca_requests_in_progress gauge\nhsmca_requests_in_progress %u\n"
+			 "# TYPE hsmca_audit_checkpoint_row gauge\nhsmca_audit_checkpoint_row %lld\n"
+			 "# TYPE hsmca_audit_checkpoint_timestamp_seconds gauge\nhsmca_audit_checkpoint_timestamp_seconds %lld\n"
+			 "# TYPE hsmca_audit_checkpoint_failures_total counter\nhsmca_audit_checkpoint_failures_total %lu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
-			 atomic_load(&h->app->shed), pool_inflight(h->pool));
+			 atomic_load(&h->app->shed), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
+			 atomic_load(&h->app->checkpoint_unix), atomic_load(&h->app->checkpoint_failures));
 	http_text(req, 200, "text/plain; version=0.0.4", out, (size_t)n);
 }
 

@@ -20,6 +20,8 @@ CREATE TABLE audit_checkpoints (
 	created_at timestamptz NOT NULL DEFAULT now()
 );
 
+CREATE INDEX audit_checkpoints_audit_id ON audit_checkpoints (audit_id); -- the frontend's max(audit_id) at start
+
 CREATE FUNCTION audit_checkpoints_refuse() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 BEGIN

@@ -33,6 +33,10 @@ HEAD=$(OWNER "select last_id from audit_chain_head")
 HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
 grep -q "event=audit_checkpoint audit_id=$HEAD head=$HEX key=int" "$T/frontend.log" \
 	|| fail "the checkpoint is not logged: $(grep checkpoint "$T/frontend.log")"
+metric() { curl -fsS "$URL/metrics" | sed -n "s/^$1 //p"; }
+[ "$(metric hsmca_audit_checkpoint_row)" = "$HEAD" ] && [ "$(metric hsmca_audit_checkpoint_failures_total)" = 0 ] \
+	&& [ "$(metric hsmca_audit_checkpoint_timestamp_seconds)" -gt $(( $(date +%s) - 30 )) ] \
+	|| fail "checkpoint metrics: $(curl -fsS "$URL/metrics" | grep checkpoint)"
 N=$(OWNER "select count(*) from audit_checkpoints")
 sleep 2.5
 [ "$(OWNER "select count(*) from audit_checkpoints")" = "$N" ] || fail "a checkpoint while the head did not move"
@@ -54,7 +58,7 @@ grep -q "BROKEN at row [0-9]*: .*checkpoint 1: the signature does not verify und
 expect_rc 1 pg_psql "$T/pg" frontend -c "update audit_checkpoints set audit_id = 1"
 expect_rc 1 pg_psql "$T/pg" frontend -c "delete from audit_checkpoints"
 expect_rc 1 pg_psql "$T/pg" frontend -c "truncate audit_checkpoints"
-pass "the head is signed through the HSM once it moves (logged with its hash), not again while it stands; audit-verify checks the signatures (openssl agrees) and refuses another key's certificate; the frontend's role cannot change checkpoints"
+pass "the head is signed through the HSM once it moves (logged with its hash, /metrics names its row), not again while it stands; audit-verify checks the signatures (openssl agrees) and refuses another key's certificate; the frontend's role cannot change checkpoints"
 
 # ---- a signer that is down delays checkpoints; they resume when it is back ----
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
@@ -69,7 +73,9 @@ signer_start
 signer_unseal alice bob carol
 wait_covered "after the signer came back"
 grep -q 'event=audit_checkpoint_resumed' "$T/frontend.log" || fail "resumption not logged"
-pass "without a signer the failure is logged once and the head waits; when the signer is back the head is checkpointed"
+[ "$(metric hsmca_audit_checkpoint_failures_total)" -ge 2 ] && [ "$(metric hsmca_audit_checkpoint_row)" = "$(OWNER "select last_id from audit_chain_head")" ] \
+	|| fail "checkpoint metrics after the outage: $(curl -fsS "$URL/metrics" | grep checkpoint)"
+pass "without a signer the failure is logged once (and counted in /metrics) and the head waits; when the signer is back the head is checkpointed"
 
 # ---- the owner rewrites the last row consistently, or cuts it off: the chain alone holds, the checkpoint does not ----
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
