@@ -402,7 +402,7 @@ int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, str
 	tb_policy(p, &pol);
 	if (!tbs_cert_parse(span_make(out_tbs->data, out_tbs->len), &t, why))
 		return HSMCA_ERR_POLICY;
-	if ((rc = policy_check_cert(&t, &iss->facts, &pol, why)))
+	if ((rc = policy_check_cert(&t, &iss->facts, &pol, why)) || (rc = policy_check_cert_clock(&t, now, why)))
 		return rc;
 	out_validity[0] = t.not_before;
 	out_validity[1] = t.not_after;

@@ -319,3 +319,37 @@ int policy_check_ocsp(const struct tbs_ocsp *t, const struct policy_issuer *iss,
 		return REFUSE("validity: producedAt outside the responder certificate's validity");
 	return 0;
 }
+
+/* t within [now - back, now + POLICY_CLOCK_AHEAD] */
+static int pol_clock(time_t t, time_t now, time_t back, const char *what, char *why)
+{
+	if (t > now + POLICY_CLOCK_AHEAD)
+		return REFUSE("clock: %s is ahead of the signer's clock", what);
+	if (t < now - back)
+		return REFUSE("clock: %s is more than %lld hours before the signer's clock", what, (long long)back / 3600);
+	return 0;
+}
+
+int policy_check_cert_clock(const struct tbs_cert *t, time_t now, char *why)
+{
+	return pol_clock(t->not_before, now, POLICY_CERT_BACKDATE, "notBefore", why);
+}
+
+int policy_check_crl_clock(const struct tbs_crl *t, time_t now, char *why)
+{
+	return pol_clock(t->this_update, now, POLICY_STATUS_BACKDATE, "thisUpdate", why);
+}
+
+int policy_check_ocsp_clock(const struct tbs_ocsp *t, const struct policy_profile *p, time_t now, char *why)
+{
+	int rc;
+	if ((rc = pol_clock(t->produced_at, now, POLICY_STATUS_BACKDATE, "producedAt", why)) ||
+	    (rc = pol_clock(t->this_update_min, now, POLICY_STATUS_BACKDATE, "thisUpdate", why)) ||
+	    (rc = pol_clock(t->this_update_max, now, POLICY_STATUS_BACKDATE, "thisUpdate", why)))
+		return rc;
+	if (t->next_update_missing)
+		return REFUSE("validity: nextUpdate missing (a response without it would never go stale)");
+	if (t->next_update_not_after || t->longest_validity > (uint64_t)p->max_ocsp_days * DAY)
+		return REFUSE("validity: nextUpdate not after thisUpdate or beyond %u days", p->max_ocsp_days);
+	return 0;
+}

@@ -74,6 +74,11 @@ struct tbs_ocsp {
 	size_t n_responses;
 	/* every CertID's issuerKeyHash must equal this one (checked by the parser: all equal) */
 	struct span issuer_key_hash;
+	/* the SingleResponses' times: earliest and latest thisUpdate, the longest nextUpdate - thisUpdate (0 if
+	 * none is after its thisUpdate), and whether one has no nextUpdate or one not after its thisUpdate */
+	time_t this_update_min, this_update_max;
+	uint64_t longest_validity;
+	bool next_update_missing, next_update_not_after;
 };
 
 /* Each returns false with a short reason in why (TBS_WHY_MAX) on anything malformed. */

@@ -5,8 +5,8 @@
 
 #define WHY(...) (snprintf(why, TBS_WHY_MAX, __VA_ARGS__), false)
 
-/* SingleResponse; *ikh gets the CertID's issuerKeyHash */
-static bool tbs_ocsp_single_parse(struct span *list, struct span *ikh)
+/* SingleResponse; *ikh gets the CertID's issuerKeyHash, *this_update and *next_update (0: absent) its times */
+static bool tbs_ocsp_single_parse(struct span *list, struct span *ikh, time_t *this_update, time_t *next_update)
 {
 	struct span sr, certid, alg, name_hash, serial, status, wrap;
 	uint8_t tag;
@@ -35,11 +35,12 @@ static bool tbs_ocsp_single_parse(struct span *list, struct span *ikh)
 	} else {
 		return false;
 	}
-	if (!der_get_gentime(&sr, &t))
+	if (!der_get_gentime(&sr, this_update))
 		return false;
+	*next_update = 0;
 	if (!der_get_optional(&sr, &wrap, &present, DER_CONTEXT | DER_CONSTRUCTED | 0))
 		return false;
-	if (present && (!der_get_gentime(&wrap, &t) || span_len(&wrap) != 0))
+	if (present && (!der_get_gentime(&wrap, next_update) || span_len(&wrap) != 0))
 		return false;
 	if (!der_get_optional(&sr, &wrap, &present, DER_CONTEXT | DER_CONSTRUCTED | 1))
 		return false;
@@ -74,11 +75,22 @@ bool tbs_ocsp_parse(struct span in, struct tbs_ocsp *out, char *why)
 		return WHY("responses missing");
 	while (span_len(&list) > 0) {
 		struct span ikh;
-		if (!tbs_ocsp_single_parse(&list, &ikh))
+		time_t tu, nu;
+		if (!tbs_ocsp_single_parse(&list, &ikh, &tu, &nu))
 			return WHY("malformed SingleResponse %zu", out->n_responses);
 		if (out->n_responses > 0 && !span_equal(&ikh, &out->issuer_key_hash))
 			return WHY("responses for more than one issuer");
 		out->issuer_key_hash = ikh;
+		if (out->n_responses == 0 || tu < out->this_update_min)
+			out->this_update_min = tu;
+		if (out->n_responses == 0 || tu > out->this_update_max)
+			out->this_update_max = tu;
+		if (nu == 0)
+			out->next_update_missing = true;
+		else if (nu <= tu)
+			out->next_update_not_after = true;
+		else if ((uint64_t)(nu - tu) > out->longest_validity)
+			out->longest_validity = (uint64_t)(nu - tu);
 		out->n_responses++;
 	}
 	if (!der_get_optional(&rd, &wrap, &present, DER_CONTEXT | DER_CONSTRUCTED | 1))

@@ -24,7 +24,7 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 					     "session_copy", "label", "cert", "issuer_cert", "operations", "ca",
 					     "max_pathlen", "key_usage", "eku", "max_validity_days", "max_crl_days",
 					     "ocsp_delegated", "ca_permitted", "unseal_timeout_seconds",
-					     "pin_verifier" };
+					     "pin_verifier", "max_ocsp_days" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i], key)) {
 			if (*seen & (1u << i))
@@ -158,6 +158,9 @@ static int sgn_conf_key(struct sgn_key_conf *k, const char *key, const char *v, 
 	} else if (!strcmp(key, "max_crl_days")) {
 		ok = conf_value_uint(v, 366, &n);
 		p->max_crl_days = (uint32_t)n;
+	} else if (!strcmp(key, "max_ocsp_days")) {
+		ok = conf_value_uint(v, 366, &n) && n >= 1;
+		p->max_ocsp_days = (uint32_t)n;
 	} else if (!strcmp(key, "ocsp_delegated"))
 		ok = conf_value_bool(v, &p->ocsp_delegated);
 	else
@@ -229,6 +232,8 @@ static int sgn_conf_cb(void *vctx, const char *section, const char *key, const c
 	return sgn_conf_main(ctx->c, key, v, line, err);
 }
 
+#define SGN_OCSP_DAYS_DEFAULT 7 /* max_ocsp_days when not given: a week, as RFC 5019 responders commonly use */
+
 static void sgn_config_defaults(struct sgn_config *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -266,6 +271,8 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 			return CERR("%s: key %s signs CRLs: max_crl_days is required", path, k->name);
 		if (k->profile.ca_pinned && (!k->profile.allow_ca || k->profile.n_ca_dns == 0))
 			return CERR("%s: key %s: ca_permitted needs ca = yes and at least one DNS: entry", path, k->name);
+		if (k->profile.max_ocsp_days == 0)
+			k->profile.max_ocsp_days = SGN_OCSP_DAYS_DEFAULT;
 		if (k->profile.ocsp_delegated && !k->issuer_cert[0])
 			return CERR("%s: key %s is a delegated OCSP responder: issuer_cert is required", path, k->name);
 	}

@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "frame.h"
 #include "log.h"
@@ -108,21 +109,24 @@ static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span
 			return HSMCA_ERR_PARSE;
 		*malformed = false;
 		sgn_serial_hex(t.serial, serial_hex);
-		return policy_check_cert(&t, &k->issuer, p, why);
+		int rc = policy_check_cert(&t, &k->issuer, p, why);
+		return rc ? rc : policy_check_cert_clock(&t, time(NULL), why);
 	}
 	if (f->type == FRAME_SIGN_CRL) {
 		struct tbs_crl t;
 		if (!tbs_crl_parse(data, &t, why))
 			return HSMCA_ERR_PARSE;
 		*malformed = false;
-		return policy_check_crl(&t, &k->issuer, p, why);
+		int rc = policy_check_crl(&t, &k->issuer, p, why);
+		return rc ? rc : policy_check_crl_clock(&t, time(NULL), why);
 	}
 	if (f->type == FRAME_SIGN_OCSP) {
 		struct tbs_ocsp t;
 		if (!tbs_ocsp_parse(data, &t, why))
 			return HSMCA_ERR_PARSE;
 		*malformed = false;
-		return policy_check_ocsp(&t, &k->issuer, p, why);
+		int rc = policy_check_ocsp(&t, &k->issuer, p, why);
+		return rc ? rc : policy_check_ocsp_clock(&t, p, time(NULL), why);
 	}
 	if (data.len != FRAME_CHECKPOINT_LEN) {
 		snprintf(why, TBS_WHY_MAX, "checkpoint: digest must be %d bytes", FRAME_CHECKPOINT_LEN);

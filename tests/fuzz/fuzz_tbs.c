@@ -27,6 +27,8 @@ static const uint8_t fuzz_eku_client[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0
 static const uint8_t fuzz_eku_ocsp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 };
 
 static struct policy_issuer fuzz_iss;
+#define FUZZ_NOW ((time_t)1767225600) /* 2026-01-01: a fixed clock, so a run is reproducible */
+
 static struct policy_profile fuzz_open, fuzz_open_delegated, fuzz_strict, fuzz_deny;
 
 static void fuzz_add_eku(struct policy_profile *p, const uint8_t *oid, size_t len)
@@ -65,6 +67,7 @@ static void fuzz_setup(void)
 	fuzz_add_eku(&fuzz_open, OID_ANY_EKU, sizeof(OID_ANY_EKU));
 	fuzz_open.max_validity_days = UINT32_MAX;
 	fuzz_open.max_crl_days = UINT32_MAX;
+	fuzz_open.max_ocsp_days = UINT32_MAX;
 	fuzz_open.allow_checkpoint = true;
 	fuzz_open_delegated = fuzz_open;
 	fuzz_open_delegated.ocsp_delegated = true;
@@ -84,6 +87,7 @@ static void fuzz_setup(void)
 	fuzz_add_eku(&fuzz_strict, fuzz_eku_server, sizeof(fuzz_eku_server));
 	fuzz_strict.max_validity_days = 398;
 	fuzz_strict.max_crl_days = 7;
+	fuzz_strict.max_ocsp_days = 7;
 
 	/* all-zero: may sign nothing (the "operation" refusals) */
 	memset(&fuzz_deny, 0, sizeof(fuzz_deny));
@@ -130,6 +134,9 @@ static void fuzz_cert(const uint8_t *data, size_t size, const struct policy_prof
 	why[0] = 0;
 	int rc = policy_check_cert(&t, &fuzz_iss, p, why);
 	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+	why[0] = 0;
+	rc = policy_check_cert_clock(&t, FUZZ_NOW, why);
+	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
 }
 
 static void fuzz_crl(const uint8_t *data, size_t size, const struct policy_profile *p)
@@ -146,6 +153,9 @@ static void fuzz_crl(const uint8_t *data, size_t size, const struct policy_profi
 	why[0] = 0;
 	int rc = policy_check_crl(&t, &fuzz_iss, p, why);
 	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+	why[0] = 0;
+	rc = policy_check_crl_clock(&t, FUZZ_NOW, why);
+	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
 }
 
 static void fuzz_ocsp(const uint8_t *data, size_t size, const struct policy_profile *p)
@@ -159,7 +169,11 @@ static void fuzz_ocsp(const uint8_t *data, size_t size, const struct policy_prof
 	FUZZ_CHECK(IN(t.responder) && IN(t.issuer_key_hash) && t.n_responses > 0);
 	FUZZ_CHECK(!t.by_key || t.responder.len == POLICY_SHA1_LEN);
 	why[0] = 0;
+	FUZZ_CHECK(t.this_update_min <= t.this_update_max);
 	int rc = policy_check_ocsp(&t, &fuzz_iss, p, why);
+	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+	why[0] = 0;
+	rc = policy_check_ocsp_clock(&t, p, FUZZ_NOW, why);
 	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
 }
 

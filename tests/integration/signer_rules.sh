@@ -30,20 +30,21 @@ check_refusal() { # kind label break expected-prefix [extra args]
 }
 for rule in "issuer issuer:" "aki-missing aki:" "aki-wrong aki:" "sigalg sigalg:" "validity-order validity:" \
 	"validity-outside validity:" "validity-long validity:" "serial-negative serial:" "serial-long serial:" \
-	"serial-small serial:" "ca ca:" "ku key-usage:" "ku-certsign key-usage:" "ku-keytype key-usage:" "eku eku:" "critical critical-extension:"; do
+	"serial-small serial:" "ca ca:" "ku key-usage:" "ku-certsign key-usage:" "ku-keytype key-usage:" "eku eku:" "critical critical-extension:" \
+	"future clock:"; do
 	set -- $rule
 	check_refusal leaf int "$1" "$2" issuer="$T/ca/int.pem"
 done
 check_refusal leaf ocsp none "operation:" issuer="$T/ca/ocsp.pem"
-pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage (pinned; and keyEncipherment on an EC key), EKU, unknown critical extension, operation"
+pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage (pinned; and keyEncipherment on an EC key), EKU, unknown critical extension, operation, notBefore ahead of the signer's clock"
 
 X crl label=int issuer="$T/ca/int.pem" out="$T/int.crl" >/dev/null || fail "good CRL"
-for rule in "issuer issuer:" "aki aki:" "number crl-number:" "sigalg sigalg:" "long validity:"; do
+for rule in "issuer issuer:" "aki aki:" "number crl-number:" "sigalg sigalg:" "long validity:" "future clock:"; do
 	set -- $rule
 	check_refusal crl int "$1" "$2" issuer="$T/ca/int.pem"
 done
 check_refusal crl ocsp none "operation:" issuer="$T/ca/ocsp.pem"
-pass "CRL rules: issuer, AKI, cRLNumber, algorithm, nextUpdate, operation"
+pass "CRL rules: issuer, AKI, cRLNumber, algorithm, nextUpdate, operation, thisUpdate ahead of the signer's clock"
 
 X ocsp label=ocsp responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem" out="$T/resp.der" >/dev/null || fail "good OCSP"
 cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
@@ -52,7 +53,12 @@ grep -q 'Response verify OK' "$T/ocsp.log" && grep -q ': good' "$T/ocsp.log" || 
 check_refusal ocsp ocsp responder "responder:" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
 check_refusal ocsp ocsp certid "responder:" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
 check_refusal ocsp int none "operation:" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
-pass "OCSP: a delegated response verifies with openssl ocsp; wrong responder, foreign CertID and wrong key refused"
+for rule in "future clock: producedAt" "this-future clock: thisUpdate" "next-missing validity: nextUpdate missing" \
+	"next-long validity:" "next-before validity:"; do
+	set -- $rule
+	check_refusal ocsp ocsp "$1" "${*:2}" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
+done
+pass "OCSP: a delegated response verifies with openssl ocsp; wrong responder, foreign CertID and wrong key refused; producedAt or thisUpdate ahead of the signer's clock, nextUpdate missing, not after thisUpdate or beyond max_ocsp_days (7 by default) refused"
 
 digest=$(printf 'audit head' | sha256sum | cut -c1-64)
 X checkpoint label=int digest="$digest" out="$T/cp.sig" >/dev/null || fail "checkpoint"

@@ -63,6 +63,9 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 		na = now + DAY;
 	} else if (is(brk, "validity-long")) {
 		na = now + 400 * DAY;
+	} else if (is(brk, "future")) { /* inside the issuer's validity, a day ahead of the signer's clock */
+		nb = now + DAY;
+		na = now + 30 * DAY;
 	} else if (is(brk, "validity-outside")) {
 		na = asn1_to_time(X509_get0_notAfter(issuer)) + DAY;
 		nb = na - 30 * DAY;
@@ -172,6 +175,8 @@ int tbsgen_crl(X509 *issuer, const char *brk, struct dbuf *out)
 	time_t this_update = now - 60, issuer_nb = asn1_to_time(X509_get0_notBefore(issuer));
 	if (this_update < issuer_nb)
 		this_update = issuer_nb;
+	if (is(brk, "future")) /* a CRL signed now to be published tomorrow */
+		this_update = now + DAY;
 	add_time(out, this_update, 0);
 	add_time(out, this_update + (is(brk, "long") ? 30 : 7) * DAY - 120, 0);
 	size_t list = dbuf_open(out, DER_SEQUENCE);
@@ -222,7 +227,7 @@ int tbsgen_ocsp(X509 *responder, X509 *issuer, X509 *cert, const char *brk, stru
 	size_t rid = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 1);
 	add_name(out, X509_get_subject_name(is(brk, "responder") ? issuer : responder));
 	dbuf_close(out, rid);
-	add_time(out, now, 1);
+	add_time(out, is(brk, "future") ? now + DAY : now, 1); /* producedAt */
 	size_t list = dbuf_open(out, DER_SEQUENCE);
 	size_t single = dbuf_open(out, DER_SEQUENCE);
 	size_t certid = dbuf_open(out, DER_SEQUENCE);
@@ -232,10 +237,13 @@ int tbsgen_ocsp(X509 *responder, X509 *issuer, X509 *cert, const char *brk, stru
 	dbuf_add_tlv(out, DER_INTEGER, serial->data, (size_t)serial->length);
 	dbuf_close(out, certid);
 	dbuf_add_tlv(out, DER_CONTEXT | 0, NULL, 0); /* good */
-	add_time(out, now - 60, 1);
-	size_t nu = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 0);
-	add_time(out, now + DAY, 1);
-	dbuf_close(out, nu);
+	time_t this_update = is(brk, "this-future") ? now + DAY : now - 60;
+	add_time(out, this_update, 1);
+	if (!is(brk, "next-missing")) {
+		size_t nu = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 0);
+		add_time(out, is(brk, "next-long") ? now + 30 * DAY : is(brk, "next-before") ? this_update - 1 : now + DAY, 1);
+		dbuf_close(out, nu);
+	}
 	dbuf_close(out, single);
 	dbuf_close(out, list);
 	dbuf_close(out, top);

@@ -294,7 +294,7 @@ void ocsp_defaults(const struct fx *f, struct ocsp_opts *o)
 	o->ikh = span_make(f->iss.key_hash, POLICY_SHA1_LEN);
 }
 
-static void ocsp_single(struct dbuf *out, const struct ocsp_opts *o, struct span ikh)
+static void ocsp_single(struct dbuf *out, const struct ocsp_opts *o, struct span ikh, time_t this_update)
 {
 	static const uint8_t name_hash[20] = { 0x5a, 0x5a, 0x5a };
 	static const uint8_t serial[] = { 0x41, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09 };
@@ -315,10 +315,12 @@ static void ocsp_single(struct dbuf *out, const struct ocsp_opts *o, struct span
 	} else {
 		dbuf_add_tlv(out, DER_CONTEXT | (o->status == 2 ? 2 : 0), NULL, 0); /* IMPLICIT NULL */
 	}
-	der_add_time(out, o->produced, true); /* thisUpdate */
-	size_t nu = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 0);
-	der_add_time(out, o->produced + DAY, true);
-	dbuf_close(out, nu);
+	der_add_time(out, this_update, true);
+	if (!o->no_next) {
+		size_t nu = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 0);
+		der_add_time(out, this_update + (o->validity ? o->validity : DAY), true);
+		dbuf_close(out, nu);
+	}
 	dbuf_close(out, sr);
 }
 
@@ -338,9 +340,9 @@ void ocsp_tbs(const struct ocsp_opts *o, struct dbuf *out)
 	dbuf_close(out, rid);
 	der_add_time(out, o->produced, true);
 	size_t list = dbuf_open(out, DER_SEQUENCE);
-	ocsp_single(out, o, o->ikh);
+	ocsp_single(out, o, o->ikh, o->produced);
 	if (o->ikh2.len)
-		ocsp_single(out, o, o->ikh2);
+		ocsp_single(out, o, o->ikh2, o->produced + o->shift2);
 	dbuf_close(out, list);
 	if (o->resp_ext) {
 		static const uint8_t nonce_oid[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02 };

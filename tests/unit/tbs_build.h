@@ -89,6 +89,9 @@ struct ocsp_opts {
 	int status;       /* 0 good, 1 revoked, 2 unknown */
 	bool version;     /* encode version [0] v1 explicitly */
 	bool resp_ext;    /* responseExtensions with a nonce */
+	time_t shift2;    /* added to the second SingleResponse's thisUpdate */
+	long validity;    /* nextUpdate - thisUpdate (0: a day) */
+	bool no_next;     /* nextUpdate left out */
 };
 void ocsp_defaults(const struct fx *f, struct ocsp_opts *o);
 void ocsp_tbs(const struct ocsp_opts *o, struct dbuf *out);

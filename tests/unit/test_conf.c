@@ -244,7 +244,7 @@ static void test_sgn_config(void)
 	CHECK(p->ku_allowed == (TBS_KU_DIGITAL_SIGNATURE | TBS_KU_KEY_ENCIPHERMENT));
 	CHECK(p->n_eku == 2 && p->eku_len[0] == server.len && !memcmp(p->eku[0], server.data, server.len));
 	CHECK(p->eku_len[1] == client.len && !memcmp(p->eku[1], client.data, client.len));
-	CHECK(p->max_validity_days == 397 && p->max_crl_days == 7);
+	CHECK(p->max_validity_days == 397 && p->max_crl_days == 7 && p->max_ocsp_days == 7); /* the default */
 	k = &c.keys[1];
 	p = &k->profile;
 	CHECK(!strcmp(k->name, "root") && k->issuer_cert[0] == 0 && p->allow_ca && p->max_pathlen == 0);
@@ -298,6 +298,8 @@ static void test_sgn_config(void)
 
 	/* token_serial instead of token_label */
 	CHECK(load_edit("token_label", "token_serial = 0123456789abcdef", &c, err) == 0);
+	CHECK(load_edit("max_crl_days = 7", "max_crl_days = 7\nmax_ocsp_days = 4", &c, err) == 0 &&
+	      c.keys[0].profile.max_ocsp_days == 4);
 
 	const struct {
 		const char *from, *to, *err;
@@ -317,6 +319,8 @@ static void test_sgn_config(void)
 		{ "eku = ", "eku = serverAuth, anyEKU", "line 16: unknown extended key usage anyEKU" },
 		{ "max_validity_days = 397", "max_validity_days = 9126", "line 17: bad value for max_validity_days" },
 		{ "max_crl_days = 7", "max_crl_days = 367", "line 18: bad value for max_crl_days" },
+		{ "max_crl_days = 7", "max_ocsp_days = 0", "line 18: bad value for max_ocsp_days" },
+		{ "max_crl_days = 7", "max_ocsp_days = 367", "line 18: bad value for max_ocsp_days" },
 		{ "max_pathlen", "max_pathlen = 17", "line 25: bad value for max_pathlen" },
 		/* ca_permitted: the names a CA certificate's constraints must stay in */
 		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.Team.example.com", "line 26: ca_permitted DNS:.Team" },

@@ -811,6 +811,83 @@ static void known_gap_missing_eku(void)
 	cert_case("KNOWN GAP: leaf without EKU under a profile that pins EKUs", &o, &fx.prof, "eku:", NULL);
 }
 
+/* The times against the signer's clock (policy_check_*_clock), at their bounds, and the OCSP parser's
+ * record of its SingleResponses' times. */
+static void test_clock(void)
+{
+	const time_t now = fx.now;
+	char why[TBS_WHY_MAX] = "";
+	struct tbs_cert c = { 0 };
+	struct tbs_crl r = { 0 };
+	struct ocsp_opts o, base;
+	struct policy_profile p = fx.prof;
+	struct tbs_ocsp t;
+	struct dbuf der;
+
+	c.not_before = now + POLICY_CLOCK_AHEAD;
+	CHECKF(policy_check_cert_clock(&c, now, why) == 0, "notBefore just ahead: %s", why);
+	c.not_before = now + POLICY_CLOCK_AHEAD + 1;
+	CHECK(policy_check_cert_clock(&c, now, why) == HSMCA_ERR_POLICY && check_prefix(why, "clock: notBefore is ahead"));
+	c.not_before = now - POLICY_CERT_BACKDATE;
+	CHECKF(policy_check_cert_clock(&c, now, why) == 0, "notBefore 48 h back: %s", why);
+	c.not_before = now - POLICY_CERT_BACKDATE - 1;
+	CHECK(policy_check_cert_clock(&c, now, why) == HSMCA_ERR_POLICY && check_prefix(why, "clock: notBefore is more than 48 hours"));
+
+	r.this_update = now - POLICY_STATUS_BACKDATE;
+	CHECKF(policy_check_crl_clock(&r, now, why) == 0, "thisUpdate an hour back: %s", why);
+	r.this_update = now - POLICY_STATUS_BACKDATE - 1;
+	CHECK(policy_check_crl_clock(&r, now, why) == HSMCA_ERR_POLICY && check_prefix(why, "clock: thisUpdate is more than 1 hours"));
+	r.this_update = now + POLICY_CLOCK_AHEAD + 1;
+	CHECK(policy_check_crl_clock(&r, now, why) == HSMCA_ERR_POLICY && check_prefix(why, "clock: thisUpdate is ahead"));
+
+	p.max_ocsp_days = 7;
+	ocsp_defaults(&fx, &base);
+	base.ikh2 = base.ikh;
+	struct {
+		const char *name;
+		time_t produced, shift2;
+		long validity;
+		bool no_next;
+		const char *want; /* NULL: accepted */
+	} cases[] = {
+		{ "two responses, a day each", now, -600, 0, false, NULL },
+		{ "seven days", now, 0, 7 * DAY, false, NULL },
+		{ "eight days", now, 0, 8 * DAY, false, "validity: nextUpdate not after thisUpdate or beyond 7 days" },
+		{ "nextUpdate missing", now, 0, 0, true, "validity: nextUpdate missing" },
+		{ "nextUpdate before thisUpdate", now, 0, -1, false, "validity: nextUpdate not after" },
+		{ "producedAt ahead", now + POLICY_CLOCK_AHEAD + 1, -POLICY_CLOCK_AHEAD - 1, 0, false, "clock: producedAt is ahead" },
+		{ "producedAt stale", now - POLICY_STATUS_BACKDATE - 1, POLICY_STATUS_BACKDATE + 1, 0, false, "clock: producedAt is more than" },
+		{ "a thisUpdate stale", now, -POLICY_STATUS_BACKDATE - 1, 0, false, "clock: thisUpdate is more than" },
+		{ "a thisUpdate ahead", now, POLICY_CLOCK_AHEAD + 1, 0, false, "clock: thisUpdate is ahead" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o = base;
+		o.produced = cases[i].produced;
+		o.shift2 = cases[i].shift2;
+		o.validity = cases[i].validity;
+		o.no_next = cases[i].no_next;
+		dbuf_init(&der);
+		ocsp_tbs(&o, &der);
+		CHECKF(tbs_ocsp_parse(span_make(der.data, der.len), &t, why), "%s: parse: %s", cases[i].name, why);
+		why[0] = '\0';
+		int rc = policy_check_ocsp_clock(&t, &p, now, why);
+		if (cases[i].want)
+			CHECKF(rc == HSMCA_ERR_POLICY && check_prefix(why, cases[i].want), "%s: got %d '%s'", cases[i].name, rc, why);
+		else
+			CHECKF(rc == 0, "%s: refused: %s", cases[i].name, why);
+		dbuf_free(&der);
+	}
+	/* what the parser recorded for two responses, the second 600 s earlier with 7 days */
+	o = base;
+	o.shift2 = -600;
+	o.validity = 7 * DAY;
+	dbuf_init(&der);
+	ocsp_tbs(&o, &der);
+	CHECK(tbs_ocsp_parse(span_make(der.data, der.len), &t, why) && t.this_update_min == now - 600 &&
+	      t.this_update_max == now && t.longest_validity == 7 * DAY && !t.next_update_missing && !t.next_update_not_after);
+	dbuf_free(&der);
+}
+
 int main(int argc, char **argv)
 {
 	if (!fx_init(&fx)) {
@@ -830,6 +907,7 @@ int main(int argc, char **argv)
 	test_cert_parser();
 	test_crl();
 	test_ocsp();
+	test_clock();
 	fx_free(&fx);
 	return check_done("unit_tbs");
 }
