@@ -33,6 +33,7 @@ struct app {
 	/* audit checkpoints stored by this process (checkpoint.c): the last row covered, when, and failed tries */
 	atomic_llong checkpoint_row, checkpoint_unix;
 	atomic_ulong checkpoint_failures;
+	atomic_int checkpoint_tampered; /* 1 once the log was found not to extend a signed head */
 };
 
 /* One per worker thread: its own database connection and signer connection. */

@@ -20,7 +20,11 @@ struct checkpoint_state {
 	struct db *db;
 	struct sgn_client sgn;
 	bool sgn_open;
-	int64_t done; /* the last row covered by a checkpoint; -1 until read from the database */
+	/* the last head signed by this process, or taken from a stored checkpoint whose signature verified; a new
+	 * head is signed only if the rows since it extend it (have_done: read once at start) */
+	bool have_done;
+	int64_t done;
+	uint8_t done_hash[DB_AUDIT_HASH_LEN];
 };
 
 static int checkpoint_db_fail(struct checkpoint_state *st, int rc, char *why)
@@ -64,26 +68,86 @@ static int checkpoint_sign(struct checkpoint_state *st, const uint8_t *digest, s
 	return rc;
 }
 
-/* One look at the head: 0 if it is covered (already, or by the checkpoint just stored). */
+/* checkpoint_once's verdict that the log does not extend a signed head: positive, apart from every HSMCA_ERR_*
+ * (a database refusing its login is HSMCA_ERR_AUTH too, and is no tampering) */
+#define CKPT_TAMPERED_RC 1
+#define CKPT_TAMPERED(...) (snprintf(why, DB_ERR_MAX, __VA_ARGS__), CKPT_TAMPERED_RC)
+
+/* Takes the newest stored checkpoint if it is newer than the last head known here and its signature verifies
+ * (another frontend's, or at start the last one): the rows from ours to it must extend ours. CKPT_TAMPERED_RC
+ * (why says what) if the stored checkpoints contradict what this process signed. */
+static int checkpoint_adopt(struct checkpoint_state *st, char *why)
+{
+	uint8_t hash[DB_AUDIT_HASH_LEN], digest[CHECKPOINT_HASH_LEN], sig[DB_CHECKPOINT_SIG_MAX];
+	size_t sig_len = 0;
+	int64_t id, bad;
+	char err[DB_ERR_MAX];
+	int rc;
+
+	if ((rc = db_checkpoint_latest(st->db, &id, hash, sig, &sig_len)))
+		return checkpoint_db_fail(st, rc, why);
+	if (id == 0) {
+		if (st->have_done && st->done > 0)
+			return CKPT_TAMPERED("no checkpoint is stored, this process signed row %" PRId64
+					     ": checkpoints were deleted", st->done);
+		st->have_done = true; /* none yet: the chain starts from row 0 and zeros */
+		return 0;
+	}
+	if (st->have_done && id < st->done)
+		return CKPT_TAMPERED("the newest stored checkpoint covers row %" PRId64 ", this process signed row %" PRId64
+				     ": checkpoints were deleted", id, st->done);
+	if (st->have_done && id == st->done)
+		return memcmp(hash, st->done_hash, sizeof hash) == 0
+			       ? 0
+			       : CKPT_TAMPERED("the checkpoint of row %" PRId64 " holds another hash than was signed", id);
+	if ((rc = checkpoint_digest(id, hash, digest)))
+		return CKPT_TAMPERED("digest: %s", hsmca_strerror(rc));
+	if ((rc = checkpoint_verify(st->key, digest, sig, sig_len)))
+		return rc == HSMCA_ERR_AUTH
+			       ? CKPT_TAMPERED("the stored checkpoint of row %" PRId64 " does not verify under the key's "
+					       "certificate", id)
+			       : CKPT_TAMPERED("checking the stored checkpoint: %s", hsmca_strerror(rc));
+	if (st->have_done && (rc = db_audit_verify_range(st->db, st->done, st->done_hash, id, hash, &bad, err)))
+		return rc == HSMCA_ERR_AUTH ? CKPT_TAMPERED("the rows up to the checkpoint of row %" PRId64
+							    " do not extend row %" PRId64 ": %s", id, st->done, err)
+					    : checkpoint_db_fail(st, rc, why);
+	st->have_done = true;
+	st->done = id;
+	memcpy(st->done_hash, hash, sizeof hash);
+	return 0;
+}
+
+/* One look at the head: 0 if it is covered (already, or by the checkpoint just stored); CKPT_TAMPERED_RC if
+ * the log no longer extends what was signed (nothing is signed then); else a negative HSMCA_ERR_*. */
 static int checkpoint_once(struct checkpoint_state *st, char *why)
 {
 	const struct fconfig *c = &st->app->conf;
 	uint8_t head[DB_AUDIT_HASH_LEN], digest[CHECKPOINT_HASH_LEN];
 	char err[DB_ERR_MAX], head_hex[2 * DB_AUDIT_HASH_LEN + 1];
 	struct dbuf sig;
-	int64_t id;
+	int64_t id, bad;
 	int rc;
 
 	if (!st->db && (rc = db_open(c->database, &st->db, err))) {
 		snprintf(why, DB_ERR_MAX, "database: %s", err);
 		return rc;
 	}
-	if (st->done < 0 && (rc = db_checkpoint_last(st->db, &st->done)))
-		return checkpoint_db_fail(st, rc, why);
+	if ((rc = checkpoint_adopt(st, why)))
+		return rc;
 	if ((rc = db_audit_head(st->db, &id, head)))
 		return checkpoint_db_fail(st, rc, why);
-	if (id == 0 || id == st->done)
-		return 0;
+	if (id < st->done)
+		return CKPT_TAMPERED("the chain head is row %" PRId64 ", behind the last checkpoint (row %" PRId64
+				     "): rows were cut off", id, st->done);
+	if (id == st->done)
+		return memcmp(head, st->done_hash, sizeof head) == 0 || id == 0
+			       ? 0
+			       : CKPT_TAMPERED("row %" PRId64 " no longer has the hash that was signed", id);
+	/* the rows since the last signed head must extend it, or the database was rewritten under it */
+	if ((rc = db_audit_verify_range(st->db, st->done, st->done_hash, id, head, &bad, err)))
+		return rc == HSMCA_ERR_AUTH ? CKPT_TAMPERED("the rows since the checkpoint of row %" PRId64
+							    " do not extend it: %s", st->done, err)
+					    : checkpoint_db_fail(st, rc, why);
 	if ((rc = checkpoint_digest(id, head, digest))) {
 		snprintf(why, DB_ERR_MAX, "digest: %s", hsmca_strerror(rc));
 		return rc;
@@ -94,6 +158,7 @@ static int checkpoint_once(struct checkpoint_state *st, char *why)
 	if ((rc = checkpoint_verify(st->key, digest, sig.data, sig.len))) {
 		snprintf(why, DB_ERR_MAX, "the signature of key %s does not verify under its certificate",
 			 c->checkpoint_key);
+		rc = HSMCA_ERR_CRYPTO;
 		goto out;
 	}
 	if ((rc = db_checkpoint_insert(st->db, id, head, c->checkpoint_key, sig.data, sig.len))) {
@@ -101,6 +166,7 @@ static int checkpoint_once(struct checkpoint_state *st, char *why)
 		goto out;
 	}
 	st->done = id;
+	memcpy(st->done_hash, head, sizeof head);
 	atomic_store(&st->app->checkpoint_row, (long long)id);
 	atomic_store(&st->app->checkpoint_unix, (long long)time(NULL));
 	span_hex(head, DB_AUDIT_HASH_LEN, head_hex);
@@ -118,7 +184,16 @@ static void *checkpoint_main(void *arg)
 	for (;;) {
 		sleep(st->app->conf.checkpoint_seconds);
 		why[0] = '\0';
-		if (checkpoint_once(st, why)) {
+		int rc = checkpoint_once(st, why);
+		if (rc == CKPT_TAMPERED_RC) {
+			/* the log does not extend what the HSM signed: sign nothing, say so loudly, keep looking */
+			atomic_store(&st->app->checkpoint_tampered, 1);
+			atomic_fetch_add(&st->app->checkpoint_failures, 1);
+			if (strcmp(why, logged) != 0)
+				log_event("error", "audit_log_tampered", "why=\"%s\" effect=\"no checkpoint is signed until "
+					  "an operator looks: run hsmca-frontend audit-verify --checkpoint-cert\"", why);
+			snprintf(logged, sizeof logged, "%s", why);
+		} else if (rc) {
 			atomic_fetch_add(&st->app->checkpoint_failures, 1);
 			if (strcmp(why, logged) != 0)
 				log_event("warn", "audit_checkpoint_failed", "why=\"%s\" effect=\"retried in %u s\"", why,
@@ -151,7 +226,6 @@ int checkpoint_start(struct app *a, char *err)
 		return HSMCA_ERR_CONFIG;
 	}
 	st.app = a;
-	st.done = -1;
 	st.sgn.fd = -1;
 	if (pthread_create(&t, NULL, checkpoint_main, &st) != 0) {
 		snprintf(err, CONF_ERR_MAX, "cannot start the checkpoint thread");

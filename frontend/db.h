@@ -70,18 +70,31 @@ struct db_audit_report {
 	int64_t checkpoints;       /* audit_checkpoints rows checked */
 	int64_t last_checkpointed; /* the highest row a checkpoint covers (0: none) */
 };
+/* What db_audit_verify checks besides the chain (all optional). */
+struct db_audit_opts {
+	EVP_PKEY *checkpoint_key; /* borrowed; every checkpoint's signature must verify under it */
+	int64_t expect_id;        /* > 0: row expect_id must exist with row_hash expect_hash (a logged head) */
+	uint8_t expect_hash[DB_AUDIT_HASH_LEN];
+};
 /* Walks the whole chain recomputing every row's hash, then the checkpoints (schema 007): each one's head_hash
- * must still be the row_hash of its row, and with checkpoint_key (borrowed; NULL: signatures not checked)
- * its signature must verify under that key. 0 if all holds; HSMCA_ERR_AUTH with *out_bad_id set to the
- * first row whose hash or link does not match, or the row of the first checkpoint that fails (why says
- * which). rep (may be NULL) gets the counts. */
-int db_audit_verify(struct db *db, EVP_PKEY *checkpoint_key, struct db_audit_report *rep, int64_t *out_bad_id,
+ * must still be the row_hash of its row, and with o->checkpoint_key its signature must verify. 0 if all
+ * holds; HSMCA_ERR_AUTH with *out_bad_id set to the first row whose hash or link does not match, or the row
+ * of the first checkpoint or expectation that fails (why says which). o and rep may be NULL. */
+int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audit_report *rep, int64_t *out_bad_id,
 		    char *why) HSMCA_WUR;
+/* The rows after from_id up to to_id, in one snapshot with nothing else: row from_id + 1 must link to
+ * from_hash, every row's hash must match its contents, the ids must be consecutive and row to_id's hash must
+ * be to_hash. 0 if so; HSMCA_ERR_AUTH with *out_bad_id and why (DB_ERR_MAX) if not. */
+int db_audit_verify_range(struct db *db, int64_t from_id, const uint8_t from_hash[DB_AUDIT_HASH_LEN], int64_t to_id,
+			  const uint8_t to_hash[DB_AUDIT_HASH_LEN], int64_t *out_bad_id, char *why) HSMCA_WUR;
 /* Stores a checkpoint (its own statement): the signature of row audit_id's head_hash by key_label. */
 int db_checkpoint_insert(struct db *db, int64_t audit_id, const uint8_t head_hash[DB_AUDIT_HASH_LEN],
 			 const char *key_label, const uint8_t *sig, size_t sig_len) HSMCA_WUR;
-/* The highest row a checkpoint covers (0: none yet). */
-int db_checkpoint_last(struct db *db, int64_t *out_audit_id) HSMCA_WUR;
+#define DB_CHECKPOINT_SIG_MAX 1024 /* schema 007's bound */
+/* The checkpoint covering the highest row: *out_audit_id 0 if there is none, else its row, head hash and
+ * signature (sig holds DB_CHECKPOINT_SIG_MAX bytes). */
+int db_checkpoint_latest(struct db *db, int64_t *out_audit_id, uint8_t out_hash[DB_AUDIT_HASH_LEN], uint8_t *sig,
+			 size_t *sig_len) HSMCA_WUR;
 /* (db_audit_verify: why holds DB_ERR_MAX bytes and also gets the message of any other failure; the
  * canonical bytes of a row are defined in frontend/db_audit.c and schema/001_init.sql.) */
 /* The chain head: id and row_hash of the last row (0 and zeros while empty), e.g. to have it signed. */

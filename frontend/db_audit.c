@@ -35,6 +35,7 @@ static const char *const audit_cols[AC_N] = {"id", "ts", "actor", "action", "obj
 					     "row_hash"};
 
 struct audit_walk {
+	const struct db_audit_opts *o;   /* may be NULL */
 	int64_t next_id;                 /* the id the next row must have */
 	uint8_t prev[DB_AUDIT_HASH_LEN]; /* row_hash of the last row read */
 	int64_t bad_id;                  /* 0 while intact */
@@ -174,6 +175,8 @@ static int audit_check_row(struct db *db, struct audit_walk *w, const PGresult *
 		return db_fail(db, HSMCA_ERR_CRYPTO, "audit verify: SHA-256 failed");
 	else if (memcmp(hash, PQgetvalue(r, 0, c[AC_ROW]), DB_AUDIT_HASH_LEN) != 0)
 		audit_bad(w, id, "row_hash does not match the row's contents (the row was changed)");
+	else if (w->o && w->o->expect_id == id && memcmp(hash, w->o->expect_hash, DB_AUDIT_HASH_LEN) != 0)
+		audit_bad(w, id, "its hash is not the expected one (the log was rewritten since that head was logged)");
 	if (w->bad_id == 0) {
 		memcpy(w->prev, PQgetvalue(r, 0, c[AC_ROW]), DB_AUDIT_HASH_LEN);
 		w->next_id = id + 1;
@@ -183,13 +186,14 @@ static int audit_check_row(struct db *db, struct audit_walk *w, const PGresult *
 
 /* Streams the rows of sql (single-row mode, binary) through row(db, ctx, result) until it returns non-zero
  * or *stop is set (the rest is drained unread). */
-static int audit_stream(struct db *db, const char *sql, int (*row)(struct db *db, void *ctx, const PGresult *r),
-			void *ctx, const int64_t *stop)
+static int audit_stream(struct db *db, const char *sql, const struct db_params *p,
+			int (*row)(struct db *db, void *ctx, const PGresult *r), void *ctx, const int64_t *stop)
 {
 	PGresult *r;
 	int rc = 0;
 
-	if (!PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, DB_FMT_BINARY) ||
+	if (!PQsendQueryParams(db->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL, p ? p->len : NULL,
+			       p ? p->fmt : NULL, DB_FMT_BINARY) ||
 	    !PQsetSingleRowMode(db->conn))
 		rc = db_error_from(db, NULL, "audit verify");
 	while ((r = PQgetResult(db->conn)) != NULL) { /* always drain, also after an error */
@@ -214,7 +218,7 @@ static int audit_walk_rows(struct db *db, struct audit_walk *w)
 {
 	return audit_stream(db,
 			    "SELECT id, ts, actor, action, object, details, prev_hash, row_hash FROM audit_log ORDER BY id",
-			    audit_row_cb, w, &w->bad_id);
+			    NULL, audit_row_cb, w, &w->bad_id);
 }
 
 enum { CC_ID, CC_AUDIT_ID, CC_HEAD, CC_LABEL, CC_SIG, CC_ROW, CC_N };
@@ -290,7 +294,7 @@ static int audit_walk_checkpoints(struct db *db, struct audit_walk *w, EVP_PKEY 
 	return audit_stream(db,
 			    "SELECT c.id, c.audit_id, c.head_hash, c.key_label, c.signature, a.row_hash "
 			    "FROM audit_checkpoints c LEFT JOIN audit_log a ON a.id = c.audit_id ORDER BY c.id",
-			    ckpt_check, &cw, &w->bad_id);
+			    NULL, ckpt_check, &cw, &w->bad_id);
 }
 
 /* The chain head (kept by the trigger) must be the last row: catches rows cut off the end. */
@@ -317,10 +321,10 @@ static int audit_check_head(struct db *db, struct audit_walk *w)
 	return 0;
 }
 
-int db_audit_verify(struct db *db, EVP_PKEY *checkpoint_key, struct db_audit_report *rep, int64_t *out_bad_id,
+int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audit_report *rep, int64_t *out_bad_id,
 		    char *why)
 {
-	struct audit_walk w = {.next_id = 1};
+	struct audit_walk w = {.next_id = 1, .o = o};
 	struct db_audit_report own = {0};
 	bool own_tx = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
 	int rc;
@@ -339,7 +343,9 @@ int db_audit_verify(struct db *db, EVP_PKEY *checkpoint_key, struct db_audit_rep
 	if (w.bad_id == 0 && (rc = audit_check_head(db, &w)))
 		goto out;
 	rep->rows = w.next_id - 1;
-	if (w.bad_id == 0 && (rc = audit_walk_checkpoints(db, &w, checkpoint_key, rep)))
+	if (w.bad_id == 0 && o && o->expect_id > rep->rows)
+		audit_bad(&w, o->expect_id, "the expected row is gone (rows were cut off the log)");
+	if (w.bad_id == 0 && (rc = audit_walk_checkpoints(db, &w, o ? o->checkpoint_key : NULL, rep)))
 		goto out;
 	if (w.bad_id != 0) {
 		*out_bad_id = w.bad_id;
@@ -393,18 +399,68 @@ int db_checkpoint_insert(struct db *db, int64_t audit_id, const uint8_t head_has
 			   &p);
 }
 
-int db_checkpoint_last(struct db *db, int64_t *out_audit_id)
+int db_checkpoint_latest(struct db *db, int64_t *out_audit_id, uint8_t out_hash[DB_AUDIT_HASH_LEN], uint8_t *sig,
+			 size_t *sig_len)
 {
 	PGresult *r = NULL;
-	int rc = db_exec(db, "SELECT coalesce(max(audit_id), 0)::bigint FROM audit_checkpoints", NULL, DB_FMT_BINARY,
-			 &r);
+	int rc = db_exec(db,
+			 "SELECT audit_id, head_hash, signature FROM audit_checkpoints ORDER BY audit_id DESC, id DESC "
+			 "LIMIT 1",
+			 NULL, DB_FMT_BINARY, &r);
 
 	if (rc)
 		return rc;
-	if (PQntuples(r) != 1 || PQnfields(r) != 1 || PQgetlength(r, 0, 0) != 8)
-		rc = db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: unexpected result");
-	else
-		*out_audit_id = be64(PQgetvalue(r, 0, 0));
+	*out_audit_id = 0;
+	*sig_len = 0;
+	if (PQntuples(r) == 1) {
+		size_t n = (size_t)PQgetlength(r, 0, 2);
+		if (PQnfields(r) != 3 || PQgetlength(r, 0, 0) != 8 || PQgetlength(r, 0, 1) != DB_AUDIT_HASH_LEN ||
+		    n > DB_CHECKPOINT_SIG_MAX) {
+			rc = db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: unexpected result");
+		} else {
+			*out_audit_id = be64(PQgetvalue(r, 0, 0));
+			memcpy(out_hash, PQgetvalue(r, 0, 1), DB_AUDIT_HASH_LEN);
+			memcpy(sig, PQgetvalue(r, 0, 2), n);
+			*sig_len = n;
+		}
+	}
 	PQclear(r);
 	return rc;
+}
+
+int db_audit_verify_range(struct db *db, int64_t from_id, const uint8_t from_hash[DB_AUDIT_HASH_LEN], int64_t to_id,
+			  const uint8_t to_hash[DB_AUDIT_HASH_LEN], int64_t *out_bad_id, char *why)
+{
+	struct audit_walk w = {.next_id = from_id + 1};
+	struct db_params p = {0};
+	char from[24], to[24];
+	int rc;
+
+	*out_bad_id = 0;
+	why[0] = '\0';
+	memcpy(w.prev, from_hash, DB_AUDIT_HASH_LEN);
+	snprintf(from, sizeof from, "%" PRId64, from_id);
+	snprintf(to, sizeof to, "%" PRId64, to_id);
+	db_params_text(&p, from);
+	db_params_text(&p, to);
+	if ((rc = db_exec_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL)))
+		return rc;
+	rc = audit_stream(db,
+			  "SELECT id, ts, actor, action, object, details, prev_hash, row_hash FROM audit_log "
+			  "WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id",
+			  &p, audit_row_cb, &w, &w.bad_id);
+	db_rollback(db); /* read only */
+	if (rc) {
+		db_err_copy(why, db->err);
+		return rc;
+	}
+	if (w.bad_id == 0 && w.next_id - 1 != to_id)
+		audit_bad(&w, w.next_id, "missing: the rows end before the head");
+	else if (w.bad_id == 0 && memcmp(w.prev, to_hash, DB_AUDIT_HASH_LEN) != 0)
+		audit_bad(&w, to_id, "its row_hash differs from the chain head's");
+	if (w.bad_id == 0)
+		return 0;
+	*out_bad_id = w.bad_id;
+	db_err_copy(why, w.why);
+	return HSMCA_ERR_AUTH;
 }

@@ -200,6 +200,9 @@ const char issue_why_unrecorded[] = "could not record the certificate; it will b
 const char issue_why_not_pending[] = "the certificate was completed another way meanwhile; "
 				    "GET /api/v1/certificates/{serial} returns what is stored";
 
+/* an approved request is signed with the TBS it was held with: the signer must still take its notBefore */
+_Static_assert(DB_APPROVAL_TTL_DEFAULT + 3600 < POLICY_CERT_BACKDATE, "approvals outlive the signer's backdate bound");
+
 int issue_intent_apply(struct db *db, void *arg)
 {
 	const struct issue_intent *in = arg;

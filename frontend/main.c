@@ -1,4 +1,5 @@
 /* hsmca-frontend: subcommand dispatch and start-up order only. */
+#include <ctype.h>
 #include <getopt.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -22,7 +23,8 @@
 #define FE_APIKEY_LEN 32
 
 struct fe_args {
-	const char *config, *conninfo, *schema, *name, *role, *password_file, *account, *profile, *checkpoint_cert;
+	const char *config, *conninfo, *schema, *name, *role, *password_file, *account, *profile, *checkpoint_cert,
+		*expect;
 };
 
 static int fe_usage(void)
@@ -33,7 +35,8 @@ static int fe_usage(void)
 		"       hsmca-frontend bootstrap-admin -c CONFIG --name NAME --password-file FILE\n"
 		"       hsmca-frontend create-account -c CONFIG --name NAME --role requester|admin|auditor --password-file FILE\n"
 		"       hsmca-frontend create-apikey -c CONFIG --account NAME --profile PROFILE\n"
-		"       hsmca-frontend audit-verify (-c CONFIG | --conninfo CONNINFO) [--checkpoint-cert PEM]\n");
+		"       hsmca-frontend audit-verify (-c CONFIG | --conninfo CONNINFO) [--checkpoint-cert PEM]\n"
+		"                                   [--expect ROW:HEX (a logged audit_checkpoint's audit_id and head)]\n");
 	return 2;
 }
 
@@ -44,14 +47,15 @@ static int fe_parse(int argc, char **argv, struct fe_args *a)
 		{ "schema", required_argument, NULL, 's' },   { "name", required_argument, NULL, 'n' },
 		{ "role", required_argument, NULL, 'r' },     { "password-file", required_argument, NULL, 'p' },
 		{ "account", required_argument, NULL, 'a' },  { "profile", required_argument, NULL, 'P' },
-		{ "checkpoint-cert", required_argument, NULL, 'k' }, { NULL, 0, NULL, 0 }
+		{ "checkpoint-cert", required_argument, NULL, 'k' }, { "expect", required_argument, NULL, 'e' },
+		{ NULL, 0, NULL, 0 }
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		const char **slot = o == 'c' ? &a->config : o == 'C' ? &a->conninfo : o == 's' ? &a->schema
 				  : o == 'n' ? &a->name : o == 'r' ? &a->role : o == 'p' ? &a->password_file
 				  : o == 'a' ? &a->account : o == 'P' ? &a->profile
-				  : o == 'k' ? &a->checkpoint_cert : NULL;
+				  : o == 'k' ? &a->checkpoint_cert : o == 'e' ? &a->expect : NULL;
 		if (!slot)
 			return HSMCA_ERR_CONFIG;
 		*slot = optarg;
@@ -172,27 +176,58 @@ static EVP_PKEY *fe_cert_key(const char *path)
 	return k;
 }
 
+/* "ROW:HEX" (as an audit_checkpoint log line gives them) into o's expectation. */
+static bool fe_parse_expect(const char *v, struct db_audit_opts *o)
+{
+	char *end = NULL;
+	long long id = strtoll(v, &end, 10);
+	if (id <= 0 || *end != ':' || strlen(end + 1) != 2 * DB_AUDIT_HASH_LEN)
+		return false;
+	for (int i = 0; i < DB_AUDIT_HASH_LEN; i++) {
+		unsigned x;
+		const char *h = end + 1 + 2 * i;
+		if (!isxdigit((unsigned char)h[0]) || !isxdigit((unsigned char)h[1]) || sscanf(h, "%2x", &x) != 1)
+			return false;
+		o->expect_hash[i] = (uint8_t)x;
+	}
+	o->expect_id = id;
+	return true;
+}
+
 static int fe_audit_verify(const struct fe_args *a)
 {
 	struct db *db = NULL;
 	struct db_audit_report rep;
-	EVP_PKEY *key = NULL;
+	struct db_audit_opts o = { 0 };
 	int64_t bad = 0;
 	char why[DB_ERR_MAX] = "";
 	int rc = 1;
-	if ((a->checkpoint_cert && !(key = fe_cert_key(a->checkpoint_cert))) || fe_db(a, &db))
+	if (a->expect && !fe_parse_expect(a->expect, &o)) {
+		fprintf(stderr, "hsmca-frontend: audit-verify: --expect wants ROW:HEX (64 hex digits)\n");
+		return 1;
+	}
+	if ((a->checkpoint_cert && !(o.checkpoint_key = fe_cert_key(a->checkpoint_cert))) || fe_db(a, &db))
 		goto out;
-	rc = db_audit_verify(db, key, &rep, &bad, why);
+	rc = db_audit_verify(db, &o, &rep, &bad, why);
 	db_close(db);
+	if (rc == 0 && o.checkpoint_key && rep.checkpoints == 0 && rep.rows > 0) {
+		/* a certificate was given to check checkpoints against, and there are none: deleted, or never made */
+		printf("audit chain NOT PROVEN: %lld rows and no checkpoint to check under the certificate (deleted, or "
+		       "checkpoint_key unset)\n", (long long)rep.rows);
+		rc = 1;
+		goto out;
+	}
 	if (rc == 0) {
 		/* the first words are what scripts look for */
 		printf("audit chain intact: %lld rows", (long long)rep.rows);
+		if (o.expect_id)
+			printf("; row %lld has the expected hash", (long long)o.expect_id);
 		if (rep.checkpoints == 0)
 			printf("; no checkpoints (every row rests on the database alone)\n");
 		else
 			printf("; %lld checkpoints %s, the last at row %lld (%lld rows after it not yet covered)\n",
 			       (long long)rep.checkpoints,
-			       key ? "verified under the checkpoint certificate"
+			       o.checkpoint_key ? "verified under the checkpoint certificate"
 				   : "match the chain (signatures not checked: give --checkpoint-cert)",
 			       (long long)rep.last_checkpointed, (long long)(rep.rows - rep.last_checkpointed));
 	} else if (rc == HSMCA_ERR_AUTH) {
@@ -202,7 +237,7 @@ static int fe_audit_verify(const struct fe_args *a)
 	}
 	rc = rc ? 1 : 0;
 out:
-	EVP_PKEY_free(key);
+	EVP_PKEY_free(o.checkpoint_key);
 	return rc;
 }
 

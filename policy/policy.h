@@ -93,12 +93,13 @@ int policy_check_ocsp(const struct tbs_ocsp *t, const struct policy_issuer *iss,
 /* The times a TBS carries against the signer's clock (now): nothing can be signed to take effect later, or be
  * backdated further than these, so a frontend cannot stockpile CRLs or OCSP responses for the future, nor
  * issue certificates that pretend to be old. A signed time may be POLICY_CLOCK_AHEAD ahead of now (clocks
- * differ); a certificate's notBefore at most POLICY_CERT_BACKDATE behind (the CA/Browser Forum's Baseline
- * Requirements allow 48 hours); a CRL's thisUpdate and an OCSP response's producedAt and thisUpdates at most
+ * differ); a certificate's notBefore at most POLICY_CERT_BACKDATE behind (8 days: a request held for an
+ * administrator's approval keeps the TBS it was built with for up to 7 days, frontend/db_lifecycle.h); a CRL's
+ * thisUpdate and an OCSP response's producedAt and thisUpdates at most
  * POLICY_STATUS_BACKDATE behind. OCSP responses must carry nextUpdate, at most max_ocsp_days after
  * thisUpdate. Refusals start "clock:" (or "validity:" for nextUpdate). */
 #define POLICY_CLOCK_AHEAD 300
-#define POLICY_CERT_BACKDATE (48 * 3600)
+#define POLICY_CERT_BACKDATE (8 * 24 * 3600)
 #define POLICY_STATUS_BACKDATE 3600
 int policy_check_cert_clock(const struct tbs_cert *t, time_t now, char *why) HSMCA_WUR;
 int policy_check_crl_clock(const struct tbs_crl *t, time_t now, char *why) HSMCA_WUR;

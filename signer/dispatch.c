@@ -94,6 +94,13 @@ static void sgn_serial_hex(struct span serial, char out[SGN_SERIAL_HEX_MAX])
 		span_hex(serial.data, serial.len, out);
 }
 
+/* The signer's clock through clock_gettime (the vDSO; time() may be the time syscall, not on the allowlist). */
+static time_t sgn_now(void)
+{
+	struct timespec ts;
+	return clock_gettime(CLOCK_REALTIME, &ts) == 0 ? ts.tv_sec : 0;
+}
+
 /* Parses and checks data for frame type against key k's pinned profile. why gets the reason; serial_hex:
  * the certificate's serial once its TBS parsed ("-" for other requests), for the log: the
  * signer's log is the record of what it signed, should the database ever disagree. */
@@ -110,7 +117,7 @@ static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span
 		*malformed = false;
 		sgn_serial_hex(t.serial, serial_hex);
 		int rc = policy_check_cert(&t, &k->issuer, p, why);
-		return rc ? rc : policy_check_cert_clock(&t, time(NULL), why);
+		return rc ? rc : policy_check_cert_clock(&t, sgn_now(), why);
 	}
 	if (f->type == FRAME_SIGN_CRL) {
 		struct tbs_crl t;
@@ -118,7 +125,7 @@ static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span
 			return HSMCA_ERR_PARSE;
 		*malformed = false;
 		int rc = policy_check_crl(&t, &k->issuer, p, why);
-		return rc ? rc : policy_check_crl_clock(&t, time(NULL), why);
+		return rc ? rc : policy_check_crl_clock(&t, sgn_now(), why);
 	}
 	if (f->type == FRAME_SIGN_OCSP) {
 		struct tbs_ocsp t;
@@ -126,7 +133,7 @@ static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span
 			return HSMCA_ERR_PARSE;
 		*malformed = false;
 		int rc = policy_check_ocsp(&t, &k->issuer, p, why);
-		return rc ? rc : policy_check_ocsp_clock(&t, p, time(NULL), why);
+		return rc ? rc : policy_check_ocsp_clock(&t, p, sgn_now(), why);
 	}
 	if (data.len != FRAME_CHECKPOINT_LEN) {
 		snprintf(why, TBS_WHY_MAX, "checkpoint: digest must be %d bytes", FRAME_CHECKPOINT_LEN);

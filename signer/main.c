@@ -89,11 +89,12 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("privdrop", "cannot drop privileges");
 	if (sgn_open_token(&st, err))
 		return sgn_fail("token", err);
-	if (usock_listen(conf.control_socket, SGN_SOCKET_MODE_OWNER, (gid_t)-1, &ctl_fd))
-		return sgn_fail("control_socket", conf.control_socket);
-	/* every share is read inside the sandbox: the sealed phase's filter, narrowed by the signing one below */
+	/* every share is read inside the sandbox: the sealed phase's filter, narrowed by the signing one below; it
+	 * is in place before the control socket exists, so whoever sees the socket sees a sandboxed signer */
 	if (sgn_sandbox_enter_sealed(!early_drop, false))
 		return sgn_fail("sandbox", "cannot load the sealed phase's seccomp filter");
+	if (usock_listen(conf.control_socket, SGN_SOCKET_MODE_OWNER, (gid_t)-1, &ctl_fd))
+		return sgn_fail("control_socket", conf.control_socket);
 	if (sgn_unseal_run(&st, ctl_fd))
 		return sgn_fail("unseal", "control socket failed");
 	close(ctl_fd);

@@ -32,10 +32,11 @@ static const int sgn_allowed[] = {
 static const int sgn_eacces[] = { SCMP_SYS(socket), SCMP_SYS(connect) };
 
 /* The sealed phase adds what the unseal, C_Login, binding the keys, the signing socket and the worker threads
- * need (thread start-up under ASan too: sigaltstack), and loading the signing phase's filter on top. */
+ * need (thread start-up under ASan too: sigaltstack), and loading the signing phase's filter on top. prctl,
+ * socket, tgkill and clone only with the arguments in sgn_add_sealed_args. */
 static const int sgn_sealed_allowed[] = {
 	SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(chmod), SCMP_SYS(chown), SCMP_SYS(umask), SCMP_SYS(unlink),
-	SCMP_SYS(eventfd2), SCMP_SYS(clone3), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(eventfd2), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(rt_sigaction),
 	SCMP_SYS(sigaltstack), SCMP_SYS(mlock), SCMP_SYS(munlock), SCMP_SYS(seccomp), SCMP_SYS(getuid),
 	SCMP_SYS(geteuid), SCMP_SYS(prlimit64),
 };
@@ -43,7 +44,7 @@ static const int sgn_sealed_allowed[] = {
 /* A module that reads its token's files in the signer (SoftHSM: C_Login rewrites token.object and takes
  * token.lock) and the privilege drop after the keys are bound (glibc signals every thread to change its ids). */
 static const int sgn_sealed_in_process[] = {
-	SCMP_SYS(openat), SCMP_SYS(fcntl), SCMP_SYS(ftruncate), SCMP_SYS(setgroups), SCMP_SYS(setresgid),
+	SCMP_SYS(openat), SCMP_SYS(fcntl), SCMP_SYS(ftruncate), SCMP_SYS(getdents64), SCMP_SYS(setgroups), SCMP_SYS(setresgid),
 	SCMP_SYS(setresuid), SCMP_SYS(setuid),
 };
 
@@ -81,9 +82,10 @@ static bool sgn_add_sealed_args(scmp_filter_ctx ctx)
 					      SCMP_A1(SCMP_CMP_MASKED_EQ, SGN_SOCK_TYPE_MASK, SOCK_DGRAM) };
 	struct scmp_arg_cmp not_unix = SCMP_A0(SCMP_CMP_NE, AF_UNIX, 0);
 	struct scmp_arg_cmp nnp = SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS, 0);
-	struct scmp_arg_cmp dumpable = SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE, 0);
+	struct scmp_arg_cmp dumpable[2] = { SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE, 0), SCMP_A1(SCMP_CMP_EQ, 0, 0) };
 	struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
-	/* glibc falls back to clone() where clone3 is refused with ENOSYS (some container runtimes): threads only */
+	/* clone3's flags are in memory a filter cannot read: it gets ENOSYS, and glibc falls back to clone(),
+	 * allowed for threads only (CLONE_THREAD): no new process can be made */
 	struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
 
 	return sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, unix_seq) &&
@@ -92,9 +94,10 @@ static bool sgn_add_sealed_args(scmp_filter_ctx ctx)
 	       sgn_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, &not_unix) &&
 	       sgn_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0, NULL) &&
 	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &nnp) &&
-	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &dumpable) &&
+	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 2, dumpable) &&
 	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, &self) &&
-	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &thread);
+	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &thread) &&
+	       sgn_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
 }
 
 enum sgn_phase { SGN_PHASE_SIGNING, SGN_PHASE_SEALED, SGN_PHASE_SEALED_IN_PROCESS };

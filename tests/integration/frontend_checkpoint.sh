@@ -58,7 +58,12 @@ grep -q "BROKEN at row [0-9]*: .*checkpoint 1: the signature does not verify und
 expect_rc 1 pg_psql "$T/pg" frontend -c "update audit_checkpoints set audit_id = 1"
 expect_rc 1 pg_psql "$T/pg" frontend -c "delete from audit_checkpoints"
 expect_rc 1 pg_psql "$T/pg" frontend -c "truncate audit_checkpoints"
-pass "the head is signed through the HSM once it moves (logged with its hash, /metrics names its row), not again while it stands; audit-verify checks the signatures (openssl agrees) and refuses another key's certificate; the frontend's role cannot change checkpoints"
+# the owner's own statements meet the triggers (HS002) unless it turns them off
+expect_rc 1 OWNER "update audit_checkpoints set audit_id = 1"
+grep -q 'audit_checkpoints is append-only: UPDATE refused' <<<"$OUT" || fail "the owner's UPDATE: $OUT"
+expect_rc 1 OWNER "delete from audit_checkpoints"
+grep -q 'append-only: DELETE refused' <<<"$OUT" || fail "the owner's DELETE: $OUT"
+pass "the head is signed through the HSM once it moves (logged with its hash, /metrics names its row), not again while it stands; audit-verify checks the signatures (openssl agrees) and refuses another key's certificate; the frontend's role cannot change checkpoints, the owner's statements meet the append-only triggers"
 
 # ---- a signer that is down delays checkpoints; they resume when it is back ----
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
@@ -77,19 +82,60 @@ grep -q 'event=audit_checkpoint_resumed' "$T/frontend.log" || fail "resumption n
 	|| fail "checkpoint metrics after the outage: $(curl -fsS "$URL/metrics" | grep checkpoint)"
 pass "without a signer the failure is logged once (and counted in /metrics) and the head waits; when the signer is back the head is checkpointed"
 
-# ---- the owner rewrites the last row consistently, or cuts it off: the chain alone holds, the checkpoint does not ----
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
-covered || fail "the last row is not checkpointed"
+# ---- the owner rewrites the last row while the frontend runs: nothing more is signed, and it says so ----
+wait_covered "before the rewrite"
 HEAD=$(OWNER "select last_id from audit_chain_head")
-OWNER "set session_replication_role = replica;
-	update audit_log set actor = 'mallory',
-		row_hash = sha256(audit_canonical(id, ts, 'mallory', action, object, details::text, prev_hash)) where id = $HEAD;
-	update audit_chain_head set last_hash = (select row_hash from audit_log where id = $HEAD) where singleton" > /dev/null
+HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
+FIRST=$(grep -m1 -o 'event=audit_checkpoint audit_id=[0-9]* head=[0-9a-f]*' "$T/frontend.log" | sed 's/.*audit_id=\([0-9]*\) head=/\1:/')
+N=$(OWNER "select count(*) from audit_checkpoints")
+rewrite_last() {
+	OWNER "set session_replication_role = replica;
+		update audit_log set actor = 'mallory',
+			row_hash = sha256(audit_canonical(id, ts, 'mallory', action, object, details::text, prev_hash)) where id = $1;
+		update audit_chain_head set last_hash = (select row_hash from audit_log where id = $1) where singleton" > /dev/null
+}
+rewrite_last "$HEAD"
+for _ in $(seq 50); do grep -q 'event=audit_log_tampered' "$T/frontend.log" && break; sleep 0.1; done
+grep -q "level=error event=audit_log_tampered why=\"row $HEAD no longer has the hash that was signed\"" "$T/frontend.log" \
+	|| fail "the rewrite was not noticed: $(grep -E 'tamper|checkpoint_failed' "$T/frontend.log" | tail -3)"
+[ "$(metric hsmca_audit_log_tampered)" = 1 ] || fail "hsmca_audit_log_tampered: $(metric hsmca_audit_log_tampered)"
+csr two ec:P-256 "DNS:two.example.com"
+issue_req "$T/two.csr" server "${AUTH[@]}" # issuance goes on; the rows after it do not extend the signed head
+[ "$STATUS" = 201 ] || fail "issue after the rewrite: $STATUS $BODY"
+sleep 2.5
+[ "$(OWNER "select count(*) from audit_checkpoints")" = "$N" ] || fail "a checkpoint was signed over the rewritten log"
+grep -q "event=audit_log_tampered why=\"the rows since the checkpoint of row $HEAD do not extend it" "$T/frontend.log" \
+	|| fail "the rows after the rewrite: $(grep tamper "$T/frontend.log" | tail -2)"
+pass "a last row rewritten consistently under a running frontend: nothing more is signed, audit_log_tampered is logged and hsmca_audit_log_tampered is 1"
+
+# ---- and audit-verify names it; a restarted frontend does not sign over it either ----
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 expect_rc 1 verify --checkpoint-cert "$T/ca/int.pem"
 grep -q "BROKEN at row $HEAD: .*checkpoint [0-9]*: the row's hash is not the one signed (the log was rewritten)" <<<"$OUT" \
 	|| fail "a rewritten last row: $OUT"
-OWNER "set session_replication_role = replica; delete from audit_log where id = $HEAD;
+lines=$(wc -l < "$T/frontend.log")
+fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
+for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_log_tampered' && break; sleep 0.1; done
+tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "event=audit_log_tampered why=\"the rows since the checkpoint of row $HEAD do not extend it" \
+	|| fail "the restarted frontend: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'tamper|checkpoint')"
+[ "$(OWNER "select count(*) from audit_checkpoints")" = "$N" ] || fail "the restarted frontend signed over the rewritten log"
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+pass "audit-verify names the rewritten row's checkpoint; a restarted frontend takes the stored checkpoint and signs nothing over the rewrite"
+
+# ---- rows cut off the end, then the checkpoints deleted too: the logged head is the proof ----
+OWNER "set session_replication_role = replica; delete from audit_log where id >= $HEAD;
 	update audit_chain_head set last_id = $((HEAD - 1)), last_hash = (select row_hash from audit_log where id = $((HEAD - 1))) where singleton" > /dev/null
 expect_rc 1 verify --checkpoint-cert "$T/ca/int.pem"
 grep -q "BROKEN at row $HEAD: .*checkpoint [0-9]*: the row is gone (rows were cut off the log)" <<<"$OUT" || fail "a row cut off: $OUT"
-pass "a consistently rewritten last row and a row cut off the end pass the hash chain but not its checkpoint (audit-verify names both)"
+OWNER "set session_replication_role = replica; delete from audit_checkpoints" > /dev/null
+OUT=$(verify) || fail "the cut chain alone: $OUT"
+grep -q '^audit chain intact' <<<"$OUT" || fail "the cut chain alone: $OUT" # what the hash chain alone cannot see
+expect_rc 1 verify --checkpoint-cert "$T/ca/int.pem"
+grep -q "NOT PROVEN: .* no checkpoint to check under the certificate" <<<"$OUT" || fail "no checkpoints with a certificate: $OUT"
+expect_rc 1 verify --expect "$HEAD:$HEX"
+grep -q "BROKEN at row $HEAD: .*the expected row is gone" <<<"$OUT" || fail "--expect a cut row: $OUT"
+OUT=$(verify --expect "$FIRST") || fail "--expect the first logged head ($FIRST): $OUT"
+grep -q "row ${FIRST%%:*} has the expected hash" <<<"$OUT" || fail "--expect the first logged head: $OUT"
+expect_rc 1 verify --expect "${FIRST%%:*}:$(printf '0%.0s' $(seq 64))"
+grep -q "its hash is not the expected one" <<<"$OUT" || fail "--expect a wrong hash: $OUT"
+pass "rows cut off after a checkpoint are named; with the checkpoints deleted as well the chain alone verifies, audit-verify --checkpoint-cert refuses to call it proven, and --expect with a logged head names the cut"

@@ -3,6 +3,7 @@
  * and new network sockets are denied. The sealed phase's filter (loaded before any share is read) lets the
  * signing socket and worker threads be made, files be opened only for an in-process module, and the signing
  * phase's filter stacked on it takes those away again. Each case runs in its own child. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -98,6 +99,13 @@ static void forbidden_fork(void)
 		quit(0);
 	quit(3);
 }
+static void clone3_enosys(void)
+{
+	long r = syscall(SYS_clone3, NULL, 0); /* the kernel would say EINVAL/EFAULT: ENOSYS is the filter's */
+	quit(r == -1 && errno == ENOSYS ? 0 : 7);
+}
+static void forbidden_dumpable_on(void) { quit(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0 ? 3 : 0); }
+static void dumpable_off(void) { quit(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : 8); }
 static void opened(void) { quit(open("/etc/hostname", O_RDONLY) >= 0 ? 0 : 3); }
 static void signing_socket_refused(void) { quit(socket(AF_UNIX, SOCK_SEQPACKET, 0) == -1 ? 0 : 6); }
 
@@ -167,6 +175,11 @@ int main(void)
 		      forbidden_tgkill_other, SIGSYS, 0);
 	bad |= run_in("sealed: fork() (a clone that is not a thread) kills the process", enter_sealed_in_process, false,
 		      forbidden_fork, SIGSYS, 0);
+	bad |= run_in("sealed: clone3() gets ENOSYS (glibc falls back to clone, threads only)", enter_sealed, false,
+		      clone3_enosys, 0, 0);
+	bad |= run_in("sealed: prctl(PR_SET_DUMPABLE, 0) works", enter_sealed, false, dumpable_off, 0, 0);
+	bad |= run_in("sealed: prctl(PR_SET_DUMPABLE, 1) kills the process", enter_sealed, false, forbidden_dumpable_on,
+		      SIGSYS, 0);
 	/* the signing phase's filter stacked on the sealed one: the stricter verdict wins */
 	bad |= run_in("sealed then signing: open() kills the process", enter_both, false, forbidden_open, SIGSYS, 0);
 	bad |= run_in("sealed then signing: the signing socket is no longer allowed (EACCES)", enter_both, false,

@@ -829,9 +829,9 @@ static void test_clock(void)
 	c.not_before = now + POLICY_CLOCK_AHEAD + 1;
 	CHECK(policy_check_cert_clock(&c, now, why) == HSMCA_ERR_POLICY && check_prefix(why, "clock: notBefore is ahead"));
 	c.not_before = now - POLICY_CERT_BACKDATE;
-	CHECKF(policy_check_cert_clock(&c, now, why) == 0, "notBefore 48 h back: %s", why);
+	CHECKF(policy_check_cert_clock(&c, now, why) == 0, "notBefore 8 days back: %s", why);
 	c.not_before = now - POLICY_CERT_BACKDATE - 1;
-	CHECK(policy_check_cert_clock(&c, now, why) == HSMCA_ERR_POLICY && check_prefix(why, "clock: notBefore is more than 48 hours"));
+	CHECK(policy_check_cert_clock(&c, now, why) == HSMCA_ERR_POLICY && check_prefix(why, "clock: notBefore is more than 192 hours"));
 
 	r.this_update = now - POLICY_STATUS_BACKDATE;
 	CHECKF(policy_check_crl_clock(&r, now, why) == 0, "thisUpdate an hour back: %s", why);
