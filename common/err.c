@@ -18,6 +18,7 @@ const char *hsmca_strerror(int err)
 	case HSMCA_ERR_EXISTS: return "already exists";
 	case HSMCA_ERR_QUORUM: return "quorum not met";
 	case HSMCA_ERR_SERIAL: return "serial number in use";
+	case HSMCA_ERR_EARLY: return "ahead of the signer's clock";
 	default: return "unknown error";
 	}
 }

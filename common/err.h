@@ -20,6 +20,7 @@ enum hsmca_err {
 	HSMCA_ERR_EXISTS = -12,   /* refusing to overwrite */
 	HSMCA_ERR_QUORUM = -13,   /* not enough (or inconsistent) shares */
 	HSMCA_ERR_SERIAL = -14,   /* a certificate serial number already in use (draw another) */
+	HSMCA_ERR_EARLY = -15,    /* a signed time ahead of the signer's clock (may be signable later) */
 };
 
 const char *hsmca_strerror(int err);

@@ -42,6 +42,7 @@ enum frame_errcode {
 	FRAME_E_SEALED = 5,
 	FRAME_E_SHARE = 6,
 	FRAME_E_INTERNAL = 7,
+	FRAME_E_CLOCK = 8, /* a signed time ahead of the signer's clock: the same TBS may be signed later */
 };
 
 struct frame {

@@ -403,7 +403,7 @@ int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, str
 	if (!tbs_cert_parse(span_make(out_tbs->data, out_tbs->len), &t, why))
 		return HSMCA_ERR_POLICY;
 	if ((rc = policy_check_cert(&t, &iss->facts, &pol, why)) || (rc = policy_check_cert_clock(&t, now, why)))
-		return rc;
+		return rc == HSMCA_ERR_EARLY ? HSMCA_ERR_POLICY : rc; /* here: an issuer not valid yet */
 	out_validity[0] = t.not_before;
 	out_validity[1] = t.not_after;
 	for (size_t i = 0; i < t.serial.len && 2 * i + 2 < DB_SERIAL_HEX_MAX; i++)

@@ -323,8 +323,10 @@ int policy_check_ocsp(const struct tbs_ocsp *t, const struct policy_issuer *iss,
 /* t within [now - back, now + POLICY_CLOCK_AHEAD] */
 static int pol_clock(time_t t, time_t now, time_t back, const char *what, char *why)
 {
-	if (t > now + POLICY_CLOCK_AHEAD)
-		return REFUSE("clock: %s is ahead of the signer's clock", what);
+	if (t > now + POLICY_CLOCK_AHEAD) {
+		snprintf(why, TBS_WHY_MAX, "clock: %s is ahead of the signer's clock", what);
+		return HSMCA_ERR_EARLY; /* not for good: after a clock step back, the same TBS signs a little later */
+	}
 	if (t < now - back)
 		return REFUSE("clock: %s is more than %lld hours before the signer's clock", what, (long long)back / 3600);
 	return 0;

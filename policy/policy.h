@@ -97,7 +97,8 @@ int policy_check_ocsp(const struct tbs_ocsp *t, const struct policy_issuer *iss,
  * administrator's approval keeps the TBS it was built with for up to 7 days, frontend/db_lifecycle.h); a CRL's
  * thisUpdate and an OCSP response's producedAt and thisUpdates at most
  * POLICY_STATUS_BACKDATE behind. OCSP responses must carry nextUpdate, at most max_ocsp_days after
- * thisUpdate. Refusals start "clock:" (or "validity:" for nextUpdate). */
+ * thisUpdate. Refusals start "clock:" (or "validity:" for nextUpdate) and are HSMCA_ERR_POLICY, except a time
+ * ahead of now: HSMCA_ERR_EARLY, since the same TBS may be signable a few minutes later (a clock stepped back). */
 #define POLICY_CLOCK_AHEAD 300
 #define POLICY_CERT_BACKDATE (8 * 24 * 3600)
 #define POLICY_STATUS_BACKDATE 3600

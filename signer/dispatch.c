@@ -162,9 +162,11 @@ static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const
 	const struct sgn_key *k = sgn_key_find(w->st, &label, &idx);
 	if (!k)
 		return sgn_refuse(out, f, FRAME_E_UNKNOWN_KEY, "no key with this label", &label, hash, SGN_REPLY);
-	if (sgn_check(f, k, data, why, &malformed, serial))
-		return sgn_refuse(out, f, malformed ? FRAME_E_MALFORMED : FRAME_E_POLICY, why, &label, hash,
-				  malformed ? SGN_REPLY_CLOSE : SGN_REPLY);
+	int checked = sgn_check(f, k, data, why, &malformed, serial);
+	if (checked)
+		return sgn_refuse(out, f,
+				  malformed ? FRAME_E_MALFORMED : checked == HSMCA_ERR_EARLY ? FRAME_E_CLOCK : FRAME_E_POLICY,
+				  why, &label, hash, malformed ? SGN_REPLY_CLOSE : SGN_REPLY);
 	if (f->type == FRAME_SIGN_CHECKPOINT) {
 		memcpy(msg, FRAME_CHECKPOINT_DOMAIN, sizeof(FRAME_CHECKPOINT_DOMAIN)); /* includes the NUL separator */
 		memcpy(msg + sizeof(FRAME_CHECKPOINT_DOMAIN), data.data, FRAME_CHECKPOINT_LEN);

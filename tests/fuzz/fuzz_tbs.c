@@ -136,7 +136,7 @@ static void fuzz_cert(const uint8_t *data, size_t size, const struct policy_prof
 	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
 	why[0] = 0;
 	rc = policy_check_cert_clock(&t, FUZZ_NOW, why);
-	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+	FUZZ_CHECK(rc == 0 || ((rc == HSMCA_ERR_POLICY || rc == HSMCA_ERR_EARLY) && fuzz_why_ok(why, TBS_WHY_MAX)));
 }
 
 static void fuzz_crl(const uint8_t *data, size_t size, const struct policy_profile *p)
@@ -155,7 +155,7 @@ static void fuzz_crl(const uint8_t *data, size_t size, const struct policy_profi
 	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
 	why[0] = 0;
 	rc = policy_check_crl_clock(&t, FUZZ_NOW, why);
-	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+	FUZZ_CHECK(rc == 0 || ((rc == HSMCA_ERR_POLICY || rc == HSMCA_ERR_EARLY) && fuzz_why_ok(why, TBS_WHY_MAX)));
 }
 
 static void fuzz_ocsp(const uint8_t *data, size_t size, const struct policy_profile *p)
@@ -174,7 +174,7 @@ static void fuzz_ocsp(const uint8_t *data, size_t size, const struct policy_prof
 	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
 	why[0] = 0;
 	rc = policy_check_ocsp_clock(&t, p, FUZZ_NOW, why);
-	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+	FUZZ_CHECK(rc == 0 || ((rc == HSMCA_ERR_POLICY || rc == HSMCA_ERR_EARLY) && fuzz_why_ok(why, TBS_WHY_MAX)));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

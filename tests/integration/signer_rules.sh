@@ -35,6 +35,8 @@ for rule in "issuer issuer:" "aki-missing aki:" "aki-wrong aki:" "sigalg sigalg:
 	set -- $rule
 	check_refusal leaf int "$1" "$2" issuer="$T/ca/int.pem"
 done
+check_refusal leaf int future "clock:" issuer="$T/ca/int.pem"
+grep -q "refused: code=8 clock: notBefore is ahead" <<<"$OUT" || fail "a time ahead is CLOCK (8), not final: $OUT"
 check_refusal leaf ocsp none "operation:" issuer="$T/ca/ocsp.pem"
 pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage (pinned; and keyEncipherment on an EC key), EKU, unknown critical extension, operation, notBefore ahead of the signer's clock"
 

@@ -314,6 +314,7 @@ static void test_refusal_final(void)
 	CHECK(!sgn_client_refusal_final(FRAME_E_SEALED));
 	CHECK(!sgn_client_refusal_final(FRAME_E_SHARE));
 	CHECK(!sgn_client_refusal_final(FRAME_E_INTERNAL));
+	CHECK(!sgn_client_refusal_final(FRAME_E_CLOCK)); /* a time ahead: the same TBS may sign later */
 	CHECK(!sgn_client_refusal_final(0));
 	CHECK(!sgn_client_refusal_final(0xffffffffu));
 }
