@@ -1,5 +1,4 @@
 /* hsmca-frontend: subcommand dispatch and start-up order only. */
-#include <ctype.h>
 #include <getopt.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -181,15 +180,8 @@ static bool fe_parse_expect(const char *v, struct db_audit_opts *o)
 {
 	char *end = NULL;
 	long long id = strtoll(v, &end, 10);
-	if (id <= 0 || *end != ':' || strlen(end + 1) != 2 * DB_AUDIT_HASH_LEN)
+	if (id <= 0 || *end != ':' || !conf_value_hex(end + 1, o->expect_hash, DB_AUDIT_HASH_LEN))
 		return false;
-	for (int i = 0; i < DB_AUDIT_HASH_LEN; i++) {
-		unsigned x;
-		const char *h = end + 1 + 2 * i;
-		if (!isxdigit((unsigned char)h[0]) || !isxdigit((unsigned char)h[1]) || sscanf(h, "%2x", &x) != 1)
-			return false;
-		o->expect_hash[i] = (uint8_t)x;
-	}
 	o->expect_id = id;
 	return true;
 }

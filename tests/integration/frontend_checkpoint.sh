@@ -138,4 +138,8 @@ OUT=$(verify --expect "$FIRST") || fail "--expect the first logged head ($FIRST)
 grep -q "row ${FIRST%%:*} has the expected hash" <<<"$OUT" || fail "--expect the first logged head: $OUT"
 expect_rc 1 verify --expect "${FIRST%%:*}:$(printf '0%.0s' $(seq 64))"
 grep -q "its hash is not the expected one" <<<"$OUT" || fail "--expect a wrong hash: $OUT"
+for bad in "${FIRST%%:*}" "0:${FIRST#*:}" "${FIRST}0" "${FIRST%?}g" "x:${FIRST#*:}"; do
+	expect_rc 1 verify --expect "$bad"
+	grep -q -- "--expect wants ROW:HEX" <<<"$OUT" || fail "--expect $bad: $OUT"
+done
 pass "rows cut off after a checkpoint are named; with the checkpoints deleted as well the chain alone verifies, audit-verify --checkpoint-cert refuses to call it proven, and --expect with a logged head names the cut"
