@@ -110,7 +110,7 @@ cer_cert() { # kind name config...
 }
 PORT=${HSMCA_HTTP_PORT:-8080}
 HTTPS_PORT=${HSMCA_HTTPS_PORT:-8443}
-if [ ! -f "$H/ca/root.pem" ] || [ ! -f "$H/ca/intermediate.pem" ] || [ ! -f "$H/ca/ocsp.pem" ]; then
+if [ ! -f "$H/ca/root.pem" ] || [ ! -f "$H/ca/intermediate.pem" ] || [ ! -f "$H/ca/ocsp.pem" ] || [ ! -f "$H/ca/checkpoint.pem" ]; then
 	[ ! -f "$H/pids/p11kit.pid" ] || stop_all
 	cer_cert root root "key_label = hsmca-root" "key_type = p384" "subject = /C=US/O=hsmca demo/CN=hsmca Demo Root CA" \
 		"validity_days = 7300" "path_length = 1"
@@ -120,6 +120,10 @@ if [ ! -f "$H/ca/root.pem" ] || [ ! -f "$H/ca/intermediate.pem" ] || [ ! -f "$H/
 		"crl_url = http://127.0.0.1:$PORT/crl/root.crl" "ocsp_url = http://127.0.0.1:$PORT/ocsp"
 	cer_cert ocsp ocsp "key_label = hsmca-ocsp" "key_type = p256" "subject = /C=US/O=hsmca demo/CN=hsmca Demo OCSP Responder" \
 		"validity_days = 90" "issuer_cert = $H/ca/intermediate.pem" "issuer_key_label = hsmca-intermediate"
+	# the audit log's checkpoints are signed by a key of their own, not by a CA key
+	cer_cert checkpoint checkpoint "key_label = hsmca-checkpoint" "key_type = p256" \
+		"subject = /C=US/O=hsmca demo/CN=hsmca Demo Audit Checkpoints" "validity_days = 1825" \
+		"issuer_cert = $H/ca/root.pem" "issuer_key_label = hsmca-root"
 fi
 cat "$H/ca/intermediate.pem" "$H/ca/root.pem" > "$H/ca/chain.pem"
 chown -R "$HSM_USER" "$H/tokens"
@@ -154,7 +158,7 @@ $([ -f "$H/custodians/pin.verifier" ] && echo "pin_verifier = $(cat "$H/custodia
 label = hsmca-intermediate
 cert = $H/ca/intermediate.pem
 issuer_cert = $H/ca/root.pem
-operations = cert, crl, checkpoint
+operations = cert, crl
 ca = no
 key_usage = digitalSignature, keyEncipherment
 eku = serverAuth, clientAuth
@@ -167,6 +171,12 @@ cert = $H/ca/ocsp.pem
 issuer_cert = $H/ca/intermediate.pem
 operations = ocsp
 ocsp_delegated = yes
+
+[key checkpoint]
+label = hsmca-checkpoint
+cert = $H/ca/checkpoint.pem
+issuer_cert = $H/ca/root.pem
+operations = checkpoint
 EOC
 if ! running signer; then
 	rm -f "$H/run/control.sock" "$H/run/signer.sock"
@@ -288,7 +298,8 @@ signer_socket = $H/run/signer.sock
 profiles = $H/config/profiles.conf
 chain = $H/ca/chain.pem
 user = $FRONTEND_USER
-checkpoint_key = hsmca-intermediate
+checkpoint_key = hsmca-checkpoint
+checkpoint_cert = $H/ca/checkpoint.pem
 EOC
 	fe_tls_ok && cat >> "$H/config/frontend.conf" <<EOC
 tls_listen = 127.0.0.1:$HTTPS_PORT
@@ -348,7 +359,8 @@ curl -fsS --cacert "$H/ca/chain.pem" "https://127.0.0.1:$HTTPS_PORT/healthz" >/d
 cat <<EOT
 
 hsmca is running (HSMCA_HOME=$H)
-  CA certificates     $H/ca/root.pem, $H/ca/intermediate.pem, $H/ca/chain.pem, OCSP responder $H/ca/ocsp.pem
+  CA certificates     $H/ca/root.pem, $H/ca/intermediate.pem, $H/ca/chain.pem, OCSP responder $H/ca/ocsp.pem,
+                      audit checkpoints $H/ca/checkpoint.pem
   custodians' shares  $H/custodians/*.share (demo passphrases beside them: *.pass; transcript and audit.pem there too)
   ceremony records    $H/ca/*.pem.transcript (+ .sig; check: $CEREMONY verify --transcript F --pubkey $H/custodians/audit.pem)
   signer              pid $(cat "$H/pids/signer.pid"), socket $H/run/signer.sock, log $H/log/signer.log
@@ -358,7 +370,7 @@ hsmca is running (HSMCA_HOME=$H)
                         certificate $FE_CERT (issued by this CA), client certificates under it accepted
   demo accounts       $H/demo-credentials.json (a requester, two administrators, an auditor)
   audit log           the HSM signs its head every 60 s; check: $FRONTEND audit-verify -c $H/config/frontend.conf \\
-                        --checkpoint-cert $H/ca/intermediate.pem
+                        --checkpoint-cert $H/ca/checkpoint.pem (a key of its own, issued by the root)
   PostgreSQL          private cluster in $H/pg (socket $H/pg/sock), profiles $H/config/profiles.conf
   try it              openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem \\
                         -subj /CN=x -addext subjectAltName=DNS:www.example.com -out r.csr

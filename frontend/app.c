@@ -31,6 +31,25 @@ static int app_read_chain(struct app *a, char *err)
 	return 0;
 }
 
+/* checkpoint_cert: read as root (before the privilege drop) like every other file; its key must be allowed
+ * to make digital signatures */
+static int app_read_checkpoint_cert(struct app *a, char *err)
+{
+	const char *path = a->conf.checkpoint_cert;
+	if (!path[0])
+		return 0;
+	if (!(a->checkpoint_cert = certbuild_read_pem(path))) {
+		snprintf(err, CONF_ERR_MAX, "checkpoint_cert %s: cannot read a PEM certificate", path);
+		return HSMCA_ERR_CONFIG;
+	}
+	if ((X509_get_extension_flags(a->checkpoint_cert) & EXFLAG_KUSAGE) &&
+	    !(X509_get_key_usage(a->checkpoint_cert) & KU_DIGITAL_SIGNATURE)) {
+		snprintf(err, CONF_ERR_MAX, "checkpoint_cert %s: its keyUsage does not allow digitalSignature", path);
+		return HSMCA_ERR_CONFIG;
+	}
+	return 0;
+}
+
 int app_load(struct app *a, char *err)
 {
 	int rc = profiles_load(a->conf.profiles, &a->profiles, err);
@@ -56,7 +75,7 @@ int app_load(struct app *a, char *err)
 			return HSMCA_ERR_CONFIG;
 		}
 	}
-	if ((rc = app_read_chain(a, err)))
+	if ((rc = app_read_checkpoint_cert(a, err)) || (rc = app_read_chain(a, err)))
 		return rc;
 	if (RAND_priv_bytes(a->renew_key, sizeof(a->renew_key)) != 1)
 		return HSMCA_ERR_CRYPTO;

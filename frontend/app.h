@@ -23,6 +23,7 @@ struct app {
 	struct fconfig conf;
 	struct profiles profiles;
 	struct app_issuer issuers[PROF_MAX]; /* parallel to profiles.p */
+	X509 *checkpoint_cert;               /* owned: conf.checkpoint_cert read, or NULL */
 	char *chain_pem;                     /* owned */
 	size_t chain_len;
 	struct ratelimit *rl;
@@ -50,7 +51,7 @@ struct worker {
 	bool deferred;
 };
 
-/* Loads profiles, issuer certificates and the chain named in conf. */
+/* Loads profiles, issuer certificates, the checkpoint certificate and the chain named in conf. */
 int app_load(struct app *a, char *err) HSMCA_WUR;
 /* At exit, with the threads that read a still running: wipes the renewal challenge key and the credential
  * cache, frees nothing. */

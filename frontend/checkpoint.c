@@ -216,15 +216,20 @@ int checkpoint_start(struct app *a, char *err)
 		log_event("info", "audit_checkpoints_off", "why=\"no checkpoint_key in the configuration\"");
 		return 0;
 	}
+	if (a->checkpoint_cert)
+		st.key = X509_get0_pubkey(a->checkpoint_cert);
 	for (unsigned i = 0; i < a->profiles.n && !st.key; i++)
 		if (!strcmp(a->profiles.p[i].issuer, a->conf.checkpoint_key))
 			st.key = X509_get0_pubkey(a->issuers[i].cert);
 	if (!st.key) {
 		snprintf(err, CONF_ERR_MAX,
-			 "checkpoint_key %s: no profile has it as issuer (its issuer_cert is needed to check the "
-			 "signatures)", a->conf.checkpoint_key);
+			 "checkpoint_key %s: no checkpoint_cert, and no profile has it as issuer (a certificate of the "
+			 "key is needed to check the signatures)", a->conf.checkpoint_key);
 		return HSMCA_ERR_CONFIG;
 	}
+	log_event("info", "audit_checkpoints_on", "key=%s certificate=%s every=%u", a->conf.checkpoint_key,
+		  a->checkpoint_cert ? a->conf.checkpoint_cert : "(the profile's issuer_cert)",
+		  a->conf.checkpoint_seconds);
 	st.app = a;
 	st.sgn.fd = -1;
 	if (pthread_create(&t, NULL, checkpoint_main, &st) != 0) {

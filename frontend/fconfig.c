@@ -11,7 +11,7 @@
 
 enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_KEY_CLIENT_CA,
        FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_KEY_MAX_INFLIGHT, FCONF_KEY_CHECKPOINT_KEY,
-       FCONF_KEY_CHECKPOINT_SECONDS, FCONF_NKEYS };
+       FCONF_KEY_CHECKPOINT_SECONDS, FCONF_KEY_CHECKPOINT_CERT, FCONF_NKEYS };
 
 struct fconf_ctx {
 	struct fconfig *c;
@@ -51,7 +51,8 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	static const char *const keys[] = { "listen", "database", "signer_socket", "profiles", "chain", "threads",
 					    "max_body", "max_headers", "max_header_size", "timeout_seconds",
 					    "tls_cert", "tls_key", "client_ca", "recover_after_seconds", "tls_listen",
-					    "user", "max_inflight", "checkpoint_key", "checkpoint_seconds" };
+					    "user", "max_inflight", "checkpoint_key", "checkpoint_seconds",
+					    "checkpoint_cert" };
 	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
 	struct fconf_ctx *ctx = vctx;
 	struct fconfig *c = ctx->c;
@@ -91,6 +92,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 16: ok = conf_value_uint(v, 1000000, &n) && n >= 1; c->max_inflight = (unsigned)n; break;
 	case 17: ok = conf_value_str(v, c->checkpoint_key, sizeof(c->checkpoint_key)) && c->checkpoint_key[0]; break;
 	case 18: ok = conf_value_uint(v, 86400, &n) && n >= 1; c->checkpoint_seconds = (unsigned)n; break;
+	case 19: ok = conf_value_str(v, c->checkpoint_cert, sizeof(c->checkpoint_cert)) && c->checkpoint_cert[0]; break;
 	}
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }
@@ -120,6 +122,9 @@ static int fconf_check_tls(const struct fconf_ctx *ctx, const char *path, char *
 	if (line[FCONF_KEY_CHECKPOINT_SECONDS] && !c->checkpoint_key[0])
 		return CERR("line %u: checkpoint_seconds without checkpoint_key (no key would sign the checkpoints)",
 			    line[FCONF_KEY_CHECKPOINT_SECONDS]);
+	if (line[FCONF_KEY_CHECKPOINT_CERT] && !c->checkpoint_key[0])
+		return CERR("line %u: checkpoint_cert without checkpoint_key (no key would sign the checkpoints)",
+			    line[FCONF_KEY_CHECKPOINT_CERT]);
 	return 0;
 }
 

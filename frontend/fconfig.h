@@ -35,9 +35,12 @@ struct fconfig {
 	char tls_key[FCONF_PATH_MAX];       /* PEM private key of that leaf (unencrypted; read before the drop) */
 	char client_ca[FCONF_PATH_MAX];     /* optional: PEM bundle trusted for client certificates (clientAuth) */
 	char user[FCONF_USER_MAX];          /* started as root: drop to this user once the sockets are bound */
-	/* audit checkpoints (checkpoint.h): the signer key (a profile's issuer) that signs the chain head every
-	 * checkpoint_seconds (default 60) while it moves; "" (the default): no checkpoints */
+	/* audit checkpoints (checkpoint.h): the signer key that signs the chain head every checkpoint_seconds
+	 * (default 60) while it moves, and the certificate its signatures are checked under: checkpoint_cert (a
+	 * dedicated key, hsmca-ceremony checkpoint) or, without it, the issuer_cert of a profile whose issuer
+	 * is that key; checkpoint_key "" (the default): no checkpoints */
 	char checkpoint_key[FCONF_LABEL_MAX];
+	char checkpoint_cert[FCONF_PATH_MAX];
 	unsigned checkpoint_seconds;
 };
 

@@ -232,6 +232,19 @@ static int sgn_conf_cb(void *vctx, const char *section, const char *key, const c
 	return sgn_conf_main(ctx->c, key, v, line, err);
 }
 
+unsigned sgn_key_advice(const struct sgn_key_conf *k, struct sgn_advice out[SGN_ADVICE_MAX])
+{
+	const struct policy_profile *p = &k->profile;
+	unsigned n = 0;
+	if (p->allow_ca && !p->ca_pinned)
+		out[n++] = (struct sgn_advice){ "ca_unpinned", "may sign CA certificates for any names (no ca_permitted)" };
+	if (p->allow_checkpoint && (p->allow_cert || p->allow_crl || p->allow_ocsp))
+		out[n++] = (struct sgn_advice){ "checkpoint_key_shared",
+						"signs audit checkpoints as well as certificates, CRLs or OCSP "
+						"responses (a dedicated key: hsmca-ceremony checkpoint)" };
+	return n;
+}
+
 #define SGN_OCSP_DAYS_DEFAULT 7 /* max_ocsp_days when not given: a week, as RFC 5019 responders commonly use */
 
 static void sgn_config_defaults(struct sgn_config *out)

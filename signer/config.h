@@ -47,6 +47,16 @@ struct sgn_config {
 	struct sgn_key_conf keys[SGN_MAX_KEYS];
 };
 
+/* Advice on a key the signer runs with but a careful deployment would not: a CA key without ca_permitted, a
+ * key that signs audit checkpoints as well as certificates, CRLs or OCSP responses. */
+struct sgn_advice {
+	const char *event; /* the log event's name */
+	const char *why;   /* static: "key NAME " + why reads as a sentence */
+};
+#define SGN_ADVICE_MAX 2
+/* Fills out[] (static strings) for key k; returns how many. */
+unsigned sgn_key_advice(const struct sgn_key_conf *k, struct sgn_advice out[SGN_ADVICE_MAX]);
+
 /* Reads and validates path; on error err (CONF_ERR_MAX) says which line and why. */
 int sgn_config_load(const char *path, struct sgn_config *out, char *err) HSMCA_WUR;
 /* The same over text[0..len) (not NUL-terminated), name standing for the path in errors. */

@@ -58,10 +58,11 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("dumpable", "prctl failed");
 	if (sgn_config_load(conf_path, &conf, err))
 		return sgn_fail("config", err);
-	for (unsigned i = 0; i < conf.n_keys; i++)
-		if (conf.keys[i].profile.allow_ca && !conf.keys[i].profile.ca_pinned)
-			log_event("warning", "ca_unpinned", "key=%s why=\"it may sign CA certificates for any names: "
-				  "no ca_permitted\"", conf.keys[i].name);
+	for (unsigned i = 0; i < conf.n_keys; i++) {
+		struct sgn_advice adv[SGN_ADVICE_MAX];
+		for (unsigned j = 0, n = sgn_key_advice(&conf.keys[i], adv); j < n; j++)
+			log_event("warning", adv[j].event, "key=%s why=\"%s\"", conf.keys[i].name, adv[j].why);
+	}
 	st.conf = &conf;
 	st.listen_fd = -1;
 	st.n_workers = conf.workers;
@@ -132,10 +133,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-		for (unsigned i = 0; i < conf.n_keys; i++)
-			if (conf.keys[i].profile.allow_ca && !conf.keys[i].profile.ca_pinned)
-				printf("warning: key %s may sign CA certificates for any names (no ca_permitted)\n",
-				       conf.keys[i].name);
+		for (unsigned i = 0; i < conf.n_keys; i++) {
+			struct sgn_advice adv[SGN_ADVICE_MAX];
+			for (unsigned j = 0, n = sgn_key_advice(&conf.keys[i], adv); j < n; j++)
+				printf("warning: key %s %s\n", conf.keys[i].name, adv[j].why);
+		}
 		printf("ok: %u keys\n", conf.n_keys);
 		return 0;
 	}

@@ -10,7 +10,7 @@
 #define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
 
 enum { K_INIT = 1 << CER_INIT, K_ROOT = 1 << CER_ROOT, K_INT = 1 << CER_INTERMEDIATE, K_OCSP = 1 << CER_OCSP,
-       K_RESPLIT = 1 << CER_RESPLIT, K_CERTS = K_ROOT | K_INT | K_OCSP };
+       K_RESPLIT = 1 << CER_RESPLIT, K_CKPT = 1 << CER_CHECKPOINT, K_CERTS = K_ROOT | K_INT | K_OCSP | K_CKPT };
 
 struct cer_conf_ctx {
 	struct cer_config *c;
@@ -44,7 +44,7 @@ static int cer_conf_cb(void *vctx, const char *section, const char *key, const c
 		{ "token_label", K_INIT }, { "custodians", K_INIT | K_RESPLIT }, { "threshold", K_INIT | K_RESPLIT },
 		{ "audit_key_label", K_INIT | K_RESPLIT | K_CERTS }, { "key_label", K_CERTS }, { "key_type", K_CERTS },
 		{ "subject", K_CERTS }, { "validity_days", K_CERTS }, { "path_length", K_ROOT | K_INT },
-		{ "issuer_cert", K_INT | K_OCSP }, { "issuer_key_label", K_INT | K_OCSP },
+		{ "issuer_cert", K_INT | K_OCSP | K_CKPT }, { "issuer_key_label", K_INT | K_OCSP | K_CKPT },
 		{ "permitted_dns", K_ROOT | K_INT }, { "excluded_dns", K_ROOT | K_INT },
 		{ "policy_oids", K_ROOT | K_INT }, { "crl_url", K_INT }, { "ocsp_url", K_INT },
 		{ "ca_issuers_url", K_INT }, { "pin_verifier", K_RESPLIT | K_CERTS },
@@ -119,14 +119,17 @@ static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, cha
 				    kind == CER_INIT ? "token_label, " : "");
 		return 0;
 	}
-	unsigned max = kind == CER_ROOT ? CER_ROOT_MAX_DAYS : kind == CER_INTERMEDIATE ? CER_INT_MAX_DAYS : CER_OCSP_MAX_DAYS;
+	unsigned max = kind == CER_ROOT	      ? CER_ROOT_MAX_DAYS
+		       : kind == CER_INTERMEDIATE ? CER_INT_MAX_DAYS
+		       : kind == CER_CHECKPOINT	  ? CER_CHECKPOINT_MAX_DAYS
+						  : CER_OCSP_MAX_DAYS;
 	if (!c->key_label[0] || !c->key_type || !c->subject[0] || !c->validity_days)
 		return CERR("needs key_label, key_type, subject and validity_days");
 	if (c->validity_days > max)
 		return CERR("validity_days %u is over the limit of %u days for this certificate", c->validity_days, max);
 	if (kind != CER_ROOT && (!c->issuer_cert[0] || !c->issuer_key_label[0]))
 		return CERR("needs issuer_cert and issuer_key_label");
-	if (kind != CER_OCSP && c->path_length < 0)
+	if ((kind == CER_ROOT || kind == CER_INTERMEDIATE) && c->path_length < 0)
 		return CERR("needs path_length");
 	return 0;
 }

@@ -19,6 +19,7 @@
 #define CER_ROOT_MAX_DAYS (25 * 365 - 1)
 #define CER_INT_MAX_DAYS (8 * 365 - 1)
 #define CER_OCSP_MAX_DAYS 398
+#define CER_CHECKPOINT_MAX_DAYS CER_INT_MAX_DAYS /* the audit checkpoint key's certificate */
 #define CER_MAX_PATHLEN 8
 #define FRAME_PASS_MAX_CER 1024
 
@@ -47,7 +48,9 @@ struct cer_config {
 	uint8_t sha256[32]; /* of the config file bytes */
 };
 
-enum cer_kind { CER_INIT, CER_ROOT, CER_INTERMEDIATE, CER_OCSP, CER_RESPLIT };
+/* CER_CHECKPOINT: the key that signs the audit log's checkpoints (the frontend's checkpoint_key), kept apart
+ * from the CA keys; its certificate (CA:FALSE, digitalSignature only) is issued by a CA key of the token. */
+enum cer_kind { CER_INIT, CER_ROOT, CER_INTERMEDIATE, CER_OCSP, CER_RESPLIT, CER_CHECKPOINT };
 
 /* Command-line state of one ceremony. */
 struct cer_args {

@@ -1,4 +1,4 @@
-/* Root, intermediate and OCSP-responder ceremonies: generate a key in the token, build the certificate,
+/* Root, intermediate, OCSP-responder and audit-checkpoint ceremonies: generate a key in the token, build the certificate,
  * lint the TBS with the signer's own rules, sign inside the HSM, verify and lint again, write it (never
  * overwriting) and record everything in the transcript. */
 #include <openssl/pem.h>
@@ -90,6 +90,11 @@ static int cer_exts_add(struct cer_ctx *c, X509 *x, X509V3_CTX *pctx)
 		    (rc = cer_ext(x, &ctx, NID_ext_key_usage, "OCSPSigning")) ||
 		    (rc = cer_ext(x, &ctx, NID_id_pkix_OCSP_noCheck, "ignored")))
 			return rc;
+	} else if (c->args->kind == CER_CHECKPOINT) {
+		/* signs audit checkpoints only (the signer pins operations = checkpoint): no EKU, no CA */
+		if ((rc = cer_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE")) ||
+		    (rc = cer_ext(x, &ctx, NID_key_usage, "critical,digitalSignature")))
+			return rc;
 	} else {
 		snprintf(v, sizeof(v), "critical,CA:TRUE,pathlen:%d", cf->path_length);
 		if ((rc = cer_ext(x, &ctx, NID_basic_constraints, v)) ||
@@ -166,6 +171,11 @@ static void cer_profile(const struct cer_ctx *c, X509 *issuer, struct policy_pro
 			p->eku_len[0] = oid.len;
 			p->n_eku = 1;
 		}
+		return;
+	}
+	if (c->args->kind == CER_CHECKPOINT) {
+		p->ku_allowed = TBS_KU_DIGITAL_SIGNATURE;
+		p->max_validity_days = CER_CHECKPOINT_MAX_DAYS;
 		return;
 	}
 	long parent_pathlen = issuer ? X509_get_pathlen(issuer) : -1;

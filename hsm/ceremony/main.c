@@ -13,7 +13,7 @@ static const struct {
 	enum cer_kind kind;
 } cer_cmds[] = {
 	{ "init", CER_INIT }, { "root", CER_ROOT }, { "intermediate", CER_INTERMEDIATE },
-	{ "ocsp", CER_OCSP }, { "resplit", CER_RESPLIT },
+	{ "ocsp", CER_OCSP }, { "resplit", CER_RESPLIT }, { "checkpoint", CER_CHECKPOINT },
 };
 
 static int cer_usage(void)
@@ -23,6 +23,7 @@ static int cer_usage(void)
 		"       hsmca-ceremony root         --module SO --config FILE --out CERT.pem SHARES\n"
 		"       hsmca-ceremony intermediate --module SO --config FILE --out CERT.pem SHARES\n"
 		"       hsmca-ceremony ocsp         --module SO --config FILE --out CERT.pem SHARES\n"
+		"       hsmca-ceremony checkpoint   --module SO --config FILE --out CERT.pem SHARES (audit checkpoint key)\n"
 		"       hsmca-ceremony resplit      --module SO --config FILE --out NEW_SHARE_DIR SHARES [--passphrase-dir DIR]\n"
 		"       hsmca-ceremony verify       --transcript FILE --pubkey AUDIT.pem [--signature FILE.sig]\n"
 		"SHARES: m times --share FILE [--passphrase-file FILE] (prompted on the terminal otherwise)\n"

@@ -11,7 +11,7 @@
 
 #define CER_TRANSCRIPT_MAX (1024 * 1024)
 
-static const char *const cer_kind_names[] = { "init", "root", "intermediate", "ocsp", "resplit" };
+static const char *const cer_kind_names[] = { "init", "root", "intermediate", "ocsp", "resplit", "checkpoint" };
 
 static void cer_time(time_t t, char out[32])
 {

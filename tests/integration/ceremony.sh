@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo ceremony end to end on a fresh SoftHSM2 token: init (3-of-5), root, intermediate, OCSP
-# responder; transcripts verify; every refusal path of the ceremony tool.
+# responder, audit checkpoint key; transcripts verify; every refusal path of the ceremony tool.
 source "$(dirname "$0")/lib.sh"
 hsm_init_env
 ceremony_init
@@ -20,6 +20,28 @@ openssl x509 -in "$T/ca/int.pem" -noout -ext basicConstraints,nameConstraints,cr
 serial=$(openssl x509 -in "$T/ca/int.pem" -noout -serial | cut -d= -f2)
 [ ${#serial} -ge 30 ] || fail "serial $serial is not ~128 bits"
 pass "root -> intermediate -> OCSP responder verify with openssl -x509_strict"
+
+# the audit checkpoint key (the frontend's checkpoint_key): a leaf of the root, digitalSignature only, no EKU
+ceremony_ca checkpoint ckpt p256 root
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/ckpt.pem" >/dev/null || fail "checkpoint cert does not verify"
+EXT=$(openssl x509 -in "$T/ca/ckpt.pem" -noout -ext basicConstraints,keyUsage,extendedKeyUsage,subjectKeyIdentifier,authorityKeyIdentifier)
+grep -A1 'Basic Constraints: critical' <<<"$EXT" | grep -q 'CA:FALSE' || fail "checkpoint cert basicConstraints: $EXT"
+grep -A1 'Key Usage: critical' <<<"$EXT" | grep -qx ' *Digital Signature' || fail "checkpoint cert keyUsage: $EXT"
+! grep -q 'Extended Key Usage' <<<"$EXT" || fail "checkpoint cert has an EKU: $EXT"
+grep -q 'Subject Key Identifier' <<<"$EXT" && grep -q 'Authority Key Identifier' <<<"$EXT" || fail "checkpoint SKI/AKI: $EXT"
+"$CEREMONY" verify --transcript "$T/ca/ckpt.pem.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "checkpoint transcript"
+grep -q '^ceremony: checkpoint$' "$T/ca/ckpt.pem.transcript" || fail "the transcript does not name the checkpoint ceremony: $(head -5 "$T/ca/ckpt.pem.transcript")"
+printf 'key_label = c2\nkey_type = p256\nsubject = /CN=c2\nvalidity_days = 30\npath_length = 0\nissuer_cert = %s\nissuer_key_label = root\n' "$T/ca/root.pem" > "$T/bad.conf"
+expect_rc 1 "$CEREMONY" checkpoint --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/c2.pem" $(shares_args alice carol erin)
+grep -q 'line 5: key path_length does not belong in this ceremony' <<<"$OUT" || fail "path_length in a checkpoint ceremony: $OUT"
+printf 'key_label = c2\nkey_type = p256\nsubject = /CN=c2\nvalidity_days = 30\n' > "$T/bad.conf"
+expect_rc 1 "$CEREMONY" checkpoint --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/c2.pem" $(shares_args alice carol erin)
+grep -q 'needs issuer_cert and issuer_key_label' <<<"$OUT" || fail "a checkpoint ceremony without an issuer: $OUT"
+printf 'key_label = c2\nkey_type = p256\nsubject = /CN=c2\nvalidity_days = 2950\nissuer_cert = %s\nissuer_key_label = root\n' "$T/ca/root.pem" > "$T/bad.conf"
+expect_rc 1 "$CEREMONY" checkpoint --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/c2.pem" $(shares_args alice carol erin)
+grep -q 'over the limit of 2919 days' <<<"$OUT" || fail "a checkpoint certificate over 8 years: $OUT"
+[ ! -e "$T/ca/c2.pem" ] || fail "a refused checkpoint ceremony wrote output"
+pass "the checkpoint ceremony: a root-issued CA:FALSE digitalSignature key with no EKU, on a signed transcript; path_length, no issuer, over 8 years refused"
 
 for t in "$T/shares/ceremony.transcript" "$T/ca/root.pem.transcript" "$T/ca/int.pem.transcript"; do
 	"$CEREMONY" verify --transcript "$t" --pubkey "$T/shares/audit.pem" >/dev/null || fail "transcript $t"

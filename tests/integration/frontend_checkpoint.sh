@@ -17,11 +17,22 @@ verify() { "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)"
 # ---- configuration errors stop the frontend at start-up, saying why ----
 fe_conf 'checkpoint_key = nosuch'
 expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
-grep -q 'checkpoint_key nosuch: no profile has it as issuer' <<<"$OUT" || fail "an unknown checkpoint_key: $OUT"
+grep -q 'checkpoint_key nosuch: no checkpoint_cert, and no profile has it as issuer' <<<"$OUT" || fail "an unknown checkpoint_key: $OUT"
 fe_conf 'checkpoint_seconds = 5'
 expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
 grep -q 'checkpoint_seconds without checkpoint_key' <<<"$OUT" || fail "checkpoint_seconds alone: $OUT"
-pass "a checkpoint_key no profile issues under, or checkpoint_seconds without a key, stops the frontend at start-up"
+fe_conf "checkpoint_cert = $T/ca/int.pem"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q 'checkpoint_cert without checkpoint_key' <<<"$OUT" || fail "checkpoint_cert alone: $OUT"
+fe_conf $'checkpoint_key = int\ncheckpoint_cert = '"$T/nosuch.pem"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "checkpoint_cert $T/nosuch.pem: cannot read a PEM certificate" <<<"$OUT" || fail "an unreadable checkpoint_cert: $OUT"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ke.key" -out "$T/ke.pem" -subj /CN=ke \
+	-addext keyUsage=critical,keyEncipherment 2>/dev/null || fail "openssl req"
+fe_conf $'checkpoint_key = int\ncheckpoint_cert = '"$T/ke.pem"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "checkpoint_cert $T/ke.pem: its keyUsage does not allow digitalSignature" <<<"$OUT" || fail "a keyEncipherment checkpoint_cert: $OUT"
+pass "a checkpoint_key no profile issues under and no checkpoint_cert given, checkpoint_seconds or checkpoint_cert without a key, an unreadable checkpoint_cert or one whose key may not sign stop the frontend at start-up"
 
 # ---- checkpoints follow the head ----
 fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
@@ -143,3 +154,48 @@ for bad in "${FIRST%%:*}" "0:${FIRST#*:}" "${FIRST}0" "${FIRST%?}g" "x:${FIRST#*
 	grep -q -- "--expect wants ROW:HEX" <<<"$OUT" || fail "--expect $bad: $OUT"
 done
 pass "rows cut off after a checkpoint are named; with the checkpoints deleted as well the chain alone verifies, audit-verify --checkpoint-cert refuses to call it proven, and --expect with a logged head names the cut"
+
+# ---- a dedicated checkpoint key (hsmca-ceremony checkpoint), as quickstart deploys it ----
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+ceremony_ca checkpoint ckpt p256 root
+OUT=$("$SIGNER" check-config -c "$T/signer.conf") || fail "check-config: $OUT"
+grep -q 'warning: key int signs audit checkpoints as well as certificates, CRLs or OCSP responses (a dedicated key: hsmca-ceremony checkpoint)' <<<"$OUT" \
+	|| fail "no advice about the shared key: $OUT"
+sed -i 's/^operations = cert, crl, checkpoint$/operations = cert, crl/' "$T/signer.conf"
+signer_key ckpt root checkpoint
+OUT=$("$SIGNER" check-config -c "$T/signer.conf") || fail "check-config: $OUT"
+! grep -q 'warning' <<<"$OUT" || fail "advice about dedicated keys: $OUT"
+lines=$(wc -l < "$T/signer.log")
+signer_start
+signer_unseal alice bob carol
+! tail -n +$((lines + 1)) "$T/signer.log" | grep -q 'checkpoint_key_shared' || fail "the signer warned about a dedicated key"
+# a certificate other than the key's: every signature is refused before it is stored
+lines=$(wc -l < "$T/frontend.log")
+fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/int.pem"
+for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_checkpoint_failed' && break; sleep 0.1; done
+tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_checkpoint_failed why="the signature of key ckpt does not verify under its certificate"' \
+	|| fail "a checkpoint_cert of another key: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep checkpoint)"
+[ "$(OWNER "select count(*) from audit_checkpoints")" = 0 ] || fail "a checkpoint stored that its certificate does not verify"
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+# the key's own certificate
+lines=$(wc -l < "$T/frontend.log")
+fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/ckpt.pem"
+tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "event=audit_checkpoints_on key=ckpt certificate=$T/ca/ckpt.pem every=1" \
+	|| fail "start-up does not name the checkpoint certificate: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep checkpoint)"
+csr three ec:P-256 "DNS:three.example.com"
+issue_req "$T/three.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "issue with the dedicated key: $STATUS $BODY"
+wait_covered "with the dedicated key"
+HEAD=$(OWNER "select last_id from audit_chain_head")
+[ "$(OWNER "select key_label from audit_checkpoints where audit_id = $HEAD")" = ckpt ] || fail "key_label: $(OWNER "select key_label from audit_checkpoints")"
+OUT=$(verify --checkpoint-cert "$T/ca/ckpt.pem") || fail "audit-verify under the checkpoint certificate: $OUT"
+grep -q "^audit chain intact: $HEAD rows; [0-9]* checkpoints verified under the checkpoint certificate" <<<"$OUT" || fail "audit-verify: $OUT"
+expect_rc 1 verify --checkpoint-cert "$T/ca/int.pem"
+grep -q "the signature does not verify under the checkpoint certificate" <<<"$OUT" || fail "the issuing CA's certificate: $OUT"
+openssl x509 -in "$T/ca/ckpt.pem" -noout -pubkey > "$T/ckpt.pub"
+HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
+OWNER "select encode(signature, 'hex') from audit_checkpoints where audit_id = $HEAD" | xxd -r -p > "$T/cp.sig"
+{ printf 'hsmca-audit-checkpoint-v1\0'; printf 'hsmca-audit-head-v1\n%s\n%s\n' "$HEAD" "$HEX" | openssl dgst -sha256 -binary; } > "$T/cp.msg"
+openssl dgst -sha256 -verify "$T/ckpt.pub" -signature "$T/cp.sig" "$T/cp.msg" > /dev/null || fail "openssl does not verify the dedicated key's checkpoint"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/ckpt.pem" > /dev/null || fail "the checkpoint certificate does not chain to the root"
+pass "a dedicated checkpoint key (root-issued, checkpoint only): the signer advises against sharing a CA key, checkpoints are signed by the dedicated key and checked under checkpoint_cert (openssl agrees), another key's certificate is refused before anything is stored"

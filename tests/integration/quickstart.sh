@@ -21,6 +21,19 @@ leaf() {
 		>/dev/null || fail "leaf does not verify"
 }
 leaf first
+# the audit checkpoints' key of its own (root-issued), the only key that signs them
+openssl verify -x509_strict -CAfile "$HSMCA_HOME/ca/root.pem" "$HSMCA_HOME/ca/checkpoint.pem" >/dev/null || fail "checkpoint certificate"
+digest=$(head -c 32 /dev/urandom | xxd -p -c 64)
+"$SGNTOOL" checkpoint socket="$HSMCA_HOME/run/signer.sock" label=hsmca-checkpoint digest="$digest" out="$T/cp.sig" > "$T/sgntool.log" 2>&1 \
+	|| fail "checkpoint signature: $(cat "$T/sgntool.log")"
+{ printf 'hsmca-audit-checkpoint-v1\0'; printf '%s' "$digest" | xxd -r -p; } > "$T/cp.msg"
+openssl x509 -in "$HSMCA_HOME/ca/checkpoint.pem" -noout -pubkey > "$T/cp.pub"
+openssl dgst -sha256 -verify "$T/cp.pub" -signature "$T/cp.sig" "$T/cp.msg" >/dev/null || fail "the checkpoint key's signature"
+expect_rc 3 "$SGNTOOL" checkpoint socket="$HSMCA_HOME/run/signer.sock" label=hsmca-intermediate digest="$digest" out="$T/cp2.sig"
+grep -q "event=audit_checkpoints_on key=hsmca-checkpoint certificate=$HSMCA_HOME/ca/checkpoint.pem" "$HSMCA_HOME/log/frontend.log" \
+	|| fail "the frontend's checkpoints: $(grep checkpoint "$HSMCA_HOME/log/frontend.log")"
+! grep -q 'checkpoint_key_shared\|ca_unpinned' "$HSMCA_HOME/log/signer.log" || fail "the demo signer config draws advice: $(grep warning "$HSMCA_HOME/log/signer.log")"
+pass "audit checkpoints are signed by a dedicated root-issued key (the issuing CA's key refuses them), the frontend checks them under its certificate"
 # shellcheck source=tests/integration/pg_lib.sh
 source "$(dirname "$0")/pg_lib.sh"
 pg_psql_qs() { pg_psql "$HSMCA_HOME/pg" owner -c "$1"; }

@@ -263,6 +263,22 @@ static void test_sgn_config(void)
 	CHECK(p->ca_ip[1].v6 && p->ca_ip[1].prefix == 8 && p->ca_ip[1].addr[0] == 0xfd && p->ca_ip[1].addr[15] == 0);
 	CHECK(!c.keys[0].profile.ca_pinned);
 
+	/* advice: the root key may sign CA certificates for any names; pinned, nothing; a key that also signs
+	 * checkpoints; a key that signs checkpoints only */
+	struct sgn_advice adv[SGN_ADVICE_MAX];
+	CHECK(load(good_conf, &c, err) == 0 && sgn_key_advice(&c.keys[0], adv) == 0);
+	CHECK(sgn_key_advice(&c.keys[1], adv) == 1 && !strcmp(adv[0].event, "ca_unpinned"));
+	CHECK(load_edit("max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.example.com", &c, err) == 0 &&
+	      sgn_key_advice(&c.keys[1], adv) == 0);
+	CHECK(load_edit("operations = cert, crl, ocsp", "operations = crl, checkpoint", &c, err) == 0 &&
+	      sgn_key_advice(&c.keys[0], adv) == 1 && !strcmp(adv[0].event, "checkpoint_key_shared"));
+	CHECK(load_edit("operations = cert crl", "operations = cert, checkpoint", &c, err) == 0 &&
+	      sgn_key_advice(&c.keys[1], adv) == 2 && !strcmp(adv[0].event, "ca_unpinned") &&
+	      !strcmp(adv[1].event, "checkpoint_key_shared"));
+	CHECKF(load_edit("operations = cert, crl, ocsp", "operations = checkpoint", &c, err) == 0 &&
+		       sgn_key_advice(&c.keys[0], adv) == 0,
+	       "a checkpoint-only key: %s", err);
+
 	/* the same text from memory */
 	CHECKF(sgn_config_parse("text", good_conf, strlen(good_conf), &c, err) == 0 && c.n_keys == 2, "parse: %s", err);
 	CHECK(sgn_config_parse("text", good_conf, strlen(good_conf) - strlen("max_crl_days = 366\n"), &c, err) ==
