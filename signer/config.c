@@ -24,7 +24,7 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 					     "session_copy", "label", "cert", "issuer_cert", "operations", "ca",
 					     "max_pathlen", "key_usage", "eku", "max_validity_days", "max_crl_days",
 					     "ocsp_delegated", "ca_permitted", "unseal_timeout_seconds",
-					     "pin_verifier", "max_ocsp_days" };
+					     "pin_verifier", "max_ocsp_days", "module_dirs" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i], key)) {
 			if (*seen & (1u << i))
@@ -44,6 +44,17 @@ static int sgn_conf_list(const char *v, unsigned line, char *err, int (*each)(vo
 		if (rc)
 			return rc;
 	}
+	return 0;
+}
+
+static int sgn_conf_dir(void *arg, const char *tok, unsigned line, char *err)
+{
+	struct sgn_config *c = arg;
+	if (c->n_module_dirs >= SGN_LANDLOCK_DIRS_MAX)
+		return CERR("line %u: module_dirs: at most %d directories", line, SGN_LANDLOCK_DIRS_MAX);
+	if (tok[0] != '/' || !conf_value_str(tok, c->module_dirs[c->n_module_dirs], SGN_PATH_MAX))
+		return CERR("line %u: module_dirs: %s is not an absolute path", line, tok);
+	c->n_module_dirs++;
 	return 0;
 }
 
@@ -196,6 +207,8 @@ static int sgn_conf_main(struct sgn_config *c, const char *key, const char *v, u
 	} else if (!strcmp(key, "unseal_timeout_seconds")) {
 		ok = conf_value_uint(v, 86400, &n) && n > 0;
 		c->unseal_timeout_seconds = (unsigned)n;
+	} else if (!strcmp(key, "module_dirs")) {
+		return sgn_conf_list(v, line, err, sgn_conf_dir, c);
 	} else if (!strcmp(key, "pin_verifier")) {
 		ok = conf_value_hex(v, c->pin_verifier, sizeof(c->pin_verifier));
 		c->has_pin_verifier = ok;
@@ -270,6 +283,12 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 	if (!out->session_copy && !out->p11kit_server_address[0])
 		return CERR("%s: session_copy = no needs p11kit_server_address (an in-process module would open its "
 			    "token files per signature, which the sandbox forbids)", path);
+	if (!out->p11kit_server_address[0] && out->n_module_dirs == 0)
+		return CERR("%s: an in-process module needs module_dirs (the directories it reads and writes once "
+			    "running, e.g. SoftHSM's directories.tokendir): the sandbox confines files to them", path);
+	if (out->p11kit_server_address[0] && out->n_module_dirs > 0)
+		return CERR("%s: module_dirs is for an in-process module (behind p11-kit server the signer opens no "
+			    "file)", path);
 	for (unsigned i = 0; i < out->n_keys; i++) {
 		struct sgn_key_conf *k = &out->keys[i];
 		for (unsigned j = 0; j < i; j++)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "err.h"
+#include "landlock.h"
 #include "policy.h"
 
 #define SGN_PIN_VERIFIER_LEN 32 /* QUORUM_VERIFIER_LEN (asserted in unseal.c) */
@@ -43,6 +44,10 @@ struct sgn_config {
 	bool has_pin_verifier;
 	uint8_t pin_verifier[SGN_PIN_VERIFIER_LEN];
 	bool session_copy;
+	/* an in-process module (no p11kit_server_address): the directories it reads and writes once running
+	 * (SoftHSM: its directories.tokendir), absolute; Landlock confines every file access to them */
+	unsigned n_module_dirs;
+	char module_dirs[SGN_LANDLOCK_DIRS_MAX][SGN_PATH_MAX];
 	unsigned n_keys;
 	struct sgn_key_conf keys[SGN_MAX_KEYS];
 };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "landlock.h"
 #include "log.h"
 #include "sandbox.h"
 #include "state.h"
@@ -43,6 +44,36 @@ static int sgn_open_token(struct sgn_state *st, char *err)
 		snprintf(err, CONF_ERR_MAX, "C_OpenSession: %s", p11_rv_name(p11_last_rv()));
 		return HSMCA_ERR_P11;
 	}
+	return 0;
+}
+
+/* An in-process module's files: Landlock confines them to module_dirs (and the two sockets to their
+ * directories) before the sealed phase's filter, which can only allow openat as a whole. */
+static int sgn_confine_files(const struct sgn_config *c, char *err)
+{
+	char dirs[2][SGN_PATH_MAX];
+	const char *mod[SGN_LANDLOCK_DIRS_MAX], *sock[2] = { dirs[0], dirs[1] };
+	const char *paths[2] = { c->socket, c->control_socket };
+	int abi = 0, rc;
+	for (unsigned i = 0; i < 2; i++) {
+		const char *slash = strrchr(paths[i], '/');
+		if (!slash)
+			snprintf(dirs[i], sizeof(dirs[i]), ".");
+		else
+			snprintf(dirs[i], sizeof(dirs[i]), "%.*s", slash == paths[i] ? 1 : (int)(slash - paths[i]), paths[i]);
+	}
+	for (unsigned i = 0; i < c->n_module_dirs; i++)
+		mod[i] = c->module_dirs[i];
+	if ((rc = sgn_landlock_enter(mod, c->n_module_dirs, sock, 2, &abi))) {
+		snprintf(err, CONF_ERR_MAX, "%s", rc == HSMCA_ERR_CONFIG ? "a module_dirs or socket directory cannot be "
+			 "opened, or threads already run" : "the kernel refused the ruleset");
+		return rc;
+	}
+	if (abi == 0)
+		log_event("warning", "landlock_unavailable", "why=\"this kernel has no Landlock: the in-process module "
+			  "may open any file the signer's user can until the privilege drop\"");
+	else
+		log_event("info", "landlock", "abi=%d module_dirs=%u", abi, c->n_module_dirs);
 	return 0;
 }
 
@@ -90,6 +121,8 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("privdrop", "cannot drop privileges");
 	if (sgn_open_token(&st, err))
 		return sgn_fail("token", err);
+	if (!early_drop && sgn_confine_files(&conf, err))
+		return sgn_fail("landlock", err);
 	/* every share is read inside the sandbox: the sealed phase's filter, narrowed by the signing one below; it
 	 * is in place before the control socket exists, so whoever sees the socket sees a sandboxed signer */
 	if (sgn_sandbox_enter_sealed(!early_drop, false))

@@ -2,7 +2,9 @@
  * work; a forbidden call kills the process (SIGSYS) or, in trap mode, raises SIGSYS; executable memory
  * and new network sockets are denied. The sealed phase's filter (loaded before any share is read) lets the
  * signing socket and worker threads be made, files be opened only for an in-process module, and the signing
- * phase's filter stacked on it takes those away again. Each case runs in its own child. */
+ * phase's filter stacked on it takes those away again. An in-process module's files are confined by Landlock
+ * (signer/landlock.c) to its directories, and the sockets to theirs. Each case runs in its own child. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,9 +17,12 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "landlock.h"
 #include "sandbox.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -109,6 +114,82 @@ static void dumpable_off(void) { quit(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 
 static void opened(void) { quit(open("/etc/hostname", O_RDONLY) >= 0 ? 0 : 3); }
 static void signing_socket_refused(void) { quit(socket(AF_UNIX, SOCK_SEQPACKET, 0) == -1 ? 0 : 6); }
 
+/* Landlock: a module directory and a socket directory, made by main */
+static char ll_mod[64], ll_sock[64];
+
+static void ll_path(char *out, size_t n, const char *dir, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+static int ll_errno(int r) { return r < 0 && errno == EACCES ? 0 : 3; }
+
+static void ll_module_files(void)
+{
+	char p[128], buf[4];
+	ll_path(p, sizeof p, ll_mod, "token.object");
+	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "abcd", 4) != 4 || ftruncate(fd, 2) != 0 || lseek(fd, 0, SEEK_SET) != 0 ||
+	    read(fd, buf, 4) != 2)
+		quit(3);
+	close(fd);
+	DIR *d = opendir(ll_mod);
+	if (!d || !readdir(d))
+		quit(4);
+	closedir(d);
+	quit(unlink(p) == 0 ? 0 : 5);
+}
+static void ll_outside_refused(void) { quit(ll_errno(open("/etc/hostname", O_RDONLY))); }
+static void ll_write_outside_refused(void) { quit(ll_errno(open("/tmp/hsmca-landlock-x", O_WRONLY | O_CREAT, 0600))); }
+static void ll_file_in_sockdir_refused(void)
+{
+	char p[128];
+	ll_path(p, sizeof p, ll_sock, "x");
+	quit(ll_errno(open(p, O_WRONLY | O_CREAT, 0600)));
+}
+static void ll_mkdir_refused(void)
+{
+	char p[128];
+	ll_path(p, sizeof p, ll_mod, "d");
+	quit(ll_errno(mkdir(p, 0700)));
+}
+static int ll_bind(const char *dir)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	snprintf(a.sun_path, sizeof a.sun_path, "%s/s.sock", dir);
+	int r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a);
+	int e = errno;
+	if (r == 0)
+		r = unlink(a.sun_path);
+	errno = e;
+	return r;
+}
+static void ll_socket_in_sockdir(void) { quit(ll_bind(ll_sock) == 0 ? 0 : 3); }
+static void ll_socket_in_moddir_refused(void) { quit(ll_errno(ll_bind(ll_mod))); }
+
+static int enter_landlock(bool trap)
+{
+	const char *mod[] = { ll_mod }, *sock[] = { ll_sock };
+	int abi;
+	(void)trap;
+	return sgn_landlock_enter(mod, 1, sock, 1, &abi) || abi == 0;
+}
+static int enter_landlock_sealed(bool trap) { return enter_landlock(trap) || sgn_sandbox_enter_sealed(true, trap); }
+static void *thread_waits(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
+static void ll_threaded(void)
+{
+	pthread_t t;
+	const char *mod[] = { ll_mod };
+	int abi;
+	if (pthread_create(&t, NULL, thread_waits, NULL) != 0)
+		_exit(4);
+	/* a thread that is already running would not be confined: refused */
+	_exit(sgn_landlock_enter(mod, 1, NULL, 0, &abi) == HSMCA_ERR_CONFIG ? 0 : 3);
+}
+static int enter_nothing(bool trap) { (void)trap; return 0; }
+
 static int enter_signing(bool trap) { return sgn_sandbox_enter(trap); }
 static int enter_sealed(bool trap) { return sgn_sandbox_enter_sealed(false, trap); }
 static int enter_sealed_in_process(bool trap) { return sgn_sandbox_enter_sealed(true, trap); }
@@ -184,5 +265,52 @@ int main(void)
 	bad |= run_in("sealed then signing: open() kills the process", enter_both, false, forbidden_open, SIGSYS, 0);
 	bad |= run_in("sealed then signing: the signing socket is no longer allowed (EACCES)", enter_both, false,
 		      signing_socket_refused, 0, 0);
+	/* Landlock, for an in-process module */
+	const char *none[] = { NULL };
+	int abi = 0;
+	pid_t probe = fork();
+	if (probe == 0)
+		_exit(sgn_landlock_enter(none, 0, none, 0, &abi) != 0 ? 1 : abi > 0 ? 0 : 2);
+	int pst;
+	waitpid(probe, &pst, 0);
+	char base[] = "/tmp/hsmca-sandbox.XXXXXX";
+	if (!WIFEXITED(pst) || WEXITSTATUS(pst) == 1) {
+		printf("FAIL: landlock: the kernel has Landlock and refused an empty ruleset\n");
+		bad = 1;
+	} else if (WEXITSTATUS(pst) == 2) {
+		printf("skip - Landlock: this kernel has none (the signer warns landlock_unavailable)\n");
+	} else if (!mkdtemp(base)) {
+		bad = 1;
+	} else {
+		snprintf(ll_mod, sizeof ll_mod, "%s/tokens", base);
+		snprintf(ll_sock, sizeof ll_sock, "%s/run", base);
+		if (mkdir(ll_mod, 0700) != 0 || mkdir(ll_sock, 0700) != 0)
+			bad = 1;
+		bad |= run_in("landlock: files in the module directory can be made, written, truncated, listed, removed",
+			      enter_landlock, false, ll_module_files, 0, 0);
+		bad |= run_in("landlock: reading a file elsewhere gets EACCES", enter_landlock, false, ll_outside_refused,
+			      0, 0);
+		bad |= run_in("landlock: creating a file elsewhere gets EACCES", enter_landlock, false,
+			      ll_write_outside_refused, 0, 0);
+		bad |= run_in("landlock: a file in the socket directory gets EACCES", enter_landlock, false,
+			      ll_file_in_sockdir_refused, 0, 0);
+		bad |= run_in("landlock: mkdir in the module directory gets EACCES", enter_landlock, false,
+			      ll_mkdir_refused, 0, 0);
+		bad |= run_in("landlock: a socket is bound and removed in the socket directory", enter_landlock, false,
+			      ll_socket_in_sockdir, 0, 0);
+		bad |= run_in("landlock: a socket in the module directory gets EACCES", enter_landlock, false,
+			      ll_socket_in_moddir_refused, 0, 0);
+		bad |= run_in("landlock + sealed (in-process) filter: the module's files work", enter_landlock_sealed,
+			      false, ll_module_files, 0, 0);
+		bad |= run_in("landlock + sealed (in-process) filter: other files get EACCES", enter_landlock_sealed,
+			      false, ll_outside_refused, 0, 0);
+		bad |= run_in("landlock: refused while another thread runs", enter_nothing, false, ll_threaded, 0, 0);
+		char p[128];
+		ll_path(p, sizeof p, ll_mod, "token.object"); /* left by a failed case */
+		unlink(p);
+		rmdir(ll_mod);
+		rmdir(ll_sock);
+		rmdir(base);
+	}
 	return bad;
 }

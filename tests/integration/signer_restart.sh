@@ -77,6 +77,36 @@ for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0
 signer_unseal alice bob carol
 pass "pin_verifier: shares that rebuild another PIN are refused before any C_Login; the ceremony's verifier lets them in"
 
+# Landlock: the in-process module's files are confined to module_dirs. The running signer says so; with
+# module_dirs naming another directory SoftHSM cannot reread its token at C_Login, so no quorum unseals it
+grep -q 'event=landlock abi=[1-9][0-9]* module_dirs=1' "$T/signer.log" || fail "no Landlock: $(grep -E 'landlock|sealed' "$T/signer.log")"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+mkdir -p "$T/elsewhere"
+sed -i "s|^module_dirs = .*|module_dirs = $T/elsewhere|" "$T/signer.conf"
+: > "$T/signer.log"
+rm -f "$T/run/control.sock" "$T/run/signer.sock"
+signer_start
+for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+for n in alice bob; do
+	"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass" >/dev/null || fail "$n"
+done
+expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/carol.share" --passphrase-file "$T/pass/carol.pass"
+grep -q 'event=unseal_login_failed' "$T/signer.log" || fail "the confined module logged in: $(tail -3 "$T/signer.log")"
+[ ! -S "$T/run/signer.sock" ] || fail "a signing socket without the token's files"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+sed -i "s|^module_dirs = .*|module_dirs = $T/nosuch|" "$T/signer.conf"
+: > "$T/signer.log"
+rm -f "$T/run/control.sock"
+expect_rc 1 timeout 20 "$SIGNER" run -c "$T/signer.conf"
+grep -q 'event=startup_failed step=landlock why="a module_dirs or socket directory cannot be opened' <<<"$OUT" || fail "a missing module_dirs: $OUT"
+cp "$T/signer.good" "$T/signer.conf"
+: > "$T/signer.log"
+rm -f "$T/run/control.sock"
+signer_start
+for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+signer_unseal alice bob carol
+pass "Landlock confines the in-process module to module_dirs: another directory and no C_Login succeeds; a missing one stops the start"
+
 # shares presented without a quorum expire (unseal_timeout_seconds): a stray or planted share cannot hold the
 # collection for ever; a quorum within the time still unseals
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true

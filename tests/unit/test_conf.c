@@ -178,7 +178,7 @@ static const char good_conf[] = "# signer config\n"
 				"control_socket = /run/hsmca/control.sock\n"
 				"workers = 3\n"
 				"session_copy = yes\n"
-				"\n"
+				"module_dirs = /var/lib/softhsm/tokens, /var/lib/softhsm/more\n"
 				"[key issuing]\n"
 				"label = int-2026\n"
 				"cert = /etc/hsmca/int.pem\n"
@@ -212,16 +212,31 @@ static int load(const char *text, struct sgn_config *c, char *err)
 	return rc;
 }
 
-/* good_conf with the first line starting with `from` replaced by `to` (a whole line, "" to delete). */
+#define EDIT_MAX (sizeof(good_conf) + 512)
+
+/* in with the first line starting with `from` replaced by `to` (a whole line, "" to delete) into out. */
+static bool edit_text(const char *in, const char *from, const char *to, char out[EDIT_MAX])
+{
+	const char *at = strstr(in, from);
+	if (!at)
+		return false;
+	const char *eol = strchr(at, '\n');
+	snprintf(out, EDIT_MAX, "%.*s%s%s", (int)(at - in), in, to, eol + (to[0] ? 0 : 1));
+	return true;
+}
+
 static int load_edit(const char *from, const char *to, struct sgn_config *c, char *err)
 {
-	char text[sizeof(good_conf) + 256];
-	const char *at = strstr(good_conf, from);
-	if (!at)
-		return -1001;
-	const char *eol = strchr(at, '\n');
-	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - good_conf), good_conf, to, eol + (to[0] ? 0 : 1));
-	return load(text, c, err);
+	char text[EDIT_MAX];
+	return edit_text(good_conf, from, to, text) ? load(text, c, err) : -1001;
+}
+
+/* two edits, one after the other */
+static int load_edit2(const char *from, const char *to, const char *from2, const char *to2, struct sgn_config *c,
+		      char *err)
+{
+	char once[EDIT_MAX], twice[EDIT_MAX];
+	return edit_text(good_conf, from, to, once) && edit_text(once, from2, to2, twice) ? load(twice, c, err) : -1001;
 }
 
 static void test_sgn_config(void)
@@ -289,9 +304,25 @@ static void test_sgn_config(void)
 	 * per signature, which the sandbox kills) */
 	CHECK(load_edit("session_copy", "session_copy = no", &c, err) == HSMCA_ERR_CONFIG &&
 	      strstr(err, "session_copy = no needs p11kit_server_address"));
-	CHECKF(load_edit("session_copy", "session_copy = no\np11kit_server_address = unix:path=/run/p11.sock", &c,
-			 err) == 0 && !c.session_copy,
+	CHECKF(load_edit2("session_copy", "session_copy = no\np11kit_server_address = unix:path=/run/p11.sock",
+			  "module_dirs", "", &c, err) == 0 &&
+		       !c.session_copy,
 	       "session_copy = no behind p11-kit: %s", err);
+
+	/* module_dirs: an in-process module's directories (Landlock), absolute, at most four; not behind p11-kit */
+	CHECK(load(good_conf, &c, err) == 0 && c.n_module_dirs == 2 && !strcmp(c.module_dirs[0], "/var/lib/softhsm/tokens") &&
+	      !strcmp(c.module_dirs[1], "/var/lib/softhsm/more"));
+	CHECK(load_edit("module_dirs", "", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "an in-process module needs module_dirs"));
+	CHECK(load_edit("module_dirs", "module_dirs = var/lib/softhsm", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "line 9: module_dirs: var/lib/softhsm is not an absolute path"));
+	CHECK(load_edit("module_dirs", "module_dirs = /a, /b, /c, /d, /e", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "line 9: module_dirs: at most 4 directories"));
+	CHECK(load_edit("module_dirs", "module_dirs = /a\nmodule_dirs = /b", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "line 10: module_dirs given twice"));
+	CHECK(load_edit("session_copy", "session_copy = yes\np11kit_server_address = unix:path=/run/p11.sock", &c,
+			err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "module_dirs is for an in-process module"));
 
 	/* how long presented shares wait for a quorum */
 	CHECK(load(good_conf, &c, err) == 0 && c.unseal_timeout_seconds == 900);

@@ -1,0 +1,22 @@
+/* Landlock for a signer whose PKCS#11 module runs in-process (SoftHSM): the seccomp filters cannot say which
+ * files openat may reach, so before the sealed phase's filter the process (one thread, so every later thread
+ * inherits it) is confined to its module's directories and its sockets' directories. */
+#ifndef HSMCA_SGN_LANDLOCK_H
+#define HSMCA_SGN_LANDLOCK_H
+
+#include <stdbool.h>
+
+#include "err.h"
+
+#define SGN_LANDLOCK_DIRS_MAX 4
+
+/* From now on files can be opened, created, truncated or removed (directories listed) only under
+ * module_dirs[0..n_module), and Unix sockets created or removed only in sock_dirs[0..n_sock); nothing can be
+ * executed, linked across directories, or made as a directory, device, FIFO or symlink anywhere. Sets
+ * PR_SET_NO_NEW_PRIVS. *abi: the kernel's Landlock ABI version, 0 if it has none (nothing applied, returns
+ * 0: the caller says so). Errors: HSMCA_ERR_CONFIG (a directory that cannot be opened; more than one thread
+ * running, which would stay unconfined), HSMCA_ERR_IO (the kernel refused the ruleset). */
+int sgn_landlock_enter(const char *const *module_dirs, unsigned n_module, const char *const *sock_dirs,
+		       unsigned n_sock, int *abi) HSMCA_WUR;
+
+#endif
