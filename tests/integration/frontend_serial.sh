@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# A serial drawn twice (two of 128 random bits alike: a broken RNG or astronomically bad luck) meets the
+# certificates table's unique index in the real database: the request that collides gets a new serial and its
+# certificate, the first keeps its own; after ISSUE_SERIAL_DRAWS collisions the request is refused with 503 and
+# leaves no row. The collisions are made by tests/tools/randshim.c, preloaded into the frontend only: its first
+# HSMCA_TEST_SERIAL_REPEAT serial draws return the same bytes.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/frontend_lib.sh"
+SHIM=$HSMCA_BUILD/tests/tools/librandshim.so
+[ -f "$SHIM" ] || fail "no $SHIM"
+fe_setup_backend
+fe_profiles
+fe_requester alice
+OWNER() { pg_psql "$T/pg" owner -c "$1"; }
+FIXED=$(printf '5a%.0s' $(seq 16))
+issue_ok() { # NAME: issues a P-256 certificate for NAME.example.com, prints its serial
+	csr "$1" ec:P-256 "DNS:$1.example.com"
+	issue_req "$T/$1.csr" server "${AUTH[@]}"
+	[ "$STATUS" = 201 ] || fail "issue $1: $STATUS $BODY"
+	json_field '["certificate"]' > "$T/$1.pem"
+	openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/$1.pem" > /dev/null \
+		|| fail "$1 does not verify"
+	json_field '["serial"]'
+}
+
+# ---- the second request draws the first one's serial, and draws again ----
+LD_PRELOAD=$SHIM HSMCA_TEST_SERIAL_REPEAT=2 fe_start
+A=$(issue_ok first)
+grep -qi "$FIXED" <<<"$A" || fail "the shim did not fix the first serial: $A"
+B=$(issue_ok second)
+[ "$A" != "$B" ] || fail "two certificates with serial $A"
+grep -q "event=serial_collision serial=$A draws=1" "$T/frontend.log" || fail "the collision is not logged: $(grep serial_collision "$T/frontend.log")"
+[ "$(OWNER "select string_agg(status, ',' order by status) from certificates")" = "issued,issued" ] \
+	|| fail "rows: $(OWNER "select serial_hex, status from certificates")"
+[ "$(openssl x509 -in "$T/first.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)" = "$(tr A-F a-f <<<"$A")" ] || fail "first.pem's serial"
+[ "$(openssl x509 -in "$T/second.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)" = "$(tr A-F a-f <<<"$B")" ] || fail "second.pem's serial"
+[ "$(OWNER "select count(*) from certificates where sans like '%second%'")" = 1 ] \
+	|| fail "the second certificate's row: $(OWNER "select serial_hex, sans from certificates")"
+pass "a serial drawn twice: the second request gets a fresh serial (logged), both certificates are issued and verify"
+
+# ---- a serial that keeps coming back: refused after ISSUE_SERIAL_DRAWS (4) draws, nothing stored ----
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+lines=$(wc -l < "$T/frontend.log")
+LD_PRELOAD=$SHIM HSMCA_TEST_SERIAL_REPEAT=1000 fe_start
+csr third ec:P-256 "DNS:third.example.com"
+issue_req "$T/third.csr" server "${AUTH[@]}"
+[ "$STATUS" = 503 ] || fail "a serial that always collides: $STATUS $BODY"
+[ "$(json_field '["error"]["code"]')" = unavailable ] || fail "error: $BODY"
+[ "$(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c "event=serial_collision serial=$A")" = 4 ] \
+	|| fail "collisions: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep serial_collision)"
+[ "$(OWNER "select count(*) from certificates")" = 2 ] || fail "a row for the refused request: $(OWNER "select serial_hex, status from certificates")"
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start
+C=$(issue_ok fourth)
+[ "$C" != "$A" ] && [ "$C" != "$B" ] || fail "the real RNG repeated a serial"
+OUT=$("$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)") || fail "audit-verify: $OUT"
+[ "$(OWNER "select count(*) from certificates where status <> 'issued'")" = 0 ] || fail "rows left pending or failed"
+pass "a serial that collides 4 times in a row is refused with 503 and leaves no row; the audit chain verifies"
