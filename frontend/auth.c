@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "pool.h"
 #include "pwflight.h"
 
 #define AUTH_LOGN 14
@@ -24,6 +25,8 @@
 #define RL_SLOTS 8192 /* sets of RL_WAYS */
 #define RL_WAYS 4
 #define RL_KEY_MAX (DB_NAME_MAX + 8)
+#define AUTH_KNOWN_SLOTS 1024 /* (account, address) pairs that logged in; a newer pair may take an older's slot */
+#define AUTH_KNOWN_TAG 16
 #define AUTH_CACHE_SLOTS 256
 #define AUTH_CACHE_TTL 60
 _Static_assert(PWFLIGHT_TAG == SHA256_DIGEST_LENGTH, "the login tag is an HMAC-SHA-256");
@@ -44,6 +47,13 @@ struct cache_slot {
 	char pw_hash[DB_HASH_MAX];
 };
 
+/* An (account, address) pair that logged in: the tag is HMAC(cache key, "known" 0 user 0 address). Only a
+ * verified password writes one, so an attacker cannot fill the table. */
+struct known_slot {
+	uint8_t tag[AUTH_KNOWN_TAG];
+	time_t at;
+};
+
 /* An account row as read at generation gen (valid while the generation is unchanged and watched). */
 struct acct_slot {
 	uint64_t gen;
@@ -59,6 +69,7 @@ struct ratelimit {
 	uint8_t cache_key[32];
 	struct cache_slot cache[AUTH_CACHE_SLOTS];
 	struct acct_slot acct[AUTH_CACHE_SLOTS];
+	struct known_slot known[AUTH_KNOWN_SLOTS]; /* under mu */
 	uint64_t acct_gen;  /* under mu: moves on every change of accounts or API keys */
 	bool acct_watched;  /* under mu: a watcher is listening for those changes (else nothing is cached) */
 	struct pwflight *flight; /* owned: concurrent identical logins share one scrypt */
@@ -442,10 +453,52 @@ static int auth_basic_split(const char *b64, uint8_t raw[AUTH_RAW_MAX], const ch
 	return 0;
 }
 
+static void auth_known_tag(const struct ratelimit *rl, const char *user, const char *peer,
+			   uint8_t tag[SHA256_DIGEST_LENGTH])
+{
+	uint8_t buf[sizeof("known") + DB_NAME_MAX + 1 + JOB_PEER_MAX];
+	size_t ul = strnlen(user, DB_NAME_MAX), pl = strnlen(peer, JOB_PEER_MAX);
+	unsigned int tl = SHA256_DIGEST_LENGTH;
+	memcpy(buf, "known", sizeof("known")); /* with its NUL */
+	memcpy(buf + sizeof("known"), user, ul);
+	buf[sizeof("known") + ul] = 0;
+	memcpy(buf + sizeof("known") + ul + 1, peer, pl);
+	HMAC(EVP_sha256(), rl->cache_key, sizeof(rl->cache_key), buf, sizeof("known") + ul + 1 + pl, tag, &tl);
+}
+
+static struct known_slot *auth_known_slot(struct ratelimit *rl, const uint8_t *tag)
+{
+	return &rl->known[(tag[0] | (unsigned)tag[1] << 8) % AUTH_KNOWN_SLOTS];
+}
+
+/* Under rl->mu. */
+static bool auth_known(struct ratelimit *rl, const char *user, const char *peer, time_t now)
+{
+	uint8_t tag[SHA256_DIGEST_LENGTH];
+	auth_known_tag(rl, user, peer, tag);
+	const struct known_slot *k = auth_known_slot(rl, tag);
+	return k->at && now - k->at < AUTH_KNOWN_SECONDS && CRYPTO_memcmp(k->tag, tag, AUTH_KNOWN_TAG) == 0;
+}
+
+/* A verified login of user from peer. */
+static void auth_mark_known(struct ratelimit *rl, const char *user, const char *peer, time_t now)
+{
+	uint8_t tag[SHA256_DIGEST_LENGTH];
+	auth_known_tag(rl, user, peer, tag);
+	pthread_mutex_lock(&rl->mu);
+	struct known_slot *k = auth_known_slot(rl, tag);
+	memcpy(k->tag, tag, AUTH_KNOWN_TAG);
+	k->at = now;
+	pthread_mutex_unlock(&rl->mu);
+}
+
+/* The account's limit holds unless the account logged in from this address before (auth.h); the address's
+ * limit always holds. */
 static bool auth_limited(struct ratelimit *rl, const char *user, const char *peer, time_t now)
 {
 	pthread_mutex_lock(&rl->mu);
-	bool limited = rl_limited(rl, "acct", user, now) || rl_limited(rl, "addr", peer, now);
+	bool limited = (rl_limited(rl, "acct", user, now) && !auth_known(rl, user, peer, now)) ||
+		       rl_limited(rl, "addr", peer, now);
 	pthread_mutex_unlock(&rl->mu);
 	return limited;
 }
@@ -462,6 +515,8 @@ bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, str
 	    !auth_limited(rl, user, peer, now) && auth_account_cached(rl, user, out, &gen, &watched)) {
 		auth_cache_tag(rl, user, pw, pw_len, tag);
 		ok = auth_cache_hit(rl, tag, now, out) && !out->disabled;
+		if (ok)
+			auth_mark_known(rl, user, peer, now);
 	}
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return ok;
@@ -518,6 +573,7 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 	ok = ok && !rc && !out->disabled;
 	if (ok) {
 		res = AUTH_OK;
+		auth_mark_known(rl, user, peer, now);
 	} else {
 		pthread_mutex_lock(&rl->mu);
 		rl_fail(rl, "acct", user, now);

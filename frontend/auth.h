@@ -1,5 +1,8 @@
 /* Caller authentication: HTTP Basic (scrypt-hashed passwords, a dummy hash for unknown users so both
- * cost the same) or Bearer API keys (stored as SHA-256), with per-account and per-address failure limits. */
+ * cost the same) or Bearer API keys (stored as SHA-256), with per-account and per-address failure limits.
+ * The per-account limit does not hold against an address the account logged in from within
+ * AUTH_KNOWN_SECONDS (that address still has its own limit): whoever guesses at an administrator's password
+ * from elsewhere cannot lock the administrator out of their usual address. */
 #ifndef HSMCA_AUTH_H
 #define HSMCA_AUTH_H
 
@@ -13,6 +16,7 @@
 #define AUTH_PW_MAX 256
 #define AUTH_FAIL_LIMIT 5      /* failures per window before refusing */
 #define AUTH_FAIL_WINDOW 60    /* seconds */
+#define AUTH_KNOWN_SECONDS (30 * 86400) /* a successful login makes its (account, address) known this long */
 
 enum auth_result { AUTH_OK = 0, AUTH_MISSING, AUTH_BAD, AUTH_LIMITED, AUTH_ERROR };
 
