@@ -356,6 +356,13 @@ fi
 curl -fsS --cacert "$H/ca/chain.pem" "https://127.0.0.1:$HTTPS_PORT/healthz" >/dev/null 2>&1 \
 	|| die "the frontend does not serve HTTPS on 127.0.0.1:$HTTPS_PORT (see $H/log/frontend.log)"
 
+# a home from before the dedicated key has checkpoints of the issuing CA's key too: audit-verify needs both
+OLD_CKPT=""
+n=$(pg_psql "$H/pg" owner -c "select count(*) from audit_checkpoints where key_label = 'hsmca-intermediate'" 2>/dev/null || echo 0)
+if [ "${n:-0}" -gt 0 ] 2>/dev/null; then
+	OLD_CKPT=" \\
+                        --checkpoint-cert $H/ca/intermediate.pem (the checkpoints made before it)"
+fi
 cat <<EOT
 
 hsmca is running (HSMCA_HOME=$H)
@@ -370,7 +377,7 @@ hsmca is running (HSMCA_HOME=$H)
                         certificate $FE_CERT (issued by this CA), client certificates under it accepted
   demo accounts       $H/demo-credentials.json (a requester, two administrators, an auditor)
   audit log           the HSM signs its head every 60 s; check: $FRONTEND audit-verify -c $H/config/frontend.conf \\
-                        --checkpoint-cert $H/ca/checkpoint.pem (a key of its own, issued by the root)
+                        --checkpoint-cert $H/ca/checkpoint.pem (a key of its own, issued by the root)$OLD_CKPT
   PostgreSQL          private cluster in $H/pg (socket $H/pg/sock), profiles $H/config/profiles.conf
   try it              openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem \\
                         -subj /CN=x -addext subjectAltName=DNS:www.example.com -out r.csr

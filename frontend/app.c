@@ -31,8 +31,8 @@ static int app_read_chain(struct app *a, char *err)
 	return 0;
 }
 
-/* checkpoint_cert: read as root (before the privilege drop) like every other file; its key must be allowed
- * to make digital signatures */
+/* checkpoint_cert: read as root (before the privilege drop) like every other file; a dedicated key's: not a
+ * CA, keyUsage present with digitalSignature */
 static int app_read_checkpoint_cert(struct app *a, char *err)
 {
 	const char *path = a->conf.checkpoint_cert;
@@ -42,9 +42,17 @@ static int app_read_checkpoint_cert(struct app *a, char *err)
 		snprintf(err, CONF_ERR_MAX, "checkpoint_cert %s: cannot read a PEM certificate", path);
 		return HSMCA_ERR_CONFIG;
 	}
-	if ((X509_get_extension_flags(a->checkpoint_cert) & EXFLAG_KUSAGE) &&
+	uint32_t flags = X509_get_extension_flags(a->checkpoint_cert);
+	if ((flags & EXFLAG_INVALID) || !(flags & EXFLAG_KUSAGE) ||
 	    !(X509_get_key_usage(a->checkpoint_cert) & KU_DIGITAL_SIGNATURE)) {
-		snprintf(err, CONF_ERR_MAX, "checkpoint_cert %s: its keyUsage does not allow digitalSignature", path);
+		snprintf(err, CONF_ERR_MAX, "checkpoint_cert %s: needs a keyUsage with digitalSignature (hsmca-ceremony "
+			 "checkpoint makes one)", path);
+		return HSMCA_ERR_CONFIG;
+	}
+	if (X509_check_ca(a->checkpoint_cert) != 0) {
+		/* checkpoint_cert is for a dedicated key; a CA key that signs checkpoints is named by a profile */
+		snprintf(err, CONF_ERR_MAX, "checkpoint_cert %s is a CA certificate: give a dedicated key's (hsmca-ceremony "
+			 "checkpoint), or leave checkpoint_cert out to use a profile's issuing key", path);
 		return HSMCA_ERR_CONFIG;
 	}
 	return 0;

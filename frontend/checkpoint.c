@@ -16,7 +16,7 @@
 
 struct checkpoint_state {
 	struct app *app;
-	EVP_PKEY *key; /* borrowed from the issuer certificate, which lives as long as the process */
+	EVP_PKEY *key; /* borrowed from checkpoint_cert or the issuer certificate (both live as long as the process) */
 	struct db *db;
 	struct sgn_client sgn;
 	bool sgn_open;
@@ -73,8 +73,10 @@ static int checkpoint_sign(struct checkpoint_state *st, const uint8_t *digest, s
 #define CKPT_TAMPERED_RC 1
 #define CKPT_TAMPERED(...) (snprintf(why, DB_ERR_MAX, __VA_ARGS__), CKPT_TAMPERED_RC)
 
-/* Takes the newest stored checkpoint if it is newer than the last head known here and its signature verifies
- * (another frontend's, or at start the last one): the rows from ours to it must extend ours. CKPT_TAMPERED_RC
+/* Takes the newest stored checkpoint of this checkpoint_key if it is newer than the last head known here and
+ * its signature verifies (another frontend's, or at start the last one): the rows from ours to it must extend
+ * ours. Checkpoints of another key (a checkpoint_key that was changed) are audit-verify's to check: with
+ * none of its own yet, the first checkpoint of a new key walks the chain from its start. CKPT_TAMPERED_RC
  * (why says what) if the stored checkpoints contradict what this process signed. */
 static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 {
@@ -84,17 +86,18 @@ static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 	char err[DB_ERR_MAX];
 	int rc;
 
-	if ((rc = db_checkpoint_latest(st->db, &id, hash, sig, &sig_len)))
+	if ((rc = db_checkpoint_latest(st->db, st->app->conf.checkpoint_key, &id, hash, sig, &sig_len)))
 		return checkpoint_db_fail(st, rc, why);
 	if (id == 0) {
 		if (st->have_done && st->done > 0)
-			return CKPT_TAMPERED("no checkpoint is stored, this process signed row %" PRId64
+			return CKPT_TAMPERED("no checkpoint of this key is stored, this process signed row %" PRId64
 					     ": checkpoints were deleted", st->done);
 		st->have_done = true; /* none yet: the chain starts from row 0 and zeros */
 		return 0;
 	}
 	if (st->have_done && id < st->done)
-		return CKPT_TAMPERED("the newest stored checkpoint covers row %" PRId64 ", this process signed row %" PRId64
+		return CKPT_TAMPERED("the newest stored checkpoint of this key covers row %" PRId64
+				     ", this process signed row %" PRId64
 				     ": checkpoints were deleted", id, st->done);
 	if (st->have_done && id == st->done)
 		return memcmp(hash, st->done_hash, sizeof hash) == 0
@@ -216,8 +219,10 @@ int checkpoint_start(struct app *a, char *err)
 		log_event("info", "audit_checkpoints_off", "why=\"no checkpoint_key in the configuration\"");
 		return 0;
 	}
-	if (a->checkpoint_cert)
-		st.key = X509_get0_pubkey(a->checkpoint_cert);
+	if (a->checkpoint_cert && !(st.key = X509_get0_pubkey(a->checkpoint_cert))) {
+		snprintf(err, CONF_ERR_MAX, "checkpoint_cert %s: its public key cannot be used", a->conf.checkpoint_cert);
+		return HSMCA_ERR_CONFIG;
+	}
 	for (unsigned i = 0; i < a->profiles.n && !st.key; i++)
 		if (!strcmp(a->profiles.p[i].issuer, a->conf.checkpoint_key))
 			st.key = X509_get0_pubkey(a->issuers[i].cert);

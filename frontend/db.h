@@ -71,13 +71,17 @@ struct db_audit_report {
 	int64_t last_checkpointed; /* the highest row a checkpoint covers (0: none) */
 };
 /* What db_audit_verify checks besides the chain (all optional). */
+#define DB_AUDIT_KEYS_MAX 4 /* checkpoint certificates audit-verify takes (the key now, and keys before it) */
 struct db_audit_opts {
-	EVP_PKEY *checkpoint_key; /* borrowed; every checkpoint's signature must verify under it */
+	/* borrowed; n > 0: every checkpoint's signature must verify under one of them (a checkpoint_key that was
+	 * changed leaves the older checkpoints under the older key) */
+	EVP_PKEY *checkpoint_keys[DB_AUDIT_KEYS_MAX];
+	unsigned n_checkpoint_keys;
 	int64_t expect_id;        /* > 0: row expect_id must exist with row_hash expect_hash (a logged head) */
 	uint8_t expect_hash[DB_AUDIT_HASH_LEN];
 };
 /* Walks the whole chain recomputing every row's hash, then the checkpoints (schema 007): each one's head_hash
- * must still be the row_hash of its row, and with o->checkpoint_key its signature must verify. 0 if all
+ * must still be the row_hash of its row, and with o->checkpoint_keys its signature must verify under one. 0 if all
  * holds; HSMCA_ERR_AUTH with *out_bad_id set to the first row whose hash or link does not match, or the row
  * of the first checkpoint or expectation that fails (why says which). o and rep may be NULL. */
 int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audit_report *rep, int64_t *out_bad_id,
@@ -91,10 +95,10 @@ int db_audit_verify_range(struct db *db, int64_t from_id, const uint8_t from_has
 int db_checkpoint_insert(struct db *db, int64_t audit_id, const uint8_t head_hash[DB_AUDIT_HASH_LEN],
 			 const char *key_label, const uint8_t *sig, size_t sig_len) HSMCA_WUR;
 #define DB_CHECKPOINT_SIG_MAX 1024 /* schema 007's bound */
-/* The checkpoint covering the highest row: *out_audit_id 0 if there is none, else its row, head hash and
- * signature (sig holds DB_CHECKPOINT_SIG_MAX bytes). */
-int db_checkpoint_latest(struct db *db, int64_t *out_audit_id, uint8_t out_hash[DB_AUDIT_HASH_LEN], uint8_t *sig,
-			 size_t *sig_len) HSMCA_WUR;
+/* Key key_label's checkpoint covering the highest row: *out_audit_id 0 if there is none, else its row, head
+ * hash and signature (sig holds DB_CHECKPOINT_SIG_MAX bytes). */
+int db_checkpoint_latest(struct db *db, const char *key_label, int64_t *out_audit_id,
+			 uint8_t out_hash[DB_AUDIT_HASH_LEN], uint8_t *sig, size_t *sig_len) HSMCA_WUR;
 /* (db_audit_verify: why holds DB_ERR_MAX bytes and also gets the message of any other failure; the
  * canonical bytes of a row are defined in frontend/db_audit.c and schema/001_init.sql.) */
 /* The chain head: id and row_hash of the last row (0 and zeros while empty), e.g. to have it signed. */

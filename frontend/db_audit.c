@@ -226,7 +226,8 @@ static const char *const ckpt_cols[CC_N] = {"id", "audit_id", "head_hash", "key_
 
 struct ckpt_walk {
 	struct audit_walk *w;
-	EVP_PKEY *key;
+	EVP_PKEY *const *keys;
+	unsigned n_keys;
 	struct db_audit_report *rep;
 	int cols[CC_N];
 	bool have_cols;
@@ -274,22 +275,28 @@ static int ckpt_check(struct db *db, void *ctx, const PGresult *r)
 		ckpt_bad(cw->w, id, row, "the row's hash is not the one signed (the log was rewritten)");
 		return 0;
 	}
-	if (cw->key == NULL)
+	if (cw->n_keys == 0)
 		return 0;
 	if ((rc = checkpoint_digest(row, (const uint8_t *)PQgetvalue(r, 0, c[CC_HEAD]), digest)))
 		return db_fail(db, rc, "audit verify: SHA-256 failed");
-	rc = checkpoint_verify(cw->key, digest, (const uint8_t *)PQgetvalue(r, 0, c[CC_SIG]),
-			       (size_t)PQgetlength(r, 0, c[CC_SIG]));
+	rc = HSMCA_ERR_AUTH;
+	for (unsigned k = 0; k < cw->n_keys && rc == HSMCA_ERR_AUTH; k++)
+		rc = checkpoint_verify(cw->keys[k], digest, (const uint8_t *)PQgetvalue(r, 0, c[CC_SIG]),
+				       (size_t)PQgetlength(r, 0, c[CC_SIG]));
 	if (rc == HSMCA_ERR_AUTH)
-		ckpt_bad(cw->w, id, row, "the signature does not verify under the checkpoint certificate");
+		ckpt_bad(cw->w, id, row,
+			 cw->n_keys == 1 ? "the signature does not verify under the checkpoint certificate"
+					 : "the signature does not verify under any of the checkpoint certificates");
 	else if (rc)
 		return db_fail(db, rc, "audit verify: signature check failed in OpenSSL");
 	return 0;
 }
 
-static int audit_walk_checkpoints(struct db *db, struct audit_walk *w, EVP_PKEY *key, struct db_audit_report *rep)
+static int audit_walk_checkpoints(struct db *db, struct audit_walk *w, const struct db_audit_opts *o,
+				  struct db_audit_report *rep)
 {
-	struct ckpt_walk cw = {.w = w, .key = key, .rep = rep};
+	struct ckpt_walk cw = {.w = w, .keys = o ? o->checkpoint_keys : NULL, .n_keys = o ? o->n_checkpoint_keys : 0,
+			       .rep = rep};
 
 	return audit_stream(db,
 			    "SELECT c.id, c.audit_id, c.head_hash, c.key_label, c.signature, a.row_hash "
@@ -345,7 +352,7 @@ int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audi
 	rep->rows = w.next_id - 1;
 	if (w.bad_id == 0 && o && o->expect_id > rep->rows)
 		audit_bad(&w, o->expect_id, "the expected row is gone (rows were cut off the log)");
-	if (w.bad_id == 0 && (rc = audit_walk_checkpoints(db, &w, o ? o->checkpoint_key : NULL, rep)))
+	if (w.bad_id == 0 && (rc = audit_walk_checkpoints(db, &w, o, rep)))
 		goto out;
 	if (w.bad_id != 0) {
 		*out_bad_id = w.bad_id;
@@ -399,14 +406,16 @@ int db_checkpoint_insert(struct db *db, int64_t audit_id, const uint8_t head_has
 			   &p);
 }
 
-int db_checkpoint_latest(struct db *db, int64_t *out_audit_id, uint8_t out_hash[DB_AUDIT_HASH_LEN], uint8_t *sig,
-			 size_t *sig_len)
+int db_checkpoint_latest(struct db *db, const char *key_label, int64_t *out_audit_id,
+			 uint8_t out_hash[DB_AUDIT_HASH_LEN], uint8_t *sig, size_t *sig_len)
 {
 	PGresult *r = NULL;
+	struct db_params p = {0};
+	db_params_text(&p, key_label);
 	int rc = db_exec(db,
-			 "SELECT audit_id, head_hash, signature FROM audit_checkpoints ORDER BY audit_id DESC, id DESC "
-			 "LIMIT 1",
-			 NULL, DB_FMT_BINARY, &r);
+			 "SELECT audit_id, head_hash, signature FROM audit_checkpoints WHERE key_label = $1 "
+			 "ORDER BY audit_id DESC, id DESC LIMIT 1",
+			 &p, DB_FMT_BINARY, &r);
 
 	if (rc)
 		return rc;

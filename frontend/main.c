@@ -22,8 +22,9 @@
 #define FE_APIKEY_LEN 32
 
 struct fe_args {
-	const char *config, *conninfo, *schema, *name, *role, *password_file, *account, *profile, *checkpoint_cert,
-		*expect;
+	const char *config, *conninfo, *schema, *name, *role, *password_file, *account, *profile, *expect;
+	const char *checkpoint_cert[DB_AUDIT_KEYS_MAX]; /* --checkpoint-cert, repeatable */
+	unsigned n_checkpoint_cert;
 };
 
 static int fe_usage(void)
@@ -34,8 +35,10 @@ static int fe_usage(void)
 		"       hsmca-frontend bootstrap-admin -c CONFIG --name NAME --password-file FILE\n"
 		"       hsmca-frontend create-account -c CONFIG --name NAME --role requester|admin|auditor --password-file FILE\n"
 		"       hsmca-frontend create-apikey -c CONFIG --account NAME --profile PROFILE\n"
-		"       hsmca-frontend audit-verify (-c CONFIG | --conninfo CONNINFO) [--checkpoint-cert PEM]\n"
-		"                                   [--expect ROW:HEX (a logged audit_checkpoint's audit_id and head)]\n");
+		"       hsmca-frontend audit-verify (-c CONFIG | --conninfo CONNINFO) [--checkpoint-cert PEM]...\n"
+		"                                   [--expect ROW:HEX (a logged audit_checkpoint's audit_id and head)]\n"
+		"       (--checkpoint-cert up to %d times: each checkpoint must verify under one of them, e.g. the\n"
+		"        checkpoint_key's certificate now and the one it replaced)\n", DB_AUDIT_KEYS_MAX);
 	return 2;
 }
 
@@ -51,10 +54,16 @@ static int fe_parse(int argc, char **argv, struct fe_args *a)
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (o == 'k') {
+			if (a->n_checkpoint_cert == DB_AUDIT_KEYS_MAX)
+				return HSMCA_ERR_CONFIG;
+			a->checkpoint_cert[a->n_checkpoint_cert++] = optarg;
+			continue;
+		}
 		const char **slot = o == 'c' ? &a->config : o == 'C' ? &a->conninfo : o == 's' ? &a->schema
 				  : o == 'n' ? &a->name : o == 'r' ? &a->role : o == 'p' ? &a->password_file
 				  : o == 'a' ? &a->account : o == 'P' ? &a->profile
-				  : o == 'k' ? &a->checkpoint_cert : o == 'e' ? &a->expect : NULL;
+				  : o == 'e' ? &a->expect : NULL;
 		if (!slot)
 			return HSMCA_ERR_CONFIG;
 		*slot = optarg;
@@ -198,11 +207,14 @@ static int fe_audit_verify(const struct fe_args *a)
 		fprintf(stderr, "hsmca-frontend: audit-verify: --expect wants ROW:HEX (64 hex digits)\n");
 		return 1;
 	}
-	if ((a->checkpoint_cert && !(o.checkpoint_key = fe_cert_key(a->checkpoint_cert))) || fe_db(a, &db))
+	for (; o.n_checkpoint_keys < a->n_checkpoint_cert; o.n_checkpoint_keys++)
+		if (!(o.checkpoint_keys[o.n_checkpoint_keys] = fe_cert_key(a->checkpoint_cert[o.n_checkpoint_keys])))
+			goto out;
+	if (fe_db(a, &db))
 		goto out;
 	rc = db_audit_verify(db, &o, &rep, &bad, why);
 	db_close(db);
-	if (rc == 0 && o.checkpoint_key && rep.checkpoints == 0 && rep.rows > 0) {
+	if (rc == 0 && o.n_checkpoint_keys && rep.checkpoints == 0 && rep.rows > 0) {
 		/* a certificate was given to check checkpoints against, and there are none: deleted, or never made */
 		printf("audit chain NOT PROVEN: %lld rows and no checkpoint to check under the certificate (deleted, or "
 		       "checkpoint_key unset)\n", (long long)rep.rows);
@@ -219,8 +231,9 @@ static int fe_audit_verify(const struct fe_args *a)
 		else
 			printf("; %lld checkpoints %s, the last at row %lld (%lld rows after it not yet covered)\n",
 			       (long long)rep.checkpoints,
-			       o.checkpoint_key ? "verified under the checkpoint certificate"
-				   : "match the chain (signatures not checked: give --checkpoint-cert)",
+			       o.n_checkpoint_keys == 1 ? "verified under the checkpoint certificate"
+			       : o.n_checkpoint_keys	? "verified under the checkpoint certificates"
+							: "match the chain (signatures not checked: give --checkpoint-cert)",
 			       (long long)rep.last_checkpointed, (long long)(rep.rows - rep.last_checkpointed));
 	} else if (rc == HSMCA_ERR_AUTH) {
 		printf("audit chain BROKEN at row %lld: %s\n", (long long)bad, why);
@@ -229,7 +242,8 @@ static int fe_audit_verify(const struct fe_args *a)
 	}
 	rc = rc ? 1 : 0;
 out:
-	EVP_PKEY_free(o.checkpoint_key);
+	for (unsigned i = 0; i < o.n_checkpoint_keys; i++)
+		EVP_PKEY_free(o.checkpoint_keys[i]);
 	return rc;
 }
 

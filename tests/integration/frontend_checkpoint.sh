@@ -31,8 +31,16 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
 	-addext keyUsage=critical,keyEncipherment 2>/dev/null || fail "openssl req"
 fe_conf $'checkpoint_key = int\ncheckpoint_cert = '"$T/ke.pem"
 expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
-grep -q "checkpoint_cert $T/ke.pem: its keyUsage does not allow digitalSignature" <<<"$OUT" || fail "a keyEncipherment checkpoint_cert: $OUT"
-pass "a checkpoint_key no profile issues under and no checkpoint_cert given, checkpoint_seconds or checkpoint_cert without a key, an unreadable checkpoint_cert or one whose key may not sign stop the frontend at start-up"
+grep -q "checkpoint_cert $T/ke.pem: needs a keyUsage with digitalSignature" <<<"$OUT" || fail "a keyEncipherment checkpoint_cert: $OUT"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/noku.key" -out "$T/noku.pem" -subj /CN=noku \
+	-addext basicConstraints=critical,CA:FALSE 2>/dev/null || fail "openssl req"
+fe_conf $'checkpoint_key = int\ncheckpoint_cert = '"$T/noku.pem"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "checkpoint_cert $T/noku.pem: needs a keyUsage with digitalSignature" <<<"$OUT" || fail "a checkpoint_cert without keyUsage: $OUT"
+fe_conf $'checkpoint_key = int\ncheckpoint_cert = '"$T/ca/int.pem"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "checkpoint_cert $T/ca/int.pem is a CA certificate" <<<"$OUT" || fail "a CA certificate as checkpoint_cert: $OUT"
+pass "a checkpoint_key no profile issues under and no checkpoint_cert given, checkpoint_seconds or checkpoint_cert without a key, an unreadable checkpoint_cert, one without digitalSignature in a keyUsage, or a CA's, stop the frontend at start-up"
 
 # ---- checkpoints follow the head ----
 fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
@@ -155,7 +163,17 @@ for bad in "${FIRST%%:*}" "0:${FIRST#*:}" "${FIRST}0" "${FIRST%?}g" "x:${FIRST#*
 done
 pass "rows cut off after a checkpoint are named; with the checkpoints deleted as well the chain alone verifies, audit-verify --checkpoint-cert refuses to call it proven, and --expect with a logged head names the cut"
 
-# ---- a dedicated checkpoint key (hsmca-ceremony checkpoint), as quickstart deploys it ----
+# ---- a dedicated checkpoint key (hsmca-ceremony checkpoint) after checkpoints of the issuing CA's key: an
+# upgraded appliance (quickstart moved its existing homes from hsmca-intermediate to hsmca-checkpoint) ----
+lines=$(wc -l < "$T/frontend.log")
+fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
+csr four ec:P-256 "DNS:four.example.com"
+issue_req "$T/four.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "issue under the CA key's checkpoints: $STATUS $BODY"
+wait_covered "under the CA key"
+NINT=$(OWNER "select count(*) from audit_checkpoints where key_label = 'int'")
+[ "$NINT" -ge 1 ] || fail "no checkpoint of the CA key"
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 ceremony_ca checkpoint ckpt p256 root
 OUT=$("$SIGNER" check-config -c "$T/signer.conf") || fail "check-config: $OUT"
@@ -165,37 +183,45 @@ sed -i 's/^operations = cert, crl, checkpoint$/operations = cert, crl/' "$T/sign
 signer_key ckpt root checkpoint
 OUT=$("$SIGNER" check-config -c "$T/signer.conf") || fail "check-config: $OUT"
 ! grep -q 'warning' <<<"$OUT" || fail "advice about dedicated keys: $OUT"
-lines=$(wc -l < "$T/signer.log")
+slines=$(wc -l < "$T/signer.log")
+rm -f "$T/run/control.sock"
 signer_start
 signer_unseal alice bob carol
-! tail -n +$((lines + 1)) "$T/signer.log" | grep -q 'checkpoint_key_shared' || fail "the signer warned about a dedicated key"
-# a certificate other than the key's: every signature is refused before it is stored
-lines=$(wc -l < "$T/frontend.log")
-fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/int.pem"
+! tail -n +$((slines + 1)) "$T/signer.log" | grep -q 'checkpoint_key_shared' || fail "the signer warned about a dedicated key"
+# a certificate of another key (not a CA): every signature is refused before it is stored
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" -out "$T/other.pem" -subj /CN=other \
+	-addext keyUsage=critical,digitalSignature -addext basicConstraints=critical,CA:FALSE 2>/dev/null || fail "openssl req"
+fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/other.pem"
 for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_checkpoint_failed' && break; sleep 0.1; done
 tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_checkpoint_failed why="the signature of key ckpt does not verify under its certificate"' \
 	|| fail "a checkpoint_cert of another key: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep checkpoint)"
-[ "$(OWNER "select count(*) from audit_checkpoints")" = 0 ] || fail "a checkpoint stored that its certificate does not verify"
+[ "$(OWNER "select count(*) from audit_checkpoints where key_label = 'ckpt'")" = 0 ] || fail "a checkpoint stored that its certificate does not verify"
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
-# the key's own certificate
+# the key's own certificate: the CA key's checkpoints stay, the new key's follow without a tampering alarm
 lines=$(wc -l < "$T/frontend.log")
 fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/ckpt.pem"
 tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "event=audit_checkpoints_on key=ckpt certificate=$T/ca/ckpt.pem every=1" \
 	|| fail "start-up does not name the checkpoint certificate: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep checkpoint)"
-csr three ec:P-256 "DNS:three.example.com"
-issue_req "$T/three.csr" server "${AUTH[@]}"
+csr five ec:P-256 "DNS:five.example.com"
+issue_req "$T/five.csr" server "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "issue with the dedicated key: $STATUS $BODY"
 wait_covered "with the dedicated key"
 HEAD=$(OWNER "select last_id from audit_chain_head")
 [ "$(OWNER "select key_label from audit_checkpoints where audit_id = $HEAD")" = ckpt ] || fail "key_label: $(OWNER "select key_label from audit_checkpoints")"
-OUT=$(verify --checkpoint-cert "$T/ca/ckpt.pem") || fail "audit-verify under the checkpoint certificate: $OUT"
-grep -q "^audit chain intact: $HEAD rows; [0-9]* checkpoints verified under the checkpoint certificate" <<<"$OUT" || fail "audit-verify: $OUT"
-expect_rc 1 verify --checkpoint-cert "$T/ca/int.pem"
-grep -q "the signature does not verify under the checkpoint certificate" <<<"$OUT" || fail "the issuing CA's certificate: $OUT"
+! tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'audit_log_tampered' \
+	|| fail "the key change was taken for tampering: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep tamper)"
+[ "$(metric hsmca_audit_log_tampered)" = 0 ] || fail "hsmca_audit_log_tampered after the key change"
+NALL=$(OWNER "select count(*) from audit_checkpoints")
+OUT=$(verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem") || fail "audit-verify under both certificates: $OUT"
+grep -q "^audit chain intact: $HEAD rows; $NALL checkpoints verified under the checkpoint certificates" <<<"$OUT" || fail "audit-verify: $OUT"
+expect_rc 1 verify --checkpoint-cert "$T/ca/ckpt.pem"
+grep -q "BROKEN at row [0-9]*: .*the signature does not verify under the checkpoint certificate" <<<"$OUT" || fail "the CA key's checkpoints under the new certificate alone: $OUT"
+expect_rc 2 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem" --checkpoint-cert "$T/ca/root.pem" \
+	--checkpoint-cert "$T/other.pem" --checkpoint-cert "$T/ke.pem"
 openssl x509 -in "$T/ca/ckpt.pem" -noout -pubkey > "$T/ckpt.pub"
 HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
-OWNER "select encode(signature, 'hex') from audit_checkpoints where audit_id = $HEAD" | xxd -r -p > "$T/cp.sig"
+OWNER "select encode(signature, 'hex') from audit_checkpoints where audit_id = $HEAD and key_label = 'ckpt'" | xxd -r -p > "$T/cp.sig"
 { printf 'hsmca-audit-checkpoint-v1\0'; printf 'hsmca-audit-head-v1\n%s\n%s\n' "$HEAD" "$HEX" | openssl dgst -sha256 -binary; } > "$T/cp.msg"
 openssl dgst -sha256 -verify "$T/ckpt.pub" -signature "$T/cp.sig" "$T/cp.msg" > /dev/null || fail "openssl does not verify the dedicated key's checkpoint"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/ckpt.pem" > /dev/null || fail "the checkpoint certificate does not chain to the root"
-pass "a dedicated checkpoint key (root-issued, checkpoint only): the signer advises against sharing a CA key, checkpoints are signed by the dedicated key and checked under checkpoint_cert (openssl agrees), another key's certificate is refused before anything is stored"
+pass "a dedicated checkpoint key after the CA key's checkpoints: the signer advises against sharing a CA key, another key's certificate is refused before anything is stored, the new key signs from where the old one stopped without a tampering alarm, audit-verify takes both certificates (the new one alone names the old checkpoints), openssl agrees"
