@@ -1,6 +1,7 @@
 #include "usock.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -33,11 +34,22 @@ int usock_listen(const char *path, mode_t mode, gid_t gid, int *out_fd)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return HSMCA_ERR_IO;
-	mode_t old = umask(0177);
+	gid_t egid = getegid();
+	bool regroup = gid != (gid_t)-1 && gid != egid;
+	if (regroup && setegid(gid) != 0) {
+		close(fd);
+		return HSMCA_ERR_IO;
+	}
+	mode_t old = umask(~mode & 0777);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc != 0 || listen(fd, 128) != 0 || chmod(path, mode) != 0 ||
-	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) != 0)) {
+	if (regroup && setegid(egid) != 0) {
+		close(fd);
+		return HSMCA_ERR_IO; /* the process must not go on under the socket's group */
+	}
+	/* a setgid directory would have given its own group: the socket must be what was asked for */
+	if (rc != 0 || lstat(path, &stt) != 0 || (stt.st_mode & 0777) != (mode & 0777) ||
+	    (gid != (gid_t)-1 && stt.st_gid != gid) || listen(fd, 128) != 0) {
 		close(fd);
 		return HSMCA_ERR_IO;
 	}

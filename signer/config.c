@@ -258,6 +258,53 @@ unsigned sgn_key_advice(const struct sgn_key_conf *k, struct sgn_advice out[SGN_
 	return n;
 }
 
+void sgn_config_socket_dir(const char *sock, char out[SGN_PATH_MAX])
+{
+	const char *slash = strrchr(sock, '/');
+	size_t n = slash ? (size_t)(slash - sock) : 0;
+	snprintf(out, SGN_PATH_MAX, "%.*s", (int)(n ? n : 1), n ? sock : "/");
+}
+
+/* dir without trailing slashes ("/" stays) */
+static size_t sgn_path_len(const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return n;
+}
+
+/* True if dir is inner or inside it (both absolute). */
+static bool sgn_path_within(const char *inner, const char *dir)
+{
+	size_t n = sgn_path_len(dir), m = sgn_path_len(inner);
+	if (n == 1)
+		return true; /* "/" */
+	return m >= n && strncmp(inner, dir, n) == 0 && (m == n || inner[n] == '/');
+}
+
+/* Landlock grants rights on whole subtrees (landlock.h): a module directory of "/" would grant nothing less
+ * than everything, and the sockets' directories may remove files, so they must not hold the module's. */
+static int sgn_config_check_dirs(const char *path, const struct sgn_config *c, char *err)
+{
+	const char *socks[2] = { c->socket, c->control_socket };
+	for (unsigned i = 0; i < c->n_module_dirs; i++)
+		if (sgn_path_len(c->module_dirs[i]) == 1)
+			return CERR("%s: module_dirs: / would confine nothing", path);
+	for (unsigned s = 0; s < 2; s++) {
+		char dir[SGN_PATH_MAX];
+		sgn_config_socket_dir(socks[s], dir);
+		if (sgn_path_len(dir) == 1)
+			return CERR("%s: %s: the sockets need a directory of their own, not /", path, socks[s]);
+		for (unsigned i = 0; i < c->n_module_dirs; i++)
+			if (sgn_path_within(c->module_dirs[i], dir))
+				return CERR("%s: %s: its directory holds module_dirs %s (the signer may remove files where "
+					    "its sockets are: give them a directory of their own)", path, socks[s],
+					    c->module_dirs[i]);
+	}
+	return 0;
+}
+
 #define SGN_OCSP_DAYS_DEFAULT 7 /* max_ocsp_days when not given: a week, as RFC 5019 responders commonly use */
 
 static void sgn_config_defaults(struct sgn_config *out)
@@ -283,12 +330,17 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 	if (!out->session_copy && !out->p11kit_server_address[0])
 		return CERR("%s: session_copy = no needs p11kit_server_address (an in-process module would open its "
 			    "token files per signature, which the sandbox forbids)", path);
+	if (out->socket[0] != '/' || out->control_socket[0] != '/')
+		return CERR("%s: socket and control_socket must be absolute paths", path);
 	if (!out->p11kit_server_address[0] && out->n_module_dirs == 0)
 		return CERR("%s: an in-process module needs module_dirs (the directories it reads and writes once "
 			    "running, e.g. SoftHSM's directories.tokendir): the sandbox confines files to them", path);
 	if (out->p11kit_server_address[0] && out->n_module_dirs > 0)
 		return CERR("%s: module_dirs is for an in-process module (behind p11-kit server the signer opens no "
 			    "file)", path);
+	int rc = sgn_config_check_dirs(path, out, err);
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < out->n_keys; i++) {
 		struct sgn_key_conf *k = &out->keys[i];
 		for (unsigned j = 0; j < i; j++)

@@ -62,6 +62,9 @@ struct sgn_advice {
 /* Fills out[] (static strings) for key k; returns how many. */
 unsigned sgn_key_advice(const struct sgn_key_conf *k, struct sgn_advice out[SGN_ADVICE_MAX]);
 
+/* The directory of an absolute socket path sock ("/run/hsmca/signer.sock" -> "/run/hsmca") into out. */
+void sgn_config_socket_dir(const char *sock, char out[SGN_PATH_MAX]);
+
 /* Reads and validates path; on error err (CONF_ERR_MAX) says which line and why. */
 int sgn_config_load(const char *path, struct sgn_config *out, char *err) HSMCA_WUR;
 /* The same over text[0..len) (not NUL-terminated), name standing for the path in errors. */

@@ -5,18 +5,30 @@
 #include <fcntl.h>
 #include <linux/landlock.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Rights newer than Debian 12's kernel headers (linux-libc-dev 6.1): ABI 3 and 5 */
+/* Rights and fields newer than Debian 12's kernel headers (linux-libc-dev 6.1): ABI 3 to 6 */
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
 #define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
 #endif
 #ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
+#define LL_NET_BIND_TCP (1ULL << 0)
+#define LL_NET_CONNECT_TCP (1ULL << 1)
+#define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#define LL_SCOPE_SIGNAL (1ULL << 1)
+
+/* struct landlock_ruleset_attr as of ABI 6; older kernels are given its first 8 or 16 bytes */
+struct ll_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
 
 #define LL_FS_ABI1 ((1ULL << 13) - 1) /* EXECUTE .. MAKE_SYM */
 #define LL_MODULE_RIGHTS                                                                                            \
@@ -24,17 +36,22 @@
 	 LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE)
 #define LL_SOCK_RIGHTS (LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_REMOVE_FILE)
 
-/* The filesystem rights the kernel's ABI knows: all of them are handled, i.e. denied unless a rule grants. */
-static uint64_t ll_handled(int abi)
+/* Everything the kernel's ABI can deny is handled, i.e. denied unless a rule grants it; returns the size of
+ * the attribute the kernel takes. */
+static size_t ll_handled(int abi, struct ll_ruleset_attr *a)
 {
-	uint64_t h = LL_FS_ABI1;
+	a->handled_access_fs = LL_FS_ABI1;
 	if (abi >= 2)
-		h |= LANDLOCK_ACCESS_FS_REFER;
+		a->handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
 	if (abi >= 3)
-		h |= LANDLOCK_ACCESS_FS_TRUNCATE;
+		a->handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
 	if (abi >= 5)
-		h |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-	return h;
+		a->handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	if (abi >= 4)
+		a->handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+	if (abi >= 6)
+		a->scoped = LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL;
+	return abi >= 6 ? sizeof(*a) : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
 }
 
 static int ll_threads(void)
@@ -50,43 +67,57 @@ static int ll_threads(void)
 	return n;
 }
 
-static int ll_allow(int ruleset, const char *dir, uint64_t rights)
+static int ll_allow(int ruleset, const char *dir, uint64_t rights, char *why, size_t why_len)
 {
 	struct landlock_path_beneath_attr rule = { .allowed_access = rights };
 	int rc = 0;
 	rule.parent_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rule.parent_fd < 0)
+	if (rule.parent_fd < 0) {
+		snprintf(why, why_len, "%s: %s", dir, strerror(errno));
 		return HSMCA_ERR_CONFIG;
-	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0)
+	}
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0) {
+		snprintf(why, why_len, "landlock_add_rule %s: %s", dir, strerror(errno));
 		rc = HSMCA_ERR_IO;
+	}
 	close(rule.parent_fd);
 	return rc;
 }
 
 int sgn_landlock_enter(const char *const *module_dirs, unsigned n_module, const char *const *sock_dirs,
-		       unsigned n_sock, int *abi)
+		       unsigned n_sock, int *abi, char *why, size_t why_len)
 {
-	struct landlock_ruleset_attr attr = { 0 };
-	int ruleset = -1, rc = HSMCA_ERR_IO;
+	struct ll_ruleset_attr attr = { 0 };
+	int ruleset = -1, rc = 0, threads;
 	long v = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	*abi = v > 0 ? (int)v : 0;
-	if (v <= 0)
-		return errno == ENOSYS || errno == EOPNOTSUPP ? 0 : HSMCA_ERR_IO;
-	if (ll_threads() != 1)
-		return HSMCA_ERR_CONFIG;
-	attr.handled_access_fs = ll_handled(*abi);
-	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (ruleset < 0)
+	if (v <= 0) {
+		if (errno == ENOSYS || errno == EOPNOTSUPP)
+			return 0;
+		snprintf(why, why_len, "landlock_create_ruleset: %s", strerror(errno));
 		return HSMCA_ERR_IO;
-	for (unsigned i = 0; i < n_module; i++)
-		if ((rc = ll_allow(ruleset, module_dirs[i], LL_MODULE_RIGHTS & attr.handled_access_fs)))
-			goto out;
-	for (unsigned i = 0; i < n_sock; i++)
-		if ((rc = ll_allow(ruleset, sock_dirs[i], LL_SOCK_RIGHTS)))
-			goto out;
-	rc = HSMCA_ERR_IO;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) == 0)
-		rc = 0;
+	}
+	if ((threads = ll_threads()) != 1) {
+		snprintf(why, why_len, threads < 0 ? "cannot count the threads (/proc/self/task)"
+						   : "%d threads run: those would stay unconfined", threads);
+		return HSMCA_ERR_CONFIG;
+	}
+	size_t attr_len = ll_handled(*abi, &attr);
+	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_len, 0);
+	if (ruleset < 0) {
+		snprintf(why, why_len, "landlock_create_ruleset (ABI %d): %s", *abi, strerror(errno));
+		return HSMCA_ERR_IO;
+	}
+	for (unsigned i = 0; i < n_module && !rc; i++)
+		rc = ll_allow(ruleset, module_dirs[i], LL_MODULE_RIGHTS & attr.handled_access_fs, why, why_len);
+	for (unsigned i = 0; i < n_sock && !rc; i++)
+		rc = ll_allow(ruleset, sock_dirs[i], LL_SOCK_RIGHTS, why, why_len);
+	if (rc)
+		goto out;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) {
+		snprintf(why, why_len, "landlock_restrict_self: %s", strerror(errno));
+		rc = HSMCA_ERR_IO;
+	}
 out:
 	close(ruleset);
 	return rc;

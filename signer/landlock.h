@@ -4,19 +4,22 @@
 #ifndef HSMCA_SGN_LANDLOCK_H
 #define HSMCA_SGN_LANDLOCK_H
 
-#include <stdbool.h>
+#include <stddef.h>
 
 #include "err.h"
 
 #define SGN_LANDLOCK_DIRS_MAX 4
 
 /* From now on files can be opened, created, truncated or removed (directories listed) only under
- * module_dirs[0..n_module), and Unix sockets created or removed only in sock_dirs[0..n_sock); nothing can be
- * executed, linked across directories, or made as a directory, device, FIFO or symlink anywhere. Sets
- * PR_SET_NO_NEW_PRIVS. *abi: the kernel's Landlock ABI version, 0 if it has none (nothing applied, returns
- * 0: the caller says so). Errors: HSMCA_ERR_CONFIG (a directory that cannot be opened; more than one thread
- * running, which would stay unconfined), HSMCA_ERR_IO (the kernel refused the ruleset). */
+ * module_dirs[0..n_module), and Unix sockets created or files removed only under sock_dirs[0..n_sock)
+ * (Landlock rules cover a directory's whole subtree: the sockets' directories must hold nothing else);
+ * nothing can be executed, linked across directories, or made as a directory, device, FIFO or symlink
+ * anywhere; with the kernel's ABI 4 no TCP bind or connect, with ABI 6 no abstract Unix socket outside and
+ * no signal to another process. Sets PR_SET_NO_NEW_PRIVS. *abi: the kernel's Landlock ABI version, 0 if it
+ * has none (nothing applied, returns 0: the caller says so). Errors (why, why_len: which directory or step
+ * and errno's text): HSMCA_ERR_CONFIG (a directory that cannot be opened; more than one thread running,
+ * which would stay unconfined), HSMCA_ERR_IO (the kernel refused the ruleset). */
 int sgn_landlock_enter(const char *const *module_dirs, unsigned n_module, const char *const *sock_dirs,
-		       unsigned n_sock, int *abi) HSMCA_WUR;
+		       unsigned n_sock, int *abi, char *why, size_t why_len) HSMCA_WUR;
 
 #endif

@@ -51,27 +51,20 @@ static int sgn_open_token(struct sgn_state *st, char *err)
  * directories) before the sealed phase's filter, which can only allow openat as a whole. */
 static int sgn_confine_files(const struct sgn_config *c, char *err)
 {
-	char dirs[2][SGN_PATH_MAX];
+	char dirs[2][SGN_PATH_MAX], why[CONF_ERR_MAX - 16];
 	const char *mod[SGN_LANDLOCK_DIRS_MAX], *sock[2] = { dirs[0], dirs[1] };
-	const char *paths[2] = { c->socket, c->control_socket };
 	int abi = 0, rc;
-	for (unsigned i = 0; i < 2; i++) {
-		const char *slash = strrchr(paths[i], '/');
-		if (!slash)
-			snprintf(dirs[i], sizeof(dirs[i]), ".");
-		else
-			snprintf(dirs[i], sizeof(dirs[i]), "%.*s", slash == paths[i] ? 1 : (int)(slash - paths[i]), paths[i]);
-	}
+	sgn_config_socket_dir(c->socket, dirs[0]);
+	sgn_config_socket_dir(c->control_socket, dirs[1]);
 	for (unsigned i = 0; i < c->n_module_dirs; i++)
 		mod[i] = c->module_dirs[i];
-	if ((rc = sgn_landlock_enter(mod, c->n_module_dirs, sock, 2, &abi))) {
-		snprintf(err, CONF_ERR_MAX, "%s", rc == HSMCA_ERR_CONFIG ? "a module_dirs or socket directory cannot be "
-			 "opened, or threads already run" : "the kernel refused the ruleset");
+	if ((rc = sgn_landlock_enter(mod, c->n_module_dirs, sock, 2, &abi, why, sizeof why))) {
+		snprintf(err, CONF_ERR_MAX, "landlock: %s", why);
 		return rc;
 	}
 	if (abi == 0)
 		log_event("warning", "landlock_unavailable", "why=\"this kernel has no Landlock: the in-process module "
-			  "may open any file the signer's user can until the privilege drop\"");
+			  "may open any file until the privilege drop, as root if started so\"");
 	else
 		log_event("info", "landlock", "abi=%d module_dirs=%u", abi, c->n_module_dirs);
 	return 0;
@@ -119,6 +112,11 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("privdrop", "no user to drop to");
 	if (early_drop && sgn_privdrop(&ids))
 		return sgn_fail("privdrop", "cannot drop privileges");
+	/* the signing socket gets its group from the effective gid at bind (usock.c): without privileges, only
+	 * the signer's own group can be given */
+	if (conf.socket_group[0] && geteuid() != 0 && gid != getegid())
+		return sgn_fail("config", "socket_group must be the signer user's primary group when the signer does "
+				"not start as root");
 	if (sgn_open_token(&st, err))
 		return sgn_fail("token", err);
 	if (!early_drop && sgn_confine_files(&conf, err))

@@ -35,7 +35,7 @@ static const int sgn_eacces[] = { SCMP_SYS(socket), SCMP_SYS(connect) };
  * need (thread start-up under ASan too: sigaltstack), and loading the signing phase's filter on top. prctl,
  * socket, tgkill and clone only with the arguments in sgn_add_sealed_args. */
 static const int sgn_sealed_allowed[] = {
-	SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(chmod), SCMP_SYS(chown), SCMP_SYS(umask), SCMP_SYS(unlink),
+	SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(umask), SCMP_SYS(unlink), SCMP_SYS(getegid),
 	SCMP_SYS(eventfd2), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(rt_sigaction),
 	SCMP_SYS(sigaltstack), SCMP_SYS(mlock), SCMP_SYS(munlock), SCMP_SYS(seccomp), SCMP_SYS(getuid),
 	SCMP_SYS(geteuid), SCMP_SYS(prlimit64),

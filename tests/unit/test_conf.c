@@ -323,6 +323,26 @@ static void test_sgn_config(void)
 	CHECK(load_edit("session_copy", "session_copy = yes\np11kit_server_address = unix:path=/run/p11.sock", &c,
 			err) == HSMCA_ERR_CONFIG &&
 	      strstr(err, "module_dirs is for an in-process module"));
+	/* Landlock's rules cover subtrees: no "/" for the module or the sockets, no module files where the
+	 * sockets are (the signer may remove files there); sockets by absolute path */
+	CHECK(load_edit("module_dirs", "module_dirs = /var/lib/softhsm, //", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "module_dirs: / would confine nothing"));
+	CHECK(load_edit("socket =", "socket = /signer.sock", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "/signer.sock: the sockets need a directory of their own, not /"));
+	CHECK(load_edit("socket =", "socket = signer.sock", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "socket and control_socket must be absolute paths"));
+	CHECK(load_edit("control_socket", "control_socket = /var/lib/control.sock", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "/var/lib/control.sock: its directory holds module_dirs /var/lib/softhsm/tokens"));
+	CHECK(load_edit("control_socket", "control_socket = /var/lib/softhsm/tokens/c.sock", &c, err) ==
+		      HSMCA_ERR_CONFIG &&
+	      strstr(err, "its directory holds module_dirs /var/lib/softhsm/tokens"));
+	CHECKF(load_edit("control_socket", "control_socket = /var/lib/softhsm/tokensx/c.sock", &c, err) == 0,
+	       "a sibling directory whose name starts like a module directory's: %s", err);
+	char dir[SGN_PATH_MAX];
+	sgn_config_socket_dir("/run/hsmca/signer.sock", dir);
+	CHECK(!strcmp(dir, "/run/hsmca"));
+	sgn_config_socket_dir("/s.sock", dir);
+	CHECK(!strcmp(dir, "/"));
 
 	/* how long presented shares wait for a quorum */
 	CHECK(load(good_conf, &c, err) == 0 && c.unseal_timeout_seconds == 900);
