@@ -2,9 +2,9 @@
  * the HSM"): with conf.checkpoint_key set, a thread with its own database and signer connections looks at
  * the audit chain's head every conf.checkpoint_seconds and, if it moved since the last checkpoint, has the
  * signer sign it (SIGN_CHECKPOINT with that key), checks the signature under the key's certificate
- * (conf.checkpoint_cert, else the issuer_cert of a profile whose issuer is that key) and stores it. A sealed or absent signer or a database
- * that is down only delays checkpoints (logged once per cause, and when they resume); nothing waits for
- * them. Every checkpoint is also logged (audit_id and head hash), a copy outside the database, and /metrics
+ * (conf.checkpoint_cert, else the issuer_cert of a profile whose issuer is that key) and stores it. A sealed
+ * or absent signer or a database that is down only delays checkpoints (logged once per cause, and when they
+ * resume); nothing waits for them. Every checkpoint is also logged (audit_id and head hash), a copy outside the database, and /metrics
  * shows the last row covered, when, and the failed tries (hsmca_audit_checkpoint_*). */
 #ifndef HSMCA_CHECKPOINT_H
 #define HSMCA_CHECKPOINT_H

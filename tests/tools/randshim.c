@@ -1,6 +1,7 @@
 /* Test-only LD_PRELOAD library, never linked into hsmca (tests/integration/frontend_serial.sh): RAND_bytes of
- * exactly TBSBUILD_SERIAL_RANDOM (16) bytes, the frontend's serial draws, returns the same bytes (0x5a...) for
- * the first HSMCA_TEST_SERIAL_REPEAT such calls of the process, so that a serial drawn twice reaches the real
+ * exactly TBSBUILD_SERIAL_RANDOM (16) bytes -- the frontend's serial draws, and renewal challenges' nonces,
+ * which that test does not ask for -- returns the same bytes (0x5a...) for the first
+ * HSMCA_TEST_SERIAL_REPEAT such calls of the process, so that a serial drawn twice reaches the real
  * database's unique index; every other call, and every call after those, is libcrypto's. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* RTLD_NEXT */
