@@ -45,6 +45,7 @@ struct cache_slot {
 	uint8_t tag[SHA256_DIGEST_LENGTH]; /* HMAC(cache key, user || 0 || password) */
 	time_t expires;
 	char pw_hash[DB_HASH_MAX];
+	char peer[JOB_PEER_MAX]; /* the address the fast path (auth_cached) last served with it */
 };
 
 /* An (account, address) pair that logged in: the tag is HMAC(cache key, "known" 0 user 0 address). Only a
@@ -343,10 +344,24 @@ static bool auth_cache_hit(struct ratelimit *rl, const uint8_t *tag, time_t now,
 	return hit;
 }
 
+/* After a hit of tag on the loop's fast path: true if peer is not the address this entry last served there
+ * (the caller then marks it known: one HMAC per new address, none per request from the same one). */
+static bool auth_cache_new_peer(struct ratelimit *rl, const uint8_t *tag, const char *peer)
+{
+	struct cache_slot *s = &rl->cache[tag[0] % AUTH_CACHE_SLOTS];
+	pthread_mutex_lock(&rl->mu);
+	bool fresh = strncmp(s->peer, peer, sizeof(s->peer)) != 0;
+	if (fresh)
+		snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	pthread_mutex_unlock(&rl->mu);
+	return fresh;
+}
+
 static void auth_cache_put(struct ratelimit *rl, const uint8_t *tag, time_t now, const struct db_account *a)
 {
 	struct cache_slot *s = &rl->cache[tag[0] % AUTH_CACHE_SLOTS];
 	pthread_mutex_lock(&rl->mu);
+	s->peer[0] = '\0';
 	memcpy(s->tag, tag, SHA256_DIGEST_LENGTH);
 	s->expires = now + AUTH_CACHE_TTL;
 	snprintf(s->pw_hash, sizeof(s->pw_hash), "%s", a->pw_hash);
@@ -515,7 +530,7 @@ bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, str
 	    !auth_limited(rl, user, peer, now) && auth_account_cached(rl, user, out, &gen, &watched)) {
 		auth_cache_tag(rl, user, pw, pw_len, tag);
 		ok = auth_cache_hit(rl, tag, now, out) && !out->disabled;
-		if (ok)
+		if (ok && auth_cache_new_peer(rl, tag, peer))
 			auth_mark_known(rl, user, peer, now);
 	}
 	OPENSSL_cleanse(raw, sizeof(raw));

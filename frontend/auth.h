@@ -1,8 +1,9 @@
 /* Caller authentication: HTTP Basic (scrypt-hashed passwords, a dummy hash for unknown users so both
  * cost the same) or Bearer API keys (stored as SHA-256), with per-account and per-address failure limits.
  * The per-account limit does not hold against an address the account logged in from within
- * AUTH_KNOWN_SECONDS (that address still has its own limit): whoever guesses at an administrator's password
- * from elsewhere cannot lock the administrator out of their usual address. */
+ * AUTH_KNOWN_SECONDS; that address still has its own limit: whoever guesses
+ * at an administrator's password from elsewhere cannot lock the administrator out of their usual address.
+ * Known addresses are held in memory, per process. */
 #ifndef HSMCA_AUTH_H
 #define HSMCA_AUTH_H
 
