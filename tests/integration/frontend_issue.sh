@@ -189,12 +189,16 @@ refuse 429 rate-limited "rate limit"
 # (whoever guesses from elsewhere cannot lock the administrator out); that address has its own limit
 accounts() { curl -sS -o "$T/resp.json" -w '%{http_code}' --interface "$1" -u "ops-admin:$2" "$URL/api/v1/accounts"; }
 [ "$(accounts 127.0.0.21 "$(cat "$T/admin.pw")")" = 200 ] || fail "ops-admin from 127.0.0.21: $(cat "$T/resp.json")"
+# a second address within the minute the verified password is cached (the issuance path checks it on the loop)
+issue_req "$T/good.csr" server --interface 127.0.0.22 -u "ops-admin:$(cat "$T/admin.pw")"
+[ "$STATUS" = 201 ] || fail "ops-admin from 127.0.0.22: $STATUS $BODY"
 for i in 30 31 32 33 34; do # one wrong password from each of five addresses: the account's limit, not theirs
 	[ "$(accounts 127.0.0.$i "a guess")" = 401 ] || fail "a wrong password from 127.0.0.$i: $(cat "$T/resp.json")"
 done
 [ "$(accounts 127.0.0.35 "$(cat "$T/admin.pw")")" = 429 ] || fail "the right password from a new address while the account is limited: $(cat "$T/resp.json")"
 [ "$(accounts 127.0.0.21 "$(cat "$T/admin.pw")")" = 200 ] \
 	|| fail "the right password from the address the account logged in from, while the account is limited: $(cat "$T/resp.json")"
+[ "$(accounts 127.0.0.22 "$(cat "$T/admin.pw")")" = 200 ] || fail "the address the account's cached login came from: $(cat "$T/resp.json")"
 for _ in 1 2 3 4 5; do accounts 127.0.0.21 "a guess at home" > /dev/null; done
 [ "$(accounts 127.0.0.21 "$(cat "$T/admin.pw")")" = 429 ] || fail "a known address that failed 5 times: $(cat "$T/resp.json")"
 pass "repeated failed logins are rate-limited (429): per address, and per account from addresses it has not logged in from; an administrator is not locked out of an address it logged in from by failures elsewhere"
