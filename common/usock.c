@@ -35,7 +35,8 @@ int usock_listen(const char *path, mode_t mode, gid_t gid, int *out_fd)
 	if (fd < 0)
 		return HSMCA_ERR_IO;
 	gid_t egid = getegid();
-	bool regroup = gid != (gid_t)-1 && gid != egid;
+	/* root takes the group for the bind (no chown of a path); anyone else chowns its own socket */
+	bool regroup = gid != (gid_t)-1 && gid != egid && geteuid() == 0;
 	if (regroup && setegid(gid) != 0) {
 		close(fd);
 		return HSMCA_ERR_IO;
@@ -47,10 +48,17 @@ int usock_listen(const char *path, mode_t mode, gid_t gid, int *out_fd)
 		close(fd);
 		return HSMCA_ERR_IO; /* the process must not go on under the socket's group */
 	}
-	/* a setgid directory would have given its own group: the socket must be what was asked for */
-	if (rc != 0 || lstat(path, &stt) != 0 || (stt.st_mode & 0777) != (mode & 0777) ||
+	if (rc != 0) {
+		close(fd);
+		return HSMCA_ERR_IO;
+	}
+	/* the socket must be what was asked for (a setgid directory gives its own group) */
+	if (lstat(path, &stt) != 0 ||
+	    (gid != (gid_t)-1 && stt.st_gid != gid && (geteuid() == 0 || chown(path, (uid_t)-1, gid) != 0)) ||
+	    lstat(path, &stt) != 0 || (stt.st_mode & 0777) != (mode & 0777) ||
 	    (gid != (gid_t)-1 && stt.st_gid != gid) || listen(fd, 128) != 0) {
 		close(fd);
+		unlink(path);
 		return HSMCA_ERR_IO;
 	}
 	*out_fd = fd;

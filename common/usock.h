@@ -6,9 +6,10 @@
 
 #include "err.h"
 
-/* Binds and listens on path (a stale socket file is replaced), created with mode and, if gid != -1, group
- * gid (through the umask and the effective gid around bind: no chmod or chown of the path, which the signer's
- * sandbox does not allow). gid other than the effective gid needs the right to take it (root). */
+/* Binds and listens on path (a stale socket file is replaced), created with mode (through the umask: no
+ * chmod) and, if gid != -1, group gid: as root through the effective gid around bind (no chown of a path,
+ * which the signer's in-process sandbox does not allow), otherwise by a chown of the new socket (a group the
+ * process is in; a setgid directory's group needs none). Checked by lstat; on failure nothing is left. */
 int usock_listen(const char *path, mode_t mode, gid_t gid, int *out_fd) HSMCA_WUR;
 int usock_connect(const char *path, int *out_fd) HSMCA_WUR;
 /* The same with timeout_ms (0: none) on connect and on every later send and receive (SO_SNDTIMEO,

@@ -3,11 +3,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/landlock.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -82,6 +85,84 @@ static int ll_allow(int ruleset, const char *dir, uint64_t rights, char *why, si
 	}
 	close(rule.parent_fd);
 	return rc;
+}
+
+/* True if resolved path inner is dir or inside it. */
+static int ll_within(const char *inner, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 1)
+		return 1; /* "/" */
+	return strncmp(inner, dir, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* A sockets' directory (resolved): not writable by others, nothing but sockets in it. */
+static int ll_sockdir_ok(const char *dir, char *why, size_t why_len)
+{
+	struct stat st;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int rc = 0;
+	if (!d || fstat(dirfd(d), &st) != 0) {
+		snprintf(why, why_len, "%s: %s", dir, strerror(errno));
+		rc = HSMCA_ERR_CONFIG;
+	} else if (st.st_mode & S_IWOTH) {
+		snprintf(why, why_len, "%s: writable by others; the sockets need a directory of their own", dir);
+		rc = HSMCA_ERR_CONFIG;
+	}
+	while (!rc && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISSOCK(st.st_mode)) {
+			snprintf(why, why_len, "%s holds %s, not a socket: the sockets need a directory of their own (the "
+				 "signer may remove files there)", dir, e->d_name);
+			rc = HSMCA_ERR_CONFIG;
+		}
+	}
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+int sgn_landlock_check_dirs(const char *const *module_dirs, unsigned n_module, const char *const *sock_dirs,
+			    unsigned n_sock, char *why, size_t why_len)
+{
+	char mod[SGN_LANDLOCK_DIRS_MAX][PATH_MAX], sock[PATH_MAX];
+	if (n_module > SGN_LANDLOCK_DIRS_MAX) {
+		snprintf(why, why_len, "more than %d module directories", SGN_LANDLOCK_DIRS_MAX);
+		return HSMCA_ERR_CONFIG;
+	}
+	for (unsigned i = 0; i < n_module; i++) {
+		if (!realpath(module_dirs[i], mod[i])) {
+			snprintf(why, why_len, "%s: %s", module_dirs[i], strerror(errno));
+			return HSMCA_ERR_CONFIG;
+		}
+		if (!strcmp(mod[i], "/")) {
+			snprintf(why, why_len, "module directory %s is /: that would confine nothing", module_dirs[i]);
+			return HSMCA_ERR_CONFIG;
+		}
+	}
+	for (unsigned s = 0; s < n_sock; s++) {
+		if (!realpath(sock_dirs[s], sock)) {
+			snprintf(why, why_len, "%s: %s", sock_dirs[s], strerror(errno));
+			return HSMCA_ERR_CONFIG;
+		}
+		if (!strcmp(sock, "/")) {
+			snprintf(why, why_len, "sockets' directory %s is /: the sockets need a directory of their own",
+				 sock_dirs[s]);
+			return HSMCA_ERR_CONFIG;
+		}
+		for (unsigned i = 0; i < n_module; i++)
+			if (ll_within(mod[i], sock)) {
+				snprintf(why, why_len, "sockets' directory %s holds module directory %s", sock_dirs[s],
+					 module_dirs[i]);
+				return HSMCA_ERR_CONFIG;
+			}
+		int rc = ll_sockdir_ok(sock, why, why_len);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 int sgn_landlock_enter(const char *const *module_dirs, unsigned n_module, const char *const *sock_dirs,

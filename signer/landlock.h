@@ -19,6 +19,11 @@
  * has none (nothing applied, returns 0: the caller says so). Errors (why, why_len: which directory or step
  * and errno's text): HSMCA_ERR_CONFIG (a directory that cannot be opened; more than one thread running,
  * which would stay unconfined), HSMCA_ERR_IO (the kernel refused the ruleset). */
+/* Before sgn_landlock_enter, the directories as the kernel resolves them ("..", symlinks): no module
+ * directory may be "/"; a sockets' directory may not be "/", writable by others, hold anything but sockets,
+ * or hold (or be) a module directory. 0, or HSMCA_ERR_CONFIG with why (which directory, what is wrong). */
+int sgn_landlock_check_dirs(const char *const *module_dirs, unsigned n_module, const char *const *sock_dirs,
+			    unsigned n_sock, char *why, size_t why_len) HSMCA_WUR;
 int sgn_landlock_enter(const char *const *module_dirs, unsigned n_module, const char *const *sock_dirs,
 		       unsigned n_sock, int *abi, char *why, size_t why_len) HSMCA_WUR;
 

@@ -58,7 +58,8 @@ static int sgn_confine_files(const struct sgn_config *c, char *err)
 	sgn_config_socket_dir(c->control_socket, dirs[1]);
 	for (unsigned i = 0; i < c->n_module_dirs; i++)
 		mod[i] = c->module_dirs[i];
-	if ((rc = sgn_landlock_enter(mod, c->n_module_dirs, sock, 2, &abi, why, sizeof why))) {
+	if ((rc = sgn_landlock_check_dirs(mod, c->n_module_dirs, sock, 2, why, sizeof why)) ||
+	    (rc = sgn_landlock_enter(mod, c->n_module_dirs, sock, 2, &abi, why, sizeof why))) {
 		snprintf(err, CONF_ERR_MAX, "landlock: %s", why);
 		return rc;
 	}
@@ -112,11 +113,6 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("privdrop", "no user to drop to");
 	if (early_drop && sgn_privdrop(&ids))
 		return sgn_fail("privdrop", "cannot drop privileges");
-	/* the signing socket gets its group from the effective gid at bind (usock.c): without privileges, only
-	 * the signer's own group can be given */
-	if (conf.socket_group[0] && geteuid() != 0 && gid != getegid())
-		return sgn_fail("config", "socket_group must be the signer user's primary group when the signer does "
-				"not start as root");
 	if (sgn_open_token(&st, err))
 		return sgn_fail("token", err);
 	if (!early_drop && sgn_confine_files(&conf, err))

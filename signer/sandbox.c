@@ -41,6 +41,11 @@ static const int sgn_sealed_allowed[] = {
 	SCMP_SYS(geteuid), SCMP_SYS(prlimit64),
 };
 
+/* The p11-kit client's sealed phase runs unprivileged with no file access at all: a chown there can only give
+ * the process's own new socket one of its groups (usock.c). As root (in-process) the group is taken at bind
+ * instead, and chown is not allowed. */
+static const int sgn_sealed_unprivileged[] = { SCMP_SYS(chown) };
+
 /* A module that reads its token's files in the signer (SoftHSM: C_Login rewrites token.object and takes
  * token.lock) and the privilege drop after the keys are bound (glibc signals every thread to change its ids). */
 static const int sgn_sealed_in_process[] = {
@@ -123,7 +128,10 @@ static int sgn_sandbox_load(enum sgn_phase phase, bool trap)
 		   !sgn_add_sealed_args(ctx) ||
 		   (phase == SGN_PHASE_SEALED_IN_PROCESS &&
 		    !sgn_add_all(ctx, SCMP_ACT_ALLOW, sgn_sealed_in_process,
-				 sizeof(sgn_sealed_in_process) / sizeof(sgn_sealed_in_process[0])))) {
+				 sizeof(sgn_sealed_in_process) / sizeof(sgn_sealed_in_process[0]))) ||
+		   (phase == SGN_PHASE_SEALED &&
+		    !sgn_add_all(ctx, SCMP_ACT_ALLOW, sgn_sealed_unprivileged,
+				 sizeof(sgn_sealed_unprivileged) / sizeof(sgn_sealed_unprivileged[0])))) {
 		goto out;
 	}
 	rc = seccomp_load(ctx) == 0 ? 0 : HSMCA_ERR_CONFIG;

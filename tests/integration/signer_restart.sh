@@ -99,13 +99,29 @@ sed -i "s|^module_dirs = .*|module_dirs = $T/nosuch|" "$T/signer.conf"
 rm -f "$T/run/control.sock"
 expect_rc 1 timeout 20 "$SIGNER" run -c "$T/signer.conf"
 grep -q "event=startup_failed step=landlock why=\"landlock: $T/nosuch: No such file or directory\"" <<<"$OUT" || fail "a missing module_dirs: $OUT"
+# the sockets' directory may lose files to the signer (Landlock's rules cover subtrees): one that holds
+# anything else, here the test's own directory, stops the start
+sed -e "s|^module_dirs = .*|module_dirs = $T/tokens|" -e "s|^control_socket = .*|control_socket = $T/control.sock|" \
+	"$T/signer.good" > "$T/signer.conf"
+expect_rc 1 timeout 20 "$SIGNER" run -c "$T/signer.conf"
+grep -q "step=config why=\"$T/signer.conf: $T/control.sock: its directory holds module_dirs $T/tokens" <<<"$OUT" \
+	|| fail "a sockets' directory holding the token: $OUT"
+ln -sfn "$T" "$T/link" # the same directory under another name: the kernel's view decides
+sed -i "s|^control_socket = .*|control_socket = $T/link/control.sock|" "$T/signer.conf"
+expect_rc 1 timeout 20 "$SIGNER" run -c "$T/signer.conf"
+grep -q "event=startup_failed step=landlock why=\"landlock: sockets' directory $T/link holds module directory $T/tokens" <<<"$OUT" \
+	|| fail "a sockets' directory holding the token, through a symlink: $OUT"
+mkdir -p "$T/sock2" && touch "$T/sock2/notes.txt"
+sed -e "s|^control_socket = .*|control_socket = $T/sock2/control.sock|" "$T/signer.good" > "$T/signer.conf"
+expect_rc 1 timeout 20 "$SIGNER" run -c "$T/signer.conf"
+grep -q "landlock: $T/sock2 holds notes.txt, not a socket" <<<"$OUT" || fail "a sockets' directory holding a file: $OUT"
 cp "$T/signer.good" "$T/signer.conf"
 : > "$T/signer.log"
 rm -f "$T/run/control.sock"
 signer_start
 for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
 signer_unseal alice bob carol
-pass "Landlock confines the in-process module to module_dirs: another directory and no C_Login succeeds; a missing one stops the start"
+pass "Landlock confines the in-process module to module_dirs: another directory and no C_Login succeeds; a missing one, or sockets in a directory that holds the token or other files, stops the start"
 
 # shares presented without a quorum expire (unseal_timeout_seconds): a stray or planted share cannot hold the
 # collection for ever; a quorum within the time still unseals
