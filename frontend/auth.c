@@ -25,7 +25,11 @@
 #define RL_SLOTS 8192 /* sets of RL_WAYS */
 #define RL_WAYS 4
 #define RL_KEY_MAX (DB_NAME_MAX + 8)
-#define AUTH_KNOWN_SLOTS 1024 /* (account, address) pairs that logged in; a newer pair may take an older's slot */
+/* (account, address) pairs that logged in: one set per account (by its tag), a few addresses each, so that
+ * logins of other accounts, from however many addresses, cannot push an account's addresses out */
+#define AUTH_KNOWN_SETS 256
+#define AUTH_KNOWN_WAYS 8
+#define AUTH_KNOWN_PER_ACCOUNT 4
 #define AUTH_KNOWN_TAG 16
 #define AUTH_CACHE_SLOTS 256
 #define AUTH_CACHE_TTL 60
@@ -48,9 +52,12 @@ struct cache_slot {
 	char peer[JOB_PEER_MAX]; /* the address the fast path (auth_cached) last served with it */
 };
 
-/* An (account, address) pair that logged in: the tag is HMAC(cache key, "known" 0 user 0 address). Only a
- * verified password writes one, so an attacker cannot fill the table. */
+/* An (account, address) pair that logged in: user is HMAC(cache key, "known" 0 user) (it also picks the set),
+ * tag HMAC(cache key, "known" 0 user 0 address). Only a verified password writes one, and an account's new
+ * address replaces only that account's own oldest, or a free or expired way: another account cannot take an
+ * account's addresses away (a set full of others' live pairs leaves a new pair unrecorded). */
 struct known_slot {
+	uint8_t user[AUTH_KNOWN_TAG];
 	uint8_t tag[AUTH_KNOWN_TAG];
 	time_t at;
 };
@@ -70,7 +77,7 @@ struct ratelimit {
 	uint8_t cache_key[32];
 	struct cache_slot cache[AUTH_CACHE_SLOTS];
 	struct acct_slot acct[AUTH_CACHE_SLOTS];
-	struct known_slot known[AUTH_KNOWN_SLOTS]; /* under mu */
+	struct known_slot known[AUTH_KNOWN_SETS][AUTH_KNOWN_WAYS]; /* under mu */
 	uint64_t acct_gen;  /* under mu: moves on every change of accounts or API keys */
 	bool acct_watched;  /* under mu: a watcher is listening for those changes (else nothing is cached) */
 	struct pwflight *flight; /* owned: concurrent identical logins share one scrypt */
@@ -109,6 +116,7 @@ void ratelimit_wipe(struct ratelimit *rl)
 		EVP_MD_CTX_reset(rl->rl_tmp);
 	OPENSSL_cleanse(rl->cache, sizeof(rl->cache));
 	OPENSSL_cleanse(rl->acct, sizeof(rl->acct));
+	OPENSSL_cleanse(rl->known, sizeof(rl->known));
 	rl->acct_gen++; /* nothing cached before is valid any more */
 	pthread_mutex_unlock(&rl->mu);
 }
@@ -468,54 +476,83 @@ static int auth_basic_split(const char *b64, uint8_t raw[AUTH_RAW_MAX], const ch
 	return 0;
 }
 
-static void auth_known_tag(const struct ratelimit *rl, const char *user, const char *peer,
-			   uint8_t tag[SHA256_DIGEST_LENGTH])
+/* The account's and the pair's tags (struct known_slot); no lock needed (the key is fixed at start). */
+static void auth_known_tags(const struct ratelimit *rl, const char *user, const char *peer,
+			    uint8_t utag[SHA256_DIGEST_LENGTH], uint8_t ptag[SHA256_DIGEST_LENGTH])
 {
 	uint8_t buf[sizeof("known") + DB_NAME_MAX + 1 + JOB_PEER_MAX];
-	size_t ul = strnlen(user, DB_NAME_MAX), pl = strnlen(peer, JOB_PEER_MAX);
+	size_t ul = strnlen(user, DB_NAME_MAX), pl = strnlen(peer, JOB_PEER_MAX), n = sizeof("known") + ul;
 	unsigned int tl = SHA256_DIGEST_LENGTH;
 	memcpy(buf, "known", sizeof("known")); /* with its NUL */
 	memcpy(buf + sizeof("known"), user, ul);
-	buf[sizeof("known") + ul] = 0;
-	memcpy(buf + sizeof("known") + ul + 1, peer, pl);
-	HMAC(EVP_sha256(), rl->cache_key, sizeof(rl->cache_key), buf, sizeof("known") + ul + 1 + pl, tag, &tl);
+	HMAC(EVP_sha256(), rl->cache_key, sizeof(rl->cache_key), buf, n, utag, &tl);
+	buf[n] = 0;
+	memcpy(buf + n + 1, peer, pl);
+	HMAC(EVP_sha256(), rl->cache_key, sizeof(rl->cache_key), buf, n + 1 + pl, ptag, &tl);
 }
 
-static struct known_slot *auth_known_slot(struct ratelimit *rl, const uint8_t *tag)
+static bool auth_known_live(const struct known_slot *k, time_t now)
 {
-	return &rl->known[(tag[0] | (unsigned)tag[1] << 8) % AUTH_KNOWN_SLOTS];
+	return k->at && now - k->at < AUTH_KNOWN_SECONDS;
 }
 
 /* Under rl->mu. */
-static bool auth_known(struct ratelimit *rl, const char *user, const char *peer, time_t now)
+static bool auth_known_find(struct ratelimit *rl, const uint8_t *utag, const uint8_t *ptag, time_t now)
 {
-	uint8_t tag[SHA256_DIGEST_LENGTH];
-	auth_known_tag(rl, user, peer, tag);
-	const struct known_slot *k = auth_known_slot(rl, tag);
-	return k->at && now - k->at < AUTH_KNOWN_SECONDS && CRYPTO_memcmp(k->tag, tag, AUTH_KNOWN_TAG) == 0;
+	const struct known_slot *set = rl->known[utag[0] % AUTH_KNOWN_SETS];
+	for (unsigned i = 0; i < AUTH_KNOWN_WAYS; i++)
+		if (auth_known_live(&set[i], now) && CRYPTO_memcmp(set[i].user, utag, AUTH_KNOWN_TAG) == 0 &&
+		    CRYPTO_memcmp(set[i].tag, ptag, AUTH_KNOWN_TAG) == 0)
+			return true;
+	return false;
 }
 
 /* A verified login of user from peer. */
 static void auth_mark_known(struct ratelimit *rl, const char *user, const char *peer, time_t now)
 {
-	uint8_t tag[SHA256_DIGEST_LENGTH];
-	auth_known_tag(rl, user, peer, tag);
+	uint8_t utag[SHA256_DIGEST_LENGTH], ptag[SHA256_DIGEST_LENGTH];
+	struct known_slot *victim = NULL, *oldest_own = NULL, *free_way = NULL;
+	unsigned own = 0;
+	auth_known_tags(rl, user, peer, utag, ptag);
 	pthread_mutex_lock(&rl->mu);
-	struct known_slot *k = auth_known_slot(rl, tag);
-	memcpy(k->tag, tag, AUTH_KNOWN_TAG);
-	k->at = now;
+	struct known_slot *set = rl->known[utag[0] % AUTH_KNOWN_SETS];
+	for (unsigned i = 0; i < AUTH_KNOWN_WAYS && !victim; i++) {
+		struct known_slot *k = &set[i];
+		if (!auth_known_live(k, now)) {
+			free_way = free_way ? free_way : k;
+		} else if (CRYPTO_memcmp(k->user, utag, AUTH_KNOWN_TAG) == 0) {
+			if (CRYPTO_memcmp(k->tag, ptag, AUTH_KNOWN_TAG) == 0)
+				victim = k; /* known already: refreshed */
+			own++;
+			if (!oldest_own || k->at < oldest_own->at)
+				oldest_own = k;
+		}
+	}
+	if (!victim)
+		victim = own >= AUTH_KNOWN_PER_ACCOUNT || !free_way ? oldest_own : free_way;
+	if (victim) {
+		memcpy(victim->user, utag, AUTH_KNOWN_TAG);
+		memcpy(victim->tag, ptag, AUTH_KNOWN_TAG);
+		victim->at = now;
+	}
 	pthread_mutex_unlock(&rl->mu);
 }
 
-/* The account's limit holds unless the account logged in from this address before (auth.h); the address's
- * limit always holds. */
+/* The address's limit always holds; the account's unless the account logged in from this address before
+ * (auth.h). The tags are computed outside the lock, and only for an account that is limited. */
 static bool auth_limited(struct ratelimit *rl, const char *user, const char *peer, time_t now)
 {
+	uint8_t utag[SHA256_DIGEST_LENGTH], ptag[SHA256_DIGEST_LENGTH];
 	pthread_mutex_lock(&rl->mu);
-	bool limited = (rl_limited(rl, "acct", user, now) && !auth_known(rl, user, peer, now)) ||
-		       rl_limited(rl, "addr", peer, now);
+	bool addr = rl_limited(rl, "addr", peer, now), acct = !addr && rl_limited(rl, "acct", user, now);
 	pthread_mutex_unlock(&rl->mu);
-	return limited;
+	if (addr || !acct)
+		return addr;
+	auth_known_tags(rl, user, peer, utag, ptag);
+	pthread_mutex_lock(&rl->mu);
+	bool known = auth_known_find(rl, utag, ptag, now);
+	pthread_mutex_unlock(&rl->mu);
+	return !known;
 }
 
 bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, struct db_account *out)
