@@ -204,7 +204,7 @@ cfssl serve -address 127.0.0.1 -port "$((CFPORT + 2))" -ca "$T/cf-ca.pem" -ca-ke
 PIDS+=($!)
 for _ in $(seq 100); do curl -fsS -o /dev/null -X POST -d '{}' "http://127.0.0.1:$((CFPORT + 2))/api/v1/cfssl/info" 2>/dev/null && break; sleep 0.1; done
 run_wrk cfssl-sqlite "http://127.0.0.1:$((CFPORT + 2))/api/v1/cfssl/sign" "$T/cfssl.json"
-echo "  rows in cfssl's SQLite certificates table: $(sqlite3 "$T/cfssl.sqlite" "select count(*) from certificates")"
+echo "  rows in cfssl's SQLite certificates table: $(sqlite3 -cmd ".timeout 10000" "$T/cfssl.sqlite" "select count(*) from certificates")"
 
 # This VM's speed moves by tens of percent within minutes, and rows 1a, 2, 2b and 2d are minutes apart: both
 # ratios are also taken over back-to-back groups (hsmca fsync on between cfssl with its database on
