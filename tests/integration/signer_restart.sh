@@ -2,6 +2,13 @@
 # SIGKILL the signer in the middle of a signing load: it restarts sealed (no signing socket answers),
 # and signs again after m custodians unseal it.
 source "$(dirname "$0")/lib.sh"
+# a fresh log, no stale sockets, a signer started and sealed
+start_sealed() {
+	: > "$T/signer.log"
+	rm -f "$T/run/control.sock" "$T/run/signer.sock"
+	signer_start
+	for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+}
 ensure_users
 hsm_init_env
 ceremony_init
@@ -57,10 +64,7 @@ grep -q '^pin_verifier = ' "$T/signer.conf" || fail "the test signer has no pin_
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 cp "$T/signer.conf" "$T/signer.good"
 sed -i 's/^pin_verifier = .*/pin_verifier = 0000000000000000000000000000000000000000000000000000000000000000/' "$T/signer.conf"
-: > "$T/signer.log"
-rm -f "$T/run/control.sock"
-signer_start
-for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+start_sealed
 for n in alice bob; do
 	"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass" >/dev/null || fail "$n"
 done
@@ -70,10 +74,7 @@ grep -q 'event=unseal_login_failed why="the shares do not rebuild the PIN the ce
 	|| fail "not logged: $(tail -2 "$T/signer.log")"
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 cp "$T/signer.good" "$T/signer.conf"
-: > "$T/signer.log"
-rm -f "$T/run/control.sock"
-signer_start
-for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+start_sealed
 signer_unseal alice bob carol
 pass "pin_verifier: shares that rebuild another PIN are refused before any C_Login; the ceremony's verifier lets them in"
 
@@ -83,10 +84,7 @@ grep -q 'event=landlock abi=[1-9][0-9]* module_dirs=1' "$T/signer.log" || fail "
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 mkdir -p "$T/elsewhere"
 sed -i "s|^module_dirs = .*|module_dirs = $T/elsewhere|" "$T/signer.conf"
-: > "$T/signer.log"
-rm -f "$T/run/control.sock" "$T/run/signer.sock"
-signer_start
-for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+start_sealed
 for n in alice bob; do
 	"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass" >/dev/null || fail "$n"
 done
@@ -116,10 +114,7 @@ sed -e "s|^control_socket = .*|control_socket = $T/sock2/control.sock|" "$T/sign
 expect_rc 1 timeout 20 "$SIGNER" run -c "$T/signer.conf"
 grep -q "landlock: $T/sock2 holds notes.txt, not a socket" <<<"$OUT" || fail "a sockets' directory holding a file: $OUT"
 cp "$T/signer.good" "$T/signer.conf"
-: > "$T/signer.log"
-rm -f "$T/run/control.sock"
-signer_start
-for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+start_sealed
 signer_unseal alice bob carol
 pass "Landlock confines the in-process module to module_dirs: another directory and no C_Login succeeds; a missing one, or sockets in a directory that holds the token or other files, stops the start"
 
@@ -128,10 +123,7 @@ pass "Landlock confines the in-process module to module_dirs: another directory 
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 signer_conf "$SOFTHSM_MODULE" "unseal_timeout_seconds = 3"
 signer_key int root "cert"
-: > "$T/signer.log"
-rm -f "$T/run/control.sock"
-signer_start
-for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+start_sealed
 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass" >/dev/null \
 	|| fail "alice's share"
 "$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q '^sealed: 1 of 3 shares presented' || fail "one share presented"
