@@ -129,8 +129,12 @@ static int sgn_run(const char *conf_path)
 	unlink(conf.control_socket);
 	if (sgn_keys_bind(&st, err))
 		return sgn_fail("keys", err);
-	if (usock_listen(conf.socket, mode, gid, &st.listen_fd))
-		return sgn_fail("socket", conf.socket);
+	if (usock_listen(conf.socket, mode, gid, &st.listen_fd)) {
+		snprintf(err, sizeof err, "cannot create %s%s%s%s", conf.socket,
+			 conf.socket_group[0] ? " with group " : "", conf.socket_group,
+			 conf.socket_group[0] && early_drop ? " (unprivileged: a group the signer's user is in)" : "");
+		return sgn_fail("socket", err);
+	}
 	if (pthread_barrier_init(&st.started, NULL, st.n_workers + 1) != 0 ||
 	    pthread_barrier_init(&st.start, NULL, st.n_workers + 1) != 0 || sgn_workers_start(&st))
 		return sgn_fail("workers", "cannot start worker threads");

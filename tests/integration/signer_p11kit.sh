@@ -41,6 +41,39 @@ ps -eo user:32,args | grep '[p]11-kit-remote' > "$T/ps.log" || fail "no p11-kit-
 ! grep -v "^$HSM_USER " "$T/ps.log" || fail "a p11-kit-remote process runs as another user"
 pass "the signer maps p11-kit-client only; SoftHSM (and the keys) live in a process of $HSM_USER"
 
+# socket_group: the signing socket is made 0660 in that group without chmod or chown as root (umask and the
+# effective gid at bind); dropped before the token as here, the signer can only give it one of its user's
+# groups, and says so when it cannot
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+cp "$T/signer.conf" "$T/signer.good"
+sed -i "/^\[signer\]$/a socket_group = $SIGNER_USER" "$T/signer.conf"
+rm -f "$T/run/control.sock" "$T/run/signer.sock"
+signer_start
+signer_unseal carol dave erin
+[ "$(stat -c '%a %G %U' "$T/run/signer.sock")" = "660 $SIGNER_USER $SIGNER_USER" ] || fail "socket_group: $(stat -c '%a %G %U' "$T/run/signer.sock")"
+[ "$(stat -c '%a' "$T/run/control.sock" 2>/dev/null || echo gone)" = gone ] || fail "the control socket outlived the unseal"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+sed -i "/^\[signer\]$/a socket_group = $HSM_USER" "$T/signer.good"
+cp "$T/signer.good" "$T/signer.conf"
+: > "$T/signer.log"
+rm -f "$T/run/control.sock" "$T/run/signer.sock"
+signer_start
+for n in carol dave erin; do
+	"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass" >> "$T/unseal.log" 2>&1 || true
+done
+for _ in $(seq 50); do kill -0 "$SIGNER_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SIGNER_PID" 2>/dev/null && fail "the signer runs with a socket group it cannot give"
+grep -q "event=startup_failed step=socket why=\"cannot create $T/run/signer.sock with group $HSM_USER (unprivileged: a group the signer's user is in)\"" "$T/signer.log" \
+	|| fail "socket_group not the signer's: $(tail -2 "$T/signer.log")"
+[ ! -e "$T/run/signer.sock" ] || fail "a signing socket left behind"
+sed -i "/^socket_group = /d" "$T/signer.good"
+cp "$T/signer.good" "$T/signer.conf"
+: > "$T/signer.log"
+rm -f "$T/run/control.sock"
+signer_start
+signer_unseal carol dave erin
+pass "socket_group: 0660 in the signer's own group; a group the unprivileged signer is not in stops it with the reason, no socket left"
+
 # the HSM side goes away under a running signer (here: the p11-kit server and the process serving the signer's
 # connection die): the signer answers with an HSM error, logs hsm_lost and exits, so that its supervisor
 # restarts it sealed (it used to stay up answering every request with an HSM error for ever)
