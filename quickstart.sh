@@ -361,7 +361,7 @@ OLD_CKPT=""
 n=$(pg_psql "$H/pg" owner -c "select count(*) from audit_checkpoints where key_label = 'hsmca-intermediate'" 2>/dev/null || echo 0)
 if [ "${n:-0}" -gt 0 ] 2>/dev/null; then
 	OLD_CKPT=" \\
-                        --checkpoint-cert $H/ca/intermediate.pem (the checkpoints made before it)"
+                        --checkpoint-cert hsmca-intermediate=$H/ca/intermediate.pem (the checkpoints made before it)"
 fi
 cat <<EOT
 
@@ -377,7 +377,7 @@ hsmca is running (HSMCA_HOME=$H)
                         certificate $FE_CERT (issued by this CA), client certificates under it accepted
   demo accounts       $H/demo-credentials.json (a requester, two administrators, an auditor)
   audit log           the HSM signs its head every 60 s; check: $FRONTEND audit-verify -c $H/config/frontend.conf \\
-                        --checkpoint-cert $H/ca/checkpoint.pem (a key of its own, issued by the root)$OLD_CKPT
+                        --checkpoint-cert hsmca-checkpoint=$H/ca/checkpoint.pem (a key of its own, issued by the root)$OLD_CKPT
   PostgreSQL          private cluster in $H/pg (socket $H/pg/sock), profiles $H/config/profiles.conf
   try it              openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem \\
                         -subj /CN=x -addext subjectAltName=DNS:www.example.com -out r.csr

@@ -73,9 +73,11 @@ struct db_audit_report {
 /* What db_audit_verify checks besides the chain (all optional). */
 #define DB_AUDIT_KEYS_MAX 4 /* checkpoint certificates audit-verify takes (the key now, and keys before it) */
 struct db_audit_opts {
-	/* borrowed; n > 0: every checkpoint's signature must verify under one of them (a checkpoint_key that was
-	 * changed leaves the older checkpoints under the older key) */
+	/* borrowed; n > 0: every checkpoint's signature must verify under one of the keys that apply to it (a
+	 * checkpoint_key that was changed leaves the older checkpoints under the older key): checkpoint_labels[i]
+	 * NULL, key i applies to every checkpoint; else only to those of that key_label */
 	EVP_PKEY *checkpoint_keys[DB_AUDIT_KEYS_MAX];
+	const char *checkpoint_labels[DB_AUDIT_KEYS_MAX];
 	unsigned n_checkpoint_keys;
 	int64_t expect_id;        /* > 0: row expect_id must exist with row_hash expect_hash (a logged head) */
 	uint8_t expect_hash[DB_AUDIT_HASH_LEN];

@@ -227,6 +227,7 @@ static const char *const ckpt_cols[CC_N] = {"id", "audit_id", "head_hash", "key_
 struct ckpt_walk {
 	struct audit_walk *w;
 	EVP_PKEY *const *keys;
+	const char *const *labels; /* parallel to keys; NULL entries apply to every checkpoint */
 	unsigned n_keys;
 	struct db_audit_report *rep;
 	int cols[CC_N];
@@ -279,24 +280,37 @@ static int ckpt_check(struct db *db, void *ctx, const PGresult *r)
 		return 0;
 	if ((rc = checkpoint_digest(row, (const uint8_t *)PQgetvalue(r, 0, c[CC_HEAD]), digest)))
 		return db_fail(db, rc, "audit verify: SHA-256 failed");
+	const char *label = PQgetvalue(r, 0, c[CC_LABEL]);
+	size_t label_len = (size_t)PQgetlength(r, 0, c[CC_LABEL]);
+	unsigned tried = 0;
 	rc = HSMCA_ERR_AUTH;
-	for (unsigned k = 0; k < cw->n_keys && rc == HSMCA_ERR_AUTH; k++)
+	for (unsigned k = 0; k < cw->n_keys && rc == HSMCA_ERR_AUTH; k++) {
+		const char *want = cw->labels ? cw->labels[k] : NULL;
+		if (want && (strlen(want) != label_len || memcmp(want, label, label_len) != 0))
+			continue;
+		tried++;
 		rc = checkpoint_verify(cw->keys[k], digest, (const uint8_t *)PQgetvalue(r, 0, c[CC_SIG]),
 				       (size_t)PQgetlength(r, 0, c[CC_SIG]));
-	if (rc == HSMCA_ERR_AUTH)
+	}
+	if (rc == HSMCA_ERR_AUTH && tried == 0) {
+		char why[DB_ERR_MAX];
+		snprintf(why, sizeof why, "no checkpoint certificate was given for its key %.*s", (int)label_len, label);
+		ckpt_bad(cw->w, id, row, why);
+	} else if (rc == HSMCA_ERR_AUTH) {
 		ckpt_bad(cw->w, id, row,
-			 cw->n_keys == 1 ? "the signature does not verify under the checkpoint certificate"
-					 : "the signature does not verify under any of the checkpoint certificates");
-	else if (rc)
+			 tried == 1 ? "the signature does not verify under the checkpoint certificate"
+				    : "the signature does not verify under any of the checkpoint certificates");
+	} else if (rc) {
 		return db_fail(db, rc, "audit verify: signature check failed in OpenSSL");
+	}
 	return 0;
 }
 
 static int audit_walk_checkpoints(struct db *db, struct audit_walk *w, const struct db_audit_opts *o,
 				  struct db_audit_report *rep)
 {
-	struct ckpt_walk cw = {.w = w, .keys = o ? o->checkpoint_keys : NULL, .n_keys = o ? o->n_checkpoint_keys : 0,
-			       .rep = rep};
+	struct ckpt_walk cw = {.w = w, .keys = o ? o->checkpoint_keys : NULL, .labels = o ? o->checkpoint_labels : NULL,
+			       .n_keys = o ? o->n_checkpoint_keys : 0, .rep = rep};
 
 	return audit_stream(db,
 			    "SELECT c.id, c.audit_id, c.head_hash, c.key_label, c.signature, a.row_hash "

@@ -1,4 +1,5 @@
 /* hsmca-frontend: subcommand dispatch and start-up order only. */
+#include <ctype.h>
 #include <getopt.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -35,10 +36,11 @@ static int fe_usage(void)
 		"       hsmca-frontend bootstrap-admin -c CONFIG --name NAME --password-file FILE\n"
 		"       hsmca-frontend create-account -c CONFIG --name NAME --role requester|admin|auditor --password-file FILE\n"
 		"       hsmca-frontend create-apikey -c CONFIG --account NAME --profile PROFILE\n"
-		"       hsmca-frontend audit-verify (-c CONFIG | --conninfo CONNINFO) [--checkpoint-cert PEM]...\n"
+		"       hsmca-frontend audit-verify (-c CONFIG | --conninfo CONNINFO) [--checkpoint-cert [LABEL=]PEM]...\n"
 		"                                   [--expect ROW:HEX (a logged audit_checkpoint's audit_id and head)]\n"
-		"       (--checkpoint-cert up to %d times: each checkpoint must verify under one of them, e.g. the\n"
-		"        checkpoint_key's certificate now and the one it replaced)\n", DB_AUDIT_KEYS_MAX);
+		"       (--checkpoint-cert up to %d times, e.g. the checkpoint_key's certificate now and the one it\n"
+		"        replaced: each checkpoint must verify under one of them; LABEL= ties a certificate to the\n"
+		"        checkpoints of that key label only)\n", DB_AUDIT_KEYS_MAX);
 	return 2;
 }
 
@@ -169,6 +171,22 @@ static int fe_create_apikey(const struct fe_args *a)
 	return 0;
 }
 
+/* "LABEL=PATH" (a key label: letters, digits, '.', '_', '-') into label and PATH; anything else is a path
+ * (label ""). */
+static const char *fe_cert_label(const char *arg, char label[FCONF_LABEL_MAX])
+{
+	size_t n = strcspn(arg, "=");
+	label[0] = '\0';
+	if (arg[n] != '=' || n == 0 || n >= FCONF_LABEL_MAX)
+		return arg;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)arg[i]) && arg[i] != '.' && arg[i] != '_' && arg[i] != '-')
+			return arg;
+	memcpy(label, arg, n);
+	label[n] = '\0';
+	return arg + n + 1;
+}
+
 /* The public key of a PEM certificate file (NULL and a message on stderr if it cannot be read). */
 static EVP_PKEY *fe_cert_key(const char *path)
 {
@@ -207,9 +225,14 @@ static int fe_audit_verify(const struct fe_args *a)
 		fprintf(stderr, "hsmca-frontend: audit-verify: --expect wants ROW:HEX (64 hex digits)\n");
 		return 1;
 	}
-	for (; o.n_checkpoint_keys < a->n_checkpoint_cert; o.n_checkpoint_keys++)
-		if (!(o.checkpoint_keys[o.n_checkpoint_keys] = fe_cert_key(a->checkpoint_cert[o.n_checkpoint_keys])))
+	char labels[DB_AUDIT_KEYS_MAX][FCONF_LABEL_MAX];
+	for (; o.n_checkpoint_keys < a->n_checkpoint_cert; o.n_checkpoint_keys++) {
+		unsigned i = o.n_checkpoint_keys;
+		const char *path = fe_cert_label(a->checkpoint_cert[i], labels[i]);
+		o.checkpoint_labels[i] = labels[i][0] ? labels[i] : NULL;
+		if (!(o.checkpoint_keys[i] = fe_cert_key(path)))
 			goto out;
+	}
 	if (fe_db(a, &db))
 		goto out;
 	rc = db_audit_verify(db, &o, &rep, &bad, why);

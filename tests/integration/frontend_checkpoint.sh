@@ -216,6 +216,13 @@ OUT=$(verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem
 grep -q "^audit chain intact: $HEAD rows; $NALL checkpoints verified under the checkpoint certificates" <<<"$OUT" || fail "audit-verify: $OUT"
 expect_rc 1 verify --checkpoint-cert "$T/ca/ckpt.pem"
 grep -q "BROKEN at row [0-9]*: .*the signature does not verify under the checkpoint certificate" <<<"$OUT" || fail "the CA key's checkpoints under the new certificate alone: $OUT"
+# LABEL=PEM ties a certificate to its key's checkpoints: swapped, or one missing, is named
+OUT=$(verify --checkpoint-cert "ckpt=$T/ca/ckpt.pem" --checkpoint-cert "int=$T/ca/int.pem") || fail "audit-verify with labels: $OUT"
+grep -q "^audit chain intact: $HEAD rows; $NALL checkpoints verified" <<<"$OUT" || fail "audit-verify with labels: $OUT"
+expect_rc 1 verify --checkpoint-cert "ckpt=$T/ca/int.pem" --checkpoint-cert "int=$T/ca/ckpt.pem"
+grep -q "BROKEN at row [0-9]*: .*the signature does not verify under the checkpoint certificate" <<<"$OUT" || fail "labels swapped: $OUT"
+expect_rc 1 verify --checkpoint-cert "ckpt=$T/ca/ckpt.pem"
+grep -q "BROKEN at row [0-9]*: .*no checkpoint certificate was given for its key int" <<<"$OUT" || fail "the CA key's label missing: $OUT"
 expect_rc 2 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem" --checkpoint-cert "$T/ca/root.pem" \
 	--checkpoint-cert "$T/other.pem" --checkpoint-cert "$T/ke.pem"
 openssl x509 -in "$T/ca/ckpt.pem" -noout -pubkey > "$T/ckpt.pub"
