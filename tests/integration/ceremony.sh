@@ -3,6 +3,16 @@
 # responder, audit checkpoint key; transcripts verify; every refusal path of the ceremony tool.
 source "$(dirname "$0")/lib.sh"
 hsm_init_env
+# refused_conf KIND NAME WANT WHAT LINE...: a KIND ceremony with the config LINEs exits 1 saying WANT and writes
+# no NAME.pem
+refused_conf() {
+	local kind=$1 name=$2 want=$3 what=$4; shift 4
+	printf '%s\n' "$@" > "$T/bad.conf"
+	# shellcheck disable=SC2046
+	expect_rc 1 "$CEREMONY" "$kind" --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/$name.pem" $(shares_args alice carol erin)
+	grep -q -- "$want" <<<"$OUT" || fail "$what: $OUT"
+	[ ! -e "$T/ca/$name.pem" ] || fail "$what: a refused ceremony wrote $name.pem"
+}
 ceremony_init
 for n in $CUSTODIANS; do [ -s "$T/shares/$n.share" ] || fail "share of $n missing"; done
 [ "$(stat -c %a "$T/shares/alice.share")" = 600 ] || fail "share file mode"
@@ -31,16 +41,12 @@ grep -A1 'Key Usage: critical' <<<"$EXT" | grep -qx ' *Digital Signature' || fai
 grep -q 'Subject Key Identifier' <<<"$EXT" && grep -q 'Authority Key Identifier' <<<"$EXT" || fail "checkpoint SKI/AKI: $EXT"
 "$CEREMONY" verify --transcript "$T/ca/ckpt.pem.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "checkpoint transcript"
 grep -q '^ceremony: checkpoint$' "$T/ca/ckpt.pem.transcript" || fail "the transcript does not name the checkpoint ceremony: $(head -5 "$T/ca/ckpt.pem.transcript")"
-printf 'key_label = c2\nkey_type = p256\nsubject = /CN=c2\nvalidity_days = 30\npath_length = 0\nissuer_cert = %s\nissuer_key_label = root\n' "$T/ca/root.pem" > "$T/bad.conf"
-expect_rc 1 "$CEREMONY" checkpoint --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/c2.pem" $(shares_args alice carol erin)
-grep -q 'line 5: key path_length does not belong in this ceremony' <<<"$OUT" || fail "path_length in a checkpoint ceremony: $OUT"
-printf 'key_label = c2\nkey_type = p256\nsubject = /CN=c2\nvalidity_days = 30\n' > "$T/bad.conf"
-expect_rc 1 "$CEREMONY" checkpoint --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/c2.pem" $(shares_args alice carol erin)
-grep -q 'needs issuer_cert and issuer_key_label' <<<"$OUT" || fail "a checkpoint ceremony without an issuer: $OUT"
-printf 'key_label = c2\nkey_type = p256\nsubject = /CN=c2\nvalidity_days = 2950\nissuer_cert = %s\nissuer_key_label = root\n' "$T/ca/root.pem" > "$T/bad.conf"
-expect_rc 1 "$CEREMONY" checkpoint --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/c2.pem" $(shares_args alice carol erin)
-grep -q 'over the limit of 2919 days' <<<"$OUT" || fail "a checkpoint certificate over 8 years: $OUT"
-[ ! -e "$T/ca/c2.pem" ] || fail "a refused checkpoint ceremony wrote output"
+refused_conf checkpoint c2 'line 5: key path_length does not belong in this ceremony' "path_length in a checkpoint ceremony" \
+	'key_label = c2' 'key_type = p256' 'subject = /CN=c2' 'validity_days = 30' 'path_length = 0' "issuer_cert = $T/ca/root.pem" 'issuer_key_label = root'
+refused_conf checkpoint c2 'needs issuer_cert and issuer_key_label' "a checkpoint ceremony without an issuer" \
+	'key_label = c2' 'key_type = p256' 'subject = /CN=c2' 'validity_days = 30'
+refused_conf checkpoint c2 'over the limit of 2919 days' "a checkpoint certificate over 8 years" \
+	'key_label = c2' 'key_type = p256' 'subject = /CN=c2' 'validity_days = 2950' "issuer_cert = $T/ca/root.pem" 'issuer_key_label = root'
 pass "the checkpoint ceremony: a root-issued CA:FALSE digitalSignature key with no EKU, on a signed transcript; path_length, no issuer, over 8 years refused"
 
 for t in "$T/shares/ceremony.transcript" "$T/ca/root.pem.transcript" "$T/ca/int.pem.transcript"; do
@@ -63,15 +69,12 @@ expect_rc 1 "$CEREMONY" root --module "$SOFTHSM_MODULE" --config "$T/root.conf" 
 pass "an existing output is never overwritten"
 
 # config errors
-printf 'key_label = x\nkey_type = p256\nsubject = /CN=x\nvalidity_days = 10\npath_length = 0\ncolour = blue\n' > "$T/bad.conf"
-expect_rc 1 "$CEREMONY" root --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/x.pem" $(shares_args alice carol erin)
-grep -q 'line 6: unknown key colour' <<<"$OUT" || fail "unknown key not reported with its line: $OUT"
-printf 'key_label = x\nkey_type = p256\nsubject = /CN=x\nvalidity_days = 9200\npath_length = 0\n' > "$T/bad.conf"
-expect_rc 1 "$CEREMONY" root --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/x.pem" $(shares_args alice carol erin)
-grep -q 'over the limit' <<<"$OUT" || fail "25-year limit: $OUT"
-printf 'key_label = y\nkey_type = p256\nsubject = /CN=y\nvalidity_days = 2950\npath_length = 0\nissuer_cert = %s\nissuer_key_label = root\n' "$T/ca/root.pem" > "$T/bad.conf"
-expect_rc 1 "$CEREMONY" intermediate --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/y.pem" $(shares_args alice carol erin)
-grep -q 'over the limit' <<<"$OUT" || fail "8-year limit: $OUT"
+refused_conf root x 'line 6: unknown key colour' "unknown key not reported with its line" \
+	'key_label = x' 'key_type = p256' 'subject = /CN=x' 'validity_days = 10' 'path_length = 0' 'colour = blue'
+refused_conf root x 'over the limit' "25-year limit" \
+	'key_label = x' 'key_type = p256' 'subject = /CN=x' 'validity_days = 9200' 'path_length = 0'
+refused_conf intermediate y 'over the limit' "8-year limit" \
+	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 2950' 'path_length = 0' "issuer_cert = $T/ca/root.pem" 'issuer_key_label = root'
 pass "unknown keys (with line numbers) and validity limits are refused"
 
 # quorum failures name the share

@@ -13,6 +13,21 @@ OWNER() { pg_psql "$T/pg" owner -c "$1"; }
 covered() { [ "$(OWNER "select coalesce(max(audit_id), 0) from audit_checkpoints")" = "$(OWNER "select last_id from audit_chain_head")" ]; }
 wait_covered() { for _ in $(seq 150); do covered && return 0; sleep 0.1; done; fail "$1: the head is not checkpointed: $(tail -3 "$T/frontend.log")"; }
 verify() { "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" "$@"; }
+# issue_covered NAME: a certificate for NAME.example.com, then the head checkpointed
+issue_covered() {
+	csr "$1" ec:P-256 "DNS:$1.example.com"
+	issue_req "$T/$1.csr" server "${AUTH[@]}"
+	[ "$STATUS" = 201 ] || fail "issue $1: $STATUS $BODY"
+	wait_covered "after issuing $1"
+}
+# openssl_verifies CERT LABEL: openssl checks the stored checkpoint of row $HEAD by LABEL against hash $HEX
+# from the formula in schema 007, under CERT's key
+openssl_verifies() {
+	openssl x509 -in "$1" -noout -pubkey > "$T/cp.pub"
+	OWNER "select encode(signature, 'hex') from audit_checkpoints where audit_id = $HEAD and key_label = '$2'" | xxd -r -p > "$T/cp.sig"
+	{ printf 'hsmca-audit-checkpoint-v1\0'; printf 'hsmca-audit-head-v1\n%s\n%s\n' "$HEAD" "$HEX" | openssl dgst -sha256 -binary; } > "$T/cp.msg"
+	openssl dgst -sha256 -verify "$T/cp.pub" -signature "$T/cp.sig" "$T/cp.msg" > /dev/null || fail "openssl does not verify $2's checkpoint of row $HEAD"
+}
 
 # ---- configuration errors stop the frontend at start-up, saying why ----
 fe_conf 'checkpoint_key = nosuch'
@@ -44,10 +59,7 @@ pass "a checkpoint_key no profile issues under and no checkpoint_cert given, che
 
 # ---- checkpoints follow the head ----
 fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
-csr one ec:P-256 "DNS:one.example.com"
-issue_req "$T/one.csr" server "${AUTH[@]}"
-[ "$STATUS" = 201 ] || fail "issue: $STATUS $BODY"
-wait_covered "after an issuance"
+issue_covered one
 HEAD=$(OWNER "select last_id from audit_chain_head")
 HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
 grep -q "event=audit_checkpoint audit_id=$HEAD head=$HEX key=int" "$T/frontend.log" \
@@ -65,10 +77,7 @@ grep -q "^audit chain intact: $HEAD rows; $N checkpoints verified under the chec
 OUT=$(verify) || fail "audit-verify without a certificate: $OUT"
 grep -q "checkpoints match the chain (signatures not checked" <<<"$OUT" || fail "audit-verify without a certificate: $OUT"
 # the signature as schema 007 documents it, checked by openssl
-openssl x509 -in "$T/ca/int.pem" -pubkey -noout > "$T/int.pub"
-OWNER "select encode(signature, 'hex') from audit_checkpoints where audit_id = $HEAD" | xxd -r -p > "$T/cp.sig"
-{ printf 'hsmca-audit-checkpoint-v1\0'; printf 'hsmca-audit-head-v1\n%s\n%s\n' "$HEAD" "$HEX" | openssl dgst -sha256 -binary; } > "$T/cp.msg"
-openssl dgst -sha256 -verify "$T/int.pub" -signature "$T/cp.sig" "$T/cp.msg" > /dev/null || fail "openssl does not verify the checkpoint"
+openssl_verifies "$T/ca/int.pem" int
 # under another key the signatures do not verify
 expect_rc 1 verify --checkpoint-cert "$T/ca/root.pem"
 grep -q "BROKEN at row [0-9]*: .*checkpoint 1: the signature does not verify under the checkpoint certificate" <<<"$OUT" \
@@ -167,10 +176,7 @@ pass "rows cut off after a checkpoint are named; with the checkpoints deleted as
 # upgraded appliance (quickstart moved its existing homes from hsmca-intermediate to hsmca-checkpoint) ----
 lines=$(wc -l < "$T/frontend.log")
 fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
-csr four ec:P-256 "DNS:four.example.com"
-issue_req "$T/four.csr" server "${AUTH[@]}"
-[ "$STATUS" = 201 ] || fail "issue under the CA key's checkpoints: $STATUS $BODY"
-wait_covered "under the CA key"
+issue_covered four
 NINT=$(OWNER "select count(*) from audit_checkpoints where key_label = 'int'")
 [ "$NINT" -ge 1 ] || fail "no checkpoint of the CA key"
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
@@ -202,10 +208,7 @@ lines=$(wc -l < "$T/frontend.log")
 fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/ckpt.pem"
 tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "event=audit_checkpoints_on key=ckpt certificate=$T/ca/ckpt.pem every=1" \
 	|| fail "start-up does not name the checkpoint certificate: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep checkpoint)"
-csr five ec:P-256 "DNS:five.example.com"
-issue_req "$T/five.csr" server "${AUTH[@]}"
-[ "$STATUS" = 201 ] || fail "issue with the dedicated key: $STATUS $BODY"
-wait_covered "with the dedicated key"
+issue_covered five
 HEAD=$(OWNER "select last_id from audit_chain_head")
 [ "$(OWNER "select key_label from audit_checkpoints where audit_id = $HEAD")" = ckpt ] || fail "key_label: $(OWNER "select key_label from audit_checkpoints")"
 ! tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'audit_log_tampered' \
@@ -225,10 +228,7 @@ expect_rc 1 verify --checkpoint-cert "ckpt=$T/ca/ckpt.pem"
 grep -q "BROKEN at row [0-9]*: .*no checkpoint certificate was given for its key int" <<<"$OUT" || fail "the CA key's label missing: $OUT"
 expect_rc 2 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem" --checkpoint-cert "$T/ca/root.pem" \
 	--checkpoint-cert "$T/other.pem" --checkpoint-cert "$T/ke.pem"
-openssl x509 -in "$T/ca/ckpt.pem" -noout -pubkey > "$T/ckpt.pub"
 HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
-OWNER "select encode(signature, 'hex') from audit_checkpoints where audit_id = $HEAD and key_label = 'ckpt'" | xxd -r -p > "$T/cp.sig"
-{ printf 'hsmca-audit-checkpoint-v1\0'; printf 'hsmca-audit-head-v1\n%s\n%s\n' "$HEAD" "$HEX" | openssl dgst -sha256 -binary; } > "$T/cp.msg"
-openssl dgst -sha256 -verify "$T/ckpt.pub" -signature "$T/cp.sig" "$T/cp.msg" > /dev/null || fail "openssl does not verify the dedicated key's checkpoint"
+openssl_verifies "$T/ca/ckpt.pem" ckpt
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/ckpt.pem" > /dev/null || fail "the checkpoint certificate does not chain to the root"
 pass "a dedicated checkpoint key after the CA key's checkpoints: the signer advises against sharing a CA key, another key's certificate is refused before anything is stored, the new key signs from where the old one stopped without a tampering alarm, audit-verify takes both certificates (the new one alone names the old checkpoints), openssl agrees"

@@ -9,6 +9,14 @@ start_sealed() {
 	signer_start
 	for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
 }
+# alice's and bob's shares accepted, carol's (the quorum) refused: its output in $OUT
+quorum_refused() {
+	local n
+	for n in alice bob; do
+		"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass" >/dev/null || fail "$n"
+	done
+	expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/carol.share" --passphrase-file "$T/pass/carol.pass"
+}
 ensure_users
 hsm_init_env
 ceremony_init
@@ -65,10 +73,7 @@ kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 cp "$T/signer.conf" "$T/signer.good"
 sed -i 's/^pin_verifier = .*/pin_verifier = 0000000000000000000000000000000000000000000000000000000000000000/' "$T/signer.conf"
 start_sealed
-for n in alice bob; do
-	"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass" >/dev/null || fail "$n"
-done
-expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/carol.share" --passphrase-file "$T/pass/carol.pass"
+quorum_refused
 grep -q 'no login was attempted' <<<"$OUT" || fail "the wrong verifier: $OUT"
 grep -q 'event=unseal_login_failed why="the shares do not rebuild the PIN the ceremony recorded' "$T/signer.log" \
 	|| fail "not logged: $(tail -2 "$T/signer.log")"
@@ -85,10 +90,7 @@ kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 mkdir -p "$T/elsewhere"
 sed -i "s|^module_dirs = .*|module_dirs = $T/elsewhere|" "$T/signer.conf"
 start_sealed
-for n in alice bob; do
-	"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass" >/dev/null || fail "$n"
-done
-expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/carol.share" --passphrase-file "$T/pass/carol.pass"
+quorum_refused
 grep -q 'event=unseal_login_failed' "$T/signer.log" || fail "the confined module logged in: $(tail -3 "$T/signer.log")"
 [ ! -S "$T/run/signer.sock" ] || fail "a signing socket without the token's files"
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
