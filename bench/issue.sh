@@ -12,6 +12,8 @@
 #      BENCH_PERF=FILE (perf record of the frontend per run), BENCH_LOGS=FILE (copy of the frontend log),
 #      BENCH_TRACE=FILE (every 0.2 s: changes committed, WAL bytes and syncs, per run), BENCH_PGLOG=FILE (copy
 #      of the server log; with PG_EXTRA_CONF, e.g. auto_explain settings, see tests/integration/pg_lib.sh),
+#      BENCH_PGSS=FILE (pg_stat_statements per run: total ms, calls, rows, ms per call, query; needs
+#      PG_EXTRA_CONF="shared_preload_libraries = 'pg_stat_statements'" and pg_stat_statements.track = all),
 #      BENCH_PAIRS (3: back-to-back groups of 2b, 1a, 2d and 2 for both ratios' medians; 0 skips them)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +44,7 @@ signer_unseal alice bob carol
 cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
 mkdir -p "$T/pg" && chown postgres "$T/pg"
 pg_start "$T/pg" $((PORT + 1)) > "$T/pg.log" 2>&1 # fsync on: the durable work cfssl's database would do
+[ -z "${BENCH_PGSS:-}" ] || pg_psql "$T/pg" owner -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 "$FRONTEND" migrate --conninfo "$(pg_conninfo "$T/pg" owner)" >/dev/null
 printf 'bench password 0001\n' > "$T/pw"
 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name bench --role requester --password-file "$T/pw" >/dev/null
@@ -144,6 +147,12 @@ hsmca_run() { # hsmca_run NAME: one wrk run against the frontend, CPU per proces
 	echo "  $("$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" 2>&1 | head -1); batch statements that fell back to one by one: $(grep -c commit_batch_failed "$T/frontend.log" || true)"
 	echo "  group commit: $(grep commit_stats "$T/frontend.log" | tail -1 | grep -o 'batches=.*' || echo "no stats line")"
 	[ -z "${BENCH_LOGS:-}" ] || cp "$T/frontend.log" "$BENCH_LOGS"
+	if [ -n "${BENCH_PGSS:-}" ]; then # statements by total time, nested ones (triggers) included
+		pg_psql "$T/pg" owner -F ' | ' -c "select round(total_exec_time::numeric, 1), calls, rows,
+			round((total_exec_time / greatest(calls, 1))::numeric, 3), regexp_replace(left(query, 150), '\s+', ' ', 'g')
+			from pg_stat_statements order by total_exec_time desc limit 25" > "$BENCH_PGSS.$name" 2>&1
+		pg_psql "$T/pg" owner -c "select pg_stat_statements_reset()" >/dev/null 2>&1 || true
+	fi
 }
 pg_fsync() { # on|off, applied with a reload
 	pg_psql "$T/pg" owner -c "ALTER SYSTEM SET fsync = $1" >/dev/null
