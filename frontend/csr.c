@@ -28,6 +28,7 @@
 
 #include "csr_priv.h"
 #include "der.h"
+#include "policy.h"
 
 #define CSR_EC_GROUP_MAX 64
 #define CSR_OID_TEXT_MAX 80
@@ -528,6 +529,14 @@ static int csr_spki_find(const unsigned char *der, size_t len, struct span *spki
 	return 0;
 }
 
+/* The whole key in the form the certificate will carry it (policy_spki_form: the signer refuses anything
+ * else), whatever OpenSSL's lenient decoders made of it. */
+static int csr_spki_der(struct span spki, char *err)
+{
+	const char *why = policy_spki_form(spki);
+	return why ? csr_fail(err, HSMCA_ERR_PARSE, "key: the public key is not DER: %s", why) : 0;
+}
+
 /* An id-ecPublicKey SPKI names its curve (RFC 5480 2.1.1: namedCurve, not explicit parameters) and carries an
  * uncompressed point (04 || x || y), the form the certificate passes on. Other algorithms are the key
  * check's business. */
@@ -539,16 +548,17 @@ int csr_spki_form(const unsigned char *der, size_t len, char *err)
 	int rc = csr_spki_find(der, len, &spki, err);
 	if (rc)
 		return rc;
+	const struct span tlv = spki;
 	in = spki;
 	if (!der_get(&in, &spki, DER_SEQUENCE) || !der_get(&spki, &alg, DER_SEQUENCE) ||
 	    !der_get(&alg, &oid, DER_OID) || oid.len != sizeof(ec_public_key) ||
 	    memcmp(oid.data, ec_public_key, sizeof(ec_public_key)) != 0)
-		return 0;
+		return csr_spki_der(tlv, err);
 	if (!der_get_any(&alg, &tag, &params, &whole) || tag != DER_OID || alg.len != 0 ||
 	    !der_get(&spki, &key, DER_BIT_STRING) || key.len < 2 || key.data[0] != 0 || key.data[1] != CSR_EC_UNCOMPRESSED)
 		return csr_fail(err, HSMCA_ERR_POLICY,
 				"csr: the EC key must name its curve (namedCurve) and use an uncompressed point");
-	return 0;
+	return csr_spki_der(tlv, err);
 }
 
 int csr_spki_copy(const unsigned char *der, size_t len, struct csr *out, char *err)

@@ -52,6 +52,22 @@ static int pol_check_known_critical(const struct tbs_ext *ext, size_t n, char *w
 	return 0;
 }
 
+/* Extensions that grant CA powers outside basicConstraints, in verifiers that still read them (Windows
+ * decodes the cA flag of the X.509 (1993) basicConstraints, NSS Netscape's certificate type bits when
+ * basicConstraints is absent): whatever their criticality, a certificate the CA rules above took for a leaf
+ * could act as a CA there. Neither is ever written by hsmca. */
+static int pol_check_legacy_ca(const struct tbs_ext *ext, size_t n, char *why)
+{
+	static const uint8_t legacy_bc[] = { 0x55, 0x1d, 0x0a };                                       /* 2.5.29.10 */
+	static const uint8_t ns_cert_type[] = { 0x60, 0x86, 0x48, 0x01, 0x86, 0xf8, 0x42, 0x01, 0x01 }; /* 2.16.840.1.113730.1.1 */
+	for (size_t i = 0; i < n; i++)
+		if (pol_span_is(&ext[i].oid, legacy_bc, sizeof(legacy_bc)) ||
+		    pol_span_is(&ext[i].oid, ns_cert_type, sizeof(ns_cert_type)))
+			return REFUSE("extension: extension %zu is a legacy CA marker (2.5.29.10 basicConstraints or "
+				      "Netscape certificate type), refused", i);
+	return 0;
+}
+
 /* True if b[0..n) equals the NUL-terminated s, ignoring ASCII case. */
 static bool pol_name_eq(const uint8_t *b, size_t n, const char *s)
 {
@@ -278,8 +294,12 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 		return rc;
 	if (t->has_ku && (t->ku & ~p->ku_allowed))
 		return REFUSE("key-usage: key usage not allowed by the pinned profile");
-	if ((rc = pol_check_ku_key(t, why)) || (rc = pol_check_eku(t, p, why)))
+	if ((rc = pol_check_ku_key(t, why)) || (rc = pol_check_eku(t, p, why)) ||
+	    (rc = pol_check_legacy_ca(t->ext, t->n_ext, why)))
 		return rc;
+	const char *form = policy_spki_form(t->spki);
+	if (form)
+		return REFUSE("key: the subject public key is not DER: %s", form);
 	return pol_check_known_critical(t->ext, t->n_ext, why);
 }
 

@@ -79,6 +79,12 @@ enum policy_key_kind { POLICY_KEY_OTHER, POLICY_KEY_EC, POLICY_KEY_RSA };
 /* The algorithm of a whole SubjectPublicKeyInfo: id-ecPublicKey, rsaEncryption, or anything else (also
  * unparsable). */
 enum policy_key_kind policy_spki_kind(struct span spki);
+/* NULL if the whole SubjectPublicKeyInfo is DER as a certificate must carry it, else why not: one SEQUENCE
+ * { AlgorithmIdentifier, BIT STRING with no unused bits } and nothing after it; rsaEncryption with NULL
+ * parameters and a BIT STRING holding exactly RSAPublicKey { n, e }, both positive minimal INTEGERs;
+ * id-ecPublicKey with a namedCurve and an uncompressed point of the curve's length (P-256, P-384, P-521;
+ * another curve: odd). Other algorithms pass (policy decides on them). The reason is a static string. */
+const char *policy_spki_form(struct span spki);
 /* The keyUsage bits (TBS_KU_*) a key of this kind must not assert: EC (RFC 5480 3) keyEncipherment and
  * dataEncipherment; RSA (RFC 3279 2.3.1) keyAgreement, encipherOnly and decipherOnly; none for others. */
 uint16_t policy_ku_forbidden(enum policy_key_kind kind);

@@ -35,10 +35,15 @@ for rule in "issuer issuer:" "aki-missing aki:" "aki-wrong aki:" "sigalg sigalg:
 	set -- $rule
 	check_refusal leaf int "$1" "$2" issuer="$T/ca/int.pem"
 done
+# legacy CA markers (read by Windows and NSS as CA powers), and an RSA key that is not DER (a padded modulus)
+check_refusal leaf int legacy-bc "extension:" issuer="$T/ca/int.pem"
+check_refusal leaf int netscape-ca "extension:" issuer="$T/ca/int.pem"
+check_refusal leaf int spki-padded "key: the subject public key is not DER" issuer="$T/ca/int.pem" keytype=rsa2048
+X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf-rsa.pem" keytype=rsa2048 >/dev/null || fail "good RSA leaf"
 check_refusal leaf int future "clock:" issuer="$T/ca/int.pem"
 grep -q "refused: code=8 clock: notBefore is ahead" <<<"$OUT" || fail "a time ahead is CLOCK (8), not final: $OUT"
 check_refusal leaf ocsp none "operation:" issuer="$T/ca/ocsp.pem"
-pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage (pinned; and keyEncipherment on an EC key), EKU, unknown critical extension, operation, notBefore ahead of the signer's clock"
+pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage (pinned; and keyEncipherment on an EC key), EKU, unknown critical extension, legacy CA markers (2.5.29.10, Netscape certificate type), an RSA key not in DER, operation, notBefore ahead of the signer's clock"
 
 X crl label=int issuer="$T/ca/int.pem" out="$T/int.crl" >/dev/null || fail "good CRL"
 for rule in "issuer issuer:" "aki aki:" "number crl-number:" "sigalg sigalg:" "long validity:" "future clock:"; do

@@ -47,6 +47,47 @@ static time_t asn1_to_time(const ASN1_TIME *t)
 	return timegm(&tm);
 }
 
+/* spki-padded: the certificate's RSA key with its modulus padded by a zero octet (non-minimal INTEGER), which
+ * OpenSSL reads as the same key */
+static int pad_rsa_modulus(X509 *x)
+{
+	X509_PUBKEY *xp = X509_get_X509_PUBKEY(x);
+	const unsigned char *pk = NULL;
+	int pklen = 0, rc = -1;
+	struct span in, seq, n, e;
+	struct dbuf b;
+	if (!xp || !X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, xp))
+		return -1;
+	in = span_make(pk, (size_t)pklen);
+	if (!der_get(&in, &seq, DER_SEQUENCE) || !der_get_integer(&seq, &n) || !der_get_integer(&seq, &e))
+		return -1;
+	dbuf_init(&b);
+	size_t m = dbuf_open(&b, DER_SEQUENCE), i = dbuf_open(&b, DER_INTEGER);
+	dbuf_add_u8(&b, 0);
+	dbuf_add(&b, n.data, n.len);
+	dbuf_close(&b, i);
+	dbuf_add_tlv(&b, DER_INTEGER, e.data, e.len);
+	dbuf_close(&b, m);
+	unsigned char *copy = b.failed ? NULL : OPENSSL_memdup(b.data, b.len);
+	if (copy && X509_PUBKEY_set0_param(xp, OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL, NULL, copy, (int)b.len))
+		rc = 0;
+	else
+		OPENSSL_free(copy);
+	dbuf_free(&b);
+	return rc;
+}
+
+/* A non-critical extension with the given DER value. */
+static void add_raw_ext(X509 *x, const char *oid, const uint8_t *value, int len)
+{
+	ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+	ASN1_OCTET_STRING_set(v, value, len);
+	X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, OBJ_txt2obj(oid, 1), 0, v);
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	ASN1_OCTET_STRING_free(v);
+}
+
 int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 {
 	X509 *x = X509_new();
@@ -78,6 +119,8 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 	    !X509_set_subject_name(x, n) || !X509_set_issuer_name(x, iss_name) || !X509_set_pubkey(x, pub) ||
 	    !X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) || !X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na))
 		goto out;
+	if (is(brk, "spki-padded") && pad_rsa_modulus(x))
+		goto out;
 	if (is(brk, "ca")) {
 		if (certbuild_add_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
 		    certbuild_add_ext(x, issuer, NID_key_usage, "critical,keyCertSign"))
@@ -102,6 +145,11 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 	} else if (!is(brk, "aki-missing") && certbuild_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always")) {
 		goto out;
 	}
+	/* X.509 (1993) basicConstraints with the CA subject type bit; Netscape certificate type sslCA */
+	if (is(brk, "legacy-bc"))
+		add_raw_ext(x, "2.5.29.10", (const uint8_t *)"\x30\x04\x03\x02\x07\x80", 6);
+	if (is(brk, "netscape-ca"))
+		add_raw_ext(x, "2.16.840.1.113730.1.1", (const uint8_t *)"\x03\x02\x02\x04", 4);
 	if (is(brk, "critical")) {
 		ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
 		ASN1_OCTET_STRING_set(v, (const unsigned char *)"\x05\x00", 2);

@@ -137,13 +137,13 @@ static void spki_of(EVP_PKEY *k, struct dbuf *out)
 	OPENSSL_free(spki);
 }
 
-/* SEQUENCE { INTEGER version, name, spki, [0] { attrs } }, then signed with p256 (ecdsa-with-SHA256). */
-static void craft(struct dbuf *out, uint8_t version, const uint8_t *name, size_t name_len, const struct dbuf *spki,
-		  const struct dbuf *attrs)
+/* SEQUENCE { INTEGER version, name, spki, [0] { attrs } }, then signed with key under alg (its DER), SHA-256. */
+static void craft_by(struct dbuf *out, uint8_t version, const uint8_t *name, size_t name_len, const struct dbuf *spki,
+		     const struct dbuf *attrs, EVP_PKEY *key, const uint8_t *alg, size_t alg_len)
 {
 	struct dbuf tbs, own_spki;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char sig[256];
+	unsigned char sig[512];
 	size_t sig_len = sizeof(sig);
 	dbuf_init(&tbs);
 	dbuf_init(&own_spki);
@@ -157,17 +157,24 @@ static void craft(struct dbuf *out, uint8_t version, const uint8_t *name, size_t
 	dbuf_add(&tbs, spki->data, spki->len);
 	dbuf_add_tlv(&tbs, DER_CONSTRUCTED | DER_CONTEXT | 0, attrs ? attrs->data : NULL, attrs ? attrs->len : 0);
 	dbuf_close(&tbs, m);
-	CHECK(md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, p256) == 1 &&
+	CHECK(md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
 	      EVP_DigestSign(md, sig, &sig_len, tbs.data, tbs.len) == 1);
 	m = dbuf_open(out, DER_SEQUENCE);
 	dbuf_add(out, tbs.data, tbs.len);
-	dbuf_add(out, ecdsa_sha256, sizeof(ecdsa_sha256));
+	dbuf_add(out, alg, alg_len);
 	dbuf_add_bitstring(out, sig, sig_len);
 	dbuf_close(out, m);
 	CHECK(!out->failed);
 	EVP_MD_CTX_free(md);
 	dbuf_free(&tbs);
 	dbuf_free(&own_spki);
+}
+
+/* As craft_by, signed with p256 (ecdsa-with-SHA256). */
+static void craft(struct dbuf *out, uint8_t version, const uint8_t *name, size_t name_len, const struct dbuf *spki,
+		  const struct dbuf *attrs)
+{
+	craft_by(out, version, name, name_len, spki, attrs, p256, ecdsa_sha256, sizeof(ecdsa_sha256));
 }
 
 /* Attribute SEQUENCE { oid, SET { values } } appended to attrs. */
@@ -373,6 +380,75 @@ static void test_key_forms(void)
 		dbuf_free(&der);
 		EVP_PKEY_free(k);
 	}
+}
+
+/* An rsaEncryption SPKI: parameters (NULL unless absent), then BIT STRING { SEQUENCE { INTEGER n (its
+ * content as given), INTEGER e } || tail }. */
+static void rsa_spki(struct dbuf *out, bool params, const uint8_t *n, size_t n_len, const uint8_t *tail, size_t tail_len)
+{
+	static const uint8_t rsa_oid[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+	struct dbuf key;
+	dbuf_init(&key);
+	size_t k = dbuf_open(&key, DER_SEQUENCE);
+	dbuf_add_tlv(&key, DER_INTEGER, n, n_len);
+	dbuf_add_tlv(&key, DER_INTEGER, "\x01\x00\x01", 3);
+	dbuf_close(&key, k);
+	dbuf_add(&key, tail, tail_len);
+	size_t m = dbuf_open(out, DER_SEQUENCE), a = dbuf_open(out, DER_SEQUENCE);
+	dbuf_add_tlv(out, DER_OID, rsa_oid, sizeof(rsa_oid));
+	if (params)
+		dbuf_add_tlv(out, DER_NULL, NULL, 0);
+	dbuf_close(out, a);
+	dbuf_add_bitstring(out, key.data, key.len);
+	dbuf_close(out, m);
+	CHECK(!out->failed && !key.failed);
+	dbuf_free(&key);
+}
+
+/* The key goes into the certificate byte for byte, so it must be DER, although OpenSSL's decoder takes an RSA
+ * modulus padded with zero octets, one whose top bit makes it negative, and octets after the key: each such
+ * request is signed by the key's holder (so it would verify) and refused as not DER by both paths. */
+static void test_key_der(void)
+{
+	static const uint8_t sha256_rsa[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+					      0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00 };
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	BIGNUM *n = NULL;
+	uint8_t mod[2 + 256];
+	CHECK(k && EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n) == 1 && BN_num_bytes(n) == 256 &&
+	      BN_bn2bin(n, mod + 2) == 256);
+	mod[0] = mod[1] = 0;
+	const struct {
+		const char *what;
+		bool params;
+		size_t n_off, tail_len;
+		int rc;
+	} cases[] = {
+		{ "RSA key as OpenSSL writes it", true, 1, 0, 0 },
+		{ "RSA modulus padded with a zero octet", true, 0, 0, HSMCA_ERR_PARSE },
+		{ "RSA modulus negative (no leading zero)", true, 2, 0, HSMCA_ERR_PARSE },
+		{ "RSA key with octets after it", true, 1, 4, HSMCA_ERR_PARSE },
+		{ "rsaEncryption without NULL parameters", false, 1, 0, HSMCA_ERR_PARSE },
+	};
+	static const uint8_t tail[] = { 0xde, 0xad, 0xbe, 0xef };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dbuf spki, req;
+		dbuf_init(&spki);
+		dbuf_init(&req);
+		rsa_spki(&spki, cases[i].params, mod + cases[i].n_off, sizeof(mod) - cases[i].n_off, tail, cases[i].tail_len);
+		const unsigned char *p = spki.data;
+		EVP_PKEY *lenient = d2i_PUBKEY(NULL, &p, (long)spki.len);
+		/* OpenSSL reads these keys; hsmca must not pass them on */
+		CHECKF(cases[i].params ? lenient && EVP_PKEY_eq(lenient, k) == 1 : true, "%s: OpenSSL no longer reads it",
+		       cases[i].what);
+		EVP_PKEY_free(lenient);
+		craft_by(&req, 0, name_cn_x, sizeof(name_cn_x), &spki, NULL, k, sha256_rsa, sizeof(sha256_rsa));
+		expect_dbuf(cases[i].what, &req, cases[i].rc, cases[i].rc ? "key: the public key is not DER" : NULL);
+		dbuf_free(&spki);
+		dbuf_free(&req);
+	}
+	BN_free(n);
+	EVP_PKEY_free(k);
 }
 
 static void test_pem_der(void)
@@ -908,6 +984,7 @@ int main(void)
 	test_keys();
 	test_key_bounds();
 	test_key_forms();
+	test_key_der();
 	test_pem_der();
 	test_pem_canonical();
 	test_bare_base64();

@@ -1,0 +1,72 @@
+/* The DER form of a SubjectPublicKeyInfo that goes into a certificate (see policy.h). The certificate
+ * carries the key's bytes as the request gave them, and OpenSSL's decoders are lenient inside the key's
+ * BIT STRING (an RSA modulus padded with zero octets, a modulus whose top bit makes it negative, octets
+ * after the key), so the form is checked here, by the frontend before anything is stored and by the
+ * signer before it signs. */
+#include <string.h>
+
+#include "policy.h"
+
+static const uint8_t SPKI_OID_EC[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };               /* id-ecPublicKey */
+static const uint8_t SPKI_OID_RSA[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 }; /* rsaEncryption */
+static const uint8_t SPKI_OID_P256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };      /* prime256v1 */
+static const uint8_t SPKI_OID_P384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };                        /* secp384r1 */
+static const uint8_t SPKI_OID_P521[] = { 0x2b, 0x81, 0x04, 0x00, 0x23 };                        /* secp521r1 */
+
+#define SPKI_EC_UNCOMPRESSED 0x04
+
+static bool spki_oid_is(const struct span *oid, const uint8_t *b, size_t len)
+{
+	return oid->len == len && memcmp(oid->data, b, len) == 0;
+}
+
+/* A positive INTEGER in minimal DER (der_get_integer checks the minimal form): not zero, top bit clear. */
+static bool spki_positive(struct span *in)
+{
+	struct span v;
+	if (!der_get_integer(in, &v) || (v.data[0] & 0x80))
+		return false;
+	return v.len > 1 || v.data[0] != 0;
+}
+
+/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 A.1.1), filling the BIT
+ * STRING exactly. */
+static const char *spki_rsa(struct span alg, struct span key)
+{
+	struct span params, seq;
+	if (!der_get(&alg, &params, DER_NULL) || params.len != 0 || alg.len != 0)
+		return "rsaEncryption needs NULL parameters";
+	if (!der_get(&key, &seq, DER_SEQUENCE) || key.len != 0)
+		return "the RSA key is not one SEQUENCE";
+	if (!spki_positive(&seq) || !spki_positive(&seq) || seq.len != 0)
+		return "the RSA modulus and exponent must be positive minimal INTEGERs and nothing else";
+	return NULL;
+}
+
+/* ECParameters as namedCurve (RFC 5480 2.1.1) and an uncompressed point of the curve's length. */
+static const char *spki_ec(struct span alg, struct span key)
+{
+	struct span curve;
+	if (!der_get_oid(&alg, &curve) || alg.len != 0)
+		return "an EC key must name its curve (namedCurve) and nothing else";
+	size_t want = spki_oid_is(&curve, SPKI_OID_P256, sizeof(SPKI_OID_P256))   ? 65
+		      : spki_oid_is(&curve, SPKI_OID_P384, sizeof(SPKI_OID_P384)) ? 97
+		      : spki_oid_is(&curve, SPKI_OID_P521, sizeof(SPKI_OID_P521)) ? 133
+										    : 0;
+	if (key.len < 3 || key.data[0] != SPKI_EC_UNCOMPRESSED || (want ? key.len != want : key.len % 2 == 0))
+		return "the EC point must be uncompressed and of the curve's length";
+	return NULL;
+}
+
+const char *policy_spki_form(struct span spki)
+{
+	struct span in = spki, seq, alg, oid, key;
+	if (!der_get(&in, &seq, DER_SEQUENCE) || in.len != 0 || !der_get(&seq, &alg, DER_SEQUENCE) ||
+	    !der_get_oid(&alg, &oid) || !der_get_bitstring_bytes(&seq, &key) || seq.len != 0)
+		return "not SEQUENCE { AlgorithmIdentifier, BIT STRING } in DER";
+	if (spki_oid_is(&oid, SPKI_OID_RSA, sizeof(SPKI_OID_RSA)))
+		return spki_rsa(alg, key);
+	if (spki_oid_is(&oid, SPKI_OID_EC, sizeof(SPKI_OID_EC)))
+		return spki_ec(alg, key);
+	return NULL; /* another algorithm: the profile's key types decide */
+}
