@@ -19,6 +19,7 @@ const char *hsmca_strerror(int err)
 	case HSMCA_ERR_QUORUM: return "quorum not met";
 	case HSMCA_ERR_SERIAL: return "serial number in use";
 	case HSMCA_ERR_EARLY: return "ahead of the signer's clock";
+	case HSMCA_ERR_AGAIN: return "the signer cannot sign now";
 	default: return "unknown error";
 	}
 }

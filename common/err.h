@@ -21,6 +21,7 @@ enum hsmca_err {
 	HSMCA_ERR_QUORUM = -13,   /* not enough (or inconsistent) shares */
 	HSMCA_ERR_SERIAL = -14,   /* a certificate serial number already in use (draw another) */
 	HSMCA_ERR_EARLY = -15,    /* a signed time ahead of the signer's clock (may be signable later) */
+	HSMCA_ERR_AGAIN = -16,    /* the signer answered but could not sign now (HSM, key, clock): try later */
 };
 
 const char *hsmca_strerror(int err);

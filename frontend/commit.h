@@ -46,7 +46,8 @@ struct commit_sign {
 	size_t tbs_len;
 	const char *actor; /* of the issued row's audit row */
 	/* out, when the intent was committed (return 0) */
-	int sign_rc; /* 0; HSMCA_ERR_POLICY: the signer refused (why); HSMCA_ERR_IO: signer unavailable (why) */
+	int sign_rc; /* 0; HSMCA_ERR_POLICY: the signer refused the TBS (why); HSMCA_ERR_AGAIN: it answered but
+		      * could not sign now (why: HSM error, unknown key, clock); HSMCA_ERR_IO: signer unavailable */
 	char why[COMMIT_WHY_MAX];
 	struct dbuf der; /* sign_rc 0: the certificate (caller frees; committer_run_intent_sign inits it) */
 	int result_rc;   /* sign_rc 0: 0 if the issued state was committed, else why not (the row stays pending) */

@@ -113,7 +113,8 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 				sgn_client_close(&w->sgn); /* the signer closes after a malformed TBS */
 				w->sgn_open = false;
 			}
-			return rc;
+			/* an HSM error, a key the signer lacks, its clock: nothing said about this TBS */
+			return sgn_client_refusal_final(w->sgn.err_code) ? rc : HSMCA_ERR_AGAIN;
 		}
 		bool timed_out = w->sgn.timed_out;
 		sgn_client_close(&w->sgn); /* connection lost (signer restarted?): reconnect once */
@@ -196,6 +197,18 @@ int issue_body(const struct job *j, struct json_doc **doc, const char **csr, siz
 }
 
 const char issue_why_signer_down[] = "the request is recorded and will be completed when the signer is back";
+
+void issue_why_later(int rc, char *why, size_t len)
+{
+	if (rc == HSMCA_ERR_AGAIN) { /* why holds the signer's reason */
+		char reason[ISSUE_WHY_MAX];
+		snprintf(reason, sizeof(reason), "%s", why);
+		snprintf(why, len, "the signer could not sign it now (%.200s); the request is recorded and will be "
+			 "completed by the recovery pass", reason);
+	} else {
+		snprintf(why, len, "%s", issue_why_signer_down);
+	}
+}
 const char issue_why_unrecorded[] = "could not record the certificate; it will be recovered";
 const char issue_why_not_pending[] = "the certificate was completed another way meanwhile; "
 				    "GET /api/v1/certificates/{serial} returns what is stored";
@@ -575,11 +588,12 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	}
 	if ((rc = issue_sign(w, p->issuer, &tbs, &o->der, o->why))) {
 		atomic_fetch_add(&w->app->failed, 1);
-		if (rc == HSMCA_ERR_IO) {
-			/* the signer may have signed before it went away: the row stays pending and the recovery pass
-			 * completes it (re-signing the stored TBS), so nothing signed is unknown to the database */
+		if (rc == HSMCA_ERR_IO || rc == HSMCA_ERR_AGAIN) {
+			/* the signer may have signed before it went away (IO), or could not sign now (AGAIN): the row
+			 * stays pending and the recovery pass completes it (re-signing the stored TBS), so nothing
+			 * signed is unknown to the database */
+			issue_why_later(rc, o->why, sizeof(o->why));
 			o->code = "signer-unavailable";
-			snprintf(o->why, sizeof(o->why), "%s", issue_why_signer_down);
 			goto out;
 		}
 		if (issue_commit_result(w, actor, o->serial, NULL, o->why))
@@ -676,7 +690,7 @@ static int issue_recover_claimed(void *vctx, struct db *db, const char *issuer, 
 	dbuf_init(&der);
 	dbuf_add(&t, tbs, tbs_len);
 	rc = t.failed ? HSMCA_ERR_NOMEM : issue_sign(ctx->w, issuer, &t, &der, why);
-	if (rc == HSMCA_ERR_POLICY && !sgn_client_refusal_final(ctx->w->sgn.err_code)) {
+	if (rc == HSMCA_ERR_AGAIN) {
 		/* the HSM down, the key not loaded, ...: nothing said about this TBS, so it stays pending (the 503
 		 * promised "completed when the signer is back") and the next pass asks again */
 		log_event("warning", "recovery_deferred", "serial=%s signer_error=%u why=\"%s\"", ctx->serial,

@@ -137,9 +137,10 @@ static void issue_async_done(void *arg, int rc)
 		log_event("error", "db_failed", "step=intent serial=%s rc=%d", serial, rc);
 		issue_intent_refusal(&o, rc);
 		job_error(j, o.status, o.code, o.why);
-	} else if (a->s.sign_rc == HSMCA_ERR_IO) {
+	} else if (a->s.sign_rc == HSMCA_ERR_IO || a->s.sign_rc == HSMCA_ERR_AGAIN) {
 		atomic_fetch_add(&a->app->failed, 1); /* stays pending: recovery completes it */
-		job_error(j, 503, "signer-unavailable", issue_why_signer_down);
+		issue_why_later(a->s.sign_rc, a->s.why, sizeof(a->s.why));
+		job_error(j, 503, "signer-unavailable", a->s.why);
 	} else if (a->s.sign_rc) {
 		atomic_fetch_add(&a->app->failed, 1);
 		issue_fail_details(a->s.why, a->fail_details, sizeof(a->fail_details));

@@ -8,6 +8,9 @@
 #include "pool.h"
 
 extern const char issue_why_signer_down[]; /* 503: the row stays pending, recovery completes it */
+/* The 503 reason for a row left pending: rc HSMCA_ERR_AGAIN (why holds the signer's reason on entry, kept in
+ * the message) or HSMCA_ERR_IO (issue_why_signer_down). */
+void issue_why_later(int rc, char *why, size_t len);
 extern const char issue_why_unrecorded[];  /* 503: signed but not recorded issued; recovery re-signs it */
 /* 409: the row was completed another way meanwhile (issued with another DER by recovery, failed): the
  * signature this request got is not the stored one */

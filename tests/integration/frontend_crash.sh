@@ -120,3 +120,38 @@ st=$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex 
 [ "$st" = pending ] || fail "a row the signer has no key for became '$st' in recovery"
 [ "$(grep -c "event=recovery_deferred serial=$NOKEY" "$T/frontend.log")" -ge 2 ] || fail "recovery did not retry the row"
 pass "recovery leaves a row pending on a signer error that is not a refusal of its TBS (unknown key), and retries it"
+
+# 5. live issuance meets the same kind of signer error (a profile whose issuer label the signer has no key
+# for): the client gets 503 and the row stays pending for recovery, on the worker's path (a password not yet
+# cached) and on the loop's (cached); before, both answered 502 and marked the row failed for good
+cat >> "$T/profiles.conf" <<EOC
+
+[profile nokey]
+issuer = nokey
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .clients.example.com
+max_sans = 1
+max_validity_days = 30
+key_usage = digitalSignature
+eku = clientAuth
+accounts = alice
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+EOC
+kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start "recover_after_seconds = 2"
+csr nokey ec:P-256 "DNS:nokey.clients.example.com"
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "nokey"}))' "$T/nokey.csr" > "$T/nokey.json"
+for i in 1 2; do
+	st=$(curl -sS -o "$T/nokey-$i.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --data-binary @"$T/nokey.json" \
+		"$URL/api/v1/certificates")
+	[ "$st" = 503 ] || fail "request $i under a key the signer lacks: $st $(cat "$T/nokey-$i.body")"
+	grep -q '"signer-unavailable"' "$T/nokey-$i.body" && grep -q 'no key with this label' "$T/nokey-$i.body" \
+		|| fail "request $i: $(cat "$T/nokey-$i.body")"
+done
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from certificates where profile = 'nokey' and status = 'pending'")" = 2 ] \
+	|| fail "rows of the nokey profile: $(pg_psql "$T/pg" owner -c "select status, count(*) from certificates where profile = 'nokey' group by 1")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.failed'")" = 0 ] \
+	|| fail "a certificate.failed audit row"
+pass "live issuance on a signer error that is not a refusal of its TBS (unknown key): 503 naming the signer's reason, both rows stay pending"
