@@ -66,7 +66,8 @@ static int admin_hex(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* Percent-decodes one path segment into out (out_max bytes with the NUL). -1: a bad escape; -2: too long. */
+/* Percent-decodes one path segment into out (out_max bytes with the NUL). -1: a bad escape (%00 too: the
+ * segment is used as a C string, so a NUL would hide what follows it); -2: too long. */
 static int admin_segment(const char *s, size_t n, char *out, size_t out_max, size_t *out_len)
 {
 	size_t o = 0;
@@ -76,6 +77,8 @@ static int admin_segment(const char *s, size_t n, char *out, size_t out_max, siz
 			if (n - i < 3 || admin_hex(s[i + 1]) < 0 || admin_hex(s[i + 2]) < 0)
 				return -1;
 			v = admin_hex(s[i + 1]) << 4 | admin_hex(s[i + 2]);
+			if (v == 0)
+				return -1;
 			i += 2;
 		}
 		if (o + 1 >= out_max)

@@ -108,6 +108,11 @@ api POST /api/v1/accounts '{"name": "eve", "role": "requester", "password": "eve
 want 403 forbidden "auditor creates"
 api POST /api/v1/accounts/alice/disable '' "${AUD[@]}"; want 403 forbidden "auditor disables"
 pass "an auditor lists and reads accounts (name, role, disabled, created_at) but may not change them"
+# a %00 in a path segment is refused: decoded, it cut "disable%00junk" down to "disable" (and a key id too)
+api POST '/api/v1/accounts/alice/disable%00junk' '' "${ADMIN[@]}"; want 400 "disable%00junk"
+api POST '/api/v1/accounts/alice/apikeys/1%00x/disable' '' "${ADMIN[@]}"; want 400 "apikeys/1%00x/disable"
+get /api/v1/accounts/alice "${ADMIN[@]}"; [ "$(json_field '["disabled"]')" = False ] || fail "alice disabled by a %00 path: $BODY"
+pass "a path segment holding %00 is refused (400), not read up to the NUL"
 
 # ---- role changes take effect at once ----
 api POST /api/v1/accounts/alice/role '{"role": "auditor"}' "${ADMIN[@]}"; want 200 "alice -> auditor"
