@@ -147,6 +147,18 @@ static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span
 	return 0;
 }
 
+/* Whether the signed structure built from a TBS of tbs_len bytes (certbuild_assemble: SEQUENCE { TBS,
+ * algorithm, BIT STRING signature [, [0] { SEQUENCE { the key's certificate } }] }) fits in a reply frame, so
+ * nothing is signed that could not be sent back (the request frame alone lets a TBS come close to the
+ * limit). Each SEQUENCE or BIT STRING header is at most 6 bytes (DER_MAX_LEN_OCTETS). */
+static bool sgn_reply_fits(size_t tbs_len, const struct sgn_key *k, bool with_cert)
+{
+	size_t n = 6 + tbs_len + k->issuer.sigalg_len + 6 + 1 + P11_SIG_MAX;
+	if (with_cert)
+		n += 6 + 6 + k->cert_der_len;
+	return 4 + n <= FRAME_BODY_MAX; /* the OK reply's body: a 4-byte length, then the structure */
+}
+
 static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const struct frame *f, struct dbuf *out)
 {
 	struct span label, data;
@@ -167,6 +179,10 @@ static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const
 		return sgn_refuse(out, f,
 				  malformed ? FRAME_E_MALFORMED : checked == HSMCA_ERR_EARLY ? FRAME_E_CLOCK : FRAME_E_POLICY,
 				  why, &label, hash, malformed ? SGN_REPLY_CLOSE : SGN_REPLY);
+	bool with_cert = f->type == FRAME_SIGN_OCSP && k->conf->profile.ocsp_delegated;
+	if (f->type != FRAME_SIGN_CHECKPOINT && !sgn_reply_fits(data.len, k, with_cert))
+		return sgn_refuse(out, f, FRAME_E_POLICY, "size: the signed result would not fit in a reply frame",
+				  &label, hash, SGN_REPLY);
 	if (f->type == FRAME_SIGN_CHECKPOINT) {
 		memcpy(msg, FRAME_CHECKPOINT_DOMAIN, sizeof(FRAME_CHECKPOINT_DOMAIN)); /* includes the NUL separator */
 		memcpy(msg + sizeof(FRAME_CHECKPOINT_DOMAIN), data.data, FRAME_CHECKPOINT_LEN);
@@ -184,11 +200,15 @@ static enum sgn_verdict sgn_sign(struct sgn_worker *w, struct sgn_conn *c, const
 		struct dbuf signed_der;
 		struct span alg = span_make(k->issuer.sigalg, k->issuer.sigalg_len);
 		struct span cert = span_make(k->cert_der, k->cert_der_len);
-		bool with_cert = f->type == FRAME_SIGN_OCSP && k->conf->profile.ocsp_delegated;
 		dbuf_init(&signed_der);
 		certbuild_assemble(&signed_der, data, alg, sig, sig_len, with_cert ? &cert : NULL, with_cert ? 1 : 0);
-		frame_build_ok(out, f->req_id, signed_der.data, signed_der.len);
+		bool failed = signed_der.failed;
+		if (!failed)
+			frame_build_ok(out, f->req_id, signed_der.data, signed_der.len);
 		dbuf_free(&signed_der);
+		if (failed) /* not a refusal of the TBS: the frontend keeps the row pending and asks again */
+			return sgn_refuse(out, f, FRAME_E_INTERNAL, "out of memory building the signed result", &label, hash,
+					  SGN_REPLY);
 	}
 	log_event("info", "signed", "type=0x%02x key=%s worker=%u serial=%s tbs_sha256=%s", f->type, k->conf->label,
 		  w->id, serial, hash);

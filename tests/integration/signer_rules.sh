@@ -51,7 +51,12 @@ for rule in "issuer issuer:" "aki aki:" "number crl-number:" "sigalg sigalg:" "l
 	check_refusal crl int "$1" "$2" issuer="$T/ca/int.pem"
 done
 check_refusal crl ocsp none "operation:" issuer="$T/ca/ocsp.pem"
-pass "CRL rules: issuer, AKI, cRLNumber, algorithm, nextUpdate, operation, thisUpdate ahead of the signer's clock"
+# a CRL whose TBS nearly fills the request frame: signed, it would not fit in the reply (the signer signed it
+# and then dropped the connection); refused before the HSM is asked, nothing logged as signed
+signed_before=$(grep -c 'event=signed' "$T/signer.log" || true)
+check_refusal crl int huge "size:" issuer="$T/ca/int.pem"
+[ "$(grep -c 'event=signed' "$T/signer.log" || true)" = "$signed_before" ] || fail "the oversized CRL was signed"
+pass "CRL rules: issuer, AKI, cRLNumber, algorithm, nextUpdate, operation, thisUpdate ahead of the signer's clock, a signed result too large for a reply frame"
 
 X ocsp label=ocsp responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem" out="$T/resp.der" >/dev/null || fail "good OCSP"
 cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "certbuild.h"
+#include "frame.h"
 #include "policy.h"
 
 #define DAY 86400L
@@ -200,7 +201,40 @@ static void add_ext_der(struct dbuf *b, const uint8_t *oid, size_t oid_len, cons
 	dbuf_close(b, e);
 }
 
+/* The CRL with `extra` more revoked serials (fixed-size entries) after the random one. */
+static int crl_build(X509 *issuer, const char *brk, size_t extra, struct dbuf *out);
+
+/* huge: a CRL whose TBS alone nearly fills a sign request frame (label up to 8 bytes), so the signed CRL could
+ * not fit in the reply: between FRAME_BODY_MAX - 13 - 60 and FRAME_BODY_MAX - 13 bytes */
+static int crl_huge(X509 *issuer, struct dbuf *out)
+{
+	const size_t hi = FRAME_BODY_MAX - 1 - 8 - 4, lo = hi - 60;
+	size_t extra = hi / 40;
+	for (int tries = 0; tries < 64; tries++) {
+		struct dbuf b;
+		dbuf_init(&b);
+		if (crl_build(issuer, NULL, extra, &b)) {
+			dbuf_free(&b);
+			return -1;
+		}
+		size_t len = b.len;
+		if (len >= lo && len <= hi) {
+			dbuf_add(out, b.data, b.len);
+			dbuf_free(&b);
+			return out->failed ? -1 : 0;
+		}
+		dbuf_free(&b);
+		extra = len > hi ? extra - ((len - hi) / 30 + 1) : extra + ((lo - len) / 40 + 1);
+	}
+	return -1;
+}
+
 int tbsgen_crl(X509 *issuer, const char *brk, struct dbuf *out)
+{
+	return is(brk, "huge") ? crl_huge(issuer, out) : crl_build(issuer, brk, 0, out);
+}
+
+static int crl_build(X509 *issuer, const char *brk, size_t extra, struct dbuf *out)
 {
 	struct span alg;
 	struct dbuf v;
@@ -232,6 +266,15 @@ int tbsgen_crl(X509 *issuer, const char *brk, struct dbuf *out)
 	dbuf_add_uint_bytes(out, serial, sizeof(serial));
 	add_time(out, now - 3600, 0);
 	dbuf_close(out, ent);
+	for (size_t i = 0; i < extra; i++) {
+		uint8_t s[16] = { 0x40 };
+		for (size_t b = 0; b < sizeof(size_t); b++)
+			s[sizeof(s) - 1 - b] = (uint8_t)(i >> (8 * b));
+		ent = dbuf_open(out, DER_SEQUENCE);
+		dbuf_add_uint_bytes(out, s, sizeof(s));
+		add_time(out, now - 3600, 0);
+		dbuf_close(out, ent);
+	}
 	dbuf_close(out, list);
 	size_t wrap = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 0);
 	size_t exts = dbuf_open(out, DER_SEQUENCE);
