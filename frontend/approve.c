@@ -9,6 +9,7 @@
 #include "certauth.h"
 #include "certget.h"
 #include "db_lifecycle.h"
+#include "inflight.h"
 #include "issue.h"
 #include "json.h"
 #include "log.h"
@@ -194,8 +195,15 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 		return job_error(j, 503, "unavailable", "the database is unavailable");
 	}
 	log_event("info", approve ? "approved" : "rejected", "approval=%lld serial=%s by=%s", id, serial, acct->name);
-	if (approve)
-		return approve_sign(w, j, acct->name, serial);
+	if (approve) {
+		/* the recovery pass leaves the row alone while this worker signs it (its pending state is fresh, so
+		 * no pass takes it before this point) */
+		if (inflight_add(serial))
+			return job_error(j, 503, "unavailable", "approved; the certificate will be signed by the recovery pass");
+		approve_sign(w, j, acct->name, serial);
+		inflight_del(serial);
+		return;
+	}
 	struct db_cert_row c;
 	if (db_cert_get(w->db, serial, &c) == 0)
 		certget_reply(j, &c);

@@ -132,6 +132,28 @@ call POST "/api/v1/approvals/$A3/approve" "${ADMIN2[@]}"
 [ "$STATUS" = 409 ] || fail "approving an expired request: $STATUS $BODY"
 pass "expired approvals fail their request"
 
+# an approval whose signing waits on a stopped signer: the recovery passes (every second) leave its row to the
+# approving worker, so its TBS is signed once (before, a pass claimed the row too and both signed it)
+csr gated4 ec:P-256 "DNS:gated4.example.com"
+issue_req "$T/gated4.csr" gated "${ALICE[@]}"
+[ "$STATUS" = 202 ] || fail "held request 4: $STATUS $BODY"
+S4=$(json_field '["serial"]'); A4W=$(json_field '["approval"]')
+TBS4=$(pg_psql "$T/pg" owner -c "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$S4'")
+kill -STOP "$SIGNER_PID"
+curl -sS -o "$T/approve4.json" -w '%{http_code}' "${ADMIN2[@]}" -X POST -H 'Content-Type: application/json' \
+	--data-binary '' "$URL/api/v1/approvals/$A4W/approve" > "$T/approve4.status" 2>/dev/null &
+APPROVER=$!
+sleep 3.5 # three recovery passes while the approval waits on the signer
+kill -CONT "$SIGNER_PID"
+wait "$APPROVER" || true
+[ "$(cat "$T/approve4.status")" = 200 ] && grep -q '"status": "issued"' "$T/approve4.json" \
+	|| fail "approve with a stopped signer: $(cat "$T/approve4.status") $(cat "$T/approve4.json")"
+sleep 1 # a pass that claimed the row would sign it as soon as the signer runs again
+[ "$(grep -c "event=signed .*tbs_sha256=$TBS4" "$T/signer.log")" = 1 ] \
+	|| fail "the approved TBS was signed $(grep -c "event=signed .*tbs_sha256=$TBS4" "$T/signer.log") times"
+[ "$(audit_count certificate.issued "$S4")" = 1 ] || fail "issued audit rows of the approved request"
+pass "an approval signing while the signer is stopped: recovery leaves the row alone, the TBS is signed once"
+
 # ---------------------------------------------------------------- renewal (signed challenge)
 spki_sha256() { openssl req -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -r | cut -c1-64; }
 renew_sig() { # KEY CHALLENGE [CSR, default new.csr] -> base64 signature over "CHALLENGE.<hex SHA-256 of the CSR's SPKI>"
