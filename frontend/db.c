@@ -2,15 +2,20 @@
  * Parameterised SQL only; every result is PQclear'ed on every path; columns are found by name. */
 #include <ctype.h>
 #include <limits.h>
+#include <openssl/rand.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "db_priv.h"
+#include "span.h"
 
 /* SQLSTATEs we map (see schema/001_init.sql for HS001/HS002) */
 #define SQLSTATE_UNIQUE "23505"
@@ -280,11 +285,33 @@ static int db_session_setup(PGconn *c, char *err)
 	return rc;
 }
 
+static char db_instance[DB_INSTANCE_NAME_MAX];
+static pthread_once_t db_instance_once = PTHREAD_ONCE_INIT;
+
+static void db_instance_draw(void)
+{
+	uint8_t id[8];
+	char hex[2 * sizeof(id) + 1];
+	if (RAND_bytes(id, sizeof(id)) != 1) { /* still unique enough among live processes of one host */
+		uint64_t v = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+		memcpy(id, &v, sizeof(id));
+	}
+	span_hex(id, sizeof(id), hex);
+	snprintf(db_instance, sizeof(db_instance), "hsmca-frontend:%s", hex);
+}
+
+const char *db_instance_name(void)
+{
+	pthread_once(&db_instance_once, db_instance_draw);
+	return db_instance;
+}
+
 int db_connect(const char *conninfo, PGconn **out, char *err)
 {
-	/* dbname is expanded as a conninfo string; client_encoding after it wins (and survives PQreset) */
-	const char *const keys[] = {"dbname", "client_encoding", NULL};
-	const char *const vals[] = {conninfo ? conninfo : "", "UTF8", NULL};
+	/* dbname is expanded as a conninfo string; client_encoding and application_name after it win (and
+	 * survive PQreset); the application_name names this process to the others' recovery (008) */
+	const char *const keys[] = {"dbname", "client_encoding", "application_name", NULL};
+	const char *const vals[] = {conninfo ? conninfo : "", "UTF8", db_instance_name(), NULL};
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	int rc = HSMCA_ERR_IO;
 

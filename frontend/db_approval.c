@@ -158,8 +158,8 @@ int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, 
 	PQclear(r);
 	r = NULL;
 	rc = db_exec(db,
-		     approve ? "UPDATE certificates SET status = 'pending' WHERE serial_hex = $1 AND status = 'held' "
-			       "AND $2::text IS NOT NULL"
+		     approve ? "UPDATE certificates SET status = 'pending', owner = DEFAULT " /* this process's (008) */
+			       "WHERE serial_hex = $1 AND status = 'held' AND $2::text IS NOT NULL"
 			     : "UPDATE certificates SET status = 'failed', failure_reason = $2 "
 			       "WHERE serial_hex = $1 AND status = 'held'",
 		     &p, DB_FMT_TEXT, &r);

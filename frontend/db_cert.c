@@ -174,8 +174,11 @@ int db_cert_pending_each(struct db *db, unsigned min_age_seconds,
 	/* the whole (small) result is held, so fn may use this connection */
 	snprintf(age, sizeof(age), "%u", min_age_seconds);
 	db_params_text(&p, age);
-	rc = db_exec(db, "SELECT serial_hex, issuer, tbs FROM certificates WHERE status = 'pending' "
-			 "AND updated_at <= now() - make_interval(secs => $1::int) ORDER BY id",
+	/* not a row another live frontend process owns (008: it may be signing it right now) */
+	rc = db_exec(db, "SELECT serial_hex, issuer, tbs FROM certificates c WHERE status = 'pending' "
+			 "AND updated_at <= now() - make_interval(secs => $1::int) AND (c.owner IS NULL OR "
+			 "c.owner = current_setting('application_name') OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
+			 "WHERE a.application_name = c.owner)) ORDER BY id",
 		     &p, DB_FMT_BINARY, &r);
 	if (rc || (rc = db_columns(db, r, names, cols, 3)))
 		goto out;

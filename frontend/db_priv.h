@@ -10,7 +10,7 @@
 
 /* DB_SCHEMA_VERSION: the highest schema/NNN_*.sql this build knows. Raise it with every new migration
  * (tests/integration/db_test.c fails if it differs from the highest NNN in HSMCA_SCHEMA_DIR). */
-#define DB_SCHEMA_VERSION 7
+#define DB_SCHEMA_VERSION 8
 #define DB_BLOB_MAX (1024 * 1024)      /* TBS, DER: far above any certificate we issue */
 #define DB_TEXT_MAX (64 * 1024)        /* subject, SANs, reasons, audit details */
 #define DB_PARAMS_MAX 16
@@ -73,6 +73,10 @@ int db_check_name(struct db *db, const char *what, const char *s, size_t max) HS
 
 /* Connects with a quiet notice processor, UTF8 client encoding and search_path public. */
 int db_connect(const char *conninfo, PGconn **out, char *err) HSMCA_WUR;
+/* This process's application_name on every connection (db_connect): "hsmca-frontend:" and 16 hex digits drawn
+ * at first use; certificate rows it inserts carry it as their owner (schema 008). Static storage. */
+#define DB_INSTANCE_NAME_MAX 40
+const char *db_instance_name(void);
 /* Re-establishes a lost connection; only at the start of a unit of work. */
 int db_reconnect_if_lost(struct db *db) HSMCA_WUR;
 /* The highest applied migration (0 if none). */

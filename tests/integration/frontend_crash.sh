@@ -102,6 +102,34 @@ twice=$(pg_psql "$T/pg" owner -c "select count(*) from (select object from audit
 [ "$twice" = 0 ] || fail "$twice serials have more than one certificate.issued audit row"
 pass "signer stopped for 9 s under recovery passes every 2 s: 6 clients got certificates, each TBS signed once, one issued audit row each"
 
+# 3b. the same with a second frontend on the database, its recovery passes every second: the first's rows
+# are owned by a live process (schema 008), so the second leaves them alone (before, its passes claimed
+# them, waited on the stopped signer too, and signed them again once it woke)
+PORT_B=$((PORT + 7))
+fe_conf "recover_after_seconds = 1"
+sed "s/^listen = .*/listen = 127.0.0.1:$PORT_B/" "$T/frontend.conf" > "$T/frontend-b.conf"
+"$FRONTEND" run -c "$T/frontend-b.conf" >> "$T/frontend-b.log" 2>&1 &
+FRONTEND_B=$!
+PIDS+=("$FRONTEND_B")
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT_B/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+before=$(wc -l < "$T/signer.log")
+kill -STOP "$SIGNER_PID"
+CLIENTS=()
+for i in $(seq 70 75); do client "$i" & CLIENTS+=($!); done
+sleep 5 # four of the second frontend's passes
+kill -CONT "$SIGNER_PID"
+wait "${CLIENTS[@]}"
+wait_no_pending
+check_db
+for i in $(seq 70 75); do [ "$(cat "$T/client-$i.status")" = 201 ] || fail "client $i: $(cat "$T/client-$i.status") $(cat "$T/client-$i.body")"; done
+sleep 1 # a pass of the second that had claimed a row would sign it now
+tail -n +"$((before + 1))" "$T/signer.log" | grep -o 'event=signed type=0x10 key=int worker=[0-9]* serial=[0-9a-f-]* tbs_sha256=[0-9a-f]*' \
+	| sed 's/.*tbs_sha256=//' | sort > "$T/signed-two"
+[ "$(wc -l < "$T/signed-two")" = 6 ] || fail "the signer signed $(wc -l < "$T/signed-two") TBS for 6 requests"
+! grep -q 'event=recovery issued=[1-9]' "$T/frontend-b.log" || fail "the second frontend recovered the first's rows"
+kill -TERM "$FRONTEND_B"; wait "$FRONTEND_B" 2>/dev/null || true
+pass "a second frontend's recovery passes (every second) leave the rows a live first frontend is signing: each TBS signed once"
+
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
 pass "audit chain intact after the crashes"
 
