@@ -1,5 +1,6 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,6 +10,54 @@
 
 #define KERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__))
 #define SGN_SELFTEST_LEN 32
+
+/* The key's own certificate can do what its operations ask, else every signature would fail to verify: a
+ * certificate signer is a CA (basicConstraints cA) with keyCertSign, one that may sign CA certificates has room
+ * under its pathLenConstraint, a CRL signer has cRLSign (keyUsage, when present), and a delegated OCSP
+ * responder has id-kp-OCSPSigning and is issued by issuer_cert. */
+static int sgn_key_cert_fits(const struct sgn_key_conf *kc, X509 *cert, X509 *parent, char *err)
+{
+	const struct policy_profile *p = &kc->profile;
+	uint32_t flags = X509_get_extension_flags(cert), ku = X509_get_key_usage(cert); /* UINT32_MAX: no keyUsage */
+	if (p->allow_cert && !(flags & EXFLAG_CA))
+		return KERR("key %s: operations include cert, but %s is not a CA certificate (basicConstraints cA)",
+			    kc->name, kc->cert), HSMCA_ERR_CONFIG;
+	if (p->allow_cert && !(ku & KU_KEY_CERT_SIGN))
+		return KERR("key %s: operations include cert, but %s has no keyCertSign", kc->name, kc->cert),
+		       HSMCA_ERR_CONFIG;
+	if (p->allow_cert && p->allow_ca && X509_get_pathlen(cert) == 0)
+		return KERR("key %s: ca = yes, but %s has pathLenConstraint 0 (no CA may be issued under it)", kc->name,
+			    kc->cert), HSMCA_ERR_CONFIG;
+	if (p->allow_crl && !(ku & KU_CRL_SIGN))
+		return KERR("key %s: operations include crl, but %s has no cRLSign", kc->name, kc->cert),
+		       HSMCA_ERR_CONFIG;
+	if (p->ocsp_delegated && (!(flags & EXFLAG_XKUSAGE) || !(X509_get_extended_key_usage(cert) & XKU_OCSP_SIGN)))
+		return KERR("key %s: a delegated OCSP responder, but %s has no extendedKeyUsage id-kp-OCSPSigning",
+			    kc->name, kc->cert), HSMCA_ERR_CONFIG;
+	if (p->ocsp_delegated && parent && X509_check_issued(parent, cert) != X509_V_OK)
+		return KERR("key %s: issuer_cert %s did not issue %s", kc->name, kc->issuer_cert, kc->cert),
+		       HSMCA_ERR_CONFIG;
+	return 0;
+}
+
+int sgn_keys_check_certs(const struct sgn_config *conf, char *err)
+{
+	int rc = 0;
+	for (unsigned i = 0; i < conf->n_keys && rc == 0; i++) {
+		const struct sgn_key_conf *kc = &conf->keys[i];
+		X509 *cert = certbuild_read_pem(kc->cert), *parent = NULL;
+		rc = HSMCA_ERR_CONFIG;
+		if (!cert)
+			KERR("key %s: cannot read certificate %s", kc->name, kc->cert);
+		else if (kc->issuer_cert[0] && !(parent = certbuild_read_pem(kc->issuer_cert)))
+			KERR("key %s: cannot read issuer certificate %s", kc->name, kc->issuer_cert);
+		else
+			rc = sgn_key_cert_fits(kc, cert, parent, err);
+		X509_free(cert);
+		X509_free(parent);
+	}
+	return rc;
+}
 
 int sgn_keys_load_certs(struct sgn_state *st, char *err)
 {
@@ -31,6 +80,8 @@ int sgn_keys_load_certs(struct sgn_state *st, char *err)
 			KERR("key %s: unsupported public key type", kc->name);
 		else if ((rc = policy_issuer_from_x509(k->cert, parent, &k->issuer)))
 			KERR("key %s: certificate unusable as an issuer (%s)", kc->name, hsmca_strerror(rc));
+		else
+			rc = sgn_key_cert_fits(kc, k->cert, parent, err);
 		X509_free(parent);
 		if (rc)
 			return rc;

@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "check-config") && !strcmp(argv[2], "-c")) {
 		static struct sgn_config conf;
 		char err[CONF_ERR_MAX];
-		if (sgn_config_load(argv[3], &conf, err)) {
+		if (sgn_config_load(argv[3], &conf, err) || sgn_keys_check_certs(&conf, err)) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}

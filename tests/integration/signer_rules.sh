@@ -137,3 +137,36 @@ expect_rc 4 X raw hello=1 hex="017f00000000000200000000"
 set +e; wait "$SIGNER_PID"; st=$?; set -e
 [ "$st" = $((128 + 31)) ] || fail "the sandboxed signer was not killed by SIGSYS (wait status $st)"
 pass "open() inside the running, sandboxed signer kills it with SIGSYS; the production binary has no such hook"
+
+# a key whose own certificate cannot do what its operations ask is refused by check-config and at start-up
+# (every signature would fail to verify): a leaf for cert, a CA without cRLSign for crl, a CA with
+# pathLenConstraint 0 for ca = yes, a delegated OCSP responder without id-kp-OCSPSigning or not issued by
+# issuer_cert
+selfcert() { # NAME EXTENSIONS...: a self-signed P-256 certificate $T/bad-NAME.pem
+	local name=$1 args=() e; shift
+	for e in "$@"; do args+=(-addext "$e"); done
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/CN=$name" \
+		-days 30 "${args[@]}" -out "$T/bad-$name.pem" 2>/dev/null || fail "make $name"
+}
+selfcert leaf "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature"
+selfcert nocrl "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign"
+selfcert len0 "basicConstraints=critical,CA:TRUE,pathlen:0" "keyUsage=critical,keyCertSign,cRLSign"
+selfcert noocsp "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth"
+selfcert ocsp "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" "extendedKeyUsage=OCSPSigning"
+key_conf_refused() { # CERT ISSUER_CERT OPERATIONS CA EXTRA WANT
+	sed '/^\[key /,$d' "$T/signer.conf" > "$T/bad.conf"
+	printf '\n[key bad]\nlabel = int\ncert = %s\nissuer_cert = %s\noperations = %s\nca = %s\n%s\n%s\n' "$1" "$2" "$3" \
+		"$4" "max_validity_days = 397
+max_crl_days = 7
+key_usage = digitalSignature, keyCertSign, cRLSign" "$5" >> "$T/bad.conf"
+	OUT=$("$SIGNER" check-config -c "$T/bad.conf" 2>&1) && fail "check-config took $1 for $3: $OUT"
+	grep -q "$6" <<<"$OUT" || fail "check-config of $1 for $3: $OUT"
+}
+key_conf_refused "$T/bad-leaf.pem" "$T/ca/root.pem" cert no "" "is not a CA certificate"
+key_conf_refused "$T/bad-nocrl.pem" "$T/ca/root.pem" crl no "" "has no cRLSign"
+key_conf_refused "$T/bad-len0.pem" "$T/ca/root.pem" cert yes "ca_permitted = DNS:.example.com
+max_pathlen = 0" "pathLenConstraint 0"
+key_conf_refused "$T/bad-noocsp.pem" "$T/ca/int.pem" ocsp no "ocsp_delegated = yes" "id-kp-OCSPSigning"
+key_conf_refused "$T/bad-ocsp.pem" "$T/ca/int.pem" ocsp no "ocsp_delegated = yes" "did not issue"
+OUT=$("$SIGNER" check-config -c "$T/signer.conf" 2>&1) || fail "check-config of the test's own keys: $OUT"
+pass "a key certificate that cannot do its operations (leaf for cert, no cRLSign for crl, pathLenConstraint 0 for ca, OCSP delegation without OCSPSigning or from another issuer) is refused by check-config"
