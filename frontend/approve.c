@@ -16,7 +16,6 @@
 #include "route.h"
 
 #define APPROVE_LIST_MAX 500
-#define APPROVE_REASON_MAX 200
 
 static void approve_json(struct dbuf *b, const struct db_approval *a)
 {
@@ -87,7 +86,7 @@ static int approve_auth(struct worker *w, struct job *j, bool decide, struct db_
 }
 
 /* The optional body of a decision: empty, {} or {"reason": text} (reject only). */
-static int approve_body(const struct job *j, bool approve, char reason[APPROVE_REASON_MAX], char *why)
+int approve_body(const struct job *j, bool approve, char reason[APPROVE_REASON_MAX], char *why)
 {
 	struct json_doc *doc = NULL;
 	char err[128];

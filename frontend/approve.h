@@ -10,4 +10,10 @@ void approve_request(struct worker *w, struct job *j);
  * many. Called by the periodic recovery pass. */
 int approve_expire(struct worker *w, unsigned *out_n) HSMCA_WUR;
 
+#define APPROVE_REASON_MAX 200
+/* The optional body of a decision (j->body, j->body_len): empty, {} or {"reason": text of 1..199 bytes}
+ * (reject only). 0 with reason NUL-terminated ("" if none), or HSMCA_ERR_PARSE with why (ISSUE_WHY_MAX).
+ * Used by approve_request; declared here for tests/fuzz/fuzz_approve.c. */
+int approve_body(const struct job *j, bool approve, char reason[APPROVE_REASON_MAX], char *why) HSMCA_WUR;
+
 #endif

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "b64.h"
 #include "log.h"
 #include "pool.h"
 #include "pwflight.h"
@@ -258,11 +259,11 @@ static int b64_encode(const uint8_t *in, size_t len, char *out, size_t out_len)
 	return 0;
 }
 
-/* Strict base64 decode (no whitespace, padding checked by length). */
+/* Strict base64 decode (b64_canonical: the standard alphabet, no whitespace, padding at the end only). */
 static int b64_decode(const char *in, size_t len, uint8_t *out, size_t out_max, size_t *out_len)
 {
 	uint8_t tmp[1024];
-	if (len == 0 || len % 4 || len / 4 * 3 > sizeof(tmp))
+	if (len / 4 * 3 > sizeof(tmp) || !b64_canonical(in, len))
 		return HSMCA_ERR_PARSE;
 	int n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)len);
 	if (n < 0)
@@ -457,11 +458,8 @@ static void auth_login_record(void *arg, bool ok)
 		auth_cache_put(l->rl, l->tag, l->now, l->acct);
 }
 
-#define AUTH_RAW_MAX (DB_NAME_MAX + 1 + AUTH_PW_MAX)
-
 /* The user and password of a Basic header's base64 into raw (the caller wipes it): 0, or -1 if malformed. */
-static int auth_basic_split(const char *b64, uint8_t raw[AUTH_RAW_MAX], const char **user, const char **pw,
-			    size_t *pw_len)
+int auth_basic_split(const char *b64, uint8_t raw[AUTH_RAW_MAX], const char **user, const char **pw, size_t *pw_len)
 {
 	size_t len = 0;
 	if (b64_decode(b64, strlen(b64), raw, AUTH_RAW_MAX - 1, &len))

@@ -56,4 +56,12 @@ void ratelimit_failed(struct ratelimit *rl, const char *kind, const char *who, t
  * threads may still hold rl. */
 void ratelimit_wipe(struct ratelimit *rl);
 
+#define AUTH_RAW_MAX (DB_NAME_MAX + 1 + AUTH_PW_MAX)
+/* The user and password of a Basic header's base64 (strict, at most AUTH_RAW_MAX - 1 bytes decoded) into raw
+ * (the caller wipes it): 0 with user NUL-terminated (1..DB_NAME_MAX-1 bytes, no ':') and pw, pw_len bytes
+ * after it (no NUL in either), both pointing into raw; or -1 if malformed. Used by auth_check and auth_cached;
+ * declared here for tests/fuzz/fuzz_authbasic.c. */
+int auth_basic_split(const char *b64, uint8_t raw[AUTH_RAW_MAX], const char **user, const char **pw,
+		     size_t *pw_len) HSMCA_WUR;
+
 #endif

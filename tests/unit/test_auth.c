@@ -1,9 +1,12 @@
-/* The login failure table (frontend/auth.c) and the log's quoting of outside values (common/log.c). */
+/* The login failure table and Basic credentials (frontend/auth.c), canonical base64 (frontend/b64.c), and the
+ * log's quoting of outside values (common/log.c). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "auth.h"
+#include "b64.h"
 #include "check.h"
 #include "log.h"
 
@@ -88,8 +91,39 @@ static void test_log_quote(void)
 	CHECK(!strcmp(log_quote("abc", out, 3), "\"\""));
 }
 
+/* Only canonical base64 is read: the Basic decoder once took blanks, line ends, '-' and an inner '=' (read
+ * as 'A'), and both decoders took leftover bits under the padding. */
+static void test_base64(void)
+{
+	static const struct {
+		const char *text;
+		bool ok;
+	} cases[] = {
+		{ "dTpw", true },          { "dTpwdw==", true },     { "dTpwd3c=", true },   { "", false },
+		{ "dTpw=wd3", false },     { "    dTpw", false },    { "dTpw\r\n\n\n", false }, { "dTpw----", false },
+		{ "QR==", false },         { "QQ==", true },         { "QUI=", true },        { "QUJ=", false },
+		{ "dTp", false },          { "dTpw=", false },       { "====", false },       { "d===", false },
+		{ "dTp\xc3\xa9", false },
+	};
+	uint8_t raw[AUTH_RAW_MAX];
+	const char *user, *pw;
+	size_t pw_len, n;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = cases[i].text;
+		CHECKF(b64_canonical(t, strlen(t)) == cases[i].ok, "b64_canonical(\"%s\")", t);
+		uint8_t *d = b64_decode_strict(t, strlen(t), 64, &n);
+		CHECKF((d != NULL) == cases[i].ok, "b64_decode_strict(\"%s\")", t);
+		free(d);
+	}
+	CHECK(auth_basic_split("dTpw", raw, &user, &pw, &pw_len) == 0 && !strcmp(user, "u") && pw_len == 1 && pw[0] == 'p');
+	static const char *const lenient[] = { "dTpw=wd3", "    dTpw", "dTpw\r\n\n\n", "dTpw----", "dTpw\t" };
+	for (size_t i = 0; i < sizeof(lenient) / sizeof(lenient[0]); i++)
+		CHECKF(auth_basic_split(lenient[i], raw, &user, &pw, &pw_len) == -1, "Basic \"%s\" accepted", lenient[i]);
+}
+
 int main(void)
 {
+	test_base64();
 	test_limit_survives_others();
 	test_many_limited();
 	test_log_quote();
