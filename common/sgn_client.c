@@ -41,6 +41,11 @@ bool sgn_client_refusal_final(uint32_t err_code)
 	return err_code == FRAME_E_POLICY || err_code == FRAME_E_MALFORMED;
 }
 
+bool sgn_client_refusal_final_live(uint32_t err_code)
+{
+	return sgn_client_refusal_final(err_code) || err_code == FRAME_E_UNKNOWN_KEY;
+}
+
 void sgn_client_close(struct sgn_client *c)
 {
 	if (c->fd >= 0)

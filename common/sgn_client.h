@@ -40,6 +40,11 @@ int sgn_client_call(struct sgn_client *c, uint8_t type, const uint8_t *body, siz
  * FRAME_E_UNKNOWN_KEY: a signer without that key, perhaps a misconfigured or half-started one;
  * FRAME_E_INTERNAL; anything unknown), worth asking again later. */
 bool sgn_client_refusal_final(uint32_t err_code);
+/* The same for a live request (a client waiting): FRAME_E_UNKNOWN_KEY is final too, since a request under a
+ * key the signer does not hold is a configuration mismatch that asking again does not mend (the client gets
+ * the signer's reason at once). Recovery keeps such rows pending with sgn_client_refusal_final (the key may
+ * come back with a restarted signer). */
+bool sgn_client_refusal_final_live(uint32_t err_code);
 /* SIGN_* request for the key labelled label. */
 int sgn_client_sign(struct sgn_client *c, uint8_t type, const char *label, const uint8_t *data, size_t len,
 		    struct dbuf *out) HSMCA_WUR;

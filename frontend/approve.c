@@ -145,7 +145,7 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 		return;
 	}
 	dbuf_add(&tbs, c.tbs, c.tbs_len);
-	int rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why);
+	int rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why, true);
 	if (rc == HSMCA_ERR_IO || rc == HSMCA_ERR_AGAIN || rc == HSMCA_ERR_NOMEM) {
 		/* stays pending: the recovery pass signs it when the signer is back */
 		job_error(j, 503, "signer-unavailable", "approved and recorded; it will be signed when the signer is back");

@@ -253,9 +253,9 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 				alive[k] = false;
 				continue;
 			}
-			/* only a refusal of the TBS itself is final; an HSM error, a key the signer lacks or its clock
-			 * leave the row pending for recovery (HSMCA_ERR_AGAIN) */
-			s->sign_rc = rc && !sgn_client_refusal_final(g->err_code) ? HSMCA_ERR_AGAIN : rc;
+			/* only a refusal of the TBS itself (or of its key label: a live request) is final; an HSM
+			 * error, a sealed signer or its clock leave the row pending for recovery (HSMCA_ERR_AGAIN) */
+			s->sign_rc = rc && !sgn_client_refusal_final_live(g->err_code) ? HSMCA_ERR_AGAIN : rc;
 			if (rc)
 				snprintf(s->why, sizeof(s->why), "%s", g->err_msg);
 			v[j]->signed_done = true;

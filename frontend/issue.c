@@ -80,7 +80,7 @@ static void issue_ahead_clear(void)
 	issue_ahead.active = false;
 }
 
-int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, struct dbuf *out_der, char *why)
+int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, struct dbuf *out_der, char *why, bool live)
 {
 	if (issue_ahead.active && issue_ahead.tbs.len == tbs->len &&
 	    memcmp(issue_ahead.tbs.data, tbs->data, tbs->len) == 0) {
@@ -113,8 +113,10 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 				sgn_client_close(&w->sgn); /* the signer closes after a malformed TBS */
 				w->sgn_open = false;
 			}
-			/* an HSM error, a key the signer lacks, its clock: nothing said about this TBS */
-			return sgn_client_refusal_final(w->sgn.err_code) ? rc : HSMCA_ERR_AGAIN;
+			/* an HSM error, a sealed signer, its clock: nothing said about this TBS */
+			bool final = live ? sgn_client_refusal_final_live(w->sgn.err_code)
+					  : sgn_client_refusal_final(w->sgn.err_code);
+			return final ? rc : HSMCA_ERR_AGAIN;
 		}
 		bool timed_out = w->sgn.timed_out;
 		sgn_client_close(&w->sgn); /* connection lost (signer restarted?): reconnect once */
@@ -586,7 +588,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		issue_intent_refusal(o, rc);
 		goto out;
 	}
-	if ((rc = issue_sign(w, p->issuer, &tbs, &o->der, o->why))) {
+	if ((rc = issue_sign(w, p->issuer, &tbs, &o->der, o->why, true))) {
 		atomic_fetch_add(&w->app->failed, 1);
 		if (rc == HSMCA_ERR_IO || rc == HSMCA_ERR_AGAIN) {
 			/* the signer may have signed before it went away (IO), or could not sign now (AGAIN): the row
@@ -689,7 +691,7 @@ static int issue_recover_claimed(void *vctx, struct db *db, const char *issuer, 
 	dbuf_init(&t);
 	dbuf_init(&der);
 	dbuf_add(&t, tbs, tbs_len);
-	rc = t.failed ? HSMCA_ERR_NOMEM : issue_sign(ctx->w, issuer, &t, &der, why);
+	rc = t.failed ? HSMCA_ERR_NOMEM : issue_sign(ctx->w, issuer, &t, &der, why, false);
 	if (rc == HSMCA_ERR_AGAIN) {
 		/* the HSM down, the key not loaded, ...: nothing said about this TBS, so it stays pending (the 503
 		 * promised "completed when the signer is back") and the next pass asks again */

@@ -69,8 +69,11 @@ void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, 
 int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, struct dbuf *out_tbs,
 		    char out_serial_hex[DB_SERIAL_HEX_MAX], time_t out_validity[2], char *why) HSMCA_WUR;
 /* Signs tbs with the issuer's key through this worker's signer connection (reconnecting once if needed).
- * On a signer refusal why gets its message. */
-int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, struct dbuf *out_der, char *why) HSMCA_WUR;
+ * On a signer refusal why gets its message: HSMCA_ERR_POLICY if final (sgn_client_refusal_final_live for a
+ * live request, sgn_client_refusal_final for recovery), HSMCA_ERR_AGAIN if not, HSMCA_ERR_IO if the signer is
+ * unreachable or did not answer. */
+int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, struct dbuf *out_der, char *why,
+	       bool live) HSMCA_WUR;
 #define ISSUE_RECOVER_INTERVAL_MAX 10 /* seconds between recovery passes (at most) */
 
 /* Recovery: every pending row at least min_age seconds old is re-signed from its stored TBS (then issued)

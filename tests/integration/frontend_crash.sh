@@ -149,9 +149,14 @@ st=$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex 
 [ "$(grep -c "event=recovery_deferred serial=$NOKEY" "$T/frontend.log")" -ge 2 ] || fail "recovery did not retry the row"
 pass "recovery leaves a row pending on a signer error that is not a refusal of its TBS (unknown key), and retries it"
 
-# 5. live issuance meets the same kind of signer error (a profile whose issuer label the signer has no key
-# for): the client gets 503 and the row stays pending for recovery, on the worker's path (a password not yet
-# cached) and on the loop's (cached); before, both answered 502 and marked the row failed for good
+# 5. live issuance meets a signer error that says nothing about its TBS: here the signer's clock (the
+# frontend's wall clock a day ahead, through tests/tools/timeshim.c, so every notBefore is ahead of the
+# signer's): the client gets 503 naming the signer's reason and the row stays pending for recovery, on the
+# worker's path (a password not yet cached) and on the loop's (cached); before, both answered 502 and marked
+# the row failed for good. A key label the signer does not hold is a configuration mismatch instead: refused
+# at once (502), the row failed.
+SHIM=$HSMCA_BUILD/tests/tools/libtimeshim.so
+[ -f "$SHIM" ] || fail "no $SHIM"
 cat >> "$T/profiles.conf" <<EOC
 
 [profile nokey]
@@ -168,18 +173,24 @@ crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
-fe_start "recover_after_seconds = 2"
-csr nokey ec:P-256 "DNS:nokey.clients.example.com"
-python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "nokey"}))' "$T/nokey.csr" > "$T/nokey.json"
+LD_PRELOAD=$SHIM HSMCA_TEST_CLOCK_OFFSET=86400 fe_start "recover_after_seconds = 2"
+pending0=$(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'pending'")
 for i in 1 2; do
-	st=$(curl -sS -o "$T/nokey-$i.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --data-binary @"$T/nokey.json" \
+	st=$(curl -sS -o "$T/ahead-$i.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --data-binary @"$T/req.json" \
 		"$URL/api/v1/certificates")
-	[ "$st" = 503 ] || fail "request $i under a key the signer lacks: $st $(cat "$T/nokey-$i.body")"
-	grep -q '"signer-unavailable"' "$T/nokey-$i.body" && grep -q 'no key with this label' "$T/nokey-$i.body" \
-		|| fail "request $i: $(cat "$T/nokey-$i.body")"
+	[ "$st" = 503 ] || fail "request $i a day ahead of the signer's clock: $st $(cat "$T/ahead-$i.body")"
+	grep -q '"signer-unavailable"' "$T/ahead-$i.body" && grep -q 'clock: notBefore is ahead' "$T/ahead-$i.body" \
+		|| fail "request $i: $(cat "$T/ahead-$i.body")"
 done
-[ "$(pg_psql "$T/pg" owner -c "select count(*) from certificates where profile = 'nokey' and status = 'pending'")" = 2 ] \
-	|| fail "rows of the nokey profile: $(pg_psql "$T/pg" owner -c "select status, count(*) from certificates where profile = 'nokey' group by 1")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'pending'")" = $((pending0 + 2)) ] \
+	|| fail "rows a day ahead: $(pg_psql "$T/pg" owner -c "select status, count(*) from certificates group by 1")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.failed'")" = 0 ] \
 	|| fail "a certificate.failed audit row"
-pass "live issuance on a signer error that is not a refusal of its TBS (unknown key): 503 naming the signer's reason, both rows stay pending"
+pass "live issuance on a signer error that is not a refusal of its TBS (its clock): 503 naming the signer's reason, both rows stay pending"
+csr nokey ec:P-256 "DNS:nokey.clients.example.com"
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "nokey"}))' "$T/nokey.csr" > "$T/nokey.json"
+st=$(curl -sS -o "$T/nokey.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --data-binary @"$T/nokey.json" "$URL/api/v1/certificates")
+[ "$st" = 502 ] && grep -q 'no key with this label' "$T/nokey.body" || fail "a key the signer lacks: $st $(cat "$T/nokey.body")"
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where profile = 'nokey'")" = failed ] \
+	|| fail "the row under a key the signer lacks is not failed"
+pass "a live request under a key label the signer does not hold: 502 with the signer's reason, the row failed"
