@@ -174,11 +174,15 @@ int db_cert_pending_each(struct db *db, unsigned min_age_seconds,
 	/* the whole (small) result is held, so fn may use this connection */
 	snprintf(age, sizeof(age), "%u", min_age_seconds);
 	db_params_text(&p, age);
-	/* not a row another live frontend process owns (008: it may be signing it right now) */
+	/* not a row another live frontend process owns (008: it may be signing it right now), for at most
+	 * DB_OWNER_LEASE_SECONDS: its live paths give up on the signer long before (timeout_seconds, at most 300,
+	 * or the committer's 30 s without progress), and a session of a host that died without closing its
+	 * connection (power, network) can linger in pg_stat_activity until the server's TCP keepalive ends it */
 	rc = db_exec(db, "SELECT serial_hex, issuer, tbs FROM certificates c WHERE status = 'pending' "
 			 "AND updated_at <= now() - make_interval(secs => $1::int) AND (c.owner IS NULL OR "
-			 "c.owner = current_setting('application_name') OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
-			 "WHERE a.application_name = c.owner)) ORDER BY id",
+			 "c.owner = current_setting('application_name') OR "
+			 "c.updated_at <= now() - make_interval(secs => " DB_OWNER_LEASE_TEXT ") OR "
+			 "NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = c.owner)) ORDER BY id",
 		     &p, DB_FMT_BINARY, &r);
 	if (rc || (rc = db_columns(db, r, names, cols, 3)))
 		goto out;

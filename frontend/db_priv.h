@@ -76,6 +76,8 @@ int db_connect(const char *conninfo, PGconn **out, char *err) HSMCA_WUR;
 /* This process's application_name on every connection (db_connect): "hsmca-frontend:" and 16 hex digits drawn
  * at first use; certificate rows it inserts carry it as their owner (schema 008). Static storage. */
 #define DB_INSTANCE_NAME_MAX 40
+/* How long a pending row of another live frontend process is left to it by recovery (db_cert_pending_each) */
+#define DB_OWNER_LEASE_TEXT "600"
 const char *db_instance_name(void);
 /* Re-establishes a lost connection; only at the start of a unit of work. */
 int db_reconnect_if_lost(struct db *db) HSMCA_WUR;

@@ -150,10 +150,11 @@ static int sgn_check(const struct frame *f, const struct sgn_key *k, struct span
 /* Whether the signed structure built from a TBS of tbs_len bytes (certbuild_assemble: SEQUENCE { TBS,
  * algorithm, BIT STRING signature [, [0] { SEQUENCE { the key's certificate } }] }) fits in a reply frame, so
  * nothing is signed that could not be sent back (the request frame alone lets a TBS come close to the
- * limit). Each SEQUENCE or BIT STRING header is at most 6 bytes (DER_MAX_LEN_OCTETS). */
+ * limit). Each SEQUENCE or BIT STRING header is at most 6 bytes (DER_MAX_LEN_OCTETS); the signature is at
+ * most the key's sig_max. */
 static bool sgn_reply_fits(size_t tbs_len, const struct sgn_key *k, bool with_cert)
 {
-	size_t n = 6 + tbs_len + k->issuer.sigalg_len + 6 + 1 + P11_SIG_MAX;
+	size_t n = 6 + tbs_len + k->issuer.sigalg_len + 6 + 1 + k->sig_max;
 	if (with_cert)
 		n += 6 + 6 + k->cert_der_len;
 	return 4 + n <= FRAME_BODY_MAX; /* the OK reply's body: a 4-byte length, then the structure */

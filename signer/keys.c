@@ -82,6 +82,8 @@ int sgn_keys_load_certs(struct sgn_state *st, char *err)
 			KERR("key %s: certificate unusable as an issuer (%s)", kc->name, hsmca_strerror(rc));
 		else
 			rc = sgn_key_cert_fits(kc, k->cert, parent, err);
+		int sig_max = EVP_PKEY_get_size(X509_get0_pubkey(k->cert));
+		k->sig_max = sig_max > 0 && sig_max <= P11_SIG_MAX ? (size_t)sig_max : P11_SIG_MAX;
 		X509_free(parent);
 		if (rc)
 			return rc;

@@ -18,6 +18,7 @@ struct sgn_key {
 	uint8_t *cert_der; /* owned */
 	size_t cert_der_len;
 	enum p11_keytype type;
+	size_t sig_max; /* the longest signature of the key (EVP_PKEY_get_size: RSA modulus, ECDSA DER), <= P11_SIG_MAX */
 	struct policy_issuer issuer;
 	CK_OBJECT_HANDLE token_handle;
 };
