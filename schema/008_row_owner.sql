@@ -9,8 +9,9 @@
 -- Every frontend connection sets application_name to 'hsmca-frontend:<random id of the process>'
 -- (frontend/db.c). A certificate row records it in owner when it is inserted and when an approval makes it
 -- pending; recovery (frontend/db_cert.c) takes a row only if its owner is NULL, its own, or no session with
--- that application_name is connected (the process is gone). Rows written by anything else (a command-line
--- tool, an older frontend) get NULL and are recovered as before.
+-- that application_name is connected (the process is gone), or 10 minutes after the row's last change
+-- whatever the sessions say. Rows written by anything else (a command-line tool, an older frontend) get NULL
+-- and are recovered as before.
 ALTER TABLE certificates ADD COLUMN owner text
 	DEFAULT (CASE WHEN current_setting('application_name') LIKE 'hsmca-frontend:%'
 		 THEN current_setting('application_name') END)
