@@ -157,21 +157,10 @@ pass "recovery leaves a row pending on a signer error that is not a refusal of i
 # at once (502), the row failed.
 SHIM=$HSMCA_BUILD/tests/tools/libtimeshim.so
 [ -f "$SHIM" ] || fail "no $SHIM"
-cat >> "$T/profiles.conf" <<EOC
-
-[profile nokey]
-issuer = nokey
-issuer_cert = $T/ca/int.pem
-key_types = p256
-dns_suffixes = .clients.example.com
-max_sans = 1
-max_validity_days = 30
-key_usage = digitalSignature
-eku = clientAuth
-accounts = alice
-crl_url = http://127.0.0.1:$PORT/crl/int.crl
-ocsp_url = http://127.0.0.1:$PORT/ocsp
-EOC
+{ echo; awk '/^\[profile client\]/ { p = 1 } p && /^$/ { exit } p' "$T/profiles.conf" \
+	| sed 's/^\[profile client\]/[profile nokey]/; s/^issuer = int$/issuer = nokey/; s/^accounts = .*/accounts = alice/'; } \
+	>> "$T/profiles.conf" # the client profile under a key label the signer does not hold
+grep -q '^issuer = nokey' "$T/profiles.conf" || fail "no nokey profile"
 kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 LD_PRELOAD=$SHIM HSMCA_TEST_CLOCK_OFFSET=86400 fe_start "recover_after_seconds = 2"
 pending0=$(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'pending'")
