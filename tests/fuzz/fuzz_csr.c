@@ -1,6 +1,7 @@
 /* fuzz_csr: csr_parse (frontend/csr.c). A failure is one of the documented classes with a reason and leaves
  * nothing to free; a success has its parts set, at most CSR_MAX_SANS SANs of the four types with printable
- * values, a signature that verifies, and (for DER) re-encodes to exactly the bytes parsed. The fast path
+ * values, a signature that verifies, (for DER) re-encodes to exactly the bytes parsed, and key bytes that are
+ * OpenSSL's own encoding of the key. The fast path
  * (frontend/csr_fast.c) must agree with the full path (csr_parse_full) on every input: the same rc and
  * reason, and on success the same names, key bytes and key.
  *
@@ -84,7 +85,13 @@ static void fuzz_csr_ok(const uint8_t *data, size_t size, const struct csr *c)
 		int n = i2d_X509_REQ(c->req, &der);
 		FUZZ_CHECK(n > 0 && (size_t)n == size && memcmp(der, data, size) == 0);
 		OPENSSL_free(der);
+		der = NULL;
 	}
+	/* the key bytes the certificate will carry are the key's one DER form (policy_spki_form): OpenSSL's own
+	 * encoding of the key it read from them */
+	int k = i2d_PUBKEY(c->pubkey, &der);
+	FUZZ_CHECK(k > 0 && (size_t)k == c->spki_len && memcmp(der, c->spki, c->spki_len) == 0);
+	OPENSSL_free(der);
 }
 
 /* The fast path's success equals the full path's (f); the full path's request is then checked. */
