@@ -4,8 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-/* The 6-bit value of a base64 character of the standard alphabet, or -1. */
-static int b64_value(char c)
+int b64_value(char c)
 {
 	return c >= 'A' && c <= 'Z'   ? c - 'A'
 	       : c >= 'a' && c <= 'z' ? c - 'a' + 26

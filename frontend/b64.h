@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The 6-bit value of a character of the standard base64 alphabet, or -1. */
+int b64_value(char c);
 /* True if in[0..len) is canonical base64: a non-zero multiple of 4 characters of the standard alphabet, '='
  * only as one or two final padding characters, and the bits the padding leaves over zero (so each byte string
  * has exactly one text: "QR==" is not another "QQ=="). */

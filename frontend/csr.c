@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "csr_priv.h"
 #include "der.h"
 #include "policy.h"
@@ -56,21 +57,6 @@ static bool csr_is_space(uint8_t c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int csr_b64_value(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 static bool csr_span_starts(const struct span *s, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -91,7 +77,7 @@ static bool csr_pem_body(struct span *in, char *b64, size_t *b64_len)
 	size_t n = 0;
 	while (in->len > 0 && in->data[0] != '-') {
 		size_t k = 0;
-		while (k < in->len && (csr_b64_value(in->data[k]) >= 0 || in->data[k] == '='))
+		while (k < in->len && (b64_value((char)in->data[k]) >= 0 || in->data[k] == '='))
 			k++;
 		if (k == 0)
 			return false; /* empty line or a byte outside the alphabet */
@@ -115,9 +101,9 @@ static bool csr_b64_canonical(const char *b64, size_t n, size_t *out_pad)
 	for (size_t i = 0; i < n - pad; i++)
 		if (b64[i] == '=')
 			return false;
-	if (pad == 1 && (csr_b64_value((uint8_t)b64[n - 2]) & 0x03))
+	if (pad == 1 && (b64_value((char)b64[n - 2]) & 0x03))
 		return false;
-	if (pad == 2 && (csr_b64_value((uint8_t)b64[n - 3]) & 0x0f))
+	if (pad == 2 && (b64_value((char)b64[n - 3]) & 0x0f))
 		return false;
 	*out_pad = pad;
 	return true;
@@ -202,7 +188,7 @@ static int csr_b64_decode(const unsigned char *in, size_t len, unsigned char **o
 		b64[n++] = '=';
 	rc = HSMCA_ERR_PARSE;
 	for (size_t i = 0; i < n; i++)
-		if (b64[i] != '=' && csr_b64_value((uint8_t)b64[i]) < 0)
+		if (b64[i] != '=' && b64_value((char)b64[i]) < 0)
 			goto out;
 	if (csr_b64_to_der(b64, n, der, out_len) != 0)
 		goto out;
