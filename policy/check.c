@@ -333,7 +333,9 @@ int policy_check_ocsp(const struct tbs_ocsp *t, const struct policy_issuer *iss,
 		      : !pol_span_is(&t->responder, iss->subject, iss->subject_len))
 		return REFUSE("responder: responderID does not name this key's certificate");
 	const uint8_t *want = p->ocsp_delegated ? iss->parent_key_hash : iss->key_hash;
-	if (!pol_span_is(&t->issuer_key_hash, want, POLICY_SHA1_LEN))
+	const uint8_t *want_name = p->ocsp_delegated ? iss->parent_name_hash : iss->name_hash;
+	if (!pol_span_is(&t->issuer_key_hash, want, POLICY_SHA1_LEN) ||
+	    !pol_span_is(&t->issuer_name_hash, want_name, POLICY_SHA1_LEN))
 		return REFUSE("responder: CertID names an issuer this responder does not answer for");
 	if (t->produced_at < iss->not_before || t->produced_at > iss->not_after)
 		return REFUSE("validity: producedAt outside the responder certificate's validity");

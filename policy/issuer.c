@@ -67,6 +67,13 @@ static int pol_issuer_fill(X509 *cert, X509 *parent, const ASN1_OCTET_STRING *sk
 	p = out->subject;
 	i2d_X509_NAME(X509_get_subject_name(cert), &p);
 	out->subject_len = (size_t)len;
+	SHA1(out->subject, out->subject_len, out->name_hash);
+	unsigned char *iss = NULL;
+	int ilen = i2d_X509_NAME(X509_get_issuer_name(cert), &iss);
+	if (ilen <= 0)
+		return HSMCA_ERR_PARSE;
+	SHA1(iss, (size_t)ilen, out->parent_name_hash);
+	OPENSSL_free(iss);
 	if (!ski || ski->length <= 0 || (size_t)ski->length > sizeof(out->ski))
 		return HSMCA_ERR_POLICY; /* a signing certificate must carry an SKI */
 	memcpy(out->ski, ski->data, (size_t)ski->length);

@@ -27,6 +27,8 @@ struct policy_issuer {
 	size_t ski_len;
 	uint8_t key_hash[POLICY_SHA1_LEN];    /* SHA-1 of this key's public key bits (OCSP byKey) */
 	uint8_t parent_key_hash[POLICY_SHA1_LEN]; /* SHA-1 of its issuer's key bits (delegated OCSP CertIDs) */
+	uint8_t name_hash[POLICY_SHA1_LEN];        /* SHA-1 of its subject's DER (OCSP CertIDs it answers for) */
+	uint8_t parent_name_hash[POLICY_SHA1_LEN]; /* SHA-1 of its issuer's name DER (delegated OCSP CertIDs) */
 	time_t not_before, not_after;
 	uint8_t sigalg[POLICY_SIGALG_MAX]; /* AlgorithmIdentifier DER of signatures by this key */
 	size_t sigalg_len;

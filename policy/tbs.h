@@ -72,8 +72,9 @@ struct tbs_ocsp {
 	struct span responder; /* whole Name (by name) or key hash contents (by key) */
 	time_t produced_at;
 	size_t n_responses;
-	/* every CertID's issuerKeyHash must equal this one (checked by the parser: all equal) */
-	struct span issuer_key_hash;
+	/* every CertID's issuerKeyHash and issuerNameHash must equal these (checked by the parser: all equal; its
+	 * hashAlgorithm is SHA-1, the only one the signer knows the issuer's hashes in) */
+	struct span issuer_key_hash, issuer_name_hash;
 	/* the SingleResponses' times: earliest and latest thisUpdate, the longest nextUpdate - thisUpdate (0 if
 	 * none is after its thisUpdate), and whether one has no nextUpdate or one not after its thisUpdate */
 	time_t this_update_min, this_update_max;

@@ -5,17 +5,49 @@
 
 #define WHY(...) (snprintf(why, TBS_WHY_MAX, __VA_ARGS__), false)
 
-/* SingleResponse; *ikh gets the CertID's issuerKeyHash, *this_update and *next_update (0: absent) its times */
-static bool tbs_ocsp_single_parse(struct span *list, struct span *ikh, time_t *this_update, time_t *next_update)
+/* Extensions ([1] EXPLICIT in both places) with none critical: the signer knows none of OCSP's, and a client
+ * that meets an unknown critical one must reject the whole response. */
+static bool tbs_ocsp_exts(struct span *in, uint8_t tag, char *why)
 {
-	struct span sr, certid, alg, name_hash, serial, status, wrap;
+	struct span wrap, exts;
+	struct tbs_ext ext[TBS_MAX_EXT];
+	size_t n;
+	bool present;
+	if (!der_get_optional(in, &wrap, &present, tag))
+		return false;
+	if (!present)
+		return true;
+	if (!der_get(&wrap, &exts, DER_SEQUENCE) || span_len(&wrap) != 0 || !tbs_exts_parse(exts, ext, &n, why))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (ext[i].critical)
+			return WHY("a critical extension in an OCSP response");
+	return true;
+}
+
+/* CertID.hashAlgorithm: SHA-1, with NULL or absent parameters */
+static bool tbs_ocsp_sha1(const struct span *alg)
+{
+	static const uint8_t sha1_null[] = { 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00 };
+	size_t n = alg->len;
+	return (n == sizeof(sha1_null) || n == sizeof(sha1_null) - 2) && memcmp(alg->data, sha1_null, n) == 0;
+}
+
+/* SingleResponse; *ikh and *inh get the CertID's issuerKeyHash and issuerNameHash, *this_update and
+ * *next_update (0: absent) its times */
+static bool tbs_ocsp_single_parse(struct span *list, struct span *ikh, struct span *inh, time_t *this_update,
+				  time_t *next_update, char *why)
+{
+	struct span sr, certid, alg, serial, status, wrap;
 	uint8_t tag;
 	time_t t;
 	bool present;
 	if (!der_get(list, &sr, DER_SEQUENCE) || !der_get(&sr, &certid, DER_SEQUENCE) ||
-	    !der_get(&certid, &alg, DER_SEQUENCE) || !der_get(&certid, &name_hash, DER_OCTET_STRING) ||
+	    !der_get(&certid, &alg, DER_SEQUENCE) || !der_get(&certid, inh, DER_OCTET_STRING) ||
 	    !der_get(&certid, ikh, DER_OCTET_STRING) || !der_get_integer(&certid, &serial) || span_len(&certid) != 0)
 		return false;
+	if (!tbs_ocsp_sha1(&alg) || inh->len != 20 || ikh->len != 20)
+		return WHY("a CertID that is not SHA-1");
 	if (!der_get_any(&sr, &tag, &status, NULL))
 		return false;
 	if (tag == (DER_CONTEXT | 0) || tag == (DER_CONTEXT | 2)) { /* good / unknown: IMPLICIT NULL */
@@ -42,16 +74,15 @@ static bool tbs_ocsp_single_parse(struct span *list, struct span *ikh, time_t *t
 		return false;
 	if (present && (!der_get_gentime(&wrap, next_update) || span_len(&wrap) != 0))
 		return false;
-	if (!der_get_optional(&sr, &wrap, &present, DER_CONTEXT | DER_CONSTRUCTED | 1))
+	if (!tbs_ocsp_exts(&sr, DER_CONTEXT | DER_CONSTRUCTED | 1, why))
 		return false;
 	return span_len(&sr) == 0;
 }
 
 bool tbs_ocsp_parse(struct span in, struct tbs_ocsp *out, char *why)
 {
-	struct span rd, rid, list, wrap;
+	struct span rd, rid, list;
 	uint8_t tag;
-	bool present;
 	memset(out, 0, sizeof(*out));
 	if (!der_get(&in, &rd, DER_SEQUENCE) || span_len(&in) != 0)
 		return WHY("not a single DER SEQUENCE");
@@ -74,13 +105,19 @@ bool tbs_ocsp_parse(struct span in, struct tbs_ocsp *out, char *why)
 	if (!der_get(&rd, &list, DER_SEQUENCE) || span_len(&list) == 0)
 		return WHY("responses missing");
 	while (span_len(&list) > 0) {
-		struct span ikh;
+		struct span ikh, inh;
 		time_t tu, nu;
-		if (!tbs_ocsp_single_parse(&list, &ikh, &tu, &nu))
+		why[0] = 0;
+		if (!tbs_ocsp_single_parse(&list, &ikh, &inh, &tu, &nu, why)) {
+			if (why[0]) /* a reason of its own: keep it */
+				return false;
 			return WHY("malformed SingleResponse %zu", out->n_responses);
-		if (out->n_responses > 0 && !span_equal(&ikh, &out->issuer_key_hash))
+		}
+		if (out->n_responses > 0 &&
+		    (!span_equal(&ikh, &out->issuer_key_hash) || !span_equal(&inh, &out->issuer_name_hash)))
 			return WHY("responses for more than one issuer");
 		out->issuer_key_hash = ikh;
+		out->issuer_name_hash = inh;
 		if (out->n_responses == 0 || tu < out->this_update_min)
 			out->this_update_min = tu;
 		if (out->n_responses == 0 || tu > out->this_update_max)
@@ -93,15 +130,9 @@ bool tbs_ocsp_parse(struct span in, struct tbs_ocsp *out, char *why)
 			out->longest_validity = (uint64_t)(nu - tu);
 		out->n_responses++;
 	}
-	if (!der_get_optional(&rd, &wrap, &present, DER_CONTEXT | DER_CONSTRUCTED | 1))
-		return WHY("malformed responseExtensions");
-	if (present) {
-		struct span exts;
-		struct tbs_ext ext[TBS_MAX_EXT];
-		size_t n;
-		if (!der_get(&wrap, &exts, DER_SEQUENCE) || span_len(&wrap) != 0 || !tbs_exts_parse(exts, ext, &n, why))
-			return WHY("malformed responseExtensions");
-	}
+	why[0] = 0;
+	if (!tbs_ocsp_exts(&rd, DER_CONTEXT | DER_CONSTRUCTED | 1, why))
+		return why[0] ? false : WHY("malformed responseExtensions");
 	if (span_len(&rd) != 0)
 		return WHY("trailing bytes in ResponseData");
 	return true;

@@ -64,13 +64,18 @@ openssl ocsp -respin "$T/resp.der" -CAfile "$T/chain.pem" -issuer "$T/ca/int.pem
 grep -q 'Response verify OK' "$T/ocsp.log" && grep -q ': good' "$T/ocsp.log" || fail "openssl ocsp: $(cat "$T/ocsp.log")"
 check_refusal ocsp ocsp responder "responder:" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
 check_refusal ocsp ocsp certid "responder:" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
+check_refusal ocsp ocsp namehash "responder:" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
+for rule in "certid-alg a CertID that is not SHA-1" "critical-ext a critical extension" "single-ext a critical extension"; do
+	set -- $rule
+	check_refusal ocsp ocsp "$1" "${*:2}" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
+done
 check_refusal ocsp int none "operation:" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
 for rule in "future clock: producedAt" "this-future clock: thisUpdate" "next-missing validity: nextUpdate missing" \
 	"next-long validity:" "next-before validity:"; do
 	set -- $rule
 	check_refusal ocsp ocsp "$1" "${*:2}" responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem"
 done
-pass "OCSP: a delegated response verifies with openssl ocsp; wrong responder, foreign CertID and wrong key refused; producedAt or thisUpdate ahead of the signer's clock, nextUpdate missing, not after thisUpdate or beyond max_ocsp_days (7 by default) refused"
+pass "OCSP: a delegated response verifies with openssl ocsp; wrong responder, foreign CertID (key or name hash), a CertID not in SHA-1, a critical response or single extension, and wrong key refused; producedAt or thisUpdate ahead of the signer's clock, nextUpdate missing, not after thisUpdate or beyond max_ocsp_days (7 by default) refused"
 
 digest=$(printf 'audit head' | sha256sum | cut -c1-64)
 X checkpoint label=int digest="$digest" out="$T/cp.sig" >/dev/null || fail "checkpoint"

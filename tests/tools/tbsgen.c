@@ -301,6 +301,13 @@ static int crl_build(X509 *issuer, const char *brk, size_t extra, struct dbuf *o
 int tbsgen_ocsp(X509 *responder, X509 *issuer, X509 *cert, const char *brk, struct dbuf *out)
 {
 	static const uint8_t sha1_alg[] = { 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00 };
+	/* certid-alg: SHA-256 named, the SHA-1 hashes kept (a client asking in SHA-256 would match nothing) */
+	static const uint8_t sha256_alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
+					      0x03, 0x04, 0x02, 0x01, 0x05, 0x00 };
+	/* critical-ext: a critical extension (an unknown OID) in responseExtensions or, single-ext, in the
+	 * SingleResponse's singleExtensions */
+	static const uint8_t crit_ext[] = { 0x30, 0x11, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83,
+					    0xb2, 0x63, 0x63, 0x01, 0x01, 0x01, 0xff, 0x04, 0x00 };
 	uint8_t name_hash[20], key_hash[20];
 	unsigned char *nder = NULL;
 	int nlen = i2d_X509_NAME(X509_get_subject_name(issuer), &nder);
@@ -314,6 +321,8 @@ int tbsgen_ocsp(X509 *responder, X509 *issuer, X509 *cert, const char *brk, stru
 	SHA1(bits->data, (size_t)bits->length, key_hash);
 	if (is(brk, "certid"))
 		key_hash[0] ^= 1;
+	if (is(brk, "namehash"))
+		name_hash[0] ^= 1;
 	size_t top = dbuf_open(out, DER_SEQUENCE);
 	size_t rid = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 1);
 	add_name(out, X509_get_subject_name(is(brk, "responder") ? issuer : responder));
@@ -322,7 +331,10 @@ int tbsgen_ocsp(X509 *responder, X509 *issuer, X509 *cert, const char *brk, stru
 	size_t list = dbuf_open(out, DER_SEQUENCE);
 	size_t single = dbuf_open(out, DER_SEQUENCE);
 	size_t certid = dbuf_open(out, DER_SEQUENCE);
-	dbuf_add(out, sha1_alg, sizeof(sha1_alg));
+	if (is(brk, "certid-alg"))
+		dbuf_add(out, sha256_alg, sizeof(sha256_alg));
+	else
+		dbuf_add(out, sha1_alg, sizeof(sha1_alg));
 	dbuf_add_tlv(out, DER_OCTET_STRING, name_hash, sizeof(name_hash));
 	dbuf_add_tlv(out, DER_OCTET_STRING, key_hash, sizeof(key_hash));
 	dbuf_add_tlv(out, DER_INTEGER, serial->data, (size_t)serial->length);
@@ -335,8 +347,20 @@ int tbsgen_ocsp(X509 *responder, X509 *issuer, X509 *cert, const char *brk, stru
 		add_time(out, is(brk, "next-long") ? now + 30 * DAY : is(brk, "next-before") ? this_update - 1 : now + DAY, 1);
 		dbuf_close(out, nu);
 	}
+	if (is(brk, "single-ext")) {
+		size_t w = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 1), s = dbuf_open(out, DER_SEQUENCE);
+		dbuf_add(out, crit_ext, sizeof(crit_ext));
+		dbuf_close(out, s);
+		dbuf_close(out, w);
+	}
 	dbuf_close(out, single);
 	dbuf_close(out, list);
+	if (is(brk, "critical-ext")) {
+		size_t w = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 1), s = dbuf_open(out, DER_SEQUENCE);
+		dbuf_add(out, crit_ext, sizeof(crit_ext));
+		dbuf_close(out, s);
+		dbuf_close(out, w);
+	}
 	dbuf_close(out, top);
 	return out->failed ? -1 : 0;
 }

@@ -292,16 +292,16 @@ void ocsp_defaults(const struct fx *f, struct ocsp_opts *o)
 	o->responder = span_make(f->iss.subject, f->iss.subject_len);
 	o->produced = f->now;
 	o->ikh = span_make(f->iss.key_hash, POLICY_SHA1_LEN);
+	o->inh = span_make(f->iss.name_hash, POLICY_SHA1_LEN);
 }
 
 static void ocsp_single(struct dbuf *out, const struct ocsp_opts *o, struct span ikh, time_t this_update)
 {
-	static const uint8_t name_hash[20] = { 0x5a, 0x5a, 0x5a };
 	static const uint8_t serial[] = { 0x41, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09 };
 	size_t sr = dbuf_open(out, DER_SEQUENCE);
 	size_t cid = dbuf_open(out, DER_SEQUENCE);
 	dbuf_add(out, ALG_SHA1, sizeof(ALG_SHA1));
-	dbuf_add_tlv(out, DER_OCTET_STRING, name_hash, sizeof(name_hash));
+	dbuf_add_tlv(out, DER_OCTET_STRING, o->inh.data, o->inh.len);
 	dbuf_add_tlv(out, DER_OCTET_STRING, ikh.data, ikh.len);
 	dbuf_add_uint_bytes(out, serial, sizeof(serial));
 	dbuf_close(out, cid);

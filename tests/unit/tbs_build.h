@@ -85,6 +85,7 @@ struct ocsp_opts {
 	struct span responder; /* Name DER (byName) or key hash (byKey) */
 	time_t produced;
 	struct span ikh;  /* CertID issuerKeyHash */
+	struct span inh;  /* CertID issuerNameHash */
 	struct span ikh2; /* a second SingleResponse with this hash (len 0: none) */
 	int status;       /* 0 good, 1 revoked, 2 unknown */
 	bool version;     /* encode version [0] v1 explicitly */

@@ -702,6 +702,9 @@ static void test_ocsp(void)
 	o.ikh = span_make(wrong_hash, sizeof(wrong_hash));
 	ocsp_case("OCSP CertID issuer key hash wrong", &o, &fx.iss, &fx.prof, "responder:", "CertID");
 	o = base;
+	o.inh = span_make(wrong_hash, sizeof(wrong_hash));
+	ocsp_case("OCSP CertID issuer name hash wrong", &o, &fx.iss, &fx.prof, "responder:", "CertID");
+	o = base;
 	o.produced = fx.iss.not_after + 60;
 	ocsp_case("OCSP producedAt after the responder certificate", &o, &fx.iss, &fx.prof, "validity:", NULL);
 	o.produced = fx.iss.not_before - 60;
@@ -712,6 +715,7 @@ static void test_ocsp(void)
 	p.ocsp_delegated = true;
 	o = base;
 	o.ikh = span_make(fx.root_key_hash, POLICY_SHA1_LEN);
+	o.inh = span_make(fx.iss_d.parent_name_hash, POLICY_SHA1_LEN);
 	ocsp_case("OCSP delegated good", &o, &fx.iss_d, &p, NULL, NULL);
 	ocsp_case("OCSP delegated, CertID names the responder itself", &base, &fx.iss_d, &p, "responder:", "CertID");
 	ocsp_case("OCSP not delegated, CertID names the parent", &o, &fx.iss_d, &fx.prof, "responder:", "CertID");
