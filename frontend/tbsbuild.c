@@ -14,7 +14,8 @@
  *   (critical; the profile's usages the key's type permits, policy_ku_forbidden; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
  *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile: critical; each DNS suffix as written
  *   permits DNS names, email addresses and URIs, ".example.com" those below example.com, "example.com" that name
- *   and those below it; each IP range permits its addresses, and without any every address is excluded),
+ *   and those below it; each IP range permits its addresses, and without any every address is excluded; then
+ *   dn_prefix as a directoryName),
  *   cRLDistributionPoints (if a CRL URL),
  *   authorityInfoAccess (OCSP; if an OCSP URL). */
 #include <arpa/inet.h>
@@ -49,9 +50,9 @@ static const uint8_t oid_nc[] = { 0x55, 0x1d, 0x1e };
 static const uint8_t oid_aia[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01 };
 static const uint8_t oid_ocsp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01 };
 
-enum { GN_EMAIL = 1, GN_DNS = 2, GN_URI = 6, GN_IP = 7 }; /* GeneralName [n] IMPLICIT */
+enum { GN_EMAIL = 1, GN_DNS = 2, GN_DIR = 4, GN_URI = 6, GN_IP = 7 }; /* GeneralName [n] (directoryName EXPLICIT) */
 _Static_assert(PROF_PATH_LENGTH_MAX < 0x80, "a pathLenConstraint is one INTEGER content byte");
-_Static_assert(3 * PROF_LIST_MAX + PROF_LIST_MAX <= TBS_MAX_SUBTREES, "the signer parses every subtree we write");
+_Static_assert(3 * PROF_LIST_MAX + PROF_LIST_MAX + 1 <= TBS_MAX_SUBTREES, "the signer parses every subtree we write");
 _Static_assert(2 <= TBS_MAX_SUBTREES, "and the two excluded address families");
 
 /* Opens Extension { extnID, critical?, extnValue OCTET STRING { ... } }; tb_ext_close closes both. */
@@ -189,7 +190,7 @@ static void tb_subtree_ip(struct dbuf *b, int family, const uint8_t *addr, unsig
 /* NameConstraints ::= SEQUENCE { permittedSubtrees [0], excludedSubtrees [1] }: each DNS suffix permits DNS
  * names, email addresses and URIs (their host) in that domain (RFC 5280 4.2.1.10 semantics for each), each IP
  * range permits addresses in it; without IP ranges every address is excluded (otherwise addresses would be
- * unconstrained). */
+ * unconstrained); dn_prefix permits subjects that begin with it (otherwise any subject name). */
 static void tb_nc(struct dbuf *b, const struct profile *p)
 {
 	static const uint8_t any[16] = { 0 };
@@ -203,6 +204,9 @@ static void tb_nc(struct dbuf *b, const struct profile *p)
 		tb_subtree(b, GN_URI, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
 	for (unsigned i = 0; i < p->n_ip; i++)
 		tb_subtree_ip(b, p->ip_ranges[i].family, p->ip_ranges[i].addr, p->ip_ranges[i].prefix);
+	size_t dir = dbuf_open(b, DER_SEQUENCE);
+	dbuf_add_tlv(b, DER_CONTEXT | DER_CONSTRUCTED | GN_DIR, p->dn_prefix, p->dn_prefix_len);
+	dbuf_close(b, dir);
 	dbuf_close(b, permitted);
 	if (p->n_ip == 0) {
 		size_t excluded = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 1);

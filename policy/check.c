@@ -155,7 +155,7 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 {
 	const struct tbs_ext *e = tbs_ext_find(t->ext, t->n_ext, OID_NC, sizeof(OID_NC));
 	struct tbs_nc nc;
-	bool dns = false, email = false, uri = false, ip = false, no_v4 = false, no_v6 = false;
+	bool dns = false, email = false, uri = false, ip = false, dn = false, no_v4 = false, no_v6 = false;
 	if (!e || !e->critical)
 		return REFUSE("name-constraints: a CA certificate of this key needs critical nameConstraints");
 	if (!tbs_nc_parse(e->value, &nc, why))
@@ -178,14 +178,20 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 				ok = pol_nc_ip_within(&st->value, &p->ca_ip[k]);
 			ip = true;
 			break;
+		case DER_CONTEXT | DER_CONSTRUCTED | 4:
+			ok = policy_dn_within(st->value, p->ca_dn, p->ca_dn_len);
+			dn = true;
+			break;
 		default:
-			return REFUSE("name-constraints: permitted subtree %zu is not a DNS name, email, URI or IP range", i);
+			return REFUSE("name-constraints: permitted subtree %zu is not a DNS name, email, URI, IP range or "
+				      "directory name", i);
 		}
 		if (!ok)
 			return REFUSE("name-constraints: permitted subtree %zu is outside the names pinned for this key", i);
 	}
-	if (!dns || !email || !uri)
-		return REFUSE("name-constraints: DNS names, email addresses and URIs must each have a permitted subtree");
+	if (!dns || !email || !uri || !dn)
+		return REFUSE("name-constraints: DNS names, email addresses, URIs and directory names must each have a "
+			      "permitted subtree");
 	for (size_t i = 0; i < nc.n_excluded; i++) {
 		no_v4 = no_v4 || pol_nc_all_ip(&nc.excluded[i], 4);
 		no_v6 = no_v6 || pol_nc_all_ip(&nc.excluded[i], 16);

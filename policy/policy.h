@@ -36,6 +36,10 @@ struct policy_issuer {
 
 #define POLICY_NC_MAX 16
 #define POLICY_NC_NAME_MAX 64
+#define POLICY_DN_MAX 512      /* a pinned or profile directory name, DER */
+#define POLICY_DN_RDNS_MAX 8
+#define POLICY_DN_VALUE_MAX 64
+#define POLICY_DN_WHY_MAX 200
 
 /* An IP range of a pinned name constraint: addr is the base address (host bits zero). */
 struct policy_iprange {
@@ -52,8 +56,11 @@ struct policy_profile {
 	/* ca_pinned: every CA certificate must carry critical nameConstraints whose permitted dNSName, rfc822Name
 	 * and URI subtrees (at least one of each) lie within ca_dns, whose iPAddress subtrees lie within ca_ip or,
 	 * with none, that exclude every IPv4 and IPv6 address; no other name types. ca_dns entries as in a
-	 * profile: ".example.com" the names below it, "example.com" that name and those below it. */
+	 * profile: ".example.com" the names below it, "example.com" that name and those below it. Also at least
+	 * one permitted directoryName subtree, each beginning with the RDNs of ca_dn (policy_dn_within). */
 	bool ca_pinned;
+	uint8_t ca_dn[POLICY_DN_MAX];
+	size_t ca_dn_len;
 	size_t n_ca_dns, n_ca_ip;
 	char ca_dns[POLICY_NC_MAX][POLICY_NC_NAME_MAX];
 	struct policy_iprange ca_ip[POLICY_NC_MAX];
@@ -67,6 +74,16 @@ struct policy_profile {
 	bool allow_checkpoint;      /* audit checkpoint digests (signer only) */
 	bool ocsp_delegated;        /* CertIDs name the issuer's key (delegated responder) rather than this key */
 };
+
+/* Encodes a directory name written "/C=US/O=Example Corp/OU=Team" (one attribute per RDN, types C, ST, L, O,
+ * OU, CN and DC, at most POLICY_DN_RDNS_MAX; values printable ASCII, see dn.c) as a Name's DER into
+ * out[0..cap), *len its length: OpenSSL's encoding (C PrintableString, DC IA5String, others UTF8String), the
+ * same in every process. 0, or HSMCA_ERR_PARSE with the reason in why (POLICY_DN_WHY_MAX). */
+int policy_dn_parse(const char *text, uint8_t *out, size_t cap, size_t *len, char *why) HSMCA_WUR;
+/* True if name (a Name's whole DER, as a directoryName subtree holds it) is well-formed and its RDNs begin
+ * with all of pin's (a Name's DER with at least one RDN), byte for byte: every name a verifier finds under
+ * that subtree is then under the pin too. */
+bool policy_dn_within(struct span name, const uint8_t *pin, size_t pin_len);
 
 /* Fills an issuer from its certificate; parent is the certificate that signed it (NULL for a root). */
 int policy_issuer_from_x509(X509 *cert, X509 *parent, struct policy_issuer *out) HSMCA_WUR;

@@ -125,7 +125,13 @@ static int prof_value(struct profile *p, const char *key, const char *v, unsigne
 		return prof_list(p, v, line, err, prof_dns);
 	else if (!strcmp(key, "ip_ranges"))
 		return prof_list(p, v, line, err, prof_ip);
-	else if (!strcmp(key, "key_usage")) {
+	else if (!strcmp(key, "dn_prefix")) {
+		char why[POLICY_DN_WHY_MAX];
+		p->dn_prefix_line = line;
+		if (policy_dn_parse(v, p->dn_prefix, sizeof(p->dn_prefix), &p->dn_prefix_len, why))
+			return CERR("line %u: dn_prefix: %s", line, why);
+		return 0;
+	} else if (!strcmp(key, "key_usage")) {
 		p->ku_line = line;
 		return prof_list(p, v, line, err, prof_ku);
 	} else if (!strcmp(key, "ca"))
@@ -180,7 +186,7 @@ static int prof_once(struct prof_ctx *ctx, const char *key, unsigned line, char 
 	static const char *const names[] = { "issuer", "issuer_cert", "key_types", "dns_suffixes", "ip_ranges",
 					     "key_usage", "ca", "path_length", "eku", "accounts", "allow_wildcard",
 					     "allow_email", "needs_approval", "login", "max_sans", "max_validity_days",
-					     "crl_url", "ocsp_url", "cfssl_key", "cfssl_account" };
+					     "crl_url", "ocsp_url", "cfssl_key", "cfssl_account", "dn_prefix" };
 	_Static_assert(sizeof(names) / sizeof(names[0]) <= 32, "one bit per key in prof_ctx.seen");
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i], key)) {
@@ -237,6 +243,12 @@ static int prof_check_ca(const char *path, const struct profile *p, char *err)
 	if (p->ca && p->n_dns == 0)
 		return CERR("%s: profile %s: a CA profile needs dns_suffixes (they become its name constraints)", path,
 			    p->name);
+	if (!p->ca && p->dn_prefix_len)
+		return CERR("%s line %u: profile %s: dn_prefix is only for a CA profile (ca = yes)", path,
+			    p->dn_prefix_line, p->name);
+	if (p->ca && !p->dn_prefix_len)
+		return CERR("%s: profile %s: a CA profile needs dn_prefix (the subject names its CA may issue begin "
+			    "with it)", path, p->name);
 	if (p->ca && !p->has_path_length)
 		return CERR("%s: profile %s: a CA profile needs path_length (0: it may issue only leaves)", path, p->name);
 	if (p->ca && (p->login || p->allow_wildcard || p->allow_email))

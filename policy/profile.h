@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "policy.h"
 #include "tbs.h"
 
 #define PROF_MAX 32
@@ -50,12 +51,15 @@ struct profile {
 	bool login;                        /* its certificates log their requester's account in over mutual TLS */
 	/* ca = yes: subordinate CA certificates (basicConstraints cA with path_length; keyCertSign and DNS
 	 * suffixes required; the DNS suffixes (for DNS names, email addresses and URIs) and IP ranges become critical
-	 * nameConstraints, every IP address excluded if there are no ranges). Leaf profiles may not have
-	 * keyCertSign or cRLSign. */
+	 * nameConstraints, every IP address excluded if there are no ranges; dn_prefix, required, a permitted
+	 * directoryName subtree: the subjects of certificates the CA signs must begin with its RDNs). Leaf
+	 * profiles may not have keyCertSign or cRLSign. */
 	bool ca;
 	bool has_path_length;
 	unsigned path_length;
-	unsigned ku_line, path_length_line; /* where they were set, for load errors */
+	uint8_t dn_prefix[POLICY_DN_MAX];  /* a Name's DER (policy_dn_parse) */
+	size_t dn_prefix_len;
+	unsigned ku_line, path_length_line, dn_prefix_line; /* where they were set, for load errors */
 	char crl_url[PROF_TEXT_MAX];
 	char ocsp_url[PROF_TEXT_MAX];
 	/* CFSSL-compatible authsign: HMAC-SHA-256 key (hex in the file) and the account recorded as requester */

@@ -94,7 +94,7 @@ const struct tbs_ext *tbs_ext_find(const struct tbs_ext *ext, size_t n, const ui
 /* Decodes AuthorityKeyIdentifier value: keyIdentifier required. */
 bool tbs_aki_parse(struct span value, struct span *keyid);
 
-#define TBS_MAX_SUBTREES 64 /* a CA profile's most: 16 DNS suffixes x 3 name types + 16 IP ranges */
+#define TBS_MAX_SUBTREES 65 /* a CA profile's most: 16 DNS suffixes x 3 name types + 16 IP ranges + its DN */
 /* One GeneralSubtree's base: its GeneralName tag byte (context class, e.g. 0x82 dNSName, 0x87 iPAddress)
  * and contents. */
 struct tbs_subtree {

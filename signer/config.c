@@ -24,7 +24,7 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 					     "session_copy", "label", "cert", "issuer_cert", "operations", "ca",
 					     "max_pathlen", "key_usage", "eku", "max_validity_days", "max_crl_days",
 					     "ocsp_delegated", "ca_permitted", "unseal_timeout_seconds",
-					     "pin_verifier", "max_ocsp_days", "module_dirs" };
+					     "pin_verifier", "max_ocsp_days", "module_dirs", "ca_permitted_dn" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i], key)) {
 			if (*seen & (1u << i))
@@ -157,6 +157,11 @@ static int sgn_conf_key(struct sgn_key_conf *k, const char *key, const char *v, 
 	else if (!strcmp(key, "ca_permitted")) {
 		p->ca_pinned = true;
 		return sgn_conf_list(v, line, err, sgn_conf_nc, p);
+	} else if (!strcmp(key, "ca_permitted_dn")) {
+		char why[POLICY_DN_WHY_MAX];
+		if (policy_dn_parse(v, p->ca_dn, sizeof(p->ca_dn), &p->ca_dn_len, why))
+			return CERR("line %u: ca_permitted_dn: %s", line, why);
+		return 0;
 	} else if (!strcmp(key, "max_pathlen"))
 		ok = conf_value_uint(v, 16, &p->max_pathlen);
 	else if (!strcmp(key, "key_usage"))
@@ -353,8 +358,11 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 			return CERR("%s: key %s signs certificates: max_validity_days is required", path, k->name);
 		if (k->profile.allow_crl && k->profile.max_crl_days == 0)
 			return CERR("%s: key %s signs CRLs: max_crl_days is required", path, k->name);
-		if (k->profile.ca_pinned && (!k->profile.allow_ca || k->profile.n_ca_dns == 0))
-			return CERR("%s: key %s: ca_permitted needs ca = yes and at least one DNS: entry", path, k->name);
+		if (k->profile.ca_pinned && (!k->profile.allow_ca || k->profile.n_ca_dns == 0 || !k->profile.ca_dn_len))
+			return CERR("%s: key %s: ca_permitted needs ca = yes, at least one DNS: entry and ca_permitted_dn",
+				    path, k->name);
+		if (k->profile.ca_dn_len && !k->profile.ca_pinned)
+			return CERR("%s: key %s: ca_permitted_dn is part of ca_permitted's pin", path, k->name);
 		if (k->profile.max_ocsp_days == 0)
 			k->profile.max_ocsp_days = SGN_OCSP_DAYS_DEFAULT;
 		if (k->profile.ocsp_delegated && !k->issuer_cert[0])

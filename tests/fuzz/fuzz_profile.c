@@ -23,9 +23,11 @@ static void fuzz_profile_check(const struct profile *p)
 		FUZZ_CHECK(p->ip_ranges[i].prefix <= (p->ip_ranges[i].family == AF_INET ? 32u : 128u));
 	if (p->ca)
 		FUZZ_CHECK((p->key_usage & TBS_KU_KEY_CERT_SIGN) && p->has_path_length && p->n_dns > 0 &&
-			   p->path_length <= PROF_PATH_LENGTH_MAX && !p->login && !p->allow_wildcard && !p->allow_email);
+			   p->path_length <= PROF_PATH_LENGTH_MAX && !p->login && !p->allow_wildcard && !p->allow_email &&
+			   p->dn_prefix_len > 0 && p->dn_prefix_len <= sizeof(p->dn_prefix) &&
+			   policy_dn_within(span_make(p->dn_prefix, p->dn_prefix_len), p->dn_prefix, p->dn_prefix_len));
 	else
-		FUZZ_CHECK(!(p->key_usage & ca_bits) && !p->has_path_length && p->n_eku > 0);
+		FUZZ_CHECK(!(p->key_usage & ca_bits) && !p->has_path_length && p->n_eku > 0 && p->dn_prefix_len == 0);
 	FUZZ_CHECK(!p->cfssl_key_len == !p->cfssl_account[0]);
 	FUZZ_CHECK((!strncmp(p->crl_url, "http://", 7) || !strncmp(p->crl_url, "https://", 8)) &&
 		   !strchr(p->crl_url, ' '));

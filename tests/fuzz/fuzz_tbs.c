@@ -79,6 +79,10 @@ static void fuzz_setup(void)
 	fuzz_open_delegated.n_ca_ip = 2;
 	fuzz_open_delegated.ca_ip[0] = (struct policy_iprange){ false, { 10 }, 8 };
 	fuzz_open_delegated.ca_ip[1] = (struct policy_iprange){ true, { 0xfd }, 8 };
+	char why[POLICY_DN_WHY_MAX];
+	if (policy_dn_parse("/O=Example", fuzz_open_delegated.ca_dn, sizeof(fuzz_open_delegated.ca_dn),
+			    &fuzz_open_delegated.ca_dn_len, why))
+		abort();
 
 	/* a typical leaf-issuing profile, to reach the refusals */
 	fuzz_strict.allow_cert = fuzz_strict.allow_crl = fuzz_strict.allow_ocsp = true;

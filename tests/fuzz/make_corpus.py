@@ -184,10 +184,13 @@ def tbs_seeds():
         ],
     )
     # a CA with name constraints inside the pins of fuzz_tbs.c's selector 0x04 (ca_permitted .example.com,
-    # example.org, 10.0.0.0/8, fd00::/8), and one that excludes every address instead of permitting some
+    # example.org, 10.0.0.0/8, fd00::/8, ca_permitted_dn /O=Example), and one that excludes every address
+    # instead of permitting some
     def subtree(n, value):
         return seq(ctx(n, value, constructed=False))
-    names = [subtree(2, b".a.example.com"), subtree(1, b"x@example.org"), subtree(6, b"example.org")]
+    dn_team = seq(set_(seq(oid("2.5.4.10"), tlv(0x0C, b"Example"))), set_(seq(oid("2.5.4.11"), tlv(0x0C, b"Team"))))
+    names = [subtree(2, b".a.example.com"), subtree(1, b"x@example.org"), subtree(6, b"example.org"),
+             seq(ctx(4, dn_team))]
     nc_ip = tlv(0xA0, b"".join(names + [subtree(7, bytes([10, 1, 0, 0, 255, 255, 0, 0]))]))
     nc_none = tlv(0xA0, b"".join(names)) + tlv(0xA1, subtree(7, bytes(8)) + subtree(7, bytes(32)))
     def ca_with_nc(nc):

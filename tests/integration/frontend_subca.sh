@@ -11,12 +11,15 @@ source "$(dirname "$0")/frontend_lib.sh"
 # lets it sign CA certificates (no deeper than path length 0) as well as leaves
 export CEREMONY_ROOT_PATHLEN=2 CEREMONY_INT_PATHLEN=1 SIGNER_KEY_CA=yes
 export SIGNER_KEY_KU="digitalSignature, keyEncipherment, keyCertSign, cRLSign"
-# and only within these names: every CA certificate it signs must carry name constraints inside them
-export SIGNER_KEY_EXTRA="ca_permitted = DNS:.team.example.com, DNS:.dns.example.com, IP:10.20.0.0/16"
+# and only within these names: every CA certificate it signs must carry name constraints inside them,
+# subject names (directoryName) included
+export SIGNER_KEY_EXTRA="ca_permitted = DNS:.team.example.com, DNS:.dns.example.com, IP:10.20.0.0/16
+ca_permitted_dn = /C=US/O=Example"
 fe_setup_backend
 fe_profiles
 ca_profile() { # ca_profile NAME PATH_LENGTH DNS_SUFFIXES [IP_RANGES]: appends a CA profile (p256, one name;
-	# CA_EKU: its eku line, by default the signer key's pinned EKUs, which a CA certificate must carry too)
+	# CA_EKU: its eku line, by default the signer key's pinned EKUs, which a CA certificate must carry too;
+	# CA_DN: its dn_prefix, by default /C=US/O=Example/OU=Team)
 	cat >> "$T/profiles.conf" <<EOC
 
 [profile $1]
@@ -27,6 +30,7 @@ path_length = $2
 key_types = p256${4:+, p384}
 dns_suffixes = $3
 ${4:+ip_ranges = $4}
+dn_prefix = ${CA_DN:-/C=US/O=Example/OU=Team}
 max_sans = 1
 max_validity_days = 365
 key_usage = keyCertSign, cRLSign${4:+, digitalSignature}
@@ -63,20 +67,22 @@ openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" 
 openssl x509 -in "$T/sub.pem" -noout -text > "$T/sub.txt"
 grep -A1 'X509v3 Basic Constraints: critical' "$T/sub.txt" | grep -q 'CA:TRUE, pathlen:0' || fail "basicConstraints: $(cat "$T/sub.txt")"
 grep -A1 'X509v3 Key Usage: critical' "$T/sub.txt" | grep -q 'Digital Signature, Certificate Sign, CRL Sign' || fail "keyUsage"
-grep -A6 'X509v3 Name Constraints: critical' "$T/sub.txt" | tr -d ' \n' | grep -q 'Permitted:DNS:.team.example.comemail:.team.example.comURI:.team.example.comIP:10.20.0.0/255.255.0.0' \
+grep -A7 'X509v3 Name Constraints: critical' "$T/sub.txt" | tr -d ' \n' | grep -q 'Permitted:DNS:.team.example.comemail:.team.example.comURI:.team.example.comIP:10.20.0.0/255.255.0.0DirName:C=US,O=Example,OU=Team' \
 	|| fail "nameConstraints: $(grep -A6 'Name Constraints' "$T/sub.txt")"
 grep -A1 'X509v3 Extended Key Usage' "$T/sub.txt" | grep -q 'TLS Web Server Authentication, TLS Web Client Authentication' \
 	|| fail "the CA's extendedKeyUsage: $(grep -A1 'Extended Key Usage' "$T/sub.txt")"
 [ "$(pg_psql "$T/pg" owner -c "select profile || ' ' || status from certificates where serial_hex = '$SUB_SERIAL'")" = "team-ca issued" ] \
 	|| fail "the team CA's row"
-pass "a CA profile issues a subordinate CA: basicConstraints cA with pathlen 0 (critical), keyCertSign and cRLSign, nameConstraints from the DNS suffixes (DNS and email) and IP ranges (critical), the EKUs the signer pins"
+pass "a CA profile issues a subordinate CA: basicConstraints cA with pathlen 0 (critical), keyCertSign and cRLSign, nameConstraints from the DNS suffixes (DNS and email), IP ranges and dn_prefix (critical), the EKUs the signer pins"
 
 # ---- what clients make of certificates the team CA signs (the team CA's key is the CSR's) ----
 cat "$T/ca/int.pem" "$T/sub.pem" > "$T/untrusted.pem"
 sign_with() { # CA NAME SAN [BASIC-CONSTRAINTS] [MORE-KEY-USAGE]: a certificate for a new key, signed by $T/CA.pem
+	# (SUBJ: its subject, by default /C=US/O=Example/OU=Team/CN=NAME, inside the CA profiles' dn_prefix)
 	local ca=$1
 	shift
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" -subj "/CN=$1" \
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" \
+		-subj "${SUBJ:-/C=US/O=Example/OU=Team/CN=$1}" \
 		-out "$T/$1.req" 2>/dev/null
 	printf 'subjectAltName = %s\nbasicConstraints = %s\nkeyUsage = critical, digitalSignature%s\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' \
 		"$2" "${3:-critical, CA:FALSE}" "${4:-}" > "$T/$1.ext"
@@ -108,6 +114,14 @@ for bad in "DNS:www.example.org" "DNS:team.example.com" "DNS:www.team.example.co
 			|| fail "certtool on a leaf for $bad: $(tail -3 "$T/ct.txt")"
 	fi
 done
+# a subject name outside dn_prefix, with names inside: what a service that authorizes peers by their subject
+# would otherwise take for another team's (openssl enforces directoryName constraints; GnuTLS 3.7 ignores
+# them, as it does URIs, so certtool is not asked)
+SUBJ=/C=US/O=Example/OU=Payments/CN=payments sign_with_team_ca outside "DNS:www.team.example.com"
+if openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/outside.pem" > "$T/v.txt" 2>&1; then
+	fail "a leaf with a subject outside the team CA's dn_prefix verified"
+fi
+grep -q 'permitted subtree violation' "$T/v.txt" || fail "subject: not refused by the name constraints: $(cat "$T/v.txt")"
 # a URI elsewhere: openssl enforces URI constraints (GnuTLS 3.7 ignores them, so certtool is not asked)
 sign_with_team_ca outside "DNS:www.team.example.com, URI:spiffe://evil.example.org/workload"
 if openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/outside.pem" > "$T/v.txt" 2>&1; then
@@ -124,7 +138,7 @@ if openssl verify -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/bel
 	fail "a CA below the team CA (pathlen 0) was accepted"
 fi
 grep -q 'path length constraint exceeded' "$T/v.txt" || fail "not refused for its path length: $(cat "$T/v.txt")"
-pass "certificates the team CA signs: a leaf inside its names verifies (openssl, certtool); one outside them (another domain, the suffix's own name, another IP range, an email address elsewhere; openssl also a URI elsewhere) fails as a permitted subtree violation (certtool: a constraint); a CA below it fails on path length"
+pass "certificates the team CA signs: a leaf inside its names verifies (openssl, certtool); one outside them (another domain, the suffix's own name, another IP range, an email address elsewhere; openssl also a URI elsewhere and a subject outside dn_prefix) fails as a permitted subtree violation (certtool: a constraint); a CA below it fails on path length"
 
 # ---- a CA profile without IP ranges: every IP address is excluded, not left unconstrained ----
 ca_profile dns-ca 0 .dns.example.com
@@ -133,8 +147,8 @@ csr dnsca ec:P-256 "DNS:ca.dns.example.com"
 issue_req "$T/dnsca.csr" dns-ca "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "issue the DNS-only CA: $STATUS $BODY"
 json_field '["certificate"]' > "$T/dnsca.pem"
-openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A9 'Name Constraints: critical' | tr -d ' \n' \
-	| grep -q 'Permitted:DNS:.dns.example.comemail:.dns.example.comURI:.dns.example.comExcluded:IP:0.0.0.0/0.0.0.0IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
+openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A10 'Name Constraints: critical' | tr -d ' \n' \
+	| grep -q 'Permitted:DNS:.dns.example.comemail:.dns.example.comURI:.dns.example.comDirName:C=US,O=Example,OU=TeamExcluded:IP:0.0.0.0/0.0.0.0IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
 	|| fail "DNS-only CA: $(openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A8 'Name Constraints')"
 sign_with dnsca ipleaf "DNS:a.dns.example.com, IP:192.0.2.7"
 if openssl verify -CAfile "$T/ca/root.pem" -untrusted <(cat "$T/ca/int.pem" "$T/dnsca.pem") "$T/ipleaf.pem" > "$T/v.txt" 2>&1; then
@@ -156,7 +170,16 @@ WSERIAL=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where pr
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where object = '$WSERIAL' and action in ('certificate.requested', 'certificate.failed')")" = 2 ] \
 	|| fail "the wide CA's intent and failure are not both audited"
 grep -q 'name-constraints' "$T/signer.log" || fail "the signer did not log its refusal"
-pass "a CA profile wider than the signer's ca_permitted pin: the signer refuses (502, name-constraints), the row is failed, intent and failure audited"
+# the same for subject names: a dn_prefix above the pinned /C=US/O=Example
+CA_DN=/C=US ca_profile widedn-ca 0 .team.example.com
+fe_restart
+csr widedn ec:P-256 "DNS:ca.widedn.team.example.com"
+issue_req "$T/widedn.csr" widedn-ca "${AUTH[@]}"
+[ "$STATUS" = 502 ] && grep -q 'name-constraints: permitted subtree 3 is outside the names pinned for this key' <<<"$BODY" \
+	|| fail "a CA whose dn_prefix is wider than the signer's pin: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where profile = 'widedn-ca'")" = failed ] \
+	|| fail "the wide-DN CA's row is not failed"
+pass "a CA profile wider than the signer's ca_permitted pin (DNS suffix, or dn_prefix above ca_permitted_dn): the signer refuses (502, name-constraints), the row is failed, intent and failure audited"
 # a CA profile without eku under a signer key that pins EKUs: a CA for any purpose, refused by the signer
 CA_EKU="" ca_profile anyeku-ca 0 .team.example.com
 fe_restart

@@ -170,6 +170,7 @@ key_usage = digitalSignature, keyCertSign, cRLSign" "$5" >> "$T/bad.conf"
 key_conf_refused "$T/bad-leaf.pem" "$T/ca/root.pem" cert no "" "is not a CA certificate"
 key_conf_refused "$T/bad-nocrl.pem" "$T/ca/root.pem" crl no "" "has no cRLSign"
 key_conf_refused "$T/bad-len0.pem" "$T/ca/root.pem" cert yes "ca_permitted = DNS:.example.com
+ca_permitted_dn = /O=Example
 max_pathlen = 0" "pathLenConstraint 0"
 key_conf_refused "$T/bad-noocsp.pem" "$T/ca/int.pem" ocsp no "ocsp_delegated = yes" "id-kp-OCSPSigning"
 key_conf_refused "$T/bad-ocsp.pem" "$T/ca/int.pem" ocsp no "ocsp_delegated = yes" "did not issue"

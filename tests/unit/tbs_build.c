@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "certbuild.h"
@@ -13,10 +14,31 @@
 const uint8_t ALG_ECDSA_SHA384[12] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03 };
 static const uint8_t ALG_SHA1[] = { 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00 };
 
+/* Sections that extension values name, as "dirName:dn_team" in a name constraint (test_tbs). */
+static CONF *fx_conf(void)
+{
+	static const char text[] = "[dn_team]\nC=US\nO=Example\nOU=Team\n"
+				   "[dn_wide]\nC=US\nO=Example\n"
+				   "[dn_deeper]\nC=US\nO=Example\nOU=Team\nCN=Sub\n"
+				   "[dn_evil]\nC=US\nO=Evil\nOU=Team\n"
+				   "[dn_reordered]\nO=Example\nC=US\nOU=Team\n";
+	static CONF *conf;
+	if (!conf) {
+		BIO *b = BIO_new_mem_buf(text, -1);
+		long line = 0;
+		conf = NCONF_new(NULL);
+		if (!b || !conf || NCONF_load_bio(conf, b, &line) <= 0)
+			abort();
+		BIO_free(b);
+	}
+	return conf;
+}
+
 static bool fx_add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX ctx;
 	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	X509V3_set_nconf(&ctx, fx_conf());
 	X509_EXTENSION *e = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value);
 	bool ok = e && X509_add_ext(x, e, -1) == 1;
 	X509_EXTENSION_free(e);

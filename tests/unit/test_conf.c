@@ -268,7 +268,7 @@ static void test_sgn_config(void)
 
 	/* ca_permitted pins: DNS names as written, IP ranges by their base address */
 	rc = load_edit("max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.team.example.com, DNS:example.org, "
-		       "IP:10.20.1.2/16, IP:fd00::1/8", &c, err);
+		       "IP:10.20.1.2/16, IP:fd00::1/8\nca_permitted_dn = /C=US/O=Example Corp", &c, err);
 	p = &c.keys[1].profile;
 	CHECKF(rc == 0, "ca_permitted: %s", err);
 	CHECK(p->ca_pinned && p->n_ca_dns == 2 && !strcmp(p->ca_dns[0], ".team.example.com") &&
@@ -276,6 +276,12 @@ static void test_sgn_config(void)
 	CHECK(!p->ca_ip[0].v6 && p->ca_ip[0].prefix == 16 && p->ca_ip[0].addr[0] == 10 && p->ca_ip[0].addr[1] == 20 &&
 	      p->ca_ip[0].addr[2] == 0 && p->ca_ip[0].addr[3] == 0);
 	CHECK(p->ca_ip[1].v6 && p->ca_ip[1].prefix == 8 && p->ca_ip[1].addr[0] == 0xfd && p->ca_ip[1].addr[15] == 0);
+	/* the directory name as OpenSSL encodes it: C PrintableString, O UTF8String */
+	static const uint8_t example_corp[] = { 0x30, 0x24, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13,
+						0x02, 'U',  'S',  0x31, 0x15, 0x30, 0x13, 0x06, 0x03, 0x55, 0x04, 0x0a,
+						0x0c, 0x0c, 'E',  'x',  'a',  'm',  'p',  'l',  'e',  ' ',  'C',  'o',
+						'r',  'p' };
+	CHECK(p->ca_dn_len == sizeof(example_corp) && !memcmp(p->ca_dn, example_corp, sizeof(example_corp)));
 	CHECK(!c.keys[0].profile.ca_pinned);
 
 	/* advice: the root key may sign CA certificates for any names; pinned, nothing; a key that also signs
@@ -283,7 +289,8 @@ static void test_sgn_config(void)
 	struct sgn_advice adv[SGN_ADVICE_MAX];
 	CHECK(load(good_conf, &c, err) == 0 && sgn_key_advice(&c.keys[0], adv) == 0);
 	CHECK(sgn_key_advice(&c.keys[1], adv) == 1 && !strcmp(adv[0].event, "ca_unpinned"));
-	CHECK(load_edit("max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.example.com", &c, err) == 0 &&
+	CHECK(load_edit("max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.example.com\nca_permitted_dn = /O=Example",
+			&c, err) == 0 &&
 	      sgn_key_advice(&c.keys[1], adv) == 0);
 	CHECK(load_edit("operations = cert, crl, ocsp", "operations = crl, checkpoint", &c, err) == 0 &&
 	      sgn_key_advice(&c.keys[0], adv) == 1 && !strcmp(adv[0].event, "checkpoint_key_shared"));
@@ -397,8 +404,36 @@ static void test_sgn_config(void)
 		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:a.b, IP:10.0.0.0", "line 26: ca_permitted IP:10.0.0.0" },
 		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:a.b, IP:10.0.0.0/33", "line 26: ca_permitted IP:10.0.0.0/33" },
 		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:a.b, URI:a.b", "line 26: ca_permitted URI:a.b" },
-		{ "max_pathlen", "max_pathlen = 0\nca_permitted = IP:10.0.0.0/8", "key root: ca_permitted needs ca = yes and at least one DNS" },
-		{ "max_crl_days = 7", "max_crl_days = 7\nca_permitted = DNS:.a.b", "key issuing: ca_permitted needs ca = yes" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = IP:10.0.0.0/8\nca_permitted_dn = /O=A",
+		  "key root: ca_permitted needs ca = yes, at least one DNS: entry and ca_permitted_dn" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b",
+		  "key root: ca_permitted needs ca = yes, at least one DNS: entry and ca_permitted_dn" },
+		{ "max_crl_days = 7", "max_crl_days = 7\nca_permitted = DNS:.a.b\nca_permitted_dn = /O=A",
+		  "key issuing: ca_permitted needs ca = yes" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted_dn = /O=A", "key root: ca_permitted_dn is part of ca_permitted" },
+		/* ca_permitted_dn: /TYPE=VALUE/..., types and values as policy_dn_parse takes them */
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = O=A",
+		  "line 27: ca_permitted_dn: a directory name is written /TYPE=VALUE" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = /O=A/",
+		  "line 27: ca_permitted_dn: \"\" is not TYPE=VALUE" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = /E=a@b",
+		  "line 27: ca_permitted_dn: unknown attribute type \"E\"" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = /C=USA",
+		  "line 27: ca_permitted_dn: bad value for C" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = /C=us",
+		  "line 27: ca_permitted_dn: bad value for C" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = /O=",
+		  "line 27: ca_permitted_dn: bad value for O" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = /O=A  B",
+		  "line 27: ca_permitted_dn: bad value for O" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = /O=A\\B",
+		  "line 27: ca_permitted_dn: bad value for O" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = /DC=a.b",
+		  "line 27: ca_permitted_dn: bad value for DC" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = /O=a/O=b/O=c/O=d/O=e/O=f/O=g/O=h/O=i",
+		  "line 27: ca_permitted_dn: more than 8 attributes" },
+		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b\nca_permitted_dn = /O=A\nca_permitted_dn = /O=B",
+		  "line 28: ca_permitted_dn given twice" },
 		/* missing required fields */
 		{ "module", "", "module, token_label or token_serial, socket and control_socket are required" },
 		{ "token_label", "", "module, token_label or token_serial, socket and control_socket are required" },

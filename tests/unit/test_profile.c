@@ -39,7 +39,8 @@ static const char ca[] = "[profile team-ca]\n"                   /* 1 */
 			 "key_usage = keyCertSign, cRLSign, digitalSignature\n" /* 11 */
 			 "accounts = alice\n"                    /* 12 */
 			 "crl_url = http://ca.example.com/int.crl\n" /* 13 */
-			 "ocsp_url = http://ca.example.com/ocsp\n";  /* 14 */
+			 "ocsp_url = http://ca.example.com/ocsp\n"   /* 14 */
+			 "dn_prefix = /C=US/O=Example Corp\n";       /* 15 */
 
 static char path[] = "/tmp/hsmca-unit-profile-XXXXXX";
 
@@ -100,6 +101,12 @@ static void test_valid(void)
 	CHECK(p && p->ca && p->has_path_length && p->path_length == 0 && p->n_eku == 0 && p->n_dns == 2 &&
 	      p->n_ip == 1 && p->ip_ranges[0].prefix == 16 &&
 	      p->key_usage == (TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN | TBS_KU_DIGITAL_SIGNATURE));
+	/* dn_prefix as OpenSSL encodes it (C PrintableString, O UTF8String), the bytes the signer pins */
+	static const uint8_t example_corp[] = { 0x30, 0x24, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13,
+						0x02, 'U',  'S',  0x31, 0x15, 0x30, 0x13, 0x06, 0x03, 0x55, 0x04, 0x0a,
+						0x0c, 0x0c, 'E',  'x',  'a',  'm',  'p',  'l',  'e',  ' ',  'C',  'o',
+						'r',  'p' };
+	CHECK(p && p->dn_prefix_len == sizeof(example_corp) && !memcmp(p->dn_prefix, example_corp, sizeof(example_corp)));
 	CHECKF(profiles_parse("text", ca, strlen(ca), ps, err) == 0 && ps->n == 1 && ps->p[0].ca, "parse: %s", err);
 	CHECKF(profiles_parse("text", ca, strlen(ca) - 1, ps, err) == 0, "parse without the last newline: %s", err);
 	CHECKF(profiles_parse("text", "[profile x]\nbogus = 1\n", 22, ps, err) == HSMCA_ERR_CONFIG &&
@@ -141,6 +148,12 @@ static void test_refused(void)
 		  "line 11: profile team-ca: a CA profile needs key_usage keyCertSign" },
 		{ "CA without path_length", ca, 5, "# none", "profile team-ca: a CA profile needs path_length" },
 		{ "CA without DNS suffixes", ca, 7, "# none", "profile team-ca: a CA profile needs dns_suffixes" },
+		{ "CA without dn_prefix", ca, 15, "# none", "profile team-ca: a CA profile needs dn_prefix" },
+		{ "dn_prefix on a leaf", leaf, 0, "dn_prefix = /O=A", "line 13: profile server: dn_prefix is only for a CA" },
+		{ "dn_prefix not a name", ca, 15, "dn_prefix = O=Example", "line 15: dn_prefix: a directory name is written" },
+		{ "dn_prefix with an empty part", ca, 15, "dn_prefix = /O=A//OU=B", "line 15: dn_prefix: \"\" is not TYPE=VALUE" },
+		{ "dn_prefix with an unknown type", ca, 15, "dn_prefix = /UID=x", "line 15: dn_prefix: unknown attribute type" },
+		{ "dn_prefix twice", ca, 0, "dn_prefix = /O=B", "line 16: dn_prefix given twice in profile team-ca" },
 		{ "path_length too large", ca, 5, "path_length = 9", "line 5: bad value for path_length" },
 		{ "path_length negative", ca, 5, "path_length = -1", "line 5: bad value for path_length" },
 		{ "CA with wildcards", ca, 0, "allow_wildcard = yes", "a CA profile cannot have login, allow_wildcard" },
@@ -161,7 +174,7 @@ static void test_refused(void)
 		/* a key given twice is an error, not a silent override */
 		{ "max_sans twice", leaf, 0, "max_sans = 100", "line 13: max_sans given twice in profile server" },
 		{ "dns_suffixes twice", leaf, 0, "dns_suffixes = .", "line 13: dns_suffixes given twice in profile server" },
-		{ "ca twice", ca, 0, "ca = no", "line 15: ca given twice in profile team-ca" },
+		{ "ca twice", ca, 0, "ca = no", "line 16: ca given twice in profile team-ca" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		refused(cases[i].what, cases[i].base, cases[i].line, cases[i].text, cases[i].want);

@@ -272,52 +272,75 @@ static void test_cert_ca_rules(void)
 static void test_cert_ca_pinned(void)
 {
 	static const char good[] = "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-				   "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0";
+				   "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0";
 	static const char no_ip[] = "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-				    "permitted;URI:.team.example.com,excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::";
+				    "permitted;URI:.team.example.com,permitted;dirName:dn_team,excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::";
 	static const struct {
 		const char *what, *nc, *rule, *detail; /* rule NULL: accepted */
 	} cases[] = {
 		{ "within the pins", good, NULL, NULL },
 		{ "narrower names", "critical,permitted;DNS:a.team.example.com,permitted;email:x@b.team.example.com,"
-				    "permitted;URI:.c.team.example.com,permitted;IP:10.20.5.0/255.255.255.0", NULL, NULL },
+				    "permitted;URI:.c.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.5.0/255.255.255.0", NULL, NULL },
 		{ "no IP subtree, every address excluded", no_ip, NULL, NULL },
 		{ "the pinned IP range with upper-case names", "critical,permitted;DNS:.TEAM.example.com,"
-		  "permitted;email:.team.EXAMPLE.com,permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
-		  NULL, NULL },
+		  "permitted;email:.team.EXAMPLE.com,permitted;URI:.team.example.com,permitted;dirName:dn_team,"
+		  "permitted;IP:10.20.0.0/255.255.0.0", NULL, NULL },
 		{ "no nameConstraints", NULL, "name-constraints:", "needs critical" },
 		{ "not critical", "permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-				  "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+				  "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
 		  "name-constraints:", "needs critical" },
 		{ "a wider domain", "critical,permitted;DNS:.example.com,permitted;email:.team.example.com,"
-				    "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+				    "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
 		  "name-constraints:", "subtree 0 is outside" },
 		{ "the pinned domain's own name", "critical,permitted;DNS:team.example.com,permitted;email:.team.example.com,"
-						  "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+						  "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
 		  "name-constraints:", "subtree 0 is outside" },
 		{ "a look-alike suffix", "critical,permitted;DNS:.evilteam.example.com,permitted;email:.team.example.com,"
-					 "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+					 "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
 		  "name-constraints:", "subtree 0 is outside" },
 		{ "email elsewhere", "critical,permitted;DNS:.team.example.com,permitted;email:x@example.org,"
-				     "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+				     "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
 		  "name-constraints:", "subtree 1 is outside" },
 		{ "no URI subtree", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-				    "permitted;IP:10.20.0.0/255.255.0.0",
+				    "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
 		  "name-constraints:", "must each have" },
 		{ "a wider IP range", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-				      "permitted;URI:.team.example.com,permitted;IP:10.0.0.0/255.0.0.0",
-		  "name-constraints:", "subtree 3 is outside" },
+				      "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.0.0.0/255.0.0.0",
+		  "name-constraints:", "subtree 4 is outside" },
 		{ "an unpinned IPv6 range", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-					    "permitted;URI:.team.example.com,permitted;IP:fd00::/ff00::",
-		  "name-constraints:", "subtree 3 is outside" },
+					    "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:fd00::/ff00::",
+		  "name-constraints:", "subtree 4 is outside" },
 		{ "IP addresses left open", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-					    "permitted;URI:.team.example.com",
+					    "permitted;URI:.team.example.com,permitted;dirName:dn_team",
 		  "name-constraints:", "IP addresses" },
 		{ "only IPv4 excluded", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-					"permitted;URI:.team.example.com,excluded;IP:0.0.0.0/0.0.0.0",
+					"permitted;URI:.team.example.com,permitted;dirName:dn_team,excluded;IP:0.0.0.0/0.0.0.0",
 		  "name-constraints:", "IP addresses" },
+		{ "a longer directory name", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+					    "permitted;URI:.team.example.com,permitted;dirName:dn_deeper,"
+					    "permitted;IP:10.20.0.0/255.255.0.0", NULL, NULL },
+		{ "no directoryName subtree", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+					      "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "must each have" },
+		{ "a wider directory name", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+					    "permitted;URI:.team.example.com,permitted;dirName:dn_wide,"
+					    "permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "subtree 3 is outside" },
+		{ "another organization", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+					  "permitted;URI:.team.example.com,permitted;dirName:dn_evil,"
+					  "permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "subtree 3 is outside" },
+		{ "the pin's attributes reordered", "critical,permitted;DNS:.team.example.com,"
+						    "permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+						    "permitted;dirName:dn_reordered,permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "subtree 3 is outside" },
+		{ "a second directory name elsewhere", "critical,permitted;DNS:.team.example.com,"
+						       "permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+						       "permitted;dirName:dn_team,permitted;dirName:dn_evil,"
+						       "permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "subtree 4 is outside" },
 		{ "a registeredID subtree", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-					     "permitted;URI:.team.example.com,permitted;RID:1.2.3.4,"
+					     "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;RID:1.2.3.4,"
 					     "permitted;IP:10.20.0.0/255.255.0.0",
 		  "name-constraints:", "not a DNS name" },
 	};
@@ -331,6 +354,8 @@ static void test_cert_ca_pinned(void)
 	snprintf(p.ca_dns[0], sizeof(p.ca_dns[0]), ".team.example.com");
 	p.n_ca_ip = 1;
 	p.ca_ip[0] = (struct policy_iprange){ false, { 10, 20 }, 16 };
+	char why[POLICY_DN_WHY_MAX];
+	CHECKF(policy_dn_parse("/C=US/O=Example/OU=Team", p.ca_dn, sizeof(p.ca_dn), &p.ca_dn_len, why) == 0, "%s", why);
 	leaf_defaults(&fx, &base);
 	base.bc = "critical,CA:TRUE,pathlen:0";
 	base.ku = "critical,keyCertSign,cRLSign";
@@ -351,10 +376,43 @@ static void test_cert_ca_pinned(void)
 	snprintf(p.ca_dns[0], sizeof(p.ca_dns[0]), "team.example.com");
 	o = base;
 	o.nc = "critical,permitted;DNS:team.example.com,permitted;email:team.example.com,permitted;URI:.team.example.com,"
-	       "permitted;IP:10.20.0.0/255.255.0.0";
+	       "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0";
 	cert_case("the pin's own name, pinned without a dot", &o, &p, NULL, NULL);
 	leaf_defaults(&fx, &o);
 	cert_case("a leaf under a pinned key", &o, &p, NULL, NULL);
+}
+
+/* policy_dn_within on names a pinned CA's directoryName subtree may hold, and policy_dn_parse's length cap */
+static void test_dn_within(void)
+{
+	uint8_t pin[POLICY_DN_MAX], name[POLICY_DN_MAX + 8];
+	size_t pin_len, name_len;
+	char why[POLICY_DN_WHY_MAX], big[700] = "";
+	CHECKF(policy_dn_parse("/O=Example/OU=Team", pin, sizeof(pin), &pin_len, why) == 0, "%s", why);
+	CHECK(policy_dn_within(span_make(pin, pin_len), pin, pin_len));
+	CHECK(policy_dn_parse("/O=Example/OU=Team/CN=Sub", name, sizeof(name), &name_len, why) == 0 &&
+	      policy_dn_within(span_make(name, name_len), pin, pin_len));
+	CHECK(policy_dn_parse("/O=Example", name, sizeof(name), &name_len, why) == 0 &&
+	      !policy_dn_within(span_make(name, name_len), pin, pin_len));
+	CHECK(policy_dn_parse("/O=Example/OU=Teamwork", name, sizeof(name), &name_len, why) == 0 &&
+	      !policy_dn_within(span_make(name, name_len), pin, pin_len));
+	/* the pin's RDNs, then an empty RDN, or a byte after the Name: malformed, refused */
+	CHECK(policy_dn_parse("/O=Example/OU=Team", name, sizeof(name), &name_len, why) == 0);
+	name[1] += 2;
+	name[name_len++] = DER_SET;
+	name[name_len++] = 0;
+	CHECK(!policy_dn_within(span_make(name, name_len), pin, pin_len));
+	name[1] -= 2;
+	name_len -= 1;
+	CHECK(!policy_dn_within(span_make(name, name_len), pin, pin_len));
+	/* an empty pin would hold every name: never */
+	static const uint8_t empty[] = { DER_SEQUENCE, 0 };
+	CHECK(!policy_dn_within(span_make(pin, pin_len), empty, sizeof(empty)));
+	/* eight attributes of 64 characters encode to more than POLICY_DN_MAX */
+	for (int i = 0; i < POLICY_DN_RDNS_MAX; i++)
+		snprintf(big + strlen(big), sizeof(big) - strlen(big), "/OU=%064d", i);
+	CHECKF(policy_dn_parse(big, pin, sizeof(pin), &pin_len, why) == HSMCA_ERR_PARSE && strstr(why, "longer than 512"),
+	       "%s", why);
 }
 
 static void der_of(const struct leaf_opts *o, struct dbuf *der)
@@ -910,6 +968,7 @@ int main(int argc, char **argv)
 	test_cert_rules();
 	test_cert_ca_rules();
 	test_cert_ca_pinned();
+	test_dn_within();
 	test_cert_parser();
 	test_crl();
 	test_ocsp();

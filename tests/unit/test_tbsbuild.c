@@ -40,6 +40,30 @@ static void list_add(char *out, size_t max, const char *item)
 }
 
 /* The former issue_build_tbs body: X509 object, config-string extensions, certbuild_tbs. */
+/* OpenSSL's extension text names a dirName by a config section, so the reference appends the profile's
+ * dn_prefix to the permitted subtrees itself (after the IP ranges, where the builder writes it). */
+static bool ref_add_dirname(X509 *x, const struct profile *p)
+{
+	int crit = 0;
+	NAME_CONSTRAINTS *nc = X509_get_ext_d2i(x, NID_name_constraints, &crit, NULL);
+	const unsigned char *d = p->dn_prefix;
+	X509_NAME *dn = d2i_X509_NAME(NULL, &d, (long)p->dn_prefix_len);
+	GENERAL_SUBTREE *st = GENERAL_SUBTREE_new();
+	bool ok = nc && dn && st && crit == 1 && nc->permittedSubtrees;
+	if (ok) {
+		GENERAL_NAME_set0_value(st->base, GEN_DIRNAME, dn);
+		dn = NULL;
+		ok = sk_GENERAL_SUBTREE_push(nc->permittedSubtrees, st) > 0;
+		if (ok)
+			st = NULL;
+	}
+	ok = ok && X509_add1_ext_i2d(x, NID_name_constraints, nc, 1, X509V3_ADD_REPLACE) == 1;
+	GENERAL_SUBTREE_free(st);
+	X509_NAME_free(dn);
+	NAME_CONSTRAINTS_free(nc);
+	return ok;
+}
+
 static bool ref_tbs(const struct fx *f, const struct profile *p, const struct csr *csr, EVP_PKEY *key,
 		    const uint8_t *serial, time_t nb, time_t na, struct dbuf *out)
 {
@@ -111,7 +135,7 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 	     !certbuild_add_ext(x, f->ca, NID_subject_key_identifier, "hash") &&
 	     !certbuild_add_ext(x, f->ca, NID_authority_key_identifier, "keyid:always");
 	if (ok && p->ca)
-		ok = !certbuild_add_ext(x, f->ca, NID_name_constraints, nc);
+		ok = !certbuild_add_ext(x, f->ca, NID_name_constraints, nc) && ref_add_dirname(x, p);
 	if (ok) {
 		snprintf(v, sizeof(v), "URI:%s", p->crl_url);
 		ok = !certbuild_add_ext(x, f->ca, NID_crl_distribution_points, v);
@@ -184,6 +208,10 @@ static void random_profile(struct profile *p)
 		for (unsigned n = 1 + rnd(3), i = 0; i < n; i++) /* a CA profile has at least one */
 			snprintf(p->dns_suffixes[p->n_dns++], sizeof(p->dns_suffixes[0]), "%s%c%u.example.com",
 				 rnd(2) ? "." : "", 'a' + (char)i, rnd(1000));
+		char dn[128], why[POLICY_DN_WHY_MAX];
+		snprintf(dn, sizeof(dn), "/C=US/O=Org %u%s", rnd(1000), rnd(2) ? "/OU=Team" : "");
+		if (policy_dn_parse(dn, p->dn_prefix, sizeof(p->dn_prefix), &p->dn_prefix_len, why))
+			abort();
 		for (unsigned n = rnd(4), i = 0; i < n; i++) {
 			struct prof_iprange *r = &p->ip_ranges[p->n_ip++];
 			r->family = rnd(2) ? AF_INET : AF_INET6;
@@ -321,6 +349,11 @@ static void test_largest_ca(struct fx *f)
 	snprintf(p->eku[p->n_eku++], sizeof(p->eku[0]), "serverAuth"); /* the pin restricts EKUs, CAs' too */
 	*pin = f->prof;
 	pin->allow_ca = pin->ca_pinned = true;
+	char dnwhy[POLICY_DN_WHY_MAX];
+	CHECKF(policy_dn_parse("/C=US/O=Example/OU=A team with a long name/OU=And a unit", p->dn_prefix,
+			       sizeof(p->dn_prefix), &p->dn_prefix_len, dnwhy) == 0 &&
+		       policy_dn_parse("/C=US/O=Example", pin->ca_dn, sizeof(pin->ca_dn), &pin->ca_dn_len, dnwhy) == 0,
+	       "%s", dnwhy);
 	pin->ku_allowed |= p->key_usage;
 	for (unsigned i = 0; i < PROF_LIST_MAX; i++) {
 		char *d = p->dns_suffixes[p->n_dns++];
@@ -342,7 +375,7 @@ static void test_largest_ca(struct fx *f)
 	char why[TBS_WHY_MAX] = "";
 	CHECKF(tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why), "%s", why);
 	const struct tbs_ext *e = tbs_ext_find(t.ext, t.n_ext, OID_NC, sizeof(OID_NC));
-	CHECKF(e && tbs_nc_parse(e->value, &nc, why) && nc.n_permitted == 4 * PROF_LIST_MAX && nc.n_excluded == 0,
+	CHECKF(e && tbs_nc_parse(e->value, &nc, why) && nc.n_permitted == 4 * PROF_LIST_MAX + 1 && nc.n_excluded == 0,
 	       "largest CA: %s", why);
 	CHECKF(policy_check_cert(&t, &f->iss, pin, why) == 0, "largest CA under its pin: %s", why);
 out:
