@@ -2,6 +2,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "certbuild.h"
@@ -40,60 +41,59 @@ static int sgn_key_cert_fits(const struct sgn_key_conf *kc, X509 *cert, X509 *pa
 	return 0;
 }
 
-int sgn_keys_check_certs(const struct sgn_config *conf, char *err)
+/* Key i's certificate and the facts the signer keeps about it. Keys load in order (st->n_keys == i on entry);
+ * the key counts as loaded once its certificate is read, so sgn_keys_free releases it whatever fails after. */
+static int sgn_key_load(struct sgn_state *st, unsigned i, char *err)
 {
-	int rc = 0;
-	for (unsigned i = 0; i < conf->n_keys && rc == 0; i++) {
-		const struct sgn_key_conf *kc = &conf->keys[i];
-		X509 *cert = certbuild_read_pem(kc->cert), *parent = NULL;
-		rc = HSMCA_ERR_CONFIG;
-		if (!cert)
-			KERR("key %s: cannot read certificate %s", kc->name, kc->cert);
-		else if (kc->issuer_cert[0] && !(parent = certbuild_read_pem(kc->issuer_cert)))
-			KERR("key %s: cannot read issuer certificate %s", kc->name, kc->issuer_cert);
+	const struct sgn_key_conf *kc = &st->conf->keys[i];
+	struct sgn_key *k = &st->keys[i];
+	X509 *parent = NULL;
+	int rc = HSMCA_ERR_CONFIG, len, sig_max;
+	k->conf = kc;
+	k->cert = certbuild_read_pem(kc->cert);
+	if (!k->cert)
+		return KERR("key %s: cannot read certificate %s", kc->name, kc->cert), HSMCA_ERR_CONFIG;
+	st->n_keys++;
+	if (kc->issuer_cert[0] && !(parent = certbuild_read_pem(kc->issuer_cert)))
+		KERR("key %s: cannot read issuer certificate %s", kc->name, kc->issuer_cert);
+	else if (!p11_keytype_of_pkey(X509_get0_pubkey(k->cert), &k->type))
+		KERR("key %s: unsupported public key type in %s", kc->name, kc->cert);
+	else if ((rc = policy_issuer_from_x509(k->cert, parent, &k->issuer)))
+		KERR("key %s: certificate unusable as an issuer (%s)", kc->name, hsmca_strerror(rc));
+	else if (!(rc = sgn_key_cert_fits(kc, k->cert, parent, err))) {
+		sig_max = EVP_PKEY_get_size(X509_get0_pubkey(k->cert));
+		k->sig_max = sig_max > 0 && sig_max <= P11_SIG_MAX ? (size_t)sig_max : P11_SIG_MAX;
+		len = i2d_X509(k->cert, &k->cert_der);
+		if (len > 0)
+			k->cert_der_len = (size_t)len;
 		else
-			rc = sgn_key_cert_fits(kc, cert, parent, err);
-		X509_free(cert);
-		X509_free(parent);
+			rc = HSMCA_ERR_CRYPTO, KERR("key %s: cannot encode certificate %s", kc->name, kc->cert);
 	}
+	X509_free(parent);
 	return rc;
 }
 
 int sgn_keys_load_certs(struct sgn_state *st, char *err)
 {
 	for (unsigned i = 0; i < st->conf->n_keys; i++) {
-		const struct sgn_key_conf *kc = &st->conf->keys[i];
-		struct sgn_key *k = &st->keys[i];
-		X509 *parent = NULL;
-		int rc = HSMCA_ERR_CONFIG, len;
-		k->conf = kc;
-		k->cert = certbuild_read_pem(kc->cert);
-		if (!k->cert) {
-			KERR("key %s: cannot read certificate %s", kc->name, kc->cert);
-			return HSMCA_ERR_CONFIG;
-		}
-		if (kc->issuer_cert[0] && !(parent = certbuild_read_pem(kc->issuer_cert))) {
-			KERR("key %s: cannot read issuer certificate %s", kc->name, kc->issuer_cert);
-			return HSMCA_ERR_CONFIG;
-		}
-		if (!p11_keytype_of_pkey(X509_get0_pubkey(k->cert), &k->type))
-			KERR("key %s: unsupported public key type", kc->name);
-		else if ((rc = policy_issuer_from_x509(k->cert, parent, &k->issuer)))
-			KERR("key %s: certificate unusable as an issuer (%s)", kc->name, hsmca_strerror(rc));
-		else
-			rc = sgn_key_cert_fits(kc, k->cert, parent, err);
-		int sig_max = EVP_PKEY_get_size(X509_get0_pubkey(k->cert));
-		k->sig_max = sig_max > 0 && sig_max <= P11_SIG_MAX ? (size_t)sig_max : P11_SIG_MAX;
-		X509_free(parent);
+		int rc = sgn_key_load(st, i, err);
 		if (rc)
 			return rc;
-		len = i2d_X509(k->cert, &k->cert_der);
-		if (len <= 0)
-			return HSMCA_ERR_CRYPTO;
-		k->cert_der_len = (size_t)len;
-		st->n_keys++;
 	}
 	return 0;
+}
+
+int sgn_keys_check_certs(const struct sgn_config *conf, char *err)
+{
+	struct sgn_state *st = calloc(1, sizeof(*st)); /* large: not on the stack */
+	int rc;
+	if (!st)
+		return KERR("out of memory"), HSMCA_ERR_NOMEM;
+	st->conf = conf;
+	rc = sgn_keys_load_certs(st, err);
+	sgn_keys_free(st);
+	free(st);
+	return rc;
 }
 
 /* Signs a random message with the key and verifies it with the certificate's public key. */

@@ -54,11 +54,12 @@ struct sgn_state {
 	pthread_barrier_t start;   /* workers wait here until the sandbox is in place */
 };
 
-/* Reads every key's certificate (and issuer certificate) and derives its facts. */
+/* Reads every key's certificate (and issuer_cert), derives its facts (key type, issuer facts, DER) and checks
+ * that it can do what the key's operations ask (CA and keyCertSign for cert, pathLenConstraint above 0 for ca,
+ * cRLSign for crl, id-kp-OCSPSigning and the issuer for a delegated responder). On failure the keys read so
+ * far stay in st for sgn_keys_free. */
 int sgn_keys_load_certs(struct sgn_state *st, char *err) HSMCA_WUR;
-/* Reads every key's certificate (and issuer_cert) and checks that it can do what the key's operations ask
- * (CA and keyCertSign for cert, pathLenConstraint above 0 for ca, cRLSign for crl, id-kp-OCSPSigning and the
- * issuer for a delegated responder); sgn_keys_load_certs checks the same. For check-config. */
+/* The same load into a state of its own, freed before it returns: check-config's verdict is start-up's. */
 int sgn_keys_check_certs(const struct sgn_config *conf, char *err) HSMCA_WUR;
 /* After login: finds each private key by label, proves it matches its certificate (sign + verify),
  * opens one session per worker and (session_copy) copies the keys into it. */

@@ -174,5 +174,11 @@ ca_permitted_dn = /O=Example
 max_pathlen = 0" "pathLenConstraint 0"
 key_conf_refused "$T/bad-noocsp.pem" "$T/ca/int.pem" ocsp no "ocsp_delegated = yes" "id-kp-OCSPSigning"
 key_conf_refused "$T/bad-ocsp.pem" "$T/ca/int.pem" ocsp no "ocsp_delegated = yes" "did not issue"
+# a CA certificate for a key type the signer cannot sign with: start-up refused it, and check-config, which
+# now runs the same load, says so too (it said "ok" before)
+openssl req -x509 -newkey ed25519 -nodes -keyout /dev/null -subj "/CN=ed" -days 30 \
+	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+	-out "$T/bad-ed25519.pem" 2>/dev/null || fail "make an Ed25519 CA"
+key_conf_refused "$T/bad-ed25519.pem" "$T/ca/root.pem" cert no "" "unsupported public key type"
 OUT=$("$SIGNER" check-config -c "$T/signer.conf" 2>&1) || fail "check-config of the test's own keys: $OUT"
-pass "a key certificate that cannot do its operations (leaf for cert, no cRLSign for crl, pathLenConstraint 0 for ca, OCSP delegation without OCSPSigning or from another issuer) is refused by check-config"
+pass "a key certificate that cannot do its operations (leaf for cert, no cRLSign for crl, pathLenConstraint 0 for ca, OCSP delegation without OCSPSigning or from another issuer, a key type the signer cannot use) is refused by check-config"
