@@ -170,25 +170,22 @@ WSERIAL=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where pr
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where object = '$WSERIAL' and action in ('certificate.requested', 'certificate.failed')")" = 2 ] \
 	|| fail "the wide CA's intent and failure are not both audited"
 grep -q 'name-constraints' "$T/signer.log" || fail "the signer did not log its refusal"
+# the signer refuses profile $1's CA for a SAN $2, answering 502 with reason $3; the row is failed
+signer_refuses_ca() {
+	fe_restart
+	csr "$1" ec:P-256 "DNS:$2"
+	issue_req "$T/$1.csr" "$1" "${AUTH[@]}"
+	[ "$STATUS" = 502 ] && grep -q "$3" <<<"$BODY" || fail "$1: $STATUS $BODY"
+	[ "$(pg_psql "$T/pg" owner -c "select status from certificates where profile = '$1'")" = failed ] \
+		|| fail "$1: the row is not failed"
+}
 # the same for subject names: a dn_prefix above the pinned /C=US/O=Example
 CA_DN=/C=US ca_profile widedn-ca 0 .team.example.com
-fe_restart
-csr widedn ec:P-256 "DNS:ca.widedn.team.example.com"
-issue_req "$T/widedn.csr" widedn-ca "${AUTH[@]}"
-[ "$STATUS" = 502 ] && grep -q 'name-constraints: permitted subtree 3 is outside the names pinned for this key' <<<"$BODY" \
-	|| fail "a CA whose dn_prefix is wider than the signer's pin: $STATUS $BODY"
-[ "$(pg_psql "$T/pg" owner -c "select status from certificates where profile = 'widedn-ca'")" = failed ] \
-	|| fail "the wide-DN CA's row is not failed"
+signer_refuses_ca widedn-ca ca.widedn.team.example.com 'name-constraints: permitted subtree 3 is outside the names pinned for this key'
 pass "a CA profile wider than the signer's ca_permitted pin (DNS suffix, or dn_prefix above ca_permitted_dn): the signer refuses (502, name-constraints), the row is failed, intent and failure audited"
 # a CA profile without eku under a signer key that pins EKUs: a CA for any purpose, refused by the signer
 CA_EKU="" ca_profile anyeku-ca 0 .team.example.com
-fe_restart
-csr anyeku ec:P-256 "DNS:any.team.example.com"
-issue_req "$T/anyeku.csr" anyeku-ca "${AUTH[@]}"
-[ "$STATUS" = 502 ] && grep -q 'eku: extendedKeyUsage missing on a CA certificate' <<<"$BODY" \
-	|| fail "a CA without EKU under an EKU pin: $STATUS $BODY"
-[ "$(pg_psql "$T/pg" owner -c "select status from certificates where profile = 'anyeku-ca'")" = failed ] \
-	|| fail "the EKU-less CA's row is not failed"
+signer_refuses_ca anyeku-ca any.team.example.com 'eku: extendedKeyUsage missing on a CA certificate'
 pass "a CA profile without eku under a signer key that pins EKUs: refused by the signer (502 eku:), the row failed"
 # a key that may sign CAs without a pin is pointed out by check-config and at start-up
 OUT=$("$SIGNER" check-config -c "$T/signer.conf" 2>&1) || fail "check-config: $OUT"
