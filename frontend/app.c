@@ -58,6 +58,19 @@ static int app_read_checkpoint_cert(struct app *a, char *err)
 	return 0;
 }
 
+/* True if cert's nameConstraints permit directory names only under some prefix. The frontend writes subjects
+ * CN=<first name> (tbsbuild.c), never under a prefix, so every certificate signed under such an issuer would
+ * fail verification (a CA issued by an hsmca CA profile with dn_prefix cannot be this frontend's issuer). */
+static bool app_issuer_pins_dn(X509 *cert)
+{
+	NAME_CONSTRAINTS *nc = X509_get_ext_d2i(cert, NID_name_constraints, NULL, NULL);
+	bool dn = false;
+	for (int i = 0; nc && i < sk_GENERAL_SUBTREE_num(nc->permittedSubtrees); i++)
+		dn = dn || sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, i)->base->type == GEN_DIRNAME;
+	NAME_CONSTRAINTS_free(nc);
+	return dn;
+}
+
 int app_load(struct app *a, char *err)
 {
 	int rc = profiles_load(a->conf.profiles, &a->profiles, err);
@@ -74,6 +87,11 @@ int app_load(struct app *a, char *err)
 			snprintf(err, CONF_ERR_MAX, "profile %s: %s cannot issue (no SKI or unsupported key)", p->name,
 				 p->issuer_cert);
 			return rc;
+		}
+		if (app_issuer_pins_dn(iss->cert)) {
+			snprintf(err, CONF_ERR_MAX, "profile %s: issuer %s permits only subjects under a directory name; "
+				 "this frontend's are CN=<first name> and would not verify", p->name, p->issuer_cert);
+			return HSMCA_ERR_CONFIG;
 		}
 		long issuer_pathlen = X509_get_pathlen(iss->cert); /* -1: no pathLenConstraint */
 		if (p->ca && issuer_pathlen >= 0 && (long)p->path_length >= issuer_pathlen) {

@@ -65,9 +65,12 @@ int issue_db(struct worker *w)
  * about the very same TBS and certificate. */
 struct issue_ahead {
 	bool active;
-	struct dbuf tbs; /* a copy: matched by content */
+	struct dbuf tbs; /* a copy, made before the intent is committed: matched by content */
 	char serial[DB_SERIAL_HEX_MAX];
 	struct commit_sign s;
+	/* issue_sign handed s.der's buffer to its caller (nothing to copy, so nothing can fail once the row is
+	 * issued); issue_commit_result knows it by the serial and this pointer, never read through */
+	const uint8_t *handed;
 };
 static _Thread_local struct issue_ahead issue_ahead;
 
@@ -77,17 +80,21 @@ static void issue_ahead_clear(void)
 		return;
 	dbuf_free(&issue_ahead.s.der);
 	dbuf_free(&issue_ahead.tbs);
+	issue_ahead.handed = NULL;
 	issue_ahead.active = false;
 }
 
 int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, struct dbuf *out_der, char *why, bool live)
 {
-	if (issue_ahead.active && issue_ahead.tbs.len == tbs->len &&
+	if (issue_ahead.active && !issue_ahead.handed && issue_ahead.tbs.len == tbs->len &&
 	    memcmp(issue_ahead.tbs.data, tbs->data, tbs->len) == 0) {
 		int rc = issue_ahead.s.sign_rc;
 		if (rc == 0) {
-			dbuf_add(out_der, issue_ahead.s.der.data, issue_ahead.s.der.len);
-			return out_der->failed ? HSMCA_ERR_NOMEM : 0;
+			dbuf_free(out_der);
+			*out_der = issue_ahead.s.der;
+			dbuf_init(&issue_ahead.s.der);
+			issue_ahead.handed = out_der->data;
+			return 0;
 		}
 		snprintf(why, ISSUE_WHY_MAX, "%s", issue_ahead.s.why);
 		issue_ahead_clear();
@@ -345,6 +352,15 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 	issue_ahead_clear();
 	if (!held_id && w->app->committer) {
 		struct issue_ahead *a = &issue_ahead;
+		/* the copy first: once the intent is committed the committer signs it and records it issued, and
+		 * a copy that failed then would leave this thread unable to tell its result from a new request */
+		dbuf_init(&a->tbs);
+		dbuf_add(&a->tbs, tbs->data, tbs->len);
+		if (a->tbs.failed) {
+			dbuf_free(&a->tbs);
+			issue_rec_free(&rec);
+			return HSMCA_ERR_NOMEM;
+		}
 		memset(&a->s, 0, sizeof(a->s));
 		a->s.socket = w->app->conf.signer_socket;
 		a->s.label = p->issuer;
@@ -355,10 +371,9 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 		if (rc) {
 			log_event("error", "db_failed", "step=intent serial=%s rc=%d", serial, rc);
 			dbuf_free(&a->s.der);
+			dbuf_free(&a->tbs);
 		} else {
 			a->active = true;
-			dbuf_init(&a->tbs);
-			dbuf_add(&a->tbs, tbs->data, tbs->len);
 			snprintf(a->serial, sizeof(a->serial), "%s", serial);
 		}
 	} else {
@@ -413,8 +428,7 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
 {
 	char details[ISSUE_WHY_MAX + 64];
 	if (issue_ahead.active && !fail_why && der && strcmp(serial, issue_ahead.serial) == 0 &&
-	    issue_ahead.s.sign_rc == 0 && der->len == issue_ahead.s.der.len &&
-	    memcmp(der->data, issue_ahead.s.der.data, der->len) == 0) {
+	    issue_ahead.s.sign_rc == 0 && issue_ahead.handed && der->data == issue_ahead.handed) {
 		int rc = issue_ahead.s.result_rc; /* committed by the committer in the batch after the intent's */
 		issue_ahead_clear();
 		if (rc)

@@ -15,7 +15,7 @@
  *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile: critical; each DNS suffix as written
  *   permits DNS names, email addresses and URIs, ".example.com" those below example.com, "example.com" that name
  *   and those below it; each IP range permits its addresses, and without any every address is excluded; then
- *   dn_prefix as a directoryName),
+ *   dn_prefix, if any, as a directoryName),
  *   cRLDistributionPoints (if a CRL URL),
  *   authorityInfoAccess (OCSP; if an OCSP URL). */
 #include <arpa/inet.h>
@@ -190,7 +190,7 @@ static void tb_subtree_ip(struct dbuf *b, int family, const uint8_t *addr, unsig
 /* NameConstraints ::= SEQUENCE { permittedSubtrees [0], excludedSubtrees [1] }: each DNS suffix permits DNS
  * names, email addresses and URIs (their host) in that domain (RFC 5280 4.2.1.10 semantics for each), each IP
  * range permits addresses in it; without IP ranges every address is excluded (otherwise addresses would be
- * unconstrained); dn_prefix permits subjects that begin with it (otherwise any subject name). */
+ * unconstrained); dn_prefix, if any, permits subjects that begin with it (otherwise any subject name). */
 static void tb_nc(struct dbuf *b, const struct profile *p)
 {
 	static const uint8_t any[16] = { 0 };
@@ -204,9 +204,11 @@ static void tb_nc(struct dbuf *b, const struct profile *p)
 		tb_subtree(b, GN_URI, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
 	for (unsigned i = 0; i < p->n_ip; i++)
 		tb_subtree_ip(b, p->ip_ranges[i].family, p->ip_ranges[i].addr, p->ip_ranges[i].prefix);
-	size_t dir = dbuf_open(b, DER_SEQUENCE);
-	dbuf_add_tlv(b, DER_CONTEXT | DER_CONSTRUCTED | GN_DIR, p->dn_prefix, p->dn_prefix_len);
-	dbuf_close(b, dir);
+	if (p->dn_prefix_len) {
+		size_t dir = dbuf_open(b, DER_SEQUENCE);
+		dbuf_add_tlv(b, DER_CONTEXT | DER_CONSTRUCTED | GN_DIR, p->dn_prefix, p->dn_prefix_len);
+		dbuf_close(b, dir);
+	}
 	dbuf_close(b, permitted);
 	if (p->n_ip == 0) {
 		size_t excluded = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 1);

@@ -179,7 +179,8 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 			ip = true;
 			break;
 		case DER_CONTEXT | DER_CONSTRUCTED | 4:
-			ok = policy_dn_within(st->value, p->ca_dn, p->ca_dn_len);
+			ok = p->ca_dn_len ? policy_dn_within(st->value, p->ca_dn, p->ca_dn_len)
+					  : policy_dn_well_formed(st->value);
 			dn = true;
 			break;
 		default:
@@ -189,9 +190,10 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 		if (!ok)
 			return REFUSE("name-constraints: permitted subtree %zu is outside the names pinned for this key", i);
 	}
-	if (!dns || !email || !uri || !dn)
-		return REFUSE("name-constraints: DNS names, email addresses, URIs and directory names must each have a "
-			      "permitted subtree");
+	if (!dns || !email || !uri)
+		return REFUSE("name-constraints: DNS names, email addresses and URIs must each have a permitted subtree");
+	if (p->ca_dn_len && !dn)
+		return REFUSE("name-constraints: directory names must have a permitted subtree (ca_permitted_dn)");
 	for (size_t i = 0; i < nc.n_excluded; i++) {
 		no_v4 = no_v4 || pol_nc_all_ip(&nc.excluded[i], 4);
 		no_v6 = no_v6 || pol_nc_all_ip(&nc.excluded[i], 16);

@@ -109,7 +109,7 @@ out:
 }
 
 /* A Name: SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue), each ATAV an OID and one
- * value, nothing after. */
+ * value, nothing after; rdns gets the RDNs' bytes. */
 static bool dn_well_formed(struct span name, struct span *rdns)
 {
 	struct span all, rdn, atav, oid, value;
@@ -126,6 +126,12 @@ static bool dn_well_formed(struct span name, struct span *rdns)
 				return false;
 	}
 	return true;
+}
+
+bool policy_dn_well_formed(struct span name)
+{
+	struct span rdns;
+	return dn_well_formed(name, &rdns);
 }
 
 bool policy_dn_within(struct span name, const uint8_t *pin, size_t pin_len)

@@ -56,8 +56,9 @@ struct policy_profile {
 	/* ca_pinned: every CA certificate must carry critical nameConstraints whose permitted dNSName, rfc822Name
 	 * and URI subtrees (at least one of each) lie within ca_dns, whose iPAddress subtrees lie within ca_ip or,
 	 * with none, that exclude every IPv4 and IPv6 address; no other name types. ca_dns entries as in a
-	 * profile: ".example.com" the names below it, "example.com" that name and those below it. Also at least
-	 * one permitted directoryName subtree, each beginning with the RDNs of ca_dn (policy_dn_within). */
+	 * profile: ".example.com" the names below it, "example.com" that name and those below it. directoryName
+	 * subtrees: with ca_dn (ca_dn_len > 0) at least one, each beginning with its RDNs (policy_dn_within);
+	 * without, any well-formed ones (they only narrow; none leaves subject names open). */
 	bool ca_pinned;
 	uint8_t ca_dn[POLICY_DN_MAX];
 	size_t ca_dn_len;
@@ -80,6 +81,8 @@ struct policy_profile {
  * out[0..cap), *len its length: OpenSSL's encoding (C PrintableString, DC IA5String, others UTF8String), the
  * same in every process. 0, or HSMCA_ERR_PARSE with the reason in why (POLICY_DN_WHY_MAX). */
 int policy_dn_parse(const char *text, uint8_t *out, size_t cap, size_t *len, char *why) HSMCA_WUR;
+/* True if name (a Name's whole DER) is one Name, each RDN a non-empty SET of {OID, value}, nothing after. */
+bool policy_dn_well_formed(struct span name);
 /* True if name (a Name's whole DER, as a directoryName subtree holds it) is well-formed and its RDNs begin
  * with all of pin's (a Name's DER with at least one RDN), byte for byte: every name a verifier finds under
  * that subtree is then under the pin too. */

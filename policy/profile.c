@@ -246,9 +246,6 @@ static int prof_check_ca(const char *path, const struct profile *p, char *err)
 	if (!p->ca && p->dn_prefix_len)
 		return CERR("%s line %u: profile %s: dn_prefix is only for a CA profile (ca = yes)", path,
 			    p->dn_prefix_line, p->name);
-	if (p->ca && !p->dn_prefix_len)
-		return CERR("%s: profile %s: a CA profile needs dn_prefix (the subject names its CA may issue begin "
-			    "with it)", path, p->name);
 	if (p->ca && !p->has_path_length)
 		return CERR("%s: profile %s: a CA profile needs path_length (0: it may issue only leaves)", path, p->name);
 	if (p->ca && (p->login || p->allow_wildcard || p->allow_email))

@@ -256,6 +256,10 @@ unsigned sgn_key_advice(const struct sgn_key_conf *k, struct sgn_advice out[SGN_
 	unsigned n = 0;
 	if (p->allow_ca && !p->ca_pinned)
 		out[n++] = (struct sgn_advice){ "ca_unpinned", "may sign CA certificates for any names (no ca_permitted)" };
+	if (p->ca_pinned && !p->ca_dn_len)
+		out[n++] = (struct sgn_advice){ "ca_dn_open",
+						"may sign CA certificates for any subject names (no ca_permitted_dn; "
+						"Go's crypto/x509 refuses a CA with directoryName constraints)" };
 	if (p->allow_checkpoint && (p->allow_cert || p->allow_crl || p->allow_ocsp))
 		out[n++] = (struct sgn_advice){ "checkpoint_key_shared",
 						"signs audit checkpoints as well as certificates, CRLs or OCSP "
@@ -358,9 +362,8 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 			return CERR("%s: key %s signs certificates: max_validity_days is required", path, k->name);
 		if (k->profile.allow_crl && k->profile.max_crl_days == 0)
 			return CERR("%s: key %s signs CRLs: max_crl_days is required", path, k->name);
-		if (k->profile.ca_pinned && (!k->profile.allow_ca || k->profile.n_ca_dns == 0 || !k->profile.ca_dn_len))
-			return CERR("%s: key %s: ca_permitted needs ca = yes, at least one DNS: entry and ca_permitted_dn",
-				    path, k->name);
+		if (k->profile.ca_pinned && (!k->profile.allow_ca || k->profile.n_ca_dns == 0))
+			return CERR("%s: key %s: ca_permitted needs ca = yes and at least one DNS: entry", path, k->name);
 		if (k->profile.ca_dn_len && !k->profile.ca_pinned)
 			return CERR("%s: key %s: ca_permitted_dn is part of ca_permitted's pin", path, k->name);
 		if (k->profile.max_ocsp_days == 0)

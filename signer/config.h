@@ -52,8 +52,9 @@ struct sgn_config {
 	struct sgn_key_conf keys[SGN_MAX_KEYS];
 };
 
-/* Advice on a key the signer runs with but a careful deployment would not: a CA key without ca_permitted, a
- * key that signs audit checkpoints as well as certificates, CRLs or OCSP responses. */
+/* Advice on a key the signer runs with but a careful deployment would not: a CA key without ca_permitted (or
+ * with it but without ca_permitted_dn: a choice for Go clients, said once at start-up), a key that signs audit
+ * checkpoints as well as certificates, CRLs or OCSP responses. */
 struct sgn_advice {
 	const char *event; /* the log event's name */
 	const char *why;   /* static: "key NAME " + why reads as a sentence */

@@ -24,8 +24,9 @@ static void fuzz_profile_check(const struct profile *p)
 	if (p->ca)
 		FUZZ_CHECK((p->key_usage & TBS_KU_KEY_CERT_SIGN) && p->has_path_length && p->n_dns > 0 &&
 			   p->path_length <= PROF_PATH_LENGTH_MAX && !p->login && !p->allow_wildcard && !p->allow_email &&
-			   p->dn_prefix_len > 0 && p->dn_prefix_len <= sizeof(p->dn_prefix) &&
-			   policy_dn_within(span_make(p->dn_prefix, p->dn_prefix_len), p->dn_prefix, p->dn_prefix_len));
+			   p->dn_prefix_len <= sizeof(p->dn_prefix) &&
+			   (!p->dn_prefix_len ||
+			    policy_dn_within(span_make(p->dn_prefix, p->dn_prefix_len), p->dn_prefix, p->dn_prefix_len)));
 	else
 		FUZZ_CHECK(!(p->key_usage & ca_bits) && !p->has_path_length && p->n_eku > 0 && p->dn_prefix_len == 0);
 	FUZZ_CHECK(!p->cfssl_key_len == !p->cfssl_account[0]);

@@ -1,7 +1,7 @@
 /* fuzz_sgnconf: the signer's config file (signer/config.c) over the config reader. A refusal says why; an
  * accepted file has every required key, unique key names and labels, and pinned profiles within their bounds:
- * a ca_permitted pin only on a CA key with at least one DNS name and a directory name, pinned names and
- * ranges as the parser promises (lowercase DNS names without "..", IP base addresses with no bits past the prefix). */
+ * a ca_permitted pin only on a CA key with at least one DNS name (ca_permitted_dn only with it), pinned names
+ * and ranges as the parser promises (lowercase DNS names without "..", IP base addresses with no bits past the prefix). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,7 +12,7 @@
 static void fuzz_sgnconf_pins(const struct policy_profile *p)
 {
 	FUZZ_CHECK(p->n_ca_dns <= POLICY_NC_MAX && p->n_ca_ip <= POLICY_NC_MAX);
-	FUZZ_CHECK(!p->ca_pinned || (p->allow_ca && p->n_ca_dns > 0 && p->ca_dn_len > 0));
+	FUZZ_CHECK(!p->ca_pinned || (p->allow_ca && p->n_ca_dns > 0));
 	FUZZ_CHECK(p->ca_pinned || (p->n_ca_dns == 0 && p->n_ca_ip == 0 && p->ca_dn_len == 0));
 	/* the pinned directory name is a well-formed Name of at least one RDN: it holds itself */
 	FUZZ_CHECK(p->ca_dn_len <= sizeof(p->ca_dn));

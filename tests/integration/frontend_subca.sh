@@ -19,7 +19,7 @@ fe_setup_backend
 fe_profiles
 ca_profile() { # ca_profile NAME PATH_LENGTH DNS_SUFFIXES [IP_RANGES]: appends a CA profile (p256, one name;
 	# CA_EKU: its eku line, by default the signer key's pinned EKUs, which a CA certificate must carry too;
-	# CA_DN: its dn_prefix, by default /C=US/O=Example/OU=Team)
+	# CA_DN: its dn_prefix, by default /C=US/O=Example/OU=Team, none if empty)
 	cat >> "$T/profiles.conf" <<EOC
 
 [profile $1]
@@ -30,7 +30,7 @@ path_length = $2
 key_types = p256${4:+, p384}
 dns_suffixes = $3
 ${4:+ip_ranges = $4}
-dn_prefix = ${CA_DN:-/C=US/O=Example/OU=Team}
+$(dn="${CA_DN-/C=US/O=Example/OU=Team}"; [ -n "$dn" ] && echo "dn_prefix = $dn")
 max_sans = 1
 max_validity_days = 365
 key_usage = keyCertSign, cRLSign${4:+, digitalSignature}
@@ -75,6 +75,17 @@ grep -A1 'X509v3 Extended Key Usage' "$T/sub.txt" | grep -q 'TLS Web Server Auth
 	|| fail "the team CA's row"
 pass "a CA profile issues a subordinate CA: basicConstraints cA with pathlen 0 (critical), keyCertSign and cRLSign, nameConstraints from the DNS suffixes (DNS and email), IP ranges and dn_prefix (critical), the EKUs the signer pins"
 
+# ---- the team CA cannot be a frontend's issuer: its dn_prefix constraint would refuse the CN=<name> subjects
+# the frontend writes, so the frontend does not start with it ----
+cp "$T/profiles.conf" "$T/profiles.keep"
+printf '\n[profile under-team]\nissuer = int\nissuer_cert = %s\nkey_types = p256\ndns_suffixes = .team.example.com\nmax_sans = 1\nmax_validity_days = 30\nkey_usage = digitalSignature\neku = serverAuth\naccounts = alice\ncrl_url = http://127.0.0.1/c.crl\nocsp_url = http://127.0.0.1/ocsp\n' \
+	"$T/sub.pem" >> "$T/profiles.conf"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "profile under-team: issuer $T/sub.pem permits only subjects under a directory name" <<<"$OUT" \
+	|| fail "start-up under a DN-constrained issuer: $OUT"
+cp "$T/profiles.keep" "$T/profiles.conf"
+pass "a profile whose issuer constrains directory names (a CA issued with dn_prefix) stops the frontend at start-up, saying why"
+
 # ---- what clients make of certificates the team CA signs (the team CA's key is the CSR's) ----
 cat "$T/ca/int.pem" "$T/sub.pem" > "$T/untrusted.pem"
 sign_with() { # CA NAME SAN [BASIC-CONSTRAINTS] [MORE-KEY-USAGE]: a certificate for a new key, signed by $T/CA.pem
@@ -114,6 +125,10 @@ for bad in "DNS:www.example.org" "DNS:team.example.com" "DNS:www.team.example.co
 			|| fail "certtool on a leaf for $bad: $(tail -3 "$T/ct.txt")"
 	fi
 done
+# Go's crypto/x509 (cfssl bundle) refuses the chain: it does not handle directoryName constraints, so the
+# critical nameConstraints extension is unhandled; a CA profile without dn_prefix is for Go clients (below)
+cfssl bundle -cert "$T/inside.pem" -ca-bundle "$T/ca/root.pem" -int-bundle "$T/untrusted.pem" > "$T/go.txt" 2>&1 || true
+grep -q 'unhandled critical extension' "$T/go.txt" || fail "cfssl bundle under a dn_prefix CA: $(tail -3 "$T/go.txt")"
 # a subject name outside dn_prefix, with names inside: what a service that authorizes peers by their subject
 # would otherwise take for another team's (openssl enforces directoryName constraints; GnuTLS 3.7 ignores
 # them, as it does URIs, so certtool is not asked)
@@ -139,23 +154,6 @@ if openssl verify -CAfile "$T/ca/root.pem" -untrusted "$T/untrusted.pem" "$T/bel
 fi
 grep -q 'path length constraint exceeded' "$T/v.txt" || fail "not refused for its path length: $(cat "$T/v.txt")"
 pass "certificates the team CA signs: a leaf inside its names verifies (openssl, certtool); one outside them (another domain, the suffix's own name, another IP range, an email address elsewhere; openssl also a URI elsewhere and a subject outside dn_prefix) fails as a permitted subtree violation (certtool: a constraint); a CA below it fails on path length"
-
-# ---- a CA profile without IP ranges: every IP address is excluded, not left unconstrained ----
-ca_profile dns-ca 0 .dns.example.com
-fe_restart
-csr dnsca ec:P-256 "DNS:ca.dns.example.com"
-issue_req "$T/dnsca.csr" dns-ca "${AUTH[@]}"
-[ "$STATUS" = 201 ] || fail "issue the DNS-only CA: $STATUS $BODY"
-json_field '["certificate"]' > "$T/dnsca.pem"
-openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A10 'Name Constraints: critical' | tr -d ' \n' \
-	| grep -q 'Permitted:DNS:.dns.example.comemail:.dns.example.comURI:.dns.example.comDirName:C=US,O=Example,OU=TeamExcluded:IP:0.0.0.0/0.0.0.0IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
-	|| fail "DNS-only CA: $(openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A8 'Name Constraints')"
-sign_with dnsca ipleaf "DNS:a.dns.example.com, IP:192.0.2.7"
-if openssl verify -CAfile "$T/ca/root.pem" -untrusted <(cat "$T/ca/int.pem" "$T/dnsca.pem") "$T/ipleaf.pem" > "$T/v.txt" 2>&1; then
-	fail "the DNS-only CA's leaf with an IP address verified"
-fi
-grep -q 'excluded subtree violation' "$T/v.txt" || fail "not refused as an excluded subtree: $(cat "$T/v.txt")"
-pass "a CA profile without IP ranges excludes every IP address (0.0.0.0/0, ::/0): a leaf it signs with an IP fails as an excluded subtree violation"
 
 # ---- the signer's own pin: a CA profile wider than the names pinned for the key (ca_permitted) is refused
 # by the signer, whatever the frontend's profiles say: 502 with its reason, the intent failed, both audited ----
@@ -237,3 +235,42 @@ json_field '["certificate"]' > "$T/leaf.pem"
 openssl x509 -in "$T/leaf.pem" -noout -text > "$T/leaf.txt"
 grep -A1 'Basic Constraints: critical' "$T/leaf.txt" | grep -q 'CA:FALSE' || fail "the leaf is not CA:FALSE"
 pass "the CA profile's rules (DNS suffix, max_sans, key types) refuse with 403 and leave no row; leaf profiles still issue CA:FALSE"
+
+# ---- a CA profile without dn_prefix: a signer key pinned with ca_permitted_dn refuses it (subject names
+# would be open); under a key pinned without one (its choice, for Go clients, warned about) it is issued, and
+# without IP ranges every IP address is excluded, not left unconstrained ----
+CA_DN="" ca_profile dns-ca 0 .dns.example.com
+fe_restart
+csr dnsca ec:P-256 "DNS:ca.dns.example.com"
+issue_req "$T/dnsca.csr" dns-ca "${AUTH[@]}"
+[ "$STATUS" = 502 ] && grep -q 'name-constraints: directory names must have a permitted subtree' <<<"$BODY" \
+	|| fail "a CA without dn_prefix under ca_permitted_dn: $STATUS $BODY"
+pass "a CA profile without dn_prefix under a signer key pinned with ca_permitted_dn: refused by the signer (502)"
+! grep -q 'ca_dn_open' "$T/signer.log" || fail "the signer pinned with ca_permitted_dn warned about subject names"
+kill "$SIGNER_PID"
+wait "$SIGNER_PID" 2>/dev/null || true
+sed -i '/^ca_permitted_dn/d' "$T/signer.conf"
+OUT=$("$SIGNER" check-config -c "$T/signer.conf" 2>&1) || fail "check-config without ca_permitted_dn: $OUT"
+grep -q 'warning: key int may sign CA certificates for any subject names (no ca_permitted_dn' <<<"$OUT" \
+	|| fail "no warning without ca_permitted_dn: $OUT"
+mv "$T/signer.log" "$T/signer-1.log"
+signer_start
+signer_unseal alice bob carol
+grep -q 'ca_dn_open' "$T/signer.log" || fail "the signer did not warn at start-up without ca_permitted_dn"
+fe_restart
+issue_req "$T/dnsca.csr" dns-ca "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "issue the DNS-only CA: $STATUS $BODY"
+json_field '["certificate"]' > "$T/dnsca.pem"
+openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A10 'Name Constraints: critical' | tr -d ' \n' \
+	| grep -q 'Permitted:DNS:.dns.example.comemail:.dns.example.comURI:.dns.example.comExcluded:IP:0.0.0.0/0.0.0.0IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
+	|| fail "DNS-only CA: $(openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A8 'Name Constraints')"
+sign_with dnsca ipleaf "DNS:a.dns.example.com, IP:192.0.2.7"
+if openssl verify -CAfile "$T/ca/root.pem" -untrusted <(cat "$T/ca/int.pem" "$T/dnsca.pem") "$T/ipleaf.pem" > "$T/v.txt" 2>&1; then
+	fail "the DNS-only CA's leaf with an IP address verified"
+fi
+grep -q 'excluded subtree violation' "$T/v.txt" || fail "not refused as an excluded subtree: $(cat "$T/v.txt")"
+sign_with dnsca goleaf "DNS:go.dns.example.com"
+cfssl bundle -cert "$T/goleaf.pem" -ca-bundle "$T/ca/root.pem" -int-bundle <(cat "$T/ca/int.pem" "$T/dnsca.pem") > "$T/go.txt" 2>&1 \
+	|| fail "cfssl bundle (Go's crypto/x509) under a CA without dn_prefix: $(tail -3 "$T/go.txt")"
+grep -q '"bundle"' "$T/go.txt" || fail "cfssl bundle gave no bundle: $(tail -3 "$T/go.txt")"
+pass "a CA profile without IP ranges excludes every IP address (0.0.0.0/0, ::/0): a leaf it signs with an IP fails as an excluded subtree violation; without dn_prefix Go's crypto/x509 (cfssl bundle) takes its chain, with dn_prefix it refuses the unhandled critical extension"

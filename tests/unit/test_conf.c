@@ -292,6 +292,9 @@ static void test_sgn_config(void)
 	CHECK(load_edit("max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.example.com\nca_permitted_dn = /O=Example",
 			&c, err) == 0 &&
 	      sgn_key_advice(&c.keys[1], adv) == 0);
+	/* pinned without a directory name: subject names stay open, said once (Go clients need it so) */
+	CHECK(load_edit("max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.example.com", &c, err) == 0 &&
+	      sgn_key_advice(&c.keys[1], adv) == 1 && !strcmp(adv[0].event, "ca_dn_open") && !c.keys[1].profile.ca_dn_len);
 	CHECK(load_edit("operations = cert, crl, ocsp", "operations = crl, checkpoint", &c, err) == 0 &&
 	      sgn_key_advice(&c.keys[0], adv) == 1 && !strcmp(adv[0].event, "checkpoint_key_shared"));
 	CHECK(load_edit("operations = cert crl", "operations = cert, checkpoint", &c, err) == 0 &&
@@ -405,9 +408,7 @@ static void test_sgn_config(void)
 		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:a.b, IP:10.0.0.0/33", "line 26: ca_permitted IP:10.0.0.0/33" },
 		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:a.b, URI:a.b", "line 26: ca_permitted URI:a.b" },
 		{ "max_pathlen", "max_pathlen = 0\nca_permitted = IP:10.0.0.0/8\nca_permitted_dn = /O=A",
-		  "key root: ca_permitted needs ca = yes, at least one DNS: entry and ca_permitted_dn" },
-		{ "max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.a.b",
-		  "key root: ca_permitted needs ca = yes, at least one DNS: entry and ca_permitted_dn" },
+		  "key root: ca_permitted needs ca = yes and at least one DNS: entry" },
 		{ "max_crl_days = 7", "max_crl_days = 7\nca_permitted = DNS:.a.b\nca_permitted_dn = /O=A",
 		  "key issuing: ca_permitted needs ca = yes" },
 		{ "max_pathlen", "max_pathlen = 0\nca_permitted_dn = /O=A", "key root: ca_permitted_dn is part of ca_permitted" },

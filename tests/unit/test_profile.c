@@ -107,6 +107,10 @@ static void test_valid(void)
 						0x0c, 0x0c, 'E',  'x',  'a',  'm',  'p',  'l',  'e',  ' ',  'C',  'o',
 						'r',  'p' };
 	CHECK(p && p->dn_prefix_len == sizeof(example_corp) && !memcmp(p->dn_prefix, example_corp, sizeof(example_corp)));
+	char noprefix[sizeof(ca)];
+	snprintf(noprefix, sizeof(noprefix), "%.*s", (int)(strstr(ca, "dn_prefix") - ca), ca);
+	CHECKF(load(noprefix, ps, err) == 0 && ps->p[0].ca && ps->p[0].dn_prefix_len == 0,
+	       "a CA profile without dn_prefix (subject names open, for Go clients): %s", err);
 	CHECKF(profiles_parse("text", ca, strlen(ca), ps, err) == 0 && ps->n == 1 && ps->p[0].ca, "parse: %s", err);
 	CHECKF(profiles_parse("text", ca, strlen(ca) - 1, ps, err) == 0, "parse without the last newline: %s", err);
 	CHECKF(profiles_parse("text", "[profile x]\nbogus = 1\n", 22, ps, err) == HSMCA_ERR_CONFIG &&
@@ -148,7 +152,6 @@ static void test_refused(void)
 		  "line 11: profile team-ca: a CA profile needs key_usage keyCertSign" },
 		{ "CA without path_length", ca, 5, "# none", "profile team-ca: a CA profile needs path_length" },
 		{ "CA without DNS suffixes", ca, 7, "# none", "profile team-ca: a CA profile needs dns_suffixes" },
-		{ "CA without dn_prefix", ca, 15, "# none", "profile team-ca: a CA profile needs dn_prefix" },
 		{ "dn_prefix on a leaf", leaf, 0, "dn_prefix = /O=A", "line 13: profile server: dn_prefix is only for a CA" },
 		{ "dn_prefix not a name", ca, 15, "dn_prefix = O=Example", "line 15: dn_prefix: a directory name is written" },
 		{ "dn_prefix with an empty part", ca, 15, "dn_prefix = /O=A//OU=B", "line 15: dn_prefix: \"\" is not TYPE=VALUE" },

@@ -321,7 +321,11 @@ static void test_cert_ca_pinned(void)
 					    "permitted;IP:10.20.0.0/255.255.0.0", NULL, NULL },
 		{ "no directoryName subtree", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 					      "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
-		  "name-constraints:", "must each have" },
+		  "name-constraints:", "directory names must have a permitted subtree" },
+		{ "a directory name only excluded", "critical,permitted;DNS:.team.example.com,"
+						    "permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+						    "permitted;IP:10.20.0.0/255.255.0.0,excluded;dirName:dn_team",
+		  "name-constraints:", "directory names must have a permitted subtree" },
 		{ "a wider directory name", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 					    "permitted;URI:.team.example.com,permitted;dirName:dn_wide,"
 					    "permitted;IP:10.20.0.0/255.255.0.0",
@@ -378,6 +382,16 @@ static void test_cert_ca_pinned(void)
 	o.nc = "critical,permitted;DNS:team.example.com,permitted;email:team.example.com,permitted;URI:.team.example.com,"
 	       "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0";
 	cert_case("the pin's own name, pinned without a dot", &o, &p, NULL, NULL);
+	/* pinned without ca_permitted_dn (Go clients refuse directoryName constraints): none needed, and any
+	 * well-formed one only narrows */
+	p.ca_dn_len = 0;
+	o = base;
+	o.nc = "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+	       "permitted;IP:10.20.0.0/255.255.0.0";
+	cert_case("no directory name, none pinned", &o, &p, NULL, NULL);
+	o.nc = "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+	       "permitted;dirName:dn_evil,permitted;IP:10.20.0.0/255.255.0.0";
+	cert_case("a directory name, none pinned", &o, &p, NULL, NULL);
 	leaf_defaults(&fx, &o);
 	cert_case("a leaf under a pinned key", &o, &p, NULL, NULL);
 }
@@ -405,6 +419,20 @@ static void test_dn_within(void)
 	name[1] -= 2;
 	name_len -= 1;
 	CHECK(!policy_dn_within(span_make(name, name_len), pin, pin_len));
+	/* the pin's attribute in another string type (PrintableString), or in a multi-valued RDN: not byte for
+	 * byte the pin's RDN, refused (verifiers may fold them together; the signer does not guess) */
+	static const uint8_t printable[] = { 0x30, 0x12, 0x31, 0x10, 0x30, 0x0e, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x13,
+					     0x07, 'E',  'x',  'a',  'm',  'p',  'l',  'e' };
+	static const uint8_t multi[] = { 0x30, 0x1f, 0x31, 0x1d, 0x30, 0x0e, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x07,
+					 'E',  'x',  'a',  'm',  'p',  'l',  'e',  0x30, 0x0b, 0x06, 0x03, 0x55, 0x04,
+					 0x0b, 0x0c, 0x04, 'T',  'e',  'a',  'm' };
+	uint8_t org[POLICY_DN_MAX];
+	size_t org_len;
+	CHECK(policy_dn_parse("/O=Example", org, sizeof(org), &org_len, why) == 0 && org[11] == 0x0c);
+	CHECK(policy_dn_well_formed(span_make(printable, sizeof(printable))) &&
+	      !policy_dn_within(span_make(printable, sizeof(printable)), org, org_len));
+	CHECK(policy_dn_well_formed(span_make(multi, sizeof(multi))) &&
+	      !policy_dn_within(span_make(multi, sizeof(multi)), org, org_len));
 	/* an empty pin would hold every name: never */
 	static const uint8_t empty[] = { DER_SEQUENCE, 0 };
 	CHECK(!policy_dn_within(span_make(pin, pin_len), empty, sizeof(empty)));

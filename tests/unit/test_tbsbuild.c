@@ -135,7 +135,7 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 	     !certbuild_add_ext(x, f->ca, NID_subject_key_identifier, "hash") &&
 	     !certbuild_add_ext(x, f->ca, NID_authority_key_identifier, "keyid:always");
 	if (ok && p->ca)
-		ok = !certbuild_add_ext(x, f->ca, NID_name_constraints, nc) && ref_add_dirname(x, p);
+		ok = !certbuild_add_ext(x, f->ca, NID_name_constraints, nc) && (!p->dn_prefix_len || ref_add_dirname(x, p));
 	if (ok) {
 		snprintf(v, sizeof(v), "URI:%s", p->crl_url);
 		ok = !certbuild_add_ext(x, f->ca, NID_crl_distribution_points, v);
@@ -210,7 +210,7 @@ static void random_profile(struct profile *p)
 				 rnd(2) ? "." : "", 'a' + (char)i, rnd(1000));
 		char dn[128], why[POLICY_DN_WHY_MAX];
 		snprintf(dn, sizeof(dn), "/C=US/O=Org %u%s", rnd(1000), rnd(2) ? "/OU=Team" : "");
-		if (policy_dn_parse(dn, p->dn_prefix, sizeof(p->dn_prefix), &p->dn_prefix_len, why))
+		if (rnd(2) && policy_dn_parse(dn, p->dn_prefix, sizeof(p->dn_prefix), &p->dn_prefix_len, why))
 			abort();
 		for (unsigned n = rnd(4), i = 0; i < n; i++) {
 			struct prof_iprange *r = &p->ip_ranges[p->n_ip++];
