@@ -242,13 +242,40 @@ static void ckpt_bad(struct audit_walk *w, int64_t ckpt_id, int64_t row, const c
 	audit_bad(w, row, text);
 }
 
+/* The checkpoint's signature over (row, head_hash) under the certificates given for its key: 0, HSMCA_ERR_AUTH
+ * (*tried: how many certificates were for its key), or another error (db_fail'd). */
+static int ckpt_signature(struct db *db, struct ckpt_walk *cw, const PGresult *r, int64_t row, unsigned *tried)
+{
+	const int *c = cw->cols;
+	uint8_t digest[CHECKPOINT_HASH_LEN];
+	const char *label = PQgetvalue(r, 0, c[CC_LABEL]);
+	size_t label_len = (size_t)PQgetlength(r, 0, c[CC_LABEL]);
+	int rc;
+
+	if ((rc = checkpoint_digest(row, (const uint8_t *)PQgetvalue(r, 0, c[CC_HEAD]), digest)))
+		return db_fail(db, rc, "audit verify: SHA-256 failed");
+	rc = HSMCA_ERR_AUTH;
+	for (unsigned k = 0; k < cw->n_keys && rc == HSMCA_ERR_AUTH; k++) {
+		const char *want = cw->labels ? cw->labels[k] : NULL;
+		if (want && (strlen(want) != label_len || memcmp(want, label, label_len) != 0))
+			continue;
+		(*tried)++;
+		rc = checkpoint_verify(cw->keys[k], digest, (const uint8_t *)PQgetvalue(r, 0, c[CC_SIG]),
+				       (size_t)PQgetlength(r, 0, c[CC_SIG]));
+	}
+	if (rc && rc != HSMCA_ERR_AUTH)
+		return db_fail(db, rc, "audit verify: signature check failed in OpenSSL");
+	return rc;
+}
+
 /* One checkpoint joined with its row's row_hash (NULL: the row is gone). The walk has already checked every
- * row's row_hash against its contents, so the stored row_hash stands for the row. */
+ * row's row_hash against its contents, so the stored row_hash stands for the row. With certificates, the
+ * signature is checked first: a checkpoint that does not verify is a forged (or damaged) one, whatever row it
+ * names, not evidence about the log. */
 static int ckpt_check(struct db *db, void *ctx, const PGresult *r)
 {
 	struct ckpt_walk *cw = ctx;
 	const int *c = cw->cols;
-	uint8_t digest[CHECKPOINT_HASH_LEN];
 	int64_t id, row;
 	int rc;
 
@@ -266,8 +293,27 @@ static int ckpt_check(struct db *db, void *ctx, const PGresult *r)
 	id = be64(PQgetvalue(r, 0, c[CC_ID]));
 	row = be64(PQgetvalue(r, 0, c[CC_AUDIT_ID]));
 	cw->rep->checkpoints++;
-	if (row > cw->rep->last_checkpointed)
-		cw->rep->last_checkpointed = row;
+	if (cw->n_keys > 0) {
+		unsigned tried = 0;
+		rc = ckpt_signature(db, cw, r, row, &tried);
+		if (rc == HSMCA_ERR_AUTH && tried == 0) {
+			char why[DB_ERR_MAX];
+			snprintf(why, sizeof why, "no checkpoint certificate was given for its key %.*s",
+				 PQgetlength(r, 0, c[CC_LABEL]), PQgetvalue(r, 0, c[CC_LABEL]));
+			ckpt_bad(cw->w, id, row, why);
+			return 0;
+		}
+		if (rc == HSMCA_ERR_AUTH) {
+			ckpt_bad(cw->w, id, row,
+				 tried == 1 ? "the signature does not verify under the checkpoint certificate (a forged "
+					      "or damaged checkpoint)"
+					    : "the signature does not verify under any of the checkpoint certificates (a "
+					      "forged or damaged checkpoint)");
+			return 0;
+		}
+		if (rc)
+			return rc;
+	}
 	if (PQgetisnull(r, 0, c[CC_ROW]) || row > cw->rep->rows) {
 		ckpt_bad(cw->w, id, row, "the row is gone (rows were cut off the log)");
 		return 0;
@@ -276,33 +322,8 @@ static int ckpt_check(struct db *db, void *ctx, const PGresult *r)
 		ckpt_bad(cw->w, id, row, "the row's hash is not the one signed (the log was rewritten)");
 		return 0;
 	}
-	if (cw->n_keys == 0)
-		return 0;
-	if ((rc = checkpoint_digest(row, (const uint8_t *)PQgetvalue(r, 0, c[CC_HEAD]), digest)))
-		return db_fail(db, rc, "audit verify: SHA-256 failed");
-	const char *label = PQgetvalue(r, 0, c[CC_LABEL]);
-	size_t label_len = (size_t)PQgetlength(r, 0, c[CC_LABEL]);
-	unsigned tried = 0;
-	rc = HSMCA_ERR_AUTH;
-	for (unsigned k = 0; k < cw->n_keys && rc == HSMCA_ERR_AUTH; k++) {
-		const char *want = cw->labels ? cw->labels[k] : NULL;
-		if (want && (strlen(want) != label_len || memcmp(want, label, label_len) != 0))
-			continue;
-		tried++;
-		rc = checkpoint_verify(cw->keys[k], digest, (const uint8_t *)PQgetvalue(r, 0, c[CC_SIG]),
-				       (size_t)PQgetlength(r, 0, c[CC_SIG]));
-	}
-	if (rc == HSMCA_ERR_AUTH && tried == 0) {
-		char why[DB_ERR_MAX];
-		snprintf(why, sizeof why, "no checkpoint certificate was given for its key %.*s", (int)label_len, label);
-		ckpt_bad(cw->w, id, row, why);
-	} else if (rc == HSMCA_ERR_AUTH) {
-		ckpt_bad(cw->w, id, row,
-			 tried == 1 ? "the signature does not verify under the checkpoint certificate"
-				    : "the signature does not verify under any of the checkpoint certificates");
-	} else if (rc) {
-		return db_fail(db, rc, "audit verify: signature check failed in OpenSSL");
-	}
+	if (row > cw->rep->last_checkpointed)
+		cw->rep->last_checkpointed = row;
 	return 0;
 }
 

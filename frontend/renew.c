@@ -192,6 +192,9 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	if (rc || acct.disabled)
 		return renew_refuse(w, j, actor, 403, "account-disabled",
 				    "the account that requested this certificate is disabled or gone");
+	if (!issue_role_may_request(acct.role)) /* as every other way to a certificate */
+		return renew_refuse(w, j, actor, 403, "forbidden",
+				    "the account that requested this certificate may no longer request certificates");
 	const struct profile *p = profiles_find(&w->app->profiles, old->profile);
 	if (!p)
 		return renew_refuse(w, j, actor, 409, "unknown-profile", "the certificate's profile no longer exists");
@@ -251,13 +254,16 @@ void renew_request(struct worker *w, struct job *j)
 		renew_bad_proof(w, j, "-", 401, "bad-challenge", why);
 		goto out;
 	}
+	/* the new CSR before the old row: a challenge is free to get, so nothing before the proof is audited
+	 * under the certificate's requester, and a bad CSR counts as a failed proof (no audit rows in another
+	 * account's name from whoever knows a serial) */
+	if ((rc = renew_signed_text(b.challenge, b.csr, b.csr_len, signed_text, why))) {
+		renew_bad_proof(w, j, "-", 400, rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr", why);
+		goto out;
+	}
 	if ((rc = db_cert_get(w->db, serial, &old))) {
 		job_error(j, rc == HSMCA_ERR_NOTFOUND ? 404 : 503, rc == HSMCA_ERR_NOTFOUND ? "not-found" : "unavailable",
 			  rc == HSMCA_ERR_NOTFOUND ? "no such certificate" : "the database is unavailable");
-		goto out;
-	}
-	if ((rc = renew_signed_text(b.challenge, b.csr, b.csr_len, signed_text, why))) {
-		renew_refuse(w, j, old.requester, 400, rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr", why);
 		goto out;
 	}
 	if (!old.der || !renew_check_signature(old.der, old.der_len, signed_text, b.sig, b.sig_len)) {

@@ -1,6 +1,7 @@
 /* Directory names written as text in configs, and the directoryName rule of pinned name constraints.
  * Both the frontend (its CA profiles' dn_prefix) and the signer (its keys' ca_permitted_dn) encode the text
  * with this one function, so a CA certificate the frontend builds carries the same bytes the signer pins. */
+#include <openssl/err.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +106,8 @@ int policy_dn_parse(const char *text, uint8_t *out, size_t cap, size_t *len, cha
 	rc = 0;
 out:
 	X509_NAME_free(name);
+	if (rc)
+		ERR_clear_error(); /* the reason is in why; leave no stale OpenSSL errors for the caller's next check */
 	return rc;
 }
 

@@ -86,6 +86,17 @@ grep -q "BROKEN at row [0-9]*: .*checkpoint 1: the signature does not verify und
 expect_rc 1 pg_psql "$T/pg" frontend -c "update audit_checkpoints set audit_id = 1"
 expect_rc 1 pg_psql "$T/pg" frontend -c "delete from audit_checkpoints"
 expect_rc 1 pg_psql "$T/pg" frontend -c "truncate audit_checkpoints"
+# and it can add only a checkpoint of an existing row with that row's hash (010): one past the end (which
+# audit-verify took for rows cut off, and the checkpoint thread for tampering) or with another hash is refused
+fake_ckpt() { # ROLE AUDIT_ID HASH_HEX [SQL before]: inserts a checkpoint with a signature no HSM made
+	pg_psql "$T/pg" "$1" -c "${4:-} insert into audit_checkpoints (audit_id, head_hash, key_label, signature)
+		values ($2, decode('$3', 'hex'), 'int', '\\x0102030405060708')"
+}
+expect_rc 1 fake_ckpt frontend 999999 "$(printf '00%.0s' $(seq 32))"
+grep -q 'audit_log row 999999 does not exist or does not hold that hash' <<<"$OUT" || fail "a checkpoint past the end: $OUT"
+expect_rc 1 fake_ckpt frontend "$HEAD" "$(printf '00%.0s' $(seq 32))"
+grep -q "audit_log row $HEAD does not exist or does not hold that hash" <<<"$OUT" || fail "a checkpoint with another hash: $OUT"
+[ "$(OWNER "select count(*) from audit_checkpoints")" = "$N" ] || fail "a checkpoint the database should have refused was stored"
 # the owner's own statements meet the triggers (HS002) unless it turns them off
 expect_rc 1 OWNER "update audit_checkpoints set audit_id = 1"
 grep -q 'audit_checkpoints is append-only: UPDATE refused' <<<"$OUT" || fail "the owner's UPDATE: $OUT"
@@ -232,3 +243,11 @@ HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
 openssl_verifies "$T/ca/ckpt.pem" ckpt
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/ckpt.pem" > /dev/null || fail "the checkpoint certificate does not chain to the root"
 pass "a dedicated checkpoint key after the CA key's checkpoints: the signer advises against sharing a CA key, another key's certificate is refused before anything is stored, the new key signs from where the old one stopped without a tampering alarm, audit-verify takes both certificates (the new one alone names the old checkpoints), openssl agrees"
+# a checkpoint whose signature does not verify is named as forged, whatever row it names: one the owner slips
+# in past the end (triggers off) was reported as rows cut off the log
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fake_ckpt owner 999999 "$(printf '00%.0s' $(seq 32))" "set session_replication_role = replica;"
+expect_rc 1 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem"
+grep -q "BROKEN at row 999999: .*the signature does not verify under any of the checkpoint certificates (a forged or damaged checkpoint)" <<<"$OUT" \
+	|| fail "a forged checkpoint past the end: $OUT"
+pass "the frontend's role can store only checkpoints of existing rows with their hashes; audit-verify calls one whose signature does not verify forged, not cut rows"

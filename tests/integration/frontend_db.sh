@@ -119,6 +119,24 @@ expect_sql_error owner "UPDATE audit_log SET actor = 'x'" "append-only: UPDATE r
 expect_sql_error owner "DELETE FROM audit_log" "append-only: DELETE refused"
 expect_sql_error owner "TRUNCATE audit_log" "append-only: TRUNCATE refused"
 pass "append-only triggers refuse UPDATE, DELETE, TRUNCATE even for the owner"
+# no temporary objects for the frontend's role (009): a type or table in pg_temp would be found before the
+# one a function means, since a search_path that does not name pg_temp searches it first
+expect_sql_error frontend "CREATE TEMP TABLE t (x int)" "permission denied to create temporary tables"
+# and the functions name pg_temp last, so a TEMPORARY grant made later does not reopen it: as the frontend,
+# a domain pg_temp.text (63 characters at most) once cut the trigger's previous hash, storing a row hash
+# audit-verify refused for ever
+owner_sql "GRANT TEMPORARY ON DATABASE $PG_DB TO hsmca_frontend" >/dev/null
+pg_psql "$T/pg" frontend -c "CREATE DOMAIN pg_temp.text AS name; CREATE DOMAIN pg_temp.bytea AS int;
+	INSERT INTO audit_log (actor, action, object, details) VALUES ('mallory', 'test.shadow', 'x', '{}');
+	INSERT INTO audit_log (actor, action, object, details) VALUES ('mallory', 'test.shadow', 'y', '{}')" >/dev/null \
+	|| fail "the shadowing session"
+owner_sql "REVOKE TEMPORARY ON DATABASE $PG_DB FROM hsmca_frontend" >/dev/null
+"$DBT" audit-verify "$FRONT"
+[ "$(owner_sql "SELECT array_agg(DISTINCT array_to_string(proconfig, ',')) FROM pg_proc p
+	JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' AND p.prolang <> 12")" \
+	= '{"search_path=pg_catalog, pg_temp","search_path=pg_catalog, public, pg_temp"}' ] \
+	|| fail "functions without pg_temp last: $(owner_sql "SELECT proname, proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'")"
+pass "hsmca_frontend cannot create temporary objects, and with them granted the audit trigger still uses the real types (every function names pg_temp last): the chain verifies"
 
 # ---- audit chain ----
 "$DBT" audit-append "$FRONT" 60

@@ -245,6 +245,27 @@ call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$(cert_rows)" = "$before" ] || fail "a refused renewal stored a certificate"
 pass "renewal refuses other keys, forged, foreign and stale challenges, bad bodies, revoked certificates"
 
+# before the proof nothing is audited in the holder's name: a challenge is free to get, so a bad CSR with one
+# is refused as a failed proof by "-" (it was audited as alice's refusal, without limit)
+csr vict ec:P-256 "DNS:vict.example.com"
+issue_req "$T/vict.csr" server "${ALICE[@]}"
+V=$(json_field '["serial"]')
+challenge "$V"; CH=$(json_field '["challenge"]')
+call POST /api/v1/certificates/renew --interface 127.0.0.15 -d "{\"csr\": \"x\", \"serial\": \"$V\", \"challenge\": \"$CH\", \"signature\": \"AAAA\"}"
+[ "$STATUS" = 400 ] && grep -q bad-csr <<<"$BODY" || fail "a bad CSR with a valid challenge: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select actor from audit_log where action = 'certificate.refused' order by id desc limit 1")" = "-" ] \
+	|| fail "a refusal before the proof was audited in the holder's name"
+# an account that may no longer request certificates (demoted to auditor) cannot renew them either
+call POST /api/v1/accounts/alice/role -H 'Content-Type: application/json' -d '{"role": "auditor"}' "${ADMIN[@]}"
+[ "$STATUS" = 200 ] || fail "demote alice: $STATUS $BODY"
+renew_body "$T/new.csr" "$V" "$CH" "$(renew_sig "$T/vict.key" "$CH")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 403 ] && grep -q '"forbidden"' <<<"$BODY" || fail "renewal by a demoted account: $STATUS $BODY"
+[ "$(cert_rows "renews_serial = '$V'")" = 0 ] || fail "a demoted account's renewal stored a certificate"
+call POST /api/v1/accounts/alice/role -H 'Content-Type: application/json' -d '{"role": "requester"}' "${ADMIN[@]}"
+[ "$STATUS" = 200 ] || fail "restore alice: $STATUS $BODY"
+pass "renewal: a bad CSR before the proof is refused as \"-\" (not in the holder's name); an account demoted to auditor cannot renew"
+
 # failed proofs are limited per address (5, then 429 without touching the database); others unaffected
 csr lim ec:P-256 "DNS:limit.example.com"
 issue_req "$T/lim.csr" server "${ALICE[@]}"
