@@ -110,6 +110,30 @@ out:
 	return rc;
 }
 
+/* A held renewal is approved only while the certificate it renews is still issued: the proof of possession
+ * was made when it was filed, and a revocation since (a compromised key) must not be signed over. The old row
+ * is locked until the decision commits, so a revocation waits for it or comes first. */
+static int db_approval_renewed_ok(struct db *db, const char *serial)
+{
+	static const char *const names[] = { "renews", "status" };
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	int cols[2], rc;
+	db_params_text(&p, serial);
+	rc = db_exec(db,
+		     "SELECT o.serial_hex AS renews, o.status FROM certificates c JOIN certificates o "
+		     "ON o.serial_hex = c.renews_serial WHERE c.serial_hex = $1 FOR SHARE OF o",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc || (rc = db_columns(db, r, names, cols, 2)))
+		goto out;
+	if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, cols[1]), "issued") != 0)
+		rc = db_fail(db, HSMCA_ERR_STATE, "certificate %s renews %s, which is %s now: reject it", serial,
+			     PQgetvalue(r, 0, cols[0]), PQgetvalue(r, 0, cols[1]));
+out:
+	PQclear(r);
+	return rc;
+}
+
 int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, const char *reason,
 		       char out_serial[DB_SERIAL_HEX_MAX])
 {
@@ -152,11 +176,13 @@ int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, 
 	}
 	if ((rc = db_copy_text(db, r, 0, col, out_serial, DB_SERIAL_HEX_MAX)))
 		goto out;
+	PQclear(r);
+	r = NULL;
+	if (approve && (rc = db_approval_renewed_ok(db, out_serial)))
+		goto out;
 	memset(&p, 0, sizeof(p));
 	db_params_text(&p, out_serial);
 	db_params_text(&p, reason && *reason ? reason : "rejected by an administrator");
-	PQclear(r);
-	r = NULL;
 	rc = db_exec(db,
 		     approve ? "UPDATE certificates SET status = 'pending', owner = DEFAULT " /* this process's (008) */
 			       "WHERE serial_hex = $1 AND status = 'held' AND $2::text IS NOT NULL"

@@ -339,6 +339,22 @@ call POST "/api/v1/approvals/$GA/approve" "${ADMIN2[@]}"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] && [ "$(json_field '["renews"]')" = "$HELD" ] \
 	|| fail "approving the held renewal: $STATUS $BODY"
 pass "a renewal under an approval profile is held with its link, then approved"
+# a held renewal of a certificate revoked meanwhile (its key compromised) is not approved: 409 naming it,
+# the row still held, and rejecting it fails the row unsigned
+challenge "$GN"; CH=$(json_field '["challenge"]')
+csr gnew2 ec:P-256 "DNS:ignored.example.com"
+renew_body "$T/gnew2.csr" "$GN" "$CH" "$(renew_sig "$T/gnew.key" "$CH" "$T/gnew2.csr")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 202 ] || fail "a second renewal under an approval profile: $STATUS $BODY"
+GN2=$(json_field '["serial"]'); GA2=$(json_field '["approval"]')
+pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$GN'" >/dev/null
+call POST "/api/v1/approvals/$GA2/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 409 ] && grep -q "renews $GN, which is revoked now" <<<"$BODY" || fail "approving the renewal of a revoked certificate: $STATUS $BODY"
+[ "$(cert_rows "serial_hex = '$GN2' and status = 'held' and der is null")" = 1 ] || fail "the refused approval changed the row"
+call POST "/api/v1/approvals/$GA2/reject" "${ADMIN2[@]}" -d '{"reason": "old key compromised"}'
+[ "$STATUS" = 200 ] && [ "$(cert_rows "serial_hex = '$GN2' and status = 'failed' and der is null")" = 1 ] \
+	|| fail "rejecting the renewal of a revoked certificate: $STATUS $BODY"
+pass "a held renewal whose certificate was revoked meanwhile is not approved (409, row still held), and can be rejected"
 
 # ---------------------------------------------------------------- renewal over mutual TLS (curl)
 TLSPORT=$((PORT + 2)) NAME=tls.example.com
