@@ -117,7 +117,16 @@ static int cfssl_inner(const struct json_node *r, struct cfssl_request *out, cha
 	}
 	if (cfssl_go_zero(r, why))
 		return -1;
+	static const char *const texts[] = { "profile", "label", "crl_override" }; /* Go strings: text or null */
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		const struct json_node *t = json_get(r, texts[i]);
+		if (t && json_type(t) != JSON_NULL && !json_string(t, NULL)) {
+			snprintf(why, ISSUE_WHY_MAX, "%s must be a string", texts[i]);
+			return -1;
+		}
+	}
 	const char *crl = json_string(json_get(r, "crl_override"), NULL);
+	out->label = json_string(json_get(r, "label"), NULL);
 	out->csr = json_string(json_get(r, "certificate_request"), &out->csr_len);
 	out->profile = json_string(json_get(r, "profile"), NULL);
 	out->hosts = json_get(r, "hosts");
@@ -203,6 +212,20 @@ void cfssl_authsign_free(struct cfssl_authsign *a)
 
 /* Runs the issuance core for actor and replies in CFSSL's format: the certificate, or the refusal (202 for
  * a request held for approval, which a CFSSL client cannot wait for). */
+/* A request that names a signer (cfssl's -label) other than the profile's issuer: refused rather than signed
+ * by another key than asked (true: answered). */
+static bool cfssl_label_refused(struct worker *w, struct job *j, const char *actor, const struct profile *p,
+				const char *label)
+{
+	char why[ISSUE_WHY_MAX];
+	if (!label || !*label || !strcmp(label, p->issuer))
+		return false;
+	snprintf(why, sizeof(why), "label %.64s is not profile %s's signer (%s)", label, p->name, p->issuer);
+	issue_audit_refusal(w, actor, j->peer, "bad-request", why);
+	cfssl_error(j, 400, why);
+	return true;
+}
+
 static void cfssl_issue(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr,
 			size_t csr_len, const struct issue_extra *ex)
 {
@@ -277,6 +300,22 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		cfssl_error(j, 401, "invalid token");
 		goto out;
 	}
+	/* the key stands for the profile's account: one disabled, gone or no longer a requester issues nothing,
+	 * as with its own credentials (checked before the token is taken: a refusal does not use it up) */
+	struct db_account acct;
+	int arc = db_account_get(w->db, p->cfssl_account, &acct);
+	if (arc && arc != HSMCA_ERR_NOTFOUND) {
+		cfssl_error(j, 503, "the database is unavailable");
+		goto out;
+	}
+	if (arc || acct.disabled || !issue_role_may_request(acct.role)) {
+		issue_audit_refusal(w, p->cfssl_account, j->peer, "forbidden",
+				    "the profile's cfssl_account is disabled, gone or may not request certificates");
+		cfssl_error(j, 403, "the profile's account is disabled, gone or may not request certificates");
+		goto out;
+	}
+	if (cfssl_label_refused(w, j, p->cfssl_account, p, a.r.label))
+		goto out;
 	int taken = a.has_ts && (a.ts < now - CFSSL_WINDOW || a.ts > now + CFSSL_WINDOW)
 			    ? 1
 			    : cfssl_token_take(w, a.token, now);
@@ -352,6 +391,8 @@ void cfssl_sign(struct worker *w, struct job *j)
 		cfssl_error(j, 403, "this API key is bound to another profile");
 		goto out;
 	}
+	if (cfssl_label_refused(w, j, acct.name, p, s.r.label))
+		goto out;
 	struct issue_extra ex = { .hosts = s.r.hosts, .via = "cfssl-sign" };
 	cfssl_issue(w, j, acct.name, p, s.r.csr, s.r.csr_len, &ex);
 out:

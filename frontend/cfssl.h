@@ -25,6 +25,7 @@ struct cfssl_request {
 	const char *csr; /* PEM */
 	size_t csr_len;
 	const char *profile; /* may be NULL or "" */
+	const char *label;   /* the signer cfssl should use: NULL, "" or the profile's issuer (cfssl_issue) */
 	const struct json_node *hosts; /* JSON array or NULL */
 };
 

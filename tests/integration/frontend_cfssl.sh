@@ -28,6 +28,7 @@ crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 fe_start
+fe_requester cfssl-client # the account the auth key stands for: it must exist, be enabled and may request
 cfg() { # cfg KEY: a cfssl client config whose profile signs through our authsign
 	cat > "$T/cfssl.json" <<EOC
 {"signing": {"default": {"auth_remote": {"remote": "hsmca", "auth_key": "k"}},
@@ -70,16 +71,19 @@ audit_has 'san-dns' || fail "the host outside the profile was not refused by the
 pass "wrong auth key, a host outside the profile and unauthenticated /sign are refused (and audited)"
 
 # replay and stale timestamps (the token covers the request bytes only)
-authsign() { # authsign TIMESTAMP: POSTs one authsign body built like cfssl does; prints the HTTP status
-	python3 - "$T/c1.csr" "$KEY" "$1" > "$T/authsign.json" <<'PY'
+authsign() { # authsign TIMESTAMP [REQUEST FIELDS (JSON)] [CURL ARGS...]: POSTs one authsign body built like cfssl
+	# does; prints the HTTP status
+	python3 - "$T/c1.csr" "$KEY" "$1" "${2:-{\}}" > "$T/authsign.json" <<'PY'
 import base64, hashlib, hmac, json, sys
-req = json.dumps({"hosts": ["replay.example.com"], "certificate_request": open(sys.argv[1]).read(),
-                  "profile": "cfssl-server", "crl_override": "", "label": ""}).encode()
+fields = {"hosts": ["replay.example.com"], "certificate_request": open(sys.argv[1]).read(),
+          "profile": "cfssl-server", "crl_override": "", "label": ""}
+fields.update(json.loads(sys.argv[4]))
+req = json.dumps(fields).encode()
 tok = hmac.new(bytes.fromhex(sys.argv[2]), req, hashlib.sha256).digest()
 print(json.dumps({"timestamp": int(sys.argv[3]), "token": base64.b64encode(tok).decode(),
                   "request": base64.b64encode(req).decode()}))
 PY
-	curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign.json" "$URL/api/v1/cfssl/authsign"
+	curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign.json" "${@:3}" "$URL/api/v1/cfssl/authsign"
 }
 [ "$(authsign "$(date +%s)")" = 200 ] || fail "fresh authsign: $(cat "$T/authsign.out")"
 cp "$T/authsign.json" "$T/fresh.json"
@@ -87,6 +91,29 @@ st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign
 [ "$st" = 401 ] || fail "replayed authsign: $st $(cat "$T/authsign.out")"
 [ "$(authsign $(( $(date +%s) - 3600 )))" = 401 ] || fail "stale timestamp accepted"
 pass "a replayed authsign body and a stale timestamp are refused (401)"
+
+# the auth key stands for the profile's account: disabled (or gone, or no longer a requester) it issues
+# nothing, and the refusal does not use the token up (it issued before, whatever the account's state)
+cp "$T/authsign.json" "$T/authsign.keep"
+pg_psql "$T/pg" owner -c "update accounts set disabled = true where name = 'cfssl-client'" >/dev/null
+st=$(authsign "$(date +%s)" '{"hosts": ["acct.example.com"]}')
+[ "$st" = 403 ] && grep -q 'account is disabled, gone or may not request' "$T/authsign.out" \
+	|| fail "authsign for a disabled account: $st $(cat "$T/authsign.out")"
+pg_psql "$T/pg" owner -c "update accounts set disabled = false where name = 'cfssl-client'" >/dev/null
+st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign.json" "$URL/api/v1/cfssl/authsign")
+[ "$st" = 200 ] || fail "the same body once the account is enabled again: $st $(cat "$T/authsign.out")"
+# a signer label other than the profile's issuer is refused, not signed by the issuer anyway; the profile's
+# own issuer is fine; profile, label and crl_override must be strings (Go's types), as cfssl would insist
+st=$(authsign "$(date +%s)" '{"hosts": ["label.example.com"], "label": "other-ca"}')
+[ "$st" = 400 ] && grep -q 'label other-ca is not profile cfssl-server' "$T/authsign.out" || fail "another label: $st $(cat "$T/authsign.out")"
+st=$(authsign "$(date +%s)" '{"hosts": ["label.example.com"], "label": "int"}')
+[ "$st" = 200 ] || fail "the profile's own issuer as label: $st $(cat "$T/authsign.out")"
+for f in '{"profile": 123}' '{"label": true}' '{"crl_override": 5}'; do
+	st=$(authsign "$(date +%s)" "$f" --interface 127.0.0.21)
+	[ "$st" = 400 ] && grep -q 'must be a string' "$T/authsign.out" || fail "authsign with $f: $st $(cat "$T/authsign.out")"
+done
+cp "$T/authsign.keep" "$T/authsign.json"
+pass "authsign: a disabled account's key issues nothing (403, the token not used up); a label other than the profile's issuer, or a non-string profile, label or crl_override, is refused (400)"
 
 # the tokens seen are in the database: a restart (or another frontend of the database) still refuses the
 # replay (until schema 006 a process's memory held them, and the restarted frontend issued again)
