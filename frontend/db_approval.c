@@ -110,6 +110,25 @@ out:
 	return rc;
 }
 
+/* The second person must be one: an administrator cannot approve a request of the administrator who created
+ * their account, changed its role or set its password (the audit log says who did), or one administrator
+ * could make a second identity and approve their own requests with it. HSMCA_ERR_AUTH if so. */
+static int db_approval_made_by(struct db *db, const char *requester, const char *approver)
+{
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	db_params_text(&p, approver);
+	db_params_text(&p, requester);
+	int rc = db_exec(db,
+			 "SELECT 1 FROM audit_log WHERE object = $1 AND actor = $2 AND action IN "
+			 "('account.created', 'account.role_changed', 'account.password_changed') LIMIT 1",
+			 &p, DB_FMT_TEXT, &r);
+	if (!rc && PQntuples(r) > 0)
+		rc = HSMCA_ERR_AUTH;
+	PQclear(r);
+	return rc;
+}
+
 /* A held renewal is approved only while the certificate it renews is still issued: the proof of possession
  * was made when it was filed, and a revocation since (a compromised key) must not be signed over. The old row
  * is locked until the decision commits, so a revocation waits for it or comes first. */
@@ -160,6 +179,11 @@ int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, 
 		return db_fail(db, HSMCA_ERR_STATE, "approval %" PRId64 " has expired", id);
 	if (!strcmp(a.requested_by, by))
 		return db_fail(db, HSMCA_ERR_AUTH, "approval %" PRId64 ": the requester cannot decide it", id);
+	if (approve && (rc = db_approval_made_by(db, a.requested_by, by))) /* rejecting stays anyone's */
+		return rc == HSMCA_ERR_AUTH ? db_fail(db, rc, "approval %" PRId64 ": %s created %s, or set its role or "
+							"password, so %s is not a second person here", id,
+						      a.requested_by, by, by)
+					    : rc;
 	memset(&p, 0, sizeof(p));
 	db_params_text(&p, idt);
 	db_params_text(&p, approve ? "approved" : "rejected");

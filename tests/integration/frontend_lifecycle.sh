@@ -114,11 +114,23 @@ issue_req "$T/gated2.csr" gated "${ADMIN[@]}"
 S2=$(json_field '["serial"]'); A2=$(json_field '["approval"]')
 call POST "/api/v1/approvals/$A2/approve" "${ADMIN[@]}"
 [ "$STATUS" = 403 ] && grep -q second-person <<<"$BODY" || fail "self-approval: $STATUS $BODY"
+# nor a second identity the requester made: an administrator it created, or whose password it set
+call POST /api/v1/accounts -d '{"name": "sock", "role": "admin", "password": "sock password 0001"}' "${ADMIN[@]}"
+[ "$STATUS" = 201 ] || fail "create sock: $STATUS $BODY"
+call POST "/api/v1/approvals/$A2/approve" -u "sock:sock password 0001"
+[ "$STATUS" = 403 ] && grep -q 'ops-admin created sock, or set its role or password, so sock is not a second person' <<<"$BODY" \
+	|| fail "approval by an administrator the requester created: $STATUS $BODY"
+printf 'sock2 password 0001\n' > "$T/sock2.pw"
+"$FRONTEND" create-account --conninfo "$CI" --name sock2 --role admin --password-file "$T/sock2.pw" >/dev/null || fail "sock2"
+call POST /api/v1/accounts/sock2/password -d '{"password": "taken over 0001"}' "${ADMIN[@]}"
+[ "$STATUS" = 200 ] || fail "set sock2's password: $STATUS $BODY"
+call POST "/api/v1/approvals/$A2/approve" -u "sock2:taken over 0001"
+[ "$STATUS" = 403 ] && grep -q second-person <<<"$BODY" || fail "approval by an administrator whose password the requester set: $STATUS $BODY"
 call POST "/api/v1/approvals/$A2/reject" "${ADMIN2[@]}" -d '{"reason": "not this one"}'
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = failed ] || fail "reject: $STATUS $BODY"
 [ "$(cert_rows "serial_hex = '$S2' and status = 'failed' and der is null")" = 1 ] || fail "rejected row"
 [ "$(audit_count approval.rejected "$S2")" = 1 ] || fail "rejection audit row"
-pass "no self-approval; a rejection fails the request unsigned"
+pass "no self-approval, nor by an administrator the requester created or whose password it set; a rejection fails the request unsigned"
 
 # expiry: an approval past its time fails its certificate (recovery pass), audited
 csr gated3 ec:P-256 "DNS:gated3.example.com"
