@@ -49,6 +49,10 @@ enum auth_result certauth_request(struct worker *w, const struct job *j, struct 
 		*via_cert = false;
 	if (j->auth[0] || !j->client_cert)
 		return auth_check(w, j->auth, j->peer, out);
+	/* refused certificates count per address like wrong passwords: after AUTH_FAIL_LIMIT, 429 without a
+	 * lookup or an audit row (the holder of a revoked login certificate cannot fill the log) */
+	if (auth_peer_limited(w, j->peer))
+		return AUTH_LIMITED;
 	int rc = certauth_lookup(w, j->client_cert, j->client_cert_len, &c);
 	if (rc && rc != HSMCA_ERR_NOTFOUND && rc != HSMCA_ERR_PARSE)
 		return AUTH_ERROR;
@@ -65,6 +69,7 @@ enum auth_result certauth_request(struct worker *w, const struct job *j, struct 
 	if (ar == AUTH_OK && via_cert)
 		*via_cert = true;
 	if (ar == AUTH_BAD) {
+		auth_peer_failed(w, j->peer);
 		atomic_fetch_add(&w->app->auth_failures, 1);
 		log_event("warn", "cert_login_refused", "serial=%s status=%s peer=%s", rc ? "-" : c.serial_hex,
 			  rc ? "unknown" : c.status, j->peer);

@@ -497,7 +497,17 @@ pg_psql "$T/pg" owner -c "update accounts set disabled = false where name = 'ops
 pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$OP'" >/dev/null
 tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
 [ "$STATUS" = 401 ] || fail "a revoked login certificate: $STATUS $BODY"
-pass "an administrator's login certificate (mutual TLS, no password) lists and approves; not a service certificate, a disabled account or a revoked certificate"
+# refused login certificates count per address like wrong passwords: after 5, 429 without an audit row (the
+# holder of a revoked one could otherwise fill the log)
+for i in 1 2 3 4 5; do
+	tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key" --interface 127.0.0.31
+	[ "$STATUS" = 401 ] || fail "revoked login certificate, try $i from 127.0.0.31: $STATUS $BODY"
+done
+rows=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log")
+tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key" --interface 127.0.0.31
+[ "$STATUS" = 429 ] || fail "the 6th refused login certificate from 127.0.0.31: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log")" = "$rows" ] || fail "a rate-limited certificate login was audited"
+pass "an administrator's login certificate (mutual TLS, no password) lists and approves; not a service certificate, a disabled account or a revoked certificate (429 after 5 from one address, unaudited)"
 
 "$FRONTEND" audit-verify --conninfo "$CI" > "$T/verify.log" 2>&1 || fail "audit chain: $(cat "$T/verify.log")"
 pass "the audit chain verifies"
