@@ -323,8 +323,12 @@ bool auth_verify_password(const char *encoded, const char *password, size_t len)
 	return ok;
 }
 
-/* Verifying against this costs what a real check costs, so an unknown user is not faster to refuse. */
-static const char auth_dummy[] = "scrypt$14$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+/* Verifying against this costs what a real check costs, so an unknown user is not faster to refuse: its
+ * parameters are the ones new hashes get (a raised AUTH_LOGN raises both). */
+#define AUTH_STR_(x) #x
+#define AUTH_STR(x) AUTH_STR_(x)
+static const char auth_dummy[] = "scrypt$" AUTH_STR(AUTH_LOGN) "$" AUTH_STR(AUTH_R) "$" AUTH_STR(AUTH_P)
+				 "$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
 static void auth_cache_tag(struct ratelimit *rl, const char *user, const char *pw, size_t pw_len,
 			   uint8_t tag[SHA256_DIGEST_LENGTH])
