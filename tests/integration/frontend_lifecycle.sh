@@ -340,12 +340,16 @@ echo "# renewal intents refused by the unique index inside a batch this run: $(g
 pass "8 racing renewals of one certificate: exactly one wins (unique index), 7 get 409, concurrent issuance unaffected"
 
 # renewing a certificate of a profile that needs approval: held (linked) until a second person approves
-challenge "$HELD"; CH=$(json_field '["challenge"]')
-csr gnew ec:P-256 "DNS:ignored.example.com"
-renew_body "$T/gnew.csr" "$HELD" "$CH" "$(renew_sig "$T/gated.key" "$CH" "$T/gnew.csr")"
-call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
-[ "$STATUS" = 202 ] || fail "renewal under an approval profile: $STATUS $BODY"
-GN=$(json_field '["serial"]'); GA=$(json_field '["approval"]')
+held_renewal() { # OLD_SERIAL OLD_KEY NEW_NAME: a renewal under the approval profile; sets HS (serial), HA (approval)
+	challenge "$1"; CH=$(json_field '["challenge"]')
+	csr "$3" ec:P-256 "DNS:ignored.example.com"
+	renew_body "$T/$3.csr" "$1" "$CH" "$(renew_sig "$2" "$CH" "$T/$3.csr")"
+	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+	[ "$STATUS" = 202 ] || fail "renewal of $1 under an approval profile: $STATUS $BODY"
+	HS=$(json_field '["serial"]'); HA=$(json_field '["approval"]')
+}
+held_renewal "$HELD" "$T/gated.key" gnew
+GN=$HS GA=$HA
 [ "$(cert_rows "serial_hex = '$GN' and status = 'held' and renews_serial = '$HELD'")" = 1 ] || fail "held renewal row and link"
 call POST "/api/v1/approvals/$GA/approve" "${ADMIN2[@]}"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] && [ "$(json_field '["renews"]')" = "$HELD" ] \
@@ -353,12 +357,8 @@ call POST "/api/v1/approvals/$GA/approve" "${ADMIN2[@]}"
 pass "a renewal under an approval profile is held with its link, then approved"
 # a held renewal of a certificate revoked meanwhile (its key compromised) is not approved: 409 naming it,
 # the row still held, and rejecting it fails the row unsigned
-challenge "$GN"; CH=$(json_field '["challenge"]')
-csr gnew2 ec:P-256 "DNS:ignored.example.com"
-renew_body "$T/gnew2.csr" "$GN" "$CH" "$(renew_sig "$T/gnew.key" "$CH" "$T/gnew2.csr")"
-call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
-[ "$STATUS" = 202 ] || fail "a second renewal under an approval profile: $STATUS $BODY"
-GN2=$(json_field '["serial"]'); GA2=$(json_field '["approval"]')
+held_renewal "$GN" "$T/gnew.key" gnew2
+GN2=$HS GA2=$HA
 pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$GN'" >/dev/null
 call POST "/api/v1/approvals/$GA2/approve" "${ADMIN2[@]}"
 [ "$STATUS" = 409 ] && grep -q "renews $GN, which is revoked now" <<<"$BODY" || fail "approving the renewal of a revoked certificate: $STATUS $BODY"
