@@ -37,7 +37,7 @@ static int cfssl_token_take(struct worker *w, const uint8_t *token, time_t now)
 	return rc;
 }
 
-static void cfssl_error(struct job *j, int status, const char *msg)
+void cfssl_error(struct job *j, int status, const char *msg)
 {
 	dbuf_free(&j->resp);
 	dbuf_init(&j->resp);

@@ -57,6 +57,8 @@ struct cfssl_sign {
 int cfssl_sign_parse(const uint8_t *body, size_t len, struct cfssl_sign *s, char *why) HSMCA_WUR;
 void cfssl_sign_free(struct cfssl_sign *s);
 
+/* j's reply: a CFSSL error body {"success": false, "result": null, "errors": [{"code": status, "message"}]}. */
+void cfssl_error(struct job *j, int status, const char *msg);
 void cfssl_authsign(struct worker *w, struct job *j);
 void cfssl_sign(struct worker *w, struct job *j);
 void cfssl_info(struct worker *w, struct job *j);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cfssl.h"
 #include "deadline.h"
 #include "issue.h"
 #include "log.h"
@@ -29,11 +30,17 @@ struct http_ctx {
 	struct timespec drain_until;
 };
 
+/* An error answered by the loop itself (method, overload, headers, stopping): in CFSSL's format under
+ * /api/v1/cfssl/, whose clients read only that, else ours. */
 static void http_json_error(struct evhttp_request *req, int status, const char *code, const char *msg)
 {
 	struct job tmp;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	memset(&tmp, 0, sizeof(tmp));
-	job_error(&tmp, status, code, msg);
+	if (path && !strncmp(path, "/api/v1/cfssl/", 14))
+		cfssl_error(&tmp, status, msg);
+	else
+		job_error(&tmp, status, code, msg);
 	struct evbuffer *b = evbuffer_new();
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
 	evbuffer_add(b, tmp.resp.data, tmp.resp.len);

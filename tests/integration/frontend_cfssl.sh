@@ -49,6 +49,10 @@ openssl x509 -in "$T/cf.pem" -noout -ext subjectAltName | grep -q 'DNS:cf.exampl
 	|| fail "requester not recorded"
 pass "cfssl sign (authsign) issues through the frontend; hosts become the SANs; the profile's account is recorded"
 
+# errors the frontend's loop answers itself (here a wrong method) are CFSSL error bodies under /api/v1/cfssl/
+st=$(curl -sS -o "$T/m.out" -w '%{http_code}' "$URL/api/v1/cfssl/sign")
+[ "$st" = 405 ] && grep -q '^{"success": false, "result": null, "errors": \[{"code": 405, "message": ' "$T/m.out" \
+	|| fail "GET /api/v1/cfssl/sign: $st $(cat "$T/m.out")"
 cfssl info -remote "localhost:$PORT" -profile cfssl-server > "$T/info.out" 2>"$T/info.err" || fail "cfssl info: $(tail -2 "$T/info.err")"
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"], end="")' "$T/info.out" | cmp -s - <(openssl x509 -in "$T/ca/int.pem") \
 	|| fail "cfssl info did not return the issuing CA"
