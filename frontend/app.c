@@ -1,5 +1,6 @@
 #include "app.h"
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -12,6 +13,19 @@
 #include "conf.h"
 
 #define APP_CHAIN_MAX (64u * 1024u)
+
+/* True if cert's nameConstraints permit directory names only under some prefix. The frontend writes subjects
+ * CN=<first name> (tbsbuild.c), never under a prefix, so every certificate signed under such an issuer would
+ * fail verification (a CA issued by an hsmca CA profile with dn_prefix cannot be this frontend's issuer). */
+static bool app_issuer_pins_dn(X509 *cert)
+{
+	NAME_CONSTRAINTS *nc = X509_get_ext_d2i(cert, NID_name_constraints, NULL, NULL);
+	bool dn = false;
+	for (int i = 0; nc && i < sk_GENERAL_SUBTREE_num(nc->permittedSubtrees); i++)
+		dn = dn || sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, i)->base->type == GEN_DIRNAME;
+	NAME_CONSTRAINTS_free(nc);
+	return dn;
+}
 
 static int app_read_chain(struct app *a, char *err)
 {
@@ -28,7 +42,21 @@ static int app_read_chain(struct app *a, char *err)
 		return HSMCA_ERR_CONFIG;
 	}
 	a->chain_pem[a->chain_len] = 0;
-	return 0;
+	/* a directory-name pin anywhere above the issuers applies to every certificate below it too */
+	BIO *b = BIO_new_mem_buf(a->chain_pem, (int)a->chain_len);
+	X509 *x;
+	int rc = b ? 0 : HSMCA_ERR_NOMEM;
+	while (!rc && b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (app_issuer_pins_dn(x)) {
+			snprintf(err, CONF_ERR_MAX, "chain %s: a CA in it permits only subjects under a directory name; this "
+				 "frontend's are CN=<first name> and would not verify", a->conf.chain);
+			rc = HSMCA_ERR_CONFIG;
+		}
+		X509_free(x);
+	}
+	ERR_clear_error(); /* the end of the PEM data */
+	BIO_free(b);
+	return rc;
 }
 
 /* checkpoint_cert: read as root (before the privilege drop) like every other file; a dedicated key's: not a
@@ -56,19 +84,6 @@ static int app_read_checkpoint_cert(struct app *a, char *err)
 		return HSMCA_ERR_CONFIG;
 	}
 	return 0;
-}
-
-/* True if cert's nameConstraints permit directory names only under some prefix. The frontend writes subjects
- * CN=<first name> (tbsbuild.c), never under a prefix, so every certificate signed under such an issuer would
- * fail verification (a CA issued by an hsmca CA profile with dn_prefix cannot be this frontend's issuer). */
-static bool app_issuer_pins_dn(X509 *cert)
-{
-	NAME_CONSTRAINTS *nc = X509_get_ext_d2i(cert, NID_name_constraints, NULL, NULL);
-	bool dn = false;
-	for (int i = 0; nc && i < sk_GENERAL_SUBTREE_num(nc->permittedSubtrees); i++)
-		dn = dn || sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, i)->base->type == GEN_DIRNAME;
-	NAME_CONSTRAINTS_free(nc);
-	return dn;
 }
 
 int app_load(struct app *a, char *err)

@@ -309,13 +309,16 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		goto out;
 	}
 	if (arc || acct.disabled || !issue_role_may_request(acct.role)) {
+		auth_peer_failed(w, j->peer); /* a leaked key of a disabled account: limited, not an audit flood */
 		issue_audit_refusal(w, p->cfssl_account, j->peer, "forbidden",
 				    "the profile's cfssl_account is disabled, gone or may not request certificates");
 		cfssl_error(j, 403, "the profile's account is disabled, gone or may not request certificates");
 		goto out;
 	}
-	if (cfssl_label_refused(w, j, p->cfssl_account, p, a.r.label))
+	if (cfssl_label_refused(w, j, p->cfssl_account, p, a.r.label)) {
+		auth_peer_failed(w, j->peer);
 		goto out;
+	}
 	int taken = a.has_ts && (a.ts < now - CFSSL_WINDOW || a.ts > now + CFSSL_WINDOW)
 			    ? 1
 			    : cfssl_token_take(w, a.token, now);

@@ -110,18 +110,31 @@ out:
 	return rc;
 }
 
-/* The second person must be one: an administrator cannot approve a request of the administrator who created
- * their account, changed its role or set its password (the audit log says who did), or one administrator
- * could make a second identity and approve their own requests with it. HSMCA_ERR_AUTH if so. */
-static int db_approval_made_by(struct db *db, const char *requester, const char *approver)
+/* The second person must be one: within the approval's lifetime and the DB_APPROVAL_PREP_TEXT before it was
+ * filed, neither may have taken hold of the other's account (the audit log says who did what): the requester
+ * creating the approver, changing its role, setting its password or making it an API key, or the approver
+ * setting the requester's password or making it an API key (to file as the requester). Otherwise one
+ * administrator could make a second identity and approve their own requests with it. Older changes do not
+ * count, so the administrators a first administrator created can approve its requests in time; a chain
+ * (A creates B, B creates C) and identities prepared earlier are not caught, and stay on the audit log.
+ * HSMCA_ERR_AUTH if so. */
+#define DB_APPROVAL_PREP_TEXT "7 days"
+static int db_approval_made_by(struct db *db, int64_t id, const char *requester, const char *approver)
 {
 	struct db_params p = { 0 };
 	PGresult *r = NULL;
+	char idt[24];
+	snprintf(idt, sizeof idt, "%" PRId64, id);
 	db_params_text(&p, approver);
 	db_params_text(&p, requester);
+	db_params_text(&p, idt);
 	int rc = db_exec(db,
-			 "SELECT 1 FROM audit_log WHERE object = $1 AND actor = $2 AND action IN "
-			 "('account.created', 'account.role_changed', 'account.password_changed') LIMIT 1",
+			 "SELECT 1 FROM audit_log l JOIN approvals ap ON ap.id = $3::bigint "
+			 "WHERE l.ts >= ap.created_at - interval '" DB_APPROVAL_PREP_TEXT "' AND ("
+			 "(l.object = $1 AND l.actor = $2 AND l.action IN ('account.created', 'account.role_changed', "
+			 "'account.password_changed', 'apikey.created')) OR "
+			 "(l.object = $2 AND l.actor = $1 AND l.action IN ('account.password_changed', 'apikey.created'))) "
+			 "LIMIT 1",
 			 &p, DB_FMT_TEXT, &r);
 	if (!rc && PQntuples(r) > 0)
 		rc = HSMCA_ERR_AUTH;
@@ -179,10 +192,10 @@ int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, 
 		return db_fail(db, HSMCA_ERR_STATE, "approval %" PRId64 " has expired", id);
 	if (!strcmp(a.requested_by, by))
 		return db_fail(db, HSMCA_ERR_AUTH, "approval %" PRId64 ": the requester cannot decide it", id);
-	if (approve && (rc = db_approval_made_by(db, a.requested_by, by))) /* rejecting stays anyone's */
-		return rc == HSMCA_ERR_AUTH ? db_fail(db, rc, "approval %" PRId64 ": %s created %s, or set its role or "
-							"password, so %s is not a second person here", id,
-						      a.requested_by, by, by)
+	if (approve && (rc = db_approval_made_by(db, id, a.requested_by, by))) /* rejecting stays anyone's */
+		return rc == HSMCA_ERR_AUTH ? db_fail(db, rc, "approval %" PRId64 ": %s and %s changed each other's "
+							"accounts lately (created, role, password or API key), so %s is "
+							"not a second person here", id, a.requested_by, by, by)
 					    : rc;
 	memset(&p, 0, sizeof(p));
 	db_params_text(&p, idt);

@@ -92,13 +92,13 @@ static int fe_db(const struct fe_args *a, struct db **db)
 }
 
 /* Reads a password: the file's first line (its end of line dropped), at most AUTH_PW_MAX bytes, and nothing
- * after it; a longer line or a second line is refused rather than cut or taken in (out: AUTH_PW_MAX + 2). */
+ * after it; a longer line or a second line is refused rather than cut or taken in (out: AUTH_PW_MAX + 4). */
 static int fe_password(const char *path, char *out, size_t *len)
 {
 	FILE *f = path ? fopen(path, "re") : NULL;
 	if (!f)
 		return HSMCA_ERR_IO;
-	*len = fread(out, 1, AUTH_PW_MAX + 1, f);
+	*len = fread(out, 1, AUTH_PW_MAX + 3, f); /* room to see a line end and what follows it */
 	fclose(f);
 	if (*len && out[*len - 1] == '\n')
 		(*len)--;
@@ -106,7 +106,7 @@ static int fe_password(const char *path, char *out, size_t *len)
 		(*len)--;
 	out[*len] = 0;
 	if (*len > AUTH_PW_MAX || memchr(out, '\n', *len) || memchr(out, '\r', *len) || memchr(out, 0, *len)) {
-		OPENSSL_cleanse(out, AUTH_PW_MAX + 2);
+		OPENSSL_cleanse(out, AUTH_PW_MAX + 4);
 		return HSMCA_ERR_PARSE;
 	}
 	return *len >= 12 ? 0 : HSMCA_ERR_AUTH; /* passwords of at least 12 characters */
@@ -115,7 +115,7 @@ static int fe_password(const char *path, char *out, size_t *len)
 static int fe_create_account(const struct fe_args *a, bool bootstrap)
 {
 	struct db *db = NULL;
-	char pw[AUTH_PW_MAX + 2], hash[DB_HASH_MAX], details[128];
+	char pw[AUTH_PW_MAX + 4], hash[DB_HASH_MAX], details[128];
 	size_t pl = 0;
 	enum db_role role = bootstrap ? DB_ROLE_ADMIN
 			  : !a->role ? 0 : !strcmp(a->role, "requester") ? DB_ROLE_REQUESTER

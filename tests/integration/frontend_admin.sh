@@ -17,7 +17,7 @@ AUD_PW='audrey-Secret-4e4e4e4e'
 ADMIN2_PW='second-Admin-8c8c8c8c'
 SECRETS=("$ADMIN_PW" "$ALICE_PW" "$ALICE_PW2" "$ALICE_PW3" "$AUD_PW" "$ADMIN2_PW")
 # a password file is one line: a second line was taken into the password, and one too long was cut
-for bad in 'first-line-1234\nsecond-line-5678\n' "$(printf 'x%.0s' $(seq 300))\n"; do
+for bad in 'first-line-1234\nsecond-line-5678\n' "$(printf 'x%.0s' $(seq 300))\n" "$(printf 'y%.0s' $(seq 256))\nzz\n"; do
 	printf "$bad" > "$T/bad.pw"
 	expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name nobody --password-file "$T/bad.pw"
 	grep -q 'password-file must hold one line of at most 256 bytes' <<<"$OUT" || fail "a bad password file: $OUT"

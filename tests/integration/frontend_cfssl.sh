@@ -100,7 +100,7 @@ pass "a replayed authsign body and a stale timestamp are refused (401)"
 # nothing, and the refusal does not use the token up (it issued before, whatever the account's state)
 cp "$T/authsign.json" "$T/authsign.keep"
 pg_psql "$T/pg" owner -c "update accounts set disabled = true where name = 'cfssl-client'" >/dev/null
-st=$(authsign "$(date +%s)" '{"hosts": ["acct.example.com"]}')
+st=$(authsign "$(date +%s)" '{"hosts": ["acct.example.com"]}' --interface 127.0.0.22)
 [ "$st" = 403 ] && grep -q 'account is disabled, gone or may not request' "$T/authsign.out" \
 	|| fail "authsign for a disabled account: $st $(cat "$T/authsign.out")"
 pg_psql "$T/pg" owner -c "update accounts set disabled = false where name = 'cfssl-client'" >/dev/null
@@ -108,7 +108,7 @@ st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign
 [ "$st" = 200 ] || fail "the same body once the account is enabled again: $st $(cat "$T/authsign.out")"
 # a signer label other than the profile's issuer is refused, not signed by the issuer anyway; the profile's
 # own issuer is fine; profile, label and crl_override must be strings (Go's types), as cfssl would insist
-st=$(authsign "$(date +%s)" '{"hosts": ["label.example.com"], "label": "other-ca"}')
+st=$(authsign "$(date +%s)" '{"hosts": ["label.example.com"], "label": "other-ca"}' --interface 127.0.0.22)
 [ "$st" = 400 ] && grep -q 'label other-ca is not profile cfssl-server' "$T/authsign.out" || fail "another label: $st $(cat "$T/authsign.out")"
 st=$(authsign "$(date +%s)" '{"hosts": ["label.example.com"], "label": "int"}')
 [ "$st" = 200 ] || fail "the profile's own issuer as label: $st $(cat "$T/authsign.out")"

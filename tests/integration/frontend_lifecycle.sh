@@ -118,7 +118,7 @@ call POST "/api/v1/approvals/$A2/approve" "${ADMIN[@]}"
 call POST /api/v1/accounts -d '{"name": "sock", "role": "admin", "password": "sock password 0001"}' "${ADMIN[@]}"
 [ "$STATUS" = 201 ] || fail "create sock: $STATUS $BODY"
 call POST "/api/v1/approvals/$A2/approve" -u "sock:sock password 0001"
-[ "$STATUS" = 403 ] && grep -q 'ops-admin created sock, or set its role or password, so sock is not a second person' <<<"$BODY" \
+[ "$STATUS" = 403 ] && grep -q "ops-admin and sock changed each other's accounts lately" <<<"$BODY" \
 	|| fail "approval by an administrator the requester created: $STATUS $BODY"
 printf 'sock2 password 0001\n' > "$T/sock2.pw"
 "$FRONTEND" create-account --conninfo "$CI" --name sock2 --role admin --password-file "$T/sock2.pw" >/dev/null || fail "sock2"
@@ -126,11 +126,24 @@ call POST /api/v1/accounts/sock2/password -d '{"password": "taken over 0001"}' "
 [ "$STATUS" = 200 ] || fail "set sock2's password: $STATUS $BODY"
 call POST "/api/v1/approvals/$A2/approve" -u "sock2:taken over 0001"
 [ "$STATUS" = 403 ] && grep -q second-person <<<"$BODY" || fail "approval by an administrator whose password the requester set: $STATUS $BODY"
+# the other way round: the approver set the requester's password (and could file as it)
+call POST /api/v1/accounts/alice/password -d '{"password": "'"$(cat "$T/alice.pw")"'"}' -u "sock2:taken over 0001"
+[ "$STATUS" = 200 ] || fail "sock2 sets alice's password: $STATUS $BODY"
+csr gated2b ec:P-256 "DNS:gated2b.example.com"
+issue_req "$T/gated2b.csr" gated "${ALICE[@]}"
+A2B=$(json_field '["approval"]')
+call POST "/api/v1/approvals/$A2B/approve" -u "sock2:taken over 0001"
+[ "$STATUS" = 403 ] && grep -q second-person <<<"$BODY" || fail "approval by the administrator who set the requester's password: $STATUS $BODY"
+# changes older than a week before the request do not count (the first administrator's colleagues)
+pg_psql "$T/pg" owner -c "set session_replication_role = replica;
+	update approvals set created_at = now() + interval '8 days' where id = $A2B" >/dev/null
+call POST "/api/v1/approvals/$A2B/approve" -u "sock2:taken over 0001"
+[ "$STATUS" = 200 ] || fail "approval long after the password change: $STATUS $BODY"
 call POST "/api/v1/approvals/$A2/reject" "${ADMIN2[@]}" -d '{"reason": "not this one"}'
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = failed ] || fail "reject: $STATUS $BODY"
 [ "$(cert_rows "serial_hex = '$S2' and status = 'failed' and der is null")" = 1 ] || fail "rejected row"
 [ "$(audit_count approval.rejected "$S2")" = 1 ] || fail "rejection audit row"
-pass "no self-approval, nor by an administrator the requester created or whose password it set; a rejection fails the request unsigned"
+pass "no self-approval, nor by an administrator that the requester created or whose password it set, or that set the requester's, in the week before the request or since; a rejection fails the request unsigned"
 
 # expiry: an approval past its time fails its certificate (recovery pass), audited
 csr gated3 ec:P-256 "DNS:gated3.example.com"

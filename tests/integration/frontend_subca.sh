@@ -84,7 +84,14 @@ expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
 grep -q "profile under-team: issuer $T/sub.pem permits only subjects under a directory name" <<<"$OUT" \
 	|| fail "start-up under a DN-constrained issuer: $OUT"
 cp "$T/profiles.keep" "$T/profiles.conf"
-pass "a profile whose issuer constrains directory names (a CA issued with dn_prefix) stops the frontend at start-up, saying why"
+# the same for such a CA anywhere in the chain the frontend serves (above an issuer, it binds it too)
+cp "$T/chain.pem" "$T/chain.keep"
+cat "$T/sub.pem" >> "$T/chain.pem"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "chain $T/chain.pem: a CA in it permits only subjects under a directory name" <<<"$OUT" \
+	|| fail "start-up with a DN-constrained CA in the chain: $OUT"
+cp "$T/chain.keep" "$T/chain.pem"
+pass "a profile whose issuer constrains directory names (a CA issued with dn_prefix), or such a CA in the chain, stops the frontend at start-up, saying why"
 
 # ---- what clients make of certificates the team CA signs (the team CA's key is the CSR's) ----
 cat "$T/ca/int.pem" "$T/sub.pem" > "$T/untrusted.pem"
