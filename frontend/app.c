@@ -14,17 +14,22 @@
 
 #define APP_CHAIN_MAX (64u * 1024u)
 
-/* True if cert's nameConstraints permit directory names only under some prefix. The frontend writes subjects
- * CN=<first name> (tbsbuild.c), never under a prefix, so every certificate signed under such an issuer would
- * fail verification (a CA issued by an hsmca CA profile with dn_prefix cannot be this frontend's issuer). */
-static bool app_issuer_pins_dn(X509 *cert)
+/* HSMCA_ERR_CONFIG, saying so ("WHAT PATH permits ..."), if cert's nameConstraints permit directory names only
+ * under some prefix. The frontend writes subjects CN=<first name> (tbsbuild.c), never under a prefix, so every
+ * certificate signed under such a CA would fail verification (a CA issued by an hsmca CA profile with
+ * dn_prefix cannot be this frontend's issuer, nor above it). */
+static int app_issuer_pins_dn(X509 *cert, const char *what, const char *path, char *err)
 {
 	NAME_CONSTRAINTS *nc = X509_get_ext_d2i(cert, NID_name_constraints, NULL, NULL);
 	bool dn = false;
 	for (int i = 0; nc && i < sk_GENERAL_SUBTREE_num(nc->permittedSubtrees); i++)
 		dn = dn || sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, i)->base->type == GEN_DIRNAME;
 	NAME_CONSTRAINTS_free(nc);
-	return dn;
+	if (!dn)
+		return 0;
+	snprintf(err, CONF_ERR_MAX, "%s %s permits only subjects under a directory name; this frontend's are "
+		 "CN=<first name> and would not verify", what, path);
+	return HSMCA_ERR_CONFIG;
 }
 
 static int app_read_chain(struct app *a, char *err)
@@ -47,11 +52,7 @@ static int app_read_chain(struct app *a, char *err)
 	X509 *x;
 	int rc = b ? 0 : HSMCA_ERR_NOMEM;
 	while (!rc && b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		if (app_issuer_pins_dn(x)) {
-			snprintf(err, CONF_ERR_MAX, "chain %s: a CA in it permits only subjects under a directory name; this "
-				 "frontend's are CN=<first name> and would not verify", a->conf.chain);
-			rc = HSMCA_ERR_CONFIG;
-		}
+		rc = app_issuer_pins_dn(x, "a CA in chain", a->conf.chain, err);
 		X509_free(x);
 	}
 	ERR_clear_error(); /* the end of the PEM data */
@@ -103,11 +104,10 @@ int app_load(struct app *a, char *err)
 				 p->issuer_cert);
 			return rc;
 		}
-		if (app_issuer_pins_dn(iss->cert)) {
-			snprintf(err, CONF_ERR_MAX, "profile %s: issuer %s permits only subjects under a directory name; "
-				 "this frontend's are CN=<first name> and would not verify", p->name, p->issuer_cert);
-			return HSMCA_ERR_CONFIG;
-		}
+		char what[PROF_NAME_MAX + 32];
+		snprintf(what, sizeof(what), "profile %s: issuer", p->name);
+		if ((rc = app_issuer_pins_dn(iss->cert, what, p->issuer_cert, err)))
+			return rc;
 		long issuer_pathlen = X509_get_pathlen(iss->cert); /* -1: no pathLenConstraint */
 		if (p->ca && issuer_pathlen >= 0 && (long)p->path_length >= issuer_pathlen) {
 			snprintf(err, CONF_ERR_MAX, "profile %s: path_length %u must be below the pathLenConstraint %ld of "

@@ -210,8 +210,6 @@ void cfssl_authsign_free(struct cfssl_authsign *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Runs the issuance core for actor and replies in CFSSL's format: the certificate, or the refusal (202 for
- * a request held for approval, which a CFSSL client cannot wait for). */
 /* A request that names a signer (cfssl's -label) other than the profile's issuer: refused rather than signed
  * by another key than asked (true: answered). */
 static bool cfssl_label_refused(struct worker *w, struct job *j, const char *actor, const struct profile *p,
@@ -226,6 +224,8 @@ static bool cfssl_label_refused(struct worker *w, struct job *j, const char *act
 	return true;
 }
 
+/* Runs the issuance core for actor and replies in CFSSL's format: the certificate, or the refusal (202 for
+ * a request held for approval, which a CFSSL client cannot wait for). */
 static void cfssl_issue(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr,
 			size_t csr_len, const struct issue_extra *ex)
 {
@@ -302,13 +302,12 @@ void cfssl_authsign(struct worker *w, struct job *j)
 	}
 	/* the key stands for the profile's account: one disabled, gone or no longer a requester issues nothing,
 	 * as with its own credentials (checked before the token is taken: a refusal does not use it up) */
-	struct db_account acct;
-	int arc = db_account_get(w->db, p->cfssl_account, &acct);
-	if (arc && arc != HSMCA_ERR_NOTFOUND) {
+	int arc = issue_account_may_request(w, p->cfssl_account);
+	if (arc && arc != HSMCA_ERR_NOTFOUND && arc != HSMCA_ERR_AUTH) {
 		cfssl_error(j, 503, "the database is unavailable");
 		goto out;
 	}
-	if (arc || acct.disabled || !issue_role_may_request(acct.role)) {
+	if (arc) {
 		auth_peer_failed(w, j->peer); /* a leaked key of a disabled account: limited, not an audit flood */
 		issue_audit_refusal(w, p->cfssl_account, j->peer, "forbidden",
 				    "the profile's cfssl_account is disabled, gone or may not request certificates");

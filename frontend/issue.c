@@ -447,6 +447,17 @@ bool issue_role_may_request(enum db_role role)
 	return role == DB_ROLE_REQUESTER || role == DB_ROLE_ADMIN;
 }
 
+int issue_account_may_request(struct worker *w, const char *name)
+{
+	struct db_account acct;
+	int rc = db_account_get(w->db, name, &acct);
+	if (rc)
+		return rc;
+	if (acct.disabled)
+		return HSMCA_ERR_NOTFOUND;
+	return issue_role_may_request(acct.role) ? 0 : HSMCA_ERR_AUTH;
+}
+
 static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)
 {
 	if (certauth_require(w, j, acct, NULL))

@@ -61,6 +61,10 @@ void issue_request(struct worker *w, struct job *j);
 bool issue_inline(struct app *app, struct pool *pool, struct job *j);
 /* Requesters and administrators may request certificates; auditors may not. */
 bool issue_role_may_request(enum db_role role);
+/* An account that stands behind a request without presenting credentials (a renewal's requester, a cfssl
+ * auth key's account), read now: 0 if it may request; HSMCA_ERR_NOTFOUND if it is gone or disabled;
+ * HSMCA_ERR_AUTH if its role may not request; else the database's error. */
+int issue_account_may_request(struct worker *w, const char *name);
 /* Records a refused request on the audit log (its own transaction). */
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why);
 

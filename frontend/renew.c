@@ -168,7 +168,6 @@ static void renew_bad_proof(struct worker *w, struct job *j, const char *actor, 
 static void renew_issue(struct worker *w, struct job *j, const struct db_cert_row *old, const struct renew_body *b,
 			const char *via)
 {
-	struct db_account acct;
 	struct issue_outcome o;
 	char why[ISSUE_WHY_MAX];
 	time_t now = time(NULL);
@@ -186,15 +185,15 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 		snprintf(why, sizeof(why), "already renewed by %s; renew that one", old->renewed_by);
 		return renew_refuse(w, j, actor, 409, "already-renewed", why);
 	}
-	int rc = db_account_get(w->db, old->requester, &acct);
-	if (rc && rc != HSMCA_ERR_NOTFOUND)
-		return job_error(j, 503, "unavailable", "the database is unavailable");
-	if (rc || acct.disabled)
+	int rc = issue_account_may_request(w, old->requester); /* as every other way to a certificate */
+	if (rc == HSMCA_ERR_NOTFOUND)
 		return renew_refuse(w, j, actor, 403, "account-disabled",
 				    "the account that requested this certificate is disabled or gone");
-	if (!issue_role_may_request(acct.role)) /* as every other way to a certificate */
+	if (rc == HSMCA_ERR_AUTH)
 		return renew_refuse(w, j, actor, 403, "forbidden",
 				    "the account that requested this certificate may no longer request certificates");
+	if (rc)
+		return job_error(j, 503, "unavailable", "the database is unavailable");
 	const struct profile *p = profiles_find(&w->app->profiles, old->profile);
 	if (!p)
 		return renew_refuse(w, j, actor, 409, "unknown-profile", "the certificate's profile no longer exists");
