@@ -19,6 +19,7 @@
 #include "listen.h"
 #include "log.h"
 #include "privdrop.h"
+#include "pwfile.h"
 
 #define FE_APIKEY_LEN 32
 
@@ -91,31 +92,10 @@ static int fe_db(const struct fe_args *a, struct db **db)
 	return rc;
 }
 
-/* Reads a password: the file's first line (its end of line dropped), at most AUTH_PW_MAX bytes, and nothing
- * after it; a longer line or a second line is refused rather than cut or taken in (out: AUTH_PW_MAX + 4). */
-static int fe_password(const char *path, char *out, size_t *len)
-{
-	FILE *f = path ? fopen(path, "re") : NULL;
-	if (!f)
-		return HSMCA_ERR_IO;
-	*len = fread(out, 1, AUTH_PW_MAX + 3, f); /* room to see a line end and what follows it */
-	fclose(f);
-	if (*len && out[*len - 1] == '\n')
-		(*len)--;
-	if (*len && out[*len - 1] == '\r')
-		(*len)--;
-	out[*len] = 0;
-	if (*len > AUTH_PW_MAX || memchr(out, '\n', *len) || memchr(out, '\r', *len) || memchr(out, 0, *len)) {
-		OPENSSL_cleanse(out, AUTH_PW_MAX + 4);
-		return HSMCA_ERR_PARSE;
-	}
-	return *len >= 12 ? 0 : HSMCA_ERR_AUTH; /* passwords of at least 12 characters */
-}
-
 static int fe_create_account(const struct fe_args *a, bool bootstrap)
 {
 	struct db *db = NULL;
-	char pw[AUTH_PW_MAX + 4], hash[DB_HASH_MAX], details[128];
+	char pw[PWFILE_OUT], hash[DB_HASH_MAX], details[128];
 	size_t pl = 0;
 	enum db_role role = bootstrap ? DB_ROLE_ADMIN
 			  : !a->role ? 0 : !strcmp(a->role, "requester") ? DB_ROLE_REQUESTER
@@ -123,12 +103,15 @@ static int fe_create_account(const struct fe_args *a, bool bootstrap)
 	int rc;
 	if (!a->name || !role || strlen(a->name) >= DB_NAME_MAX)
 		return fe_usage();
-	if ((rc = fe_password(a->password_file, pw, &pl))) {
+	if ((rc = pwfile_read(a->password_file, pw, &pl))) { /* pw is all zero after a refusal */
 		if (rc == HSMCA_ERR_PARSE)
-			fprintf(stderr, "hsmca-frontend: --password-file must hold one line of at most %d bytes (no NUL)\n",
-				AUTH_PW_MAX);
+			fprintf(stderr, "hsmca-frontend: --password-file must hold one line of at most %d bytes (no NUL, "
+					"no CR but in a final CRLF)\n", AUTH_PW_MAX);
+		else if (rc == HSMCA_ERR_AUTH)
+			fprintf(stderr, "hsmca-frontend: the password in --password-file is shorter than %d bytes\n",
+				PWFILE_MIN);
 		else
-			fprintf(stderr, "hsmca-frontend: cannot read a password of at least 12 characters from --password-file\n");
+			fprintf(stderr, "hsmca-frontend: cannot read --password-file\n");
 		return 1;
 	}
 	rc = auth_hash_password(pw, pl, hash);

@@ -16,15 +16,23 @@ ALICE_PW3='alice-ByAdmin-51d0aa3c'
 AUD_PW='audrey-Secret-4e4e4e4e'
 ADMIN2_PW='second-Admin-8c8c8c8c'
 SECRETS=("$ADMIN_PW" "$ALICE_PW" "$ALICE_PW2" "$ALICE_PW3" "$AUD_PW" "$ADMIN2_PW")
-# a password file is one line: a second line was taken into the password, and one too long was cut
-for bad in 'first-line-1234\nsecond-line-5678\n' "$(printf 'x%.0s' $(seq 300))\n" "$(printf 'y%.0s' $(seq 256))\nzz\n"; do
+# a password file is one line: a second line was taken into the password, one too long was cut, and a bare
+# CR at the end (not a CRLF line end) was dropped from the password
+for bad in 'first-line-1234\nsecond-line-5678\n' "$(printf 'x%.0s' $(seq 300))\n" "$(printf 'y%.0s' $(seq 256))\nzz\n" \
+	'bare-carriage-return-1\r' 'crlf-then-more-12\r\nx'; do
 	printf "$bad" > "$T/bad.pw"
 	expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name nobody --password-file "$T/bad.pw"
 	grep -q 'password-file must hold one line of at most 256 bytes' <<<"$OUT" || fail "a bad password file: $OUT"
 done
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'nobody'")" = 0 ] || fail "a bad password file made an account"
-pass "a password file of two lines, or of a line over 256 bytes, is refused (not taken in or cut)"
-printf '%s\n' "$ADMIN_PW" > "$T/admin.pw"
+printf 'short pw 11\n' > "$T/bad.pw"
+expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name nobody --password-file "$T/bad.pw"
+grep -q 'password in --password-file is shorter than 12 bytes' <<<"$OUT" || fail "a short password: $OUT"
+expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name nobody --password-file "$T/no.pw"
+grep -q 'cannot read --password-file' <<<"$OUT" || fail "a missing password file: $OUT"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'nobody'")" = 0 ] || fail "a bad password file made an account"
+pass "a password file of two lines, of a line over 256 bytes or with a bare CR is refused (not taken in or cut); a short or missing one says so"
+printf '%s\r\n' "$ADMIN_PW" > "$T/admin.pw" # a CRLF line end is not part of the password (logins below)
 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name ops-admin --password-file "$T/admin.pw" \
 	> "$T/bootstrap.log" 2>&1 || fail "bootstrap-admin: $(cat "$T/bootstrap.log")"
 fe_start

@@ -1,0 +1,68 @@
+#include "pwfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "err.h"
+
+int pwfile_parse(const uint8_t *buf, size_t n, char *out, size_t *len)
+{
+	size_t k = n;
+	int rc = HSMCA_ERR_PARSE;
+
+	*len = 0;
+	if (n > PWFILE_READ_MAX)
+		goto fail;
+	if (k && buf[k - 1] == '\n') { /* one line end: "\n" or "\r\n" */
+		k--;
+		if (k && buf[k - 1] == '\r')
+			k--;
+	}
+	if (k > AUTH_PW_MAX || memchr(buf, '\n', k) || memchr(buf, '\r', k) || memchr(buf, 0, k))
+		goto fail;
+	if (k < PWFILE_MIN) {
+		rc = HSMCA_ERR_AUTH;
+		goto fail;
+	}
+	memcpy(out, buf, k);
+	out[k] = 0;
+	*len = k;
+	return 0;
+fail:
+	OPENSSL_cleanse(out, PWFILE_OUT);
+	return rc;
+}
+
+int pwfile_read(const char *path, char *out, size_t *len)
+{
+	uint8_t raw[PWFILE_READ_MAX];
+	size_t n = 0;
+	int rc = HSMCA_ERR_IO, fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
+
+	*len = 0;
+	if (fd < 0) {
+		OPENSSL_cleanse(out, PWFILE_OUT);
+		return HSMCA_ERR_IO;
+	}
+	while (n < sizeof raw) { /* up to PWFILE_READ_MAX bytes: enough to see a line that is too long */
+		ssize_t r = read(fd, raw + n, sizeof raw - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	rc = pwfile_parse(raw, n, out, len);
+out:
+	if (rc == HSMCA_ERR_IO)
+		OPENSSL_cleanse(out, PWFILE_OUT);
+	OPENSSL_cleanse(raw, sizeof raw);
+	close(fd);
+	return rc;
+}
