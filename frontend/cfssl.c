@@ -63,6 +63,17 @@ static void cfssl_result(struct job *j, const char *cert_pem, const char *extra)
 	dbuf_add(&j->resp, "}, \"errors\": [], \"messages\": []}\n", 33);
 }
 
+/* A 200 CFSSL answer carrying the DER certificate as PEM. */
+static void cfssl_reply_der(struct job *j, const uint8_t *der, size_t len)
+{
+	char *pem = issue_pem(der, len);
+	if (pem)
+		cfssl_result(j, pem, "");
+	else
+		cfssl_error(j, 500, "cannot encode the certificate");
+	free(pem);
+}
+
 static const struct profile *cfssl_profile(struct worker *w, const char *name)
 {
 	return profiles_find(&w->app->profiles, name && *name ? name : "default");
@@ -245,22 +256,74 @@ static void cfssl_issue(struct worker *w, struct job *j, const char *actor, cons
 		cfssl_error(j, o.status, msg);
 		goto out;
 	}
-	const unsigned char *d = o.der.data;
-	X509 *x = d2i_X509(NULL, &d, (long)o.der.len);
-	BIO *b = BIO_new(BIO_s_mem());
-	char *pem = NULL;
-	long pl;
-	if (x && b && PEM_write_bio_X509(b, x) && (pl = BIO_get_mem_data(b, &pem)) > 0) {
-		char *cert = strndup(pem, (size_t)pl);
-		cfssl_result(j, cert ? cert : "", "");
-		free(cert);
-	} else {
-		cfssl_error(j, 500, "cannot encode the certificate");
-	}
-	X509_free(x);
-	BIO_free(b);
+	cfssl_reply_der(j, o.der.data, o.der.len);
 out:
 	dbuf_free(&o.der);
+}
+
+/* A stale timestamp or a replay that nothing else answers: 401, audited, counted as a failed proof. */
+static void cfssl_replay_refused(struct worker *w, struct job *j, const struct profile *p)
+{
+	auth_peer_failed(w, j->peer);
+	issue_audit_refusal(w, p->cfssl_account, j->peer, "replay", "stale timestamp or replayed token");
+	cfssl_error(j, 401, "stale timestamp or replayed request");
+}
+
+/* Takes the authsign token for this request, or answers a replay (the same token: the same inner request
+ * bytes) from what its earlier certificates decide (schema 011). 0: taken, go on and issue; 1: answered here.
+ *   - a certificate it produced was revoked: refused for good, whatever the hold (a captured request must
+ *     not get a compromised key certified again; the key holder sends a new CSR);
+ *   - the token is held (CFSSL_WINDOW * 2 since it was taken): the certificate it produced is the answer,
+ *     sent again if issued (a client retrying after a lost answer), or the client is told it is held or
+ *     being signed; with none (refused, or failed), a replay refusal;
+ *   - the hold is over: taken again, and the same bytes get a new certificate, as cfssl gives them (clients
+ *     that renew by sending the same CSR again). */
+static int cfssl_token_or_replay(struct worker *w, struct job *j, const struct profile *p, const uint8_t *token,
+				 time_t now)
+{
+	char serial[DB_SERIAL_HEX_MAX], status[DB_STATUS_MAX], msg[DB_SERIAL_HEX_MAX + 160];
+	struct db_cert_row row;
+	int rc = db_token_cert(w->db, token, serial, status), taken;
+
+	if (rc && rc != HSMCA_ERR_NOTFOUND) {
+		log_event("error", "db_error", "worker=%u what=authsign_replay why=\"%s\"", w->id, db_errmsg(w->db));
+		cfssl_error(j, 503, "the database is unavailable");
+		return 1;
+	}
+	bool found = rc == 0;
+	if (found && strcmp(status, "revoked") == 0) {
+		auth_peer_failed(w, j->peer); /* a replayer is limited like any failed proof */
+		snprintf(msg, sizeof(msg), "certificate %s, issued for this exact request, is revoked: send a new CSR", serial);
+		issue_audit_refusal(w, p->cfssl_account, j->peer, "revoked-request", msg);
+		cfssl_error(j, 409, msg);
+		return 1;
+	}
+	if ((taken = cfssl_token_take(w, token, now)) <= 0) {
+		if (taken < 0)
+			cfssl_error(j, 503, "the database is unavailable");
+		return taken < 0;
+	}
+	if (!found) {
+		cfssl_replay_refused(w, j, p);
+		return 1;
+	}
+	if (strcmp(status, "issued") == 0) {
+		if ((rc = db_cert_get(w->db, serial, &row))) {
+			cfssl_error(j, 503, "the certificate for this request cannot be read");
+			return 1;
+		}
+		log_event("info", "authsign_replay_answered", "serial=%s peer=%s", serial, j->peer);
+		cfssl_reply_der(j, row.der, row.der_len);
+		db_cert_row_free(&row);
+		return 1;
+	}
+	if (strcmp(status, "held") == 0)
+		snprintf(msg, sizeof(msg), "held for approval: certificate %s is issued once an administrator approves it",
+			 serial);
+	else
+		snprintf(msg, sizeof(msg), "certificate %s for this request is being signed; send it again shortly", serial);
+	cfssl_error(j, strcmp(status, "held") == 0 ? 202 : 409, msg);
+	return 1;
 }
 
 void cfssl_authsign(struct worker *w, struct job *j)
@@ -318,20 +381,13 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		auth_peer_failed(w, j->peer);
 		goto out;
 	}
-	int taken = a.has_ts && (a.ts < now - CFSSL_WINDOW || a.ts > now + CFSSL_WINDOW)
-			    ? 1
-			    : cfssl_token_take(w, a.token, now);
-	if (taken < 0) {
-		cfssl_error(j, 503, "the database is unavailable");
+	if (a.has_ts && (a.ts < now - CFSSL_WINDOW || a.ts > now + CFSSL_WINDOW)) {
+		cfssl_replay_refused(w, j, p);
 		goto out;
 	}
-	if (taken) {
-		auth_peer_failed(w, j->peer);
-		issue_audit_refusal(w, p->cfssl_account, j->peer, "replay", "stale timestamp or replayed token");
-		cfssl_error(j, 401, "stale timestamp or replayed request");
+	if (cfssl_token_or_replay(w, j, p, a.token, now))
 		goto out;
-	}
-	struct issue_extra ex = { .hosts = a.r.hosts, .via = "cfssl-authsign" };
+	struct issue_extra ex = { .hosts = a.r.hosts, .via = "cfssl-authsign", .authsign_token = a.token };
 	cfssl_issue(w, j, p->cfssl_account, p, a.r.csr, a.r.csr_len, &ex);
 out:
 	cfssl_authsign_free(&a);

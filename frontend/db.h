@@ -15,6 +15,7 @@
 #define DB_NAME_MAX 64
 #define DB_HASH_MAX 256   /* encoded password / API key hash */
 #define DB_SERIAL_HEX_MAX 41
+#define DB_STATUS_MAX 16 /* a certificate status and its NUL */
 #define DB_AUDIT_HASH_LEN 32 /* SHA-256 */
 
 struct db;
@@ -117,6 +118,7 @@ struct db_cert {
 	const uint8_t *tbs;
 	size_t tbs_len;
 	const char *renews_serial_hex; /* NULL unless a renewal */
+	const uint8_t *authsign_token; /* DB_TOKEN_LEN bytes: the CFSSL authsign token it was requested with, or NULL */
 };
 
 /* Inserts the intent (status 'pending', the TBS) inside the current transaction. */
@@ -222,5 +224,9 @@ int db_apikey_disable(struct db *db, const char *account, int64_t id) HSMCA_WUR;
  * held (new, or its last hold expired), HSMCA_ERR_EXISTS if another request holds it (a replay, from any
  * frontend of the database). With prune, expired tokens are deleted first. */
 int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds, bool prune) HSMCA_WUR;
+/* The certificate requested with token that decides a replay (schema 011): a revoked one if there is any,
+ * else the newest that did not fail. Its serial and status; HSMCA_ERR_NOTFOUND if there is none. */
+int db_token_cert(struct db *db, const uint8_t token[DB_TOKEN_LEN], char serial[DB_SERIAL_HEX_MAX],
+		  char status[DB_STATUS_MAX]) HSMCA_WUR;
 
 #endif

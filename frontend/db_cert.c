@@ -5,7 +5,6 @@
 
 #include "db_priv.h"
 
-#define DB_STATUS_MAX 16
 #define DB_TIME_DEC_MAX 24
 
 static int db_blob_check(struct db *db, const char *what, const uint8_t *p, size_t len)
@@ -66,10 +65,14 @@ int db_cert_insert_as(struct db *db, const struct db_cert *c, const char *status
 	db_params_bin(&p, c->tbs, c->tbs_len);
 	db_params_text(&p, c->renews_serial_hex ? renews : NULL);
 	db_params_text(&p, status);
+	if (c->authsign_token)
+		db_params_bin(&p, c->authsign_token, DB_TOKEN_LEN);
+	else
+		db_params_text(&p, NULL);
 	return db_exec_cmd(db,
 			   "INSERT INTO certificates (serial_hex, issuer, subject, sans, not_before, not_after, "
-			   "profile, requester, tbs, renews_serial, status) VALUES ($1, $2, $3, $4, "
-			   "to_timestamp($5::bigint), to_timestamp($6::bigint), $7, $8, $9::bytea, $10, $11)",
+			   "profile, requester, tbs, renews_serial, status, authsign_token) VALUES ($1, $2, $3, $4, "
+			   "to_timestamp($5::bigint), to_timestamp($6::bigint), $7, $8, $9::bytea, $10, $11, $12::bytea)",
 			   &p);
 }
 

@@ -5,7 +5,6 @@
 
 #include "db.h"
 
-#define DB_STATUS_TEXT_MAX 16
 #define DB_APPROVAL_TTL_DEFAULT (7 * 24 * 3600) /* seconds a held request waits for an administrator */
 
 /* One certificate row as stored. Owns sans, subject, tbs and der (db_cert_row_free). */
@@ -14,7 +13,7 @@ struct db_cert_row {
 	char issuer[DB_NAME_MAX];
 	char profile[DB_NAME_MAX];
 	char requester[DB_NAME_MAX];
-	char status[DB_STATUS_TEXT_MAX];
+	char status[DB_STATUS_MAX];
 	char renews[DB_SERIAL_HEX_MAX];     /* "" unless this renews another */
 	char renewed_by[DB_SERIAL_HEX_MAX]; /* "" unless a (not failed) renewal of this one exists */
 	char *subject, *sans, *failure_reason; /* failure_reason may be NULL */
@@ -41,7 +40,7 @@ struct db_approval {
 	char action[DB_NAME_MAX];
 	char object[DB_SERIAL_HEX_MAX + 24];
 	char requested_by[DB_NAME_MAX];
-	char status[DB_STATUS_TEXT_MAX];
+	char status[DB_STATUS_MAX];
 	char decided_by[DB_NAME_MAX];       /* "" while undecided */
 	time_t created_at, expires_at, decided_at;
 	bool expired;                       /* pending but past expires_at */

@@ -29,3 +29,25 @@ int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned tt
 	PQclear(r);
 	return rc;
 }
+
+int db_token_cert(struct db *db, const uint8_t token[DB_TOKEN_LEN], char serial[DB_SERIAL_HEX_MAX],
+		  char status[DB_STATUS_MAX])
+{
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	int rc;
+
+	db_params_bin(&p, token, DB_TOKEN_LEN);
+	rc = db_exec(db,
+		     "SELECT serial_hex, status FROM certificates WHERE authsign_token = $1 AND status <> 'failed' "
+		     "ORDER BY status = 'revoked' DESC, id DESC LIMIT 1",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc)
+		return rc;
+	if (PQntuples(r) != 1)
+		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "no certificate for this token");
+	else if (!(rc = db_copy_text(db, r, 0, 0, serial, DB_SERIAL_HEX_MAX)))
+		rc = db_copy_text(db, r, 0, 1, status, DB_STATUS_MAX);
+	PQclear(r);
+	return rc;
+}

@@ -310,7 +310,8 @@ int issue_rec_build(struct issue_rec *r, const struct profile *p, const char *ac
 	issue_subject_text(tbsbuild_cn(csr), r->subject, sizeof(r->subject));
 	r->c = (struct db_cert){ .subject = r->subject, .tbs = tbs->data, .tbs_len = tbs->len,
 				 .not_before = validity[0], .not_after = validity[1],
-				 .renews_serial_hex = x ? x->renews_serial : NULL };
+				 .renews_serial_hex = x ? x->renews_serial : NULL,
+				 .authsign_token = x ? x->authsign_token : NULL };
 	snprintf(r->c.serial_hex, sizeof(r->c.serial_hex), "%s", serial);
 	snprintf(r->c.issuer, sizeof(r->c.issuer), "%s", p->issuer);
 	snprintf(r->c.profile, sizeof(r->c.profile), "%s", p->name);

@@ -30,6 +30,7 @@ struct issue_extra {
 	const char *sans;              /* "DNS:a,IP:b,email:c" (a renewal: the old certificate's names) */
 	const char *renews_serial;     /* the certificate this one renews, or NULL */
 	const char *via;               /* how the request was authenticated, for the audit row */
+	const uint8_t *authsign_token; /* CFSSL authsign: the request's token (DB_TOKEN_LEN bytes), kept on the row */
 };
 
 /* Opens this worker's database connection if needed. */

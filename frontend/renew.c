@@ -130,7 +130,7 @@ static void renew_json_reply(struct job *j, int status, const char *challenge)
 
 void renew_challenge(struct worker *w, struct job *j)
 {
-	char serial[DB_SERIAL_HEX_MAX], why[ISSUE_WHY_MAX], status[DB_STATUS_TEXT_MAX], c[RENEW_CHALLENGE_MAX];
+	char serial[DB_SERIAL_HEX_MAX], why[ISSUE_WHY_MAX], status[DB_STATUS_MAX], c[RENEW_CHALLENGE_MAX];
 	if (renew_parse_challenge_request(j->body, j->body_len, serial, why))
 		return job_error(j, 400, "bad-request", why);
 	if (issue_db(w))

@@ -89,12 +89,36 @@ print(json.dumps({"timestamp": int(sys.argv[3]), "token": base64.b64encode(tok).
 PY
 	curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign.json" "${@:3}" "$URL/api/v1/cfssl/authsign"
 }
+out_serial() { # the serial of the certificate in $T/authsign.out (CFSSL's answer), as the database writes it
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["result"]["certificate"])' "$T/authsign.out" \
+		> "$T/authsign.pem" # a file: openssl may stop reading a pipe before python is done writing
+	openssl x509 -in "$T/authsign.pem" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f'
+}
+replay() { curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"${1:-$T/authsign.json}" "${@:2}" "$URL/api/v1/cfssl/authsign"; }
+token_certs() { # certificates requested with the token of body $1, and whether the rows carry it
+	pg_psql "$T/pg" owner -c "select count(*) from certificates where authsign_token = decode('$(python3 -c \
+		'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["token"]).hex())' "$1")', 'hex')"
+}
 [ "$(authsign "$(date +%s)")" = 200 ] || fail "fresh authsign: $(cat "$T/authsign.out")"
 cp "$T/authsign.json" "$T/fresh.json"
-st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign.json" "$URL/api/v1/cfssl/authsign")
-[ "$st" = 401 ] || fail "replayed authsign: $st $(cat "$T/authsign.out")"
+S1=$(out_serial)
+# a replay within the hold gets the certificate the first request produced, not a new one (a client that
+# lost the answer retries); until schema 011 it got 401 and had no way to its certificate
+st=$(replay)
+[ "$st" = 200 ] && [ "$(out_serial)" = "$S1" ] || fail "replayed authsign: $st $(cat "$T/authsign.out")"
+[ "$(token_certs "$T/fresh.json")" = 1 ] || fail "the replay made another certificate, or the row lacks the token"
+# the token on the row is set once: the frontend's role cannot change it, and certificates_guard refuses the owner
+for role in frontend owner; do
+	if pg_psql "$T/pg" $role -c "update certificates set authsign_token = NULL where serial_hex = '$S1'" >/dev/null 2>&1; then
+		fail "$role changed a certificate's authsign token"
+	fi
+done
 [ "$(authsign $(( $(date +%s) - 3600 )))" = 401 ] || fail "stale timestamp accepted"
-pass "a replayed authsign body and a stale timestamp are refused (401)"
+# a request that was refused leaves no certificate: its replay within the hold is refused as a replay
+[ "$(authsign "$(date +%s)" '{"hosts": ["refused.evil.org"]}' --interface 127.0.0.23)" = 403 ] || fail "a refused authsign: $(cat "$T/authsign.out")"
+st=$(replay "$T/authsign.json" --interface 127.0.0.23)
+[ "$st" = 401 ] && grep -q 'replayed' "$T/authsign.out" || fail "the refused request's replay: $st $(cat "$T/authsign.out")"
+pass "a replayed authsign body gets the certificate its first request produced (200, no new row); a stale timestamp, or the replay of a refused request, is refused (401)"
 
 # the auth key stands for the profile's account: disabled (or gone, or no longer a requester) it issues
 # nothing, and the refusal does not use the token up (it issued before, whatever the account's state)
@@ -125,17 +149,35 @@ pass "authsign: a disabled account's key issues nothing (403, the token not used
 	|| fail "the token is not held for 600 s: $(pg_psql "$T/pg" owner -c "select seen_at, expires_at from authsign_tokens")"
 pg_psql "$T/pg" owner -c "insert into authsign_tokens (token, expires_at) values (decode(repeat('ab', 32), 'hex'), now() - interval '1 s')" >/dev/null
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start
-st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/fresh.json" "$URL/api/v1/cfssl/authsign")
-[ "$st" = 401 ] && grep -q 'replayed' "$T/authsign.out" || fail "replayed authsign after a restart: $st $(cat "$T/authsign.out")"
+st=$(replay "$T/fresh.json")
+[ "$st" = 200 ] && [ "$(out_serial)" = "$S1" ] || fail "replayed authsign after a restart: $st $(cat "$T/authsign.out")"
+[ "$(token_certs "$T/fresh.json")" = 1 ] || fail "the replay after a restart made another certificate"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode(repeat('ab', 32), 'hex')")" = 0 ] \
 	|| fail "an expired token was not deleted"
-# once its hold has expired the same body is taken again (a client may send the same CSR later)
+# once its hold has expired the same body is taken again and gets a new certificate (cfssl clients renew by
+# sending the same CSR again); within the new hold a replay gets that new one
 pg_psql "$T/pg" owner -c "update authsign_tokens set expires_at = now() - interval '1 s'" >/dev/null
-st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/fresh.json" "$URL/api/v1/cfssl/authsign")
-[ "$st" = 200 ] || fail "an expired token was not taken again: $st $(cat "$T/authsign.out")"
-st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/fresh.json" "$URL/api/v1/cfssl/authsign")
-[ "$st" = 401 ] || fail "the token taken again is not held: $st"
-pass "authsign tokens are held in the database for 600 s: a replay after a restart is refused, expired tokens are deleted, and a token whose hold expired is taken again"
+st=$(replay "$T/fresh.json")
+S2=$(out_serial)
+[ "$st" = 200 ] && [ "$S2" != "$S1" ] || fail "an expired token was not taken again: $st $(cat "$T/authsign.out")"
+st=$(replay "$T/fresh.json")
+[ "$st" = 200 ] && [ "$(out_serial)" = "$S2" ] || fail "the token taken again does not answer with its certificate: $st"
+[ "$(token_certs "$T/fresh.json")" = 2 ] || fail "two takes of one token: not two certificates"
+pass "authsign tokens are held in the database for 600 s: a replay after a restart gets the same certificate, expired tokens are deleted, and a token whose hold expired is taken again"
+
+# a certificate revoked (here by the owner: revocation has no API yet) refuses its request's bytes for good,
+# within the hold or after it: a captured request must not get a compromised key certified again (until 011
+# it did once the 600 s hold was over)
+pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$S1'" >/dev/null
+for when in held expired; do
+	[ "$when" = held ] || pg_psql "$T/pg" owner -c "update authsign_tokens set expires_at = now() - interval '1 s'" >/dev/null
+	st=$(replay "$T/fresh.json" --interface 127.0.0.24)
+	[ "$st" = 409 ] && grep -q "certificate $S1, issued for this exact request, is revoked" "$T/authsign.out" \
+		|| fail "the request of a revoked certificate ($when): $st $(cat "$T/authsign.out")"
+done
+[ "$(token_certs "$T/fresh.json")" = 2 ] || fail "the request of a revoked certificate made another one"
+audit_has 'is revoked: send a new CSR' || fail "the refusal of a revoked certificate's request is not audited"
+pass "the request bytes of a revoked certificate are refused for good (409, audited), within the token's hold or after it"
 
 # failed authsign proofs are limited per address like logins: 5 refusals (audited), then 429 unaudited,
 # even for a good body; another address is unaffected
