@@ -26,7 +26,7 @@ done
 source "$REPO/tests/integration/lib.sh"
 source "$REPO/tests/integration/pg_lib.sh"
 FRONTEND=$HSMCA_BUILD/frontend/hsmca-frontend
-PORT=$((20000 + RANDOM % 20000)); URL=http://127.0.0.1:$PORT; CFPORT=$((PORT + 2))
+PORT=$(free_ports 5); URL=http://127.0.0.1:$PORT; CFPORT=$((PORT + 2))
 extra_cleanup() {
 	[ -d "$T/pg/data" ] && pg_stop "$T/pg" >/dev/null 2>&1 || true
 	[ -z "${BENCH_PGLOG:-}" ] || cp "$T/pg/postgres.log" "$BENCH_PGLOG" 2>/dev/null || true

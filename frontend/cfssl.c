@@ -271,11 +271,11 @@ static void cfssl_replay_refused(struct worker *w, struct job *j, const struct p
 
 /* Takes the authsign token for this request, or answers a replay (the same token: the same inner request
  * bytes) from what its earlier certificates decide (schema 011). 0: taken, go on and issue; 1: answered here.
- *   - a certificate it produced was revoked: refused for good, whatever the hold (a captured request must
- *     not get a compromised key certified again; the key holder sends a new CSR);
- *   - the token is held (CFSSL_WINDOW * 2 since it was taken): the certificate it produced is the answer,
- *     sent again if issued (a client retrying after a lost answer), or the client is told it is held or
- *     being signed; with none (refused, or failed), a replay refusal;
+ *   - a certificate it produced was revoked: refused for good (a captured request must not get a
+ *     compromised key certified again; the key holder sends a new CSR);
+ *   - one is held for approval or being signed: the client is told so (202, 409), held or not;
+ *   - the token is held (CFSSL_WINDOW * 2 since it was taken): the certificate it produced is sent again (a
+ *     client retrying after a lost answer); with none (the request was refused), a replay refusal;
  *   - the hold is over: taken again, and the same bytes get a new certificate, as cfssl gives them (clients
  *     that renew by sending the same CSR again). */
 static int cfssl_token_or_replay(struct worker *w, struct job *j, const struct profile *p, const uint8_t *token,
@@ -298,6 +298,17 @@ static int cfssl_token_or_replay(struct worker *w, struct job *j, const struct p
 		cfssl_error(j, 409, msg);
 		return 1;
 	}
+	if (found && strcmp(status, "held") == 0) {
+		snprintf(msg, sizeof(msg), "held for approval: certificate %s is issued once an administrator approves it",
+			 serial);
+		cfssl_error(j, 202, msg);
+		return 1;
+	}
+	if (found && strcmp(status, "pending") == 0) {
+		snprintf(msg, sizeof(msg), "certificate %s for this request is being signed; send it again shortly", serial);
+		cfssl_error(j, 409, msg);
+		return 1;
+	}
 	if ((taken = cfssl_token_take(w, token, now)) <= 0) {
 		if (taken < 0)
 			cfssl_error(j, 503, "the database is unavailable");
@@ -307,22 +318,13 @@ static int cfssl_token_or_replay(struct worker *w, struct job *j, const struct p
 		cfssl_replay_refused(w, j, p);
 		return 1;
 	}
-	if (strcmp(status, "issued") == 0) {
-		if ((rc = db_cert_get(w->db, serial, &row))) {
-			cfssl_error(j, 503, "the certificate for this request cannot be read");
-			return 1;
-		}
-		log_event("info", "authsign_replay_answered", "serial=%s peer=%s", serial, j->peer);
-		cfssl_reply_der(j, row.der, row.der_len);
-		db_cert_row_free(&row);
+	if ((rc = db_cert_get(w->db, serial, &row))) { /* issued */
+		cfssl_error(j, 503, "the certificate for this request cannot be read");
 		return 1;
 	}
-	if (strcmp(status, "held") == 0)
-		snprintf(msg, sizeof(msg), "held for approval: certificate %s is issued once an administrator approves it",
-			 serial);
-	else
-		snprintf(msg, sizeof(msg), "certificate %s for this request is being signed; send it again shortly", serial);
-	cfssl_error(j, strcmp(status, "held") == 0 ? 202 : 409, msg);
+	log_event("info", "authsign_replay_answered", "serial=%s peer=%s", serial, j->peer);
+	cfssl_reply_der(j, row.der, row.der_len);
+	db_cert_row_free(&row);
 	return 1;
 }
 
@@ -389,6 +391,10 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		goto out;
 	struct issue_extra ex = { .hosts = a.r.hosts, .via = "cfssl-authsign", .authsign_token = a.token };
 	cfssl_issue(w, j, p->cfssl_account, p, a.r.csr, a.r.csr_len, &ex);
+	/* failed for a reason of ours (the database, the signer): the client may send the same bytes again at once;
+	 * a row left pending keeps the hold and answers it as being signed (cfssl_token_or_replay) */
+	if (j->status >= 500 && db_token_release(w->db, a.token))
+		log_event("error", "db_error", "worker=%u what=authsign_release why=\"%s\"", w->id, db_errmsg(w->db));
 out:
 	cfssl_authsign_free(&a);
 }

@@ -224,6 +224,10 @@ int db_apikey_disable(struct db *db, const char *account, int64_t id) HSMCA_WUR;
  * held (new, or its last hold expired), HSMCA_ERR_EXISTS if another request holds it (a replay, from any
  * frontend of the database). With prune, expired tokens are deleted first. */
 int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds, bool prune) HSMCA_WUR;
+/* Ends the hold of an authsign token at once (its own statement) unless a certificate that did not fail
+ * carries it: a request that failed for a reason of ours (a 5xx) before its intent, or whose row failed, may
+ * be sent again, while one left pending keeps its hold (a retry is told it is being signed, then gets it). */
+int db_token_release(struct db *db, const uint8_t token[DB_TOKEN_LEN]) HSMCA_WUR;
 /* The certificate requested with token that decides a replay (schema 011): a revoked one if there is any,
  * else the newest that did not fail. Its serial and status; HSMCA_ERR_NOTFOUND if there is none. */
 int db_token_cert(struct db *db, const uint8_t token[DB_TOKEN_LEN], char serial[DB_SERIAL_HEX_MAX],

@@ -51,3 +51,13 @@ int db_token_cert(struct db *db, const uint8_t token[DB_TOKEN_LEN], char serial[
 	PQclear(r);
 	return rc;
 }
+
+int db_token_release(struct db *db, const uint8_t token[DB_TOKEN_LEN])
+{
+	struct db_params p = { 0 };
+	db_params_bin(&p, token, DB_TOKEN_LEN);
+	return db_exec_cmd(db,
+			   "DELETE FROM authsign_tokens t WHERE t.token = $1 AND NOT EXISTS (SELECT 1 FROM certificates c "
+			   "WHERE c.authsign_token = t.token AND c.status <> 'failed')",
+			   &p);
+}

@@ -179,6 +179,41 @@ done
 audit_has 'is revoked: send a new CSR' || fail "the refusal of a revoked certificate's request is not audited"
 pass "the request bytes of a revoked certificate are refused for good (409, audited), within the token's hold or after it"
 
+# a request that failed for a reason of ours (the signer down: 503) does not use its token up: the row it left
+# pending answers a retry as being signed (409), and once recovery has signed it, the retry gets that
+# certificate (until now a retry got 401 "replayed" for 600 s)
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+st=$(authsign "$(date +%s)" '{"hosts": ["outage.example.com"]}')
+[ "$st" = 503 ] || fail "authsign with the signer down: $st $(cat "$T/authsign.out")"
+cp "$T/authsign.json" "$T/outage.json"
+tok_hex=$(python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["token"]).hex())' "$T/outage.json")
+SP=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where authsign_token = decode('$tok_hex', 'hex') and status = 'pending'")
+[ -n "$SP" ] || fail "no pending row for the failed request"
+st=$(replay "$T/outage.json")
+[ "$st" = 409 ] && grep -q "certificate $SP for this request is being signed" "$T/authsign.out" || fail "retry while pending: $st $(cat "$T/authsign.out")"
+signer_start
+signer_unseal alice bob carol
+for _ in $(seq 150); do
+	[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$SP'")" = issued ] && break
+	sleep 0.1
+done
+st=$(replay "$T/outage.json")
+[ "$st" = 200 ] && [ "$(out_serial)" = "$SP" ] || fail "retry once recovered: $st $(cat "$T/authsign.out")"
+[ "$(token_certs "$T/outage.json")" = 1 ] || fail "the retries made another certificate"
+# failed before its intent (the database refusing the frontend's role for a moment): the token is not held
+# at all, and the retry issues
+pg_psql "$T/pg" owner -c "revoke insert on certificates from hsmca_frontend" >/dev/null
+st=$(authsign "$(date +%s)" '{"hosts": ["dbdown.example.com"]}')
+pg_psql "$T/pg" owner -c "grant insert on certificates to hsmca_frontend" >/dev/null
+[ "${st:0:1}" = 5 ] || fail "authsign without INSERT on certificates: $st $(cat "$T/authsign.out")"
+tok_hex=$(python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["token"]).hex())' "$T/authsign.json")
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$tok_hex', 'hex')")" = 0 ] \
+	|| fail "the token of a request that failed before its intent is still held"
+st=$(replay)
+[ "$st" = 200 ] || fail "retry after a failure before the intent: $st $(cat "$T/authsign.out")"
+pass "an authsign that failed for a reason of ours does not use its token up: a retry is told the pending row is being signed (409), then gets the recovered certificate; one that failed before its intent issues on retry"
+
 # failed authsign proofs are limited per address like logins: 5 refusals (audited), then 429 unaudited,
 # even for a good body; another address is unaffected
 refused() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'"; }

@@ -2,7 +2,7 @@
 # Source after lib.sh.
 source "$(dirname "${BASH_SOURCE[0]}")/pg_lib.sh"
 FRONTEND=$HSMCA_BUILD/frontend/hsmca-frontend
-PORT=$((20000 + RANDOM % 20000))
+PORT=$(free_ports 5) # PORT, and PORT + 2..4 for the TLS tests
 URL=http://127.0.0.1:$PORT
 
 # The frontend starts as root and drops to FE_USER (its config's `user`, default hsmca-frontend) after

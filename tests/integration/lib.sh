@@ -32,6 +32,33 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok - $*"; }
 
+# free_ports N: a base port P (20000..31999, below Linux's ephemeral range, where a client's outgoing
+# connection could hold a port) such that P..P+N-1 can be bound on 127.0.0.1 now (another test running in
+# parallel may hold some); a random P that an outgoing connection held made a test fail with "Address already
+# in use"
+free_ports() {
+	python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(20000, 32000 - n)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    sys.exit(0)
+sys.exit("no free ports")
+PY
+}
+
 # expect_rc WANT CMD...: runs CMD, fails unless it exits with WANT; its output is in $OUT
 expect_rc() {
 	local want=$1; shift

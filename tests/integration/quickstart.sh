@@ -5,7 +5,7 @@
 # certificate the appliance issued for it (on the audit log); a rerun keeps that certificate.
 source "$(dirname "$0")/lib.sh"
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
-export HSMCA_HOME=$T/home HSMCA_BUILD_DIR=$HSMCA_BUILD HSMCA_HTTP_PORT=$((20000 + RANDOM % 20000))
+export HSMCA_HOME=$T/home HSMCA_BUILD_DIR=$HSMCA_BUILD HSMCA_HTTP_PORT=$(free_ports 2)
 export HSMCA_HTTPS_PORT=$((HSMCA_HTTP_PORT + 1))
 extra_cleanup() { "$REPO/quickstart.sh" stop >/dev/null 2>&1 || true; }
 "$REPO/quickstart.sh" > "$T/qs1.log" 2>&1 || fail "quickstart: $(tail -5 "$T/qs1.log")"
