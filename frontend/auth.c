@@ -14,6 +14,7 @@
 
 #include "b64.h"
 #include "log.h"
+#include "peergroup.h"
 #include "pool.h"
 #include "pwflight.h"
 
@@ -191,9 +192,14 @@ static struct rl_slot *rl_claim(struct ratelimit *rl, const char *key, time_t no
 	return victim;
 }
 
+/* An account counts by its name; an address ("addr", "proof") by its group (peergroup.h: an IPv6 /64). */
 static void rl_key(char key[RL_KEY_MAX], const char *kind, const char *who)
 {
-	snprintf(key, RL_KEY_MAX, "%s:%s", kind, who);
+	char group[PEERGROUP_MAX];
+	bool addr = strcmp(kind, "acct") != 0;
+	if (addr)
+		peergroup_of(who, group);
+	snprintf(key, RL_KEY_MAX, "%s:%s", kind, addr ? group : who);
 }
 
 /* Limited once AUTH_FAIL_LIMIT failures came with no pause of AUTH_FAIL_WINDOW seconds between them; a
@@ -482,14 +488,16 @@ int auth_basic_split(const char *b64, uint8_t raw[AUTH_RAW_MAX], const char **us
 static void auth_known_tags(const struct ratelimit *rl, const char *user, const char *peer,
 			    uint8_t utag[SHA256_DIGEST_LENGTH], uint8_t ptag[SHA256_DIGEST_LENGTH])
 {
-	uint8_t buf[sizeof("known") + DB_NAME_MAX + 1 + JOB_PEER_MAX];
-	size_t ul = strnlen(user, DB_NAME_MAX), pl = strnlen(peer, JOB_PEER_MAX), n = sizeof("known") + ul;
+	uint8_t buf[sizeof("known") + DB_NAME_MAX + 1 + PEERGROUP_MAX];
+	char group[PEERGROUP_MAX];
+	peergroup_of(peer, group); /* a pair is the account and the address's group, as the limits count it */
+	size_t ul = strnlen(user, DB_NAME_MAX), pl = strnlen(group, PEERGROUP_MAX), n = sizeof("known") + ul;
 	unsigned int tl = SHA256_DIGEST_LENGTH;
 	memcpy(buf, "known", sizeof("known")); /* with its NUL */
 	memcpy(buf + sizeof("known"), user, ul);
 	HMAC(EVP_sha256(), rl->cache_key, sizeof(rl->cache_key), buf, n, utag, &tl);
 	buf[n] = 0;
-	memcpy(buf + n + 1, peer, pl);
+	memcpy(buf + n + 1, group, pl);
 	HMAC(EVP_sha256(), rl->cache_key, sizeof(rl->cache_key), buf, n + 1 + pl, ptag, &tl);
 }
 

@@ -9,6 +9,7 @@
 #include "b64.h"
 #include "check.h"
 #include "log.h"
+#include "peergroup.h"
 
 /* A limited account stays limited however many other names fail meanwhile (the table used to be one slot
  * per hash of the name, so a colliding name's failure emptied the victim's slot and reset its count). */
@@ -121,11 +122,50 @@ static void test_base64(void)
 		CHECKF(auth_basic_split(lenient[i], raw, &user, &pw, &pw_len) == -1, "Basic \"%s\" accepted", lenient[i]);
 }
 
+/* Addresses count by their group: an IPv6 /64 as one (a client could make up a fresh address in its /64 for
+ * every few failures when each address counted alone), an IPv4-mapped address as its IPv4 address. */
+static void test_peer_groups(void)
+{
+	static const char *const cases[][2] = {
+		{ "192.0.2.7", "192.0.2.7" },
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64" },
+		{ "2001:DB8:1:2::1", "2001:db8:1:2::/64" },
+		{ "::1", "::/64" },
+		{ "::ffff:192.0.2.7", "192.0.2.7" },
+		{ "fe80::1", "fe80::/64" },
+		{ "not:an:address", "not:an:address" },
+		{ "?", "?" },
+	};
+	char g[PEERGROUP_MAX];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		peergroup_of(cases[i][0], g);
+		CHECKF(strcmp(g, cases[i][1]) == 0, "%s: %s, not %s", cases[i][0], g, cases[i][1]);
+	}
+	struct ratelimit *rl = ratelimit_new();
+	time_t now = 1700000000;
+	char who[64];
+	for (int i = 1; i <= AUTH_FAIL_LIMIT; i++) { /* each failure from another address of one /64 */
+		snprintf(who, sizeof(who), "2001:db8:0:7::%x", i);
+		CHECK(!ratelimit_limited(rl, "addr", who, now));
+		ratelimit_failed(rl, "addr", who, now);
+	}
+	CHECK(ratelimit_limited(rl, "addr", "2001:db8:0:7:ffff::1", now));
+	CHECK(!ratelimit_limited(rl, "addr", "2001:db8:0:8::1", now)); /* the next /64 is another client */
+	for (int i = 0; i < AUTH_FAIL_LIMIT; i++)
+		ratelimit_failed(rl, "proof", "::ffff:198.51.100.9", now);
+	CHECK(ratelimit_limited(rl, "proof", "198.51.100.9", now));
+	CHECK(!ratelimit_limited(rl, "proof", "198.51.100.10", now));
+	for (int i = 0; i < AUTH_FAIL_LIMIT; i++) /* account names are never grouped */
+		ratelimit_failed(rl, "acct", "2001:db8:0:9::1", now);
+	CHECK(!ratelimit_limited(rl, "acct", "2001:db8:0:9::2", now));
+}
+
 int main(void)
 {
 	test_base64();
 	test_limit_survives_others();
 	test_many_limited();
 	test_log_quote();
+	test_peer_groups();
 	return check_done("unit_auth");
 }
