@@ -261,70 +261,72 @@ out:
 	dbuf_free(&o.der);
 }
 
-/* A stale timestamp or a replay that nothing else answers: 401, audited, counted as a failed proof. */
-static void cfssl_replay_refused(struct worker *w, struct job *j, const struct profile *p)
+/* A stale timestamp, or a replay that no certificate answers: 401 with msg, audited, a failed proof. */
+static void cfssl_error_replay(struct worker *w, struct job *j, const struct profile *p, const char *msg)
 {
 	auth_peer_failed(w, j->peer);
 	issue_audit_refusal(w, p->cfssl_account, j->peer, "replay", "stale timestamp or replayed token");
-	cfssl_error(j, 401, "stale timestamp or replayed request");
+	cfssl_error(j, 401, msg);
 }
 
 /* Takes the authsign token for this request, or answers a replay (the same token: the same inner request
- * bytes) from what its earlier certificates decide (schema 011). 0: taken, go on and issue; 1: answered here.
+ * bytes) from the certificates requested with it (schema 011). 0: taken, go on and issue; 1: answered here.
  *   - a certificate it produced was revoked: refused for good (a captured request must not get a
- *     compromised key certified again; the key holder sends a new CSR);
- *   - one is held for approval or being signed: the client is told so (202, 409), held or not;
- *   - the token is held (CFSSL_WINDOW * 2 since it was taken): the certificate it produced is sent again (a
- *     client retrying after a lost answer); with none (the request was refused), a replay refusal;
- *   - the hold is over: taken again, and the same bytes get a new certificate, as cfssl gives them (clients
- *     that renew by sending the same CSR again). */
+ *     compromised key certified again; the key's holder sends a new CSR); audited, a failed proof;
+ *   - the row of its last claim is held for approval or being signed: the client is told so (202, 409);
+ *   - that row was issued within the last CFSSL_WINDOW * 2 seconds: it is sent again (a client retrying after
+ *     a lost answer, or polling until an administrator approved);
+ *   - else the token is taken: within its hold (a request that produced no certificate: refused, or still
+ *     before its intent) a replay refusal, audited and a failed proof, as before 011; after it the same bytes
+ *     get a new certificate, as cfssl gives them (clients that renew by sending the same CSR again).
+ * The answers from a row are neither audited nor counted (nothing changes; a client may poll); each costs
+ * one indexed query. */
 static int cfssl_token_or_replay(struct worker *w, struct job *j, const struct profile *p, const uint8_t *token,
 				 time_t now)
 {
-	char serial[DB_SERIAL_HEX_MAX], status[DB_STATUS_MAX], msg[DB_SERIAL_HEX_MAX + 160];
-	struct db_cert_row row;
-	int rc = db_token_cert(w->db, token, serial, status), taken;
+	char msg[DB_SERIAL_HEX_MAX + 200];
+	struct db_token_state st;
+	int rc = db_token_state(w->db, token, 2 * CFSSL_WINDOW, &st), taken;
 
-	if (rc && rc != HSMCA_ERR_NOTFOUND) {
+	if (rc) {
 		log_event("error", "db_error", "worker=%u what=authsign_replay why=\"%s\"", w->id, db_errmsg(w->db));
 		cfssl_error(j, 503, "the database is unavailable");
-		return 1;
+		goto answered;
 	}
-	bool found = rc == 0;
-	if (found && strcmp(status, "revoked") == 0) {
+	if (st.revoked[0]) {
 		auth_peer_failed(w, j->peer); /* a replayer is limited like any failed proof */
-		snprintf(msg, sizeof(msg), "certificate %s, issued for this exact request, is revoked: send a new CSR", serial);
+		snprintf(msg, sizeof(msg), "certificate %s, issued for this exact request, is revoked: send a new CSR",
+			 st.revoked);
 		issue_audit_refusal(w, p->cfssl_account, j->peer, "revoked-request", msg);
 		cfssl_error(j, 409, msg);
-		return 1;
+		goto answered;
 	}
-	if (found && strcmp(status, "held") == 0) {
-		snprintf(msg, sizeof(msg), "held for approval: certificate %s is issued once an administrator approves it",
-			 serial);
-		cfssl_error(j, 202, msg);
-		return 1;
+	if (!strcmp(st.status, "held") || !strcmp(st.status, "pending")) {
+		bool held = !strcmp(st.status, "held");
+		snprintf(msg, sizeof(msg),
+			 held ? "held for approval: certificate %s is issued once an administrator approves it"
+			      : "certificate %s for this request is being signed; send it again shortly",
+			 st.serial);
+		log_event("info", "authsign_replay_answered", "serial=%s status=%s peer=%s", st.serial, st.status, j->peer);
+		cfssl_error(j, held ? 202 : 409, msg);
+		goto answered;
 	}
-	if (found && strcmp(status, "pending") == 0) {
-		snprintf(msg, sizeof(msg), "certificate %s for this request is being signed; send it again shortly", serial);
-		cfssl_error(j, 409, msg);
-		return 1;
+	if (!strcmp(st.status, "issued") && st.recent && st.der) {
+		log_event("info", "authsign_replay_answered", "serial=%s status=issued peer=%s", st.serial, j->peer);
+		cfssl_reply_der(j, st.der, st.der_len);
+		goto answered;
 	}
-	if ((taken = cfssl_token_take(w, token, now)) <= 0) {
-		if (taken < 0)
-			cfssl_error(j, 503, "the database is unavailable");
-		return taken < 0;
+	db_token_state_free(&st);
+	if ((taken = cfssl_token_take(w, token, now)) < 0)
+		cfssl_error(j, 503, "the database is unavailable");
+	else if (taken) {
+		snprintf(msg, sizeof(msg), "this exact request was received within the last %d s and produced no "
+			 "certificate (refused, or still being checked): send it again later, or a new one", 2 * CFSSL_WINDOW);
+		cfssl_error_replay(w, j, p, msg);
 	}
-	if (!found) {
-		cfssl_replay_refused(w, j, p);
-		return 1;
-	}
-	if ((rc = db_cert_get(w->db, serial, &row))) { /* issued */
-		cfssl_error(j, 503, "the certificate for this request cannot be read");
-		return 1;
-	}
-	log_event("info", "authsign_replay_answered", "serial=%s peer=%s", serial, j->peer);
-	cfssl_reply_der(j, row.der, row.der_len);
-	db_cert_row_free(&row);
+	return taken != 0;
+answered:
+	db_token_state_free(&st);
 	return 1;
 }
 
@@ -384,7 +386,9 @@ void cfssl_authsign(struct worker *w, struct job *j)
 		goto out;
 	}
 	if (a.has_ts && (a.ts < now - CFSSL_WINDOW || a.ts > now + CFSSL_WINDOW)) {
-		cfssl_replay_refused(w, j, p);
+		char msg[96];
+		snprintf(msg, sizeof(msg), "stale timestamp: it must be within %d s of the server's clock", CFSSL_WINDOW);
+		cfssl_error_replay(w, j, p, msg);
 		goto out;
 	}
 	if (cfssl_token_or_replay(w, j, p, a.token, now))

@@ -224,13 +224,24 @@ int db_apikey_disable(struct db *db, const char *account, int64_t id) HSMCA_WUR;
  * held (new, or its last hold expired), HSMCA_ERR_EXISTS if another request holds it (a replay, from any
  * frontend of the database). With prune, expired tokens are deleted first. */
 int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds, bool prune) HSMCA_WUR;
-/* Ends the hold of an authsign token at once (its own statement) unless a certificate that did not fail
- * carries it: a request that failed for a reason of ours (a 5xx) before its intent, or whose row failed, may
- * be sent again, while one left pending keeps its hold (a retry is told it is being signed, then gets it). */
+/* Ends the hold of an authsign token at once (its own statement) unless its current claim wrote a row: a
+ * request that failed for a reason of ours (a 5xx) before its intent was committed may be sent again at
+ * once, while one whose row is pending keeps the hold (a retry is told it is being signed, then gets it) and
+ * one the signer refused (its row failed) keeps it too (replays cannot make the HSM refuse without limit). */
 int db_token_release(struct db *db, const uint8_t token[DB_TOKEN_LEN]) HSMCA_WUR;
-/* The certificate requested with token that decides a replay (schema 011): a revoked one if there is any,
- * else the newest that did not fail. Its serial and status; HSMCA_ERR_NOTFOUND if there is none. */
-int db_token_cert(struct db *db, const uint8_t token[DB_TOKEN_LEN], char serial[DB_SERIAL_HEX_MAX],
-		  char status[DB_STATUS_MAX]) HSMCA_WUR;
+
+/* What the certificates requested with an authsign token say about a replay (schema 011). */
+struct db_token_state {
+	char revoked[DB_SERIAL_HEX_MAX]; /* a revoked certificate requested with the token (any claim), or "" */
+	char serial[DB_SERIAL_HEX_MAX];  /* the newest row of the token's last claim that did not fail, or "" */
+	char status[DB_STATUS_MAX];      /* its status */
+	bool recent;                     /* it last changed (was issued) within recent_seconds */
+	uint8_t *der;                    /* its certificate if issued (owned: db_token_state_free), else NULL */
+	size_t der_len;
+};
+/* Fills out (zeroed first; free it with db_token_state_free, also after an error). */
+int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned recent_seconds,
+		   struct db_token_state *out) HSMCA_WUR;
+void db_token_state_free(struct db_token_state *s);
 
 #endif

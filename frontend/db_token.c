@@ -1,5 +1,6 @@
 /* Authsign tokens seen (schema/006_authsign_tokens.sql). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db_priv.h"
@@ -30,34 +31,71 @@ int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned tt
 	return rc;
 }
 
-int db_token_cert(struct db *db, const uint8_t token[DB_TOKEN_LEN], char serial[DB_SERIAL_HEX_MAX],
-		  char status[DB_STATUS_MAX])
-{
-	struct db_params p = { 0 };
-	PGresult *r = NULL;
-	int rc;
-
-	db_params_bin(&p, token, DB_TOKEN_LEN);
-	rc = db_exec(db,
-		     "SELECT serial_hex, status FROM certificates WHERE authsign_token = $1 AND status <> 'failed' "
-		     "ORDER BY status = 'revoked' DESC, id DESC LIMIT 1",
-		     &p, DB_FMT_TEXT, &r);
-	if (rc)
-		return rc;
-	if (PQntuples(r) != 1)
-		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "no certificate for this token");
-	else if (!(rc = db_copy_text(db, r, 0, 0, serial, DB_SERIAL_HEX_MAX)))
-		rc = db_copy_text(db, r, 0, 1, status, DB_STATUS_MAX);
-	PQclear(r);
-	return rc;
-}
-
 int db_token_release(struct db *db, const uint8_t token[DB_TOKEN_LEN])
 {
 	struct db_params p = { 0 };
 	db_params_bin(&p, token, DB_TOKEN_LEN);
 	return db_exec_cmd(db,
 			   "DELETE FROM authsign_tokens t WHERE t.token = $1 AND NOT EXISTS (SELECT 1 FROM certificates c "
-			   "WHERE c.authsign_token = t.token AND c.status <> 'failed')",
+			   "WHERE c.authsign_token = t.token AND c.created_at >= t.seen_at)",
 			   &p);
+}
+
+void db_token_state_free(struct db_token_state *s)
+{
+	if (s) {
+		free(s->der);
+		memset(s, 0, sizeof(*s));
+	}
+}
+
+int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned recent_seconds,
+		   struct db_token_state *out)
+{
+	static const char *const names[] = { "revoked", "serial_hex", "status", "recent", "der" };
+	enum { N = sizeof(names) / sizeof(names[0]) };
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	char secs[16], recent[8] = "";
+	int cols[N], rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(secs, sizeof(secs), "%u", recent_seconds);
+	db_params_bin(&p, token, DB_TOKEN_LEN);
+	db_params_text(&p, secs);
+	/* the last claim's rows: created since it was taken (the claim commits before the request's intent) */
+	rc = db_exec(db,
+		     "SELECT coalesce((SELECT r.serial_hex FROM certificates r WHERE r.authsign_token = $1 "
+		     "AND r.status = 'revoked' LIMIT 1), '') AS revoked, "
+		     "coalesce(c.serial_hex, '') AS serial_hex, coalesce(c.status, '') AS status, "
+		     "coalesce(c.updated_at > now() - make_interval(secs => $2::integer), false)::text AS recent, c.der "
+		     "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT c.serial_hex, c.status, c.updated_at, c.der "
+		     "FROM authsign_tokens t JOIN certificates c ON c.authsign_token = t.token "
+		     "AND c.created_at >= t.seen_at WHERE t.token = $1 AND c.status <> 'failed' "
+		     "ORDER BY c.id DESC LIMIT 1) AS c ON true",
+		     &p, DB_FMT_BINARY, &r);
+	if (rc || (rc = db_columns(db, r, names, cols, N)))
+		goto out;
+	if (PQntuples(r) != 1) {
+		rc = db_fail(db, HSMCA_ERR_STATE, "authsign token state: %d rows", PQntuples(r));
+		goto out;
+	}
+	if ((rc = db_copy_text(db, r, 0, cols[0], out->revoked, sizeof(out->revoked))) ||
+	    (rc = db_copy_text(db, r, 0, cols[1], out->serial, sizeof(out->serial))) ||
+	    (rc = db_copy_text(db, r, 0, cols[2], out->status, sizeof(out->status))) ||
+	    (rc = db_copy_text(db, r, 0, cols[3], recent, sizeof(recent))))
+		goto out;
+	out->recent = strcmp(recent, "true") == 0;
+	if (!PQgetisnull(r, 0, cols[4])) {
+		size_t n = (size_t)PQgetlength(r, 0, cols[4]);
+		if (!n || !(out->der = malloc(n))) {
+			rc = db_fail(db, n ? HSMCA_ERR_NOMEM : HSMCA_ERR_STATE, "authsign token state: certificate");
+			goto out;
+		}
+		memcpy(out->der, PQgetvalue(r, 0, cols[4]), n);
+		out->der_len = n;
+	}
+out:
+	PQclear(r);
+	return rc;
 }

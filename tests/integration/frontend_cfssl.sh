@@ -26,6 +26,22 @@ cfssl_key = $KEY
 cfssl_account = cfssl-client
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
+
+[profile cfssl-held]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 4
+max_validity_days = 90
+key_usage = digitalSignature
+eku = serverAuth
+accounts = cfssl-client
+needs_approval = yes
+cfssl_key = $KEY
+cfssl_account = cfssl-client
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 fe_start
 fe_requester cfssl-client # the account the auth key stands for: it must exist, be enabled and may request
@@ -95,9 +111,17 @@ out_serial() { # the serial of the certificate in $T/authsign.out (CFSSL's answe
 	openssl x509 -in "$T/authsign.pem" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f'
 }
 replay() { curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"${1:-$T/authsign.json}" "${@:2}" "$URL/api/v1/cfssl/authsign"; }
+tok_hex() { python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["token"]).hex())' "$1"; }
 token_certs() { # certificates requested with the token of body $1, and whether the rows carry it
-	pg_psql "$T/pg" owner -c "select count(*) from certificates where authsign_token = decode('$(python3 -c \
-		'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["token"]).hex())' "$1")', 'hex')"
+	pg_psql "$T/pg" owner -c "select count(*) from certificates where authsign_token = decode('$(tok_hex "$1")', 'hex')"
+}
+age() { # age BODY: as if 700 s had passed for the token of BODY: its hold over, its certificates 700 s old
+	local t; t=$(tok_hex "$1")
+	pg_psql "$T/pg" owner -c "update authsign_tokens set seen_at = seen_at - interval '700 s',
+		expires_at = expires_at - interval '700 s' where token = decode('$t', 'hex')" >/dev/null
+	pg_psql "$T/pg" owner -c "begin; alter table certificates disable trigger user; update certificates set
+		created_at = created_at - interval '700 s', updated_at = updated_at - interval '700 s'
+		where authsign_token = decode('$t', 'hex'); alter table certificates enable trigger user; commit" >/dev/null
 }
 [ "$(authsign "$(date +%s)")" = 200 ] || fail "fresh authsign: $(cat "$T/authsign.out")"
 cp "$T/authsign.json" "$T/fresh.json"
@@ -117,7 +141,7 @@ done
 # a request that was refused leaves no certificate: its replay within the hold is refused as a replay
 [ "$(authsign "$(date +%s)" '{"hosts": ["refused.evil.org"]}' --interface 127.0.0.23)" = 403 ] || fail "a refused authsign: $(cat "$T/authsign.out")"
 st=$(replay "$T/authsign.json" --interface 127.0.0.23)
-[ "$st" = 401 ] && grep -q 'replayed' "$T/authsign.out" || fail "the refused request's replay: $st $(cat "$T/authsign.out")"
+[ "$st" = 401 ] && grep -q 'produced no certificate' "$T/authsign.out" || fail "the refused request's replay: $st $(cat "$T/authsign.out")"
 pass "a replayed authsign body gets the certificate its first request produced (200, no new row); a stale timestamp, or the replay of a refused request, is refused (401)"
 
 # the auth key stands for the profile's account: disabled (or gone, or no longer a requester) it issues
@@ -156,7 +180,7 @@ st=$(replay "$T/fresh.json")
 	|| fail "an expired token was not deleted"
 # once its hold has expired the same body is taken again and gets a new certificate (cfssl clients renew by
 # sending the same CSR again); within the new hold a replay gets that new one
-pg_psql "$T/pg" owner -c "update authsign_tokens set expires_at = now() - interval '1 s'" >/dev/null
+age "$T/fresh.json"
 st=$(replay "$T/fresh.json")
 S2=$(out_serial)
 [ "$st" = 200 ] && [ "$S2" != "$S1" ] || fail "an expired token was not taken again: $st $(cat "$T/authsign.out")"
@@ -170,7 +194,7 @@ pass "authsign tokens are held in the database for 600 s: a replay after a resta
 # it did once the 600 s hold was over)
 pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$S1'" >/dev/null
 for when in held expired; do
-	[ "$when" = held ] || pg_psql "$T/pg" owner -c "update authsign_tokens set expires_at = now() - interval '1 s'" >/dev/null
+	[ "$when" = held ] || age "$T/fresh.json"
 	st=$(replay "$T/fresh.json" --interface 127.0.0.24)
 	[ "$st" = 409 ] && grep -q "certificate $S1, issued for this exact request, is revoked" "$T/authsign.out" \
 		|| fail "the request of a revoked certificate ($when): $st $(cat "$T/authsign.out")"
@@ -187,8 +211,7 @@ kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 st=$(authsign "$(date +%s)" '{"hosts": ["outage.example.com"]}')
 [ "$st" = 503 ] || fail "authsign with the signer down: $st $(cat "$T/authsign.out")"
 cp "$T/authsign.json" "$T/outage.json"
-tok_hex=$(python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["token"]).hex())' "$T/outage.json")
-SP=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where authsign_token = decode('$tok_hex', 'hex') and status = 'pending'")
+SP=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where authsign_token = decode('$(tok_hex "$T/outage.json")', 'hex') and status = 'pending'")
 [ -n "$SP" ] || fail "no pending row for the failed request"
 st=$(replay "$T/outage.json")
 [ "$st" = 409 ] && grep -q "certificate $SP for this request is being signed" "$T/authsign.out" || fail "retry while pending: $st $(cat "$T/authsign.out")"
@@ -207,12 +230,42 @@ pg_psql "$T/pg" owner -c "revoke insert on certificates from hsmca_frontend" >/d
 st=$(authsign "$(date +%s)" '{"hosts": ["dbdown.example.com"]}')
 pg_psql "$T/pg" owner -c "grant insert on certificates to hsmca_frontend" >/dev/null
 [ "${st:0:1}" = 5 ] || fail "authsign without INSERT on certificates: $st $(cat "$T/authsign.out")"
-tok_hex=$(python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["token"]).hex())' "$T/authsign.json")
-[ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$tok_hex', 'hex')")" = 0 ] \
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/authsign.json")', 'hex')")" = 0 ] \
 	|| fail "the token of a request that failed before its intent is still held"
 st=$(replay)
 [ "$st" = 200 ] || fail "retry after a failure before the intent: $st $(cat "$T/authsign.out")"
-pass "an authsign that failed for a reason of ours does not use its token up: a retry is told the pending row is being signed (409), then gets the recovered certificate; one that failed before its intent issues on retry"
+# the same for bytes that got a certificate in an earlier hold: the old one does not keep the new claim's
+# hold, nor answer it (the review found both: a client that renews with the same CSR got its old certificate)
+age "$T/outage.json"
+pg_psql "$T/pg" owner -c "revoke insert on certificates from hsmca_frontend" >/dev/null
+st=$(replay "$T/outage.json")
+pg_psql "$T/pg" owner -c "grant insert on certificates to hsmca_frontend" >/dev/null
+[ "${st:0:1}" = 5 ] || fail "a second claim without INSERT on certificates: $st $(cat "$T/authsign.out")"
+st=$(replay "$T/outage.json")
+[ "$st" = 200 ] && [ "$(out_serial)" != "$SP" ] || fail "retry of a second claim: $st $(cat "$T/authsign.out")"
+[ "$(token_certs "$T/outage.json")" = 2 ] || fail "a second claim and its retry: not two certificates in all"
+# a request held for approval: its replays are told so whatever the hold, and once approved the certificate
+# is the answer (a cfssl client polling until then gets it; it did not before: a new held request)
+printf 'cfssl admin password 1\n' > "$T/admin.pw"
+"$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name ops-admin --password-file "$T/admin.pw" >/dev/null \
+	|| fail "bootstrap-admin"
+st=$(authsign "$(date +%s)" '{"profile": "cfssl-held", "hosts": ["held.example.com"]}')
+[ "$st" = 202 ] || fail "authsign under a profile that needs approval: $st $(cat "$T/authsign.out")"
+cp "$T/authsign.json" "$T/held.json"
+SH=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where authsign_token = decode('$(tok_hex "$T/held.json")', 'hex')")
+for when in held expired; do
+	[ "$when" = held ] || age "$T/held.json"
+	st=$(replay "$T/held.json")
+	[ "$st" = 202 ] && grep -q "held for approval: certificate $SH is issued once" "$T/authsign.out" \
+		|| fail "replay of a held request ($when): $st $(cat "$T/authsign.out")"
+done
+AID=$(pg_psql "$T/pg" owner -c "select id from approvals where object = '$SH'")
+st=$(curl -sS -o "$T/approve.out" -w '%{http_code}' -X POST -u "ops-admin:cfssl admin password 1" "$URL/api/v1/approvals/$AID/approve")
+[ "$st" = 200 ] || fail "approve the held authsign request: $st $(cat "$T/approve.out")"
+st=$(replay "$T/held.json")
+[ "$st" = 200 ] && [ "$(out_serial)" = "$SH" ] || fail "poll after the approval: $st $(cat "$T/authsign.out")"
+[ "$(token_certs "$T/held.json")" = 1 ] || fail "polling a held request made another one"
+pass "an authsign that failed for a reason of ours does not use its token up (a retry is told the pending row is being signed, 409, then gets the recovered certificate; one that failed before its intent issues on retry, also for bytes an earlier hold certified); a held request's replays are told so (202) until it is approved, then get its certificate"
 
 # failed authsign proofs are limited per address like logins: 5 refusals (audited), then 429 unaudited,
 # even for a good body; another address is unaffected

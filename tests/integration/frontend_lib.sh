@@ -2,7 +2,7 @@
 # Source after lib.sh.
 source "$(dirname "${BASH_SOURCE[0]}")/pg_lib.sh"
 FRONTEND=$HSMCA_BUILD/frontend/hsmca-frontend
-PORT=$(free_ports 5) # PORT, and PORT + 2..4 for the TLS tests
+PORT=$(free_ports 8) # PORT, PORT + 2..4 for the TLS tests, PORT + 7 for frontend_crash
 URL=http://127.0.0.1:$PORT
 
 # The frontend starts as root and drops to FE_USER (its config's `user`, default hsmca-frontend) after
