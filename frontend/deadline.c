@@ -19,13 +19,15 @@ struct dl_conn {
 	struct bufferevent *bev; /* one reference held by us: freed when evhttp has let go */
 	bool tls;
 	bool started;            /* bytes of a request arrived and the router has not had it yet */
-	bool expired;            /* answered 408 (or cut): shut down, waiting for evhttp to let go */
+	bool expired;            /* answered 408 or 413 (or cut): shut down, waiting for evhttp to let go */
+	bool idle;               /* TLS: its last request was answered and no byte of another came since */
 	struct timespec since;
 };
 
 static struct {
 	struct event *sweep;
 	unsigned seconds;
+	size_t max_input; /* bytes a connection's input may hold (a request's headers and body, and some) */
 	unsigned long timeouts;
 	struct dl_conn *buckets[DL_BUCKETS];
 } dl;
@@ -40,15 +42,23 @@ static void dl_now(struct timespec *t)
 	clock_gettime(CLOCK_MONOTONIC, t);
 }
 
-/* Input grew: the first bytes of a request start its clock. */
+static void dl_expire(struct dl_conn *c, int status, const char *reason, const char *code, const char *message);
+
+/* Input grew: the first bytes of a request start its clock; more than max_input waiting cuts the connection
+ * (evhttp caps a request's headers and a declared body, but not a chunk-size line without its line end, which
+ * it keeps reading and searching again on every read: memory and loop time without end). */
 static void dl_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct dl_conn *c = arg;
-	(void)buf;
 	if (info->n_added > 0 && !c->started) {
 		c->started = true;
 		dl_now(&c->since);
 	}
+	if (info->n_added > 0)
+		c->idle = false; /* the next request's bytes: its clock has run since the last answer */
+	if (info->n_added > 0 && !c->expired && evbuffer_get_length(buf) > dl.max_input)
+		dl_expire(c, 413, "Content Too Large", "too-large",
+			  "the request is larger than max_header_size and max_body allow");
 }
 
 struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls)
@@ -79,6 +89,25 @@ struct bufferevent *deadline_bevcb_plain(struct event_base *base, void *arg)
 	return deadline_watch(bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE), false);
 }
 
+/* Over TLS the clock runs again once a request is answered: the next request must come within the deadline.
+ * (A client that sends part of a TLS record gives evhttp no bytes, so no request starts, while every raw byte
+ * renews libevent's own per-read timeout: it could keep the connection, and its fd, for ever.) Plain
+ * connections need no such clock: any byte starts it, and an idle one meets libevent's per-read timeout. */
+static void dl_request_done(struct evhttp_request *req, void *arg)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	(void)arg;
+	for (struct dl_conn *c = bev ? dl.buckets[dl_hash(bev)] : NULL; c; c = c->next)
+		if (c->bev == bev) {
+			if (c->tls && !c->started) {
+				c->started = c->idle = true;
+				dl_now(&c->since);
+			}
+			return;
+		}
+}
+
 void deadline_request_read(struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -86,7 +115,9 @@ void deadline_request_read(struct evhttp_request *req)
 	for (struct dl_conn *c = bev ? dl.buckets[dl_hash(bev)] : NULL; c; c = c->next)
 		if (c->bev == bev) {
 			c->started = false;
-			return;
+			if (c->tls)
+				evhttp_request_set_on_complete_cb(req, dl_request_done, NULL);
+			break;
 		}
 }
 
@@ -100,19 +131,27 @@ static bool dl_released(struct bufferevent *bev)
 	return !r && !w && !e;
 }
 
-static void dl_expire(struct dl_conn *c)
+/* Answers status (a fixed JSON error; 0: nothing, an idle kept-alive connection is closed quietly) straight
+ * on the socket and shuts the connection down. */
+static void dl_expire(struct dl_conn *c, int status, const char *reason, const char *code, const char *message)
 {
-	static const char body[] = "{\"error\": {\"code\": \"request-timeout\", \"message\": \"the request was not "
-				   "complete in time\"}}\n";
-	char reply[256];
-	int n = snprintf(reply, sizeof(reply),
-			 "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nConnection: close\r\n"
-			 "Content-Length: %zu\r\n\r\n%s",
-			 sizeof(body) - 1, body);
+	char body[192], reply[448];
+	int bl = snprintf(body, sizeof(body), "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}\n", code, message);
+	int n = bl < 0 || (size_t)bl >= sizeof(body) ? -1
+		: snprintf(reply, sizeof(reply),
+			   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
+			   "Content-Length: %d\r\n\r\n%s",
+			   status, reason, bl, body);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	c->expired = true;
-	dl.timeouts++;
-	log_event("warn", "request_timeout", "tls=%s seconds=%u", c->tls ? "yes" : "no", dl.seconds);
+	if (status == 0) {
+		n = -1;
+	} else if (status == 408) {
+		dl.timeouts++;
+		log_event("warn", "request_timeout", "tls=%s seconds=%u", c->tls ? "yes" : "no", dl.seconds);
+	} else {
+		log_event("warn", "request_too_large", "tls=%s max_input=%zu", c->tls ? "yes" : "no", dl.max_input);
+	}
 	if (fd < 0)
 		return;
 	/* a connection that is still reading its request has nothing queued to send: this goes out at once
@@ -148,16 +187,18 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 			if (c->started && !c->expired &&
 			    (now.tv_sec - c->since.tv_sec) * 1000 + (now.tv_nsec - c->since.tv_nsec) / 1000000 >=
 				    (long)dl.seconds * 1000)
-				dl_expire(c);
+				dl_expire(c, c->idle ? 0 : 408, "Request Timeout", "request-timeout",
+					  "the request was not complete in time");
 			pp = &c->next;
 		}
 	}
 }
 
-int deadline_start(struct event_base *base, unsigned seconds)
+int deadline_start(struct event_base *base, unsigned seconds, size_t max_input)
 {
 	static const struct timeval tick = { 0, 200000 }; /* also how soon a closed connection's fd is released */
 	dl.seconds = seconds ? seconds : 1;
+	dl.max_input = max_input;
 	if (!(dl.sweep = event_new(base, -1, EV_PERSIST, dl_sweep, NULL)) || event_add(dl.sweep, &tick) != 0)
 		return HSMCA_ERR_NOMEM;
 	return 0;

@@ -3,7 +3,9 @@
  * connection's input is watched: the first byte of a request starts a clock, the request reaching the
  * router stops it, and a request not complete within the deadline gets "408 Request Timeout" (over TLS
  * once the handshake is done) and its connection is shut down. Over TLS the first request's clock starts
- * at the connection, so the handshake is inside the deadline too. Loop thread only. */
+ * at the connection, so the handshake is inside the deadline too, and each later one's when the one before
+ * it is answered. Input past max_input (a chunk-size line without end) gets "413" and the same. Loop
+ * thread only. */
 #ifndef HSMCA_DEADLINE_H
 #define HSMCA_DEADLINE_H
 
@@ -14,14 +16,16 @@
 
 #include "err.h"
 
-/* Starts the sweep (five times a second) on base with the deadline in seconds. */
-int deadline_start(struct event_base *base, unsigned seconds) HSMCA_WUR;
+/* Starts the sweep (five times a second) on base with the deadline in seconds; a connection whose unread
+ * input exceeds max_input bytes is answered 413 and shut down. */
+int deadline_start(struct event_base *base, unsigned seconds, size_t max_input) HSMCA_WUR;
 void deadline_stop(void);
 /* Registers a new connection's bufferevent (from an evhttp bevcb); returns bev (NULL stays NULL). */
 struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls);
 /* evhttp_set_bevcb callback for plain connections (arg unused). */
 struct bufferevent *deadline_bevcb_plain(struct event_base *base, void *arg);
-/* The router has the complete request: stop its clock. */
+/* The router has the complete request: stop its clock (over TLS it runs again once the request is answered,
+ * for the next request on the connection). */
 void deadline_request_read(struct evhttp_request *req);
 /* Requests answered 408 so far. */
 unsigned long deadline_timeouts(void);

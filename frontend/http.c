@@ -239,6 +239,7 @@ static struct bufferevent *http_tls_bevcb(struct event_base *base, void *arg)
  * under way at the deadline is dropped: its intent stays pending and the next start's recovery pass
  * completes it, as after a crash. */
 #define HTTP_DRAIN_TICK_MS 20
+#define HTTP_INPUT_SLACK (64 * 1024) /* beyond max_header_size + max_body: pipelined requests, a chunk line */
 #define HTTP_FLUSH_MS 200 /* after the last answer, for the loop to write it out */
 
 static void http_on_drain(evutil_socket_t fd, short what, void *arg)
@@ -301,7 +302,9 @@ int http_run(struct app *a, struct listeners *l)
 	http_limits(http, &a->conf);
 	evhttp_set_gencb(http, http_route, &h);
 	evhttp_set_bevcb(http, deadline_bevcb_plain, NULL);
-	if ((rc = deadline_start(h.base, a->conf.timeout_seconds)))
+	/* the input a connection may hold: a request's headers and body, and room for what a client pipelines */
+	if ((rc = deadline_start(h.base, a->conf.timeout_seconds,
+				 a->conf.max_header_size + a->conf.max_body + HTTP_INPUT_SLACK)))
 		goto out;
 	rc = HSMCA_ERR_IO;
 	/* the listeners were bound before the privilege drop; evhttp owns each fd once it accepts on it */

@@ -77,6 +77,34 @@ st=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/big.json" "$URL/a
 [ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "served after the refusals"
 pass "too many header fields 431, oversized header block and body refused, still serving"
 
+# a chunked body whose chunk-size line never ends: evhttp kept reading it (memory without bound, and each read
+# searched the whole buffer again on the loop thread) until the 5 s deadline; now 413 once the input passes
+# max_header_size + max_body + 64 KiB
+python3 - "$PORT" > "$T/chunk.out" <<'EOP' || fail "endless chunk line: $(cat "$T/chunk.out")"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+t0, sent, reply = time.monotonic(), 0, b""
+s.settimeout(0.05)
+while time.monotonic() - t0 < 8 and not reply:
+    try:
+        s.sendall(b"1" * 16384)
+        sent += 16384
+    except OSError:
+        pass
+    try:
+        reply = s.recv(4096)
+    except socket.timeout:
+        pass
+    except OSError:
+        break
+print("%s after %d bytes, %.1f s" % (reply.split(b"\r\n")[0].decode() or "nothing", sent, time.monotonic() - t0))
+sys.exit(0 if reply.startswith(b"HTTP/1.1 413") and time.monotonic() - t0 < 4 else 1)
+EOP
+grep -q 'event=request_too_large' "$T/frontend.log" || fail "the cut connection was not logged"
+[ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "served after the endless chunk line"
+pass "a chunk-size line without end is cut with 413 once the input passes the limits ($(cat "$T/chunk.out")), not read until the deadline"
+
 # at most max_inflight requests in progress: with the signer stopped, three issuances wait; the fourth is
 # shed at once (503 overloaded, Retry-After), health checks still answer, and once the signer is back the
 # three finish and new requests are taken again

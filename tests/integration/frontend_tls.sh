@@ -55,6 +55,42 @@ json_field '["certificate"]' > "$T/over.pem"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/over.pem" >/dev/null || fail "over.pem"
 pass "curl --cacert: healthz, chain and issuance over HTTPS; plain HTTP still served on its own port only"
 
+# a kept-alive TLS connection that, after its answer, sends part of a TLS record a byte at a time: evhttp saw
+# no request (OpenSSL gives it nothing until the record is whole) while every byte renewed libevent's
+# per-read timeout, so the connection (and its fd) was held for ever; now the next request's clock starts at
+# the answer and the connection is shut down at timeout_seconds (5)
+python3 - "$TLSPORT" "$NAME" "$T/ca/root.pem" > "$T/trickle.out" <<'EOP' || fail "TLS trickle: $(cat "$T/trickle.out")"
+import os, select, socket, ssl, sys, time
+port, name, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = ssl.create_default_context(cafile=ca).wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname=name)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: " + name.encode() + b"\r\n\r\n")
+buf = b""
+while b'{"status": "ok"}' not in buf:
+    d = s.recv(4096)
+    if not d:
+        sys.exit("closed before the answer")
+    buf += d
+fd, t0 = s.fileno(), time.monotonic()
+os.write(fd, b"\x17\x03\x03\x40\x00") # an application-data record of 16 KiB, never finished
+while time.monotonic() - t0 < 15:
+    if select.select([fd], [], [], 0.5)[0]:
+        try:
+            if os.read(fd, 65536):
+                continue # the 408's record: the end follows
+        except OSError:
+            pass
+        break
+    try:
+        os.write(fd, b"\x00")
+    except OSError:
+        break
+took = time.monotonic() - t0
+print("%.1f s" % took)
+sys.exit(0 if 3 < took < 8 else 1)
+EOP
+[ "$(curl -sS --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "$HTTPS/healthz")" = '{"status": "ok"}' ] || fail "healthz over HTTPS after the trickle"
+pass "a kept-alive TLS connection trickling a partial record after its answer is shut down at the deadline ($(cat "$T/trickle.out"))"
+
 # the served chain: leaf then issuing CA, verifying to the root with the name checked
 sclient() { openssl s_client -connect "127.0.0.1:$TLSPORT" -servername "$NAME" "$@" < /dev/null 2>&1; }
 sclient -CAfile "$T/ca/root.pem" -verify_return_error -verify_hostname "$NAME" -showcerts > "$T/sclient.txt" || fail "s_client"
