@@ -301,15 +301,19 @@ static int csr_key_ec(EVP_PKEY *k, char *err)
 	return 0;
 }
 
-/* Size 2048..4096 bits; public exponent odd and at least 3 (CA/B Forum Baseline Requirements 6.1.6). */
+/* Size 2048..4096 bits; public exponent odd, at least 3 and at most 2^256-1 (CA/B Forum Baseline Requirements
+ * 6.1.6: the upper bound is a SHOULD there; here a must, since every signature check with the key, this CSR's
+ * on the event loop included, costs a modular exponentiation as long as the exponent). */
 static int csr_key_rsa(EVP_PKEY *k, char *err)
 {
 	BIGNUM *e = NULL;
 	int bits = EVP_PKEY_get_bits(k), rc = 0;
 	if (bits < CSR_RSA_BITS_MIN || bits > CSR_RSA_BITS_MAX)
 		return csr_fail(err, HSMCA_ERR_POLICY, "key: RSA-%d not accepted (2048 to 4096 bits)", bits);
-	if (EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e) != 1 || !BN_is_odd(e) || BN_is_one(e))
-		rc = csr_fail(err, HSMCA_ERR_POLICY, "key: RSA public exponent must be odd and at least 3");
+	if (EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e) != 1 || !BN_is_odd(e) || BN_is_one(e) ||
+	    BN_num_bits(e) > CSR_RSA_E_BITS_MAX)
+		rc = csr_fail(err, HSMCA_ERR_POLICY, "key: RSA public exponent must be odd, at least 3 and below 2^%d",
+			      CSR_RSA_E_BITS_MAX);
 	BN_free(e);
 	return rc;
 }

@@ -117,7 +117,7 @@ static EC_KEY *csr_fast_ec(const CSR_FAST_SPKI *spki)
 	return k;
 }
 
-/* rsaEncryption with NULL parameters, 2048..4096 bits, public exponent odd and at least 3 (as csr.c). */
+/* rsaEncryption with NULL parameters, 2048..4096 bits, public exponent odd, 3..2^256-1 (as csr.c). */
 static RSA *csr_fast_rsa(const CSR_FAST_SPKI *spki)
 {
 	if (!csr_fast_params(spki->alg, V_ASN1_NULL))
@@ -128,7 +128,7 @@ static RSA *csr_fast_rsa(const CSR_FAST_SPKI *spki)
 	if (k)
 		RSA_get0_key(k, NULL, &e, NULL);
 	if (!k || p != spki->key->data + spki->key->length || RSA_bits(k) < CSR_RSA_BITS_MIN ||
-	    RSA_bits(k) > CSR_RSA_BITS_MAX || !e || !BN_is_odd(e) || BN_is_one(e)) {
+	    RSA_bits(k) > CSR_RSA_BITS_MAX || !e || !BN_is_odd(e) || BN_is_one(e) || BN_num_bits(e) > CSR_RSA_E_BITS_MAX) {
 		RSA_free(k);
 		return NULL;
 	}

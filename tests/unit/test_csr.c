@@ -270,7 +270,7 @@ static void test_keys(void)
 
 /* An RSA public key with a random odd modulus of `bits` bits and exponent e (no private key needed: the key
  * check comes before the signature, so a key that passes it fails the signature with AUTH). */
-static EVP_PKEY *rsa_pub(int bits, unsigned long e)
+static EVP_PKEY *rsa_pub(int bits, unsigned long e, int e_pow2)
 {
 	BIGNUM *n = BN_new(), *be = BN_new();
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -278,6 +278,7 @@ static EVP_PKEY *rsa_pub(int bits, unsigned long e)
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
 	EVP_PKEY *k = NULL;
 	if (n && be && bld && ctx && BN_rand(n, bits, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD) && BN_set_word(be, e) &&
+	    (!e_pow2 || (BN_set_bit(be, e_pow2) && BN_set_bit(be, 0))) && /* e_pow2: e = 2^e_pow2 + 1 */
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) &&
 	    (params = OSSL_PARAM_BLD_to_param(bld)) && EVP_PKEY_fromdata_init(ctx) == 1 &&
 	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1)
@@ -304,26 +305,32 @@ static void test_key_bounds(void)
 	static const struct {
 		int bits;
 		unsigned long e;
+		int e_pow2; /* non-zero: e = 2^e_pow2 + 1 */
 		int rc;
 		const char *prefix;
 	} rsa[] = {
-		{ 2048, 65537, HSMCA_ERR_AUTH, "signature:" }, /* passed the key check */
-		{ 4096, 65537, HSMCA_ERR_AUTH, "signature:" },
-		{ 2048, 3, HSMCA_ERR_AUTH, "signature:" },
-		{ 2047, 65537, HSMCA_ERR_POLICY, "key: RSA-2047 not accepted" },
-		{ 4097, 65537, HSMCA_ERR_POLICY, "key: RSA-4097 not accepted" },
-		{ 8192, 65537, HSMCA_ERR_POLICY, "key: RSA-8192 not accepted" },
-		{ 2048, 65536, HSMCA_ERR_POLICY, "key: RSA public exponent" },
-		{ 2048, 1, HSMCA_ERR_POLICY, "key: RSA public exponent" },
+		{ 2048, 65537, 0, HSMCA_ERR_AUTH, "signature:" }, /* passed the key check */
+		{ 4096, 65537, 0, HSMCA_ERR_AUTH, "signature:" },
+		{ 2048, 3, 0, HSMCA_ERR_AUTH, "signature:" },
+		{ 2048, 0, 255, HSMCA_ERR_AUTH, "signature:" }, /* 2^255 + 1: the largest size allowed */
+		{ 2047, 65537, 0, HSMCA_ERR_POLICY, "key: RSA-2047 not accepted" },
+		{ 4097, 65537, 0, HSMCA_ERR_POLICY, "key: RSA-4097 not accepted" },
+		{ 8192, 65537, 0, HSMCA_ERR_POLICY, "key: RSA-8192 not accepted" },
+		{ 2048, 65536, 0, HSMCA_ERR_POLICY, "key: RSA public exponent" },
+		{ 2048, 1, 0, HSMCA_ERR_POLICY, "key: RSA public exponent" },
+		/* 2^256 + 1 and a 2000-bit exponent: each signature check would cost a long exponentiation (on
+		 * the event loop for a CSR); BR 6.1.6's range ends at 2^256 - 1 */
+		{ 2048, 0, 256, HSMCA_ERR_POLICY, "key: RSA public exponent" },
+		{ 3072, 0, 2000, HSMCA_ERR_POLICY, "key: RSA public exponent" },
 	};
 	struct dbuf spki;
 	char what[64];
 	for (size_t i = 0; i < sizeof(rsa) / sizeof(rsa[0]); i++) {
-		EVP_PKEY *k = rsa_pub(rsa[i].bits, rsa[i].e);
+		EVP_PKEY *k = rsa_pub(rsa[i].bits, rsa[i].e, rsa[i].e_pow2);
 		dbuf_init(&spki);
 		CHECK(k != NULL);
 		spki_of(k, &spki);
-		snprintf(what, sizeof(what), "RSA %d bits e=%lu", rsa[i].bits, rsa[i].e);
+		snprintf(what, sizeof(what), "RSA %d bits e=%lu/2^%d+1", rsa[i].bits, rsa[i].e, rsa[i].e_pow2);
 		spki_case(what, &spki, rsa[i].rc, rsa[i].prefix);
 		dbuf_free(&spki);
 		EVP_PKEY_free(k);
