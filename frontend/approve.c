@@ -172,6 +172,7 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 {
 	char serial[DB_SERIAL_HEX_MAX] = "", reason[APPROVE_REASON_MAX], why[ISSUE_WHY_MAX], *end = NULL;
 	long long id = strtoll(idtext, &end, 10);
+	bool tracked = false;
 	int rc;
 	if (!end || *end || id <= 0)
 		return job_error(j, 404, "not-found", "no such approval");
@@ -180,9 +181,16 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 	if ((rc = db_begin(w->db)) == 0 &&
 	    (rc = db_approval_decide(w->db, id, approve, acct->name, reason, serial)) == 0 &&
 	    (rc = approve_audit(w, acct->name, approve ? "approval.approved" : "approval.rejected", serial, id,
-				reason)) == 0)
+				reason)) == 0) {
+		/* in the in-flight set before the commit: the row is pending from then on, with the transaction's
+		 * start as its age (stamp_change's now()), so after a long lock wait this process's recovery pass
+		 * could otherwise take it between the commit and approve_sign, and the TBS be signed twice */
+		tracked = approve && inflight_add(serial) == 0;
 		rc = db_commit(w->db);
+	}
 	if (rc) {
+		if (tracked)
+			inflight_del(serial);
 		snprintf(why, sizeof(why), "%s", db_errmsg(w->db));
 		db_rollback(w->db);
 		if (rc == HSMCA_ERR_NOTFOUND)
@@ -195,9 +203,8 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 	}
 	log_event("info", approve ? "approved" : "rejected", "approval=%lld serial=%s by=%s", id, serial, acct->name);
 	if (approve) {
-		/* the recovery pass leaves the row alone while this worker signs it (its pending state is fresh, so
-		 * no pass takes it before this point) */
-		if (inflight_add(serial))
+		/* the recovery pass leaves the row alone while this worker signs it */
+		if (!tracked)
 			return job_error(j, 503, "unavailable", "approved; the certificate will be signed by the recovery pass");
 		approve_sign(w, j, acct->name, serial);
 		inflight_del(serial);

@@ -24,6 +24,7 @@ struct commit_item {
 	bool signed_done;            /* sign->sign_rc is final */
 	struct commit_item *owner;   /* a sign-ahead result (malloc'd): the intent item whose worker waits */
 	bool batched; /* stored by its batch statement */
+	bool stored_before; /* found already committed by an earlier transaction (commit_recheck): final */
 	bool done;
 	pthread_cond_t cv; /* the waiting worker's own: only it is woken */
 	/* submitted without waiting (committer_submit*): called once the item is final, then the item is freed */
@@ -182,7 +183,7 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 		if ((i->rc ? db_savepoint_rollback(c->db) : db_savepoint_release(c->db)) != 0 && !rc)
 			rc = HSMCA_ERR_IO; /* the transaction itself is broken: fail the batch */
 		else if (i->rc)
-			i->rc = commit_recheck(c->db, i, i->rc);
+			i->stored_before = (i->rc = commit_recheck(c->db, i, i->rc)) == 0;
 	}
 	if (!rc && (rc = db_commit(c->db)) != 0)
 		log_event("error", "commit_failed", "why=\"%s\"", db_errmsg(c->db));
@@ -190,7 +191,7 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 		if (c->db)
 			db_rollback(c->db);
 		for (struct commit_item *i = batch; i; i = i->next)
-			if (!i->rc)
+			if (!i->rc && !i->stored_before) /* a row an earlier transaction stored stays stored */
 				i->rc = rc;
 	}
 }
