@@ -52,6 +52,7 @@ struct committer {
 	pthread_t sign_thread;
 	struct sgn_client sgn[COMMIT_SIGN_CONNS]; /* signing thread only */
 	bool sgn_open[COMMIT_SIGN_CONNS];
+	struct timespec sign_backoff_until; /* signing thread only: after a hung signer, batches are not sent */
 };
 
 #define COMMIT_SIGN_WINDOW 32 /* requests in flight on one signer connection */
@@ -60,6 +61,10 @@ struct committer {
  * sent once it wakes up, and recovery would then sign the same TBS again: a stall shorter than this (a
  * stopped or busy signer) costs only latency. */
 #define COMMIT_SIGN_TIMEOUT_MS 30000
+/* After a signer timed out, batches are answered "signer unavailable" at once (their rows stay pending for
+ * recovery) for this long, then one is sent as a probe: a hung signer costs each request at most one
+ * timeout instead of a queue of them, and intents do not wait in the queue past the recovery lease. */
+#define COMMIT_SIGN_BACKOFF_S 10
 
 /* Takes up to COMMIT_BATCH_MAX waiting items. */
 /* Under mu: detaches up to COMMIT_BATCH_MAX items from the non-empty queue (head, tail). */
@@ -252,6 +257,9 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 			int rc = sgn_client_recv_reply(g, ids[j], &s->der);
 			if (rc != 0 && rc != HSMCA_ERR_POLICY) {
 				alive[k] = false;
+				if (g->timed_out) /* hung: waiting on the other connections would only add timeouts */
+					for (size_t m = 0; m < nc; m++)
+						alive[m] = false;
 				continue;
 			}
 			/* only a refusal of the TBS itself (or of its key label: a live request) is final; an HSM
@@ -285,8 +293,10 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 static void commit_sign_all(struct committer *c, struct commit_item *batch)
 {
 	struct commit_item *v[COMMIT_BATCH_MAX];
-	bool timed_out = false;
-	for (int attempt = 0; attempt < 2 && !timed_out; attempt++) {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	bool timed_out = false, backoff = now.tv_sec < c->sign_backoff_until.tv_sec;
+	for (int attempt = 0; attempt < 2 && !timed_out && !backoff; attempt++) {
 		int conn[COMMIT_SIGN_CONNS];
 		size_t n = 0, nc = 0;
 		for (struct commit_item *i = batch; i; i = i->next)
@@ -299,6 +309,8 @@ static void commit_sign_all(struct committer *c, struct commit_item *batch)
 				if (sgn_client_open_timeout(&c->sgn[k], v[0]->sign->socket, 1, COMMIT_SIGN_TIMEOUT_MS) != 0) {
 					timed_out = timed_out || c->sgn[k].timed_out;
 					sgn_client_close(&c->sgn[k]);
+					if (timed_out)
+						break; /* hung: opening the next would wait as long again */
 					continue;
 				}
 				c->sgn_open[k] = true;
@@ -310,10 +322,16 @@ static void commit_sign_all(struct committer *c, struct commit_item *batch)
 		if (commit_sign_pipelined(c, v, n, conn, nc, &timed_out))
 			return; /* else: lost (signer restarted?): reconnect once; hung (timed out): not again */
 	}
+	if (timed_out) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		c->sign_backoff_until.tv_sec = now.tv_sec + COMMIT_SIGN_BACKOFF_S;
+		log_event("error", "signer_hung", "timeout_ms=%d backoff_s=%d", COMMIT_SIGN_TIMEOUT_MS, COMMIT_SIGN_BACKOFF_S);
+	}
 	for (struct commit_item *i = batch; i; i = i->next)
 		if (i->sign && !i->rc && !i->signed_done) {
 			i->sign->sign_rc = HSMCA_ERR_IO;
-			snprintf(i->sign->why, sizeof(i->sign->why), "the signer is not available (sealed or down)");
+			snprintf(i->sign->why, sizeof(i->sign->why), "%s",
+				 backoff || timed_out ? "the signer does not answer (hung?)" : "the signer is not available (sealed or down)");
 			i->signed_done = true;
 		}
 }

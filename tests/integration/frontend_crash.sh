@@ -130,6 +130,31 @@ tail -n +"$((before + 1))" "$T/signer.log" | grep -o 'event=signed type=0x10 key
 kill -TERM "$FRONTEND_B"; wait "$FRONTEND_B" 2>/dev/null || true
 pass "a second frontend's recovery passes (every second) leave the rows a live first frontend is signing: each TBS signed once"
 
+# 3c. a signer hung past the committer's 30 s timeout: the request waiting on it gets 503 after one timeout
+# (its row pending for recovery), and the next gets 503 at once during the back-off instead of a timeout of
+# its own (before, every batch waited 30 s, so a queue of intents could wait past the recovery lease); once
+# the signer wakes, every row is completed
+timed_client() { # timed_client N: client N with a longer limit; prints the seconds it took
+	local t0 t1
+	t0=$(date +%s.%N)
+	curl -sS -o "$T/client-$1.body" -w '%{http_code}' --max-time 60 -u "$AUTH" --data-binary @"$T/req.json" \
+		"$URL/api/v1/certificates" > "$T/client-$1.status" 2>/dev/null || true
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'
+}
+kill -STOP "$SIGNER_PID"
+took=$(timed_client 80)
+[ "$(cat "$T/client-80.status")" = 503 ] && awk -v t="$took" 'BEGIN { exit !(t >= 25 && t < 45) }' \
+	|| fail "the request on a hung signer: $(cat "$T/client-80.status") after $took s: $(cat "$T/client-80.body")"
+took2=$(timed_client 81)
+[ "$(cat "$T/client-81.status")" = 503 ] && awk -v t="$took2" 'BEGIN { exit !(t < 5) }' \
+	|| fail "the next request during the back-off: $(cat "$T/client-81.status") after $took2 s: $(cat "$T/client-81.body")"
+grep -q 'event=signer_hung' "$T/frontend.log" || fail "the hung signer was not logged"
+kill -CONT "$SIGNER_PID"
+wait_no_pending
+check_db
+pass "a signer hung past the 30 s timeout: the waiting request gets 503 after ${took} s, the next at once (${took2} s) during the back-off; both rows completed once it woke"
+
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
 pass "audit chain intact after the crashes"
 
