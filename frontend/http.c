@@ -167,6 +167,11 @@ static void http_route(struct evhttp_request *req, void *arg)
 		n_headers++;
 	if (n_headers > h->app->conf.max_headers)
 		return http_json_error(req, 431, "too-many-headers", "more request header fields than max_headers");
+	/* a longer one would not fit the job (struct job's auth): refused, not dropped, which made the request
+	 * one without credentials (401 or a login certificate instead, and no failure counted) */
+	const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if (auth && strlen(auth) >= JOB_AUTH_MAX)
+		return http_json_error(req, 431, "header-too-large", "the Authorization header is too long");
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	if (!path)

@@ -213,6 +213,12 @@ tls_key = $T/fe.key"
 expect_start_failure nolisten "line 8: tls_cert without tls_listen"
 badconf ca-only "client_ca = $T/chain.pem"
 expect_start_failure ca-only "line 8: client_ca needs tls_listen"
+# an empty value is refused, not taken as "not set" (an empty client_ca would turn mutual TLS off in silence)
+badconf empty-ca "tls_listen = 127.0.0.1:$((PORT + 4))
+tls_cert = $T/fe-chain.pem
+tls_key = $T/fe.key
+client_ca ="
+expect_start_failure empty-ca "line 11: key client_ca has an empty value"
 badconf same "tls_listen = 127.0.0.1:$((PORT + 3))
 tls_cert = $T/fe-chain.pem
 tls_key = $T/fe.key"
