@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acceptguard.h"
 #include "cfssl.h"
 #include "deadline.h"
 #include "issue.h"
@@ -69,6 +70,7 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_request_timeouts_total counter\nhsmca_request_timeouts_total %lu\n"
 			 "# TYPE hsmca_password_verifications_total counter\nhsmca_password_verifications_total %lu\n"
 			 "# TYPE hsmca_requests_shed_total counter\nhsmca_requests_shed_total %lu\n"
+			 "# TYPE hsmca_accept_pauses_total counter\nhsmca_accept_pauses_total %lu\n"
 			 "# TYPE hsmca_requests_in_progress gauge\nhsmca_requests_in_progress %u\n"
 			 "# TYPE hsmca_audit_checkpoint_row gauge\nhsmca_audit_checkpoint_row %lld\n"
 			 "# TYPE hsmca_audit_checkpoint_timestamp_seconds gauge\nhsmca_audit_checkpoint_timestamp_seconds %lld\n"
@@ -76,7 +78,7 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_audit_log_tampered gauge\nhsmca_audit_log_tampered %d\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
-			 atomic_load(&h->app->shed), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
+			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
 			 atomic_load(&h->app->checkpoint_unix), atomic_load(&h->app->checkpoint_failures),
 			 atomic_load(&h->app->checkpoint_tampered));
 	http_text(req, 200, "text/plain; version=0.0.4", out, (size_t)n);
@@ -278,6 +280,7 @@ static void http_on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	h->draining = true;
+	acceptguard_stop(); /* no paused listener is enabled again once it is gone */
 	if (h->plain_bound)
 		evhttp_del_accept_socket(h->http, h->plain_bound); /* closes the listening socket */
 	if (h->tls_bound)
@@ -319,6 +322,9 @@ int http_run(struct app *a, struct listeners *l)
 		if (!(h.plain_bound = evhttp_accept_socket_with_handle(http, l->plain_fd)))
 			goto out;
 		l->plain_fd = -1;
+		if ((rc = acceptguard_watch(h.base, h.plain_bound)))
+			goto out;
+		rc = HSMCA_ERR_IO;
 	}
 	if (https) {
 		http_limits(https, &a->conf);
@@ -327,6 +333,9 @@ int http_run(struct app *a, struct listeners *l)
 		if (!(h.tls_bound = evhttp_accept_socket_with_handle(https, l->tls_fd)))
 			goto out;
 		l->tls_fd = -1;
+		if ((rc = acceptguard_watch(h.base, h.tls_bound)))
+			goto out;
+		rc = HSMCA_ERR_IO;
 	}
 	if ((rc = pool_start(a, h.base, a->conf.threads, &h.pool)) ||
 	    (rc = pool_schedule_recovery(h.pool, h.base,
@@ -355,6 +364,7 @@ out:
 		evhttp_free(https);
 	if (http)
 		evhttp_free(http);
+	acceptguard_stop();
 	deadline_stop();
 	return rc;
 }
