@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acctwatch.h"
 #include "app.h"
@@ -325,8 +326,13 @@ int main(int argc, char **argv)
 	if (argc < 2 || fe_parse(argc - 1, argv + 1, &a))
 		return fe_usage();
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "run"))
-		return fe_run(&a);
+	if (!strcmp(cmd, "run")) {
+		/* the workers', committer's, signing and watcher threads may still run: leave without exit()'s
+		 * handlers, whose OpenSSL cleanup would free what they are using */
+		int rc = fe_run(&a);
+		fflush(NULL);
+		_exit(rc);
+	}
 	if (!strcmp(cmd, "migrate")) {
 		char err[DB_ERR_MAX];
 		int version = 0;
