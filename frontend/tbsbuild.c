@@ -392,7 +392,7 @@ int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, str
 	int rc;
 	if (nb < iss->facts.not_before)
 		nb = iss->facts.not_before;
-	na = nb + (time_t)p->max_validity_days * DAY;
+	na = nb + (time_t)p->max_validity_days * DAY - 1; /* both ends count (RFC 5280 4.1.2.5): exactly the days */
 	if (na > iss->facts.not_after)
 		na = iss->facts.not_after; /* never outlive the issuer */
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)

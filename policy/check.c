@@ -296,7 +296,9 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 		return REFUSE("validity: notBefore is not before notAfter");
 	if (t->not_before < iss->not_before || t->not_after > iss->not_after)
 		return REFUSE("validity: outside the issuer's validity");
-	if ((uint64_t)(t->not_after - t->not_before) > (uint64_t)p->max_validity_days * DAY)
+	/* both ends count (RFC 5280 4.1.2.5; the CA/B Baseline Requirements' validity period is notAfter -
+	 * notBefore + 1 s): a certificate to notBefore + days exactly would last a second longer than days */
+	if ((uint64_t)(t->not_after - t->not_before) + 1 > (uint64_t)p->max_validity_days * DAY)
 		return REFUSE("validity: longer than %u days", p->max_validity_days);
 	if ((rc = pol_check_serial(&t->serial, why)) || (rc = pol_check_cert_ca(t, p, why)))
 		return rc;

@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "certbuild.h"
@@ -137,6 +138,7 @@ static int cer_build(struct cer_ctx *c, EVP_PKEY *pk, X509 *issuer, X509 **out)
 	X509 *x = X509_new();
 	X509_NAME *subj = NULL;
 	ASN1_INTEGER *serial = NULL;
+	time_t now = time(NULL);
 	int rc = HSMCA_ERR_CRYPTO;
 	if (!x || (rc = cer_name_parse(c->conf.subject, &subj)) || (rc = p11_random(&c->mod, c->s, rnd, sizeof(rnd))))
 		goto out;
@@ -144,8 +146,9 @@ static int cer_build(struct cer_ctx *c, EVP_PKEY *pk, X509 *issuer, X509 **out)
 	if (!(serial = certbuild_serial(rnd, sizeof(rnd))) || !X509_set_version(x, X509_VERSION_3) ||
 	    !X509_set_serialNumber(x, serial) || !X509_set_subject_name(x, subj) ||
 	    !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subj) || !X509_set_pubkey(x, pk) ||
-	    !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
-	    !X509_time_adj_ex(X509_getm_notAfter(x), (int)c->conf.validity_days, 0, NULL))
+	    !X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) ||
+	    /* both ends count (RFC 5280 4.1.2.5): exactly validity_days, from one reading of the clock */
+	    !X509_time_adj_ex(X509_getm_notAfter(x), (int)c->conf.validity_days, -1, &now))
 		goto out;
 	if ((rc = cer_exts(c, x, issuer)))
 		goto out;

@@ -31,6 +31,15 @@ serial=$(openssl x509 -in "$T/ca/int.pem" -noout -serial | cut -d= -f2)
 [ ${#serial} -ge 30 ] || fail "serial $serial is not ~128 bits"
 pass "root -> intermediate -> OCSP responder verify with openssl -x509_strict"
 
+# validity counts both ends (RFC 5280 4.1.2.5): validity_days at the maximum (398 for an OCSP responder)
+# gives exactly 398 days, notAfter - notBefore + 1 s; it gave a second more (and the signer's rule now
+# refuses that)
+CEREMONY_OCSP_DAYS=398 ceremony_ca ocsp ocsp398 p256 int
+secs() { date -d "$(openssl x509 -in "$T/ca/ocsp398.pem" -noout "-$1" | cut -d= -f2)" +%s; }
+[ $(( $(secs enddate) - $(secs startdate) + 1 )) = $((398 * 86400)) ] \
+	|| fail "398 days: notAfter - notBefore + 1 = $(( $(secs enddate) - $(secs startdate) + 1 ))"
+pass "validity_days at its maximum gives exactly that many days, both ends counted"
+
 # the audit checkpoint key (the frontend's checkpoint_key): a leaf of the root, digitalSignature only, no EKU
 ceremony_ca checkpoint ckpt p256 root
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/ckpt.pem" >/dev/null || fail "checkpoint cert does not verify"

@@ -57,6 +57,10 @@ for spec in ec:P-256 ec:P-384 rsa:2048; do
 	grep -q 'DNS:www.example.com, DNS:example.net, IP Address:10.1.2.3' "$T/leaf.txt" || fail "SANs $spec"
 	grep -q 'OCSP - URI:http://127.0.0.1' "$T/leaf.txt" && grep -q 'URI:http://127.0.0.1:.*/crl/int.crl' "$T/leaf.txt" \
 		|| fail "AIA/CDP $spec"
+	# max_validity_days = 90 exactly, both ends counted (RFC 5280 4.1.2.5): it was 90 days and a second
+	nb=$(date -d "$(openssl x509 -in "$T/leaf.pem" -noout -startdate | cut -d= -f2)" +%s)
+	na=$(date -d "$(openssl x509 -in "$T/leaf.pem" -noout -enddate | cut -d= -f2)" +%s)
+	[ $((na - nb + 1)) = $((90 * 86400)) ] || fail "validity of $spec: notAfter - notBefore + 1 = $((na - nb + 1))"
 	st=$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$serial'" 2>&1)
 	[ "$st" = issued ] || fail "row $spec: serial $serial status '$st'"
 	# the profile's key usages where the key permits them: no keyEncipherment on an EC key (RFC 5480)

@@ -109,7 +109,7 @@ ceremony_ca() {
 		root) echo "validity_days = 7300"; echo "path_length = ${CEREMONY_ROOT_PATHLEN:-1}" ;;
 		intermediate) echo "validity_days = 1825"; echo "path_length = ${CEREMONY_INT_PATHLEN:-0}"
 			echo "crl_url = http://127.0.0.1:8080/crl/$issuer.crl"; echo "ocsp_url = http://127.0.0.1:8080/ocsp" ;;
-		ocsp) echo "validity_days = 90" ;;
+		ocsp) echo "validity_days = ${CEREMONY_OCSP_DAYS:-90}" ;;
 		checkpoint) echo "validity_days = 1825" ;;
 		esac
 		if [ -n "$issuer" ]; then echo "issuer_cert = $T/ca/$issuer.pem"; echo "issuer_key_label = $issuer"; fi
