@@ -55,16 +55,27 @@ static int pol_check_known_critical(const struct tbs_ext *ext, size_t n, char *w
 /* Extensions that grant CA powers outside basicConstraints, in verifiers that still read them (Windows
  * decodes the cA flag of the X.509 (1993) basicConstraints, NSS Netscape's certificate type bits when
  * basicConstraints is absent): whatever their criticality, a certificate the CA rules above took for a leaf
- * could act as a CA there. Neither is ever written by hsmca. */
+ * could act as a CA there. Neither is ever written by hsmca, nor are the Microsoft extensions below. */
 static int pol_check_legacy_ca(const struct tbs_ext *ext, size_t n, char *why)
 {
 	static const uint8_t legacy_bc[] = { 0x55, 0x1d, 0x0a };                                       /* 2.5.29.10 */
 	static const uint8_t ns_cert_type[] = { 0x60, 0x86, 0x48, 0x01, 0x86, 0xf8, 0x42, 0x01, 0x01 }; /* 2.16.840.1.113730.1.1 */
-	for (size_t i = 0; i < n; i++)
+	/* Microsoft's: Application Policies (1.3.6.1.4.1.311.21.10), which Windows reads like extendedKeyUsage,
+	 * so it would grant purposes past the pinned EKU (the ESC15 / CVE-2024-49019 mechanism); the NTDS CA
+	 * security extension (1.3.6.1.4.1.311.25.2), an AD object SID for strong certificate mapping, which
+	 * would let a certificate log in as an AD account */
+	static const uint8_t ms_app_policies[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x15, 0x0a };
+	static const uint8_t ms_ntds_sid[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x19, 0x02 };
+	for (size_t i = 0; i < n; i++) {
 		if (pol_span_is(&ext[i].oid, legacy_bc, sizeof(legacy_bc)) ||
 		    pol_span_is(&ext[i].oid, ns_cert_type, sizeof(ns_cert_type)))
 			return REFUSE("extension: extension %zu is a legacy CA marker (2.5.29.10 basicConstraints or "
 				      "Netscape certificate type), refused", i);
+		if (pol_span_is(&ext[i].oid, ms_app_policies, sizeof(ms_app_policies)) ||
+		    pol_span_is(&ext[i].oid, ms_ntds_sid, sizeof(ms_ntds_sid)))
+			return REFUSE("extension: extension %zu grants Windows powers past the pinned profile (Microsoft "
+				      "Application Policies or an AD SID), refused", i);
+	}
 	return 0;
 }
 

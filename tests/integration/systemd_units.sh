@@ -27,4 +27,7 @@ done
 [ "$n" = 3 ] || fail "$n units checked, want 3"
 # the frontend's stop timeout covers its drain on SIGTERM (timeout_seconds, at most 300)
 grep -q '^TimeoutStopSec=310$' "$UNITS/hsmca-frontend.service" || fail "frontend: TimeoutStopSec below the 300 s drain"
+# the signer's "signed" lines are never rate-limited away; the frontend may hold max_inflight connections
+grep -q '^LogRateLimitIntervalSec=0$' "$UNITS/hsmca-signer.service" || fail "signer: journald may drop its signed lines"
+grep -q '^LimitNOFILE=16384$' "$UNITS/hsmca-frontend.service" || fail "frontend: LimitNOFILE"
 pass "systemd units: verify silent, exposure within bounds ($n units)"

@@ -151,6 +151,12 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 		add_raw_ext(x, "2.5.29.10", (const uint8_t *)"\x30\x04\x03\x02\x07\x80", 6);
 	if (is(brk, "netscape-ca"))
 		add_raw_ext(x, "2.16.840.1.113730.1.1", (const uint8_t *)"\x03\x02\x02\x04", 4);
+	/* Microsoft Application Policies { clientAuth }; an NTDS CA security extension (an empty SEQUENCE) */
+	if (is(brk, "ms-app-policies"))
+		add_raw_ext(x, "1.3.6.1.4.1.311.21.10",
+			    (const uint8_t *)"\x30\x0c\x30\x0a\x06\x08\x2b\x06\x01\x05\x05\x07\x03\x02", 14);
+	if (is(brk, "ms-sid"))
+		add_raw_ext(x, "1.3.6.1.4.1.311.25.2", (const uint8_t *)"\x30\x00", 2);
 	if (is(brk, "critical")) {
 		ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
 		ASN1_OCTET_STRING_set(v, (const unsigned char *)"\x05\x00", 2);
