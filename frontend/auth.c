@@ -207,6 +207,8 @@ static void rl_key(char key[RL_KEY_MAX], const char *kind, const char *who)
 static bool rl_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	char key[RL_KEY_MAX];
+	if (!rl->rl_used) /* no failure ever recorded: no key to build (every request asks, the address's group too) */
+		return false;
 	rl_key(key, kind, who);
 	struct rl_slot *s = rl_find(rl, key);
 	return s && rl_active(s, now) && s->failures >= AUTH_FAIL_LIMIT;
