@@ -181,13 +181,24 @@ int db_cert_pending_each(struct db *db, unsigned min_age_seconds,
 	 * DB_OWNER_LEASE_SECONDS: its live paths give up on the signer long before (timeout_seconds, at most 300,
 	 * or the committer's 30 s without progress), and a session of a host that died without closing its
 	 * connection (power, network) can linger in pg_stat_activity until the server's TCP keepalive ends it */
+	/* A plain scan of the pending index, in id order, never a bitmap scan (nor a sequential one). Every row
+	 * passes through pending, so until the next vacuum that index is mostly entries of rows issued since;
+	 * a bitmap scan visits the heap tuple of every one of them at every pass and marks none dead, so each
+	 * pass cost more than the last (0.45 to 0.7 s, reading 10-20 thousand heap pages out of the cache, at
+	 * 60-110 thousand such entries during bench/issue.sh). A plain index scan marks the entries of dead
+	 * rows as it meets them (kill_prior_tuple), and later passes skip them: each is visited about once. */
+	if ((rc = db_begin(db)) ||
+	    (rc = db_exec_cmd(db, "SELECT set_config('enable_indexscan', 'on', true), "
+				  "set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)",
+			      NULL)))
+		goto out;
 	rc = db_exec(db, "SELECT serial_hex, issuer, tbs FROM certificates c WHERE status = 'pending' "
 			 "AND updated_at <= now() - make_interval(secs => $1::int) AND (c.owner IS NULL OR "
 			 "c.owner = current_setting('application_name') OR "
 			 "c.updated_at <= now() - make_interval(secs => " DB_OWNER_LEASE_TEXT ") OR "
 			 "NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = c.owner)) ORDER BY id",
 		     &p, DB_FMT_BINARY, &r);
-	if (rc || (rc = db_columns(db, r, names, cols, 3)))
+	if (rc || (rc = db_commit(db)) || (rc = db_columns(db, r, names, cols, 3)))
 		goto out;
 	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
 		if ((rc = db_copy_text(db, r, i, cols[0], serial, sizeof serial)) ||
@@ -197,6 +208,8 @@ int db_cert_pending_each(struct db *db, unsigned min_age_seconds,
 			(size_t)PQgetlength(r, i, cols[2]));
 	}
 out:
+	if (rc && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		db_rollback(db);
 	PQclear(r);
 	return rc;
 }

@@ -89,6 +89,8 @@ pass "batch: results meeting a row already issued store nothing; the fallback gi
 pass "recovery's claim: a pending row one session holds is skipped by another, without waiting"
 "$DBT" batch-plan "$OWNER" > "$T/batch-plan.log" 2>&1 || fail "batch plans: $(tail -n 40 "$T/batch-plan.log")"
 pass "$(tail -n 1 "$T/batch-plan.log")"
+"$DBT" pending-scan "$OWNER" > "$T/pending-scan.log" 2>&1 || fail "pending scan: $(tail -n 5 "$T/pending-scan.log")"
+pass "$(tail -n 1 "$T/pending-scan.log")"
 
 # ---- the serial's format is the database's rule too (005 checks it without a regular expression) ----
 cert_sql() { # SERIAL: an INSERT of a pending certificate with that serial
