@@ -270,13 +270,26 @@ static void db_notice_quiet(void *arg, const char *message)
 }
 
 /* The session settings every connection needs (again after a PQreset). */
+static unsigned db_service_timeout; /* db_set_service_timeout; read only once sessions exist */
+
+void db_set_service_timeout(unsigned seconds)
+{
+	db_service_timeout = seconds;
+}
+
 static int db_session_setup(PGconn *c, char *err)
 {
+	char sql[160];
 	PGresult *r;
 	int rc = 0;
 
 	PQsetNoticeProcessor(c, db_notice_quiet, NULL);
-	r = PQexec(c, "SELECT pg_catalog.set_config('search_path', 'public', false)");
+	if (db_service_timeout) /* an integer in milliseconds: nothing to quote */
+		snprintf(sql, sizeof sql, "SELECT pg_catalog.set_config('search_path', 'public', false), "
+			 "pg_catalog.set_config('statement_timeout', '%u', false)", db_service_timeout * 1000);
+	else
+		snprintf(sql, sizeof sql, "SELECT pg_catalog.set_config('search_path', 'public', false)");
+	r = PQexec(c, sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		db_err_copy(err, PQerrorMessage(c));
 		rc = HSMCA_ERR_IO;
@@ -309,10 +322,20 @@ const char *db_instance_name(void)
 int db_connect(const char *conninfo, PGconn **out, char *err)
 {
 	/* dbname is expanded as a conninfo string; client_encoding and application_name after it win (and
-	 * survive PQreset); the application_name names this process to the others' recovery (008) */
-	const char *const keys[] = {"dbname", "client_encoding", "application_name", NULL};
-	const char *const vals[] = {conninfo ? conninfo : "", "UTF8", db_instance_name(), NULL};
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	 * survive PQreset); the application_name names this process to the others' recovery (008). The
+	 * service's connection timeouts come before it, so the conninfo's own win (libpq: the last one given) */
+	char t[16], interval[16], user_ms[16];
+	unsigned s = db_service_timeout;
+	snprintf(t, sizeof t, "%u", s < 2 ? 2 : s); /* libpq's shortest connect_timeout */
+	snprintf(interval, sizeof interval, "%u", s / 3 ? s / 3 : 1);
+	snprintf(user_ms, sizeof user_ms, "%u", s * 1000);
+	const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+				    "keepalives_count", "tcp_user_timeout", "dbname", "client_encoding",
+				    "application_name", NULL};
+	const char *const vals[] = {t, "1", t, interval, "3", user_ms, conninfo ? conninfo : "", "UTF8",
+				    db_instance_name(), NULL};
+	const size_t first = s ? 0 : 6; /* without a service timeout: libpq's defaults */
+	PGconn *c = PQconnectdbParams(keys + first, vals + first, 1);
 	int rc = HSMCA_ERR_IO;
 
 	*out = NULL;

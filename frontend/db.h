@@ -20,6 +20,13 @@
 
 struct db;
 
+/* The running service's sessions, opened after this call (and their reconnections): a statement that runs
+ * longer than seconds ends in an error (statement_timeout: a lock another session holds, a stalled server),
+ * so a worker answers 503 instead of waiting without end; a connection attempt gives up after seconds, and
+ * over TCP a server that stops answering is noticed within about twice that (keepalives, tcp_user_timeout),
+ * unless the conninfo sets those itself. 0 (the default, and the command-line tools'): none of these.
+ * Called once, before any session is opened and before threads start. */
+void db_set_service_timeout(unsigned seconds);
 /* Connects (libpq conninfo) and checks the schema version: a database at a version this build does not
  * know (newer, or not migrated) is refused with HSMCA_ERR_STATE. */
 int db_open(const char *conninfo, struct db **out, char *err) HSMCA_WUR;

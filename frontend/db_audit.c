@@ -487,8 +487,13 @@ int db_audit_verify_range(struct db *db, int64_t from_id, const uint8_t from_has
 	snprintf(to, sizeof to, "%" PRId64, to_id);
 	db_params_text(&p, from);
 	db_params_text(&p, to);
-	if ((rc = db_exec_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL)))
+	/* as long as the range (the whole chain at a checkpoint thread's first pass): the service's statement
+	 * timeout (db_set_service_timeout) is for requests, not for this walk */
+	if ((rc = db_exec_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL)) ||
+	    (rc = db_exec_cmd(db, "SELECT pg_catalog.set_config('statement_timeout', '0', true)", NULL))) {
+		db_rollback(db);
 		return rc;
+	}
 	rc = audit_stream(db,
 			  "SELECT id, ts, actor, action, object, details, prev_hash, row_hash FROM audit_log "
 			  "WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id",

@@ -31,6 +31,8 @@ struct fconfig {
 	unsigned timeout_seconds;
 	unsigned max_inflight;              /* requests in the workers' or the committer's hands; more get 503 */
 	unsigned recover_after_seconds;     /* pending rows older than this are re-signed by the recovery pass */
+	unsigned db_timeout_seconds;        /* the service's database sessions: a statement's longest run, and
+					     * connect and TCP timeouts (db_set_service_timeout); 0: none */
 	char tls_cert[FCONF_PATH_MAX];      /* PEM chain served on tls_listen: the leaf, then its issuer(s) */
 	char tls_key[FCONF_PATH_MAX];       /* PEM private key of that leaf (unencrypted; read before the drop) */
 	char client_ca[FCONF_PATH_MAX];     /* optional: PEM bundle trusted for client certificates (clientAuth) */

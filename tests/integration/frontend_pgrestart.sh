@@ -111,3 +111,34 @@ grep -q 'event=account_watch_up' "$T/frontend.log" || fail "account watcher did 
 [ "$(cert_rows "status = 'issued'")" -ge $((16 + ok)) ] || fail "issued rows: $(cert_rows "status = 'issued'"), want at least $((16 + ok))"
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
 pass "none pending, audit chain intact, account watcher listening again"
+
+# 5. a statement that cannot finish (a lock held by another session: an operator's open transaction, a long
+#    migration): with db_timeout_seconds the request gets 503 after that long instead of waiting for the lock,
+#    and once it is released the next request is issued and nothing is left pending. Without the limit the
+#    worker waited for as long as the lock was held (here 25 s) and then answered 201.
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_conf 'db_timeout_seconds = 3601'
+OUT=$("$FRONTEND" run -c "$T/frontend.conf" 2>&1) && fail "db_timeout_seconds 3601 accepted"
+grep -q 'line [0-9]*: bad value for db_timeout_seconds' <<<"$OUT" || fail "db_timeout_seconds 3601: $OUT"
+fe_start $'recover_after_seconds = 2\ndb_timeout_seconds = 2'
+pg_psql "$T/pg" owner -c "BEGIN; LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE; SELECT pg_sleep(25); COMMIT" > /dev/null 2>&1 &
+LOCKER=$!
+for _ in $(seq 100); do
+	[ "$(pg_psql "$T/pg" owner -c "select count(*) from pg_locks where relation = 'audit_log'::regclass and mode = 'ShareRowExclusiveLock' and granted")" = 1 ] && break
+	sleep 0.05
+done
+t0=$(date +%s%N)
+STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' --max-time 40 -H 'Content-Type: application/json' \
+	--data-binary @"$T/req.json" "${AUTH[@]}" "$URL/api/v1/certificates")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$STATUS" = 503 ] && grep -q "could not record the request" "$T/resp.json" || fail "a request while audit_log is locked: $STATUS after $ms ms: $(cat "$T/resp.json")"
+[ "$ms" -lt 15000 ] || fail "the 503 took $ms ms"
+grep -q 'statement timeout' "$T/frontend.log" || fail "the timeout is not logged: $(grep -v level=info "$T/frontend.log" | tail -3)"
+[ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "healthz while the lock is held"
+kill "$LOCKER" 2>/dev/null; pg_psql "$T/pg" owner -c "select pg_terminate_backend(pid) from pg_locks where relation = 'audit_log'::regclass and mode = 'ShareRowExclusiveLock'" > /dev/null
+wait "$LOCKER" 2>/dev/null || true
+issue_req "$T/a.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "after the lock was released: $STATUS $BODY"
+[ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending after the timeout: $(cert_rows "status = 'pending'")"
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
+pass "a lock held elsewhere: 503 after $ms ms (db_timeout_seconds 2), healthz ok; issued again once it is released, none pending"
