@@ -79,6 +79,37 @@ static int pol_check_legacy_ca(const struct tbs_ext *ext, size_t n, char *why)
 	return 0;
 }
 
+/* Nothing but the extensions hsmca writes into a certificate (frontend/tbsbuild.c: basicConstraints, keyUsage,
+ * extendedKeyUsage, subjectAltName, the key identifiers, cRLDistributionPoints, authorityInfoAccess, and
+ * nameConstraints for a CA; hsm/ceremony/certgen.c also certificatePolicies, and id-pkix-ocsp-nocheck on an
+ * OCSP responder's), and policyConstraints, which RFC 5280 has relying parties process: whatever else a
+ * TBS carries, critical or not, is refused, so a frontend that was taken over cannot have the HSM vouch for
+ * meanings the pinned profile never looked at (Microsoft's and the legacy CA markers above are refused with
+ * their own reasons first; an unknown critical one by pol_check_known_critical). */
+static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, char *why)
+{
+	static const uint8_t ocsp_nocheck[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05 }; /* 1.3.6.1.5.5.7.48.1.5 */
+	static const struct {
+		const uint8_t *oid;
+		size_t len;
+	} allowed[] = {
+		{ OID_BC, sizeof(OID_BC) },   { OID_KU, sizeof(OID_KU) },   { OID_EKU, sizeof(OID_EKU) },
+		{ OID_SAN, sizeof(OID_SAN) }, { OID_SKI, sizeof(OID_SKI) }, { OID_AKI, sizeof(OID_AKI) },
+		{ OID_CRLDP, sizeof(OID_CRLDP) }, { OID_AIA, sizeof(OID_AIA) }, { OID_NC, sizeof(OID_NC) },
+		{ OID_CP, sizeof(OID_CP) },   { OID_PC, sizeof(OID_PC) },   { ocsp_nocheck, sizeof(ocsp_nocheck) },
+	};
+	for (size_t i = 0; i < n; i++) {
+		bool ok = false;
+		for (size_t k = 0; !ok && k < sizeof(allowed) / sizeof(allowed[0]); k++)
+			ok = pol_span_is(&ext[i].oid, allowed[k].oid, allowed[k].len);
+		if (!ok)
+			return REFUSE("extension: extension %zu is none of those hsmca writes (basicConstraints, keyUsage, "
+				      "extendedKeyUsage, subjectAltName, key identifiers, cRLDistributionPoints, "
+				      "authorityInfoAccess, nameConstraints, the policy ones, OCSP no-check), refused", i);
+	}
+	return 0;
+}
+
 /* True if b[0..n) equals the NUL-terminated s, ignoring ASCII case. */
 static bool pol_name_eq(const uint8_t *b, size_t n, const char *s)
 {
@@ -321,7 +352,9 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 	const char *form = policy_spki_form(t->spki);
 	if (form)
 		return REFUSE("key: the subject public key is not DER: %s", form);
-	return pol_check_known_critical(t->ext, t->n_ext, why);
+	if ((rc = pol_check_known_critical(t->ext, t->n_ext, why)))
+		return rc;
+	return pol_check_allowed_ext(t->ext, t->n_ext, why);
 }
 
 int policy_check_crl(const struct tbs_crl *t, const struct policy_issuer *iss, const struct policy_profile *p,

@@ -41,12 +41,16 @@ check_refusal leaf int netscape-ca "extension:" issuer="$T/ca/int.pem"
 # Microsoft Application Policies (Windows reads it like EKU: purposes past the pinned EKU) and an AD SID
 check_refusal leaf int ms-app-policies "extension: extension [0-9]* grants Windows powers" issuer="$T/ca/int.pem"
 check_refusal leaf int ms-sid "extension: extension [0-9]* grants Windows powers" issuer="$T/ca/int.pem"
+# any other extension hsmca does not write, critical or not
+for brk in unknown-ext tls-feature sia; do
+	check_refusal leaf int "$brk" "extension: extension [0-9]* is none of those hsmca writes" issuer="$T/ca/int.pem"
+done
 check_refusal leaf int spki-padded "key: the subject public key is not DER" issuer="$T/ca/int.pem" keytype=rsa2048
 X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf-rsa.pem" keytype=rsa2048 >/dev/null || fail "good RSA leaf"
 check_refusal leaf int future "clock:" issuer="$T/ca/int.pem"
 grep -q "refused: code=8 clock: notBefore is ahead" <<<"$OUT" || fail "a time ahead is CLOCK (8), not final: $OUT"
 check_refusal leaf ocsp none "operation:" issuer="$T/ca/ocsp.pem"
-pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage (pinned; and keyEncipherment on an EC key), EKU, unknown critical extension, legacy CA markers (2.5.29.10, Netscape certificate type), Microsoft Application Policies and AD SID extensions, an RSA key not in DER, operation, notBefore ahead of the signer's clock"
+pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage (pinned; and keyEncipherment on an EC key), EKU, unknown critical extension, legacy CA markers (2.5.29.10, Netscape certificate type), Microsoft Application Policies and AD SID extensions, any extension hsmca does not write (a private one, must-staple, subjectInfoAccess), an RSA key not in DER, operation, notBefore ahead of the signer's clock"
 
 X crl label=int issuer="$T/ca/int.pem" out="$T/int.crl" >/dev/null || fail "good CRL"
 for rule in "issuer issuer:" "aki aki:" "number crl-number:" "sigalg sigalg:" "long validity:" "future clock:"; do

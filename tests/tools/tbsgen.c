@@ -157,6 +157,14 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 			    (const uint8_t *)"\x30\x0c\x30\x0a\x06\x08\x2b\x06\x01\x05\x05\x07\x03\x02", 14);
 	if (is(brk, "ms-sid"))
 		add_raw_ext(x, "1.3.6.1.4.1.311.25.2", (const uint8_t *)"\x30\x00", 2);
+	/* non-critical extensions hsmca never writes: a private one (NULL), the TLS feature must-staple
+	 * (SEQUENCE { INTEGER 5 }), and subjectInfoAccess (an empty SEQUENCE) */
+	if (is(brk, "unknown-ext"))
+		add_raw_ext(x, "1.3.6.1.4.1.55555.98", (const uint8_t *)"\x05\x00", 2);
+	if (is(brk, "sia"))
+		add_raw_ext(x, "1.3.6.1.5.5.7.1.11", (const uint8_t *)"\x30\x00", 2);
+	if (is(brk, "tls-feature"))
+		add_raw_ext(x, "1.3.6.1.5.5.7.1.24", (const uint8_t *)"\x30\x03\x02\x01\x05", 5);
 	if (is(brk, "critical")) {
 		ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
 		ASN1_OCTET_STRING_set(v, (const unsigned char *)"\x05\x00", 2);
