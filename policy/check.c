@@ -375,7 +375,20 @@ int policy_check_crl(const struct tbs_crl *t, const struct policy_issuer *iss, c
 		return REFUSE("validity: nextUpdate not after thisUpdate or beyond %u days", p->max_crl_days);
 	if (t->this_update < iss->not_before || t->this_update > iss->not_after)
 		return REFUSE("validity: thisUpdate outside the issuer's validity");
-	return pol_check_known_critical(t->ext, t->n_ext, why);
+	if (t->entry_refused)
+		return REFUSE("crl-entry: revoked entry %zu has %s, refused", t->entry_refused_at, t->entry_refused);
+	int rc = pol_check_known_critical(t->ext, t->n_ext, why);
+	if (rc)
+		return rc;
+	/* a CRL's own extensions: those of a full CRL hsmca writes (RFC 5280 5.2.1, 5.2.3, 5.2.7); an
+	 * issuingDistributionPoint or deltaCRLIndicator, critical, was refused just above */
+	for (size_t i = 0; i < t->n_ext; i++)
+		if (!pol_span_is(&t->ext[i].oid, OID_AKI, sizeof(OID_AKI)) &&
+		    !pol_span_is(&t->ext[i].oid, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER)) &&
+		    !pol_span_is(&t->ext[i].oid, OID_AIA, sizeof(OID_AIA)))
+			return REFUSE("extension: CRL extension %zu is none of those hsmca writes (authorityKeyIdentifier, "
+				      "cRLNumber, authorityInfoAccess), refused", i);
+	return 0;
 }
 
 int policy_check_ocsp(const struct tbs_ocsp *t, const struct policy_issuer *iss, const struct policy_profile *p,

@@ -65,6 +65,11 @@ struct tbs_crl {
 	bool has_aki;
 	struct span aki_keyid;
 	bool has_number;
+	/* the first revoked entry (0-based entry_refused_at) with an extension hsmca does not write, or a reason
+	 * it never gives: entry_refused says which (static text), NULL if every entry is plain; policy_check_crl
+	 * refuses the CRL */
+	const char *entry_refused;
+	size_t entry_refused_at;
 };
 
 struct tbs_ocsp {

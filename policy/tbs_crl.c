@@ -5,17 +5,51 @@
 
 #define WHY(...) (snprintf(why, TBS_WHY_MAX, __VA_ARGS__), false)
 
-static bool tbs_crl_entry_parse(struct span *list)
+static const uint8_t OID_CRL_REASON[3] = { 0x55, 0x1d, 0x15 };     /* 2.5.29.21 reasonCode */
+static const uint8_t OID_INVALIDITY_DATE[3] = { 0x55, 0x1d, 0x18 }; /* 2.5.29.24 invalidityDate */
+#define CRL_REASON_REMOVE 8 /* removeFromCRL: only in a delta CRL, where it un-revokes */
+#define CRL_REASON_MAX 10   /* aACompromise; 7 is unassigned */
+
+/* NULL if the entry's extensions are ones hsmca may write: reasonCode (a reason other than removeFromCRL)
+ * and invalidityDate, neither critical; else what is wrong. A certificateIssuer (an indirect CRL's entry
+ * about another CA's certificate) is among the refused. */
+static const char *tbs_crl_entry_refusal(const struct tbs_ext *ext, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ext[i].critical)
+			return "a critical entry extension";
+		if (span_len(&ext[i].oid) == sizeof(OID_INVALIDITY_DATE) &&
+		    memcmp(ext[i].oid.data, OID_INVALIDITY_DATE, sizeof(OID_INVALIDITY_DATE)) == 0) {
+			struct span v = ext[i].value;
+			time_t t;
+			if (!der_get_gentime(&v, &t) || span_len(&v) != 0) /* GeneralizedTime, RFC 5280 5.3.2 */
+				return "a malformed invalidityDate";
+			continue;
+		}
+		if (span_len(&ext[i].oid) != sizeof(OID_CRL_REASON) ||
+		    memcmp(ext[i].oid.data, OID_CRL_REASON, sizeof(OID_CRL_REASON)) != 0)
+			return "an entry extension other than reasonCode and invalidityDate";
+		const uint8_t *v = ext[i].value.data;
+		if (span_len(&ext[i].value) != 3 || v[0] != DER_ENUMERATED || v[1] != 1 || v[2] > CRL_REASON_MAX || v[2] == 7)
+			return "a malformed or unassigned reasonCode";
+		if (v[2] == CRL_REASON_REMOVE)
+			return "reasonCode removeFromCRL (delta CRLs only, where it un-revokes)";
+	}
+	return NULL;
+}
+
+static bool tbs_crl_entry_parse(struct span *list, const char **refused)
 {
 	struct span e, serial, exts;
 	time_t when;
 	struct tbs_ext ext[TBS_MAX_EXT];
-	size_t n;
+	size_t n = 0;
 	char why[TBS_WHY_MAX];
 	if (!der_get(list, &e, DER_SEQUENCE) || !der_get_integer(&e, &serial) || !der_get_time(&e, &when))
 		return false;
 	if (span_len(&e) > 0 && (!der_get(&e, &exts, DER_SEQUENCE) || !tbs_exts_parse(exts, ext, &n, why)))
 		return false;
+	*refused = tbs_crl_entry_refusal(ext, n);
 	return span_len(&e) == 0;
 }
 
@@ -40,8 +74,13 @@ bool tbs_crl_parse(struct span in, struct tbs_crl *out, char *why)
 		if (span_len(&list) == 0)
 			return WHY("empty revokedCertificates must be absent");
 		while (span_len(&list) > 0) {
-			if (!tbs_crl_entry_parse(&list))
+			const char *refused = NULL;
+			if (!tbs_crl_entry_parse(&list, &refused))
 				return WHY("malformed revoked entry %zu", out->n_revoked);
+			if (refused && !out->entry_refused) {
+				out->entry_refused = refused;
+				out->entry_refused_at = out->n_revoked;
+			}
 			out->n_revoked++;
 		}
 	}

@@ -58,6 +58,16 @@ for rule in "issuer issuer:" "aki aki:" "number crl-number:" "sigalg sigalg:" "l
 	check_refusal crl int "$1" "$2" issuer="$T/ca/int.pem"
 done
 check_refusal crl ocsp none "operation:" issuer="$T/ca/ocsp.pem"
+# entries: reasonCode and invalidityDate pass; removeFromCRL (un-revokes in a delta CRL), a certificateIssuer
+# (an indirect CRL's entry about another CA's certificate), any other or critical entry extension do not;
+# nor a CRL extension hsmca does not write, or an issuingDistributionPoint (critical)
+OUT=$(X crl label=int issuer="$T/ca/int.pem" break=entry-reason out="$T/reason.crl" 2>&1) || fail "a CRL entry with a reason: $OUT"
+openssl crl -in "$T/reason.crl" -inform DER -noout -text | grep -q 'Key Compromise' || fail "the reason is not in the signed CRL"
+for brk in entry-remove entry-issuer entry-unknown entry-critical; do
+	check_refusal crl int "$brk" "crl-entry: revoked entry 0 has" issuer="$T/ca/int.pem"
+done
+check_refusal crl int crl-ext "extension: CRL extension [0-9]* is none of those hsmca writes" issuer="$T/ca/int.pem"
+check_refusal crl int idp "critical-extension:" issuer="$T/ca/int.pem"
 # a CRL whose TBS nearly fills the request frame: signed, it would not fit in the reply (the signer signed it
 # and then dropped the connection); refused before the HSM is asked, nothing logged as signed
 signed_before=$(grep -c 'event=signed' "$T/signer.log" || true)

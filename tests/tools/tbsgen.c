@@ -215,6 +215,50 @@ static void add_ext_der(struct dbuf *b, const uint8_t *oid, size_t oid_len, cons
 	dbuf_close(b, e);
 }
 
+/* One Extension { oid, critical (only if true), OCTET STRING value }. */
+static void add_ext_raw(struct dbuf *b, const uint8_t *oid, size_t oid_len, bool critical, const void *v, size_t len)
+{
+	size_t e = dbuf_open(b, DER_SEQUENCE);
+	dbuf_add_tlv(b, DER_OID, oid, oid_len);
+	if (critical)
+		dbuf_add_tlv(b, DER_BOOLEAN, "\xff", 1);
+	dbuf_add_tlv(b, DER_OCTET_STRING, v, len);
+	dbuf_close(b, e);
+}
+
+/* The first revoked entry's crlEntryExtensions for the breaks that have them: entry-reason (keyCompromise and
+ * an invalidityDate: accepted), entry-remove (reasonCode removeFromCRL), entry-issuer (a critical
+ * certificateIssuer naming another CA: an indirect CRL's entry), entry-unknown (a private, non-critical one),
+ * entry-critical (a critical reasonCode) */
+static void crl_entry_exts(struct dbuf *out, const char *brk, time_t now)
+{
+	static const uint8_t reason[] = { 0x55, 0x1d, 0x15 }, inval[] = { 0x55, 0x1d, 0x18 }, cissuer[] = { 0x55, 0x1d, 0x1d };
+	static const uint8_t priv[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xb2, 0x63, 0x63, 0x02 }; /* 1.3.6.1.4.1.55555.99.2 */
+	/* GeneralNames { directoryName { CN=other CA } } */
+	static const uint8_t other_ca[] = { 0x30, 0x17, 0xa4, 0x15, 0x30, 0x13, 0x31, 0x11, 0x30, 0x0f, 0x06, 0x03, 0x55,
+					    0x04, 0x03, 0x0c, 0x08, 'o', 't', 'h', 'e', 'r', ' ', 'C', 'A' };
+	if (!is(brk, "entry-reason") && !is(brk, "entry-remove") && !is(brk, "entry-issuer") && !is(brk, "entry-unknown") &&
+	    !is(brk, "entry-critical"))
+		return;
+	size_t seq = dbuf_open(out, DER_SEQUENCE);
+	if (is(brk, "entry-reason") || is(brk, "entry-critical"))
+		add_ext_raw(out, reason, sizeof(reason), is(brk, "entry-critical"), "\x0a\x01\x01", 3);
+	if (is(brk, "entry-reason")) {
+		struct dbuf t;
+		dbuf_init(&t);
+		add_time(&t, now - 7200, 1);
+		add_ext_raw(out, inval, sizeof(inval), false, t.data, t.len);
+		dbuf_free(&t);
+	}
+	if (is(brk, "entry-remove"))
+		add_ext_raw(out, reason, sizeof(reason), false, "\x0a\x01\x08", 3);
+	if (is(brk, "entry-issuer"))
+		add_ext_raw(out, cissuer, sizeof(cissuer), true, other_ca, sizeof(other_ca));
+	if (is(brk, "entry-unknown"))
+		add_ext_raw(out, priv, sizeof(priv), false, "\x05\x00", 2);
+	dbuf_close(out, seq);
+}
+
 /* The CRL with `extra` more revoked serials (fixed-size entries) after the random one. */
 static int crl_build(X509 *issuer, const char *brk, size_t extra, struct dbuf *out);
 
@@ -279,6 +323,7 @@ static int crl_build(X509 *issuer, const char *brk, size_t extra, struct dbuf *o
 	size_t ent = dbuf_open(out, DER_SEQUENCE);
 	dbuf_add_uint_bytes(out, serial, sizeof(serial));
 	add_time(out, now - 3600, 0);
+	crl_entry_exts(out, brk, now);
 	dbuf_close(out, ent);
 	for (size_t i = 0; i < extra; i++) {
 		uint8_t s[16] = { 0x40 };
@@ -305,6 +350,15 @@ static int crl_build(X509 *issuer, const char *brk, size_t extra, struct dbuf *o
 		dbuf_add_tlv(&v, DER_INTEGER, "\x07", 1);
 		add_ext_der(out, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER), &v);
 		dbuf_free(&v);
+	}
+	/* crl-ext: a private, non-critical CRL extension; idp: an issuingDistributionPoint (critical, empty) */
+	if (is(brk, "crl-ext")) {
+		static const uint8_t priv[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xb2, 0x63, 0x63, 0x03 };
+		add_ext_raw(out, priv, sizeof(priv), false, "\x05\x00", 2);
+	}
+	if (is(brk, "idp")) {
+		static const uint8_t idp[] = { 0x55, 0x1d, 0x1c };
+		add_ext_raw(out, idp, sizeof(idp), true, "\x30\x00", 2);
 	}
 	dbuf_close(out, exts);
 	dbuf_close(out, wrap);
