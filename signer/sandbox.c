@@ -38,7 +38,7 @@ static const int sgn_sealed_allowed[] = {
 	SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(umask), SCMP_SYS(unlink), SCMP_SYS(getegid),
 	SCMP_SYS(eventfd2), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(rt_sigaction),
 	SCMP_SYS(sigaltstack), SCMP_SYS(mlock), SCMP_SYS(munlock), SCMP_SYS(seccomp), SCMP_SYS(getuid),
-	SCMP_SYS(geteuid), SCMP_SYS(prlimit64),
+	SCMP_SYS(geteuid),
 };
 
 /* The p11-kit client's sealed phase runs unprivileged with no file access at all: a chown there can only give
@@ -76,7 +76,9 @@ static bool sgn_add_noexec(scmp_filter_ctx ctx)
 
 /* The sealed phase's narrow exceptions: socket() only for the signing socket (AF_UNIX, SOCK_SEQPACKET; any
  * other gets EACCES, as nscd's lookup and SoftHSM's syslog expect), prctl only to set no_new_privs or the
- * dumpable flag, tgkill only to this process's own threads. */
+ * dumpable flag, tgkill only to this process's own threads, prlimit64 only on this process (pid 0: glibc's
+ * getrlimit and setrlimit, the thread start-up's stack size, the privilege drop's RLIMIT_CORE; an in-process
+ * signer is still root here, and could otherwise change any process's limits). */
 static bool sgn_add_sealed_args(scmp_filter_ctx ctx)
 {
 	struct scmp_arg_cmp unix_seq[2] = { SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0),
@@ -89,6 +91,7 @@ static bool sgn_add_sealed_args(scmp_filter_ctx ctx)
 	struct scmp_arg_cmp nnp = SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS, 0);
 	struct scmp_arg_cmp dumpable[2] = { SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE, 0), SCMP_A1(SCMP_CMP_EQ, 0, 0) };
 	struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
+	struct scmp_arg_cmp own_limits = SCMP_A0(SCMP_CMP_EQ, 0, 0);
 	/* clone3's flags are in memory a filter cannot read: it gets ENOSYS, and glibc falls back to clone(),
 	 * allowed for threads only (CLONE_THREAD): no new process can be made */
 	struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
@@ -101,6 +104,7 @@ static bool sgn_add_sealed_args(scmp_filter_ctx ctx)
 	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, &nnp) &&
 	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 2, dumpable) &&
 	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, &self) &&
+	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, &own_limits) &&
 	       sgn_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &thread) &&
 	       sgn_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
@@ -110,6 +111,17 @@ static void clone3_enosys(void)
 {
 	long r = syscall(SYS_clone3, NULL, 0); /* the kernel would say EINVAL/EFAULT: ENOSYS is the filter's */
 	quit(r == -1 && errno == ENOSYS ? 0 : 7);
+}
+/* prlimit64 on the process itself (pid 0), as getrlimit/setrlimit do; on another process (init) */
+static void own_rlimit(void)
+{
+	struct rlimit r;
+	quit(getrlimit(RLIMIT_NOFILE, &r) == 0 && setrlimit(RLIMIT_NOFILE, &r) == 0 ? 0 : 8);
+}
+static void forbidden_prlimit_other(void)
+{
+	struct rlimit r;
+	quit(syscall(SYS_prlimit64, 1, RLIMIT_CORE, NULL, &r) == 0 ? 3 : 0);
 }
 static void forbidden_dumpable_on(void) { quit(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0 ? 3 : 0); }
 static void dumpable_off(void) { quit(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : 8); }
@@ -334,6 +346,10 @@ int main(void)
 	bad |= run_in("sealed: clone3() gets ENOSYS (glibc falls back to clone, threads only)", enter_sealed, false,
 		      clone3_enosys, 0, 0);
 	bad |= run_in("sealed: prctl(PR_SET_DUMPABLE, 0) works", enter_sealed, false, dumpable_off, 0, 0);
+	bad |= run_in("sealed: getrlimit/setrlimit of the process itself work", enter_sealed_in_process, false, own_rlimit,
+		      0, 0);
+	bad |= run_in("sealed: prlimit64() on another process kills the process", enter_sealed_in_process, false,
+		      forbidden_prlimit_other, SIGSYS, 0);
 	bad |= run_in("sealed: prctl(PR_SET_DUMPABLE, 1) kills the process", enter_sealed, false, forbidden_dumpable_on,
 		      SIGSYS, 0);
 	/* the signing phase's filter stacked on the sealed one: the stricter verdict wins */
