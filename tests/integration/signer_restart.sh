@@ -38,7 +38,11 @@ set +e; wait $BENCH; brc=$?; set -e
 pass "signer killed with SIGKILL after $(cat "$T/before") signatures under load"
 
 : > "$T/signer.log"
+# started with a descriptor it did not open (a careless supervisor's, here the config file on fd 9): closed
+# before anything else, so nothing inherited stays reachable from the sandbox
+exec 9< "$T/signer.conf"
 signer_start
+exec 9<&-
 "$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q '^sealed: no shares presented' || fail "restarted signer is not sealed"
 expect_rc 4 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/x.pem"
 pass "restarted signer is sealed and signs nothing"
@@ -47,6 +51,8 @@ pass "restarted signer is sealed and signs nothing"
 grep -q '^Seccomp:[[:space:]]*2$' "/proc/$SIGNER_PID/status" && grep -q '^Seccomp_filters:[[:space:]]*1$' "/proc/$SIGNER_PID/status" \
 	|| fail "the sealed signer is not in its seccomp filter: $(grep Seccomp "/proc/$SIGNER_PID/status")"
 pass "the sealed signer runs in the sealed phase's seccomp filter"
+[ ! -e "/proc/$SIGNER_PID/fd/9" ] || fail "the signer kept an inherited descriptor: $(ls -l "/proc/$SIGNER_PID/fd/")"
+pass "a descriptor the signer inherited is closed"
 # a share whose (unauthenticated) header carries a quote and key=value text: refused, and logged as one
 # quoted token (it used to close the why="..." field and add fields of its own)
 python3 - "$T/shares/alice.share" "$T/forged.share" <<'PY'
