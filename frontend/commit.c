@@ -150,6 +150,15 @@ static int commit_recheck(struct db *db, const struct commit_item *i, int rc)
 	return rc;
 }
 
+/* rc is a statement that ran out of the service's statement timeout (db_timed_out); logged once per batch */
+static bool commit_timed_out(struct committer *c, int rc)
+{
+	if (rc == 0 || !db_timed_out(c->db))
+		return false;
+	log_event("error", "commit_timeout", "why=\"%s\"", db_errmsg(c->db));
+	return true;
+}
+
 static void commit_apply_all(struct committer *c, struct commit_item *batch)
 {
 	char err[DB_ERR_MAX];
@@ -163,19 +172,23 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 		all_batchable = all_batchable && i->kind != COMMIT_ONE;
 	if (!rc && all_batchable) {
 		/* the common case: one statement, committed on its own, one round trip for the whole batch */
-		if (commit_batch(c, batch) == 0)
+		if ((rc = commit_batch(c, batch)) == 0)
 			return;
 		/* rolled back whole by PostgreSQL (db_batch_apply is all or nothing), unless the connection was lost
-		 * after the server had it: each item on its own below, and one that fails looks at its row (commit_recheck) */
+		 * after the server had it: each item on its own below, and one that fails looks at its row
+		 * (commit_recheck). Not after a statement timeout (a lock held elsewhere, a stalled server): each item
+		 * would wait as long again, a batch of n holding every waiting request n + 1 times the limit */
 		batch_failed = true;
+		if (!commit_timed_out(c, rc))
+			rc = 0;
 	}
 	if (!rc)
 		rc = db_begin(c->db);
-	if (!rc && !batch_failed && commit_batch(c, batch)) {
+	if (!rc && !batch_failed && (rc = commit_batch(c, batch)) != 0) {
 		for (struct commit_item *i = batch; i; i = i->next)
 			i->batched = false; /* rolled back with the transaction: each on its own below */
 		db_rollback(c->db);
-		rc = db_begin(c->db);
+		rc = commit_timed_out(c, rc) ? rc : db_begin(c->db);
 	}
 	for (struct commit_item *i = batch; i; i = i->next) {
 		if (i->batched)
@@ -185,7 +198,9 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 			continue;
 		}
 		i->rc = i->apply(c->db, i->arg);
-		if ((i->rc ? db_savepoint_rollback(c->db) : db_savepoint_release(c->db)) != 0 && !rc)
+		if (commit_timed_out(c, i->rc))
+			rc = i->rc; /* the rest would wait as long: the whole transaction fails now */
+		else if ((i->rc ? db_savepoint_rollback(c->db) : db_savepoint_release(c->db)) != 0 && !rc)
 			rc = HSMCA_ERR_IO; /* the transaction itself is broken: fail the batch */
 		else if (i->rc)
 			i->stored_before = (i->rc = commit_recheck(c->db, i, i->rc)) == 0;

@@ -19,6 +19,7 @@
 
 /* SQLSTATEs we map (see schema/001_init.sql for HS001/HS002) */
 #define SQLSTATE_UNIQUE "23505"
+#define SQLSTATE_QUERY_CANCELED "57014" /* statement_timeout, or a cancel request */
 #define SQLSTATE_FOREIGN_KEY "23503"
 #define SQLSTATE_CLASS_INTEGRITY "23"
 #define SQLSTATE_CLASS_DATA "22"
@@ -50,6 +51,7 @@ int db_fail(struct db *db, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(db->err, sizeof db->err, fmt, ap);
 	va_end(ap);
+	db->timed_out = false;
 	return rc;
 }
 
@@ -82,7 +84,13 @@ int db_error_from(struct db *db, const PGresult *r, const char *what)
 		msg = PQerrorMessage(db->conn);
 	db_err_copy(line, msg);
 	snprintf(db->err, sizeof db->err, "%s: %s%s%s", what, st ? st : "", st ? " " : "", line);
+	db->timed_out = st && strcmp(st, SQLSTATE_QUERY_CANCELED) == 0;
 	return db_map_error(st, constraint);
+}
+
+bool db_timed_out(const struct db *db)
+{
+	return db && db->timed_out;
 }
 
 void db_params_text(struct db_params *p, const char *v)

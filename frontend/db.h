@@ -42,6 +42,9 @@ int db_ensure(struct db *db) HSMCA_WUR;
 int db_replan(struct db *db) HSMCA_WUR;
 /* The message of the last failure on db (one line; never NULL). */
 const char *db_errmsg(const struct db *db);
+/* True if the last error was a statement that ran past db_set_service_timeout's limit (or was cancelled):
+ * another statement now would most likely wait as long, so a caller with more work queued fails it at once. */
+bool db_timed_out(const struct db *db);
 /* Applies schema_dir/NNN_*.sql not yet applied, each in its own transaction, recording it in
  * schema_version. Applying twice is a no-op. Run as the database owner. out_version: the version after. */
 int db_migrate(const char *conninfo, const char *schema_dir, int *out_version, char *err) HSMCA_WUR;

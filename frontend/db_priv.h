@@ -27,6 +27,7 @@ struct db_stmt {
 struct db {
 	PGconn *conn;
 	char err[DB_ERR_MAX]; /* the last error, for db_errmsg */
+	bool timed_out;       /* the last error was the server's statement_timeout (db_timed_out) */
 	bool stmt_cache;      /* db_open sets it (db_close frees the cache); a struct db made elsewhere never caches */
 	unsigned n_stmts;     /* prepared on this connection as hsmca_<index>; cleared on reconnect */
 	struct db_stmt stmts[DB_STMT_CACHE];
