@@ -292,6 +292,8 @@ static int db_session_setup(PGconn *c, char *err)
 	int rc = 0;
 
 	PQsetNoticeProcessor(c, db_notice_quiet, NULL);
+	/* statement_timeout never cancels a commit: PostgreSQL disables it before committing (postgres.c,
+	 * finish_xact_command), so a COMMIT waiting for a synchronous standby is not cut short by it */
 	if (db_service_timeout) /* an integer in milliseconds: nothing to quote */
 		snprintf(sql, sizeof sql, "SELECT pg_catalog.set_config('search_path', 'public', false), "
 			 "pg_catalog.set_config('statement_timeout', '%u', false)", db_service_timeout * 1000);

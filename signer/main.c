@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -18,7 +20,8 @@
 
 #define SGN_SOCKET_MODE_OWNER 0600
 #define SGN_SOCKET_MODE_GROUP 0660
-#define SGN_FD_SCAN_MAX 65536 /* the fallback where close_range(2) is missing (before Linux 5.9) */
+#define SGN_FD_SCAN_MAX 65536 /* where close_range(2) is missing (before Linux 5.9) and RLIMIT_NOFILE unknown */
+#define SGN_FD_NR_OPEN 1048576 /* the kernel's default fs.nr_open: no descriptor is above it */
 
 static int sgn_fail(const char *what, const char *why)
 {
@@ -82,9 +85,12 @@ static int sgn_run(const char *conf_path)
 	mode_t mode = SGN_SOCKET_MODE_OWNER;
 	/* whatever the parent left open past stdin, stdout and stderr (a socket, a file, another process's
 	 * pipe) would stay usable from inside the sandbox: closed before anything is opened */
-	if (close_range(3, ~0U, 0) != 0)
-		for (int fd = 3; fd < SGN_FD_SCAN_MAX; fd++)
-			close(fd);
+	if (close_range(3, ~0U, 0) != 0) {
+		struct rlimit nofile;
+		rlim_t max = getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_max : SGN_FD_SCAN_MAX;
+		for (rlim_t fd = 3; fd < max && fd < SGN_FD_NR_OPEN; fd++)
+			close((int)fd);
+	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return sgn_fail("dumpable", "prctl failed");
 	if (sgn_config_load(conf_path, &conf, err))

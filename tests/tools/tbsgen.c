@@ -157,7 +157,7 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 			    (const uint8_t *)"\x30\x0c\x30\x0a\x06\x08\x2b\x06\x01\x05\x05\x07\x03\x02", 14);
 	if (is(brk, "ms-sid"))
 		add_raw_ext(x, "1.3.6.1.4.1.311.25.2", (const uint8_t *)"\x30\x00", 2);
-	/* non-critical extensions hsmca never writes: a private one (NULL), the TLS feature must-staple
+	/* non-critical extensions hsmca never writes: a private one (1.3.6.1.4.1.55555.98, NULL), the TLS feature must-staple
 	 * (SEQUENCE { INTEGER 5 }), and subjectInfoAccess (an empty SEQUENCE) */
 	if (is(brk, "unknown-ext"))
 		add_raw_ext(x, "1.3.6.1.4.1.55555.98", (const uint8_t *)"\x05\x00", 2);
@@ -233,7 +233,7 @@ static void add_ext_raw(struct dbuf *b, const uint8_t *oid, size_t oid_len, bool
 static void crl_entry_exts(struct dbuf *out, const char *brk, time_t now)
 {
 	static const uint8_t reason[] = { 0x55, 0x1d, 0x15 }, inval[] = { 0x55, 0x1d, 0x18 }, cissuer[] = { 0x55, 0x1d, 0x1d };
-	static const uint8_t priv[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xb2, 0x63, 0x63, 0x02 }; /* 1.3.6.1.4.1.55555.99.2 */
+	static const uint8_t priv[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xb2, 0x63, 0x63, 0x02 }; /* 1.3.6.1.4.1.55651.99.2 */
 	/* GeneralNames { directoryName { CN=other CA } } */
 	static const uint8_t other_ca[] = { 0x30, 0x17, 0xa4, 0x15, 0x30, 0x13, 0x31, 0x11, 0x30, 0x0f, 0x06, 0x03, 0x55,
 					    0x04, 0x03, 0x0c, 0x08, 'o', 't', 'h', 'e', 'r', ' ', 'C', 'A' };

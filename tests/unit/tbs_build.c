@@ -280,6 +280,8 @@ void crl_tbs(const struct fx *f, const struct crl_opts *o, struct dbuf *out)
 			size_t e = dbuf_open(out, DER_SEQUENCE);
 			dbuf_add_uint_bytes(out, serial, sizeof(serial));
 			der_add_time(out, o->this_update - 3600, false);
+			if (o->entry_exts.len)
+				dbuf_add_tlv(out, DER_SEQUENCE, o->entry_exts.data, o->entry_exts.len);
 			dbuf_close(out, e);
 		}
 		dbuf_close(out, list);
@@ -302,6 +304,7 @@ void crl_tbs(const struct fx *f, const struct crl_opts *o, struct dbuf *out)
 			der_add_ext(out, OID_CRL_NUMBER, sizeof(OID_CRL_NUMBER), false, (const uint8_t *)"\x02\x01\x2a", 3);
 		if (o->crit_unknown)
 			der_add_ext(out, unknown_oid, sizeof(unknown_oid), true, (const uint8_t *)"\x05\x00", 2);
+		dbuf_add(out, o->crl_ext.data, o->crl_ext.len);
 		dbuf_close(out, exts);
 		dbuf_close(out, wrap);
 	}

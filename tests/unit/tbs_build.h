@@ -76,6 +76,8 @@ struct crl_opts {
 	bool empty_revoked; /* revokedCertificates present but empty */
 	bool crit_unknown;  /* an unknown critical crlExtension */
 	bool no_exts;       /* crlExtensions left out */
+	struct span entry_exts; /* the revoked entry's crlEntryExtensions: Extension DERs (len 0: none) */
+	struct span crl_ext;    /* one more crlExtension, a whole Extension DER (len 0: none) */
 };
 void crl_defaults(const struct fx *f, struct crl_opts *o);
 void crl_tbs(const struct fx *f, const struct crl_opts *o, struct dbuf *out);

@@ -218,7 +218,28 @@ static void test_cert_rules(void)
 	o.raw[o.n_raw++] = (struct raw_ext){ "1.3.6.1.4.1.55555.1", true, (const uint8_t *)"\x05\x00", 2 };
 	cert_case("unknown critical extension", &o, &fx.prof, "critical-extension:", NULL);
 	o.raw[0].critical = false;
-	cert_case("unknown non-critical extension", &o, &fx.prof, NULL, NULL);
+	cert_case("unknown non-critical extension", &o, &fx.prof, "extension:", "none of those hsmca writes");
+	/* the allowlist: what the frontend and the ceremony write passes, whatever else does not */
+	static const struct {
+		const char *oid, *name;
+		const uint8_t *der;
+		size_t len;
+		bool ok;
+	} allow[] = {
+		{ "1.3.6.1.5.5.7.1.1", "authorityInfoAccess", (const uint8_t *)"\x30\x00", 2, true },
+		{ "2.5.29.31", "cRLDistributionPoints", (const uint8_t *)"\x30\x00", 2, true },
+		{ "2.5.29.36", "policyConstraints", (const uint8_t *)"\x30\x03\x80\x01\x00", 5, true },
+		{ "1.3.6.1.5.5.7.48.1.5", "OCSP no-check", (const uint8_t *)"\x05\x00", 2, true },
+		{ "1.3.6.1.5.5.7.1.24", "TLS feature", (const uint8_t *)"\x30\x03\x02\x01\x05", 5, false },
+		{ "1.3.6.1.5.5.7.1.11", "subjectInfoAccess", (const uint8_t *)"\x30\x00", 2, false },
+		{ "2.5.29.9", "subjectDirectoryAttributes", (const uint8_t *)"\x30\x00", 2, false },
+		{ "2.5.29.46", "freshestCRL", (const uint8_t *)"\x30\x00", 2, false },
+	};
+	for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++) {
+		o = base;
+		o.raw[o.n_raw++] = (struct raw_ext){ allow[i].oid, false, allow[i].der, allow[i].len };
+		cert_case(allow[i].name, &o, &fx.prof, allow[i].ok ? NULL : "extension:", NULL);
+	}
 	o = base;
 	o.san = "critical,DNS:www.example.test";
 	o.raw[o.n_raw++] = (struct raw_ext){ "2.5.29.32", true, (const uint8_t *)"\x30\x06\x30\x04\x06\x02\x2a\x03", 8 };
@@ -692,6 +713,42 @@ static void test_crl(void)
 	o = base;
 	o.crit_unknown = true;
 	crl_case("CRL unknown critical extension", &o, &fx.iss, &fx.prof, "critical-extension:", NULL);
+
+	/* revoked entries: reasonCode (not removeFromCRL, not the unassigned 7 or past aACompromise 10) and an
+	 * invalidityDate in GeneralizedTime, neither critical; nothing else */
+	static const struct {
+		const char *name;
+		const uint8_t *der; /* crlEntryExtensions contents */
+		size_t len;
+		const char *want; /* NULL: accepted */
+	} entry[] = {
+		{ "keyCompromise", (const uint8_t *)"\x30\x0a\x06\x03\x55\x1d\x15\x04\x03\x0a\x01\x01", 12, NULL },
+		{ "aACompromise (10)", (const uint8_t *)"\x30\x0a\x06\x03\x55\x1d\x15\x04\x03\x0a\x01\x0a", 12, NULL },
+		{ "reason 7 (unassigned)", (const uint8_t *)"\x30\x0a\x06\x03\x55\x1d\x15\x04\x03\x0a\x01\x07", 12, "unassigned" },
+		{ "removeFromCRL", (const uint8_t *)"\x30\x0a\x06\x03\x55\x1d\x15\x04\x03\x0a\x01\x08", 12, "removeFromCRL" },
+		{ "reason 11", (const uint8_t *)"\x30\x0a\x06\x03\x55\x1d\x15\x04\x03\x0a\x01\x0b", 12, "unassigned" },
+		{ "reason as INTEGER", (const uint8_t *)"\x30\x0a\x06\x03\x55\x1d\x15\x04\x03\x02\x01\x01", 12, "malformed" },
+		{ "reason of two bytes", (const uint8_t *)"\x30\x0b\x06\x03\x55\x1d\x15\x04\x04\x0a\x02\x00\x01", 13, "malformed" },
+		{ "critical reasonCode", (const uint8_t *)"\x30\x0d\x06\x03\x55\x1d\x15\x01\x01\xff\x04\x03\x0a\x01\x01", 15,
+		  "critical" },
+		{ "invalidityDate", (const uint8_t *)"\x30\x18\x06\x03\x55\x1d\x18\x04\x11\x18\x0f" "20260101000000Z", 26, NULL },
+		{ "invalidityDate in UTCTime", (const uint8_t *)"\x30\x16\x06\x03\x55\x1d\x18\x04\x0f\x17\x0d" "260101000000Z", 24,
+		  "invalidityDate" },
+		{ "certificateIssuer", (const uint8_t *)"\x30\x0a\x06\x03\x55\x1d\x1d\x04\x03\x30\x01\x00", 12, "other than" },
+	};
+	for (size_t i = 0; i < sizeof(entry) / sizeof(entry[0]); i++) {
+		char name[96];
+		snprintf(name, sizeof name, "CRL entry: %s", entry[i].name);
+		o = base;
+		o.entry_exts = span_make(entry[i].der, entry[i].len);
+		crl_case(name, &o, &fx.iss, &fx.prof, entry[i].want ? "crl-entry:" : NULL, entry[i].want);
+	}
+	/* the CRL's own: authorityInfoAccess passes, a private one does not */
+	o = base;
+	o.crl_ext = span_make((const uint8_t *)"\x30\x0e\x06\x08\x2b\x06\x01\x05\x05\x07\x01\x01\x04\x02\x30\x00", 16);
+	crl_case("CRL authorityInfoAccess", &o, &fx.iss, &fx.prof, NULL, NULL);
+	o.crl_ext = span_make((const uint8_t *)"\x30\x0b\x06\x05\x2b\x06\x01\x04\x01\x04\x02\x05\x00", 13);
+	crl_case("CRL private extension", &o, &fx.iss, &fx.prof, "extension:", "none of those hsmca writes");
 
 	o = base;
 	o.no_exts = true;
