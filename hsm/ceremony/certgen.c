@@ -53,15 +53,21 @@ static int cer_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 	return ok ? 0 : HSMCA_ERR_CONFIG;
 }
 
-/* "a, b" -> "permitted;DNS:a,permitted;DNS:b" appended to out */
-static void cer_nc_list(char *out, size_t max, const char *kind, const char *list)
+/* "a, b" -> "permitted;DNS:a,permitted;DNS:b" appended to out; HSMCA_ERR_LIMIT if it would not fit whole (a
+ * constraint cut in the middle would name another domain, and the ones after it would be lost) */
+static int cer_nc_list(char *out, size_t max, const char *kind, const char *list)
 {
 	char buf[CER_TEXT_MAX], *save = NULL;
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
 		size_t n = strlen(out);
-		snprintf(out + n, max - n, "%s%s;DNS:%s", n ? "," : "", kind, t);
+		int w = snprintf(out + n, max - n, "%s%s;DNS:%s", n ? "," : "", kind, t);
+		if (w < 0 || (size_t)w >= max - n) {
+			fprintf(stderr, "ceremony: the name constraints (permitted_dns, excluded_dns) are too long\n");
+			return HSMCA_ERR_LIMIT;
+		}
 	}
+	return 0;
 }
 
 static int cer_exts_add(struct cer_ctx *c, X509 *x, X509V3_CTX *pctx);
@@ -105,15 +111,21 @@ static int cer_exts_add(struct cer_ctx *c, X509 *x, X509V3_CTX *pctx)
 	if ((rc = cer_ext(x, &ctx, NID_subject_key_identifier, "hash")) ||
 	    (rc = cer_ext(x, &ctx, NID_authority_key_identifier, "keyid:always")))
 		return rc;
-	v[0] = 0;
-	cer_nc_list(v, sizeof(v), "permitted", cf->permitted_dns);
-	cer_nc_list(v, sizeof(v), "excluded", cf->excluded_dns);
-	if (v[0]) {
-		char crit[sizeof(v) + 16];
-		snprintf(crit, sizeof(crit), "critical,%s", v);
-		if ((rc = cer_ext(x, &ctx, NID_name_constraints, crit)))
-			return rc;
-	}
+	/* each list of at most CER_TEXT_MAX - 1 characters makes at most CER_TEXT_MAX / 2 entries of at most
+	 * "excluded;DNS:" and a character and a comma: room for both, checked all the same */
+	char nc[CER_TEXT_MAX * 16] = "critical";
+	if ((rc = cer_nc_list(nc, sizeof(nc), "permitted", cf->permitted_dns)) ||
+	    (rc = cer_nc_list(nc, sizeof(nc), "excluded", cf->excluded_dns)))
+		return rc;
+	if (strcmp(nc, "critical") != 0 && (rc = cer_ext(x, &ctx, NID_name_constraints, nc)))
+		return rc;
+	/* OpenSSL's extension syntax splits values at commas: a URL with one would add a name of its own */
+	const char *const urls[] = { cf->crl_url, cf->ocsp_url, cf->ca_issuers_url };
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
+		if (strpbrk(urls[i], ", \t")) {
+			fprintf(stderr, "ceremony: a URL with a comma or a space (%s)\n", urls[i]);
+			return HSMCA_ERR_CONFIG;
+		}
 	if (cf->policy_oids[0] && (rc = cer_ext(x, &ctx, NID_certificate_policies, cf->policy_oids)))
 		return rc;
 	if (cf->crl_url[0]) {

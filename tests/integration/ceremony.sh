@@ -85,6 +85,19 @@ refused_conf root x 'over the limit' "25-year limit" \
 refused_conf intermediate y 'over the limit' "8-year limit" \
 	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 2950' 'path_length = 0' "issuer_cert = $T/ca/root.pem" 'issuer_key_label = root'
 pass "unknown keys (with line numbers) and validity limits are refused"
+# name constraints longer than the extension's 1,536-byte buffer were cut in the middle (a permitted name
+# became another domain, the excluded ones after it were dropped) and the certificate was made anyway; a URL
+# with a comma added a name of its own to the extension
+long_list() { local i out=""; for i in $(seq 30); do out+="${out:+, }$1$i.example.com"; done; echo "$out"; }
+ceremony_ca intermediate nclong p256 root "permitted_dns = $(long_list p)"$'\n'"excluded_dns = $(long_list x)"
+openssl x509 -in "$T/ca/nclong.pem" -noout -text > "$T/nclong.txt"
+[ "$(grep -o 'DNS:p[0-9]*\.example\.com' "$T/nclong.txt" | sort -u | wc -l)" = 30 ] \
+	&& [ "$(grep -o 'DNS:x[0-9]*\.example\.com' "$T/nclong.txt" | sort -u | wc -l)" = 30 ] \
+	|| fail "name constraints cut: $(grep -c DNS: "$T/nclong.txt") names: $(grep -A3 'Name Constraints' "$T/nclong.txt")"
+refused_conf intermediate y 'a URL with a comma' "a CRL URL with a comma" \
+	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 100' 'path_length = 0' "issuer_cert = $T/ca/root.pem" \
+	'issuer_key_label = root' 'crl_url = http://crl.example.com/a.crl,URI:http://evil.example/'
+pass "30 permitted and 30 excluded names all in the certificate (they were cut at 1,536 bytes); a URL with a comma refused"
 
 # quorum failures name the share
 expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o2.pem" $(shares_args alice carol)
