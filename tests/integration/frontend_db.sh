@@ -105,6 +105,40 @@ for good in '0' 'deadbeef' "$(printf 'f%.0s' $(seq 40))" '0123456789abcdef'; do
 done
 pass "certificate serials: 1..40 lowercase hex digits, anything else refused by the database"
 
+# ---- a new certificate row is an intent (012): pending or held, no DER, no failure reason ----
+ins_sql() { # STATUS DER FAILURE: an INSERT with those columns
+	echo "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile, requester, tbs,
+		status, der, failure_reason) VALUES ('$(openssl rand -hex 16)', 'int', 'CN=x', now(), now() + interval '1 day',
+		'p', 'r', '\\x300100', '$1', $2, $3)"
+}
+expect_sql_error frontend "$(ins_sql issued "'\\x3003300100'" NULL)" "a new row is an intent"
+expect_sql_error frontend "$(ins_sql revoked "'\\x3003300100'" NULL)" "a new row is an intent"
+expect_sql_error frontend "$(ins_sql failed NULL "'x'")" "a new row is an intent"
+expect_sql_error frontend "$(ins_sql pending "'\\x3003300100'" NULL)" "a new row is an intent"
+expect_sql_error owner "$(ins_sql issued "'\\x3003300100'" NULL)" "a new row is an intent"
+pg_psql "$T/pg" frontend -c "$(ins_sql pending NULL NULL)" >/dev/null || fail "a pending intent refused"
+pg_psql "$T/pg" frontend -c "$(ins_sql held NULL NULL)" >/dev/null || fail "a held intent refused"
+pass "a certificate row is inserted as an intent only (pending or held, no DER, no failure reason), by anyone"
+
+# ---- CREATE on schema public (012): a database from before PostgreSQL 15 keeps PUBLIC's grant ----
+owner_sql "CREATE DATABASE hsmca_up" >/dev/null
+OWNER_UP=$(sed 's/dbname=hsmca /dbname=hsmca_up /' <<<"$OWNER")
+FRONT_UP=$(sed 's/dbname=hsmca /dbname=hsmca_up /' <<<"$FRONT")
+mkdir "$T/upto11"
+cp "$SCHEMA"/00*.sql "$SCHEMA"/010_*.sql "$SCHEMA"/011_*.sql "$T/upto11/"
+"$DBT" migrate "$OWNER_UP" "$T/upto11" 11
+"$PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$OWNER_UP" -c "GRANT CREATE ON SCHEMA public TO PUBLIC"
+[ "$("$PG_BIN/psql" -X -qAt "$OWNER_UP" -c "SELECT has_schema_privilege('hsmca_frontend', 'public', 'CREATE')")" = t ] \
+	|| fail "the old grant was not in place"
+"$DBT" migrate "$OWNER_UP" "$SCHEMA" "$("$DBT" known "$SCHEMA" | awk '{print $4}')"
+[ "$("$PG_BIN/psql" -X -qAt "$OWNER_UP" -c "SELECT has_schema_privilege('hsmca_frontend', 'public', 'CREATE')")" = f ] \
+	|| fail "hsmca_frontend may still create in public after 012"
+if out=$("$PG_BIN/psql" -X -qAt -v ON_ERROR_STOP=1 "$FRONT_UP" -c "CREATE FUNCTION public.convert_to(text, text) RETURNS bytea LANGUAGE sql AS 'SELECT NULL::bytea'" 2>&1); then
+	fail "hsmca_frontend created a function in public: $out"
+fi
+grep -q "permission denied for schema public" <<<"$out" || fail "CREATE FUNCTION in public failed differently: $out"
+pass "a database upgraded with PUBLIC's CREATE on schema public loses it at 012: no function of the frontend's can shadow pg_catalog's"
+
 # ---- least privilege of hsmca_frontend ----
 expect_sql_error frontend "UPDATE audit_log SET actor = 'x'" "permission denied for table audit_log"
 expect_sql_error frontend "DELETE FROM audit_log" "permission denied for table audit_log"
