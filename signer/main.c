@@ -28,6 +28,11 @@ static int sgn_fail(const char *what, const char *why)
 	return 1;
 }
 
+/* Without the ceremony's PIN verifier the quorum would try whatever PIN the presented shares rebuild on the
+ * token: m made-up shares (anyone who can reach the control socket, or one dishonest custodian, can seal
+ * some) would each cost a failed C_Login, and a real HSM locks its user PIN after a few. */
+#define SGN_NO_VERIFIER "pin_verifier is required (the init ceremony's pin.verifier, also on its transcript)"
+
 static int sgn_open_token(struct sgn_state *st, char *err)
 {
 	const struct sgn_config *c = st->conf;
@@ -94,6 +99,8 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("dumpable", "prctl failed");
 	if (sgn_config_load(conf_path, &conf, err))
 		return sgn_fail("config", err);
+	if (!conf.has_pin_verifier)
+		return sgn_fail("config", SGN_NO_VERIFIER);
 	for (unsigned i = 0; i < conf.n_keys; i++) {
 		struct sgn_advice adv[SGN_ADVICE_MAX];
 		for (unsigned j = 0, n = sgn_key_advice(&conf.keys[i], adv); j < n; j++)
@@ -173,6 +180,10 @@ int main(int argc, char **argv)
 		char err[CONF_ERR_MAX];
 		if (sgn_config_load(argv[3], &conf, err) || sgn_keys_check_certs(&conf, err)) {
 			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		if (!conf.has_pin_verifier) {
+			fprintf(stderr, "%s: %s\n", argv[3], SGN_NO_VERIFIER);
 			return 1;
 		}
 		for (unsigned i = 0; i < conf.n_keys; i++) {

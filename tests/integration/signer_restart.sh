@@ -84,10 +84,18 @@ grep -q 'no login was attempted' <<<"$OUT" || fail "the wrong verifier: $OUT"
 grep -q 'event=unseal_login_failed why="the shares do not rebuild the PIN the ceremony recorded' "$T/signer.log" \
 	|| fail "not logged: $(tail -2 "$T/signer.log")"
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+# without one, made-up shares would each cost a failed C_Login on the token: the signer does not start
+grep -v '^pin_verifier = ' "$T/signer.good" > "$T/signer.conf"
+expect_rc 1 "$SIGNER" check-config -c "$T/signer.conf"
+grep -q 'pin_verifier is required' <<<"$OUT" || fail "check-config without pin_verifier: $OUT"
+lines=$(wc -l < "$T/signer.log")
+expect_rc 1 "$SIGNER" run -c "$T/signer.conf"
+tail -n +$((lines + 1)) "$T/signer.log" | grep -q 'step=config why="pin_verifier is required' \
+	|| grep -q 'step=config why="pin_verifier is required' <<<"$OUT" || fail "run without pin_verifier: $OUT"
 cp "$T/signer.good" "$T/signer.conf"
 start_sealed
 signer_unseal alice bob carol
-pass "pin_verifier: shares that rebuild another PIN are refused before any C_Login; the ceremony's verifier lets them in"
+pass "pin_verifier: shares that rebuild another PIN are refused before any C_Login; the ceremony's verifier lets them in; without one the signer does not start"
 
 # Landlock: the in-process module's files are confined to module_dirs. The running signer says so; with
 # module_dirs naming another directory SoftHSM cannot reread its token at C_Login, so no quorum unseals it
