@@ -148,6 +148,8 @@ static int sgn_unseal_conn(struct sgn_unseal *u, int fd, uint8_t *buf)
 			sgn_unseal_reply(fd, f.req_id, 1, text);
 		} else if (f.type == FRAME_UNSEAL) {
 			rc = sgn_unseal_share(u, fd, &f);
+			/* the frame held a sealed share and its passphrase: not kept until the next frame overwrites it */
+			explicit_bzero(buf, (size_t)r);
 			if (rc == HSMCA_ERR_PARSE)
 				return 0;
 			if (rc)
@@ -181,6 +183,7 @@ int sgn_unseal_run(struct sgn_state *st, int ctl_fd)
 		if (fd < 0)
 			continue;
 		rc = sgn_unseal_conn(&u, fd, buf);
+		explicit_bzero(buf, FRAME_MAX + 1); /* whatever the connection left in it, a malformed frame's too */
 		close(fd);
 	}
 	quorum_free(&u.q);
