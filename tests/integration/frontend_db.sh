@@ -119,6 +119,18 @@ expect_sql_error owner "$(ins_sql issued "'\\x3003300100'" NULL)" "a new row is 
 pg_psql "$T/pg" frontend -c "$(ins_sql pending NULL NULL)" >/dev/null || fail "a pending intent refused"
 pg_psql "$T/pg" frontend -c "$(ins_sql held NULL NULL)" >/dev/null || fail "a held intent refused"
 pass "a certificate row is inserted as an intent only (pending or held, no DER, no failure reason), by anyone"
+# a held row is released (held -> pending) only with its approval, decided by a second person (012)
+HELD=$(openssl rand -hex 16)
+pg_psql "$T/pg" frontend -c "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile,
+	requester, tbs, status) VALUES ('$HELD', 'int', 'CN=x', now(), now() + interval '1 day', 'p', 'r', '\\x300100', 'held')" >/dev/null
+expect_sql_error frontend "UPDATE certificates SET status = 'pending' WHERE serial_hex = '$HELD'" "needs its approval by a second administrator"
+pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
+	VALUES ('certificate.issue', '$HELD', 'alice', now() + interval '1 hour')" >/dev/null
+expect_sql_error frontend "UPDATE certificates SET status = 'pending' WHERE serial_hex = '$HELD'" "needs its approval by a second administrator"
+pg_psql "$T/pg" frontend -c "UPDATE approvals SET status = 'approved', decided_by = 'bob', decided_at = now() WHERE object = '$HELD'" >/dev/null
+pg_psql "$T/pg" frontend -c "UPDATE certificates SET status = 'pending' WHERE serial_hex = '$HELD'" >/dev/null \
+	|| fail "a held row with its approval was not released"
+pass "a held row becomes pending only once its approval is decided by someone other than its requester"
 
 # ---- CREATE on schema public (012): a database from before PostgreSQL 15 keeps PUBLIC's grant ----
 owner_sql "CREATE DATABASE hsmca_up" >/dev/null
