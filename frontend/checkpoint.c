@@ -13,6 +13,7 @@
 #include "span.h"
 
 #define CHECKPOINT_SIGNER_TIMEOUT_MS 10000
+#define CHECKPOINT_CANDIDATES 32 /* stored rows looked at per pass, the newest first */
 
 struct checkpoint_state {
 	struct app *app;
@@ -25,6 +26,9 @@ struct checkpoint_state {
 	bool have_done;
 	int64_t done;
 	uint8_t done_hash[DB_AUDIT_HASH_LEN];
+	int64_t seen_id;      /* the highest audit_checkpoints.id looked at (checkpoint_adopt) */
+	unsigned long forged; /* stored checkpoints of this key whose signature did not verify */
+	struct db_checkpoint cand[CHECKPOINT_CANDIDATES];
 };
 
 static int checkpoint_db_fail(struct checkpoint_state *st, int rc, char *why)
@@ -73,19 +77,25 @@ static int checkpoint_sign(struct checkpoint_state *st, const uint8_t *digest, s
 #define CKPT_TAMPERED_RC 1
 #define CKPT_TAMPERED(...) (snprintf(why, DB_ERR_MAX, __VA_ARGS__), CKPT_TAMPERED_RC)
 
-/* Takes the newest stored checkpoint of this checkpoint_key if it is newer than the last head known here and
- * its signature verifies (another frontend's, or at start the last one): the rows from ours to it must extend
- * ours. Checkpoints of another key (a checkpoint_key that was changed) are audit-verify's to check: with
- * none of its own yet, the first checkpoint of a new key walks the chain from its start. CKPT_TAMPERED_RC
- * (why says what) if the stored checkpoints contradict what this process signed. */
+/* Takes the newest stored checkpoint of this checkpoint_key whose signature verifies, if it is newer than the
+ * last head known here (another frontend's, or at start the last one): the rows from ours to it must extend
+ * ours. A stored checkpoint whose signature does not verify was not made with this key (the frontend's
+ * database role can insert one for any existing row and its hash: 010 checks no more): it is logged once as
+ * forged and passed over, so it cannot stop the checkpoints for good; audit-verify names it. Each stored row
+ * is looked at once (seen_id), the newest first. Checkpoints of another key (a checkpoint_key that was
+ * changed) are audit-verify's to check: with none of its own yet, the first checkpoint of a new key walks the
+ * chain from its start. CKPT_TAMPERED_RC (why says what) if the stored checkpoints contradict what this
+ * process signed. */
 static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 {
 	uint8_t hash[DB_AUDIT_HASH_LEN], digest[CHECKPOINT_HASH_LEN], sig[DB_CHECKPOINT_SIG_MAX];
-	size_t sig_len = 0;
-	int64_t id, bad;
+	size_t sig_len = 0, n = 0;
+	int64_t id, bad, max_id;
 	char err[DB_ERR_MAX];
 	int rc;
 
+	/* the newest stored row, verified or not, must not lie below what this process knows: the table refuses
+	 * UPDATE and DELETE, so a lower one means rows were removed with the triggers off */
 	if ((rc = db_checkpoint_latest(st->db, st->app->conf.checkpoint_key, &id, hash, sig, &sig_len)))
 		return checkpoint_db_fail(st, rc, why);
 	if (id == 0) {
@@ -99,24 +109,42 @@ static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 		return CKPT_TAMPERED("the newest stored checkpoint of this key covers row %" PRId64
 				     ", this process signed row %" PRId64
 				     ": checkpoints were deleted", id, st->done);
-	if (st->have_done && id == st->done)
-		return memcmp(hash, st->done_hash, sizeof hash) == 0
-			       ? 0
-			       : CKPT_TAMPERED("the checkpoint of row %" PRId64 " holds another hash than was signed", id);
-	if ((rc = checkpoint_digest(id, hash, digest)))
-		return CKPT_TAMPERED("digest: %s", hsmca_strerror(rc));
-	if ((rc = checkpoint_verify(st->key, digest, sig, sig_len)))
-		return rc == HSMCA_ERR_AUTH
-			       ? CKPT_TAMPERED("the stored checkpoint of row %" PRId64 " does not verify under the key's "
-					       "certificate", id)
-			       : CKPT_TAMPERED("checking the stored checkpoint: %s", hsmca_strerror(rc));
-	if (st->have_done && (rc = db_audit_verify_range(st->db, st->done, st->done_hash, id, hash, &bad, err)))
-		return rc == HSMCA_ERR_AUTH ? CKPT_TAMPERED("the rows up to the checkpoint of row %" PRId64
-							    " do not extend row %" PRId64 ": %s", id, st->done, err)
-					    : checkpoint_db_fail(st, rc, why);
-	st->have_done = true;
-	st->done = id;
-	memcpy(st->done_hash, hash, sizeof hash);
+	if ((rc = db_checkpoint_newer(st->db, st->app->conf.checkpoint_key, st->seen_id, st->cand, CHECKPOINT_CANDIDATES,
+				      &n, &max_id)))
+		return checkpoint_db_fail(st, rc, why);
+	for (size_t i = 0; i < n; i++) {
+		const struct db_checkpoint *c = &st->cand[i];
+		if ((rc = checkpoint_digest(c->audit_id, c->hash, digest)))
+			return CKPT_TAMPERED("digest: %s", hsmca_strerror(rc));
+		if ((rc = checkpoint_verify(st->key, digest, c->sig, c->sig_len)) == HSMCA_ERR_AUTH) {
+			st->forged++;
+			log_event("error", "audit_checkpoint_forged",
+				  "checkpoint=%" PRId64 " audit_id=%" PRId64 " why=\"its signature does not verify under the "
+				  "key's certificate: passed over\"", c->id, c->audit_id);
+			continue;
+		}
+		if (rc)
+			return CKPT_TAMPERED("checking the stored checkpoint: %s", hsmca_strerror(rc));
+		if (st->have_done && c->audit_id < st->done)
+			break; /* older than what this process knows: nothing to take */
+		if (st->have_done && c->audit_id == st->done) {
+			if (memcmp(c->hash, st->done_hash, sizeof hash) != 0)
+				return CKPT_TAMPERED("the checkpoint of row %" PRId64 " holds another hash than was signed",
+						     c->audit_id);
+			break;
+		}
+		if (st->have_done &&
+		    (rc = db_audit_verify_range(st->db, st->done, st->done_hash, c->audit_id, c->hash, &bad, err)))
+			return rc == HSMCA_ERR_AUTH ? CKPT_TAMPERED("the rows up to the checkpoint of row %" PRId64
+								    " do not extend row %" PRId64 ": %s",
+								    c->audit_id, st->done, err)
+						    : checkpoint_db_fail(st, rc, why);
+		st->done = c->audit_id;
+		memcpy(st->done_hash, c->hash, sizeof hash);
+		break;
+	}
+	st->seen_id = max_id;
+	st->have_done = true; /* none verified at start: the chain from row 0, as for a key's first checkpoint */
 	return 0;
 }
 

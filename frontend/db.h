@@ -112,6 +112,19 @@ int db_checkpoint_insert(struct db *db, int64_t audit_id, const uint8_t head_has
  * hash and signature (sig holds DB_CHECKPOINT_SIG_MAX bytes). */
 int db_checkpoint_latest(struct db *db, const char *key_label, int64_t *out_audit_id,
 			 uint8_t out_hash[DB_AUDIT_HASH_LEN], uint8_t *sig, size_t *sig_len) HSMCA_WUR;
+/* A stored checkpoint: its own row id (audit_checkpoints.id, in insertion order), the audit row it covers,
+ * that row's hash, and the signature. */
+struct db_checkpoint {
+	int64_t id, audit_id;
+	uint8_t hash[DB_AUDIT_HASH_LEN];
+	uint8_t sig[DB_CHECKPOINT_SIG_MAX];
+	size_t sig_len;
+};
+/* Key key_label's checkpoints stored after checkpoint row after_id, the one covering the highest audit row
+ * first (then the later stored), at most max of them into out[] (the caller's); *out_max_id is the highest
+ * checkpoint row id among all of them (after_id if there are none). */
+int db_checkpoint_newer(struct db *db, const char *key_label, int64_t after_id, struct db_checkpoint *out, size_t max,
+			size_t *out_n, int64_t *out_max_id) HSMCA_WUR;
 /* (db_audit_verify: why holds DB_ERR_MAX bytes and also gets the message of any other failure; the
  * canonical bytes of a row are defined in frontend/db_audit.c and schema/001_init.sql.) */
 /* The chain head: id and row_hash of the last row (0 and zeros while empty), e.g. to have it signed. */

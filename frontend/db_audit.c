@@ -472,6 +472,44 @@ int db_checkpoint_latest(struct db *db, const char *key_label, int64_t *out_audi
 	return rc;
 }
 
+int db_checkpoint_newer(struct db *db, const char *key_label, int64_t after_id, struct db_checkpoint *out, size_t max,
+			size_t *out_n, int64_t *out_max_id)
+{
+	PGresult *r = NULL;
+	struct db_params p = {0};
+	char after[24], lim[24];
+	snprintf(after, sizeof after, "%" PRId64, after_id);
+	snprintf(lim, sizeof lim, "%zu", max);
+	db_params_text(&p, key_label);
+	db_params_text(&p, after);
+	db_params_text(&p, lim);
+	*out_n = 0;
+	*out_max_id = after_id;
+	int rc = db_exec(db,
+			 "SELECT id, audit_id, head_hash, signature, max(id) OVER () FROM audit_checkpoints "
+			 "WHERE key_label = $1 AND id > $2::bigint ORDER BY audit_id DESC, id DESC LIMIT $3::int",
+			 &p, DB_FMT_BINARY, &r);
+	if (rc)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && (size_t)i < max; i++) {
+		size_t n = (size_t)PQgetlength(r, i, 3);
+		if (PQnfields(r) != 5 || PQgetlength(r, i, 0) != 8 || PQgetlength(r, i, 1) != 8 ||
+		    PQgetlength(r, i, 2) != DB_AUDIT_HASH_LEN || n > DB_CHECKPOINT_SIG_MAX || PQgetlength(r, i, 4) != 8) {
+			rc = db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: unexpected result");
+			break;
+		}
+		struct db_checkpoint *c = &out[(*out_n)++];
+		c->id = be64(PQgetvalue(r, i, 0));
+		c->audit_id = be64(PQgetvalue(r, i, 1));
+		memcpy(c->hash, PQgetvalue(r, i, 2), DB_AUDIT_HASH_LEN);
+		memcpy(c->sig, PQgetvalue(r, i, 3), n);
+		c->sig_len = n;
+		*out_max_id = be64(PQgetvalue(r, i, 4));
+	}
+	PQclear(r);
+	return rc;
+}
+
 int db_audit_verify_range(struct db *db, int64_t from_id, const uint8_t from_hash[DB_AUDIT_HASH_LEN], int64_t to_id,
 			  const uint8_t to_hash[DB_AUDIT_HASH_LEN], int64_t *out_bad_id, char *why)
 {

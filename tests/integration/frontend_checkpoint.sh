@@ -243,6 +243,31 @@ HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
 openssl_verifies "$T/ca/ckpt.pem" ckpt
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/ckpt.pem" > /dev/null || fail "the checkpoint certificate does not chain to the root"
 pass "a dedicated checkpoint key after the CA key's checkpoints: the signer advises against sharing a CA key, another key's certificate is refused before anything is stored, the new key signs from where the old one stopped without a tampering alarm, audit-verify takes both certificates (the new one alone names the old checkpoints), openssl agrees"
+# the frontend's role appends an audit row and stores a checkpoint of the key for that new head, with a
+# signature no HSM made (010 lets it: the row and its hash exist). A frontend starting then took the newest
+# stored checkpoint for tampering and signed no checkpoint again, ever; now it names it as forged once,
+# passes over it, takes the newest one that verifies, and checkpoints the head itself
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+pg_psql "$T/pg" frontend -c "insert into audit_log (actor, action, object, details) values ('mallory', 'test.append', 'x', '{}')" > /dev/null \
+	|| fail "an audit row appended by the frontend's role"
+HEAD=$(OWNER "select last_id from audit_chain_head")
+pg_psql "$T/pg" frontend -c "insert into audit_checkpoints (audit_id, head_hash, key_label, signature)
+	values ($HEAD, (select last_hash from audit_chain_head), 'ckpt', '\\x0102030405060708')" > /dev/null || fail "the forged checkpoint"
+lines=$(wc -l < "$T/frontend.log")
+fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/ckpt.pem"
+for _ in $(seq 100); do [ "$(OWNER "select count(*) from audit_checkpoints where key_label = 'ckpt' and audit_id = $HEAD")" = 2 ] && break; sleep 0.1; done
+[ "$(OWNER "select count(*) from audit_checkpoints where key_label = 'ckpt' and audit_id = $HEAD")" = 2 ] \
+	|| fail "the head was not checkpointed past the forged one: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'checkpoint|tamper')"
+tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "level=error event=audit_checkpoint_forged checkpoint=[0-9]* audit_id=$HEAD why=" \
+	|| fail "the forged checkpoint was not named: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'checkpoint|tamper')"
+issue_covered six
+[ "$(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c 'event=audit_checkpoint_forged')" = 1 ] || fail "named more than once"
+[ "$(metric hsmca_audit_log_tampered)" = 0 ] || fail "a forged checkpoint stopped the checkpoints: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep tamper)"
+expect_rc 1 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem"
+grep -q "BROKEN at row $HEAD: .*the signature does not verify under any of the checkpoint certificates (a forged or damaged checkpoint)" <<<"$OUT" \
+	|| fail "audit-verify and the forged checkpoint: $OUT"
+OWNER "set session_replication_role = replica; delete from audit_checkpoints where key_label = 'ckpt' and signature = '\\x0102030405060708'" > /dev/null
+pass "a checkpoint the frontend's role forged for a new head: a starting frontend names it once as forged, passes over it and checkpoints the head itself, and goes on; audit-verify names it"
 # a checkpoint whose signature does not verify is named as forged, whatever row it names: one the owner slips
 # in past the end (triggers off) was reported as rows cut off the log
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
