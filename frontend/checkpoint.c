@@ -28,6 +28,7 @@ struct checkpoint_state {
 	uint8_t done_hash[DB_AUDIT_HASH_LEN];
 	int64_t seen_id;      /* the highest audit_checkpoints.id looked at (checkpoint_adopt) */
 	unsigned long forged; /* stored checkpoints of this key whose signature did not verify */
+	int64_t forged_named;  /* the highest such row id logged: each is named once */
 	struct db_checkpoint cand[CHECKPOINT_CANDIDATES];
 };
 
@@ -112,11 +113,16 @@ static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 	if ((rc = db_checkpoint_newer(st->db, st->app->conf.checkpoint_key, st->seen_id, st->cand, CHECKPOINT_CANDIDATES,
 				      &n, &max_id)))
 		return checkpoint_db_fail(st, rc, why);
+	const int64_t named_before = st->forged_named;
 	for (size_t i = 0; i < n; i++) {
 		const struct db_checkpoint *c = &st->cand[i];
 		if ((rc = checkpoint_digest(c->audit_id, c->hash, digest)))
 			return CKPT_TAMPERED("digest: %s", hsmca_strerror(rc));
 		if ((rc = checkpoint_verify(st->key, digest, c->sig, c->sig_len)) == HSMCA_ERR_AUTH) {
+			if (c->id <= named_before)
+				continue; /* named at an earlier pass that then stopped at tampering */
+			if (c->id > st->forged_named)
+				st->forged_named = c->id;
 			st->forged++;
 			log_event("error", "audit_checkpoint_forged",
 				  "checkpoint=%" PRId64 " audit_id=%" PRId64 " why=\"its signature does not verify under the "
