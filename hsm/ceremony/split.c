@@ -90,15 +90,14 @@ static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_le
 			goto out;
 		dbuf_init(&file);
 		rc = seal_share_write(&info, shares + (size_t)i * pin_len, pin_len, pw, pl, &file);
-		if (!rc)
-			rc = cer_write_new(path, file.data, file.len, 0600);
+		if (!rc && (rc = cer_write_new(path, file.data, file.len, 0600)) == 0)
+			written++; /* on disk: removed again if anything after this fails, its own re-reading too */
 		if (!rc && i < cf->threshold && (rc = quorum_add(&q, span_make(file.data, file.len), pw, pl, err)))
 			fprintf(stderr, "ceremony: re-reading the share of %s failed: %s\n", cf->custodians[i], err);
 		dbuf_free(&file);
 		explicit_bzero(pw, FRAME_PASS_MAX_CER + 1);
 		if (rc)
 			goto out;
-		written++;
 		cer_record(c, "share_written", "%s (share %u of %u-of-%u) %s", cf->custodians[i], i + 1, cf->threshold,
 			   cf->n_custodians, path);
 	}
