@@ -89,16 +89,17 @@ static int checkpoint_sign(struct checkpoint_state *st, const uint8_t *digest, s
  * process signed. */
 static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 {
-	uint8_t hash[DB_AUDIT_HASH_LEN], digest[CHECKPOINT_HASH_LEN], sig[DB_CHECKPOINT_SIG_MAX];
-	size_t sig_len = 0, n = 0;
+	uint8_t digest[CHECKPOINT_HASH_LEN];
+	size_t n = 0;
 	int64_t id, bad, max_id;
 	char err[DB_ERR_MAX];
 	int rc;
 
 	/* the newest stored row, verified or not, must not lie below what this process knows: the table refuses
 	 * UPDATE and DELETE, so a lower one means rows were removed with the triggers off */
-	if ((rc = db_checkpoint_latest(st->db, st->app->conf.checkpoint_key, &id, hash, sig, &sig_len)))
+	if ((rc = db_checkpoint_newer(st->db, st->app->conf.checkpoint_key, 0, st->cand, 1, &n, &max_id)))
 		return checkpoint_db_fail(st, rc, why);
+	id = n ? st->cand[0].audit_id : 0;
 	if (id == 0) {
 		if (st->have_done && st->done > 0)
 			return CKPT_TAMPERED("no checkpoint of this key is stored, this process signed row %" PRId64
@@ -134,7 +135,7 @@ static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 		if (st->have_done && c->audit_id < st->done)
 			break; /* older than what this process knows: nothing to take */
 		if (st->have_done && c->audit_id == st->done) {
-			if (memcmp(c->hash, st->done_hash, sizeof hash) != 0)
+			if (memcmp(c->hash, st->done_hash, sizeof st->done_hash) != 0)
 				return CKPT_TAMPERED("the checkpoint of row %" PRId64 " holds another hash than was signed",
 						     c->audit_id);
 			break;
@@ -146,7 +147,7 @@ static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 								    c->audit_id, st->done, err)
 						    : checkpoint_db_fail(st, rc, why);
 		st->done = c->audit_id;
-		memcpy(st->done_hash, c->hash, sizeof hash);
+		memcpy(st->done_hash, c->hash, sizeof st->done_hash);
 		break;
 	}
 	st->seen_id = max_id;

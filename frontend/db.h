@@ -108,10 +108,6 @@ int db_audit_verify_range(struct db *db, int64_t from_id, const uint8_t from_has
 int db_checkpoint_insert(struct db *db, int64_t audit_id, const uint8_t head_hash[DB_AUDIT_HASH_LEN],
 			 const char *key_label, const uint8_t *sig, size_t sig_len) HSMCA_WUR;
 #define DB_CHECKPOINT_SIG_MAX 1024 /* schema 007's bound */
-/* Key key_label's checkpoint covering the highest row: *out_audit_id 0 if there is none, else its row, head
- * hash and signature (sig holds DB_CHECKPOINT_SIG_MAX bytes). */
-int db_checkpoint_latest(struct db *db, const char *key_label, int64_t *out_audit_id,
-			 uint8_t out_hash[DB_AUDIT_HASH_LEN], uint8_t *sig, size_t *sig_len) HSMCA_WUR;
 /* A stored checkpoint: its own row id (audit_checkpoints.id, in insertion order), the audit row it covers,
  * that row's hash, and the signature. */
 struct db_checkpoint {

@@ -441,37 +441,6 @@ int db_checkpoint_insert(struct db *db, int64_t audit_id, const uint8_t head_has
 			   &p);
 }
 
-int db_checkpoint_latest(struct db *db, const char *key_label, int64_t *out_audit_id,
-			 uint8_t out_hash[DB_AUDIT_HASH_LEN], uint8_t *sig, size_t *sig_len)
-{
-	PGresult *r = NULL;
-	struct db_params p = {0};
-	db_params_text(&p, key_label);
-	int rc = db_exec(db,
-			 "SELECT audit_id, head_hash, signature FROM audit_checkpoints WHERE key_label = $1 "
-			 "ORDER BY audit_id DESC, id DESC LIMIT 1",
-			 &p, DB_FMT_BINARY, &r);
-
-	if (rc)
-		return rc;
-	*out_audit_id = 0;
-	*sig_len = 0;
-	if (PQntuples(r) == 1) {
-		size_t n = (size_t)PQgetlength(r, 0, 2);
-		if (PQnfields(r) != 3 || PQgetlength(r, 0, 0) != 8 || PQgetlength(r, 0, 1) != DB_AUDIT_HASH_LEN ||
-		    n > DB_CHECKPOINT_SIG_MAX) {
-			rc = db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: unexpected result");
-		} else {
-			*out_audit_id = be64(PQgetvalue(r, 0, 0));
-			memcpy(out_hash, PQgetvalue(r, 0, 1), DB_AUDIT_HASH_LEN);
-			memcpy(sig, PQgetvalue(r, 0, 2), n);
-			*sig_len = n;
-		}
-	}
-	PQclear(r);
-	return rc;
-}
-
 int db_checkpoint_newer(struct db *db, const char *key_label, int64_t after_id, struct db_checkpoint *out, size_t max,
 			size_t *out_n, int64_t *out_max_id)
 {
