@@ -207,14 +207,6 @@ static void add_name(struct dbuf *b, X509_NAME *n)
 	OPENSSL_free(der);
 }
 
-static void add_ext_der(struct dbuf *b, const uint8_t *oid, size_t oid_len, const struct dbuf *value)
-{
-	size_t e = dbuf_open(b, DER_SEQUENCE);
-	dbuf_add_tlv(b, DER_OID, oid, oid_len);
-	dbuf_add_tlv(b, DER_OCTET_STRING, value->data, value->len);
-	dbuf_close(b, e);
-}
-
 /* One Extension { oid, critical (only if true), OCTET STRING value }. */
 static void add_ext_raw(struct dbuf *b, const uint8_t *oid, size_t oid_len, bool critical, const void *v, size_t len)
 {
@@ -224,6 +216,11 @@ static void add_ext_raw(struct dbuf *b, const uint8_t *oid, size_t oid_len, bool
 		dbuf_add_tlv(b, DER_BOOLEAN, "\xff", 1);
 	dbuf_add_tlv(b, DER_OCTET_STRING, v, len);
 	dbuf_close(b, e);
+}
+
+static void add_ext_der(struct dbuf *b, const uint8_t *oid, size_t oid_len, const struct dbuf *value)
+{
+	add_ext_raw(b, oid, oid_len, false, value->data, value->len);
 }
 
 /* The first revoked entry's crlEntryExtensions for the breaks that have them: entry-reason (keyCompromise and
