@@ -290,11 +290,16 @@ fe_tls_ok() { # a certificate for the current key, from this CA, valid for 30 mo
 	  "$(openssl pkey -in "$FE_KEY" -pubout -outform DER 2>/dev/null | sha256sum)" ]
 }
 fe_conf() {
+	# the key that MACs every stored intent (frontend/intent.h): made once, kept across runs (a new one would
+	# leave pending and held rows unsignable); root's and 0600, read by the frontend before it drops to its user
+	[ -s "$H/config/intent.key" ] || ( umask 077 && openssl rand -hex 32 > "$H/config/intent.key.new" &&
+		mv "$H/config/intent.key.new" "$H/config/intent.key" ) || die "cannot make $H/config/intent.key"
 	cat > "$H/config/frontend.conf" <<EOC
 [frontend]
 listen = 127.0.0.1:$PORT
 database = $FE_DB
 signer_socket = $H/run/signer.sock
+intent_key_file = $H/config/intent.key
 profiles = $H/config/profiles.conf
 chain = $H/ca/chain.pem
 user = $FRONTEND_USER

@@ -62,11 +62,13 @@ accounts = bench
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
+[ -s "$T/intent.key" ] || ( umask 077 && openssl rand -hex 32 > "$T/intent.key" )
 cat > "$T/frontend.conf" <<EOC
 [frontend]
 listen = 127.0.0.1:$PORT
 database = $(pg_conninfo "$T/pg" frontend)
 signer_socket = $T/run/signer.sock
+intent_key_file = $T/intent.key
 profiles = $T/profiles.conf
 chain = $T/chain.pem
 threads = ${BENCH_THREADS:-$CLIENTS}

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "certbuild.h"
 #include "conf.h"
+#include "intent.h"
 
 #define APP_CHAIN_MAX (64u * 1024u)
 
@@ -116,7 +117,8 @@ int app_load(struct app *a, char *err)
 			return HSMCA_ERR_CONFIG;
 		}
 	}
-	if ((rc = app_read_checkpoint_cert(a, err)) || (rc = app_read_chain(a, err)))
+	if ((rc = app_read_checkpoint_cert(a, err)) || (rc = app_read_chain(a, err)) ||
+	    (rc = intent_key_read(a->conf.intent_key_file, a->intent_key, err)))
 		return rc;
 	if (RAND_priv_bytes(a->renew_key, sizeof(a->renew_key)) != 1)
 		return HSMCA_ERR_CRYPTO;
@@ -127,5 +129,6 @@ int app_load(struct app *a, char *err)
 void app_wipe(struct app *a)
 {
 	OPENSSL_cleanse(a->renew_key, sizeof(a->renew_key));
+	OPENSSL_cleanse(a->intent_key, sizeof(a->intent_key));
 	ratelimit_wipe(a->rl);
 }

@@ -7,6 +7,7 @@
 
 #include "db.h"
 #include "fconfig.h"
+#include "intent.h"
 #include "policy.h"
 #include "profile.h"
 #include "sgn_client.h"
@@ -28,6 +29,7 @@ struct app {
 	size_t chain_len;
 	struct ratelimit *rl;
 	unsigned char renew_key[32]; /* HMAC key of renewal challenges (random per process) */
+	uint8_t intent_key[INTENT_KEY_LEN]; /* MACs stored intents (intent.h; from intent_key_file) */
 	struct committer *committer; /* group commit of intents and results (NULL: per-worker transactions) */
 	atomic_ulong issued, refused, failed, auth_failures, shed; /* shed: 503 past max_inflight */
 	atomic_ulong password_checks; /* scrypt verifications run (a herd of one login counts once: pwflight.c) */

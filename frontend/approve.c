@@ -10,6 +10,7 @@
 #include "certget.h"
 #include "db_lifecycle.h"
 #include "inflight.h"
+#include "intent.h"
 #include "issue.h"
 #include "json.h"
 #include "log.h"
@@ -144,9 +145,17 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 		job_error(j, 503, "unavailable", "approved; the certificate will be signed by the recovery pass");
 		return;
 	}
-	dbuf_add(&tbs, c.tbs, c.tbs_len);
-	int rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why, true);
-	if (rc == HSMCA_ERR_IO || rc == HSMCA_ERR_AGAIN || rc == HSMCA_ERR_NOMEM) {
+	/* the held row's TBS is signed only if this appliance's frontend wrote it (intent.h): else it is failed */
+	int rc = intent_verify(w->app->intent_key, c.serial_hex, c.issuer, c.tbs, c.tbs_len,
+			       c.has_intent_mac ? c.intent_mac : NULL, c.intent_legacy, why, sizeof why);
+	if (rc == HSMCA_ERR_AUTH) {
+		log_event("error", "intent_refused", "serial=%s approved_by=%s why=\"%s\"", serial, actor, why);
+		rc = HSMCA_ERR_POLICY;
+	} else if (rc == 0) {
+		dbuf_add(&tbs, c.tbs, c.tbs_len);
+		rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why, true);
+	}
+	if (rc == HSMCA_ERR_IO || rc == HSMCA_ERR_AGAIN || rc == HSMCA_ERR_NOMEM || rc == HSMCA_ERR_CRYPTO) {
 		/* stays pending: the recovery pass signs it when the signer is back */
 		job_error(j, 503, "signer-unavailable", "approved and recorded; it will be signed when the signer is back");
 	} else if (issue_commit_result(w, actor, serial, rc ? NULL : &der, rc ? why : NULL)) {

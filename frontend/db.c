@@ -247,6 +247,22 @@ int db_copy_text(struct db *db, const PGresult *r, int row, int col, char *out, 
 	return 0;
 }
 
+int db_intent_cols(struct db *db, const PGresult *r, int row, int col_mac, int col_legacy, uint8_t mac[DB_MAC_LEN],
+		   bool *has_mac, bool *legacy)
+{
+	*has_mac = !PQgetisnull(r, row, col_mac);
+	*legacy = !PQgetisnull(r, row, col_legacy) && PQgetlength(r, row, col_legacy) == 1 &&
+		  PQgetvalue(r, row, col_legacy)[0] == 1;
+	memset(mac, 0, DB_MAC_LEN);
+	if (!*has_mac)
+		return 0;
+	if (PQgetlength(r, row, col_mac) != DB_MAC_LEN)
+		return db_fail(db, HSMCA_ERR_STATE, "intent_mac: %d bytes, not %d", PQgetlength(r, row, col_mac),
+			       DB_MAC_LEN);
+	memcpy(mac, PQgetvalue(r, row, col_mac), DB_MAC_LEN);
+	return 0;
+}
+
 int db_serial_norm(struct db *db, const char *in, char *out)
 {
 	size_t n = in ? strlen(in) : 0;

@@ -138,6 +138,16 @@ struct db_cert {
 	size_t tbs_len;
 	const char *renews_serial_hex; /* NULL unless a renewal */
 	const uint8_t *authsign_token; /* DB_TOKEN_LEN bytes: the CFSSL authsign token it was requested with, or NULL */
+	const uint8_t *intent_mac;     /* DB_MAC_LEN bytes, required: the frontend's MAC of the intent (intent.h) */
+};
+
+/* A stored intent as it is read back to be signed (recovery): borrowed pointers, valid during the callback. */
+struct db_intent {
+	const char *serial_hex, *issuer;
+	const uint8_t *tbs;
+	size_t tbs_len;
+	const uint8_t *mac; /* DB_MAC_LEN bytes, or NULL: the row has none */
+	bool legacy;        /* no MAC, and written before schema 013 (which gave every intent one) */
 };
 
 /* Inserts the intent (status 'pending', the TBS) inside the current transaction. */
@@ -161,14 +171,15 @@ int db_cert_compare(struct db *db, const char *serial_hex, const uint8_t *tbs, s
 		    size_t der_len, char *out_status, size_t out_len, bool *out_same) HSMCA_WUR;
 /* Recovery of one pending row, claimed across processes: in a transaction of its own, locks serial_hex's
  * row if it is still pending and no other session holds it (SELECT ... FOR UPDATE SKIP LOCKED: another
- * frontend's recovery, or a batch updating it), calls fn with its issuer and TBS while the lock is held, so
- * fn may sign it and write its new state and audit row on db in the same transaction; commits if fn returns
+ * frontend's recovery, or a batch updating it), calls fn with the stored intent (issuer, TBS, MAC) while
+ * the lock is held, so fn may check and sign it and write its new state and audit row on db in the same
+ * transaction; commits if fn returns
  * 0 (it may have written nothing: the row stays pending and unlocked), else rolls back and returns fn's
  * error. *out_claimed is false (and fn not called) if the row was not pending or was locked. Outside any
  * transaction. */
 int db_cert_claim_pending(struct db *db, const char *serial_hex,
-			  int (*fn)(void *ctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len),
-			  void *ctx, bool *out_claimed) HSMCA_WUR;
+			  int (*fn)(void *ctx, struct db *db, const struct db_intent *in), void *ctx,
+			  bool *out_claimed) HSMCA_WUR;
 /* Status of a certificate: "pending", "issued", "failed", "revoked"; HSMCA_ERR_NOTFOUND if none. */
 int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size_t out_len) HSMCA_WUR;
 /* Serials are hex, 1..40 digits, either case (stored lowercase). A status change that does not apply
@@ -239,6 +250,7 @@ int db_apikey_each(struct db *db, const char *account, int (*fn)(void *ctx, cons
 int db_apikey_disable(struct db *db, const char *account, int64_t id) HSMCA_WUR;
 
 #define DB_TOKEN_LEN 32 /* an authsign token (HMAC-SHA-256) */
+#define DB_MAC_LEN 32   /* an intent MAC (HMAC-SHA-256, intent.h) */
 /* Takes an authsign token for ttl_seconds (its own statement, autocommit; schema 006): 0 if it was not
  * held (new, or its last hold expired), HSMCA_ERR_EXISTS if another request holds it (a replay, from any
  * frontend of the database). With prune, expired tokens are deleted first. */

@@ -14,7 +14,7 @@
 #include "db_priv.h"
 #include "der.h"
 
-#define DB_BATCH_COLS 13
+#define DB_BATCH_COLS 14
 #define DB_BATCH_SHORT "hsmca batch: results whose row was not pending" /* DB_BATCH_SQL_ISSUED_COUNT */
 #define DB_TIME_DEC_MAX 24
 #define DB_ARR_HEADER 20 /* ndim, flags, element OID, length, lower bound */
@@ -138,14 +138,14 @@ static int db_batch_error(struct db *db, int rc)
 }
 
 enum { BI_SERIAL, BI_ISSUER, BI_SUBJECT, BI_SANS, BI_NB, BI_NA, BI_PROFILE, BI_REQUESTER, BI_TBS, BI_RENEWS,
-       BI_ACTOR, BI_DETAILS, BI_TOKEN, BI_N };
+       BI_ACTOR, BI_DETAILS, BI_TOKEN, BI_MAC, BI_N };
 
 /* The intents' columns as arrays, each item validated as db_cert_insert_pending and db_audit_append do. */
 static int db_batch_intents(struct db *db, struct db_arrays *x, const struct db_batch_intent *const *v, size_t n)
 {
 	static const uint32_t oids[BI_N] = { DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT, DB_OID_TEXT, DB_OID_INT8,
 					     DB_OID_INT8, DB_OID_TEXT, DB_OID_TEXT, DB_OID_BYTEA, DB_OID_TEXT,
-					     DB_OID_TEXT, DB_OID_TEXT, DB_OID_BYTEA };
+					     DB_OID_TEXT, DB_OID_TEXT, DB_OID_BYTEA, DB_OID_BYTEA };
 	int rc = 0;
 	db_arr_init(x, oids, BI_N);
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -167,6 +167,7 @@ static int db_batch_intents(struct db *db, struct db_arrays *x, const struct db_
 		db_arr_text(&x->a[BI_ACTOR], v[i]->actor);
 		db_arr_text(&x->a[BI_DETAILS], v[i]->details);
 		db_arr_elem(&x->a[BI_TOKEN], c->authsign_token, c->authsign_token ? DB_TOKEN_LEN : 0);
+		db_arr_elem(&x->a[BI_MAC], c->intent_mac, DB_MAC_LEN); /* db_cert_check: not NULL */
 	}
 	return rc;
 }
@@ -196,7 +197,7 @@ static int db_batch_issueds(struct db *db, struct db_arrays *x, const struct db_
 	return rc;
 }
 
-/* The statements' parts. Intents: $1..$13; issued results: $1..$4 alone, $14..$17 after intents. The issued
+/* The statements' parts. Intents: $1..$14; issued results: $1..$4 alone, $15..$18 after intents. The issued
  * rows are found by joining the unnested (serial, DER) pairs on the serial's unique index, and nothing in
  * the statement may let the planner use the partial index of pending rows: every certificate passes
  * through pending, so that index is mostly dead entries until the next vacuum, and reading them cost 1.2
@@ -210,10 +211,11 @@ static int db_batch_issueds(struct db *db, struct db_arrays *x, const struct db_
  * batches add up (commit.c); planning every batch instead cost ~14% of the backend (parse and plan). */
 #define DB_BATCH_SQL_INTENTS                                                                                      \
 	"c AS (INSERT INTO certificates (serial_hex, issuer, subject, sans, not_before, not_after, profile, "     \
-	"requester, tbs, renews_serial, authsign_token) "                                                         \
-	"SELECT s, i, sub, sa, to_timestamp(nb), to_timestamp(na), pr, rq, t, rn, tk "                            \
+	"requester, tbs, renews_serial, authsign_token, intent_mac) "                                             \
+	"SELECT s, i, sub, sa, to_timestamp(nb), to_timestamp(na), pr, rq, t, rn, tk, m "                         \
 	"FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], "    \
-	"$8::text[], $9::bytea[], $10::text[], $13::bytea[]) AS u(s, i, sub, sa, nb, na, pr, rq, t, rn, tk) "     \
+	"$8::text[], $9::bytea[], $10::text[], $13::bytea[], $14::bytea[]) "                                      \
+	"AS u(s, i, sub, sa, nb, na, pr, rq, t, rn, tk, m) "                                                      \
 	"RETURNING 1), "                                                                                          \
 	"a AS (INSERT INTO audit_log (actor, action, object, details) "                                           \
 	"SELECT ac, 'certificate.requested', s, d FROM unnest($11::text[], $1::text[], $12::text[]) "             \
@@ -243,9 +245,9 @@ int db_batch_apply(struct db *db, const struct db_batch_intent *const *vi, size_
 					  "(SELECT count(*) FROM a)";
 	static const char sql_issued[] = "WITH " DB_BATCH_SQL_ISSUED("$1", "$2", "$3", "$4")
 					 " SELECT " DB_BATCH_SQL_ISSUED_COUNT("$1") ", (SELECT count(*) FROM a2)";
-	static const char sql_both[] = "WITH " DB_BATCH_SQL_INTENTS ", " DB_BATCH_SQL_ISSUED("$14", "$15", "$16", "$17")
+	static const char sql_both[] = "WITH " DB_BATCH_SQL_INTENTS ", " DB_BATCH_SQL_ISSUED("$15", "$16", "$17", "$18")
 				       " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), "
-				       DB_BATCH_SQL_ISSUED_COUNT("$14") ", (SELECT count(*) FROM a2)";
+				       DB_BATCH_SQL_ISSUED_COUNT("$15") ", (SELECT count(*) FROM a2)";
 	struct db_arrays xi = { .n = 0 }, xs = { .n = 0 };
 	struct db_params p = { 0 };
 	size_t want[4] = { ni, ni, ns, ns };

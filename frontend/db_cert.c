@@ -38,6 +38,8 @@ int db_cert_check(struct db *db, const struct db_cert *c, char *serial, char *re
 	    (rc = db_text_check(db, "sans", c->sans ? c->sans : "")) ||
 	    (rc = db_blob_check(db, "tbs", c->tbs, c->tbs_len)))
 		return rc;
+	if (!c->intent_mac)
+		return db_fail(db, HSMCA_ERR_PARSE, "intent_mac: missing");
 	if (c->not_after <= c->not_before)
 		return db_fail(db, HSMCA_ERR_PARSE, "validity: not_after is not after not_before");
 	return 0;
@@ -69,10 +71,12 @@ int db_cert_insert_as(struct db *db, const struct db_cert *c, const char *status
 		db_params_bin(&p, c->authsign_token, DB_TOKEN_LEN);
 	else
 		db_params_text(&p, NULL);
+	db_params_bin(&p, c->intent_mac, DB_MAC_LEN);
 	return db_exec_cmd(db,
 			   "INSERT INTO certificates (serial_hex, issuer, subject, sans, not_before, not_after, "
-			   "profile, requester, tbs, renews_serial, status, authsign_token) VALUES ($1, $2, $3, $4, "
-			   "to_timestamp($5::bigint), to_timestamp($6::bigint), $7, $8, $9::bytea, $10, $11, $12::bytea)",
+			   "profile, requester, tbs, renews_serial, status, authsign_token, intent_mac) VALUES ($1, $2, "
+			   "$3, $4, to_timestamp($5::bigint), to_timestamp($6::bigint), $7, $8, $9::bytea, $10, $11, "
+			   "$12::bytea, $13::bytea)",
 			   &p);
 }
 
@@ -215,29 +219,35 @@ out:
 }
 
 int db_cert_claim_pending(struct db *db, const char *serial_hex,
-			  int (*fn)(void *ctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len),
-			  void *ctx, bool *out_claimed)
+			  int (*fn)(void *ctx, struct db *db, const struct db_intent *in), void *ctx, bool *out_claimed)
 {
-	static const char *const names[] = {"issuer", "tbs"};
+	static const char *const names[] = {"issuer", "tbs", "intent_mac", "legacy"};
 	char serial[DB_SERIAL_HEX_MAX], issuer[DB_NAME_MAX];
+	uint8_t mac[DB_MAC_LEN];
+	bool has_mac = false;
 	struct db_params p = {0};
 	PGresult *r = NULL;
-	int cols[2], rc;
+	int cols[4], rc;
 
 	*out_claimed = false;
 	if ((rc = db_serial_norm(db, serial_hex, serial)) || (rc = db_begin(db)))
 		return rc;
 	db_params_text(&p, serial);
-	rc = db_exec(db, "SELECT issuer, tbs FROM certificates WHERE serial_hex = $1 AND status = 'pending' "
-			 "FOR UPDATE SKIP LOCKED",
+	rc = db_exec(db, "SELECT c.issuer, c.tbs, c.intent_mac, " DB_INTENT_LEGACY_SQL("c") " FROM certificates c "
+			 "WHERE c.serial_hex = $1 AND c.status = 'pending' FOR UPDATE OF c SKIP LOCKED",
 		     &p, DB_FMT_BINARY, &r);
-	if (rc || (rc = db_columns(db, r, names, cols, 2)))
+	if (rc || (rc = db_columns(db, r, names, cols, 4)))
 		goto out;
 	if (PQntuples(r) == 1) {
-		if ((rc = db_copy_text(db, r, 0, cols[0], issuer, sizeof issuer)))
+		struct db_intent in = { .serial_hex = serial, .issuer = issuer,
+					.tbs = (const uint8_t *)PQgetvalue(r, 0, cols[1]),
+					.tbs_len = (size_t)PQgetlength(r, 0, cols[1]) };
+		if ((rc = db_copy_text(db, r, 0, cols[0], issuer, sizeof issuer)) ||
+		    (rc = db_intent_cols(db, r, 0, cols[2], cols[3], mac, &has_mac, &in.legacy)))
 			goto out;
+		in.mac = has_mac ? mac : NULL;
 		*out_claimed = true;
-		rc = fn(ctx, db, issuer, (const uint8_t *)PQgetvalue(r, 0, cols[1]), (size_t)PQgetlength(r, 0, cols[1]));
+		rc = fn(ctx, db, &in);
 	}
 	if (rc == 0)
 		rc = db_commit(db);

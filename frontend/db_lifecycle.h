@@ -21,6 +21,8 @@ struct db_cert_row {
 	time_t not_before, not_after;
 	uint8_t *tbs, *der;                 /* der NULL until issued */
 	size_t tbs_len, der_len;
+	uint8_t intent_mac[DB_MAC_LEN];     /* when has_intent_mac: the MAC stored with the intent (intent.h) */
+	bool has_intent_mac, intent_legacy; /* legacy: no MAC, and written before schema 013 */
 };
 
 /* Reads the row of serial_hex (either case). HSMCA_ERR_NOTFOUND if none. */

@@ -10,7 +10,7 @@
 
 /* DB_SCHEMA_VERSION: the highest schema/NNN_*.sql this build knows. Raise it with every new migration
  * (tests/integration/db_test.c fails if it differs from the highest NNN in HSMCA_SCHEMA_DIR). */
-#define DB_SCHEMA_VERSION 12
+#define DB_SCHEMA_VERSION 13
 #define DB_BLOB_MAX (1024 * 1024)      /* TBS, DER: far above any certificate we issue */
 #define DB_TEXT_MAX (64 * 1024)        /* subject, SANs, reasons, audit details */
 #define DB_PARAMS_MAX 20
@@ -85,6 +85,15 @@ int db_reconnect_if_lost(struct db *db) HSMCA_WUR;
 /* The highest applied migration (0 if none). */
 int db_version_current(struct db *db, int *out) HSMCA_WUR;
 void db_err_copy(char *dst, const char *src);
+/* The select-list item "legacy" of a certificates row aliased T: true if it has no intent MAC and was written
+ * before schema 013 (which gave every intent one) was applied; such a row is signed without a MAC. */
+#define DB_INTENT_LEGACY_SQL(T)                                                                                 \
+	"(" T ".intent_mac IS NULL AND " T ".created_at < coalesce((SELECT v.applied_at FROM schema_version v "     \
+	"WHERE v.version = 13), 'infinity'::timestamptz)) AS legacy"
+/* Reads a binary-format result's intent_mac (col_mac: bytea, NULL or DB_MAC_LEN bytes) and legacy (col_legacy:
+ * boolean) of row into mac, *has_mac and *legacy; HSMCA_ERR_STATE for a MAC of another length. */
+int db_intent_cols(struct db *db, const PGresult *r, int row, int col_mac, int col_legacy, uint8_t mac[DB_MAC_LEN],
+		   bool *has_mac, bool *legacy) HSMCA_WUR;
 /* The checks of db_cert_insert_pending (serial and renews get the normalised serials, DB_SERIAL_HEX_MAX each)
  * and of db_audit_append (object and details non-NULL), for the batched statements of db_batch.c. */
 int db_cert_check(struct db *db, const struct db_cert *c, char *serial, char *renews) HSMCA_WUR;

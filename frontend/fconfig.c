@@ -11,7 +11,8 @@
 
 enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_KEY_CLIENT_CA,
        FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_KEY_MAX_INFLIGHT, FCONF_KEY_CHECKPOINT_KEY,
-       FCONF_KEY_CHECKPOINT_SECONDS, FCONF_KEY_CHECKPOINT_CERT, FCONF_KEY_DB_TIMEOUT, FCONF_NKEYS };
+       FCONF_KEY_CHECKPOINT_SECONDS, FCONF_KEY_CHECKPOINT_CERT, FCONF_KEY_DB_TIMEOUT, FCONF_KEY_INTENT_KEY,
+       FCONF_NKEYS };
 
 struct fconf_ctx {
 	struct fconfig *c;
@@ -52,7 +53,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 					    "max_body", "max_headers", "max_header_size", "timeout_seconds",
 					    "tls_cert", "tls_key", "client_ca", "recover_after_seconds", "tls_listen",
 					    "user", "max_inflight", "checkpoint_key", "checkpoint_seconds",
-					    "checkpoint_cert", "db_timeout_seconds" };
+					    "checkpoint_cert", "db_timeout_seconds", "intent_key_file" };
 	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
 	struct fconf_ctx *ctx = vctx;
 	struct fconfig *c = ctx->c;
@@ -94,6 +95,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 18: ok = conf_value_uint(v, 86400, &n) && n >= 1; c->checkpoint_seconds = (unsigned)n; break;
 	case 19: ok = conf_value_str(v, c->checkpoint_cert, sizeof(c->checkpoint_cert)) && c->checkpoint_cert[0]; break;
 	case 20: ok = conf_value_uint(v, 3600, &n); c->db_timeout_seconds = (unsigned)n; break;
+	case 21: ok = conf_value_str(v, c->intent_key_file, sizeof(c->intent_key_file)) && c->intent_key_file[0]; break;
 	}
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }
@@ -151,5 +153,8 @@ int fconfig_load(const char *path, struct fconfig *out, char *err)
 		return rc;
 	if (!out->database[0] || !out->signer_socket[0] || !out->profiles[0] || !out->chain[0])
 		return CERR("%s: database, signer_socket, profiles and chain are required", path);
+	if (!out->intent_key_file[0])
+		return CERR("%s: intent_key_file is required (the key that MACs stored intents: openssl rand -hex 32 > "
+			    "FILE, chmod 600)", path);
 	return fconf_check_tls(&ctx, path, err);
 }

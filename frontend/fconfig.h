@@ -44,6 +44,8 @@ struct fconfig {
 	char checkpoint_key[FCONF_LABEL_MAX];
 	char checkpoint_cert[FCONF_PATH_MAX];
 	unsigned checkpoint_seconds;
+	/* required: the file of the key that MACs every stored intent (intent.h), read before the drop */
+	char intent_key_file[FCONF_PATH_MAX];
 };
 
 /* Reads and validates path; err (CONF_ERR_MAX) says which line and why. */

@@ -15,6 +15,7 @@
 #include "db_lifecycle.h"
 #include "frame.h"
 #include "inflight.h"
+#include "intent.h"
 #include "issue_priv.h"
 #include "json.h"
 #include "log.h"
@@ -293,12 +294,15 @@ static void issue_subject_text(const char *cn, char *out, size_t out_len)
 	out[o] = 0;
 }
 
-int issue_rec_build(struct issue_rec *r, const struct profile *p, const char *actor, const char *serial,
-		    const struct csr *csr, const struct dbuf *tbs, const time_t validity[2], const struct issue_extra *x)
+int issue_rec_build(struct issue_rec *r, const uint8_t intent_key[INTENT_KEY_LEN], const struct profile *p,
+		    const char *actor, const char *serial, const struct csr *csr, const struct dbuf *tbs,
+		    const time_t validity[2], const struct issue_extra *x)
 {
 	char tbs_hash[65];
 	dbuf_init(&r->sans);
 	dbuf_init(&r->details);
+	if (intent_mac(intent_key, serial, p->issuer, tbs->data, tbs->len, r->mac))
+		return HSMCA_ERR_CRYPTO;
 	for (size_t i = 0; i < csr->n_sans; i++) {
 		const char *t = csr->sans[i].type == CSR_SAN_DNS ? "DNS:" : csr->sans[i].type == CSR_SAN_IP ? "IP:" : "email:";
 		if (i)
@@ -311,7 +315,7 @@ int issue_rec_build(struct issue_rec *r, const struct profile *p, const char *ac
 	r->c = (struct db_cert){ .subject = r->subject, .tbs = tbs->data, .tbs_len = tbs->len,
 				 .not_before = validity[0], .not_after = validity[1],
 				 .renews_serial_hex = x ? x->renews_serial : NULL,
-				 .authsign_token = x ? x->authsign_token : NULL };
+				 .authsign_token = x ? x->authsign_token : NULL, .intent_mac = r->mac };
 	snprintf(r->c.serial_hex, sizeof(r->c.serial_hex), "%s", serial);
 	snprintf(r->c.issuer, sizeof(r->c.issuer), "%s", p->issuer);
 	snprintf(r->c.profile, sizeof(r->c.profile), "%s", p->name);
@@ -345,7 +349,7 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 {
 	struct issue_rec rec;
 	int rc;
-	if ((rc = issue_rec_build(&rec, p, actor, serial, csr, tbs, validity, x)))
+	if ((rc = issue_rec_build(&rec, w->app->intent_key, p, actor, serial, csr, tbs, validity, x)))
 		return rc;
 	const char *details = (const char *)rec.details.data;
 	struct issue_intent in = { &rec.c, actor, serial, details, held_id };
@@ -708,7 +712,7 @@ struct issue_recover_ctx {
 /* db_cert_claim_pending's fn: the row is pending and locked by this transaction, so no other frontend's
  * recovery signs it meanwhile; signs its TBS and writes its state and audit row in the same transaction
  * (not through the committer, whose batch would wait for this lock). 0 also when it stays pending. */
-static int issue_recover_claimed(void *vctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+static int issue_recover_claimed(void *vctx, struct db *db, const struct db_intent *in)
 {
 	struct issue_recover_ctx *ctx = vctx;
 	struct dbuf t, der;
@@ -716,8 +720,16 @@ static int issue_recover_claimed(void *vctx, struct db *db, const char *issuer, 
 	int rc;
 	dbuf_init(&t);
 	dbuf_init(&der);
-	dbuf_add(&t, tbs, tbs_len);
-	rc = t.failed ? HSMCA_ERR_NOMEM : issue_sign(ctx->w, issuer, &t, &der, why, false);
+	/* only an intent this appliance's frontend wrote is signed: anything else is failed, never sent */
+	rc = intent_verify(ctx->w->app->intent_key, in->serial_hex, in->issuer, in->tbs, in->tbs_len, in->mac,
+			   in->legacy, why, sizeof why);
+	if (rc == HSMCA_ERR_AUTH) {
+		log_event("error", "intent_refused", "serial=%s why=\"%s\"", ctx->serial, why);
+		rc = HSMCA_ERR_POLICY;
+	} else if (rc == 0) {
+		dbuf_add(&t, in->tbs, in->tbs_len);
+		rc = t.failed ? HSMCA_ERR_NOMEM : issue_sign(ctx->w, in->issuer, &t, &der, why, false);
+	}
 	if (rc == HSMCA_ERR_AGAIN) {
 		/* the HSM down, the key not loaded, ...: nothing said about this TBS, so it stays pending (the 503
 		 * promised "completed when the signer is back") and the next pass asks again */

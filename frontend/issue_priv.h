@@ -31,16 +31,18 @@ struct issue_result {
 int issue_intent_apply(struct db *db, void *arg);
 int issue_result_apply(struct db *db, void *arg);
 
-/* The row an intent stores and its audit details (c.subject and c.sans point into the record, so it does not
- * move once built). Owned buffers: issue_rec_free. */
+/* The row an intent stores and its audit details (c.subject, c.sans and c.intent_mac point into the record, so
+ * it does not move once built). intent_key: the app's (intent.h), which MACs the intent. Owned buffers:
+ * issue_rec_free. */
 struct issue_rec {
 	struct db_cert c;
 	char subject[CSR_SAN_MAX + 8];
+	uint8_t mac[INTENT_MAC_LEN];
 	struct dbuf sans, details;
 };
-int issue_rec_build(struct issue_rec *r, const struct profile *p, const char *actor, const char *serial,
-		    const struct csr *csr, const struct dbuf *tbs, const time_t validity[2],
-		    const struct issue_extra *x) HSMCA_WUR;
+int issue_rec_build(struct issue_rec *r, const uint8_t intent_key[INTENT_KEY_LEN], const struct profile *p,
+		    const char *actor, const char *serial, const struct csr *csr, const struct dbuf *tbs,
+		    const time_t validity[2], const struct issue_extra *x) HSMCA_WUR;
 void issue_rec_free(struct issue_rec *r);
 
 /* The audit details of a failed request: {"reason": why} (or {} if it cannot be written). */

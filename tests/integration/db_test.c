@@ -163,11 +163,15 @@ static size_t fake_cert(const uint8_t *tbs, uint8_t *out)
 	return 4 + body;
 }
 
+/* the intent MAC every test row carries (its value is the frontend's business; the database stores it) */
+static const uint8_t test_mac[DB_MAC_LEN] = { 0xa5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+					      19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 0x5a };
+
 static struct db_cert cert_for(const char *serial, const uint8_t *tbs, const char *renews)
 {
 	struct db_cert c = {.subject = "CN=test,O=hsmca", .sans = "DNS:a.example.com,IP:10.0.0.1",
 			    .not_before = 1700000000, .not_after = 1700000000 + 86400, .tbs = tbs,
-			    .tbs_len = TBS_LEN, .renews_serial_hex = renews};
+			    .tbs_len = TBS_LEN, .renews_serial_hex = renews, .intent_mac = test_mac};
 
 	snprintf(c.serial_hex, sizeof c.serial_hex, "%s", serial);
 	snprintf(c.issuer, sizeof c.issuer, "intermediate");
@@ -685,21 +689,24 @@ struct claim_ctx {
 	bool write;
 };
 
-static int claim_other_fn(void *vctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+static int claim_other_fn(void *vctx, struct db *db, const struct db_intent *in)
 {
-	(void)vctx, (void)db, (void)issuer, (void)tbs, (void)tbs_len;
+	(void)vctx, (void)db, (void)in;
 	CHECK(!"the other session claimed a row that is held");
 	return 0;
 }
 
 /* While this session holds the row, another cannot claim it (and does not wait for it); what fn writes is
  * committed with the claim. */
-static int claim_fn(void *vctx, struct db *db, const char *issuer, const uint8_t *tbs, size_t tbs_len)
+static int claim_fn(void *vctx, struct db *db, const struct db_intent *in)
 {
 	struct claim_ctx *x = vctx;
 	bool claimed = true;
 	x->calls++;
-	CHECK(strcmp(issuer, "intermediate") == 0 && tbs_len == TBS_LEN && tbs[0] == 0x30);
+	CHECK(strcmp(in->issuer, "intermediate") == 0 && in->tbs_len == TBS_LEN && in->tbs[0] == 0x30 &&
+	      strcasecmp(in->serial_hex, x->serial) == 0);
+	/* the MAC stored with the batch's intent comes back; a row written now is not from before 013 */
+	CHECK(in->mac && memcmp(in->mac, test_mac, DB_MAC_LEN) == 0 && !in->legacy);
 	EXPECT(0, db_cert_claim_pending(x->other, x->serial, claim_other_fn, NULL, &claimed), x->other);
 	CHECK(!claimed);
 	if (!x->write)

@@ -163,7 +163,8 @@ pass "audit chain intact after the crashes"
 # pending for the next pass instead of being marked failed for good
 NOKEY=$(openssl rand -hex 16)
 pg_psql "$T/pg" frontend -c "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile,
-	requester, tbs) VALUES ('$NOKEY', 'nokey', 'CN=x', now(), now() + interval '1 day', 'server', 'alice', '\\x3000')" \
+	requester, tbs, intent_mac) VALUES ('$NOKEY', 'nokey', 'CN=x', now(), now() + interval '1 day', 'server', 'alice',
+	'\\x3000', '\\x$(intent_mac_hex "$NOKEY" nokey 3000)')" \
 	>/dev/null || fail "insert a pending row under an unknown key"
 for _ in $(seq 100); do
 	[ "$(grep -c "event=recovery_deferred serial=$NOKEY" "$T/frontend.log")" -ge 2 ] && break

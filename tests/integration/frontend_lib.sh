@@ -64,13 +64,30 @@ ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 }
 
+# fe_intent_key: $T/intent.key, the frontend's intent MAC key (made once per test directory; mode 600)
+fe_intent_key() {
+	[ -s "$T/intent.key" ] || ( umask 077 && openssl rand -hex 32 > "$T/intent.key" ) || fail "cannot make $T/intent.key"
+}
+
+# intent_mac_hex SERIAL ISSUER TBS_HEX: the MAC as intent.h specifies it, computed independently of the frontend's C code, with $T/intent.key
+intent_mac_hex() {
+	python3 - "$T/intent.key" "$@" <<'PY'
+import hashlib, hmac, struct, sys
+key = bytes.fromhex(open(sys.argv[1]).read().strip())
+s, i, t = sys.argv[2].lower().encode(), sys.argv[3].encode(), bytes.fromhex(sys.argv[4])
+m = b"hsmca-intent-v1\0" + struct.pack(">H", len(s)) + s + struct.pack(">H", len(i)) + i + struct.pack(">I", len(t)) + t
+print(hmac.new(key, m, hashlib.sha256).hexdigest())
+PY
+}
 # fe_conf [EXTRA]: writes $T/frontend.conf (4 threads, timeout_seconds 5; EXTRA: more lines)
 fe_conf() {
+	fe_intent_key
 	cat > "$T/frontend.conf" <<EOC
 [frontend]
 listen = 127.0.0.1:$PORT
 database = $(pg_conninfo "$T/pg" frontend)
 signer_socket = $T/run/signer.sock
+intent_key_file = $T/intent.key
 profiles = $T/profiles.conf
 chain = $T/chain.pem
 threads = 4

@@ -163,6 +163,7 @@ pass "the frontend runs as $FE_USER (uid $uid gid $gid, supplementary group $SIG
 
 # 4. start-up refuses bad TLS material with a clear message (its own ports: the running one holds ours)
 badconf() { # name extra-lines: writes $T/NAME.conf
+	fe_intent_key
 	cat > "$T/$1.conf" <<EOC
 [frontend]
 listen = 127.0.0.1:$((PORT + 3))
@@ -172,6 +173,7 @@ profiles = $T/profiles.conf
 chain = $T/chain.pem
 user = $FE_USER
 $2
+intent_key_file = $T/intent.key
 EOC
 }
 expect_start_failure() { # name pattern
@@ -228,6 +230,31 @@ expect_start_failure nouser "event=privdrop_failed user=no-such-user-hsmca why=\
 badconf rootuser "" && sed -i "s/^user = .*/user = root/" "$T/rootuser.conf"
 expect_start_failure rootuser "user= must not be root"
 pass "mismatched (EC and RSA), garbage, encrypted or missing TLS material, bad listener combinations and bad users stop start-up with a clear message"
+# the intent key (frontend/intent.h): required, 64 hex digits and at most one line end, not all zero, a regular
+# file without group or other access
+badconf nointent "" && sed -i '/^intent_key_file = /d' "$T/nointent.conf"
+expect_start_failure nointent "intent_key_file is required"
+( umask 077
+  printf '%s\n\n' "$(openssl rand -hex 32)" > "$T/ik-twolines"; openssl rand -hex 31 > "$T/ik-short"
+  printf '%s\n' "$(openssl rand -hex 33)" > "$T/ik-long"; printf '%064d\n' 0 > "$T/ik-zero"
+  printf 'g%s\n' "$(openssl rand -hex 32 | cut -c2-)" > "$T/ik-nothex"; printf '%s \n' "$(openssl rand -hex 32)" > "$T/ik-space"
+  openssl rand -hex 32 > "$T/ik-group" )
+chmod 640 "$T/ik-group"
+intentconf() { badconf "$1" "" && sed -i "s|^intent_key_file = .*|intent_key_file = $2|" "$T/$1.conf"; }
+for k in twolines short long nothex space; do
+	intentconf "ik-$k" "$T/ik-$k"
+	expect_start_failure "ik-$k" "intent_key_file $T/ik-$k: not 64 hex digits and at most one line end"
+	! grep -qF "$(head -c 40 "$T/ik-$k" | tr -d '\r\n ')" <<<"$OUT" || fail "ik-$k: the key file's bytes were printed: $OUT"
+done
+intentconf ik-zero "$T/ik-zero"
+expect_start_failure ik-zero "intent_key_file $T/ik-zero: the key is all zero"
+intentconf ik-group "$T/ik-group"
+expect_start_failure ik-group "intent_key_file $T/ik-group: group or others may access it (mode 640; chmod 600)"
+intentconf ik-missing "$T/ik-missing"
+expect_start_failure ik-missing "intent_key_file $T/ik-missing: No such file or directory"
+intentconf ik-dir "$T"
+expect_start_failure ik-dir "intent_key_file $T: not a regular file"
+pass "intent_key_file: missing, a second line, 62 or 66 digits, a non-hex digit, a space, all zero, group-readable, absent or a directory: start-up refused, naming the file and why"
 
 # 5. HTTPS only (no plain listener), with the same certificate and the drop
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true

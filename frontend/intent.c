@@ -1,0 +1,165 @@
+#include "intent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "conf.h"
+
+static const char intent_domain[] = "hsmca-intent-v1"; /* and its NUL, in the MAC */
+
+static int intent_hex(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int intent_key_parse(const uint8_t *buf, size_t n, uint8_t key[INTENT_KEY_LEN])
+{
+	size_t k = n;
+	uint8_t any = 0;
+	int rc = HSMCA_ERR_PARSE;
+
+	if (n > INTENT_KEY_READ_MAX)
+		goto fail;
+	if (k && buf[k - 1] == '\n') { /* one line end: "\n" or "\r\n" */
+		k--;
+		if (k && buf[k - 1] == '\r')
+			k--;
+	}
+	if (k != 2 * INTENT_KEY_LEN)
+		goto fail;
+	for (size_t i = 0; i < INTENT_KEY_LEN; i++) {
+		int hi = intent_hex(buf[2 * i]), lo = intent_hex(buf[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			goto fail;
+		key[i] = (uint8_t)(hi << 4 | lo);
+		any |= key[i];
+	}
+	if (!any) {
+		rc = HSMCA_ERR_AUTH;
+		goto fail;
+	}
+	return 0;
+fail:
+	OPENSSL_cleanse(key, INTENT_KEY_LEN);
+	return rc;
+}
+
+int intent_key_read(const char *path, uint8_t key[INTENT_KEY_LEN], char *err)
+{
+	uint8_t raw[INTENT_KEY_READ_MAX + 1];
+	struct stat st;
+	size_t n = 0;
+	int rc = HSMCA_ERR_IO, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	OPENSSL_cleanse(key, INTENT_KEY_LEN);
+	if (fd < 0) {
+		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: %s", path, strerror(errno));
+		return HSMCA_ERR_IO;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: not a regular file", path);
+		rc = HSMCA_ERR_CONFIG;
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: group or others may access it (mode %03o; chmod 600)",
+			 path, (unsigned)(st.st_mode & 0777));
+		rc = HSMCA_ERR_CONFIG;
+		goto out;
+	}
+	while (n < sizeof raw) { /* one byte past the longest key file: enough to see a longer one */
+		ssize_t r = read(fd, raw + n, sizeof raw - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, CONF_ERR_MAX, "intent_key_file %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if ((rc = intent_key_parse(raw, n, key)))
+		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: %s", path,
+			 rc == HSMCA_ERR_AUTH ? "the key is all zero"
+					      : "not 64 hex digits and at most one line end (openssl rand -hex 32)");
+out:
+	OPENSSL_cleanse(raw, sizeof raw);
+	close(fd);
+	return rc;
+}
+
+/* u16 or u32 big-endian length, then the bytes */
+static int intent_mac_field(EVP_MAC_CTX *m, const void *p, size_t len, int width)
+{
+	uint8_t h[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
+	return EVP_MAC_update(m, h + 4 - width, (size_t)width) && EVP_MAC_update(m, p, len);
+}
+
+int intent_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
+	       size_t tbs_len, uint8_t out[INTENT_MAC_LEN])
+{
+	char serial[64];
+	size_t sl = strlen(serial_hex), il = strlen(issuer), outl = 0;
+	OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+				OSSL_PARAM_construct_end() };
+	EVP_MAC *mac = NULL;
+	EVP_MAC_CTX *m = NULL;
+	int rc = HSMCA_ERR_CRYPTO;
+
+	if (sl >= sizeof serial || il > 0xffff || tbs_len > 0xffffffffu)
+		return HSMCA_ERR_LIMIT;
+	for (size_t i = 0; i <= sl; i++) /* with its NUL */
+		serial[i] = (char)(serial_hex[i] >= 'A' && serial_hex[i] <= 'F' ? serial_hex[i] + 32 : serial_hex[i]);
+	if (!(mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) || !(m = EVP_MAC_CTX_new(mac)) ||
+	    !EVP_MAC_init(m, key, INTENT_KEY_LEN, params) ||
+	    !EVP_MAC_update(m, (const uint8_t *)intent_domain, sizeof intent_domain) ||
+	    !intent_mac_field(m, serial, sl, 2) || !intent_mac_field(m, issuer, il, 2) ||
+	    !intent_mac_field(m, tbs, tbs_len, 4) || !EVP_MAC_final(m, out, &outl, INTENT_MAC_LEN) ||
+	    outl != INTENT_MAC_LEN)
+		goto out;
+	rc = 0;
+out:
+	EVP_MAC_CTX_free(m);
+	EVP_MAC_free(mac);
+	return rc;
+}
+
+int intent_verify(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
+		  size_t tbs_len, const uint8_t *mac, bool legacy, char *why, size_t why_len)
+{
+	uint8_t want[INTENT_MAC_LEN];
+	int rc;
+
+	if (!mac) {
+		if (legacy)
+			return 0;
+		snprintf(why, why_len, "intent-mac: the stored intent has no MAC (not written by this appliance's frontend)");
+		return HSMCA_ERR_AUTH;
+	}
+	if ((rc = intent_mac(key, serial_hex, issuer, tbs, tbs_len, want))) {
+		snprintf(why, why_len, "intent-mac: the MAC could not be computed");
+		return rc;
+	}
+	rc = CRYPTO_memcmp(want, mac, INTENT_MAC_LEN) ? HSMCA_ERR_AUTH : 0;
+	if (rc)
+		snprintf(why, why_len, "intent-mac: the stored intent's MAC does not match (changed, or written without "
+			 "this appliance's intent key)");
+	OPENSSL_cleanse(want, sizeof want);
+	return rc;
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Intent MACs (schema 013, frontend/intent.h): a TBS stored in the database is signed (by the recovery pass, or
+# after an approval) only if the frontend itself wrote it. Rows written by anyone else who can write the
+# database (the hsmca_frontend role, the owner) are failed and the signer is never asked; a row from before
+# 013 (no MAC) is signed as before; nobody can change a stored MAC.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/frontend_lib.sh"
+fe_setup_backend
+fe_profiles
+cat >> "$T/profiles.conf" <<EOC
+
+[profile gated]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 2
+max_validity_days = 30
+key_usage = digitalSignature
+eku = serverAuth
+accounts = alice
+needs_approval = yes
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+EOC
+CI="$(pg_conninfo "$T/pg" frontend)"
+printf 'admin password 0001\n' > "$T/admin.pw"
+printf 'alice password 0002\n' > "$T/alice.pw"
+"$FRONTEND" bootstrap-admin --conninfo "$CI" --name ops-admin --password-file "$T/admin.pw" >/dev/null || fail "bootstrap"
+"$FRONTEND" create-account --conninfo "$CI" --name alice --role requester --password-file "$T/alice.pw" >/dev/null || fail "alice"
+fe_start "recover_after_seconds = 1"
+ALICE=(-u "alice:$(cat "$T/alice.pw")")
+ADMIN=(-u "ops-admin:$(cat "$T/admin.pw")")
+
+owner() { pg_psql "$T/pg" owner -c "$1"; }
+expect_sql_error() { # ROLE SQL PATTERN
+	local out
+	if out=$(pg_psql "$T/pg" "$1" -c "$2" 2>&1); then fail "as $1, '$2' succeeded: $out"; fi
+	grep -q -- "$3" <<< "$out" || fail "as $1, '$2' failed differently: $out"
+}
+# insert_intent STATUS SERIAL ISSUER TBS_HEX MAC_SQL: a certificate row as the frontend's role writes it by hand
+insert_intent() {
+	pg_psql "$T/pg" frontend -c "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile,
+		requester, tbs, status, intent_mac) VALUES ('$2', '$3', 'CN=forged', now(), now() + interval '1 day', 'server',
+		'alice', '\\x$4', '$1', $5)" >/dev/null || fail "insert $2"
+}
+# wait_status SERIAL STATUS: up to 10 s
+wait_status() {
+	for _ in $(seq 100); do
+		[ "$(owner "select status from certificates where serial_hex = '$1'")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "$1 is $(owner "select status || ' ' || coalesce(failure_reason, '') from certificates where serial_hex = '$1'"), not $2"
+}
+signed_times() { grep -c "event=signed .*tbs_sha256=$1" "$T"/signer*.log || true; } # TBS_SHA256_HEX
+
+# ---- 1. what the frontend stores: the MAC of intent.h, the same as an independent computation ----
+csr one ec:P-256 "DNS:one.example.com"
+issue_req "$T/one.csr" server "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "issue: $STATUS $(cat "$T/resp.json")"
+S1=$(owner "select serial_hex from certificates where status = 'issued' order by id desc limit 1")
+TBS1=$(owner "select encode(tbs, 'hex') from certificates where serial_hex = '$S1'")
+H1=$(owner "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$S1'")
+MAC1=$(owner "select encode(intent_mac, 'hex') from certificates where serial_hex = '$S1'")
+[ "$MAC1" = "$(intent_mac_hex "$S1" int "$TBS1")" ] || fail "stored MAC $MAC1 is not the MAC of intent.h"
+[ "$(owner "select count(*) from certificates where intent_mac is null")" = 0 ] || fail "an intent without a MAC"
+[ "$(signed_times "$H1")" = 1 ] || fail "the TBS was signed $(signed_times "$H1") times"
+pass "every intent the frontend stores carries HMAC-SHA-256(intent key, serial, issuer, TBS), as computed independently"
+
+# ---- 2. rows the frontend did not write: failed by the recovery pass, never sent to the signer ----
+# the TBS of a real certificate (the signer would sign it again: a second certificate with its serial) under
+# new serials: without a MAC, with a random one, with the original row's (bound to another serial)
+F1=$(openssl rand -hex 16); F2=$(openssl rand -hex 16); F3=$(openssl rand -hex 16)
+insert_intent pending "$F1" int "$TBS1" NULL
+insert_intent pending "$F2" int "$TBS1" "'\\x$(openssl rand -hex 32)'"
+insert_intent pending "$F3" int "$TBS1" "'\\x$MAC1'"
+wait_status "$F1" failed; wait_status "$F2" failed; wait_status "$F3" failed
+[ "$(owner "select failure_reason from certificates where serial_hex = '$F1'")" = \
+  "intent-mac: the stored intent has no MAC (not written by this appliance's frontend)" ] || fail "F1's reason"
+for f in "$F2" "$F3"; do
+	owner "select failure_reason from certificates where serial_hex = '$f'" | grep -q "^intent-mac: the stored intent's MAC does not match" \
+		|| fail "$f's reason: $(owner "select failure_reason from certificates where serial_hex = '$f'")"
+	grep -q "event=intent_refused serial=$f " "$T/frontend.log" || fail "no intent_refused for $f"
+done
+[ "$(signed_times "$H1")" = 1 ] || fail "a forged row's TBS went to the signer ($(signed_times "$H1") signatures)"
+[ "$(owner "select count(*) from audit_log where object in ('$F1', '$F2', '$F3') and action = 'certificate.failed'")" = 3 ] \
+	|| fail "the failures are not audited: $(owner "select action, object from audit_log where object in ('$F1', '$F2', '$F3')")"
+pass "pending rows the frontend did not write (no MAC, a random MAC, another row's MAC) are failed with intent-mac, audited, and never signed"
+
+# ---- 3. a stored MAC cannot be changed, by the frontend's role or the owner ----
+expect_sql_error frontend "UPDATE certificates SET intent_mac = '\\x$MAC1' WHERE serial_hex = '$F1'" "permission denied"
+expect_sql_error owner "UPDATE certificates SET intent_mac = NULL WHERE serial_hex = '$S1'" "only status, der and failure_reason may change"
+expect_sql_error frontend "$(printf "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile, requester, tbs, intent_mac) VALUES ('%s', 'int', 'CN=x', now(), now() + interval '1 day', 'p', 'r', '\\\\x3000', '\\\\x00')" "$(openssl rand -hex 16)")" "intent_mac_check"
+pass "intent_mac: no UPDATE for the frontend's role, certificates_guard refuses the owner's, 32 bytes or none"
+
+# ---- 4. a row with the right MAC is sent to the signer (here under a key label it lacks: it stays pending) ----
+G=$(openssl rand -hex 16)
+insert_intent pending "$G" nokey 3000 "'\\x$(intent_mac_hex "$G" nokey 3000)'"
+for _ in $(seq 100); do grep -q "event=recovery_deferred serial=$G " "$T/frontend.log" && break; sleep 0.1; done
+grep -q "event=recovery_deferred serial=$G " "$T/frontend.log" || fail "a row with a good MAC was not sent to the signer"
+[ "$(owner "select status from certificates where serial_hex = '$G'")" = pending ] || fail "$G is not pending"
+pass "a stored intent whose MAC checks goes to the signer"
+
+# ---- 5. rows from before schema 013 have no MAC and are signed as before; later ones without a MAC are not ----
+owner "UPDATE schema_version SET applied_at = now() + interval '1 hour' WHERE version = 13" >/dev/null
+L=$(openssl rand -hex 16)
+insert_intent pending "$L" nokey 3000 NULL
+for _ in $(seq 100); do grep -q "event=recovery_deferred serial=$L " "$T/frontend.log" && break; sleep 0.1; done
+grep -q "event=recovery_deferred serial=$L " "$T/frontend.log" || fail "a row from before 013 was not sent to the signer"
+owner "UPDATE schema_version SET applied_at = now() - interval '1 hour' WHERE version = 13" >/dev/null
+wait_status "$L" failed
+grep -q "event=intent_refused serial=$L " "$T/frontend.log" || fail "no intent_refused for $L"
+pass "a row without a MAC is signed only if it is older than schema 013 (the same row, once 013 is older than it, is failed)"
+
+# ---- 6. a held row the frontend did not write: an approval fails it instead of signing it ----
+HF=$(openssl rand -hex 16)
+insert_intent held "$HF" int "$TBS1" NULL
+pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
+	VALUES ('certificate.issue', '$HF', 'alice', now() + interval '1 hour')" >/dev/null
+AID=$(owner "select id from approvals where object = '$HF'")
+STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST "${ADMIN[@]}" "$URL/api/v1/approvals/$AID/approve")
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = failed ] && json_field '["failure_reason"]' | grep -q '^intent-mac: ' \
+	|| fail "approving a forged held row: $STATUS $(cat "$T/resp.json")"
+[ "$(signed_times "$H1")" = 1 ] || fail "the forged held row's TBS went to the signer"
+grep -q "event=intent_refused serial=$HF approved_by=ops-admin" "$T/frontend.log" || fail "no intent_refused for $HF"
+# and a held row the frontend wrote is signed after its approval
+csr gated ec:P-256 "DNS:gated.example.com"
+issue_req "$T/gated.csr" gated "${ALICE[@]}"
+[ "$STATUS" = 202 ] || fail "held request: $STATUS $(cat "$T/resp.json")"
+AID=$(json_field '["approval"]')
+STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST "${ADMIN[@]}" "$URL/api/v1/approvals/$AID/approve")
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve a real held row: $STATUS $(cat "$T/resp.json")"
+pass "an approval signs a held row the frontend wrote, and fails (unsigned) one it did not"
+
+fe_signed_are_issued
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
+pass "every signed TBS is an issued row; audit chain intact"
