@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool shape = size <= INTENT_KEY_READ_MAX && k == 2 * INTENT_KEY_LEN;
 	for (size_t i = 0; shape && i < INTENT_KEY_LEN; i++) {
 		int hi = nibble(data[2 * i]), lo = nibble(data[2 * i + 1]);
-		shape = hi >= 0 && lo >= 0;
+		if (!(shape = hi >= 0 && lo >= 0))
+			break;
 		want[i] = (uint8_t)(hi << 4 | lo);
 		any |= want[i];
 	}
