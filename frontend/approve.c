@@ -208,6 +208,8 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 			return approve_refuse(w, j, acct->name, 403, "second-person", why);
 		if (rc == HSMCA_ERR_STATE)
 			return approve_refuse(w, j, acct->name, 409, "not-pending", why);
+		if (rc == HSMCA_ERR_POLICY) /* schema 013: the held request renews a certificate revoked since */
+			return approve_refuse(w, j, acct->name, 409, "not-renewable", why);
 		return job_error(j, 503, "unavailable", "the database is unavailable");
 	}
 	log_event("info", approve ? "approved" : "rejected", "approval=%lld serial=%s by=%s", id, serial, acct->name);

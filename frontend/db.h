@@ -147,7 +147,7 @@ struct db_intent {
 	const uint8_t *tbs;
 	size_t tbs_len;
 	const uint8_t *mac; /* DB_MAC_LEN bytes, or NULL: the row has none */
-	bool legacy;        /* no MAC, and written before schema 013 (which gave every intent one) */
+	bool legacy;        /* no MAC, and one of the rows schema 013 found pending or held (legacy_intents) */
 };
 
 /* Inserts the intent (status 'pending', the TBS) inside the current transaction. */

@@ -22,7 +22,7 @@ struct db_cert_row {
 	uint8_t *tbs, *der;                 /* der NULL until issued */
 	size_t tbs_len, der_len;
 	uint8_t intent_mac[DB_MAC_LEN];     /* when has_intent_mac: the MAC stored with the intent (intent.h) */
-	bool has_intent_mac, intent_legacy; /* legacy: no MAC, and written before schema 013 */
+	bool has_intent_mac, intent_legacy; /* legacy: no MAC, listed by schema 013 */
 };
 
 /* Reads the row of serial_hex (either case). HSMCA_ERR_NOTFOUND if none. */

@@ -85,11 +85,12 @@ int db_reconnect_if_lost(struct db *db) HSMCA_WUR;
 /* The highest applied migration (0 if none). */
 int db_version_current(struct db *db, int *out) HSMCA_WUR;
 void db_err_copy(char *dst, const char *src);
-/* The select-list item "legacy" of a certificates row aliased T: true if it has no intent MAC and was written
- * before schema 013 (which gave every intent one) was applied; such a row is signed without a MAC. */
+/* The select-list item "legacy" of a certificates row aliased T: true if it has no intent MAC and is one of the
+ * pending or held rows that migration 013 (which gave every intent one) found, with the same TBS; such a row
+ * is signed without a MAC. */
 #define DB_INTENT_LEGACY_SQL(T)                                                                                 \
-	"(" T ".intent_mac IS NULL AND " T ".created_at < coalesce((SELECT v.applied_at FROM schema_version v "     \
-	"WHERE v.version = 13), 'infinity'::timestamptz)) AS legacy"
+	"(" T ".intent_mac IS NULL AND EXISTS (SELECT 1 FROM legacy_intents l WHERE l.serial_hex = " T             \
+	".serial_hex AND l.tbs_sha256 = sha256(" T ".tbs))) AS legacy"
 /* Reads a binary-format result's intent_mac (col_mac: bytea, NULL or DB_MAC_LEN bytes) and legacy (col_legacy:
  * boolean) of row into mac, *has_mac and *legacy; HSMCA_ERR_STATE for a MAC of another length. */
 int db_intent_cols(struct db *db, const PGresult *r, int row, int col_mac, int col_legacy, uint8_t mac[DB_MAC_LEN],

@@ -64,7 +64,7 @@ int intent_key_read(const char *path, uint8_t key[INTENT_KEY_LEN], char *err)
 	uint8_t raw[INTENT_KEY_READ_MAX + 1];
 	struct stat st;
 	size_t n = 0;
-	int rc = HSMCA_ERR_IO, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int rc = HSMCA_ERR_IO, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block */
 
 	OPENSSL_cleanse(key, INTENT_KEY_LEN);
 	if (fd < 0) {
@@ -73,6 +73,12 @@ int intent_key_read(const char *path, uint8_t key[INTENT_KEY_LEN], char *err)
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: not a regular file", path);
+		rc = HSMCA_ERR_CONFIG;
+		goto out;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) { /* its owner could read or replace it */
+		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: owned by uid %u, neither root nor this process's user",
+			 path, (unsigned)st.st_uid);
 		rc = HSMCA_ERR_CONFIG;
 		goto out;
 	}
@@ -152,9 +158,9 @@ int intent_verify(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, con
 		snprintf(why, why_len, "intent-mac: the stored intent has no MAC (not written by this appliance's frontend)");
 		return HSMCA_ERR_AUTH;
 	}
-	if ((rc = intent_mac(key, serial_hex, issuer, tbs, tbs_len, want))) {
+	if (intent_mac(key, serial_hex, issuer, tbs, tbs_len, want)) {
 		snprintf(why, why_len, "intent-mac: the MAC could not be computed");
-		return rc;
+		return HSMCA_ERR_CRYPTO;
 	}
 	rc = CRYPTO_memcmp(want, mac, INTENT_MAC_LEN) ? HSMCA_ERR_AUTH : 0;
 	if (rc)

@@ -8,10 +8,13 @@
  *   HMAC-SHA-256(intent key, "hsmca-intent-v1" 0x00 || u16 len || serial || u16 len || issuer label ||
  *                u32 len || TBS)   (lengths big-endian, the serial in lowercase hex)
  * in certificates.intent_mac (schema 013). The key lives in a file only the frontend reads (intent_key_file),
- * never in the database. A row without a MAC is signed only if it was written before schema 013 was applied.
+ * never in the database. A row without a MAC is signed only if schema 013 found it pending or held (listed in
+ * legacy_intents with its TBS's SHA-256). The MAC protects what is signed, not whether a held request was
+ * approved: the database role can write approval rows (and accounts) as well.
  *
  * The key file: 64 hex digits (32 bytes, e.g. `openssl rand -hex 32`), then nothing or one line end; it must be
- * a regular file that neither group nor others may read or write (chmod 600). All frontends of one database
+ * a regular file owned by root or by the reading process's user, that neither group nor others may read or
+ * write (chmod 600). All frontends of one database
  * share the key; a lost or replaced key makes stored pending and held rows unsignable (they are failed, never
  * signed unchecked). Nothing here logs key bytes; the caller owns every buffer and wipes the key. */
 #ifndef HSMCA_INTENT_H
@@ -31,9 +34,10 @@
  * one line end (or n > INTENT_KEY_READ_MAX); HSMCA_ERR_AUTH for an all-zero key. On an error key is all zero. */
 int intent_key_parse(const uint8_t *buf, size_t n, uint8_t key[INTENT_KEY_LEN]) HSMCA_WUR;
 
-/* Reads path (a regular file, mode without group or other bits) and parses it; err (CONF_ERR_MAX) says why
- * not, without key bytes. HSMCA_ERR_IO (cannot read), HSMCA_ERR_CONFIG (not a regular file, or group/other
- * access), or intent_key_parse's errors. The raw bytes are wiped before it returns. */
+/* Reads path (a regular file owned by root or the effective user, mode without group or other bits) and
+ * parses it; err (CONF_ERR_MAX) says why not, without key bytes. HSMCA_ERR_IO (cannot read), HSMCA_ERR_CONFIG
+ * (not a regular file, another owner, or group/other access), or intent_key_parse's errors. The raw bytes are
+ * wiped before it returns. */
 int intent_key_read(const char *path, uint8_t key[INTENT_KEY_LEN], char *err) HSMCA_WUR;
 
 /* The MAC of an intent (serial: hex, either case; issuer: the signer key label). 0, or HSMCA_ERR_CRYPTO. */
@@ -41,8 +45,9 @@ int intent_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const 
 	       size_t tbs_len, uint8_t out[INTENT_MAC_LEN]) HSMCA_WUR;
 
 /* Whether a stored intent may be signed: 0 if mac (INTENT_MAC_LEN bytes) is the intent's MAC (compared in
- * constant time), or if mac is NULL and legacy is true (written before schema 013); HSMCA_ERR_AUTH otherwise
- * (why, at least 96 bytes, says which); HSMCA_ERR_CRYPTO if the MAC could not be computed. */
+ * constant time), or if mac is NULL and legacy is true (listed by schema 013); HSMCA_ERR_AUTH otherwise
+ * (why, at least 96 bytes, says which); HSMCA_ERR_CRYPTO if the MAC could not be computed (nothing is then
+ * said of the row: it stays as it is). */
 int intent_verify(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
 		  size_t tbs_len, const uint8_t *mac, bool legacy, char *why, size_t why_len) HSMCA_WUR;
 

@@ -505,6 +505,12 @@ void issue_intent_refusal(struct issue_outcome *o, int rc)
 		snprintf(o->why, sizeof(o->why), "this certificate has already been renewed");
 		return;
 	}
+	if (rc == HSMCA_ERR_POLICY) { /* schema 013: revoked between the renewal's checks and its intent's commit */
+		o->status = 409;
+		o->code = "not-renewable";
+		snprintf(o->why, sizeof(o->why), "the certificate being renewed is no longer issued (revoked meanwhile)");
+		return;
+	}
 	o->status = 503;
 	o->code = "unavailable";
 	snprintf(o->why, sizeof(o->why), "could not record the request");

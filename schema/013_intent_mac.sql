@@ -1,5 +1,5 @@
 -- 013: every certificate intent carries the frontend's MAC, so that a row written by anyone else who can write
--- this database is never signed.
+-- this database is never signed; and a renewal's intent is refused once the certificate it renews is revoked.
 --
 -- The recovery pass signs the stored TBS of every pending row (a crash between an intent's commit and its
 -- signature), and an approval signs a held row's. Anyone with the hsmca_frontend role's password (or the
@@ -9,11 +9,71 @@
 -- issuer label and the TBS (frontend/intent.h gives the exact bytes) with each intent, and checks it before it
 -- signs a stored TBS; a row whose MAC is missing or wrong is failed, and the signer is not asked.
 --
--- Rows written before this migration have no MAC: a row without one is signed only if its created_at (set by
--- certificates_stamp, which nobody but the owner can bypass) is older than this migration's applied_at in
--- schema_version. The frontend cannot UPDATE the column (its column grants are status, der, failure_reason and
--- owner), and certificates_guard refuses a change of it from anyone else.
+-- The frontend cannot UPDATE the column (its column grants are status, der, failure_reason and owner), and
+-- certificates_guard refuses a change of it from anyone else.
+--
+-- Rows written before this migration have no MAC. The pending and held ones that exist now (a crash's
+-- leftovers, requests waiting for approval) are listed in legacy_intents with their TBS's SHA-256, and a row
+-- without a MAC is signed only if it is listed there with the TBS it holds. The list is filled here, once;
+-- afterwards a trigger refuses every change (the frontend may read it). A time rule (created before this
+-- migration) would not do: created_at is a transaction's start, so a session opened before the migration
+-- could insert an "older" row after it.
 ALTER TABLE certificates ADD COLUMN intent_mac bytea CHECK (intent_mac IS NULL OR octet_length(intent_mac) = 32);
+
+CREATE TABLE legacy_intents (
+	serial_hex text PRIMARY KEY,
+	tbs_sha256 bytea NOT NULL CHECK (octet_length(tbs_sha256) = 32)
+);
+INSERT INTO legacy_intents (serial_hex, tbs_sha256)
+	SELECT serial_hex, sha256(tbs) FROM certificates WHERE status IN ('pending', 'held');
+CREATE FUNCTION legacy_intents_refuse() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RAISE EXCEPTION 'legacy_intents is written by migration 013 only: % refused', TG_OP USING ERRCODE = 'HS002';
+END $$;
+REVOKE ALL ON FUNCTION legacy_intents_refuse() FROM PUBLIC;
+CREATE TRIGGER legacy_intents_frozen BEFORE INSERT OR UPDATE OR DELETE ON legacy_intents
+	FOR EACH ROW EXECUTE FUNCTION legacy_intents_refuse();
+CREATE TRIGGER legacy_intents_no_truncate BEFORE TRUNCATE ON legacy_intents
+	FOR EACH STATEMENT EXECUTE FUNCTION legacy_intents_refuse();
+GRANT SELECT ON legacy_intents TO hsmca_frontend;
+
+-- Renewals of revoked certificates. The frontend checks that the certificate a renewal replaces is issued (not
+-- revoked) when the request arrives (frontend/renew.c), but the group committer stores the renewal's intent
+-- later: a revocation committed in between (keyCompromise, say) was not seen, and a new certificate was signed
+-- for the holder of the key just revoked. Now the INSERT of a renewal locks the renewed row (FOR SHARE: a
+-- revocation under way is waited for, and then seen) and refuses it unless that row is issued; releasing a held
+-- renewal (held -> pending, after its approval, which may come days later) checks the same. A revocation that
+-- comes after the renewal's intent is committed finds the renewal on record (renewed_by) and revokes that too
+-- if it must. New SQLSTATE HS003: a renewal of a certificate that is not issued.
+CREATE OR REPLACE FUNCTION certificates_stamp() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	renewed text;
+BEGIN
+	IF TG_OP = 'INSERT' AND (NEW.status NOT IN ('pending', 'held') OR NEW.der IS NOT NULL OR
+				 NEW.failure_reason IS NOT NULL) THEN
+		RAISE EXCEPTION 'certificate %: a new row is an intent (pending or held, no certificate, no failure)',
+			NEW.serial_hex USING ERRCODE = 'HS001';
+	END IF;
+	IF TG_OP = 'INSERT' AND NEW.renews_serial IS NOT NULL THEN
+		/* no such row: the foreign key refuses it */
+		SELECT r.status INTO renewed FROM public.certificates r WHERE r.serial_hex = NEW.renews_serial FOR SHARE;
+		IF FOUND AND renewed <> 'issued' THEN
+			RAISE EXCEPTION 'certificate %: it renews %, which is % (not issued)', NEW.serial_hex,
+				NEW.renews_serial, renewed USING ERRCODE = 'HS003';
+		END IF;
+	END IF;
+	NEW.change_seq := nextval('public.change_seq');
+	IF TG_OP = 'INSERT' THEN
+		NEW.created_at := now();
+	ELSE
+		NEW.created_at := OLD.created_at;
+	END IF;
+	NEW.updated_at := now();
+	RETURN NEW;
+END $$;
+REVOKE ALL ON FUNCTION certificates_stamp() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION certificates_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
@@ -38,6 +98,14 @@ BEGIN
 			       AND a.decided_by IS NOT NULL AND a.decided_by <> a.requested_by) THEN
 			RAISE EXCEPTION 'certificate %: held -> pending needs its approval by a second administrator',
 				OLD.serial_hex USING ERRCODE = 'HS001';
+		END IF;
+		IF OLD.renews_serial IS NOT NULL THEN
+			PERFORM 1 FROM public.certificates r WHERE r.serial_hex = OLD.renews_serial
+				AND r.status = 'issued' FOR SHARE;
+			IF NOT FOUND THEN
+				RAISE EXCEPTION 'certificate %: it renews %, which is not issued', OLD.serial_hex,
+					OLD.renews_serial USING ERRCODE = 'HS003';
+			END IF;
 		END IF;
 	END IF;
 	IF OLD.der IS NOT NULL AND NEW.der IS DISTINCT FROM OLD.der THEN

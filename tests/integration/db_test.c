@@ -306,6 +306,19 @@ static void certs_revoke_renew(struct db *db, struct certs *t)
 	EXPECT(0, db_commit(db), db);
 	CHECK(status_is(db, t->s[A], "revoked"));
 	EXPECT(HSMCA_ERR_STATE, db_cert_revoke(db, t->s[A], "keyCompromise", "bob"), db);
+	/* a renewal of a revoked certificate is refused by the database itself (013: a revocation committed after
+	 * the frontend's check of the renewal is seen), as HSMCA_ERR_POLICY, in a batch too */
+	char s3[DB_SERIAL_HEX_MAX];
+	uint8_t tbs3[TBS_LEN];
+	random_serial(s3);
+	fake_tbs(s3, tbs3);
+	struct db_cert ce3 = cert_for(s3, tbs3, t->s[A]);
+	EXPECT(HSMCA_ERR_POLICY, db_cert_insert_pending(db, &ce3), db);
+	CHECK(strstr(db_errmsg(db), "which is revoked (not issued)") != NULL);
+	struct db_batch_intent bi3 = { &ce3, "alice", "{}" };
+	const struct db_batch_intent *v3[] = { &bi3 };
+	EXPECT(HSMCA_ERR_POLICY, db_batch_apply(db, v3, 1, NULL, 0), db);
+	CHECK(db_map_error("HS003", NULL) == HSMCA_ERR_POLICY);
 	/* issuers */
 	EXPECT(0, db_issuer_upsert(db, "intermediate", t->der, t->der_len), db);
 	EXPECT(0, db_issuer_upsert(db, "intermediate", t->bogus, t->der_len), db);
@@ -705,7 +718,7 @@ static int claim_fn(void *vctx, struct db *db, const struct db_intent *in)
 	x->calls++;
 	CHECK(strcmp(in->issuer, "intermediate") == 0 && in->tbs_len == TBS_LEN && in->tbs[0] == 0x30 &&
 	      strcasecmp(in->serial_hex, x->serial) == 0);
-	/* the MAC stored with the batch's intent comes back; a row written now is not from before 013 */
+	/* the MAC stored with the batch's intent comes back; a row written now is not one 013 found */
 	CHECK(in->mac && memcmp(in->mac, test_mac, DB_MAC_LEN) == 0 && !in->legacy);
 	EXPECT(0, db_cert_claim_pending(x->other, x->serial, claim_other_fn, NULL, &claimed), x->other);
 	CHECK(!claimed);

@@ -15,7 +15,7 @@ fe_user_setup() {
 }
 
 # A token with a P-384 root and P-256 intermediate, an unsealed in-process signer, PostgreSQL migrated
-# (FE_PG_CONF: more postgresql.conf lines).
+# (FE_PG_CONF: more postgresql.conf lines; FE_SCHEMA: migrate from that directory instead of schema/).
 fe_setup_backend() {
 	hsm_init_env
 	[ -z "$FE_USER" ] || fe_user_setup
@@ -29,7 +29,8 @@ fe_setup_backend() {
 	cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
 	mkdir -p "$T/pg" && chown postgres "$T/pg"
 	PG_SOCK_MODE=${FE_USER:+0755} PG_EXTRA_CONF=$'fsync = off\n'"${FE_PG_CONF:-}" pg_start "$T/pg" $((PORT + 1)) > "$T/pg.log" 2>&1 || fail "postgres: $(tail -5 "$T/pg.log")"
-	"$FRONTEND" migrate --conninfo "$(pg_conninfo "$T/pg" owner)" > "$T/migrate.log" 2>&1 || fail "migrate: $(cat "$T/migrate.log")"
+	"$FRONTEND" migrate --conninfo "$(pg_conninfo "$T/pg" owner)" ${FE_SCHEMA:+--schema "$FE_SCHEMA"} > "$T/migrate.log" 2>&1 \
+		|| fail "migrate: $(cat "$T/migrate.log")"
 }
 
 fe_profiles() {

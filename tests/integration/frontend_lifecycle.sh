@@ -270,6 +270,29 @@ call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$(cert_rows)" = "$before" ] || fail "a refused renewal stored a certificate"
 pass "renewal refuses other keys, forged, foreign and stale challenges, bad bodies, revoked certificates"
 
+# a held renewal (its profile needs approval) whose certificate is revoked before the approval is refused by
+# the approval (schema 013: held -> pending checks the renewed row), and nothing is signed
+csr gold ec:P-256 "DNS:gold.example.com"
+issue_req "$T/gold.csr" gated "${ALICE[@]}"
+[ "$STATUS" = 202 ] || fail "gated request: $STATUS $BODY"
+GOLD=$(json_field '["serial"]')
+call POST "/api/v1/approvals/$(json_field '["approval"]')/approve" "${ADMIN[@]}"
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve gold: $STATUS $BODY"
+challenge "$GOLD"; CH=$(json_field '["challenge"]')
+csr gnew ec:P-256 "DNS:gold.example.com"
+renew_body "$T/gnew.csr" "$GOLD" "$CH" "$(renew_sig "$T/gold.key" "$CH" "$T/gnew.csr")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 202 ] && [ "$(json_field '["status"]')" = held ] || fail "held renewal: $STATUS $BODY"
+GNEW=$(json_field '["serial"]'); RAID=$(json_field '["approval"]')
+pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$GOLD'" >/dev/null
+signed_before=$(grep -c 'event=signed ' "$T"/signer*.log)
+call POST "/api/v1/approvals/$RAID/approve" "${ADMIN[@]}"
+[ "$STATUS" = 409 ] && grep -q "renews $GOLD, which is revoked now: reject it" <<<"$BODY" \
+	|| fail "approving a renewal of a revoked certificate: $STATUS $BODY"
+[ "$(cert_rows "serial_hex = '$GNEW' and status = 'held'")" = 1 ] || fail "the refused renewal's row is not held"
+[ "$(grep -c 'event=signed ' "$T"/signer*.log)" = "$signed_before" ] || fail "something was signed"
+pass "a held renewal whose certificate was revoked before its approval: the approval is refused (409), nothing signed"
+
 # before the proof nothing is audited in the holder's name: a challenge is free to get, so a bad CSR with one
 # is refused as a failed proof by "-" (it was audited as alice's refusal, without limit)
 csr vict ec:P-256 "DNS:vict.example.com"

@@ -238,8 +238,10 @@ expect_start_failure nointent "intent_key_file is required"
   printf '%s\n\n' "$(openssl rand -hex 32)" > "$T/ik-twolines"; openssl rand -hex 31 > "$T/ik-short"
   printf '%s\n' "$(openssl rand -hex 33)" > "$T/ik-long"; printf '%064d\n' 0 > "$T/ik-zero"
   printf 'g%s\n' "$(openssl rand -hex 32 | cut -c2-)" > "$T/ik-nothex"; printf '%s \n' "$(openssl rand -hex 32)" > "$T/ik-space"
-  openssl rand -hex 32 > "$T/ik-group" )
+  openssl rand -hex 32 > "$T/ik-group"; openssl rand -hex 32 > "$T/ik-other" )
 chmod 640 "$T/ik-group"
+chown nobody "$T/ik-other"
+mkfifo -m 600 "$T/ik-fifo"
 intentconf() { badconf "$1" "" && sed -i "s|^intent_key_file = .*|intent_key_file = $2|" "$T/$1.conf"; }
 for k in twolines short long nothex space; do
 	intentconf "ik-$k" "$T/ik-$k"
@@ -250,11 +252,15 @@ intentconf ik-zero "$T/ik-zero"
 expect_start_failure ik-zero "intent_key_file $T/ik-zero: the key is all zero"
 intentconf ik-group "$T/ik-group"
 expect_start_failure ik-group "intent_key_file $T/ik-group: group or others may access it (mode 640; chmod 600)"
+intentconf ik-other "$T/ik-other"
+expect_start_failure ik-other "intent_key_file $T/ik-other: owned by uid $(id -u nobody), neither root nor this process's user"
+intentconf ik-fifo "$T/ik-fifo"
+expect_start_failure ik-fifo "intent_key_file $T/ik-fifo: not a regular file"
 intentconf ik-missing "$T/ik-missing"
 expect_start_failure ik-missing "intent_key_file $T/ik-missing: No such file or directory"
 intentconf ik-dir "$T"
 expect_start_failure ik-dir "intent_key_file $T: not a regular file"
-pass "intent_key_file: missing, a second line, 62 or 66 digits, a non-hex digit, a space, all zero, group-readable, absent or a directory: start-up refused, naming the file and why"
+pass "intent_key_file: missing, a second line, 62 or 66 digits, a non-hex digit, a space, all zero, group-readable, another user's, absent, a directory or a FIFO: start-up refused, naming the file and why"
 
 # 5. HTTPS only (no plain listener), with the same certificate and the drop
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true

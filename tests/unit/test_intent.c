@@ -107,7 +107,7 @@ static void test_mac(void)
 	CHECK(intent_mac(key, "0a1b2c", "int", tbs, sizeof tbs, b) == 0 && memcmp(a, b, 32) != 0);
 	tbs[299] ^= 0x80;
 
-	/* intent_verify: the right MAC; a wrong one; none (only rows from before schema 013 may have none) */
+	/* intent_verify: the right MAC; a wrong one; none (only rows schema 013 found may have none) */
 	CHECK(intent_verify(key, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == 0);
 	CHECK(intent_verify(key, "0A1B2C", "int", tbs, sizeof tbs, a, true, why, sizeof why) == 0);
 	CHECK(intent_verify(key2, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == HSMCA_ERR_AUTH &&
