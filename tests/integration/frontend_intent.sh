@@ -11,22 +11,7 @@ cp "$(dirname "$0")"/../../schema/0{01,02,03,04,05,06,07,08,09,10,11,12}_*.sql "
 FE_SCHEMA=$T/schema12 fe_setup_backend
 [ "$(pg_psql "$T/pg" owner -c "select max(version) from schema_version")" = 12 ] || fail "not at schema 12"
 fe_profiles
-cat >> "$T/profiles.conf" <<EOC
-
-[profile gated]
-issuer = int
-issuer_cert = $T/ca/int.pem
-key_types = p256
-dns_suffixes = .example.com
-max_sans = 2
-max_validity_days = 30
-key_usage = digitalSignature
-eku = serverAuth
-accounts = alice
-needs_approval = yes
-crl_url = http://127.0.0.1:$PORT/crl/int.crl
-ocsp_url = http://127.0.0.1:$PORT/ocsp
-EOC
+fe_profile_gated
 CI="$(pg_conninfo "$T/pg" frontend)"
 printf 'admin password 0001\n' > "$T/admin.pw"
 printf 'alice password 0002\n' > "$T/alice.pw"

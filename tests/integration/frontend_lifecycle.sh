@@ -11,21 +11,8 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 fe_setup_backend
 fe_profiles
+fe_profile_gated
 cat >> "$T/profiles.conf" <<EOC
-
-[profile gated]
-issuer = int
-issuer_cert = $T/ca/int.pem
-key_types = p256, rsa2048
-dns_suffixes = .example.com
-max_sans = 2
-max_validity_days = 30
-key_usage = digitalSignature
-eku = serverAuth
-accounts = alice, ops-admin
-needs_approval = yes
-crl_url = http://127.0.0.1:$PORT/crl/int.crl
-ocsp_url = http://127.0.0.1:$PORT/ocsp
 
 [profile operator]
 issuer = int
