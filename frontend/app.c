@@ -118,8 +118,11 @@ int app_load(struct app *a, char *err)
 		}
 	}
 	if ((rc = app_read_checkpoint_cert(a, err)) || (rc = app_read_chain(a, err)) ||
-	    (rc = intent_key_read(a->conf.intent_key_file, a->intent_key, err)))
+	    (rc = intent_key_read(a->conf.intent_key_file, a->intent_key, err)) ||
+	    (a->conf.intent_key_accept_file[0] &&
+	     (rc = intent_key_read(a->conf.intent_key_accept_file, a->intent_key_accept, err))))
 		return rc;
+	a->has_intent_key_accept = a->conf.intent_key_accept_file[0] != 0;
 	if (RAND_priv_bytes(a->renew_key, sizeof(a->renew_key)) != 1)
 		return HSMCA_ERR_CRYPTO;
 	a->rl = ratelimit_new();
@@ -130,5 +133,6 @@ void app_wipe(struct app *a)
 {
 	OPENSSL_cleanse(a->renew_key, sizeof(a->renew_key));
 	OPENSSL_cleanse(a->intent_key, sizeof(a->intent_key));
+	OPENSSL_cleanse(a->intent_key_accept, sizeof(a->intent_key_accept));
 	ratelimit_wipe(a->rl);
 }

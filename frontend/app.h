@@ -30,6 +30,8 @@ struct app {
 	struct ratelimit *rl;
 	unsigned char renew_key[32]; /* HMAC key of renewal challenges (random per process) */
 	uint8_t intent_key[INTENT_KEY_LEN]; /* MACs stored intents (intent.h; from intent_key_file) */
+	uint8_t intent_key_accept[INTENT_KEY_LEN]; /* intent_key_accept_file: also accepted (a rotation) */
+	bool has_intent_key_accept;
 	struct committer *committer; /* group commit of intents and results (NULL: per-worker transactions) */
 	atomic_ulong issued, refused, failed, auth_failures, shed; /* shed: 503 past max_inflight */
 	atomic_ulong password_checks; /* scrypt verifications run (a herd of one login counts once: pwflight.c) */

@@ -146,7 +146,8 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 		return;
 	}
 	/* the held row's TBS is signed only if this appliance's frontend wrote it (intent.h): else it is failed */
-	int rc = intent_verify(w->app->intent_key, c.serial_hex, c.issuer, c.tbs, c.tbs_len,
+	int rc = intent_verify(w->app->intent_key, w->app->has_intent_key_accept ? w->app->intent_key_accept : NULL,
+			       c.serial_hex, c.issuer, c.tbs, c.tbs_len,
 			       c.has_intent_mac ? c.intent_mac : NULL, c.intent_legacy, why, sizeof why);
 	if (rc == HSMCA_ERR_AUTH) {
 		log_event("error", "intent_refused", "serial=%s approved_by=%s why=\"%s\"", serial, actor, why);

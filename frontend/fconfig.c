@@ -12,7 +12,7 @@
 enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_KEY_CLIENT_CA,
        FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_KEY_MAX_INFLIGHT, FCONF_KEY_CHECKPOINT_KEY,
        FCONF_KEY_CHECKPOINT_SECONDS, FCONF_KEY_CHECKPOINT_CERT, FCONF_KEY_DB_TIMEOUT, FCONF_KEY_INTENT_KEY,
-       FCONF_NKEYS };
+       FCONF_KEY_INTENT_ACCEPT, FCONF_NKEYS };
 
 struct fconf_ctx {
 	struct fconfig *c;
@@ -53,7 +53,8 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 					    "max_body", "max_headers", "max_header_size", "timeout_seconds",
 					    "tls_cert", "tls_key", "client_ca", "recover_after_seconds", "tls_listen",
 					    "user", "max_inflight", "checkpoint_key", "checkpoint_seconds",
-					    "checkpoint_cert", "db_timeout_seconds", "intent_key_file" };
+					    "checkpoint_cert", "db_timeout_seconds", "intent_key_file",
+					    "intent_key_accept_file" };
 	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
 	struct fconf_ctx *ctx = vctx;
 	struct fconfig *c = ctx->c;
@@ -96,6 +97,10 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 19: ok = conf_value_str(v, c->checkpoint_cert, sizeof(c->checkpoint_cert)) && c->checkpoint_cert[0]; break;
 	case 20: ok = conf_value_uint(v, 3600, &n); c->db_timeout_seconds = (unsigned)n; break;
 	case 21: ok = conf_value_str(v, c->intent_key_file, sizeof(c->intent_key_file)) && c->intent_key_file[0]; break;
+	case 22:
+		ok = conf_value_str(v, c->intent_key_accept_file, sizeof(c->intent_key_accept_file)) &&
+		     c->intent_key_accept_file[0];
+		break;
 	}
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }

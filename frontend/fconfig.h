@@ -46,6 +46,8 @@ struct fconfig {
 	unsigned checkpoint_seconds;
 	/* required: the file of the key that MACs every stored intent (intent.h), read before the drop */
 	char intent_key_file[FCONF_PATH_MAX];
+	/* optional: a second key whose MACs are also accepted (never written), for replacing the key */
+	char intent_key_accept_file[FCONF_PATH_MAX];
 };
 
 /* Reads and validates path; err (CONF_ERR_MAX) says which line and why. */

@@ -146,11 +146,11 @@ out:
 	return rc;
 }
 
-int intent_verify(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
-		  size_t tbs_len, const uint8_t *mac, bool legacy, char *why, size_t why_len)
+int intent_verify(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *serial_hex, const char *issuer,
+		  const uint8_t *tbs, size_t tbs_len, const uint8_t *mac, bool legacy, char *why, size_t why_len)
 {
 	uint8_t want[INTENT_MAC_LEN];
-	int rc;
+	int rc = HSMCA_ERR_AUTH;
 
 	if (!mac) {
 		if (legacy)
@@ -158,12 +158,19 @@ int intent_verify(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, con
 		snprintf(why, why_len, "intent-mac: the stored intent has no MAC (not written by this appliance's frontend)");
 		return HSMCA_ERR_AUTH;
 	}
-	if (intent_mac(key, serial_hex, issuer, tbs, tbs_len, want)) {
-		snprintf(why, why_len, "intent-mac: the MAC could not be computed");
-		return HSMCA_ERR_CRYPTO;
+	for (int k = 0; k < 2 && rc == HSMCA_ERR_AUTH; k++) {
+		const uint8_t *kk = k ? also : key;
+		if (!kk)
+			continue;
+		if (intent_mac(kk, serial_hex, issuer, tbs, tbs_len, want)) {
+			snprintf(why, why_len, "intent-mac: the MAC could not be computed");
+			rc = HSMCA_ERR_CRYPTO;
+			break;
+		}
+		if (!CRYPTO_memcmp(want, mac, INTENT_MAC_LEN))
+			rc = 0;
 	}
-	rc = CRYPTO_memcmp(want, mac, INTENT_MAC_LEN) ? HSMCA_ERR_AUTH : 0;
-	if (rc)
+	if (rc == HSMCA_ERR_AUTH)
 		snprintf(why, why_len, "intent-mac: the stored intent's MAC does not match (changed, or written without "
 			 "this appliance's intent key)");
 	OPENSSL_cleanse(want, sizeof want);

@@ -15,8 +15,9 @@
  * The key file: 64 hex digits (32 bytes, e.g. `openssl rand -hex 32`), then nothing or one line end; it must be
  * a regular file owned by root or by the reading process's user, that neither group nor others may read or
  * write (chmod 600). All frontends of one database
- * share the key; a lost or replaced key makes stored pending and held rows unsignable (they are failed, never
- * signed unchecked). Nothing here logs key bytes; the caller owns every buffer and wipes the key. */
+ * share the key; a lost key makes stored pending and held rows unsignable (they are failed, never signed
+ * unchecked). To replace it, give the new key with the old one as intent_key_accept_file until no pending or
+ * held row of the old one is left (README: "intent_key_file"). Nothing here logs key bytes; the caller owns every buffer and wipes the key. */
 #ifndef HSMCA_INTENT_H
 #define HSMCA_INTENT_H
 
@@ -44,11 +45,13 @@ int intent_key_read(const char *path, uint8_t key[INTENT_KEY_LEN], char *err) HS
 int intent_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
 	       size_t tbs_len, uint8_t out[INTENT_MAC_LEN]) HSMCA_WUR;
 
-/* Whether a stored intent may be signed: 0 if mac (INTENT_MAC_LEN bytes) is the intent's MAC (compared in
- * constant time), or if mac is NULL and legacy is true (listed by schema 013); HSMCA_ERR_AUTH otherwise
+/* Whether a stored intent may be signed: 0 if mac (INTENT_MAC_LEN bytes) is the intent's MAC under key or
+ * under also (NULL: none; a second key accepted during a rotation, intent_key_accept_file), compared in
+ * constant time, or if mac is NULL and legacy is true (listed by schema 013); HSMCA_ERR_AUTH otherwise
  * (why, at least 96 bytes, says which); HSMCA_ERR_CRYPTO if the MAC could not be computed (nothing is then
  * said of the row: it stays as it is). */
-int intent_verify(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
-		  size_t tbs_len, const uint8_t *mac, bool legacy, char *why, size_t why_len) HSMCA_WUR;
+int intent_verify(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *serial_hex, const char *issuer,
+		  const uint8_t *tbs, size_t tbs_len, const uint8_t *mac, bool legacy, char *why,
+		  size_t why_len) HSMCA_WUR;
 
 #endif

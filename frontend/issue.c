@@ -727,8 +727,9 @@ static int issue_recover_claimed(void *vctx, struct db *db, const struct db_inte
 	dbuf_init(&t);
 	dbuf_init(&der);
 	/* only an intent this appliance's frontend wrote is signed: anything else is failed, never sent */
-	rc = intent_verify(ctx->w->app->intent_key, in->serial_hex, in->issuer, in->tbs, in->tbs_len, in->mac,
-			   in->legacy, why, sizeof why);
+	const struct app *a = ctx->w->app;
+	rc = intent_verify(a->intent_key, a->has_intent_key_accept ? a->intent_key_accept : NULL, in->serial_hex,
+			   in->issuer, in->tbs, in->tbs_len, in->mac, in->legacy, why, sizeof why);
 	if (rc == HSMCA_ERR_AUTH) {
 		log_event("error", "intent_refused", "serial=%s why=\"%s\"", ctx->serial, why);
 		rc = HSMCA_ERR_POLICY;

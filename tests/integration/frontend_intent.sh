@@ -162,6 +162,28 @@ STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST "${ADMIN[@]}" "$UR
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve a real held row: $STATUS $(cat "$T/resp.json")"
 pass "an approval signs a held row the frontend wrote, and fails (unsigned) one it did not"
 
+# ---- 6. replacing the key: the new one writes, the old one (intent_key_accept_file) is still accepted ----
+kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+mv "$T/intent.key" "$T/intent-old.key"
+( umask 077 && openssl rand -hex 32 > "$T/intent.key" )
+before=$(grep -c "event=recovery_deferred serial=$G " "$T/frontend.log")
+fe_start "recover_after_seconds = 1
+intent_key_accept_file = $T/intent-old.key"
+for _ in $(seq 100); do [ "$(grep -c "event=recovery_deferred serial=$G " "$T/frontend.log")" -gt "$before" ] && break; sleep 0.1; done
+[ "$(grep -c "event=recovery_deferred serial=$G " "$T/frontend.log")" -gt "$before" ] || fail "a row of the old key was not sent to the signer"
+csr two ec:P-256 "DNS:two.example.com"
+issue_req "$T/two.csr" server "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "issue under the new key: $STATUS $(cat "$T/resp.json")"
+S2=$(json_field '["serial"]')
+[ "$(owner "select encode(intent_mac, 'hex') from certificates where serial_hex = '$S2'")" = \
+  "$(intent_mac_hex "$S2" int "$(owner "select encode(tbs, 'hex') from certificates where serial_hex = '$S2'")")" ] \
+	|| fail "the new intent's MAC is not under the new key"
+# once the old key is no longer accepted, its rows are not signed
+kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start "recover_after_seconds = 1"
+wait_status "$G" failed
+pass "key rotation: with the old key as intent_key_accept_file its rows still reach the signer and new intents carry the new key's MAC; without it they are failed"
+
 fe_signed_are_issued
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
 pass "every signed TBS is an issued row; audit chain intact"

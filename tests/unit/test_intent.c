@@ -108,14 +108,21 @@ static void test_mac(void)
 	tbs[299] ^= 0x80;
 
 	/* intent_verify: the right MAC; a wrong one; none (only rows schema 013 found may have none) */
-	CHECK(intent_verify(key, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == 0);
-	CHECK(intent_verify(key, "0A1B2C", "int", tbs, sizeof tbs, a, true, why, sizeof why) == 0);
-	CHECK(intent_verify(key2, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == HSMCA_ERR_AUTH &&
+	CHECK(intent_verify(key, NULL, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == 0);
+	CHECK(intent_verify(key, NULL, "0A1B2C", "int", tbs, sizeof tbs, a, true, why, sizeof why) == 0);
+	CHECK(intent_verify(key2, NULL, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == HSMCA_ERR_AUTH &&
 	      strstr(why, "does not match"));
-	CHECK(intent_verify(key, "0a1b2c", "int", tbs, 299, a, true, why, sizeof why) == HSMCA_ERR_AUTH);
-	CHECK(intent_verify(key, "0a1b2c", "int", tbs, sizeof tbs, NULL, false, why, sizeof why) == HSMCA_ERR_AUTH &&
+	CHECK(intent_verify(key, NULL, "0a1b2c", "int", tbs, 299, a, true, why, sizeof why) == HSMCA_ERR_AUTH);
+	CHECK(intent_verify(key, NULL, "0a1b2c", "int", tbs, sizeof tbs, NULL, false, why, sizeof why) == HSMCA_ERR_AUTH &&
 	      strstr(why, "has no MAC"));
-	CHECK(intent_verify(key, "0a1b2c", "int", tbs, sizeof tbs, NULL, true, why, sizeof why) == 0);
+	CHECK(intent_verify(key, NULL, "0a1b2c", "int", tbs, sizeof tbs, NULL, true, why, sizeof why) == 0);
+	/* a second accepted key (a rotation): a MAC under either verifies; under neither does not */
+	CHECK(intent_verify(key2, key, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == 0);
+	CHECK(intent_verify(key, key2, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == 0);
+	uint8_t key3[INTENT_KEY_LEN];
+	memcpy(key3, key2, sizeof key3);
+	key3[0] ^= 1;
+	CHECK(intent_verify(key2, key3, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == HSMCA_ERR_AUTH);
 	/* a serial longer than any the database holds is refused, not cut */
 	char longserial[80];
 	memset(longserial, 'a', sizeof longserial - 1);
