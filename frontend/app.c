@@ -118,9 +118,10 @@ int app_load(struct app *a, char *err)
 		}
 	}
 	if ((rc = app_read_checkpoint_cert(a, err)) || (rc = app_read_chain(a, err)) ||
-	    (rc = intent_key_read(a->conf.intent_key_file, a->intent_key, err)) ||
+	    (rc = intent_key_read("intent_key_file", a->conf.intent_key_file, a->intent_key, err)) ||
 	    (a->conf.intent_key_accept_file[0] &&
-	     (rc = intent_key_read(a->conf.intent_key_accept_file, a->intent_key_accept, err))))
+	     (rc = intent_key_read("intent_key_accept_file", a->conf.intent_key_accept_file, a->intent_key_accept,
+				   err))))
 		return rc;
 	a->has_intent_key_accept = a->conf.intent_key_accept_file[0] != 0;
 	if (RAND_priv_bytes(a->renew_key, sizeof(a->renew_key)) != 1)

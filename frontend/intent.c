@@ -59,7 +59,7 @@ fail:
 	return rc;
 }
 
-int intent_key_read(const char *path, uint8_t key[INTENT_KEY_LEN], char *err)
+int intent_key_read(const char *what, const char *path, uint8_t key[INTENT_KEY_LEN], char *err)
 {
 	uint8_t raw[INTENT_KEY_READ_MAX + 1];
 	struct stat st;
@@ -68,22 +68,22 @@ int intent_key_read(const char *path, uint8_t key[INTENT_KEY_LEN], char *err)
 
 	OPENSSL_cleanse(key, INTENT_KEY_LEN);
 	if (fd < 0) {
-		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: %s", path, strerror(errno));
+		snprintf(err, CONF_ERR_MAX, "%s %s: %s", what, path, strerror(errno));
 		return HSMCA_ERR_IO;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: not a regular file", path);
+		snprintf(err, CONF_ERR_MAX, "%s %s: not a regular file", what, path);
 		rc = HSMCA_ERR_CONFIG;
 		goto out;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) { /* its owner could read or replace it */
-		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: owned by uid %u, neither root nor this process's user",
+		snprintf(err, CONF_ERR_MAX, "%s %s: owned by uid %u, neither root nor this process's user", what,
 			 path, (unsigned)st.st_uid);
 		rc = HSMCA_ERR_CONFIG;
 		goto out;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: group or others may access it (mode %03o; chmod 600)",
+		snprintf(err, CONF_ERR_MAX, "%s %s: group or others may access it (mode %03o; chmod 600)", what,
 			 path, (unsigned)(st.st_mode & 0777));
 		rc = HSMCA_ERR_CONFIG;
 		goto out;
@@ -93,7 +93,7 @@ int intent_key_read(const char *path, uint8_t key[INTENT_KEY_LEN], char *err)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			snprintf(err, CONF_ERR_MAX, "intent_key_file %s: %s", path, strerror(errno));
+			snprintf(err, CONF_ERR_MAX, "%s %s: %s", what, path, strerror(errno));
 			goto out;
 		}
 		if (r == 0)
@@ -101,7 +101,7 @@ int intent_key_read(const char *path, uint8_t key[INTENT_KEY_LEN], char *err)
 		n += (size_t)r;
 	}
 	if ((rc = intent_key_parse(raw, n, key)))
-		snprintf(err, CONF_ERR_MAX, "intent_key_file %s: %s", path,
+		snprintf(err, CONF_ERR_MAX, "%s %s: %s", what, path,
 			 rc == HSMCA_ERR_AUTH ? "the key is all zero"
 					      : "not 64 hex digits and at most one line end (openssl rand -hex 32)");
 out:

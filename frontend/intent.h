@@ -14,10 +14,10 @@
  *
  * The key file: 64 hex digits (32 bytes, e.g. `openssl rand -hex 32`), then nothing or one line end; it must be
  * a regular file owned by root or by the reading process's user, that neither group nor others may read or
- * write (chmod 600). All frontends of one database
- * share the key; a lost key makes stored pending and held rows unsignable (they are failed, never signed
- * unchecked). To replace it, give the new key with the old one as intent_key_accept_file until no pending or
- * held row of the old one is left (README: "intent_key_file"). Nothing here logs key bytes; the caller owns every buffer and wipes the key. */
+ * write (chmod 600). All frontends of one database share the key; a lost key makes stored pending and held
+ * rows unsignable (they are failed, never signed unchecked). To replace it, give the new key with the old one as intent_key_accept_file until no pending or
+ * held row of the old one is left (README: "intent_key_file"). Nothing here logs key bytes; the caller owns
+ * every buffer and wipes the key. */
 #ifndef HSMCA_INTENT_H
 #define HSMCA_INTENT_H
 
@@ -36,10 +36,10 @@
 int intent_key_parse(const uint8_t *buf, size_t n, uint8_t key[INTENT_KEY_LEN]) HSMCA_WUR;
 
 /* Reads path (a regular file owned by root or the effective user, mode without group or other bits) and
- * parses it; err (CONF_ERR_MAX) says why not, without key bytes. HSMCA_ERR_IO (cannot read), HSMCA_ERR_CONFIG
- * (not a regular file, another owner, or group/other access), or intent_key_parse's errors. The raw bytes are
- * wiped before it returns. */
-int intent_key_read(const char *path, uint8_t key[INTENT_KEY_LEN], char *err) HSMCA_WUR;
+ * parses it; err (CONF_ERR_MAX) says why not ("WHAT PATH: why"), without key bytes. HSMCA_ERR_IO (cannot
+ * read), HSMCA_ERR_CONFIG (not a regular file, another owner, or group/other access), or intent_key_parse's
+ * errors. The raw bytes are wiped before it returns. */
+int intent_key_read(const char *what, const char *path, uint8_t key[INTENT_KEY_LEN], char *err) HSMCA_WUR;
 
 /* The MAC of an intent (serial: hex, either case; issuer: the signer key label). 0, or HSMCA_ERR_CRYPTO. */
 int intent_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
