@@ -29,6 +29,7 @@
 #define SQLSTATE_HSMCA_CHANGE "HS001"
 #define SQLSTATE_HSMCA_APPEND_ONLY "HS002"
 #define SQLSTATE_HSMCA_RENEWS_UNISSUED "HS003" /* 013: a renewal of a certificate that is not issued */
+#define SQLSTATE_LOCK_NOT_AVAILABLE "55P03"    /* 013: a renewal's NOWAIT on a row being changed */
 
 void db_err_copy(char *dst, const char *src)
 {
@@ -68,6 +69,8 @@ int db_map_error(const char *st, const char *constraint)
 		return HSMCA_ERR_PARSE;
 	if (strcmp(st, SQLSTATE_HSMCA_RENEWS_UNISSUED) == 0)
 		return HSMCA_ERR_POLICY;
+	if (strcmp(st, SQLSTATE_LOCK_NOT_AVAILABLE) == 0)
+		return HSMCA_ERR_AGAIN;
 	if (strcmp(st, SQLSTATE_PRIVILEGE) == 0 || strcmp(st, SQLSTATE_HSMCA_APPEND_ONLY) == 0)
 		return HSMCA_ERR_AUTH;
 	if (strcmp(st, SQLSTATE_HSMCA_CHANGE) == 0 || strcmp(st, SQLSTATE_SERIALIZATION) == 0 ||

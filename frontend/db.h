@@ -147,6 +147,8 @@ struct db_intent {
 	const uint8_t *tbs;
 	size_t tbs_len;
 	const uint8_t *mac; /* DB_MAC_LEN bytes, or NULL: the row has none */
+	const char *renews;         /* the serial it renews, or NULL */
+	const char *renewed_status; /* that certificate's status now ("issued", "revoked", ...), or NULL */
 	bool legacy;        /* no MAC, and one of the rows schema 013 found pending or held (legacy_intents) */
 };
 

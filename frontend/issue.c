@@ -506,9 +506,15 @@ void issue_intent_refusal(struct issue_outcome *o, int rc)
 		return;
 	}
 	if (rc == HSMCA_ERR_POLICY) { /* schema 013: revoked between the renewal's checks and its intent's commit */
-		o->status = 409;
+		o->status = 403;
 		o->code = "not-renewable";
 		snprintf(o->why, sizeof(o->why), "the certificate being renewed is no longer issued (revoked meanwhile)");
+		return;
+	}
+	if (rc == HSMCA_ERR_AGAIN) { /* schema 013: the renewed row is locked (a revocation under way?) */
+		o->status = 503;
+		o->code = "busy";
+		snprintf(o->why, sizeof(o->why), "the certificate being renewed is being changed right now; try again");
 		return;
 	}
 	o->status = 503;
@@ -732,6 +738,12 @@ static int issue_recover_claimed(void *vctx, struct db *db, const struct db_inte
 			   in->issuer, in->tbs, in->tbs_len, in->mac, in->legacy, why, sizeof why);
 	if (rc == HSMCA_ERR_AUTH) {
 		log_event("error", "intent_refused", "serial=%s why=\"%s\"", ctx->serial, why);
+		rc = HSMCA_ERR_POLICY;
+	} else if (rc == 0 && in->renews && (!in->renewed_status || strcmp(in->renewed_status, "issued") != 0)) {
+		/* a renewal whose certificate was revoked after its intent was committed (a signer outage kept it
+		 * pending): not signed over a revocation */
+		snprintf(why, sizeof why, "renews %s, which is %s now", in->renews,
+			 in->renewed_status ? in->renewed_status : "gone");
 		rc = HSMCA_ERR_POLICY;
 	} else if (rc == 0) {
 		dbuf_add(&t, in->tbs, in->tbs_len);

@@ -199,7 +199,9 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 		return renew_refuse(w, j, actor, 409, "unknown-profile", "the certificate's profile no longer exists");
 	struct issue_extra x = { .sans = old->sans, .renews_serial = old->serial_hex, .via = via };
 	rc = issue_core(w, actor, j->peer, p, b->csr, b->csr_len, &x, &o);
-	if (rc < 0)
+	if (rc < 0 && o.code && !strcmp(o.code, "not-renewable")) /* revoked after the checks above (schema 013) */
+		renew_refuse(w, j, actor, o.status, o.code, o.why);
+	else if (rc < 0)
 		job_error(j, o.status, o.code, o.why);
 	else if (rc == 1)
 		issue_reply_held(j, &o);

@@ -18,7 +18,11 @@
 -- afterwards a trigger refuses every change (the frontend may read it). A time rule (created before this
 -- migration) would not do: created_at is a transaction's start, so a session opened before the migration
 -- could insert an "older" row after it.
-ALTER TABLE certificates ADD COLUMN intent_mac bytea CHECK (intent_mac IS NULL OR octet_length(intent_mac) = 32);
+-- (NOT VALID: every existing row holds NULL, so the table is not scanned under the exclusive lock; new rows are
+-- checked.)
+ALTER TABLE certificates ADD COLUMN intent_mac bytea;
+ALTER TABLE certificates ADD CONSTRAINT certificates_intent_mac_check
+	CHECK (intent_mac IS NULL OR octet_length(intent_mac) = 32) NOT VALID;
 
 CREATE TABLE legacy_intents (
 	serial_hex text PRIMARY KEY,
@@ -41,9 +45,13 @@ GRANT SELECT ON legacy_intents TO hsmca_frontend;
 -- Renewals of revoked certificates. The frontend checks that the certificate a renewal replaces is issued (not
 -- revoked) when the request arrives (frontend/renew.c), but the group committer stores the renewal's intent
 -- later: a revocation committed in between (keyCompromise, say) was not seen, and a new certificate was signed
--- for the holder of the key just revoked. Now the INSERT of a renewal locks the renewed row (FOR SHARE: a
--- revocation under way is waited for, and then seen) and refuses it unless that row is issued; releasing a held
--- renewal (held -> pending, after its approval, which may come days later) checks the same. A revocation that
+-- for the holder of the key just revoked. Now the INSERT of a renewal locks the renewed row (FOR SHARE) and
+-- refuses it unless that row is issued. NOWAIT: the INSERT runs in the group committer's batch statement, which
+-- must not wait on a revocation under way (every other request of the batch would wait with it, and a
+-- revocation that writes its audit row after its UPDATE could deadlock with a batch holding the audit chain's
+-- head); a locked row fails this renewal at once (SQLSTATE 55P03, a 503 to retry), and the committer stores the
+-- batch's other items one by one. Releasing a held renewal (held -> pending, after its approval, which may come
+-- days later) checks the same, waiting (it is not on the committer's path). A revocation that
 -- comes after the renewal's intent is committed finds the renewal on record (renewed_by) and revokes that too
 -- if it must. New SQLSTATE HS003: a renewal of a certificate that is not issued.
 CREATE OR REPLACE FUNCTION certificates_stamp() RETURNS trigger
@@ -58,7 +66,8 @@ BEGIN
 	END IF;
 	IF TG_OP = 'INSERT' AND NEW.renews_serial IS NOT NULL THEN
 		/* no such row: the foreign key refuses it */
-		SELECT r.status INTO renewed FROM public.certificates r WHERE r.serial_hex = NEW.renews_serial FOR SHARE;
+		SELECT r.status INTO renewed FROM public.certificates r WHERE r.serial_hex = NEW.renews_serial
+			FOR SHARE NOWAIT;
 		IF FOUND AND renewed <> 'issued' THEN
 			RAISE EXCEPTION 'certificate %: it renews %, which is % (not issued)', NEW.serial_hex,
 				NEW.renews_serial, renewed USING ERRCODE = 'HS003';

@@ -319,6 +319,7 @@ static void certs_revoke_renew(struct db *db, struct certs *t)
 	const struct db_batch_intent *v3[] = { &bi3 };
 	EXPECT(HSMCA_ERR_POLICY, db_batch_apply(db, v3, 1, NULL, 0), db);
 	CHECK(db_map_error("HS003", NULL) == HSMCA_ERR_POLICY);
+	CHECK(db_map_error("55P03", NULL) == HSMCA_ERR_AGAIN);
 	/* issuers */
 	EXPECT(0, db_issuer_upsert(db, "intermediate", t->der, t->der_len), db);
 	EXPECT(0, db_issuer_upsert(db, "intermediate", t->bogus, t->der_len), db);

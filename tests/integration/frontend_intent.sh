@@ -128,6 +128,22 @@ done
 	|| fail "the failures are not audited: $(owner "select action, object from audit_log where object in ('$F1', '$F2', '$F3')")"
 pass "pending rows the frontend did not write (no MAC, a random MAC, another row's MAC) are failed with intent-mac, audited, and never signed"
 
+# ---- 2b. a renewal's intent (the frontend's MAC) whose certificate is revoked before recovery signs it ----
+csr three ec:P-256 "DNS:three.example.com"
+issue_req "$T/three.csr" server "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "issue three: $STATUS $(cat "$T/resp.json")"
+S3=$(json_field '["serial"]')
+RN=$(openssl rand -hex 16)
+owner "BEGIN; INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile, requester, tbs,
+	renews_serial, intent_mac) VALUES ('$RN', 'int', 'CN=renewal', now(), now() + interval '1 day', 'server', 'alice',
+	'\\x$TBS1', '$S3', '\\x$(intent_mac_hex "$RN" int "$TBS1")');
+	UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$S3'; COMMIT" >/dev/null
+wait_status "$RN" failed
+[ "$(owner "select failure_reason from certificates where serial_hex = '$RN'")" = "renews $S3, which is revoked now" ] \
+	|| fail "$RN's reason: $(owner "select failure_reason from certificates where serial_hex = '$RN'")"
+[ "$(signed_times "$H1")" = 1 ] || fail "the renewal's TBS went to the signer"
+pass "recovery does not sign a renewal whose certificate was revoked after its intent was committed"
+
 # ---- 3. a stored MAC cannot be changed, by the frontend's role or the owner ----
 expect_sql_error frontend "UPDATE certificates SET intent_mac = '\\x$MAC1' WHERE serial_hex = '$F1'" "permission denied"
 expect_sql_error owner "UPDATE certificates SET intent_mac = NULL WHERE serial_hex = '$S1'" "only status, der and failure_reason may change"
