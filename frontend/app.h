@@ -39,6 +39,7 @@ struct app {
 	atomic_llong checkpoint_row, checkpoint_unix;
 	atomic_ulong checkpoint_failures;
 	atomic_int checkpoint_tampered; /* 1 once the log was found not to extend a signed head */
+	atomic_ulong intents_refused;   /* stored intents failed unsigned for their MAC (intent.h) */
 };
 
 /* One per worker thread: its own database connection and signer connection. */

@@ -151,6 +151,7 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 			       c.has_intent_mac ? c.intent_mac : NULL, c.intent_legacy, why, sizeof why);
 	if (rc == HSMCA_ERR_AUTH) {
 		log_event("error", "intent_refused", "serial=%s approved_by=%s why=\"%s\"", serial, actor, why);
+		atomic_fetch_add(&w->app->intents_refused, 1);
 		rc = HSMCA_ERR_POLICY;
 	} else if (rc == 0) {
 		dbuf_add(&tbs, c.tbs, c.tbs_len);

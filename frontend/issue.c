@@ -738,6 +738,7 @@ static int issue_recover_claimed(void *vctx, struct db *db, const struct db_inte
 			   in->issuer, in->tbs, in->tbs_len, in->mac, in->legacy, why, sizeof why);
 	if (rc == HSMCA_ERR_AUTH) {
 		log_event("error", "intent_refused", "serial=%s why=\"%s\"", ctx->serial, why);
+		atomic_fetch_add(&ctx->w->app->intents_refused, 1);
 		rc = HSMCA_ERR_POLICY;
 	} else if (rc == 0 && in->renews && (!in->renewed_status || strcmp(in->renewed_status, "issued") != 0)) {
 		/* a renewal whose certificate was revoked after its intent was committed (a signer outage kept it

@@ -126,7 +126,10 @@ done
 [ "$(signed_times "$H1")" = 1 ] || fail "a forged row's TBS went to the signer ($(signed_times "$H1") signatures)"
 [ "$(owner "select count(*) from audit_log where object in ('$F1', '$F2', '$F3') and action = 'certificate.failed'")" = 3 ] \
 	|| fail "the failures are not audited: $(owner "select action, object from audit_log where object in ('$F1', '$F2', '$F3')")"
-pass "pending rows the frontend did not write (no MAC, a random MAC, another row's MAC) are failed with intent-mac, audited, and never signed"
+# counted for alerting: the two of section 0 and these three
+[ "$(curl -fsS "$URL/metrics" | sed -n 's/^hsmca_intents_refused_total //p')" = 5 ] \
+	|| fail "/metrics: $(curl -fsS "$URL/metrics" | grep intents_refused)"
+pass "pending rows the frontend did not write (no MAC, a random MAC, another row's MAC) are failed with intent-mac, audited, counted in /metrics, and never signed"
 
 # ---- 2b. a renewal's intent (the frontend's MAC) whose certificate is revoked before recovery signs it ----
 csr three ec:P-256 "DNS:three.example.com"
