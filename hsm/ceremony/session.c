@@ -52,11 +52,29 @@ static int cer_prompt(const char *prompt, char *out, size_t max, size_t *out_len
 	tcsetattr(tty, TCSAFLUSH, &quiet);
 	(void)!write(tty, prompt, strlen(prompt));
 	r = read(tty, out, max);
+	bool cut = r > 0 && (size_t)r == max && out[r - 1] != '\n';
+	if (cut) { /* exactly max bytes, or more: the next byte says which */
+		char next = 0;
+		cut = !(read(tty, &next, 1) == 1 && next == '\n');
+		explicit_bzero(&next, sizeof next);
+	}
+	while (cut) { /* the rest of a line longer than max: read and dropped, never left for the next prompt */
+		char rest[256];
+		ssize_t n = read(tty, rest, sizeof rest);
+		bool end = n <= 0 || memchr(rest, '\n', (size_t)n);
+		explicit_bzero(rest, sizeof rest);
+		if (end)
+			break;
+	}
 	tcsetattr(tty, TCSAFLUSH, &old);
 	(void)!write(tty, "\n", 1);
 	close(tty);
 	if (r < 0)
 		return HSMCA_ERR_IO;
+	if (cut) {
+		explicit_bzero(out, max);
+		return HSMCA_ERR_LIMIT;
+	}
 	*out_len = (size_t)r;
 	return 0;
 }
@@ -83,6 +101,8 @@ int cer_passphrase(const char *dir, const char *name, const char *file, bool con
 		}
 		secmem_free(again, max + 1);
 	}
+	if (rc == HSMCA_ERR_LIMIT) /* cut, never taken in part */
+		fprintf(stderr, "ceremony: the passphrase for %s is longer than %zu bytes\n", name, max);
 	if (rc)
 		return rc;
 	while (*out_len > 0 && (out[*out_len - 1] == '\n' || out[*out_len - 1] == '\r'))

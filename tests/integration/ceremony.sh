@@ -113,6 +113,47 @@ grep -q 'share of dave (index 4): wrong passphrase or tampered file' <<<"$OUT" |
 [ ! -e "$T/ca/o2.pem" ] || fail "a refused ceremony wrote output"
 pass "fewer than m, wrong passphrase and tampered share are refused, naming the share"
 
+# at a terminal (a pty here): a passphrase longer than 1,024 bytes is refused as such; before, its first 1,024
+# bytes were taken as the passphrase and the rest was left for the next prompt
+tty_ceremony() { # LINE_LENGTH: runs the ocsp ceremony with two shares, types that many bytes at the first prompt
+	python3 - "$1" "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o9.pem" \
+		--share "$T/shares/alice.share" --share "$T/shares/carol.share" <<'PY'
+import os, pty, select, sys, time
+n = int(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+out = b""
+def pump(until, secs):
+    global out
+    end = time.time() + secs
+    while time.time() < end and (until is None or until not in out):
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            out += data
+pump(b"passphrase for", 30)
+os.write(fd, b"y" * n + b"\n")
+pump(None, 60)
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.WEXITSTATUS(st))
+PY
+}
+set +e; OUT=$(tty_ceremony 1100 2>&1); rc=$?; set -e
+[ "$rc" = 1 ] && grep -q "the passphrase for $T/shares/alice.share is longer than 1024 bytes" <<<"$OUT" \
+	&& ! grep -q "carol.share" <<<"$OUT" || fail "a 1,100-byte passphrase at the terminal (rc $rc): $OUT"
+# exactly 1,024 bytes is a passphrase like any other (here a wrong one)
+set +e; OUT=$(tty_ceremony 1024 2>&1); rc=$?; set -e
+[ "$rc" = 1 ] && grep -q "share $T/shares/alice.share refused" <<<"$OUT" && ! grep -q "longer than" <<<"$OUT" \
+	|| fail "a 1,024-byte passphrase at the terminal (rc $rc): $OUT"
+[ ! -e "$T/ca/o9.pem" ] || fail "a certificate was written"
+pass "at a terminal, a passphrase over 1,024 bytes is refused as too long (none of it taken, the rest not left for the next prompt); 1,024 bytes are read whole"
+
 # a share of another token
 mkdir -p "$T/other"
 cp -r "$T/shares" "$T/shares.first"
