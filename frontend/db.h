@@ -80,6 +80,7 @@ struct db_audit_report {
 	int64_t rows;              /* the last row's id (0: an empty log) */
 	int64_t checkpoints;       /* audit_checkpoints rows checked */
 	int64_t last_checkpointed; /* the highest row a checkpoint covers (0: none) */
+	int64_t forged_checkpoints; /* checkpoints whose signature did not verify (the walk went on past them) */
 };
 /* What db_audit_verify checks besides the chain (all optional). */
 #define DB_AUDIT_KEYS_MAX 4 /* checkpoint certificates audit-verify takes (the key now, and keys before it) */
@@ -96,7 +97,9 @@ struct db_audit_opts {
 /* Walks the whole chain recomputing every row's hash, then the checkpoints (schema 007): each one's head_hash
  * must still be the row_hash of its row, and with o->checkpoint_keys its signature must verify under one. 0 if all
  * holds; HSMCA_ERR_AUTH with *out_bad_id set to the first row whose hash or link does not match, or the row
- * of the first checkpoint or expectation that fails (why says which). o and rep may be NULL. */
+ * of the first checkpoint or expectation that fails (why says which). A checkpoint whose signature does not
+ * verify does not stop the walk: the others are still checked, and it is named (with how many more there are,
+ * rep->forged_checkpoints) only if nothing else failed. o and rep may be NULL. */
 int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audit_report *rep, int64_t *out_bad_id,
 		    char *why) HSMCA_WUR;
 /* The rows after from_id up to to_id, in one snapshot with nothing else: row from_id + 1 must link to

@@ -232,6 +232,9 @@ struct ckpt_walk {
 	struct db_audit_report *rep;
 	int cols[CC_N];
 	bool have_cols;
+	/* the first checkpoint whose signature does not verify (the walk goes on past it: see ckpt_forged) */
+	int64_t forged_id, forged_row;
+	char forged_why[DB_ERR_MAX];
 };
 
 static void ckpt_bad(struct audit_walk *w, int64_t ckpt_id, int64_t row, const char *why)
@@ -240,6 +243,18 @@ static void ckpt_bad(struct audit_walk *w, int64_t ckpt_id, int64_t row, const c
 
 	snprintf(text, sizeof text, "checkpoint %" PRId64 ": %s", ckpt_id, why);
 	audit_bad(w, row, text);
+}
+
+/* A checkpoint whose signature does not verify proves nothing, so it does not stop the walk: the checkpoints
+ * after it are still checked (a rewrite they catch is reported first), and the report counts every forged one;
+ * the first is named at the end (audit_walk_checkpoints). */
+static void ckpt_forged(struct ckpt_walk *cw, int64_t ckpt_id, int64_t row, const char *why)
+{
+	if (cw->rep->forged_checkpoints++ == 0) {
+		cw->forged_id = ckpt_id;
+		cw->forged_row = row;
+		snprintf(cw->forged_why, sizeof cw->forged_why, "%s", why);
+	}
 }
 
 /* The checkpoint's signature over (row, head_hash) under the certificates given for its key: 0, HSMCA_ERR_AUTH
@@ -304,11 +319,11 @@ static int ckpt_check(struct db *db, void *ctx, const PGresult *r)
 			return 0;
 		}
 		if (rc == HSMCA_ERR_AUTH) {
-			ckpt_bad(cw->w, id, row,
-				 tried == 1 ? "the signature does not verify under the checkpoint certificate (a forged "
-					      "or damaged checkpoint)"
-					    : "the signature does not verify under any of the checkpoint certificates (a "
-					      "forged or damaged checkpoint)");
+			ckpt_forged(cw, id, row,
+				    tried == 1 ? "the signature does not verify under the checkpoint certificate (a forged "
+						 "or damaged checkpoint)"
+					       : "the signature does not verify under any of the checkpoint certificates (a "
+						 "forged or damaged checkpoint)");
 			return 0;
 		}
 		if (rc)
@@ -333,10 +348,21 @@ static int audit_walk_checkpoints(struct db *db, struct audit_walk *w, const str
 	struct ckpt_walk cw = {.w = w, .keys = o ? o->checkpoint_keys : NULL, .labels = o ? o->checkpoint_labels : NULL,
 			       .n_keys = o ? o->n_checkpoint_keys : 0, .rep = rep};
 
-	return audit_stream(db,
-			    "SELECT c.id, c.audit_id, c.head_hash, c.key_label, c.signature, a.row_hash "
-			    "FROM audit_checkpoints c LEFT JOIN audit_log a ON a.id = c.audit_id ORDER BY c.id",
-			    NULL, ckpt_check, &cw, &w->bad_id);
+	int rc = audit_stream(db,
+			      "SELECT c.id, c.audit_id, c.head_hash, c.key_label, c.signature, a.row_hash "
+			      "FROM audit_checkpoints c LEFT JOIN audit_log a ON a.id = c.audit_id ORDER BY c.id",
+			      NULL, ckpt_check, &cw, &w->bad_id);
+	if (rc == 0 && w->bad_id == 0 && rep->forged_checkpoints > 0) {
+		char why[DB_ERR_MAX];
+		int64_t more = rep->forged_checkpoints - 1;
+		if (more)
+			snprintf(why, sizeof why, "%.400s; and %" PRId64 " more checkpoint%s whose signature does not "
+				 "verify (every other checkpoint was checked)", cw.forged_why, more, more == 1 ? "" : "s");
+		else
+			snprintf(why, sizeof why, "%.400s", cw.forged_why);
+		ckpt_bad(w, cw.forged_id, cw.forged_row, why);
+	}
+	return rc;
 }
 
 /* The chain head (kept by the trigger) must be the last row: catches rows cut off the end. */

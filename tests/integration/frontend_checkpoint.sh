@@ -276,3 +276,11 @@ expect_rc 1 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/i
 grep -q "BROKEN at row 999999: .*the signature does not verify under any of the checkpoint certificates (a forged or damaged checkpoint)" <<<"$OUT" \
 	|| fail "a forged checkpoint past the end: $OUT"
 pass "the frontend's role can store only checkpoints of existing rows with their hashes; audit-verify calls one whose signature does not verify forged, not cut rows"
+# audit-verify goes on past a forged checkpoint: the checkpoints after it are still checked, and every forged
+# one is counted (it stopped at the first and said nothing of the rest)
+R=$(OWNER "select max(id) from audit_log")
+fake_ckpt frontend "$R" "$(OWNER "select encode(row_hash, 'hex') from audit_log where id = $R")"
+expect_rc 1 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem"
+grep -q "BROKEN at row 999999: .*(a forged or damaged checkpoint); and 1 more checkpoint whose signature does not verify (every other checkpoint was checked)" <<<"$OUT" \
+	|| fail "two forged checkpoints: $OUT"
+pass "audit-verify checks every checkpoint past a forged one and counts the forged ones (2 here)"
