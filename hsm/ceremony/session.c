@@ -25,7 +25,7 @@ int cer_write_new(const char *path, const void *data, size_t len, int mode)
 	return 0;
 }
 
-static int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len)
+int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t r;

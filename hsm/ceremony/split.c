@@ -58,14 +58,48 @@ static int cer_write_verifier(struct cer_ctx *c, const uint8_t *split_id, const 
 	return 0;
 }
 
-/* Splits pin for the config's custodians, seals and writes <dir>/<name>.share, then checks that the
- * first m written shares reconstruct the PIN and writes its verifier. On failure removes what it wrote. */
+/* Reads share i back from path: the file must hold exactly the sealed bytes and open with its passphrase to
+ * the share that was split (want); the first m go into q instead, which must then rebuild the PIN. scratch:
+ * SEAL_SHARE_MAX bytes of locked memory. */
+static int cer_reread_share(struct cer_ctx *c, unsigned i, const char *path, const struct dbuf *sealed, const char *pw,
+			    size_t pl, struct quorum *q, const uint8_t *want, size_t want_len, uint8_t *scratch)
+{
+	uint8_t disk[SEAL_FILE_MAX + 1];
+	char err[QUORUM_ERR_MAX] = "";
+	struct seal_info info;
+	size_t dl = 0, sl = 0;
+	int rc = cer_read_small(path, disk, SEAL_FILE_MAX, &dl);
+	if (!rc && (dl != sealed->len || memcmp(disk, sealed->data, dl) != 0)) {
+		snprintf(err, sizeof(err), "the file does not hold the bytes written");
+		rc = HSMCA_ERR_IO;
+	} else if (!rc && i < c->conf.threshold) {
+		rc = quorum_add(q, span_make(disk, dl), pw, pl, err);
+	} else if (!rc) {
+		rc = seal_share_open(span_make(disk, dl), pw, pl, c->token.serial, &info, scratch, &sl);
+		if (!rc && (sl != want_len || memcmp(scratch, want, want_len) != 0 || info.index != i + 1)) {
+			snprintf(err, sizeof(err), "it opens to another share");
+			rc = HSMCA_ERR_CRYPTO;
+		}
+		explicit_bzero(scratch, SEAL_SHARE_MAX);
+	}
+	if (rc)
+		fprintf(stderr, "ceremony: re-reading the share of %s from %s failed: %s\n", c->conf.custodians[i], path,
+			err[0] ? err : hsmca_strerror(rc));
+	else
+		cer_record(c, "share_verified", "%s (share %u) read back from %s and opened", c->conf.custodians[i],
+			   i + 1, path);
+	return rc;
+}
+
+/* Splits pin for the config's custodians, seals and writes <dir>/<name>.share, reads every share back from
+ * disk and opens it (the first m reconstruct the PIN), and writes its verifier. On failure removes what it
+ * wrote. */
 static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_len)
 {
 	const struct cer_config *cf = &c->conf;
 	size_t shares_len = (size_t)cf->n_custodians * pin_len;
 	uint8_t *shares = secmem_alloc(shares_len), *check = secmem_alloc(SEAL_SHARE_MAX);
-	char *pw = secmem_alloc(FRAME_PASS_MAX_CER + 1), path[CER_TEXT_MAX + 16], err[QUORUM_ERR_MAX];
+	char *pw = secmem_alloc(FRAME_PASS_MAX_CER + 1), path[CER_TEXT_MAX + 16];
 	unsigned written = 0;
 	struct quorum q;
 	int rc = shares && check && pw ? quorum_init(&q, c->token.serial) : HSMCA_ERR_NOMEM;
@@ -92,8 +126,8 @@ static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_le
 		rc = seal_share_write(&info, shares + (size_t)i * pin_len, pin_len, pw, pl, &file);
 		if (!rc && (rc = cer_write_new(path, file.data, file.len, 0600)) == 0)
 			written++; /* on disk: removed again if anything after this fails, its own re-reading too */
-		if (!rc && i < cf->threshold && (rc = quorum_add(&q, span_make(file.data, file.len), pw, pl, err)))
-			fprintf(stderr, "ceremony: re-reading the share of %s failed: %s\n", cf->custodians[i], err);
+		if (!rc)
+			rc = cer_reread_share(c, i, path, &file, pw, pl, &q, shares + (size_t)i * pin_len, pin_len, check);
 		dbuf_free(&file);
 		explicit_bzero(pw, FRAME_PASS_MAX_CER + 1);
 		if (rc)

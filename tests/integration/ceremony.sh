@@ -18,7 +18,12 @@ for n in $CUSTODIANS; do [ -s "$T/shares/$n.share" ] || fail "share of $n missin
 [ "$(stat -c %a "$T/shares/alice.share")" = 600 ] || fail "share file mode"
 grep -qx '[0-9a-f]\{64\}' "$T/shares/pin.verifier" || fail "pin.verifier: $(cat "$T/shares/pin.verifier")"
 grep -q "^pin_verifier: $(cat "$T/shares/pin.verifier")$" "$T/shares/ceremony.transcript" || fail "pin_verifier not on the transcript"
-pass "init wrote five sealed shares and the PIN's verifier (pin.verifier, on the transcript)"
+# every share was read back from disk and opened, not only the first m (which rebuild the PIN)
+for n in $CUSTODIANS; do
+	grep -q "^share_verified: $n (share [0-9]) read back from $T/shares/$n.share and opened$" "$T/shares/ceremony.transcript" \
+		|| fail "the share of $n was not read back: $(grep share_ "$T/shares/ceremony.transcript")"
+done
+pass "init wrote five sealed shares, read each back from disk and opened it, and the PIN's verifier (pin.verifier, on the transcript)"
 
 ceremony_ca root root p384 "" "policy_oids = 1.3.6.1.4.1.55555.1.1"
 ceremony_ca intermediate int p256 root "permitted_dns = .example.com"
