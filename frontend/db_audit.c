@@ -356,10 +356,10 @@ static int audit_walk_checkpoints(struct db *db, struct audit_walk *w, const str
 		char why[DB_ERR_MAX];
 		int64_t more = rep->forged_checkpoints - 1;
 		if (more)
-			snprintf(why, sizeof why, "%.400s; and %" PRId64 " more checkpoint%s whose signature does not "
+			snprintf(why, sizeof why, "%.120s; and %" PRId64 " more checkpoint%s whose signature does not "
 				 "verify (every other checkpoint was checked)", cw.forged_why, more, more == 1 ? "" : "s");
 		else
-			snprintf(why, sizeof why, "%.400s", cw.forged_why);
+			snprintf(why, sizeof why, "%s", cw.forged_why);
 		ckpt_bad(w, cw.forged_id, cw.forged_row, why);
 	}
 	return rc;

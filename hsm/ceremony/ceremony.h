@@ -92,7 +92,8 @@ int cer_transcript_finish(struct cer_ctx *c) HSMCA_WUR;
  * cer_transcript_finish cannot fail for those reasons after the fact. 0 or the error (printed). */
 int cer_transcript_ready(struct cer_ctx *c, bool key_on_token) HSMCA_WUR;
 int cer_verify_main(int argc, char **argv);
-/* Reads a file of at most max bytes into buf: HSMCA_ERR_NOTFOUND (cannot open), HSMCA_ERR_LIMIT (larger). */
+/* Reads a file of at most max bytes into buf, which holds max + 1 (one more is read to see a larger file):
+ * HSMCA_ERR_NOTFOUND (cannot open), HSMCA_ERR_IO (cannot read), HSMCA_ERR_LIMIT (larger). */
 int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len) HSMCA_WUR;
 /* Writes bytes to path with O_EXCL (never overwrites); mode 0600 or 0644. */
 int cer_write_new(const char *path, const void *data, size_t len, int mode) HSMCA_WUR;

@@ -33,7 +33,9 @@ int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len)
 		return HSMCA_ERR_NOTFOUND;
 	r = read(fd, buf, max + 1);
 	close(fd);
-	if (r < 0 || (size_t)r > max)
+	if (r < 0)
+		return HSMCA_ERR_IO;
+	if ((size_t)r > max)
 		return HSMCA_ERR_LIMIT;
 	*out_len = (size_t)r;
 	return 0;
@@ -51,17 +53,13 @@ static int cer_prompt(const char *prompt, char *out, size_t max, size_t *out_len
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	tcsetattr(tty, TCSAFLUSH, &quiet);
 	(void)!write(tty, prompt, strlen(prompt));
-	r = read(tty, out, max);
-	bool cut = r > 0 && (size_t)r == max && out[r - 1] != '\n';
-	if (cut) { /* exactly max bytes, or more: the next byte says which */
-		char next = 0;
-		cut = !(read(tty, &next, 1) == 1 && next == '\n');
-		explicit_bzero(&next, sizeof next);
-	}
+	r = read(tty, out, max + 1); /* out holds max + 1 bytes: a passphrase of max bytes and its line end */
+	bool cut = r > 0 && (size_t)r == max + 1 && out[max] != '\n';
 	while (cut) { /* the rest of a line longer than max: read and dropped, never left for the next prompt */
 		char rest[256];
 		ssize_t n = read(tty, rest, sizeof rest);
-		bool end = n <= 0 || memchr(rest, '\n', (size_t)n);
+		/* a canonical read returns one line at most: a short one ended it (Enter, or ctrl-D) */
+		bool end = n <= 0 || (size_t)n < sizeof rest || rest[n - 1] == '\n';
 		explicit_bzero(rest, sizeof rest);
 		if (end)
 			break;
@@ -72,7 +70,7 @@ static int cer_prompt(const char *prompt, char *out, size_t max, size_t *out_len
 	if (r < 0)
 		return HSMCA_ERR_IO;
 	if (cut) {
-		explicit_bzero(out, max);
+		explicit_bzero(out, max + 1);
 		return HSMCA_ERR_LIMIT;
 	}
 	*out_len = (size_t)r;

@@ -28,15 +28,19 @@ static int cer_rng(void *ctx, uint8_t *buf, size_t len)
 	return rc;
 }
 
-static void cer_remove_shares(struct cer_ctx *c, unsigned count)
+/* Removes the first count shares this run wrote, and its pin.verifier if it wrote one (a verifier already in
+ * the directory, e.g. an older split's, is not this run's to remove). */
+static void cer_remove_shares(struct cer_ctx *c, unsigned count, bool verifier)
 {
 	char path[CER_TEXT_MAX + 16];
 	for (unsigned i = 0; i < count; i++) {
 		snprintf(path, sizeof(path), "%s/%s.share", c->args->out, c->conf.custodians[i]);
 		unlink(path);
 	}
-	snprintf(path, sizeof(path), "%s/pin.verifier", c->args->out);
-	unlink(path);
+	if (verifier) {
+		snprintf(path, sizeof(path), "%s/pin.verifier", c->args->out);
+		unlink(path);
+	}
 }
 
 /* The PIN's verifier (quorum_pin_verifier) next to the shares (pin.verifier, hex) and on the transcript: the
@@ -144,7 +148,7 @@ static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_le
 	rc = cer_write_verifier(c, split_id, pin, pin_len);
 out:
 	if (rc)
-		cer_remove_shares(c, written);
+		cer_remove_shares(c, written, false); /* a verifier that failed was not written (O_EXCL) */
 	quorum_free(&q);
 out_free:
 	secmem_free(shares, shares_len);
@@ -246,7 +250,7 @@ int cer_resplit_run(struct cer_ctx *c)
 	if ((rc = p11_set_pin(&c->mod, c->s, old, old_len, pin, CER_PIN_LEN))) {
 		fprintf(stderr, "ceremony: C_SetPIN failed (%s); the old shares stay valid, the new ones are removed\n",
 			p11_rv_name(p11_last_rv()));
-		cer_remove_shares(c, c->conf.n_custodians);
+		cer_remove_shares(c, c->conf.n_custodians, true);
 		goto out;
 	}
 	cer_record(c, "new_split", "%u-of-%u", c->conf.threshold, c->conf.n_custodians);

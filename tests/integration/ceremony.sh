@@ -120,14 +120,15 @@ pass "fewer than m, wrong passphrase and tampered share are refused, naming the 
 
 # at a terminal (a pty here): a passphrase longer than 1,024 bytes is refused as such; before, its first 1,024
 # bytes were taken as the passphrase and the rest was left for the next prompt
-tty_ceremony() { # LINE_LENGTH: runs the ocsp ceremony with two shares, types that many bytes at the first prompt
-	python3 - "$1" "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o9.pem" \
+tty_ceremony() { # LENGTH [eof]: runs the ocsp ceremony with two shares, types LENGTH bytes at the first prompt and
+	# Enter (or, with eof, ctrl-D); a ceremony still running after 60 s is killed (exit 99)
+	python3 - "$1" "${2:-}" "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o9.pem" \
 		--share "$T/shares/alice.share" --share "$T/shares/carol.share" <<'PY'
 import os, pty, select, sys, time
-n = int(sys.argv[1])
+n, eof = int(sys.argv[1]), sys.argv[2] == "eof"
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
+    os.execv(sys.argv[3], sys.argv[3:])
 out = b""
 def pump(until, secs):
     global out
@@ -142,9 +143,18 @@ def pump(until, secs):
                 return
             out += data
 pump(b"passphrase for", 30)
-os.write(fd, b"y" * n + b"\n")
+os.write(fd, b"y" * n + (b"\x04" if eof else b"\n"))
+deadline = time.time() + 60
 pump(None, 60)
-_, st = os.waitpid(pid, 0)
+done, st = os.waitpid(pid, os.WNOHANG)
+while done == 0 and time.time() < deadline:
+    time.sleep(0.1)
+    done, st = os.waitpid(pid, os.WNOHANG)
+if done == 0:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    sys.stdout.write(out.decode(errors="replace") + "\n(still waiting after 60 s: killed)\n")
+    sys.exit(99)
 sys.stdout.write(out.decode(errors="replace"))
 sys.exit(os.WEXITSTATUS(st))
 PY
@@ -156,8 +166,15 @@ set +e; OUT=$(tty_ceremony 1100 2>&1); rc=$?; set -e
 set +e; OUT=$(tty_ceremony 1024 2>&1); rc=$?; set -e
 [ "$rc" = 1 ] && grep -q "share $T/shares/alice.share refused" <<<"$OUT" && ! grep -q "longer than" <<<"$OUT" \
 	|| fail "a 1,024-byte passphrase at the terminal (rc $rc): $OUT"
+# ended by ctrl-D instead of Enter: the same answers, and no wait for more input
+set +e; OUT=$(tty_ceremony 1100 eof 2>&1); rc=$?; set -e
+[ "$rc" = 1 ] && grep -q "the passphrase for $T/shares/alice.share is longer than 1024 bytes" <<<"$OUT" \
+	|| fail "1,100 bytes and ctrl-D at the terminal (rc $rc): $OUT"
+set +e; OUT=$(tty_ceremony 1024 eof 2>&1); rc=$?; set -e
+[ "$rc" = 1 ] && grep -q "share $T/shares/alice.share refused" <<<"$OUT" && ! grep -q "longer than" <<<"$OUT" \
+	|| fail "1,024 bytes and ctrl-D at the terminal (rc $rc): $OUT"
 [ ! -e "$T/ca/o9.pem" ] || fail "a certificate was written"
-pass "at a terminal, a passphrase over 1,024 bytes is refused as too long (none of it taken, the rest not left for the next prompt); 1,024 bytes are read whole"
+pass "at a terminal, a passphrase over 1,024 bytes is refused as too long (none of it taken, the rest not left for the next prompt), ended by Enter or ctrl-D; 1,024 bytes are read whole"
 
 # a share of another token
 mkdir -p "$T/other"
