@@ -195,6 +195,14 @@ pass "a share of another token is refused"
 mkdir -p "$T/new" "$T/newpass"
 for n in frank grace heidi; do echo "new passphrase of $n" > "$T/newpass/$n.pass"; done
 printf 'custodians = frank, grace, heidi\nthreshold = 2\n' > "$T/resplit.conf"
+# a re-split into the directory of the current split fails at its pin.verifier (there already), and takes back
+# the shares it wrote there, but not that pin.verifier: the current split's (it was removed as well)
+cp "$T/shares/pin.verifier" "$T/pin.verifier.before"
+expect_rc 1 "$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit.conf" --out "$T/shares" \
+	--transcript "$T/resplit-fail.transcript" --passphrase-dir "$T/newpass" --scrypt-log-n $LOGN $(shares_args bob dave erin)
+cmp -s "$T/shares/pin.verifier" "$T/pin.verifier.before" || fail "a failed re-split removed or changed the current pin.verifier: $OUT"
+for n in frank grace heidi; do [ ! -e "$T/shares/$n.share" ] || fail "the failed re-split left $n.share"; done
+pass "a re-split that fails takes back what it wrote, and only that (the current split's pin.verifier stays)"
 "$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit.conf" --out "$T/new" --passphrase-dir "$T/newpass" \
 	--scrypt-log-n $LOGN $(shares_args bob dave erin) > "$T/resplit.log" 2>&1 || fail "resplit"
 "$CEREMONY" verify --transcript "$T/new/ceremony.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "resplit transcript"
