@@ -10,7 +10,6 @@
 #include "certget.h"
 #include "db_lifecycle.h"
 #include "inflight.h"
-#include "intent.h"
 #include "issue.h"
 #include "json.h"
 #include "log.h"
@@ -146,14 +145,9 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 		return;
 	}
 	/* the held row's TBS is signed only if this appliance's frontend wrote it (intent.h): else it is failed */
-	int rc = intent_verify(w->app->intent_key, w->app->has_intent_key_accept ? w->app->intent_key_accept : NULL,
-			       c.serial_hex, c.issuer, c.tbs, c.tbs_len,
-			       c.has_intent_mac ? c.intent_mac : NULL, c.intent_legacy, why, sizeof why);
-	if (rc == HSMCA_ERR_AUTH) {
-		log_event("error", "intent_refused", "serial=%s approved_by=%s why=\"%s\"", serial, actor, why);
-		atomic_fetch_add(&w->app->intents_refused, 1);
-		rc = HSMCA_ERR_POLICY;
-	} else if (rc == 0) {
+	int rc = issue_intent_verify(w, c.serial_hex, c.issuer, c.tbs, c.tbs_len, c.has_intent_mac ? c.intent_mac : NULL,
+				     c.intent_legacy, actor, why, sizeof why);
+	if (rc == 0) {
 		dbuf_add(&tbs, c.tbs, c.tbs_len);
 		rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why, true);
 	}

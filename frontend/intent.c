@@ -16,19 +16,9 @@
 
 static const char intent_domain[] = "hsmca-intent-v1"; /* and its NUL, in the MAC */
 
-static int intent_hex(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int intent_key_parse(const uint8_t *buf, size_t n, uint8_t key[INTENT_KEY_LEN])
 {
+	char digits[2 * INTENT_KEY_LEN + 1];
 	size_t k = n;
 	uint8_t any = 0;
 	int rc = HSMCA_ERR_PARSE;
@@ -42,19 +32,20 @@ int intent_key_parse(const uint8_t *buf, size_t n, uint8_t key[INTENT_KEY_LEN])
 	}
 	if (k != 2 * INTENT_KEY_LEN)
 		goto fail;
-	for (size_t i = 0; i < INTENT_KEY_LEN; i++) {
-		int hi = intent_hex(buf[2 * i]), lo = intent_hex(buf[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			goto fail;
-		key[i] = (uint8_t)(hi << 4 | lo);
+	memcpy(digits, buf, k);
+	digits[k] = 0; /* an embedded NUL shortens the string, and conf_value_hex refuses it */
+	if (!conf_value_hex(digits, key, INTENT_KEY_LEN))
+		goto fail;
+	for (size_t i = 0; i < INTENT_KEY_LEN; i++)
 		any |= key[i];
-	}
 	if (!any) {
 		rc = HSMCA_ERR_AUTH;
 		goto fail;
 	}
+	OPENSSL_cleanse(digits, sizeof digits);
 	return 0;
 fail:
+	OPENSSL_cleanse(digits, sizeof digits);
 	OPENSSL_cleanse(key, INTENT_KEY_LEN);
 	return rc;
 }

@@ -715,6 +715,20 @@ void issue_request(struct worker *w, struct job *j)
 	issue_handle(w, j);
 }
 
+int issue_intent_verify(struct worker *w, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len,
+			const uint8_t *mac, bool legacy, const char *by, char *why, size_t why_len)
+{
+	const struct app *a = w->app;
+	int rc = intent_verify(a->intent_key, a->has_intent_key_accept ? a->intent_key_accept : NULL, serial, issuer,
+			       tbs, tbs_len, mac, legacy, why, why_len);
+	if (rc != HSMCA_ERR_AUTH)
+		return rc;
+	log_event("error", "intent_refused", "serial=%s%s%s why=\"%s\"", serial, by ? " approved_by=" : "", by ? by : "",
+		  why);
+	atomic_fetch_add(&w->app->intents_refused, 1);
+	return HSMCA_ERR_POLICY;
+}
+
 struct issue_recover_ctx {
 	struct worker *w;
 	const char *serial; /* the row being recovered */
@@ -733,14 +747,9 @@ static int issue_recover_claimed(void *vctx, struct db *db, const struct db_inte
 	dbuf_init(&t);
 	dbuf_init(&der);
 	/* only an intent this appliance's frontend wrote is signed: anything else is failed, never sent */
-	const struct app *a = ctx->w->app;
-	rc = intent_verify(a->intent_key, a->has_intent_key_accept ? a->intent_key_accept : NULL, in->serial_hex,
-			   in->issuer, in->tbs, in->tbs_len, in->mac, in->legacy, why, sizeof why);
-	if (rc == HSMCA_ERR_AUTH) {
-		log_event("error", "intent_refused", "serial=%s why=\"%s\"", ctx->serial, why);
-		atomic_fetch_add(&ctx->w->app->intents_refused, 1);
-		rc = HSMCA_ERR_POLICY;
-	} else if (rc == 0 && in->renews && (!in->renewed_status || strcmp(in->renewed_status, "issued") != 0)) {
+	rc = issue_intent_verify(ctx->w, in->serial_hex, in->issuer, in->tbs, in->tbs_len, in->mac, in->legacy, NULL, why,
+				 sizeof why);
+	if (rc == 0 && in->renews && (!in->renewed_status || strcmp(in->renewed_status, "issued") != 0)) {
 		/* a renewal whose certificate was revoked after its intent was committed (a signer outage kept it
 		 * pending): not signed over a revocation */
 		snprintf(why, sizeof why, "renews %s, which is %s now", in->renews,
