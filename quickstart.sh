@@ -200,6 +200,11 @@ PG_SOCK_MODE=0755 pg_start "$H/pg" >> "$H/log/postgres.log" 2>&1 || die "postgre
 FRONTEND=$BUILD/frontend/hsmca-frontend
 "$FRONTEND" migrate --conninfo "$(pg_conninfo "$H/pg" owner)" >> "$H/log/migrate.log" 2>&1 || die "migration failed"
 FE_DB=$(pg_conninfo "$H/pg" frontend)
+# the key that MACs every stored intent, account and API key row (frontend/intent.h, rowmac.h): made once, kept
+# across runs (a new one would leave pending and held rows unsignable and accounts refused); root's and 0600,
+# read by the frontend before it drops to its user
+[ -s "$H/config/intent.key" ] || ( umask 077 && openssl rand -hex 32 > "$H/config/intent.key.new" &&
+	mv "$H/config/intent.key.new" "$H/config/intent.key" ) || die "cannot make $H/config/intent.key"
 if [ ! -f "$H/demo-credentials.json" ]; then
 	umask 077
 	echo '{"accounts": [' > "$H/demo-credentials.json.new"
@@ -207,7 +212,7 @@ if [ ! -f "$H/demo-credentials.json" ]; then
 	for acct in demo-requester:requester demo-admin1:admin demo-admin2:admin demo-auditor:auditor; do
 		name=${acct%%:*} role=${acct#*:}
 		head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$H/config/$name.pw"
-		"$FRONTEND" create-account --conninfo "$FE_DB" --name "$name" --role "$role" --password-file "$H/config/$name.pw" \
+		"$FRONTEND" create-account --conninfo "$FE_DB" --intent-key-file "$H/config/intent.key" --name "$name" --role "$role" --password-file "$H/config/$name.pw" \
 			>> "$H/log/accounts.log" 2>&1 || grep -q exists "$H/log/accounts.log" || die "creating $name failed"
 		printf '%s  {"name": "%s", "password": "%s", "role": "%s"}' "$sep" "$name" "$(cat "$H/config/$name.pw")" "$role" \
 			>> "$H/demo-credentials.json.new"
@@ -290,10 +295,6 @@ fe_tls_ok() { # a certificate for the current key, from this CA, valid for 30 mo
 	  "$(openssl pkey -in "$FE_KEY" -pubout -outform DER 2>/dev/null | sha256sum)" ]
 }
 fe_conf() {
-	# the key that MACs every stored intent (frontend/intent.h): made once, kept across runs (a new one would
-	# leave pending and held rows unsignable); root's and 0600, read by the frontend before it drops to its user
-	[ -s "$H/config/intent.key" ] || ( umask 077 && openssl rand -hex 32 > "$H/config/intent.key.new" &&
-		mv "$H/config/intent.key.new" "$H/config/intent.key" ) || die "cannot make $H/config/intent.key"
 	cat > "$H/config/frontend.conf" <<EOC
 [frontend]
 listen = 127.0.0.1:$PORT

@@ -47,7 +47,8 @@ pg_start "$T/pg" $((PORT + 1)) > "$T/pg.log" 2>&1 # fsync on: the durable work c
 [ -z "${BENCH_PGSS:-}" ] || pg_psql "$T/pg" owner -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 "$FRONTEND" migrate --conninfo "$(pg_conninfo "$T/pg" owner)" >/dev/null
 printf 'bench password 0001\n' > "$T/pw"
-"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name bench --role requester --password-file "$T/pw" >/dev/null
+[ -s "$T/intent.key" ] || ( umask 077 && openssl rand -hex 32 > "$T/intent.key" )
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name bench --role requester --password-file "$T/pw" >/dev/null
 cat > "$T/profiles.conf" <<EOC
 [profile server]
 issuer = int
@@ -62,7 +63,6 @@ accounts = bench
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
-[ -s "$T/intent.key" ] || ( umask 077 && openssl rand -hex 32 > "$T/intent.key" )
 cat > "$T/frontend.conf" <<EOC
 [frontend]
 listen = 127.0.0.1:$PORT

@@ -76,6 +76,12 @@ static void admin_db_failed(struct admin_ctx *c, int rc, const char *step)
 		return admin_refuse(c, c->me.name, 404, "not-found", "no such account or API key");
 	if (rc == HSMCA_ERR_PARSE)
 		return admin_refuse(c, c->me.name, 400, "bad-request", "refused by the database's checks");
+	if (rc == HSMCA_ERR_AUTH) { /* a row changed outside the frontend (rowmac.h) */
+		auth_row_refused(c->w, c->j->peer);
+		return admin_refuse(c, c->me.name, 409, "row-refused",
+				    "the account's row was changed outside the frontend; an operator can reset it with "
+				    "hsmca-frontend create-account --replace");
+	}
 	log_event("error", "db_failed", "step=%s rc=%d why=\"%s\"", step, rc, db_errmsg(c->w->db));
 	job_error(c->j, 503, "unavailable", "the account database is unavailable");
 }

@@ -130,6 +130,11 @@ int app_load(struct app *a, char *err)
 	return a->rl ? 0 : HSMCA_ERR_NOMEM;
 }
 
+void app_db_keys(const struct app *a, struct db *db)
+{
+	db_set_row_keys(db, a->intent_key, a->has_intent_key_accept ? a->intent_key_accept : NULL);
+}
+
 void app_wipe(struct app *a)
 {
 	OPENSSL_cleanse(a->renew_key, sizeof(a->renew_key));

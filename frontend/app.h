@@ -40,6 +40,7 @@ struct app {
 	atomic_ulong checkpoint_failures;
 	atomic_int checkpoint_tampered; /* 1 once the log was found not to extend a signed head */
 	atomic_ulong intents_refused;   /* stored intents failed unsigned for their MAC (intent.h) */
+	atomic_ulong rows_refused;      /* account and API key rows refused for their MAC (rowmac.h) */
 };
 
 /* One per worker thread: its own database connection and signer connection. */
@@ -61,5 +62,8 @@ int app_load(struct app *a, char *err) HSMCA_WUR;
 /* At exit, with the threads that read a still running: wipes the renewal challenge key and the credential
  * cache, frees nothing. */
 void app_wipe(struct app *a);
+/* Gives db the keys its account and API key rows are checked and written with (db_set_row_keys): a's intent
+ * key and, during a rotation, its accepted one. */
+void app_db_keys(const struct app *a, struct db *db);
 
 #endif

@@ -145,8 +145,7 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 		return;
 	}
 	/* the held row's TBS is signed only if this appliance's frontend wrote it (intent.h): else it is failed */
-	int rc = issue_intent_verify(w, c.serial_hex, c.issuer, c.tbs, c.tbs_len, c.has_intent_mac ? c.intent_mac : NULL,
-				     c.intent_legacy, actor, why, sizeof why);
+	int rc = issue_intent_verify(w, c.serial_hex, c.issuer, c.tbs, c.tbs_len, &c.macs, actor, why, sizeof why);
 	if (rc == 0) {
 		dbuf_add(&tbs, c.tbs, c.tbs_len);
 		rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why, true);
@@ -184,7 +183,7 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 	if (approve_body(j, approve, reason, why))
 		return approve_refuse(w, j, acct->name, 400, "bad-request", why);
 	if ((rc = db_begin(w->db)) == 0 &&
-	    (rc = db_approval_decide(w->db, id, approve, acct->name, reason, serial)) == 0 &&
+	    (rc = db_approval_decide(w->db, id, approve, acct->name, reason, w->app->intent_key, serial)) == 0 &&
 	    (rc = approve_audit(w, acct->name, approve ? "approval.approved" : "approval.rejected", serial, id,
 				reason)) == 0) {
 		/* in the in-flight set before the commit: the row is pending from then on, with the transaction's

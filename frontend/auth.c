@@ -624,6 +624,10 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 	/* role, disabled and password are the current ones (auth_account_get); the scrypt verification is
 	 * cached against the password hash the row holds now */
 	int rc = auth_account_get(w, user, out);
+	if (rc == HSMCA_ERR_AUTH) { /* its row was changed outside the frontend: as an unknown account */
+		auth_row_refused(w, peer);
+		rc = HSMCA_ERR_NOTFOUND;
+	}
 	if (rc && rc != HSMCA_ERR_NOTFOUND) {
 		res = AUTH_ERROR;
 		goto out;
@@ -670,9 +674,17 @@ static enum auth_result auth_bearer(struct worker *w, const char *key, const cha
 	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
 	int rc = db_apikey_lookup(w->db, hex, out);
-	if (rc == HSMCA_ERR_NOTFOUND || (!rc && out->disabled))
+	if (rc == HSMCA_ERR_AUTH)
+		auth_row_refused(w, peer);
+	if (rc == HSMCA_ERR_NOTFOUND || rc == HSMCA_ERR_AUTH || (!rc && out->disabled))
 		return auth_addr_failed(w, peer, now, "unknown or disabled API key");
 	return rc ? AUTH_ERROR : AUTH_OK;
+}
+
+void auth_row_refused(struct worker *w, const char *peer)
+{
+	log_event("error", "row_refused", "peer=%s why=\"%s\"", peer ? peer : "-", db_errmsg(w->db));
+	atomic_fetch_add(&w->app->rows_refused, 1);
 }
 
 bool auth_is_api_key(const char *header)

@@ -36,6 +36,9 @@ void auth_accounts_changed(struct ratelimit *rl);
 void auth_accounts_watching(struct ratelimit *rl, bool on);
 /* True if header carries an API key (Bearer): a machine credential, refused for account management. */
 bool auth_is_api_key(const char *header);
+/* An account or API key row refused for its MAC (rowmac.h; db_errmsg(w->db) says which and why): logged as
+ * row_refused and counted in /metrics. The caller then treats it as unknown. */
+void auth_row_refused(struct worker *w, const char *peer);
 /* Failed proofs other than logins (renewal challenges and signatures, unknown client certificates), per
  * address with the same limit and window as logins: limited is true while peer must wait. */
 bool auth_peer_limited(struct worker *w, const char *peer);

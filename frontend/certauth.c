@@ -61,7 +61,9 @@ enum auth_result certauth_request(struct worker *w, const struct job *j, struct 
 		ar = AUTH_MISSING; /* a service's certificate, not a login: ask for credentials */
 	} else if (!rc && !strcmp(c.status, "issued") && c.not_before <= now && now < c.not_after) {
 		rc = db_account_get(w->db, c.requester, out);
-		if (rc && rc != HSMCA_ERR_NOTFOUND)
+		if (rc == HSMCA_ERR_AUTH) /* its row was changed outside the frontend: no login */
+			auth_row_refused(w, j->peer);
+		else if (rc && rc != HSMCA_ERR_NOTFOUND)
 			ar = AUTH_ERROR;
 		else if (!rc && !out->disabled)
 			ar = AUTH_OK;

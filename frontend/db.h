@@ -144,15 +144,26 @@ struct db_cert {
 	const uint8_t *intent_mac;     /* DB_MAC_LEN bytes, required: the frontend's MAC of the intent (intent.h) */
 };
 
+#define DB_MAC_LEN 32   /* an intent MAC (HMAC-SHA-256, intent.h) */
+
+/* What a stored intent carries for frontend/intent.h's checks before its TBS is signed. */
+struct db_intent_macs {
+	uint8_t mac[DB_MAC_LEN];         /* when has_mac: the intent's MAC (schema 013) */
+	uint8_t release_mac[DB_MAC_LEN]; /* when has_release_mac: its approval's release MAC (schema 014) */
+	bool has_mac, has_release_mac;
+	bool legacy; /* no MAC, and one of the rows schema 013 found pending or held (legacy_intents) */
+	int gate;    /* enum intent_gate: 0 no approval row; 1 it has one; 2 it has one and schema 014 found it
+		      * pending (legacy_releases) */
+};
+
 /* A stored intent as it is read back to be signed (recovery): borrowed pointers, valid during the callback. */
 struct db_intent {
 	const char *serial_hex, *issuer;
 	const uint8_t *tbs;
 	size_t tbs_len;
-	const uint8_t *mac; /* DB_MAC_LEN bytes, or NULL: the row has none */
 	const char *renews;         /* the serial it renews, or NULL */
 	const char *renewed_status; /* that certificate's status now ("issued", "revoked", ...), or NULL */
-	bool legacy;        /* no MAC, and one of the rows schema 013 found pending or held (legacy_intents) */
+	const struct db_intent_macs *macs;
 };
 
 /* Inserts the intent (status 'pending', the TBS) inside the current transaction. */
@@ -205,10 +216,22 @@ struct db_account {
 	char pw_hash[DB_HASH_MAX]; /* "scrypt$N$r$p$salt_b64$hash_b64" */
 	bool disabled;
 	char key_profile[DB_NAME_MAX]; /* db_apikey_lookup: the profile the key is bound to ("" = any) */
+	int64_t mac_seq;               /* the row's counter (schema 015, rowmac.h) */
 };
+
+/* The keys that account and API key rows are checked and written with (rowmac.h: the intent key, and during a
+ * rotation the accepted one, or NULL): borrowed, INTENT_KEY_LEN bytes each, and must outlive db. Until they
+ * are set, every function below that reads or writes such a row fails with HSMCA_ERR_CONFIG. A row whose MAC
+ * does not check is refused with HSMCA_ERR_AUTH (db_errmsg: "account NAME: row-mac: ..." or "API key ID: ..."),
+ * except where a function says otherwise. */
+void db_set_row_keys(struct db *db, const uint8_t *key, const uint8_t *also);
 
 /* Creates an account (current transaction; the caller audits it). HSMCA_ERR_EXISTS if the name is taken. */
 int db_account_create(struct db *db, const char *name, enum db_role role, const char *pw_hash) HSMCA_WUR;
+/* Sets an existing account's role and password hash and enables it, whatever its row holds now, with a new
+ * row MAC (the operator's repair of a row refused as changed outside the frontend; current transaction).
+ * HSMCA_ERR_NOTFOUND if there is none. */
+int db_account_reset(struct db *db, const char *name, enum db_role role, const char *pw_hash) HSMCA_WUR;
 int db_account_get(struct db *db, const char *name, struct db_account *out) HSMCA_WUR;
 /* API keys are stored only as hashes (SHA-256 hex of the key). */
 int db_apikey_create(struct db *db, const char *account, const char *key_hash_hex, const char *profile) HSMCA_WUR;
@@ -253,9 +276,13 @@ int db_apikey_each(struct db *db, const char *account, int (*fn)(void *ctx, cons
 		   void *ctx) HSMCA_WUR;
 /* Disables key id of account (current transaction); HSMCA_ERR_NOTFOUND if account has no such key. */
 int db_apikey_disable(struct db *db, const char *account, int64_t id) HSMCA_WUR;
+/* A key rotation (intent_key_accept_file): in one transaction of its own, re-MACs under db's key every account
+ * row and enabled API key row whose MAC checks under old_key alone, so that the old key can be dropped; rows
+ * already under the new key, without a MAC (legacy) or refused under both are left as they are. *out_n: how
+ * many were re-MACed. */
+int db_rows_reseal(struct db *db, const uint8_t *old_key, unsigned *out_n) HSMCA_WUR;
 
 #define DB_TOKEN_LEN 32 /* an authsign token (HMAC-SHA-256) */
-#define DB_MAC_LEN 32   /* an intent MAC (HMAC-SHA-256, intent.h) */
 /* Takes an authsign token for ttl_seconds (its own statement, autocommit; schema 006): 0 if it was not
  * held (new, or its last hold expired), HSMCA_ERR_EXISTS if another request holds it (a replay, from any
  * frontend of the database). With prune, expired tokens are deleted first. */

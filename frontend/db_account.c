@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "db_priv.h"
+#include "rowmac.h"
 
 #define DB_KEY_HASH_HEX_LEN 64
 #define DB_ACCOUNT_LIST_MAX_SQL "10000" /* rows one listing returns at most */
@@ -63,46 +65,170 @@ static int db_key_hash_norm(struct db *db, const char *in, char *out)
 	return 0;
 }
 
+static int db_account_select(struct db *db, const char *name, bool verify, struct db_account *out);
+
+void db_set_row_keys(struct db *db, const uint8_t *key, const uint8_t *also)
+{
+	db->row_key = key;
+	db->row_key_also = also;
+}
+
+/* The select list of an account row aliased A: what db_account_row reads. legacy: no MAC, never updated, and
+ * listed by schema 015 with these fields (the same digest as 015's). */
+#define DB_ACCOUNT_SEL(A)                                                                                         \
+	A ".id, " A ".name, " A ".role, " A ".pw_hash, " A ".disabled, " A ".mac_seq, encode(" A                     \
+	".row_mac, 'hex') AS row_mac, (" A ".row_mac IS NULL AND " A ".mac_seq = 0 AND EXISTS (SELECT 1 FROM "      \
+	"legacy_accounts l WHERE l.id = " A ".id AND l.digest = sha256(convert_to(jsonb_build_array(" A ".name, " A \
+	".role, " A ".pw_hash, " A ".disabled)::text, 'UTF8')))) AS legacy"
+
+/* The stored MAC of a text-format result's column (hex, or NULL): mac and *has. */
+static int db_row_mac(struct db *db, const PGresult *r, int row, int col, uint8_t mac[INTENT_MAC_LEN], bool *has)
+{
+	*has = !PQgetisnull(r, row, col);
+	if (*has && !conf_value_hex(PQgetvalue(r, row, col), mac, INTENT_MAC_LEN))
+		return db_fail(db, HSMCA_ERR_STATE, "%s: not %d bytes", PQfname(r, col), INTENT_MAC_LEN);
+	return 0;
+}
+
+/* Writes a's role, pw_hash, disabled and their MAC over mac_seq + 1, the value the UPDATE gives the row (015's
+ * trigger), if the row is still at a->mac_seq; HSMCA_ERR_STATE if it moved meanwhile (not locked). */
+static int db_account_write(struct db *db, const struct db_account *a)
+{
+	uint8_t mac[INTENT_MAC_LEN];
+	char id[24], seq[24];
+	struct rowmac_account m = { a->id, a->name, db_role_name(a->role), a->pw_hash, a->disabled, a->mac_seq + 1 };
+	struct db_params p = {0};
+	PGresult *r = NULL;
+	int rc;
+	if (!db->row_key)
+		return db_fail(db, HSMCA_ERR_CONFIG, "account rows are written with the intent key, and none was given");
+	if (rowmac_account(db->row_key, &m, mac))
+		return db_fail(db, HSMCA_ERR_CRYPTO, "account %s: its row MAC could not be computed", a->name);
+	snprintf(id, sizeof id, "%lld", (long long)a->id);
+	snprintf(seq, sizeof seq, "%lld", (long long)a->mac_seq);
+	db_params_text(&p, id);
+	db_params_text(&p, m.role);
+	db_params_text(&p, a->pw_hash);
+	db_params_text(&p, a->disabled ? "true" : "false");
+	db_params_bin(&p, mac, sizeof mac);
+	db_params_text(&p, seq);
+	rc = db_exec(db,
+		     "UPDATE accounts SET role = $2, pw_hash = $3, disabled = $4::boolean, row_mac = $5 "
+		     "WHERE id = $1::bigint AND mac_seq = $6::bigint",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc == 0 && strcmp(PQcmdTuples(r), "1") != 0)
+		rc = db_fail(db, HSMCA_ERR_STATE, "account %s changed meanwhile", a->name);
+	PQclear(r);
+	return rc;
+}
+
 int db_account_create(struct db *db, const char *name, enum db_role role, const char *pw_hash)
 {
 	struct db_params p = {0};
+	PGresult *r = NULL;
 	int rc;
 
 	if ((rc = db_account_name_check(db, name)) || (rc = db_check_name(db, "password hash", pw_hash, DB_HASH_MAX)))
 		return rc;
 	if (db_role_name(role) == NULL)
 		return db_fail(db, HSMCA_ERR_PARSE, "account role: unknown");
+	if (!db->row_key)
+		return db_fail(db, HSMCA_ERR_CONFIG, "account rows are written with the intent key, and none was given");
 	db_params_text(&p, name);
 	db_params_text(&p, db_role_name(role));
 	db_params_text(&p, pw_hash);
-	rc = db_exec_cmd(db, "INSERT INTO accounts (name, role, pw_hash) VALUES ($1, $2, $3)", &p);
+	rc = db_exec(db, "INSERT INTO accounts (name, role, pw_hash) VALUES ($1, $2, $3) RETURNING id::text, mac_seq::text",
+		     &p, DB_FMT_TEXT, &r);
 	if (rc == HSMCA_ERR_EXISTS)
 		db_fail(db, rc, "account %s exists", name);
+	if (rc == 0) { /* its MAC needs its id: a second UPDATE (mac_seq + 1) */
+		struct db_account a = { .id = strtoll(PQgetvalue(r, 0, 0), NULL, 10), .role = role,
+					.mac_seq = strtoll(PQgetvalue(r, 0, 1), NULL, 10) };
+		snprintf(a.name, sizeof a.name, "%s", name);
+		snprintf(a.pw_hash, sizeof a.pw_hash, "%s", pw_hash);
+		rc = db_account_write(db, &a);
+		explicit_bzero(&a, sizeof a);
+	}
+	PQclear(r);
 	return rc;
 }
 
-#define DB_ACCOUNT_COLS "id, name, role, pw_hash, disabled"
-
-/* Fills out from row `row` of r (columns id, name, role, pw_hash, disabled, key_profile). */
-static int db_account_row(struct db *db, const PGresult *r, int row, struct db_account *out)
+int db_account_reset(struct db *db, const char *name, enum db_role role, const char *pw_hash)
 {
-	static const char *const names[] = {"id", "name", "role", "pw_hash", "disabled", "key_profile"};
-	char role[DB_NAME_MAX];
-	int c[6], rc;
+	struct db_account a;
+	int rc;
+	if ((rc = db_check_name(db, "password hash", pw_hash, DB_HASH_MAX)) || (rc = db_account_select(db, name, false, &a)))
+		return rc;
+	if (db_role_name(role) == NULL)
+		return db_fail(db, HSMCA_ERR_PARSE, "account role: unknown");
+	a.role = role;
+	a.disabled = false;
+	snprintf(a.pw_hash, sizeof a.pw_hash, "%s", pw_hash);
+	rc = db_account_write(db, &a);
+	explicit_bzero(&a, sizeof a);
+	return rc;
+}
+
+/* Fills out from row `row` of r (DB_ACCOUNT_SEL's columns and key_profile) and checks its MAC under key or
+ * also (key NULL: not checked): HSMCA_ERR_AUTH if it does not check (db_errmsg says why). */
+static int db_account_row(struct db *db, const PGresult *r, int row, const uint8_t *key, const uint8_t *also,
+			  struct db_account *out)
+{
+	static const char *const names[] = {"id", "name", "role", "pw_hash", "disabled", "key_profile",
+					    "mac_seq", "row_mac", "legacy"};
+	char role[DB_NAME_MAX], why[160];
+	uint8_t mac[INTENT_MAC_LEN];
+	bool has_mac = false;
+	int c[9], rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = db_columns(db, r, names, c, 6)))
+	if (!db->row_key)
+		return db_fail(db, HSMCA_ERR_CONFIG, "account rows are checked with the intent key, and none was given");
+	if ((rc = db_columns(db, r, names, c, 9)))
 		return rc;
 	if ((rc = db_copy_text(db, r, row, c[1], out->name, sizeof out->name)) ||
 	    (rc = db_copy_text(db, r, row, c[2], role, sizeof role)) ||
 	    (rc = db_copy_text(db, r, row, c[3], out->pw_hash, sizeof out->pw_hash)) ||
-	    (rc = db_copy_text(db, r, row, c[5], out->key_profile, sizeof out->key_profile)))
+	    (rc = db_copy_text(db, r, row, c[5], out->key_profile, sizeof out->key_profile)) ||
+	    (rc = db_row_mac(db, r, row, c[7], mac, &has_mac)))
 		return rc;
 	if (!db_role_parse(role, &out->role))
 		return db_fail(db, HSMCA_ERR_STATE, "account %s: unknown role %s", out->name, role);
 	out->id = strtoll(PQgetvalue(r, row, c[0]), NULL, 10);
 	out->disabled = strcmp(PQgetvalue(r, row, c[4]), "t") == 0;
-	return 0;
+	out->mac_seq = strtoll(PQgetvalue(r, row, c[6]), NULL, 10);
+	if (!key)
+		return 0;
+	struct rowmac_account m = { out->id, out->name, role, out->pw_hash, out->disabled, out->mac_seq };
+	rc = rowmac_account_verify(key, also, &m, has_mac ? mac : NULL,
+				   strcmp(PQgetvalue(r, row, c[8]), "t") == 0, why, sizeof why);
+	if (rc) {
+		db_fail(db, rc, "account %s: %s", out->name, why);
+		explicit_bzero(out, sizeof *out); /* nothing of a refused row is used */
+	}
+	return rc;
+}
+
+/* The row of account name into out, locked (FOR UPDATE), and checked (see db_account_row) if verify.
+ * HSMCA_ERR_NOTFOUND if there is none. */
+static int db_account_select(struct db *db, const char *name, bool verify, struct db_account *out)
+{
+	struct db_params p = {0};
+	PGresult *r = NULL;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = db_account_name_check(db, name)))
+		return rc == HSMCA_ERR_PARSE || rc == HSMCA_ERR_LIMIT ? HSMCA_ERR_NOTFOUND : rc;
+	db_params_text(&p, name);
+	rc = db_exec(db, "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1 FOR UPDATE",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc == 0 && PQntuples(r) != 1)
+		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "account %s not found", name);
+	else if (rc == 0)
+		rc = db_account_row(db, r, 0, verify ? db->row_key : NULL, db->row_key_also, out);
+	PQclear(r);
+	return rc;
 }
 
 /* Fills out from the only row of r. */
@@ -111,7 +237,7 @@ static int db_account_fill(struct db *db, const PGresult *r, struct db_account *
 	memset(out, 0, sizeof *out);
 	if (PQntuples(r) != 1)
 		return db_fail(db, HSMCA_ERR_NOTFOUND, "account not found");
-	return db_account_row(db, r, 0, out);
+	return db_account_row(db, r, 0, db->row_key, db->row_key_also, out);
 }
 
 int db_account_get(struct db *db, const char *name, struct db_account *out)
@@ -124,11 +250,36 @@ int db_account_get(struct db *db, const char *name, struct db_account *out)
 	if ((rc = db_account_name_check(db, name)))
 		return rc == HSMCA_ERR_PARSE || rc == HSMCA_ERR_LIMIT ? HSMCA_ERR_NOTFOUND : rc;
 	db_params_text(&p, name);
-	rc = db_exec(db,
-		     "SELECT id, name, role, pw_hash, disabled, '' AS key_profile FROM accounts WHERE name = $1", &p,
+	rc = db_exec(db, "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1", &p,
 		     DB_FMT_TEXT, &r);
 	if (rc == 0)
 		rc = db_account_fill(db, r, out);
+	PQclear(r);
+	return rc;
+}
+
+/* Writes k's disabled and the row's MAC over mac_seq + 1 (as db_account_write), if the row is still at k->seq. */
+static int db_apikey_write(struct db *db, const struct rowmac_apikey *k)
+{
+	uint8_t mac[INTENT_MAC_LEN];
+	char id[24], seq[24];
+	struct rowmac_apikey next = *k;
+	struct db_params p = {0};
+	PGresult *r = NULL;
+	int rc;
+	next.seq = k->seq + 1;
+	if (rowmac_apikey(db->row_key, &next, mac))
+		return db_fail(db, HSMCA_ERR_CRYPTO, "API key %lld: its row MAC could not be computed", (long long)k->id);
+	snprintf(id, sizeof id, "%lld", (long long)k->id);
+	snprintf(seq, sizeof seq, "%lld", (long long)k->seq);
+	db_params_text(&p, id);
+	db_params_text(&p, k->disabled ? "true" : "false");
+	db_params_bin(&p, mac, sizeof mac);
+	db_params_text(&p, seq);
+	rc = db_exec(db, "UPDATE api_keys SET disabled = $2::boolean, row_mac = $3 WHERE id = $1::bigint AND mac_seq = $4::bigint",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc == 0 && strcmp(PQcmdTuples(r), "1") != 0)
+		rc = db_fail(db, HSMCA_ERR_STATE, "API key %lld changed meanwhile", (long long)k->id);
 	PQclear(r);
 	return rc;
 }
@@ -152,20 +303,47 @@ int db_apikey_insert(struct db *db, const char *account, const char *key_hash_he
 	if ((rc = db_account_name_check(db, account)) || (rc = db_key_hash_norm(db, key_hash_hex, hash)) ||
 	    (profile && (rc = db_check_name(db, "profile", profile, DB_NAME_MAX))))
 		return rc;
+	if (!db->row_key)
+		return db_fail(db, HSMCA_ERR_CONFIG, "API key rows are written with the intent key, and none was given");
 	db_params_text(&p, hash);
 	db_params_text(&p, account);
 	db_params_text(&p, profile);
 	rc = db_exec(db,
 		     "INSERT INTO api_keys (key_hash, account_id, profile) "
-		     "SELECT $1, id, $3 FROM accounts WHERE name = $2 RETURNING id",
+		     "SELECT $1, id, $3 FROM accounts WHERE name = $2 RETURNING id::text, account_id::text, mac_seq::text",
 		     &p, DB_FMT_TEXT, &r);
 	if (rc == 0 && PQntuples(r) != 1)
 		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "account %s not found", account);
-	else if (rc == 0)
-		*out_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	else if (rc == HSMCA_ERR_EXISTS)
+	else if (rc == 0) { /* its MAC needs its id: a second UPDATE (mac_seq + 1) */
+		struct rowmac_apikey k = { strtoll(PQgetvalue(r, 0, 0), NULL, 10), hash,
+					   strtoll(PQgetvalue(r, 0, 1), NULL, 10), profile, false,
+					   strtoll(PQgetvalue(r, 0, 2), NULL, 10) };
+		if ((rc = db_apikey_write(db, &k)) == 0)
+			*out_id = k.id;
+	} else if (rc == HSMCA_ERR_EXISTS)
 		db_fail(db, rc, "API key exists");
 	PQclear(r);
+	return rc;
+}
+
+/* The key row of db_apikey_lookup's result (one row; the key is enabled): HSMCA_ERR_AUTH unless its MAC
+ * checks. */
+static int db_apikey_verify(struct db *db, const PGresult *r, const char *hash, const struct db_account *a)
+{
+	static const char *const names[] = {"key_id", "key_any", "key_seq", "key_mac", "key_legacy"};
+	uint8_t mac[INTENT_MAC_LEN];
+	char why[160];
+	bool has_mac = false;
+	int c[5], rc;
+	if ((rc = db_columns(db, r, names, c, 5)) || (rc = db_row_mac(db, r, 0, c[3], mac, &has_mac)))
+		return rc;
+	struct rowmac_apikey k = { strtoll(PQgetvalue(r, 0, c[0]), NULL, 10), hash, a->id,
+				   strcmp(PQgetvalue(r, 0, c[1]), "t") == 0 ? NULL : a->key_profile, false,
+				   strtoll(PQgetvalue(r, 0, c[2]), NULL, 10) };
+	rc = rowmac_apikey_verify(db->row_key, db->row_key_also, &k, has_mac ? mac : NULL,
+				  strcmp(PQgetvalue(r, 0, c[4]), "t") == 0, why, sizeof why);
+	if (rc)
+		db_fail(db, rc, "API key %lld of %s: %s", (long long)k.id, a->name, why);
 	return rc;
 }
 
@@ -179,15 +357,23 @@ int db_apikey_lookup(struct db *db, const char *key_hash_hex, struct db_account 
 	memset(out_account, 0, sizeof *out_account);
 	if ((rc = db_key_hash_norm(db, key_hash_hex, hash)))
 		return rc;
+	if (!db->row_key)
+		return db_fail(db, HSMCA_ERR_CONFIG, "API key rows are checked with the intent key, and none was given");
 	db_params_text(&p, hash);
 	rc = db_exec(db,
-		     "SELECT a.id, a.name, a.role, a.pw_hash, a.disabled, coalesce(k.profile, '') AS key_profile "
+		     "SELECT " DB_ACCOUNT_SEL("a") ", coalesce(k.profile, '') AS key_profile, k.id AS key_id, "
+		     "k.profile IS NULL AS key_any, k.mac_seq AS key_seq, encode(k.row_mac, 'hex') AS key_mac, "
+		     "(k.row_mac IS NULL AND k.mac_seq = 0 AND EXISTS (SELECT 1 FROM legacy_api_keys l WHERE l.id = k.id "
+		     "AND l.digest = sha256(convert_to(jsonb_build_array(k.key_hash, k.account_id, k.profile, "
+		     "k.disabled)::text, 'UTF8')))) AS key_legacy "
 		     "FROM api_keys k JOIN accounts a ON a.id = k.account_id "
 		     "WHERE k.key_hash = $1 AND NOT k.disabled",
 		     &p, DB_FMT_TEXT, &r);
-	if (rc == 0)
-		rc = db_account_fill(db, r, out_account);
+	if (rc == 0 && (rc = db_account_fill(db, r, out_account)) == 0)
+		rc = db_apikey_verify(db, r, hash, out_account);
 	PQclear(r);
+	if (rc && rc != HSMCA_ERR_NOTFOUND)
+		memset(out_account, 0, sizeof *out_account);
 	return rc;
 }
 
@@ -212,11 +398,11 @@ int db_account_lock(struct db *db, const char *actor, const char *target, struct
 	db_params_text(&p, target ? target : actor);
 	/* both rows in id order, so two administrators acting on each other cannot deadlock */
 	rc = db_exec(db,
-		     "SELECT " DB_ACCOUNT_COLS ", '' AS key_profile FROM accounts WHERE name = $1 OR name = $2 "
-		     "ORDER BY id FOR UPDATE",
+		     "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1 OR a.name = $2 "
+		     "ORDER BY a.id FOR UPDATE",
 		     &p, DB_FMT_TEXT, &r);
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-		if ((rc = db_account_row(db, r, i, &row)))
+		if ((rc = db_account_row(db, r, i, db->row_key, db->row_key_also, &row)))
 			break;
 		if (strcmp(row.name, actor) == 0)
 			*out_actor = row;
@@ -228,42 +414,42 @@ int db_account_lock(struct db *db, const char *actor, const char *target, struct
 	return rc;
 }
 
-/* One UPDATE of the account called name; HSMCA_ERR_NOTFOUND if there is none. */
-static int db_account_update(struct db *db, const char *sql, const char *name, const char *value)
-{
-	struct db_params p = {0};
-	PGresult *r = NULL;
-	int rc;
-
-	if ((rc = db_account_name_check(db, name)))
-		return rc;
-	db_params_text(&p, name);
-	db_params_text(&p, value);
-	rc = db_exec(db, sql, &p, DB_FMT_TEXT, &r);
-	if (rc == 0 && strcmp(PQcmdTuples(r), "1") != 0)
-		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "account %s not found", name);
-	PQclear(r);
-	return rc;
-}
-
 int db_account_set_disabled(struct db *db, const char *name, bool disabled)
 {
-	return db_account_update(db, "UPDATE accounts SET disabled = $2::boolean WHERE name = $1", name,
-				 disabled ? "true" : "false");
+	struct db_account a;
+	int rc = db_account_select(db, name, true, &a);
+	if (rc == 0) {
+		a.disabled = disabled;
+		rc = db_account_write(db, &a);
+	}
+	explicit_bzero(&a, sizeof a);
+	return rc;
 }
 
 int db_account_set_password(struct db *db, const char *name, const char *pw_hash)
 {
+	struct db_account a;
 	int rc = db_check_name(db, "password hash", pw_hash, DB_HASH_MAX);
-
-	return rc ? rc : db_account_update(db, "UPDATE accounts SET pw_hash = $2 WHERE name = $1", name, pw_hash);
+	if (rc == 0 && (rc = db_account_select(db, name, true, &a)) == 0) {
+		snprintf(a.pw_hash, sizeof a.pw_hash, "%s", pw_hash);
+		rc = db_account_write(db, &a);
+	}
+	explicit_bzero(&a, sizeof a);
+	return rc;
 }
 
 int db_account_set_role(struct db *db, const char *name, enum db_role role)
 {
+	struct db_account a;
+	int rc;
 	if (db_role_name(role) == NULL)
 		return db_fail(db, HSMCA_ERR_PARSE, "account role: unknown");
-	return db_account_update(db, "UPDATE accounts SET role = $2 WHERE name = $1", name, db_role_name(role));
+	if ((rc = db_account_select(db, name, true, &a)) == 0) {
+		a.role = role;
+		rc = db_account_write(db, &a);
+	}
+	explicit_bzero(&a, sizeof a);
+	return rc;
 }
 
 /* Fills an info row (columns id, name, role, disabled, created_at). */
@@ -352,11 +538,100 @@ int db_apikey_each(struct db *db, const char *account, int (*fn)(void *ctx, cons
 
 int db_apikey_disable(struct db *db, const char *account, int64_t id)
 {
+	static const char *const names[] = {"id", "key_hash", "account_id", "profile", "mac_seq"};
 	char idtext[24];
+	struct db_params p = {0};
+	PGresult *r = NULL;
+	int c[5], rc;
 
+	if ((rc = db_account_name_check(db, account)))
+		return rc;
+	if (!db->row_key)
+		return db_fail(db, HSMCA_ERR_CONFIG, "API key rows are written with the intent key, and none was given");
 	snprintf(idtext, sizeof idtext, "%lld", (long long)id);
-	return db_account_update(db,
-				 "UPDATE api_keys SET disabled = true WHERE id = $2::bigint "
-				 "AND account_id = (SELECT id FROM accounts WHERE name = $1)",
-				 account, idtext);
+	db_params_text(&p, account);
+	db_params_text(&p, idtext);
+	/* its old MAC is not checked: a disabled key gives nothing, and no key is ever enabled again */
+	rc = db_exec(db,
+		     "SELECT k.id, k.key_hash, k.account_id, k.profile, k.mac_seq FROM api_keys k "
+		     "WHERE k.id = $2::bigint AND k.account_id = (SELECT id FROM accounts WHERE name = $1) FOR UPDATE",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc == 0 && (rc = db_columns(db, r, names, c, 5)) == 0) {
+		if (PQntuples(r) != 1) {
+			rc = db_fail(db, HSMCA_ERR_NOTFOUND, "account %s has no API key %s", account, idtext);
+		} else {
+			struct rowmac_apikey k = { strtoll(PQgetvalue(r, 0, c[0]), NULL, 10), PQgetvalue(r, 0, c[1]),
+						   strtoll(PQgetvalue(r, 0, c[2]), NULL, 10),
+						   PQgetisnull(r, 0, c[3]) ? NULL : PQgetvalue(r, 0, c[3]), true,
+						   strtoll(PQgetvalue(r, 0, c[4]), NULL, 10) };
+			rc = db_apikey_write(db, &k);
+		}
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Re-MACs under db's key the account rows whose MAC checks under old_key alone (current transaction); *n
+ * counts them. */
+static int db_accounts_reseal(struct db *db, const uint8_t *old_key, unsigned *n)
+{
+	struct db_account a;
+	PGresult *r = NULL;
+	int rc = db_exec(db, "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a "
+			     "WHERE a.row_mac IS NOT NULL ORDER BY a.id FOR UPDATE", NULL, DB_FMT_TEXT, &r);
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		int v = db_account_row(db, r, i, old_key, NULL, &a);
+		if (v == 0 && (rc = db_account_write(db, &a)) == 0)
+			(*n)++;
+		else if (v != HSMCA_ERR_AUTH && v != 0)
+			rc = v; /* HSMCA_ERR_AUTH: under the new key already, or refused either way: left as it is */
+	}
+	explicit_bzero(&a, sizeof a);
+	PQclear(r);
+	return rc;
+}
+
+/* The same for the API key rows that are still enabled. */
+static int db_apikeys_reseal(struct db *db, const uint8_t *old_key, unsigned *n)
+{
+	static const char *const names[] = {"id", "key_hash", "account_id", "profile", "mac_seq", "row_mac"};
+	uint8_t mac[INTENT_MAC_LEN];
+	char why[160];
+	bool has_mac = false;
+	PGresult *r = NULL;
+	int c[6];
+	int rc = db_exec(db, "SELECT k.id, k.key_hash, k.account_id, k.profile, k.mac_seq, encode(k.row_mac, 'hex') "
+			     "AS row_mac FROM api_keys k WHERE k.row_mac IS NOT NULL AND NOT k.disabled ORDER BY k.id "
+			     "FOR UPDATE", NULL, DB_FMT_TEXT, &r);
+	if (rc == 0)
+		rc = db_columns(db, r, names, c, 6);
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		struct rowmac_apikey k = { strtoll(PQgetvalue(r, i, c[0]), NULL, 10), PQgetvalue(r, i, c[1]),
+					   strtoll(PQgetvalue(r, i, c[2]), NULL, 10),
+					   PQgetisnull(r, i, c[3]) ? NULL : PQgetvalue(r, i, c[3]), false,
+					   strtoll(PQgetvalue(r, i, c[4]), NULL, 10) };
+		if ((rc = db_row_mac(db, r, i, c[5], mac, &has_mac)))
+			break;
+		if (rowmac_apikey_verify(old_key, NULL, &k, mac, false, why, sizeof why) == 0 &&
+		    (rc = db_apikey_write(db, &k)) == 0)
+			(*n)++;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int db_rows_reseal(struct db *db, const uint8_t *old_key, unsigned *out_n)
+{
+	int rc;
+	*out_n = 0;
+	if (!db->row_key)
+		return db_fail(db, HSMCA_ERR_CONFIG, "account rows are written with the intent key, and none was given");
+	if ((rc = db_begin(db)) == 0 && (rc = db_accounts_reseal(db, old_key, out_n)) == 0 &&
+	    (rc = db_apikeys_reseal(db, old_key, out_n)) == 0)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		*out_n = 0;
+	}
+	return rc;
 }

@@ -6,6 +6,7 @@
 
 #include "db_lifecycle.h"
 #include "db_priv.h"
+#include "intent.h"
 
 int db_cert_insert_held(struct db *db, const struct db_cert *c, const char *details_json, unsigned ttl_seconds,
 			int64_t *out_id)
@@ -167,10 +168,11 @@ out:
 }
 
 int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, const char *reason,
-		       char out_serial[DB_SERIAL_HEX_MAX])
+		       const uint8_t *release_key, char out_serial[DB_SERIAL_HEX_MAX])
 {
 	static const char *const names[] = { "object" };
 	struct db_approval a;
+	uint8_t mac[INTENT_MAC_LEN];
 	char idt[24];
 	struct db_params p = { 0 };
 	PGresult *r = NULL;
@@ -217,12 +219,20 @@ int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, 
 	r = NULL;
 	if (approve && (rc = db_approval_renewed_ok(db, out_serial)))
 		goto out;
+	if (approve && intent_release_mac(release_key, out_serial, mac)) {
+		rc = db_fail(db, HSMCA_ERR_CRYPTO, "certificate %s: its release MAC could not be computed", out_serial);
+		goto out;
+	}
 	memset(&p, 0, sizeof(p));
 	db_params_text(&p, out_serial);
-	db_params_text(&p, reason && *reason ? reason : "rejected by an administrator");
+	if (approve)
+		db_params_bin(&p, mac, sizeof mac);
+	else
+		db_params_text(&p, reason && *reason ? reason : "rejected by an administrator");
 	rc = db_exec(db,
-		     approve ? "UPDATE certificates SET status = 'pending', owner = DEFAULT " /* this process's (008) */
-			       "WHERE serial_hex = $1 AND status = 'held' AND $2::text IS NOT NULL"
+		     approve ? "UPDATE certificates SET status = 'pending', release_mac = $2, " /* intent.h */
+			       "owner = DEFAULT " /* this process's (008) */
+			       "WHERE serial_hex = $1 AND status = 'held'"
 			     : "UPDATE certificates SET status = 'failed', failure_reason = $2 "
 			       "WHERE serial_hex = $1 AND status = 'held'",
 		     &p, DB_FMT_TEXT, &r);

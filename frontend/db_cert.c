@@ -221,37 +221,35 @@ out:
 int db_cert_claim_pending(struct db *db, const char *serial_hex,
 			  int (*fn)(void *ctx, struct db *db, const struct db_intent *in), void *ctx, bool *out_claimed)
 {
-	static const char *const names[] = {"issuer", "tbs", "intent_mac", "legacy", "renews", "renewed_status"};
+	static const char *const names[] = {"issuer", "tbs", "renews", "renewed_status", DB_INTENT_NAMES};
 	char serial[DB_SERIAL_HEX_MAX], issuer[DB_NAME_MAX], renews[DB_SERIAL_HEX_MAX], renewed[DB_STATUS_MAX];
-	uint8_t mac[DB_MAC_LEN];
-	bool has_mac = false;
+	struct db_intent_macs macs;
 	struct db_params p = {0};
 	PGresult *r = NULL;
-	int cols[6], rc;
+	int cols[8], rc;
 
 	*out_claimed = false;
 	if ((rc = db_serial_norm(db, serial_hex, serial)) || (rc = db_begin(db)))
 		return rc;
 	db_params_text(&p, serial);
 	/* a renewal: the certificate it renews, as it stands now (revoked since its intent was committed?) */
-	rc = db_exec(db, "SELECT c.issuer, c.tbs, c.intent_mac, " DB_INTENT_LEGACY_SQL("c") ", c.renews_serial AS renews, "
-			 "(SELECT o.status FROM certificates o WHERE o.serial_hex = c.renews_serial) AS renewed_status "
-			 "FROM certificates c WHERE c.serial_hex = $1 AND c.status = 'pending' FOR UPDATE OF c SKIP LOCKED",
+	rc = db_exec(db, "SELECT c.issuer, c.tbs, c.renews_serial AS renews, "
+			 "(SELECT o.status FROM certificates o WHERE o.serial_hex = c.renews_serial) AS renewed_status, "
+			 DB_INTENT_SQL("c") " FROM certificates c WHERE c.serial_hex = $1 AND c.status = 'pending' FOR UPDATE OF c SKIP LOCKED",
 		     &p, DB_FMT_BINARY, &r);
-	if (rc || (rc = db_columns(db, r, names, cols, 6)))
+	if (rc || (rc = db_columns(db, r, names, cols, 8)))
 		goto out;
 	if (PQntuples(r) == 1) {
 		struct db_intent in = { .serial_hex = serial, .issuer = issuer,
 					.tbs = (const uint8_t *)PQgetvalue(r, 0, cols[1]),
-					.tbs_len = (size_t)PQgetlength(r, 0, cols[1]) };
+					.tbs_len = (size_t)PQgetlength(r, 0, cols[1]), .macs = &macs };
 		if ((rc = db_copy_text(db, r, 0, cols[0], issuer, sizeof issuer)) ||
-		    (rc = db_intent_cols(db, r, 0, cols[2], cols[3], mac, &has_mac, &in.legacy)) ||
-		    (rc = db_copy_text(db, r, 0, cols[4], renews, sizeof renews)) ||
-		    (rc = db_copy_text(db, r, 0, cols[5], renewed, sizeof renewed)))
+		    (rc = db_copy_text(db, r, 0, cols[2], renews, sizeof renews)) ||
+		    (rc = db_copy_text(db, r, 0, cols[3], renewed, sizeof renewed)) ||
+		    (rc = db_intent_cols(db, r, 0, cols + 4, &macs)))
 			goto out;
-		in.mac = has_mac ? mac : NULL;
-		in.renews = PQgetisnull(r, 0, cols[4]) ? NULL : renews;
-		in.renewed_status = PQgetisnull(r, 0, cols[5]) ? NULL : renewed;
+		in.renews = PQgetisnull(r, 0, cols[2]) ? NULL : renews;
+		in.renewed_status = PQgetisnull(r, 0, cols[3]) ? NULL : renewed;
 		*out_claimed = true;
 		rc = fn(ctx, db, &in);
 	}

@@ -50,7 +50,7 @@ int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out)
 {
 	static const char *const names[] = { "serial_hex", "issuer", "profile", "requester", "status", "renews",
 					     "renewed_by", "subject", "sans", "failure_reason", "approval",
-					     "nb", "na", "tbs", "der", "intent_mac", "legacy" };
+					     "nb", "na", "tbs", "der", DB_INTENT_NAMES };
 	enum { N = sizeof(names) / sizeof(names[0]) };
 	char serial[DB_SERIAL_HEX_MAX], num[32], *end = NULL;
 	struct db_params p = { 0 };
@@ -70,8 +70,8 @@ int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out)
 		     "coalesce((SELECT a.id FROM approvals a WHERE a.action = 'certificate.issue' "
 		     "AND a.object = c.serial_hex), 0)::text AS approval, "
 		     "extract(epoch FROM c.not_before)::bigint::text AS nb, "
-		     "extract(epoch FROM c.not_after)::bigint::text AS na, c.tbs, c.der, c.intent_mac, "
-		     DB_INTENT_LEGACY_SQL("c") " FROM certificates c WHERE c.serial_hex = $1",
+		     "extract(epoch FROM c.not_after)::bigint::text AS na, c.tbs, c.der, "
+		     DB_INTENT_SQL("c") " FROM certificates c WHERE c.serial_hex = $1",
 		     &p, DB_FMT_BINARY, &r);
 	if (rc || (rc = db_columns(db, r, names, cols, N)))
 		goto out;
@@ -95,8 +95,7 @@ int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out)
 	    (rc = db_dup(db, r, cols[14], &out->der, &out->der_len)))
 		goto out;
 	out->approval_id = strtoll(num, &end, 10);
-	if ((rc = db_intent_cols(db, r, 0, cols[15], cols[16], out->intent_mac, &out->has_intent_mac,
-				 &out->intent_legacy)))
+	if ((rc = db_intent_cols(db, r, 0, cols + 15, &out->macs)))
 		goto out;
 	if (!out->subject || !out->sans || !out->tbs)
 		rc = db_fail(db, HSMCA_ERR_STATE, "certificate %s: incomplete row", serial);

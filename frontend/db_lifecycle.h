@@ -21,8 +21,7 @@ struct db_cert_row {
 	time_t not_before, not_after;
 	uint8_t *tbs, *der;                 /* der NULL until issued */
 	size_t tbs_len, der_len;
-	uint8_t intent_mac[DB_MAC_LEN];     /* when has_intent_mac: the MAC stored with the intent (intent.h) */
-	bool has_intent_mac, intent_legacy; /* legacy: no MAC, listed by schema 013 */
+	struct db_intent_macs macs;         /* what intent.h checks before its TBS is signed */
 };
 
 /* Reads the row of serial_hex (either case). HSMCA_ERR_NOTFOUND if none. */
@@ -53,12 +52,13 @@ int db_approval_get(struct db *db, int64_t id, struct db_approval *out) HSMCA_WU
 int db_approval_each(struct db *db, bool pending_only, unsigned limit,
 		     int (*fn)(void *ctx, const struct db_approval *a), void *ctx) HSMCA_WUR;
 /* Inside the current transaction: decides a pending, unexpired approval of a held certificate.
- * approve: approvals -> approved and the certificate held -> pending (to be signed); else -> rejected and
- * the certificate held -> failed with reason. by must differ from the requester (HSMCA_ERR_AUTH).
+ * approve: approvals -> approved and the certificate held -> pending (to be signed) with its release MAC under
+ * release_key (INTENT_KEY_LEN bytes, intent.h; the caller keeps it); else -> rejected and the certificate
+ * held -> failed with reason. by must differ from the requester (HSMCA_ERR_AUTH).
  * HSMCA_ERR_NOTFOUND (no such approval), HSMCA_ERR_STATE (already decided or expired: why in db_errmsg).
  * out_serial gets the certificate's serial. */
 int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, const char *reason,
-		       char out_serial[DB_SERIAL_HEX_MAX]) HSMCA_WUR;
+		       const uint8_t *release_key, char out_serial[DB_SERIAL_HEX_MAX]) HSMCA_WUR;
 /* Inside the current transaction: pending approvals past their expiry -> expired, their certificates
  * held -> failed; fn is called for each (to audit it in the same transaction). */
 int db_approval_expire(struct db *db, int (*fn)(void *ctx, int64_t id, const char *serial), void *ctx) HSMCA_WUR;

@@ -10,7 +10,7 @@
 
 /* DB_SCHEMA_VERSION: the highest schema/NNN_*.sql this build knows. Raise it with every new migration
  * (tests/integration/db_test.c fails if it differs from the highest NNN in HSMCA_SCHEMA_DIR). */
-#define DB_SCHEMA_VERSION 13
+#define DB_SCHEMA_VERSION 15
 #define DB_BLOB_MAX (1024 * 1024)      /* TBS, DER: far above any certificate we issue */
 #define DB_TEXT_MAX (64 * 1024)        /* subject, SANs, reasons, audit details */
 #define DB_PARAMS_MAX 20
@@ -31,6 +31,7 @@ struct db {
 	bool stmt_cache;      /* db_open sets it (db_close frees the cache); a struct db made elsewhere never caches */
 	unsigned n_stmts;     /* prepared on this connection as hsmca_<index>; cleared on reconnect */
 	struct db_stmt stmts[DB_STMT_CACHE];
+	const uint8_t *row_key, *row_key_also; /* db_set_row_keys: borrowed; NULL until set */
 };
 
 /* Query parameters: text values (NULL is SQL NULL) unless len[i] is set, which makes value i binary. */
@@ -85,16 +86,21 @@ int db_reconnect_if_lost(struct db *db) HSMCA_WUR;
 /* The highest applied migration (0 if none). */
 int db_version_current(struct db *db, int *out) HSMCA_WUR;
 void db_err_copy(char *dst, const char *src);
-/* The select-list item "legacy" of a certificates row aliased T: true if it has no intent MAC and is one of the
- * pending or held rows that migration 013 (which gave every intent one) found, with the same TBS; such a row
- * is signed without a MAC. */
-#define DB_INTENT_LEGACY_SQL(T)                                                                                 \
-	"(" T ".intent_mac IS NULL AND EXISTS (SELECT 1 FROM legacy_intents l WHERE l.serial_hex = " T             \
-	".serial_hex AND l.tbs_sha256 = sha256(" T ".tbs))) AS legacy"
-/* Reads a binary-format result's intent_mac (col_mac: bytea, NULL or DB_MAC_LEN bytes) and legacy (col_legacy:
- * boolean) of row into mac, *has_mac and *legacy; HSMCA_ERR_STATE for a MAC of another length. */
-int db_intent_cols(struct db *db, const PGresult *r, int row, int col_mac, int col_legacy, uint8_t mac[DB_MAC_LEN],
-		   bool *has_mac, bool *legacy) HSMCA_WUR;
+/* The select-list items of a certificates row aliased T that struct db_intent_macs holds (DB_INTENT_NAMES):
+ * intent_mac; legacy, true if it has no intent MAC and is one of the pending or held rows that migration 013
+ * (which gave every intent one) found, with the same TBS (signed without a MAC); release_mac; and gate, "none"
+ * (no certificate.issue approval names it), "gated" (one does) or "legacy" (one does, and migration 014 found
+ * it pending: released before the release MAC existed). */
+#define DB_INTENT_SQL(T)                                                                                         \
+	T ".intent_mac, (" T ".intent_mac IS NULL AND EXISTS (SELECT 1 FROM legacy_intents l WHERE l.serial_hex = " \
+	T ".serial_hex AND l.tbs_sha256 = sha256(" T ".tbs))) AS legacy, " T ".release_mac, "                      \
+	"CASE WHEN NOT EXISTS (SELECT 1 FROM approvals a WHERE a.object = " T ".serial_hex AND a.action = "         \
+	"'certificate.issue') THEN 'none' WHEN EXISTS (SELECT 1 FROM legacy_releases lr WHERE lr.serial_hex = " T   \
+	".serial_hex) THEN 'legacy' ELSE 'gated' END AS gate"
+#define DB_INTENT_NAMES "intent_mac", "legacy", "release_mac", "gate"
+/* Reads a binary-format result's DB_INTENT_SQL items of row (cols: their 4 column numbers in that order) into
+ * out; HSMCA_ERR_STATE for a MAC of another length or an unknown gate. */
+int db_intent_cols(struct db *db, const PGresult *r, int row, const int cols[4], struct db_intent_macs *out) HSMCA_WUR;
 /* The checks of db_cert_insert_pending (serial and renews get the normalised serials, DB_SERIAL_HEX_MAX each)
  * and of db_audit_append (object and details non-NULL), for the batched statements of db_batch.c. */
 int db_cert_check(struct db *db, const struct db_cert *c, char *serial, char *renews) HSMCA_WUR;

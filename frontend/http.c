@@ -76,12 +76,14 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_audit_checkpoint_timestamp_seconds gauge\nhsmca_audit_checkpoint_timestamp_seconds %lld\n"
 			 "# TYPE hsmca_audit_checkpoint_failures_total counter\nhsmca_audit_checkpoint_failures_total %lu\n"
 			 "# TYPE hsmca_audit_log_tampered gauge\nhsmca_audit_log_tampered %d\n"
-			 "# TYPE hsmca_intents_refused_total counter\nhsmca_intents_refused_total %lu\n",
+			 "# TYPE hsmca_intents_refused_total counter\nhsmca_intents_refused_total %lu\n"
+			 "# TYPE hsmca_rows_refused_total counter\nhsmca_rows_refused_total %lu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
 			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
 			 atomic_load(&h->app->checkpoint_unix), atomic_load(&h->app->checkpoint_failures),
-			 atomic_load(&h->app->checkpoint_tampered), atomic_load(&h->app->intents_refused));
+			 atomic_load(&h->app->checkpoint_tampered), atomic_load(&h->app->intents_refused),
+			 atomic_load(&h->app->rows_refused));
 	http_text(req, 200, "text/plain; version=0.0.4", out, (size_t)n);
 }
 

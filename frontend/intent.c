@@ -15,6 +15,7 @@
 #include "conf.h"
 
 static const char intent_domain[] = "hsmca-intent-v1"; /* and its NUL, in the MAC */
+static const char release_domain[] = "hsmca-release-v1";
 
 int intent_key_parse(const uint8_t *buf, size_t n, uint8_t key[INTENT_KEY_LEN])
 {
@@ -108,27 +109,29 @@ static int intent_mac_field(EVP_MAC_CTX *m, const void *p, size_t len, int width
 	return EVP_MAC_update(m, h + 4 - width, (size_t)width) && EVP_MAC_update(m, p, len);
 }
 
-int intent_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
-	       size_t tbs_len, uint8_t out[INTENT_MAC_LEN])
+int intent_hmac_parts(const uint8_t key[INTENT_KEY_LEN], const char *domain, const struct intent_part *parts,
+		      size_t n, uint8_t out[INTENT_MAC_LEN])
 {
-	char serial[64];
-	size_t sl = strlen(serial_hex), il = strlen(issuer), outl = 0;
 	OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
 				OSSL_PARAM_construct_end() };
 	EVP_MAC *mac = NULL;
 	EVP_MAC_CTX *m = NULL;
+	size_t outl = 0;
 	int rc = HSMCA_ERR_CRYPTO;
 
-	if (sl >= sizeof serial || il > 0xffff || tbs_len > 0xffffffffu)
-		return HSMCA_ERR_LIMIT;
-	for (size_t i = 0; i <= sl; i++) /* with its NUL */
-		serial[i] = (char)(serial_hex[i] >= 'A' && serial_hex[i] <= 'F' ? serial_hex[i] + 32 : serial_hex[i]);
+	for (size_t i = 0; i < n; i++)
+		if ((parts[i].width == 2 && parts[i].len > 0xffff) || (parts[i].width == 4 && parts[i].len > 0xffffffffu) ||
+		    (parts[i].width != 0 && parts[i].width != 2 && parts[i].width != 4))
+			return HSMCA_ERR_LIMIT;
 	if (!(mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) || !(m = EVP_MAC_CTX_new(mac)) ||
 	    !EVP_MAC_init(m, key, INTENT_KEY_LEN, params) ||
-	    !EVP_MAC_update(m, (const uint8_t *)intent_domain, sizeof intent_domain) ||
-	    !intent_mac_field(m, serial, sl, 2) || !intent_mac_field(m, issuer, il, 2) ||
-	    !intent_mac_field(m, tbs, tbs_len, 4) || !EVP_MAC_final(m, out, &outl, INTENT_MAC_LEN) ||
-	    outl != INTENT_MAC_LEN)
+	    !EVP_MAC_update(m, (const uint8_t *)domain, strlen(domain) + 1))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (parts[i].width ? !intent_mac_field(m, parts[i].p, parts[i].len, parts[i].width)
+				   : !EVP_MAC_update(m, parts[i].p, parts[i].len))
+			goto out;
+	if (!EVP_MAC_final(m, out, &outl, INTENT_MAC_LEN) || outl != INTENT_MAC_LEN)
 		goto out;
 	rc = 0;
 out:
@@ -137,33 +140,111 @@ out:
 	return rc;
 }
 
-int intent_verify(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *serial_hex, const char *issuer,
-		  const uint8_t *tbs, size_t tbs_len, const uint8_t *mac, bool legacy, char *why, size_t why_len)
+/* HMAC-SHA-256(key, domain with its NUL || u16 serial (lowercase) [|| u16 issuer || u32 TBS, unless issuer is
+ * NULL]) */
+static int intent_hmac(const uint8_t key[INTENT_KEY_LEN], const char *domain, const char *serial_hex,
+		       const char *issuer, const uint8_t *tbs, size_t tbs_len, uint8_t out[INTENT_MAC_LEN])
+{
+	char serial[64];
+	size_t sl = strlen(serial_hex);
+
+	if (sl >= sizeof serial)
+		return HSMCA_ERR_LIMIT;
+	for (size_t i = 0; i <= sl; i++) /* with its NUL */
+		serial[i] = (char)(serial_hex[i] >= 'A' && serial_hex[i] <= 'F' ? serial_hex[i] + 32 : serial_hex[i]);
+	const struct intent_part parts[] = { { serial, sl, 2 },
+					     { issuer, issuer ? strlen(issuer) : 0, 2 },
+					     { tbs, tbs_len, 4 } };
+	return intent_hmac_parts(key, domain, parts, issuer ? 3 : 1, out);
+}
+
+int intent_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
+	       size_t tbs_len, uint8_t out[INTENT_MAC_LEN])
+{
+	return intent_hmac(key, intent_domain, serial_hex, issuer, tbs, tbs_len, out);
+}
+
+int intent_release_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, uint8_t out[INTENT_MAC_LEN])
+{
+	return intent_hmac(key, release_domain, serial_hex, NULL, NULL, 0, out);
+}
+
+int intent_match(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also,
+		 int (*fn)(const uint8_t *key, const void *ctx, uint8_t *out), const void *ctx, const uint8_t *mac)
 {
 	uint8_t want[INTENT_MAC_LEN];
 	int rc = HSMCA_ERR_AUTH;
-
-	if (!mac) {
-		if (legacy)
-			return 0;
-		snprintf(why, why_len, "intent-mac: the stored intent has no MAC (not written by this appliance's frontend)");
-		return HSMCA_ERR_AUTH;
-	}
 	for (int k = 0; k < 2 && rc == HSMCA_ERR_AUTH; k++) {
 		const uint8_t *kk = k ? also : key;
 		if (!kk)
 			continue;
-		if (intent_mac(kk, serial_hex, issuer, tbs, tbs_len, want)) {
-			snprintf(why, why_len, "intent-mac: the MAC could not be computed");
+		if (fn(kk, ctx, want)) {
 			rc = HSMCA_ERR_CRYPTO;
 			break;
 		}
 		if (!CRYPTO_memcmp(want, mac, INTENT_MAC_LEN))
 			rc = 0;
 	}
+	OPENSSL_cleanse(want, sizeof want);
+	return rc;
+}
+
+struct intent_check_ctx {
+	const char *domain, *serial_hex, *issuer;
+	const uint8_t *tbs;
+	size_t tbs_len;
+};
+
+static int intent_check_fn(const uint8_t *key, const void *vctx, uint8_t *out)
+{
+	const struct intent_check_ctx *c = vctx;
+	return intent_hmac(key, c->domain, c->serial_hex, c->issuer, c->tbs, c->tbs_len, out);
+}
+
+/* 0 if mac is the MAC (intent: issuer non-NULL; release: NULL) under key or also; HSMCA_ERR_AUTH if under
+ * neither; HSMCA_ERR_CRYPTO (why says so) if it could not be computed */
+static int intent_check(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *domain,
+			const char *serial_hex, const char *issuer, const uint8_t *tbs, size_t tbs_len,
+			const uint8_t *mac, char *why, size_t why_len)
+{
+	const struct intent_check_ctx c = { domain, serial_hex, issuer, tbs, tbs_len };
+	int rc = intent_match(key, also, intent_check_fn, &c, mac);
+	if (rc == HSMCA_ERR_CRYPTO)
+		snprintf(why, why_len, "intent-mac: the MAC could not be computed");
+	return rc;
+}
+
+int intent_verify(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *serial_hex, const char *issuer,
+		  const uint8_t *tbs, size_t tbs_len, const uint8_t *mac, bool legacy, char *why, size_t why_len)
+{
+	int rc;
+	if (!mac) {
+		if (legacy)
+			return 0;
+		snprintf(why, why_len, "intent-mac: the stored intent has no MAC (not written by this appliance's frontend)");
+		return HSMCA_ERR_AUTH;
+	}
+	rc = intent_check(key, also, intent_domain, serial_hex, issuer, tbs, tbs_len, mac, why, why_len);
 	if (rc == HSMCA_ERR_AUTH)
 		snprintf(why, why_len, "intent-mac: the stored intent's MAC does not match (changed, or written without "
 			 "this appliance's intent key)");
-	OPENSSL_cleanse(want, sizeof want);
+	return rc;
+}
+
+int intent_release_verify(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *serial_hex,
+			  enum intent_gate gate, const uint8_t *mac, char *why, size_t why_len)
+{
+	int rc;
+	if (gate != INTENT_GATED)
+		return 0;
+	if (!mac) {
+		snprintf(why, why_len, "release-mac: the request needed an approval, and its release has no MAC (not "
+			 "approved through this appliance's frontend)");
+		return HSMCA_ERR_AUTH;
+	}
+	rc = intent_check(key, also, release_domain, serial_hex, NULL, NULL, 0, mac, why, why_len);
+	if (rc == HSMCA_ERR_AUTH)
+		snprintf(why, why_len, "release-mac: the request needed an approval, and its release's MAC does not "
+			 "match (not approved through this appliance's frontend)");
 	return rc;
 }

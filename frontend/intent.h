@@ -9,8 +9,13 @@
  *                u32 len || TBS)   (lengths big-endian, the serial in lowercase hex)
  * in certificates.intent_mac (schema 013). The key lives in a file only the frontend reads (intent_key_file),
  * never in the database. A row without a MAC is signed only if schema 013 found it pending or held (listed in
- * legacy_intents with its TBS's SHA-256). The MAC protects what is signed, not whether a held request was
- * approved: the database role can write approval rows (and accounts) as well.
+ * legacy_intents with its TBS's SHA-256). An approval adds a second MAC (schema 014):
+ *   HMAC-SHA-256(intent key, "hsmca-release-v1" 0x00 || u16 len || serial)
+ * in certificates.release_mac, written with held -> pending by the frontend after its own checks of the
+ * approver; a row that has an approval (certificate.issue) is signed only with it, so a held row released
+ * in SQL (the database role can write approval rows too) is failed. Rows schema 014 found pending with an
+ * approval are listed in legacy_releases and need none. Account and API key rows carry MACs under the same
+ * key as well (rowmac.h, schema 015).
  *
  * The key file: 64 hex digits (32 bytes, e.g. `openssl rand -hex 32`), then nothing or one line end; it must be
  * a regular file owned by root or by the reading process's user, that neither group nor others may read or
@@ -53,5 +58,39 @@ int intent_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const 
 int intent_verify(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *serial_hex, const char *issuer,
 		  const uint8_t *tbs, size_t tbs_len, const uint8_t *mac, bool legacy, char *why,
 		  size_t why_len) HSMCA_WUR;
+
+/* One field of a MAC's input: len bytes at p, after a big-endian length of width bytes (2 or 4; 0: none). */
+struct intent_part {
+	const void *p;
+	size_t len;
+	int width;
+};
+/* HMAC-SHA-256(key, domain with its NUL || each part in order): the MACs of this file and of rowmac.h.
+ * 0; HSMCA_ERR_LIMIT if a length does not fit its width; HSMCA_ERR_CRYPTO. */
+int intent_hmac_parts(const uint8_t key[INTENT_KEY_LEN], const char *domain, const struct intent_part *parts,
+		      size_t n, uint8_t out[INTENT_MAC_LEN]) HSMCA_WUR;
+
+/* 0 if mac (INTENT_MAC_LEN bytes) is fn's MAC of ctx under key or under also (NULL: none), compared in
+ * constant time; HSMCA_ERR_AUTH if under neither; HSMCA_ERR_CRYPTO if fn failed. */
+int intent_match(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also,
+		 int (*fn)(const uint8_t *key, const void *ctx, uint8_t *out), const void *ctx,
+		 const uint8_t *mac) HSMCA_WUR;
+
+/* Whether a stored intent needs an approval's release MAC (db.h's struct db_intent says which). */
+enum intent_gate {
+	INTENT_UNGATED = 0, /* no approval row: an ordinary request */
+	INTENT_GATED,       /* it has an approval: signed only with a release MAC */
+	INTENT_GATE_LEGACY, /* it has one and schema 014 found it pending (legacy_releases): no MAC needed */
+};
+
+/* The MAC that releases a held intent after its approval (above). 0, or HSMCA_ERR_CRYPTO. */
+int intent_release_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex,
+		       uint8_t out[INTENT_MAC_LEN]) HSMCA_WUR;
+
+/* Whether an intent's release lets it be signed: 0 unless gate is INTENT_GATED; then 0 if mac (NULL: none) is
+ * its release MAC under key or also, compared in constant time, HSMCA_ERR_AUTH otherwise (why, at least 96
+ * bytes, says which), HSMCA_ERR_CRYPTO if it could not be computed. */
+int intent_release_verify(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *serial_hex,
+			  enum intent_gate gate, const uint8_t *mac, char *why, size_t why_len) HSMCA_WUR;
 
 #endif

@@ -58,6 +58,8 @@ int issue_db(struct worker *w)
 	int rc = db_open(w->app->conf.database, &w->db, err);
 	if (rc)
 		log_event("error", "db_unavailable", "worker=%u why=\"%s\"", w->id, err);
+	else
+		app_db_keys(w->app, w->db);
 	return rc;
 }
 
@@ -456,6 +458,10 @@ int issue_account_may_request(struct worker *w, const char *name)
 {
 	struct db_account acct;
 	int rc = db_account_get(w->db, name, &acct);
+	if (rc == HSMCA_ERR_AUTH) { /* its row was changed outside the frontend: as if it did not exist */
+		auth_row_refused(w, NULL);
+		return HSMCA_ERR_NOTFOUND;
+	}
 	if (rc)
 		return rc;
 	if (acct.disabled)
@@ -716,11 +722,15 @@ void issue_request(struct worker *w, struct job *j)
 }
 
 int issue_intent_verify(struct worker *w, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len,
-			const uint8_t *mac, bool legacy, const char *by, char *why, size_t why_len)
+			const struct db_intent_macs *m, const char *by, char *why, size_t why_len)
 {
 	const struct app *a = w->app;
-	int rc = intent_verify(a->intent_key, a->has_intent_key_accept ? a->intent_key_accept : NULL, serial, issuer,
-			       tbs, tbs_len, mac, legacy, why, why_len);
+	const uint8_t *also = a->has_intent_key_accept ? a->intent_key_accept : NULL;
+	int rc = intent_verify(a->intent_key, also, serial, issuer, tbs, tbs_len, m->has_mac ? m->mac : NULL,
+			       m->legacy, why, why_len);
+	if (rc == 0)
+		rc = intent_release_verify(a->intent_key, also, serial, (enum intent_gate)m->gate,
+					   m->has_release_mac ? m->release_mac : NULL, why, why_len);
 	if (rc != HSMCA_ERR_AUTH)
 		return rc;
 	log_event("error", "intent_refused", "serial=%s%s%s why=\"%s\"", serial, by ? " approved_by=" : "", by ? by : "",
@@ -747,7 +757,7 @@ static int issue_recover_claimed(void *vctx, struct db *db, const struct db_inte
 	dbuf_init(&t);
 	dbuf_init(&der);
 	/* only an intent this appliance's frontend wrote is signed: anything else is failed, never sent */
-	rc = issue_intent_verify(ctx->w, in->serial_hex, in->issuer, in->tbs, in->tbs_len, in->mac, in->legacy, NULL, why,
+	rc = issue_intent_verify(ctx->w, in->serial_hex, in->issuer, in->tbs, in->tbs_len, in->macs, NULL, why,
 				 sizeof why);
 	if (rc == 0 && in->renews && (!in->renewed_status || strcmp(in->renewed_status, "issued") != 0)) {
 		/* a renewal whose certificate was revoked after its intent was committed (a signer outage kept it

@@ -66,11 +66,12 @@ bool issue_role_may_request(enum db_role role);
  * auth key's account), read now: 0 if it may request; HSMCA_ERR_NOTFOUND if it is gone or disabled;
  * HSMCA_ERR_AUTH if its role may not request; else the database's error. */
 int issue_account_may_request(struct worker *w, const char *name);
-/* Whether a TBS read back from the database may be signed (intent_verify under the app's key and, during a
- * rotation, its accepted one): 0; HSMCA_ERR_POLICY if not (logged as intent_refused with by, when given,
- * as approved_by, and counted in /metrics; why says which); HSMCA_ERR_CRYPTO if it could not be checked. */
+/* Whether a TBS read back from the database may be signed (intent_verify and, if it has an approval,
+ * intent_release_verify, under the app's key and, during a rotation, its accepted one): 0; HSMCA_ERR_POLICY if
+ * not (logged as intent_refused with by, when given, as approved_by, and counted in /metrics; why says which);
+ * HSMCA_ERR_CRYPTO if it could not be checked. */
 int issue_intent_verify(struct worker *w, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len,
-			const uint8_t *mac, bool legacy, const char *by, char *why, size_t why_len);
+			const struct db_intent_macs *m, const char *by, char *why, size_t why_len);
 /* Records a refused request on the audit log (its own transaction). */
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why);
 

@@ -26,6 +26,8 @@
 
 struct fe_args {
 	const char *config, *conninfo, *schema, *name, *role, *password_file, *account, *profile, *expect;
+	const char *intent_key_file; /* --intent-key-file, else the config's intent_key_file */
+	bool replace;                /* create-account --replace */
 	const char *checkpoint_cert[DB_AUDIT_KEYS_MAX]; /* --checkpoint-cert, repeatable */
 	unsigned n_checkpoint_cert;
 };
@@ -37,7 +39,10 @@ static int fe_usage(void)
 		"       hsmca-frontend migrate --conninfo OWNER_CONNINFO [--schema DIR]\n"
 		"       hsmca-frontend bootstrap-admin -c CONFIG --name NAME --password-file FILE\n"
 		"       hsmca-frontend create-account -c CONFIG --name NAME --role requester|admin|auditor --password-file FILE\n"
+		"                                     [--replace (an existing account: this role and password, enabled)]\n"
 		"       hsmca-frontend create-apikey -c CONFIG --account NAME --profile PROFILE\n"
+		"       (these three write rows with the intent key's MAC: instead of -c CONFIG, give\n"
+		"        --conninfo CONNINFO --intent-key-file PATH)\n"
 		"       hsmca-frontend audit-verify (-c CONFIG | --conninfo CONNINFO) [--checkpoint-cert [LABEL=]PEM]...\n"
 		"                                   [--expect ROW:HEX (a logged audit_checkpoint's audit_id and head)]\n"
 		"       (--checkpoint-cert up to %d times, e.g. the checkpoint_key's certificate now and the one it\n"
@@ -54,6 +59,7 @@ static int fe_parse(int argc, char **argv, struct fe_args *a)
 		{ "role", required_argument, NULL, 'r' },     { "password-file", required_argument, NULL, 'p' },
 		{ "account", required_argument, NULL, 'a' },  { "profile", required_argument, NULL, 'P' },
 		{ "checkpoint-cert", required_argument, NULL, 'k' }, { "expect", required_argument, NULL, 'e' },
+		{ "intent-key-file", required_argument, NULL, 'K' }, { "replace", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int o;
@@ -64,10 +70,14 @@ static int fe_parse(int argc, char **argv, struct fe_args *a)
 			a->checkpoint_cert[a->n_checkpoint_cert++] = optarg;
 			continue;
 		}
+		if (o == 'R') {
+			a->replace = true;
+			continue;
+		}
 		const char **slot = o == 'c' ? &a->config : o == 'C' ? &a->conninfo : o == 's' ? &a->schema
 				  : o == 'n' ? &a->name : o == 'r' ? &a->role : o == 'p' ? &a->password_file
 				  : o == 'a' ? &a->account : o == 'P' ? &a->profile
-				  : o == 'e' ? &a->expect : NULL;
+				  : o == 'e' ? &a->expect : o == 'K' ? &a->intent_key_file : NULL;
 		if (!slot)
 			return HSMCA_ERR_CONFIG;
 		*slot = optarg;
@@ -75,17 +85,18 @@ static int fe_parse(int argc, char **argv, struct fe_args *a)
 	return optind == argc ? 0 : HSMCA_ERR_CONFIG;
 }
 
+static struct fconfig fe_conf; /* -c CONFIG, once loaded */
+
 static int fe_db(const struct fe_args *a, struct db **db)
 {
-	static struct fconfig conf;
 	char err[CONF_ERR_MAX > DB_ERR_MAX ? CONF_ERR_MAX : DB_ERR_MAX];
 	const char *ci = a->conninfo;
 	if (!ci) {
-		if (!a->config || fconfig_load(a->config, &conf, err)) {
+		if (!a->config || fconfig_load(a->config, &fe_conf, err)) {
 			fprintf(stderr, "hsmca-frontend: %s\n", a->config ? err : "-c CONFIG or --conninfo required");
 			return HSMCA_ERR_CONFIG;
 		}
-		ci = conf.database;
+		ci = fe_conf.database;
 	}
 	int rc = db_open(ci, db, err);
 	if (rc)
@@ -93,9 +104,35 @@ static int fe_db(const struct fe_args *a, struct db **db)
 	return rc;
 }
 
+/* fe_db, with the intent key read into key (--intent-key-file, else the config's intent_key_file) and given
+ * to the connection for the account and API key rows it writes (rowmac.h). The caller wipes key. */
+static int fe_db_keyed(const struct fe_args *a, struct db **db, uint8_t key[INTENT_KEY_LEN])
+{
+	char err[CONF_ERR_MAX];
+	int rc = fe_db(a, db);
+	const char *path = a->intent_key_file ? a->intent_key_file : a->conninfo ? NULL : fe_conf.intent_key_file;
+	if (rc)
+		return rc;
+	if (!path || !*path) {
+		fprintf(stderr, "hsmca-frontend: --intent-key-file (or -c CONFIG) required: account and API key rows "
+				"carry the intent key's MAC\n");
+		rc = HSMCA_ERR_CONFIG;
+	} else if ((rc = intent_key_read(a->intent_key_file ? "--intent-key-file" : "intent_key_file", path, key, err))) {
+		fprintf(stderr, "hsmca-frontend: %s\n", err);
+	}
+	if (rc) {
+		db_close(*db);
+		*db = NULL;
+		return rc;
+	}
+	db_set_row_keys(*db, key, NULL);
+	return 0;
+}
+
 static int fe_create_account(const struct fe_args *a, bool bootstrap)
 {
 	struct db *db = NULL;
+	uint8_t key[INTENT_KEY_LEN];
 	char pw[PWFILE_OUT], hash[DB_HASH_MAX], details[128];
 	size_t pl = 0;
 	enum db_role role = bootstrap ? DB_ROLE_ADMIN
@@ -117,19 +154,28 @@ static int fe_create_account(const struct fe_args *a, bool bootstrap)
 	}
 	rc = auth_hash_password(pw, pl, hash);
 	OPENSSL_cleanse(pw, sizeof(pw));
-	if (rc || (rc = fe_db(a, &db)))
+	if (rc || (rc = fe_db_keyed(a, &db, key))) {
+		OPENSSL_cleanse(key, sizeof(key));
 		return 1;
-	snprintf(details, sizeof(details), "{\"role\": \"%s\"}", bootstrap ? "admin" : a->role);
-	if (!(rc = db_begin(db)) && !(rc = db_account_create(db, a->name, role, hash)) &&
-	    !(rc = db_audit_append(db, bootstrap ? "bootstrap" : "cli", "account.created", a->name, details)))
+	}
+	bool reset = a->replace && !bootstrap;
+	snprintf(details, sizeof(details), "{\"role\": \"%s\"%s}", bootstrap ? "admin" : a->role,
+		 reset ? ", \"enabled\": true" : "");
+	if (!(rc = db_begin(db)) &&
+	    !(rc = reset ? db_account_reset(db, a->name, role, hash) : db_account_create(db, a->name, role, hash)) &&
+	    !(rc = db_audit_append(db, bootstrap ? "bootstrap" : "cli", reset ? "account.reset" : "account.created",
+				   a->name, details)))
 		rc = db_commit(db);
-	if (rc)
+	if (rc) {
+		fprintf(stderr, "hsmca-frontend: %s\n", rc == HSMCA_ERR_EXISTS ? "the account exists (--replace resets it)"
+							 : rc == HSMCA_ERR_NOTFOUND ? "no such account"
+										    : db_errmsg(db));
 		db_rollback(db);
+	} else {
+		printf("account %s %s\n", a->name, reset ? "reset" : "created");
+	}
 	db_close(db);
-	if (rc)
-		fprintf(stderr, "hsmca-frontend: %s\n", rc == HSMCA_ERR_EXISTS ? "the account exists" : hsmca_strerror(rc));
-	else
-		printf("account %s created\n", a->name);
+	OPENSSL_cleanse(key, sizeof(key));
 	return rc ? 1 : 0;
 }
 
@@ -149,16 +195,21 @@ static int fe_create_apikey(const struct fe_args *a)
 	SHA256((const uint8_t *)key, strlen(key), h);
 	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
-	if ((rc = fe_db(a, &db)))
-		return 1;
-	if (!(rc = db_begin(db)) && !(rc = db_apikey_create(db, a->account, hex, a->profile)) &&
-	    !(rc = db_audit_append(db, "cli", "apikey.created", a->account, "{}")))
-		rc = db_commit(db);
-	if (rc)
-		db_rollback(db);
-	db_close(db);
+	uint8_t ikey[INTENT_KEY_LEN];
+	rc = fe_db_keyed(a, &db, ikey);
+	if (rc == 0) {
+		if (!(rc = db_begin(db)) && !(rc = db_apikey_create(db, a->account, hex, a->profile)) &&
+		    !(rc = db_audit_append(db, "cli", "apikey.created", a->account, "{}")))
+			rc = db_commit(db);
+		if (rc) {
+			fprintf(stderr, "hsmca-frontend: %s\n", db_errmsg(db));
+			db_rollback(db);
+		}
+		db_close(db);
+	}
+	OPENSSL_cleanse(ikey, sizeof(ikey));
 	if (rc) {
-		fprintf(stderr, "hsmca-frontend: %s\n", hsmca_strerror(rc));
+		OPENSSL_cleanse(key, sizeof(key));
 		return 1;
 	}
 	printf("%s\n", key); /* shown once; only its hash is stored */
@@ -303,6 +354,14 @@ static int fe_run(const struct fe_args *args)
 	if (db_open(a.conf.database, &w.db, err)) {
 		log_event("error", "startup_failed", "step=database why=\"%s\"", err);
 		return 1;
+	}
+	app_db_keys(&a, w.db);
+	if (a.has_intent_key_accept) { /* a rotation: account and API key rows move to the new key */
+		unsigned resealed = 0;
+		if (db_rows_reseal(w.db, a.intent_key_accept, &resealed))
+			log_event("warn", "rows_reseal_failed", "why=\"%s\"", db_errmsg(w.db));
+		else
+			log_event("info", "rows_resealed", "rows=%u", resealed);
 	}
 	/* not age 0: rows younger than recover_after_seconds may be another running frontend's, still being
 	 * signed there; this frontend's own are completed by its first periodic passes */

@@ -133,6 +133,8 @@ static void *pool_run(void *arg)
 	if (db_open(w->app->conf.database, &w->db, err) != 0) {
 		w->db = NULL;
 		log_event("warn", "worker_db_unavailable", "worker=%u why=\"%s\"", w->id, err);
+	} else {
+		app_db_keys(w->app, w->db);
 	}
 	pthread_mutex_lock(&p->mu);
 	p->active++;

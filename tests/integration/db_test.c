@@ -40,6 +40,7 @@
 #include "db.h"
 #include "db_batch.h"
 #include "db_priv.h" /* the connection, for auto_explain's plans (batch-plan) */
+#include "intent.h"
 
 #define CHECK(cond)                                                                                   \
 	do {                                                                                          \
@@ -720,7 +721,8 @@ static int claim_fn(void *vctx, struct db *db, const struct db_intent *in)
 	CHECK(strcmp(in->issuer, "intermediate") == 0 && in->tbs_len == TBS_LEN && in->tbs[0] == 0x30 &&
 	      strcasecmp(in->serial_hex, x->serial) == 0);
 	/* the MAC stored with the batch's intent comes back; a row written now is not one 013 found */
-	CHECK(in->mac && memcmp(in->mac, test_mac, DB_MAC_LEN) == 0 && !in->legacy);
+	CHECK(in->macs->has_mac && memcmp(in->macs->mac, test_mac, DB_MAC_LEN) == 0 && !in->macs->legacy &&
+	      !in->macs->has_release_mac && in->macs->gate == 0);
 	EXPECT(0, db_cert_claim_pending(x->other, x->serial, claim_other_fn, NULL, &claimed), x->other);
 	CHECK(!claimed);
 	if (!x->write)
@@ -1035,13 +1037,90 @@ static int cmd_batch_bench(const char *conninfo, int n, int rounds)
 	return 0;
 }
 
+static void tx(struct db *db, int want, int rc)
+{
+	EXPECT(want, rc, db);
+	if (rc)
+		db_rollback(db);
+	else
+		EXPECT(0, db_commit(db), db);
+}
+
+/* what this connection (the frontend's role) writes into account and API key rows itself, as someone with its
+ * password would: refused (HSMCA_ERR_AUTH) until the frontend writes the row again */
+static void accounts_tampered(struct db *db, const uint8_t *rk, const uint8_t *rk2, const char *key1)
+{
+	struct db_account acc;
+	PGresult *r = NULL;
+	char old[80], sql[256];
+	/* alice made an administrator, or given another password hash, in SQL */
+	EXPECT(0, db_exec(db, "SELECT encode(row_mac, 'hex') FROM accounts WHERE name = 'alice'", NULL, DB_FMT_TEXT, &r), db);
+	snprintf(old, sizeof old, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	EXPECT(0, db_exec_cmd(db, "UPDATE accounts SET role = 'admin' WHERE name = 'alice'", NULL), db);
+	EXPECT(HSMCA_ERR_AUTH, db_account_get(db, "alice", &acc), db);
+	CHECK(strstr(db_errmsg(db), "account alice: row-mac: ") && acc.name[0] == 0 && acc.role == 0);
+	EXPECT(HSMCA_ERR_AUTH, db_apikey_lookup(db, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &acc), db);
+	/* its old fields and MAC written back: mac_seq has moved on, so the old MAC does not check */
+	snprintf(sql, sizeof sql, "UPDATE accounts SET role = 'requester', row_mac = decode('%s', 'hex') WHERE name = 'alice'", old);
+	EXPECT(0, db_exec_cmd(db, sql, NULL), db);
+	EXPECT(HSMCA_ERR_AUTH, db_account_get(db, "alice", &acc), db);
+	/* a MAC removed: no MAC, and not a row migration 015 found */
+	EXPECT(0, db_exec_cmd(db, "UPDATE accounts SET row_mac = NULL WHERE name = 'carol'", NULL), db);
+	EXPECT(HSMCA_ERR_AUTH, db_account_get(db, "carol", &acc), db);
+	CHECK(strstr(db_errmsg(db), "has no MAC") != NULL);
+	/* the frontend does not build on a refused row; the operator's reset writes it anew */
+	EXPECT(0, db_begin(db), db);
+	tx(db, HSMCA_ERR_AUTH, db_account_set_password(db, "alice", "scrypt$16384$8$1$c2FsdX$aGFzaX"));
+	EXPECT(0, db_begin(db), db);
+	tx(db, 0, db_account_reset(db, "alice", DB_ROLE_REQUESTER, "scrypt$16384$8$1$c2FsdY$aGFzaY"));
+	EXPECT(0, db_account_get(db, "alice", &acc), db);
+	CHECK(acc.role == DB_ROLE_REQUESTER && !strcmp(acc.pw_hash, "scrypt$16384$8$1$c2FsdY$aGFzaY") && acc.mac_seq >= 4);
+	EXPECT(0, db_begin(db), db);
+	tx(db, HSMCA_ERR_NOTFOUND, db_account_reset(db, "mallory", DB_ROLE_ADMIN, "x"));
+	/* the frontend's own changes keep a row good */
+	EXPECT(0, db_begin(db), db);
+	tx(db, 0, db_account_set_role(db, "bob", DB_ROLE_AUDITOR));
+	EXPECT(0, db_begin(db), db);
+	tx(db, 0, db_account_set_disabled(db, "bob", true));
+	EXPECT(0, db_account_get(db, "bob", &acc), db);
+	CHECK(acc.role == DB_ROLE_AUDITOR && acc.disabled);
+	/* a rotation: a MAC under the accepted key counts, one under neither does not */
+	db_set_row_keys(db, rk2, rk);
+	EXPECT(0, db_account_get(db, "bob", &acc), db);
+	db_set_row_keys(db, rk2, NULL);
+	EXPECT(HSMCA_ERR_AUTH, db_account_get(db, "bob", &acc), db);
+	db_set_row_keys(db, rk, NULL);
+	/* API key rows: another profile, another account */
+	EXPECT(0, db_apikey_lookup(db, key1, &acc), db);
+	EXPECT(0, db_exec_cmd(db, "UPDATE api_keys SET profile = 'other' WHERE key_hash = lower('6f1ed002ab5595859014ebf0951522d9e9e4d1c3f1d9f2e3a4b5c6d7e8f90a1b')", NULL), db);
+	EXPECT(HSMCA_ERR_AUTH, db_apikey_lookup(db, key1, &acc), db);
+	CHECK(strstr(db_errmsg(db), "API key ") && strstr(db_errmsg(db), "row-mac: ") && acc.name[0] == 0);
+	EXPECT(0, db_exec_cmd(db, "UPDATE api_keys SET profile = 'server' WHERE key_hash = lower('6f1ed002ab5595859014ebf0951522d9e9e4d1c3f1d9f2e3a4b5c6d7e8f90a1b')", NULL), db);
+	EXPECT(HSMCA_ERR_AUTH, db_apikey_lookup(db, key1, &acc), db); /* the same fields, a later mac_seq */
+	/* a refused key can still be disabled (it gives nothing either way); then it is simply unknown */
+	EXPECT(0, db_exec(db, "SELECT id::text FROM api_keys WHERE key_hash = lower('6f1ed002ab5595859014ebf0951522d9e9e4d1c3f1d9f2e3a4b5c6d7e8f90a1b')", NULL, DB_FMT_TEXT, &r), db);
+	int64_t kid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	EXPECT(0, db_begin(db), db);
+	tx(db, 0, db_apikey_disable(db, "bob", kid));
+	EXPECT(HSMCA_ERR_NOTFOUND, db_apikey_lookup(db, key1, &acc), db);
+}
+
 static int cmd_accounts(const char *conninfo)
 {
 	static const char key1[] = "6f1ed002ab5595859014ebf0951522d9e9e4d1c3f1d9f2e3a4b5c6d7e8f90a1b";
 	static const char key2[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	static const uint8_t rk[INTENT_KEY_LEN] = { 7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	static const uint8_t rk2[INTENT_KEY_LEN] = { 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
 	struct db *db = open_or_die(conninfo);
 	struct db_account acc;
 
+	/* account rows carry the intent key's MAC (rowmac.h): without the key nothing is written */
+	EXPECT(0, db_begin(db), db);
+	EXPECT(HSMCA_ERR_CONFIG, db_account_create(db, "alice", DB_ROLE_REQUESTER, "scrypt$16384$8$1$c2FsdA$aGFzaA"), db);
+	db_rollback(db);
+	db_set_row_keys(db, rk, NULL);
 	EXPECT(0, db_begin(db), db);
 	EXPECT(0, db_account_create(db, "alice", DB_ROLE_REQUESTER, "scrypt$16384$8$1$c2FsdA$aGFzaA"), db);
 	EXPECT(0, db_account_create(db, "bob", DB_ROLE_ADMIN, "scrypt$16384$8$1$c2FsdB$aGFzaB"), db);
@@ -1072,6 +1151,7 @@ static int cmd_accounts(const char *conninfo)
 	EXPECT(HSMCA_ERR_NOTFOUND, db_apikey_lookup(db, "cc" "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", &acc), db);
 	EXPECT(HSMCA_ERR_PARSE, db_apikey_lookup(db, "not-a-hash", &acc), db);
 	EXPECT(HSMCA_ERR_PARSE, db_apikey_create(db, "bob", "zz", NULL), db);
+	accounts_tampered(db, rk, rk2, key1);
 	db_close(db);
 	printf("accounts ok\n");
 	return 0;

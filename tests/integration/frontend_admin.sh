@@ -21,19 +21,19 @@ SECRETS=("$ADMIN_PW" "$ALICE_PW" "$ALICE_PW2" "$ALICE_PW3" "$AUD_PW" "$ADMIN2_PW
 for bad in 'first-line-1234\nsecond-line-5678\n' "$(printf 'x%.0s' $(seq 300))\n" "$(printf 'y%.0s' $(seq 256))\nzz\n" \
 	'bare-carriage-return-1\r' 'crlf-then-more-12\r\nx'; do
 	printf "$bad" > "$T/bad.pw"
-	expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name nobody --password-file "$T/bad.pw"
+	expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name nobody --password-file "$T/bad.pw"
 	grep -q 'password-file must hold one line of at most 256 bytes' <<<"$OUT" || fail "a bad password file: $OUT"
 done
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'nobody'")" = 0 ] || fail "a bad password file made an account"
 printf 'short pw 11\n' > "$T/bad.pw"
-expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name nobody --password-file "$T/bad.pw"
+expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name nobody --password-file "$T/bad.pw"
 grep -q 'password in --password-file is shorter than 12 bytes' <<<"$OUT" || fail "a short password: $OUT"
-expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name nobody --password-file "$T/no.pw"
+expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name nobody --password-file "$T/no.pw"
 grep -q 'cannot read --password-file' <<<"$OUT" || fail "a missing password file: $OUT"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'nobody'")" = 0 ] || fail "a bad password file made an account"
 pass "a password file of two lines, of a line over 256 bytes or with a bare CR is refused (not taken in or cut); a short or missing one says so"
 printf '%s\r\n' "$ADMIN_PW" > "$T/admin.pw" # a CRLF line end is not part of the password (logins below)
-"$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name ops-admin --password-file "$T/admin.pw" \
+"$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name ops-admin --password-file "$T/admin.pw" \
 	> "$T/bootstrap.log" 2>&1 || fail "bootstrap-admin: $(cat "$T/bootstrap.log")"
 fe_start
 ADMIN=(-u "ops-admin:$ADMIN_PW")
@@ -259,7 +259,7 @@ carol_until() {
 	done
 	fail "$2: still $STATUS after 5 s: $BODY"
 }
-account_set() { pg_psql "$T/pg" owner -c "update accounts set disabled = $2 where name = '$1'" >/dev/null; }
+account_set() { fe_account_set_disabled "$1" "$2"; }
 carol_until 200 "carol reads her certificate (row cached)"
 carol_until 200 "again"
 account_set carol true

@@ -147,11 +147,11 @@ pass "a replayed authsign body gets the certificate its first request produced (
 # the auth key stands for the profile's account: disabled (or gone, or no longer a requester) it issues
 # nothing, and the refusal does not use the token up (it issued before, whatever the account's state)
 cp "$T/authsign.json" "$T/authsign.keep"
-pg_psql "$T/pg" owner -c "update accounts set disabled = true where name = 'cfssl-client'" >/dev/null
+fe_account_set_disabled cfssl-client true
 st=$(authsign "$(date +%s)" '{"hosts": ["acct.example.com"]}' --interface 127.0.0.22)
 [ "$st" = 403 ] && grep -q 'account is disabled, gone or may not request' "$T/authsign.out" \
 	|| fail "authsign for a disabled account: $st $(cat "$T/authsign.out")"
-pg_psql "$T/pg" owner -c "update accounts set disabled = false where name = 'cfssl-client'" >/dev/null
+fe_account_set_disabled cfssl-client false
 st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/authsign.json" "$URL/api/v1/cfssl/authsign")
 [ "$st" = 200 ] || fail "the same body once the account is enabled again: $st $(cat "$T/authsign.out")"
 # a signer label other than the profile's issuer is refused, not signed by the issuer anyway; the profile's
@@ -248,7 +248,7 @@ st=$(replay "$T/outage.json")
 # a request held for approval: its replays are told so whatever the hold, and once approved the certificate
 # is the answer (a cfssl client polling until then gets it; it did not before: a new held request)
 printf 'cfssl admin password 1\n' > "$T/admin.pw"
-"$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name ops-admin --password-file "$T/admin.pw" >/dev/null \
+"$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name ops-admin --password-file "$T/admin.pw" >/dev/null \
 	|| fail "bootstrap-admin"
 st=$(authsign "$(date +%s)" '{"profile": "cfssl-held", "hosts": ["held.example.com"]}')
 [ "$st" = 202 ] || fail "authsign under a profile that needs approval: $st $(cat "$T/authsign.out")"
@@ -353,8 +353,8 @@ pass "/sign without credentials, with a wrong password, for an account the profi
 
 # API keys: one bound to another profile is refused; one bound to this profile issues
 fe_requester keyreq
-SKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --account keyreq --profile server)
-CKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --account keyreq --profile cfssl-server)
+SKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account keyreq --profile server)
+CKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account keyreq --profile cfssl-server)
 ST=$(cfssl_sign "$T/sign.json" -H "Authorization: Bearer $SKEY"); cfssl_err 403 "an API key bound to another profile"
 grep -q 'bound to another profile' "$T/sign.out" || fail "bound key: $(cat "$T/sign.out")"
 ST=$(cfssl_sign "$T/sign.json" -H "Authorization: Bearer $CKEY")

@@ -7,7 +7,7 @@ source "$(dirname "$0")/frontend_lib.sh"
 fe_setup_backend
 fe_profiles
 printf 'alice password 0002\n' > "$T/alice.pw"
-"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name alice --role requester \
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name alice --role requester \
 	--password-file "$T/alice.pw" >/dev/null || fail "create-account"
 fe_start "recover_after_seconds = 2"
 AUTH="alice:$(cat "$T/alice.pw")"

@@ -2,7 +2,8 @@
 # Intent MACs (schema 013, frontend/intent.h): a TBS stored in the database is signed (by the recovery pass, or
 # after an approval) only if the frontend itself wrote it. Rows written by anyone else who can write the
 # database (the hsmca_frontend role, the owner) are failed and the signer is never asked; a row from before
-# 013 (no MAC) is signed as before; nobody can change a stored MAC.
+# 013 (no MAC) is signed as before; nobody can change a stored MAC. Release MACs (schema 014): a request that
+# needed an approval is signed only if the frontend released it (section 7).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 # the database starts at schema 012, with rows an older frontend left; 013 comes later (section 0)
@@ -53,6 +54,11 @@ old_row "$LH" held 3001
 old_row "$LX" pending 3002
 pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
 	VALUES ('certificate.issue', '$LH', 'alice', now() + interval '1 hour')" >/dev/null || fail "approval of $LH"
+# and one an older frontend released after its approval (pending, with an approval row): 014 lists it
+LR=$(openssl rand -hex 16)
+old_row "$LR" pending 3005
+pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
+	VALUES ('certificate.issue', '$LR', 'alice', now() + interval '1 hour')" >/dev/null || fail "approval of $LR"
 # a session of the database role opened before the migration (its transaction's now() is older than 013)
 # inserts a row without a MAC after it: not one 013 found, so never signed
 LE=$(openssl rand -hex 16)
@@ -64,10 +70,12 @@ EARLY=$!
 sleep 1
 "$FRONTEND" migrate --conninfo "$(pg_conninfo "$T/pg" owner)" > "$T/migrate13.log" 2>&1 || fail "migrate 13: $(cat "$T/migrate13.log")"
 [ "$(owner "select string_agg(serial_hex, ',' order by serial_hex) from legacy_intents")" = \
-  "$(printf '%s\n' "$LP" "$LH" "$LX" | sort | paste -sd,)" ] || fail "legacy_intents: $(owner "select * from legacy_intents")"
+  "$(printf '%s\n' "$LP" "$LH" "$LX" "$LR" | sort | paste -sd,)" ] || fail "legacy_intents: $(owner "select * from legacy_intents")"
+[ "$(owner "select string_agg(serial_hex, ',') from legacy_releases")" = "$LR" ] \
+	|| fail "legacy_releases: $(owner "select * from legacy_releases")"
 wait "$EARLY" || fail "the early session: $(cat "$T/early.log")"
-"$FRONTEND" bootstrap-admin --conninfo "$CI" --name ops-admin --password-file "$T/admin.pw" >/dev/null || fail "bootstrap"
-"$FRONTEND" create-account --conninfo "$CI" --name alice --role requester --password-file "$T/alice.pw" >/dev/null || fail "alice"
+"$FRONTEND" bootstrap-admin --conninfo "$CI" --intent-key-file "$T/intent.key" --name ops-admin --password-file "$T/admin.pw" >/dev/null || fail "bootstrap"
+"$FRONTEND" create-account --conninfo "$CI" --intent-key-file "$T/intent.key" --name alice --role requester --password-file "$T/alice.pw" >/dev/null || fail "alice"
 [ "$(owner "select created_at < (select applied_at from schema_version where version = 13) from certificates where serial_hex = '$LE'")" = t ] \
 	|| fail "the early session's row is not dated before 013"
 # a legacy row whose TBS was changed since (by the owner, with the guard off) is not the row 013 found
@@ -79,9 +87,15 @@ expect_sql_error frontend "INSERT INTO legacy_intents VALUES ('$LE', sha256('\\x
 expect_sql_error owner "INSERT INTO legacy_intents VALUES ('$LE', sha256('\\x3003'::bytea))" "written by migration 013 only"
 expect_sql_error owner "DELETE FROM legacy_intents" "written by migration 013 only"
 expect_sql_error owner "TRUNCATE legacy_intents" "written by migration 013 only"
+expect_sql_error frontend "INSERT INTO legacy_releases VALUES ('$LE')" "permission denied"
+expect_sql_error owner "INSERT INTO legacy_releases VALUES ('$LE')" "written by migration 014 only"
+expect_sql_error owner "DELETE FROM legacy_releases" "written by migration 014 only"
+expect_sql_error owner "TRUNCATE legacy_releases" "written by migration 014 only"
 fe_start "recover_after_seconds = 1"
 for _ in $(seq 100); do grep -q "event=recovery_deferred serial=$LP " "$T/frontend.log" && break; sleep 0.1; done
 grep -q "event=recovery_deferred serial=$LP " "$T/frontend.log" || fail "the pending row from schema 12 was not sent to the signer"
+for _ in $(seq 100); do grep -q "event=recovery_deferred serial=$LR " "$T/frontend.log" && break; sleep 0.1; done
+grep -q "event=recovery_deferred serial=$LR " "$T/frontend.log" || fail "the released row from schema 12 was not sent to the signer"
 wait_status "$LE" failed
 wait_status "$LX" failed
 grep -q "event=intent_refused serial=$LE " "$T/frontend.log" && grep -q "event=intent_refused serial=$LX " "$T/frontend.log" \
@@ -92,7 +106,7 @@ STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST "${ADMIN[@]}" "$UR
 [ "$STATUS" = 200 ] && [ "$(json_field '["failure_reason"]')" = "no key with this label" ] \
 	|| fail "approving the held row from schema 12: $STATUS $(cat "$T/resp.json")"
 grep -q "event=intent_refused serial=$LH" "$T/frontend.log" && fail "the held row from schema 12 was refused"
-pass "upgrade to 013: the pending and held rows it found (no MAC) go to the signer; a row inserted after it by a session opened before it, and a found row whose TBS changed, are failed; legacy_intents is frozen"
+pass "upgrade to 013 and 014: the pending and held rows they found (no MAC, no release MAC) go to the signer; a row inserted after it by a session opened before it, and a found row whose TBS changed, are failed; legacy_intents and legacy_releases are frozen"
 
 # ---- 1. what the frontend stores: the MAC of intent.h, the same as an independent computation ----
 csr one ec:P-256 "DNS:one.example.com"
@@ -103,7 +117,7 @@ TBS1=$(owner "select encode(tbs, 'hex') from certificates where serial_hex = '$S
 H1=$(owner "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$S1'")
 MAC1=$(owner "select encode(intent_mac, 'hex') from certificates where serial_hex = '$S1'")
 [ "$MAC1" = "$(intent_mac_hex "$S1" int "$TBS1")" ] || fail "stored MAC $MAC1 is not the MAC of intent.h"
-[ "$(owner "select count(*) from certificates where intent_mac is null and serial_hex not in ('$LP', '$LH', '$LX', '$LE')")" = 0 ] \
+[ "$(owner "select count(*) from certificates where intent_mac is null and serial_hex not in ('$LP', '$LH', '$LX', '$LE', '$LR')")" = 0 ] \
 	|| fail "an intent without a MAC"
 [ "$(signed_times "$H1")" = 1 ] || fail "the TBS was signed $(signed_times "$H1") times"
 pass "every intent the frontend stores carries HMAC-SHA-256(intent key, serial, issuer, TBS), as computed independently"
@@ -179,7 +193,47 @@ issue_req "$T/gated.csr" gated "${ALICE[@]}"
 AID=$(json_field '["approval"]')
 STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST "${ADMIN[@]}" "$URL/api/v1/approvals/$AID/approve")
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve a real held row: $STATUS $(cat "$T/resp.json")"
+SG=$(json_field '["serial"]')
 pass "an approval signs a held row the frontend wrote, and fails (unsigned) one it did not"
+
+# ---- 7. a held request released in SQL, without the frontend: failed by the recovery pass, never signed ----
+# the approval stores the release MAC of intent.h (schema 014), as computed independently
+[ "$(owner "select encode(release_mac, 'hex') from certificates where serial_hex = '$SG'")" = "$(release_mac_hex "$SG")" ] \
+	|| fail "the release MAC of $SG is not the MAC of intent.h"
+[ "$(owner "select string_agg(serial_hex, ',' order by serial_hex) from certificates where release_mac is not null")" = \
+  "$(printf '%s\n' "$LH" "$HF" "$SG" | sort | paste -sd,)" ] \
+	|| fail "release MACs on rows without an approval through the frontend"
+# the database role plays the second administrator: its approval row and held -> pending (the guard's checks
+# pass), once with no release MAC and once with the release MAC of another row
+held_request() { # NAME: a gated request as alice; sets HS (its serial) and AID (its approval)
+	csr "$1" ec:P-256 "DNS:$1.example.com"
+	issue_req "$T/$1.csr" gated "${ALICE[@]}"
+	[ "$STATUS" = 202 ] || fail "held request $1: $STATUS $(cat "$T/resp.json")"
+	HS=$(json_field '["serial"]'); AID=$(json_field '["approval"]')
+}
+sql_release() { # SERIAL APPROVAL RELEASE_MAC_SQL
+	pg_psql "$T/pg" frontend -c "BEGIN;
+		UPDATE approvals SET status = 'approved', decided_by = 'ops-admin', decided_at = now() WHERE id = $2;
+		UPDATE certificates SET status = 'pending', release_mac = $3 WHERE serial_hex = '$1'; COMMIT" >/dev/null \
+		|| fail "releasing $1 in SQL"
+}
+held_request flip1; R1=$HS; sql_release "$R1" "$AID" NULL
+held_request flip2; R2=$HS; sql_release "$R2" "$AID" "(SELECT release_mac FROM certificates WHERE serial_hex = '$SG')"
+wait_status "$R1" failed; wait_status "$R2" failed
+owner "select failure_reason from certificates where serial_hex = '$R1'" | grep -q "^release-mac: .*has no MAC" \
+	|| fail "$R1's reason: $(owner "select failure_reason from certificates where serial_hex = '$R1'")"
+owner "select failure_reason from certificates where serial_hex = '$R2'" | grep -q "^release-mac: .*does not match" \
+	|| fail "$R2's reason: $(owner "select failure_reason from certificates where serial_hex = '$R2'")"
+for r in "$R1" "$R2"; do
+	grep -q "event=intent_refused serial=$r " "$T/frontend.log" || fail "no intent_refused for $r"
+	[ "$(signed_times "$(owner "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$r'")")" = 0 ] \
+		|| fail "the TBS of $r, released in SQL, went to the signer"
+done
+# the column is set once, on held -> pending: not on a row that is not held, not again, not by the owner
+expect_sql_error frontend "UPDATE certificates SET release_mac = '\\x$(release_mac_hex "$S1")' WHERE serial_hex = '$S1'" "release_mac is set once"
+expect_sql_error owner "UPDATE certificates SET release_mac = NULL WHERE serial_hex = '$SG'" "release_mac is set once"
+expect_sql_error frontend "UPDATE certificates SET release_mac = '\\x00' WHERE serial_hex = '$SG'" "release_mac"
+pass "a held request released in SQL (approval row and held -> pending by the database role) is failed with release-mac and never signed, with no release MAC or another row's; release_mac is set once, by the release"
 
 # ---- 6. replacing the key: the new one writes, the old one (intent_key_accept_file) is still accepted ----
 kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true

@@ -25,15 +25,15 @@ EOC
 printf 'admin password 0001\n' > "$T/admin.pw"
 printf 'alice password 0002\n' > "$T/alice.pw"
 printf 'auditor password 3\n' > "$T/aud.pw"
-"$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --name ops-admin --password-file "$T/admin.pw" >/dev/null \
+"$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name ops-admin --password-file "$T/admin.pw" >/dev/null \
 	|| fail "bootstrap-admin"
-"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name alice --role requester --password-file "$T/alice.pw" >/dev/null \
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name alice --role requester --password-file "$T/alice.pw" >/dev/null \
 	|| fail "create-account"
-"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name audrey --role auditor --password-file "$T/aud.pw" >/dev/null \
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name audrey --role auditor --password-file "$T/aud.pw" >/dev/null \
 	|| fail "create-account auditor"
-expect_rc 1 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name alice --role requester --password-file "$T/alice.pw"
+expect_rc 1 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name alice --role requester --password-file "$T/alice.pw"
 grep -q 'exists' <<<"$OUT" || fail "duplicate account: $OUT"
-KEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --account alice --profile server)
+KEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account alice --profile server)
 fe_start
 ALICE=(-u "alice:$(cat "$T/alice.pw")")
 

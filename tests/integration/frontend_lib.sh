@@ -18,6 +18,7 @@ fe_user_setup() {
 # (FE_PG_CONF: more postgresql.conf lines; FE_SCHEMA: migrate from that directory instead of schema/).
 fe_setup_backend() {
 	hsm_init_env
+	fe_intent_key # before any account is made: account rows carry its MAC
 	[ -z "$FE_USER" ] || fe_user_setup
 	ceremony_init
 	ceremony_ca root root p384
@@ -100,6 +101,35 @@ m = b"hsmca-intent-v1\0" + struct.pack(">H", len(s)) + s + struct.pack(">H", len
 print(hmac.new(key, m, hashlib.sha256).hexdigest())
 PY
 }
+# release_mac_hex SERIAL: an approval's release MAC as intent.h specifies it (schema 014), computed independently
+release_mac_hex() {
+	python3 - "$T/intent.key" "$1" <<'PY'
+import hashlib, hmac, struct, sys
+key = bytes.fromhex(open(sys.argv[1]).read().strip())
+s = sys.argv[2].lower().encode()
+print(hmac.new(key, b"hsmca-release-v1\0" + struct.pack(">H", len(s)) + s, hashlib.sha256).hexdigest())
+PY
+}
+# account_mac_hex ID NAME ROLE PW_HASH DISABLED(t|f) SEQ: an account row's MAC as rowmac.h specifies it,
+# computed independently, with $T/intent.key
+account_mac_hex() {
+	python3 - "$T/intent.key" "$@" <<'PY'
+import hashlib, hmac, struct, sys
+key = bytes.fromhex(open(sys.argv[1]).read().strip())
+i, name, role, pw, dis, seq = sys.argv[2:8]
+f = lambda s: struct.pack(">H", len(s.encode())) + s.encode()
+m = b"hsmca-account-v1\0" + struct.pack(">q", int(i)) + f(name) + f(role) + f(pw) + bytes([dis in ("t", "true")]) + struct.pack(">q", int(seq))
+print(hmac.new(key, m, hashlib.sha256).hexdigest())
+PY
+}
+# fe_account_set_disabled NAME true|false: the change as another frontend process writes it (with the row's
+# MAC over the next mac_seq, rowmac.h), in SQL
+fe_account_set_disabled() {
+	local id role pwh seq
+	IFS='|' read -r id role pwh seq < <(pg_psql "$T/pg" owner -c "select id || '|' || role || '|' || pw_hash || '|' || mac_seq from accounts where name = '$1'")
+	pg_psql "$T/pg" frontend -c "update accounts set disabled = $2, row_mac = '\\x$(account_mac_hex "$id" "$1" "$role" "$pwh" "${2:0:1}" $((seq + 1)))'
+		where name = '$1' and mac_seq = $seq returning 'ok'" | grep -qx ok || fail "fe_account_set_disabled $1 $2"
+}
 # fe_conf [EXTRA]: writes $T/frontend.conf (4 threads, timeout_seconds 5; EXTRA: more lines)
 fe_conf() {
 	fe_intent_key
@@ -130,7 +160,7 @@ fe_start() {
 
 # fe_requester NAME: an account NAME with role requester and password "NAME password 0001"; sets AUTH (curl -u)
 fe_requester() {
-	"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name "$1" --role requester \
+	"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name "$1" --role requester \
 		--password-file <(printf '%s password 0001\n' "$1") > /dev/null || fail "create-account $1"
 	AUTH=(-u "$1:$1 password 0001")
 }

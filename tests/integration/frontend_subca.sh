@@ -206,7 +206,7 @@ ca_profile held-ca 0 .team.example.com
 echo "needs_approval = yes" >> "$T/profiles.conf" # the last section is held-ca's
 fe_restart
 printf 'approver password 0001\n' > "$T/approver.pw"
-"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name approver --role admin \
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name approver --role admin \
 	--password-file "$T/approver.pw" > /dev/null || fail "create the approver"
 csr heldca ec:P-256 "DNS:held.team.example.com"
 issue_req "$T/heldca.csr" held-ca "${AUTH[@]}"

@@ -14,7 +14,7 @@ RESOLVE=(--resolve "$NAME:$TLSPORT:127.0.0.1")
 fe_setup_backend
 fe_profiles
 printf 'alice password 0002\n' > "$T/alice.pw"
-"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --name alice --role requester \
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name alice --role requester \
 	--password-file "$T/alice.pw" >/dev/null || fail "create-account"
 ALICE=(-u "alice:$(cat "$T/alice.pw")")
 

@@ -130,9 +130,44 @@ static void test_mac(void)
 	CHECK(intent_mac(key, longserial, "int", tbs, sizeof tbs, b) == HSMCA_ERR_LIMIT);
 }
 
+/* the release MAC (schema 014): HMAC-SHA-256(key, "hsmca-release-v1" 0 || u16 serial), laid out by hand */
+static void test_release(void)
+{
+	uint8_t key[INTENT_KEY_LEN], key2[INTENT_KEY_LEN], msg[64], a[32], b[32], r[32], tbs[4] = { 1, 2, 3, 4 };
+	unsigned int ol = 0;
+	char why[160];
+	for (int i = 0; i < INTENT_KEY_LEN; i++)
+		key[i] = (uint8_t)(0x20 + i), key2[i] = key[i];
+	key2[31] ^= 4;
+	memcpy(msg, "hsmca-release-v1", 17); /* with its NUL */
+	msg[17] = 0, msg[18] = 6;
+	memcpy(msg + 19, "0a1b2c", 6);
+	HMAC(EVP_sha256(), key, INTENT_KEY_LEN, msg, 25, r, &ol);
+	CHECK(intent_release_mac(key, "0A1B2C", a) == 0 && memcmp(a, r, 32) == 0);
+	/* another serial, another key; and never an intent's MAC (another domain), even over the same bytes */
+	CHECK(intent_release_mac(key, "0a1b2d", b) == 0 && memcmp(a, b, 32) != 0);
+	CHECK(intent_release_mac(key2, "0a1b2c", b) == 0 && memcmp(a, b, 32) != 0);
+	CHECK(intent_mac(key, "0a1b2c", "", tbs, 0, b) == 0 && memcmp(a, b, 32) != 0);
+
+	/* an ungated or legacy row needs none; a gated one needs this one, under the key or the accepted one */
+	CHECK(intent_release_verify(key, NULL, "0a1b2c", INTENT_UNGATED, NULL, why, sizeof why) == 0);
+	CHECK(intent_release_verify(key, NULL, "0a1b2c", INTENT_GATE_LEGACY, NULL, why, sizeof why) == 0);
+	CHECK(intent_release_verify(key, NULL, "0a1b2c", INTENT_GATED, a, why, sizeof why) == 0);
+	CHECK(intent_release_verify(key2, key, "0a1b2c", INTENT_GATED, a, why, sizeof why) == 0);
+	CHECK(intent_release_verify(key, NULL, "0a1b2c", INTENT_GATED, NULL, why, sizeof why) == HSMCA_ERR_AUTH &&
+	      strncmp(why, "release-mac: ", 13) == 0 && strstr(why, "has no MAC"));
+	CHECK(intent_release_verify(key2, NULL, "0a1b2c", INTENT_GATED, a, why, sizeof why) == HSMCA_ERR_AUTH &&
+	      strstr(why, "does not match"));
+	CHECK(intent_release_verify(key, NULL, "0a1b2d", INTENT_GATED, a, why, sizeof why) == HSMCA_ERR_AUTH);
+	/* an intent's MAC is not a release MAC */
+	CHECK(intent_mac(key, "0a1b2c", "int", tbs, sizeof tbs, b) == 0);
+	CHECK(intent_release_verify(key, NULL, "0a1b2c", INTENT_GATED, b, why, sizeof why) == HSMCA_ERR_AUTH);
+}
+
 int main(void)
 {
 	test_parse();
 	test_mac();
+	test_release();
 	return check_done("unit_intent");
 }
