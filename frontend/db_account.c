@@ -65,7 +65,7 @@ static int db_key_hash_norm(struct db *db, const char *in, char *out)
 	return 0;
 }
 
-static int db_account_select(struct db *db, const char *name, bool verify, struct db_account *out);
+static int db_account_select(struct db *db, const char *name, bool lock, bool verify, struct db_account *out);
 
 void db_set_row_keys(struct db *db, const uint8_t *key, const uint8_t *also)
 {
@@ -157,7 +157,7 @@ int db_account_reset(struct db *db, const char *name, enum db_role role, const c
 {
 	struct db_account a;
 	int rc;
-	if ((rc = db_check_name(db, "password hash", pw_hash, DB_HASH_MAX)) || (rc = db_account_select(db, name, false, &a)))
+	if ((rc = db_check_name(db, "password hash", pw_hash, DB_HASH_MAX)) || (rc = db_account_select(db, name, true, false, &a)))
 		return rc;
 	if (db_role_name(role) == NULL)
 		return db_fail(db, HSMCA_ERR_PARSE, "account role: unknown");
@@ -209,9 +209,9 @@ static int db_account_row(struct db *db, const PGresult *r, int row, const uint8
 	return rc;
 }
 
-/* The row of account name into out, locked (FOR UPDATE), and checked (see db_account_row) if verify.
+/* The row of account name into out, locked (FOR UPDATE) if lock, and checked (see db_account_row) if verify.
  * HSMCA_ERR_NOTFOUND if there is none. */
-static int db_account_select(struct db *db, const char *name, bool verify, struct db_account *out)
+static int db_account_select(struct db *db, const char *name, bool lock, bool verify, struct db_account *out)
 {
 	struct db_params p = {0};
 	PGresult *r = NULL;
@@ -221,7 +221,9 @@ static int db_account_select(struct db *db, const char *name, bool verify, struc
 	if ((rc = db_account_name_check(db, name)))
 		return rc == HSMCA_ERR_PARSE || rc == HSMCA_ERR_LIMIT ? HSMCA_ERR_NOTFOUND : rc;
 	db_params_text(&p, name);
-	rc = db_exec(db, "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1 FOR UPDATE",
+	rc = db_exec(db,
+		     lock ? "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1 FOR UPDATE"
+			  : "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1",
 		     &p, DB_FMT_TEXT, &r);
 	if (rc == 0 && PQntuples(r) != 1)
 		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "account %s not found", name);
@@ -242,20 +244,7 @@ static int db_account_fill(struct db *db, const PGresult *r, struct db_account *
 
 int db_account_get(struct db *db, const char *name, struct db_account *out)
 {
-	struct db_params p = {0};
-	PGresult *r = NULL;
-	int rc;
-
-	memset(out, 0, sizeof *out);
-	if ((rc = db_account_name_check(db, name)))
-		return rc == HSMCA_ERR_PARSE || rc == HSMCA_ERR_LIMIT ? HSMCA_ERR_NOTFOUND : rc;
-	db_params_text(&p, name);
-	rc = db_exec(db, "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1", &p,
-		     DB_FMT_TEXT, &r);
-	if (rc == 0)
-		rc = db_account_fill(db, r, out);
-	PQclear(r);
-	return rc;
+	return db_account_select(db, name, false, true, out);
 }
 
 /* Writes k's disabled and the row's MAC over mac_seq + 1 (as db_account_write), if the row is still at k->seq. */
@@ -417,7 +406,7 @@ int db_account_lock(struct db *db, const char *actor, const char *target, struct
 int db_account_set_disabled(struct db *db, const char *name, bool disabled)
 {
 	struct db_account a;
-	int rc = db_account_select(db, name, true, &a);
+	int rc = db_account_select(db, name, true, true, &a);
 	if (rc == 0) {
 		a.disabled = disabled;
 		rc = db_account_write(db, &a);
@@ -430,7 +419,7 @@ int db_account_set_password(struct db *db, const char *name, const char *pw_hash
 {
 	struct db_account a;
 	int rc = db_check_name(db, "password hash", pw_hash, DB_HASH_MAX);
-	if (rc == 0 && (rc = db_account_select(db, name, true, &a)) == 0) {
+	if (rc == 0 && (rc = db_account_select(db, name, true, true, &a)) == 0) {
 		snprintf(a.pw_hash, sizeof a.pw_hash, "%s", pw_hash);
 		rc = db_account_write(db, &a);
 	}
@@ -444,7 +433,7 @@ int db_account_set_role(struct db *db, const char *name, enum db_role role)
 	int rc;
 	if (db_role_name(role) == NULL)
 		return db_fail(db, HSMCA_ERR_PARSE, "account role: unknown");
-	if ((rc = db_account_select(db, name, true, &a)) == 0) {
+	if ((rc = db_account_select(db, name, true, true, &a)) == 0) {
 		a.role = role;
 		rc = db_account_write(db, &a);
 	}
