@@ -253,18 +253,16 @@ int db_copy_text(struct db *db, const PGresult *r, int row, int col, char *out, 
 	return 0;
 }
 
-/* a bytea column of NULL or DB_MAC_LEN bytes */
-static int db_mac_col(struct db *db, const PGresult *r, int row, int col, uint8_t mac[DB_MAC_LEN], bool *has)
+/* a bytea column of NULL or DB_MAC_LEN bytes; one of another length reads as a MAC that does not match, so
+ * that its row is failed rather than left pending */
+static void db_mac_col(const PGresult *r, int row, int col, uint8_t mac[DB_MAC_LEN], bool *has)
 {
 	*has = !PQgetisnull(r, row, col);
 	memset(mac, 0, DB_MAC_LEN);
 	if (!*has)
-		return 0;
-	if (PQgetlength(r, row, col) != DB_MAC_LEN)
-		return db_fail(db, HSMCA_ERR_STATE, "%s: %d bytes, not %d", PQfname(r, col), PQgetlength(r, row, col),
-			       DB_MAC_LEN);
-	memcpy(mac, PQgetvalue(r, row, col), DB_MAC_LEN);
-	return 0;
+		return;
+	if (PQgetlength(r, row, col) == DB_MAC_LEN) /* else (the owner past the CHECK): all zero, which no MAC is */
+		memcpy(mac, PQgetvalue(r, row, col), DB_MAC_LEN);
 }
 
 int db_intent_cols(struct db *db, const PGresult *r, int row, const int cols[4], struct db_intent_macs *out)
@@ -272,14 +270,12 @@ int db_intent_cols(struct db *db, const PGresult *r, int row, const int cols[4],
 	static const char *const gates[] = { "none", "gated", "legacy" };
 	const char *g = PQgetvalue(r, row, cols[3]);
 	size_t gl = (size_t)PQgetlength(r, row, cols[3]);
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->legacy = !PQgetisnull(r, row, cols[1]) && PQgetlength(r, row, cols[1]) == 1 &&
 		      PQgetvalue(r, row, cols[1])[0] == 1;
-	if ((rc = db_mac_col(db, r, row, cols[0], out->mac, &out->has_mac)) ||
-	    (rc = db_mac_col(db, r, row, cols[2], out->release_mac, &out->has_release_mac)))
-		return rc;
+	db_mac_col(r, row, cols[0], out->mac, &out->has_mac);
+	db_mac_col(r, row, cols[2], out->release_mac, &out->has_release_mac);
 	for (out->gate = 0; out->gate < 3; out->gate++)
 		if (gl == strlen(gates[out->gate]) && !memcmp(g, gates[out->gate], gl))
 			return 0;

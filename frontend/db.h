@@ -276,11 +276,17 @@ int db_apikey_each(struct db *db, const char *account, int (*fn)(void *ctx, cons
 		   void *ctx) HSMCA_WUR;
 /* Disables key id of account (current transaction); HSMCA_ERR_NOTFOUND if account has no such key. */
 int db_apikey_disable(struct db *db, const char *account, int64_t id) HSMCA_WUR;
+/* Told of each row db_rows_reseal re-MACs, inside its transaction (kept only if db_rows_reseal returns 0):
+ * what "account" (id, its name, its role) or "apikey" (id, its account's id, its profile or ""). */
+struct db_reseal_cb {
+	void (*fn)(void *ctx, const char *what, int64_t id, const char *name, const char *detail);
+	void *ctx;
+};
 /* A key rotation (intent_key_accept_file): in one transaction of its own, re-MACs under db's key every account
  * row and enabled API key row whose MAC checks under old_key alone, so that the old key can be dropped; rows
  * already under the new key, without a MAC (legacy) or refused under both are left as they are. *out_n: how
  * many were re-MACed. */
-int db_rows_reseal(struct db *db, const uint8_t *old_key, unsigned *out_n) HSMCA_WUR;
+int db_rows_reseal(struct db *db, const uint8_t *old_key, const struct db_reseal_cb *cb, unsigned *out_n) HSMCA_WUR;
 
 #define DB_TOKEN_LEN 32 /* an authsign token (HMAC-SHA-256) */
 /* Takes an authsign token for ttl_seconds (its own statement, autocommit; schema 006): 0 if it was not

@@ -81,12 +81,14 @@ void db_set_row_keys(struct db *db, const uint8_t *key, const uint8_t *also)
 	"legacy_accounts l WHERE l.id = " A ".id AND l.digest = sha256(convert_to(jsonb_build_array(" A ".name, " A \
 	".role, " A ".pw_hash, " A ".disabled)::text, 'UTF8')))) AS legacy"
 
-/* The stored MAC of a text-format result's column (hex, or NULL): mac and *has. */
+/* The stored MAC of a text-format result's column (hex, or NULL): mac and *has. HSMCA_ERR_AUTH (the row is
+ * refused, as for a wrong MAC) if it is not INTENT_MAC_LEN bytes. */
 static int db_row_mac(struct db *db, const PGresult *r, int row, int col, uint8_t mac[INTENT_MAC_LEN], bool *has)
 {
 	*has = !PQgetisnull(r, row, col);
 	if (*has && !conf_value_hex(PQgetvalue(r, row, col), mac, INTENT_MAC_LEN))
-		return db_fail(db, HSMCA_ERR_STATE, "%s: not %d bytes", PQfname(r, col), INTENT_MAC_LEN);
+		return db_fail(db, HSMCA_ERR_AUTH, "%s: row-mac: not %d bytes (changed outside this appliance's frontend)",
+			       PQfname(r, col), INTENT_MAC_LEN);
 	return 0;
 }
 
@@ -134,6 +136,8 @@ int db_account_create(struct db *db, const char *name, enum db_role role, const 
 		return db_fail(db, HSMCA_ERR_PARSE, "account role: unknown");
 	if (!db->row_key)
 		return db_fail(db, HSMCA_ERR_CONFIG, "account rows are written with the intent key, and none was given");
+	if (PQtransactionStatus(db->conn) != PQTRANS_INTRANS) /* the row, then its MAC: never one without the other */
+		return db_fail(db, HSMCA_ERR_STATE, "account %s: created inside a transaction only", name);
 	db_params_text(&p, name);
 	db_params_text(&p, db_role_name(role));
 	db_params_text(&p, pw_hash);
@@ -192,8 +196,11 @@ static int db_account_row(struct db *db, const PGresult *r, int row, const uint8
 	    (rc = db_copy_text(db, r, row, c[5], out->key_profile, sizeof out->key_profile)) ||
 	    (rc = db_row_mac(db, r, row, c[7], mac, &has_mac)))
 		return rc;
-	if (!db_role_parse(role, &out->role))
-		return db_fail(db, HSMCA_ERR_STATE, "account %s: unknown role %s", out->name, role);
+	if (!db_role_parse(role, &out->role)) { /* the CHECK allows none: refused like a row changed outside */
+		db_fail(db, HSMCA_ERR_AUTH, "account %s: row-mac: unknown role %s", out->name, role);
+		explicit_bzero(out, sizeof *out);
+		return HSMCA_ERR_AUTH;
+	}
 	out->id = strtoll(PQgetvalue(r, row, c[0]), NULL, 10);
 	out->disabled = strcmp(PQgetvalue(r, row, c[4]), "t") == 0;
 	out->mac_seq = strtoll(PQgetvalue(r, row, c[6]), NULL, 10);
@@ -294,6 +301,8 @@ int db_apikey_insert(struct db *db, const char *account, const char *key_hash_he
 		return rc;
 	if (!db->row_key)
 		return db_fail(db, HSMCA_ERR_CONFIG, "API key rows are written with the intent key, and none was given");
+	if (PQtransactionStatus(db->conn) != PQTRANS_INTRANS) /* the row, then its MAC: never one without the other */
+		return db_fail(db, HSMCA_ERR_STATE, "API key of %s: created inside a transaction only", account);
 	db_params_text(&p, hash);
 	db_params_text(&p, account);
 	db_params_text(&p, profile);
@@ -561,8 +570,8 @@ int db_apikey_disable(struct db *db, const char *account, int64_t id)
 }
 
 /* Re-MACs under db's key the account rows whose MAC checks under old_key alone (current transaction); *n
- * counts them. */
-static int db_accounts_reseal(struct db *db, const uint8_t *old_key, unsigned *n)
+ * counts them, fn is told of each. */
+static int db_accounts_reseal(struct db *db, const uint8_t *old_key, unsigned *n, const struct db_reseal_cb *cb)
 {
 	struct db_account a;
 	PGresult *r = NULL;
@@ -570,8 +579,10 @@ static int db_accounts_reseal(struct db *db, const uint8_t *old_key, unsigned *n
 			     "WHERE a.row_mac IS NOT NULL ORDER BY a.id FOR UPDATE", NULL, DB_FMT_TEXT, &r);
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
 		int v = db_account_row(db, r, i, old_key, NULL, &a);
-		if (v == 0 && (rc = db_account_write(db, &a)) == 0)
+		if (v == 0 && (rc = db_account_write(db, &a)) == 0) {
 			(*n)++;
+			cb->fn(cb->ctx, "account", a.id, a.name, db_role_name(a.role));
+		}
 		else if (v != HSMCA_ERR_AUTH && v != 0)
 			rc = v; /* HSMCA_ERR_AUTH: under the new key already, or refused either way: left as it is */
 	}
@@ -581,7 +592,7 @@ static int db_accounts_reseal(struct db *db, const uint8_t *old_key, unsigned *n
 }
 
 /* The same for the API key rows that are still enabled. */
-static int db_apikeys_reseal(struct db *db, const uint8_t *old_key, unsigned *n)
+static int db_apikeys_reseal(struct db *db, const uint8_t *old_key, unsigned *n, const struct db_reseal_cb *cb)
 {
 	static const char *const names[] = {"id", "key_hash", "account_id", "profile", "mac_seq", "row_mac"};
 	uint8_t mac[INTENT_MAC_LEN];
@@ -599,24 +610,32 @@ static int db_apikeys_reseal(struct db *db, const uint8_t *old_key, unsigned *n)
 					   strtoll(PQgetvalue(r, i, c[2]), NULL, 10),
 					   PQgetisnull(r, i, c[3]) ? NULL : PQgetvalue(r, i, c[3]), false,
 					   strtoll(PQgetvalue(r, i, c[4]), NULL, 10) };
-		if ((rc = db_row_mac(db, r, i, c[5], mac, &has_mac)))
+		if ((rc = db_row_mac(db, r, i, c[5], mac, &has_mac)) == HSMCA_ERR_AUTH) {
+			rc = 0; /* refused under any key: left as it is */
+			continue;
+		}
+		if (rc)
 			break;
 		if (rowmac_apikey_verify(old_key, NULL, &k, mac, false, why, sizeof why) == 0 &&
-		    (rc = db_apikey_write(db, &k)) == 0)
+		    (rc = db_apikey_write(db, &k)) == 0) {
+			char acct[24];
+			snprintf(acct, sizeof acct, "%lld", (long long)k.account_id);
 			(*n)++;
+			cb->fn(cb->ctx, "apikey", k.id, acct, k.profile ? k.profile : "");
+		}
 	}
 	PQclear(r);
 	return rc;
 }
 
-int db_rows_reseal(struct db *db, const uint8_t *old_key, unsigned *out_n)
+int db_rows_reseal(struct db *db, const uint8_t *old_key, const struct db_reseal_cb *cb, unsigned *out_n)
 {
 	int rc;
 	*out_n = 0;
 	if (!db->row_key)
 		return db_fail(db, HSMCA_ERR_CONFIG, "account rows are written with the intent key, and none was given");
-	if ((rc = db_begin(db)) == 0 && (rc = db_accounts_reseal(db, old_key, out_n)) == 0 &&
-	    (rc = db_apikeys_reseal(db, old_key, out_n)) == 0)
+	if ((rc = db_begin(db)) == 0 && (rc = db_accounts_reseal(db, old_key, out_n, cb)) == 0 &&
+	    (rc = db_apikeys_reseal(db, old_key, out_n, cb)) == 0)
 		rc = db_commit(db);
 	if (rc) {
 		db_rollback(db);

@@ -99,7 +99,7 @@ void db_err_copy(char *dst, const char *src);
 	".serial_hex) THEN 'legacy' ELSE 'gated' END AS gate"
 #define DB_INTENT_NAMES "intent_mac", "legacy", "release_mac", "gate"
 /* Reads a binary-format result's DB_INTENT_SQL items of row (cols: their 4 column numbers in that order) into
- * out; HSMCA_ERR_STATE for a MAC of another length or an unknown gate. */
+ * out (a MAC of another length reads as one that does not match); HSMCA_ERR_STATE for an unknown gate. */
 int db_intent_cols(struct db *db, const PGresult *r, int row, const int cols[4], struct db_intent_macs *out) HSMCA_WUR;
 /* The checks of db_cert_insert_pending (serial and renews get the normalised serials, DB_SERIAL_HEX_MAX each)
  * and of db_audit_append (object and details non-NULL), for the batched statements of db_batch.c. */

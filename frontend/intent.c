@@ -15,6 +15,7 @@
 #include "conf.h"
 
 static const char intent_domain[] = "hsmca-intent-v1"; /* and its NUL, in the MAC */
+static const char held_domain[] = "hsmca-intent-held-v1";
 static const char release_domain[] = "hsmca-release-v1";
 
 int intent_key_parse(const uint8_t *buf, size_t n, uint8_t key[INTENT_KEY_LEN])
@@ -164,6 +165,12 @@ int intent_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const 
 	return intent_hmac(key, intent_domain, serial_hex, issuer, tbs, tbs_len, out);
 }
 
+int intent_mac_held(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
+		    size_t tbs_len, uint8_t out[INTENT_MAC_LEN])
+{
+	return intent_hmac(key, held_domain, serial_hex, issuer, tbs, tbs_len, out);
+}
+
 int intent_release_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, uint8_t out[INTENT_MAC_LEN])
 {
 	return intent_hmac(key, release_domain, serial_hex, NULL, NULL, 0, out);
@@ -229,6 +236,13 @@ int intent_verify(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const 
 		snprintf(why, why_len, "intent-mac: the stored intent's MAC does not match (changed, or written without "
 			 "this appliance's intent key)");
 	return rc;
+}
+
+int intent_verify_held(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *serial_hex,
+		       const char *issuer, const uint8_t *tbs, size_t tbs_len, const uint8_t *mac, char *why, size_t why_len)
+{
+	return mac ? intent_check(key, also, held_domain, serial_hex, issuer, tbs, tbs_len, mac, why, why_len)
+		   : HSMCA_ERR_AUTH;
 }
 
 int intent_release_verify(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *serial_hex,

@@ -9,10 +9,13 @@
  *                u32 len || TBS)   (lengths big-endian, the serial in lowercase hex)
  * in certificates.intent_mac (schema 013). The key lives in a file only the frontend reads (intent_key_file),
  * never in the database. A row without a MAC is signed only if schema 013 found it pending or held (listed in
- * legacy_intents with its TBS's SHA-256). An approval adds a second MAC (schema 014):
+ * legacy_intents with its TBS's SHA-256). A request that needs an approval is stored (held) with the same MAC
+ * under another domain, "hsmca-intent-held-v1", so that it stays a held request's whatever the database says.
+ * An approval adds a second MAC (schema 014):
  *   HMAC-SHA-256(intent key, "hsmca-release-v1" 0x00 || u16 len || serial)
  * in certificates.release_mac, written with held -> pending by the frontend after its own checks of the
- * approver; a row that has an approval (certificate.issue) is signed only with it, so a held row released
+ * approver; a row stored held, or that has an approval (certificate.issue; for rows stored before the held
+ * domain), is signed only with it, so a held row released
  * in SQL (the database role can write approval rows too) is failed. Rows schema 014 found pending with an
  * approval are listed in legacy_releases and need none. Account and API key rows carry MACs under the same
  * key as well (rowmac.h, schema 015).
@@ -50,6 +53,10 @@ int intent_key_read(const char *what, const char *path, uint8_t key[INTENT_KEY_L
 int intent_mac(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer, const uint8_t *tbs,
 	       size_t tbs_len, uint8_t out[INTENT_MAC_LEN]) HSMCA_WUR;
 
+/* The MAC of an intent stored held (waiting for an approval): as intent_mac, under the held domain. */
+int intent_mac_held(const uint8_t key[INTENT_KEY_LEN], const char *serial_hex, const char *issuer,
+		    const uint8_t *tbs, size_t tbs_len, uint8_t out[INTENT_MAC_LEN]) HSMCA_WUR;
+
 /* Whether a stored intent may be signed: 0 if mac (INTENT_MAC_LEN bytes) is the intent's MAC under key or
  * under also (NULL: none; a second key accepted during a rotation, intent_key_accept_file), compared in
  * constant time, or if mac is NULL and legacy is true (listed by schema 013); HSMCA_ERR_AUTH otherwise
@@ -75,6 +82,12 @@ int intent_hmac_parts(const uint8_t key[INTENT_KEY_LEN], const char *domain, con
 int intent_match(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also,
 		 int (*fn)(const uint8_t *key, const void *ctx, uint8_t *out), const void *ctx,
 		 const uint8_t *mac) HSMCA_WUR;
+
+/* 0 if mac (NULL: none) is the intent's held-domain MAC under key or also; HSMCA_ERR_AUTH if not;
+ * HSMCA_ERR_CRYPTO (why says so). Such an intent is INTENT_GATED whatever its approval rows. */
+int intent_verify_held(const uint8_t key[INTENT_KEY_LEN], const uint8_t *also, const char *serial_hex,
+		       const char *issuer, const uint8_t *tbs, size_t tbs_len, const uint8_t *mac, char *why,
+		       size_t why_len) HSMCA_WUR;
 
 /* Whether a stored intent needs an approval's release MAC (db.h's struct db_intent says which). */
 enum intent_gate {

@@ -296,14 +296,14 @@ static void issue_subject_text(const char *cn, char *out, size_t out_len)
 	out[o] = 0;
 }
 
-int issue_rec_build(struct issue_rec *r, const uint8_t intent_key[INTENT_KEY_LEN], const struct profile *p,
+int issue_rec_build(struct issue_rec *r, const uint8_t intent_key[INTENT_KEY_LEN], bool held, const struct profile *p,
 		    const char *actor, const char *serial, const struct csr *csr, const struct dbuf *tbs,
 		    const time_t validity[2], const struct issue_extra *x)
 {
 	char tbs_hash[65];
 	dbuf_init(&r->sans);
 	dbuf_init(&r->details);
-	if (intent_mac(intent_key, serial, p->issuer, tbs->data, tbs->len, r->mac))
+	if ((held ? intent_mac_held : intent_mac)(intent_key, serial, p->issuer, tbs->data, tbs->len, r->mac))
 		return HSMCA_ERR_CRYPTO;
 	for (size_t i = 0; i < csr->n_sans; i++) {
 		const char *t = csr->sans[i].type == CSR_SAN_DNS ? "DNS:" : csr->sans[i].type == CSR_SAN_IP ? "IP:" : "email:";
@@ -351,7 +351,7 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 {
 	struct issue_rec rec;
 	int rc;
-	if ((rc = issue_rec_build(&rec, w->app->intent_key, p, actor, serial, csr, tbs, validity, x)))
+	if ((rc = issue_rec_build(&rec, w->app->intent_key, held_id != NULL, p, actor, serial, csr, tbs, validity, x)))
 		return rc;
 	const char *details = (const char *)rec.details.data;
 	struct issue_intent in = { &rec.c, actor, serial, details, held_id };
@@ -728,9 +728,19 @@ int issue_intent_verify(struct worker *w, const char *serial, const char *issuer
 	const uint8_t *also = a->has_intent_key_accept ? a->intent_key_accept : NULL;
 	int rc = intent_verify(a->intent_key, also, serial, issuer, tbs, tbs_len, m->has_mac ? m->mac : NULL,
 			       m->legacy, why, why_len);
+	enum intent_gate gate = (enum intent_gate)m->gate;
+	if (rc == HSMCA_ERR_AUTH && m->has_mac) { /* stored held: it needs its release, whatever the approval rows say */
+		char why_held[ISSUE_WHY_MAX];
+		int held = intent_verify_held(a->intent_key, also, serial, issuer, tbs, tbs_len, m->mac, why_held,
+					      sizeof why_held);
+		if (held == 0)
+			rc = 0, gate = INTENT_GATED;
+		else if (held == HSMCA_ERR_CRYPTO)
+			rc = held, snprintf(why, why_len, "%s", why_held);
+	}
 	if (rc == 0)
-		rc = intent_release_verify(a->intent_key, also, serial, (enum intent_gate)m->gate,
-					   m->has_release_mac ? m->release_mac : NULL, why, why_len);
+		rc = intent_release_verify(a->intent_key, also, serial, gate, m->has_release_mac ? m->release_mac : NULL,
+					   why, why_len);
 	if (rc != HSMCA_ERR_AUTH)
 		return rc;
 	log_event("error", "intent_refused", "serial=%s%s%s why=\"%s\"", serial, by ? " approved_by=" : "", by ? by : "",

@@ -62,7 +62,7 @@ static int issue_async_submit(struct issue_async *a, const struct csr *csr, cons
 		issue_rec_free(&a->rec);
 		a->rec_built = false;
 	}
-	if (issue_rec_build(&a->rec, a->app->intent_key, a->p, a->actor, serial, csr, &a->tbs, validity, NULL))
+	if (issue_rec_build(&a->rec, a->app->intent_key, false, a->p, a->actor, serial, csr, &a->tbs, validity, NULL))
 		return -1;
 	a->rec_built = true;
 	a->draws++;

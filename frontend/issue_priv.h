@@ -40,7 +40,8 @@ struct issue_rec {
 	uint8_t mac[INTENT_MAC_LEN];
 	struct dbuf sans, details;
 };
-int issue_rec_build(struct issue_rec *r, const uint8_t intent_key[INTENT_KEY_LEN], const struct profile *p,
+/* held: the intent is stored held (its MAC under intent.h's held domain) */
+int issue_rec_build(struct issue_rec *r, const uint8_t intent_key[INTENT_KEY_LEN], bool held, const struct profile *p,
 		    const char *actor, const char *serial, const struct csr *csr, const struct dbuf *tbs,
 		    const time_t validity[2], const struct issue_extra *x) HSMCA_WUR;
 void issue_rec_free(struct issue_rec *r);

@@ -179,6 +179,19 @@ static int fe_create_account(const struct fe_args *a, bool bootstrap)
 	return rc ? 1 : 0;
 }
 
+/* each row a rotation re-MACs, for review (after a leak of the old key, a row forged under it is among them) */
+static void fe_resealed(void *ctx, const char *what, int64_t id, const char *name, const char *detail)
+{
+	char q[2 * DB_NAME_MAX + 8];
+	(void)ctx;
+	if (!strcmp(what, "account"))
+		log_event("info", "row_resealed", "account=%s id=%lld role=%s", log_quote(name, q, sizeof q), (long long)id,
+			  detail);
+	else
+		log_event("info", "row_resealed", "apikey=%lld account_id=%s profile=%s", (long long)id, name,
+			  *detail ? detail : "(any)");
+}
+
 static int fe_create_apikey(const struct fe_args *a)
 {
 	uint8_t raw[FE_APIKEY_LEN], h[SHA256_DIGEST_LENGTH];
@@ -358,7 +371,8 @@ static int fe_run(const struct fe_args *args)
 	app_db_keys(&a, w.db);
 	if (a.has_intent_key_accept) { /* a rotation: account and API key rows move to the new key */
 		unsigned resealed = 0;
-		if (db_rows_reseal(w.db, a.intent_key_accept, &resealed))
+		const struct db_reseal_cb cb = { fe_resealed, NULL };
+		if (db_rows_reseal(w.db, a.intent_key_accept, &cb, &resealed))
 			log_event("warn", "rows_reseal_failed", "why=\"%s\"", db_errmsg(w.db));
 		else
 			log_event("info", "rows_resealed", "rows=%u", resealed);

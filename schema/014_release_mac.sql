@@ -11,7 +11,10 @@
 -- (the approvals row cannot be removed or pointed elsewhere: the role has no DELETE, and no UPDATE of action
 -- or object); without it the row is failed and the signer is not asked.
 --
--- The column is set only on held -> pending, once (certificates_guard), and never changed afterwards.
+-- The column is set only on held -> pending, once (certificates_guard), and never changed afterwards. A request
+-- stored held carries its intent MAC under another domain (frontend/intent.h), so it needs its release MAC
+-- even if its approval row is gone (the owner can delete one); the approval row is what marks the held rows
+-- stored before that domain.
 --
 -- Rows already released when this runs: the pending rows with such an approval now (released by an older
 -- frontend; a crash or a signer outage kept them pending) are listed in legacy_releases and signed without a

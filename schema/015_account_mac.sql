@@ -1,7 +1,7 @@
 -- 015: an account or API key row counts only as the frontend wrote it.
 --
 -- The hsmca_frontend role may UPDATE accounts (role, pw_hash, disabled) and api_keys (profile, disabled), and
--- INSERT both: with its password (or as a DBA) one could make any account an administrator, set its password
+-- INSERT both: with its password one could make any account an administrator, set its password
 -- hash to one of a known password, re-enable it, or give it an API key, and then act as it through the API,
 -- within every check the frontend makes (approvals by a second administrator included). Now the frontend
 -- writes HMAC-SHA-256 under its intent key (never stored here; frontend/rowmac.h gives the exact bytes) into
@@ -18,6 +18,10 @@
 -- their fields as they stand, and a row without a MAC counts only if it is listed with the same fields and
 -- mac_seq is still 0 (never updated since). Like legacy_intents (013) the lists are filled here once and
 -- frozen by a trigger.
+--
+-- What this does not stop: the database's owner (or a superuser) can disable triggers, so it can add to the
+-- legacy lists, or write an older version of a row back with its mac_seq. Against the owner, only rows with a
+-- MAC that were never legacy hold, and only as far as the owner cannot roll them back.
 ALTER TABLE accounts ADD COLUMN mac_seq bigint NOT NULL DEFAULT 0, ADD COLUMN row_mac bytea;
 ALTER TABLE accounts ADD CONSTRAINT accounts_row_mac_check
 	CHECK (row_mac IS NULL OR octet_length(row_mac) = 32) NOT VALID;

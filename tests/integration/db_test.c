@@ -1132,7 +1132,13 @@ static int cmd_accounts(const char *conninfo)
 	      strcmp(acc.pw_hash, "scrypt$16384$8$1$c2FsdA$aGFzaA") == 0);
 	EXPECT(0, db_account_get(db, "carol", &acc), db);
 	CHECK(acc.role == DB_ROLE_AUDITOR);
+	/* the row and its MAC are two statements: inside a transaction only */
+	EXPECT(HSMCA_ERR_STATE, db_account_create(db, "dave", DB_ROLE_ADMIN, "x"), db);
+	EXPECT(HSMCA_ERR_STATE, db_apikey_create(db, "bob", key1, "server"), db);
+	EXPECT(0, db_begin(db), db);
 	EXPECT(HSMCA_ERR_EXISTS, db_account_create(db, "alice", DB_ROLE_ADMIN, "x"), db);
+	db_rollback(db);
+	EXPECT(HSMCA_ERR_NOTFOUND, db_account_get(db, "dave", &acc), db);
 	EXPECT(HSMCA_ERR_NOTFOUND, db_account_get(db, "mallory", &acc), db);
 	EXPECT(HSMCA_ERR_NOTFOUND, db_account_get(db, "", &acc), db);
 	EXPECT(HSMCA_ERR_PARSE, db_account_create(db, "a:b", DB_ROLE_ADMIN, "x"), db);
@@ -1140,14 +1146,20 @@ static int cmd_accounts(const char *conninfo)
 	EXPECT(HSMCA_ERR_LIMIT, db_account_create(db, "0123456789012345678901234567890123456789012345678901234567890123",
 						  DB_ROLE_ADMIN, "x"), db);
 	/* API keys: bound to a profile or not, stored as hashes (either case in, lowercase stored) */
+	EXPECT(0, db_begin(db), db);
 	EXPECT(0, db_apikey_create(db, "bob", key1, "server"), db);
 	EXPECT(0, db_apikey_create(db, "alice", key2, NULL), db);
+	EXPECT(0, db_commit(db), db);
 	EXPECT(0, db_apikey_lookup(db, key1, &acc), db);
 	CHECK(strcmp(acc.name, "bob") == 0 && acc.role == DB_ROLE_ADMIN && strcmp(acc.key_profile, "server") == 0);
 	EXPECT(0, db_apikey_lookup(db, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &acc), db);
 	CHECK(strcmp(acc.name, "alice") == 0 && acc.key_profile[0] == '\0');
+	EXPECT(0, db_begin(db), db);
 	EXPECT(HSMCA_ERR_EXISTS, db_apikey_create(db, "carol", key1, NULL), db);
+	db_rollback(db);
+	EXPECT(0, db_begin(db), db);
 	EXPECT(HSMCA_ERR_NOTFOUND, db_apikey_create(db, "mallory", "bb" "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", NULL), db);
+	db_rollback(db);
 	EXPECT(HSMCA_ERR_NOTFOUND, db_apikey_lookup(db, "cc" "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", &acc), db);
 	EXPECT(HSMCA_ERR_PARSE, db_apikey_lookup(db, "not-a-hash", &acc), db);
 	EXPECT(HSMCA_ERR_PARSE, db_apikey_create(db, "bob", "zz", NULL), db);

@@ -229,11 +229,35 @@ for r in "$R1" "$R2"; do
 	[ "$(signed_times "$(owner "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$r'")")" = 0 ] \
 		|| fail "the TBS of $r, released in SQL, went to the signer"
 done
+# a request stored held carries the held domain's MAC, so it needs its release whatever the approval rows say:
+# the owner deletes its approval row and releases it with the guard off: failed all the same
+[ "$(owner "select encode(intent_mac, 'hex') from certificates where serial_hex = '$R1'")" = \
+  "$(intent_mac_hex "$R1" int "$(owner "select encode(tbs, 'hex') from certificates where serial_hex = '$R1'")" held)" ] \
+	|| fail "the stored MAC of the held request $R1 is not intent.h's held MAC"
+held_request flip3; R3=$HS
+owner "ALTER TABLE certificates DISABLE TRIGGER certificates_guard; DELETE FROM approvals WHERE id = $AID;
+	UPDATE certificates SET status = 'pending' WHERE serial_hex = '$R3';
+	ALTER TABLE certificates ENABLE TRIGGER certificates_guard" >/dev/null
+wait_status "$R3" failed
+owner "select failure_reason from certificates where serial_hex = '$R3'" | grep -q "^release-mac: .*has no MAC" \
+	|| fail "$R3's reason: $(owner "select failure_reason from certificates where serial_hex = '$R3'")"
+# a row with an approval row, stored before the held domain (013's MAC), that 014 did not find released
+R4=$(openssl rand -hex 16)
+insert_intent held "$R4" int "$TBS1" "'\\x$(intent_mac_hex "$R4" int "$TBS1")'"
+pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
+	VALUES ('certificate.issue', '$R4', 'alice', now() + interval '1 hour')" >/dev/null
+sql_release "$R4" "$(owner "select id from approvals where object = '$R4'")" NULL
+wait_status "$R4" failed
+owner "select failure_reason from certificates where serial_hex = '$R4'" | grep -q "^release-mac: " \
+	|| fail "$R4's reason: $(owner "select failure_reason from certificates where serial_hex = '$R4'")"
+[ "$(signed_times "$(owner "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$R3'")")" = 0 ] \
+	|| fail "the TBS of $R3 went to the signer"
+[ "$(signed_times "$H1")" = 1 ] || fail "the TBS of $R4 (a real certificate's) went to the signer again"
 # the column is set once, on held -> pending: not on a row that is not held, not again, not by the owner
 expect_sql_error frontend "UPDATE certificates SET release_mac = '\\x$(release_mac_hex "$S1")' WHERE serial_hex = '$S1'" "release_mac is set once"
 expect_sql_error owner "UPDATE certificates SET release_mac = NULL WHERE serial_hex = '$SG'" "release_mac is set once"
 expect_sql_error frontend "UPDATE certificates SET release_mac = '\\x00' WHERE serial_hex = '$SG'" "release_mac"
-pass "a held request released in SQL (approval row and held -> pending by the database role) is failed with release-mac and never signed, with no release MAC or another row's; release_mac is set once, by the release"
+pass "a held request released in SQL (approval row and held -> pending by the database role) is failed with release-mac and never signed: with no release MAC, with another row's, with its approval row deleted by the owner (the held MAC), and a pre-014 row with an approval row; release_mac is set once, by the release"
 
 # ---- 6. replacing the key: the new one writes, the old one (intent_key_accept_file) is still accepted ----
 kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true

@@ -91,13 +91,15 @@ fe_intent_key() {
 	[ -s "$T/intent.key" ] || ( umask 077 && openssl rand -hex 32 > "$T/intent.key" ) || fail "cannot make $T/intent.key"
 }
 
-# intent_mac_hex SERIAL ISSUER TBS_HEX: the MAC as intent.h specifies it, computed independently of the frontend's C code, with $T/intent.key
+# intent_mac_hex SERIAL ISSUER TBS_HEX [held]: the MAC as intent.h specifies it (held: of an intent stored held),
+# computed independently of the frontend's C code, with $T/intent.key
 intent_mac_hex() {
 	python3 - "$T/intent.key" "$@" <<'PY'
 import hashlib, hmac, struct, sys
 key = bytes.fromhex(open(sys.argv[1]).read().strip())
 s, i, t = sys.argv[2].lower().encode(), sys.argv[3].encode(), bytes.fromhex(sys.argv[4])
-m = b"hsmca-intent-v1\0" + struct.pack(">H", len(s)) + s + struct.pack(">H", len(i)) + i + struct.pack(">I", len(t)) + t
+d = b"hsmca-intent-held-v1\0" if sys.argv[5:] == ["held"] else b"hsmca-intent-v1\0"
+m = d + struct.pack(">H", len(s)) + s + struct.pack(">H", len(i)) + i + struct.pack(">I", len(t)) + t
 print(hmac.new(key, m, hashlib.sha256).hexdigest())
 PY
 }

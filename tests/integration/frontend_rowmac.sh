@@ -101,8 +101,12 @@ role_sql "INSERT INTO api_keys (key_hash, account_id) SELECT encode(sha256('$FOR
 issue_req "$T/one.csr" server -H "Authorization: Bearer $FORGED" --interface 127.0.0.27; [ "$STATUS" = 401 ] || fail "an API key written in SQL: $STATUS"
 grep -q 'event=row_refused .*API key [0-9]* of bob: row-mac: the API key row has no MAC' "$T/frontend.log" || fail "no row_refused for the forged key"
 issue_req "$T/one.csr" server "${BOB[@]}"; [ "$STATUS" = 201 ] || fail "bob's own row: $STATUS $BODY"
-[ "$(refused_total)" -ge 6 ] || fail "/metrics: hsmca_rows_refused_total $(refused_total)"
-pass "an account made an administrator, a password hash written in SQL, a pre-015 row changed (and changed back), an API key inserted in SQL: each login refused (401), logged as row_refused, counted in /metrics"
+# a MAC of another length (the owner, past the CHECK) is refused like a wrong one: 401, not 503
+owner "ALTER TABLE accounts DROP CONSTRAINT accounts_row_mac_check; UPDATE accounts SET row_mac = '\\x00' WHERE name = 'ops-admin'" >/dev/null
+get /api/v1/accounts "${ADMIN[@]}" --interface 127.0.0.30; [ "$STATUS" = 401 ] || fail "a 1-byte row MAC: $STATUS"
+grep -q 'event=row_refused .*row_mac: row-mac: not 32 bytes' "$T/frontend.log" || fail "no row_refused for the 1-byte MAC"
+[ "$(refused_total)" -ge 7 ] || fail "/metrics: hsmca_rows_refused_total $(refused_total)"
+pass "an account made an administrator, a password hash written in SQL, a pre-015 row changed (and changed back), an API key inserted in SQL, a malformed MAC: each login refused (401), logged as row_refused, counted in /metrics"
 
 # ---- 3. the frontend does not build on a refused row; the operator resets it ----
 api() { STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' --data "$3" "${@:4}" "$URL$2"); }
@@ -123,11 +127,16 @@ kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 mv "$T/intent.key" "$T/intent-old.key"
 ( umask 077 && openssl rand -hex 32 > "$T/intent.key" )
 fe_start "intent_key_accept_file = $T/intent-old.key"
-grep -q "event=rows_resealed rows=[1-9]" "$T/frontend.log" || fail "no rows resealed: $(grep rows_reseal "$T/frontend.log")"
+# alice, bob, ops-admin's refused row not; old-req's and old-adm's (no MAC) not; alice's API key; each logged
+grep -q "event=rows_resealed rows=3$" "$T/frontend.log" || fail "rows resealed: $(grep rows_reseal "$T/frontend.log")"
+for want in 'account="alice" id=[0-9]* role=requester' 'account="bob" id=[0-9]* role=requester' 'apikey=[0-9]* account_id=[0-9]* profile=server'; do
+	grep -q "event=row_resealed $want" "$T/frontend.log" || fail "no row_resealed $want: $(grep row_resealed "$T/frontend.log")"
+done
 kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 fe_start
 issue_req "$T/one.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "alice under the new key alone: $STATUS $BODY"
 issue_req "$T/one.csr" server "${BOB[@]}"; [ "$STATUS" = 201 ] || fail "bob under the new key alone: $STATUS $BODY"
+issue_req "$T/one.csr" server -H "Authorization: Bearer $NEW_KEY"; [ "$STATUS" = 201 ] || fail "alice's API key under the new key alone: $STATUS $BODY"
 get /api/v1/accounts -u "old-adm:$OLDADM_PW"; [ "$STATUS" = 200 ] || fail "the untouched pre-015 administrator: $STATUS"
 # rows that were refused before stay refused (the reseal re-MACs only rows whose MAC checked)
 get /api/v1/accounts -u "ops-admin:$(cat "$T/bob.pw")" --interface 127.0.0.28; [ "$STATUS" = 401 ] || fail "the changed ops-admin row after the rotation: $STATUS"

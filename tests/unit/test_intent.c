@@ -64,14 +64,15 @@ static void test_parse(void)
 	CHECK(parse(buf, key) == HSMCA_ERR_AUTH);
 }
 
-/* HMAC-SHA-256(key, "hsmca-intent-v1" 0 || u16 serial || u16 issuer || u32 tbs), laid out by hand */
-static void reference_mac(const uint8_t *key, const char *serial, const char *issuer, const uint8_t *tbs,
-			  size_t tbs_len, uint8_t out[32])
+/* HMAC-SHA-256(key, domain 0 || u16 serial || u16 issuer || u32 tbs), laid out by hand; domain
+ * "hsmca-intent-v1", or "hsmca-intent-held-v1" for an intent stored held */
+static void reference_mac_in(const char *domain, const uint8_t *key, const char *serial, const char *issuer,
+			     const uint8_t *tbs, size_t tbs_len, uint8_t out[32])
 {
 	uint8_t msg[1024];
 	size_t n = 0, sl = strlen(serial), il = strlen(issuer);
-	memcpy(msg, "hsmca-intent-v1", 16); /* with its NUL */
-	n = 16;
+	memcpy(msg, domain, strlen(domain) + 1); /* with its NUL */
+	n = strlen(domain) + 1;
 	msg[n++] = (uint8_t)(sl >> 8), msg[n++] = (uint8_t)sl;
 	memcpy(msg + n, serial, sl), n += sl;
 	msg[n++] = (uint8_t)(il >> 8), msg[n++] = (uint8_t)il;
@@ -81,6 +82,12 @@ static void reference_mac(const uint8_t *key, const char *serial, const char *is
 	memcpy(msg + n, tbs, tbs_len), n += tbs_len;
 	unsigned int ol = 0;
 	HMAC(EVP_sha256(), key, INTENT_KEY_LEN, msg, n, out, &ol);
+}
+
+static void reference_mac(const uint8_t *key, const char *serial, const char *issuer, const uint8_t *tbs,
+			  size_t tbs_len, uint8_t out[32])
+{
+	reference_mac_in("hsmca-intent-v1", key, serial, issuer, tbs, tbs_len, out);
 }
 
 static void test_mac(void)
@@ -123,6 +130,16 @@ static void test_mac(void)
 	memcpy(key3, key2, sizeof key3);
 	key3[0] ^= 1;
 	CHECK(intent_verify(key2, key3, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == HSMCA_ERR_AUTH);
+	/* an intent stored held: the held domain's MAC, never the other's */
+	uint8_t h[32];
+	CHECK(intent_mac_held(key, "0a1b2c", "int", tbs, sizeof tbs, h) == 0);
+	reference_mac_in("hsmca-intent-held-v1", key, "0a1b2c", "int", tbs, sizeof tbs, r);
+	CHECK(memcmp(h, r, 32) == 0 && memcmp(h, a, 32) != 0);
+	CHECK(intent_verify(key, NULL, "0a1b2c", "int", tbs, sizeof tbs, h, false, why, sizeof why) == HSMCA_ERR_AUTH);
+	CHECK(intent_verify_held(key, NULL, "0a1b2c", "int", tbs, sizeof tbs, h, why, sizeof why) == 0);
+	CHECK(intent_verify_held(key2, key, "0a1b2c", "int", tbs, sizeof tbs, h, why, sizeof why) == 0);
+	CHECK(intent_verify_held(key, NULL, "0a1b2c", "int", tbs, sizeof tbs, a, why, sizeof why) == HSMCA_ERR_AUTH);
+	CHECK(intent_verify_held(key, NULL, "0a1b2c", "int", tbs, sizeof tbs, NULL, why, sizeof why) == HSMCA_ERR_AUTH);
 	/* a serial longer than any the database holds is refused, not cut */
 	char longserial[80];
 	memset(longserial, 'a', sizeof longserial - 1);
