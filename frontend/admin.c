@@ -225,6 +225,10 @@ static void admin_put_account(struct dbuf *d, const struct db_account_info *a)
 	admin_put_raw(d, "disabled", a->disabled ? "true" : "false");
 	dbuf_add(d, ", ", 2);
 	admin_put(d, "created_at", a->created_at);
+	if (a->refused) { /* changed outside the frontend: listed as it stands, and marked */
+		dbuf_add(d, ", ", 2);
+		admin_put_raw(d, "refused", "true");
+	}
 }
 
 struct admin_list {

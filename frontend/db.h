@@ -246,8 +246,9 @@ bool db_role_parse(const char *s, enum db_role *out);
 struct db_account_info {
 	int64_t id;
 	char name[DB_NAME_MAX];
-	enum db_role role;
+	enum db_role role;        /* 0 if the row's role is none of them (refused) */
 	bool disabled;
+	bool refused;             /* its row does not check (rowmac.h): it logs in as no one */
 	char created_at[DB_TIME_TEXT_MAX];
 };
 struct db_apikey_info {

@@ -453,30 +453,42 @@ int db_account_set_role(struct db *db, const char *name, enum db_role role)
 /* Fills an info row (columns id, name, role, disabled, created_at). */
 static int db_account_info_row(struct db *db, const PGresult *r, int row, struct db_account_info *out)
 {
-	static const char *const names[] = {"id", "name", "role", "disabled", "created_at"};
-	char role[DB_NAME_MAX];
-	int c[5], rc;
+	static const char *const names[] = {"created_at"};
+	struct db_account a;
+	int c, rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = db_columns(db, r, names, c, 5)) ||
-	    (rc = db_copy_text(db, r, row, c[1], out->name, sizeof out->name)) ||
-	    (rc = db_copy_text(db, r, row, c[2], role, sizeof role)) ||
-	    (rc = db_copy_text(db, r, row, c[4], out->created_at, sizeof out->created_at)))
+	if ((rc = db_columns(db, r, names, &c, 1)) || (rc = db_copy_text(db, r, row, c, out->created_at, sizeof out->created_at)))
 		return rc;
-	if (!db_role_parse(role, &out->role))
-		return db_fail(db, HSMCA_ERR_STATE, "account %s: unknown role %s", out->name, role);
-	out->id = strtoll(PQgetvalue(r, row, c[0]), NULL, 10);
-	out->disabled = strcmp(PQgetvalue(r, row, c[3]), "t") == 0;
-	return 0;
+	/* shown even if refused (marked so), with the fields as they stand: an administrator must see it */
+	rc = db_account_row(db, r, row, NULL, NULL, &a);
+	if (rc == 0 && db_account_row(db, r, row, db->row_key, db->row_key_also, &a) == HSMCA_ERR_AUTH) {
+		out->refused = true;
+		rc = db_account_row(db, r, row, NULL, NULL, &a);
+	}
+	if (rc == HSMCA_ERR_AUTH) { /* an unknown role */
+		out->refused = true;
+		rc = 0;
+		snprintf(out->name, sizeof out->name, "%s", PQgetvalue(r, row, PQfnumber(r, "name")));
+		out->role = 0;
+	} else if (rc == 0) {
+		out->id = a.id;
+		snprintf(out->name, sizeof out->name, "%s", a.name);
+		out->role = a.role;
+		out->disabled = a.disabled;
+	}
+	explicit_bzero(&a, sizeof a);
+	return rc;
 }
 
-#define DB_ACCOUNT_INFO_SQL "SELECT id, name, role, disabled, " DB_TIME_SQL("created_at") " FROM accounts "
+#define DB_ACCOUNT_INFO_SQL                                                                                       \
+	"SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile, " DB_TIME_SQL("a.created_at") " FROM accounts a "
 
 int db_account_each(struct db *db, int (*fn)(void *ctx, const struct db_account_info *a), void *ctx)
 {
 	struct db_account_info a;
 	PGresult *r = NULL;
-	int rc = db_exec(db, DB_ACCOUNT_INFO_SQL "ORDER BY id LIMIT " DB_ACCOUNT_LIST_MAX_SQL, NULL, DB_FMT_TEXT, &r);
+	int rc = db_exec(db, DB_ACCOUNT_INFO_SQL "ORDER BY a.id LIMIT " DB_ACCOUNT_LIST_MAX_SQL, NULL, DB_FMT_TEXT, &r);
 
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
 		if (!(rc = db_account_info_row(db, r, i, &a)))
@@ -495,7 +507,7 @@ int db_account_info_get(struct db *db, const char *name, struct db_account_info 
 	if ((rc = db_account_name_check(db, name)))
 		return rc == HSMCA_ERR_PARSE || rc == HSMCA_ERR_LIMIT ? HSMCA_ERR_NOTFOUND : rc;
 	db_params_text(&p, name);
-	rc = db_exec(db, DB_ACCOUNT_INFO_SQL "WHERE name = $1", &p, DB_FMT_TEXT, &r);
+	rc = db_exec(db, DB_ACCOUNT_INFO_SQL "WHERE a.name = $1", &p, DB_FMT_TEXT, &r);
 	if (rc == 0 && PQntuples(r) != 1)
 		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "account %s not found", name);
 	else if (rc == 0)

@@ -106,6 +106,15 @@ owner "ALTER TABLE accounts DROP CONSTRAINT accounts_row_mac_check; UPDATE accou
 get /api/v1/accounts "${ADMIN[@]}" --interface 127.0.0.30; [ "$STATUS" = 401 ] || fail "a 1-byte row MAC: $STATUS"
 grep -q 'event=row_refused .*row_mac: row-mac: not 32 bytes' "$T/frontend.log" || fail "no row_refused for the 1-byte MAC"
 [ "$(refused_total)" -ge 7 ] || fail "/metrics: hsmca_rows_refused_total $(refused_total)"
+# an administrator's listing shows the refused rows as they stand, marked
+get /api/v1/accounts -u "old-adm:$OLDADM_PW"; [ "$STATUS" = 200 ] || fail "old-adm lists: $STATUS"
+python3 - "$T/resp.json" <<'PY' || fail "the listing: $(cat "$T/resp.json")"
+import json, sys
+acc = {a["name"]: a for a in json.load(open(sys.argv[1]))["accounts"]}
+assert acc["alice"]["refused"] is True and acc["alice"]["role"] == "admin", acc["alice"]
+assert acc["ops-admin"]["refused"] is True and acc["old-req"]["refused"] is True, acc
+assert "refused" not in acc["bob"] and "refused" not in acc["old-adm"], acc
+PY
 pass "an account made an administrator, a password hash written in SQL, a pre-015 row changed (and changed back), an API key inserted in SQL, a malformed MAC: each login refused (401), logged as row_refused, counted in /metrics"
 
 # ---- 3. the frontend does not build on a refused row; the operator resets it ----
