@@ -453,31 +453,28 @@ int db_account_set_role(struct db *db, const char *name, enum db_role role)
 /* Fills an info row (columns id, name, role, disabled, created_at). */
 static int db_account_info_row(struct db *db, const PGresult *r, int row, struct db_account_info *out)
 {
-	static const char *const names[] = {"created_at"};
+	static const char *const names[] = {"id", "name", "role", "disabled", "created_at"};
+	char role[DB_NAME_MAX];
 	struct db_account a;
-	int c, rc;
+	int c[5], rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = db_columns(db, r, names, &c, 1)) || (rc = db_copy_text(db, r, row, c, out->created_at, sizeof out->created_at)))
+	if ((rc = db_columns(db, r, names, c, 5)) ||
+	    (rc = db_copy_text(db, r, row, c[1], out->name, sizeof out->name)) ||
+	    (rc = db_copy_text(db, r, row, c[2], role, sizeof role)) ||
+	    (rc = db_copy_text(db, r, row, c[4], out->created_at, sizeof out->created_at)))
 		return rc;
-	/* shown even if refused (marked so), with the fields as they stand: an administrator must see it */
-	rc = db_account_row(db, r, row, NULL, NULL, &a);
-	if (rc == 0 && db_account_row(db, r, row, db->row_key, db->row_key_also, &a) == HSMCA_ERR_AUTH) {
-		out->refused = true;
-		rc = db_account_row(db, r, row, NULL, NULL, &a);
-	}
-	if (rc == HSMCA_ERR_AUTH) { /* an unknown role */
+	/* listed as it stands even if it does not check (marked refused): an administrator must see it */
+	if (!db_role_parse(role, &out->role))
+		out->role = 0;
+	out->id = strtoll(PQgetvalue(r, row, c[0]), NULL, 10);
+	out->disabled = strcmp(PQgetvalue(r, row, c[3]), "t") == 0;
+	rc = db_account_row(db, r, row, db->row_key, db->row_key_also, &a);
+	explicit_bzero(&a, sizeof a);
+	if (rc == HSMCA_ERR_AUTH) {
 		out->refused = true;
 		rc = 0;
-		snprintf(out->name, sizeof out->name, "%s", PQgetvalue(r, row, PQfnumber(r, "name")));
-		out->role = 0;
-	} else if (rc == 0) {
-		out->id = a.id;
-		snprintf(out->name, sizeof out->name, "%s", a.name);
-		out->role = a.role;
-		out->disabled = a.disabled;
 	}
-	explicit_bzero(&a, sizeof a);
 	return rc;
 }
 

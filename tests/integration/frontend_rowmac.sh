@@ -113,6 +113,7 @@ import json, sys
 acc = {a["name"]: a for a in json.load(open(sys.argv[1]))["accounts"]}
 assert acc["alice"]["refused"] is True and acc["alice"]["role"] == "admin", acc["alice"]
 assert acc["ops-admin"]["refused"] is True and acc["old-req"]["refused"] is True, acc
+assert acc["ops-admin"]["role"] == "admin" and acc["ops-admin"]["disabled"] is False, acc["ops-admin"]
 assert "refused" not in acc["bob"] and "refused" not in acc["old-adm"], acc
 PY
 pass "an account made an administrator, a password hash written in SQL, a pre-015 row changed (and changed back), an API key inserted in SQL, a malformed MAC: each login refused (401), logged as row_refused, counted in /metrics"
