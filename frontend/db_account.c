@@ -216,25 +216,35 @@ static int db_account_row(struct db *db, const PGresult *r, int row, const uint8
 	return rc;
 }
 
+/* Runs sql ($1: the account's name) for name; HSMCA_ERR_NOTFOUND for a name no account can have, or no row. */
+static int db_account_query(struct db *db, const char *name, const char *sql, PGresult **out)
+{
+	struct db_params p = {0};
+	int rc = db_account_name_check(db, name);
+
+	*out = NULL;
+	if (rc)
+		return rc == HSMCA_ERR_PARSE || rc == HSMCA_ERR_LIMIT ? HSMCA_ERR_NOTFOUND : rc;
+	db_params_text(&p, name);
+	rc = db_exec(db, sql, &p, DB_FMT_TEXT, out);
+	if (rc == 0 && PQntuples(*out) != 1)
+		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "account %s not found", name);
+	return rc;
+}
+
 /* The row of account name into out, locked (FOR UPDATE) if lock, and checked (see db_account_row) if verify.
  * HSMCA_ERR_NOTFOUND if there is none. */
 static int db_account_select(struct db *db, const char *name, bool lock, bool verify, struct db_account *out)
 {
-	struct db_params p = {0};
 	PGresult *r = NULL;
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = db_account_name_check(db, name)))
-		return rc == HSMCA_ERR_PARSE || rc == HSMCA_ERR_LIMIT ? HSMCA_ERR_NOTFOUND : rc;
-	db_params_text(&p, name);
-	rc = db_exec(db,
-		     lock ? "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1 FOR UPDATE"
-			  : "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1",
-		     &p, DB_FMT_TEXT, &r);
-	if (rc == 0 && PQntuples(r) != 1)
-		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "account %s not found", name);
-	else if (rc == 0)
+	rc = db_account_query(db, name,
+			      lock ? "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1 FOR UPDATE"
+				   : "SELECT " DB_ACCOUNT_SEL("a") ", '' AS key_profile FROM accounts a WHERE a.name = $1",
+			      &r);
+	if (rc == 0)
 		rc = db_account_row(db, r, 0, verify ? db->row_key : NULL, db->row_key_also, out);
 	PQclear(r);
 	return rc;
@@ -496,18 +506,11 @@ int db_account_each(struct db *db, int (*fn)(void *ctx, const struct db_account_
 
 int db_account_info_get(struct db *db, const char *name, struct db_account_info *out)
 {
-	struct db_params p = {0};
 	PGresult *r = NULL;
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = db_account_name_check(db, name)))
-		return rc == HSMCA_ERR_PARSE || rc == HSMCA_ERR_LIMIT ? HSMCA_ERR_NOTFOUND : rc;
-	db_params_text(&p, name);
-	rc = db_exec(db, DB_ACCOUNT_INFO_SQL "WHERE a.name = $1", &p, DB_FMT_TEXT, &r);
-	if (rc == 0 && PQntuples(r) != 1)
-		rc = db_fail(db, HSMCA_ERR_NOTFOUND, "account %s not found", name);
-	else if (rc == 0)
+	if ((rc = db_account_query(db, name, DB_ACCOUNT_INFO_SQL "WHERE a.name = $1", &r)) == 0)
 		rc = db_account_info_row(db, r, 0, out);
 	PQclear(r);
 	return rc;
