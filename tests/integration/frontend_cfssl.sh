@@ -193,7 +193,7 @@ pass "authsign tokens are held in the database for 600 s: a replay after a resta
 # a certificate revoked (here by the owner: revocation has no API yet) refuses its request's bytes for good,
 # within the hold or after it: a captured request must not get a compromised key certified again (until 011
 # it did once the 600 s hold was over)
-pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$S1'" >/dev/null
+pg_psql "$T/pg" owner -c "$(revoke_sql "$S1")" >/dev/null
 for when in held expired; do
 	[ "$when" = held ] || age "$T/fresh.json"
 	st=$(replay "$T/fresh.json" --interface 127.0.0.24)

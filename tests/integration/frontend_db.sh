@@ -146,11 +146,11 @@ renewal_sql() { # SERIAL RENEWS STATUS
 		renews_serial, status) VALUES ('$1', 'int', 'CN=x', now(), now() + interval '1 day', 'p', 'r', '\\x300100', '$2', '$3')"
 }
 R1=$(openssl rand -hex 16); issued_row "$R1"
-pg_psql "$T/pg" frontend -c "UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$R1'" >/dev/null
+pg_psql "$T/pg" frontend -c "$(revoke_sql "$R1")" >/dev/null
 expect_sql_error frontend "$(renewal_sql "$(openssl rand -hex 16)" "$R1" pending)" "renews $R1, which is revoked (not issued)"
 expect_sql_error frontend "$(renewal_sql "$(openssl rand -hex 16)" "$R1" held)" "renews $R1, which is revoked (not issued)"
 R2=$(openssl rand -hex 16); issued_row "$R2"
-pg_psql "$T/pg" frontend -c "BEGIN; UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$R2'; SELECT pg_sleep(2); COMMIT" \
+pg_psql "$T/pg" frontend -c "BEGIN; $(revoke_sql "$R2"); SELECT pg_sleep(2); COMMIT" \
 	>/dev/null 2>&1 &
 REVOKER=$!
 sleep 0.5
@@ -163,9 +163,24 @@ R3=$(openssl rand -hex 16); issued_row "$R3"; RN=$(openssl rand -hex 16)
 pg_psql "$T/pg" frontend -c "$(renewal_sql "$RN" "$R3" held)" >/dev/null || fail "a held renewal of an issued row refused"
 pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, status, decided_by, decided_at, expires_at)
 	VALUES ('certificate.issue', '$RN', 'alice', 'approved', 'bob', now(), now() + interval '1 hour')" >/dev/null || fail "approval row"
-pg_psql "$T/pg" frontend -c "UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$R3'" >/dev/null
+pg_psql "$T/pg" frontend -c "$(revoke_sql "$R3")" >/dev/null
 expect_sql_error frontend "UPDATE certificates SET status = 'pending' WHERE serial_hex = '$RN'" "renews $R3, which is not issued"
 pass "a renewal of a certificate that is not issued is refused (HS003) at its insert, at once while a revocation is under way (55P03, before it commits), and at the release of a held one"
+
+# ---- a revocation is a certificate's status and its revocations row together (016), checked at commit ----
+V1=$(openssl rand -hex 16); issued_row "$V1"
+expect_sql_error frontend "UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$V1'" "certificate $V1: revoked without its revocations row"
+expect_sql_error frontend "INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) VALUES ('$V1', 'int', 'keyCompromise', 'x')" \
+	"revocation of $V1: the certificate is not revoked"
+expect_sql_error frontend "BEGIN; UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$V1';
+	INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) VALUES ('$V1', 'other', 'keyCompromise', 'x'); COMMIT" \
+	"not under issuer other"
+[ "$(owner_sql "select status || ' ' || (select count(*) from revocations where serial_hex = '$V1') from certificates where serial_hex = '$V1'")" = "issued 0" ] \
+	|| fail "a refused revocation left something behind"
+pg_psql "$T/pg" frontend -c "$(revoke_sql "$V1")" >/dev/null || fail "a revocation with its row was refused"
+[ "$(owner_sql "select c.status || ' ' || r.reason from certificates c join revocations r using (serial_hex) where c.serial_hex = '$V1'")" = \
+  "revoked keyCompromise" ] || fail "the revocation of $V1"
+pass "a revocation is refused at commit unless the certificate's status and its revocations row (same issuer) come together"
 
 # ---- CREATE on schema public (012): a database from before PostgreSQL 15 keeps PUBLIC's grant ----
 owner_sql "CREATE DATABASE hsmca_up" >/dev/null

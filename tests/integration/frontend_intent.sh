@@ -154,7 +154,7 @@ RN=$(openssl rand -hex 16)
 owner "BEGIN; INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile, requester, tbs,
 	renews_serial, intent_mac) VALUES ('$RN', 'int', 'CN=renewal', now(), now() + interval '1 day', 'server', 'alice',
 	'\\x$TBS1', '$S3', '\\x$(intent_mac_hex "$RN" int "$TBS1")');
-	UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$S3'; COMMIT" >/dev/null
+	$(revoke_sql "$S3"); COMMIT" >/dev/null
 wait_status "$RN" failed
 [ "$(owner "select failure_reason from certificates where serial_hex = '$RN'")" = "renews $S3, which is revoked now" ] \
 	|| fail "$RN's reason: $(owner "select failure_reason from certificates where serial_hex = '$RN'")"

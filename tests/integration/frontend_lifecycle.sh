@@ -248,7 +248,7 @@ for bad in '{' '[]' '{"csr": 1}' '{"csr": "x", "serial": "zz", "challenge": "a",
 done
 challenge "ffff"; [ "$STATUS" = 404 ] || fail "challenge for an unknown serial: $STATUS $BODY"
 # revoked certificates are not renewed
-pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$S'" >/dev/null
+pg_psql "$T/pg" owner -c "$(revoke_sql "$S")" >/dev/null
 challenge "$S"; [ "$STATUS" = 409 ] || fail "challenge for a revoked certificate: $STATUS $BODY"
 before=$(cert_rows)
 renew_body "$T/new.csr" "$S" "$CH" "$(renew_sig "$T/third.key" "$CH")"
@@ -271,7 +271,7 @@ renew_body "$T/gnew.csr" "$GOLD" "$CH" "$(renew_sig "$T/gold.key" "$CH" "$T/gnew
 call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$STATUS" = 202 ] && [ "$(json_field '["status"]')" = held ] || fail "held renewal: $STATUS $BODY"
 GNEW=$(json_field '["serial"]'); RAID=$(json_field '["approval"]')
-pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$GOLD'" >/dev/null
+pg_psql "$T/pg" owner -c "$(revoke_sql "$GOLD")" >/dev/null
 signed_before=$(grep -c 'event=signed ' "$T"/signer*.log)
 call POST "/api/v1/approvals/$RAID/approve" "${ADMIN[@]}"
 [ "$STATUS" = 409 ] && grep -q "renews $GOLD, which is revoked now: reject it" <<<"$BODY" \
@@ -382,7 +382,7 @@ pass "a renewal under an approval profile is held with its link, then approved"
 # the row still held, and rejecting it fails the row unsigned
 held_renewal "$GN" "$T/gnew.key" gnew2
 GN2=$HS GA2=$HA
-pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$GN'" >/dev/null
+pg_psql "$T/pg" owner -c "$(revoke_sql "$GN")" >/dev/null
 call POST "/api/v1/approvals/$GA2/approve" "${ADMIN2[@]}"
 [ "$STATUS" = 409 ] && grep -q "renews $GN, which is revoked now" <<<"$BODY" || fail "approving the renewal of a revoked certificate: $STATUS $BODY"
 [ "$(cert_rows "serial_hex = '$GN2' and status = 'held' and der is null")" = 1 ] || fail "the refused approval changed the row"
@@ -477,7 +477,7 @@ CLI3=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/cli3.pem"
 # without a client certificate the same body is not enough; a revoked certificate does not renew
 mtls_renew "" "" "$T/cli3.csr"
 [ "$STATUS" = 401 ] || fail "renew over HTTPS without a certificate: $STATUS $BODY"
-pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$CLI3'" >/dev/null
+pg_psql "$T/pg" owner -c "$(revoke_sql "$CLI3")" >/dev/null
 mtls_renew "$T/cli3.pem" "$T/cli3.key" "$T/cli2.csr"
 [ "$STATUS" = 403 ] || fail "mTLS renewal of a revoked certificate: $STATUS $BODY"
 pass "curl over mutual TLS renews the presented client certificate (linked, once, chainable), not a revoked one"
@@ -517,7 +517,7 @@ pg_psql "$T/pg" owner -c "update accounts set disabled = true where name = 'ops-
 tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
 [ "$STATUS" = 401 ] || fail "the login certificate of a disabled account: $STATUS $BODY"
 pg_psql "$T/pg" owner -c "update accounts set disabled = false where name = 'ops-admin2'" >/dev/null
-pg_psql "$T/pg" owner -c "update certificates set status = 'revoked' where serial_hex = '$OP'" >/dev/null
+pg_psql "$T/pg" owner -c "$(revoke_sql "$OP")" >/dev/null
 tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
 [ "$STATUS" = 401 ] || fail "a revoked login certificate: $STATUS $BODY"
 # refused login certificates count per address like wrong passwords: after 5, 429 without an audit row (the

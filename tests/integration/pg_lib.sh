@@ -114,6 +114,12 @@ pg_conninfo() { # DIR [owner|frontend|ROLE]
 	echo "host=$(cd "$d" && pwd)/sock port=$(pg__port "$d") dbname=$PG_DB user=$user"
 }
 
+# revoke_sql SERIAL: SQL that revokes an issued certificate as db_cert_revoke does: its status and its
+# revocations row in one statement (schema 016 refuses a transaction that leaves one without the other)
+revoke_sql() {
+	echo "WITH c AS (UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$1' RETURNING serial_hex, issuer)
+		INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) SELECT serial_hex, issuer, 'keyCompromise', 'test' FROM c"
+}
 pg_psql() { # DIR [ROLE] ARGS...: ROLE as in pg_conninfo; omit it when the first argument starts with "-"
 	local d=${1:?usage: pg_psql DIR [ROLE] ARGS...} role=owner
 	shift
