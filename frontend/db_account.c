@@ -67,6 +67,24 @@ static int db_key_hash_norm(struct db *db, const char *in, char *out)
 
 static int db_account_select(struct db *db, const char *name, bool lock, bool verify, struct db_account *out);
 
+/* Every function here that reads or writes an account or API key row needs db's row keys (db_set_row_keys). */
+static int db_row_key_missing(struct db *db)
+{
+	return db_fail(db, HSMCA_ERR_CONFIG, "account and API key rows are checked and written with the intent key, "
+					     "and none was given");
+}
+
+/* The columns of an API key row that its MAC covers but disabled, and their reader (c: their numbers). */
+#define DB_APIKEY_COLS "k.id, k.key_hash, k.account_id, k.profile, k.mac_seq"
+static const char *const db_apikey_names[] = {"id", "key_hash", "account_id", "profile", "mac_seq"};
+static struct rowmac_apikey db_apikey_from(const PGresult *r, int row, const int c[5], bool disabled)
+{
+	return (struct rowmac_apikey){ strtoll(PQgetvalue(r, row, c[0]), NULL, 10), PQgetvalue(r, row, c[1]),
+				       strtoll(PQgetvalue(r, row, c[2]), NULL, 10),
+				       PQgetisnull(r, row, c[3]) ? NULL : PQgetvalue(r, row, c[3]), disabled,
+				       strtoll(PQgetvalue(r, row, c[4]), NULL, 10) };
+}
+
 void db_set_row_keys(struct db *db, const uint8_t *key, const uint8_t *also)
 {
 	db->row_key = key;
@@ -103,7 +121,7 @@ static int db_account_write(struct db *db, const struct db_account *a)
 	PGresult *r = NULL;
 	int rc;
 	if (!db->row_key)
-		return db_fail(db, HSMCA_ERR_CONFIG, "account rows are written with the intent key, and none was given");
+		return db_row_key_missing(db);
 	if (rowmac_account(db->row_key, &m, mac))
 		return db_fail(db, HSMCA_ERR_CRYPTO, "account %s: its row MAC could not be computed", a->name);
 	snprintf(id, sizeof id, "%lld", (long long)a->id);
@@ -135,7 +153,7 @@ int db_account_create(struct db *db, const char *name, enum db_role role, const 
 	if (db_role_name(role) == NULL)
 		return db_fail(db, HSMCA_ERR_PARSE, "account role: unknown");
 	if (!db->row_key)
-		return db_fail(db, HSMCA_ERR_CONFIG, "account rows are written with the intent key, and none was given");
+		return db_row_key_missing(db);
 	if (PQtransactionStatus(db->conn) != PQTRANS_INTRANS) /* the row, then its MAC: never one without the other */
 		return db_fail(db, HSMCA_ERR_STATE, "account %s: created inside a transaction only", name);
 	db_params_text(&p, name);
@@ -187,7 +205,7 @@ static int db_account_row(struct db *db, const PGresult *r, int row, const uint8
 
 	memset(out, 0, sizeof *out);
 	if (!db->row_key)
-		return db_fail(db, HSMCA_ERR_CONFIG, "account rows are checked with the intent key, and none was given");
+		return db_row_key_missing(db);
 	if ((rc = db_columns(db, r, names, c, 9)))
 		return rc;
 	if ((rc = db_copy_text(db, r, row, c[1], out->name, sizeof out->name)) ||
@@ -310,7 +328,7 @@ int db_apikey_insert(struct db *db, const char *account, const char *key_hash_he
 	    (profile && (rc = db_check_name(db, "profile", profile, DB_NAME_MAX))))
 		return rc;
 	if (!db->row_key)
-		return db_fail(db, HSMCA_ERR_CONFIG, "API key rows are written with the intent key, and none was given");
+		return db_row_key_missing(db);
 	if (PQtransactionStatus(db->conn) != PQTRANS_INTRANS) /* the row, then its MAC: never one without the other */
 		return db_fail(db, HSMCA_ERR_STATE, "API key of %s: created inside a transaction only", account);
 	db_params_text(&p, hash);
@@ -366,7 +384,7 @@ int db_apikey_lookup(struct db *db, const char *key_hash_hex, struct db_account 
 	if ((rc = db_key_hash_norm(db, key_hash_hex, hash)))
 		return rc;
 	if (!db->row_key)
-		return db_fail(db, HSMCA_ERR_CONFIG, "API key rows are checked with the intent key, and none was given");
+		return db_row_key_missing(db);
 	db_params_text(&p, hash);
 	rc = db_exec(db,
 		     "SELECT " DB_ACCOUNT_SEL("a") ", coalesce(k.profile, '') AS key_profile, k.id AS key_id, "
@@ -548,7 +566,6 @@ int db_apikey_each(struct db *db, const char *account, int (*fn)(void *ctx, cons
 
 int db_apikey_disable(struct db *db, const char *account, int64_t id)
 {
-	static const char *const names[] = {"id", "key_hash", "account_id", "profile", "mac_seq"};
 	char idtext[24];
 	struct db_params p = {0};
 	PGresult *r = NULL;
@@ -557,23 +574,20 @@ int db_apikey_disable(struct db *db, const char *account, int64_t id)
 	if ((rc = db_account_name_check(db, account)))
 		return rc;
 	if (!db->row_key)
-		return db_fail(db, HSMCA_ERR_CONFIG, "API key rows are written with the intent key, and none was given");
+		return db_row_key_missing(db);
 	snprintf(idtext, sizeof idtext, "%lld", (long long)id);
 	db_params_text(&p, account);
 	db_params_text(&p, idtext);
 	/* its old MAC is not checked: a disabled key gives nothing, and no key is ever enabled again */
 	rc = db_exec(db,
-		     "SELECT k.id, k.key_hash, k.account_id, k.profile, k.mac_seq FROM api_keys k "
+		     "SELECT " DB_APIKEY_COLS " FROM api_keys k "
 		     "WHERE k.id = $2::bigint AND k.account_id = (SELECT id FROM accounts WHERE name = $1) FOR UPDATE",
 		     &p, DB_FMT_TEXT, &r);
-	if (rc == 0 && (rc = db_columns(db, r, names, c, 5)) == 0) {
+	if (rc == 0 && (rc = db_columns(db, r, db_apikey_names, c, 5)) == 0) {
 		if (PQntuples(r) != 1) {
 			rc = db_fail(db, HSMCA_ERR_NOTFOUND, "account %s has no API key %s", account, idtext);
 		} else {
-			struct rowmac_apikey k = { strtoll(PQgetvalue(r, 0, c[0]), NULL, 10), PQgetvalue(r, 0, c[1]),
-						   strtoll(PQgetvalue(r, 0, c[2]), NULL, 10),
-						   PQgetisnull(r, 0, c[3]) ? NULL : PQgetvalue(r, 0, c[3]), true,
-						   strtoll(PQgetvalue(r, 0, c[4]), NULL, 10) };
+			struct rowmac_apikey k = db_apikey_from(r, 0, c, true);
 			rc = db_apikey_write(db, &k);
 		}
 	}
@@ -606,23 +620,19 @@ static int db_accounts_reseal(struct db *db, const uint8_t *old_key, unsigned *n
 /* The same for the API key rows that are still enabled. */
 static int db_apikeys_reseal(struct db *db, const uint8_t *old_key, unsigned *n, const struct db_reseal_cb *cb)
 {
-	static const char *const names[] = {"id", "key_hash", "account_id", "profile", "mac_seq", "row_mac"};
 	uint8_t mac[INTENT_MAC_LEN];
 	char why[160];
 	bool has_mac = false;
 	PGresult *r = NULL;
-	int c[6];
-	int rc = db_exec(db, "SELECT k.id, k.key_hash, k.account_id, k.profile, k.mac_seq, encode(k.row_mac, 'hex') "
-			     "AS row_mac FROM api_keys k WHERE k.row_mac IS NOT NULL AND NOT k.disabled ORDER BY k.id "
-			     "FOR UPDATE", NULL, DB_FMT_TEXT, &r);
-	if (rc == 0)
-		rc = db_columns(db, r, names, c, 6);
+	int c[5], cm = -1;
+	int rc = db_exec(db, "SELECT " DB_APIKEY_COLS ", encode(k.row_mac, 'hex') AS row_mac FROM api_keys k "
+			     "WHERE k.row_mac IS NOT NULL AND NOT k.disabled ORDER BY k.id FOR UPDATE",
+			     NULL, DB_FMT_TEXT, &r);
+	if (rc == 0 && (rc = db_columns(db, r, db_apikey_names, c, 5)) == 0 && (cm = PQfnumber(r, "row_mac")) < 0)
+		rc = db_fail(db, HSMCA_ERR_STATE, "no column row_mac");
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-		struct rowmac_apikey k = { strtoll(PQgetvalue(r, i, c[0]), NULL, 10), PQgetvalue(r, i, c[1]),
-					   strtoll(PQgetvalue(r, i, c[2]), NULL, 10),
-					   PQgetisnull(r, i, c[3]) ? NULL : PQgetvalue(r, i, c[3]), false,
-					   strtoll(PQgetvalue(r, i, c[4]), NULL, 10) };
-		if ((rc = db_row_mac(db, r, i, c[5], mac, &has_mac)) == HSMCA_ERR_AUTH) {
+		struct rowmac_apikey k = db_apikey_from(r, i, c, false);
+		if ((rc = db_row_mac(db, r, i, cm, mac, &has_mac)) == HSMCA_ERR_AUTH) {
 			rc = 0; /* refused under any key: left as it is */
 			continue;
 		}
@@ -645,7 +655,7 @@ int db_rows_reseal(struct db *db, const uint8_t *old_key, const struct db_reseal
 	int rc;
 	*out_n = 0;
 	if (!db->row_key)
-		return db_fail(db, HSMCA_ERR_CONFIG, "account rows are written with the intent key, and none was given");
+		return db_row_key_missing(db);
 	if ((rc = db_begin(db)) == 0 && (rc = db_accounts_reseal(db, old_key, out_n, cb)) == 0 &&
 	    (rc = db_apikeys_reseal(db, old_key, out_n, cb)) == 0)
 		rc = db_commit(db);

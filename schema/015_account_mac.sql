@@ -61,18 +61,12 @@ INSERT INTO legacy_api_keys (id, digest)
 	SELECT k.id, sha256(convert_to(jsonb_build_array(k.key_hash, k.account_id, k.profile, k.disabled)::text,
 				       'UTF8'))
 	FROM api_keys k;
-CREATE FUNCTION legacy_rows_refuse() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-	RAISE EXCEPTION '% is written by migration 015 only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'HS002';
-END $$;
-REVOKE ALL ON FUNCTION legacy_rows_refuse() FROM PUBLIC;
 CREATE TRIGGER legacy_accounts_frozen BEFORE INSERT OR UPDATE OR DELETE ON legacy_accounts
-	FOR EACH ROW EXECUTE FUNCTION legacy_rows_refuse();
+	FOR EACH ROW EXECUTE FUNCTION legacy_rows_refuse('015');
 CREATE TRIGGER legacy_accounts_no_truncate BEFORE TRUNCATE ON legacy_accounts
-	FOR EACH STATEMENT EXECUTE FUNCTION legacy_rows_refuse();
+	FOR EACH STATEMENT EXECUTE FUNCTION legacy_rows_refuse('015');
 CREATE TRIGGER legacy_api_keys_frozen BEFORE INSERT OR UPDATE OR DELETE ON legacy_api_keys
-	FOR EACH ROW EXECUTE FUNCTION legacy_rows_refuse();
+	FOR EACH ROW EXECUTE FUNCTION legacy_rows_refuse('015');
 CREATE TRIGGER legacy_api_keys_no_truncate BEFORE TRUNCATE ON legacy_api_keys
-	FOR EACH STATEMENT EXECUTE FUNCTION legacy_rows_refuse();
+	FOR EACH STATEMENT EXECUTE FUNCTION legacy_rows_refuse('015');
 GRANT SELECT ON legacy_accounts, legacy_api_keys TO hsmca_frontend;

@@ -56,6 +56,11 @@ expect_sql_error owner "TRUNCATE legacy_accounts" "written by migration 015 only
 printf 'alice password 0002\n' > "$T/alice.pw"
 expect_rc 1 "$FRONTEND" create-account --conninfo "$CI" --name alice --role requester --password-file "$T/alice.pw"
 grep -q -- "--intent-key-file (or -c CONFIG) required" <<<"$OUT" || fail "create-account without a key: $OUT"
+# a key file others may read is refused as at the frontend's start, and no account is made
+cp "$T/intent.key" "$T/open.key"; chmod 644 "$T/open.key"
+expect_rc 1 "$FRONTEND" create-account --conninfo "$CI" --intent-key-file "$T/open.key" --name alice --role requester --password-file "$T/alice.pw"
+grep -q -- "--intent-key-file $T/open.key: group or others may access it" <<<"$OUT" || fail "create-account with an open key file: $OUT"
+[ "$(owner "select count(*) from accounts where name = 'alice'")" = 0 ] || fail "an account made without a usable key"
 printf 'admin password 0001\n' > "$T/admin.pw"
 "$FRONTEND" bootstrap-admin --conninfo "$CI" --intent-key-file "$T/intent.key" --name ops-admin --password-file "$T/admin.pw" >/dev/null || fail "bootstrap"
 "$FRONTEND" create-account --conninfo "$CI" --intent-key-file "$T/intent.key" --name alice --role requester --password-file "$T/alice.pw" >/dev/null || fail "alice"
@@ -72,7 +77,7 @@ issue_req "$T/one.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "alice:
 issue_req "$T/one.csr" server -H "Authorization: Bearer $NEW_KEY"; [ "$STATUS" = 201 ] || fail "alice's API key: $STATUS $BODY"
 [ "$(owner "select count(*) from accounts where row_mac is null and name not in ('old-req', 'old-adm')")" = 0 ] \
 	|| fail "an account written without a MAC"
-pass "upgrade to 015: the accounts and API key it found (no MAC) log in as before; legacy lists frozen; the account tools need the key"
+pass "upgrade to 015: the accounts and API key it found (no MAC) log in as before; legacy lists frozen; the account tools need the key, and refuse one others may read"
 
 # ---- 1. the MAC is the one rowmac.h specifies, computed independently ----
 IFS='|' read -r AID AROLE APWH ADIS ASEQ AMAC < <(owner "select id || '|' || role || '|' || pw_hash || '|' || disabled || '|' || mac_seq || '|' || encode(row_mac, 'hex') from accounts where name = 'alice'")
@@ -127,6 +132,9 @@ api POST /api/v1/accounts/alice/password '{"password": "alice by admin 0003"}' -
 grep -q "the account exists (--replace resets it)" "$T/reset.log" || fail "create-account over alice: $(cat "$T/reset.log")"
 "$FRONTEND" create-account --conninfo "$CI" --intent-key-file "$T/intent.key" --name alice --role requester --password-file "$T/alice.pw" \
 	--replace > "$T/reset.log" 2>&1 || fail "create-account --replace: $(cat "$T/reset.log")"
+expect_rc 1 "$FRONTEND" create-account --conninfo "$CI" --intent-key-file "$T/intent.key" --name nobody --role requester \
+	--password-file "$T/alice.pw" --replace
+grep -q "no such account" <<<"$OUT" || fail "create-account --replace of no account: $OUT"
 issue_req "$T/one.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "alice after the reset: $STATUS $BODY"
 get /api/v1/accounts "${ALICE[@]}"; [ "$STATUS" = 403 ] || fail "alice after the reset is a requester again: $STATUS"
 [ "$(owner "select count(*) from audit_log where action = 'account.reset' and object = 'alice' and actor = 'cli'")" = 1 ] || fail "the reset is not audited"
