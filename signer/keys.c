@@ -7,6 +7,8 @@
 
 #include "certbuild.h"
 #include "conf.h"
+#include "log.h"
+#include "p11_keyprot.h"
 #include "state.h"
 
 #define KERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__))
@@ -139,6 +141,24 @@ static int sgn_worker_bind(struct sgn_state *st, struct sgn_worker *w, char *err
 	return 0;
 }
 
+/* The token key must be protected as the ceremony makes it (p11_key_prot_refusal) before it signs anything:
+ * a key that is, or once was, readable or extractable may exist outside the HSM, and one that may decrypt,
+ * unwrap or derive serves whoever holds the PIN as more than a signer. */
+static int sgn_key_protected(struct sgn_state *st, const struct sgn_key *k, char *err)
+{
+	struct p11_key_prot p;
+	int rc = p11_key_prot_get(&st->mod, st->login_session, k->token_handle, &p);
+	if (rc)
+		return KERR("key %s: cannot read the attributes of the key labelled %s: %s", k->conf->name,
+			    k->conf->label, p11_rv_name(p11_last_rv())), rc;
+	const char *why = p11_key_prot_refusal(&p);
+	if (why)
+		return KERR("key %s: refused: %s", k->conf->name, why), HSMCA_ERR_POLICY;
+	if ((why = p11_key_prot_advice(&p)))
+		log_event("warning", "key_protection", "key=%s label=%s why=\"%s\"", k->conf->name, k->conf->label, why);
+	return 0;
+}
+
 int sgn_keys_bind(struct sgn_state *st, char *err)
 {
 	int rc;
@@ -150,6 +170,8 @@ int sgn_keys_bind(struct sgn_state *st, char *err)
 			     rc == HSMCA_ERR_NOTFOUND ? "not found" : "ambiguous or unreadable");
 			return rc;
 		}
+		if ((rc = sgn_key_protected(st, k, err)))
+			return rc;
 		rc = sgn_key_selftest(st, st->login_session, k->token_handle, k);
 		if (rc) {
 			KERR("key %s: the token key does not match certificate %s", k->conf->name, k->conf->cert);

@@ -43,3 +43,35 @@ for t in p256 rsa2048; do
 	grep -q 'read private value: CKR_ATTRIBUTE_SENSITIVE' "$T/keyprops.log" || fail "keyprops output"
 	pass "int-$t: value unreadable, SENSITIVE/EXTRACTABLE read-only, wrap refused, decrypt/derive refused"
 done
+
+# The signer checks the token key's protection before it signs anything with it: a key that is extractable,
+# not sensitive, or able to decrypt or unwrap is refused at start, before its self-test against the
+# certificate (so these keys, which match no certificate, are refused for their flaw, not for the mismatch).
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+for flaw in extractable unsensitive decrypt unwrap; do
+	"$SGNTOOL" weakkey module="$SOFTHSM_MODULE" token=hsmca-test shares="$shares" passes="$passes" flaw="$flaw" \
+		label="weak-$flaw" > "$T/weakkey.log" 2>&1 || fail "weak key ($flaw): $(cat "$T/weakkey.log")"
+	signer_conf "$SOFTHSM_MODULE" "session_copy = yes"
+	signer_key int-p256 root-p256 "cert, crl"
+	signer_key "weak-$flaw" root-p256 "cert, crl"
+	sed -i "s|^cert = $T/ca/weak-$flaw.pem|cert = $T/ca/int-p256.pem|" "$T/signer.conf"
+	: > "$T/signer.log"
+	signer_start
+	for n in alice bob carol; do
+		"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" \
+			--passphrase-file "$T/pass/$n.pass" >> "$T/unseal.log" 2>&1 || true
+	done
+	for _ in $(seq 200); do kill -0 "$SIGNER_PID" 2>/dev/null || break; sleep 0.05; done
+	! kill -0 "$SIGNER_PID" 2>/dev/null || fail "the signer started with the $flaw key: $(tail -3 "$T/signer.log")"
+	wait "$SIGNER_PID" 2>/dev/null || true
+	case $flaw in
+	extractable) want='the key is extractable (CKA_EXTRACTABLE true)' ;;
+	unsensitive) want='the key is not sensitive (CKA_SENSITIVE false)' ;;
+	decrypt) want='the key may decrypt (CKA_DECRYPT true)' ;;
+	unwrap) want='the key may unwrap other keys (CKA_UNWRAP true)' ;;
+	esac
+	grep "event=startup_failed step=keys" "$T/signer.log" | grep -qF "key weak-$flaw: refused: $want" \
+		|| fail "the $flaw key: not refused as such: $(grep startup_failed "$T/signer.log")"
+	! grep -q "event=ready\|event=signed" "$T/signer.log" || fail "the signer signed with the $flaw key around"
+	pass "a token key with one flaw ($flaw) is refused before the signer signs anything"
+done

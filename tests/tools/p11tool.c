@@ -1,5 +1,6 @@
-/* sgntool bench / bench-direct / keyprops: signing rates through the signer socket and directly
- * through PKCS#11 on the same token, and proof that token keys cannot be read, wrapped or used to decrypt. */
+/* sgntool bench / bench-direct / keyprops / weakkey: signing rates through the signer socket and directly
+ * through PKCS#11 on the same token; proof that token keys cannot be read, wrapped or used to decrypt; and
+ * keys made with one flaw each, for the signer to refuse. */
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <time.h>
 
 #include "frame.h"
+#include "p11_keyprot.h"
 #include "quorum.h"
 #include "sgn_client.h"
 #include "tbsgen.h"
@@ -235,5 +237,49 @@ int sgntool_keyprops(void)
 		CK_ATTRIBUTE dt[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_KEY_TYPE, &gk, sizeof(gk) }, { CKA_TOKEN, &no, sizeof(no) } };
 		bad |= expect("derive (ECDH) with the key", f->C_DeriveKey(s, &der, key, dt, 3, &out), CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_FUNCTION_NOT_PERMITTED);
 	}
+	/* what the signer checks before it signs with the key (p11_key_prot_refusal) */
+	struct p11_key_prot prot;
+	if (p11_key_prot_get(&m, s, key, &prot) != 0)
+		return 1;
+	const char *why = p11_key_prot_refusal(&prot);
+	printf("fit for a CA key: %s\n", why ? why : "yes");
+	bad |= why != NULL || p11_key_prot_advice(&prot) != NULL;
 	return bad;
+}
+
+/* weakkey flaw=extractable|unsensitive|decrypt|unwrap label=L: a P-256 token key pair like the ceremony's but
+ * with that one flaw */
+int sgntool_weakkey(void)
+{
+	struct p11_module m;
+	struct p11_token tok;
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE pub, priv;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+	const char *flaw = sgntool_need("flaw"), *label = sgntool_need("label");
+	bool ext = !strcmp(flaw, "extractable"), unsens = !strcmp(flaw, "unsensitive"), dec = !strcmp(flaw, "decrypt"),
+	     unw = !strcmp(flaw, "unwrap");
+	if (!ext && !unsens && !dec && !unw) {
+		fprintf(stderr, "sgntool weakkey: flaw=extractable|unsensitive|decrypt|unwrap\n");
+		return 2;
+	}
+	if (login_with_shares(&m, &tok, &s))
+		return 1;
+	CK_ATTRIBUTE pubt[] = { { CKA_TOKEN, &yes, sizeof(yes) }, { CKA_VERIFY, &yes, sizeof(yes) },
+				{ CKA_EC_PARAMS, (void *)p256, sizeof(p256) }, { CKA_LABEL, (void *)label, strlen(label) } };
+	CK_ATTRIBUTE privt[] = {
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_SIGN, &yes, sizeof(yes) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_SENSITIVE, unsens ? &no : &yes, sizeof(yes) },
+		{ CKA_EXTRACTABLE, ext ? &yes : &no, sizeof(no) },
+		{ CKA_DECRYPT, dec ? &yes : &no, sizeof(no) },
+		{ CKA_UNWRAP, unw ? &yes : &no, sizeof(no) },
+	};
+	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_RV rv = m.f->C_GenerateKeyPair(s, &mech, pubt, 4, privt, sizeof(privt) / sizeof(privt[0]), &pub, &priv);
+	printf("weakkey %s %s: %s\n", flaw, label, p11_rv_name(rv));
+	return rv == CKR_OK ? 0 : 1;
 }

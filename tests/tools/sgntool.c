@@ -201,6 +201,7 @@ static int cmd_raw(void)
 
 int sgntool_bench(const char *mode);
 int sgntool_keyprops(void);
+int sgntool_weakkey(void);
 int sgntool_args_count(void) { return argn; }
 
 int main(int argc, char **argv)
@@ -229,8 +230,10 @@ int main(int argc, char **argv)
 		return sgntool_bench(argv[1]);
 	if (!strcmp(argv[1], "keyprops"))
 		return sgntool_keyprops();
+	if (!strcmp(argv[1], "weakkey"))
+		return sgntool_weakkey();
 usage:
-	fprintf(stderr, "usage: sgntool leaf|crl|ocsp|checkpoint|raw|bench|bench-direct|keyprops key=value...\n");
+	fprintf(stderr, "usage: sgntool leaf|crl|ocsp|checkpoint|raw|bench|bench-direct|keyprops|weakkey key=value...\n");
 	return 2;
 }
 

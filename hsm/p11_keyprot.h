@@ -1,0 +1,33 @@
+/* How a CA's private key is protected, as its token reports it, and whether that is fit for a CA key.
+ * The ceremony makes every key sensitive, never extractable and sign-only (p11_key_generate); the signer
+ * checks the key a label finds before it signs anything with it. (Not CKA_MODIFIABLE false: SoftHSM then
+ * refuses the signer's session copy, C_CopyObject with CKA_TOKEN false, with CKR_ATTRIBUTE_READ_ONLY.) */
+#ifndef HSMCA_P11_KEYPROT_H
+#define HSMCA_P11_KEYPROT_H
+
+#include <stdint.h>
+
+#include "p11.h"
+
+#define P11_PROT_UNKNOWN (-1) /* the token would not say (CKR_ATTRIBUTE_TYPE_INVALID and the like) */
+
+/* Each flag: 1 CK_TRUE, 0 CK_FALSE, P11_PROT_UNKNOWN. */
+struct p11_key_prot {
+	int8_t sensitive, always_sensitive, extractable, never_extractable;
+	int8_t sign, decrypt, unwrap, derive, sign_recover;
+};
+
+/* Reads the flags of private key object key. Fails only if the session or object is unusable. */
+int p11_key_prot_get(struct p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
+		     struct p11_key_prot *out) HSMCA_WUR;
+
+/* NULL if p is fit for a CA key: sensitive and not extractable now and at every time before (a token that
+ * does not say counts as not fit), able to sign, and unable to decrypt, unwrap, derive or sign with
+ * recovery; else a static sentence saying which rule it breaks. */
+const char *p11_key_prot_refusal(const struct p11_key_prot *p);
+
+/* A static warning, or NULL: the token does not say whether the key was always sensitive and never
+ * extractable (CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE), so it may once have left the token. */
+const char *p11_key_prot_advice(const struct p11_key_prot *p);
+
+#endif
