@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "httperr.h"
 #include "log.h"
 
 #define DL_BUCKETS 4096
@@ -21,6 +22,11 @@ struct dl_conn {
 	bool started;            /* bytes of a request arrived and the router has not had it yet */
 	bool expired;            /* answered 408 or 413 (or cut): shut down, waiting for evhttp to let go */
 	bool idle;               /* TLS: its last request was answered and no byte of another came since */
+	bool routed;             /* the router has its request and has not finished answering it */
+	size_t taken;            /* bytes received since its request started (or since the router had the last) */
+	bool in_output;          /* dl_on_output is changing the output itself */
+	char *reply;             /* evhttp's own error reply is being replaced by this (httperr.h) */
+	size_t reply_len;
 	struct timespec since;
 };
 
@@ -28,6 +34,7 @@ static struct {
 	struct event *sweep;
 	unsigned seconds;
 	size_t max_input; /* bytes a connection's input may hold (a request's headers and body, and some) */
+	size_t max_header; /* max_header_size: evhttp's 400 after more than this is a header block too large */
 	unsigned long timeouts;
 	struct dl_conn *buckets[DL_BUCKETS];
 } dl;
@@ -55,10 +62,52 @@ static void dl_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *inf
 		dl_now(&c->since);
 	}
 	if (info->n_added > 0)
-		c->idle = false; /* the next request's bytes: its clock has run since the last answer */
+		c->idle = false;
+	c->taken += info->n_added; /* the next request's bytes: its clock has run since the last answer */
 	if (info->n_added > 0 && !c->expired && evbuffer_get_length(buf) > dl.max_input)
 		dl_expire(c, 413, "Content Too Large", "too-large",
 			  "the request is larger than max_header_size and max_body allow");
+}
+
+/* Output grew while the router does not have a request: evhttp is answering one itself (httperr.h). All of
+ * evhttp's writes of such a reply (status line, headers, body) happen in one call before the loop sends any
+ * of it, so after each the buffer is emptied and the JSON reply put back; evhttp then sends it and closes the
+ * connection (Connection: close). Only a reply that starts an empty buffer is replaced: one written behind
+ * unsent bytes (a 100 Continue the client has not read yet) goes out as evhttp made it. */
+static void dl_replace(struct dl_conn *c, struct evbuffer *buf, size_t pre)
+{
+	if (!c->reply) {
+		char head[12], json[HTTPERR_REPLY_MAX];
+		if (pre != 0 || evbuffer_copyout(buf, head, sizeof(head)) != (ev_ssize_t)sizeof(head))
+			return;
+		int status = httperr_status(head, sizeof(head));
+		if (status == 400 && c->taken > dl.max_header)
+			status = 431; /* evhttp answers a header block over its limit as malformed */
+		size_t n = status ? httperr_reply(status, json) : 0;
+		if (!n || !(c->reply = malloc(n)))
+			return; /* not an error (100 Continue), or no memory: evhttp's own reply goes out */
+		memcpy(c->reply, json, n);
+		c->reply_len = n;
+		log_event("warn", "http_refused", "status=%d tls=%s", status, c->tls ? "yes" : "no");
+	}
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	evbuffer_add(buf, c->reply, c->reply_len);
+}
+
+static void dl_on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct dl_conn *c = arg;
+	if (info->n_added == 0 || c->in_output || c->routed || c->expired)
+		return;
+	/* a socket bufferevent keeps its output's start frozen but while it writes (libevent's bufferevent_sock.c:
+	 * copyout and drain fail), an OpenSSL one leaves it open */
+	c->in_output = true;
+	if (!c->tls)
+		evbuffer_unfreeze(buf, 1);
+	dl_replace(c, buf, info->orig_size);
+	if (!c->tls)
+		evbuffer_freeze(buf, 1);
+	c->in_output = false;
 }
 
 struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls)
@@ -67,6 +116,11 @@ struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls)
 	if (!bev || !dl.sweep || !(c = calloc(1, sizeof(*c))))
 		return bev; /* unwatched: still served, with libevent's per-read timeout only */
 	if (!evbuffer_add_cb(bufferevent_get_input(bev), dl_on_input, c)) {
+		free(c);
+		return bev;
+	}
+	if (!evbuffer_add_cb(bufferevent_get_output(bev), dl_on_output, c)) {
+		evbuffer_remove_cb(bufferevent_get_input(bev), dl_on_input, c);
 		free(c);
 		return bev;
 	}
@@ -89,10 +143,11 @@ struct bufferevent *deadline_bevcb_plain(struct event_base *base, void *arg)
 	return deadline_watch(bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE), false);
 }
 
-/* Over TLS the clock runs again once a request is answered: the next request must come within the deadline.
- * (A client that sends part of a TLS record gives evhttp no bytes, so no request starts, while every raw byte
- * renews libevent's own per-read timeout: it could keep the connection, and its fd, for ever.) Plain
- * connections need no such clock: any byte starts it, and an idle one meets libevent's per-read timeout. */
+/* A request is answered: a reply evhttp writes from now on is its own (dl_on_output). Over TLS the clock runs
+ * again: the next request must come within the deadline. (A client that sends part of a TLS record gives
+ * evhttp no bytes, so no request starts, while every raw byte renews libevent's own per-read timeout: it
+ * could keep the connection, and its fd, for ever.) Plain connections need no such clock: any byte starts
+ * it, and an idle one meets libevent's per-read timeout. */
 static void dl_request_done(struct evhttp_request *req, void *arg)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -100,6 +155,7 @@ static void dl_request_done(struct evhttp_request *req, void *arg)
 	(void)arg;
 	for (struct dl_conn *c = bev ? dl.buckets[dl_hash(bev)] : NULL; c; c = c->next)
 		if (c->bev == bev) {
+			c->routed = false;
 			if (c->tls && !c->started) {
 				c->started = c->idle = true;
 				dl_now(&c->since);
@@ -115,8 +171,9 @@ void deadline_request_read(struct evhttp_request *req)
 	for (struct dl_conn *c = bev ? dl.buckets[dl_hash(bev)] : NULL; c; c = c->next)
 		if (c->bev == bev) {
 			c->started = false;
-			if (c->tls)
-				evhttp_request_set_on_complete_cb(req, dl_request_done, NULL);
+			c->routed = true;
+			c->taken = 0;
+			evhttp_request_set_on_complete_cb(req, dl_request_done, NULL);
 			break;
 		}
 }
@@ -180,7 +237,9 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 			if (dl_released(c->bev)) {
 				*pp = c->next;
 				evbuffer_remove_cb(bufferevent_get_input(c->bev), dl_on_input, c);
+				evbuffer_remove_cb(bufferevent_get_output(c->bev), dl_on_output, c);
 				bufferevent_decref(c->bev);
+				free(c->reply);
 				free(c);
 				continue;
 			}
@@ -194,11 +253,12 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int deadline_start(struct event_base *base, unsigned seconds, size_t max_input)
+int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header)
 {
 	static const struct timeval tick = { 0, 200000 }; /* also how soon a closed connection's fd is released */
 	dl.seconds = seconds ? seconds : 1;
 	dl.max_input = max_input;
+	dl.max_header = max_header;
 	if (!(dl.sweep = event_new(base, -1, EV_PERSIST, dl_sweep, NULL)) || event_add(dl.sweep, &tick) != 0)
 		return HSMCA_ERR_NOMEM;
 	return 0;

@@ -224,6 +224,7 @@ static void http_route(struct evhttp_request *req, void *arg)
  * plain bufferevent) gets nothing but an error. */
 static void http_route_tls(struct evhttp_request *req, void *arg)
 {
+	deadline_request_read(req); /* ours to answer (not one of evhttp's own errors, which deadline.c rewrites) */
 	if (!tls_conn_is_tls(evhttp_request_get_connection(req)))
 		return http_json_error(req, 503, "tls", "TLS unavailable");
 	http_route(req, arg);
@@ -315,7 +316,7 @@ int http_run(struct app *a, struct listeners *l)
 	evhttp_set_bevcb(http, deadline_bevcb_plain, NULL);
 	/* the input a connection may hold: a request's headers and body, and room for what a client pipelines */
 	if ((rc = deadline_start(h.base, a->conf.timeout_seconds,
-				 a->conf.max_header_size + a->conf.max_body + HTTP_INPUT_SLACK)))
+				 a->conf.max_header_size + a->conf.max_body + HTTP_INPUT_SLACK, a->conf.max_header_size)))
 		goto out;
 	rc = HSMCA_ERR_IO;
 	/* the listeners were bound before the privilege drop; evhttp owns each fd once it accepts on it */

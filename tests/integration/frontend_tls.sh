@@ -54,6 +54,34 @@ st=$(curl -sS -o "$T/resp.json" -w '%{http_code}' --cacert "$T/ca/root.pem" "${R
 json_field '["certificate"]' > "$T/over.pem"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/over.pem" >/dev/null || fail "over.pem"
 pass "curl --cacert: healthz, chain and issuance over HTTPS; plain HTTP still served on its own port only"
+# evhttp's own refusals over TLS are the same JSON errors as on plain HTTP (deadline.c, httperr.c): a method
+# other than GET and POST, a header block over max_header_size, and a malformed request after a served one on
+# the same TLS connection
+st=$(curl -sS -o "$T/m.json" -w '%{http_code} %{content_type}' --cacert "$T/ca/root.pem" "${RESOLVE[@]}" -X DELETE "$HTTPS/healthz")
+[ "$st" = "501 application/json" ] && grep -q '"code": "method"' "$T/m.json" || fail "DELETE over HTTPS: $st $(cat "$T/m.json")"
+st=$(curl -sS -o "$T/m.json" -w '%{http_code} %{content_type}' --cacert "$T/ca/root.pem" "${RESOLVE[@]}" \
+	-H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$HTTPS/healthz")
+[ "$st" = "431 application/json" ] && grep -q '"code": "header-too-large"' "$T/m.json" || fail "20 kB header over HTTPS: $st $(cat "$T/m.json")"
+python3 - "$TLSPORT" "$NAME" "$T/ca/root.pem" > "$T/tlsbad.out" <<'EOP' || fail "malformed request over TLS: $(cat "$T/tlsbad.out")"
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[3])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname=sys.argv[2])
+s.settimeout(5)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n")
+raw = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d: break
+        raw += d
+except (socket.timeout, ssl.SSLError, ConnectionResetError):
+    pass
+print(raw.decode(errors="replace"))
+first, _, rest = raw.partition(b'{"status": "ok"}\n')
+assert first.startswith(b"HTTP/1.1 200 ") and rest.startswith(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n") \
+    and rest.endswith(b'"code": "bad-request", "message": "the request is not well-formed HTTP/1.1"}}\n')
+EOP
+pass "over HTTPS too, evhttp's own refusals are JSON: DELETE 501, a 20 kB header 431, a malformed request after a served one 400"
 
 # a kept-alive TLS connection that, after its answer, sends part of a TLS record a byte at a time: evhttp saw
 # no request (OpenSSL gives it nothing until the record is whole) while every byte renewed libevent's
