@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "conncap.h"
 #include "httperr.h"
 #include "log.h"
 
@@ -27,6 +28,10 @@ struct dl_conn {
 	bool in_output;          /* dl_on_output is changing the output itself */
 	char *reply;             /* evhttp's own error reply is being replaced by this (httperr.h) */
 	size_t reply_len;
+	bool fresh;              /* on dl.fresh: not yet counted against its address (the sweep keeps it) */
+	bool counted;            /* conncap_take has seen it (cap: its address's count, NULL if not counted) */
+	struct conncap_entry *cap;
+	struct dl_conn *next_fresh;
 	struct timespec since;
 };
 
@@ -36,6 +41,10 @@ static struct {
 	size_t max_input; /* bytes a connection's input may hold (a request's headers and body, and some) */
 	size_t max_header; /* max_header_size: evhttp's 400 after more than this is a header block too large */
 	unsigned long timeouts;
+	struct event *count;     /* made active by deadline_watch: counts dl.fresh once evhttp has set the fds */
+	struct dl_conn *fresh;
+	time_t refused_logged;   /* connection_refused: at most one line a second */
+	unsigned long refused_unlogged;
 	struct dl_conn *buckets[DL_BUCKETS];
 } dl;
 
@@ -134,6 +143,10 @@ struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls)
 	unsigned h = dl_hash(bev);
 	c->next = dl.buckets[h];
 	dl.buckets[h] = c;
+	c->fresh = true;
+	c->next_fresh = dl.fresh;
+	dl.fresh = c;
+	event_active(dl.count, EV_TIMEOUT, 0);
 	return bev;
 }
 
@@ -206,7 +219,7 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 	} else if (status == 408) {
 		dl.timeouts++;
 		log_event("warn", "request_timeout", "tls=%s seconds=%u", c->tls ? "yes" : "no", dl.seconds);
-	} else {
+	} else if (status == 413) {
 		log_event("warn", "request_too_large", "tls=%s max_input=%zu", c->tls ? "yes" : "no", dl.max_input);
 	}
 	if (fd < 0)
@@ -223,6 +236,42 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 	shutdown(fd, SHUT_RDWR); /* evhttp sees the end of the connection and frees it */
 }
 
+/* Counts c against its peer's address (conncap.h) once evhttp has given its bufferevent the socket; one over
+ * the cap gets 503 (over TLS, whose handshake has not run, it is only shut) and is shut down. */
+static void dl_count(struct dl_conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	if (c->counted || c->expired || fd < 0 || dl_released(c->bev))
+		return;
+	c->counted = true;
+	if (conncap_take(fd, &c->cap) != HSMCA_ERR_LIMIT)
+		return; /* counted, or not countable (no memory, not an IP peer): served */
+	dl_expire(c, 503, "Service Unavailable", "too-many-connections",
+		  "this address has max_connections_per_address connections open; close some and try again");
+	time_t now = time(NULL);
+	dl.refused_unlogged++;
+	if (now != dl.refused_logged) {
+		log_event("warn", "connection_refused", "tls=%s refused=%lu why=\"max_connections_per_address\"",
+			  c->tls ? "yes" : "no", dl.refused_unlogged);
+		dl.refused_logged = now;
+		dl.refused_unlogged = 0;
+	}
+}
+
+/* The connections accepted since the last run: evhttp sets a connection's socket right after its bevcb. */
+static void dl_count_fresh(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while (dl.fresh) {
+		struct dl_conn *c = dl.fresh;
+		dl.fresh = c->next_fresh;
+		c->fresh = false;
+		dl_count(c);
+	}
+}
+
 static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct timespec now;
@@ -234,15 +283,18 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 		struct dl_conn **pp = &dl.buckets[h];
 		while (*pp) {
 			struct dl_conn *c = *pp;
-			if (dl_released(c->bev)) {
+			if (!c->fresh && dl_released(c->bev)) {
 				*pp = c->next;
 				evbuffer_remove_cb(bufferevent_get_input(c->bev), dl_on_input, c);
 				evbuffer_remove_cb(bufferevent_get_output(c->bev), dl_on_output, c);
 				bufferevent_decref(c->bev);
+				conncap_release(c->cap);
 				free(c->reply);
 				free(c);
 				continue;
 			}
+			if (!c->fresh && !c->counted)
+				dl_count(c);
 			if (c->started && !c->expired &&
 			    (now.tv_sec - c->since.tv_sec) * 1000 + (now.tv_nsec - c->since.tv_nsec) / 1000000 >=
 				    (long)dl.seconds * 1000)
@@ -253,13 +305,16 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header)
+int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,
+		   unsigned max_per_address)
 {
 	static const struct timeval tick = { 0, 200000 }; /* also how soon a closed connection's fd is released */
 	dl.seconds = seconds ? seconds : 1;
 	dl.max_input = max_input;
 	dl.max_header = max_header;
-	if (!(dl.sweep = event_new(base, -1, EV_PERSIST, dl_sweep, NULL)) || event_add(dl.sweep, &tick) != 0)
+	conncap_init(max_per_address);
+	if (!(dl.count = event_new(base, -1, 0, dl_count_fresh, NULL)) ||
+	    !(dl.sweep = event_new(base, -1, EV_PERSIST, dl_sweep, NULL)) || event_add(dl.sweep, &tick) != 0)
 		return HSMCA_ERR_NOMEM;
 	return 0;
 }
@@ -268,7 +323,9 @@ void deadline_stop(void)
 {
 	if (dl.sweep)
 		event_free(dl.sweep);
-	dl.sweep = NULL;
+	if (dl.count)
+		event_free(dl.count);
+	dl.sweep = dl.count = NULL;
 }
 
 unsigned long deadline_timeouts(void)

@@ -5,7 +5,8 @@
  * once the handshake is done) and its connection is shut down. Over TLS the first request's clock starts
  * at the connection, so the handshake is inside the deadline too, and each later one's when the one before
  * it is answered. Input past max_input (a chunk-size line without end) gets "413" and the same. The replies
- * evhttp makes itself (400, 413, 501, as HTML) are replaced by JSON errors (httperr.h). Loop thread only. */
+ * evhttp makes itself (400, 413, 501, as HTML) are replaced by JSON errors (httperr.h), and connections
+ * are counted per peer address (conncap.h). Loop thread only. */
 #ifndef HSMCA_DEADLINE_H
 #define HSMCA_DEADLINE_H
 
@@ -18,8 +19,10 @@
 
 /* Starts the sweep (five times a second) on base with the deadline in seconds; a connection whose unread
  * input exceeds max_input bytes is answered 413 and shut down. evhttp's own error replies (httperr.h) are
- * made JSON; its 400 for a request that took more than max_header bytes becomes 431. */
-int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header) HSMCA_WUR;
+ * made JSON; its 400 for a request that took more than max_header bytes becomes 431. A connection from an
+ * address that has max_per_address open already (0: no cap) is answered 503 and shut down (conncap.h). */
+int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,
+		   unsigned max_per_address) HSMCA_WUR;
 void deadline_stop(void);
 /* Registers a new connection's bufferevent (from an evhttp bevcb); returns bev (NULL stays NULL). */
 struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls);

@@ -30,6 +30,7 @@ struct fconfig {
 	size_t max_header_size;
 	unsigned timeout_seconds;
 	unsigned max_inflight;              /* requests in the workers' or the committer's hands; more get 503 */
+	unsigned max_conns_per_address;     /* open connections from one IPv4 address or IPv6 /64 (0: no cap) */
 	unsigned recover_after_seconds;     /* pending rows older than this are re-signed by the recovery pass */
 	unsigned db_timeout_seconds;        /* the service's database sessions: a statement's longest run, and
 					     * connect and TCP timeouts (db_set_service_timeout); 0: none */

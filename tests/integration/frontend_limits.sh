@@ -218,6 +218,53 @@ curl -s "$URL/metrics" | grep -q '^hsmca_requests_shed_total 1$' || fail "shed n
 issue_req "$T/shed.csr" server "${AUTH[@]}"; [ "$STATUS" = 201 ] || fail "issue after the signer came back: $STATUS $BODY"
 pass "past max_inflight (3) a request is shed at once (503 overloaded, Retry-After) while health checks answer; the waiting ones finish"
 
+# at most max_connections_per_address connections from one address: the ninth from 127.0.0.1 gets 503
+# too-many-connections and is closed, while 127.0.0.2 is served and the first eight still work; once two of
+# them close, 127.0.0.1 is served again
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start "max_connections_per_address = 8"
+python3 - "$PORT" > "$T/cap.out" <<'EOP' || fail "per-address cap: $(cat "$T/cap.out")"
+import json, socket, sys, time
+port = int(sys.argv[1])
+def conn(src="127.0.0.1"):
+    s = socket.socket(); s.bind((src, 0)); s.connect(("127.0.0.1", port)); s.settimeout(3); return s
+def get(s, path="/healthz"):
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(
+            [l for l in data.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1]):
+        d = s.recv(65536)
+        if not d: break
+        data += d
+    return data
+held = [conn() for _ in range(8)]
+time.sleep(0.3)
+ninth = conn()
+refused = b""
+try:
+    while True:
+        d = ninth.recv(4096)
+        if not d: break
+        refused += d
+except (socket.timeout, ConnectionResetError):
+    pass
+assert refused.startswith(b"HTTP/1.1 503 Service Unavailable\r\n") and b'"code": "too-many-connections"' in refused, \
+    "the ninth connection: %r" % refused
+other = conn("127.0.0.2")
+assert get(other).startswith(b"HTTP/1.1 200 "), "127.0.0.2 not served"
+for s in held:
+    assert get(s).startswith(b"HTTP/1.1 200 "), "a held connection not served"
+metrics = get(other, "/metrics").decode()
+assert "hsmca_connections_refused_total 1\n" in metrics and "hsmca_connections_open 9\n" in metrics, metrics
+held[0].close(); held[1].close()
+time.sleep(0.6) # the sweep (5 times a second) releases their count
+again = conn()
+assert get(again).startswith(b"HTTP/1.1 200 "), "127.0.0.1 not served again after two closed"
+print("ninth refused 503, 127.0.0.2 and the eight served, served again after two closed")
+EOP
+grep -q 'event=connection_refused tls=no refused=1 why="max_connections_per_address"' "$T/frontend.log" || fail "the refusal was not logged"
+pass "max_connections_per_address (8): $(cat "$T/cap.out")"
+
 # descriptors run out (a low RLIMIT_NOFILE and many idle connections): accept() fails with EMFILE, and
 # libevent left the listener armed with the connection still in the backlog, so the loop thread spun at
 # full CPU and logged a line per turn; now the listener pauses 100 ms at a time, and serves again once
