@@ -109,14 +109,3 @@ unsigned long conncap_open(void)
 {
 	return cc.open;
 }
-
-void conncap_free(void)
-{
-	for (unsigned h = 0; h < CONNCAP_BUCKETS; h++)
-		while (cc.buckets[h]) {
-			struct conncap_entry *e = cc.buckets[h];
-			cc.buckets[h] = e->next;
-			free(e);
-		}
-	cc.open = 0;
-}

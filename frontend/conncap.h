@@ -30,7 +30,5 @@ void conncap_release(struct conncap_entry *e);
 /* Connections refused so far, and connections counted now (all addresses). */
 unsigned long conncap_refused(void);
 unsigned long conncap_open(void);
-/* Frees every entry (at stop). */
-void conncap_free(void);
 
 #endif

@@ -35,6 +35,24 @@ struct dl_conn {
 	struct timespec since;
 };
 
+/* An event logged at most once a second, with how many happened since the last line. */
+struct dl_lograte {
+	time_t at;
+	unsigned long since;
+};
+
+static bool dl_lograte_due(struct dl_lograte *r, unsigned long *count)
+{
+	time_t now = time(NULL);
+	r->since++;
+	if (now == r->at)
+		return false;
+	*count = r->since;
+	r->at = now;
+	r->since = 0;
+	return true;
+}
+
 static struct {
 	struct event *sweep;
 	unsigned seconds;
@@ -43,8 +61,7 @@ static struct {
 	unsigned long timeouts;
 	struct event *count;     /* made active by deadline_watch: counts dl.fresh once evhttp has set the fds */
 	struct dl_conn *fresh;
-	time_t refused_logged;   /* connection_refused: at most one line a second */
-	unsigned long refused_unlogged;
+	struct dl_lograte refused_log, http_log; /* connection_refused, http_refused */
 	struct dl_conn *buckets[DL_BUCKETS];
 } dl;
 
@@ -90,14 +107,18 @@ static void dl_replace(struct dl_conn *c, struct evbuffer *buf, size_t pre)
 		if (pre != 0 || evbuffer_copyout(buf, head, sizeof(head)) != (ev_ssize_t)sizeof(head))
 			return;
 		int status = httperr_status(head, sizeof(head));
+		/* evhttp answers a header block over its limit as malformed; bytes a client pipelined count too, so
+		 * this is a guess (a short malformed request followed by more than max_header bytes is called 431) */
 		if (status == 400 && c->taken > dl.max_header)
-			status = 431; /* evhttp answers a header block over its limit as malformed */
+			status = 431;
 		size_t n = status ? httperr_reply(status, json) : 0;
 		if (!n || !(c->reply = malloc(n)))
 			return; /* not an error (100 Continue), or no memory: evhttp's own reply goes out */
 		memcpy(c->reply, json, n);
 		c->reply_len = n;
-		log_event("warn", "http_refused", "status=%d tls=%s", status, c->tls ? "yes" : "no");
+		unsigned long count;
+		if (dl_lograte_due(&dl.http_log, &count))
+			log_event("warn", "http_refused", "status=%d tls=%s refused=%lu", status, c->tls ? "yes" : "no", count);
 	}
 	evbuffer_drain(buf, evbuffer_get_length(buf));
 	evbuffer_add(buf, c->reply, c->reply_len);
@@ -177,7 +198,7 @@ static void dl_request_done(struct evhttp_request *req, void *arg)
 		}
 }
 
-void deadline_request_read(struct evhttp_request *req)
+bool deadline_request_read(struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
@@ -187,8 +208,9 @@ void deadline_request_read(struct evhttp_request *req)
 			c->routed = true;
 			c->taken = 0;
 			evhttp_request_set_on_complete_cb(req, dl_request_done, NULL);
-			break;
+			return c->expired;
 		}
+	return false;
 }
 
 /* evhttp frees a connection's bufferevent by clearing its callbacks and dropping its reference. */
@@ -248,14 +270,10 @@ static void dl_count(struct dl_conn *c)
 		return; /* counted, or not countable (no memory, not an IP peer): served */
 	dl_expire(c, 503, "Service Unavailable", "too-many-connections",
 		  "this address has max_connections_per_address connections open; close some and try again");
-	time_t now = time(NULL);
-	dl.refused_unlogged++;
-	if (now != dl.refused_logged) {
+	unsigned long count;
+	if (dl_lograte_due(&dl.refused_log, &count))
 		log_event("warn", "connection_refused", "tls=%s refused=%lu why=\"max_connections_per_address\"",
-			  c->tls ? "yes" : "no", dl.refused_unlogged);
-		dl.refused_logged = now;
-		dl.refused_unlogged = 0;
-	}
+			  c->tls ? "yes" : "no", count);
 }
 
 /* The connections accepted since the last run: evhttp sets a connection's socket right after its bevcb. */

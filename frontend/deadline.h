@@ -29,8 +29,10 @@ struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls);
 /* evhttp_set_bevcb callback for plain connections (arg unused). */
 struct bufferevent *deadline_bevcb_plain(struct event_base *base, void *arg);
 /* The router has the complete request: stop its clock (over TLS it runs again once the request is answered,
- * for the next request on the connection). */
-void deadline_request_read(struct evhttp_request *req);
+ * for the next request on the connection). True if the connection was cut or refused (408, 413, or over
+ * max_connections_per_address): a request its client sent before the cut reached evhttp anyway, and must
+ * not be acted on. */
+bool deadline_request_read(struct evhttp_request *req);
 /* Requests answered 408 so far. */
 unsigned long deadline_timeouts(void);
 

@@ -164,8 +164,9 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd)
 
 static void http_route(struct evhttp_request *req, void *arg)
 {
-	deadline_request_read(req); /* complete: its whole-request clock stops */
 	struct http_ctx *h = arg;
+	if (deadline_request_read(req)) /* complete: its whole-request clock stops */
+		return http_json_error(req, 503, "connection-cut", "this connection was refused or cut; nothing was done");
 	unsigned n_headers = 0;
 	if (h->draining) { /* a request on a kept-alive connection after the stop signal (health checks too) */
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
@@ -227,7 +228,9 @@ static void http_route(struct evhttp_request *req, void *arg)
  * plain bufferevent) gets nothing but an error. */
 static void http_route_tls(struct evhttp_request *req, void *arg)
 {
-	deadline_request_read(req); /* ours to answer (not one of evhttp's own errors, which deadline.c rewrites) */
+	/* ours to answer (not one of evhttp's own errors, which deadline.c rewrites); http_route asks again */
+	if (deadline_request_read(req))
+		return http_json_error(req, 503, "connection-cut", "this connection was refused or cut; nothing was done");
 	if (!tls_conn_is_tls(evhttp_request_get_connection(req)))
 		return http_json_error(req, 503, "tls", "TLS unavailable");
 	http_route(req, arg);

@@ -1,6 +1,6 @@
 /* libevent 2.1's evhttp answers some requests itself, before any of ours sees them (a malformed request line
- * or header: 400; a header block or declared body over the limits: 413; a method not allowed: 501), with an
- * HTML page, and it has no hook to change that (evhttp_set_errorcb is 2.2). The interface promises JSON
+ * or header, or a header block over max_header_size: 400; a declared body over max_body: 413; a method not
+ * allowed: 501, to HEAD as well, and the JSON reply then has a body HEAD should not get), with an HTML page, and it has no hook to change that (evhttp_set_errorcb is 2.2). The interface promises JSON
  * errors, so deadline.c catches those replies in the connection's output buffer and puts this one in their
  * place. */
 #ifndef HSMCA_HTTPERR_H

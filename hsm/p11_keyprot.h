@@ -9,21 +9,23 @@
 
 #include "p11.h"
 
-#define P11_PROT_UNKNOWN (-1) /* the token would not say (CKR_ATTRIBUTE_TYPE_INVALID and the like) */
+#define P11_PROT_UNKNOWN (-1) /* the token does not have the attribute (CKR_ATTRIBUTE_TYPE_INVALID) */
 
-/* Each flag: 1 CK_TRUE, 0 CK_FALSE, P11_PROT_UNKNOWN. */
+/* Each flag: 1 true (any value but CK_FALSE), 0 CK_FALSE, P11_PROT_UNKNOWN. */
 struct p11_key_prot {
 	int8_t sensitive, always_sensitive, extractable, never_extractable;
 	int8_t sign, decrypt, unwrap, derive, sign_recover;
 };
 
-/* Reads the flags of private key object key. Fails only if the session or object is unusable. */
+/* Reads the flags of private key object key. Any failure but CKR_ATTRIBUTE_TYPE_INVALID (which leaves that
+ * flag P11_PROT_UNKNOWN) fails the call. */
 int p11_key_prot_get(struct p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
 		     struct p11_key_prot *out) HSMCA_WUR;
 
-/* NULL if p is fit for a CA key: sensitive and not extractable now and at every time before (a token that
- * does not say counts as not fit), able to sign, and unable to decrypt, unwrap, derive or sign with
- * recovery; else a static sentence saying which rule it breaks. */
+/* NULL if p is fit for a CA key: sensitive and not extractable now, never not sensitive or extractable
+ * before (as far as the token says: see p11_key_prot_advice), able to sign, and unable to decrypt, unwrap,
+ * derive or sign with recovery; a token that does not report one of those usage and protection flags
+ * counts as not fit. Else a static sentence saying which rule it breaks. */
 const char *p11_key_prot_refusal(const struct p11_key_prot *p);
 
 /* A static warning, or NULL: the token does not say whether the key was always sensitive and never

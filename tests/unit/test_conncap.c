@@ -80,7 +80,8 @@ static void check_counts(void)
 	for (int i = 0; i < 3; i++)
 		CHECK(conncap_take(acc[i], &e[i]) == 0 && e[i]);
 	CHECK(conncap_open() == 3 && conncap_refused() == 1);
-	conncap_free();
+	for (int i = 0; i < 3; i++)
+		conncap_release(e[i]);
 	CHECK(conncap_open() == 0);
 	int pair[2];
 	struct conncap_entry *none = (void *)1;

@@ -22,10 +22,7 @@ int main(void)
 	struct p11_key_prot p = fit();
 	CHECK(p11_key_prot_refusal(&p) == NULL);
 	CHECK(p11_key_prot_advice(&p) == NULL);
-	/* the usage flags a token may not know count as not set; the two history flags only warn */
-	p.decrypt = p.unwrap = p.derive = p.sign_recover = P11_PROT_UNKNOWN;
-	CHECK(p11_key_prot_refusal(&p) == NULL);
-	p = fit();
+	/* a token that does not report the two history flags draws a warning; any other unknown flag refuses */
 	p.always_sensitive = P11_PROT_UNKNOWN;
 	CHECK(p11_key_prot_refusal(&p) == NULL);
 	CHECK(p11_key_prot_advice(&p) != NULL);
@@ -49,7 +46,11 @@ int main(void)
 		{ offsetof(struct p11_key_prot, unwrap), 1, "the key may unwrap" },
 		{ offsetof(struct p11_key_prot, derive), 1, "the key may derive" },
 		{ offsetof(struct p11_key_prot, sign_recover), 1, "the key may sign with recovery" },
-		{ offsetof(struct p11_key_prot, sensitive), 2, "the token does not say whether the key is sensitive" },
+		{ offsetof(struct p11_key_prot, sign), P11_PROT_UNKNOWN, "the token does not say whether the key may sign" },
+		{ offsetof(struct p11_key_prot, decrypt), P11_PROT_UNKNOWN, "the token does not say whether the key may decrypt" },
+		{ offsetof(struct p11_key_prot, unwrap), P11_PROT_UNKNOWN, "the token does not say whether the key may unwrap" },
+		{ offsetof(struct p11_key_prot, derive), P11_PROT_UNKNOWN, "the token does not say whether the key may derive" },
+		{ offsetof(struct p11_key_prot, sign_recover), P11_PROT_UNKNOWN, "the token does not say whether the key may sign with" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		p = fit();
