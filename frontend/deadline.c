@@ -88,8 +88,8 @@ static void dl_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *inf
 		dl_now(&c->since);
 	}
 	if (info->n_added > 0)
-		c->idle = false;
-	c->taken += info->n_added; /* the next request's bytes: its clock has run since the last answer */
+		c->idle = false; /* the next request's bytes: its clock has run since the last answer */
+	c->taken += info->n_added;
 	if (info->n_added > 0 && !c->expired && evbuffer_get_length(buf) > dl.max_input)
 		dl_expire(c, 413, "Content Too Large", "too-large",
 			  "the request is larger than max_header_size and max_body allow");
