@@ -24,6 +24,7 @@ struct dl_conn {
 	bool expired;            /* answered 408 or 413 (or cut): shut down, waiting for evhttp to let go */
 	bool idle;               /* TLS: its last request was answered and no byte of another came since */
 	bool routed;             /* the router has its request and has not finished answering it */
+	bool method_seen, head;  /* the request's first 5 bytes were read (at the input's start): "HEAD " */
 	size_t taken;            /* bytes received since its request started (or since the router had the last) */
 	bool in_output;          /* dl_on_output is changing the output itself */
 	char *reply;             /* evhttp's own error reply is being replaced by this (httperr.h) */
@@ -90,6 +91,13 @@ static void dl_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *inf
 	if (info->n_added > 0)
 		c->idle = false; /* the next request's bytes: its clock has run since the last answer */
 	c->taken += info->n_added;
+	/* until evhttp has the request line, the input starts with it (evhttp drains whole lines only, and this
+	 * runs before evhttp reads what was added); a request pipelined behind another is not looked at */
+	char m[5];
+	if (!c->method_seen && evbuffer_get_length(buf) >= sizeof(m) && evbuffer_copyout(buf, m, sizeof(m)) == sizeof(m)) {
+		c->method_seen = true;
+		c->head = !memcmp(m, "HEAD ", sizeof(m));
+	}
 	if (info->n_added > 0 && !c->expired && evbuffer_get_length(buf) > dl.max_input)
 		dl_expire(c, 413, "Content Too Large", "too-large",
 			  "the request is larger than max_header_size and max_body allow");
@@ -111,7 +119,7 @@ static void dl_replace(struct dl_conn *c, struct evbuffer *buf, size_t pre)
 		 * this is a guess (a short malformed request followed by more than max_header bytes is called 431) */
 		if (status == 400 && c->taken > dl.max_header)
 			status = 431;
-		size_t n = status ? httperr_reply(status, json) : 0;
+		size_t n = status ? httperr_reply(status, !c->head, json) : 0;
 		if (!n || !(c->reply = malloc(n)))
 			return; /* not an error (100 Continue), or no memory: evhttp's own reply goes out */
 		memcpy(c->reply, json, n);
@@ -207,6 +215,7 @@ bool deadline_request_read(struct evhttp_request *req)
 			c->started = false;
 			c->routed = true;
 			c->taken = 0;
+			c->method_seen = c->head = false;
 			evhttp_request_set_on_complete_cb(req, dl_request_done, NULL);
 			return c->expired;
 		}

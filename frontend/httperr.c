@@ -27,7 +27,7 @@ int httperr_status(const char *head, size_t len)
 	return st >= 400 && st <= 599 ? st : 0;
 }
 
-size_t httperr_reply(int status, char out[HTTPERR_REPLY_MAX])
+size_t httperr_reply(int status, bool body, char out[HTTPERR_REPLY_MAX])
 {
 	const char *reason = status < 500 ? "Client Error" : "Server Error", *code = "http-error",
 		   *message = "the request was refused by the HTTP layer";
@@ -37,12 +37,12 @@ size_t httperr_reply(int status, char out[HTTPERR_REPLY_MAX])
 			code = httperr_known[i].code;
 			message = httperr_known[i].message;
 		}
-	char body[192];
-	int bl = snprintf(body, sizeof(body), "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}\n", code, message);
-	if (bl < 0 || (size_t)bl >= sizeof(body))
+	char json[192];
+	int bl = snprintf(json, sizeof(json), "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}\n", code, message);
+	if (bl < 0 || (size_t)bl >= sizeof(json))
 		return 0;
 	int n = snprintf(out, HTTPERR_REPLY_MAX,
 			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
-			 status, reason, bl, body);
+			 status, reason, bl, body ? json : "");
 	return n < 0 || n >= HTTPERR_REPLY_MAX ? 0 : (size_t)n;
 }

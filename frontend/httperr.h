@@ -1,11 +1,12 @@
 /* libevent 2.1's evhttp answers some requests itself, before any of ours sees them (a malformed request line
  * or header, or a header block over max_header_size: 400; a declared body over max_body: 413; a method not
- * allowed: 501, to HEAD as well, and the JSON reply then has a body HEAD should not get), with an HTML page, and it has no hook to change that (evhttp_set_errorcb is 2.2). The interface promises JSON
+ * allowed: 501, HEAD included), with an HTML page, and it has no hook to change that (evhttp_set_errorcb is 2.2). The interface promises JSON
  * errors, so deadline.c catches those replies in the connection's output buffer and puts this one in their
  * place. */
 #ifndef HSMCA_HTTPERR_H
 #define HSMCA_HTTPERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HTTPERR_REPLY_MAX 384
@@ -15,8 +16,9 @@
 int httperr_status(const char *head, size_t len);
 
 /* Writes the complete JSON reply for status (Connection: close) into out and returns its length (0 only if
- * it does not fit, which no status does). 431 is the header block over max_header_size, which evhttp
+ * it does not fit, which no status does); without its body if !body (the answer to a HEAD request, whose
+ * Content-Length still gives the body's length). 431 is the header block over max_header_size, which evhttp
  * itself answers 400 (deadline.c tells the two apart by the bytes the request took). */
-size_t httperr_reply(int status, char out[HTTPERR_REPLY_MAX]);
+size_t httperr_reply(int status, bool body, char out[HTTPERR_REPLY_MAX]);
 
 #endif

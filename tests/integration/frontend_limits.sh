@@ -138,6 +138,11 @@ big = b"POST /api/v1/certificates HTTP/1.1\r\n" + H + b"Content-Type: applicatio
 done.append(json_error(exchange(big + b"\r\n" + b" " * 70000), 413, "too-large", "70 kB body"))
 done.append(json_error(exchange(big + b"Expect: 100-continue\r\n\r\n"), 413, "too-large", "70 kB with Expect"))
 done.append(json_error(exchange(b"DELETE /api/v1/certificates/00 HTTP/1.1\r\n" + H + b"\r\n"), 501, "method", "DELETE"))
+raw = exchange(b"HEAD /healthz HTTP/1.1\r\n" + H + b"\r\n")
+head, sep, rest = raw.partition(b"\r\n\r\n")
+assert head.startswith(b"HTTP/1.1 501 Not Implemented\r\n") and b"Content-Type: application/json" in head and sep \
+    and rest == b"", "HEAD: %r" % raw
+done.append("HEAD 501 without a body")
 # a routed request, then a malformed one on the same connection: the first reply is the router's
 r = parse(exchange(b"GET /healthz HTTP/1.1\r\n" + H + b"\r\nGARBAGE\r\n\r\n"))
 assert len(r) == 2 and r[0][0] == 200 and r[0][2] == b'{"status": "ok"}\n' and r[1][0] == 400 \

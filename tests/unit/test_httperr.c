@@ -9,7 +9,7 @@
 static void check_reply(int status, const char *line, const char *code)
 {
 	char out[HTTPERR_REPLY_MAX];
-	size_t n = httperr_reply(status, out);
+	size_t n = httperr_reply(status, true, out);
 	CHECKF(n > 0 && n < sizeof(out), "%d: %zu bytes", status, n);
 	out[n < sizeof(out) ? n : sizeof(out) - 1] = 0;
 	CHECKF(check_prefix(out, line), "%d: %s", status, out);
@@ -48,5 +48,10 @@ int main(void)
 	check_reply(501, "HTTP/1.1 501 Not Implemented\r\n", "method");
 	check_reply(417, "HTTP/1.1 417 Client Error\r\n", "http-error");
 	check_reply(503, "HTTP/1.1 503 Server Error\r\n", "http-error");
+	/* to HEAD: the same head (Content-Length of the body it would have), no body */
+	char full[HTTPERR_REPLY_MAX], head[HTTPERR_REPLY_MAX];
+	size_t fn = httperr_reply(501, true, full), hn = httperr_reply(501, false, head);
+	const char *end = fn ? strstr(full, "\r\n\r\n") : NULL;
+	CHECK(end && hn == (size_t)(end + 4 - full) && !memcmp(full, head, hn));
 	return check_done("unit_httperr");
 }
