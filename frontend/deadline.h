@@ -5,7 +5,7 @@
  * once the handshake is done) and its connection is shut down. Over TLS the first request's clock starts
  * at the connection, so the handshake is inside the deadline too, and each later one's when the one before
  * it is answered. Input past max_input (a chunk-size line without end) gets "413" and the same. The replies
- * evhttp makes itself (400, 413, 501, as HTML) are replaced by JSON errors (httperr.h), and connections
+ * evhttp makes itself (400, 413, 501, as HTML; the 501 becomes 405) are replaced by JSON errors (httperr.h), and connections
  * are counted per peer address (conncap.h). Loop thread only. */
 #ifndef HSMCA_DEADLINE_H
 #define HSMCA_DEADLINE_H

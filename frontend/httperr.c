@@ -3,14 +3,18 @@
 #include <stdio.h>
 #include <string.h>
 
+/* evhttp's status (from) and what is answered instead. evhttp says 501 to every method it is not allowed to
+ * serve; the router answers a method a path does not take 405, so these are 405 too, with the Allow header
+ * RFC 9110 asks of a 405. */
 static const struct {
-	int status;
-	const char *reason, *code, *message;
+	int from, status;
+	const char *reason, *code, *message, *extra;
 } httperr_known[] = {
-	{ 400, "Bad Request", "bad-request", "the request is not well-formed HTTP/1.1" },
-	{ 413, "Content Too Large", "too-large", "the request is larger than max_header_size and max_body allow" },
-	{ 431, "Request Header Fields Too Large", "header-too-large", "the request's header block is larger than max_header_size" },
-	{ 501, "Not Implemented", "method", "this method is not served here (GET and POST are)" },
+	{ 400, 400, "Bad Request", "bad-request", "the request is not well-formed HTTP/1.1", "" },
+	{ 413, 413, "Content Too Large", "too-large", "the request is larger than max_header_size and max_body allow", "" },
+	{ 431, 431, "Request Header Fields Too Large", "header-too-large",
+	  "the request's header block is larger than max_header_size", "" },
+	{ 501, 405, "Method Not Allowed", "method", "only GET and POST are served", "Allow: GET, POST\r\n" },
 };
 
 int httperr_status(const char *head, size_t len)
@@ -30,19 +34,21 @@ int httperr_status(const char *head, size_t len)
 size_t httperr_reply(int status, bool body, char out[HTTPERR_REPLY_MAX])
 {
 	const char *reason = status < 500 ? "Client Error" : "Server Error", *code = "http-error",
-		   *message = "the request was refused by the HTTP layer";
+		   *message = "the request was refused by the HTTP layer", *extra = "";
 	for (size_t i = 0; i < sizeof(httperr_known) / sizeof(httperr_known[0]); i++)
-		if (httperr_known[i].status == status) {
+		if (httperr_known[i].from == status) {
+			status = httperr_known[i].status;
 			reason = httperr_known[i].reason;
 			code = httperr_known[i].code;
 			message = httperr_known[i].message;
+			extra = httperr_known[i].extra;
 		}
 	char json[192];
 	int bl = snprintf(json, sizeof(json), "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}\n", code, message);
 	if (bl < 0 || (size_t)bl >= sizeof(json))
 		return 0;
 	int n = snprintf(out, HTTPERR_REPLY_MAX,
-			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
-			 status, reason, bl, body ? json : "");
+			 "HTTP/1.1 %d %s\r\n%sContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+			 status, reason, extra, bl, body ? json : "");
 	return n < 0 || n >= HTTPERR_REPLY_MAX ? 0 : (size_t)n;
 }

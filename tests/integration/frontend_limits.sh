@@ -84,7 +84,8 @@ pass "too many header fields 431, oversized header block and body refused, an Au
 # pages and has no hook), are JSON errors like every other: a malformed request line or header 400, an
 # oversized declared body 413 (with "Expect: 100-continue" too), a header block over max_header_size 431 (evhttp
 # says 400), a method other than GET and
-# POST 501; on a kept-alive connection after a routed request as well, and a 100 Continue is let through
+# POST (evhttp: 501) 405 with Allow; on a kept-alive connection after a routed request as well, and a 100
+# Continue is let through
 python3 - "$PORT" > "$T/evherr.out" <<'EOP' || fail "evhttp's own errors: $(cat "$T/evherr.out")"
 import json, socket, sys
 port = int(sys.argv[1])
@@ -137,12 +138,13 @@ done.append(json_error(exchange(b"GET /healthz HTTP/1.1\r\n" + H + b"X-Big: " + 
 big = b"POST /api/v1/certificates HTTP/1.1\r\n" + H + b"Content-Type: application/json\r\nContent-Length: 70000\r\n"
 done.append(json_error(exchange(big + b"\r\n" + b" " * 70000), 413, "too-large", "70 kB body"))
 done.append(json_error(exchange(big + b"Expect: 100-continue\r\n\r\n"), 413, "too-large", "70 kB with Expect"))
-done.append(json_error(exchange(b"DELETE /api/v1/certificates/00 HTTP/1.1\r\n" + H + b"\r\n"), 501, "method", "DELETE"))
+done.append(json_error(exchange(b"DELETE /api/v1/certificates/00 HTTP/1.1\r\n" + H + b"\r\n"), 405, "method", "DELETE"))
+assert parse(exchange(b"PUT /healthz HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n"))[0][1].get("allow") == "GET, POST", "no Allow on the 405"
 raw = exchange(b"HEAD /healthz HTTP/1.1\r\n" + H + b"\r\n")
 head, sep, rest = raw.partition(b"\r\n\r\n")
-assert head.startswith(b"HTTP/1.1 501 Not Implemented\r\n") and b"Content-Type: application/json" in head and sep \
+assert head.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n") and b"Content-Type: application/json" in head and sep \
     and rest == b"", "HEAD: %r" % raw
-done.append("HEAD 501 without a body")
+done.append("HEAD 405 without a body")
 # a routed request, then a malformed one on the same connection: the first reply is the router's
 r = parse(exchange(b"GET /healthz HTTP/1.1\r\n" + H + b"\r\nGARBAGE\r\n\r\n"))
 assert len(r) == 2 and r[0][0] == 200 and r[0][2] == b'{"status": "ok"}\n' and r[1][0] == 400 \

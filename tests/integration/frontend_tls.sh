@@ -58,7 +58,7 @@ pass "curl --cacert: healthz, chain and issuance over HTTPS; plain HTTP still se
 # other than GET and POST, a header block over max_header_size, and a malformed request after a served one on
 # the same TLS connection
 st=$(curl -sS -o "$T/m.json" -w '%{http_code} %{content_type}' --cacert "$T/ca/root.pem" "${RESOLVE[@]}" -X DELETE "$HTTPS/healthz")
-[ "$st" = "501 application/json" ] && grep -q '"code": "method"' "$T/m.json" || fail "DELETE over HTTPS: $st $(cat "$T/m.json")"
+[ "$st" = "405 application/json" ] && grep -q '"code": "method"' "$T/m.json" || fail "DELETE over HTTPS: $st $(cat "$T/m.json")"
 st=$(curl -sS -o "$T/m.json" -w '%{http_code} %{content_type}' --cacert "$T/ca/root.pem" "${RESOLVE[@]}" \
 	-H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$HTTPS/healthz")
 [ "$st" = "431 application/json" ] && grep -q '"code": "header-too-large"' "$T/m.json" || fail "20 kB header over HTTPS: $st $(cat "$T/m.json")"
@@ -81,7 +81,7 @@ first, _, rest = raw.partition(b'{"status": "ok"}\n')
 assert first.startswith(b"HTTP/1.1 200 ") and rest.startswith(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n") \
     and rest.endswith(b'"code": "bad-request", "message": "the request is not well-formed HTTP/1.1"}}\n')
 EOP
-pass "over HTTPS too, evhttp's own refusals are JSON: DELETE 501, a 20 kB header 431, a malformed request after a served one 400"
+pass "over HTTPS too, evhttp's own refusals are JSON: DELETE 405, a 20 kB header 431, a malformed request after a served one 400"
 
 # a kept-alive TLS connection that, after its answer, sends part of a TLS record a byte at a time: evhttp saw
 # no request (OpenSSL gives it nothing until the record is whole) while every byte renewed libevent's
