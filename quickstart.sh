@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 REPO=$PWD
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH # the Debian packages it installs, before anything else on PATH
 H=${HSMCA_HOME:-$REPO/.hsmca}
 BUILD=${HSMCA_BUILD_DIR:-$REPO/build}
 SIGNER_USER=hsmca-signer

@@ -1,6 +1,8 @@
 # Shared helpers of the integration tests: a fresh SoftHSM2 token per test, the demo ceremony, and the
 # real signer. Source it; needs HSMCA_BUILD (the build directory). Every test gets its own directory.
 set -euo pipefail
+# Debian's tools first, also when a test is run by hand (see tests/run.sh)
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 : "${HSMCA_BUILD:?HSMCA_BUILD must point at the build directory}"
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
