@@ -245,6 +245,14 @@ def get(s, path="/healthz"):
         if not d: break
         data += d
     return data
+# fe_start's health check from 127.0.0.1 counts until the sweep has seen it closed: wait for that first
+probe = conn("127.0.0.2")
+for _ in range(50):
+    if b"\nhsmca_connections_open 1\n" in get(probe, "/metrics"): break
+    time.sleep(0.05)
+else:
+    raise AssertionError("fe_start's connection still counted")
+probe.close()
 held = [conn() for _ in range(8)]
 time.sleep(0.3)
 ninth = conn()
