@@ -9,18 +9,28 @@
 struct conncap_entry {
 	struct conncap_entry *next;
 	uint8_t key[CONNCAP_KEY_LEN];
-	unsigned n;
+	unsigned n;        /* connections open */
+	uint64_t tokens_m; /* the bucket, in thousandths of a connection, as of at_ms */
+	uint64_t at_ms;
 };
 
 static struct {
-	unsigned max;
-	unsigned long refused, open;
+	unsigned max, rate;
+	uint64_t full_m; /* a full bucket: two seconds' worth */
+	unsigned long refused, rate_refused, open, entries;
 	struct conncap_entry *buckets[CONNCAP_BUCKETS];
 } cc;
 
-void conncap_init(unsigned max)
+static void conncap_free(struct conncap_entry *e);
+
+void conncap_init(unsigned max, unsigned rate)
 {
+	for (unsigned h = 0; h < CONNCAP_BUCKETS; h++)
+		while (cc.buckets[h])
+			conncap_free(cc.buckets[h]);
 	cc.max = max;
+	cc.rate = rate;
+	cc.full_m = (uint64_t)rate * 2000;
 }
 
 bool conncap_key(const struct sockaddr *sa, socklen_t len, uint8_t key[CONNCAP_KEY_LEN])
@@ -55,7 +65,19 @@ static unsigned conncap_hash(const uint8_t key[CONNCAP_KEY_LEN])
 	return h % CONNCAP_BUCKETS;
 }
 
-int conncap_take(evutil_socket_t fd, struct conncap_entry **out)
+/* The bucket refilled at rate a second up to full, as of now_ms (a clock going back counts as no time). */
+static void conncap_refill(struct conncap_entry *e, uint64_t now_ms)
+{
+	if (now_ms > e->at_ms) {
+		uint64_t dt = now_ms - e->at_ms;
+		e->tokens_m = dt >= 2000 ? cc.full_m : e->tokens_m + dt * cc.rate;
+		if (e->tokens_m > cc.full_m)
+			e->tokens_m = cc.full_m;
+		e->at_ms = now_ms;
+	}
+}
+
+int conncap_take(evutil_socket_t fd, uint64_t now_ms, struct conncap_entry **out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -63,20 +85,41 @@ int conncap_take(evutil_socket_t fd, struct conncap_entry **out)
 	*out = NULL;
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0 || !conncap_key((struct sockaddr *)&ss, len, key))
 		return 0;
+	return conncap_take_key(key, now_ms, out);
+}
+
+int conncap_take_key(const uint8_t key[CONNCAP_KEY_LEN], uint64_t now_ms, struct conncap_entry **out)
+{
+	*out = NULL;
 	unsigned h = conncap_hash(key);
 	struct conncap_entry *e = cc.buckets[h];
-	while (e && memcmp(e->key, key, sizeof(key)))
+	while (e && memcmp(e->key, key, CONNCAP_KEY_LEN))
 		e = e->next;
-	if (e && cc.max && e->n >= cc.max) {
-		cc.refused++;
-		return HSMCA_ERR_LIMIT;
-	}
 	if (!e) {
+		if (cc.entries >= CONNCAP_MAX_ENTRIES) {
+			cc.rate_refused++;
+			return HSMCA_ERR_AGAIN;
+		}
 		if (!(e = calloc(1, sizeof(*e))))
 			return HSMCA_ERR_NOMEM;
-		memcpy(e->key, key, sizeof(key));
+		memcpy(e->key, key, CONNCAP_KEY_LEN);
+		e->tokens_m = cc.full_m;
+		e->at_ms = now_ms;
 		e->next = cc.buckets[h];
 		cc.buckets[h] = e;
+		cc.entries++;
+	}
+	if (cc.rate) {
+		conncap_refill(e, now_ms);
+		if (e->tokens_m < 1000) {
+			cc.rate_refused++;
+			return HSMCA_ERR_AGAIN; /* an entry with no connection open goes in the sweep */
+		}
+		e->tokens_m -= 1000;
+	}
+	if (cc.max && e->n >= cc.max) {
+		cc.refused++;
+		return HSMCA_ERR_LIMIT;
 	}
 	e->n++;
 	cc.open++;
@@ -84,25 +127,58 @@ int conncap_take(evutil_socket_t fd, struct conncap_entry **out)
 	return 0;
 }
 
-void conncap_release(struct conncap_entry *e)
+static void conncap_free(struct conncap_entry *e)
 {
-	if (!e || !e->n)
-		return;
-	cc.open--;
-	if (--e->n)
-		return;
 	unsigned h = conncap_hash(e->key);
 	for (struct conncap_entry **pp = &cc.buckets[h]; *pp; pp = &(*pp)->next)
 		if (*pp == e) {
 			*pp = e->next;
 			free(e);
+			cc.entries--;
 			return;
+		}
+}
+
+void conncap_release(struct conncap_entry *e)
+{
+	if (!e || !e->n)
+		return;
+	cc.open--;
+	if (--e->n == 0 && !cc.rate)
+		conncap_free(e); /* with a rate, the sweep forgets it once its bucket is full again */
+}
+
+void conncap_sweep(uint64_t now_ms)
+{
+	if (!cc.rate)
+		return;
+	for (unsigned h = 0; h < CONNCAP_BUCKETS; h++)
+		for (struct conncap_entry **pp = &cc.buckets[h]; *pp;) {
+			struct conncap_entry *e = *pp;
+			conncap_refill(e, now_ms);
+			if (e->n == 0 && e->tokens_m >= cc.full_m) {
+				*pp = e->next;
+				free(e);
+				cc.entries--;
+			} else {
+				pp = &e->next;
+			}
 		}
 }
 
 unsigned long conncap_refused(void)
 {
 	return cc.refused;
+}
+
+unsigned long conncap_rate_refused(void)
+{
+	return cc.rate_refused;
+}
+
+unsigned long conncap_entries(void)
+{
+	return cc.entries;
 }
 
 unsigned long conncap_open(void)

@@ -1,7 +1,9 @@
 /* conncap: at most max_connections_per_address connections open from one peer address (an IPv6 peer counts
  * by its /64, which one host holds whole) on the HTTP and HTTPS listeners, so one client cannot take every
- * descriptor the frontend has. deadline.c counts each connection once its socket is known and releases it
- * when evhttp has let go of the connection. Loop thread only. */
+ * descriptor the frontend has; and at most max_connection_rate_per_address new ones a second from it (a
+ * token bucket holding two seconds' worth), so one client reconnecting in a loop cannot take the loop thread,
+ * on which every TLS handshake runs. deadline.c counts each connection once its socket is known and releases
+ * it when evhttp has let go of the connection. Loop thread only. */
 #ifndef HSMCA_CONNCAP_H
 #define HSMCA_CONNCAP_H
 
@@ -15,20 +17,32 @@
 
 #define CONNCAP_KEY_LEN 17 /* family byte, then the IPv4 address or the IPv6 /64 (zero-padded) */
 
-struct conncap_entry; /* one address's count (owned by this module) */
+#define CONNCAP_MAX_ENTRIES 65536 /* addresses tracked at once (~6 MB); a new one past it is refused */
 
-/* max 0: no cap (counts are still kept for conncap_open). */
-void conncap_init(unsigned max);
+struct conncap_entry; /* one address's count and bucket (owned by this module) */
+
+/* max 0: no cap (counts are still kept for conncap_open); rate 0: no rate limit. Forgets every address:
+ * call it before any connection is counted, or once every counted one is released. */
+void conncap_init(unsigned max, unsigned rate);
 /* The key of a peer address: false for a family other than IPv4 and IPv6 (a Unix socket: not capped). An
  * IPv4-mapped IPv6 address counts as the IPv4 address. */
 bool conncap_key(const struct sockaddr *sa, socklen_t len, uint8_t key[CONNCAP_KEY_LEN]);
-/* Counts a connection from fd's peer: 0 and *out set (NULL for an uncapped family or an unreadable peer),
- * HSMCA_ERR_LIMIT if the address has max connections already (not counted), HSMCA_ERR_NOMEM. */
-int conncap_take(evutil_socket_t fd, struct conncap_entry **out) HSMCA_WUR;
+/* Counts a connection from fd's peer at now_ms (a monotonic clock in milliseconds): 0 and *out set (NULL for
+ * an uncapped family or an unreadable peer); HSMCA_ERR_AGAIN if the address has opened connections faster
+ * than rate lately (its bucket is empty; also an address new while CONNCAP_MAX_ENTRIES are tracked);
+ * HSMCA_ERR_LIMIT if it has max connections open already; HSMCA_ERR_NOMEM. A refused connection is not
+ * counted, but one refused by the cap has taken from its address's bucket all the same. */
+int conncap_take(evutil_socket_t fd, uint64_t now_ms, struct conncap_entry **out) HSMCA_WUR;
+/* The same for a peer whose key (conncap_key) is known already. */
+int conncap_take_key(const uint8_t key[CONNCAP_KEY_LEN], uint64_t now_ms, struct conncap_entry **out) HSMCA_WUR;
 /* Releases a connection counted by conncap_take (e NULL: nothing). */
 void conncap_release(struct conncap_entry *e);
-/* Connections refused so far, and connections counted now (all addresses). */
+/* Forgets the addresses with no connection open whose bucket has filled again by now_ms (the sweep). */
+void conncap_sweep(uint64_t now_ms);
+/* Connections refused by the cap and by the rate so far, connections counted now, addresses tracked now. */
 unsigned long conncap_refused(void);
+unsigned long conncap_rate_refused(void);
 unsigned long conncap_open(void);
+unsigned long conncap_entries(void);
 
 #endif

@@ -240,9 +240,9 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 	int bl = snprintf(body, sizeof(body), "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}\n", code, message);
 	int n = bl < 0 || (size_t)bl >= sizeof(body) ? -1
 		: snprintf(reply, sizeof(reply),
-			   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
+			   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n%s"
 			   "Content-Length: %d\r\n\r\n%s",
-			   status, reason, bl, body);
+			   status, reason, status == 503 ? "Retry-After: 1\r\n" : "", bl, body);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	c->expired = true;
 	if (status == 0) {
@@ -267,22 +267,39 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 	shutdown(fd, SHUT_RDWR); /* evhttp sees the end of the connection and frees it */
 }
 
+static uint64_t dl_now_ms(void)
+{
+	struct timespec t;
+	dl_now(&t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 /* Counts c against its peer's address (conncap.h) once evhttp has given its bufferevent the socket; one over
- * the cap gets 503 (over TLS, whose handshake has not run, it is only shut) and is shut down. */
+ * the cap or the rate gets 503 (over TLS, whose handshake has not run, it is only shut) and is shut down. */
 static void dl_count(struct dl_conn *c)
 {
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	if (c->counted || c->expired || fd < 0 || dl_released(c->bev))
 		return;
 	c->counted = true;
-	if (conncap_take(fd, &c->cap) != HSMCA_ERR_LIMIT)
+	int rc = conncap_take(fd, dl_now_ms(), &c->cap);
+	const char *why;
+	if (rc == HSMCA_ERR_LIMIT) {
+		why = "max_connections_per_address";
+		dl_expire(c, 503, "Service Unavailable", "too-many-connections",
+			  "this address has max_connections_per_address connections open; close some and try again");
+	} else if (rc == HSMCA_ERR_AGAIN) {
+		why = "max_connection_rate_per_address";
+		dl_expire(c, 503, "Service Unavailable", "connection-rate",
+			  "this address opens connections faster than max_connection_rate_per_address a second; "
+			  "keep connections open and reuse them");
+	} else {
 		return; /* counted, or not countable (no memory, not an IP peer): served */
-	dl_expire(c, 503, "Service Unavailable", "too-many-connections",
-		  "this address has max_connections_per_address connections open; close some and try again");
+	}
 	unsigned long count;
 	if (dl_lograte_due(&dl.refused_log, &count))
-		log_event("warn", "connection_refused", "tls=%s refused=%lu why=\"max_connections_per_address\"",
-			  c->tls ? "yes" : "no", count);
+		log_event("warn", "connection_refused", "tls=%s refused=%lu why=\"%s\"", c->tls ? "yes" : "no", count,
+			  why);
 }
 
 /* The connections accepted since the last run: evhttp sets a connection's socket right after its bevcb. */
@@ -306,6 +323,7 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	dl_now(&now);
+	conncap_sweep((uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
 	for (unsigned h = 0; h < DL_BUCKETS; h++) {
 		struct dl_conn **pp = &dl.buckets[h];
 		while (*pp) {
@@ -333,13 +351,13 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 }
 
 int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,
-		   unsigned max_per_address)
+		   unsigned max_per_address, unsigned rate_per_address)
 {
 	static const struct timeval tick = { 0, 200000 }; /* also how soon a closed connection's fd is released */
 	dl.seconds = seconds ? seconds : 1;
 	dl.max_input = max_input;
 	dl.max_header = max_header;
-	conncap_init(max_per_address);
+	conncap_init(max_per_address, rate_per_address);
 	if (!(dl.count = event_new(base, -1, 0, dl_count_fresh, NULL)) ||
 	    !(dl.sweep = event_new(base, -1, EV_PERSIST, dl_sweep, NULL)) || event_add(dl.sweep, &tick) != 0)
 		return HSMCA_ERR_NOMEM;

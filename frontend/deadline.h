@@ -20,9 +20,10 @@
 /* Starts the sweep (five times a second) on base with the deadline in seconds; a connection whose unread
  * input exceeds max_input bytes is answered 413 and shut down. evhttp's own error replies (httperr.h) are
  * made JSON; its 400 for a request that took more than max_header bytes becomes 431. A connection from an
- * address that has max_per_address open already (0: no cap) is answered 503 and shut down (conncap.h). */
+ * address that has max_per_address open already (0: no cap), or that opened more than rate_per_address a
+ * second lately (0: no limit), is answered 503 with Retry-After and shut down (conncap.h). */
 int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,
-		   unsigned max_per_address) HSMCA_WUR;
+		   unsigned max_per_address, unsigned rate_per_address) HSMCA_WUR;
 void deadline_stop(void);
 /* Registers a new connection's bufferevent (from an evhttp bevcb); returns bev (NULL stays NULL). */
 struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls);
@@ -30,8 +31,8 @@ struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls);
 struct bufferevent *deadline_bevcb_plain(struct event_base *base, void *arg);
 /* The router has the complete request: stop its clock (over TLS it runs again once the request is answered,
  * for the next request on the connection). True if the connection was cut or refused (408, 413, or over
- * max_connections_per_address): a request its client sent before the cut reached evhttp anyway, and must
- * not be acted on. */
+ * max_connections_per_address or max_connection_rate_per_address): a request its client sent before the
+ * cut reached evhttp anyway, and must not be acted on. */
 bool deadline_request_read(struct evhttp_request *req);
 /* Requests answered 408 so far. */
 unsigned long deadline_timeouts(void);

@@ -12,7 +12,8 @@
 enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_KEY_CLIENT_CA,
        FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_KEY_MAX_INFLIGHT, FCONF_KEY_CHECKPOINT_KEY,
        FCONF_KEY_CHECKPOINT_SECONDS, FCONF_KEY_CHECKPOINT_CERT, FCONF_KEY_DB_TIMEOUT, FCONF_KEY_INTENT_KEY,
-       FCONF_KEY_INTENT_ACCEPT, FCONF_KEY_MAX_CONNS_PER_ADDRESS, FCONF_NKEYS };
+       FCONF_KEY_INTENT_ACCEPT, FCONF_KEY_MAX_CONNS_PER_ADDRESS,
+       FCONF_KEY_CONN_RATE_PER_ADDRESS, FCONF_NKEYS };
 
 struct fconf_ctx {
 	struct fconfig *c;
@@ -54,7 +55,8 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 					    "tls_cert", "tls_key", "client_ca", "recover_after_seconds", "tls_listen",
 					    "user", "max_inflight", "checkpoint_key", "checkpoint_seconds",
 					    "checkpoint_cert", "db_timeout_seconds", "intent_key_file",
-					    "intent_key_accept_file", "max_connections_per_address" };
+					    "intent_key_accept_file", "max_connections_per_address",
+					    "max_connection_rate_per_address" };
 	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
 	struct fconf_ctx *ctx = vctx;
 	struct fconfig *c = ctx->c;
@@ -102,6 +104,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 		     c->intent_key_accept_file[0];
 		break;
 	case 23: ok = conf_value_uint(v, 1000000, &n); c->max_conns_per_address = (unsigned)n; break;
+	case 24: ok = conf_value_uint(v, 1000000, &n); c->conn_rate_per_address = (unsigned)n; break;
 	}
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }
@@ -153,6 +156,7 @@ int fconfig_load(const char *path, struct fconfig *out, char *err)
 	out->recover_after_seconds = 30;
 	out->max_inflight = 4096;
 	out->max_conns_per_address = 256;
+	out->conn_rate_per_address = 100;
 	out->checkpoint_seconds = 60;
 	out->db_timeout_seconds = 30;
 	rc = conf_parse_file(path, fconf_cb, &ctx, err);

@@ -62,7 +62,7 @@ static void http_text(struct evhttp_request *req, int status, const char *ctype,
 
 static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 {
-	char out[3072];
+	char out[4096];
 	int n = snprintf(out, sizeof(out),
 			 "# TYPE hsmca_certificates_issued_total counter\nhsmca_certificates_issued_total %lu\n"
 			 "# TYPE hsmca_requests_refused_total counter\nhsmca_requests_refused_total %lu\n"
@@ -80,13 +80,20 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_intents_refused_total counter\nhsmca_intents_refused_total %lu\n"
 			 "# TYPE hsmca_rows_refused_total counter\nhsmca_rows_refused_total %lu\n"
 			 "# TYPE hsmca_connections_refused_total counter\nhsmca_connections_refused_total %lu\n"
-			 "# TYPE hsmca_connections_open gauge\nhsmca_connections_open %lu\n",
+			 "# TYPE hsmca_connections_open gauge\nhsmca_connections_open %lu\n"
+			 "# TYPE hsmca_connections_rate_limited_total counter\nhsmca_connections_rate_limited_total %lu\n"
+			 "# TYPE hsmca_connection_addresses gauge\nhsmca_connection_addresses %lu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
 			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
 			 atomic_load(&h->app->checkpoint_unix), atomic_load(&h->app->checkpoint_failures),
 			 atomic_load(&h->app->checkpoint_tampered), atomic_load(&h->app->intents_refused),
-			 atomic_load(&h->app->rows_refused), conncap_refused(), conncap_open());
+			 atomic_load(&h->app->rows_refused), conncap_refused(), conncap_open(),
+			 conncap_rate_refused(), conncap_entries());
+	if (n < 0 || (size_t)n >= sizeof(out)) { /* cut: never send a part, or bytes past the buffer */
+		http_json_error(req, 500, "internal", "the metrics do not fit their buffer");
+		return;
+	}
 	http_text(req, 200, "text/plain; version=0.0.4", out, (size_t)n);
 }
 
@@ -323,7 +330,7 @@ int http_run(struct app *a, struct listeners *l)
 	/* the input a connection may hold: a request's headers and body, and room for what a client pipelines */
 	if ((rc = deadline_start(h.base, a->conf.timeout_seconds,
 				 a->conf.max_header_size + a->conf.max_body + HTTP_INPUT_SLACK, a->conf.max_header_size,
-				 a->conf.max_conns_per_address)))
+				 a->conf.max_conns_per_address, a->conf.conn_rate_per_address)))
 		goto out;
 	rc = HSMCA_ERR_IO;
 	/* the listeners were bound before the privilege drop; evhttp owns each fd once it accepts on it */

@@ -301,6 +301,50 @@ EOP
 grep -q 'event=connection_refused tls=no refused=1 why="max_connections_per_address"' "$T/frontend.log" || fail "the refusal was not logged"
 pass "max_connections_per_address (8): $(cat "$T/cap.out")"
 
+# at most max_connection_rate_per_address new connections a second from one address (a bucket of twice it):
+# a burst from 127.0.0.1 is served until the bucket is empty, the next gets 503 connection-rate with
+# Retry-After; 127.0.0.2 is served meanwhile, and 127.0.0.1 again once the bucket has refilled a little
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start "max_connection_rate_per_address = 5"
+python3 - "$PORT" > "$T/rate.out" <<'EOP' || fail "per-address rate: $(cat "$T/rate.out")"
+import socket, sys, time
+port = int(sys.argv[1])
+def get(src, path="/healthz"):
+    s = socket.socket(); s.bind((src, 0)); s.connect(("127.0.0.1", port)); s.settimeout(3)
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d: break
+            data += d
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    return data
+served, refused = 0, b""
+for _ in range(40):
+    r = get("127.0.0.1")
+    if not r.startswith(b"HTTP/1.1 200 "):
+        refused = r
+        break
+    served += 1
+# a bucket of 10, less fe_start's health check, plus what refilled meanwhile
+assert 8 <= served <= 13, "served %d before a refusal (%r)" % (served, refused)
+assert refused.startswith(b"HTTP/1.1 503 Service Unavailable\r\n") and b"\r\nRetry-After: 1\r\n" in refused \
+    and b'"code": "connection-rate"' in refused, "the refusal: %r" % refused
+assert get("127.0.0.2").startswith(b"HTTP/1.1 200 "), "127.0.0.2 not served"
+time.sleep(0.5)
+assert get("127.0.0.1").startswith(b"HTTP/1.1 200 "), "127.0.0.1 not served again after 0.5 s"
+m = get("127.0.0.2", "/metrics").decode()
+n = [int(l.split()[1]) for l in m.splitlines() if l.startswith("hsmca_connections_rate_limited_total ")]
+assert n and n[0] >= 1, m
+print("%d served in a burst, the next refused 503 connection-rate with Retry-After, 127.0.0.2 served, 127.0.0.1 again after 0.5 s" % served)
+EOP
+grep -q 'event=connection_refused tls=no refused=1 why="max_connection_rate_per_address"' "$T/frontend.log" \
+	|| fail "the rate refusal was not logged"
+pass "max_connection_rate_per_address (5): $(cat "$T/rate.out")"
+
 # descriptors run out (a low RLIMIT_NOFILE and many idle connections): accept() fails with EMFILE, and
 # libevent left the listener armed with the connection still in the backlog, so the loop thread spun at
 # full CPU and logged a line per turn; now the listener pauses 100 ms at a time, and serves again once

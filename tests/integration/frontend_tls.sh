@@ -292,6 +292,52 @@ intentconf ik-dir "$T"
 expect_start_failure ik-dir "intent_key_file $T: not a regular file"
 pass "intent_key_file: missing, a second line, 62 or 66 digits, a non-hex digit, a space, all zero, group-readable, another user's, absent, a directory or a FIFO: start-up refused, naming the file and why"
 
+# 4b. a client reconnecting over TLS faster than max_connection_rate_per_address is shut before any handshake
+# (which runs on the loop thread): a burst from 127.0.0.1 completes handshakes until its bucket is empty, the
+# next handshake fails; 127.0.0.2 completes one meanwhile, and 127.0.0.1 again once the bucket has refilled
+restart "$TLSCONF
+max_connection_rate_per_address = 2"
+python3 - "$TLSPORT" "$NAME" "$T/ca/root.pem" > "$T/tlsrate.out" <<'EOP' || fail "TLS rate: $(cat "$T/tlsrate.out")"
+import socket, ssl, sys, time
+port, name, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+def handshake(src):
+    s = socket.socket(); s.bind((src, 0)); s.settimeout(3); s.connect(("127.0.0.1", port))
+    try:
+        with ctx.wrap_socket(s, server_hostname=name) as t:
+            t.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return t.recv(4096).startswith(b"HTTP/1.1 200 ")
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError, socket.timeout) as e:
+        return e
+served, err = 0, None
+for _ in range(20):
+    r = handshake("127.0.0.1")
+    if r is not True:
+        err = r
+        break
+    served += 1
+# a bucket of 4, less restart's plain health check, plus what refilled meanwhile
+assert 2 <= served <= 6 and err is not None, "served %d, then %r" % (served, err)
+assert isinstance(err, (ssl.SSLError, ConnectionResetError, BrokenPipeError)), "the refused one: %r" % err
+# the bucket is empty: one more connection is closed without a byte from the server before the client has
+# sent anything (no ClientHello, so no handshake ran)
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.settimeout(3); s.connect(("127.0.0.1", port))
+try:
+    first = s.recv(4096)
+except ConnectionResetError:
+    first = b""
+assert first == b"", "the refused connection sent %r" % first
+s.close()
+assert handshake("127.0.0.2") is True, "127.0.0.2 not served"
+time.sleep(0.7)
+assert handshake("127.0.0.1") is True, "127.0.0.1 not served again after 0.7 s"
+print("%d handshakes in a burst, the next shut before its handshake (%s), 127.0.0.2 served, 127.0.0.1 again after 0.7 s"
+      % (served, type(err).__name__))
+EOP
+grep -q 'event=connection_refused tls=yes refused=1 why="max_connection_rate_per_address"' "$T/frontend.log" \
+	|| fail "the TLS rate refusal was not logged"
+pass "max_connection_rate_per_address over TLS: $(cat "$T/tlsrate.out")"
+
 # 5. HTTPS only (no plain listener), with the same certificate and the drop
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 badconf httpsonly "tls_listen = 127.0.0.1:$TLSPORT
