@@ -97,6 +97,8 @@ int conncap_take_key(const uint8_t key[CONNCAP_KEY_LEN], uint64_t now_ms, struct
 		e = e->next;
 	if (!e) {
 		if (cc.entries >= CONNCAP_MAX_ENTRIES) {
+			if (!cc.rate)
+				return 0; /* no rate to keep: served, not counted */
 			cc.rate_refused++;
 			return HSMCA_ERR_AGAIN;
 		}

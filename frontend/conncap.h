@@ -2,7 +2,8 @@
  * by its /64, which one host holds whole) on the HTTP and HTTPS listeners, so one client cannot take every
  * descriptor the frontend has; and at most max_connection_rate_per_address new ones a second from it (a
  * token bucket holding two seconds' worth), so one client reconnecting in a loop cannot take the loop thread,
- * on which every TLS handshake runs. deadline.c counts each connection once its socket is known and releases
+ * on which every TLS handshake runs (deadline.c ends a refused TLS connection before OpenSSL reads its
+ * ClientHello). deadline.c counts each connection once its socket is known and releases
  * it when evhttp has let go of the connection. Loop thread only. */
 #ifndef HSMCA_CONNCAP_H
 #define HSMCA_CONNCAP_H
@@ -17,7 +18,7 @@
 
 #define CONNCAP_KEY_LEN 17 /* family byte, then the IPv4 address or the IPv6 /64 (zero-padded) */
 
-#define CONNCAP_MAX_ENTRIES 65536 /* addresses tracked at once (~6 MB); a new one past it is refused */
+#define CONNCAP_MAX_ENTRIES 65536 /* addresses tracked at once (~4 MB); with a rate, a new one past it is refused */
 
 struct conncap_entry; /* one address's count and bucket (owned by this module) */
 
@@ -28,8 +29,9 @@ void conncap_init(unsigned max, unsigned rate);
  * IPv4-mapped IPv6 address counts as the IPv4 address. */
 bool conncap_key(const struct sockaddr *sa, socklen_t len, uint8_t key[CONNCAP_KEY_LEN]);
 /* Counts a connection from fd's peer at now_ms (a monotonic clock in milliseconds): 0 and *out set (NULL for
- * an uncapped family or an unreadable peer); HSMCA_ERR_AGAIN if the address has opened connections faster
- * than rate lately (its bucket is empty; also an address new while CONNCAP_MAX_ENTRIES are tracked);
+ * an uncapped family or an unreadable peer, or, without a rate, a new address while CONNCAP_MAX_ENTRIES are
+ * tracked); HSMCA_ERR_AGAIN if the address has opened connections faster than rate lately (its bucket is
+ * empty; with a rate, also an address new while CONNCAP_MAX_ENTRIES are tracked);
  * HSMCA_ERR_LIMIT if it has max connections open already; HSMCA_ERR_NOMEM. A refused connection is not
  * counted, but one refused by the cap has taken from its address's bucket all the same. */
 int conncap_take(evutil_socket_t fd, uint64_t now_ms, struct conncap_entry **out) HSMCA_WUR;

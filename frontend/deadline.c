@@ -62,7 +62,7 @@ static struct {
 	unsigned long timeouts;
 	struct event *count;     /* made active by deadline_watch: counts dl.fresh once evhttp has set the fds */
 	struct dl_conn *fresh;
-	struct dl_lograte refused_log, http_log; /* connection_refused, http_refused */
+	struct dl_lograte refused_log, rate_log, http_log; /* connection_refused (cap, rate), http_refused */
 	struct dl_conn *buckets[DL_BUCKETS];
 } dl;
 
@@ -76,7 +76,8 @@ static void dl_now(struct timespec *t)
 	clock_gettime(CLOCK_MONOTONIC, t);
 }
 
-static void dl_expire(struct dl_conn *c, int status, const char *reason, const char *code, const char *message);
+static void dl_expire(struct dl_conn *c, int status, const char *reason, const char *code, const char *message,
+		      bool retry);
 
 /* Input grew: the first bytes of a request start its clock; more than max_input waiting cuts the connection
  * (evhttp caps a request's headers and a declared body, but not a chunk-size line without its line end, which
@@ -100,7 +101,7 @@ static void dl_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *inf
 	}
 	if (info->n_added > 0 && !c->expired && evbuffer_get_length(buf) > dl.max_input)
 		dl_expire(c, 413, "Content Too Large", "too-large",
-			  "the request is larger than max_header_size and max_body allow");
+			  "the request is larger than max_header_size and max_body allow", false);
 }
 
 /* Output grew while the router does not have a request: evhttp is answering one itself (httperr.h). All of
@@ -214,8 +215,14 @@ bool deadline_request_read(struct evhttp_request *req)
 		if (c->bev == bev) {
 			c->started = false;
 			c->routed = true;
-			c->taken = 0;
-			c->method_seen = c->head = false;
+			/* what is left in the input is the start of a request the client pipelined behind this one:
+			 * its bytes count as taken and its method is known now, since no more input may come (its
+			 * clock starts with the next byte, not while this one is served) */
+			struct evbuffer *in = bufferevent_get_input(bev);
+			char m[5];
+			c->taken = evbuffer_get_length(in);
+			c->method_seen = evbuffer_copyout(in, m, sizeof(m)) == (ev_ssize_t)sizeof(m);
+			c->head = c->method_seen && !memcmp(m, "HEAD ", sizeof(m));
 			evhttp_request_set_on_complete_cb(req, dl_request_done, NULL);
 			return c->expired;
 		}
@@ -232,9 +239,10 @@ static bool dl_released(struct bufferevent *bev)
 	return !r && !w && !e;
 }
 
-/* Answers status (a fixed JSON error; 0: nothing, an idle kept-alive connection is closed quietly) straight
- * on the socket and shuts the connection down. */
-static void dl_expire(struct dl_conn *c, int status, const char *reason, const char *code, const char *message)
+/* Answers status (a fixed JSON error, with Retry-After: 1 if retry; 0: nothing, an idle kept-alive connection
+ * is closed quietly) straight on the socket and shuts the connection down. */
+static void dl_expire(struct dl_conn *c, int status, const char *reason, const char *code, const char *message,
+		      bool retry)
 {
 	char body[192], reply[448];
 	int bl = snprintf(body, sizeof(body), "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}\n", code, message);
@@ -242,7 +250,7 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 		: snprintf(reply, sizeof(reply),
 			   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n%s"
 			   "Content-Length: %d\r\n\r\n%s",
-			   status, reason, status == 503 ? "Retry-After: 1\r\n" : "", bl, body);
+			   status, reason, retry ? "Retry-After: 1\r\n" : "", bl, body);
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	c->expired = true;
 	if (status == 0) {
@@ -265,6 +273,14 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 			(void)SSL_write(ssl, reply, n);
 	}
 	shutdown(fd, SHUT_RDWR); /* evhttp sees the end of the connection and frees it */
+	if (c->tls && !(ssl && SSL_is_init_finished(ssl))) {
+		/* A ClientHello already queued stays readable after the shutdown (only later bytes are reset), and
+		 * OpenSSL would answer it, signature included, before its write failed: read it away, so the
+		 * handshake meets the end of the stream at once. */
+		char sink[4096];
+		while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+			;
+	}
 }
 
 static uint64_t dl_now_ms(void)
@@ -284,20 +300,25 @@ static void dl_count(struct dl_conn *c)
 	c->counted = true;
 	int rc = conncap_take(fd, dl_now_ms(), &c->cap);
 	const char *why;
+	struct dl_lograte *lr;
 	if (rc == HSMCA_ERR_LIMIT) {
 		why = "max_connections_per_address";
+		lr = &dl.refused_log;
 		dl_expire(c, 503, "Service Unavailable", "too-many-connections",
-			  "this address has max_connections_per_address connections open; close some and try again");
+			  "this address has max_connections_per_address connections open; close some and try again",
+			  false);
 	} else if (rc == HSMCA_ERR_AGAIN) {
 		why = "max_connection_rate_per_address";
+		lr = &dl.rate_log;
 		dl_expire(c, 503, "Service Unavailable", "connection-rate",
 			  "this address opens connections faster than max_connection_rate_per_address a second; "
-			  "keep connections open and reuse them");
+			  "keep connections open and reuse them",
+			  true);
 	} else {
 		return; /* counted, or not countable (no memory, not an IP peer): served */
 	}
 	unsigned long count;
-	if (dl_lograte_due(&dl.refused_log, &count))
+	if (dl_lograte_due(lr, &count))
 		log_event("warn", "connection_refused", "tls=%s refused=%lu why=\"%s\"", c->tls ? "yes" : "no", count,
 			  why);
 }
@@ -344,7 +365,7 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 			    (now.tv_sec - c->since.tv_sec) * 1000 + (now.tv_nsec - c->since.tv_nsec) / 1000000 >=
 				    (long)dl.seconds * 1000)
 				dl_expire(c, c->idle ? 0 : 408, "Request Timeout", "request-timeout",
-					  "the request was not complete in time");
+					  "the request was not complete in time", false);
 			pp = &c->next;
 		}
 	}

@@ -21,7 +21,8 @@
  * input exceeds max_input bytes is answered 413 and shut down. evhttp's own error replies (httperr.h) are
  * made JSON; its 400 for a request that took more than max_header bytes becomes 431. A connection from an
  * address that has max_per_address open already (0: no cap), or that opened more than rate_per_address a
- * second lately (0: no limit), is answered 503 with Retry-After and shut down (conncap.h). */
+ * second lately (0: no limit; 503 with Retry-After), is answered 503 and shut down (over TLS only shut,
+ * before OpenSSL has read its ClientHello) (conncap.h). */
 int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,
 		   unsigned max_per_address, unsigned rate_per_address) HSMCA_WUR;
 void deadline_stop(void);

@@ -108,6 +108,23 @@ static int tls_load_client_ca(SSL_CTX *ctx, const char *path, char *err)
 	return 0;
 }
 
+static unsigned long tls_hellos; /* loop thread only */
+
+/* Counts each ClientHello OpenSSL has read, i.e. each handshake that has started to cost the loop thread. */
+static int tls_on_client_hello(SSL *ssl, int *alert, void *arg)
+{
+	(void)ssl;
+	(void)alert;
+	(void)arg;
+	tls_hellos++;
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+unsigned long tls_client_hellos(void)
+{
+	return tls_hellos;
+}
+
 int tls_ctx_new(const struct fconfig *c, SSL_CTX **out, char *err)
 {
 	char why[160];
@@ -120,6 +137,7 @@ int tls_ctx_new(const struct fconfig *c, SSL_CTX **out, char *err)
 		goto out;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_client_hello_cb(ctx, tls_on_client_hello, NULL);
 	if ((rc = tls_load_identity(ctx, c, err)) || (c->client_ca[0] && (rc = tls_load_client_ca(ctx, c->client_ca, err))))
 		goto out;
 	*out = ctx;

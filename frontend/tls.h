@@ -29,6 +29,9 @@ int tls_ctx_new(const struct fconfig *c, SSL_CTX **out, char *err) HSMCA_WUR;
  * tls_conn_is_tls tells apart. */
 struct bufferevent *tls_bevcb(struct event_base *base, void *arg);
 
+/* ClientHellos read so far (handshakes begun), for /metrics. */
+unsigned long tls_client_hellos(void);
+
 /* Whether conn runs over TLS. */
 bool tls_conn_is_tls(struct evhttp_connection *conn);
 

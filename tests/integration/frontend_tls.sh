@@ -292,23 +292,37 @@ intentconf ik-dir "$T"
 expect_start_failure ik-dir "intent_key_file $T: not a regular file"
 pass "intent_key_file: missing, a second line, 62 or 66 digits, a non-hex digit, a space, all zero, group-readable, another user's, absent, a directory or a FIFO: start-up refused, naming the file and why"
 
-# 4b. a client reconnecting over TLS faster than max_connection_rate_per_address is shut before any handshake
-# (which runs on the loop thread): a burst from 127.0.0.1 completes handshakes until its bucket is empty, the
-# next handshake fails; 127.0.0.2 completes one meanwhile, and 127.0.0.1 again once the bucket has refilled
+# 4b. a client reconnecting over TLS faster than max_connection_rate_per_address is shut before OpenSSL reads
+# its ClientHello (every handshake runs on the loop thread): a burst from 127.0.0.1 completes handshakes until
+# its bucket is empty, and its refused attempts add nothing to the ClientHellos the server read; 127.0.0.2
+# completes one meanwhile, and 127.0.0.1 again once the bucket has refilled
 restart "$TLSCONF
 max_connection_rate_per_address = 2"
-python3 - "$TLSPORT" "$NAME" "$T/ca/root.pem" > "$T/tlsrate.out" <<'EOP' || fail "TLS rate: $(cat "$T/tlsrate.out")"
+python3 - "$TLSPORT" "$PORT" "$NAME" "$T/ca/root.pem" > "$T/tlsrate.out" <<'EOP' || fail "TLS rate: $(cat "$T/tlsrate.out")"
 import socket, ssl, sys, time
-port, name, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, plain, name, ca = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ctx = ssl.create_default_context(cafile=ca)
+m = socket.socket(); m.bind(("127.0.0.3", 0)); m.settimeout(5); m.connect(("127.0.0.1", plain)) # kept alive
+def metrics():
+    m.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(
+            [l for l in data.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1]):
+        d = m.recv(65536)
+        assert d, "metrics: %r" % data
+        data += d
+    return {l.split()[0]: int(l.split()[1]) for l in data.decode().split("\r\n\r\n", 1)[1].splitlines()
+            if l.startswith("hsmca_")}
 def handshake(src):
-    s = socket.socket(); s.bind((src, 0)); s.settimeout(3); s.connect(("127.0.0.1", port))
+    s = socket.socket(); s.bind((src, 0)); s.settimeout(5); s.connect(("127.0.0.1", port))
     try:
         with ctx.wrap_socket(s, server_hostname=name) as t:
             t.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             return t.recv(4096).startswith(b"HTTP/1.1 200 ")
-    except (ssl.SSLError, ConnectionResetError, BrokenPipeError, socket.timeout) as e:
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as e:
         return e
+m0 = metrics()
+t0 = time.monotonic()
 served, err = 0, None
 for _ in range(20):
     r = handshake("127.0.0.1")
@@ -316,23 +330,22 @@ for _ in range(20):
         err = r
         break
     served += 1
-# a bucket of 4, less restart's plain health check, plus what refilled meanwhile
-assert 2 <= served <= 6 and err is not None, "served %d, then %r" % (served, err)
-assert isinstance(err, (ssl.SSLError, ConnectionResetError, BrokenPipeError)), "the refused one: %r" % err
-# the bucket is empty: one more connection is closed without a byte from the server before the client has
-# sent anything (no ClientHello, so no handshake ran)
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.settimeout(3); s.connect(("127.0.0.1", port))
-try:
-    first = s.recv(4096)
-except ConnectionResetError:
-    first = b""
-assert first == b"", "the refused connection sent %r" % first
-s.close()
+burst = time.monotonic() - t0
+# a bucket of 4 (restart's plain health check took one), plus what refilled meanwhile at 2 a second
+assert err is not None and 2 <= served <= 5 + 2 * burst, "served %d in %.2f s, then %r" % (served, burst, err)
+more = [handshake("127.0.0.1") for _ in range(5)]
+m1 = metrics()
+ok = served + more.count(True)
+refused = 1 + len(more) - more.count(True)
+assert m1["hsmca_connections_rate_limited_total"] - m0["hsmca_connections_rate_limited_total"] == refused, (m0, m1)
+assert m1["hsmca_tls_client_hellos_total"] - m0["hsmca_tls_client_hellos_total"] == ok, \
+    "%d ClientHellos read for %d handshakes served and %d refused" % (
+        m1["hsmca_tls_client_hellos_total"] - m0["hsmca_tls_client_hellos_total"], ok, refused)
 assert handshake("127.0.0.2") is True, "127.0.0.2 not served"
 time.sleep(0.7)
 assert handshake("127.0.0.1") is True, "127.0.0.1 not served again after 0.7 s"
-print("%d handshakes in a burst, the next shut before its handshake (%s), 127.0.0.2 served, 127.0.0.1 again after 0.7 s"
-      % (served, type(err).__name__))
+print("%d handshakes in a burst, then %d refused without OpenSSL reading their ClientHello (%s); 127.0.0.2 served,"
+      " 127.0.0.1 again after 0.7 s" % (served, refused, type(err).__name__))
 EOP
 grep -q 'event=connection_refused tls=yes refused=1 why="max_connection_rate_per_address"' "$T/frontend.log" \
 	|| fail "the TLS rate refusal was not logged"

@@ -187,8 +187,22 @@ static void check_entries(void)
 	memcpy(key + 1, &more, sizeof(more));
 	CHECK(conncap_take_key(key, t0 + 2000, &x) == 0 && x);
 	conncap_release(x);
+	/* without a rate, a table full of open connections' addresses serves a new one uncounted */
 	conncap_init(0, 0);
 	CHECK(conncap_entries() == 0);
+	for (uint32_t i = 0; i < CONNCAP_MAX_ENTRIES; i++) {
+		memcpy(key + 1, &i, sizeof(i));
+		if (conncap_take_key(key, t0, &e[i]) != 0 || !e[i]) {
+			CHECKF(0, "open address %u", (unsigned)i);
+			return;
+		}
+	}
+	memcpy(key + 1, &more, sizeof(more));
+	x = (void *)1;
+	CHECK(conncap_take_key(key, t0, &x) == 0 && !x && conncap_rate_refused() == rr + 1);
+	for (uint32_t i = 0; i < CONNCAP_MAX_ENTRIES; i++)
+		conncap_release(e[i]);
+	CHECK(conncap_entries() == 0 && conncap_open() == 0);
 }
 
 int main(void)
