@@ -314,6 +314,12 @@ pass "max_connections_per_address (8): $(cat "$T/cap.out")"
 # a burst from 127.0.0.1 is served until the bucket is empty, the next gets 503 connection-rate with
 # Retry-After; 127.0.0.2 is served meanwhile, and 127.0.0.1 again once the bucket has refilled a little
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+for bad in 1000001 -1 five ''; do
+	fe_conf "max_connection_rate_per_address = $bad"
+	OUT=$("$FRONTEND" run -c "$T/frontend.conf" 2>&1) && fail "max_connection_rate_per_address '$bad' accepted"
+	grep -qE 'line [0-9]+: (bad value for max_connection_rate_per_address|key max_connection_rate_per_address has an empty value)' \
+		<<<"$OUT" || fail "rate '$bad': $OUT"
+done
 fe_start "max_connection_rate_per_address = 5"
 python3 - "$PORT" > "$T/rate.out" <<'EOP' || fail "per-address rate: $(cat "$T/rate.out")"
 import socket, sys, time
@@ -354,7 +360,7 @@ print("%d served in a burst, the next refused 503 connection-rate with Retry-Aft
 EOP
 grep -q 'event=connection_refused tls=no refused=1 why="max_connection_rate_per_address"' "$T/frontend.log" \
 	|| fail "the rate refusal was not logged"
-pass "max_connection_rate_per_address (5): $(cat "$T/rate.out")"
+pass "max_connection_rate_per_address (5): $(cat "$T/rate.out"); 1000001, -1, five or nothing stop start-up"
 
 # descriptors run out (a low RLIMIT_NOFILE and many idle connections): accept() fails with EMFILE, and
 # libevent left the listener armed with the connection still in the backlog, so the loop thread spun at
