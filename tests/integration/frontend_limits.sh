@@ -88,21 +88,12 @@ pass "too many header fields 431, oversized header block and body refused, an Au
 # Continue is let through
 python3 - "$PORT" > "$T/evherr.out" <<'EOP' || fail "evhttp's own errors: $(cat "$T/evherr.out")"
 import json, socket, sys
+from sockread import read_to_end
 port = int(sys.argv[1])
-def exchange(data, expect_replies=1):
+def exchange(data):
     s = socket.create_connection(("127.0.0.1", port)); s.settimeout(5)
     s.sendall(data)
-    buf = b""
-    while True:
-        try:
-            d = s.recv(65536)
-        except (socket.timeout, ConnectionResetError):
-            break
-        if not d:
-            break
-        buf += d
-        if buf.count(b"HTTP/1.1 ") >= expect_replies and buf.endswith(b"}\n") and expect_replies == 1:
-            pass
+    buf = read_to_end(s)
     s.close()
     return buf
 def parse(raw):
@@ -242,6 +233,7 @@ fe_start "max_connections_per_address = 8"
 python3 - "$PORT" "$(printf 'alice:alice password 0001' | base64 -w0)" "$T/shed1.json" > "$T/cap.out" <<'EOP' \
 	|| fail "per-address cap: $(cat "$T/cap.out")"
 import json, socket, sys, time
+from sockread import read_to_end
 port, basic, body = int(sys.argv[1]), sys.argv[2].encode(), open(sys.argv[3], "rb").read()
 def conn(src="127.0.0.1"):
     s = socket.socket(); s.bind((src, 0)); s.connect(("127.0.0.1", port)); s.settimeout(3); return s
@@ -265,14 +257,7 @@ probe.close()
 held = [conn() for _ in range(8)]
 time.sleep(0.3)
 ninth = conn()
-refused = b""
-try:
-    while True:
-        d = ninth.recv(4096)
-        if not d: break
-        refused += d
-except (socket.timeout, ConnectionResetError):
-    pass
+refused = read_to_end(ninth)
 assert refused.startswith(b"HTTP/1.1 503 Service Unavailable\r\n") and b'"code": "too-many-connections"' in refused, \
     "the ninth connection: %r" % refused
 other = conn("127.0.0.2")
@@ -323,18 +308,12 @@ done
 fe_start "max_connection_rate_per_address = 5"
 python3 - "$PORT" > "$T/rate.out" <<'EOP' || fail "per-address rate: $(cat "$T/rate.out")"
 import socket, sys, time
+from sockread import read_to_end
 port = int(sys.argv[1])
 def get(src, path="/healthz"):
     s = socket.socket(); s.bind((src, 0)); s.connect(("127.0.0.1", port)); s.settimeout(3)
     s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    data = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d: break
-            data += d
-    except (socket.timeout, ConnectionResetError):
-        pass
+    data = read_to_end(s)
     s.close()
     return data
 served, refused = 0, b""

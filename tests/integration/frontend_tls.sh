@@ -64,18 +64,12 @@ st=$(curl -sS -o "$T/m.json" -w '%{http_code} %{content_type}' --cacert "$T/ca/r
 [ "$st" = "431 application/json" ] && grep -q '"code": "header-too-large"' "$T/m.json" || fail "20 kB header over HTTPS: $st $(cat "$T/m.json")"
 python3 - "$TLSPORT" "$NAME" "$T/ca/root.pem" > "$T/tlsbad.out" <<'EOP' || fail "malformed request over TLS: $(cat "$T/tlsbad.out")"
 import socket, ssl, sys
+from sockread import read_to_end
 ctx = ssl.create_default_context(cafile=sys.argv[3])
 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname=sys.argv[2])
 s.settimeout(5)
 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n")
-raw = b""
-try:
-    while True:
-        d = s.recv(65536)
-        if not d: break
-        raw += d
-except (socket.timeout, ssl.SSLError, ConnectionResetError):
-    pass
+raw = read_to_end(s)
 print(raw.decode(errors="replace"))
 first, _, rest = raw.partition(b'{"status": "ok"}\n')
 assert first.startswith(b"HTTP/1.1 200 ") and rest.startswith(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n") \

@@ -3,6 +3,7 @@
 set -euo pipefail
 # Debian's tools first, also when a test is run by hand (see tests/run.sh)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}" # sockread.py
 
 : "${HSMCA_BUILD:?HSMCA_BUILD must point at the build directory}"
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
