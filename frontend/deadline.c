@@ -33,6 +33,10 @@ struct dl_conn {
 	bool counted;            /* conncap_take has seen it (cap: its address's count, NULL if not counted) */
 	struct conncap_entry *cap;
 	struct dl_conn *next_fresh;
+	void (*close_fn)(struct evhttp_connection *, void *); /* deadline_set_closecb: called from dl_on_close */
+	void *close_arg;
+	bool closing;            /* on dl.closed: evhttp is freeing it, dl_reap frees it (the sweep leaves it) */
+	struct dl_conn *next_closed;
 	struct timespec since;
 };
 
@@ -62,6 +66,8 @@ static struct {
 	unsigned long timeouts;
 	struct event *count;     /* made active by deadline_watch: counts dl.fresh once evhttp has set the fds */
 	struct dl_conn *fresh;
+	struct event *reap;      /* made active by dl_on_close: frees dl.closed once evhttp has let go */
+	struct dl_conn *closed;
 	struct dl_lograte refused_log, rate_log, http_log; /* connection_refused (cap, rate), http_refused */
 	struct dl_conn *buckets[DL_BUCKETS];
 } dl;
@@ -186,6 +192,50 @@ struct bufferevent *deadline_bevcb_plain(struct event_base *base, void *arg)
 	return deadline_watch(bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE), false);
 }
 
+/* The watched connection of evcon, or NULL (not watched: deadline_watch could not allocate). */
+static struct dl_conn *dl_find(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	for (struct dl_conn *c = bev ? dl.buckets[dl_hash(bev)] : NULL; c; c = c->next)
+		if (c->bev == bev)
+			return c;
+	return NULL;
+}
+
+/* evhttp is freeing a connection that has carried a request (its close callback, called before it frees
+ * the bufferevent): the close callback set with deadline_set_closecb runs, the address's count is released
+ * now, and dl_reap drops this module's reference, which closes the descriptor, once evhttp has let go,
+ * later in this same turn of the loop rather than at the next sweep (up to 200 ms later). */
+static void dl_on_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct dl_conn *c = arg;
+	void (*fn)(struct evhttp_connection *, void *) = c->close_fn;
+	c->close_fn = NULL;
+	if (fn)
+		fn(evcon, c->close_arg);
+	conncap_release(c->cap);
+	c->cap = NULL;
+	if (!c->closing && !c->fresh) {
+		c->closing = true;
+		c->next_closed = dl.closed;
+		dl.closed = c;
+		event_active(dl.reap, EV_TIMEOUT, 0);
+	}
+}
+
+void deadline_set_closecb(struct evhttp_connection *evcon, void (*fn)(struct evhttp_connection *, void *),
+			  void *arg)
+{
+	struct dl_conn *c = dl_find(evcon);
+	if (!c) {
+		evhttp_connection_set_closecb(evcon, fn, arg);
+		return;
+	}
+	c->close_fn = fn;
+	c->close_arg = arg;
+	evhttp_connection_set_closecb(evcon, dl_on_close, c);
+}
+
 /* A request is answered: a reply evhttp writes from now on is its own (dl_on_output). Over TLS the clock runs
  * again: the next request must come within the deadline. (A client that sends part of a TLS record gives
  * evhttp no bytes, so no request starts, while every raw byte renews libevent's own per-read timeout: it
@@ -193,40 +243,36 @@ struct bufferevent *deadline_bevcb_plain(struct event_base *base, void *arg)
  * it, and an idle one meets libevent's per-read timeout. */
 static void dl_request_done(struct evhttp_request *req, void *arg)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct dl_conn *c = dl_find(evhttp_request_get_connection(req));
 	(void)arg;
-	for (struct dl_conn *c = bev ? dl.buckets[dl_hash(bev)] : NULL; c; c = c->next)
-		if (c->bev == bev) {
-			c->routed = false;
-			if (c->tls && !c->started) {
-				c->started = c->idle = true;
-				dl_now(&c->since);
-			}
-			return;
-		}
+	if (!c)
+		return;
+	c->routed = false;
+	if (c->tls && !c->started) {
+		c->started = c->idle = true;
+		dl_now(&c->since);
+	}
 }
 
 bool deadline_request_read(struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	for (struct dl_conn *c = bev ? dl.buckets[dl_hash(bev)] : NULL; c; c = c->next)
-		if (c->bev == bev) {
-			c->started = false;
-			c->routed = true;
-			/* what is left in the input is the start of a request the client pipelined behind this one:
-			 * its bytes count as taken and its method is known now, since no more input may come (its
-			 * clock starts with the next byte, not while this one is served) */
-			struct evbuffer *in = bufferevent_get_input(bev);
-			char m[5];
-			c->taken = evbuffer_get_length(in);
-			c->method_seen = evbuffer_copyout(in, m, sizeof(m)) == (ev_ssize_t)sizeof(m);
-			c->head = c->method_seen && !memcmp(m, "HEAD ", sizeof(m));
-			evhttp_request_set_on_complete_cb(req, dl_request_done, NULL);
-			return c->expired;
-		}
-	return false;
+	struct dl_conn *c = dl_find(evcon);
+	if (!c)
+		return false;
+	c->started = false;
+	c->routed = true;
+	/* what is left in the input is the start of a request the client pipelined behind this one: its bytes
+	 * count as taken and its method is known now, since no more input may come (its clock starts with the
+	 * next byte, not while this one is served) */
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	char m[5];
+	c->taken = evbuffer_get_length(in);
+	c->method_seen = evbuffer_copyout(in, m, sizeof(m)) == (ev_ssize_t)sizeof(m);
+	c->head = c->method_seen && !memcmp(m, "HEAD ", sizeof(m));
+	evhttp_request_set_on_complete_cb(req, dl_request_done, NULL);
+	evhttp_connection_set_closecb(evcon, dl_on_close, c); /* keeps c->close_fn */
+	return c->expired;
 }
 
 /* evhttp frees a connection's bufferevent by clearing its callbacks and dropping its reference. */
@@ -337,6 +383,39 @@ static void dl_count_fresh(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Drops this module's hold on a connection evhttp has let go of (c is unlinked already). */
+static void dl_free(struct dl_conn *c)
+{
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), dl_on_input, c);
+	evbuffer_remove_cb(bufferevent_get_output(c->bev), dl_on_output, c);
+	bufferevent_decref(c->bev); /* the last reference: the bufferevent and its descriptor are closed */
+	conncap_release(c->cap);
+	free(c->reply);
+	free(c);
+}
+
+/* The connections dl_on_close saw evhttp free: each is unlinked and freed if evhttp has let go of its
+ * bufferevent, as it has by now, or else left to the sweep. */
+static void dl_reap(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while (dl.closed) {
+		struct dl_conn *c = dl.closed;
+		dl.closed = c->next_closed;
+		c->closing = false;
+		if (!dl_released(c->bev))
+			continue;
+		for (struct dl_conn **pp = &dl.buckets[dl_hash(c->bev)]; *pp; pp = &(*pp)->next)
+			if (*pp == c) {
+				*pp = c->next;
+				dl_free(c);
+				break;
+			}
+	}
+}
+
 static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct timespec now;
@@ -349,14 +428,9 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 		struct dl_conn **pp = &dl.buckets[h];
 		while (*pp) {
 			struct dl_conn *c = *pp;
-			if (!c->fresh && dl_released(c->bev)) {
+			if (!c->fresh && !c->closing && dl_released(c->bev)) {
 				*pp = c->next;
-				evbuffer_remove_cb(bufferevent_get_input(c->bev), dl_on_input, c);
-				evbuffer_remove_cb(bufferevent_get_output(c->bev), dl_on_output, c);
-				bufferevent_decref(c->bev);
-				conncap_release(c->cap);
-				free(c->reply);
-				free(c);
+				dl_free(c);
 				continue;
 			}
 			if (!c->fresh && !c->counted)
@@ -380,6 +454,7 @@ int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, 
 	dl.max_header = max_header;
 	conncap_init(max_per_address, rate_per_address);
 	if (!(dl.count = event_new(base, -1, 0, dl_count_fresh, NULL)) ||
+	    !(dl.reap = event_new(base, -1, 0, dl_reap, NULL)) ||
 	    !(dl.sweep = event_new(base, -1, EV_PERSIST, dl_sweep, NULL)) || event_add(dl.sweep, &tick) != 0)
 		return HSMCA_ERR_NOMEM;
 	return 0;
@@ -391,7 +466,9 @@ void deadline_stop(void)
 		event_free(dl.sweep);
 	if (dl.count)
 		event_free(dl.count);
-	dl.sweep = dl.count = NULL;
+	if (dl.reap)
+		event_free(dl.reap);
+	dl.sweep = dl.count = dl.reap = NULL;
 }
 
 unsigned long deadline_timeouts(void)

@@ -35,6 +35,11 @@ struct bufferevent *deadline_bevcb_plain(struct event_base *base, void *arg);
  * max_connections_per_address or max_connection_rate_per_address): a request its client sent before the
  * cut reached evhttp anyway, and must not be acted on. */
 bool deadline_request_read(struct evhttp_request *req);
+/* What evhttp calls as it frees evcon (evhttp_connection_set_closecb; fn NULL: nothing), run by this module's
+ * own close callback, which releases the connection's per-address count and closes its descriptor in the same
+ * turn of the loop instead of at the next sweep. Other modules set a connection's close callback only so. */
+void deadline_set_closecb(struct evhttp_connection *evcon, void (*fn)(struct evhttp_connection *, void *),
+			  void *arg);
 /* Requests answered 408 so far. */
 unsigned long deadline_timeouts(void);
 

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "json.h"
 #include "log.h"
 
@@ -68,7 +69,7 @@ static void pool_reply(struct job *j)
 		evbuffer_free(out);
 		return;
 	}
-	evhttp_connection_set_closecb(j->conn, NULL, NULL);
+	deadline_set_closecb(j->conn, NULL, NULL);
 	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Content-Type", j->content_type);
 	evbuffer_add(out, j->resp.data, j->resp.len);
 	evhttp_send_reply(j->req, j->status, j->status < 400 ? "OK" : "Error", out);
@@ -282,7 +283,7 @@ void pool_adopt(struct pool *p, struct job *j)
 	j->counted = true;
 	p->inflight++;
 	j->conn = evhttp_request_get_connection(j->req);
-	evhttp_connection_set_closecb(j->conn, pool_on_close, j);
+	deadline_set_closecb(j->conn, pool_on_close, j);
 }
 
 /* The job waits for the end of this turn of the loop (pool_on_flush), so that the requests that arrived
