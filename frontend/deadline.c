@@ -205,7 +205,10 @@ static struct dl_conn *dl_find(struct evhttp_connection *evcon)
 /* evhttp is freeing a connection that has carried a request (its close callback, called before it frees
  * the bufferevent): the close callback set with deadline_set_closecb runs, the address's count is released
  * now, and dl_reap drops this module's reference, which closes the descriptor, once evhttp has let go,
- * later in this same turn of the loop rather than at the next sweep (up to 200 ms later). */
+ * later in this same turn of the loop rather than at the next sweep (up to 200 ms later). This relies on
+ * evhttp clearing an incoming connection's bufferevent callbacks only as it frees the connection (libevent
+ * 2.1: evhttp_connection_reset_, which clears them and calls the close callback on a connection that lives
+ * on, is reached by outgoing connections only); else dl_reap would free c while evhttp still holds it. */
 static void dl_on_close(struct evhttp_connection *evcon, void *arg)
 {
 	struct dl_conn *c = arg;
@@ -428,7 +431,11 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 		struct dl_conn **pp = &dl.buckets[h];
 		while (*pp) {
 			struct dl_conn *c = *pp;
-			if (!c->fresh && !c->closing && dl_released(c->bev)) {
+			if (c->closing) { /* evhttp has freed it; dl_reap frees it later in this turn */
+				pp = &c->next;
+				continue;
+			}
+			if (!c->fresh && dl_released(c->bev)) {
 				*pp = c->next;
 				dl_free(c);
 				continue;
@@ -448,7 +455,8 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,
 		   unsigned max_per_address, unsigned rate_per_address)
 {
-	static const struct timeval tick = { 0, 200000 }; /* also how soon a closed connection's fd is released */
+	static const struct timeval tick = { 0, 200000 }; /* also how soon the fd of a connection closed before
+							     * the router had a request of it is released */
 	dl.seconds = seconds ? seconds : 1;
 	dl.max_input = max_input;
 	dl.max_header = max_header;

@@ -64,12 +64,14 @@ void job_error(struct job *j, int status, const char *code, const char *message)
 
 static void pool_reply(struct job *j)
 {
+	if (!j->req)
+		return; /* the client went away (pool_on_close) */
+	deadline_set_closecb(j->conn, NULL, NULL); /* before j is freed, whatever happens below */
 	struct evbuffer *out = evbuffer_new();
-	if (!out || !j->req) {
-		evbuffer_free(out);
+	if (!out) {
+		evhttp_send_error(j->req, 503, "out of memory");
 		return;
 	}
-	deadline_set_closecb(j->conn, NULL, NULL);
 	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Content-Type", j->content_type);
 	evbuffer_add(out, j->resp.data, j->resp.len);
 	evhttp_send_reply(j->req, j->status, j->status < 400 ? "OK" : "Error", out);
