@@ -129,14 +129,20 @@ int conncap_take_key(const uint8_t key[CONNCAP_KEY_LEN], uint64_t now_ms, struct
 	return 0;
 }
 
+/* Unlinks and frees the entry *pp points at. */
+static void conncap_unlink(struct conncap_entry **pp)
+{
+	struct conncap_entry *e = *pp;
+	*pp = e->next;
+	free(e);
+	cc.entries--;
+}
+
 static void conncap_free(struct conncap_entry *e)
 {
-	unsigned h = conncap_hash(e->key);
-	for (struct conncap_entry **pp = &cc.buckets[h]; *pp; pp = &(*pp)->next)
+	for (struct conncap_entry **pp = &cc.buckets[conncap_hash(e->key)]; *pp; pp = &(*pp)->next)
 		if (*pp == e) {
-			*pp = e->next;
-			free(e);
-			cc.entries--;
+			conncap_unlink(pp);
 			return;
 		}
 }
@@ -158,13 +164,10 @@ void conncap_sweep(uint64_t now_ms)
 		for (struct conncap_entry **pp = &cc.buckets[h]; *pp;) {
 			struct conncap_entry *e = *pp;
 			conncap_refill(e, now_ms);
-			if (e->n == 0 && e->tokens_m >= cc.full_m) {
-				*pp = e->next;
-				free(e);
-				cc.entries--;
-			} else {
+			if (e->n == 0 && e->tokens_m >= cc.full_m)
+				conncap_unlink(pp);
+			else
 				pp = &e->next;
-			}
 		}
 }
 

@@ -332,11 +332,9 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 	}
 }
 
-static uint64_t dl_now_ms(void)
+static uint64_t dl_ms(const struct timespec *t)
 {
-	struct timespec t;
-	dl_now(&t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
 }
 
 /* Counts c against its peer's address (conncap.h) once evhttp has given its bufferevent the socket; one over
@@ -347,7 +345,9 @@ static void dl_count(struct dl_conn *c)
 	if (c->counted || c->expired || fd < 0 || dl_released(c->bev))
 		return;
 	c->counted = true;
-	int rc = conncap_take(fd, dl_now_ms(), &c->cap);
+	struct timespec now;
+	dl_now(&now);
+	int rc = conncap_take(fd, dl_ms(&now), &c->cap);
 	const char *why;
 	struct dl_lograte *lr;
 	if (rc == HSMCA_ERR_LIMIT) {
@@ -426,7 +426,7 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	dl_now(&now);
-	conncap_sweep((uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+	conncap_sweep(dl_ms(&now));
 	for (unsigned h = 0; h < DL_BUCKETS; h++) {
 		struct dl_conn **pp = &dl.buckets[h];
 		while (*pp) {
