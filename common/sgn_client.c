@@ -28,11 +28,13 @@ int sgn_client_open_timeout(struct sgn_client *c, const char *path, int hello, u
 	rc = usock_connect_timeout(path, timeout_ms, &c->fd);
 	if (rc == HSMCA_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS))
 		c->timed_out = true;
-	if (rc || !hello)
-		return rc;
-	dbuf_init(&out);
-	rc = sgn_client_call(c, FRAME_HELLO, body, sizeof(body), &out);
-	dbuf_free(&out);
+	if (rc == 0 && hello) {
+		dbuf_init(&out);
+		rc = sgn_client_call(c, FRAME_HELLO, body, sizeof(body), &out);
+		dbuf_free(&out);
+	}
+	if (rc)
+		sgn_client_close(c); /* the buffer and a connection whose HELLO failed; timed_out and err_* stay */
 	return rc;
 }
 

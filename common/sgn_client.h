@@ -23,7 +23,8 @@ struct sgn_client {
 	bool timed_out;
 };
 
-/* Connects to path and (hello = 1) sends HELLO. */
+/* Connects to path and (hello = 1) sends HELLO. On failure nothing is left open or allocated (c is as after
+ * sgn_client_close, with timed_out and err_code/err_msg telling why); calling sgn_client_close again is harmless. */
 int sgn_client_open(struct sgn_client *c, const char *path, int hello) HSMCA_WUR;
 /* The same, with timeout_ms (0: none) on the connect and on every send and receive of the connection: a
  * hung signer is HSMCA_ERR_IO with timed_out set, not a thread blocked for ever. */

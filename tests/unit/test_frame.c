@@ -1,8 +1,13 @@
 /* common/frame: the signer wire protocol's framing. Every limit and every rejection path of the parsers,
  * and builders round-tripping through them. */
+#include <dirent.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "frame.h"
@@ -319,8 +324,49 @@ static void test_refusal_final(void)
 	CHECK(!sgn_client_refusal_final(0xffffffffu));
 }
 
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* A failed open leaves nothing behind: before, its 128 KiB buffer (and, when the HELLO failed, the
+ * connection) stayed with a caller that had no reason to close what it was told had not opened (the
+ * frontend's checkpoint thread, retrying every second while the signer was down). */
+static void test_open_failure(void)
+{
+	char dir[] = "/tmp/unit-frame.XXXXXX", path[64];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sgn_client c;
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/s", dir);
+	int before = open_fds();
+	/* nothing listening */
+	CHECK(sgn_client_open_timeout(&c, path, 1, 200) != 0);
+	CHECK(c.buf == NULL && c.fd == -1);
+	/* a listener that never answers: the connection is queued, the HELLO's reply times out */
+	int l = socket(AF_UNIX, SOCK_SEQPACKET, 0); /* as the signer's */
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	CHECK(l >= 0 && bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(l, 4) == 0);
+	CHECK(sgn_client_open_timeout(&c, path, 1, 200) != 0);
+	CHECK(c.timed_out);
+	CHECK(c.buf == NULL && c.fd == -1);
+	close(l);
+	CHECK(open_fds() == before); /* the connection whose HELLO failed is closed */
+	sgn_client_close(&c);        /* harmless again */
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
+	test_open_failure();
 	test_refusal_final();
 	test_frame_parse();
 	test_sign_body();
