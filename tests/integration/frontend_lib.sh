@@ -5,6 +5,12 @@ FRONTEND=$HSMCA_BUILD/frontend/hsmca-frontend
 PORT=$(free_ports 8) # PORT, PORT + 2..4 for the TLS tests, PORT + 7 for frontend_crash
 URL=http://127.0.0.1:$PORT
 
+# ASan builds: a frontend checks for leaks as it stops (frontend/main.c, FE_LEAK_CHECK) when started with
+# FE_ASAN (fe_start does; a test starting one by hand prefixes ASAN_OPTIONS=$FE_ASAN and adds it to FE_PIDS).
+# At the end of every frontend test, fe_stop_checked stops those still running and fails the test on a report.
+FE_ASAN="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=1"
+FE_PIDS=()
+
 # The frontend starts as root and drops to FE_USER (its config's `user`, default hsmca-frontend) after
 # binding, as in production; the backend lets FE_USER in: the signer's socket gets group $SIGNER_USER (FE_USER
 # joins it) and PostgreSQL's socket directory mode 0755. FE_USER= (empty) keeps the frontend root.
@@ -153,9 +159,10 @@ EOC
 
 fe_start() {
 	fe_conf "${1:-}"
-	"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
+	ASAN_OPTIONS=$FE_ASAN "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
 	FRONTEND_PID=$!
 	PIDS+=("$FRONTEND_PID")
+	FE_PIDS+=("$FRONTEND_PID")
 	for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done
 	fail "frontend did not start: $(tail -5 "$T/frontend.log")"
 }
@@ -175,7 +182,33 @@ fe_signed_are_issued() {
 	[ "$missing" = 0 ] || fail "$missing signed TBS are not issued rows: $(comm -23 "$T/signed" "$T/issued" | head -3)"
 }
 
-extra_cleanup() { [ -d "$T/pg/data" ] && pg_stop "$T/pg" >/dev/null 2>&1 || true; }
+# Stops (SIGTERM) every frontend in FE_PIDS still running, waiting up to 20 s (a stop waits at most
+# timeout_seconds for requests under way), then fails if a frontend's log holds a leak report.
+fe_stop_checked() {
+	local p live=() watchdog
+	for p in "${FE_PIDS[@]:-}"; do
+		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null && live+=("$p")
+	done
+	if [ ${#live[@]} -gt 0 ]; then
+		# its own output elsewhere: a sleep left holding the test's would keep ctest waiting for it
+		( sleep 20; kill -9 "${live[@]}" 2>/dev/null ) > /dev/null 2>&1 &
+		watchdog=$!
+		wait "${live[@]}" 2>/dev/null || true
+		kill "$watchdog" 2>/dev/null || true
+	fi
+	local logs; logs=$(grep -l 'event=leaks_found\|ERROR: LeakSanitizer' "$T"/*.log 2>/dev/null || true)
+	[ -z "$logs" ] && return 0
+	echo "FAIL: a frontend leaked memory (LeakSanitizer) in: $logs" >&2
+	grep -h -A40 'ERROR: LeakSanitizer' $logs | head -120 >&2
+	return 1
+}
+
+extra_cleanup() {
+	local rc=0
+	fe_stop_checked || rc=1
+	[ -d "$T/pg/data" ] && pg_stop "$T/pg" >/dev/null 2>&1 || true
+	return $rc
+}
 
 # csr NAME KEYSPEC SAN...: writes $T/NAME.csr (PEM) for a fresh key; KEYSPEC: ec:P-256 | ec:P-384 | rsa:2048
 csr() {

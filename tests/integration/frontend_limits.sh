@@ -362,9 +362,10 @@ pass "max_connection_rate_per_address (5): $(cat "$T/rate.out"); 1000001, -1, fi
 # descriptors are free
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 fe_conf
-prlimit --nofile=64:64 "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
+ASAN_OPTIONS=$FE_ASAN prlimit --nofile=64:64 "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
 FRONTEND_PID=$!
 PIDS+=("$FRONTEND_PID")
+FE_PIDS+=("$FRONTEND_PID")
 for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 [ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "the frontend under RLIMIT_NOFILE 64 did not start"
 python3 - "$PORT" "$FRONTEND_PID" "$(getconf CLK_TCK)" > "$T/emfile.out" <<'EOP' || fail "descriptors exhausted: $(cat "$T/emfile.out")"

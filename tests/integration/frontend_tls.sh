@@ -350,9 +350,10 @@ kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 badconf httpsonly "tls_listen = 127.0.0.1:$TLSPORT
 tls_cert = $T/fe-chain.pem
 tls_key = $T/fe.key" && sed -i '/^listen = /d' "$T/httpsonly.conf"
-"$FRONTEND" run -c "$T/httpsonly.conf" >> "$T/frontend.log" 2>&1 &
+ASAN_OPTIONS=$FE_ASAN "$FRONTEND" run -c "$T/httpsonly.conf" >> "$T/frontend.log" 2>&1 &
 FRONTEND_PID=$!
 PIDS+=("$FRONTEND_PID")
+FE_PIDS+=("$FRONTEND_PID")
 for _ in $(seq 100); do curl -fsS --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "$HTTPS/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 [ "$(curl -sS --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "$HTTPS/healthz")" = '{"status": "ok"}' ] || fail "HTTPS-only frontend"
 ! curl -s "$URL/healthz" >/dev/null 2>&1 || fail "plain HTTP served without listen"

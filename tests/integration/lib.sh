@@ -21,7 +21,9 @@ chmod 755 "$T"
 PIDS=()
 cleanup() {
 	local rc=$?
-	declare -F extra_cleanup >/dev/null && extra_cleanup
+	if declare -F extra_cleanup >/dev/null; then
+		extra_cleanup || { [ $rc -ne 0 ] || rc=1; } # a check of its own (frontend_lib.sh: leaks)
+	fi
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
 	if [ $rc -ne 0 ]; then
 		echo "--- test failed (rc=$rc); logs in $T:" >&2
@@ -29,6 +31,7 @@ cleanup() {
 	else
 		rm -rf "$T"
 	fi
+	exit $rc
 }
 trap cleanup EXIT
 
