@@ -123,6 +123,18 @@ void ratelimit_wipe(struct ratelimit *rl)
 	pthread_mutex_unlock(&rl->mu);
 }
 
+void ratelimit_free(struct ratelimit *rl)
+{
+	if (!rl)
+		return;
+	ratelimit_wipe(rl);
+	EVP_MD_CTX_free(rl->rl_base);
+	EVP_MD_CTX_free(rl->rl_tmp);
+	pwflight_free(rl->flight);
+	pthread_mutex_destroy(&rl->mu);
+	free(rl);
+}
+
 /* The key's two candidate sets, chosen with a per-process secret, so a client cannot pick names that share a
  * victim's sets; two choices keep the table from overflowing a set long before it is full. */
 static void rl_sets(struct ratelimit *rl, const char *key, struct rl_slot *set[2])

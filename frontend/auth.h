@@ -49,6 +49,9 @@ int auth_hash_password(const char *password, size_t len, char *out) HSMCA_WUR;
 bool auth_verify_password(const char *encoded, const char *password, size_t len);
 /* Rate-limit table (process-wide, thread-safe). */
 struct ratelimit *ratelimit_new(void);
+/* Wipes and frees rl (NULL: nothing), once no other thread can use it (the frontend never frees its own: see
+ * ratelimit_wipe). */
+void ratelimit_free(struct ratelimit *rl);
 /* The failure table behind the limits, keyed by kind ("acct", "addr", "proof") and who: limited is true once
  * AUTH_FAIL_LIMIT failures came with no AUTH_FAIL_WINDOW-second pause between them. Its sets are chosen with
  * a per-process secret, and a limited entry is never evicted before its window has passed, so failures of

@@ -41,6 +41,7 @@ static void test_limit_survives_others(void)
 	/* a check alone never evicts or counts */
 	CHECK(!ratelimit_limited(rl, "addr", "192.0.2.1", now));
 	CHECK(!ratelimit_limited(rl, "addr", "192.0.2.1", now));
+	ratelimit_free(rl);
 }
 
 /* Many limited names at once: every one of them stays limited (none evicts another), kinds are apart. */
@@ -75,6 +76,7 @@ static void test_many_limited(void)
 		limited += ratelimit_limited(rl, "acct", who, now);
 	}
 	CHECKF(limited == 2000, "%u of 2000 still limited", limited);
+	ratelimit_free(rl);
 }
 
 static void test_log_quote(void)
@@ -144,6 +146,9 @@ static void test_peer_groups(void)
 	struct ratelimit *rl = ratelimit_new();
 	time_t now = 1700000000;
 	char who[64];
+	CHECK(rl != NULL);
+	if (!rl)
+		return;
 	for (int i = 1; i <= AUTH_FAIL_LIMIT; i++) { /* each failure from another address of one /64 */
 		snprintf(who, sizeof(who), "2001:db8:0:7::%x", i);
 		CHECK(!ratelimit_limited(rl, "addr", who, now));
@@ -158,6 +163,7 @@ static void test_peer_groups(void)
 	for (int i = 0; i < AUTH_FAIL_LIMIT; i++) /* account names are never grouped */
 		ratelimit_failed(rl, "acct", "2001:db8:0:9::1", now);
 	CHECK(!ratelimit_limited(rl, "acct", "2001:db8:0:9::2", now));
+	ratelimit_free(rl);
 }
 
 int main(void)
