@@ -1,15 +1,20 @@
 # Helpers for the frontend tests: a signer on a fresh token, a private PostgreSQL cluster, the frontend.
 # Source after lib.sh.
 source "$(dirname "${BASH_SOURCE[0]}")/pg_lib.sh"
-FRONTEND=$HSMCA_BUILD/frontend/hsmca-frontend
+# every run of the frontend, its commands too, with LeakSanitizer on (FE_ASAN, below): in the ASan build a
+# command that leaks fails (LeakSanitizer's check at exit), and the daemon checks itself as it stops
+FRONTEND=$T/bin/hsmca-frontend
 PORT=$(free_ports 8) # PORT, PORT + 2..4 for the TLS tests, PORT + 7 for frontend_crash
 URL=http://127.0.0.1:$PORT
 
-# ASan builds: a frontend checks for leaks as it stops (frontend/main.c, FE_LEAK_CHECK) when started with
-# FE_ASAN (fe_start does; a test starting one by hand prefixes ASAN_OPTIONS=$FE_ASAN and adds it to FE_PIDS).
-# At the end of every frontend test, fe_stop_checked stops those still running and fails the test on a report.
+# ASan builds: a frontend checks for leaks as it stops (frontend/main.c, FE_LEAK_CHECK). At the end of every
+# frontend test, fe_stop_checked stops those in FE_PIDS still running (fe_start adds its own; a test that
+# starts one by hand adds it) and fails the test on a report.
 FE_ASAN="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=1"
 FE_PIDS=()
+mkdir -p "$T/bin"
+printf '#!/bin/bash\nASAN_OPTIONS=%q exec %q "$@"\n' "$FE_ASAN" "$HSMCA_BUILD/frontend/hsmca-frontend" > "$FRONTEND"
+chmod 755 "$T/bin" "$FRONTEND"
 
 # The frontend starts as root and drops to FE_USER (its config's `user`, default hsmca-frontend) after
 # binding, as in production; the backend lets FE_USER in: the signer's socket gets group $SIGNER_USER (FE_USER
@@ -159,7 +164,7 @@ EOC
 
 fe_start() {
 	fe_conf "${1:-}"
-	ASAN_OPTIONS=$FE_ASAN "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
+	"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
 	FRONTEND_PID=$!
 	PIDS+=("$FRONTEND_PID")
 	FE_PIDS+=("$FRONTEND_PID")
@@ -182,25 +187,39 @@ fe_signed_are_issued() {
 	[ "$missing" = 0 ] || fail "$missing signed TBS are not issued rows: $(comm -23 "$T/signed" "$T/issued" | head -3)"
 }
 
-# Stops (SIGTERM) every frontend in FE_PIDS still running, waiting up to 20 s (a stop waits at most
-# timeout_seconds for requests under way), then fails if a frontend's log holds a leak report.
+# Stops (SIGTERM) every frontend in FE_PIDS still running (this shell's child running the frontend: a pid
+# already reaped may be another process's by now), then fails if one does not stop within 20 s, exits other
+# than 0, or (ASan build) did not log its leak check, or if any log holds a LeakSanitizer report.
 fe_stop_checked() {
-	local p live=() watchdog
+	local p st rc=0 live=() watchdog sanitized=
+	grep -q '^HSMCA_SANITIZE:BOOL=ON' "$HSMCA_BUILD/CMakeCache.txt" 2>/dev/null && sanitized=1
 	for p in "${FE_PIDS[@]:-}"; do
-		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null && live+=("$p")
+		[ -n "$p" ] && [ "$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')" = "$$" ] &&
+			[ "$(readlink -f "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$HSMCA_BUILD/frontend/hsmca-frontend")" ] &&
+			kill -TERM "$p" 2>/dev/null && live+=("$p")
 	done
 	if [ ${#live[@]} -gt 0 ]; then
 		# its own output elsewhere: a sleep left holding the test's would keep ctest waiting for it
-		( sleep 20; kill -9 "${live[@]}" 2>/dev/null ) > /dev/null 2>&1 &
+		( sleep 20; touch "$T/stop-watchdog"; kill -9 "${live[@]}" 2>/dev/null ) > /dev/null 2>&1 &
 		watchdog=$!
-		wait "${live[@]}" 2>/dev/null || true
+		for p in "${live[@]}"; do
+			st=0; wait "$p" 2>/dev/null || st=$?
+			if [ "$st" != 0 ]; then
+				echo "FAIL: frontend $p exited with status $st when stopped at the end of the test" >&2; rc=1
+			elif [ -n "$sanitized" ] && ! grep -q "pid=$p level=[a-z]* event=leak_check" "$T"/*.log; then
+				echo "FAIL: frontend $p stopped without its leak check" >&2; rc=1
+			fi
+		done
 		kill "$watchdog" 2>/dev/null || true
+		[ ! -e "$T/stop-watchdog" ] || { echo "FAIL: a frontend did not stop within 20 s of SIGTERM" >&2; rc=1; }
 	fi
-	local logs; logs=$(grep -l 'event=leaks_found\|ERROR: LeakSanitizer' "$T"/*.log 2>/dev/null || true)
-	[ -z "$logs" ] && return 0
-	echo "FAIL: a frontend leaked memory (LeakSanitizer) in: $logs" >&2
-	grep -h -A40 'ERROR: LeakSanitizer' $logs | head -120 >&2
-	return 1
+	local logs; logs=$(grep -l 'event=leak_check leaks=found\|LeakSanitizer' "$T"/*.log 2>/dev/null || true)
+	if [ -n "$logs" ]; then
+		echo "FAIL: a frontend leaked memory (LeakSanitizer) in: $logs" >&2
+		grep -h -A40 'LeakSanitizer' $logs | head -120 >&2
+		rc=1
+	fi
+	return $rc
 }
 
 extra_cleanup() {

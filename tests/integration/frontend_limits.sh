@@ -362,7 +362,7 @@ pass "max_connection_rate_per_address (5): $(cat "$T/rate.out"); 1000001, -1, fi
 # descriptors are free
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 fe_conf
-ASAN_OPTIONS=$FE_ASAN prlimit --nofile=64:64 "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
+prlimit --nofile=64:64 "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
 FRONTEND_PID=$!
 PIDS+=("$FRONTEND_PID")
 FE_PIDS+=("$FRONTEND_PID")

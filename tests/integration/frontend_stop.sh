@@ -117,6 +117,7 @@ s.sendall(b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Type: appli
 time.sleep(60)
 EOP
 GONE=$!
+PIDS+=("$GONE")
 wait_pending 1
 kill "$GONE"; wait "$GONE" 2>/dev/null || true # its socket closes with it
 sleep 0.3

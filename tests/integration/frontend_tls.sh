@@ -350,7 +350,7 @@ kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 badconf httpsonly "tls_listen = 127.0.0.1:$TLSPORT
 tls_cert = $T/fe-chain.pem
 tls_key = $T/fe.key" && sed -i '/^listen = /d' "$T/httpsonly.conf"
-ASAN_OPTIONS=$FE_ASAN "$FRONTEND" run -c "$T/httpsonly.conf" >> "$T/frontend.log" 2>&1 &
+"$FRONTEND" run -c "$T/httpsonly.conf" >> "$T/frontend.log" 2>&1 &
 FRONTEND_PID=$!
 PIDS+=("$FRONTEND_PID")
 FE_PIDS+=("$FRONTEND_PID")
