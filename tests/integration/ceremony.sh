@@ -225,7 +225,7 @@ mkfifo "$T/slow.pass"
 	--share "$T/new/grace.share" --passphrase-file "$T/slow.pass" \
 	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" > "$T/slow.log" 2>&1 &
 SLOW=$!
-for _ in $(seq 100); do grep -q 'Max core file size' "/proc/$SLOW/limits" 2>/dev/null && [ "$(readlink "/proc/$SLOW/exe")" = "$(readlink -f "$CEREMONY")" ] && break; sleep 0.05; done
+for _ in $(seq 100); do grep -q 'Max core file size' "/proc/$SLOW/limits" 2>/dev/null && [ "$(readlink "/proc/$SLOW/exe")" = "$(readlink -f "$CEREMONY_BIN")" ] && break; sleep 0.05; done
 sleep 0.2
 core=$(awk '/Max core file size/ {print $5, $6}' "/proc/$SLOW/limits")
 kill "$SLOW" 2>/dev/null || true; wait "$SLOW" 2>/dev/null || true

@@ -1,7 +1,7 @@
 # Helpers for the frontend tests: a signer on a fresh token, a private PostgreSQL cluster, the frontend.
 # Source after lib.sh.
 source "$(dirname "${BASH_SOURCE[0]}")/pg_lib.sh"
-# every run of the frontend, its commands too, with LeakSanitizer on (FE_ASAN, below): in the ASan build a
+# every run of the frontend, its commands too, with LeakSanitizer on (LEAK_ASAN, lib.sh): in the ASan build a
 # command that leaks fails (LeakSanitizer's check at exit), and the daemon checks itself as it stops
 FRONTEND=$T/bin/hsmca-frontend
 PORT=$(free_ports 8) # PORT, PORT + 2..4 for the TLS tests, PORT + 7 for frontend_crash
@@ -10,11 +10,9 @@ URL=http://127.0.0.1:$PORT
 # ASan builds: a frontend checks for leaks as it stops (frontend/main.c, FE_LEAK_CHECK). At the end of every
 # frontend test, fe_stop_checked stops those in FE_PIDS still running (fe_start adds its own; a test that
 # starts one by hand adds it) and fails the test on a report.
-FE_ASAN="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=1"
 FE_PIDS=()
-mkdir -p "$T/bin"
-printf '#!/bin/bash\nASAN_OPTIONS=%q exec %q "$@"\n' "$FE_ASAN" "$HSMCA_BUILD/frontend/hsmca-frontend" > "$FRONTEND"
-chmod 755 "$T/bin" "$FRONTEND"
+printf '#!/bin/bash\nASAN_OPTIONS=%q exec %q "$@"\n' "$LEAK_ASAN" "$HSMCA_BUILD/frontend/hsmca-frontend" > "$FRONTEND"
+chmod 755 "$FRONTEND"
 
 # The frontend starts as root and drops to FE_USER (its config's `user`, default hsmca-frontend) after
 # binding, as in production; the backend lets FE_USER in: the signer's socket gets group $SIGNER_USER (FE_USER
