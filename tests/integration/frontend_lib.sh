@@ -187,13 +187,13 @@ fe_signed_are_issued() {
 
 # Stops (SIGTERM) every frontend in FE_PIDS still running (this shell's child running the frontend: a pid
 # already reaped may be another process's by now), then fails if one does not stop within 20 s, exits other
-# than 0, or (ASan build) did not log its leak check, or if any log holds a LeakSanitizer report.
+# than 0, or (ASan build) did not log its leak check.
 fe_stop_checked() {
 	local p st rc=0 live=() watchdog sanitized=
 	grep -q '^HSMCA_SANITIZE:BOOL=ON' "$HSMCA_BUILD/CMakeCache.txt" 2>/dev/null && sanitized=1
 	for p in "${FE_PIDS[@]:-}"; do
-		[ -n "$p" ] && [ "$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')" = "$$" ] &&
-			[ "$(readlink -f "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$HSMCA_BUILD/frontend/hsmca-frontend")" ] &&
+		# (its name, not /proc/PID/exe: that one needs ptrace rights over a process that is not dumpable)
+		[ -n "$p" ] && [ "$(ps -o ppid=,comm= -p "$p" 2>/dev/null | awk '{ print $1, $2 }')" = "$$ hsmca-frontend" ] &&
 			kill -TERM "$p" 2>/dev/null && live+=("$p")
 	done
 	if [ ${#live[@]} -gt 0 ]; then
@@ -211,13 +211,7 @@ fe_stop_checked() {
 		kill "$watchdog" 2>/dev/null || true
 		[ ! -e "$T/stop-watchdog" ] || { echo "FAIL: a frontend did not stop within 20 s of SIGTERM" >&2; rc=1; }
 	fi
-	local logs; logs=$(grep -l 'event=leak_check leaks=found\|LeakSanitizer' "$T"/*.log 2>/dev/null || true)
-	if [ -n "$logs" ]; then
-		echo "FAIL: a frontend leaked memory (LeakSanitizer) in: $logs" >&2
-		grep -h -A40 'LeakSanitizer' $logs | head -120 >&2
-		rc=1
-	fi
-	return $rc
+	return $rc # a report in the logs: lib.sh's cleanup
 }
 
 extra_cleanup() {

@@ -32,7 +32,14 @@ PIDS=()
 cleanup() {
 	local rc=$?
 	if declare -F extra_cleanup >/dev/null; then
-		extra_cleanup || { [ $rc -ne 0 ] || rc=1; } # a check of its own (frontend_lib.sh: leaks)
+		extra_cleanup || { [ $rc -ne 0 ] || rc=1; } # a check of its own (frontend_lib.sh: the frontends' stops)
+	fi
+	# ASan build: a leak report of anything whose output a log kept (the wrappers above, the frontend's stop)
+	local leaked; leaked=$(grep -l 'LeakSanitizer' "$T"/*.log 2>/dev/null || true)
+	if [ -n "$leaked" ]; then
+		echo "FAIL: LeakSanitizer reported leaks in: $leaked" >&2
+		grep -h -A40 'LeakSanitizer' $leaked | head -120 >&2
+		[ $rc -ne 0 ] || rc=1
 	fi
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
 	if [ $rc -ne 0 ]; then

@@ -182,6 +182,7 @@ key_conf_refused() { # CERT ISSUER_CERT OPERATIONS CA EXTRA WANT
 max_crl_days = 7
 key_usage = digitalSignature, keyCertSign, cRLSign" "$5" >> "$T/bad.conf"
 	OUT=$("$SIGNER" check-config -c "$T/bad.conf" 2>&1) && fail "check-config took $1 for $3: $OUT"
+	! grep -q LeakSanitizer <<<"$OUT" || fail "check-config leaked refusing $1: $OUT"
 	grep -q "$6" <<<"$OUT" || fail "check-config of $1 for $3: $OUT"
 }
 key_conf_refused "$T/bad-leaf.pem" "$T/ca/root.pem" cert no "" "is not a CA certificate"
