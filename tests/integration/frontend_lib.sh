@@ -9,7 +9,7 @@ URL=http://127.0.0.1:$PORT
 
 # ASan builds: a frontend checks for leaks as it stops (frontend/main.c, FE_LEAK_CHECK). At the end of every
 # frontend test, fe_stop_checked stops those in FE_PIDS still running (fe_start adds its own; a test that
-# starts one by hand adds it) and fails the test on a report.
+# starts one by hand adds it) and fails the test on a failed stop; lib.sh's cleanup fails it on a report.
 FE_PIDS=()
 printf '#!/bin/bash\nASAN_OPTIONS=%q exec %q "$@"\n' "$LEAK_ASAN" "$HSMCA_BUILD/frontend/hsmca-frontend" > "$FRONTEND"
 chmod 755 "$FRONTEND"
