@@ -2,7 +2,10 @@
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,6 +26,36 @@ static int certauth_serial(const uint8_t *der, size_t len, char out[DB_SERIAL_HE
 	OPENSSL_free(hex);
 	BN_free(bn);
 	X509_free(x);
+	return rc;
+}
+
+int certauth_genuine(const struct app *a, const struct db_cert_row *row, char *why)
+{
+	char serial[DB_SERIAL_HEX_MAX];
+	const unsigned char *p = row->der;
+	X509 *x = NULL;
+	int rc = HSMCA_ERR_AUTH;
+	if (!row->der || certauth_serial(row->der, row->der_len, serial) != 0) {
+		snprintf(why, ISSUE_WHY_MAX, "certificate %s: no readable certificate is stored", row->serial_hex);
+		goto out;
+	}
+	if (strcmp(serial, row->serial_hex) != 0) {
+		snprintf(why, ISSUE_WHY_MAX, "certificate %s: the stored certificate has serial %s", row->serial_hex,
+			 serial);
+		goto out;
+	}
+	if (!(x = d2i_X509(NULL, &p, (long)row->der_len)))
+		goto out;
+	snprintf(why, ISSUE_WHY_MAX, "certificate %s: not signed by issuer %s", row->serial_hex, row->issuer);
+	for (size_t i = 0; rc && i < a->profiles.n; i++) {
+		X509 *ca = a->issuers[i].cert;
+		EVP_PKEY *k = ca && !strcmp(a->profiles.p[i].issuer, row->issuer) ? X509_get0_pubkey(ca) : NULL;
+		if (k && X509_verify(x, k) == 1)
+			rc = 0;
+	}
+out:
+	X509_free(x);
+	ERR_clear_error();
 	return rc;
 }
 

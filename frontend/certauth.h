@@ -12,6 +12,16 @@
  * certificate with its serial), HSMCA_ERR_PARSE (unreadable) or a database error. out: db_cert_row_free. */
 int certauth_lookup(struct worker *w, const uint8_t *der, size_t len, struct db_cert_row *out) HSMCA_WUR;
 
+/* Whether row (a certificate the database says is issued by this appliance) is one: its DER is a certificate
+ * with no trailing bytes, whose serial is the row's and whose signature verifies under the certificate of
+ * the row's issuer (a profile's issuer_cert with that key label). Serials are unique in the table and a row's
+ * profile, requester and names never change after its INSERT (schema 001's guard), so a row that passes is
+ * the one the frontend wrote when it asked for that signature; without this check, whoever can write the
+ * database (the hsmca_frontend password) could insert an "issued" row with a certificate of their own making
+ * (any key, any profile and requester: a login profile's, an administrator's) and renew it by challenge into
+ * a real one. 0, or HSMCA_ERR_AUTH (why, ISSUE_WHY_MAX bytes, says which check failed). */
+int certauth_genuine(const struct app *a, const struct db_cert_row *row, char *why) HSMCA_WUR;
+
 /* Authenticates a request: the Authorization header (auth_check) or, when there is none, the verified
  * client certificate of a profile with login = yes, which logs in its requester's account (enabled, any
  * role). *via_cert tells which (may be NULL). A certificate that is not a login certificate is

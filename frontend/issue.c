@@ -171,7 +171,11 @@ void issue_reply_app(const struct app *a, struct job *j, const char *serial, con
 	free(cert);
 }
 
-void issue_reply_held(struct job *j, const struct issue_outcome *o)
+const char issue_why_login_by_key[] =
+	"a login certificate logs a person in (it manages accounts and decides approvals): request it with a "
+	"password (HTTP Basic) or a login certificate, not with an API key";
+
+void issue_reply_held_msg(struct job *j, const struct issue_outcome *o, const char *message)
 {
 	char id[24];
 	dbuf_free(&j->resp);
@@ -182,11 +186,17 @@ void issue_reply_held(struct job *j, const struct issue_outcome *o)
 	dbuf_add(&j->resp, "{\"serial\": ", 11);
 	json_write_string(&j->resp, o->serial);
 	static const char mid[] = ", \"status\": \"held\", \"approval\": ";
-	static const char tail[] = ", \"message\": \"waiting for an administrator's approval; "
-				   "GET /api/v1/certificates/{serial} returns the certificate once issued\"}\n";
 	dbuf_add(&j->resp, mid, sizeof(mid) - 1);
 	dbuf_add(&j->resp, id, strlen(id));
-	dbuf_add(&j->resp, tail, sizeof(tail) - 1);
+	dbuf_add(&j->resp, ", \"message\": ", 13);
+	json_write_string(&j->resp, message);
+	dbuf_add(&j->resp, "}\n", 2);
+}
+
+void issue_reply_held(struct job *j, const struct issue_outcome *o)
+{
+	issue_reply_held_msg(j, o, "waiting for an administrator's approval; GET /api/v1/certificates/{serial} "
+				   "returns the certificate once issued");
 }
 
 /* The request body: exactly {"csr": "...", "profile": "..."} */
@@ -701,6 +711,10 @@ static void issue_handle(struct worker *w, struct job *j)
 	}
 	if (acct.key_profile[0] && strcmp(acct.key_profile, p->name) != 0) {
 		issue_refuse(w, j, acct.name, 403, "profile-forbidden", "this API key is bound to another profile");
+		goto out;
+	}
+	if (p->login && auth_is_api_key(j->auth)) {
+		issue_refuse(w, j, acct.name, 403, "api-key-forbidden", issue_why_login_by_key);
 		goto out;
 	}
 	int rc = issue_run(w, j, acct.name, p, csr_text, csr_len, &o);

@@ -50,6 +50,10 @@ void issue_reply(struct worker *w, struct job *j, const char *serial, const stru
 void issue_reply_app(const struct app *a, struct job *j, const char *serial, const struct dbuf *der);
 /* Sets a 202 JSON reply {"serial", "status": "held", "approval": id, "message"} for a held request. */
 void issue_reply_held(struct job *j, const struct issue_outcome *o);
+/* Why an API key (a machine credential) gets no certificate of a login profile (403 api-key-forbidden). */
+extern const char issue_why_login_by_key[];
+/* The same with another message (a JSON string is written). */
+void issue_reply_held_msg(struct job *j, const struct issue_outcome *o, const char *message);
 /* The PEM text of a DER certificate (owned; free()), or NULL. */
 char *issue_pem(const uint8_t *der, size_t len);
 /* POST /api/v1/certificates (JOB_ISSUE). */

@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "issue.h"
 #include "json.h"
 #include "log.h"
+#include "tbs.h"
 
 #define RENEW_TAG "hsmca-renewal-v1"
 
@@ -164,6 +166,75 @@ static void renew_bad_proof(struct worker *w, struct job *j, const char *actor, 
 	renew_refuse(w, j, actor, status, code, why);
 }
 
+static const char renew_held_message[] =
+	"waiting for an administrator's approval; send this renewal again (a new challenge, or over mutual TLS, "
+	"with a CSR of the same key) to collect the certificate once it is issued";
+
+/* Whether the renewal row r is for the key of the CSR csr_text: 0, 1 (another key), or a parse error. */
+static int renew_same_key(const struct db_cert_row *r, const char *csr_text, size_t csr_len, char *why)
+{
+	struct csr c;
+	struct tbs_cert t;
+	char twhy[TBS_WHY_MAX];
+	int rc = csr_parse((const unsigned char *)csr_text, csr_len, &c, why);
+	if (rc)
+		return rc;
+	if (!tbs_cert_parse(span_make(r->tbs, r->tbs_len), &t, twhy))
+		rc = HSMCA_ERR_PARSE, snprintf(why, ISSUE_WHY_MAX, "renewal %s: its TBS is unreadable", r->serial_hex);
+	else
+		rc = t.spki.len == c.spki_len && memcmp(t.spki.data, c.spki, c.spki_len) == 0 ? 0 : 1;
+	csr_free(&c);
+	return rc;
+}
+
+/* The certificate was renewed before (old->renewed_by): the holder, proven again, collects that renewal when
+ * its CSR has the renewal's key (a held one once it is approved, one a signer outage kept pending once
+ * recovery has signed it), instead of being told 409 with nothing to fetch: a key holder has no account to
+ * GET it with. A renewal of another key stays 409. Nothing changes, so nothing is audited. */
+static void renew_collect(struct worker *w, struct job *j, const struct db_cert_row *old, const struct renew_body *b)
+{
+	struct db_cert_row r;
+	struct issue_outcome o;
+	char why[ISSUE_WHY_MAX];
+	memset(&r, 0, sizeof(r));
+	memset(&o, 0, sizeof(o));
+	int rc = db_cert_get(w->db, old->renewed_by, &r);
+	if (rc) {
+		job_error(j, 503, "unavailable", "the database is unavailable");
+		goto out;
+	}
+	if ((rc = renew_same_key(&r, b->csr, b->csr_len, why)) < 0) {
+		job_error(j, 400, rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr", why);
+		goto out;
+	}
+	if (rc == 1 || (strcmp(r.status, "issued") && strcmp(r.status, "held") && strcmp(r.status, "pending"))) {
+		snprintf(why, sizeof(why), "already renewed by %s (%s%s); renew that one", r.serial_hex, r.status,
+			 rc == 1 ? ", for another key" : "");
+		renew_refuse(w, j, old->requester, 409, "already-renewed", why);
+		goto out;
+	}
+	snprintf(o.serial, sizeof(o.serial), "%s", r.serial_hex);
+	if (!strcmp(r.status, "held")) {
+		o.approval_id = r.approval_id;
+		issue_reply_held_msg(j, &o, renew_held_message);
+	} else if (!strcmp(r.status, "pending")) {
+		snprintf(why, sizeof(why), "renewal %s is not signed yet (being signed, or waiting for the signer); "
+			 "send this renewal again in a few seconds to collect it", r.serial_hex);
+		job_error(j, 503, "renewal-pending", why);
+	} else if (certauth_genuine(w->app, &r, why) != 0) {
+		log_event("error", "row_refused", "table=certificates serial=%s why=\"%s\"", r.serial_hex, why);
+		atomic_fetch_add(&w->app->rows_refused, 1);
+		job_error(j, 409, "already-renewed", "already renewed, by a certificate this appliance did not sign");
+	} else {
+		struct dbuf der = { .data = r.der, .len = r.der_len };
+		issue_reply(w, j, r.serial_hex, &der);
+		j->status = 200;
+		log_event("info", "renewal_collected", "serial=%s renews=%s", r.serial_hex, old->serial_hex);
+	}
+out:
+	db_cert_row_free(&r);
+}
+
 /* The old certificate is proven: apply the renewal rules and issue. */
 static void renew_issue(struct worker *w, struct job *j, const struct db_cert_row *old, const struct renew_body *b,
 			const char *via)
@@ -181,10 +252,6 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	}
 	if (old->not_after <= now || old->not_before > now)
 		return renew_refuse(w, j, actor, 403, "not-renewable", "the certificate is expired or not yet valid");
-	if (old->renewed_by[0]) {
-		snprintf(why, sizeof(why), "already renewed by %s; renew that one", old->renewed_by);
-		return renew_refuse(w, j, actor, 409, "already-renewed", why);
-	}
 	int rc = issue_account_may_request(w, old->requester); /* as every other way to a certificate */
 	if (rc == HSMCA_ERR_NOTFOUND)
 		return renew_refuse(w, j, actor, 403, "account-disabled",
@@ -194,6 +261,8 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 				    "the account that requested this certificate may no longer request certificates");
 	if (rc)
 		return job_error(j, 503, "unavailable", "the database is unavailable");
+	if (old->renewed_by[0])
+		return renew_collect(w, j, old, b);
 	const struct profile *p = profiles_find(&w->app->profiles, old->profile);
 	if (!p)
 		return renew_refuse(w, j, actor, 409, "unknown-profile", "the certificate's profile no longer exists");
@@ -204,7 +273,7 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	else if (rc < 0)
 		job_error(j, o.status, o.code, o.why);
 	else if (rc == 1)
-		issue_reply_held(j, &o);
+		issue_reply_held_msg(j, &o, renew_held_message);
 	else
 		issue_reply(w, j, o.serial, &o.der);
 	if (rc == 0)
@@ -267,8 +336,17 @@ void renew_request(struct worker *w, struct job *j)
 			  rc == HSMCA_ERR_NOTFOUND ? "no such certificate" : "the database is unavailable");
 		goto out;
 	}
+	if (strcmp(old.status, "issued") == 0 && certauth_genuine(w->app, &old, why) != 0) {
+		/* the database holds an "issued" row whose certificate this appliance did not sign: written
+		 * outside the frontend, so nothing of it (profile, requester, names) is taken */
+		log_event("error", "row_refused", "table=certificates serial=%s why=\"%s\"", old.serial_hex, why);
+		atomic_fetch_add(&w->app->rows_refused, 1);
+		renew_bad_proof(w, j, "-", 403, "not-genuine", why);
+		goto out;
+	}
+	/* a failed proof is audited as "-": whoever knows a serial must not write rows in its owner's name */
 	if (!old.der || !renew_check_signature(old.der, old.der_len, signed_text, b.sig, b.sig_len)) {
-		renew_bad_proof(w, j, old.requester, 401, "bad-signature",
+		renew_bad_proof(w, j, "-", 401, "bad-signature",
 			     "the signature does not verify with the certificate's public key (sign, with SHA-256, "
 			     "the challenge, a dot and the lowercase hex SHA-256 of the new CSR's public key "
 			     "(its DER SubjectPublicKeyInfo))");

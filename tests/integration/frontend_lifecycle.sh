@@ -201,13 +201,23 @@ for spec in ec:P-256 rsa:2048; do
 	[ "$(json_field '["renewed_by"]')" = "$NEW" ] || fail "renewed_by: $BODY"
 	pg_psql "$T/pg" owner -c "select details from audit_log where action = 'certificate.requested' and object = '$NEW'" \
 		| grep -q "\"renews\": \"$OLD\", \"via\": \"challenge\"" || fail "renewal audit details"
-	# once only
+	# once only: the holder sending it again (the same new key) collects that renewal (a key holder has no
+	# account to GET it with), nothing new stored; a renewal for another key is 409
+	before=$(cert_rows)
 	challenge "$OLD"; CH=$(json_field '["challenge"]')
 	renew_body "$T/new.csr" "$OLD" "$CH" "$(renew_sig "$T/old.key" "$CH")"
 	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
-	[ "$STATUS" = 409 ] && grep -q already-renewed <<<"$BODY" || fail "second renewal: $STATUS $BODY"
+	[ "$STATUS" = 200 ] && [ "$(json_field '["serial"]')" = "$NEW" ] || fail "renewal sent again: $STATUS $BODY"
+	json_field '["certificate"]' | cmp -s - "$T/new.pem" || fail "the renewal collected is not the one issued"
+	csr other ec:P-256 "DNS:svc.example.com"
+	challenge "$OLD"; CH=$(json_field '["challenge"]')
+	renew_body "$T/other.csr" "$OLD" "$CH" "$(renew_sig "$T/old.key" "$CH" "$T/other.csr")"
+	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+	[ "$STATUS" = 409 ] && grep -q "already renewed by $NEW (issued, for another key)" <<<"$BODY" \
+		|| fail "second renewal for another key: $STATUS $BODY"
+	[ "$(cert_rows)" = "$before" ] || fail "a renewal sent again stored a certificate"
 done
-pass "renewal by signed challenge (P-256 and RSA keys): same names and profile, new key, linked, once"
+pass "renewal by signed challenge (P-256 and RSA keys): same names and profile, new key, linked, once (sent again: the same certificate)"
 
 csr third ec:P-256 "DNS:third.example.com"
 issue_req "$T/third.csr" server "${ALICE[@]}"
@@ -217,6 +227,9 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/stranger
 renew_body "$T/new.csr" "$S" "$CH" "$(renew_sig "$T/stranger.key" "$CH")"
 call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$STATUS" = 401 ] && grep -q bad-signature <<<"$BODY" || fail "wrong key: $STATUS $BODY"
+# whoever only knows a serial writes no audit rows in its owner's name (it was audited as alice)
+[ "$(pg_psql "$T/pg" owner -c "select actor from audit_log where action = 'certificate.refused' order by id desc limit 1")" = - ] \
+	|| fail "a stranger's failed proof is audited in the holder's name"
 # the proof covers the new key: a valid proof seen on the way cannot carry another CSR, and the bare challenge
 # (which it used to be) is no proof (from an address of their own: failed proofs are limited per address)
 csr swap ec:P-256 "DNS:third.example.com"
@@ -256,6 +269,50 @@ call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$STATUS" = 403 ] || fail "renewing a revoked certificate: $STATUS $BODY"
 [ "$(cert_rows)" = "$before" ] || fail "a refused renewal stored a certificate"
 pass "renewal refuses other keys, forged, foreign and stale challenges, bad bodies, revoked certificates"
+
+# rows written outside the frontend (the hsmca_frontend database password is all it takes) are not renewed:
+# a made-up "issued" row of a login profile in an administrator's name, carrying a self-signed certificate of
+# the writer's key, and a real certificate (whose key the writer holds) copied into a row of another serial
+# with that profile and account. Before, the first was renewed into a real login certificate for ops-admin2.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/evil.key" 2>/dev/null
+openssl req -x509 -new -key "$T/evil.key" -subj /CN=evil.ops.example.com -days 2 -outform DER -out "$T/evil.der" 2>/dev/null
+tbs_hex() { python3 -c '
+import sys
+d = open(sys.argv[1], "rb").read()
+def hdr(i):
+    l = d[i + 1]
+    if l < 0x80: return i + 2, l
+    n = l & 0x7f; return i + 2 + n, int.from_bytes(d[i + 2:i + 2 + n], "big")
+s, _ = hdr(0); e, l = hdr(s); print(d[s:e + l].hex())' "$1"; }
+forge_row() { # SERIAL DERFILE: an issued row of profile operator for ops-admin2, written with the frontend's role
+	pg_psql "$T/pg" frontend -c "BEGIN;
+INSERT INTO certificates (serial_hex, issuer, subject, sans, not_before, not_after, profile, requester, tbs, intent_mac)
+ VALUES ('$1', 'int', 'CN=evil.ops.example.com', 'DNS:evil.ops.example.com', now() - interval '1 hour',
+ now() + interval '1 day', 'operator', 'ops-admin2', '\\x$(tbs_hex "$2")', '\\x$(openssl rand -hex 32)');
+UPDATE certificates SET status = 'issued', der = '\\x$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read().hex())' "$2")' WHERE serial_hex = '$1';
+COMMIT;" >/dev/null || fail "writing a forged row with the frontend's role"
+}
+openssl req -new -key "$T/evil.key" -subj /CN=x -out "$T/evil.csr" 2>/dev/null
+csr mine ec:P-256 "DNS:mine.example.com"
+issue_req "$T/mine.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "issue mine: $STATUS $BODY"
+json_field '["certificate"]' | openssl x509 -outform DER -out "$T/mine.der"
+F1=$(openssl x509 -inform DER -in "$T/evil.der" -noout -serial | cut -d= -f2 | tr A-F a-f) # the row's serial is its own
+F2=$(openssl rand -hex 16)
+forge_row "$F1" "$T/evil.der"
+forge_row "$F2" "$T/mine.der"
+refused=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '-'")
+for f in "$F1:evil" "$F2:mine"; do
+	challenge "${f%%:*}"; CH=$(json_field '["challenge"]')
+	renew_body "$T/evil.csr" "${f%%:*}" "$CH" "$(renew_sig "$T/${f##*:}.key" "$CH" "$T/evil.csr")"
+	call POST /api/v1/certificates/renew --interface 127.0.0.15 --data-binary @"$T/renew.json"
+	[ "$STATUS" = 403 ] && grep -q not-genuine <<<"$BODY" || fail "renewal of a forged row (${f##*:}): $STATUS $BODY"
+	[ "$(cert_rows "renews_serial = '${f%%:*}'")" = 0 ] || fail "a forged row (${f##*:}) was renewed"
+done
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '-'")" = $((refused + 2)) ] \
+	|| fail "the forged rows' renewals are not audited as \"-\""
+grep -q "event=row_refused.*serial=$F1.*not signed by issuer int" "$T/frontend.log" \
+	&& grep -q "event=row_refused.*serial=$F2.*has serial" "$T/frontend.log" || fail "the forged rows are not logged"
+pass "rows written outside the frontend (a self-signed certificate, a real one under another serial) are not renewed (403 not-genuine, audited as \"-\", logged)"
 
 # a held renewal (its profile needs approval) whose certificate is revoked before the approval is refused by
 # the approval (schema 013: held -> pending checks the renewed row), and nothing is signed
@@ -353,14 +410,25 @@ for t in ts: t.join()
 EOP
 python3 "$T/race.py" "$PORT" "$T" "alice:$(cat "$T/alice.pw")" || fail "race script"
 [ "$(cat "$T"/race-*.status | grep -o 201 | wc -l)" = 1 ] || fail "racing renewals: $(cat "$T"/race-*.status) $(cat "$T"/race-*.json)"
-[ "$(cat "$T"/race-*.status | grep -o 409 | wc -l)" = 7 ] || fail "racing renewals, the losers: $(cat "$T"/race-*.status)"
-grep -l '"code": "already-renewed"' "$T"/race-*.json | wc -l | grep -qx 7 || fail "losers' errors: $(cat "$T"/race-*.json)"
+# a loser that met the unique index gets 409; one that came after the winner's intent was committed collects
+# the winner's certificate (the same key: sent again, 200), or 503 renewal-pending while it is being signed
+WIN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["serial"])' "$(grep -l 201 "$T"/race-*.status | sed 's/status$/json/')")
+for i in $(seq 8); do
+	case "$(cat "$T/race-$i.status")" in
+	201) ;;
+	200) grep -q "\"serial\": \"$WIN\"" "$T/race-$i.json" || fail "a loser collected another certificate: $(cat "$T/race-$i.json")" ;;
+	409) grep -q '"code": "already-renewed"' "$T/race-$i.json" || fail "a loser's error: $(cat "$T/race-$i.json")" ;;
+	503) grep -q "\"code\": \"renewal-pending\", \"message\": \"renewal $WIN is not signed yet" "$T/race-$i.json" \
+		|| fail "a loser's error: $(cat "$T/race-$i.json")" ;;
+	*) fail "racing renewals, the losers: $(cat "$T"/race-*.status)" ;;
+	esac
+done
 [ "$(cat "$T"/by-*.status | grep -o 201 | wc -l)" = 8 ] || fail "requests batched with the racing renewals: $(cat "$T"/by-*.status)"
 [ "$(cert_rows "renews_serial = '$R'")" = 1 ] && [ "$(cert_rows "renews_serial = '$R' and status = 'issued'")" = 1 ] \
 	|| fail "renewal rows of the raced certificate: $(cert_rows "renews_serial = '$R'")"
 [ "$(cert_rows "status in ('pending', 'held') and profile = 'server'")" = 0 ] || fail "rows left pending after the race"
 echo "# renewal intents refused by the unique index inside a batch this run: $(grep -c "event=db_failed step=intent" "$T/frontend.log" || true)"
-pass "8 racing renewals of one certificate: exactly one wins (unique index), 7 get 409, concurrent issuance unaffected"
+pass "8 racing renewals of one certificate: exactly one wins (unique index), 7 get 409, 503 renewal-pending or the winner's certificate, concurrent issuance unaffected"
 
 # renewing a certificate of a profile that needs approval: held (linked) until a second person approves
 held_renewal() { # OLD_SERIAL OLD_KEY NEW_NAME: a renewal under the approval profile; sets HS (serial), HA (approval)
@@ -374,10 +442,25 @@ held_renewal() { # OLD_SERIAL OLD_KEY NEW_NAME: a renewal under the approval pro
 held_renewal "$HELD" "$T/gated.key" gnew
 GN=$HS GA=$HA
 [ "$(cert_rows "serial_hex = '$GN' and status = 'held' and renews_serial = '$HELD'")" = 1 ] || fail "held renewal row and link"
+# sent again by the holder before and after the approval (a key holder has no account to GET it with;
+# before, 409 already-renewed and a certificate it could never fetch): held, then the certificate
+resend_gn() {
+	challenge "$HELD"; CH=$(json_field '["challenge"]')
+	renew_body "$T/gnew.csr" "$HELD" "$CH" "$(renew_sig "$T/gated.key" "$CH" "$T/gnew.csr")"
+	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+}
+resend_gn
+[ "$STATUS" = 202 ] && [ "$(json_field '["serial"]')" = "$GN" ] && [ "$(json_field '["approval"]')" = "$GA" ] \
+	|| fail "a held renewal sent again: $STATUS $BODY"
 call POST "/api/v1/approvals/$GA/approve" "${ADMIN2[@]}"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] && [ "$(json_field '["renews"]')" = "$HELD" ] \
 	|| fail "approving the held renewal: $STATUS $BODY"
-pass "a renewal under an approval profile is held with its link, then approved"
+resend_gn
+[ "$STATUS" = 200 ] && [ "$(json_field '["serial"]')" = "$GN" ] || fail "an approved renewal sent again: $STATUS $BODY"
+json_field '["certificate"]' > "$T/gnew.pem"
+[ "$(openssl x509 -in "$T/gnew.pem" -noout -pubkey)" = "$(openssl pkey -in "$T/gnew.key" -pubout)" ] \
+	|| fail "the collected renewal is not of the new key"
+pass "a renewal under an approval profile is held with its link, then approved; the holder collects it by sending the renewal again"
 # a held renewal of a certificate revoked meanwhile (its key compromised) is not approved: 409 naming it,
 # the row still held, and rejecting it fails the row unsigned
 held_renewal "$GN" "$T/gnew.key" gnew2
@@ -467,8 +550,11 @@ openssl verify -x509_strict -purpose sslclient -CAfile "$T/ca/root.pem" -untrust
 [ "$(cert_rows "serial_hex = '$CLI2' and renews_serial = '$CLI' and profile = 'client' and status = 'issued'")" = 1 ] || fail "mTLS renewal link"
 pg_psql "$T/pg" owner -c "select details from audit_log where action = 'certificate.requested' and object = '$CLI2'" \
 	| grep -q '"via": "mtls"' || fail "mTLS renewal audit details"
-# the renewed certificate renews the next time, the old one no more
+# the renewed certificate renews the next time, the old one no more (for the same key: that renewal again)
 mtls_renew "$T/cli.pem" "$T/cli.key" "$T/cli2.csr"
+[ "$STATUS" = 200 ] && [ "$(json_field '["serial"]')" = "$CLI2" ] || fail "second mTLS renewal of the same certificate, same key: $STATUS $BODY"
+csr cli2b ec:P-256 "DNS:ignored.clients.example.com"
+mtls_renew "$T/cli.pem" "$T/cli.key" "$T/cli2b.csr"
 [ "$STATUS" = 409 ] || fail "second mTLS renewal of the same certificate: $STATUS $BODY"
 csr cli3 ec:P-256 "DNS:dev.clients.example.com"
 mtls_renew "$T/cli2.pem" "$T/cli2.key" "$T/cli3.csr"
@@ -494,6 +580,17 @@ issue_req "$T/op.csr" operator "${ADMIN2[@]}"
 OP=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/op.pem"
 tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
 [ "$STATUS" = 200 ] || fail "login certificate lists approvals: $STATUS $BODY"
+# an API key is a machine credential: it gets no login certificate (before, an administrator's key minted one
+# and then managed accounts over mutual TLS as that person)
+call POST /api/v1/accounts/ops-admin2/apikeys -d '{}' "${ADMIN2[@]}"
+[ "$STATUS" = 201 ] || fail "API key for ops-admin2: $STATUS $BODY"
+OPKEY=$(json_field '["key"]')
+before=$(cert_rows)
+issue_req "$T/op.csr" operator -H "Authorization: Bearer $OPKEY"
+[ "$STATUS" = 403 ] && grep -q api-key-forbidden <<<"$BODY" || fail "an API key asked for a login certificate: $STATUS $BODY"
+[ "$(cert_rows)" = "$before" ] || fail "an API key's login certificate request stored a row"
+[ "$(pg_psql "$T/pg" owner -c "select details::jsonb->>'code' from audit_log where action = 'certificate.refused' order by id desc limit 1")" = api-key-forbidden ] \
+	|| fail "the API key's refusal is not audited"
 csr gated4 ec:P-256 "DNS:gated4.example.com"
 issue_req "$T/gated4.csr" gated "${ALICE[@]}"
 S4=$(json_field '["serial"]'); A4=$(json_field '["approval"]')

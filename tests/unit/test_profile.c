@@ -161,6 +161,10 @@ static void test_refused(void)
 		{ "path_length negative", ca, 5, "path_length = -1", "line 5: bad value for path_length" },
 		{ "CA with wildcards", ca, 0, "allow_wildcard = yes", "a CA profile cannot have login, allow_wildcard" },
 		{ "CA with login", ca, 0, "login = yes", "a CA profile cannot have login" },
+		/* a machine's authsign key must not mint login certificates (they manage accounts, decide approvals) */
+		{ "login with a cfssl key", leaf, 9,
+		  "eku = clientAuth\nlogin = yes\ncfssl_key = 00112233445566778899aabbccddeeff\ncfssl_account = alice",
+		  "profile server: login = yes cannot have cfssl_key" },
 		{ "ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca" },
 		/* every profile names its CRL and OCSP URLs, http:// or https://, printable ASCII without spaces */
 		{ "leaf without crl_url", leaf, 11, "# none", "profile server needs crl_url and ocsp_url" },
