@@ -37,7 +37,7 @@ int committer_run_issued(struct committer *c, const struct db_batch_issued *is,
  * whose issued result (mark_issued + "certificate.issued" audit row) then goes to the head of the commit
  * queue. The worker sleeps once instead of three times (intent, its own signer round trip, result). A slow
  * or stopped signer holds up only the signing thread: the committer keeps committing everything else. */
-#define COMMIT_WHY_MAX 256
+#define COMMIT_WHY_MAX 448
 #define COMMIT_SIGN_CONNS 2 /* the signing thread's connections: the signer serves each on one worker */
 struct commit_sign {
 	/* in (borrowed until committer_run_intent_sign returns) */

@@ -218,20 +218,28 @@ int issue_body(const struct job *j, struct json_doc **doc, const char **csr, siz
 	return 0;
 }
 
-const char issue_why_signer_down[] = "the request is recorded and will be completed when the signer is back";
-
-void issue_why_later(int rc, char *why, size_t len)
+/* The 503s after the intent is committed name the certificate: it will exist (recovery completes it), and its
+ * requester can fetch it rather than ask again and leave it unclaimed. */
+void issue_why_later(int rc, const char *serial, char *why, size_t len)
 {
 	if (rc == HSMCA_ERR_AGAIN) { /* why holds the signer's reason */
 		char reason[ISSUE_WHY_MAX];
 		snprintf(reason, sizeof(reason), "%s", why);
-		snprintf(why, len, "the signer could not sign it now (%.200s); the request is recorded and will be "
-			 "completed by the recovery pass", reason);
+		snprintf(why, len, "the signer could not sign it now (%.200s); certificate %s is recorded and will be "
+			 "completed by the recovery pass (GET /api/v1/certificates/%s)", reason, serial, serial);
 	} else {
-		snprintf(why, len, "%s", issue_why_signer_down);
+		snprintf(why, len, "the signer is unavailable; certificate %s is recorded and will be completed when the "
+			 "signer is back (GET /api/v1/certificates/%s)", serial, serial);
 	}
 }
-const char issue_why_unrecorded[] = "could not record the certificate; it will be recovered";
+
+void issue_why_unrecorded(const char *serial, char *why, size_t len)
+{
+	snprintf(why, len, "certificate %s was signed but could not be confirmed as recorded; GET "
+		 "/api/v1/certificates/%s returns it once it is (the recovery pass completes it if it was not)",
+		 serial, serial);
+}
+
 const char issue_why_not_pending[] = "the certificate was completed another way meanwhile; "
 				    "GET /api/v1/certificates/{serial} returns what is stored";
 
@@ -652,7 +660,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 			/* the signer may have signed before it went away (IO), or could not sign now (AGAIN): the row
 			 * stays pending and the recovery pass completes it (re-signing the stored TBS), so nothing
 			 * signed is unknown to the database */
-			issue_why_later(rc, o->why, sizeof(o->why));
+			issue_why_later(rc, o->serial, o->why, sizeof(o->why));
 			o->code = "signer-unavailable";
 			goto out;
 		}
@@ -670,7 +678,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 			goto out;
 		}
 		/* signed but not recorded as issued: the row stays pending and recovery re-signs it */
-		snprintf(o->why, sizeof(o->why), "%s", issue_why_unrecorded);
+		issue_why_unrecorded(o->serial, o->why, sizeof(o->why));
 		goto out;
 	}
 	atomic_fetch_add(&w->app->issued, 1);

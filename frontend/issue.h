@@ -8,7 +8,7 @@
 #include "der.h"
 
 #define ISSUE_SERIAL_LEN 17
-#define ISSUE_WHY_MAX 256
+#define ISSUE_WHY_MAX 448
 #define ISSUE_SERIAL_DRAWS 4 /* serials drawn for one request before a collision is its error (128 random bits) */
 
 struct json_node;

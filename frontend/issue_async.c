@@ -139,7 +139,7 @@ static void issue_async_done(void *arg, int rc)
 		job_error(j, o.status, o.code, o.why);
 	} else if (a->s.sign_rc == HSMCA_ERR_IO || a->s.sign_rc == HSMCA_ERR_AGAIN) {
 		atomic_fetch_add(&a->app->failed, 1); /* stays pending: recovery completes it */
-		issue_why_later(a->s.sign_rc, a->s.why, sizeof(a->s.why));
+		issue_why_later(a->s.sign_rc, serial, a->s.why, sizeof(a->s.why));
 		job_error(j, 503, "signer-unavailable", a->s.why);
 	} else if (a->s.sign_rc) {
 		atomic_fetch_add(&a->app->failed, 1);
@@ -154,7 +154,8 @@ static void issue_async_done(void *arg, int rc)
 		job_error(j, 409, "not-pending", issue_why_not_pending);
 	} else if (a->s.result_rc) {
 		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
-		job_error(j, 503, "unavailable", issue_why_unrecorded); /* stays pending: recovery re-signs it */
+		issue_why_unrecorded(serial, a->s.why, sizeof(a->s.why));
+		job_error(j, 503, "unavailable", a->s.why); /* stays pending (recovery re-signs it), or was issued */
 	} else {
 		atomic_fetch_add(&a->app->issued, 1);
 		log_event("info", "issued", "serial=%s profile=%s requester=%s", serial, a->p->name, a->actor);

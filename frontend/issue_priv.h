@@ -7,11 +7,12 @@
 #include "json.h"
 #include "pool.h"
 
-extern const char issue_why_signer_down[]; /* 503: the row stays pending, recovery completes it */
-/* The 503 reason for a row left pending: rc HSMCA_ERR_AGAIN (why holds the signer's reason on entry, kept in
- * the message) or HSMCA_ERR_IO (issue_why_signer_down). */
-void issue_why_later(int rc, char *why, size_t len);
-extern const char issue_why_unrecorded[];  /* 503: signed but not recorded issued; recovery re-signs it */
+/* The 503 reason for a row left pending (recovery completes it), naming its serial: rc HSMCA_ERR_AGAIN (why
+ * holds the signer's reason on entry, kept in the message) or HSMCA_ERR_IO (the signer unavailable). */
+void issue_why_later(int rc, const char *serial, char *why, size_t len);
+/* The 503 reason for a certificate signed whose issued state was not confirmed: the row stays pending and
+ * recovery re-signs it, or the COMMIT happened and its answer was lost; either way GET returns it. */
+void issue_why_unrecorded(const char *serial, char *why, size_t len);
 /* 409: the row was completed another way meanwhile (issued with another DER by recovery, failed): the
  * signature this request got is not the stored one */
 extern const char issue_why_not_pending[];

@@ -197,12 +197,18 @@ for i in 1 2; do
 	[ "$st" = 503 ] || fail "request $i a day ahead of the signer's clock: $st $(cat "$T/ahead-$i.body")"
 	grep -q '"signer-unavailable"' "$T/ahead-$i.body" && grep -q 'clock: notBefore is ahead' "$T/ahead-$i.body" \
 		|| fail "request $i: $(cat "$T/ahead-$i.body")"
+	# the 503 names the recorded certificate, so that its requester can fetch it once recovery completes it
+	# (before, it said only "will be completed": asking again left that one issued and unclaimed)
+	s=$(grep -o 'certificate [0-9a-f]* is recorded and will be completed by the recovery pass (GET /api/v1/certificates/[0-9a-f]*)' \
+		"$T/ahead-$i.body" | cut -d' ' -f2)
+	[ -n "$s" ] && [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$s'")" = pending ] \
+		|| fail "request $i's 503 does not name its pending certificate: $(cat "$T/ahead-$i.body")"
 done
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'pending'")" = $((pending0 + 2)) ] \
 	|| fail "rows a day ahead: $(pg_psql "$T/pg" owner -c "select status, count(*) from certificates group by 1")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.failed'")" = 0 ] \
 	|| fail "a certificate.failed audit row"
-pass "live issuance on a signer error that is not a refusal of its TBS (its clock): 503 naming the signer's reason, both rows stay pending"
+pass "live issuance on a signer error that is not a refusal of its TBS (its clock): 503 naming the signer's reason and the certificate's serial, both rows stay pending"
 csr nokey ec:P-256 "DNS:nokey.clients.example.com"
 python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "nokey"}))' "$T/nokey.csr" > "$T/nokey.json"
 st=$(curl -sS -o "$T/nokey.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --data-binary @"$T/nokey.json" "$URL/api/v1/certificates")
