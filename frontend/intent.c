@@ -110,6 +110,16 @@ static int intent_mac_field(EVP_MAC_CTX *m, const void *p, size_t len, int width
 	return EVP_MAC_update(m, h + 4 - width, (size_t)width) && EVP_MAC_update(m, p, len);
 }
 
+/* An all-zero key is no key: intent_key_parse refuses one, and app_wipe zeroes the keys as the frontend stops
+ * while its threads may still run. */
+static bool intent_key_wiped(const uint8_t key[INTENT_KEY_LEN])
+{
+	uint8_t any = 0;
+	for (size_t i = 0; i < INTENT_KEY_LEN; i++)
+		any |= ((const volatile uint8_t *)key)[i];
+	return any == 0;
+}
+
 int intent_hmac_parts(const uint8_t key[INTENT_KEY_LEN], const char *domain, const struct intent_part *parts,
 		      size_t n, uint8_t out[INTENT_MAC_LEN])
 {
@@ -124,6 +134,10 @@ int intent_hmac_parts(const uint8_t key[INTENT_KEY_LEN], const char *domain, con
 		if ((parts[i].width == 2 && parts[i].len > 0xffff) || (parts[i].width == 4 && parts[i].len > 0xffffffffu) ||
 		    (parts[i].width != 0 && parts[i].width != 2 && parts[i].width != 4))
 			return HSMCA_ERR_LIMIT;
+	/* a MAC under a wiped key would be stored with an intent (and failed as forged by the next start's
+	 * recovery), or would call a stored intent forged: neither, it is an error (the row stays as it is) */
+	if (intent_key_wiped(key))
+		return HSMCA_ERR_CRYPTO;
 	if (!(mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) || !(m = EVP_MAC_CTX_new(mac)) ||
 	    !EVP_MAC_init(m, key, INTENT_KEY_LEN, params) ||
 	    !EVP_MAC_update(m, (const uint8_t *)domain, strlen(domain) + 1))
@@ -132,8 +146,8 @@ int intent_hmac_parts(const uint8_t key[INTENT_KEY_LEN], const char *domain, con
 		if (parts[i].width ? !intent_mac_field(m, parts[i].p, parts[i].len, parts[i].width)
 				   : !EVP_MAC_update(m, parts[i].p, parts[i].len))
 			goto out;
-	if (!EVP_MAC_final(m, out, &outl, INTENT_MAC_LEN) || outl != INTENT_MAC_LEN)
-		goto out;
+	if (!EVP_MAC_final(m, out, &outl, INTENT_MAC_LEN) || outl != INTENT_MAC_LEN || intent_key_wiped(key))
+		goto out; /* wiped meanwhile: the MAC may be under part of it */
 	rc = 0;
 out:
 	EVP_MAC_CTX_free(m);

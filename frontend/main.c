@@ -400,7 +400,8 @@ static int fe_run(const struct fe_args *args)
 	int rc = http_run(&a, &l);
 	listen_close(&l);
 	/* the workers', committer's and account watcher's threads still run and read a: only its secret is wiped,
-	 * nothing is freed under them; the process exits now */
+	 * nothing is freed under them; the process exits now (a MAC asked for under the wiped intent key is an
+	 * error, intent.c: no intent is stored under it and no stored one is judged by it) */
 	app_wipe(&a);
 #ifdef FE_LEAK_CHECK
 	/* the process leaves with _exit, so LeakSanitizer's own check at exit never runs: with detect_leaks=1 in

@@ -123,6 +123,13 @@ static void test_mac(void)
 	CHECK(intent_verify(key, NULL, "0a1b2c", "int", tbs, sizeof tbs, NULL, false, why, sizeof why) == HSMCA_ERR_AUTH &&
 	      strstr(why, "has no MAC"));
 	CHECK(intent_verify(key, NULL, "0a1b2c", "int", tbs, sizeof tbs, NULL, true, why, sizeof why) == 0);
+	/* a wiped key (all zero: app_wipe as the frontend stops, its threads still running) makes no MAC and
+	 * judges no row: an error, not "does not match" (a live intent would have been stored with a MAC under
+	 * it, and a recovery pass would have failed good rows as forged) */
+	uint8_t wiped[INTENT_KEY_LEN] = { 0 };
+	CHECK(intent_mac(wiped, "0a1b2c", "int", tbs, sizeof tbs, b) == HSMCA_ERR_CRYPTO);
+	CHECK(intent_verify(wiped, NULL, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == HSMCA_ERR_CRYPTO);
+	CHECK(intent_release_mac(wiped, "0a1b2c", b) == HSMCA_ERR_CRYPTO);
 	/* a second accepted key (a rotation): a MAC under either verifies; under neither does not */
 	CHECK(intent_verify(key2, key, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == 0);
 	CHECK(intent_verify(key, key2, "0a1b2c", "int", tbs, sizeof tbs, a, false, why, sizeof why) == 0);
