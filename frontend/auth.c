@@ -41,6 +41,7 @@ struct rl_slot {
 	char key[RL_KEY_MAX];
 	time_t last_failure;
 	unsigned failures;
+	unsigned pending; /* verifications running against this budget (rl_reserve): never evicted while any */
 };
 
 /* A verified password: the tag says which (user, password) was checked, pw_hash against which stored hash.
@@ -75,7 +76,8 @@ struct ratelimit {
 	struct rl_slot slots[RL_SLOTS];
 	uint8_t rl_key[32]; /* keys the slots' sets */
 	EVP_MD_CTX *rl_base, *rl_tmp; /* SHA-256 having absorbed rl_key; scratch (both used under mu) */
-	bool rl_used;       /* a slot has been claimed */
+	bool rl_used;       /* a failure has been recorded */
+	unsigned rl_pending; /* reservations held, over all slots */
 	uint8_t cache_key[32];
 	struct cache_slot cache[AUTH_CACHE_SLOTS];
 	struct acct_slot acct[AUTH_CACHE_SLOTS];
@@ -156,12 +158,16 @@ static bool rl_active(const struct rl_slot *s, time_t now)
 	return s->key[0] && s->failures > 0 && now - s->last_failure < AUTH_FAIL_WINDOW;
 }
 
-/* The slot counting key's failures, or NULL if it has none; never evicts (a check must not forget). */
-static struct rl_slot *rl_find(struct ratelimit *rl, const char *key)
+/* Counting something: failures in the window, or a reservation (which must find its slot again). */
+static bool rl_held(const struct rl_slot *s, time_t now)
+{
+	return rl_active(s, now) || s->pending > 0;
+}
+
+/* The slot of key, or NULL; never evicts (a check must not forget). */
+static struct rl_slot *rl_lookup(struct ratelimit *rl, const char *key)
 {
 	struct rl_slot *set[2];
-	if (!rl->rl_used) /* no failure ever recorded: nothing to find (the common case, no hashing) */
-		return NULL;
 	rl_sets(rl, key, set);
 	for (int k = 0; k < 2; k++)
 		for (unsigned i = 0; i < RL_WAYS; i++)
@@ -170,34 +176,44 @@ static struct rl_slot *rl_find(struct ratelimit *rl, const char *key)
 	return NULL;
 }
 
-/* The slot for a new failure of key: its own, else a free or quiet one, else the active one with the fewest
- * failures that is not limited. A limited key is never evicted before its window has passed; only if both
- * sets are all limited is the failure not counted (the caller logs it either way). */
+/* The slot counting key, or NULL if it has none. */
+static struct rl_slot *rl_find(struct ratelimit *rl, const char *key)
+{
+	/* no failure ever recorded and nothing reserved: nothing to find (the common case, no hashing) */
+	if (!rl->rl_used && !rl->rl_pending)
+		return NULL;
+	return rl_lookup(rl, key);
+}
+
+/* The slot for a new failure or reservation of key: its own, else a free or quiet one, else the active one
+ * with the fewest failures that is neither limited nor reserved. A limited key is never evicted before its
+ * window has passed, nor a reserved one before its reservations are released; only if both sets are all
+ * limited or reserved is there no slot (a failure is then not counted: the caller logs it either way; a
+ * reservation is refused). */
 static struct rl_slot *rl_claim(struct ratelimit *rl, const char *key, time_t now)
 {
-	struct rl_slot *set[2], *victim = NULL, *own = rl_find(rl, key);
+	struct rl_slot *set[2], *victim = NULL, *own = rl_lookup(rl, key);
 	if (own)
 		return own;
 	rl_sets(rl, key, set);
 	unsigned busy[2] = { 0, 0 };
 	for (int k = 0; k < 2; k++)
 		for (unsigned i = 0; i < RL_WAYS; i++)
-			busy[k] += rl_active(&set[k][i], now);
+			busy[k] += rl_held(&set[k][i], now);
 	for (int n = 0; n < 2; n++) {
 		int k = busy[1] < busy[0] ? 1 - n : n; /* the less busy set first */
 		for (unsigned i = 0; i < RL_WAYS; i++) {
 			struct rl_slot *s = &set[k][i];
-			if (!rl_active(s, now)) {
-				if (!victim || rl_active(victim, now))
+			if (!rl_held(s, now)) {
+				if (!victim || rl_held(victim, now))
 					victim = s;
-			} else if (s->failures < AUTH_FAIL_LIMIT &&
-				   (!victim || (rl_active(victim, now) && s->failures < victim->failures))) {
+			} else if (!s->pending && s->failures < AUTH_FAIL_LIMIT &&
+				   (!victim || (rl_held(victim, now) && s->failures < victim->failures))) {
 				victim = s;
 			}
 		}
 	}
 	if (victim) {
-		rl->rl_used = true;
 		memset(victim, 0, sizeof(*victim));
 		snprintf(victim->key, sizeof(victim->key), "%s", key);
 	}
@@ -233,10 +249,40 @@ static void rl_fail(struct ratelimit *rl, const char *kind, const char *who, tim
 	struct rl_slot *s = rl_claim(rl, key, now);
 	if (!s)
 		return;
+	rl->rl_used = true;
 	if (!rl_active(s, now))
 		s->failures = 0;
 	s->failures++;
 	s->last_failure = now;
+}
+
+/* A reservation of one attempt against who's budget of AUTH_FAIL_LIMIT: the failures in its window plus the
+ * attempts reserved and not yet released must stay below it (true: reserved; false: none left, or no slot to
+ * count it in). A verification reserves before it runs and releases after it (rl_release), recording its
+ * failure in the same hold of the lock, so however many run at once no more than the limit's number can. */
+static bool rl_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+{
+	char key[RL_KEY_MAX];
+	rl_key(key, kind, who);
+	struct rl_slot *s = rl_find(rl, key);
+	if (s && (rl_active(s, now) ? s->failures : 0) + s->pending >= AUTH_FAIL_LIMIT)
+		return false;
+	if (!(s = rl_claim(rl, key, now)))
+		return false;
+	s->pending++;
+	rl->rl_pending++;
+	return true;
+}
+
+static void rl_release(struct ratelimit *rl, const char *kind, const char *who)
+{
+	char key[RL_KEY_MAX];
+	rl_key(key, kind, who);
+	struct rl_slot *s = rl_lookup(rl, key); /* a reserved slot is never evicted */
+	if (s && s->pending) {
+		s->pending--;
+		rl->rl_pending--;
+	}
 }
 
 bool ratelimit_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now)
@@ -251,6 +297,23 @@ void ratelimit_failed(struct ratelimit *rl, const char *kind, const char *who, t
 {
 	pthread_mutex_lock(&rl->mu);
 	rl_fail(rl, kind, who, now);
+	pthread_mutex_unlock(&rl->mu);
+}
+
+bool ratelimit_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+{
+	pthread_mutex_lock(&rl->mu);
+	bool ok = rl_reserve(rl, kind, who, now);
+	pthread_mutex_unlock(&rl->mu);
+	return ok;
+}
+
+void ratelimit_release(struct ratelimit *rl, const char *kind, const char *who, bool failed, time_t now)
+{
+	pthread_mutex_lock(&rl->mu);
+	rl_release(rl, kind, who);
+	if (failed)
+		rl_fail(rl, kind, who, now);
 	pthread_mutex_unlock(&rl->mu);
 }
 
@@ -461,12 +524,15 @@ static int auth_account_get(struct worker *w, const char *user, struct db_accoun
 	return 0;
 }
 
-/* What pwflight_verify needs of the credential cache for one login (pwflight_cache.arg). */
+/* What pwflight_verify needs of the credential cache and the limits for one login (pwflight_cache.arg). */
 struct auth_login {
 	struct ratelimit *rl;
 	const uint8_t *tag;
 	time_t now;
 	const struct db_account *acct; /* NULL: no such account (verified against the dummy, never cached) */
+	const char *user, *peer;
+	bool held_addr, held_acct; /* reserved by auth_login_begin: released by auth_login_settle */
+	bool refused;              /* auth_login_begin found no budget left: nothing was verified */
 };
 
 static bool auth_login_known(void *arg)
@@ -529,6 +595,51 @@ static bool auth_known_find(struct ratelimit *rl, const uint8_t *utag, const uin
 		    CRYPTO_memcmp(set[i].tag, ptag, AUTH_KNOWN_TAG) == 0)
 			return true;
 	return false;
+}
+
+/* The login is about to run scrypt itself (not joining one running, not cached): one attempt is reserved
+ * against the address's budget and the account's, so that no more verifications run at once than failures
+ * would be allowed (the account's limit does not hold at a known address: there a login that finds no budget
+ * left on the account goes on with the address's alone). Without a reservation nothing is verified, and the
+ * login is answered as limited. The tags are computed outside the lock, and only for an account out of budget. */
+static bool auth_login_begin(void *arg)
+{
+	struct auth_login *l = arg;
+	uint8_t utag[SHA256_DIGEST_LENGTH], ptag[SHA256_DIGEST_LENGTH];
+	struct ratelimit *rl = l->rl;
+	pthread_mutex_lock(&rl->mu);
+	l->held_addr = rl_reserve(rl, "addr", l->peer, l->now);
+	l->held_acct = l->held_addr && rl_reserve(rl, "acct", l->user, l->now);
+	pthread_mutex_unlock(&rl->mu);
+	if (l->held_addr && !l->held_acct) {
+		auth_known_tags(rl, l->user, l->peer, utag, ptag);
+		pthread_mutex_lock(&rl->mu);
+		if (!auth_known_find(rl, utag, ptag, l->now)) {
+			rl_release(rl, "addr", l->peer);
+			l->held_addr = false;
+		}
+		pthread_mutex_unlock(&rl->mu);
+	}
+	l->refused = !l->held_addr;
+	return !l->refused;
+}
+
+/* After the verification (or the join, or the cache hit): the reservations go, and a failure is counted
+ * against both, in one hold of the lock (the count never drops between them). */
+static void auth_login_settle(struct auth_login *l, bool ok)
+{
+	struct ratelimit *rl = l->rl;
+	pthread_mutex_lock(&rl->mu);
+	if (l->held_acct)
+		rl_release(rl, "acct", l->user);
+	if (l->held_addr)
+		rl_release(rl, "addr", l->peer);
+	l->held_acct = l->held_addr = false;
+	if (!ok) {
+		rl_fail(rl, "acct", l->user, l->now);
+		rl_fail(rl, "addr", l->peer, l->now);
+	}
+	pthread_mutex_unlock(&rl->mu);
 }
 
 /* A verified login of user from peer. */
@@ -645,20 +756,21 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 		goto out;
 	}
 	auth_cache_tag(rl, user, pw, pw_len, tag);
-	struct auth_login login = { rl, tag, now, rc ? NULL : out };
-	const struct pwflight_cache cache = { auth_login_known, auth_login_record, &login };
+	struct auth_login login = { .rl = rl, .tag = tag, .now = now, .acct = rc ? NULL : out, .user = user, .peer = peer };
+	const struct pwflight_cache cache = { auth_login_known, auth_login_record, auth_login_begin, &login };
 	bool ok = auth_login_known(&login) ||
 		  pwflight_verify(rl->flight, tag, rc ? auth_dummy : out->pw_hash, pw, pw_len, &cache,
 				  &w->app->password_checks);
+	if (login.refused) { /* as many verifications run or failed as the limit allows: nothing was verified */
+		res = AUTH_LIMITED;
+		goto out;
+	}
 	ok = ok && !rc && !out->disabled;
+	auth_login_settle(&login, ok);
 	if (ok) {
 		res = AUTH_OK;
 		auth_mark_known(rl, user, peer, now);
 	} else {
-		pthread_mutex_lock(&rl->mu);
-		rl_fail(rl, "acct", user, now);
-		rl_fail(rl, "addr", peer, now);
-		pthread_mutex_unlock(&rl->mu);
 		atomic_fetch_add(&w->app->auth_failures, 1);
 		char q[2 * RL_KEY_MAX];
 		log_event("warn", "auth_failed", "user=%s peer=%s", log_quote(user, q, sizeof(q)), peer);

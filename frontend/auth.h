@@ -1,5 +1,7 @@
 /* Caller authentication: HTTP Basic (scrypt-hashed passwords, a dummy hash for unknown users so both
  * cost the same) or Bearer API keys (stored as SHA-256), with per-account and per-address failure limits.
+ * A password verification reserves its attempt against both limits before scrypt runs (ratelimit_reserve), so
+ * parallel guesses cannot all run before the first failure is counted.
  * The per-account limit does not hold against an address the account logged in from within
  * AUTH_KNOWN_SECONDS; that address still has its own limit: whoever guesses
  * at an administrator's password from elsewhere cannot lock the administrator out of their usual address.
@@ -58,6 +60,13 @@ void ratelimit_free(struct ratelimit *rl);
  * other names cannot reset anyone's count. */
 bool ratelimit_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now);
 void ratelimit_failed(struct ratelimit *rl, const char *kind, const char *who, time_t now);
+/* An attempt about to be made (a password verification): reserved against who's budget, true if the failures
+ * in the window plus the reservations held stay below AUTH_FAIL_LIMIT with it; false reserves nothing. A
+ * reserved entry is never evicted. ratelimit_release gives it back and, if failed, counts the failure, in one
+ * hold of the lock. So at most AUTH_FAIL_LIMIT attempts run or fail per window, however many come at once;
+ * limited (above) counts failures only, so a success or a cached login is never refused for attempts running. */
+bool ratelimit_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now) HSMCA_WUR;
+void ratelimit_release(struct ratelimit *rl, const char *kind, const char *who, bool failed, time_t now);
 /* At exit: wipes the credential cache (tags, key, account rows) under the lock; frees nothing, as other
  * threads may still hold rl. */
 void ratelimit_wipe(struct ratelimit *rl);

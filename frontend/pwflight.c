@@ -81,6 +81,10 @@ bool pwflight_verify(struct pwflight *f, const uint8_t tag[PWFLIGHT_TAG], const 
 		pthread_mutex_unlock(&f->mu);
 		return true;
 	}
+	if (cache->begin && !cache->begin(cache->arg)) { /* refused before anything is claimed or run */
+		pthread_mutex_unlock(&f->mu);
+		return false;
+	}
 	if (free_slot) {
 		free_slot->refs = 1;
 		free_slot->done = false;

@@ -20,14 +20,18 @@ struct pwflight;
 struct pwflight *pwflight_new(void);
 void pwflight_free(struct pwflight *f);
 /* The caller's cache of good verifications, consulted and filled in step with the table so that a request
- * that comes just as a verification ends finds either that verification or its recorded result. */
+ * that comes just as a verification ends finds either that verification or its recorded result; and its
+ * limits, asked only by a caller that is to run scrypt itself (joining a running verification or finding the
+ * result cached costs no scrypt, so it needs no budget). */
 struct pwflight_cache {
 	bool (*known_good)(void *arg);     /* the cache holds this verification (then the answer is yes) */
 	void (*record)(void *arg, bool ok); /* the verifier's result, recorded before anyone may start anew */
+	bool (*begin)(void *arg);          /* NULL, or false: this caller may not verify now (arg says why) */
 	void *arg;
 };
 /* auth_verify_password(hash, pw, pw_len), run once for all callers that come with the same tag and hash
- * while it runs. verified counts the scrypt runs actually made (for /metrics). */
+ * while it runs. verified counts the scrypt runs actually made (for /metrics). A caller that begin refuses
+ * gets false without a verification. known_good and begin are called under the table's lock. */
 bool pwflight_verify(struct pwflight *f, const uint8_t tag[PWFLIGHT_TAG], const char *hash, const char *pw,
 		     size_t pw_len, const struct pwflight_cache *cache, atomic_ulong *verified);
 

@@ -226,6 +226,41 @@ issue_req "$T/good.csr" server --interface 127.0.0.11 -H "Authorization: Bearer 
 refuse 401 unauthorized "another address"
 pass "unknown API keys, malformed Basic and unknown schemes are limited per address (429 after 5, not audited)"
 
+# parallel wrong passwords cannot outrun the limit: a verification reserves its attempt against the address's
+# and the account's budget before scrypt runs, so of 30 guesses sent at once from one address, or from 30
+# addresses at one account, at most 5 are verified (401) and the rest get 429 (before, every guess that
+# found the limit not yet reached was verified: 8 with the 4 workers here, as many as there are workers)
+fe_requester burst1
+fe_requester burst2
+metric() { curl -sS "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+burst() { # burst USER ADDR...: one wrong password (each its own) from each ADDR, all at once; sets B401, B429
+	local user=$1 i=0 a pids=()
+	shift
+	rm -f "$T"/burst-*.status
+	for a in "$@"; do
+		i=$((i + 1))
+		curl -sS -o /dev/null -w '%{http_code}\n' --interface "$a" -u "$user:guess $i" "$URL/api/v1/accounts" \
+			> "$T/burst-$i.status" 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	B401=$(cat "$T"/burst-*.status | grep -c '^401$' || true)
+	B429=$(cat "$T"/burst-*.status | grep -c '^429$' || true)
+	[ $((B401 + B429)) = $# ] || fail "burst at $user: not all 401 or 429: $(sort "$T"/burst-*.status | uniq -c)"
+}
+V0=$(metric hsmca_password_verifications_total)
+burst burst1 $(printf '127.0.1.1 %.0s' $(seq 30))
+V1=$(metric hsmca_password_verifications_total)
+[ "$B401" -ge 1 ] && [ "$B401" -le 5 ] && [ $((V1 - V0)) -le 5 ] \
+	|| fail "30 wrong passwords at once from one address: $B401 x 401, $B429 x 429, $((V1 - V0)) verifications (want at most 5)"
+burst burst2 $(for i in $(seq 30); do printf '127.0.2.%d ' "$i"; done)
+V2=$(metric hsmca_password_verifications_total)
+[ "$B401" -ge 1 ] && [ "$B401" -le 5 ] && [ $((V2 - V1)) -le 5 ] \
+	|| fail "30 wrong passwords at once at one account from 30 addresses: $B401 x 401, $B429 x 429, $((V2 - V1)) verifications (want at most 5)"
+[ "$(curl -sS -o /dev/null -w '%{http_code}' --interface 127.0.2.31 -u "burst2:burst2 password 0001" "$URL/api/v1/accounts")" = 429 ] \
+	|| fail "the right password of the account just guessed at, from a new address: not 429"
+pass "30 wrong passwords at once, from one address or at one account from 30: at most 5 verified (401, $((V1 - V0)) and $((V2 - V1)) scrypt runs), the rest 429"
+
 # a user name is logged as one quoted token: a line break or key=value text in it cannot forge a log line
 lines=$(wc -l < "$T/frontend.log")
 issue_req "$T/good.csr" server --interface 127.0.0.12 -u $'x\nts=1 level=info event=issued serial=dead:pw'

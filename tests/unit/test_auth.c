@@ -44,6 +44,54 @@ static void test_limit_survives_others(void)
 	ratelimit_free(rl);
 }
 
+/* Reservations (parallel verifications): at most AUTH_FAIL_LIMIT at once or failed in the window; a success
+ * gives its budget back; a reserved entry survives other names' failures; the limit itself counts failures
+ * only (a reservation never makes a cached or joined login 429). */
+static void test_reserve(void)
+{
+	struct ratelimit *rl = ratelimit_new();
+	time_t now = 1700000000;
+	char who[64];
+	CHECK(rl != NULL);
+	if (!rl)
+		return;
+	for (int i = 0; i < AUTH_FAIL_LIMIT; i++)
+		CHECKF(ratelimit_reserve(rl, "acct", "victim", now), "reservation %d", i);
+	CHECK(!ratelimit_reserve(rl, "acct", "victim", now));
+	CHECK(!ratelimit_limited(rl, "acct", "victim", now));
+	CHECK(ratelimit_reserve(rl, "acct", "other", now)); /* names are apart */
+	ratelimit_release(rl, "acct", "other", false, now);
+	/* 50,000 other names failing cannot evict the reserved entry (its count would be lost) */
+	for (int i = 0; i < 50000; i++) {
+		snprintf(who, sizeof(who), "other-%d", i);
+		ratelimit_failed(rl, "acct", who, now);
+	}
+	CHECK(!ratelimit_reserve(rl, "acct", "victim", now));
+	/* a success gives its reservation back; a failure turns it into a failure */
+	ratelimit_release(rl, "acct", "victim", false, now);
+	CHECK(ratelimit_reserve(rl, "acct", "victim", now));
+	for (int i = 0; i < AUTH_FAIL_LIMIT; i++)
+		ratelimit_release(rl, "acct", "victim", true, now);
+	CHECK(ratelimit_limited(rl, "acct", "victim", now));
+	CHECK(!ratelimit_reserve(rl, "acct", "victim", now));
+	/* a quiet window clears failures, and the budget is whole again */
+	CHECK(!ratelimit_limited(rl, "acct", "victim", now + AUTH_FAIL_WINDOW));
+	for (int i = 0; i < AUTH_FAIL_LIMIT; i++)
+		CHECKF(ratelimit_reserve(rl, "acct", "victim", now + AUTH_FAIL_WINDOW), "after the window: %d", i);
+	CHECK(!ratelimit_reserve(rl, "acct", "victim", now + AUTH_FAIL_WINDOW));
+	for (int i = 0; i < AUTH_FAIL_LIMIT; i++)
+		ratelimit_release(rl, "acct", "victim", false, now + AUTH_FAIL_WINDOW);
+	CHECK(!ratelimit_limited(rl, "acct", "victim", now + AUTH_FAIL_WINDOW));
+	/* failures and reservations add up: 3 failed, 2 more may run */
+	for (int i = 0; i < 3; i++)
+		ratelimit_failed(rl, "addr", "192.0.2.7", now);
+	CHECK(ratelimit_reserve(rl, "addr", "192.0.2.7", now) && ratelimit_reserve(rl, "addr", "192.0.2.7", now));
+	CHECK(!ratelimit_reserve(rl, "addr", "192.0.2.7", now));
+	ratelimit_release(rl, "addr", "192.0.2.7", false, now);
+	ratelimit_release(rl, "addr", "192.0.2.7", false, now);
+	ratelimit_free(rl);
+}
+
 /* Many limited names at once: every one of them stays limited (none evicts another), kinds are apart. */
 static void test_many_limited(void)
 {
@@ -171,6 +219,7 @@ int main(void)
 	test_base64();
 	test_limit_survives_others();
 	test_many_limited();
+	test_reserve();
 	test_log_quote();
 	test_peer_groups();
 	return check_done("unit_auth");

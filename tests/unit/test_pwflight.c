@@ -1,6 +1,7 @@
 /* pwflight (frontend/pwflight.c): a herd with the same credentials runs scrypt once and every member gets the
  * verifier's answer; a wrong password is refused to all; a result the cache already holds costs nothing;
- * with more distinct logins at once than the table has slots, each still gets its own right answer. */
+ * with more distinct logins at once than the table has slots, each still gets its own right answer; the
+ * caller's limits (begin) bound the scrypt runs whatever the timing, and only callers that would run one ask. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -54,14 +55,26 @@ static pthread_barrier_t start;
 struct member {
 	uint8_t tag[PWFLIGHT_TAG];
 	const char *pw;
+	bool (*begin)(void *arg);
 	bool ok;
 };
+
+/* The caller's limits, as auth.c reserves them: a budget of verifications, never given back here. */
+static atomic_int budget;
+static atomic_uint begun;
+
+static bool budget_begin(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&begun, 1);
+	return atomic_fetch_sub(&budget, 1) > 0;
+}
 
 static void *member_run(void *arg)
 {
 	struct member *m = arg;
 	struct login l = { &good, m->tag };
-	const struct pwflight_cache cache = { good_known, good_record, &l };
+	const struct pwflight_cache cache = { good_known, good_record, m->begin, &l };
 	pthread_barrier_wait(&start);
 	m->ok = good_known(&l) || pwflight_verify(flight, m->tag, hash, m->pw, strlen(m->pw), &cache, &verified);
 	return NULL;
@@ -113,6 +126,29 @@ int main(void)
 	for (unsigned i = 0; i < DISTINCT; i++)
 		CHECKF(m[i].ok == (i % 2 == 1), "distinct login %u", i);
 	CHECKF(n == DISTINCT, "%d distinct logins ran scrypt %lu times", DISTINCT, n);
+
+	/* a budget of one: a herd of wrong logins runs one scrypt, whether the others join it or come after it
+	 * and are refused; all are refused */
+	atomic_store(&budget, 1);
+	for (unsigned i = 0; i < HERD; i++)
+		m[i] = (struct member){ .tag = { 4 }, .pw = "wrong horse", .begin = budget_begin };
+	n = herd(m, HERD);
+	for (unsigned i = 0; i < HERD; i++)
+		CHECKF(!m[i].ok, "budget of one, member %u", i);
+	CHECKF(n == 1, "a herd with a budget of one ran scrypt %lu times", n);
+
+	/* a budget of two for distinct logins (all with the right password): two run, the others are refused
+	 * without a verification */
+	atomic_store(&budget, 2);
+	atomic_store(&begun, 0);
+	unsigned in = 0;
+	for (unsigned i = 0; i < DISTINCT; i++)
+		m[i] = (struct member){ .tag = { 5, (uint8_t)i }, .pw = "right horse", .begin = budget_begin };
+	n = herd(m, DISTINCT);
+	for (unsigned i = 0; i < DISTINCT; i++)
+		in += m[i].ok;
+	CHECKF(n == 2 && in == 2, "%d distinct logins with a budget of two: %lu runs, %u let in", DISTINCT, n, in);
+	CHECKF(atomic_load(&begun) == DISTINCT, "begin asked %u times, want %d", atomic_load(&begun), DISTINCT);
 
 	pwflight_free(flight);
 	return check_done("unit_pwflight");
