@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
 #define ADMIN_PREFIX "/api/v1/accounts"
 #define ADMIN_SEGS_MAX 4 /* {name}/apikeys/{id}/disable */
@@ -21,25 +22,6 @@ __attribute__((format(printf, 3, 4))) static int admin_fail(char *why, int rc, c
 	return rc;
 }
 
-/* One UTF-8 sequence at s (strict: shortest form, no surrogates, at most U+10FFFF); its length or 0. */
-static size_t admin_utf8_next(const uint8_t *s, size_t len, uint32_t *cp)
-{
-	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-	if (n == 0 || n > len)
-		return 0;
-	uint32_t c = n == 1 ? s[0] : (uint32_t)(s[0] & (0x7f >> n));
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 int admin_name_check(const char *s, size_t len, char *why)
 {
 	const uint8_t *p = (const uint8_t *)s;
@@ -49,7 +31,7 @@ int admin_name_check(const char *s, size_t len, char *why)
 		return admin_fail(why, HSMCA_ERR_PARSE, "account name: longer than 63 bytes");
 	for (size_t i = 0; i < len;) {
 		uint32_t c = 0;
-		size_t n = admin_utf8_next(p + i, len - i, &c);
+		size_t n = utf8_next(p + i, len - i, &c);
 		if (n == 0)
 			return admin_fail(why, HSMCA_ERR_PARSE, "account name: not UTF-8");
 		if (c == ':')

@@ -745,7 +745,8 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 		goto out;
 	}
 	/* role, disabled and password are the current ones (auth_account_get); the scrypt verification is
-	 * cached against the password hash the row holds now */
+	 * cached against the password hash the row holds now. A name no account can have (not UTF-8, a control
+	 * character) is not found without a query: an unknown user, verified against the dummy and counted. */
 	int rc = auth_account_get(w, user, out);
 	if (rc == HSMCA_ERR_AUTH) { /* its row was changed outside the frontend: as an unknown account */
 		auth_row_refused(w, peer);

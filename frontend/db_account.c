@@ -6,6 +6,7 @@
 #include "conf.h"
 #include "db_priv.h"
 #include "rowmac.h"
+#include "utf8.h"
 
 #define DB_KEY_HASH_HEX_LEN 64
 #define DB_ACCOUNT_LIST_MAX_SQL "10000" /* rows one listing returns at most */
@@ -33,7 +34,9 @@ bool db_role_parse(const char *s, enum db_role *out)
 	return false;
 }
 
-/* "name" must be a valid account name: 1..63 bytes, no ':' (HTTP Basic), no control characters. */
+/* "name" must be a valid account name: 1..63 bytes of UTF-8, no ':' (HTTP Basic), no control characters. A
+ * lookup of any other name finds nothing without a query (PostgreSQL would refuse bytes that are not UTF-8
+ * with an error, and a login with such a user name got 503 instead of the unknown user's 401). */
 static int db_account_name_check(struct db *db, const char *name)
 {
 	int rc = db_check_name(db, "account name", name, DB_NAME_MAX);
@@ -43,6 +46,8 @@ static int db_account_name_check(struct db *db, const char *name)
 	for (const char *p = name; *p; p++)
 		if (*p == ':' || (unsigned char)*p < 0x20 || *p == 0x7f)
 			return db_fail(db, HSMCA_ERR_PARSE, "account name: ':' or a control character");
+	if (!utf8_valid((const uint8_t *)name, strlen(name)))
+		return db_fail(db, HSMCA_ERR_PARSE, "account name: not UTF-8");
 	return 0;
 }
 

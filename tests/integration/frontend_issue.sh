@@ -261,6 +261,25 @@ V2=$(metric hsmca_password_verifications_total)
 	|| fail "the right password of the account just guessed at, from a new address: not 429"
 pass "30 wrong passwords at once, from one address or at one account from 30: at most 5 verified (401, $((V1 - V0)) and $((V2 - V1)) scrypt runs), the rest 429"
 
+# a Basic user name that is not UTF-8 cannot be an account's: refused like an unknown user (401, audited,
+# verified against the dummy hash, counted: the sixth from one address gets 429) without a query (PostgreSQL
+# refuses such bytes: it was 503, without a verification, a count or an audit row)
+refusals=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '-'")
+V0=$(metric hsmca_password_verifications_total)
+issue_req "$T/good.csr" server --interface 127.0.0.13 -H "Authorization: Basic $(printf '\xff\xfeuser:x' | base64)"
+refuse 401 unauthorized "a user name that is not UTF-8"
+[ "$(metric hsmca_password_verifications_total)" = $((V0 + 1)) ] || fail "a user name that is not UTF-8 was not verified against the dummy hash"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '-'")" = $((refusals + 1)) ] \
+	|| fail "the refusal of a user name that is not UTF-8 is not audited"
+for n in 2 3 4 5; do
+	issue_req "$T/good.csr" server --interface 127.0.0.13 -H "Authorization: Basic $(printf '\xc3\x28%d:x' "$n" | base64)"
+	refuse 401 unauthorized "a user name that is not UTF-8 ($n)"
+done
+issue_req "$T/good.csr" server --interface 127.0.0.13 -H "Authorization: Basic $(printf '\xff\xfeuser:x' | base64)"
+refuse 429 rate-limited "a sixth user name that is not UTF-8 from one address"
+grep -q 'event=auth_failed user="\\xff\\xfeuser" peer=127.0.0.13' "$T/frontend.log" || fail "the refusal is not logged as an auth failure"
+pass "a user name that is not UTF-8 is an unknown user: 401, audited, a dummy verification, counted (429 after 5); no query, no 503"
+
 # a user name is logged as one quoted token: a line break or key=value text in it cannot forge a log line
 lines=$(wc -l < "$T/frontend.log")
 issue_req "$T/good.csr" server --interface 127.0.0.12 -u $'x\nts=1 level=info event=issued serial=dead:pw'
