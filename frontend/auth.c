@@ -727,6 +727,11 @@ static enum auth_result auth_addr_failed(struct worker *w, const char *peer, tim
 	return AUTH_BAD;
 }
 
+enum auth_result auth_missing_failed(struct worker *w, const char *peer)
+{
+	return auth_addr_failed(w, peer, time(NULL), "no credentials");
+}
+
 static enum auth_result auth_basic(struct worker *w, const char *b64, const char *peer, struct db_account *out)
 {
 	struct ratelimit *rl = w->app->rl;

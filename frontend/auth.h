@@ -36,6 +36,11 @@ bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, str
  * (auth_accounts_changed, called after the commit and before the reply), voids the whole cache. */
 void auth_accounts_changed(struct ratelimit *rl);
 void auth_accounts_watching(struct ratelimit *rl, bool on);
+/* A request without credentials where they are required and its refusal is audited (CFSSL's /sign): counted
+ * against the address like malformed credentials, so that such refusals end in 429s, which are not audited.
+ * AUTH_BAD (logged as auth_failed; the caller audits its refusal with actor "-") or AUTH_LIMITED (the caller
+ * answers 429, nothing counted or audited). */
+enum auth_result auth_missing_failed(struct worker *w, const char *peer);
 /* True if header carries an API key (Bearer): a machine credential, refused for account management. */
 bool auth_is_api_key(const char *header);
 /* An account or API key row refused for its MAC (rowmac.h; db_errmsg(w->db) says which and why): logged as

@@ -409,7 +409,13 @@ static int cfssl_sign_auth(struct worker *w, struct job *j, struct db_account *a
 	switch (certauth_request(w, j, acct, NULL)) {
 	case AUTH_OK:
 		break;
-	case AUTH_MISSING:
+	case AUTH_MISSING: /* audited like every refusal here, and counted so that a flood of them ends in 429s */
+		if (auth_missing_failed(w, j->peer) == AUTH_LIMITED) {
+			cfssl_error(j, 429, "too many failed logins; try again later");
+			return -1;
+		}
+		issue_audit_refusal(w, "-", j->peer, "unauthorized",
+				    "no credentials (HTTP Basic, an API key or a login certificate)");
 		cfssl_error(j, 401, "unauthenticated signing is disabled: send HTTP Basic credentials or an API key "
 			    "(Authorization), or use authsign with the profile's auth key");
 		return -1;

@@ -88,6 +88,9 @@ fi
 audit_has() { [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and details like '%$1%'")" -ge 1 ]; }
 audit_has 'bad authsign token' || fail "the wrong key was not refused as such"
 audit_has 'san-dns' || fail "the host outside the profile was not refused by the DNS rule"
+# (the unauthenticated /sign's row: until it was audited, this only printed "and audited")
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '-'
+	and details::jsonb->>'code' = 'unauthorized' and details like '%no credentials%'")" -ge 1 ] || fail "unauthenticated /sign was not audited"
 pass "wrong auth key, a host outside the profile and unauthenticated /sign are refused (and audited)"
 
 # replay and stale timestamps (the token covers the request bytes only)
@@ -334,6 +337,15 @@ sign_body "$T/c2.csr" cfssl-server sign.example.com > "$T/sign.json"
 R0=$(rows)
 ST=$(cfssl_sign "$T/sign.json"); cfssl_err 401 "no credentials"
 grep -q 'unauthenticated signing is disabled' "$T/sign.out" || fail "no credentials: the refusal does not say why: $(cat "$T/sign.out")"
+# each refusal without credentials is audited (actor -) and counted against the address like malformed
+# credentials: after 5, 429 without an audit row, so they cannot flood the audit log (none was audited before)
+nocred() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '-' and details like '%no credentials%'"; }
+N0=$(nocred)
+for i in 1 2 3 4 5; do ST=$(cfssl_sign "$T/sign.json" --interface 127.0.0.25); cfssl_err 401 "no credentials ($i) from 127.0.0.25"; done
+[ "$(nocred)" = $((N0 + 5)) ] || fail "5 refusals without credentials: $(($(nocred) - N0)) audit rows"
+ST=$(cfssl_sign "$T/sign.json" --interface 127.0.0.25); cfssl_err 429 "a sixth request without credentials from one address"
+ST=$(cfssl_sign "$T/sign.json" --interface 127.0.0.25 -u "signreq:signreq password 0001"); cfssl_err 429 "the right password from that address"
+[ "$(nocred)" = $((N0 + 5)) ] || fail "a rate-limited request without credentials was audited"
 ST=$(cfssl_sign "$T/sign.json" -u "signreq:wrong password"); cfssl_err 401 "a wrong password"
 ST=$(cfssl_sign "$T/sign.json" -u "outsider:outsider password 0001"); cfssl_err 403 "an account the profile does not list"
 grep -q 'may not use this profile' "$T/sign.out" || fail "outsider: $(cat "$T/sign.out")"
@@ -349,7 +361,7 @@ for why in 'wrong credentials' 'may not use this profile' 'malformed sign reques
 	[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and details like '%$why%'")" -ge 1 ] \
 		|| fail "/sign refusal not audited: $why"
 done
-pass "/sign without credentials, with a wrong password, for an account the profile does not list, with bad JSON, an unknown field or an unknown profile: CFSSL error bodies (401/403/400), audited, no certificate row"
+pass "/sign without credentials (counted per address: 429 after 5, not audited), with a wrong password, for an account the profile does not list, with bad JSON, an unknown field or an unknown profile: CFSSL error bodies (401/403/400), audited, no certificate row"
 
 # API keys: one bound to another profile is refused; one bound to this profile issues
 fe_requester keyreq
