@@ -261,11 +261,14 @@ out:
 	dbuf_free(&o.der);
 }
 
-/* A stale timestamp, or a replay that no certificate answers: 401 with msg, audited, a failed proof. */
+/* A stale timestamp, or a replay that no certificate answers: 401 with msg, audited (actor "-": cfssl_authsign),
+ * a failed proof. */
 static void cfssl_error_replay(struct worker *w, struct job *j, const struct profile *p, const char *msg)
 {
+	char why[ISSUE_WHY_MAX];
+	snprintf(why, sizeof(why), "stale timestamp or replayed token (profile %s)", p->name);
 	auth_peer_failed(w, j->peer);
-	issue_audit_refusal(w, p->cfssl_account, j->peer, "replay", "stale timestamp or replayed token");
+	issue_audit_refusal(w, "-", j->peer, "replay", why);
 	cfssl_error(j, 401, msg);
 }
 
@@ -297,7 +300,7 @@ static int cfssl_token_or_replay(struct worker *w, struct job *j, const struct p
 		auth_peer_failed(w, j->peer); /* a replayer is limited like any failed proof */
 		snprintf(msg, sizeof(msg), "certificate %s, issued for this exact request, is revoked: send a new CSR",
 			 st.revoked);
-		issue_audit_refusal(w, p->cfssl_account, j->peer, "revoked-request", msg);
+		issue_audit_refusal(w, "-", j->peer, "revoked-request", msg); /* a replay: anyone's (cfssl_authsign) */
 		cfssl_error(j, 409, msg);
 		goto answered;
 	}
@@ -330,6 +333,10 @@ answered:
 	return 1;
 }
 
+/* Nothing proves that the sender holds the profile's key until its token is taken (cfssl_token_or_replay): a
+ * bad token proves nothing, and a good one may be a captured request sent again. So every refusal before that
+ * is audited with actor "-" (the profile and its account named in the reason), never in the account's name,
+ * which anyone could otherwise write rows under; the refusals of the issuance that follows carry it. */
 void cfssl_authsign(struct worker *w, struct job *j)
 {
 	struct cfssl_authsign a;
@@ -363,7 +370,8 @@ void cfssl_authsign(struct worker *w, struct job *j)
 	HMAC(EVP_sha256(), p->cfssl_key, (int)p->cfssl_key_len, a.req, a.req_len, mac, &mac_len);
 	if (mac_len != CFSSL_TOKEN_LEN || CRYPTO_memcmp(mac, a.token, CFSSL_TOKEN_LEN) != 0) {
 		auth_peer_failed(w, j->peer);
-		issue_audit_refusal(w, p->cfssl_account, j->peer, "unauthorized", "bad authsign token");
+		snprintf(why, sizeof(why), "bad authsign token (profile %s)", p->name);
+		issue_audit_refusal(w, "-", j->peer, "unauthorized", why);
 		cfssl_error(j, 401, "invalid token");
 		goto out;
 	}
@@ -376,12 +384,13 @@ void cfssl_authsign(struct worker *w, struct job *j)
 	}
 	if (arc) {
 		auth_peer_failed(w, j->peer); /* a leaked key of a disabled account: limited, not an audit flood */
-		issue_audit_refusal(w, p->cfssl_account, j->peer, "forbidden",
-				    "the profile's cfssl_account is disabled, gone or may not request certificates");
+		snprintf(why, sizeof(why), "profile %s's cfssl_account %s is disabled, gone or may not request certificates",
+			 p->name, p->cfssl_account);
+		issue_audit_refusal(w, "-", j->peer, "forbidden", why);
 		cfssl_error(j, 403, "the profile's account is disabled, gone or may not request certificates");
 		goto out;
 	}
-	if (cfssl_label_refused(w, j, p->cfssl_account, p, a.r.label)) {
+	if (cfssl_label_refused(w, j, "-", p, a.r.label)) {
 		auth_peer_failed(w, j->peer);
 		goto out;
 	}

@@ -299,6 +299,18 @@ grep -q '"success": *false' "$T/authsign.out" || fail "429 not in CFSSL's error 
 st=$(curl -sS -o "$T/authsign.out" -w '%{http_code}' --data-binary @"$T/good-authsign.json" "$URL/api/v1/cfssl/authsign")
 [ "$st" = 200 ] || fail "the same good body from another address: $st $(cat "$T/authsign.out")"
 pass "failed authsign proofs are limited per address (429 after 5, not audited); other addresses unaffected"
+
+# refusals before the token is taken name no account: a bad token proves no key, and a good one may be a
+# captured request sent again (a stale timestamp, a replay, the bytes of a revoked certificate's request, a
+# request for a disabled account or with another label); their actor is "-" (it was the profile's account, so
+# anyone without the key could write rows in its name)
+refused_by() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and details like '%$1%' and actor $2"; }
+for what in "bad authsign token" "stale timestamp or replayed token" "issued for this exact request, is revoked" \
+	"cfssl_account cfssl-client is disabled" "label other-ca is not profile"; do
+	[ "$(refused_by "$what" "= '-'")" -ge 1 ] && [ "$(refused_by "$what" "<> '-'")" = 0 ] \
+		|| fail "refusal '$what': actors $(pg_psql "$T/pg" owner -c "select string_agg(distinct actor, ',') from audit_log where details like '%$what%'")"
+done
+pass "authsign refusals before the token is taken (bad token, stale or replayed, revoked request, disabled account, another label) are audited with actor -, not the profile's account"
 curl -fsS "$URL/api/v1/cfssl/health" | grep -q '"healthy": true' || fail "cfssl health"
 
 # ---- /sign with the caller's own credentials (cfssl_sign): `cfssl sign -remote` sends HTTP Basic from the
