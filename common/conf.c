@@ -72,14 +72,14 @@ int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err)
 {
 	char line[CONF_LINE_MAX + 1], section[CONF_LINE_MAX + 1] = "";
 	unsigned lineno = 0;
-	size_t pos = 0;
+	size_t pos = 0, n = 0;
+	int rc = 0;
 	err[0] = 0;
 	if (len > CONF_FILE_MAX) {
 		snprintf(err, CONF_ERR_MAX, "file larger than %u bytes", CONF_FILE_MAX);
 		return HSMCA_ERR_LIMIT;
 	}
-	while (pos < len) {
-		size_t n = 0;
+	while (!rc && pos < len) {
 		lineno++;
 		while (pos < len && text[pos] != '\n') {
 			unsigned char c = (unsigned char)text[pos++];
@@ -87,21 +87,26 @@ int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err)
 				continue; /* CRLF: the CR is not part of the line */
 			if (n >= CONF_LINE_MAX) {
 				snprintf(err, CONF_ERR_MAX, "line %u: longer than %u bytes", lineno, CONF_LINE_MAX);
-				return HSMCA_ERR_LIMIT;
+				rc = HSMCA_ERR_LIMIT;
+				goto out;
 			}
 			if ((c < 0x20 && c != '\t') || c > 0x7e) {
 				snprintf(err, CONF_ERR_MAX, "line %u: non-printable byte", lineno);
-				return HSMCA_ERR_PARSE;
+				rc = HSMCA_ERR_PARSE;
+				goto out;
 			}
 			line[n++] = (char)c;
 		}
 		pos++; /* the newline */
 		line[n] = 0;
-		int rc = conf_line(line, lineno, section, cb, ctx, err);
-		if (rc)
-			return rc;
+		rc = conf_line(line, lineno, section, cb, ctx, err);
+		/* a line may hold a secret (a key, a password in a conninfo): none outlives its callback */
+		explicit_bzero(line, n + 1);
+		n = 0;
 	}
-	return 0;
+out:
+	explicit_bzero(line, n);
+	return rc;
 }
 
 int conf_parse_file(const char *path, conf_cb cb, void *ctx, char *err)
@@ -135,6 +140,8 @@ int conf_parse_file(const char *path, conf_cb cb, void *ctx, char *err)
 	}
 	rc = conf_parse(buf, len, cb, ctx, err);
 out:
+	if (buf) /* the file may hold secrets */
+		explicit_bzero(buf, len);
 	free(buf);
 	close(fd);
 	return rc;

@@ -19,9 +19,10 @@
 typedef int (*conf_cb)(void *ctx, const char *section, const char *key, const char *value, unsigned line,
 		       char *err);
 
-/* Parses text (need not be NUL-terminated). On error err holds "line N: why". */
+/* Parses text (need not be NUL-terminated). On error err holds "line N: why". Each line is parsed in a copy
+ * that is wiped once its callback returns (a value may be a secret: the callback copies what it keeps). */
 int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err) HSMCA_WUR;
-/* Reads path (at most CONF_FILE_MAX bytes) and parses it. */
+/* Reads path (at most CONF_FILE_MAX bytes) and parses it; the file's bytes are wiped before they are freed. */
 int conf_parse_file(const char *path, conf_cb cb, void *ctx, char *err) HSMCA_WUR;
 
 /* Value helpers: return false on anything but a clean value. */

@@ -59,8 +59,8 @@ struct worker {
 
 /* Loads profiles, issuer certificates, the checkpoint certificate and the chain named in conf. */
 int app_load(struct app *a, char *err) HSMCA_WUR;
-/* At exit, with the threads that read a still running: wipes the renewal challenge key and the credential
- * cache, frees nothing. */
+/* At exit, with the threads that read a still running: wipes the renewal challenge key, the intent keys, the
+ * profiles' authsign keys and the credential cache, frees nothing. */
 void app_wipe(struct app *a);
 /* Gives db the keys its account and API key rows are checked and written with (db_set_row_keys): a's intent
  * key and, during a rotation, its accepted one. */

@@ -166,6 +166,43 @@ static void test_conf_limits(void)
 	CHECK(!conf_value_str("abcd", small, sizeof(small)));
 }
 
+/* A line's buffer is wiped once its callback returns: a later callback, looking through the earlier line's
+ * value pointer (the same live buffer, inside conf_parse), finds none of its bytes (a secret on a long line,
+ * then a short line: the short one used to leave the long one's tail in the buffer, and the last line stayed
+ * on the stack after the parse). */
+struct residue {
+	const char *first; /* the first line's value, where conf_parse's line buffer holds it */
+	size_t first_len;
+	unsigned calls;
+	bool leaked;
+};
+
+static int residue_cb(void *ctx, const char *section, const char *key, const char *value, unsigned line, char *err)
+{
+	struct residue *r = ctx;
+	(void)section, (void)line, (void)err;
+	if (!key)
+		return 0;
+	if (r->calls++ == 0) {
+		r->first = value;
+		r->first_len = strlen(value);
+		return 0;
+	}
+	/* this shorter line does not reach where the first value was: any 'k' there is left over */
+	for (size_t i = 0; i < r->first_len; i++)
+		r->leaked |= r->first[i] == 'k';
+	return 0;
+}
+
+static void test_conf_wipes_lines(void)
+{
+	static const char text[] = "secret = kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\na = b\n";
+	struct residue r = { 0 };
+	char err[CONF_ERR_MAX];
+	CHECK(conf_parse(text, sizeof(text) - 1, residue_cb, &r, err) == 0 && r.calls == 2 && r.first_len == 64);
+	CHECK(!r.leaked);
+}
+
 /* ---- signer/config ---- */
 
 static char tmpdir[] = "/tmp/hsmca-unit-conf-XXXXXX";
@@ -536,6 +573,7 @@ int main(int argc, char **argv)
 		test_conf_good();
 		test_conf_errors();
 		test_conf_limits();
+		test_conf_wipes_lines();
 		test_sgn_config();
 	}
 	rmdir(tmpdir);
