@@ -474,6 +474,11 @@ void cfssl_sign(struct worker *w, struct job *j)
 		cfssl_error(j, 403, "this API key is bound to another profile");
 		goto out;
 	}
+	if (p->login && auth_is_api_key(j->auth)) { /* a machine credential mints no login certificate */
+		issue_audit_refusal(w, acct.name, j->peer, "api-key-forbidden", issue_why_login_by_key);
+		cfssl_error(j, 403, issue_why_login_by_key);
+		goto out;
+	}
 	if (cfssl_label_refused(w, j, acct.name, p, s.r.label))
 		goto out;
 	struct issue_extra ex = { .hosts = s.r.hosts, .via = "cfssl-sign" };

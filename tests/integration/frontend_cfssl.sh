@@ -27,6 +27,20 @@ cfssl_account = cfssl-client
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 
+[profile cfssl-login]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 4
+max_validity_days = 7
+key_usage = digitalSignature
+eku = clientAuth
+accounts = keyreq
+login = yes
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+
 [profile cfssl-held]
 issuer = int
 issuer_cert = $T/ca/int.pem
@@ -386,7 +400,16 @@ ST=$(cfssl_sign "$T/sign.json" -H "Authorization: Bearer $CKEY")
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["success"] is True; print(d["result"]["certificate"], end="")' "$T/sign.out" > "$T/key.pem" \
 	|| fail "/sign with an API key: $(cat "$T/sign.out")"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/key.pem" >/dev/null || fail "verify the API key's certificate"
-pass "/sign with an API key: refused when the key is bound to another profile, issued when bound to this one"
+# a login profile's certificate logs a person in: never for an API key, even one bound to that profile
+LKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account keyreq --profile cfssl-login)
+sign_body "$T/c2.csr" cfssl-login sign.example.com > "$T/login.json"
+R1=$(rows)
+ST=$(cfssl_sign "$T/login.json" -H "Authorization: Bearer $LKEY"); cfssl_err 403 "an API key asking for a login certificate"
+grep -q 'not with an API key' "$T/sign.out" || fail "login by key: $(cat "$T/sign.out")"
+[ "$(rows)" = "$R1" ] || fail "an API key's login certificate request stored a row"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and details::jsonb->>'code' = 'api-key-forbidden'")" = 1 ] \
+	|| fail "the API key's login refusal is not audited"
+pass "/sign with an API key: refused when the key is bound to another profile, issued when bound to this one; never a login profile's certificate"
 
 # the body newer cfssl clients (1.4+) marshal: Go's zero values of NotBefore, NotAfter, ReturnPrecert and
 # metadata are accepted; values that ask for something this CA does not do are refused, naming the field
