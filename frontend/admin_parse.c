@@ -231,7 +231,10 @@ int admin_parse_create(const uint8_t *body, size_t len, struct admin_create *out
 		rc = admin_fail(why, HSMCA_ERR_PARSE, "name: a string expected");
 		goto out;
 	}
-	if ((rc = admin_name_check(name, nl, why)) || (rc = admin_field_role(json_get(root, "role"), &out->role, why)) ||
+	if (!(rc = admin_name_check(name, nl, why)) && db_account_name_reserved(name))
+		rc = admin_fail(why, HSMCA_ERR_PARSE, "account name: %s is an actor of the audit log's own (the command "
+				"line, the frontend's passes, an unauthenticated caller)", name);
+	if (rc || (rc = admin_field_role(json_get(root, "role"), &out->role, why)) ||
 	    (rc = admin_field_password(json_get(root, "password"), &out->password, why)))
 		goto out;
 	memcpy(out->name, name, nl + 1);

@@ -58,11 +58,12 @@ static int approve_list_one(void *ctx, const struct db_approval *a)
 	return 0;
 }
 
-/* Refuses (and audits) a request by actor. */
+/* Refuses (and audits) a request by actor; the audit row's object is the request's path, which names the
+ * approval and the decision asked for. */
 static void approve_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
 			   const char *why)
 {
-	issue_audit_refusal(w, actor, j->peer, code, why);
+	issue_audit_refusal_on(w, actor, j->path, j->peer, code, why);
 	job_error(j, status, code, why);
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -67,6 +68,16 @@ int certauth_lookup(struct worker *w, const uint8_t *der, size_t len, struct db_
 	if (rc || (rc = issue_db(w)) || (rc = db_cert_get(w->db, serial, out)))
 		return rc;
 	if (!out->der || out->der_len != len || CRYPTO_memcmp(out->der, der, len) != 0) {
+		db_cert_row_free(out);
+		return HSMCA_ERR_NOTFOUND;
+	}
+	/* the handshake checked the chain against client_ca, which may trust more than this appliance's own
+	 * issuers (a subordinate CA it issued, another CA): a certificate of theirs under a serial this appliance
+	 * never used, put in a row by whoever can write the database, would log in as that row's account */
+	char why[ISSUE_WHY_MAX];
+	if (certauth_genuine(w->app, out, why) != 0) {
+		log_event("error", "row_refused", "table=certificates serial=%s why=\"%s\"", out->serial_hex, why);
+		atomic_fetch_add(&w->app->rows_refused, 1);
 		db_cert_row_free(out);
 		return HSMCA_ERR_NOTFOUND;
 	}

@@ -8,8 +8,9 @@
 #include "db_lifecycle.h"
 #include "pool.h"
 
-/* The stored row of the exact certificate der (any status): 0, HSMCA_ERR_NOTFOUND (not ours or another
- * certificate with its serial), HSMCA_ERR_PARSE (unreadable) or a database error. out: db_cert_row_free. */
+/* The stored row of the exact certificate der (any status), which must be genuine (certauth_genuine): 0,
+ * HSMCA_ERR_NOTFOUND (not ours, another certificate with its serial, or a row this appliance did not sign:
+ * logged as row_refused), HSMCA_ERR_PARSE (unreadable) or a database error. out: db_cert_row_free. */
 int certauth_lookup(struct worker *w, const uint8_t *der, size_t len, struct db_cert_row *out) HSMCA_WUR;
 
 /* Whether row (a certificate the database says is issued by this appliance) is one: its DER is a certificate

@@ -226,7 +226,13 @@ struct db_account {
  * except where a function says otherwise. */
 void db_set_row_keys(struct db *db, const uint8_t *key, const uint8_t *also);
 
-/* Creates an account (current transaction; the caller audits it). HSMCA_ERR_EXISTS if the name is taken. */
+/* Whether name is one the audit log's own actors use ("-" before authentication, "bootstrap" and "cli" for the
+ * command line, "expiry" and "recovery" for the frontend's passes): no account is created under one, so an
+ * audit row's actor says who acted, and the second-person rule of approvals (which reads actors) is not
+ * confused by an account named like the command line. Accounts made before this rule keep working. */
+bool db_account_name_reserved(const char *name);
+/* Creates an account (current transaction; the caller audits it). HSMCA_ERR_EXISTS if the name is taken,
+ * HSMCA_ERR_PARSE if it is not a valid or is a reserved name (db_account_name_reserved). */
 int db_account_create(struct db *db, const char *name, enum db_role role, const char *pw_hash) HSMCA_WUR;
 /* Sets an existing account's role and password hash and enables it, whatever its row holds now, with a new
  * row MAC (the operator's repair of a row refused as changed outside the frontend; current transaction).

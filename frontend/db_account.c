@@ -51,6 +51,15 @@ static int db_account_name_check(struct db *db, const char *name)
 	return 0;
 }
 
+bool db_account_name_reserved(const char *name)
+{
+	static const char *const reserved[] = { "-", "bootstrap", "cli", "expiry", "recovery" };
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+		if (!strcmp(name, reserved[i]))
+			return true;
+	return false;
+}
+
 /* Lowercase 64-hex-digit key hash into out (DB_KEY_HASH_HEX_LEN + 1 bytes). */
 static int db_key_hash_norm(struct db *db, const char *in, char *out)
 {
@@ -155,6 +164,8 @@ int db_account_create(struct db *db, const char *name, enum db_role role, const 
 
 	if ((rc = db_account_name_check(db, name)) || (rc = db_check_name(db, "password hash", pw_hash, DB_HASH_MAX)))
 		return rc;
+	if (db_account_name_reserved(name))
+		return db_fail(db, HSMCA_ERR_PARSE, "account name: %s is an actor of the audit log's own", name);
 	if (db_role_name(role) == NULL)
 		return db_fail(db, HSMCA_ERR_PARSE, "account role: unknown");
 	if (!db->row_key)

@@ -114,7 +114,8 @@ out:
 /* The second person must be one: within the approval's lifetime and the DB_APPROVAL_PREP_TEXT before it was
  * filed, neither may have taken hold of the other's account (the audit log says who did what): the requester
  * creating the approver, changing its role, setting its password or making it an API key, or the approver
- * setting the requester's password or making it an API key (to file as the requester). Otherwise one
+ * creating the requester (with a password it chose), setting its password or making it an API key (to file
+ * as the requester). Otherwise one
  * administrator could make a second identity and approve their own requests with it. Older changes do not
  * count, so the administrators a first administrator created can approve its requests in time; a chain
  * (A creates B, B creates C) and identities prepared earlier are not caught, and stay on the audit log.
@@ -134,7 +135,8 @@ static int db_approval_made_by(struct db *db, int64_t id, const char *requester,
 			 "WHERE l.ts >= ap.created_at - interval '" DB_APPROVAL_PREP_TEXT "' AND ("
 			 "(l.object = $1 AND l.actor = $2 AND l.action IN ('account.created', 'account.role_changed', "
 			 "'account.password_changed', 'apikey.created')) OR "
-			 "(l.object = $2 AND l.actor = $1 AND l.action IN ('account.password_changed', 'apikey.created'))) "
+			 "(l.object = $2 AND l.actor = $1 AND l.action IN ('account.created', 'account.password_changed', "
+			 "'apikey.created'))) "
 			 "LIMIT 1",
 			 &p, DB_FMT_TEXT, &r);
 	if (!rc && PQntuples(r) > 0)

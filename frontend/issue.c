@@ -25,6 +25,12 @@
 
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why)
 {
+	issue_audit_refusal_on(w, actor, "-", peer, code, why);
+}
+
+void issue_audit_refusal_on(struct worker *w, const char *actor, const char *object, const char *peer, const char *code,
+			    const char *why)
+{
 	struct dbuf d;
 	dbuf_init(&d);
 	dbuf_add(&d, "{\"code\": ", 9);
@@ -35,7 +41,7 @@ void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, 
 	json_write_string(&d, peer);
 	dbuf_add(&d, "}", 2); /* includes the NUL */
 	if (w->db && !d.failed && db_begin(w->db) == 0) {
-		if (db_audit_append(w->db, actor, "certificate.refused", "-", (const char *)d.data) || db_commit(w->db))
+		if (db_audit_append(w->db, actor, "certificate.refused", object, (const char *)d.data) || db_commit(w->db))
 			db_rollback(w->db);
 	}
 	dbuf_free(&d);

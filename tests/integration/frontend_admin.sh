@@ -192,6 +192,17 @@ bad '{"name": "'"$long"'", "role": "requester", "password": "good password 1"}' 
 bad '{"name": "tab\there", "role": "requester", "password": "good password 1"}' "control character"
 bad '{"name": "c1\u0085x", "role": "requester", "password": "good password 1"}' "C1 control character"
 bad '{"name": 5, "role": "requester", "password": "good password 1"}' "name not a string"
+# the audit log's own actors are no account names (an account "cli" wrote rows like the command line's)
+for n in - bootstrap cli expiry recovery; do
+	bad '{"name": "'"$n"'", "role": "admin", "password": "good password 1"}' "the reserved name $n"
+	grep -q "is an actor of the audit log's own" <<<"$BODY" || fail "reserved name $n: $BODY"
+done
+printf 'good password 1\n' > "$T/res.pw"
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name expiry --role admin \
+	--password-file "$T/res.pw" > "$T/res.out" 2>&1 && fail "create-account took the reserved name expiry"
+grep -q "is an actor of the audit log's own" "$T/res.out" || fail "create-account, reserved name: $(cat "$T/res.out")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name in ('-', 'bootstrap', 'cli', 'expiry', 'recovery')")" = 0 ] \
+	|| fail "an account under a reserved name"
 bad '{"name": "bob", "role": "requester", "password": "short pw 11"}' "11-byte password"
 bad '{"name": "bob", "role": "requester", "password": "'"$longpw"'"}' "257-byte password"
 bad '{"name": "bob", "role": "root", "password": "good password 1"}' "unknown role"
@@ -215,7 +226,7 @@ api POST /api/v1/accounts/alice/password '{"password": "short"}' "${ADMIN[@]}"
 get /api/v1/accounts/alice/nosuch "${ADMIN[@]}"; want 404 not-found "unknown action"
 get /api/v1/accounts/alice/disable "${ADMIN[@]}"; want 405 method "GET on a POST endpoint"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name like 'bob%'")" = 0 ] || fail "a bad request created bob"
-pass "bad names, passwords, roles, fields, JSON and paths get 400 with a reason (nothing stored)"
+pass "bad names (also the audit log's own actors, over HTTP and by create-account), passwords, roles, fields, JSON and paths get 400 with a reason (nothing stored)"
 
 # ---- conflicts and self-lockout ----
 api POST /api/v1/accounts '{"name": "alice", "role": "admin", "password": "another password"}' "${ADMIN[@]}"

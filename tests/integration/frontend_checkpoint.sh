@@ -284,3 +284,9 @@ expect_rc 1 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/i
 grep -q "BROKEN at row 999999: .*(a forged or damaged checkpoint); and 1 more checkpoint whose signature does not verify (every other checkpoint was checked)" <<<"$OUT" \
 	|| fail "two forged checkpoints: $OUT"
 pass "audit-verify checks every checkpoint past a forged one and counts the forged ones (2 here)"
+# last: the whole log wiped, its head reset: not proven with a certificate (it printed "intact: 0 rows" and exited 0)
+OWNER "set session_replication_role = replica; delete from audit_log; delete from audit_checkpoints;
+	update audit_chain_head set last_id = 0, last_hash = '\\x$(printf '0%.0s' $(seq 64))' where singleton" > /dev/null
+expect_rc 1 verify --checkpoint-cert "$T/ca/int.pem"
+grep -q "NOT PROVEN: 0 rows and no checkpoint to check under the certificate" <<<"$OUT" || fail "a wiped log with a certificate: $OUT"
+pass "a log wiped whole (rows, checkpoints, the head reset) is NOT PROVEN under a checkpoint certificate"

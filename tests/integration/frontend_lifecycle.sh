@@ -27,6 +27,20 @@ accounts = ops-admin2
 login = yes
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
+
+[profile gated-puppet]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 1
+max_validity_days = 7
+key_usage = digitalSignature
+eku = serverAuth
+accounts = puppet
+needs_approval = yes
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 CI="$(pg_conninfo "$T/pg" frontend)"
 printf 'admin password 0001\n' > "$T/admin.pw"
@@ -80,7 +94,12 @@ call POST "/api/v1/approvals/$AID/approve" "${ADMIN[@]}" -d '{"reason": "x"}'
 call POST "/api/v1/approvals/999999/approve" "${ADMIN[@]}"
 [ "$STATUS" = 404 ] || fail "unknown approval: $STATUS $BODY"
 [ "$(cert_rows "serial_hex = '$HELD' and status = 'held'")" = 1 ] || fail "refused decisions changed the row"
-pass "only administrators decide; auditors read; requesters neither"
+# each refused decision's audit row names the approval and the decision asked for (its object was "-")
+for who in audrey alice ops-admin; do
+	[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '$who' and object = '/api/v1/approvals/$AID/approve'")" -ge 1 ] \
+		|| fail "$who's refused decision does not name the approval: $(pg_psql "$T/pg" owner -c "select actor, object from audit_log where action = 'certificate.refused'")"
+done
+pass "only administrators decide; auditors read; requesters neither; refusals audited with the approval's path"
 
 # the scheme in lower case (RFC 9110: schemes are case-insensitive) is still a password, so it may decide
 call POST "/api/v1/approvals/$AID/approve" -H "Authorization: basic $(printf 'ops-admin:%s' "$(cat "$T/admin.pw")" | base64 -w0)"
@@ -130,7 +149,20 @@ call POST "/api/v1/approvals/$A2/reject" "${ADMIN2[@]}" -d '{"reason": "not this
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = failed ] || fail "reject: $STATUS $BODY"
 [ "$(cert_rows "serial_hex = '$S2' and status = 'failed' and der is null")" = 1 ] || fail "rejected row"
 [ "$(audit_count approval.rejected "$S2")" = 1 ] || fail "rejection audit row"
-pass "no self-approval, nor by an administrator that the requester created or whose password it set, or that set the requester's, in the week before the request or since; a rejection fails the request unsigned"
+# nor by the administrator who created the requester (it chose its password; before, it approved its puppet's
+# request: the rule looked only at password changes in that direction)
+call POST /api/v1/accounts -d '{"name": "puppet", "role": "requester", "password": "puppet password 1"}' "${ADMIN2[@]}"
+[ "$STATUS" = 201 ] || fail "create puppet: $STATUS $BODY"
+csr puppet ec:P-256 "DNS:puppet.example.com"
+issue_req "$T/puppet.csr" gated-puppet -u "puppet:puppet password 1"
+[ "$STATUS" = 202 ] || fail "puppet's held request: $STATUS $BODY"
+AP=$(json_field '["approval"]')
+call POST "/api/v1/approvals/$AP/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 403 ] && grep -q "puppet and ops-admin2 changed each other's accounts lately" <<<"$BODY" \
+	|| fail "approval by the administrator who created the requester: $STATUS $BODY"
+call POST "/api/v1/approvals/$AP/approve" "${ADMIN[@]}"
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approval by another administrator: $STATUS $BODY"
+pass "no self-approval, nor by an administrator that the requester created or whose password it set, or that created the requester or set its password, in the week before the request or since; a rejection fails the request unsigned"
 
 # expiry: an approval past its time fails its certificate (recovery pass), audited
 csr gated3 ec:P-256 "DNS:gated3.example.com"
@@ -284,11 +316,11 @@ def hdr(i):
     if l < 0x80: return i + 2, l
     n = l & 0x7f; return i + 2 + n, int.from_bytes(d[i + 2:i + 2 + n], "big")
 s, _ = hdr(0); e, l = hdr(s); print(d[s:e + l].hex())' "$1"; }
-forge_row() { # SERIAL DERFILE: an issued row of profile operator for ops-admin2, written with the frontend's role
+forge_row() { # SERIAL DERFILE [ACCOUNT]: an issued row of profile operator for ops-admin2 (or ACCOUNT), written with the frontend's role
 	pg_psql "$T/pg" frontend -c "BEGIN;
 INSERT INTO certificates (serial_hex, issuer, subject, sans, not_before, not_after, profile, requester, tbs, intent_mac)
  VALUES ('$1', 'int', 'CN=evil.ops.example.com', 'DNS:evil.ops.example.com', now() - interval '1 hour',
- now() + interval '1 day', 'operator', 'ops-admin2', '\\x$(tbs_hex "$2")', '\\x$(openssl rand -hex 32)');
+ now() + interval '1 day', 'operator', '${3:-ops-admin2}', '\\x$(tbs_hex "$2")', '\\x$(openssl rand -hex 32)');
 UPDATE certificates SET status = 'issued', der = '\\x$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read().hex())' "$2")' WHERE serial_hex = '$1';
 COMMIT;" >/dev/null || fail "writing a forged row with the frontend's role"
 }
@@ -628,6 +660,31 @@ tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key" --interface 127.0.0.31
 [ "$STATUS" = 429 ] || fail "the 6th refused login certificate from 127.0.0.31: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log")" = "$rows" ] || fail "a rate-limited certificate login was audited"
 pass "an administrator's login certificate (mutual TLS, no password) lists and approves; not a service certificate, a disabled account or a revoked certificate (429 after 5 from one address, unaudited)"
+
+# a client_ca that trusts more than this appliance's issuers (here a second CA beside them): a client
+# certificate of that CA, under a serial this appliance never used, put in a login profile's row in an
+# administrator's name by whoever can write the database, logs nobody in (before: it listed the accounts as ops-admin)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other-ca.key" -out "$T/other-ca.pem" \
+	-subj /CN=another-ca -days 2 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/xop.key" -subj /CN=x.ops.example.com \
+	-out "$T/xop.req" 2>/dev/null
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > "$T/xop.ext"
+openssl x509 -req -in "$T/xop.req" -CA "$T/other-ca.pem" -CAkey "$T/other-ca.key" -set_serial 0x5a5a5a5a5a5a5a5a5a5a \
+	-days 1 -sha256 -extfile "$T/xop.ext" -out "$T/xop.pem" 2>/dev/null || fail "the other CA's client certificate"
+openssl x509 -in "$T/xop.pem" -outform DER -out "$T/xop.der"
+cat "$T/chain.pem" "$T/other-ca.pem" > "$T/client-ca.pem"
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start "recover_after_seconds = 1
+tls_listen = 127.0.0.1:$TLSPORT
+tls_cert = $T/fe-chain.pem
+tls_key = $T/fe.key
+client_ca = $T/client-ca.pem"
+for _ in $(seq 100); do curl -fsS "${TLSCURL[@]}" "$HTTPS/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+forge_row 5a5a5a5a5a5a5a5a5a5a "$T/xop.der" ops-admin # (ops-admin2's row was changed in SQL above: refused anyway)
+tls_call GET /api/v1/accounts "$T/xop.pem" "$T/xop.key"
+[ "$STATUS" = 401 ] || fail "a forged row's client certificate logged in: $STATUS $BODY"
+grep -q "event=row_refused.*serial=5a5a5a5a5a5a5a5a5a5a.*not signed by issuer int" "$T/frontend.log" || fail "the forged login row is not logged"
+pass "a login certificate of another CA that client_ca trusts, in a row written outside the frontend, logs nobody in (401, row_refused)"
 
 "$FRONTEND" audit-verify --conninfo "$CI" > "$T/verify.log" 2>&1 || fail "audit chain: $(cat "$T/verify.log")"
 pass "the audit chain verifies"
