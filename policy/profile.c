@@ -46,6 +46,10 @@ static int prof_dns(struct profile *p, const char *t, unsigned line, char *err)
 {
 	if (p->n_dns >= PROF_LIST_MAX || strlen(t) >= PROF_NAME_MAX || strchr(t, '*'))
 		return CERR("line %u: bad or too many DNS suffixes (%s)", line, t);
+	size_t n = strlen(t);
+	if (n > 1 && (t[n - 1] == '.' || strstr(t, "..")))
+		return CERR("line %u: DNS suffix %s: no trailing dot or empty label (names are matched without the root's "
+			    "dot; such a suffix would match nothing)", line, t);
 	strcpy(p->dns_suffixes[p->n_dns++], t);
 	return 0;
 }

@@ -134,6 +134,10 @@ static void test_refused(void)
 		/* unknown keys and sections, with their line numbers; bad values */
 		{ "unknown key", leaf, 0, "colour = blue", "line 13: unknown key colour" },
 		{ "misspelt key", leaf, 6, "max_san = 4", "line 6: unknown key max_san" },
+		{ "DNS suffix with a trailing dot", leaf, 5, "dns_suffixes = .example.com.",
+		  "line 5: DNS suffix .example.com.: no trailing dot" },
+		{ "DNS suffix with an empty label", leaf, 5, "dns_suffixes = a..example.com",
+		  "line 5: DNS suffix a..example.com: no trailing dot or empty label" },
 		{ "unknown section", leaf, 1, "[profil server]", "line 1: unknown section" },
 		{ "bad value", leaf, 7, "max_validity_days = ninety", "line 7: bad value for max_validity_days" },
 		{ "validity over the limit", leaf, 7, "max_validity_days = 826", "line 7: bad value for max_validity_days" },
