@@ -515,13 +515,16 @@ issue_req "$T/fe.csr" server "${ALICE[@]}"
 [ "$STATUS" = 201 ] || fail "the frontend's own certificate: $STATUS $BODY"
 json_field '["certificate"]' > "$T/fe.pem"
 cat "$T/fe.pem" "$T/ca/int.pem" > "$T/fe-chain.pem"
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
-fe_start "recover_after_seconds = 1
+fe_restart_tls() { # CLIENT_CA: the frontend again, with HTTPS on $TLSPORT trusting CLIENT_CA for client certificates
+	kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+	fe_start "recover_after_seconds = 1
 tls_listen = 127.0.0.1:$TLSPORT
 tls_cert = $T/fe-chain.pem
 tls_key = $T/fe.key
-client_ca = $T/chain.pem"
-for _ in $(seq 100); do curl -fsS "${TLSCURL[@]}" "$HTTPS/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+client_ca = $1"
+	for _ in $(seq 100); do curl -fsS "${TLSCURL[@]}" "$HTTPS/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+}
+fe_restart_tls "$T/chain.pem"
 # a client trickling its request over TLS gets 408 at the deadline (timeout_seconds = 5) as well
 python3 - "$TLSPORT" "$T/ca/root.pem" "$NAME" > "$T/tls-slow.txt" <<'EOP' || fail "slow TLS client: $(cat "$T/tls-slow.txt")"
 import socket, ssl, sys, time
@@ -673,13 +676,7 @@ openssl x509 -req -in "$T/xop.req" -CA "$T/other-ca.pem" -CAkey "$T/other-ca.key
 	-days 1 -sha256 -extfile "$T/xop.ext" -out "$T/xop.pem" 2>/dev/null || fail "the other CA's client certificate"
 openssl x509 -in "$T/xop.pem" -outform DER -out "$T/xop.der"
 cat "$T/chain.pem" "$T/other-ca.pem" > "$T/client-ca.pem"
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
-fe_start "recover_after_seconds = 1
-tls_listen = 127.0.0.1:$TLSPORT
-tls_cert = $T/fe-chain.pem
-tls_key = $T/fe.key
-client_ca = $T/client-ca.pem"
-for _ in $(seq 100); do curl -fsS "${TLSCURL[@]}" "$HTTPS/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+fe_restart_tls "$T/client-ca.pem"
 forge_row 5a5a5a5a5a5a5a5a5a5a "$T/xop.der" ops-admin # (ops-admin2's row was changed in SQL above: refused anyway)
 tls_call GET /api/v1/accounts "$T/xop.pem" "$T/xop.key"
 [ "$STATUS" = 401 ] || fail "a forged row's client certificate logged in: $STATUS $BODY"
