@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "acctwatch.h"
+#include "admin.h"
 #include "app.h"
 #include "auth.h"
 #include "checkpoint.h"
@@ -153,6 +154,13 @@ static int fe_create_account(const struct fe_args *a, bool bootstrap)
 	int rc;
 	if (!a->name || !role || strlen(a->name) >= DB_NAME_MAX)
 		return fe_usage();
+	char why[ADMIN_WHY_MAX];
+	if (!(a->replace && !bootstrap) && admin_name_check(a->name, strlen(a->name), why)) {
+		/* the names the HTTP API takes, with its reasons (here the table's CHECK refused some, as a raw error); --replace
+		 * still repairs an account made under an older rule */
+		fprintf(stderr, "hsmca-frontend: --name: %s\n", why);
+		return 1;
+	}
 	if ((rc = pwfile_read(a->password_file, pw, &pl))) { /* pw is all zero after a refusal */
 		if (rc == HSMCA_ERR_PARSE)
 			fprintf(stderr, "hsmca-frontend: --password-file must hold one line of at most %d bytes (no NUL, "

@@ -201,6 +201,11 @@ printf 'good password 1\n' > "$T/res.pw"
 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name expiry --role admin \
 	--password-file "$T/res.pw" > "$T/res.out" 2>&1 && fail "create-account took the reserved name expiry"
 grep -q "is an actor of the audit log's own" "$T/res.out" || fail "create-account, reserved name: $(cat "$T/res.out")"
+# create-account takes the names the HTTP API takes, no others, and says why (a C1 control character was
+# refused only by the table's CHECK, as a raw database error)
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name "$(printf 'c1\302\205x')" \
+	--role requester --password-file "$T/res.pw" > "$T/res.out" 2>&1 && fail "create-account took a name with a C1 control character"
+grep -q -- "--name: account name: no control characters" "$T/res.out" || fail "create-account, C1 name: $(cat "$T/res.out")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name in ('-', 'bootstrap', 'cli', 'expiry', 'recovery')")" = 0 ] \
 	|| fail "an account under a reserved name"
 bad '{"name": "bob", "role": "requester", "password": "short pw 11"}' "11-byte password"
