@@ -496,9 +496,23 @@ void cfssl_info(struct worker *w, struct job *j)
 		cfssl_error(j, 400, "info body is not a JSON object");
 		goto out;
 	}
-	const struct profile *p = cfssl_profile(w, json_string(json_get(json_root(doc), "profile"), NULL));
+	const struct json_node *root = json_root(doc), *pn = json_get(root, "profile"), *ln = json_get(root, "label");
+	if ((pn && json_type(pn) != JSON_NULL && !json_string(pn, NULL)) ||
+	    (ln && json_type(ln) != JSON_NULL && !json_string(ln, NULL))) {
+		cfssl_error(j, 400, "profile and label must be strings");
+		goto out;
+	}
+	const struct profile *p = cfssl_profile(w, json_string(pn, NULL));
+	const char *label = json_string(ln, NULL);
 	if (!p) {
 		cfssl_error(j, 400, "no such profile");
+		goto out;
+	}
+	if (label && *label && strcmp(label, p->issuer) != 0) {
+		/* cfssl's -label names the signer: the certificate of another CA than the profile's is not answered
+		 * as if it were the profile's */
+		snprintf(extra, sizeof(extra), "label %.64s is not profile %s's signer (%s)", label, p->name, p->issuer);
+		cfssl_error(j, 400, extra);
 		goto out;
 	}
 	BIO *b = BIO_new(BIO_s_mem());

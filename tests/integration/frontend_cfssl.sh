@@ -87,6 +87,20 @@ cfssl info -remote "localhost:$PORT" -profile cfssl-server > "$T/info.out" 2>"$T
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"], end="")' "$T/info.out" | cmp -s - <(openssl x509 -in "$T/ca/int.pem") \
 	|| fail "cfssl info did not return the issuing CA"
 pass "cfssl info -remote returns the issuing CA certificate"
+# its -label names the signer: the profile's own issuer is answered, another is refused (it was ignored, and
+# the profile's CA returned as if it were the one asked for); profile and label must be strings
+cfssl info -remote "localhost:$PORT" -profile cfssl-server -label int > "$T/info.out" 2>"$T/info.err" \
+	|| fail "cfssl info -label int: $(tail -2 "$T/info.err")"
+if cfssl info -remote "localhost:$PORT" -profile cfssl-server -label other-ca > "$T/info.out" 2>"$T/info.err"; then
+	fail "cfssl info -label other-ca answered: $(cat "$T/info.out")"
+fi
+st=$(curl -sS -o "$T/info.out" -w '%{http_code}' -d '{"label": "other-ca", "profile": "cfssl-server"}' "$URL/api/v1/cfssl/info")
+[ "$st" = 400 ] && grep -q 'label other-ca is not profile cfssl-server' "$T/info.out" || fail "info, another label: $st $(cat "$T/info.out")"
+for f in '{"profile": 5}' '{"label": ["int"]}'; do
+	st=$(curl -sS -o "$T/info.out" -w '%{http_code}' -d "$f" "$URL/api/v1/cfssl/info")
+	[ "$st" = 400 ] && grep -q 'must be strings' "$T/info.out" || fail "info $f: $st $(cat "$T/info.out")"
+done
+pass "cfssl info: -label other than the profile's issuer is refused (400), the issuer's own label answered; a non-string profile or label is 400"
 
 cfg "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
 if cfssl sign -config "$T/cfssl.json" -profile cfssl-server -hostname cf.example.com "$T/c1.csr" > "$T/bad.out" 2>&1 && grep -q '"cert"' "$T/bad.out"; then
