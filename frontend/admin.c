@@ -98,8 +98,13 @@ static int admin_auth(struct admin_ctx *c)
 			     "an API key is a machine credential: manage accounts with a password (HTTP Basic) or a "
 			     "login certificate");
 		return -1;
-	case AUTH_MISSING:
-		job_error(c->j, 401, "unauthorized", "credentials required (HTTP Basic or a login certificate)");
+	case AUTH_MISSING: /* a change without credentials is audited and counted; a read is not */
+		if (certauth_missing_limited(c->w, c->j))
+			job_error(c->j, 429, "rate-limited", "too many failed logins; try again later");
+		else if (certauth_is_read(c->j))
+			job_error(c->j, 401, "unauthorized", "credentials required (HTTP Basic or a login certificate)");
+		else
+			admin_refuse(c, "-", 401, "unauthorized", "credentials required (HTTP Basic or a login certificate)");
 		return -1;
 	case AUTH_LIMITED:
 		job_error(c->j, 429, "rate-limited", "too many failed logins; try again later");

@@ -124,12 +124,29 @@ enum auth_result certauth_request(struct worker *w, const struct job *j, struct 
 	return ar;
 }
 
+bool certauth_is_read(const struct job *j)
+{
+	return j->method == EVHTTP_REQ_GET || j->method == EVHTTP_REQ_HEAD;
+}
+
+bool certauth_missing_limited(struct worker *w, const struct job *j)
+{
+	return !certauth_is_read(j) && auth_missing_failed(w, j->peer) == AUTH_LIMITED;
+}
+
 int certauth_require(struct worker *w, struct job *j, struct db_account *out, bool *via_cert)
 {
 	switch (certauth_request(w, j, out, via_cert)) {
 	case AUTH_OK:
 		return 0;
 	case AUTH_MISSING:
+		if (certauth_missing_limited(w, j)) {
+			job_error(j, 429, "rate-limited", "too many failed logins; try again later");
+			return -1;
+		}
+		if (!certauth_is_read(j))
+			issue_audit_refusal(w, "-", j->peer, "unauthorized",
+					    "no credentials (HTTP Basic, an API key or a login certificate)");
 		job_error(j, 401, "unauthorized",
 			  "credentials required (HTTP Basic, a Bearer API key or a login client certificate)");
 		return -1;

@@ -29,8 +29,15 @@ int certauth_genuine(const struct app *a, const struct db_cert_row *row, char *w
  * AUTH_MISSING; a revoked, expired or unknown one, or a disabled account, AUTH_BAD. */
 enum auth_result certauth_request(struct worker *w, const struct job *j, struct db_account *out, bool *via_cert);
 
-/* certauth_request that replies itself when there is no account: 401 (missing or wrong credentials; a wrong
- * one is audited), 429 (rate-limited), 503 (database). Returns 0 with out (and *via_cert) or -1 (replied). */
+/* A request that reads (GET, HEAD), whose refusals are not audited or counted when it has no credentials. */
+bool certauth_is_read(const struct job *j);
+/* A request that changes state and came without credentials: counted against the peer's address like a
+ * wrong password (a flood of them ends in 429s); true if the address is over its limit (then not audited). */
+bool certauth_missing_limited(struct worker *w, const struct job *j);
+
+/* certauth_request that replies itself when there is no account: 401 (wrong credentials, or none on a
+ * request that changes state, are audited with actor "-"; none on a read is not), 429 (rate-limited), 503
+ * (database). Returns 0 with out (and *via_cert) or -1 (replied). */
 int certauth_require(struct worker *w, struct job *j, struct db_account *out, bool *via_cert) HSMCA_WUR;
 
 #endif

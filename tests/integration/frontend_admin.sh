@@ -179,6 +179,22 @@ api POST /api/v1/accounts/alice/apikeys '{}' -H "Authorization: Bearer $KEY2"; w
 get /api/v1/accounts -H "Authorization: Bearer hsk_not-a-real-key-000000000000000000000000"; want 401 unauthorized "bad key"
 pass "API keys: hsk_ + 43 base64url, stored as SHA-256 only, issue (profile-bound or any), listed without the key, revoked at once, refused for account management"
 
+# ---- a change without credentials is audited (actor -) and counted per address (429 after 5, then not
+# audited); a read without them is neither (it was: neither, so a flood of anonymous changes left no trace) ----
+nocred_rows() { audit_count account.refused "actor = '-' and details::jsonb->>'message' like 'credentials required%'"; }
+N0=$(nocred_rows)
+get /api/v1/accounts --interface 127.0.0.90; want 401 unauthorized "a read without credentials"
+[ "$(nocred_rows)" = "$N0" ] || fail "a read without credentials was audited"
+for i in 1 2 3 4 5; do
+	api POST /api/v1/accounts '{"name": "anon", "role": "admin", "password": "anon password 123"}' --interface 127.0.0.91
+	want 401 unauthorized "a change without credentials ($i)"
+done
+[ "$(nocred_rows)" = $((N0 + 5)) ] || fail "5 changes without credentials: $(($(nocred_rows) - N0)) audit rows"
+api POST /api/v1/accounts/alice/disable '' --interface 127.0.0.91; want 429 rate-limited "a sixth change without credentials"
+[ "$(nocred_rows)" = $((N0 + 5)) ] || fail "a rate-limited change without credentials was audited"
+get /api/v1/accounts "${ADMIN[@]}" --interface 127.0.0.92; want 200 "another address is not limited"
+pass "account changes without credentials: 401, audited with actor - and counted per address (429 after 5, not audited); reads without them are not audited"
+
 # ---- validation: 400 with a reason ----
 bad() { # BODY LABEL [PATH]
 	api POST "${3:-/api/v1/accounts}" "$1" "${ADMIN[@]}"; want 400 bad-request "$2"

@@ -187,6 +187,20 @@ STATUS=$(curl -sS -o /dev/null -w '%{http_code}' "${ALICE[@]}" --data-binary @"$
 	|| fail "refusals are not audited"
 pass "no/wrong credentials, unknown user, wrong role, unknown profile, profile not allowed, DNS suffix, wildcard, IP range, SAN count, key type, malformed/truncated/wrong-signature CSR, bad JSON, unexpected field, oversized body: each its 4xx naming the rule; no certificate row; refusals audited"
 
+# a request without credentials is audited (actor -) and counted per address like a wrong password (it was
+# neither, so anonymous requests could be sent without end and leave no trace); a read is neither
+nocred() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '-' and details like '%no credentials%'"; }
+[ "$(nocred)" = 1 ] || fail "the request without credentials above: $(nocred) audit rows"
+N0=$(nocred)
+for i in 1 2 3 4 5; do issue_req "$T/good.csr" server --interface 127.0.0.26; refuse 401 unauthorized "no credentials ($i)"; done
+[ "$(nocred)" = $((N0 + 5)) ] || fail "5 requests without credentials: $(($(nocred) - N0)) audit rows"
+issue_req "$T/good.csr" server --interface 127.0.0.26; refuse 429 rate-limited "a sixth request without credentials"
+[ "$(nocred)" = $((N0 + 5)) ] || fail "a rate-limited request without credentials was audited"
+STATUS=$(curl -sS -o /dev/null -w '%{http_code}' --interface 127.0.0.27 "$URL/api/v1/certificates/01")
+[ "$STATUS" = 401 ] && [ "$(nocred)" = $((N0 + 5)) ] || fail "a read without credentials: $STATUS, $(($(nocred) - N0)) audit rows"
+[ "$(cert_rows)" = "$before" ] || fail "a request without credentials left a certificate row"
+pass "requests without credentials: 401, audited with actor - and counted per address (429 after 5, not audited); a read is neither"
+
 for _ in 1 2 3 4 5 6; do issue_req "$T/good.csr" server -u "alice:wrong again"; done
 refuse 429 rate-limited "rate limit"
 # an administrator's account is limited after 5 failures from anywhere, but not at an address it logged in from
