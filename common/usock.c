@@ -42,21 +42,28 @@ int usock_listen(const char *path, mode_t mode, gid_t gid, int *out_fd)
 		return HSMCA_ERR_IO;
 	}
 	mode_t old = umask(~mode & 0777);
-	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	/* listening at once: between bind and listen the path exists and a connect to it is refused, which a
+	 * caller waiting for the path to appear can meet (the checks below unlink it again if they fail) */
+	bool bound = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	rc = bound && listen(fd, 128) == 0 ? 0 : -1;
 	umask(old);
 	if (regroup && setegid(egid) != 0) {
 		close(fd);
+		if (bound)
+			unlink(path);
 		return HSMCA_ERR_IO; /* the process must not go on under the socket's group */
 	}
 	if (rc != 0) {
 		close(fd);
+		if (bound)
+			unlink(path); /* bound, not listening */
 		return HSMCA_ERR_IO;
 	}
 	/* the socket must be what was asked for (a setgid directory gives its own group) */
 	if (lstat(path, &stt) != 0 ||
 	    (gid != (gid_t)-1 && stt.st_gid != gid && (geteuid() == 0 || chown(path, (uid_t)-1, gid) != 0)) ||
 	    lstat(path, &stt) != 0 || (stt.st_mode & 0777) != (mode & 0777) ||
-	    (gid != (gid_t)-1 && stt.st_gid != gid) || listen(fd, 128) != 0) {
+	    (gid != (gid_t)-1 && stt.st_gid != gid)) {
 		close(fd);
 		unlink(path);
 		return HSMCA_ERR_IO;

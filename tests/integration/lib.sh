@@ -180,10 +180,16 @@ EOC
 }
 
 signer_start() {
+	# the control socket is ready once this start logged event=sealed (after listen); the path alone could be
+	# seen between the signer's bind and listen, and an unseal then was refused (a flake under load)
+	local n0; n0=$(grep -c 'event=sealed' "$T/signer.log" 2>/dev/null || true)
 	"$SIGNER" run -c "$T/signer.conf" >> "$T/signer.log" 2>&1 &
 	SIGNER_PID=$!
 	PIDS+=("$SIGNER_PID")
-	for _ in $(seq 100); do [ -S "$T/run/control.sock" ] && return 0; sleep 0.05; done
+	for _ in $(seq 200); do
+		[ -S "$T/run/control.sock" ] && [ "$(grep -c 'event=sealed' "$T/signer.log" 2>/dev/null)" -gt "${n0:-0}" ] && return 0
+		sleep 0.05
+	done
 	fail "signer did not open its control socket"
 }
 
