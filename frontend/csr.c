@@ -36,8 +36,10 @@
 #define CSR_B64_QUANTUM 4
 #define CSR_TAG_CLASS 0xc0 /* universal, application, context, private */
 
-static const char csr_pem_begin[] = "-----BEGIN CERTIFICATE REQUEST-----";
-static const char csr_pem_end[] = "-----END CERTIFICATE REQUEST-----";
+/* RFC 7468's label, and the "NEW CERTIFICATE REQUEST" that Java's keytool and Windows' certreq write; a
+ * block ends with the label it began with */
+static const char *const csr_pem_labels[] = { "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST" };
+#define CSR_PEM_LABEL_MAX 64
 
 int csr_fail(char *err, int rc, const char *fmt, ...)
 {
@@ -131,11 +133,20 @@ static int csr_pem_decode(const unsigned char *in, size_t len, unsigned char **o
 	unsigned char *der = NULL;
 	size_t b64_len = 0;
 	const char *why = "PEM: not a single CERTIFICATE REQUEST block with only whitespace around it";
+	char begin[CSR_PEM_LABEL_MAX], end[CSR_PEM_LABEL_MAX];
 	int rc = HSMCA_ERR_PARSE, n;
+	size_t i;
 	while (s.len > 0 && csr_is_space(s.data[0]))
 		span_skip(&s, 1);
-	if (!csr_span_starts(&s, csr_pem_begin) || !span_skip(&s, strlen(csr_pem_begin)) || !csr_get_eol(&s))
+	for (i = 0; i < sizeof(csr_pem_labels) / sizeof(csr_pem_labels[0]); i++) {
+		snprintf(begin, sizeof(begin), "-----BEGIN %s-----", csr_pem_labels[i]);
+		if (csr_span_starts(&s, begin))
+			break;
+	}
+	if (i == sizeof(csr_pem_labels) / sizeof(csr_pem_labels[0]) || !span_skip(&s, strlen(begin)) ||
+	    !csr_get_eol(&s))
 		goto out;
+	snprintf(end, sizeof(end), "-----END %s-----", csr_pem_labels[i]);
 	if (!(b64 = malloc(len)) || !(der = malloc(len))) {
 		rc = HSMCA_ERR_NOMEM, why = "out of memory";
 		goto out;
@@ -144,7 +155,7 @@ static int csr_pem_decode(const unsigned char *in, size_t len, unsigned char **o
 		why = "PEM: a line that is not base64";
 		goto out;
 	}
-	if (!csr_span_starts(&s, csr_pem_end) || !span_skip(&s, strlen(csr_pem_end)))
+	if (!csr_span_starts(&s, end) || !span_skip(&s, strlen(end)))
 		goto out;
 	while (s.len > 0 && csr_is_space(s.data[0]))
 		span_skip(&s, 1);
@@ -577,6 +588,45 @@ static int csr_req_attrs(const X509_REQ *req, STACK_OF(X509_ATTRIBUTE) **out, ch
 	return sk ? 0 : csr_fail(err, HSMCA_ERR_NOMEM, "out of memory");
 }
 
+/* The request's signature algorithm: ECDSA (parameters absent, RFC 5758) or RSA PKCS#1 v1.5 (parameters NULL
+ * or absent, RFC 4055) with SHA-256, SHA-384 or SHA-512; the fast path takes a subset of these. Anything else
+ * (MD5, SHA-1, SHA-224, RSASSA-PSS, ...) is refused before the signature is checked: proof of possession must
+ * not rest on a broken hash, and the CA's records say which algorithms it took. */
+static int csr_sigalg_check(const X509_REQ *req, char *err)
+{
+	const ASN1_BIT_STRING *sig = NULL;
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *obj = NULL;
+	const void *pval = NULL;
+	char name[CSR_OID_TEXT_MAX];
+	int ptype = V_ASN1_UNDEF;
+	X509_REQ_get0_signature(req, &sig, &alg);
+	if (!alg)
+		return csr_fail(err, HSMCA_ERR_PARSE, "signature algorithm missing");
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	switch (OBJ_obj2nid(obj)) {
+	case NID_ecdsa_with_SHA256:
+	case NID_ecdsa_with_SHA384:
+	case NID_ecdsa_with_SHA512:
+		if (ptype == V_ASN1_UNDEF)
+			return 0;
+		return csr_fail(err, HSMCA_ERR_PARSE, "signature algorithm: ECDSA takes no parameters (RFC 5758)");
+	case NID_sha256WithRSAEncryption:
+	case NID_sha384WithRSAEncryption:
+	case NID_sha512WithRSAEncryption:
+		if (ptype == V_ASN1_UNDEF || ptype == V_ASN1_NULL)
+			return 0;
+		return csr_fail(err, HSMCA_ERR_PARSE, "signature algorithm: RSA PKCS#1 v1.5 parameters must be NULL");
+	default:
+		if (!obj || OBJ_obj2txt(name, sizeof(name), obj, 0) <= 0)
+			snprintf(name, sizeof(name), "?");
+		return csr_fail(err, HSMCA_ERR_PARSE,
+				"signature algorithm %s is not accepted: sign the request with ECDSA or RSA PKCS#1 v1.5 "
+				"and SHA-256, SHA-384 or SHA-512",
+				name);
+	}
+}
+
 /* --- entry points ------------------------------------------------------------------------------------------ */
 
 static bool csr_looks_pem(const unsigned char *in, size_t len)
@@ -616,7 +666,7 @@ static int csr_parse_mode(const unsigned char *in, size_t len, struct csr *out, 
 		goto out; /* the common case, without OpenSSL's per-request key decoder (csr_fast.c) */
 	memset(out, 0, sizeof(*out));
 	if ((rc = csr_der_decode(der, der_len, &req, err)) || (rc = csr_spki_form(der, der_len, err)) ||
-	    (rc = csr_key_check(req, &key, err)))
+	    (rc = csr_key_check(req, &key, err)) || (rc = csr_sigalg_check(req, err)))
 		goto out;
 	if (X509_REQ_verify(req, key) != 1) {
 		rc = csr_fail(err, HSMCA_ERR_AUTH, "signature: the request is not signed by its key");

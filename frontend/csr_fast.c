@@ -41,8 +41,9 @@ typedef struct {
 	ASN1_BIT_STRING *signature;
 } CSR_FAST;
 
-/* PKCS#10 (RFC 2986) as OpenSSL's X509_REQ, with the key left undecoded. The attributes are not OPTIONAL:
- * OpenSSL re-encodes an absent [0] as an empty one, so the full path refuses a request without it. */
+/* PKCS#10 (RFC 2986) as OpenSSL's X509_REQ, with the key left undecoded. The attributes are not OPTIONAL
+ * here, so a request without its [0] (which RFC 2986 requires) is declined and left to the full path, which
+ * takes it with no attributes. */
 ASN1_SEQUENCE(CSR_FAST_SPKI) = {
 	ASN1_SIMPLE(CSR_FAST_SPKI, alg, X509_ALGOR),
 	ASN1_SIMPLE(CSR_FAST_SPKI, key, ASN1_BIT_STRING),

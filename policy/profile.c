@@ -298,6 +298,10 @@ static int prof_validate(const char *path, const struct profiles *out, char *err
 			return CERR("%s: profile %s: cfssl_key and cfssl_account go together", path, p->name);
 		if (p->login && !prof_has_eku(p, "clientAuth"))
 			return CERR("%s: profile %s: login = yes needs eku clientAuth", path, p->name);
+		if (!p->ca && prof_has_eku(p, "OCSPSigning"))
+			return CERR("%s: profile %s: eku OCSPSigning is not for a leaf profile (its holder could answer OCSP "
+				    "for every certificate of the issuing CA; the responder's key is made by the ceremony)",
+				    path, p->name);
 		if (p->login && p->cfssl_key_len)
 			return CERR("%s: profile %s: login = yes cannot have cfssl_key (a login certificate logs a person "
 				    "in: a machine's key must not mint one)", path, p->name);

@@ -981,6 +981,97 @@ static void test_ber(void)
 	dbuf_free(&v);
 }
 
+/* A request for CN=test.example signed by k with md; pss: RSASSA-PSS padding. */
+static bool req_make_md(EVP_PKEY *k, const EVP_MD *md, bool pss, struct dbuf *out)
+{
+	X509_REQ *r = X509_REQ_new();
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *der = NULL;
+	bool ok = false;
+	int n;
+	if (!r || !ctx || !X509_REQ_set_version(r, X509_REQ_VERSION_1) ||
+	    !X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN", MBSTRING_ASC,
+					(const unsigned char *)"test.example", -1, -1, 0) ||
+	    !X509_REQ_set_pubkey(r, k) || EVP_DigestSignInit(ctx, &pctx, md, NULL, k) != 1 ||
+	    (pss && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1) ||
+	    X509_REQ_sign_ctx(r, ctx) <= 0 || (n = i2d_X509_REQ(r, &der)) <= 0)
+		goto out;
+	dbuf_add(out, der, (size_t)n);
+	ok = !out->failed;
+out:
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	X509_REQ_free(r);
+	return ok;
+}
+
+/* Only ECDSA (no parameters) and RSA PKCS#1 v1.5 (NULL or no parameters) with SHA-256/384/512 are taken: a
+ * request signed with MD5, SHA-1 or SHA-224, or with RSASSA-PSS, was accepted by the full path before. */
+static void test_sigalgs(void)
+{
+	static const uint8_t ecdsa_sha256_null[] = { 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+						     0x3d, 0x04, 0x03, 0x02, 0x05, 0x00 };
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	struct dbuf der;
+	char what[64];
+	const struct { const char *name; EVP_PKEY *k; const EVP_MD *md; bool pss; bool ok; } cases[] = {
+		{ "P-256 SHA-256", p256, EVP_sha256(), false, true },
+		{ "P-256 SHA-384", p256, EVP_sha384(), false, true },
+		{ "P-256 SHA-512", p256, EVP_sha512(), false, true },
+		{ "P-256 SHA-1", p256, EVP_sha1(), false, false },
+		{ "P-256 SHA-224", p256, EVP_sha224(), false, false },
+		{ "RSA SHA-256", rsa, EVP_sha256(), false, true },
+		{ "RSA SHA-512", rsa, EVP_sha512(), false, true },
+		{ "RSA MD5", rsa, EVP_md5(), false, false },
+		{ "RSA SHA-1", rsa, EVP_sha1(), false, false },
+		{ "RSA SHA-224", rsa, EVP_sha224(), false, false },
+		{ "RSA-PSS SHA-256", rsa, EVP_sha256(), true, false },
+	};
+	CHECK(rsa != NULL);
+	dbuf_init(&der);
+	for (size_t i = 0; rsa && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		der.len = 0;
+		CHECKF(req_make_md(cases[i].k, cases[i].md, cases[i].pss, &der), "%s: cannot make", cases[i].name);
+		snprintf(what, sizeof(what), "signed with %s", cases[i].name);
+		expect_dbuf(what, &der, cases[i].ok ? 0 : HSMCA_ERR_PARSE, cases[i].ok ? NULL : "signature algorithm ");
+	}
+	/* ECDSA with NULL parameters (RFC 5758: absent), the signature itself good */
+	der.len = 0;
+	craft_by(&der, 0, name_cn_x, sizeof(name_cn_x), NULL, NULL, p256, ecdsa_sha256_null, sizeof(ecdsa_sha256_null));
+	expect_dbuf("ecdsa-with-SHA256 with NULL parameters", &der, HSMCA_ERR_PARSE,
+		    "signature algorithm: ECDSA takes no parameters");
+	dbuf_free(&der);
+	EVP_PKEY_free(rsa);
+}
+
+/* Java's keytool and Windows' certreq label the block NEW CERTIFICATE REQUEST; it ends with its own label. */
+static void test_pem_new_label(void)
+{
+	struct dbuf der, pem, t;
+	dbuf_init(&der);
+	dbuf_init(&pem);
+	dbuf_init(&t);
+	CHECK(req_make(p256, "DNS:a.example", &der));
+	pem_of(der.data, der.len, "\n", &pem);
+	const char *body = memchr(pem.data, '\n', pem.len);
+	const char *end = body ? strstr(body, "-----END") : NULL;
+	CHECK(body && end);
+	if (body && end) {
+		dbuf_add(&t, "-----BEGIN NEW CERTIFICATE REQUEST-----", 39);
+		dbuf_add(&t, body, (size_t)(end - body));
+		size_t keep = t.len;
+		dbuf_add(&t, "-----END NEW CERTIFICATE REQUEST-----\n", 38);
+		expect_dbuf("PEM labelled NEW CERTIFICATE REQUEST", &t, 0, NULL);
+		t.len = keep;
+		dbuf_add(&t, "-----END CERTIFICATE REQUEST-----\n", 34);
+		expect_dbuf("PEM begun NEW and ended without it", &t, HSMCA_ERR_PARSE, "PEM: ");
+	}
+	dbuf_free(&der);
+	dbuf_free(&pem);
+	dbuf_free(&t);
+}
+
 int main(void)
 {
 	p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -998,6 +1089,8 @@ int main(void)
 	test_sans();
 	test_san_rules();
 	test_ber();
+	test_sigalgs();
+	test_pem_new_label();
 	CHECKF(fast_taken >= 10, "only %u accepted requests took the fast path", fast_taken);
 	printf("unit_csr: %u accepted requests took the fast path, each compared with the full path\n", fast_taken);
 	EVP_PKEY_free(p256);

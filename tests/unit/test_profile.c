@@ -169,6 +169,9 @@ static void test_refused(void)
 		{ "login with a cfssl key", leaf, 9,
 		  "eku = clientAuth\nlogin = yes\ncfssl_key = 00112233445566778899aabbccddeeff\ncfssl_account = alice",
 		  "profile server: login = yes cannot have cfssl_key" },
+		/* a delegated OCSP responder certificate for the issuing CA is not a requester's to have */
+		{ "OCSPSigning on a leaf", leaf, 9, "eku = serverAuth, OCSPSigning",
+		  "profile server: eku OCSPSigning is not for a leaf profile" },
 		{ "ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca" },
 		/* every profile names its CRL and OCSP URLs, http:// or https://, printable ASCII without spaces */
 		{ "leaf without crl_url", leaf, 11, "# none", "profile server needs crl_url and ocsp_url" },
