@@ -109,11 +109,13 @@ out:
 	return rc;
 }
 
-int conf_parse_file(const char *path, conf_cb cb, void *ctx, char *err)
+int conf_read_file(const char *path, char **out, size_t *out_len, char *err)
 {
 	int rc = HSMCA_ERR_IO, fd = open(path, O_RDONLY | O_CLOEXEC);
 	char *buf = NULL;
 	size_t len = 0;
+	*out = NULL;
+	*out_len = 0;
 	if (fd < 0) {
 		snprintf(err, CONF_ERR_MAX, "%s: %s", path, strerror(errno));
 		return HSMCA_ERR_IO;
@@ -138,12 +140,31 @@ int conf_parse_file(const char *path, conf_cb cb, void *ctx, char *err)
 			goto out;
 		}
 	}
-	rc = conf_parse(buf, len, cb, ctx, err);
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+	rc = 0;
 out:
+	conf_file_free(buf, len);
+	close(fd);
+	return rc;
+}
+
+void conf_file_free(char *buf, size_t len)
+{
 	if (buf) /* the file may hold secrets */
 		explicit_bzero(buf, len);
 	free(buf);
-	close(fd);
+}
+
+int conf_parse_file(const char *path, conf_cb cb, void *ctx, char *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = conf_read_file(path, &buf, &len, err);
+	if (rc == 0)
+		rc = conf_parse(buf, len, cb, ctx, err);
+	conf_file_free(buf, len);
 	return rc;
 }
 

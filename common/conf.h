@@ -22,6 +22,10 @@ typedef int (*conf_cb)(void *ctx, const char *section, const char *key, const ch
 /* Parses text (need not be NUL-terminated). On error err holds "line N: why". Each line is parsed in a copy
  * that is wiped once its callback returns (a value may be a secret: the callback copies what it keeps). */
 int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err) HSMCA_WUR;
+/* Reads path (at most CONF_FILE_MAX bytes) into *out (malloc'd; the caller frees it with conf_file_free). */
+int conf_read_file(const char *path, char **out, size_t *out_len, char *err) HSMCA_WUR;
+/* Wipes (the file may hold secrets) and frees what conf_read_file returned; NULL is fine. */
+void conf_file_free(char *buf, size_t len);
 /* Reads path (at most CONF_FILE_MAX bytes) and parses it; the file's bytes are wiped before they are freed. */
 int conf_parse_file(const char *path, conf_cb cb, void *ctx, char *err) HSMCA_WUR;
 

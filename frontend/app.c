@@ -12,6 +12,7 @@
 #include "certbuild.h"
 #include "conf.h"
 #include "intent.h"
+#include "profrec.h"
 
 #define APP_CHAIN_MAX (64u * 1024u)
 
@@ -90,7 +91,13 @@ static int app_read_checkpoint_cert(struct app *a, char *err)
 
 int app_load(struct app *a, char *err)
 {
-	int rc = profiles_load(a->conf.profiles, &a->profiles, err);
+	char *text = NULL;
+	size_t len = 0;
+	/* one read: the profiles served and the definitions recorded (profrec.h) come from the same bytes */
+	int rc = conf_read_file(a->conf.profiles, &text, &len, err);
+	if (rc == 0 && (rc = profiles_parse(a->conf.profiles, text, len, &a->profiles, err)) == 0)
+		rc = profrec_definitions(text, len, &a->profiles, a->profile_def, err);
+	conf_file_free(text, len);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < a->profiles.n; i++) {

@@ -24,6 +24,7 @@ struct app {
 	struct fconfig conf;
 	struct profiles profiles;
 	struct app_issuer issuers[PROF_MAX]; /* parallel to profiles.p */
+	char *profile_def[PROF_MAX];         /* owned, parallel to profiles.p: as recorded (profrec.h) */
 	X509 *checkpoint_cert;               /* owned: conf.checkpoint_cert read, or NULL */
 	char *chain_pem;                     /* owned */
 	size_t chain_len;

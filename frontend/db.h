@@ -204,6 +204,17 @@ int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size
 /* issued -> revoked plus its revocations row (current transaction; the caller audits it). reason: an
  * RFC 5280 name ("keyCompromise", ...); by: the administrator. */
 int db_cert_revoke(struct db *db, const char *serial_hex, const char *reason, const char *by) HSMCA_WUR;
+/* Start-up records of what the frontend serves under (profrec.c; the caller's transaction, the caller audits):
+ * a profile's definition (upserted; *out_written when it was new or differed; *out_previous the definition it
+ * replaced, malloc'd, or NULL when there was none), an issuer's certificate (the same; the previous one's
+ * SHA-256 in hex, "" when none), and the profiles not in keep_names (names separated by '\n'), whose
+ * definitions are cleared once and handed to fn. */
+int db_profile_record(struct db *db, const char *name, const char *issuer, const char *definition,
+		      bool needs_approval, char **out_previous, bool *out_written) HSMCA_WUR;
+int db_issuer_record(struct db *db, const char *key_label, const uint8_t *cert_der, size_t der_len,
+		     char out_previous_sha256[65], bool *out_written) HSMCA_WUR;
+int db_profiles_retire(struct db *db, const char *keep_names,
+		       int (*fn)(void *ctx, const char *name, const char *previous), void *ctx) HSMCA_WUR;
 /* Records (or updates) an issuing CA: its key label and certificate. */
 int db_issuer_upsert(struct db *db, const char *key_label, const uint8_t *cert_der, size_t der_len) HSMCA_WUR;
 

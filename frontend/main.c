@@ -21,6 +21,7 @@
 #include "listen.h"
 #include "log.h"
 #include "privdrop.h"
+#include "profrec.h"
 #include "pwfile.h"
 
 /* ASan builds: a leak check of the running process as the frontend stops (see fe_run) */
@@ -390,6 +391,14 @@ static int fe_run(const struct fe_args *args)
 		return 1;
 	}
 	app_db_keys(&a, w.db);
+	/* what it serves under is on the record before anything is served: a profile or issuer that is new or
+	 * changed since the last start gets its audit row (a change that cannot be recorded is not served) */
+	unsigned recorded = 0;
+	if (profrec_record(w.db, &a, &recorded)) {
+		log_event("error", "startup_failed", "step=profiles why=\"cannot record the profiles: %s\"", db_errmsg(w.db));
+		db_close(w.db);
+		return 1;
+	}
 	if (a.has_intent_key_accept) { /* a rotation: account and API key rows move to the new key */
 		unsigned resealed = 0;
 		const struct db_reseal_cb cb = { fe_resealed, NULL };

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The profiles file and the issuing CAs' certificates on the record (design: "profile changed" is an audited
+# event). Each start of the frontend writes a profile or issuer that is new or changed since the last start to
+# the profiles and issuers tables with its audit row (actor config): profile.created, profile.changed (with the
+# new definition and the previous one's SHA-256), profile.removed, issuer.created, issuer.changed. Before, the
+# tables stayed empty and a widened profile left no trace but the file. A profile's cfssl_key is recorded by
+# its SHA-256 only; an unchanged restart writes nothing; "config" cannot be an account's name.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/frontend_lib.sh"
+fe_setup_backend
+fe_profiles
+KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
+cat >> "$T/profiles.conf" <<EOC
+
+[profile cf]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 2
+max_validity_days = 30
+key_usage = digitalSignature
+eku = serverAuth
+accounts = alice
+cfssl_key = $KEY
+cfssl_account = alice
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+EOC
+fe_requester alice
+audit() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = '$1'${2:+ and ($2)}"; }
+records() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action like 'profile.%' or action like 'issuer.%'"; }
+definition() { pg_psql "$T/pg" owner -c "select definition from profiles where name = '$1'"; }
+restart() { fe_stop_checked || fail "the frontend did not stop cleanly"; FE_PIDS=(); fe_start; }
+
+fe_start
+[ "$(audit profile.created "actor = 'config'")" = 3 ] || fail "profile.created rows: $(audit profile.created)"
+[ "$(audit issuer.created "actor = 'config' and object = 'int'")" = 1 ] || fail "issuer.created rows: $(audit issuer.created)"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from issuers i where key_label = 'int' and
+	encode(sha256(cert_der), 'hex') = '$(openssl x509 -in "$T/ca/int.pem" -outform DER | sha256sum | cut -c1-64)'")" = 1 ] \
+	|| fail "the issuer's certificate is not the one served"
+grep -qx 'max_sans = 4' <<<"$(definition server)" || fail "server's definition: $(definition server)"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'profile.created' and object = 'server'
+	and details::jsonb->>'definition' = (select definition from profiles where name = 'server')
+	and details::jsonb->>'sha256' = encode(sha256(convert_to((select definition from profiles where name = 'server'), 'UTF8')), 'hex')")" = 1 ] \
+	|| fail "profile.created does not carry the definition and its SHA-256"
+grep -qx "cfssl_key = sha256:$(printf '%s' "$KEY" | sha256sum | cut -c1-64)" <<<"$(definition cf)" || fail "cf's definition: $(definition cf)"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where details like '%$KEY%'")$(pg_psql "$T/pg" owner -c "select count(*) from profiles where definition like '%$KEY%'")" = 00 ] \
+	|| fail "the cfssl key is in the database in clear"
+pass "the first start records each profile (its definition, a cfssl_key by its SHA-256 only) and the issuer's certificate, each with its audit row"
+
+N=$(records); restart
+[ "$(records)" = "$N" ] || fail "an unchanged restart wrote $(($(records) - N)) records"
+OLD=$(pg_psql "$T/pg" owner -c "select encode(sha256(convert_to(definition, 'UTF8')), 'hex') from profiles where name = 'server'")
+sed -i '0,/^max_sans = 4$/s//max_sans = 5/' "$T/profiles.conf"
+restart
+[ "$(audit profile.changed "object = 'server' and details::jsonb->>'previous_sha256' = '$OLD'
+	and details::jsonb->>'definition' like '%max_sans = 5%'")" = 1 ] || fail "the widened profile: $(audit profile.changed)"
+grep -qx 'max_sans = 5' <<<"$(definition server)" || fail "server's definition after the change: $(definition server)"
+[ "$(records)" = $((N + 1)) ] || fail "one change, $(($(records) - N)) records"
+pass "an unchanged restart records nothing; a widened profile is profile.changed (the new definition, the previous one's SHA-256)"
+
+python3 - "$T/profiles.conf" <<'PY'
+import sys, re
+t = open(sys.argv[1]).read()
+open(sys.argv[1], 'w').write(re.sub(r'\[profile client\]\n(?:[^\[]*\n)', '', t))
+PY
+grep -q 'profile client' "$T/profiles.conf" && fail "the client profile is still in the file"
+restart
+[ "$(audit profile.removed "object = 'client'")" = 1 ] || fail "the removed profile: $(audit profile.removed)"
+[ -z "$(definition client)" ] || fail "a removed profile keeps its definition"
+restart
+[ "$(audit profile.removed)" = 1 ] || fail "a removal recorded twice"
+pass "a profile taken out of the file is profile.removed once"
+
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" > "$T/verify.log" 2>&1 || fail "audit-verify: $(cat "$T/verify.log")"
+grep -q 'audit chain intact' "$T/verify.log" || fail "audit-verify: $(cat "$T/verify.log")"
+expect_rc 1 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" \
+	--name config --role requester --password-file <(printf 'config password 0001\n')
+grep -q 'actor of the audit log' <<<"$OUT" || fail "an account named config: $OUT"
+pass "the records are on the audit chain (audit-verify intact); config is an actor of the audit log's own, not an account name"
