@@ -140,11 +140,9 @@ static int fconf_check_tls(const struct fconf_ctx *ctx, const char *path, char *
 	return 0;
 }
 
-int fconfig_load(const char *path, struct fconfig *out, char *err)
+static void fconfig_defaults(struct fconfig *out)
 {
-	struct fconf_ctx ctx = { .c = out };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int rc;
 	memset(out, 0, sizeof(*out));
 	/* a worker waits (two commits and a signature) far more than it computes: 32 by default, so 32
 	 * concurrent clients do not queue behind a handful of workers (2 x CPUs capped this VM near 200/s) */
@@ -159,13 +157,32 @@ int fconfig_load(const char *path, struct fconfig *out, char *err)
 	out->conn_rate_per_address = 100;
 	out->checkpoint_seconds = 60;
 	out->db_timeout_seconds = 30;
-	rc = conf_parse_file(path, fconf_cb, &ctx, err);
-	if (rc)
-		return rc;
+}
+
+/* What no single line can say: required keys, and the keys that go together. */
+static int fconfig_validate(const struct fconf_ctx *ctx, const char *path, char *err)
+{
+	const struct fconfig *out = ctx->c;
 	if (!out->database[0] || !out->signer_socket[0] || !out->profiles[0] || !out->chain[0])
 		return CERR("%s: database, signer_socket, profiles and chain are required", path);
 	if (!out->intent_key_file[0])
 		return CERR("%s: intent_key_file is required (the key that MACs stored intents: openssl rand -hex 32 > "
 			    "FILE, chmod 600)", path);
-	return fconf_check_tls(&ctx, path, err);
+	return fconf_check_tls(ctx, path, err);
+}
+
+int fconfig_load(const char *path, struct fconfig *out, char *err)
+{
+	struct fconf_ctx ctx = { .c = out };
+	fconfig_defaults(out);
+	int rc = conf_parse_file(path, fconf_cb, &ctx, err);
+	return rc ? rc : fconfig_validate(&ctx, path, err);
+}
+
+int fconfig_parse(const char *name, const char *text, size_t len, struct fconfig *out, char *err)
+{
+	struct fconf_ctx ctx = { .c = out };
+	fconfig_defaults(out);
+	int rc = conf_parse(text, len, fconf_cb, &ctx, err);
+	return rc ? rc : fconfig_validate(&ctx, name, err);
 }

@@ -54,5 +54,7 @@ struct fconfig {
 
 /* Reads and validates path; err (CONF_ERR_MAX) says which line and why. */
 int fconfig_load(const char *path, struct fconfig *out, char *err) HSMCA_WUR;
+/* The same over text[0..len) (not NUL-terminated), name standing for the path in errors. */
+int fconfig_parse(const char *name, const char *text, size_t len, struct fconfig *out, char *err) HSMCA_WUR;
 
 #endif
