@@ -373,6 +373,58 @@ def conf_seeds():
     }
 
 
+# --- the frontend's config (frontend/fconfig.c) ------------------------------------------------------------
+
+FRONTEND_CONF = b"""# hsmca frontend
+[frontend]
+listen = 127.0.0.1:8080
+database = host=/run/postgresql dbname=hsmca user=hsmca_frontend
+signer_socket = /run/hsmca/signer.sock
+profiles = /etc/hsmca/profiles.conf
+chain = /etc/hsmca/chain.pem
+intent_key_file = /etc/hsmca/intent.key
+user = hsmca-frontend
+threads = 8
+max_body = 65536
+timeout_seconds = 10
+"""
+
+FRONTEND_TLS_CONF = b"""[frontend]
+listen = ::1:8080
+tls_listen = [::]:8443
+tls_cert = /etc/hsmca/tls.pem
+tls_key = /etc/hsmca/tls.key
+client_ca = /etc/hsmca/clients.pem
+database = dbname=hsmca
+signer_socket = /run/hsmca/signer.sock
+profiles = /etc/hsmca/profiles.conf
+chain = /etc/hsmca/chain.pem
+intent_key_file = /etc/hsmca/intent.key
+intent_key_accept_file = /etc/hsmca/intent.old
+checkpoint_key = ca-checkpoint
+checkpoint_cert = /etc/hsmca/checkpoint.pem
+checkpoint_seconds = 60
+max_connections_per_address = 0
+max_connection_rate_per_address = 100
+max_inflight = 4096
+max_headers = 64
+max_header_size = 8192
+recover_after_seconds = 30
+db_timeout_seconds = 0
+"""
+
+
+def fconfig_seeds():
+    return {
+        "http": FRONTEND_CONF,
+        "tls": FRONTEND_TLS_CONF,
+        # refusals the reference is asked about: a port of 0, an upper-case user, a listener needing TLS files
+        "bad-port": FRONTEND_CONF.replace(b":8080", b":0"),
+        "bad-user": FRONTEND_CONF.replace(b"hsmca-frontend", b"Hsmca"),
+        "tls-no-key": FRONTEND_TLS_CONF.replace(b"tls_key = /etc/hsmca/tls.key\n", b""),
+    }
+
+
 # --- bare DER ----------------------------------------------------------------------------------------------
 
 
@@ -408,6 +460,7 @@ def main():
     write("frame", frame_seeds(shares, tbs))
     write("conf", conf_seeds())
     write("der", der_seeds())
+    write("fconfig", fconfig_seeds())
     return 0
 
 
