@@ -552,8 +552,7 @@ void issue_intent_refusal(struct issue_outcome *o, int rc)
 	snprintf(o->why, sizeof(o->why), "could not record the request");
 }
 
-/* Replaces the CSR's names with a stored SAN list "DNS:a,IP:b,email:c" (a renewal keeps its names). */
-static int issue_sans_text(struct csr *csr, const char *text, char *why)
+int issue_sans_text(struct csr *csr, const char *text, char *why)
 {
 	size_t n = 0;
 	const char *s = text;

@@ -62,6 +62,11 @@ int issue_prepare(struct worker *w, const char *actor, const char *peer, const s
 		  size_t csr_len, const struct issue_extra *x, struct issue_outcome *o, struct csr *csr, struct dbuf *tbs,
 		  time_t validity[2]);
 
+/* Replaces csr's names with a stored SAN list "DNS:a,IP:b,email:c" (a renewal keeps its names; the text comes
+ * from the database, so it is parsed as untrusted): 0, or HSMCA_ERR_STATE with why (ISSUE_WHY_MAX). Exposed for
+ * tests/fuzz/fuzz_sanstext.c. */
+int issue_sans_text(struct csr *csr, const char *text, char *why) HSMCA_WUR;
+
 /* The body of POST /api/v1/certificates, {"csr": PEM, "profile": name}: 0 with doc (the caller frees it) and
  * pointers into it, or HSMCA_ERR_PARSE with why (ISSUE_WHY_MAX). */
 int issue_body(const struct job *j, struct json_doc **doc, const char **csr, size_t *csr_len, const char **profile,

@@ -425,6 +425,22 @@ def fconfig_seeds():
     }
 
 
+# --- stored SAN lists (frontend/issue.c issue_sans_text; written by issue_rec_build) -------------------------
+
+
+def sanstext_seeds():
+    return {
+        "mixed": b"DNS:a.example,DNS:*.b.example,IP:192.0.2.1,IP:2001:db8::1,email:a@example.com",
+        "one": b"DNS:a.example",
+        # the limits: CSR_MAX_SANS entries, a value of CSR_SAN_MAX - 1 bytes
+        "max-count": b",".join(b"DNS:n%d.example" % i for i in range(100)),
+        "max-value": b"DNS:" + b"a" * 255,
+        # refused: an unknown type, an empty value
+        "uri": b"DNS:a.example,URI:https://a.example/",
+        "empty-value": b"DNS:a.example,IP:",
+    }
+
+
 # --- bare DER ----------------------------------------------------------------------------------------------
 
 
@@ -461,6 +477,7 @@ def main():
     write("conf", conf_seeds())
     write("der", der_seeds())
     write("fconfig", fconfig_seeds())
+    write("sanstext", sanstext_seeds())
     return 0
 
 
