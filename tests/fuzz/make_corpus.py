@@ -10,6 +10,7 @@ key hash 4b*20, parent key hash 50*20, ecdsa-with-SHA256), so they reach the end
 """
 import os
 import shutil
+import socket
 import struct
 import sys
 
@@ -441,6 +442,57 @@ def sanstext_seeds():
     }
 
 
+# --- requests through the profile to the TBS (fuzz_csrpolicy.c) ---------------------------------------------
+
+# the public key of fuzz_csrsign.h's fixed test key: a CertificationRequestInfo with it is signed by the target
+FUZZ_CSR_PUB = bytes.fromhex(
+    "0473fb596b3dc5f49759d502a2c9c840b4de2e1e932250f0f63dd0bea6fcc8d756021b4399ed5ea4e74b7d143e7853e2266336"
+    "135abf1d1778a83094b788e963e0"
+)
+CSR_SIGN, CSR_HOSTS, CSR_TEXT, CSR_LATE = 0x10, 0x04, 0x08, 0x20  # fuzz_csrpolicy.c's selector bits
+WEB, TIGHT, SUB, SUB_NOIP = 0, 1, 2, 3
+
+
+def cri(*names):
+    """A CertificationRequestInfo for the fixed key asking for names: ("dns"|"ip"|"email", value)."""
+    tags = {"dns": 2, "email": 1}
+    gns = []
+    for kind, v in names:
+        if kind == "ip":
+            gns.append(ctx(7, socket.inet_pton(socket.AF_INET6 if ":" in v else socket.AF_INET, v), False))
+        else:
+            gns.append(ctx(tags[kind], v.encode(), False))
+    spki = seq(seq(oid("1.2.840.10045.2.1"), oid("1.2.840.10045.3.1.7")), bitstring(FUZZ_CSR_PUB))
+    attrs = ctx(0, seq(oid("1.2.840.113549.1.9.14"), set_(seq(ext("2.5.29.17", seq(*gns))))))
+    return seq(integer(0), name("x"), spki, attrs)
+
+
+def csrpolicy(sel, req, names=b""):
+    return bytes([sel]) + names + b"\x00" + req
+
+
+def csrpolicy_seeds():
+    web = cri(("dns", "www.example.com"), ("dns", "*.example.com"), ("dns", "a.test"), ("ip", "192.0.2.7"),
+              ("ip", "2001:db8::1"), ("email", "a@example.com"))
+    with open(os.path.join(CORPUS, "csr", "seed-p256.pem"), "rb") as f:
+        pem = f.read()  # CN and DNS a.example, signed with its own key
+    return {
+        "web": csrpolicy(CSR_SIGN | WEB, web),
+        "web-late": csrpolicy(CSR_SIGN | CSR_LATE | WEB, web),
+        "web-long-name": csrpolicy(CSR_SIGN | WEB, cri(("dns", "x" * 60 + "." + "y" * 10 + ".example"))),
+        "web-refused": csrpolicy(CSR_SIGN | WEB, cri(("dns", "a.example"), ("ip", "198.51.100.1"))),
+        "tight": csrpolicy(CSR_SIGN | TIGHT, cri(("dns", "a.example"))),
+        "sub": csrpolicy(CSR_SIGN | SUB, cri(("dns", "ca.example"), ("dns", "example.com"), ("ip", "192.0.2.1"))),
+        "sub-noip": csrpolicy(CSR_SIGN | SUB_NOIP, cri(("dns", "example.org"), ("dns", "x.a.test"))),
+        "hosts": csrpolicy(CSR_SIGN | CSR_HOSTS | WEB, cri(("dns", "a.example")),
+                           b'["www.example.com", "10.1.2.3", "2001:db8::5", "*.a.example"]'),
+        "stored": csrpolicy(CSR_SIGN | CSR_TEXT | WEB, cri(("dns", "a.example")),
+                            b"DNS:a.example,IP:192.0.2.9,IP:fd00::1,email:b@example.org"),
+        "pem": csrpolicy(WEB, pem),
+        "pem-hosts": csrpolicy(CSR_HOSTS | SUB, pem, b'["a.example", "192.0.2.200"]'),
+    }
+
+
 # --- bare DER ----------------------------------------------------------------------------------------------
 
 
@@ -478,6 +530,7 @@ def main():
     write("der", der_seeds())
     write("fconfig", fconfig_seeds())
     write("sanstext", sanstext_seeds())
+    write("csrpolicy", csrpolicy_seeds())
     return 0
 
 
