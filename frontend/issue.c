@@ -573,6 +573,10 @@ int issue_sans_text(struct csr *csr, const char *text, char *why)
 		csr->sans[n].value[len - skip] = 0;
 		n++;
 		s += len + (end ? 1 : 0);
+		if (end && !*s) { /* a comma with nothing after it: not a list the frontend wrote */
+			snprintf(why, ISSUE_WHY_MAX, "the stored names of the certificate cannot be reused");
+			return HSMCA_ERR_STATE;
+		}
 	}
 	if (n == 0) {
 		snprintf(why, ISSUE_WHY_MAX, "the certificate has no names to renew");

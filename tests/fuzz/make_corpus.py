@@ -439,6 +439,8 @@ def sanstext_seeds():
         # refused: an unknown type, an empty value
         "uri": b"DNS:a.example,URI:https://a.example/",
         "empty-value": b"DNS:a.example,IP:",
+        # refused since the target found it accepted (crashes/sanstext-trailing-comma)
+        "regress-trailing-comma": b"DNS:a.example,",
     }
 
 
