@@ -14,7 +14,7 @@
  *   (critical; the profile's usages the key's type permits, policy_ku_forbidden; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
  *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile: critical; each DNS suffix as written
  *   permits DNS names, email addresses and URIs, ".example.com" those below example.com, "example.com" that name
- *   and those below it; each IP range permits its addresses, and without any every address is excluded; then
+ *   and those below it; each IP range permits its addresses, and each address family without one is excluded; then
  *   dn_prefix, if any, as a directoryName),
  *   cRLDistributionPoints (if a CRL URL),
  *   authorityInfoAccess (OCSP; if an OCSP URL). */
@@ -189,11 +189,13 @@ static void tb_subtree_ip(struct dbuf *b, int family, const uint8_t *addr, unsig
 
 /* NameConstraints ::= SEQUENCE { permittedSubtrees [0], excludedSubtrees [1] }: each DNS suffix permits DNS
  * names, email addresses and URIs (their host) in that domain (RFC 5280 4.2.1.10 semantics for each), each IP
- * range permits addresses in it; without IP ranges every address is excluded (otherwise addresses would be
- * unconstrained); dn_prefix, if any, permits subjects that begin with it (otherwise any subject name). */
+ * range permits addresses in it; each address family without a range is excluded whole (otherwise it would be
+ * unconstrained: OpenSSL and Go apply the iPAddress subtrees to both families, GnuTLS only to those they name);
+ * dn_prefix, if any, permits subjects that begin with it (otherwise any subject name). */
 static void tb_nc(struct dbuf *b, const struct profile *p)
 {
 	static const uint8_t any[16] = { 0 };
+	bool v4 = false, v6 = false;
 	size_t os, ext = tb_ext_open(b, oid_nc, sizeof(oid_nc), true, &os);
 	size_t seq = dbuf_open(b, DER_SEQUENCE), permitted = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 0);
 	for (unsigned i = 0; i < p->n_dns; i++)
@@ -202,18 +204,22 @@ static void tb_nc(struct dbuf *b, const struct profile *p)
 		tb_subtree(b, GN_EMAIL, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
 	for (unsigned i = 0; i < p->n_dns; i++)
 		tb_subtree(b, GN_URI, p->dns_suffixes[i], strlen(p->dns_suffixes[i]));
-	for (unsigned i = 0; i < p->n_ip; i++)
+	for (unsigned i = 0; i < p->n_ip; i++) {
 		tb_subtree_ip(b, p->ip_ranges[i].family, p->ip_ranges[i].addr, p->ip_ranges[i].prefix);
+		*(p->ip_ranges[i].family == AF_INET ? &v4 : &v6) = true;
+	}
 	if (p->dn_prefix_len) {
 		size_t dir = dbuf_open(b, DER_SEQUENCE);
 		dbuf_add_tlv(b, DER_CONTEXT | DER_CONSTRUCTED | GN_DIR, p->dn_prefix, p->dn_prefix_len);
 		dbuf_close(b, dir);
 	}
 	dbuf_close(b, permitted);
-	if (p->n_ip == 0) {
+	if (!v4 || !v6) {
 		size_t excluded = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 1);
-		tb_subtree_ip(b, AF_INET, any, 0);
-		tb_subtree_ip(b, AF_INET6, any, 0);
+		if (!v4)
+			tb_subtree_ip(b, AF_INET, any, 0);
+		if (!v6)
+			tb_subtree_ip(b, AF_INET6, any, 0);
 		dbuf_close(b, excluded);
 	}
 	dbuf_close(b, seq);

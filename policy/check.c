@@ -197,7 +197,7 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 {
 	const struct tbs_ext *e = tbs_ext_find(t->ext, t->n_ext, OID_NC, sizeof(OID_NC));
 	struct tbs_nc nc;
-	bool dns = false, email = false, uri = false, ip = false, dn = false, no_v4 = false, no_v6 = false;
+	bool dns = false, email = false, uri = false, v4 = false, v6 = false, dn = false, no_v4 = false, no_v6 = false;
 	if (!e || !e->critical)
 		return REFUSE("name-constraints: a CA certificate of this key needs critical nameConstraints");
 	if (!tbs_nc_parse(e->value, &nc, why))
@@ -218,7 +218,8 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 		case DER_CONTEXT | 7:
 			for (size_t k = 0; !ok && k < p->n_ca_ip; k++)
 				ok = pol_nc_ip_within(&st->value, &p->ca_ip[k]);
-			ip = true;
+			v4 = v4 || st->value.len == 2 * 4; /* within a pinned range: of its family's length */
+			v6 = v6 || st->value.len == 2 * 16;
 			break;
 		case DER_CONTEXT | DER_CONSTRUCTED | 4:
 			ok = p->ca_dn_len ? policy_dn_within(st->value, p->ca_dn, p->ca_dn_len)
@@ -240,8 +241,12 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 		no_v4 = no_v4 || pol_nc_all_ip(&nc.excluded[i], 4);
 		no_v6 = no_v6 || pol_nc_all_ip(&nc.excluded[i], 16);
 	}
-	if (!ip && !(no_v4 && no_v6))
-		return REFUSE("name-constraints: IP addresses are neither permitted within pinned ranges nor all excluded");
+	/* each family on its own: GnuTLS applies iPAddress subtrees only to the family they name, so one
+	 * permitted IPv4 range alone would leave every IPv6 address open there */
+	if (!v4 && !no_v4)
+		return REFUSE("name-constraints: IPv4 addresses are neither permitted within pinned ranges nor all excluded");
+	if (!v6 && !no_v6)
+		return REFUSE("name-constraints: IPv6 addresses are neither permitted within pinned ranges nor all excluded");
 	return 0;
 }
 

@@ -54,8 +54,9 @@ struct policy_profile {
 	bool allow_ca;
 	uint64_t max_pathlen;       /* for CA certificates: pathLenConstraint required and <= this */
 	/* ca_pinned: every CA certificate must carry critical nameConstraints whose permitted dNSName, rfc822Name
-	 * and URI subtrees (at least one of each) lie within ca_dns, whose iPAddress subtrees lie within ca_ip or,
-	 * with none, that exclude every IPv4 and IPv6 address; no other name types. ca_dns entries as in a
+	 * and URI subtrees (at least one of each) lie within ca_dns, whose iPAddress subtrees lie within ca_ip, and
+	 * whose excluded subtrees exclude every address (all-zero address and mask) of each family, IPv4 and IPv6,
+	 * that no permitted subtree names; no other name types. ca_dns entries as in a
 	 * profile: ".example.com" the names below it, "example.com" that name and those below it. directoryName
 	 * subtrees: with ca_dn (ca_dn_len > 0) at least one, each beginning with its RDNs (policy_dn_within);
 	 * without, any well-formed ones (they only narrow; none leaves subject names open). */

@@ -51,7 +51,7 @@ struct profile {
 	bool login;                        /* its certificates log their requester's account in over mutual TLS */
 	/* ca = yes: subordinate CA certificates (basicConstraints cA with path_length; keyCertSign and DNS
 	 * suffixes required; the DNS suffixes (for DNS names, email addresses and URIs) and IP ranges become critical
-	 * nameConstraints, every IP address excluded if there are no ranges; dn_prefix, if given, a permitted
+	 * nameConstraints, every address of a family (IPv4, IPv6) without a range excluded; dn_prefix, if given, a permitted
 	 * directoryName subtree: the non-empty subjects of certificates the CA signs must begin with its RDNs, and
 	 * Go's crypto/x509 refuses the CA). Leaf profiles may not have keyCertSign or cRLSign. */
 	bool ca;

@@ -293,7 +293,7 @@ static void test_cert_ca_rules(void)
 static void test_cert_ca_pinned(void)
 {
 	static const char good[] = "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-				   "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0";
+				   "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::";
 	static const char no_ip[] = "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 				    "permitted;URI:.team.example.com,permitted;dirName:dn_team,excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::";
 	static const struct {
@@ -301,29 +301,29 @@ static void test_cert_ca_pinned(void)
 	} cases[] = {
 		{ "within the pins", good, NULL, NULL },
 		{ "narrower names", "critical,permitted;DNS:a.team.example.com,permitted;email:x@b.team.example.com,"
-				    "permitted;URI:.c.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.5.0/255.255.255.0", NULL, NULL },
+				    "permitted;URI:.c.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.5.0/255.255.255.0,excluded;IP:::/::", NULL, NULL },
 		{ "no IP subtree, every address excluded", no_ip, NULL, NULL },
 		{ "the pinned IP range with upper-case names", "critical,permitted;DNS:.TEAM.example.com,"
 		  "permitted;email:.team.EXAMPLE.com,permitted;URI:.team.example.com,permitted;dirName:dn_team,"
-		  "permitted;IP:10.20.0.0/255.255.0.0", NULL, NULL },
+		  "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::", NULL, NULL },
 		{ "no nameConstraints", NULL, "name-constraints:", "needs critical" },
 		{ "not critical", "permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-				  "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
+				  "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "needs critical" },
 		{ "a wider domain", "critical,permitted;DNS:.example.com,permitted;email:.team.example.com,"
-				    "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
+				    "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "subtree 0 is outside" },
 		{ "the pinned domain's own name", "critical,permitted;DNS:team.example.com,permitted;email:.team.example.com,"
-						  "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
+						  "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "subtree 0 is outside" },
 		{ "a look-alike suffix", "critical,permitted;DNS:.evilteam.example.com,permitted;email:.team.example.com,"
-					 "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
+					 "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "subtree 0 is outside" },
 		{ "email elsewhere", "critical,permitted;DNS:.team.example.com,permitted;email:x@example.org,"
-				     "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
+				     "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "subtree 1 is outside" },
 		{ "no URI subtree", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-				    "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0",
+				    "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "must each have" },
 		{ "a wider IP range", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 				      "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;IP:10.0.0.0/255.0.0.0",
@@ -333,15 +333,31 @@ static void test_cert_ca_pinned(void)
 		  "name-constraints:", "subtree 4 is outside" },
 		{ "IP addresses left open", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 					    "permitted;URI:.team.example.com,permitted;dirName:dn_team",
-		  "name-constraints:", "IP addresses" },
+		  "name-constraints:", "IPv4 addresses" },
 		{ "only IPv4 excluded", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 					"permitted;URI:.team.example.com,permitted;dirName:dn_team,excluded;IP:0.0.0.0/0.0.0.0",
-		  "name-constraints:", "IP addresses" },
+		  "name-constraints:", "IPv6 addresses" },
+		/* one family permitted and the other neither permitted nor excluded: unconstrained for verifiers that
+		 * constrain only the families the permitted subtrees name (GnuTLS) */
+		{ "IPv4 permitted, IPv6 left open", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+						    "permitted;URI:.team.example.com,permitted;dirName:dn_team,"
+						    "permitted;IP:10.20.0.0/255.255.0.0",
+		  "name-constraints:", "IPv6 addresses" },
+		{ "IPv4 permitted, IPv6 partly excluded", "critical,permitted;DNS:.team.example.com,"
+							  "permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+							  "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,"
+							  "excluded;IP:2001:db8::/ffff:ffff::",
+		  "name-constraints:", "IPv6 addresses" },
+		{ "IPv4 permitted, every IPv4 address excluded too", "critical,permitted;DNS:.team.example.com,"
+								     "permitted;email:.team.example.com,"
+								     "permitted;URI:.team.example.com,permitted;dirName:dn_team,"
+								     "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:0.0.0.0/0.0.0.0,"
+								     "excluded;IP:::/::", NULL, NULL },
 		{ "a longer directory name", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 					    "permitted;URI:.team.example.com,permitted;dirName:dn_deeper,"
-					    "permitted;IP:10.20.0.0/255.255.0.0", NULL, NULL },
+					    "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::", NULL, NULL },
 		{ "no directoryName subtree", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
-					      "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0",
+					      "permitted;URI:.team.example.com,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "directory names must have a permitted subtree" },
 		{ "a directory name only excluded", "critical,permitted;DNS:.team.example.com,"
 						    "permitted;email:.team.example.com,permitted;URI:.team.example.com,"
@@ -349,24 +365,24 @@ static void test_cert_ca_pinned(void)
 		  "name-constraints:", "directory names must have a permitted subtree" },
 		{ "a wider directory name", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 					    "permitted;URI:.team.example.com,permitted;dirName:dn_wide,"
-					    "permitted;IP:10.20.0.0/255.255.0.0",
+					    "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "subtree 3 is outside" },
 		{ "another organization", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 					  "permitted;URI:.team.example.com,permitted;dirName:dn_evil,"
-					  "permitted;IP:10.20.0.0/255.255.0.0",
+					  "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "subtree 3 is outside" },
 		{ "the pin's attributes reordered", "critical,permitted;DNS:.team.example.com,"
 						    "permitted;email:.team.example.com,permitted;URI:.team.example.com,"
-						    "permitted;dirName:dn_reordered,permitted;IP:10.20.0.0/255.255.0.0",
+						    "permitted;dirName:dn_reordered,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "subtree 3 is outside" },
 		{ "a second directory name elsewhere", "critical,permitted;DNS:.team.example.com,"
 						       "permitted;email:.team.example.com,permitted;URI:.team.example.com,"
 						       "permitted;dirName:dn_team,permitted;dirName:dn_evil,"
-						       "permitted;IP:10.20.0.0/255.255.0.0",
+						       "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "subtree 4 is outside" },
 		{ "a registeredID subtree", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 					     "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;RID:1.2.3.4,"
-					     "permitted;IP:10.20.0.0/255.255.0.0",
+					     "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "not a DNS name" },
 	};
 	struct leaf_opts o, base;
@@ -401,17 +417,17 @@ static void test_cert_ca_pinned(void)
 	snprintf(p.ca_dns[0], sizeof(p.ca_dns[0]), "team.example.com");
 	o = base;
 	o.nc = "critical,permitted;DNS:team.example.com,permitted;email:team.example.com,permitted;URI:.team.example.com,"
-	       "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0";
+	       "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::";
 	cert_case("the pin's own name, pinned without a dot", &o, &p, NULL, NULL);
 	/* pinned without ca_permitted_dn (Go clients refuse directoryName constraints): none needed, and any
 	 * well-formed one only narrows */
 	p.ca_dn_len = 0;
 	o = base;
 	o.nc = "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
-	       "permitted;IP:10.20.0.0/255.255.0.0";
+	       "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::";
 	cert_case("no directory name, none pinned", &o, &p, NULL, NULL);
 	o.nc = "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
-	       "permitted;dirName:dn_evil,permitted;IP:10.20.0.0/255.255.0.0";
+	       "permitted;dirName:dn_evil,permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::";
 	cert_case("a directory name, none pinned", &o, &p, NULL, NULL);
 	leaf_defaults(&fx, &o);
 	cert_case("a leaf under a pinned key", &o, &p, NULL, NULL);

@@ -126,8 +126,13 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 		snprintf(v, sizeof(v), "permitted;IP:%s/%s", bt, mt);
 		list_add(nc, sizeof(nc), v);
 	}
-	if (p->n_ip == 0)
-		list_add(nc, sizeof(nc), "excluded;IP:0.0.0.0/0.0.0.0,excluded;IP:::/::");
+	bool v4 = false, v6 = false; /* each address family without a range is excluded whole */
+	for (unsigned i = 0; i < p->n_ip; i++)
+		*(p->ip_ranges[i].family == AF_INET ? &v4 : &v6) = true;
+	if (!v4)
+		list_add(nc, sizeof(nc), "excluded;IP:0.0.0.0/0.0.0.0");
+	if (!v6)
+		list_add(nc, sizeof(nc), "excluded;IP:::/::");
 	ok = ok && !certbuild_add_ext(x, f->ca, NID_basic_constraints, bc) &&
 	     (!kus || !certbuild_add_ext(x, f->ca, NID_key_usage, ku)) &&
 	     (!p->n_eku || !certbuild_add_ext(x, f->ca, NID_ext_key_usage, eku)) &&
@@ -375,8 +380,8 @@ static void test_largest_ca(struct fx *f)
 	char why[TBS_WHY_MAX] = "";
 	CHECKF(tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why), "%s", why);
 	const struct tbs_ext *e = tbs_ext_find(t.ext, t.n_ext, OID_NC, sizeof(OID_NC));
-	CHECKF(e && tbs_nc_parse(e->value, &nc, why) && nc.n_permitted == 4 * PROF_LIST_MAX + 1 && nc.n_excluded == 0,
-	       "largest CA: %s", why);
+	CHECKF(e && tbs_nc_parse(e->value, &nc, why) && nc.n_permitted == 4 * PROF_LIST_MAX + 1 && nc.n_excluded == 1,
+	       "largest CA: %s", why); /* the IPv6 ranges, and every IPv4 address excluded */
 	CHECKF(policy_check_cert(&t, &f->iss, pin, why) == 0, "largest CA under its pin: %s", why);
 out:
 	dbuf_free(&tbs);
@@ -453,6 +458,71 @@ static void test_subject(struct fx *f)
 out:
 	free(p);
 	free(c);
+}
+
+/* A CA profile's IP ranges: each address family with a range is permitted only within its ranges, and each
+ * without one is excluded whole (0.0.0.0/0, ::/0), so no verifier leaves it open (GnuTLS constrains only the
+ * families the permitted subtrees name); a signer pinned to those ranges signs each. */
+static void test_ca_ip_families(struct fx *f)
+{
+	static const struct {
+		const char *what;
+		unsigned n_ip; /* ranges: 10.0.0.0/8 first, fd00::/8 second */
+		bool v6_only;
+		size_t want_excluded;
+		uint8_t excluded_len; /* the one excluded subtree's iPAddress length, if one */
+	} cases[] = {
+		{ "no ranges", 0, false, 2, 0 },
+		{ "IPv4 only", 1, false, 1, 32 },
+		{ "IPv6 only", 1, true, 1, 8 },
+		{ "both", 2, false, 0, 0 },
+	};
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	struct policy_profile *pin = calloc(1, sizeof(*pin));
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
+	const struct prof_iprange v4 = { AF_INET, { 10 }, 8 }, v6 = { AF_INET6, { 0xfd }, 8 };
+	CHECK(p && c && pin);
+	for (size_t i = 0; p && c && pin && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dbuf tbs;
+		struct tbs_cert t;
+		struct tbs_nc nc;
+		char why[TBS_WHY_MAX] = "";
+		plain_leaf(p, c, f->leaf_key);
+		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "ca.example.com");
+		p->ca = p->has_path_length = true;
+		p->key_usage = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+		snprintf(p->dns_suffixes[p->n_dns++], sizeof(p->dns_suffixes[0]), ".example.com");
+		*pin = f->prof;
+		pin->allow_ca = pin->ca_pinned = true;
+		pin->ku_allowed |= p->key_usage;
+		snprintf(pin->ca_dns[pin->n_ca_dns++], sizeof(pin->ca_dns[0]), ".example.com");
+		for (unsigned k = 0; k < cases[i].n_ip; k++) {
+			bool six = cases[i].v6_only || k == 1;
+			p->ip_ranges[p->n_ip++] = six ? v6 : v4;
+			pin->ca_ip[pin->n_ca_ip++] = (struct policy_iprange){ six, { six ? 0xfd : 10 }, 8 };
+		}
+		dbuf_init(&tbs);
+		CHECKF(tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, why) == 0 &&
+			       tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why),
+		       "%s: %s", cases[i].what, why);
+		const struct tbs_ext *e = tbs_ext_find(t.ext, t.n_ext, OID_NC, sizeof(OID_NC));
+		bool parsed = e && tbs_nc_parse(e->value, &nc, why);
+		CHECKF(parsed && nc.n_excluded == cases[i].want_excluded &&
+			       (cases[i].want_excluded != 1 || nc.excluded[0].value.len == cases[i].excluded_len),
+		       "%s: %zu excluded subtrees (%s)", cases[i].what, parsed ? nc.n_excluded : 0, why);
+		for (size_t k = 0; parsed && k < nc.n_excluded; k++) { /* address and mask all zero: the whole family */
+			bool zero = nc.excluded[k].tag == (DER_CONTEXT | 7);
+			for (size_t b = 0; b < nc.excluded[k].value.len; b++)
+				zero = zero && nc.excluded[k].value.data[b] == 0;
+			CHECKF(zero, "%s: excluded subtree %zu is not a whole family", cases[i].what, k);
+		}
+		CHECKF(policy_check_cert(&t, &f->iss, pin, why) == 0, "%s: under a pin of its ranges: %s", cases[i].what, why);
+		dbuf_free(&tbs);
+	}
+	free(p);
+	free(c);
+	free(pin);
 }
 
 /* Each refusal names its rule. */
@@ -594,6 +664,7 @@ int main(void)
 	CHECK(fx_init(&f));
 	test_random(&f);
 	test_largest_ca(&f);
+	test_ca_ip_families(&f);
 	test_ku_by_key(&f);
 	test_serial(&f);
 	test_subject(&f);
