@@ -9,7 +9,7 @@
  *
  *   TBSCertificate: [0] v3, serial (0x01 || 16 random bytes: 17 octets, positive), sigalg, issuer, validity (UTCTime until
  *   2049, GeneralizedTime after), subject CN=<the first SAN of at most 64 characters> (UTF8String; without one
- *   an empty subject and a critical subjectAltName, RFC 5280 4.2.1.6), SPKI, [3] extensions in this order:
+ *   a leaf gets an empty subject and a critical subjectAltName, RFC 5280 4.2.1.6, and a CA is refused, 4.1.2.6), SPKI, [3] extensions in this order:
  *   basicConstraints (critical, CA:FALSE; for a CA profile cA TRUE with its pathLenConstraint), keyUsage
  *   (critical; the profile's usages the key's type permits, policy_ku_forbidden; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
  *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile: critical; each DNS suffix as written
@@ -344,6 +344,10 @@ int tbsbuild_leaf(const struct profile *p, const struct policy_issuer *iss, cons
 	if (csr->n_sans == 0)
 		return TB_WHY("san: at least one subjectAltName is required"), HSMCA_ERR_POLICY;
 	const char *cn = tbsbuild_cn(csr);
+	if (!cn && p->ca) /* a leaf's subject may be empty (its SAN critical), a CA's may not */
+		return TB_WHY("subject: a CA certificate needs a subject (RFC 5280 4.1.2.6), its CN the first SAN of "
+			      "1..%d characters: none is that short", TB_CN_MAX_CHARS),
+		       HSMCA_ERR_POLICY;
 	ser[0] = CERTBUILD_SERIAL_LEAD; /* positive and minimal whatever the random bytes: 128 random bits */
 	memcpy(ser + 1, serial, TBSBUILD_SERIAL_RANDOM);
 	size_t tbs = dbuf_open(out, DER_SEQUENCE);

@@ -14,11 +14,12 @@
 #define TBSBUILD_SERIAL_LEN 17    /* its INTEGER contents: 0x01 || the random bytes */
 
 /* Appends the TBS for csr (its SPKI bytes and SANs) under profile p and issuer iss to out. The subject is
- * CN=<the first SAN of 1..64 characters>; if no SAN is that short, the subject is empty and subjectAltName
- * critical (RFC 5280 4.2.1.6). serial: TBSBUILD_SERIAL_RANDOM random bytes, written as 0x01 || serial
+ * CN=<the first SAN of 1..64 characters>; if no SAN is that short, a leaf's subject is empty and subjectAltName
+ * critical (RFC 5280 4.2.1.6), and under a CA profile the request is refused ("subject:"; a CA's subject is
+ * never empty, 4.1.2.6). serial: TBSBUILD_SERIAL_RANDOM random bytes, written as 0x01 || serial
  * (positive, minimally encoded, TBSBUILD_SERIAL_LEN octets, every random bit kept). keyUsage: the profile's
  * usages the key's type permits (policy_ku_forbidden). Refusals, with "rule: detail" in why (TBS_WHY_MAX; may
- * be NULL): HSMCA_ERR_POLICY for a request the certificate cannot carry ("san:" no SAN, a SAN with a comma or
+ * be NULL): HSMCA_ERR_POLICY for a request the certificate cannot carry ("subject:" see above; "san:" no SAN, a SAN with a comma or
  * not an address; "eku:" an unknown EKU name; "key-usage:" none of the profile's usages permitted for the
  * key), HSMCA_ERR_PARSE for a malformed SPKI ("key:") or a time that cannot be written ("time:");
  * HSMCA_ERR_NOMEM. */

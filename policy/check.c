@@ -250,6 +250,21 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 	return 0;
 }
 
+/* An empty subject: never a CA's (RFC 5280 4.1.2.6: verifiers find a CA by its subject, and openssl verify
+ * -x509_strict refuses it), and only with a critical subjectAltName that names the subject (4.2.1.6). */
+static int pol_check_subject(const struct tbs_cert *t, char *why)
+{
+	struct span name = t->subject, rdns;
+	if (!der_get(&name, &rdns, DER_SEQUENCE) || span_len(&rdns) != 0)
+		return 0;
+	const struct tbs_ext *san = tbs_ext_find(t->ext, t->n_ext, OID_SAN, sizeof(OID_SAN));
+	if (t->has_bc && t->ca)
+		return REFUSE("subject: a CA certificate needs a non-empty subject (RFC 5280 4.1.2.6)");
+	if (!san || !san->critical)
+		return REFUSE("subject: an empty subject needs a critical subjectAltName (RFC 5280 4.2.1.6)");
+	return 0;
+}
+
 static int pol_check_cert_ca(const struct tbs_cert *t, const struct policy_profile *p, char *why)
 {
 	bool ca = t->has_bc && t->ca;
@@ -347,7 +362,8 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 	 * notBefore + 1 s): a certificate to notBefore + days exactly would last a second longer than days */
 	if ((uint64_t)(t->not_after - t->not_before) + 1 > (uint64_t)p->max_validity_days * DAY)
 		return REFUSE("validity: longer than %u days", p->max_validity_days);
-	if ((rc = pol_check_serial(&t->serial, why)) || (rc = pol_check_cert_ca(t, p, why)))
+	if ((rc = pol_check_serial(&t->serial, why)) || (rc = pol_check_subject(t, why)) ||
+	    (rc = pol_check_cert_ca(t, p, why)))
 		return rc;
 	if (t->has_ku && (t->ku & ~p->ku_allowed))
 		return REFUSE("key-usage: key usage not allowed by the pinned profile");

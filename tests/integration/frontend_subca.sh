@@ -235,6 +235,12 @@ issue_req "$T/subtwo.csr" team-ca "${AUTH[@]}"
 csr subrsa rsa:2048 "DNS:r.team.example.com"
 issue_req "$T/subrsa.csr" team-ca "${AUTH[@]}"
 [ "$STATUS" = 403 ] && grep -q 'key-type' <<<"$BODY" || fail "a team CA with a key type the profile does not list: $STATUS $BODY"
+# a CA's subject is CN=<its first SAN of 1..64 characters>, never empty (RFC 5280 4.1.2.6; openssl verify
+# -x509_strict: "Subject name empty"): a CA request with only a longer name is refused
+csr sublong ec:P-256 "DNS:$(printf 'a%.0s' {1..56}).team.example.com"
+issue_req "$T/sublong.csr" team-ca "${AUTH[@]}"
+[ "$STATUS" = 403 ] && [ "$(json_field '["error"]["code"]')" = policy ] &&
+	grep -q 'subject: a CA certificate needs a subject' <<<"$BODY" || fail "a team CA with only a 74-character name: $STATUS $BODY"
 [ "$(cert_rows)" = "$R0" ] || fail "a refused CA request left a row"
 # and the leaf profiles are unchanged: CA:FALSE under the same issuer and pinned profile
 csr leaf ec:P-256 "DNS:www.example.com"
@@ -243,7 +249,7 @@ issue_req "$T/leaf.csr" server "${AUTH[@]}"
 json_field '["certificate"]' > "$T/leaf.pem"
 openssl x509 -in "$T/leaf.pem" -noout -text > "$T/leaf.txt"
 grep -A1 'Basic Constraints: critical' "$T/leaf.txt" | grep -q 'CA:FALSE' || fail "the leaf is not CA:FALSE"
-pass "the CA profile's rules (DNS suffix, max_sans, key types) refuse with 403 and leave no row; leaf profiles still issue CA:FALSE"
+pass "the CA profile's rules (DNS suffix, max_sans, key types; a CA without a SAN short enough to be its CN) refuse with 403 and leave no row; leaf profiles still issue CA:FALSE"
 
 # ---- a CA profile without dn_prefix: a signer key pinned with ca_permitted_dn refuses it (subject names
 # would be open); under a key pinned without one (its choice, for Go clients, warned about) it is issued, and

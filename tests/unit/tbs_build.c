@@ -220,7 +220,10 @@ bool leaf_tbs(const struct fx *f, const struct leaf_opts *o, struct dbuf *out)
 		ok = (issuer = X509_NAME_new()) && fx_set_cn(issuer, o->issuer_cn) && X509_set_issuer_name(x, issuer);
 	else if (ok)
 		ok = X509_set_issuer_name(x, X509_get_subject_name(f->ca));
-	ok = ok && fx_set_cn(X509_get_subject_name(x), "www.example.test") &&
+	const char *cn = o->subject_cn ? o->subject_cn : "www.example.test";
+	if (ok && *cn)
+		ok = fx_set_cn(X509_get_subject_name(x), cn);
+	ok = ok &&
 	     leaf_set_time(X509_getm_notBefore, x, o->not_before, o->gen_time) &&
 	     leaf_set_time(X509_getm_notAfter, x, o->not_after, o->gen_time) &&
 	     X509_set_pubkey(x, o->key ? o->key : f->leaf_key) &&

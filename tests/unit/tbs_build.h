@@ -47,6 +47,7 @@ struct raw_ext {
 struct leaf_opts {
 	long version;          /* X509_VERSION_3 */
 	const char *issuer_cn; /* NULL: the CA's own subject name */
+	const char *subject_cn; /* NULL: www.example.test; "": an empty subject */
 	int aki;
 	struct span sigalg;
 	time_t not_before, not_after;

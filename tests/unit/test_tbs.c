@@ -433,6 +433,33 @@ static void test_cert_ca_pinned(void)
 	cert_case("a leaf under a pinned key", &o, &p, NULL, NULL);
 }
 
+/* An empty subject: never a CA's (RFC 5280 4.1.2.6), and only with a critical subjectAltName (4.2.1.6). */
+static void test_cert_empty_subject(void)
+{
+	struct leaf_opts o, base;
+	struct policy_profile ca = fx.prof;
+	ca.allow_ca = true;
+	ca.max_pathlen = 0;
+	ca.ku_allowed |= TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+	leaf_defaults(&fx, &base);
+
+	o = base;
+	o.subject_cn = "";
+	o.san = "critical,DNS:www.example.test";
+	cert_case("leaf: empty subject, critical SAN", &o, &fx.prof, NULL, NULL);
+	o.san = "DNS:www.example.test";
+	cert_case("leaf: empty subject, SAN not critical", &o, &fx.prof, "subject:", "critical subjectAltName");
+	o.san = NULL;
+	cert_case("leaf: empty subject, no SAN", &o, &fx.prof, "subject:", "critical subjectAltName");
+	o = base;
+	o.bc = "critical,CA:TRUE,pathlen:0";
+	o.ku = "critical,keyCertSign,cRLSign";
+	cert_case("CA with a subject", &o, &ca, NULL, NULL);
+	o.subject_cn = "";
+	o.san = "critical,DNS:ca.example.test";
+	cert_case("CA: empty subject, critical SAN", &o, &ca, "subject:", "a CA certificate");
+}
+
 /* policy_dn_within on names a pinned CA's directoryName subtree may hold, and policy_dn_parse's length cap */
 static void test_dn_within(void)
 {
@@ -1069,6 +1096,7 @@ int main(int argc, char **argv)
 	test_cert_rules();
 	test_cert_ca_rules();
 	test_cert_ca_pinned();
+	test_cert_empty_subject();
 	test_dn_within();
 	test_cert_parser();
 	test_crl();

@@ -76,6 +76,8 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 	for (size_t i = 0; !cn && i < csr->n_sans; i++)
 		if (strlen(csr->sans[i].value) <= 64)
 			cn = csr->sans[i].value;
+	if (!cn && p->ca)
+		return false; /* a CA's subject is never empty (RFC 5280 4.1.2.6): refused */
 	if (!cn)
 		snprintf(san, sizeof(san), "critical"); /* RFC 5280 4.2.1.6 */
 	bool ok = x && subj && ser &&
@@ -525,6 +527,51 @@ static void test_ca_ip_families(struct fx *f)
 	free(pin);
 }
 
+/* A CA's subject is never empty (RFC 5280 4.1.2.6): under a CA profile the CN is the first SAN of 1..64
+ * characters as for a leaf, and a request without one is refused, where a leaf gets an empty subject. */
+static void test_ca_subject(struct fx *f)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
+	char why[TBS_WHY_MAX], longname[80];
+	struct dbuf tbs;
+	int rc;
+	CHECK(p && c);
+	if (!p || !c)
+		goto out;
+	memset(longname, 'a', 61);
+	memcpy(longname + 61, ".example.com", 13); /* 73 characters */
+	for (int ca = 0; ca < 2; ca++) {
+		plain_leaf(p, c, f->leaf_key);
+		if (ca) {
+			p->ca = p->has_path_length = true;
+			p->key_usage = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+			snprintf(p->dns_suffixes[p->n_dns++], sizeof(p->dns_suffixes[0]), ".example.com");
+		}
+		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "%s", longname);
+		dbuf_init(&tbs);
+		why[0] = 0;
+		rc = tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, why);
+		if (ca)
+			CHECKF(rc == HSMCA_ERR_POLICY && check_prefix(why, "subject: a CA certificate needs a subject"),
+			       "CA, only a long SAN: rc %d why \"%s\"", rc, why);
+		else
+			CHECKF(rc == 0, "leaf, only a long SAN: rc %d why \"%s\"", rc, why);
+		dbuf_free(&tbs);
+		c->n_sans = 2; /* and a short second one: the CN */
+		c->sans[1].type = CSR_SAN_DNS;
+		snprintf(c->sans[1].value, sizeof(c->sans[1].value), "ca2.example.com");
+		dbuf_init(&tbs);
+		rc = tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, why);
+		CHECKF(rc == 0, "%s, a long SAN then a short one: rc %d why \"%s\"", ca ? "CA" : "leaf", rc, why);
+		dbuf_free(&tbs);
+	}
+out:
+	free(p);
+	free(c);
+}
+
 /* Each refusal names its rule. */
 static void test_reasons(struct fx *f)
 {
@@ -668,6 +715,7 @@ int main(void)
 	test_ku_by_key(&f);
 	test_serial(&f);
 	test_subject(&f);
+	test_ca_subject(&f);
 	test_reasons(&f);
 	test_pem_refusals();
 	fx_free(&f);
