@@ -359,7 +359,15 @@ int tbsbuild_leaf(const struct profile *p, const struct policy_issuer *iss, cons
 	if ((rc = tb_time(out, not_before, why)) || (rc = tb_time(out, not_after, why)))
 		return rc;
 	dbuf_close(out, validity);
+	size_t subject_at = out->len;
 	tb_subject(out, cn);
+	/* named as its issuer (an hsmca sub-CA's name is CN=<its first SAN>): self-issued, which RFC 5280 6.1 path
+	 * validation exempts from the issuer's name constraints and path length */
+	if (!out->failed && policy_dn_equal(span_make(out->data + subject_at, out->len - subject_at),
+					    span_make(iss->subject, iss->subject_len)))
+		return TB_WHY("subject: CN=<the first SAN of 1..%d characters> would be the issuer's name (a self-issued "
+			      "certificate); put another name first", TB_CN_MAX_CHARS),
+		       HSMCA_ERR_POLICY;
 	dbuf_add(out, csr->spki, csr->spki_len);
 	if ((rc = tb_extensions(out, p, csr, iss, cn == NULL, why)))
 		return rc;

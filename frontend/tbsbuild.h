@@ -16,7 +16,9 @@
 /* Appends the TBS for csr (its SPKI bytes and SANs) under profile p and issuer iss to out. The subject is
  * CN=<the first SAN of 1..64 characters>; if no SAN is that short, a leaf's subject is empty and subjectAltName
  * critical (RFC 5280 4.2.1.6), and under a CA profile the request is refused ("subject:"; a CA's subject is
- * never empty, 4.1.2.6). serial: TBSBUILD_SERIAL_RANDOM random bytes, written as 0x01 || serial
+ * never empty, 4.1.2.6); a request whose subject would be the issuer's name (policy_dn_equal) is refused too
+ * ("subject:"): the certificate would be self-issued, exempt in path validation from the issuer's name
+ * constraints and path length (RFC 5280 6.1). serial: TBSBUILD_SERIAL_RANDOM random bytes, written as 0x01 || serial
  * (positive, minimally encoded, TBSBUILD_SERIAL_LEN octets, every random bit kept). keyUsage: the profile's
  * usages the key's type permits (policy_ku_forbidden). Refusals, with "rule: detail" in why (TBS_WHY_MAX; may
  * be NULL): HSMCA_ERR_POLICY for a request the certificate cannot carry ("subject:" see above; "san:" no SAN, a SAN with a comma or

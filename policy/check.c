@@ -1,3 +1,4 @@
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -250,11 +251,29 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 	return 0;
 }
 
-/* An empty subject: never a CA's (RFC 5280 4.1.2.6: verifiers find a CA by its subject, and openssl verify
- * -x509_strict refuses it), and only with a critical subjectAltName that names the subject (4.2.1.6). */
-static int pol_check_subject(const struct tbs_cert *t, char *why)
+/* True if the subject key is the issuer's own (a self-signed certificate: a root, as the ceremony lints it). */
+static bool pol_self_signed(const struct tbs_cert *t, const struct policy_issuer *iss)
+{
+	struct span spki = t->spki, in, alg, bits;
+	uint8_t h[POLICY_SHA1_LEN];
+	if (!der_get(&spki, &in, DER_SEQUENCE) || !der_get(&in, &alg, DER_SEQUENCE) ||
+	    !der_get_bitstring_bytes(&in, &bits))
+		return false;
+	SHA1(bits.data, bits.len, h);
+	return memcmp(h, iss->key_hash, sizeof(h)) == 0;
+}
+
+/* The subject: not the issuer's name as verifiers compare names, unless the certificate is self-signed (a
+ * self-issued CA is exempt from its issuer's name constraints and path length, RFC 5280 6.1, and a leaf so
+ * named would be taken for its issuer by name); empty, never a CA's (RFC 5280 4.1.2.6: verifiers find a CA by
+ * its subject, and openssl verify -x509_strict refuses it), and only with a critical subjectAltName that
+ * names the subject (4.2.1.6). */
+static int pol_check_subject(const struct tbs_cert *t, const struct policy_issuer *iss, char *why)
 {
 	struct span name = t->subject, rdns;
+	if (policy_dn_equal(t->subject, span_make(iss->subject, iss->subject_len)) && !pol_self_signed(t, iss))
+		return REFUSE("subject: the subject is the issuer's name (a self-issued certificate, which path "
+			      "validation exempts from the issuer's constraints)");
 	if (!der_get(&name, &rdns, DER_SEQUENCE) || span_len(&rdns) != 0)
 		return 0;
 	const struct tbs_ext *san = tbs_ext_find(t->ext, t->n_ext, OID_SAN, sizeof(OID_SAN));
@@ -362,7 +381,7 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 	 * notBefore + 1 s): a certificate to notBefore + days exactly would last a second longer than days */
 	if ((uint64_t)(t->not_after - t->not_before) + 1 > (uint64_t)p->max_validity_days * DAY)
 		return REFUSE("validity: longer than %u days", p->max_validity_days);
-	if ((rc = pol_check_serial(&t->serial, why)) || (rc = pol_check_subject(t, why)) ||
+	if ((rc = pol_check_serial(&t->serial, why)) || (rc = pol_check_subject(t, iss, why)) ||
 	    (rc = pol_check_cert_ca(t, p, why)))
 		return rc;
 	if (t->has_ku && (t->ku & ~p->ku_allowed))

@@ -1,4 +1,5 @@
-/* Directory names written as text in configs, and the directoryName rule of pinned name constraints.
+/* Directory names written as text in configs, the directoryName rule of pinned name constraints, and name
+ * equality as verifiers see it (a certificate named as its issuer is self-issued).
  * Both the frontend (its CA profiles' dn_prefix) and the signer (its keys' ca_permitted_dn) encode the text
  * with this one function, so a CA certificate the frontend builds carries the same bytes the signer pins. */
 #include <openssl/err.h>
@@ -10,6 +11,8 @@
 #include "policy.h"
 
 #define DN_WHY(...) (snprintf(why, POLICY_DN_WHY_MAX, __VA_ARGS__), HSMCA_ERR_PARSE)
+
+enum { DN_T61STRING = 0x14, DN_VISIBLESTRING = 0x1a, DN_UNIVERSALSTRING = 0x1c, DN_BMPSTRING = 0x1e };
 
 static const struct {
 	const char *name;
@@ -145,4 +148,137 @@ bool policy_dn_within(struct span name, const uint8_t *pin, size_t pin_len)
 	/* both are sequences of whole RDNs, so a byte prefix is a prefix of RDNs: the name's first RDNs are the
 	 * pin's, encoded alike */
 	return rdns.len >= pin_rdns.len && memcmp(rdns.data, pin_rdns.data, pin_rdns.len) == 0;
+}
+
+/* The next character of a string value of DER tag tag: 1 (*out), 0 at its end, -1 if it is not well-formed
+ * or tag is not a string type. T61String is taken as Latin-1, as OpenSSL does. */
+static int dn_char(struct span *v, uint8_t tag, uint32_t *out)
+{
+	size_t n = tag == DN_BMPSTRING ? 2 : tag == DN_UNIVERSALSTRING ? 4 : 1;
+	const uint8_t *d = v->data;
+	if (span_len(v) == 0)
+		return 0;
+	if (span_len(v) < n)
+		return -1;
+	switch (tag) {
+	case DER_UTF8STRING:
+		if (d[0] < 0x80)
+			break;
+		n = d[0] >= 0xf0 ? 4 : d[0] >= 0xe0 ? 3 : d[0] >= 0xc0 ? 2 : 0;
+		if (n == 0 || span_len(v) < n || d[0] > 0xf4)
+			return -1;
+		*out = d[0] & (0x3f >> (n - 1));
+		for (size_t i = 1; i < n; i++) {
+			if ((d[i] & 0xc0) != 0x80)
+				return -1;
+			*out = *out << 6 | (d[i] & 0x3f);
+		}
+		v->data += n;
+		v->len -= n;
+		return 1;
+	case DER_PRINTABLESTRING:
+	case DN_T61STRING:
+	case DER_IA5STRING:
+	case DN_VISIBLESTRING:
+		break;
+	case DN_BMPSTRING:
+		*out = (uint32_t)d[0] << 8 | d[1];
+		v->data += 2;
+		v->len -= 2;
+		return 1;
+	case DN_UNIVERSALSTRING:
+		*out = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+		v->data += 4;
+		v->len -= 4;
+		return 1;
+	default:
+		return -1;
+	}
+	*out = d[0];
+	v->data++;
+	v->len--;
+	return 1;
+}
+
+static bool dn_space(uint32_t c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* A string value's characters in canonical form (OpenSSL's asn1_string_canon): no leading or trailing white
+ * space, each run inside one space, ASCII letters lower case. */
+struct dn_canon {
+	struct span v;
+	uint8_t tag;
+	bool started, held;
+	uint32_t next;
+};
+
+static int dn_canon_next(struct dn_canon *c, uint32_t *out)
+{
+	uint32_t ch;
+	int r;
+	if (c->held) {
+		c->held = false;
+		ch = c->next;
+	} else {
+		if ((r = dn_char(&c->v, c->tag, &ch)) <= 0)
+			return r;
+		if (dn_space(ch)) {
+			while ((r = dn_char(&c->v, c->tag, &ch)) == 1 && dn_space(ch))
+				;
+			if (r <= 0)
+				return r; /* trailing white space, or not well-formed */
+			if (c->started) {
+				c->held = true;
+				c->next = ch;
+				*out = ' ';
+				return 1;
+			}
+		}
+	}
+	c->started = true;
+	*out = ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
+	return 1;
+}
+
+/* Two attribute values as verifiers compare them: -1 if either is not a well-formed string (compare bytes). */
+static int dn_value_equal(uint8_t ta, struct span a, uint8_t tb, struct span b)
+{
+	struct dn_canon x = { a, ta, false, false, 0 }, y = { b, tb, false, false, 0 };
+	uint32_t cx = 0, cy = 0;
+	int rx, ry;
+	do {
+		rx = dn_canon_next(&x, &cx);
+		ry = dn_canon_next(&y, &cy);
+		if (rx < 0 || ry < 0)
+			return -1;
+		if (rx != ry || cx != cy)
+			return 0;
+	} while (rx == 1);
+	return 1;
+}
+
+bool policy_dn_equal(struct span a, struct span b)
+{
+	struct span ra, rb, rdn_a, rdn_b, atav_a, atav_b, oid_a, oid_b, va, vb, whole_a, whole_b;
+	uint8_t ta, tb;
+	if (!dn_well_formed(a, &ra) || !dn_well_formed(b, &rb))
+		return false;
+	while (span_len(&ra) > 0 && span_len(&rb) > 0) {
+		if (!der_get(&ra, &rdn_a, DER_SET) || !der_get(&rb, &rdn_b, DER_SET))
+			return false;
+		while (span_len(&rdn_a) > 0 && span_len(&rdn_b) > 0) {
+			if (!der_get(&rdn_a, &atav_a, DER_SEQUENCE) || !der_get(&rdn_b, &atav_b, DER_SEQUENCE) ||
+			    !der_get_oid(&atav_a, &oid_a) || !der_get_oid(&atav_b, &oid_b) || !span_equal(&oid_a, &oid_b) ||
+			    !der_get_any(&atav_a, &ta, &va, &whole_a) || !der_get_any(&atav_b, &tb, &vb, &whole_b))
+				return false;
+			int eq = dn_value_equal(ta, va, tb, vb);
+			if (eq == 0 || (eq < 0 && !span_equal(&whole_a, &whole_b)))
+				return false;
+		}
+		if (span_len(&rdn_a) != span_len(&rdn_b)) /* one RDN has more attributes */
+			return false;
+	}
+	return span_len(&ra) == 0 && span_len(&rb) == 0;
 }

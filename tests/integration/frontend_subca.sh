@@ -10,6 +10,9 @@ source "$(dirname "$0")/frontend_lib.sh"
 # a root with room for two CAs below it, an intermediate with room for one; the intermediate's pinned profile
 # lets it sign CA certificates (no deeper than path length 0) as well as leaves
 export CEREMONY_ROOT_PATHLEN=2 CEREMONY_INT_PATHLEN=1 SIGNER_KEY_CA=yes
+# the intermediate named as an hsmca-issued sub-CA is, CN=<a DNS name>: a request for that name must not get a
+# certificate whose subject is its issuer's name (self-issued, which path validation exempts from constraints)
+export CEREMONY_INT_SUBJECT=/CN=int.team.example.com
 export SIGNER_KEY_KU="digitalSignature, keyEncipherment, keyCertSign, cRLSign"
 # and only within these names: every CA certificate it signs must carry name constraints inside them,
 # subject names (directoryName) included
@@ -241,6 +244,12 @@ csr sublong ec:P-256 "DNS:$(printf 'a%.0s' {1..56}).team.example.com"
 issue_req "$T/sublong.csr" team-ca "${AUTH[@]}"
 [ "$STATUS" = 403 ] && [ "$(json_field '["error"]["code"]')" = policy ] &&
 	grep -q 'subject: a CA certificate needs a subject' <<<"$BODY" || fail "a team CA with only a 74-character name: $STATUS $BODY"
+# a CA named as its issuer (CN=int.team.example.com) would be self-issued: exempt from the issuer's name
+# constraints and path length in path validation (RFC 5280 6.1); refused before the signer is asked
+csr subself ec:P-256 "DNS:int.team.example.com"
+issue_req "$T/subself.csr" team-ca "${AUTH[@]}"
+[ "$STATUS" = 403 ] && [ "$(json_field '["error"]["code"]')" = policy ] && grep -q "subject: .*issuer's name" <<<"$BODY" \
+	|| fail "a team CA named as its issuer: $STATUS $BODY"
 [ "$(cert_rows)" = "$R0" ] || fail "a refused CA request left a row"
 # and the leaf profiles are unchanged: CA:FALSE under the same issuer and pinned profile
 csr leaf ec:P-256 "DNS:www.example.com"
@@ -249,7 +258,7 @@ issue_req "$T/leaf.csr" server "${AUTH[@]}"
 json_field '["certificate"]' > "$T/leaf.pem"
 openssl x509 -in "$T/leaf.pem" -noout -text > "$T/leaf.txt"
 grep -A1 'Basic Constraints: critical' "$T/leaf.txt" | grep -q 'CA:FALSE' || fail "the leaf is not CA:FALSE"
-pass "the CA profile's rules (DNS suffix, max_sans, key types; a CA without a SAN short enough to be its CN) refuse with 403 and leave no row; leaf profiles still issue CA:FALSE"
+pass "the CA profile's rules (DNS suffix, max_sans, key types; a CA without a SAN short enough to be its CN, or named as its issuer) refuse with 403 and leave no row; leaf profiles still issue CA:FALSE"
 
 # ---- a CA profile without dn_prefix: a signer key pinned with ca_permitted_dn refuses it (subject names
 # would be open); under a key pinned without one (its choice, for Go clients, warned about) it is issued, and

@@ -121,13 +121,15 @@ EOC
 }
 
 # ceremony_ca KIND NAME KEYTYPE [ISSUER_NAME] [extra config lines]: writes $T/ca/NAME.pem with key label NAME
-# (env CEREMONY_ROOT_PATHLEN, CEREMONY_INT_PATHLEN: path lengths other than 1 and 0)
+# (env CEREMONY_ROOT_PATHLEN, CEREMONY_INT_PATHLEN: path lengths other than 1 and 0; CEREMONY_INT_SUBJECT: an
+# intermediate's subject other than /C=US/O=hsmca test/CN=hsmca Test NAME)
 ceremony_ca() {
-	local kind=$1 name=$2 type=$3 issuer=${4:-} extra=${5:-}
+	local kind=$1 name=$2 type=$3 issuer=${4:-} extra=${5:-} subject="/C=US/O=hsmca test/CN=hsmca Test $2"
+	[ "$kind" != intermediate ] || subject=${CEREMONY_INT_SUBJECT:-$subject}
 	{
 		echo "key_label = $name"
 		echo "key_type = $type"
-		echo "subject = /C=US/O=hsmca test/CN=hsmca Test $name"
+		echo "subject = $subject"
 		case $kind in
 		root) echo "validity_days = 7300"; echo "path_length = ${CEREMONY_ROOT_PATHLEN:-1}" ;;
 		intermediate) echo "validity_days = 1825"; echo "path_length = ${CEREMONY_INT_PATHLEN:-0}"

@@ -222,7 +222,9 @@ bool leaf_tbs(const struct fx *f, const struct leaf_opts *o, struct dbuf *out)
 		ok = X509_set_issuer_name(x, X509_get_subject_name(f->ca));
 	const char *cn = o->subject_cn ? o->subject_cn : "www.example.test";
 	if (ok && *cn)
-		ok = fx_set_cn(X509_get_subject_name(x), cn);
+		ok = o->subject_type ? X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", o->subject_type,
+								  (const unsigned char *)cn, -1, -1, 0) == 1
+				     : fx_set_cn(X509_get_subject_name(x), cn);
 	ok = ok &&
 	     leaf_set_time(X509_getm_notBefore, x, o->not_before, o->gen_time) &&
 	     leaf_set_time(X509_getm_notAfter, x, o->not_after, o->gen_time) &&

@@ -48,6 +48,7 @@ struct leaf_opts {
 	long version;          /* X509_VERSION_3 */
 	const char *issuer_cn; /* NULL: the CA's own subject name */
 	const char *subject_cn; /* NULL: www.example.test; "": an empty subject */
+	int subject_type;       /* the CN's string type (V_ASN1_PRINTABLESTRING, ...); 0: as OpenSSL picks (UTF8String) */
 	int aki;
 	struct span sigalg;
 	time_t not_before, not_after;

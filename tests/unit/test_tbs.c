@@ -460,6 +460,96 @@ static void test_cert_empty_subject(void)
 	cert_case("CA: empty subject, critical SAN", &o, &ca, "subject:", "a CA certificate");
 }
 
+/* No subject equals its issuer's name, as verifiers compare names, unless the certificate is self-signed: a
+ * self-issued CA is exempt from its issuer's name constraints and path length (RFC 5280 6.1). */
+static void test_cert_self_issued(void)
+{
+	struct leaf_opts o, base;
+	struct policy_profile ca = fx.prof;
+	ca.allow_ca = true;
+	ca.max_pathlen = 0;
+	ca.ku_allowed |= TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+	leaf_defaults(&fx, &base);
+
+	o = base;
+	o.subject_cn = "Test Int";
+	cert_case("subject = issuer, byte for byte", &o, &fx.prof, "subject:", "issuer's name");
+	o.subject_cn = "  test   INT ";
+	cert_case("subject = issuer but for case and spaces", &o, &fx.prof, "subject:", "issuer's name");
+	o.subject_cn = "Test Int";
+	o.subject_type = V_ASN1_PRINTABLESTRING;
+	cert_case("subject = issuer as a PrintableString", &o, &fx.prof, "subject:", "issuer's name");
+	o.bc = "critical,CA:TRUE,pathlen:0";
+	o.ku = "critical,keyCertSign,cRLSign";
+	cert_case("CA: subject = issuer", &o, &ca, "subject:", "issuer's name");
+	o = base;
+	o.subject_cn = "Test Int 2";
+	cert_case("subject another name", &o, &fx.prof, NULL, NULL);
+	/* self-signed: the subject key is the issuer's own (a root, re-linted by the ceremony) */
+	o.subject_cn = "Test Int";
+	o.key = fx.ca_key;
+	o.bc = "critical,CA:TRUE,pathlen:0";
+	o.ku = "critical,keyCertSign,cRLSign";
+	cert_case("self-signed: subject = issuer", &o, &ca, NULL, NULL);
+}
+
+/* CN=value as a Name's DER, the value with string tag tag */
+static size_t dn_cn(uint8_t *out, uint8_t tag, const void *v, size_t len)
+{
+	static const uint8_t head[] = { 0x06, 0x03, 0x55, 0x04, 0x03 };
+	size_t n = 0;
+	out[n++] = DER_SEQUENCE;
+	out[n++] = (uint8_t)(len + 11);
+	out[n++] = DER_SET;
+	out[n++] = (uint8_t)(len + 9);
+	out[n++] = DER_SEQUENCE;
+	out[n++] = (uint8_t)(len + 7);
+	memcpy(out + n, head, sizeof(head));
+	n += sizeof(head);
+	out[n++] = tag;
+	out[n++] = (uint8_t)len;
+	memcpy(out + n, v, len);
+	return n + len;
+}
+
+/* policy_dn_equal: names as verifiers compare them (RFC 5280 7.1, OpenSSL's X509_NAME_cmp): each value's string
+ * type, ASCII case and runs of white space aside, RDN by RDN. */
+static void test_dn_equal(void)
+{
+	uint8_t a[64], b[64], c[POLICY_DN_MAX];
+	size_t al = dn_cn(a, DER_UTF8STRING, "Test Int", 8), bl, cl;
+	char why[POLICY_DN_WHY_MAX];
+	static const uint8_t bmp[] = { 0, 't', 0, 'E', 0, 's', 0, 'T', 0, ' ', 0, 'i', 0, 'n', 0, 't' };
+	static const uint8_t bmp_other[] = { 0, 't', 0, 'E', 0, 's', 0, 'T', 0, ' ', 0, 'i', 0, 'n', 0x01, 't' };
+	CHECK(policy_dn_equal(span_make(a, al), span_make(a, al)));
+	bl = dn_cn(b, DER_PRINTABLESTRING, "test int", 8);
+	CHECK(policy_dn_equal(span_make(a, al), span_make(b, bl)));
+	bl = dn_cn(b, DER_IA5STRING, " \tTest\n\n Int  ", 14);
+	CHECK(policy_dn_equal(span_make(a, al), span_make(b, bl)));
+	bl = dn_cn(b, 0x1e, bmp, sizeof(bmp)); /* BMPString */
+	CHECK(policy_dn_equal(span_make(a, al), span_make(b, bl)));
+	bl = dn_cn(b, 0x1e, bmp_other, sizeof(bmp_other));
+	CHECK(!policy_dn_equal(span_make(a, al), span_make(b, bl)));
+	bl = dn_cn(b, 0x1e, bmp, sizeof(bmp) - 1); /* half a character: malformed, compared as bytes */
+	CHECK(!policy_dn_equal(span_make(a, al), span_make(b, bl)));
+	bl = dn_cn(b, DER_UTF8STRING, "Test In", 7);
+	CHECK(!policy_dn_equal(span_make(a, al), span_make(b, bl)));
+	bl = dn_cn(b, DER_UTF8STRING, "TestInt ", 8);
+	CHECK(!policy_dn_equal(span_make(a, al), span_make(b, bl)));
+	bl = dn_cn(b, DER_UTF8STRING, "T\xc3\xa9st Int", 9); /* no folding beyond ASCII: e-acute is not e */
+	CHECK(!policy_dn_equal(span_make(a, al), span_make(b, bl)));
+	bl = dn_cn(b, DER_OCTET_STRING, "Test Int", 8); /* not a string type: compared as bytes */
+	CHECK(!policy_dn_equal(span_make(a, al), span_make(b, bl)));
+	memcpy(b, a, al);
+	b[10] = 0x0a; /* O= instead of CN= */
+	CHECK(!policy_dn_equal(span_make(a, al), span_make(b, al)));
+	CHECK(policy_dn_parse("/CN=Test Int/OU=x", c, sizeof(c), &cl, why) == 0 &&
+	      !policy_dn_equal(span_make(a, al), span_make(c, cl)));
+	CHECK(policy_dn_parse("/C=US/O=Example/CN=Test Int", c, sizeof(c), &cl, why) == 0 &&
+	      policy_dn_equal(span_make(c, cl), span_make(c, cl)) && !policy_dn_equal(span_make(a, al), span_make(c, cl)));
+	CHECK(!policy_dn_equal(span_make(a, al), span_make(a, al - 1))); /* malformed */
+}
+
 /* policy_dn_within on names a pinned CA's directoryName subtree may hold, and policy_dn_parse's length cap */
 static void test_dn_within(void)
 {
@@ -1097,7 +1187,9 @@ int main(int argc, char **argv)
 	test_cert_ca_rules();
 	test_cert_ca_pinned();
 	test_cert_empty_subject();
+	test_cert_self_issued();
 	test_dn_within();
+	test_dn_equal();
 	test_cert_parser();
 	test_crl();
 	test_ocsp();

@@ -572,6 +572,50 @@ out:
 	free(c);
 }
 
+/* No subject equals the issuer's name (as verifiers compare names): such a certificate is self-issued, and
+ * RFC 5280 6.1 exempts a self-issued CA from its issuer's name constraints and path length. An hsmca sub-CA's
+ * name is CN=<its first SAN>, so a request for that name under it would be one. */
+static void test_self_issued(struct fx *f)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	struct policy_issuer *iss = calloc(1, sizeof(*iss));
+	X509 *sub = fx_make_ca(f->ca_key, "ca.example.com", f->now, true);
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
+	char why[TBS_WHY_MAX];
+	struct dbuf tbs;
+	int rc;
+	CHECK(p && c && iss && sub && policy_issuer_from_x509(sub, NULL, iss) == 0);
+	if (!p || !c || !iss || !sub)
+		goto out;
+	for (int ca = 0; ca < 2; ca++) {
+		plain_leaf(p, c, f->leaf_key);
+		if (ca) {
+			p->ca = p->has_path_length = true;
+			p->key_usage = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+			snprintf(p->dns_suffixes[p->n_dns++], sizeof(p->dns_suffixes[0]), ".example.com");
+		}
+		/* under the issuer CN=ca.example.com: a first SAN of that name (in any case) is refused */
+		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "CA.example.COM");
+		dbuf_init(&tbs);
+		why[0] = 0;
+		rc = tbsbuild_leaf(p, iss, c, serial, f->now, f->now + 30 * DAY, &tbs, why);
+		CHECKF(rc == HSMCA_ERR_POLICY && check_prefix(why, "subject:") && strstr(why, "issuer's name"),
+		       "%s named as its issuer: rc %d why \"%s\"", ca ? "CA" : "leaf", rc, why);
+		dbuf_free(&tbs);
+		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "www.example.com");
+		dbuf_init(&tbs);
+		rc = tbsbuild_leaf(p, iss, c, serial, f->now, f->now + 30 * DAY, &tbs, why);
+		CHECKF(rc == 0, "%s named otherwise under that issuer: rc %d why \"%s\"", ca ? "CA" : "leaf", rc, why);
+		dbuf_free(&tbs);
+	}
+out:
+	X509_free(sub);
+	free(p);
+	free(c);
+	free(iss);
+}
+
 /* Each refusal names its rule. */
 static void test_reasons(struct fx *f)
 {
@@ -716,6 +760,7 @@ int main(void)
 	test_serial(&f);
 	test_subject(&f);
 	test_ca_subject(&f);
+	test_self_issued(&f);
 	test_reasons(&f);
 	test_pem_refusals();
 	fx_free(&f);
