@@ -58,12 +58,21 @@ static int approve_list_one(void *ctx, const struct db_approval *a)
 	return 0;
 }
 
-/* Refuses (and audits) a request by actor; the audit row's object is the request's path, which names the
- * approval and the decision asked for. */
+/* Refuses (and audits) a request by actor. The audit row's object is the request's path without its query
+ * (which names the approval and the decision asked for; approve_request's route_split let only printable
+ * ASCII segments through), or "-" if it holds anything else; the request line, query included, goes into
+ * the details, JSON-escaped: it is the client's text, in any bytes. */
 static void approve_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
 			   const char *why)
 {
-	issue_audit_refusal_on(w, actor, j->path, j->peer, code, why);
+	char object[JOB_PATH_MAX], line[JOB_PATH_MAX + 8];
+	size_t n = strcspn(j->path, "?#");
+	bool printable = n > 0;
+	for (size_t i = 0; i < n && printable; i++)
+		printable = j->path[i] > 0x20 && j->path[i] < 0x7f;
+	snprintf(object, sizeof(object), "%.*s", printable ? (int)n : 1, printable ? j->path : "-");
+	snprintf(line, sizeof(line), "%s %s", j->method == EVHTTP_REQ_POST ? "POST" : "GET", j->path);
+	issue_audit_refusal_on(w, actor, object, line, j->peer, code, why);
 	job_error(j, status, code, why);
 }
 

@@ -25,11 +25,11 @@
 
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why)
 {
-	issue_audit_refusal_on(w, actor, "-", peer, code, why);
+	issue_audit_refusal_on(w, actor, "-", NULL, peer, code, why);
 }
 
-void issue_audit_refusal_on(struct worker *w, const char *actor, const char *object, const char *peer, const char *code,
-			    const char *why)
+void issue_audit_refusal_on(struct worker *w, const char *actor, const char *object, const char *request,
+			    const char *peer, const char *code, const char *why)
 {
 	struct dbuf d;
 	dbuf_init(&d);
@@ -37,12 +37,21 @@ void issue_audit_refusal_on(struct worker *w, const char *actor, const char *obj
 	json_write_string(&d, code);
 	dbuf_add(&d, ", \"message\": ", 13);
 	json_write_string(&d, why);
+	if (request) {
+		dbuf_add(&d, ", \"request\": ", 13);
+		json_write_string(&d, request);
+	}
 	dbuf_add(&d, ", \"peer\": ", 10);
 	json_write_string(&d, peer);
 	dbuf_add(&d, "}", 2); /* includes the NUL */
-	if (w->db && !d.failed && db_begin(w->db) == 0) {
-		if (db_audit_append(w->db, actor, "certificate.refused", object, (const char *)d.data) || db_commit(w->db))
+	int rc = d.failed ? HSMCA_ERR_NOMEM : w->db ? db_begin(w->db) : HSMCA_ERR_IO;
+	if (!rc && (rc = db_audit_append(w->db, actor, "certificate.refused", object, (const char *)d.data)) == 0)
+		rc = db_commit(w->db);
+	if (rc) {
+		if (w->db)
 			db_rollback(w->db);
+		log_event("error", "audit_failed", "action=certificate.refused rc=%d why=\"%s\"", rc,
+			  w->db ? db_errmsg(w->db) : "no database connection");
 	}
 	dbuf_free(&d);
 	atomic_fetch_add(&w->app->refused, 1);

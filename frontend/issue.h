@@ -78,9 +78,12 @@ int issue_intent_verify(struct worker *w, const char *serial, const char *issuer
 			const struct db_intent_macs *m, const char *by, char *why, size_t why_len);
 /* Records a refused request on the audit log (its own transaction), object "-". */
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why);
-/* The same with the object named (e.g. the request's path, for a refusal that concerns a thing by its URL). */
-void issue_audit_refusal_on(struct worker *w, const char *actor, const char *object, const char *peer, const char *code,
-			    const char *why);
+/* The same with the object named (a validated value: printable ASCII, e.g. the request's path without its
+ * query, for a refusal that concerns a thing by its URL) and, if request is not NULL, the request's text in the
+ * details (JSON-escaped, so any bytes). A row that cannot be written (database down, bytes PostgreSQL
+ * refuses) is logged as audit_failed. */
+void issue_audit_refusal_on(struct worker *w, const char *actor, const char *object, const char *request,
+			    const char *peer, const char *code, const char *why);
 
 /* Builds the leaf TBS for csr under profile p (index pi in app->profiles), lints it with the signer's
  * rules. out_serial_hex gets the serial, out_validity notBefore and notAfter. Returns 0 or HSMCA_ERR_POLICY with why. */

@@ -101,6 +101,29 @@ for who in audrey alice ops-admin; do
 done
 pass "only administrators decide; auditors read; requesters neither; refusals audited with the approval's path"
 
+# a refusal's object is a validated value: the path without its query (the query is the client's bytes, in the
+# details, JSON-escaped). A query of invalid UTF-8 made PostgreSQL refuse the row (403, nothing audited, no
+# audit_failed logged); control characters were stored raw in audit_log.object.
+BEFORE=$(audit_count certificate.refused)
+python3 - "$PORT" "$(printf 'alice:%s' "$(cat "$T/alice.pw")" | base64 -w0)" > "$T/rawq.out" <<'EOP' || fail "raw approvals queries: $(cat "$T/rawq.out")"
+import socket, sys
+from sockread import read_to_end
+for q in (b"\xff", b"\x01\x1b[31mEVIL"):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    s.sendall(b"GET /api/v1/approvals?" + q + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic "
+              + sys.argv[2].encode() + b"\r\n\r\n")
+    raw = read_to_end(s)
+    s.close()
+    assert raw.startswith(b"HTTP/1.1 403 "), "%r: %r" % (q, raw[:200])
+EOP
+[ "$(audit_count certificate.refused)" = $((BEFORE + 2)) ] \
+	|| fail "refusals with a raw query were not both audited: $BEFORE then $(audit_count certificate.refused); $(grep audit_failed "$T/frontend.log" | tail -2)"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from (select * from audit_log where action = 'certificate.refused' order by id desc limit 2) r where actor = 'alice' and object = '/api/v1/approvals' and details::jsonb->>'request' like 'GET /api/v1/approvals?%'")" = 2 ] \
+	|| fail "raw-query refusals' rows: $(pg_psql "$T/pg" owner -c "select actor, object, details from audit_log where action = 'certificate.refused' order by id desc limit 2")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where object ~ '[[:cntrl:]]' or object like '%EVIL%'")" = 0 ] \
+	|| fail "control bytes in audit_log.object"
+pass "a refusal with a query of invalid UTF-8 or control bytes is audited, its object the bare path"
+
 # the scheme in lower case (RFC 9110: schemes are case-insensitive) is still a password, so it may decide
 call POST "/api/v1/approvals/$AID/approve" -H "Authorization: basic $(printf 'ops-admin:%s' "$(cat "$T/admin.pw")" | base64 -w0)"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve: $STATUS $BODY"
