@@ -11,10 +11,12 @@
 #include <time.h>
 
 #include "conncap.h"
+#include "hdrscan.h"
 #include "httperr.h"
 #include "log.h"
 
 #define DL_BUCKETS 4096
+#define DL_SCAN_CHUNK 256 /* bytes of a header block copied out at a time for hdrscan */
 
 struct dl_conn {
 	struct dl_conn *next;
@@ -37,6 +39,8 @@ struct dl_conn {
 	void *close_arg;
 	bool closing;            /* on dl.closed: evhttp is freeing it, dl_reap frees it (the sweep leaves it) */
 	struct dl_conn *next_closed;
+	struct hdrscan scan;     /* the framing of the request whose header block is arriving (hdrscan.h) */
+	bool refuse_next;        /* scan refused a request pipelined behind the routed one: 400 once it is answered */
 	struct timespec since;
 };
 
@@ -85,6 +89,41 @@ static void dl_now(struct timespec *t)
 static void dl_expire(struct dl_conn *c, int status, const char *reason, const char *code, const char *message,
 		      bool retry);
 
+/* Feeds hdrscan the input's bytes from off on, until its request's header block ends or is refused. */
+static void dl_scan(struct dl_conn *c, struct evbuffer *buf, size_t off)
+{
+	struct evbuffer_ptr pos;
+	uint8_t chunk[DL_SCAN_CHUNK];
+	if (c->scan.state >= HDRSCAN_DONE || evbuffer_ptr_set(buf, &pos, off, EVBUFFER_PTR_SET) != 0)
+		return;
+	while (c->scan.state < HDRSCAN_DONE) {
+		ev_ssize_t n = evbuffer_copyout_from(buf, &pos, chunk, sizeof(chunk));
+		if (n <= 0)
+			break;
+		(void)hdrscan_feed(&c->scan, chunk, (size_t)n);
+		if ((size_t)n < sizeof(chunk) || evbuffer_ptr_set(buf, &pos, (size_t)n, EVBUFFER_PTR_ADD) != 0)
+			break;
+	}
+}
+
+/* A request's framing was refused (hdrscan.h): 400, and the connection is cut with its unread input dropped,
+ * so evhttp never reads the request (nor one hidden in its body). Not while the router has a request of the
+ * connection: that one is answered first (dl_request_done). */
+static void dl_refuse_framing(struct dl_conn *c)
+{
+	if (c->routed) {
+		c->refuse_next = true;
+		return;
+	}
+	unsigned long count;
+	if (dl_lograte_due(&dl.http_log, &count))
+		log_event("warn", "http_refused", "status=400 tls=%s refused=%lu why=\"%s\"", c->tls ? "yes" : "no",
+			  count, c->scan.why);
+	dl_expire(c, 400, "Bad Request", "bad-request", c->scan.why, false);
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
 /* Input grew: the first bytes of a request start its clock; more than max_input waiting cuts the connection
  * (evhttp caps a request's headers and a declared body, but not a chunk-size line without its line end, which
  * it keeps reading and searching again on every read: memory and loop time without end). */
@@ -108,6 +147,12 @@ static void dl_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *inf
 	if (info->n_added > 0 && !c->expired && evbuffer_get_length(buf) > dl.max_input)
 		dl_expire(c, 413, "Content Too Large", "too-large",
 			  "the request is larger than max_header_size and max_body allow", false);
+	/* the new bytes are the input's last; scanned before evhttp reads them */
+	if (info->n_added > 0 && !c->expired && c->scan.state < HDRSCAN_DONE) {
+		dl_scan(c, buf, evbuffer_get_length(buf) - info->n_added);
+		if (c->scan.state == HDRSCAN_BAD)
+			dl_refuse_framing(c);
+	}
 }
 
 /* Output grew while the router does not have a request: evhttp is answering one itself (httperr.h). All of
@@ -251,6 +296,11 @@ static void dl_request_done(struct evhttp_request *req, void *arg)
 	if (!c)
 		return;
 	c->routed = false;
+	if (c->refuse_next && !c->expired) {
+		c->refuse_next = false;
+		dl_refuse_framing(c);
+		return;
+	}
 	if (c->tls && !c->started) {
 		c->started = c->idle = true;
 		dl_now(&c->since);
@@ -273,6 +323,11 @@ bool deadline_request_read(struct evhttp_request *req)
 	c->taken = evbuffer_get_length(in);
 	c->method_seen = evbuffer_copyout(in, m, sizeof(m)) == (ev_ssize_t)sizeof(m);
 	c->head = c->method_seen && !memcmp(m, "HEAD ", sizeof(m));
+	/* and its framing is checked from its first byte: it is not read before this one is answered */
+	hdrscan_reset(&c->scan);
+	dl_scan(c, in, 0);
+	if (c->scan.state == HDRSCAN_BAD)
+		c->refuse_next = true;
 	evhttp_request_set_on_complete_cb(req, dl_request_done, NULL);
 	evhttp_connection_set_closecb(evcon, dl_on_close, c); /* keeps c->close_fn */
 	return c->expired;

@@ -170,6 +170,81 @@ grep -q 'event=http_refused status=4[0-9][0-9] tls=no refused=[0-9]' "$T/fronten
 [ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "served after evhttp's refusals"
 pass "evhttp's own refusals are JSON errors: $(cat "$T/evherr.out")"
 
+# request smuggling: evhttp 2.1 frames leniently (of two Content-Length headers the first wins; "Content-Length :"
+# and "Transfer-Encoding :" are other headers, so the body is read as the next request; Content-Length: +2 is 2),
+# so a request could hide another in its body, which a proxy in front would not see. Each is refused 400 (JSON)
+# before evhttp reads it and the connection closed: the hidden GET /healthz is never answered.
+python3 - "$PORT" > "$T/smuggle.out" <<'EOP' || fail "request smuggling: $(cat "$T/smuggle.out")"
+import json, socket, sys, time
+port = int(sys.argv[1])
+def exchange(data):
+    """(what came back until the server closed, whether it closed within 4 s)"""
+    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(0.5)
+    s.sendall(data)
+    buf, t0, closed = b"", time.monotonic(), False
+    while time.monotonic() - t0 < 4:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            closed = True
+            break
+        if not d:
+            closed = True
+            break
+        buf += d
+    s.close()
+    return buf, closed
+HIDDEN = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+POST = b"POST /api/v1/cfssl/info HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+cases = [
+    ("two Content-Length", POST + b"Content-Length: 2\r\nContent-Length: %d\r\n\r\n{}" % (2 + len(HIDDEN))),
+    ("Content-Length with a space before the colon", POST + b"Content-Length : 2\r\n\r\n"),
+    ("Transfer-Encoding with a space before the colon", POST + b"Transfer-Encoding : chunked\r\n\r\n"),
+    ("Content-Length: +2", POST + b"Content-Length: +2\r\n\r\n{}"),
+    ("Content-Length and Transfer-Encoding", POST + b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}"),
+    ("Transfer-Encoding gzip", POST + b"Transfer-Encoding: gzip\r\n\r\n"),
+    ("a name that is not a token", POST + b"Content-Length: 2\r\nX(y): 1\r\n\r\n{}"),
+    ("a folded line", POST + b"Content-Length: 2\r\n 40\r\n\r\n{}"),
+]
+done = []
+for what, req in cases:
+    raw, closed = exchange(req + HIDDEN)
+    assert raw.startswith(b"HTTP/1.1 400 Bad Request\r\n") and raw.count(b"HTTP/1.1 ") == 1, "%s: %r" % (what, raw[:600])
+    assert b'"status": "ok"' not in raw and closed, "%s: closed %s: %r" % (what, closed, raw[:600])
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"Content-Type: application/json\r\n" in head and b"Connection: close\r\n" in head, "%s: %r" % (what, raw)
+    assert json.loads(body)["error"]["code"] == "bad-request", "%s: %r" % (what, body)
+    done.append(what)
+# the same behind a good request on the connection (in one write): the good one is answered, then the 400
+raw, closed = exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + cases[0][1] + HIDDEN)
+assert raw.startswith(b"HTTP/1.1 200 ") and raw.count(b"HTTP/1.1 ") == 2 and raw.count(b'"status": "ok"') == 1 \
+    and b"HTTP/1.1 400 Bad Request\r\n" in raw and closed, "pipelined: closed %s: %r" % (closed, raw[:800])
+done.append("pipelined behind a good request")
+# and sent in pieces: the second Content-Length arrives after evhttp has read the first
+s = socket.create_connection(("127.0.0.1", port)); s.settimeout(4)
+s.sendall(POST + b"Content-Length: 2\r\n")
+time.sleep(0.3)
+s.sendall(b"Content-Length: %d\r\n\r\n{}" % (2 + len(HIDDEN)) + HIDDEN)
+raw = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d: break
+        raw += d
+except (socket.timeout, ConnectionResetError):
+    raise AssertionError("in pieces: not closed: %r" % raw)
+assert raw.startswith(b"HTTP/1.1 400 ") and raw.count(b"HTTP/1.1 ") == 1, "in pieces: %r" % raw
+done.append("in pieces")
+# what stays served: a body with chunked framing, and one with Content-Length
+raw, _ = exchange(POST + b"Transfer-Encoding: Chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+assert raw.count(b"HTTP/1.1 ") == 1 and b'"code": "bad-request"' not in raw, "chunked: %r" % raw[:300]
+print("; ".join(done))
+EOP
+[ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "served after the smuggling attempts"
+pass "ambiguous framing is refused 400 and the connection closed, the hidden request unanswered: $(cat "$T/smuggle.out")"
+
 # a chunked body whose chunk-size line never ends: evhttp kept reading it (memory without bound, and each read
 # searched the whole buffer again on the loop thread) until the 5 s deadline; now 413 once the input passes
 # max_header_size + max_body + 64 KiB
