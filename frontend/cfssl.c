@@ -158,31 +158,48 @@ int cfssl_authsign_parse(const uint8_t *body, size_t len, struct cfssl_authsign 
 	size_t rl = 0, tl = 0, tok_len = 0;
 	int rc = HSMCA_ERR_PARSE;
 	memset(a, 0, sizeof(*a));
-	snprintf(why, ISSUE_WHY_MAX, "malformed authsign request (token, request)");
-	if (json_parse((const char *)body, len, &a->outer, err, sizeof(err)))
+	/* each refusal says what is wrong, the JSON parser's reason included (the outer document or the request
+	 * inside it), as /api/v1/certificates does */
+	if (json_parse((const char *)body, len, &a->outer, err, sizeof(err))) {
+		snprintf(why, ISSUE_WHY_MAX, "authsign body is not valid JSON (%s)", err);
 		return rc;
+	}
 	const struct json_node *root = json_root(a->outer), *tsn = json_get(root, "timestamp");
+	snprintf(why, ISSUE_WHY_MAX, "authsign body is not a JSON object");
 	if (json_type(root) != JSON_OBJECT)
 		return rc;
 	for (size_t i = 0; i < json_object_len(root); i++) {
 		bool ok = false;
 		for (size_t n = 0; n < sizeof(outer_keys) / sizeof(outer_keys[0]); n++)
 			ok |= !strcmp(json_object_key(root, i), outer_keys[n]);
-		if (!ok)
+		if (!ok) {
+			snprintf(why, ISSUE_WHY_MAX,
+				 "authsign body has a key other than token, request, timestamp and remote_address");
 			return rc;
+		}
 	}
 	const char *rs = json_string(json_get(root, "request"), &rl), *ts64 = json_string(json_get(root, "token"), &tl);
-	if (!rs || !ts64 || !(a->req = b64_decode_strict(rs, rl, CFSSL_REQUEST_MAX, &a->req_len)) ||
-	    !(tok = b64_decode_strict(ts64, tl, 64, &tok_len)) || tok_len != CFSSL_TOKEN_LEN)
+	snprintf(why, ISSUE_WHY_MAX, "authsign token and request must be strings");
+	if (!rs || !ts64)
+		goto out;
+	snprintf(why, ISSUE_WHY_MAX, "authsign request is not base64 of at most %u bytes", CFSSL_REQUEST_MAX);
+	if (!(a->req = b64_decode_strict(rs, rl, CFSSL_REQUEST_MAX, &a->req_len)))
+		goto out;
+	snprintf(why, ISSUE_WHY_MAX, "authsign token is not base64 of %d bytes", CFSSL_TOKEN_LEN);
+	if (!(tok = b64_decode_strict(ts64, tl, 64, &tok_len)) || tok_len != CFSSL_TOKEN_LEN)
 		goto out;
 	memcpy(a->token, tok, CFSSL_TOKEN_LEN);
 	if (tsn && json_type(tsn) != JSON_NULL) {
+		snprintf(why, ISSUE_WHY_MAX, "authsign timestamp must be an integer");
 		if (!json_int(tsn, &a->ts))
 			goto out;
 		a->has_ts = true;
 	}
-	if (json_parse((const char *)a->req, a->req_len, &a->inner, err, sizeof(err)) ||
-	    cfssl_inner(json_root(a->inner), &a->r, why))
+	if (json_parse((const char *)a->req, a->req_len, &a->inner, err, sizeof(err))) {
+		snprintf(why, ISSUE_WHY_MAX, "authsign request is not valid JSON (%s)", err);
+		goto out;
+	}
+	if (cfssl_inner(json_root(a->inner), &a->r, why))
 		goto out;
 	rc = 0;
 out:
@@ -491,8 +508,12 @@ void cfssl_info(struct worker *w, struct job *j)
 {
 	struct json_doc *doc = NULL;
 	char err[128], extra[256];
-	if (json_parse((const char *)j->body, j->body_len, &doc, err, sizeof(err)) ||
-	    json_type(json_root(doc)) != JSON_OBJECT) {
+	if (json_parse((const char *)j->body, j->body_len, &doc, err, sizeof(err))) {
+		snprintf(extra, sizeof(extra), "info body is not valid JSON (%s)", err);
+		cfssl_error(j, 400, extra);
+		goto out;
+	}
+	if (json_type(json_root(doc)) != JSON_OBJECT) {
 		cfssl_error(j, 400, "info body is not a JSON object");
 		goto out;
 	}

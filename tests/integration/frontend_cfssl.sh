@@ -102,6 +102,24 @@ for f in '{"profile": 5}' '{"label": ["int"]}'; do
 done
 pass "cfssl info: -label other than the profile's issuer is refused (400), the issuer's own label answered; a non-string profile or label is 400"
 
+# a body that is not valid JSON is refused with the parser's reason, as /api/v1/certificates does (the reason was
+# thrown away: "info body is not a JSON object", "malformed authsign request (token, request)"), for authsign's
+# outer document and the request inside it alike
+st=$(curl -sS -o "$T/info.out" -w '%{http_code}' -d '{"profile": "a", "profile": "b"}' "$URL/api/v1/cfssl/info")
+[ "$st" = 400 ] && grep -q 'info body is not valid JSON (offset [0-9]*: duplicate key)' "$T/info.out" \
+	|| fail "info with a duplicate key: $st $(cat "$T/info.out")"
+st=$(curl -sS -o "$T/as.out" -w '%{http_code}' --interface 127.0.0.41 --data-binary '{"token": "x", "token": "y"}' "$URL/api/v1/cfssl/authsign")
+[ "$st" = 400 ] && grep -q 'authsign body is not valid JSON (offset [0-9]*: duplicate key)' "$T/as.out" \
+	|| fail "authsign with a duplicate key: $st $(cat "$T/as.out")"
+st=$(curl -sS -o "$T/as.out" -w '%{http_code}' --interface 127.0.0.41 --data-binary \
+	"{\"token\": \"$(head -c 32 /dev/zero | base64 -w0)\", \"request\": \"$(printf '{"hosts": [], "hosts": []}' | base64 -w0)\"}" \
+	"$URL/api/v1/cfssl/authsign")
+[ "$st" = 400 ] && grep -q 'authsign request is not valid JSON (offset [0-9]*: duplicate key)' "$T/as.out" \
+	|| fail "authsign whose request has a duplicate key: $st $(cat "$T/as.out")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and details like '%authsign request is not valid JSON (offset%'")" -ge 1 ] \
+	|| fail "the inner document's reason is not audited"
+pass "cfssl info and authsign name the JSON parser's reason (outer and inner document)"
+
 cfg "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
 if cfssl sign -config "$T/cfssl.json" -profile cfssl-server -hostname cf.example.com "$T/c1.csr" > "$T/bad.out" 2>&1 && grep -q '"cert"' "$T/bad.out"; then
 	fail "a wrong auth key was accepted"
