@@ -19,8 +19,10 @@ static const struct {
 
 int httperr_status(const char *head, size_t len)
 {
-	/* "HTTP/1.x NNN" */
-	if (len < 12 || memcmp(head, "HTTP/1.", 7) != 0 || (head[7] != '0' && head[7] != '1') || head[8] != ' ')
+	/* "HTTP/d.d NNN": evhttp echoes the request's version, any HTTP/1.N (its 400 to "GET / HTTP/1.9" with a
+	 * malformed header was HTML) */
+	if (len < 12 || memcmp(head, "HTTP/", 5) != 0 || head[5] < '0' || head[5] > '9' || head[6] != '.' ||
+	    head[7] < '0' || head[7] > '9' || head[8] != ' ')
 		return 0;
 	int st = 0;
 	for (int i = 9; i < 12; i++) {

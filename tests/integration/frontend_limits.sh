@@ -130,6 +130,10 @@ big = b"POST /api/v1/certificates HTTP/1.1\r\n" + H + b"Content-Type: applicatio
 done.append(json_error(exchange(big + b"\r\n" + b" " * 70000), 413, "too-large", "70 kB body"))
 done.append(json_error(exchange(big + b"Expect: 100-continue\r\n\r\n"), 413, "too-large", "70 kB with Expect"))
 done.append(json_error(exchange(b"DELETE /api/v1/certificates/00 HTTP/1.1\r\n" + H + b"\r\n"), 405, "method", "DELETE"))
+# evhttp serves any HTTP/1.N and echoes it in its own replies, which were let through as HTML then
+done.append(json_error(exchange(b"DELETE /healthz HTTP/1.9\r\n" + H + b"\r\n"), 405, "method", "HTTP/1.9 DELETE"))
+done.append(json_error(exchange(big.replace(b"HTTP/1.1", b"HTTP/1.9") + b"\r\n" + b" " * 70000), 413, "too-large", "HTTP/1.9 70 kB body"))
+done.append(json_error(exchange(b"GET /healthz HTTP/1.9\r\n" + H + b"X-Big: " + b"a" * 20000 + b"\r\n\r\n"), 431, "header-too-large", "HTTP/1.9 20 kB header"))
 assert parse(exchange(b"PUT /healthz HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n"))[0][1].get("allow") == "GET, POST", "no Allow on the 405"
 raw = exchange(b"HEAD /healthz HTTP/1.1\r\n" + H + b"\r\n")
 head, sep, rest = raw.partition(b"\r\n\r\n")

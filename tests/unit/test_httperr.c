@@ -39,7 +39,14 @@ int main(void)
 	CHECK(httperr_status("HTTP/1.1 600", 12) == 0);
 	CHECK(httperr_status("HTTP/1.1 40", 11) == 0);
 	CHECK(httperr_status("HTTP/1.1 4x0", 12) == 0);
-	CHECK(httperr_status("HTTP/2.0 400", 12) == 0);
+	/* evhttp echoes any version it accepts (HTTP/1.9: its HTML 400 went out as it was) */
+	CHECK(httperr_status("HTTP/1.9 400 Bad Request\r\n", 26) == 400);
+	CHECK(httperr_status("HTTP/1.5 501", 12) == 501);
+	CHECK(httperr_status("HTTP/2.0 413", 12) == 413);
+	CHECK(httperr_status("HTTP/1.10 400", 13) == 0);
+	CHECK(httperr_status("HTTP/x.1 400", 12) == 0);
+	CHECK(httperr_status("HTTP/1x1 400", 12) == 0);
+	CHECK(httperr_status("HTTPS1.1 400", 12) == 0);
 	CHECK(httperr_status("HTTP/1.1x400", 12) == 0);
 	CHECK(httperr_status("<HTML><HEAD>", 12) == 0);
 	check_reply(400, "HTTP/1.1 400 Bad Request\r\n", "bad-request");
