@@ -17,8 +17,10 @@
 #include "cfssl.h"
 #include "deadline.h"
 #include "issue.h"
+#include "json.h"
 #include "log.h"
 #include "pool.h"
+#include "renew.h"
 #include "tls.h"
 
 struct http_ctx {
@@ -140,29 +142,33 @@ static bool http_prefix(const char *path, const char *prefix)
 	return !strncmp(path, prefix, n) && (path[n] == 0 || path[n] == '/');
 }
 
-/* Which worker job serves path with cmd: a job kind, 0 (no such endpoint) or HTTP_BAD_METHOD. */
-static int http_job_kind(const char *path, enum evhttp_cmd_type cmd)
+/* Which worker job serves path with cmd: a job kind, 0 (no such endpoint) or HTTP_BAD_METHOD; body_max gets
+ * the most body bytes its parser takes (max_body may be up to 1 MiB: a body between the two is 413, as one
+ * over max_body is, not the parser's 400). */
+static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *body_max)
 {
 	static const struct {
 		const char *path;
 		bool prefix;
 		unsigned methods;
 		int kind;
+		size_t body_max;
 	} routes[] = {
-		{ "/api/v1/certificates", false, EVHTTP_REQ_POST, JOB_ISSUE },
-		{ "/api/v1/certificates/renew", false, EVHTTP_REQ_POST, JOB_RENEW },
-		{ "/api/v1/certificates/renewal-challenge", false, EVHTTP_REQ_POST, JOB_RENEW_CHALLENGE },
-		{ "/api/v1/certificates", true, EVHTTP_REQ_GET, JOB_CERT_GET },
-		{ "/api/v1/accounts", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_ACCOUNTS },
-		{ "/api/v1/approvals", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_APPROVALS },
-		{ "/api/v1/cfssl/authsign", false, EVHTTP_REQ_POST, JOB_CFSSL_AUTHSIGN },
-		{ "/api/v1/cfssl/sign", false, EVHTTP_REQ_POST, JOB_CFSSL_SIGN },
-		{ "/api/v1/cfssl/info", false, EVHTTP_REQ_POST, JOB_CFSSL_INFO },
+		{ "/api/v1/certificates", false, EVHTTP_REQ_POST, JOB_ISSUE, JSON_MAX_INPUT },
+		{ "/api/v1/certificates/renew", false, EVHTTP_REQ_POST, JOB_RENEW, RENEW_BODY_MAX },
+		{ "/api/v1/certificates/renewal-challenge", false, EVHTTP_REQ_POST, JOB_RENEW_CHALLENGE, JSON_MAX_INPUT },
+		{ "/api/v1/certificates", true, EVHTTP_REQ_GET, JOB_CERT_GET, JSON_MAX_INPUT },
+		{ "/api/v1/accounts", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_ACCOUNTS, JSON_MAX_INPUT },
+		{ "/api/v1/approvals", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_APPROVALS, JSON_MAX_INPUT },
+		{ "/api/v1/cfssl/authsign", false, EVHTTP_REQ_POST, JOB_CFSSL_AUTHSIGN, JSON_MAX_INPUT },
+		{ "/api/v1/cfssl/sign", false, EVHTTP_REQ_POST, JOB_CFSSL_SIGN, CFSSL_REQUEST_MAX },
+		{ "/api/v1/cfssl/info", false, EVHTTP_REQ_POST, JOB_CFSSL_INFO, JSON_MAX_INPUT },
 	};
 	bool matched = false;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (routes[i].prefix ? !http_prefix(path, routes[i].path) : strcmp(path, routes[i].path) != 0)
 			continue;
+		*body_max = routes[i].body_max;
 		if (routes[i].methods & (unsigned)cmd)
 			return routes[i].kind;
 		matched = true;
@@ -209,9 +215,12 @@ static void http_route(struct evhttp_request *req, void *arg)
 			return http_json_error(req, 405, "method", "use GET");
 		return http_text(req, 200, "application/pem-certificate-chain", h->app->chain_pem, h->app->chain_len);
 	}
-	int kind = http_job_kind(path, cmd);
+	size_t body_max = 0;
+	int kind = http_job_kind(path, cmd, &body_max);
 	if (kind == HTTP_BAD_METHOD)
 		return http_json_error(req, 405, "method", "method not allowed here");
+	if (kind && evbuffer_get_length(evhttp_request_get_input_buffer(req)) > body_max)
+		return http_json_error(req, 413, "too-large", "the request body is larger than this endpoint takes");
 	if (kind) {
 		/* bounded: past max_inflight the queue would only grow (every request answered late, memory
 		 * unbounded); shed at once instead, cheaply, so the requests already taken finish in time */

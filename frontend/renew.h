@@ -32,6 +32,8 @@ struct renew_body {
 	size_t sig_len;
 };
 
+#define RENEW_BODY_MAX (96u * 1024u) /* the renew body's cap (renew_parse); the router answers 413 past it */
+
 /* Bounded parser of the renew body: exactly {"csr"} or {"csr", "serial", "challenge", "signature"}, the
  * serial 1..40 hex digits, the challenge 1..RENEW_CHALLENGE_MAX-1 printable bytes, the signature strict
  * base64 of 1..RENEW_SIG_MAX bytes. 0 or HSMCA_ERR_PARSE with why (ISSUE_WHY_MAX); free with renew_body_free

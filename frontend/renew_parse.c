@@ -9,8 +9,6 @@
 #include "json.h"
 #include "renew.h"
 
-#define RENEW_BODY_MAX (96u * 1024u)
-
 static bool renew_hex(const char *s, size_t len)
 {
 	if (len == 0 || len >= DB_SERIAL_HEX_MAX)
