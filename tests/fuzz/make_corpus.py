@@ -444,6 +444,21 @@ def sanstext_seeds():
     }
 
 
+def hdrscan_seeds():
+    return {
+        "get": b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        "post": b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+        "chunked": b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        "lf": b"GET / HTTP/1.0\nA: b\n\n",
+        # refused: two lengths, a space before the colon, a signed length, a fold, both framings
+        "two-cl": b"POST /a HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}",
+        "space-colon": b"POST /a HTTP/1.1\r\nContent-Length : 5\r\n\r\n",
+        "signed": b"POST /a HTTP/1.1\r\nContent-Length: +2\r\n\r\n{}",
+        "fold": b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n",
+        "both": b"POST /a HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
+    }
+
+
 # --- requests through the profile to the TBS (fuzz_csrpolicy.c) ---------------------------------------------
 
 # the public key of fuzz_csrsign.h's fixed test key: a CertificationRequestInfo with it is signed by the target
@@ -533,6 +548,7 @@ def main():
     write("fconfig", fconfig_seeds())
     write("sanstext", sanstext_seeds())
     write("csrpolicy", csrpolicy_seeds())
+    write("hdrscan", hdrscan_seeds())
     return 0
 
 
