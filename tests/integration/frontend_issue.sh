@@ -5,8 +5,13 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 command -v certtool >/dev/null || fail "certtool (gnutls-bin) not installed"
-fe_setup_backend
+FE_MORE_INTS="int-rsa:rsa2048 int-p384:p384" fe_setup_backend # leaves under an RSA and a P-384 intermediate too
 fe_profiles
+for ca in rsa p384; do # the server profile under the intermediate int-$ca
+	{ echo; awk '/^\[profile server\]/ { p = 1 } p && /^$/ { exit } p' "$T/profiles.conf" \
+		| sed "s/^\[profile server\]/[profile server-$ca]/; s/^issuer = int$/issuer = int-$ca/; s|/int.pem$|/int-$ca.pem|"; } >> "$T/profiles.conf"
+done
+grep -q "^issuer_cert = $T/ca/int-p384.pem" "$T/profiles.conf" || fail "no server-p384 profile"
 # a profile the frontend allows but the signer's pinned key rules (max_validity_days = 397) refuse
 cat >> "$T/profiles.conf" <<EOC
 
@@ -42,7 +47,7 @@ ALICE=(-u "alice:$(cat "$T/alice.pw")")
 curl -fsS "$URL/api/v1/ca/chain" > "$T/got-chain.pem" && cmp -s "$T/got-chain.pem" "$T/chain.pem" || fail "chain"
 pass "healthz and the CA chain"
 
-for spec in ec:P-256 ec:P-384 rsa:2048; do
+for spec in ec:P-256 ec:P-384 rsa:2048 rsa:3072 rsa:4096; do
 	csr "leaf" "$spec" "DNS:www.example.com" "DNS:example.net" "IP:10.1.2.3"
 	issue_req "$T/leaf.csr" server "${ALICE[@]}"
 	[ "$STATUS" = 201 ] || fail "issue $spec: $STATUS $BODY"
@@ -74,7 +79,23 @@ for spec in ec:P-256 ec:P-384 rsa:2048; do
 	grep -q "event=signed type=0x10 key=int worker=[0-9]* serial=$serial tbs_sha256=" "$T/signer.log" \
 		|| fail "the signer's log does not name serial $serial"
 done
-pass "P-256, P-384 and RSA-2048 CSRs issued; openssl -x509_strict and certtool accept the chains; SANs, AIA, CDP; key usage by key type; 17-octet serials; rows issued"
+pass "P-256, P-384, RSA-2048, RSA-3072 and RSA-4096 CSRs issued; openssl -x509_strict and certtool accept the chains; SANs, AIA, CDP; key usage by key type; 17-octet serials; rows issued"
+
+# under an RSA-2048 and a P-384 intermediate (the root is P-384): the chain verifies, signed by that key
+for ca in rsa p384; do
+	csr "leaf-$ca" ec:P-256 "DNS:www.example.com"
+	issue_req "$T/leaf-$ca.csr" "server-$ca" "${ALICE[@]}"
+	[ "$STATUS" = 201 ] || fail "issue under int-$ca: $STATUS $BODY"
+	json_field '["certificate"]' > "$T/leaf-$ca.pem"
+	openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int-$ca.pem" "$T/leaf-$ca.pem" >/dev/null \
+		|| fail "verify under int-$ca"
+	cat "$T/leaf-$ca.pem" "$T/ca/int-$ca.pem" > "$T/leaf-chain.pem"
+	certtool --verify --verify-profile medium --load-ca-certificate "$T/ca/root.pem" --infile "$T/leaf-chain.pem" > "$T/ct.txt" 2>&1 || true
+	grep -q 'Verified. The certificate is trusted' "$T/ct.txt" || fail "certtool under int-$ca: $(tail -3 "$T/ct.txt")"
+	case $ca in rsa) alg=sha256WithRSAEncryption ;; p384) alg=ecdsa-with-SHA384 ;; esac
+	openssl x509 -in "$T/leaf-$ca.pem" -noout -text | grep -q "Signature Algorithm: $alg" || fail "the leaf under int-$ca is not signed with $alg"
+done
+pass "leaves under an RSA-2048 and a P-384 intermediate: openssl -x509_strict and certtool accept the chains"
 
 # a first SAN over 64 characters: the CN is the first SAN short enough; with none, the subject is empty and
 # the subjectAltName critical (RFC 5280 4.2.1.6)

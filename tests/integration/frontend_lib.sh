@@ -24,16 +24,20 @@ fe_user_setup() {
 }
 
 # A token with a P-384 root and P-256 intermediate, an unsealed in-process signer, PostgreSQL migrated
-# (FE_PG_CONF: more postgresql.conf lines; FE_SCHEMA: migrate from that directory instead of schema/).
+# (FE_PG_CONF: more postgresql.conf lines; FE_SCHEMA: migrate from that directory instead of schema/;
+# FE_MORE_INTS: "LABEL:KEYTYPE ...", more intermediates under the root, each a signer key like int).
 fe_setup_backend() {
+	local x
 	hsm_init_env
 	fe_intent_key # before any account is made: account rows carry its MAC
 	[ -z "$FE_USER" ] || fe_user_setup
 	ceremony_init
 	ceremony_ca root root p384
 	ceremony_ca intermediate int p256 root
+	for x in ${FE_MORE_INTS:-}; do ceremony_ca intermediate "${x%%:*}" "${x#*:}" root; done
 	signer_conf "$SOFTHSM_MODULE" "${FE_USER:+socket_group = $SIGNER_USER}"
 	signer_key int root "${FE_SIGNER_OPS:-cert, crl}"
+	for x in ${FE_MORE_INTS:-}; do signer_key "${x%%:*}" root "${FE_SIGNER_OPS:-cert, crl}"; done
 	signer_start
 	signer_unseal alice bob carol
 	cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
@@ -68,7 +72,7 @@ fe_profiles() {
 [profile server]
 issuer = int
 issuer_cert = $T/ca/int.pem
-key_types = p256, p384, rsa2048, rsa3072
+key_types = p256, p384, rsa2048, rsa3072, rsa4096
 dns_suffixes = .example.com, example.net
 ip_ranges = 10.0.0.0/8, fd00::/8
 allow_wildcard = no
