@@ -162,6 +162,10 @@ grep -Eqi 'alert (unknown ca|certificate unknown|bad certificate)' "$T/s-evil.tx
 # a server (serverAuth-only) certificate of the right CA is not a client certificate either
 set +e; st=$(viatls --cert "$T/over.pem" --key "$T/over.key" 2>/dev/null); rc=$?; set -e
 [ "$rc" != 0 ] || fail "a serverAuth-only certificate was accepted as a client certificate: $st"
+sclient -tls1_2 -cert "$T/over.pem" -key "$T/over.key" -CAfile "$T/ca/root.pem" > "$T/s-over.txt" || true
+grep -Eqi 'alert (unsupported certificate|certificate unknown|bad certificate)' "$T/s-over.txt" \
+	|| fail "no alert for the serverAuth-only certificate: $(tail -5 "$T/s-over.txt")"
+! grep -q "sha256=$(fp "$T/over.pem")" "$T/frontend.log" || fail "the serverAuth-only certificate reached a request"
 st=$(viatls --cert "$T/cli.pem" --key "$T/cli.key") || fail "appliance client certificate refused"
 [ "$st" = 201 ] || fail "issuance with a client certificate: $st $(cat "$T/resp.json")"
 grep -q "event=tls_client_cert sha256=$(fp "$T/cli.pem")" "$T/frontend.log" || fail "the verified client certificate did not reach the request"
@@ -359,4 +363,5 @@ for _ in $(seq 100); do curl -fsS --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "$HT
 ! curl -s "$URL/healthz" >/dev/null 2>&1 || fail "plain HTTP served without listen"
 sclient -cert "$T/cli.pem" -key "$T/cli.key" > "$T/s-nocs.txt" || true
 grep -q 'Acceptable client certificate CA names' "$T/s-nocs.txt" && fail "client certificates requested without client_ca"
+grep -q 'No client certificate CA names sent' "$T/s-nocs.txt" || fail "no handshake to look for a request in: $(tail -5 "$T/s-nocs.txt")"
 pass "HTTPS only (no listen): served; without client_ca no client certificate is requested"
