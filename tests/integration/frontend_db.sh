@@ -212,6 +212,27 @@ expect_sql_error frontend "DELETE FROM revocations" "permission denied"
 expect_sql_error frontend "SELECT nextval('change_seq')" "permission denied"
 expect_sql_error frontend "CREATE TABLE t (x int)" "permission denied"
 pass "hsmca_frontend cannot UPDATE, DELETE or TRUNCATE audit_log (nor other things it has no business with)"
+# nor choose a row's id (017): the row MACs of 015 assume an id is never used twice, and the checkpoint
+# thread that ids only grow. An INSERT naming id is refused, OVERRIDING SYSTEM VALUE or not; without id it works.
+AC=$(owner_sql "SELECT id FROM accounts ORDER BY id LIMIT 1")
+H0=$(owner_sql "SELECT id || ':' || encode(row_hash, 'hex') FROM audit_log ORDER BY id DESC LIMIT 1")
+for ins in "accounts (id, name, role, pw_hash) OVERRIDING SYSTEM VALUE VALUES (4242, 'idpick', 'admin', 'x')" \
+	"api_keys (id, key_hash, account_id) OVERRIDING SYSTEM VALUE VALUES (4242, repeat('a', 64), $AC)" \
+	"approvals (id, action, object, requested_by, expires_at) OVERRIDING SYSTEM VALUE VALUES (4242, 'certificate.issue', 'ab', 'x', now())" \
+	"audit_checkpoints (id, audit_id, head_hash, key_label, signature) OVERRIDING SYSTEM VALUE
+		VALUES (9223372036854775807, ${H0%%:*}, '\\x${H0#*:}', 'k', '\\x0102030405060708')"; do
+	expect_sql_error frontend "INSERT INTO $ins" "permission denied for table"
+done
+pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
+	VALUES ('certificate.issue', 'ab', 'x', now()); INSERT INTO audit_checkpoints (audit_id, head_hash, key_label, signature)
+	VALUES (${H0%%:*}, '\\x${H0#*:}', 'k', '\\x0102030405060708')" >/dev/null || fail "an insert without id refused"
+[ "$(owner_sql "SELECT count(*) FROM accounts WHERE id = 4242 OR name = 'idpick'")/$(owner_sql "SELECT max(id) < 4242 FROM approvals")/$(owner_sql "SELECT max(id) < 1000 FROM audit_checkpoints")" = 0/t/t ] \
+	|| fail "a row at a chosen id"
+# audit_log's id is its chain trigger's, whatever the INSERT says
+pg_psql "$T/pg" frontend -c "INSERT INTO audit_log (id, actor, action, object, details) VALUES (4242, 'x', 'test.id', '', '{}')" >/dev/null \
+	|| fail "an audit row refused"
+[ "$(owner_sql "SELECT id FROM audit_log WHERE action = 'test.id'")" = "$(( ${H0%%:*} + 1 ))" ] || fail "audit_log took a chosen id"
+pass "hsmca_frontend cannot choose the id of an account, API key, approval or checkpoint (permission denied), nor of an audit row (the chain's trigger sets it)"
 # the triggers hold even for the owner
 expect_sql_error owner "UPDATE audit_log SET actor = 'x'" "append-only: UPDATE refused"
 expect_sql_error owner "DELETE FROM audit_log" "append-only: DELETE refused"

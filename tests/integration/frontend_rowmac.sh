@@ -160,6 +160,19 @@ get /api/v1/accounts -u "old-adm:$OLDADM_PW"; [ "$STATUS" = 200 ] || fail "the u
 get /api/v1/accounts -u "ops-admin:$(cat "$T/bob.pw")" --interface 127.0.0.28; [ "$STATUS" = 401 ] || fail "the changed ops-admin row after the rotation: $STATUS"
 pass "key rotation: with the old key accepted at start the rows move to the new key (rows_resealed), and log in with the new key alone; refused rows stay refused"
 
+# ---- 5. a deleted row cannot be written back at its id (017): its MAC would check again ----
+# the owner deletes alice's API key (leaked, say); the database role writes it back with its old id, fields and
+# MAC, and UPDATEs it until mac_seq is what the MAC covers: the INSERT is refused, so the key stays dead
+IFS='|' read -r KID KHASH KACC KPROF KSEQ KMAC < <(owner "select id || '|' || key_hash || '|' || account_id || '|' || profile || '|' || mac_seq || '|' || encode(row_mac, 'hex') from api_keys where key_hash = encode(sha256('$NEW_KEY'::bytea), 'hex')")
+[ -n "$KMAC" ] || fail "alice's API key row"
+owner "DELETE FROM api_keys WHERE id = $KID" >/dev/null
+issue_req "$T/one.csr" server -H "Authorization: Bearer $NEW_KEY" --interface 127.0.0.31; [ "$STATUS" = 401 ] || fail "a deleted API key: $STATUS"
+expect_sql_error frontend "INSERT INTO api_keys (id, key_hash, account_id, profile, row_mac) OVERRIDING SYSTEM VALUE
+	VALUES ($KID, '$KHASH', $KACC, '$KPROF', '\\x$KMAC')" "permission denied for table api_keys"
+for _ in $(seq "$KSEQ"); do role_sql "UPDATE api_keys SET disabled = false WHERE id = $KID"; done
+issue_req "$T/one.csr" server -H "Authorization: Bearer $NEW_KEY" --interface 127.0.0.32; [ "$STATUS" = 401 ] || fail "a deleted API key written back at its id: $STATUS"
+pass "a deleted API key cannot be written back at its old id with its old MAC (permission denied): it stays refused"
+
 fe_signed_are_issued
 "$FRONTEND" audit-verify --conninfo "$CI" | grep -q 'audit chain intact' || fail "audit chain"
 pass "every signed TBS is an issued row; audit chain intact"
