@@ -121,7 +121,9 @@ struct db_checkpoint {
 };
 /* Key key_label's checkpoints stored after checkpoint row after_id, the one covering the highest audit row
  * first (then the later stored), at most max of them into out[] (the caller's); *out_max_id is the highest
- * checkpoint row id among all of them (after_id if there are none). */
+ * checkpoint row id stored, of any key (after_id if none is newer): a row of another key is never asked for, so
+ * the next call may start there. Costs a few index entries however many rows the table holds, unless many were
+ * stored since after_id (schema 018). */
 int db_checkpoint_newer(struct db *db, const char *key_label, int64_t after_id, struct db_checkpoint *out, size_t max,
 			size_t *out_n, int64_t *out_max_id) HSMCA_WUR;
 /* (db_audit_verify: why holds DB_ERR_MAX bytes and also gets the message of any other failure; the

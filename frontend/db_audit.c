@@ -467,29 +467,68 @@ int db_checkpoint_insert(struct db *db, int64_t audit_id, const uint8_t head_has
 			   &p);
 }
 
+/* The highest checkpoint row id after after_id (after_id if none): one entry of the primary key, read backwards */
+static int db_checkpoint_max_id(struct db *db, int64_t after_id, int64_t *out)
+{
+	PGresult *r = NULL;
+	struct db_params p = {0};
+	char after[24];
+	snprintf(after, sizeof after, "%" PRId64, after_id);
+	db_params_text(&p, after);
+	*out = after_id;
+	int rc = db_exec(db, "SELECT max(id) FROM audit_checkpoints WHERE id > $1::bigint", &p, DB_FMT_BINARY, &r);
+	if (rc)
+		return rc;
+	if (PQntuples(r) != 1 || PQnfields(r) != 1 || (!PQgetisnull(r, 0, 0) && PQgetlength(r, 0, 0) != 8))
+		rc = db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: unexpected max(id)");
+	else if (!PQgetisnull(r, 0, 0))
+		*out = be64(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return rc;
+}
+
 int db_checkpoint_newer(struct db *db, const char *key_label, int64_t after_id, struct db_checkpoint *out, size_t max,
 			size_t *out_n, int64_t *out_max_id)
 {
 	PGresult *r = NULL;
 	struct db_params p = {0};
-	char after[24], lim[24];
-	snprintf(after, sizeof after, "%" PRId64, after_id);
-	snprintf(lim, sizeof lim, "%zu", max);
-	db_params_text(&p, key_label);
-	db_params_text(&p, after);
-	db_params_text(&p, lim);
+	char after[24], upto[24], lim[24];
+	int64_t max_id;
 	*out_n = 0;
 	*out_max_id = after_id;
-	int rc = db_exec(db,
-			 "SELECT id, audit_id, head_hash, signature, max(id) OVER () FROM audit_checkpoints "
-			 "WHERE key_label = $1 AND id > $2::bigint ORDER BY audit_id DESC, id DESC LIMIT $3::int",
-			 &p, DB_FMT_BINARY, &r);
+	int rc = db_checkpoint_max_id(db, after_id, &max_id);
+	if (rc || max_id == after_id)
+		return rc; /* nothing stored since after_id: the usual pass */
+	snprintf(after, sizeof after, "%" PRId64, after_id);
+	snprintf(upto, sizeof upto, "%" PRId64, max_id);
+	snprintf(lim, sizeof lim, "%zu", max);
+	db_params_text(&p, key_label);
+	if (after_id != 0)
+		db_params_text(&p, upto);
+	db_params_text(&p, lim);
+	if (after_id != 0)
+		db_params_text(&p, after);
+	/* Every row (after_id 0): the key's newest through audit_checkpoints_newest (018), max of them read. Else
+	 * the rows stored since after_id, a range of the primary key that is normally one or two rows long, sorted;
+	 * MATERIALIZED, so that no plan walks the key's rows in audit_id order looking for max rows after after_id,
+	 * which reads all of them when fewer are newer (the statement is prepared: a generic plan does not know
+	 * after_id), and stops at max_id: *out_max_id must not pass a row it did not see. (A newest row stored
+	 * after max_id was read is looked at again at the next call, which the caller allows for.) */
+	rc = db_exec(db,
+		     after_id == 0
+			     ? "SELECT id, audit_id, head_hash, signature FROM audit_checkpoints WHERE key_label = $1 "
+			       "ORDER BY audit_id DESC, id DESC LIMIT $2::int"
+			     : "WITH fresh AS MATERIALIZED (SELECT id, audit_id, head_hash, signature, key_label "
+			       "FROM audit_checkpoints WHERE id > $4::bigint AND id <= $2::bigint) "
+			       "SELECT id, audit_id, head_hash, signature FROM fresh WHERE key_label = $1 "
+			       "ORDER BY audit_id DESC, id DESC LIMIT $3::int",
+		     &p, DB_FMT_BINARY, &r);
 	if (rc)
 		return rc;
 	for (int i = 0; i < PQntuples(r) && (size_t)i < max; i++) {
 		size_t n = (size_t)PQgetlength(r, i, 3);
-		if (PQnfields(r) != 5 || PQgetlength(r, i, 0) != 8 || PQgetlength(r, i, 1) != 8 ||
-		    PQgetlength(r, i, 2) != DB_AUDIT_HASH_LEN || n > DB_CHECKPOINT_SIG_MAX || PQgetlength(r, i, 4) != 8) {
+		if (PQnfields(r) != 4 || PQgetlength(r, i, 0) != 8 || PQgetlength(r, i, 1) != 8 ||
+		    PQgetlength(r, i, 2) != DB_AUDIT_HASH_LEN || n > DB_CHECKPOINT_SIG_MAX) {
 			rc = db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: unexpected result");
 			break;
 		}
@@ -499,8 +538,9 @@ int db_checkpoint_newer(struct db *db, const char *key_label, int64_t after_id, 
 		memcpy(c->hash, PQgetvalue(r, i, 2), DB_AUDIT_HASH_LEN);
 		memcpy(c->sig, PQgetvalue(r, i, 3), n);
 		c->sig_len = n;
-		*out_max_id = be64(PQgetvalue(r, i, 4));
 	}
+	if (rc == 0)
+		*out_max_id = max_id;
 	PQclear(r);
 	return rc;
 }
