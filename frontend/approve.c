@@ -277,12 +277,14 @@ struct approve_expiry {
 	unsigned n;
 };
 
-static int approve_expire_one(void *vctx, int64_t id, const char *serial)
+static int approve_expire_one(void *vctx, int64_t id, const char *serial, bool failed)
 {
 	struct approve_expiry *ctx = vctx;
 	ctx->n++;
-	log_event("info", "approval_expired", "approval=%" PRId64 " serial=%s", id, serial);
-	return approve_audit(ctx->w, "expiry", "approval.expired", serial, id, NULL);
+	log_event("info", "approval_expired", "approval=%" PRId64 " serial=%s%s", id, *serial ? serial : "-",
+		  failed ? "" : " certificate=not_held");
+	return approve_audit(ctx->w, "expiry", "approval.expired", serial, id,
+			     failed ? NULL : "no held certificate of this serial");
 }
 
 int approve_expire(struct worker *w, unsigned *out_n)

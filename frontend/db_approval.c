@@ -245,24 +245,30 @@ out:
 	return rc;
 }
 
-int db_approval_expire(struct db *db, int (*fn)(void *ctx, int64_t id, const char *serial), void *ctx)
+int db_approval_expire(struct db *db, int (*fn)(void *ctx, int64_t id, const char *serial, bool failed), void *ctx)
 {
-	static const char *const names[] = { "id", "serial_hex" };
+	static const char *const names[] = { "id", "serial", "failed" };
 	char id[24], serial[DB_SERIAL_HEX_MAX];
 	PGresult *r = NULL;
-	int cols[2];
+	int cols[3];
+	/* every approval that expires, whether or not its object is a held certificate (the database role can
+	 * insert one for any text): each gets its audit row. The object is returned only if it can be a serial
+	 * (the audit row's object; it is not one of a row, else ''). */
 	int rc = db_exec(db,
 			 "WITH e AS (UPDATE approvals SET status = 'expired' WHERE status = 'pending' "
-			 "AND expires_at <= now() AND action = 'certificate.issue' RETURNING id, object) "
-			 "UPDATE certificates c SET status = 'failed', failure_reason = 'approval expired' FROM e "
-			 "WHERE c.serial_hex = e.object AND c.status = 'held' RETURNING e.id::text AS id, c.serial_hex",
+			 "AND expires_at <= now() AND action = 'certificate.issue' RETURNING id, object), "
+			 "c AS (UPDATE certificates c SET status = 'failed', failure_reason = 'approval expired' FROM e "
+			 "WHERE c.serial_hex = e.object AND c.status = 'held' RETURNING c.serial_hex) "
+			 "SELECT e.id::text AS id, CASE WHEN octet_length(e.object) < 41 AND e.object ~ '^[0-9a-f]+$' "
+			 "THEN e.object ELSE '' END AS serial, c.serial_hex IS NOT NULL AS failed "
+			 "FROM e LEFT JOIN c ON c.serial_hex = e.object ORDER BY e.id",
 			 NULL, DB_FMT_TEXT, &r);
-	if (rc || (rc = db_columns(db, r, names, cols, 2)))
+	if (rc || (rc = db_columns(db, r, names, cols, 3)))
 		goto out;
 	for (int i = 0; i < PQntuples(r) && !rc; i++)
 		if (!(rc = db_copy_text(db, r, i, cols[0], id, sizeof(id))) &&
 		    !(rc = db_copy_text(db, r, i, cols[1], serial, sizeof(serial))))
-			rc = fn(ctx, strtoll(id, NULL, 10), serial);
+			rc = fn(ctx, strtoll(id, NULL, 10), serial, strcmp(PQgetvalue(r, i, cols[2]), "t") == 0);
 out:
 	PQclear(r);
 	return rc;

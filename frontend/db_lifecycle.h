@@ -60,7 +60,9 @@ int db_approval_each(struct db *db, bool pending_only, unsigned limit,
 int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, const char *reason,
 		       const uint8_t *release_key, char out_serial[DB_SERIAL_HEX_MAX]) HSMCA_WUR;
 /* Inside the current transaction: pending approvals past their expiry -> expired, their certificates
- * held -> failed; fn is called for each (to audit it in the same transaction). */
-int db_approval_expire(struct db *db, int (*fn)(void *ctx, int64_t id, const char *serial), void *ctx) HSMCA_WUR;
+ * held -> failed; fn is called for each approval (to audit it in the same transaction), also for one whose
+ * object was no held certificate (failed false; serial "" if the object cannot be a serial). */
+int db_approval_expire(struct db *db, int (*fn)(void *ctx, int64_t id, const char *serial, bool failed),
+		       void *ctx) HSMCA_WUR;
 
 #endif

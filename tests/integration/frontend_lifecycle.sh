@@ -198,6 +198,19 @@ for _ in $(seq 50); do [ "$(cert_rows "serial_hex = '$S3' and status = 'failed'"
 call POST "/api/v1/approvals/$A3/approve" "${ADMIN2[@]}"
 [ "$STATUS" = 409 ] || fail "approving an expired request: $STATUS $BODY"
 pass "expired approvals fail their request"
+# approvals the database role inserted for no held certificate (another serial, any text) expire audited too
+NOSER=$(openssl rand -hex 16)
+IDS=($(pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at) VALUES
+	('certificate.issue', '$NOSER', 'mallory', now() - interval '1 second'),
+	('certificate.issue', repeat('not a serial ', 100), 'mallory', now() - interval '1 second') RETURNING id"))
+AX=${IDS[0]}; AY=${IDS[1]}
+for _ in $(seq 50); do [ "$(pg_psql "$T/pg" owner -c "select count(*) from approvals where id in ($AX, $AY) and status = 'expired'")" = 2 ] && break; sleep 0.2; done
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from approvals where id in ($AX, $AY) and status = 'expired'")" = 2 ] || fail "the approvals of no held certificate did not expire"
+[ "$(audit_count approval.expired "$NOSER")" = 1 ] || fail "no audit row for the expiry of approval $AX ($NOSER, no certificate)"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'approval.expired' and object = ''
+	and (details::jsonb->>'approval')::bigint = $AY and details::jsonb->>'reason' = 'no held certificate of this serial'")" = 1 ] \
+	|| fail "no audit row for the expiry of approval $AY (its object no serial)"
+pass "an approval for no held certificate (a serial without a row, an object that is no serial) expires audited, its reason said"
 
 # an approval whose signing waits on a stopped signer: the recovery passes (every second) leave its row to the
 # approving worker, so its TBS is signed once (before, a pass claimed the row too and both signed it)
