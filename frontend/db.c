@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -436,10 +437,68 @@ int db_schema_version_known(void)
 	return DB_SCHEMA_VERSION;
 }
 
+static bool db_service_unprivileged; /* db_require_unprivileged; read only once sessions exist */
+
+void db_require_unprivileged(void)
+{
+	db_service_unprivileged = true;
+}
+
+/* The session's role must not be able to change the audit log or the rows' guards: not a superuser (who
+ * disables triggers), no UPDATE, DELETE or TRUNCATE of audit_log (pg_write_all_data, a grant), not a member of
+ * its owner's role (the owner itself included). 0, or HSMCA_ERR_AUTH with db->err naming what it can do. */
+static int db_role_check(struct db *db)
+{
+	static const char *const names[] = {"who", "super", "writes", "owner"};
+	PGresult *r = NULL;
+	int c[4];
+	int rc = db_exec(db,
+			 "SELECT current_user AS who, r.rolsuper AS super, "
+			 "has_table_privilege('public.audit_log', 'UPDATE, DELETE, TRUNCATE') AS writes, "
+			 "CASE WHEN pg_has_role(t.relowner, 'MEMBER') THEN pg_get_userbyid(t.relowner) END AS owner "
+			 "FROM pg_roles r, pg_class t WHERE r.rolname = current_user AND t.oid = 'public.audit_log'::regclass",
+			 NULL, DB_FMT_TEXT, &r);
+	if (rc || (rc = db_columns(db, r, names, c, 4)))
+		goto out;
+	if (PQntuples(r) != 1) {
+		rc = db_fail(db, HSMCA_ERR_STATE, "the session's role: no result");
+		goto out;
+	}
+	const char *who = PQgetvalue(r, 0, c[0]), *what = NULL;
+	if (strcmp(PQgetvalue(r, 0, c[1]), "t") == 0)
+		what = "is a superuser";
+	else if (strcmp(PQgetvalue(r, 0, c[2]), "t") == 0)
+		what = "may UPDATE, DELETE or TRUNCATE audit_log";
+	else if (!PQgetisnull(r, 0, c[3]))
+		what = "is (a member of) audit_log's owner";
+	if (what)
+		rc = db_fail(db, HSMCA_ERR_AUTH, "database role %.63s %s: the service connects as hsmca_frontend (schema/001), "
+			     "whose audit log is append-only and whose rows carry MACs; refusing to run with more", who, what);
+out:
+	PQclear(r);
+	return rc;
+}
+
+/* What a session of the running service must find at every connect and reconnect: the schema this build
+ * knows, and (db_require_unprivileged) a role that cannot rewrite the audit log. */
+static int db_session_check(struct db *db)
+{
+	int rc, version = 0;
+
+	if ((rc = db_version_current(db, &version)))
+		return rc;
+	if (version != DB_SCHEMA_VERSION)
+		return db_fail(db, HSMCA_ERR_STATE, "database schema version %d, this build knows %d: %s", version,
+			       DB_SCHEMA_VERSION,
+			       version < DB_SCHEMA_VERSION ? "run the migration first"
+							   : "migrated by a newer hsmca; refusing to use it");
+	return db_service_unprivileged ? db_role_check(db) : 0;
+}
+
 int db_open(const char *conninfo, struct db **out, char *err)
 {
 	struct db *db = calloc(1, sizeof *db);
-	int rc, version = 0;
+	int rc;
 
 	*out = NULL;
 	if (db == NULL) {
@@ -448,19 +507,11 @@ int db_open(const char *conninfo, struct db **out, char *err)
 	}
 	if ((rc = db_connect(conninfo, &db->conn, err)))
 		goto out;
-	if ((rc = db_version_current(db, &version))) {
+	if ((rc = db_session_check(db))) {
 		db_err_copy(err, db->err);
 		goto out;
 	}
-	if (version != DB_SCHEMA_VERSION) {
-		rc = HSMCA_ERR_STATE;
-		if (err)
-			snprintf(err, DB_ERR_MAX, "database schema version %d, this build knows %d: %s", version,
-				 DB_SCHEMA_VERSION,
-				 version < DB_SCHEMA_VERSION ? "run the migration first"
-							     : "migrated by a newer hsmca; refusing to use it");
-		goto out;
-	}
+	db->checked = true;
 	db->stmt_cache = true;
 	*out = db;
 	db = NULL;
@@ -487,7 +538,9 @@ const char *db_errmsg(const struct db *db)
  * db_cert_pending_each): reconnecting in the middle of a transaction would silently split it. */
 int db_reconnect_if_lost(struct db *db)
 {
-	if (PQstatus(db->conn) == CONNECTION_OK)
+	int rc;
+
+	if (PQstatus(db->conn) == CONNECTION_OK && !db->recheck)
 		return 0;
 	PQreset(db->conn);
 	db_stmt_clear(db); /* a new session has none of them */
@@ -495,7 +548,15 @@ int db_reconnect_if_lost(struct db *db)
 		db_err_copy(db->err, PQerrorMessage(db->conn));
 		return HSMCA_ERR_IO;
 	}
-	return db_session_setup(db->conn, db->err);
+	if ((rc = db_session_setup(db->conn, db->err)))
+		return rc;
+	/* a session of db_open's: the database may have been migrated (or the role changed) meanwhile. Refused,
+	 * the connection is used for nothing (shut, so that a statement sent on it anyway fails): the next unit of
+	 * work connects and asks again */
+	db->recheck = db->checked && (rc = db_session_check(db)) != 0;
+	if (db->recheck && PQsocket(db->conn) >= 0)
+		shutdown(PQsocket(db->conn), SHUT_RDWR);
+	return rc;
 }
 
 int db_ensure(struct db *db)

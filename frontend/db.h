@@ -27,8 +27,14 @@ struct db;
  * unless the conninfo sets those itself. 0 (the default, and the command-line tools'): none of these.
  * Called once, before any session is opened and before threads start. */
 void db_set_service_timeout(unsigned seconds);
+/* The running service's sessions (db_open after this call, and their reconnections) are refused
+ * (HSMCA_ERR_AUTH, saying why) if their role is a superuser, may UPDATE, DELETE or TRUNCATE audit_log, or is a
+ * member of audit_log's owner: the audit log's and the rows' guarantees hold against hsmca_frontend only. Not
+ * for the command-line tools (migrate runs as the owner). Called once, before any session is opened. */
+void db_require_unprivileged(void);
 /* Connects (libpq conninfo) and checks the schema version: a database at a version this build does not
- * know (newer, or not migrated) is refused with HSMCA_ERR_STATE. */
+ * know (newer, or not migrated) is refused with HSMCA_ERR_STATE. A lost connection that db_ensure (or any unit
+ * of work) re-establishes is checked again, and not used while it fails (db_errmsg says why). */
 int db_open(const char *conninfo, struct db **out, char *err) HSMCA_WUR;
 void db_close(struct db *db);
 /* At the start of a unit of work, never inside a transaction: notices a session the server ended while it

@@ -29,6 +29,8 @@ struct db {
 	char err[DB_ERR_MAX]; /* the last error, for db_errmsg */
 	bool timed_out;       /* the last error was the server's statement_timeout (db_timed_out) */
 	bool stmt_cache;      /* db_open sets it (db_close frees the cache); a struct db made elsewhere never caches */
+	bool checked;         /* opened by db_open: a reconnection checks the schema version (and role) again */
+	bool recheck;         /* that check failed: the session is not used, the next unit of work connects again */
 	unsigned n_stmts;     /* prepared on this connection as hsmca_<index>; cleared on reconnect */
 	struct db_stmt stmts[DB_STMT_CACHE];
 	const uint8_t *row_key, *row_key_also; /* db_set_row_keys: borrowed; NULL until set */

@@ -373,6 +373,7 @@ static int fe_run(const struct fe_args *args)
 	w.sgn.fd = -1;
 	char dberr[DB_ERR_MAX];
 	db_set_service_timeout(a.conf.db_timeout_seconds);
+	db_require_unprivileged();
 	if (committer_start(a.conf.database, &a.committer, dberr)) {
 		log_event("error", "startup_failed", "step=committer why=\"%s\"", dberr);
 		return 1;

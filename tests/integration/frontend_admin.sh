@@ -458,3 +458,46 @@ for s in "${SECRETS[@]}" "$KEY1" "$KEY2" "$AKEY" "${KEY1:4:16}" "mallory passwor
 done
 grep -q 'account_changed' "$T/frontend.log" || fail "changes not logged"
 pass "every change and refusal is audited (actor, action, object, details); audit-verify passes; no password or key in the audit log or the log"
+
+# ---- the running service's database role: refused at start if it could rewrite the audit log (hsmca_owned
+# inherits nothing, but may SET ROLE to the owner) ----
+owner_sql() { pg_psql "$T/pg" owner -c "$1"; }
+owner_sql "CREATE ROLE hsmca_wide LOGIN IN ROLE hsmca_frontend; GRANT pg_write_all_data TO hsmca_wide;
+	CREATE ROLE hsmca_owned LOGIN NOINHERIT; GRANT SELECT ON schema_version TO hsmca_owned;
+	GRANT $(owner_sql "select pg_get_userbyid(relowner) from pg_class where oid = 'audit_log'::regclass") TO hsmca_owned;
+	CREATE ROLE hsmca_plain LOGIN IN ROLE hsmca_frontend" >/dev/null
+for who in "postgres:is a superuser" "hsmca_wide:may UPDATE, DELETE or TRUNCATE audit_log" \
+	"hsmca_owned:is (a member of) audit_log's owner"; do
+	sed -e "s|^database = .*|database = $(pg_conninfo "$T/pg" "${who%%:*}")|" -e "s|^listen = .*|listen = 127.0.0.1:$((PORT + 5))|" \
+		"$T/frontend.conf" > "$T/wide.conf"
+	rc=0; timeout 20 "$FRONTEND" run -c "$T/wide.conf" > "$T/wide.log" 2>&1 || rc=$?
+	[ "$rc" = 1 ] || fail "the frontend as ${who%%:*}: exit $rc, want 1: $(tail -3 "$T/wide.log")"
+	grep -q "event=startup_failed step=committer why=\"database role ${who%%:*} ${who#*:}: the service connects as hsmca_frontend" "$T/wide.log" \
+		|| fail "the frontend as ${who%%:*}: no clear refusal: $(tail -3 "$T/wide.log")"
+done
+# a role with hsmca_frontend's rights and no more runs (the check is about what a role can do, not its name)
+sed -e "s|^database = .*|database = $(pg_conninfo "$T/pg" hsmca_plain)|" -e "s|^listen = .*|listen = 127.0.0.1:$((PORT + 5))|" \
+	"$T/frontend.conf" > "$T/plain.conf"
+"$FRONTEND" run -c "$T/plain.conf" > "$T/plain.log" 2>&1 &
+PLAIN=$!; PIDS+=("$PLAIN"); FE_PIDS+=("$PLAIN")
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$((PORT + 5))/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+curl -fsS "http://127.0.0.1:$((PORT + 5))/api/v1/accounts" "${ADMIN[@]}" >/dev/null || fail "the frontend as a role like hsmca_frontend: $(tail -3 "$T/plain.log")"
+kill -TERM "$PLAIN"; wait "$PLAIN" || fail "the frontend as hsmca_plain did not stop cleanly"
+pass "the frontend refuses to run as a superuser, as a role that may UPDATE, DELETE or TRUNCATE audit_log (pg_write_all_data) or as a member of its owner's role, saying why; a role with hsmca_frontend's rights runs"
+
+# ---- a reconnection checks the schema version again: a database migrated under a running frontend ----
+owner_sql "INSERT INTO schema_version (version, name, sha256) VALUES (999, '999_future.sql', repeat('0', 64))" >/dev/null
+owner_sql "select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name like 'hsmca-frontend:%'" >/dev/null
+sleep 0.5
+for i in 1 2 3 4 5 6; do
+	st=$(curl -sS -o /dev/null -w '%{http_code}' "$URL/api/v1/accounts" "${ADMIN[@]}")
+	[ "$st" = 503 ] || fail "request $i after the database moved to schema 999 under the frontend: $st"
+done
+grep -q 'why="database schema version 999, this build knows [0-9]*: migrated by a newer hsmca; refusing to use it"' "$T/frontend.log" \
+	|| fail "no clear error for the reconnection to schema 999: $(tail -3 "$T/frontend.log")"
+owner_sql "DELETE FROM schema_version WHERE version = 999" >/dev/null
+st=; for _ in $(seq 20); do
+	st=$(curl -sS -o /dev/null -w '%{http_code}' "$URL/api/v1/accounts" "${ADMIN[@]}"); [ "$st" = 200 ] && break; sleep 0.2
+done
+[ "$st" = 200 ] || fail "the schema back at this build's version: $st"
+pass "a connection re-established under a running frontend is checked again: at another schema version it serves nothing (503, the version named in the log); back at its own, it serves again"
