@@ -76,8 +76,12 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 	for (size_t i = 0; !cn && i < csr->n_sans; i++)
 		if (strlen(csr->sans[i].value) <= 64)
 			cn = csr->sans[i].value;
-	if (!cn && p->ca)
-		return false; /* a CA's subject is never empty (RFC 5280 4.1.2.6): refused */
+	if (!cn && p->ca) { /* a CA's subject is never empty (RFC 5280 4.1.2.6): refused */
+		X509_free(x);
+		X509_NAME_free(subj);
+		ASN1_INTEGER_free(ser);
+		return false;
+	}
 	if (!cn)
 		snprintf(san, sizeof(san), "critical"); /* RFC 5280 4.2.1.6 */
 	bool ok = x && subj && ser &&
