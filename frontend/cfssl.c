@@ -79,6 +79,12 @@ static const struct profile *cfssl_profile(struct worker *w, const char *name)
 	return profiles_find(&w->app->profiles, name && *name ? name : "default");
 }
 
+/* A Go string field: absent, null or a JSON string (anything else is not what cfssl would send). */
+static bool cfssl_go_string(const struct json_node *t)
+{
+	return !t || json_type(t) == JSON_NULL || json_string(t, NULL) != NULL;
+}
+
 /* Fields newer cfssl clients (1.4 and later) always send, with their Go zero values when unused: NotBefore and
  * NotAfter (time.Time: "0001-01-01T00:00:00Z"), ReturnPrecert (false), metadata (null). Accepted only so;
  * anything else asks for what this CA does not do (the validity comes from the profile, no precertificates,
@@ -131,7 +137,7 @@ static int cfssl_inner(const struct json_node *r, struct cfssl_request *out, cha
 	static const char *const texts[] = { "profile", "label", "crl_override" }; /* Go strings: text or null */
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		const struct json_node *t = json_get(r, texts[i]);
-		if (t && json_type(t) != JSON_NULL && !json_string(t, NULL)) {
+		if (!cfssl_go_string(t)) {
 			snprintf(why, ISSUE_WHY_MAX, "%s must be a string", texts[i]);
 			return -1;
 		}
@@ -238,15 +244,23 @@ void cfssl_authsign_free(struct cfssl_authsign *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* A request that names a signer (cfssl's -label) other than the profile's issuer: refused rather than signed
- * by another key than asked (true: answered). */
+/* A label (cfssl's -label names the signer) other than the profile's issuer: true, with why. */
+static bool cfssl_label_other(const struct profile *p, const char *label, char *why, size_t why_len)
+{
+	if (!label || !*label || !strcmp(label, p->issuer))
+		return false;
+	snprintf(why, why_len, "label %.64s is not profile %s's signer (%s)", label, p->name, p->issuer);
+	return true;
+}
+
+/* A request that names a signer other than the profile's issuer: refused rather than signed by another key
+ * than asked (true: answered). */
 static bool cfssl_label_refused(struct worker *w, struct job *j, const char *actor, const struct profile *p,
 				const char *label)
 {
 	char why[ISSUE_WHY_MAX];
-	if (!label || !*label || !strcmp(label, p->issuer))
+	if (!cfssl_label_other(p, label, why, sizeof(why)))
 		return false;
-	snprintf(why, sizeof(why), "label %.64s is not profile %s's signer (%s)", label, p->name, p->issuer);
 	issue_audit_refusal(w, actor, j->peer, "bad-request", why);
 	cfssl_error(j, 400, why);
 	return true;
@@ -518,8 +532,7 @@ void cfssl_info(struct worker *w, struct job *j)
 		goto out;
 	}
 	const struct json_node *root = json_root(doc), *pn = json_get(root, "profile"), *ln = json_get(root, "label");
-	if ((pn && json_type(pn) != JSON_NULL && !json_string(pn, NULL)) ||
-	    (ln && json_type(ln) != JSON_NULL && !json_string(ln, NULL))) {
+	if (!cfssl_go_string(pn) || !cfssl_go_string(ln)) {
 		cfssl_error(j, 400, "profile and label must be strings");
 		goto out;
 	}
@@ -529,10 +542,8 @@ void cfssl_info(struct worker *w, struct job *j)
 		cfssl_error(j, 400, "no such profile");
 		goto out;
 	}
-	if (label && *label && strcmp(label, p->issuer) != 0) {
-		/* cfssl's -label names the signer: the certificate of another CA than the profile's is not answered
-		 * as if it were the profile's */
-		snprintf(extra, sizeof(extra), "label %.64s is not profile %s's signer (%s)", label, p->name, p->issuer);
+	if (cfssl_label_other(p, label, extra, sizeof(extra))) {
+		/* not another CA's certificate answered as if it were the profile's */
 		cfssl_error(j, 400, extra);
 		goto out;
 	}

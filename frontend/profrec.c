@@ -21,23 +21,6 @@ struct profrec_ctx {
 	struct dbuf b;
 };
 
-static void profrec_hex(const uint8_t *in, size_t len, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[in[i] >> 4];
-		out[2 * i + 1] = hex[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-static void profrec_sha256_hex(const void *in, size_t len, char out[2 * SHA256_DIGEST_LENGTH + 1])
-{
-	uint8_t md[SHA256_DIGEST_LENGTH];
-	SHA256(in, len, md);
-	profrec_hex(md, sizeof(md), out);
-}
-
 /* Ends the section being read: its text becomes defs[cur]. */
 static int profrec_end(struct profrec_ctx *c, char *err)
 {
@@ -75,7 +58,7 @@ static int profrec_cb(void *vctx, const char *section, const char *key, const ch
 	dbuf_add(&c->b, " = ", 3);
 	if (!strcmp(key, "cfssl_key")) {
 		char h[2 * SHA256_DIGEST_LENGTH + 1];
-		profrec_sha256_hex(v, strlen(v), h);
+		log_sha256_hex(v, strlen(v), h);
 		dbuf_add(&c->b, "sha256:", 7);
 		dbuf_add(&c->b, h, strlen(h));
 	} else {
@@ -149,7 +132,7 @@ static int profrec_removed(void *vctx, const char *name, const char *previous)
 {
 	struct profrec_retired *r = vctx;
 	char prev[2 * SHA256_DIGEST_LENGTH + 1];
-	profrec_sha256_hex(previous, strlen(previous), prev);
+	log_sha256_hex(previous, strlen(previous), prev);
 	int rc = profrec_audit(r->db, "profile.removed", name, NULL, prev, NULL);
 	if (rc == 0) {
 		(*r->changes)++;
@@ -165,9 +148,9 @@ static int profrec_profile(struct db *db, const struct profile *p, const char *d
 	int rc = db_profile_record(db, p->name, p->issuer, def, p->needs_approval, &previous, &written);
 	if (rc || !written)
 		goto out;
-	profrec_sha256_hex(def, strlen(def), sha);
+	log_sha256_hex(def, strlen(def), sha);
 	if (previous && *previous)
-		profrec_sha256_hex(previous, strlen(previous), prev);
+		log_sha256_hex(previous, strlen(previous), prev);
 	const char *action = previous && *previous ? "profile.changed" : "profile.created";
 	if ((rc = profrec_audit(db, action, p->name, sha, prev, def)) == 0) {
 		(*changes)++;
@@ -189,7 +172,7 @@ static int profrec_issuer(struct db *db, const char *label, X509 *cert, unsigned
 	rc = db_issuer_record(db, label, der, (size_t)n, prev, &written);
 	if (rc == 0 && written) {
 		const char *action = prev[0] ? "issuer.changed" : "issuer.created";
-		profrec_sha256_hex(der, (size_t)n, sha);
+		log_sha256_hex(der, (size_t)n, sha);
 		if ((rc = profrec_audit(db, action, label, sha, prev, NULL)) == 0) {
 			(*changes)++;
 			log_event("info", "issuer_recorded", "issuer=%s action=%s sha256=%s", label, action, sha);

@@ -19,19 +19,10 @@
 #include "issue.h"
 #include "json.h"
 #include "log.h"
+#include "span.h"
 #include "tbs.h"
 
 #define RENEW_TAG "hsmca-renewal-v1"
-
-static void renew_hex(const uint8_t *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = 0;
-}
 
 /* The MAC of a challenge's body "v1.<serial>.<time>.<nonce>" (hex, 64 digits). */
 static void renew_mac(const struct app *a, const char *body, size_t len, char out[65])
@@ -41,7 +32,7 @@ static void renew_mac(const struct app *a, const char *body, size_t len, char ou
 	memcpy(buf, RENEW_TAG, sizeof(RENEW_TAG)); /* with its NUL as a separator */
 	memcpy(buf + sizeof(RENEW_TAG), body, len);
 	HMAC(EVP_sha256(), a->renew_key, sizeof(a->renew_key), buf, sizeof(RENEW_TAG) + len, mac, &ml);
-	renew_hex(mac, sizeof(mac), out);
+	span_hex(mac, sizeof(mac), out);
 }
 
 /* A fresh challenge for serial: "v1.<serial>.<unix time>.<32 hex nonce>.<64 hex MAC>". */
@@ -51,7 +42,7 @@ static int renew_make_challenge(const struct app *a, const char *serial, char ou
 	char nhex[33], mac[65];
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		return HSMCA_ERR_CRYPTO;
-	renew_hex(nonce, sizeof(nonce), nhex);
+	span_hex(nonce, sizeof(nonce), nhex);
 	int n = snprintf(out, RENEW_CHALLENGE_MAX, "v1.%s.%lld.%s", serial, (long long)time(NULL), nhex);
 	if (n < 0 || n + 66 >= RENEW_CHALLENGE_MAX)
 		return HSMCA_ERR_LIMIT;
