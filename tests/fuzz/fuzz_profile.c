@@ -2,7 +2,8 @@
  * a refusal says why, and an accepted file holds only profiles that keep to their kind: names and lists
  * within their bounds, a CA profile with keyCertSign and a path_length within PROF_PATH_LENGTH_MAX, a leaf
  * profile without keyCertSign, cRLSign or path_length and with an EKU, every required field present (the CRL
- * and OCSP URLs http:// or https:// without spaces). */
+ * and OCSP URLs http:// or https:// without spaces). The same bytes then give each profile its recorded
+ * definition (frontend/profrec.c): one per profile, every line "key = value", no cfssl_key in clear. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "conf.h"
 #include "fuzz_common.h"
 #include "profile.h"
+#include "profrec.h"
 
 static void fuzz_profile_check(const struct profile *p)
 {
@@ -51,5 +53,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_profile_check(&ps.p[i]);
 		FUZZ_CHECK(profiles_find(&ps, ps.p[i].name) == &ps.p[i]); /* names are unique */
 	}
+	char *defs[PROF_MAX];
+	FUZZ_CHECK(profrec_definitions((const char *)data, size, &ps, defs, err) == 0);
+	for (unsigned i = 0; i < PROF_MAX; i++) {
+		FUZZ_CHECK((i < ps.n) == (defs[i] != NULL));
+		if (!defs[i])
+			continue;
+		unsigned keys = 0;
+		for (const char *l = defs[i]; *l; l = strchr(l, '\n') + 1) {
+			FUZZ_CHECK(strchr(l, '\n') && strstr(l, " = ") && strstr(l, " = ") < strchr(l, '\n'));
+			if (!strncmp(l, "cfssl_key = ", 12)) {
+				FUZZ_CHECK(!strncmp(l + 12, "sha256:", 7) && strchr(l, '\n') - l == 12 + 7 + 64);
+				keys++;
+			}
+		}
+		FUZZ_CHECK(keys == (ps.p[i].cfssl_key_len ? 1u : 0u));
+	}
+	profrec_free(defs);
 	return 0;
 }
