@@ -308,10 +308,12 @@ struct db_reseal_cb {
 	void (*fn)(void *ctx, const char *what, int64_t id, const char *name, const char *detail);
 	void *ctx;
 };
+#define DB_RESEAL_ACTOR "config" /* the audit rows' actor (a reserved account name) */
 /* A key rotation (intent_key_accept_file): in one transaction of its own, re-MACs under db's key every account
- * row and enabled API key row whose MAC checks under old_key alone, so that the old key can be dropped; rows
- * already under the new key, without a MAC (legacy) or refused under both are left as they are. *out_n: how
- * many were re-MACed. */
+ * row and enabled API key row whose MAC checks under old_key alone, so that the old key can be dropped, each
+ * with its audit row (actor DB_RESEAL_ACTOR, object the account's name; account.resealed {"id", "role"},
+ * apikey.resealed {"id", "profile"}); rows already under the new key, without a MAC (legacy) or refused under
+ * both are left as they are. *out_n: how many were re-MACed. */
 int db_rows_reseal(struct db *db, const uint8_t *old_key, const struct db_reseal_cb *cb, unsigned *out_n) HSMCA_WUR;
 
 #define DB_TOKEN_LEN 32 /* an authsign token (HMAC-SHA-256) */

@@ -5,6 +5,7 @@
 
 #include "conf.h"
 #include "db_priv.h"
+#include "json.h"
 #include "rowmac.h"
 #include "utf8.h"
 
@@ -611,8 +612,33 @@ int db_apikey_disable(struct db *db, const char *account, int64_t id)
 	return rc;
 }
 
-/* Re-MACs under db's key the account rows whose MAC checks under old_key alone (current transaction); *n
- * counts them, fn is told of each. */
+/* The audit row of one re-MACed row (same transaction): actor "config" (a reserved account name), object the
+ * account's name, details {"id": row id, key: value (null if NULL)}. After a leak of the old key a row forged under it is
+ * among these rows, so the record names each one. */
+static int db_reseal_audit(struct db *db, const char *action, const char *account, int64_t id, const char *key,
+			   const char *value)
+{
+	struct dbuf d;
+	char idtext[24];
+	dbuf_init(&d);
+	snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+	dbuf_add(&d, "{\"id\": ", 7);
+	dbuf_add(&d, idtext, strlen(idtext));
+	dbuf_add(&d, ", ", 2);
+	json_write_string(&d, key);
+	dbuf_add(&d, ": ", 2);
+	if (value)
+		json_write_string(&d, value);
+	else
+		dbuf_add(&d, "null", 4);
+	dbuf_add(&d, "}", 2); /* with the NUL */
+	int rc = d.failed ? HSMCA_ERR_NOMEM : db_audit_append(db, DB_RESEAL_ACTOR, action, account, (const char *)d.data);
+	dbuf_free(&d);
+	return rc;
+}
+
+/* Re-MACs under db's key the account rows whose MAC checks under old_key alone (current transaction), each
+ * with its audit row; *n counts them, fn is told of each. */
 static int db_accounts_reseal(struct db *db, const uint8_t *old_key, unsigned *n, const struct db_reseal_cb *cb)
 {
 	struct db_account a;
@@ -621,7 +647,8 @@ static int db_accounts_reseal(struct db *db, const uint8_t *old_key, unsigned *n
 			     "WHERE a.row_mac IS NOT NULL ORDER BY a.id FOR UPDATE", NULL, DB_FMT_TEXT, &r);
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
 		int v = db_account_row(db, r, i, old_key, NULL, &a);
-		if (v == 0 && (rc = db_account_write(db, &a)) == 0) {
+		if (v == 0 && (rc = db_account_write(db, &a)) == 0 &&
+		    (rc = db_reseal_audit(db, "account.resealed", a.name, a.id, "role", db_role_name(a.role))) == 0) {
 			(*n)++;
 			cb->fn(cb->ctx, "account", a.id, a.name, db_role_name(a.role));
 		}
@@ -640,12 +667,14 @@ static int db_apikeys_reseal(struct db *db, const uint8_t *old_key, unsigned *n,
 	char why[160];
 	bool has_mac = false;
 	PGresult *r = NULL;
-	int c[5], cm = -1;
-	int rc = db_exec(db, "SELECT " DB_APIKEY_COLS ", encode(k.row_mac, 'hex') AS row_mac FROM api_keys k "
-			     "WHERE k.row_mac IS NOT NULL AND NOT k.disabled ORDER BY k.id FOR UPDATE",
+	int c[5], cm = -1, cn = -1;
+	int rc = db_exec(db, "SELECT " DB_APIKEY_COLS ", encode(k.row_mac, 'hex') AS row_mac, a.name AS account_name "
+			     "FROM api_keys k JOIN accounts a ON a.id = k.account_id "
+			     "WHERE k.row_mac IS NOT NULL AND NOT k.disabled ORDER BY k.id FOR UPDATE OF k",
 			     NULL, DB_FMT_TEXT, &r);
-	if (rc == 0 && (rc = db_columns(db, r, db_apikey_names, c, 5)) == 0 && (cm = PQfnumber(r, "row_mac")) < 0)
-		rc = db_fail(db, HSMCA_ERR_STATE, "no column row_mac");
+	if (rc == 0 && (rc = db_columns(db, r, db_apikey_names, c, 5)) == 0 &&
+	    ((cm = PQfnumber(r, "row_mac")) < 0 || (cn = PQfnumber(r, "account_name")) < 0))
+		rc = db_fail(db, HSMCA_ERR_STATE, "no column row_mac or account_name");
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
 		struct rowmac_apikey k = db_apikey_from(r, i, c, false);
 		if ((rc = db_row_mac(db, r, i, cm, mac, &has_mac)) == HSMCA_ERR_AUTH) {
@@ -655,7 +684,9 @@ static int db_apikeys_reseal(struct db *db, const uint8_t *old_key, unsigned *n,
 		if (rc)
 			break;
 		if (rowmac_apikey_verify(old_key, NULL, &k, mac, false, why, sizeof why) == 0 &&
-		    (rc = db_apikey_write(db, &k)) == 0) {
+		    (rc = db_apikey_write(db, &k)) == 0 &&
+		    (rc = db_reseal_audit(db, "apikey.resealed", PQgetvalue(r, i, cn), k.id, "profile",
+					  k.profile)) == 0) {
 			char acct[24];
 			snprintf(acct, sizeof acct, "%lld", (long long)k.account_id);
 			(*n)++;

@@ -150,6 +150,13 @@ grep -q "event=rows_resealed rows=3$" "$T/frontend.log" || fail "rows resealed: 
 for want in 'account="alice" id=[0-9]* role=requester' 'account="bob" id=[0-9]* role=requester' 'apikey=[0-9]* account_id=[0-9]* profile=server'; do
 	grep -q "event=row_resealed $want" "$T/frontend.log" || fail "no row_resealed $want: $(grep row_resealed "$T/frontend.log")"
 done
+# each re-MACed row is on the record too, in the reseal's transaction (a row forged under a leaked old key is
+# among them): actor config, object the account, the row's id
+RESEALED=$(owner "select string_agg(actor || ' ' || action || ' ' || object || ' ' || coalesce(details::jsonb->>'role', details::jsonb->>'profile'), ';' order by id) from audit_log where action like '%.resealed'")
+[ "$RESEALED" = "config account.resealed alice requester;config account.resealed bob requester;config apikey.resealed alice server" ] \
+	|| fail "the reseal's audit rows: $RESEALED"
+[ "$(owner "select count(*) from audit_log l join api_keys k on k.id = (l.details::jsonb->>'id')::bigint where l.action = 'apikey.resealed' and k.key_hash = encode(sha256('$NEW_KEY'::bytea), 'hex')")" = 1 ] \
+	|| fail "apikey.resealed does not name alice's key by its id"
 kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 fe_start
 issue_req "$T/one.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "alice under the new key alone: $STATUS $BODY"
@@ -158,7 +165,7 @@ issue_req "$T/one.csr" server -H "Authorization: Bearer $NEW_KEY"; [ "$STATUS" =
 get /api/v1/accounts -u "old-adm:$OLDADM_PW"; [ "$STATUS" = 200 ] || fail "the untouched pre-015 administrator: $STATUS"
 # rows that were refused before stay refused (the reseal re-MACs only rows whose MAC checked)
 get /api/v1/accounts -u "ops-admin:$(cat "$T/bob.pw")" --interface 127.0.0.28; [ "$STATUS" = 401 ] || fail "the changed ops-admin row after the rotation: $STATUS"
-pass "key rotation: with the old key accepted at start the rows move to the new key (rows_resealed), and log in with the new key alone; refused rows stay refused"
+pass "key rotation: with the old key accepted at start the rows move to the new key (rows_resealed, one audit row each), and log in with the new key alone; refused rows stay refused"
 
 # ---- 5. a deleted row cannot be written back at its id (017): its MAC would check again ----
 # the owner deletes alice's API key (leaked, say); the database role writes it back with its old id, fields and
