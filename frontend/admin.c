@@ -485,8 +485,10 @@ static void admin_serve(struct admin_ctx *c)
 	int prc = admin_parse_path(c->j->path, c->j->method == EVHTTP_REQ_POST, &c->ap, c->why);
 	if (prc == HSMCA_ERR_NOTFOUND)
 		return job_error(c->j, 404, "not-found", c->why);
-	if (prc == HSMCA_ERR_STATE)
+	if (prc == HSMCA_ERR_STATE) {
+		c->j->allow = c->j->method == EVHTTP_REQ_POST ? "GET" : "POST"; /* the one the path takes */
 		return job_error(c->j, 405, "method", c->why);
+	}
 	if (issue_db(c->w))
 		return job_error(c->j, 503, "unavailable", "the database is unavailable");
 	if (admin_auth(c))

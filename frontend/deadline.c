@@ -167,10 +167,11 @@ static void dl_replace(struct dl_conn *c, struct evbuffer *buf, size_t pre)
 		if (pre != 0 || evbuffer_copyout(buf, head, sizeof(head)) != (ev_ssize_t)sizeof(head))
 			return;
 		int status = httperr_status(head, sizeof(head));
-		/* evhttp answers a header block over its limit as malformed; bytes a client pipelined count too, so
-		 * this is a guess (a short malformed request followed by more than max_header bytes is called 431) */
+		/* evhttp answers a request line or header block over its limit as malformed: 414 if the request line
+		 * has not ended yet, else 431; bytes a client pipelined count too, so this is a guess (a short
+		 * malformed request followed by more than max_header bytes is called 431) */
 		if (status == 400 && c->taken > dl.max_header)
-			status = 431;
+			status = c->scan.state == HDRSCAN_REQLINE ? 414 : 431;
 		size_t n = status ? httperr_reply(status, !c->head, json) : 0;
 		if (!n || !(c->reply = malloc(n)))
 			return; /* not an error (100 Continue), or no memory: evhttp's own reply goes out */

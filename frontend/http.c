@@ -53,6 +53,15 @@ static void http_json_error(struct evhttp_request *req, int status, const char *
 	dbuf_free(&tmp.resp);
 }
 
+/* 405 with the Allow header RFC 9110 asks of it (allow: the methods the path takes, "GET" or "GET, POST"). */
+static void http_bad_method(struct evhttp_request *req, const char *allow)
+{
+	char msg[32];
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	snprintf(msg, sizeof msg, "use %s", strchr(allow, ',') ? "GET or POST" : allow);
+	http_json_error(req, 405, "method", msg);
+}
+
 static void http_text(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -142,10 +151,10 @@ static bool http_prefix(const char *path, const char *prefix)
 	return !strncmp(path, prefix, n) && (path[n] == 0 || path[n] == '/');
 }
 
-/* Which worker job serves path with cmd: a job kind, 0 (no such endpoint) or HTTP_BAD_METHOD; body_max gets
- * the most body bytes its parser takes (max_body may be up to 1 MiB: a body between the two is 413, as one
- * over max_body is, not the parser's 400). */
-static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *body_max)
+/* Which worker job serves path with cmd: a job kind, 0 (no such endpoint) or HTTP_BAD_METHOD (*allow: the
+ * methods the path takes); body_max gets the most body bytes its parser takes (max_body may be up to 1 MiB: a
+ * body between the two is 413, as one over max_body is, not the parser's 400). */
+static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *body_max, const char **allow)
 {
 	static const struct {
 		const char *path;
@@ -164,16 +173,19 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *bod
 		{ "/api/v1/cfssl/sign", false, EVHTTP_REQ_POST, JOB_CFSSL_SIGN, CFSSL_REQUEST_MAX },
 		{ "/api/v1/cfssl/info", false, EVHTTP_REQ_POST, JOB_CFSSL_INFO, JSON_MAX_INPUT },
 	};
-	bool matched = false;
+	unsigned taken = 0;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (routes[i].prefix ? !http_prefix(path, routes[i].path) : strcmp(path, routes[i].path) != 0)
 			continue;
 		*body_max = routes[i].body_max;
 		if (routes[i].methods & (unsigned)cmd)
 			return routes[i].kind;
-		matched = true;
+		taken |= routes[i].methods;
 	}
-	return matched ? HTTP_BAD_METHOD : 0;
+	if (!taken)
+		return 0;
+	*allow = taken == (EVHTTP_REQ_GET | EVHTTP_REQ_POST) ? "GET, POST" : taken == EVHTTP_REQ_GET ? "GET" : "POST";
+	return HTTP_BAD_METHOD;
 }
 
 static void http_route(struct evhttp_request *req, void *arg)
@@ -199,26 +211,26 @@ static void http_route(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	if (!path)
 		path = "";
-	if (!strcmp(path, "/healthz")) {
-		if (cmd != EVHTTP_REQ_GET)
-			return http_json_error(req, 405, "method", "use GET");
+	/* the loop's own answers: GET only */
+	bool loop_path = !strcmp(path, "/healthz") || !strcmp(path, "/api/v1/cfssl/health") ||
+			 !strcmp(path, "/metrics") || !strcmp(path, "/api/v1/ca/chain");
+	if (loop_path && cmd != EVHTTP_REQ_GET)
+		return http_bad_method(req, "GET");
+	if (!strcmp(path, "/healthz"))
 		return http_text(req, 200, "application/json", "{\"status\": \"ok\"}\n", 17);
-	}
 	if (!strcmp(path, "/api/v1/cfssl/health")) {
 		static const char health[] = "{\"success\": true, \"result\": {\"healthy\": true}, \"errors\": [], \"messages\": []}\n";
 		return http_text(req, 200, "application/json", health, sizeof(health) - 1);
 	}
 	if (!strcmp(path, "/metrics"))
 		return http_metrics(h, req);
-	if (!strcmp(path, "/api/v1/ca/chain")) {
-		if (cmd != EVHTTP_REQ_GET)
-			return http_json_error(req, 405, "method", "use GET");
+	if (!strcmp(path, "/api/v1/ca/chain"))
 		return http_text(req, 200, "application/pem-certificate-chain", h->app->chain_pem, h->app->chain_len);
-	}
 	size_t body_max = 0;
-	int kind = http_job_kind(path, cmd, &body_max);
+	const char *allow = NULL;
+	int kind = http_job_kind(path, cmd, &body_max, &allow);
 	if (kind == HTTP_BAD_METHOD)
-		return http_json_error(req, 405, "method", "method not allowed here");
+		return http_bad_method(req, allow);
 	if (kind && evbuffer_get_length(evhttp_request_get_input_buffer(req)) > body_max)
 		return http_json_error(req, 413, "too-large", "the request body is larger than this endpoint takes");
 	if (kind) {

@@ -12,6 +12,7 @@ static const struct {
 } httperr_known[] = {
 	{ 400, 400, "Bad Request", "bad-request", "the request is not well-formed HTTP/1.1", "" },
 	{ 413, 413, "Content Too Large", "too-large", "the request is larger than max_header_size and max_body allow", "" },
+	{ 414, 414, "URI Too Long", "uri-too-long", "the request line is longer than max_header_size", "" },
 	{ 431, 431, "Request Header Fields Too Large", "header-too-large",
 	  "the request's header block is larger than max_header_size", "" },
 	{ 501, 405, "Method Not Allowed", "method", "only GET and POST are served", "Allow: GET, POST\r\n" },

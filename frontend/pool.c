@@ -73,6 +73,8 @@ static void pool_reply(struct job *j)
 		return;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Content-Type", j->content_type);
+	if (j->status == 405 && j->allow)
+		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Allow", j->allow);
 	evbuffer_add(out, j->resp.data, j->resp.len);
 	evhttp_send_reply(j->req, j->status, j->status < 400 ? "OK" : "Error", out);
 	evbuffer_free(out);

@@ -47,6 +47,7 @@ struct job {
 	/* the reply, filled by the worker */
 	int status;
 	char content_type[JOB_CTYPE_MAX];
+	const char *allow; /* static; a 405's Allow header (RFC 9110 15.5.6), else NULL */
 	struct dbuf resp;
 };
 

@@ -135,6 +135,37 @@ done.append(json_error(exchange(b"DELETE /healthz HTTP/1.9\r\n" + H + b"\r\n"), 
 done.append(json_error(exchange(big.replace(b"HTTP/1.1", b"HTTP/1.9") + b"\r\n" + b" " * 70000), 413, "too-large", "HTTP/1.9 70 kB body"))
 done.append(json_error(exchange(b"GET /healthz HTTP/1.9\r\n" + H + b"X-Big: " + b"a" * 20000 + b"\r\n\r\n"), 431, "header-too-large", "HTTP/1.9 20 kB header"))
 assert parse(exchange(b"PUT /healthz HTTP/1.1\r\n" + H + b"Content-Length: 0\r\n\r\n"))[0][1].get("allow") == "GET, POST", "no Allow on the 405"
+# a request line over max_header_size is 414, not 431 (evhttp says 400 to both), ended or not
+done.append(json_error(exchange(b"GET /healthz?" + b"a" * 20000 + b" HTTP/1.1\r\n" + H + b"\r\n"), 414, "uri-too-long", "20 kB URI"))
+done.append(json_error(exchange(b"GET /api/v1/ca/chain?" + b"a" * 20000), 414, "uri-too-long", "20 kB URI without end"))
+# the methods a routed path does not take: 405 with its Allow (the loop's GET-only answers took POST before)
+def keep_alive(data):
+    """one request on a connection the server keeps open: its one reply"""
+    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(5)
+    s.sendall(data)
+    buf = b""
+    while True:
+        head, sep, rest = buf.partition(b"\r\n\r\n")
+        if sep:
+            n = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+            if len(rest) >= n:
+                break
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    return parse(buf)
+for method, path, allow in ((b"POST", b"/metrics", "GET"), (b"POST", b"/api/v1/cfssl/health", "GET"),
+                            (b"POST", b"/healthz", "GET"), (b"POST", b"/api/v1/ca/chain", "GET"),
+                            (b"GET", b"/api/v1/cfssl/sign", "POST"), (b"GET", b"/api/v1/cfssl/info", "POST"),
+                            (b"GET", b"/api/v1/accounts/alice/password", "POST"),
+                            (b"POST", b"/api/v1/accounts/alice", "GET")):
+    r = keep_alive(method + b" " + path + b" HTTP/1.1\r\n" + H + b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+    assert len(r) == 1 and r[0][0] == 405 and r[0][1].get("allow") == allow, "%s %s: %r" % (method, path, r)
+    body = json.loads(r[0][2])
+    assert body.get("success") is False if path.startswith(b"/api/v1/cfssl/") else body["error"]["code"] == "method", (path, body)
+done.append("a method a path does not take 405 with its Allow, /metrics and the health checks GET only")
 raw = exchange(b"HEAD /healthz HTTP/1.1\r\n" + H + b"\r\n")
 head, sep, rest = raw.partition(b"\r\n\r\n")
 assert head.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n") and b"Content-Type: application/json" in head and sep \
