@@ -222,7 +222,9 @@ for ins in "accounts (id, name, role, pw_hash) OVERRIDING SYSTEM VALUE VALUES (4
 	"api_keys (id, key_hash, account_id) OVERRIDING SYSTEM VALUE VALUES (4242, repeat('a', 64), $AC)" \
 	"approvals (id, action, object, requested_by, expires_at) OVERRIDING SYSTEM VALUE VALUES (4242, 'certificate.issue', 'ab', 'x', now())" \
 	"audit_checkpoints (id, audit_id, head_hash, key_label, signature) OVERRIDING SYSTEM VALUE
-		VALUES (9223372036854775807, ${H0%%:*}, '\\x${H0#*:}', 'k', '\\x0102030405060708')"; do
+		VALUES (9223372036854775807, ${H0%%:*}, '\\x${H0#*:}', 'k', '\\x0102030405060708')" \
+	"certificates (id, serial_hex, issuer, subject, not_before, not_after, profile, requester, tbs) OVERRIDING SYSTEM VALUE
+		VALUES (4242, 'abcd', 'int', '', now(), now() + interval '1 day', 'server', 'x', '\\x30')"; do
 	expect_sql_error frontend "INSERT INTO $ins" "permission denied for table"
 done
 pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
@@ -234,7 +236,7 @@ pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by
 pg_psql "$T/pg" frontend -c "INSERT INTO audit_log (id, actor, action, object, details) VALUES (4242, 'x', 'test.id', '', '{}')" >/dev/null \
 	|| fail "an audit row refused"
 [ "$(owner_sql "SELECT id FROM audit_log WHERE action = 'test.id'")" = "$(( ${H0%%:*} + 1 ))" ] || fail "audit_log took a chosen id"
-pass "hsmca_frontend cannot choose the id of an account, API key, approval or checkpoint (permission denied), nor of an audit row (the chain's trigger sets it)"
+pass "hsmca_frontend cannot choose the id of an account, API key, approval, checkpoint or certificate (permission denied), nor of an audit row (the chain's trigger sets it)"
 # the triggers hold even for the owner
 expect_sql_error owner "UPDATE audit_log SET actor = 'x'" "append-only: UPDATE refused"
 expect_sql_error owner "DELETE FROM audit_log" "append-only: DELETE refused"
