@@ -16,14 +16,20 @@
 #define ACCTWATCH_PING_MS 5000
 #define ACCTWATCH_PING_TIMEOUT_MS 5000
 
-/* Every notification on the channel is a change of accounts or api_keys (the payload, "<table>:<change
- * number>", is not needed: the whole cache goes). */
+/* Every notification on ACCTWATCH_CHANNEL is a change of accounts or api_keys (the payload, "<table>:<change
+ * number>", is not needed: the whole cache goes); one on DB_SCHEMA_CHANNEL a change of schema_version (a
+ * migration: every session checks the version again before its next unit of work). */
 static void acctwatch_on_notify(void *ctx, const char *channel, const char *payload)
 {
 	struct app *a = ctx;
-	(void)payload;
 	if (strcmp(channel, ACCTWATCH_CHANNEL) == 0)
 		auth_accounts_changed(a->rl);
+	else if (strcmp(channel, DB_SCHEMA_CHANNEL) == 0) {
+		char q[48];
+		log_event("info", "schema_changed", "version=%s effect=\"every session checks the schema version again\"",
+			  log_quote(payload ? payload : "", q, sizeof q));
+		db_schema_changed();
+	}
 }
 
 static void *acctwatch_main(void *arg)
@@ -33,7 +39,8 @@ static void *acctwatch_main(void *arg)
 	bool logged = false;
 	for (;;) {
 		struct db *db = NULL;
-		if (db_open(a->conf.database, &db, err) || db_listen(db, ACCTWATCH_CHANNEL)) {
+		if (db_open(a->conf.database, &db, err) || db_listen(db, ACCTWATCH_CHANNEL) ||
+		    db_listen(db, DB_SCHEMA_CHANNEL)) {
 			if (!logged)
 				log_event("warn", "account_watch_down", "why=\"%s\" effect=\"account rows read on every request\"",
 					  db ? db_errmsg(db) : err);
@@ -42,8 +49,10 @@ static void *acctwatch_main(void *arg)
 			sleep(ACCTWATCH_RETRY_SECONDS);
 			continue;
 		}
-		/* listening from here on: every change committed after this point reaches us */
+		/* listening from here on: every change committed after this point reaches us; a migration while
+		 * nobody listened is found by checking every session once more */
 		auth_accounts_watching(a->rl, true);
+		db_schema_changed();
 		if (logged)
 			log_event("info", "account_watch_up", "channel=%s", ACCTWATCH_CHANNEL);
 		logged = false;

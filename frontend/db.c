@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <openssl/rand.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -438,6 +439,12 @@ int db_schema_version_known(void)
 }
 
 static bool db_service_unprivileged; /* db_require_unprivileged; read only once sessions exist */
+static atomic_uint db_schema_gen;    /* db_schema_changed: sessions checked before it check again */
+
+void db_schema_changed(void)
+{
+	atomic_fetch_add(&db_schema_gen, 1);
+}
 
 void db_require_unprivileged(void)
 {
@@ -507,6 +514,7 @@ int db_open(const char *conninfo, struct db **out, char *err)
 	}
 	if ((rc = db_connect(conninfo, &db->conn, err)))
 		goto out;
+	db->schema_gen = atomic_load(&db_schema_gen); /* before the check: a change during it is checked again */
 	if ((rc = db_session_check(db))) {
 		db_err_copy(err, db->err);
 		goto out;
@@ -539,9 +547,22 @@ const char *db_errmsg(const struct db *db)
 int db_reconnect_if_lost(struct db *db)
 {
 	int rc;
+	unsigned gen = atomic_load(&db_schema_gen);
 
-	if (PQstatus(db->conn) == CONNECTION_OK && !db->recheck)
-		return 0;
+	if (PQstatus(db->conn) == CONNECTION_OK && !db->recheck) {
+		if (!db->checked || db->schema_gen == gen)
+			return 0;
+		/* the schema changed (db_schema_changed: a migration's NOTIFY) under this live session: the same
+		 * check as a reconnection's, and the same refusal */
+		db->schema_gen = gen;
+		if ((rc = db_session_check(db)) == 0)
+			return 0;
+		db->recheck = true;
+		if (PQsocket(db->conn) >= 0)
+			shutdown(PQsocket(db->conn), SHUT_RDWR);
+		return rc;
+	}
+	db->schema_gen = gen;
 	PQreset(db->conn);
 	db_stmt_clear(db); /* a new session has none of them */
 	if (PQstatus(db->conn) != CONNECTION_OK) {

@@ -32,6 +32,10 @@ void db_set_service_timeout(unsigned seconds);
  * member of audit_log's owner: the audit log's and the rows' guarantees hold against hsmca_frontend only. Not
  * for the command-line tools (migrate runs as the owner). Called once, before any session is opened. */
 void db_require_unprivileged(void);
+#define DB_SCHEMA_CHANNEL "hsmca_schema" /* schema 020: NOTIFY on every change of schema_version */
+/* The schema may have changed (a NOTIFY on DB_SCHEMA_CHANNEL, or a listener that was not listening): every
+ * session of db_open is checked again as a reconnection is, at its next unit of work. Any thread. */
+void db_schema_changed(void);
 /* Connects (libpq conninfo) and checks the schema version: a database at a version this build does not
  * know (newer, or not migrated) is refused with HSMCA_ERR_STATE. A lost connection that db_ensure (or any unit
  * of work) re-establishes is checked again, and not used while it fails (db_errmsg says why). */

@@ -10,7 +10,7 @@
 
 /* DB_SCHEMA_VERSION: the highest schema/NNN_*.sql this build knows. Raise it with every new migration
  * (tests/integration/db_test.c fails if it differs from the highest NNN in HSMCA_SCHEMA_DIR). */
-#define DB_SCHEMA_VERSION 19
+#define DB_SCHEMA_VERSION 20
 #define DB_BLOB_MAX (1024 * 1024)      /* TBS, DER: far above any certificate we issue */
 #define DB_TEXT_MAX (64 * 1024)        /* subject, SANs, reasons, audit details */
 #define DB_PARAMS_MAX 20
@@ -31,6 +31,7 @@ struct db {
 	bool stmt_cache;      /* db_open sets it (db_close frees the cache); a struct db made elsewhere never caches */
 	bool checked;         /* opened by db_open: a reconnection checks the schema version (and role) again */
 	bool recheck;         /* that check failed: the session is not used, the next unit of work connects again */
+	unsigned schema_gen;  /* db_schema_changed's count at the session's last check */
 	unsigned n_stmts;     /* prepared on this connection as hsmca_<index>; cleared on reconnect */
 	struct db_stmt stmts[DB_STMT_CACHE];
 	const uint8_t *row_key, *row_key_also; /* db_set_row_keys: borrowed; NULL until set */

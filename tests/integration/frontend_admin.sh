@@ -501,3 +501,25 @@ st=; for _ in $(seq 20); do
 done
 [ "$st" = 200 ] || fail "the schema back at this build's version: $st"
 pass "a connection re-established under a running frontend is checked again: at another schema version it serves nothing (503, the version named in the log); back at its own, it serves again"
+
+# ---- a migration under a running frontend whose connections stay up: told by NOTIFY (schema 020) ----
+# the listener (cut above with the other sessions) listens again, and every worker serves
+for _ in $(seq 50); do grep account_watch_ "$T/frontend.log" | tail -1 | grep -q account_watch_up && break; sleep 0.1; done
+grep account_watch_ "$T/frontend.log" | tail -1 | grep -q account_watch_up || fail "the account watch did not come back"
+for _ in 1 2 3 4 5 6 7 8; do curl -fsS -o /dev/null "$URL/api/v1/accounts" "${ADMIN[@]}" || fail "the frontend before the migration"; done
+owner_sql "INSERT INTO schema_version (version, name, sha256) VALUES (999, '999_future.sql', repeat('0', 64))" >/dev/null
+st=; for _ in $(seq 25); do
+	st=$(curl -sS -o /dev/null -w '%{http_code}' "$URL/api/v1/accounts" "${ADMIN[@]}"); [ "$st" = 503 ] && break; sleep 0.2
+done
+[ "$st" = 503 ] || fail "a running frontend after a migration to 999 over live connections: $st"
+for i in 1 2 3 4; do
+	st=$(curl -sS -o /dev/null -w '%{http_code}' "$URL/api/v1/accounts" "${ADMIN[@]}")
+	[ "$st" = 503 ] || fail "request $i after the migration to 999: $st"
+done
+grep -q 'event=schema_changed version="999"' "$T/frontend.log" || fail "no schema_changed: $(tail -3 "$T/frontend.log")"
+owner_sql "DELETE FROM schema_version WHERE version = 999" >/dev/null
+st=; for _ in $(seq 25); do
+	st=$(curl -sS -o /dev/null -w '%{http_code}' "$URL/api/v1/accounts" "${ADMIN[@]}"); [ "$st" = 200 ] && break; sleep 0.2
+done
+[ "$st" = 200 ] || fail "the schema back at this build's version (connections kept): $st"
+pass "a migration under a frontend whose connections stay up is noticed at once (NOTIFY hsmca_schema, schema_changed logged): 503 at another version, served again at its own"
