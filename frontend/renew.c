@@ -140,12 +140,19 @@ void renew_challenge(struct worker *w, struct job *j)
 	renew_json_reply(j, 200, c);
 }
 
-/* Refuses a renewal (audited as the certificate's requester, or "-" before it is known). */
+/* Refuses a renewal (audited as the certificate's requester, or "-" before it is known; object: the
+ * certificate being renewed once it is proven, else "-"). */
+static void renew_refuse_on(struct worker *w, struct job *j, const char *actor, const char *object, int status,
+			    const char *code, const char *why)
+{
+	issue_audit_refusal_on(w, actor, object, NULL, j->peer, code, why);
+	job_error(j, status, code, why);
+}
+
 static void renew_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
 			 const char *why)
 {
-	issue_audit_refusal(w, actor, j->peer, code, why);
-	job_error(j, status, code, why);
+	renew_refuse_on(w, j, actor, "-", status, code, why);
 }
 
 /* A failed proof of possession: refused, audited and counted against the address (repeated failures
@@ -201,7 +208,7 @@ static void renew_collect(struct worker *w, struct job *j, const struct db_cert_
 	if (rc == 1 || (strcmp(r.status, "issued") && strcmp(r.status, "held") && strcmp(r.status, "pending"))) {
 		snprintf(why, sizeof(why), "already renewed by %s (%s%s); renew that one", r.serial_hex, r.status,
 			 rc == 1 ? ", for another key" : "");
-		renew_refuse(w, j, old->requester, 409, "already-renewed", why);
+		renew_refuse_on(w, j, old->requester, old->serial_hex, 409, "already-renewed", why);
 		goto out;
 	}
 	snprintf(o.serial, sizeof(o.serial), "%s", r.serial_hex);
@@ -226,6 +233,31 @@ out:
 	db_cert_row_free(&r);
 }
 
+/* Another renewal of the same certificate committed first (the unique index of schema 002): a client that
+ * sent its renewal twice (a retry after a timeout) collects the one that won if it is for the same key,
+ * else 409 as before. */
+static void renew_raced(struct worker *w, struct job *j, const struct db_cert_row *old, const struct renew_body *b,
+			const struct issue_outcome *o)
+{
+	struct db_cert_row now;
+	memset(&now, 0, sizeof(now));
+	if (db_cert_get(w->db, old->serial_hex, &now) == 0 && now.renewed_by[0])
+		renew_collect(w, j, &now, b);
+	else
+		job_error(j, o->status, o->code, o->why);
+	db_cert_row_free(&now);
+}
+
+/* A renewal refused because of the old certificate itself (revoked, failed, expired): audited, and counted
+ * as a failed proof against the address, as a revoked login certificate is (certauth.c): TLS does not look
+ * at revocation, and the holder of a revoked (leaked) key must not fill the log in its owner's name. */
+static void renew_not_renewable(struct worker *w, struct job *j, const struct db_cert_row *old, int status,
+				const char *why)
+{
+	auth_peer_failed(w, j->peer);
+	renew_refuse_on(w, j, old->requester, old->serial_hex, status, "not-renewable", why);
+}
+
 /* The old certificate is proven: apply the renewal rules and issue. */
 static void renew_issue(struct worker *w, struct job *j, const struct db_cert_row *old, const struct renew_body *b,
 			const char *via)
@@ -233,34 +265,41 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	struct issue_outcome o;
 	char why[ISSUE_WHY_MAX];
 	time_t now = time(NULL);
-	const char *actor = old->requester;
+	const char *actor = old->requester, *object = old->serial_hex;
 	memset(&o, 0, sizeof(o));
 	dbuf_init(&o.der);
 	if (strcmp(old->status, "issued") != 0) {
 		snprintf(why, sizeof(why), "certificate %s is %s; only an issued, unrevoked certificate can be renewed",
 			 old->serial_hex, old->status);
-		return renew_refuse(w, j, actor, !strcmp(old->status, "revoked") ? 403 : 409, "not-renewable", why);
+		return renew_not_renewable(w, j, old, !strcmp(old->status, "revoked") ? 403 : 409, why);
 	}
-	if (old->not_after <= now || old->not_before > now)
-		return renew_refuse(w, j, actor, 403, "not-renewable", "the certificate is expired or not yet valid");
 	int rc = issue_account_may_request(w, old->requester); /* as every other way to a certificate */
 	if (rc == HSMCA_ERR_NOTFOUND)
-		return renew_refuse(w, j, actor, 403, "account-disabled",
-				    "the account that requested this certificate is disabled or gone");
+		return renew_refuse_on(w, j, actor, object, 403, "account-disabled",
+				       "the account that requested this certificate is disabled or gone");
 	if (rc == HSMCA_ERR_AUTH)
-		return renew_refuse(w, j, actor, 403, "forbidden",
-				    "the account that requested this certificate may no longer request certificates");
+		return renew_refuse_on(w, j, actor, object, 403, "forbidden",
+				       "the account that requested this certificate may no longer request certificates");
 	if (rc)
 		return job_error(j, 503, "unavailable", "the database is unavailable");
+	/* collecting a renewal made earlier changes nothing: the old certificate may have expired meanwhile (a
+	 * held renewal waits for its approval, a pending one for the signer) */
 	if (old->renewed_by[0])
 		return renew_collect(w, j, old, b);
+	if (old->not_after <= now || old->not_before > now) {
+		snprintf(why, sizeof(why), "certificate %s is expired or not yet valid", old->serial_hex);
+		return renew_not_renewable(w, j, old, 403, why);
+	}
 	const struct profile *p = profiles_find(&w->app->profiles, old->profile);
 	if (!p)
-		return renew_refuse(w, j, actor, 409, "unknown-profile", "the certificate's profile no longer exists");
+		return renew_refuse_on(w, j, actor, object, 409, "unknown-profile",
+				       "the certificate's profile no longer exists");
 	struct issue_extra x = { .sans = old->sans, .renews_serial = old->serial_hex, .via = via };
 	rc = issue_core(w, actor, j->peer, p, b->csr, b->csr_len, &x, &o);
 	if (rc < 0 && o.code && !strcmp(o.code, "not-renewable")) /* revoked after the checks above (schema 013) */
-		renew_refuse(w, j, actor, o.status, o.code, o.why);
+		renew_refuse_on(w, j, actor, object, o.status, o.code, o.why);
+	else if (rc < 0 && o.code && !strcmp(o.code, "already-renewed"))
+		renew_raced(w, j, old, b, &o);
 	else if (rc < 0)
 		job_error(j, o.status, o.code, o.why);
 	else if (rc == 1)
