@@ -56,6 +56,13 @@ struct committer {
 };
 
 #define COMMIT_SIGN_WINDOW 32 /* requests in flight on one signer connection */
+/* ... and at most this many bytes of their replies (a TBS plus COMMIT_SIGN_REPLY_SLACK each: the signature,
+ * its algorithm, the framing and the socket's per-message overhead). The signer never blocks on a client
+ * that does not read: a reply that does not fit the connection's socket buffer (~208 KiB by default, about
+ * 13 replies of 8 KiB) drops the connection after its TBS was signed, and the items sent again on a new one
+ * were signed twice. At least one request is always in flight. */
+#define COMMIT_SIGN_WINDOW_BYTES (64 * 1024)
+#define COMMIT_SIGN_REPLY_SLACK 1024
 /* A signer that gives no answer (and takes no request) for this long is hung: its intents are answered
  * "signer unavailable" and stay pending for recovery. Long, because the signer may still sign what was
  * sent once it wakes up, and recovery would then sign the same TBS again: a stall shorter than this (a
@@ -247,6 +254,7 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 {
 	uint32_t ids[COMMIT_BATCH_MAX];
 	size_t sent[COMMIT_SIGN_CONNS] = { 0 }, got[COMMIT_SIGN_CONNS] = { 0 }, cnt[COMMIT_SIGN_CONNS];
+	size_t bytes[COMMIT_SIGN_CONNS] = { 0 }; /* replies' estimated size in flight (COMMIT_SIGN_WINDOW_BYTES) */
 	bool alive[COMMIT_SIGN_CONNS], more = true, ok = true;
 	for (size_t k = 0; k < nc; k++) {
 		cnt[k] = n > k ? (n - k + nc - 1) / nc : 0;
@@ -258,10 +266,15 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 			while (alive[k] && sent[k] < cnt[k] && sent[k] - got[k] < COMMIT_SIGN_WINDOW) {
 				size_t j = sent[k] * nc + k;
 				struct commit_sign *s = v[j]->sign;
-				if (sgn_client_send_sign(&c->sgn[conn[k]], FRAME_SIGN_CERT, s->label, s->tbs, s->tbs_len, &ids[j]))
+				size_t cost = s->tbs_len + COMMIT_SIGN_REPLY_SLACK;
+				if (sent[k] > got[k] && bytes[k] + cost > COMMIT_SIGN_WINDOW_BYTES)
+					break; /* its replies would not all fit the socket: read some first */
+				if (sgn_client_send_sign(&c->sgn[conn[k]], FRAME_SIGN_CERT, s->label, s->tbs, s->tbs_len, &ids[j])) {
 					alive[k] = false;
-				else
+				} else {
 					sent[k]++;
+					bytes[k] += cost;
+				}
 			}
 		for (size_t k = 0; k < nc; k++) {
 			if (!alive[k] || got[k] == sent[k])
@@ -284,6 +297,7 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 				snprintf(s->why, sizeof(s->why), "%s", g->err_msg);
 			v[j]->signed_done = true;
 			got[k]++;
+			bytes[k] -= s->tbs_len + COMMIT_SIGN_REPLY_SLACK;
 			if (rc && g->err_code == FRAME_E_MALFORMED)
 				alive[k] = false; /* the signer closes after a malformed TBS */
 			more = more || got[k] < cnt[k];
@@ -336,6 +350,10 @@ static void commit_sign_all(struct committer *c, struct commit_item *batch)
 			break;
 		if (commit_sign_pipelined(c, v, n, conn, nc, &timed_out))
 			return; /* else: lost (signer restarted?): reconnect once; hung (timed out): not again */
+		if (!timed_out)
+			log_event("warning", "signer_connection_lost", "attempt=%d why=\"the signer closed a connection with "
+				  "requests unanswered; %s\"", attempt + 1,
+				  attempt == 0 ? "sending them again on a new one" : "answering them unavailable");
 	}
 	if (timed_out) {
 		clock_gettime(CLOCK_MONOTONIC, &now);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -127,8 +128,12 @@ static bool sgn_loop_serve(struct sgn_worker *w, struct sgn_conn *c, uint8_t *bu
 		if (v != SGN_CLOSE && !out.failed) {
 			/* a client that does not read its replies is dropped rather than allowed to block the worker */
 			ssize_t s = send(c->fd, out.data, out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (s != (ssize_t)out.len)
+			if (s != (ssize_t)out.len) {
+				log_event("warn", "client_dropped", "why=\"a reply could not be sent at once (%s): "
+					  "the client does not read its replies, or has too many in flight\"",
+					  s < 0 ? strerror(errno) : "partial");
 				keep = false;
+			}
 		}
 		dbuf_free(&out);
 		if (sgn_hsm_lost()) { /* the reply is sent: give the supervisor a process to restart, sealed */
