@@ -1,6 +1,7 @@
 #include "approve.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "issue.h"
 #include "json.h"
 #include "log.h"
+#include "profile.h"
 #include "route.h"
 
 #define APPROVE_LIST_MAX 500
@@ -181,18 +183,99 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 	dbuf_free(&der);
 }
 
+/* A refusal found inside the decision's transaction, answered (and audited) once it is rolled back. */
+struct approve_refusal {
+	int status; /* 0: none */
+	const char *code;
+	char why[ISSUE_WHY_MAX];
+};
+
+__attribute__((format(printf, 5, 6))) static int approve_refusal_set(struct approve_refusal *ref, int rc, int status,
+								    const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	ref->status = status;
+	ref->code = code;
+	va_start(ap, fmt);
+	vsnprintf(ref->why, sizeof ref->why, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Inside the decision's transaction, before it: the deciding administrator's own row as it is now (locked,
+ * with the requester's: a disable or demotion committed by any frontend is seen, or waits for this decision;
+ * the login may have come from this process's cache), and, to approve, the request's requester and profile as
+ * they are now: the held TBS was checked against both when it was filed, and an approval signs it as it is.
+ * 0; or a refusal in ref (rc non-zero); or an error of the database (ref->status 0). */
+static int approve_recheck(struct worker *w, const char *me, int64_t id, bool approve, struct approve_refusal *ref)
+{
+	struct db_approval a;
+	struct db_account self, req;
+	struct db_cert_row c;
+	const struct profile *p;
+	memset(&c, 0, sizeof c);
+	int rc = db_approval_get(w->db, id, &a);
+	if (rc == HSMCA_ERR_NOTFOUND)
+		return approve_refusal_set(ref, rc, 404, "not-found", "no such approval");
+	if (rc || (rc = db_account_lock(w->db, me, a.requested_by, &self, &req)) != 0) {
+		if (rc == HSMCA_ERR_AUTH) { /* a row's MAC is refused: changed outside the frontend */
+			auth_row_refused(w, NULL);
+			approve_refusal_set(ref, rc, 409, "row-refused",
+					    "the account row of %s or %s was changed outside this appliance's frontend", me,
+					    a.requested_by);
+		}
+		goto out;
+	}
+	if (self.id == 0 || self.disabled || self.role != DB_ROLE_ADMIN) {
+		rc = approve_refusal_set(ref, HSMCA_ERR_AUTH, 403, "forbidden",
+					 "your account was changed meanwhile (disabled, no longer an administrator, or gone)");
+		goto out;
+	}
+	if (!approve || strcmp(a.action, "certificate.issue") != 0)
+		goto out; /* a rejection needs nothing else; another action: db_approval_decide says what */
+	if (req.id == 0 || req.disabled || !issue_role_may_request(req.role)) {
+		rc = approve_refusal_set(ref, HSMCA_ERR_POLICY, 409, "not-approvable",
+					 "the requester %s is disabled, gone or may no longer request certificates; reject it",
+					 a.requested_by);
+		goto out;
+	}
+	if ((rc = db_cert_get(w->db, a.object, &c)) == HSMCA_ERR_NOTFOUND) {
+		rc = 0; /* no held certificate: db_approval_decide refuses it */
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (!(p = profiles_find(&w->app->profiles, c.profile)))
+		rc = approve_refusal_set(ref, HSMCA_ERR_POLICY, 409, "not-approvable",
+					 "the request's profile %s is no longer served; reject it", c.profile);
+	else if (!profile_allows_account(p, a.requested_by))
+		rc = approve_refusal_set(ref, HSMCA_ERR_POLICY, 409, "not-approvable",
+					 "profile %s no longer allows %s; reject it", c.profile, a.requested_by);
+	else if ((rc = db_approval_profile_changed(w->db, c.serial_hex, c.profile)) == HSMCA_ERR_POLICY)
+		approve_refusal_set(ref, rc, 409, "not-approvable",
+				    "profile %s changed after this request was filed (its rules were checked as they were "
+				    "then); reject it, and the requester files it again under the profile as it is now",
+				    c.profile);
+out:
+	explicit_bzero(&self, sizeof self);
+	explicit_bzero(&req, sizeof req);
+	db_cert_row_free(&c);
+	return rc;
+}
+
 static void approve_decide(struct worker *w, struct job *j, const struct db_account *acct, const char *idtext,
 			   bool approve)
 {
+	struct approve_refusal ref = { 0 };
 	char serial[DB_SERIAL_HEX_MAX] = "", reason[APPROVE_REASON_MAX], why[ISSUE_WHY_MAX], *end = NULL;
 	long long id = strtoll(idtext, &end, 10);
 	bool tracked = false;
 	int rc;
 	if (!end || *end || id <= 0)
-		return job_error(j, 404, "not-found", "no such approval");
+		return approve_refuse(w, j, acct->name, 404, "not-found", "no such approval");
 	if (approve_body(j, approve, reason, why))
 		return approve_refuse(w, j, acct->name, 400, "bad-request", why);
-	if ((rc = db_begin(w->db)) == 0 &&
+	if ((rc = db_begin(w->db)) == 0 && (rc = approve_recheck(w, acct->name, id, approve, &ref)) == 0 &&
 	    (rc = db_approval_decide(w->db, id, approve, acct->name, reason, w->app->intent_key, serial)) == 0 &&
 	    (rc = approve_audit(w, acct->name, approve ? "approval.approved" : "approval.rejected", serial, id,
 				reason)) == 0) {
@@ -207,8 +290,10 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 			inflight_del(serial);
 		snprintf(why, sizeof(why), "%s", db_errmsg(w->db));
 		db_rollback(w->db);
+		if (ref.status) /* audited now, in a transaction of its own */
+			return approve_refuse(w, j, acct->name, ref.status, ref.code, ref.why);
 		if (rc == HSMCA_ERR_NOTFOUND)
-			return job_error(j, 404, "not-found", "no such approval");
+			return approve_refuse(w, j, acct->name, 404, "not-found", "no such approval");
 		if (rc == HSMCA_ERR_AUTH)
 			return approve_refuse(w, j, acct->name, 403, "second-person", why);
 		if (rc == HSMCA_ERR_STATE)
@@ -241,10 +326,13 @@ void approve_request(struct worker *w, struct job *j)
 	struct db_approval a;
 	int n = route_split(j->path, "/api/v1/approvals", segs);
 	bool decide = j->method == EVHTTP_REQ_POST;
-	if (n < 0 || n > 2 || (decide != (n == 2)) ||
-	    (n == 2 && strcmp(segs[1], "approve") != 0 && strcmp(segs[1], "reject") != 0))
+	if (n < 0 || n > 2 || (n == 2 && strcmp(segs[1], "approve") != 0 && strcmp(segs[1], "reject") != 0))
 		return job_error(j, 404, "not-found",
 				 "expected GET /api/v1/approvals[/{id}] or POST /api/v1/approvals/{id}/approve|reject");
+	if (decide != (n == 2)) { /* a path of the API with the other method */
+		j->allow = n == 2 ? "POST" : "GET";
+		return job_error(j, 405, "method", n == 2 ? "use POST to decide an approval" : "use GET to read approvals");
+	}
 	if (issue_db(w))
 		return job_error(j, 503, "unavailable", "the database is unavailable");
 	if (approve_auth(w, j, decide, &acct))

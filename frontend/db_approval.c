@@ -162,7 +162,7 @@ static int db_approval_renewed_ok(struct db *db, const char *serial)
 	if (rc || (rc = db_columns(db, r, names, cols, 2)))
 		goto out;
 	if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, cols[1]), "issued") != 0)
-		rc = db_fail(db, HSMCA_ERR_STATE, "certificate %s renews %s, which is %s now: reject it", serial,
+		rc = db_fail(db, HSMCA_ERR_POLICY, "certificate %s renews %s, which is %s now: reject it", serial,
 			     PQgetvalue(r, 0, cols[0]), PQgetvalue(r, 0, cols[1]));
 out:
 	PQclear(r);
@@ -207,12 +207,13 @@ int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, 
 	db_params_text(&p, by);
 	rc = db_exec(db,
 		     "UPDATE approvals SET status = $2, decided_by = $3, decided_at = now() "
-		     "WHERE id = $1::bigint AND status = 'pending' RETURNING object",
+		     /* clock_timestamp: now() is the transaction's start, before a wait on the row's lock */
+		     "WHERE id = $1::bigint AND status = 'pending' AND expires_at > clock_timestamp() RETURNING object",
 		     &p, DB_FMT_TEXT, &r);
 	if (rc || (rc = db_columns(db, r, names, &col, 1)))
 		goto out;
 	if (PQntuples(r) != 1) {
-		rc = db_fail(db, HSMCA_ERR_STATE, "approval %" PRId64 " changed meanwhile", id);
+		rc = db_fail(db, HSMCA_ERR_STATE, "approval %" PRId64 " changed or expired meanwhile", id);
 		goto out;
 	}
 	if ((rc = db_copy_text(db, r, 0, col, out_serial, DB_SERIAL_HEX_MAX)))
@@ -270,6 +271,25 @@ int db_approval_expire(struct db *db, int (*fn)(void *ctx, int64_t id, const cha
 		    !(rc = db_copy_text(db, r, i, cols[1], serial, sizeof(serial))))
 			rc = fn(ctx, strtoll(id, NULL, 10), serial, strcmp(PQgetvalue(r, i, cols[2]), "t") == 0);
 out:
+	PQclear(r);
+	return rc;
+}
+
+int db_approval_profile_changed(struct db *db, const char *serial, const char *profile)
+{
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	db_params_text(&p, serial);
+	db_params_text(&p, profile);
+	/* any certificate.held row of the serial (the role may append more, never move the first) */
+	int rc = db_exec(db,
+			 "SELECT 1 FROM audit_log h WHERE h.action = 'certificate.held' AND h.object = $1 AND EXISTS "
+			 "(SELECT 1 FROM audit_log c WHERE c.object = $2 AND c.action IN ('profile.changed', "
+			 "'profile.removed') AND c.id > h.id) LIMIT 1",
+			 &p, DB_FMT_TEXT, &r);
+	if (!rc && PQntuples(r) > 0)
+		rc = db_fail(db, HSMCA_ERR_POLICY, "profile %s changed after certificate %s was requested", profile,
+			     serial);
 	PQclear(r);
 	return rc;
 }

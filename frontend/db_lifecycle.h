@@ -55,10 +55,15 @@ int db_approval_each(struct db *db, bool pending_only, unsigned limit,
  * approve: approvals -> approved and the certificate held -> pending (to be signed) with its release MAC under
  * release_key (INTENT_KEY_LEN bytes, intent.h; the caller keeps it); else -> rejected and the certificate
  * held -> failed with reason. by must differ from the requester (HSMCA_ERR_AUTH).
- * HSMCA_ERR_NOTFOUND (no such approval), HSMCA_ERR_STATE (already decided or expired: why in db_errmsg).
+ * HSMCA_ERR_NOTFOUND (no such approval), HSMCA_ERR_STATE (already decided or expired: why in db_errmsg),
+ * HSMCA_ERR_POLICY (a renewal whose certificate is no longer issued).
  * out_serial gets the certificate's serial. */
 int db_approval_decide(struct db *db, int64_t id, bool approve, const char *by, const char *reason,
 		       const uint8_t *release_key, char out_serial[DB_SERIAL_HEX_MAX]) HSMCA_WUR;
+/* Whether profile was changed or removed (a profile.changed or profile.removed audit row, written at a start
+ * that found its definition different: profrec.c) after the certificate.held audit row of serial: then
+ * HSMCA_ERR_POLICY (db_errmsg says so), else 0. The held TBS was checked against the profile as it was. */
+int db_approval_profile_changed(struct db *db, const char *serial, const char *profile) HSMCA_WUR;
 /* Inside the current transaction: pending approvals past their expiry -> expired, their certificates
  * held -> failed; fn is called for each approval (to audit it in the same transaction), also for one whose
  * object was no held certificate (failed false; serial "" if the object cannot be a serial). */

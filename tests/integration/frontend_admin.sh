@@ -273,7 +273,7 @@ SECRETS+=("$CAROL_PW")
 api POST /api/v1/accounts '{"name": "carol", "role": "auditor", "password": "'"$CAROL_PW"'"}' "${ADMIN[@]}"; want 201 "carol"
 CSERIAL=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where status = 'issued' limit 1")
 watcher_pid() { # its last query: the LISTEN, or the ping it sends when the connection has been quiet for 5 s
-	pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query in ('LISTEN hsmca_accounts', 'SELECT 1 AS listener_ping')"
+	pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query in ('LISTEN hsmca_accounts', 'LISTEN hsmca_schema', 'SELECT 1 AS listener_ping')"
 }
 for _ in $(seq 50); do [ -n "$(watcher_pid)" ] && break; sleep 0.1; done
 [ -n "$(watcher_pid)" ] || fail "the account watcher does not LISTEN"

@@ -136,6 +136,70 @@ call POST "/api/v1/approvals/$AID/approve" "${ADMIN2[@]}"
 [ "$STATUS" = 409 ] || fail "second approval of the same request: $STATUS $BODY"
 pass "an administrator's approval signs it; the requester polls it; a decision is final"
 
+# ---- an approval checks the request against the present: the approver's own row, the requester, the profile
+# (it signed the held TBS as filed: for a requester disabled since, a profile narrowed since, and an approver
+# disabled by another frontend while this one's account cache could not hear of it)
+csr gq1 ec:P-256 "DNS:gq1.example.com"
+issue_req "$T/gq1.csr" gated "${ALICE[@]}"; [ "$STATUS" = 202 ] || fail "gq1: $STATUS $BODY"
+GQ1=$(json_field '["serial"]'); GQA1=$(json_field '["approval"]')
+call POST /api/v1/accounts/alice/disable "${ADMIN[@]}"; [ "$STATUS" = 200 ] || fail "disable alice: $STATUS $BODY"
+call POST "/api/v1/approvals/$GQA1/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 409 ] && grep -q '"not-approvable"' <<<"$BODY" && grep -q "requester alice is disabled" <<<"$BODY" \
+	|| fail "approving the request of a disabled requester: $STATUS $BODY"
+[ "$(cert_rows "serial_hex = '$GQ1' and status = 'held'")" = 1 ] || fail "the refused approval changed the row"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = 'ops-admin2' and object = '/api/v1/approvals/$GQA1/approve' and details like '%not-approvable%'")" = 1 ] \
+	|| fail "the refused approval is not audited"
+call POST /api/v1/accounts/alice/enable "${ADMIN[@]}"; [ "$STATUS" = 200 ] || fail "enable alice: $STATUS $BODY"
+# an unknown approval id is a refusal on the record too; a decision path with GET is 405 with its Allow
+before=$(audit_count certificate.refused /api/v1/approvals/999998/approve)
+call POST /api/v1/approvals/999998/approve "${ADMIN2[@]}"; [ "$STATUS" = 404 ] || fail "unknown approval: $STATUS $BODY"
+[ "$(audit_count certificate.refused /api/v1/approvals/999998/approve)" = $((before + 1)) ] || fail "the unknown approval's refusal is not audited"
+STATUS=$(curl -sS -o /dev/null -D "$T/h.txt" -w '%{http_code}' "$URL/api/v1/approvals/$GQA1/approve" "${ADMIN2[@]}")
+[ "$STATUS" = 405 ] && grep -qi '^allow: POST' "$T/h.txt" || fail "GET of a decision: $STATUS $(cat "$T/h.txt")"
+# the approver disabled by another frontend while this one's listener is stopped (its cache still says admin)
+LPID=$(pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query in ('LISTEN hsmca_accounts', 'LISTEN hsmca_schema', 'SELECT 1 AS listener_ping')")
+[ -n "$LPID" ] && [ "$(wc -w <<<"$LPID")" = 1 ] || fail "the account listener's backend: '$LPID'"
+call GET /api/v1/approvals "${ADMIN2[@]}"; [ "$STATUS" = 200 ] || fail "ops-admin2 lists: $STATUS" # cached
+kill -STOP "$LPID"
+BPORT=$(free_ports 1)
+sed "s/^listen = .*/listen = 127.0.0.1:$BPORT/" "$T/frontend.conf" > "$T/frontend-b.conf"
+"$FRONTEND" run -c "$T/frontend-b.conf" > "$T/frontend-b.log" 2>&1 &
+B_PID=$!; PIDS+=("$B_PID")
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$BPORT/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+st=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "${ADMIN[@]}" "http://127.0.0.1:$BPORT/api/v1/accounts/ops-admin2/disable")
+[ "$st" = 200 ] || fail "disable ops-admin2 through the second frontend: $st $(tail -3 "$T/frontend-b.log")"
+call POST "/api/v1/approvals/$GQA1/approve" "${ADMIN2[@]}"; STALE=$STATUS STALE_BODY=$BODY
+st=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "${ADMIN[@]}" "http://127.0.0.1:$BPORT/api/v1/accounts/ops-admin2/enable")
+kill -CONT "$LPID"
+kill -TERM "$B_PID"; wait "$B_PID" 2>/dev/null || true
+[ "$STALE" = 403 ] && grep -q "your account was changed meanwhile" <<<"$STALE_BODY" \
+	|| fail "an approval by an administrator disabled elsewhere (this frontend's cache not told): $STALE $STALE_BODY"
+[ "$st" = 200 ] || fail "enable ops-admin2 again: $st"
+[ "$(cert_rows "serial_hex = '$GQ1' and status = 'held'")" = 1 ] || fail "the stale approver's approval changed the row"
+for _ in $(seq 50); do call POST "/api/v1/approvals/$GQA1/approve" "${ADMIN2[@]}"; [ "$STATUS" != 401 ] && break; sleep 0.2; done
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approving gq1 once all is back: $STATUS $BODY"
+# the profile narrowed after the filing (a restart found its definition changed: profile.changed): the held
+# request is not approvable; one filed under the profile as it is now is
+csr gq2 ec:P-256 "DNS:gq2.example.com"
+issue_req "$T/gq2.csr" gated "${ALICE[@]}"; [ "$STATUS" = 202 ] || fail "gq2: $STATUS $BODY"
+GQ2=$(json_field '["serial"]'); GQA2=$(json_field '["approval"]')
+kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+awk '/^\[profile gated\]/ { p = 1 } p && /^max_validity_days = 30$/ { $0 = "max_validity_days = 29" } /^$/ { p = 0 } 1' \
+	"$T/profiles.conf" > "$T/profiles.new" && mv "$T/profiles.new" "$T/profiles.conf"
+grep -q '^max_validity_days = 29$' "$T/profiles.conf" || fail "the gated profile was not changed"
+fe_start "recover_after_seconds = 1"
+[ "$(audit_count profile.changed gated)" = 1 ] || fail "the changed profile is not on the record"
+call POST "/api/v1/approvals/$GQA2/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 409 ] && grep -q '"not-approvable"' <<<"$BODY" && grep -q "profile gated changed after this request was filed" <<<"$BODY" \
+	|| fail "approving a request filed under the profile before its change: $STATUS $BODY"
+[ "$(cert_rows "serial_hex = '$GQ2' and status = 'held'")" = 1 ] || fail "the refused approval changed gq2's row"
+call POST "/api/v1/approvals/$GQA2/reject" "${ADMIN2[@]}" -d '{"reason": "filed under the old profile"}'
+[ "$STATUS" = 200 ] || fail "rejecting gq2: $STATUS $BODY"
+issue_req "$T/gq2.csr" gated "${ALICE[@]}"; [ "$STATUS" = 202 ] || fail "gq2 again: $STATUS $BODY"
+call POST "/api/v1/approvals/$(json_field '["approval"]')/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approving gq2 filed under the profile as it is: $STATUS $BODY"
+pass "an approval re-checks under lock: a requester disabled since (409), an approver disabled by another frontend (403), a profile changed since the filing (409), an unknown approval (404, audited), GET of a decision (405)"
+
 # an administrator's own gated request needs ANOTHER administrator
 csr gated2 ec:P-256 "DNS:gated2.example.com"
 issue_req "$T/gated2.csr" gated "${ADMIN[@]}"
