@@ -62,6 +62,43 @@ static int app_read_chain(struct app *a, char *err)
 	return rc;
 }
 
+/* former_issuers: a PEM bundle of 1..APP_FORMER_ISSUERS_MAX CA certificates (read as root, as every file). */
+static int app_read_former_issuers(struct app *a, char *err)
+{
+	const char *path = a->conf.former_issuers;
+	if (!path[0])
+		return 0;
+	BIO *b = BIO_new_file(path, "r");
+	X509 *x;
+	int rc = 0;
+	if (!b) {
+		snprintf(err, CONF_ERR_MAX, "cannot read former_issuers %s", path);
+		ERR_clear_error();
+		return HSMCA_ERR_CONFIG;
+	}
+	while (!rc && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (a->n_former == APP_FORMER_ISSUERS_MAX) {
+			snprintf(err, CONF_ERR_MAX, "former_issuers %s: more than %d certificates", path, APP_FORMER_ISSUERS_MAX);
+			rc = HSMCA_ERR_CONFIG;
+		} else if (X509_check_ca(x) < 1) {
+			snprintf(err, CONF_ERR_MAX, "former_issuers %s: certificate %zu is not a CA certificate", path,
+				 a->n_former + 1);
+			rc = HSMCA_ERR_CONFIG;
+		} else {
+			a->former_issuers[a->n_former++] = x;
+			continue;
+		}
+		X509_free(x);
+	}
+	ERR_clear_error(); /* the end of the PEM data */
+	BIO_free(b);
+	if (!rc && a->n_former == 0) {
+		snprintf(err, CONF_ERR_MAX, "former_issuers %s holds no PEM certificate", path);
+		rc = HSMCA_ERR_CONFIG;
+	}
+	return rc;
+}
+
 /* checkpoint_cert: read as root (before the privilege drop) like every other file; a dedicated key's: not a
  * CA, keyUsage present with digitalSignature */
 static int app_read_checkpoint_cert(struct app *a, char *err)
@@ -125,6 +162,7 @@ int app_load(struct app *a, char *err)
 		}
 	}
 	if ((rc = app_read_checkpoint_cert(a, err)) || (rc = app_read_chain(a, err)) ||
+	    (rc = app_read_former_issuers(a, err)) ||
 	    (rc = intent_key_read("intent_key_file", a->conf.intent_key_file, a->intent_key, err)) ||
 	    (a->conf.intent_key_accept_file[0] &&
 	     (rc = intent_key_read("intent_key_accept_file", a->conf.intent_key_accept_file, a->intent_key_accept,

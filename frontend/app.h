@@ -15,6 +15,8 @@
 struct ratelimit;
 struct committer;
 
+#define APP_FORMER_ISSUERS_MAX 16
+
 struct app_issuer {
 	X509 *cert;                 /* the issuing CA's certificate */
 	struct policy_issuer facts; /* what the signer will check, computed once */
@@ -26,6 +28,8 @@ struct app {
 	struct app_issuer issuers[PROF_MAX]; /* parallel to profiles.p */
 	char *profile_def[PROF_MAX];         /* owned, parallel to profiles.p: as recorded (profrec.h) */
 	X509 *checkpoint_cert;               /* owned: conf.checkpoint_cert read, or NULL */
+	X509 *former_issuers[APP_FORMER_ISSUERS_MAX]; /* owned: conf.former_issuers read (n_former of them) */
+	size_t n_former;
 	char *chain_pem;                     /* owned */
 	size_t chain_len;
 	struct ratelimit *rl;

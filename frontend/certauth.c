@@ -47,10 +47,18 @@ int certauth_genuine(const struct app *a, const struct db_cert_row *row, char *w
 	}
 	if (!(x = d2i_X509(NULL, &p, (long)row->der_len)))
 		goto out;
-	snprintf(why, ISSUE_WHY_MAX, "certificate %s: not signed by issuer %s", row->serial_hex, row->issuer);
+	snprintf(why, ISSUE_WHY_MAX, "certificate %s: not signed by issuer %s%s", row->serial_hex, row->issuer,
+		 a->n_former ? " nor by a former issuer" : "");
 	for (size_t i = 0; rc && i < a->profiles.n; i++) {
 		X509 *ca = a->issuers[i].cert;
 		EVP_PKEY *k = ca && !strcmp(a->profiles.p[i].issuer, row->issuer) ? X509_get0_pubkey(ca) : NULL;
+		if (k && X509_verify(x, k) == 1)
+			rc = 0;
+	}
+	/* an issuing CA no profile names any more (former_issuers: trusted as the profiles file is): what it
+	 * signed is this appliance's; the row's label is the one it was issued under */
+	for (size_t i = 0; rc && i < a->n_former; i++) {
+		EVP_PKEY *k = X509_get0_pubkey(a->former_issuers[i]);
 		if (k && X509_verify(x, k) == 1)
 			rc = 0;
 	}

@@ -15,7 +15,8 @@ int certauth_lookup(struct worker *w, const uint8_t *der, size_t len, struct db_
 
 /* Whether row (a certificate the database says is issued by this appliance) is one: its DER is a certificate
  * with no trailing bytes, whose serial is the row's and whose signature verifies under the certificate of
- * the row's issuer (a profile's issuer_cert with that key label). Serials are unique in the table and a row's
+ * the row's issuer (a profile's issuer_cert with that key label) or under one of former_issuers (an issuing
+ * CA no profile names any more). Serials are unique in the table and a row's
  * profile, requester and names never change after its INSERT (schema 001's guard), so a row that passes is
  * the one the frontend wrote when it asked for that signature; without this check, whoever can write the
  * database (the hsmca_frontend password) could insert an "issued" row with a certificate of their own making

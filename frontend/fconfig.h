@@ -50,6 +50,9 @@ struct fconfig {
 	char intent_key_file[FCONF_PATH_MAX];
 	/* optional: a second key whose MACs are also accepted (never written), for replacing the key */
 	char intent_key_accept_file[FCONF_PATH_MAX];
+	/* optional: PEM certificates of issuing CAs no profile names any more (an intermediate replaced): the
+	 * certificates they issued are still this appliance's (renewal, login certificates: certauth.h) */
+	char former_issuers[FCONF_PATH_MAX];
 };
 
 /* Reads and validates path; err (CONF_ERR_MAX) says which line and why. */

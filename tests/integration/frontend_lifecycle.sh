@@ -9,7 +9,7 @@
 # - an administrator logs in with a client certificate of a login profile (no password) and approves.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
-fe_setup_backend
+FE_MORE_INTS="int2:p256" fe_setup_backend # int2: the intermediate that replaces int at the end
 fe_profiles
 fe_profile_gated
 cat >> "$T/profiles.conf" <<EOC
@@ -800,6 +800,43 @@ tls_call GET /api/v1/accounts "$T/xop.pem" "$T/xop.key"
 [ "$STATUS" = 401 ] || fail "a forged row's client certificate logged in: $STATUS $BODY"
 grep -q "event=row_refused.*serial=5a5a5a5a5a5a5a5a5a5a.*not signed by issuer int" "$T/frontend.log" || fail "the forged login row is not logged"
 pass "a login certificate of another CA that client_ca trusts, in a row written outside the frontend, logs nobody in (401, row_refused)"
+
+# ---- the issuing CA replaced: every profile moves from int to int2 ----
+# the certificates int issued stay this appliance's: with int's certificate in former_issuers they renew (under
+# int2); without it no profile names int, and every one of them was refused as written outside the frontend
+csr rot ec:P-256 "DNS:rot.example.com"
+issue_req "$T/rot.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "rot: $STATUS $BODY"
+ROT=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/rot.pem"
+kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+sed -i "s/^issuer = int$/issuer = int2/; s#^issuer_cert = $T/ca/int.pem\$#issuer_cert = $T/ca/int2.pem#" "$T/profiles.conf"
+! grep -q "^issuer = int$" "$T/profiles.conf" && ! grep -q "/int.pem$" "$T/profiles.conf" || fail "a profile still names int"
+cat "$T/ca/int2.pem" "$T/ca/root.pem" > "$T/chain.pem"
+renew_rot() {
+	challenge "$ROT"; CH=$(json_field '["challenge"]')
+	csr rot2 ec:P-256 "DNS:ignored.example.com"
+	renew_body "$T/rot2.csr" "$ROT" "$CH" "$(renew_sig "$T/rot.key" "$CH" "$T/rot2.csr")"
+	call POST /api/v1/certificates/renew --interface 127.0.0.18 --data-binary @"$T/renew.json"
+}
+fe_start "recover_after_seconds = 1"
+renew_rot
+[ "$STATUS" = 403 ] && grep -q not-genuine <<<"$BODY" || fail "renewing int's certificate with no profile naming int: $STATUS $BODY"
+kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+printf 'garbage\n' > "$T/not-ca.pem"
+fe_conf "former_issuers = $T/not-ca.pem"
+expect_rc 1 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "former_issuers $T/not-ca.pem holds no PEM certificate" <<<"$OUT" || fail "former_issuers without a certificate: $OUT"
+fe_conf "former_issuers = $T/rot.pem"
+expect_rc 1 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "former_issuers $T/rot.pem: certificate 1 is not a CA certificate" <<<"$OUT" || fail "a leaf in former_issuers: $OUT"
+fe_start "recover_after_seconds = 1
+former_issuers = $T/ca/int.pem"
+renew_rot
+[ "$STATUS" = 201 ] || fail "renewing int's certificate with int in former_issuers: $STATUS $BODY"
+json_field '["certificate"]' > "$T/rot2.pem"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int2.pem" "$T/rot2.pem" >/dev/null \
+	|| fail "the renewal under int2 does not verify"
+[ "$(cert_rows "renews_serial = '$ROT' and issuer = 'int2'")" = 1 ] || fail "the renewal's row"
+pass "an issuing CA replaced: its certificates renew under the new one with it in former_issuers (403 not-genuine without), a former_issuers file without a certificate or with a leaf refused at start"
 
 "$FRONTEND" audit-verify --conninfo "$CI" > "$T/verify.log" 2>&1 || fail "audit chain: $(cat "$T/verify.log")"
 pass "the audit chain verifies"
