@@ -133,8 +133,9 @@ void renew_challenge(struct worker *w, struct job *j)
 		return job_error(j, 404, "not-found", "no such certificate");
 	if (rc)
 		return job_error(j, 503, "unavailable", "the database is unavailable");
-	if (strcmp(status, "issued") != 0)
-		return job_error(j, 409, "not-renewable", "only an issued, unrevoked certificate can be renewed");
+	if (strcmp(status, "issued") != 0) /* the status /renew answers for the same certificate */
+		return job_error(j, !strcmp(status, "revoked") ? 403 : 409, "not-renewable",
+				 "only an issued, unrevoked certificate can be renewed");
 	if (renew_make_challenge(w->app, serial, c))
 		return job_error(j, 500, "internal", "cannot make a challenge");
 	renew_json_reply(j, 200, c);
