@@ -149,6 +149,13 @@ int app_load(struct app *a, char *err)
 				 p->issuer_cert);
 			return rc;
 		}
+		for (unsigned k = 0; k < i; k++) /* one key, one certificate: the record and the checks have one */
+			if (!strcmp(a->profiles.p[k].issuer, p->issuer) && X509_cmp(a->issuers[k].cert, iss->cert) != 0) {
+				snprintf(err, CONF_ERR_MAX, "profile %s: issuer %s with issuer_cert %s, but profile %s gives "
+					 "that key another certificate (%s)", p->name, p->issuer, p->issuer_cert,
+					 a->profiles.p[k].name, a->profiles.p[k].issuer_cert);
+				return HSMCA_ERR_CONFIG;
+			}
 		char what[PROF_NAME_MAX + 32];
 		snprintf(what, sizeof(what), "profile %s: issuer", p->name);
 		if ((rc = app_issuer_pins_dn(iss->cert, what, p->issuer_cert, err)))

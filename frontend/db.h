@@ -81,6 +81,8 @@ int db_savepoint(struct db *db) HSMCA_WUR;
 int db_savepoint_release(struct db *db) HSMCA_WUR;
 int db_savepoint_rollback(struct db *db) HSMCA_WUR;
 
+/* Whether the audit log has a row of action on object (*out). */
+int db_audit_has(struct db *db, const char *action, const char *object, bool *out) HSMCA_WUR;
 /* Appends one audit row inside the current transaction. details: a JSON object text (may be "{}").
  * The row's hash chain (prev_hash, row_hash) is computed by the database. */
 int db_audit_append(struct db *db, const char *actor, const char *action, const char *object,

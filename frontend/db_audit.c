@@ -76,6 +76,21 @@ int db_audit_append(struct db *db, const char *actor, const char *action, const 
 			   &p);
 }
 
+int db_audit_has(struct db *db, const char *action, const char *object, bool *out)
+{
+	struct db_params p = {0};
+	PGresult *r = NULL;
+	*out = false;
+	db_params_text(&p, action);
+	db_params_text(&p, object);
+	/* by object first (audit_log_object) */
+	int rc = db_exec(db, "SELECT 1 FROM audit_log WHERE object = $2 AND action = $1 LIMIT 1", &p, DB_FMT_TEXT, &r);
+	if (rc == 0)
+		*out = PQntuples(r) > 0;
+	PQclear(r);
+	return rc;
+}
+
 static int64_t be64(const char *p)
 {
 	uint64_t v = 0;

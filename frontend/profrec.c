@@ -182,6 +182,27 @@ static int profrec_issuer(struct db *db, const char *label, X509 *cert, unsigned
 	return rc;
 }
 
+/* A former issuer (former_issuers) not on the record yet gets an issuer.former row, object its certificate's
+ * SHA-256: it widens which certificates count as this appliance's (certauth_genuine). */
+static int profrec_former(struct db *db, X509 *cert, unsigned *changes)
+{
+	unsigned char *der = NULL;
+	char sha[2 * SHA256_DIGEST_LENGTH + 1];
+	bool recorded = false;
+	int n = i2d_X509(cert, &der), rc;
+	if (n <= 0)
+		return HSMCA_ERR_CRYPTO;
+	log_sha256_hex(der, (size_t)n, sha);
+	OPENSSL_free(der);
+	if ((rc = db_audit_has(db, "issuer.former", sha, &recorded)) || recorded)
+		return rc;
+	if ((rc = profrec_audit(db, "issuer.former", sha, sha, NULL, NULL)) == 0) {
+		(*changes)++;
+		log_event("info", "issuer_recorded", "action=issuer.former sha256=%s", sha);
+	}
+	return rc;
+}
+
 int profrec_record(struct db *db, const struct app *a, unsigned *out_changes)
 {
 	struct dbuf keep;
@@ -203,6 +224,8 @@ int profrec_record(struct db *db, const struct app *a, unsigned *out_changes)
 		dbuf_add(&keep, i + 1 < a->profiles.n ? "\n" : "", i + 1 < a->profiles.n ? 1 : 0);
 	}
 	dbuf_add(&keep, "", 1);
+	for (size_t i = 0; rc == 0 && i < a->n_former; i++)
+		rc = profrec_former(db, a->former_issuers[i], &changes);
 	if (rc == 0 && keep.failed)
 		rc = HSMCA_ERR_NOMEM;
 	struct profrec_retired retired = { db, &changes };

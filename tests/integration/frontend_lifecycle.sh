@@ -823,10 +823,10 @@ renew_rot
 kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 printf 'garbage\n' > "$T/not-ca.pem"
 fe_conf "former_issuers = $T/not-ca.pem"
-expect_rc 1 "$FRONTEND" run -c "$T/frontend.conf"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf" # (a frontend that starts would serve until killed)
 grep -q "former_issuers $T/not-ca.pem holds no PEM certificate" <<<"$OUT" || fail "former_issuers without a certificate: $OUT"
 fe_conf "former_issuers = $T/rot.pem"
-expect_rc 1 "$FRONTEND" run -c "$T/frontend.conf"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf" # (a frontend that starts would serve until killed)
 grep -q "former_issuers $T/rot.pem: certificate 1 is not a CA certificate" <<<"$OUT" || fail "a leaf in former_issuers: $OUT"
 fe_start "recover_after_seconds = 1
 former_issuers = $T/ca/int.pem"

@@ -73,6 +73,32 @@ restart
 [ "$(audit profile.removed)" = 1 ] || fail "a removal recorded twice"
 pass "a profile taken out of the file is profile.removed once"
 
+# one key label, one certificate: two profiles giving the issuer int different issuer_cert files were taken,
+# and only the first one's certificate was recorded (the other could be swapped with no record)
+fe_stop_checked || fail "the frontend did not stop cleanly"; FE_PIDS=()
+cp "$T/profiles.conf" "$T/profiles.good"
+python3 - "$T/profiles.conf" "$T/ca/int.pem" "$T/ca/root.pem" <<'PY'
+import sys
+t = open(sys.argv[1]).read()
+i = t.index("[profile cf]")
+open(sys.argv[1], "w").write(t[:i] + t[i:].replace("issuer_cert = " + sys.argv[2], "issuer_cert = " + sys.argv[3], 1))
+PY
+grep -q "issuer_cert = $T/ca/root.pem" "$T/profiles.conf" || fail "the cf profile was not changed"
+fe_conf
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf" # (a frontend that starts would serve until killed)
+grep -q "profile cf: issuer int with issuer_cert $T/ca/root.pem, but profile .* gives that key another certificate" <<<"$OUT" \
+	|| fail "two certificates for one issuer key: $OUT"
+mv "$T/profiles.good" "$T/profiles.conf"
+# a former issuer (former_issuers: certificates it issued still count as this appliance's) is on the record
+# once, by its certificate's SHA-256
+cat "$T/ca/root.pem" > "$T/former.pem"
+ROOT_SHA=$(openssl x509 -in "$T/ca/root.pem" -outform DER | sha256sum | cut -c1-64)
+fe_start "former_issuers = $T/former.pem"
+[ "$(audit issuer.former "object = '$ROOT_SHA' and actor = 'config'")" = 1 ] || fail "issuer.former: $(audit issuer.former)"
+fe_stop_checked || fail "the frontend did not stop cleanly"; FE_PIDS=(); fe_start "former_issuers = $T/former.pem"
+[ "$(audit issuer.former)" = 1 ] || fail "a former issuer recorded twice: $(audit issuer.former)"
+pass "two certificates for one issuer key are refused at start; a former issuer is recorded once (issuer.former)"
+
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" > "$T/verify.log" 2>&1 || fail "audit-verify: $(cat "$T/verify.log")"
 grep -q 'audit chain intact' "$T/verify.log" || fail "audit-verify: $(cat "$T/verify.log")"
 expect_rc 1 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" \
