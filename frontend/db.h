@@ -223,6 +223,10 @@ int db_cert_revoke(struct db *db, const char *serial_hex, const char *reason, co
  * replaced, malloc'd, or NULL when there was none), an issuer's certificate (the same; the previous one's
  * SHA-256 in hex, "" when none), and the profiles not in keep_names (names separated by '\n'), whose
  * definitions are cleared once and handed to fn. */
+/* Serialises the start-up records of frontends starting at once (first, in their transaction): two upserts
+ * of one profile would both read the same previous definition, and files listing profiles in other orders
+ * could deadlock. */
+int db_profile_record_lock(struct db *db) HSMCA_WUR;
 int db_profile_record(struct db *db, const char *name, const char *issuer, const char *definition,
 		      bool needs_approval, char **out_previous, bool *out_written) HSMCA_WUR;
 int db_issuer_record(struct db *db, const char *key_label, const uint8_t *cert_der, size_t der_len,

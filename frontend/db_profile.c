@@ -4,6 +4,12 @@
 
 #include "db_priv.h"
 
+int db_profile_record_lock(struct db *db)
+{
+	/* "hsmcp" as a big-endian integer (the migration's lock is "hsmca") */
+	return db_exec_cmd(db, "SELECT pg_advisory_xact_lock(448613147504)", NULL);
+}
+
 int db_profile_record(struct db *db, const char *name, const char *issuer, const char *definition,
 		      bool needs_approval, char **out_previous, bool *out_written)
 {

@@ -212,6 +212,7 @@ int profrec_record(struct db *db, const struct app *a, unsigned *out_changes)
 	dbuf_init(&keep);
 	if ((rc = db_begin(db)))
 		goto out;
+	rc = db_profile_record_lock(db); /* on failure the rest is skipped and the transaction rolled back */
 	for (unsigned i = 0; rc == 0 && i < a->profiles.n; i++) {
 		const struct profile *p = &a->profiles.p[i];
 		bool seen = false; /* an issuer several profiles share is recorded once */
