@@ -12,7 +12,11 @@ int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned tt
 	char ttl[16];
 	int rc;
 
-	if (prune && (rc = db_exec_cmd(db, "DELETE FROM authsign_tokens WHERE expires_at < now()", NULL)))
+	/* a token whose request is still held or being signed stays: its replays are answered from that row */
+	if (prune && (rc = db_exec_cmd(db, "DELETE FROM authsign_tokens t WHERE t.expires_at < now() AND NOT EXISTS "
+					    "(SELECT 1 FROM certificates c WHERE c.authsign_token = t.token "
+					    "AND c.status IN ('held', 'pending'))",
+				       NULL)))
 		return rc;
 	snprintf(ttl, sizeof ttl, "%u", ttl_seconds);
 	db_params_bin(&p, token, DB_TOKEN_LEN);

@@ -309,13 +309,24 @@ for when in held expired; do
 	[ "$st" = 202 ] && grep -q "held for approval: certificate $SH is issued once" "$T/authsign.out" \
 		|| fail "replay of a held request ($when): $st $(cat "$T/authsign.out")"
 done
+# the cleanup of expired tokens (a process's first authsign, then once a minute) keeps a token whose request
+# is still held or being signed: it deleted it, and the next replay filed the same request again (a second
+# held row, and the approved one never delivered)
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+[ "$(authsign "$(date +%s)" '{"hosts": ["cleanup.example.com"]}')" = 200 ] || fail "a fresh authsign (the cleanup): $(cat "$T/authsign.out")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 1 ] \
+	|| fail "the cleanup deleted the token of a held request"
+st=$(replay "$T/held.json")
+[ "$st" = 202 ] && grep -q "held for approval: certificate $SH is issued once" "$T/authsign.out" \
+	|| fail "replay of a held request after the cleanup: $st $(cat "$T/authsign.out")"
+[ "$(token_certs "$T/held.json")" = 1 ] || fail "a held request filed again after the cleanup"
 AID=$(pg_psql "$T/pg" owner -c "select id from approvals where object = '$SH'")
 st=$(curl -sS -o "$T/approve.out" -w '%{http_code}' -X POST -u "ops-admin:cfssl admin password 1" "$URL/api/v1/approvals/$AID/approve")
 [ "$st" = 200 ] || fail "approve the held authsign request: $st $(cat "$T/approve.out")"
 st=$(replay "$T/held.json")
 [ "$st" = 200 ] && [ "$(out_serial)" = "$SH" ] || fail "poll after the approval: $st $(cat "$T/authsign.out")"
 [ "$(token_certs "$T/held.json")" = 1 ] || fail "polling a held request made another one"
-pass "an authsign that failed for a reason of ours does not use its token up (a retry is told the pending row is being signed, 409, then gets the recovered certificate; one that failed before its intent issues on retry, also for bytes an earlier hold certified); a held request's replays are told so (202) until it is approved, then get its certificate"
+pass "an authsign that failed for a reason of ours does not use its token up (a retry is told the pending row is being signed, 409, then gets the recovered certificate; one that failed before its intent issues on retry, also for bytes an earlier hold certified); a held request's replays are told so (202, also after the cleanup of expired tokens) until it is approved, then get its certificate"
 
 # failed authsign proofs are limited per address like logins: 5 refusals (audited), then 429 unaudited,
 # even for a good body; another address is unaffected
