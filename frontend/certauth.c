@@ -108,6 +108,7 @@ enum auth_result certauth_request(struct worker *w, const struct job *j, struct 
 	int rc = certauth_lookup(w, j->client_cert, j->client_cert_len, &c);
 	if (rc && rc != HSMCA_ERR_NOTFOUND && rc != HSMCA_ERR_PARSE)
 		return AUTH_ERROR;
+	bool found = rc == 0; /* rc is reused below for the account */
 	const struct profile *p = rc ? NULL : profiles_find(&w->app->profiles, c.profile);
 	if (!rc && (!p || !p->login)) {
 		ar = AUTH_MISSING; /* a service's certificate, not a login: ask for credentials */
@@ -125,8 +126,8 @@ enum auth_result certauth_request(struct worker *w, const struct job *j, struct 
 	if (ar == AUTH_BAD) {
 		auth_peer_failed(w, j->peer);
 		atomic_fetch_add(&w->app->auth_failures, 1);
-		log_event("warn", "cert_login_refused", "serial=%s status=%s peer=%s", rc ? "-" : c.serial_hex,
-			  rc ? "unknown" : c.status, j->peer);
+		log_event("warn", "cert_login_refused", "serial=%s status=%s peer=%s", found ? c.serial_hex : "-",
+			  found ? c.status : "unknown", j->peer);
 	}
 	db_cert_row_free(&c);
 	return ar;

@@ -766,6 +766,9 @@ tls_call GET /api/v1/approvals "$T/cli2.pem" "$T/cli2.key"
 pg_psql "$T/pg" owner -c "update accounts set disabled = true where name = 'ops-admin2'" >/dev/null
 tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
 [ "$STATUS" = 401 ] || fail "the login certificate of a disabled account: $STATUS $BODY"
+# (the row changed in SQL is refused: the log names the certificate all the same; it said serial=- status=unknown)
+grep -q "event=cert_login_refused serial=$OP status=issued" "$T/frontend.log" \
+	|| fail "the refused login certificate is not named: $(grep cert_login_refused "$T/frontend.log" | tail -1)"
 pg_psql "$T/pg" owner -c "update accounts set disabled = false where name = 'ops-admin2'" >/dev/null
 pg_psql "$T/pg" owner -c "$(revoke_sql "$OP")" >/dev/null
 tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
