@@ -22,6 +22,7 @@ struct db_cert_row {
 	uint8_t *tbs, *der;                 /* der NULL until issued */
 	size_t tbs_len, der_len;
 	struct db_intent_macs macs;         /* what intent.h checks before its TBS is signed */
+	bool by_authsign;                   /* requested through CFSSL authsign (a machine's key, not a person) */
 };
 
 /* Reads the row of serial_hex (either case). HSMCA_ERR_NOTFOUND if none. */

@@ -733,6 +733,19 @@ issue_req "$T/op.csr" operator "${ADMIN2[@]}"
 OP=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/op.pem"
 tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
 [ "$STATUS" = 200 ] || fail "login certificate lists approvals: $STATUS $BODY"
+# a certificate requested through CFSSL authsign is a machine's, not a login, whatever its profile says now
+# (a profile that had a cfssl_key and became a login profile: every certificate the key minted logged in)
+authsign_mark() { # SERIAL true|false: the row as if requested through authsign, or not (owner, triggers off)
+	pg_psql "$T/pg" owner -c "begin; alter table certificates disable trigger user; update certificates set
+		authsign_token = case when $2 then decode(repeat('cd', 32), 'hex') end where serial_hex = '$1';
+		alter table certificates enable trigger user; commit" >/dev/null
+}
+authsign_mark "$OP" true
+tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key" --interface 127.0.0.19
+[ "$STATUS" = 401 ] || fail "a login-profile certificate requested through authsign logged in: $STATUS $BODY"
+authsign_mark "$OP" false
+tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
+[ "$STATUS" = 200 ] || fail "the login certificate again: $STATUS $BODY"
 # an API key is a machine credential: it gets no login certificate (before, an administrator's key minted one
 # and then managed accounts over mutual TLS as that person)
 call POST /api/v1/accounts/ops-admin2/apikeys -d '{}' "${ADMIN2[@]}"
