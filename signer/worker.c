@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -129,9 +128,10 @@ static bool sgn_loop_serve(struct sgn_worker *w, struct sgn_conn *c, uint8_t *bu
 			/* a client that does not read its replies is dropped rather than allowed to block the worker */
 			ssize_t s = send(c->fd, out.data, out.len, MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (s != (ssize_t)out.len) {
-				log_event("warn", "client_dropped", "why=\"a reply could not be sent at once (%s): "
+				/* errno as a number: nothing here may load a message catalogue inside the sandbox */
+				log_event("warn", "client_dropped", "errno=%d why=\"a reply could not be sent at once: "
 					  "the client does not read its replies, or has too many in flight\"",
-					  s < 0 ? strerror(errno) : "partial");
+					  s < 0 ? errno : 0);
 				keep = false;
 			}
 		}
