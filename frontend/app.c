@@ -149,6 +149,10 @@ int app_load(struct app *a, char *err)
 				 p->issuer_cert);
 			return rc;
 		}
+		char what[PROF_NAME_MAX + 32];
+		snprintf(what, sizeof(what), "profile %s: issuer", p->name);
+		if ((rc = app_issuer_pins_dn(iss->cert, what, p->issuer_cert, err)))
+			return rc;
 		for (unsigned k = 0; k < i; k++) /* one key, one certificate: the record and the checks have one */
 			if (!strcmp(a->profiles.p[k].issuer, p->issuer) && X509_cmp(a->issuers[k].cert, iss->cert) != 0) {
 				snprintf(err, CONF_ERR_MAX, "profile %s: issuer %s with issuer_cert %s, but profile %s gives "
@@ -156,10 +160,6 @@ int app_load(struct app *a, char *err)
 					 a->profiles.p[k].name, a->profiles.p[k].issuer_cert);
 				return HSMCA_ERR_CONFIG;
 			}
-		char what[PROF_NAME_MAX + 32];
-		snprintf(what, sizeof(what), "profile %s: issuer", p->name);
-		if ((rc = app_issuer_pins_dn(iss->cert, what, p->issuer_cert, err)))
-			return rc;
 		long issuer_pathlen = X509_get_pathlen(iss->cert); /* -1: no pathLenConstraint */
 		if (p->ca && issuer_pathlen >= 0 && (long)p->path_length >= issuer_pathlen) {
 			snprintf(err, CONF_ERR_MAX, "profile %s: path_length %u must be below the pathLenConstraint %ld of "
