@@ -81,6 +81,11 @@ int db_savepoint(struct db *db) HSMCA_WUR;
 int db_savepoint_release(struct db *db) HSMCA_WUR;
 int db_savepoint_rollback(struct db *db) HSMCA_WUR;
 
+/* The newest audit row on object whose action is one of actions[0..n): its action and its details' "sha256"
+ * (out_action "" if there is none; out_sha "" if the row has none). The audit log, not a table the
+ * frontend's role may UPDATE, is what a start-up record compares with (profrec.c). */
+int db_audit_last_sha256(struct db *db, const char *object, const char *const *actions, size_t n_actions,
+			 char out_action[DB_NAME_MAX], char out_sha[65]) HSMCA_WUR;
 /* Whether the audit log has a row of action on object (*out). */
 int db_audit_has(struct db *db, const char *action, const char *object, bool *out) HSMCA_WUR;
 /* Appends one audit row inside the current transaction. details: a JSON object text (may be "{}").

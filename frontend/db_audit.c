@@ -91,6 +91,43 @@ int db_audit_has(struct db *db, const char *action, const char *object, bool *ou
 	return rc;
 }
 
+int db_audit_last_sha256(struct db *db, const char *object, const char *const *actions, size_t n_actions,
+			 char out_action[DB_NAME_MAX], char out_sha[65])
+{
+	static const char *const names[] = { "action", "sha" };
+	struct db_params p = {0};
+	struct dbuf list;
+	PGresult *r = NULL;
+	int cols[2], rc;
+	out_action[0] = out_sha[0] = '\0';
+	dbuf_init(&list);
+	for (size_t i = 0; i < n_actions; i++) {
+		dbuf_add(&list, actions[i], strlen(actions[i]));
+		dbuf_add(&list, i + 1 < n_actions ? "\n" : "", i + 1 < n_actions ? 1 : 0);
+	}
+	dbuf_add(&list, "", 1);
+	if (list.failed) {
+		dbuf_free(&list);
+		return db_fail(db, HSMCA_ERR_NOMEM, "out of memory");
+	}
+	db_params_text(&p, object);
+	db_params_text(&p, (const char *)list.data);
+	/* by object first (audit_log_object); the newest of the actions */
+	rc = db_exec(db,
+		     "SELECT action, coalesce(details::jsonb->>'sha256', '') AS sha FROM audit_log WHERE object = $1 "
+		     "AND action = ANY (string_to_array($2, E'\\n')) ORDER BY id DESC LIMIT 1",
+		     &p, DB_FMT_TEXT, &r);
+	dbuf_free(&list);
+	if (rc || (rc = db_columns(db, r, names, cols, 2)))
+		goto out;
+	if (PQntuples(r) == 1 && ((rc = db_copy_text(db, r, 0, cols[0], out_action, DB_NAME_MAX)) ||
+				  (rc = db_copy_text(db, r, 0, cols[1], out_sha, 65))))
+		goto out;
+out:
+	PQclear(r);
+	return rc;
+}
+
 static int64_t be64(const char *p)
 {
 	uint64_t v = 0;

@@ -141,17 +141,36 @@ static int profrec_removed(void *vctx, const char *name, const char *previous)
 	return rc;
 }
 
+/* What the record says of object now: 0 if its newest row (of actions) carries sha; else *out_prev is the
+ * recorded SHA-256 it replaces ("" for none, or after a removal). The audit log is compared with, not the
+ * table: the frontend's role may UPDATE profiles.definition and issuers.cert_der, and a table written ahead of
+ * a restart would leave the change off the record. */
+static int profrec_recorded(struct db *db, const char *object, const char *const *actions, size_t n,
+			    const char *sha, bool *out_same, char out_prev[65])
+{
+	char last_action[DB_NAME_MAX];
+	int rc = db_audit_last_sha256(db, object, actions, n, last_action, out_prev);
+	if (rc)
+		return rc;
+	bool removed = strstr(last_action, ".removed") != NULL;
+	*out_same = !removed && last_action[0] && !strcmp(out_prev, sha);
+	if (removed)
+		out_prev[0] = '\0';
+	return 0;
+}
+
 static int profrec_profile(struct db *db, const struct profile *p, const char *def, unsigned *changes)
 {
-	char *previous = NULL, sha[2 * SHA256_DIGEST_LENGTH + 1], prev[2 * SHA256_DIGEST_LENGTH + 1] = "";
-	bool written = false;
+	static const char *const acts[] = { "profile.created", "profile.changed", "profile.removed" };
+	char *previous = NULL, sha[2 * SHA256_DIGEST_LENGTH + 1], prev[65];
+	bool written = false, same = false;
 	int rc = db_profile_record(db, p->name, p->issuer, def, p->needs_approval, &previous, &written);
-	if (rc || !written)
-		goto out;
 	log_sha256_hex(def, strlen(def), sha);
-	if (previous && *previous)
-		log_sha256_hex(previous, strlen(previous), prev);
-	const char *action = previous && *previous ? "profile.changed" : "profile.created";
+	if (rc || (rc = profrec_recorded(db, p->name, acts, 3, sha, &same, prev)) || same)
+		goto out;
+	if (!written) /* the table had it already, the record not: the table was written outside the frontend */
+		log_event("warn", "profile_table_ahead", "profile=%s sha256=%s", p->name, sha);
+	const char *action = prev[0] ? "profile.changed" : "profile.created";
 	if ((rc = profrec_audit(db, action, p->name, sha, prev, def)) == 0) {
 		(*changes)++;
 		log_event("info", "profile_recorded", "profile=%s action=%s sha256=%s", p->name, action, sha);
@@ -163,16 +182,19 @@ out:
 
 static int profrec_issuer(struct db *db, const char *label, X509 *cert, unsigned *changes)
 {
+	static const char *const acts[] = { "issuer.created", "issuer.changed" };
 	unsigned char *der = NULL;
-	char prev[2 * SHA256_DIGEST_LENGTH + 1], sha[2 * SHA256_DIGEST_LENGTH + 1];
-	bool written = false;
+	char prev[65], table_prev[2 * SHA256_DIGEST_LENGTH + 1], sha[2 * SHA256_DIGEST_LENGTH + 1];
+	bool written = false, same = false;
 	int n = i2d_X509(cert, &der), rc;
 	if (n <= 0)
 		return HSMCA_ERR_CRYPTO;
-	rc = db_issuer_record(db, label, der, (size_t)n, prev, &written);
-	if (rc == 0 && written) {
+	log_sha256_hex(der, (size_t)n, sha);
+	rc = db_issuer_record(db, label, der, (size_t)n, table_prev, &written);
+	if (rc == 0 && (rc = profrec_recorded(db, label, acts, 2, sha, &same, prev)) == 0 && !same) {
 		const char *action = prev[0] ? "issuer.changed" : "issuer.created";
-		log_sha256_hex(der, (size_t)n, sha);
+		if (!written)
+			log_event("warn", "issuer_table_ahead", "issuer=%s sha256=%s", label, sha);
 		if ((rc = profrec_audit(db, action, label, sha, prev, NULL)) == 0) {
 			(*changes)++;
 			log_event("info", "issuer_recorded", "issuer=%s action=%s sha256=%s", label, action, sha);

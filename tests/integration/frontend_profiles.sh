@@ -60,6 +60,20 @@ grep -qx 'max_sans = 5' <<<"$(definition server)" || fail "server's definition a
 [ "$(records)" = $((N + 1)) ] || fail "one change, $(($(records) - N)) records"
 pass "an unchanged restart records nothing; a widened profile is profile.changed (the new definition, the previous one's SHA-256)"
 
+# the database role (its password is in the frontend's config) writes the next definition into the table
+# before the restart: the change is recorded all the same, since the record is compared with the audit log,
+# not with the table (it left no row: the upsert found nothing to write)
+OLD2=$(pg_psql "$T/pg" owner -c "select encode(sha256(convert_to(definition, 'UTF8')), 'hex') from profiles where name = 'server'")
+NEWDEF=$(definition server | sed 's/^max_sans = 5$/max_sans = 6/')
+grep -qx 'max_sans = 6' <<<"$NEWDEF" || fail "the next definition: $NEWDEF"
+pg_psql "$T/pg" frontend -v d="$NEWDEF"$'\n' <<<"update profiles set definition = :'d' where name = 'server';" >/dev/null
+sed -i '0,/^max_sans = 5$/s//max_sans = 6/' "$T/profiles.conf"
+restart
+grep -q "event=profile_table_ahead profile=server" "$T/frontend.log" || fail "the table written ahead was not noticed"
+[ "$(audit profile.changed "object = 'server' and details::jsonb->>'previous_sha256' = '$OLD2'
+	and details::jsonb->>'definition' like '%max_sans = 6%'")" = 1 ] || fail "a change written into the table ahead is off the record"
+pass "a definition the database role wrote into the table ahead of the restart is recorded all the same (profile.changed, profile_table_ahead)"
+
 python3 - "$T/profiles.conf" <<'PY'
 import sys, re
 t = open(sys.argv[1]).read()
