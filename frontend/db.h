@@ -86,8 +86,6 @@ int db_savepoint_rollback(struct db *db) HSMCA_WUR;
  * frontend's role may UPDATE, is what a start-up record compares with (profrec.c). */
 int db_audit_last_sha256(struct db *db, const char *object, const char *const *actions, size_t n_actions,
 			 char out_action[DB_NAME_MAX], char out_sha[65]) HSMCA_WUR;
-/* Whether the audit log has a row of action on object (*out). */
-int db_audit_has(struct db *db, const char *action, const char *object, bool *out) HSMCA_WUR;
 /* Appends one audit row inside the current transaction. details: a JSON object text (may be "{}").
  * The row's hash chain (prev_hash, row_hash) is computed by the database. */
 int db_audit_append(struct db *db, const char *actor, const char *action, const char *object,
@@ -223,19 +221,17 @@ int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size
 /* issued -> revoked plus its revocations row (current transaction; the caller audits it). reason: an
  * RFC 5280 name ("keyCompromise", ...); by: the administrator. */
 int db_cert_revoke(struct db *db, const char *serial_hex, const char *reason, const char *by) HSMCA_WUR;
-/* Start-up records of what the frontend serves under (profrec.c; the caller's transaction, the caller audits):
- * a profile's definition (upserted; *out_written when it was new or differed; *out_previous the definition it
- * replaced, malloc'd, or NULL when there was none), an issuer's certificate (the same; the previous one's
- * SHA-256 in hex, "" when none), and the profiles not in keep_names (names separated by '\n'), whose
- * definitions are cleared once and handed to fn. */
-/* Serialises the start-up records of frontends starting at once (first, in their transaction): two upserts
- * of one profile would both read the same previous definition, and files listing profiles in other orders
- * could deadlock. */
+/* Start-up records of what the frontend serves under (profrec.c; the caller's transaction, the caller audits,
+ * deciding "new or changed" against the audit log: db_audit_last_sha256): a profile's definition and an
+ * issuer's certificate, upserted (*out_written when the table's row was new or differed), and the profiles
+ * not in keep_names (names separated by '\n'), whose definitions are cleared once and handed to fn. */
+/* Serialises the start-up records of frontends starting at once (first, in their transaction): two of them
+ * would both find the same record missing, and files listing profiles in other orders could deadlock. */
 int db_profile_record_lock(struct db *db) HSMCA_WUR;
 int db_profile_record(struct db *db, const char *name, const char *issuer, const char *definition,
-		      bool needs_approval, char **out_previous, bool *out_written) HSMCA_WUR;
+		      bool needs_approval, bool *out_written) HSMCA_WUR;
 int db_issuer_record(struct db *db, const char *key_label, const uint8_t *cert_der, size_t der_len,
-		     char out_previous_sha256[65], bool *out_written) HSMCA_WUR;
+		     bool *out_written) HSMCA_WUR;
 int db_profiles_retire(struct db *db, const char *keep_names,
 		       int (*fn)(void *ctx, const char *name, const char *previous), void *ctx) HSMCA_WUR;
 /* Records (or updates) an issuing CA: its key label and certificate. */

@@ -76,21 +76,6 @@ int db_audit_append(struct db *db, const char *actor, const char *action, const 
 			   &p);
 }
 
-int db_audit_has(struct db *db, const char *action, const char *object, bool *out)
-{
-	struct db_params p = {0};
-	PGresult *r = NULL;
-	*out = false;
-	db_params_text(&p, action);
-	db_params_text(&p, object);
-	/* by object first (audit_log_object) */
-	int rc = db_exec(db, "SELECT 1 FROM audit_log WHERE object = $2 AND action = $1 LIMIT 1", &p, DB_FMT_TEXT, &r);
-	if (rc == 0)
-		*out = PQntuples(r) > 0;
-	PQclear(r);
-	return rc;
-}
-
 int db_audit_last_sha256(struct db *db, const char *object, const char *const *actions, size_t n_actions,
 			 char out_action[DB_NAME_MAX], char out_sha[65])
 {

@@ -162,12 +162,12 @@ static int profrec_recorded(struct db *db, const char *object, const char *const
 static int profrec_profile(struct db *db, const struct profile *p, const char *def, unsigned *changes)
 {
 	static const char *const acts[] = { "profile.created", "profile.changed", "profile.removed" };
-	char *previous = NULL, sha[2 * SHA256_DIGEST_LENGTH + 1], prev[65];
+	char sha[2 * SHA256_DIGEST_LENGTH + 1], prev[65];
 	bool written = false, same = false;
-	int rc = db_profile_record(db, p->name, p->issuer, def, p->needs_approval, &previous, &written);
+	int rc = db_profile_record(db, p->name, p->issuer, def, p->needs_approval, &written);
 	log_sha256_hex(def, strlen(def), sha);
 	if (rc || (rc = profrec_recorded(db, p->name, acts, 3, sha, &same, prev)) || same)
-		goto out;
+		return rc;
 	if (!written) /* the table had it already, the record not: the table was written outside the frontend */
 		log_event("warn", "profile_table_ahead", "profile=%s sha256=%s", p->name, sha);
 	const char *action = prev[0] ? "profile.changed" : "profile.created";
@@ -175,8 +175,6 @@ static int profrec_profile(struct db *db, const struct profile *p, const char *d
 		(*changes)++;
 		log_event("info", "profile_recorded", "profile=%s action=%s sha256=%s", p->name, action, sha);
 	}
-out:
-	free(previous);
 	return rc;
 }
 
@@ -184,13 +182,13 @@ static int profrec_issuer(struct db *db, const char *label, X509 *cert, unsigned
 {
 	static const char *const acts[] = { "issuer.created", "issuer.changed" };
 	unsigned char *der = NULL;
-	char prev[65], table_prev[2 * SHA256_DIGEST_LENGTH + 1], sha[2 * SHA256_DIGEST_LENGTH + 1];
+	char prev[65], sha[2 * SHA256_DIGEST_LENGTH + 1];
 	bool written = false, same = false;
 	int n = i2d_X509(cert, &der), rc;
 	if (n <= 0)
 		return HSMCA_ERR_CRYPTO;
 	log_sha256_hex(der, (size_t)n, sha);
-	rc = db_issuer_record(db, label, der, (size_t)n, table_prev, &written);
+	rc = db_issuer_record(db, label, der, (size_t)n, &written);
 	if (rc == 0 && (rc = profrec_recorded(db, label, acts, 2, sha, &same, prev)) == 0 && !same) {
 		const char *action = prev[0] ? "issuer.changed" : "issuer.created";
 		if (!written)
@@ -210,13 +208,14 @@ static int profrec_former(struct db *db, X509 *cert, unsigned *changes)
 {
 	unsigned char *der = NULL;
 	char sha[2 * SHA256_DIGEST_LENGTH + 1];
-	bool recorded = false;
+	static const char *const acts[] = { "issuer.former" };
+	char last_action[DB_NAME_MAX], last_sha[65];
 	int n = i2d_X509(cert, &der), rc;
 	if (n <= 0)
 		return HSMCA_ERR_CRYPTO;
 	log_sha256_hex(der, (size_t)n, sha);
 	OPENSSL_free(der);
-	if ((rc = db_audit_has(db, "issuer.former", sha, &recorded)) || recorded)
+	if ((rc = db_audit_last_sha256(db, sha, acts, 1, last_action, last_sha)) || last_action[0])
 		return rc;
 	if ((rc = profrec_audit(db, "issuer.former", sha, sha, NULL, NULL)) == 0) {
 		(*changes)++;
