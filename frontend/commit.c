@@ -19,6 +19,7 @@ struct commit_item {
 	const struct db_batch_issued *issued; /* COMMIT_ISSUED */
 	int (*apply)(struct db *db, void *arg);
 	void *arg;
+	const char *row; /* the serial of the existing certificate row apply changes, if any (borrowed) */
 	int rc;
 	struct commit_sign *sign;    /* sign-ahead intent (COMMIT_INTENT) */
 	bool signed_done;            /* sign->sign_rc is final */
@@ -166,6 +167,22 @@ static bool commit_timed_out(struct committer *c, int rc)
 	return true;
 }
 
+/* In the batch's transaction, before anything else: the existing rows its items change, locked before any
+ * audit row takes the chain's head (db_batch_lock_rows). Recovery in another frontend takes a row and then
+ * the head; an item's savepoint taking a row after an earlier item's audit row deadlocked with it. */
+static int commit_lock_rows(struct committer *c, const struct commit_item *batch)
+{
+	const char *rows[COMMIT_BATCH_MAX];
+	size_t n = 0;
+	for (const struct commit_item *i = batch; i && n < COMMIT_BATCH_MAX; i = i->next)
+		if (i->row)
+			rows[n++] = i->row;
+	int rc = db_batch_lock_rows(c->db, rows, n);
+	if (rc && !commit_timed_out(c, rc))
+		log_event("error", "commit_lock_failed", "rows=%zu why=\"%s\"", n, db_errmsg(c->db));
+	return rc;
+}
+
 static void commit_apply_all(struct committer *c, struct commit_item *batch)
 {
 	char err[DB_ERR_MAX];
@@ -191,6 +208,8 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 	}
 	if (!rc)
 		rc = db_begin(c->db);
+	if (!rc)
+		rc = commit_lock_rows(c, batch);
 	if (!rc && !batch_failed && (rc = commit_batch(c, batch)) != 0) {
 		for (struct commit_item *i = batch; i; i = i->next)
 			i->batched = false; /* rolled back with the transaction: each on its own below */
@@ -387,6 +406,7 @@ static struct commit_item *commit_result_item(struct commit_item *intent)
 	s->issued = (struct db_batch_issued){ intent->intent->cert->serial_hex, s->der.data, s->der.len, s->actor, "{}" };
 	r->kind = COMMIT_ISSUED;
 	r->issued = &s->issued;
+	r->row = s->issued.serial_hex;
 	r->apply = commit_issued_apply;
 	r->arg = &s->issued;
 	r->owner = intent;
@@ -586,9 +606,9 @@ static int commit_wait(struct committer *c, struct commit_item *item)
 	return item->rc;
 }
 
-int committer_run(struct committer *c, int (*apply)(struct db *db, void *arg), void *arg)
+int committer_run(struct committer *c, const char *row, int (*apply)(struct db *db, void *arg), void *arg)
 {
-	struct commit_item item = { .kind = COMMIT_ONE, .apply = apply, .arg = arg };
+	struct commit_item item = { .kind = COMMIT_ONE, .apply = apply, .arg = arg, .row = row };
 	return commit_wait(c, &item);
 }
 
@@ -613,7 +633,7 @@ int committer_run_intent_sign(struct committer *c, const struct db_batch_intent 
 int committer_run_issued(struct committer *c, const struct db_batch_issued *is,
 			 int (*apply)(struct db *db, void *arg), void *arg)
 {
-	struct commit_item item = { .kind = COMMIT_ISSUED, .issued = is, .apply = apply, .arg = arg };
+	struct commit_item item = { .kind = COMMIT_ISSUED, .issued = is, .apply = apply, .arg = arg, .row = is->serial_hex };
 	return commit_wait(c, &item);
 }
 
@@ -631,10 +651,10 @@ static int commit_submit(struct committer *c, const struct commit_item *tmpl, vo
 	return 0;
 }
 
-int committer_submit(struct committer *c, int (*apply)(struct db *db, void *arg), void *arg,
+int committer_submit(struct committer *c, const char *row, int (*apply)(struct db *db, void *arg), void *arg,
 		     void (*done)(void *done_arg, int rc), void *done_arg)
 {
-	struct commit_item tmpl = { .kind = COMMIT_ONE, .apply = apply, .arg = arg };
+	struct commit_item tmpl = { .kind = COMMIT_ONE, .apply = apply, .arg = arg, .row = row };
 	return commit_submit(c, &tmpl, done, done_arg);
 }
 

@@ -22,8 +22,10 @@ struct committer;
  * why and nothing is started. */
 int committer_start(const char *conninfo, struct committer **out, char *err) HSMCA_WUR;
 /* Runs apply(db, arg) inside the next batch and waits until the batch is committed. Returns apply's error,
- * or the commit's error if the batch could not be committed (then nothing of this item is stored). */
-int committer_run(struct committer *c, int (*apply)(struct db *db, void *arg), void *arg) HSMCA_WUR;
+ * or the commit's error if the batch could not be committed (then nothing of this item is stored). row: the
+ * serial of the existing certificate row apply changes (NULL if none; borrowed until it returns): the batch's
+ * transaction locks it before any audit row is written, the order recovery's claim takes them in. */
+int committer_run(struct committer *c, const char *row, int (*apply)(struct db *db, void *arg), void *arg) HSMCA_WUR;
 /* The same for an intent or an issued result that may share one statement with the rest of its batch;
  * apply(db, arg) must do exactly what the batch statement does for it (it runs if the batch statement
  * fails). Borrowed until it returns. */
@@ -61,7 +63,7 @@ int committer_run_intent_sign(struct committer *c, const struct db_batch_intent 
  * any committer lock, with what committer_run / committer_run_intent_sign would have returned (s filled as
  * they fill it). in, apply's arg and s are borrowed until done is called. Returns 0 if queued, or
  * HSMCA_ERR_NOMEM (then done is never called). */
-int committer_submit(struct committer *c, int (*apply)(struct db *db, void *arg), void *arg,
+int committer_submit(struct committer *c, const char *row, int (*apply)(struct db *db, void *arg), void *arg,
 		     void (*done)(void *done_arg, int rc), void *done_arg) HSMCA_WUR;
 int committer_submit_intent_sign(struct committer *c, const struct db_batch_intent *in,
 				 int (*apply)(struct db *db, void *arg), void *arg, struct commit_sign *s,

@@ -117,7 +117,7 @@ static int db_batch_exec(struct db *db, const char *sql, const struct db_params 
 		ok = strcmp(PQgetvalue(r, 0, i), w) == 0;
 	}
 	if (!ok)
-		rc = db_fail(db, HSMCA_ERR_STATE, "batch: %zu/%zu items but other row counts", want[0], k > 2 ? want[2] : want[0]);
+		rc = db_fail(db, HSMCA_ERR_STATE, "batch: %zu/%zu items but other row counts", want[0], want[1]);
 	PQclear(r);
 	return rc;
 }
@@ -245,12 +245,15 @@ int db_batch_apply(struct db *db, const struct db_batch_intent *const *vi, size_
 					  "(SELECT count(*) FROM a)";
 	static const char sql_issued[] = "WITH " DB_BATCH_SQL_ISSUED("$1", "$2", "$3", "$4")
 					 " SELECT " DB_BATCH_SQL_ISSUED_COUNT("$1") ", (SELECT count(*) FROM a2)";
+	/* the counts are read in this order, and each CTE runs when its count is first read: the rows to update
+	 * (u) are locked before the audit rows take the chain's head (a, a2), in the order recovery's claim takes
+	 * them (db_cert_claim_pending), so the two cannot deadlock (db_test claim-order) */
 	static const char sql_both[] = "WITH " DB_BATCH_SQL_INTENTS ", " DB_BATCH_SQL_ISSUED("$15", "$16", "$17", "$18")
-				       " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM a), "
-				       DB_BATCH_SQL_ISSUED_COUNT("$15") ", (SELECT count(*) FROM a2)";
+				       " SELECT (SELECT count(*) FROM c), " DB_BATCH_SQL_ISSUED_COUNT("$15") ", "
+				       "(SELECT count(*) FROM a), (SELECT count(*) FROM a2)";
 	struct db_arrays xi = { .n = 0 }, xs = { .n = 0 };
 	struct db_params p = { 0 };
-	size_t want[4] = { ni, ni, ns, ns };
+	size_t want[4] = { ni, ns, ni, ns };
 	int rc;
 
 	if (ni + ns == 0 || ni > DB_BATCH_MAX || ns > DB_BATCH_MAX)
@@ -259,11 +262,40 @@ int db_batch_apply(struct db *db, const struct db_batch_intent *const *vi, size_
 	    (ni && (rc = db_arr_bind(db, &xi, &p))) || (ns && (rc = db_arr_bind(db, &xs, &p))))
 		goto out;
 	rc = ni && ns ? db_batch_exec(db, sql_both, &p, want, 4)
-	     : ni     ? db_batch_exec(db, sql_intents, &p, want, 2)
-		      : db_batch_exec(db, sql_issued, &p, want + 2, 2);
+	     : ni     ? db_batch_exec(db, sql_intents, &p, (size_t[]){ ni, ni }, 2)
+		      : db_batch_exec(db, sql_issued, &p, (size_t[]){ ns, ns }, 2);
 	rc = db_batch_error(db, rc);
 out:
 	db_arr_free(&xi);
 	db_arr_free(&xs);
+	return rc;
+}
+
+int db_batch_lock_rows(struct db *db, const char *const *serials, size_t n)
+{
+	static const uint32_t oid = DB_OID_TEXT;
+	struct db_arrays x = { .n = 0 };
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (n > DB_BATCH_MAX)
+		return db_fail(db, HSMCA_ERR_LIMIT, "batch: 1..%d rows to lock", DB_BATCH_MAX);
+	db_arr_init(&x, &oid, 1);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char serial[DB_SERIAL_HEX_MAX];
+		if ((rc = db_serial_norm(db, serials[i], serial)) == 0)
+			db_arr_text(&x.a[0], serial);
+	}
+	if (rc || (rc = db_arr_bind(db, &x, &p)))
+		goto out;
+	/* in the serials' order, so that two committers locking some of the same rows cannot deadlock either */
+	rc = db_exec(db, "SELECT 1 FROM certificates WHERE serial_hex = ANY ($1::text[]) ORDER BY serial_hex FOR UPDATE",
+		     &p, DB_FMT_TEXT, &r);
+	PQclear(r);
+out:
+	db_arr_free(&x);
 	return rc;
 }

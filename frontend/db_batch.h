@@ -32,4 +32,9 @@ struct db_batch_issued {
 int db_batch_apply(struct db *db, const struct db_batch_intent *const *vi, size_t ni,
 		   const struct db_batch_issued *const *vs, size_t ns) HSMCA_WUR;
 
+/* Inside the current transaction, locks (FOR UPDATE, in the serials' order) the certificate rows of
+ * serials[0..n) that exist (n <= DB_BATCH_MAX). A transaction that will change existing rows and write audit
+ * rows takes the rows first, as recovery's claim does (db_cert_claim_pending: the row, then the audit chain's
+ * head when its state is written): the other order deadlocks with it. */
+int db_batch_lock_rows(struct db *db, const char *const *serials, size_t n) HSMCA_WUR;
 #endif

@@ -290,7 +290,7 @@ static int issue_write(struct worker *w, int (*apply)(struct db *, void *), void
 	if (w->app->committer) {
 		rc = bi ? committer_run_intent(w->app->committer, bi, apply, arg)
 		   : bs ? committer_run_issued(w->app->committer, bs, apply, arg)
-			: committer_run(w->app->committer, apply, arg);
+			: committer_run(w->app->committer, apply == issue_result_apply ? serial : NULL, apply, arg);
 	} else {
 		rc = db_begin(w->db);
 		if (!rc && !(rc = apply(w->db, arg)))

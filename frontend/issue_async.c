@@ -145,7 +145,7 @@ static void issue_async_done(void *arg, int rc)
 		atomic_fetch_add(&a->app->failed, 1);
 		issue_fail_details(a->s.why, a->fail_details, sizeof(a->fail_details));
 		a->res = (struct issue_result){ a->actor, serial, a->s.why, a->fail_details, NULL };
-		if (committer_submit(a->app->committer, issue_result_apply, &a->res, issue_async_failed, a) == 0)
+		if (committer_submit(a->app->committer, a->res.serial, issue_result_apply, &a->res, issue_async_failed, a) == 0)
 			return;
 		issue_async_failed(a, HSMCA_ERR_NOMEM);
 		return;

@@ -398,7 +398,7 @@ static int batch_busy_apply(struct db *db, void *arg)
 static void *batch_busy(void *arg)
 {
 	struct committer *c = arg;
-	CHECK(committer_run(c, batch_busy_apply, NULL) == 0);
+	CHECK(committer_run(c, NULL, batch_busy_apply, NULL) == 0);
 	return NULL;
 }
 
@@ -758,6 +758,131 @@ static int cmd_claim(const char *conninfo)
 	db_close(other);
 	db_close(db);
 	printf("claim: a pending row held by one session is skipped by another; a row no longer pending is not claimed\n");
+	return 0;
+}
+
+/* ---- claim-order: recovery in one frontend claims a pending row (held while its TBS is signed), then writes
+ * its state and audit row; another frontend's committer has a result for the same row (two frontends on one
+ * row after a PostgreSQL restart). Each must take the row before the audit chain's head, or the two
+ * deadlock (PostgreSQL then aborts one after deadlock_timeout) ---- */
+struct order_ctx {
+	const char *conninfo;
+	struct db *other;	    /* the other frontend's committer connection (mode 0) */
+	struct committer *cm;	    /* its committer (mode 1) */
+	int mode;		    /* 0: the batch statement; 1: a committer transaction with a row's failure */
+	struct db_batch_intent *in; /* an unrelated intent in the same batch */
+	struct db_batch_issued *is; /* the result for the claimed row */
+	const char *serial;
+	const uint8_t *der;
+	size_t der_len;
+	pthread_t th;
+	int rc, rc_in, rc_row; /* mode 0: the statement; mode 1: the intent's and the row's items */
+	char err[DB_ERR_MAX];
+};
+
+static int order_fail_apply(struct db *db, void *arg)
+{
+	const char *serial = arg;
+	int rc = db_cert_mark_failed(db, serial, "test");
+	return rc ? rc : db_audit_append(db, "signer", "certificate.failed", serial, "{}");
+}
+
+static void *order_fail_one(void *arg)
+{
+	struct order_ctx *x = arg;
+	x->rc_row = committer_run(x->cm, x->serial, order_fail_apply, (void *)x->serial);
+	return NULL;
+}
+
+static void *order_other(void *arg)
+{
+	struct order_ctx *x = arg;
+	if (x->mode == 0) {
+		const struct db_batch_intent *vi[] = { x->in };
+		const struct db_batch_issued *vs[] = { x->is };
+		x->rc = db_batch_apply(x->other, vi, 1, vs, 1);
+		snprintf(x->err, sizeof x->err, "%s", db_errmsg(x->other));
+		return NULL;
+	}
+	/* an intent and the row's failure in one transaction behind a busy item */
+	pthread_t busy, one;
+	CHECK(pthread_create(&busy, NULL, batch_busy, x->cm) == 0);
+	usleep(BATCH_BUSY_US / 4);
+	CHECK(pthread_create(&one, NULL, order_fail_one, x) == 0);
+	usleep(BATCH_BUSY_US / 8);
+	x->rc_in = committer_run_intent(x->cm, x->in, batch_intent_apply, (void *)x->in);
+	pthread_join(one, NULL);
+	pthread_join(busy, NULL);
+	return NULL;
+}
+
+/* claim fn: starts the other frontend's write, waits until it waits for this row's lock, then writes the
+ * row's new state and audit row (recovery's order: the row, then the head) */
+static int order_claim_fn(void *vctx, struct db *db, const struct db_intent *in)
+{
+	struct order_ctx *x = vctx;
+	(void)in;
+	CHECK(pthread_create(&x->th, NULL, order_other, x) == 0);
+	struct db *watch = open_or_die(x->conninfo);
+	bool waiting = false;
+	for (int t = 0; t < 500 && !waiting; t++) { /* up to ~10 s */
+		PGresult *r = NULL;
+		EXPECT(0, db_exec(watch, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+					 "AND datname = current_database()", &(struct db_params){ 0 }, DB_FMT_TEXT, &r),
+		       watch);
+		waiting = atol(PQgetvalue(r, 0, 0)) > 0;
+		PQclear(r);
+		if (!waiting)
+			usleep(20000);
+	}
+	db_close(watch);
+	CHECK(waiting);
+	int rc = db_cert_mark_issued(db, x->serial, x->der, x->der_len);
+	return rc ? rc : db_audit_append(db, "recovery", "certificate.issued", x->serial, "{}");
+}
+
+static int cmd_claim_order(const char *conninfo)
+{
+	struct db *db = open_or_die(conninfo), *other = open_or_die(conninfo);
+	for (int mode = 0; mode < 2; mode++) {
+		char s[DB_SERIAL_HEX_MAX], su[DB_SERIAL_HEX_MAX], cmerr[DB_ERR_MAX];
+		uint8_t tbs[TBS_LEN], tu[TBS_LEN], der[2 * TBS_LEN], der2[2 * TBS_LEN];
+		random_serial(s);
+		random_serial(su);
+		fake_tbs(s, tbs);
+		fake_tbs(su, tu);
+		struct db_cert c = cert_for(s, tbs, NULL), cu = cert_for(su, tu, NULL);
+		struct db_batch_intent in = { &c, "alice", "{}" }, inu = { &cu, "alice", "{}" };
+		const struct db_batch_intent *v[] = { &in };
+		EXPECT(0, db_batch_apply(db, v, 1, NULL, 0), db);
+		size_t der_len = fake_cert(tbs, der);
+		memcpy(der2, der, der_len);
+		der2[der_len - 1] ^= 1; /* the other frontend's signature of the same TBS */
+		struct db_batch_issued is = { s, der2, der_len, "signer", "{}" };
+		struct order_ctx x = { .conninfo = conninfo, .other = other, .mode = mode, .in = &inu, .is = &is,
+				       .serial = s, .der = der, .der_len = der_len };
+		if (mode == 1)
+			CHECK(committer_start(conninfo, &x.cm, cmerr) == 0);
+		bool claimed = false;
+		EXPECT(0, db_cert_claim_pending(db, s, order_claim_fn, &x, &claimed), db);
+		pthread_join(x.th, NULL);
+		CHECK(claimed && status_is(other, s, "issued") && audit_count(other, s, "certificate.issued") == 1);
+		CHECK(audit_count(other, s, "certificate.failed") == 0);
+		if (mode == 0) {
+			printf("claim-order: batch statement rc=%d why=\"%s\"\n", x.rc, x.err);
+			/* it waited for the row, then found it issued: nothing of it stored, no deadlock */
+			CHECK(x.rc == HSMCA_ERR_STATE && strstr(x.err, "not pending") && !strstr(x.err, "deadlock"));
+			CHECK(audit_count(other, su, "certificate.requested") == 0);
+		} else {
+			printf("claim-order: committer intent rc=%d, the row's failure rc=%d\n", x.rc_in, x.rc_row);
+			/* the intent stored; the failure found the row issued (not a deadlock's abort) */
+			CHECK(x.rc_in == 0 && status_is(other, su, "pending"));
+			CHECK(x.rc_row == HSMCA_ERR_STATE);
+		}
+	}
+	db_close(other);
+	db_close(db);
+	printf("claim-order: a batch and a committer transaction meeting a row recovery holds wait for it, no deadlock\n");
 	return 0;
 }
 
@@ -1373,6 +1498,8 @@ int main(int argc, char **argv)
 		return cmd_batch_partial(argv[2]);
 	if (strcmp(cmd, "claim") == 0 && argc == 3)
 		return cmd_claim(argv[2]);
+	if (strcmp(cmd, "claim-order") == 0 && argc == 3)
+		return cmd_claim_order(argv[2]);
 	if (strcmp(cmd, "batch-plan") == 0 && argc == 3)
 		return cmd_batch_plan(argv[2]);
 	if (strcmp(cmd, "pending-scan") == 0 && argc == 3)

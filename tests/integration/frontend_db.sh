@@ -86,6 +86,10 @@ pass "batch: intents and issued results in one statement, a transaction of its o
 "$DBT" batch-partial "$FRONT" || fail "batch-partial"
 pass "batch: results meeting a row already issued store nothing; the fallback gives each its true outcome"
 "$DBT" claim "$FRONT" || fail "claim"
+dl=$(grep -c "deadlock detected" "$T/pg/postgres.log" || true)
+"$DBT" claim-order "$FRONT" || fail "claim-order: recovery's claim and another frontend's batch deadlocked"
+[ "$(grep -c "deadlock detected" "$T/pg/postgres.log" || true)" = "$dl" ] \
+	|| fail "claim-order: the server detected a deadlock: $(grep -A3 "deadlock detected" "$T/pg/postgres.log" | tail -n 8)"
 pass "recovery's claim: a pending row one session holds is skipped by another, without waiting"
 "$DBT" batch-plan "$OWNER" > "$T/batch-plan.log" 2>&1 || fail "batch plans: $(tail -n 40 "$T/batch-plan.log")"
 pass "$(tail -n 1 "$T/batch-plan.log")"
