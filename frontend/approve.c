@@ -158,6 +158,7 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 	}
 	/* the held row's TBS is signed only if this appliance's frontend wrote it (intent.h): else it is failed */
 	int rc = issue_intent_verify(w, c.serial_hex, c.issuer, c.tbs, c.tbs_len, &c.macs, actor, why, sizeof why);
+	bool sent = rc == 0;
 	if (rc == 0) {
 		dbuf_add(&tbs, c.tbs, c.tbs_len);
 		rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why, true);
@@ -166,7 +167,12 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 		/* stays pending: the recovery pass signs it when the signer is back */
 		job_error(j, 503, "signer-unavailable", "approved and recorded; it will be signed when the signer is back");
 	} else if (issue_commit_result(w, actor, serial, rc ? NULL : &der, rc ? why : NULL)) {
-		job_error(j, 503, "unavailable", "signed; recording it failed and the recovery pass will complete it");
+		job_error(j, 503, "unavailable", rc ? "refused by the signer; recording it failed and the recovery pass will retry"
+						    : "signed; recording it failed and the recovery pass will complete it");
+	} else if (rc && sent) {
+		/* the signer refused the TBS (its pinned rules): the row is failed, and the answer is direct issuance's */
+		atomic_fetch_add(&w->app->failed, 1);
+		job_error(j, 502, "signer", why);
 	} else {
 		db_cert_row_free(&c);
 		if (db_cert_get(w->db, serial, &c) == 0)

@@ -28,6 +28,20 @@ login = yes
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 
+[profile gated-overlong]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 1
+max_validity_days = 500
+key_usage = digitalSignature
+eku = serverAuth
+accounts = alice
+needs_approval = yes
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+
 [profile gated-puppet]
 issuer = int
 issuer_cert = $T/ca/int.pem
@@ -135,6 +149,22 @@ call GET "/api/v1/certificates/$HELD" "${ALICE[@]}"
 call POST "/api/v1/approvals/$AID/approve" "${ADMIN2[@]}"
 [ "$STATUS" = 409 ] || fail "second approval of the same request: $STATUS $BODY"
 pass "an administrator's approval signs it; the requester polls it; a decision is final"
+
+# the signer's pinned rules (max_validity_days = 397) refuse what the profile (500) held: the approval gets
+# direct issuance's answer, 502 with the signer's reason (it was 200 with the failed row); the row is failed
+csr govl ec:P-256 "DNS:govl.example.com"
+issue_req "$T/govl.csr" gated-overlong "${ALICE[@]}"
+[ "$STATUS" = 202 ] || fail "gated-overlong held: $STATUS $BODY"
+GOVL=$(json_field '["serial"]')
+call POST "/api/v1/approvals/$(json_field '["approval"]')/approve" "${ADMIN[@]}"
+[ "$STATUS" = 502 ] && [ "$(json_field '["error"]["code"]')" = signer ] && grep -qi validity <<<"$(json_field '["error"]["message"]')" \
+	|| fail "approval the signer refuses: $STATUS $BODY"
+[ "$(cert_rows "serial_hex = '$GOVL' and status = 'failed' and der is null")" = 1 ] || fail "the refused approval's row is not failed"
+[ "$(audit_count approval.approved "$GOVL")" = 1 ] && [ "$(audit_count certificate.failed "$GOVL")" = 1 ] \
+	|| fail "the refused approval's audit rows"
+call GET "/api/v1/certificates/$GOVL" "${ALICE[@]}"
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = failed ] || fail "requester polls the refused one: $STATUS $BODY"
+pass "an approved request the signer refuses: 502 with the signer's reason (as direct issuance), the row failed, audited"
 
 # ---- an approval checks the request against the present: the approver's own row, the requester, the profile
 # (it signed the held TBS as filed: for a requester disabled since, a profile narrowed since, and an approver
