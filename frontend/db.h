@@ -95,6 +95,7 @@ struct db_audit_report {
 	int64_t rows;              /* the last row's id (0: an empty log) */
 	int64_t checkpoints;       /* audit_checkpoints rows checked */
 	int64_t last_checkpointed; /* the highest row a checkpoint covers (0: none) */
+	char last_checkpointed_ts[24]; /* that row's time (UTC, ISO 8601; in its hashed bytes), "" if none */
 	int64_t forged_checkpoints; /* checkpoints whose signature did not verify (the walk went on past them) */
 };
 /* What db_audit_verify checks besides the chain (all optional). */
@@ -114,12 +115,14 @@ struct db_audit_opts {
  * holds; HSMCA_ERR_AUTH with *out_bad_id set to the first row whose hash or link does not match, or the row
  * of the first checkpoint or expectation that fails (why says which). A checkpoint whose signature does not
  * verify does not stop the walk: the others are still checked, and it is named (with how many more there are,
- * rep->forged_checkpoints) only if nothing else failed. o and rep may be NULL. */
+ * rep->forged_checkpoints) only if nothing else failed. o and rep may be NULL. A query the server refuses
+ * (permission denied: a role that may not read the log) is HSMCA_ERR_CONFIG, never HSMCA_ERR_AUTH. */
 int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audit_report *rep, int64_t *out_bad_id,
 		    char *why) HSMCA_WUR;
 /* The rows after from_id up to to_id, in one snapshot with nothing else: row from_id + 1 must link to
  * from_hash, every row's hash must match its contents, the ids must be consecutive and row to_id's hash must
- * be to_hash. 0 if so; HSMCA_ERR_AUTH with *out_bad_id and why (DB_ERR_MAX) if not. */
+ * be to_hash. 0 if so; HSMCA_ERR_AUTH with *out_bad_id and why (DB_ERR_MAX) if not; a refused query as in
+ * db_audit_verify (HSMCA_ERR_CONFIG, why the server's message). */
 int db_audit_verify_range(struct db *db, int64_t from_id, const uint8_t from_hash[DB_AUDIT_HASH_LEN], int64_t to_id,
 			  const uint8_t to_hash[DB_AUDIT_HASH_LEN], int64_t *out_bad_id, char *why) HSMCA_WUR;
 /* Stores a checkpoint (its own statement): the signature of row audit_id's head_hash by key_label. */

@@ -258,8 +258,8 @@ static int audit_walk_rows(struct db *db, struct audit_walk *w)
 			    NULL, audit_row_cb, w, &w->bad_id);
 }
 
-enum { CC_ID, CC_AUDIT_ID, CC_HEAD, CC_LABEL, CC_SIG, CC_ROW, CC_N };
-static const char *const ckpt_cols[CC_N] = {"id", "audit_id", "head_hash", "key_label", "signature", "row_hash"};
+enum { CC_ID, CC_AUDIT_ID, CC_HEAD, CC_LABEL, CC_SIG, CC_ROW, CC_TS, CC_N };
+static const char *const ckpt_cols[CC_N] = {"id", "audit_id", "head_hash", "key_label", "signature", "row_hash", "ts"};
 
 struct ckpt_walk {
 	struct audit_walk *w;
@@ -374,8 +374,12 @@ static int ckpt_check(struct db *db, void *ctx, const PGresult *r)
 		ckpt_bad(cw->w, id, row, "the row's hash is not the one signed (the log was rewritten)");
 		return 0;
 	}
-	if (row > cw->rep->last_checkpointed)
+	if (row > cw->rep->last_checkpointed) {
 		cw->rep->last_checkpointed = row;
+		int n = PQgetisnull(r, 0, c[CC_TS]) ? 0 : PQgetlength(r, 0, c[CC_TS]);
+		snprintf(cw->rep->last_checkpointed_ts, sizeof cw->rep->last_checkpointed_ts, "%.*s",
+			 n < (int)sizeof cw->rep->last_checkpointed_ts ? n : 0, PQgetvalue(r, 0, c[CC_TS]));
+	}
 	return 0;
 }
 
@@ -386,7 +390,8 @@ static int audit_walk_checkpoints(struct db *db, struct audit_walk *w, const str
 			       .n_keys = o ? o->n_checkpoint_keys : 0, .rep = rep};
 
 	int rc = audit_stream(db,
-			      "SELECT c.id, c.audit_id, c.head_hash, c.key_label, c.signature, a.row_hash "
+			      "SELECT c.id, c.audit_id, c.head_hash, c.key_label, c.signature, a.row_hash, "
+			      "to_char(a.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS ts "
 			      "FROM audit_checkpoints c LEFT JOIN audit_log a ON a.id = c.audit_id ORDER BY c.id",
 			      NULL, ckpt_check, &cw, &w->bad_id);
 	if (rc == 0 && w->bad_id == 0 && rep->forged_checkpoints > 0) {
@@ -426,6 +431,13 @@ static int audit_check_head(struct db *db, struct audit_walk *w)
 	return 0;
 }
 
+/* A walk's verdict: HSMCA_ERR_AUTH only for a row found broken (bad_id set); a query the server refused for want
+ * of privilege (42501, which db_error_from makes HSMCA_ERR_AUTH too) is the caller's role, not tampering */
+static int audit_query_rc(int rc, int64_t bad_id)
+{
+	return rc == HSMCA_ERR_AUTH && bad_id == 0 ? HSMCA_ERR_CONFIG : rc;
+}
+
 int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audit_report *rep, int64_t *out_bad_id,
 		    char *why)
 {
@@ -461,9 +473,9 @@ int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audi
 out:
 	if (own_tx)
 		db_rollback(db); /* read only: nothing to commit */
-	if (rc && rc != HSMCA_ERR_AUTH)
+	if (rc && *out_bad_id == 0)
 		db_err_copy(why, db->err);
-	return rc;
+	return audit_query_rc(rc, *out_bad_id);
 }
 
 int db_audit_head(struct db *db, int64_t *out_last_id, uint8_t out_hash[DB_AUDIT_HASH_LEN])
@@ -601,8 +613,9 @@ int db_audit_verify_range(struct db *db, int64_t from_id, const uint8_t from_has
 	 * timeout (db_set_service_timeout) is for requests, not for this walk */
 	if ((rc = db_exec_cmd(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL)) ||
 	    (rc = db_exec_cmd(db, "SELECT pg_catalog.set_config('statement_timeout', '0', true)", NULL))) {
+		db_err_copy(why, db->err);
 		db_rollback(db);
-		return rc;
+		return audit_query_rc(rc, 0);
 	}
 	rc = audit_stream(db,
 			  "SELECT id, ts, actor, action, object, details, prev_hash, row_hash FROM audit_log "
@@ -611,7 +624,7 @@ int db_audit_verify_range(struct db *db, int64_t from_id, const uint8_t from_has
 	db_rollback(db); /* read only */
 	if (rc) {
 		db_err_copy(why, db->err);
-		return rc;
+		return audit_query_rc(rc, 0);
 	}
 	if (w.bad_id == 0 && w.next_id - 1 != to_id)
 		audit_bad(&w, w.next_id, "missing: the rows end before the head");

@@ -61,7 +61,9 @@ static int fe_usage(void)
 		"                                   [--expect ROW:HEX (a logged audit_checkpoint's audit_id and head)]\n"
 		"       (--checkpoint-cert up to %d times, e.g. the checkpoint_key's certificate now and the one it\n"
 		"        replaced: each checkpoint must verify under one of them; LABEL= ties a certificate to the\n"
-		"        checkpoints of that key label only)\n", DB_AUDIT_KEYS_MAX);
+		"        checkpoints of that key label only; exit status 0 intact, 1 broken or not proven, 2 the log\n"
+		"        could not be checked: no connection, a role that may not read it, bad arguments)\n",
+		DB_AUDIT_KEYS_MAX);
 	return 2;
 }
 
@@ -300,10 +302,10 @@ static int fe_audit_verify(const struct fe_args *a)
 	struct db_audit_opts o = { 0 };
 	int64_t bad = 0;
 	char why[DB_ERR_MAX] = "";
-	int rc = 1;
+	int rc = 2; /* until there is a verdict */
 	if (a->expect && !fe_parse_expect(a->expect, &o)) {
 		fprintf(stderr, "hsmca-frontend: audit-verify: --expect wants ROW:HEX (64 hex digits)\n");
-		return 1;
+		return 2;
 	}
 	char labels[DB_AUDIT_KEYS_MAX][FCONF_LABEL_MAX];
 	for (; o.n_checkpoint_keys < a->n_checkpoint_cert; o.n_checkpoint_keys++) {
@@ -333,16 +335,21 @@ static int fe_audit_verify(const struct fe_args *a)
 		if (rep.checkpoints == 0)
 			printf("; no checkpoints (every row rests on the database alone)\n");
 		else
-			printf("; %lld checkpoints %s, the last at row %lld (%lld rows after it not yet covered)\n",
+			printf("; %lld checkpoints %s, the last at row %lld of %s (%lld rows after it not yet covered)\n",
 			       (long long)rep.checkpoints,
 			       o.n_checkpoint_keys == 1 ? "verified under the checkpoint certificate"
 			       : o.n_checkpoint_keys	? "verified under the checkpoint certificates"
 							: "match the chain (signatures not checked: give --checkpoint-cert)",
-			       (long long)rep.last_checkpointed, (long long)(rep.rows - rep.last_checkpointed));
+			       (long long)rep.last_checkpointed, rep.last_checkpointed_ts[0] ? rep.last_checkpointed_ts : "?",
+			       (long long)(rep.rows - rep.last_checkpointed));
 	} else if (rc == HSMCA_ERR_AUTH) {
 		printf("audit chain BROKEN at row %lld: %s\n", (long long)bad, why);
 	} else {
-		fprintf(stderr, "hsmca-frontend: audit-verify: %s %s\n", hsmca_strerror(rc), why);
+		/* no verdict: the log could not be read (a role without SELECT on it, the server gone, ...) */
+		fprintf(stderr, "hsmca-frontend: audit-verify: cannot check the audit log (%s): %s\n", hsmca_strerror(rc),
+			why);
+		rc = 2;
+		goto out;
 	}
 	rc = rc ? 1 : 0;
 out:

@@ -72,8 +72,16 @@ N=$(OWNER "select count(*) from audit_checkpoints")
 sleep 2.5
 [ "$(OWNER "select count(*) from audit_checkpoints")" = "$N" ] || fail "a checkpoint while the head did not move"
 OUT=$(verify --checkpoint-cert "$T/ca/int.pem") || fail "audit-verify: $OUT"
-grep -q "^audit chain intact: $HEAD rows; $N checkpoints verified under the checkpoint certificate, the last at row $HEAD (0 rows after it" <<<"$OUT" \
-	|| fail "audit-verify with the certificate: $OUT"
+HEAD_TS=$(OWNER "select to_char(ts at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') from audit_log where id = $HEAD")
+grep -q "^audit chain intact: $HEAD rows; $N checkpoints verified under the checkpoint certificate, the last at row $HEAD of $HEAD_TS (0 rows after it" <<<"$OUT" \
+	|| fail "audit-verify with the certificate (the newest checkpointed row and its time $HEAD_TS): $OUT"
+# a role that may not read the log gets no verdict: exit 2 and the server's refusal, not "BROKEN"
+OWNER "create role hsmca_noread login; grant select on schema_version to hsmca_noread" >/dev/null
+expect_rc 2 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" hsmca_noread)" --checkpoint-cert "$T/ca/int.pem"
+grep -q "cannot check the audit log.*permission denied" <<<"$OUT" && ! grep -q BROKEN <<<"$OUT" \
+	|| fail "audit-verify as a role without SELECT on audit_log: $OUT"
+expect_rc 2 "$FRONTEND" audit-verify --conninfo "host=$T/nowhere port=1 dbname=x user=y"
+OWNER "revoke all on schema_version from hsmca_noread; drop role hsmca_noread" >/dev/null
 OUT=$(verify) || fail "audit-verify without a certificate: $OUT"
 grep -q "checkpoints match the chain (signatures not checked" <<<"$OUT" || fail "audit-verify without a certificate: $OUT"
 # the signature as schema 007 documents it, checked by openssl
@@ -102,7 +110,7 @@ expect_rc 1 OWNER "update audit_checkpoints set audit_id = 1"
 grep -q 'audit_checkpoints is append-only: UPDATE refused' <<<"$OUT" || fail "the owner's UPDATE: $OUT"
 expect_rc 1 OWNER "delete from audit_checkpoints"
 grep -q 'append-only: DELETE refused' <<<"$OUT" || fail "the owner's DELETE: $OUT"
-pass "the head is signed through the HSM once it moves (logged with its hash, /metrics names its row), not again while it stands; audit-verify checks the signatures (openssl agrees) and refuses another key's certificate; the frontend's role cannot change checkpoints, the owner's statements meet the append-only triggers"
+pass "the head is signed through the HSM once it moves (logged with its hash, /metrics names its row), not again while it stands; audit-verify checks the signatures (and names the newest checkpointed row's time; a role that cannot read the log gets exit 2, not BROKEN) (openssl agrees) and refuses another key's certificate; the frontend's role cannot change checkpoints, the owner's statements meet the append-only triggers"
 
 # ---- a signer that is down delays checkpoints; they resume when it is back ----
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
@@ -178,7 +186,7 @@ grep -q "row ${FIRST%%:*} has the expected hash" <<<"$OUT" || fail "--expect the
 expect_rc 1 verify --expect "${FIRST%%:*}:$(printf '0%.0s' $(seq 64))"
 grep -q "its hash is not the expected one" <<<"$OUT" || fail "--expect a wrong hash: $OUT"
 for bad in "${FIRST%%:*}" "0:${FIRST#*:}" "${FIRST}0" "${FIRST%?}g" "x:${FIRST#*:}"; do
-	expect_rc 1 verify --expect "$bad"
+	expect_rc 2 verify --expect "$bad"
 	grep -q -- "--expect wants ROW:HEX" <<<"$OUT" || fail "--expect $bad: $OUT"
 done
 pass "rows cut off after a checkpoint are named; with the checkpoints deleted as well the chain alone verifies, audit-verify --checkpoint-cert refuses to call it proven, and --expect with a logged head names the cut"
