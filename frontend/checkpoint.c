@@ -13,7 +13,8 @@
 #include "span.h"
 
 #define CHECKPOINT_SIGNER_TIMEOUT_MS 10000
-#define CHECKPOINT_CANDIDATES 32 /* stored rows looked at per pass, the newest first */
+#define CHECKPOINT_CANDIDATES 32 /* stored rows looked at per page, the newest first */
+#define CHECKPOINT_FORGED_LOG_MAX 16 /* forged checkpoints named one by one per pass; the rest are counted */
 
 struct checkpoint_state {
 	struct app *app;
@@ -115,41 +116,61 @@ static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 				      &n, &max_id)))
 		return checkpoint_db_fail(st, rc, why);
 	const int64_t named_before = st->forged_named;
-	for (size_t i = 0; i < n; i++) {
-		const struct db_checkpoint *c = &st->cand[i];
-		if ((rc = checkpoint_digest(c->audit_id, c->hash, digest)))
-			return CKPT_TAMPERED("digest: %s", hsmca_strerror(rc));
-		if ((rc = checkpoint_verify(st->key, digest, c->sig, c->sig_len)) == HSMCA_ERR_AUTH) {
-			if (c->id <= named_before)
-				continue; /* named at an earlier pass that then stopped at tampering */
-			if (c->id > st->forged_named)
-				st->forged_named = c->id;
-			st->forged++;
-			log_event("error", "audit_checkpoint_forged",
-				  "checkpoint=%" PRId64 " audit_id=%" PRId64 " why=\"its signature does not verify under the "
-				  "key's certificate: passed over\"", c->id, c->audit_id);
-			continue;
+	const bool start = !st->have_done;
+	unsigned long forged_now = 0;
+	bool decided = false; /* a checkpoint that verifies settled the pass */
+	for (;;) {
+		for (size_t i = 0; i < n && !decided; i++) {
+			const struct db_checkpoint *c = &st->cand[i];
+			if ((rc = checkpoint_digest(c->audit_id, c->hash, digest)))
+				return CKPT_TAMPERED("digest: %s", hsmca_strerror(rc));
+			if ((rc = checkpoint_verify(st->key, digest, c->sig, c->sig_len)) == HSMCA_ERR_AUTH) {
+				if (c->id <= named_before)
+					continue; /* named at an earlier pass that then stopped at tampering */
+				if (c->id > st->forged_named)
+					st->forged_named = c->id;
+				st->forged++;
+				if (forged_now++ < CHECKPOINT_FORGED_LOG_MAX)
+					log_event("error", "audit_checkpoint_forged",
+						  "checkpoint=%" PRId64 " audit_id=%" PRId64 " why=\"its signature does not "
+						  "verify under the key's certificate: passed over\"", c->id, c->audit_id);
+				continue;
+			}
+			if (rc)
+				return CKPT_TAMPERED("checking the stored checkpoint: %s", hsmca_strerror(rc));
+			decided = true;
+			if (st->have_done && c->audit_id < st->done)
+				break; /* older than what this process knows: nothing to take */
+			if (st->have_done && c->audit_id == st->done) {
+				if (memcmp(c->hash, st->done_hash, sizeof st->done_hash) != 0)
+					return CKPT_TAMPERED("the checkpoint of row %" PRId64 " holds another hash than was "
+							     "signed", c->audit_id);
+				break;
+			}
+			if (st->have_done &&
+			    (rc = db_audit_verify_range(st->db, st->done, st->done_hash, c->audit_id, c->hash, &bad, err)))
+				return rc == HSMCA_ERR_AUTH ? CKPT_TAMPERED("the rows up to the checkpoint of row %" PRId64
+									    " do not extend row %" PRId64 ": %s",
+									    c->audit_id, st->done, err)
+							    : checkpoint_db_fail(st, rc, why);
+			st->done = c->audit_id;
+			memcpy(st->done_hash, c->hash, sizeof st->done_hash);
 		}
-		if (rc)
-			return CKPT_TAMPERED("checking the stored checkpoint: %s", hsmca_strerror(rc));
-		if (st->have_done && c->audit_id < st->done)
-			break; /* older than what this process knows: nothing to take */
-		if (st->have_done && c->audit_id == st->done) {
-			if (memcmp(c->hash, st->done_hash, sizeof st->done_hash) != 0)
-				return CKPT_TAMPERED("the checkpoint of row %" PRId64 " holds another hash than was signed",
-						     c->audit_id);
+		/* At start (nothing known yet) a page of which none verifies is not the end: the next one down may hold
+		 * the newest genuine checkpoint, under which the rows may since have been rewritten; taking "none" would
+		 * walk the chain from row 0 and sign the rewritten head. (Later passes know their head: what they do
+		 * not read of a flood is what they have already checked.) */
+		if (decided || !start || n < CHECKPOINT_CANDIDATES)
 			break;
-		}
-		if (st->have_done &&
-		    (rc = db_audit_verify_range(st->db, st->done, st->done_hash, c->audit_id, c->hash, &bad, err)))
-			return rc == HSMCA_ERR_AUTH ? CKPT_TAMPERED("the rows up to the checkpoint of row %" PRId64
-								    " do not extend row %" PRId64 ": %s",
-								    c->audit_id, st->done, err)
-						    : checkpoint_db_fail(st, rc, why);
-		st->done = c->audit_id;
-		memcpy(st->done_hash, c->hash, sizeof st->done_hash);
-		break;
+		const int64_t last_audit_id = st->cand[n - 1].audit_id, last_id = st->cand[n - 1].id;
+		if ((rc = db_checkpoint_older(st->db, st->app->conf.checkpoint_key, last_audit_id, last_id, st->cand,
+					      CHECKPOINT_CANDIDATES, &n)))
+			return checkpoint_db_fail(st, rc, why);
 	}
+	if (forged_now > CHECKPOINT_FORGED_LOG_MAX)
+		log_event("error", "audit_checkpoint_forged", "count=%lu why=\"%lu more stored checkpoints whose "
+			  "signature does not verify were passed over\"", forged_now - CHECKPOINT_FORGED_LOG_MAX,
+			  forged_now - CHECKPOINT_FORGED_LOG_MAX);
 	st->seen_id = max_id;
 	st->have_done = true; /* none verified at start: the chain from row 0, as for a key's first checkpoint */
 	return 0;

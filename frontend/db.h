@@ -144,6 +144,10 @@ struct db_checkpoint {
  * stored since after_id (schema 018). */
 int db_checkpoint_newer(struct db *db, const char *key_label, int64_t after_id, struct db_checkpoint *out, size_t max,
 			size_t *out_n, int64_t *out_max_id) HSMCA_WUR;
+/* The page after (before_audit_id, before_id) in the same order (audit_id, then id, descending) of key_label's
+ * checkpoints, at most max into out[]: for a start that found none of the newest verifying. */
+int db_checkpoint_older(struct db *db, const char *key_label, int64_t before_audit_id, int64_t before_id,
+			struct db_checkpoint *out, size_t max, size_t *out_n) HSMCA_WUR;
 /* (db_audit_verify: why holds DB_ERR_MAX bytes and also gets the message of any other failure; the
  * canonical bytes of a row are defined in frontend/db_audit.c and schema/001_init.sql.) */
 /* The chain head: id and row_hash of the last row (0 and zeros while empty), e.g. to have it signed. */

@@ -536,6 +536,24 @@ static int db_checkpoint_max_id(struct db *db, int64_t after_id, int64_t *out)
 	return rc;
 }
 
+/* The rows (id, audit_id, head_hash, signature) of r into out[0..max), *out_n of them. */
+static int ckpt_rows(struct db *db, const PGresult *r, struct db_checkpoint *out, size_t max, size_t *out_n)
+{
+	for (int i = 0; i < PQntuples(r) && (size_t)i < max; i++) {
+		size_t n = (size_t)PQgetlength(r, i, 3);
+		if (PQnfields(r) != 4 || PQgetlength(r, i, 0) != 8 || PQgetlength(r, i, 1) != 8 ||
+		    PQgetlength(r, i, 2) != DB_AUDIT_HASH_LEN || n > DB_CHECKPOINT_SIG_MAX)
+			return db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: unexpected result");
+		struct db_checkpoint *c = &out[(*out_n)++];
+		c->id = be64(PQgetvalue(r, i, 0));
+		c->audit_id = be64(PQgetvalue(r, i, 1));
+		memcpy(c->hash, PQgetvalue(r, i, 2), DB_AUDIT_HASH_LEN);
+		memcpy(c->sig, PQgetvalue(r, i, 3), n);
+		c->sig_len = n;
+	}
+	return 0;
+}
+
 int db_checkpoint_newer(struct db *db, const char *key_label, int64_t after_id, struct db_checkpoint *out, size_t max,
 			size_t *out_n, int64_t *out_max_id)
 {
@@ -574,22 +592,33 @@ int db_checkpoint_newer(struct db *db, const char *key_label, int64_t after_id, 
 		     &p, DB_FMT_BINARY, &r);
 	if (rc)
 		return rc;
-	for (int i = 0; i < PQntuples(r) && (size_t)i < max; i++) {
-		size_t n = (size_t)PQgetlength(r, i, 3);
-		if (PQnfields(r) != 4 || PQgetlength(r, i, 0) != 8 || PQgetlength(r, i, 1) != 8 ||
-		    PQgetlength(r, i, 2) != DB_AUDIT_HASH_LEN || n > DB_CHECKPOINT_SIG_MAX) {
-			rc = db_fail(db, HSMCA_ERR_STATE, "audit_checkpoints: unexpected result");
-			break;
-		}
-		struct db_checkpoint *c = &out[(*out_n)++];
-		c->id = be64(PQgetvalue(r, i, 0));
-		c->audit_id = be64(PQgetvalue(r, i, 1));
-		memcpy(c->hash, PQgetvalue(r, i, 2), DB_AUDIT_HASH_LEN);
-		memcpy(c->sig, PQgetvalue(r, i, 3), n);
-		c->sig_len = n;
-	}
-	if (rc == 0)
+	if ((rc = ckpt_rows(db, r, out, max, out_n)) == 0)
 		*out_max_id = max_id;
+	PQclear(r);
+	return rc;
+}
+
+int db_checkpoint_older(struct db *db, const char *key_label, int64_t before_audit_id, int64_t before_id,
+			struct db_checkpoint *out, size_t max, size_t *out_n)
+{
+	PGresult *r = NULL;
+	struct db_params p = {0};
+	char audit_id[24], id[24], lim[24];
+	*out_n = 0;
+	snprintf(audit_id, sizeof audit_id, "%" PRId64, before_audit_id);
+	snprintf(id, sizeof id, "%" PRId64, before_id);
+	snprintf(lim, sizeof lim, "%zu", max);
+	db_params_text(&p, key_label);
+	db_params_text(&p, audit_id);
+	db_params_text(&p, id);
+	db_params_text(&p, lim);
+	/* the next page of audit_checkpoints_newest (018) after (audit_id, id), in its order */
+	int rc = db_exec(db,
+			 "SELECT id, audit_id, head_hash, signature FROM audit_checkpoints WHERE key_label = $1 "
+			 "AND (audit_id, id) < ($2::bigint, $3::bigint) ORDER BY audit_id DESC, id DESC LIMIT $4::int",
+			 &p, DB_FMT_BINARY, &r);
+	if (rc == 0)
+		rc = ckpt_rows(db, r, out, max, out_n);
 	PQclear(r);
 	return rc;
 }

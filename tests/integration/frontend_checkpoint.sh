@@ -167,7 +167,25 @@ tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "event=audit_log_tampered wh
 	|| fail "the restarted frontend: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'tamper|checkpoint')"
 [ "$(OWNER "select count(*) from audit_checkpoints")" = "$N" ] || fail "the restarted frontend signed over the rewritten log"
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
-pass "audit-verify names the rewritten row's checkpoint; a restarted frontend takes the stored checkpoint and signs nothing over the rewrite"
+# nor one started under a flood of checkpoints stored after the rewrite: 40 of key int for row $HEAD with its
+# new hash (010 lets the frontend's role store them), none verifying. A start looked at the newest 32 only,
+# took none, walked the chain from row 0 and signed the rewritten head; it now pages down to the genuine one
+JUNK=$(OWNER "select encode(row_hash, 'hex') from audit_log where id = $HEAD")
+pg_psql "$T/pg" frontend -c "insert into audit_checkpoints (audit_id, head_hash, key_label, signature)
+	select $HEAD, decode('$JUNK', 'hex'), 'int', '\\x0102030405060708' from generate_series(1, 40)" > /dev/null || fail "the junk checkpoints"
+N=$(OWNER "select count(*) from audit_checkpoints")
+lines=$(wc -l < "$T/frontend.log")
+fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
+for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_log_tampered' && break; sleep 0.1; done
+sleep 1.5
+tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "event=audit_log_tampered why=\"the rows since the checkpoint of row $HEAD do not extend it" \
+	|| fail "a start under 40 forged checkpoints: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'tamper|checkpoint' | tail -5)"
+[ "$(OWNER "select count(*) from audit_checkpoints")" = "$N" ] || fail "a start under 40 forged checkpoints signed over the rewritten log"
+[ "$(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c 'event=audit_checkpoint_forged checkpoint=')" = 16 ] \
+	&& tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_checkpoint_forged count=24 ' \
+	|| fail "the forged checkpoints' log lines: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c forged)"
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+pass "audit-verify names the rewritten row's checkpoint; a restarted frontend takes the stored checkpoint and signs nothing over the rewrite, also under 40 forged checkpoints stored after it (16 named, the rest counted)"
 
 # ---- rows cut off the end, then the checkpoints deleted too: the logged head is the proof ----
 OWNER "set session_replication_role = replica; delete from audit_log where id >= $HEAD;
