@@ -46,7 +46,17 @@ struct app {
 	atomic_int checkpoint_tampered; /* 1 once the log was found not to extend a signed head */
 	atomic_ulong intents_refused;   /* stored intents failed unsigned for their MAC (intent.h) */
 	atomic_ulong rows_refused;      /* account and API key rows refused for their MAC (rowmac.h) */
+	/* profiles.p[i]'s definition (or its issuer's certificate) is not the newest on the record: another
+	 * frontend of the database started with another profiles file since (profrec_check); refused here */
+	atomic_bool profile_diverged[PROF_MAX];
+	atomic_bool profiles_recorded; /* this process's start-up record is written (profrec_record) */
 };
+
+/* profiles.p[i] (p) may be used for issuance here: its definition is the recorded one (profile_diverged) */
+static inline bool app_profile_current(const struct app *a, const struct profile *p)
+{
+	return !atomic_load(&a->profile_diverged[p - a->profiles.p]);
+}
 
 /* One per worker thread: its own database connection and signer connection. */
 struct pool;

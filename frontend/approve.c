@@ -254,6 +254,11 @@ static int approve_recheck(struct worker *w, const char *me, int64_t id, bool ap
 	if (!(p = profiles_find(&w->app->profiles, c.profile)))
 		rc = approve_refusal_set(ref, HSMCA_ERR_POLICY, 409, "not-approvable",
 					 "the request's profile %s is no longer served; reject it", c.profile);
+	else if (!app_profile_current(w->app, p))
+		rc = approve_refusal_set(ref, HSMCA_ERR_POLICY, 503, "profile-diverged",
+					 "this frontend's definition of profile %s is not the recorded one (another frontend "
+					 "started with another profiles file since): approve through one that runs it",
+					 c.profile);
 	else if (!profile_allows_account(p, a.requested_by))
 		rc = approve_refusal_set(ref, HSMCA_ERR_POLICY, 409, "not-approvable",
 					 "profile %s no longer allows %s; reject it", c.profile, a.requested_by);

@@ -65,6 +65,8 @@ int db_schema_version_known(void);
 
 /* LISTEN on channel ([a-z_], a name of ours) on this connection, which then serves db_wait_notify only. */
 int db_listen(struct db *db, const char *channel) HSMCA_WUR;
+/* NOTIFY channel (empty payload), delivered when the current transaction commits (at once outside one). */
+int db_notify(struct db *db, const char *channel) HSMCA_WUR;
 /* Waits up to timeout_ms (-1: no limit) for notifications and calls fn for each one received. 0, or
  * HSMCA_ERR_IO if the connection is lost (then close it and open another). */
 int db_wait_notify(struct db *db, int timeout_ms, void (*fn)(void *ctx, const char *channel, const char *payload),

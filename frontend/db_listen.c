@@ -24,6 +24,13 @@ int db_listen(struct db *db, const char *channel)
 	return rc;
 }
 
+int db_notify(struct db *db, const char *channel)
+{
+	struct db_params p = { 0 };
+	db_params_text(&p, channel);
+	return db_exec_cmd(db, "SELECT pg_catalog.pg_notify($1, '')", &p);
+}
+
 int db_wait_notify(struct db *db, int timeout_ms, void (*fn)(void *ctx, const char *channel, const char *payload),
 		   void *ctx)
 {

@@ -71,6 +71,15 @@ static void http_text(struct evhttp_request *req, int status, const char *ctype,
 	evbuffer_free(b);
 }
 
+/* profiles refused here because another frontend recorded other definitions (profrec_check) */
+static unsigned http_profiles_diverged(const struct app *a)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < a->profiles.n; i++)
+		n += !app_profile_current(a, &a->profiles.p[i]);
+	return n;
+}
+
 static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 {
 	char out[4096];
@@ -94,14 +103,15 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_connections_open gauge\nhsmca_connections_open %lu\n"
 			 "# TYPE hsmca_connections_rate_limited_total counter\nhsmca_connections_rate_limited_total %lu\n"
 			 "# TYPE hsmca_connection_addresses gauge\nhsmca_connection_addresses %lu\n"
-			 "# TYPE hsmca_tls_client_hellos_total counter\nhsmca_tls_client_hellos_total %lu\n",
+			 "# TYPE hsmca_tls_client_hellos_total counter\nhsmca_tls_client_hellos_total %lu\n"
+			 "# TYPE hsmca_profiles_diverged gauge\nhsmca_profiles_diverged %u\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
 			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
 			 atomic_load(&h->app->checkpoint_unix), atomic_load(&h->app->checkpoint_failures),
 			 atomic_load(&h->app->checkpoint_tampered), atomic_load(&h->app->intents_refused),
 			 atomic_load(&h->app->rows_refused), conncap_refused(), conncap_open(),
-			 conncap_rate_refused(), conncap_entries(), tls_client_hellos());
+			 conncap_rate_refused(), conncap_entries(), tls_client_hellos(), http_profiles_diverged(h->app));
 	if (n < 0 || (size_t)n >= sizeof(out)) { /* cut: never send a part, or bytes past the buffer */
 		http_json_error(req, 500, "internal", "the metrics do not fit their buffer");
 		return;

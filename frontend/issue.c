@@ -603,6 +603,13 @@ int issue_check(const struct app *a, const char *actor, const struct profile *p,
 	int rc;
 	o->status = 403;
 	o->code = "policy";
+	if (!app_profile_current(a, p)) {
+		o->status = 503;
+		o->code = "profile-diverged";
+		snprintf(o->why, sizeof(o->why), "this frontend's definition of profile %s is not the recorded one (another "
+			 "frontend started with another profiles file since): restart it with the recorded profiles", p->name);
+		return -1;
+	}
 	if (!profile_allows_account(p, actor)) {
 		o->code = "profile-forbidden";
 		snprintf(o->why, sizeof(o->why), "this account may not use this profile");

@@ -253,6 +253,8 @@ int profrec_record(struct db *db, const struct app *a, unsigned *out_changes)
 	struct profrec_retired retired = { db, &changes };
 	if (rc == 0)
 		rc = db_profiles_retire(db, (const char *)keep.data, profrec_removed, &retired);
+	if (rc == 0 && changes > 0) /* delivered at the commit: the other frontends compare theirs (profrec_check) */
+		rc = db_notify(db, PROFREC_CHANNEL);
 	if (rc == 0)
 		rc = db_commit(db);
 	else
@@ -261,5 +263,44 @@ out:
 	dbuf_free(&keep);
 	if (rc == 0)
 		*out_changes = changes;
+	return rc;
+}
+
+/* The SHA-256 (hex) of cert's DER. */
+static int profrec_cert_sha(X509 *cert, char sha[2 * SHA256_DIGEST_LENGTH + 1])
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(cert, &der);
+	if (n <= 0)
+		return HSMCA_ERR_CRYPTO;
+	log_sha256_hex(der, (size_t)n, sha);
+	OPENSSL_free(der);
+	return 0;
+}
+
+int profrec_check(struct db *db, struct app *a)
+{
+	static const char *const pacts[] = { "profile.created", "profile.changed", "profile.removed" };
+	static const char *const iacts[] = { "issuer.created", "issuer.changed" };
+	int rc = 0;
+	for (unsigned i = 0; rc == 0 && i < a->profiles.n; i++) {
+		const struct profile *p = &a->profiles.p[i];
+		char sha[2 * SHA256_DIGEST_LENGTH + 1], isha[2 * SHA256_DIGEST_LENGTH + 1], prev[65], iprev[65];
+		bool same = false, isame = false;
+		log_sha256_hex(a->profile_def[i], strlen(a->profile_def[i]), sha);
+		if ((rc = profrec_recorded(db, p->name, pacts, 3, sha, &same, prev)) ||
+		    (rc = profrec_cert_sha(a->issuers[i].cert, isha)) ||
+		    (rc = profrec_recorded(db, p->issuer, iacts, 2, isha, &isame, iprev)))
+			break;
+		bool diverged = !same || !isame, was = atomic_exchange(&a->profile_diverged[i], diverged);
+		if (diverged && !was)
+			log_event("error", "profile_diverged",
+				  "profile=%s sha256=%s recorded_sha256=%s issuer=%s issuer_sha256=%s recorded_issuer_sha256=%s "
+				  "effect=\"refused here (503 profile-diverged) until this frontend runs the recorded "
+				  "definition\"", p->name, sha, prev[0] ? prev : "none", p->issuer, isha,
+				  iprev[0] ? iprev : "none");
+		else if (!diverged && was)
+			log_event("info", "profile_current", "profile=%s sha256=%s", p->name, sha);
+	}
 	return rc;
 }

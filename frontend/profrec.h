@@ -24,5 +24,10 @@ struct app;
  * issuer.changed: the definition or certificate's SHA-256 and the previous one's), and profile.removed for a
  * profile the database has and the file no longer. *out_changes: audit rows written. */
 int profrec_record(struct db *db, const struct app *a, unsigned *out_changes) HSMCA_WUR;
+#define PROFREC_CHANNEL "hsmca_profiles" /* profrec_record NOTIFYs it when it recorded a change */
+/* Compares each profile's definition and its issuer's certificate with the newest record (another frontend
+ * may have recorded its own since) and sets a->profile_diverged[i] accordingly, logging each change of it
+ * (profile_diverged, error; profile_current). Outside a transaction, on db (the account watch's connection). */
+int profrec_check(struct db *db, struct app *a) HSMCA_WUR;
 
 #endif

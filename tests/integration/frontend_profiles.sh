@@ -131,6 +131,66 @@ wait "$HOLDER" || fail "the lock holder"
 [ "$waited" -ge 2500 ] || fail "the start did not wait for the records' lock (up after $waited ms)"
 pass "the start-up records wait for each other (advisory lock; a start waited $waited ms for one held 4 s)"
 
+# two frontends of one database with different profiles files: the one started last is on the record, and
+# the other, told by a NOTIFY, refuses the profile it defines otherwise (503 profile-diverged, logged,
+# /metrics) instead of issuing under a superseded definition, until the record is its definition again
+metric() { curl -fsS "$1/metrics" | sed -n "s/^$2 //p"; }
+BPORT=$(free_ports 1); BURL=http://127.0.0.1:$BPORT
+fe_profile_gated
+printf 'admin password 0001\n' > "$T/admin.pw"
+"$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name ops-admin \
+	--password-file "$T/admin.pw" > /dev/null || fail "bootstrap-admin"
+restart
+awk '/^\[profile / { p = ($0 == "[profile server]" || $0 == "[profile gated]") } p && /^max_sans = / { $0 = "max_sans = 3" } 1' \
+	"$T/profiles.conf" > "$T/profiles-b.conf"
+[ "$(grep -c '^max_sans = 3$' "$T/profiles-b.conf")" = 2 ] || fail "profiles-b.conf: $(grep max_sans "$T/profiles-b.conf")"
+csr held ec:P-256 "DNS:held.example.com"
+issue_req "$T/held.csr" gated "${AUTH[@]}"
+[ "$STATUS" = 202 ] || fail "a held request: $STATUS $BODY"
+AID=$(json_field '["approval"]'); HELD=$(json_field '["serial"]')
+start_b() { # PROFILES: a second frontend on BPORT
+	sed "s/^listen = .*/listen = 127.0.0.1:$BPORT/; s|^profiles = .*|profiles = $1|" "$T/frontend.conf" > "$T/frontend-b.conf"
+	"$FRONTEND" run -c "$T/frontend-b.conf" >> "$T/frontend-b.log" 2>&1 &
+	B_PID=$!; PIDS+=("$B_PID")
+	for _ in $(seq 100); do curl -fsS "$BURL/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	fail "the second frontend did not start: $(tail -3 "$T/frontend-b.log")"
+}
+stop_b() { kill "$B_PID"; wait "$B_PID" 2>/dev/null || true; }
+wait_log() { # PATTERN: in the first frontend's log after line $lines
+	for _ in $(seq 100); do tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "$1" && return 0; sleep 0.1; done
+	fail "not logged: $1: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'profile' | tail -3)"
+}
+csr div ec:P-256 "DNS:div.example.com"
+issue_req "$T/div.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "server before the second frontend: $STATUS $BODY"
+lines=$(wc -l < "$T/frontend.log")
+start_b "$T/profiles-b.conf"
+[ "$(audit profile.changed "object = 'server' and details::jsonb->>'definition' like '%max_sans = 3%'")" = 1 ] || fail "B's server is not on the record"
+wait_log "level=error event=profile_diverged profile=server "
+issue_req "$T/div.csr" server "${AUTH[@]}"
+[ "$STATUS" = 503 ] && [ "$(json_field '["error"]["code"]')" = profile-diverged ] || fail "server on the diverged frontend: $STATUS $BODY"
+issue_req "$T/div.csr" cf "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "cf (the same in both files) on the first frontend: $STATUS $BODY"
+URL=$BURL issue_req "$T/div.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "server on the second frontend: $STATUS $BODY"
+[ "$(metric "$URL" hsmca_profiles_diverged)" = 2 ] && [ "$(metric "$BURL" hsmca_profiles_diverged)" = 0 ] \
+	|| fail "hsmca_profiles_diverged: $(metric "$URL" hsmca_profiles_diverged) and $(metric "$BURL" hsmca_profiles_diverged)"
+tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=profile_diverged profile=cf' && fail "cf reported diverged"
+STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST -u "ops-admin:$(cat "$T/admin.pw")" "$URL/api/v1/approvals/$AID/approve")
+[ "$STATUS" = 503 ] && [ "$(json_field '["error"]["code"]')" = profile-diverged ] || fail "an approval on the diverged frontend: $STATUS $(cat "$T/resp.json")"
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$HELD'")" = held ] \
+	|| fail "the refused approval changed the held row: $(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$HELD'")"
+# the second frontend restarted with the first one's file: the record is that definition again
+stop_b
+lines=$(wc -l < "$T/frontend.log")
+start_b "$T/profiles.conf"
+wait_log "event=profile_current profile=server "
+issue_req "$T/div.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "server once the record is this frontend's definition again: $STATUS $BODY"
+[ "$(metric "$URL" hsmca_profiles_diverged)" = 0 ] || fail "hsmca_profiles_diverged after: $(metric "$URL" hsmca_profiles_diverged)"
+stop_b
+pass "two frontends with different profiles files: the other one refuses the profile defined otherwise (503 profile-diverged, logged, /metrics; issuance and approvals) and serves the rest, until the record is its definition again"
+
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" > "$T/verify.log" 2>&1 || fail "audit-verify: $(cat "$T/verify.log")"
 grep -q 'audit chain intact' "$T/verify.log" || fail "audit-verify: $(cat "$T/verify.log")"
 expect_rc 1 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" \
