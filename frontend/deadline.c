@@ -104,6 +104,7 @@ static void dl_scan(struct dl_conn *c, struct evbuffer *buf, size_t off)
 		if ((size_t)n < sizeof(chunk) || evbuffer_ptr_set(buf, &pos, (size_t)n, EVBUFFER_PTR_ADD) != 0)
 			break;
 	}
+	explicit_bzero(chunk, sizeof(chunk)); /* an Authorization header passes through it */
 }
 
 /* A request's framing was refused (hdrscan.h): 400, and the connection is cut with its unread input dropped,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "acctwatch.h"
+#include "wipealloc.h"
 #include "admin.h"
 #include "app.h"
 #include "auth.h"
@@ -369,6 +370,7 @@ static int fe_run(const struct fe_args *args)
 	unsigned issued = 0, failed = 0;
 	if (!args->config)
 		return fe_usage();
+	wipealloc_install(); /* before anything of libevent's exists */
 	if (fconfig_load(args->config, &a.conf, err) || app_load(&a, err) || listen_open(&a.conf, &l, err)) {
 		log_event("error", "startup_failed", "why=\"%s\"", err);
 		return 1;

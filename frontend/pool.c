@@ -43,6 +43,8 @@ void job_free(struct job *j)
 	if (!j)
 		return;
 	explicit_bzero(j->auth, sizeof(j->auth)); /* the Authorization header carries a password or an API key */
+	if (j->body) /* an account API body carries a password */
+		explicit_bzero(j->body, j->body_len);
 	free(j->body);
 	free(j->client_cert);
 	dbuf_free(&j->resp);

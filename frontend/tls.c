@@ -136,7 +136,10 @@ int tls_ctx_new(const struct fconfig *c, SSL_CTX **out, char *err)
 		rc = TERR("cannot set up OpenSSL (%s)", tls_ossl_why(why, sizeof(why)));
 		goto out;
 	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* CLEANSE_PLAINTEXT: OpenSSL wipes the records it decrypted in place (passwords, API keys) when it is done
+	 * with them; what it hands over goes into libevent's buffers (wipealloc.h) */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+					 SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_client_hello_cb(ctx, tls_on_client_hello, NULL);
 	if ((rc = tls_load_identity(ctx, c, err)) || (c->client_ca[0] && (rc = tls_load_client_ca(ctx, c->client_ca, err))))
 		goto out;

@@ -365,3 +365,13 @@ sclient -cert "$T/cli.pem" -key "$T/cli.key" > "$T/s-nocs.txt" || true
 grep -q 'Acceptable client certificate CA names' "$T/s-nocs.txt" && fail "client certificates requested without client_ca"
 grep -q 'No client certificate CA names sent' "$T/s-nocs.txt" || fail "no handshake to look for a request in: $(tail -5 "$T/s-nocs.txt")"
 pass "HTTPS only (no listen): served; without client_ca no client certificate is requested"
+
+# 6. a password sent over TLS does not stay in the frontend's memory: OpenSSL wipes the records it decrypted
+# (SSL_OP_CLEANSE_PLAINTEXT), libevent's freed buffers are wiped (wipealloc.c), and so are the frontend's own
+for i in 1 2 3; do
+	curl -sS -o /dev/null --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "${ALICE[@]}" "$HTTPS/api/v1/certificates/0$i" || fail "a request over TLS"
+done
+sleep 0.5
+python3 "$(dirname "$0")/memscan.py" "$FRONTEND_PID" "$(cat "$T/alice.pw")" "$(printf 'alice:%s' "$(cat "$T/alice.pw")" | base64 -w0)" \
+	> "$T/memscan.txt" 2>&1 || fail "the password sent over TLS is in the frontend's memory: $(head -c 1500 "$T/memscan.txt")"
+pass "a password sent over TLS is not left in the frontend's memory"
