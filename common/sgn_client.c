@@ -61,7 +61,10 @@ static int sgn_client_send(struct sgn_client *c, const struct dbuf *req)
 {
 	if (req->failed)
 		return HSMCA_ERR_LIMIT;
-	ssize_t w = send(c->fd, req->data, req->len, MSG_NOSIGNAL);
+	ssize_t w;
+	do /* a stop and SIGCONT make a call on a socket with a timeout fail with EINTR (signal(7)): nothing sent */
+		w = send(c->fd, req->data, req->len, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
 	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		c->timed_out = true;
 	return w == (ssize_t)req->len ? 0 : HSMCA_ERR_IO;
@@ -71,7 +74,10 @@ static int sgn_client_recv(struct sgn_client *c, uint32_t id, struct dbuf *out)
 {
 	struct frame f;
 	struct span data, msg;
-	ssize_t r = recv(c->fd, c->buf, FRAME_MAX + 1, 0);
+	ssize_t r;
+	do /* EINTR after a stop and SIGCONT (signal(7)): the reply is still to come, not lost */
+		r = recv(c->fd, c->buf, FRAME_MAX + 1, 0);
+	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		c->timed_out = true;
 	if (r <= 0 || !frame_parse(span_make(c->buf, (size_t)r), &f) || f.req_id != id)

@@ -174,8 +174,38 @@ tail -n +"$((before + 1))" "$T/signer.log" | grep -o 'event=signed type=0x10 key
 	| sed 's/.*tbs_sha256=//' | sort > "$T/signed-two"
 [ "$(wc -l < "$T/signed-two")" = 6 ] || fail "the signer signed $(wc -l < "$T/signed-two") TBS for 6 requests"
 ! grep -q 'event=recovery issued=[1-9]' "$T/frontend-b.log" || fail "the second frontend recovered the first's rows"
-kill -TERM "$FRONTEND_B"; wait "$FRONTEND_B" 2>/dev/null || true
 pass "a second frontend's recovery passes (every second) leave the rows a live first frontend is signing: each TBS signed once"
+
+# 3d. the same across a restart of PostgreSQL, which ends every session of the first frontend: until it has
+# connected again its rows look orphaned (their owner is not in pg_stat_activity), and the second's passes
+# took them and signed them a second time. An owner not connected now counts as gone only once the server
+# has been up for a minute. The first frontend is held (SIGSTOP) so that it cannot connect again meanwhile.
+before=$(wc -l < "$T/signer.log"); before_b=$(wc -l < "$T/frontend-b.log")
+pending() { pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'pending'"; }
+kill -STOP "$SIGNER_PID"
+CLIENTS=()
+for i in $(seq 80 83); do client "$i" & CLIENTS+=($!); done
+for _ in $(seq 100); do [ "$(pending)" = 4 ] && break; sleep 0.1; done
+[ "$(pending)" = 4 ] || fail "4 intents were not committed: $(pending)"
+sleep 0.5 # the committer's signing thread has sent them to the stopped signer
+kill -STOP "$FRONTEND_PID"
+pg_stop "$T/pg" > /dev/null 2>&1 || fail "pg_stop"
+PG_SOCK_MODE=${FE_USER:+0755} PG_EXTRA_CONF=$'fsync = off\n'"${FE_PG_CONF:-}" pg_start "$T/pg" $((PORT + 1)) > "$T/pg-restart.log" 2>&1 \
+	|| fail "postgres restart: $(tail -3 "$T/pg-restart.log")"
+sleep 4 # the second frontend's passes, every second
+kill -CONT "$SIGNER_PID"
+sleep 1.5 # what the second frontend claimed would be signed now
+kill -CONT "$FRONTEND_PID"
+wait "${CLIENTS[@]}"
+wait_no_pending
+check_db
+tail -n +"$((before + 1))" "$T/signer.log" | grep -o 'event=signed type=0x10 key=int worker=[0-9]* serial=[0-9a-f-]* tbs_sha256=[0-9a-f]*' \
+	| sed 's/.*tbs_sha256=//' | sort > "$T/signed-pgrestart"
+[ -z "$(uniq -d "$T/signed-pgrestart")" ] || fail "TBS signed more than once across the restart: $(uniq -d "$T/signed-pgrestart" | head -3)"
+[ "$(wc -l < "$T/signed-pgrestart")" = 4 ] || fail "the signer signed $(wc -l < "$T/signed-pgrestart") TBS for 4 requests"
+! tail -n +"$((before_b + 1))" "$T/frontend-b.log" | grep -q 'event=recovered ' || fail "the second frontend recovered the first's rows after the restart"
+kill -TERM "$FRONTEND_B"; wait "$FRONTEND_B" 2>/dev/null || true
+pass "across a restart of PostgreSQL, a second frontend's passes leave a live first frontend's rows until it has had time to connect again: each TBS signed once"
 
 # 3c. a signer hung past the committer's 30 s timeout: the request waiting on it gets 503 after one timeout
 # (its row pending for recovery), and the next gets 503 at once during the back-off instead of a timeout of
