@@ -99,6 +99,7 @@ static void *acctwatch_main(void *arg)
 			  db_errmsg(db));
 		logged = true;
 		db_close(db);
+		sleep(ACCTWATCH_RETRY_SECONDS); /* a failure that repeats (a profile check refused) is not a busy loop */
 	}
 	return NULL;
 }

@@ -159,6 +159,7 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 	/* the held row's TBS is signed only if this appliance's frontend wrote it (intent.h): else it is failed */
 	int rc = issue_intent_verify(w, c.serial_hex, c.issuer, c.tbs, c.tbs_len, &c.macs, actor, why, sizeof why);
 	bool sent = rc == 0;
+	int crc;
 	if (rc == 0) {
 		dbuf_add(&tbs, c.tbs, c.tbs_len);
 		rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why, true);
@@ -166,7 +167,9 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 	if (rc == HSMCA_ERR_IO || rc == HSMCA_ERR_AGAIN || rc == HSMCA_ERR_NOMEM || rc == HSMCA_ERR_CRYPTO) {
 		/* stays pending: the recovery pass signs it when the signer is back */
 		job_error(j, 503, "signer-unavailable", "approved and recorded; it will be signed when the signer is back");
-	} else if (issue_commit_result(w, actor, serial, rc ? NULL : &der, rc ? why : NULL)) {
+	} else if ((crc = issue_commit_result(w, actor, serial, rc ? NULL : &der, rc ? why : NULL)) == HSMCA_ERR_EXISTS) {
+		job_error(j, 409, "not-pending", "the row was completed otherwise meanwhile (by another frontend's recovery)");
+	} else if (crc) {
 		job_error(j, 503, "unavailable", rc ? "refused by the signer; recording it failed and the recovery pass will retry"
 						    : "signed; recording it failed and the recovery pass will complete it");
 	} else if (rc && sent) {

@@ -440,6 +440,15 @@ int db_schema_version_known(void)
 
 static bool db_service_unprivileged; /* db_require_unprivileged; read only once sessions exist */
 static atomic_uint db_schema_gen;    /* db_schema_changed: sessions checked before it check again */
+static atomic_llong db_lost_ms;      /* CLOCK_MONOTONIC ms of this process's last session lost (0: none) */
+
+bool db_lost_recently(unsigned seconds)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long at = atomic_load(&db_lost_ms), now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return at != 0 && now - at < (long long)seconds * 1000;
+}
 
 void db_schema_changed(void)
 {
@@ -563,6 +572,11 @@ int db_reconnect_if_lost(struct db *db)
 		return rc;
 	}
 	db->schema_gen = gen;
+	if (PQstatus(db->conn) != CONNECTION_OK) { /* lost (the server restarted, or ended the session) */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		atomic_store(&db_lost_ms, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1);
+	}
 	PQreset(db->conn);
 	db_stmt_clear(db); /* a new session has none of them */
 	if (PQstatus(db->conn) != CONNECTION_OK) {

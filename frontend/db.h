@@ -36,6 +36,9 @@ void db_require_unprivileged(void);
 /* The schema may have changed (a NOTIFY on DB_SCHEMA_CHANNEL, or a listener that was not listening): every
  * session of db_open is checked again as a reconnection is, at its next unit of work. Any thread. */
 void db_schema_changed(void);
+/* A session of this process was found lost (and re-established) within the last seconds: a restart of the
+ * server, a crash of one of its backends or a failover ends every session, other frontends' too. Any thread. */
+bool db_lost_recently(unsigned seconds);
 /* Connects (libpq conninfo) and checks the schema version: a database at a version this build does not
  * know (newer, or not migrated) is refused with HSMCA_ERR_STATE. A lost connection that db_ensure (or any unit
  * of work) re-establishes is checked again, and not used while it fails (db_errmsg says why). */

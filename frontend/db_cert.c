@@ -181,12 +181,13 @@ int db_cert_pending_each(struct db *db, unsigned min_age_seconds,
 	/* the whole (small) result is held, so fn may use this connection */
 	snprintf(age, sizeof(age), "%u", min_age_seconds);
 	db_params_text(&p, age);
+	db_params_text(&p, db_lost_recently(DB_OWNER_RECONNECT_SECONDS) ? "true" : "false");
 	/* not a row another live frontend process owns (008: it may be signing it right now), for at most
 	 * DB_OWNER_LEASE_SECONDS: its live paths give up on the signer long before (timeout_seconds, at most 300,
 	 * or the committer's 30 s without progress), and a session of a host that died without closing its
 	 * connection (power, network) can linger in pg_stat_activity until the server's TCP keepalive ends it;
-	 * and an owner not connected since a restart of the server (its row is older than the server) is taken
-	 * for gone only DB_OWNER_RECONNECT seconds after the server started */
+	 * and shortly after this process lost its sessions (DB_OWNER_RECONNECT_SECONDS), an owner not connected
+	 * is taken for gone only for rows changed since this session began */
 	/* A plain scan of the pending index, in id order, never a bitmap scan (nor a sequential one). Every row
 	 * passes through pending, so until the next vacuum that index is mostly entries of rows issued since;
 	 * a bitmap scan visits the heap tuple of every one of them at every pass and marks none dead, so each
@@ -203,8 +204,8 @@ int db_cert_pending_each(struct db *db, unsigned min_age_seconds,
 			 "c.owner = current_setting('application_name') OR "
 			 "c.updated_at <= now() - make_interval(secs => " DB_OWNER_LEASE_TEXT ") OR "
 			 "(NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = c.owner) AND "
-			 "(c.updated_at >= pg_postmaster_start_time() OR "
-			 "pg_postmaster_start_time() <= now() - make_interval(secs => " DB_OWNER_RECONNECT_TEXT ")))) ORDER BY id",
+			 "($2::boolean IS NOT TRUE OR c.updated_at >= "
+			 "(SELECT s.backend_start FROM pg_stat_activity s WHERE s.pid = pg_backend_pid())))) ORDER BY id",
 		     &p, DB_FMT_BINARY, &r);
 	if (rc || (rc = db_commit(db)) || (rc = db_columns(db, r, names, cols, 3)))
 		goto out;

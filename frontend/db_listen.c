@@ -37,7 +37,15 @@ int db_wait_notify(struct db *db, int timeout_ms, void (*fn)(void *ctx, const ch
 	struct pollfd pfd = { .fd = PQsocket(db->conn), .events = POLLIN };
 	if (pfd.fd < 0)
 		return HSMCA_ERR_IO;
-	int n = poll(&pfd, 1, timeout_ms);
+	PGnotify *early;
+	/* notifications libpq already read (during a query on this connection) are handed over before waiting */
+	bool had = false;
+	while ((early = PQnotifies(db->conn)) != NULL) {
+		fn(ctx, early->relname, early->extra);
+		PQfreemem(early);
+		had = true;
+	}
+	int n = poll(&pfd, 1, had ? 0 : timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : HSMCA_ERR_IO;
 	if (n > 0 && PQconsumeInput(db->conn) != 1) {

@@ -83,11 +83,12 @@ int db_connect(const char *conninfo, PGconn **out, char *err) HSMCA_WUR;
 #define DB_INSTANCE_NAME_MAX 40
 /* How long a pending row of another live frontend process is left to it by recovery (db_cert_pending_each) */
 #define DB_OWNER_LEASE_TEXT "600"
-/* The owner of a row older than the server's start, not connected, counts as gone only once the server has
- * been up this long: a restart of PostgreSQL ends every session, and a live frontend connects again within
- * seconds (its account watch retries every second), but until it did its rows looked orphaned and another
- * frontend's recovery signed them too. (An owner gone since the server started is gone.) */
-#define DB_OWNER_RECONNECT_TEXT "60"
+/* For this long after this process found a session of its own lost (db_lost_recently: a restart of
+ * PostgreSQL, a crash of one of its backends, a failover: every session ends), an owner not connected counts
+ * as gone only for rows changed since this session began: a live frontend connects again within seconds (its
+ * account watch retries every second), but until it did its rows looked orphaned and another frontend's
+ * recovery signed them too. (A frontend that dies while the server stays up is taken for gone at once.) */
+#define DB_OWNER_RECONNECT_SECONDS 60
 const char *db_instance_name(void);
 /* Re-establishes a lost connection; only at the start of a unit of work. */
 int db_reconnect_if_lost(struct db *db) HSMCA_WUR;

@@ -345,6 +345,10 @@ static int fe_audit_verify(const struct fe_args *a)
 			       (long long)(rep.rows - rep.last_checkpointed));
 	} else if (rc == HSMCA_ERR_AUTH) {
 		printf("audit chain BROKEN at row %lld: %s\n", (long long)bad, why);
+	} else if (rc == HSMCA_ERR_STATE) {
+		/* read, but not as the schema has it (the chain head missing, a NULL, another format): no verdict on
+		 * a row, and no intact log either */
+		printf("audit chain BROKEN: %s\n", why);
 	} else {
 		/* no verdict: the log could not be read (a role without SELECT on it, the server gone, ...) */
 		fprintf(stderr, "hsmca-frontend: audit-verify: cannot check the audit log (%s): %s\n", hsmca_strerror(rc),

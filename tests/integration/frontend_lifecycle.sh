@@ -187,7 +187,12 @@ call POST /api/v1/approvals/999998/approve "${ADMIN2[@]}"; [ "$STATUS" = 404 ] |
 STATUS=$(curl -sS -o /dev/null -D "$T/h.txt" -w '%{http_code}' "$URL/api/v1/approvals/$GQA1/approve" "${ADMIN2[@]}")
 [ "$STATUS" = 405 ] && grep -qi '^allow: POST' "$T/h.txt" || fail "GET of a decision: $STATUS $(cat "$T/h.txt")"
 # the approver disabled by another frontend while this one's listener is stopped (its cache still says admin)
-LPID=$(pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query in ('LISTEN hsmca_accounts', 'LISTEN hsmca_schema', 'SELECT 1 AS listener_ping')")
+# (its last statement: a LISTEN, or its ping once quiet for 5 s; after its profile check at connect, a lookup
+# of the audit log that workers make too, so wait for the ping)
+for _ in $(seq 40); do
+	LPID=$(pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query in ('LISTEN hsmca_accounts', 'LISTEN hsmca_schema', 'LISTEN hsmca_profiles', 'SELECT 1 AS listener_ping')")
+	[ -n "$LPID" ] && break; sleep 0.25
+done
 [ -n "$LPID" ] && [ "$(wc -w <<<"$LPID")" = 1 ] || fail "the account listener's backend: '$LPID'"
 call GET /api/v1/approvals "${ADMIN2[@]}"; [ "$STATUS" = 200 ] || fail "ops-admin2 lists: $STATUS" # cached
 kill -STOP "$LPID"
