@@ -77,14 +77,15 @@ int usock_connect(const char *path, int *out_fd)
 	return usock_connect_timeout(path, 0, out_fd);
 }
 
-int usock_connect_timeout(const char *path, unsigned timeout_ms, int *out_fd)
+/* One attempt of usock_connect_timeout; EINTR (a stop and SIGCONT during a connect with a timeout, signal(7))
+ * is returned as USOCK_INTERRUPTED (positive, apart from every HSMCA_ERR_*) for the caller to try again on a
+ * fresh socket: nothing was sent. */
+#define USOCK_INTERRUPTED 1
+
+static int usock_connect_once(const struct sockaddr_un *sa, unsigned timeout_ms, int *out_fd)
 {
-	struct sockaddr_un sa;
 	struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
-	int fd, rc = usock_addr(path, &sa);
-	if (rc)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return HSMCA_ERR_IO;
 	/* before connect: on a Unix socket a connect to a full backlog waits up to the send timeout */
@@ -93,12 +94,25 @@ int usock_connect_timeout(const char *path, unsigned timeout_ms, int *out_fd)
 		close(fd);
 		return HSMCA_ERR_IO;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0) {
 		int e = errno;
 		close(fd);
 		errno = e; /* the caller may tell a timeout (EAGAIN) from the rest */
-		return e == ENOENT || e == ECONNREFUSED ? HSMCA_ERR_NOTFOUND : HSMCA_ERR_IO;
+		return e == EINTR ? USOCK_INTERRUPTED : e == ENOENT || e == ECONNREFUSED ? HSMCA_ERR_NOTFOUND : HSMCA_ERR_IO;
 	}
 	*out_fd = fd;
 	return 0;
+}
+
+int usock_connect_timeout(const char *path, unsigned timeout_ms, int *out_fd)
+{
+	struct sockaddr_un sa;
+	int rc = usock_addr(path, &sa);
+	if (rc)
+		return rc;
+	for (int attempt = 0; attempt < 4; attempt++)
+		if ((rc = usock_connect_once(&sa, timeout_ms, out_fd)) != USOCK_INTERRUPTED)
+			return rc;
+	errno = EINTR;
+	return HSMCA_ERR_IO;
 }
