@@ -202,20 +202,27 @@ static int profrec_issuer(struct db *db, const char *label, X509 *cert, unsigned
 	return rc;
 }
 
-/* A former issuer (former_issuers) not on the record yet gets an issuer.former row, object its certificate's
- * SHA-256: it widens which certificates count as this appliance's (certauth_genuine). */
-static int profrec_former(struct db *db, X509 *cert, unsigned *changes)
+/* The SHA-256 (hex) of cert's DER. */
+static int profrec_cert_sha(X509 *cert, char sha[2 * SHA256_DIGEST_LENGTH + 1])
 {
 	unsigned char *der = NULL;
-	char sha[2 * SHA256_DIGEST_LENGTH + 1];
-	static const char *const acts[] = { "issuer.former" };
-	char last_action[DB_NAME_MAX], last_sha[65];
-	int n = i2d_X509(cert, &der), rc;
+	int n = i2d_X509(cert, &der);
 	if (n <= 0)
 		return HSMCA_ERR_CRYPTO;
 	log_sha256_hex(der, (size_t)n, sha);
 	OPENSSL_free(der);
-	if ((rc = db_audit_last_sha256(db, sha, acts, 1, last_action, last_sha)) || last_action[0])
+	return 0;
+}
+
+/* A former issuer (former_issuers) not on the record yet gets an issuer.former row, object its certificate's
+ * SHA-256: it widens which certificates count as this appliance's (certauth_genuine). */
+static int profrec_former(struct db *db, X509 *cert, unsigned *changes)
+{
+	char sha[2 * SHA256_DIGEST_LENGTH + 1];
+	static const char *const acts[] = { "issuer.former" };
+	char last_action[DB_NAME_MAX], last_sha[65];
+	int rc = profrec_cert_sha(cert, sha);
+	if (rc || (rc = db_audit_last_sha256(db, sha, acts, 1, last_action, last_sha)) || last_action[0])
 		return rc;
 	if ((rc = profrec_audit(db, "issuer.former", sha, sha, NULL, NULL)) == 0) {
 		(*changes)++;
@@ -264,18 +271,6 @@ out:
 	if (rc == 0)
 		*out_changes = changes;
 	return rc;
-}
-
-/* The SHA-256 (hex) of cert's DER. */
-static int profrec_cert_sha(X509 *cert, char sha[2 * SHA256_DIGEST_LENGTH + 1])
-{
-	unsigned char *der = NULL;
-	int n = i2d_X509(cert, &der);
-	if (n <= 0)
-		return HSMCA_ERR_CRYPTO;
-	log_sha256_hex(der, (size_t)n, sha);
-	OPENSSL_free(der);
-	return 0;
 }
 
 int profrec_check(struct db *db, struct app *a)
