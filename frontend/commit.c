@@ -594,6 +594,16 @@ static void commit_enqueue(struct committer *c, struct commit_item *item)
 		pthread_cond_signal(&c->work);
 }
 
+size_t committer_queued(struct committer *c)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&c->mu);
+	for (const struct commit_item *i = c->head; i; i = i->next)
+		n++;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
 static int commit_wait(struct committer *c, struct commit_item *item)
 {
 	pthread_cond_init(&item->cv, NULL);

@@ -65,6 +65,10 @@ int committer_run_intent_sign(struct committer *c, const struct db_batch_intent 
  * HSMCA_ERR_NOMEM (then done is never called). */
 int committer_submit(struct committer *c, const char *row, int (*apply)(struct db *db, void *arg), void *arg,
 		     void (*done)(void *done_arg, int rc), void *done_arg) HSMCA_WUR;
+/* Items waiting to be taken into a batch (not those of the batch running now, nor intents waiting to be
+ * signed): the commit backlog, for /metrics and for tests that must know two items will share a batch. */
+size_t committer_queued(struct committer *c);
+
 int committer_submit_intent_sign(struct committer *c, const struct db_batch_intent *in,
 				 int (*apply)(struct db *db, void *arg), void *arg, struct commit_sign *s,
 				 void (*done)(void *done_arg, int rc), void *done_arg) HSMCA_WUR;

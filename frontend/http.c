@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "acceptguard.h"
+#include "commit.h"
 #include "conncap.h"
 #include "cfssl.h"
 #include "deadline.h"
@@ -104,14 +105,16 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_connections_rate_limited_total counter\nhsmca_connections_rate_limited_total %lu\n"
 			 "# TYPE hsmca_connection_addresses gauge\nhsmca_connection_addresses %lu\n"
 			 "# TYPE hsmca_tls_client_hellos_total counter\nhsmca_tls_client_hellos_total %lu\n"
-			 "# TYPE hsmca_profiles_diverged gauge\nhsmca_profiles_diverged %u\n",
+			 "# TYPE hsmca_profiles_diverged gauge\nhsmca_profiles_diverged %u\n"
+			 "# TYPE hsmca_commit_queue_items gauge\nhsmca_commit_queue_items %zu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
 			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
 			 atomic_load(&h->app->checkpoint_unix), atomic_load(&h->app->checkpoint_failures),
 			 atomic_load(&h->app->checkpoint_tampered), atomic_load(&h->app->intents_refused),
 			 atomic_load(&h->app->rows_refused), conncap_refused(), conncap_open(),
-			 conncap_rate_refused(), conncap_entries(), tls_client_hellos(), http_profiles_diverged(h->app));
+			 conncap_rate_refused(), conncap_entries(), tls_client_hellos(), http_profiles_diverged(h->app),
+			 h->app->committer ? committer_queued(h->app->committer) : (size_t)0);
 	if (n < 0 || (size_t)n >= sizeof(out)) { /* cut: never send a part, or bytes past the buffer */
 		http_json_error(req, 500, "internal", "the metrics do not fit their buffer");
 		return;

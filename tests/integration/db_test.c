@@ -30,6 +30,8 @@
 #include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,8 +374,6 @@ static int cmd_certs(const char *conninfo)
 
 /* ---- batch: db_batch_apply and the committer's fallback ---- */
 #define BATCH_N 6
-#define BATCH_BUSY_US 400000 /* the committer held up this long, so that the next two items share a batch */
-
 struct batch_one {
 	struct committer *c;
 	const struct db_batch_intent *in;
@@ -387,19 +387,43 @@ static int batch_intent_apply(struct db *db, void *arg)
 	return rc ? rc : db_audit_append(db, in->actor, "certificate.requested", in->cert->serial_hex, in->details);
 }
 
+/* The committer held up by one item until `want` items wait behind it, so that they share the next batch
+ * (committer_queued: no sleeps that a slow machine could outlast). */
+struct batch_hold {
+	struct committer *c;
+	size_t want;
+	atomic_bool running;
+	pthread_t th;
+};
+
 static int batch_busy_apply(struct db *db, void *arg)
 {
+	struct batch_hold *h = arg;
 	(void)db;
-	(void)arg;
-	usleep(BATCH_BUSY_US);
+	atomic_store(&h->running, true);
+	for (int t = 0; t < 2000 && committer_queued(h->c) < h->want; t++) /* up to ~20 s */
+		usleep(10000);
+	CHECK(committer_queued(h->c) >= h->want);
 	return 0;
 }
 
 static void *batch_busy(void *arg)
 {
-	struct committer *c = arg;
-	CHECK(committer_run(c, NULL, batch_busy_apply, NULL) == 0);
+	struct batch_hold *h = arg;
+	CHECK(committer_run(h->c, NULL, batch_busy_apply, h) == 0);
 	return NULL;
+}
+
+/* Starts the holding item and returns once the committer runs it: what is queued next waits behind it. */
+static void batch_hold_start(struct batch_hold *h, struct committer *c, size_t want)
+{
+	h->c = c;
+	h->want = want;
+	atomic_init(&h->running, false);
+	CHECK(pthread_create(&h->th, NULL, batch_busy, h) == 0);
+	for (int t = 0; t < 20000 && !atomic_load(&h->running); t++)
+		usleep(1000);
+	CHECK(atomic_load(&h->running));
 }
 
 static void *batch_intent(void *arg)
@@ -491,7 +515,8 @@ static int cmd_batch(const char *conninfo)
 	/* the committer: s[4] and a duplicate of s[2] (another TBS: the row is not this intent's) wait together
 	 * behind a busy item, share a batch */
 	struct committer *cm = NULL;
-	pthread_t busy, t[2];
+	pthread_t t[2];
+	struct batch_hold hold;
 	struct db_cert cdup = c[2];
 	cdup.tbs = tbs[3];
 	struct db_batch_intent indup = { &cdup, "alice", "{}" };
@@ -499,13 +524,12 @@ static int cmd_batch(const char *conninfo)
 	char cmerr[DB_ERR_MAX];
 	CHECK(committer_start(conninfo, &cm, cmerr) == 0);
 	o[0].c = o[1].c = cm;
-	CHECK(pthread_create(&busy, NULL, batch_busy, cm) == 0);
-	usleep(BATCH_BUSY_US / 4);
+	batch_hold_start(&hold, cm, 2);
 	for (int i = 0; i < 2; i++)
 		CHECK(pthread_create(&t[i], NULL, batch_intent, &o[i]) == 0);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
-	pthread_join(busy, NULL);
+	pthread_join(hold.th, NULL);
 	CHECK(o[0].rc == 0 && status_is(other, s[4], "pending"));
 	CHECK(o[1].rc == HSMCA_ERR_SERIAL); /* its serial drawn twice: the issuing path draws another */
 
@@ -658,16 +682,16 @@ static int cmd_batch_partial(const char *conninfo)
 	/* the committer: S (already issued, same DER) and T share a batch behind a busy item */
 	struct committer *cm = NULL;
 	char cmerr[DB_ERR_MAX];
-	pthread_t busy, t[2];
+	pthread_t t[2];
+	struct batch_hold hold;
 	CHECK(committer_start(conninfo, &cm, cmerr) == 0);
 	struct batch_res o[2] = { { cm, &is[S], -1 }, { cm, &is[T], -1 } };
-	CHECK(pthread_create(&busy, NULL, batch_busy, cm) == 0);
-	usleep(BATCH_BUSY_US / 4);
+	batch_hold_start(&hold, cm, 2);
 	for (int i = 0; i < 2; i++)
 		CHECK(pthread_create(&t[i], NULL, batch_issued, &o[i]) == 0);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
-	pthread_join(busy, NULL);
+	pthread_join(hold.th, NULL);
 	printf("committer: S rc=%d, T rc=%d\n", o[0].rc, o[1].rc);
 	CHECK(o[0].rc == 0 && o[1].rc == 0);
 	CHECK(status_is(other, s[T], "issued"));
@@ -805,14 +829,16 @@ static void *order_other(void *arg)
 		return NULL;
 	}
 	/* an intent and the row's failure in one transaction behind a busy item */
-	pthread_t busy, one;
-	CHECK(pthread_create(&busy, NULL, batch_busy, x->cm) == 0);
-	usleep(BATCH_BUSY_US / 4);
+	pthread_t one;
+	struct batch_hold hold;
+	batch_hold_start(&hold, x->cm, 2);
 	CHECK(pthread_create(&one, NULL, order_fail_one, x) == 0);
-	usleep(BATCH_BUSY_US / 8);
+	for (int t = 0; t < 2000 && committer_queued(x->cm) < 1; t++) /* the failure first, then the intent */
+		usleep(10000);
+	CHECK(committer_queued(x->cm) == 1);
 	x->rc_in = committer_run_intent(x->cm, x->in, batch_intent_apply, (void *)x->in);
 	pthread_join(one, NULL);
-	pthread_join(busy, NULL);
+	pthread_join(hold.th, NULL);
 	return NULL;
 }
 

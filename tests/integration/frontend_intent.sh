@@ -146,6 +146,8 @@ done
 # counted for alerting: the two of section 0 and these three
 [ "$(curl -fsS "$URL/metrics" | sed -n 's/^hsmca_intents_refused_total //p')" = 5 ] \
 	|| fail "/metrics: $(curl -fsS "$URL/metrics" | grep intents_refused)"
+[ "$(curl -fsS "$URL/metrics" | sed -n 's/^hsmca_commit_queue_items //p')" = 0 ] \
+	|| fail "/metrics: the commit queue of an idle frontend: $(curl -fsS "$URL/metrics" | grep commit_queue)"
 pass "pending rows the frontend did not write (no MAC, a random MAC, another row's MAC) are failed with intent-mac, audited, counted in /metrics, and never signed"
 
 # ---- 2b. a renewal's intent (the frontend's MAC) whose certificate is revoked before recovery signs it ----
