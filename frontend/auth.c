@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "authshare.h"
 #include "b64.h"
 #include "log.h"
 #include "peergroup.h"
@@ -63,6 +64,7 @@ struct known_slot {
 	uint8_t user[AUTH_KNOWN_TAG];
 	uint8_t tag[AUTH_KNOWN_TAG];
 	time_t at;
+	time_t shared_at; /* when a worker's login last wrote it to the shared record (authshare_known); 0: never */
 };
 
 /* An account row as read at generation gen (valid while the generation is unchanged and watched). */
@@ -320,10 +322,12 @@ void ratelimit_release(struct ratelimit *rl, const char *kind, const char *who, 
 bool auth_peer_limited(struct worker *w, const char *peer)
 {
 	struct ratelimit *rl = w->app->rl;
+	bool shared = false;
 	pthread_mutex_lock(&rl->mu);
 	bool limited = rl_limited(rl, "proof", peer, time(NULL));
 	pthread_mutex_unlock(&rl->mu);
-	return limited;
+	/* the other frontends' count too (a database error is logged: this process's count still holds) */
+	return limited || (!authshare_limited(w, "proof", NULL, peer, &shared, NULL) && shared);
 }
 
 void auth_peer_failed(struct worker *w, const char *peer)
@@ -332,6 +336,7 @@ void auth_peer_failed(struct worker *w, const char *peer)
 	pthread_mutex_lock(&rl->mu);
 	rl_fail(rl, "proof", peer, time(NULL));
 	pthread_mutex_unlock(&rl->mu);
+	(void)authshare_failed(w, "proof", NULL, peer, NULL);
 }
 
 static int b64_encode(const uint8_t *in, size_t len, char *out, size_t out_len)
@@ -642,9 +647,13 @@ static void auth_login_settle(struct auth_login *l, bool ok)
 	pthread_mutex_unlock(&rl->mu);
 }
 
-/* A verified login of user from peer. */
-static void auth_mark_known(struct ratelimit *rl, const char *user, const char *peer, time_t now)
+/* A verified login of user from peer. sharing (a worker's login, which can write the database): true if the
+ * shared record (authshare_known) is due, i.e. this process has not written the pair there in the last
+ * AUTH_KNOWN_SHARE_SECONDS (or has no way to keep it in). The loop's cached logins record the pair here only. */
+#define AUTH_KNOWN_SHARE_SECONDS 3600
+static bool auth_mark_known(struct ratelimit *rl, const char *user, const char *peer, time_t now, bool sharing)
 {
+	bool due = true;
 	uint8_t utag[SHA256_DIGEST_LENGTH], ptag[SHA256_DIGEST_LENGTH];
 	struct known_slot *victim = NULL, *oldest_own = NULL, *free_way = NULL;
 	unsigned own = 0;
@@ -656,8 +665,10 @@ static void auth_mark_known(struct ratelimit *rl, const char *user, const char *
 		if (!auth_known_live(k, now)) {
 			free_way = free_way ? free_way : k;
 		} else if (CRYPTO_memcmp(k->user, utag, AUTH_KNOWN_TAG) == 0) {
-			if (CRYPTO_memcmp(k->tag, ptag, AUTH_KNOWN_TAG) == 0)
+			if (CRYPTO_memcmp(k->tag, ptag, AUTH_KNOWN_TAG) == 0) {
 				victim = k; /* known already: refreshed */
+				due = now - k->shared_at >= AUTH_KNOWN_SHARE_SECONDS;
+			}
 			own++;
 			if (!oldest_own || k->at < oldest_own->at)
 				oldest_own = k;
@@ -666,28 +677,37 @@ static void auth_mark_known(struct ratelimit *rl, const char *user, const char *
 	if (!victim)
 		victim = own >= AUTH_KNOWN_PER_ACCOUNT || !free_way ? oldest_own : free_way;
 	if (victim) {
+		if (CRYPTO_memcmp(victim->tag, ptag, AUTH_KNOWN_TAG) != 0 || CRYPTO_memcmp(victim->user, utag, AUTH_KNOWN_TAG) != 0)
+			victim->shared_at = 0; /* another pair's way */
 		memcpy(victim->user, utag, AUTH_KNOWN_TAG);
 		memcpy(victim->tag, ptag, AUTH_KNOWN_TAG);
 		victim->at = now;
+		if (sharing && due)
+			victim->shared_at = now;
 	}
 	pthread_mutex_unlock(&rl->mu);
+	return sharing && due;
+}
+
+/* Whether user logged in from peer's group through this process (auth.h: AUTH_KNOWN_SECONDS). */
+static bool auth_known_here(struct ratelimit *rl, const char *user, const char *peer, time_t now)
+{
+	uint8_t utag[SHA256_DIGEST_LENGTH], ptag[SHA256_DIGEST_LENGTH];
+	auth_known_tags(rl, user, peer, utag, ptag);
+	pthread_mutex_lock(&rl->mu);
+	bool known = auth_known_find(rl, utag, ptag, now);
+	pthread_mutex_unlock(&rl->mu);
+	return known;
 }
 
 /* The address's limit always holds; the account's unless the account logged in from this address before
  * (auth.h). The tags are computed outside the lock, and only for an account that is limited. */
 static bool auth_limited(struct ratelimit *rl, const char *user, const char *peer, time_t now)
 {
-	uint8_t utag[SHA256_DIGEST_LENGTH], ptag[SHA256_DIGEST_LENGTH];
 	pthread_mutex_lock(&rl->mu);
 	bool addr = rl_limited(rl, "addr", peer, now), acct = !addr && rl_limited(rl, "acct", user, now);
 	pthread_mutex_unlock(&rl->mu);
-	if (addr || !acct)
-		return addr;
-	auth_known_tags(rl, user, peer, utag, ptag);
-	pthread_mutex_lock(&rl->mu);
-	bool known = auth_known_find(rl, utag, ptag, now);
-	pthread_mutex_unlock(&rl->mu);
-	return !known;
+	return addr || (acct && !auth_known_here(rl, user, peer, now));
 }
 
 bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, struct db_account *out)
@@ -702,8 +722,8 @@ bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, str
 	    !auth_limited(rl, user, peer, now) && auth_account_cached(rl, user, out, &gen, &watched)) {
 		auth_cache_tag(rl, user, pw, pw_len, tag);
 		ok = auth_cache_hit(rl, tag, now, out) && !out->disabled;
-		if (ok && auth_cache_new_peer(rl, tag, peer))
-			auth_mark_known(rl, user, peer, now);
+		if (ok && auth_cache_new_peer(rl, tag, peer)) /* on the loop: the shared record waits for a worker's login */
+			(void)auth_mark_known(rl, user, peer, now, false);
 	}
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return ok;
@@ -720,8 +740,8 @@ static enum auth_result auth_addr_failed(struct worker *w, const char *peer, tim
 	if (!limited)
 		rl_fail(rl, "addr", peer, now);
 	pthread_mutex_unlock(&rl->mu);
-	if (limited)
-		return AUTH_LIMITED;
+	if (limited || (!authshare_failed(w, "addr", NULL, peer, &limited) && limited))
+		return AUTH_LIMITED; /* here, or by the count every frontend keeps */
 	atomic_fetch_add(&w->app->auth_failures, 1);
 	log_event("warn", "auth_failed", "what=\"%s\" peer=%s", what, peer);
 	return AUTH_BAD;
@@ -745,7 +765,16 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 		OPENSSL_cleanse(raw, sizeof(raw));
 		return auth_addr_failed(w, peer, now, "malformed Basic credentials");
 	}
+	bool shared = false, shared_acct = false;
 	if (auth_limited(rl, user, peer, now)) {
+		res = AUTH_LIMITED;
+		goto out;
+	}
+	if (authshare_limited(w, "addr", user, peer, &shared, &shared_acct)) { /* the counts every frontend keeps */
+		res = AUTH_ERROR;
+		goto out;
+	}
+	if (shared || (shared_acct && !auth_known_here(rl, user, peer, now))) {
 		res = AUTH_LIMITED;
 		goto out;
 	}
@@ -775,8 +804,10 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 	auth_login_settle(&login, ok);
 	if (ok) {
 		res = AUTH_OK;
-		auth_mark_known(rl, user, peer, now);
+		if (auth_mark_known(rl, user, peer, now, true))
+			authshare_known(w, user, peer);
 	} else {
+		(void)authshare_failed(w, "addr", user, peer, NULL);
 		atomic_fetch_add(&w->app->auth_failures, 1);
 		char q[2 * RL_KEY_MAX];
 		log_event("warn", "auth_failed", "user=%s peer=%s", log_quote(user, q, sizeof(q)), peer);

@@ -350,6 +350,23 @@ int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned tt
  * one the signer refused (its row failed) keeps it too (replays cannot make the HSM refuse without limit). */
 int db_token_release(struct db *db, const uint8_t token[DB_TOKEN_LEN]) HSMCA_WUR;
 
+/* Failed-login limits shared by every frontend of the database (schema 021), each call its own statement
+ * (autocommit). Tags are DB_AUTH_TAG_LEN bytes (auth.c: HMACs of a kind and a name or address group). */
+#define DB_AUTH_TAG_LEN 32
+/* Counts a failure against tag a and, if b is not NULL, tag b: a count whose last failure is window_s or more
+ * ago starts again at 1; one at limit or above is not counted (nor its time moved) and *was_limited (may be
+ * NULL) says that a or b was. */
+int db_auth_fail(struct db *db, const uint8_t *a, const uint8_t *b, unsigned limit, unsigned window_s,
+		 bool *was_limited) HSMCA_WUR;
+/* *addr_limited: addr has limit failures within window_s; *acct_limited: acct has (acct and pair may be NULL)
+ * and the pair (the account at this address) has not logged in within known_s. */
+int db_auth_limited(struct db *db, const uint8_t *addr, const uint8_t *acct, const uint8_t *pair, unsigned limit,
+		    unsigned window_s, unsigned known_s, bool *addr_limited, bool *acct_limited) HSMCA_WUR;
+/* Records a login of pair now. */
+int db_auth_known(struct db *db, const uint8_t *pair) HSMCA_WUR;
+/* Deletes counts past window_s and pairs past known_s. */
+int db_auth_prune(struct db *db, unsigned window_s, unsigned known_s) HSMCA_WUR;
+
 /* What the certificates requested with an authsign token say about a replay (schema 011). */
 struct db_token_state {
 	char revoked[DB_SERIAL_HEX_MAX]; /* a revoked certificate requested with the token (any claim), or "" */

@@ -1,0 +1,117 @@
+/* Failed-login limits shared by the frontends of one database (schema/021_auth_limits.sql). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_priv.h"
+
+int db_auth_prune(struct db *db, unsigned window_s, unsigned known_s)
+{
+	struct db_params p = { 0 };
+	char w[16], k[16];
+	snprintf(w, sizeof w, "%u", window_s);
+	snprintf(k, sizeof k, "%u", known_s);
+	db_params_text(&p, w);
+	db_params_text(&p, k);
+	return db_exec_cmd(db,
+			   "WITH f AS (DELETE FROM auth_failures WHERE last_at < now() - make_interval(secs => $1::integer)) "
+			   "DELETE FROM auth_known WHERE last_at < now() - make_interval(secs => $2::integer)",
+			   &p);
+}
+
+int db_auth_fail(struct db *db, const uint8_t *a, const uint8_t *b, unsigned limit, unsigned window_s,
+		 bool *was_limited)
+{
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	char l[16], w[16];
+	/* in byte order, so that two statements never take the same two rows in opposite orders */
+	if (b && memcmp(a, b, DB_AUTH_TAG_LEN) > 0) {
+		const uint8_t *t = a;
+		a = b;
+		b = t;
+	}
+	snprintf(l, sizeof l, "%u", limit);
+	snprintf(w, sizeof w, "%u", window_s);
+	db_params_bin(&p, a, DB_AUTH_TAG_LEN);
+	if (b)
+		db_params_bin(&p, b, DB_AUTH_TAG_LEN);
+	else
+		db_params_text(&p, NULL);
+	db_params_text(&p, l);
+	db_params_text(&p, w);
+	/* A count whose last failure is past the window starts again (no fixed windows: a quiet window clears
+	 * it). One that is limited is not counted and keeps its time (so the refusals end a window after the
+	 * last counted failure), and says so with limit + 1. */
+	int rc = db_exec(db,
+			 "INSERT INTO auth_failures AS f (tag, failures, last_at) "
+			 "SELECT u.t, 1, now() FROM unnest(ARRAY[$1::bytea, $2::bytea]) WITH ORDINALITY AS u (t, i) "
+			 "WHERE u.t IS NOT NULL ORDER BY u.i "
+			 "ON CONFLICT (tag) DO UPDATE SET "
+			 "failures = CASE WHEN f.last_at < now() - make_interval(secs => $4::integer) THEN 1 "
+			 "WHEN f.failures >= $3::integer THEN $3::integer + 1 ELSE f.failures + 1 END, "
+			 "last_at = CASE WHEN f.last_at >= now() - make_interval(secs => $4::integer) "
+			 "AND f.failures >= $3::integer THEN f.last_at ELSE now() END "
+			 "RETURNING failures",
+			 &p, DB_FMT_TEXT, &r);
+	if (rc)
+		return rc;
+	bool over = false;
+	for (int i = 0; i < PQntuples(r); i++)
+		over = over || strtoul(PQgetvalue(r, i, 0), NULL, 10) > limit;
+	PQclear(r);
+	if (was_limited)
+		*was_limited = over;
+	return 0;
+}
+
+int db_auth_limited(struct db *db, const uint8_t *addr, const uint8_t *acct, const uint8_t *pair, unsigned limit,
+		    unsigned window_s, unsigned known_s, bool *addr_limited, bool *acct_limited)
+{
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	char l[16], w[16], k[16];
+	snprintf(l, sizeof l, "%u", limit);
+	snprintf(w, sizeof w, "%u", window_s);
+	snprintf(k, sizeof k, "%u", known_s);
+	db_params_bin(&p, addr, DB_AUTH_TAG_LEN);
+	if (acct && pair) {
+		db_params_bin(&p, acct, DB_AUTH_TAG_LEN);
+		db_params_bin(&p, pair, DB_AUTH_TAG_LEN);
+	} else {
+		db_params_text(&p, NULL);
+		db_params_text(&p, NULL);
+	}
+	db_params_text(&p, l);
+	db_params_text(&p, w);
+	db_params_text(&p, k);
+	*addr_limited = *acct_limited = false;
+	int rc = db_exec(db,
+			 "SELECT EXISTS (SELECT 1 FROM auth_failures WHERE tag = $1 AND failures >= $4::integer "
+			 "AND last_at >= now() - make_interval(secs => $5::integer)), "
+			 "EXISTS (SELECT 1 FROM auth_failures WHERE tag = $2 AND failures >= $4::integer "
+			 "AND last_at >= now() - make_interval(secs => $5::integer)) "
+			 "AND NOT EXISTS (SELECT 1 FROM auth_known WHERE tag = $3 "
+			 "AND last_at >= now() - make_interval(secs => $6::integer))",
+			 &p, DB_FMT_TEXT, &r);
+	if (rc)
+		return rc;
+	if (PQntuples(r) != 1 || PQnfields(r) != 2) {
+		PQclear(r);
+		return db_fail(db, HSMCA_ERR_STATE, "auth limits: an unexpected result");
+	}
+	*addr_limited = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	*acct_limited = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+	PQclear(r);
+	return 0;
+}
+
+int db_auth_known(struct db *db, const uint8_t *pair)
+{
+	struct db_params p = { 0 };
+	db_params_bin(&p, pair, DB_AUTH_TAG_LEN);
+	return db_exec_cmd(db,
+			   "INSERT INTO auth_known AS k (tag, last_at) VALUES ($1, now()) "
+			   "ON CONFLICT (tag) DO UPDATE SET last_at = now()",
+			   &p);
+}

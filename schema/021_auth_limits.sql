@@ -1,0 +1,28 @@
+-- 021: the failed-login limits and the addresses accounts logged in from, shared by every frontend of the
+-- database.
+--
+-- Until 021 each frontend process counted failures in its own memory: N frontends behind a load balancer
+-- allowed N times as many guesses, and a restart forgot them. Now a failure a frontend counts (a wrong
+-- password, an unknown account, an unknown API key, malformed credentials, a failed renewal proof) is also
+-- counted here, and a login is refused (429) when this table says its address, or its account from an
+-- address the account has not logged in from, is limited (frontend/db_authlimit.c; the limits and the window
+-- are the frontend's: 5 failures with no 60-second pause between them). Rows are keyed by tags, not names or
+-- addresses: HMAC-SHA-256 under the frontends' shared intent key over a domain, the kind ("acct", "addr",
+-- "proof") and the account's name or the address's group; an (account, address) pair that logged in is a
+-- tag of both. The frontend deletes rows past their window (failures after 60 s, pairs after 30 days), at
+-- most once a minute per process.
+CREATE TABLE auth_failures (
+	tag      bytea PRIMARY KEY CHECK (octet_length(tag) = 32),
+	failures integer NOT NULL CHECK (failures > 0),
+	last_at  timestamptz NOT NULL
+);
+CREATE INDEX auth_failures_last ON auth_failures (last_at);
+CREATE TABLE auth_known (
+	tag     bytea PRIMARY KEY CHECK (octet_length(tag) = 32),
+	last_at timestamptz NOT NULL
+);
+CREATE INDEX auth_known_last ON auth_known (last_at);
+
+GRANT SELECT, INSERT, DELETE ON auth_failures, auth_known TO hsmca_frontend;
+GRANT UPDATE (failures, last_at) ON auth_failures TO hsmca_frontend;
+GRANT UPDATE (last_at) ON auth_known TO hsmca_frontend;

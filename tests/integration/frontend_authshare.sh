@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Failed-login limits shared by the frontends of one database (schema 021, frontend/authshare.c). Two
+# frontends, A and B: failures at either count against the address and the account at both (before, each
+# process counted alone, so N frontends allowed N times the guesses); an address the account logged in from
+# through A is exempt from the account's limit at B too; the counts outlive a restart; a quiet window clears
+# them; rows are tags (no names, no addresses) and old ones are pruned.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/frontend_lib.sh"
+fe_setup_backend
+fe_profiles
+printf 'admin password 0001\n' > "$T/admin.pw"
+"$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name ops-admin \
+	--password-file "$T/admin.pw" > /dev/null || fail "bootstrap-admin"
+fe_start
+BPORT=$((PORT + 5)); BURL=http://127.0.0.1:$BPORT
+sed "s/^listen = .*/listen = 127.0.0.1:$BPORT/" "$T/frontend.conf" > "$T/frontend-b.conf"
+"$FRONTEND" run -c "$T/frontend-b.conf" >> "$T/frontend-b.log" 2>&1 &
+B_PID=$!; PIDS+=("$B_PID"); FE_PIDS+=("$B_PID")
+for _ in $(seq 100); do curl -fsS "$BURL/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+curl -fsS "$BURL/healthz" >/dev/null || fail "the second frontend did not start: $(tail -3 "$T/frontend-b.log")"
+
+PW=$(cat "$T/admin.pw")
+login() { # login URL ADDR PASSWORD: the status of an account listing (a login on a worker)
+	curl -sS -o "$T/resp.json" -w '%{http_code}' --interface "$2" -u "${LU:-ops-admin}:$3" "$1/api/v1/accounts"
+}
+expect() { # expect WANT URL ADDR PASSWORD WHAT
+	local got; got=$(login "$2" "$3" "$4")
+	[ "$got" = "$1" ] || fail "$5: $got, want $1: $(cat "$T/resp.json")"
+}
+owner() { pg_psql "$T/pg" owner -c "$1"; }
+
+# the address: three guesses at A and two at B are its five (at an unknown account, whose own count this is not)
+for i in 1 2 3; do LU=nobody expect 401 "$URL" 127.0.0.41 "guess a$i" "guess $i at A from .41"; done
+for i in 4 5; do LU=nobody expect 401 "$BURL" 127.0.0.41 "guess b$i" "guess $i at B from .41"; done
+LU=nobody expect 429 "$URL" 127.0.0.41 "guess a6" "a sixth guess from .41 at A"
+expect 429 "$BURL" 127.0.0.41 "$PW" "the right password from .41 at B, the address limited by failures at both"
+pass "an address's failures at two frontends are counted together: 429 at both after 5 (3 at one, 2 at the other)"
+LONG=$(printf 'n%.0s' $(seq 150)) # longer than any account name: still a plain 401 (it was a 503: its tag's text did not fit)
+LU=$LONG expect 401 "$URL" 127.0.0.43 "guess" "a guess at a 150-character account name"
+
+# the account: it logs in from .42 through A; then guesses at it from five other addresses, at both
+expect 200 "$URL" 127.0.0.42 "$PW" "the right password from .42 at A"
+for i in 1 2 3 4 5; do
+	[ $((i % 2)) = 1 ] && u=$URL || u=$BURL
+	expect 401 "$u" "127.0.0.5$i" "guess c$i" "guess $i at the account from .5$i"
+done
+expect 429 "$BURL" 127.0.0.56 "$PW" "the right password from a new address at B, the account limited by guesses at both"
+expect 429 "$URL" 127.0.0.56 "$PW" "the right password from a new address at A"
+expect 200 "$BURL" 127.0.0.42 "$PW" "the right password at B from .42, where the account logged in through A"
+pass "an account's failures at two frontends are counted together (429 from new addresses at both); the address it logged in from at one frontend stays open at the other"
+
+# the rows are tags only, and a restart keeps the counts
+[ "$(owner "select count(*) from auth_failures")" -ge 7 ] || fail "auth_failures: $(owner "select count(*) from auth_failures")"
+[ "$(owner "select count(*) from auth_known")" -ge 1 ] || fail "auth_known: $(owner "select count(*) from auth_known")"
+[ "$(owner "select count(*) from auth_failures where position('127.0.0'::bytea in tag) > 0 or position('ops-admin'::bytea in tag) > 0")" = 0 ] \
+	|| fail "a name or an address in the clear"
+kill "$B_PID"; wait "$B_PID" 2>/dev/null || true
+fe_stop_checked || fail "the frontend did not stop cleanly"; FE_PIDS=()
+# stale rows, for the first failure after the start to prune
+owner "insert into auth_failures values (decode(repeat('ab', 32), 'hex'), 9, now() - interval '2 minutes');
+	insert into auth_known values (decode(repeat('cd', 32), 'hex'), now() - interval '31 days')" > /dev/null
+fe_start
+expect 429 "$URL" 127.0.0.41 "$PW" "the right password from .41 after a restart, within the window"
+expect 429 "$URL" 127.0.0.57 "$PW" "the right password from a new address after a restart, within the window"
+# (an unknown account: ops-admin is limited at new addresses)
+[ "$(curl -sS -o /dev/null -w '%{http_code}' --interface 127.0.0.58 -u "nobody2:guess d1" "$URL/api/v1/accounts")" = 401 ] \
+	|| fail "a guess at an unknown account from .58 after the restart"
+[ "$(owner "select count(*) from auth_failures where tag = decode(repeat('ab', 32), 'hex')")$(owner "select count(*) from auth_known where tag = decode(repeat('cd', 32), 'hex')")" = 00 ] \
+	|| fail "rows past their window were not pruned"
+pass "the counts outlive a restart; failure rows past their window and known addresses past 30 days are deleted"
+
+# refused guesses do not move the window on; a quiet window clears the count
+LU=nobody expect 429 "$URL" 127.0.0.41 "guess a7" "a guess from .41 while limited"
+owner "update auth_failures set last_at = last_at - interval '61 seconds'" > /dev/null
+expect 200 "$URL" 127.0.0.41 "$PW" "the right password from .41 after a quiet minute"
+expect 200 "$URL" 127.0.0.57 "$PW" "the right password from a new address after a quiet minute"
+pass "a quiet minute (refused guesses not counted) clears the shared counts"
