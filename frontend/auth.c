@@ -322,12 +322,13 @@ void ratelimit_release(struct ratelimit *rl, const char *kind, const char *who, 
 bool auth_peer_limited(struct worker *w, const char *peer)
 {
 	struct ratelimit *rl = w->app->rl;
-	bool shared = false;
+	struct db_auth_state shared;
 	pthread_mutex_lock(&rl->mu);
 	bool limited = rl_limited(rl, "proof", peer, time(NULL));
 	pthread_mutex_unlock(&rl->mu);
-	/* the other frontends' count too (a database error is logged: this process's count still holds) */
-	return limited || (!authshare_limited(w, "proof", NULL, peer, &shared, NULL) && shared);
+	/* the other frontends' count too (a database error is logged and this process's count still holds: the
+	 * proof that follows needs the database, and fails on it, anyway) */
+	return limited || (!authshare_check(w, "proof", NULL, peer, &shared) && shared.addr_limited);
 }
 
 void auth_peer_failed(struct worker *w, const char *peer)
@@ -536,8 +537,12 @@ struct auth_login {
 	time_t now;
 	const struct db_account *acct; /* NULL: no such account (verified against the dummy, never cached) */
 	const char *user, *peer;
+	struct worker *w;          /* for the shared counts (authshare.h) */
+	bool known_shared;         /* the shared record knows this (account, address) pair */
 	bool held_addr, held_acct; /* reserved by auth_login_begin: released by auth_login_settle */
+	bool shared_held, shared_acct; /* taken from the shared counts (the account's too): given back on success */
 	bool refused;              /* auth_login_begin found no budget left: nothing was verified */
+	bool shared_error;         /* ... because the shared counts could not be asked */
 };
 
 static bool auth_login_known(void *arg)
@@ -602,28 +607,46 @@ static bool auth_known_find(struct ratelimit *rl, const uint8_t *utag, const uin
 	return false;
 }
 
+static bool auth_known_here(struct ratelimit *rl, const char *user, const char *peer, time_t now);
+
 /* The login is about to run scrypt itself (not joining one running, not cached): one attempt is reserved
  * against the address's budget and the account's, so that no more verifications run at once than failures
  * would be allowed (the account's limit does not hold at a known address: there a login that finds no budget
- * left on the account goes on with the address's alone). Without a reservation nothing is verified, and the
- * login is answered as limited. The tags are computed outside the lock, and only for an account out of budget. */
+ * left on the account goes on with the address's alone); first in this process, then in the counts every
+ * frontend shares (authshare_reserve, a statement under pwflight's lock: only logins that are to run scrypt
+ * come here). Without a reservation nothing is verified, and the login is answered as limited (or as a
+ * database error). */
 static bool auth_login_begin(void *arg)
 {
 	struct auth_login *l = arg;
-	uint8_t utag[SHA256_DIGEST_LENGTH], ptag[SHA256_DIGEST_LENGTH];
 	struct ratelimit *rl = l->rl;
 	pthread_mutex_lock(&rl->mu);
 	l->held_addr = rl_reserve(rl, "addr", l->peer, l->now);
 	l->held_acct = l->held_addr && rl_reserve(rl, "acct", l->user, l->now);
 	pthread_mutex_unlock(&rl->mu);
-	if (l->held_addr && !l->held_acct) {
-		auth_known_tags(rl, l->user, l->peer, utag, ptag);
+	bool known = l->known_shared || (l->held_addr && !l->held_acct && auth_known_here(rl, l->user, l->peer, l->now));
+	if (l->held_addr && !l->held_acct && !known) {
 		pthread_mutex_lock(&rl->mu);
-		if (!auth_known_find(rl, utag, ptag, l->now)) {
-			rl_release(rl, "addr", l->peer);
-			l->held_addr = false;
-		}
+		rl_release(rl, "addr", l->peer);
+		l->held_addr = false;
 		pthread_mutex_unlock(&rl->mu);
+	}
+	if (l->held_addr) {
+		bool ok = false;
+		int rc = authshare_reserve(l->w, l->user, l->peer, &ok);
+		l->shared_acct = ok;
+		if (!rc && !ok && (known || auth_known_here(rl, l->user, l->peer, l->now)))
+			rc = authshare_reserve(l->w, NULL, l->peer, &ok); /* the account's limit does not hold here */
+		l->shared_held = !rc && ok;
+		l->shared_error = rc != 0;
+		if (!l->shared_held) {
+			pthread_mutex_lock(&rl->mu);
+			if (l->held_acct)
+				rl_release(rl, "acct", l->user);
+			rl_release(rl, "addr", l->peer);
+			l->held_acct = l->held_addr = false;
+			pthread_mutex_unlock(&rl->mu);
+		}
 	}
 	l->refused = !l->held_addr;
 	return !l->refused;
@@ -645,6 +668,13 @@ static void auth_login_settle(struct auth_login *l, bool ok)
 		rl_fail(rl, "addr", l->peer, l->now);
 	}
 	pthread_mutex_unlock(&rl->mu);
+	/* the shared counts: a reserved attempt that failed stays counted, one that succeeded is given back; a
+	 * login that joined a verification (or found it cached) reserved nothing, and its failure counts now */
+	if (l->shared_held && ok)
+		authshare_refund(l->w, l->shared_acct ? l->user : NULL, l->peer);
+	else if (!l->shared_held && !ok)
+		(void)authshare_failed(l->w, "addr", l->user, l->peer, NULL);
+	l->shared_held = false;
 }
 
 /* A verified login of user from peer. sharing (a worker's login, which can write the database): true if the
@@ -682,11 +712,23 @@ static bool auth_mark_known(struct ratelimit *rl, const char *user, const char *
 		memcpy(victim->user, utag, AUTH_KNOWN_TAG);
 		memcpy(victim->tag, ptag, AUTH_KNOWN_TAG);
 		victim->at = now;
-		if (sharing && due)
-			victim->shared_at = now;
 	}
 	pthread_mutex_unlock(&rl->mu);
 	return sharing && due;
+}
+
+/* The shared record now holds the pair (authshare_known succeeded): not written again for an hour. */
+static void auth_known_shared(struct ratelimit *rl, const char *user, const char *peer, time_t now)
+{
+	uint8_t utag[SHA256_DIGEST_LENGTH], ptag[SHA256_DIGEST_LENGTH];
+	auth_known_tags(rl, user, peer, utag, ptag);
+	pthread_mutex_lock(&rl->mu);
+	struct known_slot *set = rl->known[utag[0] % AUTH_KNOWN_SETS];
+	for (unsigned i = 0; i < AUTH_KNOWN_WAYS; i++)
+		if (auth_known_live(&set[i], now) && CRYPTO_memcmp(set[i].user, utag, AUTH_KNOWN_TAG) == 0 &&
+		    CRYPTO_memcmp(set[i].tag, ptag, AUTH_KNOWN_TAG) == 0)
+			set[i].shared_at = now;
+	pthread_mutex_unlock(&rl->mu);
 }
 
 /* Whether user logged in from peer's group through this process (auth.h: AUTH_KNOWN_SECONDS). */
@@ -708,6 +750,18 @@ static bool auth_limited(struct ratelimit *rl, const char *user, const char *pee
 	bool addr = rl_limited(rl, "addr", peer, now), acct = !addr && rl_limited(rl, "acct", user, now);
 	pthread_mutex_unlock(&rl->mu);
 	return addr || (acct && !auth_known_here(rl, user, peer, now));
+}
+
+/* This process's counts of a login: true if its address is limited; else *out says whether its account is
+ * (the caller weighs the known pairs, its own and the shared record's). */
+static bool auth_counts(struct ratelimit *rl, const char *user, const char *peer, time_t now, struct db_auth_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&rl->mu);
+	out->addr_limited = rl_limited(rl, "addr", peer, now);
+	out->acct_limited = !out->addr_limited && rl_limited(rl, "acct", user, now);
+	pthread_mutex_unlock(&rl->mu);
+	return out->addr_limited;
 }
 
 bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, struct db_account *out)
@@ -765,16 +819,19 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 		OPENSSL_cleanse(raw, sizeof(raw));
 		return auth_addr_failed(w, peer, now, "malformed Basic credentials");
 	}
-	bool shared = false, shared_acct = false;
-	if (auth_limited(rl, user, peer, now)) {
+	struct db_auth_state sh;
+	/* this process's counts, then those every frontend keeps; a pair either knows lifts the account's limit */
+	if (auth_counts(rl, user, peer, now, &sh)) {
 		res = AUTH_LIMITED;
 		goto out;
 	}
-	if (authshare_limited(w, "addr", user, peer, &shared, &shared_acct)) { /* the counts every frontend keeps */
+	struct db_auth_state sh2;
+	if (authshare_check(w, "addr", user, peer, &sh2)) {
 		res = AUTH_ERROR;
 		goto out;
 	}
-	if (shared || (shared_acct && !auth_known_here(rl, user, peer, now))) {
+	if (sh2.addr_limited ||
+	    ((sh.acct_limited || sh2.acct_limited) && !sh2.pair_known && !auth_known_here(rl, user, peer, now))) {
 		res = AUTH_LIMITED;
 		goto out;
 	}
@@ -791,23 +848,23 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 		goto out;
 	}
 	auth_cache_tag(rl, user, pw, pw_len, tag);
-	struct auth_login login = { .rl = rl, .tag = tag, .now = now, .acct = rc ? NULL : out, .user = user, .peer = peer };
+	struct auth_login login = { .rl = rl, .tag = tag, .now = now, .acct = rc ? NULL : out, .user = user, .peer = peer,
+				    .w = w, .known_shared = sh2.pair_known };
 	const struct pwflight_cache cache = { auth_login_known, auth_login_record, auth_login_begin, &login };
 	bool ok = auth_login_known(&login) ||
 		  pwflight_verify(rl->flight, tag, rc ? auth_dummy : out->pw_hash, pw, pw_len, &cache,
 				  &w->app->password_checks);
 	if (login.refused) { /* as many verifications run or failed as the limit allows: nothing was verified */
-		res = AUTH_LIMITED;
+		res = login.shared_error ? AUTH_ERROR : AUTH_LIMITED;
 		goto out;
 	}
 	ok = ok && !rc && !out->disabled;
 	auth_login_settle(&login, ok);
 	if (ok) {
 		res = AUTH_OK;
-		if (auth_mark_known(rl, user, peer, now, true))
-			authshare_known(w, user, peer);
+		if (auth_mark_known(rl, user, peer, now, true) && authshare_known(w, user, peer) == 0)
+			auth_known_shared(rl, user, peer, now);
 	} else {
-		(void)authshare_failed(w, "addr", user, peer, NULL);
 		atomic_fetch_add(&w->app->auth_failures, 1);
 		char q[2 * RL_KEY_MAX];
 		log_event("warn", "auth_failed", "user=%s peer=%s", log_quote(user, q, sizeof(q)), peer);

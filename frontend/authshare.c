@@ -1,99 +1,113 @@
 #include "authshare.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "auth.h"
+#include "intent.h"
+#include "issue.h"
 #include "log.h"
 #include "peergroup.h"
 
 #define AUTHSHARE_PRUNE_SECONDS 60
 
-/* HMAC-SHA-256(intent key, domain 0 x sep y) into out, however long x and y are; false if OpenSSL fails. */
-static bool authshare_tag(const struct app *a, const char *domain, const char *x, char sep, const char *y,
-			  uint8_t out[DB_AUTH_TAG_LEN])
+struct authshare_tags {
+	uint8_t addr[DB_AUTH_TAG_LEN], acct[DB_AUTH_TAG_LEN], pair[DB_AUTH_TAG_LEN];
+};
+
+/* HMAC(intent key, domain 0 || u16 len || x || u16 len || y) into out. */
+static int authshare_tag(const struct app *a, const char *domain, const char *x, const char *y,
+			 uint8_t out[DB_AUTH_TAG_LEN])
 {
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-	OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0), OSSL_PARAM_construct_end() };
-	const uint8_t zero = 0;
-	size_t len = 0;
-	bool ok = ctx && EVP_MAC_init(ctx, a->intent_key, INTENT_KEY_LEN, params) &&
-		  EVP_MAC_update(ctx, (const uint8_t *)domain, strlen(domain)) && EVP_MAC_update(ctx, &zero, 1) &&
-		  EVP_MAC_update(ctx, (const uint8_t *)x, strlen(x)) && EVP_MAC_update(ctx, (const uint8_t *)&sep, 1) &&
-		  EVP_MAC_update(ctx, (const uint8_t *)y, strlen(y)) && EVP_MAC_final(ctx, out, &len, DB_AUTH_TAG_LEN) &&
-		  len == DB_AUTH_TAG_LEN;
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return ok;
+	const struct intent_part parts[] = { { x, strlen(x), 2 }, { y, strlen(y), 2 } };
+	return intent_hmac_parts(a->intent_key, domain, parts, 2, out);
 }
 
-/* The tags of peer's count (kind), and of user's count and the (user, peer) pair if user is not NULL. */
-static bool authshare_tags(const struct app *a, const char *kind, const char *user, const char *peer,
-			   uint8_t addr[DB_AUTH_TAG_LEN], uint8_t acct[DB_AUTH_TAG_LEN], uint8_t pair[DB_AUTH_TAG_LEN])
+/* The tags of peer's count (kind), and of user's count and the (user, peer) pair if user is not NULL; and
+ * the worker's connection. 0 or an error, logged as what. */
+static int authshare_prepare(struct worker *w, const char *what, const char *kind, const char *user,
+			     const char *peer, struct authshare_tags *t)
 {
 	char group[PEERGROUP_MAX];
 	peergroup_of(peer, group);
-	return authshare_tag(a, "hsmca-authlimit-v1", kind, ':', group, addr) &&
-	       (!user || (authshare_tag(a, "hsmca-authlimit-v1", "acct", ':', user, acct) &&
-			  authshare_tag(a, "hsmca-authknown-v1", user, 0, group, pair)));
+	int rc = authshare_tag(w->app, "hsmca-authlimit-v1", kind, group, t->addr);
+	if (!rc && user && !(rc = authshare_tag(w->app, "hsmca-authlimit-v1", "acct", user, t->acct)))
+		rc = authshare_tag(w->app, "hsmca-authknown-v1", user, group, t->pair);
+	if (rc) {
+		log_event("error", "auth_limits_failed", "worker=%u what=%s why=\"cannot compute a tag (rc=%d)\"", w->id,
+			  what, rc);
+		return rc;
+	}
+	return issue_db(w); /* logged there */
 }
 
-static void authshare_db_error(struct worker *w, const char *what)
+static int authshare_db_error(struct worker *w, const char *what, int rc)
 {
-	log_event("error", "db_error", "worker=%u what=%s why=\"%s\"", w->id, what, db_errmsg(w->db));
-}
-
-int authshare_limited(struct worker *w, const char *kind, const char *user, const char *peer, bool *limited,
-		      bool *acct_limited)
-{
-	uint8_t addr[DB_AUTH_TAG_LEN], acct[DB_AUTH_TAG_LEN], pair[DB_AUTH_TAG_LEN];
-	bool a = false;
-	*limited = false;
-	if (acct_limited)
-		*acct_limited = false;
-	if (!authshare_tags(w->app, kind, user, peer, addr, acct, pair))
-		return HSMCA_ERR_CRYPTO;
-	int rc = db_auth_limited(w->db, addr, user ? acct : NULL, user ? pair : NULL, AUTH_FAIL_LIMIT, AUTH_FAIL_WINDOW,
-				 AUTH_KNOWN_SECONDS, limited, &a);
 	if (rc)
-		authshare_db_error(w, "auth_limits");
-	else if (acct_limited)
-		*acct_limited = a;
+		log_event("error", "db_error", "worker=%u what=%s why=\"%s\"", w->id, what, db_errmsg(w->db));
 	return rc;
+}
+
+/* Failures and reservations are what grows the tables: the rows past their window go at most once a minute
+ * per process. */
+static void authshare_prune_due(struct worker *w)
+{
+	static _Atomic long long pruned_at;
+	long long now = (long long)time(NULL), last = atomic_load(&pruned_at);
+	if (now - last >= AUTHSHARE_PRUNE_SECONDS && atomic_compare_exchange_strong(&pruned_at, &last, now))
+		(void)authshare_db_error(w, "auth_prune", db_auth_prune(w->db, AUTH_FAIL_WINDOW, AUTH_KNOWN_SECONDS));
+}
+
+int authshare_check(struct worker *w, const char *kind, const char *user, const char *peer, struct db_auth_state *out)
+{
+	struct authshare_tags t;
+	memset(out, 0, sizeof(*out));
+	int rc = authshare_prepare(w, "auth_limits", kind, user, peer, &t);
+	if (rc)
+		return rc;
+	return authshare_db_error(w, "auth_limits",
+				  db_auth_limited(w->db, t.addr, user ? t.acct : NULL, user ? t.pair : NULL, AUTH_FAIL_LIMIT,
+						  AUTH_FAIL_WINDOW, AUTH_KNOWN_SECONDS, out));
+}
+
+int authshare_reserve(struct worker *w, const char *user, const char *peer, bool *reserved)
+{
+	struct authshare_tags t;
+	*reserved = false;
+	int rc = authshare_prepare(w, "auth_reserve", "addr", user, peer, &t);
+	if (rc)
+		return rc;
+	if ((rc = authshare_db_error(w, "auth_reserve", db_auth_reserve(w->db, t.addr, user ? t.acct : NULL,
+									 AUTH_FAIL_LIMIT, AUTH_FAIL_WINDOW, reserved))))
+		return rc;
+	authshare_prune_due(w);
+	return 0;
+}
+
+void authshare_refund(struct worker *w, const char *user, const char *peer)
+{
+	struct authshare_tags t;
+	if (!authshare_prepare(w, "auth_refund", "addr", user, peer, &t))
+		(void)authshare_db_error(w, "auth_refund", db_auth_refund(w->db, t.addr, user ? t.acct : NULL));
 }
 
 int authshare_failed(struct worker *w, const char *kind, const char *user, const char *peer, bool *was_limited)
 {
-	static _Atomic long long pruned_at;
-	uint8_t addr[DB_AUTH_TAG_LEN], acct[DB_AUTH_TAG_LEN], pair[DB_AUTH_TAG_LEN];
-	long long now = (long long)time(NULL), last = atomic_load(&pruned_at);
+	struct authshare_tags t;
 	if (was_limited)
 		*was_limited = false;
-	if (!authshare_tags(w->app, kind, user, peer, addr, acct, pair))
-		return HSMCA_ERR_CRYPTO;
-	int rc = db_auth_fail(w->db, addr, user ? acct : NULL, AUTH_FAIL_LIMIT, AUTH_FAIL_WINDOW, was_limited);
-	if (rc) {
-		authshare_db_error(w, "auth_failure");
+	int rc = authshare_prepare(w, "auth_failure", kind, user, peer, &t);
+	if (rc || (rc = authshare_db_error(w, "auth_failure", db_auth_fail(w->db, t.addr, user ? t.acct : NULL,
+									    AUTH_FAIL_LIMIT, AUTH_FAIL_WINDOW, was_limited))))
 		return rc;
-	}
-	/* failures are what grows the tables: the rows past their window go at most once a minute per process */
-	if (now - last >= AUTHSHARE_PRUNE_SECONDS && atomic_compare_exchange_strong(&pruned_at, &last, now) &&
-	    db_auth_prune(w->db, AUTH_FAIL_WINDOW, AUTH_KNOWN_SECONDS))
-		authshare_db_error(w, "auth_prune");
+	authshare_prune_due(w);
 	return 0;
 }
 
-void authshare_known(struct worker *w, const char *user, const char *peer)
+int authshare_known(struct worker *w, const char *user, const char *peer)
 {
-	uint8_t addr[DB_AUTH_TAG_LEN], acct[DB_AUTH_TAG_LEN], pair[DB_AUTH_TAG_LEN];
-	if (!authshare_tags(w->app, "addr", user, peer, addr, acct, pair))
-		log_event("error", "auth_known_failed", "worker=%u why=\"cannot compute the tag\"", w->id);
-	else if (db_auth_known(w->db, pair))
-		authshare_db_error(w, "auth_known");
+	struct authshare_tags t;
+	int rc = authshare_prepare(w, "auth_known", "addr", user, peer, &t);
+	return rc ? rc : authshare_db_error(w, "auth_known", db_auth_known(w->db, t.pair));
 }

@@ -358,10 +358,20 @@ int db_token_release(struct db *db, const uint8_t token[DB_TOKEN_LEN]) HSMCA_WUR
  * NULL) says that a or b was. */
 int db_auth_fail(struct db *db, const uint8_t *a, const uint8_t *b, unsigned limit, unsigned window_s,
 		 bool *was_limited) HSMCA_WUR;
-/* *addr_limited: addr has limit failures within window_s; *acct_limited: acct has (acct and pair may be NULL)
- * and the pair (the account at this address) has not logged in within known_s. */
+struct db_auth_state {
+	bool addr_limited; /* addr has limit failures within window_s */
+	bool acct_limited; /* so has acct */
+	bool pair_known;   /* the account logged in from this address (its pair) within known_s */
+};
+/* What the shared counts say of a login (acct and pair may be NULL: an address's count only). */
 int db_auth_limited(struct db *db, const uint8_t *addr, const uint8_t *acct, const uint8_t *pair, unsigned limit,
-		    unsigned window_s, unsigned known_s, bool *addr_limited, bool *acct_limited) HSMCA_WUR;
+		    unsigned window_s, unsigned known_s, struct db_auth_state *out) HSMCA_WUR;
+/* A verification about to run (its own transaction): counted in advance against a and, if not NULL, b, both or
+ * neither; *reserved is false if one of them has limit failures within window_s. db_auth_refund gives a
+ * verification that succeeded back. Without the reservation, five guesses could run at each frontend at once. */
+int db_auth_reserve(struct db *db, const uint8_t *a, const uint8_t *b, unsigned limit, unsigned window_s,
+		    bool *reserved) HSMCA_WUR;
+int db_auth_refund(struct db *db, const uint8_t *a, const uint8_t *b) HSMCA_WUR;
 /* Records a login of pair now. */
 int db_auth_known(struct db *db, const uint8_t *pair) HSMCA_WUR;
 /* Deletes counts past window_s and pairs past known_s. */

@@ -13,10 +13,30 @@ int db_auth_prune(struct db *db, unsigned window_s, unsigned known_s)
 	snprintf(k, sizeof k, "%u", known_s);
 	db_params_text(&p, w);
 	db_params_text(&p, k);
+	/* rows another statement holds are left for the next prune (no lock order to meet: no deadlock with a
+	 * count that takes two rows in tag order) */
 	return db_exec_cmd(db,
-			   "WITH f AS (DELETE FROM auth_failures WHERE last_at < now() - make_interval(secs => $1::integer)) "
-			   "DELETE FROM auth_known WHERE last_at < now() - make_interval(secs => $2::integer)",
+			   "WITH f AS (DELETE FROM auth_failures WHERE tag IN (SELECT tag FROM auth_failures "
+			   "WHERE last_at < now() - make_interval(secs => $1::integer) FOR UPDATE SKIP LOCKED)) "
+			   "DELETE FROM auth_known WHERE tag IN (SELECT tag FROM auth_known "
+			   "WHERE last_at < now() - make_interval(secs => $2::integer) FOR UPDATE SKIP LOCKED)",
 			   &p);
+}
+
+/* The two tags as parameters $1 and $2 (b may be NULL), a before b in byte order: two statements never take
+ * the same two rows in opposite orders. */
+static void db_auth_tags(struct db_params *p, const uint8_t *a, const uint8_t *b)
+{
+	if (b && memcmp(a, b, DB_AUTH_TAG_LEN) > 0) {
+		const uint8_t *t = a;
+		a = b;
+		b = t;
+	}
+	db_params_bin(p, a, DB_AUTH_TAG_LEN);
+	if (b)
+		db_params_bin(p, b, DB_AUTH_TAG_LEN);
+	else
+		db_params_text(p, NULL);
 }
 
 int db_auth_fail(struct db *db, const uint8_t *a, const uint8_t *b, unsigned limit, unsigned window_s,
@@ -25,19 +45,9 @@ int db_auth_fail(struct db *db, const uint8_t *a, const uint8_t *b, unsigned lim
 	struct db_params p = { 0 };
 	PGresult *r = NULL;
 	char l[16], w[16];
-	/* in byte order, so that two statements never take the same two rows in opposite orders */
-	if (b && memcmp(a, b, DB_AUTH_TAG_LEN) > 0) {
-		const uint8_t *t = a;
-		a = b;
-		b = t;
-	}
 	snprintf(l, sizeof l, "%u", limit);
 	snprintf(w, sizeof w, "%u", window_s);
-	db_params_bin(&p, a, DB_AUTH_TAG_LEN);
-	if (b)
-		db_params_bin(&p, b, DB_AUTH_TAG_LEN);
-	else
-		db_params_text(&p, NULL);
+	db_auth_tags(&p, a, b);
 	db_params_text(&p, l);
 	db_params_text(&p, w);
 	/* A count whose last failure is past the window starts again (no fixed windows: a quiet window clears
@@ -66,7 +76,7 @@ int db_auth_fail(struct db *db, const uint8_t *a, const uint8_t *b, unsigned lim
 }
 
 int db_auth_limited(struct db *db, const uint8_t *addr, const uint8_t *acct, const uint8_t *pair, unsigned limit,
-		    unsigned window_s, unsigned known_s, bool *addr_limited, bool *acct_limited)
+		    unsigned window_s, unsigned known_s, struct db_auth_state *out)
 {
 	struct db_params p = { 0 };
 	PGresult *r = NULL;
@@ -85,25 +95,79 @@ int db_auth_limited(struct db *db, const uint8_t *addr, const uint8_t *acct, con
 	db_params_text(&p, l);
 	db_params_text(&p, w);
 	db_params_text(&p, k);
-	*addr_limited = *acct_limited = false;
+	memset(out, 0, sizeof(*out));
 	int rc = db_exec(db,
 			 "SELECT EXISTS (SELECT 1 FROM auth_failures WHERE tag = $1 AND failures >= $4::integer "
 			 "AND last_at >= now() - make_interval(secs => $5::integer)), "
 			 "EXISTS (SELECT 1 FROM auth_failures WHERE tag = $2 AND failures >= $4::integer "
-			 "AND last_at >= now() - make_interval(secs => $5::integer)) "
-			 "AND NOT EXISTS (SELECT 1 FROM auth_known WHERE tag = $3 "
+			 "AND last_at >= now() - make_interval(secs => $5::integer)), "
+			 "EXISTS (SELECT 1 FROM auth_known WHERE tag = $3 "
 			 "AND last_at >= now() - make_interval(secs => $6::integer))",
 			 &p, DB_FMT_TEXT, &r);
 	if (rc)
 		return rc;
-	if (PQntuples(r) != 1 || PQnfields(r) != 2) {
+	if (PQntuples(r) != 1 || PQnfields(r) != 3) {
 		PQclear(r);
 		return db_fail(db, HSMCA_ERR_STATE, "auth limits: an unexpected result");
 	}
-	*addr_limited = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	*acct_limited = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+	out->addr_limited = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	out->acct_limited = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+	out->pair_known = strcmp(PQgetvalue(r, 0, 2), "t") == 0;
 	PQclear(r);
 	return 0;
+}
+
+int db_auth_reserve(struct db *db, const uint8_t *a, const uint8_t *b, unsigned limit, unsigned window_s,
+		    bool *reserved)
+{
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	char l[16], w[16];
+	int rc;
+	*reserved = false;
+	snprintf(l, sizeof l, "%u", limit);
+	snprintf(w, sizeof w, "%u", window_s);
+	db_auth_tags(&p, a, b);
+	db_params_text(&p, l);
+	db_params_text(&p, w);
+	if ((rc = db_begin(db)))
+		return rc;
+	/* each count below the limit (or past its window) takes the attempt; one at the limit is left alone */
+	rc = db_exec(db,
+		     "INSERT INTO auth_failures AS f (tag, failures, last_at) "
+		     "SELECT u.t, 1, now() FROM unnest(ARRAY[$1::bytea, $2::bytea]) WITH ORDINALITY AS u (t, i) "
+		     "WHERE u.t IS NOT NULL ORDER BY u.i "
+		     "ON CONFLICT (tag) DO UPDATE SET "
+		     "failures = CASE WHEN f.last_at < now() - make_interval(secs => $4::integer) THEN 1 "
+		     "ELSE f.failures + 1 END, last_at = now() "
+		     "WHERE f.last_at < now() - make_interval(secs => $4::integer) OR f.failures < $3::integer "
+		     "RETURNING f.tag",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc) {
+		db_rollback(db);
+		return rc;
+	}
+	bool all = PQntuples(r) == (b ? 2 : 1);
+	PQclear(r);
+	if (!all) { /* one of them is at the limit: neither takes it */
+		db_rollback(db);
+		return 0;
+	}
+	if ((rc = db_commit(db)))
+		return rc;
+	*reserved = true;
+	return 0;
+}
+
+int db_auth_refund(struct db *db, const uint8_t *a, const uint8_t *b)
+{
+	struct db_params p = { 0 };
+	db_auth_tags(&p, a, b);
+	/* the row order of an UPDATE is the plan's: lock the two in tag order first */
+	return db_exec_cmd(db,
+			   "WITH l AS (SELECT tag FROM auth_failures WHERE tag IN ($1, $2) ORDER BY tag FOR UPDATE) "
+			   "UPDATE auth_failures f SET failures = f.failures - 1 FROM l WHERE f.tag = l.tag AND f.failures > 0",
+			   &p);
 }
 
 int db_auth_known(struct db *db, const uint8_t *pair)

@@ -5,7 +5,9 @@
 -- allowed N times as many guesses, and a restart forgot them. Now a failure a frontend counts (a wrong
 -- password, an unknown account, an unknown API key, malformed credentials, a failed renewal proof) is also
 -- counted here, and a login is refused (429) when this table says its address, or its account from an
--- address the account has not logged in from, is limited (frontend/db_authlimit.c; the limits and the window
+-- address the account has not logged in from, is limited. A password verification takes its attempt here
+-- before it runs (given back on success), so no more than the limit's number run at once across the
+-- frontends (frontend/db_authlimit.c; the limits and the window
 -- are the frontend's: 5 failures with no 60-second pause between them). Rows are keyed by tags, not names or
 -- addresses: HMAC-SHA-256 under the frontends' shared intent key over a domain, the kind ("acct", "addr",
 -- "proof") and the account's name or the address's group; an (account, address) pair that logged in is a
@@ -13,7 +15,7 @@
 -- most once a minute per process.
 CREATE TABLE auth_failures (
 	tag      bytea PRIMARY KEY CHECK (octet_length(tag) = 32),
-	failures integer NOT NULL CHECK (failures > 0),
+	failures integer NOT NULL CHECK (failures >= 0), -- a verification is counted before it runs, given back if it succeeds
 	last_at  timestamptz NOT NULL
 );
 CREATE INDEX auth_failures_last ON auth_failures (last_at);
