@@ -110,9 +110,15 @@ enum auth_result certauth_request(struct worker *w, const struct job *j, struct 
 		return AUTH_ERROR;
 	bool found = rc == 0; /* rc is reused below for the account */
 	const struct profile *p = rc ? NULL : profiles_find(&w->app->profiles, c.profile);
-	/* a login is a person's: a certificate requested through CFSSL authsign (a machine's key) is none, even
-	 * under a profile that has become a login profile since (login and cfssl_key exclude each other) */
-	if (!rc && (!p || !p->login || c.by_authsign)) {
+	/* a login is a person's: a certificate requested by a machine credential (CFSSL authsign, an API key;
+	 * or one that renews such a certificate) is none, even under a profile that has become a login profile
+	 * since (login and cfssl_key exclude each other; an API key gets no certificate of a login profile) */
+	bool machine = !rc && c.by_authsign;
+	if (!rc && p && p->login && !machine && db_cert_by_machine(w->db, c.serial_hex, &machine)) {
+		db_cert_row_free(&c);
+		return AUTH_ERROR;
+	}
+	if (!rc && (!p || !p->login || machine)) {
 		ar = AUTH_MISSING; /* a service's certificate, not a login: ask for credentials */
 	} else if (!rc && !strcmp(c.status, "issued") && c.not_before <= now && now < c.not_after) {
 		rc = db_account_get(w->db, c.requester, out);

@@ -512,7 +512,7 @@ void cfssl_sign(struct worker *w, struct job *j)
 	}
 	if (cfssl_label_refused(w, j, acct.name, p, s.r.label))
 		goto out;
-	struct issue_extra ex = { .hosts = s.r.hosts, .via = "cfssl-sign" };
+	struct issue_extra ex = { .hosts = s.r.hosts, .via = "cfssl-sign", .by_api_key = auth_is_api_key(j->auth) };
 	cfssl_issue(w, j, acct.name, p, s.r.csr, s.r.csr_len, &ex);
 out:
 	cfssl_sign_free(&s);

@@ -46,6 +46,37 @@ static int db_time(struct db *db, const PGresult *r, int col, time_t *out)
 	return 0;
 }
 
+int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine)
+{
+	char serial[DB_SERIAL_HEX_MAX];
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	int rc;
+	*machine = false;
+	if ((rc = db_serial_norm(db, serial_hex, serial)))
+		return rc;
+	db_params_text(&p, serial);
+	rc = db_exec(db,
+		     "WITH RECURSIVE chain (serial, renews, token, depth) AS ("
+		     "SELECT c.serial_hex, c.renews_serial, c.authsign_token IS NOT NULL, 0 FROM certificates c "
+		     "WHERE c.serial_hex = $1 UNION ALL "
+		     "SELECT c.serial_hex, c.renews_serial, c.authsign_token IS NOT NULL, chain.depth + 1 "
+		     "FROM certificates c JOIN chain ON c.serial_hex = chain.renews WHERE chain.depth < 1000) "
+		     "SELECT (coalesce(bool_or(chain.token), false) OR EXISTS (SELECT 1 FROM audit_log a "
+		     "JOIN chain ch ON a.object = ch.serial WHERE a.action IN ('certificate.requested', "
+		     "'certificate.held') AND a.details::jsonb->>'credential' = 'api-key'))::text FROM chain",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return db_fail(db, HSMCA_ERR_STATE, "certificate %s: an unexpected result", serial);
+	}
+	*machine = strcmp(PQgetvalue(r, 0, 0), "true") == 0;
+	PQclear(r);
+	return 0;
+}
+
 int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out)
 {
 	static const char *const names[] = { "serial_hex", "issuer", "profile", "requester", "status", "renews",

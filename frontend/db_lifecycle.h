@@ -28,6 +28,11 @@ struct db_cert_row {
 /* Reads the row of serial_hex (either case). HSMCA_ERR_NOTFOUND if none. */
 int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out) HSMCA_WUR;
 void db_cert_row_free(struct db_cert_row *r);
+/* *machine: serial_hex's certificate, or one it renews (its renewal chain, to any depth up to 1000), was
+ * requested by a machine credential: through CFSSL authsign (its token on the row), or with an API key (the
+ * audit row of its request says "credential": "api-key"). Such a certificate is no login, whatever its
+ * profile has become (a renewal proves the holder of the old key, not a person). */
+int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine) HSMCA_WUR;
 
 /* db_cert_insert_pending with another initial status ("held"); the same checks. */
 int db_cert_insert_as(struct db *db, const struct db_cert *c, const char *status) HSMCA_WUR;

@@ -369,6 +369,8 @@ int issue_rec_build(struct issue_rec *r, const uint8_t intent_key[INTENT_KEY_LEN
 		dbuf_add(d, ", \"via\": ", 9);
 		json_write_string(d, x->via);
 	}
+	if (x && x->by_api_key)
+		dbuf_add(d, ", \"credential\": \"api-key\"", 25);
 	dbuf_add(d, "}", 2); /* with the NUL */
 	if (d->failed || r->sans.failed) {
 		issue_rec_free(r);

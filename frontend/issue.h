@@ -31,6 +31,8 @@ struct issue_extra {
 	const char *renews_serial;     /* the certificate this one renews, or NULL */
 	const char *via;               /* how the request was authenticated, for the audit row */
 	const uint8_t *authsign_token; /* CFSSL authsign: the request's token (DB_TOKEN_LEN bytes), kept on the row */
+	bool by_api_key;               /* requested with an API key: "credential": "api-key" in the audit row (a
+					* machine's: never a login, db_cert_by_machine) */
 };
 
 /* Opens this worker's database connection if needed. */

@@ -33,6 +33,7 @@ struct issue_async {
 	char *csr_text;  /* owned copy of the request's CSR: a serial drawn twice builds the TBS again from it */
 	size_t csr_len;
 	int draws;       /* serials drawn so far */
+	struct issue_extra x; /* by_api_key only: a request with an API key says so in its audit row */
 };
 
 static void issue_async_free(struct issue_async *a)
@@ -62,7 +63,8 @@ static int issue_async_submit(struct issue_async *a, const struct csr *csr, cons
 		issue_rec_free(&a->rec);
 		a->rec_built = false;
 	}
-	if (issue_rec_build(&a->rec, a->app->intent_key, false, a->p, a->actor, serial, csr, &a->tbs, validity, NULL))
+	if (issue_rec_build(&a->rec, a->app->intent_key, false, a->p, a->actor, serial, csr, &a->tbs, validity,
+			    a->x.by_api_key ? &a->x : NULL))
 		return -1;
 	a->rec_built = true;
 	a->draws++;
@@ -181,6 +183,7 @@ static int issue_async_start(struct app *app, struct pool *pool, struct job *j, 
 	a->j = j;
 	a->p = p;
 	snprintf(a->actor, sizeof(a->actor), "%s", actor);
+	a->x.by_api_key = auth_is_api_key(j->auth);
 	a->tbs = *tbs;
 	dbuf_init(tbs);
 	dbuf_init(&a->s.der);
@@ -197,15 +200,16 @@ static int issue_async_start(struct app *app, struct pool *pool, struct job *j, 
 int issue_run(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr_text,
 	      size_t csr_len, struct issue_outcome *o)
 {
+	const struct issue_extra key = { .by_api_key = true }, *x = auth_is_api_key(j->auth) ? &key : NULL;
 	if (p->needs_approval || !w->app->committer || !w->pool)
-		return issue_core(w, actor, j->peer, p, csr_text, csr_len, NULL, o);
+		return issue_core(w, actor, j->peer, p, csr_text, csr_len, x, o);
 	struct csr csr;
 	struct dbuf tbs;
 	time_t validity[2] = { 0, 0 };
 	int ret = -1;
 	memset(&csr, 0, sizeof(csr));
 	dbuf_init(&tbs);
-	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, NULL, o, &csr, &tbs, validity) == 0 &&
+	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, x, o, &csr, &tbs, validity) == 0 &&
 	    issue_async_start(w->app, w->pool, j, actor, p, &csr, csr_text, csr_len, &tbs, validity, o) == 0) {
 		w->deferred = true; /* the worker must not touch j again */
 		ret = 2;

@@ -28,6 +28,20 @@ login = yes
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 
+[profile svc-ops]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .ops.example.com
+max_sans = 1
+max_validity_days = 7
+key_usage = digitalSignature
+eku = clientAuth
+accounts = ops-admin
+login = no
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+
 [profile gated-overlong]
 issuer = int
 issuer_cert = $T/ca/int.pem
@@ -795,6 +809,27 @@ issue_req "$T/op.csr" operator -H "Authorization: Bearer $OPKEY"
 [ "$(cert_rows)" = "$before" ] || fail "an API key's login certificate request stored a row"
 [ "$(pg_psql "$T/pg" owner -c "select details::jsonb->>'code' from audit_log where action = 'certificate.refused' order by id desc limit 1")" = api-key-forbidden ] \
 	|| fail "the API key's refusal is not audited"
+# a certificate an API key got under a profile that becomes a login profile later, and one that renews it, log
+# nobody in (a machine's: "credential": "api-key" in its request's audit row); one got with the password does
+call POST /api/v1/accounts/ops-admin/apikeys -d '{}' "${ADMIN[@]}"
+[ "$STATUS" = 201 ] || fail "API key for ops-admin: $STATUS $BODY"
+ADMKEY=$(json_field '["key"]')
+csr mk ec:P-256 "DNS:mk.ops.example.com"
+issue_req "$T/mk.csr" svc-ops -H "Authorization: Bearer $ADMKEY"
+[ "$STATUS" = 201 ] || fail "svc-ops with an API key: $STATUS $BODY"
+MK=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/mk.pem"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where object = '$MK' and action = 'certificate.requested'
+	and details::jsonb->>'credential' = 'api-key'")" = 1 ] || fail "the API key's request is not recorded as one"
+challenge "$MK"; CH=$(json_field '["challenge"]')
+csr mkr ec:P-256 "DNS:ignored.ops.example.com"
+renew_body "$T/mkr.csr" "$MK" "$CH" "$(renew_sig "$T/mk.key" "$CH" "$T/mkr.csr")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 201 ] || fail "renewing the API key's certificate: $STATUS $BODY"
+json_field '["certificate"]' > "$T/mkr.pem"
+csr mp ec:P-256 "DNS:mp.ops.example.com"
+issue_req "$T/mp.csr" svc-ops "${ADMIN[@]}"
+[ "$STATUS" = 201 ] || fail "svc-ops with the password: $STATUS $BODY"
+json_field '["certificate"]' > "$T/mp.pem"
 csr gated4 ec:P-256 "DNS:gated4.example.com"
 issue_req "$T/gated4.csr" gated "${ALICE[@]}"
 S4=$(json_field '["serial"]'); A4=$(json_field '["approval"]')
@@ -848,7 +883,17 @@ openssl x509 -req -in "$T/xop.req" -CA "$T/other-ca.pem" -CAkey "$T/other-ca.key
 	-days 1 -sha256 -extfile "$T/xop.ext" -out "$T/xop.pem" 2>/dev/null || fail "the other CA's client certificate"
 openssl x509 -in "$T/xop.pem" -outform DER -out "$T/xop.der"
 cat "$T/chain.pem" "$T/other-ca.pem" > "$T/client-ca.pem"
+awk '/^\[profile svc-ops\]/ { p = 1 } p && /^login = no$/ { $0 = "login = yes" } /^$/ { p = 0 } 1' "$T/profiles.conf" > "$T/profiles.new"
+mv "$T/profiles.new" "$T/profiles.conf"
+grep -q '^login = yes$' <(sed -n '/^\[profile svc-ops\]/,/^$/p' "$T/profiles.conf") || fail "svc-ops is not a login profile now"
 fe_restart_tls "$T/client-ca.pem"
+tls_call GET /api/v1/accounts "$T/mp.pem" "$T/mp.key"
+[ "$STATUS" = 200 ] || fail "a certificate got with the password, its profile a login profile now: $STATUS $BODY"
+tls_call GET /api/v1/accounts "$T/mk.pem" "$T/mk.key" --interface 127.0.0.33
+[ "$STATUS" = 401 ] || fail "a certificate an API key got, its profile a login profile now, logged in: $STATUS $BODY"
+tls_call GET /api/v1/accounts "$T/mkr.pem" "$T/mkr.key" --interface 127.0.0.33
+[ "$STATUS" = 401 ] || fail "the renewal of a certificate an API key got logged in: $STATUS $BODY"
+pass "a profile that becomes a login profile: its certificates got with a password log in, those an API key got (and their renewals) do not"
 forge_row 5a5a5a5a5a5a5a5a5a5a "$T/xop.der" ops-admin # (ops-admin2's row was changed in SQL above: refused anyway)
 tls_call GET /api/v1/accounts "$T/xop.pem" "$T/xop.key"
 [ "$STATUS" = 401 ] || fail "a forged row's client certificate logged in: $STATUS $BODY"
