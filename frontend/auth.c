@@ -668,11 +668,11 @@ static void auth_login_settle(struct auth_login *l, bool ok)
 		rl_fail(rl, "addr", l->peer, l->now);
 	}
 	pthread_mutex_unlock(&rl->mu);
-	/* the shared counts: a reserved attempt that failed stays counted, one that succeeded is given back; a
-	 * login that joined a verification (or found it cached) reserved nothing, and its failure counts now */
-	if (l->shared_held && ok)
-		authshare_refund(l->w, l->shared_acct ? l->user : NULL, l->peer);
-	else if (!l->shared_held && !ok)
+	/* the shared counts: a reservation is settled (a failure, or given back); a login that joined a
+	 * verification (or found it cached) reserved nothing, and its failure is counted now */
+	if (l->shared_held)
+		authshare_settle(l->w, l->shared_acct ? l->user : NULL, l->peer, !ok);
+	else if (!ok)
 		(void)authshare_failed(l->w, "addr", l->user, l->peer, NULL);
 	l->shared_held = false;
 }

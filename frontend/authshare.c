@@ -49,7 +49,7 @@ static int authshare_db_error(struct worker *w, const char *what, int rc)
 	return rc;
 }
 
-/* Failures and reservations are what grows the tables: the rows past their window go at most once a minute
+/* Failures and reservations are what grows the tables (never under pwflight's lock: after a verification): the rows past their window go at most once a minute
  * per process. */
 static void authshare_prune_due(struct worker *w)
 {
@@ -78,18 +78,16 @@ int authshare_reserve(struct worker *w, const char *user, const char *peer, bool
 	int rc = authshare_prepare(w, "auth_reserve", "addr", user, peer, &t);
 	if (rc)
 		return rc;
-	if ((rc = authshare_db_error(w, "auth_reserve", db_auth_reserve(w->db, t.addr, user ? t.acct : NULL,
-									 AUTH_FAIL_LIMIT, AUTH_FAIL_WINDOW, reserved))))
-		return rc;
-	authshare_prune_due(w);
-	return 0;
+	return authshare_db_error(w, "auth_reserve", db_auth_reserve(w->db, t.addr, user ? t.acct : NULL, AUTH_FAIL_LIMIT,
+								   AUTH_FAIL_WINDOW, reserved));
 }
 
-void authshare_refund(struct worker *w, const char *user, const char *peer)
+void authshare_settle(struct worker *w, const char *user, const char *peer, bool failed)
 {
 	struct authshare_tags t;
-	if (!authshare_prepare(w, "auth_refund", "addr", user, peer, &t))
-		(void)authshare_db_error(w, "auth_refund", db_auth_refund(w->db, t.addr, user ? t.acct : NULL));
+	if (!authshare_prepare(w, "auth_settle", "addr", user, peer, &t) &&
+	    !authshare_db_error(w, "auth_settle", db_auth_settle(w->db, t.addr, user ? t.acct : NULL, failed, AUTH_FAIL_WINDOW)))
+		authshare_prune_due(w);
 }
 
 int authshare_failed(struct worker *w, const char *kind, const char *user, const char *peer, bool *was_limited)

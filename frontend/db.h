@@ -366,12 +366,13 @@ struct db_auth_state {
 /* What the shared counts say of a login (acct and pair may be NULL: an address's count only). */
 int db_auth_limited(struct db *db, const uint8_t *addr, const uint8_t *acct, const uint8_t *pair, unsigned limit,
 		    unsigned window_s, unsigned known_s, struct db_auth_state *out) HSMCA_WUR;
-/* A verification about to run (its own transaction): counted in advance against a and, if not NULL, b, both or
- * neither; *reserved is false if one of them has limit failures within window_s. db_auth_refund gives a
- * verification that succeeded back. Without the reservation, five guesses could run at each frontend at once. */
+/* A verification about to run (its own transaction): reserved against a and, if not NULL, b, both or
+ * neither; *reserved is false if the failures and reservations of one of them within window_s have reached
+ * limit. db_auth_settle ends it: counted as a failure, or given back (a success moves no failure's time).
+ * Without the reservation, five guesses could run at each frontend at once. */
 int db_auth_reserve(struct db *db, const uint8_t *a, const uint8_t *b, unsigned limit, unsigned window_s,
 		    bool *reserved) HSMCA_WUR;
-int db_auth_refund(struct db *db, const uint8_t *a, const uint8_t *b) HSMCA_WUR;
+int db_auth_settle(struct db *db, const uint8_t *a, const uint8_t *b, bool failed, unsigned window_s) HSMCA_WUR;
 /* Records a login of pair now. */
 int db_auth_known(struct db *db, const uint8_t *pair) HSMCA_WUR;
 /* Deletes counts past window_s and pairs past known_s. */

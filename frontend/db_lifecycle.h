@@ -28,7 +28,8 @@ struct db_cert_row {
 /* Reads the row of serial_hex (either case). HSMCA_ERR_NOTFOUND if none. */
 int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out) HSMCA_WUR;
 void db_cert_row_free(struct db_cert_row *r);
-/* *machine: serial_hex's certificate, or one it renews (its renewal chain, to any depth up to 1000), was
+/* *machine: serial_hex's certificate, or one it renews (its renewal chain; one longer than 1000 counts as a
+ * machine's), was
  * requested by a machine credential: through CFSSL authsign (its token on the row), or with an API key (the
  * audit row of its request says "credential": "api-key"). Such a certificate is no login, whatever its
  * profile has become (a renewal proves the holder of the old key, not a person). */

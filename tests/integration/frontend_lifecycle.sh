@@ -891,6 +891,7 @@ tls_call GET /api/v1/accounts "$T/mp.pem" "$T/mp.key"
 [ "$STATUS" = 200 ] || fail "a certificate got with the password, its profile a login profile now: $STATUS $BODY"
 tls_call GET /api/v1/accounts "$T/mk.pem" "$T/mk.key" --interface 127.0.0.33
 [ "$STATUS" = 401 ] || fail "a certificate an API key got, its profile a login profile now, logged in: $STATUS $BODY"
+! grep -q "event=cert_login_refused serial=$MK" "$T/frontend.log" || fail "the API key's certificate was refused as a bad one, not as no login"
 tls_call GET /api/v1/accounts "$T/mkr.pem" "$T/mkr.key" --interface 127.0.0.33
 [ "$STATUS" = 401 ] || fail "the renewal of a certificate an API key got logged in: $STATUS $BODY"
 pass "a profile that becomes a login profile: its certificates got with a password log in, those an API key got (and their renewals) do not"
