@@ -443,6 +443,10 @@ ST=$(cfssl_sign "$T/sign.json" -H "Authorization: Bearer $CKEY")
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["success"] is True; print(d["result"]["certificate"], end="")' "$T/sign.out" > "$T/key.pem" \
 	|| fail "/sign with an API key: $(cat "$T/sign.out")"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/key.pem" >/dev/null || fail "verify the API key's certificate"
+# its request is on the record as a machine's (a login certificate it renews into never logs in: frontend_lifecycle)
+[ "$(pg_psql "$T/pg" owner -c "select details::jsonb->>'credential' from audit_log where action = 'certificate.requested'
+	and actor = 'keyreq' and details::jsonb->>'via' = 'cfssl-sign' order by id desc limit 1")" = api-key ] \
+	|| fail "/sign with an API key is not recorded as one"
 # a login profile's certificate logs a person in: never for an API key, even one bound to that profile
 LKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account keyreq --profile cfssl-login)
 sign_body "$T/c2.csr" cfssl-login sign.example.com > "$T/login.json"
