@@ -742,16 +742,6 @@ static bool auth_known_here(struct ratelimit *rl, const char *user, const char *
 	return known;
 }
 
-/* The address's limit always holds; the account's unless the account logged in from this address before
- * (auth.h). The tags are computed outside the lock, and only for an account that is limited. */
-static bool auth_limited(struct ratelimit *rl, const char *user, const char *peer, time_t now)
-{
-	pthread_mutex_lock(&rl->mu);
-	bool addr = rl_limited(rl, "addr", peer, now), acct = !addr && rl_limited(rl, "acct", user, now);
-	pthread_mutex_unlock(&rl->mu);
-	return addr || (acct && !auth_known_here(rl, user, peer, now));
-}
-
 /* This process's counts of a login: true if its address is limited; else *out says whether its account is
  * (the caller weighs the known pairs, its own and the shared record's). */
 static bool auth_counts(struct ratelimit *rl, const char *user, const char *peer, time_t now, struct db_auth_state *out)
@@ -762,6 +752,14 @@ static bool auth_counts(struct ratelimit *rl, const char *user, const char *peer
 	out->acct_limited = !out->addr_limited && rl_limited(rl, "acct", user, now);
 	pthread_mutex_unlock(&rl->mu);
 	return out->addr_limited;
+}
+
+/* By this process's counts only: the address's limit always holds; the account's unless the account logged in
+ * from this address before (auth.h). The tags are computed only for an account that is limited. */
+static bool auth_limited(struct ratelimit *rl, const char *user, const char *peer, time_t now)
+{
+	struct db_auth_state st;
+	return auth_counts(rl, user, peer, now, &st) || (st.acct_limited && !auth_known_here(rl, user, peer, now));
 }
 
 bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, struct db_account *out)

@@ -40,6 +40,7 @@ struct committer {
 	pthread_mutex_t mu;
 	pthread_cond_t work;
 	struct commit_item *head, *tail;
+	size_t queued; /* items between head and tail (for /metrics) */
 	pthread_t thread;
 	/* since the last commit_stats line (committer thread only) */
 	unsigned long batches, items;
@@ -49,6 +50,7 @@ struct committer {
 	/* sign-ahead: committed intents wait here for the signing thread, so a slow or stopped signer never
 	 * holds up the committer (other intents, results and everything else keep being committed) */
 	struct commit_item *sign_head, *sign_tail;
+	size_t sign_queued; /* items between sign_head and sign_tail */
 	pthread_cond_t sign_work;
 	pthread_t sign_thread;
 	struct sgn_client sgn[COMMIT_SIGN_CONNS]; /* signing thread only */
@@ -75,16 +77,18 @@ struct committer {
 #define COMMIT_SIGN_BACKOFF_S 10
 
 /* Takes up to COMMIT_BATCH_MAX waiting items. */
-/* Under mu: detaches up to COMMIT_BATCH_MAX items from the non-empty queue (head, tail). */
-static struct commit_item *commit_detach(struct commit_item **head, struct commit_item **tail)
+/* Under mu: detaches up to COMMIT_BATCH_MAX items from the non-empty queue (head, tail, queued). */
+static struct commit_item *commit_detach(struct commit_item **head, struct commit_item **tail, size_t *queued)
 {
 	struct commit_item *batch = *head, *last = *head;
-	for (int n = 1; n < COMMIT_BATCH_MAX && last->next; n++)
+	size_t n = 1;
+	for (; n < COMMIT_BATCH_MAX && last->next; n++)
 		last = last->next;
 	*head = last->next;
 	if (!*head)
 		*tail = NULL;
 	last->next = NULL;
+	*queued -= n;
 	return batch;
 }
 
@@ -93,7 +97,7 @@ static struct commit_item *commit_take(struct committer *c)
 	pthread_mutex_lock(&c->mu);
 	while (!c->head)
 		pthread_cond_wait(&c->work, &c->mu);
-	struct commit_item *batch = commit_detach(&c->head, &c->tail);
+	struct commit_item *batch = commit_detach(&c->head, &c->tail, &c->queued);
 	pthread_mutex_unlock(&c->mu);
 	return batch;
 }
@@ -457,6 +461,7 @@ static void commit_finish(struct committer *c, struct commit_item *batch)
 			else
 				c->sign_head = i;
 			c->sign_tail = i;
+			c->sign_queued++;
 			pthread_cond_signal(&c->sign_work);
 			continue;
 		}
@@ -482,6 +487,7 @@ static void commit_signed(struct committer *c, struct commit_item *batch)
 				else
 					results = r;
 				last = r;
+				c->queued++;
 				continue;
 			}
 			i->sign->result_rc = HSMCA_ERR_NOMEM; /* stays pending: recovery completes it */
@@ -506,7 +512,7 @@ static void *commit_sign_main(void *arg)
 		pthread_mutex_lock(&c->mu);
 		while (!c->sign_head)
 			pthread_cond_wait(&c->sign_work, &c->mu);
-		struct commit_item *batch = commit_detach(&c->sign_head, &c->sign_tail);
+		struct commit_item *batch = commit_detach(&c->sign_head, &c->sign_tail, &c->sign_queued);
 		pthread_mutex_unlock(&c->mu);
 		commit_sign_all(c, batch);
 		commit_signed(c, batch);
@@ -590,16 +596,15 @@ static void commit_enqueue(struct committer *c, struct commit_item *item)
 	else
 		c->head = item;
 	c->tail = item;
+	c->queued++;
 	if (idle) /* a busy committer takes everything waiting when its batch is done */
 		pthread_cond_signal(&c->work);
 }
 
 size_t committer_queued(struct committer *c)
 {
-	size_t n = 0;
 	pthread_mutex_lock(&c->mu);
-	for (const struct commit_item *i = c->head; i; i = i->next)
-		n++;
+	size_t n = c->queued;
 	pthread_mutex_unlock(&c->mu);
 	return n;
 }
