@@ -308,6 +308,9 @@ static void cfssl_error_replay(struct worker *w, struct job *j, const struct pro
  *   - a certificate it produced was revoked: refused for good (a captured request must not get a
  *     compromised key certified again; the key's holder sends a new CSR); audited, a failed proof;
  *   - the row of its last claim is held for approval or being signed: the client is told so (202, 409);
+ *   - that row failed (the signer refused its TBS, or recovery failed it): the client is told so again (502
+ *     with its reason), not refused as a replay and counted as a failed proof, as before; a new attempt needs
+ *     new bytes or the hold's end (a replayer cannot make the signer refuse without limit);
  *   - that row was issued within the last CFSSL_WINDOW * 2 seconds: it is sent again (a client retrying after
  *     a lost answer, or polling until an administrator approved);
  *   - else the token is taken: within its hold (a request that produced no certificate: refused, or still
@@ -348,6 +351,14 @@ static int cfssl_token_or_replay(struct worker *w, struct job *j, const struct p
 	if (!strcmp(st.status, "issued") && st.recent && st.der) {
 		log_event("info", "authsign_replay_answered", "serial=%s status=issued peer=%s", st.serial, j->peer);
 		cfssl_reply_der(j, st.der, st.der_len);
+		goto answered;
+	}
+	if (!strcmp(st.status, "failed")) { /* the signer refused it (502), or recovery failed it: told again */
+		char why[sizeof(msg) + sizeof(st.reason)];
+		snprintf(why, sizeof(why), "certificate %s for this exact request failed: %s; send a new request",
+			 st.serial, st.reason);
+		log_event("info", "authsign_replay_answered", "serial=%s status=failed peer=%s", st.serial, j->peer);
+		cfssl_error(j, 502, why);
 		goto answered;
 	}
 	db_token_state_free(&st);

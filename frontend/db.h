@@ -342,7 +342,8 @@ int db_rows_reseal(struct db *db, const uint8_t *old_key, const struct db_reseal
 #define DB_TOKEN_LEN 32 /* an authsign token (HMAC-SHA-256) */
 /* Takes an authsign token for ttl_seconds (its own statement, autocommit; schema 006): 0 if it was not
  * held (new, or its last hold expired), HSMCA_ERR_EXISTS if another request holds it (a replay, from any
- * frontend of the database). With prune, expired tokens are deleted first. */
+ * frontend of the database). With prune, expired tokens are deleted first, but not those whose request is
+ * held or pending, or was issued within ttl_seconds (their replays are answered from that row). */
 int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds, bool prune) HSMCA_WUR;
 /* Ends the hold of an authsign token at once (its own statement) unless its current claim wrote a row: a
  * request that failed for a reason of ours (a 5xx) before its intent was committed may be sent again at
@@ -379,10 +380,12 @@ int db_auth_known(struct db *db, const uint8_t *pair) HSMCA_WUR;
 int db_auth_prune(struct db *db, unsigned window_s, unsigned known_s) HSMCA_WUR;
 
 /* What the certificates requested with an authsign token say about a replay (schema 011). */
+#define DB_TOKEN_REASON_MAX 1024 /* 240 characters of UTF-8 and the NUL */
 struct db_token_state {
 	char revoked[DB_SERIAL_HEX_MAX]; /* a revoked certificate requested with the token (any claim), or "" */
-	char serial[DB_SERIAL_HEX_MAX];  /* the newest row of the token's last claim that did not fail, or "" */
+	char serial[DB_SERIAL_HEX_MAX];  /* the newest row of the token's last claim, or "" */
 	char status[DB_STATUS_MAX];      /* its status */
+	char reason[DB_TOKEN_REASON_MAX]; /* its failure reason if failed (the first 240 characters), else "" */
 	bool recent;                     /* it last changed (was issued) within recent_seconds */
 	uint8_t *der;                    /* its certificate if issued (owned: db_token_state_free), else NULL */
 	size_t der_len;

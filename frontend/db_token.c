@@ -12,13 +12,22 @@ int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned tt
 	char ttl[16];
 	int rc;
 
-	/* a token whose request is still held or being signed stays: its replays are answered from that row */
-	if (prune && (rc = db_exec_cmd(db, "DELETE FROM authsign_tokens t WHERE t.expires_at < now() AND NOT EXISTS "
-					    "(SELECT 1 FROM certificates c WHERE c.authsign_token = t.token "
-					    "AND c.status IN ('held', 'pending'))",
-				       NULL)))
-		return rc;
 	snprintf(ttl, sizeof ttl, "%u", ttl_seconds);
+	/* a token whose request is still held or being signed stays, and so does one whose certificate was issued
+	 * within the hold's length (an approval or the recovery pass, long after the token expired): their replays
+	 * are answered from that row (db_token_state) */
+	if (prune) {
+		db_params_text(&p, ttl);
+		rc = db_exec_cmd(db,
+				 "DELETE FROM authsign_tokens t WHERE t.expires_at < now() AND NOT EXISTS "
+				 "(SELECT 1 FROM certificates c WHERE c.authsign_token = t.token "
+				 "AND (c.status IN ('held', 'pending') OR (c.status = 'issued' "
+				 "AND c.updated_at > now() - make_interval(secs => $1::integer))))",
+				 &p);
+		if (rc)
+			return rc;
+		p = (struct db_params){ 0 };
+	}
 	db_params_bin(&p, token, DB_TOKEN_LEN);
 	db_params_text(&p, ttl);
 	/* a live row is left alone (no row affected: a replay); an expired one is taken again */
@@ -56,7 +65,7 @@ void db_token_state_free(struct db_token_state *s)
 int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned recent_seconds,
 		   struct db_token_state *out)
 {
-	static const char *const names[] = { "revoked", "serial_hex", "status", "recent", "der" };
+	static const char *const names[] = { "revoked", "serial_hex", "status", "recent", "der", "reason" };
 	enum { N = sizeof(names) / sizeof(names[0]) };
 	struct db_params p = { 0 };
 	PGresult *r = NULL;
@@ -72,10 +81,11 @@ int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned re
 		     "SELECT coalesce((SELECT r.serial_hex FROM certificates r WHERE r.authsign_token = $1 "
 		     "AND r.status = 'revoked' LIMIT 1), '') AS revoked, "
 		     "coalesce(c.serial_hex, '') AS serial_hex, coalesce(c.status, '') AS status, "
-		     "coalesce(c.updated_at > now() - make_interval(secs => $2::integer), false)::text AS recent, c.der "
-		     "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT c.serial_hex, c.status, c.updated_at, c.der "
-		     "FROM authsign_tokens t JOIN certificates c ON c.authsign_token = t.token "
-		     "AND c.created_at >= t.seen_at WHERE t.token = $1 AND c.status <> 'failed' "
+		     "coalesce(c.updated_at > now() - make_interval(secs => $2::integer), false)::text AS recent, c.der, "
+		     "left(coalesce(c.failure_reason, ''), 240) AS reason "
+		     "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT c.serial_hex, c.status, c.updated_at, c.der, "
+		     "c.failure_reason FROM authsign_tokens t JOIN certificates c ON c.authsign_token = t.token "
+		     "AND c.created_at >= t.seen_at WHERE t.token = $1 "
 		     "ORDER BY c.id DESC LIMIT 1) AS c ON true",
 		     &p, DB_FMT_BINARY, &r);
 	if (rc || (rc = db_columns(db, r, names, cols, N)))
@@ -87,7 +97,8 @@ int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned re
 	if ((rc = db_copy_text(db, r, 0, cols[0], out->revoked, sizeof(out->revoked))) ||
 	    (rc = db_copy_text(db, r, 0, cols[1], out->serial, sizeof(out->serial))) ||
 	    (rc = db_copy_text(db, r, 0, cols[2], out->status, sizeof(out->status))) ||
-	    (rc = db_copy_text(db, r, 0, cols[3], recent, sizeof(recent))))
+	    (rc = db_copy_text(db, r, 0, cols[3], recent, sizeof(recent))) ||
+	    (rc = db_copy_text(db, r, 0, cols[5], out->reason, sizeof(out->reason))))
 		goto out;
 	out->recent = strcmp(recent, "true") == 0;
 	if (!PQgetisnull(r, 0, cols[4])) {

@@ -56,6 +56,21 @@ cfssl_key = $KEY
 cfssl_account = cfssl-client
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
+
+[profile cfssl-nokey]
+issuer = nokey
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 4
+max_validity_days = 90
+key_usage = digitalSignature
+eku = serverAuth
+accounts = cfssl-client
+cfssl_key = $KEY
+cfssl_account = cfssl-client
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 fe_start
 fe_requester cfssl-client # the account the auth key stands for: it must exist, be enabled and may request
@@ -326,7 +341,39 @@ st=$(curl -sS -o "$T/approve.out" -w '%{http_code}' -X POST -u "ops-admin:cfssl 
 st=$(replay "$T/held.json")
 [ "$st" = 200 ] && [ "$(out_serial)" = "$SH" ] || fail "poll after the approval: $st $(cat "$T/authsign.out")"
 [ "$(token_certs "$T/held.json")" = 1 ] || fail "polling a held request made another one"
-pass "an authsign that failed for a reason of ours does not use its token up (a retry is told the pending row is being signed, 409, then gets the recovered certificate; one that failed before its intent issues on retry, also for bytes an earlier hold certified); a held request's replays are told so (202, also after the cleanup of expired tokens) until it is approved, then get its certificate"
+# ... also after the next cleanup: a token whose certificate was issued within the hold's length stays (it was
+# deleted, its request being neither held nor pending, and the next poll filed the same request again: 202)
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+[ "$(authsign "$(date +%s)" '{"hosts": ["cleanup2.example.com"]}')" = 200 ] || fail "a fresh authsign (the second cleanup): $(cat "$T/authsign.out")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 1 ] \
+	|| fail "the cleanup deleted the token of a request approved and issued just now"
+st=$(replay "$T/held.json")
+[ "$st" = 200 ] && [ "$(out_serial)" = "$SH" ] || fail "poll after the approval and a cleanup: $st $(cat "$T/authsign.out")"
+[ "$(token_certs "$T/held.json")" = 1 ] || fail "polling an approved request after a cleanup made another one"
+# ... and once it has been issued for longer than the hold, the cleanup deletes the token
+age "$T/held.json"
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+[ "$(authsign "$(date +%s)" '{"hosts": ["cleanup3.example.com"]}')" = 200 ] || fail "a fresh authsign (the third cleanup): $(cat "$T/authsign.out")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 0 ] \
+	|| fail "the cleanup kept the token of a request issued longer ago than the hold"
+# a request the signer refuses (here a key label it does not hold: 502, the row failed) is told so again on
+# every retry within the hold (502 with the reason); it was refused as a replay (401, audited) and counted
+# as a failed proof, so that a client retrying a few times locked its address out (429)
+refused_replays() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and details like '%produced no certificate%'"; }
+st=$(authsign "$(date +%s)" '{"profile": "cfssl-nokey", "hosts": ["nokey.example.com"]}' --interface 127.0.0.27)
+[ "$st" = 502 ] && grep -q 'no key with this label' "$T/authsign.out" || fail "authsign under a key the signer lacks: $st $(cat "$T/authsign.out")"
+cp "$T/authsign.json" "$T/nokey.json"
+SN=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where authsign_token = decode('$(tok_hex "$T/nokey.json")', 'hex') and status = 'failed'")
+[ -n "$SN" ] || fail "no failed row for the refused request"
+r0=$(refused_replays)
+for i in 1 2 3 4 5 6; do
+	st=$(replay "$T/nokey.json" --interface 127.0.0.27)
+	[ "$st" = 502 ] && grep -q "certificate $SN for this exact request failed: .*no key with this label" "$T/authsign.out" \
+		|| fail "retry $i of a request the signer refused: $st $(cat "$T/authsign.out")"
+done
+[ "$(refused_replays)" = "$r0" ] || fail "a retry of a request the signer refused was audited as a replay"
+[ "$(token_certs "$T/nokey.json")" = 1 ] || fail "the retries of a request the signer refused made more rows"
+pass "an authsign that failed for a reason of ours does not use its token up (a retry is told the pending row is being signed, 409, then gets the recovered certificate; one that failed before its intent issues on retry, also for bytes an earlier hold certified); a held request's replays are told so (202, also after the cleanup of expired tokens) until it is approved, then get its certificate, also after a cleanup of expired tokens; a request the signer refused is told so again on retry (502, not a replay)"
 
 # failed authsign proofs are limited per address like logins: 5 refusals (audited), then 429 unaudited,
 # even for a good body; another address is unaffected
