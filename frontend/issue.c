@@ -514,7 +514,23 @@ static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)
 	return -1;
 }
 
-/* Replaces the CSR's names with a CFSSL-style "hosts" list (IP addresses or DNS names). */
+/* The type cfssl gives a "hosts" entry (signer.OverrideHosts): an IP address; else an email address (one
+ * mail.ParseAddress takes: here anything with an '@', which the profile's email rule then checks); else a URI
+ * (one url.ParseRequestURI takes: a scheme's ':' or a leading '/'; the profiles allow none, so it is refused
+ * as such, not as a malformed DNS name); else a DNS name. */
+static enum csr_san_type issue_host_type(const char *h)
+{
+	uint8_t addr[16];
+	if (inet_pton(AF_INET, h, addr) == 1 || inet_pton(AF_INET6, h, addr) == 1)
+		return CSR_SAN_IP;
+	if (strchr(h, '@'))
+		return CSR_SAN_EMAIL;
+	if (strchr(h, ':') || h[0] == '/')
+		return CSR_SAN_URI;
+	return CSR_SAN_DNS;
+}
+
+/* Replaces the CSR's names with a CFSSL-style "hosts" list, typed as cfssl types them (issue_host_type). */
 static int issue_hosts(struct csr *csr, const struct json_node *hosts, char *why)
 {
 	size_t n = json_array_len(hosts);
@@ -525,13 +541,11 @@ static int issue_hosts(struct csr *csr, const struct json_node *hosts, char *why
 	for (size_t i = 0; i < n; i++) {
 		size_t len = 0;
 		const char *h = json_string(json_array_at(hosts, i), &len);
-		uint8_t addr[16];
 		if (!h || len == 0 || len >= CSR_SAN_MAX) {
 			snprintf(why, ISSUE_WHY_MAX, "hosts: entry %zu is not a name", i);
 			return HSMCA_ERR_PARSE;
 		}
-		csr->sans[i].type = inet_pton(AF_INET, h, addr) == 1 || inet_pton(AF_INET6, h, addr) == 1 ? CSR_SAN_IP
-														 : CSR_SAN_DNS;
+		csr->sans[i].type = issue_host_type(h);
 		memcpy(csr->sans[i].value, h, len + 1);
 	}
 	csr->n_sans = n;

@@ -57,6 +57,23 @@ cfssl_account = cfssl-client
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 
+[profile cfssl-mail]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+ip_ranges = 10.0.0.0/8
+allow_email = yes
+max_sans = 4
+max_validity_days = 90
+key_usage = digitalSignature
+eku = serverAuth
+accounts = cfssl-client
+cfssl_key = $KEY
+cfssl_account = cfssl-client
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+
 [profile cfssl-nokey]
 issuer = nokey
 issuer_cert = $T/ca/int.pem
@@ -207,6 +224,24 @@ done
 st=$(replay "$T/authsign.json" --interface 127.0.0.23)
 [ "$st" = 401 ] && grep -q 'produced no certificate' "$T/authsign.out" || fail "the refused request's replay: $st $(cat "$T/authsign.out")"
 pass "a replayed authsign body gets the certificate its first request produced (200, no new row); a stale timestamp, or the replay of a refused request, is refused (401)"
+
+# "hosts" entries are typed as cfssl types them (signer.OverrideHosts): an IP address, else an email address,
+# else a URI, else a DNS name; every entry that was not an IP address was taken for a DNS name, so an email
+# address was refused as a malformed DNS name even where the profile allows email names
+cp "$T/authsign.json" "$T/hosts.keep"
+st=$(authsign "$(date +%s)" '{"profile": "cfssl-mail", "hosts": ["mail.example.com", "ops@mail.example.com", "10.0.0.7"]}' --interface 127.0.0.28)
+[ "$st" = 200 ] || fail "authsign with an email host under a profile that allows email: $st $(cat "$T/authsign.out")"
+out_serial >/dev/null
+openssl x509 -in "$T/authsign.pem" -noout -ext subjectAltName > "$T/mail.san" || fail "the email host's certificate: no SAN"
+grep -q 'DNS:mail.example.com, email:ops@mail.example.com, IP Address:10.0.0.7' "$T/mail.san" || fail "the hosts' types: $(cat "$T/mail.san")"
+st=$(authsign "$(date +%s)" '{"hosts": ["ops@mail.example.com"]}' --interface 127.0.0.28)
+[ "$st" = 403 ] && grep -q 'san-email: email names are not allowed by profile cfssl-server' "$T/authsign.out" \
+	|| fail "an email host under a profile without email: $st $(cat "$T/authsign.out")"
+st=$(authsign "$(date +%s)" '{"hosts": ["spiffe://example.com/web"]}' --interface 127.0.0.28)
+[ "$st" = 403 ] && grep -q 'san-type: only DNS, IP and (if allowed) email names' "$T/authsign.out" \
+	|| fail "a URI host: $st $(cat "$T/authsign.out")"
+cp "$T/hosts.keep" "$T/authsign.json"
+pass "authsign hosts are typed as cfssl types them: an email address is an email name (issued where the profile allows email, else refused by the email rule), a URI is refused as a name type no profile allows"
 
 # the auth key stands for the profile's account: disabled (or gone, or no longer a requester) it issues
 # nothing, and the refusal does not use the token up (it issued before, whatever the account's state)
