@@ -367,9 +367,10 @@ void renew_request(struct worker *w, struct job *j)
 			  rc == HSMCA_ERR_NOTFOUND ? "no such certificate" : "the database is unavailable");
 		goto out;
 	}
-	if (strcmp(old.status, "issued") == 0 && certauth_genuine(w->app, &old, why) != 0) {
-		/* the database holds an "issued" row whose certificate this appliance did not sign: written
-		 * outside the frontend, so nothing of it (profile, requester, names) is taken */
+	if (old.der && certauth_genuine(w->app, &old, why) != 0) {
+		/* the database holds a row (issued or revoked) whose certificate this appliance did not sign:
+		 * written outside the frontend, so nothing of it (profile, requester, names) is taken, nor is a
+		 * refusal audited in its requester's name */
 		log_event("error", "row_refused", "table=certificates serial=%s why=\"%s\"", old.serial_hex, why);
 		atomic_fetch_add(&w->app->rows_refused, 1);
 		renew_bad_proof(w, j, "-", 403, "not-genuine", why);

@@ -497,6 +497,18 @@ done
 grep -q "event=row_refused.*serial=$F1.*not signed by issuer int" "$T/frontend.log" \
 	&& grep -q "event=row_refused.*serial=$F2.*has serial" "$T/frontend.log" || fail "the forged rows are not logged"
 pass "rows written outside the frontend (a self-signed certificate, a real one under another serial) are not renewed (403 not-genuine, audited as \"-\", logged)"
+# ... and a forged row marked revoked is not taken as this appliance's either: its certificate was checked only
+# when the row said issued, so this renewal was refused as "not-renewable", audited in ops-admin2's name
+F3=$(openssl rand -hex 16)
+forge_row "$F3" "$T/evil.der"
+challenge "$F3"; CH=$(json_field '["challenge"]') # (the challenge endpoint answers issued rows only)
+pg_psql "$T/pg" owner -c "$(revoke_sql "$F3")" >/dev/null
+renew_body "$T/evil.csr" "$F3" "$CH" "$(renew_sig "$T/evil.key" "$CH" "$T/evil.csr")"
+call POST /api/v1/certificates/renew --interface 127.0.0.15 --data-binary @"$T/renew.json"
+[ "$STATUS" = 403 ] && grep -q not-genuine <<<"$BODY" || fail "renewal of a forged revoked row: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where object = '$F3' and actor <> '-'")" = 0 ] \
+	|| fail "the forged revoked row's renewal was audited in its requester's name"
+pass "a forged row marked revoked is refused as not genuine too (403, nothing audited in its requester's name)"
 
 # a held renewal (its profile needs approval) whose certificate is revoked before the approval is refused by
 # the approval (schema 013: held -> pending checks the renewed row), and nothing is signed
