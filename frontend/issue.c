@@ -718,6 +718,19 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 			snprintf(o->why, sizeof(o->why), "%s", issue_why_not_pending);
 			goto out;
 		}
+		if (rc == HSMCA_ERR_POLICY && x && x->renews_serial) { /* schema 022: revoked while it was signed */
+			dbuf_free(&o->der); /* signed, never recorded as issued nor handed out */
+			dbuf_init(&o->der);
+			snprintf(o->why, sizeof(o->why), "renews %s, which was revoked while this renewal was signed",
+				 x->renews_serial);
+			if (issue_commit_result(w, actor, o->serial, NULL, o->why)) /* else pending: recovery fails it */
+				log_event("error", "commit_failed", "serial=%s state=failed", o->serial);
+			o->status = 403;
+			o->code = "not-renewable";
+			snprintf(o->why, sizeof(o->why), "the certificate being renewed was revoked while the renewal was "
+				 "signed; certificate %s is not issued", o->serial);
+			goto out;
+		}
 		/* signed but not recorded as issued: the row stays pending and recovery re-signs it */
 		issue_why_unrecorded(o->serial, o->why, sizeof(o->why));
 		goto out;

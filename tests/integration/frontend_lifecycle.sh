@@ -510,6 +510,32 @@ call POST /api/v1/certificates/renew --interface 127.0.0.15 --data-binary @"$T/r
 	|| fail "the forged revoked row's renewal was audited in its requester's name"
 pass "a forged row marked revoked is refused as not genuine too (403, nothing audited in its requester's name)"
 
+# a renewal whose certificate is revoked between its intent's commit and its signed result's (here by a
+# trigger of the test, in the intent's own transaction) is not issued: 403 not-renewable, the row failed with
+# the reason (it became issued: a new certificate for the holder of a key just revoked; schema 022)
+csr old ec:P-256 "DNS:rv.example.com"
+issue_req "$T/old.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "issue rv: $STATUS $BODY"
+RV=$(json_field '["serial"]')
+pg_psql "$T/pg" owner -c "CREATE FUNCTION test_revoke_renewed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = public, pg_temp AS \$\$ BEGIN
+	$(revoke_sql "$RV");
+	RETURN NULL; END \$\$;
+CREATE TRIGGER test_revoke_renewed AFTER INSERT ON certificates FOR EACH ROW
+	WHEN (NEW.renews_serial = '$RV') EXECUTE FUNCTION test_revoke_renewed()" >/dev/null || fail "the test's revoking trigger"
+csr new ec:P-256 "DNS:rv.example.com"
+challenge "$RV"; CH=$(json_field '["challenge"]')
+renew_body "$T/new.csr" "$RV" "$CH" "$(renew_sig "$T/old.key" "$CH")"
+call POST /api/v1/certificates/renew --interface 127.0.0.16 --data-binary @"$T/renew.json"
+pg_psql "$T/pg" owner -c "DROP TRIGGER test_revoke_renewed ON certificates; DROP FUNCTION test_revoke_renewed()" >/dev/null
+[ "$STATUS" = 403 ] && grep -q '"not-renewable"' <<<"$BODY" && grep -q 'revoked while the renewal was signed' <<<"$BODY" \
+	|| fail "a renewal of a certificate revoked while it was signed: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$RV'")" = revoked ] || fail "the test's trigger did not revoke $RV"
+[ "$(cert_rows "renews_serial = '$RV' and status = 'failed' and failure_reason = 'renews $RV, which was revoked while this renewal was signed' and der is null")" = 1 ] \
+	|| fail "the renewal's row: $(pg_psql "$T/pg" owner -c "select status, failure_reason from certificates where renews_serial = '$RV'")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log a join certificates c on a.object = c.serial_hex where c.renews_serial = '$RV' and a.action = 'certificate.failed'")" = 1 ] \
+	|| fail "the renewal's failure is not audited"
+pass "a renewal whose certificate is revoked while it is signed is not issued (403 not-renewable, the row failed with the reason, audited)"
+
 # a held renewal (its profile needs approval) whose certificate is revoked before the approval is refused by
 # the approval (schema 013: held -> pending checks the renewed row), and nothing is signed
 csr gold ec:P-256 "DNS:gold.example.com"
