@@ -169,6 +169,9 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 		job_error(j, 503, "signer-unavailable", "approved and recorded; it will be signed when the signer is back");
 	} else if ((crc = issue_commit_result(w, actor, serial, rc ? NULL : &der, rc ? why : NULL)) == HSMCA_ERR_EXISTS) {
 		job_error(j, 409, "not-pending", "the row was completed otherwise meanwhile (by another frontend's recovery)");
+	} else if (crc == HSMCA_ERR_POLICY && !rc && c.renews[0]) { /* schema 022: revoked while it was signed */
+		issue_fail_unrenewable(w, actor, serial, c.renews, why);
+		job_error(j, 403, "not-renewable", why);
 	} else if (crc) {
 		job_error(j, 503, "unavailable", rc ? "refused by the signer; recording it failed and the recovery pass will retry"
 						    : "signed; recording it failed and the recovery pass will complete it");

@@ -484,6 +484,16 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
 	return issue_write(w, issue_result_apply, &r, "result", serial, NULL, fail_why ? NULL : &bs);
 }
 
+void issue_fail_unrenewable(struct worker *w, const char *actor, const char *serial, const char *renews, char *why)
+{
+	char reason[ISSUE_WHY_MAX];
+	snprintf(reason, sizeof(reason), "renews %s, which was revoked while this renewal was signed", renews);
+	if (issue_commit_result(w, actor, serial, NULL, reason))
+		log_event("error", "commit_failed", "serial=%s state=failed", serial);
+	snprintf(why, ISSUE_WHY_MAX, "the certificate being renewed was revoked while the renewal was signed; "
+		 "certificate %s is not issued", serial);
+}
+
 bool issue_role_may_request(enum db_role role)
 {
 	return role == DB_ROLE_REQUESTER || role == DB_ROLE_ADMIN;
@@ -721,14 +731,9 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		if (rc == HSMCA_ERR_POLICY && x && x->renews_serial) { /* schema 022: revoked while it was signed */
 			dbuf_free(&o->der); /* signed, never recorded as issued nor handed out */
 			dbuf_init(&o->der);
-			snprintf(o->why, sizeof(o->why), "renews %s, which was revoked while this renewal was signed",
-				 x->renews_serial);
-			if (issue_commit_result(w, actor, o->serial, NULL, o->why)) /* else pending: recovery fails it */
-				log_event("error", "commit_failed", "serial=%s state=failed", o->serial);
+			issue_fail_unrenewable(w, actor, o->serial, x->renews_serial, o->why);
 			o->status = 403;
 			o->code = "not-renewable";
-			snprintf(o->why, sizeof(o->why), "the certificate being renewed was revoked while the renewal was "
-				 "signed; certificate %s is not issued", o->serial);
 			goto out;
 		}
 		/* signed but not recorded as issued: the row stays pending and recovery re-signs it */

@@ -558,6 +558,36 @@ call POST "/api/v1/approvals/$RAID/approve" "${ADMIN[@]}"
 [ "$(cert_rows "serial_hex = '$GNEW' and status = 'held'")" = 1 ] || fail "the refused renewal's row is not held"
 [ "$(grep -c 'event=signed ' "$T"/signer*.log)" = "$signed_before" ] || fail "something was signed"
 pass "a held renewal whose certificate was revoked before its approval: the approval is refused (409), nothing signed"
+# ... and one whose certificate is revoked after the approval released it, while it is signed (a test trigger
+# revokes it in the release's transaction): 403 not-renewable, the row failed with the reason (schema 022;
+# the approver got 503 "recording it failed and the recovery pass will complete it", which failed it later)
+csr gold2 ec:P-256 "DNS:gold2.example.com"
+issue_req "$T/gold2.csr" gated "${ALICE[@]}"
+[ "$STATUS" = 202 ] || fail "gated request gold2: $STATUS $BODY"
+GOLD2=$(json_field '["serial"]')
+call POST "/api/v1/approvals/$(json_field '["approval"]')/approve" "${ADMIN[@]}"
+[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve gold2: $STATUS $BODY"
+challenge "$GOLD2"; CH=$(json_field '["challenge"]')
+csr gnew2 ec:P-256 "DNS:gold2.example.com"
+renew_body "$T/gnew2.csr" "$GOLD2" "$CH" "$(renew_sig "$T/gold2.key" "$CH" "$T/gnew2.csr")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 202 ] && [ "$(json_field '["status"]')" = held ] || fail "held renewal of gold2: $STATUS $BODY"
+GNEW2=$(json_field '["serial"]'); RAID2=$(json_field '["approval"]')
+pg_psql "$T/pg" owner -c "CREATE FUNCTION test_revoke_released() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = public, pg_temp AS \$\$ BEGIN
+	$(revoke_sql "$GOLD2");
+	RETURN NULL; END \$\$;
+CREATE TRIGGER test_revoke_released AFTER UPDATE ON certificates FOR EACH ROW
+	WHEN (OLD.status = 'held' AND NEW.status = 'pending' AND NEW.serial_hex = '$GNEW2')
+	EXECUTE FUNCTION test_revoke_released()" >/dev/null || fail "the test's revoking trigger (release)"
+call POST "/api/v1/approvals/$RAID2/approve" "${ADMIN[@]}"
+pg_psql "$T/pg" owner -c "DROP TRIGGER test_revoke_released ON certificates; DROP FUNCTION test_revoke_released()" >/dev/null
+[ "$STATUS" = 403 ] && grep -q '"not-renewable"' <<<"$BODY" && grep -q 'revoked while the renewal was signed' <<<"$BODY" \
+	|| fail "approving a renewal whose certificate is revoked while it is signed: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$GOLD2'")" = revoked ] || fail "the test's trigger did not revoke $GOLD2"
+[ "$(cert_rows "serial_hex = '$GNEW2' and status = 'failed' and failure_reason = 'renews $GOLD2, which was revoked while this renewal was signed' and der is null")" = 1 ] \
+	|| fail "the approved renewal's row: $(pg_psql "$T/pg" owner -c "select status, failure_reason from certificates where serial_hex = '$GNEW2'")"
+pass "an approved renewal whose certificate is revoked while it is signed is not issued (403 not-renewable, the row failed with the reason)"
 
 # before the proof nothing is audited in the holder's name: a challenge is free to get, so a bad CSR with one
 # is refused as a failed proof by "-" (it was audited as alice's refusal, without limit)
