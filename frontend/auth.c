@@ -512,14 +512,17 @@ static bool auth_account_cached(struct ratelimit *rl, const char *user, struct d
 	return hit;
 }
 
+/* A worker's login reads the account row every time, also when the cache holds it: a name that exists must cost
+ * the same round trip as one that does not (only rows found are cached), or the time of a refusal would tell
+ * which names exist. The row read refreshes the cache that the loop's cached logins use (auth_cached). */
 static int auth_account_get(struct worker *w, const char *user, struct db_account *out)
 {
 	struct ratelimit *rl = w->app->rl;
 	struct acct_slot *s = auth_acct_slot(rl, user);
-	uint64_t gen;
-	bool watched;
-	if (auth_account_cached(rl, user, out, &gen, &watched))
-		return 0;
+	pthread_mutex_lock(&rl->mu);
+	uint64_t gen = rl->acct_gen;
+	bool watched = rl->acct_watched;
+	pthread_mutex_unlock(&rl->mu);
 	int rc = db_account_get(w->db, user, out); /* gen was read before: a change meanwhile voids this entry */
 	if (rc || !watched)
 		return rc;

@@ -324,6 +324,25 @@ refuse 429 rate-limited "a sixth user name that is not UTF-8 from one address"
 grep -q 'event=auth_failed user="\\xff\\xfeuser" peer=127.0.0.13' "$T/frontend.log" || fail "the refusal is not logged as an auth failure"
 pass "a user name that is not UTF-8 is an unknown user: 401, audited, a dummy verification, counted (429 after 5); no query, no 503"
 
+# a wrong password costs the same database work for an account that exists as for a name that does not: the
+# account row is read for every password login (the account cache answered a name it had seen without a
+# query, so an existing account's refusal came one round trip sooner than an unknown name's: a timing
+# difference telling which names exist; found by review)
+pg_psql "$T/pg" owner -c "ALTER SYSTEM SET log_statement = 'all'" >/dev/null
+pg_psql "$T/pg" owner -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+acct_reads() { grep -c 'FROM accounts a WHERE a.name = \$1$' "$T/pg/postgres.log" || true; }
+for who in alice alice nobody-at-all nobody-at-all; do
+	r0=$(acct_reads)
+	st=$(curl -sS -o /dev/null -w '%{http_code}' --interface 127.0.0.14 -u "$who:not the password" "$URL/api/v1/accounts")
+	[ "$st" = 401 ] || fail "a wrong password for $who: $st"
+	sleep 0.2
+	[ "$(acct_reads)" = $((r0 + 1)) ] || fail "a wrong password for $who read its account row $(( $(acct_reads) - r0 )) times (want 1)"
+done
+pg_psql "$T/pg" owner -c "ALTER SYSTEM RESET log_statement" >/dev/null
+pg_psql "$T/pg" owner -c "SELECT pg_reload_conf()" >/dev/null
+pass "a wrong password reads the account row once, whether the account exists (also the second time) or not"
+
 # a user name is logged as one quoted token: a line break or key=value text in it cannot forge a log line
 lines=$(wc -l < "$T/frontend.log")
 issue_req "$T/good.csr" server --interface 127.0.0.12 -u $'x\nts=1 level=info event=issued serial=dead:pw'
