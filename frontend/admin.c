@@ -175,7 +175,9 @@ static int admin_tx_end(struct admin_ctx *c, int rc, const char *action, const c
 		return rc;
 	}
 	auth_accounts_changed(c->w->app->rl); /* this frontend's next request sees the change */
-	log_event("info", "account_changed", "actor=\"%s\" action=%s object=\"%s\"", c->me.name, action, c->ap.name);
+	char qa[4 * DB_NAME_MAX + 3], qo[4 * DB_NAME_MAX + 3];
+	log_event("info", "account_changed", "actor=%s action=%s object=%s", log_quote(c->me.name, qa, sizeof(qa)), action,
+		  log_quote(c->ap.name, qo, sizeof(qo)));
 	return 0;
 }
 

@@ -33,6 +33,15 @@
 #define SQLSTATE_HSMCA_RENEWS_UNISSUED "HS003" /* 013: a renewal of a certificate that is not issued */
 #define SQLSTATE_LOCK_NOT_AVAILABLE "55P03"    /* 013: a renewal's NOWAIT on a row being changed */
 
+/* The error texts go into log lines as why="<text>" and into replies: a double quote in them (PostgreSQL
+ * quotes identifiers, and names of accounts may hold one) would end the quoted field early and let the rest
+ * pass for fields of its own, so each becomes an apostrophe, and a backslash a slash. */
+static void db_err_plain(char *s)
+{
+	for (; *s; s++)
+		*s = *s == '"' ? '\'' : *s == '\\' ? '/' : *s;
+}
+
 void db_err_copy(char *dst, const char *src)
 {
 	size_t n;
@@ -46,6 +55,7 @@ void db_err_copy(char *dst, const char *src)
 	for (size_t i = 0; i < n; i++) /* one log line */
 		if (dst[i] == '\n' || dst[i] == '\r')
 			dst[i] = ' ';
+	db_err_plain(dst);
 }
 
 int db_fail(struct db *db, int rc, const char *fmt, ...)
@@ -55,6 +65,7 @@ int db_fail(struct db *db, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(db->err, sizeof db->err, fmt, ap);
 	va_end(ap);
+	db_err_plain(db->err);
 	db->timed_out = false;
 	return rc;
 }
@@ -92,6 +103,7 @@ int db_error_from(struct db *db, const PGresult *r, const char *what)
 		msg = PQerrorMessage(db->conn);
 	db_err_copy(line, msg);
 	snprintf(db->err, sizeof db->err, "%s: %s%s%s", what, st ? st : "", st ? " " : "", line);
+	db_err_plain(db->err);
 	db->timed_out = st && strcmp(st, SQLSTATE_QUERY_CANCELED) == 0;
 	return db_map_error(st, constraint);
 }

@@ -457,6 +457,21 @@ for s in "${SECRETS[@]}" "$KEY1" "$KEY2" "$AKEY" "${KEY1:4:16}" "mallory passwor
 	grep -qF -- "$s" "$T/frontend.log" && fail "a secret is in the frontend log: ${s:0:6}..."
 done
 grep -q 'account_changed' "$T/frontend.log" || fail "changes not logged"
+# a name with a double quote cannot forge fields of a log line: the change's line quotes it escaped, and a
+# database error that names it (its row changed outside the frontend) is logged with the quote as an
+# apostrophe (both were written raw inside "...", so the name's own `" action=...` read as a field)
+QN='q" action=forged x'
+api POST /api/v1/accounts '{"name": "q\" action=forged x", "role": "requester", "password": "quoted name password 1"}' "${ADMIN[@]}"
+want 201 "create an account whose name has a double quote"
+grep -qF 'event=account_changed actor="ops-admin" action=account.created object="q\" action=forged x"' "$T/frontend.log" \
+	|| fail "the change of a quoted name is not logged escaped: $(grep 'account.created' "$T/frontend.log" | tail -1)"
+pg_psql "$T/pg" owner -c "UPDATE accounts SET disabled = true WHERE name = 'q\" action=forged x'" >/dev/null
+st=$(curl -sS -o /dev/null -w "%{http_code}" --interface 127.0.0.201 -u "$QN:quoted name password 1" "$URL/api/v1/accounts")
+[ "$st" = 401 ] || fail "a login to a row changed outside the frontend: $st"
+grep -qF "event=row_refused peer=127.0.0.201 why=\"account q' action=forged x: row-mac:" "$T/frontend.log" \
+	|| fail "the refused row's name is not logged plain: $(grep 'row_refused' "$T/frontend.log" | tail -1)"
+grep 'event=row_refused' "$T/frontend.log" | grep -qF 'q" action' && fail "a raw double quote in a row_refused line"
+pass "a name with a double quote forges no log field (the change logged escaped, a database error naming it plain)"
 pass "every change and refusal is audited (actor, action, object, details); audit-verify passes; no password or key in the audit log or the log"
 
 # ---- the running service's database role: refused at start if it could rewrite the audit log (hsmca_owned
