@@ -87,6 +87,31 @@ static int pol_check_legacy_ca(const struct tbs_ext *ext, size_t n, char *why)
  * TBS carries, critical or not, is refused, so a frontend that was taken over cannot have the HSM vouch for
  * meanings the pinned profile never looked at (Microsoft's and the legacy CA markers above are refused with
  * their own reasons first; an unknown critical one by pol_check_known_critical). */
+#define POL_DER_DEPTH 16 /* nesting of an extension value walked (certificatePolicies needs about 6) */
+
+/* Strict-DER elements to the end of v, each constructed one walked down: a long-form length for a short value,
+ * an indefinite one, or bytes that belong to no element are refused. */
+static bool pol_der_walk(struct span v, int depth)
+{
+	while (span_len(&v) > 0) {
+		uint8_t tag;
+		struct span inner;
+		if (!der_get_any(&v, &tag, &inner, NULL))
+			return false;
+		if ((tag & 0x20) && (depth >= POL_DER_DEPTH || !pol_der_walk(inner, depth + 1)))
+			return false;
+	}
+	return true;
+}
+
+/* One strict-DER element and nothing after it (pol_der_walk). */
+static bool pol_der_one(struct span v)
+{
+	struct span rest = v, inner;
+	uint8_t tag;
+	return der_get_any(&rest, &tag, &inner, NULL) && span_len(&rest) == 0 && pol_der_walk(v, 0);
+}
+
 static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, char *why)
 {
 	static const uint8_t ocsp_nocheck[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05 }; /* 1.3.6.1.5.5.7.48.1.5 */
@@ -107,6 +132,14 @@ static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, char *why)
 			return REFUSE("extension: extension %zu is none of those hsmca writes (basicConstraints, keyUsage, "
 				      "extendedKeyUsage, subjectAltName, key identifiers, cRLDistributionPoints, "
 				      "authorityInfoAccess, nameConstraints, the policy ones, OCSP no-check), refused", i);
+		/* also the values the checks below do not decode (subjectAltName, cRLDistributionPoints,
+		 * authorityInfoAccess, the policy ones): verifiers that differ in what they forgive must not read
+		 * different meanings into one signature */
+		if (pol_span_is(&ext[i].oid, ocsp_nocheck, sizeof(ocsp_nocheck))
+			    ? !(ext[i].value.len == 2 && ext[i].value.data[0] == 0x05 && ext[i].value.data[1] == 0x00)
+			    : !pol_der_one(ext[i].value))
+			return REFUSE("extension: the value of extension %zu is not one strict-DER element with nothing "
+				      "after it (OCSP no-check: NULL)", i);
 	}
 	return 0;
 }
@@ -271,6 +304,11 @@ static bool pol_self_signed(const struct tbs_cert *t, const struct policy_issuer
 static int pol_check_subject(const struct tbs_cert *t, const struct policy_issuer *iss, char *why)
 {
 	struct span name = t->subject, rdns;
+	/* first: policy_dn_equal takes a name it cannot read for another name, and verifiers read names more
+	 * leniently (an empty RDN, a long-form length: OpenSSL then finds the issuer's name, or an empty one) */
+	if (!policy_dn_well_formed(t->subject))
+		return REFUSE("subject: not a well-formed Name (strict DER, every RelativeDistinguishedName with an "
+			      "attribute)");
 	if (policy_dn_equal(t->subject, span_make(iss->subject, iss->subject_len)) && !pol_self_signed(t, iss))
 		return REFUSE("subject: the subject is the issuer's name (a self-issued certificate, which path "
 			      "validation exempts from the issuer's constraints)");

@@ -221,7 +221,12 @@ bool leaf_tbs(const struct fx *f, const struct leaf_opts *o, struct dbuf *out)
 	else if (ok)
 		ok = X509_set_issuer_name(x, X509_get_subject_name(f->ca));
 	const char *cn = o->subject_cn ? o->subject_cn : "www.example.test";
-	if (ok && *cn)
+	if (ok && o->raw_subject) {
+		const unsigned char *p = o->raw_subject;
+		X509_NAME *n = d2i_X509_NAME(NULL, &p, (long)o->raw_subject_len);
+		ok = n && p == o->raw_subject + o->raw_subject_len && X509_set_subject_name(x, n);
+		X509_NAME_free(n);
+	} else if (ok && *cn)
 		ok = o->subject_type ? X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", o->subject_type,
 								  (const unsigned char *)cn, -1, -1, 0) == 1
 				     : fx_set_cn(X509_get_subject_name(x), cn);

@@ -48,6 +48,8 @@ struct leaf_opts {
 	long version;          /* X509_VERSION_3 */
 	const char *issuer_cn; /* NULL: the CA's own subject name */
 	const char *subject_cn; /* NULL: www.example.test; "": an empty subject */
+	const uint8_t *raw_subject; /* non-NULL: the subject's bytes as they are (OpenSSL keeps a name's encoding) */
+	size_t raw_subject_len;
 	int subject_type;       /* the CN's string type (V_ASN1_PRINTABLESTRING, ...); 0: as OpenSSL picks (UTF8String) */
 	int aki;
 	struct span sigalg;

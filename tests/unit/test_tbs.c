@@ -491,6 +491,68 @@ static void test_cert_self_issued(void)
 	o.bc = "critical,CA:TRUE,pathlen:0";
 	o.ku = "critical,keyCertSign,cRLSign";
 	cert_case("self-signed: subject = issuer", &o, &ca, NULL, NULL);
+
+	/* names that verifiers read as the issuer's, or as empty, but policy_dn_equal could not read: refused as
+	 * not well-formed (they passed as "another name" and as "not empty") */
+	uint8_t raw[POLICY_DN_MAX + 4];
+	size_t n = fx.iss.subject_len;
+	CHECKF(n + 2 <= sizeof(raw) && fx.iss.subject[1] < 0x7e, "the fixture's issuer name is short-form");
+	memcpy(raw, fx.iss.subject, n); /* the issuer's name and an empty RDN: OpenSSL's canonical form drops it */
+	raw[1] = (uint8_t)(raw[1] + 2);
+	raw[n] = DER_SET;
+	raw[n + 1] = 0;
+	o = base;
+	o.raw_subject = raw;
+	o.raw_subject_len = n + 2;
+	cert_case("subject = issuer and an empty RDN", &o, &fx.prof, "subject:", "well-formed");
+	o.bc = "critical,CA:TRUE,pathlen:0";
+	o.ku = "critical,keyCertSign,cRLSign";
+	cert_case("CA: subject = issuer and an empty RDN", &o, &ca, "subject:", "well-formed");
+	/* CN=Test Int with its value's length in long form (81 08) */
+	static const uint8_t long_len[] = { 0x30, 0x14, 0x31, 0x12, 0x30, 0x10, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x81, 0x08,
+					    'T', 'e', 's', 't', ' ', 'I', 'n', 't' };
+	o = base;
+	o.raw_subject = long_len;
+	o.raw_subject_len = sizeof(long_len);
+	cert_case("subject = issuer with a long-form length", &o, &fx.prof, "subject:", "well-formed");
+	/* one empty RDN: empty to verifiers, not by its length */
+	static const uint8_t empty_rdn[] = { 0x30, 0x02, 0x31, 0x00 };
+	o = base;
+	o.raw_subject = empty_rdn;
+	o.raw_subject_len = sizeof(empty_rdn);
+	cert_case("subject: one empty RDN, SAN not critical", &o, &fx.prof, "subject:", "well-formed");
+}
+
+/* Extension values are one strict-DER element with nothing after it, also those the checks do not decode. */
+static void test_cert_ext_der(void)
+{
+	static const uint8_t san_ok[] = { 0x30, 0x0d, 0x82, 0x0b, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm' };
+	static const uint8_t san_long[] = { 0x30, 0x81, 0x0d, 0x82, 0x0b, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm' };
+	static const uint8_t san_inner_long[] = { 0x30, 0x0e, 0x82, 0x81, 0x0b, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm' };
+	static const uint8_t san_trailing[] = { 0x30, 0x0d, 0x82, 0x0b, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm',
+						0x05, 0x00 };
+	static const uint8_t null_der[] = { 0x05, 0x00 }, null_other[] = { 0x04, 0x00 };
+	static const struct {
+		const char *name, *oid;
+		const uint8_t *der;
+		size_t len;
+		bool ok;
+	} cases[] = {
+		{ "SAN, DER", "2.5.29.17", san_ok, sizeof(san_ok), true },
+		{ "SAN, a long-form length", "2.5.29.17", san_long, sizeof(san_long), false },
+		{ "SAN, a long-form length inside", "2.5.29.17", san_inner_long, sizeof(san_inner_long), false },
+		{ "SAN, bytes after it", "2.5.29.17", san_trailing, sizeof(san_trailing), false },
+		{ "OCSP no-check, NULL", "1.3.6.1.5.5.7.48.1.5", null_der, sizeof(null_der), true },
+		{ "OCSP no-check, not NULL", "1.3.6.1.5.5.7.48.1.5", null_other, sizeof(null_other), false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct leaf_opts o;
+		leaf_defaults(&fx, &o);
+		if (!strcmp(cases[i].oid, "2.5.29.17"))
+			o.san = NULL;
+		o.raw[o.n_raw++] = (struct raw_ext){ cases[i].oid, false, cases[i].der, cases[i].len };
+		cert_case(cases[i].name, &o, &fx.prof, cases[i].ok ? NULL : "extension:", cases[i].ok ? NULL : "strict-DER");
+	}
 }
 
 /* CN=value as a Name's DER, the value with string tag tag */
@@ -1188,6 +1250,7 @@ int main(int argc, char **argv)
 	test_cert_ca_pinned();
 	test_cert_empty_subject();
 	test_cert_self_issued();
+	test_cert_ext_der();
 	test_dn_within();
 	test_dn_equal();
 	test_cert_parser();
