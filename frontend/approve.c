@@ -179,6 +179,10 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 		/* the signer refused the TBS (its pinned rules): the row is failed, and the answer is direct issuance's */
 		atomic_fetch_add(&w->app->failed, 1);
 		job_error(j, 502, "signer", why);
+	} else if (rc) {
+		/* the stored intent is not one this appliance's frontend wrote (intent.h): failed, never sent; the
+		 * approval is recorded, the certificate is not issued (it was answered 200 with the failed row) */
+		job_error(j, 409, "intent-refused", why);
 	} else {
 		db_cert_row_free(&c);
 		if (db_cert_get(w->db, serial, &c) == 0)

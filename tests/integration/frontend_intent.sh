@@ -187,8 +187,11 @@ pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by
 	VALUES ('certificate.issue', '$HF', 'alice', now() + interval '1 hour')" >/dev/null
 AID=$(owner "select id from approvals where object = '$HF'")
 STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST "${ADMIN[@]}" "$URL/api/v1/approvals/$AID/approve")
-[ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = failed ] && json_field '["failure_reason"]' | grep -q '^intent-mac: ' \
+[ "$STATUS" = 409 ] && [ "$(json_field '["error"]["code"]')" = intent-refused ] && json_field '["error"]["message"]' | grep -q '^intent-mac: ' \
 	|| fail "approving a forged held row: $STATUS $(cat "$T/resp.json")"
+[ "$(owner "select status from certificates where serial_hex = '$HF'")" = failed ] \
+	&& owner "select failure_reason from certificates where serial_hex = '$HF'" | grep -q '^intent-mac: ' \
+	|| fail "the forged held row is not failed with its reason"
 [ "$(signed_times "$H1")" = 1 ] || fail "the forged held row's TBS went to the signer"
 grep -q "event=intent_refused serial=$HF approved_by=ops-admin" "$T/frontend.log" || fail "no intent_refused for $HF"
 # and a held row the frontend wrote is signed after its approval
