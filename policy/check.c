@@ -89,17 +89,73 @@ static int pol_check_legacy_ca(const struct tbs_ext *ext, size_t n, char *why)
  * their own reasons first; an unknown critical one by pol_check_known_critical). */
 #define POL_DER_DEPTH 16 /* nesting of an extension value walked (certificatePolicies needs about 6) */
 
+/* True if a universal-class element's form and content are what DER (X.690 8, 10, 11) allows for its type:
+ * only SEQUENCE and SET constructed (DER encodes every string and time type primitive), never end-of-contents;
+ * a BOOLEAN one octet 00 or FF, a NULL empty, an INTEGER or ENUMERATED minimal, a BIT STRING's unused bits
+ * at most 7, none in an empty one, and zero. Context- and application-class tags are left to the walk: their
+ * form is the schema's, which the walk does not know. */
+static bool pol_der_universal_ok(uint8_t tag, struct span c)
+{
+	uint8_t num = tag & 0x1f;
+	if (tag & 0xc0)
+		return true;
+	if (tag & 0x20)
+		return num == 0x10 || num == 0x11;
+	switch (num) {
+	case 0x00: /* end-of-contents */
+	case 0x10: /* SEQUENCE and SET are constructed */
+	case 0x11:
+		return false;
+	case 0x01: /* BOOLEAN */
+		return c.len == 1 && (c.data[0] == 0x00 || c.data[0] == 0xff);
+	case 0x05: /* NULL */
+		return c.len == 0;
+	case 0x02: /* INTEGER */
+	case 0x0a: /* ENUMERATED */
+		return der_integer_is_minimal(&c);
+	case 0x03: /* BIT STRING */
+		return c.len >= 1 && c.data[0] <= 7 && (c.len > 1 || c.data[0] == 0) &&
+		       !(c.data[c.len - 1] & ((1u << c.data[0]) - 1));
+	default:
+		return true;
+	}
+}
+
 /* Strict-DER elements to the end of v, each constructed one walked down: a long-form length for a short value,
- * an indefinite one, or bytes that belong to no element are refused. */
+ * an indefinite one, bytes that belong to no element, or a universal type in a form or with contents DER does
+ * not allow (pol_der_universal_ok) are refused. */
 static bool pol_der_walk(struct span v, int depth)
 {
 	while (span_len(&v) > 0) {
 		uint8_t tag;
 		struct span inner;
-		if (!der_get_any(&v, &tag, &inner, NULL))
+		if (!der_get_any(&v, &tag, &inner, NULL) || !pol_der_universal_ok(tag, inner))
 			return false;
 		if ((tag & 0x20) && (depth >= POL_DER_DEPTH || !pol_der_walk(inner, depth + 1)))
 			return false;
+	}
+	return true;
+}
+
+/* GeneralNames (RFC 5280 4.2.1.6) with every name in the form its CHOICE gives it: otherName, x400Address,
+ * directoryName and ediPartyName constructed, rfc822Name, dNSName, URI, iPAddress and registeredID (IMPLICIT
+ * over primitive types) primitive. A constructed [2] dNSName is BER that some verifiers read and others
+ * refuse. The value is already known to be one strict-DER element (pol_der_one). */
+static bool pol_general_names_ok(struct span v)
+{
+	struct span names, name;
+	uint8_t tag;
+	if (!der_get(&v, &names, DER_SEQUENCE) || span_len(&names) == 0)
+		return false;
+	while (span_len(&names) > 0) {
+		if (!der_get_any(&names, &tag, &name, NULL))
+			return false;
+		switch (tag) {
+		case 0xa0: case 0x81: case 0x82: case 0xa3: case 0xa4: case 0xa5: case 0x86: case 0x87: case 0x88:
+			break;
+		default:
+			return false;
+		}
 	}
 	return true;
 }
@@ -140,6 +196,9 @@ static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, char *why)
 			    : !pol_der_one(ext[i].value))
 			return REFUSE("extension: the value of extension %zu is not one strict-DER element with nothing "
 				      "after it (OCSP no-check: NULL)", i);
+		if (pol_span_is(&ext[i].oid, OID_SAN, sizeof(OID_SAN)) && !pol_general_names_ok(ext[i].value))
+			return REFUSE("extension: the subjectAltName is not a non-empty sequence of GeneralNames, each "
+				      "in its DER form (names in text and addresses primitive)");
 	}
 	return 0;
 }

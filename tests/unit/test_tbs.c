@@ -532,6 +532,24 @@ static void test_cert_ext_der(void)
 	static const uint8_t san_trailing[] = { 0x30, 0x0d, 0x82, 0x0b, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm',
 						0x05, 0x00 };
 	static const uint8_t null_der[] = { 0x05, 0x00 }, null_other[] = { 0x04, 0x00 };
+	/* a dNSName in constructed form (BER: an OCTET STRING inside [2]), an empty GeneralNames, an iPAddress
+	 * and a directoryName in their DER forms */
+	static const uint8_t san_dns_cons[] = { 0x30, 0x0f, 0xa2, 0x0d, 0x04, 0x0b, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.',
+						'c', 'o', 'm' };
+	static const uint8_t san_empty[] = { 0x30, 0x00 };
+	static const uint8_t san_ip_dir[] = { 0x30, 0x15, 0x87, 0x04, 10, 0, 0, 1, 0xa4, 0x0d, 0x30, 0x0b, 0x31, 0x09,
+					      0x30, 0x07, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x00 };
+	/* policyConstraints: DER, then universal types in forms or with contents DER does not allow */
+	static const uint8_t pc_ok[] = { 0x30, 0x03, 0x80, 0x01, 0x00 };
+	static const uint8_t pc_bool[] = { 0x30, 0x03, 0x01, 0x01, 0x01 };
+	static const uint8_t pc_cons_str[] = { 0x30, 0x06, 0x2c, 0x04, 0x0c, 0x02, 'a', 'b' };
+	static const uint8_t pc_cons_octets[] = { 0x30, 0x06, 0x24, 0x04, 0x04, 0x02, 0x01, 0x02 };
+	static const uint8_t pc_int[] = { 0x30, 0x04, 0x02, 0x02, 0x00, 0x01 };
+	static const uint8_t pc_null[] = { 0x30, 0x03, 0x05, 0x01, 0x00 };
+	static const uint8_t pc_bits[] = { 0x30, 0x04, 0x03, 0x02, 0x01, 0x01 };
+	static const uint8_t pc_bits_ok[] = { 0x30, 0x04, 0x03, 0x02, 0x01, 0x02 };
+	static const uint8_t pc_prim_seq[] = { 0x30, 0x02, 0x10, 0x00 };
+	static const uint8_t pc_eoc[] = { 0x30, 0x02, 0x00, 0x00 };
 	static const struct {
 		const char *name, *oid;
 		const uint8_t *der;
@@ -544,6 +562,20 @@ static void test_cert_ext_der(void)
 		{ "SAN, bytes after it", "2.5.29.17", san_trailing, sizeof(san_trailing), false },
 		{ "OCSP no-check, NULL", "1.3.6.1.5.5.7.48.1.5", null_der, sizeof(null_der), true },
 		{ "OCSP no-check, not NULL", "1.3.6.1.5.5.7.48.1.5", null_other, sizeof(null_other), false },
+		{ "SAN, a constructed dNSName", "2.5.29.17", san_dns_cons, sizeof(san_dns_cons), false },
+		{ "SAN, no names", "2.5.29.17", san_empty, sizeof(san_empty), false },
+		{ "SAN, an iPAddress and a directoryName", "2.5.29.17", san_ip_dir, sizeof(san_ip_dir), true },
+		{ "policyConstraints, DER", "2.5.29.36", pc_ok, sizeof(pc_ok), true },
+		{ "policyConstraints, a BOOLEAN 01", "2.5.29.36", pc_bool, sizeof(pc_bool), false },
+		{ "policyConstraints, a constructed UTF8String", "2.5.29.36", pc_cons_str, sizeof(pc_cons_str), false },
+		{ "policyConstraints, a constructed OCTET STRING", "2.5.29.36", pc_cons_octets, sizeof(pc_cons_octets),
+		  false },
+		{ "policyConstraints, an INTEGER padded", "2.5.29.36", pc_int, sizeof(pc_int), false },
+		{ "policyConstraints, a NULL with contents", "2.5.29.36", pc_null, sizeof(pc_null), false },
+		{ "policyConstraints, a BIT STRING's unused bit set", "2.5.29.36", pc_bits, sizeof(pc_bits), false },
+		{ "policyConstraints, a BIT STRING, DER", "2.5.29.36", pc_bits_ok, sizeof(pc_bits_ok), true },
+		{ "policyConstraints, a primitive SEQUENCE", "2.5.29.36", pc_prim_seq, sizeof(pc_prim_seq), false },
+		{ "policyConstraints, end-of-contents", "2.5.29.36", pc_eoc, sizeof(pc_eoc), false },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct leaf_opts o;
@@ -551,7 +583,8 @@ static void test_cert_ext_der(void)
 		if (!strcmp(cases[i].oid, "2.5.29.17"))
 			o.san = NULL;
 		o.raw[o.n_raw++] = (struct raw_ext){ cases[i].oid, false, cases[i].der, cases[i].len };
-		cert_case(cases[i].name, &o, &fx.prof, cases[i].ok ? NULL : "extension:", cases[i].ok ? NULL : "strict-DER");
+		const char *why = cases[i].der == san_dns_cons || cases[i].der == san_empty ? "GeneralNames" : "strict-DER";
+		cert_case(cases[i].name, &o, &fx.prof, cases[i].ok ? NULL : "extension:", cases[i].ok ? NULL : why);
 	}
 }
 
