@@ -276,6 +276,9 @@ bool db_account_name_reserved(const char *name);
 /* Creates an account (current transaction; the caller audits it). HSMCA_ERR_EXISTS if the name is taken,
  * HSMCA_ERR_PARSE if it is not a valid or is a reserved name (db_account_name_reserved). */
 int db_account_create(struct db *db, const char *name, enum db_role role, const char *pw_hash) HSMCA_WUR;
+/* For the bootstrap: takes a transaction-scoped lock that serialises bootstraps, then HSMCA_ERR_EXISTS (with the
+ * first one's name in db_errmsg) if an administrator account exists, enabled or not (current transaction). */
+int db_account_admin_first(struct db *db) HSMCA_WUR;
 /* Sets an existing account's role and password hash and enables it, whatever its row holds now, with a new
  * row MAC (the operator's repair of a row refused as changed outside the frontend; current transaction).
  * HSMCA_ERR_NOTFOUND if there is none. */

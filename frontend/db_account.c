@@ -192,6 +192,25 @@ int db_account_create(struct db *db, const char *name, enum db_role role, const 
 	return rc;
 }
 
+int db_account_admin_first(struct db *db)
+{
+	PGresult *r = NULL;
+	int rc;
+	if (PQtransactionStatus(db->conn) != PQTRANS_INTRANS) /* the lock lasts to the first admin's commit */
+		return db_fail(db, HSMCA_ERR_STATE, "the first administrator: inside a transaction only");
+	/* "hsmcb" as a big-endian integer (the migration's lock is "hsmca", the profiles' "hsmcp"): two bootstraps
+	 * at once would each find no administrator */
+	if ((rc = db_exec_cmd(db, "SELECT pg_advisory_xact_lock(448613147490)", NULL)) ||
+	    (rc = db_exec(db, "SELECT name FROM accounts WHERE role = 'admin' ORDER BY id LIMIT 1", NULL, DB_FMT_TEXT,
+			  &r)))
+		return rc;
+	if (PQntuples(r) > 0)
+		rc = db_fail(db, HSMCA_ERR_EXISTS, "an administrator exists (%s): bootstrap-admin makes the first one only; "
+			     "create-account --role admin makes others", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return rc;
+}
+
 int db_account_reset(struct db *db, const char *name, enum db_role role, const char *pw_hash)
 {
 	struct db_account a;

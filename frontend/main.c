@@ -185,15 +185,19 @@ static int fe_create_account(const struct fe_args *a, bool bootstrap)
 	bool reset = a->replace && !bootstrap;
 	snprintf(details, sizeof(details), "{\"role\": \"%s\"%s}", bootstrap ? "admin" : a->role,
 		 reset ? ", \"enabled\": true" : "");
-	if (!(rc = db_begin(db)) &&
-	    !(rc = reset ? db_account_reset(db, a->name, role, hash) : db_account_create(db, a->name, role, hash)) &&
-	    !(rc = db_audit_append(db, bootstrap ? "bootstrap" : "cli", reset ? "account.reset" : "account.created",
-				   a->name, details)))
-		rc = db_commit(db);
+	bool admin_exists = false;
+	if (!(rc = db_begin(db)) && !(rc = bootstrap ? db_account_admin_first(db) : 0)) {
+		if (!(rc = reset ? db_account_reset(db, a->name, role, hash) : db_account_create(db, a->name, role, hash)) &&
+		    !(rc = db_audit_append(db, bootstrap ? "bootstrap" : "cli", reset ? "account.reset" : "account.created",
+					   a->name, details)))
+			rc = db_commit(db);
+	} else if (rc == HSMCA_ERR_EXISTS) {
+		admin_exists = true;
+	}
 	if (rc) {
-		fprintf(stderr, "hsmca-frontend: %s\n", rc == HSMCA_ERR_EXISTS ? "the account exists (--replace resets it)"
-							 : rc == HSMCA_ERR_NOTFOUND ? "no such account"
-										    : db_errmsg(db));
+		fprintf(stderr, "hsmca-frontend: %s\n",
+			admin_exists || (rc != HSMCA_ERR_EXISTS && rc != HSMCA_ERR_NOTFOUND) ? db_errmsg(db)
+			: rc == HSMCA_ERR_EXISTS ? "the account exists (--replace resets it)" : "no such account");
 		db_rollback(db);
 	} else {
 		printf("account %s %s\n", a->name, reset ? "reset" : "created");

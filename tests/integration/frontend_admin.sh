@@ -35,6 +35,13 @@ pass "a password file of two lines, of a line over 256 bytes or with a bare CR i
 printf '%s\r\n' "$ADMIN_PW" > "$T/admin.pw" # a CRLF line end is not part of the password (logins below)
 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name ops-admin --password-file "$T/admin.pw" \
 	> "$T/bootstrap.log" 2>&1 || fail "bootstrap-admin: $(cat "$T/bootstrap.log")"
+# the bootstrap makes the first administrator only: run again it refuses, names the one there is, writes nothing
+AUDIT_BEFORE=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log")
+expect_rc 1 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name second-admin --password-file "$T/admin.pw"
+grep -q 'an administrator exists (ops-admin)' <<<"$OUT" || fail "a second bootstrap: $OUT"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'second-admin'")" = 0 ] || fail "a second bootstrap made an account"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log")" = "$AUDIT_BEFORE" ] || fail "a second bootstrap was audited"
+pass "bootstrap-admin run again refuses (an administrator exists), makes no account and writes no audit row"
 fe_start
 ADMIN=(-u "ops-admin:$ADMIN_PW")
 
