@@ -67,6 +67,7 @@ static struct {
 	unsigned seconds;
 	size_t max_input; /* bytes a connection's input may hold (a request's headers and body, and some) */
 	size_t max_header; /* max_header_size: evhttp's 400 after more than this is a header block too large */
+	unsigned max_fields; /* max_headers: more header fields than this are refused as they arrive (431) */
 	unsigned long timeouts;
 	struct event *count;     /* made active by deadline_watch: counts dl.fresh once evhttp has set the fds */
 	struct dl_conn *fresh;
@@ -107,20 +108,34 @@ static void dl_scan(struct dl_conn *c, struct evbuffer *buf, size_t off)
 	explicit_bzero(chunk, sizeof(chunk)); /* an Authorization header passes through it */
 }
 
-/* A request's framing was refused (hdrscan.h): 400, and the connection is cut with its unread input dropped,
- * so evhttp never reads the request (nor one hidden in its body). Not while the router has a request of the
- * connection: that one is answered first (dl_request_done). */
+/* Whether the header block scanned so far is refused: its framing (hdrscan.h), or more header fields than
+ * max_headers, counted as they begin (evhttp allocates each field it reads, ~100 bytes for a 4-byte line, and
+ * counts only the block's bytes; the router's count came after the whole block was held). */
+static bool dl_scan_refused(const struct dl_conn *c)
+{
+	return c->scan.state == HDRSCAN_BAD || c->scan.n_fields > dl.max_fields;
+}
+
+/* A request's header block was refused (dl_scan_refused): 400 for its framing, 431 for its fields, and the
+ * connection is cut with its unread input dropped, so evhttp never reads the request (nor one hidden in its
+ * body). Not while the router has a request of the connection: that one is answered first
+ * (dl_request_done). */
 static void dl_refuse_framing(struct dl_conn *c)
 {
 	if (c->routed) {
 		c->refuse_next = true;
 		return;
 	}
+	bool framing = c->scan.state == HDRSCAN_BAD;
+	const char *why = framing ? c->scan.why : "more request header fields than max_headers";
 	unsigned long count;
 	if (dl_lograte_due(&dl.http_log, &count))
-		log_event("warn", "http_refused", "status=400 tls=%s refused=%lu why=\"%s\"", c->tls ? "yes" : "no",
-			  count, c->scan.why);
-	dl_expire(c, 400, "Bad Request", "bad-request", c->scan.why, false);
+		log_event("warn", "http_refused", "status=%d tls=%s refused=%lu why=\"%s\"", framing ? 400 : 431,
+			  c->tls ? "yes" : "no", count, why);
+	if (framing)
+		dl_expire(c, 400, "Bad Request", "bad-request", why, false);
+	else
+		dl_expire(c, 431, "Request Header Fields Too Large", "too-many-headers", why, false);
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
@@ -151,7 +166,7 @@ static void dl_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *inf
 	/* the new bytes are the input's last; scanned before evhttp reads them */
 	if (info->n_added > 0 && !c->expired && c->scan.state < HDRSCAN_DONE) {
 		dl_scan(c, buf, evbuffer_get_length(buf) - info->n_added);
-		if (c->scan.state == HDRSCAN_BAD)
+		if (dl_scan_refused(c))
 			dl_refuse_framing(c);
 	}
 }
@@ -328,7 +343,7 @@ bool deadline_request_read(struct evhttp_request *req)
 	/* and its framing is checked from its first byte: it is not read before this one is answered */
 	hdrscan_reset(&c->scan);
 	dl_scan(c, in, 0);
-	if (c->scan.state == HDRSCAN_BAD)
+	if (dl_scan_refused(c))
 		c->refuse_next = true;
 	evhttp_request_set_on_complete_cb(req, dl_request_done, NULL);
 	evhttp_connection_set_closecb(evcon, dl_on_close, c); /* keeps c->close_fn */
@@ -510,13 +525,14 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 }
 
 int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,
-		   unsigned max_per_address, unsigned rate_per_address)
+		   unsigned max_fields, unsigned max_per_address, unsigned rate_per_address)
 {
 	static const struct timeval tick = { 0, 200000 }; /* also how soon the fd of a connection closed before
 							     * the router had a request of it is released */
 	dl.seconds = seconds ? seconds : 1;
 	dl.max_input = max_input;
 	dl.max_header = max_header;
+	dl.max_fields = max_fields;
 	conncap_init(max_per_address, rate_per_address);
 	if (!(dl.count = event_new(base, -1, 0, dl_count_fresh, NULL)) ||
 	    !(dl.reap = event_new(base, -1, 0, dl_reap, NULL)) ||

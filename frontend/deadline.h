@@ -19,12 +19,14 @@
 
 /* Starts the sweep (five times a second) on base with the deadline in seconds; a connection whose unread
  * input exceeds max_input bytes is answered 413 and shut down. evhttp's own error replies (httperr.h) are
- * made JSON; its 400 for a request that took more than max_header bytes becomes 431. A connection from an
+ * made JSON; its 400 for a request that took more than max_header bytes becomes 431. A header block is checked
+ * as it arrives (hdrscan.h): refused framing gets 400, more than max_fields header fields 431, and the
+ * connection is cut. A connection from an
  * address that has max_per_address open already (0: no cap), or that opened more than rate_per_address a
  * second lately (0: no limit; 503 with Retry-After), is answered 503 and shut down (over TLS only shut,
  * before OpenSSL has read its ClientHello) (conncap.h). */
 int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,
-		   unsigned max_per_address, unsigned rate_per_address) HSMCA_WUR;
+		   unsigned max_fields, unsigned max_per_address, unsigned rate_per_address) HSMCA_WUR;
 void deadline_stop(void);
 /* Registers a new connection's bufferevent (from an evhttp bevcb); returns bev (NULL stays NULL). */
 struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls);

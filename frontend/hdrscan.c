@@ -13,6 +13,8 @@ enum { HDRSCAN_OTHER = 0, HDRSCAN_FIELD_CL = 1, HDRSCAN_FIELD_TE = 2 };
 
 static const char hdrscan_msg_cl[] = "Content-Length must be digits only";
 static const char hdrscan_msg_te[] = "the only Transfer-Encoding served is chunked";
+static const char hdrscan_post[] = "POST ";
+#define HDRSCAN_POST_LEN (sizeof(hdrscan_post) - 1)
 
 void hdrscan_reset(struct hdrscan *s)
 {
@@ -90,6 +92,8 @@ static void hdrscan_line(struct hdrscan *s, uint8_t c)
 	} else {
 		s->state = HDRSCAN_NAME;
 		s->name_len = 0;
+		if (s->n_fields < UINT32_MAX)
+			s->n_fields++;
 		s->may_cl = s->may_te = true;
 		hdrscan_name(s, c);
 	}
@@ -102,6 +106,9 @@ static void hdrscan_eol(struct hdrscan *s)
 		return hdrscan_bad(s, hdrscan_msg_cl);
 	if (s->field == HDRSCAN_FIELD_TE && s->val_len != HDRSCAN_CHUNKED_LEN)
 		return hdrscan_bad(s, hdrscan_msg_te);
+	if (s->not_post && ((s->field == HDRSCAN_FIELD_CL && s->cl_nonzero) || s->field == HDRSCAN_FIELD_TE))
+		return hdrscan_bad(s, "a request body (Content-Length above 0 or Transfer-Encoding) on a method other "
+				      "than POST");
 	s->cr = false;
 	s->state = HDRSCAN_LINE;
 }
@@ -116,6 +123,8 @@ static void hdrscan_value(struct hdrscan *s, uint8_t c)
 	if (s->field == HDRSCAN_OTHER || s->cr)
 		return;
 	const char *msg = s->field == HDRSCAN_FIELD_CL ? hdrscan_msg_cl : hdrscan_msg_te;
+	if (c == '\t' && s->val == 0 && s->field == HDRSCAN_FIELD_TE)
+		return hdrscan_bad(s, "a tab before the Transfer-Encoding (evhttp does not take it for chunked)");
 	if (c == ' ' || c == '\t') {
 		if (s->val == 1)
 			s->val = 2;
@@ -127,6 +136,7 @@ static void hdrscan_value(struct hdrscan *s, uint8_t c)
 	if (s->field == HDRSCAN_FIELD_CL) {
 		if (c < '0' || c > '9')
 			return hdrscan_bad(s, msg);
+		s->cl_nonzero = s->cl_nonzero || c != '0';
 		if (s->val_len < UINT32_MAX)
 			s->val_len++;
 	} else if (s->val_len >= HDRSCAN_CHUNKED_LEN ||
@@ -143,9 +153,14 @@ size_t hdrscan_feed(struct hdrscan *s, const uint8_t *p, size_t n)
 	for (; i < n && s->state < HDRSCAN_DONE; i++) {
 		uint8_t c = p[i];
 		switch (s->state) {
-		case HDRSCAN_REQLINE:
-			if (c == '\n')
+		case HDRSCAN_REQLINE: /* as evhttp, which compares methods with case */
+			if (c == '\n') {
+				s->not_post = s->not_post || s->method_len < HDRSCAN_POST_LEN;
 				s->state = HDRSCAN_LINE;
+			} else if (s->method_len < HDRSCAN_POST_LEN) {
+				s->not_post = s->not_post || c != (uint8_t)hdrscan_post[s->method_len];
+				s->method_len++;
+			}
 			break;
 		case HDRSCAN_LINE:
 			hdrscan_line(s, c);

@@ -5,8 +5,13 @@
  * header block here as it arrives, before evhttp reads it, and cuts the connection (400) at the first of:
  * a header name that is not an RFC 9110 token; a folded (obs-fold) line; more than one Content-Length or
  * Transfer-Encoding; both; a Content-Length that is not all digits; a Transfer-Encoding other than chunked
- * (case-insensitive, as evhttp compares it). Values are taken without the spaces and tabs around them, as
- * evhttp takes them. A pure, bounded state machine: no allocation, a few bytes of state per connection. */
+ * (case-insensitive, as evhttp compares it), or one after a tab (evhttp skips only spaces before a value, so
+ * "\tchunked" is no chunked to it, and the body would be read as the next request); a body on a method other
+ * than POST (a Content-Length above 0, or a Transfer-Encoding): evhttp reads no body for GET, so one would be
+ * the next request, while a proxy in front reads it as this one's body. Values are otherwise taken without the
+ * spaces and tabs around them, as evhttp takes them. It also counts the header fields as they come
+ * (n_fields), so a caller can refuse a block of many small fields before evhttp has allocated them all. A
+ * pure, bounded state machine: no allocation, a few bytes of state per connection. */
 #ifndef HSMCA_HDRSCAN_H
 #define HSMCA_HDRSCAN_H
 
@@ -32,6 +37,10 @@ struct hdrscan {
 	uint8_t n_cl, n_te; /* how many of each so far */
 	uint32_t name_len;  /* saturating */
 	uint32_t val_len;   /* digits of Content-Length, or letters of chunked matched */
+	uint8_t method_len; /* bytes of the request line matched against "POST " (at most 5) */
+	bool not_post;      /* the method is not POST */
+	bool cl_nonzero;    /* the Content-Length has a digit other than 0 */
+	uint32_t n_fields;  /* header fields begun so far (saturating) */
 	const char *why;    /* HDRSCAN_BAD: a static message, fit for a JSON string as it is */
 };
 

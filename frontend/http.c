@@ -365,7 +365,7 @@ int http_run(struct app *a, struct listeners *l)
 	/* the input a connection may hold: a request's headers and body, and room for what a client pipelines */
 	if ((rc = deadline_start(h.base, a->conf.timeout_seconds,
 				 a->conf.max_header_size + a->conf.max_body + HTTP_INPUT_SLACK, a->conf.max_header_size,
-				 a->conf.max_conns_per_address, a->conf.conn_rate_per_address)))
+				 a->conf.max_headers, a->conf.max_conns_per_address, a->conf.conn_rate_per_address)))
 		goto out;
 	rc = HSMCA_ERR_IO;
 	/* the listeners were bound before the privilege drop; evhttp owns each fd once it accepts on it */
