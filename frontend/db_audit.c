@@ -38,7 +38,8 @@ struct audit_walk {
 	const struct db_audit_opts *o;   /* may be NULL */
 	int64_t next_id;                 /* the id the next row must have */
 	uint8_t prev[DB_AUDIT_HASH_LEN]; /* row_hash of the last row read */
-	int64_t bad_id;                  /* 0 while intact */
+	int64_t bad_id;                  /* the first broken row's id, once broken is set */
+	int64_t broken;                  /* 0 while intact, then 1 (a row's id may be 0: bad_id cannot say it) */
 	char why[DB_ERR_MAX];
 	int cols[AC_N];
 	bool have_cols;
@@ -175,6 +176,7 @@ static bool audit_row_hash(const PGresult *r, const int *c, const char *ts, uint
 static void audit_bad(struct audit_walk *w, int64_t id, const char *why)
 {
 	w->bad_id = id;
+	w->broken = 1;
 	snprintf(w->why, sizeof w->why, "row %" PRId64 ": %s", id, why);
 }
 
@@ -214,7 +216,7 @@ static int audit_check_row(struct db *db, struct audit_walk *w, const PGresult *
 		audit_bad(w, id, "row_hash does not match the row's contents (the row was changed)");
 	else if (w->o && w->o->expect_id == id && memcmp(hash, w->o->expect_hash, DB_AUDIT_HASH_LEN) != 0)
 		audit_bad(w, id, "its hash is not the expected one (the log was rewritten since that head was logged)");
-	if (w->bad_id == 0) {
+	if (!w->broken) {
 		memcpy(w->prev, PQgetvalue(r, 0, c[AC_ROW]), DB_AUDIT_HASH_LEN);
 		w->next_id = id + 1;
 	}
@@ -255,7 +257,7 @@ static int audit_walk_rows(struct db *db, struct audit_walk *w)
 {
 	return audit_stream(db,
 			    "SELECT id, ts, actor, action, object, details, prev_hash, row_hash FROM audit_log ORDER BY id",
-			    NULL, audit_row_cb, w, &w->bad_id);
+			    NULL, audit_row_cb, w, &w->broken);
 }
 
 enum { CC_ID, CC_AUDIT_ID, CC_HEAD, CC_LABEL, CC_SIG, CC_ROW, CC_TS, CC_N };
@@ -393,8 +395,8 @@ static int audit_walk_checkpoints(struct db *db, struct audit_walk *w, const str
 			      "SELECT c.id, c.audit_id, c.head_hash, c.key_label, c.signature, a.row_hash, "
 			      "to_char(a.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS ts "
 			      "FROM audit_checkpoints c LEFT JOIN audit_log a ON a.id = c.audit_id ORDER BY c.id",
-			      NULL, ckpt_check, &cw, &w->bad_id);
-	if (rc == 0 && w->bad_id == 0 && rep->forged_checkpoints > 0) {
+			      NULL, ckpt_check, &cw, &w->broken);
+	if (rc == 0 && !w->broken && rep->forged_checkpoints > 0) {
 		char why[DB_ERR_MAX];
 		int64_t more = rep->forged_checkpoints - 1;
 		if (more)
@@ -431,11 +433,11 @@ static int audit_check_head(struct db *db, struct audit_walk *w)
 	return 0;
 }
 
-/* A walk's verdict: HSMCA_ERR_AUTH only for a row found broken (bad_id set); a query the server refused for want
- * of privilege (42501, which db_error_from makes HSMCA_ERR_AUTH too) is the caller's role, not tampering */
-static int audit_query_rc(int rc, int64_t bad_id)
+/* A walk's verdict: HSMCA_ERR_AUTH only for a row found broken; a query the server refused for want of
+ * privilege (42501, which db_error_from makes HSMCA_ERR_AUTH too) is the caller's role, not tampering */
+static int audit_query_rc(int rc, const struct audit_walk *w)
 {
-	return rc == HSMCA_ERR_AUTH && bad_id == 0 ? HSMCA_ERR_CONFIG : rc;
+	return rc == HSMCA_ERR_AUTH && !w->broken ? HSMCA_ERR_CONFIG : rc;
 }
 
 int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audit_report *rep, int64_t *out_bad_id,
@@ -457,14 +459,14 @@ int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audi
 		return rc;
 	if ((rc = audit_walk_rows(db, &w)))
 		goto out;
-	if (w.bad_id == 0 && (rc = audit_check_head(db, &w)))
+	if (!w.broken && (rc = audit_check_head(db, &w)))
 		goto out;
 	rep->rows = w.next_id - 1;
-	if (w.bad_id == 0 && o && o->expect_id > rep->rows)
+	if (!w.broken && o && o->expect_id > rep->rows)
 		audit_bad(&w, o->expect_id, "the expected row is gone (rows were cut off the log)");
-	if (w.bad_id == 0 && (rc = audit_walk_checkpoints(db, &w, o, rep)))
+	if (!w.broken && (rc = audit_walk_checkpoints(db, &w, o, rep)))
 		goto out;
-	if (w.bad_id != 0) {
+	if (w.broken) {
 		*out_bad_id = w.bad_id;
 		db_err_copy(why, w.why);
 		db_fail(db, HSMCA_ERR_AUTH, "audit chain broken: %s", w.why);
@@ -473,9 +475,9 @@ int db_audit_verify(struct db *db, const struct db_audit_opts *o, struct db_audi
 out:
 	if (own_tx)
 		db_rollback(db); /* read only: nothing to commit */
-	if (rc && *out_bad_id == 0)
+	if (rc && !w.broken)
 		db_err_copy(why, db->err);
-	return audit_query_rc(rc, *out_bad_id);
+	return audit_query_rc(rc, &w);
 }
 
 int db_audit_head(struct db *db, int64_t *out_last_id, uint8_t out_hash[DB_AUDIT_HASH_LEN])
@@ -644,22 +646,22 @@ int db_audit_verify_range(struct db *db, int64_t from_id, const uint8_t from_has
 	    (rc = db_exec_cmd(db, "SELECT pg_catalog.set_config('statement_timeout', '0', true)", NULL))) {
 		db_err_copy(why, db->err);
 		db_rollback(db);
-		return audit_query_rc(rc, 0);
+		return audit_query_rc(rc, &w);
 	}
 	rc = audit_stream(db,
 			  "SELECT id, ts, actor, action, object, details, prev_hash, row_hash FROM audit_log "
 			  "WHERE id > $1::bigint AND id <= $2::bigint ORDER BY id",
-			  &p, audit_row_cb, &w, &w.bad_id);
+			  &p, audit_row_cb, &w, &w.broken);
 	db_rollback(db); /* read only */
 	if (rc) {
 		db_err_copy(why, db->err);
-		return audit_query_rc(rc, 0);
+		return audit_query_rc(rc, &w);
 	}
-	if (w.bad_id == 0 && w.next_id - 1 != to_id)
+	if (!w.broken && w.next_id - 1 != to_id)
 		audit_bad(&w, w.next_id, "missing: the rows end before the head");
-	else if (w.bad_id == 0 && memcmp(w.prev, to_hash, DB_AUDIT_HASH_LEN) != 0)
+	else if (!w.broken && memcmp(w.prev, to_hash, DB_AUDIT_HASH_LEN) != 0)
 		audit_bad(&w, to_id, "its row_hash differs from the chain head's");
-	if (w.bad_id == 0)
+	if (!w.broken)
 		return 0;
 	*out_bad_id = w.bad_id;
 	db_err_copy(why, w.why);

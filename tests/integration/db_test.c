@@ -1437,7 +1437,8 @@ static int cmd_audit_append(const char *conninfo, int n)
 	return 0;
 }
 
-static int cmd_audit_verify(const char *conninfo, int64_t want_bad)
+/* want_broken: the row verify must name (want_bad, which may be 0); else the chain must verify */
+static int cmd_audit_verify(const char *conninfo, bool want_broken, int64_t want_bad)
 {
 	struct db *db = open_or_die(conninfo);
 	char why[DB_ERR_MAX] = "";
@@ -1447,7 +1448,7 @@ static int cmd_audit_verify(const char *conninfo, int64_t want_bad)
 
 	EXPECT(0, db_audit_head(db, &head_id, head), db);
 	printf("verify: rc=%d bad=%" PRId64 " head=%" PRId64 " %s\n", rc, bad, head_id, why);
-	if (want_bad == 0)
+	if (!want_broken)
 		CHECK(rc == 0 && bad == 0);
 	else
 		CHECK(rc == HSMCA_ERR_AUTH && bad == want_bad && why[0] != '\0');
@@ -1537,7 +1538,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "audit-append") == 0 && argc == 4)
 		return cmd_audit_append(argv[2], atoi(argv[3]));
 	if (strcmp(cmd, "audit-verify") == 0 && (argc == 3 || argc == 4))
-		return cmd_audit_verify(argv[2], argc == 4 ? strtoll(argv[3], NULL, 10) : 0);
+		return cmd_audit_verify(argv[2], argc == 4, argc == 4 ? strtoll(argv[3], NULL, 10) : 0);
 	if (strcmp(cmd, "audit-concurrent") == 0 && argc == 5)
 		return cmd_audit_concurrent(argv[2], atoi(argv[3]), atoi(argv[4]));
 	fprintf(stderr, "usage: see the header of tests/integration/db_test.c\n");

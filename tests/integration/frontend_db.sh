@@ -285,6 +285,15 @@ SET session_replication_role = replica;
 UPDATE audit_log SET details = :'d' WHERE id = $K;
 EOSQL
 "$DBT" audit-verify "$FRONT"
+# a row 0 put before the first row, whose row_hash is the first row's prev_hash (zero): the walk took it as
+# intact, since the id it names for a broken row was also its "intact" value (0)
+owner_sql "SET session_replication_role = replica; INSERT INTO audit_log (id, ts, actor, action, object, details,
+	prev_hash, row_hash, change_seq) SELECT 0, ts, 'alice', 'account.created', 'mallory', '{}', prev_hash, prev_hash,
+	-1 FROM audit_log WHERE id = 1" >/dev/null
+"$DBT" audit-verify "$FRONT" 0
+owner_sql "SET session_replication_role = replica; DELETE FROM audit_log WHERE id = 0" >/dev/null
+"$DBT" audit-verify "$FRONT"
+pass "a row 0 before the first row is named (0)"
 # an edit that also recomputes the row's own hash breaks the next row's link
 owner_sql "SET session_replication_role = replica; UPDATE audit_log SET actor = 'mallory',
 	row_hash = sha256(audit_canonical(id, ts, 'mallory', action, object, details, prev_hash)) WHERE id = $K"
