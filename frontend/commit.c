@@ -219,6 +219,8 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 			i->batched = false; /* rolled back with the transaction: each on its own below */
 		db_rollback(c->db);
 		rc = commit_timed_out(c, rc) ? rc : db_begin(c->db);
+		if (!rc) /* the rollback let the rows go: taken again before any item's audit row takes the head */
+			rc = commit_lock_rows(c, batch);
 	}
 	for (struct commit_item *i = batch; i; i = i->next) {
 		if (i->batched)

@@ -12,6 +12,8 @@
  *   db_test batch-partial CONNINFO               a batch of results meeting a row already issued stores
  *                                                nothing; the committer's fallback gives each its true outcome
  *   db_test claim CONNINFO                       recovery's claim: a row one session holds is skipped by another
+ *   db_test retry-locks CONNINFO                 a committer transaction retried item by item locks its rows
+ *                                                first (needs frontend_db.sh's slow-insert test trigger)
  *   db_test batch-plan OWNER_CONNINFO            the batch statement's plans (auto_explain, so superuser) on a
  *                                                table of mostly dead pending entries: never that index
  *   db_test pending-scan CONNINFO                recovery's scan on a table of mostly dead pending entries: a
@@ -912,6 +914,114 @@ static int cmd_claim_order(const char *conninfo)
 	return 0;
 }
 
+/* ---- retry-locks: a committer transaction with a row's item (here a failure) whose batch statement fails
+ * (a serial drawn twice) runs its items one by one in a new transaction. That one must lock the rows first
+ * too, as the first did (commit_lock_rows): an earlier item's audit row takes the chain's head, and recovery
+ * in another frontend takes a row and then the head, so the two deadlocked. Seen from another connection: the
+ * row stays locked from the first transaction's lock to the commit, also while the first item of the one by
+ * one pass is slowed (frontend_db.sh's test trigger sleeps 1 s on inserting subject "CN=slow retry"). ---- */
+struct retry_poll {
+	const char *conninfo, *serial;
+	atomic_bool stop;
+	bool seen_locked; /* the row was found locked */
+	int max_free;     /* the longest run of polls that found it free after that */
+	pthread_t th;
+};
+
+static void *retry_poll_run(void *arg)
+{
+	struct retry_poll *p = arg;
+	struct db *db = open_or_die(p->conninfo);
+	int run = 0;
+	while (!atomic_load(&p->stop)) {
+		struct db_params q = { 0 };
+		db_params_text(&q, p->serial);
+		EXPECT(0, db_begin(db), db);
+		int rc = db_exec_cmd(db, "SELECT 1 FROM certificates WHERE serial_hex = lower($1) FOR UPDATE NOWAIT", &q);
+		db_rollback(db);
+		if (rc) {
+			p->seen_locked = true;
+			run = 0;
+		} else if (p->seen_locked && ++run > p->max_free) {
+			p->max_free = run;
+		}
+		usleep(20000);
+	}
+	db_close(db);
+	return NULL;
+}
+
+struct retry_row {
+	struct committer *c;
+	const char *serial;
+	int rc;
+};
+
+static void *retry_row_fail(void *arg)
+{
+	struct retry_row *r = arg;
+	r->rc = committer_run(r->c, r->serial, order_fail_apply, (void *)r->serial);
+	return NULL;
+}
+
+static int cmd_retry_locks(const char *conninfo)
+{
+	struct db *db = open_or_die(conninfo);
+	char sr[DB_SERIAL_HEX_MAX], sa[DB_SERIAL_HEX_MAX], sd[DB_SERIAL_HEX_MAX], cmerr[DB_ERR_MAX];
+	uint8_t tr[TBS_LEN], ta[TBS_LEN], td[TBS_LEN], td2[TBS_LEN];
+	random_serial(sr);
+	random_serial(sa);
+	random_serial(sd);
+	fake_tbs(sr, tr);
+	fake_tbs(sa, ta);
+	fake_tbs(sd, td);
+	fake_tbs(sd, td2);
+	td2[TBS_LEN - 1] ^= 1;
+	struct db_cert cr = cert_for(sr, tr, NULL), ca = cert_for(sa, ta, NULL), cd = cert_for(sd, td, NULL), cd2 = cd;
+	ca.subject = "CN=slow retry";
+	cd2.tbs = td2;
+	struct db_batch_intent inr = { &cr, "alice", "{}" }, ina = { &ca, "alice", "{}" }, ind = { &cd, "alice", "{}" },
+			       ind2 = { &cd2, "alice", "{}" };
+	const struct db_batch_intent *vr[] = { &inr };
+	EXPECT(0, db_batch_apply(db, vr, 1, NULL, 0), db); /* the row whose failure the batch carries */
+
+	struct committer *cm = NULL;
+	CHECK(committer_start(conninfo, &cm, cmerr) == 0);
+	struct batch_hold hold;
+	struct batch_one o[3] = { { cm, &ina, -1 }, { cm, &ind, -1 }, { cm, &ind2, -1 } };
+	struct retry_row row = { cm, sr, -1 };
+	struct retry_poll poll = { .conninfo = conninfo, .serial = sr };
+	pthread_t t[4];
+	atomic_init(&poll.stop, false);
+	CHECK(pthread_create(&poll.th, NULL, retry_poll_run, &poll) == 0);
+	batch_hold_start(&hold, cm, 4);
+	/* in this order: the slow intent, the two of one serial, the row's failure last */
+	for (size_t i = 0; i < 4; i++) {
+		CHECK(pthread_create(&t[i], NULL, i < 3 ? batch_intent : retry_row_fail, i < 3 ? (void *)&o[i] : &row) == 0);
+		if (i == 3)
+			break; /* the fourth lets the holding item go: the batch is taken at once */
+		for (int k = 0; k < 2000 && committer_queued(cm) < i + 1; k++)
+			usleep(10000);
+		CHECK(committer_queued(cm) == i + 1);
+	}
+	for (size_t i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	pthread_join(hold.th, NULL);
+	atomic_store(&poll.stop, true);
+	pthread_join(poll.th, NULL);
+	printf("retry-locks: slow intent rc=%d, same serial rc=%d/%d, the row's failure rc=%d; the row found locked %s, "
+	       "then free for at most %d polls in a row\n", o[0].rc, o[1].rc, o[2].rc, row.rc,
+	       poll.seen_locked ? "yes" : "no", poll.max_free);
+	CHECK(o[0].rc == 0 && status_is(db, sa, "pending"));
+	CHECK((o[1].rc == 0) != (o[2].rc == 0) && (o[1].rc == HSMCA_ERR_SERIAL || o[2].rc == HSMCA_ERR_SERIAL));
+	CHECK(row.rc == 0 && status_is(db, sr, "failed"));
+	/* the one by one pass took 1 s (the slow insert) before it reached the row: free meanwhile, ~50 polls */
+	CHECK(poll.seen_locked && poll.max_free < 5);
+	db_close(db);
+	printf("retry-locks: the one by one pass after a failed batch statement holds the rows from its start\n");
+	return 0;
+}
+
 /* ---- batch-plan: every certificate passes through pending, so the partial index of pending rows is mostly
  * dead entries until a vacuum; the batch statement must not read it (a generic plan did, 0.9 of 2.1 ms per
  * batch and growing), and a plan made while the table was small (a sequential scan) must not outlive the
@@ -1525,6 +1635,8 @@ int main(int argc, char **argv)
 		return cmd_batch_partial(argv[2]);
 	if (strcmp(cmd, "claim") == 0 && argc == 3)
 		return cmd_claim(argv[2]);
+	if (strcmp(cmd, "retry-locks") == 0 && argc == 3)
+		return cmd_retry_locks(argv[2]);
 	if (strcmp(cmd, "claim-order") == 0 && argc == 3)
 		return cmd_claim_order(argv[2]);
 	if (strcmp(cmd, "batch-plan") == 0 && argc == 3)

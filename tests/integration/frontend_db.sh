@@ -91,6 +91,12 @@ dl=$(grep -c "deadlock detected" "$T/pg/postgres.log" || true)
 [ "$(grep -c "deadlock detected" "$T/pg/postgres.log" || true)" = "$dl" ] \
 	|| fail "claim-order: the server detected a deadlock: $(grep -A3 "deadlock detected" "$T/pg/postgres.log" | tail -n 8)"
 pass "recovery's claim: a pending row one session holds is skipped by another, without waiting"
+owner_sql "CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN PERFORM pg_sleep(1);
+	RETURN NEW; END \$\$; CREATE TRIGGER test_slow BEFORE INSERT ON certificates FOR EACH ROW
+	WHEN (NEW.subject = 'CN=slow retry') EXECUTE FUNCTION test_slow_insert()" >/dev/null
+"$DBT" retry-locks "$FRONT" || fail "retry-locks: the one by one pass after a failed batch statement left a row unlocked"
+owner_sql "DROP TRIGGER test_slow ON certificates; DROP FUNCTION test_slow_insert()" >/dev/null
+pass "a committer transaction retried one by one after its batch statement failed locks its rows first, as the first did"
 "$DBT" batch-plan "$OWNER" > "$T/batch-plan.log" 2>&1 || fail "batch plans: $(tail -n 40 "$T/batch-plan.log")"
 pass "$(tail -n 1 "$T/batch-plan.log")"
 "$DBT" pending-scan "$OWNER" > "$T/pending-scan.log" 2>&1 || fail "pending scan: $(tail -n 5 "$T/pending-scan.log")"
