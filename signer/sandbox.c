@@ -166,6 +166,11 @@ int sgn_privdrop_resolve(const char *user, struct sgn_ids *out)
 		log_event("error", "privdrop_failed", "why=\"running as root needs an unprivileged user= in the config\"");
 		return HSMCA_ERR_CONFIG;
 	}
+	if (pw->pw_gid == 0) { /* setresgid(0) would keep the root group's files open to the signer */
+		log_event("error", "privdrop_failed", "why=\"the user= of the config has primary group 0 (root): give it "
+			  "a group of its own\"");
+		return HSMCA_ERR_CONFIG;
+	}
 	out->drop = true;
 	out->uid = pw->pw_uid;
 	out->gid = pw->pw_gid;

@@ -12,6 +12,14 @@ ceremony_ca ocsp ocsp p256 int
 signer_conf "$SOFTHSM_MODULE"
 signer_key int root "cert, crl, checkpoint"
 signer_key ocsp int "ocsp" "ocsp_delegated = yes"
+# a user= whose primary group is 0 is refused before the drop (setresgid(0) kept the root group's files open)
+GID0_USER=hsmca-gid0-test
+id "$GID0_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin -g 0 "$GID0_USER"
+sed "s/^user = .*/user = $GID0_USER/" "$T/signer.conf" > "$T/signer-gid0.conf"
+expect_rc 1 timeout 20 "$SIGNER" run -c "$T/signer-gid0.conf"
+grep -q 'event=privdrop_failed why="the user= of the config has primary group 0' <<<"$OUT" || fail "a user of group 0: $OUT"
+[ ! -e "$T/run/control.sock" ] || fail "a user of group 0: the control socket was made"
+pass "a user= whose primary group is root's is refused at start"
 signer_start
 expect_rc 4 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/x.pem"
 "$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q 'sealed: no shares' || fail "status while sealed"
