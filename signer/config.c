@@ -347,6 +347,14 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 	if (out->p11kit_server_address[0] && out->n_module_dirs > 0)
 		return CERR("%s: module_dirs is for an in-process module (behind p11-kit server the signer opens no "
 			    "file)", path);
+	/* with an address the signer takes the module for one in another process (it drops privileges before
+	 * opening it, and seals no file access for it): an in-process module, which ignores the address, was
+	 * killed by the sandbox at the first share's login */
+	const char *base = strrchr(out->module, '/');
+	base = base ? base + 1 : out->module;
+	if (out->p11kit_server_address[0] && strncmp(base, "p11-kit-client", 14) != 0)
+		return CERR("%s: p11kit_server_address is for p11-kit's client module (p11-kit-client.so), not %s",
+			    path, base);
 	int rc = sgn_config_check_dirs(path, out, err);
 	if (rc)
 		return rc;

@@ -150,7 +150,7 @@ static int sgn_run(const char *conf_path)
 	if (usock_listen(conf.socket, mode, gid, &st.listen_fd)) {
 		snprintf(err, sizeof err, "cannot create %s%s%s%s", conf.socket,
 			 conf.socket_group[0] ? " with group " : "", conf.socket_group,
-			 conf.socket_group[0] && early_drop ? " (unprivileged: a group the signer's user is in)" : "");
+			 conf.socket_group[0] && early_drop ? " (dropped first behind p11-kit: only the signer's user's primary group)" : "");
 		return sgn_fail("socket", err);
 	}
 	if (pthread_barrier_init(&st.started, NULL, st.n_workers + 1) != 0 ||

@@ -87,7 +87,7 @@ static const char fuzz_profiles_text[] =
 
 /* The signer's keys, one per profile, each pinning what its profile asks for. */
 static const char fuzz_signer_text[] =
-	"[signer]\nmodule = /usr/lib/softhsm/libsofthsm2.so\ntoken_label = hsmca\n"
+	"[signer]\nmodule = /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so\ntoken_label = hsmca\n"
 	"socket = /run/hsmca/signer.sock\ncontrol_socket = /run/hsmca/control.sock\n"
 	"p11kit_server_address = unix:path=/run/p11-kit/fuzz\n"
 	"[key web]\nlabel = fuzz-web\ncert = /nonexistent/web.pem\noperations = cert\n"
