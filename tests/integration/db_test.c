@@ -267,6 +267,7 @@ static void certs_transitions(struct db *db, struct certs *t)
 	CHECK(status_is(db, t->s[A], "issued"));
 	EXPECT(0, db_begin(db), db);
 	EXPECT(0, db_cert_mark_failed(db, t->s[B], "signer: CKR_DEVICE_ERROR"), db);
+	EXPECT(0, db_audit_append(db, "signer", "cert.failed", t->s[B], "{}"), db); /* schema 023 */
 	EXPECT(0, db_commit(db), db);
 	CHECK(status_is(db, t->s[B], "failed"));
 	EXPECT(0, db_cert_pending_each(db, 0, pending_cb, &seen), db);
@@ -1100,7 +1101,11 @@ static int cmd_batch_plan(const char *conninfo)
 		 "'\\x3000'::bytea FROM generate_series(1, %d) g",
 		 PLAN_ROWS);
 	EXPECT(0, db_exec_cmd(db, sql, NULL), db);
-	EXPECT(0, db_exec_cmd(db, "UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE status = 'pending' AND requester = 'r'", NULL), db);
+	/* each with its audit row, as schema 023 requires */
+	EXPECT(0, db_exec_cmd(db, "WITH f AS (UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE "
+				  "status = 'pending' AND requester = 'r' RETURNING serial_hex) INSERT INTO audit_log "
+				  "(actor, action, object, details) SELECT 'test', 'certificate.failed', serial_hex, '{}' FROM f",
+			      NULL), db);
 	EXPECT(0, db_replan(db), db); /* what the committer does as its batches add up */
 	for (int r = PLAN_SMALL; r < PLAN_ROUNDS; r++)
 		if (plan_round(db, &t, r, true))
@@ -1160,8 +1165,10 @@ static int cmd_pending_scan(const char *conninfo)
 	/* statistics taken while they were pending (autovacuum's ANALYZE of a busy table sees a share of pending
 	 * rows): the planner expects many, where a bitmap scan looks cheaper */
 	EXPECT(0, db_exec_cmd(db, "ANALYZE certificates", NULL), db);
-	EXPECT(0, db_exec_cmd(db, "UPDATE certificates SET status = 'failed', failure_reason = 'x' "
-				  "WHERE status = 'pending' AND requester = 'scan'", NULL), db);
+	EXPECT(0, db_exec_cmd(db, "WITH f AS (UPDATE certificates SET status = 'failed', failure_reason = 'x' "
+				  "WHERE status = 'pending' AND requester = 'scan' RETURNING serial_hex) INSERT INTO audit_log "
+				  "(actor, action, object, details) SELECT 'test', 'certificate.failed', serial_hex, '{}' FROM f",
+			      NULL), db);
 	EXPECT(0, db_exec_cmd(db, "INSERT INTO certificates (serial_hex, issuer, subject, sans, not_before, not_after, "
 				  "profile, requester, tbs) SELECT md5('live' || g::text), 'int', 'CN=x', '', now(), "
 				  "now() + interval '1 day', 'p', 'scan', '\\x3000'::bytea FROM generate_series(1, 3) g", NULL), db);

@@ -139,7 +139,12 @@ expect_sql_error frontend "UPDATE certificates SET status = 'pending' WHERE seri
 pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
 	VALUES ('certificate.issue', '$HELD', 'alice', now() + interval '1 hour')" >/dev/null
 expect_sql_error frontend "UPDATE certificates SET status = 'pending' WHERE serial_hex = '$HELD'" "needs its approval by a second administrator"
-pg_psql "$T/pg" frontend -c "UPDATE approvals SET status = 'approved', decided_by = 'bob', decided_at = now() WHERE object = '$HELD'" >/dev/null
+# (a decision needs its audit row in the same transaction, 023)
+expect_sql_error frontend "UPDATE approvals SET status = 'approved', decided_by = 'bob', decided_at = now() WHERE object = '$HELD'" \
+	"without its audit row in the same transaction"
+pg_psql "$T/pg" frontend -c "BEGIN; UPDATE approvals SET status = 'approved', decided_by = 'bob', decided_at = now() WHERE object = '$HELD';
+	INSERT INTO audit_log (actor, action, object, details) SELECT 'bob', 'approval.approved', object,
+	json_build_object('approval', id)::text FROM approvals WHERE object = '$HELD'; COMMIT" >/dev/null
 pg_psql "$T/pg" frontend -c "UPDATE certificates SET status = 'pending' WHERE serial_hex = '$HELD'" >/dev/null \
 	|| fail "a held row with its approval was not released"
 pass "a held row becomes pending only once its approval is decided by someone other than its requester"
@@ -185,7 +190,8 @@ expect_sql_error frontend "UPDATE certificates SET status = 'revoked' WHERE seri
 expect_sql_error frontend "INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) VALUES ('$V1', 'int', 'keyCompromise', 'x')" \
 	"revocation of $V1: the certificate is not revoked"
 expect_sql_error frontend "BEGIN; UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$V1';
-	INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) VALUES ('$V1', 'other', 'keyCompromise', 'x'); COMMIT" \
+	INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) VALUES ('$V1', 'other', 'keyCompromise', 'x');
+	INSERT INTO audit_log (actor, action, object, details) VALUES ('x', 'certificate.revoked', '$V1', '{}'); COMMIT" \
 	"not under issuer other"
 [ "$(owner_sql "select status || ' ' || (select count(*) from revocations where serial_hex = '$V1') from certificates where serial_hex = '$V1'")" = "issued 0" ] \
 	|| fail "a refused revocation left something behind"
@@ -193,6 +199,47 @@ pg_psql "$T/pg" frontend -c "$(revoke_sql "$V1")" >/dev/null || fail "a revocati
 [ "$(owner_sql "select c.status || ' ' || r.reason from certificates c join revocations r using (serial_hex) where c.serial_hex = '$V1'")" = \
   "revoked keyCompromise" ] || fail "the revocation of $V1"
 pass "a revocation is refused at commit unless the certificate's status and its revocations row (same issuer) come together"
+
+# ---- a certificate failed or revoked, an approval decided or expired: only with its audit row in the same
+# transaction (023, checked at commit); the frontend role could do each in SQL with no record before ----
+A1=$(openssl rand -hex 16); A2=$(openssl rand -hex 16); A3=$(openssl rand -hex 16)
+pg_psql "$T/pg" frontend -c "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile,
+	requester, tbs) VALUES ('$A1', 'int', 'CN=x', now(), now() + interval '1 day', 'p', 'r', '\\x300100')" >/dev/null
+issued_row "$A2"
+expect_sql_error frontend "UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE serial_hex = '$A1'" \
+	"certificate $A1: failed without its audit row in the same transaction"
+expect_sql_error frontend "WITH c AS (UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$A2' RETURNING serial_hex, issuer)
+	INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) SELECT serial_hex, issuer, 'keyCompromise', 'x' FROM c" \
+	"certificate $A2: revoked without its audit row in the same transaction"
+# an audit row for it in an earlier transaction, or for another object in this one, does not count
+pg_psql "$T/pg" frontend -c "INSERT INTO audit_log (actor, action, object, details) VALUES ('x', 'certificate.failed', '$A1', '{}')" >/dev/null
+expect_sql_error frontend "BEGIN; UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE serial_hex = '$A1';
+	INSERT INTO audit_log (actor, action, object, details) VALUES ('x', 'certificate.failed', '$A2', '{}'); COMMIT" \
+	"certificate $A1: failed without its audit row in the same transaction"
+[ "$(owner_sql "select status from certificates where serial_hex in ('$A1', '$A2') order by status")" = "issued
+pending" ] || fail "a refused change of state left something behind"
+# in a savepoint, as the committer's one-by-one items write them: still this transaction's
+pg_psql "$T/pg" frontend -c "BEGIN; SAVEPOINT a; UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE serial_hex = '$A1';
+	INSERT INTO audit_log (actor, action, object, details) VALUES ('x', 'certificate.failed', '$A1', '{}'); RELEASE a; COMMIT" \
+	>/dev/null || fail "a failure with its audit row (in a savepoint) was refused"
+pg_psql "$T/pg" frontend -c "$(revoke_sql "$A2")" >/dev/null || fail "a revocation with its audit row was refused"
+# an approval: decided (above), expired
+pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
+	VALUES ('certificate.issue', '$A3', 'alice', now() + interval '1 hour')" >/dev/null
+expect_sql_error frontend "UPDATE approvals SET status = 'expired' WHERE object = '$A3'" \
+	"without its audit row in the same transaction"
+expect_sql_error frontend "BEGIN; UPDATE approvals SET status = 'expired' WHERE object = '$A3';
+	INSERT INTO audit_log (actor, action, object, details) SELECT 'x', 'approval.rejected', object,
+	json_build_object('approval', id)::text FROM approvals WHERE object = '$A3'; COMMIT" \
+	"without its audit row in the same transaction"
+pg_psql "$T/pg" frontend -c "BEGIN; UPDATE approvals SET status = 'expired' WHERE object = '$A3';
+	INSERT INTO audit_log (actor, action, object, details) SELECT 'expiry', 'approval.expired', '',
+	json_build_object('approval', id)::text FROM approvals WHERE object = '$A3'; COMMIT" >/dev/null \
+	|| fail "an expiry with its audit row was refused"
+[ "$(owner_sql "select count(*) from audit_log where xact is null and id > (select max(id) - 5 from audit_log)")" = 0 ] \
+	|| fail "audit rows without their transaction"
+"$DBT" audit-verify "$FRONT"
+pass "a certificate failed or revoked, an approval decided or expired, only with its audit row in the same transaction (savepoints too); an earlier one or another object's does not count (HS004)"
 
 # ---- CREATE on schema public (012): a database from before PostgreSQL 15 keeps PUBLIC's grant ----
 owner_sql "CREATE DATABASE hsmca_up" >/dev/null

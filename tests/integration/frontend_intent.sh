@@ -222,6 +222,8 @@ held_request() { # NAME: a gated request as alice; sets HS (its serial) and AID 
 sql_release() { # SERIAL APPROVAL RELEASE_MAC_SQL
 	pg_psql "$T/pg" frontend -c "BEGIN;
 		UPDATE approvals SET status = 'approved', decided_by = 'ops-admin', decided_at = now() WHERE id = $2;
+		INSERT INTO audit_log (actor, action, object, details) VALUES ('ops-admin', 'approval.approved', '$1',
+			'{\"approval\": $2}');
 		UPDATE certificates SET status = 'pending', release_mac = $3 WHERE serial_hex = '$1'; COMMIT" >/dev/null \
 		|| fail "releasing $1 in SQL"
 }

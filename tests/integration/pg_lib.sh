@@ -115,10 +115,12 @@ pg_conninfo() { # DIR [owner|frontend|ROLE]
 }
 
 # revoke_sql SERIAL: SQL that revokes an issued certificate as db_cert_revoke does: its status and its
-# revocations row in one statement (schema 016 refuses a transaction that leaves one without the other)
+# revocations row in one statement (schema 016 refuses a transaction that leaves one without the other), with
+# its audit row (actor "test": schema 023 refuses a revocation without one in the same transaction)
 revoke_sql() {
-	echo "WITH c AS (UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$1' RETURNING serial_hex, issuer)
-		INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) SELECT serial_hex, issuer, 'keyCompromise', 'test' FROM c"
+	echo "WITH c AS (UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$1' RETURNING serial_hex, issuer),
+		r AS (INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) SELECT serial_hex, issuer, 'keyCompromise', 'test' FROM c RETURNING serial_hex)
+		INSERT INTO audit_log (actor, action, object, details) SELECT 'test', 'certificate.revoked', serial_hex, '{}' FROM r"
 }
 pg_psql() { # DIR [ROLE] ARGS...: ROLE as in pg_conninfo; omit it when the first argument starts with "-"
 	local d=${1:?usage: pg_psql DIR [ROLE] ARGS...} role=owner
