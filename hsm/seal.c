@@ -116,8 +116,11 @@ int seal_share_write(const struct seal_info *info, const uint8_t *share, size_t 
 	uint8_t salt[SEAL_SALT_LEN], nonce[SEAL_NONCE_LEN], key[SEAL_KEY_LEN], ct[SEAL_SHARE_MAX], tag[SEAL_TAG_LEN];
 	size_t sl = strlen(info->serial), ll = strlen(info->label), nl = strlen(info->custodian), start = out->len;
 	int rc = HSMCA_ERR_LIMIT;
-	if (len == 0 || len > SEAL_SHARE_MAX || sl == 0 || sl > SEAL_SERIAL_MAX || ll == 0 || ll > SEAL_LABEL_MAX ||
-	    !seal_name_ok(info->custodian, nl) || info->log_n < SEAL_LOGN_MIN || info->log_n > SEAL_LOGN_MAX)
+	struct span serial = span_make(info->serial, sl), label = span_make(info->label, ll);
+	/* nothing seal_file_parse would refuse to read back */
+	if (len == 0 || len > SEAL_SHARE_MAX || !seal_printable(&serial, SEAL_SERIAL_MAX) ||
+	    !seal_printable(&label, SEAL_LABEL_MAX) || !seal_name_ok(info->custodian, nl) || info->log_n < SEAL_LOGN_MIN ||
+	    info->log_n > SEAL_LOGN_MAX)
 		return HSMCA_ERR_LIMIT;
 	if (RAND_priv_bytes(salt, sizeof(salt)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1)
 		return HSMCA_ERR_CRYPTO;

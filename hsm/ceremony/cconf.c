@@ -80,8 +80,13 @@ static int cer_conf_cb(void *vctx, const char *section, const char *key, const c
 		c->path_length = (int)n;
 	} else if (!strcmp(key, "key_type"))
 		ok = p11_keytype_parse(v, &c->key_type);
-	else if (!strcmp(key, "token_label"))
+	else if (!strcmp(key, "token_label")) {
 		STR(token_label);
+		/* as a share file carries it (seal.c reads printable ASCII only): a label with a tab made every share
+		 * unreadable, found only after the token was initialised for good */
+		for (const char *p = c->token_label; ok && *p; p++)
+			ok = *p >= 0x20 && *p <= 0x7e;
+	}
 	else if (!strcmp(key, "audit_key_label"))
 		STR(audit_key_label);
 	else if (!strcmp(key, "key_label"))

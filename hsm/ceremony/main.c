@@ -32,6 +32,19 @@ static int cer_usage(void)
 	return 2;
 }
 
+/* A path argument the transcript may quote, and the files made under it: no control characters (a newline in
+ * --out made the signed transcript hold lines the tool never wrote) and room for the longest name the
+ * ceremony puts after it ("/" + a custodian's name + ".share", "/ceremony.transcript.sig"). */
+#define CER_ARG_ROOM (SEAL_NAME_MAX + 32)
+static bool cer_arg_ok(const char *v, bool path)
+{
+	size_t n = strlen(v);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return false;
+	return !path || n + CER_ARG_ROOM < CER_PATH_MAX;
+}
+
 static int cer_parse_args(int argc, char **argv, struct cer_args *a)
 {
 	static const struct option opts[] = {
@@ -43,6 +56,11 @@ static int cer_parse_args(int argc, char **argv, struct cer_args *a)
 	};
 	int o;
 	while ((o = getopt_long(argc, argv, "m:c:o:t:s:p:d:n:", opts, NULL)) != -1) {
+		if (optarg && !cer_arg_ok(optarg, o != 'n')) {
+			fprintf(stderr, "hsmca-ceremony: an argument holds a control character, or a path is longer than %d "
+					"bytes\n", CER_PATH_MAX - CER_ARG_ROOM - 1);
+			return HSMCA_ERR_CONFIG;
+		}
 		if (o == 'm')
 			a->module = optarg;
 		else if (o == 'c')

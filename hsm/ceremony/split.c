@@ -2,7 +2,10 @@
  * its custodian. Nobody sees the whole PIN; it lives in locked memory only during the ceremony. */
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ceremony.h"
@@ -95,18 +98,79 @@ static int cer_reread_share(struct cer_ctx *c, unsigned i, const char *path, con
 	return rc;
 }
 
+#define CER_PW_SLOT (FRAME_PASS_MAX_CER + 1)
+
+/* the custodians' new passphrases (cer_pws_collect) */
+struct cer_pws {
+	char *buf; /* n slots of CER_PW_SLOT bytes, locked memory */
+	size_t len[CER_MAX_CUSTODIANS];
+	unsigned n;
+};
+
+/* Every custodian's passphrase for a new share, asked for (and confirmed) before the token is changed: a
+ * mistyped or short one ends the ceremony while it can still be run again (after C_InitToken it could not:
+ * the SO PIN is discarded). Held in locked memory, CER_PW_SLOT bytes each; cer_pws_free wipes them. */
+static int cer_pws_collect(struct cer_ctx *c, struct cer_pws *p)
+{
+	p->buf = secmem_alloc((size_t)c->conf.n_custodians * CER_PW_SLOT);
+	p->n = c->conf.n_custodians;
+	if (!p->buf)
+		return HSMCA_ERR_NOMEM;
+	for (unsigned i = 0; i < p->n; i++) {
+		int rc = cer_passphrase(c->args->passphrase_dir, c->conf.custodians[i], NULL, true,
+					p->buf + (size_t)i * CER_PW_SLOT, FRAME_PASS_MAX_CER, &p->len[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void cer_pws_free(struct cer_pws *p)
+{
+	secmem_free(p->buf, (size_t)p->n * CER_PW_SLOT);
+	memset(p, 0, sizeof(*p));
+}
+
+/* --out is a directory that holds none of the files this ceremony writes there (each custodian's share,
+ * pin.verifier, and for init audit.pem), checked before the token is changed; each path is within bounds
+ * (cer_parse_args keeps --out short enough). */
+static int cer_outputs_ready(struct cer_ctx *c, bool audit)
+{
+	struct stat st;
+	char path[CER_PATH_MAX];
+	unsigned n = c->conf.n_custodians;
+	if (stat(c->args->out, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ceremony: --out %s is not a directory\n", c->args->out);
+		return HSMCA_ERR_NOTFOUND;
+	}
+	for (unsigned i = 0; i < n + (audit ? 2 : 1); i++) {
+		int len = snprintf(path, sizeof(path), "%s/%s%s", c->args->out, i < n ? c->conf.custodians[i]
+							   : i == n ? "pin" : "audit",
+				   i < n ? ".share" : i == n ? ".verifier" : ".pem");
+		if (len < 0 || (size_t)len >= sizeof(path)) {
+			fprintf(stderr, "ceremony: --out %s: a path under it is too long\n", c->args->out);
+			return HSMCA_ERR_LIMIT;
+		}
+		if (access(path, F_OK) == 0 || errno != ENOENT) {
+			fprintf(stderr, "ceremony: %s exists (the ceremony's files are never overwritten)\n", path);
+			return HSMCA_ERR_EXISTS;
+		}
+	}
+	return 0;
+}
+
 /* Splits pin for the config's custodians, seals and writes <dir>/<name>.share, reads every share back from
  * disk and opens it (the first m reconstruct the PIN), and writes its verifier. On failure removes what it
  * wrote. */
-static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_len)
+static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_len, const struct cer_pws *pws)
 {
 	const struct cer_config *cf = &c->conf;
 	size_t shares_len = (size_t)cf->n_custodians * pin_len;
 	uint8_t *shares = secmem_alloc(shares_len), *check = secmem_alloc(SEAL_SHARE_MAX);
-	char *pw = secmem_alloc(FRAME_PASS_MAX_CER + 1), path[CER_TEXT_MAX + 16];
+	char path[CER_TEXT_MAX + 16];
 	unsigned written = 0;
 	struct quorum q;
-	int rc = shares && check && pw ? quorum_init(&q, c->token.serial) : HSMCA_ERR_NOMEM;
+	int rc = shares && check ? quorum_init(&q, c->token.serial) : HSMCA_ERR_NOMEM;
 	if (rc)
 		goto out_free;
 	uint8_t split_id[SEAL_SPLIT_ID_LEN];
@@ -118,14 +182,13 @@ static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_le
 		struct seal_info info = { .index = (uint8_t)(i + 1), .m = (uint8_t)cf->threshold,
 					  .n = (uint8_t)cf->n_custodians, .log_n = (uint8_t)c->args->log_n };
 		struct dbuf file;
-		size_t pl = 0;
+		const char *pw = pws->buf + (size_t)i * CER_PW_SLOT;
+		size_t pl = pws->len[i];
 		memcpy(info.split_id, split_id, sizeof(split_id));
 		strcpy(info.serial, c->token.serial);
 		strcpy(info.label, c->token.label);
 		strcpy(info.custodian, cf->custodians[i]);
 		snprintf(path, sizeof(path), "%s/%s.share", c->args->out, cf->custodians[i]);
-		if ((rc = cer_passphrase(c->args->passphrase_dir, cf->custodians[i], NULL, true, pw, FRAME_PASS_MAX_CER, &pl)))
-			goto out;
 		dbuf_init(&file);
 		rc = seal_share_write(&info, shares + (size_t)i * pin_len, pin_len, pw, pl, &file);
 		if (!rc && (rc = cer_write_new(path, file.data, file.len, 0600)) == 0)
@@ -133,7 +196,6 @@ static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_le
 		if (!rc)
 			rc = cer_reread_share(c, i, path, &file, pw, pl, &q, shares + (size_t)i * pin_len, pin_len, check);
 		dbuf_free(&file);
-		explicit_bzero(pw, FRAME_PASS_MAX_CER + 1);
 		if (rc)
 			goto out;
 		cer_record(c, "share_written", "%s (share %u of %u-of-%u) %s", cf->custodians[i], i + 1, cf->threshold,
@@ -153,7 +215,6 @@ out:
 out_free:
 	secmem_free(shares, shares_len);
 	secmem_free(check, SEAL_SHARE_MAX);
-	secmem_free(pw, FRAME_PASS_MAX_CER + 1);
 	return rc;
 }
 
@@ -193,8 +254,12 @@ static int cer_audit_key(struct cer_ctx *c)
 int cer_init_run(struct cer_ctx *c)
 {
 	uint8_t *pin = secmem_alloc(CER_PIN_LEN), *so = secmem_alloc(CER_PIN_LEN);
+	struct cer_pws pws = { 0 };
 	int rc = pin && so ? 0 : HSMCA_ERR_NOMEM;
-	if (rc || (rc = cer_transcript_ready(c, false))) /* the audit key is made below */
+	/* everything that can fail for want of a file, a directory or a custodian's passphrase, before the token
+	 * is initialised: C_InitToken cannot be undone without the SO PIN, which is discarded */
+	if (rc || (rc = cer_transcript_ready(c, false)) || /* the audit key is made below */
+	    (rc = cer_outputs_ready(c, true)) || (rc = cer_pws_collect(c, &pws)))
 		goto out;
 	if ((rc = p11_module_load(c->args->module, &c->mod))) {
 		fprintf(stderr, "ceremony: cannot load module %s\n", c->args->module);
@@ -225,13 +290,14 @@ int cer_init_run(struct cer_ctx *c)
 	cer_record(c, "token_serial", "%s", c->token.serial);
 	for (unsigned i = 0; i < c->conf.n_custodians; i++)
 		cer_record(c, "custodian_present", "%s", c->conf.custodians[i]);
-	if ((rc = cer_audit_key(c)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN)))
+	if ((rc = cer_audit_key(c)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN, &pws)))
 		goto out;
 	rc = cer_transcript_finish(c);
 	if (!rc)
 		printf("token %s (serial %s) initialised; %u-of-%u shares in %s\n", c->token.label, c->token.serial,
 		       c->conf.threshold, c->conf.n_custodians, c->args->out);
 out:
+	cer_pws_free(&pws);
 	secmem_free(pin, CER_PIN_LEN);
 	secmem_free(so, CER_PIN_LEN);
 	return rc;
@@ -241,10 +307,12 @@ int cer_resplit_run(struct cer_ctx *c)
 {
 	uint8_t *old = secmem_alloc(SEAL_SHARE_MAX), *pin = secmem_alloc(CER_PIN_LEN);
 	size_t old_len = 0;
+	struct cer_pws pws = { 0 };
 	int rc = old && pin ? cer_login(c, old, &old_len) : HSMCA_ERR_NOMEM;
-	if (rc || (rc = cer_transcript_ready(c, true)))
+	if (rc || (rc = cer_transcript_ready(c, true)) || (rc = cer_outputs_ready(c, false)) ||
+	    (rc = cer_pws_collect(c, &pws)))
 		goto out;
-	if ((rc = cer_rng(c, pin, CER_PIN_LEN)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN)))
+	if ((rc = cer_rng(c, pin, CER_PIN_LEN)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN, &pws)))
 		goto out;
 	/* The new shares are on disk and proven; only now does the token's PIN change. */
 	if ((rc = p11_set_pin(&c->mod, c->s, old, old_len, pin, CER_PIN_LEN))) {
@@ -259,6 +327,7 @@ int cer_resplit_run(struct cer_ctx *c)
 		printf("PIN re-split %u-of-%u; new shares in %s; the old shares no longer open the token\n",
 		       c->conf.threshold, c->conf.n_custodians, c->args->out);
 out:
+	cer_pws_free(&pws);
 	secmem_free(old, SEAL_SHARE_MAX);
 	secmem_free(pin, CER_PIN_LEN);
 	return rc;

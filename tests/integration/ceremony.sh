@@ -191,12 +191,43 @@ expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" 
 grep -q 'share of carol (index 3) belongs to token serial' <<<"$OUT" || fail "mixed tokens: $OUT"
 pass "a share of another token is refused"
 
+# init refuses, before the token is touched, what made it fail after C_InitToken, which cannot be undone (the
+# SO PIN is discarded: the label stayed taken, the token unusable): a custodian's short passphrase, an --out
+# that is not a directory or already holds a share, a label a share file cannot carry, an --out the
+# transcript would quote with a newline; then the same init succeeds
+mkdir -p "$T/third" "$T/pass3"
+for n in alice bob carol; do echo "correct horse $n battery" > "$T/pass3/$n.pass"; done
+echo "too short" > "$T/pass3/carol.pass"
+printf 'token_label = third-token\ncustodians = alice, bob, carol\nthreshold = 2\n' > "$T/init3.conf"
+init3() { expect_rc 1 "$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init3.conf" --passphrase-dir "$T/pass3" \
+	--scrypt-log-n $LOGN "$@"; }
+init3 --out "$T/third"
+grep -q 'passphrase for carol is shorter than 12 characters' <<<"$OUT" || fail "a short passphrase at init: $OUT"
+echo "correct horse carol battery" > "$T/pass3/carol.pass"
+init3 --out "$T/no-such-dir"
+grep -q "out $T/no-such-dir is not a directory" <<<"$OUT" || fail "init into a missing directory: $OUT"
+touch "$T/third/bob.share"
+init3 --out "$T/third"
+grep -q "$T/third/bob.share exists" <<<"$OUT" || fail "init over a share: $OUT"
+rm "$T/third/bob.share"
+expect_rc 2 "$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init3.conf" --passphrase-dir "$T/pass3" \
+	--scrypt-log-n $LOGN --out "$(printf '%s/x\ncustodian_present: mallory' "$T")"
+grep -q 'an argument holds a control character' <<<"$OUT" || fail "init with a newline in --out: $OUT"
+printf 'token_label = third\ttoken\ncustodians = alice, bob, carol\nthreshold = 2\n' > "$T/init3tab.conf"
+expect_rc 1 "$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init3tab.conf" --passphrase-dir "$T/pass3" \
+	--scrypt-log-n $LOGN --out "$T/third"
+grep -q 'token_label' <<<"$OUT" || fail "a label with a tab: $OUT"
+[ -z "$(ls -A "$T/third")" ] || fail "a refused init wrote $(ls "$T/third")"
+"$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init3.conf" --out "$T/third" --passphrase-dir "$T/pass3" \
+	--scrypt-log-n $LOGN > "$T/init3.log" 2>&1 || fail "init after the refusals (the token was spent by one): $(cat "$T/init3.log")"
+pass "init refuses a short passphrase, a missing or used --out, a label with a tab and a newline in --out before it touches the token; the same init then succeeds"
+
 # re-split: 2-of-3 among new custodians; the old shares stop working
 mkdir -p "$T/new" "$T/newpass"
 for n in frank grace heidi; do echo "new passphrase of $n" > "$T/newpass/$n.pass"; done
 printf 'custodians = frank, grace, heidi\nthreshold = 2\n' > "$T/resplit.conf"
-# a re-split into the directory of the current split fails at its pin.verifier (there already), and takes back
-# the shares it wrote there, but not that pin.verifier: the current split's (it was removed as well)
+# a re-split into the directory of the current split is refused (its pin.verifier is there already) before it
+# writes anything; the current split's pin.verifier stays (a failed re-split once removed it as well)
 cp "$T/shares/pin.verifier" "$T/pin.verifier.before"
 expect_rc 1 "$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit.conf" --out "$T/shares" \
 	--transcript "$T/resplit-fail.transcript" --passphrase-dir "$T/newpass" --scrypt-log-n $LOGN $(shares_args bob dave erin)

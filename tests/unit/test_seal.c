@@ -200,6 +200,12 @@ static void test_write_limits(void)
 	i = info_make(1, 2, 3, SERIAL, "bob");
 	i.label[0] = 0;
 	CHECK(seal_share_write(&i, share, 8, "p", 1, &out) == HSMCA_ERR_LIMIT);
+	/* nothing seal_file_parse would not read back: a label or serial with a tab or a byte over 0x7e */
+	i = info_make(1, 2, 3, SERIAL, "bob");
+	strcpy(i.label, "hsmca\ttoken");
+	CHECK(seal_share_write(&i, share, 8, "p", 1, &out) == HSMCA_ERR_LIMIT);
+	i = info_make(1, 2, 3, "12\x80" "34", "bob");
+	CHECK(seal_share_write(&i, share, 8, "p", 1, &out) == HSMCA_ERR_LIMIT);
 	CHECK(out.len == 0);
 	dbuf_free(&out);
 
