@@ -133,7 +133,7 @@ chown -R "$HSM_USER" "$H/tokens"
 running() { [ -f "$H/pids/$1.pid" ] && kill -0 "$(cat "$H/pids/$1.pid")" 2>/dev/null; }
 if ! running p11kit; then
 	rm -f "$H/p11/p11.sock"
-	nohup p11-kit server -f -p "$SOFTHSM" -n "$H/p11/p11.sock" -u "$SIGNER_USER" -a "$HSM_USER" "pkcs11:token=$TOKEN" \
+	nohup p11-kit server -f -p "$SOFTHSM" -n "$H/p11/p11.sock" -u "$SIGNER_USER" -a "$HSM_USER" -z "$(id -gn "$HSM_USER")" "pkcs11:token=$TOKEN" \
 		>> "$H/log/p11kit.log" 2>&1 &
 	echo $! > "$H/pids/p11kit.pid"
 	for _ in $(seq 100); do [ -S "$H/p11/p11.sock" ] && break; sleep 0.05; done
@@ -197,7 +197,12 @@ fi
 # shellcheck source=tests/integration/pg_lib.sh
 source "$REPO/tests/integration/pg_lib.sh"
 chown postgres "$H/pg"
-PG_SOCK_MODE=0755 pg_start "$H/pg" >> "$H/log/postgres.log" 2>&1 || die "postgresql did not start (see $H/log/postgres.log)"
+# peer authentication mapped per OS user: root (this script) as the owner or the frontend's role, the frontend's
+# user as hsmca_frontend only; no other local user connects, and none as the superuser but root and postgres
+PG_IDENT="root postgres
+root hsmca_frontend
+$FRONTEND_USER hsmca_frontend" PG_SOCK_MODE=0755 pg_start "$H/pg" >> "$H/log/postgres.log" 2>&1 \
+	|| die "postgresql did not start (see $H/log/postgres.log)"
 FRONTEND=$BUILD/frontend/hsmca-frontend
 "$FRONTEND" migrate --conninfo "$(pg_conninfo "$H/pg" owner)" >> "$H/log/migrate.log" 2>&1 || die "migration failed"
 FE_DB=$(pg_conninfo "$H/pg" frontend)
@@ -213,8 +218,11 @@ if [ ! -f "$H/demo-credentials.json" ]; then
 	for acct in demo-requester:requester demo-admin1:admin demo-admin2:admin demo-auditor:auditor; do
 		name=${acct%%:*} role=${acct#*:}
 		head -c 18 /dev/urandom | base64 | tr '+/' '-_' > "$H/config/$name.pw"
+		# an account a run cut short made already gets this password (--replace): the file lists what works
 		"$FRONTEND" create-account --conninfo "$FE_DB" --intent-key-file "$H/config/intent.key" --name "$name" --role "$role" --password-file "$H/config/$name.pw" \
-			>> "$H/log/accounts.log" 2>&1 || grep -q exists "$H/log/accounts.log" || die "creating $name failed"
+			>> "$H/log/accounts.log" 2>&1 ||
+			"$FRONTEND" create-account --conninfo "$FE_DB" --intent-key-file "$H/config/intent.key" --name "$name" --role "$role" --password-file "$H/config/$name.pw" --replace \
+			>> "$H/log/accounts.log" 2>&1 || die "creating $name failed (see $H/log/accounts.log)"
 		printf '%s  {"name": "%s", "password": "%s", "role": "%s"}' "$sep" "$name" "$(cat "$H/config/$name.pw")" "$role" \
 			>> "$H/demo-credentials.json.new"
 		sep=$',\n'

@@ -11,14 +11,18 @@
 #                          that schema/001_init.sql creates), or any other role name.
 #   pg_psql DIR [ROLE] ARGS...  runs psql against hsmca as ROLE (-X -v ON_ERROR_STOP=1 -qAt).
 #
-# Authentication: pg_hba.conf allows `local` (Unix socket) connections with `trust` and nothing else
-# (no TCP listener at all). The socket directory DIR/sock is mode 0750 owner postgres, group PG_SOCK_GROUP
-# (default postgres); root (tests, quickstart) reaches it anyway. Add a user to that group, or set
-# PG_SOCK_MODE=0755, to let an unprivileged frontend connect. Only use this for tests and demos: anybody
-# who can reach the socket can connect as any role, the superuser included.
+# Authentication: only `local` (Unix socket) connections (no TCP listener at all). By default pg_hba.conf
+# allows them with `trust`: anybody who can reach the socket can connect as any role, the superuser included,
+# which is for tests only. With PG_IDENT set (lines "OS_USER ROLE") it is `peer` with the map `hsmca` in
+# pg_ident.conf: those lines, and the postgres OS user as postgres; a local user connects as the roles listed
+# for it and no other (quickstart: root as the owner and the frontend's role, the frontend's OS user as
+# hsmca_frontend only, so neither it nor any other local user is the superuser). Both files are written at
+# every pg_start (a running server reloads them). The socket directory DIR/sock is mode 0750 owner postgres,
+# group PG_SOCK_GROUP (default postgres); root (tests, quickstart) reaches it anyway. Add a user to that group,
+# or set PG_SOCK_MODE=0755, to let an unprivileged frontend connect.
 #
 # Environment: PG_BIN (default /usr/lib/postgresql/15/bin), PG_OS_USER (default postgres), PG_SOCK_GROUP,
-# PG_SOCK_MODE, PG_EXTRA_CONF (extra postgresql.conf lines, e.g. "fsync = off" for throwaway clusters).
+# PG_SOCK_MODE, PG_IDENT, PG_EXTRA_CONF (extra postgresql.conf lines, e.g. "fsync = off" for throwaway clusters).
 # Tests run as root; DIR's parents must be traversable by the postgres user.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -43,10 +47,24 @@ pg__initdb() { # DIR
 	install -d -m 0700 -o "$PG_OS_USER" -g "$(id -gn "$PG_OS_USER")" "$d/data" || return 1
 	pg__as "$PG_BIN/initdb" -D "$d/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-instructions \
 		> "$d/initdb.log" 2>&1 || { tail -n 20 "$d/initdb.log" >&2; pg__err "initdb failed in $d/data"; }
-	# Unix socket only, trust: see the header
-	printf '%s\n' "# pg_lib.sh: Unix socket only, trust (tests and demos)" \
-		"local all all trust" > "$d/data/pg_hba.conf" || return 1
 	echo "include_if_exists = 'hsmca.conf'" >> "$d/data/postgresql.conf"
+}
+
+pg__write_auth() { # DIR: pg_hba.conf and pg_ident.conf (see the header)
+	local d=$1
+	if [ -n "${PG_IDENT:-}" ]; then
+		printf '%s\n' "# pg_lib.sh: Unix socket only, the peer's OS user mapped (pg_ident.conf)" \
+			"local all all peer map=hsmca" > "$d/data/pg_hba.conf" || return 1
+		{
+			echo "# written by pg_lib.sh at every pg_start: OS user -> the roles it may connect as"
+			echo "hsmca $PG_OS_USER postgres"
+			printf '%s\n' "$PG_IDENT" | sed '/^[[:space:]]*$/d; s/^/hsmca /'
+		} > "$d/data/pg_ident.conf" || return 1
+	else
+		printf '%s\n' "# pg_lib.sh: Unix socket only, trust (tests)" "local all all trust" > "$d/data/pg_hba.conf" \
+			&& : > "$d/data/pg_ident.conf" || return 1
+	fi
+	chown "$PG_OS_USER" "$d/data/pg_hba.conf" "$d/data/pg_ident.conf" && chmod 0600 "$d/data/pg_hba.conf" "$d/data/pg_ident.conf"
 }
 
 pg__write_conf() { # DIR PORT
@@ -75,8 +93,10 @@ pg_start() { # DIR [PORT]
 	chmod 0755 "$d" || return 1
 	install -d -m "${PG_SOCK_MODE:-0750}" -o "$PG_OS_USER" -g "${PG_SOCK_GROUP:-$PG_OS_USER}" "$d/sock" || return 1
 	pg__initdb "$d" || return 1
+	pg__write_auth "$d" || { pg__err "cannot write $d/data/pg_hba.conf"; return 1; }
 	if pg__as "$PG_BIN/pg_ctl" -D "$d/data" status > /dev/null 2>&1; then
 		[ "$(pg__port "$d")" = "$port" ] || { pg__err "already running in $d on port $(pg__port "$d")"; return 1; }
+		pg__as "$PG_BIN/pg_ctl" -D "$d/data" reload > /dev/null || { pg__err "pg_ctl reload failed in $d"; return 1; }
 	else
 		pg__write_conf "$d" "$port" || { pg__err "cannot write $d/data/hsmca.conf"; return 1; }
 		echo "$port" > "$d/port"

@@ -89,12 +89,31 @@ aid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["approval"
 st=$(curl -sS -o "$T/ga.json" -w '%{http_code}' -X POST -u "$aname:$apw" "$URL/api/v1/approvals/$aid/approve")
 [ "$st" = 200 ] && grep -q '"status": "issued"' "$T/ga.json" || fail "demo approval: $st $(cat "$T/ga.json")"
 pass "quickstart: the demo gated profile holds a request until a demo administrator approves it"
+# PostgreSQL: a local user connects only as the roles pg_ident.conf lists for it (peer authentication): the
+# frontend's user as hsmca_frontend, never as the superuser, and any other user not at all (with trust any of
+# them was the superuser, who may turn the audit log's triggers off)
+PGCI="host=$HSMCA_HOME/pg/sock port=$(cat "$HSMCA_HOME/pg/port") dbname=hsmca"
+pgas() { runuser -u "$1" -- "$PG_BIN/psql" -X -qAt "$PGCI user=$2" -c 'select current_user' 2>&1 || true; }
+[ "$(pgas hsmca-frontend hsmca_frontend)" = hsmca_frontend ] || fail "the frontend's user as hsmca_frontend: $(pgas hsmca-frontend hsmca_frontend)"
+for who in "hsmca-frontend postgres" "nobody postgres" "nobody hsmca_frontend"; do
+	pgas $who | grep -q 'Peer authentication failed' || fail "PostgreSQL let $who in: $(pgas $who)"
+done
+pass "quickstart's PostgreSQL: the frontend's OS user connects as hsmca_frontend only, other local users not at all"
 grep -q 'p11-kit-client' /proc/"$(cat "$HSMCA_HOME/pids/signer.pid")"/maps || fail "signer does not use p11-kit-client"
+# the server that holds SoftHSM runs as its user and that user's group (without -z p11-kit kept group root)
+p11ids() { awk '/^Uid:/ {u = $3} /^Gid:/ {g = $3} END {print u, g}' /proc/"$(cat "$HSMCA_HOME/pids/p11kit.pid")"/status; }
+[ "$(p11ids)" = "$(id -u hsmca-hsm) $(id -g hsmca-hsm)" ] || fail "p11-kit server runs as uid/gid $(p11ids)"
 pass "quickstart: ceremony done, signer unsealed behind p11-kit server, frontend on PostgreSQL issues for the demo requester"
 sum=$(sha256sum < "$HSMCA_HOME/ca/root.pem")
 "$REPO/quickstart.sh" stop > "$T/stop.log" 2>&1 || fail "stop"
 grep -q 'stopped signer' "$T/stop.log" || fail "stop did not stop the signer"
+# without demo-credentials.json (deleted, or a run cut short before it was written) the rerun gives the demo
+# accounts, which exist, the passwords it lists (it listed new ones the database never had before)
+rm "$HSMCA_HOME/demo-credentials.json"
 "$REPO/quickstart.sh" > "$T/qs2.log" 2>&1 || fail "second quickstart: $(tail -5 "$T/qs2.log")"
+pw=$(python3 -c 'import json,sys; print([a for a in json.load(open(sys.argv[1]))["accounts"] if a["role"]=="requester"][0]["password"])' "$HSMCA_HOME/demo-credentials.json")
+st=$(curl -sS -o "$T/resp2.json" -w '%{http_code}' -u "demo-requester:$pw" --data-binary @"$T/req.json" "$URL/api/v1/certificates")
+[ "$st" = 201 ] || fail "the rerun's demo password: $st $(cat "$T/resp2.json")"
 PIDS+=("$(cat "$HSMCA_HOME/pids/signer.pid")" "$(cat "$HSMCA_HOME/pids/p11kit.pid")" "$(cat "$HSMCA_HOME/pids/frontend.pid")")
 [ "$(sha256sum < "$HSMCA_HOME/ca/root.pem")" = "$sum" ] || fail "second run replaced the root"
 ! grep -q 'demo key ceremony' "$T/qs2.log" || fail "second run repeated the ceremony"
