@@ -296,6 +296,10 @@ int cer_init_run(struct cer_ctx *c)
 	if (!rc)
 		printf("token %s (serial %s) initialised; %u-of-%u shares in %s\n", c->token.label, c->token.serial,
 		       c->conf.threshold, c->conf.n_custodians, c->args->out);
+	else /* what "failed" alone would hide: the token is in use now, by these shares only */
+		fprintf(stderr, "ceremony: token %s is initialised and its shares are in %s, but the transcript was not "
+				"written: keep the shares, they are the only way into the token\n",
+			c->token.label, c->args->out);
 out:
 	cer_pws_free(&pws);
 	secmem_free(pin, CER_PIN_LEN);
@@ -326,6 +330,9 @@ int cer_resplit_run(struct cer_ctx *c)
 	if (!rc)
 		printf("PIN re-split %u-of-%u; new shares in %s; the old shares no longer open the token\n",
 		       c->conf.threshold, c->conf.n_custodians, c->args->out);
+	else
+		fprintf(stderr, "ceremony: the PIN has changed, but the transcript was not written: the new shares in %s "
+				"are the only ones that open the token (the old ones no longer do)\n", c->args->out);
 out:
 	cer_pws_free(&pws);
 	secmem_free(old, SEAL_SHARE_MAX);

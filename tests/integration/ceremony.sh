@@ -296,3 +296,26 @@ echo "pin_verifier = $(cat "$T/new/pin.verifier")" >> "$T/ocsp7.conf"
 	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
 	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" > /dev/null 2>&1 || fail "the right pin_verifier"
 pass "a ceremony's pin_verifier: another split's refuses the shares before any login, the resplit's lets them in"
+
+# a resplit whose transcript cannot be written once the PIN has changed says so (it said only "failed", and an
+# operator who then removed the new shares lost the token): the transcript's path is taken while the ceremony
+# waits for the last custodian's passphrase (a FIFO), after its checks; the new shares then open the token
+mkdir -p "$T/late" "$T/latepass"
+for n in frank grace; do echo "late passphrase of $n" > "$T/latepass/$n.pass"; done
+mkfifo "$T/latepass/heidi.pass"
+( exec 3> "$T/latepass/heidi.pass"; : > "$T/late/ceremony.transcript"; echo "late passphrase of heidi" >&3 ) \
+	> /dev/null 2>&1 &
+WRITER=$!
+expect_rc 1 "$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit.conf" --out "$T/late" \
+	--passphrase-dir "$T/latepass" --scrypt-log-n $LOGN --share "$T/third/alice.share" --passphrase-file "$T/pass3/alice.pass" \
+	--share "$T/third/bob.share" --passphrase-file "$T/pass3/bob.pass"
+kill "$WRITER" 2>/dev/null || true
+grep -q "the PIN has changed, but the transcript was not written: the new shares in $T/late are the only ones" <<<"$OUT" \
+	|| fail "a resplit without its transcript: $OUT"
+rm "$T/latepass/heidi.pass"; echo "late passphrase of heidi" > "$T/latepass/heidi.pass"
+mkdir -p "$T/late2"
+"$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit.conf" --out "$T/late2" --passphrase-dir "$T/latepass" \
+	--scrypt-log-n $LOGN --share "$T/late/grace.share" --passphrase-file "$T/latepass/grace.pass" \
+	--share "$T/late/heidi.share" --passphrase-file "$T/latepass/heidi.pass" > "$T/late2.log" 2>&1 \
+	|| fail "the shares of the resplit without a transcript do not open the token: $(cat "$T/late2.log")"
+pass "a resplit that changed the PIN but could not write its transcript says the new shares are the only way in (and they are)"
