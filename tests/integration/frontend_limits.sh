@@ -269,28 +269,24 @@ s = socket.create_connection(("127.0.0.1", port)); s.settimeout(4)
 s.sendall(POST + b"Content-Length: 2\r\n")
 time.sleep(0.3)
 s.sendall(b"Content-Length: %d\r\n\r\n{}" % (2 + len(HIDDEN)) + HIDDEN)
-raw = b""
-try:
-    while True:
-        d = s.recv(65536)
-        if not d: break
-        raw += d
-except (socket.timeout, ConnectionResetError):
-    raise AssertionError("in pieces: not closed: %r" % raw)
+def until_closed(s, what):
+    """what came back on s until the server closed it (within its 4 s timeout)"""
+    raw = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d: return raw
+            raw += d
+    except (socket.timeout, ConnectionResetError):
+        raise AssertionError("%s: not closed: %r" % (what, raw))
+raw = until_closed(s, "in pieces")
 assert raw.startswith(b"HTTP/1.1 400 ") and raw.count(b"HTTP/1.1 ") == 1, "in pieces: %r" % raw
 done.append("in pieces")
 # many small header fields are refused as they arrive (431), not held until the block ends or the deadline
 s = socket.create_connection(("127.0.0.1", port)); s.settimeout(4)
 t0 = time.monotonic()
 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"a:\r\n" * 100)
-raw = b""
-try:
-    while True:
-        d = s.recv(65536)
-        if not d: break
-        raw += d
-except (socket.timeout, ConnectionResetError):
-    raise AssertionError("100 header fields, the block unfinished: not closed: %r" % raw)
+raw = until_closed(s, "100 header fields, the block unfinished")
 took = time.monotonic() - t0
 assert raw.startswith(b"HTTP/1.1 431 ") and b'"code": "too-many-headers"' in raw and took < 2, \
     "100 header fields, unfinished: %.1f s: %r" % (took, raw)
