@@ -22,12 +22,21 @@ CUSTODIANS=(alice bob carol dave erin)
 say() { printf '%s\n' "$*"; }
 die() { printf 'quickstart: %s\n' "$*" >&2; exit 1; }
 
+# ours NAME: prints the pid in $H/pids/NAME.pid if that process is still one this script started (its command
+# line names a path under $H); after a reboot, or once it exited, the number may be any other process's
+ours() {
+	local f=$H/pids/$1.pid pid
+	[ -f "$f" ] && pid=$(cat "$f") && [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
+		tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$H/" && echo "$pid"
+}
+running() { ours "$1" > /dev/null; }
+
 stop_all() {
-	local f pid
-	for f in "$H"/pids/frontend.pid "$H"/pids/signer.pid "$H"/pids/p11kit.pid; do
+	local f n pid
+	for n in frontend signer p11kit; do
+		f=$H/pids/$n.pid
 		[ -f "$f" ] || continue
-		pid=$(cat "$f")
-		if kill -0 "$pid" 2>/dev/null; then kill "$pid"; say "stopped $(basename "$f" .pid) (pid $pid)"; fi
+		if pid=$(ours "$n"); then kill "$pid"; say "stopped $n (pid $pid)"; fi
 		rm -f "$f"
 	done
 	if [ -d "$H/pg/data" ]; then
@@ -52,7 +61,8 @@ for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
 	say "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	apt-get update -qq || die "apt-get update failed (a source that cannot be reached, e.g. a cdrom: line?)"
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install failed"
 fi
 
 # 2. build
@@ -130,7 +140,6 @@ cat "$H/ca/intermediate.pem" "$H/ca/root.pem" > "$H/ca/chain.pem"
 chown -R "$HSM_USER" "$H/tokens"
 
 # 5. the token behind p11-kit server, under its own user
-running() { [ -f "$H/pids/$1.pid" ] && kill -0 "$(cat "$H/pids/$1.pid")" 2>/dev/null; }
 if ! running p11kit; then
 	rm -f "$H/p11/p11.sock"
 	nohup p11-kit server -f -p "$SOFTHSM" -n "$H/p11/p11.sock" -u "$SIGNER_USER" -a "$HSM_USER" -z "$(id -gn "$HSM_USER")" "pkcs11:token=$TOKEN" \
@@ -325,8 +334,7 @@ EOC
 	chmod 644 "$H/config/frontend.conf" "$H/config/profiles.conf"
 }
 fe_stop() {
-	running frontend || return 0
-	local pid; pid=$(cat "$H/pids/frontend.pid")
+	local pid; pid=$(ours frontend) || return 0
 	kill "$pid"
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	! kill -0 "$pid" 2>/dev/null || die "frontend (pid $pid) did not stop"

@@ -123,3 +123,12 @@ leaf second
 curl -fsS --cacert "$HSMCA_HOME/ca/chain.pem" "$HTTPS/healthz" >/dev/null || fail "HTTPS after the rerun"
 "$REPO/quickstart.sh" stop >/dev/null
 pass "quickstart stop / start reuses the token and CA and signs again"
+# stop kills only what quickstart started: a pid file left behind (a reboot, a crash) may name any process now
+sleep 300 &
+OTHER=$!
+echo "$OTHER" > "$HSMCA_HOME/pids/signer.pid"
+"$REPO/quickstart.sh" stop > "$T/stop2.log" 2>&1 || fail "stop with a stale pid file: $(cat "$T/stop2.log")"
+kill -0 "$OTHER" 2>/dev/null || fail "quickstart stop killed pid $OTHER, which it did not start"
+kill "$OTHER"
+[ ! -f "$HSMCA_HOME/pids/signer.pid" ] || fail "the stale pid file stayed"
+pass "quickstart stop leaves alone the process a stale pid file names"
