@@ -13,8 +13,10 @@
  *   basicConstraints (critical, CA:FALSE; for a CA profile cA TRUE with its pathLenConstraint), keyUsage
  *   (critical; the profile's usages the key's type permits, policy_ku_forbidden; if any), extKeyUsage (if any), subjectAltName, subjectKeyIdentifier (SHA-1 of the key bits),
  *   authorityKeyIdentifier ([0] key id), nameConstraints (a CA profile: critical; each DNS suffix as written
- *   permits DNS names, email addresses and URIs, ".example.com" those below example.com, "example.com" that name
- *   and those below it; each IP range permits its addresses, and each address family without one is excluded; then
+ *   is a dNSName, rfc822Name and URI subtree, read as RFC 5280 4.2.1.10 reads each: ".example.com" the names
+ *   below example.com; "example.com" that name and those below it as a dNSName, but mailboxes at that host
+ *   only as an rfc822Name and that host only as a URI; each IP range permits its addresses, and each address
+ *   family without one is excluded; then
  *   dn_prefix, if any, as a directoryName),
  *   cRLDistributionPoints (if a CRL URL),
  *   authorityInfoAccess (OCSP; if an OCSP URL). */
