@@ -31,7 +31,7 @@ ceremony_ca ocsp ocsp p256 int
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/int.pem" >/dev/null || fail "intermediate does not verify"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/ca/ocsp.pem" >/dev/null || fail "ocsp cert"
 openssl x509 -in "$T/ca/int.pem" -noout -ext basicConstraints,nameConstraints,crlDistributionPoints,authorityInfoAccess \
-	| grep -q 'DNS:.example.com' || fail "name constraints missing"
+	| grepq 'DNS:.example.com' || fail "name constraints missing"
 serial=$(openssl x509 -in "$T/ca/int.pem" -noout -serial | cut -d= -f2)
 [ ${#serial} -ge 30 ] || fail "serial $serial is not ~128 bits"
 pass "root -> intermediate -> OCSP responder verify with openssl -x509_strict"
@@ -49,8 +49,8 @@ pass "validity_days at its maximum gives exactly that many days, both ends count
 ceremony_ca checkpoint ckpt p256 root
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/ckpt.pem" >/dev/null || fail "checkpoint cert does not verify"
 EXT=$(openssl x509 -in "$T/ca/ckpt.pem" -noout -ext basicConstraints,keyUsage,extendedKeyUsage,subjectKeyIdentifier,authorityKeyIdentifier)
-grep -A1 'Basic Constraints: critical' <<<"$EXT" | grep -q 'CA:FALSE' || fail "checkpoint cert basicConstraints: $EXT"
-grep -A1 'Key Usage: critical' <<<"$EXT" | grep -qx ' *Digital Signature' || fail "checkpoint cert keyUsage: $EXT"
+grep -A1 'Basic Constraints: critical' <<<"$EXT" | grepq 'CA:FALSE' || fail "checkpoint cert basicConstraints: $EXT"
+grep -A1 'Key Usage: critical' <<<"$EXT" | grepq -x ' *Digital Signature' || fail "checkpoint cert keyUsage: $EXT"
 ! grep -q 'Extended Key Usage' <<<"$EXT" || fail "checkpoint cert has an EKU: $EXT"
 grep -q 'Subject Key Identifier' <<<"$EXT" && grep -q 'Authority Key Identifier' <<<"$EXT" || fail "checkpoint SKI/AKI: $EXT"
 "$CEREMONY" verify --transcript "$T/ca/ckpt.pem.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "checkpoint transcript"

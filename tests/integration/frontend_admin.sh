@@ -477,7 +477,7 @@ st=$(curl -sS -o /dev/null -w "%{http_code}" --interface 127.0.0.201 -u "$QN:quo
 [ "$st" = 401 ] || fail "a login to a row changed outside the frontend: $st"
 grep -qF "event=row_refused peer=127.0.0.201 why=\"account q' action=forged x: row-mac:" "$T/frontend.log" \
 	|| fail "the refused row's name is not logged plain: $(grep 'row_refused' "$T/frontend.log" | tail -1)"
-grep 'event=row_refused' "$T/frontend.log" | grep -qF 'q" action' && fail "a raw double quote in a row_refused line"
+grep 'event=row_refused' "$T/frontend.log" | grepq -F 'q" action' && fail "a raw double quote in a row_refused line"
 pass "a name with a double quote forges no log field (the change logged escaped, a database error naming it plain)"
 pass "every change and refusal is audited (actor, action, object, details); audit-verify passes; no password or key in the audit log or the log"
 
@@ -526,8 +526,8 @@ pass "a connection re-established under a running frontend is checked again: at 
 
 # ---- a migration under a running frontend whose connections stay up: told by NOTIFY (schema 020) ----
 # the listener (cut above with the other sessions) listens again, and every worker serves
-for _ in $(seq 50); do grep account_watch_ "$T/frontend.log" | tail -1 | grep -q account_watch_up && break; sleep 0.1; done
-grep account_watch_ "$T/frontend.log" | tail -1 | grep -q account_watch_up || fail "the account watch did not come back"
+for _ in $(seq 50); do grep account_watch_ "$T/frontend.log" | tail -1 | grepq account_watch_up && break; sleep 0.1; done
+grep account_watch_ "$T/frontend.log" | tail -1 | grepq account_watch_up || fail "the account watch did not come back"
 for _ in 1 2 3 4 5 6 7 8; do curl -fsS -o /dev/null "$URL/api/v1/accounts" "${ADMIN[@]}" || fail "the frontend before the migration"; done
 owner_sql "INSERT INTO schema_version (version, name, sha256) VALUES (999, '999_future.sql', repeat('0', 64))" >/dev/null
 st=; for _ in $(seq 25); do

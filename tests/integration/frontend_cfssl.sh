@@ -105,7 +105,7 @@ cfssl sign -config "$T/cfssl.json" -profile cfssl-server -hostname cf.example.co
 	> "$T/cfssl.out" 2> "$T/cfssl.err" || fail "cfssl sign: $(tail -2 "$T/cfssl.err")"
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cert"], end="")' "$T/cfssl.out" > "$T/cf.pem"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/cf.pem" >/dev/null || fail "verify"
-openssl x509 -in "$T/cf.pem" -noout -ext subjectAltName | grep -q 'DNS:cf.example.com, DNS:api.example.com' \
+openssl x509 -in "$T/cf.pem" -noout -ext subjectAltName | grepq 'DNS:cf.example.com, DNS:api.example.com' \
 	|| fail "hosts did not become the SANs"
 [ "$(pg_psql "$T/pg" owner -c "select requester from certificates where status = 'issued'")" = cfssl-client ] \
 	|| fail "requester not recorded"
@@ -450,7 +450,7 @@ for what in "bad authsign token" "stale timestamp or replayed token" "issued for
 		|| fail "refusal '$what': actors $(pg_psql "$T/pg" owner -c "select string_agg(distinct actor, ',') from audit_log where details like '%$what%'")"
 done
 pass "authsign refusals before the token is taken (bad token, stale or replayed, revoked request, disabled account, another label) are audited with actor -, not the profile's account"
-curl -fsS "$URL/api/v1/cfssl/health" | grep -q '"healthy": true' || fail "cfssl health"
+curl -fsS "$URL/api/v1/cfssl/health" | grepq '"healthy": true' || fail "cfssl health"
 
 # ---- /sign with the caller's own credentials (cfssl_sign): `cfssl sign -remote` sends HTTP Basic from the
 # user information of the remote's URL (Go's HTTP client); the requester is the caller's account ----
@@ -462,7 +462,7 @@ cfssl sign -remote "$BASIC_URL" -profile cfssl-server -hostname basic.example.co
 	> "$T/basic.out" 2> "$T/basic.err" || fail "cfssl sign -remote with credentials: $(tail -2 "$T/basic.err")"
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cert"], end="")' "$T/basic.out" > "$T/basic.pem"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/basic.pem" >/dev/null || fail "verify /sign certificate"
-openssl x509 -in "$T/basic.pem" -noout -ext subjectAltName | grep -q 'DNS:basic.example.com' || fail "/sign: hosts did not become the SANs"
+openssl x509 -in "$T/basic.pem" -noout -ext subjectAltName | grepq 'DNS:basic.example.com' || fail "/sign: hosts did not become the SANs"
 BSERIAL=$(openssl x509 -in "$T/basic.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
 [ "$(pg_psql "$T/pg" owner -c "select requester || ' ' || profile || ' ' || status from certificates where ltrim(serial_hex, '0') = '$BSERIAL'")" = "signreq cfssl-server issued" ] \
 	|| fail "/sign: the row of $BSERIAL is not signreq's issued certificate"

@@ -162,8 +162,8 @@ grep -q "BROKEN at row $HEAD: .*checkpoint [0-9]*: the row's hash is not the one
 	|| fail "a rewritten last row: $OUT"
 lines=$(wc -l < "$T/frontend.log")
 fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
-for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_log_tampered' && break; sleep 0.1; done
-tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "event=audit_log_tampered why=\"the rows since the checkpoint of row $HEAD do not extend it" \
+for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=audit_log_tampered' && break; sleep 0.1; done
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq "event=audit_log_tampered why=\"the rows since the checkpoint of row $HEAD do not extend it" \
 	|| fail "the restarted frontend: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'tamper|checkpoint')"
 [ "$(OWNER "select count(*) from audit_checkpoints")" = "$N" ] || fail "the restarted frontend signed over the rewritten log"
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
@@ -176,13 +176,13 @@ pg_psql "$T/pg" frontend -c "insert into audit_checkpoints (audit_id, head_hash,
 N=$(OWNER "select count(*) from audit_checkpoints")
 lines=$(wc -l < "$T/frontend.log")
 fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
-for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_log_tampered' && break; sleep 0.1; done
+for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=audit_log_tampered' && break; sleep 0.1; done
 sleep 1.5
-tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "event=audit_log_tampered why=\"the rows since the checkpoint of row $HEAD do not extend it" \
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq "event=audit_log_tampered why=\"the rows since the checkpoint of row $HEAD do not extend it" \
 	|| fail "a start under 40 forged checkpoints: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'tamper|checkpoint' | tail -5)"
 [ "$(OWNER "select count(*) from audit_checkpoints")" = "$N" ] || fail "a start under 40 forged checkpoints signed over the rewritten log"
 [ "$(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c 'event=audit_checkpoint_forged checkpoint=')" = 16 ] \
-	&& tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_checkpoint_forged count=24 ' \
+	&& tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=audit_checkpoint_forged count=24 ' \
 	|| fail "the forged checkpoints' log lines: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c forged)"
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 pass "audit-verify names the rewritten row's checkpoint; a restarted frontend takes the stored checkpoint and signs nothing over the rewrite, also under 40 forged checkpoints stored after it (16 named, the rest counted)"
@@ -230,25 +230,25 @@ slines=$(wc -l < "$T/signer.log")
 rm -f "$T/run/control.sock"
 signer_start
 signer_unseal alice bob carol
-! tail -n +$((slines + 1)) "$T/signer.log" | grep -q 'checkpoint_key_shared' || fail "the signer warned about a dedicated key"
+! tail -n +$((slines + 1)) "$T/signer.log" | grepq 'checkpoint_key_shared' || fail "the signer warned about a dedicated key"
 # a certificate of another key (not a CA): every signature is refused before it is stored
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" -out "$T/other.pem" -subj /CN=other \
 	-addext keyUsage=critical,digitalSignature -addext basicConstraints=critical,CA:FALSE 2>/dev/null || fail "openssl req"
 fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/other.pem"
-for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_checkpoint_failed' && break; sleep 0.1; done
-tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=audit_checkpoint_failed why="the signature of key ckpt does not verify under its certificate"' \
+for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=audit_checkpoint_failed' && break; sleep 0.1; done
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=audit_checkpoint_failed why="the signature of key ckpt does not verify under its certificate"' \
 	|| fail "a checkpoint_cert of another key: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep checkpoint)"
 [ "$(OWNER "select count(*) from audit_checkpoints where key_label = 'ckpt'")" = 0 ] || fail "a checkpoint stored that its certificate does not verify"
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 # the key's own certificate: the CA key's checkpoints stay, the new key's follow without a tampering alarm
 lines=$(wc -l < "$T/frontend.log")
 fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/ckpt.pem"
-tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "event=audit_checkpoints_on key=ckpt certificate=$T/ca/ckpt.pem every=1" \
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq "event=audit_checkpoints_on key=ckpt certificate=$T/ca/ckpt.pem every=1" \
 	|| fail "start-up does not name the checkpoint certificate: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep checkpoint)"
 issue_covered five
 HEAD=$(OWNER "select last_id from audit_chain_head")
 [ "$(OWNER "select key_label from audit_checkpoints where audit_id = $HEAD")" = ckpt ] || fail "key_label: $(OWNER "select key_label from audit_checkpoints")"
-! tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'audit_log_tampered' \
+! tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'audit_log_tampered' \
 	|| fail "the key change was taken for tampering: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep tamper)"
 [ "$(metric hsmca_audit_log_tampered)" = 0 ] || fail "hsmca_audit_log_tampered after the key change"
 NALL=$(OWNER "select count(*) from audit_checkpoints")
@@ -284,7 +284,7 @@ fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T
 for _ in $(seq 100); do [ "$(OWNER "select count(*) from audit_checkpoints where key_label = 'ckpt' and audit_id = $HEAD")" = 2 ] && break; sleep 0.1; done
 [ "$(OWNER "select count(*) from audit_checkpoints where key_label = 'ckpt' and audit_id = $HEAD")" = 2 ] \
 	|| fail "the head was not checkpointed past the forged one: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'checkpoint|tamper')"
-tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "level=error event=audit_checkpoint_forged checkpoint=[0-9]* audit_id=$HEAD why=" \
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq "level=error event=audit_checkpoint_forged checkpoint=[0-9]* audit_id=$HEAD why=" \
 	|| fail "the forged checkpoint was not named: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'checkpoint|tamper')"
 issue_covered six
 [ "$(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c 'event=audit_checkpoint_forged')" = 1 ] || fail "named more than once"

@@ -203,7 +203,7 @@ tail -n +"$((before + 1))" "$T/signer.log" | grep -o 'event=signed type=0x10 key
 	| sed 's/.*tbs_sha256=//' | sort > "$T/signed-pgrestart"
 [ -z "$(uniq -d "$T/signed-pgrestart")" ] || fail "TBS signed more than once across the restart: $(uniq -d "$T/signed-pgrestart" | head -3)"
 [ "$(wc -l < "$T/signed-pgrestart")" = 4 ] || fail "the signer signed $(wc -l < "$T/signed-pgrestart") TBS for 4 requests"
-! tail -n +"$((before_b + 1))" "$T/frontend-b.log" | grep -q 'event=recovered ' || fail "the second frontend recovered the first's rows after the restart"
+! tail -n +"$((before_b + 1))" "$T/frontend-b.log" | grepq 'event=recovered ' || fail "the second frontend recovered the first's rows after the restart"
 kill -TERM "$FRONTEND_B"; wait "$FRONTEND_B" 2>/dev/null || true
 pass "across a restart of PostgreSQL, a second frontend's passes leave a live first frontend's rows until it has had time to connect again: each TBS signed once"
 
@@ -232,7 +232,7 @@ wait_no_pending
 check_db
 pass "a signer hung past the 30 s timeout: the waiting request gets 503 after ${took} s, the next at once (${took2} s) during the back-off; both rows completed once it woke"
 
-"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grepq 'audit chain intact' || fail "audit chain"
 pass "audit chain intact after the crashes"
 
 # 4. recovery meets a signer error that says nothing about the TBS (here: no key with the row's issuer label,

@@ -136,7 +136,7 @@ wait_status "$F1" failed; wait_status "$F2" failed; wait_status "$F3" failed
 [ "$(owner "select failure_reason from certificates where serial_hex = '$F1'")" = \
   "intent-mac: the stored intent has no MAC (not written by this appliance's frontend)" ] || fail "F1's reason"
 for f in "$F2" "$F3"; do
-	owner "select failure_reason from certificates where serial_hex = '$f'" | grep -q "^intent-mac: the stored intent's MAC does not match" \
+	owner "select failure_reason from certificates where serial_hex = '$f'" | grepq "^intent-mac: the stored intent's MAC does not match" \
 		|| fail "$f's reason: $(owner "select failure_reason from certificates where serial_hex = '$f'")"
 	grep -q "event=intent_refused serial=$f " "$T/frontend.log" || fail "no intent_refused for $f"
 done
@@ -187,10 +187,10 @@ pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by
 	VALUES ('certificate.issue', '$HF', 'alice', now() + interval '1 hour')" >/dev/null
 AID=$(owner "select id from approvals where object = '$HF'")
 STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST "${ADMIN[@]}" "$URL/api/v1/approvals/$AID/approve")
-[ "$STATUS" = 409 ] && [ "$(json_field '["error"]["code"]')" = intent-refused ] && json_field '["error"]["message"]' | grep -q '^intent-mac: ' \
+[ "$STATUS" = 409 ] && [ "$(json_field '["error"]["code"]')" = intent-refused ] && json_field '["error"]["message"]' | grepq '^intent-mac: ' \
 	|| fail "approving a forged held row: $STATUS $(cat "$T/resp.json")"
 [ "$(owner "select status from certificates where serial_hex = '$HF'")" = failed ] \
-	&& owner "select failure_reason from certificates where serial_hex = '$HF'" | grep -q '^intent-mac: ' \
+	&& owner "select failure_reason from certificates where serial_hex = '$HF'" | grepq '^intent-mac: ' \
 	|| fail "the forged held row is not failed with its reason"
 [ "$(signed_times "$H1")" = 1 ] || fail "the forged held row's TBS went to the signer"
 grep -q "event=intent_refused serial=$HF approved_by=ops-admin" "$T/frontend.log" || fail "no intent_refused for $HF"
@@ -230,9 +230,9 @@ sql_release() { # SERIAL APPROVAL RELEASE_MAC_SQL
 held_request flip1; R1=$HS; sql_release "$R1" "$AID" NULL
 held_request flip2; R2=$HS; sql_release "$R2" "$AID" "(SELECT release_mac FROM certificates WHERE serial_hex = '$SG')"
 wait_status "$R1" failed; wait_status "$R2" failed
-owner "select failure_reason from certificates where serial_hex = '$R1'" | grep -q "^release-mac: .*has no MAC" \
+owner "select failure_reason from certificates where serial_hex = '$R1'" | grepq "^release-mac: .*has no MAC" \
 	|| fail "$R1's reason: $(owner "select failure_reason from certificates where serial_hex = '$R1'")"
-owner "select failure_reason from certificates where serial_hex = '$R2'" | grep -q "^release-mac: .*does not match" \
+owner "select failure_reason from certificates where serial_hex = '$R2'" | grepq "^release-mac: .*does not match" \
 	|| fail "$R2's reason: $(owner "select failure_reason from certificates where serial_hex = '$R2'")"
 for r in "$R1" "$R2"; do
 	grep -q "event=intent_refused serial=$r " "$T/frontend.log" || fail "no intent_refused for $r"
@@ -249,7 +249,7 @@ owner "ALTER TABLE certificates DISABLE TRIGGER certificates_guard; DELETE FROM 
 	UPDATE certificates SET status = 'pending' WHERE serial_hex = '$R3';
 	ALTER TABLE certificates ENABLE TRIGGER certificates_guard" >/dev/null
 wait_status "$R3" failed
-owner "select failure_reason from certificates where serial_hex = '$R3'" | grep -q "^release-mac: .*has no MAC" \
+owner "select failure_reason from certificates where serial_hex = '$R3'" | grepq "^release-mac: .*has no MAC" \
 	|| fail "$R3's reason: $(owner "select failure_reason from certificates where serial_hex = '$R3'")"
 # a row with an approval row, stored before the held domain (013's MAC), that 014 did not find released
 R4=$(openssl rand -hex 16)
@@ -258,7 +258,7 @@ pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by
 	VALUES ('certificate.issue', '$R4', 'alice', now() + interval '1 hour')" >/dev/null
 sql_release "$R4" "$(owner "select id from approvals where object = '$R4'")" NULL
 wait_status "$R4" failed
-owner "select failure_reason from certificates where serial_hex = '$R4'" | grep -q "^release-mac: " \
+owner "select failure_reason from certificates where serial_hex = '$R4'" | grepq "^release-mac: " \
 	|| fail "$R4's reason: $(owner "select failure_reason from certificates where serial_hex = '$R4'")"
 [ "$(signed_times "$(owner "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$R3'")")" = 0 ] \
 	|| fail "the TBS of $R3 went to the signer"
@@ -292,5 +292,5 @@ wait_status "$G" failed
 pass "key rotation: with the old key as intent_key_accept_file its rows still reach the signer and new intents carry the new key's MAC; without it they are failed"
 
 fe_signed_are_issued
-"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grepq 'audit chain intact' || fail "audit chain"
 pass "every signed TBS is an issued row; audit chain intact"

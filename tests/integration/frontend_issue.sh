@@ -93,7 +93,7 @@ for ca in rsa p384; do
 	certtool --verify --verify-profile medium --load-ca-certificate "$T/ca/root.pem" --infile "$T/leaf-chain.pem" > "$T/ct.txt" 2>&1 || true
 	grep -q 'Verified. The certificate is trusted' "$T/ct.txt" || fail "certtool under int-$ca: $(tail -3 "$T/ct.txt")"
 	case $ca in rsa) alg=sha256WithRSAEncryption ;; p384) alg=ecdsa-with-SHA384 ;; esac
-	openssl x509 -in "$T/leaf-$ca.pem" -noout -text | grep -q "Signature Algorithm: $alg" || fail "the leaf under int-$ca is not signed with $alg"
+	openssl x509 -in "$T/leaf-$ca.pem" -noout -text | grepq "Signature Algorithm: $alg" || fail "the leaf under int-$ca is not signed with $alg"
 done
 pass "leaves under an RSA-2048 and a P-384 intermediate: openssl -x509_strict and certtool accept the chains"
 
@@ -104,7 +104,7 @@ csr longfirst ec:P-256 "DNS:$long" "DNS:www.example.com"
 issue_req "$T/longfirst.csr" server "${ALICE[@]}"
 [ "$STATUS" = 201 ] || fail "a long first SAN: $STATUS $BODY"
 json_field '["certificate"]' > "$T/longfirst.pem"
-openssl x509 -in "$T/longfirst.pem" -noout -subject -nameopt RFC2253 | grep -qx 'subject=CN=www.example.com' \
+openssl x509 -in "$T/longfirst.pem" -noout -subject -nameopt RFC2253 | grepq -x 'subject=CN=www.example.com' \
 	|| fail "CN with a long first SAN: $(openssl x509 -in "$T/longfirst.pem" -noout -subject)"
 csr longonly ec:P-256 "DNS:$long"
 issue_req "$T/longonly.csr" server "${ALICE[@]}"
@@ -140,7 +140,7 @@ PY
 	openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/der-$form.pem" >/dev/null || fail "verify ($form)"
 	[ "$(openssl x509 -in "$T/der-$form.pem" -noout -pubkey)" = "$(openssl req -in "$T/derreq.csr" -noout -pubkey)" ] \
 		|| fail "the certificate of the DER CSR ($form) has another key"
-	openssl x509 -in "$T/der-$form.pem" -noout -ext subjectAltName | grep -q 'DNS:der.example.com' || fail "SAN ($form)"
+	openssl x509 -in "$T/der-$form.pem" -noout -ext subjectAltName | grepq 'DNS:der.example.com' || fail "SAN ($form)"
 done
 pass "a CSR in DER (base64 or base64url in the csr field) is issued like its PEM"
 
@@ -354,7 +354,7 @@ grep -q 'event=auth_failed user="x\\x0ats=1 level=info event=issued serial=dead"
 	|| fail "the user name is not quoted in the log: $(cat "$T/log-tail")"
 pass "a user name with a line break and key=value text is logged as one quoted, escaped token"
 
-"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grepq 'audit chain intact' || fail "audit chain"
 expect_rc 1 pg_psql "$T/pg" frontend -c "update audit_log set actor = 'mallory' where id = 3"
 expect_rc 1 pg_psql "$T/pg" frontend -c "delete from audit_log where id = 3"
 expect_rc 1 pg_psql "$T/pg" frontend -c "truncate audit_log"

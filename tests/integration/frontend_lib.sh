@@ -20,7 +20,7 @@ chmod 755 "$FRONTEND"
 FE_USER=${FE_USER-hsmca-frontend}
 fe_user_setup() {
 	id "$FE_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$FE_USER"
-	id -nG "$FE_USER" | grep -qw "$SIGNER_USER" || usermod -aG "$SIGNER_USER" "$FE_USER"
+	id -nG "$FE_USER" | grepq -w "$SIGNER_USER" || usermod -aG "$SIGNER_USER" "$FE_USER"
 }
 
 # A token with a P-384 root and P-256 intermediate, an unsealed in-process signer, PostgreSQL migrated
@@ -143,7 +143,7 @@ fe_account_set_disabled() {
 	local id role pwh seq
 	IFS='|' read -r id role pwh seq < <(pg_psql "$T/pg" owner -c "select id || '|' || role || '|' || pw_hash || '|' || mac_seq from accounts where name = '$1'")
 	pg_psql "$T/pg" frontend -c "update accounts set disabled = $2, row_mac = '\\x$(account_mac_hex "$id" "$1" "$role" "$pwh" "${2:0:1}" $((seq + 1)))'
-		where name = '$1' and mac_seq = $seq returning 'ok'" | grep -qx ok || fail "fe_account_set_disabled $1 $2"
+		where name = '$1' and mac_seq = $seq returning 'ok'" | grepq -x ok || fail "fe_account_set_disabled $1 $2"
 }
 # fe_conf [EXTRA]: writes $T/frontend.conf (4 threads, timeout_seconds 5; EXTRA: more lines)
 fe_conf() {

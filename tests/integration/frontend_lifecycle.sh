@@ -384,7 +384,7 @@ for spec in ec:P-256 rsa:2048; do
 	call GET "/api/v1/certificates/$OLD" "${ALICE[@]}"
 	[ "$(json_field '["renewed_by"]')" = "$NEW" ] || fail "renewed_by: $BODY"
 	pg_psql "$T/pg" owner -c "select details from audit_log where action = 'certificate.requested' and object = '$NEW'" \
-		| grep -q "\"renews\": \"$OLD\", \"via\": \"challenge\"" || fail "renewal audit details"
+		| grepq "\"renews\": \"$OLD\", \"via\": \"challenge\"" || fail "renewal audit details"
 	# once only: the holder sending it again (the same new key) collects that renewal (a key holder has no
 	# account to GET it with), nothing new stored; a renewal for another key is 409
 	before=$(cert_rows)
@@ -819,7 +819,7 @@ openssl verify -x509_strict -purpose sslclient -CAfile "$T/ca/root.pem" -untrust
 [ "$(openssl x509 -in "$T/cli2.pem" -noout -ext subjectAltName | tail -1 | tr -d ' ')" = "DNS:dev.clients.example.com" ] || fail "mTLS-renewed names"
 [ "$(cert_rows "serial_hex = '$CLI2' and renews_serial = '$CLI' and profile = 'client' and status = 'issued'")" = 1 ] || fail "mTLS renewal link"
 pg_psql "$T/pg" owner -c "select details from audit_log where action = 'certificate.requested' and object = '$CLI2'" \
-	| grep -q '"via": "mtls"' || fail "mTLS renewal audit details"
+	| grepq '"via": "mtls"' || fail "mTLS renewal audit details"
 # the renewed certificate renews the next time, the old one no more (for the same key: that renewal again)
 mtls_renew "$T/cli.pem" "$T/cli.key" "$T/cli2.csr"
 [ "$STATUS" = 200 ] && [ "$(json_field '["serial"]')" = "$CLI2" ] || fail "second mTLS renewal of the same certificate, same key: $STATUS $BODY"

@@ -63,7 +63,7 @@ secs, data, closed = d["idle"]
 assert closed and data == "" and secs <= 11, "idle connection: %r" % (d["idle"],)
 EOP
 pass "40 trickling clients (headers and body) get 408 at the 5 s deadline; others served meanwhile; idle connections closed quietly"
-curl -s "$URL/metrics" | grep -q '^hsmca_request_timeouts_total 40$' || fail "metrics: $(curl -s "$URL/metrics" | grep timeouts)"
+curl -s "$URL/metrics" | grepq '^hsmca_request_timeouts_total 40$' || fail "metrics: $(curl -s "$URL/metrics" | grep timeouts)"
 pass "timeouts counted in /metrics"
 
 hdrs=(); for i in $(seq 70); do hdrs+=(-H "X-Filler-$i: $i"); done
@@ -344,8 +344,8 @@ for i in 1 2 3; do
 	curl -sS -o "$T/shed$i.out" -w '%{http_code}' "${AUTH[@]}" --data-binary @"$T/shed$i.json" "$URL/api/v1/certificates" > "$T/shed$i.status" &
 	SHED_PIDS[$i]=$!
 done
-for _ in $(seq 100); do curl -s "$URL/metrics" | grep -q '^hsmca_requests_in_progress 3$' && break; sleep 0.05; done
-curl -s "$URL/metrics" | grep -q '^hsmca_requests_in_progress 3$' || { kill -CONT "$SIGNER_PID"; fail "three requests not in progress: $(curl -s "$URL/metrics" | grep in_progress)"; }
+for _ in $(seq 100); do curl -s "$URL/metrics" | grepq '^hsmca_requests_in_progress 3$' && break; sleep 0.05; done
+curl -s "$URL/metrics" | grepq '^hsmca_requests_in_progress 3$' || { kill -CONT "$SIGNER_PID"; fail "three requests not in progress: $(curl -s "$URL/metrics" | grep in_progress)"; }
 st=$(curl -sS -D "$T/shed-h.txt" -o "$T/shed4.out" -w '%{http_code}' "${AUTH[@]}" --data-binary @"$T/shed1.json" "$URL/api/v1/certificates")
 hz=$(curl -s "$URL/healthz")
 kill -CONT "$SIGNER_PID"
@@ -353,7 +353,7 @@ kill -CONT "$SIGNER_PID"
 grep -qi '^Retry-After: 1' "$T/shed-h.txt" || fail "no Retry-After on the shed request: $(cat "$T/shed-h.txt")"
 [ "$hz" = '{"status": "ok"}' ] || fail "health check while full: $hz"
 for i in 1 2 3; do wait "${SHED_PIDS[$i]}" || true; [ "$(cat "$T/shed$i.status")" = 201 ] || fail "waiting request $i: $(cat "$T/shed$i.status") $(cat "$T/shed$i.out")"; done
-curl -s "$URL/metrics" | grep -q '^hsmca_requests_shed_total 1$' || fail "shed not counted: $(curl -s "$URL/metrics" | grep shed)"
+curl -s "$URL/metrics" | grepq '^hsmca_requests_shed_total 1$' || fail "shed not counted: $(curl -s "$URL/metrics" | grep shed)"
 issue_req "$T/shed.csr" server "${AUTH[@]}"; [ "$STATUS" = 201 ] || fail "issue after the signer came back: $STATUS $BODY"
 pass "past max_inflight (3) a request is shed at once (503 overloaded, Retry-After) while health checks answer; the waiting ones finish"
 
@@ -520,7 +520,7 @@ for _ in $(seq 100); do curl -fsS --max-time 1 "$URL/healthz" >/dev/null 2>&1 &&
 [ "$(curl -s --max-time 2 "$URL/healthz")" = '{"status": "ok"}' ] || fail "not served once the descriptors were free"
 grep -q 'event=accept_paused why="Too many open files"' "$T/frontend.log" || fail "no accept_paused line: $(tail -3 "$T/frontend.log")"
 [ "$(grep -c 'event=accept_paused' "$T/frontend.log")" -le 10 ] || fail "accept_paused logged more than once a second"
-curl -s "$URL/metrics" | grep -qE '^hsmca_accept_pauses_total [1-9]' || fail "pauses not in /metrics"
+curl -s "$URL/metrics" | grepq -E '^hsmca_accept_pauses_total [1-9]' || fail "pauses not in /metrics"
 pass "descriptors exhausted: the listener pauses (the loop used $(cat "$T/emfile.out"), logged at most once a second) and serves again once they are free"
 
 # a body over its parser's own cap but within max_body (up to 1 MiB) is 413 like one over max_body, not the

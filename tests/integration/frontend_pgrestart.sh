@@ -109,7 +109,7 @@ for _ in $(seq 150); do grep -q 'event=account_watch_up' "$T/frontend.log" && br
 grep -q 'event=account_watch_up' "$T/frontend.log" || fail "account watcher did not come back: $(grep account_watch "$T/frontend.log" | tail -2)"
 [ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending: $(cert_rows "status = 'pending'")"
 [ "$(cert_rows "status = 'issued'")" -ge $((16 + ok)) ] || fail "issued rows: $(cert_rows "status = 'issued'"), want at least $((16 + ok))"
-"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grepq 'audit chain intact' || fail "audit chain"
 pass "none pending, audit chain intact, account watcher listening again"
 
 # 5. a statement that cannot finish (a lock held by another session: an operator's open transaction, a long
@@ -152,5 +152,5 @@ wait "$LOCKER" 2>/dev/null || true
 issue_req "$T/a.csr" server "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "after the lock was released: $STATUS $BODY"
 [ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending after the timeout: $(cert_rows "status = 'pending'")"
-"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grepq 'audit chain intact' || fail "audit chain"
 pass "a lock held elsewhere: six requests at once get 503, the last after $ms ms (db_timeout_seconds 2), healthz ok; issued again once it is released, none pending"

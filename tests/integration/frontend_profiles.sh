@@ -157,7 +157,7 @@ start_b() { # PROFILES: a second frontend on BPORT
 }
 stop_b() { kill "$B_PID"; wait "$B_PID" 2>/dev/null || true; }
 wait_log() { # PATTERN: in the first frontend's log after line $lines
-	for _ in $(seq 100); do tail -n +$((lines + 1)) "$T/frontend.log" | grep -q "$1" && return 0; sleep 0.1; done
+	for _ in $(seq 100); do tail -n +$((lines + 1)) "$T/frontend.log" | grepq "$1" && return 0; sleep 0.1; done
 	fail "not logged: $1: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'profile' | tail -3)"
 }
 csr div ec:P-256 "DNS:div.example.com"
@@ -175,7 +175,7 @@ URL=$BURL issue_req "$T/div.csr" server "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "server on the second frontend: $STATUS $BODY"
 [ "$(metric "$URL" hsmca_profiles_diverged)" = 2 ] && [ "$(metric "$BURL" hsmca_profiles_diverged)" = 0 ] \
 	|| fail "hsmca_profiles_diverged: $(metric "$URL" hsmca_profiles_diverged) and $(metric "$BURL" hsmca_profiles_diverged)"
-tail -n +$((lines + 1)) "$T/frontend.log" | grep -q 'event=profile_diverged profile=cf' && fail "cf reported diverged"
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=profile_diverged profile=cf' && fail "cf reported diverged"
 STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -X POST -u "ops-admin:$(cat "$T/admin.pw")" "$URL/api/v1/approvals/$AID/approve")
 [ "$STATUS" = 503 ] && [ "$(json_field '["error"]["code"]')" = profile-diverged ] || fail "an approval on the diverged frontend: $STATUS $(cat "$T/resp.json")"
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$HELD'")" = held ] \

@@ -99,7 +99,7 @@ start_warm
 for _ in $(seq 100); do [ "$(pending)" = 0 ] && break; sleep 0.1; done
 [ "$(pending)" = 0 ] || fail "recovery left $(pending) pending"
 fe_signed_are_issued
-"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grep -q 'audit chain intact' || fail "audit chain"
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grepq 'audit chain intact' || fail "audit chain"
 pass "a second SIGTERM stops at once ($ms ms); the next start completes the rest; every signed TBS is an issued row; audit chain intact"
 
 # 4. a client that goes away while its request waits for the (stopped) signer: its certificate is still

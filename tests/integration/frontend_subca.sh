@@ -68,11 +68,11 @@ json_field '["certificate"]' > "$T/sub.pem"
 SUB_SERIAL=$(json_field '["serial"]')
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/sub.pem" >/dev/null || fail "verify the team CA"
 openssl x509 -in "$T/sub.pem" -noout -text > "$T/sub.txt"
-grep -A1 'X509v3 Basic Constraints: critical' "$T/sub.txt" | grep -q 'CA:TRUE, pathlen:0' || fail "basicConstraints: $(cat "$T/sub.txt")"
-grep -A1 'X509v3 Key Usage: critical' "$T/sub.txt" | grep -q 'Digital Signature, Certificate Sign, CRL Sign' || fail "keyUsage"
-grep -A10 'X509v3 Name Constraints: critical' "$T/sub.txt" | tr -d ' \n' | grep -q 'Permitted:DNS:.team.example.comemail:.team.example.comURI:.team.example.comIP:10.20.0.0/255.255.0.0DirName:C=US,O=Example,OU=TeamExcluded:IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
+grep -A1 'X509v3 Basic Constraints: critical' "$T/sub.txt" | grepq 'CA:TRUE, pathlen:0' || fail "basicConstraints: $(cat "$T/sub.txt")"
+grep -A1 'X509v3 Key Usage: critical' "$T/sub.txt" | grepq 'Digital Signature, Certificate Sign, CRL Sign' || fail "keyUsage"
+grep -A10 'X509v3 Name Constraints: critical' "$T/sub.txt" | tr -d ' \n' | grepq 'Permitted:DNS:.team.example.comemail:.team.example.comURI:.team.example.comIP:10.20.0.0/255.255.0.0DirName:C=US,O=Example,OU=TeamExcluded:IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
 	|| fail "nameConstraints: $(grep -A9 'Name Constraints' "$T/sub.txt")"
-grep -A1 'X509v3 Extended Key Usage' "$T/sub.txt" | grep -q 'TLS Web Server Authentication, TLS Web Client Authentication' \
+grep -A1 'X509v3 Extended Key Usage' "$T/sub.txt" | grepq 'TLS Web Server Authentication, TLS Web Client Authentication' \
 	|| fail "the CA's extendedKeyUsage: $(grep -A1 'Extended Key Usage' "$T/sub.txt")"
 [ "$(pg_psql "$T/pg" owner -c "select profile || ' ' || status from certificates where serial_hex = '$SUB_SERIAL'")" = "team-ca issued" ] \
 	|| fail "the team CA's row"
@@ -220,7 +220,7 @@ BODY=$(cat "$T/resp.json")
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve the CA: $STATUS $BODY"
 json_field '["certificate"]' > "$T/heldca.pem"
 openssl x509 -in "$T/heldca.pem" -noout -text > "$T/heldca.txt"
-grep -A1 'Basic Constraints: critical' "$T/heldca.txt" | grep -q 'CA:TRUE, pathlen:0' && grep -q 'Name Constraints: critical' "$T/heldca.txt" \
+grep -A1 'Basic Constraints: critical' "$T/heldca.txt" | grepq 'CA:TRUE, pathlen:0' && grep -q 'Name Constraints: critical' "$T/heldca.txt" \
 	|| fail "the approved CA: $(cat "$T/heldca.txt")"
 pass "a CA profile with needs_approval: the request is held unsigned and the CA certificate is issued when an administrator approves"
 
@@ -254,7 +254,7 @@ issue_req "$T/leaf.csr" server "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "a leaf: $STATUS $BODY"
 json_field '["certificate"]' > "$T/leaf.pem"
 openssl x509 -in "$T/leaf.pem" -noout -text > "$T/leaf.txt"
-grep -A1 'Basic Constraints: critical' "$T/leaf.txt" | grep -q 'CA:FALSE' || fail "the leaf is not CA:FALSE"
+grep -A1 'Basic Constraints: critical' "$T/leaf.txt" | grepq 'CA:FALSE' || fail "the leaf is not CA:FALSE"
 pass "the CA profile's rules (DNS suffix, max_sans, key types; a CA without a SAN short enough to be its CN, or named as its issuer) refuse with 403 and leave no row; leaf profiles still issue CA:FALSE"
 
 # ---- a CA profile without dn_prefix: a signer key pinned with ca_permitted_dn refuses it (subject names
@@ -283,7 +283,7 @@ issue_req "$T/dnsca.csr" dns-ca "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "issue the DNS-only CA: $STATUS $BODY"
 json_field '["certificate"]' > "$T/dnsca.pem"
 openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A10 'Name Constraints: critical' | tr -d ' \n' \
-	| grep -q 'Permitted:DNS:.dns.example.comemail:.dns.example.comURI:.dns.example.comExcluded:IP:0.0.0.0/0.0.0.0IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
+	| grepq 'Permitted:DNS:.dns.example.comemail:.dns.example.comURI:.dns.example.comExcluded:IP:0.0.0.0/0.0.0.0IP:0:0:0:0:0:0:0:0/0:0:0:0:0:0:0:0' \
 	|| fail "DNS-only CA: $(openssl x509 -in "$T/dnsca.pem" -noout -text | grep -A8 'Name Constraints')"
 sign_with dnsca ipleaf "DNS:a.dns.example.com, IP:192.0.2.7"
 if openssl verify -CAfile "$T/ca/root.pem" -untrusted <(cat "$T/ca/int.pem" "$T/dnsca.pem") "$T/ipleaf.pem" > "$T/v.txt" 2>&1; then

@@ -147,7 +147,7 @@ csr cli ec:P-256 "DNS:dev.clients.example.com"
 issue_req "$T/cli.csr" client "${ALICE[@]}"
 [ "$STATUS" = 201 ] || fail "client certificate: $STATUS $BODY"
 json_field '["certificate"]' > "$T/cli.pem"
-openssl x509 -in "$T/cli.pem" -noout -ext extendedKeyUsage | grep -q 'TLS Web Client Authentication' || fail "cli EKU"
+openssl x509 -in "$T/cli.pem" -noout -ext extendedKeyUsage | grepq 'TLS Web Client Authentication' || fail "cli EKU"
 python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' "$T/over.csr" > "$T/req.json"
 viatls() { # curl args...: POSTs $T/req.json over HTTPS as alice, prints the status
 	curl -sS -o "$T/resp.json" -w '%{http_code}' --cacert "$T/ca/root.pem" "${RESOLVE[@]}" "${ALICE[@]}" \

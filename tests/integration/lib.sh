@@ -16,6 +16,10 @@ HSM_USER=${HSMCA_HSM_USER:-hsmca-hsm}
 CUSTODIANS="alice bob carol dave erin"
 LOGN=14 # scrypt cost in tests (the default for real shares is 15)
 
+# grepq ARGS...: grep -q that reads all of its input. Under pipefail, `writer | grep -q` fails when grep exits
+# at its first match while the writer has more to write (SIGPIPE, exit 141): a flake CI met on a log tail.
+grepq() { grep -c "$@" > /dev/null; }
+
 T=$(mktemp -d /tmp/hsmca-test.XXXXXX)
 chmod 755 "$T"
 # In the ASan build the ceremony tool and the signer's commands run with LeakSanitizer on, so a leak fails

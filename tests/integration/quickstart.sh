@@ -67,7 +67,7 @@ fecert=$HSMCA_HOME/tls/frontend.pem
 openssl verify -x509_strict -CAfile "$HSMCA_HOME/ca/root.pem" -untrusted "$HSMCA_HOME/ca/intermediate.pem" "$fecert" >/dev/null \
 	|| fail "the frontend's certificate does not verify"
 [ "$(stat -c '%U %a' "$HSMCA_HOME/tls/frontend.key")" = "hsmca-frontend 600" ] || fail "frontend key: $(stat -c '%U %a' "$HSMCA_HOME/tls/frontend.key")"
-openssl x509 -in "$fecert" -noout -ext subjectAltName | grep -q 'DNS:localhost, IP Address:127.0.0.1' || fail "frontend SANs"
+openssl x509 -in "$fecert" -noout -ext subjectAltName | grepq 'DNS:localhost, IP Address:127.0.0.1' || fail "frontend SANs"
 openssl x509 -in "$fecert" -noout -text > "$T/fecert.txt"
 grep -q 'NIST CURVE: P-256' "$T/fecert.txt" || fail "frontend key is not P-256"
 feserial=$(openssl x509 -in "$fecert" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
@@ -96,7 +96,7 @@ PGCI="host=$HSMCA_HOME/pg/sock port=$(cat "$HSMCA_HOME/pg/port") dbname=hsmca"
 pgas() { runuser -u "$1" -- "$PG_BIN/psql" -X -qAt "$PGCI user=$2" -c 'select current_user' 2>&1 || true; }
 [ "$(pgas hsmca-frontend hsmca_frontend)" = hsmca_frontend ] || fail "the frontend's user as hsmca_frontend: $(pgas hsmca-frontend hsmca_frontend)"
 for who in "hsmca-frontend postgres" "nobody postgres" "nobody hsmca_frontend"; do
-	pgas $who | grep -q 'Peer authentication failed' || fail "PostgreSQL let $who in: $(pgas $who)"
+	pgas $who | grepq 'Peer authentication failed' || fail "PostgreSQL let $who in: $(pgas $who)"
 done
 pass "quickstart's PostgreSQL: the frontend's OS user connects as hsmca_frontend only, other local users not at all"
 grep -q 'p11-kit-client' /proc/"$(cat "$HSMCA_HOME/pids/signer.pid")"/maps || fail "signer does not use p11-kit-client"

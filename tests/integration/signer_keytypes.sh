@@ -28,7 +28,7 @@ for t in $TYPES; do
 	grep -q "Verified. The certificate is trusted" "$T/certtool.log" || fail "certtool did not trust the $t chain"
 	"$SGNTOOL" crl socket="$T/run/signer.sock" label="int-$t" issuer="$T/ca/int-$t.pem" out="$T/int-$t.crl" >/dev/null \
 		|| fail "CRL under $t"
-	openssl crl -inform DER -in "$T/int-$t.crl" -CAfile "$T/ca/int-$t.pem" -noout 2>&1 | grep -q 'verify OK' \
+	openssl crl -inform DER -in "$T/int-$t.crl" -CAfile "$T/ca/int-$t.pem" -noout 2>&1 | grepq 'verify OK' \
 		|| fail "CRL of $t does not verify"
 	pass "$t: root -> intermediate -> leaf verifies (openssl -x509_strict, certtool); CRL verifies"
 done
@@ -69,7 +69,7 @@ for flaw in extractable unsensitive decrypt unwrap; do
 	decrypt) want='the key may decrypt (CKA_DECRYPT true)' ;;
 	unwrap) want='the key may unwrap other keys (CKA_UNWRAP true)' ;;
 	esac
-	grep "event=startup_failed step=keys" "$T/signer.log" | grep -qF "key weak-$flaw: refused: $want" \
+	grep "event=startup_failed step=keys" "$T/signer.log" | grepq -F "key weak-$flaw: refused: $want" \
 		|| fail "the $flaw key: not refused as such: $(grep startup_failed "$T/signer.log")"
 	! grep -q "event=ready\|event=signed" "$T/signer.log" || fail "the signer signed with the $flaw key around"
 	pass "a token key with one flaw ($flaw) is refused before the signer signs anything"

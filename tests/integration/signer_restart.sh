@@ -43,7 +43,7 @@ pass "signer killed with SIGKILL after $(cat "$T/before") signatures under load"
 exec 9< "$T/signer.conf"
 signer_start
 exec 9<&-
-"$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q '^sealed: no shares presented' || fail "restarted signer is not sealed"
+"$SIGNER" unseal --control "$T/run/control.sock" --status | grepq '^sealed: no shares presented' || fail "restarted signer is not sealed"
 expect_rc 4 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/x.pem"
 pass "restarted signer is sealed and signs nothing"
 # the shares are read inside the sandbox: the sealed phase's filter is loaded before the control socket serves
@@ -108,8 +108,8 @@ expect_rc 1 "$SIGNER" check-config -c "$T/signer.conf"
 grep -q 'pin_verifier is required' <<<"$OUT" || fail "check-config without pin_verifier: $OUT"
 lines=$(wc -l < "$T/signer.log")
 expect_rc 1 "$SIGNER" run -c "$T/signer.conf"
-tail -n +$((lines + 1)) "$T/signer.log" | grep -q 'step=config why="pin_verifier is required' \
-	|| grep -q 'step=config why="pin_verifier is required' <<<"$OUT" || fail "run without pin_verifier: $OUT"
+tail -n +$((lines + 1)) "$T/signer.log" | grepq 'step=config why="pin_verifier is required' \
+	|| grepq 'step=config why="pin_verifier is required' <<<"$OUT" || fail "run without pin_verifier: $OUT"
 cp "$T/signer.good" "$T/signer.conf"
 start_sealed
 signer_unseal alice bob carol
@@ -160,9 +160,9 @@ signer_key int root "cert"
 start_sealed
 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass" >/dev/null \
 	|| fail "alice's share"
-"$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q '^sealed: 1 of 3 shares presented' || fail "one share presented"
+"$SIGNER" unseal --control "$T/run/control.sock" --status | grepq '^sealed: 1 of 3 shares presented' || fail "one share presented"
 sleep 4.5
-"$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q '^sealed: no shares presented' \
+"$SIGNER" unseal --control "$T/run/control.sock" --status | grepq '^sealed: no shares presented' \
 	|| fail "the share did not expire: $("$SIGNER" unseal --control "$T/run/control.sock" --status)"
 grep -q 'event=unseal_shares_expired presented=1 need=3 seconds=3' "$T/signer.log" || fail "expiry not logged"
 signer_unseal alice bob carol

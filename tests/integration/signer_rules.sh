@@ -22,7 +22,7 @@ grep -q 'event=privdrop_failed why="the user= of the config has primary group 0'
 pass "a user= whose primary group is root's is refused at start"
 signer_start
 expect_rc 4 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/x.pem"
-"$SIGNER" unseal --control "$T/run/control.sock" --status | grep -q 'sealed: no shares' || fail "status while sealed"
+"$SIGNER" unseal --control "$T/run/control.sock" --status | grepq 'sealed: no shares' || fail "status while sealed"
 pass "sealed: no signing socket until unsealed"
 signer_unseal alice bob carol
 X() { "$SGNTOOL" "$@" socket="$T/run/signer.sock"; }
@@ -70,7 +70,7 @@ check_refusal crl ocsp none "operation:" issuer="$T/ca/ocsp.pem"
 # (an indirect CRL's entry about another CA's certificate), any other or critical entry extension do not;
 # nor a CRL extension hsmca does not write, or an issuingDistributionPoint (critical)
 OUT=$(X crl label=int issuer="$T/ca/int.pem" break=entry-reason out="$T/reason.crl" 2>&1) || fail "a CRL entry with a reason: $OUT"
-openssl crl -in "$T/reason.crl" -inform DER -noout -text | grep -q 'Key Compromise' || fail "the reason is not in the signed CRL"
+openssl crl -in "$T/reason.crl" -inform DER -noout -text | grepq 'Key Compromise' || fail "the reason is not in the signed CRL"
 for brk in entry-remove entry-issuer entry-unknown entry-critical; do
 	check_refusal crl int "$brk" "crl-entry: revoked entry 0 has" issuer="$T/ca/int.pem"
 done
