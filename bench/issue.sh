@@ -37,13 +37,19 @@ hsm_init_env
 ceremony_init
 ceremony_ca root root p384
 ceremony_ca intermediate int p256 root
-signer_conf "$SOFTHSM_MODULE" "session_copy = yes"
+# the frontend drops to FE_USER after binding, as in production (it refuses to serve as root): it reaches the
+# signer's socket through the signer's group and PostgreSQL's socket directory through its mode
+FE_USER=hsmca-frontend
+id "$FE_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$FE_USER"
+id -nG "$FE_USER" | grep -cw "$SIGNER_USER" >/dev/null || usermod -aG "$SIGNER_USER" "$FE_USER"
+signer_conf "$SOFTHSM_MODULE" "session_copy = yes
+socket_group = $SIGNER_USER"
 signer_key int root "cert"
 signer_start
 signer_unseal alice bob carol
 cat "$T/ca/int.pem" "$T/ca/root.pem" > "$T/chain.pem"
 mkdir -p "$T/pg" && chown postgres "$T/pg"
-pg_start "$T/pg" $((PORT + 1)) > "$T/pg.log" 2>&1 # fsync on: the durable work cfssl's database would do
+PG_SOCK_MODE=0755 pg_start "$T/pg" $((PORT + 1)) > "$T/pg.log" 2>&1 # fsync on: the durable work cfssl's database would do
 [ -z "${BENCH_PGSS:-}" ] || pg_psql "$T/pg" owner -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 "$FRONTEND" migrate --conninfo "$(pg_conninfo "$T/pg" owner)" >/dev/null
 printf 'bench password 0001\n' > "$T/pw"
@@ -72,6 +78,7 @@ intent_key_file = $T/intent.key
 profiles = $T/profiles.conf
 chain = $T/chain.pem
 threads = ${BENCH_THREADS:-$CLIENTS}
+user = $FE_USER
 EOC
 "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
 FRONTEND_PID=$!
@@ -262,7 +269,8 @@ chgrp "$SIGNER_USER" "$P11_SOCK" && chmod 0660 "$P11_SOCK"
 kill -TERM "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 rm -f "$T/run/signer.sock" "$T/run/control.sock"
 signer_conf "$P11KIT_CLIENT" "p11kit_server_address = unix:path=$P11_SOCK
-session_copy = yes"
+session_copy = yes
+socket_group = $SIGNER_USER"
 signer_key int root "cert"
 signer_start
 signer_unseal alice bob carol

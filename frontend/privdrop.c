@@ -50,9 +50,10 @@ int privdrop_to(const char *user)
 	int ngroups;
 	if (geteuid() != 0)
 		return privdrop_hardening();
-	if (!user || !*user) {
-		log_event("warn", "running_as_root", "why=\"no user= in the config: set user = an unprivileged account\"");
-		return privdrop_hardening();
+	if (!user || !*user) { /* a network service holding root for as long as it runs: never by accident */
+		log_event("error", "privdrop_failed",
+			  "why=\"started as root without user= in the config: set user = an unprivileged account\"");
+		return HSMCA_ERR_CONFIG;
 	}
 	if (!(pw = getpwnam(user))) {
 		log_event("error", "privdrop_failed", "user=%s why=\"no such user\"", user);

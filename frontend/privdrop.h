@@ -7,8 +7,8 @@
 
 /* As root with user set: the user's groups (initgroups: supplementary groups such as the signer's socket
  * group apply), then setresgid and setresuid to the user's ids, proven irreversible (setuid(0) must fail),
- * then no new privileges, not dumpable, no core files. As root without user: logs a warning and keeps
- * root (tests and benchmarks; never in production). Not root: the no-new-privileges and dumpable settings
+ * then no new privileges, not dumpable, no core files. As root without user: refused (HSMCA_ERR_CONFIG),
+ * the frontend never serves as root. Not root: the no-new-privileges and dumpable settings
  * only. Single-threaded callers only (getpwnam, and the ids change for this thread alone otherwise). */
 int privdrop_to(const char *user) HSMCA_WUR;
 

@@ -16,7 +16,8 @@ chmod 755 "$FRONTEND"
 
 # The frontend starts as root and drops to FE_USER (its config's `user`, default hsmca-frontend) after
 # binding, as in production; the backend lets FE_USER in: the signer's socket gets group $SIGNER_USER (FE_USER
-# joins it) and PostgreSQL's socket directory mode 0755. FE_USER= (empty) keeps the frontend root.
+# joins it) and PostgreSQL's socket directory mode 0755. (With FE_USER= empty the config has no user line, and
+# the frontend, started as root, refuses to start.)
 FE_USER=${FE_USER-hsmca-frontend}
 fe_user_setup() {
 	id "$FE_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$FE_USER"

@@ -255,7 +255,9 @@ badconf nouser "" && sed -i "s/^user = .*/user = no-such-user-hsmca/" "$T/nouser
 expect_start_failure nouser "event=privdrop_failed user=no-such-user-hsmca why=\"no such user\""
 badconf rootuser "" && sed -i "s/^user = .*/user = root/" "$T/rootuser.conf"
 expect_start_failure rootuser "user= must not be root"
-pass "mismatched (EC and RSA), garbage, encrypted or missing TLS material, bad listener combinations and bad users stop start-up with a clear message"
+badconf nouserline "" && sed -i '/^user = /d' "$T/nouserline.conf"
+expect_start_failure nouserline 'event=privdrop_failed why="started as root without user= in the config'
+pass "mismatched (EC and RSA), garbage, encrypted or missing TLS material, bad listener combinations and bad or missing users stop start-up with a clear message"
 # the intent key (frontend/intent.h): required, 64 hex digits and at most one line end, not all zero, a regular
 # file without group or other access
 badconf nointent "" && sed -i '/^intent_key_file = /d' "$T/nointent.conf"
