@@ -171,7 +171,12 @@ fe_start() {
 	FRONTEND_PID=$!
 	PIDS+=("$FRONTEND_PID")
 	FE_PIDS+=("$FRONTEND_PID")
-	for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	# up when this process says so (a /healthz alone could be another test's frontend on a port taken under it)
+	for _ in $(seq 300); do
+		kill -0 "$FRONTEND_PID" 2>/dev/null || break
+		grep -q "pid=$FRONTEND_PID level=info event=ready " "$T/frontend.log" && curl -fsS "$URL/healthz" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
 	fail "frontend did not start: $(tail -5 "$T/frontend.log")"
 }
 

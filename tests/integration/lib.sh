@@ -46,6 +46,7 @@ cleanup() {
 		[ $rc -ne 0 ] || rc=1
 	fi
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+	ports_release
 	if [ $rc -ne 0 ]; then
 		echo "--- test failed (rc=$rc); logs in $T:" >&2
 		for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 30 "$f" >&2; }; done
@@ -62,11 +63,36 @@ pass() { echo "ok - $*"; }
 # free_ports N: a base port P (20000..31999, below Linux's ephemeral range, where a client's outgoing
 # connection could hold a port) such that P..P+N-1 can be bound on 127.0.0.1 now (another test running in
 # parallel may hold some); a random P that an outgoing connection held made a test fail with "Address already
-# in use"
+# in use". The ports are also reserved for this test until it ends (a file per port in PORT_RESERVE_DIR naming
+# the test's shell; one whose shell is gone is taken over): a test in parallel picked the same free range
+# in the 10-30 s before this one bound it.
+PORT_RESERVE_DIR=/tmp/hsmca-test-ports
 free_ports() {
-	python3 - "$1" <<'PY'
-import random, socket, sys
-n = int(sys.argv[1])
+	mkdir -p "$PORT_RESERVE_DIR"
+	python3 - "$1" "$$" "$PORT_RESERVE_DIR" "$T/ports.reserved" <<'PY'
+import os, random, socket, sys
+n, owner, rdir, record = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+
+def reserve(p):
+    path = os.path.join(rdir, str(p))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(open(path).read().strip() or "0")
+                os.kill(pid, 0)
+                return False  # a running test's
+            except ProcessLookupError:
+                os.unlink(path)  # its test is gone
+                continue
+            except (ValueError, OSError):
+                return False
+        os.write(fd, owner.encode() + b"\n")
+        os.close(fd)
+        return True
+    return False
+
 for _ in range(200):
     base = random.randrange(20000, 32000 - n)
     socks = []
@@ -80,10 +106,30 @@ for _ in range(200):
     finally:
         for s in socks:
             s.close()
+    got = []
+    for p in range(base, base + n):
+        if not reserve(p):
+            break
+        got.append(p)
+    if len(got) < n:
+        for p in got:
+            os.unlink(os.path.join(rdir, str(p)))
+        continue
+    with open(record, "a") as f:
+        f.write("".join("%d\n" % p for p in got))
     print(base)
     sys.exit(0)
 sys.exit("no free ports")
 PY
+}
+# ports_release: this test's reservations (cleanup)
+ports_release() {
+	local p
+	[ -f "$T/ports.reserved" ] || return 0
+	while read -r p; do
+		[ "$(cat "$PORT_RESERVE_DIR/$p" 2>/dev/null)" = "$$" ] && rm -f "$PORT_RESERVE_DIR/$p"
+	done < "$T/ports.reserved"
+	return 0
 }
 
 # expect_rc WANT CMD...: runs CMD, fails unless it exits with WANT; its output is in $OUT
