@@ -924,7 +924,8 @@ static int cmd_claim_order(const char *conninfo)
 struct retry_poll {
 	const char *conninfo, *serial;
 	atomic_bool stop;
-	bool seen_locked; /* the row was found locked */
+	atomic_bool row_done; /* the committer answered for the row: free from then on, polls stop counting */
+	bool seen_locked;     /* the row was found locked */
 	int max_free;     /* the longest run of polls that found it free after that */
 	pthread_t th;
 };
@@ -934,12 +935,14 @@ static void *retry_poll_run(void *arg)
 	struct retry_poll *p = arg;
 	struct db *db = open_or_die(p->conninfo);
 	int run = 0;
-	while (!atomic_load(&p->stop)) {
+	while (!atomic_load(&p->stop) && !atomic_load(&p->row_done)) {
 		struct db_params q = { 0 };
 		db_params_text(&q, p->serial);
 		EXPECT(0, db_begin(db), db);
 		int rc = db_exec_cmd(db, "SELECT 1 FROM certificates WHERE serial_hex = lower($1) FOR UPDATE NOWAIT", &q);
 		db_rollback(db);
+		if (atomic_load(&p->row_done))
+			break; /* a free row now says nothing (a slow main thread joined late: not a flake) */
 		if (rc) {
 			p->seen_locked = true;
 			run = 0;
@@ -955,6 +958,7 @@ static void *retry_poll_run(void *arg)
 struct retry_row {
 	struct committer *c;
 	const char *serial;
+	atomic_bool *done; /* set once committer_run returned */
 	int rc;
 };
 
@@ -962,6 +966,7 @@ static void *retry_row_fail(void *arg)
 {
 	struct retry_row *r = arg;
 	r->rc = committer_run(r->c, r->serial, order_fail_apply, (void *)r->serial);
+	atomic_store(r->done, true);
 	return NULL;
 }
 
@@ -990,10 +995,11 @@ static int cmd_retry_locks(const char *conninfo)
 	CHECK(committer_start(conninfo, &cm, cmerr) == 0);
 	struct batch_hold hold;
 	struct batch_one o[3] = { { cm, &ina, -1 }, { cm, &ind, -1 }, { cm, &ind2, -1 } };
-	struct retry_row row = { cm, sr, -1 };
 	struct retry_poll poll = { .conninfo = conninfo, .serial = sr };
+	struct retry_row row = { cm, sr, &poll.row_done, -1 };
 	pthread_t t[4];
 	atomic_init(&poll.stop, false);
+	atomic_init(&poll.row_done, false);
 	CHECK(pthread_create(&poll.th, NULL, retry_poll_run, &poll) == 0);
 	batch_hold_start(&hold, cm, 4);
 	/* in this order: the slow intent, the two of one serial, the row's failure last */

@@ -11,6 +11,8 @@ fe_profiles
 fe_requester alice
 OWNER() { pg_psql "$T/pg" owner -c "$1"; }
 covered() { [ "$(OWNER "select coalesce(max(audit_id), 0) from audit_checkpoints")" = "$(OWNER "select last_id from audit_chain_head")" ]; }
+# wait_logged PATTERN: the checkpoint thread logs after it commits the row (and sets the metrics)
+wait_logged() { for _ in $(seq 50); do grep -q "$1" "$T/frontend.log" && return 0; sleep 0.1; done; return 1; }
 wait_covered() { for _ in $(seq 150); do covered && return 0; sleep 0.1; done; fail "$1: the head is not checkpointed: $(tail -3 "$T/frontend.log")"; }
 verify() { "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" "$@"; }
 # issue_covered NAME: a certificate for NAME.example.com, then the head checkpointed
@@ -62,7 +64,7 @@ fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
 issue_covered one
 HEAD=$(OWNER "select last_id from audit_chain_head")
 HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
-grep -q "event=audit_checkpoint audit_id=$HEAD head=$HEX key=int" "$T/frontend.log" \
+wait_logged "event=audit_checkpoint audit_id=$HEAD head=$HEX key=int" \
 	|| fail "the checkpoint is not logged: $(grep checkpoint "$T/frontend.log")"
 metric() { curl -fsS "$URL/metrics" | sed -n "s/^$1 //p"; }
 [ "$(metric hsmca_audit_checkpoint_row)" = "$HEAD" ] && [ "$(metric hsmca_audit_checkpoint_failures_total)" = 0 ] \
@@ -124,7 +126,7 @@ covered && fail "covered without a signer"
 signer_start
 signer_unseal alice bob carol
 wait_covered "after the signer came back"
-grep -q 'event=audit_checkpoint_resumed' "$T/frontend.log" || fail "resumption not logged"
+wait_logged 'event=audit_checkpoint_resumed' || fail "resumption not logged"
 [ "$(metric hsmca_audit_checkpoint_failures_total)" -ge 2 ] && [ "$(metric hsmca_audit_checkpoint_row)" = "$(OWNER "select last_id from audit_chain_head")" ] \
 	|| fail "checkpoint metrics after the outage: $(curl -fsS "$URL/metrics" | grep checkpoint)"
 pass "without a signer the failure is logged once (and counted in /metrics) and the head waits; when the signer is back the head is checkpointed"

@@ -170,7 +170,10 @@ R2=$(openssl rand -hex 16); issued_row "$R2"
 pg_psql "$T/pg" frontend -c "BEGIN; $(revoke_sql "$R2"); SELECT pg_sleep(2); COMMIT" \
 	>/dev/null 2>&1 &
 REVOKER=$!
-sleep 0.5
+# the revocation holds the row once its session sleeps (a fixed 0.5 s could pass before it got there)
+in_sleep() { [ "$(owner_sql "select count(*) from pg_stat_activity where wait_event = 'PgSleep'")" = 1 ]; }
+for _ in $(seq 200); do in_sleep && break; sleep 0.05; done
+in_sleep || fail "the revoking transaction did not get to its sleep"
 expect_sql_error frontend "$(renewal_sql "$(openssl rand -hex 16)" "$R2" pending)" "could not obtain lock on row"
 [ "$(owner_sql "select status from certificates where serial_hex = '$R2'")" = issued ] \
 	|| fail "the renewal waited for the revocation under way (it is committed)"

@@ -67,7 +67,10 @@ LE=$(openssl rand -hex 16)
 	VALUES ('$LE', 'nokey', 'CN=early', now(), now() + interval '1 day', 'gated', 'alice', '\\x3003'); COMMIT;"
 } | pg_psql "$T/pg" frontend > "$T/early.log" 2>&1 &
 EARLY=$!
-sleep 1
+# its transaction is open once it sits idle after SELECT now() (a fixed 1 s could pass before it got there)
+opened() { [ "$(owner "select count(*) from pg_stat_activity where state = 'idle in transaction' and query like 'SELECT now()%'")" = 1 ]; }
+for _ in $(seq 200); do opened && break; sleep 0.02; done
+opened || fail "the early session did not open its transaction"
 "$FRONTEND" migrate --conninfo "$(pg_conninfo "$T/pg" owner)" > "$T/migrate13.log" 2>&1 || fail "migrate 13: $(cat "$T/migrate13.log")"
 [ "$(owner "select string_agg(serial_hex, ',' order by serial_hex) from legacy_intents")" = \
   "$(printf '%s\n' "$LP" "$LH" "$LX" "$LR" | sort | paste -sd,)" ] || fail "legacy_intents: $(owner "select * from legacy_intents")"

@@ -119,7 +119,10 @@ pass "two certificates for one issuer key are refused at start; a former issuer 
 fe_stop_checked || fail "the frontend did not stop cleanly"; FE_PIDS=()
 ( pg_psql "$T/pg" owner -c "BEGIN; SELECT pg_advisory_xact_lock(448613147504); SELECT pg_sleep(4); COMMIT" >/dev/null ) &
 HOLDER=$!
-sleep 0.5
+# held once its session sleeps (a fixed 0.5 s could pass before it had the lock)
+held() { [ "$(pg_psql "$T/pg" owner -c "select count(*) from pg_locks where locktype = 'advisory' and classid = $((448613147504 >> 32)) and objid = $((448613147504 & 0xffffffff)) and granted")" = 1 ]; }
+for _ in $(seq 200); do held && break; sleep 0.02; done
+held || fail "the lock holder did not get the lock"
 t0=$(date +%s%N)
 fe_conf "former_issuers = $T/former.pem"
 "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &

@@ -91,7 +91,7 @@ sleep 0.3
 kill -TERM "$FRONTEND_PID"
 rc=0; wait "$FRONTEND_PID" || rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$ms" -le 2000 ] || fail "a second SIGTERM took $ms ms"
+[ "$ms" -le 3000 ] || fail "a second SIGTERM took $ms ms" # (the first waits up to 5 s; ASan adds its leak check)
 grep -q 'event=stopping_now' "$T/frontend.log" || fail "second signal not logged"
 wait "${CLIENTS[@]}"
 kill -CONT "$SIGNER_PID"

@@ -81,10 +81,15 @@ else
 	rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SIGNER_PID/status"; }
 	"$SGNTOOL" bench socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" threads=4 seconds=2 > "$T/soak1.log" 2>&1 || fail "warm-up load: $(tail -2 "$T/soak1.log")"
 	r1=$(rss)
-	"$SGNTOOL" bench socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" threads=4 seconds=4 > "$T/soak2.log" 2>&1 || fail "load: $(tail -2 "$T/soak2.log")"
+	# rounds of 4 s until 20,000 signatures (a machine busy with another test may need more than one)
+	n=0
+	for round in 1 2 3 4; do
+		"$SGNTOOL" bench socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" threads=4 seconds=4 > "$T/soak2.log" 2>&1 || fail "load: $(tail -2 "$T/soak2.log")"
+		n=$((n + $(sed -n 's/.* signatures=\([0-9]*\) .*/\1/p' "$T/soak2.log")))
+		[ "$n" -lt 20000 ] || break
+	done
 	r2=$(rss)
-	n=$(sed -n 's/.* signatures=\([0-9]*\) .*/\1/p' "$T/soak2.log")
-	[ "${n:-0}" -ge 20000 ] || fail "too few signatures to tell: $(tail -1 "$T/soak2.log")"
+	[ "$n" -ge 20000 ] || fail "too few signatures to tell in $round rounds: $n, the last $(tail -1 "$T/soak2.log")"
 	[ $((r2 - r1)) -le 256 ] || [ $(( (r2 - r1) * 1024 )) -le $((n * 16)) ] || fail "the signer grew by $((r2 - r1)) kB over $n signatures ($r1 -> $r2 kB)"
 	pass "the signer's memory stays put under load: $r1 -> $r2 kB over $n signatures"
 fi
@@ -177,7 +182,8 @@ rm -f "$T/run/control.sock"
 (ulimit -n 48; exec "$SIGNER" run -c "$T/signer.conf" >> "$T/signer.log" 2>&1) &
 SIGNER_PID=$!
 PIDS+=("$SIGNER_PID")
-for _ in $(seq 100); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+for _ in $(seq 400); do grep -q 'event=sealed' "$T/signer.log" && break; sleep 0.05; done
+grep -q 'event=sealed' "$T/signer.log" || fail "the signer under ulimit -n 48 did not start: $(tail -3 "$T/signer.log")"
 signer_unseal alice bob carol
 python3 - "$T/run/signer.sock" > "$T/hold.log" 2>&1 <<'PY' &
 import socket, sys, time

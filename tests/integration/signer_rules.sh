@@ -160,7 +160,8 @@ mv "$T/signer.log" "$T/signer-production.log"
 "$HSMCA_BUILD/signer/hsmca-signer-testhook" run -c "$T/signer.conf" >> "$T/signer.log" 2>&1 &
 SIGNER_PID=$!
 PIDS+=("$SIGNER_PID")
-for _ in $(seq 100); do [ -S "$T/run/control.sock" ] && break; sleep 0.05; done
+for _ in $(seq 400); do [ -S "$T/run/control.sock" ] && break; sleep 0.05; done
+[ -S "$T/run/control.sock" ] || fail "the testhook signer did not start: $(tail -3 "$T/signer.log")"
 signer_unseal alice bob carol
 X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf4.pem" >/dev/null || fail "testhook signer does not sign"
 expect_rc 4 X raw hello=1 hex="017f00000000000200000000"
