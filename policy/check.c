@@ -439,6 +439,9 @@ uint16_t policy_ku_forbidden(enum policy_key_kind kind)
 static int pol_check_ku_key(const struct tbs_cert *t, char *why)
 {
 	enum policy_key_kind kind = policy_spki_kind(t->spki);
+	const uint16_t only = TBS_KU_ENCIPHER_ONLY | TBS_KU_DECIPHER_ONLY;
+	if (t->has_ku && (t->ku & only) && (!(t->ku & TBS_KU_KEY_AGREEMENT) || (t->ku & only) == only))
+		return REFUSE("key-usage: encipherOnly or decipherOnly without keyAgreement, or both (RFC 5280 4.2.1.3)");
 	if (!t->has_ku || !(t->ku & policy_ku_forbidden(kind)))
 		return 0;
 	if (kind == POLICY_KEY_EC)

@@ -47,9 +47,14 @@ static int prof_dns(struct profile *p, const char *t, unsigned line, char *err)
 	if (p->n_dns >= PROF_LIST_MAX || strlen(t) >= PROF_NAME_MAX || strchr(t, '*'))
 		return CERR("line %u: bad or too many DNS suffixes (%s)", line, t);
 	size_t n = strlen(t);
-	if (n > 1 && (t[n - 1] == '.' || strstr(t, "..")))
+	for (size_t i = 0; i < n; i++) /* a tab or a comma without its space joined two suffixes into one */
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9') ||
+		      t[i] == '-' || t[i] == '.'))
+			return CERR("line %u: DNS suffix \"%s\": letters, digits, hyphens and dots only", line, t);
+	if (n == 0 || t[n - 1] == '.' || strstr(t, ".."))
 		return CERR("line %u: DNS suffix %s: no trailing dot or empty label (names are matched without the root's "
-			    "dot; such a suffix would match nothing)", line, t);
+			    "dot; such a suffix would match nothing, and \".\" in a CA's name constraints reads as \"any "
+			    "name\" to some clients)", line, t);
 	strcpy(p->dns_suffixes[p->n_dns++], t);
 	return 0;
 }
@@ -84,9 +89,12 @@ static int prof_ku(struct profile *p, const char *t, unsigned line, char *err)
 
 static int prof_eku(struct profile *p, const char *t, unsigned line, char *err)
 {
-	struct span oid;
+	struct span oid, had;
 	if (!policy_eku_oid(t, &oid) || p->n_eku >= TBS_MAX_EKU)
 		return CERR("line %u: unknown extended key usage %s", line, t);
+	for (unsigned i = 0; i < p->n_eku; i++)
+		if (policy_eku_oid(p->eku[i], &had) && had.len == oid.len && !memcmp(had.data, oid.data, oid.len))
+			return CERR("line %u: extended key usage %s listed twice", line, t);
 	strcpy(p->eku[p->n_eku++], t);
 	return 0;
 }
@@ -298,10 +306,14 @@ static int prof_validate(const char *path, const struct profiles *out, char *err
 			return CERR("%s: profile %s: cfssl_key and cfssl_account go together", path, p->name);
 		if (p->login && !prof_has_eku(p, "clientAuth"))
 			return CERR("%s: profile %s: login = yes needs eku clientAuth", path, p->name);
-		if (!p->ca && prof_has_eku(p, "OCSPSigning"))
-			return CERR("%s: profile %s: eku OCSPSigning is not for a leaf profile (its holder could answer OCSP "
+		if (prof_has_eku(p, "OCSPSigning")) /* a CA too: RFC 6960 takes any certificate of the issuer's */
+			return CERR("%s: profile %s: eku OCSPSigning is not for a %s profile (its holder could answer OCSP "
 				    "for every certificate of the issuing CA; the responder's key is made by the ceremony)",
-				    path, p->name);
+				    path, p->name, p->ca ? "CA" : "leaf");
+		const uint16_t only = TBS_KU_ENCIPHER_ONLY | TBS_KU_DECIPHER_ONLY;
+		if ((p->key_usage & only) && (!(p->key_usage & TBS_KU_KEY_AGREEMENT) || (p->key_usage & only) == only))
+			return CERR("%s: profile %s: encipherOnly or decipherOnly needs keyAgreement, and not both "
+				    "(RFC 5280 4.2.1.3, RFC 5480 3)", path, p->name);
 		if (p->login && p->cfssl_key_len)
 			return CERR("%s: profile %s: login = yes cannot have cfssl_key (a login certificate logs a person "
 				    "in: a machine's key must not mint one)", path, p->name);

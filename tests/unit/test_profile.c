@@ -172,6 +172,19 @@ static void test_refused(void)
 		/* a delegated OCSP responder certificate for the issuing CA is not a requester's to have */
 		{ "OCSPSigning on a leaf", leaf, 9, "eku = serverAuth, OCSPSigning",
 		  "profile server: eku OCSPSigning is not for a leaf profile" },
+		{ "OCSPSigning on a CA", ca, 0, "eku = serverAuth, OCSPSigning",
+		  "profile team-ca: eku OCSPSigning is not for a CA profile" },
+		/* cfssl info lists the EKUs in a fixed buffer: 16 repeats cut its JSON */
+		{ "an EKU twice", leaf, 9, "eku = serverAuth, clientAuth, serverAuth", "line 9: extended key usage serverAuth listed twice" },
+		{ "encipherOnly without keyAgreement", leaf, 8, "key_usage = digitalSignature, encipherOnly",
+		  "profile server: encipherOnly or decipherOnly needs keyAgreement" },
+		{ "encipherOnly and decipherOnly", leaf, 8, "key_usage = keyAgreement, encipherOnly, decipherOnly",
+		  "profile server: encipherOnly or decipherOnly needs keyAgreement, and not both" },
+		/* DNS suffixes are names: "." alone, or two joined by a tab, were taken */
+		{ "DNS suffix .", ca, 7, "dns_suffixes = .", "line 7: DNS suffix .: no trailing dot" },
+		{ "DNS suffixes joined by a tab", leaf, 5, "dns_suffixes = .a.com,\t.b.com",
+		  "line 5: DNS suffix \"\t.b.com\": letters, digits, hyphens and dots only" },
+		{ "DNS suffix with an underscore", leaf, 5, "dns_suffixes = .my_host.example.com", "letters, digits, hyphens and dots only" },
 		{ "ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca" },
 		/* every profile names its CRL and OCSP URLs, http:// or https://, printable ASCII without spaces */
 		{ "leaf without crl_url", leaf, 11, "# none", "profile server needs crl_url and ocsp_url" },
@@ -187,7 +200,7 @@ static void test_refused(void)
 		  "profile team-ca: ocsp_url must be an http:// or https:// URL" },
 		/* a key given twice is an error, not a silent override */
 		{ "max_sans twice", leaf, 0, "max_sans = 100", "line 13: max_sans given twice in profile server" },
-		{ "dns_suffixes twice", leaf, 0, "dns_suffixes = .", "line 13: dns_suffixes given twice in profile server" },
+		{ "dns_suffixes twice", leaf, 0, "dns_suffixes = .example.org", "line 13: dns_suffixes given twice in profile server" },
 		{ "ca twice", ca, 0, "ca = no", "line 16: ca given twice in profile team-ca" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)

@@ -194,11 +194,21 @@ static void test_cert_rules(void)
 	cert_case("dataEncipherment on an EC key", &o, &p, "key-usage:", "EC key");
 	o.ku = "critical,digitalSignature,keyAgreement";
 	cert_case("keyAgreement on an EC key", &o, &p, NULL, NULL);
+	/* encipherOnly and decipherOnly qualify keyAgreement: one of them, with it (RFC 5280 4.2.1.3, RFC 5480 3) */
+	o.ku = "critical,keyAgreement,encipherOnly";
+	cert_case("keyAgreement and encipherOnly on an EC key", &o, &p, NULL, NULL);
+	o.ku = "critical,digitalSignature,encipherOnly";
+	cert_case("encipherOnly without keyAgreement", &o, &p, "key-usage:", "without keyAgreement");
+	o.ku = "critical,digitalSignature,decipherOnly";
+	cert_case("decipherOnly without keyAgreement", &o, &p, "key-usage:", "without keyAgreement");
+	o.ku = "critical,keyAgreement,encipherOnly,decipherOnly";
+	cert_case("encipherOnly and decipherOnly", &o, &p, "key-usage:", "or both");
+	o.ku = "critical,digitalSignature,keyAgreement";
 	o.key = rsa;
 	cert_case("keyAgreement on an RSA key", &o, &p, "key-usage:", "RSA key");
-	o.ku = "critical,digitalSignature,encipherOnly";
+	o.ku = "critical,keyAgreement,encipherOnly";
 	cert_case("encipherOnly on an RSA key", &o, &p, "key-usage:", "RSA key");
-	o.ku = "critical,digitalSignature,decipherOnly";
+	o.ku = "critical,keyAgreement,decipherOnly";
 	cert_case("decipherOnly on an RSA key", &o, &p, "key-usage:", "RSA key");
 	o.ku = "critical,digitalSignature,keyEncipherment,dataEncipherment";
 	cert_case("keyEncipherment on an RSA key", &o, &p, NULL, NULL);

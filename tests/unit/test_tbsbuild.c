@@ -205,6 +205,9 @@ static void random_profile(struct profile *p)
 	p->key_usage = (uint16_t)rnd(1u << 9);
 	if (rnd(3) == 0)
 		p->key_usage &= 0x1f; /* leaf bits only */
+	if (p->key_usage & (TBS_KU_ENCIPHER_ONLY | TBS_KU_DECIPHER_ONLY)) /* as prof_validate admits them */
+		p->key_usage = (uint16_t)((p->key_usage | TBS_KU_KEY_AGREEMENT) &
+					  ~(rnd(2) ? TBS_KU_ENCIPHER_ONLY : TBS_KU_DECIPHER_ONLY));
 	for (unsigned i = 0; i < 6; i++)
 		if (rnd(3) == 0)
 			snprintf(p->eku[p->n_eku++], sizeof(p->eku[0]), "%s", eku_names[i]);
