@@ -259,21 +259,21 @@ static void rl_fail(struct ratelimit *rl, const char *kind, const char *who, tim
 }
 
 /* A reservation of one attempt against who's budget of AUTH_FAIL_LIMIT: the failures in its window plus the
- * attempts reserved and not yet released must stay below it (true: reserved; false: none left, or no slot to
- * count it in). A verification reserves before it runs and releases after it (rl_release), recording its
+ * attempts reserved and not yet released must stay below it (RL_RESERVED; RL_NO_BUDGET: none left; RL_NO_SLOT:
+ * no entry to count it in, see ratelimit_reserve). A verification reserves before it runs and releases after it (rl_release), recording its
  * failure in the same hold of the lock, so however many run at once no more than the limit's number can. */
-static bool rl_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+static enum rl_reservation rl_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	char key[RL_KEY_MAX];
 	rl_key(key, kind, who);
 	struct rl_slot *s = rl_find(rl, key);
 	if (s && (rl_active(s, now) ? s->failures : 0) + s->pending >= AUTH_FAIL_LIMIT)
-		return false;
+		return RL_NO_BUDGET;
 	if (!(s = rl_claim(rl, key, now)))
-		return false;
+		return RL_NO_SLOT;
 	s->pending++;
 	rl->rl_pending++;
-	return true;
+	return RL_RESERVED;
 }
 
 static void rl_release(struct ratelimit *rl, const char *kind, const char *who)
@@ -302,12 +302,12 @@ void ratelimit_failed(struct ratelimit *rl, const char *kind, const char *who, t
 	pthread_mutex_unlock(&rl->mu);
 }
 
-bool ratelimit_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+enum rl_reservation ratelimit_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	pthread_mutex_lock(&rl->mu);
-	bool ok = rl_reserve(rl, kind, who, now);
+	enum rl_reservation r = rl_reserve(rl, kind, who, now);
 	pthread_mutex_unlock(&rl->mu);
-	return ok;
+	return r;
 }
 
 void ratelimit_release(struct ratelimit *rl, const char *kind, const char *who, bool failed, time_t now)
@@ -543,6 +543,7 @@ struct auth_login {
 	struct worker *w;          /* for the shared counts (authshare.h) */
 	bool known_shared;         /* the shared record knows this (account, address) pair */
 	bool held_addr, held_acct; /* reserved by auth_login_begin: released by auth_login_settle */
+	bool local_addr, local_acct; /* ... in this process's table (not so when it had no slot: RL_NO_SLOT) */
 	bool shared_held, shared_acct; /* taken from the shared counts (the account's too): given back on success */
 	bool refused;              /* auth_login_begin found no budget left: nothing was verified */
 	bool shared_error;         /* ... because the shared counts could not be asked */
@@ -551,13 +552,14 @@ struct auth_login {
 static bool auth_login_known(void *arg)
 {
 	struct auth_login *l = arg;
-	return l->acct && auth_cache_hit(l->rl, l->tag, l->now, l->acct);
+	/* a disabled account is verified every time, as a wrong password is: a cached right one answered faster */
+	return l->acct && !l->acct->disabled && auth_cache_hit(l->rl, l->tag, l->now, l->acct);
 }
 
 static void auth_login_record(void *arg, bool ok)
 {
 	struct auth_login *l = arg;
-	if (ok && l->acct) /* a hit keeps its expiry: the TTL bounds how long a verification is reused */
+	if (ok && l->acct && !l->acct->disabled) /* a hit keeps its expiry: the TTL bounds how long a verification is reused */
 		auth_cache_put(l->rl, l->tag, l->now, l->acct);
 }
 
@@ -624,14 +626,19 @@ static bool auth_login_begin(void *arg)
 	struct auth_login *l = arg;
 	struct ratelimit *rl = l->rl;
 	pthread_mutex_lock(&rl->mu);
-	l->held_addr = rl_reserve(rl, "addr", l->peer, l->now);
-	l->held_acct = l->held_addr && rl_reserve(rl, "acct", l->user, l->now);
+	enum rl_reservation ra = rl_reserve(rl, "addr", l->peer, l->now);
+	enum rl_reservation racct = ra != RL_NO_BUDGET ? rl_reserve(rl, "acct", l->user, l->now) : RL_NO_BUDGET;
+	l->held_addr = ra != RL_NO_BUDGET;
+	l->local_addr = ra == RL_RESERVED;
+	l->held_acct = racct != RL_NO_BUDGET;
+	l->local_acct = racct == RL_RESERVED;
 	pthread_mutex_unlock(&rl->mu);
 	bool known = l->known_shared || (l->held_addr && !l->held_acct && auth_known_here(rl, l->user, l->peer, l->now));
 	if (l->held_addr && !l->held_acct && !known) {
 		pthread_mutex_lock(&rl->mu);
-		rl_release(rl, "addr", l->peer);
-		l->held_addr = false;
+		if (l->local_addr)
+			rl_release(rl, "addr", l->peer);
+		l->held_addr = l->local_addr = false;
 		pthread_mutex_unlock(&rl->mu);
 	}
 	if (l->held_addr) {
@@ -644,10 +651,11 @@ static bool auth_login_begin(void *arg)
 		l->shared_error = rc != 0;
 		if (!l->shared_held) {
 			pthread_mutex_lock(&rl->mu);
-			if (l->held_acct)
+			if (l->local_acct)
 				rl_release(rl, "acct", l->user);
-			rl_release(rl, "addr", l->peer);
-			l->held_acct = l->held_addr = false;
+			if (l->local_addr)
+				rl_release(rl, "addr", l->peer);
+			l->held_acct = l->held_addr = l->local_acct = l->local_addr = false;
 			pthread_mutex_unlock(&rl->mu);
 		}
 	}
@@ -661,11 +669,11 @@ static void auth_login_settle(struct auth_login *l, bool ok)
 {
 	struct ratelimit *rl = l->rl;
 	pthread_mutex_lock(&rl->mu);
-	if (l->held_acct)
+	if (l->local_acct)
 		rl_release(rl, "acct", l->user);
-	if (l->held_addr)
+	if (l->local_addr)
 		rl_release(rl, "addr", l->peer);
-	l->held_acct = l->held_addr = false;
+	l->held_acct = l->held_addr = l->local_acct = l->local_addr = false;
 	if (!ok) {
 		rl_fail(rl, "acct", l->user, l->now);
 		rl_fail(rl, "addr", l->peer, l->now);

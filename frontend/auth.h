@@ -65,12 +65,16 @@ void ratelimit_free(struct ratelimit *rl);
  * other names cannot reset anyone's count. */
 bool ratelimit_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now);
 void ratelimit_failed(struct ratelimit *rl, const char *kind, const char *who, time_t now);
-/* An attempt about to be made (a password verification): reserved against who's budget, true if the failures
- * in the window plus the reservations held stay below AUTH_FAIL_LIMIT with it; false reserves nothing. A
- * reserved entry is never evicted. ratelimit_release gives it back and, if failed, counts the failure, in one
- * hold of the lock. So at most AUTH_FAIL_LIMIT attempts run or fail per window, however many come at once;
- * limited (above) counts failures only, so a success or a cached login is never refused for attempts running. */
-bool ratelimit_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now) HSMCA_WUR;
+/* An attempt about to be made (a password verification): RL_RESERVED against who's budget if the failures
+ * in the window plus the reservations held stay below AUTH_FAIL_LIMIT with it; RL_NO_BUDGET reserves nothing.
+ * A reserved entry is never evicted. ratelimit_release gives it back and, if failed, counts the failure, in
+ * one hold of the lock. So at most AUTH_FAIL_LIMIT attempts run or fail per window, however many come at once;
+ * limited (above) counts failures only, so a success or a cached login is never refused for attempts running.
+ * RL_NO_SLOT: who has no entry and every one it could take is limited or reserved (a table filled by cheap
+ * failures from many addresses): nothing reserved here, and the login goes on under the counts every frontend
+ * shares (authshare.h), which have no such bound; refusing it let anyone fill the table deny every login. */
+enum rl_reservation { RL_NO_BUDGET = 0, RL_RESERVED = 1, RL_NO_SLOT = 2 };
+enum rl_reservation ratelimit_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now) HSMCA_WUR;
 void ratelimit_release(struct ratelimit *rl, const char *kind, const char *who, bool failed, time_t now);
 /* At exit: wipes the credential cache (tags, key, account rows) under the lock; frees nothing, as other
  * threads may still hold rl. */

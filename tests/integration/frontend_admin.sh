@@ -83,11 +83,18 @@ pass "an administrator creates a requester over HTTP; it issues"
 api POST /api/v1/accounts/alice/disable '' "${ADMIN[@]}"; want 200 "disable alice"
 [ "$(json_field '["disabled"]')" = True ] || fail "disable reply: $BODY"
 issue_req "$T/a1.csr" server -u "alice:$ALICE_PW" $(other_addr); want 401 unauthorized "disabled alice"
+# each try of a disabled account's right password runs scrypt, as a wrong one does (a cached verification
+# answered the second try ~50 ms sooner: a guess sent twice told whether it was right)
+pwchecks() { curl -fsS "$URL/metrics" | sed -n 's/^hsmca_password_verifications_total //p'; }
+v0=$(pwchecks)
+issue_req "$T/a1.csr" server -u "alice:$ALICE_PW" $(other_addr); want 401 unauthorized "disabled alice, again"
+issue_req "$T/a1.csr" server -u "alice:$ALICE_PW" $(other_addr); want 401 unauthorized "disabled alice, a third time"
+[ "$(( $(pwchecks) - v0 ))" = 2 ] || fail "two tries of a disabled account's password: $(( $(pwchecks) - v0 )) verifications, want 2"
 get /api/v1/accounts/alice "${ADMIN[@]}"; want 200 "get alice"
 [ "$(json_field '["disabled"]')" = True ] || fail "alice not shown disabled: $BODY"
 api POST /api/v1/accounts/alice/enable '{}' "${ADMIN[@]}"; want 200 "enable alice"
 issue_req "$T/a1.csr" server -u "alice:$ALICE_PW"; want 201 "re-enabled alice issues"
-pass "a disabled account is refused on its next request (401) and works again once enabled"
+pass "a disabled account is refused on its next request (401; its password verified each time, never from the cache) and works again once enabled"
 
 # ---- password changes: by the account itself, then by an administrator ----
 api POST /api/v1/accounts/alice/password '{"password": "'"$ALICE_PW2"'"}' -u "alice:$ALICE_PW"; want 200 "alice changes her password"

@@ -127,6 +127,34 @@ static void test_many_limited(void)
 	ratelimit_free(rl);
 }
 
+/* A table full of limited entries (cheap failures from ~30,000 address groups within a minute) has no slot for
+ * a newcomer: its reservation is RL_NO_SLOT, not RL_NO_BUDGET, so the login goes on under the shared counts
+ * (it was refused 429: anyone able to fill the table stopped every password login); the limited stay so. */
+static void test_table_full(void)
+{
+	struct ratelimit *rl = ratelimit_new();
+	time_t now = 1700000000;
+	char who[64];
+	CHECK(rl != NULL);
+	if (!rl)
+		return;
+	for (int i = 0; i < 30000; i++) {
+		snprintf(who, sizeof(who), "2001:db8:%x:%x::1", i >> 8, i & 0xff);
+		for (int k = 0; k < AUTH_FAIL_LIMIT; k++)
+			ratelimit_failed(rl, "addr", who, now);
+	}
+	CHECK(ratelimit_limited(rl, "addr", "2001:db8:0:0::1", now));
+	CHECK(ratelimit_reserve(rl, "addr", "2001:db8:0:0::1", now) == RL_NO_BUDGET);
+	enum rl_reservation r = ratelimit_reserve(rl, "addr", "192.0.2.99", now);
+	CHECKF(r == RL_NO_SLOT, "a newcomer in a full table: %d, want RL_NO_SLOT (%d)", (int)r, (int)RL_NO_SLOT);
+	r = ratelimit_reserve(rl, "acct", "alice", now);
+	CHECKF(r == RL_NO_SLOT, "an account in a full table: %d, want RL_NO_SLOT", (int)r);
+	/* once the window has passed, the entries are quiet and a newcomer gets one */
+	CHECK(ratelimit_reserve(rl, "addr", "192.0.2.99", now + AUTH_FAIL_WINDOW) == RL_RESERVED);
+	ratelimit_release(rl, "addr", "192.0.2.99", false, now + AUTH_FAIL_WINDOW);
+	ratelimit_free(rl);
+}
+
 static void test_log_quote(void)
 {
 	char out[64];
@@ -219,6 +247,7 @@ int main(void)
 	test_base64();
 	test_limit_survives_others();
 	test_many_limited();
+	test_table_full();
 	test_reserve();
 	test_log_quote();
 	test_peer_groups();
