@@ -255,8 +255,11 @@ void issue_why_unrecorded(const char *serial, char *why, size_t len)
 		 serial, serial);
 }
 
-const char issue_why_not_pending[] = "the certificate was completed another way meanwhile; "
-				    "GET /api/v1/certificates/{serial} returns what is stored";
+void issue_why_not_pending(const char *serial, char *why, size_t len)
+{
+	snprintf(why, len, "certificate %s was completed another way meanwhile; GET /api/v1/certificates/%s returns "
+		 "what is stored", serial, serial);
+}
 
 /* an approved request is signed with the TBS it was held with: the signer must still take its notBefore */
 _Static_assert(DB_APPROVAL_TTL_DEFAULT + 3600 < POLICY_CERT_BACKDATE, "approvals outlive the signer's backdate bound");
@@ -725,7 +728,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		if (rc == HSMCA_ERR_EXISTS) { /* the row is no longer pending: not ours to complete (commit_recheck) */
 			o->status = 409;
 			o->code = "not-pending";
-			snprintf(o->why, sizeof(o->why), "%s", issue_why_not_pending);
+			issue_why_not_pending(o->serial, o->why, sizeof(o->why));
 			goto out;
 		}
 		if (rc == HSMCA_ERR_POLICY && x && x->renews_serial) { /* schema 022: revoked while it was signed */

@@ -153,7 +153,8 @@ static void issue_async_done(void *arg, int rc)
 		return;
 	} else if (a->s.result_rc == HSMCA_ERR_EXISTS) { /* the row is no longer pending (commit_recheck) */
 		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
-		job_error(j, 409, "not-pending", issue_why_not_pending);
+		issue_why_not_pending(serial, a->s.why, sizeof(a->s.why));
+		job_error(j, 409, "not-pending", a->s.why);
 	} else if (a->s.result_rc) {
 		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
 		issue_why_unrecorded(serial, a->s.why, sizeof(a->s.why));

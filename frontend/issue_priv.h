@@ -13,9 +13,9 @@ void issue_why_later(int rc, const char *serial, char *why, size_t len);
 /* The 503 reason for a certificate signed whose issued state was not confirmed: the row stays pending and
  * recovery re-signs it, or the COMMIT happened and its answer was lost; either way GET returns it. */
 void issue_why_unrecorded(const char *serial, char *why, size_t len);
-/* 409: the row was completed another way meanwhile (issued with another DER by recovery, failed): the
- * signature this request got is not the stored one */
-extern const char issue_why_not_pending[];
+/* The 409 reason for a row completed another way meanwhile (issued with another DER by recovery, failed):
+ * the signature this request got is not the stored one; names the serial, so the client can GET what is */
+void issue_why_not_pending(const char *serial, char *why, size_t len);
 
 /* An intent (the certificate row and its audit row), for issue_intent_apply. Borrowed pointers. */
 struct issue_intent {

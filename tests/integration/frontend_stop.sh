@@ -137,3 +137,26 @@ issue_req "$T/a.csr" server "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "the next client: $STATUS $BODY"
 fe_signed_are_issued
 pass "a client gone while its request waited: its certificate issued, nothing left counted or open, the next one served"
+
+# 5. a row completed another way while its request waited for the signer (here failed by an operator, on the
+# record): the request gets 409 not-pending naming the serial, so its client can GET what is stored (the
+# message said "{serial}" and the reply carried none)
+kill -STOP "$SIGNER_PID"
+client 20 & C=$!
+wait_pending 1
+S=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where status = 'pending'")
+pg_psql "$T/pg" owner -c "BEGIN; UPDATE certificates SET status = 'failed', failure_reason = 'failed by hand' WHERE serial_hex = '$S';
+	INSERT INTO audit_log (actor, action, object, details) VALUES ('operator', 'certificate.failed', '$S', '{}'); COMMIT" >/dev/null \
+	|| fail "failing $S by hand"
+kill -CONT "$SIGNER_PID"
+wait "$C"
+[ "$(cat "$T/client-20.status")" = 409 ] && python3 - "$T/client-20.body" "$S" <<'EOP' || fail "a row failed meanwhile: $(cat "$T/client-20.status") $(cat "$T/client-20.body")"
+import json, sys
+e = json.load(open(sys.argv[1]))["error"]
+s = sys.argv[2]
+assert e["code"] == "not-pending", e
+assert e["message"].startswith("certificate %s was completed another way meanwhile; GET /api/v1/certificates/%s " % (s, s)), e
+EOP
+curl -fsS "${AUTH[@]}" "$URL/api/v1/certificates/$S" > "$T/got.json" || fail "GET $S"
+grep -q '"status": "failed"' "$T/got.json" || fail "GET $S: $(cat "$T/got.json")"
+pass "a request whose row was failed meanwhile gets 409 not-pending naming its serial, which GET returns"
