@@ -353,7 +353,8 @@ static int cfssl_token_or_replay(struct worker *w, struct job *j, const struct p
 		cfssl_reply_der(j, st.der, st.der_len);
 		goto answered;
 	}
-	if (!strcmp(st.status, "failed")) { /* the signer refused it (502), or recovery failed it: told again */
+	if (!strcmp(st.status, "failed") && st.live) { /* the signer refused it (502), or recovery failed it: told
+							  * again until the hold ends, then taken as a new request */
 		char why[sizeof(msg) + sizeof(st.reason)];
 		snprintf(why, sizeof(why), "certificate %s for this exact request failed: %s; send a new request",
 			 st.serial, st.reason);

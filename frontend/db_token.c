@@ -65,11 +65,11 @@ void db_token_state_free(struct db_token_state *s)
 int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned recent_seconds,
 		   struct db_token_state *out)
 {
-	static const char *const names[] = { "revoked", "serial_hex", "status", "recent", "der", "reason" };
+	static const char *const names[] = { "revoked", "serial_hex", "status", "recent", "der", "reason", "live" };
 	enum { N = sizeof(names) / sizeof(names[0]) };
 	struct db_params p = { 0 };
 	PGresult *r = NULL;
-	char secs[16], recent[8] = "";
+	char secs[16], recent[8] = "", live[8] = "";
 	int cols[N], rc;
 
 	memset(out, 0, sizeof(*out));
@@ -82,9 +82,10 @@ int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned re
 		     "AND r.status = 'revoked' LIMIT 1), '') AS revoked, "
 		     "coalesce(c.serial_hex, '') AS serial_hex, coalesce(c.status, '') AS status, "
 		     "coalesce(c.updated_at > now() - make_interval(secs => $2::integer), false)::text AS recent, c.der, "
-		     "left(coalesce(c.failure_reason, ''), 240) AS reason "
+		     "left(coalesce(c.failure_reason, ''), 240) AS reason, coalesce(c.live, false)::text AS live "
 		     "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT c.serial_hex, c.status, c.updated_at, c.der, "
-		     "c.failure_reason FROM authsign_tokens t JOIN certificates c ON c.authsign_token = t.token "
+		     "c.failure_reason, t.expires_at >= now() AS live "
+		     "FROM authsign_tokens t JOIN certificates c ON c.authsign_token = t.token "
 		     "AND c.created_at >= t.seen_at WHERE t.token = $1 "
 		     "ORDER BY c.id DESC LIMIT 1) AS c ON true",
 		     &p, DB_FMT_BINARY, &r);
@@ -98,9 +99,11 @@ int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned re
 	    (rc = db_copy_text(db, r, 0, cols[1], out->serial, sizeof(out->serial))) ||
 	    (rc = db_copy_text(db, r, 0, cols[2], out->status, sizeof(out->status))) ||
 	    (rc = db_copy_text(db, r, 0, cols[3], recent, sizeof(recent))) ||
-	    (rc = db_copy_text(db, r, 0, cols[5], out->reason, sizeof(out->reason))))
+	    (rc = db_copy_text(db, r, 0, cols[5], out->reason, sizeof(out->reason))) ||
+	    (rc = db_copy_text(db, r, 0, cols[6], live, sizeof(live))))
 		goto out;
 	out->recent = strcmp(recent, "true") == 0;
+	out->live = strcmp(live, "true") == 0;
 	if (!PQgetisnull(r, 0, cols[4])) {
 		size_t n = (size_t)PQgetlength(r, 0, cols[4]);
 		if (!n || !(out->der = malloc(n))) {

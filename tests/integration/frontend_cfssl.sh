@@ -408,7 +408,14 @@ for i in 1 2 3 4 5 6; do
 done
 [ "$(refused_replays)" = "$r0" ] || fail "a retry of a request the signer refused was audited as a replay"
 [ "$(token_certs "$T/nokey.json")" = 1 ] || fail "the retries of a request the signer refused made more rows"
-pass "an authsign that failed for a reason of ours does not use its token up (a retry is told the pending row is being signed, 409, then gets the recovered certificate; one that failed before its intent issues on retry, also for bytes an earlier hold certified); a held request's replays are told so (202, also after the cleanup of expired tokens) until it is approved, then get its certificate, also after a cleanup of expired tokens; a request the signer refused is told so again on retry (502, not a replay)"
+# once its hold is over, the same bytes are a new request (they were told the old failure for as long as the
+# token's row lasted, which on a quiet appliance was for ever: only another request's claim prunes)
+age "$T/nokey.json"
+st=$(replay "$T/nokey.json" --interface 127.0.0.27)
+[ "$st" = 502 ] && grep -q 'no key with this label' "$T/authsign.out" && ! grep -q "certificate $SN for this exact request failed" "$T/authsign.out" \
+	|| fail "the same bytes after the hold of a refused request: $st $(cat "$T/authsign.out")"
+[ "$(token_certs "$T/nokey.json")" = 2 ] || fail "the same bytes after the hold were not taken as a new request"
+pass "an authsign that failed for a reason of ours does not use its token up (a retry is told the pending row is being signed, 409, then gets the recovered certificate; one that failed before its intent issues on retry, also for bytes an earlier hold certified); a held request's replays are told so (202, also after the cleanup of expired tokens) until it is approved, then get its certificate, also after a cleanup of expired tokens; a request the signer refused is told so again on retry (502, not a replay) until its hold ends, then taken anew"
 
 # failed authsign proofs are limited per address like logins: 5 refusals (audited), then 429 unaudited,
 # even for a good body; another address is unaffected
