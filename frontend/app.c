@@ -62,6 +62,56 @@ static int app_read_chain(struct app *a, char *err)
 	return rc;
 }
 
+/* issuer_chain[i]: profile i's issuer certificate, then the CAs of conf.chain above it, each the issuer of the
+ * one before (X509_check_issued: name, AKI and key usage), as PEM. A frontend with intermediates of its own
+ * per profile sent every certificate with conf.chain, another intermediate's. */
+static int app_issuer_chains(struct app *a, char *err)
+{
+	STACK_OF(X509) *up = sk_X509_new_null();
+	BIO *in = BIO_new_mem_buf(a->chain_pem, (int)a->chain_len), *out = NULL;
+	X509 *x;
+	int rc = up && in ? 0 : HSMCA_ERR_NOMEM;
+	while (!rc && (x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_push(up, x)) {
+			X509_free(x);
+			rc = HSMCA_ERR_NOMEM;
+		}
+	ERR_clear_error(); /* the end of the PEM data */
+	for (unsigned i = 0; !rc && i < a->profiles.n; i++) {
+		X509 *cur = a->issuers[i].cert;
+		char *pem = NULL;
+		long n;
+		if (!(out = BIO_new(BIO_s_mem())) || !PEM_write_bio_X509(out, cur)) {
+			rc = HSMCA_ERR_NOMEM;
+			break;
+		}
+		for (int depth = 0; depth < 8 && X509_check_issued(cur, cur) != X509_V_OK; depth++) {
+			X509 *parent = NULL;
+			for (int k = 0; !parent && k < sk_X509_num(up); k++) {
+				X509 *c = sk_X509_value(up, k);
+				if (X509_cmp(c, cur) != 0 && X509_check_issued(c, cur) == X509_V_OK)
+					parent = c;
+			}
+			if (!parent)
+				break; /* the rest is the client's trust store's (conf.chain need not hold it) */
+			if (!PEM_write_bio_X509(out, parent)) {
+				rc = HSMCA_ERR_NOMEM;
+				break;
+			}
+			cur = parent;
+		}
+		if (!rc && ((n = BIO_get_mem_data(out, &pem)) <= 0 || !(a->issuer_chain[i] = strndup(pem, (size_t)n))))
+			rc = HSMCA_ERR_NOMEM;
+		BIO_free(out);
+		out = NULL;
+	}
+	if (rc == HSMCA_ERR_NOMEM)
+		snprintf(err, CONF_ERR_MAX, "out of memory building the issuers' chains");
+	sk_X509_pop_free(up, X509_free);
+	BIO_free(in);
+	return rc;
+}
+
 /* former_issuers: a PEM bundle of 1..APP_FORMER_ISSUERS_MAX CA certificates (read as root, as every file). */
 static int app_read_former_issuers(struct app *a, char *err)
 {
@@ -168,7 +218,7 @@ int app_load(struct app *a, char *err)
 			return HSMCA_ERR_CONFIG;
 		}
 	}
-	if ((rc = app_read_checkpoint_cert(a, err)) || (rc = app_read_chain(a, err)) ||
+	if ((rc = app_read_checkpoint_cert(a, err)) || (rc = app_read_chain(a, err)) || (rc = app_issuer_chains(a, err)) ||
 	    (rc = app_read_former_issuers(a, err)) ||
 	    (rc = intent_key_read("intent_key_file", a->conf.intent_key_file, a->intent_key, err)) ||
 	    (a->conf.intent_key_accept_file[0] &&

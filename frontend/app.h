@@ -30,8 +30,11 @@ struct app {
 	X509 *checkpoint_cert;               /* owned: conf.checkpoint_cert read, or NULL */
 	X509 *former_issuers[APP_FORMER_ISSUERS_MAX]; /* owned: conf.former_issuers read (n_former of them) */
 	size_t n_former;
-	char *chain_pem;                     /* owned */
+	char *chain_pem;                     /* owned: conf.chain as read, served by GET /api/v1/ca/chain */
 	size_t chain_len;
+	/* owned, parallel to profiles.p: the chain of the profile's issuer (its issuer_cert, then each CA of
+	 * conf.chain that issued the one before, up to a self-signed one), sent with each certificate issued */
+	char *issuer_chain[PROF_MAX];
 	struct ratelimit *rl;
 	unsigned char renew_key[32]; /* HMAC key of renewal challenges (random per process) */
 	uint8_t intent_key[INTENT_KEY_LEN]; /* MACs stored intents (intent.h; from intent_key_file) */

@@ -160,12 +160,13 @@ char *issue_pem(const uint8_t *der, size_t len)
 	return tbsbuild_pem_cert(der, len); /* base64 of the DER as PEM_write_bio_X509 lays it out, no decoding */
 }
 
-void issue_reply(struct worker *w, struct job *j, const char *serial, const struct dbuf *der)
+void issue_reply(struct worker *w, struct job *j, const struct profile *p, const char *serial, const struct dbuf *der)
 {
-	issue_reply_app(w->app, j, serial, der);
+	issue_reply_app(w->app, j, p, serial, der);
 }
 
-void issue_reply_app(const struct app *a, struct job *j, const char *serial, const struct dbuf *der)
+void issue_reply_app(const struct app *a, struct job *j, const struct profile *p, const char *serial,
+		     const struct dbuf *der)
 {
 	char *cert = issue_pem(der->data, der->len);
 	if (!cert) {
@@ -181,7 +182,9 @@ void issue_reply_app(const struct app *a, struct job *j, const char *serial, con
 	dbuf_add(&j->resp, ", \"certificate\": ", 17);
 	json_write_string(&j->resp, cert);
 	dbuf_add(&j->resp, ", \"chain\": ", 11);
-	json_write_string(&j->resp, a->chain_pem);
+	/* the chain of the issuer that signed it (conf.chain if its profile is gone: a renewal collected) */
+	const char *chain = p && a->issuer_chain[p - a->profiles.p] ? a->issuer_chain[p - a->profiles.p] : a->chain_pem;
+	json_write_string(&j->resp, chain);
 	dbuf_add(&j->resp, "}\n", 2);
 	free(cert);
 }
@@ -793,7 +796,7 @@ static void issue_handle(struct worker *w, struct job *j)
 	else if (rc == 1)
 		issue_reply_held(j, &o);
 	else if (rc == 0)
-		issue_reply(w, j, o.serial, &o.der); /* rc 2: deferred, the job is no longer ours */
+		issue_reply(w, j, p, o.serial, &o.der); /* rc 2: deferred, the job is no longer ours */
 out:
 	json_free(doc);
 	dbuf_free(&o.der);

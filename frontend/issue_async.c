@@ -162,7 +162,7 @@ static void issue_async_done(void *arg, int rc)
 	} else {
 		atomic_fetch_add(&a->app->issued, 1);
 		log_event("info", "issued", "serial=%s profile=%s requester=%s", serial, a->p->name, a->actor);
-		issue_reply_app(a->app, j, serial, &a->s.der);
+		issue_reply_app(a->app, j, a->p, serial, &a->s.der);
 	}
 	issue_async_finish(a);
 }

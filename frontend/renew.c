@@ -226,7 +226,7 @@ static void renew_collect(struct worker *w, struct job *j, const struct db_cert_
 		job_error(j, 409, "already-renewed", "already renewed, by a certificate this appliance did not sign");
 	} else {
 		struct dbuf der = { .data = r.der, .len = r.der_len };
-		issue_reply(w, j, r.serial_hex, &der);
+		issue_reply(w, j, profiles_find(&w->app->profiles, r.profile), r.serial_hex, &der);
 		j->status = 200;
 		log_event("info", "renewal_collected", "serial=%s renews=%s", r.serial_hex, old->serial_hex);
 	}
@@ -301,12 +301,18 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 		renew_refuse_on(w, j, actor, object, o.status, o.code, o.why);
 	else if (rc < 0 && o.code && !strcmp(o.code, "already-renewed"))
 		renew_raced(w, j, old, b, &o);
-	else if (rc < 0)
+	else if (rc < 0 && o.serial[0] && o.code && (o.status == 503 || !strcmp(o.code, "not-pending"))) {
+		/* the reason says GET /api/v1/certificates/{serial}, which needs an account a key holder does not
+		 * have: sending the renewal again collects it (renew_collect), or makes it anew if it was not kept */
+		snprintf(why, sizeof(why), "renewal %s is not complete (%s); send this renewal again with the same key "
+			 "to collect it", o.serial, o.code);
+		job_error(j, o.status, o.code, why);
+	} else if (rc < 0)
 		job_error(j, o.status, o.code, o.why);
 	else if (rc == 1)
 		issue_reply_held_msg(j, &o, renew_held_message);
 	else
-		issue_reply(w, j, o.serial, &o.der);
+		issue_reply(w, j, p, o.serial, &o.der);
 	if (rc == 0)
 		log_event("info", "renewed", "serial=%s renews=%s via=%s", o.serial, old->serial_hex, via);
 	dbuf_free(&o.der);

@@ -89,13 +89,19 @@ for ca in rsa p384; do
 	json_field '["certificate"]' > "$T/leaf-$ca.pem"
 	openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int-$ca.pem" "$T/leaf-$ca.pem" >/dev/null \
 		|| fail "verify under int-$ca"
+	# the reply's chain is this issuer's (it was the config's chain, int's, for every profile)
+	json_field '["chain"]' > "$T/reply-chain-$ca.pem"
+	openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/reply-chain-$ca.pem" "$T/leaf-$ca.pem" >/dev/null \
+		|| fail "verify under int-$ca with the reply's chain: $(grep -c BEGIN "$T/reply-chain-$ca.pem") certificates"
+	[ "$(openssl x509 -in "$T/reply-chain-$ca.pem" -noout -fingerprint -sha256)" = "$(openssl x509 -in "$T/ca/int-$ca.pem" -noout -fingerprint -sha256)" ] \
+		&& [ "$(grep -c 'BEGIN CERTIFICATE' "$T/reply-chain-$ca.pem")" = 2 ] || fail "the reply's chain under int-$ca does not start with it or is not int-$ca, root"
 	cat "$T/leaf-$ca.pem" "$T/ca/int-$ca.pem" > "$T/leaf-chain.pem"
 	certtool --verify --verify-profile medium --load-ca-certificate "$T/ca/root.pem" --infile "$T/leaf-chain.pem" > "$T/ct.txt" 2>&1 || true
 	grep -q 'Verified. The certificate is trusted' "$T/ct.txt" || fail "certtool under int-$ca: $(tail -3 "$T/ct.txt")"
 	case $ca in rsa) alg=sha256WithRSAEncryption ;; p384) alg=ecdsa-with-SHA384 ;; esac
 	openssl x509 -in "$T/leaf-$ca.pem" -noout -text | grepq "Signature Algorithm: $alg" || fail "the leaf under int-$ca is not signed with $alg"
 done
-pass "leaves under an RSA-2048 and a P-384 intermediate: openssl -x509_strict and certtool accept the chains"
+pass "leaves under an RSA-2048 and a P-384 intermediate: openssl -x509_strict and certtool accept the chains, and each reply carries its own issuer's chain"
 
 # a first SAN over 64 characters: the CN is the first SAN short enough; with none, the subject is empty and
 # the subjectAltName critical (RFC 5280 4.2.1.6)

@@ -403,6 +403,33 @@ for spec in ec:P-256 rsa:2048; do
 done
 pass "renewal by signed challenge (P-256 and RSA keys): same names and profile, new key, linked, once (sent again: the same certificate)"
 
+# a renewal while the signer is down: 503 telling the key holder to send it again, not to GET the certificate
+# (that needs an account, which a key holder does not have); sent again once the signer is back, it collects
+csr down ec:P-256 "DNS:down.example.com"
+issue_req "$T/down.csr" server "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "issue down: $STATUS $BODY"
+DOWN=$(json_field '["serial"]')
+csr downnew ec:P-256 "DNS:down.example.com"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+challenge "$DOWN"; CH=$(json_field '["challenge"]')
+renew_body "$T/downnew.csr" "$DOWN" "$CH" "$(renew_sig "$T/down.key" "$CH" "$T/downnew.csr")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 503 ] && [ "$(json_field '["error"]["code"]')" = signer-unavailable ] \
+	&& json_field '["error"]["message"]' | grepq '^renewal [0-9a-f]* is not complete (signer-unavailable); send this renewal again with the same key to collect it$' \
+	|| fail "a renewal with the signer down: $STATUS $BODY"
+DNEW=$(json_field '["error"]["message"]' | awk '{ print $2 }')
+signer_start
+signer_unseal alice bob carol
+for _ in $(seq 100); do
+	challenge "$DOWN"; CH=$(json_field '["challenge"]')
+	renew_body "$T/downnew.csr" "$DOWN" "$CH" "$(renew_sig "$T/down.key" "$CH" "$T/downnew.csr")"
+	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+	[ "$STATUS" = 503 ] || break
+	sleep 0.2
+done
+[ "$STATUS" = 200 ] && [ "$(json_field '["serial"]')" = "$DNEW" ] || fail "the renewal sent again after the signer came back: $STATUS $BODY"
+pass "a renewal while the signer is down is told to send it again (not to GET it), and sent again it collects that renewal"
+
 csr third ec:P-256 "DNS:third.example.com"
 issue_req "$T/third.csr" server "${ALICE[@]}"
 S=$(json_field '["serial"]')
