@@ -66,8 +66,13 @@ want() { # STATUS [CODE] LABEL
 }
 # Each expected authentication failure comes from its own loopback address, so the per-address failure
 # limit (5 a minute) cannot turn a later check into a 429.
-NEXT_ADDR=10
-other_addr() { NEXT_ADDR=$((NEXT_ADDR + 1)); echo "--interface 127.0.0.$NEXT_ADDR"; }
+# (The count is kept in a file: other_addr runs in $( ), a subshell, so a shell variable never moved on and
+# every "other" address was 127.0.0.11.)
+other_addr() {
+	local n; n=$(( $(cat "$T/next_addr" 2>/dev/null || echo 10) + 1 ))
+	echo "$n" > "$T/next_addr"
+	echo "--interface 127.0.0.$n"
+}
 audit_count() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = '$1'${2:+ and ($2)}"; }
 
 # ---- create a requester; it issues ----
