@@ -192,12 +192,13 @@ static void tb_subtree_ip(struct dbuf *b, int family, const uint8_t *addr, unsig
 /* NameConstraints ::= SEQUENCE { permittedSubtrees [0], excludedSubtrees [1] }: each DNS suffix permits DNS
  * names, email addresses and URIs (their host) in that domain (RFC 5280 4.2.1.10 semantics for each), each IP
  * range permits addresses in it; each address family without a range is excluded whole (otherwise it would be
- * unconstrained: OpenSSL and Go apply the iPAddress subtrees to both families, GnuTLS only to those they name);
+ * unconstrained: OpenSSL and Go apply the iPAddress subtrees to both families, GnuTLS only to those they name),
+ * and so is ::ffff:0:0/96 under an IPv6 range over it (profile_range_covers_v4mapped);
  * dn_prefix, if any, permits subjects that begin with it (otherwise any subject name). */
 static void tb_nc(struct dbuf *b, const struct profile *p)
 {
-	static const uint8_t any[16] = { 0 };
-	bool v4 = false, v6 = false;
+	static const uint8_t any[16] = { 0 }, mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	bool v4 = false, v6 = false, v4mapped = false;
 	size_t os, ext = tb_ext_open(b, oid_nc, sizeof(oid_nc), true, &os);
 	size_t seq = dbuf_open(b, DER_SEQUENCE), permitted = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 0);
 	for (unsigned i = 0; i < p->n_dns; i++)
@@ -209,6 +210,7 @@ static void tb_nc(struct dbuf *b, const struct profile *p)
 	for (unsigned i = 0; i < p->n_ip; i++) {
 		tb_subtree_ip(b, p->ip_ranges[i].family, p->ip_ranges[i].addr, p->ip_ranges[i].prefix);
 		*(p->ip_ranges[i].family == AF_INET ? &v4 : &v6) = true;
+		v4mapped = v4mapped || profile_range_covers_v4mapped(&p->ip_ranges[i]);
 	}
 	if (p->dn_prefix_len) {
 		size_t dir = dbuf_open(b, DER_SEQUENCE);
@@ -216,12 +218,14 @@ static void tb_nc(struct dbuf *b, const struct profile *p)
 		dbuf_close(b, dir);
 	}
 	dbuf_close(b, permitted);
-	if (!v4 || !v6) {
+	if (!v4 || !v6 || v4mapped) {
 		size_t excluded = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 1);
 		if (!v4)
 			tb_subtree_ip(b, AF_INET, any, 0);
 		if (!v6)
 			tb_subtree_ip(b, AF_INET6, any, 0);
+		if (v4mapped) /* profile_range_covers_v4mapped: IPv4 addresses only as IPv4 */
+			tb_subtree_ip(b, AF_INET6, mapped, 96);
 		dbuf_close(b, excluded);
 	}
 	dbuf_close(b, seq);

@@ -59,6 +59,21 @@ static int prof_dns(struct profile *p, const char *t, unsigned line, char *err)
 	return 0;
 }
 
+static bool prof_ip_v4mapped(const uint8_t a[16]);
+
+/* the first bits bits of a and b agree */
+static bool prof_bits_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+	return memcmp(a, b, full) == 0 && (!rest || !((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rest))));
+}
+
+bool profile_range_covers_v4mapped(const struct prof_iprange *r)
+{
+	static const uint8_t mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	return r->family == AF_INET6 && r->prefix <= 96 && prof_bits_equal(r->addr, mapped, r->prefix);
+}
+
 static int prof_ip(struct profile *p, const char *t, unsigned line, char *err)
 {
 	char addr[64];
@@ -74,6 +89,8 @@ static int prof_ip(struct profile *p, const char *t, unsigned line, char *err)
 	    !conf_value_uint(slash + 1, r->family == AF_INET ? 32 : 128, &prefix))
 		return CERR("line %u: bad IP range %s", line, t);
 	r->prefix = (unsigned)prefix;
+	if (r->family == AF_INET6 && r->prefix >= 96 && prof_ip_v4mapped(r->addr))
+		return CERR("line %u: IP range %s is IPv4-mapped (::ffff:a.b.c.d): give the IPv4 range", line, t);
 	p->n_ip++;
 	return 0;
 }
@@ -439,12 +456,8 @@ static int prof_ip_ok(const struct profile *p, const char *text, char *why)
 		return REFUSE("san-ip: %.64s is an IPv4-mapped IPv6 address; use the IPv4 address", text);
 	for (unsigned i = 0; i < p->n_ip; i++) {
 		const struct prof_iprange *r = &p->ip_ranges[i];
-		unsigned full = r->prefix / 8, rest = r->prefix % 8;
-		if (r->family != fam || memcmp(a, r->addr, full) != 0)
-			continue;
-		if (rest && ((a[full] ^ r->addr[full]) & (uint8_t)(0xff << (8 - rest))))
-			continue;
-		return 0;
+		if (r->family == fam && prof_bits_equal(a, r->addr, r->prefix))
+			return 0;
 	}
 	return REFUSE("san-ip: %.64s is outside the allowed IP ranges", text);
 }

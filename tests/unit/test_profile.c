@@ -184,6 +184,10 @@ static void test_refused(void)
 		{ "DNS suffix .", ca, 7, "dns_suffixes = .", "line 7: DNS suffix .: no trailing dot" },
 		{ "DNS suffixes joined by a tab", leaf, 5, "dns_suffixes = .a.com,\t.b.com",
 		  "line 5: DNS suffix \"\t.b.com\": letters, digits, hyphens and dots only" },
+		/* a mapped range names IPv4 addresses as IPv6 ones: leaves refuse such addresses, a sub-CA's would
+		 * reach past its IPv4 ranges in Go */
+		{ "IPv4-mapped range", ca, 8, "ip_ranges = ::ffff:10.0.0.0/104",
+		  "line 8: IP range ::ffff:10.0.0.0/104 is IPv4-mapped (::ffff:a.b.c.d): give the IPv4 range" },
 		{ "DNS suffix with an underscore", leaf, 5, "dns_suffixes = .my_host.example.com", "letters, digits, hyphens and dots only" },
 		{ "ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca" },
 		/* every profile names its CRL and OCSP URLs, http:// or https://, printable ASCII without spaces */

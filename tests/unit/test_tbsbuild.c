@@ -139,6 +139,11 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 		list_add(nc, sizeof(nc), "excluded;IP:0.0.0.0/0.0.0.0");
 	if (!v6)
 		list_add(nc, sizeof(nc), "excluded;IP:::/::");
+	for (unsigned i = 0; i < p->n_ip; i++)
+		if (profile_range_covers_v4mapped(&p->ip_ranges[i])) {
+			list_add(nc, sizeof(nc), "excluded;IP:::ffff:0:0/ffff:ffff:ffff:ffff:ffff:ffff::");
+			break;
+		}
 	ok = ok && !certbuild_add_ext(x, f->ca, NID_basic_constraints, bc) &&
 	     (!kus || !certbuild_add_ext(x, f->ca, NID_key_usage, ku)) &&
 	     (!p->n_eku || !certbuild_add_ext(x, f->ca, NID_ext_key_usage, eku)) &&
@@ -534,6 +539,48 @@ static void test_ca_ip_families(struct fx *f)
 	free(pin);
 }
 
+/* A CA profile's IPv6 range over ::ffff:0:0/96 (::/0 here, with 10.0.0.0/8): the mapped block is excluded, so
+ * Go, which takes ::ffff:8.8.8.8 as 8.8.8.8 and matches it against IPv6 subtrees only, cannot be given an IPv4
+ * address outside 10/8 that way; a range beside the block (fd00::/8) excludes nothing. */
+static void test_ca_v4mapped(struct fx *f)
+{
+	static const uint8_t mapped96[32] = { 0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0xff,
+					      0xff, 0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,    0,    0,    0 };
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
+	CHECK(p && c);
+	for (int k = 0; p && c && k < 2; k++) {
+		struct dbuf tbs;
+		struct tbs_cert t;
+		struct tbs_nc nc;
+		char why[TBS_WHY_MAX] = "";
+		plain_leaf(p, c, f->leaf_key);
+		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "ca.example.com");
+		p->ca = p->has_path_length = true;
+		p->key_usage = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+		snprintf(p->dns_suffixes[p->n_dns++], sizeof(p->dns_suffixes[0]), ".example.com");
+		p->ip_ranges[p->n_ip++] = (struct prof_iprange){ AF_INET, { 10 }, 8 };
+		p->ip_ranges[p->n_ip++] = k ? (struct prof_iprange){ AF_INET6, { 0xfd }, 8 } : (struct prof_iprange){ AF_INET6, { 0 }, 0 };
+		dbuf_init(&tbs);
+		CHECKF(tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, why) == 0 &&
+			       tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why),
+		       "%s: %s", k ? "fd00::/8" : "::/0", why);
+		const struct tbs_ext *e = tbs_ext_find(t.ext, t.n_ext, OID_NC, sizeof(OID_NC));
+		bool parsed = e && tbs_nc_parse(e->value, &nc, why);
+		if (k)
+			CHECKF(parsed && nc.n_excluded == 0, "fd00::/8 beside 10/8: %zu excluded", parsed ? nc.n_excluded : 0);
+		else
+			CHECKF(parsed && nc.n_excluded == 1 && nc.excluded[0].tag == (DER_CONTEXT | 7) &&
+				       nc.excluded[0].value.len == 32 && !memcmp(nc.excluded[0].value.data, mapped96, 32),
+			       "::/0 beside 10/8: %zu excluded, want ::ffff:0:0/96", parsed ? nc.n_excluded : 0);
+		dbuf_free(&tbs);
+	}
+	free(p);
+	free(c);
+}
+
 /* A CA's subject is never empty (RFC 5280 4.1.2.6): under a CA profile the CN is the first SAN of 1..64
  * characters as for a leaf, and a request without one is refused, where a leaf gets an empty subject. */
 static void test_ca_subject(struct fx *f)
@@ -763,6 +810,7 @@ int main(void)
 	test_random(&f);
 	test_largest_ca(&f);
 	test_ca_ip_families(&f);
+	test_ca_v4mapped(&f);
 	test_ku_by_key(&f);
 	test_serial(&f);
 	test_subject(&f);
