@@ -123,22 +123,31 @@ static void renew_json_reply(struct job *j, int status, const char *challenge)
 
 void renew_challenge(struct worker *w, struct job *j)
 {
-	char serial[DB_SERIAL_HEX_MAX], why[ISSUE_WHY_MAX], status[DB_STATUS_MAX], c[RENEW_CHALLENGE_MAX];
+	char serial[DB_SERIAL_HEX_MAX], why[ISSUE_WHY_MAX], c[RENEW_CHALLENGE_MAX];
+	struct db_cert_row r;
+	time_t now = time(NULL);
+	memset(&r, 0, sizeof(r));
 	if (renew_parse_challenge_request(j->body, j->body_len, serial, why))
 		return job_error(j, 400, "bad-request", why);
 	if (issue_db(w))
 		return job_error(j, 503, "unavailable", "the database is unavailable");
-	int rc = db_cert_status(w->db, serial, status, sizeof(status));
+	int rc = db_cert_get(w->db, serial, &r);
 	if (rc == HSMCA_ERR_NOTFOUND)
-		return job_error(j, 404, "not-found", "no such certificate");
-	if (rc)
-		return job_error(j, 503, "unavailable", "the database is unavailable");
-	if (strcmp(status, "issued") != 0) /* the status /renew answers for the same certificate */
-		return job_error(j, !strcmp(status, "revoked") ? 403 : 409, "not-renewable",
-				 "only an issued, unrevoked certificate can be renewed");
-	if (renew_make_challenge(w->app, serial, c))
-		return job_error(j, 500, "internal", "cannot make a challenge");
-	renew_json_reply(j, 200, c);
+		job_error(j, 404, "not-found", "no such certificate");
+	else if (rc)
+		job_error(j, 503, "unavailable", "the database is unavailable");
+	else if (strcmp(r.status, "issued") != 0) /* the status /renew answers for the same certificate */
+		job_error(j, !strcmp(r.status, "revoked") ? 403 : 409, "not-renewable",
+			  "only an issued, unrevoked certificate can be renewed");
+	else if (!r.renewed_by[0] && (r.not_after <= now || r.not_before > now))
+		/* as /renew would answer after the proof, and count it as a failed one (a renewal made earlier is
+		 * still collected with a challenge after the old certificate expired) */
+		job_error(j, 403, "not-renewable", "the certificate is expired or not yet valid");
+	else if (renew_make_challenge(w->app, serial, c))
+		job_error(j, 500, "internal", "cannot make a challenge");
+	else
+		renew_json_reply(j, 200, c);
+	db_cert_row_free(&r);
 }
 
 /* Refuses a renewal (audited as the certificate's requester, or "-" before it is known; object: the

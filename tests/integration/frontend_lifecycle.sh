@@ -751,7 +751,16 @@ pg_psql "$T/pg" owner -c "$(validity_sql "$HELD" "${HELD_VALIDITY%|*}" "${HELD_V
 json_field '["certificate"]' > "$T/gnew.pem"
 [ "$(openssl x509 -in "$T/gnew.pem" -noout -pubkey)" = "$(openssl pkey -in "$T/gnew.key" -pubout)" ] \
 	|| fail "the collected renewal is not of the new key"
-pass "a renewal under an approval profile is held with its link, then approved; the holder collects it by sending the renewal again, also once the old certificate has expired"
+# an expired certificate never renewed gets no challenge (it was given one, and the signed renewal was then
+# refused 403 and counted as a failed proof against the address)
+csr expd ec:P-256 "DNS:expd.example.com"
+issue_req "$T/expd.csr" server "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "issue expd: $STATUS $BODY"
+EXPD=$(json_field '["serial"]')
+pg_psql "$T/pg" owner -c "$(validity_sql "$EXPD" "now() - interval '2 days'" "now() - interval '1 minute'")" >/dev/null
+challenge "$EXPD"
+[ "$STATUS" = 403 ] && [ "$(json_field '["error"]["code"]')" = not-renewable ] || fail "a challenge for an expired certificate: $STATUS $BODY"
+pass "a renewal under an approval profile is held with its link, then approved; the holder collects it by sending the renewal again, also once the old certificate has expired (an expired certificate never renewed gets no challenge)"
 # a held renewal of a certificate revoked meanwhile (its key compromised) is not approved: 409 naming it,
 # the row still held, and rejecting it fails the row unsigned
 held_renewal "$GN" "$T/gnew.key" gnew2
