@@ -132,6 +132,14 @@ ports_release() {
 	return 0
 }
 
+# expect_fail CMD...: CMD must refuse as a program does (exit 1..125, and no LeakSanitizer report: its exit
+# code 23, or 134 under abort_on_error), not crash; its output is in $OUT. (`cmd && fail` took a crash or a
+# leak on the error path as the refusal.)
+expect_fail() {
+	set +e; OUT=$("$@" 2>&1); local rc=$?; set -e
+	{ [ "$rc" -ge 1 ] && [ "$rc" -le 125 ] && ! grepq LeakSanitizer <<<"$OUT"; } || fail "expected a refusal, got exit $rc from: $* -- $OUT"
+}
+
 # expect_rc WANT CMD...: runs CMD, fails unless it exits with WANT; its output is in $OUT
 expect_rc() {
 	local want=$1; shift

@@ -75,6 +75,10 @@ st=$(pg_psql_qs "select status from certificates where ltrim(serial_hex, '0') = 
 [ "$st" = issued ] || fail "the frontend's certificate is not in the certificates table: '$st'"
 openssl s_client -connect "127.0.0.1:$HSMCA_HTTPS_PORT" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' < /dev/null > "$T/s11.txt" 2>&1 \
 	&& fail "TLS 1.1 accepted"
+# the server's refusal, not the client's (as frontend_tls.sh checks it)
+grep -Eqi 'alert protocol version|unsupported protocol|wrong version' "$T/s11.txt" \
+	|| fail "TLS 1.1 failed for another reason: $(tail -5 "$T/s11.txt")"
+! grep -q 'no protocols available' "$T/s11.txt" || fail "the client, not the server, refused TLS 1.1"
 st=$(curl -sS -o "$T/resp2.json" -w '%{http_code}' --cacert "$HSMCA_HOME/ca/chain.pem" -u "demo-requester:$pw" \
 	--data-binary @"$T/req.json" "$HTTPS/api/v1/certificates")
 [ "$st" = 201 ] || fail "issuance over HTTPS: $st $(cat "$T/resp2.json")"
