@@ -474,6 +474,16 @@ out:
 	free(c);
 }
 
+/* p: a CA profile (keyCertSign, cRLSign, .example.com) and c: a request for ca.example.com */
+static void plain_ca(struct profile *p, struct csr *c, EVP_PKEY *key)
+{
+	plain_leaf(p, c, key);
+	snprintf(c->sans[0].value, sizeof(c->sans[0].value), "ca.example.com");
+	p->ca = p->has_path_length = true;
+	p->key_usage = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+	snprintf(p->dns_suffixes[p->n_dns++], sizeof(p->dns_suffixes[0]), ".example.com");
+}
+
 /* A CA profile's IP ranges: each address family with a range is permitted only within its ranges, and each
  * without one is excluded whole (0.0.0.0/0, ::/0), so no verifier leaves it open (GnuTLS constrains only the
  * families the permitted subtrees name); a signer pinned to those ranges signs each. */
@@ -502,11 +512,7 @@ static void test_ca_ip_families(struct fx *f)
 		struct tbs_cert t;
 		struct tbs_nc nc;
 		char why[TBS_WHY_MAX] = "";
-		plain_leaf(p, c, f->leaf_key);
-		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "ca.example.com");
-		p->ca = p->has_path_length = true;
-		p->key_usage = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
-		snprintf(p->dns_suffixes[p->n_dns++], sizeof(p->dns_suffixes[0]), ".example.com");
+		plain_ca(p, c, f->leaf_key);
 		*pin = f->prof;
 		pin->allow_ca = pin->ca_pinned = true;
 		pin->ku_allowed |= p->key_usage;
@@ -556,11 +562,7 @@ static void test_ca_v4mapped(struct fx *f)
 		struct tbs_cert t;
 		struct tbs_nc nc;
 		char why[TBS_WHY_MAX] = "";
-		plain_leaf(p, c, f->leaf_key);
-		snprintf(c->sans[0].value, sizeof(c->sans[0].value), "ca.example.com");
-		p->ca = p->has_path_length = true;
-		p->key_usage = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
-		snprintf(p->dns_suffixes[p->n_dns++], sizeof(p->dns_suffixes[0]), ".example.com");
+		plain_ca(p, c, f->leaf_key);
 		p->ip_ranges[p->n_ip++] = (struct prof_iprange){ AF_INET, { 10 }, 8 };
 		p->ip_ranges[p->n_ip++] = k ? (struct prof_iprange){ AF_INET6, { 0xfd }, 8 } : (struct prof_iprange){ AF_INET6, { 0 }, 0 };
 		dbuf_init(&tbs);
