@@ -259,8 +259,12 @@ signer_unseal() {
 		"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" \
 			--passphrase-file "$T/pass/$n.pass" >> "$T/unseal.log" 2>&1 || fail "unseal with $n's share"
 	done
-	for _ in $(seq 200); do [ -S "$T/run/signer.sock" ] && grep -q 'event=ready' "$T/signer.log" && return 0; sleep 0.05; done
-	fail "signer not ready after unseal"
+	# this signer's ready line (SIGNER_PID's): after a restart the log and the socket may still hold the last one's
+	for _ in $(seq 200); do
+		[ -S "$T/run/signer.sock" ] && grep -q "pid=$SIGNER_PID level=info event=ready " "$T/signer.log" && return 0
+		sleep 0.05
+	done
+	fail "signer $SIGNER_PID not ready after unseal: $(tail -3 "$T/signer.log")"
 }
 
 ensure_users() {
