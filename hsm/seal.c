@@ -20,7 +20,7 @@ bool seal_name_ok(const char *name, size_t len)
 	return true;
 }
 
-static bool seal_printable(const struct span *s, size_t max)
+bool seal_printable(const struct span *s, size_t max)
 {
 	if (s->len == 0 || s->len > max)
 		return false;

@@ -63,5 +63,8 @@ int seal_share_open(struct span file, const char *pass, size_t pass_len, const c
 
 /* Name rule shared with the ceremony: 1..SEAL_NAME_MAX of [A-Za-z0-9._-]. */
 bool seal_name_ok(const char *name, size_t len);
+/* A share file's serial or token label: 1..max bytes of printable ASCII (0x20..0x7e); shared with the
+ * ceremony's config, so that no token gets a label its shares could not carry. */
+bool seal_printable(const struct span *s, size_t max);
 
 #endif

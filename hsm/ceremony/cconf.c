@@ -6,6 +6,7 @@
 
 #include "ceremony.h"
 #include "conf.h"
+#include "seal.h"
 
 #define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
 
@@ -82,10 +83,10 @@ static int cer_conf_cb(void *vctx, const char *section, const char *key, const c
 		ok = p11_keytype_parse(v, &c->key_type);
 	else if (!strcmp(key, "token_label")) {
 		STR(token_label);
-		/* as a share file carries it (seal.c reads printable ASCII only): a label with a tab made every share
-		 * unreadable, found only after the token was initialised for good */
-		for (const char *p = c->token_label; ok && *p; p++)
-			ok = *p >= 0x20 && *p <= 0x7e;
+		/* as a share file carries it: a label with a tab made every share unreadable, found only after the
+		 * token was initialised for good */
+		struct span label = span_make(c->token_label, strlen(c->token_label));
+		ok = ok && seal_printable(&label, SEAL_LABEL_MAX);
 	}
 	else if (!strcmp(key, "audit_key_label"))
 		STR(audit_key_label);
