@@ -362,7 +362,7 @@ static int csr_san_text(const ASN1_IA5STRING *s, struct csr_san *out, const char
 	if (n <= 0)
 		return csr_fail(err, HSMCA_ERR_PARSE, "SAN: empty %s", what);
 	if (n >= CSR_SAN_MAX)
-		return csr_fail(err, HSMCA_ERR_LIMIT, "SAN: %s longer than %d bytes", what, CSR_SAN_MAX - 1);
+		return csr_fail(err, HSMCA_ERR_POLICY, "SAN: %s longer than %d bytes", what, CSR_SAN_MAX - 1);
 	for (int i = 0; i < n; i++)
 		if (d[i] <= 0x20 || d[i] >= 0x7f)
 			return csr_fail(err, HSMCA_ERR_PARSE, "SAN: %s with a byte 0x%02x", what, d[i]);
@@ -416,7 +416,7 @@ static int csr_san_list(const X509_EXTENSION *ext, struct csr *out, char *err)
 		goto out;
 	}
 	if (n > CSR_MAX_SANS) {
-		rc = csr_fail(err, HSMCA_ERR_LIMIT, "SAN: %d names, at most %d", n, CSR_MAX_SANS);
+		rc = csr_fail(err, HSMCA_ERR_POLICY, "SAN: %d names, at most %d", n, CSR_MAX_SANS);
 		goto out;
 	}
 	for (int i = 0; i < n && rc == 0; i++)
@@ -569,7 +569,7 @@ int csr_spki_copy(const unsigned char *der, size_t len, struct csr *out, char *e
 	if (rc || (rc = csr_spki_form(der, len, err)))
 		return rc;
 	if (spki.len > CSR_SPKI_MAX)
-		return csr_fail(err, HSMCA_ERR_LIMIT, "key: SubjectPublicKeyInfo longer than %u bytes", CSR_SPKI_MAX);
+		return csr_fail(err, HSMCA_ERR_POLICY, "key: SubjectPublicKeyInfo longer than %u bytes", CSR_SPKI_MAX);
 	memcpy(out->spki, spki.data, spki.len);
 	out->spki_len = spki.len;
 	return 0;
@@ -696,6 +696,27 @@ int csr_parse(const unsigned char *in, size_t len, struct csr *out, char *err)
 int csr_parse_full(const unsigned char *in, size_t len, struct csr *out, char *err)
 {
 	return csr_parse_mode(in, len, out, err, false);
+}
+
+int csr_refusal(int rc, const char **code)
+{
+	switch (rc) {
+	case HSMCA_ERR_POLICY:
+		*code = "policy";
+		return 403;
+	case HSMCA_ERR_AUTH:
+		*code = "csr-signature";
+		return 400;
+	case HSMCA_ERR_LIMIT:
+		*code = "too-large";
+		return 413;
+	case HSMCA_ERR_NOMEM:
+		*code = "unavailable";
+		return 503;
+	default:
+		*code = "bad-csr";
+		return 400;
+	}
 }
 
 void csr_free(struct csr *c)

@@ -36,9 +36,15 @@ struct csr {
  * DER request, or the DER as bare base64 text (standard alphabet padded, or base64url unpadded as in ACME;
  * canonical, no whitespace), verifies its signature, extracts SANs from the extensionRequest attribute. On failure
  * err says why (CSR_ERR_MAX): HSMCA_ERR_PARSE (malformed/trailing bytes), HSMCA_ERR_AUTH (bad
- * signature), HSMCA_ERR_LIMIT (too large, too many SANs), HSMCA_ERR_POLICY (unsupported SAN type or
- * key type). out must be freed with csr_free. */
+ * signature), HSMCA_ERR_LIMIT (the request over CSR_MAX_INPUT bytes), HSMCA_ERR_POLICY (a key type or size,
+ * SAN type, SAN count or length this appliance does not accept), HSMCA_ERR_NOMEM. out must be freed with
+ * csr_free. */
 int csr_parse(const unsigned char *in, size_t len, struct csr *out, char *err) HSMCA_WUR;
 void csr_free(struct csr *c);
+
+/* The HTTP answer to csr_parse's error rc: 403 "policy" for a refused key or names, 400 "csr-signature" for
+ * a bad self-signature, 413 "too-large", 503 "unavailable" for memory, otherwise 400 "bad-csr". *code is a
+ * static string. */
+int csr_refusal(int rc, const char **code);
 
 #endif

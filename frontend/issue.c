@@ -648,8 +648,7 @@ int issue_check(const struct app *a, const char *actor, const struct profile *p,
 		return -1;
 	}
 	if ((rc = csr_parse((const unsigned char *)csr_text, csr_len, csr, o->why))) {
-		o->status = 400;
-		o->code = rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr";
+		o->status = csr_refusal(rc, &o->code);
 		return -1;
 	}
 	if (x && x->hosts && issue_hosts(csr, x->hosts, o->why)) {

@@ -212,7 +212,9 @@ static void renew_collect(struct worker *w, struct job *j, const struct db_cert_
 		goto out;
 	}
 	if ((rc = renew_same_key(&r, b->csr, b->csr_len, why)) < 0) {
-		job_error(j, 400, rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr", why);
+		const char *code;
+		int status = csr_refusal(rc, &code);
+		job_error(j, status, code, why);
 		goto out;
 	}
 	if (rc == 1 || (strcmp(r.status, "issued") && strcmp(r.status, "held") && strcmp(r.status, "pending"))) {
@@ -374,7 +376,9 @@ void renew_request(struct worker *w, struct job *j)
 	 * under the certificate's requester, and a bad CSR counts as a failed proof (no audit rows in another
 	 * account's name from whoever knows a serial) */
 	if ((rc = renew_signed_text(b.challenge, b.csr, b.csr_len, signed_text, why))) {
-		renew_bad_proof(w, j, "-", 400, rc == HSMCA_ERR_AUTH ? "csr-signature" : "bad-csr", why);
+		const char *code;
+		int status = csr_refusal(rc, &code);
+		renew_bad_proof(w, j, "-", status, code, why);
 		goto out;
 	}
 	if ((rc = db_cert_get(w->db, serial, &old))) {

@@ -200,6 +200,11 @@ csr r7 ec:P-256 "DNS:www.example.com" "URI:https://www.example.com/"; issue_req 
 refuse 403 policy "URI SAN"; rule san-type "URI SAN"
 csr r5 rsa:2048 "DNS:dev2.clients.example.com"; issue_req "$T/r5.csr" client "${ALICE[@]}"; refuse 403 policy "key type"
 grep -q 'key-type' <<<"$BODY" || fail "rule: $BODY"
+# keys no profile can allow are refused by the CSR parser, as policy too (they were 400 bad-csr, as if malformed)
+csr r8 rsa:1024 "DNS:www.example.com"; issue_req "$T/r8.csr" server "${ALICE[@]}"; refuse 403 policy "RSA-1024 key"
+rule "key" "RSA-1024 key"; grep -q 'RSA-1024 not accepted' <<<"$BODY" || fail "RSA-1024 key: $BODY"
+csr r9 ec:P-521 "DNS:www.example.com"; issue_req "$T/r9.csr" server "${ALICE[@]}"; refuse 403 policy "P-521 key"
+rule "key" "P-521 key"; grep -q 'secp521r1 not accepted' <<<"$BODY" || fail "P-521 key: $BODY"
 printf 'not a csr' > "$T/junk.csr"; issue_req "$T/junk.csr" server "${ALICE[@]}"; refuse 400 bad-csr "malformed CSR"
 head -c 200 "$T/good.csr" > "$T/trunc.csr"; issue_req "$T/trunc.csr" server "${ALICE[@]}"; refuse 400 bad-csr "truncated CSR"
 # a CSR whose signature does not verify: flip one byte of the signature in the DER
@@ -220,8 +225,8 @@ STATUS=$(curl -sS -o /dev/null -w '%{http_code}' "${ALICE[@]}" --data-binary @"$
 [ "$(cert_rows)" = "$before" ] || fail "a refused request left a certificate row"
 # one audit row for each refusal above but the oversized body's (413 from the HTTP layer, before any worker)
 refused=$(($(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'") - refused0))
-[ "$refused" = 18 ] || fail "the 18 refusals above left $refused certificate.refused audit rows"
-pass "no/wrong credentials, unknown user, wrong role, unknown profile, profile not allowed, DNS suffix, wildcard, IP range, SAN count, email SAN, URI SAN, key type, malformed/truncated/wrong-signature CSR, bad JSON, unexpected field, oversized body: each its 4xx naming the rule; no certificate row; each refusal but the 413 audited"
+[ "$refused" = 20 ] || fail "the 20 refusals above left $refused certificate.refused audit rows"
+pass "no/wrong credentials, unknown user, wrong role, unknown profile, profile not allowed, DNS suffix, wildcard, IP range, SAN count, email SAN, URI SAN, key type, RSA-1024 and P-521 keys (403 policy), malformed/truncated/wrong-signature CSR, bad JSON, unexpected field, oversized body: each its 4xx naming the rule; no certificate row; each refusal but the 413 audited"
 
 # a request without credentials is audited (actor -) and counted per address like a wrong password (it was
 # neither, so anonymous requests could be sent without end and leave no trace); a read is neither

@@ -755,7 +755,7 @@ static void test_sans(void)
 			       rc, err);
 			csr_free(&c);
 		} else {
-			expect_dbuf("101 SANs", &der, HSMCA_ERR_LIMIT, "SAN: 101 names, at most 100");
+			expect_dbuf("101 SANs", &der, HSMCA_ERR_POLICY, "SAN: 101 names, at most 100");
 		}
 	}
 	free(conf);
@@ -809,7 +809,7 @@ static void test_san_rules(void)
 	expect_gens("URI of 255 bytes", &g, 0, NULL);
 	g.len = 0;
 	gen(&g, 0x86, buf, CSR_SAN_MAX);
-	expect_gens("URI of 256 bytes", &g, HSMCA_ERR_LIMIT, "SAN: URI longer than 255 bytes");
+	expect_gens("URI of 256 bytes", &g, HSMCA_ERR_POLICY, "SAN: URI longer than 255 bytes");
 	/* empty GeneralNames */
 	g.len = 0;
 	expect_gens("empty subjectAltName", &g, HSMCA_ERR_PARSE, "SAN: subjectAltName is empty");
