@@ -35,7 +35,6 @@ void conncap_init(unsigned max, unsigned rate)
 
 bool conncap_key(const struct sockaddr *sa, socklen_t len, uint8_t key[CONNCAP_KEY_LEN])
 {
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	memset(key, 0, CONNCAP_KEY_LEN);
 	if (sa->sa_family == AF_INET && (size_t)len >= sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
@@ -44,8 +43,9 @@ bool conncap_key(const struct sockaddr *sa, socklen_t len, uint8_t key[CONNCAP_K
 		return true;
 	}
 	if (sa->sa_family == AF_INET6 && (size_t)len >= sizeof(struct sockaddr_in6)) {
-		const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		if (!memcmp(a, v4mapped, sizeof(v4mapped))) {
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		const uint8_t *a = in6->s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(in6)) {
 			key[0] = 4;
 			memcpy(key + 1, a + 12, 4);
 		} else {

@@ -197,7 +197,7 @@ static void tb_subtree_ip(struct dbuf *b, int family, const uint8_t *addr, unsig
  * dn_prefix, if any, permits subjects that begin with it (otherwise any subject name). */
 static void tb_nc(struct dbuf *b, const struct profile *p)
 {
-	static const uint8_t any[16] = { 0 }, mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t any[16] = { 0 };
 	bool v4 = false, v6 = false, v4mapped = false;
 	size_t os, ext = tb_ext_open(b, oid_nc, sizeof(oid_nc), true, &os);
 	size_t seq = dbuf_open(b, DER_SEQUENCE), permitted = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 0);
@@ -225,7 +225,7 @@ static void tb_nc(struct dbuf *b, const struct profile *p)
 		if (!v6)
 			tb_subtree_ip(b, AF_INET6, any, 0);
 		if (v4mapped) /* profile_range_covers_v4mapped: IPv4 addresses only as IPv4 */
-			tb_subtree_ip(b, AF_INET6, mapped, 96);
+			tb_subtree_ip(b, AF_INET6, profile_v4mapped_net, 96);
 		dbuf_close(b, excluded);
 	}
 	dbuf_close(b, seq);

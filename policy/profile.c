@@ -68,10 +68,11 @@ static bool prof_bits_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
 	return memcmp(a, b, full) == 0 && (!rest || !((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rest))));
 }
 
+const uint8_t profile_v4mapped_net[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 bool profile_range_covers_v4mapped(const struct prof_iprange *r)
 {
-	static const uint8_t mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	return r->family == AF_INET6 && r->prefix <= 96 && prof_bits_equal(r->addr, mapped, r->prefix);
+	return r->family == AF_INET6 && r->prefix <= 96 && prof_bits_equal(r->addr, profile_v4mapped_net, r->prefix);
 }
 
 static int prof_ip(struct profile *p, const char *t, unsigned line, char *err)
@@ -442,8 +443,7 @@ static bool prof_dns_syntax(const char *name, bool *wildcard)
 /* ::ffff:a.b.c.d would let an IPv4 address past the IPv4 ranges */
 static bool prof_ip_v4mapped(const uint8_t a[16])
 {
-	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	return memcmp(a, prefix, sizeof(prefix)) == 0;
+	return prof_bits_equal(a, profile_v4mapped_net, 96);
 }
 
 static int prof_ip_ok(const struct profile *p, const char *text, char *why)

@@ -83,6 +83,8 @@ bool profile_allows_account(const struct profile *p, const char *account);
  * constraints must exclude them, or Go, which matches an iPAddress only against subtrees of its own length and
  * takes ::ffff:a.b.c.d as a.b.c.d, lets such a CA name any IPv4 address whatever the IPv4 ranges say. */
 bool profile_range_covers_v4mapped(const struct prof_iprange *r);
+/* ::ffff:0:0, the network of the IPv4-mapped addresses (a /96) */
+extern const uint8_t profile_v4mapped_net[16];
 /* Checks a requested key and SAN list against the profile. Returns 0 or HSMCA_ERR_POLICY with
  * "rule: detail" in why (PROF_WHY_MAX). san_types/sans: parallel arrays (1 DNS, 2 IP, 3 email, 4 URI). */
 int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san_types, const char *const *sans,
