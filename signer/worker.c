@@ -15,10 +15,16 @@
 #define SGN_FIXED_FDS 2  /* pfd[0]: the listening socket, pfd[1]: this worker's mailbox */
 #define SGN_BATCH 16     /* messages served from one connection per wake-up (pipelining clients) */
 #define SGN_ACCEPT_PAUSE_MS 100 /* no descriptor for a new connection: stop accepting for this long */
+/* a full worker still accepts, closing for each new connection the one idle longest, once that one has been idle
+ * this long: so clients that open connections and leave them idle (or more frontends and threads than there are
+ * slots) cannot keep a new client out, and a connection in use is not closed under its client (who reconnects
+ * once on a lost connection in any case) */
+#define SGN_EVICT_IDLE_MS 1000
 
 struct sgn_loop {
 	struct pollfd pfd[SGN_FIXED_FDS + SGN_CONNS_PER_WORKER];
 	struct sgn_conn conn[SGN_FIXED_FDS + SGN_CONNS_PER_WORKER]; /* the first SGN_FIXED_FDS unused */
+	long long last_ms[SGN_FIXED_FDS + SGN_CONNS_PER_WORKER];    /* a connection's accept or last request */
 	nfds_t n;
 	long long accept_resume_ms; /* monotonic ms before which the listening socket is not polled */
 	bool accept_logged;         /* the current run of failed accepts is logged */
@@ -36,18 +42,64 @@ static void sgn_loop_drop(struct sgn_worker *w, struct sgn_loop *l, nfds_t i)
 	close(l->pfd[i].fd);
 	l->pfd[i] = l->pfd[l->n - 1];
 	l->conn[i] = l->conn[l->n - 1];
+	l->last_ms[i] = l->last_ms[l->n - 1];
 	l->n--;
 	atomic_fetch_sub(&w->nconn, 1);
 }
 
+static bool sgn_loop_full(const struct sgn_loop *l)
+{
+	return l->n >= SGN_FIXED_FDS + SGN_CONNS_PER_WORKER;
+}
+
+/* The connection idle longest, or 0 if the worker has none. */
+static nfds_t sgn_loop_oldest(const struct sgn_loop *l)
+{
+	nfds_t best = 0;
+	for (nfds_t i = SGN_FIXED_FDS; i < l->n; i++)
+		if (!best || l->last_ms[i] < l->last_ms[best])
+			best = i;
+	return best;
+}
+
+/* Milliseconds until the connection idle longest may be evicted (<= 0: now). */
+static long long sgn_loop_evictable_in(const struct sgn_loop *l, long long now)
+{
+	nfds_t i = sgn_loop_oldest(l);
+	return i ? l->last_ms[i] + SGN_EVICT_IDLE_MS - now : SGN_EVICT_IDLE_MS;
+}
+
+/* Closes the connection idle longest if it has been idle SGN_EVICT_IDLE_MS and has no request waiting (one that
+ * has is served at the next poll: its idle time starts again). False if there is none such. */
+static bool sgn_loop_evict(struct sgn_worker *w, struct sgn_loop *l, long long now)
+{
+	for (nfds_t tries = l->n; tries-- > SGN_FIXED_FDS;) {
+		nfds_t i = sgn_loop_oldest(l);
+		long long idle = i ? now - l->last_ms[i] : 0;
+		if (!i || idle < SGN_EVICT_IDLE_MS)
+			return false;
+		uint8_t b;
+		if (recv(l->pfd[i].fd, &b, sizeof(b), MSG_PEEK | MSG_DONTWAIT) > 0) {
+			l->last_ms[i] = now;
+			continue;
+		}
+		log_event("warn", "client_evicted", "worker=%u idle_ms=%lld why=\"all %d connections of this worker are "
+			  "open: the one idle longest is closed for a new one\"", w->id, idle, SGN_CONNS_PER_WORKER);
+		sgn_loop_drop(w, l, i);
+		return true;
+	}
+	return false;
+}
+
 static void sgn_loop_add(struct sgn_worker *w, struct sgn_loop *l, int fd)
 {
-	if (l->n >= SGN_FIXED_FDS + SGN_CONNS_PER_WORKER) {
+	if (sgn_loop_full(l) && !sgn_loop_evict(w, l, sgn_now_ms())) {
 		close(fd);
 		return;
 	}
 	l->pfd[l->n] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	l->conn[l->n] = (struct sgn_conn){ .fd = fd, .hello_done = false };
+	l->last_ms[l->n] = sgn_now_ms();
 	l->n++;
 	atomic_fetch_add(&w->nconn, 1);
 }
@@ -57,6 +109,13 @@ static void sgn_loop_add(struct sgn_worker *w, struct sgn_loop *l, int fd)
 static void sgn_loop_accept(struct sgn_worker *w, struct sgn_loop *l)
 {
 	struct sgn_state *st = w->st;
+	struct sgn_worker *target = w;
+	for (unsigned i = 0; i < st->n_workers; i++)
+		if (atomic_load(&st->workers[i].nconn) < atomic_load(&target->nconn))
+			target = &st->workers[i];
+	/* full, as every other worker: room first (or the connection stays queued until there is) */
+	if (target == w && sgn_loop_full(l) && !sgn_loop_evict(w, l, sgn_now_ms()))
+		return;
 	int fd = accept4(l->pfd[0].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		/* out of descriptors or memory: the connection stays queued and the socket readable, so polling it
@@ -72,10 +131,6 @@ static void sgn_loop_accept(struct sgn_worker *w, struct sgn_loop *l)
 		return;
 	}
 	l->accept_logged = false;
-	struct sgn_worker *target = w;
-	for (unsigned i = 0; i < st->n_workers; i++)
-		if (atomic_load(&st->workers[i].nconn) < atomic_load(&target->nconn))
-			target = &st->workers[i];
 	if (target != w) {
 		pthread_mutex_lock(&target->mb_mu);
 		bool queued = target->mb_n < SGN_MAILBOX;
@@ -111,9 +166,10 @@ static void sgn_loop_mailbox(struct sgn_worker *w, struct sgn_loop *l)
 	}
 }
 
-/* Serves up to SGN_BATCH queued messages. Returns false if the connection must be closed. */
-static bool sgn_loop_serve(struct sgn_worker *w, struct sgn_conn *c, uint8_t *buf)
+/* Serves up to SGN_BATCH queued messages of connection i. Returns false if the connection must be closed. */
+static bool sgn_loop_serve(struct sgn_worker *w, struct sgn_loop *l, nfds_t i_conn, uint8_t *buf)
 {
+	struct sgn_conn *c = &l->conn[i_conn];
 	for (int i = 0; i < SGN_BATCH; i++) {
 		struct dbuf out;
 		ssize_t r = recv(c->fd, buf, FRAME_MAX + 1, MSG_DONTWAIT);
@@ -121,6 +177,7 @@ static bool sgn_loop_serve(struct sgn_worker *w, struct sgn_conn *c, uint8_t *bu
 			return errno == EAGAIN || errno == EINTR;
 		if (r == 0)
 			return false;
+		l->last_ms[i_conn] = sgn_now_ms();
 		dbuf_init(&out);
 		enum sgn_verdict v = sgn_dispatch(w, c, span_make(buf, (size_t)r), &out);
 		bool keep = v == SGN_REPLY && !out.failed;
@@ -162,11 +219,12 @@ static void *sgn_worker_main(void *arg)
 	l->pfd[1] = (struct pollfd){ .fd = w->mailbox_fd, .events = POLLIN };
 	l->n = SGN_FIXED_FDS;
 	for (;;) {
-		/* stop accepting while full, or while a failed accept's pause lasts */
-		long long pause = l->accept_resume_ms - sgn_now_ms();
-		bool full = l->n >= SGN_FIXED_FDS + SGN_CONNS_PER_WORKER;
-		l->pfd[0].events = full || pause > 0 ? 0 : POLLIN;
-		if (poll(l->pfd, l->n, pause > 0 ? (int)pause : -1) < 0) {
+		/* stop accepting while a failed accept's pause lasts, or while full until a connection may be evicted */
+		long long now = sgn_now_ms(), wait = l->accept_resume_ms - now;
+		if (wait <= 0 && sgn_loop_full(l))
+			wait = sgn_loop_evictable_in(l, now);
+		l->pfd[0].events = wait > 0 ? 0 : POLLIN;
+		if (poll(l->pfd, l->n, wait > 0 ? (int)wait : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_event("error", "poll_failed", "worker=%u errno=%d", w->id, errno);
@@ -175,7 +233,7 @@ static void *sgn_worker_main(void *arg)
 		for (nfds_t i = l->n; i-- > SGN_FIXED_FDS;) {
 			if (!l->pfd[i].revents)
 				continue;
-			if ((l->pfd[i].revents & (POLLERR | POLLNVAL)) || !sgn_loop_serve(w, &l->conn[i], buf))
+			if ((l->pfd[i].revents & (POLLERR | POLLNVAL)) || !sgn_loop_serve(w, l, i, buf))
 				sgn_loop_drop(w, l, i);
 		}
 		if (l->pfd[1].revents & POLLIN)

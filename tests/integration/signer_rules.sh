@@ -151,6 +151,29 @@ X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf3.pem" >/dev/null || fail "a
 wait $IDLE
 pass "100 idle connections do not block a signing client"
 
+# more idle connections than the workers have slots (2 x 64): a full worker closes the one idle longest (1 s or
+# more) for each new connection, so a signing client still gets in (before, it waited in the backlog for as long
+# as the idle ones stayed open)
+ev0=$(grep -c 'event=client_evicted' "$T/signer.log" || true)
+python3 - "$T/run/signer.sock" <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(200):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sys.argv[1]); socks.append(s)
+time.sleep(60)
+PY
+IDLE=$!
+PIDS+=("$IDLE")
+sleep 2
+timeout 20 "$SGNTOOL" leaf label=int issuer="$T/ca/int.pem" out="$T/leaf3b.pem" socket="$T/run/signer.sock" >/dev/null \
+	|| fail "a client was kept out by 200 idle connections"
+kill "$IDLE"; wait "$IDLE" 2>/dev/null || true
+ev=$(($(grep -c 'event=client_evicted' "$T/signer.log" || true) - ev0))
+# 128 slots, 72 idle connections queued behind them and the client's: at least 73 closed for new ones
+[ "$ev" -ge 73 ] || fail "only $ev idle connections evicted"
+X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf3c.pem" >/dev/null || fail "signer stopped serving after evictions"
+pass "200 idle connections (more than the 128 slots): the longest idle ones are closed for new ones ($ev), a signing client gets in"
+
 # a forbidden system call kills the running, sandboxed signer: the test-only twin has one extra frame
 # type (0x7f) that calls open(); the production binary does not know that type
 expect_rc 4 X raw hello=1 hex="017f00000000000200000000"
