@@ -162,9 +162,16 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 	int crc;
 	if (rc == 0) {
 		dbuf_add(&tbs, c.tbs, c.tbs_len);
-		rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why, true);
+		/* not live: no client waits on an approval, and an administrator's decision is not thrown away on a
+		 * signer that lacks the key for now (a half-started or misconfigured one): it stays pending */
+		rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why, false);
 	}
-	if (rc == HSMCA_ERR_IO || rc == HSMCA_ERR_AGAIN || rc == HSMCA_ERR_NOMEM || rc == HSMCA_ERR_CRYPTO) {
+	if (rc == HSMCA_ERR_AGAIN) {
+		char msg[ISSUE_WHY_MAX + 128];
+		snprintf(msg, sizeof(msg), "approved and recorded; the signer cannot sign it now (%s): the recovery pass "
+			 "signs it once it can", why);
+		job_error(j, 503, "signer-unavailable", msg);
+	} else if (rc == HSMCA_ERR_IO || rc == HSMCA_ERR_NOMEM || rc == HSMCA_ERR_CRYPTO) {
 		/* stays pending: the recovery pass signs it when the signer is back */
 		job_error(j, 503, "signer-unavailable", "approved and recorded; it will be signed when the signer is back");
 	} else if ((crc = issue_commit_result(w, actor, serial, rc ? NULL : &der, rc ? why : NULL)) == HSMCA_ERR_EXISTS) {

@@ -56,6 +56,20 @@ needs_approval = yes
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 
+[profile gated-nokey]
+issuer = nokey
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 1
+max_validity_days = 7
+key_usage = digitalSignature
+eku = serverAuth
+accounts = alice
+needs_approval = yes
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+
 [profile gated-puppet]
 issuer = int
 issuer_cert = $T/ca/int.pem
@@ -180,6 +194,25 @@ call POST "/api/v1/approvals/$(json_field '["approval"]')/approve" "${ADMIN[@]}"
 call GET "/api/v1/certificates/$GOVL" "${ALICE[@]}"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = failed ] || fail "requester polls the refused one: $STATUS $BODY"
 pass "an approved request the signer refuses: 502 with the signer's reason (as direct issuance), the row failed, audited"
+
+# an approval under a key label the signer does not hold (now: a half-started or misconfigured signer) is not
+# thrown away: 503 naming the signer's reason, the row pending for the recovery pass (every second here), which
+# leaves it pending while the key is missing; before, the row was failed for good (502), the decision lost
+csr gnk ec:P-256 "DNS:gnk.example.com"
+issue_req "$T/gnk.csr" gated-nokey "${ALICE[@]}"
+[ "$STATUS" = 202 ] || fail "gated-nokey held: $STATUS $BODY"
+GNK=$(json_field '["serial"]')
+call POST "/api/v1/approvals/$(json_field '["approval"]')/approve" "${ADMIN[@]}"
+[ "$STATUS" = 503 ] && [ "$(json_field '["error"]["code"]')" = signer-unavailable ] \
+	&& grep -q 'no key with this label' <<<"$(json_field '["error"]["message"]')" \
+	|| fail "approval under a key the signer lacks: $STATUS $BODY"
+sleep 2.5 # two recovery passes
+[ "$(cert_rows "serial_hex = '$GNK' and status = 'pending' and der is null")" = 1 ] \
+	|| fail "the approved row under a missing key is not pending: $(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$GNK'")"
+[ "$(audit_count approval.approved "$GNK")" = 1 ] && [ "$(audit_count certificate.failed "$GNK")" = 0 ] \
+	|| fail "the approval under a missing key: its audit rows"
+grepq "event=recovery_deferred serial=$GNK " "$T/frontend.log" || fail "the recovery pass did not try the row: $(tail -5 "$T/frontend.log")"
+pass "an approval under a key label the signer lacks: 503 with the signer's reason, the row stays pending (recovery retries), the approval recorded"
 
 # ---- an approval checks the request against the present: the approver's own row, the requester, the profile
 # (it signed the held TBS as filed: for a requester disabled since, a profile narrowed since, and an approver
