@@ -75,9 +75,20 @@ static int sgn_client_recv(struct sgn_client *c, uint32_t id, struct dbuf *out)
 	struct frame f;
 	struct span data, msg;
 	ssize_t r;
-	do /* EINTR after a stop and SIGCONT (signal(7)): the reply is still to come, not lost */
+	bool reset = false;
+	for (;;) {
 		r = recv(c->fd, c->buf, FRAME_MAX + 1, 0);
-	while (r < 0 && errno == EINTR);
+		if (r < 0 && errno == EINTR) /* after a stop and SIGCONT (signal(7)): the reply is still to come */
+			continue;
+		/* a signer that closed this connection with a request of ours unread (it closes one that looks idle
+		 * when its slots are full, and our next request may cross that) leaves ECONNRESET, which Linux reports
+		 * once, before the replies already queued for us: read those (then end of file) */
+		if (r < 0 && errno == ECONNRESET && !reset) {
+			reset = true;
+			continue;
+		}
+		break;
+	}
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		c->timed_out = true;
 	if (r <= 0 || !frame_parse(span_make(c->buf, (size_t)r), &f) || f.req_id != id)

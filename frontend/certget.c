@@ -84,9 +84,11 @@ void certget_request(struct worker *w, struct job *j)
 	if (certauth_require(w, j, &acct, NULL))
 		return;
 	rc = db_cert_get(w->db, segs[0], &c);
-	/* a requester sees only its own certificates; others' look the same as unknown ones */
+	/* a requester sees only its own certificates, and an API key bound to a profile only that profile's;
+	 * others' look the same as unknown ones */
 	if (rc == HSMCA_ERR_NOTFOUND || rc == HSMCA_ERR_PARSE ||
-	    (rc == 0 && acct.role == DB_ROLE_REQUESTER && strcmp(acct.name, c.requester) != 0))
+	    (rc == 0 && acct.role == DB_ROLE_REQUESTER && strcmp(acct.name, c.requester) != 0) ||
+	    (rc == 0 && acct.key_profile[0] && strcmp(acct.key_profile, c.profile) != 0))
 		job_error(j, 404, "not-found", "no such certificate");
 	else if (rc)
 		job_error(j, 503, "unavailable", "the database is unavailable");

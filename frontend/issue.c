@@ -701,6 +701,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 			issue_intent_refusal(o, rc);
 			goto out;
 		}
+		o->recorded = true;
 		log_event("info", "held", "serial=%s profile=%s requester=%s approval=%lld", o->serial, p->name,
 			  actor, (long long)o->approval_id);
 		ret = 1;
@@ -710,6 +711,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		issue_intent_refusal(o, rc);
 		goto out;
 	}
+	o->recorded = true;
 	if ((rc = issue_sign(w, p->issuer, &tbs, &o->der, o->why, true))) {
 		atomic_fetch_add(&w->app->failed, 1);
 		if (rc == HSMCA_ERR_IO || rc == HSMCA_ERR_AGAIN) {

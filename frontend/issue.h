@@ -3,6 +3,8 @@
 #ifndef HSMCA_ISSUE_H
 #define HSMCA_ISSUE_H
 
+#include <stdbool.h>
+
 #include "app.h"
 #include "csr.h"
 #include "der.h"
@@ -22,6 +24,7 @@ struct issue_outcome {
 	char serial[DB_SERIAL_HEX_MAX];
 	struct dbuf der;  /* the certificate on success */
 	int64_t approval_id; /* held for approval: the approval's id (issue_core returned 1) */
+	bool recorded;       /* the certificate's row (serial) was committed, whatever followed */
 };
 
 /* What a request adds to a CSR: CFSSL "hosts", the names of a certificate being renewed. */

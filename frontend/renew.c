@@ -178,7 +178,8 @@ static const char renew_held_message[] =
 	"waiting for an administrator's approval; send this renewal again (a new challenge, or over mutual TLS, "
 	"with a CSR of the same key) to collect the certificate once it is issued";
 
-/* Whether the renewal row r is for the key of the CSR csr_text: 0, 1 (another key), or a parse error. */
+/* Whether the renewal row r is for the key of the CSR csr_text: 0, 1 (another key), csr_parse's error, or
+ * HSMCA_ERR_STATE if the stored row's TBS does not parse (the database's fault, not the request's). */
 static int renew_same_key(const struct db_cert_row *r, const char *csr_text, size_t csr_len, char *why)
 {
 	struct csr c;
@@ -188,7 +189,7 @@ static int renew_same_key(const struct db_cert_row *r, const char *csr_text, siz
 	if (rc)
 		return rc;
 	if (!tbs_cert_parse(span_make(r->tbs, r->tbs_len), &t, twhy))
-		rc = HSMCA_ERR_PARSE, snprintf(why, ISSUE_WHY_MAX, "renewal %s: its TBS is unreadable", r->serial_hex);
+		rc = HSMCA_ERR_STATE, snprintf(why, ISSUE_WHY_MAX, "renewal %s: its stored TBS is unreadable", r->serial_hex);
 	else
 		rc = t.spki.len == c.spki_len && memcmp(t.spki.data, c.spki, c.spki_len) == 0 ? 0 : 1;
 	csr_free(&c);
@@ -212,14 +213,21 @@ static void renew_collect(struct worker *w, struct job *j, const struct db_cert_
 		goto out;
 	}
 	if ((rc = renew_same_key(&r, b->csr, b->csr_len, why)) < 0) {
-		const char *code;
-		int status = csr_refusal(rc, &code);
+		const char *code = "internal";
+		int status = 500;
+		if (rc == HSMCA_ERR_STATE)
+			log_event("error", "row_refused", "table=certificates serial=%s why=\"%s\"", r.serial_hex, why);
+		else
+			status = csr_refusal(rc, &code);
 		job_error(j, status, code, why);
 		goto out;
 	}
 	if (rc == 1 || (strcmp(r.status, "issued") && strcmp(r.status, "held") && strcmp(r.status, "pending"))) {
-		snprintf(why, sizeof(why), "already renewed by %s (%s%s); renew that one", r.serial_hex, r.status,
-			 rc == 1 ? ", for another key" : "");
+		/* a failed or revoked renewal cannot be renewed in turn: its holder needs a new certificate */
+		bool dead = !strcmp(r.status, "failed") || !strcmp(r.status, "revoked");
+		snprintf(why, sizeof(why), "already renewed by %s (%s%s); %s", r.serial_hex, r.status,
+			 rc == 1 ? ", for another key" : "",
+			 dead ? "this certificate cannot be renewed again: request a new one" : "renew that one");
 		renew_refuse_on(w, j, old->requester, old->serial_hex, 409, "already-renewed", why);
 		goto out;
 	}
@@ -238,7 +246,8 @@ static void renew_collect(struct worker *w, struct job *j, const struct db_cert_
 	} else {
 		struct dbuf der = { .data = r.der, .len = r.der_len };
 		issue_reply(w, j, profiles_find(&w->app->profiles, r.profile), r.serial_hex, &der);
-		j->status = 200;
+		if (j->status == 201) /* collected, not created (a failed reply keeps its error status) */
+			j->status = 200;
 		log_event("info", "renewal_collected", "serial=%s renews=%s", r.serial_hex, old->serial_hex);
 	}
 out:
@@ -312,7 +321,7 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 		renew_refuse_on(w, j, actor, object, o.status, o.code, o.why);
 	else if (rc < 0 && o.code && !strcmp(o.code, "already-renewed"))
 		renew_raced(w, j, old, b, &o);
-	else if (rc < 0 && o.serial[0] && o.code && (o.status == 503 || !strcmp(o.code, "not-pending"))) {
+	else if (rc < 0 && o.recorded && o.code && (o.status == 503 || !strcmp(o.code, "not-pending"))) {
 		/* the reason says GET /api/v1/certificates/{serial}, which needs an account a key holder does not
 		 * have: sending the renewal again collects it (renew_collect), or makes it anew if it was not kept */
 		snprintf(why, sizeof(why), "renewal %s is not complete (%s); send this renewal again with the same key "
@@ -341,8 +350,10 @@ void renew_request(struct worker *w, struct job *j)
 		job_error(j, 429, "rate-limited", "too many failed renewal proofs from this address; try again later");
 		goto out;
 	}
+	/* refusals before a proof are audited as "-" and counted against the address, as a state-changing
+	 * request without credentials is on every other endpoint: so they leave a trace, and end in 429s */
 	if (renew_parse(j->body, j->body_len, &b, why)) {
-		job_error(j, 400, "bad-request", why);
+		renew_bad_proof(w, j, "-", 400, "bad-request", why);
 		goto out;
 	}
 	if (issue_db(w)) {
@@ -362,8 +373,8 @@ void renew_request(struct worker *w, struct job *j)
 		goto out;
 	}
 	if (!b.serial) {
-		job_error(j, 401, "unauthorized",
-			  "present the current certificate over mutual TLS, or send serial, challenge and signature");
+		renew_bad_proof(w, j, "-", 401, "unauthorized",
+				"present the current certificate over mutual TLS, or send serial, challenge and signature");
 		goto out;
 	}
 	for (size_t i = 0; i <= strlen(b.serial); i++)
@@ -378,7 +389,8 @@ void renew_request(struct worker *w, struct job *j)
 	if ((rc = renew_signed_text(b.challenge, b.csr, b.csr_len, signed_text, why))) {
 		const char *code;
 		int status = csr_refusal(rc, &code);
-		renew_bad_proof(w, j, "-", status, code, why);
+		/* the server's own failure (memory) is no failed proof of the client's */
+		(status >= 500 ? renew_refuse : renew_bad_proof)(w, j, "-", status, code, why);
 		goto out;
 	}
 	if ((rc = db_cert_get(w->db, serial, &old))) {

@@ -93,7 +93,10 @@ static bool sgn_loop_evict(struct sgn_worker *w, struct sgn_loop *l, long long n
 
 static void sgn_loop_add(struct sgn_worker *w, struct sgn_loop *l, int fd)
 {
+	/* made room for after the accept, so that two workers woken by one connection do not both close one */
 	if (sgn_loop_full(l) && !sgn_loop_evict(w, l, sgn_now_ms())) {
+		log_event("warn", "client_refused", "worker=%u why=\"all %d connections of this worker have a request "
+			  "waiting or were used within the last second\"", w->id, SGN_CONNS_PER_WORKER);
 		close(fd);
 		return;
 	}
@@ -113,9 +116,6 @@ static void sgn_loop_accept(struct sgn_worker *w, struct sgn_loop *l)
 	for (unsigned i = 0; i < st->n_workers; i++)
 		if (atomic_load(&st->workers[i].nconn) < atomic_load(&target->nconn))
 			target = &st->workers[i];
-	/* full, as every other worker: room first (or the connection stays queued until there is) */
-	if (target == w && sgn_loop_full(l) && !sgn_loop_evict(w, l, sgn_now_ms()))
-		return;
 	int fd = accept4(l->pfd[0].fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		/* out of descriptors or memory: the connection stays queued and the socket readable, so polling it

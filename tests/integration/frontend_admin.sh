@@ -168,9 +168,15 @@ KEY2=$(json_field '["key"]')
 h=$(printf '%s' "$KEY1" | sha256sum | cut -d' ' -f1)
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from api_keys where key_hash = '$h'")" = 1 ] || fail "key hash not stored"
 issue_req "$T/a1.csr" server -H "Authorization: Bearer $KEY1"; want 201 "Bearer issue"
+KS1=$(json_field '["serial"]')
 csr c1 ec:P-256 "DNS:dev1.clients.example.com"
 issue_req "$T/c1.csr" client -H "Authorization: Bearer $KEY2"; want 201 "any-profile key issues under client"
+KC1=$(json_field '["serial"]')
 issue_req "$T/c1.csr" client -H "Authorization: Bearer $KEY1"; want 403 profile-forbidden "server key under client"
+# a key bound to a profile reads only that profile's certificates of its account (it read all of them)
+get "/api/v1/certificates/$KS1" -H "Authorization: Bearer $KEY1"; want 200 "the server key reads a server certificate"
+get "/api/v1/certificates/$KC1" -H "Authorization: Bearer $KEY1"; want 404 not-found "the server key reads a client certificate"
+get "/api/v1/certificates/$KC1" -H "Authorization: Bearer $KEY2"; want 200 "the any-profile key reads a client certificate"
 get /api/v1/accounts/alice "${AUD[@]}"; want 200 "alice with keys"
 python3 - "$T/resp.json" "$KEY1_ID" <<'EOF' || fail "keys listed: $(cat "$T/resp.json")"
 import json, sys
@@ -299,10 +305,11 @@ CAROL_PW='carol-Secret-5a5a5a5a'
 SECRETS+=("$CAROL_PW")
 api POST /api/v1/accounts '{"name": "carol", "role": "auditor", "password": "'"$CAROL_PW"'"}' "${ADMIN[@]}"; want 201 "carol"
 CSERIAL=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where status = 'issued' limit 1")
-watcher_pid() { # its last query: the LISTEN, or the ping it sends when the connection has been quiet for 5 s
-	pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query in ('LISTEN hsmca_accounts', 'LISTEN hsmca_schema', 'SELECT 1 AS listener_ping')"
+watcher_pid() { # its last query: a LISTEN, or the ping it sends when the connection has been quiet for 5 s
+	# (after a (re)connection its profile check's audit-log lookup comes last, until that ping: wait for it)
+	pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where query in ('LISTEN hsmca_accounts', 'LISTEN hsmca_schema', 'LISTEN hsmca_profiles', 'SELECT 1 AS listener_ping')"
 }
-for _ in $(seq 50); do [ -n "$(watcher_pid)" ] && break; sleep 0.1; done
+for _ in $(seq 200); do [ -n "$(watcher_pid)" ] && break; sleep 0.1; done
 [ -n "$(watcher_pid)" ] || fail "the account watcher does not LISTEN"
 # until WANT-STATUS: GET the certificate as carol, each try from its own address (the per-address limit);
 # fails after 5 s
@@ -327,7 +334,7 @@ account_set carol false
 carol_until 200 "enabled by another process"
 OLD=$(watcher_pid)
 pg_psql "$T/pg" owner -c "select pg_terminate_backend($OLD)" >/dev/null
-for _ in $(seq 50); do NEW=$(watcher_pid); [ -n "$NEW" ] && [ "$NEW" != "$OLD" ] && break; sleep 0.1; done
+for _ in $(seq 200); do NEW=$(watcher_pid); [ -n "$NEW" ] && [ "$NEW" != "$OLD" ] && break; sleep 0.1; done
 [ -n "$NEW" ] && [ "$NEW" != "$OLD" ] || fail "the account watcher did not reconnect"
 grep -q 'account_watch_down' "$T/frontend.log" && grep -q 'account_watch_up' "$T/frontend.log" || fail "watcher reconnect not logged"
 carol_until 200 "after the reconnect"

@@ -214,6 +214,12 @@ grepq "event=recovery_deferred serial=$GNK " "$T/frontend.log" || fail "the reco
 [ "$(audit_count approval.approved "$GNK")" = 1 ] && [ "$(audit_count certificate.failed "$GNK")" = 0 ] \
 	|| fail "the approval under a missing key: its audit rows"
 pass "an approval under a key label the signer lacks: 503 with the signer's reason, the row stays pending (recovery retries), the approval recorded"
+# an operator's way out for a key that will not come back: failed by hand, with its audit row (else recovery
+# would meet it first on every pass for the rest of this file, and a later test's signer stop would time out
+# on it instead of on the row that test is about)
+pg_psql "$T/pg" owner -c "BEGIN; UPDATE certificates SET status = 'failed', failure_reason = 'no such key' WHERE serial_hex = '$GNK';
+	INSERT INTO audit_log (actor, action, object, details) VALUES ('operator', 'certificate.failed', '$GNK', '{}'); COMMIT" >/dev/null \
+	|| fail "failing $GNK by hand"
 
 # ---- an approval checks the request against the present: the approver's own row, the requester, the profile
 # (it signed the held TBS as filed: for a requester disabled since, a profile narrowed since, and an approver
@@ -438,6 +444,16 @@ for spec in ec:P-256 rsa:2048; do
 done
 pass "renewal by signed challenge (P-256 and RSA keys): same names and profile, new key, linked, once (sent again: the same certificate)"
 
+# the renewal revoked: the old certificate stays renewed (once only), and the answer no longer says to renew
+# the revoked one (which cannot be renewed): a new certificate is needed
+pg_psql "$T/pg" owner -c "$(revoke_sql "$NEW")" > /dev/null
+challenge "$OLD"; CH=$(json_field '["challenge"]')
+renew_body "$T/new.csr" "$OLD" "$CH" "$(renew_sig "$T/old.key" "$CH")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 409 ] && grep -q "already renewed by $NEW (revoked); this certificate cannot be renewed again: request a new one" <<<"$BODY" \
+	|| fail "renewing a certificate whose renewal was revoked: $STATUS $BODY"
+pass "a certificate whose renewal was revoked: 409 saying a new certificate is needed (not to renew the revoked one)"
+
 # a renewal while the signer is down: 503 telling the key holder to send it again, not to GET the certificate
 # (that needs an account, which a key holder does not have); sent again once the signer is back, it collects
 csr down ec:P-256 "DNS:down.example.com"
@@ -464,6 +480,30 @@ for _ in $(seq 100); do
 done
 [ "$STATUS" = 200 ] && [ "$(json_field '["serial"]')" = "$DNEW" ] || fail "the renewal sent again after the signer came back: $STATUS $BODY"
 pass "a renewal while the signer is down is told to send it again (not to GET it), and sent again it collects that renewal"
+
+# a renewal while the certificate's row is locked (a revocation under way, schema 013's NOWAIT): 503 busy, to
+# try again; nothing was recorded, so the answer names no renewal to collect (it named the serial drawn for
+# it, "renewal X is not complete", and X never existed)
+csr busy ec:P-256 "DNS:busy.example.com"
+issue_req "$T/busy.csr" server "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "issue busy: $STATUS $BODY"
+BUSY=$(json_field '["serial"]')
+csr busynew ec:P-256 "DNS:busy.example.com"
+pg_psql "$T/pg" owner -c "BEGIN; SELECT 1 FROM certificates WHERE serial_hex = '$BUSY' FOR UPDATE; SELECT pg_sleep(60); COMMIT" \
+	> /dev/null 2>&1 &
+LOCKER=$!
+locker_pid() { pg_psql "$T/pg" owner -c "select pid from pg_stat_activity where state = 'active' and query like '%FOR UPDATE; SELECT pg_sleep(60)%' and pid <> pg_backend_pid()"; }
+for _ in $(seq 200); do [ -n "$(locker_pid)" ] && break; sleep 0.1; done
+[ -n "$(locker_pid)" ] || fail "the row lock was not taken"
+challenge "$BUSY"; CH=$(json_field '["challenge"]')
+renew_body "$T/busynew.csr" "$BUSY" "$CH" "$(renew_sig "$T/busy.key" "$CH" "$T/busynew.csr")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+pg_psql "$T/pg" owner -c "select pg_terminate_backend($(locker_pid))" > /dev/null
+wait "$LOCKER" 2>/dev/null || true
+[ "$STATUS" = 503 ] && [ "$(json_field '["error"]["code"]')" = busy ] || fail "a renewal of a locked row: $STATUS $BODY"
+json_field '["error"]["message"]' | grepq 'is not complete' && fail "a renewal never recorded is named as one to collect: $BODY"
+[ "$(cert_rows "renews_serial = '$BUSY'")" = 0 ] || fail "the refused renewal left a row"
+pass "a renewal of a row being changed: 503 busy, to try again, naming no renewal (none was recorded)"
 
 csr third ec:P-256 "DNS:third.example.com"
 issue_req "$T/third.csr" server "${ALICE[@]}"
@@ -498,13 +538,24 @@ stale="v1.$S.$(( $(date +%s) - 3600 )).00000000000000000000000000000000.$(printf
 renew_body "$T/new.csr" "$S" "$stale" "$(renew_sig "$T/third.key" "$stale")"
 call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$STATUS" = 401 ] || fail "stale/forged challenge: $STATUS $BODY"
-call POST /api/v1/certificates/renew -d '{"csr": "x"}'
+# no proof and malformed bodies are refused before any proof: audited as "-" and counted against the address
+# like a failed proof (they were neither: no trace, and never a 429), each from an address of its own here
+anon_refusals() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '-' and details like '%\"code\": \"$1\"%'"; }
+n401=$(anon_refusals unauthorized); n400=$(anon_refusals bad-request)
+call POST /api/v1/certificates/renew --interface 127.0.0.40 -d '{"csr": "x"}'
 [ "$STATUS" = 401 ] || fail "no proof at all: $STATUS $BODY"
+a=41
 for bad in '{' '[]' '{"csr": 1}' '{"csr": "x", "serial": "zz", "challenge": "a", "signature": "AAAA"}' \
 	'{"csr": "x", "serial": "ab", "challenge": "a", "signature": "!!"}' '{"csr": "x", "extra": 1}'; do
-	call POST /api/v1/certificates/renew -d "$bad"
+	call POST /api/v1/certificates/renew --interface 127.0.0.$a -d "$bad"; a=$((a + 1))
 	[ "$STATUS" = 400 ] || fail "bad body $bad: $STATUS $BODY"
 done
+[ "$(anon_refusals unauthorized)" = $((n401 + 1)) ] && [ "$(anon_refusals bad-request)" = $((n400 + 6)) ] \
+	|| fail "refusals before a proof audited: $(($(anon_refusals unauthorized) - n401)) of 1 without proof, $(($(anon_refusals bad-request) - n400)) of 6 malformed"
+for i in 1 2 3 4 5; do call POST /api/v1/certificates/renew --interface 127.0.0.47 -d '{'; done
+[ "$STATUS" = 400 ] || fail "the fifth malformed renewal from one address: $STATUS $BODY"
+call POST /api/v1/certificates/renew --interface 127.0.0.47 -d '{'
+[ "$STATUS" = 429 ] || fail "a sixth malformed renewal from one address: $STATUS $BODY"
 challenge "ffff"; [ "$STATUS" = 404 ] || fail "challenge for an unknown serial: $STATUS $BODY"
 # revoked certificates are not renewed
 pg_psql "$T/pg" owner -c "$(revoke_sql "$S")" >/dev/null

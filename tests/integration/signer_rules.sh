@@ -155,16 +155,18 @@ pass "100 idle connections do not block a signing client"
 # more) for each new connection, so a signing client still gets in (before, it waited in the backlog for as long
 # as the idle ones stayed open)
 ev0=$(grep -c 'event=client_evicted' "$T/signer.log" || true)
-python3 - "$T/run/signer.sock" <<'PY' &
+python3 - "$T/run/signer.sock" "$T/idle-connected" <<'PY' &
 import socket, sys, time
 socks = []
 for _ in range(200):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sys.argv[1]); socks.append(s)
+open(sys.argv[2], "w").close()
 time.sleep(60)
 PY
 IDLE=$!
 PIDS+=("$IDLE")
-sleep 2
+for _ in $(seq 200); do [ -e "$T/idle-connected" ] && break; sleep 0.1; done
+[ -e "$T/idle-connected" ] || fail "the 200 idle connections were not made"
 timeout 20 "$SGNTOOL" leaf label=int issuer="$T/ca/int.pem" out="$T/leaf3b.pem" socket="$T/run/signer.sock" >/dev/null \
 	|| fail "a client was kept out by 200 idle connections"
 kill "$IDLE"; wait "$IDLE" 2>/dev/null || true
