@@ -126,13 +126,15 @@ static void dl_refuse_framing(struct dl_conn *c)
 		c->refuse_next = true;
 		return;
 	}
-	bool framing = c->scan.state == HDRSCAN_BAD;
+	bool framing = c->scan.state == HDRSCAN_BAD, chunked = framing && c->scan.length_required;
 	const char *why = framing ? c->scan.why : "more request header fields than max_headers";
 	unsigned long count;
 	if (dl_lograte_due(&dl.http_log, &count))
-		log_event("warn", "http_refused", "status=%d tls=%s refused=%lu why=\"%s\"", framing ? 400 : 431,
-			  c->tls ? "yes" : "no", count, why);
-	if (framing)
+		log_event("warn", "http_refused", "status=%d tls=%s refused=%lu why=\"%s\"",
+			  chunked ? 411 : framing ? 400 : 431, c->tls ? "yes" : "no", count, why);
+	if (chunked)
+		dl_expire(c, 411, "Length Required", "length-required", why, false);
+	else if (framing)
 		dl_expire(c, 400, "Bad Request", "bad-request", why, false);
 	else
 		dl_expire(c, 431, "Request Header Fields Too Large", "too-many-headers", why, false);

@@ -109,6 +109,10 @@ static void hdrscan_eol(struct hdrscan *s)
 	if (s->not_post && ((s->field == HDRSCAN_FIELD_CL && s->cl_nonzero) || s->field == HDRSCAN_FIELD_TE))
 		return hdrscan_bad(s, "a request body (Content-Length above 0 or Transfer-Encoding) on a method other "
 				      "than POST");
+	if (s->field == HDRSCAN_FIELD_TE) { /* chunked: well formed, and not served (hdrscan.h) */
+		s->length_required = true;
+		return hdrscan_bad(s, "chunked request bodies are not served: send the body with Content-Length");
+	}
 	s->cr = false;
 	s->state = HDRSCAN_LINE;
 }

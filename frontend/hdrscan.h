@@ -8,7 +8,11 @@
  * (case-insensitive, as evhttp compares it), or one after a tab (evhttp skips only spaces before a value, so
  * "\tchunked" is no chunked to it, and the body would be read as the next request); a body on a method other
  * than POST (a Content-Length above 0, or a Transfer-Encoding): evhttp reads no body for GET, so one would be
- * the next request, while a proxy in front reads it as this one's body. Values are otherwise taken without the
+ * the next request, while a proxy in front reads it as this one's body; and any chunked body at all
+ * (length_required: answered 411): evhttp takes chunk sizes as strtoll does ("0x5", "+5", "5 junk"), needs no
+ * CRLF after a chunk's data, merges trailer fields into the headers unchecked and searches an unfinished
+ * chunk-size line again on every read, none of which a scan of the header block can police; every client of
+ * the API (curl, cfssl, any HTTP library with a buffer) sends Content-Length. Values are otherwise taken without the
  * spaces and tabs around them, as evhttp takes them. It also counts the header fields as they come
  * (n_fields), so a caller can refuse a block of many small fields before evhttp has allocated them all. A
  * pure, bounded state machine: no allocation, a few bytes of state per connection. */
@@ -41,6 +45,7 @@ struct hdrscan {
 	bool not_post;      /* the method is not POST */
 	bool cl_nonzero;    /* the Content-Length has a digit other than 0 */
 	uint32_t n_fields;  /* header fields begun so far (saturating) */
+	bool length_required; /* HDRSCAN_BAD for a (well-formed) chunked body: 411, not 400 */
 	const char *why;    /* HDRSCAN_BAD: a static message, fit for a JSON string as it is */
 };
 
