@@ -74,6 +74,10 @@ static struct {
 	struct event *reap;      /* made active by dl_on_close: frees dl.closed once evhttp has let go */
 	struct dl_conn *closed;
 	struct dl_lograte refused_log, rate_log, http_log; /* connection_refused (cap, rate), http_refused */
+	struct dl_lograte total_log; /* connection_refused (max_connections) */
+	unsigned long live;       /* connections watched now */
+	unsigned max_total;       /* max_connections: more get 503 (0: no cap) */
+	unsigned long total_refused;
 	struct dl_conn *buckets[DL_BUCKETS];
 } dl;
 
@@ -234,6 +238,7 @@ struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls)
 		return bev;
 	}
 	bufferevent_incref(bev);
+	dl.live++;
 	c->bev = bev;
 	c->tls = tls;
 	/* over TLS the clock starts at the connection: the handshake counts towards the first request, so a
@@ -421,10 +426,18 @@ static void dl_count(struct dl_conn *c)
 	c->counted = true;
 	struct timespec now;
 	dl_now(&now);
-	int rc = conncap_take(fd, dl_ms(&now), &c->cap);
 	const char *why;
 	struct dl_lograte *lr;
-	if (rc == HSMCA_ERR_LIMIT) {
+	/* every address's too: the descriptors of the whole process (workers' connections to the database and the
+	 * signer included) are not to be taken by many addresses' worth of connections (a /56 is 256 /64s) */
+	int rc = 0;
+	if (dl.max_total && dl.live > dl.max_total) {
+		why = "max_connections";
+		lr = &dl.total_log;
+		dl.total_refused++;
+		dl_expire(c, 503, "Service Unavailable", "too-many-connections",
+			  "the frontend has max_connections connections open; try again shortly", true);
+	} else if ((rc = conncap_take(fd, dl_ms(&now), &c->cap)) == HSMCA_ERR_LIMIT) {
 		why = "max_connections_per_address";
 		lr = &dl.refused_log;
 		dl_expire(c, 503, "Service Unavailable", "too-many-connections",
@@ -466,6 +479,7 @@ static void dl_free(struct dl_conn *c)
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), dl_on_input, c);
 	evbuffer_remove_cb(bufferevent_get_output(c->bev), dl_on_output, c);
 	bufferevent_decref(c->bev); /* the last reference: the bufferevent and its descriptor are closed */
+	dl.live--;
 	conncap_release(c->cap);
 	free(c->reply);
 	free(c);
@@ -527,8 +541,9 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 }
 
 int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,
-		   unsigned max_fields, unsigned max_per_address, unsigned rate_per_address)
+		   unsigned max_fields, unsigned max_total, unsigned max_per_address, unsigned rate_per_address)
 {
+	dl.max_total = max_total;
 	static const struct timeval tick = { 0, 200000 }; /* also how soon the fd of a connection closed before
 							     * the router had a request of it is released */
 	dl.seconds = seconds ? seconds : 1;
@@ -557,4 +572,14 @@ void deadline_stop(void)
 unsigned long deadline_timeouts(void)
 {
 	return dl.timeouts;
+}
+
+unsigned long deadline_total_refused(void)
+{
+	return dl.total_refused;
+}
+
+unsigned long deadline_open(void)
+{
+	return dl.live;
 }

@@ -21,12 +21,16 @@
  * input exceeds max_input bytes is answered 413 and shut down. evhttp's own error replies (httperr.h) are
  * made JSON; its 400 for a request that took more than max_header bytes becomes 431. A header block is checked
  * as it arrives (hdrscan.h): refused framing gets 400, more than max_fields header fields 431, and the
- * connection is cut. A connection from an
+ * connection is cut. Once more than max_total connections are open in all (0: no cap), a new one is answered
+ * 503 too-many-connections (over TLS only shut) whatever its address. A connection from an
  * address that has max_per_address open already (0: no cap), or that opened more than rate_per_address a
  * second lately (0: no limit; 503 with Retry-After), is answered 503 and shut down (over TLS only shut,
  * before OpenSSL has read its ClientHello) (conncap.h). */
 int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,
-		   unsigned max_fields, unsigned max_per_address, unsigned rate_per_address) HSMCA_WUR;
+		   unsigned max_fields, unsigned max_total, unsigned max_per_address, unsigned rate_per_address) HSMCA_WUR;
+/* Connections refused because max_total were open (503 too-many-connections), and connections watched now. */
+unsigned long deadline_total_refused(void);
+unsigned long deadline_open(void);
 void deadline_stop(void);
 /* Registers a new connection's bufferevent (from an evhttp bevcb); returns bev (NULL stays NULL). */
 struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls);

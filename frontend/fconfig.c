@@ -13,7 +13,7 @@ enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_K
        FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_KEY_MAX_INFLIGHT, FCONF_KEY_CHECKPOINT_KEY,
        FCONF_KEY_CHECKPOINT_SECONDS, FCONF_KEY_CHECKPOINT_CERT, FCONF_KEY_DB_TIMEOUT, FCONF_KEY_INTENT_KEY,
        FCONF_KEY_INTENT_ACCEPT, FCONF_KEY_MAX_CONNS_PER_ADDRESS,
-       FCONF_KEY_CONN_RATE_PER_ADDRESS, FCONF_KEY_FORMER_ISSUERS, FCONF_NKEYS };
+       FCONF_KEY_CONN_RATE_PER_ADDRESS, FCONF_KEY_FORMER_ISSUERS, FCONF_KEY_MAX_CONNECTIONS, FCONF_NKEYS };
 
 struct fconf_ctx {
 	struct fconfig *c;
@@ -56,7 +56,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 					    "user", "max_inflight", "checkpoint_key", "checkpoint_seconds",
 					    "checkpoint_cert", "db_timeout_seconds", "intent_key_file",
 					    "intent_key_accept_file", "max_connections_per_address",
-					    "max_connection_rate_per_address", "former_issuers" };
+					    "max_connection_rate_per_address", "former_issuers", "max_connections" };
 	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
 	struct fconf_ctx *ctx = vctx;
 	struct fconfig *c = ctx->c;
@@ -106,6 +106,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 23: ok = conf_value_uint(v, 1000000, &n); c->max_conns_per_address = (unsigned)n; break;
 	case 24: ok = conf_value_uint(v, 1000000, &n); c->conn_rate_per_address = (unsigned)n; break;
 	case 25: ok = conf_value_str(v, c->former_issuers, sizeof(c->former_issuers)) && c->former_issuers[0]; break;
+	case 26: ok = conf_value_uint(v, 1000000, &n) && n >= 1; c->max_connections = (unsigned)n; break;
 	}
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }

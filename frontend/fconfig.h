@@ -32,6 +32,8 @@ struct fconfig {
 	unsigned max_inflight;              /* requests in the workers' or the committer's hands; more get 503 */
 	unsigned max_conns_per_address;     /* open connections from one IPv4 address or IPv6 /64 (0: no cap) */
 	unsigned conn_rate_per_address;     /* new connections a second from one (bursts of twice it; 0: no limit) */
+	unsigned max_connections;           /* open client connections in all (0 in the file: from the descriptor
+					     * limit, listen_conn_cap) */
 	unsigned recover_after_seconds;     /* pending rows older than this are re-signed by the recovery pass */
 	unsigned db_timeout_seconds;        /* the service's database sessions: a statement's longest run, and
 					     * connect and TCP timeouts (db_set_service_timeout); 0: none */

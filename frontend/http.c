@@ -106,7 +106,10 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_connection_addresses gauge\nhsmca_connection_addresses %lu\n"
 			 "# TYPE hsmca_tls_client_hellos_total counter\nhsmca_tls_client_hellos_total %lu\n"
 			 "# TYPE hsmca_profiles_diverged gauge\nhsmca_profiles_diverged %u\n"
-			 "# TYPE hsmca_commit_queue_items gauge\nhsmca_commit_queue_items %zu\n",
+			 "# TYPE hsmca_commit_queue_items gauge\nhsmca_commit_queue_items %zu\n"
+			 "# TYPE hsmca_connections_max_refused_total counter\nhsmca_connections_max_refused_total %lu\n"
+			 "# TYPE hsmca_connections gauge\nhsmca_connections %lu\n"
+			 "# TYPE hsmca_connections_max gauge\nhsmca_connections_max %u\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
 			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
@@ -114,7 +117,8 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 atomic_load(&h->app->checkpoint_tampered), atomic_load(&h->app->intents_refused),
 			 atomic_load(&h->app->rows_refused), conncap_refused(), conncap_open(),
 			 conncap_rate_refused(), conncap_entries(), tls_client_hellos(), http_profiles_diverged(h->app),
-			 h->app->committer ? committer_queued(h->app->committer) : (size_t)0);
+			 h->app->committer ? committer_queued(h->app->committer) : (size_t)0, deadline_total_refused(),
+			 deadline_open(), h->app->conf.max_connections);
 	if (n < 0 || (size_t)n >= sizeof(out)) { /* cut: never send a part, or bytes past the buffer */
 		http_json_error(req, 500, "internal", "the metrics do not fit their buffer");
 		return;
@@ -365,7 +369,8 @@ int http_run(struct app *a, struct listeners *l)
 	/* the input a connection may hold: a request's headers and body, and room for what a client pipelines */
 	if ((rc = deadline_start(h.base, a->conf.timeout_seconds,
 				 a->conf.max_header_size + a->conf.max_body + HTTP_INPUT_SLACK, a->conf.max_header_size,
-				 a->conf.max_headers, a->conf.max_conns_per_address, a->conf.conn_rate_per_address)))
+				 a->conf.max_headers, a->conf.max_connections, a->conf.max_conns_per_address,
+				 a->conf.conn_rate_per_address)))
 		goto out;
 	rc = HSMCA_ERR_IO;
 	/* the listeners were bound before the privilege drop; evhttp owns each fd once it accepts on it */

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -66,4 +67,34 @@ void listen_close(struct listeners *l)
 	SSL_CTX_free(l->tls);
 	l->plain_fd = l->tls_fd = -1;
 	l->tls = NULL;
+}
+
+int listen_conn_cap(struct fconfig *c, char *err)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_NOFILE, &r) != 0) {
+		snprintf(err, CONF_ERR_MAX, "cannot read the descriptor limit: %s", strerror(errno));
+		return HSMCA_ERR_CONFIG;
+	}
+	if (r.rlim_cur < r.rlim_max) { /* up to the hard limit: no privilege needed */
+		rlim_t want = r.rlim_max;
+		r.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &r) != 0)
+			(void)getrlimit(RLIMIT_NOFILE, &r);
+	}
+	unsigned long long have = r.rlim_cur == RLIM_INFINITY ? 1ULL << 20 : (unsigned long long)r.rlim_cur;
+	unsigned long long reserve = LISTEN_FD_RESERVE + (unsigned long long)LISTEN_FD_PER_THREAD * c->threads;
+	if (c->max_connections == 0) {
+		unsigned long long cap = have > reserve + 64 ? have - reserve : 64;
+		c->max_connections = cap > 1000000 ? 1000000 : (unsigned)cap;
+		return 0;
+	}
+	if (c->max_connections + reserve > have) {
+		snprintf(err, CONF_ERR_MAX, "max_connections = %u needs %llu descriptors with the %llu kept for the "
+			 "workers and the database and signer connections, and the limit is %llu: raise it (LimitNOFILE, "
+			 "ulimit -n) or lower max_connections", c->max_connections, c->max_connections + reserve, reserve,
+			 have);
+		return HSMCA_ERR_CONFIG;
+	}
+	return 0;
 }

@@ -19,6 +19,14 @@ struct listeners {
 /* Builds the TLS context (tls.h) and binds every listener c names; err (CONF_ERR_MAX) says which and why.
  * On failure nothing stays open. */
 int listen_open(const struct fconfig *c, struct listeners *out, char *err) HSMCA_WUR;
+/* Descriptors kept back from client connections: the workers', committer's, checkpoint's and watcher's
+ * database and signer connections, files, and room (LISTEN_FD_RESERVE + LISTEN_FD_PER_THREAD * threads). */
+#define LISTEN_FD_RESERVE 256
+#define LISTEN_FD_PER_THREAD 4
+/* Raises the soft descriptor limit to the hard one, then sets c->max_connections if the file left it 0 (the
+ * limit less the reserve, at least 64) or checks that the reserve still fits beside it (else err says what
+ * to raise or lower). */
+int listen_conn_cap(struct fconfig *c, char *err) HSMCA_WUR;
 /* Closes what is still open (fds set to -1 were handed on). */
 void listen_close(struct listeners *l);
 

@@ -379,7 +379,8 @@ static int fe_run(const struct fe_args *args)
 	if (!args->config)
 		return fe_usage();
 	wipealloc_install(); /* before anything of libevent's exists */
-	if (fconfig_load(args->config, &a.conf, err) || app_load(&a, err) || listen_open(&a.conf, &l, err)) {
+	if (fconfig_load(args->config, &a.conf, err) || listen_conn_cap(&a.conf, err) || app_load(&a, err) ||
+	    listen_open(&a.conf, &l, err)) {
 		log_event("error", "startup_failed", "why=\"%s\"", err);
 		return 1;
 	}

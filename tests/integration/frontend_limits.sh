@@ -453,6 +453,61 @@ EOP
 grep -q 'event=connection_refused tls=no refused=1 why="max_connections_per_address"' "$T/frontend.log" || fail "the refusal was not logged"
 pass "max_connections_per_address (8): $(cat "$T/cap.out")"
 
+# at most max_connections open in all, whatever the address (the per-address cap alone let 64 IPv4 addresses,
+# or a /56's 256 /64s, take every descriptor): with 6, connections from six addresses are served, a seventh
+# from a new address gets 503 too-many-connections with Retry-After, and once one closes a new one is served;
+# a max_connections the descriptor limit cannot hold beside the reserve is refused at start
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_conf "max_connections = 2000"
+# (lowered, which needs no privilege; a frontend that started would serve until the timeout)
+OUT=$(ulimit -n 1024 && timeout 20 "$FRONTEND" run -c "$T/frontend.conf" 2>&1) && fail "max_connections over the descriptor limit started"
+grepq 'max_connections = 2000 needs [0-9]* descriptors .* and the limit is 1024: raise it' <<<"$OUT" \
+	|| fail "max_connections over the descriptor limit: $OUT"
+fe_start "max_connections = 6"
+python3 - "$PORT" > "$T/maxconn.out" <<'EOP' || fail "max_connections: $(cat "$T/maxconn.out")"
+import socket, sys, time
+from sockread import read_to_end
+port = int(sys.argv[1])
+def conn(src):
+    s = socket.socket(); s.bind((src, 0)); s.connect(("127.0.0.1", port)); s.settimeout(3); return s
+def get(s, path="/healthz"):
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(
+            [l for l in data.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1]):
+        d = s.recv(65536)
+        if not d: break
+        data += d
+    return data
+# fe_start's health check counts until evhttp has let it go: wait for it
+probe = conn("127.0.0.60")
+for _ in range(100):
+    if b"\nhsmca_connections 1\n" in get(probe, "/metrics"): break
+    time.sleep(0.05)
+else:
+    raise AssertionError("fe_start's connection still counted")
+held = [probe] + [conn("127.0.0.%d" % (61 + i)) for i in range(5)]
+for s in held:
+    assert get(s).startswith(b"HTTP/1.1 200 "), "one of the six not served"
+seventh = conn("127.0.0.70")
+refused = read_to_end(seventh)
+assert refused.startswith(b"HTTP/1.1 503 Service Unavailable\r\n") and b'"code": "too-many-connections"' in refused \
+    and b"Retry-After: 1\r\n" in refused and b"max_connections" in refused, "the seventh connection: %r" % refused
+m = get(held[0], "/metrics").decode()
+assert "hsmca_connections_max_refused_total 1\n" in m and "hsmca_connections_max 6\n" in m, m
+held[5].close()
+for _ in range(100): # released as evhttp frees it (at the latest by the next sweep, 200 ms)
+    if "\nhsmca_connections 5\n" in get(held[0], "/metrics").decode(): break
+    time.sleep(0.05)
+else:
+    raise AssertionError("the closed connection still counted")
+again = conn("127.0.0.71")
+assert get(again).startswith(b"HTTP/1.1 200 "), "not served after one closed"
+print("six from six addresses served, a seventh from a new address 503 with Retry-After, served again once one closed")
+EOP
+grepq 'event=connection_refused tls=no refused=1 why="max_connections"' "$T/frontend.log" || fail "the max_connections refusal was not logged"
+pass "max_connections (6): $(cat "$T/maxconn.out"); one the descriptor limit cannot hold is refused at start"
+
 # at most max_connection_rate_per_address new connections a second from one address (a bucket of twice it):
 # a burst from 127.0.0.1 is served until the bucket is empty, the next gets 503 connection-rate with
 # Retry-After; 127.0.0.2 is served meanwhile, and 127.0.0.1 again once the bucket has refilled a little
