@@ -75,6 +75,7 @@ static struct {
 	struct dl_conn *closed;
 	struct dl_lograte refused_log, rate_log, http_log; /* connection_refused (cap, rate), http_refused */
 	struct dl_lograte total_log; /* connection_refused (max_connections) */
+	struct dl_lograte timeout_log, large_log; /* request_timeout, request_too_large */
 	unsigned long live;       /* connections watched now */
 	unsigned max_total;       /* max_connections: more get 503 (0: no cap) */
 	unsigned long total_refused;
@@ -383,11 +384,17 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 	c->expired = true;
 	if (status == 0) {
 		n = -1;
-	} else if (status == 408) {
+	} else if (status == 408) { /* logged at most once a second, with the count (a flood must not fill the log) */
+		unsigned long count;
 		dl.timeouts++;
-		log_event("warn", "request_timeout", "tls=%s seconds=%u", c->tls ? "yes" : "no", dl.seconds);
+		if (dl_lograte_due(&dl.timeout_log, &count))
+			log_event("warn", "request_timeout", "tls=%s seconds=%u count=%lu", c->tls ? "yes" : "no",
+				  dl.seconds, count);
 	} else if (status == 413) {
-		log_event("warn", "request_too_large", "tls=%s max_input=%zu", c->tls ? "yes" : "no", dl.max_input);
+		unsigned long count;
+		if (dl_lograte_due(&dl.large_log, &count))
+			log_event("warn", "request_too_large", "tls=%s max_input=%zu count=%lu", c->tls ? "yes" : "no",
+				  dl.max_input, count);
 	}
 	if (fd < 0)
 		return;
