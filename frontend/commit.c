@@ -135,15 +135,24 @@ static int commit_batch(struct committer *c, struct commit_item *batch)
  * outcome: 0 if exactly this intent, or this issued certificate, is what the row holds (else an intent's
  * HSMCA_ERR_SERIAL stands: its serial is another row's, draw again); HSMCA_ERR_EXISTS if
  * the row was completed otherwise (issued with another DER, failed, revoked), which is not "will be
- * recovered"; else rc unchanged. In the batch's transaction, after the item's savepoint was rolled back. */
+ * recovered"; else rc unchanged. An intent counts as stored only while its row is pending (one found issued
+ * or failed was completed by another path, recovery in another frontend say: HSMCA_ERR_EXISTS, not signed
+ * again), and a row that cannot be looked at is HSMCA_ERR_IO, never SERIAL (a fresh serial for an intent that
+ * may be stored would make two certificates of one request). In the batch's transaction, after the item's
+ * savepoint was rolled back. */
 static int commit_recheck(struct db *db, const struct commit_item *i, int rc)
 {
 	char status[16];
 	bool same = false;
 	if (i->kind == COMMIT_INTENT && rc == HSMCA_ERR_SERIAL) {
 		const struct db_cert *ct = i->intent->cert;
-		if (db_cert_compare(db, ct->serial_hex, ct->tbs, ct->tbs_len, NULL, 0, status, sizeof status, &same) == 0 &&
-		    same) {
+		if (db_cert_compare(db, ct->serial_hex, ct->tbs, ct->tbs_len, NULL, 0, status, sizeof status, &same) != 0)
+			return HSMCA_ERR_IO;
+		if (same && strcmp(status, "pending") != 0 && strcmp(status, "held") != 0) {
+			log_event("warning", "commit_not_pending", "serial=%s status=%s what=intent", ct->serial_hex, status);
+			return HSMCA_ERR_EXISTS;
+		}
+		if (same) {
 			log_event("info", "commit_already_stored", "serial=%s what=intent", ct->serial_hex);
 			return 0;
 		}

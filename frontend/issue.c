@@ -568,8 +568,14 @@ static int issue_hosts(struct csr *csr, const struct json_node *hosts, char *why
 	return 0;
 }
 
-void issue_intent_refusal(struct issue_outcome *o, int rc)
+void issue_intent_refusal(struct issue_outcome *o, int rc, bool renewal)
 {
+	if (rc == HSMCA_ERR_EXISTS && !renewal) { /* commit_recheck: stored, then completed by another path */
+		o->status = 409;
+		o->code = "not-pending";
+		issue_why_not_pending(o->serial, o->why, sizeof(o->why));
+		return;
+	}
 	if (rc == HSMCA_ERR_EXISTS) {
 		o->status = 409;
 		o->code = "already-renewed";
@@ -698,7 +704,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 	if (p->needs_approval) {
 		/* committed as held: nothing is signed until a second person approves (approve.c) */
 		if ((rc = issue_commit_intent_drawn(w, p, actor, o, &csr, &tbs, validity, x, &o->approval_id, &inflight))) {
-			issue_intent_refusal(o, rc);
+			issue_intent_refusal(o, rc, x && x->renews_serial);
 			goto out;
 		}
 		o->recorded = true;
@@ -708,7 +714,7 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 		goto out;
 	}
 	if ((rc = issue_commit_intent_drawn(w, p, actor, o, &csr, &tbs, validity, x, NULL, &inflight))) {
-		issue_intent_refusal(o, rc);
+		issue_intent_refusal(o, rc, x && x->renews_serial);
 		goto out;
 	}
 	o->recorded = true;

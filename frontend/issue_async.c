@@ -136,8 +136,10 @@ static void issue_async_done(void *arg, int rc)
 		return; /* queued again under a fresh serial; this callback runs again */
 	if (rc) {
 		struct issue_outcome o;
+		memset(&o, 0, sizeof(o));
+		snprintf(o.serial, sizeof(o.serial), "%s", serial);
 		log_event("error", "db_failed", "step=intent serial=%s rc=%d", serial, rc);
-		issue_intent_refusal(&o, rc);
+		issue_intent_refusal(&o, rc, false); /* (renewals are not issued here: issue_core) */
 		job_error(j, o.status, o.code, o.why);
 	} else if (a->s.sign_rc == HSMCA_ERR_IO || a->s.sign_rc == HSMCA_ERR_AGAIN) {
 		atomic_fetch_add(&a->app->failed, 1); /* stays pending: recovery completes it */

@@ -49,9 +49,10 @@ void issue_rec_free(struct issue_rec *r);
 
 /* The audit details of a failed request: {"reason": why} (or {} if it cannot be written). */
 void issue_fail_details(const char *why, char *out, size_t out_len);
-/* Why an intent could not be committed: a renewal that lost the race to another one (409), or the
+/* Why an intent could not be committed: a renewal that lost the race to another one (409), an intent found
+ * stored but completed another way meanwhile (409 not-pending naming o->serial; renewal false), or the
  * database (503). */
-void issue_intent_refusal(struct issue_outcome *o, int rc);
+void issue_intent_refusal(struct issue_outcome *o, int rc, bool renewal);
 /* The checks and the TBS, touching nothing but memory (so the event loop may run them): 0 with csr, tbs,
  * o->serial and validity, or -1 with the refusal in o. csr and tbs are initialised by the caller, who frees
  * them either way. */

@@ -711,6 +711,13 @@ static int cmd_batch_partial(const char *conninfo)
 	/* an intent already stored with its TBS is stored (one audit row); the same serial with another TBS is not */
 	CHECK(committer_run_intent(cm, &in[U], batch_intent_apply, &in[U]) == 0);
 	CHECK(audit_count(other, s[U], "certificate.requested") == 1);
+	/* ... but only while its row is pending: S's intent (its TBS, the row issued since, by another path) is
+	 * not "stored", which would send it to the signer again; it is completed (HSMCA_ERR_EXISTS: 409 not-pending) */
+	int rs = committer_run_intent(cm, &in[S], batch_intent_apply, &in[S]);
+	if (rs != HSMCA_ERR_EXISTS)
+		printf("an intent whose row was issued meanwhile: rc %d\n", rs);
+	CHECK(rs == HSMCA_ERR_EXISTS);
+	CHECK(status_is(other, s[S], "issued") && audit_count(other, s[S], "certificate.requested") == 1);
 	memcpy(tbs2, tbs[U], TBS_LEN);
 	tbs2[TBS_LEN - 1] ^= 1;
 	struct db_cert c2 = c[U];
