@@ -606,6 +606,11 @@ int db_reconnect_if_lost(struct db *db)
 	return rc;
 }
 
+bool db_connection_ok(const struct db *db)
+{
+	return db && db->conn && PQstatus(db->conn) == CONNECTION_OK;
+}
+
 int db_ensure(struct db *db)
 {
 	/* an idle session has nothing to read unless the server ended it (restart, terminated backend): reading

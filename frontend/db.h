@@ -53,6 +53,8 @@ int db_ensure(struct db *db) HSMCA_WUR;
  * plans are made again for the tables as they are now: PostgreSQL keeps a generic plan chosen while a
  * table was small (a sequential scan of it) until an ANALYZE, which autovacuum may run minutes later. */
 int db_replan(struct db *db) HSMCA_WUR;
+/* True while the session is up (a statement's error left it usable). */
+bool db_connection_ok(const struct db *db);
 /* The message of the last failure on db (one line; never NULL). */
 const char *db_errmsg(const struct db *db);
 /* True if the last error was a statement that ran past db_set_service_timeout's limit (or was cancelled):

@@ -847,6 +847,7 @@ struct issue_recover_ctx {
 	struct worker *w;
 	const char *serial; /* the row being recovered */
 	unsigned issued, failed, deferred, skipped;
+	bool signer_down; /* the signer did not answer: the pass ends */
 };
 
 /* db_cert_claim_pending's fn: the row is pending and locked by this transaction, so no other frontend's
@@ -882,8 +883,10 @@ static int issue_recover_claimed(void *vctx, struct db *db, const struct db_inte
 		rc = 0;
 		goto out;
 	}
-	if (rc && rc != HSMCA_ERR_POLICY)
+	if (rc && rc != HSMCA_ERR_POLICY) {
+		ctx->signer_down = rc == HSMCA_ERR_IO;
 		goto out; /* HSMCA_ERR_IO: signer unreachable or no answer in time: the row stays pending */
+	}
 	issue_fail_details(rc ? why : NULL, details, sizeof(details));
 	struct issue_result r = { "recovery", ctx->serial, rc ? why : NULL, rc ? details : "{}", rc ? NULL : &der };
 	if ((rc = issue_result_apply(db, &r)) == 0) {
@@ -906,9 +909,13 @@ static int issue_recover_one(void *vctx, const char *serial, const char *issuer,
 		return 0;
 	}
 	ctx->serial = serial;
+	ctx->signer_down = false;
 	int rc = db_cert_claim_pending(ctx->w->db, serial, issue_recover_claimed, ctx, &claimed);
-	if (rc == HSMCA_ERR_IO)
-		return rc; /* the signer (or the database) is unavailable: the pass ends, the rows stay pending */
+	/* the signer or the database unavailable: the pass ends, the rows stay pending. A server error on this
+	 * row alone (a statement it fails, with the session up) is logged and the pass goes on: every row after
+	 * it (they are taken in id order) would otherwise wait for ever behind it */
+	if (rc == HSMCA_ERR_IO && (ctx->signer_down || !db_connection_ok(ctx->w->db)))
+		return rc;
 	if (rc)
 		log_event("error", "recovery_failed", "serial=%s rc=%d why=\"%s\"", serial, rc, db_errmsg(ctx->w->db));
 	else if (!claimed)
@@ -918,7 +925,7 @@ static int issue_recover_one(void *vctx, const char *serial, const char *issuer,
 
 int issue_recover(struct worker *w, unsigned min_age, unsigned *out_issued, unsigned *out_failed)
 {
-	struct issue_recover_ctx ctx = { w, NULL, 0, 0, 0, 0 };
+	struct issue_recover_ctx ctx = { .w = w };
 	int rc = issue_db(w);
 	issue_ahead_clear(); /* recovery's answers come from the signer itself (its err_code is read) */
 	if (!rc)

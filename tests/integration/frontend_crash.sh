@@ -292,3 +292,39 @@ st=$(curl -sS -o "$T/nokey.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --da
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where profile = 'nokey'")" = failed ] \
 	|| fail "the row under a key the signer lacks is not failed"
 pass "a live request under a key label the signer does not hold: 502 with the signer's reason, the row failed"
+
+# 6. a row the recovery pass cannot write (a server error on it alone, here a trigger of the test's) is logged
+# and the pass goes on: before, it ended the pass as if the database were down, and every pending row after it
+# (taken in id order) waited for ever behind it
+kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+fe_start "recover_after_seconds = 1"
+for i in 1 2; do
+	st=$(curl -sS -o "$T/down-$i.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --data-binary @"$T/req.json" \
+		"$URL/api/v1/certificates")
+	[ "$st" = 503 ] && grepq '"signer-unavailable"' "$T/down-$i.body" || fail "request $i with the signer down: $st $(cat "$T/down-$i.body")"
+	eval "S$i=\$(grep -o 'certificate [0-9a-f]* is recorded' \"\$T/down-\$i.body\" | cut -d' ' -f2)"
+done
+[ -n "$S1" ] && [ -n "$S2" ] || fail "the two pending serials: '$S1' '$S2'"
+pg_psql "$T/pg" owner -c "CREATE FUNCTION public.test_fail_row() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN IF OLD.serial_hex = '$S1' AND NEW.status <> OLD.status THEN
+		RAISE EXCEPTION 'test: this row cannot be written' USING ERRCODE = 'XX000'; END IF; RETURN NEW; END \$\$;
+	CREATE TRIGGER test_fail_row BEFORE UPDATE ON certificates FOR EACH ROW EXECUTE FUNCTION public.test_fail_row()" \
+	> /dev/null || fail "the test's trigger"
+signer_start
+signer_unseal alice bob carol
+for _ in $(seq 200); do
+	[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S2'")" = issued ] && break
+	sleep 0.1
+done
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S2'")" = issued ] \
+	|| fail "the row after the one recovery cannot write is still $(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S2'")"
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S1'")" = pending ] || fail "the row the trigger refuses"
+grepq "event=recovery_failed serial=$S1 " "$T/frontend.log" || fail "the row recovery cannot write was not logged"
+pg_psql "$T/pg" owner -c "DROP TRIGGER test_fail_row ON certificates; DROP FUNCTION public.test_fail_row()" > /dev/null
+for _ in $(seq 200); do
+	[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S1'")" = issued ] && break
+	sleep 0.1
+done
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S1'")" = issued ] || fail "the row once writable again"
+pass "a row the recovery pass cannot write is logged and passed over: the pending rows after it are recovered, and it is once it can be written"
