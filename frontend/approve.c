@@ -16,6 +16,7 @@
 #include "log.h"
 #include "profile.h"
 #include "route.h"
+#include "unrecorded.h"
 
 #define APPROVE_LIST_MAX 500
 
@@ -180,6 +181,8 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 		issue_fail_unrenewable(w, actor, serial, c.renews, why);
 		job_error(j, 403, "not-renewable", why);
 	} else if (crc) {
+		if (!rc) /* the recovery pass stores this certificate rather than signing the TBS again */
+			unrecorded_put(serial, der.data, der.len);
 		job_error(j, 503, "unavailable", rc ? "refused by the signer; recording it failed and the recovery pass will retry"
 						    : "signed; recording it failed and the recovery pass will complete it");
 	} else if (rc && sent) {

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pool.h"
 #include "tbsbuild.h"
+#include "unrecorded.h"
 
 
 void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, const char *code, const char *why)
@@ -749,7 +750,8 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 			o->code = "not-renewable";
 			goto out;
 		}
-		/* signed but not recorded as issued: the row stays pending and recovery re-signs it */
+		/* signed but not recorded as issued: the row stays pending and recovery stores this certificate */
+		unrecorded_put(o->serial, o->der.data, o->der.len);
 		issue_why_unrecorded(o->serial, o->why, sizeof(o->why));
 		goto out;
 	}
@@ -870,6 +872,9 @@ static int issue_recover_claimed(void *vctx, struct db *db, const struct db_inte
 		snprintf(why, sizeof why, "renews %s, which is %s now", in->renews,
 			 in->renewed_status ? in->renewed_status : "gone");
 		rc = HSMCA_ERR_POLICY;
+	} else if (rc == 0 && unrecorded_take(in->serial_hex, in->tbs, in->tbs_len, &der)) {
+		/* signed by this process before, its issued state not committed: that certificate, not a second one */
+		log_event("info", "recovery_unrecorded", "serial=%s", ctx->serial);
 	} else if (rc == 0) {
 		dbuf_add(&t, in->tbs, in->tbs_len);
 		rc = t.failed ? HSMCA_ERR_NOMEM : issue_sign(ctx->w, in->issuer, &t, &der, why, false);
@@ -892,6 +897,8 @@ static int issue_recover_claimed(void *vctx, struct db *db, const struct db_inte
 	if ((rc = issue_result_apply(db, &r)) == 0) {
 		(der.len ? ctx->issued++ : ctx->failed++);
 		log_event("info", "recovered", "serial=%s outcome=%s", ctx->serial, der.len ? "issued" : "failed");
+	} else if (der.len) {
+		unrecorded_put(ctx->serial, der.data, der.len); /* the next pass stores it, not a second signature */
 	}
 out:
 	dbuf_free(&t);

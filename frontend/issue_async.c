@@ -12,6 +12,7 @@
 #include "commit.h"
 #include "inflight.h"
 #include "issue_priv.h"
+#include "unrecorded.h"
 #include "log.h"
 
 /* One request in flight: everything the committer's callbacks need, owned here (freed by issue_async_finish). */
@@ -159,6 +160,7 @@ static void issue_async_done(void *arg, int rc)
 		job_error(j, 409, "not-pending", a->s.why);
 	} else if (a->s.result_rc) {
 		log_event("error", "db_failed", "step=result serial=%s rc=%d", serial, a->s.result_rc);
+		unrecorded_put(serial, a->s.der.data, a->s.der.len); /* recovery stores it instead of signing again */
 		issue_why_unrecorded(serial, a->s.why, sizeof(a->s.why));
 		job_error(j, 503, "unavailable", a->s.why); /* stays pending (recovery re-signs it), or was issued */
 	} else {

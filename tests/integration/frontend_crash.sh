@@ -321,10 +321,41 @@ done
 	|| fail "the row after the one recovery cannot write is still $(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S2'")"
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S1'")" = pending ] || fail "the row the trigger refuses"
 grepq "event=recovery_failed serial=$S1 " "$T/frontend.log" || fail "the row recovery cannot write was not logged"
+# (passes after the first store the certificate it signed then, not a new signature each: frontend/unrecorded.h)
+for _ in $(seq 200); do [ "$(grep -c "event=recovery_failed serial=$S1 " "$T/frontend.log")" -ge 3 ] && break; sleep 0.1; done
+[ "$(grep -c "event=recovery_failed serial=$S1 " "$T/frontend.log")" -ge 3 ] || fail "fewer than three passes over the row"
 pg_psql "$T/pg" owner -c "DROP TRIGGER test_fail_row ON certificates; DROP FUNCTION public.test_fail_row()" > /dev/null
 for _ in $(seq 200); do
 	[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S1'")" = issued ] && break
 	sleep 0.1
 done
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S1'")" = issued ] || fail "the row once writable again"
-pass "a row the recovery pass cannot write is logged and passed over: the pending rows after it are recovered, and it is once it can be written"
+signed_count() { # SERIAL: signatures the signer logged for the row's TBS
+	local h; h=$(pg_psql "$T/pg" owner -c "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$1'")
+	grep -c "event=signed type=0x10 key=int .*tbs_sha256=$h" "$T/signer.log" || true
+}
+[ "$(signed_count "$S1")" = 1 ] || fail "the row recovery could not write was signed $(signed_count "$S1") times in its passes"
+pass "a row the recovery pass cannot write is logged and passed over: the pending rows after it are recovered, and it is once it can be written, with the one certificate signed for it"
+
+# 7. a live request whose issued state cannot be committed (a passing fault; here a trigger of the test's refuses
+# every pending -> issued) gets 503 naming its certificate, and the recovery pass stores the certificate that
+# was signed for it, not a second one (it signed the TBS again: the first certificate was thrown away)
+pg_psql "$T/pg" owner -c "CREATE FUNCTION public.test_fail_issued() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN IF OLD.status = 'pending' AND NEW.status = 'issued' THEN
+		RAISE EXCEPTION 'test: no row becomes issued' USING ERRCODE = 'XX000'; END IF; RETURN NEW; END \$\$;
+	CREATE TRIGGER test_fail_issued BEFORE UPDATE ON certificates FOR EACH ROW EXECUTE FUNCTION public.test_fail_issued()" \
+	> /dev/null || fail "the test's second trigger"
+st=$(curl -sS -o "$T/unrec.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --data-binary @"$T/req.json" "$URL/api/v1/certificates")
+S3=$(grep -o 'certificate [0-9a-f]* was signed but could not be confirmed as recorded' "$T/unrec.body" | cut -d' ' -f2)
+[ "$st" = 503 ] && [ -n "$S3" ] || fail "a request whose issued state cannot be committed: $st $(cat "$T/unrec.body")"
+for _ in $(seq 200); do [ "$(grep -c "event=recovery_failed serial=$S3 " "$T/frontend.log")" -ge 2 ] && break; sleep 0.1; done
+[ "$(grep -c "event=recovery_failed serial=$S3 " "$T/frontend.log")" -ge 2 ] || fail "fewer than two recovery passes over $S3"
+pg_psql "$T/pg" owner -c "DROP TRIGGER test_fail_issued ON certificates; DROP FUNCTION public.test_fail_issued()" > /dev/null
+for _ in $(seq 200); do
+	[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S3'")" = issued ] && break
+	sleep 0.1
+done
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S3'")" = issued ] || fail "$S3 not recovered"
+[ "$(signed_count "$S3")" = 1 ] || fail "the certificate whose issued state failed was signed $(signed_count "$S3") times"
+grepq "event=recovery_unrecorded serial=$S3" "$T/frontend.log" || fail "recovery did not take the kept certificate"
+pass "a live request whose issued state could not be committed: 503 naming it, and recovery stores the certificate signed for it (one signature)"
