@@ -33,6 +33,7 @@ struct dl_conn {
 	size_t reply_len;
 	bool fresh;              /* on dl.fresh: not yet counted against its address (the sweep keeps it) */
 	bool counted;            /* conncap_take has seen it (cap: its address's count, NULL if not counted) */
+	bool admitted;           /* counted and served: one of dl.live */
 	struct conncap_entry *cap;
 	struct dl_conn *next_fresh;
 	void (*close_fn)(struct evhttp_connection *, void *); /* deadline_set_closecb: called from dl_on_close */
@@ -76,7 +77,7 @@ static struct {
 	struct dl_lograte refused_log, rate_log, http_log; /* connection_refused (cap, rate), http_refused */
 	struct dl_lograte total_log; /* connection_refused (max_connections) */
 	struct dl_lograte timeout_log, large_log; /* request_timeout, request_too_large */
-	unsigned long live;       /* connections watched now */
+	unsigned long live;       /* connections admitted (dl_count) and not yet freed */
 	unsigned max_total;       /* max_connections: more get 503 (0: no cap) */
 	unsigned long total_refused;
 	struct dl_conn *buckets[DL_BUCKETS];
@@ -239,7 +240,6 @@ struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls)
 		return bev;
 	}
 	bufferevent_incref(bev);
-	dl.live++;
 	c->bev = bev;
 	c->tls = tls;
 	/* over TLS the clock starts at the connection: the handshake counts towards the first request, so a
@@ -438,7 +438,7 @@ static void dl_count(struct dl_conn *c)
 	/* every address's too: the descriptors of the whole process (workers' connections to the database and the
 	 * signer included) are not to be taken by many addresses' worth of connections (a /56 is 256 /64s) */
 	int rc = 0;
-	if (dl.max_total && dl.live > dl.max_total) {
+	if (dl.max_total && dl.live >= dl.max_total) {
 		why = "max_connections";
 		lr = &dl.total_log;
 		dl.total_refused++;
@@ -458,7 +458,9 @@ static void dl_count(struct dl_conn *c)
 			  "keep connections open and reuse them",
 			  true);
 	} else {
-		return; /* counted, or not countable (no memory, not an IP peer): served */
+		c->admitted = true; /* counted, or not countable (no memory, not an IP peer): served */
+		dl.live++;
+		return;
 	}
 	unsigned long count;
 	if (dl_lograte_due(lr, &count))
@@ -486,7 +488,8 @@ static void dl_free(struct dl_conn *c)
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), dl_on_input, c);
 	evbuffer_remove_cb(bufferevent_get_output(c->bev), dl_on_output, c);
 	bufferevent_decref(c->bev); /* the last reference: the bufferevent and its descriptor are closed */
-	dl.live--;
+	if (c->admitted)
+		dl.live--;
 	conncap_release(c->cap);
 	free(c->reply);
 	free(c);

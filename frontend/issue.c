@@ -597,7 +597,11 @@ void issue_intent_refusal(struct issue_outcome *o, int rc, bool renewal)
 	}
 	o->status = 503;
 	o->code = "unavailable";
-	snprintf(o->why, sizeof(o->why), "could not record the request");
+	if (rc == HSMCA_ERR_IO && o->serial[0]) /* the connection lost: the server may have stored it all the same */
+		snprintf(o->why, sizeof(o->why), "could not record the request, or not confirm that it was: if certificate "
+			 "%s was recorded, the recovery pass completes it (GET /api/v1/certificates/%s)", o->serial, o->serial);
+	else
+		snprintf(o->why, sizeof(o->why), "could not record the request");
 }
 
 int issue_sans_text(struct csr *csr, const char *text, char *why)
@@ -849,8 +853,11 @@ struct issue_recover_ctx {
 	struct worker *w;
 	const char *serial; /* the row being recovered */
 	unsigned issued, failed, deferred, skipped;
+	const char *outcome; /* what the claimed row was written as ("issued", "failed"), NULL if nothing */
 	bool signer_down; /* the signer did not answer: the pass ends */
+	unsigned failed_in_a_row; /* rows the database refused one after another: at ISSUE_RECOVER_FAILS the pass ends */
 };
+#define ISSUE_RECOVER_FAILS 3
 
 /* db_cert_claim_pending's fn: the row is pending and locked by this transaction, so no other frontend's
  * recovery signs it meanwhile; signs its TBS and writes its state and audit row in the same transaction
@@ -894,12 +901,12 @@ static int issue_recover_claimed(void *vctx, struct db *db, const struct db_inte
 	}
 	issue_fail_details(rc ? why : NULL, details, sizeof(details));
 	struct issue_result r = { "recovery", ctx->serial, rc ? why : NULL, rc ? details : "{}", rc ? NULL : &der };
-	if ((rc = issue_result_apply(db, &r)) == 0) {
-		(der.len ? ctx->issued++ : ctx->failed++);
-		log_event("info", "recovered", "serial=%s outcome=%s", ctx->serial, der.len ? "issued" : "failed");
-	} else if (der.len) {
-		unrecorded_put(ctx->serial, der.data, der.len); /* the next pass stores it, not a second signature */
-	}
+	/* kept until the claim's transaction has committed (issue_recover_one drops it then): if the write or the
+	 * COMMIT fails, the next pass stores this certificate, not a second signature */
+	if (der.len)
+		unrecorded_put(ctx->serial, der.data, der.len);
+	if ((rc = issue_result_apply(db, &r)) == 0)
+		ctx->outcome = der.len ? "issued" : "failed";
 out:
 	dbuf_free(&t);
 	dbuf_free(&der);
@@ -917,15 +924,28 @@ static int issue_recover_one(void *vctx, const char *serial, const char *issuer,
 	}
 	ctx->serial = serial;
 	ctx->signer_down = false;
+	ctx->outcome = NULL;
 	int rc = db_cert_claim_pending(ctx->w->db, serial, issue_recover_claimed, ctx, &claimed);
+	if (rc == 0 && ctx->outcome) { /* committed */
+		unrecorded_drop(serial);
+		(strcmp(ctx->outcome, "issued") == 0 ? ctx->issued++ : ctx->failed++);
+		log_event("info", "recovered", "serial=%s outcome=%s", serial, ctx->outcome);
+	}
 	/* the signer or the database unavailable: the pass ends, the rows stay pending. A server error on this
 	 * row alone (a statement it fails, with the session up) is logged and the pass goes on: every row after
-	 * it (they are taken in id order) would otherwise wait for ever behind it */
+	 * it (they are taken in id order) would otherwise wait for ever behind it. Not after a statement timeout
+	 * (the next row would wait as long), nor after ISSUE_RECOVER_FAILS such rows in a row (the database
+	 * refusing every write: each row would be signed and its write fail, pass after pass) */
 	if (rc == HSMCA_ERR_IO && (ctx->signer_down || !db_connection_ok(ctx->w->db)))
 		return rc;
-	if (rc)
+	if (rc) {
 		log_event("error", "recovery_failed", "serial=%s rc=%d why=\"%s\"", serial, rc, db_errmsg(ctx->w->db));
-	else if (!claimed)
+		if (db_timed_out(ctx->w->db) || ++ctx->failed_in_a_row >= ISSUE_RECOVER_FAILS)
+			return rc;
+		return 0;
+	}
+	ctx->failed_in_a_row = 0;
+	if (!claimed)
 		ctx->skipped++; /* completed meanwhile, or another frontend's recovery holds it */
 	return 0;
 }

@@ -103,6 +103,15 @@ bool unrecorded_take(const char *serial, const uint8_t *tbs, size_t tbs_len, str
 	return ok;
 }
 
+void unrecorded_drop(const char *serial)
+{
+	pthread_mutex_lock(&ur.mu);
+	struct unrecorded_entry *e = ur.n ? unrecorded_find(serial) : NULL;
+	if (e)
+		unrecorded_clear(e);
+	pthread_mutex_unlock(&ur.mu);
+}
+
 size_t unrecorded_count(void)
 {
 	pthread_mutex_lock(&ur.mu);

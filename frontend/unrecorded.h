@@ -21,6 +21,8 @@ void unrecorded_put(const char *serial, const uint8_t *der, size_t len);
 /* Moves the certificate kept for serial into out (emptied first) and forgets it: true if there was one and its
  * TBSCertificate is exactly tbs (one that is not is dropped: the row is signed again). */
 bool unrecorded_take(const char *serial, const uint8_t *tbs, size_t tbs_len, struct dbuf *out);
+/* Forgets the certificate kept for serial, if any (its issued state is committed). */
+void unrecorded_drop(const char *serial);
 /* Certificates kept now. */
 size_t unrecorded_count(void);
 

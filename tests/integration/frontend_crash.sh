@@ -296,15 +296,30 @@ pass "a live request under a key label the signer does not hold: 502 with the si
 # 6. a row the recovery pass cannot write (a server error on it alone, here a trigger of the test's) is logged
 # and the pass goes on: before, it ended the pass as if the database were down, and every pending row after it
 # (taken in id order) waited for ever behind it
+row_status() { pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$1'"; }
+wait_row() { # SERIAL STATUS: up to 20 s
+	for _ in $(seq 200); do [ "$(row_status "$1")" = "$2" ] && return 0; sleep 0.1; done
+	fail "$1 is $(row_status "$1"), not $2"
+}
+wait_passes() { # SERIAL N: until the recovery pass has failed on the row N times
+	for _ in $(seq 200); do [ "$(grep -c "event=recovery_failed serial=$1 " "$T/frontend.log")" -ge "$2" ] && return 0; sleep 0.1; done
+	fail "fewer than $2 recovery passes failed on $1"
+}
+signed_count() { # SERIAL: signatures the signer logged for the row's TBS
+	local h; h=$(pg_psql "$T/pg" owner -c "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$1'")
+	grep -c "event=signed type=0x10 key=int .*tbs_sha256=$h" "$T/signer.log" || true
+}
 kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 fe_start "recover_after_seconds = 1"
+S=()
 for i in 1 2; do
 	st=$(curl -sS -o "$T/down-$i.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --data-binary @"$T/req.json" \
 		"$URL/api/v1/certificates")
 	[ "$st" = 503 ] && grepq '"signer-unavailable"' "$T/down-$i.body" || fail "request $i with the signer down: $st $(cat "$T/down-$i.body")"
-	eval "S$i=\$(grep -o 'certificate [0-9a-f]* is recorded' \"\$T/down-\$i.body\" | cut -d' ' -f2)"
+	S+=("$(grep -o 'certificate [0-9a-f]* is recorded' "$T/down-$i.body" | cut -d' ' -f2 || true)")
 done
+S1=${S[0]} S2=${S[1]}
 [ -n "$S1" ] && [ -n "$S2" ] || fail "the two pending serials: '$S1' '$S2'"
 pg_psql "$T/pg" owner -c "CREATE FUNCTION public.test_fail_row() RETURNS trigger LANGUAGE plpgsql AS \$\$
 	BEGIN IF OLD.serial_hex = '$S1' AND NEW.status <> OLD.status THEN
@@ -313,27 +328,12 @@ pg_psql "$T/pg" owner -c "CREATE FUNCTION public.test_fail_row() RETURNS trigger
 	> /dev/null || fail "the test's trigger"
 signer_start
 signer_unseal alice bob carol
-for _ in $(seq 200); do
-	[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S2'")" = issued ] && break
-	sleep 0.1
-done
-[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S2'")" = issued ] \
-	|| fail "the row after the one recovery cannot write is still $(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S2'")"
-[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S1'")" = pending ] || fail "the row the trigger refuses"
-grepq "event=recovery_failed serial=$S1 " "$T/frontend.log" || fail "the row recovery cannot write was not logged"
+wait_row "$S2" issued # (the row after the one recovery cannot write)
+[ "$(row_status "$S1")" = pending ] || fail "the row the trigger refuses is $(row_status "$S1")"
 # (passes after the first store the certificate it signed then, not a new signature each: frontend/unrecorded.h)
-for _ in $(seq 200); do [ "$(grep -c "event=recovery_failed serial=$S1 " "$T/frontend.log")" -ge 3 ] && break; sleep 0.1; done
-[ "$(grep -c "event=recovery_failed serial=$S1 " "$T/frontend.log")" -ge 3 ] || fail "fewer than three passes over the row"
+wait_passes "$S1" 3
 pg_psql "$T/pg" owner -c "DROP TRIGGER test_fail_row ON certificates; DROP FUNCTION public.test_fail_row()" > /dev/null
-for _ in $(seq 200); do
-	[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S1'")" = issued ] && break
-	sleep 0.1
-done
-[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S1'")" = issued ] || fail "the row once writable again"
-signed_count() { # SERIAL: signatures the signer logged for the row's TBS
-	local h; h=$(pg_psql "$T/pg" owner -c "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$1'")
-	grep -c "event=signed type=0x10 key=int .*tbs_sha256=$h" "$T/signer.log" || true
-}
+wait_row "$S1" issued
 [ "$(signed_count "$S1")" = 1 ] || fail "the row recovery could not write was signed $(signed_count "$S1") times in its passes"
 pass "a row the recovery pass cannot write is logged and passed over: the pending rows after it are recovered, and it is once it can be written, with the one certificate signed for it"
 
@@ -346,16 +346,57 @@ pg_psql "$T/pg" owner -c "CREATE FUNCTION public.test_fail_issued() RETURNS trig
 	CREATE TRIGGER test_fail_issued BEFORE UPDATE ON certificates FOR EACH ROW EXECUTE FUNCTION public.test_fail_issued()" \
 	> /dev/null || fail "the test's second trigger"
 st=$(curl -sS -o "$T/unrec.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --data-binary @"$T/req.json" "$URL/api/v1/certificates")
-S3=$(grep -o 'certificate [0-9a-f]* was signed but could not be confirmed as recorded' "$T/unrec.body" | cut -d' ' -f2)
+S3=$(grep -o 'certificate [0-9a-f]* was signed but could not be confirmed as recorded' "$T/unrec.body" | cut -d' ' -f2 || true)
 [ "$st" = 503 ] && [ -n "$S3" ] || fail "a request whose issued state cannot be committed: $st $(cat "$T/unrec.body")"
-for _ in $(seq 200); do [ "$(grep -c "event=recovery_failed serial=$S3 " "$T/frontend.log")" -ge 2 ] && break; sleep 0.1; done
-[ "$(grep -c "event=recovery_failed serial=$S3 " "$T/frontend.log")" -ge 2 ] || fail "fewer than two recovery passes over $S3"
+wait_passes "$S3" 2
 pg_psql "$T/pg" owner -c "DROP TRIGGER test_fail_issued ON certificates; DROP FUNCTION public.test_fail_issued()" > /dev/null
-for _ in $(seq 200); do
-	[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S3'")" = issued ] && break
-	sleep 0.1
-done
-[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$S3'")" = issued ] || fail "$S3 not recovered"
+wait_row "$S3" issued
 [ "$(signed_count "$S3")" = 1 ] || fail "the certificate whose issued state failed was signed $(signed_count "$S3") times"
 grepq "event=recovery_unrecorded serial=$S3" "$T/frontend.log" || fail "recovery did not take the kept certificate"
 pass "a live request whose issued state could not be committed: 503 naming it, and recovery stores the certificate signed for it (one signature)"
+
+# 8. rows the database refuses one after another end the pass after three (each was signed, its write failed,
+# and the next pass would sign the next ones, on and on), and a pass keeps the certificates it signed: with
+# four such rows, the fourth is never signed while the refusals last, the first three once each
+pending_rows() { # N: N new pending rows (the signer stopped), their serials in ROWS
+	ROWS=()
+	kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+	for i in $(seq "$1"); do
+		st=$(curl -sS -o "$T/p-$i.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --data-binary @"$T/req.json" \
+			"$URL/api/v1/certificates")
+		[ "$st" = 503 ] || fail "request $i with the signer down: $st $(cat "$T/p-$i.body")"
+		ROWS+=("$(grep -o 'certificate [0-9a-f]* is recorded' "$T/p-$i.body" | cut -d' ' -f2 || true)")
+		[ -n "${ROWS[-1]}" ] || fail "request $i named no certificate: $(cat "$T/p-$i.body")"
+	done
+}
+pending_rows 4
+pg_psql "$T/pg" owner -c "CREATE FUNCTION public.test_fail_four() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN IF OLD.serial_hex IN ('${ROWS[0]}', '${ROWS[1]}', '${ROWS[2]}', '${ROWS[3]}') AND NEW.status <> OLD.status THEN
+		RAISE EXCEPTION 'test: these rows cannot be written' USING ERRCODE = 'XX000'; END IF; RETURN NEW; END \$\$;
+	CREATE TRIGGER test_fail_four BEFORE UPDATE ON certificates FOR EACH ROW EXECUTE FUNCTION public.test_fail_four()" \
+	> /dev/null || fail "the test's trigger for four rows"
+signer_start
+signer_unseal alice bob carol
+wait_passes "${ROWS[2]}" 3 # three passes, each ended at the third row
+[ "$(signed_count "${ROWS[3]}")" = 0 ] || fail "the fourth refused row was signed ($(signed_count "${ROWS[3]}")): passes went past three refusals"
+pg_psql "$T/pg" owner -c "DROP TRIGGER test_fail_four ON certificates; DROP FUNCTION public.test_fail_four()" > /dev/null
+for s in "${ROWS[@]}"; do wait_row "$s" issued; done
+for s in "${ROWS[@]}"; do [ "$(signed_count "$s")" = 1 ] || fail "$s signed $(signed_count "$s") times"; done
+pass "three rows the database refuses in a row end a recovery pass (the fourth unsigned meanwhile), and each is stored with the one certificate signed for it"
+
+# 9. a recovery whose COMMIT fails after its write (a deferred check of the test's, as a server restarting
+# between the two would): the certificate signed is kept and stored by a later pass, not signed again
+pending_rows 1
+S9=${ROWS[0]}
+pg_psql "$T/pg" owner -c "CREATE FUNCTION public.test_fail_commit() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN IF NEW.serial_hex = '$S9' AND NEW.status = 'issued' THEN
+		RAISE EXCEPTION 'test: this commit fails' USING ERRCODE = 'XX000'; END IF; RETURN NULL; END \$\$;
+	CREATE CONSTRAINT TRIGGER test_fail_commit AFTER UPDATE ON certificates DEFERRABLE INITIALLY DEFERRED
+		FOR EACH ROW EXECUTE FUNCTION public.test_fail_commit()" > /dev/null || fail "the test's deferred trigger"
+signer_start
+signer_unseal alice bob carol
+wait_passes "$S9" 2
+pg_psql "$T/pg" owner -c "DROP TRIGGER test_fail_commit ON certificates; DROP FUNCTION public.test_fail_commit()" > /dev/null
+wait_row "$S9" issued
+[ "$(signed_count "$S9")" = 1 ] || fail "the row whose COMMIT failed was signed $(signed_count "$S9") times"
+pass "a recovery whose COMMIT fails after its write keeps the certificate, and a later pass stores it (one signature)"

@@ -376,19 +376,10 @@ fe_start "max_connections_per_address = 8"
 python3 - "$PORT" "$(printf 'alice:alice password 0001' | base64 -w0)" "$T/shed1.json" "$FRONTEND_PID" \
 	> "$T/cap.out" <<'EOP' || fail "per-address cap: $(cat "$T/cap.out")"
 import json, os, socket, sys, time
-from sockread import read_to_end
+from sockread import read_to_end, connect_from, http_get as get
 port, basic, body, pid = int(sys.argv[1]), sys.argv[2].encode(), open(sys.argv[3], "rb").read(), sys.argv[4]
 def conn(src="127.0.0.1"):
-    s = socket.socket(); s.bind((src, 0)); s.connect(("127.0.0.1", port)); s.settimeout(3); return s
-def get(s, path="/healthz", raw=None):
-    s.sendall(raw or b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-    data = b""
-    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(
-            [l for l in data.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1]):
-        d = s.recv(65536)
-        if not d: break
-        data += d
-    return data
+    return connect_from(port, src)
 # fe_start's health check from 127.0.0.1 counts until evhttp has let it go: wait for that first
 probe = conn("127.0.0.2")
 for _ in range(50):
@@ -459,26 +450,17 @@ pass "max_connections_per_address (8): $(cat "$T/cap.out")"
 # a max_connections the descriptor limit cannot hold beside the reserve is refused at start
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 fe_conf "max_connections = 2000"
-# (lowered, which needs no privilege; a frontend that started would serve until the timeout)
-OUT=$(ulimit -n 1024 && timeout 20 "$FRONTEND" run -c "$T/frontend.conf" 2>&1) && fail "max_connections over the descriptor limit started"
+# (a frontend that started would serve until the timeout)
+OUT=$(prlimit --nofile=1024:1024 timeout 20 "$FRONTEND" run -c "$T/frontend.conf" 2>&1) && fail "max_connections over the descriptor limit started"
 grepq 'max_connections = 2000 needs [0-9]* descriptors .* and the limit is 1024: raise it' <<<"$OUT" \
 	|| fail "max_connections over the descriptor limit: $OUT"
 fe_start "max_connections = 6"
 python3 - "$PORT" > "$T/maxconn.out" <<'EOP' || fail "max_connections: $(cat "$T/maxconn.out")"
 import socket, sys, time
-from sockread import read_to_end
+from sockread import read_to_end, connect_from, http_get as get
 port = int(sys.argv[1])
 def conn(src):
-    s = socket.socket(); s.bind((src, 0)); s.connect(("127.0.0.1", port)); s.settimeout(3); return s
-def get(s, path="/healthz"):
-    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-    data = b""
-    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(
-            [l for l in data.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1]):
-        d = s.recv(65536)
-        if not d: break
-        data += d
-    return data
+    return connect_from(port, src)
 # fe_start's health check counts until evhttp has let it go: wait for it
 probe = conn("127.0.0.60")
 for _ in range(100):

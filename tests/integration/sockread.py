@@ -17,3 +17,25 @@ def read_to_end(s):
     except ENDS:
         pass
     return data
+
+
+def connect_from(port, src, timeout=3):
+    """A TCP connection to 127.0.0.1:port from the loopback address src."""
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    s.settimeout(timeout)
+    return s
+
+
+def http_get(s, path="/healthz", raw=None):
+    """Sends GET path (or the bytes raw) on s and reads one reply, to its Content-Length (or the end)."""
+    s.sendall(raw or b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(
+            [l for l in data.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1]):
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    return data
