@@ -698,6 +698,39 @@ int csr_parse_full(const unsigned char *in, size_t len, struct csr *out, char *e
 	return csr_parse_mode(in, len, out, err, false);
 }
 
+bool csr_cheap_key(const unsigned char *in, size_t len)
+{
+	static const uint8_t oid_ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+	static const uint8_t oid_rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+	static const uint8_t e65537[] = { 0x01, 0x00, 0x01 };
+	unsigned char *buf = NULL;
+	const unsigned char *der = in;
+	size_t der_len = len;
+	struct span spki, spki_in, alg, oid, bits, key, rsa, n, e;
+	bool cheap = false;
+	if (!in || len == 0 || len > CSR_MAX_INPUT)
+		return false;
+	if (csr_looks_pem(in, len) ? csr_pem_decode(in, len, &buf, &der_len, NULL) != 0
+				  : in[0] != DER_SEQUENCE && csr_b64_decode(in, len, &buf, &der_len, NULL) != 0)
+		goto out;
+	der = buf ? buf : in;
+	if (csr_spki_find(der, der_len, &spki, NULL) != 0)
+		goto out;
+	spki_in = spki;
+	if (!der_get(&spki_in, &key, DER_SEQUENCE) || !der_get(&key, &alg, DER_SEQUENCE) || !der_get_oid(&alg, &oid))
+		goto out;
+	if (oid.len == sizeof(oid_ec) && !memcmp(oid.data, oid_ec, sizeof(oid_ec))) {
+		cheap = true;
+	} else if (oid.len == sizeof(oid_rsa) && !memcmp(oid.data, oid_rsa, sizeof(oid_rsa)) &&
+		   der_get_bitstring_bytes(&key, &bits) && der_get(&bits, &rsa, DER_SEQUENCE) &&
+		   der_get(&rsa, &n, DER_INTEGER) && der_get(&rsa, &e, DER_INTEGER)) {
+		cheap = n.len <= CSR_CHEAP_RSA_BITS / 8 + 1 && e.len == sizeof(e65537) && !memcmp(e.data, e65537, sizeof(e65537));
+	}
+out:
+	free(buf);
+	return cheap;
+}
+
 int csr_refusal(int rc, const char **code)
 {
 	switch (rc) {

@@ -241,7 +241,10 @@ bool issue_inline(struct app *app, struct pool *pool, struct job *j)
 	    !auth_cached(app->rl, j->auth, j->peer, &acct) ||
 	    !issue_role_may_request(acct.role) || acct.key_profile[0] ||
 	    issue_body(j, &doc, &csr_text, &csr_len, &pname, why) != 0 ||
-	    !(p = profiles_find(&app->profiles, pname)) || p->needs_approval) {
+	    !(p = profiles_find(&app->profiles, pname)) || p->needs_approval ||
+	    /* its signature checked on the loop only if that is cheap: a large RSA key or exponent (~1 ms for
+	     * RSA-4096 with a 256-bit one) goes to a worker, like everything the loop does not take */
+	    !csr_cheap_key((const unsigned char *)csr_text, csr_len)) {
 		json_free(doc);
 		return false;
 	}

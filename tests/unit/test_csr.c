@@ -5,6 +5,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,21 @@ static void spki_case(const char *what, const struct dbuf *spki, int want_rc, co
 	dbuf_free(&req);
 }
 
+/* csr_cheap_key on a request with this SubjectPublicKeyInfo, as DER and as PEM */
+static void cheap_case(const char *what, const struct dbuf *spki, bool want)
+{
+	struct dbuf req;
+	dbuf_init(&req);
+	craft(&req, 0, name_cn_x, sizeof(name_cn_x), spki, NULL);
+	CHECKF(csr_cheap_key(req.data, req.len) == want, "%s: cheap (DER) %d", what, !want);
+	BIO *b = BIO_new(BIO_s_mem());
+	char *pem = NULL;
+	long n = b && PEM_write_bio(b, "CERTIFICATE REQUEST", "", req.data, (long)req.len) > 0 ? BIO_get_mem_data(b, &pem) : 0;
+	CHECKF(n > 0 && csr_cheap_key((const unsigned char *)pem, (size_t)n) == want, "%s: cheap (PEM) %d", what, !want);
+	BIO_free(b);
+	dbuf_free(&req);
+}
+
 static void test_key_bounds(void)
 {
 	static const struct {
@@ -332,6 +348,8 @@ static void test_key_bounds(void)
 		spki_of(k, &spki);
 		snprintf(what, sizeof(what), "RSA %d bits e=%lu/2^%d+1", rsa[i].bits, rsa[i].e, rsa[i].e_pow2);
 		spki_case(what, &spki, rsa[i].rc, rsa[i].prefix);
+		/* checked on the event loop only with a cheap signature check (issue_inline) */
+		cheap_case(what, &spki, rsa[i].bits <= CSR_CHEAP_RSA_BITS && rsa[i].e == 65537);
 		dbuf_free(&spki);
 		EVP_PKEY_free(k);
 	}
@@ -347,13 +365,16 @@ static void test_key_bounds(void)
 	dbuf_add_bitstring(&spki, point, sizeof(point));
 	dbuf_close(&spki, m);
 	spki_case("EC point off the curve", &spki, HSMCA_ERR_PARSE, NULL);
+	cheap_case("EC", &spki, true);
 	dbuf_free(&spki);
 	/* an algorithm nobody knows */
 	static const uint8_t unknown[] = { 0x30, 0x0b, 0x30, 0x04, 0x06, 0x02, 0x2a, 0x03, 0x03, 0x03, 0x00, 0x01, 0x02 };
 	dbuf_init(&spki);
 	dbuf_add(&spki, unknown, sizeof(unknown));
 	spki_case("unknown key algorithm", &spki, HSMCA_ERR_POLICY, "key: algorithm 1.2.3 not accepted");
+	cheap_case("unknown key algorithm", &spki, false);
 	dbuf_free(&spki);
+	CHECK(!csr_cheap_key((const unsigned char *)"not a request", 13) && !csr_cheap_key(NULL, 0));
 }
 
 /* RFC 5480: a P-256 or P-384 key names its curve; the point comes uncompressed. Keys with explicit curve
