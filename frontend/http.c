@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "renew.h"
 #include "tls.h"
+#include "unrecorded.h"
 
 struct http_ctx {
 	struct app *app;
@@ -109,7 +110,8 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_commit_queue_items gauge\nhsmca_commit_queue_items %zu\n"
 			 "# TYPE hsmca_connections_max_refused_total counter\nhsmca_connections_max_refused_total %lu\n"
 			 "# TYPE hsmca_connections gauge\nhsmca_connections %lu\n"
-			 "# TYPE hsmca_connections_max gauge\nhsmca_connections_max %u\n",
+			 "# TYPE hsmca_connections_max gauge\nhsmca_connections_max %u\n"
+			 "# TYPE hsmca_certificates_unrecorded gauge\nhsmca_certificates_unrecorded %zu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
 			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
@@ -118,7 +120,7 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 atomic_load(&h->app->rows_refused), conncap_refused(), conncap_open(),
 			 conncap_rate_refused(), conncap_entries(), tls_client_hellos(), http_profiles_diverged(h->app),
 			 h->app->committer ? committer_queued(h->app->committer) : (size_t)0, deadline_total_refused(),
-			 deadline_open(), h->app->conf.max_connections);
+			 deadline_open(), h->app->conf.max_connections, unrecorded_count());
 	if (n < 0 || (size_t)n >= sizeof(out)) { /* cut: never send a part, or bytes past the buffer */
 		http_json_error(req, 500, "internal", "the metrics do not fit their buffer");
 		return;

@@ -349,8 +349,10 @@ st=$(curl -sS -o "$T/unrec.body" -w '%{http_code}' --max-time 30 -u "$AUTH" --da
 S3=$(grep -o 'certificate [0-9a-f]* was signed but could not be confirmed as recorded' "$T/unrec.body" | cut -d' ' -f2 || true)
 [ "$st" = 503 ] && [ -n "$S3" ] || fail "a request whose issued state cannot be committed: $st $(cat "$T/unrec.body")"
 wait_passes "$S3" 2
+curl -s "$URL/metrics" | grepq '^hsmca_certificates_unrecorded 1$' || fail "the kept certificate is not in /metrics: $(curl -s "$URL/metrics" | grep unrecorded)"
 pg_psql "$T/pg" owner -c "DROP TRIGGER test_fail_issued ON certificates; DROP FUNCTION public.test_fail_issued()" > /dev/null
 wait_row "$S3" issued
+curl -s "$URL/metrics" | grepq '^hsmca_certificates_unrecorded 0$' || fail "a stored certificate is still kept: $(curl -s "$URL/metrics" | grep unrecorded)"
 [ "$(signed_count "$S3")" = 1 ] || fail "the certificate whose issued state failed was signed $(signed_count "$S3") times"
 grepq "event=recovery_unrecorded serial=$S3" "$T/frontend.log" || fail "recovery did not take the kept certificate"
 pass "a live request whose issued state could not be committed: 503 naming it, and recovery stores the certificate signed for it (one signature)"
