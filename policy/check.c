@@ -1,6 +1,7 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy.h"
 
@@ -137,12 +138,16 @@ static bool pol_der_walk(struct span v, int depth)
 	return true;
 }
 
-/* GeneralNames (RFC 5280 4.2.1.6) with every name in the form its CHOICE gives it: otherName, x400Address,
- * directoryName and ediPartyName constructed, rfc822Name, dNSName, URI, iPAddress and registeredID (IMPLICIT
- * over primitive types) primitive. A constructed [2] dNSName is BER that some verifiers read and others
- * refuse. The value is already known to be one strict-DER element (pol_der_one). */
+/* A subjectAltName's GeneralNames (RFC 5280 4.2.1.6): not empty, and only the names the frontend writes,
+ * each in its primitive DER form: rfc822Name [1], dNSName [2], URI [6] and iPAddress [7]. A constructed [2]
+ * dNSName is BER that some verifiers read and others refuse; otherName (a UPN, an AD SID), directoryName and
+ * the rest are names a compromised frontend could use to reach past what hsmca issues. A URI in Windows'
+ * strong-mapping form for an AD SID ("tag:microsoft.com,2022-09-14:sid:...", KB5014754) would let the
+ * certificate log in as that account, as the NTDS SID extension would (pol_check_legacy_ca). The value is
+ * already known to be one strict-DER element (pol_der_one). */
 static bool pol_general_names_ok(struct span v)
 {
+	static const char sid_uri[] = "tag:microsoft.com,2022-09-14:sid:";
 	struct span names, name;
 	uint8_t tag;
 	if (!der_get(&v, &names, DER_SEQUENCE) || span_len(&names) == 0)
@@ -150,12 +155,11 @@ static bool pol_general_names_ok(struct span v)
 	while (span_len(&names) > 0) {
 		if (!der_get_any(&names, &tag, &name, NULL))
 			return false;
-		switch (tag) {
-		case 0xa0: case 0x81: case 0x82: case 0xa3: case 0xa4: case 0xa5: case 0x86: case 0x87: case 0x88:
-			break;
-		default:
+		if (tag != 0x81 && tag != 0x82 && tag != 0x86 && tag != 0x87)
 			return false;
-		}
+		if (tag == 0x86 && name.len >= sizeof(sid_uri) - 1 && strncasecmp((const char *)name.data, sid_uri,
+										     sizeof(sid_uri) - 1) == 0)
+			return false;
 	}
 	return true;
 }
@@ -197,8 +201,9 @@ static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, char *why)
 			return REFUSE("extension: the value of extension %zu is not one strict-DER element with nothing "
 				      "after it (OCSP no-check: NULL)", i);
 		if (pol_span_is(&ext[i].oid, OID_SAN, sizeof(OID_SAN)) && !pol_general_names_ok(ext[i].value))
-			return REFUSE("extension: the subjectAltName is not a non-empty sequence of GeneralNames, each "
-				      "in its DER form (names in text and addresses primitive)");
+			return REFUSE("extension: the subjectAltName is not a non-empty sequence of GeneralNames of "
+				      "the kinds hsmca writes (email, DNS, URI, IP), each in its DER form, and no Windows "
+				      "SID URI");
 	}
 	return 0;
 }

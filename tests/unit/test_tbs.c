@@ -549,6 +549,15 @@ static void test_cert_ext_der(void)
 	static const uint8_t san_empty[] = { 0x30, 0x00 };
 	static const uint8_t san_ip_dir[] = { 0x30, 0x15, 0x87, 0x04, 10, 0, 0, 1, 0xa4, 0x0d, 0x30, 0x0b, 0x31, 0x09,
 					      0x30, 0x07, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x00 };
+	/* the names the frontend writes (email, DNS, URI, IP); then an otherName (a UPN) and a URI in Windows'
+	 * AD SID form (KB5014754), which a compromised frontend could use to log in to AD */
+	static const uint8_t san_four[] = { 0x30, 0x19, 0x81, 0x03, 'a', '@', 'b', 0x82, 0x03, 'a', '.', 'b', 0x86, 0x07,
+					    'h', 't', 't', 'p', ':', '/', '/', 0x87, 0x04, 10, 0, 0, 1 };
+	static const uint8_t san_upn[] = { 0x30, 0x14, 0xa0, 0x12, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37,
+					   0x14, 0x02, 0x03, 0xa0, 0x04, 0x0c, 0x02, 'a', 'b' };
+	static const uint8_t san_sid[] = { 0x30, 0x26, 0x86, 0x24, 'T', 'A', 'G', ':', 'm', 'i', 'c', 'r', 'o', 's', 'o',
+					   'f', 't', '.', 'c', 'o', 'm', ',', '2', '0', '2', '2', '-', '0', '9', '-', '1',
+					   '4', ':', 's', 'i', 'd', ':', 'S', '-', '1' };
 	/* policyConstraints: DER, then universal types in forms or with contents DER does not allow */
 	static const uint8_t pc_ok[] = { 0x30, 0x03, 0x80, 0x01, 0x00 };
 	static const uint8_t pc_bool[] = { 0x30, 0x03, 0x01, 0x01, 0x01 };
@@ -574,7 +583,10 @@ static void test_cert_ext_der(void)
 		{ "OCSP no-check, not NULL", "1.3.6.1.5.5.7.48.1.5", null_other, sizeof(null_other), false },
 		{ "SAN, a constructed dNSName", "2.5.29.17", san_dns_cons, sizeof(san_dns_cons), false },
 		{ "SAN, no names", "2.5.29.17", san_empty, sizeof(san_empty), false },
-		{ "SAN, an iPAddress and a directoryName", "2.5.29.17", san_ip_dir, sizeof(san_ip_dir), true },
+		{ "SAN, an iPAddress and a directoryName", "2.5.29.17", san_ip_dir, sizeof(san_ip_dir), false },
+		{ "SAN, an email, a DNS name, a URI and an IP address", "2.5.29.17", san_four, sizeof(san_four), true },
+		{ "SAN, an otherName (UPN)", "2.5.29.17", san_upn, sizeof(san_upn), false },
+		{ "SAN, a URI in Windows' AD SID form", "2.5.29.17", san_sid, sizeof(san_sid), false },
 		{ "policyConstraints, DER", "2.5.29.36", pc_ok, sizeof(pc_ok), true },
 		{ "policyConstraints, a BOOLEAN 01", "2.5.29.36", pc_bool, sizeof(pc_bool), false },
 		{ "policyConstraints, a constructed UTF8String", "2.5.29.36", pc_cons_str, sizeof(pc_cons_str), false },
@@ -593,7 +605,10 @@ static void test_cert_ext_der(void)
 		if (!strcmp(cases[i].oid, "2.5.29.17"))
 			o.san = NULL;
 		o.raw[o.n_raw++] = (struct raw_ext){ cases[i].oid, false, cases[i].der, cases[i].len };
-		const char *why = cases[i].der == san_dns_cons || cases[i].der == san_empty ? "GeneralNames" : "strict-DER";
+		const char *why = cases[i].der == san_dns_cons || cases[i].der == san_empty || cases[i].der == san_ip_dir ||
+					  cases[i].der == san_upn || cases[i].der == san_sid
+					  ? "GeneralNames"
+					  : "strict-DER";
 		cert_case(cases[i].name, &o, &fx.prof, cases[i].ok ? NULL : "extension:", cases[i].ok ? NULL : why);
 	}
 }
