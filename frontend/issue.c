@@ -676,9 +676,15 @@ int issue_check(const struct app *a, const char *actor, const struct profile *p,
 		san_types[i] = (int)csr->sans[i].type;
 		sans[i] = csr->sans[i].value;
 	}
-	if (profile_check_request(p, csr->pubkey, san_types, sans, csr->n_sans, o->why) ||
-	    issue_build_tbs(a, (unsigned)(p - a->profiles.p), csr, tbs, o->serial, validity, o->why))
+	if (profile_check_request(p, csr->pubkey, san_types, sans, csr->n_sans, o->why))
 		return -1;
+	if ((rc = issue_build_tbs(a, (unsigned)(p - a->profiles.p), csr, tbs, o->serial, validity, o->why))) {
+		if (rc != HSMCA_ERR_POLICY) { /* the appliance's state or its own failure: not the request's fault */
+			o->status = 503;
+			o->code = rc == HSMCA_ERR_STATE ? "issuer-unusable" : "unavailable";
+		}
+		return -1;
+	}
 	return 0;
 }
 

@@ -98,7 +98,9 @@ void issue_audit_refusal_on(struct worker *w, const char *actor, const char *obj
 			    const char *peer, const char *code, const char *why);
 
 /* Builds the leaf TBS for csr under profile p (index pi in app->profiles), lints it with the signer's
- * rules. out_serial_hex gets the serial, out_validity notBefore and notAfter. Returns 0 or HSMCA_ERR_POLICY with why. */
+ * rules. out_serial_hex gets the serial, out_validity notBefore and notAfter. Returns 0, HSMCA_ERR_POLICY with
+ * why (the request's fault), or with why: HSMCA_ERR_STATE (the issuer's certificate expired or not valid
+ * yet), HSMCA_ERR_CRYPTO (no random bytes), HSMCA_ERR_NOMEM. */
 int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, struct dbuf *out_tbs,
 		    char out_serial_hex[DB_SERIAL_HEX_MAX], time_t out_validity[2], char *why) HSMCA_WUR;
 /* Signs tbs with the issuer's key through this worker's signer connection (reconnecting once if needed).

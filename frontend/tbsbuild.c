@@ -414,17 +414,27 @@ int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, str
 	struct policy_profile pol;
 	struct tbs_cert t;
 	int rc;
+	why[0] = 0;
+	if (now >= iss->facts.not_after || now < iss->facts.not_before) {
+		/* the appliance's own state, not the request's: no certificate can be issued under this CA now */
+		snprintf(why, TBS_WHY_MAX, "the issuing CA %s is %s: nothing can be issued under profile %s until it is "
+			 "replaced", p->issuer, now >= iss->facts.not_after ? "expired" : "not valid yet", p->name);
+		return HSMCA_ERR_STATE;
+	}
 	if (nb < iss->facts.not_before)
 		nb = iss->facts.not_before;
 	na = nb + (time_t)p->max_validity_days * DAY - 1; /* both ends count (RFC 5280 4.1.2.5): exactly the days */
 	if (na > iss->facts.not_after)
 		na = iss->facts.not_after; /* never outlive the issuer */
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		snprintf(why, TBS_WHY_MAX, "no random bytes for the serial");
 		return HSMCA_ERR_CRYPTO;
-	why[0] = 0;
+	}
 	if ((rc = tbsbuild_leaf(p, &iss->facts, csr, rnd, nb, na, out_tbs, why))) {
-		if (rc == HSMCA_ERR_NOMEM)
+		if (rc == HSMCA_ERR_NOMEM) {
+			snprintf(why, TBS_WHY_MAX, "out of memory");
 			return rc;
+		}
 		if (!why[0])
 			snprintf(why, TBS_WHY_MAX, "tbs: the certificate could not be built");
 		return HSMCA_ERR_POLICY;

@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "certbuild.h"
 #include "check.h"
+#include "db.h"
+#include "issue.h"
 #include "tbs.h"
 #include "tbs_build.h"
 #include "tbsbuild.h"
@@ -805,6 +808,37 @@ static void test_serial(struct fx *f)
 	free(c);
 }
 
+/* An issuer whose certificate has expired (or is not valid yet) is the appliance's state, not a fault of the
+ * request: HSMCA_ERR_STATE naming the CA (503 issuer-unusable), not HSMCA_ERR_POLICY (it was 403 policy,
+ * "validity: notBefore is not before notAfter") */
+static void test_issuer_unusable(struct fx *f)
+{
+	static struct app a;
+	struct csr *c = calloc(1, sizeof(*c));
+	char serial[DB_SERIAL_HEX_MAX], why[TBS_WHY_MAX];
+	time_t validity[2];
+	struct dbuf tbs;
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.profiles.n = 1;
+	plain_leaf(&a.profiles.p[0], c, f->leaf_key);
+	snprintf(a.profiles.p[0].issuer, sizeof(a.profiles.p[0].issuer), "int");
+	a.issuers[0].facts = f->iss;
+	time_t now = time(NULL);
+	for (int k = 0; k < 2; k++) {
+		a.issuers[0].facts.not_before = k ? now + 3600 : now - 400 * DAY;
+		a.issuers[0].facts.not_after = k ? now + 400 * DAY : now - 10;
+		dbuf_init(&tbs);
+		int rc = issue_build_tbs(&a, 0, c, &tbs, serial, validity, why);
+		CHECKF(rc == HSMCA_ERR_STATE && strstr(why, k ? "not valid yet" : "expired") && strstr(why, "int"),
+		       "issuer %s: rc %d why %s", k ? "not yet valid" : "expired", rc, why);
+		dbuf_free(&tbs);
+	}
+	free(c);
+}
+
 int main(void)
 {
 	struct fx f;
@@ -820,6 +854,7 @@ int main(void)
 	test_self_issued(&f);
 	test_reasons(&f);
 	test_pem_refusals();
+	test_issuer_unusable(&f);
 	fx_free(&f);
 	return check_done("unit_tbsbuild");
 }
