@@ -211,6 +211,11 @@ static void test_peer_groups(void)
 		{ "::1", "::/64" },
 		{ "::ffff:192.0.2.7", "192.0.2.7" },
 		{ "fe80::1", "fe80::/64" },
+		/* a link-local peer with its zone, as getnameinfo gives it: the /64 of its link (each address was a
+		 * group of its own) */
+		{ "fe80::1234:5678%eth0", "fe80::/64%eth0" },
+		{ "fe80::9%eth0", "fe80::/64%eth0" },
+		{ "fe80::9%eth1", "fe80::/64%eth1" },
 		{ "not:an:address", "not:an:address" },
 		{ "?", "?" },
 	};
