@@ -24,6 +24,7 @@ struct admin_ctx {
 	struct worker *w;
 	struct job *j;
 	struct db_account me; /* the authenticated caller, as its row was when it authenticated */
+	bool via_cert;        /* me authenticated by a login certificate (mutual TLS), not a password */
 	struct admin_path ap;
 	char why[ADMIN_WHY_MAX];
 };
@@ -92,6 +93,7 @@ static int admin_auth(struct admin_ctx *c)
 	bool via_cert = false;
 	switch (certauth_request(c->w, c->j, &c->me, &via_cert)) {
 	case AUTH_OK:
+		c->via_cert = via_cert;
 		if (via_cert || !auth_is_api_key(c->j->auth))
 			return 0;
 		admin_refuse(c, c->me.name, 403, "api-key-forbidden",
@@ -357,6 +359,13 @@ static void admin_op_password(struct admin_ctx *c)
 	char hash[DB_HASH_MAX];
 	if (admin_parse_password(c->j->body, c->j->body_len, &pw, c->why))
 		return admin_refuse(c, c->me.name, 400, "bad-request", c->why);
+	/* one's own password only with the current one (HTTP Basic): a login certificate's key, stolen, would
+	 * otherwise buy a password that outlives the certificate's revocation */
+	if (admin_is_self(c) && c->via_cert) {
+		explicit_bzero(&pw, sizeof(pw));
+		return admin_refuse(c, c->me.name, 403, "password-required",
+				    "change your own password with your current one (HTTP Basic), not a login certificate");
+	}
 	if (admin_hash(c, &pw, hash) || admin_tx_begin(c, true, &t) ||
 	    admin_tx_end(c, db_account_set_password(c->w->db, c->ap.name, hash), "account.password_changed",
 			 admin_is_self(c) ? "{\"by\": \"self\"}" : "{\"by\": \"admin\"}"))

@@ -978,6 +978,12 @@ issue_req "$T/op.csr" operator "${ADMIN2[@]}"
 OP=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/op.pem"
 tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
 [ "$STATUS" = 200 ] || fail "login certificate lists approvals: $STATUS $BODY"
+# its holder cannot set its own password with it (a stolen key would buy a password that outlives the
+# certificate's revocation): that takes the current password
+tls_call POST /api/v1/accounts/ops-admin2/password "$T/op.pem" "$T/op.key" -d '{"password": "a new password 123"}'
+[ "$STATUS" = 403 ] && grep -q '"password-required"' <<<"$BODY" || fail "own password set with a login certificate: $STATUS $BODY"
+call GET /api/v1/accounts "${ADMIN2[@]}"
+[ "$STATUS" = 200 ] || fail "ops-admin2's password changed by the refused request: $STATUS $BODY"
 # a certificate requested through CFSSL authsign is a machine's, not a login, whatever its profile says now
 # (a profile that had a cfssl_key and became a login profile: every certificate the key minted logged in)
 authsign_mark() { # SERIAL true|false: the row as if requested through authsign, or not (owner, triggers off)
