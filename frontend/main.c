@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "http.h"
 #include "issue.h"
+#include "json.h"
 #include "listen.h"
 #include "log.h"
 #include "privdrop.h"
@@ -233,14 +234,28 @@ static int fe_create_apikey(const struct fe_args *a)
 	strcpy(key, "hsk_");
 	for (int i = 0; i < FE_APIKEY_LEN; i++)
 		snprintf(key + 4 + 2 * i, 3, "%02x", raw[i]);
+	OPENSSL_cleanse(raw, sizeof(raw));
 	SHA256((const uint8_t *)key, strlen(key), h);
 	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
 	uint8_t ikey[INTENT_KEY_LEN];
+	int64_t id = 0;
+	struct dbuf details; /* the key's id and profile, as the API's apikey.created rows carry them */
+	dbuf_init(&details);
 	rc = fe_db_keyed(a, &db, ikey);
 	if (rc == 0) {
-		if (!(rc = db_begin(db)) && !(rc = db_apikey_create(db, a->account, hex, a->profile)) &&
-		    !(rc = db_audit_append(db, "cli", "apikey.created", a->account, "{}")))
+		if (!(rc = db_begin(db)) && !(rc = db_apikey_insert(db, a->account, hex, a->profile, &id))) {
+			char num[24];
+			snprintf(num, sizeof(num), "%lld", (long long)id);
+			dbuf_add(&details, "{\"id\": ", 7);
+			dbuf_add(&details, num, strlen(num));
+			dbuf_add(&details, ", \"profile\": ", 13);
+			json_write_string(&details, a->profile);
+			dbuf_add(&details, ", \"by\": \"cli\"}", 15); /* with its NUL */
+			rc = details.failed ? HSMCA_ERR_NOMEM
+					    : db_audit_append(db, "cli", "apikey.created", a->account, (const char *)details.data);
+		}
+		if (!rc)
 			rc = db_commit(db);
 		if (rc) {
 			fprintf(stderr, "hsmca-frontend: %s\n", db_errmsg(db));
@@ -249,13 +264,17 @@ static int fe_create_apikey(const struct fe_args *a)
 		db_close(db);
 	}
 	OPENSSL_cleanse(ikey, sizeof(ikey));
+	dbuf_free(&details);
 	if (rc) {
 		OPENSSL_cleanse(key, sizeof(key));
 		return 1;
 	}
-	printf("%s\n", key); /* shown once; only its hash is stored */
+	/* shown once; only its hash is stored. write(2), not stdio, whose buffer would keep a copy */
+	size_t n = strlen(key);
+	key[n++] = '\n';
+	bool written = write(STDOUT_FILENO, key, n) == (ssize_t)n;
 	OPENSSL_cleanse(key, sizeof(key));
-	return 0;
+	return written ? 0 : 1;
 }
 
 /* "LABEL=PATH" (a key label: letters, digits, '.', '_', '-') into label and PATH; anything else is a path

@@ -40,6 +40,11 @@ printf 'auditor password 3\n' > "$T/aud.pw"
 expect_rc 1 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name alice --role requester --password-file "$T/alice.pw"
 grep -q 'exists' <<<"$OUT" || fail "duplicate account: $OUT"
 KEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account alice --profile server)
+[[ $KEY =~ ^hsk_[0-9a-f]{64}$ ]] || fail "create-apikey printed '$KEY'"
+# its audit row names the key and its profile, as the API's do (it said {})
+KID=$(pg_psql "$T/pg" owner -c "select id from api_keys where key_hash = encode(sha256('$KEY'::bytea), 'hex')")
+[ "$(pg_psql "$T/pg" owner -c "select details::jsonb = jsonb_build_object('id', $KID, 'profile', 'server', 'by', 'cli') from audit_log where action = 'apikey.created' and object = 'alice' order by id desc limit 1")" = t ] \
+	|| fail "create-apikey's audit row: $(pg_psql "$T/pg" owner -c "select details from audit_log where action = 'apikey.created' order by id desc limit 1")"
 fe_start
 ALICE=(-u "alice:$(cat "$T/alice.pw")")
 
