@@ -366,7 +366,20 @@ static void admin_op_password(struct admin_ctx *c)
 		return admin_refuse(c, c->me.name, 403, "password-required",
 				    "change your own password with your current one (HTTP Basic), not a login certificate");
 	}
-	if (admin_hash(c, &pw, hash) || admin_tx_begin(c, true, &t) ||
+	/* at most AUTH_FAIL_LIMIT password changes a window per caller, running or done: each costs a scrypt
+	 * (~16 MiB, ~50 ms) and an account NOTIFY that empties every frontend's account cache, and a requester
+	 * may change its own as often as it likes otherwise */
+	time_t now = time(NULL);
+	enum rl_reservation r = ratelimit_reserve(c->w->app->rl, "pwset", c->me.name, now);
+	if (r == RL_NO_BUDGET) {
+		explicit_bzero(&pw, sizeof(pw));
+		return admin_refuse(c, c->me.name, 429, "rate-limited", "too many password changes by this account; "
+									"try again in a minute");
+	}
+	int hrc = admin_hash(c, &pw, hash);
+	if (r == RL_RESERVED)
+		ratelimit_release(c->w->app->rl, "pwset", c->me.name, true, now); /* counted: the scrypt ran */
+	if (hrc || admin_tx_begin(c, true, &t) ||
 	    admin_tx_end(c, db_account_set_password(c->w->db, c->ap.name, hash), "account.password_changed",
 			 admin_is_self(c) ? "{\"by\": \"self\"}" : "{\"by\": \"admin\"}"))
 		return;

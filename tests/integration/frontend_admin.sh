@@ -143,6 +143,20 @@ api POST /api/v1/accounts '{"name": "eve", "role": "requester", "password": "eve
 want 403 forbidden "auditor creates"
 api POST /api/v1/accounts/alice/disable '' "${AUD[@]}"; want 403 forbidden "auditor disables"
 pass "an auditor lists and reads accounts (name, role, disabled, created_at) but may not change them"
+
+# ---- an account changes passwords at most 5 times a minute (each a scrypt and every frontend's account cache
+# emptied: a requester could do it without end) ----
+api POST /api/v1/accounts '{"name": "pwbob", "role": "requester", "password": "pwbob password 0"}' "${ADMIN[@]}"
+want 201 "create pwbob"
+for i in 1 2 3 4 5; do
+	api POST /api/v1/accounts/pwbob/password '{"password": "pwbob password '$i'"}' -u "pwbob:pwbob password $((i - 1))"
+	want 200 "pwbob's password change $i"
+done
+api POST /api/v1/accounts/pwbob/password '{"password": "pwbob password 6"}' -u "pwbob:pwbob password 5"
+want 429 rate-limited "a sixth password change within the minute"
+api POST /api/v1/accounts/pwbob/password '{"password": "pwbob password 7"}' "${ADMIN[@]}"
+want 200 "an administrator sets pwbob's password meanwhile (its own budget)"
+pass "an account changes passwords at most 5 times a minute (429 after), an administrator's changes count against the administrator"
 # a %00 in a path segment is refused: decoded, it cut "disable%00junk" down to "disable" (and a key id too)
 api POST '/api/v1/accounts/alice/disable%00junk' '' "${ADMIN[@]}"; want 400 "disable%00junk"
 api POST '/api/v1/accounts/alice/apikeys/1%00x/disable' '' "${ADMIN[@]}"; want 400 "apikeys/1%00x/disable"
