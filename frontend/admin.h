@@ -60,6 +60,9 @@ struct admin_create {
 int admin_parse_path(const char *uri, bool post, struct admin_path *out, char *why) HSMCA_WUR;
 /* An account name: 1..63 bytes of UTF-8, no ':' and no control characters (C0, DEL, C1, U+2028/9). */
 int admin_name_check(const char *s, size_t len, char *why) HSMCA_WUR;
+/* The same for a name being created: also no space, ',' or '#', which the profiles file's account lists
+ * cannot hold. */
+int admin_new_name_check(const char *s, size_t len, char *why) HSMCA_WUR;
 /* {"name": ..., "role": "requester"|"admin"|"auditor", "password": ...} */
 int admin_parse_create(const uint8_t *body, size_t len, struct admin_create *out, char *why) HSMCA_WUR;
 /* {"password": ...} (ADMIN_PW_MIN..AUTH_PW_MAX bytes) */

@@ -43,6 +43,21 @@ int admin_name_check(const char *s, size_t len, char *why)
 	return 0;
 }
 
+int admin_new_name_check(const char *s, size_t len, char *why)
+{
+	int rc = admin_name_check(s, len, why);
+	if (rc)
+		return rc;
+	/* the profiles file lists accounts (accounts =, cfssl_account =) split at spaces and commas, with '#'
+	 * starting a comment anywhere: such a name could never be granted a profile, and "ci#prod" would be read
+	 * as the account "ci" */
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == ' ' || s[i] == ',' || s[i] == '#')
+			return admin_fail(why, HSMCA_ERR_PARSE, "account name: no space, ',' or '#' (the profiles file "
+								 "could not name the account)");
+	return 0;
+}
+
 static int admin_hex(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
@@ -231,7 +246,7 @@ int admin_parse_create(const uint8_t *body, size_t len, struct admin_create *out
 		rc = admin_fail(why, HSMCA_ERR_PARSE, "name: a string expected");
 		goto out;
 	}
-	if (!(rc = admin_name_check(name, nl, why)) && db_account_name_reserved(name))
+	if (!(rc = admin_new_name_check(name, nl, why)) && db_account_name_reserved(name))
 		rc = admin_fail(why, HSMCA_ERR_PARSE, "account name: %s is an actor of the audit log's own (the command "
 				"line, the frontend's passes, an unauthenticated caller)", name);
 	if (rc || (rc = admin_field_role(json_get(root, "role"), &out->role, why)) ||

@@ -160,7 +160,7 @@ static int fe_create_account(const struct fe_args *a, bool bootstrap)
 	if (!a->name || !role || strlen(a->name) >= DB_NAME_MAX)
 		return fe_usage();
 	char why[ADMIN_WHY_MAX];
-	if (!(a->replace && !bootstrap) && admin_name_check(a->name, strlen(a->name), why)) {
+	if (!(a->replace && !bootstrap) && admin_new_name_check(a->name, strlen(a->name), why)) {
 		/* the names the HTTP API takes, with its reasons (here the table's CHECK refused some, as a raw error); --replace
 		 * still repairs an account made under an older rule */
 		fprintf(stderr, "hsmca-frontend: --name: %s\n", why);

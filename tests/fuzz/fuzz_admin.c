@@ -56,6 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = admin_parse_create(in, len, &cr, why);
 		if (rc == 0) {
 			fuzz_name_ok(cr.name);
+			char nwhy[ADMIN_WHY_MAX]; /* a new account's name: none the profiles file could not list */
+			if (admin_new_name_check(cr.name, strlen(cr.name), nwhy) != 0)
+				__builtin_trap();
 			if (cr.password.len < ADMIN_PW_MIN || cr.password.len > AUTH_PW_MAX ||
 			    strlen(cr.password.text) != cr.password.len || !db_role_name(cr.role))
 				__builtin_trap();
