@@ -416,6 +416,32 @@ static void test_cert_ca_pinned(void)
 		o.nc = cases[i].nc;
 		cert_case(cases[i].what, &o, &p, cases[i].rule, cases[i].detail);
 	}
+	/* a pin that takes every IPv6 address: a permitted IPv6 range over ::ffff:0:0/96 needs that block
+	 * excluded (Go reads ::ffff:a.b.c.d as a.b.c.d, past the IPv4 ranges), one beside it does not */
+	static const struct {
+		const char *what, *nc, *rule, *detail;
+	} mapped_cases[] = {
+		{ "IPv6 ::/0 permitted, the mapped block not excluded",
+		  "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+		  "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,permitted;IP:::/::",
+		  "name-constraints:", "IPv4-mapped" },
+		{ "IPv6 ::/0 permitted, the mapped block excluded",
+		  "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+		  "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,permitted;IP:::/::,"
+		  "excluded;IP:::ffff:0:0/ffff:ffff:ffff:ffff:ffff:ffff::",
+		  NULL, NULL },
+		{ "IPv6 2001:db8::/32 permitted (beside the mapped block)",
+		  "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+		  "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,permitted;IP:2001:db8::/ffff:ffff::",
+		  NULL, NULL },
+	};
+	struct policy_profile p6 = p;
+	p6.ca_ip[p6.n_ca_ip++] = (struct policy_iprange){ true, { 0 }, 0 };
+	for (size_t i = 0; i < sizeof(mapped_cases) / sizeof(mapped_cases[0]); i++) {
+		o = base;
+		o.nc = mapped_cases[i].nc;
+		cert_case(mapped_cases[i].what, &o, &p6, mapped_cases[i].rule, mapped_cases[i].detail);
+	}
 	/* an empty dNSName permits every name (OpenSSL will not write one: raw DER) */
 	static const uint8_t empty_dns[] =
 		"\x30\x3c\xa0\x3a\x30\x02\x82\x00\x30\x13\x81\x11.team.example.com\x30\x13\x86\x11.team.example.com"
