@@ -164,7 +164,7 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 	if (rc == 0) {
 		dbuf_add(&tbs, c.tbs, c.tbs_len);
 		/* not live: no client waits on an approval, and an administrator's decision is not thrown away on a
-		 * signer that lacks the key for now (a half-started or misconfigured one): it stays pending */
+		 * signer that lacks the key at the moment (a half-started or misconfigured one): it stays pending */
 		rc = tbs.failed ? HSMCA_ERR_NOMEM : issue_sign(w, c.issuer, &tbs, &der, why, false);
 	}
 	if (rc == HSMCA_ERR_AGAIN) {

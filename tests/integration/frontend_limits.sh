@@ -376,17 +376,13 @@ fe_start "max_connections_per_address = 8"
 python3 - "$PORT" "$(printf 'alice:alice password 0001' | base64 -w0)" "$T/shed1.json" "$FRONTEND_PID" \
 	> "$T/cap.out" <<'EOP' || fail "per-address cap: $(cat "$T/cap.out")"
 import json, os, socket, sys, time
-from sockread import read_to_end, connect_from, http_get as get
+from sockread import read_to_end, connect_from, http_get as get, wait_metric
 port, basic, body, pid = int(sys.argv[1]), sys.argv[2].encode(), open(sys.argv[3], "rb").read(), sys.argv[4]
 def conn(src="127.0.0.1"):
     return connect_from(port, src)
 # fe_start's health check from 127.0.0.1 counts until evhttp has let it go: wait for that first
 probe = conn("127.0.0.2")
-for _ in range(50):
-    if b"\nhsmca_connections_open 1\n" in get(probe, "/metrics"): break
-    time.sleep(0.05)
-else:
-    raise AssertionError("fe_start's connection still counted")
+assert wait_metric(probe, b"hsmca_connections_open 1", 50), "fe_start's connection still counted"
 probe.close()
 held = [conn() for _ in range(8)]
 time.sleep(0.3)
@@ -457,17 +453,13 @@ grepq 'max_connections = 2000 needs [0-9]* descriptors .* and the limit is 1024:
 fe_start "max_connections = 6"
 python3 - "$PORT" > "$T/maxconn.out" <<'EOP' || fail "max_connections: $(cat "$T/maxconn.out")"
 import socket, sys, time
-from sockread import read_to_end, connect_from, http_get as get
+from sockread import read_to_end, connect_from, http_get as get, wait_metric
 port = int(sys.argv[1])
 def conn(src):
     return connect_from(port, src)
 # fe_start's health check counts until evhttp has let it go: wait for it
 probe = conn("127.0.0.60")
-for _ in range(100):
-    if b"\nhsmca_connections 1\n" in get(probe, "/metrics"): break
-    time.sleep(0.05)
-else:
-    raise AssertionError("fe_start's connection still counted")
+assert wait_metric(probe, b"hsmca_connections 1"), "fe_start's connection still counted"
 held = [probe] + [conn("127.0.0.%d" % (61 + i)) for i in range(5)]
 for s in held:
     assert get(s).startswith(b"HTTP/1.1 200 "), "one of the six not served"
@@ -478,11 +470,8 @@ assert refused.startswith(b"HTTP/1.1 503 Service Unavailable\r\n") and b'"code":
 m = get(held[0], "/metrics").decode()
 assert "hsmca_connections_max_refused_total 1\n" in m and "hsmca_connections_max 6\n" in m, m
 held[5].close()
-for _ in range(100): # released as evhttp frees it (at the latest by the next sweep, 200 ms)
-    if "\nhsmca_connections 5\n" in get(held[0], "/metrics").decode(): break
-    time.sleep(0.05)
-else:
-    raise AssertionError("the closed connection still counted")
+# released as evhttp frees it (at the latest by the next sweep, 200 ms)
+assert wait_metric(held[0], b"hsmca_connections 5"), "the closed connection still counted"
 again = conn("127.0.0.71")
 assert get(again).startswith(b"HTTP/1.1 200 "), "not served after one closed"
 print("six from six addresses served, a seventh from a new address 503 with Retry-After, served again once one closed")

@@ -1,6 +1,7 @@
 """Shared by the integration tests' inline Python (lib.sh puts this directory on PYTHONPATH)."""
 import socket
 import ssl
+import time
 
 ENDS = (socket.timeout, ssl.SSLError, ConnectionResetError)
 
@@ -39,3 +40,12 @@ def http_get(s, path="/healthz", raw=None):
             break
         data += d
     return data
+
+
+def wait_metric(s, line, tries=100):
+    """GETs /metrics on s until it holds the line (e.g. b"hsmca_connections 1"), 50 ms apart; False if never."""
+    for _ in range(tries):
+        if b"\n" + line + b"\n" in http_get(s, "/metrics"):
+            return True
+        time.sleep(0.05)
+    return False
