@@ -62,6 +62,16 @@ static int app_read_chain(struct app *a, char *err)
 	return rc;
 }
 
+/* ca (the issuer of profile i, or a CA above it) into issuer_fit[i] */
+static int app_fit_push(struct app *a, unsigned i, X509 *ca, char *err)
+{
+	int rc = issuerfit_push(&a->issuer_fit[i], ca);
+	if (rc == HSMCA_ERR_PARSE)
+		snprintf(err, CONF_ERR_MAX, "profile %s: the nameConstraints or extendedKeyUsage of its issuer or a CA "
+			 "above it does not decode", a->profiles.p[i].name);
+	return rc;
+}
+
 /* issuer_chain[i]: profile i's issuer certificate, then the CAs of conf.chain above it, each the issuer of the
  * one before (X509_check_issued: name, AKI and key usage), as PEM. A frontend with intermediates of its own
  * per profile sent every certificate with conf.chain, another intermediate's. */
@@ -81,8 +91,9 @@ static int app_issuer_chains(struct app *a, char *err)
 		X509 *cur = a->issuers[i].cert;
 		char *pem = NULL;
 		long n;
-		if (!(out = BIO_new(BIO_s_mem())) || !PEM_write_bio_X509(out, cur)) {
-			rc = HSMCA_ERR_NOMEM;
+		if (!(out = BIO_new(BIO_s_mem())) || !PEM_write_bio_X509(out, cur) ||
+		    (rc = app_fit_push(a, i, cur, err))) {
+			rc = rc ? rc : HSMCA_ERR_NOMEM;
 			break;
 		}
 		for (int depth = 0; depth < 8 && X509_check_issued(cur, cur) != X509_V_OK; depth++) {
@@ -94,19 +105,23 @@ static int app_issuer_chains(struct app *a, char *err)
 			}
 			if (!parent)
 				break; /* the rest is the client's trust store's (conf.chain need not hold it) */
-			if (!PEM_write_bio_X509(out, parent)) {
-				rc = HSMCA_ERR_NOMEM;
+			if (!PEM_write_bio_X509(out, parent) || (rc = app_fit_push(a, i, parent, err))) {
+				rc = rc ? rc : HSMCA_ERR_NOMEM;
 				break;
 			}
 			cur = parent;
 		}
 		if (!rc && ((n = BIO_get_mem_data(out, &pem)) <= 0 || !(a->issuer_chain[i] = strndup(pem, (size_t)n))))
 			rc = HSMCA_ERR_NOMEM;
+		if (!rc)
+			rc = issuerfit_check_profile(&a->issuer_fit[i], &a->profiles.p[i], err);
 		BIO_free(out);
 		out = NULL;
 	}
 	if (rc == HSMCA_ERR_NOMEM)
 		snprintf(err, CONF_ERR_MAX, "out of memory building the issuers' chains");
+	else if (rc == HSMCA_ERR_LIMIT)
+		snprintf(err, CONF_ERR_MAX, "an issuer's chain is longer than %d certificates", ISSUERFIT_DEPTH_MAX);
 	sk_X509_pop_free(up, X509_free);
 	BIO_free(in);
 	return rc;

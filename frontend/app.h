@@ -8,6 +8,7 @@
 #include "db.h"
 #include "fconfig.h"
 #include "intent.h"
+#include "issuerfit.h"
 #include "policy.h"
 #include "profile.h"
 #include "sgn_client.h"
@@ -35,6 +36,8 @@ struct app {
 	/* owned, parallel to profiles.p: the chain of the profile's issuer (its issuer_cert, then each CA of
 	 * conf.chain that issued the one before, up to a self-signed one), sent with each certificate issued */
 	char *issuer_chain[PROF_MAX];
+	/* parallel to profiles.p: the same CAs, for checking names and EKUs against them (issuerfit.h) */
+	struct issuerfit issuer_fit[PROF_MAX];
 	struct ratelimit *rl;
 	unsigned char renew_key[32]; /* HMAC key of renewal challenges (random per process) */
 	uint8_t intent_key[INTENT_KEY_LEN]; /* MACs stored intents (intent.h; from intent_key_file) */

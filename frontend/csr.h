@@ -31,6 +31,9 @@ struct csr {
 	size_t spki_len;
 	size_t n_sans;
 	struct csr_san sans[CSR_MAX_SANS];
+	/* set by issue_check, false from csr_parse: the certificate gets an empty subject, not CN=<first SAN>,
+	 * because its issuer's name constraints would refuse that CN (issuerfit.h) */
+	bool no_cn;
 };
 
 /* Parses a PEM ("-----BEGIN CERTIFICATE REQUEST-----", one block, nothing but whitespace around it) or

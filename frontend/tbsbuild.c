@@ -317,6 +317,8 @@ static int tb_time(struct dbuf *b, time_t t, char *why)
 
 const char *tbsbuild_cn(const struct csr *csr)
 {
+	if (csr->no_cn)
+		return NULL;
 	for (size_t i = 0; i < csr->n_sans; i++) {
 		size_t chars = 0, len = strlen(csr->sans[i].value);
 		for (size_t k = 0; k < len; k++)

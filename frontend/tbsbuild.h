@@ -30,7 +30,7 @@ int tbsbuild_leaf(const struct profile *p, const struct policy_issuer *iss, cons
 		  struct dbuf *out, char *why) HSMCA_WUR;
 
 /* The subject's CN tbsbuild_leaf writes: the first SAN of 1..64 characters (ub-common-name), or NULL (an
- * empty subject) if none is that short. Borrowed from csr. */
+ * empty subject) if none is that short or csr->no_cn is set. Borrowed from csr. */
 const char *tbsbuild_cn(const struct csr *csr);
 
 /* A signed certificate's DER as PEM text ("-----BEGIN CERTIFICATE-----", 64-column base64, END line, each

@@ -2,7 +2,7 @@
  * frontend's TBS is "linted with the same checks the signer runs" as an invariant. issue_check (frontend/issue.c,
  * the checks of every issuance path) runs csr_parse, a CFSSL hosts list (issue_hosts) or a stored SAN list
  * (issue_sans_text) in place of the request's names, profile_check_request (policy/profile.c: DNS, wildcard,
- * IP and email rules) and issue_build_tbs (tbsbuild_leaf and the frontend's own lint). The profiles and the
+ * IP and email rules), issuerfit_check_names (the issuer's nameConstraints, fuzz_issuer_nc) and issue_build_tbs (tbsbuild_leaf and the frontend's own lint). The profiles and the
  * signer's pinned keys are parsed from the fixed texts below by the real parsers (profiles_parse,
  * sgn_config_parse), configured as an operator would: each signer key pins what its profile asks for.
  *
@@ -24,7 +24,8 @@
  *     signer's checks at that clock, and carries exactly the names the profile checked (subjectAltName in
  *     order and type, the CN tbsbuild_cn picks).
  *   - issue_check refused for policy (403) although profile_check_request accepts the names: the frontend
- *     could not build or lint a certificate for a request its profile allows.
+ *     could not build or lint a certificate for a request its profile allows, or the issuer's name
+ *     constraints, which issuerfit_check_profile found to hold every name the profile allows, refused one.
  *   - a refusal has a status, a code and a reason. */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include "fuzz_common.h"
 #include "fuzz_csrsign.h"
 #include "issue_priv.h"
+#include "issuerfit.h"
 #include "json.h"
 #include "policy.h"
 #include "profile.h"
@@ -109,9 +111,39 @@ static const uint8_t fuzz_issuer_name[] = { 0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 
 					    0x55, 0x04, 0x03, 0x0c, 0x01, 0x78 };
 static const uint8_t fuzz_sigalg[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
 
+/* The nameConstraints of the issuer of profiles web and sub: exactly the names web allows (sub's are among
+ * them), so issuerfit_check_profile passes both, and issuerfit_check_names may refuse no name they accept
+ * (an IP-only leaf loses its CN instead: csr.no_cn). */
+static const char fuzz_issuer_nc[] =
+	"critical,permitted;DNS:.example,permitted;DNS:example.com,permitted;DNS:example.org,permitted;DNS:a.test,"
+	"permitted;IP:192.0.2.0/255.255.255.0,permitted;IP:10.0.0.0/255.0.0.0,permitted;IP:2001:db8::/ffff:ffff::,"
+	"permitted;IP:fd00::/ff00::,permitted;email:.example,permitted;email:example.com,"
+	"permitted;email:.example.com,permitted;email:example.org,permitted;email:a.test";
+
 static struct app fuzz_app;
 static struct sgn_config fuzz_sgn;
 static const struct policy_profile *fuzz_pins[PROF_MAX]; /* the signer key of each profile's issuer */
+
+/* A self-signed CA certificate with fuzz_issuer_nc, in the issuer_fit of profiles web (0) and sub (2). */
+static void fuzz_setup_fit(void)
+{
+	char err[CONF_ERR_MAX];
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509V3_CTX ctx;
+	X509_EXTENSION *e = NULL;
+	FUZZ_CHECK(k && x && X509_set_version(x, X509_VERSION_3) && X509_set_pubkey(x, k));
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	FUZZ_CHECK((e = X509V3_EXT_conf_nid(NULL, &ctx, NID_name_constraints, fuzz_issuer_nc)) && X509_add_ext(x, e, -1));
+	X509_EXTENSION_free(e);
+	FUZZ_CHECK(X509_sign(x, k, EVP_sha256()));
+	for (unsigned i = 0; i < 3; i += 2) {
+		FUZZ_CHECK(issuerfit_push(&fuzz_app.issuer_fit[i], x) == 0);
+		FUZZ_CHECK(issuerfit_check_profile(&fuzz_app.issuer_fit[i], &fuzz_app.profiles.p[i], err) == 0);
+	}
+	X509_free(x); /* the fits hold their own references */
+	EVP_PKEY_free(k);
+}
 
 static void fuzz_setup(void)
 {
@@ -142,6 +174,7 @@ static void fuzz_setup(void)
 				fuzz_pins[i] = &fuzz_sgn.keys[k].profile;
 		FUZZ_CHECK(fuzz_pins[i] != NULL);
 	}
+	fuzz_setup_fit();
 }
 
 /* What the signer runs on a SIGN_CERT (signer/dispatch.c): parse, the pinned profile, the clock. */

@@ -505,6 +505,12 @@ def csrpolicy_seeds():
                            b'["www.example.com", "10.1.2.3", "2001:db8::5", "*.a.example"]'),
         "stored": csrpolicy(CSR_SIGN | CSR_TEXT | WEB, cri(("dns", "a.example")),
                             b"DNS:a.example,IP:192.0.2.9,IP:fd00::1,email:b@example.org"),
+        # one address alone: a leaf's CN, checked as a DNS name against the issuer's DNS constraints, is left out;
+        # a CA's CN is not checked
+        "web-ip-only": csrpolicy(CSR_SIGN | WEB, cri(("ip", "192.0.2.7"))),
+        "hosts-ip-only": csrpolicy(CSR_SIGN | CSR_HOSTS | WEB, cri(("dns", "a.example")), b'["10.1.2.3"]'),
+        "sub-ip-only": csrpolicy(CSR_SIGN | SUB, cri(("ip", "192.0.2.1"))),
+        "web-email-only": csrpolicy(CSR_SIGN | WEB, cri(("email", "b@a.test"))),
         "pem": csrpolicy(WEB, pem),
         "pem-hosts": csrpolicy(CSR_HOSTS | SUB, pem, b'["a.example", "192.0.2.200"]'),
     }

@@ -26,7 +26,8 @@ fe_user_setup() {
 
 # A token with a P-384 root and P-256 intermediate, an unsealed in-process signer, PostgreSQL migrated
 # (FE_PG_CONF: more postgresql.conf lines; FE_SCHEMA: migrate from that directory instead of schema/;
-# FE_MORE_INTS: "LABEL:KEYTYPE ...", more intermediates under the root, each a signer key like int).
+# FE_MORE_INTS: "LABEL:KEYTYPE ...", more intermediates under the root, each a signer key like int; FE_INT_CONF:
+# more ceremony config lines for int, such as its name constraints).
 fe_setup_backend() {
 	local x
 	hsm_init_env
@@ -34,7 +35,7 @@ fe_setup_backend() {
 	[ -z "$FE_USER" ] || fe_user_setup
 	ceremony_init
 	ceremony_ca root root p384
-	ceremony_ca intermediate int p256 root
+	ceremony_ca intermediate int p256 root "${FE_INT_CONF:-}"
 	for x in ${FE_MORE_INTS:-}; do ceremony_ca intermediate "${x%%:*}" "${x#*:}" root; done
 	signer_conf "$SOFTHSM_MODULE" "${FE_USER:+socket_group = $SIGNER_USER}"
 	signer_key int root "${FE_SIGNER_OPS:-cert, crl}"

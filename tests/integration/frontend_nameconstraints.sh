@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Profiles against what the CAs above their certificates allow. The intermediate here permits DNS names only
+# below example.com and the name example.net, and excludes those below secret.example.com. Before, the frontend
+# issued whatever the profile allowed, and clients refused the result: a name under an excluded subtree, and an
+# IP-only certificate whose CN (its address) OpenSSL and GnuTLS check as a DNS name. Now:
+#   - a profile whose DNS suffixes reach outside the permitted subtrees, or whose EKU the issuer does not list,
+#     stops the frontend at start-up, naming the profile, the name or EKU and the CA;
+#   - a request for a name the constraints refuse gets 403 naming the rule, the name and the CA, and leaves
+#     no certificate row;
+#   - an IP-only certificate gets an empty subject (its subjectAltName critical) instead of a CN the
+#     constraints refuse;
+# and every certificate issued verifies with openssl and GnuTLS certtool.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/frontend_lib.sh"
+command -v certtool >/dev/null || fail "certtool (gnutls-bin) not installed"
+FE_INT_CONF=$'permitted_dns = .example.com, example.net\nexcluded_dns = .secret.example.com' fe_setup_backend
+openssl x509 -in "$T/ca/int.pem" -noout -ext nameConstraints | grepq 'Excluded' || fail "int has no name constraints"
+fe_profiles
+cp "$T/profiles.conf" "$T/profiles.base"
+INT_NAME='/C=US/O=hsmca test/CN=hsmca Test int'
+
+# ---- start-up: a profile reaching outside the issuer's permitted names, or an EKU it does not list ----
+start_refused() { # start_refused WANT DESCRIPTION: the frontend does not start and says WANT
+	fe_conf
+	expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+	grep -qF "$1" <<<"$OUT" || fail "$2: $OUT"
+}
+cat >> "$T/profiles.conf" <<EOC
+
+[profile wide]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com, .example.org
+max_sans = 2
+max_validity_days = 30
+key_usage = digitalSignature
+eku = serverAuth
+accounts = alice
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+EOC
+start_refused "profile wide: DNS names below example.org are not all inside the permitted subtrees of the nameConstraints of its issuer $INT_NAME" \
+	"a profile with a suffix outside the issuer's permitted names"
+sed -i 's/^dns_suffixes = .example.com, .example.org$/dns_suffixes = .secret.example.com/' "$T/profiles.conf"
+start_refused "profile wide: DNS names below secret.example.com are all inside an excluded subtree of the nameConstraints of its issuer" \
+	"a profile with a suffix inside the issuer's excluded names"
+pass "a profile whose DNS suffixes reach outside its issuer's name constraints stops the frontend at start-up, saying which"
+
+# a CA certificate that lists serverAuth alone (its key need not be in the signer: start-up stops before)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv-ca.key" -subj "/CN=server CAs only" \
+	-days 30 -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+	-addext "extendedKeyUsage=serverAuth" -out "$T/srv-ca.pem" 2>/dev/null || fail "cannot make the serverAuth CA"
+cp "$T/profiles.base" "$T/profiles.conf"
+cat >> "$T/profiles.conf" <<EOC
+
+[profile clients]
+issuer = srvca
+issuer_cert = $T/srv-ca.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 2
+max_validity_days = 30
+key_usage = digitalSignature
+eku = clientAuth
+accounts = alice
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+EOC
+start_refused "profile clients: extended key usage clientAuth is not among those of its issuer /CN=server CAs only" \
+	"a clientAuth profile under a serverAuth-only CA"
+pass "a profile with an extended key usage its issuer does not list stops the frontend at start-up"
+
+# ---- per request ----
+cp "$T/profiles.base" "$T/profiles.conf"
+fe_start
+fe_requester alice
+verify_leaf() { # verify_leaf NAME: $T/NAME.pem verifies under int and root with openssl and certtool
+	openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/$1.pem" > "$T/verify.txt" 2>&1 \
+		|| fail "openssl verify $1: $(cat "$T/verify.txt")"
+	cat "$T/$1.pem" "$T/ca/int.pem" > "$T/$1-chain.pem"
+	certtool --verify --verify-profile medium --load-ca-certificate "$T/ca/root.pem" --infile "$T/$1-chain.pem" > "$T/ct.txt" 2>&1 || true
+	grep -q 'Verified. The certificate is trusted' "$T/ct.txt" || fail "certtool $1: $(tail -3 "$T/ct.txt")"
+}
+
+csr ok ec:P-256 DNS:www.example.com DNS:example.net IP:10.1.2.3
+issue_req "$T/ok.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "names inside the constraints: $STATUS $BODY"
+json_field '["certificate"]' > "$T/ok.pem"
+verify_leaf ok
+openssl x509 -in "$T/ok.pem" -noout -subject | grepq 'CN *= *www.example.com' || fail "subject: $(openssl x509 -in "$T/ok.pem" -noout -subject)"
+pass "names inside the issuer's constraints: issued as before, CN=<first name>, and openssl and certtool verify it"
+
+rows=$(cert_rows)
+refusals=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'")
+csr secret ec:P-256 DNS:www.example.com DNS:db.secret.example.com
+issue_req "$T/secret.csr" server "${AUTH[@]}"
+[ "$STATUS" = 403 ] || fail "a name under an excluded subtree: $STATUS $BODY"
+[ "$(json_field '["error"]["code"]')" = policy ] || fail "code: $BODY"
+grep -qF "issuer-name-constraints: db.secret.example.com is outside the nameConstraints of the issuer $INT_NAME" <<<"$BODY" \
+	|| fail "the refusal does not name the rule, the name and the CA: $BODY"
+[ "$(cert_rows)" = "$rows" ] || fail "a refused request left a certificate row"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'")" = $((refusals + 1)) ] \
+	|| fail "the refusal is not audited"
+pass "a name under the issuer's excluded subtree (inside the profile's suffix): 403 naming the rule, the name and the CA; no certificate row, one audit row"
+
+csr addr ec:P-256 IP:10.20.30.40
+issue_req "$T/addr.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "an IP-only request: $STATUS $BODY"
+json_field '["certificate"]' > "$T/addr.pem"
+openssl x509 -in "$T/addr.pem" -noout -text > "$T/addr.txt"
+grep -q 'Subject: *$' "$T/addr.txt" || fail "an IP-only certificate under DNS constraints has a subject: $(grep Subject: "$T/addr.txt")"
+grep -A1 'Subject Alternative Name: critical' "$T/addr.txt" | grepq 'IP Address:10.20.30.40' \
+	|| fail "its subjectAltName is not critical: $(grep -A1 'Alternative' "$T/addr.txt")"
+verify_leaf addr
+pass "an IP-only certificate under DNS name constraints: empty subject, critical subjectAltName, and openssl and certtool verify it"
+
+[ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending"

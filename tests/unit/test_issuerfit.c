@@ -1,0 +1,298 @@
+/* frontend/issuerfit.c: a profile against the nameConstraints and extendedKeyUsage of the CAs above its
+ * certificates. At start-up, suffixes and ranges outside a CA's permitted subtrees, or wholly inside an
+ * excluded one, and EKUs a CA does not list stop the frontend; per request, each name is checked with
+ * OpenSSL's own matching, and every verdict is compared with what OpenSSL's path validation says of a real
+ * certificate with those names signed by the CA. */
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "conf.h"
+#include "issuerfit.h"
+#include "profile.h"
+
+static EVP_PKEY *key_new(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	if (!k) {
+		fprintf(stderr, "cannot make a key\n");
+		exit(1);
+	}
+	return k;
+}
+
+static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (!e || !X509_add_ext(x, e, -1)) {
+		fprintf(stderr, "cannot add extension %d = %s\n", nid, value);
+		exit(1);
+	}
+	X509_EXTENSION_free(e);
+}
+
+/* A certificate for key named CN=cn, signed by issuer_key (issuer NULL: self-signed), a CA if ca; extensions
+ * nc (nameConstraints), eku and san as OpenSSL's config syntax, each NULL for none. */
+static X509 *cert_new(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, bool ca, const char *nc,
+		      const char *eku, const char *san)
+{
+	static long serial = 1;
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	if (!x || !n || !X509_set_version(x, X509_VERSION_3) || !ASN1_INTEGER_set(X509_get_serialNumber(x), serial++) ||
+	    (cn && !X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0)) ||
+	    !X509_set_subject_name(x, n) ||
+	    !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n) ||
+	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) || !X509_gmtime_adj(X509_getm_notAfter(x), 86400) ||
+	    !X509_set_pubkey(x, key)) {
+		fprintf(stderr, "cannot make a certificate\n");
+		exit(1);
+	}
+	X509_NAME_free(n);
+	add_ext(x, issuer, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	add_ext(x, issuer, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+	add_ext(x, issuer, NID_subject_key_identifier, "hash");
+	if (nc)
+		add_ext(x, issuer, NID_name_constraints, nc);
+	if (eku)
+		add_ext(x, issuer, NID_ext_key_usage, eku);
+	if (san)
+		add_ext(x, issuer, NID_subject_alt_name, san);
+	if (!X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256())) {
+		fprintf(stderr, "cannot sign a certificate\n");
+		exit(1);
+	}
+	return x;
+}
+
+/* a leaf profile with these lines added (and eku = serverAuth unless they name EKUs) */
+static struct profile prof(const char *lines)
+{
+	static struct profiles ps;
+	char text[2048], err[CONF_ERR_MAX];
+	snprintf(text, sizeof(text),
+		 "[profile t]\nissuer = int\nissuer_cert = /dev/null\nkey_types = p256\nmax_sans = 8\n"
+		 "max_validity_days = 90\nkey_usage = digitalSignature\naccounts = alice\n"
+		 "crl_url = http://ca.example.com/int.crl\nocsp_url = http://ca.example.com/ocsp\n%s\n%s\n",
+		 strstr(lines, "eku =") ? "" : "eku = serverAuth", lines);
+	if (profiles_parse("test", text, strlen(text), &ps, err)) {
+		fprintf(stderr, "profile does not load (%s): %s\n", err, text);
+		exit(1);
+	}
+	return ps.p[0];
+}
+
+static struct issuerfit fit_of(X509 *a, X509 *b)
+{
+	struct issuerfit f;
+	memset(&f, 0, sizeof(f));
+	if (issuerfit_push(&f, a) || (b && issuerfit_push(&f, b))) {
+		fprintf(stderr, "issuerfit_push failed\n");
+		exit(1);
+	}
+	return f;
+}
+
+/* check_profile's verdict for lines; err has the message */
+static int fits(const struct issuerfit *f, const char *lines, char *err)
+{
+	struct profile p = prof(lines);
+	err[0] = 0;
+	return issuerfit_check_profile(f, &p, err);
+}
+
+static EVP_PKEY *root_key;
+static X509 *root; /* the trust anchor of the path validation checks */
+
+/* What OpenSSL's path validation says of a leaf with these names (and subject CN cn, NULL for none) signed by
+ * root: true if it verifies. */
+static bool openssl_accepts(const char *cn, const char *san)
+{
+	EVP_PKEY *k = key_new();
+	X509 *leaf = cert_new(cn, k, root, root_key, false, NULL, NULL, san);
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	bool ok = st && ctx && X509_STORE_add_cert(st, root) && X509_STORE_CTX_init(ctx, st, leaf, NULL) &&
+		  X509_verify_cert(ctx) == 1;
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	X509_free(leaf);
+	EVP_PKEY_free(k);
+	return ok;
+}
+
+/* issuerfit_check_names on the names (types 1 DNS, 2 IP, 3 email) with cn, compared with OpenSSL's verdict on
+ * the certificate tbsbuild would write: CN=cn, or no CN where cn_only says the CN alone is refused */
+static int names(const struct issuerfit *f, const char *cn, const int *types, const char *const *sans, size_t n,
+		 bool *cn_only, char *why)
+{
+	char san[512] = "";
+	static const char *const prefix[] = { "", "DNS:", "IP:", "email:" };
+	for (size_t i = 0; i < n; i++)
+		snprintf(san + strlen(san), sizeof(san) - strlen(san), "%s%s%s", i ? "," : "", prefix[types[i]], sans[i]);
+	why[0] = 0;
+	int rc = issuerfit_check_names(f, cn, types, sans, n, cn_only, why);
+	CHECKF(openssl_accepts(cn, san) == (rc == 0), "OpenSSL's verdict on CN=%s %s: rc %d (%s)", cn, san, rc, why);
+	if (*cn_only)
+		CHECKF(openssl_accepts(NULL, san), "without the CN, OpenSSL accepts %s", san);
+	return rc;
+}
+
+static void test_profile_names(void)
+{
+	char err[CONF_ERR_MAX];
+	EVP_PKEY *k = key_new();
+	X509 *ca = cert_new("nc", k, NULL, NULL, true,
+			    "critical,permitted;DNS:.example.com,permitted;DNS:example.net,permitted;IP:10.0.0.0/255.0.0.0,"
+			    "permitted;email:.example.com,excluded;DNS:.secret.example.com,excluded;IP:10.9.0.0/255.255.0.0",
+			    NULL, NULL);
+	struct issuerfit f = fit_of(ca, NULL);
+	CHECK(f.has_nc);
+	CHECK(fits(&f, "dns_suffixes = .example.com, www.example.com, .a.example.com, example.net, .example.net, "
+		       "a.example.net", err) == 0);
+	CHECK(fits(&f, "dns_suffixes = .example.com\nallow_email = yes", err) == 0);
+	CHECK(fits(&f, "dns_suffixes = .a.example.com\nip_ranges = 10.1.0.0/16, 10.0.0.0/8", err) == 0);
+	CHECK(fits(&f, "dns_suffixes = secret.example.com", err) == 0); /* ".secret..." excludes names below it */
+	CHECK(fits(&f, "dns_suffixes = .example.com, example.com", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "profile t: DNS names at example.com are not all inside the permitted subtrees") &&
+		       strstr(err, "its issuer /CN=nc"),
+	       "%s", err);
+	CHECK(fits(&f, "dns_suffixes = .example.org", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "DNS names below example.org"), "%s", err);
+	CHECK(fits(&f, "dns_suffixes = .notexample.net", err) == HSMCA_ERR_CONFIG);
+	CHECK(fits(&f, "dns_suffixes = .com", err) == HSMCA_ERR_CONFIG);
+	CHECK(fits(&f, "dns_suffixes = .secret.example.com", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "DNS names below secret.example.com are all inside an excluded subtree"), "%s", err);
+	CHECK(fits(&f, "dns_suffixes = x.secret.example.com", err) == HSMCA_ERR_CONFIG);
+	CHECK(fits(&f, "ip_ranges = 11.0.0.0/8", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "IP addresses in 11.0.0.0/8 are not all inside"), "%s", err);
+	CHECK(fits(&f, "ip_ranges = 10.0.0.0/7", err) == HSMCA_ERR_CONFIG);  /* wider than the subtree */
+	CHECK(fits(&f, "ip_ranges = 2001:db8::/32", err) == HSMCA_ERR_CONFIG); /* no IPv6 subtree at all */
+	CHECK(fits(&f, "ip_ranges = 10.9.8.0/24", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "all inside an excluded subtree"), "%s", err);
+	CHECK(fits(&f, "ip_ranges = 10.8.0.0/15", err) == 0); /* partly excluded: refused per request */
+	issuerfit_clear(&f);
+	X509_free(ca);
+
+	/* email: exact domains and "local@domain" subtrees; a CA with no DNS subtree leaves DNS names alone */
+	ca = cert_new("mail", k, NULL, NULL, true, "critical,permitted;email:example.com,permitted;email:bob@example.org",
+		      NULL, NULL);
+	f = fit_of(ca, NULL);
+	CHECK(fits(&f, "dns_suffixes = example.com, .anything.org\nallow_email = yes", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "email addresses below anything.org"), "%s", err);
+	CHECK(fits(&f, "dns_suffixes = example.com, .anything.org", err) == 0);
+	CHECK(fits(&f, "dns_suffixes = .example.com\nallow_email = yes", err) == HSMCA_ERR_CONFIG);
+	CHECK(fits(&f, "dns_suffixes = example.org\nallow_email = yes", err) == HSMCA_ERR_CONFIG);
+	issuerfit_clear(&f);
+	X509_free(ca);
+
+	/* a constraint on a CA above the issuer counts as much; an empty DNS base permits every name */
+	X509 *top = cert_new("top", k, NULL, NULL, true, "critical,permitted;DNS:corp.example", NULL, NULL);
+	X509 *mid = cert_new("mid", k, NULL, NULL, true, NULL, NULL, NULL);
+	NAME_CONSTRAINTS *empty = NAME_CONSTRAINTS_new(); /* OpenSSL's config syntax cannot write an empty base */
+	GENERAL_SUBTREE *st = GENERAL_SUBTREE_new();
+	if (!empty || !st || !a2i_GENERAL_NAME(st->base, NULL, NULL, GEN_DNS, "", 0) ||
+	    !(empty->permittedSubtrees = sk_GENERAL_SUBTREE_new_null()) || !sk_GENERAL_SUBTREE_push(empty->permittedSubtrees, st) ||
+	    !X509_add1_ext_i2d(mid, NID_name_constraints, empty, 1, 0) || !X509_sign(mid, k, EVP_sha256())) {
+		fprintf(stderr, "cannot make an empty DNS constraint\n");
+		exit(1);
+	}
+	NAME_CONSTRAINTS_free(empty);
+	f = fit_of(mid, top);
+	CHECK(fits(&f, "dns_suffixes = .corp.example, corp.example, a.b.corp.example", err) == 0);
+	CHECK(fits(&f, "dns_suffixes = .corp.example, .other.example", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "a CA above its issuer, /CN=top"), "%s", err);
+	issuerfit_clear(&f);
+	X509_free(top);
+	X509_free(mid);
+	EVP_PKEY_free(k);
+}
+
+static void test_profile_ekus(void)
+{
+	char err[CONF_ERR_MAX];
+	EVP_PKEY *k = key_new();
+	X509 *server = cert_new("server-only", k, NULL, NULL, true, NULL, "serverAuth", NULL);
+	X509 *any = cert_new("any", k, NULL, NULL, true, NULL, "anyExtendedKeyUsage", NULL);
+	X509 *none = cert_new("none", k, NULL, NULL, true, NULL, NULL, NULL);
+	struct issuerfit f = fit_of(server, NULL);
+	CHECK(!f.has_nc);
+	CHECK(fits(&f, "dns_suffixes = .example.com\neku = serverAuth", err) == 0);
+	CHECK(fits(&f, "dns_suffixes = .example.com\neku = serverAuth, clientAuth", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "profile t: extended key usage clientAuth is not among those of its issuer /CN=server-only"),
+	       "%s", err);
+	issuerfit_clear(&f);
+	f = fit_of(none, server); /* the issuer lists none, the CA above it does */
+	CHECK(fits(&f, "dns_suffixes = .example.com\neku = codeSigning", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "a CA above its issuer, /CN=server-only"), "%s", err);
+	issuerfit_clear(&f);
+	f = fit_of(any, none);
+	CHECK(fits(&f, "dns_suffixes = .example.com\neku = codeSigning, clientAuth", err) == 0);
+	issuerfit_clear(&f);
+	X509_free(server);
+	X509_free(any);
+	X509_free(none);
+	EVP_PKEY_free(k);
+}
+
+static void test_request_names(void)
+{
+	char why[PROF_WHY_MAX];
+	bool cn_only = true;
+	root_key = key_new();
+	root = cert_new("root", root_key, NULL, NULL, true,
+			"critical,permitted;DNS:.example.com,permitted;IP:10.0.0.0/255.0.0.0,permitted;email:.example.com,"
+			"excluded;DNS:.secret.example.com",
+			NULL, NULL);
+	struct issuerfit f = fit_of(root, NULL);
+	const int dns[] = { 1, 1 }, dns_ip[] = { 1, 2 }, ip[] = { 2 }, mail[] = { 3 }, dns_mail[] = { 1, 3 };
+	const char *const ok[] = { "a.example.com", "b.example.com" };
+	CHECK(names(&f, "a.example.com", dns, ok, 2, &cn_only, why) == 0 && !cn_only);
+	const char *const secret[] = { "a.example.com", "b.secret.example.com" };
+	CHECK(names(&f, "a.example.com", dns, secret, 2, &cn_only, why) == HSMCA_ERR_POLICY && !cn_only);
+	CHECKF(!strcmp(why, "issuer-name-constraints: b.secret.example.com is outside the nameConstraints of the "
+			    "issuer /CN=root"),
+	       "%s", why);
+	const char *const outside[] = { "x.example.org" };
+	CHECK(names(&f, "x.example.org", dns, outside, 1, &cn_only, why) == HSMCA_ERR_POLICY && !cn_only);
+	const char *const with_ip[] = { "a.example.com", "10.1.2.3" };
+	CHECK(names(&f, "a.example.com", dns_ip, with_ip, 2, &cn_only, why) == 0);
+	/* an address alone: its CN would be checked as a DNS name and refused, the certificate without it is not */
+	const char *const addr[] = { "10.1.2.3" };
+	CHECK(names(&f, "10.1.2.3", ip, addr, 1, &cn_only, why) == HSMCA_ERR_POLICY && cn_only);
+	CHECKF(strstr(why, "the subject CN 10.1.2.3, which verifiers check as a DNS name"), "%s", why);
+	CHECK(names(&f, NULL, ip, addr, 1, &cn_only, why) == 0 && !cn_only);
+	const char *const addr_out[] = { "11.1.2.3" };
+	CHECK(names(&f, "11.1.2.3", ip, addr_out, 1, &cn_only, why) == HSMCA_ERR_POLICY && !cn_only);
+	const char *const mail_ok[] = { "bob@mail.example.com" }, *const mail_out[] = { "bob@example.org" };
+	CHECK(names(&f, "bob@mail.example.com", mail, mail_ok, 1, &cn_only, why) == 0);
+	CHECK(names(&f, "bob@example.org", mail, mail_out, 1, &cn_only, why) == HSMCA_ERR_POLICY);
+	const char *const both[] = { "a.example.com", "bob@example.com" }; /* example.com itself is not below it */
+	CHECK(names(&f, "a.example.com", dns_mail, both, 2, &cn_only, why) == HSMCA_ERR_POLICY && !cn_only);
+	CHECKF(strstr(why, "bob@example.com is outside"), "%s", why);
+	issuerfit_clear(&f);
+
+	/* no nameConstraints anywhere: nothing to check, nothing refused */
+	EVP_PKEY *k = key_new();
+	X509 *plain = cert_new("plain", k, NULL, NULL, true, NULL, NULL, NULL);
+	f = fit_of(plain, NULL);
+	CHECK(issuerfit_check_names(&f, "x.example.org", dns, outside, 1, &cn_only, why) == 0 && !cn_only);
+	issuerfit_clear(&f);
+	X509_free(plain);
+	EVP_PKEY_free(k);
+	X509_free(root);
+	EVP_PKEY_free(root_key);
+}
+
+int main(void)
+{
+	test_profile_names();
+	test_profile_ekus();
+	test_request_names();
+	return check_done("unit_issuerfit");
+}
