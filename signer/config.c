@@ -24,7 +24,8 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 					     "session_copy", "label", "cert", "issuer_cert", "operations", "ca",
 					     "max_pathlen", "key_usage", "eku", "max_validity_days", "max_crl_days",
 					     "ocsp_delegated", "ca_permitted", "unseal_timeout_seconds",
-					     "pin_verifier", "max_ocsp_days", "module_dirs", "ca_permitted_dn" };
+					     "pin_verifier", "max_ocsp_days", "module_dirs", "ca_permitted_dn",
+					     "leaf_permitted" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i], key)) {
 			if (*seen & (1u << i))
@@ -97,29 +98,37 @@ static int sgn_conf_eku(void *arg, const char *tok, unsigned line, char *err)
 	return 0;
 }
 
-/* ca_permitted entries: DNS:NAME (".example.com" or "example.com", lowercase letters, digits, '-' and '.')
- * or IP:ADDRESS/PREFIX. */
+/* Where the entries of ca_permitted or leaf_permitted go (policy_profile's ca_* or leaf_* arrays). */
+struct sgn_conf_names {
+	const char *key;
+	size_t *n_dns, *n_ip;
+	char (*dns)[POLICY_NC_NAME_MAX];
+	struct policy_iprange *ip;
+};
+
+/* ca_permitted and leaf_permitted entries: DNS:NAME (".example.com" or "example.com", lowercase letters,
+ * digits, '-' and '.') or IP:ADDRESS/PREFIX. */
 static int sgn_conf_nc(void *arg, const char *tok, unsigned line, char *err)
 {
-	struct policy_profile *p = arg;
+	const struct sgn_conf_names *t = arg;
 	if (!strncmp(tok, "DNS:", 4)) {
 		const char *d = tok + 4;
 		size_t n = strlen(d);
-		bool ok = n > 0 && n < POLICY_NC_NAME_MAX && p->n_ca_dns < POLICY_NC_MAX && d[n - 1] != '.' &&
+		bool ok = n > 0 && n < POLICY_NC_NAME_MAX && *t->n_dns < POLICY_NC_MAX && d[n - 1] != '.' &&
 			  strcmp(d, ".") != 0 && !strstr(d, "..");
 		for (size_t i = 0; ok && i < n; i++)
 			ok = (d[i] >= 'a' && d[i] <= 'z') || (d[i] >= '0' && d[i] <= '9') || d[i] == '-' || d[i] == '.';
 		if (!ok)
-			return CERR("line %u: ca_permitted %s: a DNS name of lowercase letters, digits, '-' and '.', "
-				    "at most %d of them", line, tok, POLICY_NC_MAX);
-		memcpy(p->ca_dns[p->n_ca_dns++], d, n + 1);
+			return CERR("line %u: %s %s: a DNS name of lowercase letters, digits, '-' and '.', "
+				    "at most %d of them", line, t->key, tok, POLICY_NC_MAX);
+		memcpy(t->dns[(*t->n_dns)++], d, n + 1);
 		return 0;
 	}
-	if (!strncmp(tok, "IP:", 3) && p->n_ca_ip < POLICY_NC_MAX) {
+	if (!strncmp(tok, "IP:", 3) && *t->n_ip < POLICY_NC_MAX) {
 		char addr[INET6_ADDRSTRLEN + 1];
 		const char *slash = strchr(tok + 3, '/');
 		uint64_t prefix;
-		struct policy_iprange *r = &p->ca_ip[p->n_ca_ip];
+		struct policy_iprange *r = &t->ip[*t->n_ip];
 		if (slash && (size_t)(slash - tok - 3) < sizeof(addr)) {
 			memcpy(addr, tok + 3, (size_t)(slash - tok - 3));
 			addr[slash - tok - 3] = 0;
@@ -129,12 +138,12 @@ static int sgn_conf_nc(void *arg, const char *tok, unsigned line, char *err)
 				r->prefix = (unsigned)prefix;
 				for (unsigned b = r->prefix; b < 128; b++) /* the base address */
 					r->addr[b / 8] &= (uint8_t) ~(0x80 >> (b % 8));
-				p->n_ca_ip++;
+				(*t->n_ip)++;
 				return 0;
 			}
 		}
 	}
-	return CERR("line %u: ca_permitted %s: DNS:NAME or IP:ADDRESS/PREFIX, at most %d of each", line, tok,
+	return CERR("line %u: %s %s: DNS:NAME or IP:ADDRESS/PREFIX, at most %d of each", line, t->key, tok,
 		    POLICY_NC_MAX);
 }
 
@@ -155,8 +164,13 @@ static int sgn_conf_key(struct sgn_key_conf *k, const char *key, const char *v, 
 	} else if (!strcmp(key, "ca"))
 		ok = conf_value_bool(v, &p->allow_ca);
 	else if (!strcmp(key, "ca_permitted")) {
+		struct sgn_conf_names t = { "ca_permitted", &p->n_ca_dns, &p->n_ca_ip, p->ca_dns, p->ca_ip };
 		p->ca_pinned = true;
-		return sgn_conf_list(v, line, err, sgn_conf_nc, p);
+		return sgn_conf_list(v, line, err, sgn_conf_nc, &t);
+	} else if (!strcmp(key, "leaf_permitted")) {
+		struct sgn_conf_names t = { "leaf_permitted", &p->n_leaf_dns, &p->n_leaf_ip, p->leaf_dns, p->leaf_ip };
+		p->leaf_pinned = true;
+		return sgn_conf_list(v, line, err, sgn_conf_nc, &t);
 	} else if (!strcmp(key, "ca_permitted_dn")) {
 		char why[POLICY_DN_WHY_MAX];
 		if (policy_dn_parse(v, p->ca_dn, sizeof(p->ca_dn), &p->ca_dn_len, why))
@@ -260,6 +274,9 @@ unsigned sgn_key_advice(const struct sgn_key_conf *k, struct sgn_advice out[SGN_
 		out[n++] = (struct sgn_advice){ "ca_dn_open",
 						"may sign CA certificates for any subject names (no ca_permitted_dn; "
 						"Go's crypto/x509 refuses a CA with directoryName constraints)" };
+	if (p->allow_cert && !p->leaf_pinned)
+		out[n++] = (struct sgn_advice){ "leaf_unpinned", "may sign end-entity certificates for any names (no "
+								 "leaf_permitted)" };
 	if (p->allow_checkpoint && (p->allow_cert || p->allow_crl || p->allow_ocsp))
 		out[n++] = (struct sgn_advice){ "checkpoint_key_shared",
 						"signs audit checkpoints as well as certificates, CRLs or OCSP "
@@ -372,6 +389,8 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 			return CERR("%s: key %s signs CRLs: max_crl_days is required", path, k->name);
 		if (k->profile.ca_pinned && (!k->profile.allow_ca || k->profile.n_ca_dns == 0))
 			return CERR("%s: key %s: ca_permitted needs ca = yes and at least one DNS: entry", path, k->name);
+		if (k->profile.leaf_pinned && (!k->profile.allow_cert || k->profile.n_leaf_dns + k->profile.n_leaf_ip == 0))
+			return CERR("%s: key %s: leaf_permitted needs operations = cert and at least one entry", path, k->name);
 		if (k->profile.ca_dn_len && !k->profile.ca_pinned)
 			return CERR("%s: key %s: ca_permitted_dn is part of ca_permitted's pin", path, k->name);
 		if (k->profile.max_ocsp_days == 0)

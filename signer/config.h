@@ -59,7 +59,7 @@ struct sgn_advice {
 	const char *event; /* the log event's name */
 	const char *why;   /* static: "key NAME " + why reads as a sentence */
 };
-#define SGN_ADVICE_MAX 2
+#define SGN_ADVICE_MAX 3
 /* Fills out[] (static strings) for key k; returns how many. */
 unsigned sgn_key_advice(const struct sgn_key_conf *k, struct sgn_advice out[SGN_ADVICE_MAX]);
 

@@ -1,13 +1,33 @@
 /* fuzz_sgnconf: the signer's config file (signer/config.c) over the config reader. A refusal says why; an
  * accepted file has every required key, unique key names and labels, and pinned profiles within their bounds:
- * a ca_permitted pin only on a CA key with at least one DNS name (ca_permitted_dn only with it), pinned names
- * and ranges as the parser promises (lowercase DNS names without "..", IP base addresses with no bits past the prefix). */
+ * a ca_permitted pin only on a CA key with at least one DNS name (ca_permitted_dn only with it), a
+ * leaf_permitted pin only on a key that signs certificates, with at least one entry, pinned names and ranges
+ * (of both) as the parser promises (lowercase DNS names without "..", IP base addresses with no bits past the prefix). */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "config.h"
 #include "conf.h"
 #include "fuzz_common.h"
+
+/* pinned names and ranges as the parser promises */
+static void fuzz_sgnconf_names(const char (*dns)[POLICY_NC_NAME_MAX], size_t n_dns, const struct policy_iprange *ip,
+			       size_t n_ip)
+{
+	for (size_t i = 0; i < n_dns; i++) {
+		const char *d = dns[i];
+		size_t n = strlen(d);
+		FUZZ_CHECK(n > 0 && n < POLICY_NC_NAME_MAX && d[n - 1] != '.' && !strstr(d, ".."));
+		for (size_t k = 0; k < n; k++)
+			FUZZ_CHECK((d[k] >= 'a' && d[k] <= 'z') || (d[k] >= '0' && d[k] <= '9') || d[k] == '-' || d[k] == '.');
+	}
+	for (size_t i = 0; i < n_ip; i++) {
+		const struct policy_iprange *r = &ip[i];
+		FUZZ_CHECK(r->prefix <= (r->v6 ? 128u : 32u));
+		for (unsigned b = r->prefix; b < 128; b++)
+			FUZZ_CHECK(!(r->addr[b / 8] & (0x80 >> (b % 8))));
+	}
+}
 
 static void fuzz_sgnconf_pins(const struct policy_profile *p)
 {
@@ -17,19 +37,11 @@ static void fuzz_sgnconf_pins(const struct policy_profile *p)
 	/* the pinned directory name is a well-formed Name of at least one RDN: it holds itself */
 	FUZZ_CHECK(p->ca_dn_len <= sizeof(p->ca_dn));
 	FUZZ_CHECK(!p->ca_dn_len || policy_dn_within(span_make(p->ca_dn, p->ca_dn_len), p->ca_dn, p->ca_dn_len));
-	for (size_t i = 0; i < p->n_ca_dns; i++) {
-		const char *d = p->ca_dns[i];
-		size_t n = strlen(d);
-		FUZZ_CHECK(n > 0 && n < POLICY_NC_NAME_MAX && d[n - 1] != '.' && !strstr(d, ".."));
-		for (size_t k = 0; k < n; k++)
-			FUZZ_CHECK((d[k] >= 'a' && d[k] <= 'z') || (d[k] >= '0' && d[k] <= '9') || d[k] == '-' || d[k] == '.');
-	}
-	for (size_t i = 0; i < p->n_ca_ip; i++) {
-		const struct policy_iprange *r = &p->ca_ip[i];
-		FUZZ_CHECK(r->prefix <= (r->v6 ? 128u : 32u));
-		for (unsigned b = r->prefix; b < 128; b++)
-			FUZZ_CHECK(!(r->addr[b / 8] & (0x80 >> (b % 8))));
-	}
+	FUZZ_CHECK(p->n_leaf_dns <= POLICY_NC_MAX && p->n_leaf_ip <= POLICY_NC_MAX);
+	FUZZ_CHECK(!p->leaf_pinned || (p->allow_cert && p->n_leaf_dns + p->n_leaf_ip > 0));
+	FUZZ_CHECK(p->leaf_pinned || (p->n_leaf_dns == 0 && p->n_leaf_ip == 0));
+	fuzz_sgnconf_names(p->ca_dns, p->n_ca_dns, p->ca_ip, p->n_ca_ip);
+	fuzz_sgnconf_names(p->leaf_dns, p->n_leaf_dns, p->leaf_ip, p->n_leaf_ip);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

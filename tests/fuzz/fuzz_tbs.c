@@ -92,6 +92,14 @@ static void fuzz_setup(void)
 	fuzz_strict.max_validity_days = 398;
 	fuzz_strict.max_crl_days = 7;
 	fuzz_strict.max_ocsp_days = 7;
+	/* and its leaf names pinned (leaf_permitted), so policy_check_leaf_names is reached */
+	fuzz_strict.leaf_pinned = true;
+	fuzz_strict.n_leaf_dns = 2;
+	memcpy(fuzz_strict.leaf_dns[0], ".example.com", sizeof(".example.com"));
+	memcpy(fuzz_strict.leaf_dns[1], "example.org", sizeof("example.org"));
+	fuzz_strict.n_leaf_ip = 2;
+	fuzz_strict.leaf_ip[0] = (struct policy_iprange){ false, { 10 }, 8 };
+	fuzz_strict.leaf_ip[1] = (struct policy_iprange){ true, { 0xfd }, 8 };
 
 	/* all-zero: may sign nothing (the "operation" refusals) */
 	memset(&fuzz_deny, 0, sizeof(fuzz_deny));

@@ -9,10 +9,13 @@
 #     no certificate row;
 #   - an IP-only certificate gets an empty subject (its subjectAltName critical) instead of a CN the
 #     constraints refuse;
-# and every certificate issued verifies with openssl and GnuTLS certtool.
+# and every certificate issued verifies with openssl and GnuTLS certtool. The signer's key is pinned to names
+# too (leaf_permitted, narrower here than the profile): a request the frontend lets through for a name outside
+# it is refused by the signer, and the client gets 502 naming the rule; the row is failed, not left pending.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 command -v certtool >/dev/null || fail "certtool (gnutls-bin) not installed"
+export SIGNER_KEY_EXTRA="leaf_permitted = DNS:.example.com, DNS:example.net, IP:10.0.0.0/8"
 FE_INT_CONF=$'permitted_dns = .example.com, example.net\nexcluded_dns = .secret.example.com' fe_setup_backend
 openssl x509 -in "$T/ca/int.pem" -noout -ext nameConstraints | grepq 'Excluded' || fail "int has no name constraints"
 fe_profiles
@@ -116,3 +119,12 @@ verify_leaf addr
 pass "an IP-only certificate under DNS name constraints: empty subject, critical subjectAltName, and openssl and certtool verify it"
 
 [ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending"
+
+# the signer's leaf pin: fd00::/8 is the profile's, not the key's
+csr v6 ec:P-256 DNS:www.example.com IP:fd00::5
+issue_req "$T/v6.csr" server "${AUTH[@]}"
+[ "$STATUS" = 502 ] || fail "a name outside the signer key's leaf pin: $STATUS $BODY"
+grep -qF "leaf-names: subjectAltName 1 is outside the key's leaf pin (leaf_permitted)" <<<"$BODY" || fail "the refusal: $BODY"
+grep -q 'event=sign_refused .*leaf-names' "$T/signer.log" || fail "the signer did not log the refusal: $(grep refused "$T/signer.log" | tail -2)"
+[ "$(cert_rows "status = 'pending'")" = 0 ] || fail "the refused row was left pending"
+pass "a name inside the profile but outside the signer key's leaf_permitted: the signer refuses, the client gets 502 naming the rule, no row left pending"

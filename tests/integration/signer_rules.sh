@@ -10,7 +10,7 @@ ceremony_ca root root p256
 ceremony_ca intermediate int p256 root
 ceremony_ca ocsp ocsp p256 int
 signer_conf "$SOFTHSM_MODULE"
-signer_key int root "cert, crl, checkpoint"
+signer_key int root "cert, crl, checkpoint" "leaf_permitted = DNS:.example.com, IP:10.0.0.0/8"
 signer_key ocsp int "ocsp" "ocsp_delegated = yes"
 # a user= whose primary group is 0 is refused before the drop (setresgid(0) kept the root group's files open)
 GID0_USER=hsmca-gid0-test
@@ -58,6 +58,11 @@ X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf-rsa.pem" keytype=rsa2048 >/
 check_refusal leaf int future "clock:" issuer="$T/ca/int.pem"
 grep -q "refused: code=8 clock: notBefore is ahead" <<<"$OUT" || fail "a time ahead is CLOCK (8), not final: $OUT"
 check_refusal leaf ocsp none "operation:" issuer="$T/ca/ocsp.pem"
+# the key's leaf pin (leaf_permitted = DNS:.example.com, IP:10.0.0.0/8): a name outside it, a CN that is none of
+# the names
+check_refusal leaf int san-outside "leaf-names: subjectAltName 1 is outside the key's leaf pin" issuer="$T/ca/int.pem"
+check_refusal leaf int cn-other "leaf-names: the subject's CN is none of" issuer="$T/ca/int.pem"
+pass "leaf pin: a name outside the key's leaf_permitted, and a CN that is none of the certificate's names, are refused"
 pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage (pinned; and keyEncipherment on an EC key), EKU, unknown critical extension, legacy CA markers (2.5.29.10, Netscape certificate type), Microsoft Application Policies and AD SID extensions, any extension hsmca does not write (a private one, must-staple, subjectInfoAccess), an RSA key not in DER, operation, notBefore ahead of the signer's clock"
 
 X crl label=int issuer="$T/ca/int.pem" out="$T/int.crl" >/dev/null || fail "good CRL"

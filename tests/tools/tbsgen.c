@@ -112,7 +112,10 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 		na = asn1_to_time(X509_get0_notAfter(issuer)) + DAY;
 		nb = na - 30 * DAY;
 	}
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"leaf.example.com", -1, -1, 0);
+	/* cn-other: a CN that is none of the subjectAltNames (a signer key's leaf pin refuses it) */
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+				   (const unsigned char *)(is(brk, "cn-other") ? "other.example.com" : "leaf.example.com"), -1,
+				   -1, 0);
 	X509_NAME *iss_name = X509_NAME_dup(X509_get_subject_name(issuer));
 	if (is(brk, "issuer"))
 		X509_NAME_add_entry_by_txt(iss_name, "OU", MBSTRING_UTF8, (const unsigned char *)"forged", -1, -1, 0);
@@ -137,7 +140,9 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 		    certbuild_add_ext(x, issuer, NID_ext_key_usage, is(brk, "eku") ? "serverAuth,codeSigning" : "serverAuth"))
 			goto out;
 	}
-	if (certbuild_add_ext(x, issuer, NID_subject_alt_name, "DNS:leaf.example.com") ||
+	/* san-outside: a second name outside .example.com (a signer key's leaf pin refuses it) */
+	if (certbuild_add_ext(x, issuer, NID_subject_alt_name,
+			      is(brk, "san-outside") ? "DNS:leaf.example.com,DNS:leaf.example.org" : "DNS:leaf.example.com") ||
 	    certbuild_add_ext(x, issuer, NID_subject_key_identifier, "hash"))
 		goto out;
 	if (is(brk, "aki-wrong")) {

@@ -313,22 +313,52 @@ static void test_sgn_config(void)
 	CHECK(p->ca_dn_len == sizeof(example_corp) && !memcmp(p->ca_dn, example_corp, sizeof(example_corp)));
 	CHECK(!c.keys[0].profile.ca_pinned);
 
-	/* advice: the root key may sign CA certificates for any names; pinned, nothing; a key that also signs
-	 * checkpoints; a key that signs checkpoints only */
+	/* leaf_permitted: the entries as ca_permitted's, into their own arrays; only on a key that signs
+	 * certificates, with at least one entry, once */
+	static const char leaf7[] = "max_crl_days = 7\n", *const pin7 =
+		"max_crl_days = 7\nleaf_permitted = DNS:.example.com, DNS:example.org IP:10.0.0.0/8, IP:fd00::1/8\n";
+	rc = load_edit(leaf7, pin7, &c, err);
+	p = &c.keys[0].profile;
+	CHECKF(rc == 0, "leaf_permitted: %s", err);
+	CHECK(p->leaf_pinned && p->n_leaf_dns == 2 && !strcmp(p->leaf_dns[0], ".example.com") &&
+	      !strcmp(p->leaf_dns[1], "example.org") && p->n_leaf_ip == 2 && !p->ca_pinned && p->n_ca_dns == 0);
+	CHECK(!p->leaf_ip[0].v6 && p->leaf_ip[0].prefix == 8 && p->leaf_ip[0].addr[0] == 10);
+	CHECK(p->leaf_ip[1].v6 && p->leaf_ip[1].prefix == 8 && p->leaf_ip[1].addr[0] == 0xfd && p->leaf_ip[1].addr[15] == 0);
+	CHECK(!c.keys[1].profile.leaf_pinned);
+	rc = load_edit("max_crl_days = 366\n", "max_crl_days = 366\nleaf_permitted = ,\n", &c, err);
+	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, "key root: leaf_permitted needs operations = cert and at least one entry"),
+	       "no entry: %d %s", rc, err);
+	CHECK(load_edit("operations = cert crl", "operations = crl\nleaf_permitted = DNS:x.example.com", &c, err) ==
+		      HSMCA_ERR_CONFIG &&
+	      strstr(err, "key root: leaf_permitted needs operations = cert"));
+	CHECK(load_edit(leaf7, "max_crl_days = 7\nleaf_permitted = DNS:Root.example.com\n", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "leaf_permitted DNS:Root.example.com: a DNS name of lowercase letters"));
+	CHECK(load_edit(leaf7, "max_crl_days = 7\nleaf_permitted = IP:10.0.0.0/33\n", &c, err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "leaf_permitted IP:10.0.0.0/33: DNS:NAME or IP:ADDRESS/PREFIX"));
+	CHECK(load_edit(leaf7, "max_crl_days = 7\nleaf_permitted = DNS:a.example\nleaf_permitted = DNS:b.example\n", &c,
+			err) == HSMCA_ERR_CONFIG &&
+	      strstr(err, "leaf_permitted given twice"));
+
+	/* advice: a key that signs certificates may sign leaves for any names (pinned: nothing); the root key may
+	 * sign CA certificates for any names; pinned, nothing; a key that also signs checkpoints; a key that
+	 * signs checkpoints only */
 	struct sgn_advice adv[SGN_ADVICE_MAX];
-	CHECK(load(good_conf, &c, err) == 0 && sgn_key_advice(&c.keys[0], adv) == 0);
-	CHECK(sgn_key_advice(&c.keys[1], adv) == 1 && !strcmp(adv[0].event, "ca_unpinned"));
+	CHECK(load(good_conf, &c, err) == 0 && sgn_key_advice(&c.keys[0], adv) == 1 &&
+	      !strcmp(adv[0].event, "leaf_unpinned"));
+	CHECK(load_edit(leaf7, pin7, &c, err) == 0 && sgn_key_advice(&c.keys[0], adv) == 0);
+	CHECK(sgn_key_advice(&c.keys[1], adv) == 2 && !strcmp(adv[0].event, "ca_unpinned") &&
+	      !strcmp(adv[1].event, "leaf_unpinned"));
 	CHECK(load_edit("max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.example.com\nca_permitted_dn = /O=Example",
 			&c, err) == 0 &&
-	      sgn_key_advice(&c.keys[1], adv) == 0);
+	      sgn_key_advice(&c.keys[1], adv) == 1 && !strcmp(adv[0].event, "leaf_unpinned"));
 	/* pinned without a directory name: subject names stay open, said once (Go clients need it so) */
 	CHECK(load_edit("max_pathlen", "max_pathlen = 0\nca_permitted = DNS:.example.com", &c, err) == 0 &&
-	      sgn_key_advice(&c.keys[1], adv) == 1 && !strcmp(adv[0].event, "ca_dn_open") && !c.keys[1].profile.ca_dn_len);
+	      sgn_key_advice(&c.keys[1], adv) == 2 && !strcmp(adv[0].event, "ca_dn_open") && !c.keys[1].profile.ca_dn_len);
 	CHECK(load_edit("operations = cert, crl, ocsp", "operations = crl, checkpoint", &c, err) == 0 &&
 	      sgn_key_advice(&c.keys[0], adv) == 1 && !strcmp(adv[0].event, "checkpoint_key_shared"));
 	CHECK(load_edit("operations = cert crl", "operations = cert, checkpoint", &c, err) == 0 &&
-	      sgn_key_advice(&c.keys[1], adv) == 2 && !strcmp(adv[0].event, "ca_unpinned") &&
-	      !strcmp(adv[1].event, "checkpoint_key_shared"));
+	      sgn_key_advice(&c.keys[1], adv) == 3 && !strcmp(adv[0].event, "ca_unpinned") &&
+	      !strcmp(adv[1].event, "leaf_unpinned") && !strcmp(adv[2].event, "checkpoint_key_shared"));
 	CHECKF(load_edit("operations = cert, crl, ocsp", "operations = checkpoint", &c, err) == 0 &&
 		       sgn_key_advice(&c.keys[0], adv) == 0,
 	       "a checkpoint-only key: %s", err);

@@ -496,6 +496,73 @@ static void test_cert_empty_subject(void)
 	cert_case("CA: empty subject, critical SAN", &o, &ca, "subject:", "a CA certificate");
 }
 
+/* leaf_permitted: an end-entity certificate's names inside the key's leaf pin (".d" the names below d, "d"
+ * d and those below it; email domains alike; IP ranges; no URI), its subject empty or one CN (UTF8String) that
+ * is one of them. A CA certificate is ca_permitted's business. */
+static void test_cert_leaf_pinned(void)
+{
+	struct leaf_opts o, base;
+	struct policy_profile p = fx.prof, ca;
+	p.leaf_pinned = true;
+	strcpy(p.leaf_dns[p.n_leaf_dns++], ".example.test");
+	strcpy(p.leaf_dns[p.n_leaf_dns++], "example.org");
+	p.leaf_ip[p.n_leaf_ip++] = (struct policy_iprange){ false, { 10 }, 8 };
+	p.leaf_ip[p.n_leaf_ip++] = (struct policy_iprange){ true, { 0xfd }, 8 };
+	leaf_defaults(&fx, &base);
+	cert_case("leaf pin: the default leaf (CN and DNS www.example.test)", &base, &p, NULL, NULL);
+	o = base;
+	o.san = "DNS:www.example.test,DNS:example.org,DNS:a.b.example.org,DNS:*.x.example.test,IP:10.1.2.3,"
+		"IP:fd00::1,email:bob@mail.example.test,email:ann@example.org";
+	cert_case("leaf pin: every kind inside", &o, &p, NULL, NULL);
+	o.san = "DNS:www.example.test,DNS:evil.test";
+	cert_case("leaf pin: a DNS name outside", &o, &p, "leaf-names:", "subjectAltName 1 is outside");
+	o.san = "DNS:www.example.test,DNS:example.test";
+	cert_case("leaf pin: the domain of a below-only entry", &o, &p, "leaf-names:", "subjectAltName 1");
+	o.san = "DNS:www.example.test,DNS:wwwexample.org";
+	cert_case("leaf pin: a suffix that is not a label", &o, &p, "leaf-names:", "subjectAltName 1");
+	o.san = "DNS:www.example.test,DNS:www.EXAMPLE.org";
+	cert_case("leaf pin: case does not matter", &o, &p, NULL, NULL);
+	o.san = "DNS:www.example.test,IP:11.0.0.1";
+	cert_case("leaf pin: an IPv4 address outside", &o, &p, "leaf-names:", "subjectAltName 1");
+	o.san = "DNS:www.example.test,IP:fe00::1";
+	cert_case("leaf pin: an IPv6 address outside", &o, &p, "leaf-names:", "subjectAltName 1");
+	o.san = "DNS:www.example.test,email:bob@evil.test";
+	cert_case("leaf pin: an email domain outside", &o, &p, "leaf-names:", "subjectAltName 1");
+	o.san = "DNS:www.example.test,URI:https://www.example.test/";
+	cert_case("leaf pin: a URI", &o, &p, "leaf-names:", "subjectAltName 1");
+	o = base;
+	o.san = NULL;
+	cert_case("leaf pin: no subjectAltName", &o, &p, "leaf-names:", "needs a subjectAltName");
+	o = base;
+	o.subject_cn = "other.example.test";
+	cert_case("leaf pin: a CN that is not one of the names", &o, &p, "leaf-names:", "CN is none of");
+	o.subject_cn = "10.1.2.3";
+	o.san = "IP:10.1.2.3";
+	cert_case("leaf pin: a CN that is the text of an IP address", &o, &p, NULL, NULL);
+	o.san = "IP:10.1.2.4";
+	cert_case("leaf pin: a CN that is another address", &o, &p, "leaf-names:", "CN is none of");
+	o = base;
+	o.subject_type = V_ASN1_PRINTABLESTRING;
+	cert_case("leaf pin: a CN that is not a UTF8String", &o, &p, "leaf-names:", "one CN (UTF8String)");
+	o = base;
+	o.subject_cn = "";
+	o.san = "critical,DNS:www.example.test";
+	cert_case("leaf pin: an empty subject", &o, &p, NULL, NULL);
+	o.san = "critical,DNS:www.example.test,DNS:evil.test";
+	cert_case("leaf pin: an empty subject, a name outside", &o, &p, "leaf-names:", "subjectAltName 1");
+	cert_case("no leaf pin: the same names", &o, &fx.prof, NULL, NULL);
+	ca = p;
+	ca.allow_ca = true;
+	ca.max_pathlen = 0;
+	ca.ku_allowed |= TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN;
+	o = base;
+	o.bc = "critical,CA:TRUE,pathlen:0";
+	o.ku = "critical,keyCertSign,cRLSign";
+	o.subject_cn = "ca.elsewhere.test";
+	o.san = "DNS:ca.elsewhere.test";
+	cert_case("leaf pin: a CA certificate is not held to it", &o, &ca, NULL, NULL);
+}
+
 /* No subject equals its issuer's name, as verifiers compare names, unless the certificate is self-signed: a
  * self-issued CA is exempt from its issuer's name constraints and path length (RFC 5280 6.1). */
 static void test_cert_self_issued(void)
@@ -1333,6 +1400,7 @@ int main(int argc, char **argv)
 	test_cert_ca_rules();
 	test_cert_ca_pinned();
 	test_cert_empty_subject();
+	test_cert_leaf_pinned();
 	test_cert_self_issued();
 	test_cert_ext_der();
 	test_dn_within();
