@@ -42,7 +42,9 @@ struct dl_conn {
 	struct dl_conn *next_closed;
 	struct hdrscan scan;     /* the framing of the request whose header block is arriving (hdrscan.h) */
 	bool refuse_next;        /* scan refused a request pipelined behind the routed one: 400 once it is answered */
+	bool replying;           /* the router's reply to its request is being written (since reply_since) */
 	struct timespec since;
+	struct timespec reply_since;
 };
 
 /* An event logged at most once a second, with how many happened since the last line. */
@@ -77,6 +79,8 @@ static struct {
 	struct dl_lograte refused_log, rate_log, http_log; /* connection_refused (cap, rate), http_refused */
 	struct dl_lograte total_log; /* connection_refused (max_connections) */
 	struct dl_lograte timeout_log, large_log; /* request_timeout, request_too_large */
+	struct dl_lograte reply_log; /* reply_timeout */
+	unsigned long reply_timeouts; /* replies not written out within the deadline: their connections cut */
 	unsigned long live;       /* connections admitted (dl_count) and not yet freed */
 	unsigned max_total;       /* max_connections: more get 503 (0: no cap) */
 	unsigned long total_refused;
@@ -209,9 +213,15 @@ static void dl_replace(struct dl_conn *c, struct evbuffer *buf, size_t pre)
 	evbuffer_add(buf, c->reply, c->reply_len);
 }
 
+/* Output grew: the router's reply to its request starts its write clock (the sweep cuts a reply not written
+ * out within the deadline), or evhttp is answering a request itself (dl_replace). */
 static void dl_on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct dl_conn *c = arg;
+	if (info->n_added > 0 && c->routed && !c->replying) {
+		c->replying = true;
+		dl_now(&c->reply_since);
+	}
 	if (info->n_added == 0 || c->in_output || c->routed || c->expired)
 		return;
 	/* a socket bufferevent keeps its output's start frozen but while it writes (libevent's bufferevent_sock.c:
@@ -320,7 +330,7 @@ static void dl_request_done(struct evhttp_request *req, void *arg)
 	(void)arg;
 	if (!c)
 		return;
-	c->routed = false;
+	c->routed = c->replying = false;
 	if (c->refuse_next && !c->expired) {
 		c->refuse_next = false;
 		dl_refuse_framing(c);
@@ -421,6 +431,25 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 static uint64_t dl_ms(const struct timespec *t)
 {
 	return (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
+}
+
+/* A reply was not written out within the deadline: its client reads it too slowly. libevent's timeouts
+ * (timeout_seconds + 1) are per read and per write, renewed by any progress (over TLS a client's partial
+ * record renews the read one), so they end such a connection late, silently, or not at all. It is shut down
+ * (nothing more can be said on it), logged and counted. */
+static void dl_cut_reply(struct dl_conn *c)
+{
+	unsigned long count;
+	dl.reply_timeouts++;
+	if (dl_lograte_due(&dl.reply_log, &count))
+		log_event("warn", "reply_timeout", "tls=%s seconds=%u count=%lu unsent=%zu", c->tls ? "yes" : "no",
+			  dl.seconds, count, evbuffer_get_length(bufferevent_get_output(c->bev)));
+	dl_expire(c, 0, "", "", "", false);
+}
+
+static bool dl_late(const struct timespec *now, const struct timespec *since)
+{
+	return (now->tv_sec - since->tv_sec) * 1000 + (now->tv_nsec - since->tv_nsec) / 1000000 >= (long)dl.seconds * 1000;
 }
 
 /* Counts c against its peer's address (conncap.h) once evhttp has given its bufferevent the socket; one over
@@ -540,11 +569,11 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 			}
 			if (!c->fresh && !c->counted)
 				dl_count(c);
-			if (c->started && !c->expired &&
-			    (now.tv_sec - c->since.tv_sec) * 1000 + (now.tv_nsec - c->since.tv_nsec) / 1000000 >=
-				    (long)dl.seconds * 1000)
+			if (c->started && !c->expired && dl_late(&now, &c->since))
 				dl_expire(c, c->idle ? 0 : 408, "Request Timeout", "request-timeout",
 					  "the request was not complete in time", false);
+			if (c->replying && !c->expired && dl_late(&now, &c->reply_since))
+				dl_cut_reply(c);
 			pp = &c->next;
 		}
 	}
@@ -582,6 +611,11 @@ void deadline_stop(void)
 unsigned long deadline_timeouts(void)
 {
 	return dl.timeouts;
+}
+
+unsigned long deadline_reply_timeouts(void)
+{
+	return dl.reply_timeouts;
 }
 
 unsigned long deadline_total_refused(void)

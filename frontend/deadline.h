@@ -4,7 +4,10 @@
  * router stops it, and a request not complete within the deadline gets "408 Request Timeout" (over TLS
  * once the handshake is done) and its connection is shut down. Over TLS the first request's clock starts
  * at the connection, so the handshake is inside the deadline too, and each later one's when the one before
- * it is answered. Input past max_input (a chunk-size line without end) gets "413" and the same. The replies
+ * it is answered. Input past max_input (a chunk-size line without end) gets "413" and the same. A reply the
+ * router started that is not written out within the same deadline (its client reads too slowly) cuts its
+ * connection, logged and counted (libevent's per-read and per-write timeouts end most such, later and
+ * silently, but a write that makes a little progress now and then renews its timeout). The replies
  * evhttp makes itself (400, 413, 501, as HTML; the 501 becomes 405) are replaced by JSON errors (httperr.h), and connections
  * are counted per peer address (conncap.h). Loop thread only. */
 #ifndef HSMCA_DEADLINE_H
@@ -48,5 +51,7 @@ void deadline_set_closecb(struct evhttp_connection *evcon, void (*fn)(struct evh
 			  void *arg);
 /* Requests answered 408 so far. */
 unsigned long deadline_timeouts(void);
+/* Replies not written out within the deadline so far (their connections cut). */
+unsigned long deadline_reply_timeouts(void);
 
 #endif

@@ -111,7 +111,8 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_connections_max_refused_total counter\nhsmca_connections_max_refused_total %lu\n"
 			 "# TYPE hsmca_connections gauge\nhsmca_connections %lu\n"
 			 "# TYPE hsmca_connections_max gauge\nhsmca_connections_max %u\n"
-			 "# TYPE hsmca_certificates_unrecorded gauge\nhsmca_certificates_unrecorded %zu\n",
+			 "# TYPE hsmca_certificates_unrecorded gauge\nhsmca_certificates_unrecorded %zu\n"
+			 "# TYPE hsmca_reply_timeouts_total counter\nhsmca_reply_timeouts_total %lu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
 			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
@@ -120,7 +121,7 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 atomic_load(&h->app->rows_refused), conncap_refused(), conncap_open(),
 			 conncap_rate_refused(), conncap_entries(), tls_client_hellos(), http_profiles_diverged(h->app),
 			 h->app->committer ? committer_queued(h->app->committer) : (size_t)0, deadline_total_refused(),
-			 deadline_open(), h->app->conf.max_connections, unrecorded_count());
+			 deadline_open(), h->app->conf.max_connections, unrecorded_count(), deadline_reply_timeouts());
 	if (n < 0 || (size_t)n >= sizeof(out)) { /* cut: never send a part, or bytes past the buffer */
 		http_json_error(req, 500, "internal", "the metrics do not fit their buffer");
 		return;
@@ -288,7 +289,9 @@ static void http_limits(struct evhttp *http, const struct fconfig *c)
 {
 	evhttp_set_max_body_size(http, (ev_ssize_t)c->max_body);
 	evhttp_set_max_headers_size(http, (ev_ssize_t)c->max_header_size);
-	/* per read; deadline.c's whole-request deadline (timeout_seconds) fires first and answers 408 */
+	/* per read and per write (a client reading a reply a few bytes at a time renews it); deadline.c's
+	 * whole-request deadline (timeout_seconds) fires first and answers 408, and its reply deadline (the same
+	 * seconds) cuts a reply not written out by then */
 	evhttp_set_timeout(http, (int)c->timeout_seconds + 1);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 }

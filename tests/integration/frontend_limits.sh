@@ -580,3 +580,109 @@ done
 st=$(curl -sS -o "$T/big.json" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$T/100k" "$URL/api/v1/certificates")
 [ "$st" != 413 ] || fail "a 100 kB body to /api/v1/certificates (under its cap) was 413"
 pass "a body between its parser's cap and max_body is 413, not 400"
+
+# a reply not written out within timeout_seconds (5) cuts its connection, logged (reply_timeout) and counted
+# (hsmca_reply_timeouts_total): two clients pipeline requests for a large reply (the chain, padded to ~56 kB)
+# and read 1 KiB every 0.2 s, over HTTP and over HTTPS (where it also sends part of a TLS record a byte at a
+# time). Before, libevent's own timeouts (timeout_seconds + 1, per read and per write) ended these two as
+# well, at 6-12 s, without a log line or a count; what they do not end, replies small enough to be written
+# whenever the client frees a little room, is bounded by max_requests_per_connection and
+# max_connection_seconds. A client reading at a modest pace still gets the whole reply.
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+TLSPORT=$((PORT + 2))
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/tls.key" -out "$T/tls.pem" \
+	-subj /CN=localhost -days 1 2>/dev/null || fail "a TLS certificate for the test"
+chmod 600 "$T/tls.key"
+cp "$T/chain.pem" "$T/bigchain.pem"
+while [ "$(stat -c %s "$T/bigchain.pem")" -lt 56000 ]; do cat "$T/ca/root.pem" >> "$T/bigchain.pem"; done
+fe_conf "tls_listen = 127.0.0.1:$TLSPORT
+tls_cert = $T/tls.pem
+tls_key = $T/tls.key"
+sed -i "s|^chain = .*|chain = $T/bigchain.pem|" "$T/frontend.conf"
+"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
+FRONTEND_PID=$!
+PIDS+=("$FRONTEND_PID")
+FE_PIDS+=("$FRONTEND_PID")
+for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+[ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "the frontend with a 56 kB chain did not start: $(tail -3 "$T/frontend.log")"
+python3 - "$PORT" "$TLSPORT" "$(stat -c %s "$T/bigchain.pem")" > "$T/slowread.out" <<'EOP' || fail "slow readers: $(cat "$T/slowread.out")"
+import os, socket, ssl, sys, threading, time
+from sockread import http_get as get, wait_metric
+port, tport, chain_len = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+REQ = b"GET /api/v1/ca/chain HTTP/1.1\r\nHost: x\r\n\r\n"
+CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+CTX.check_hostname, CTX.verify_mode = False, ssl.CERT_NONE
+def small_window(p, tls):
+    """a connection whose receive buffer (4 KiB) holds little of a reply: (socket, its raw descriptor)"""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", p))
+    fd = s.fileno()
+    s = CTX.wrap_socket(s) if tls else s
+    s.settimeout(0.2)
+    return s, fd
+def paced(tls):
+    """the chain read 4 KiB every 0.05 s (~80 KiB/s): (seconds, whole)"""
+    s, _ = small_window(tport if tls else port, tls)
+    s.sendall(REQ.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+    data, t0 = b"", time.monotonic()
+    while time.monotonic() - t0 < 10:
+        try:
+            d = s.recv(4096)
+        except socket.timeout:
+            continue
+        if not d:
+            break
+        data += d
+        time.sleep(0.05)
+    s.close()
+    return time.monotonic() - t0, data.startswith(b"HTTP/1.1 200 ") and len(data.partition(b"\r\n\r\n")[2]) == chain_len
+probe = socket.create_connection(("127.0.0.1", port)); probe.settimeout(3)
+assert wait_metric(probe, b"hsmca_connections 1"), "fe_start's connection still counted"
+for tls in (False, True):
+    took, whole = paced(tls)
+    assert whole and took > 0.3, "paced reader (tls %s): whole %s after %.1f s" % (tls, whole, took)
+assert wait_metric(probe, b"hsmca_connections 1"), "the paced readers' connections still counted"
+stop, slow = threading.Event(), []
+def crawl(s, fd, tls):
+    """reads 1 KiB every 0.2 s; over TLS also sends part of a record, a byte at a time"""
+    if tls:
+        os.write(fd, b"\x17\x03\x03\x40\x00")
+    while not stop.is_set():
+        try:
+            if not s.recv(1024):
+                return
+        except socket.timeout:
+            pass
+        except (OSError, ssl.SSLError):
+            return
+        if tls:
+            try:
+                os.write(fd, b"\x00")
+            except OSError:
+                return
+        time.sleep(0.2)
+threads = []
+for tls in (False, True):
+    s, fd = small_window(tport if tls else port, tls)
+    s.sendall(REQ * 200) # 12 MB of replies: more than the kernel's buffers hold
+    threads.append(threading.Thread(target=crawl, args=(s, fd, tls)))
+t0 = time.monotonic()
+for t in threads:
+    t.start()
+assert wait_metric(probe, b"hsmca_connections 3"), "the two slow readers not connected"
+closed = wait_metric(probe, b"hsmca_connections 1", 400) # up to 20 s
+took = time.monotonic() - t0
+stop.set()
+for t in threads:
+    t.join()
+assert closed, "two slow readers still connected after %.1f s" % took
+# the replies that stall start a few seconds in (the kernel's send buffer grows as the client reads)
+assert 4.5 <= took <= 15, "slow readers cut after %.1f s (deadline 5 s)" % took
+m = get(probe, "/metrics")
+assert b"\nhsmca_reply_timeouts_total 2\n" in m, m
+print("the 56 kB chain read at ~80 KiB/s whole over HTTP and HTTPS; two readers of 1 KiB every 0.2 s (HTTP, and "
+      "HTTPS trickling part of a record) cut after %.1f s and counted" % took)
+EOP
+grepq 'event=reply_timeout tls=[a-z]* seconds=5 count=1 unsent=[1-9]' "$T/frontend.log" || fail "the cut replies were not logged"
+pass "reply deadline: $(cat "$T/slowread.out")"
