@@ -43,6 +43,9 @@ struct dl_conn {
 	struct hdrscan scan;     /* the framing of the request whose header block is arriving (hdrscan.h) */
 	bool refuse_next;        /* scan refused a request pipelined behind the routed one: 400 once it is answered */
 	bool replying;           /* the router's reply to its request is being written (since reply_since) */
+	struct evhttp_request *req; /* the request the router has (routed), counted once in served */
+	unsigned served;         /* requests the router has had on this connection */
+	struct timespec opened;  /* deadline_watch: its age (max_connection_seconds) counts from here */
 	struct timespec since;
 	struct timespec reply_since;
 };
@@ -81,6 +84,9 @@ static struct {
 	struct dl_lograte timeout_log, large_log; /* request_timeout, request_too_large */
 	struct dl_lograte reply_log; /* reply_timeout */
 	unsigned long reply_timeouts; /* replies not written out within the deadline: their connections cut */
+	unsigned max_requests;    /* max_requests_per_connection: the reply to the last carries Connection: close */
+	unsigned max_age;         /* max_connection_seconds: the reply to a request after it does too */
+	unsigned long recycled;   /* connections closed so after a reply */
 	unsigned long live;       /* connections admitted (dl_count) and not yet freed */
 	unsigned max_total;       /* max_connections: more get 503 (0: no cap) */
 	unsigned long total_refused;
@@ -95,6 +101,11 @@ static unsigned dl_hash(const struct bufferevent *bev)
 static void dl_now(struct timespec *t)
 {
 	clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+static uint64_t dl_ms(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
 }
 
 static void dl_expire(struct dl_conn *c, int status, const char *reason, const char *code, const char *message,
@@ -256,6 +267,7 @@ struct bufferevent *deadline_watch(struct bufferevent *bev, bool tls)
 	 * client trickling its handshake is cut off too */
 	c->started = tls;
 	dl_now(&c->since);
+	c->opened = c->since;
 	unsigned h = dl_hash(bev);
 	c->next = dl.buckets[h];
 	dl.buckets[h] = c;
@@ -342,12 +354,31 @@ static void dl_request_done(struct evhttp_request *req, void *arg)
 	}
 }
 
+/* The router has a new request of c: the last the connection carries if it is the max_requests'th, or the
+ * connection is older than max_age; its reply says Connection: close and evhttp closes the connection once it
+ * is written (a request pipelined behind it is not answered; its client sends it again on a new one). */
+static void dl_count_request(struct dl_conn *c, struct evhttp_request *req)
+{
+	struct timespec now;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	dl_now(&now);
+	c->served++;
+	if ((!dl.max_requests || c->served < dl.max_requests) &&
+	    (!dl.max_age || dl_ms(&now) - dl_ms(&c->opened) < (uint64_t)dl.max_age * 1000))
+		return;
+	if (!evhttp_find_header(out, "Connection") && evhttp_add_header(out, "Connection", "close") == 0)
+		dl.recycled++;
+}
+
 bool deadline_request_read(struct evhttp_request *req)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct dl_conn *c = dl_find(evcon);
 	if (!c)
 		return false;
+	if (!(c->routed && c->req == req)) /* (the HTTPS listener's entry asks first, then the router again) */
+		dl_count_request(c, req);
+	c->req = req;
 	c->started = false;
 	c->routed = true;
 	/* what is left in the input is the start of a request the client pipelined behind this one: its bytes
@@ -426,11 +457,6 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 		while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
 			;
 	}
-}
-
-static uint64_t dl_ms(const struct timespec *t)
-{
-	return (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
 }
 
 /* A reply was not written out within the deadline: its client reads it too slowly. libevent's timeouts
@@ -577,6 +603,17 @@ static void dl_sweep(evutil_socket_t fd, short what, void *arg)
 			pp = &c->next;
 		}
 	}
+}
+
+void deadline_set_conn_limits(unsigned max_requests, unsigned max_seconds)
+{
+	dl.max_requests = max_requests;
+	dl.max_age = max_seconds;
+}
+
+unsigned long deadline_recycled(void)
+{
+	return dl.recycled;
 }
 
 int deadline_start(struct event_base *base, unsigned seconds, size_t max_input, size_t max_header,

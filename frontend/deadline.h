@@ -49,6 +49,12 @@ bool deadline_request_read(struct evhttp_request *req);
  * turn of the loop instead of at the next sweep. Other modules set a connection's close callback only so. */
 void deadline_set_closecb(struct evhttp_connection *evcon, void (*fn)(struct evhttp_connection *, void *),
 			  void *arg);
+/* A kept-alive connection's limits: the reply to its max_requests'th request, or to one after it is
+ * max_seconds old, carries Connection: close, and evhttp closes it once that reply is written (0: no such
+ * limit, as before it is called). */
+void deadline_set_conn_limits(unsigned max_requests, unsigned max_seconds);
+/* Connections closed so (their last reply said Connection: close) so far. */
+unsigned long deadline_recycled(void);
 /* Requests answered 408 so far. */
 unsigned long deadline_timeouts(void);
 /* Replies not written out within the deadline so far (their connections cut). */

@@ -8,12 +8,15 @@
 
 #define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
 #define FCONF_BODY_MAX_LIMIT (1024u * 1024u)
+#define FCONF_CONN_REQUESTS_MAX 100000u /* max_requests_per_connection: 1 to this */
+#define FCONF_CONN_SECONDS_MAX 86400u   /* max_connection_seconds: 1 to this (a day) */
 
 enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_KEY_CLIENT_CA,
        FCONF_KEY_TLS_LISTEN = 14, FCONF_KEY_USER, FCONF_KEY_MAX_INFLIGHT, FCONF_KEY_CHECKPOINT_KEY,
        FCONF_KEY_CHECKPOINT_SECONDS, FCONF_KEY_CHECKPOINT_CERT, FCONF_KEY_DB_TIMEOUT, FCONF_KEY_INTENT_KEY,
        FCONF_KEY_INTENT_ACCEPT, FCONF_KEY_MAX_CONNS_PER_ADDRESS,
-       FCONF_KEY_CONN_RATE_PER_ADDRESS, FCONF_KEY_FORMER_ISSUERS, FCONF_KEY_MAX_CONNECTIONS, FCONF_NKEYS };
+       FCONF_KEY_CONN_RATE_PER_ADDRESS, FCONF_KEY_FORMER_ISSUERS, FCONF_KEY_MAX_CONNECTIONS,
+       FCONF_KEY_CONN_REQUESTS, FCONF_KEY_CONN_SECONDS, FCONF_NKEYS };
 
 struct fconf_ctx {
 	struct fconfig *c;
@@ -48,6 +51,18 @@ static bool fconf_user(const char *v, char out[FCONF_USER_MAX])
 	return true;
 }
 
+/* A kept-alive connection's limits: 0 (no limit) is refused, so the error says what is allowed. */
+static int fconf_conn_limit(struct fconfig *c, unsigned idx, const char *key, const char *v, unsigned line, char *err)
+{
+	bool requests = idx == FCONF_KEY_CONN_REQUESTS;
+	unsigned max = requests ? FCONF_CONN_REQUESTS_MAX : FCONF_CONN_SECONDS_MAX;
+	uint64_t n;
+	if (!conf_value_uint(v, max, &n) || n == 0)
+		return CERR("line %u: bad value for %s (1 to %u %s)", line, key, max, requests ? "requests" : "seconds");
+	*(requests ? &c->max_conn_requests : &c->max_conn_seconds) = (unsigned)n;
+	return 0;
+}
+
 static int fconf_cb(void *vctx, const char *section, const char *key, const char *v, unsigned line, char *err)
 {
 	static const char *const keys[] = { "listen", "database", "signer_socket", "profiles", "chain", "threads",
@@ -56,8 +71,10 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 					    "user", "max_inflight", "checkpoint_key", "checkpoint_seconds",
 					    "checkpoint_cert", "db_timeout_seconds", "intent_key_file",
 					    "intent_key_accept_file", "max_connections_per_address",
-					    "max_connection_rate_per_address", "former_issuers", "max_connections" };
+					    "max_connection_rate_per_address", "former_issuers", "max_connections",
+					    "max_requests_per_connection", "max_connection_seconds" };
 	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
+	_Static_assert(FCONF_NKEYS <= 32, "ctx->seen holds a bit per key");
 	struct fconf_ctx *ctx = vctx;
 	struct fconfig *c = ctx->c;
 	uint64_t n = 0;
@@ -107,6 +124,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 24: ok = conf_value_uint(v, 1000000, &n); c->conn_rate_per_address = (unsigned)n; break;
 	case 25: ok = conf_value_str(v, c->former_issuers, sizeof(c->former_issuers)) && c->former_issuers[0]; break;
 	case 26: ok = conf_value_uint(v, 1000000, &n) && n >= 1; c->max_connections = (unsigned)n; break;
+	case FCONF_KEY_CONN_REQUESTS: case FCONF_KEY_CONN_SECONDS: return fconf_conn_limit(c, idx, key, v, line, err);
 	}
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }
@@ -157,6 +175,8 @@ static void fconfig_defaults(struct fconfig *out)
 	out->max_inflight = 4096;
 	out->max_conns_per_address = 256;
 	out->conn_rate_per_address = 100;
+	out->max_conn_requests = 1000;
+	out->max_conn_seconds = 600;
 	out->checkpoint_seconds = 60;
 	out->db_timeout_seconds = 30;
 }

@@ -34,6 +34,8 @@ struct fconfig {
 	unsigned conn_rate_per_address;     /* new connections a second from one (bursts of twice it; 0: no limit) */
 	unsigned max_connections;           /* open client connections in all (0 in the file: from the descriptor
 					     * limit, listen_conn_cap) */
+	unsigned max_conn_requests;         /* max_requests_per_connection: the reply to the last one closes it */
+	unsigned max_conn_seconds;          /* max_connection_seconds: a request after this age closes it too */
 	unsigned recover_after_seconds;     /* pending rows older than this are re-signed by the recovery pass */
 	unsigned db_timeout_seconds;        /* the service's database sessions: a statement's longest run, and
 					     * connect and TCP timeouts (db_set_service_timeout); 0: none */

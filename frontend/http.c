@@ -112,7 +112,8 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_connections gauge\nhsmca_connections %lu\n"
 			 "# TYPE hsmca_connections_max gauge\nhsmca_connections_max %u\n"
 			 "# TYPE hsmca_certificates_unrecorded gauge\nhsmca_certificates_unrecorded %zu\n"
-			 "# TYPE hsmca_reply_timeouts_total counter\nhsmca_reply_timeouts_total %lu\n",
+			 "# TYPE hsmca_reply_timeouts_total counter\nhsmca_reply_timeouts_total %lu\n"
+			 "# TYPE hsmca_connections_recycled_total counter\nhsmca_connections_recycled_total %lu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
 			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
@@ -121,7 +122,8 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 atomic_load(&h->app->rows_refused), conncap_refused(), conncap_open(),
 			 conncap_rate_refused(), conncap_entries(), tls_client_hellos(), http_profiles_diverged(h->app),
 			 h->app->committer ? committer_queued(h->app->committer) : (size_t)0, deadline_total_refused(),
-			 deadline_open(), h->app->conf.max_connections, unrecorded_count(), deadline_reply_timeouts());
+			 deadline_open(), h->app->conf.max_connections, unrecorded_count(), deadline_reply_timeouts(),
+			 deadline_recycled());
 	if (n < 0 || (size_t)n >= sizeof(out)) { /* cut: never send a part, or bytes past the buffer */
 		http_json_error(req, 500, "internal", "the metrics do not fit their buffer");
 		return;
@@ -215,7 +217,8 @@ static void http_route(struct evhttp_request *req, void *arg)
 		return http_json_error(req, 503, "connection-cut", "this connection was refused or cut; nothing was done");
 	unsigned n_headers = 0;
 	if (h->draining) { /* a request on a kept-alive connection after the stop signal (health checks too) */
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		if (!evhttp_find_header(evhttp_request_get_output_headers(req), "Connection")) /* (deadline.c's) */
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 		return http_json_error(req, 503, "stopping", "the frontend is stopping; try again");
 	}
 	for (const struct evkeyval *kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next)
@@ -371,6 +374,7 @@ int http_run(struct app *a, struct listeners *l)
 	http_limits(http, &a->conf);
 	evhttp_set_gencb(http, http_route, &h);
 	evhttp_set_bevcb(http, deadline_bevcb_plain, NULL);
+	deadline_set_conn_limits(a->conf.max_conn_requests, a->conf.max_conn_seconds);
 	/* the input a connection may hold: a request's headers and body, and room for what a client pipelines */
 	if ((rc = deadline_start(h.base, a->conf.timeout_seconds,
 				 a->conf.max_header_size + a->conf.max_body + HTTP_INPUT_SLACK, a->conf.max_header_size,

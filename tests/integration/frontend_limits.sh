@@ -686,3 +686,64 @@ print("the 56 kB chain read at ~80 KiB/s whole over HTTP and HTTPS; two readers 
 EOP
 grepq 'event=reply_timeout tls=[a-z]* seconds=5 count=1 unsent=[1-9]' "$T/frontend.log" || fail "the cut replies were not logged"
 pass "reply deadline: $(cat "$T/slowread.out")"
+
+# a kept-alive connection carries at most max_requests_per_connection requests and is reused for at most
+# max_connection_seconds: the reply to the last request says Connection: close (a worker's reply as the loop's
+# own) and the connection is closed once it is written, at once and not at the idle timeout; no request is cut
+# off. 0 and values past the bounds stop start-up with what is allowed.
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+for bad in "max_requests_per_connection = 0" "max_requests_per_connection = 100001" "max_connection_seconds = 0" \
+	"max_connection_seconds = 86401" "max_connection_seconds = -1"; do
+	fe_conf "$bad"
+	expect_fail "$FRONTEND" run -c "$T/frontend.conf"
+	grepq -E "line [0-9]+: bad value for ${bad%% *} \\(1 to (100000 requests|86400 seconds)\\)" <<<"$OUT" || fail "'$bad': $OUT"
+done
+fe_start "max_requests_per_connection = 3
+max_connection_seconds = 2"
+python3 - "$PORT" > "$T/keepalive.out" <<'EOP' || fail "kept-alive limits: $(cat "$T/keepalive.out")"
+import socket, sys, time
+from sockread import http_get as get, read_to_end, wait_metric
+port = int(sys.argv[1])
+def conn():
+    s = socket.create_connection(("127.0.0.1", port)); s.settimeout(3); return s
+def closes(r):
+    return b"\r\nConnection: close\r\n" in r.partition(b"\r\n\r\n")[0] + b"\r\n"
+def ended(s):
+    """whether the server closes s within 1 s (its idle timeout is 6 s)"""
+    s.settimeout(1)
+    try:
+        return read_to_end(s) == b"" and s.recv(1) == b""
+    except OSError:
+        return True
+# the request cap: the third reply (a worker's: 401 without credentials) closes
+s = conn()
+r1, r2 = get(s), get(s, "/metrics")
+r3 = get(s, raw=b"GET /api/v1/certificates/01 HTTP/1.1\r\nHost: x\r\n\r\n")
+assert r1.startswith(b"HTTP/1.1 200 ") and not closes(r1) and r2.startswith(b"HTTP/1.1 200 ") and not closes(r2), (r1, r2)
+assert r3.startswith(b"HTTP/1.1 401 ") and closes(r3) and r3.endswith(b"}\n"), r3
+t0 = time.monotonic()
+assert ended(s), "not closed after the third reply"
+took = time.monotonic() - t0
+# three pipelined in one write: all three answered, the third closing, the fourth behind them not read
+s = conn()
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 4)
+s.settimeout(3)
+raw = read_to_end(s)
+assert raw.count(b"HTTP/1.1 200 ") == 3 and raw.count(b'{"status": "ok"}') == 3 and raw.count(b"Connection: close") == 1, raw
+# the age cap: a request at 1.2 s is served kept-alive, the next once the connection is 2 s old closes it
+# (its second request: not the request cap); what is waited for here is the age itself
+s = conn()
+t0 = time.monotonic()
+time.sleep(1.2)
+r1 = get(s)
+assert r1.startswith(b"HTTP/1.1 200 ") and not closes(r1), r1
+time.sleep(max(0, 2.05 - (time.monotonic() - t0)))
+r2 = get(s)
+assert r2.startswith(b"HTTP/1.1 200 ") and r2.endswith(b'{"status": "ok"}\n') and closes(r2), r2
+assert ended(s), "not closed after the reply at 2 s"
+m = conn()
+assert wait_metric(m, b"hsmca_connections_recycled_total 3"), get(m, "/metrics")
+print("third reply closes (closed %.2f s after it; a fourth pipelined request unanswered); a request at 1.2 s "
+      "kept alive, the next at 2 s closes; counted" % took)
+EOP
+pass "kept-alive limits (3 requests, 2 s): $(cat "$T/keepalive.out"); 0 and values past 100000 requests or 86400 s stop start-up"
