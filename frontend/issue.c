@@ -679,19 +679,18 @@ int issue_check(const struct app *a, const char *actor, const struct profile *p,
 	}
 	if (profile_check_request(p, csr->pubkey, san_types, sans, csr->n_sans, o->why))
 		return -1;
-	/* verifiers check a CN against name constraints in an end-entity certificate only */
-	bool cn_only = false;
-	rc = issuerfit_check_names(&a->issuer_fit[p - a->profiles.p], p->ca ? NULL : tbsbuild_cn(csr), san_types, sans,
-				   csr->n_sans, &cn_only, o->why);
+	bool drop_cn = false;
+	rc = issuerfit_check_names(&a->issuer_fit[p - a->profiles.p], p->ca, tbsbuild_cn(csr), san_types, sans,
+				   csr->n_sans, &drop_cn, o->why);
 	if (rc == HSMCA_ERR_NOMEM) {
 		o->status = 503;
 		o->code = "unavailable";
 		snprintf(o->why, sizeof(o->why), "out of memory");
 		return -1;
 	}
-	if (rc && !cn_only)
+	if (rc)
 		return -1;
-	csr->no_cn = cn_only; /* the leaf's subject is empty instead, its subjectAltName critical */
+	csr->no_cn = drop_cn; /* the leaf's subject is empty instead, its subjectAltName critical */
 	if ((rc = issue_build_tbs(a, (unsigned)(p - a->profiles.p), csr, tbs, o->serial, validity, o->why))) {
 		if (rc != HSMCA_ERR_POLICY) { /* the appliance's state or its own failure: not the request's fault */
 			o->status = 503;

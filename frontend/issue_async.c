@@ -34,6 +34,7 @@ struct issue_async {
 	char *csr_text;  /* owned copy of the request's CSR: a serial drawn twice builds the TBS again from it */
 	size_t csr_len;
 	int draws;       /* serials drawn so far */
+	bool no_cn;      /* the request's csr.no_cn (issue_check), which parsing the text again does not give */
 	struct issue_extra x; /* by_api_key only: a request with an API key says so in its audit row */
 };
 
@@ -104,7 +105,9 @@ static int issue_async_redraw(struct issue_async *a)
 		return -1;
 	dbuf_free(&a->tbs);
 	dbuf_init(&a->tbs);
-	if (csr_parse((const unsigned char *)a->csr_text, a->csr_len, csr, why) == 0 &&
+	bool parsed = csr_parse((const unsigned char *)a->csr_text, a->csr_len, csr, why) == 0;
+	csr->no_cn = a->no_cn; /* the subject issue_check chose, as the first draw had it */
+	if (parsed &&
 	    issue_build_tbs(a->app, (unsigned)(a->p - a->app->profiles.p), csr, &a->tbs, serial, validity, why) == 0)
 		rc = issue_async_submit(a, csr, serial, validity);
 	csr_free(csr);
@@ -189,6 +192,7 @@ static int issue_async_start(struct app *app, struct pool *pool, struct job *j, 
 	a->p = p;
 	snprintf(a->actor, sizeof(a->actor), "%s", actor);
 	a->x.by_api_key = auth_is_api_key(j->auth);
+	a->no_cn = csr->no_cn;
 	a->tbs = *tbs;
 	dbuf_init(tbs);
 	dbuf_init(&a->s.der);

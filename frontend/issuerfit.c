@@ -1,6 +1,7 @@
 #include "issuerfit.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <openssl/err.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,11 @@ int issuerfit_push(struct issuerfit *f, X509 *ca)
 	f->eku[f->n] = eku;
 	f->n++;
 	f->has_nc = f->has_nc || nc;
+	for (int l = 0; nc && l < 2; l++) {
+		const STACK_OF(GENERAL_SUBTREE) *st = l ? nc->excludedSubtrees : nc->permittedSubtrees;
+		for (int i = 0; i < sk_GENERAL_SUBTREE_num(st); i++)
+			f->has_dns_subtree = f->has_dns_subtree || sk_GENERAL_SUBTREE_value(st, i)->base->type == GEN_DNS;
+	}
 	return 0;
 }
 
@@ -53,24 +59,29 @@ static const char *fit_ca_name(const struct issuerfit *f, size_t i, char buf[FIT
 	return buf;
 }
 
-/* s ends with "." followed by d, or is d (ASCII case-insensitively; s and d are not NUL-terminated) */
+/* s ends with "." followed by d, or is d: s (a profile's suffix) taken in lower case, d (a CA's base) as it is,
+ * since GnuTLS compares names byte for byte (d is not NUL-terminated and may hold any byte) */
 static bool fit_at_or_below(const char *s, size_t sl, const char *d, size_t dl)
 {
-	if (sl == dl)
-		return !strncasecmp(s, d, dl) && !memchr(d, 0, dl);
-	return sl > dl && s[sl - dl - 1] == '.' && !strncasecmp(s + sl - dl, d, dl) && !memchr(d, 0, dl);
+	if (sl < dl || (sl > dl && s[sl - dl - 1] != '.'))
+		return false;
+	for (size_t i = 0; i < dl; i++)
+		if ((char)tolower((unsigned char)s[sl - dl + i]) != d[i])
+			return false;
+	return true;
 }
 
 /* Every DNS name the profile suffix s allows matches the dNSName subtree base as OpenSSL's nc_dns (and Go, and
- * GnuTLS) match it: an empty base matches all; ".b" the names ending with ".b"; "b" the name b and the names
- * ending with ".b". s = ".d" allows the names ending with ".d", s = "d" the name d alone. */
-static bool fit_dns_covered(const ASN1_IA5STRING *base, const char *s)
+ * GnuTLS) match it: ".b" the names ending with ".b"; "b" the name b and the names ending with ".b". An empty
+ * base matches every name to OpenSSL and none to GnuTLS, which skips it: as a permitted subtree it holds
+ * nothing here, as an excluded one everything. s = ".d" allows the names ending with ".d", s = "d" d alone. */
+static bool fit_dns_covered(const ASN1_IA5STRING *base, const char *s, bool excluded)
 {
 	const char *b = (const char *)base->data;
 	size_t bl = (size_t)base->length, sl;
 	bool below = s[0] == '.';
 	if (bl == 0)
-		return true;
+		return excluded;
 	s += below;
 	sl = strlen(s);
 	if (b[0] == '.' && !below) /* d itself must end with ".b" */
@@ -82,18 +93,21 @@ static bool fit_dns_covered(const ASN1_IA5STRING *base, const char *s)
 
 /* Every address the profile's email names may have (local@domain, the domain allowed by suffix s) matches the
  * rfc822Name subtree base as OpenSSL's nc_email matches it: ".h" domains ending with ".h"; "h" the domain h;
- * "local@h" one mailbox (which never holds every address). */
-static bool fit_email_covered(const ASN1_IA5STRING *base, const char *s)
+ * "local@h" one mailbox (which never holds every address). An empty base matches nothing to OpenSSL and every
+ * address to GnuTLS and Go: permitted, it holds nothing here; excluded, everything. */
+static bool fit_email_covered(const ASN1_IA5STRING *base, const char *s, bool excluded)
 {
 	const char *b = (const char *)base->data;
 	size_t bl = (size_t)base->length, sl;
 	bool below = s[0] == '.';
 	s += below;
 	sl = strlen(s);
-	if (bl == 0 || memchr(b, '@', bl))
+	if (bl == 0)
+		return excluded;
+	if (memchr(b, '@', bl))
 		return false;
 	if (b[0] != '.') /* exactly the domain b */
-		return !below && sl == bl && !strncasecmp(s, b, bl) && !memchr(b, 0, bl);
+		return !below && sl == bl && fit_at_or_below(s, sl, b, bl);
 	if (below)
 		return fit_at_or_below(s, sl, b + 1, bl - 1);
 	return sl > bl - 1 && fit_at_or_below(s, sl, b + 1, bl - 1);
@@ -121,7 +135,7 @@ enum fit_kind { FIT_DNS, FIT_EMAIL, FIT_IP };
 /* The subtrees' bases of type gen_type: whether one covers the profile's name set (s or r), and whether there
  * is any of that type at all. */
 static bool fit_subtrees_cover(const STACK_OF(GENERAL_SUBTREE) *st, enum fit_kind k, const char *s,
-			       const struct prof_iprange *r, bool *any)
+			       const struct prof_iprange *r, bool excluded, bool *any)
 {
 	static const int types[] = { GEN_DNS, GEN_EMAIL, GEN_IPADD };
 	*any = false;
@@ -130,8 +144,8 @@ static bool fit_subtrees_cover(const STACK_OF(GENERAL_SUBTREE) *st, enum fit_kin
 		if (g->type != types[k])
 			continue;
 		*any = true;
-		if ((k == FIT_DNS && fit_dns_covered(g->d.dNSName, s)) ||
-		    (k == FIT_EMAIL && fit_email_covered(g->d.rfc822Name, s)) ||
+		if ((k == FIT_DNS && fit_dns_covered(g->d.dNSName, s, excluded)) ||
+		    (k == FIT_EMAIL && fit_email_covered(g->d.rfc822Name, s, excluded)) ||
 		    (k == FIT_IP && fit_ip_covered(g->d.iPAddress, r)))
 			return true;
 	}
@@ -146,13 +160,13 @@ static int fit_names(const struct issuerfit *f, size_t i, const struct profile *
 	char ca[FIT_CA_NAME_MAX];
 	bool any = false;
 	const NAME_CONSTRAINTS *nc = f->nc[i];
-	if (!fit_subtrees_cover(nc->permittedSubtrees, k, s, r, &any) && any) {
+	if (!fit_subtrees_cover(nc->permittedSubtrees, k, s, r, false, &any) && any) {
 		snprintf(err, CONF_ERR_MAX, "profile %s: %s %s are not all inside the permitted subtrees of the "
 			 "nameConstraints of %s %s: narrow the profile to them", p->name, kinds[k], what,
 			 i ? "a CA above its issuer," : "its issuer", fit_ca_name(f, i, ca));
 		return HSMCA_ERR_CONFIG;
 	}
-	if (fit_subtrees_cover(nc->excludedSubtrees, k, s, r, &any)) {
+	if (fit_subtrees_cover(nc->excludedSubtrees, k, s, r, true, &any)) {
 		snprintf(err, CONF_ERR_MAX, "profile %s: %s %s are all inside an excluded subtree of the "
 			 "nameConstraints of %s %s", p->name, kinds[k], what, i ? "a CA above its issuer," : "its issuer",
 			 fit_ca_name(f, i, ca));
@@ -183,15 +197,52 @@ static int fit_profile_names(const struct issuerfit *f, size_t i, const struct p
 	return rc;
 }
 
+/* The EKU oid is among a CA's. anyExtendedKeyUsage counts for the others, not for serverAuth, clientAuth and
+ * emailProtection: OpenSSL's purpose checks (every TLS peer's) want those named on each CA of the chain. */
 static bool fit_eku_has(const EXTENDED_KEY_USAGE *eku, const struct span *oid)
 {
+	static const int named[] = { NID_server_auth, NID_client_auth, NID_email_protect };
+	bool any_ok = true;
+	for (size_t k = 0; k < sizeof(named) / sizeof(named[0]); k++) {
+		const ASN1_OBJECT *o = OBJ_nid2obj(named[k]);
+		if (o && (size_t)OBJ_length(o) == oid->len && !memcmp(OBJ_get0_data(o), oid->data, oid->len))
+			any_ok = false;
+	}
 	for (int i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
 		const ASN1_OBJECT *o = sk_ASN1_OBJECT_value(eku, i);
-		if (OBJ_obj2nid(o) == NID_anyExtendedKeyUsage ||
+		if ((any_ok && OBJ_obj2nid(o) == NID_anyExtendedKeyUsage) ||
 		    ((size_t)OBJ_length(o) == oid->len && !memcmp(OBJ_get0_data(o), oid->data, oid->len)))
 			return true;
 	}
 	return false;
+}
+
+/* NULL, or why no verifier takes nc as hsmca reads it: OpenSSL refuses every name of a type with a subtree
+ * that has minimum or maximum; GnuTLS and Go refuse the whole CA over an iPAddress subtree that is not an
+ * address and a contiguous mask of 4 or 16 bytes each. */
+static const char *fit_nc_unusable(const NAME_CONSTRAINTS *nc)
+{
+	const STACK_OF(GENERAL_SUBTREE) *lists[] = { nc->permittedSubtrees, nc->excludedSubtrees };
+	for (size_t l = 0; l < 2; l++)
+		for (int i = 0; i < sk_GENERAL_SUBTREE_num(lists[l]); i++) {
+			const GENERAL_SUBTREE *st = sk_GENERAL_SUBTREE_value(lists[l], i);
+			if (st->minimum || st->maximum)
+				return "a subtree with minimum or maximum, which OpenSSL refuses every name under";
+			if (st->base->type != GEN_IPADD)
+				continue;
+			const ASN1_OCTET_STRING *v = st->base->d.iPAddress;
+			size_t n = (size_t)v->length / 2;
+			bool ones = true;
+			if (v->length != 8 && v->length != 32)
+				return "an iPAddress subtree that is not an address and a mask of 4 or 16 bytes";
+			for (size_t b = 0; b < 8 * n; b++) {
+				bool bit = v->data[n + b / 8] & (0x80 >> (b % 8));
+				if (bit && !ones)
+					return "an iPAddress subtree whose mask is not contiguous, which GnuTLS and Go refuse";
+				ones = ones && bit;
+			}
+		}
+	return NULL;
 }
 
 int issuerfit_check_profile(const struct issuerfit *f, const struct profile *p, char *err)
@@ -199,6 +250,12 @@ int issuerfit_check_profile(const struct issuerfit *f, const struct profile *p, 
 	char ca[FIT_CA_NAME_MAX];
 	int rc;
 	for (size_t i = 0; i < f->n; i++) {
+		const char *bad = f->nc[i] ? fit_nc_unusable(f->nc[i]) : NULL;
+		if (bad) {
+			snprintf(err, CONF_ERR_MAX, "profile %s: the nameConstraints of %s %s hold %s", p->name,
+				 i ? "a CA above its issuer," : "its issuer", fit_ca_name(f, i, ca), bad);
+			return HSMCA_ERR_CONFIG;
+		}
 		if (f->nc[i] && (rc = fit_profile_names(f, i, p, err)))
 			return rc;
 		for (size_t k = 0; f->eku[i] && k < p->n_eku; k++) {
@@ -247,52 +304,117 @@ static X509 *fit_probe(int type, const char *name, const char *cn)
 	return x;
 }
 
-/* the first CA whose constraints refuse probe x (the CN's alone, cn true), or f->n */
-static size_t fit_refusing_ca(const struct issuerfit *f, X509 *x, bool cn)
+/* the first CA whose constraints refuse probe x (with its CN checked as a DNS name too, cn_as_dns), or f->n */
+static size_t fit_refusing_ca(const struct issuerfit *f, X509 *x, bool cn_as_dns)
 {
 	for (size_t i = 0; i < f->n; i++)
-		if (f->nc[i] && (cn ? NAME_CONSTRAINTS_check_CN(x, f->nc[i]) : NAME_CONSTRAINTS_check(x, f->nc[i])) !=
-					X509_V_OK)
+		if (f->nc[i] && (NAME_CONSTRAINTS_check(x, f->nc[i]) != X509_V_OK ||
+				 (cn_as_dns && NAME_CONSTRAINTS_check_CN(x, f->nc[i]) != X509_V_OK)))
 			return i;
 	return f->n;
 }
 
-int issuerfit_check_names(const struct issuerfit *f, const char *cn, const int *san_types,
-			  const char *const *sans, size_t n_sans, bool *cn_only, char *why)
+/* The first CA with a base of type gen_type in its excluded subtrees for which match(base, name) holds, or
+ * f->n. */
+static size_t fit_excluding_ca(const struct issuerfit *f, int gen_type, bool (*match)(const ASN1_IA5STRING *, const char *),
+			       const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		for (int k = 0; f->nc[i] && k < sk_GENERAL_SUBTREE_num(f->nc[i]->excludedSubtrees); k++) {
+			const GENERAL_NAME *g = sk_GENERAL_SUBTREE_value(f->nc[i]->excludedSubtrees, k)->base;
+			if (g->type == gen_type && match(g->d.ia5, name))
+				return i;
+		}
+	return f->n;
+}
+
+/* "*.P" could name "L.P", which the excluded base ("L.P" or ".L.P") names: Go, BoringSSL and rustls refuse
+ * the wildcard, and OpenSSL, which matches it as text, would let it stand for the excluded name */
+static bool fit_wildcard_excluded(const ASN1_IA5STRING *base, const char *name)
+{
+	const char *b = (const char *)base->data, *parent = name + 2;
+	size_t bl = (size_t)base->length, pl = strlen(parent);
+	if (bl && b[0] == '.') {
+		b++;
+		bl--;
+	}
+	const char *dot = bl ? memchr(b, '.', bl) : NULL;
+	return dot && dot > b && (size_t)(b + bl - dot - 1) == pl && !strncasecmp(dot + 1, parent, pl) &&
+	       !memchr(b, 0, bl);
+}
+
+/* an empty rfc822Name base: every address to GnuTLS and Go */
+static bool fit_empty_base(const ASN1_IA5STRING *base, const char *name)
+{
+	(void)name;
+	return base->length == 0;
+}
+
+static bool fit_has_upper(const char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			return true;
+	return false;
+}
+
+#define FIT_REFUSE(at, ...)                                                                                     \
+	(snprintf(why, PROF_WHY_MAX, __VA_ARGS__), snprintf(why + strlen(why), PROF_WHY_MAX - strlen(why),      \
+							    " %s %s", (at) ? "a CA above the issuer," : "the issuer", \
+							    fit_ca_name(f, (at), ca)),                                \
+	 HSMCA_ERR_POLICY)
+
+/* One name of the request against every CA: its own probe, then what OpenSSL's matching does not catch. */
+static int fit_check_one(const struct issuerfit *f, int type, const char *name, char *why)
+{
+	char ca[FIT_CA_NAME_MAX];
+	X509 *x = fit_probe(type, name, NULL);
+	if (!x)
+		return HSMCA_ERR_NOMEM;
+	size_t at = fit_refusing_ca(f, x, false);
+	X509_free(x);
+	if (at < f->n)
+		return FIT_REFUSE(at, "issuer-name-constraints: %.64s is outside the nameConstraints of", name);
+	if (type == 1 && !strncmp(name, "*.", 2) && (at = fit_excluding_ca(f, GEN_DNS, fit_wildcard_excluded, name)) < f->n)
+		return FIT_REFUSE(at, "issuer-name-constraints: %.64s could stand for a name excluded by", name);
+	if (type == 3 && (at = fit_excluding_ca(f, GEN_EMAIL, fit_empty_base, name)) < f->n)
+		return FIT_REFUSE(at, "issuer-name-constraints: %.64s: every email address is excluded by", name);
+	for (at = 0; type != 2 && at < f->n && fit_has_upper(name); at++)
+		if (f->nc[at])
+			return FIT_REFUSE(at, "issuer-name-constraints: %.64s has upper-case letters, which GnuTLS "
+					      "compares case-sensitively with the nameConstraints of", name);
+	return 0;
+}
+
+int issuerfit_check_names(const struct issuerfit *f, bool ca_cert, const char *cn, const int *san_types,
+			  const char *const *sans, size_t n_sans, bool *drop_cn, char *why)
 {
 	char ca[FIT_CA_NAME_MAX];
 	bool has_dns = false;
-	size_t at;
-	*cn_only = false;
+	int rc;
+	*drop_cn = false;
 	if (!f->has_nc)
 		return 0;
 	for (size_t k = 0; k < n_sans; k++) {
-		X509 *x = fit_probe(san_types[k], sans[k], NULL);
-		if (!x)
-			return HSMCA_ERR_NOMEM;
-		at = fit_refusing_ca(f, x, false);
-		X509_free(x);
+		if ((rc = fit_check_one(f, san_types[k], sans[k], why)))
+			return rc;
 		has_dns = has_dns || san_types[k] == 1;
-		if (at < f->n)
-			return snprintf(why, PROF_WHY_MAX, "issuer-name-constraints: %.64s is outside the nameConstraints "
-					"of %s %s", sans[k], at ? "a CA above the issuer," : "the issuer",
-					fit_ca_name(f, at, ca)),
-			       HSMCA_ERR_POLICY;
 	}
-	/* OpenSSL and GnuTLS check the CN as a DNS name when the subjectAltName has none (an IP address as the
-	 * CN of a certificate with IP addresses alone, under a CA with DNS subtrees, fails) */
-	if (!cn || has_dns)
+	if (!cn)
 		return 0;
-	X509 *x = fit_probe(0, NULL, cn);
+	/* a leaf's CN: OpenSSL checks it as a DNS name when no DNS name is in the subjectAltName and it looks like
+	 * one, GnuTLS whatever it looks like (an IPv6 address, an email address): under any dNSName subtree the
+	 * CN of such a leaf is left out (its subject empty, its subjectAltName critical) */
+	if (!ca_cert && !has_dns && f->has_dns_subtree)
+		return *drop_cn = true, 0;
+	X509 *x = fit_probe(0, NULL, cn); /* the subject itself, against directoryName subtrees */
 	if (!x)
 		return HSMCA_ERR_NOMEM;
-	at = fit_refusing_ca(f, x, true);
+	size_t at = fit_refusing_ca(f, x, !ca_cert && !has_dns);
 	X509_free(x);
 	if (at == f->n)
 		return 0;
-	*cn_only = true;
-	snprintf(why, PROF_WHY_MAX, "issuer-name-constraints: the subject CN %.64s, which verifiers check as a DNS name "
-		 "when no DNS name is present, is outside the nameConstraints of %s %s", cn,
-		 at ? "a CA above the issuer," : "the issuer", fit_ca_name(f, at, ca));
-	return HSMCA_ERR_POLICY;
+	if (!ca_cert)
+		return *drop_cn = true, 0;
+	return FIT_REFUSE(at, "issuer-name-constraints: the subject CN=%.64s is outside the nameConstraints of", cn);
 }

@@ -28,6 +28,7 @@ struct issuerfit {
 	NAME_CONSTRAINTS *nc[ISSUERFIT_DEPTH_MAX];   /* owned: cas[i]'s nameConstraints, or NULL */
 	EXTENDED_KEY_USAGE *eku[ISSUERFIT_DEPTH_MAX]; /* owned: cas[i]'s extendedKeyUsage, or NULL */
 	bool has_nc;                                 /* one of them has nameConstraints */
+	bool has_dns_subtree;                        /* ... with a dNSName subtree, permitted or excluded */
 };
 
 /* Appends ca (up-referenced: the caller keeps its own reference). 0, HSMCA_ERR_LIMIT past
@@ -38,11 +39,14 @@ void issuerfit_clear(struct issuerfit *f);
 /* 0, or HSMCA_ERR_CONFIG with err (CONF_ERR_MAX bytes) naming the profile, the CA and what does not fit. */
 int issuerfit_check_profile(const struct issuerfit *f, const struct profile *p, char *err) HSMCA_WUR;
 /* Checks a request's names (san_types/sans as profile_check_request: 1 DNS, 2 IP, 3 email) and the subject CN
- * an end-entity certificate would get (cn; NULL for none, and for a CA certificate, whose CN verifiers do not
- * check) against every CA's nameConstraints. 0; HSMCA_ERR_POLICY with
- * "issuer-name-constraints: ..." in why (PROF_WHY_MAX bytes) naming the name and the CA; if only the CN is
- * refused, HSMCA_ERR_POLICY with *cn_only set (the certificate would fit without a CN); HSMCA_ERR_NOMEM. */
-int issuerfit_check_names(const struct issuerfit *f, const char *cn, const int *san_types,
-			  const char *const *sans, size_t n_sans, bool *cn_only, char *why) HSMCA_WUR;
+ * it would get (cn, NULL for none) against every CA's nameConstraints; ca_cert: the certificate is a CA's.
+ * 0, with *drop_cn set when a leaf must get an empty subject instead of that CN: it has no DNS name and a CA
+ * has dNSName subtrees (OpenSSL and GnuTLS then check its CN as a DNS name), or its CN is refused otherwise.
+ * HSMCA_ERR_POLICY with "issuer-name-constraints: ..." in why (PROF_WHY_MAX bytes) naming the name and the CA:
+ * a name a CA's constraints refuse; a wildcard that could stand for an excluded name; an email address under
+ * an empty excluded rfc822Name base; a DNS name or email address with upper-case letters (GnuTLS compares
+ * them case-sensitively); a CA certificate's CN under an excluded directoryName. HSMCA_ERR_NOMEM. */
+int issuerfit_check_names(const struct issuerfit *f, bool ca_cert, const char *cn, const int *san_types,
+			  const char *const *sans, size_t n_sans, bool *drop_cn, char *why) HSMCA_WUR;
 
 #endif

@@ -257,6 +257,12 @@ static void fuzz_accepted(unsigned pi, const struct issue_outcome *o, const stru
 		FUZZ_CHECK((o->serial[i] >= '0' && o->serial[i] <= '9') || (o->serial[i] >= 'a' && o->serial[i] <= 'f'));
 	fuzz_signer_accepts(tbs->data, tbs->len, pi, time(NULL), &t);
 	FUZZ_CHECK(t.not_before == validity[0] && t.not_after == validity[1]);
+	/* under the issuer's dNSName subtrees (profiles web and sub) a leaf without a DNS name has no CN, which
+	 * verifiers would check as a DNS name; a CA keeps its CN */
+	bool has_dns = false;
+	for (size_t i = 0; i < c->n_sans; i++)
+		has_dns = has_dns || c->sans[i].type == CSR_SAN_DNS;
+	FUZZ_CHECK(c->no_cn == (pi == 0 && !has_dns));
 	fuzz_names_carried(&t, c);
 	fuzz_rebuild(pi, c, (sel & FUZZ_SEL_LATE) ? FUZZ_NOW_LATE : FUZZ_NOW);
 }
@@ -272,6 +278,16 @@ static void fuzz_refused(const struct profile *p, const struct issue_outcome *o,
 	 * characters), and no CN may be the issuer's name */
 	if (o->status != 403 || strcmp(o->code, "policy") != 0 || !c->pubkey || !strncmp(o->why, "subject: ", 9))
 		return;
+	/* the issuer's constraints hold every name the profile allows, so they refuse only a name in capitals
+	 * (GnuTLS compares them case-sensitively) */
+	if (!strncmp(o->why, "issuer-name-constraints: ", 25)) {
+		bool upper = false;
+		for (size_t i = 0; i < c->n_sans; i++)
+			for (const char *ch = c->sans[i].value; c->sans[i].type != CSR_SAN_IP && *ch; ch++)
+				upper = upper || (*ch >= 'A' && *ch <= 'Z');
+		FUZZ_CHECK(upper && strstr(o->why, "upper-case"));
+		return;
+	}
 	for (size_t i = 0; i < c->n_sans; i++) {
 		types[i] = (int)c->sans[i].type;
 		names[i] = c->sans[i].value;

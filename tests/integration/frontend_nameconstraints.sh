@@ -15,7 +15,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 command -v certtool >/dev/null || fail "certtool (gnutls-bin) not installed"
-export SIGNER_KEY_EXTRA="leaf_permitted = DNS:.example.com, DNS:example.net, IP:10.0.0.0/8"
+export SIGNER_KEY_EXTRA="leaf_permitted = DNS:.example.com, DNS:example.net, IP:10.0.0.0/8, IP:fd00::/16"
 FE_INT_CONF=$'permitted_dns = .example.com, example.net\nexcluded_dns = .secret.example.com' fe_setup_backend
 openssl x509 -in "$T/ca/int.pem" -noout -ext nameConstraints | grepq 'Excluded' || fail "int has no name constraints"
 fe_profiles
@@ -103,9 +103,12 @@ issue_req "$T/secret.csr" server "${AUTH[@]}"
 grep -qF "issuer-name-constraints: db.secret.example.com is outside the nameConstraints of the issuer $INT_NAME" <<<"$BODY" \
 	|| fail "the refusal does not name the rule, the name and the CA: $BODY"
 [ "$(cert_rows)" = "$rows" ] || fail "a refused request left a certificate row"
-[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'")" = $((refusals + 1)) ] \
+csr caps ec:P-256 DNS:WWW.example.com
+issue_req "$T/caps.csr" server "${AUTH[@]}"
+[ "$STATUS" = 403 ] && grepq 'WWW.example.com has upper-case letters' <<<"$BODY" || fail "a name in capitals: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused'")" = $((refusals + 2)) ] \
 	|| fail "the refusal is not audited"
-pass "a name under the issuer's excluded subtree (inside the profile's suffix): 403 naming the rule, the name and the CA; no certificate row, one audit row"
+pass "a name under the issuer's excluded subtree (inside the profile's suffix), and one in capitals (GnuTLS compares bytes): 403 naming the rule, the name and the CA; no certificate row"
 
 csr addr ec:P-256 IP:10.20.30.40
 issue_req "$T/addr.csr" server "${AUTH[@]}"
@@ -116,12 +119,19 @@ grep -q 'Subject: *$' "$T/addr.txt" || fail "an IP-only certificate under DNS co
 grep -A1 'Subject Alternative Name: critical' "$T/addr.txt" | grepq 'IP Address:10.20.30.40' \
 	|| fail "its subjectAltName is not critical: $(grep -A1 'Alternative' "$T/addr.txt")"
 verify_leaf addr
-pass "an IP-only certificate under DNS name constraints: empty subject, critical subjectAltName, and openssl and certtool verify it"
+# IPv6 text is no DNS name to OpenSSL, but GnuTLS checks the CN of a leaf without DNS names whatever it holds
+csr addr6 ec:P-256 IP:fd00::7
+issue_req "$T/addr6.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "an IPv6-only request: $STATUS $BODY"
+json_field '["certificate"]' > "$T/addr6.pem"
+openssl x509 -in "$T/addr6.pem" -noout -subject | grepq -x 'subject=' || fail "an IPv6-only certificate has a subject"
+verify_leaf addr6
+pass "IP-only certificates (IPv4, IPv6) under DNS name constraints: empty subject, critical subjectAltName, and openssl and certtool verify them"
 
 [ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending"
 
-# the signer's leaf pin: fd00::/8 is the profile's, not the key's
-csr v6 ec:P-256 DNS:www.example.com IP:fd00::5
+# the signer's leaf pin: fd00::/8 is the profile's, only fd00::/16 the key's
+csr v6 ec:P-256 DNS:www.example.com IP:fd01::5
 issue_req "$T/v6.csr" server "${AUTH[@]}"
 [ "$STATUS" = 502 ] || fail "a name outside the signer key's leaf pin: $STATUS $BODY"
 grep -qF "leaf-names: subjectAltName 1 is outside the key's leaf pin (leaf_permitted)" <<<"$BODY" || fail "the refusal: $BODY"

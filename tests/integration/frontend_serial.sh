@@ -8,7 +8,8 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 SHIM=$HSMCA_BUILD/tests/tools/librandshim.so
 [ -f "$SHIM" ] || fail "no $SHIM"
-fe_setup_backend
+# the intermediate permits DNS names alone (below example.com, example.net): an IP-only leaf gets no CN (issuerfit.c)
+FE_INT_CONF='permitted_dns = .example.com, example.net' fe_setup_backend
 fe_profiles
 fe_requester alice
 OWNER() { pg_psql "$T/pg" owner -c "$1"; }
@@ -56,3 +57,19 @@ C=$(issue_ok fourth)
 OUT=$("$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)") || fail "audit-verify: $OUT"
 [ "$(OWNER "select count(*) from certificates where status <> 'issued'")" = 0 ] || fail "rows left pending or failed"
 pass "a serial that collides 4 times in a row is refused with 503 and leaves no row; the audit chain verifies"
+
+# ---- a serial drawn again keeps the subject issue_check chose: an IP-only leaf under the intermediate's DNS
+# constraints has no CN (verifiers would check it as a DNS name), also when its TBS is built again ----
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+lines=$(wc -l < "$T/frontend.log")
+LD_PRELOAD=$SHIM HSMCA_TEST_SERIAL_REPEAT=2 fe_start
+csr addr ec:P-256 "IP:10.9.8.7"
+issue_req "$T/addr.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "an IP-only leaf whose serial is drawn again: $STATUS $BODY"
+[ "$(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c "event=serial_collision serial=$A")" -ge 1 ] || fail "no collision"
+json_field '["certificate"]' > "$T/addr.pem"
+openssl x509 -in "$T/addr.pem" -noout -subject | grepq -x 'subject=' \
+	|| fail "the TBS built again has a subject: $(openssl x509 -in "$T/addr.pem" -noout -subject)"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/addr.pem" > "$T/verify.txt" 2>&1 \
+	|| fail "the redrawn IP-only leaf does not verify: $(cat "$T/verify.txt")"
+pass "a serial drawn again: the TBS built again keeps the empty subject of an IP-only leaf under DNS name constraints, and it verifies"

@@ -126,20 +126,19 @@ static bool openssl_accepts(const char *cn, const char *san)
 	return ok;
 }
 
-/* issuerfit_check_names on the names (types 1 DNS, 2 IP, 3 email) with cn, compared with OpenSSL's verdict on
- * the certificate tbsbuild would write: CN=cn, or no CN where cn_only says the CN alone is refused */
+/* issuerfit_check_names on the names (types 1 DNS, 2 IP, 3 email) of a leaf with cn, compared with OpenSSL's
+ * verdict on the certificate tbsbuild would write: CN=cn, or no CN where drop_cn says so */
 static int names(const struct issuerfit *f, const char *cn, const int *types, const char *const *sans, size_t n,
-		 bool *cn_only, char *why)
+		 bool *drop_cn, char *why)
 {
 	char san[512] = "";
 	static const char *const prefix[] = { "", "DNS:", "IP:", "email:" };
 	for (size_t i = 0; i < n; i++)
 		snprintf(san + strlen(san), sizeof(san) - strlen(san), "%s%s%s", i ? "," : "", prefix[types[i]], sans[i]);
 	why[0] = 0;
-	int rc = issuerfit_check_names(f, cn, types, sans, n, cn_only, why);
-	CHECKF(openssl_accepts(cn, san) == (rc == 0), "OpenSSL's verdict on CN=%s %s: rc %d (%s)", cn, san, rc, why);
-	if (*cn_only)
-		CHECKF(openssl_accepts(NULL, san), "without the CN, OpenSSL accepts %s", san);
+	int rc = issuerfit_check_names(f, false, cn, types, sans, n, drop_cn, why);
+	CHECKF(openssl_accepts(*drop_cn ? NULL : cn, san) == (rc == 0), "OpenSSL's verdict on CN=%s %s (drop_cn %d): rc %d (%s)",
+	       cn, san, *drop_cn, rc, why);
 	return rc;
 }
 
@@ -203,11 +202,70 @@ static void test_profile_names(void)
 		exit(1);
 	}
 	NAME_CONSTRAINTS_free(empty);
-	f = fit_of(mid, top);
+	f = fit_of(mid, top); /* GnuTLS skips an empty base: here it permits nothing */
+	CHECK(fits(&f, "dns_suffixes = .corp.example", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "its issuer /CN=mid"), "%s", err);
+	issuerfit_clear(&f);
+	X509 *plain_mid = cert_new("plain", k, NULL, NULL, true, NULL, NULL, NULL);
+	f = fit_of(plain_mid, top);
 	CHECK(fits(&f, "dns_suffixes = .corp.example, corp.example, a.b.corp.example", err) == 0);
 	CHECK(fits(&f, "dns_suffixes = .corp.example, .other.example", err) == HSMCA_ERR_CONFIG);
 	CHECKF(strstr(err, "a CA above its issuer, /CN=top"), "%s", err);
 	issuerfit_clear(&f);
+	X509_free(plain_mid);
+	/* GnuTLS compares bytes: a base in capitals holds no lower-case name */
+	X509 *caps = cert_new("caps", k, NULL, NULL, true, "critical,permitted;DNS:.Example.com", NULL, NULL);
+	f = fit_of(caps, NULL);
+	CHECK(fits(&f, "dns_suffixes = .example.com", err) == HSMCA_ERR_CONFIG);
+	issuerfit_clear(&f);
+	X509_free(caps);
+	/* constraints no verifier reads as hsmca would: minimum (OpenSSL refuses every name of its type), a mask
+	 * that is not contiguous (GnuTLS and Go refuse the CA) */
+	X509 *odd = cert_new("odd", k, NULL, NULL, true, "critical,permitted;IP:10.0.0.0/255.0.255.0", NULL, NULL);
+	f = fit_of(odd, NULL);
+	CHECK(fits(&f, "dns_suffixes = .example.com", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "mask is not contiguous"), "%s", err);
+	issuerfit_clear(&f);
+	X509_free(odd);
+	NAME_CONSTRAINTS *mm = NAME_CONSTRAINTS_new();
+	GENERAL_SUBTREE *mst = GENERAL_SUBTREE_new();
+	X509 *minmax = cert_new("minmax", k, NULL, NULL, true, NULL, NULL, NULL);
+	if (!mm || !mst || !a2i_GENERAL_NAME(mst->base, NULL, NULL, GEN_DNS, ".example.com", 0) ||
+	    !(mst->minimum = ASN1_INTEGER_new()) || !ASN1_INTEGER_set(mst->minimum, 1) ||
+	    !(mm->permittedSubtrees = sk_GENERAL_SUBTREE_new_null()) || !sk_GENERAL_SUBTREE_push(mm->permittedSubtrees, mst) ||
+	    !X509_add1_ext_i2d(minmax, NID_name_constraints, mm, 1, 0) || !X509_sign(minmax, k, EVP_sha256())) {
+		fprintf(stderr, "cannot make a minimum constraint\n");
+		exit(1);
+	}
+	NAME_CONSTRAINTS_free(mm);
+	f = fit_of(minmax, NULL);
+	CHECK(fits(&f, "dns_suffixes = .example.com", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "minimum or maximum"), "%s", err);
+	issuerfit_clear(&f);
+	X509_free(minmax);
+	/* an empty excluded email base excludes every address (GnuTLS, Go) */
+	X509 *nomail = cert_new("nomail", k, NULL, NULL, true, "critical,permitted;DNS:.example.com", NULL, NULL);
+	NAME_CONSTRAINTS *nm = X509_get_ext_d2i(nomail, NID_name_constraints, NULL, NULL);
+	GENERAL_SUBTREE *nst = GENERAL_SUBTREE_new();
+	if (!nm || !nst || !a2i_GENERAL_NAME(nst->base, NULL, NULL, GEN_EMAIL, "", 0) ||
+	    !(nm->excludedSubtrees = sk_GENERAL_SUBTREE_new_null()) || !sk_GENERAL_SUBTREE_push(nm->excludedSubtrees, nst) ||
+	    !X509_add1_ext_i2d(nomail, NID_name_constraints, nm, 1, X509V3_ADD_REPLACE) || !X509_sign(nomail, k, EVP_sha256())) {
+		fprintf(stderr, "cannot make an empty email exclusion\n");
+		exit(1);
+	}
+	NAME_CONSTRAINTS_free(nm);
+	f = fit_of(nomail, NULL);
+	CHECK(fits(&f, "dns_suffixes = .example.com", err) == 0);
+	CHECK(fits(&f, "dns_suffixes = .example.com\nallow_email = yes", err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "email addresses below example.com are all inside an excluded subtree"), "%s", err);
+	const int mail1[] = { 3 };
+	const char *const addr1[] = { "bob@a.example.com" };
+	bool drop = false;
+	char why[PROF_WHY_MAX] = "";
+	CHECK(issuerfit_check_names(&f, false, NULL, mail1, addr1, 1, &drop, why) == HSMCA_ERR_POLICY &&
+	      strstr(why, "every email address is excluded by the issuer /CN=nomail"));
+	issuerfit_clear(&f);
+	X509_free(nomail);
 	X509_free(top);
 	X509_free(mid);
 	EVP_PKEY_free(k);
@@ -231,8 +289,10 @@ static void test_profile_ekus(void)
 	CHECK(fits(&f, "dns_suffixes = .example.com\neku = codeSigning", err) == HSMCA_ERR_CONFIG);
 	CHECKF(strstr(err, "a CA above its issuer, /CN=server-only"), "%s", err);
 	issuerfit_clear(&f);
-	f = fit_of(any, none);
-	CHECK(fits(&f, "dns_suffixes = .example.com\neku = codeSigning, clientAuth", err) == 0);
+	f = fit_of(any, none); /* anyExtendedKeyUsage: not for OpenSSL's TLS and S/MIME purposes */
+	CHECK(fits(&f, "dns_suffixes = .example.com\neku = codeSigning, timeStamping", err) == 0);
+	CHECK(fits(&f, "dns_suffixes = .example.com\neku = clientAuth", err) == HSMCA_ERR_CONFIG);
+	CHECK(fits(&f, "dns_suffixes = .example.com\neku = serverAuth", err) == HSMCA_ERR_CONFIG);
 	issuerfit_clear(&f);
 	X509_free(server);
 	X509_free(any);
@@ -243,45 +303,89 @@ static void test_profile_ekus(void)
 static void test_request_names(void)
 {
 	char why[PROF_WHY_MAX];
-	bool cn_only = true;
+	bool drop = true;
 	root_key = key_new();
 	root = cert_new("root", root_key, NULL, NULL, true,
-			"critical,permitted;DNS:.example.com,permitted;IP:10.0.0.0/255.0.0.0,permitted;email:.example.com,"
-			"excluded;DNS:.secret.example.com",
+			"critical,permitted;DNS:.example.com,permitted;IP:10.0.0.0/255.0.0.0,permitted;IP:fd00::/ff00::,"
+			"permitted;email:.example.com,excluded;DNS:.secret.example.com,excluded;DNS:db.example.com",
 			NULL, NULL);
 	struct issuerfit f = fit_of(root, NULL);
+	CHECK(f.has_nc && f.has_dns_subtree);
 	const int dns[] = { 1, 1 }, dns_ip[] = { 1, 2 }, ip[] = { 2 }, mail[] = { 3 }, dns_mail[] = { 1, 3 };
 	const char *const ok[] = { "a.example.com", "b.example.com" };
-	CHECK(names(&f, "a.example.com", dns, ok, 2, &cn_only, why) == 0 && !cn_only);
+	CHECK(names(&f, "a.example.com", dns, ok, 2, &drop, why) == 0 && !drop);
 	const char *const secret[] = { "a.example.com", "b.secret.example.com" };
-	CHECK(names(&f, "a.example.com", dns, secret, 2, &cn_only, why) == HSMCA_ERR_POLICY && !cn_only);
+	CHECK(names(&f, "a.example.com", dns, secret, 2, &drop, why) == HSMCA_ERR_POLICY);
 	CHECKF(!strcmp(why, "issuer-name-constraints: b.secret.example.com is outside the nameConstraints of the "
 			    "issuer /CN=root"),
 	       "%s", why);
 	const char *const outside[] = { "x.example.org" };
-	CHECK(names(&f, "x.example.org", dns, outside, 1, &cn_only, why) == HSMCA_ERR_POLICY && !cn_only);
+	CHECK(names(&f, "x.example.org", dns, outside, 1, &drop, why) == HSMCA_ERR_POLICY);
 	const char *const with_ip[] = { "a.example.com", "10.1.2.3" };
-	CHECK(names(&f, "a.example.com", dns_ip, with_ip, 2, &cn_only, why) == 0);
-	/* an address alone: its CN would be checked as a DNS name and refused, the certificate without it is not */
-	const char *const addr[] = { "10.1.2.3" };
-	CHECK(names(&f, "10.1.2.3", ip, addr, 1, &cn_only, why) == HSMCA_ERR_POLICY && cn_only);
-	CHECKF(strstr(why, "the subject CN 10.1.2.3, which verifiers check as a DNS name"), "%s", why);
-	CHECK(names(&f, NULL, ip, addr, 1, &cn_only, why) == 0 && !cn_only);
+	CHECK(names(&f, "a.example.com", dns_ip, with_ip, 2, &drop, why) == 0 && !drop);
+	/* addresses alone: their CN would be checked as a DNS name (OpenSSL for IPv4 text, GnuTLS for any): the
+	 * leaf gets no CN */
+	const char *const addr[] = { "10.1.2.3" }, *const addr6[] = { "fd00::1" };
+	CHECK(names(&f, "10.1.2.3", ip, addr, 1, &drop, why) == 0 && drop);
+	CHECK(names(&f, "fd00::1", ip, addr6, 1, &drop, why) == 0 && drop);
 	const char *const addr_out[] = { "11.1.2.3" };
-	CHECK(names(&f, "11.1.2.3", ip, addr_out, 1, &cn_only, why) == HSMCA_ERR_POLICY && !cn_only);
+	CHECK(names(&f, "11.1.2.3", ip, addr_out, 1, &drop, why) == HSMCA_ERR_POLICY);
 	const char *const mail_ok[] = { "bob@mail.example.com" }, *const mail_out[] = { "bob@example.org" };
-	CHECK(names(&f, "bob@mail.example.com", mail, mail_ok, 1, &cn_only, why) == 0);
-	CHECK(names(&f, "bob@example.org", mail, mail_out, 1, &cn_only, why) == HSMCA_ERR_POLICY);
+	CHECK(names(&f, "bob@mail.example.com", mail, mail_ok, 1, &drop, why) == 0 && drop);
+	CHECK(names(&f, "bob@example.org", mail, mail_out, 1, &drop, why) == HSMCA_ERR_POLICY);
 	const char *const both[] = { "a.example.com", "bob@example.com" }; /* example.com itself is not below it */
-	CHECK(names(&f, "a.example.com", dns_mail, both, 2, &cn_only, why) == HSMCA_ERR_POLICY && !cn_only);
+	CHECK(names(&f, "a.example.com", dns_mail, both, 2, &drop, why) == HSMCA_ERR_POLICY);
 	CHECKF(strstr(why, "bob@example.com is outside"), "%s", why);
+	/* a wildcard that could stand for an excluded name (db.example.com): OpenSSL matches it as text and would
+	 * take it for db.example.com; Go, BoringSSL and rustls refuse it */
+	const int one[] = { 1 };
+	const char *const wild[] = { "*.example.com" }, *const wild_ok[] = { "*.a.example.com" };
+	why[0] = 0;
+	CHECK(issuerfit_check_names(&f, false, "*.example.com", one, wild, 1, &drop, why) == HSMCA_ERR_POLICY);
+	CHECKF(strstr(why, "*.example.com could stand for a name excluded by the issuer /CN=root"), "%s", why);
+	CHECK(issuerfit_check_names(&f, false, "*.a.example.com", one, wild_ok, 1, &drop, why) == 0);
+	/* capitals: GnuTLS compares names byte for byte */
+	const char *const caps[] = { "WWW.example.com" };
+	CHECK(issuerfit_check_names(&f, false, "WWW.example.com", one, caps, 1, &drop, why) == HSMCA_ERR_POLICY);
+	CHECKF(strstr(why, "has upper-case letters"), "%s", why);
+	/* a CA certificate: its CN is never left out nor checked as a DNS name */
+	CHECK(issuerfit_check_names(&f, true, "10.1.2.3", ip, addr, 1, &drop, why) == 0 && !drop);
 	issuerfit_clear(&f);
 
-	/* no nameConstraints anywhere: nothing to check, nothing refused */
+	/* an excluded directory name that the subject CN=... falls under: a leaf's CN is left out, a CA's refused */
 	EVP_PKEY *k = key_new();
+	X509 *dn = cert_new("dn", k, NULL, NULL, true, NULL, NULL, NULL);
+	NAME_CONSTRAINTS *dnc = NAME_CONSTRAINTS_new();
+	GENERAL_SUBTREE *dst = GENERAL_SUBTREE_new();
+	X509_NAME *blocked = X509_NAME_new();
+	if (!dnc || !dst || !blocked ||
+	    !X509_NAME_add_entry_by_NID(blocked, NID_commonName, MBSTRING_UTF8, (const unsigned char *)"blocked.example.com",
+					-1, -1, 0) ||
+	    (GENERAL_NAME_set0_value(dst->base, GEN_DIRNAME, X509_NAME_dup(blocked)), !dst->base->d.directoryName) ||
+	    !(dnc->excludedSubtrees = sk_GENERAL_SUBTREE_new_null()) ||
+	    !sk_GENERAL_SUBTREE_push(dnc->excludedSubtrees, dst) || !X509_add1_ext_i2d(dn, NID_name_constraints, dnc, 1, 0) ||
+	    !X509_sign(dn, k, EVP_sha256())) {
+		fprintf(stderr, "cannot make a directoryName exclusion\n");
+		exit(1);
+	}
+	NAME_CONSTRAINTS_free(dnc);
+	X509_NAME_free(blocked);
+	f = fit_of(dn, NULL);
+	const char *const blocked_name[] = { "blocked.example.com" };
+	CHECK(issuerfit_check_names(&f, false, "blocked.example.com", one, blocked_name, 1, &drop, why) == 0 && drop);
+	CHECK(issuerfit_check_names(&f, true, "blocked.example.com", one, blocked_name, 1, &drop, why) == HSMCA_ERR_POLICY &&
+	      !drop);
+	CHECKF(strstr(why, "the subject CN=blocked.example.com is outside the nameConstraints of the issuer /CN=dn"), "%s",
+	       why);
+	CHECK(issuerfit_check_names(&f, false, "a.example.com", one, ok, 1, &drop, why) == 0 && !drop);
+	issuerfit_clear(&f);
+	X509_free(dn);
+
+	/* no nameConstraints anywhere: nothing to check, nothing refused */
 	X509 *plain = cert_new("plain", k, NULL, NULL, true, NULL, NULL, NULL);
 	f = fit_of(plain, NULL);
-	CHECK(issuerfit_check_names(&f, "x.example.org", dns, outside, 1, &cn_only, why) == 0 && !cn_only);
+	CHECK(issuerfit_check_names(&f, false, "x.example.org", dns, outside, 1, &drop, why) == 0 && !drop);
+	CHECK(issuerfit_check_names(&f, false, "10.1.2.3", ip, addr, 1, &drop, why) == 0 && !drop);
 	issuerfit_clear(&f);
 	X509_free(plain);
 	EVP_PKEY_free(k);
