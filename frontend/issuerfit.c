@@ -358,6 +358,19 @@ static bool fit_has_upper(const char *s)
 	return false;
 }
 
+/* The first CA with a subtree (permitted or excluded) whose base is of type gen_type, or f->n. */
+static size_t fit_ca_with(const struct issuerfit *f, int gen_type)
+{
+	for (size_t i = 0; i < f->n; i++)
+		for (int l = 0; f->nc[i] && l < 2; l++) {
+			const STACK_OF(GENERAL_SUBTREE) *st = l ? f->nc[i]->excludedSubtrees : f->nc[i]->permittedSubtrees;
+			for (int k = 0; k < sk_GENERAL_SUBTREE_num(st); k++)
+				if (sk_GENERAL_SUBTREE_value(st, k)->base->type == gen_type)
+					return i;
+		}
+	return f->n;
+}
+
 #define FIT_REFUSE(at, ...)                                                                                     \
 	(snprintf(why, PROF_WHY_MAX, __VA_ARGS__), snprintf(why + strlen(why), PROF_WHY_MAX - strlen(why),      \
 							    " %s %s", (at) ? "a CA above the issuer," : "the issuer", \
@@ -379,10 +392,11 @@ static int fit_check_one(const struct issuerfit *f, int type, const char *name, 
 		return FIT_REFUSE(at, "issuer-name-constraints: %.64s could stand for a name excluded by", name);
 	if (type == 3 && (at = fit_excluding_ca(f, GEN_EMAIL, fit_empty_base, name)) < f->n)
 		return FIT_REFUSE(at, "issuer-name-constraints: %.64s: every email address is excluded by", name);
-	for (at = 0; type != 2 && at < f->n && fit_has_upper(name); at++)
-		if (f->nc[at])
-			return FIT_REFUSE(at, "issuer-name-constraints: %.64s has upper-case letters, which GnuTLS "
-					      "compares case-sensitively with the nameConstraints of", name);
+	/* the domain of an email address (GnuTLS compares a local part only with a whole mailbox's) */
+	const char *domain = type == 3 && strchr(name, '@') ? strchr(name, '@') + 1 : name;
+	if (type != 2 && fit_has_upper(domain) && (at = fit_ca_with(f, type == 1 ? GEN_DNS : GEN_EMAIL)) < f->n)
+		return FIT_REFUSE(at, "issuer-name-constraints: %.64s has upper-case letters, which GnuTLS compares "
+				      "case-sensitively with the nameConstraints of", name);
 	return 0;
 }
 

@@ -521,7 +521,9 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 		return REFUSE("key: the subject public key is not DER: %s", form);
 	if ((rc = pol_check_known_critical(t->ext, t->n_ext, why)) || (rc = pol_check_allowed_ext(t->ext, t->n_ext, why)))
 		return rc;
-	return p->leaf_pinned && !(t->has_bc && t->ca) ? policy_check_leaf_names(t, p, why) : 0;
+	/* a CA certificate too: OpenSSL and Go take one as a TLS server's, and its nameConstraints never apply to
+	 * its own names */
+	return p->leaf_pinned ? policy_check_leaf_names(t, p, why) : 0;
 }
 
 int policy_check_crl(const struct tbs_crl *t, const struct policy_issuer *iss, const struct policy_profile *p,

@@ -1,6 +1,7 @@
-/* The leaf pin of a signer key (leaf_permitted): the names an end-entity certificate may carry, so that a
+/* The leaf pin of a signer key (leaf_permitted): the names a certificate it signs may carry, so that a
  * compromised frontend cannot have a certificate signed for a name outside what the key's operators pinned,
- * whatever its profiles say. */
+ * whatever its profiles say. A CA certificate is held to it too: its nameConstraints do not bound its own
+ * names, and OpenSSL and Go accept a CA certificate as a TLS server's. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,15 +24,25 @@ static bool leaf_lower_eq(const uint8_t *a, const char *b, size_t n)
 	return true;
 }
 
-/* name[0..n) (letters, digits, '-', '.', and '*' for a wildcard label) within a pinned DNS entry: ".d" the
- * names below d, "d" d and the names below it. */
+/* name[0..n): labels of letters, digits and '-' joined by single dots, the first label "*" at most (a
+ * wildcard), within a pinned DNS entry: ".d" the names below d, "d" d and the names below it. */
 static bool leaf_dns_within(const uint8_t *name, size_t n, const struct policy_profile *p)
 {
+	size_t label = 0;
+	if (n == 0 || name[n - 1] == '.')
+		return false;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		      c == '*'))
+		if (c == '.') {
+			if (label == 0)
+				return false; /* an empty label */
+			label = 0;
+			continue;
+		}
+		if (c == '*' ? i != 0 || n < 2 || name[1] != '.'
+			     : !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
 			return false;
+		label++;
 	}
 	for (size_t k = 0; k < p->n_leaf_dns; k++) {
 		const char *e = p->leaf_dns[k];
@@ -46,8 +57,13 @@ static bool leaf_dns_within(const uint8_t *name, size_t n, const struct policy_p
 	return false;
 }
 
+/* within a pinned range, and not IPv4-mapped (::ffff:a.b.c.d, which Go takes for a.b.c.d whatever the IPv4
+ * ranges say) */
 static bool leaf_ip_within(const struct span *v, const struct policy_profile *p)
 {
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	if (v->len == 16 && !memcmp(v->data, mapped, sizeof(mapped)))
+		return false;
 	for (size_t k = 0; k < p->n_leaf_ip; k++) {
 		const struct policy_iprange *r = &p->leaf_ip[k];
 		bool ok = v->len == (r->v6 ? 16u : 4u);
@@ -101,7 +117,9 @@ static int leaf_check_subject(const struct tbs_cert *t, struct span sans, char *
 {
 	struct span in = t->subject, rdns, rdn, atv, oid, cn, v;
 	uint8_t tag;
-	if (!der_get(&in, &rdns, DER_SEQUENCE) || span_len(&rdns) == 0)
+	if (!der_get(&in, &rdns, DER_SEQUENCE) || span_len(&in) != 0)
+		return REFUSE("leaf-names: the subject is not a Name");
+	if (span_len(&rdns) == 0)
 		return 0; /* empty (pol_check_subject has the rest) */
 	if (!der_get(&rdns, &rdn, DER_SET) || span_len(&rdns) != 0 || !der_get(&rdn, &atv, DER_SEQUENCE) ||
 	    span_len(&rdn) != 0 || !der_get_oid(&atv, &oid) || oid.len != sizeof(leaf_oid_cn) ||

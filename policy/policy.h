@@ -66,10 +66,12 @@ struct policy_profile {
 	size_t n_ca_dns, n_ca_ip;
 	char ca_dns[POLICY_NC_MAX][POLICY_NC_NAME_MAX];
 	struct policy_iprange ca_ip[POLICY_NC_MAX];
-	/* leaf_pinned: every end-entity certificate names only what leaf_dns and leaf_ip hold: each dNSName, and
-	 * the domain of each rfc822Name, within a leaf_dns entry (as ca_dns: ".d" the names below d, "d" d and
-	 * those below it), each iPAddress inside a leaf_ip range, no URI; its subject empty or one CN that is one
-	 * of those names (policy_check_leaf_names). */
+	/* leaf_pinned: every certificate names only what leaf_dns and leaf_ip hold (a CA certificate too, whose own
+	 * names its nameConstraints do not bound, and which OpenSSL and Go take as a TLS server's): each dNSName,
+	 * and the domain of each rfc822Name, within a leaf_dns entry (as ca_dns: ".d" the names below d, "d" d and
+	 * those below it), each iPAddress inside a leaf_ip range and none IPv4-mapped, no URI; its subject empty
+	 * or one CN that is one of those names (policy_check_leaf_names). With allow_ca, ca_pinned within it
+	 * (signer/config.c): a CA it signs names nothing wider below it. */
 	bool leaf_pinned;
 	size_t n_leaf_dns, n_leaf_ip;
 	char leaf_dns[POLICY_NC_MAX][POLICY_NC_NAME_MAX];
@@ -128,9 +130,9 @@ uint16_t policy_ku_forbidden(enum policy_key_kind kind);
 
 int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss, const struct policy_profile *p,
 		      char *why) HSMCA_WUR;
-/* The names of an end-entity certificate t against p's leaf pin (policy_profile.leaf_pinned; run by
- * policy_check_cert): 0, or HSMCA_ERR_POLICY with "leaf-names: ..." in why (TBS_WHY_MAX). t's
- * subjectAltName is already known to be well-formed GeneralNames of the kinds hsmca writes. */
+/* The names of certificate t against p's leaf pin (policy_profile.leaf_pinned; run by policy_check_cert): 0,
+ * or HSMCA_ERR_POLICY with "leaf-names: ..." in why (TBS_WHY_MAX). t's subjectAltName is already known to be
+ * well-formed GeneralNames of the kinds hsmca writes. */
 int policy_check_leaf_names(const struct tbs_cert *t, const struct policy_profile *p, char *why) HSMCA_WUR;
 int policy_check_crl(const struct tbs_crl *t, const struct policy_issuer *iss, const struct policy_profile *p,
 		     char *why) HSMCA_WUR;

@@ -147,6 +147,46 @@ static int sgn_conf_nc(void *arg, const char *tok, unsigned line, char *err)
 		    POLICY_NC_MAX);
 }
 
+/* The names of pinned DNS entry c (".d" the names below d, "d" d and those below it) are all names of entry l. */
+static bool sgn_conf_dns_within(const char *c, const char *l)
+{
+	bool c_below = c[0] == '.', l_below = l[0] == '.';
+	const char *cd = c + c_below, *ld = l + l_below;
+	size_t cl = strlen(cd), ll = strlen(ld);
+	if (cl > ll && cd[cl - ll - 1] == '.' && !strcmp(cd + cl - ll, ld))
+		return true; /* strictly below ld */
+	return cl == ll && !strcmp(cd, ld) && (c_below || !l_below);
+}
+
+/* NULL, or a CA pin entry (ca_dns, ca_ip) that reaches past the leaf pin: a CA signed under it could name
+ * what the key itself may not (as text, in buf). */
+static const char *sgn_conf_ca_past_leaf(const struct policy_profile *p, char *buf, size_t cap)
+{
+	for (size_t i = 0; i < p->n_ca_dns; i++) {
+		bool ok = false;
+		for (size_t k = 0; !ok && k < p->n_leaf_dns; k++)
+			ok = sgn_conf_dns_within(p->ca_dns[i], p->leaf_dns[k]);
+		if (!ok)
+			return snprintf(buf, cap, "DNS:%s", p->ca_dns[i]), buf;
+	}
+	for (size_t i = 0; i < p->n_ca_ip; i++) {
+		const struct policy_iprange *c = &p->ca_ip[i];
+		bool ok = false;
+		for (size_t k = 0; !ok && k < p->n_leaf_ip; k++) {
+			const struct policy_iprange *l = &p->leaf_ip[k];
+			ok = c->v6 == l->v6 && c->prefix >= l->prefix;
+			for (unsigned b = 0; ok && b < l->prefix; b++)
+				ok = (c->addr[b / 8] & (0x80 >> (b % 8))) == (l->addr[b / 8] & (0x80 >> (b % 8)));
+		}
+		if (!ok) {
+			char a[INET6_ADDRSTRLEN];
+			inet_ntop(c->v6 ? AF_INET6 : AF_INET, c->addr, a, sizeof(a));
+			return snprintf(buf, cap, "IP:%s/%u", a, c->prefix), buf;
+		}
+	}
+	return NULL;
+}
+
 static int sgn_conf_key(struct sgn_key_conf *k, const char *key, const char *v, unsigned line, char *err)
 {
 	struct policy_profile *p = &k->profile;
@@ -391,6 +431,13 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 			return CERR("%s: key %s: ca_permitted needs ca = yes and at least one DNS: entry", path, k->name);
 		if (k->profile.leaf_pinned && (!k->profile.allow_cert || k->profile.n_leaf_dns + k->profile.n_leaf_ip == 0))
 			return CERR("%s: key %s: leaf_permitted needs operations = cert and at least one entry", path, k->name);
+		if (k->profile.leaf_pinned && k->profile.allow_ca && !k->profile.ca_pinned)
+			return CERR("%s: key %s: leaf_permitted with ca = yes needs ca_permitted (a CA it signed could "
+				    "name anything below it)", path, k->name);
+		char past[INET6_ADDRSTRLEN + 80];
+		if (k->profile.leaf_pinned && sgn_conf_ca_past_leaf(&k->profile, past, sizeof(past)))
+			return CERR("%s: key %s: ca_permitted %s reaches past leaf_permitted (a CA it signed could name "
+				    "what the key may not)", path, k->name, past);
 		if (k->profile.ca_dn_len && !k->profile.ca_pinned)
 			return CERR("%s: key %s: ca_permitted_dn is part of ca_permitted's pin", path, k->name);
 		if (k->profile.max_ocsp_days == 0)

@@ -28,24 +28,28 @@ start_refused() { # start_refused WANT DESCRIPTION: the frontend does not start 
 	expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
 	grep -qF "$1" <<<"$OUT" || fail "$2: $OUT"
 }
-cat >> "$T/profiles.conf" <<EOC
+extra_profile() { # extra_profile NAME ISSUER_LABEL ISSUER_CERT DNS_SUFFIXES EKU: the base profiles and this leaf one
+	cp "$T/profiles.base" "$T/profiles.conf"
+	cat >> "$T/profiles.conf" <<EOC
 
-[profile wide]
-issuer = int
-issuer_cert = $T/ca/int.pem
+[profile $1]
+issuer = $2
+issuer_cert = $3
 key_types = p256
-dns_suffixes = .example.com, .example.org
+dns_suffixes = $4
 max_sans = 2
 max_validity_days = 30
 key_usage = digitalSignature
-eku = serverAuth
+eku = $5
 accounts = alice
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
+}
+extra_profile wide int "$T/ca/int.pem" ".example.com, .example.org" serverAuth
 start_refused "profile wide: DNS names below example.org are not all inside the permitted subtrees of the nameConstraints of its issuer $INT_NAME" \
 	"a profile with a suffix outside the issuer's permitted names"
-sed -i 's/^dns_suffixes = .example.com, .example.org$/dns_suffixes = .secret.example.com/' "$T/profiles.conf"
+extra_profile wide int "$T/ca/int.pem" .secret.example.com serverAuth
 start_refused "profile wide: DNS names below secret.example.com are all inside an excluded subtree of the nameConstraints of its issuer" \
 	"a profile with a suffix inside the issuer's excluded names"
 pass "a profile whose DNS suffixes reach outside its issuer's name constraints stops the frontend at start-up, saying which"
@@ -54,22 +58,7 @@ pass "a profile whose DNS suffixes reach outside its issuer's name constraints s
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv-ca.key" -subj "/CN=server CAs only" \
 	-days 30 -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
 	-addext "extendedKeyUsage=serverAuth" -out "$T/srv-ca.pem" 2>/dev/null || fail "cannot make the serverAuth CA"
-cp "$T/profiles.base" "$T/profiles.conf"
-cat >> "$T/profiles.conf" <<EOC
-
-[profile clients]
-issuer = srvca
-issuer_cert = $T/srv-ca.pem
-key_types = p256
-dns_suffixes = .example.com
-max_sans = 2
-max_validity_days = 30
-key_usage = digitalSignature
-eku = clientAuth
-accounts = alice
-crl_url = http://127.0.0.1:$PORT/crl/int.crl
-ocsp_url = http://127.0.0.1:$PORT/ocsp
-EOC
+extra_profile clients srvca "$T/srv-ca.pem" .example.com clientAuth
 start_refused "profile clients: extended key usage clientAuth is not among those of its issuer /CN=server CAs only" \
 	"a clientAuth profile under a serverAuth-only CA"
 pass "a profile with an extended key usage its issuer does not list stops the frontend at start-up"

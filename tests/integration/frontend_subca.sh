@@ -16,8 +16,11 @@ export CEREMONY_INT_SUBJECT=/CN=int.team.example.com
 export SIGNER_KEY_KU="digitalSignature, keyEncipherment, keyCertSign, cRLSign"
 # and only within these names: every CA certificate it signs must carry name constraints inside them,
 # subject names (directoryName) included
+# (and every certificate it signs, the CAs' own names too, only for names under example.com and in 10.0.0.0/8:
+# leaf_permitted, which the CA pin must lie within)
 export SIGNER_KEY_EXTRA="ca_permitted = DNS:.team.example.com, DNS:.dns.example.com, IP:10.20.0.0/16
-ca_permitted_dn = /C=US/O=Example"
+ca_permitted_dn = /C=US/O=Example
+leaf_permitted = DNS:example.com, IP:10.0.0.0/8"
 fe_setup_backend
 fe_profiles
 ca_profile() { # ca_profile NAME PATH_LENGTH DNS_SUFFIXES [IP_RANGES]: appends a CA profile (p256, one name;
@@ -197,7 +200,7 @@ pass "a CA profile without eku under a signer key that pins EKUs: refused by the
 # a key that may sign CAs without a pin is pointed out by check-config and at start-up
 OUT=$("$SIGNER" check-config -c "$T/signer.conf" 2>&1) || fail "check-config: $OUT"
 [ "$OUT" = "ok: 1 keys" ] || fail "check-config of a pinned key: $OUT"
-grep -v '^ca_permitted' "$T/signer.conf" > "$T/signer-unpinned.conf"
+grep -v '^ca_permitted\|^leaf_permitted' "$T/signer.conf" > "$T/signer-unpinned.conf"
 OUT=$("$SIGNER" check-config -c "$T/signer-unpinned.conf" 2>&1) || fail "check-config unpinned: $OUT"
 grep -q 'warning: key int may sign CA certificates for any names (no ca_permitted)' <<<"$OUT" || fail "no warning: $OUT"
 ! grep -q 'ca_unpinned' "$T/signer.log" || fail "the pinned signer warned at start-up"

@@ -339,6 +339,28 @@ static void test_sgn_config(void)
 			err) == HSMCA_ERR_CONFIG &&
 	      strstr(err, "leaf_permitted given twice"));
 
+	/* a CA key: its CA pin must lie within the leaf pin, or a CA it signed could name what the key may not */
+	CHECK(load_edit("max_crl_days = 366\n", "max_crl_days = 366\nleaf_permitted = DNS:example.com\n", &c, err) ==
+		      HSMCA_ERR_CONFIG &&
+	      strstr(err, "key root: leaf_permitted with ca = yes needs ca_permitted"));
+	rc = load_edit("max_crl_days = 366\n",
+		       "max_crl_days = 366\nleaf_permitted = DNS:example.com, IP:10.0.0.0/8\n"
+		       "ca_permitted = DNS:.team.example.com, DNS:example.com, IP:10.20.0.0/16\n",
+		       &c, err);
+	CHECKF(rc == 0, "a CA pin within the leaf pin: %s", err);
+	rc = load_edit("max_crl_days = 366\n",
+		       "max_crl_days = 366\nleaf_permitted = DNS:.example.com, IP:10.0.0.0/8\n"
+		       "ca_permitted = DNS:.team.example.com, DNS:example.com\n",
+		       &c, err);
+	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, "key root: ca_permitted DNS:example.com reaches past leaf_permitted"),
+	       "example.com under .example.com: %d %s", rc, err);
+	rc = load_edit("max_crl_days = 366\n",
+		       "max_crl_days = 366\nleaf_permitted = DNS:example.com, IP:10.0.0.0/8\n"
+		       "ca_permitted = DNS:.example.com, IP:10.0.0.0/7\n",
+		       &c, err);
+	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, "ca_permitted IP:10.0.0.0/7 reaches past leaf_permitted"),
+	       "a wider range: %d %s", rc, err);
+
 	/* advice: a key that signs certificates may sign leaves for any names (pinned: nothing); the root key may
 	 * sign CA certificates for any names; pinned, nothing; a key that also signs checkpoints; a key that
 	 * signs checkpoints only */

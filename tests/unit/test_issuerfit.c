@@ -348,6 +348,8 @@ static void test_request_names(void)
 	const char *const caps[] = { "WWW.example.com" };
 	CHECK(issuerfit_check_names(&f, false, "WWW.example.com", one, caps, 1, &drop, why) == HSMCA_ERR_POLICY);
 	CHECKF(strstr(why, "has upper-case letters"), "%s", why);
+	const char *const local_caps[] = { "Alice@mail.example.com" }; /* a local part is compared only with a mailbox */
+	CHECK(names(&f, "Alice@mail.example.com", mail, local_caps, 1, &drop, why) == 0);
 	/* a CA certificate: its CN is never left out nor checked as a DNS name */
 	CHECK(issuerfit_check_names(&f, true, "10.1.2.3", ip, addr, 1, &drop, why) == 0 && !drop);
 	issuerfit_clear(&f);
@@ -380,6 +382,13 @@ static void test_request_names(void)
 	CHECK(issuerfit_check_names(&f, false, "a.example.com", one, ok, 1, &drop, why) == 0 && !drop);
 	issuerfit_clear(&f);
 	X509_free(dn);
+
+	/* constraints on addresses alone: DNS names in capitals are nobody's business */
+	X509 *iponly = cert_new("iponly", k, NULL, NULL, true, "critical,permitted;IP:10.0.0.0/255.0.0.0", NULL, NULL);
+	f = fit_of(iponly, NULL);
+	CHECK(issuerfit_check_names(&f, false, "WWW.example.com", one, caps, 1, &drop, why) == 0 && !drop);
+	issuerfit_clear(&f);
+	X509_free(iponly);
 
 	/* no nameConstraints anywhere: nothing to check, nothing refused */
 	X509 *plain = cert_new("plain", k, NULL, NULL, true, NULL, NULL, NULL);

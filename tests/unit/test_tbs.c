@@ -496,9 +496,15 @@ static void test_cert_empty_subject(void)
 	cert_case("CA: empty subject, critical SAN", &o, &ca, "subject:", "a CA certificate");
 }
 
-/* leaf_permitted: an end-entity certificate's names inside the key's leaf pin (".d" the names below d, "d"
- * d and those below it; email domains alike; IP ranges; no URI), its subject empty or one CN (UTF8String) that
- * is one of them. A CA certificate is ca_permitted's business. */
+/* C=US, CN=www.example.test: a subject of two RDNs */
+static const uint8_t leaf_two_rdns[] = { 0x30, 0x28, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13, 0x02,
+					 'U',  'S',  0x31, 0x19, 0x30, 0x17, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x10,
+					 'w',  'w',  'w',  '.',  'e',  'x',  'a',  'm',  'p',  'l',  'e',  '.',  't',
+					 'e',  's',  't' };
+
+/* leaf_permitted: a certificate's names inside the key's leaf pin (".d" the names below d, "d" d and those
+ * below it; email domains alike; IP ranges, none IPv4-mapped; no URI), its subject empty or one CN
+ * (UTF8String) that is one of them; a CA certificate's own names too. */
 static void test_cert_leaf_pinned(void)
 {
 	struct leaf_opts o, base;
@@ -560,7 +566,26 @@ static void test_cert_leaf_pinned(void)
 	o.ku = "critical,keyCertSign,cRLSign";
 	o.subject_cn = "ca.elsewhere.test";
 	o.san = "DNS:ca.elsewhere.test";
-	cert_case("leaf pin: a CA certificate is not held to it", &o, &ca, NULL, NULL);
+	cert_case("leaf pin: a CA certificate's own names too", &o, &ca, "leaf-names:", "subjectAltName 0");
+	o.subject_cn = "ca.example.test";
+	o.san = "DNS:ca.example.test";
+	cert_case("leaf pin: a CA certificate with its names inside", &o, &ca, NULL, NULL);
+	/* forms a verifier might read otherwise: empty labels, a trailing dot, a '*' past the first label, an
+	 * IPv4-mapped address (Go takes ::ffff:10.1.2.3 for 10.1.2.3) */
+	static const char *const odd[] = { "DNS:a..example.test", "DNS:www.example.test.", "DNS:a.*.example.test",
+					   "DNS:*x.example.test", "email:bob@.example.test", "IP:::ffff:10.1.2.3" };
+	char san[96];
+	o = base;
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		snprintf(san, sizeof(san), "DNS:www.example.test,%s", odd[i]);
+		o.san = san;
+		cert_case(odd[i], &o, &p, "leaf-names:", "subjectAltName 1");
+	}
+	/* a subject of more than one attribute */
+	o = base;
+	o.raw_subject = leaf_two_rdns;
+	o.raw_subject_len = sizeof(leaf_two_rdns);
+	cert_case("leaf pin: C=US, CN=www.example.test", &o, &p, "leaf-names:", "one CN");
 }
 
 /* No subject equals its issuer's name, as verifiers compare names, unless the certificate is self-signed: a
