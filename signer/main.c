@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "landlock.h"
 #include "log.h"
+#include "profcheck.h"
 #include "sandbox.h"
 #include "state.h"
 #include "unseal.h"
@@ -175,11 +176,20 @@ int main(int argc, char **argv)
 		return sgn_unseal_cli(argc - 1, argv + 1);
 	if (argc == 4 && !strcmp(argv[1], "run") && !strcmp(argv[2], "-c"))
 		return sgn_run(argv[3]);
-	if (argc == 4 && !strcmp(argv[1], "check-config") && !strcmp(argv[2], "-c")) {
+	if ((argc == 4 || (argc == 6 && !strcmp(argv[4], "--profiles"))) && !strcmp(argv[1], "check-config") &&
+	    !strcmp(argv[2], "-c")) {
 		static struct sgn_config conf;
+		static struct profiles profs;
 		char err[CONF_ERR_MAX];
-		if (sgn_config_load(argv[3], &conf, err) || sgn_keys_check_certs(&conf, err)) {
+		if (sgn_config_load(argv[3], &conf, err) || sgn_keys_check_certs(&conf, err) ||
+		    (argc == 6 && profiles_load(argv[5], &profs, err))) {
 			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		unsigned bad = argc == 6 ? sgn_profiles_check(&conf, &profs, stdout) : 0;
+		if (bad) {
+			fprintf(stderr, "%s: %u profile mismatch(es) with %s: the signer would refuse their certificates\n",
+				argv[5], bad, argv[3]);
 			return 1;
 		}
 		if (!conf.has_pin_verifier) {
@@ -191,11 +201,14 @@ int main(int argc, char **argv)
 			for (unsigned j = 0, n = sgn_key_advice(&conf.keys[i], adv); j < n; j++)
 				printf("warning: key %s %s\n", conf.keys[i].name, adv[j].why);
 		}
-		printf("ok: %u keys\n", conf.n_keys);
+		if (argc == 6)
+			printf("ok: %u keys, %u profiles\n", conf.n_keys, profs.n);
+		else
+			printf("ok: %u keys\n", conf.n_keys);
 		return 0;
 	}
 	fprintf(stderr, "usage: hsmca-signer run -c CONFIG\n"
-			"       hsmca-signer check-config -c CONFIG\n"
+			"       hsmca-signer check-config -c CONFIG [--profiles FRONTEND_PROFILES]\n"
 			"       hsmca-signer unseal --control SOCKET (--share FILE [--passphrase-file FILE] | --status)\n");
 	return 2;
 }

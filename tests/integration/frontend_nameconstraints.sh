@@ -119,7 +119,16 @@ pass "IP-only certificates (IPv4, IPv6) under DNS name constraints: empty subjec
 
 [ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending"
 
-# the signer's leaf pin: fd00::/8 is the profile's, only fd00::/16 the key's
+# the signer's leaf pin: fd00::/8 is the profile's, only fd00::/16 the key's. check-config --profiles says so
+# before any request does
+expect_rc 1 "$SIGNER" check-config -c "$T/signer.conf" --profiles "$T/profiles.conf"
+grepq 'error: profile server: IP range fd00::/8 reaches past leaf_permitted of key int' <<<"$OUT" || fail "check-config --profiles: $OUT"
+grepq '1 profile mismatch(es)' <<<"$OUT" || fail "check-config --profiles counts: $OUT"
+sed -i 's|^ip_ranges = 10.0.0.0/8, fd00::/8$|ip_ranges = 10.0.0.0/8, fd00::/16|' "$T/profiles.conf"
+OUT=$("$SIGNER" check-config -c "$T/signer.conf" --profiles "$T/profiles.conf" 2>&1) || fail "check-config --profiles after the fix: $OUT"
+grepq 'ok: 1 keys, 2 profiles' <<<"$OUT" || fail "check-config --profiles: $OUT"
+cp "$T/profiles.base" "$T/profiles.conf"
+pass "hsmca-signer check-config --profiles names a profile range past the key's leaf_permitted, and passes once it is narrowed"
 csr v6 ec:P-256 DNS:www.example.com IP:fd01::5
 issue_req "$T/v6.csr" server "${AUTH[@]}"
 [ "$STATUS" = 502 ] || fail "a name outside the signer key's leaf pin: $STATUS $BODY"

@@ -9,6 +9,8 @@ export HSMCA_HOME=$T/home HSMCA_BUILD_DIR=$HSMCA_BUILD HSMCA_HTTP_PORT=$(free_po
 export HSMCA_HTTPS_PORT=$((HSMCA_HTTP_PORT + 1))
 extra_cleanup() { "$REPO/quickstart.sh" stop >/dev/null 2>&1 || true; }
 "$REPO/quickstart.sh" > "$T/qs1.log" 2>&1 || fail "quickstart: $(tail -5 "$T/qs1.log")"
+grep -q "profiles: within the signer's pinned keys (ok: [0-9]* keys, [0-9]* profiles)" "$T/qs1.log" \
+	|| fail "quickstart did not check its profiles against the signer's pins: $(grep -i profiles "$T/qs1.log")"
 PIDS+=("$(cat "$HSMCA_HOME/pids/signer.pid")" "$(cat "$HSMCA_HOME/pids/p11kit.pid")" "$(cat "$HSMCA_HOME/pids/frontend.pid")")
 for f in ca/root.pem ca/intermediate.pem ca/chain.pem custodians/alice.share custodians/erin.share; do
 	[ -s "$HSMCA_HOME/$f" ] || fail "$f missing"

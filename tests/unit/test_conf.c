@@ -8,6 +8,8 @@
 #include "check.h"
 #include "conf.h"
 #include "config.h"
+#include "profcheck.h"
+#include "profile.h"
 
 #define REC_MAX 16
 
@@ -609,6 +611,76 @@ static void test_value_hex(void)
 	CHECK(conf_value_hex("", out, 0));
 }
 
+/* check-config --profiles (signer/profcheck.c): the frontend's profiles against the signer's pinned keys. */
+static const char pc_signer[] = "[signer]\nmodule = /usr/lib/softhsm/libsofthsm2.so\ntoken_label = hsmca\n"
+				"socket = /run/hsmca/signer.sock\ncontrol_socket = /run/hsmca/control.sock\n"
+				"module_dirs = /var/lib/softhsm/tokens\n"
+				"[key int]\nlabel = int\ncert = /etc/hsmca/int.pem\noperations = cert, crl\nca = yes\n"
+				"max_pathlen = 0\nkey_usage = digitalSignature, keyEncipherment, keyCertSign, cRLSign\n"
+				"eku = serverAuth, clientAuth\nmax_validity_days = 397\nmax_crl_days = 7\n"
+				"leaf_permitted = DNS:example.com, IP:10.0.0.0/8\n"
+				"ca_permitted = DNS:.team.example.com, IP:10.20.0.0/16\n";
+
+/* the profile "t" (issuer int) with lines; the mismatches reported, their text in out */
+static unsigned pc_run(const char *lines, char *out, size_t cap)
+{
+	static struct sgn_config c;
+	static struct profiles ps;
+	char err[CONF_ERR_MAX], text[2048];
+	snprintf(text, sizeof(text),
+		 "[profile t]\n%sissuer_cert = /dev/null\nkey_types = p256\nmax_sans = 2\n"
+		 "crl_url = http://ca.example.com/int.crl\nocsp_url = http://ca.example.com/ocsp\naccounts = alice\n%s\n",
+		 strstr(lines, "issuer =") ? "" : "issuer = int\n", lines);
+	if (sgn_config_parse("signer", pc_signer, strlen(pc_signer), &c, err) ||
+	    profiles_parse("profiles", text, strlen(text), &ps, err)) {
+		fprintf(stderr, "pc_run: %s\n", err);
+		exit(1);
+	}
+	FILE *f = fmemopen(out, cap, "w");
+	unsigned n = f ? sgn_profiles_check(&c, &ps, f) : 1000;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void test_profiles_check(void)
+{
+	char out[2048];
+	static const char *const leaf = "max_validity_days = 90\nkey_usage = digitalSignature\neku = serverAuth\n";
+	char lines[512];
+	snprintf(lines, sizeof(lines), "%sdns_suffixes = .example.com, example.com, www.example.com\n"
+				       "ip_ranges = 10.1.0.0/16",
+		 leaf);
+	CHECKF(pc_run(lines, out, sizeof(out)) == 0, "%s", out);
+	snprintf(lines, sizeof(lines), "%sdns_suffixes = .example.com, .example.org\nip_ranges = 10.0.0.0/7, fd00::/8", leaf);
+	CHECKF(pc_run(lines, out, sizeof(out)) == 3 &&
+		       strstr(out, "error: profile t: DNS suffix .example.org reaches past leaf_permitted of key int") &&
+		       strstr(out, "IP range 10.0.0.0/7 reaches past") && strstr(out, "IP range fd00::/8 reaches past"),
+	       "%s", out);
+	CHECKF(pc_run("max_validity_days = 400\nkey_usage = digitalSignature, dataEncipherment\n"
+		      "eku = serverAuth, codeSigning\ndns_suffixes = .example.com",
+		      out, sizeof(out)) == 3 &&
+		       strstr(out, "extended key usage codeSigning is not in eku of key int") &&
+		       strstr(out, "key_usage beyond") && strstr(out, "max_validity_days 400 above key int's 397"),
+	       "%s", out);
+	/* a CA profile: its suffixes within ca_permitted too (and leaf_permitted), path_length within max_pathlen */
+	CHECKF(pc_run("ca = yes\npath_length = 0\nmax_validity_days = 365\nkey_usage = keyCertSign, cRLSign\n"
+		      "eku = serverAuth\ndns_suffixes = .team.example.com\nip_ranges = 10.20.1.0/24",
+		      out, sizeof(out)) == 0,
+	       "%s", out);
+	CHECKF(pc_run("ca = yes\npath_length = 1\nmax_validity_days = 365\nkey_usage = keyCertSign, cRLSign\n"
+		      "eku = serverAuth\ndns_suffixes = .dev.example.com",
+		      out, sizeof(out)) == 2 &&
+		       strstr(out, "a CA profile (path_length 1) under key int, which pins a lower max_pathlen") &&
+		       strstr(out, "DNS suffix .dev.example.com reaches past ca_permitted of key int"),
+	       "%s", out);
+	CHECKF(pc_run("issuer = other\nmax_validity_days = 9\nkey_usage = digitalSignature\neku = serverAuth\n"
+		      "dns_suffixes = .example.com",
+		      out, sizeof(out)) == 1 &&
+		       strstr(out, "issuer other is the label of no key of this signer"),
+	       "%s", out);
+}
+
 int main(int argc, char **argv)
 {
 	test_value_hex();
@@ -626,6 +698,7 @@ int main(int argc, char **argv)
 		test_conf_limits();
 		test_conf_wipes_lines();
 		test_sgn_config();
+		test_profiles_check();
 	}
 	rmdir(tmpdir);
 	return check_done(known ? "unit_conf known-bugs" : "unit_conf");

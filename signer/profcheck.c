@@ -1,0 +1,123 @@
+#include "profcheck.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <string.h>
+
+#define PC_NAME_MAX 128
+
+/* The names profile suffix s allows (".d" those strictly below d, "d" d alone) are all names of pinned entry e
+ * (".x" those strictly below x, "x" x and those below it). */
+static bool pc_dns_within(const char *s, const char *e)
+{
+	char d[PC_NAME_MAX];
+	bool below = s[0] == '.', e_below = e[0] == '.';
+	const char *x = e + e_below;
+	size_t dl = strlen(s + below), xl = strlen(x);
+	if (dl >= sizeof(d))
+		return false;
+	for (size_t i = 0; i <= dl; i++)
+		d[i] = (char)tolower((unsigned char)s[below + i]);
+	if (dl > xl && d[dl - xl - 1] == '.' && !strcmp(d + dl - xl, x))
+		return true; /* d strictly below x */
+	return dl == xl && !strcmp(d, x) && (below || !e_below);
+}
+
+static bool pc_dns_pinned(const char *s, const char (*pins)[POLICY_NC_NAME_MAX], size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (pc_dns_within(s, pins[k]))
+			return true;
+	return false;
+}
+
+static bool pc_ip_pinned(const struct prof_iprange *r, const struct policy_iprange *pins, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		const struct policy_iprange *l = &pins[k];
+		bool ok = (r->family == AF_INET6) == l->v6 && r->prefix >= l->prefix;
+		for (unsigned b = 0; ok && b < l->prefix; b++)
+			ok = (r->addr[b / 8] & (0x80 >> (b % 8))) == (l->addr[b / 8] & (0x80 >> (b % 8)));
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/* The profile's names against one pin (what: "leaf_permitted" or "ca_permitted"). */
+static unsigned pc_names(const struct profile *p, const char (*dns)[POLICY_NC_NAME_MAX], size_t n_dns,
+			 const struct policy_iprange *ip, size_t n_ip, const char *key, const char *what, FILE *out)
+{
+	unsigned bad = 0;
+	for (unsigned i = 0; i < p->n_dns; i++)
+		if (!pc_dns_pinned(p->dns_suffixes[i], dns, n_dns))
+			bad++, fprintf(out, "error: profile %s: DNS suffix %s reaches past %s of key %s\n", p->name,
+				       p->dns_suffixes[i], what, key);
+	for (unsigned i = 0; i < p->n_ip; i++)
+		if (!pc_ip_pinned(&p->ip_ranges[i], ip, n_ip)) {
+			char a[INET6_ADDRSTRLEN] = "?";
+			inet_ntop(p->ip_ranges[i].family, p->ip_ranges[i].addr, a, sizeof(a));
+			bad++, fprintf(out, "error: profile %s: IP range %s/%u reaches past %s of key %s\n", p->name, a,
+				       p->ip_ranges[i].prefix, what, key);
+		}
+	return bad;
+}
+
+/* EKU, key usage, validity and CA rules of profile p against key k's pinned profile. */
+static unsigned pc_usage(const struct profile *p, const struct sgn_key_conf *k, FILE *out)
+{
+	const struct policy_profile *pin = &k->profile;
+	unsigned bad = 0;
+	for (size_t i = 0; i < p->n_eku; i++) {
+		struct span oid;
+		bool ok = false;
+		for (size_t j = 0; policy_eku_oid(p->eku[i], &oid) && !ok && j < pin->n_eku; j++)
+			ok = pin->eku_len[j] == oid.len && !memcmp(pin->eku[j], oid.data, oid.len);
+		if (!ok)
+			bad++, fprintf(out, "error: profile %s: extended key usage %s is not in eku of key %s\n", p->name,
+				       p->eku[i], k->name);
+	}
+	if (p->n_eku == 0 && pin->n_eku > 0)
+		bad++, fprintf(out, "error: profile %s: no eku, but key %s pins extended key usages\n", p->name, k->name);
+	if (p->key_usage & ~pin->ku_allowed)
+		bad++, fprintf(out, "error: profile %s: key_usage beyond key_usage of key %s\n", p->name, k->name);
+	if (p->max_validity_days > pin->max_validity_days)
+		bad++, fprintf(out, "error: profile %s: max_validity_days %u above key %s's %u\n", p->name,
+			       p->max_validity_days, k->name, pin->max_validity_days);
+	if (!pin->allow_cert)
+		bad++, fprintf(out, "error: profile %s: key %s does not sign certificates\n", p->name, k->name);
+	if (p->ca && (!pin->allow_ca || p->path_length > pin->max_pathlen))
+		bad++, fprintf(out, "error: profile %s: a CA profile (path_length %u) under key %s, which %s\n", p->name,
+			       p->path_length, k->name, pin->allow_ca ? "pins a lower max_pathlen" : "does not sign CAs");
+	if (p->ca && pin->ca_dn_len &&
+	    (!p->dn_prefix_len || !policy_dn_within(span_make(p->dn_prefix, p->dn_prefix_len), pin->ca_dn, pin->ca_dn_len)))
+		bad++, fprintf(out, "error: profile %s: dn_prefix missing or outside ca_permitted_dn of key %s\n", p->name,
+			       k->name);
+	return bad;
+}
+
+unsigned sgn_profiles_check(const struct sgn_config *c, const struct profiles *ps, FILE *out)
+{
+	unsigned bad = 0;
+	for (unsigned i = 0; i < ps->n; i++) {
+		const struct profile *p = &ps->p[i];
+		const struct sgn_key_conf *k = NULL;
+		for (unsigned j = 0; !k && j < c->n_keys; j++)
+			if (!strcmp(c->keys[j].label, p->issuer))
+				k = &c->keys[j];
+		if (!k) {
+			bad++, fprintf(out, "error: profile %s: issuer %s is the label of no key of this signer\n", p->name,
+				       p->issuer);
+			continue;
+		}
+		const struct policy_profile *pin = &k->profile;
+		bad += pc_usage(p, k, out);
+		if (pin->leaf_pinned)
+			bad += pc_names(p, pin->leaf_dns, pin->n_leaf_dns, pin->leaf_ip, pin->n_leaf_ip, k->name,
+					"leaf_permitted", out);
+		if (p->ca && pin->ca_pinned)
+			bad += pc_names(p, pin->ca_dns, pin->n_ca_dns, pin->ca_ip, pin->n_ca_ip, k->name, "ca_permitted",
+					out);
+	}
+	return bad;
+}
