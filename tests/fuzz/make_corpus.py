@@ -402,6 +402,7 @@ profiles = /etc/hsmca/profiles.conf
 chain = /etc/hsmca/chain.pem
 intent_key_file = /etc/hsmca/intent.key
 intent_key_accept_file = /etc/hsmca/intent.old
+former_issuers = /etc/hsmca/former-issuers.pem
 checkpoint_key = ca-checkpoint
 checkpoint_cert = /etc/hsmca/checkpoint.pem
 checkpoint_seconds = 60
@@ -412,6 +413,8 @@ max_headers = 64
 max_header_size = 8192
 recover_after_seconds = 30
 db_timeout_seconds = 0
+max_requests_per_connection = 1000
+max_connection_seconds = 600
 """
 
 
