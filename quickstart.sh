@@ -304,7 +304,7 @@ EOC
 # every profile within the pins of its signer key (names, EKUs, key usage, validity): else its requests would
 # end in the signer's refusal, one 502 at a time
 PC_OUT=$("$SIGNER" check-config -c "$H/config/signer.conf" --profiles "$H/config/profiles.conf" 2>&1) \
-	|| die "the profiles do not fit the signer's pinned keys: $PC_OUT"
+	|| die "hsmca-signer check-config --profiles failed: $PC_OUT"
 say "profiles: within the signer's pinned keys ($(tail -1 <<<"$PC_OUT"))"
 # The frontend starts as root, binds, reads its files and drops to $FRONTEND_USER itself (config `user`;
 # initgroups gives it the signer's group). Its HTTPS certificate comes from this CA through the normal

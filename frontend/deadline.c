@@ -45,6 +45,7 @@ struct dl_conn {
 	bool replying;           /* the router's reply to its request is being written (since reply_since) */
 	struct evhttp_request *req; /* the request the router has (routed), counted once in served */
 	unsigned served;         /* requests the router has had on this connection */
+	bool last;               /* its current request is the last (dl_count_request): counted once answered */
 	struct timespec opened;  /* deadline_watch: its age (max_connection_seconds) counts from here */
 	struct timespec since;
 	struct timespec reply_since;
@@ -343,6 +344,10 @@ static void dl_request_done(struct evhttp_request *req, void *arg)
 	if (!c)
 		return;
 	c->routed = c->replying = false;
+	if (c->last) { /* its reply, with Connection: close, is written: evhttp closes the connection now */
+		c->last = false;
+		dl.recycled++;
+	}
 	if (c->refuse_next && !c->expired) {
 		c->refuse_next = false;
 		dl_refuse_framing(c);
@@ -360,14 +365,24 @@ static void dl_request_done(struct evhttp_request *req, void *arg)
 static void dl_count_request(struct dl_conn *c, struct evhttp_request *req)
 {
 	struct timespec now;
-	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	dl_now(&now);
 	c->served++;
 	if ((!dl.max_requests || c->served < dl.max_requests) &&
 	    (!dl.max_age || dl_ms(&now) - dl_ms(&c->opened) < (uint64_t)dl.max_age * 1000))
 		return;
-	if (!evhttp_find_header(out, "Connection") && evhttp_add_header(out, "Connection", "close") == 0)
-		dl.recycled++;
+	const char *asked = evhttp_find_header(evhttp_request_get_input_headers(req), "Connection");
+	if (!(asked && !evutil_ascii_strcasecmp(asked, "close"))) /* (a client closing anyway is not recycled) */
+		c->last = deadline_close_after(req) == 0;
+}
+
+int deadline_close_after(struct evhttp_request *req)
+{
+	/* as if the client had asked: evhttp then writes exactly one Connection: close, whatever the HTTP version
+	 * (an output header of ours beside the keep-alive it adds for an HTTP/1.0 client would contradict it), and
+	 * closes the connection once the reply is written */
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	evhttp_remove_header(in, "Connection");
+	return evhttp_add_header(in, "Connection", "close") == 0 ? 0 : HSMCA_ERR_NOMEM;
 }
 
 bool deadline_request_read(struct evhttp_request *req)

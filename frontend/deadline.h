@@ -55,6 +55,10 @@ void deadline_set_closecb(struct evhttp_connection *evcon, void (*fn)(struct evh
 void deadline_set_conn_limits(unsigned max_requests, unsigned max_seconds);
 /* Connections closed so (their last reply said Connection: close) so far. */
 unsigned long deadline_recycled(void);
+/* req's reply says Connection: close and evhttp closes its connection once the reply is written (the request's
+ * own Connection header set to close). 0, or HSMCA_ERR_NOMEM (then evhttp's default for the request's HTTP
+ * version stands: a caller may ignore it). */
+int deadline_close_after(struct evhttp_request *req);
 /* Requests answered 408 so far. */
 unsigned long deadline_timeouts(void);
 /* Replies not written out within the deadline so far (their connections cut). */

@@ -217,8 +217,7 @@ static void http_route(struct evhttp_request *req, void *arg)
 		return http_json_error(req, 503, "connection-cut", "this connection was refused or cut; nothing was done");
 	unsigned n_headers = 0;
 	if (h->draining) { /* a request on a kept-alive connection after the stop signal (health checks too) */
-		if (!evhttp_find_header(evhttp_request_get_output_headers(req), "Connection")) /* (deadline.c's) */
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		deadline_close_after(req);
 		return http_json_error(req, 503, "stopping", "the frontend is stopping; try again");
 	}
 	for (const struct evkeyval *kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next)

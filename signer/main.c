@@ -1,5 +1,6 @@
 /* hsmca-signer: start-up order only. See docs/architecture.md and signer/PROTOCOL.md. */
 #include <grp.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		unsigned bad = argc == 6 ? sgn_profiles_check(&conf, &profs, stdout) : 0;
+		for (unsigned i = 0; i < PROF_MAX; i++) /* the profiles' authsign keys */
+			OPENSSL_cleanse(profs.p[i].cfssl_key, sizeof(profs.p[i].cfssl_key));
 		if (bad) {
 			fprintf(stderr, "%s: %u profile mismatch(es) with %s: the signer would refuse their certificates\n",
 				argv[5], bad, argv[3]);

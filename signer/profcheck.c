@@ -79,16 +79,30 @@ static unsigned pc_usage(const struct profile *p, const struct sgn_key_conf *k, 
 	}
 	if (p->n_eku == 0 && pin->n_eku > 0)
 		bad++, fprintf(out, "error: profile %s: no eku, but key %s pins extended key usages\n", p->name, k->name);
-	if (p->key_usage & ~pin->ku_allowed)
-		bad++, fprintf(out, "error: profile %s: key_usage beyond key_usage of key %s\n", p->name, k->name);
+	/* the usages a certificate carries: the profile's that its key's type permits (tbsbuild.c) */
+	const struct {
+		unsigned types;
+		enum policy_key_kind kind;
+		const char *what;
+	} kinds[] = { { PROF_P256 | PROF_P384, POLICY_KEY_EC, "EC" },
+		      { PROF_RSA2048 | PROF_RSA3072 | PROF_RSA4096, POLICY_KEY_RSA, "RSA" } };
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if ((p->key_types & kinds[i].types) &&
+		    (p->key_usage & ~policy_ku_forbidden(kinds[i].kind) & ~pin->ku_allowed))
+			bad++, fprintf(out, "error: profile %s: key_usage of its %s keys (0x%03x) beyond key_usage of key %s\n",
+				       p->name, kinds[i].what, p->key_usage & ~policy_ku_forbidden(kinds[i].kind) & ~pin->ku_allowed,
+				       k->name);
 	if (p->max_validity_days > pin->max_validity_days)
 		bad++, fprintf(out, "error: profile %s: max_validity_days %u above key %s's %u\n", p->name,
 			       p->max_validity_days, k->name, pin->max_validity_days);
 	if (!pin->allow_cert)
 		bad++, fprintf(out, "error: profile %s: key %s does not sign certificates\n", p->name, k->name);
-	if (p->ca && (!pin->allow_ca || p->path_length > pin->max_pathlen))
-		bad++, fprintf(out, "error: profile %s: a CA profile (path_length %u) under key %s, which %s\n", p->name,
-			       p->path_length, k->name, pin->allow_ca ? "pins a lower max_pathlen" : "does not sign CAs");
+	if (p->ca && !pin->allow_ca)
+		bad++, fprintf(out, "error: profile %s: a CA profile under key %s, which does not sign CAs\n", p->name,
+			       k->name);
+	else if (p->ca && p->path_length > pin->max_pathlen)
+		bad++, fprintf(out, "error: profile %s: path_length %u above max_pathlen %llu of key %s\n", p->name,
+			       p->path_length, (unsigned long long)pin->max_pathlen, k->name);
 	if (p->ca && pin->ca_dn_len &&
 	    (!p->dn_prefix_len || !policy_dn_within(span_make(p->dn_prefix, p->dn_prefix_len), pin->ca_dn, pin->ca_dn_len)))
 		bad++, fprintf(out, "error: profile %s: dn_prefix missing or outside ca_permitted_dn of key %s\n", p->name,

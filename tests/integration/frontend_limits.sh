@@ -741,9 +741,27 @@ time.sleep(max(0, 2.05 - (time.monotonic() - t0)))
 r2 = get(s)
 assert r2.startswith(b"HTTP/1.1 200 ") and r2.endswith(b'{"status": "ok"}\n') and closes(r2), r2
 assert ended(s), "not closed after the reply at 2 s"
+# an HTTP/1.0 client asking for keep-alive: the last reply says close, and only that (evhttp adds its own
+# keep-alive to a 1.0 reply: with a close of ours beside it, the client could read either)
+s = conn()
+ka = b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+h = [get(s, raw=ka).partition(b"\r\n\r\n")[0].lower() for _ in range(2)]
+s.sendall(ka) # the last: without keep-alive its body ends with the connection (HTTP/1.0), no Content-Length
+r3 = read_to_end(s)
+h.append(r3.partition(b"\r\n\r\n")[0].lower())
+assert all(x.startswith(b"http/1.0 200 ") for x in h), h
+assert h[0].count(b"\r\nconnection:") == 1 and b"\r\nconnection: keep-alive" in h[0], h[0]
+assert h[2].count(b"\r\nconnection:") == 1 and b"\r\nconnection: close" in h[2], h[2]
+assert r3.endswith(b'{"status": "ok"}\n'), r3
+# a client that says close itself at the cap: closed, but not counted as recycled
+s = conn()
+get(s), get(s)
+r3 = get(s, raw=b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+assert closes(r3) and ended(s), r3
 m = conn()
-assert wait_metric(m, b"hsmca_connections_recycled_total 3"), get(m, "/metrics")
+assert wait_metric(m, b"hsmca_connections_recycled_total 4"), get(m, "/metrics")
 print("third reply closes (closed %.2f s after it; a fourth pipelined request unanswered); a request at 1.2 s "
-      "kept alive, the next at 2 s closes; counted" % took)
+      "kept alive, the next at 2 s closes; an HTTP/1.0 keep-alive client gets one Connection header, close, on "
+      "the last; counted once answered, a client closing itself not" % took)
 EOP
 pass "kept-alive limits (3 requests, 2 s): $(cat "$T/keepalive.out"); 0 and values past 100000 requests or 86400 s stop start-up"
