@@ -28,6 +28,7 @@
  *     constraints, which issuerfit_check_profile found to hold every name the profile allows, refused one.
  *   - a refusal has a status, a code and a reason. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -118,7 +119,25 @@ static const char fuzz_issuer_nc[] =
 	"critical,permitted;DNS:.example,permitted;DNS:example.com,permitted;DNS:example.org,permitted;DNS:a.test,"
 	"permitted;IP:192.0.2.0/255.255.255.0,permitted;IP:10.0.0.0/255.0.0.0,permitted;IP:2001:db8::/ffff:ffff::,"
 	"permitted;IP:fd00::/ff00::,permitted;email:.example,permitted;email:example.com,"
-	"permitted;email:.example.com,permitted;email:example.org,permitted;email:a.test";
+	"permitted;email:.example.com,permitted;email:example.org,permitted;email:a.test,excluded;DNS:zz.example";
+
+/* A DNS name fuzz_issuer_nc's exclusion refuses: zz.example and below it, and *.example, which could stand for
+ * zz.example (issuerfit.c) */
+static bool fuzz_excluded(const struct csr *c)
+{
+	for (size_t i = 0; i < c->n_sans; i++) {
+		char low[CSR_SAN_MAX + 1];
+		size_t n = strlen(c->sans[i].value);
+		if (c->sans[i].type != CSR_SAN_DNS || n >= sizeof(low))
+			continue;
+		for (size_t k = 0; k <= n; k++)
+			low[k] = (char)tolower((unsigned char)c->sans[i].value[k]);
+		if (!strcmp(low, "zz.example") || !strcmp(low, "*.example") ||
+		    (n > 11 && !strcmp(low + n - 11, ".zz.example")))
+			return true;
+	}
+	return false;
+}
 
 static struct app fuzz_app;
 static struct sgn_config fuzz_sgn;
@@ -263,6 +282,7 @@ static void fuzz_accepted(unsigned pi, const struct issue_outcome *o, const stru
 	for (size_t i = 0; i < c->n_sans; i++)
 		has_dns = has_dns || c->sans[i].type == CSR_SAN_DNS;
 	FUZZ_CHECK(c->no_cn == (pi == 0 && !has_dns));
+	FUZZ_CHECK(!((pi == 0 || pi == 2) && fuzz_excluded(c))); /* never a certificate for an excluded name */
 	fuzz_names_carried(&t, c);
 	fuzz_rebuild(pi, c, (sel & FUZZ_SEL_LATE) ? FUZZ_NOW_LATE : FUZZ_NOW);
 }
@@ -278,14 +298,14 @@ static void fuzz_refused(const struct profile *p, const struct issue_outcome *o,
 	 * characters), and no CN may be the issuer's name */
 	if (o->status != 403 || strcmp(o->code, "policy") != 0 || !c->pubkey || !strncmp(o->why, "subject: ", 9))
 		return;
-	/* the issuer's constraints hold every name the profile allows, so they refuse only a name in capitals
-	 * (GnuTLS compares them case-sensitively) */
+	/* the issuer's constraints hold every name the profile allows but those under its exclusion, so they
+	 * refuse only those and a name in capitals (GnuTLS compares them case-sensitively) */
 	if (!strncmp(o->why, "issuer-name-constraints: ", 25)) {
 		bool upper = false;
 		for (size_t i = 0; i < c->n_sans; i++)
 			for (const char *ch = c->sans[i].value; c->sans[i].type != CSR_SAN_IP && *ch; ch++)
 				upper = upper || (*ch >= 'A' && *ch <= 'Z');
-		FUZZ_CHECK(upper && strstr(o->why, "upper-case"));
+		FUZZ_CHECK((upper && strstr(o->why, "upper-case")) || fuzz_excluded(c));
 		return;
 	}
 	for (size_t i = 0; i < c->n_sans; i++) {

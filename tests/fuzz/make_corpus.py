@@ -514,6 +514,9 @@ def csrpolicy_seeds():
         "hosts-ip-only": csrpolicy(CSR_SIGN | CSR_HOSTS | WEB, cri(("dns", "a.example")), b'["10.1.2.3"]'),
         "sub-ip-only": csrpolicy(CSR_SIGN | SUB, cri(("ip", "192.0.2.1"))),
         "web-email-only": csrpolicy(CSR_SIGN | WEB, cri(("email", "b@a.test"))),
+        # the issuer excludes zz.example: a name below it, and *.example, which could stand for it
+        "web-excluded": csrpolicy(CSR_SIGN | WEB, cri(("dns", "a.example"), ("dns", "db.zz.example"))),
+        "web-wildcard-excluded": csrpolicy(CSR_SIGN | WEB, cri(("dns", "*.example"))),
         "pem": csrpolicy(WEB, pem),
         "pem-hosts": csrpolicy(CSR_HOSTS | SUB, pem, b'["a.example", "192.0.2.200"]'),
     }
