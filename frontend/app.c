@@ -257,7 +257,6 @@ void app_wipe(struct app *a)
 	OPENSSL_cleanse(a->renew_key, sizeof(a->renew_key));
 	OPENSSL_cleanse(a->intent_key, sizeof(a->intent_key));
 	OPENSSL_cleanse(a->intent_key_accept, sizeof(a->intent_key_accept));
-	for (unsigned i = 0; i < PROF_MAX; i++) /* the profiles' authsign keys, every slot */
-		OPENSSL_cleanse(a->profiles.p[i].cfssl_key, sizeof(a->profiles.p[i].cfssl_key));
+	profiles_wipe(&a->profiles);
 	ratelimit_wipe(a->rl);
 }

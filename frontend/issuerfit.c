@@ -34,11 +34,6 @@ int issuerfit_push(struct issuerfit *f, X509 *ca)
 	f->eku[f->n] = eku;
 	f->n++;
 	f->has_nc = f->has_nc || nc;
-	for (int l = 0; nc && l < 2; l++) {
-		const STACK_OF(GENERAL_SUBTREE) *st = l ? nc->excludedSubtrees : nc->permittedSubtrees;
-		for (int i = 0; i < sk_GENERAL_SUBTREE_num(st); i++)
-			f->has_dns_subtree = f->has_dns_subtree || sk_GENERAL_SUBTREE_value(st, i)->base->type == GEN_DNS;
-	}
 	return 0;
 }
 
@@ -419,7 +414,7 @@ int issuerfit_check_names(const struct issuerfit *f, bool ca_cert, const char *c
 	/* a leaf's CN: OpenSSL checks it as a DNS name when no DNS name is in the subjectAltName and it looks like
 	 * one, GnuTLS whatever it looks like (an IPv6 address, an email address): under any dNSName subtree the
 	 * CN of such a leaf is left out (its subject empty, its subjectAltName critical) */
-	if (!ca_cert && !has_dns && f->has_dns_subtree)
+	if (!ca_cert && !has_dns && fit_ca_with(f, GEN_DNS) < f->n)
 		return *drop_cn = true, 0;
 	X509 *x = fit_probe(0, NULL, cn); /* the subject itself, against directoryName subtrees */
 	if (!x)

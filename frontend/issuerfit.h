@@ -28,7 +28,6 @@ struct issuerfit {
 	NAME_CONSTRAINTS *nc[ISSUERFIT_DEPTH_MAX];   /* owned: cas[i]'s nameConstraints, or NULL */
 	EXTENDED_KEY_USAGE *eku[ISSUERFIT_DEPTH_MAX]; /* owned: cas[i]'s extendedKeyUsage, or NULL */
 	bool has_nc;                                 /* one of them has nameConstraints */
-	bool has_dns_subtree;                        /* ... with a dNSName subtree, permitted or excluded */
 };
 
 /* Appends ca (up-referenced: the caller keeps its own reference). 0, HSMCA_ERR_LIMIT past

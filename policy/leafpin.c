@@ -59,21 +59,37 @@ static bool leaf_dns_within(const uint8_t *name, size_t n, const struct policy_p
 
 /* within a pinned range, and not IPv4-mapped (::ffff:a.b.c.d, which Go takes for a.b.c.d whatever the IPv4
  * ranges say) */
+bool policy_dns_within(const char *s, const char *pin)
+{
+	bool s_below = s[0] == '.', pin_below = pin[0] == '.';
+	const char *d = s + s_below, *x = pin + pin_below;
+	size_t dl = strlen(d), xl = strlen(x);
+	if (dl > xl && d[dl - xl - 1] == '.' && !strcmp(d + dl - xl, x))
+		return true; /* d strictly below x */
+	/* d is x: only a pin that holds x itself holds more than the names below it */
+	return dl == xl && !strcmp(d, x) && (s_below || !pin_below);
+}
+
+bool policy_range_within(bool v6, const uint8_t addr[16], unsigned prefix, const struct policy_iprange *r)
+{
+	bool ok = v6 == r->v6 && prefix >= r->prefix;
+	for (unsigned b = 0; ok && b < r->prefix; b++) {
+		uint8_t m = (uint8_t)(0x80 >> (b % 8));
+		ok = (addr[b / 8] & m) == (r->addr[b / 8] & m);
+	}
+	return ok;
+}
+
 static bool leaf_ip_within(const struct span *v, const struct policy_profile *p)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	if (v->len == 16 && !memcmp(v->data, mapped, sizeof(mapped)))
+	uint8_t a[16] = { 0 };
+	if ((v->len != 4 && v->len != 16) || (v->len == 16 && !memcmp(v->data, mapped, sizeof(mapped))))
 		return false;
-	for (size_t k = 0; k < p->n_leaf_ip; k++) {
-		const struct policy_iprange *r = &p->leaf_ip[k];
-		bool ok = v->len == (r->v6 ? 16u : 4u);
-		for (unsigned b = 0; ok && b < r->prefix; b++) {
-			uint8_t m = (uint8_t)(0x80 >> (b % 8));
-			ok = (v->data[b / 8] & m) == (r->addr[b / 8] & m);
-		}
-		if (ok)
+	memcpy(a, v->data, v->len);
+	for (size_t k = 0; k < p->n_leaf_ip; k++)
+		if (policy_range_within(v->len == 16, a, 8 * (unsigned)v->len, &p->leaf_ip[k]))
 			return true;
-	}
 	return false;
 }
 

@@ -130,6 +130,13 @@ uint16_t policy_ku_forbidden(enum policy_key_kind kind);
 
 int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss, const struct policy_profile *p,
 		      char *why) HSMCA_WUR;
+/* The names of DNS entry s are all names of pinned entry pin (as ca_dns and leaf_dns: ".d" the names strictly
+ * below d, "d" d and those below it; s = "d" may also stand for d alone, as in a profile, with the same
+ * answer). ASCII case matters: pins are lowercase, lower s first. */
+bool policy_dns_within(const char *s, const char *pin);
+/* Every address of the range (v6, addr, prefix) lies within pinned range r (the same family, a prefix at
+ * least r's, agreeing with r's address over r's prefix). */
+bool policy_range_within(bool v6, const uint8_t addr[16], unsigned prefix, const struct policy_iprange *r);
 /* The names of certificate t against p's leaf pin (policy_profile.leaf_pinned; run by policy_check_cert): 0,
  * or HSMCA_ERR_POLICY with "leaf-names: ..." in why (TBS_WHY_MAX). t's subjectAltName is already known to be
  * well-formed GeneralNames of the kinds hsmca writes. */

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -337,6 +338,12 @@ static int prof_validate(const char *path, const struct profiles *out, char *err
 				    "in: a machine's key must not mint one)", path, p->name);
 	}
 	return 0;
+}
+
+void profiles_wipe(struct profiles *ps)
+{
+	for (unsigned i = 0; i < PROF_MAX; i++)
+		OPENSSL_cleanse(ps->p[i].cfssl_key, sizeof(ps->p[i].cfssl_key));
 }
 
 int profiles_load(const char *path, struct profiles *out, char *err)

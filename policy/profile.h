@@ -78,6 +78,8 @@ int profiles_load(const char *path, struct profiles *out, char *err) HSMCA_WUR;
 /* The same over text[0..len) (not NUL-terminated), name standing for the path in errors. */
 int profiles_parse(const char *name, const char *text, size_t len, struct profiles *out, char *err) HSMCA_WUR;
 const struct profile *profiles_find(const struct profiles *ps, const char *name);
+/* Wipes the profiles' authsign keys (cfssl_key), every slot: also after a load that failed part way. */
+void profiles_wipe(struct profiles *ps);
 bool profile_allows_account(const struct profile *p, const char *account);
 /* r (IPv6) holds the IPv4-mapped addresses ::ffff:0:0/96 (a /96 or shorter prefix over them): a sub-CA's name
  * constraints must exclude them, or Go, which matches an iPAddress only against subtrees of its own length and

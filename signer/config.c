@@ -147,17 +147,6 @@ static int sgn_conf_nc(void *arg, const char *tok, unsigned line, char *err)
 		    POLICY_NC_MAX);
 }
 
-/* The names of pinned DNS entry c (".d" the names below d, "d" d and those below it) are all names of entry l. */
-static bool sgn_conf_dns_within(const char *c, const char *l)
-{
-	bool c_below = c[0] == '.', l_below = l[0] == '.';
-	const char *cd = c + c_below, *ld = l + l_below;
-	size_t cl = strlen(cd), ll = strlen(ld);
-	if (cl > ll && cd[cl - ll - 1] == '.' && !strcmp(cd + cl - ll, ld))
-		return true; /* strictly below ld */
-	return cl == ll && !strcmp(cd, ld) && (c_below || !l_below);
-}
-
 /* NULL, or a CA pin entry (ca_dns, ca_ip) that reaches past the leaf pin: a CA signed under it could name
  * what the key itself may not (as text, in buf). */
 static const char *sgn_conf_ca_past_leaf(const struct policy_profile *p, char *buf, size_t cap)
@@ -165,19 +154,15 @@ static const char *sgn_conf_ca_past_leaf(const struct policy_profile *p, char *b
 	for (size_t i = 0; i < p->n_ca_dns; i++) {
 		bool ok = false;
 		for (size_t k = 0; !ok && k < p->n_leaf_dns; k++)
-			ok = sgn_conf_dns_within(p->ca_dns[i], p->leaf_dns[k]);
+			ok = policy_dns_within(p->ca_dns[i], p->leaf_dns[k]);
 		if (!ok)
 			return snprintf(buf, cap, "DNS:%s", p->ca_dns[i]), buf;
 	}
 	for (size_t i = 0; i < p->n_ca_ip; i++) {
 		const struct policy_iprange *c = &p->ca_ip[i];
 		bool ok = false;
-		for (size_t k = 0; !ok && k < p->n_leaf_ip; k++) {
-			const struct policy_iprange *l = &p->leaf_ip[k];
-			ok = c->v6 == l->v6 && c->prefix >= l->prefix;
-			for (unsigned b = 0; ok && b < l->prefix; b++)
-				ok = (c->addr[b / 8] & (0x80 >> (b % 8))) == (l->addr[b / 8] & (0x80 >> (b % 8)));
-		}
+		for (size_t k = 0; !ok && k < p->n_leaf_ip; k++)
+			ok = policy_range_within(c->v6, c->addr, c->prefix, &p->leaf_ip[k]);
 		if (!ok) {
 			char a[INET6_ADDRSTRLEN];
 			inet_ntop(c->v6 ? AF_INET6 : AF_INET, c->addr, a, sizeof(a));

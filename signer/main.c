@@ -1,6 +1,5 @@
 /* hsmca-signer: start-up order only. See docs/architecture.md and signer/PROTOCOL.md. */
 #include <grp.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,14 +181,17 @@ int main(int argc, char **argv)
 		static struct sgn_config conf;
 		static struct profiles profs;
 		char err[CONF_ERR_MAX];
-		if (sgn_config_load(argv[3], &conf, err) || sgn_keys_check_certs(&conf, err) ||
-		    (argc == 6 && profiles_load(argv[5], &profs, err))) {
+		int rc = sgn_config_load(argv[3], &conf, err);
+		if (!rc)
+			rc = sgn_keys_check_certs(&conf, err);
+		if (!rc && argc == 6)
+			rc = profiles_load(argv[5], &profs, err);
+		unsigned bad = !rc && argc == 6 ? sgn_profiles_check(&conf, &profs, stdout) : 0;
+		profiles_wipe(&profs); /* the profiles' authsign keys, also of a file that failed to load */
+		if (rc) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
-		unsigned bad = argc == 6 ? sgn_profiles_check(&conf, &profs, stdout) : 0;
-		for (unsigned i = 0; i < PROF_MAX; i++) /* the profiles' authsign keys */
-			OPENSSL_cleanse(profs.p[i].cfssl_key, sizeof(profs.p[i].cfssl_key));
 		if (bad) {
 			fprintf(stderr, "%s: %u profile mismatch(es) with %s: the signer would refuse their certificates\n",
 				argv[5], bad, argv[3]);

@@ -6,41 +6,27 @@
 
 #define PC_NAME_MAX 128
 
-/* The names profile suffix s allows (".d" those strictly below d, "d" d alone) are all names of pinned entry e
- * (".x" those strictly below x, "x" x and those below it). */
-static bool pc_dns_within(const char *s, const char *e)
-{
-	char d[PC_NAME_MAX];
-	bool below = s[0] == '.', e_below = e[0] == '.';
-	const char *x = e + e_below;
-	size_t dl = strlen(s + below), xl = strlen(x);
-	if (dl >= sizeof(d))
-		return false;
-	for (size_t i = 0; i <= dl; i++)
-		d[i] = (char)tolower((unsigned char)s[below + i]);
-	if (dl > xl && d[dl - xl - 1] == '.' && !strcmp(d + dl - xl, x))
-		return true; /* d strictly below x */
-	return dl == xl && !strcmp(d, x) && (below || !e_below);
-}
-
+/* The names profile suffix s allows (".d" those strictly below d, "d" d alone), taken in lower case, are all
+ * names of one of the n pinned entries. */
 static bool pc_dns_pinned(const char *s, const char (*pins)[POLICY_NC_NAME_MAX], size_t n)
 {
+	char low[PC_NAME_MAX];
+	size_t len = strlen(s);
+	if (len >= sizeof(low))
+		return false;
+	for (size_t i = 0; i <= len; i++)
+		low[i] = (char)tolower((unsigned char)s[i]);
 	for (size_t k = 0; k < n; k++)
-		if (pc_dns_within(s, pins[k]))
+		if (policy_dns_within(low, pins[k]))
 			return true;
 	return false;
 }
 
 static bool pc_ip_pinned(const struct prof_iprange *r, const struct policy_iprange *pins, size_t n)
 {
-	for (size_t k = 0; k < n; k++) {
-		const struct policy_iprange *l = &pins[k];
-		bool ok = (r->family == AF_INET6) == l->v6 && r->prefix >= l->prefix;
-		for (unsigned b = 0; ok && b < l->prefix; b++)
-			ok = (r->addr[b / 8] & (0x80 >> (b % 8))) == (l->addr[b / 8] & (0x80 >> (b % 8)));
-		if (ok)
+	for (size_t k = 0; k < n; k++)
+		if (policy_range_within(r->family == AF_INET6, r->addr, r->prefix, &pins[k]))
 			return true;
-	}
 	return false;
 }
 

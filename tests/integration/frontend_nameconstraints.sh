@@ -128,7 +128,9 @@ sed -i 's|^ip_ranges = 10.0.0.0/8, fd00::/8$|ip_ranges = 10.0.0.0/8, fd00::/16|'
 OUT=$("$SIGNER" check-config -c "$T/signer.conf" --profiles "$T/profiles.conf" 2>&1) || fail "check-config --profiles after the fix: $OUT"
 grepq 'ok: 1 keys, 2 profiles' <<<"$OUT" || fail "check-config --profiles: $OUT"
 cp "$T/profiles.base" "$T/profiles.conf"
-pass "hsmca-signer check-config --profiles names a profile range past the key's leaf_permitted, and passes once it is narrowed"
+expect_rc 1 "$SIGNER" check-config -c "$T/signer.conf" --profiles "$T/no-such-profiles.conf"
+grepq "no-such-profiles.conf" <<<"$OUT" || fail "check-config --profiles of a missing file: $OUT"
+pass "hsmca-signer check-config --profiles names a profile range past the key's leaf_permitted, passes once it is narrowed, and says which file it cannot read"
 csr v6 ec:P-256 DNS:www.example.com IP:fd01::5
 issue_req "$T/v6.csr" server "${AUTH[@]}"
 [ "$STATUS" = 502 ] || fail "a name outside the signer key's leaf pin: $STATUS $BODY"

@@ -310,7 +310,7 @@ static void test_request_names(void)
 			"permitted;email:.example.com,excluded;DNS:.secret.example.com,excluded;DNS:db.example.com",
 			NULL, NULL);
 	struct issuerfit f = fit_of(root, NULL);
-	CHECK(f.has_nc && f.has_dns_subtree);
+	CHECK(f.has_nc);
 	const int dns[] = { 1, 1 }, dns_ip[] = { 1, 2 }, ip[] = { 2 }, mail[] = { 3 }, dns_mail[] = { 1, 3 };
 	const char *const ok[] = { "a.example.com", "b.example.com" };
 	CHECK(names(&f, "a.example.com", dns, ok, 2, &drop, why) == 0 && !drop);
@@ -402,8 +402,41 @@ static void test_request_names(void)
 	EVP_PKEY_free(root_key);
 }
 
+/* issuerfit_push: at most ISSUERFIT_DEPTH_MAX CAs; an extension that does not decode is refused */
+static void test_push_errors(void)
+{
+	EVP_PKEY *k = key_new();
+	X509 *ca = cert_new("ca", k, NULL, NULL, true, "critical,permitted;DNS:.example.com", NULL, NULL);
+	struct issuerfit f;
+	memset(&f, 0, sizeof(f));
+	for (size_t i = 0; i < ISSUERFIT_DEPTH_MAX; i++)
+		CHECK(issuerfit_push(&f, ca) == 0);
+	CHECK(issuerfit_push(&f, ca) == HSMCA_ERR_LIMIT && f.n == ISSUERFIT_DEPTH_MAX);
+	issuerfit_clear(&f);
+	CHECK(f.n == 0 && !f.has_nc);
+	/* a nameConstraints extension whose value is not a NameConstraints, and an extendedKeyUsage alike */
+	static const int nids[] = { NID_name_constraints, NID_ext_key_usage };
+	for (size_t i = 0; i < sizeof(nids) / sizeof(nids[0]); i++) {
+		X509 *bad = cert_new("bad", k, NULL, NULL, true, NULL, NULL, NULL);
+		ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+		X509_EXTENSION *e = NULL;
+		if (!v || !ASN1_OCTET_STRING_set(v, (const unsigned char *)"\x04\x01\x00", 3) ||
+		    !(e = X509_EXTENSION_create_by_NID(NULL, nids[i], 1, v)) || !X509_add_ext(bad, e, -1)) {
+			fprintf(stderr, "cannot add a bad extension\n");
+			exit(1);
+		}
+		X509_EXTENSION_free(e);
+		ASN1_OCTET_STRING_free(v);
+		CHECKF(issuerfit_push(&f, bad) == HSMCA_ERR_PARSE && f.n == 0, "nid %d", nids[i]);
+		X509_free(bad);
+	}
+	X509_free(ca);
+	EVP_PKEY_free(k);
+}
+
 int main(void)
 {
+	test_push_errors();
 	test_profile_names();
 	test_profile_ekus();
 	test_request_names();
