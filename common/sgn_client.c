@@ -14,7 +14,9 @@ int sgn_client_open(struct sgn_client *c, const char *path, int hello)
 	return sgn_client_open_timeout(c, path, hello, 0);
 }
 
-int sgn_client_open_timeout(struct sgn_client *c, const char *path, int hello, unsigned timeout_ms)
+/* hello_out: NULL, or where the HELLO reply's data goes (hello set) */
+static int sgn_client_connect(struct sgn_client *c, const char *path, int hello, unsigned timeout_ms,
+			      struct dbuf *hello_out)
 {
 	uint8_t body[2] = { 0, FRAME_VERSION };
 	struct dbuf out;
@@ -30,12 +32,22 @@ int sgn_client_open_timeout(struct sgn_client *c, const char *path, int hello, u
 		c->timed_out = true;
 	if (rc == 0 && hello) {
 		dbuf_init(&out);
-		rc = sgn_client_call(c, FRAME_HELLO, body, sizeof(body), &out);
+		rc = sgn_client_call(c, FRAME_HELLO, body, sizeof(body), hello_out ? hello_out : &out);
 		dbuf_free(&out);
 	}
 	if (rc)
 		sgn_client_close(c); /* the buffer and a connection whose HELLO failed; timed_out and err_* stay */
 	return rc;
+}
+
+int sgn_client_open_timeout(struct sgn_client *c, const char *path, int hello, unsigned timeout_ms)
+{
+	return sgn_client_connect(c, path, hello, timeout_ms, NULL);
+}
+
+int sgn_client_open_hello(struct sgn_client *c, const char *path, unsigned timeout_ms, struct dbuf *reply)
+{
+	return sgn_client_connect(c, path, 1, timeout_ms, reply);
 }
 
 bool sgn_client_refusal_final(uint32_t err_code)

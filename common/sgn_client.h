@@ -29,6 +29,8 @@ int sgn_client_open(struct sgn_client *c, const char *path, int hello) HSMCA_WUR
 /* The same, with timeout_ms (0: none) on the connect and on every send and receive of the connection: a
  * hung signer is HSMCA_ERR_IO with timed_out set, not a thread blocked for ever. */
 int sgn_client_open_timeout(struct sgn_client *c, const char *path, int hello, unsigned timeout_ms) HSMCA_WUR;
+/* The same with HELLO, its reply's data (the signer's keys: policy/pinwire.h parses it) appended to reply. */
+int sgn_client_open_hello(struct sgn_client *c, const char *path, unsigned timeout_ms, struct dbuf *reply) HSMCA_WUR;
 void sgn_client_close(struct sgn_client *c);
 /* Sends one request of frame type with body (already encoded) and waits for the reply. On REPLY_OK
  * appends the reply data to out and returns 0; on REPLY_ERR returns HSMCA_ERR_POLICY with err_code/err_msg

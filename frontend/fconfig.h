@@ -57,6 +57,10 @@ struct fconfig {
 	/* optional: PEM certificates of issuing CAs no profile names any more (an intermediate replaced): the
 	 * certificates they issued are still this appliance's (renewal, login certificates: certauth.h) */
 	char former_issuers[FCONF_PATH_MAX];
+	/* signer_profile_check = refuse (the default) | warn: at start-up a profile the running signer's keys would
+	 * refuse certificates of (signerfit.h) stops the frontend, or (warn) is logged and served, its requests
+	 * getting the signer's refusal (a profile made ready for a key the signer does not hold yet) */
+	bool signer_check_warn;
 };
 
 /* Reads and validates path; err (CONF_ERR_MAX) says which line and why. */

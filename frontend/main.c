@@ -23,6 +23,7 @@
 #include "listen.h"
 #include "log.h"
 #include "privdrop.h"
+#include "signerfit.h"
 #include "profrec.h"
 #include "pwfile.h"
 
@@ -405,6 +406,14 @@ static int fe_run(const struct fe_args *args)
 	}
 	if (privdrop_to(a.conf.user)) {
 		log_event("error", "startup_failed", "step=privdrop");
+		return 1;
+	}
+	/* the profiles against what the running signer's keys may sign, before anything is served */
+	int fit = signerfit_check(&a, a.conf.timeout_seconds * 1000u, a.conf.signer_check_warn);
+	if (fit) {
+		log_event("error", "startup_failed", "step=signer_keys why=\"%s\"",
+			  fit == HSMCA_ERR_POLICY ? "profiles the signer would refuse certificates of (profile_unfit_signer)"
+						  : "cannot read the signer's keys");
 		return 1;
 	}
 	w.sgn.fd = -1;

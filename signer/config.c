@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "pinwire.h"
 
 #define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
 
@@ -114,11 +115,7 @@ static int sgn_conf_nc(void *arg, const char *tok, unsigned line, char *err)
 	if (!strncmp(tok, "DNS:", 4)) {
 		const char *d = tok + 4;
 		size_t n = strlen(d);
-		bool ok = n > 0 && n < POLICY_NC_NAME_MAX && *t->n_dns < POLICY_NC_MAX && d[n - 1] != '.' &&
-			  strcmp(d, ".") != 0 && !strstr(d, "..");
-		for (size_t i = 0; ok && i < n; i++)
-			ok = (d[i] >= 'a' && d[i] <= 'z') || (d[i] >= '0' && d[i] <= '9') || d[i] == '-' || d[i] == '.';
-		if (!ok)
+		if (*t->n_dns >= POLICY_NC_MAX || !pinwire_dns_ok(d, n))
 			return CERR("line %u: %s %s: a DNS name of lowercase letters, digits, '-' and '.', "
 				    "at most %d of them", line, t->key, tok, POLICY_NC_MAX);
 		memcpy(t->dns[(*t->n_dns)++], d, n + 1);

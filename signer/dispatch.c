@@ -8,6 +8,7 @@
 #include "frame.h"
 #include "log.h"
 #include "certbuild.h"
+#include "pinwire.h"
 #include "tbs.h"
 
 #define SGN_OP_ONCE 1       /* allowed once, first */
@@ -28,17 +29,19 @@ static enum sgn_verdict sgn_hello(struct sgn_worker *w, struct sgn_conn *c, cons
 	if (!frame_hello_body_parse(f->body, &version) || version != FRAME_VERSION)
 		return SGN_CLOSE;
 	c->hello_done = true;
-	/* reply: u16 version, u8 key count, then per key: u8-prefixed label, u8 operations bitmap */
+	/* reply: version, key count, then per key its label, operations and what it signs (policy/pinwire.h) */
 	dbuf_init(&body);
-	dbuf_add_u16(&body, FRAME_VERSION);
-	dbuf_add_u8(&body, (uint8_t)st->n_keys);
+	pinwire_hello_start(&body, st->n_keys);
 	for (unsigned i = 0; i < st->n_keys; i++) {
 		const struct policy_profile *p = &st->keys[i].conf->profile;
-		size_t ll = strlen(st->keys[i].conf->label);
-		dbuf_add_u8(&body, (uint8_t)ll);
-		dbuf_add(&body, st->keys[i].conf->label, ll);
-		dbuf_add_u8(&body, (uint8_t)(p->allow_cert | p->allow_crl << 1 | p->allow_ocsp << 2 |
-					     p->allow_checkpoint << 3));
+		pinwire_hello_add_key(&body, st->keys[i].conf->label,
+				      (uint8_t)(p->allow_cert | p->allow_crl << 1 | p->allow_ocsp << 2 |
+						p->allow_checkpoint << 3),
+				      p);
+	}
+	if (body.failed) {
+		dbuf_free(&body);
+		return SGN_CLOSE;
 	}
 	frame_build_ok(out, f->req_id, body.data, body.len);
 	dbuf_free(&body);

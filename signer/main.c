@@ -186,7 +186,10 @@ int main(int argc, char **argv)
 			rc = sgn_keys_check_certs(&conf, err);
 		if (!rc && argc == 6)
 			rc = profiles_load(argv[5], &profs, err);
-		unsigned bad = !rc && argc == 6 ? sgn_profiles_check(&conf, &profs, stdout) : 0;
+		struct profcheck_key keys[SGN_MAX_KEYS];
+		for (unsigned i = 0; i < conf.n_keys; i++)
+			keys[i] = (struct profcheck_key){ conf.keys[i].name, conf.keys[i].label, &conf.keys[i].profile };
+		unsigned bad = !rc && argc == 6 ? profcheck_run(keys, conf.n_keys, &profs, stdout) : 0;
 		profiles_wipe(&profs); /* the profiles' authsign keys, also of a file that failed to load */
 		if (rc) {
 			fprintf(stderr, "%s\n", err);

@@ -325,6 +325,48 @@ def frame_seeds(shares, tbs):
     }
 
 
+# --- the signer's HELLO reply: its keys and their pins (policy/pinwire.c, signer/PROTOCOL.md) ---------------
+
+
+def pin(flags=0x01, pathlen=0, days=90, ku=0x0001, ekus=(), ca_dn=b"", ca=((), ()), leaf=((), ())):
+    def names(dns, ips):
+        out = bytes([len(dns)]) + b"".join(bytes([len(d)]) + d.encode() for d in dns)
+        out += bytes([len(ips)])
+        for addr, prefix in ips:
+            v6 = ":" in addr
+            out += bytes([6 if v6 else 4]) + socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, addr)
+            out += bytes([prefix])
+        return out
+
+    out = struct.pack(">BBIHB", flags, pathlen, days, ku, len(ekus))
+    out += b"".join(bytes([len(e)]) + e for e in ekus)
+    out += struct.pack(">H", len(ca_dn)) + ca_dn
+    return out + names(*ca) + names(*leaf)
+
+
+def hello_reply(keys):
+    out = struct.pack(">HB", 1, len(keys))
+    for label, ops, p in keys:
+        out += bytes([len(label)]) + label.encode() + bytes([ops]) + struct.pack(">H", len(p)) + p
+    return out
+
+
+def pinwire_seeds():
+    server_auth = bytes.fromhex("2b06010505070301")
+    client_auth = bytes.fromhex("2b06010505070302")
+    ca_dn = seq(set_(seq(oid("2.5.4.6"), tlv(0x13, b"US"))), set_(seq(oid("2.5.4.10"), tlv(0x0C, b"Example"))))
+    int_pin = pin(flags=0x0F, pathlen=1, days=397, ku=0x0065, ekus=(server_auth, client_auth), ca_dn=ca_dn,
+                  ca=((".team.example.com",), (("10.20.0.0", 16),)),
+                  leaf=(("example.com",), (("10.0.0.0", 8), ("fd00::", 8))))
+    return {
+        "none": hello_reply([]),
+        "leaf-unpinned": hello_reply([("int", 0x01, pin(ku=0x0005, ekus=(server_auth,)))]),
+        "ca-pinned": hello_reply([("int", 0x03, int_pin)]),
+        "three-keys": hello_reply([("int", 0x03, int_pin), ("ocsp-key", 0x04, pin(flags=0, days=0, ku=0)),
+                                   ("plain", 0x01, pin(days=30, ekus=(bytes.fromhex("2b06010505070303"),)))]),
+    }
+
+
 # --- config files (common/conf.c; keys as signer/config.c reads them) --------------------------------------
 
 SIGNER_CONF = b"""# hsmca signer
@@ -426,6 +468,7 @@ def fconfig_seeds():
         "bad-port": FRONTEND_CONF.replace(b":8080", b":0"),
         "bad-user": FRONTEND_CONF.replace(b"hsmca-frontend", b"Hsmca"),
         "tls-no-key": FRONTEND_TLS_CONF.replace(b"tls_key = /etc/hsmca/tls.key\n", b""),
+        "signer-check-warn": FRONTEND_CONF + b"signer_profile_check = warn\n",
     }
 
 
@@ -561,6 +604,7 @@ def main():
     write("sanstext", sanstext_seeds())
     write("csrpolicy", csrpolicy_seeds())
     write("hdrscan", hdrscan_seeds())
+    write("pinwire", pinwire_seeds())
     return 0
 
 

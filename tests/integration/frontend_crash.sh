@@ -264,6 +264,8 @@ SHIM=$HSMCA_BUILD/tests/tools/libtimeshim.so
 	| sed 's/^\[profile client\]/[profile nokey]/; s/^issuer = int$/issuer = nokey/; s/^accounts = .*/accounts = alice/'; } \
 	>> "$T/profiles.conf" # the client profile under a key label the signer does not hold
 grep -q '^issuer = nokey' "$T/profiles.conf" || fail "no nokey profile"
+# served all the same: without signer_profile_check = warn the frontend refuses to start with it (signerfit.c)
+export FE_CONF_EXTRA="signer_profile_check = warn"
 kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 LD_PRELOAD=$SHIM HSMCA_TEST_CLOCK_OFFSET=86400 fe_start "recover_after_seconds = 2"
 pending0=$(pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'pending'")

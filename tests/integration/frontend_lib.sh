@@ -147,7 +147,8 @@ fe_account_set_disabled() {
 	pg_psql "$T/pg" frontend -c "update accounts set disabled = $2, row_mac = '\\x$(account_mac_hex "$id" "$1" "$role" "$pwh" "${2:0:1}" $((seq + 1)))'
 		where name = '$1' and mac_seq = $seq returning 'ok'" | grepq -x ok || fail "fe_account_set_disabled $1 $2"
 }
-# fe_conf [EXTRA]: writes $T/frontend.conf (4 threads, timeout_seconds 5; EXTRA: more lines)
+# fe_conf [EXTRA]: writes $T/frontend.conf (4 threads, timeout_seconds 5; EXTRA: more lines; FE_CONF_EXTRA: more
+# lines in every one a test writes)
 fe_conf() {
 	fe_intent_key
 	cat > "$T/frontend.conf" <<EOC
@@ -162,6 +163,7 @@ threads = 4
 max_body = 65536
 timeout_seconds = 5
 ${FE_USER:+user = $FE_USER}
+${FE_CONF_EXTRA:-}
 ${1:-}
 EOC
 }

@@ -93,7 +93,23 @@ printf 'auditor password 3\n' > "$T/aud.pw"
 "$FRONTEND" create-account --conninfo "$CI" --intent-key-file "$T/intent.key" --name ops-admin2 --role admin --password-file "$T/admin2.pw" >/dev/null || fail "admin2"
 "$FRONTEND" create-account --conninfo "$CI" --intent-key-file "$T/intent.key" --name alice --role requester --password-file "$T/alice.pw" >/dev/null || fail "alice"
 "$FRONTEND" create-account --conninfo "$CI" --intent-key-file "$T/intent.key" --name audrey --role auditor --password-file "$T/aud.pw" >/dev/null || fail "auditor"
+# the profiles against the running signer's keys at start-up (signerfit.c): gated-overlong allows more validity
+# than key int's pin and gated-nokey names a key the signer does not hold, both on purpose (what the signer
+# says when an approval reaches it is tested below): the frontend refuses to start unless told to warn
+fe_conf "recover_after_seconds = 1"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -qF "profile gated-overlong: max_validity_days 500 above key int's 397" <<<"$OUT" \
+	&& grep -qF "profile gated-nokey: issuer nokey is the label of no key of this signer" <<<"$OUT" \
+	&& grep -q "event=startup_failed step=signer_keys" <<<"$OUT" || fail "profiles past the signer's keys: $OUT"
+fe_conf "signer_profile_check = maybe"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -qF "bad value for signer_profile_check (refuse or warn)" <<<"$OUT" || fail "signer_profile_check = maybe: $OUT"
+export FE_CONF_EXTRA="signer_profile_check = warn"
 fe_start "recover_after_seconds = 1"
+grep -q "pid=$FRONTEND_PID level=warn event=profile_unfit_signer why=\"profile gated-nokey: issuer nokey" "$T/frontend.log" \
+	&& grep -q "pid=$FRONTEND_PID level=warn event=signer_keys keys=2 profiles=[0-9]* unfit=2 " "$T/frontend.log" \
+	|| fail "signer_profile_check = warn: $(grep "pid=$FRONTEND_PID" "$T/frontend.log" | grep -i signer | head -5)"
+pass "profiles the running signer's keys would refuse stop the frontend at start-up, naming them (signer_profile_check = warn: logged and served)"
 ALICE=(-u "alice:$(cat "$T/alice.pw")")
 ADMIN=(-u "ops-admin:$(cat "$T/admin.pw")")
 ADMIN2=(-u "ops-admin2:$(cat "$T/admin2.pw")")

@@ -63,8 +63,25 @@ start_refused "profile clients: extended key usage clientAuth is not among those
 	"a clientAuth profile under a serverAuth-only CA"
 pass "a profile with an extended key usage its issuer does not list stops the frontend at start-up"
 
-# ---- per request ----
+# ---- the running signer's own pin (leaf_permitted: IP:fd00::/16, profile server fd00::/8) ----
 cp "$T/profiles.base" "$T/profiles.conf"
+start_refused "profile server: IP range fd00::/8 reaches past leaf_permitted of key int" \
+	"a profile past the running signer key's leaf_permitted"
+grep -q "event=startup_failed step=signer_keys" <<<"$OUT" || fail "the start-up refusal: $OUT"
+# a signer that does not answer (sealed, not started yet) does not stop it: the check is skipped, said so
+fe_conf
+sed -i "s|^signer_socket = .*|signer_socket = $T/run/no-signer.sock|" "$T/frontend.conf"
+"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
+NOSIG=$!
+PIDS+=("$NOSIG")
+for _ in $(seq 200); do grepq "pid=$NOSIG level=info event=ready " "$T/frontend.log" && break; kill -0 "$NOSIG" 2>/dev/null || break; sleep 0.05; done
+grepq "pid=$NOSIG level=warn event=signer_keys_unchecked " "$T/frontend.log" && grepq "pid=$NOSIG level=info event=ready " "$T/frontend.log" \
+	|| fail "no signer at start-up: $(grep "pid=$NOSIG" "$T/frontend.log" | tail -3)"
+kill -TERM "$NOSIG"; wait "$NOSIG" 2>/dev/null || true
+pass "a profile past the running signer key's leaf_permitted stops the frontend at start-up (read from the signer's HELLO); a signer that does not answer leaves it unchecked, with a warning"
+
+# ---- per request (profile server served anyway, its fd00::/8 past the key's pin: the signer's refusal below) ----
+export FE_CONF_EXTRA="signer_profile_check = warn"
 fe_start
 fe_requester alice
 verify_leaf() { # verify_leaf NAME: $T/NAME.pem verifies under int and root with openssl and certtool

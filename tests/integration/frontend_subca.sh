@@ -23,6 +23,8 @@ ca_permitted_dn = /C=US/O=Example
 leaf_permitted = DNS:example.com, IP:10.0.0.0/8"
 fe_setup_backend
 fe_profiles
+# the shared server profile within this key's leaf pin (the frontend refuses to start otherwise: signerfit.c)
+sed -i 's/^dns_suffixes = .example.com, example.net$/dns_suffixes = .example.com/; s|^ip_ranges = 10.0.0.0/8, fd00::/8$|ip_ranges = 10.0.0.0/8|' "$T/profiles.conf"
 ca_profile() { # ca_profile NAME PATH_LENGTH DNS_SUFFIXES [IP_RANGES]: appends a CA profile (p256, one name;
 	# CA_EKU: its eku line, by default the signer key's pinned EKUs, which a CA certificate must carry too;
 	# CA_DN: its dn_prefix, by default /C=US/O=Example/OU=Team, none if empty)
@@ -170,7 +172,14 @@ pass "certificates the team CA signs: a leaf inside its names verifies (openssl,
 # ---- the signer's own pin: a CA profile wider than the names pinned for the key (ca_permitted) is refused
 # by the signer, whatever the frontend's profiles say: 502 with its reason, the intent failed, both audited ----
 ca_profile wide-ca 0 .example.com
-fe_restart
+# the frontend reads the pin from the running signer at start-up and refuses such a profile (signerfit.c)
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_conf
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -qF "profile wide-ca: DNS suffix .example.com reaches past ca_permitted of key int" <<<"$OUT" \
+	|| fail "a CA profile past the signer's ca_permitted at start-up: $OUT"
+export FE_CONF_EXTRA="signer_profile_check = warn" # served anyway from here: the signer's own refusals
+fe_start
 csr wide ec:P-256 "DNS:ca.wide.example.com"
 issue_req "$T/wide.csr" wide-ca "${AUTH[@]}"
 [ "$STATUS" = 502 ] && [ "$(json_field '["error"]["code"]')" = signer ] || fail "a CA wider than the signer's pin: $STATUS $BODY"

@@ -611,7 +611,7 @@ static void test_value_hex(void)
 	CHECK(conf_value_hex("", out, 0));
 }
 
-/* check-config --profiles (signer/profcheck.c): the frontend's profiles against the signer's pinned keys. */
+/* check-config --profiles (policy/profcheck.c): the frontend's profiles against the signer's pinned keys. */
 static const char pc_signer[] = "[signer]\nmodule = /usr/lib/softhsm/libsofthsm2.so\ntoken_label = hsmca\n"
 				"socket = /run/hsmca/signer.sock\ncontrol_socket = /run/hsmca/control.sock\n"
 				"module_dirs = /var/lib/softhsm/tokens\n"
@@ -637,7 +637,10 @@ static unsigned pc_run(const char *lines, char *out, size_t cap)
 		exit(1);
 	}
 	FILE *f = fmemopen(out, cap, "w");
-	unsigned n = f ? sgn_profiles_check(&c, &ps, f) : 1000;
+	struct profcheck_key keys[SGN_MAX_KEYS];
+	for (unsigned i = 0; i < c.n_keys; i++)
+		keys[i] = (struct profcheck_key){ c.keys[i].name, c.keys[i].label, &c.keys[i].profile };
+	unsigned n = f ? profcheck_run(keys, c.n_keys, &ps, f) : 1000;
 	if (f)
 		fclose(f);
 	return n;

@@ -50,9 +50,9 @@ static unsigned pc_names(const struct profile *p, const char (*dns)[POLICY_NC_NA
 }
 
 /* EKU, key usage, validity and CA rules of profile p against key k's pinned profile. */
-static unsigned pc_usage(const struct profile *p, const struct sgn_key_conf *k, FILE *out)
+static unsigned pc_usage(const struct profile *p, const struct profcheck_key *k, FILE *out)
 {
-	const struct policy_profile *pin = &k->profile;
+	const struct policy_profile *pin = k->pin;
 	unsigned bad = 0;
 	for (size_t i = 0; i < p->n_eku; i++) {
 		struct span oid;
@@ -96,21 +96,21 @@ static unsigned pc_usage(const struct profile *p, const struct sgn_key_conf *k, 
 	return bad;
 }
 
-unsigned sgn_profiles_check(const struct sgn_config *c, const struct profiles *ps, FILE *out)
+unsigned profcheck_run(const struct profcheck_key *keys, size_t n_keys, const struct profiles *ps, FILE *out)
 {
 	unsigned bad = 0;
 	for (unsigned i = 0; i < ps->n; i++) {
 		const struct profile *p = &ps->p[i];
-		const struct sgn_key_conf *k = NULL;
-		for (unsigned j = 0; !k && j < c->n_keys; j++)
-			if (!strcmp(c->keys[j].label, p->issuer))
-				k = &c->keys[j];
+		const struct profcheck_key *k = NULL;
+		for (size_t j = 0; !k && j < n_keys; j++)
+			if (!strcmp(keys[j].label, p->issuer))
+				k = &keys[j];
 		if (!k) {
 			bad++, fprintf(out, "error: profile %s: issuer %s is the label of no key of this signer\n", p->name,
 				       p->issuer);
 			continue;
 		}
-		const struct policy_profile *pin = &k->profile;
+		const struct policy_profile *pin = k->pin;
 		bad += pc_usage(p, k, out);
 		if (pin->leaf_pinned)
 			bad += pc_names(p, pin->leaf_dns, pin->n_leaf_dns, pin->leaf_ip, pin->n_leaf_ip, k->name,

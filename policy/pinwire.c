@@ -1,0 +1,207 @@
+#include "pinwire.h"
+
+#include <string.h>
+
+#define PW_F_CERT 0x01
+#define PW_F_CA 0x02
+#define PW_F_CA_PINNED 0x04
+#define PW_F_LEAF_PINNED 0x08
+#define PW_F_ALL 0x0f
+#define PW_PATHLEN_MAX 16      /* signer/config.c: max_pathlen */
+#define PW_VALIDITY_MAX 9125   /* signer/config.c: max_validity_days */
+#define PW_KU_ALL 0x01ff       /* TBS_KU_DIGITAL_SIGNATURE .. TBS_KU_DECIPHER_ONLY */
+#define PW_IP4 4
+#define PW_IP6 6
+
+bool pinwire_dns_ok(const char *s, size_t len)
+{
+	bool ok = len > 0 && len < POLICY_NC_NAME_MAX && s[len - 1] != '.' && !(len == 1 && s[0] == '.');
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		     (s[i] == '.' && (i == 0 || s[i - 1] != '.'));
+	return ok;
+}
+
+static void pw_names_encode(struct dbuf *out, size_t n_dns, const char (*dns)[POLICY_NC_NAME_MAX], size_t n_ip,
+			    const struct policy_iprange *ip)
+{
+	dbuf_add_u8(out, (uint8_t)n_dns);
+	for (size_t i = 0; i < n_dns; i++) {
+		size_t len = strnlen(dns[i], POLICY_NC_NAME_MAX - 1);
+		dbuf_add_u8(out, (uint8_t)len);
+		dbuf_add(out, dns[i], len);
+	}
+	dbuf_add_u8(out, (uint8_t)n_ip);
+	for (size_t i = 0; i < n_ip; i++) {
+		dbuf_add_u8(out, ip[i].v6 ? PW_IP6 : PW_IP4);
+		dbuf_add(out, ip[i].addr, ip[i].v6 ? 16 : 4);
+		dbuf_add_u8(out, (uint8_t)ip[i].prefix);
+	}
+}
+
+/* counts and lengths within what the parser takes (the signer's config holds them there) */
+static bool pw_pin_bounded(const struct policy_profile *p)
+{
+	bool ok = p->n_eku <= TBS_MAX_EKU && p->ca_dn_len <= POLICY_DN_MAX && p->n_ca_dns <= POLICY_NC_MAX &&
+		  p->n_ca_ip <= POLICY_NC_MAX && p->n_leaf_dns <= POLICY_NC_MAX && p->n_leaf_ip <= POLICY_NC_MAX;
+	for (size_t i = 0; ok && i < p->n_eku; i++)
+		ok = p->eku_len[i] <= POLICY_OID_MAX;
+	return ok;
+}
+
+void pinwire_pin_encode(struct dbuf *out, const struct policy_profile *p)
+{
+	if (!pw_pin_bounded(p)) {
+		out->failed = true; /* sticky: nothing of it is sent */
+		return;
+	}
+	dbuf_add_u8(out, (uint8_t)((p->allow_cert ? PW_F_CERT : 0) | (p->allow_ca ? PW_F_CA : 0) |
+				   (p->ca_pinned ? PW_F_CA_PINNED : 0) | (p->leaf_pinned ? PW_F_LEAF_PINNED : 0)));
+	dbuf_add_u8(out, (uint8_t)p->max_pathlen);
+	dbuf_add_u32(out, p->max_validity_days);
+	dbuf_add_u16(out, p->ku_allowed);
+	dbuf_add_u8(out, (uint8_t)p->n_eku);
+	for (size_t i = 0; i < p->n_eku; i++) {
+		dbuf_add_u8(out, (uint8_t)p->eku_len[i]);
+		dbuf_add(out, p->eku[i], p->eku_len[i]);
+	}
+	dbuf_add_u16(out, (uint16_t)p->ca_dn_len);
+	dbuf_add(out, p->ca_dn, p->ca_dn_len);
+	pw_names_encode(out, p->n_ca_dns, p->ca_dns, p->n_ca_ip, p->ca_ip);
+	pw_names_encode(out, p->n_leaf_dns, p->leaf_dns, p->n_leaf_ip, p->leaf_ip);
+}
+
+void pinwire_hello_start(struct dbuf *out, unsigned n_keys)
+{
+	dbuf_add_u16(out, FRAME_VERSION);
+	dbuf_add_u8(out, (uint8_t)n_keys);
+}
+
+void pinwire_hello_add_key(struct dbuf *out, const char *label, uint8_t ops, const struct policy_profile *pin)
+{
+	struct dbuf p;
+	size_t ll = strnlen(label, FRAME_LABEL_MAX);
+	dbuf_add_u8(out, (uint8_t)ll);
+	dbuf_add(out, label, ll);
+	dbuf_add_u8(out, ops);
+	dbuf_init(&p);
+	pinwire_pin_encode(&p, pin);
+	if (p.failed || p.len > UINT16_MAX)
+		out->failed = true; /* sticky: the reply is not sent */
+	dbuf_add_u16(out, (uint16_t)p.len);
+	dbuf_add(out, p.data, p.len);
+	dbuf_free(&p);
+}
+
+/* One range: family, base address, prefix; no bits set past the prefix. */
+static bool pw_range_parse(struct span *in, struct policy_iprange *r)
+{
+	uint8_t fam, prefix;
+	struct span a;
+	if (!span_get_u8(in, &fam) || (fam != PW_IP4 && fam != PW_IP6))
+		return false;
+	r->v6 = fam == PW_IP6;
+	if (!span_get_bytes(in, &a, r->v6 ? 16 : 4) || !span_get_u8(in, &prefix) || prefix > (r->v6 ? 128 : 32))
+		return false;
+	memcpy(r->addr, a.data, a.len);
+	r->prefix = prefix;
+	for (unsigned b = prefix; b < 128; b++)
+		if (r->addr[b / 8] & (0x80 >> (b % 8)))
+			return false;
+	return true;
+}
+
+static bool pw_names_parse(struct span *in, size_t *n_dns, char (*dns)[POLICY_NC_NAME_MAX], size_t *n_ip,
+			   struct policy_iprange *ip)
+{
+	uint8_t n;
+	struct span s;
+	if (!span_get_u8(in, &n) || n > POLICY_NC_MAX)
+		return false;
+	for (*n_dns = 0; *n_dns < n; (*n_dns)++) {
+		if (!span_get_u8_prefixed(in, &s) || !pinwire_dns_ok((const char *)s.data, s.len))
+			return false;
+		memcpy(dns[*n_dns], s.data, s.len);
+		dns[*n_dns][s.len] = 0;
+	}
+	if (!span_get_u8(in, &n) || n > POLICY_NC_MAX)
+		return false;
+	for (*n_ip = 0; *n_ip < n; (*n_ip)++)
+		if (!pw_range_parse(in, &ip[*n_ip]))
+			return false;
+	return true;
+}
+
+static bool pw_pin_parse(struct span in, struct policy_profile *p)
+{
+	uint8_t flags, pathlen, n_eku;
+	uint32_t days;
+	struct span s;
+	if (!span_get_u8(&in, &flags) || (flags & ~PW_F_ALL) || !span_get_u8(&in, &pathlen) ||
+	    pathlen > PW_PATHLEN_MAX || !span_get_u32(&in, &days) || days > PW_VALIDITY_MAX ||
+	    !span_get_u16(&in, &p->ku_allowed) || (p->ku_allowed & ~PW_KU_ALL) || !span_get_u8(&in, &n_eku) ||
+	    n_eku > TBS_MAX_EKU)
+		return false;
+	p->allow_cert = flags & PW_F_CERT;
+	p->allow_ca = flags & PW_F_CA;
+	p->ca_pinned = flags & PW_F_CA_PINNED;
+	p->leaf_pinned = flags & PW_F_LEAF_PINNED;
+	p->max_pathlen = pathlen;
+	p->max_validity_days = days;
+	for (p->n_eku = 0; p->n_eku < n_eku; p->n_eku++) {
+		if (!span_get_u8_prefixed(&in, &s) || s.len == 0 || s.len > POLICY_OID_MAX)
+			return false;
+		memcpy(p->eku[p->n_eku], s.data, s.len);
+		p->eku_len[p->n_eku] = s.len;
+	}
+	if (!span_get_u16_prefixed(&in, &s) || s.len > POLICY_DN_MAX || (s.len && !policy_dn_well_formed(s)))
+		return false;
+	memcpy(p->ca_dn, s.data, s.len);
+	p->ca_dn_len = s.len;
+	if (!pw_names_parse(&in, &p->n_ca_dns, p->ca_dns, &p->n_ca_ip, p->ca_ip) ||
+	    !pw_names_parse(&in, &p->n_leaf_dns, p->leaf_dns, &p->n_leaf_ip, p->leaf_ip) || in.len != 0)
+		return false;
+	/* names only under their flag, as the signer's config has them */
+	if (!p->ca_pinned && (p->n_ca_dns || p->n_ca_ip || p->ca_dn_len))
+		return false;
+	return p->leaf_pinned || (!p->n_leaf_dns && !p->n_leaf_ip);
+}
+
+static bool pw_label_ok(struct span s)
+{
+	bool ok = s.len > 0 && s.len <= FRAME_LABEL_MAX;
+	for (size_t i = 0; ok && i < s.len; i++)
+		ok = s.data[i] > 0x20 && s.data[i] < 0x7f;
+	return ok;
+}
+
+static bool pw_hello_parse(struct span in, struct pinwire_hello *out)
+{
+	uint8_t n, ops;
+	struct span label, pin;
+	if (!span_get_u16(&in, &out->version) || out->version != FRAME_VERSION || !span_get_u8(&in, &n) ||
+	    n > PINWIRE_KEYS_MAX)
+		return false;
+	for (out->n = 0; out->n < n; out->n++) {
+		struct pinwire_key *k = &out->k[out->n];
+		if (!span_get_u8_prefixed(&in, &label) || !pw_label_ok(label) || !span_get_u8(&in, &ops) ||
+		    (ops & ~PINWIRE_OPS_ALL) || !span_get_u16_prefixed(&in, &pin) || !pw_pin_parse(pin, &k->pin))
+			return false;
+		memcpy(k->label, label.data, label.len);
+		k->label[label.len] = 0;
+		k->ops = ops;
+		for (unsigned j = 0; j < out->n; j++)
+			if (!strcmp(out->k[j].label, k->label))
+				return false;
+	}
+	return in.len == 0;
+}
+
+bool pinwire_hello_parse(struct span body, struct pinwire_hello *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (pw_hello_parse(body, out))
+		return true;
+	memset(out, 0, sizeof(*out));
+	return false;
+}
