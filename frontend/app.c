@@ -15,6 +15,7 @@
 #include "profrec.h"
 
 #define APP_CHAIN_MAX (64u * 1024u)
+#define APP_RENEW_KEY_DOMAIN "hsmca-renewal-challenge-key-v1" /* the renewal challenges' key: HMAC(intent key, this) */
 
 /* HSMCA_ERR_CONFIG, saying so ("WHAT PATH permits ..."), if cert's nameConstraints permit directory names only
  * under some prefix. The frontend writes subjects CN=<first name> (tbsbuild.c), never under a prefix, so every
@@ -241,8 +242,10 @@ int app_load(struct app *a, char *err)
 				   err))))
 		return rc;
 	a->has_intent_key_accept = a->conf.intent_key_accept_file[0] != 0;
-	if (RAND_priv_bytes(a->renew_key, sizeof(a->renew_key)) != 1)
-		return HSMCA_ERR_CRYPTO;
+	if ((rc = intent_hmac_parts(a->intent_key, APP_RENEW_KEY_DOMAIN, NULL, 0, a->renew_key)) ||
+	    (a->has_intent_key_accept &&
+	     (rc = intent_hmac_parts(a->intent_key_accept, APP_RENEW_KEY_DOMAIN, NULL, 0, a->renew_key_accept))))
+		return rc;
 	a->rl = ratelimit_new();
 	return a->rl ? 0 : HSMCA_ERR_NOMEM;
 }
@@ -255,6 +258,7 @@ void app_db_keys(const struct app *a, struct db *db)
 void app_wipe(struct app *a)
 {
 	OPENSSL_cleanse(a->renew_key, sizeof(a->renew_key));
+	OPENSSL_cleanse(a->renew_key_accept, sizeof(a->renew_key_accept));
 	OPENSSL_cleanse(a->intent_key, sizeof(a->intent_key));
 	OPENSSL_cleanse(a->intent_key_accept, sizeof(a->intent_key_accept));
 	profiles_wipe(&a->profiles);

@@ -39,7 +39,9 @@ struct app {
 	/* parallel to profiles.p: the same CAs, for checking names and EKUs against them (issuerfit.h) */
 	struct issuerfit issuer_fit[PROF_MAX];
 	struct ratelimit *rl;
-	unsigned char renew_key[32]; /* HMAC key of renewal challenges (random per process) */
+	/* HMAC keys of renewal challenges, derived from the intent key (and from intent_key_accept's, has_intent_key_accept):
+	 * every frontend of the database makes and takes the same challenges, also across a restart */
+	unsigned char renew_key[INTENT_MAC_LEN], renew_key_accept[INTENT_MAC_LEN];
 	uint8_t intent_key[INTENT_KEY_LEN]; /* MACs stored intents (intent.h; from intent_key_file) */
 	uint8_t intent_key_accept[INTENT_KEY_LEN]; /* intent_key_accept_file: also accepted (a rotation) */
 	bool has_intent_key_accept;

@@ -287,6 +287,12 @@ static int approve_recheck(struct worker *w, const char *me, int64_t id, bool ap
 				    "profile %s changed after this request was filed (its rules were checked as they were "
 				    "then); reject it, and the requester files it again under the profile as it is now",
 				    c.profile);
+	else if (rc == 0 && c.not_after <= time(NULL))
+		/* its TBS was built when it was filed: signed now, it would be a certificate already expired (and a
+		 * held renewal would use up the renewal of a certificate its holder could not renew again) */
+		rc = approve_refusal_set(ref, HSMCA_ERR_POLICY, 409, "not-approvable",
+					 "the certificate this request would give (valid from when it was filed) expired "
+					 "while it waited; reject it, and the requester files it again");
 out:
 	explicit_bzero(&self, sizeof self);
 	explicit_bzero(&req, sizeof req);
@@ -350,10 +356,23 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 	db_cert_row_free(&c);
 }
 
-void approve_request(struct worker *w, struct job *j)
+/* The query of path has the parameter all=1 (wherever it stands among others). */
+static bool approve_query_all(const char *path)
+{
+	const char *t = strchr(path, '?');
+	for (t = t ? t + 1 : NULL; t && *t;) {
+		size_t n = strcspn(t, "&");
+		if (n == 5 && !strncmp(t, "all=1", 5))
+			return true;
+		t += n + (t[n] == '&');
+	}
+	return false;
+}
+
+/* approve_request with acct, the caller's, to fill (wiped by it) */
+static void approve_serve(struct worker *w, struct job *j, struct db_account *acct)
 {
 	char segs[ROUTE_SEGS_MAX][ROUTE_SEG_MAX];
-	struct db_account acct;
 	struct db_approval a;
 	int n = route_split(j->path, "/api/v1/approvals", segs);
 	bool decide = j->method == EVHTTP_REQ_POST;
@@ -366,10 +385,10 @@ void approve_request(struct worker *w, struct job *j)
 	}
 	if (issue_db(w))
 		return job_error(j, 503, "unavailable", "the database is unavailable");
-	if (approve_auth(w, j, decide, &acct))
+	if (approve_auth(w, j, decide, acct))
 		return;
 	if (decide)
-		return approve_decide(w, j, &acct, segs[0], !strcmp(segs[1], "approve"));
+		return approve_decide(w, j, acct, segs[0], !strcmp(segs[1], "approve"));
 	if (n == 1) {
 		char *end = NULL;
 		long long id = strtoll(segs[0], &end, 10);
@@ -383,12 +402,20 @@ void approve_request(struct worker *w, struct job *j)
 		JSON_LIT(&j->resp, "\n");
 		return;
 	}
-	bool all = strstr(j->path, "?all=1") != NULL;
+	bool all = approve_query_all(j->path);
 	approve_reply_start(j, 200);
 	JSON_LIT(&j->resp, "{\"approvals\": [");
 	if (db_approval_each(w->db, !all, APPROVE_LIST_MAX, approve_list_one, &j->resp))
 		return job_error(j, 503, "unavailable", "the database is unavailable");
 	JSON_LIT(&j->resp, "]}\n");
+}
+
+void approve_request(struct worker *w, struct job *j)
+{
+	struct db_account acct;
+	memset(&acct, 0, sizeof(acct));
+	approve_serve(w, j, &acct);
+	OPENSSL_cleanse(&acct, sizeof(acct)); /* its password hash */
 }
 
 struct approve_expiry {

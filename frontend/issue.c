@@ -513,13 +513,13 @@ int issue_account_may_request(struct worker *w, const char *name)
 	int rc = db_account_get(w->db, name, &acct);
 	if (rc == HSMCA_ERR_AUTH) { /* its row was changed outside the frontend: as if it did not exist */
 		auth_row_refused(w, NULL);
-		return HSMCA_ERR_NOTFOUND;
-	}
-	if (rc)
-		return rc;
-	if (acct.disabled)
-		return HSMCA_ERR_NOTFOUND;
-	return issue_role_may_request(acct.role) ? 0 : HSMCA_ERR_AUTH;
+		rc = HSMCA_ERR_NOTFOUND;
+	} else if (rc == 0 && acct.disabled)
+		rc = HSMCA_ERR_NOTFOUND;
+	else if (rc == 0 && !issue_role_may_request(acct.role))
+		rc = HSMCA_ERR_AUTH;
+	OPENSSL_cleanse(&acct, sizeof(acct)); /* its password hash */
+	return rc;
 }
 
 static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)
@@ -830,6 +830,7 @@ static void issue_handle(struct worker *w, struct job *j)
 	else if (rc == 0)
 		issue_reply(w, j, p, o.serial, &o.der); /* rc 2: deferred, the job is no longer ours */
 out:
+	OPENSSL_cleanse(&acct, sizeof(acct)); /* its password hash */
 	json_free(doc);
 	dbuf_free(&o.der);
 }

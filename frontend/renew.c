@@ -24,15 +24,20 @@
 
 #define RENEW_TAG "hsmca-renewal-v1"
 
-/* The MAC of a challenge's body "v1.<serial>.<time>.<nonce>" (hex, 64 digits). */
-static void renew_mac(const struct app *a, const char *body, size_t len, char out[65])
+/* The MAC under key (app.renew_key or renew_key_accept) of a challenge's body "v1.<serial>.<time>.<nonce>"
+ * (hex, 64 digits); false if HMAC failed. */
+static bool renew_mac(const unsigned char key[INTENT_MAC_LEN], const char *body, size_t len, char out[65])
 {
 	uint8_t mac[32], buf[RENEW_CHALLENGE_MAX + sizeof(RENEW_TAG)];
 	unsigned ml = 0;
+	if (len > RENEW_CHALLENGE_MAX)
+		return false;
 	memcpy(buf, RENEW_TAG, sizeof(RENEW_TAG)); /* with its NUL as a separator */
 	memcpy(buf + sizeof(RENEW_TAG), body, len);
-	HMAC(EVP_sha256(), a->renew_key, sizeof(a->renew_key), buf, sizeof(RENEW_TAG) + len, mac, &ml);
+	if (!HMAC(EVP_sha256(), key, INTENT_MAC_LEN, buf, sizeof(RENEW_TAG) + len, mac, &ml) || ml != sizeof(mac))
+		return false;
 	span_hex(mac, sizeof(mac), out);
+	return true;
 }
 
 /* A fresh challenge for serial: "v1.<serial>.<unix time>.<32 hex nonce>.<64 hex MAC>". */
@@ -46,12 +51,14 @@ static int renew_make_challenge(const struct app *a, const char *serial, char ou
 	int n = snprintf(out, RENEW_CHALLENGE_MAX, "v1.%s.%lld.%s", serial, (long long)time(NULL), nhex);
 	if (n < 0 || n + 66 >= RENEW_CHALLENGE_MAX)
 		return HSMCA_ERR_LIMIT;
-	renew_mac(a, out, (size_t)n, mac);
+	if (!renew_mac(a->renew_key, out, (size_t)n, mac))
+		return HSMCA_ERR_CRYPTO;
 	snprintf(out + n, RENEW_CHALLENGE_MAX - (size_t)n, ".%s", mac);
 	return 0;
 }
 
-/* Checks that c was issued by this process for serial within RENEW_CHALLENGE_TTL. */
+/* Checks that c was made by a frontend of this appliance (under the intent key, or the one still accepted) for
+ * serial within RENEW_CHALLENGE_TTL. */
 static bool renew_check_challenge(const struct app *a, const char *c, const char *serial, char *why)
 {
 	char mac[65], expect[64];
@@ -61,9 +68,11 @@ static bool renew_check_challenge(const struct app *a, const char *c, const char
 		snprintf(why, ISSUE_WHY_MAX, "the challenge is not one issued for this certificate");
 		return false;
 	}
-	renew_mac(a, c, (size_t)(dot - c), mac);
-	if (CRYPTO_memcmp(mac, dot + 1, 64) != 0) {
-		snprintf(why, ISSUE_WHY_MAX, "the challenge is not one issued by this server (or it restarted)");
+	bool ok = renew_mac(a->renew_key, c, (size_t)(dot - c), mac) && CRYPTO_memcmp(mac, dot + 1, 64) == 0;
+	if (!ok && a->has_intent_key_accept)
+		ok = renew_mac(a->renew_key_accept, c, (size_t)(dot - c), mac) && CRYPTO_memcmp(mac, dot + 1, 64) == 0;
+	if (!ok) {
+		snprintf(why, ISSUE_WHY_MAX, "the challenge is not one issued by this appliance (or its intent key changed)");
 		return false;
 	}
 	long long t = strtoll(c + n, NULL, 10), now = (long long)time(NULL);
@@ -174,6 +183,18 @@ static void renew_bad_proof(struct worker *w, struct job *j, const char *actor, 
 	renew_refuse(w, j, actor, status, code, why);
 }
 
+/* A renewal refused after its proof, for what the certificate or its account has become (revoked, failed,
+ * expired, renewed already, its account disabled or its profile gone): audited in the owner's name, and
+ * counted as a failed proof against the address, as a revoked login certificate is (certauth.c): TLS does
+ * not look at revocation, and the holder of a leaked key, or of one whose owner left, must not fill the log
+ * in its owner's name by asking again and again (429 after a few). */
+static void renew_refuse_proven(struct worker *w, struct job *j, const struct db_cert_row *old, int status,
+				const char *code, const char *why)
+{
+	auth_peer_failed(w, j->peer);
+	renew_refuse_on(w, j, old->requester, old->serial_hex, status, code, why);
+}
+
 static const char renew_held_message[] =
 	"waiting for an administrator's approval; send this renewal again (a new challenge, or over mutual TLS, "
 	"with a CSR of the same key) to collect the certificate once it is issued";
@@ -228,7 +249,7 @@ static void renew_collect(struct worker *w, struct job *j, const struct db_cert_
 		snprintf(why, sizeof(why), "already renewed by %s (%s%s); %s", r.serial_hex, r.status,
 			 rc == 1 ? ", for another key" : "",
 			 dead ? "this certificate cannot be renewed again: request a new one" : "renew that one");
-		renew_refuse_on(w, j, old->requester, old->serial_hex, 409, "already-renewed", why);
+		renew_refuse_proven(w, j, old, 409, "already-renewed", why);
 		goto out;
 	}
 	snprintf(o.serial, sizeof(o.serial), "%s", r.serial_hex);
@@ -269,14 +290,10 @@ static void renew_raced(struct worker *w, struct job *j, const struct db_cert_ro
 	db_cert_row_free(&now);
 }
 
-/* A renewal refused because of the old certificate itself (revoked, failed, expired): audited, and counted
- * as a failed proof against the address, as a revoked login certificate is (certauth.c): TLS does not look
- * at revocation, and the holder of a revoked (leaked) key must not fill the log in its owner's name. */
 static void renew_not_renewable(struct worker *w, struct job *j, const struct db_cert_row *old, int status,
 				const char *why)
 {
-	auth_peer_failed(w, j->peer);
-	renew_refuse_on(w, j, old->requester, old->serial_hex, status, "not-renewable", why);
+	renew_refuse_proven(w, j, old, status, "not-renewable", why);
 }
 
 /* The old certificate is proven: apply the renewal rules and issue. */
@@ -296,11 +313,11 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	}
 	int rc = issue_account_may_request(w, old->requester); /* as every other way to a certificate */
 	if (rc == HSMCA_ERR_NOTFOUND)
-		return renew_refuse_on(w, j, actor, object, 403, "account-disabled",
-				       "the account that requested this certificate is disabled or gone");
+		return renew_refuse_proven(w, j, old, 403, "account-disabled",
+					   "the account that requested this certificate is disabled or gone");
 	if (rc == HSMCA_ERR_AUTH)
-		return renew_refuse_on(w, j, actor, object, 403, "forbidden",
-				       "the account that requested this certificate may no longer request certificates");
+		return renew_refuse_proven(w, j, old, 403, "forbidden",
+					   "the account that requested this certificate may no longer request certificates");
 	if (rc)
 		return job_error(j, 503, "unavailable", "the database is unavailable");
 	/* collecting a renewal made earlier changes nothing: the old certificate may have expired meanwhile (a
@@ -313,8 +330,7 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	}
 	const struct profile *p = profiles_find(&w->app->profiles, old->profile);
 	if (!p)
-		return renew_refuse_on(w, j, actor, object, 409, "unknown-profile",
-				       "the certificate's profile no longer exists");
+		return renew_refuse_proven(w, j, old, 409, "unknown-profile", "the certificate's profile no longer exists");
 	struct issue_extra x = { .sans = old->sans, .renews_serial = old->serial_hex, .via = via };
 	rc = issue_core(w, actor, j->peer, p, b->csr, b->csr_len, &x, &o);
 	if (rc < 0 && o.code && !strcmp(o.code, "not-renewable")) /* revoked after the checks above (schema 013) */

@@ -81,6 +81,37 @@ LU=steady expect 403 "$BURL" 127.0.0.70 "steady password 0001" "steady's right p
 [ "$(counts)" = "$before" ] || fail "a successful login changed the failure counts: $before -> $(counts)"
 [ "$(owner "select count(*) from auth_failures where pending > 0")" = 0 ] || fail "a reservation left pending after its login"
 pass "a successful login takes no failure and moves no failure's time"
+
+# renewal challenges are the appliance's, not one process's (their key is derived from the intent key): one
+# made by A is taken by B, and one made before a restart after it (before, B refused A's as "not issued by
+# this server", counting a failed proof against the address, and a restart voided every challenge)
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name alice \
+	--role requester --password-file <(printf 'alice password 0001\n') > /dev/null || fail "create-account alice"
+csr old ec:P-256 "DNS:old.example.com"
+issue_req "$T/old.csr" server -u "alice:alice password 0001" --interface 127.0.0.81
+[ "$STATUS" = 201 ] || fail "issue the certificate to renew: $STATUS $BODY"
+OLD=$(json_field '["serial"]')
+challenge_at() { # challenge_at URL SERIAL: a renewal challenge from that frontend
+	curl -sS -o "$T/resp.json" -w '%{http_code}' --interface 127.0.0.82 -d "{\"serial\": \"$2\"}" \
+		"$1/api/v1/certificates/renewal-challenge" > "$T/ch.status"
+	[ "$(cat "$T/ch.status")" = 200 ] || fail "renewal-challenge at $1: $(cat "$T/ch.status") $(cat "$T/resp.json")"
+	json_field '["challenge"]'
+}
+renew_at() { # renew_at URL: POSTs $T/renew.json there, sets STATUS and BODY
+	STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' --interface 127.0.0.82 --data-binary @"$T/renew.json" \
+		"$1/api/v1/certificates/renew")
+	BODY=$(cat "$T/resp.json")
+}
+CH=$(challenge_at "$URL" "$OLD")
+csr new ec:P-256 "DNS:ignored.example.com"
+renew_body "$T/new.csr" "$OLD" "$CH" "$(renew_sig "$T/old.key" "$CH")"
+renew_at "$BURL"
+[ "$STATUS" = 201 ] || fail "A's challenge at B: $STATUS $BODY"
+NEW=$(json_field '["serial"]')
+[ "$(owner "select count(*) from certificates where serial_hex = '$NEW' and renews_serial = '$OLD' and status = 'issued'")" = 1 ] \
+	|| fail "the renewal's row"
+CH2=$(challenge_at "$URL" "$NEW") # used after the restart below
+pass "a renewal challenge made by one frontend is taken by another"
 # the counts' window runs from the last counted failure: moved to now, so that the restart below is within it
 owner "update auth_failures set last_at = now() where failures > 0" > /dev/null
 kill "$B_PID"; wait "$B_PID" 2>/dev/null || true
@@ -97,6 +128,11 @@ expect 429 "$URL" 127.0.0.57 "$PW" "the right password from a new address after 
 [ "$(owner "select count(*) from auth_failures where tag = decode(repeat('ab', 32), 'hex')")$(owner "select count(*) from auth_known where tag = decode(repeat('cd', 32), 'hex')")" = 00 ] \
 	|| fail "rows past their window were not pruned"
 pass "the counts outlive a restart; failure rows past their window and known addresses past 30 days are deleted"
+csr new2 ec:P-256 "DNS:ignored.example.com"
+renew_body "$T/new2.csr" "$NEW" "$CH2" "$(renew_sig "$T/new.key" "$CH2" "$T/new2.csr")"
+renew_at "$URL"
+[ "$STATUS" = 201 ] || fail "a challenge made before the restart: $STATUS $BODY"
+pass "a renewal challenge made before a restart is taken after it"
 
 # refused guesses do not move the window on; a quiet window clears the count
 LU=nobody expect 429 "$URL" 127.0.0.41 "guess a7" "a guess from .41 while limited"

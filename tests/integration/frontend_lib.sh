@@ -256,6 +256,16 @@ issue_req() {
 	BODY=$(cat "$T/resp.json")
 }
 
+# renewal by a signed challenge (README): the SHA-256 of a CSR's public key, the signature, the request body
+spki_sha256() { openssl req -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -r | cut -c1-64; }
+renew_sig() { # KEY CHALLENGE [CSR, default new.csr] -> base64 signature over "CHALLENGE.<hex SHA-256 of the CSR's SPKI>"
+	printf '%s.%s' "$2" "$(spki_sha256 "${3:-$T/new.csr}")" > "$T/challenge.txt"
+	openssl dgst -sha256 -sign "$1" "$T/challenge.txt" | base64 -w0
+}
+renew_body() { # CSRFILE SERIAL CHALLENGE SIG
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "serial": sys.argv[2], "challenge": sys.argv[3], "signature": sys.argv[4]}))' "$@" > "$T/renew.json"
+}
+
 # one write: with PYTHONUNBUFFERED (set in CI) print() writes the value and its newline separately, and a reader
 # that stops at the PEM's END line (openssl x509) made the second write fail with EPIPE under pipefail
 json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.stdout.write(str(eval("d"+sys.argv[2])) + "\n")' "$T/resp.json" "$1"; }

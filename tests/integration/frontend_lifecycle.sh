@@ -28,6 +28,20 @@ login = yes
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 
+[profile gated-short]
+issuer = int
+issuer_cert = $T/ca/int.pem
+key_types = p256
+dns_suffixes = .example.com
+max_sans = 1
+max_validity_days = 1
+key_usage = digitalSignature
+eku = serverAuth
+accounts = alice
+needs_approval = yes
+crl_url = http://127.0.0.1:$PORT/crl/int.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
+
 [profile svc-ops]
 issuer = int
 issuer_cert = $T/ca/int.pem
@@ -194,6 +208,38 @@ call GET "/api/v1/certificates/$HELD" "${ALICE[@]}"
 call POST "/api/v1/approvals/$AID/approve" "${ADMIN2[@]}"
 [ "$STATUS" = 409 ] || fail "second approval of the same request: $STATUS $BODY"
 pass "an administrator's approval signs it; the requester polls it; a decision is final"
+# the list: pending approvals only, unless the query has all=1, wherever it stands among its parameters
+# (before, only a query beginning with it counted)
+call GET /api/v1/approvals "${AUDITOR[@]}"
+[ "$STATUS" = 200 ] && ! grep -q "\"serial\": \"$HELD\"" <<<"$BODY" || fail "a decided approval in the pending list: $STATUS $BODY"
+for q in "all=1" "x=1&all=1"; do
+	call GET "/api/v1/approvals?$q" "${AUDITOR[@]}"
+	[ "$STATUS" = 200 ] && grep -q "\"serial\": \"$HELD\"" <<<"$BODY" || fail "?$q lists no decided approval: $STATUS $BODY"
+done
+call GET "/api/v1/approvals?all=10" "${AUDITOR[@]}"
+[ "$STATUS" = 200 ] && ! grep -q "\"serial\": \"$HELD\"" <<<"$BODY" || fail "?all=10 is not all=1: $STATUS $BODY"
+pass "the approval list holds decided approvals only with all=1 among its query's parameters"
+
+# an approval after the certificate it would give has expired: a 1-day profile approved two days later (the
+# frontend's clock moved on, tests/tools/timeshim.c): 409 not-approvable, nothing signed, and a rejection
+# still goes through (before, 200 with a certificate already expired)
+csr gshort ec:P-256 "DNS:gshort.example.com"
+issue_req "$T/gshort.csr" gated-short "${ALICE[@]}"
+[ "$STATUS" = 202 ] || fail "gated-short held: $STATUS $BODY"
+GSH=$(json_field '["serial"]'); GSHA=$(json_field '["approval"]')
+SHIM=$HSMCA_BUILD/tests/tools/libtimeshim.so
+[ -f "$SHIM" ] || fail "no $SHIM"
+kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+LD_PRELOAD=$SHIM HSMCA_TEST_CLOCK_OFFSET=$((2 * 86400)) fe_start "recover_after_seconds = 1"
+call POST "/api/v1/approvals/$GSHA/approve" "${ADMIN[@]}"
+[ "$STATUS" = 409 ] && grep -q '"not-approvable"' <<<"$BODY" && grep -q "expired while it waited" <<<"$BODY" \
+	|| fail "approving a request whose certificate would have expired: $STATUS $BODY"
+[ "$(cert_rows "serial_hex = '$GSH' and status = 'held' and der is null")" = 1 ] || fail "the expired request's row changed"
+call POST "/api/v1/approvals/$GSHA/reject" "${ADMIN[@]}"
+[ "$STATUS" = 200 ] || fail "rejecting it: $STATUS $BODY"
+kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start "recover_after_seconds = 1"
+pass "an approval of a request whose certificate would already have expired: 409 not-approvable, nothing signed; it can be rejected"
 
 # the signer's pinned rules (max_validity_days = 397) refuse what the profile (500) held: the approval gets
 # direct issuance's answer, 502 with the signer's reason (it was 200 with the failed row); the row is failed
@@ -408,14 +454,6 @@ sleep 1 # a pass that claimed the row would sign it as soon as the signer runs a
 pass "an approval signing while the signer is stopped: recovery leaves the row alone, the TBS is signed once"
 
 # ---------------------------------------------------------------- renewal (signed challenge)
-spki_sha256() { openssl req -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -r | cut -c1-64; }
-renew_sig() { # KEY CHALLENGE [CSR, default new.csr] -> base64 signature over "CHALLENGE.<hex SHA-256 of the CSR's SPKI>"
-	printf '%s.%s' "$2" "$(spki_sha256 "${3:-$T/new.csr}")" > "$T/challenge.txt"
-	openssl dgst -sha256 -sign "$1" "$T/challenge.txt" | base64 -w0
-}
-renew_body() { # CSRFILE SERIAL CHALLENGE SIG
-	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "serial": sys.argv[2], "challenge": sys.argv[3], "signature": sys.argv[4]}))' "$@" > "$T/renew.json"
-}
 challenge() { call POST /api/v1/certificates/renewal-challenge -d "{\"serial\": \"$1\"}"; }
 
 for spec in ec:P-256 rsa:2048; do
@@ -453,7 +491,8 @@ for spec in ec:P-256 rsa:2048; do
 	csr other ec:P-256 "DNS:svc.example.com"
 	challenge "$OLD"; CH=$(json_field '["challenge"]')
 	renew_body "$T/other.csr" "$OLD" "$CH" "$(renew_sig "$T/old.key" "$CH" "$T/other.csr")"
-	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+	# (refusals after a proof count against the address: from one of its own, as the tests of failed proofs below)
+	call POST /api/v1/certificates/renew --interface 127.0.0.52 --data-binary @"$T/renew.json"
 	[ "$STATUS" = 409 ] && grep -q "already renewed by $NEW (issued, for another key)" <<<"$BODY" \
 		|| fail "second renewal for another key: $STATUS $BODY"
 	[ "$(cert_rows)" = "$before" ] || fail "a renewal sent again stored a certificate"
@@ -465,10 +504,23 @@ pass "renewal by signed challenge (P-256 and RSA keys): same names and profile, 
 pg_psql "$T/pg" owner -c "$(revoke_sql "$NEW")" > /dev/null
 challenge "$OLD"; CH=$(json_field '["challenge"]')
 renew_body "$T/new.csr" "$OLD" "$CH" "$(renew_sig "$T/old.key" "$CH")"
-call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+call POST /api/v1/certificates/renew --interface 127.0.0.52 --data-binary @"$T/renew.json"
 [ "$STATUS" = 409 ] && grep -q "already renewed by $NEW (revoked); this certificate cannot be renewed again: request a new one" <<<"$BODY" \
 	|| fail "renewing a certificate whose renewal was revoked: $STATUS $BODY"
 pass "a certificate whose renewal was revoked: 409 saying a new certificate is needed (not to renew the revoked one)"
+# asked again and again, such a refusal (after a valid proof) counts against the address as a failed proof
+# does: 429 without an audit row after five (before, every one was answered and audited in the owner's name)
+n0=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and object = '$OLD'")
+for i in 1 2 3 4 5 6; do
+	challenge "$OLD"; CH=$(json_field '["challenge"]')
+	renew_body "$T/new.csr" "$OLD" "$CH" "$(renew_sig "$T/old.key" "$CH")"
+	call POST /api/v1/certificates/renew --interface 127.0.0.51 --data-binary @"$T/renew.json"
+	[ "$i" -le 5 ] && { [ "$STATUS" = 409 ] || fail "refusal $i after a proof: $STATUS $BODY"; }
+done
+[ "$STATUS" = 429 ] || fail "a sixth refusal after a proof from one address: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and object = '$OLD'")" = $((n0 + 5)) ] \
+	|| fail "audit rows of the repeated refusals: $n0 then $(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and object = '$OLD'")"
+pass "refusals after a valid proof (renewed already, account disabled, profile gone) are limited per address like failed proofs: 429 after five, unaudited"
 
 # a renewal while the signer is down: 503 telling the key holder to send it again, not to GET the certificate
 # (that needs an account, which a key holder does not have); sent again once the signer is back, it collects
@@ -735,7 +787,7 @@ call POST /api/v1/certificates/renew --interface 127.0.0.15 -d "{\"csr\": \"x\",
 call POST /api/v1/accounts/alice/role -H 'Content-Type: application/json' -d '{"role": "auditor"}' "${ADMIN[@]}"
 [ "$STATUS" = 200 ] || fail "demote alice: $STATUS $BODY"
 renew_body "$T/new.csr" "$V" "$CH" "$(renew_sig "$T/vict.key" "$CH")"
-call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+call POST /api/v1/certificates/renew --interface 127.0.0.53 --data-binary @"$T/renew.json"
 [ "$STATUS" = 403 ] && grep -q '"forbidden"' <<<"$BODY" || fail "renewal by a demoted account: $STATUS $BODY"
 [ "$(cert_rows "renews_serial = '$V'")" = 0 ] || fail "a demoted account's renewal stored a certificate"
 call POST /api/v1/accounts/alice/role -H 'Content-Type: application/json' -d '{"role": "requester"}' "${ADMIN[@]}"
