@@ -20,19 +20,22 @@ bool frame_parse(struct span in, struct frame *out)
 	return true;
 }
 
+bool frame_label_ok(struct span label)
+{
+	if (label.len == 0 || label.len > FRAME_LABEL_MAX)
+		return false;
+	for (size_t i = 0; i < label.len; i++)
+		if (label.data[i] < 0x21 || label.data[i] > 0x7e)
+			return false; /* printable ASCII, no spaces */
+	return true;
+}
+
 bool frame_sign_body_parse(struct span body, struct span *out_label, struct span *out_data)
 {
 	if (!span_get_u8_prefixed(&body, out_label) || !span_get_u32_prefixed(&body, out_data) ||
 	    span_len(&body) != 0)
 		return false;
-	if (out_label->len == 0 || out_label->len > FRAME_LABEL_MAX || out_data->len == 0)
-		return false;
-	for (size_t i = 0; i < out_label->len; i++) {
-		uint8_t c = out_label->data[i];
-		if (c < 0x21 || c > 0x7e)
-			return false; /* printable ASCII, no spaces */
-	}
-	return true;
+	return frame_label_ok(*out_label) && out_data->len != 0;
 }
 
 bool frame_unseal_body_parse(struct span body, struct span *out_share, struct span *out_pass)

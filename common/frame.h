@@ -56,6 +56,9 @@ struct frame {
 bool frame_parse(struct span in, struct frame *out);
 /* SIGN_* body: u8-prefixed key label (1..FRAME_LABEL_MAX) + u32-prefixed data, nothing after. */
 bool frame_sign_body_parse(struct span body, struct span *out_label, struct span *out_data);
+/* A key label as frames carry it: 1..FRAME_LABEL_MAX bytes of printable ASCII without space (the signer's
+ * config takes no other, so that every key it holds can be named in a request). */
+bool frame_label_ok(struct span label);
 /* UNSEAL body: u16-prefixed share file (<= FRAME_SHARE_MAX) + u16-prefixed passphrase (<= FRAME_PASS_MAX). */
 bool frame_unseal_body_parse(struct span body, struct span *out_share, struct span *out_pass);
 /* HELLO body: u16 version. */

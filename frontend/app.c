@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,13 +74,44 @@ static int app_fit_push(struct app *a, unsigned i, X509 *ca, char *err)
 	return rc;
 }
 
+/* The PEM of start, then the CAs of up above it, each the issuer of the one before (X509_check_issued: name,
+ * AKI and key usage), into *out (owned); each CA also into fit, unless profile is -1. */
+static int app_chain_walk(struct app *a, STACK_OF(X509) *up, X509 *start, int profile, char **out, char *err)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	X509 *cur = start;
+	char *pem = NULL;
+	long n;
+	int rc = 0;
+	if (!b || !PEM_write_bio_X509(b, cur) || (profile >= 0 && (rc = app_fit_push(a, (unsigned)profile, cur, err))))
+		rc = rc ? rc : HSMCA_ERR_NOMEM;
+	for (int depth = 0; !rc && depth < 8 && X509_check_issued(cur, cur) != X509_V_OK; depth++) {
+		X509 *parent = NULL;
+		for (int k = 0; !parent && k < sk_X509_num(up); k++) {
+			X509 *c = sk_X509_value(up, k);
+			if (X509_cmp(c, cur) != 0 && X509_check_issued(c, cur) == X509_V_OK)
+				parent = c;
+		}
+		if (!parent)
+			break; /* the rest is the client's trust store's (conf.chain need not hold it) */
+		if (!PEM_write_bio_X509(b, parent) ||
+		    (profile >= 0 && (rc = app_fit_push(a, (unsigned)profile, parent, err))))
+			rc = rc ? rc : HSMCA_ERR_NOMEM;
+		cur = parent;
+	}
+	if (!rc && ((n = BIO_get_mem_data(b, &pem)) <= 0 || !(*out = strndup(pem, (size_t)n))))
+		rc = HSMCA_ERR_NOMEM;
+	BIO_free(b);
+	return rc;
+}
+
 /* issuer_chain[i]: profile i's issuer certificate, then the CAs of conf.chain above it, each the issuer of the
- * one before (X509_check_issued: name, AKI and key usage), as PEM. A frontend with intermediates of its own
- * per profile sent every certificate with conf.chain, another intermediate's. */
+ * one before, as PEM (a frontend with intermediates of its own per profile sent every certificate with
+ * conf.chain, another intermediate's); former_chain[i] the same for former_issuers[i]. */
 static int app_issuer_chains(struct app *a, char *err)
 {
 	STACK_OF(X509) *up = sk_X509_new_null();
-	BIO *in = BIO_new_mem_buf(a->chain_pem, (int)a->chain_len), *out = NULL;
+	BIO *in = BIO_new_mem_buf(a->chain_pem, (int)a->chain_len);
 	X509 *x;
 	int rc = up && in ? 0 : HSMCA_ERR_NOMEM;
 	while (!rc && (x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL)
@@ -88,37 +120,11 @@ static int app_issuer_chains(struct app *a, char *err)
 			rc = HSMCA_ERR_NOMEM;
 		}
 	ERR_clear_error(); /* the end of the PEM data */
-	for (unsigned i = 0; !rc && i < a->profiles.n; i++) {
-		X509 *cur = a->issuers[i].cert;
-		char *pem = NULL;
-		long n;
-		if (!(out = BIO_new(BIO_s_mem())) || !PEM_write_bio_X509(out, cur) ||
-		    (rc = app_fit_push(a, i, cur, err))) {
-			rc = rc ? rc : HSMCA_ERR_NOMEM;
-			break;
-		}
-		for (int depth = 0; depth < 8 && X509_check_issued(cur, cur) != X509_V_OK; depth++) {
-			X509 *parent = NULL;
-			for (int k = 0; !parent && k < sk_X509_num(up); k++) {
-				X509 *c = sk_X509_value(up, k);
-				if (X509_cmp(c, cur) != 0 && X509_check_issued(c, cur) == X509_V_OK)
-					parent = c;
-			}
-			if (!parent)
-				break; /* the rest is the client's trust store's (conf.chain need not hold it) */
-			if (!PEM_write_bio_X509(out, parent) || (rc = app_fit_push(a, i, parent, err))) {
-				rc = rc ? rc : HSMCA_ERR_NOMEM;
-				break;
-			}
-			cur = parent;
-		}
-		if (!rc && ((n = BIO_get_mem_data(out, &pem)) <= 0 || !(a->issuer_chain[i] = strndup(pem, (size_t)n))))
-			rc = HSMCA_ERR_NOMEM;
-		if (!rc)
+	for (unsigned i = 0; !rc && i < a->profiles.n; i++)
+		if (!(rc = app_chain_walk(a, up, a->issuers[i].cert, (int)i, &a->issuer_chain[i], err)))
 			rc = issuerfit_check_profile(&a->issuer_fit[i], &a->profiles.p[i], err);
-		BIO_free(out);
-		out = NULL;
-	}
+	for (size_t i = 0; !rc && i < a->n_former; i++)
+		rc = app_chain_walk(a, up, a->former_issuers[i], -1, &a->former_chain[i], err);
 	if (rc == HSMCA_ERR_NOMEM)
 		snprintf(err, CONF_ERR_MAX, "out of memory building the issuers' chains");
 	else if (rc == HSMCA_ERR_LIMIT)
@@ -234,8 +240,8 @@ int app_load(struct app *a, char *err)
 			return HSMCA_ERR_CONFIG;
 		}
 	}
-	if ((rc = app_read_checkpoint_cert(a, err)) || (rc = app_read_chain(a, err)) || (rc = app_issuer_chains(a, err)) ||
-	    (rc = app_read_former_issuers(a, err)) ||
+	if ((rc = app_read_checkpoint_cert(a, err)) || (rc = app_read_chain(a, err)) ||
+	    (rc = app_read_former_issuers(a, err)) || (rc = app_issuer_chains(a, err)) ||
 	    (rc = intent_key_read("intent_key_file", a->conf.intent_key_file, a->intent_key, err)) ||
 	    (a->conf.intent_key_accept_file[0] &&
 	     (rc = intent_key_read("intent_key_accept_file", a->conf.intent_key_accept_file, a->intent_key_accept,
@@ -244,10 +250,31 @@ int app_load(struct app *a, char *err)
 	a->has_intent_key_accept = a->conf.intent_key_accept_file[0] != 0;
 	if ((rc = intent_hmac_parts(a->intent_key, APP_RENEW_KEY_DOMAIN, NULL, 0, a->renew_key)) ||
 	    (a->has_intent_key_accept &&
-	     (rc = intent_hmac_parts(a->intent_key_accept, APP_RENEW_KEY_DOMAIN, NULL, 0, a->renew_key_accept))))
+	     (rc = intent_hmac_parts(a->intent_key_accept, APP_RENEW_KEY_DOMAIN, NULL, 0, a->renew_key_accept)))) {
+		snprintf(err, CONF_ERR_MAX, "cannot derive the renewal challenges' key from the intent key");
 		return rc;
+	}
 	a->rl = ratelimit_new();
 	return a->rl ? 0 : HSMCA_ERR_NOMEM;
+}
+
+const char *app_chain_for(const struct app *a, const char *issuer, const uint8_t *der, size_t der_len)
+{
+	for (unsigned i = 0; i < a->profiles.n; i++)
+		if (!strcmp(a->profiles.p[i].issuer, issuer) && a->issuer_chain[i])
+			return a->issuer_chain[i];
+	const uint8_t *p = der;
+	X509 *cert = der_len <= LONG_MAX ? d2i_X509(NULL, &p, (long)der_len) : NULL;
+	const char *chain = a->chain_pem;
+	for (size_t i = 0; cert && i < a->n_former; i++)
+		if (a->former_chain[i] && X509_check_issued(a->former_issuers[i], cert) == X509_V_OK &&
+		    X509_verify(cert, X509_get0_pubkey(a->former_issuers[i])) == 1) {
+			chain = a->former_chain[i];
+			break;
+		}
+	X509_free(cert);
+	ERR_clear_error();
+	return chain;
 }
 
 void app_db_keys(const struct app *a, struct db *db)

@@ -36,6 +36,8 @@ struct app {
 	/* owned, parallel to profiles.p: the chain of the profile's issuer (its issuer_cert, then each CA of
 	 * conf.chain that issued the one before, up to a self-signed one), sent with each certificate issued */
 	char *issuer_chain[PROF_MAX];
+	/* owned, parallel to former_issuers: the same for each of them (a renewal it signed, collected later) */
+	char *former_chain[APP_FORMER_ISSUERS_MAX];
 	/* parallel to profiles.p: the same CAs, for checking names and EKUs against them (issuerfit.h) */
 	struct issuerfit issuer_fit[PROF_MAX];
 	struct ratelimit *rl;
@@ -88,5 +90,9 @@ void app_wipe(struct app *a);
 /* Gives db the keys its account and API key rows are checked and written with (db_set_row_keys): a's intent
  * key and, during a rotation, its accepted one. */
 void app_db_keys(const struct app *a, struct db *db);
+/* The chain (PEM, a's) to send with certificate der, which key issuer (a label) signed: that of a profile whose
+ * issuer it is, else that of a former issuer that signed it (X509_check_issued and its signature), else
+ * conf.chain. */
+const char *app_chain_for(const struct app *a, const char *issuer, const uint8_t *der, size_t der_len);
 
 #endif

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "profile.h"
 #include "route.h"
+#include "tbs.h"
 #include "unrecorded.h"
 
 #define APPROVE_LIST_MAX 500
@@ -233,6 +234,15 @@ __attribute__((format(printf, 5, 6))) static int approve_refusal_set(struct appr
  * the login may have come from this process's cache), and, to approve, the request's requester and profile as
  * they are now: the held TBS was checked against both when it was filed, and an approval signs it as it is.
  * 0; or a refusal in ref (rc non-zero); or an error of the database (ref->status 0). */
+/* The held row's TBS (what would be signed, its MAC checked when it is released) has a notAfter already past;
+ * a TBS that does not parse is left to the signer, which refuses it. */
+static bool approve_tbs_expired(const struct db_cert_row *c)
+{
+	struct tbs_cert t;
+	char why[TBS_WHY_MAX];
+	return tbs_cert_parse(span_make(c->tbs, c->tbs_len), &t, why) && t.not_after <= time(NULL);
+}
+
 static int approve_recheck(struct worker *w, const char *me, int64_t id, bool approve, struct approve_refusal *ref)
 {
 	struct db_approval a;
@@ -287,7 +297,7 @@ static int approve_recheck(struct worker *w, const char *me, int64_t id, bool ap
 				    "profile %s changed after this request was filed (its rules were checked as they were "
 				    "then); reject it, and the requester files it again under the profile as it is now",
 				    c.profile);
-	else if (rc == 0 && c.not_after <= time(NULL))
+	else if (rc == 0 && !strcmp(c.status, "held") && approve_tbs_expired(&c))
 		/* its TBS was built when it was filed: signed now, it would be a certificate already expired (and a
 		 * held renewal would use up the renewal of a certificate its holder could not renew again) */
 		rc = approve_refusal_set(ref, HSMCA_ERR_POLICY, 409, "not-approvable",

@@ -170,6 +170,13 @@ void issue_reply(struct worker *w, struct job *j, const struct profile *p, const
 void issue_reply_app(const struct app *a, struct job *j, const struct profile *p, const char *serial,
 		     const struct dbuf *der)
 {
+	/* the chain of the issuer that signed it (conf.chain if p is NULL) */
+	issue_reply_chain(j, p && a->issuer_chain[p - a->profiles.p] ? a->issuer_chain[p - a->profiles.p] : a->chain_pem,
+			  serial, der);
+}
+
+void issue_reply_chain(struct job *j, const char *chain, const char *serial, const struct dbuf *der)
+{
 	char *cert = issue_pem(der->data, der->len);
 	if (!cert) {
 		job_error(j, 500, "internal", "cannot encode the certificate");
@@ -184,8 +191,6 @@ void issue_reply_app(const struct app *a, struct job *j, const struct profile *p
 	dbuf_add(&j->resp, ", \"certificate\": ", 17);
 	json_write_string(&j->resp, cert);
 	dbuf_add(&j->resp, ", \"chain\": ", 11);
-	/* the chain of the issuer that signed it (conf.chain if its profile is gone: a renewal collected) */
-	const char *chain = p && a->issuer_chain[p - a->profiles.p] ? a->issuer_chain[p - a->profiles.p] : a->chain_pem;
 	json_write_string(&j->resp, chain);
 	dbuf_add(&j->resp, "}\n", 2);
 	free(cert);

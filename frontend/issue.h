@@ -55,11 +55,13 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
  * (403 not-renewable) into why (ISSUE_WHY_MAX bytes). */
 void issue_fail_unrenewable(struct worker *w, const char *actor, const char *serial, const char *renews, char *why);
 /* Sets a 201 JSON reply {"serial", "certificate" (PEM), "chain"} for a signed certificate: the chain of p's
- * issuer (app.h issuer_chain), or conf.chain if p is NULL (a renewal collected whose profile is gone). */
+ * issuer (app.h issuer_chain), or conf.chain if p is NULL. */
 void issue_reply(struct worker *w, struct job *j, const struct profile *p, const char *serial, const struct dbuf *der);
 /* The same with the process state only (any thread). */
 void issue_reply_app(const struct app *a, struct job *j, const struct profile *p, const char *serial,
 		     const struct dbuf *der);
+/* The same with the chain to send (PEM, borrowed). */
+void issue_reply_chain(struct job *j, const char *chain, const char *serial, const struct dbuf *der);
 /* Sets a 202 JSON reply {"serial", "status": "held", "approval": id, "message"} for a held request. */
 void issue_reply_held(struct job *j, const struct issue_outcome *o);
 /* Why an API key (a machine credential) gets no certificate of a login profile (403 api-key-forbidden). */

@@ -28,9 +28,11 @@
  * (hex, 64 digits); false if HMAC failed. */
 static bool renew_mac(const unsigned char key[INTENT_MAC_LEN], const char *body, size_t len, char out[65])
 {
-	uint8_t mac[32], buf[RENEW_CHALLENGE_MAX + sizeof(RENEW_TAG)];
+	uint8_t mac[32], buf[RENEW_CHALLENGE_MAX + sizeof(RENEW_TAG)], any = 0;
 	unsigned ml = 0;
-	if (len > RENEW_CHALLENGE_MAX)
+	for (size_t i = 0; i < INTENT_MAC_LEN; i++)
+		any |= ((const volatile unsigned char *)key)[i];
+	if (len > RENEW_CHALLENGE_MAX || any == 0) /* a key wiped at exit (app_wipe) makes and takes nothing */
 		return false;
 	memcpy(buf, RENEW_TAG, sizeof(RENEW_TAG)); /* with its NUL as a separator */
 	memcpy(buf + sizeof(RENEW_TAG), body, len);
@@ -266,7 +268,8 @@ static void renew_collect(struct worker *w, struct job *j, const struct db_cert_
 		job_error(j, 409, "already-renewed", "already renewed, by a certificate this appliance did not sign");
 	} else {
 		struct dbuf der = { .data = r.der, .len = r.der_len };
-		issue_reply(w, j, profiles_find(&w->app->profiles, r.profile), r.serial_hex, &der);
+		/* the chain of the CA that signed it, which may be a former one by now (app_chain_for) */
+		issue_reply_chain(j, app_chain_for(w->app, r.issuer, r.der, r.der_len), r.serial_hex, &der);
 		if (j->status == 201) /* collected, not created (a failed reply keeps its error status) */
 			j->status = 200;
 		log_event("info", "renewal_collected", "serial=%s renews=%s", r.serial_hex, old->serial_hex);
@@ -303,7 +306,7 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	struct issue_outcome o;
 	char why[ISSUE_WHY_MAX];
 	time_t now = time(NULL);
-	const char *actor = old->requester, *object = old->serial_hex;
+	const char *actor = old->requester;
 	memset(&o, 0, sizeof(o));
 	dbuf_init(&o.der);
 	if (strcmp(old->status, "issued") != 0) {
@@ -334,7 +337,7 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	struct issue_extra x = { .sans = old->sans, .renews_serial = old->serial_hex, .via = via };
 	rc = issue_core(w, actor, j->peer, p, b->csr, b->csr_len, &x, &o);
 	if (rc < 0 && o.code && !strcmp(o.code, "not-renewable")) /* revoked after the checks above (schema 013) */
-		renew_refuse_on(w, j, actor, object, o.status, o.code, o.why);
+		renew_refuse_proven(w, j, old, o.status, o.code, o.why);
 	else if (rc < 0 && o.code && !strcmp(o.code, "already-renewed"))
 		renew_raced(w, j, old, b, &o);
 	else if (rc < 0 && o.recorded && o.code && (o.status == 503 || !strcmp(o.code, "not-pending"))) {

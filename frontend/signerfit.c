@@ -47,9 +47,12 @@ int signerfit_check(const struct app *a, unsigned timeout_ms, bool warn)
 		goto out;
 	}
 	if (reply.failed || !pinwire_hello_parse(span_make(reply.data, reply.len), h)) {
-		log_event("error", "signer_keys_malformed", "why=\"the signer's HELLO reply does not parse (%zu bytes)\"",
+		/* a signer of an earlier release (its reply names keys only) while the frontend is upgraded first, the
+		 * signer kept running rather than unsealed again: it still applies its pins to every request */
+		log_event("warn", "signer_keys_unchecked",
+			  "why=\"the signer's HELLO reply (%zu bytes) carries no key pins this frontend reads (a signer "
+			  "of an earlier release?): the profiles were not checked against its keys\"",
 			  reply.len);
-		rc = HSMCA_ERR_PARSE;
 		goto out;
 	}
 	for (unsigned i = 0; i < h->n; i++)

@@ -80,7 +80,11 @@ void pinwire_hello_start(struct dbuf *out, unsigned n_keys)
 void pinwire_hello_add_key(struct dbuf *out, const char *label, uint8_t ops, const struct policy_profile *pin)
 {
 	struct dbuf p;
-	size_t ll = strnlen(label, FRAME_LABEL_MAX);
+	size_t ll = strnlen(label, FRAME_LABEL_MAX + 1);
+	if (!frame_label_ok(span_make(label, ll)) || (ops & ~PINWIRE_OPS_ALL)) {
+		out->failed = true; /* what the parser would refuse is not sent */
+		return;
+	}
 	dbuf_add_u8(out, (uint8_t)ll);
 	dbuf_add(out, label, ll);
 	dbuf_add_u8(out, ops);
@@ -167,14 +171,6 @@ static bool pw_pin_parse(struct span in, struct policy_profile *p)
 	return p->leaf_pinned || (!p->n_leaf_dns && !p->n_leaf_ip);
 }
 
-static bool pw_label_ok(struct span s)
-{
-	bool ok = s.len > 0 && s.len <= FRAME_LABEL_MAX;
-	for (size_t i = 0; ok && i < s.len; i++)
-		ok = s.data[i] > 0x20 && s.data[i] < 0x7f;
-	return ok;
-}
-
 static bool pw_hello_parse(struct span in, struct pinwire_hello *out)
 {
 	uint8_t n, ops;
@@ -184,7 +180,7 @@ static bool pw_hello_parse(struct span in, struct pinwire_hello *out)
 		return false;
 	for (out->n = 0; out->n < n; out->n++) {
 		struct pinwire_key *k = &out->k[out->n];
-		if (!span_get_u8_prefixed(&in, &label) || !pw_label_ok(label) || !span_get_u8(&in, &ops) ||
+		if (!span_get_u8_prefixed(&in, &label) || !frame_label_ok(label) || !span_get_u8(&in, &ops) ||
 		    (ops & ~PINWIRE_OPS_ALL) || !span_get_u16_prefixed(&in, &pin) || !pw_pin_parse(pin, &k->pin))
 			return false;
 		memcpy(k->label, label.data, label.len);

@@ -23,7 +23,7 @@ struct pinwire_key {
 	struct policy_profile pin; /* the certificate fields only; the others zero */
 };
 
-/* A parsed HELLO reply. Large (about 120 KiB): allocate it, do not put it on a stack. */
+/* A parsed HELLO reply. Large (about 64 KiB): allocate it, do not put it on a stack. */
 struct pinwire_hello {
 	uint16_t version;
 	unsigned n;
@@ -38,7 +38,8 @@ bool pinwire_dns_ok(const char *s, size_t len);
  * max_validity_days, ku_allowed, the EKU OIDs, ca_dn, then the ca and leaf names and ranges (PROTOCOL.md). */
 void pinwire_pin_encode(struct dbuf *out, const struct policy_profile *pin);
 /* A HELLO reply body: pinwire_hello_start (version FRAME_VERSION, n_keys), then pinwire_hello_add_key for each
- * key (its label, 1..FRAME_LABEL_MAX bytes, operations and u16-prefixed pin). */
+ * key (its label, frame_label_ok, operations and u16-prefixed pin); a label, operation bits or pin the parser
+ * would refuse fails out (dbuf.failed). */
 void pinwire_hello_start(struct dbuf *out, unsigned n_keys);
 void pinwire_hello_add_key(struct dbuf *out, const char *label, uint8_t ops, const struct policy_profile *pin);
 

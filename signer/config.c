@@ -174,8 +174,11 @@ static int sgn_conf_key(struct sgn_key_conf *k, const char *key, const char *v, 
 	struct policy_profile *p = &k->profile;
 	uint64_t n;
 	bool ok = true;
-	if (!strcmp(key, "label"))
-		ok = conf_value_str(v, k->label, sizeof(k->label));
+	if (!strcmp(key, "label")) {
+		if (!conf_value_str(v, k->label, sizeof(k->label)) || !frame_label_ok(span_make(k->label, strlen(k->label))))
+			return CERR("line %u: label %s: 1 to %d printable ASCII characters without space (as requests "
+				    "name it)", line, v, FRAME_LABEL_MAX);
+	}
 	else if (!strcmp(key, "cert"))
 		ok = conf_value_str(v, k->cert, sizeof(k->cert));
 	else if (!strcmp(key, "issuer_cert"))

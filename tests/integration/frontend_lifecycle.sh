@@ -1174,6 +1174,19 @@ pass "a login certificate of another CA that client_ca trusts, in a row written 
 csr rot ec:P-256 "DNS:rot.example.com"
 issue_req "$T/rot.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "rot: $STATUS $BODY"
 ROT=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/rot.pem"
+# and one renewed under int before the change, its renewal collected after it: sent with int's chain (before,
+# with the one its profile has now, int2's, under which it does not verify)
+csr rc1 ec:P-256 "DNS:rc1.example.com"
+issue_req "$T/rc1.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "rc1: $STATUS $BODY"
+RC1=$(json_field '["serial"]')
+csr rc1new ec:P-256 "DNS:ignored.example.com"
+renew_rc1() {
+	challenge "$RC1"; CH=$(json_field '["challenge"]')
+	renew_body "$T/rc1new.csr" "$RC1" "$CH" "$(renew_sig "$T/rc1.key" "$CH" "$T/rc1new.csr")"
+	call POST /api/v1/certificates/renew --interface 127.0.0.54 --data-binary @"$T/renew.json"
+}
+renew_rc1
+[ "$STATUS" = 201 ] || fail "rc1 renewed under int: $STATUS $BODY"
 kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 sed -i "s/^issuer = int$/issuer = int2/; s#^issuer_cert = $T/ca/int.pem\$#issuer_cert = $T/ca/int2.pem#" "$T/profiles.conf"
 ! grep -q "^issuer = int$" "$T/profiles.conf" && ! grep -q "/int.pem$" "$T/profiles.conf" || fail "a profile still names int"
@@ -1203,7 +1216,12 @@ json_field '["certificate"]' > "$T/rot2.pem"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int2.pem" "$T/rot2.pem" >/dev/null \
 	|| fail "the renewal under int2 does not verify"
 [ "$(cert_rows "renews_serial = '$ROT' and issuer = 'int2'")" = 1 ] || fail "the renewal's row"
-pass "an issuing CA replaced: its certificates renew under the new one with it in former_issuers (403 not-genuine without), a former_issuers file without a certificate or with a leaf refused at start"
+renew_rc1
+[ "$STATUS" = 200 ] || fail "collecting a renewal int signed, after int was replaced: $STATUS $BODY"
+json_field '["certificate"]' > "$T/rc1new.pem"; json_field '["chain"]' > "$T/rc1chain.pem"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/rc1chain.pem" "$T/rc1new.pem" >/dev/null 2>&1 \
+	|| fail "the collected renewal does not verify with the chain sent: $(grep -c BEGIN "$T/rc1chain.pem") certificates"
+pass "an issuing CA replaced: its certificates renew under the new one with it in former_issuers (403 not-genuine without), a renewal it signed is collected with its chain, a former_issuers file without a certificate or with a leaf refused at start"
 
 "$FRONTEND" audit-verify --conninfo "$CI" > "$T/verify.log" 2>&1 || fail "audit chain: $(cat "$T/verify.log")"
 pass "the audit chain verifies"

@@ -68,17 +68,40 @@ cp "$T/profiles.base" "$T/profiles.conf"
 start_refused "profile server: IP range fd00::/8 reaches past leaf_permitted of key int" \
 	"a profile past the running signer key's leaf_permitted"
 grep -q "event=startup_failed step=signer_keys" <<<"$OUT" || fail "the start-up refusal: $OUT"
+# unchecked_start SOCKET WANT WHAT: a frontend with signer_socket SOCKET starts (ready), having logged WANT, then stops
+unchecked_start() {
+	fe_conf
+	sed -i "s|^signer_socket = .*|signer_socket = $1|" "$T/frontend.conf"
+	"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	for _ in $(seq 200); do grepq "pid=$pid level=info event=ready " "$T/frontend.log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	grepq "pid=$pid level=warn event=signer_keys_unchecked why=\"$2" "$T/frontend.log" && grepq "pid=$pid level=info event=ready " "$T/frontend.log" \
+		|| fail "$3: $(grep "pid=$pid" "$T/frontend.log" | tail -3)"
+	kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+}
 # a signer that does not answer (sealed, not started yet) does not stop it: the check is skipped, said so
-fe_conf
-sed -i "s|^signer_socket = .*|signer_socket = $T/run/no-signer.sock|" "$T/frontend.conf"
-"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
-NOSIG=$!
-PIDS+=("$NOSIG")
-for _ in $(seq 200); do grepq "pid=$NOSIG level=info event=ready " "$T/frontend.log" && break; kill -0 "$NOSIG" 2>/dev/null || break; sleep 0.05; done
-grepq "pid=$NOSIG level=warn event=signer_keys_unchecked " "$T/frontend.log" && grepq "pid=$NOSIG level=info event=ready " "$T/frontend.log" \
-	|| fail "no signer at start-up: $(grep "pid=$NOSIG" "$T/frontend.log" | tail -3)"
-kill -TERM "$NOSIG"; wait "$NOSIG" 2>/dev/null || true
-pass "a profile past the running signer key's leaf_permitted stops the frontend at start-up (read from the signer's HELLO); a signer that does not answer leaves it unchecked, with a warning"
+unchecked_start "$T/run/no-signer.sock" "the signer did not answer" "no signer at start-up"
+# nor does a signer of an earlier release, whose HELLO reply names its keys without pins (a frontend upgraded
+# first, the signer left running rather than unsealed again): a stand-in answering as it did
+python3 - "$T/run/old-signer.sock" <<'EOP' &
+import os, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(1)
+c, _ = s.accept()
+req = c.recv(65536)  # HELLO: version 1, type 0x01, flags, request id, body length, u16 version
+body = struct.pack(">HB", 1, 1) + bytes([3]) + b"int" + bytes([1])  # version, one key: "int", certificates
+data = struct.pack(">I", len(body)) + body
+c.send(struct.pack(">BBH", 1, 0x80, 0) + req[4:8] + struct.pack(">I", len(data)) + data)
+c.recv(65536)  # until the frontend hangs up
+EOP
+OLDSIG=$!
+PIDS+=("$OLDSIG")
+for _ in $(seq 100); do [ -S "$T/run/old-signer.sock" ] && break; sleep 0.05; done
+unchecked_start "$T/run/old-signer.sock" "the signer's HELLO reply (8 bytes) carries no key pins" \
+	"a signer of an earlier release at start-up"
+kill "$OLDSIG" 2>/dev/null || true; wait "$OLDSIG" 2>/dev/null || true
+pass "a profile past the running signer key's leaf_permitted stops the frontend at start-up (read from the signer's HELLO); a signer that does not answer, or answers as an earlier release did (no pins), leaves it unchecked, with a warning"
 
 # ---- per request (profile server served anyway, its fd00::/8 past the key's pin: the signer's refusal below) ----
 export FE_CONF_EXTRA="signer_profile_check = warn"

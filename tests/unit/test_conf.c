@@ -531,6 +531,9 @@ static void test_sgn_config(void)
 		{ "socket =", "", "module, token_label or token_serial, socket and control_socket are required" },
 		{ "control_socket", "", "module, token_label or token_serial, socket and control_socket are required" },
 		{ "label = int-2026", "", "key issuing needs label, cert and operations" },
+		/* a label no request could name (frames carry printable ASCII without space) */
+		{ "label = int-2026", "label = int 2026",
+		  "label int 2026: 1 to 64 printable ASCII characters without space (as requests name it)" },
 		{ "cert = /etc/hsmca/int.pem", "", "key issuing needs label, cert and operations" },
 		{ "operations = cert, crl, ocsp", "", "key issuing needs label, cert and operations" },
 		{ "max_validity_days = 397", "", "key issuing signs certificates: max_validity_days is required" },

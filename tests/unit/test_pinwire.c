@@ -151,11 +151,11 @@ static void test_refusals(void)
 	CHECK(!pw_try(&p));
 	p = base, p.ca_dn[0] = 0x31; /* not a Name */
 	CHECK(!pw_try(&p));
-	CHECK(!pw_one(&base, "a b", 1, &b));
+	CHECK(!pw_one(&base, "a b", 1, &b) && b.failed); /* not even sent: the signer's config takes no such label */
 	dbuf_free(&b);
 	CHECK(!pw_one(&base, "", 1, &b));
 	dbuf_free(&b);
-	CHECK(!pw_one(&base, "k", 0x10, &b)); /* an operation bit nobody knows */
+	CHECK(!pw_one(&base, "k", 0x10, &b) && b.failed); /* an operation bit nobody knows */
 	dbuf_free(&b);
 	/* header and pin flags, edited in place: version, key count, family, flag bits */
 	CHECK(pw_one(&base, "k", 1, &b));
