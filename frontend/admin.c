@@ -152,6 +152,8 @@ static int admin_tx_begin(struct admin_ctx *c, bool has_target, struct db_accoun
 	}
 	bool may = actor.id != 0 && admin_may(c, &actor), found = !has_target || out_target->id != 0;
 	explicit_bzero(&actor, sizeof(actor));
+	if (has_target) /* no caller needs the target's password hash: it is not kept */
+		explicit_bzero(out_target->pw_hash, sizeof(out_target->pw_hash));
 	if (may && found)
 		return 0;
 	db_rollback(db);

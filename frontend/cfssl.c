@@ -338,6 +338,14 @@ static int cfssl_token_or_replay(struct worker *w, struct job *j, const struct p
 		cfssl_error(j, 409, msg);
 		goto answered;
 	}
+	if (st.rejected[0]) { /* for good, as a revoked one: polling it again must not file it again */
+		auth_peer_failed(w, j->peer);
+		snprintf(msg, sizeof(msg), "certificate %s, requested with this exact request, was rejected by an "
+			 "administrator: send a new request", st.rejected);
+		issue_audit_refusal(w, "-", j->peer, "rejected-request", msg);
+		cfssl_error(j, 403, msg);
+		goto answered;
+	}
 	if (!strcmp(st.status, "held") || !strcmp(st.status, "pending")) {
 		bool held = !strcmp(st.status, "held");
 		snprintf(msg, sizeof(msg),
@@ -500,7 +508,7 @@ void cfssl_sign(struct worker *w, struct job *j)
 		return;
 	}
 	if (cfssl_sign_auth(w, j, &acct))
-		return;
+		goto out;
 	if (cfssl_sign_parse(j->body, j->body_len, &s, why)) {
 		issue_audit_refusal(w, acct.name, j->peer, "bad-request", why);
 		cfssl_error(j, 400, why);
@@ -527,6 +535,7 @@ void cfssl_sign(struct worker *w, struct job *j)
 	struct issue_extra ex = { .hosts = s.r.hosts, .via = "cfssl-sign", .by_api_key = auth_is_api_key(j->auth) };
 	cfssl_issue(w, j, acct.name, p, s.r.csr, s.r.csr_len, &ex);
 out:
+	OPENSSL_cleanse(&acct, sizeof(acct)); /* its password hash */
 	cfssl_sign_free(&s);
 }
 
@@ -565,6 +574,11 @@ void cfssl_info(struct worker *w, struct job *j)
 	X509 *issuer = w->app->issuers[p - w->app->profiles.p].cert;
 	if (b && PEM_write_bio_X509(b, issuer) && (pl = BIO_get_mem_data(b, &pem)) > 0) {
 		char *cert = strndup(pem, (size_t)pl);
+		if (!cert) {
+			cfssl_error(j, 500, "out of memory");
+			BIO_free(b);
+			goto out;
+		}
 		struct dbuf u;
 		dbuf_init(&u);
 		for (size_t i = 0; i < p->n_eku; i++) {
@@ -573,7 +587,7 @@ void cfssl_info(struct worker *w, struct job *j)
 		}
 		snprintf(extra, sizeof(extra), ", \"usages\": [%.*s], \"expiry\": \"%uh\"", (int)u.len,
 			 u.data ? (const char *)u.data : "", p->max_validity_days * 24);
-		cfssl_result(j, cert ? cert : "", extra);
+		cfssl_result(j, cert, extra);
 		dbuf_free(&u);
 		free(cert);
 	} else {

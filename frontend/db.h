@@ -388,6 +388,7 @@ int db_auth_prune(struct db *db, unsigned window_s, unsigned known_s) HSMCA_WUR;
 #define DB_TOKEN_REASON_MAX 1024 /* 240 characters of UTF-8 and the NUL */
 struct db_token_state {
 	char revoked[DB_SERIAL_HEX_MAX]; /* a revoked certificate requested with the token (any claim), or "" */
+	char rejected[DB_SERIAL_HEX_MAX]; /* a request with the token (any claim) an administrator rejected, or "" */
 	char serial[DB_SERIAL_HEX_MAX];  /* the newest row of the token's last claim, or "" */
 	char status[DB_STATUS_MAX];      /* its status */
 	char reason[DB_TOKEN_REASON_MAX]; /* its failure reason if failed (the first 240 characters), else "" */

@@ -65,7 +65,8 @@ void db_token_state_free(struct db_token_state *s)
 int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned recent_seconds,
 		   struct db_token_state *out)
 {
-	static const char *const names[] = { "revoked", "serial_hex", "status", "recent", "der", "reason", "live" };
+	static const char *const names[] = { "revoked", "serial_hex", "status", "recent", "der", "reason", "live",
+					     "rejected" };
 	enum { N = sizeof(names) / sizeof(names[0]) };
 	struct db_params p = { 0 };
 	PGresult *r = NULL;
@@ -80,6 +81,9 @@ int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned re
 	rc = db_exec(db,
 		     "SELECT coalesce((SELECT r.serial_hex FROM certificates r WHERE r.authsign_token = $1 "
 		     "AND r.status = 'revoked' LIMIT 1), '') AS revoked, "
+		     "coalesce((SELECT r.serial_hex FROM certificates r JOIN approvals a ON a.object = r.serial_hex "
+		     "AND a.action = 'certificate.issue' WHERE r.authsign_token = $1 AND a.status = 'rejected' LIMIT 1), "
+		     "'') AS rejected, "
 		     "coalesce(c.serial_hex, '') AS serial_hex, coalesce(c.status, '') AS status, "
 		     "coalesce(c.updated_at > now() - make_interval(secs => $2::integer), false)::text AS recent, c.der, "
 		     "left(coalesce(c.failure_reason, ''), 240) AS reason, coalesce(c.live, false)::text AS live "
@@ -100,7 +104,8 @@ int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned re
 	    (rc = db_copy_text(db, r, 0, cols[2], out->status, sizeof(out->status))) ||
 	    (rc = db_copy_text(db, r, 0, cols[3], recent, sizeof(recent))) ||
 	    (rc = db_copy_text(db, r, 0, cols[5], out->reason, sizeof(out->reason))) ||
-	    (rc = db_copy_text(db, r, 0, cols[6], live, sizeof(live))))
+	    (rc = db_copy_text(db, r, 0, cols[6], live, sizeof(live))) ||
+	    (rc = db_copy_text(db, r, 0, cols[7], out->rejected, sizeof(out->rejected))))
 		goto out;
 	out->recent = strcmp(recent, "true") == 0;
 	out->live = strcmp(live, "true") == 0;

@@ -13,6 +13,7 @@ fe_setup_backend
 export FE_CONF_EXTRA="signer_profile_check = warn"
 fe_profiles
 KEY=00112233445566778899aabbccddeeff0123456789abcdef0123456789abcdef
+MKEY=ffeeddccbbaa99887766554433221100fedcba9876543210fedcba9876543210 # cfssl-mail's own key
 cat >> "$T/profiles.conf" <<EOC
 
 [profile cfssl-server]
@@ -72,7 +73,7 @@ max_validity_days = 90
 key_usage = digitalSignature
 eku = serverAuth
 accounts = cfssl-client
-cfssl_key = $KEY
+cfssl_key = $MKEY
 cfssl_account = cfssl-client
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
@@ -177,7 +178,7 @@ pass "wrong auth key, a host outside the profile and unauthenticated /sign are r
 # replay and stale timestamps (the token covers the request bytes only)
 authsign() { # authsign TIMESTAMP [REQUEST FIELDS (JSON)] [CURL ARGS...]: POSTs one authsign body built like cfssl
 	# does; prints the HTTP status
-	python3 - "$T/c1.csr" "$KEY" "$1" "${2:-{\}}" > "$T/authsign.json" <<'PY'
+	python3 - "$T/c1.csr" "${AKEY:-$KEY}" "$1" "${2:-{\}}" > "$T/authsign.json" <<'PY'
 import base64, hashlib, hmac, json, sys
 fields = {"hosts": ["replay.example.com"], "certificate_request": open(sys.argv[1]).read(),
           "profile": "cfssl-server", "crl_override": "", "label": ""}
@@ -232,7 +233,12 @@ pass "a replayed authsign body gets the certificate its first request produced (
 # else a URI, else a DNS name; every entry that was not an IP address was taken for a DNS name, so an email
 # address was refused as a malformed DNS name even where the profile allows email names
 cp "$T/authsign.json" "$T/hosts.keep"
-st=$(authsign "$(date +%s)" '{"profile": "cfssl-mail", "hosts": ["mail.example.com", "ops@mail.example.com", "10.0.0.7"]}' --interface 127.0.0.28)
+# (each profile's key is its own: another profile's key signs nothing under it, either way)
+st=$(authsign "$(date +%s)" '{"profile": "cfssl-mail", "hosts": ["mail.example.com"]}' --interface 127.0.0.30)
+[ "$st" = 401 ] && grep -q 'invalid token' "$T/authsign.out" || fail "cfssl-mail under cfssl-server's key: $st $(cat "$T/authsign.out")"
+st=$(AKEY=$MKEY authsign "$(date +%s)" '{"hosts": ["mail.example.com"]}' --interface 127.0.0.30)
+[ "$st" = 401 ] && grep -q 'invalid token' "$T/authsign.out" || fail "cfssl-server under cfssl-mail's key: $st $(cat "$T/authsign.out")"
+st=$(AKEY=$MKEY authsign "$(date +%s)" '{"profile": "cfssl-mail", "hosts": ["mail.example.com", "ops@mail.example.com", "10.0.0.7"]}' --interface 127.0.0.28)
 [ "$st" = 200 ] || fail "authsign with an email host under a profile that allows email: $st $(cat "$T/authsign.out")"
 out_serial >/dev/null
 openssl x509 -in "$T/authsign.pem" -noout -ext subjectAltName > "$T/mail.san" || fail "the email host's certificate: no SAN"
@@ -394,6 +400,24 @@ kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recove
 [ "$(authsign "$(date +%s)" '{"hosts": ["cleanup3.example.com"]}')" = 200 ] || fail "a fresh authsign (the third cleanup): $(cat "$T/authsign.out")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 0 ] \
 	|| fail "the cleanup kept the token of a request issued longer ago than the hold"
+# a held request an administrator rejects stays rejected: its replays get 403 naming it, also once the hold has
+# ended (before: 502 with the reason within the hold, then the same request filed again for a new approval)
+st=$(authsign "$(date +%s)" '{"profile": "cfssl-held", "hosts": ["rejected.example.com"]}')
+[ "$st" = 202 ] || fail "authsign held (to be rejected): $st $(cat "$T/authsign.out")"
+cp "$T/authsign.json" "$T/rej.json"
+SR=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where authsign_token = decode('$(tok_hex "$T/rej.json")', 'hex')")
+AR=$(pg_psql "$T/pg" owner -c "select id from approvals where object = '$SR'")
+st=$(curl -sS -o "$T/approve.out" -w '%{http_code}' -X POST -u "ops-admin:cfssl admin password 1" \
+	-d '{"reason": "not for this host"}' "$URL/api/v1/approvals/$AR/reject")
+[ "$st" = 200 ] || fail "reject the held authsign request: $st $(cat "$T/approve.out")"
+for when in held expired; do
+	[ "$when" = held ] || age "$T/rej.json"
+	st=$(replay "$T/rej.json" --interface 127.0.0.29)
+	[ "$st" = 403 ] && grep -q "certificate $SR, requested with this exact request, was rejected by an administrator" "$T/authsign.out" \
+		|| fail "replay of a rejected request ($when): $st $(cat "$T/authsign.out")"
+done
+[ "$(token_certs "$T/rej.json")" = 1 ] || fail "a rejected request was filed again"
+pass "a held authsign request an administrator rejected is refused for good (403 naming it), never filed again"
 # a request the signer refuses (here a key label it does not hold: 502, the row failed) is told so again on
 # every retry within the hold (502 with the reason); it was refused as a replay (401, audited) and counted
 # as a failed proof, so that a client retrying a few times locked its address out (429)
