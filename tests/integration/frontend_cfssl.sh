@@ -302,12 +302,16 @@ pass "authsign tokens are held in the database for 600 s: a replay after a resta
 # within the hold or after it: a captured request must not get a compromised key certified again (until 011
 # it did once the 600 s hold was over)
 pg_psql "$T/pg" owner -c "$(revoke_sql "$S1")" >/dev/null
-for when in held expired; do
-	[ "$when" = held ] || age "$T/fresh.json"
-	st=$(replay "$T/fresh.json" --interface 127.0.0.24)
-	[ "$st" = 409 ] && grep -q "certificate $S1, issued for this exact request, is revoked" "$T/authsign.out" \
-		|| fail "the request of a revoked certificate ($when): $st $(cat "$T/authsign.out")"
-done
+refused_for_good() { # BODY ADDRESS STATUS TEXT WHAT: replays of BODY from ADDRESS get STATUS and TEXT, within the
+	# hold and after it
+	for when in held expired; do
+		[ "$when" = held ] || age "$1"
+		st=$(replay "$1" --interface "$2")
+		[ "$st" = "$3" ] && grep -q "$4" "$T/authsign.out" || fail "$5 ($when): $st $(cat "$T/authsign.out")"
+	done
+}
+refused_for_good "$T/fresh.json" 127.0.0.24 409 "certificate $S1, issued for this exact request, is revoked" \
+	"the request of a revoked certificate"
 [ "$(token_certs "$T/fresh.json")" = 2 ] || fail "the request of a revoked certificate made another one"
 audit_has 'is revoked: send a new CSR' || fail "the refusal of a revoked certificate's request is not audited"
 pass "the request bytes of a revoked certificate are refused for good (409, audited), within the token's hold or after it"
@@ -410,12 +414,8 @@ AR=$(pg_psql "$T/pg" owner -c "select id from approvals where object = '$SR'")
 st=$(curl -sS -o "$T/approve.out" -w '%{http_code}' -X POST -u "ops-admin:cfssl admin password 1" \
 	-d '{"reason": "not for this host"}' "$URL/api/v1/approvals/$AR/reject")
 [ "$st" = 200 ] || fail "reject the held authsign request: $st $(cat "$T/approve.out")"
-for when in held expired; do
-	[ "$when" = held ] || age "$T/rej.json"
-	st=$(replay "$T/rej.json" --interface 127.0.0.29)
-	[ "$st" = 403 ] && grep -q "certificate $SR, requested with this exact request, was rejected by an administrator" "$T/authsign.out" \
-		|| fail "replay of a rejected request ($when): $st $(cat "$T/authsign.out")"
-done
+refused_for_good "$T/rej.json" 127.0.0.29 403 "certificate $SR, requested with this exact request, was rejected by an administrator" \
+	"replay of a rejected request"
 [ "$(token_certs "$T/rej.json")" = 1 ] || fail "a rejected request was filed again"
 pass "a held authsign request an administrator rejected is refused for good (403 naming it), never filed again"
 # a request the signer refuses (here a key label it does not hold: 502, the row failed) is told so again on
