@@ -50,16 +50,17 @@ fe_setup_backend() {
 }
 
 # fe_profile_gated: appends the profile "gated" (needs_approval; alice and ops-admin) to $T/profiles.conf
+# fe_profile_gated [NAME [MAX_VALIDITY_DAYS]]: appends a profile that needs approval (gated, 30 days)
 fe_profile_gated() {
 	cat >> "$T/profiles.conf" <<EOC
 
-[profile gated]
+[profile ${1:-gated}]
 issuer = int
 issuer_cert = $T/ca/int.pem
 key_types = p256, rsa2048
 dns_suffixes = .example.com
 max_sans = 2
-max_validity_days = 30
+max_validity_days = ${2:-30}
 key_usage = digitalSignature
 eku = serverAuth
 accounts = alice, ops-admin

@@ -12,6 +12,7 @@ source "$(dirname "$0")/frontend_lib.sh"
 FE_MORE_INTS="int2:p256" fe_setup_backend # int2: the intermediate that replaces int at the end
 fe_profiles
 fe_profile_gated
+fe_profile_gated gated-short 1 # approved after it would have expired (below)
 cat >> "$T/profiles.conf" <<EOC
 
 [profile operator]
@@ -25,20 +26,6 @@ key_usage = digitalSignature
 eku = clientAuth
 accounts = ops-admin2
 login = yes
-crl_url = http://127.0.0.1:$PORT/crl/int.crl
-ocsp_url = http://127.0.0.1:$PORT/ocsp
-
-[profile gated-short]
-issuer = int
-issuer_cert = $T/ca/int.pem
-key_types = p256
-dns_suffixes = .example.com
-max_sans = 1
-max_validity_days = 1
-key_usage = digitalSignature
-eku = serverAuth
-accounts = alice
-needs_approval = yes
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 
