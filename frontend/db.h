@@ -392,7 +392,8 @@ struct db_token_state {
 	char serial[DB_SERIAL_HEX_MAX];  /* the newest row of the token's last claim, or "" */
 	char status[DB_STATUS_MAX];      /* its status */
 	char reason[DB_TOKEN_REASON_MAX]; /* its failure reason if failed (the first 240 characters), else "" */
-	bool recent;                     /* it last changed (was issued) within recent_seconds */
+	bool recent;                     /* it last changed (was issued) within recent_seconds, or within an
+					  * approval's TTL (DB_APPROVAL_TTL_DEFAULT) if an administrator approved it */
 	bool live;                       /* the token's hold has not ended (its expires_at is not past) */
 	uint8_t *der;                    /* its certificate if issued (owned: db_token_state_free), else NULL */
 	size_t der_len;

@@ -3,7 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_lifecycle.h"
 #include "db_priv.h"
+
+#define DB_TOKEN_APPROVED_SECS_TEXT "604800" /* DB_APPROVAL_TTL_DEFAULT */
+_Static_assert(DB_APPROVAL_TTL_DEFAULT == 604800, "DB_TOKEN_APPROVED_SECS_TEXT is the approval TTL");
+
+/* A certificate row c issued after an administrator approved it (its approval's status): a client polling
+ * the request may come back any time an approval may take, so it is answered for that long (SQL fragment). */
+#define DB_TOKEN_APPROVED_SQL                                                                                  \
+	"EXISTS (SELECT 1 FROM approvals a WHERE a.object = c.serial_hex AND a.action = 'certificate.issue' "   \
+	"AND a.status = 'approved')"
 
 int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds, bool prune)
 {
@@ -14,15 +24,17 @@ int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned tt
 
 	snprintf(ttl, sizeof ttl, "%u", ttl_seconds);
 	/* a token whose request is still held or being signed stays, and so does one whose certificate was issued
-	 * within the hold's length (an approval or the recovery pass, long after the token expired): their replays
-	 * are answered from that row (db_token_state) */
+	 * within the hold's length (the recovery pass, long after the token expired), or within an approval's
+	 * (an administrator approved it): their replays are answered from that row (db_token_state) */
 	if (prune) {
 		db_params_text(&p, ttl);
 		rc = db_exec_cmd(db,
 				 "DELETE FROM authsign_tokens t WHERE t.expires_at < now() AND NOT EXISTS "
 				 "(SELECT 1 FROM certificates c WHERE c.authsign_token = t.token "
 				 "AND (c.status IN ('held', 'pending') OR (c.status = 'issued' "
-				 "AND c.updated_at > now() - make_interval(secs => $1::integer))))",
+				 "AND c.updated_at > now() - make_interval(secs => $1::integer)) OR (c.status = 'issued' "
+				 "AND c.updated_at > now() - make_interval(secs => " DB_TOKEN_APPROVED_SECS_TEXT ") AND "
+				 DB_TOKEN_APPROVED_SQL ")))",
 				 &p);
 		if (rc)
 			return rc;
@@ -85,10 +97,11 @@ int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned re
 		     "AND a.action = 'certificate.issue' WHERE r.authsign_token = $1 AND a.status = 'rejected' LIMIT 1), "
 		     "'') AS rejected, "
 		     "coalesce(c.serial_hex, '') AS serial_hex, coalesce(c.status, '') AS status, "
-		     "coalesce(c.updated_at > now() - make_interval(secs => $2::integer), false)::text AS recent, c.der, "
+		     "coalesce(c.updated_at > now() - make_interval(secs => CASE WHEN c.approved THEN "
+		     DB_TOKEN_APPROVED_SECS_TEXT " ELSE $2::integer END), false)::text AS recent, c.der, "
 		     "left(coalesce(c.failure_reason, ''), 240) AS reason, coalesce(c.live, false)::text AS live "
 		     "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT c.serial_hex, c.status, c.updated_at, c.der, "
-		     "c.failure_reason, t.expires_at >= now() AS live "
+		     "c.failure_reason, t.expires_at >= now() AS live, " DB_TOKEN_APPROVED_SQL " AS approved "
 		     "FROM authsign_tokens t JOIN certificates c ON c.authsign_token = t.token "
 		     "AND c.created_at >= t.seen_at WHERE t.token = $1 "
 		     "ORDER BY c.id DESC LIMIT 1) AS c ON true",

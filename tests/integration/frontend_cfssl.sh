@@ -200,12 +200,12 @@ tok_hex() { python3 -c 'import base64,json,sys; print(base64.b64decode(json.load
 token_certs() { # certificates requested with the token of body $1, and whether the rows carry it
 	pg_psql "$T/pg" owner -c "select count(*) from certificates where authsign_token = decode('$(tok_hex "$1")', 'hex')"
 }
-age() { # age BODY: as if 700 s had passed for the token of BODY: its hold over, its certificates 700 s old
-	local t; t=$(tok_hex "$1")
-	pg_psql "$T/pg" owner -c "update authsign_tokens set seen_at = seen_at - interval '700 s',
-		expires_at = expires_at - interval '700 s' where token = decode('$t', 'hex')" >/dev/null
+age() { # age BODY [SECONDS]: as if SECONDS (700) had passed for the token of BODY: its hold over, its certificates that old
+	local t s=${2:-700}; t=$(tok_hex "$1")
+	pg_psql "$T/pg" owner -c "update authsign_tokens set seen_at = seen_at - interval '$s s',
+		expires_at = expires_at - interval '$s s' where token = decode('$t', 'hex')" >/dev/null
 	pg_psql "$T/pg" owner -c "begin; alter table certificates disable trigger user; update certificates set
-		created_at = created_at - interval '700 s', updated_at = updated_at - interval '700 s'
+		created_at = created_at - interval '$s s', updated_at = updated_at - interval '$s s'
 		where authsign_token = decode('$t', 'hex'); alter table certificates enable trigger user; commit" >/dev/null
 }
 [ "$(authsign "$(date +%s)")" = 200 ] || fail "fresh authsign: $(cat "$T/authsign.out")"
@@ -398,12 +398,22 @@ kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recove
 st=$(replay "$T/held.json")
 [ "$st" = 200 ] && [ "$(out_serial)" = "$SH" ] || fail "poll after the approval and a cleanup: $st $(cat "$T/authsign.out")"
 [ "$(token_certs "$T/held.json")" = 1 ] || fail "polling an approved request after a cleanup made another one"
-# ... and once it has been issued for longer than the hold, the cleanup deletes the token
+# ... and, approved, for as long as an approval may take: a client polling less often than the hold still gets
+# it (before, once it had been issued longer ago than 600 s, the poll filed the same request again for a new
+# approval, and a client polling hourly never got a certificate); past that the cleanup deletes the token
 age "$T/held.json"
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
 [ "$(authsign "$(date +%s)" '{"hosts": ["cleanup3.example.com"]}')" = 200 ] || fail "a fresh authsign (the third cleanup): $(cat "$T/authsign.out")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 1 ] \
+	|| fail "the cleanup deleted the token of an approved request issued 700 s ago"
+st=$(replay "$T/held.json")
+[ "$st" = 200 ] && [ "$(out_serial)" = "$SH" ] || fail "poll 700 s after the approval: $st $(cat "$T/authsign.out")"
+[ "$(token_certs "$T/held.json")" = 1 ] || fail "polling an approved request 700 s later filed it again"
+age "$T/held.json" $((8 * 86400))
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+[ "$(authsign "$(date +%s)" '{"hosts": ["cleanup4.example.com"]}')" = 200 ] || fail "a fresh authsign (the fourth cleanup): $(cat "$T/authsign.out")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 0 ] \
-	|| fail "the cleanup kept the token of a request issued longer ago than the hold"
+	|| fail "the cleanup kept the token of an approved request issued 8 days ago"
 # a held request an administrator rejects stays rejected: its replays get 403 naming it, also once the hold has
 # ended (before: 502 with the reason within the hold, then the same request filed again for a new approval)
 st=$(authsign "$(date +%s)" '{"profile": "cfssl-held", "hosts": ["rejected.example.com"]}')

@@ -174,16 +174,17 @@ for _ in $(seq 200); do [ -e "$T/idle-connected" ] && break; sleep 0.1; done
 [ -e "$T/idle-connected" ] || fail "the 200 idle connections were not made"
 timeout 20 "$SGNTOOL" leaf label=int issuer="$T/ca/int.pem" out="$T/leaf3b.pem" socket="$T/run/signer.sock" >/dev/null \
 	|| fail "a client was kept out by 200 idle connections"
-# 128 slots, 72 idle connections queued behind them and the client's: at least 73 closed for new ones. The
-# client may get in on one worker while the other still works through its queue: wait for the count (up to
-# 10 s) with the idle connections still open
+# 128 slots for 200 idle connections and the client's: once all are in, at least 72 of the idle ones were closed
+# for new ones (73 if the client's took a full slot too; 72 when the client, signed and gone, left a free slot
+# that the last queued one took: a fresh-clone CI run counted exactly 72). The client may get in on one worker
+# while the other still works through its queue: wait for the count (up to 10 s) with the idle ones still open
 for _ in $(seq 100); do
 	ev=$(($(grep -c 'event=client_evicted' "$T/signer.log" || true) - ev0))
-	[ "$ev" -ge 73 ] && break
+	[ "$ev" -ge 72 ] && break
 	sleep 0.1
 done
 kill "$IDLE"; wait "$IDLE" 2>/dev/null || true
-[ "$ev" -ge 73 ] || fail "only $ev idle connections evicted"
+[ "$ev" -ge 72 ] || fail "only $ev idle connections evicted"
 X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf3c.pem" >/dev/null || fail "signer stopped serving after evictions"
 pass "200 idle connections (more than the 128 slots): the longest idle ones are closed for new ones ($ev), a signing client gets in"
 
