@@ -307,12 +307,15 @@ static void cfssl_error_replay(struct worker *w, struct job *j, const struct pro
  * bytes) from the certificates requested with it (schema 011). 0: taken, go on and issue; 1: answered here.
  *   - a certificate it produced was revoked: refused for good (a captured request must not get a
  *     compromised key certified again; the key's holder sends a new CSR); audited, a failed proof;
+ *   - its newest request was rejected by an administrator: refused for good (403), an answer from a row;
  *   - the row of its last claim is held for approval or being signed: the client is told so (202, 409);
  *   - that row failed (the signer refused its TBS, or recovery failed it): the client is told so again (502
  *     with its reason), not refused as a replay and counted as a failed proof, as before; a new attempt needs
- *     new bytes or the hold's end (a replayer cannot make the signer refuse without limit);
- *   - that row was issued within the last CFSSL_WINDOW * 2 seconds: it is sent again (a client retrying after
- *     a lost answer, or polling until an administrator approved);
+ *     new bytes or the hold's end, or, approved, an approval's length (a replayer cannot make the signer
+ *     refuse without limit);
+ *   - that row was issued within the last CFSSL_WINDOW * 2 seconds, or, approved and not expired, within an
+ *     approval's length (DB_APPROVAL_TTL_DEFAULT): it is sent again (a client retrying after a lost answer,
+ *     or polling until an administrator approved, however seldom);
  *   - else the token is taken: within its hold (a request that produced no certificate: refused, or still
  *     before its intent) a replay refusal, audited and a failed proof, as before 011; after it the same bytes
  *     get a new certificate, as cfssl gives them (clients that renew by sending the same CSR again).
@@ -338,11 +341,10 @@ static int cfssl_token_or_replay(struct worker *w, struct job *j, const struct p
 		cfssl_error(j, 409, msg);
 		goto answered;
 	}
-	if (st.rejected[0]) { /* for good, as a revoked one: polling it again must not file it again */
-		auth_peer_failed(w, j->peer);
+	if (st.rejected[0]) { /* for good: polling it again must not file it again (the rejection is audited) */
 		snprintf(msg, sizeof(msg), "certificate %s, requested with this exact request, was rejected by an "
 			 "administrator: send a new request", st.rejected);
-		issue_audit_refusal(w, "-", j->peer, "rejected-request", msg);
+		log_event("info", "authsign_replay_answered", "serial=%s status=rejected peer=%s", st.rejected, j->peer);
 		cfssl_error(j, 403, msg);
 		goto answered;
 	}

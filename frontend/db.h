@@ -388,13 +388,15 @@ int db_auth_prune(struct db *db, unsigned window_s, unsigned known_s) HSMCA_WUR;
 #define DB_TOKEN_REASON_MAX 1024 /* 240 characters of UTF-8 and the NUL */
 struct db_token_state {
 	char revoked[DB_SERIAL_HEX_MAX]; /* a revoked certificate requested with the token (any claim), or "" */
-	char rejected[DB_SERIAL_HEX_MAX]; /* a request with the token (any claim) an administrator rejected, or "" */
+	char rejected[DB_SERIAL_HEX_MAX]; /* the newest request with the token (any claim), if an administrator
+					   * rejected it, or "" */
 	char serial[DB_SERIAL_HEX_MAX];  /* the newest row of the token's last claim, or "" */
 	char status[DB_STATUS_MAX];      /* its status */
 	char reason[DB_TOKEN_REASON_MAX]; /* its failure reason if failed (the first 240 characters), else "" */
-	bool recent;                     /* it last changed (was issued) within recent_seconds, or within an
-					  * approval's TTL (DB_APPROVAL_TTL_DEFAULT) if an administrator approved it */
-	bool live;                       /* the token's hold has not ended (its expires_at is not past) */
+	bool recent;                     /* it last changed (was issued) within recent_seconds, or, approved by an
+					  * administrator and not expired, within an approval's TTL (DB_APPROVAL_TTL_DEFAULT) */
+	bool live;                       /* the token's hold has not ended (its expires_at is not past), or the row,
+					  * approved by an administrator, last changed within an approval's TTL */
 	uint8_t *der;                    /* its certificate if issued (owned: db_token_state_free), else NULL */
 	size_t der_len;
 };

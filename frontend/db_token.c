@@ -24,16 +24,18 @@ int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned tt
 
 	snprintf(ttl, sizeof ttl, "%u", ttl_seconds);
 	/* a token whose request is still held or being signed stays, and so does one whose certificate was issued
-	 * within the hold's length (the recovery pass, long after the token expired), or within an approval's
-	 * (an administrator approved it): their replays are answered from that row (db_token_state) */
+	 * within the hold's length (the recovery pass, long after the token expired), or, approved by an
+	 * administrator, one issued (and not expired) or failed at the signer within an approval's length: their
+	 * replays are answered from that row (db_token_state) */
 	if (prune) {
 		db_params_text(&p, ttl);
 		rc = db_exec_cmd(db,
 				 "DELETE FROM authsign_tokens t WHERE t.expires_at < now() AND NOT EXISTS "
 				 "(SELECT 1 FROM certificates c WHERE c.authsign_token = t.token "
 				 "AND (c.status IN ('held', 'pending') OR (c.status = 'issued' "
-				 "AND c.updated_at > now() - make_interval(secs => $1::integer)) OR (c.status = 'issued' "
-				 "AND c.updated_at > now() - make_interval(secs => " DB_TOKEN_APPROVED_SECS_TEXT ") AND "
+				 "AND c.updated_at > now() - make_interval(secs => $1::integer)) OR "
+				 "(c.updated_at > now() - make_interval(secs => " DB_TOKEN_APPROVED_SECS_TEXT ") "
+				 "AND (c.status = 'failed' OR (c.status = 'issued' AND c.not_after > now())) AND "
 				 DB_TOKEN_APPROVED_SQL ")))",
 				 &p);
 		if (rc)
@@ -93,14 +95,16 @@ int db_token_state(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned re
 	rc = db_exec(db,
 		     "SELECT coalesce((SELECT r.serial_hex FROM certificates r WHERE r.authsign_token = $1 "
 		     "AND r.status = 'revoked' LIMIT 1), '') AS revoked, "
-		     "coalesce((SELECT r.serial_hex FROM certificates r JOIN approvals a ON a.object = r.serial_hex "
-		     "AND a.action = 'certificate.issue' WHERE r.authsign_token = $1 AND a.status = 'rejected' LIMIT 1), "
-		     "'') AS rejected, "
+		     /* the newest request with the token (any claim) was rejected: after that nothing is filed again */
+		     "coalesce((SELECT r.serial_hex FROM (SELECT serial_hex FROM certificates WHERE authsign_token = $1 "
+		     "ORDER BY id DESC LIMIT 1) r JOIN approvals a ON a.object = r.serial_hex "
+		     "AND a.action = 'certificate.issue' AND a.status = 'rejected'), '') AS rejected, "
 		     "coalesce(c.serial_hex, '') AS serial_hex, coalesce(c.status, '') AS status, "
-		     "coalesce(c.updated_at > now() - make_interval(secs => CASE WHEN c.approved THEN "
-		     DB_TOKEN_APPROVED_SECS_TEXT " ELSE $2::integer END), false)::text AS recent, c.der, "
-		     "left(coalesce(c.failure_reason, ''), 240) AS reason, coalesce(c.live, false)::text AS live "
-		     "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT c.serial_hex, c.status, c.updated_at, c.der, "
+		     "coalesce(c.updated_at > now() - make_interval(secs => CASE WHEN c.approved AND c.not_after > now() "
+		     "THEN " DB_TOKEN_APPROVED_SECS_TEXT " ELSE $2::integer END), false)::text AS recent, c.der, "
+		     "left(coalesce(c.failure_reason, ''), 240) AS reason, coalesce(c.live OR (c.approved AND "
+		     "c.updated_at > now() - make_interval(secs => " DB_TOKEN_APPROVED_SECS_TEXT ")), false)::text AS live "
+		     "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT c.serial_hex, c.status, c.updated_at, c.not_after, c.der, "
 		     "c.failure_reason, t.expires_at >= now() AS live, " DB_TOKEN_APPROVED_SQL " AS approved "
 		     "FROM authsign_tokens t JOIN certificates c ON c.authsign_token = t.token "
 		     "AND c.created_at >= t.seen_at WHERE t.token = $1 "

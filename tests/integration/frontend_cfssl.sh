@@ -93,6 +93,11 @@ cfssl_account = cfssl-client
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
+# cfssl-held-long: cfssl-held asking for more validity than the signer key's pin (397 days): approved, refused
+{ echo; awk '/^\[profile cfssl-held\]/ { p = 1 } p && /^$/ { exit } p' "$T/profiles.conf" \
+	| sed 's/^\[profile cfssl-held\]/[profile cfssl-held-long]/; s/^max_validity_days = .*/max_validity_days = 500/'; } \
+	>> "$T/profiles.conf"
+grep -q '^\[profile cfssl-held-long\]' "$T/profiles.conf" || fail "no cfssl-held-long profile"
 fe_start
 fe_requester cfssl-client # the account the auth key stands for: it must exist, be enabled and may request
 cfg() { # cfg KEY: a cfssl client config whose profile signs through our authsign
@@ -426,8 +431,42 @@ st=$(curl -sS -o "$T/approve.out" -w '%{http_code}' -X POST -u "ops-admin:cfssl 
 [ "$st" = 200 ] || fail "reject the held authsign request: $st $(cat "$T/approve.out")"
 refused_for_good "$T/rej.json" 127.0.0.29 403 "certificate $SR, requested with this exact request, was rejected by an administrator" \
 	"replay of a rejected request"
+for i in 1 2 3 4 5 6; do # an answer from a row: a client may poll it (not counted as a failed proof: no 429)
+	st=$(replay "$T/rej.json" --interface 127.0.0.29)
+	[ "$st" = 403 ] || fail "poll $i of a rejected request: $st $(cat "$T/authsign.out")"
+done
 [ "$(token_certs "$T/rej.json")" = 1 ] || fail "a rejected request was filed again"
-pass "a held authsign request an administrator rejected is refused for good (403 naming it), never filed again"
+pass "a held authsign request an administrator rejected is refused for good (403 naming it, polls not limited), never filed again"
+approve_token() { # approve_token BODY: approves the held request of BODY's token (the approval's status in $st)
+	local s a; s=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where authsign_token = decode('$(tok_hex "$1")', 'hex')")
+	a=$(pg_psql "$T/pg" owner -c "select id from approvals where object = '$s'")
+	st=$(curl -sS -o "$T/approve.out" -w '%{http_code}' -X POST -u "ops-admin:cfssl admin password 1" "$URL/api/v1/approvals/$a/approve")
+	TOK_SERIAL=$s
+}
+# approved, then refused by the signer: polls are told so (502, the reason) for as long as an approval may
+# take, not only within the hold (after it, the same request was filed again for a new approval)
+st=$(authsign "$(date +%s)" '{"profile": "cfssl-held-long", "hosts": ["long.example.com"]}')
+[ "$st" = 202 ] || fail "authsign held (cfssl-held-long): $st $(cat "$T/authsign.out")"
+cp "$T/authsign.json" "$T/long.json"
+approve_token "$T/long.json"
+[ "$st" = 502 ] || fail "approving what the signer refuses: $st $(cat "$T/approve.out")"
+age "$T/long.json"
+st=$(replay "$T/long.json" --interface 127.0.0.31)
+[ "$st" = 502 ] && grep -q "certificate $TOK_SERIAL for this exact request failed" "$T/authsign.out" \
+	|| fail "poll 700 s after an approval the signer refused: $st $(cat "$T/authsign.out")"
+[ "$(token_certs "$T/long.json")" = 1 ] || fail "polling an approved request the signer refused filed it again"
+# an approved certificate that has expired is no answer: the same bytes are a new request then
+st=$(authsign "$(date +%s)" '{"profile": "cfssl-held", "hosts": ["gone.example.com"]}')
+[ "$st" = 202 ] || fail "authsign held (to expire): $st $(cat "$T/authsign.out")"
+cp "$T/authsign.json" "$T/gone.json"
+approve_token "$T/gone.json"
+[ "$st" = 200 ] || fail "approve (to expire): $st $(cat "$T/approve.out")"
+pg_psql "$T/pg" owner -c "begin; alter table certificates disable trigger user; update certificates set
+	not_after = now() - interval '1 s' where serial_hex = '$TOK_SERIAL'; alter table certificates enable trigger user; commit" >/dev/null
+age "$T/gone.json"
+st=$(replay "$T/gone.json" --interface 127.0.0.31)
+[ "$st" = 202 ] && [ "$(token_certs "$T/gone.json")" = 2 ] || fail "poll of an approved certificate since expired: $st $(cat "$T/authsign.out")"
+pass "an approved authsign request is answered for as long as an approval may take: refused by the signer, 502 with the reason; issued, its certificate until it expires, then the same bytes are a new request"
 # a request the signer refuses (here a key label it does not hold: 502, the row failed) is told so again on
 # every retry within the hold (502 with the reason); it was refused as a replay (401, audited) and counted
 # as a failed proof, so that a client retrying a few times locked its address out (429)
