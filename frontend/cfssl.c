@@ -28,7 +28,10 @@ static int cfssl_token_take(struct worker *w, const uint8_t *token, time_t now)
 	long long last = pruned_at;
 	bool prune = now - last >= CFSSL_PRUNE_SECONDS &&
 		     atomic_compare_exchange_strong(&pruned_at, &last, (long long)now);
-	int rc = db_token_claim(w->db, token, 2 * CFSSL_WINDOW, prune);
+	/* a cleanup that fails (a lock, a statement timeout) costs this request nothing: the next one tries again */
+	if (prune && db_token_prune(w->db, 2 * CFSSL_WINDOW))
+		log_event("warn", "authsign_prune_failed", "worker=%u why=\"%s\"", w->id, db_errmsg(w->db));
+	int rc = db_token_claim(w->db, token, 2 * CFSSL_WINDOW);
 
 	if (rc == HSMCA_ERR_EXISTS)
 		return 1;

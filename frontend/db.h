@@ -347,9 +347,12 @@ int db_rows_reseal(struct db *db, const uint8_t *old_key, const struct db_reseal
 #define DB_TOKEN_LEN 32 /* an authsign token (HMAC-SHA-256) */
 /* Takes an authsign token for ttl_seconds (its own statement, autocommit; schema 006): 0 if it was not
  * held (new, or its last hold expired), HSMCA_ERR_EXISTS if another request holds it (a replay, from any
- * frontend of the database). With prune, expired tokens are deleted first, but not those whose request is
- * held or pending, or was issued within ttl_seconds (their replays are answered from that row). */
-int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds, bool prune) HSMCA_WUR;
+ * frontend of the database). */
+int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds) HSMCA_WUR;
+/* Deletes expired tokens (its own statement, autocommit), but not those whose request is held or pending, or
+ * was issued within ttl_seconds, or, approved by an administrator, was issued (not expired) or failed within
+ * an approval's length (their replays are answered from that row: db_token_state). */
+int db_token_prune(struct db *db, unsigned ttl_seconds) HSMCA_WUR;
 /* Ends the hold of an authsign token at once (its own statement) unless its current claim wrote a row: a
  * request that failed for a reason of ours (a 5xx) before its intent was committed may be sent again at
  * once, while one whose row is pending keeps the hold (a retry is told it is being signed, then gets it) and

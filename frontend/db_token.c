@@ -15,7 +15,24 @@ _Static_assert(DB_APPROVAL_TTL_DEFAULT == 604800, "DB_TOKEN_APPROVED_SECS_TEXT i
 	"EXISTS (SELECT 1 FROM approvals a WHERE a.object = c.serial_hex AND a.action = 'certificate.issue' "   \
 	"AND a.status = 'approved')"
 
-int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds, bool prune)
+int db_token_prune(struct db *db, unsigned ttl_seconds)
+{
+	struct db_params p = { 0 };
+	char ttl[16];
+	snprintf(ttl, sizeof ttl, "%u", ttl_seconds);
+	db_params_text(&p, ttl);
+	return db_exec_cmd(db,
+			   "DELETE FROM authsign_tokens t WHERE t.expires_at < now() AND NOT EXISTS "
+			   "(SELECT 1 FROM certificates c WHERE c.authsign_token = t.token "
+			   "AND (c.status IN ('held', 'pending') OR (c.status = 'issued' "
+			   "AND c.updated_at > now() - make_interval(secs => $1::integer)) OR "
+			   "(c.updated_at > now() - make_interval(secs => " DB_TOKEN_APPROVED_SECS_TEXT ") "
+			   "AND (c.status = 'failed' OR (c.status = 'issued' AND c.not_after > now())) AND "
+			   DB_TOKEN_APPROVED_SQL ")))",
+			   &p);
+}
+
+int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned ttl_seconds)
 {
 	struct db_params p = { 0 };
 	PGresult *r = NULL;
@@ -23,25 +40,6 @@ int db_token_claim(struct db *db, const uint8_t token[DB_TOKEN_LEN], unsigned tt
 	int rc;
 
 	snprintf(ttl, sizeof ttl, "%u", ttl_seconds);
-	/* a token whose request is still held or being signed stays, and so does one whose certificate was issued
-	 * within the hold's length (the recovery pass, long after the token expired), or, approved by an
-	 * administrator, one issued (and not expired) or failed at the signer within an approval's length: their
-	 * replays are answered from that row (db_token_state) */
-	if (prune) {
-		db_params_text(&p, ttl);
-		rc = db_exec_cmd(db,
-				 "DELETE FROM authsign_tokens t WHERE t.expires_at < now() AND NOT EXISTS "
-				 "(SELECT 1 FROM certificates c WHERE c.authsign_token = t.token "
-				 "AND (c.status IN ('held', 'pending') OR (c.status = 'issued' "
-				 "AND c.updated_at > now() - make_interval(secs => $1::integer)) OR "
-				 "(c.updated_at > now() - make_interval(secs => " DB_TOKEN_APPROVED_SECS_TEXT ") "
-				 "AND (c.status = 'failed' OR (c.status = 'issued' AND c.not_after > now())) AND "
-				 DB_TOKEN_APPROVED_SQL ")))",
-				 &p);
-		if (rc)
-			return rc;
-		p = (struct db_params){ 0 };
-	}
 	db_params_bin(&p, token, DB_TOKEN_LEN);
 	db_params_text(&p, ttl);
 	/* a live row is left alone (no row affected: a replay); an expired one is taken again */

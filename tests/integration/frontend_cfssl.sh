@@ -422,6 +422,14 @@ kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recove
 [ "$(authsign "$(date +%s)" '{"hosts": ["cleanup4.example.com"]}')" = 200 ] || fail "a fresh authsign (the fourth cleanup): $(cat "$T/authsign.out")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 0 ] \
 	|| fail "the cleanup kept the token of an approved request issued 8 days ago"
+# a cleanup that fails (here the role may not DELETE for a moment) costs the request that ran it nothing: it is
+# logged and the request issues (before: 503, the database named as unavailable)
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+pg_psql "$T/pg" owner -c "revoke delete on authsign_tokens from hsmca_frontend" >/dev/null
+st=$(authsign "$(date +%s)" '{"hosts": ["prunefail.example.com"]}')
+pg_psql "$T/pg" owner -c "grant delete on authsign_tokens to hsmca_frontend" >/dev/null
+[ "$st" = 200 ] || fail "authsign whose cleanup failed: $st $(cat "$T/authsign.out")"
+grep -q "pid=$FRONTEND_PID level=warn event=authsign_prune_failed " "$T/frontend.log" || fail "the failed cleanup was not logged"
 # a held request an administrator rejects stays rejected: its replays get 403 naming it, also once the hold has
 # ended (before: 502 with the reason within the hold, then the same request filed again for a new approval)
 st=$(authsign "$(date +%s)" '{"profile": "cfssl-held", "hosts": ["rejected.example.com"]}')
