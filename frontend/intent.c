@@ -110,9 +110,7 @@ static int intent_mac_field(EVP_MAC_CTX *m, const void *p, size_t len, int width
 	return EVP_MAC_update(m, h + 4 - width, (size_t)width) && EVP_MAC_update(m, p, len);
 }
 
-/* An all-zero key is no key: intent_key_parse refuses one, and app_wipe zeroes the keys as the frontend stops
- * while its threads may still run. */
-static bool intent_key_wiped(const uint8_t key[INTENT_KEY_LEN])
+bool intent_key_wiped(const uint8_t key[INTENT_KEY_LEN])
 {
 	uint8_t any = 0;
 	for (size_t i = 0; i < INTENT_KEY_LEN; i++)

@@ -74,6 +74,10 @@ struct intent_part {
 };
 /* HMAC-SHA-256(key, domain with its NUL || each part in order): the MACs of this file and of rowmac.h.
  * 0; HSMCA_ERR_LIMIT if a length does not fit its width; HSMCA_ERR_CRYPTO. */
+/* An all-zero key (INTENT_KEY_LEN bytes; also a key derived from one, app.h renew_key) is no key:
+ * intent_key_parse refuses one, and app_wipe zeroes the keys as the frontend stops while its threads may still
+ * run. Read through volatile, so a wipe in another thread is seen. */
+bool intent_key_wiped(const uint8_t key[INTENT_KEY_LEN]);
 int intent_hmac_parts(const uint8_t key[INTENT_KEY_LEN], const char *domain, const struct intent_part *parts,
 		      size_t n, uint8_t out[INTENT_MAC_LEN]) HSMCA_WUR;
 

@@ -28,11 +28,10 @@
  * (hex, 64 digits); false if HMAC failed. */
 static bool renew_mac(const unsigned char key[INTENT_MAC_LEN], const char *body, size_t len, char out[65])
 {
-	uint8_t mac[32], buf[RENEW_CHALLENGE_MAX + sizeof(RENEW_TAG)], any = 0;
+	uint8_t mac[32], buf[RENEW_CHALLENGE_MAX + sizeof(RENEW_TAG)];
 	unsigned ml = 0;
-	for (size_t i = 0; i < INTENT_MAC_LEN; i++)
-		any |= ((const volatile unsigned char *)key)[i];
-	if (len > RENEW_CHALLENGE_MAX || any == 0) /* a key wiped at exit (app_wipe) makes and takes nothing */
+	_Static_assert(INTENT_MAC_LEN == INTENT_KEY_LEN, "a renewal key is as long as an intent key");
+	if (len > RENEW_CHALLENGE_MAX || intent_key_wiped(key)) /* wiped at exit (app_wipe): makes and takes nothing */
 		return false;
 	memcpy(buf, RENEW_TAG, sizeof(RENEW_TAG)); /* with its NUL as a separator */
 	memcpy(buf + sizeof(RENEW_TAG), body, len);

@@ -171,6 +171,11 @@ EOC
 
 fe_start() {
 	fe_conf "${1:-}"
+	fe_run
+}
+
+# fe_run: starts a frontend on $T/frontend.conf as it is (fe_conf's, edited) and waits until it is up (FRONTEND_PID)
+fe_run() {
 	"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
 	FRONTEND_PID=$!
 	PIDS+=("$FRONTEND_PID")

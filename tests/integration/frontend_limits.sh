@@ -565,11 +565,7 @@ pass "descriptors exhausted: the listener pauses (the loop used $(cat "$T/emfile
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 fe_conf
 sed -i 's/^max_body = 65536$/max_body = 1048576/' "$T/frontend.conf"
-"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
-FRONTEND_PID=$!
-PIDS+=("$FRONTEND_PID")
-FE_PIDS+=("$FRONTEND_PID")
-for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+fe_run
 head -c $((300 * 1024)) /dev/zero | tr '\0' ' ' > "$T/300k"
 head -c $((100 * 1024)) /dev/zero | tr '\0' ' ' > "$T/100k"
 for c in "certificates 300k" "certificates/renew 100k" "cfssl/sign 100k" "cfssl/authsign 300k"; do
@@ -599,12 +595,7 @@ fe_conf "tls_listen = 127.0.0.1:$TLSPORT
 tls_cert = $T/tls.pem
 tls_key = $T/tls.key"
 sed -i "s|^chain = .*|chain = $T/bigchain.pem|" "$T/frontend.conf"
-"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
-FRONTEND_PID=$!
-PIDS+=("$FRONTEND_PID")
-FE_PIDS+=("$FRONTEND_PID")
-for _ in $(seq 100); do curl -fsS "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
-[ "$(curl -s "$URL/healthz")" = '{"status": "ok"}' ] || fail "the frontend with a 56 kB chain did not start: $(tail -3 "$T/frontend.log")"
+fe_run # (with the 56 kB chain)
 python3 - "$PORT" "$TLSPORT" "$(stat -c %s "$T/bigchain.pem")" > "$T/slowread.out" <<'EOP' || fail "slow readers: $(cat "$T/slowread.out")"
 import os, socket, ssl, sys, threading, time
 from sockread import http_get as get, wait_metric

@@ -72,13 +72,10 @@ grep -q "event=startup_failed step=signer_keys" <<<"$OUT" || fail "the start-up 
 unchecked_start() {
 	fe_conf
 	sed -i "s|^signer_socket = .*|signer_socket = $1|" "$T/frontend.conf"
-	"$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
-	local pid=$!
-	PIDS+=("$pid")
-	for _ in $(seq 200); do grepq "pid=$pid level=info event=ready " "$T/frontend.log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	grepq "pid=$pid level=warn event=signer_keys_unchecked why=\"$2" "$T/frontend.log" && grepq "pid=$pid level=info event=ready " "$T/frontend.log" \
-		|| fail "$3: $(grep "pid=$pid" "$T/frontend.log" | tail -3)"
-	kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+	fe_run
+	grepq "pid=$FRONTEND_PID level=warn event=signer_keys_unchecked why=\"$2" "$T/frontend.log" \
+		|| fail "$3: $(grep "pid=$FRONTEND_PID" "$T/frontend.log" | tail -3)"
+	kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 }
 # a signer that does not answer (sealed, not started yet) does not stop it: the check is skipped, said so
 unchecked_start "$T/run/no-signer.sock" "the signer did not answer" "no signer at start-up"

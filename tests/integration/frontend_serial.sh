@@ -23,6 +23,14 @@ issue_ok() { # NAME: issues a P-256 certificate for NAME.example.com, prints its
 		|| fail "$1 does not verify"
 	json_field '["serial"]'
 }
+collisions() { # collisions: serial_collision lines for serial $A since the last restart_repeat
+	tail -n +$((lines + 1)) "$T/frontend.log" | grep "event=serial_collision serial=$A"
+}
+restart_repeat() { # restart_repeat N: the frontend again, its first N serial draws the same
+	kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+	lines=$(wc -l < "$T/frontend.log")
+	LD_PRELOAD=$SHIM HSMCA_TEST_SERIAL_REPEAT=$1 fe_start
+}
 
 # ---- the second request draws the first one's serial, and draws again ----
 LD_PRELOAD=$SHIM HSMCA_TEST_SERIAL_REPEAT=2 fe_start
@@ -40,15 +48,12 @@ grep -q "event=serial_collision serial=$A draws=1" "$T/frontend.log" || fail "th
 pass "a serial drawn twice: the second request gets a fresh serial (logged), both certificates are issued and verify"
 
 # ---- a serial that keeps coming back: refused after ISSUE_SERIAL_DRAWS (4) draws, nothing stored ----
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
-lines=$(wc -l < "$T/frontend.log")
-LD_PRELOAD=$SHIM HSMCA_TEST_SERIAL_REPEAT=1000 fe_start
+restart_repeat 1000
 csr third ec:P-256 "DNS:third.example.com"
 issue_req "$T/third.csr" server "${AUTH[@]}"
 [ "$STATUS" = 503 ] || fail "a serial that always collides: $STATUS $BODY"
 [ "$(json_field '["error"]["code"]')" = unavailable ] || fail "error: $BODY"
-[ "$(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c "event=serial_collision serial=$A")" = 4 ] \
-	|| fail "collisions: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep serial_collision)"
+[ "$(collisions | wc -l)" = 4 ] || fail "collisions: $(collisions)"
 [ "$(OWNER "select count(*) from certificates")" = 2 ] || fail "a row for the refused request: $(OWNER "select serial_hex, status from certificates")"
 kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
 fe_start
@@ -60,13 +65,11 @@ pass "a serial that collides 4 times in a row is refused with 503 and leaves no 
 
 # ---- a serial drawn again keeps the subject issue_check chose: an IP-only leaf under the intermediate's DNS
 # constraints has no CN (verifiers would check it as a DNS name), also when its TBS is built again ----
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
-lines=$(wc -l < "$T/frontend.log")
-LD_PRELOAD=$SHIM HSMCA_TEST_SERIAL_REPEAT=2 fe_start
+restart_repeat 2
 csr addr ec:P-256 "IP:10.9.8.7"
 issue_req "$T/addr.csr" server "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "an IP-only leaf whose serial is drawn again: $STATUS $BODY"
-[ "$(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c "event=serial_collision serial=$A")" -ge 1 ] || fail "no collision"
+[ "$(collisions | wc -l)" -ge 1 ] || fail "no collision"
 json_field '["certificate"]' > "$T/addr.pem"
 openssl x509 -in "$T/addr.pem" -noout -subject | grepq -x 'subject=' \
 	|| fail "the TBS built again has a subject: $(openssl x509 -in "$T/addr.pem" -noout -subject)"

@@ -516,26 +516,35 @@ static void test_cert_leaf_pinned(void)
 	p.leaf_ip[p.n_leaf_ip++] = (struct policy_iprange){ true, { 0xfd }, 8 };
 	leaf_defaults(&fx, &base);
 	cert_case("leaf pin: the default leaf (CN and DNS www.example.test)", &base, &p, NULL, NULL);
-	o = base;
-	o.san = "DNS:www.example.test,DNS:example.org,DNS:a.b.example.org,DNS:*.x.example.test,IP:10.1.2.3,"
-		"IP:fd00::1,email:bob@mail.example.test,email:ann@example.org";
-	cert_case("leaf pin: every kind inside", &o, &p, NULL, NULL);
-	o.san = "DNS:www.example.test,DNS:evil.test";
-	cert_case("leaf pin: a DNS name outside", &o, &p, "leaf-names:", "subjectAltName 1 is outside");
-	o.san = "DNS:www.example.test,DNS:example.test";
-	cert_case("leaf pin: the domain of a below-only entry", &o, &p, "leaf-names:", "subjectAltName 1");
-	o.san = "DNS:www.example.test,DNS:wwwexample.org";
-	cert_case("leaf pin: a suffix that is not a label", &o, &p, "leaf-names:", "subjectAltName 1");
-	o.san = "DNS:www.example.test,DNS:www.EXAMPLE.org";
-	cert_case("leaf pin: case does not matter", &o, &p, NULL, NULL);
-	o.san = "DNS:www.example.test,IP:11.0.0.1";
-	cert_case("leaf pin: an IPv4 address outside", &o, &p, "leaf-names:", "subjectAltName 1");
-	o.san = "DNS:www.example.test,IP:fe00::1";
-	cert_case("leaf pin: an IPv6 address outside", &o, &p, "leaf-names:", "subjectAltName 1");
-	o.san = "DNS:www.example.test,email:bob@evil.test";
-	cert_case("leaf pin: an email domain outside", &o, &p, "leaf-names:", "subjectAltName 1");
-	o.san = "DNS:www.example.test,URI:https://www.example.test/";
-	cert_case("leaf pin: a URI", &o, &p, "leaf-names:", "subjectAltName 1");
+	/* subjectAltNames against the pin: NULL rule, signed; else refused naming "leaf-names:" and the name */
+	static const struct {
+		const char *what, *san, *rule, *sub;
+	} sans[] = {
+		{ "leaf pin: every kind inside",
+		  "DNS:www.example.test,DNS:example.org,DNS:a.b.example.org,DNS:*.x.example.test,IP:10.1.2.3,"
+		  "IP:fd00::1,email:bob@mail.example.test,email:ann@example.org",
+		  NULL, NULL },
+		{ "leaf pin: a DNS name outside", "DNS:www.example.test,DNS:evil.test", "leaf-names:",
+		  "subjectAltName 1 is outside" },
+		{ "leaf pin: the domain of a below-only entry", "DNS:www.example.test,DNS:example.test", "leaf-names:",
+		  "subjectAltName 1" },
+		{ "leaf pin: a suffix that is not a label", "DNS:www.example.test,DNS:wwwexample.org", "leaf-names:",
+		  "subjectAltName 1" },
+		{ "leaf pin: case does not matter", "DNS:www.example.test,DNS:www.EXAMPLE.org", NULL, NULL },
+		{ "leaf pin: an IPv4 address outside", "DNS:www.example.test,IP:11.0.0.1", "leaf-names:",
+		  "subjectAltName 1" },
+		{ "leaf pin: an IPv6 address outside", "DNS:www.example.test,IP:fe00::1", "leaf-names:",
+		  "subjectAltName 1" },
+		{ "leaf pin: an email domain outside", "DNS:www.example.test,email:bob@evil.test", "leaf-names:",
+		  "subjectAltName 1" },
+		{ "leaf pin: a URI", "DNS:www.example.test,URI:https://www.example.test/", "leaf-names:",
+		  "subjectAltName 1" },
+	};
+	for (size_t i = 0; i < sizeof(sans) / sizeof(sans[0]); i++) {
+		o = base;
+		o.san = sans[i].san;
+		cert_case(sans[i].what, &o, &p, sans[i].rule, sans[i].sub);
+	}
 	o = base;
 	o.san = NULL;
 	cert_case("leaf pin: no subjectAltName", &o, &p, "leaf-names:", "needs a subjectAltName");
