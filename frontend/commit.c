@@ -10,6 +10,7 @@
 #include "frame.h"
 #include "log.h"
 #include "sgn_client.h"
+#include "signerfit.h"
 
 enum commit_kind { COMMIT_ONE, COMMIT_INTENT, COMMIT_ISSUED };
 
@@ -369,13 +370,19 @@ static void commit_sign_all(struct committer *c, struct commit_item *batch)
 			return;
 		for (int k = 0; k < COMMIT_SIGN_CONNS && (size_t)k < n; k++) {
 			if (!c->sgn_open[k]) {
-				if (sgn_client_open_timeout(&c->sgn[k], v[0]->sign->socket, 1, COMMIT_SIGN_TIMEOUT_MS) != 0) {
+				struct dbuf hello;
+				dbuf_init(&hello);
+				if (sgn_client_open_hello(&c->sgn[k], v[0]->sign->socket, COMMIT_SIGN_TIMEOUT_MS, &hello) != 0) {
+					dbuf_free(&hello);
 					timed_out = timed_out || c->sgn[k].timed_out;
 					sgn_client_close(&c->sgn[k]);
 					if (timed_out)
 						break; /* hung: opening the next would wait as long again */
 					continue;
 				}
+				if (v[0]->sign->app)
+					signerfit_recheck(v[0]->sign->app, &hello); /* a signer restarted with other keys or pins */
+				dbuf_free(&hello);
 				c->sgn_open[k] = true;
 			}
 			conn[nc++] = k;

@@ -12,6 +12,8 @@
 #include "db_batch.h"
 #include "der.h"
 
+struct app;
+
 #define COMMIT_BATCH_MAX 128
 #define COMMIT_STATS_SECONDS 5 /* a commit_stats log line at most this often */
 
@@ -47,6 +49,8 @@ struct commit_sign {
 	const uint8_t *tbs;
 	size_t tbs_len;
 	const char *actor; /* of the issued row's audit row */
+	const struct app *app; /* NULL, or whose profiles a new signer connection's HELLO is held against
+				* (signerfit_recheck) */
 	/* out, when the intent was committed (return 0) */
 	int sign_rc; /* 0; HSMCA_ERR_POLICY: the signer refused the TBS (why); HSMCA_ERR_AGAIN: it answered but
 		      * could not sign now (why: HSM error, unknown key, clock); HSMCA_ERR_IO: signer unavailable */

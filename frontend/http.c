@@ -22,6 +22,7 @@
 #include "log.h"
 #include "pool.h"
 #include "renew.h"
+#include "signerfit.h"
 #include "tls.h"
 #include "unrecorded.h"
 
@@ -113,7 +114,8 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_connections_max gauge\nhsmca_connections_max %u\n"
 			 "# TYPE hsmca_certificates_unrecorded gauge\nhsmca_certificates_unrecorded %zu\n"
 			 "# TYPE hsmca_reply_timeouts_total counter\nhsmca_reply_timeouts_total %lu\n"
-			 "# TYPE hsmca_connections_recycled_total counter\nhsmca_connections_recycled_total %lu\n",
+			 "# TYPE hsmca_connections_recycled_total counter\nhsmca_connections_recycled_total %lu\n"
+			 "# TYPE hsmca_signer_profiles_unfit gauge\nhsmca_signer_profiles_unfit %d\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
 			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
@@ -123,7 +125,7 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 conncap_rate_refused(), conncap_entries(), tls_client_hellos(), http_profiles_diverged(h->app),
 			 h->app->committer ? committer_queued(h->app->committer) : (size_t)0, deadline_total_refused(),
 			 deadline_open(), h->app->conf.max_connections, unrecorded_count(), deadline_reply_timeouts(),
-			 deadline_recycled());
+			 deadline_recycled(), signerfit_unfit());
 	if (n < 0 || (size_t)n >= sizeof(out)) { /* cut: never send a part, or bytes past the buffer */
 		http_json_error(req, 500, "internal", "the metrics do not fit their buffer");
 		return;

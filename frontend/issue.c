@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "pool.h"
+#include "signerfit.h"
 #include "tbsbuild.h"
 #include "unrecorded.h"
 
@@ -123,12 +124,17 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!w->sgn_open) {
 			/* bounded: a hung signer (stopped, its HSM stuck) must not hold this worker for ever */
-			if (sgn_client_open_timeout(&w->sgn, w->app->conf.signer_socket, 1,
-						    w->app->conf.timeout_seconds * 1000u) != 0) {
+			struct dbuf hello;
+			dbuf_init(&hello);
+			if (sgn_client_open_hello(&w->sgn, w->app->conf.signer_socket,
+						  w->app->conf.timeout_seconds * 1000u, &hello) != 0) {
+				dbuf_free(&hello);
 				sgn_client_close(&w->sgn);
 				snprintf(why, ISSUE_WHY_MAX, "the signer is not available (sealed or down)");
 				return HSMCA_ERR_IO;
 			}
+			signerfit_recheck(w->app, &hello); /* a signer restarted with other keys or pins: logged */
+			dbuf_free(&hello);
 			w->sgn_open = true;
 		}
 		int rc = sgn_client_sign(&w->sgn, FRAME_SIGN_CERT, label, tbs->data, tbs->len, out_der);
@@ -422,6 +428,7 @@ static int issue_commit_intent(struct worker *w, const struct profile *p, const 
 		a->s.tbs = tbs->data;
 		a->s.tbs_len = tbs->len;
 		a->s.actor = actor;
+		a->s.app = w->app;
 		rc = committer_run_intent_sign(w->app->committer, &bi, issue_intent_apply, &in, &a->s);
 		if (rc) {
 			log_event("error", "db_failed", "step=intent serial=%s rc=%d", serial, rc);

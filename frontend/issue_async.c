@@ -80,6 +80,7 @@ static int issue_async_submit(struct issue_async *a, const struct csr *csr, cons
 	a->s.tbs = a->tbs.data;
 	a->s.tbs_len = a->tbs.len;
 	a->s.actor = a->actor;
+	a->s.app = a->app;
 	if (inflight_add(a->rec.c.serial_hex)) /* recovery leaves it alone until the reply */
 		return -1;
 	a->inflight = true;

@@ -1,20 +1,34 @@
-/* At start-up, the profiles against the keys the running signer holds and what each of them may sign (its
- * HELLO reply: policy/pinwire.h), with the check `hsmca-signer check-config --profiles` runs offline
- * (policy/profcheck.c): a profile the signer would refuse certificates of stops the frontend, each mismatch
- * logged, instead of showing up as a 502 per request. A signer that does not answer (sealed, not started yet,
- * hung past timeout_ms) does not stop it: requests wait for the signer as before, and the check is skipped
- * with a warning, as it is when its reply carries no pins this frontend reads (a signer of an earlier release,
- * left running while the frontend is upgraded). A signer restarted later with other pins is not checked again
- * (its refusals say why). */
+/* The profiles against the keys the running signer holds and what each of them may sign (its HELLO reply:
+ * policy/pinwire.h), with the check `hsmca-signer check-config --profiles` runs offline (policy/profcheck.c).
+ * At start-up, a profile the signer would refuse certificates of stops the frontend, each mismatch logged,
+ * instead of showing up as a 502 per request. A signer that does not answer (sealed, not started yet, hung past
+ * timeout_ms) does not stop it: requests wait for the signer as before, and the check is skipped with a warning,
+ * as it is when its reply carries no pins this frontend reads (a signer of an earlier release, left running
+ * while the frontend is upgraded). Afterwards, every new connection to the signer hands its HELLO reply to
+ * signerfit_recheck: a reply unlike the last one checked (the signer restarted with other keys or pins, or
+ * unsealed after the frontend started) is checked again and logged; the frontend cannot stop serving then, so
+ * the result goes to the log and to signerfit_unfit (the /metrics gauge hsmca_signer_profiles_unfit). */
 #ifndef HSMCA_SIGNERFIT_H
 #define HSMCA_SIGNERFIT_H
 
 #include "app.h"
+#include "der.h"
 #include "err.h"
 
 /* 0: every profile fits, or the signer did not answer or sent no pins (logged as signer_keys_unchecked), or
  * warn and some profile does not fit (each logged at level warn as profile_unfit_signer); HSMCA_ERR_POLICY:
- * some profile does not fit (each logged at level error); HSMCA_ERR_NOMEM. */
+ * some profile does not fit (each logged at level error); HSMCA_ERR_NOMEM. Call once, before any worker runs. */
 int signerfit_check(const struct app *a, unsigned timeout_ms, bool warn) HSMCA_WUR;
+
+/* Any thread, after a new connection's HELLO: reply (not kept) is the signer's HELLO reply data. Nothing
+ * happens when it is the reply last checked (byte for byte, by SHA-256); else the profiles are checked against
+ * it and logged (event=signer_keys changed=yes, and each mismatch as profile_unfit_signer, at level error unless
+ * signer_profile_check = warn). Nothing is refused here: a request of an unfit profile meets the signer's own
+ * refusal (502 naming the rule). */
+void signerfit_recheck(const struct app *a, const struct dbuf *reply);
+
+/* The profiles that did not fit the signer's keys at the last check; -1 when none was possible (no answer, no
+ * pins, out of memory). */
+int signerfit_unfit(void);
 
 #endif

@@ -175,3 +175,36 @@ grep -qF "leaf-names: subjectAltName 1 is outside the key's leaf pin (leaf_permi
 grep -q 'event=sign_refused .*leaf-names' "$T/signer.log" || fail "the signer did not log the refusal: $(grep refused "$T/signer.log" | tail -2)"
 [ "$(cert_rows "status = 'pending'")" = 0 ] || fail "the refused row was left pending"
 pass "a name inside the profile but outside the signer key's leaf_permitted: the signer refuses, the client gets 502 naming the rule, no row left pending"
+
+# ---- a signer restarted with other pins while the frontend runs: checked again on the next connection ----
+metric() { curl -sS "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+[ "$(metric hsmca_signer_profiles_unfit)" = 1 ] || fail "hsmca_signer_profiles_unfit at start-up: $(metric hsmca_signer_profiles_unfit)"
+# signer_restart_with PIN: the signer again, its key's leaf_permitted IPv6 range PIN, then one request of profile
+# server for fd01::5 (which reconnects to it); the status in $STATUS
+signer_restart_with() {
+	kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+	sed -i "s|IP:fd00::/[0-9]*$|IP:$1|" "$T/signer.conf"
+	grepq "^leaf_permitted = .*IP:$1\$" "$T/signer.conf" || fail "signer.conf: $(grep leaf_permitted "$T/signer.conf")"
+	signer_start
+	signer_unseal alice bob carol
+	csr v6 ec:P-256 DNS:www.example.com IP:fd01::5
+	issue_req "$T/v6.csr" server "${AUTH[@]}"
+}
+fe_log() { grep "pid=$FRONTEND_PID " "$T/frontend.log"; }
+signer_restart_with fd00::/8
+[ "$STATUS" = 201 ] || fail "fd01::5 once the signer's pin takes fd00::/8: $STATUS $BODY"
+[ "$(fe_log | grep -c 'event=signer_keys changed=yes keys=1 profiles=2 fit=yes')" = 1 ] \
+	|| fail "the signer's wider pins were not checked once: $(fe_log | grep signer_keys)"
+[ "$(metric hsmca_signer_profiles_unfit)" = 0 ] || fail "hsmca_signer_profiles_unfit once fit: $(metric hsmca_signer_profiles_unfit)"
+unfit_before=$(fe_log | grep -c 'event=profile_unfit_signer')
+signer_restart_with fd00::/16
+[ "$STATUS" = 502 ] || fail "fd01::5 once the signer's pin is narrow again: $STATUS $BODY"
+[ "$(fe_log | grep -c 'level=warn event=signer_keys changed=yes keys=1 profiles=2 unfit=1')" = 1 ] \
+	|| fail "the signer's narrower pins were not checked once: $(fe_log | grep signer_keys)"
+[ "$(fe_log | grep -c 'level=warn event=profile_unfit_signer why="profile server: IP range fd00::/8 reaches past leaf_permitted of key int"')" \
+	= $((unfit_before + 1)) ] || fail "the unfit profile is not named once: $(fe_log | grep profile_unfit_signer)"
+[ "$(metric hsmca_signer_profiles_unfit)" = 1 ] || fail "hsmca_signer_profiles_unfit once unfit: $(metric hsmca_signer_profiles_unfit)"
+for _ in 1 2 3; do issue_req "$T/v6.csr" server "${AUTH[@]}"; done
+[ "$(fe_log | grep -c 'event=signer_keys changed=yes')" = 2 ] || fail "checked again without a change: $(fe_log | grep signer_keys)"
+[ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending"
+pass "a signer restarted with other pins while the frontend runs is checked again on the next connection, once per change: logged (fit, or the unfit profile named) and in /metrics (hsmca_signer_profiles_unfit)"
