@@ -207,4 +207,17 @@ signer_restart_with fd00::/16
 for _ in 1 2 3; do issue_req "$T/v6.csr" server "${AUTH[@]}"; done
 [ "$(fe_log | grep -c 'event=signer_keys changed=yes')" = 2 ] || fail "checked again without a change: $(fe_log | grep signer_keys)"
 [ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending"
-pass "a signer restarted with other pins while the frontend runs is checked again on the next connection, once per change: logged (fit, or the unfit profile named) and in /metrics (hsmca_signer_profiles_unfit)"
+# a frontend started while the signer is down: unchecked (-1) until its first connection to the signer
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+kill -TERM "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start
+fe_log | grepq 'event=signer_keys_unchecked why="the signer did not answer' || fail "no signer at start-up: $(fe_log | tail -3)"
+[ "$(metric hsmca_signer_profiles_unfit)" = -1 ] || fail "hsmca_signer_profiles_unfit unchecked: $(metric hsmca_signer_profiles_unfit)"
+signer_start
+signer_unseal alice bob carol
+issue_req "$T/v6.csr" server "${AUTH[@]}"
+[ "$STATUS" = 502 ] || fail "fd01::5 from a frontend started before the signer: $STATUS $BODY"
+fe_log | grepq 'level=warn event=signer_keys changed=yes keys=1 profiles=2 unfit=1' \
+	|| fail "the signer unsealed after the frontend started was not checked: $(fe_log | grep signer_keys)"
+[ "$(metric hsmca_signer_profiles_unfit)" = 1 ] || fail "hsmca_signer_profiles_unfit once checked: $(metric hsmca_signer_profiles_unfit)"
+pass "a signer restarted with other pins while the frontend runs, or unsealed after it started, is checked on the next connection, once per change: logged (fit, or the unfit profile named) and in /metrics (hsmca_signer_profiles_unfit)"
