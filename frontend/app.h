@@ -49,6 +49,7 @@ struct app {
 	bool has_intent_key_accept;
 	struct committer *committer; /* group commit of intents and results (NULL: per-worker transactions) */
 	atomic_ulong issued, refused, failed, auth_failures, shed; /* shed: 503 past max_inflight */
+	atomic_ulong cross_site; /* POSTs refused as another site's page's (http_cross_site) */
 	atomic_ulong password_checks; /* scrypt verifications run (a herd of one login counts once: pwflight.c) */
 	/* audit checkpoints stored by this process (checkpoint.c): the last row covered, when, and failed tries */
 	atomic_llong checkpoint_row, checkpoint_unix;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "acceptguard.h"
@@ -115,7 +116,8 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_certificates_unrecorded gauge\nhsmca_certificates_unrecorded %zu\n"
 			 "# TYPE hsmca_reply_timeouts_total counter\nhsmca_reply_timeouts_total %lu\n"
 			 "# TYPE hsmca_connections_recycled_total counter\nhsmca_connections_recycled_total %lu\n"
-			 "# TYPE hsmca_signer_profiles_unfit gauge\nhsmca_signer_profiles_unfit %d\n",
+			 "# TYPE hsmca_signer_profiles_unfit gauge\nhsmca_signer_profiles_unfit %d\n"
+			 "# TYPE hsmca_cross_site_refused_total counter\nhsmca_cross_site_refused_total %lu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
 			 atomic_load(&h->app->shed), acceptguard_pauses(), pool_inflight(h->pool), atomic_load(&h->app->checkpoint_row),
@@ -125,7 +127,7 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 conncap_rate_refused(), conncap_entries(), tls_client_hellos(), http_profiles_diverged(h->app),
 			 h->app->committer ? committer_queued(h->app->committer) : (size_t)0, deadline_total_refused(),
 			 deadline_open(), h->app->conf.max_connections, unrecorded_count(), deadline_reply_timeouts(),
-			 deadline_recycled(), signerfit_unfit());
+			 deadline_recycled(), signerfit_unfit(), atomic_load(&h->app->cross_site));
 	if (n < 0 || (size_t)n >= sizeof(out)) { /* cut: never send a part, or bytes past the buffer */
 		http_json_error(req, 500, "internal", "the metrics do not fit their buffer");
 		return;
@@ -212,6 +214,29 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *bod
 	return HTTP_BAD_METHOD;
 }
 
+/* A browser's request made by another site's page (cross-site request forgery): hsmca serves no pages, but a
+ * person's credentials are ambient in a browser (a login certificate it presents at every handshake, HTTP
+ * Basic it caches), and a form or a "simple" fetch POSTs without a preflight. Such a request says where it
+ * comes from: Sec-Fetch-Site other than same-origin or none, or an Origin whose host[:port] is not this
+ * request's Host (a page of the same origin, behind a proxy that serves one, passes; "null" never does).
+ * Clients that are not browsers (curl, cfssl, scripts) send neither header. */
+static bool http_cross_site(struct evhttp_request *req)
+{
+	const struct evkeyvalq *hd = evhttp_request_get_input_headers(req);
+	const char *site = evhttp_find_header(hd, "Sec-Fetch-Site");
+	if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+		return true;
+	const char *origin = evhttp_find_header(hd, "Origin");
+	if (!origin)
+		return false;
+	const char *host = evhttp_find_header(hd, "Host"), *authority = NULL;
+	if (!strncasecmp(origin, "https://", 8))
+		authority = origin + 8;
+	else if (!strncasecmp(origin, "http://", 7))
+		authority = origin + 7;
+	return !authority || !host || !*host || strcasecmp(authority, host) != 0;
+}
+
 static void http_route(struct evhttp_request *req, void *arg)
 {
 	struct http_ctx *h = arg;
@@ -257,6 +282,11 @@ static void http_route(struct evhttp_request *req, void *arg)
 		return http_bad_method(req, allow);
 	if (kind && evbuffer_get_length(evhttp_request_get_input_buffer(req)) > body_max)
 		return http_json_error(req, 413, "too-large", "the request body is larger than this endpoint takes");
+	if (kind && cmd == EVHTTP_REQ_POST && http_cross_site(req)) {
+		atomic_fetch_add(&h->app->cross_site, 1);
+		return http_json_error(req, 403, "cross-site", "a browser's request from another site's page "
+				       "(Origin or Sec-Fetch-Site): refused, nothing was done");
+	}
 	if (kind) {
 		/* bounded: past max_inflight the queue would only grow (every request answered late, memory
 		 * unbounded); shed at once instead, cheaply, so the requests already taken finish in time */

@@ -1087,7 +1087,24 @@ json_field '["certificate"]' > "$T/mp.pem"
 csr gated4 ec:P-256 "DNS:gated4.example.com"
 issue_req "$T/gated4.csr" gated "${ALICE[@]}"
 S4=$(json_field '["serial"]'); A4=$(json_field '["approval"]')
-tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key"
+# cross-site request forgery: a page of another site, in the browser holding the login certificate, POSTs a form
+# (or a "simple" fetch, no preflight) to approve or to make itself an administrator. Browsers say so: refused
+# before anything is read or counted, and nothing is done
+rows=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log")
+for h in "Origin: https://evil.example" "Origin: null" "Sec-Fetch-Site: cross-site" "Sec-Fetch-Site: same-site" \
+	"Origin: https://$NAME:$TLSPORT.evil.example" "Origin: $HTTPS/"; do
+	tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key" -H "$h"
+	[ "$STATUS" = 403 ] && [ "$(json_field '["error"]["code"]')" = cross-site ] || fail "approve with $h: $STATUS $BODY"
+	tls_call POST /api/v1/accounts "$T/op.pem" "$T/op.key" -H "$h" -H 'Content-Type: text/plain' \
+		-d '{"name": "mallory", "role": "admin", "password": "a long enough password 43"}'
+	[ "$STATUS" = 403 ] && [ "$(json_field '["error"]["code"]')" = cross-site ] || fail "account created with $h: $STATUS $BODY"
+done
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log")" = "$rows" ] || fail "a cross-site request was audited or acted on"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'mallory'")" = 0 ] || fail "mallory exists"
+[ "$(curl -sS "$URL/metrics" | awk '$1 == "hsmca_cross_site_refused_total" {print $2}')" = 12 ] \
+	|| fail "hsmca_cross_site_refused_total: $(curl -sS "$URL/metrics" | grep cross_site)"
+# a page of this very origin (a console behind a proxy that serves both) is no other site
+tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key" -H "Origin: $HTTPS" -H "Sec-Fetch-Site: same-origin"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve with a login certificate: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select actor from audit_log where action = 'approval.approved' and object = '$S4'")" = ops-admin2 ] \
 	|| fail "the approval is not recorded as the certificate's account"
