@@ -242,9 +242,15 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 		i->rc = i->apply(c->db, i->arg);
 		if (commit_timed_out(c, i->rc))
 			rc = i->rc; /* the rest would wait as long: the whole transaction fails now */
-		else if ((i->rc ? db_savepoint_rollback(c->db) : db_savepoint_release(c->db)) != 0 && !rc)
-			rc = HSMCA_ERR_IO; /* the transaction itself is broken: fail the batch */
-		else if (i->rc)
+		else if ((i->rc ? db_savepoint_rollback(c->db) : db_savepoint_release(c->db)) != 0) {
+			/* the transaction itself is broken (the connection lost, say): fail the batch. The item's row
+			 * was not looked at, so its own code cannot stand either: an intent's SERIAL would draw a new
+			 * serial for a request whose first intent may be the row it met (stored by the batch statement
+			 * whose reply was lost), two certificates of one request */
+			rc = rc ? rc : HSMCA_ERR_IO;
+			if (i->rc == HSMCA_ERR_SERIAL)
+				i->rc = HSMCA_ERR_IO;
+		} else if (i->rc)
 			i->stored_before = (i->rc = commit_recheck(c->db, i, i->rc)) == 0;
 	}
 	if (!rc && (rc = db_commit(c->db)) != 0)

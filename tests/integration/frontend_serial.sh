@@ -76,3 +76,24 @@ openssl x509 -in "$T/addr.pem" -noout -subject | grepq -x 'subject=' \
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/addr.pem" > "$T/verify.txt" 2>&1 \
 	|| fail "the redrawn IP-only leaf does not verify: $(cat "$T/verify.txt")"
 pass "a serial drawn again: the TBS built again keeps the empty subject of an IP-only leaf under DNS name constraints, and it verifies"
+
+# ---- a collision whose row cannot be looked at: the connection lost after the intent's INSERT failed on the
+# unique index (its own row, committed by a statement whose reply was lost, for all the frontend can tell):
+# not drawn again (that would make two certificates of one request), 503 and no row; the next request is served
+PQSHIM=$HSMCA_BUILD/tests/tools/libpqshim.so
+[ -f "$PQSHIM" ] || fail "no $PQSHIM"
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+lines=$(wc -l < "$T/frontend.log")
+rows=$(OWNER "select count(*) from certificates")
+LD_PRELOAD="$SHIM $PQSHIM" HSMCA_TEST_SERIAL_REPEAT=1 HSMCA_TEST_PQ_DROP_BEFORE="ROLLBACK TO SAVEPOINT hsmca_item" fe_start
+csr lost ec:P-256 "DNS:lost.example.com"
+issue_req "$T/lost.csr" server "${AUTH[@]}"
+[ "$STATUS" = 503 ] || fail "a collision whose savepoint could not be rolled back: $STATUS $BODY"
+[ "$(OWNER "select count(*) from certificates")" = "$rows" ] || fail "a row for it: $(OWNER "select serial_hex, status, sans from certificates")"
+[ "$(collisions | wc -l)" = 0 ] || fail "drawn again as a collision: $(collisions)"
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq "event=db_failed step=intent serial=$A rc=-2" \
+	|| fail "the intent did not fail unavailable (rc -2): $(tail -n +$((lines + 1)) "$T/frontend.log" | tail -5)"
+D=$(issue_ok after-lost)
+[ "$D" != "$A" ] || fail "serial $A again"
+[ "$(OWNER "select count(*) from certificates where status <> 'issued'")" = 0 ] || fail "rows left pending or failed"
+pass "a serial collision whose savepoint cannot be rolled back (connection lost) is not drawn again: 503, no row; the next request is served"
