@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "db_priv.h"
+#include "log.h"
 #include "span.h"
 
 /* SQLSTATEs we map (see schema/001_init.sql for HS001/HS002) */
@@ -334,9 +335,20 @@ void db_set_service_timeout(unsigned seconds)
 	db_service_timeout = seconds;
 }
 
+/* The session's synchronous_commit as it came, and on if it came off: the rule "nothing is signed before its
+ * intent is committed" is only as good as a COMMIT that returns once the intent is on disk, and with off
+ * (ALTER ROLE/DATABASE ... SET, or postgresql.conf, to win the flush's time) a server crash after the signer
+ * was asked would lose the intent of a signed certificate. Every other value flushes locally at least and
+ * stays (local, remote_write, remote_apply: the operator's choice for standbys). db_authlimit's own
+ * transactions say local themselves. */
+#define DB_SYNC_COMMIT_SQL                                                                                     \
+	"(SELECT was, pg_catalog.set_config('synchronous_commit', CASE was WHEN 'off' THEN 'on' ELSE was END, " \
+	"false) FROM (SELECT pg_catalog.current_setting('synchronous_commit') AS was) s)"
+
 static int db_session_setup(PGconn *c, char *err)
 {
-	char sql[160];
+	static atomic_bool warned;
+	char sql[512];
 	PGresult *r;
 	int rc = 0;
 
@@ -344,14 +356,19 @@ static int db_session_setup(PGconn *c, char *err)
 	/* statement_timeout never cancels a commit: PostgreSQL disables it before committing (postgres.c,
 	 * finish_xact_command), so a COMMIT waiting for a synchronous standby is not cut short by it */
 	if (db_service_timeout) /* an integer in milliseconds: nothing to quote */
-		snprintf(sql, sizeof sql, "SELECT pg_catalog.set_config('search_path', 'public', false), "
-			 "pg_catalog.set_config('statement_timeout', '%u', false)", db_service_timeout * 1000);
+		snprintf(sql, sizeof sql, "SELECT sc.was, pg_catalog.set_config('search_path', 'public', false), "
+			 "pg_catalog.set_config('statement_timeout', '%u', false) FROM " DB_SYNC_COMMIT_SQL " sc",
+			 db_service_timeout * 1000);
 	else
-		snprintf(sql, sizeof sql, "SELECT pg_catalog.set_config('search_path', 'public', false)");
+		snprintf(sql, sizeof sql, "SELECT sc.was, pg_catalog.set_config('search_path', 'public', false) FROM "
+			 DB_SYNC_COMMIT_SQL " sc");
 	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		db_err_copy(err, PQerrorMessage(c));
 		rc = HSMCA_ERR_IO;
+	} else if (!strcmp(PQgetvalue(r, 0, 0), "off") && !atomic_exchange(&warned, true)) {
+		log_event("warn", "db_synchronous_commit", "was=off now=on why=\"the server or this role gave the "
+			  "session synchronous_commit = off: an intent must be on disk before its certificate is signed\"");
 	}
 	PQclear(r);
 	return rc;

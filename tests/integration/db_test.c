@@ -135,6 +135,14 @@ static int cmd_open(const char *conninfo, bool refused)
 	if (rc)
 		fprintf(stderr, "db_test: db_open: %d %s\n", rc, err);
 	CHECK(rc == 0 && db != NULL);
+	/* the cluster of frontend_db.sh says synchronous_commit = off: a session of the frontend's says on, or an
+	 * intent's COMMIT could return before it is on disk and the signer sign it */
+	PGresult *r = NULL;
+	CHECK(db_exec(db, "SELECT pg_catalog.current_setting('synchronous_commit')", NULL, DB_FMT_TEXT, &r) == 0 &&
+	      PQntuples(r) == 1);
+	printf("synchronous_commit %s\n", PQgetvalue(r, 0, 0));
+	CHECK(strcmp(PQgetvalue(r, 0, 0), "off") != 0);
+	PQclear(r);
 	db_close(db);
 	return 0;
 }
