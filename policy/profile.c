@@ -56,7 +56,12 @@ static int prof_dns(struct profile *p, const char *t, unsigned line, char *err)
 		return CERR("line %u: DNS suffix %s: no trailing dot or empty label (names are matched without the root's "
 			    "dot; such a suffix would match nothing, and \".\" in a CA's name constraints reads as \"any "
 			    "name\" to some clients)", line, t);
-	strcpy(p->dns_suffixes[p->n_dns++], t);
+	/* lower case, as names are compared (without regard to case) and as a CA profile's suffixes become its
+	 * certificates' nameConstraints: GnuTLS compares those bases byte for byte, so ".Example.com" there made
+	 * every leaf below the sub-CA (lower case, as requests must be under constraints) fail its check */
+	char *d = p->dns_suffixes[p->n_dns++];
+	for (size_t i = 0; i <= n; i++)
+		d[i] = (char)((t[i] >= 'A' && t[i] <= 'Z') ? t[i] - 'A' + 'a' : t[i]);
 	return 0;
 }
 

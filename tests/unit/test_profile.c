@@ -121,6 +121,12 @@ static void test_valid(void)
 	CHECKF(load(text, ps, err) == 0 && ps->n == 2, "two profiles with the same keys: %s", err);
 	edit(ca, 5, "path_length = 8", text, sizeof(text));
 	CHECKF(load(text, ps, err) == 0 && ps->p[0].path_length == 8, "path_length 8: %s", err);
+	/* suffixes in capitals are held in lower case: a CA profile's become its certificates' nameConstraints,
+	 * which GnuTLS compares byte for byte with the (lower-case) names below them */
+	edit(ca, 7, "dns_suffixes = .Team.Example.COM, TEAM.example.com", text, sizeof(text));
+	CHECKF(load(text, ps, err) == 0 && ps->p[0].n_dns == 2 && !strcmp(ps->p[0].dns_suffixes[0], ".team.example.com") &&
+		       !strcmp(ps->p[0].dns_suffixes[1], "team.example.com"),
+	       "suffixes in capitals: %s, %s %s", ps->p[0].dns_suffixes[0], ps->p[0].dns_suffixes[1], err);
 	free(ps);
 }
 
