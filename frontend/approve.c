@@ -343,6 +343,13 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 			return approve_refuse(w, j, acct->name, 404, "not-found", "no such approval");
 		if (rc == HSMCA_ERR_AUTH)
 			return approve_refuse(w, j, acct->name, 403, "second-person", why);
+		if (rc == HSMCA_ERR_STATE && db_transient(w->db)) {
+			/* a deadlock or serialization failure (recovery or another decision on the same rows): rolled
+			 * back, nothing decided; not the final 409 a script would stop at, nor the server's words */
+			log_event("warn", "approval_retry", "approval=%lld by=%s why=\"%s\"", id, acct->name, why);
+			return job_error(j, 503, "retry", "a concurrent change to the same rows got in the way; nothing "
+					 "was decided: try again");
+		}
 		if (rc == HSMCA_ERR_STATE)
 			return approve_refuse(w, j, acct->name, 409, "not-pending", why);
 		if (rc == HSMCA_ERR_POLICY) /* schema 013: the held request renews a certificate revoked since */

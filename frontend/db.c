@@ -68,6 +68,7 @@ int db_fail(struct db *db, int rc, const char *fmt, ...)
 	va_end(ap);
 	db_err_plain(db->err);
 	db->timed_out = false;
+	db->transient = false;
 	return rc;
 }
 
@@ -106,12 +107,18 @@ int db_error_from(struct db *db, const PGresult *r, const char *what)
 	snprintf(db->err, sizeof db->err, "%s: %s%s%s", what, st ? st : "", st ? " " : "", line);
 	db_err_plain(db->err);
 	db->timed_out = st && strcmp(st, SQLSTATE_QUERY_CANCELED) == 0;
+	db->transient = st && (strcmp(st, SQLSTATE_SERIALIZATION) == 0 || strcmp(st, SQLSTATE_DEADLOCK) == 0);
 	return db_map_error(st, constraint);
 }
 
 bool db_timed_out(const struct db *db)
 {
 	return db && db->timed_out;
+}
+
+bool db_transient(const struct db *db)
+{
+	return db && db->transient;
 }
 
 void db_params_text(struct db_params *p, const char *v)
@@ -205,6 +212,7 @@ int db_exec(struct db *db, const char *sql, const struct db_params *p, int fmt, 
 	char name[16];
 
 	*out = NULL;
+	db->transient = false; /* of this statement, not of one before it */
 	if (fail) {
 		r = fail; /* the prepare's error is the statement's error */
 	} else if (k >= 0) {

@@ -60,6 +60,10 @@ const char *db_errmsg(const struct db *db);
 /* True if the last error was a statement that ran past db_set_service_timeout's limit (or was cancelled):
  * another statement now would most likely wait as long, so a caller with more work queued fails it at once. */
 bool db_timed_out(const struct db *db);
+/* True if the last error was a serialization failure or a deadlock (40001, 40P01: mapped to HSMCA_ERR_STATE
+ * with a change refused by the schema): the transaction lost a race and was rolled back, nothing was done,
+ * and the same request again may well succeed. */
+bool db_transient(const struct db *db);
 /* Applies schema_dir/NNN_*.sql not yet applied, each in its own transaction, recording it in
  * schema_version. Applying twice is a no-op. Run as the database owner. out_version: the version after. */
 int db_migrate(const char *conninfo, const char *schema_dir, int *out_version, char *err) HSMCA_WUR;

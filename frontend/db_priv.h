@@ -28,6 +28,7 @@ struct db {
 	PGconn *conn;
 	char err[DB_ERR_MAX]; /* the last error, for db_errmsg */
 	bool timed_out;       /* the last error was the server's statement_timeout (db_timed_out) */
+	bool transient;       /* the last error was a serialization failure or a deadlock (db_transient) */
 	bool stmt_cache;      /* db_open sets it (db_close frees the cache); a struct db made elsewhere never caches */
 	bool checked;         /* opened by db_open: a reconnection checks the schema version (and role) again */
 	bool recheck;         /* that check failed: the session is not used, the next unit of work connects again */

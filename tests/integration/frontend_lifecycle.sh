@@ -1103,6 +1103,18 @@ done
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'mallory'")" = 0 ] || fail "mallory exists"
 [ "$(curl -sS "$URL/metrics" | awk '$1 == "hsmca_cross_site_refused_total" {print $2}')" = 12 ] \
 	|| fail "hsmca_cross_site_refused_total: $(curl -sS "$URL/metrics" | grep cross_site)"
+# a decision that loses a race in the database (a deadlock with recovery, a serialization failure: made here by
+# a trigger that raises one) is rolled back and said to be worth retrying, 503 retry, without the server's
+# words; not the final 409 not-pending (before) a script stops at
+pg_psql "$T/pg" owner -c "CREATE FUNCTION test_race() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+	RAISE EXCEPTION 'could not serialize access' USING ERRCODE = 'serialization_failure'; END \$\$;
+	CREATE TRIGGER test_race BEFORE UPDATE ON approvals FOR EACH ROW EXECUTE FUNCTION test_race()" >/dev/null
+tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key"
+[ "$STATUS" = 503 ] && [ "$(json_field '["error"]["code"]')" = retry ] && ! grep -q serialize <<<"$BODY" \
+	|| fail "a decision that lost a race: $STATUS $BODY"
+pg_psql "$T/pg" owner -c "DROP TRIGGER test_race ON approvals; DROP FUNCTION test_race()" >/dev/null
+[ "$(pg_psql "$T/pg" owner -c "select status from approvals where id = $A4")" = pending ] || fail "the raced decision stuck"
+grepq "event=approval_retry approval=$A4 by=ops-admin2 why=.*40001" "$T/frontend.log" || fail "approval_retry not logged"
 # a page of this very origin (a console behind a proxy that serves both) is no other site
 tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key" -H "Origin: $HTTPS" -H "Sec-Fetch-Site: same-origin"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve with a login certificate: $STATUS $BODY"
