@@ -282,6 +282,10 @@ static void http_route(struct evhttp_request *req, void *arg)
 		return http_bad_method(req, allow);
 	if (kind && evbuffer_get_length(evhttp_request_get_input_buffer(req)) > body_max)
 		return http_json_error(req, 413, "too-large", "the request body is larger than this endpoint takes");
+	/* the job keeps the URI in JOB_PATH_MAX bytes: a longer one (its query, since no routed path is that long)
+	 * would reach the handler cut, a query's parameter with it ("?<pad>&all=10" read as all=1) */
+	if (kind && strlen(evhttp_request_get_uri(req)) >= JOB_PATH_MAX)
+		return http_json_error(req, 414, "uri-too-long", "the request URI is longer than this endpoint takes");
 	if (kind && cmd == EVHTTP_REQ_POST && http_cross_site(req)) {
 		atomic_fetch_add(&h->app->cross_site, 1);
 		return http_json_error(req, 403, "cross-site", "a browser's request from another site's page "

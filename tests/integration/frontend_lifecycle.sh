@@ -205,6 +205,13 @@ for q in "all=1" "x=1&all=1"; do
 done
 call GET "/api/v1/approvals?all=10" "${AUDITOR[@]}"
 [ "$STATUS" = 200 ] && ! grep -q "\"serial\": \"$HELD\"" <<<"$BODY" || fail "?all=10 is not all=1: $STATUS $BODY"
+# a URI longer than the job keeps (512 bytes) is refused, not cut: "?<pad>&all=10" cut after all=1 listed all
+q="x=$(head -c 485 /dev/zero | tr '\0' x)&all=10" # the URI, /api/v1/approvals?$q, is 512 bytes: 511 end at all=1
+call GET "/api/v1/approvals?$q" "${AUDITOR[@]}"
+[ "$STATUS" = 414 ] && [ "$(json_field '["error"]["code"]')" = uri-too-long ] \
+	|| fail "a URI of 512 bytes: $STATUS $(head -c 300 <<<"$BODY")"
+call GET "/api/v1/approvals?${q%0}" "${AUDITOR[@]}"
+[ "$STATUS" = 200 ] && grep -q "\"serial\": \"$HELD\"" <<<"$BODY" || fail "the same URI of 511 bytes (all=1): $STATUS $BODY"
 pass "the approval list holds decided approvals only with all=1 among its query's parameters"
 
 # an approval after the certificate it would give has expired: a 1-day profile approved two days later (the
