@@ -519,6 +519,8 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 	const char *form = policy_spki_form(t->spki);
 	if (form)
 		return REFUSE("key: the subject public key is not DER: %s", form);
+	if ((form = policy_spki_type(t->spki)) != NULL)
+		return REFUSE("key: %s", form);
 	if ((rc = pol_check_known_critical(t->ext, t->n_ext, why)) || (rc = pol_check_allowed_ext(t->ext, t->n_ext, why)))
 		return rc;
 	/* a CA certificate too: OpenSSL and Go take one as a TLS server's, and its nameConstraints never apply to

@@ -70,3 +70,43 @@ const char *policy_spki_form(struct span spki)
 		return spki_ec(alg, key);
 	return NULL; /* another algorithm: the profile's key types decide */
 }
+
+/* The bits of a positive minimal INTEGER's value. */
+static size_t spki_int_bits(struct span v)
+{
+	size_t i = 0;
+	while (i < v.len && v.data[i] == 0)
+		i++;
+	if (i == v.len)
+		return 0;
+	size_t bits = (v.len - i) * 8;
+	for (uint8_t top = v.data[i]; !(top & 0x80); top <<= 1)
+		bits--;
+	return bits;
+}
+
+const char *policy_spki_type(struct span spki)
+{
+	static const char any[] = "only EC P-256 and P-384 and RSA 2048, 3072 and 4096 keys are certified";
+	struct span in = spki, seq, alg, oid, key, rsa, n, e;
+	if (!der_get(&in, &seq, DER_SEQUENCE) || !der_get(&seq, &alg, DER_SEQUENCE) || !der_get_oid(&alg, &oid) ||
+	    !der_get_bitstring_bytes(&seq, &key))
+		return any;
+	if (spki_oid_is(&oid, SPKI_OID_EC, sizeof(SPKI_OID_EC))) {
+		struct span curve;
+		if (der_get_oid(&alg, &curve) && (spki_oid_is(&curve, SPKI_OID_P256, sizeof(SPKI_OID_P256)) ||
+						  spki_oid_is(&curve, SPKI_OID_P384, sizeof(SPKI_OID_P384))))
+			return NULL;
+		return "EC keys are certified on P-256 and P-384 only";
+	}
+	if (!spki_oid_is(&oid, SPKI_OID_RSA, sizeof(SPKI_OID_RSA)))
+		return any;
+	if (!der_get(&key, &rsa, DER_SEQUENCE) || !der_get_integer(&rsa, &n) || !der_get_integer(&rsa, &e))
+		return any;
+	size_t bits = spki_int_bits(n);
+	if (bits != 2048 && bits != 3072 && bits != 4096)
+		return "RSA keys are certified with 2048-, 3072- or 4096-bit moduli only";
+	if (!(e.data[e.len - 1] & 1) || spki_int_bits(e) < 2)
+		return "an RSA public exponent must be odd and above 1";
+	return NULL;
+}

@@ -214,6 +214,27 @@ static void test_cert_rules(void)
 	cert_case("keyEncipherment on an RSA key", &o, &p, NULL, NULL);
 	EVP_PKEY_free(rsa);
 
+	/* key types and sizes: what the frontend's profiles take and nothing else, whatever the frontend sent */
+	EVP_PKEY *small = EVP_RSA_gen(1024), *p384 = EVP_EC_gen("P-384"), *p521 = EVP_EC_gen("P-521"),
+		 *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), *k1 = EVP_EC_gen("secp256k1");
+	CHECK(small && p384 && p521 && ed && k1);
+	o = base;
+	o.key = p384;
+	cert_case("a P-384 key", &o, &fx.prof, NULL, NULL);
+	o.key = small;
+	cert_case("an RSA-1024 key", &o, &fx.prof, "key:", "2048-, 3072- or 4096-bit");
+	o.key = p521;
+	cert_case("a P-521 key", &o, &fx.prof, "key:", "P-256 and P-384 only");
+	o.key = k1;
+	cert_case("a secp256k1 key", &o, &fx.prof, "key:", "P-256 and P-384 only");
+	o.key = ed;
+	cert_case("an Ed25519 key", &o, &fx.prof, "key:", "only EC P-256");
+	EVP_PKEY_free(small);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(p521);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(k1);
+
 	o = base;
 	o.eku = "codeSigning";
 	cert_case("EKU not allowed", &o, &fx.prof, "eku:", "0");
