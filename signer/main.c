@@ -1,4 +1,6 @@
 /* hsmca-signer: start-up order only. See docs/architecture.md and signer/PROTOCOL.md. */
+#include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "landlock.h"
 #include "log.h"
 #include "profcheck.h"
+#include "secmem.h"
 #include "sandbox.h"
 #include "state.h"
 #include "unseal.h"
@@ -96,8 +99,16 @@ static int sgn_run(const char *conf_path)
 		for (rlim_t fd = 3; fd < max && fd < SGN_FD_NR_OPEN; fd++)
 			close((int)fd);
 	}
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		return sgn_fail("dumpable", "prctl failed");
+	/* a closed stdin, stdout or stderr would be the next file opened (a token file, a client's socket), and
+	 * the log lines written into it: each one that is closed becomes /dev/null */
+	for (int fd = 0; fd <= 2; fd++) /* open() takes the lowest free descriptor: fd itself */
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF && open("/dev/null", O_RDWR) != fd)
+			return 2;
+	/* no core dump from here on, not only a non-dumpable process (fs.suid_dumpable = 2 still writes one, with
+	 * the HSM module's memory: its copy of the PIN during C_Login, a key it decrypts for a self-test): the
+	 * core limit 0 too, before the unseal, not only at the privilege drop after it */
+	if (secmem_nodump() != 0)
+		return sgn_fail("dumpable", "setrlimit(RLIMIT_CORE) or prctl failed");
 	if (sgn_config_load(conf_path, &conf, err))
 		return sgn_fail("config", err);
 	if (!conf.has_pin_verifier)

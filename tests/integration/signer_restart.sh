@@ -39,10 +39,31 @@ pass "signer killed with SIGKILL after $(cat "$T/before") signatures under load"
 
 : > "$T/signer.log"
 # started with a descriptor it did not open (a careless supervisor's, here the config file on fd 9): closed
-# before anything else, so nothing inherited stays reachable from the sandbox
+# before anything else, so nothing inherited stays reachable from the sandbox. And by a supervisor that closed
+# its stdout and allows core dumps: fd 1 is /dev/null (not the next file the signer opens, which its log lines
+# would then go into), and the core limit is 0 before the unseal (fs.suid_dumpable = 2 writes a core of a
+# non-dumpable process too, the HSM module's copy of the PIN in it)
+core_hard=$(ulimit -H -c)
+ulimit -S -c "$core_hard"
 exec 9< "$T/signer.conf"
-signer_start
+"$SIGNER" run -c "$T/signer.conf" 2>> "$T/signer.log" >&- &
+SIGNER_PID=$!
+PIDS+=("$SIGNER_PID")
 exec 9<&-
+ulimit -S -c 0
+for _ in $(seq 200); do
+	[ -S "$T/run/control.sock" ] && grep -q 'event=sealed' "$T/signer.log" && break
+	sleep 0.05
+done
+grep -q 'event=sealed' "$T/signer.log" || fail "the signer started with stdout closed is not up: $(tail -3 "$T/signer.log")"
+[ "$(readlink "/proc/$SIGNER_PID/fd/1")" = /dev/null ] || fail "the signer's fd 1: $(ls -l "/proc/$SIGNER_PID/fd/")"
+if [ "$core_hard" = 0 ]; then
+	echo "skip - core limit 0 from the start (hard limit 0 here): the signer's own cannot be told apart"
+else
+	awk '/^Max core file size/ { exit !($5 == 0 && $6 == 0) }' "/proc/$SIGNER_PID/limits" \
+		|| fail "the sealed signer may dump core: $(grep 'core file' "/proc/$SIGNER_PID/limits")"
+fi
+pass "a signer started with stdout closed has /dev/null there, and no core limit before its unseal"
 "$SIGNER" unseal --control "$T/run/control.sock" --status | grepq '^sealed: no shares presented' || fail "restarted signer is not sealed"
 expect_rc 4 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/x.pem"
 pass "restarted signer is sealed and signs nothing"
