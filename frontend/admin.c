@@ -361,13 +361,6 @@ static void admin_op_password(struct admin_ctx *c)
 	char hash[DB_HASH_MAX];
 	if (admin_parse_password(c->j->body, c->j->body_len, &pw, c->why))
 		return admin_refuse(c, c->me.name, 400, "bad-request", c->why);
-	/* one's own password only with the current one (HTTP Basic): a login certificate's key, stolen, would
-	 * otherwise buy a password that outlives the certificate's revocation */
-	if (admin_is_self(c) && c->via_cert) {
-		explicit_bzero(&pw, sizeof(pw));
-		return admin_refuse(c, c->me.name, 403, "password-required",
-				    "change your own password with your current one (HTTP Basic), not a login certificate");
-	}
 	/* at most AUTH_FAIL_LIMIT password changes a window per caller, running or done: each costs a scrypt
 	 * (~16 MiB, ~50 ms) and an account NOTIFY that empties every frontend's account cache, and a requester
 	 * may change its own as often as it likes otherwise */
@@ -525,6 +518,15 @@ static void admin_serve(struct admin_ctx *c)
 		return admin_refuse(c, c->me.name, 403, "forbidden",
 				    c->me.role == DB_ROLE_AUDITOR ? "auditors may only read accounts"
 								  : "only administrators manage accounts (anyone may change their own password)");
+	/* a login certificate reads and takes away (disable an account or a key); what grants a credential or a
+	 * right that outlives it (an account, a password, one's own included, a role, an enabled account, an API
+	 * key) takes the caller's password (HTTP Basic): a certificate's key, stolen, must not buy access that
+	 * outlives the certificate's revocation. Before, only one's own password was refused */
+	if (c->via_cert && (c->ap.op == ADMIN_CREATE || c->ap.op == ADMIN_ENABLE || c->ap.op == ADMIN_PASSWORD ||
+			    c->ap.op == ADMIN_ROLE || c->ap.op == ADMIN_APIKEY_CREATE))
+		return admin_refuse(c, c->me.name, 403, "password-required",
+				    "this change grants a credential or a right: make it with your password (HTTP Basic), "
+				    "not a login certificate");
 	switch (c->ap.op) {
 	case ADMIN_LIST:
 		return admin_op_list(c);

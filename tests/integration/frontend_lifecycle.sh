@@ -1130,10 +1130,27 @@ tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key" -H "Origin
 # the same certificate manages accounts (it used to get 401: that endpoint read only the Authorization header)
 tls_call GET /api/v1/accounts "$T/op.pem" "$T/op.key"
 [ "$STATUS" = 200 ] && grep -q '"ops-admin2"' <<<"$BODY" || fail "login certificate lists accounts: $STATUS $BODY"
-tls_call POST /api/v1/accounts "$T/op.pem" "$T/op.key" -d '{"name": "cert-made", "role": "auditor", "password": "a long enough password 42"}'
-[ "$STATUS" = 201 ] || fail "login certificate creates an account: $STATUS $BODY"
-[ "$(pg_psql "$T/pg" owner -c "select actor from audit_log where action = 'account.created' and object = 'cert-made'")" = ops-admin2 ] \
-	|| fail "the account creation is not recorded as the certificate's account"
+# it reads and takes away; what grants a credential or a right that would outlive the certificate (an account,
+# a password, a role, an enabled account, an API key) takes the password: a stolen certificate key, until
+# revoked, bought an administrator account or an API key of its own (before: 201)
+refused_before=$(audit_count account.refused)
+call POST /api/v1/accounts "${ADMIN2[@]}" -d '{"name": "cert-made", "role": "auditor", "password": "a long enough password 42"}'
+[ "$STATUS" = 201 ] || fail "ops-admin2 creates an account with its password: $STATUS $BODY"
+for req in "/api/v1/accounts|{\"name\": \"cert-made2\", \"role\": \"admin\", \"password\": \"a long enough password 42\"}" \
+	"/api/v1/accounts/cert-made/password|{\"password\": \"another long password 43\"}" \
+	"/api/v1/accounts/cert-made/role|{\"role\": \"admin\"}" "/api/v1/accounts/ops-admin2/apikeys|{}" \
+	"/api/v1/accounts/cert-made/enable|"; do
+	tls_call POST "${req%%|*}" "$T/op.pem" "$T/op.key" -d "${req#*|}"
+	[ "$STATUS" = 403 ] && [ "$(json_field '["error"]["code"]')" = password-required ] \
+		|| fail "${req%%|*} with a login certificate: $STATUS $BODY"
+done
+[ "$(audit_count account.refused)" = $((refused_before + 5)) ] || fail "the refusals are not audited: $(audit_count account.refused)"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'cert-made2'")" = 0 ] || fail "cert-made2 exists"
+[ "$(pg_psql "$T/pg" owner -c "select role from accounts where name = 'cert-made'")" = auditor ] || fail "cert-made's role changed"
+tls_call POST /api/v1/accounts/cert-made/disable "$T/op.pem" "$T/op.key" -d '{}'
+[ "$STATUS" = 200 ] || fail "login certificate disables an account: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select actor from audit_log where action = 'account.disabled' and object = 'cert-made'")" = ops-admin2 ] \
+	|| fail "the disabling is not recorded as the certificate's account"
 tls_call GET /api/v1/accounts "$T/cli2.pem" "$T/cli2.key"
 [ "$STATUS" = 401 ] || fail "a service certificate lists accounts: $STATUS $BODY"
 # a service certificate (login = no) is not a login; a disabled account or revoked certificate logs in no more
