@@ -351,10 +351,13 @@ static int ckpt_check(struct db *db, void *ctx, const PGresult *r)
 		unsigned tried = 0;
 		rc = ckpt_signature(db, cw, r, row, &tried);
 		if (rc == HSMCA_ERR_AUTH && tried == 0) {
+			/* counted like a forged one, and the walk goes on: the frontend's role can store a checkpoint
+			 * under any label, and stopping here left every later checkpoint (one that shows the owner
+			 * rewrote the log, say) unchecked, the report naming the wrong cause */
 			char why[DB_ERR_MAX];
-			snprintf(why, sizeof why, "no checkpoint certificate was given for its key %.*s",
-				 PQgetlength(r, 0, c[CC_LABEL]), PQgetvalue(r, 0, c[CC_LABEL]));
-			ckpt_bad(cw->w, id, row, why);
+			snprintf(why, sizeof why, "no checkpoint certificate was given for its key %.*s", PQgetlength(r, 0, c[CC_LABEL]) > 64 ? 64 : PQgetlength(r, 0, c[CC_LABEL]),
+				 PQgetvalue(r, 0, c[CC_LABEL]));
+			ckpt_forged(cw, id, row, why);
 			return 0;
 		}
 		if (rc == HSMCA_ERR_AUTH) {

@@ -312,6 +312,24 @@ expect_rc 1 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/i
 grep -q "BROKEN at row 999999: .*(a forged or damaged checkpoint); and 1 more checkpoint whose signature does not verify (every other checkpoint was checked)" <<<"$OUT" \
 	|| fail "two forged checkpoints: $OUT"
 pass "audit-verify checks every checkpoint past a forged one and counts the forged ones (2 here)"
+# a checkpoint under a label no certificate was given for (the frontend's role can store one under any label)
+# is counted like a forged one and the walk goes on: a later checkpoint that shows the owner rewrote the log is
+# still checked, and named. Before, the walk stopped at the first and named only it
+OWNER "set session_replication_role = replica; delete from audit_checkpoints where signature = '\\x0102030405060708'" > /dev/null
+R=$(OWNER "select max(id) from audit_log")
+pg_psql "$T/pg" frontend -c "insert into audit_checkpoints (audit_id, head_hash, key_label, signature)
+	values ($R, (select row_hash from audit_log where id = $R), 'zz', '\\x0102030405060708')" > /dev/null || fail "the zz checkpoint"
+fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/ckpt.pem"
+issue_covered seven
+HEAD=$(OWNER "select last_id from audit_chain_head")
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+expect_rc 1 verify --checkpoint-cert "ckpt=$T/ca/ckpt.pem" --checkpoint-cert "int=$T/ca/int.pem"
+grep -q "BROKEN at row $R: .*no checkpoint certificate was given for its key zz" <<<"$OUT" || fail "the zz checkpoint alone: $OUT"
+rewrite_last "$HEAD"
+expect_rc 1 verify --checkpoint-cert "ckpt=$T/ca/ckpt.pem" --checkpoint-cert "int=$T/ca/int.pem"
+grep -q "BROKEN at row $HEAD: .*the row's hash is not the one signed (the log was rewritten)" <<<"$OUT" \
+	|| fail "the rewrite behind the zz checkpoint: $OUT"
+pass "audit-verify goes on past a checkpoint whose key no certificate was given for, and names the rewrite a later checkpoint shows"
 # last: the whole log wiped, its head reset: not proven with a certificate (it printed "intact: 0 rows" and exited 0)
 OWNER "set session_replication_role = replica; delete from audit_log; delete from audit_checkpoints;
 	update audit_chain_head set last_id = 0, last_hash = '\\x$(printf '0%.0s' $(seq 64))' where singleton" > /dev/null
