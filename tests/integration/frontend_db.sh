@@ -156,6 +156,21 @@ pg_psql "$T/pg" frontend -c "BEGIN; UPDATE approvals SET status = 'approved', de
 pg_psql "$T/pg" frontend -c "UPDATE certificates SET status = 'pending' WHERE serial_hex = '$HELD'" >/dev/null \
 	|| fail "a held row with its approval was not released"
 pass "a held row becomes pending only once its approval is decided by someone other than its requester"
+# an approval is filed pending and decided once (024): one inserted decided, or a decision changed afterwards
+# (with an audit row or not), never reaches the table and the approval list unlogged
+expect_sql_error frontend "INSERT INTO approvals (action, object, requested_by, status, decided_by, decided_at, expires_at)
+	VALUES ('certificate.issue', '$(openssl rand -hex 16)', 'alice', 'approved', 'bob', now(), now() + interval '1 hour')" \
+	"a new approval is pending and undecided"
+expect_sql_error frontend "INSERT INTO approvals (action, object, requested_by, status, expires_at)
+	VALUES ('certificate.issue', '$(openssl rand -hex 16)', 'alice', 'expired', now() + interval '1 hour')" \
+	"a new approval is pending and undecided"
+expect_sql_error frontend "BEGIN; UPDATE approvals SET status = 'rejected', decided_by = 'carol' WHERE object = '$HELD';
+	INSERT INTO audit_log (actor, action, object, details) SELECT 'carol', 'approval.rejected', object,
+	json_build_object('approval', id)::text FROM approvals WHERE object = '$HELD'; COMMIT" "approved already; a decision does not change"
+expect_sql_error frontend "UPDATE approvals SET decided_by = 'carol' WHERE object = '$HELD'" "approved already; a decision does not change"
+[ "$(owner_sql "select status || ' ' || decided_by from approvals where object = '$HELD'")" = "approved bob" ] \
+	|| fail "the decision changed: $(owner_sql "select status, decided_by from approvals where object = '$HELD'")"
+pass "an approval is inserted pending and undecided, and a decision never changes (HS001), audit row or not"
 
 # ---- a renewal of a certificate that is not issued (013): refused at its INSERT, also when the revocation
 # is under way (the renewed row is locked FOR SHARE NOWAIT: refused at once, 55P03, not waited for in the
@@ -189,8 +204,11 @@ wait "$REVOKER" || fail "the revoking transaction failed"
 expect_sql_error frontend "$(renewal_sql "$(openssl rand -hex 16)" "$R2" pending)" "renews $R2, which is revoked (not issued)"
 R3=$(openssl rand -hex 16); issued_row "$R3"; RN=$(openssl rand -hex 16)
 pg_psql "$T/pg" frontend -c "$(renewal_sql "$RN" "$R3" held)" >/dev/null || fail "a held renewal of an issued row refused"
-pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, status, decided_by, decided_at, expires_at)
-	VALUES ('certificate.issue', '$RN', 'alice', 'approved', 'bob', now(), now() + interval '1 hour')" >/dev/null || fail "approval row"
+pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
+	VALUES ('certificate.issue', '$RN', 'alice', now() + interval '1 hour');
+	BEGIN; UPDATE approvals SET status = 'approved', decided_by = 'bob', decided_at = now() WHERE object = '$RN';
+	INSERT INTO audit_log (actor, action, object, details) SELECT 'bob', 'approval.approved', object,
+	json_build_object('approval', id)::text FROM approvals WHERE object = '$RN'; COMMIT" >/dev/null || fail "approval row"
 pg_psql "$T/pg" frontend -c "$(revoke_sql "$R3")" >/dev/null
 expect_sql_error frontend "UPDATE certificates SET status = 'pending' WHERE serial_hex = '$RN'" "renews $R3, which is not issued"
 pass "a renewal of a certificate that is not issued is refused (HS003) at its insert, at once while a revocation is under way (55P03, before it commits), and at the release of a held one"
