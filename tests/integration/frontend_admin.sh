@@ -549,9 +549,11 @@ owner_sql() { pg_psql "$T/pg" owner -c "$1"; }
 owner_sql "CREATE ROLE hsmca_wide LOGIN IN ROLE hsmca_frontend; GRANT pg_write_all_data TO hsmca_wide;
 	CREATE ROLE hsmca_owned LOGIN NOINHERIT; GRANT SELECT ON schema_version TO hsmca_owned;
 	GRANT $(owner_sql "select pg_get_userbyid(relowner) from pg_class where oid = 'audit_log'::regclass") TO hsmca_owned;
-	CREATE ROLE hsmca_plain LOGIN IN ROLE hsmca_frontend" >/dev/null
+	CREATE ROLE hsmca_plain LOGIN IN ROLE hsmca_frontend;
+	CREATE ROLE hsmca_replica LOGIN IN ROLE hsmca_frontend; GRANT SET ON PARAMETER session_replication_role TO hsmca_replica" >/dev/null
 for who in "postgres:is a superuser" "hsmca_wide:may UPDATE, DELETE or TRUNCATE audit_log" \
-	"hsmca_owned:is (a member of) audit_log's owner"; do
+	"hsmca_owned:is (a member of) audit_log's owner" \
+	"hsmca_replica:may SET session_replication_role (which turns the schema's triggers off)"; do
 	sed -e "s|^database = .*|database = $(pg_conninfo "$T/pg" "${who%%:*}")|" -e "s|^listen = .*|listen = 127.0.0.1:$((PORT + 5))|" \
 		"$T/frontend.conf" > "$T/wide.conf"
 	rc=0; timeout 20 "$FRONTEND" run -c "$T/wide.conf" > "$T/wide.log" 2>&1 || rc=$?
@@ -567,7 +569,7 @@ PLAIN=$!; PIDS+=("$PLAIN"); FE_PIDS+=("$PLAIN")
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$((PORT + 5))/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 curl -fsS "http://127.0.0.1:$((PORT + 5))/api/v1/accounts" "${ADMIN[@]}" >/dev/null || fail "the frontend as a role like hsmca_frontend: $(tail -3 "$T/plain.log")"
 kill -TERM "$PLAIN"; wait "$PLAIN" || fail "the frontend as hsmca_plain did not stop cleanly"
-pass "the frontend refuses to run as a superuser, as a role that may UPDATE, DELETE or TRUNCATE audit_log (pg_write_all_data) or as a member of its owner's role, saying why; a role with hsmca_frontend's rights runs"
+pass "the frontend refuses to run as a superuser, as a role that may UPDATE, DELETE or TRUNCATE audit_log (pg_write_all_data), as a member of its owner's role or as one that may SET session_replication_role, saying why; a role with hsmca_frontend's rights runs"
 
 # ---- a reconnection checks the schema version again: a database migrated under a running frontend ----
 owner_sql "INSERT INTO schema_version (version, name, sha256) VALUES (999, '999_future.sql', repeat('0', 64))" >/dev/null
