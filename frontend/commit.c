@@ -376,19 +376,14 @@ static void commit_sign_all(struct committer *c, struct commit_item *batch)
 			return;
 		for (int k = 0; k < COMMIT_SIGN_CONNS && (size_t)k < n; k++) {
 			if (!c->sgn_open[k]) {
-				struct dbuf hello;
-				dbuf_init(&hello);
-				if (sgn_client_open_hello(&c->sgn[k], v[0]->sign->socket, COMMIT_SIGN_TIMEOUT_MS, &hello) != 0) {
-					dbuf_free(&hello);
+				/* a signer restarted with other keys or pins: logged (signerfit_recheck) */
+				if (signerfit_open(&c->sgn[k], v[0]->sign->app, v[0]->sign->socket, COMMIT_SIGN_TIMEOUT_MS) != 0) {
 					timed_out = timed_out || c->sgn[k].timed_out;
 					sgn_client_close(&c->sgn[k]);
 					if (timed_out)
 						break; /* hung: opening the next would wait as long again */
 					continue;
 				}
-				if (v[0]->sign->app)
-					signerfit_recheck(v[0]->sign->app, &hello); /* a signer restarted with other keys or pins */
-				dbuf_free(&hello);
 				c->sgn_open[k] = true;
 			}
 			conn[nc++] = k;

@@ -217,15 +217,16 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *bod
 /* A browser's request made by another site's page (cross-site request forgery): hsmca serves no pages, but a
  * person's credentials are ambient in a browser (a login certificate it presents at every handshake, HTTP
  * Basic it caches), and a form or a "simple" fetch POSTs without a preflight. Such a request says where it
- * comes from: Sec-Fetch-Site other than same-origin or none, or an Origin whose host[:port] is not this
- * request's Host (a page of the same origin, behind a proxy that serves one, passes; "null" never does).
- * Clients that are not browsers (curl, cfssl, scripts) send neither header. */
+ * comes from: Sec-Fetch-Site, which a browser that sends it sets itself, other than same-origin or none; or,
+ * from a browser without it, an Origin whose host[:port] is not this request's Host (a page of the same
+ * origin, behind a proxy that serves one and keeps Host, passes; "null" never does). Clients that are not
+ * browsers (curl, cfssl, scripts) send neither header. */
 static bool http_cross_site(struct evhttp_request *req)
 {
 	const struct evkeyvalq *hd = evhttp_request_get_input_headers(req);
 	const char *site = evhttp_find_header(hd, "Sec-Fetch-Site");
-	if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
-		return true;
+	if (site) /* the browser's own word: also right behind a proxy that rewrites Host */
+		return strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0;
 	const char *origin = evhttp_find_header(hd, "Origin");
 	if (!origin)
 		return false;

@@ -124,17 +124,13 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!w->sgn_open) {
 			/* bounded: a hung signer (stopped, its HSM stuck) must not hold this worker for ever */
-			struct dbuf hello;
-			dbuf_init(&hello);
-			if (sgn_client_open_hello(&w->sgn, w->app->conf.signer_socket,
-						  w->app->conf.timeout_seconds * 1000u, &hello) != 0) {
-				dbuf_free(&hello);
+			/* a signer restarted with other keys or pins: logged (signerfit_recheck) */
+			if (signerfit_open(&w->sgn, w->app, w->app->conf.signer_socket,
+					   w->app->conf.timeout_seconds * 1000u) != 0) {
 				sgn_client_close(&w->sgn);
 				snprintf(why, ISSUE_WHY_MAX, "the signer is not available (sealed or down)");
 				return HSMCA_ERR_IO;
 			}
-			signerfit_recheck(w->app, &hello); /* a signer restarted with other keys or pins: logged */
-			dbuf_free(&hello);
 			w->sgn_open = true;
 		}
 		int rc = sgn_client_sign(&w->sgn, FRAME_SIGN_CERT, label, tbs->data, tbs->len, out_der);

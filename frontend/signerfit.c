@@ -13,6 +13,8 @@
 
 #define SIGNERFIT_PREFIX "error: "
 
+/* Rechecks run one at a time, and the reply's digest is kept only once its check has run: a reply is checked
+ * again after a check that could not run (out of memory), and the gauge and the kept digest are of one reply. */
 static pthread_mutex_t signerfit_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t signerfit_seen[SHA256_DIGEST_LENGTH]; /* under signerfit_mu: the HELLO reply checked last */
 static bool signerfit_have;                           /* under signerfit_mu */
@@ -23,18 +25,10 @@ int signerfit_unfit(void)
 	return atomic_load(&signerfit_bad);
 }
 
-/* true: reply is the one checked last (nothing to do); false: it is now (the caller checks it) */
-static bool signerfit_same(const struct dbuf *reply)
+static void signerfit_digest(const struct dbuf *reply, uint8_t d[SHA256_DIGEST_LENGTH])
 {
 	static const uint8_t none;
-	uint8_t d[SHA256_DIGEST_LENGTH];
 	SHA256(reply->data ? reply->data : &none, reply->len, d);
-	pthread_mutex_lock(&signerfit_mu);
-	bool same = signerfit_have && !memcmp(d, signerfit_seen, sizeof(d));
-	memcpy(signerfit_seen, d, sizeof(d));
-	signerfit_have = true;
-	pthread_mutex_unlock(&signerfit_mu);
-	return same;
 }
 
 /* Each line of profcheck's report as its own event. */
@@ -50,10 +44,11 @@ static void signerfit_log(char *text, const char *level)
 	}
 }
 
-/* The profiles against the pins of reply, each mismatch logged at level; 0 with *bad their count, or
- * HSMCA_ERR_PARSE (the reply carries no pins this frontend reads: logged), HSMCA_ERR_NOMEM. */
+/* The profiles against the pins of reply, each mismatch logged at level; 0 with *nkeys, *unfit (profiles with
+ * a mismatch) and *bad (mismatches), or HSMCA_ERR_PARSE (the reply carries no pins this frontend reads:
+ * logged), HSMCA_ERR_NOMEM. */
 static int signerfit_eval(const struct app *a, const struct dbuf *reply, const char *level, unsigned *nkeys,
-			  unsigned *bad)
+			  unsigned *unfit, unsigned *bad)
 {
 	struct pinwire_hello *h = malloc(sizeof(*h));
 	struct profcheck_key keys[PINWIRE_KEYS_MAX];
@@ -81,7 +76,7 @@ static int signerfit_eval(const struct app *a, const struct dbuf *reply, const c
 		rc = HSMCA_ERR_NOMEM;
 		goto out;
 	}
-	*bad = profcheck_run(keys, h->n, &a->profiles, f);
+	*bad = profcheck_run(keys, h->n, &a->profiles, f, unfit);
 	*nkeys = h->n;
 	if (fclose(f) != 0 || !text) {
 		rc = HSMCA_ERR_NOMEM;
@@ -94,11 +89,26 @@ out:
 	return rc;
 }
 
+/* The check's outcome as one event; changed: a recheck under a running frontend. */
+static void signerfit_report(const struct app *a, unsigned nkeys, unsigned unfit, unsigned bad, bool warn,
+			     bool changed)
+{
+	const char *ch = changed ? "changed=yes " : "";
+	if (!unfit)
+		log_event("info", "signer_keys", "%skeys=%u profiles=%u fit=yes", ch, nkeys, a->profiles.n);
+	else if (warn || changed)
+		log_event(warn ? "warn" : "error", "signer_keys", "%skeys=%u profiles=%u unfit=%u mismatches=%u why=\"%s\"",
+			  ch, nkeys, a->profiles.n, unfit, bad,
+			  changed ? "the signer's keys or pins changed while this frontend runs: requests of the unfit "
+				    "profiles get the signer's refusal"
+				  : "served anyway (signer_profile_check = warn): their requests get the signer's refusal");
+}
+
 int signerfit_check(const struct app *a, unsigned timeout_ms, bool warn)
 {
 	struct sgn_client c;
 	struct dbuf reply;
-	unsigned nkeys = 0, bad = 0;
+	unsigned nkeys = 0, unfit = 0, bad = 0;
 	int rc = 0;
 	dbuf_init(&reply);
 	if (sgn_client_open_hello(&c, a->conf.signer_socket, timeout_ms, &reply)) {
@@ -108,22 +118,21 @@ int signerfit_check(const struct app *a, unsigned timeout_ms, bool warn)
 		goto out;
 	}
 	sgn_client_close(&c);
-	(void)signerfit_same(&reply);
-	rc = signerfit_eval(a, &reply, warn ? "warn" : "error", &nkeys, &bad);
+	rc = signerfit_eval(a, &reply, warn ? "warn" : "error", &nkeys, &unfit, &bad);
+	if (rc == HSMCA_ERR_NOMEM)
+		goto out;
+	pthread_mutex_lock(&signerfit_mu); /* before any worker runs: for the rule, not for a race */
+	signerfit_digest(&reply, signerfit_seen);
+	signerfit_have = true;
+	pthread_mutex_unlock(&signerfit_mu);
 	if (rc == HSMCA_ERR_PARSE) {
 		rc = 0;
 		goto out;
 	}
-	if (rc)
-		goto out;
-	atomic_store(&signerfit_bad, (int)bad);
-	if (bad && !warn)
+	atomic_store(&signerfit_bad, (int)unfit);
+	signerfit_report(a, nkeys, unfit, bad, warn, false);
+	if (unfit && !warn)
 		rc = HSMCA_ERR_POLICY;
-	else if (bad)
-		log_event("warn", "signer_keys", "keys=%u profiles=%u unfit=%u why=\"served anyway (signer_profile_check = "
-			  "warn): their requests get the signer's refusal\"", nkeys, a->profiles.n, bad);
-	else
-		log_event("info", "signer_keys", "keys=%u profiles=%u fit=yes", nkeys, a->profiles.n);
 out:
 	dbuf_free(&reply);
 	return rc;
@@ -131,19 +140,36 @@ out:
 
 void signerfit_recheck(const struct app *a, const struct dbuf *reply)
 {
-	unsigned nkeys = 0, bad = 0;
-	if (signerfit_same(reply))
+	uint8_t d[SHA256_DIGEST_LENGTH];
+	unsigned nkeys = 0, unfit = 0, bad = 0;
+	bool warn = a->conf.signer_check_warn;
+	signerfit_digest(reply, d);
+	pthread_mutex_lock(&signerfit_mu);
+	if (signerfit_have && !memcmp(d, signerfit_seen, sizeof(d))) {
+		pthread_mutex_unlock(&signerfit_mu);
 		return;
-	int rc = signerfit_eval(a, reply, a->conf.signer_check_warn ? "warn" : "error", &nkeys, &bad);
-	atomic_store(&signerfit_bad, rc ? -1 : (int)bad);
+	}
+	int rc = signerfit_eval(a, reply, warn ? "warn" : "error", &nkeys, &unfit, &bad);
+	if (rc != HSMCA_ERR_NOMEM) { /* checked (or carrying no pins, which a second look does not change) */
+		memcpy(signerfit_seen, d, sizeof(d));
+		signerfit_have = true;
+	}
+	atomic_store(&signerfit_bad, rc ? -1 : (int)unfit);
 	if (rc == HSMCA_ERR_NOMEM)
 		log_event("warn", "signer_keys_unchecked", "why=\"out of memory: the profiles were not checked against "
-			  "the keys of the signer's new HELLO reply\"");
-	else if (rc == 0 && bad)
-		log_event(a->conf.signer_check_warn ? "warn" : "error", "signer_keys",
-			  "changed=yes keys=%u profiles=%u unfit=%u why=\"the signer's keys or pins changed while this "
-			  "frontend runs: requests of the unfit profiles get the signer's refusal\"", nkeys,
-			  a->profiles.n, bad);
+			  "the keys of the signer's new HELLO reply (again on the next connection)\"");
 	else if (rc == 0)
-		log_event("info", "signer_keys", "changed=yes keys=%u profiles=%u fit=yes", nkeys, a->profiles.n);
+		signerfit_report(a, nkeys, unfit, bad, warn, true);
+	pthread_mutex_unlock(&signerfit_mu);
+}
+
+int signerfit_open(struct sgn_client *c, const struct app *a, const char *socket, unsigned timeout_ms)
+{
+	struct dbuf hello;
+	dbuf_init(&hello);
+	int rc = sgn_client_open_hello(c, socket, timeout_ms, &hello);
+	if (rc == 0 && a)
+		signerfit_recheck(a, &hello);
+	dbuf_free(&hello);
+	return rc;
 }

@@ -14,9 +14,10 @@
 #include "app.h"
 #include "der.h"
 #include "err.h"
+#include "sgn_client.h"
 
 /* 0: every profile fits, or the signer did not answer or sent no pins (logged as signer_keys_unchecked), or
- * warn and some profile does not fit (each logged at level warn as profile_unfit_signer); HSMCA_ERR_POLICY:
+ * warn and some profile does not fit (each mismatch logged at level warn as profile_unfit_signer); HSMCA_ERR_POLICY:
  * some profile does not fit (each logged at level error); HSMCA_ERR_NOMEM. Call once, before any worker runs. */
 int signerfit_check(const struct app *a, unsigned timeout_ms, bool warn) HSMCA_WUR;
 
@@ -27,8 +28,12 @@ int signerfit_check(const struct app *a, unsigned timeout_ms, bool warn) HSMCA_W
  * refusal (502 naming the rule). */
 void signerfit_recheck(const struct app *a, const struct dbuf *reply);
 
-/* The profiles that did not fit the signer's keys at the last check; -1 when none was possible (no answer, no
- * pins, out of memory). */
+/* Any thread: sgn_client_open_timeout with a HELLO, whose reply, when a is not NULL, goes to
+ * signerfit_recheck. The same return and state of c. */
+int signerfit_open(struct sgn_client *c, const struct app *a, const char *socket, unsigned timeout_ms) HSMCA_WUR;
+
+/* The profiles that did not fit the signer's keys at the last check (each counted once, whatever its
+ * mismatches); -1 when none was possible (no answer, no pins, out of memory). */
 int signerfit_unfit(void);
 
 #endif

@@ -96,10 +96,11 @@ static unsigned pc_usage(const struct profile *p, const struct profcheck_key *k,
 	return bad;
 }
 
-unsigned profcheck_run(const struct profcheck_key *keys, size_t n_keys, const struct profiles *ps, FILE *out)
+unsigned profcheck_run(const struct profcheck_key *keys, size_t n_keys, const struct profiles *ps, FILE *out,
+		       unsigned *unfit)
 {
-	unsigned bad = 0;
-	for (unsigned i = 0; i < ps->n; i++) {
+	unsigned bad = 0, bad_before = 0, profiles = 0;
+	for (unsigned i = 0; i < ps->n; i++, profiles += bad > bad_before, bad_before = bad) {
 		const struct profile *p = &ps->p[i];
 		const struct profcheck_key *k = NULL;
 		for (size_t j = 0; !k && j < n_keys; j++)
@@ -119,5 +120,7 @@ unsigned profcheck_run(const struct profcheck_key *keys, size_t n_keys, const st
 			bad += pc_names(p, pin->ca_dns, pin->n_ca_dns, pin->ca_ip, pin->n_ca_ip, k->name, "ca_permitted",
 					out);
 	}
+	if (unfit)
+		*unfit = profiles;
 	return bad;
 }

@@ -21,7 +21,9 @@ struct profcheck_key {
 	const struct policy_profile *pin;
 };
 
-/* Writes one line "error: profile NAME: ..." to out for each mismatch; returns how many. */
-unsigned profcheck_run(const struct profcheck_key *keys, size_t n_keys, const struct profiles *ps, FILE *out);
+/* Writes one line "error: profile NAME: ..." to out for each mismatch; returns how many. unfit: NULL, or where
+ * the number of profiles with at least one mismatch goes. */
+unsigned profcheck_run(const struct profcheck_key *keys, size_t n_keys, const struct profiles *ps, FILE *out,
+		       unsigned *unfit);
 
 #endif

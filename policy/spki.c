@@ -20,56 +20,13 @@ static bool spki_oid_is(const struct span *oid, const uint8_t *b, size_t len)
 	return oid->len == len && memcmp(oid->data, b, len) == 0;
 }
 
-/* A positive INTEGER in minimal DER (der_get_integer checks the minimal form): not zero, top bit clear. */
-static bool spki_positive(struct span *in)
-{
-	struct span v;
-	if (!der_get_integer(in, &v) || (v.data[0] & 0x80))
-		return false;
-	return v.len > 1 || v.data[0] != 0;
-}
-
-/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 A.1.1), filling the BIT
- * STRING exactly. */
-static const char *spki_rsa(struct span alg, struct span key)
-{
-	struct span params, seq;
-	if (!der_get(&alg, &params, DER_NULL) || params.len != 0 || alg.len != 0)
-		return "rsaEncryption needs NULL parameters";
-	if (!der_get(&key, &seq, DER_SEQUENCE) || key.len != 0)
-		return "the RSA key is not one SEQUENCE";
-	if (!spki_positive(&seq) || !spki_positive(&seq) || seq.len != 0)
-		return "the RSA modulus and exponent must be positive minimal INTEGERs and nothing else";
-	return NULL;
-}
-
-/* ECParameters as namedCurve (RFC 5480 2.1.1) and an uncompressed point of the curve's length. */
-static const char *spki_ec(struct span alg, struct span key)
-{
-	struct span curve;
-	if (!der_get_oid(&alg, &curve) || alg.len != 0)
-		return "an EC key must name its curve (namedCurve) and nothing else";
-	size_t want = spki_oid_is(&curve, SPKI_OID_P256, sizeof(SPKI_OID_P256))   ? 65
-		      : spki_oid_is(&curve, SPKI_OID_P384, sizeof(SPKI_OID_P384)) ? 97
-		      : spki_oid_is(&curve, SPKI_OID_P521, sizeof(SPKI_OID_P521)) ? 133
-										    : 0;
-	if (key.len < 3 || key.data[0] != SPKI_EC_UNCOMPRESSED || (want ? key.len != want : key.len % 2 == 0))
-		return "the EC point must be uncompressed and of the curve's length";
-	return NULL;
-}
-
-const char *policy_spki_form(struct span spki)
-{
-	struct span in = spki, seq, alg, oid, key;
-	if (!der_get(&in, &seq, DER_SEQUENCE) || in.len != 0 || !der_get(&seq, &alg, DER_SEQUENCE) ||
-	    !der_get_oid(&alg, &oid) || !der_get_bitstring_bytes(&seq, &key) || seq.len != 0)
-		return "not SEQUENCE { AlgorithmIdentifier, BIT STRING } in DER";
-	if (spki_oid_is(&oid, SPKI_OID_RSA, sizeof(SPKI_OID_RSA)))
-		return spki_rsa(alg, key);
-	if (spki_oid_is(&oid, SPKI_OID_EC, sizeof(SPKI_OID_EC)))
-		return spki_ec(alg, key);
-	return NULL; /* another algorithm: the profile's key types decide */
-}
+/* What the form check learns of the key, for policy_spki_type. */
+struct spki_facts {
+	enum policy_key_kind kind;
+	size_t rsa_bits;   /* the modulus's */
+	bool rsa_e_ok;     /* the exponent odd and above 1 */
+	unsigned ec_bits;  /* P-256: 256, P-384: 384, P-521: 521, another curve: 0 */
+};
 
 /* The bits of a positive minimal INTEGER's value. */
 static size_t spki_int_bits(struct span v)
@@ -85,28 +42,81 @@ static size_t spki_int_bits(struct span v)
 	return bits;
 }
 
-const char *policy_spki_type(struct span spki)
+/* A positive INTEGER in minimal DER (der_get_integer checks the minimal form): not zero, top bit clear. */
+static bool spki_positive(struct span *in, struct span *v)
 {
-	static const char any[] = "only EC P-256 and P-384 and RSA 2048, 3072 and 4096 keys are certified";
-	struct span in = spki, seq, alg, oid, key, rsa, n, e;
-	if (!der_get(&in, &seq, DER_SEQUENCE) || !der_get(&seq, &alg, DER_SEQUENCE) || !der_get_oid(&alg, &oid) ||
-	    !der_get_bitstring_bytes(&seq, &key))
-		return any;
-	if (spki_oid_is(&oid, SPKI_OID_EC, sizeof(SPKI_OID_EC))) {
-		struct span curve;
-		if (der_get_oid(&alg, &curve) && (spki_oid_is(&curve, SPKI_OID_P256, sizeof(SPKI_OID_P256)) ||
-						  spki_oid_is(&curve, SPKI_OID_P384, sizeof(SPKI_OID_P384))))
-			return NULL;
-		return "EC keys are certified on P-256 and P-384 only";
-	}
-	if (!spki_oid_is(&oid, SPKI_OID_RSA, sizeof(SPKI_OID_RSA)))
-		return any;
-	if (!der_get(&key, &rsa, DER_SEQUENCE) || !der_get_integer(&rsa, &n) || !der_get_integer(&rsa, &e))
-		return any;
-	size_t bits = spki_int_bits(n);
-	if (bits != 2048 && bits != 3072 && bits != 4096)
-		return "RSA keys are certified with 2048-, 3072- or 4096-bit moduli only";
-	if (!(e.data[e.len - 1] & 1) || spki_int_bits(e) < 2)
-		return "an RSA public exponent must be odd and above 1";
+	if (!der_get_integer(in, v) || (v->data[0] & 0x80))
+		return false;
+	return v->len > 1 || v->data[0] != 0;
+}
+
+/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 A.1.1), filling the BIT
+ * STRING exactly. */
+static const char *spki_rsa(struct span alg, struct span key, struct spki_facts *f)
+{
+	struct span params, seq, n, e;
+	if (!der_get(&alg, &params, DER_NULL) || params.len != 0 || alg.len != 0)
+		return "rsaEncryption needs NULL parameters";
+	if (!der_get(&key, &seq, DER_SEQUENCE) || key.len != 0)
+		return "the RSA key is not one SEQUENCE";
+	if (!spki_positive(&seq, &n) || !spki_positive(&seq, &e) || seq.len != 0)
+		return "the RSA modulus and exponent must be positive minimal INTEGERs and nothing else";
+	f->rsa_bits = spki_int_bits(n);
+	f->rsa_e_ok = (e.data[e.len - 1] & 1) && spki_int_bits(e) >= 2;
 	return NULL;
 }
+
+/* ECParameters as namedCurve (RFC 5480 2.1.1) and an uncompressed point of the curve's length. */
+static const char *spki_ec(struct span alg, struct span key, struct spki_facts *f)
+{
+	struct span curve;
+	if (!der_get_oid(&alg, &curve) || alg.len != 0)
+		return "an EC key must name its curve (namedCurve) and nothing else";
+	f->ec_bits = spki_oid_is(&curve, SPKI_OID_P256, sizeof(SPKI_OID_P256))   ? 256
+		     : spki_oid_is(&curve, SPKI_OID_P384, sizeof(SPKI_OID_P384)) ? 384
+		     : spki_oid_is(&curve, SPKI_OID_P521, sizeof(SPKI_OID_P521)) ? 521
+										   : 0;
+	size_t want = f->ec_bits ? 1 + 2 * ((f->ec_bits + 7) / 8) : 0;
+	if (key.len < 3 || key.data[0] != SPKI_EC_UNCOMPRESSED || (want ? key.len != want : key.len % 2 == 0))
+		return "the EC point must be uncompressed and of the curve's length";
+	return NULL;
+}
+
+static const char *spki_walk(struct span spki, struct spki_facts *f)
+{
+	struct span in = spki, seq, alg, oid, key;
+	*f = (struct spki_facts){ .kind = POLICY_KEY_OTHER };
+	if (!der_get(&in, &seq, DER_SEQUENCE) || in.len != 0 || !der_get(&seq, &alg, DER_SEQUENCE) ||
+	    !der_get_oid(&alg, &oid) || !der_get_bitstring_bytes(&seq, &key) || seq.len != 0)
+		return "not SEQUENCE { AlgorithmIdentifier, BIT STRING } in DER";
+	if (spki_oid_is(&oid, SPKI_OID_RSA, sizeof(SPKI_OID_RSA)))
+		return f->kind = POLICY_KEY_RSA, spki_rsa(alg, key, f);
+	if (spki_oid_is(&oid, SPKI_OID_EC, sizeof(SPKI_OID_EC)))
+		return f->kind = POLICY_KEY_EC, spki_ec(alg, key, f);
+	return NULL; /* another algorithm: the profile's key types decide */
+}
+
+const char *policy_spki_form(struct span spki)
+{
+	struct spki_facts f;
+	return spki_walk(spki, &f);
+}
+
+const char *policy_spki_type(struct span spki)
+{
+	struct spki_facts f;
+	const char *why = spki_walk(spki, &f);
+	if (why)
+		return why;
+	switch (f.kind) {
+	case POLICY_KEY_EC:
+		return f.ec_bits == 256 || f.ec_bits == 384 ? NULL : "EC keys are certified on P-256 and P-384 only";
+	case POLICY_KEY_RSA:
+		if (f.rsa_bits != 2048 && f.rsa_bits != 3072 && f.rsa_bits != 4096)
+			return "RSA keys are certified with 2048-, 3072- or 4096-bit moduli only";
+		return f.rsa_e_ok ? NULL : "an RSA public exponent must be odd and above 1";
+	default:
+		return "only EC P-256 and P-384 and RSA 2048, 3072 and 4096 keys are certified";
+	}
+}
+

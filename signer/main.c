@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 		struct profcheck_key keys[SGN_MAX_KEYS];
 		for (unsigned i = 0; i < conf.n_keys; i++)
 			keys[i] = (struct profcheck_key){ conf.keys[i].name, conf.keys[i].label, &conf.keys[i].profile };
-		unsigned bad = !rc && argc == 6 ? profcheck_run(keys, conf.n_keys, &profs, stdout) : 0;
+		unsigned bad = !rc && argc == 6 ? profcheck_run(keys, conf.n_keys, &profs, stdout, NULL) : 0;
 		profiles_wipe(&profs); /* the profiles' authsign keys, also of a file that failed to load */
 		if (rc) {
 			fprintf(stderr, "%s\n", err);

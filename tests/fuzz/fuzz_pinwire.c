@@ -85,8 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	report[0] = 0; /* fmemopen does not empty it: a run with nothing to say would read the last one's */
 	FILE *f = fmemopen(report, sizeof(report), "w");
 	FUZZ_CHECK(f != NULL);
-	unsigned bad = profcheck_run(keys, h.n, &ps, f);
+	unsigned unfit = 0, bad = profcheck_run(keys, h.n, &ps, f, &unfit);
 	FUZZ_CHECK(fclose(f) == 0);
 	FUZZ_CHECK(fuzz_pinwire_lines(report) == bad);
+	FUZZ_CHECK(unfit <= bad && unfit <= ps.n && (unfit == 0) == (bad == 0));
 	return 0;
 }

@@ -1122,6 +1122,10 @@ tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key"
 pg_psql "$T/pg" owner -c "DROP TRIGGER test_race ON approvals; DROP FUNCTION test_race()" >/dev/null
 [ "$(pg_psql "$T/pg" owner -c "select status from approvals where id = $A4")" = pending ] || fail "the raced decision stuck"
 grepq "event=approval_retry approval=$A4 by=ops-admin2 why=.*40001" "$T/frontend.log" || fail "approval_retry not logged"
+# a browser that says same-origin is believed over Host (a proxy that rewrites Host to its upstream's name)
+tls_call POST /api/v1/accounts/cert-none/disable "$T/op.pem" "$T/op.key" -H "Origin: https://console.example" \
+	-H "Sec-Fetch-Site: same-origin" -d '{}'
+[ "$STATUS" = 404 ] || fail "same-origin by Sec-Fetch-Site, Host rewritten: $STATUS $BODY"
 # a page of this very origin (a console behind a proxy that serves both) is no other site
 tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key" -H "Origin: $HTTPS" -H "Sec-Fetch-Site: same-origin"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve with a login certificate: $STATUS $BODY"

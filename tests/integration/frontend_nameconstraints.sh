@@ -206,6 +206,12 @@ signer_restart_with fd00::/16
 [ "$(metric hsmca_signer_profiles_unfit)" = 1 ] || fail "hsmca_signer_profiles_unfit once unfit: $(metric hsmca_signer_profiles_unfit)"
 for _ in 1 2 3; do issue_req "$T/v6.csr" server "${AUTH[@]}"; done
 [ "$(fe_log | grep -c 'event=signer_keys changed=yes')" = 2 ] || fail "checked again without a change: $(fe_log | grep signer_keys)"
+# two mismatches of one profile (its IPv4 range past the pin too): the gauge counts profiles, not mismatches
+sed -i 's|, IP:10.0.0.0/8, |, |' "$T/signer.conf"
+signer_restart_with fd00::/16
+[ "$(fe_log | grep -c 'level=warn event=signer_keys changed=yes keys=1 profiles=2 unfit=1 mismatches=2 ')" = 1 ] \
+	|| fail "two mismatches of one profile: $(fe_log | grep signer_keys | tail -1)"
+[ "$(metric hsmca_signer_profiles_unfit)" = 1 ] || fail "hsmca_signer_profiles_unfit of one profile, two mismatches: $(metric hsmca_signer_profiles_unfit)"
 [ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending"
 # a frontend started while the signer is down: unchecked (-1) until its first connection to the signer
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true

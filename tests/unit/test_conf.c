@@ -643,7 +643,7 @@ static unsigned pc_run(const char *lines, char *out, size_t cap)
 	struct profcheck_key keys[SGN_MAX_KEYS];
 	for (unsigned i = 0; i < c.n_keys; i++)
 		keys[i] = (struct profcheck_key){ c.keys[i].name, c.keys[i].label, &c.keys[i].profile };
-	unsigned n = f ? profcheck_run(keys, c.n_keys, &ps, f) : 1000;
+	unsigned n = f ? profcheck_run(keys, c.n_keys, &ps, f, NULL) : 1000;
 	if (f)
 		fclose(f);
 	return n;
