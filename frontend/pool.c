@@ -77,6 +77,11 @@ static void pool_reply(struct job *j)
 	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Content-Type", j->content_type);
 	if (j->status == 405 && j->allow)
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Allow", j->allow);
+	/* RFC 9110 15.5.2: a 401 says how to authenticate; clients that wait for the challenge (wget, Java's
+	 * Authenticator, urllib's handler) send no credentials without it */
+	if (j->status == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(j->req), "WWW-Authenticate",
+				  "Basic realm=\"hsmca\", charset=\"UTF-8\", Bearer realm=\"hsmca\"");
 	evbuffer_add(out, j->resp.data, j->resp.len);
 	evhttp_send_reply(j->req, j->status, j->status < 400 ? "OK" : "Error", out);
 	evbuffer_free(out);

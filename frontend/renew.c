@@ -345,9 +345,14 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 		snprintf(why, sizeof(why), "renewal %s is not complete (%s); send this renewal again with the same key "
 			 "to collect it", o.serial, o.code);
 		job_error(j, o.status, o.code, why);
-	} else if (rc < 0)
+	} else if (rc < 0) {
+		/* a refusal of the new CSR by the profile (key type, names, an issuer's constraints), audited in the
+		 * owner's name by issue_core: it counts against the address as the refusals above do, or a leaked key
+		 * could fill the log in its owner's name without end (5 a minute; 5xx are ours, not counted) */
+		if (o.status < 500)
+			auth_peer_failed(w, j->peer);
 		job_error(j, o.status, o.code, o.why);
-	else if (rc == 1)
+	} else if (rc == 1)
 		issue_reply_held_msg(j, &o, renew_held_message);
 	else
 		issue_reply(w, j, p, o.serial, &o.der);

@@ -164,6 +164,15 @@ issue_req "$T/apik.csr" server -H "Authorization: Bearer $KEY"
 issue_req "$T/apik.csr" server -H "Authorization: Bearer hsk_0000000000000000000000000000000000"
 [ "$STATUS" = 401 ] || fail "bad API key: $STATUS"
 pass "Bearer API keys (stored as hashes) authenticate; a wrong key gets 401"
+# a 401 carries its challenge (RFC 9110): a client that sends credentials only when asked (curl --anyauth, as
+# wget, Java's Authenticator, urllib do) gets its certificate; without the header it stopped at the 401
+curl -sS -o /dev/null -D "$T/hdr.txt" --interface 127.0.0.41 -X POST "$URL/api/v1/certificates" -d '{}'
+grep -qi '^WWW-Authenticate: Basic realm="hsmca", charset="UTF-8", Bearer realm="hsmca"' "$T/hdr.txt" \
+	|| fail "no challenge on a 401: $(cat "$T/hdr.txt")"
+csr anyauth ec:P-256 "DNS:anyauth.example.com"
+issue_req "$T/anyauth.csr" server --interface 127.0.0.41 --anyauth "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "curl --anyauth: $STATUS $BODY"
+pass "a 401 says WWW-Authenticate (Basic, Bearer): a client that waits for the challenge (curl --anyauth) gets its certificate"
 
 # ---- the signer refuses what the frontend allowed: 502 with the signer's reason, the row failed, audited ----
 csr over ec:P-256 "DNS:over.example.com"
@@ -239,7 +248,7 @@ pass "no/wrong credentials, unknown user, wrong role, unknown profile, profile n
 # a request without credentials is audited (actor -) and counted per address like a wrong password (it was
 # neither, so anonymous requests could be sent without end and leave no trace); a read is neither
 nocred() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '-' and details like '%no credentials%'"; }
-[ "$(nocred)" = 1 ] || fail "the request without credentials above: $(nocred) audit rows"
+[ "$(nocred)" = 3 ] || fail "the requests without credentials above (the challenge's two, the refusals' one): $(nocred) audit rows"
 N0=$(nocred)
 for i in 1 2 3 4 5; do issue_req "$T/good.csr" server --interface 127.0.0.26; refuse 401 unauthorized "no credentials ($i)"; done
 [ "$(nocred)" = $((N0 + 5)) ] || fail "5 requests without credentials: $(($(nocred) - N0)) audit rows"

@@ -515,6 +515,24 @@ done
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and object = '$OLD'")" = $((n0 + 5)) ] \
 	|| fail "audit rows of the repeated refusals: $n0 then $(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and object = '$OLD'")"
 pass "refusals after a valid proof (renewed already, account disabled, profile gone) are limited per address like failed proofs: 429 after five, unaudited"
+# so are the profile's refusals of the new CSR after a valid proof (here an RSA key under svc-ops, which takes
+# P-256 only), audited in the owner's name: before, they were answered and audited without end
+csr fresh ec:P-256 "DNS:fresh.ops.example.com"
+issue_req "$T/fresh.csr" svc-ops "${ADMIN[@]}"
+[ "$STATUS" = 201 ] || fail "issue fresh: $STATUS $BODY"
+FRESH=$(json_field '["serial"]')
+csr rsanew rsa:2048 "DNS:fresh.ops.example.com"
+refused_fresh() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = 'ops-admin'"; }
+n0=$(refused_fresh)
+for i in 1 2 3 4 5 6; do
+	challenge "$FRESH"; CH=$(json_field '["challenge"]')
+	renew_body "$T/rsanew.csr" "$FRESH" "$CH" "$(renew_sig "$T/fresh.key" "$CH" "$T/rsanew.csr")"
+	call POST /api/v1/certificates/renew --interface 127.0.0.54 --data-binary @"$T/renew.json"
+	[ "$i" -le 5 ] && { [ "$STATUS" = 403 ] && grep -q key-type <<<"$BODY" || fail "refusal $i of the new CSR after a proof: $STATUS $BODY"; }
+done
+[ "$STATUS" = 429 ] || fail "a sixth refusal of the new CSR after a proof from one address: $STATUS $BODY"
+[ "$(refused_fresh)" = $((n0 + 5)) ] || fail "audit rows of the repeated refusals of the new CSR: $n0 then $(refused_fresh)"
+pass "the profile's refusals of a renewal's new CSR after a valid proof count per address too: 429 after five, unaudited"
 
 # a renewal while the signer is down: 503 telling the key holder to send it again, not to GET the certificate
 # (that needs an account, which a key holder does not have); sent again once the signer is back, it collects
