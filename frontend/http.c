@@ -200,8 +200,12 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *bod
 		{ "/api/v1/cfssl/info", false, EVHTTP_REQ_POST, JOB_CFSSL_INFO, JSON_MAX_INPUT },
 	};
 	unsigned taken = 0;
+	bool exact = false; /* a path an exact route names is that route's, whatever the method: GET of
+			     * /api/v1/certificates/renew is 405, not a certificate named "renew" */
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		exact = exact || (!routes[i].prefix && !strcmp(path, routes[i].path));
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (routes[i].prefix ? !http_prefix(path, routes[i].path) : strcmp(path, routes[i].path) != 0)
+		if (routes[i].prefix ? exact || !http_prefix(path, routes[i].path) : strcmp(path, routes[i].path) != 0)
 			continue;
 		*body_max = routes[i].body_max;
 		if (routes[i].methods & (unsigned)cmd)

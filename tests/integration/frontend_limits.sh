@@ -160,7 +160,11 @@ for method, path, allow in ((b"POST", b"/metrics", "GET"), (b"POST", b"/api/v1/c
                             (b"POST", b"/healthz", "GET"), (b"POST", b"/api/v1/ca/chain", "GET"),
                             (b"GET", b"/api/v1/cfssl/sign", "POST"), (b"GET", b"/api/v1/cfssl/info", "POST"),
                             (b"GET", b"/api/v1/accounts/alice/password", "POST"),
-                            (b"POST", b"/api/v1/accounts/alice", "GET")):
+                            (b"POST", b"/api/v1/accounts/alice", "GET"),
+                            # an exact route's path with another method, not a certificate named "renew" (401/404)
+                            (b"GET", b"/api/v1/certificates/renew", "POST"),
+                            (b"GET", b"/api/v1/certificates/renewal-challenge", "POST"),
+                            (b"GET", b"/api/v1/certificates", "POST")):
     # a body only on a POST: a GET with one is refused 400 before routing (the smuggling cases below)
     body = b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" if method == b"POST" else b"\r\n"
     r = keep_alive(method + b" " + path + b" HTTP/1.1\r\n" + H + body)
