@@ -52,6 +52,18 @@ if [ "${1:-}" = stop ]; then
 fi
 [ $# -eq 0 ] || die "usage: ./quickstart.sh [stop]"
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages, creates the signer's and the HSM's users)"
+# the HSM's, the signer's and the frontend's users must reach $H: said now, before packages and a build (a
+# clone under /root, mode 700, used to fail only after them)
+traversable() { # DIR: every existing directory above DIR lets others pass (x, or t: sticky with x)
+	local d
+	d=$(realpath -m "$1")
+	while [ "$d" != / ]; do
+		d=$(dirname "$d")
+		[ -d "$d" ] || continue
+		case $(stat -c %A "$d") in *x | *t) ;; *) return 1 ;; esac
+	done
+}
+traversable "$H" || die "$H is below a directory other users cannot pass (e.g. /root, mode 700): the HSM's, the signer's and the frontend's users must reach it; set HSMCA_HOME, e.g. HSMCA_HOME=/var/lib/hsmca ./quickstart.sh"
 
 # 1. packages
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libseccomp-dev libp11-kit-dev softhsm2 p11-kit
@@ -372,12 +384,16 @@ fe_issue_tls() { # a fresh P-256 key and its certificate, as the demo requester 
 	[ "$st" = 201 ] || die "issuing the frontend's certificate: HTTP $st $(cat "$H/tls/response.json")"
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"], end="")' "$H/tls/response.json" > "$FE_CERT.new"
 	cat "$H/ca/intermediate.pem" >> "$FE_CERT.new"
-	chown "$FRONTEND_USER" "$FE_KEY.new" && chmod 600 "$FE_KEY.new"
+	chown root:root "$FE_KEY.new" && chmod 600 "$FE_KEY.new"
 	mv "$FE_KEY.new" "$FE_KEY" && mv "$FE_CERT.new" "$FE_CERT"
 	rm -f "$H/tls/request.json" "$H/tls/response.json"
 	fe_tls_ok || die "the issued certificate $FE_CERT does not verify"
 	say "frontend TLS: certificate $(openssl x509 -in "$FE_CERT" -noout -serial) for localhost, 127.0.0.1 issued by the demo CA"
 }
+# the key is root's, 0600, as the intent key is: the frontend reads both before it drops privileges, and
+# under hsmca-frontend.service (root without CAP_DAC_OVERRIDE) a key owned by its user could not be read
+# (an earlier quickstart made it hsmca-frontend's)
+[ ! -f "$FE_KEY" ] || { chown root:root "$FE_KEY" && chmod 600 "$FE_KEY"; } || die "cannot restrict $FE_KEY"
 fe_ensure
 if ! fe_tls_ok; then
 	fe_issue_tls

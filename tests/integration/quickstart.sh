@@ -8,6 +8,14 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 export HSMCA_HOME=$T/home HSMCA_BUILD_DIR=$HSMCA_BUILD HSMCA_HTTP_PORT=$(free_ports 2)
 export HSMCA_HTTPS_PORT=$((HSMCA_HTTP_PORT + 1))
 extra_cleanup() { "$REPO/quickstart.sh" stop >/dev/null 2>&1 || true; }
+# a home below a directory other users cannot pass (a clone under /root): refused at once, before packages
+# and a build (it used to stop only after both)
+mkdir -m 700 "$T/closed"
+start=$(date +%s)
+expect_rc 1 env HSMCA_HOME="$T/closed/home" "$REPO/quickstart.sh"
+grep -q "below a directory other users cannot pass" <<<"$OUT" && [ $(($(date +%s) - start)) -lt 5 ] \
+	&& ! grep -q "installing\|building" <<<"$OUT" || fail "a home other users cannot reach: $OUT"
+[ ! -e "$T/closed/home" ] || fail "quickstart made the unreachable home"
 "$REPO/quickstart.sh" > "$T/qs1.log" 2>&1 || fail "quickstart: $(tail -5 "$T/qs1.log")"
 grep -q "profiles: within the signer's pinned keys (ok: [0-9]* keys, [0-9]* profiles)" "$T/qs1.log" \
 	|| fail "quickstart did not check its profiles against the signer's pins: $(grep -i profiles "$T/qs1.log")"
@@ -68,7 +76,7 @@ HTTPS=https://127.0.0.1:$HSMCA_HTTPS_PORT
 fecert=$HSMCA_HOME/tls/frontend.pem
 openssl verify -x509_strict -CAfile "$HSMCA_HOME/ca/root.pem" -untrusted "$HSMCA_HOME/ca/intermediate.pem" "$fecert" >/dev/null \
 	|| fail "the frontend's certificate does not verify"
-[ "$(stat -c '%U %a' "$HSMCA_HOME/tls/frontend.key")" = "hsmca-frontend 600" ] || fail "frontend key: $(stat -c '%U %a' "$HSMCA_HOME/tls/frontend.key")"
+[ "$(stat -c '%U %a' "$HSMCA_HOME/tls/frontend.key")" = "root 600" ] || fail "frontend key: $(stat -c '%U %a' "$HSMCA_HOME/tls/frontend.key")"
 openssl x509 -in "$fecert" -noout -ext subjectAltName | grepq 'DNS:localhost, IP Address:127.0.0.1' || fail "frontend SANs"
 openssl x509 -in "$fecert" -noout -text > "$T/fecert.txt"
 grep -q 'NIST CURVE: P-256' "$T/fecert.txt" || fail "frontend key is not P-256"
