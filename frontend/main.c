@@ -501,7 +501,11 @@ int main(int argc, char **argv)
 		int version = 0;
 		if (!a.conninfo)
 			return fe_usage();
-		if (db_migrate(a.conninfo, a.schema ? a.schema : HSMCA_SCHEMA_DIR, &version, err)) {
+		/* without --schema: the source tree's migrations, or, once it is gone, the installed ones */
+		const char *dir = a.schema                             ? a.schema
+				  : access(HSMCA_SCHEMA_DIR, R_OK | X_OK) == 0 ? HSMCA_SCHEMA_DIR
+									       : HSMCA_SCHEMA_INSTALL_DIR;
+		if (db_migrate(a.conninfo, dir, &version, err)) {
 			fprintf(stderr, "hsmca-frontend: migrate: %s\n", err);
 			return 1;
 		}

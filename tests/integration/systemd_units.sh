@@ -31,3 +31,33 @@ grep -q '^TimeoutStopSec=310$' "$UNITS/hsmca-frontend.service" || fail "frontend
 grep -q '^LogRateLimitIntervalSec=0$' "$UNITS/hsmca-signer.service" || fail "signer: journald may drop its signed lines"
 grep -q '^LimitNOFILE=16384$' "$UNITS/hsmca-frontend.service" || fail "frontend: LimitNOFILE"
 pass "systemd units: verify silent, exposure within bounds ($n units)"
+
+# what the units expect is what `cmake --install` puts in place (docs/deploy.md): each unit's programs, the
+# migrations an installed `hsmca-frontend migrate` applies, the units, and the users (systemd-sysusers into a
+# scratch root: the three users, hsmca-frontend in hsmca-signer's group). Before, nothing was installed.
+DEST=$T/inst
+DESTDIR=$DEST cmake --install "$HSMCA_BUILD" --prefix /usr/local > "$T/install.log" 2>&1 || fail "cmake --install: $(tail -3 "$T/install.log")"
+for f in "$UNITS"/*.service; do
+	for prog in $(sed -n 's/^Exec[A-Za-z]*=[-@+!]*\(\/[^ ]*\).*/\1/p' "$f"); do
+		case $prog in
+		/usr/local/*) [ -x "$DEST$prog" ] || fail "$(basename "$f"): $prog is not installed" ;;
+		*) [ -x "$prog" ] || fail "$(basename "$f"): $prog is not on this system" ;;
+		esac
+	done
+	[ -f "$DEST/usr/local/lib/systemd/system/$(basename "$f")" ] || fail "$(basename "$f") is not installed"
+done
+[ "$(ls "$DEST/usr/local/share/hsmca/schema" | wc -l)" = "$(ls "$(dirname "$0")/../../schema/"*.sql | wc -l)" ] \
+	|| fail "installed migrations: $(ls "$DEST/usr/local/share/hsmca/schema")"
+grep -qa /usr/local/share/hsmca/schema "$DEST/usr/local/bin/hsmca-frontend" || fail "hsmca-frontend does not know the installed migrations"
+mkdir -p "$T/sysroot/etc"
+systemd-sysusers --root="$T/sysroot" "$DEST/usr/local/lib/sysusers.d/hsmca.conf" > "$T/sysusers.log" 2>&1 \
+	|| fail "systemd-sysusers: $(cat "$T/sysusers.log")"
+for u in hsmca-hsm hsmca-signer hsmca-frontend; do
+	grep -q "^$u:" "$T/sysroot/etc/passwd" || fail "sysusers: no user $u"
+done
+grep -q '^hsmca-signer:x:[0-9]*:hsmca-frontend$' "$T/sysroot/etc/group" || fail "sysusers: $(grep hsmca-signer "$T/sysroot/etc/group")"
+# the token the p11-kit unit serves is the one the deployment guide tells the init ceremony to make
+token=$(sed -n 's/^ExecStart=.* pkcs11:token=\([^ ]*\)$/\1/p' "$UNITS/hsmca-p11kit.service")
+[ -n "$token" ] && grep -q "token labelled \*\*\`$token\`\*\*" "$(dirname "$0")/../../docs/deploy.md" \
+	|| fail "the p11-kit unit's token ($token) is not the one docs/deploy.md names"
+pass "cmake --install puts every unit's program, the migrations, the units and the users (systemd-sysusers) where the units expect them"
