@@ -159,6 +159,8 @@ FRONTEND_B=$!
 PIDS+=("$FRONTEND_B")
 FE_PIDS+=("$FRONTEND_B")
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT_B/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+# up, or what follows would pass with no second frontend at all (B's log silent, the counts one frontend's)
+curl -fsS "http://127.0.0.1:$PORT_B/healthz" >/dev/null 2>&1 || fail "frontend B did not start: $(tail -3 "$T/frontend-b.log")"
 before=$(wc -l < "$T/signer.log")
 kill -STOP "$SIGNER_PID"
 CLIENTS=()

@@ -1144,7 +1144,10 @@ grepq "event=approval_retry approval=$A4 by=ops-admin2 why=.*40001" "$T/frontend
 tls_call POST /api/v1/accounts/cert-none/disable "$T/op.pem" "$T/op.key" -H "Origin: https://console.example" \
 	-H "Sec-Fetch-Site: same-origin" -d '{}'
 [ "$STATUS" = 404 ] || fail "same-origin by Sec-Fetch-Site, Host rewritten: $STATUS $BODY"
-# a page of this very origin (a console behind a proxy that serves both) is no other site
+# a page of this very origin (a console behind a proxy that serves both) is no other site: by Origin alone (a
+# browser that does not send Sec-Fetch-Site), then with both
+tls_call POST /api/v1/accounts/cert-none/disable "$T/op.pem" "$T/op.key" -H "Origin: $HTTPS" -d '{}'
+[ "$STATUS" = 404 ] || fail "same-origin by Origin alone: $STATUS $BODY"
 tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key" -H "Origin: $HTTPS" -H "Sec-Fetch-Site: same-origin"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve with a login certificate: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select actor from audit_log where action = 'approval.approved' and object = '$S4'")" = ops-admin2 ] \

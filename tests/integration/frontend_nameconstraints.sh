@@ -204,7 +204,22 @@ signer_restart_with fd00::/16
 [ "$(fe_log | grep -c 'level=warn event=profile_unfit_signer why="profile server: IP range fd00::/8 reaches past leaf_permitted of key int"')" \
 	= $((unfit_before + 1)) ] || fail "the unfit profile is not named once: $(fe_log | grep profile_unfit_signer)"
 [ "$(metric hsmca_signer_profiles_unfit)" = 1 ] || fail "hsmca_signer_profiles_unfit once unfit: $(metric hsmca_signer_profiles_unfit)"
-for _ in 1 2 3; do issue_req "$T/v6.csr" server "${AUTH[@]}"; done
+# several at once, so that the committer opens its second connection to the signer (it does for a batch of two
+# or more; each new connection sends HELLO and hands the reply to signerfit_recheck): the same reply is not
+# checked again. Bursts until that connection exists (batching is up to timing), at most five
+signer_conns() { awk -v p="$T/run/signer.sock" '$8 == p && $6 == "03"' /proc/net/unix | wc -l; }
+OLDT=$T
+for round in 1 2 3 4 5; do
+	BURST=()
+	for i in 1 2 3 4 5 6 7 8; do
+		(T=$OLDT/b$i; mkdir -p "$T"; issue_req "$OLDT/v6.csr" server "${AUTH[@]}"; echo "$STATUS" > "$T/status") &
+		BURST+=($!)
+	done
+	wait "${BURST[@]}"
+	for i in 1 2 3 4 5 6 7 8; do [ "$(cat "$T/b$i/status")" = 502 ] || fail "burst $round request $i: $(cat "$T/b$i/status")"; done
+	[ "$(signer_conns)" -lt 2 ] || break
+done
+[ "$(signer_conns)" -ge 2 ] || fail "only $(signer_conns) connection(s) to the signer after $round bursts: the recheck's de-duplication untested"
 [ "$(fe_log | grep -c 'event=signer_keys changed=yes')" = 2 ] || fail "checked again without a change: $(fe_log | grep signer_keys)"
 # two mismatches of one profile (its IPv4 range past the pin too): the gauge counts profiles, not mismatches
 sed -i 's|, IP:10.0.0.0/8, |, |' "$T/signer.conf"
