@@ -40,6 +40,14 @@ grep -q 'p11-kit-client' /proc/$SIGNER_PID/maps || fail "p11-kit-client not load
 ps -eo user:32,args | grep '[p]11-kit-remote' > "$T/ps.log" || fail "no p11-kit-remote process serves the token"
 ! grep -v "^$HSM_USER " "$T/ps.log" || fail "a p11-kit-remote process runs as another user"
 pass "the signer maps p11-kit-client only; SoftHSM (and the keys) live in a process of $HSM_USER"
+# the frontend's user belongs to the signer's group (to reach the signing socket), so the token's socket lets it
+# connect too: p11-kit server's peer check (-u) is what turns it away (a compromised frontend would otherwise
+# open sessions on the token and guess the PIN at will). The signer's user, as the control, sees the token
+p11list() { runuser -u "$1" -- env P11_KIT_SERVER_ADDRESS="unix:path=$T/p11/p11.sock" pkcs11-tool --module "$P11KIT_CLIENT" -L 2>&1; }
+id -nG hsmca-frontend | grep -qw "$SIGNER_USER" || fail "hsmca-frontend is not in $SIGNER_USER's group: the check below would prove nothing"
+p11list "$SIGNER_USER" | grepq 'token label *: hsmca-test' || fail "the signer's user does not see the token: $(p11list "$SIGNER_USER")"
+! p11list hsmca-frontend | grepq 'hsmca-test' || fail "hsmca-frontend reached the token through p11-kit server: $(p11list hsmca-frontend)"
+pass "p11-kit server serves the token to the signer's user only: hsmca-frontend, in the signer's group, is refused"
 
 # socket_group: the signing socket is made 0660 in that group without chmod or chown as root (umask and the
 # effective gid at bind); dropped before the token as here, the signer can only give it one of its user's

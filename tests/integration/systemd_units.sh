@@ -46,6 +46,7 @@ for f in "$UNITS"/*.service; do
 	done
 	[ -f "$DEST/usr/local/lib/systemd/system/$(basename "$f")" ] || fail "$(basename "$f") is not installed"
 done
+[ -x "$DEST/usr/local/bin/hsmca-ceremony" ] || fail "hsmca-ceremony is not installed"
 [ "$(ls "$DEST/usr/local/share/hsmca/schema" | wc -l)" = "$(ls "$(dirname "$0")/../../schema/"*.sql | wc -l)" ] \
 	|| fail "installed migrations: $(ls "$DEST/usr/local/share/hsmca/schema")"
 grep -qa /usr/local/share/hsmca/schema "$DEST/usr/local/bin/hsmca-frontend" || fail "hsmca-frontend does not know the installed migrations"
