@@ -33,6 +33,7 @@ int p11_key_prot_get(struct p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE
 	out->unwrap = p11_prot_flag(m, s, key, CKA_UNWRAP, &fatal);
 	out->derive = p11_prot_flag(m, s, key, CKA_DERIVE, &fatal);
 	out->sign_recover = p11_prot_flag(m, s, key, CKA_SIGN_RECOVER, &fatal);
+	out->private_ = p11_prot_flag(m, s, key, CKA_PRIVATE, &fatal);
 	return fatal == CKR_OK ? 0 : p11_check_rv(fatal);
 }
 
@@ -48,11 +49,15 @@ const char *p11_key_prot_refusal(const struct p11_key_prot *p)
 		"the token does not say whether the key may unwrap (CKA_UNWRAP)",
 		"the token does not say whether the key may derive (CKA_DERIVE)",
 		"the token does not say whether the key may sign with recovery (CKA_SIGN_RECOVER)",
+		"the token does not say whether the key is private (CKA_PRIVATE)",
 	};
-	const int8_t must[] = { p->sensitive, p->extractable, p->sign, p->decrypt, p->unwrap, p->derive, p->sign_recover };
+	const int8_t must[] = { p->sensitive, p->extractable, p->sign, p->decrypt, p->unwrap, p->derive, p->sign_recover,
+				p->private_ };
 	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
 		if (must[i] != 0 && must[i] != 1)
 			return unknown[i];
+	if (!p->private_)
+		return "the key is not private (CKA_PRIVATE false): the token lets a session that never logged in use it";
 	if (!p->sensitive)
 		return "the key is not sensitive (CKA_SENSITIVE false): its value can be read out of the token";
 	if (p->extractable)

@@ -15,6 +15,7 @@
 struct p11_key_prot {
 	int8_t sensitive, always_sensitive, extractable, never_extractable;
 	int8_t sign, decrypt, unwrap, derive, sign_recover;
+	int8_t private_; /* CKA_PRIVATE: false lets a session without C_Login use the key */
 };
 
 /* Reads the flags of private key object key. Any failure but CKR_ATTRIBUTE_TYPE_INVALID (which leaves that
@@ -22,7 +23,7 @@ struct p11_key_prot {
 int p11_key_prot_get(struct p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
 		     struct p11_key_prot *out) HSMCA_WUR;
 
-/* NULL if p is fit for a CA key: sensitive and not extractable now, never not sensitive or extractable
+/* NULL if p is fit for a CA key: private, sensitive and not extractable now, never not sensitive or extractable
  * before (as far as the token says: see p11_key_prot_advice), able to sign, and unable to decrypt, unwrap,
  * derive or sign with recovery; a token that does not report one of those usage and protection flags
  * counts as not fit. Else a static sentence saying which rule it breaks. */

@@ -9,6 +9,7 @@
 
 #include "certbuild.h"
 #include "ceremony.h"
+#include "p11_keyprot.h"
 #include "policy.h"
 
 struct cer_signer {
@@ -216,7 +217,29 @@ static int cer_lint(struct cer_ctx *c, struct span tbs, const struct policy_issu
 	return 0;
 }
 
-/* The issuing key: the issuer certificate's key, found by label and proven to match it. */
+/* A CA key as the signer takes one (p11_key_prot_refusal): an issuing key found by label may not have been
+ * made by a ceremony (pkcs11-tool's defaults can decrypt and unwrap, an imported key may be extractable), and
+ * the root's is never checked by the signer, which does not load it. 0, or HSMCA_ERR_AUTH said on stderr. */
+static int cer_key_fit(struct cer_ctx *c, CK_OBJECT_HANDLE key, const char *label)
+{
+	struct p11_key_prot prot;
+	int rc = p11_key_prot_get(&c->mod, c->s, key, &prot);
+	if (rc) {
+		fprintf(stderr, "ceremony: cannot read the protection of key %s (%s)\n", label, p11_rv_name(p11_last_rv()));
+		return rc;
+	}
+	const char *why = p11_key_prot_refusal(&prot);
+	if (why) {
+		fprintf(stderr, "ceremony: key %s refused: %s\n", label, why);
+		return HSMCA_ERR_AUTH;
+	}
+	if ((why = p11_key_prot_advice(&prot)))
+		fprintf(stderr, "ceremony: warning: key %s: %s\n", label, why);
+	return 0;
+}
+
+/* The issuing key: the issuer certificate's key, found by label, protected as a CA key must be, and proven to
+ * match it. */
 static int cer_signer_open(struct cer_ctx *c, struct cer_signer *sg)
 {
 	CK_OBJECT_HANDLE pubh;
@@ -231,6 +254,8 @@ static int cer_signer_open(struct cer_ctx *c, struct cer_signer *sg)
 		fprintf(stderr, "ceremony: issuer key %s not found on the token\n", c->conf.issuer_key_label);
 		return rc;
 	}
+	if ((rc = cer_key_fit(c, sg->key, c->conf.issuer_key_label)))
+		return rc;
 	if (EVP_PKEY_eq(sg->pub, X509_get0_pubkey(sg->cert)) != 1 || !p11_keytype_of_pkey(sg->pub, &sg->type)) {
 		fprintf(stderr, "ceremony: key %s does not belong to %s\n", c->conf.issuer_key_label, c->conf.issuer_cert);
 		return HSMCA_ERR_CONFIG;
@@ -354,7 +379,9 @@ int cer_cert_run(struct cer_ctx *c)
 			rc == HSMCA_ERR_EXISTS ? "a key with this label exists" : p11_rv_name(p11_last_rv()));
 		goto out;
 	}
-	if ((rc = p11_pubkey_get(&c->mod, c->s, pub, &pk)) || (rc = cer_build(c, pk, sg.cert, &x)))
+	/* the new key as the token made it, before anything is signed with it or for it */
+	if ((rc = cer_key_fit(c, priv, c->conf.key_label)) || (rc = p11_pubkey_get(&c->mod, c->s, pub, &pk)) ||
+	    (rc = cer_build(c, pk, sg.cert, &x)))
 		goto out;
 	if (c->args->kind == CER_ROOT) {
 		sg.key = priv;

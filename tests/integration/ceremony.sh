@@ -63,6 +63,26 @@ refused_conf checkpoint c2 'over the limit of 2919 days' "a checkpoint certifica
 	'key_label = c2' 'key_type = p256' 'subject = /CN=c2' 'validity_days = 2950' "issuer_cert = $T/ca/root.pem" 'issuer_key_label = root'
 pass "the checkpoint ceremony: a root-issued CA:FALSE digitalSignature key with no EKU, on a signed transcript; path_length, no issuer, over 8 years refused"
 
+# an issuing key not protected as a CA key must be (made by another tool: able to decrypt, extractable, or usable
+# without a login) signs nothing, as the signer would refuse it; the root's is never loaded by the signer, so the
+# ceremony is the only check. Refused before a key is generated: the same label then works under the real root
+for flaw in decrypt extractable public; do
+	"$SGNTOOL" weakkey module="$SOFTHSM_MODULE" token=hsmca-test shares="$T/shares/alice.share,$T/shares/carol.share,$T/shares/erin.share" \
+		passes="$T/pass/alice.pass,$T/pass/carol.pass,$T/pass/erin.pass" flaw="$flaw" label="weak-$flaw" > "$T/weakkey.log" 2>&1 \
+		|| fail "weak key ($flaw): $(cat "$T/weakkey.log")"
+	case $flaw in
+	decrypt) want='key weak-decrypt refused: the key may decrypt (CKA_DECRYPT true)' ;;
+	extractable) want='key weak-extractable refused: the key is extractable (CKA_EXTRACTABLE true)' ;;
+	public) want='key weak-public refused: the key is not private (CKA_PRIVATE false)' ;;
+	esac
+	refused_conf intermediate "under-$flaw" "$want" "an issuing key with the flaw $flaw" 'key_label = under-weak' \
+		'key_type = p256' 'subject = /CN=under weak' 'validity_days = 30' 'path_length = 0' "issuer_cert = $T/ca/root.pem" \
+		"issuer_key_label = weak-$flaw"
+done
+ceremony_ca intermediate under-weak p256 root # no key under-weak was left by the refused runs
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/under-weak.pem" >/dev/null || fail "under-weak does not verify"
+pass "an issuing key that may decrypt, is extractable or is not private signs nothing (refused before a key is made)"
+
 for t in "$T/shares/ceremony.transcript" "$T/ca/root.pem.transcript" "$T/ca/int.pem.transcript"; do
 	"$CEREMONY" verify --transcript "$t" --pubkey "$T/shares/audit.pem" >/dev/null || fail "transcript $t"
 	openssl dgst -sha256 -verify "$T/shares/audit.pem" -signature "$t.sig" "$t" >/dev/null || fail "openssl dgst $t"

@@ -47,7 +47,7 @@ done
 # not sensitive, or able to decrypt or unwrap is refused at start, before its self-test against the
 # certificate (so these keys, which match no certificate, are refused for their flaw, not for the mismatch).
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
-for flaw in extractable unsensitive decrypt unwrap; do
+for flaw in extractable unsensitive decrypt unwrap public; do
 	"$SGNTOOL" weakkey module="$SOFTHSM_MODULE" token=hsmca-test shares="$shares" passes="$passes" flaw="$flaw" \
 		label="weak-$flaw" > "$T/weakkey.log" 2>&1 || fail "weak key ($flaw): $(cat "$T/weakkey.log")"
 	signer_conf "$SOFTHSM_MODULE" "session_copy = yes"
@@ -68,6 +68,7 @@ for flaw in extractable unsensitive decrypt unwrap; do
 	unsensitive) want='the key is not sensitive (CKA_SENSITIVE false)' ;;
 	decrypt) want='the key may decrypt (CKA_DECRYPT true)' ;;
 	unwrap) want='the key may unwrap other keys (CKA_UNWRAP true)' ;;
+	public) want='the key is not private (CKA_PRIVATE false)' ;;
 	esac
 	grep "event=startup_failed step=keys" "$T/signer.log" | grepq -F "key weak-$flaw: refused: $want" \
 		|| fail "the $flaw key: not refused as such: $(grep startup_failed "$T/signer.log")"

@@ -247,7 +247,7 @@ int sgntool_keyprops(void)
 	return bad;
 }
 
-/* weakkey flaw=extractable|unsensitive|decrypt|unwrap label=L: a P-256 token key pair like the ceremony's but
+/* weakkey flaw=extractable|unsensitive|decrypt|unwrap|public label=L: a P-256 token key pair like the ceremony's but
  * with that one flaw */
 int sgntool_weakkey(void)
 {
@@ -259,9 +259,9 @@ int sgntool_weakkey(void)
 	static const uint8_t p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 	const char *flaw = sgntool_need("flaw"), *label = sgntool_need("label");
 	bool ext = !strcmp(flaw, "extractable"), unsens = !strcmp(flaw, "unsensitive"), dec = !strcmp(flaw, "decrypt"),
-	     unw = !strcmp(flaw, "unwrap");
-	if (!ext && !unsens && !dec && !unw) {
-		fprintf(stderr, "sgntool weakkey: flaw=extractable|unsensitive|decrypt|unwrap\n");
+	     unw = !strcmp(flaw, "unwrap"), pub_ = !strcmp(flaw, "public");
+	if (!ext && !unsens && !dec && !unw && !pub_) {
+		fprintf(stderr, "sgntool weakkey: flaw=extractable|unsensitive|decrypt|unwrap|public\n");
 		return 2;
 	}
 	if (login_with_shares(&m, &tok, &s))
@@ -270,13 +270,16 @@ int sgntool_weakkey(void)
 				{ CKA_EC_PARAMS, (void *)p256, sizeof(p256) }, { CKA_LABEL, (void *)label, strlen(label) } };
 	CK_ATTRIBUTE privt[] = {
 		{ CKA_TOKEN, &yes, sizeof(yes) },
-		{ CKA_PRIVATE, &yes, sizeof(yes) },
+		{ CKA_PRIVATE, pub_ ? &no : &yes, sizeof(yes) },
 		{ CKA_SIGN, &yes, sizeof(yes) },
 		{ CKA_LABEL, (void *)label, strlen(label) },
 		{ CKA_SENSITIVE, unsens ? &no : &yes, sizeof(yes) },
 		{ CKA_EXTRACTABLE, ext ? &yes : &no, sizeof(no) },
 		{ CKA_DECRYPT, dec ? &yes : &no, sizeof(no) },
 		{ CKA_UNWRAP, unw ? &yes : &no, sizeof(no) },
+		/* SoftHSM's defaults are true: off, so that the key has the one flaw asked for */
+		{ CKA_SIGN_RECOVER, &no, sizeof(no) },
+		{ CKA_DERIVE, &no, sizeof(no) },
 	};
 	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
 	CK_RV rv = m.f->C_GenerateKeyPair(s, &mech, pubt, 4, privt, sizeof(privt) / sizeof(privt[0]), &pub, &priv);

@@ -8,7 +8,7 @@
 static struct p11_key_prot fit(void)
 {
 	return (struct p11_key_prot){ .sensitive = 1, .always_sensitive = 1, .extractable = 0, .never_extractable = 1,
-				      .sign = 1, .decrypt = 0, .unwrap = 0, .derive = 0, .sign_recover = 0 };
+				      .sign = 1, .decrypt = 0, .unwrap = 0, .derive = 0, .sign_recover = 0, .private_ = 1 };
 }
 
 static void check_refused(struct p11_key_prot p, const char *want, const char *what)
@@ -35,6 +35,8 @@ int main(void)
 		int8_t v;
 		const char *want;
 	} bad[] = {
+		{ offsetof(struct p11_key_prot, private_), 0, "the key is not private" },
+		{ offsetof(struct p11_key_prot, private_), P11_PROT_UNKNOWN, "the token does not say whether the key is private" },
 		{ offsetof(struct p11_key_prot, sensitive), 0, "the key is not sensitive" },
 		{ offsetof(struct p11_key_prot, sensitive), P11_PROT_UNKNOWN, "the token does not say whether the key is sensitive" },
 		{ offsetof(struct p11_key_prot, extractable), 1, "the key is extractable" },
