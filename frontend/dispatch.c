@@ -14,6 +14,11 @@
  * one is still running (waiting on a slow signer), and two passes would sign the same rows. */
 static atomic_bool dispatch_recovering;
 
+bool dispatch_recovery_running(void)
+{
+	return atomic_load(&dispatch_recovering);
+}
+
 static void dispatch_recover(struct worker *w)
 {
 	unsigned issued = 0, failed = 0;

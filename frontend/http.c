@@ -358,16 +358,18 @@ static void http_on_drain(evutil_socket_t fd, short what, void *arg)
 	struct http_ctx *h = arg;
 	struct timespec now;
 	unsigned n = pool_inflight(h->pool);
+	bool recovering = dispatch_recovery_running(); /* on the row it is on: issue_recover_stop */
 	(void)fd;
 	(void)what;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	bool late = now.tv_sec > h->drain_until.tv_sec ||
 		    (now.tv_sec == h->drain_until.tv_sec && now.tv_nsec >= h->drain_until.tv_nsec);
-	if (n && !late)
+	if ((n || recovering) && !late)
 		return;
 	event_del(h->drain);
-	if (n)
-		log_event("warn", "stopped", "unanswered=%u why=\"requests still under way at the deadline; their intents stay pending for recovery\"", n);
+	if (n || recovering)
+		log_event("warn", "stopped", "unanswered=%u recovering=%s why=\"still under way at the deadline; their intents "
+			  "stay pending for recovery\"", n, recovering ? "yes" : "no");
 	else
 		log_event("info", "stopped", "unanswered=0");
 	struct timeval flush = { 0, HTTP_FLUSH_MS * 1000 };
@@ -384,6 +386,7 @@ static void http_on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	h->draining = true;
+	issue_recover_stop(); /* a pass under way ends after its row; the drain waits for it */
 	acceptguard_stop(); /* no paused listener is enabled again once it is gone */
 	if (h->plain_bound)
 		evhttp_del_accept_socket(h->http, h->plain_bound); /* closes the listening socket */

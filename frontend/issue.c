@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/pem.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -941,11 +942,15 @@ out:
 	return rc;
 }
 
+static atomic_bool issue_recover_stopping; /* issue_recover_stop */
+
 static int issue_recover_one(void *vctx, const char *serial, const char *issuer, const uint8_t *tbs, size_t tbs_len)
 {
 	struct issue_recover_ctx *ctx = vctx;
 	bool claimed = false;
 	(void)issuer, (void)tbs, (void)tbs_len; /* read again under the row's lock */
+	if (atomic_load(&issue_recover_stopping))
+		return HSMCA_ERR_STATE; /* stopping: the rows left wait for the next start */
 	if (inflight_has(serial)) { /* this process is signing it right now (committer or worker) */
 		ctx->skipped++;
 		return 0;
@@ -978,14 +983,22 @@ static int issue_recover_one(void *vctx, const char *serial, const char *issuer,
 	return 0;
 }
 
+void issue_recover_stop(void)
+{
+	atomic_store(&issue_recover_stopping, true);
+}
+
 int issue_recover(struct worker *w, unsigned min_age, unsigned *out_issued, unsigned *out_failed)
 {
 	struct issue_recover_ctx ctx = { .w = w };
+	*out_issued = *out_failed = 0;
+	if (atomic_load(&issue_recover_stopping))
+		return 0;
 	int rc = issue_db(w);
 	issue_ahead_clear(); /* recovery's answers come from the signer itself (its err_code is read) */
 	if (!rc)
 		rc = db_cert_pending_each(w->db, min_age, issue_recover_one, &ctx);
 	*out_issued = ctx.issued;
 	*out_failed = ctx.failed;
-	return rc;
+	return rc == HSMCA_ERR_STATE && atomic_load(&issue_recover_stopping) ? 0 : rc;
 }

@@ -116,5 +116,9 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 /* Recovery: every pending row at least min_age seconds old is re-signed from its stored TBS (then issued)
  * or, if the signer refuses it, marked failed. With the signer unreachable rows stay pending. */
 int issue_recover(struct worker *w, unsigned min_age, unsigned *out_issued, unsigned *out_failed) HSMCA_WUR;
+/* Any thread, at the stop: no recovery pass starts from now on, and one running ends after the row it is on
+ * (signed and its result committed, or left as it was), so the stop can wait for it instead of cutting it
+ * between the signature and the commit (the next start would sign that TBS again). */
+void issue_recover_stop(void);
 
 #endif

@@ -73,7 +73,9 @@ void job_free(struct job *j);
 /* Worker side: sets a JSON error reply {"error": {"code", "message"}}. */
 void job_error(struct job *j, int status, const char *code, const char *message);
 
-/* Implemented by the handlers (issue.c): runs one job on a worker. */
+/* Implemented by the handlers (dispatch.c): runs one job on a worker. */
 void handle_job(struct worker *w, struct job *j);
+/* dispatch.c: whether a recovery pass is running on some worker now (the stop waits for it). */
+bool dispatch_recovery_running(void);
 
 #endif

@@ -160,3 +160,42 @@ EOP
 curl -fsS "${AUTH[@]}" "$URL/api/v1/certificates/$S" > "$T/got.json" || fail "GET $S"
 grep -q '"status": "failed"' "$T/got.json" || fail "GET $S: $(cat "$T/got.json")"
 pass "a request whose row was failed meanwhile gets 409 not-pending naming its serial, which GET returns"
+
+# 6. a recovery pass signing a row when SIGTERM comes: the stop waits for that row (signed, then committed
+# issued) instead of exiting under it. Before, nothing was under way as far as the drain could tell, the process
+# exited between the signature and the commit, and the next start signed the same TBS again. The row: a request
+# made with the signer gone (503, its intent pending, the TBS never sent); the pass takes it once it is 5 s old
+# and waits on the signer, stopped meanwhile
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start "recover_after_seconds = 5"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+issue_req "$T/a.csr" server "${AUTH[@]}"
+[ "$STATUS" = 503 ] || fail "a request with the signer gone: $STATUS $BODY"
+t_row=$(date +%s)
+R=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where status = 'pending'")
+[ -n "$R" ] || fail "no pending row"
+H=$(pg_psql "$T/pg" owner -c "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$R'")
+signed_times() { cat "$T"/signer*.log | grep -c "event=signed .*tbs_sha256=$H" || true; }
+rm -f "$T/run/control.sock"
+signer_start
+signer_unseal alice bob carol
+kill -STOP "$SIGNER_PID"
+[ $(($(date +%s) - t_row)) -lt 5 ] || fail "the signer took too long to come back: the pass may have signed the row already"
+# the pass runs every 5 s: by 11 s the row has been taken and sent to the stopped signer
+sleep $((t_row + 11 - $(date +%s)))
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$R'")" = pending ] || fail "$R is not pending"
+lines=$(wc -l < "$T/frontend.log")
+kill -TERM "$FRONTEND_PID"
+sleep 1
+kill -0 "$FRONTEND_PID" 2>/dev/null || fail "the frontend exited under its recovery pass: $(tail -n +$((lines + 1)) "$T/frontend.log" | tail -3)"
+kill -CONT "$SIGNER_PID"
+rc=0; wait "$FRONTEND_PID" || rc=$?
+[ "$rc" = 0 ] || fail "frontend exit status $rc"
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq "event=recovered serial=$R outcome=issued" \
+	|| fail "the pass did not complete $R before the exit: $(tail -n +$((lines + 1)) "$T/frontend.log" | tail -4)"
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=stopped unanswered=0' || fail "no clean stop logged"
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$R'")" = issued ] || fail "$R is not issued"
+fe_start "recover_after_seconds = 1"
+sleep 2.5
+[ "$(signed_times)" = 1 ] || fail "the TBS of $R was signed $(signed_times) times"
+pass "SIGTERM during a recovery pass: the stop waits for the row it is signing (issued, committed), which is signed once"
