@@ -161,8 +161,10 @@ static int cer_outputs_ready(struct cer_ctx *c, bool audit)
 
 /* Splits pin for the config's custodians, seals and writes <dir>/<name>.share, reads every share back from
  * disk and opens it (the first m reconstruct the PIN), and writes its verifier. On failure removes what it
- * wrote. */
-static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_len, const struct cer_pws *pws)
+ * wrote, unless keep (init: the token already has this PIN, and the shares written are all that opens it);
+ * *written_out: the share files left on disk. */
+static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_len, const struct cer_pws *pws,
+			    bool keep, unsigned *written_out)
 {
 	const struct cer_config *cf = &c->conf;
 	size_t shares_len = (size_t)cf->n_custodians * pin_len;
@@ -209,12 +211,15 @@ static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_le
 	}
 	rc = cer_write_verifier(c, split_id, pin, pin_len);
 out:
-	if (rc)
+	if (rc && !keep) {
 		cer_remove_shares(c, written, false); /* a verifier that failed was not written (O_EXCL) */
+		written = 0;
+	}
 	quorum_free(&q);
 out_free:
 	secmem_free(shares, shares_len);
 	secmem_free(check, SEAL_SHARE_MAX);
+	*written_out = written;
 	return rc;
 }
 
@@ -256,6 +261,8 @@ int cer_init_run(struct cer_ctx *c)
 	uint8_t *pin = secmem_alloc(CER_PIN_LEN), *so = secmem_alloc(CER_PIN_LEN);
 	struct cer_pws pws = { 0 };
 	int rc = pin && so ? 0 : HSMCA_ERR_NOMEM;
+	bool initialised = false;
+	unsigned written = 0;
 	/* everything that can fail for want of a file, a directory or a custodian's passphrase, before the token
 	 * is initialised: C_InitToken cannot be undone without the SO PIN, which is discarded */
 	if (rc || (rc = cer_transcript_ready(c, false)) || /* the audit key is made below */
@@ -274,15 +281,20 @@ int cer_init_run(struct cer_ctx *c)
 		fprintf(stderr, "ceremony: no uninitialised token slot\n");
 		goto out;
 	}
-	/* The SO PIN is random and discarded: the token can be re-initialised (erasing it), never PIN-reset. */
+	/* The SO PIN is random and discarded: the token can never be PIN-reset, nor initialised again through
+	 * PKCS#11 (that needs the SO PIN); only the token's own reset (softhsm2-util --delete-token, an HSM's
+	 * factory reset) takes it back. So from C_InitToken on, a failure keeps what it wrote and says so. */
 	if (RAND_priv_bytes(pin, CER_PIN_LEN) != 1 || RAND_priv_bytes(so, CER_PIN_LEN) != 1) {
 		rc = HSMCA_ERR_CRYPTO;
 		goto out;
 	}
 	if ((rc = p11_token_init(&c->mod, &c->token, so, CER_PIN_LEN, pin, CER_PIN_LEN, c->conf.token_label))) {
 		fprintf(stderr, "ceremony: token initialisation failed: %s\n", p11_rv_name(p11_last_rv()));
+		/* C_InitToken itself may have succeeded (C_InitPIN failed): the label says */
+		initialised = p11_token_find(&c->mod, c->conf.token_label, NULL, &c->token) == 0;
 		goto out;
 	}
+	initialised = true;
 	if ((rc = p11_session_open(&c->mod, c->token.slot, true, &c->s)) ||
 	    (rc = p11_login(&c->mod, c->s, pin, CER_PIN_LEN)))
 		goto out;
@@ -290,8 +302,9 @@ int cer_init_run(struct cer_ctx *c)
 	cer_record(c, "token_serial", "%s", c->token.serial);
 	for (unsigned i = 0; i < c->conf.n_custodians; i++)
 		cer_record(c, "custodian_present", "%s", c->conf.custodians[i]);
-	if ((rc = cer_audit_key(c)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN, &pws)))
+	if ((rc = cer_audit_key(c)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN, &pws, true, &written)))
 		goto out;
+	initialised = false; /* done: said below */
 	rc = cer_transcript_finish(c);
 	if (!rc)
 		printf("token %s (serial %s) initialised; %u-of-%u shares in %s\n", c->token.label, c->token.serial,
@@ -301,6 +314,14 @@ int cer_init_run(struct cer_ctx *c)
 				"written: keep the shares, they are the only way into the token\n",
 			c->token.label, c->args->out);
 out:
+	if (rc && initialised) /* "failed" alone would hide that the token is in use now, by these shares only */
+		fprintf(stderr, "ceremony: token %s is initialised all the same, and its PIN is gone but for the %u share "
+				"file(s) written to %s (%u of them open it; nothing was removed). %s\n",
+			c->conf.token_label, written, c->args->out, c->conf.threshold,
+			written >= c->conf.threshold
+				? "If they open it (hsmca-ceremony root with them), keep them; else reset the token"
+				: "The token cannot be opened: reset it (softhsm2-util --delete-token --token LABEL, or the "
+				  "HSM's own reset) and run init again");
 	cer_pws_free(&pws);
 	secmem_free(pin, CER_PIN_LEN);
 	secmem_free(so, CER_PIN_LEN);
@@ -311,12 +332,13 @@ int cer_resplit_run(struct cer_ctx *c)
 {
 	uint8_t *old = secmem_alloc(SEAL_SHARE_MAX), *pin = secmem_alloc(CER_PIN_LEN);
 	size_t old_len = 0;
+	unsigned written = 0; /* removed again on failure: the old PIN is still the token's */
 	struct cer_pws pws = { 0 };
 	int rc = old && pin ? cer_login(c, old, &old_len) : HSMCA_ERR_NOMEM;
 	if (rc || (rc = cer_transcript_ready(c, true)) || (rc = cer_outputs_ready(c, false)) ||
 	    (rc = cer_pws_collect(c, &pws)))
 		goto out;
-	if ((rc = cer_rng(c, pin, CER_PIN_LEN)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN, &pws)))
+	if ((rc = cer_rng(c, pin, CER_PIN_LEN)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN, &pws, false, &written)))
 		goto out;
 	/* The new shares are on disk and proven; only now does the token's PIN change. */
 	if ((rc = p11_set_pin(&c->mod, c->s, old, old_len, pin, CER_PIN_LEN))) {

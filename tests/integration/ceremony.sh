@@ -244,6 +244,26 @@ grep -q 'token_label' <<<"$OUT" || fail "a label with a tab: $OUT"
 	--scrypt-log-n $LOGN > "$T/init3.log" 2>&1 || fail "init after the refusals (the token was spent by one): $(cat "$T/init3.log")"
 pass "init refuses a short passphrase, a missing or used --out, a label with a tab and a newline in --out before it touches the token; the same init then succeeds"
 
+# what fails after C_InitToken (here pin.verifier, made by someone else while the shares were written: the last
+# output) leaves the token initialised for good: the shares written are kept and the message says so. Before,
+# they were removed (the PIN, wiped, was then in no share: the token was lost) and only "failed" was said
+mkdir -p "$T/fourth"
+printf 'token_label = fourth-token\ncustodians = alice, bob, carol\nthreshold = 2\n' > "$T/init4.conf"
+"$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init4.conf" --out "$T/fourth" --passphrase-dir "$T/pass3" \
+	--scrypt-log-n 16 > "$T/init4.log" 2>&1 & INIT4=$!
+for _ in $(seq 2000); do [ -e "$T/fourth/alice.share" ] && break; sleep 0.005; done
+touch "$T/fourth/pin.verifier"
+rc=0; wait "$INIT4" || rc=$?
+[ "$rc" = 1 ] || fail "init whose pin.verifier was taken: exit $rc: $(cat "$T/init4.log")"
+grep -q 'token fourth-token is initialised all the same, and its PIN is gone but for the 3 share file(s) written to' "$T/init4.log" \
+	|| fail "the failed init does not say the token is initialised: $(cat "$T/init4.log")"
+for n in alice bob carol; do [ -s "$T/fourth/$n.share" ] || fail "the failed init removed $n's share"; done
+printf 'key_label = r4\nkey_type = p256\nsubject = /CN=fourth root\nvalidity_days = 30\npath_length = 0\n' > "$T/r4.conf"
+"$CEREMONY" root --module "$SOFTHSM_MODULE" --config "$T/r4.conf" --out "$T/r4.pem" --share "$T/fourth/alice.share" \
+	--passphrase-file "$T/pass3/alice.pass" --share "$T/fourth/carol.share" --passphrase-file "$T/pass3/carol.pass" \
+	> "$T/r4.log" 2>&1 || fail "the kept shares do not open the token: $(cat "$T/r4.log")"
+pass "a failure after C_InitToken keeps the shares written and says the token is initialised; they open it"
+
 # re-split: 2-of-3 among new custodians; the old shares stop working
 mkdir -p "$T/new" "$T/newpass"
 for n in frank grace heidi; do echo "new passphrase of $n" > "$T/newpass/$n.pass"; done
