@@ -44,7 +44,7 @@ pass "the signer maps p11-kit-client only; SoftHSM (and the keys) live in a proc
 # connect too: p11-kit server's peer check (-u) is what turns it away (a compromised frontend would otherwise
 # open sessions on the token and guess the PIN at will). The signer's user, as the control, sees the token
 p11list() { runuser -u "$1" -- env P11_KIT_SERVER_ADDRESS="unix:path=$T/p11/p11.sock" pkcs11-tool --module "$P11KIT_CLIENT" -L 2>&1; }
-id -nG hsmca-frontend | grep -qw "$SIGNER_USER" || fail "hsmca-frontend is not in $SIGNER_USER's group: the check below would prove nothing"
+id -nG hsmca-frontend | grepq -w "$SIGNER_USER" || fail "hsmca-frontend is not in $SIGNER_USER's group: the check below would prove nothing"
 p11list "$SIGNER_USER" | grepq 'token label *: hsmca-test' || fail "the signer's user does not see the token: $(p11list "$SIGNER_USER")"
 ! p11list hsmca-frontend | grepq 'hsmca-test' || fail "hsmca-frontend reached the token through p11-kit server: $(p11list hsmca-frontend)"
 pass "p11-kit server serves the token to the signer's user only: hsmca-frontend, in the signer's group, is refused"
