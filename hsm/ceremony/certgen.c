@@ -248,6 +248,14 @@ static int cer_signer_open(struct cer_ctx *c, struct cer_signer *sg)
 		fprintf(stderr, "ceremony: cannot read issuer certificate %s\n", c->conf.issuer_cert);
 		return HSMCA_ERR_CONFIG;
 	}
+	/* before a key is made or anything signed: the lint takes an issuer without basicConstraints for one
+	 * with no path length limit, and only X509_check_issued refused the result after the token had signed */
+	uint32_t xf = X509_get_extension_flags(sg->cert);
+	if (!(xf & EXFLAG_CA) || !(xf & EXFLAG_KUSAGE) || !(X509_get_key_usage(sg->cert) & KU_KEY_CERT_SIGN)) {
+		fprintf(stderr, "ceremony: issuer certificate %s is not a CA that may sign certificates (it needs "
+				"basicConstraints CA:TRUE and keyUsage keyCertSign)\n", c->conf.issuer_cert);
+		return HSMCA_ERR_CONFIG;
+	}
 	if ((rc = p11_object_find(&c->mod, c->s, CKO_PRIVATE_KEY, c->conf.issuer_key_label, &sg->key)) ||
 	    (rc = p11_object_find(&c->mod, c->s, CKO_PUBLIC_KEY, c->conf.issuer_key_label, &pubh)) ||
 	    (rc = p11_pubkey_get(&c->mod, c->s, pubh, &sg->pub))) {

@@ -79,6 +79,10 @@ for flaw in decrypt extractable public; do
 		'key_type = p256' 'subject = /CN=under weak' 'validity_days = 30' 'path_length = 0' "issuer_cert = $T/ca/root.pem" \
 		"issuer_key_label = weak-$flaw"
 done
+# an issuer that is no CA (the OCSP responder's certificate) is refused before a key is made or the token signs
+refused_conf intermediate under-ocsp "issuer certificate $T/ca/ocsp.pem is not a CA that may sign certificates" \
+	"an intermediate under the OCSP responder" 'key_label = under-weak' 'key_type = p256' 'subject = /CN=under ocsp' \
+	'validity_days = 30' 'path_length = 0' "issuer_cert = $T/ca/ocsp.pem" 'issuer_key_label = ocsp'
 ceremony_ca intermediate under-weak p256 root # no key under-weak was left by the refused runs
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/under-weak.pem" >/dev/null || fail "under-weak does not verify"
 pass "an issuing key that may decrypt, is extractable or is not private signs nothing (refused before a key is made)"
