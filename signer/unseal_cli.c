@@ -1,7 +1,10 @@
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -68,6 +71,39 @@ static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_le
 	return 0;
 }
 
+/* The control socket's server must be the signer: root (an in-process signer unseals as root) or the owner of
+ * the socket's directory (the signer's user, which made the socket there), in a directory no other user may
+ * write to. Else a socket another user put in its place would collect the share and its passphrase. 0, or -1
+ * (said on stderr). */
+static int cli_peer_ok(int fd, const char *path)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct stat st;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = 0; /* "/x" -> "/", "a/b" -> "a" */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || stat(dir, &st) != 0) {
+		fprintf(stderr, "unseal: cannot tell who serves %s: refusing to send a share\n", path);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		fprintf(stderr, "unseal: %s is writable by other users, who could have put a socket of theirs there: "
+				"refusing to send a share (give the control socket a directory of the signer's own)\n", dir);
+		return -1;
+	}
+	if (cr.uid != 0 && cr.uid != st.st_uid) {
+		fprintf(stderr, "unseal: %s is served by uid %u, neither root nor the owner of %s (uid %u): refusing to "
+				"send a share\n", path, (unsigned)cr.uid, dir, (unsigned)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
 int sgn_unseal_cli(int argc, char **argv)
 {
 	static const struct option opts[] = { { "control", required_argument, NULL, 'c' },
@@ -124,6 +160,8 @@ int sgn_unseal_cli(int argc, char **argv)
 		fprintf(stderr, "unseal: cannot connect to %s (is the signer running and sealed?)\n", control);
 		goto out;
 	}
+	if (!status && cli_peer_ok(cl.fd, control) != 0)
+		goto out;
 	rc = sgn_client_call(&cl, status ? FRAME_STATUS : FRAME_UNSEAL, body.data, body.len, &reply);
 	if (rc == 0) {
 		printf("%.*s\n", (int)reply.len, (const char *)reply.data);

@@ -91,6 +91,29 @@ grep 'event=unseal_share_refused' "$T/signer.log" > "$T/refused.log" || fail "th
 grep -q 'x\\" event=pwn' "$T/refused.log" || fail "the forged header is not escaped: $(cat "$T/refused.log")"
 grep -q '[^\\]" event=pwn' "$T/refused.log" && fail "the forged header closed the quoted field: $(cat "$T/refused.log")"
 pass "a share header with a quote and key=value text is refused and logged as one quoted value"
+# a control socket another user put where a custodian points the CLI (a directory anyone may write to): the CLI
+# sends it nothing. Before, the share and its passphrase went to whoever listened there
+mkdir -m 1777 "$T/pub"
+runuser -u "$HSM_USER" -- python3 - "$T/pub/control.sock" "$T/pub/got" <<'EOP' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1]); s.listen(1); s.settimeout(20)
+c, _ = s.accept(); c.settimeout(5)
+try:
+    data = c.recv(65536)
+except OSError:
+    data = b""
+open(sys.argv[2], "wb").write(data)
+EOP
+IMPOSTOR=$!
+PIDS+=("$IMPOSTOR")
+for _ in $(seq 100); do [ -S "$T/pub/control.sock" ] && break; sleep 0.05; done
+[ -S "$T/pub/control.sock" ] || fail "the impostor's socket"
+expect_rc 1 "$SIGNER" unseal --control "$T/pub/control.sock" --share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass"
+grep -q "unseal: $T/pub is writable by other users" <<<"$OUT" || fail "the impostor's socket: $OUT"
+wait "$IMPOSTOR" || fail "the impostor did not finish"
+[ -e "$T/pub/got" ] && [ ! -s "$T/pub/got" ] || fail "the impostor got $(wc -c < "$T/pub/got" 2>/dev/null) bytes"
+pass "the unseal CLI sends nothing to a control socket in a directory other users may write to"
 signer_unseal bob dave erin
 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" >/dev/null || fail "sign after unseal"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/leaf.pem" >/dev/null || fail "verify"
