@@ -29,7 +29,7 @@ static void dispatch_recover(struct worker *w)
 	}
 	if (issue_recover(w, w->app->conf.recover_after_seconds, &issued, &failed) == 0 && (issued || failed))
 		log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
-	if (approve_expire(w, &expired) == 0 && expired)
+	if (!issue_recover_stopped() && approve_expire(w, &expired) == 0 && expired)
 		log_event("info", "approvals_expired", "count=%u", expired);
 	atomic_store(&dispatch_recovering, false);
 }

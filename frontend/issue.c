@@ -988,6 +988,11 @@ void issue_recover_stop(void)
 	atomic_store(&issue_recover_stopping, true);
 }
 
+bool issue_recover_stopped(void)
+{
+	return atomic_load(&issue_recover_stopping);
+}
+
 int issue_recover(struct worker *w, unsigned min_age, unsigned *out_issued, unsigned *out_failed)
 {
 	struct issue_recover_ctx ctx = { .w = w };

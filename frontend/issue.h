@@ -120,5 +120,7 @@ int issue_recover(struct worker *w, unsigned min_age, unsigned *out_issued, unsi
  * (signed and its result committed, or left as it was), so the stop can wait for it instead of cutting it
  * between the signature and the commit (the next start would sign that TBS again). */
 void issue_recover_stop(void);
+/* Whether issue_recover_stop was called (the other upkeep of a recovery job is skipped too). */
+bool issue_recover_stopped(void);
 
 #endif

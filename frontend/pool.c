@@ -78,8 +78,9 @@ static void pool_reply(struct job *j)
 	if (j->status == 405 && j->allow)
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Allow", j->allow);
 	/* RFC 9110 15.5.2: a 401 says how to authenticate; clients that wait for the challenge (wget, Java's
-	 * Authenticator, urllib's handler) send no credentials without it */
-	if (j->status == 401)
+	 * Authenticator, urllib's handler) send no credentials without it. Not where credentials are not what is
+	 * missing: a renewal's proof, an authsign token (a client would only send Basic, refused again) */
+	if (j->status == 401 && j->kind != JOB_RENEW && j->kind != JOB_RENEW_CHALLENGE && j->kind != JOB_CFSSL_AUTHSIGN)
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "WWW-Authenticate",
 				  "Basic realm=\"hsmca\", charset=\"UTF-8\", Bearer realm=\"hsmca\"");
 	evbuffer_add(out, j->resp.data, j->resp.len);

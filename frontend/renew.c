@@ -348,8 +348,8 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	} else if (rc < 0) {
 		/* a refusal of the new CSR by the profile (key type, names, an issuer's constraints), audited in the
 		 * owner's name by issue_core: it counts against the address as the refusals above do, or a leaked key
-		 * could fill the log in its owner's name without end (5 a minute; 5xx are ours, not counted) */
-		if (o.status < 500)
+		 * could fill the log in its owner's name without end (5 a minute) */
+		if (o.status == 400 || o.status == 403) /* not the appliance's own trouble (409: its stored names) */
 			auth_peer_failed(w, j->peer);
 		job_error(j, o.status, o.code, o.why);
 	} else if (rc == 1)

@@ -321,7 +321,7 @@ out:
 			written >= c->conf.threshold
 				? "If they open it (hsmca-ceremony root with them), keep them; else reset the token"
 				: "The token cannot be opened: reset it (softhsm2-util --delete-token --token LABEL, or the "
-				  "HSM's own reset) and run init again");
+				  "HSM's own reset) and run init again into an empty --out");
 	cer_pws_free(&pws);
 	secmem_free(pin, CER_PIN_LEN);
 	secmem_free(so, CER_PIN_LEN);

@@ -169,6 +169,10 @@ pass "Bearer API keys (stored as hashes) authenticate; a wrong key gets 401"
 curl -sS -o /dev/null -D "$T/hdr.txt" --interface 127.0.0.41 -X POST "$URL/api/v1/certificates" -d '{}'
 grep -qi '^WWW-Authenticate: Basic realm="hsmca", charset="UTF-8", Bearer realm="hsmca"' "$T/hdr.txt" \
 	|| fail "no challenge on a 401: $(cat "$T/hdr.txt")"
+# not where credentials are not what is missing: a renewal without a proof
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$T/apik.csr" > "$T/renew0.json"
+curl -sS -o /dev/null -D "$T/hdr.txt" --interface 127.0.0.42 -X POST "$URL/api/v1/certificates/renew" --data-binary @"$T/renew0.json"
+grep -q '^HTTP/1.1 401' "$T/hdr.txt" && ! grep -qi '^WWW-Authenticate' "$T/hdr.txt" || fail "a renewal's 401: $(cat "$T/hdr.txt")"
 csr anyauth ec:P-256 "DNS:anyauth.example.com"
 issue_req "$T/anyauth.csr" server --interface 127.0.0.41 --anyauth "${ALICE[@]}"
 [ "$STATUS" = 201 ] || fail "curl --anyauth: $STATUS $BODY"
