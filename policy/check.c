@@ -516,11 +516,12 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 	if ((rc = pol_check_ku_key(t, why)) || (rc = pol_check_eku(t, p, why)) ||
 	    (rc = pol_check_legacy_ca(t->ext, t->n_ext, why)))
 		return rc;
-	const char *form = policy_spki_form(t->spki);
-	if (form)
-		return REFUSE("key: the subject public key is not DER: %s", form);
-	if ((form = policy_spki_type(t->spki)) != NULL)
-		return REFUSE("key: %s", form);
+	bool bad_form;
+	const char *key_why = policy_spki_type(t->spki, &bad_form); /* the form and the type, one walk */
+	if (key_why && bad_form)
+		return REFUSE("key: the subject public key is not DER: %s", key_why);
+	if (key_why)
+		return REFUSE("key: %s", key_why);
 	if ((rc = pol_check_known_critical(t->ext, t->n_ext, why)) || (rc = pol_check_allowed_ext(t->ext, t->n_ext, why)))
 		return rc;
 	/* a CA certificate too: OpenSSL and Go take one as a TLS server's, and its nameConstraints never apply to

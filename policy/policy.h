@@ -124,11 +124,12 @@ enum policy_key_kind policy_spki_kind(struct span spki);
  * id-ecPublicKey with a namedCurve and an uncompressed point of the curve's length (P-256, P-384, P-521;
  * another curve: odd). Other algorithms pass (policy decides on them). The reason is a static string. */
 const char *policy_spki_form(struct span spki);
-/* NULL if the SubjectPublicKeyInfo (in policy_spki_form's form) is of a key type hsmca certifies: EC P-256 or
+/* NULL if the SubjectPublicKeyInfo is in policy_spki_form's form (one walk for both: *form says which failed)
+ * and of a key type hsmca certifies: EC P-256 or
  * P-384, RSA with a 2048-, 3072- or 4096-bit modulus and an odd exponent above 1 (the frontend's profiles
  * take nothing else, the ceremony makes nothing else); else why not (a static string). The signer checks it
  * too, so a frontend that skipped its own check gets no RSA-1024, P-521 or Ed25519 key certified. */
-const char *policy_spki_type(struct span spki);
+const char *policy_spki_type(struct span spki, bool *form);
 /* The keyUsage bits (TBS_KU_*) a key of this kind must not assert: EC (RFC 5480 3) keyEncipherment and
  * dataEncipherment; RSA (RFC 3279 2.3.1) keyAgreement, encipherOnly and decipherOnly; none for others. */
 uint16_t policy_ku_forbidden(enum policy_key_kind kind);

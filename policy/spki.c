@@ -102,10 +102,11 @@ const char *policy_spki_form(struct span spki)
 	return spki_walk(spki, &f);
 }
 
-const char *policy_spki_type(struct span spki)
+const char *policy_spki_type(struct span spki, bool *form)
 {
 	struct spki_facts f;
 	const char *why = spki_walk(spki, &f);
+	*form = why != NULL;
 	if (why)
 		return why;
 	switch (f.kind) {
