@@ -95,6 +95,10 @@ int cer_verify_main(int argc, char **argv);
 /* Reads a file of at most max bytes into buf, which holds max + 1 (one more is read to see a larger file):
  * HSMCA_ERR_NOTFOUND (cannot open), HSMCA_ERR_IO (cannot read), HSMCA_ERR_LIMIT (larger). */
 int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len) HSMCA_WUR;
+/* Before anything irreversible: nothing is at path (not even a dangling symlink, which O_EXCL refuses) and
+ * its directory exists and is writable, so that cer_write_new(path) cannot fail for those reasons later.
+ * 0, HSMCA_ERR_EXISTS or HSMCA_ERR_IO (printed, naming what). */
+int cer_path_free(const char *path, const char *what) HSMCA_WUR;
 /* Writes bytes to path with O_EXCL (never overwrites); mode 0600 or 0644. */
 int cer_write_new(const char *path, const void *data, size_t len, int mode) HSMCA_WUR;
 /* Reads a passphrase from <dir>/<name>.pass or from the terminal (twice when confirm). Locked memory. */

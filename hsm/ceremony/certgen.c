@@ -373,10 +373,9 @@ int cer_cert_run(struct cer_ctx *c)
 	EVP_PKEY *pk = NULL;
 	X509 *x = NULL, *cert = NULL;
 	int rc;
-	if (access(c->args->out, F_OK) == 0) {
-		fprintf(stderr, "ceremony: %s exists (outputs are never overwritten)\n", c->args->out);
-		return HSMCA_ERR_EXISTS;
-	}
+	bool pem_written = false;
+	if ((rc = cer_path_free(c->args->out, "certificate")))
+		return rc;
 	if ((rc = cer_login(c, NULL, NULL)) || (rc = cer_transcript_ready(c, true)))
 		return rc;
 	if (c->args->kind != CER_ROOT && (rc = cer_signer_open(c, &sg)))
@@ -399,15 +398,21 @@ int cer_cert_run(struct cer_ctx *c)
 	}
 	if ((rc = cer_sign(c, x, &sg, &cert)) || (rc = cer_write_pem(c->args->out, cert)))
 		goto out;
+	pem_written = true;
 	cer_record_cert(c, cert, pk, id);
 	rc = cer_transcript_finish(c);
 	if (!rc)
 		printf("certificate: %s\n", c->args->out);
 out:
+	if (rc && pem_written && unlink(c->args->out) != 0)
+		fprintf(stderr, "ceremony: remove %s by hand: its key is destroyed and no transcript records it\n",
+			c->args->out);
 	if (rc && priv != CK_INVALID_HANDLE) {
-		/* leave no orphan key behind a failed ceremony */
-		c->mod.f->C_DestroyObject(c->s, priv);
-		c->mod.f->C_DestroyObject(c->s, pub);
+		/* leave no orphan key behind a failed ceremony, and say so when the token keeps one */
+		CK_RV r1 = c->mod.f->C_DestroyObject(c->s, priv), r2 = c->mod.f->C_DestroyObject(c->s, pub);
+		if (r1 != CKR_OK || r2 != CKR_OK)
+			fprintf(stderr, "ceremony: key %s is left on the token (%s): destroy it before running again\n",
+				c->conf.key_label, p11_rv_name(r1 != CKR_OK ? r1 : r2));
 	}
 	X509_free(x);
 	X509_free(cert);

@@ -3,11 +3,40 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "ceremony.h"
 #include "secmem.h"
+
+int cer_path_free(const char *path, const char *what)
+{
+	char dir[CER_PATH_MAX];
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) : 1;
+	if (lstat(path, &st) == 0 || errno != ENOENT) {
+		fprintf(stderr, "ceremony: %s %s exists (%s are never overwritten)\n", what, path,
+			strcmp(what, "transcript") == 0 ? "transcripts" : "outputs");
+		return HSMCA_ERR_EXISTS;
+	}
+	if (dl >= sizeof(dir))
+		return HSMCA_ERR_LIMIT;
+	if (!slash)
+		memcpy(dir, ".", 2);
+	else if (dl == 0)
+		memcpy(dir, "/", 2);
+	else {
+		memcpy(dir, path, dl);
+		dir[dl] = '\0';
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(dir, W_OK | X_OK) != 0) {
+		fprintf(stderr, "ceremony: %s %s cannot be written: %s is not a writable directory\n", what, path, dir);
+		return HSMCA_ERR_IO;
+	}
+	return 0;
+}
 
 int cer_write_new(const char *path, const void *data, size_t len, int mode)
 {

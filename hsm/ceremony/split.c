@@ -2,7 +2,6 @@
  * its custodian. Nobody sees the whole PIN; it lives in locked memory only during the ceremony. */
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -151,10 +150,9 @@ static int cer_outputs_ready(struct cer_ctx *c, bool audit)
 			fprintf(stderr, "ceremony: --out %s: a path under it is too long\n", c->args->out);
 			return HSMCA_ERR_LIMIT;
 		}
-		if (access(path, F_OK) == 0 || errno != ENOENT) {
-			fprintf(stderr, "ceremony: %s exists (the ceremony's files are never overwritten)\n", path);
-			return HSMCA_ERR_EXISTS;
-		}
+		int rc = cer_path_free(path, i < n ? "share" : i == n ? "verifier" : "audit key");
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -265,8 +263,9 @@ int cer_init_run(struct cer_ctx *c)
 	unsigned written = 0;
 	/* everything that can fail for want of a file, a directory or a custodian's passphrase, before the token
 	 * is initialised: C_InitToken cannot be undone without the SO PIN, which is discarded */
-	if (rc || (rc = cer_transcript_ready(c, false)) || /* the audit key is made below */
-	    (rc = cer_outputs_ready(c, true)) || (rc = cer_pws_collect(c, &pws)))
+	if (rc || (rc = cer_outputs_ready(c, true)) ||
+	    (rc = cer_transcript_ready(c, false)) || /* the audit key is made below */
+	    (rc = cer_pws_collect(c, &pws)))
 		goto out;
 	if ((rc = p11_module_load(c->args->module, &c->mod))) {
 		fprintf(stderr, "ceremony: cannot load module %s\n", c->args->module);
@@ -335,7 +334,7 @@ int cer_resplit_run(struct cer_ctx *c)
 	unsigned written = 0; /* removed again on failure: the old PIN is still the token's */
 	struct cer_pws pws = { 0 };
 	int rc = old && pin ? cer_login(c, old, &old_len) : HSMCA_ERR_NOMEM;
-	if (rc || (rc = cer_transcript_ready(c, true)) || (rc = cer_outputs_ready(c, false)) ||
+	if (rc || (rc = cer_outputs_ready(c, false)) || (rc = cer_transcript_ready(c, true)) ||
 	    (rc = cer_pws_collect(c, &pws)))
 		goto out;
 	if ((rc = cer_rng(c, pin, CER_PIN_LEN)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN, &pws, false, &written)))

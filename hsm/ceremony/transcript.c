@@ -51,13 +51,12 @@ int cer_transcript_ready(struct cer_ctx *c, bool key_on_token)
 	enum p11_keytype type;
 	const char *tp = c->args->transcript;
 	snprintf(sigpath, sizeof(sigpath), "%s.sig", tp);
-	if (access(tp, F_OK) == 0 || access(sigpath, F_OK) == 0) {
-		fprintf(stderr, "ceremony: %s or its .sig exists (transcripts are never overwritten)\n", tp);
-		return HSMCA_ERR_EXISTS;
-	}
+	int rc;
+	if ((rc = cer_path_free(tp, "transcript")) || (rc = cer_path_free(sigpath, "transcript")))
+		return rc;
 	if (!key_on_token)
 		return 0;
-	int rc = cer_audit_key_get(c, &key, &pub, &type);
+	rc = cer_audit_key_get(c, &key, &pub, &type);
 	EVP_PKEY_free(pub);
 	return rc;
 }
@@ -92,8 +91,12 @@ int cer_transcript_finish(struct cer_ctx *c)
 		goto out;
 	const char *tp = c->args->transcript;
 	snprintf(sigpath, sizeof(sigpath), "%s.sig", tp);
-	if ((rc = cer_write_new(tp, t.data, t.len, 0644)) || (rc = cer_write_new(sigpath, sig, sig_len, 0644)))
+	if ((rc = cer_write_new(tp, t.data, t.len, 0644)))
 		goto out;
+	if ((rc = cer_write_new(sigpath, sig, sig_len, 0644))) {
+		unlink(tp); /* no transcript without its signature */
+		goto out;
+	}
 	printf("transcript: %s\nsignature:  %s\n", tp, sigpath);
 out:
 	EVP_PKEY_free(pub);

@@ -327,9 +327,39 @@ rm "$T/ca/o6.pem.transcript"
 "$CEREMONY" verify --transcript "$T/ca/o6.pem.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "o6 transcript"
 pass "an existing transcript stops a ceremony before any key or certificate; with the path free it runs"
 
+# the same for paths O_EXCL refuses or cannot create though nothing "exists" there: a dangling symlink at
+# the transcript's .sig or at --out, a transcript or certificate in a directory that does not exist (each
+# used to pass the check, sign the certificate, write it, fail at the end and destroy the key: a CA
+# certificate of a destroyed key left at --out, with no transcript)
+sed -i 's/key_label = ocsp6/key_label = ocsp8/' "$T/ocsp.conf"
+o8_refused() { # o8_refused WANT WHAT EXTRA-ARGS...: exit 1 saying WANT, no certificate, no key ocsp8
+	local want=$1 what=$2; shift 2
+	expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" \
+		--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
+		--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" "$@"
+	grep -q -- "$want" <<<"$OUT" || fail "$what: $OUT"
+	[ ! -e "$T/ca/o8.pem" ] || fail "$what: a certificate was left at --out"
+}
+ln -s "$T/nowhere/o8.sig" "$T/ca/o8.pem.transcript.sig"
+o8_refused 'transcript .*o8.pem.transcript.sig exists' "dangling .sig" --out "$T/ca/o8.pem"
+rm "$T/ca/o8.pem.transcript.sig"
+o8_refused 'nowhere is not a writable directory' "transcript in a missing directory" --out "$T/ca/o8.pem" \
+	--transcript "$T/nowhere/o8.transcript"
+o8_refused 'nowhere is not a writable directory' "certificate in a missing directory" --out "$T/nowhere/o8.pem"
+[ ! -e "$T/nowhere/o8.pem" ] || fail "o8 written under a missing directory"
+ln -s "$T/nowhere/o8.pem" "$T/ca/o8.pem"
+o8_refused 'certificate .*o8.pem exists' "dangling --out" --out "$T/ca/o8.pem"
+rm "$T/ca/o8.pem"
+"$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o8.pem" \
+	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
+	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" > /dev/null 2>&1 \
+	|| fail "o8 once its paths are free (a key left behind?)"
+"$CEREMONY" verify --transcript "$T/ca/o8.pem.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "o8 transcript"
+pass "a dangling symlink or a missing directory at an output stops a ceremony before any key or certificate"
+
 # the ceremony's own login checks the PIN's verifier too (pin_verifier in its config, the init's or a
 # resplit's pin.verifier): shares that rebuild another PIN are refused before the token sees one
-sed -i 's/key_label = ocsp6/key_label = ocsp7/' "$T/ocsp.conf"
+sed -i 's/key_label = ocsp8/key_label = ocsp7/' "$T/ocsp.conf"
 cp "$T/ocsp.conf" "$T/ocsp7.conf"
 echo "pin_verifier = $(cat "$T/shares/pin.verifier")" >> "$T/ocsp7.conf" # the old split's: not these shares'
 expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp7.conf" --out "$T/ca/o7.pem" \
