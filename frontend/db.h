@@ -69,6 +69,8 @@ bool db_transient(const struct db *db);
 int db_migrate(const char *conninfo, const char *schema_dir, int *out_version, char *err) HSMCA_WUR;
 /* (db_migrate: schema_dir NULL means HSMCA_SCHEMA_DIR, the source tree's schema/; an applied file that has
  * changed since is refused with HSMCA_ERR_STATE; err holds DB_ERR_MAX bytes, as for db_open.) */
+/* The highest version of dir's migrations (they run 1..n), or a negative error (unreadable, misnamed, a gap). */
+int db_migrate_dir_version(const char *dir);
 /* The newest schema version this build knows (the highest NNN in schema/). */
 int db_schema_version_known(void);
 

@@ -250,6 +250,15 @@ out:
 	return rc;
 }
 
+int db_migrate_dir_version(const char *dir)
+{
+	struct db_mig *migs = calloc(DB_MIG_MAX, sizeof *migs);
+	char err[DB_ERR_MAX];
+	int n = 0, rc = migs ? db_mig_list(dir, migs, &n, err) : HSMCA_ERR_NOMEM;
+	free(migs);
+	return rc ? rc : n;
+}
+
 int db_migrate(const char *conninfo, const char *schema_dir, int *out_version, char *err)
 {
 	struct db_mig *migs = calloc(DB_MIG_MAX, sizeof *migs);
@@ -265,6 +274,14 @@ int db_migrate(const char *conninfo, const char *schema_dir, int *out_version, c
 	}
 	if ((rc = db_mig_list(schema_dir ? schema_dir : HSMCA_SCHEMA_DIR, migs, &n, db.err)))
 		goto out;
+	if (n > DB_SCHEMA_VERSION) { /* a newer hsmca's migrations: the database would be one this build refuses */
+		snprintf(db.err, DB_ERR_MAX,
+			 "schema dir %s: migrations 1..%d, but this build knows 1..%d (a newer hsmca's schema; migrate "
+			 "with --schema naming this build's migrations, or install the newer hsmca); nothing applied",
+			 schema_dir ? schema_dir : HSMCA_SCHEMA_DIR, n, DB_SCHEMA_VERSION);
+		rc = HSMCA_ERR_STATE;
+		goto out;
+	}
 	if ((rc = db_connect(conninfo, &db.conn, db.err)))
 		goto out;
 	db_params_text(&p, DB_MIG_LOCK_KEY); /* released when the session ends */

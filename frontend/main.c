@@ -501,10 +501,11 @@ int main(int argc, char **argv)
 		int version = 0;
 		if (!a.conninfo)
 			return fe_usage();
-		/* without --schema: the source tree's migrations, or, once it is gone, the installed ones */
-		const char *dir = a.schema                             ? a.schema
-				  : access(HSMCA_SCHEMA_DIR, R_OK | X_OK) == 0 ? HSMCA_SCHEMA_DIR
-									       : HSMCA_SCHEMA_INSTALL_DIR;
+		/* without --schema: the source tree's migrations while they are this build's (the tree may have
+		 * moved on since the build was installed), else the installed ones */
+		const char *dir = a.schema ? a.schema
+			: db_migrate_dir_version(HSMCA_SCHEMA_DIR) == db_schema_version_known() ? HSMCA_SCHEMA_DIR
+												: HSMCA_SCHEMA_INSTALL_DIR;
 		if (db_migrate(a.conninfo, dir, &version, err)) {
 			fprintf(stderr, "hsmca-frontend: migrate: %s\n", err);
 			return 1;

@@ -59,6 +59,15 @@ cp "$SCHEMA"/*.sql "$T/changed/"
 echo "-- an edit after release" >> "$T/changed/001_init.sql"
 "$DBT" migrate-refused "$OWNER" "$T/changed" > /dev/null
 pass "an applied migration that changed is refused"
+mkdir "$T/newer"
+cp "$SCHEMA"/*.sql "$T/newer/"
+next=$(printf "%03d" $(( $("$DBT" known "$SCHEMA" | awk "{print \$7}") + 1 )))
+echo "CREATE TABLE newer_than_this_build (x int);" > "$T/newer/${next}_newer.sql"
+out=$("$DBT" migrate-refused "$OWNER" "$T/newer") || fail "migrate applied a migration this build does not know: $out"
+grep -q "this build knows 1\.\.$((10#$next - 1)) .*nothing applied" <<<"$out" || fail "the refusal does not say why: $out"
+[ "$(owner_sql "SELECT count(*) FROM schema_version WHERE version = $((10#$next))")" = 0 ] \
+	&& [ "$(owner_sql "SELECT to_regclass('newer_than_this_build') IS NULL")" = t ] || fail "the newer migration was applied"
+pass "a schema dir with migrations newer than this build is refused before anything is applied"
 out=$("$DBT" open "$FRONT" 2>&1) || fail "open: $out"
 grep -qx "synchronous_commit on" <<<"$out" || fail "the session's synchronous_commit: $out"
 grep -q 'event=db_synchronous_commit was=off now=on' <<<"$out" || fail "synchronous_commit = off not logged: $out"
