@@ -64,6 +64,17 @@ traversable() { # DIR: every existing directory above DIR lets others pass (x, o
 	done
 }
 traversable "$H" || die "$H is below a directory other users cannot pass (e.g. /root, mode 700): the HSM's, the signer's and the frontend's users must reach it; set HSMCA_HOME, e.g. HSMCA_HOME=/var/lib/hsmca ./quickstart.sh"
+guarded() { # DIR: no existing directory above DIR is group- or other-writable unless sticky (as the unseal CLI checks)
+	local d
+	d=$(realpath -m "$1")
+	while [ "$d" != / ]; do
+		d=$(dirname "$d")
+		[ -d "$d" ] || continue
+		case $(stat -c %A "$d") in ?????w???? | ????????w?) ;; *) continue ;; esac
+		case $(stat -c %A "$d") in *t | *T) ;; *) return 1 ;; esac
+	done
+}
+guarded "$H" || die "$H is below a directory other users may write to (not sticky): they could replace the signer's control socket, and custodians' shares are not sent there; set HSMCA_HOME, e.g. HSMCA_HOME=/var/lib/hsmca ./quickstart.sh"
 
 # 1. packages
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libseccomp-dev libp11-kit-dev softhsm2 p11-kit

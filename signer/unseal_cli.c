@@ -71,6 +71,34 @@ static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_le
 	return 0;
 }
 
+/* Every directory above dir (symlinks resolved) is writable by no other user than its owner unless sticky
+ * (/tmp): else anyone could move dir aside and put a directory and socket of theirs in its place. (Who owns
+ * them is the installation's choice: a clone in a home directory is its user's.) 0, or -1 (said on stderr). */
+static int cli_ancestors_ok(const char *dir)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	if (!realpath(dir, real)) {
+		fprintf(stderr, "unseal: cannot resolve %s: refusing to send a share\n", dir);
+		return -1;
+	}
+	for (char *slash = strrchr(real, '/'); slash; slash = strrchr(real, '/')) {
+		slash[slash == real] = 0; /* "/a/b" -> "/a", "/a" -> "/" */
+		if (stat(real, &st) != 0) {
+			fprintf(stderr, "unseal: cannot stat %s: refusing to send a share\n", real);
+			return -1;
+		}
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+			fprintf(stderr, "unseal: %s (above the control socket) is writable by other users, who could "
+					"replace the socket's directory: refusing to send a share\n", real);
+			return -1;
+		}
+		if (slash == real)
+			break;
+	}
+	return 0;
+}
+
 /* The control socket's server must be the signer: root (an in-process signer unseals as root) or the owner of
  * the socket's directory (the signer's user, which made the socket there), in a directory no other user may
  * write to. Else a socket another user put in its place would collect the share and its passphrase. 0, or -1
@@ -101,7 +129,7 @@ static int cli_peer_ok(int fd, const char *path)
 				"send a share\n", path, (unsigned)cr.uid, dir, (unsigned)st.st_uid);
 		return -1;
 	}
-	return 0;
+	return cli_ancestors_ok(dir);
 }
 
 int sgn_unseal_cli(int argc, char **argv)

@@ -93,8 +93,9 @@ grep -q '[^\\]" event=pwn' "$T/refused.log" && fail "the forged header closed th
 pass "a share header with a quote and key=value text is refused and logged as one quoted value"
 # a control socket another user put where a custodian points the CLI (a directory anyone may write to): the CLI
 # sends it nothing. Before, the share and its passphrase went to whoever listened there
-mkdir -m 1777 "$T/pub"
-runuser -u "$HSM_USER" -- python3 - "$T/pub/control.sock" "$T/pub/got" <<'EOP' &
+# impostor DIR: another user's control socket DIR/control.sock, which writes what it receives to DIR/got
+impostor() {
+	runuser -u "$HSM_USER" -- python3 - "$1/control.sock" "$1/got" <<'EOP' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.bind(sys.argv[1]); s.listen(1); s.settimeout(20)
@@ -105,15 +106,29 @@ except OSError:
     data = b""
 open(sys.argv[2], "wb").write(data)
 EOP
-IMPOSTOR=$!
-PIDS+=("$IMPOSTOR")
-for _ in $(seq 100); do [ -S "$T/pub/control.sock" ] && break; sleep 0.05; done
-[ -S "$T/pub/control.sock" ] || fail "the impostor's socket"
+	IMPOSTOR=$!
+	PIDS+=("$IMPOSTOR")
+	for _ in $(seq 100); do [ -S "$1/control.sock" ] && break; sleep 0.05; done
+	[ -S "$1/control.sock" ] || fail "the impostor's socket in $1"
+}
+mkdir -m 1777 "$T/pub"
+impostor "$T/pub"
 expect_rc 1 "$SIGNER" unseal --control "$T/pub/control.sock" --share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass"
 grep -q "unseal: $T/pub is writable by other users" <<<"$OUT" || fail "the impostor's socket: $OUT"
 wait "$IMPOSTOR" || fail "the impostor did not finish"
 [ -e "$T/pub/got" ] && [ ! -s "$T/pub/got" ] || fail "the impostor got $(wc -c < "$T/pub/got" 2>/dev/null) bytes"
 pass "the unseal CLI sends nothing to a control socket in a directory other users may write to"
+# the same one level up: the socket's own directory is the impostor's and closed, but it sits in a directory
+# anyone may write to (not sticky), where another user can move the signer's directory aside for theirs
+mkdir -m 0777 "$T/open"
+mkdir -m 0755 "$T/open/run"
+chown "$HSM_USER" "$T/open/run"
+impostor "$T/open/run"
+expect_rc 1 "$SIGNER" unseal --control "$T/open/run/control.sock" --share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass"
+grep -q "unseal: $T/open (above the control socket) is writable by other users" <<<"$OUT" || fail "the second impostor's socket: $OUT"
+wait "$IMPOSTOR" || fail "the second impostor did not finish"
+[ -e "$T/open/run/got" ] && [ ! -s "$T/open/run/got" ] || fail "the second impostor got $(wc -c < "$T/open/run/got" 2>/dev/null) bytes"
+pass "the unseal CLI sends nothing to a control socket under a directory other users may write to"
 signer_unseal bob dave erin
 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" >/dev/null || fail "sign after unseal"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/leaf.pem" >/dev/null || fail "verify"
