@@ -1,5 +1,4 @@
 /* hsmca-frontend: subcommand dispatch and start-up order only. */
-#include <ctype.h>
 #include <getopt.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -17,6 +16,7 @@
 #include "checkpoint.h"
 #include "commit.h"
 #include "conf.h"
+#include "frame.h"
 #include "http.h"
 #include "issue.h"
 #include "json.h"
@@ -278,17 +278,14 @@ static int fe_create_apikey(const struct fe_args *a)
 	return written ? 0 : 1;
 }
 
-/* "LABEL=PATH" (a key label: letters, digits, '.', '_', '-') into label and PATH; anything else is a path
- * (label ""). */
+/* "LABEL=PATH" (a key label as the signer takes them, printable ASCII without space, and without '=' or '/',
+ * shorter than FCONF_LABEL_MAX as checkpoint_key) into label and PATH; anything else is a path (label ""). */
 static const char *fe_cert_label(const char *arg, char label[FCONF_LABEL_MAX])
 {
 	size_t n = strcspn(arg, "=");
 	label[0] = '\0';
-	if (arg[n] != '=' || n == 0 || n >= FCONF_LABEL_MAX)
+	if (arg[n] != '=' || n >= FCONF_LABEL_MAX || !frame_label_ok(span_make(arg, n)) || memchr(arg, '/', n))
 		return arg;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)arg[i]) && arg[i] != '.' && arg[i] != '_' && arg[i] != '-')
-			return arg;
 	memcpy(label, arg, n);
 	label[n] = '\0';
 	return arg + n + 1;

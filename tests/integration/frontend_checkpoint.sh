@@ -265,6 +265,10 @@ expect_rc 1 verify --checkpoint-cert "ckpt=$T/ca/int.pem" --checkpoint-cert "int
 grep -q "BROKEN at row [0-9]*: .*the signature does not verify under the checkpoint certificate" <<<"$OUT" || fail "labels swapped: $OUT"
 expect_rc 1 verify --checkpoint-cert "ckpt=$T/ca/ckpt.pem"
 grep -q "BROKEN at row [0-9]*: .*no checkpoint certificate was given for its key int" <<<"$OUT" || fail "the CA key's label missing: $OUT"
+# any label the signer takes (printable, no space) is a label, not part of a path: before, "in:t=PEM" was read
+# as a file of that name and the run stopped with exit 2 instead of naming the checkpoints of int
+expect_rc 1 verify --checkpoint-cert "ckpt=$T/ca/ckpt.pem" --checkpoint-cert "in:t=$T/ca/int.pem"
+grep -q "BROKEN at row [0-9]*: .*no checkpoint certificate was given for its key int" <<<"$OUT" || fail "a label with a colon: $OUT"
 expect_rc 2 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem" --checkpoint-cert "$T/ca/root.pem" \
 	--checkpoint-cert "$T/other.pem" --checkpoint-cert "$T/ke.pem"
 HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
