@@ -173,7 +173,7 @@ static void fconfig_defaults(struct fconfig *out)
 	memset(out, 0, sizeof(*out));
 	/* a worker waits (two commits and a signature) far more than it computes: 32 by default, so 32
 	 * concurrent clients do not queue behind a handful of workers (2 x CPUs capped this VM near 200/s) */
-	out->threads = ncpu > 16 ? (unsigned)ncpu * 2 : 32;
+	out->threads = ncpu > 128 ? 256 : ncpu > 16 ? (unsigned)ncpu * 2 : 32; /* 256: the most a config may ask */
 	out->max_body = 64 * 1024;
 	out->max_headers = 64;
 	out->max_header_size = 8192;
