@@ -170,6 +170,8 @@ static int p11_attr_get(struct p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HAN
 	rc = p11_check_rv(m->f->C_GetAttributeValue(s, o, &a, 1));
 	if (rc)
 		return rc;
+	if (a.ulValueLen == 0 || a.ulValueLen > sizeof(tmp)) /* the module's second answer: bounded again */
+		return HSMCA_ERR_P11;
 	dbuf_add(out, tmp, a.ulValueLen);
 	return out->failed ? HSMCA_ERR_NOMEM : 0;
 }
@@ -286,10 +288,10 @@ int p11_sign(struct p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, en
 	rc = p11_check_rv(m->f->C_Sign(s, (CK_BYTE_PTR)in, in_len, raw, &raw_len));
 	if (rc)
 		return rc;
+	if (raw_len > sizeof(raw)) /* a module that says it wrote more than it was given room for */
+		return HSMCA_ERR_P11;
 	if (p11_is_ec(t))
 		return p11_ecdsa_der(raw, raw_len, out, out_len);
-	if (raw_len > P11_SIG_MAX)
-		return HSMCA_ERR_P11;
 	memcpy(out, raw, raw_len);
 	*out_len = raw_len;
 	return 0;
