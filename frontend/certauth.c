@@ -112,7 +112,8 @@ enum auth_result certauth_request(struct worker *w, const struct job *j, struct 
 	const struct profile *p = rc ? NULL : profiles_find(&w->app->profiles, c.profile);
 	/* a login is a person's: a certificate requested by a machine credential (CFSSL authsign, an API key;
 	 * or one that renews such a certificate) is none, even under a profile that has become a login profile
-	 * since (login and cfssl_key exclude each other; an API key gets no certificate of a login profile) */
+	 * since (login and cfssl_key exclude each other; an API key gets no certificate of a login profile), nor
+	 * is the renewal of a certificate revoked since (its key's thief may have renewed it) */
 	bool machine = !rc && c.by_authsign;
 	if (!rc && p && p->login && !machine && db_cert_by_machine(w->db, c.serial_hex, &machine)) {
 		db_cert_row_free(&c);

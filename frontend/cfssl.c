@@ -469,9 +469,9 @@ out:
 }
 
 /* The caller's own credentials, as for POST /api/v1/certificates; the errors in CFSSL's format. */
-static int cfssl_sign_auth(struct worker *w, struct job *j, struct db_account *acct)
+static int cfssl_sign_auth(struct worker *w, struct job *j, struct db_account *acct, bool *via_cert)
 {
-	switch (certauth_request(w, j, acct, NULL)) {
+	switch (certauth_request(w, j, acct, via_cert)) {
 	case AUTH_OK:
 		break;
 	case AUTH_MISSING: /* audited like every refusal here, and counted so that a flood of them ends in 429s */
@@ -512,7 +512,8 @@ void cfssl_sign(struct worker *w, struct job *j)
 		cfssl_error(j, 503, "the database is unavailable");
 		return;
 	}
-	if (cfssl_sign_auth(w, j, &acct))
+	bool via_cert = false;
+	if (cfssl_sign_auth(w, j, &acct, &via_cert))
 		goto out;
 	if (cfssl_sign_parse(j->body, j->body_len, &s, why)) {
 		issue_audit_refusal(w, acct.name, j->peer, "bad-request", why);
@@ -533,6 +534,11 @@ void cfssl_sign(struct worker *w, struct job *j)
 	if (p->login && auth_is_api_key(j->auth)) { /* a machine credential mints no login certificate */
 		issue_audit_refusal(w, acct.name, j->peer, "api-key-forbidden", issue_why_login_by_key);
 		cfssl_error(j, 403, issue_why_login_by_key);
+		goto out;
+	}
+	if (p->login && via_cert) { /* nor does a login certificate's key, which may be a stolen one */
+		issue_audit_refusal(w, acct.name, j->peer, "password-required", issue_why_login_by_cert);
+		cfssl_error(j, 403, issue_why_login_by_cert);
 		goto out;
 	}
 	if (cfssl_label_refused(w, j, acct.name, p, s.r.label))

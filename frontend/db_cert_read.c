@@ -57,14 +57,17 @@ int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine)
 		return rc;
 	db_params_text(&p, serial);
 	rc = db_exec(db,
-		     "WITH RECURSIVE chain (serial, renews, token, depth) AS ("
-		     "SELECT c.serial_hex, c.renews_serial, c.authsign_token IS NOT NULL, 0 FROM certificates c "
+		     "WITH RECURSIVE chain (serial, renews, token, revoked, depth) AS ("
+		     "SELECT c.serial_hex, c.renews_serial, c.authsign_token IS NOT NULL, false, 0 FROM certificates c "
 		     "WHERE c.serial_hex = $1 UNION ALL "
-		     "SELECT c.serial_hex, c.renews_serial, c.authsign_token IS NOT NULL, chain.depth + 1 "
+		     "SELECT c.serial_hex, c.renews_serial, c.authsign_token IS NOT NULL, c.status = 'revoked', "
+		     "chain.depth + 1 "
 		     "FROM certificates c JOIN chain ON c.serial_hex = chain.renews WHERE chain.depth < 1000) "
 		     /* a chain that goes on past the bound counts as a machine's: renewing a key's certificate a
-		      * thousand times must not wash its origin out */
-		     "SELECT (coalesce(bool_or(chain.token OR (chain.depth >= 1000 AND chain.renews IS NOT NULL)), false) "
+		      * thousand times must not wash its origin out; a revoked certificate below it may have been
+		      * renewed by whoever stole its key */
+		     "SELECT (coalesce(bool_or(chain.token OR chain.revoked "
+		     "OR (chain.depth >= 1000 AND chain.renews IS NOT NULL)), false) "
 		     "OR EXISTS (SELECT 1 FROM audit_log a "
 		     "JOIN chain ch ON a.object = ch.serial WHERE a.action IN ('certificate.requested', "
 		     "'certificate.held') AND a.details::jsonb->>'credential' = 'api-key'))::text FROM chain",

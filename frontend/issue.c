@@ -201,7 +201,10 @@ void issue_reply_chain(struct job *j, const char *chain, const char *serial, con
 
 const char issue_why_login_by_key[] =
 	"a login certificate logs a person in (it manages accounts and decides approvals): request it with a "
-	"password (HTTP Basic) or a login certificate, not with an API key";
+	"password (HTTP Basic), not with an API key";
+const char issue_why_login_by_cert[] =
+	"a login certificate logs a person in: request a new one with your password (HTTP Basic), not a login "
+	"certificate, whose key, stolen, must not mint one that outlives its revocation";
 
 void issue_reply_held_msg(struct job *j, const struct issue_outcome *o, const char *message)
 {
@@ -531,9 +534,9 @@ int issue_account_may_request(struct worker *w, const char *name)
 	return rc;
 }
 
-static int issue_auth(struct worker *w, struct job *j, struct db_account *acct)
+static int issue_auth(struct worker *w, struct job *j, struct db_account *acct, bool *via_cert)
 {
-	if (certauth_require(w, j, acct, NULL))
+	if (certauth_require(w, j, acct, via_cert))
 		return -1;
 	if (issue_role_may_request(acct->role))
 		return 0;
@@ -812,7 +815,8 @@ static void issue_handle(struct worker *w, struct job *j)
 		job_error(j, 503, "unavailable", "the database is unavailable");
 		return;
 	}
-	if (issue_auth(w, j, &acct))
+	bool via_cert = false;
+	if (issue_auth(w, j, &acct, &via_cert))
 		goto out;
 	if (issue_body(j, &doc, &csr_text, &csr_len, &pname, why)) {
 		issue_refuse(w, j, acct.name, 400, "bad-request", why);
@@ -829,6 +833,10 @@ static void issue_handle(struct worker *w, struct job *j)
 	}
 	if (p->login && auth_is_api_key(j->auth)) {
 		issue_refuse(w, j, acct.name, 403, "api-key-forbidden", issue_why_login_by_key);
+		goto out;
+	}
+	if (p->login && via_cert) {
+		issue_refuse(w, j, acct.name, 403, "password-required", issue_why_login_by_cert);
 		goto out;
 	}
 	int rc = issue_run(w, j, acct.name, p, csr_text, csr_len, &o);

@@ -66,6 +66,7 @@ void issue_reply_chain(struct job *j, const char *chain, const char *serial, con
 void issue_reply_held(struct job *j, const struct issue_outcome *o);
 /* Why an API key (a machine credential) gets no certificate of a login profile (403 api-key-forbidden). */
 extern const char issue_why_login_by_key[];
+extern const char issue_why_login_by_cert[]; /* a login profile requested over a login certificate */
 /* The same with another message (a JSON string is written). */
 void issue_reply_held_msg(struct job *j, const struct issue_outcome *o, const char *message);
 /* The PEM text of a DER certificate (owned; free()), or NULL. */

@@ -1170,6 +1170,36 @@ for req in "/api/v1/accounts|{\"name\": \"cert-made2\", \"role\": \"admin\", \"p
 		|| fail "${req%%|*} with a login certificate: $STATUS $BODY"
 done
 [ "$(audit_count account.refused)" = $((refused_before + 5)) ] || fail "the refusals are not audited: $(audit_count account.refused)"
+# nor does it mint another login certificate, for a key of the caller's choosing, which would outlive its
+# revocation (before: 201 and 200, a new administrator's login certificate)
+csr op2 ec:P-256 "DNS:admin2.ops.example.com"
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "operator"}))' "$T/op2.csr" > "$T/op2.json"
+python3 -c 'import json,sys; print(json.dumps({"certificate_request": open(sys.argv[1]).read(), "profile": "operator"}))' "$T/op2.csr" > "$T/op2-cfssl.json"
+rows_before=$(cert_rows "profile = 'operator'")
+tls_call POST /api/v1/certificates "$T/op.pem" "$T/op.key" -H 'Content-Type: application/json' --data-binary @"$T/op2.json"
+[ "$STATUS" = 403 ] && [ "$(json_field '["error"]["code"]')" = password-required ] || fail "a login certificate for a login certificate: $STATUS $BODY"
+tls_call POST /api/v1/cfssl/sign "$T/op.pem" "$T/op.key" --data-binary @"$T/op2-cfssl.json"
+[ "$STATUS" = 403 ] && grep -q 'request a new one with your password' <<<"$BODY" || fail "cfssl sign of a login certificate over a login certificate: $STATUS $BODY"
+[ "$(cert_rows "profile = 'operator'")" = "$rows_before" ] || fail "a certificate row was stored for a refused login certificate"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = 'ops-admin2' and details like '%password-required%'")" = 2 ] \
+	|| fail "the two refusals are not audited"
+# the password still gets one; a renewal of the login certificate logs in until the certificate it renews is
+# revoked (whoever stole that key may have renewed it into theirs)
+issue_req "$T/op2.csr" operator "${ADMIN2[@]}"
+[ "$STATUS" = 201 ] || fail "a second operator certificate with the password: $STATUS $BODY"
+OP2=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/op2.pem"
+challenge "$OP2"; [ "$STATUS" = 200 ] || fail "challenge for $OP2: $STATUS $BODY"
+CH=$(json_field '["challenge"]')
+csr op3 ec:P-256 "DNS:admin2.ops.example.com"
+renew_body "$T/op3.csr" "$OP2" "$CH" "$(renew_sig "$T/op2.key" "$CH" "$T/op3.csr")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 201 ] || fail "renewing the second operator certificate: $STATUS $BODY"
+json_field '["certificate"]' > "$T/op3.pem"
+tls_call GET /api/v1/approvals "$T/op3.pem" "$T/op3.key"
+[ "$STATUS" = 200 ] || fail "the renewed login certificate logs in: $STATUS $BODY"
+pg_psql "$T/pg" owner -c "$(revoke_sql "$OP2")" >/dev/null
+tls_call GET /api/v1/approvals "$T/op3.pem" "$T/op3.key"
+[ "$STATUS" = 401 ] || fail "the renewal of a revoked login certificate logged in: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'cert-made2'")" = 0 ] || fail "cert-made2 exists"
 [ "$(pg_psql "$T/pg" owner -c "select role from accounts where name = 'cert-made'")" = auditor ] || fail "cert-made's role changed"
 tls_call POST /api/v1/accounts/cert-made/disable "$T/op.pem" "$T/op.key" -d '{}'
