@@ -136,7 +136,8 @@ fi
 cer_cert() { # kind name config...
 	local kind=$1 name=$2; shift 2
 	[ -f "$H/ca/$name.pem" ] && return 0
-	printf '%s\n' "$@" > "$H/config/$name.conf"
+	[ -s "$H/custodians/pin.verifier" ] || die "$H/custodians/pin.verifier is missing: every ceremony after init needs the PIN's verifier"
+	printf '%s\n' "$@" "pin_verifier = $(cat "$H/custodians/pin.verifier")" > "$H/config/$name.conf"
 	# shellcheck disable=SC2046
 	"$CEREMONY" "$kind" --module "$SOFTHSM" --config "$H/config/$name.conf" --out "$H/ca/$name.pem" \
 		$(shares alice bob carol) >> "$H/log/ceremony.log" 2>&1 || { tail -5 "$H/log/ceremony.log"; die "$kind ceremony failed"; }

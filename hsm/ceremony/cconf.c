@@ -116,6 +116,17 @@ static int cer_conf_cb(void *vctx, const char *section, const char *key, const c
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }
 
+/* Every ceremony that logs in with shares: m shares that agree with each other but rebuild another PIN (an old
+ * split's, after a resplit) would each cost a failed C_Login, and a real HSM locks its user PIN after a few, for
+ * good (the SO PIN was discarded at init). */
+static int cer_conf_verifier(const struct cer_config *c, char *err)
+{
+	if (!c->has_pin_verifier)
+		return CERR("needs pin_verifier (the init's or the last resplit's pin.verifier): without it, shares of "
+			    "another split would be tried on the token, whose PIN locks after a few failed logins");
+	return 0;
+}
+
 static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, char *err)
 {
 	if (kind == CER_INIT || kind == CER_RESPLIT) {
@@ -123,7 +134,7 @@ static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, cha
 		    c->threshold > c->n_custodians)
 			return CERR("needs %scustodians (at least 2) and 2 <= threshold <= custodians",
 				    kind == CER_INIT ? "token_label, " : "");
-		return 0;
+		return kind == CER_INIT ? 0 : cer_conf_verifier(c, err);
 	}
 	unsigned max = kind == CER_ROOT	      ? CER_ROOT_MAX_DAYS
 		       : kind == CER_INTERMEDIATE ? CER_INT_MAX_DAYS
@@ -137,7 +148,7 @@ static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, cha
 		return CERR("needs issuer_cert and issuer_key_label");
 	if ((kind == CER_ROOT || kind == CER_INTERMEDIATE) && c->path_length < 0)
 		return CERR("needs path_length");
-	return 0;
+	return cer_conf_verifier(c, err);
 }
 
 int cer_config_load(const char *path, enum cer_kind kind, struct cer_config *out)

@@ -56,11 +56,14 @@ static int cer_write_verifier(struct cer_ctx *c, const uint8_t *split_id, const 
 	hex[2 * sizeof(v)] = '\n';
 	hex[2 * sizeof(v) + 1] = 0;
 	snprintf(path, sizeof(path), "%s/pin.verifier", c->args->out);
+	/* said first: should the file not be written, this line is the only copy (every later ceremony needs it) */
+	printf("pin_verifier = %.*s  (for the signer's [signer] section and every later ceremony's config; "
+	       "also in %s)\n", (int)(2 * sizeof(v)), hex, path);
+	fflush(stdout);
 	int rc = cer_write_new(path, hex, 2 * sizeof(v) + 1, 0644);
 	if (rc)
 		return rc;
 	cer_record_hex(c, "pin_verifier", v, sizeof(v));
-	printf("pin_verifier = %.*s  (for the signer's [signer] section; also in %s)\n", (int)(2 * sizeof(v)), hex, path);
 	return 0;
 }
 

@@ -7,7 +7,7 @@ hsm_init_env
 # no NAME.pem
 refused_conf() {
 	local kind=$1 name=$2 want=$3 what=$4; shift 4
-	printf '%s\n' "$@" > "$T/bad.conf"
+	printf '%s\n' "$@" "pin_verifier = $(cat "$T/shares/pin.verifier")" > "$T/bad.conf"
 	# shellcheck disable=SC2046
 	expect_rc 1 "$CEREMONY" "$kind" --module "$SOFTHSM_MODULE" --config "$T/bad.conf" --out "$T/ca/$name.pem" $(shares_args alice carol erin)
 	grep -q -- "$want" <<<"$OUT" || fail "$what: $OUT"
@@ -262,7 +262,10 @@ rc=0; wait "$INIT4" || rc=$?
 grep -q 'token fourth-token is initialised all the same, and its PIN is gone but for the 3 share file(s) written to' "$T/init4.log" \
 	|| fail "the failed init does not say the token is initialised: $(cat "$T/init4.log")"
 for n in alice bob carol; do [ -s "$T/fourth/$n.share" ] || fail "the failed init removed $n's share"; done
-printf 'key_label = r4\nkey_type = p256\nsubject = /CN=fourth root\nvalidity_days = 30\npath_length = 0\n' > "$T/r4.conf"
+# its verifier was said before the file was tried: the one copy, which every later ceremony needs
+V4=$(sed -n 's/^pin_verifier = \([0-9a-f]\{64\}\) .*/\1/p' "$T/init4.log")
+[ -n "$V4" ] || fail "the failed init did not print its pin_verifier: $(cat "$T/init4.log")"
+printf 'key_label = r4\nkey_type = p256\nsubject = /CN=fourth root\nvalidity_days = 30\npath_length = 0\npin_verifier = %s\n' "$V4" > "$T/r4.conf"
 "$CEREMONY" root --module "$SOFTHSM_MODULE" --config "$T/r4.conf" --out "$T/r4.pem" --share "$T/fourth/alice.share" \
 	--passphrase-file "$T/pass3/alice.pass" --share "$T/fourth/carol.share" --passphrase-file "$T/pass3/carol.pass" \
 	> "$T/r4.log" 2>&1 || fail "the kept shares do not open the token: $(cat "$T/r4.log")"
@@ -271,7 +274,7 @@ pass "a failure after C_InitToken keeps the shares written and says the token is
 # re-split: 2-of-3 among new custodians; the old shares stop working
 mkdir -p "$T/new" "$T/newpass"
 for n in frank grace heidi; do echo "new passphrase of $n" > "$T/newpass/$n.pass"; done
-printf 'custodians = frank, grace, heidi\nthreshold = 2\n' > "$T/resplit.conf"
+printf 'custodians = frank, grace, heidi\nthreshold = 2\npin_verifier = %s\n' "$(cat "$T/shares/pin.verifier")" > "$T/resplit.conf"
 # a re-split into the directory of the current split is refused (its pin.verifier is there already) before it
 # writes anything; the current split's pin.verifier stays (a failed re-split once removed it as well)
 cp "$T/shares/pin.verifier" "$T/pin.verifier.before"
@@ -286,14 +289,24 @@ pass "a re-split that fails takes back what it wrote, and only that (the current
 expect_fail "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o3.pem" \
 	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
 	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass"
-sed -i 's/key_label = ocsp/key_label = ocsp2/' "$T/ocsp.conf"
+sed -i -e 's/key_label = ocsp/key_label = ocsp2/' -e "s/^pin_verifier = .*/pin_verifier = $(cat "$T/new/pin.verifier")/" "$T/ocsp.conf"
 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o3.pem" \
 	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
 	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" >> "$T/resplit.log" 2>&1 || fail "new shares do not log in"
 sed -i 's/key_label = ocsp2/key_label = ocsp3/' "$T/ocsp.conf"
 expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o4.pem" $(shares_args alice carol erin)
-grep -q 'token refused the reconstructed PIN: CKR_PIN_INCORRECT' <<<"$OUT" || fail "old shares still open the token: $OUT"
-pass "resplit: the new 2-of-3 shares log in, the old 3-of-5 shares no longer do"
+grep -q 'no login was attempted' <<<"$OUT" || fail "old shares were tried on the token: $OUT"
+# a certificate ceremony without pin_verifier is refused before any share is read or the token opened (old
+# shares, which agree with each other, were each tried on the token: a failed login a real HSM counts towards
+# locking its PIN for good)
+grep -v '^pin_verifier' "$T/ocsp.conf" > "$T/ocsp-nov.conf"
+expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp-nov.conf" --out "$T/ca/o4.pem" $(shares_args alice carol erin)
+grep -q 'needs pin_verifier' <<<"$OUT" && ! grep -q 'CKR_\|login failed' <<<"$OUT" || fail "a ceremony without pin_verifier: $OUT"
+grep -v '^pin_verifier' "$T/resplit.conf" > "$T/resplit-nov.conf"
+expect_rc 1 "$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit-nov.conf" --out "$T/new-nov" \
+	--passphrase-dir "$T/newpass" --scrypt-log-n $LOGN $(shares_args alice carol erin)
+grep -q 'needs pin_verifier' <<<"$OUT" || fail "a resplit without pin_verifier: $OUT"
+pass "resplit: the new 2-of-3 shares log in, the old 3-of-5 shares are refused before the token sees them, and no ceremony runs without pin_verifier"
 
 # the ceremony holds the token's key and new keys in the module's memory: no core file, not dumpable. Seen
 # from outside while it waits for a passphrase (a FIFO nobody writes yet): its core size limit is 0.
@@ -360,13 +373,13 @@ pass "a dangling symlink or a missing directory at an output stops a ceremony be
 # the ceremony's own login checks the PIN's verifier too (pin_verifier in its config, the init's or a
 # resplit's pin.verifier): shares that rebuild another PIN are refused before the token sees one
 sed -i 's/key_label = ocsp8/key_label = ocsp7/' "$T/ocsp.conf"
-cp "$T/ocsp.conf" "$T/ocsp7.conf"
+grep -v '^pin_verifier' "$T/ocsp.conf" > "$T/ocsp7.conf"
 echo "pin_verifier = $(cat "$T/shares/pin.verifier")" >> "$T/ocsp7.conf" # the old split's: not these shares'
 expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp7.conf" --out "$T/ca/o7.pem" \
 	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
 	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass"
 grep -q 'no login was attempted' <<<"$OUT" || fail "a wrong pin_verifier: $OUT"
-cp "$T/ocsp.conf" "$T/ocsp7.conf"
+grep -v '^pin_verifier' "$T/ocsp.conf" > "$T/ocsp7.conf"
 echo "pin_verifier = $(cat "$T/new/pin.verifier")" >> "$T/ocsp7.conf"
 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp7.conf" --out "$T/ca/o7.pem" \
 	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
@@ -382,7 +395,9 @@ mkfifo "$T/latepass/heidi.pass"
 ( exec 3> "$T/latepass/heidi.pass"; : > "$T/late/ceremony.transcript"; echo "late passphrase of heidi" >&3 ) \
 	> /dev/null 2>&1 &
 WRITER=$!
-expect_rc 1 "$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit.conf" --out "$T/late" \
+grep -v '^pin_verifier' "$T/resplit.conf" > "$T/resplit3.conf"
+echo "pin_verifier = $(cat "$T/third/pin.verifier")" >> "$T/resplit3.conf"
+expect_rc 1 "$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit3.conf" --out "$T/late" \
 	--passphrase-dir "$T/latepass" --scrypt-log-n $LOGN --share "$T/third/alice.share" --passphrase-file "$T/pass3/alice.pass" \
 	--share "$T/third/bob.share" --passphrase-file "$T/pass3/bob.pass"
 kill "$WRITER" 2>/dev/null || true
@@ -390,7 +405,9 @@ grep -q "the PIN has changed, but the transcript was not written: the new shares
 	|| fail "a resplit without its transcript: $OUT"
 rm "$T/latepass/heidi.pass"; echo "late passphrase of heidi" > "$T/latepass/heidi.pass"
 mkdir -p "$T/late2"
-"$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit.conf" --out "$T/late2" --passphrase-dir "$T/latepass" \
+grep -v '^pin_verifier' "$T/resplit.conf" > "$T/resplit-late.conf"
+echo "pin_verifier = $(cat "$T/late/pin.verifier")" >> "$T/resplit-late.conf"
+"$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit-late.conf" --out "$T/late2" --passphrase-dir "$T/latepass" \
 	--scrypt-log-n $LOGN --share "$T/late/grace.share" --passphrase-file "$T/latepass/grace.pass" \
 	--share "$T/late/heidi.share" --passphrase-file "$T/latepass/heidi.pass" > "$T/late2.log" 2>&1 \
 	|| fail "the shares of the resplit without a transcript do not open the token: $(cat "$T/late2.log")"

@@ -196,6 +196,7 @@ ceremony_ca() {
 		checkpoint) echo "validity_days = 1825" ;;
 		esac
 		if [ -n "$issuer" ]; then echo "issuer_cert = $T/ca/$issuer.pem"; echo "issuer_key_label = $issuer"; fi
+		echo "pin_verifier = $(cat "$T/shares/pin.verifier")"
 		[ -z "$extra" ] || printf '%s\n' "$extra"
 	} > "$T/$name.conf"
 	# shellcheck disable=SC2046
