@@ -29,12 +29,14 @@ static bool conf_key_ok(const char *k)
 
 static int conf_line(char *line, unsigned lineno, char *section, conf_cb cb, void *ctx, char *err)
 {
-	char *hash = strchr(line, '#');
-	if (hash)
-		*hash = 0;
 	char *s = conf_trim(line);
-	if (!*s)
+	if (!*s || *s == '#')
 		return 0;
+	if (strchr(s, '#')) { /* cutting there would silently change a value ("/O=Acme #2/CN=..." -> "/O=Acme") */
+		snprintf(err, CONF_ERR_MAX, "line %u: '#' after the start of the line (a comment takes a line of its own, "
+			 "and no value may hold a '#')", lineno);
+		return HSMCA_ERR_CONFIG;
+	}
 	if (*s == '[') {
 		size_t n = strlen(s);
 		if (s[n - 1] != ']' || n < 3) {
@@ -222,4 +224,30 @@ bool conf_value_hex(const char *v, uint8_t *out, size_t len)
 		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] << 4 | d : d);
 	}
 	return true;
+}
+
+int conf_list_next(struct conf_list *l, char *item, size_t max)
+{
+	const char *p = l->p;
+	while (*p == ' ')
+		p++;
+	if (*p == ',') {
+		if (!l->started)
+			return HSMCA_ERR_CONFIG; /* ",x" */
+		p++;
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == ',')
+			return HSMCA_ERR_CONFIG; /* "x,", "x,,y" */
+	}
+	if (!*p)
+		return 0;
+	size_t n = strcspn(p, ", ");
+	if (n >= max)
+		return HSMCA_ERR_LIMIT;
+	memcpy(item, p, n);
+	item[n] = '\0';
+	l->p = p + n;
+	l->started = true;
+	return 1;
 }

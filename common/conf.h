@@ -1,4 +1,5 @@
-/* Declarative config files: "[section name]" headers and "key = value" lines; '#' starts a comment.
+/* Declarative config files: "[section name]" headers and "key = value" lines; a line whose first non-blank
+ * byte is '#' is a comment, and a '#' anywhere else is refused (no value holds one, no comment follows one).
  * Bounded: CONF_FILE_MAX bytes, CONF_LINE_MAX per line, printable ASCII only. Each process reads its
  * file once; unknown keys are rejected by the caller's callback, which gets the line number. */
 #ifndef HSMCA_CONF_H
@@ -36,5 +37,15 @@ bool conf_value_bool(const char *v, bool *out);
 bool conf_value_hex(const char *v, uint8_t *out, size_t len);
 /* Copies v into out (size out_len) if it fits. */
 bool conf_value_str(const char *v, char *out, size_t out_len);
+
+/* A list value: items separated by a comma, spaces or both ("a, b", "a b"; a tab is part of an item, which
+ * the item's own check then refuses); an empty item (",a", "a,,b",
+ * "a,") is an error, never skipped. Set up with { .p = value }, then conf_list_next until it returns 0: 1 with
+ * the next item in item (max bytes with its NUL), HSMCA_ERR_CONFIG (an empty item), HSMCA_ERR_LIMIT (longer). */
+struct conf_list {
+	const char *p;
+	bool started;
+};
+int conf_list_next(struct conf_list *l, char *item, size_t max) HSMCA_WUR;
 
 #endif

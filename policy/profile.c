@@ -19,14 +19,13 @@ typedef int (*prof_item_fn)(struct profile *p, const char *item, unsigned line, 
 
 static int prof_list(struct profile *p, const char *v, unsigned line, char *err, prof_item_fn fn)
 {
-	char buf[CONF_LINE_MAX + 1], *save = NULL;
-	snprintf(buf, sizeof(buf), "%s", v);
-	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-		int rc = fn(p, t, line, err);
-		if (rc)
+	char t[CONF_LINE_MAX + 1];
+	struct conf_list l = { .p = v };
+	int rc;
+	while ((rc = conf_list_next(&l, t, sizeof(t))) == 1)
+		if ((rc = fn(p, t, line, err)))
 			return rc;
-	}
-	return 0;
+	return rc ? CERR("line %u: an empty item in a list (\"a,,b\", a comma at its start or end)", line) : 0;
 }
 
 static int prof_keytype(struct profile *p, const char *t, unsigned line, char *err)

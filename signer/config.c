@@ -39,14 +39,13 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 static int sgn_conf_list(const char *v, unsigned line, char *err, int (*each)(void *, const char *, unsigned, char *),
 			 void *arg)
 {
-	char buf[CONF_LINE_MAX + 1], *save = NULL;
-	snprintf(buf, sizeof(buf), "%s", v);
-	for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		int rc = each(arg, tok, line, err);
-		if (rc)
+	char tok[CONF_LINE_MAX + 1];
+	struct conf_list l = { .p = v };
+	int rc;
+	while ((rc = conf_list_next(&l, tok, sizeof(tok))) == 1)
+		if ((rc = each(arg, tok, line, err)))
 			return rc;
-	}
-	return 0;
+	return rc ? CERR("line %u: an empty item in a list (\"a,,b\", a comma at its start or end)", line) : 0;
 }
 
 static int sgn_conf_dir(void *arg, const char *tok, unsigned line, char *err)

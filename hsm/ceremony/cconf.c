@@ -21,9 +21,10 @@ struct cer_conf_ctx {
 
 static int cer_conf_custodians(struct cer_config *c, const char *v, unsigned line, char *err)
 {
-	char buf[CONF_LINE_MAX + 1], *save = NULL;
-	snprintf(buf, sizeof(buf), "%s", v);
-	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+	char t[CONF_LINE_MAX + 1];
+	struct conf_list l = { .p = v };
+	int rc;
+	while ((rc = conf_list_next(&l, t, sizeof(t))) == 1) {
 		if (c->n_custodians >= CER_MAX_CUSTODIANS)
 			return CERR("line %u: more than %d custodians", line, CER_MAX_CUSTODIANS);
 		if (!seal_name_ok(t, strlen(t)))
@@ -33,7 +34,7 @@ static int cer_conf_custodians(struct cer_config *c, const char *v, unsigned lin
 				return CERR("line %u: custodian %s listed twice", line, t);
 		strcpy(c->custodians[c->n_custodians++], t);
 	}
-	return 0;
+	return rc ? CERR("line %u: custodians: an empty name (\"a,,b\", a comma at the start or end)", line) : 0;
 }
 
 static int cer_conf_cb(void *vctx, const char *section, const char *key, const char *v, unsigned line, char *err)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "certbuild.h"
+#include "conf.h"
 #include "ceremony.h"
 #include "p11_keyprot.h"
 #include "policy.h"
@@ -24,7 +25,8 @@ static int cer_name_parse(const char *text, X509_NAME **out)
 	char buf[CER_TEXT_MAX], *save = NULL;
 	X509_NAME *n = X509_NAME_new();
 	snprintf(buf, sizeof(buf), "%s", text);
-	if (!n || buf[0] != '/')
+	size_t len = strlen(buf);
+	if (!n || buf[0] != '/' || buf[len - 1] == '/' || strstr(buf, "//")) /* an empty part: a typo, refused */
 		goto fail;
 	for (char *rdn = strtok_r(buf + 1, "/", &save); rdn; rdn = strtok_r(NULL, "/", &save)) {
 		char *eq = strchr(rdn, '=');
@@ -58,9 +60,10 @@ static int cer_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
  * constraint cut in the middle would name another domain, and the ones after it would be lost) */
 static int cer_nc_list(char *out, size_t max, const char *kind, const char *list)
 {
-	char buf[CER_TEXT_MAX], *save = NULL;
-	snprintf(buf, sizeof(buf), "%s", list);
-	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+	char t[CER_TEXT_MAX];
+	struct conf_list l = { .p = list };
+	int rc;
+	while ((rc = conf_list_next(&l, t, sizeof(t))) == 1) {
 		size_t n = strlen(out);
 		int w = snprintf(out + n, max - n, "%s%s;DNS:%s", n ? "," : "", kind, t);
 		if (w < 0 || (size_t)w >= max - n) {
@@ -68,7 +71,10 @@ static int cer_nc_list(char *out, size_t max, const char *kind, const char *list
 			return HSMCA_ERR_LIMIT;
 		}
 	}
-	return 0;
+	if (rc)
+		fprintf(stderr, "ceremony: permitted_dns, excluded_dns: an empty name (\"a,,b\", a comma at the start or "
+				"end) or one too long\n");
+	return rc;
 }
 
 static int cer_exts_add(struct cer_ctx *c, X509 *x, X509V3_CTX *pctx);

@@ -114,6 +114,23 @@ refused_conf root x 'over the limit' "25-year limit" \
 refused_conf intermediate y 'over the limit' "8-year limit" \
 	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 2950' 'path_length = 0' "issuer_cert = $T/ca/root.pem" 'issuer_key_label = root'
 pass "unknown keys (with line numbers) and validity limits are refused"
+# empty parts are typos, refused (a trailing '/' or "//" in a subject, ",," in a list were skipped; a '#' cut the
+# value there: "/O=Acme #2/CN=x" became "/O=Acme")
+for subj in '/CN=x/' '/CN=x//O=y' '/O=Acme/'; do
+	refused_conf root x 'subject must look like' "subject $subj" \
+		'key_label = x' 'key_type = p256' "subject = $subj" 'validity_days = 10' 'path_length = 0'
+done
+refused_conf root x "line 3: '#' after the start of the line" "a '#' in the subject" \
+	'key_label = x' 'key_type = p256' 'subject = /O=Acme #2/CN=x' 'validity_days = 10' 'path_length = 0'
+refused_conf intermediate y 'an empty name' "permitted_dns with an empty name" \
+	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 100' 'path_length = 0' "issuer_cert = $T/ca/root.pem" \
+	'issuer_key_label = root' 'permitted_dns = a.example.com,,b.example.com'
+printf 'token_label = t5\ncustodians = alice,,bob, carol\nthreshold = 2\n' > "$T/init5.conf"
+mkdir -p "$T/fifth"
+expect_rc 1 "$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init5.conf" --out "$T/fifth" --passphrase-dir "$T/pass" \
+	--scrypt-log-n $LOGN
+grep -q 'custodians: an empty name' <<<"$OUT" || fail "custodians with an empty name: $OUT"
+pass "a subject with an empty part, a list with an empty item and a '#' in a value are refused"
 # name constraints longer than the extension's 1,536-byte buffer were cut in the middle (a permitted name
 # became another domain, the excluded ones after it were dropped) and the certificate was made anyway; a URL
 # with a comma added a name of its own to the extension

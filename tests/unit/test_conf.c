@@ -56,9 +56,9 @@ static void test_conf_good(void)
 	static const char text[] = "# leading comment\n"
 				   "top = 1\n"
 				   "\n"
-				   "[signer]   # trailing comment\n"
+				   "[signer]\n"
 				   "  module\t=  /usr/lib/x.so  \n"
-				   "name=a b c # comment after a value\n"
+				   "name=a b c\n"
 				   "[ key  issuing ]\n"
 				   "operations = cert, crl\n"
 				   "last = no newline";
@@ -95,7 +95,11 @@ static void test_conf_errors(void)
 		{ "a = 1\n\n# x\nbogus = 2\n", HSMCA_ERR_CONFIG, "line 4: unknown key bogus" },
 		{ "[s]\njust a line\n", HSMCA_ERR_CONFIG, "line 2: expected key = value" },
 		{ "a =\n", HSMCA_ERR_CONFIG, "line 1: key a has an empty value" },
-		{ "a =   # only a comment\n", HSMCA_ERR_CONFIG, "line 1: key a has an empty value" },
+		/* a '#' after the start of a line: once cut there silently ("/O=Acme #2/CN=x" became "/O=Acme") */
+		{ "a =   # only a comment\n", HSMCA_ERR_CONFIG, "line 1: '#' after the start of the line (a comment takes a line of its own, and no value may hold a '#')" },
+		{ "a = 1\nsubject = /O=Acme #2/CN=x\n", HSMCA_ERR_CONFIG, "line 2: '#' after the start of the line (a comment takes a line of its own, and no value may hold a '#')" },
+		{ "a = 1 # one\n", HSMCA_ERR_CONFIG, "line 1: '#' after the start of the line (a comment takes a line of its own, and no value may hold a '#')" },
+		{ "[s] # x\n", HSMCA_ERR_CONFIG, "line 1: '#' after the start of the line (a comment takes a line of its own, and no value may hold a '#')" },
 		{ " = 1\n", HSMCA_ERR_CONFIG, "line 1: bad key name" },
 		{ "Key = 1\n", HSMCA_ERR_CONFIG, "line 1: bad key name" },
 		{ "a b = 1\n", HSMCA_ERR_CONFIG, "line 1: bad key name" },
@@ -114,10 +118,40 @@ static void test_conf_errors(void)
 	}
 	/* NUL byte inside the text */
 	CHECK(parse("a = 1\nb\0= 2\n", 12, &r, err) == HSMCA_ERR_PARSE && !strcmp(err, "line 2: non-printable byte"));
+	/* a comment line, indented or not */
+	CHECK(PARSE("# x = 1\n  \t# y\na = 1\n", &r, err) == 0 && r.n == 1);
 	/* tab is allowed */
 	CHECK(PARSE("a\t=\t1\n", &r, err) == 0 && r.n == 1);
 	/* the callback stops the parse: nothing after it is seen */
 	CHECK(PARSE("a = 1\nbogus = 1\nc = 1\n", &r, err) == HSMCA_ERR_CONFIG && r.n == 1);
+}
+
+/* conf_list_next: every item, or the error; an empty item is refused, never skipped (strtok did: "eku = ,"
+ * was taken as a pin of nothing) */
+static void test_conf_list(void)
+{
+	static const struct {
+		const char *v;
+		const char *want; /* items joined by '|', or NULL: refused */
+	} cases[] = {
+		{ "a", "a" }, { "a, b", "a|b" }, { "a,b", "a|b" }, { "a b\tc", "a|b\tc" }, { " a ,  b ", "a|b" },
+		{ ",", NULL }, { ",a", NULL }, { "a,", NULL }, { "a, ", NULL }, { "a,,b", NULL }, { "a, ,b", NULL },
+		{ " , a", NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf_list l = { .p = cases[i].v };
+		char item[16], got[64] = "";
+		int rc;
+		while ((rc = conf_list_next(&l, item, sizeof(item))) == 1)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", got[0] ? "|" : "", item);
+		if (cases[i].want)
+			CHECKF(rc == 0 && !strcmp(got, cases[i].want), "\"%s\": rc %d got \"%s\"", cases[i].v, rc, got);
+		else
+			CHECKF(rc == HSMCA_ERR_CONFIG, "\"%s\": rc %d got \"%s\" (want refused)", cases[i].v, rc, got);
+	}
+	struct conf_list l = { .p = "abcdefghijklmnopq" };
+	char item[16];
+	CHECK(conf_list_next(&l, item, sizeof(item)) == HSMCA_ERR_LIMIT);
 }
 
 static void test_conf_limits(void)
@@ -328,8 +362,7 @@ static void test_sgn_config(void)
 	CHECK(p->leaf_ip[1].v6 && p->leaf_ip[1].prefix == 8 && p->leaf_ip[1].addr[0] == 0xfd && p->leaf_ip[1].addr[15] == 0);
 	CHECK(!c.keys[1].profile.leaf_pinned);
 	rc = load_edit("max_crl_days = 366\n", "max_crl_days = 366\nleaf_permitted = ,\n", &c, err);
-	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, "key root: leaf_permitted needs operations = cert and at least one entry"),
-	       "no entry: %d %s", rc, err);
+	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, "an empty item in a list"), "no entry: %d %s", rc, err);
 	CHECK(load_edit("operations = cert crl", "operations = crl\nleaf_permitted = DNS:x.example.com", &c, err) ==
 		      HSMCA_ERR_CONFIG &&
 	      strstr(err, "key root: leaf_permitted needs operations = cert"));
@@ -484,6 +517,10 @@ static void test_sgn_config(void)
 		{ "key_usage = digitalSignature", "key_usage = digitalSignature, everything",
 		  "line 15: unknown key usage everything" },
 		{ "eku = ", "eku = serverAuth, anyEKU", "line 16: unknown extended key usage anyEKU" },
+		/* an empty item is refused, not skipped: "eku = ," was a pin of no EKU at all, signing any-purpose leaves */
+		{ "eku = ", "eku = ,", "line 16: an empty item in a list" },
+		{ "eku = ", "eku = serverAuth,", "line 16: an empty item in a list" },
+		{ "operations = cert, crl, ocsp", "operations = cert,,crl", "line 14: an empty item in a list" },
 		{ "max_validity_days = 397", "max_validity_days = 9126", "line 17: bad value for max_validity_days" },
 		{ "max_crl_days = 7", "max_crl_days = 367", "line 18: bad value for max_crl_days" },
 		{ "max_crl_days = 7", "max_ocsp_days = 0", "line 18: bad value for max_ocsp_days" },
@@ -706,6 +743,7 @@ int main(int argc, char **argv)
 	} else {
 		test_conf_good();
 		test_conf_errors();
+		test_conf_list();
 		test_conf_limits();
 		test_conf_wipes_lines();
 		test_sgn_config();

@@ -182,6 +182,11 @@ static void test_refused(void)
 		  "profile team-ca: eku OCSPSigning is not for a CA profile" },
 		/* cfssl info lists the EKUs in a fixed buffer: 16 repeats cut its JSON */
 		{ "an EKU twice", leaf, 9, "eku = serverAuth, clientAuth, serverAuth", "line 9: extended key usage serverAuth listed twice" },
+		/* an empty item is refused, never skipped ("eku = ," pinned nothing and passed) */
+		{ "an EKU list of a comma", leaf, 9, "eku = ,", "line 9: an empty item in a list" },
+		{ "a trailing comma", leaf, 9, "eku = serverAuth,", "line 9: an empty item in a list" },
+		{ "two commas", leaf, 8, "key_usage = digitalSignature,,keyEncipherment", "line 8: an empty item in a list" },
+		{ "a '#' in a value", ca, 15, "dn_prefix = /O=Acme #2", "line 15: '#' after the start of the line" },
 		{ "encipherOnly without keyAgreement", leaf, 8, "key_usage = digitalSignature, encipherOnly",
 		  "profile server: encipherOnly or decipherOnly needs keyAgreement" },
 		{ "encipherOnly and decipherOnly", leaf, 8, "key_usage = keyAgreement, encipherOnly, decipherOnly",
