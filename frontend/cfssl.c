@@ -550,6 +550,38 @@ out:
 	cfssl_sign_free(&s);
 }
 
+/* The profile's usages in cfssl's own words (its config's "usages", which `cfssl info` returns and a cfssl
+ * signing config takes back): the key usages, then the extended ones. hsmca's names (serverAuth) are no usage
+ * cfssl knows. */
+static void cfssl_usages(const struct profile *p, struct dbuf *u)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} ku[] = { { TBS_KU_DIGITAL_SIGNATURE, "digital signature" }, { TBS_KU_NON_REPUDIATION, "content commitment" },
+		   { TBS_KU_KEY_ENCIPHERMENT, "key encipherment" },    { TBS_KU_DATA_ENCIPHERMENT, "data encipherment" },
+		   { TBS_KU_KEY_AGREEMENT, "key agreement" },          { TBS_KU_KEY_CERT_SIGN, "cert sign" },
+		   { TBS_KU_CRL_SIGN, "crl sign" },                    { TBS_KU_ENCIPHER_ONLY, "encipher only" },
+		   { TBS_KU_DECIPHER_ONLY, "decipher only" } };
+	static const char *const eku[][2] = { { "serverAuth", "server auth" },	     { "clientAuth", "client auth" },
+					      { "codeSigning", "code signing" },     { "emailProtection", "email protection" },
+					      { "timeStamping", "timestamping" },    { "OCSPSigning", "ocsp signing" } };
+	bool first = true;
+	for (size_t i = 0; i < sizeof(ku) / sizeof(ku[0]); i++)
+		if (p->key_usage & ku[i].bit) {
+			dbuf_add(u, first ? "" : ", ", first ? 0 : 2);
+			json_write_string(u, ku[i].name);
+			first = false;
+		}
+	for (size_t i = 0; i < p->n_eku; i++)
+		for (size_t k = 0; k < sizeof(eku) / sizeof(eku[0]); k++)
+			if (!strcmp(p->eku[i], eku[k][0])) {
+				dbuf_add(u, first ? "" : ", ", first ? 0 : 2);
+				json_write_string(u, eku[k][1]);
+				first = false;
+			}
+}
+
 void cfssl_info(struct worker *w, struct job *j)
 {
 	struct json_doc *doc = NULL;
@@ -592,10 +624,7 @@ void cfssl_info(struct worker *w, struct job *j)
 		}
 		struct dbuf u;
 		dbuf_init(&u);
-		for (size_t i = 0; i < p->n_eku; i++) {
-			dbuf_add(&u, i ? ", " : "", i ? 2 : 0);
-			json_write_string(&u, p->eku[i]);
-		}
+		cfssl_usages(p, &u);
 		snprintf(extra, sizeof(extra), ", \"usages\": [%.*s], \"expiry\": \"%uh\"", (int)u.len,
 			 u.data ? (const char *)u.data : "", p->max_validity_days * 24);
 		cfssl_result(j, cert, extra);

@@ -127,7 +127,10 @@ st=$(curl -sS -o "$T/m.out" -w '%{http_code}' "$URL/api/v1/cfssl/sign")
 cfssl info -remote "localhost:$PORT" -profile cfssl-server > "$T/info.out" 2>"$T/info.err" || fail "cfssl info: $(tail -2 "$T/info.err")"
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate"], end="")' "$T/info.out" | cmp -s - <(openssl x509 -in "$T/ca/int.pem") \
 	|| fail "cfssl info did not return the issuing CA"
-pass "cfssl info -remote returns the issuing CA certificate"
+# its usages in cfssl's words, which a cfssl signing config takes back ("serverAuth" is none of them)
+python3 -c 'import json,sys; u=json.load(open(sys.argv[1]))["usages"]; sys.exit(0 if u == ["digital signature", "key encipherment", "server auth"] else 1)' "$T/info.out" \
+	|| fail "cfssl info usages: $(cat "$T/info.out")"
+pass "cfssl info -remote returns the issuing CA certificate and the profile's usages in cfssl's words"
 # its -label names the signer: the profile's own issuer is answered, another is refused (it was ignored, and
 # the profile's CA returned as if it were the one asked for); profile and label must be strings
 cfssl info -remote "localhost:$PORT" -profile cfssl-server -label int > "$T/info.out" 2>"$T/info.err" \
