@@ -271,11 +271,13 @@ static bool cfssl_label_refused(struct worker *w, struct job *j, const char *act
 
 /* Runs the issuance core for actor and replies in CFSSL's format: the certificate, or the refusal (202 for
  * a request held for approval, which a CFSSL client cannot wait for). */
-static void cfssl_issue(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr,
-			size_t csr_len, const struct issue_extra *ex)
+/* Issues and replies; returns the refusal's code (a static string), or NULL when it was issued or held. */
+static const char *cfssl_issue(struct worker *w, struct job *j, const char *actor, const struct profile *p,
+			       const char *csr, size_t csr_len, const struct issue_extra *ex)
 {
 	struct issue_outcome o;
 	char msg[ISSUE_WHY_MAX + 64];
+	const char *code = NULL;
 	memset(&o, 0, sizeof(o));
 	dbuf_init(&o.der);
 	int rc = issue_core(w, actor, j->peer, p, csr, csr_len, ex, &o);
@@ -288,11 +290,13 @@ static void cfssl_issue(struct worker *w, struct job *j, const char *actor, cons
 	if (rc) {
 		snprintf(msg, sizeof(msg), "%s: %s", o.code, o.why);
 		cfssl_error(j, o.status, msg);
+		code = o.code;
 		goto out;
 	}
 	cfssl_reply_der(j, o.der.data, o.der.len);
 out:
 	dbuf_free(&o.der);
+	return code;
 }
 
 /* A stale timestamp, or a replay that no certificate answers: 401 with msg, audited (actor "-": cfssl_authsign),
@@ -459,10 +463,14 @@ void cfssl_authsign(struct worker *w, struct job *j)
 	if (cfssl_token_or_replay(w, j, p, a.token, now))
 		goto out;
 	struct issue_extra ex = { .hosts = a.r.hosts, .via = "cfssl-authsign", .authsign_token = a.token };
-	cfssl_issue(w, j, p->cfssl_account, p, a.r.csr, a.r.csr_len, &ex);
-	/* failed for a reason of ours (the database, the signer): the client may send the same bytes again at once;
-	 * a row left pending keeps the hold and answers it as being signed (cfssl_token_or_replay) */
-	if (j->status >= 500 && db_token_release(w->db, a.token))
+	const char *code = cfssl_issue(w, j, p->cfssl_account, p, a.r.csr, a.r.csr_len, &ex);
+	/* failed for a passing reason of ours (the database, the signer): the client may send the same bytes again
+	 * at once; a row left pending keeps the hold and answers it as being signed (cfssl_token_or_replay). A
+	 * state that lasts (this frontend's profile diverged from the recorded one, an issuer that cannot issue)
+	 * keeps the token: released, one captured request replayed without end wrote a refusal in the account's
+	 * name each time, never counted; kept, a replay is refused as one and counted */
+	bool lasting = code && (!strcmp(code, "profile-diverged") || !strcmp(code, "issuer-unusable"));
+	if (j->status >= 500 && !lasting && db_token_release(w->db, a.token))
 		log_event("error", "db_error", "worker=%u what=authsign_release why=\"%s\"", w->id, db_errmsg(w->db));
 out:
 	cfssl_authsign_free(&a);

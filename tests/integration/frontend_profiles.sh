@@ -194,6 +194,30 @@ issue_req "$T/div.csr" server "${AUTH[@]}"
 stop_b
 pass "two frontends with different profiles files: the other one refuses the profile defined otherwise (503 profile-diverged, logged, /metrics; issuance and approvals) and serves the rest, until the record is its definition again"
 
+# an authsign request refused for a state that lasts (the profile diverged) keeps its token: sent again, it is a
+# replay, refused and counted, not an issuance refused again in the profile's account's name each time
+awk '/^\[profile / { p = ($0 == "[profile cf]") } p && /^max_sans = / { $0 = "max_sans = 1" } 1' "$T/profiles.conf" > "$T/profiles-c.conf"
+lines=$(wc -l < "$T/frontend.log")
+start_b "$T/profiles-c.conf"
+wait_log "level=error event=profile_diverged profile=cf "
+csr cfdiv ec:P-256 "DNS:cfdiv.example.com"
+python3 - "$T/cfdiv.csr" "$KEY" "$(date +%s)" > "$T/cf-authsign.json" <<'PY'
+import base64, hashlib, hmac, json, sys
+req = json.dumps({"hosts": [], "certificate_request": open(sys.argv[1]).read(), "profile": "cf", "label": ""}).encode()
+tok = hmac.new(bytes.fromhex(sys.argv[2]), req, hashlib.sha256).digest()
+print(json.dumps({"timestamp": int(sys.argv[3]), "token": base64.b64encode(tok).decode(), "request": base64.b64encode(req).decode()}))
+PY
+refused_before=$(audit certificate.refused "actor = 'alice'")
+codes=""
+for _ in 1 2 3 4 5 6 7; do
+	codes+=" $(curl -sS -o "$T/cf.out" -w '%{http_code}' --interface 127.0.0.61 --data-binary @"$T/cf-authsign.json" "$URL/api/v1/cfssl/authsign")"
+done
+[ "$codes" = " 503 401 401 401 401 401 429" ] || fail "one authsign request sent 7 times to the diverged frontend: $codes"
+[ "$(audit certificate.refused "actor = 'alice'")" = $((refused_before + 1)) ] \
+	|| fail "refusals in the account's name: $(( $(audit certificate.refused "actor = 'alice'") - refused_before )), want 1"
+stop_b
+pass "an authsign request refused because its profile diverged keeps its token: sent again it is a replay, counted, and writes nothing in the account's name"
+
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" > "$T/verify.log" 2>&1 || fail "audit-verify: $(cat "$T/verify.log")"
 grep -q 'audit chain intact' "$T/verify.log" || fail "audit-verify: $(cat "$T/verify.log")"
 expect_rc 1 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" \
