@@ -348,8 +348,13 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	} else if (rc < 0) {
 		/* a refusal of the new CSR by the profile (key type, names, an issuer's constraints), audited in the
 		 * owner's name by issue_core: it counts against the address as the refusals above do, or a leaked key
-		 * could fill the log in its owner's name without end (5 a minute) */
-		if (o.status == 400 || o.status == 403) /* not the appliance's own trouble (409: its stored names) */
+		 * could fill the log in its owner's name without end (5 a minute).
+		 * The same for the signer's refusal (502: the row failed, and the same proof would sign again) and a
+		 * state of the appliance that lasts (503 profile-diverged, issuer-unusable): neither ends by
+		 * itself within the challenge's life, and each try wrote a refusal in the owner's name */
+		bool lasting = o.status == 502 || (o.status == 503 && o.code && (!strcmp(o.code, "profile-diverged") ||
+										  !strcmp(o.code, "issuer-unusable")));
+		if (o.status == 400 || o.status == 403 || lasting) /* not passing trouble (409: its stored names) */
 			auth_peer_failed(w, j->peer);
 		job_error(j, o.status, o.code, o.why);
 	} else if (rc == 1)

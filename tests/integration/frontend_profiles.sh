@@ -196,10 +196,32 @@ pass "two frontends with different profiles files: the other one refuses the pro
 
 # an authsign request refused for a state that lasts (the profile diverged) keeps its token: sent again, it is a
 # replay, refused and counted, not an issuance refused again in the profile's account's name each time
-awk '/^\[profile / { p = ($0 == "[profile cf]") } p && /^max_sans = / { $0 = "max_sans = 1" } 1' "$T/profiles.conf" > "$T/profiles-c.conf"
+# The same for a renewal proven by its challenge: each try was refused in the owner's name, never counted
+csr rn ec:P-256 "DNS:rn.example.com"
+issue_req "$T/rn.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "a certificate to renew: $STATUS $BODY"
+RN=$(json_field '["serial"]')
+awk '/^\[profile / { p = ($0 == "[profile cf]" || $0 == "[profile server]") } p && /^max_sans = / { $0 = "max_sans = 1" } 1' \
+	"$T/profiles.conf" > "$T/profiles-c.conf"
 lines=$(wc -l < "$T/frontend.log")
 start_b "$T/profiles-c.conf"
 wait_log "level=error event=profile_diverged profile=cf "
+wait_log "level=error event=profile_diverged profile=server "
+STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' -d "{\"serial\": \"$RN\"}" "$URL/api/v1/certificates/renewal-challenge")
+[ "$STATUS" = 200 ] || fail "a renewal challenge: $STATUS $(cat "$T/resp.json")"
+CH=$(json_field '["challenge"]')
+csr rn2 ec:P-256 "DNS:rn.example.com"
+renew_body "$T/rn2.csr" "$RN" "$CH" "$(renew_sig "$T/rn.key" "$CH" "$T/rn2.csr")"
+refused_before=$(audit certificate.refused "actor = 'alice'")
+codes=""
+for _ in 1 2 3 4 5 6 7; do
+	codes+=" $(curl -sS -o "$T/rn.out" -w '%{http_code}' --interface 127.0.0.62 --data-binary @"$T/renew.json" "$URL/api/v1/certificates/renew")"
+done
+[ "$codes" = " 503 503 503 503 503 429 429" ] || fail "one renewal sent 7 times to the diverged frontend: $codes ($(cat "$T/rn.out"))"
+[ "$(audit certificate.refused "actor = 'alice'")" = $((refused_before + 5)) ] \
+	|| fail "renewal refusals in the owner's name: $(( $(audit certificate.refused "actor = 'alice'") - refused_before )), want 5"
+pass "a proven renewal refused because its profile diverged counts against its address like any refusal after the proof"
+
 csr cfdiv ec:P-256 "DNS:cfdiv.example.com"
 python3 - "$T/cfdiv.csr" "$KEY" "$(date +%s)" > "$T/cf-authsign.json" <<'PY'
 import base64, hashlib, hmac, json, sys
