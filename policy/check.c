@@ -172,7 +172,7 @@ static bool pol_der_one(struct span v)
 	return der_get_any(&rest, &tag, &inner, NULL) && span_len(&rest) == 0 && pol_der_walk(v, 0);
 }
 
-static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, char *why)
+static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, bool policies, char *why)
 {
 	static const uint8_t ocsp_nocheck[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05 }; /* 1.3.6.1.5.5.7.48.1.5 */
 	static const struct {
@@ -188,6 +188,10 @@ static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, char *why)
 		bool ok = false;
 		for (size_t k = 0; !ok && k < sizeof(allowed) / sizeof(allowed[0]); k++)
 			ok = pol_span_is(&ext[i].oid, allowed[k].oid, allowed[k].len);
+		if (ok && !policies && (pol_span_is(&ext[i].oid, OID_CP, sizeof(OID_CP)) ||
+					pol_span_is(&ext[i].oid, OID_PC, sizeof(OID_PC))))
+			return REFUSE("extension: extension %zu is certificatePolicies or policyConstraints, which only a key "
+				      "ceremony writes (an issuance policy can grant Windows group membership): refused", i);
 		if (!ok)
 			return REFUSE("extension: extension %zu is none of those hsmca writes (basicConstraints, keyUsage, "
 				      "extendedKeyUsage, subjectAltName, key identifiers, cRLDistributionPoints, "
@@ -522,7 +526,7 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 		return REFUSE("key: the subject public key is not DER: %s", key_why);
 	if (key_why)
 		return REFUSE("key: %s", key_why);
-	if ((rc = pol_check_known_critical(t->ext, t->n_ext, why)) || (rc = pol_check_allowed_ext(t->ext, t->n_ext, why)))
+	if ((rc = pol_check_known_critical(t->ext, t->n_ext, why)) || (rc = pol_check_allowed_ext(t->ext, t->n_ext, p->allow_policies, why)))
 		return rc;
 	/* a CA certificate too: OpenSSL and Go take one as a TLS server's, and its nameConstraints never apply to
 	 * its own names */

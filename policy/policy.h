@@ -84,6 +84,10 @@ struct policy_profile {
 	uint32_t max_crl_days;      /* nextUpdate - thisUpdate */
 	uint32_t max_ocsp_days;     /* an OCSP response's nextUpdate - thisUpdate (nextUpdate required) */
 	bool allow_checkpoint;      /* audit checkpoint digests (signer only) */
+	/* certificatePolicies and policyConstraints: a key ceremony's CA certificates (policy_oids) only. The
+	 * frontend writes neither, so the signer refuses both: an issuance policy OID means group membership to
+	 * Windows' Authentication Mechanism Assurance, which a profile never looked at */
+	bool allow_policies;
 	bool ocsp_delegated;        /* CertIDs name the issuer's key (delegated responder) rather than this key */
 };
 

@@ -201,6 +201,7 @@ static void cer_profile(const struct cer_ctx *c, X509 *issuer, struct policy_pro
 		return;
 	}
 	long parent_pathlen = issuer ? X509_get_pathlen(issuer) : -1;
+	p->allow_policies = true; /* policy_oids */
 	p->allow_ca = !issuer || parent_pathlen != 0;
 	p->max_pathlen = parent_pathlen > 0 ? (uint64_t)parent_pathlen - 1 : CER_MAX_PATHLEN;
 	p->ku_allowed = TBS_KU_KEY_CERT_SIGN | TBS_KU_CRL_SIGN | TBS_KU_DIGITAL_SIGNATURE;

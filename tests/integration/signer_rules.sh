@@ -49,6 +49,10 @@ check_refusal leaf int netscape-ca "extension:" issuer="$T/ca/int.pem"
 # Microsoft Application Policies (Windows reads it like EKU: purposes past the pinned EKU) and an AD SID
 check_refusal leaf int ms-app-policies "extension: extension [0-9]* grants Windows powers" issuer="$T/ca/int.pem"
 check_refusal leaf int ms-sid "extension: extension [0-9]* grants Windows powers" issuer="$T/ca/int.pem"
+# certificatePolicies (an issuance policy is group membership to Windows AMA) and policyConstraints: only a
+# ceremony writes them (they were signed as any extension the allow-list named)
+check_refusal leaf int policies "extension: extension [0-9]* is certificatePolicies or policyConstraints" issuer="$T/ca/int.pem"
+check_refusal leaf int policy-constraints "extension: extension [0-9]* is certificatePolicies or policyConstraints" issuer="$T/ca/int.pem"
 # any other extension hsmca does not write, critical or not
 for brk in unknown-ext tls-feature sia; do
 	check_refusal leaf int "$brk" "extension: extension [0-9]* is none of those hsmca writes" issuer="$T/ca/int.pem"

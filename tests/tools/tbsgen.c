@@ -160,6 +160,11 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 	if (is(brk, "ms-app-policies"))
 		add_raw_ext(x, "1.3.6.1.4.1.311.21.10",
 			    (const uint8_t *)"\x30\x0c\x30\x0a\x06\x08\x2b\x06\x01\x05\x05\x07\x03\x02", 14);
+	/* certificatePolicies { 1.2.3 } and policyConstraints { requireExplicitPolicy 0 }: a ceremony's only */
+	if (is(brk, "policies"))
+		add_raw_ext(x, "2.5.29.32", (const uint8_t *)"\x30\x06\x30\x04\x06\x02\x2a\x03", 8);
+	if (is(brk, "policy-constraints"))
+		add_raw_ext(x, "2.5.29.36", (const uint8_t *)"\x30\x03\x80\x01\x00", 5);
 	if (is(brk, "ms-sid"))
 		add_raw_ext(x, "1.3.6.1.4.1.311.25.2", (const uint8_t *)"\x30\x00", 2);
 	/* non-critical extensions hsmca never writes: a private one (1.3.6.1.4.1.55555.98, NULL), the TLS feature must-staple

@@ -266,15 +266,23 @@ static void test_cert_rules(void)
 		{ "2.5.29.9", "subjectDirectoryAttributes", (const uint8_t *)"\x30\x00", 2, false },
 		{ "2.5.29.46", "freshestCRL", (const uint8_t *)"\x30\x00", 2, false },
 	};
+	struct policy_profile ceremony = fx.prof; /* a ceremony's lint: certificatePolicies, policyConstraints too */
+	ceremony.allow_policies = true;
 	for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++) {
 		o = base;
 		o.raw[o.n_raw++] = (struct raw_ext){ allow[i].oid, false, allow[i].der, allow[i].len };
-		cert_case(allow[i].name, &o, &fx.prof, allow[i].ok ? NULL : "extension:", NULL);
+		cert_case(allow[i].name, &o, &ceremony, allow[i].ok ? NULL : "extension:", NULL);
 	}
 	o = base;
 	o.san = "critical,DNS:www.example.test";
 	o.raw[o.n_raw++] = (struct raw_ext){ "2.5.29.32", true, (const uint8_t *)"\x30\x06\x30\x04\x06\x02\x2a\x03", 8 };
-	cert_case("known critical extensions (SAN, CP)", &o, &fx.prof, NULL, NULL);
+	cert_case("known critical extensions (SAN, CP)", &o, &ceremony, NULL, NULL);
+	/* the signer's profile (allow_policies false): neither is signed (they were: an issuance policy OID is group
+	 * membership to Windows AMA, which no profile looked at) */
+	cert_case("certificatePolicies, the signer", &o, &fx.prof, "extension:", "only a key ceremony writes");
+	o = base;
+	o.raw[o.n_raw++] = (struct raw_ext){ "2.5.29.36", false, (const uint8_t *)"\x30\x03\x80\x01\x00", 5 };
+	cert_case("policyConstraints, the signer", &o, &fx.prof, "extension:", "only a key ceremony writes");
 }
 
 /* The CA branch: a profile that allows CA certificates with pathLen 0. */
@@ -757,7 +765,9 @@ static void test_cert_ext_der(void)
 					  cases[i].der == san_upn || cases[i].der == san_sid
 					  ? "GeneralNames"
 					  : "strict-DER";
-		cert_case(cases[i].name, &o, &fx.prof, cases[i].ok ? NULL : "extension:", cases[i].ok ? NULL : why);
+		struct policy_profile ceremony = fx.prof; /* policyConstraints: a ceremony's */
+		ceremony.allow_policies = true;
+		cert_case(cases[i].name, &o, &ceremony, cases[i].ok ? NULL : "extension:", cases[i].ok ? NULL : why);
 	}
 }
 
