@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "passline.h"
 #include "secmem.h"
 #include "sgn_client.h"
 #include "unseal.h"
@@ -39,7 +40,7 @@ static int cli_read_file(const char *path, uint8_t *buf, size_t max, size_t *out
 	return 0;
 }
 
-/* Passphrase from a file (first line) or from the terminal without echo. */
+/* Passphrase from a file (one line: passline_len) or from the terminal without echo. */
 static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_len)
 {
 	size_t len = 0;
@@ -65,9 +66,11 @@ static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_le
 			return HSMCA_ERR_IO;
 		len = (size_t)r;
 	}
-	while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
-		len--;
-	*out_len = len;
+	if (passline_len((const uint8_t *)pw, len, out_len)) { /* a note on a second line was sent as passphrase */
+		explicit_bzero(pw, len);
+		fprintf(stderr, "unseal: the passphrase is not one line (empty, a second line, a NUL or a bare CR)\n");
+		return HSMCA_ERR_PARSE;
+	}
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ceremony.h"
+#include "passline.h"
 #include "secmem.h"
 
 int cer_path_free(const char *path, const char *what)
@@ -132,8 +133,13 @@ int cer_passphrase(const char *dir, const char *name, const char *file, bool con
 		fprintf(stderr, "ceremony: the passphrase for %s is longer than %zu bytes\n", name, max);
 	if (rc)
 		return rc;
-	while (*out_len > 0 && (out[*out_len - 1] == '\n' || out[*out_len - 1] == '\r'))
-		(*out_len)--;
+	size_t n = *out_len;
+	if (passline_len((const uint8_t *)out, n, out_len)) { /* a note on a second line was sent as passphrase */
+		explicit_bzero(out, n);
+		fprintf(stderr, "ceremony: the passphrase for %s is not one line (empty, a second line, a NUL or a bare CR)\n",
+			name);
+		return HSMCA_ERR_PARSE;
+	}
 	if (confirm && *out_len < 12) {
 		fprintf(stderr, "ceremony: passphrase for %s is shorter than 12 characters\n", name);
 		return HSMCA_ERR_AUTH;

@@ -131,6 +131,14 @@ expect_rc 1 "$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init5.conf"
 	--scrypt-log-n $LOGN
 grep -q 'custodians: an empty name' <<<"$OUT" || fail "custodians with an empty name: $OUT"
 pass "a subject with an empty part, a list with an empty item and a '#' in a value are refused"
+# a custodian's passphrase file with a note on a second line: refused, not taken into the passphrase
+printf '%s\nkept in the blue safe\n' "$(cat "$T/pass/carol.pass")" > "$T/carol-note.pass"
+expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/onote.pem" \
+	--share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass" \
+	--share "$T/shares/carol.share" --passphrase-file "$T/carol-note.pass" \
+	--share "$T/shares/erin.share" --passphrase-file "$T/pass/erin.pass"
+grep -q 'the passphrase for .*carol.share is not one line' <<<"$OUT" || fail "a passphrase file of two lines: $OUT"
+pass "a passphrase file of two lines is refused, not sent as one passphrase"
 # name constraints longer than the extension's 1,536-byte buffer were cut in the middle (a permitted name
 # became another domain, the excluded ones after it were dropped) and the certificate was made anyway; a URL
 # with a comma added a name of its own to the extension

@@ -129,6 +129,17 @@ grep -q "unseal: $T/open (above the control socket) is writable by other users" 
 wait "$IMPOSTOR" || fail "the second impostor did not finish"
 [ -e "$T/open/run/got" ] && [ ! -s "$T/open/run/got" ] || fail "the second impostor got $(wc -c < "$T/open/run/got" 2>/dev/null) bytes"
 pass "the unseal CLI sends nothing to a control socket under a directory other users may write to"
+# a passphrase file with a note on a second line: refused by the CLI, nothing sent (the note was sent as part
+# of the passphrase, which then failed to open the share: an attempt counted against the custodian)
+printf '%s\n# bob, desk 4\n' "$(cat "$T/pass/bob.pass")" > "$T/bob-note.pass"
+printf '%s\0x\n' "$(cat "$T/pass/bob.pass")" > "$T/bob-nul.pass"
+for f in bob-note bob-nul; do
+	refused_before=$(grep -c 'event=unseal_share_refused' "$T/signer.log" || true)
+	expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/bob.share" --passphrase-file "$T/$f.pass"
+	grep -q 'unseal: the passphrase is not one line' <<<"$OUT" || fail "$f: $OUT"
+	[ "$(grep -c 'event=unseal_share_refused' "$T/signer.log" || true)" = "$refused_before" ] || fail "$f reached the signer"
+done
+pass "a passphrase file of more than one line, or with a NUL, is refused by the unseal CLI before anything is sent"
 signer_unseal bob dave erin
 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" >/dev/null || fail "sign after unseal"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/leaf.pem" >/dev/null || fail "verify"

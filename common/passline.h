@@ -1,0 +1,17 @@
+/* passline: a custodian's passphrase as a file or a terminal gives it (the ceremony tool's and the unseal CLI's
+ * --passphrase-file, or a line typed without echo). It is one line: 1 or more bytes with no NUL, CR or LF,
+ * then nothing or one line end ("\n" or "\r\n"), then nothing at all. A second line (a note under the
+ * passphrase), a NUL or a bare CR is refused rather than sent as part of the passphrase. */
+#ifndef HSMCA_PASSLINE_H
+#define HSMCA_PASSLINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* The passphrase's length within buf[0..n) (its bytes are buf[0..*len), left where they are): 0, or
+ * HSMCA_ERR_PARSE (empty, or not one line) with *len 0. Reads nothing past buf + n; copies nothing. */
+int passline_len(const uint8_t *buf, size_t n, size_t *len) HSMCA_WUR;
+
+#endif
