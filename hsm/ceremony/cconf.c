@@ -128,6 +128,31 @@ static int cer_conf_verifier(const struct cer_config *c, char *err)
 	return 0;
 }
 
+int cer_subject_parse(const char *text, X509_NAME **out)
+{
+	char buf[CER_TEXT_MAX], *save = NULL;
+	X509_NAME *n = X509_NAME_new();
+	snprintf(buf, sizeof(buf), "%s", text);
+	size_t len = strlen(buf);
+	if (!n || buf[0] != '/' || buf[len - 1] == '/' || strstr(buf, "//")) /* an empty part: a typo, refused */
+		goto fail;
+	for (char *rdn = strtok_r(buf + 1, "/", &save); rdn; rdn = strtok_r(NULL, "/", &save)) {
+		char *eq = strchr(rdn, '=');
+		if (!eq || eq == rdn || !eq[1])
+			goto fail;
+		*eq = 0;
+		if (!X509_NAME_add_entry_by_txt(n, rdn, MBSTRING_UTF8, (unsigned char *)eq + 1, -1, -1, 0))
+			goto fail;
+	}
+	if (X509_NAME_entry_count(n) == 0)
+		goto fail;
+	*out = n;
+	return 0;
+fail:
+	X509_NAME_free(n);
+	return HSMCA_ERR_CONFIG;
+}
+
 static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, char *err)
 {
 	if (kind == CER_INIT || kind == CER_RESPLIT) {
@@ -143,6 +168,10 @@ static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, cha
 						  : CER_OCSP_MAX_DAYS;
 	if (!c->key_label[0] || !c->key_type || !c->subject[0] || !c->validity_days)
 		return CERR("needs key_label, key_type, subject and validity_days");
+	X509_NAME *name = NULL;
+	if (cer_subject_parse(c->subject, &name)) /* before any key is made for it */
+		return CERR("subject must look like /C=US/O=Example/CN=Name, no part empty (got %s)", c->subject);
+	X509_NAME_free(name);
 	if (c->validity_days > max)
 		return CERR("validity_days %u is over the limit of %u days for this certificate", c->validity_days, max);
 	if (kind != CER_ROOT && (!c->issuer_cert[0] || !c->issuer_key_label[0]))
@@ -152,17 +181,25 @@ static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, cha
 	return cer_conf_verifier(c, err);
 }
 
-int cer_config_load(const char *path, enum cer_kind kind, struct cer_config *out)
+int cer_config_parse(const uint8_t *buf, size_t len, enum cer_kind kind, struct cer_config *out, char *err)
 {
 	struct cer_conf_ctx ctx = { out, kind, 0 };
+	memset(out, 0, sizeof(*out));
+	out->path_length = -1;
+	strcpy(out->audit_key_label, "hsmca-audit");
+	SHA256(buf, len, out->sha256);
+	int rc = conf_parse((const char *)buf, len, cer_conf_cb, &ctx, err);
+	return rc ? rc : cer_conf_validate(out, kind, err);
+}
+
+int cer_config_load(const char *path, enum cer_kind kind, struct cer_config *out)
+{
 	char err[CONF_ERR_MAX];
 	FILE *f;
 	static uint8_t buf[CONF_FILE_MAX + 1];
 	size_t len;
 	int rc;
 	memset(out, 0, sizeof(*out));
-	out->path_length = -1;
-	strcpy(out->audit_key_label, "hsmca-audit");
 	if (!(f = fopen(path, "re"))) {
 		fprintf(stderr, "ceremony: cannot read config %s\n", path);
 		return HSMCA_ERR_IO;
@@ -173,11 +210,7 @@ int cer_config_load(const char *path, enum cer_kind kind, struct cer_config *out
 		fprintf(stderr, "ceremony: config %s is larger than %u bytes\n", path, CONF_FILE_MAX);
 		return HSMCA_ERR_LIMIT;
 	}
-	SHA256(buf, len, out->sha256);
-	rc = conf_parse((const char *)buf, len, cer_conf_cb, &ctx, err);
-	if (!rc)
-		rc = cer_conf_validate(out, kind, err);
-	if (rc)
+	if ((rc = cer_config_parse(buf, len, kind, out, err)))
 		fprintf(stderr, "ceremony: %s: %s\n", path, err);
 	return rc;
 }

@@ -78,6 +78,11 @@ struct cer_ctx {
 };
 
 int cer_config_load(const char *path, enum cer_kind kind, struct cer_config *out) HSMCA_WUR;
+/* "/C=US/O=Example/CN=Name" as a Name (*out: the caller frees it); 0, or HSMCA_ERR_CONFIG (nothing printed). */
+int cer_subject_parse(const char *text, X509_NAME **out) HSMCA_WUR;
+/* The same over len bytes of config text (the file's bytes, or a fuzzer's): 0, or an error with err
+ * (CONF_ERR_MAX bytes) saying why. */
+int cer_config_parse(const uint8_t *buf, size_t len, enum cer_kind kind, struct cer_config *out, char *err) HSMCA_WUR;
 /* Loads the module, finds the token (by the config's token_label or the shares' serial), opens a session
  * and logs in with the presented shares (recording who was present). */
 int cer_login(struct cer_ctx *c, uint8_t *keep_pin, size_t *keep_len) HSMCA_WUR;

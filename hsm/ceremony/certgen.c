@@ -20,32 +20,6 @@ struct cer_signer {
 	enum p11_keytype type;
 };
 
-static int cer_name_parse(const char *text, X509_NAME **out)
-{
-	char buf[CER_TEXT_MAX], *save = NULL;
-	X509_NAME *n = X509_NAME_new();
-	snprintf(buf, sizeof(buf), "%s", text);
-	size_t len = strlen(buf);
-	if (!n || buf[0] != '/' || buf[len - 1] == '/' || strstr(buf, "//")) /* an empty part: a typo, refused */
-		goto fail;
-	for (char *rdn = strtok_r(buf + 1, "/", &save); rdn; rdn = strtok_r(NULL, "/", &save)) {
-		char *eq = strchr(rdn, '=');
-		if (!eq || eq == rdn || !eq[1])
-			goto fail;
-		*eq = 0;
-		if (!X509_NAME_add_entry_by_txt(n, rdn, MBSTRING_UTF8, (unsigned char *)eq + 1, -1, -1, 0))
-			goto fail;
-	}
-	if (X509_NAME_entry_count(n) == 0)
-		goto fail;
-	*out = n;
-	return 0;
-fail:
-	fprintf(stderr, "ceremony: subject must look like /C=US/O=Example/CN=Name (got %s)\n", text);
-	X509_NAME_free(n);
-	return HSMCA_ERR_CONFIG;
-}
-
 static int cer_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 {
 	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
@@ -159,7 +133,7 @@ static int cer_build(struct cer_ctx *c, EVP_PKEY *pk, X509 *issuer, X509 **out)
 	ASN1_INTEGER *serial = NULL;
 	time_t now = time(NULL);
 	int rc = HSMCA_ERR_CRYPTO;
-	if (!x || (rc = cer_name_parse(c->conf.subject, &subj)) || (rc = p11_random(&c->mod, c->s, rnd, sizeof(rnd))))
+	if (!x || (rc = cer_subject_parse(c->conf.subject, &subj)) || (rc = p11_random(&c->mod, c->s, rnd, sizeof(rnd))))
 		goto out;
 	rc = HSMCA_ERR_CRYPTO;
 	if (!(serial = certbuild_serial(rnd, sizeof(rnd))) || !X509_set_version(x, X509_VERSION_3) ||
