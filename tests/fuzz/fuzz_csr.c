@@ -1,8 +1,8 @@
-/* fuzz_csr: csr_parse (frontend/csr.c). A failure is one of the documented classes with a reason and leaves
+/* fuzz_csr: csr_parse (policy/csr.c). A failure is one of the documented classes with a reason and leaves
  * nothing to free; a success has its parts set, at most CSR_MAX_SANS SANs of the four types with printable
  * values, a signature that verifies, (for DER) re-encodes to exactly the bytes parsed, and key bytes that are
  * OpenSSL's own encoding of the key. The fast path
- * (frontend/csr_fast.c) must agree with the full path (csr_parse_full) on every input: the same rc and
+ * (policy/csr_fast.c) must agree with the full path (csr_parse_full) on every input: the same rc and
  * reason, and on success the same names, key bytes and key.
  *
  * Two modes, chosen by the first byte:

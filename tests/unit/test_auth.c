@@ -1,4 +1,4 @@
-/* The login failure table and Basic credentials (frontend/auth.c), canonical base64 (frontend/b64.c), and the
+/* The login failure table and Basic credentials (frontend/auth.c), canonical base64 (policy/b64.c), and the
  * log's quoting of outside values (common/log.c). */
 #include <stdio.h>
 #include <stdlib.h>

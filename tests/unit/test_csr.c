@@ -1,4 +1,4 @@
-/* frontend/csr.c: PKCS#10 requests made with OpenSSL (the usual way) and crafted part by part (to get BER, odd
+/* policy/csr.c: PKCS#10 requests made with OpenSSL (the usual way) and crafted part by part (to get BER, odd
  * attributes, odd SANs and odd keys under a valid signature). Every rejection path with its error class:
  * PARSE for malformed PEM/DER/BER/trailing bytes, AUTH for a bad signature, POLICY for key and SAN types,
  * LIMIT for sizes. On every failure the struct must come back empty (nothing to free). */
