@@ -11,7 +11,9 @@
 #define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
 
 enum { K_INIT = 1 << CER_INIT, K_ROOT = 1 << CER_ROOT, K_INT = 1 << CER_INTERMEDIATE, K_OCSP = 1 << CER_OCSP,
-       K_RESPLIT = 1 << CER_RESPLIT, K_CKPT = 1 << CER_CHECKPOINT, K_CERTS = K_ROOT | K_INT | K_OCSP | K_CKPT };
+       K_RESPLIT = 1 << CER_RESPLIT, K_CKPT = 1 << CER_CHECKPOINT, K_CSR = 1 << CER_SIGN_CSR,
+       K_KEYS = K_ROOT | K_INT | K_OCSP | K_CKPT, /* ceremonies that make a key */
+       K_CERTS = K_KEYS | K_CSR, K_SUB = K_INT | K_CSR };
 
 struct cer_conf_ctx {
 	struct cer_config *c;
@@ -44,12 +46,12 @@ static int cer_conf_cb(void *vctx, const char *section, const char *key, const c
 		unsigned kinds;
 	} keys[] = {
 		{ "token_label", K_INIT }, { "custodians", K_INIT | K_RESPLIT }, { "threshold", K_INIT | K_RESPLIT },
-		{ "audit_key_label", K_INIT | K_RESPLIT | K_CERTS }, { "key_label", K_CERTS }, { "key_type", K_CERTS },
-		{ "subject", K_CERTS }, { "validity_days", K_CERTS }, { "path_length", K_ROOT | K_INT },
-		{ "issuer_cert", K_INT | K_OCSP | K_CKPT }, { "issuer_key_label", K_INT | K_OCSP | K_CKPT },
-		{ "permitted_dns", K_ROOT | K_INT }, { "excluded_dns", K_ROOT | K_INT },
-		{ "policy_oids", K_ROOT | K_INT }, { "crl_url", K_INT }, { "ocsp_url", K_INT },
-		{ "ca_issuers_url", K_INT }, { "pin_verifier", K_RESPLIT | K_CERTS },
+		{ "audit_key_label", K_INIT | K_RESPLIT | K_CERTS }, { "key_label", K_KEYS }, { "key_type", K_KEYS },
+		{ "subject", K_CERTS }, { "validity_days", K_CERTS }, { "path_length", K_ROOT | K_SUB },
+		{ "issuer_cert", K_SUB | K_OCSP | K_CKPT }, { "issuer_key_label", K_SUB | K_OCSP | K_CKPT },
+		{ "permitted_dns", K_ROOT | K_SUB }, { "excluded_dns", K_ROOT | K_SUB },
+		{ "policy_oids", K_ROOT | K_SUB }, { "crl_url", K_SUB }, { "ocsp_url", K_SUB },
+		{ "ca_issuers_url", K_SUB }, { "pin_verifier", K_RESPLIT | K_CERTS },
 	};
 	struct cer_conf_ctx *ctx = vctx;
 	struct cer_config *c = ctx->c;
@@ -162,12 +164,15 @@ static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, cha
 				    kind == CER_INIT ? "token_label, " : "");
 		return kind == CER_INIT ? 0 : cer_conf_verifier(c, err);
 	}
+	bool sub = kind == CER_INTERMEDIATE || kind == CER_SIGN_CSR;
 	unsigned max = kind == CER_ROOT	      ? CER_ROOT_MAX_DAYS
-		       : kind == CER_INTERMEDIATE ? CER_INT_MAX_DAYS
-		       : kind == CER_CHECKPOINT	  ? CER_CHECKPOINT_MAX_DAYS
-						  : CER_OCSP_MAX_DAYS;
-	if (!c->key_label[0] || !c->key_type || !c->subject[0] || !c->validity_days)
+		       : sub		      ? CER_INT_MAX_DAYS
+		       : kind == CER_CHECKPOINT ? CER_CHECKPOINT_MAX_DAYS
+						: CER_OCSP_MAX_DAYS;
+	if (kind != CER_SIGN_CSR && (!c->key_label[0] || !c->key_type))
 		return CERR("needs key_label, key_type, subject and validity_days");
+	if (!c->subject[0] || !c->validity_days)
+		return CERR("needs %ssubject and validity_days", kind == CER_SIGN_CSR ? "" : "key_label, key_type, ");
 	X509_NAME *name = NULL;
 	if (cer_subject_parse(c->subject, &name)) /* before any key is made for it */
 		return CERR("subject must look like /C=US/O=Example/CN=Name, no part empty (got %s)", c->subject);
@@ -176,7 +181,7 @@ static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, cha
 		return CERR("validity_days %u is over the limit of %u days for this certificate", c->validity_days, max);
 	if (kind != CER_ROOT && (!c->issuer_cert[0] || !c->issuer_key_label[0]))
 		return CERR("needs issuer_cert and issuer_key_label");
-	if ((kind == CER_ROOT || kind == CER_INTERMEDIATE) && c->path_length < 0)
+	if ((kind == CER_ROOT || sub) && c->path_length < 0)
 		return CERR("needs path_length");
 	return cer_conf_verifier(c, err);
 }

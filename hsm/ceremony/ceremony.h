@@ -50,7 +50,9 @@ struct cer_config {
 
 /* CER_CHECKPOINT: the key that signs the audit log's checkpoints (the frontend's checkpoint_key), kept apart
  * from the CA keys; its certificate (CA:FALSE, digitalSignature only) is issued by a CA key of the token. */
-enum cer_kind { CER_INIT, CER_ROOT, CER_INTERMEDIATE, CER_OCSP, CER_RESPLIT, CER_CHECKPOINT };
+/* CER_SIGN_CSR: a subordinate CA certificate (as intermediate) for the key of a PKCS#10 request (--csr), a CA
+ * whose key is not on this token */
+enum cer_kind { CER_INIT, CER_ROOT, CER_INTERMEDIATE, CER_OCSP, CER_RESPLIT, CER_CHECKPOINT, CER_SIGN_CSR };
 
 /* Command-line state of one ceremony. */
 struct cer_args {
@@ -64,6 +66,7 @@ struct cer_args {
 	const char *share[CER_MAX_SHARES];
 	const char *share_pass[CER_MAX_SHARES];
 	unsigned log_n;
+	const char *csr; /* sign-csr: the request's file */
 };
 
 /* A ceremony's open HSM session and its record. */
@@ -113,5 +116,6 @@ int cer_passphrase(const char *dir, const char *name, const char *file, bool con
 int cer_init_run(struct cer_ctx *c) HSMCA_WUR;
 int cer_resplit_run(struct cer_ctx *c) HSMCA_WUR;
 int cer_cert_run(struct cer_ctx *c) HSMCA_WUR;
+int cer_csr_run(struct cer_ctx *c) HSMCA_WUR;
 
 #endif

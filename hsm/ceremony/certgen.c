@@ -3,12 +3,14 @@
  * overwriting) and record everything in the transcript. */
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "certbuild.h"
 #include "conf.h"
+#include "csr.h"
 #include "ceremony.h"
 #include "p11_keyprot.h"
 #include "policy.h"
@@ -309,9 +311,11 @@ static void cer_record_cert(struct cer_ctx *c, X509 *cert, EVP_PKEY *pk, const u
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
 	char *serial = bn ? BN_bn2hex(bn) : NULL;
 	int len = i2d_PUBKEY(pk, &der);
-	cer_record(c, "key_label", "%s", c->conf.key_label);
-	cer_record(c, "key_type", "%s", p11_keytype_name(c->conf.key_type));
-	cer_record_hex(c, "key_id", id, P11_KEY_ID_LEN);
+	if (id) { /* a key this ceremony made on the token (not sign-csr's, which is elsewhere) */
+		cer_record(c, "key_label", "%s", c->conf.key_label);
+		cer_record(c, "key_type", "%s", p11_keytype_name(c->conf.key_type));
+		cer_record_hex(c, "key_id", id, P11_KEY_ID_LEN);
+	}
 	if (len > 0) {
 		EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL);
 		cer_record_hex(c, "public_key_sha256", md, sizeof(md));
@@ -400,5 +404,52 @@ out:
 	X509_free(sg.cert);
 	EVP_PKEY_free(sg.pub);
 	EVP_PKEY_free(pk);
+	return rc;
+}
+
+int cer_csr_run(struct cer_ctx *c)
+{
+	struct cer_signer sg = { 0 };
+	struct csr req;
+	uint8_t *buf = malloc(CSR_MAX_INPUT + 1), md[32];
+	char why[CSR_ERR_MAX];
+	size_t len = 0;
+	X509 *x = NULL, *cert = NULL;
+	bool pem_written = false;
+	int rc;
+	memset(&req, 0, sizeof(req));
+	if (!buf)
+		return HSMCA_ERR_NOMEM;
+	/* the request first: a bad one costs no custodian's time and no login */
+	if ((rc = cer_read_small(c->args->csr, buf, CSR_MAX_INPUT, &len))) {
+		fprintf(stderr, "ceremony: cannot read the request %s%s\n", c->args->csr,
+			rc == HSMCA_ERR_LIMIT ? " (larger than the largest request taken)" : "");
+		goto out;
+	}
+	if ((rc = csr_parse(buf, len, &req, why))) {
+		fprintf(stderr, "ceremony: request %s refused: %s\n", c->args->csr, why);
+		goto out;
+	}
+	if ((rc = cer_path_free(c->args->out, "certificate")) || (rc = cer_login(c, NULL, NULL)) ||
+	    (rc = cer_transcript_ready(c, true)) || (rc = cer_signer_open(c, &sg)) ||
+	    (rc = cer_build(c, req.pubkey, sg.cert, &x)) || (rc = cer_sign(c, x, &sg, &cert)) ||
+	    (rc = cer_write_pem(c->args->out, cert)))
+		goto out;
+	pem_written = true;
+	EVP_Digest(buf, len, md, NULL, EVP_sha256(), NULL);
+	cer_record(c, "csr", "%s", c->args->csr);
+	cer_record_hex(c, "csr_sha256", md, sizeof(md));
+	cer_record_cert(c, cert, req.pubkey, NULL);
+	if (!(rc = cer_transcript_finish(c)))
+		printf("certificate: %s\n", c->args->out);
+out:
+	if (rc && pem_written && unlink(c->args->out) != 0)
+		fprintf(stderr, "ceremony: remove %s by hand: no transcript records it\n", c->args->out);
+	X509_free(x);
+	X509_free(cert);
+	X509_free(sg.cert);
+	EVP_PKEY_free(sg.pub);
+	csr_free(&req);
+	free(buf);
 	return rc;
 }

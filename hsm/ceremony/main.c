@@ -13,7 +13,7 @@ static const struct {
 	enum cer_kind kind;
 } cer_cmds[] = {
 	{ "init", CER_INIT }, { "root", CER_ROOT }, { "intermediate", CER_INTERMEDIATE },
-	{ "ocsp", CER_OCSP }, { "resplit", CER_RESPLIT }, { "checkpoint", CER_CHECKPOINT },
+	{ "ocsp", CER_OCSP }, { "resplit", CER_RESPLIT }, { "checkpoint", CER_CHECKPOINT }, { "sign-csr", CER_SIGN_CSR },
 };
 
 static int cer_usage(void)
@@ -24,6 +24,8 @@ static int cer_usage(void)
 		"       hsmca-ceremony intermediate --module SO --config FILE --out CERT.pem SHARES\n"
 		"       hsmca-ceremony ocsp         --module SO --config FILE --out CERT.pem SHARES\n"
 		"       hsmca-ceremony checkpoint   --module SO --config FILE --out CERT.pem SHARES (audit checkpoint key)\n"
+		"       hsmca-ceremony sign-csr     --module SO --config FILE --csr REQ --out CERT.pem SHARES (a subordinate\n"
+		"                                   CA whose key is elsewhere: the request's key, the config's subject)\n"
 		"       hsmca-ceremony resplit      --module SO --config FILE --out NEW_SHARE_DIR SHARES [--passphrase-dir DIR]\n"
 		"       hsmca-ceremony verify       --transcript FILE --pubkey AUDIT.pem [--signature FILE.sig]\n"
 		"SHARES: m times --share FILE [--passphrase-file FILE] (prompted on the terminal otherwise)\n"
@@ -52,10 +54,10 @@ static int cer_parse_args(int argc, char **argv, struct cer_args *a)
 		{ "out", required_argument, NULL, 'o' },         { "transcript", required_argument, NULL, 't' },
 		{ "share", required_argument, NULL, 's' },       { "passphrase-file", required_argument, NULL, 'p' },
 		{ "passphrase-dir", required_argument, NULL, 'd' }, { "scrypt-log-n", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
+		{ "csr", required_argument, NULL, 'r' },         { NULL, 0, NULL, 0 }
 	};
 	int o;
-	while ((o = getopt_long(argc, argv, "m:c:o:t:s:p:d:n:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "m:c:o:t:s:p:d:n:r:", opts, NULL)) != -1) {
 		if (optarg && !cer_arg_ok(optarg, o != 'n')) {
 			fprintf(stderr, "hsmca-ceremony: an argument holds a control character, or a path is longer than %d "
 					"bytes\n", CER_PATH_MAX - CER_ARG_ROOM - 1);
@@ -71,6 +73,8 @@ static int cer_parse_args(int argc, char **argv, struct cer_args *a)
 			a->transcript = optarg;
 		else if (o == 'd')
 			a->passphrase_dir = optarg;
+		else if (o == 'r')
+			a->csr = optarg;
 		else if (o == 'n')
 			a->log_n = (unsigned)atoi(optarg);
 		else if (o == 's' && a->n_shares < CER_MAX_SHARES)
@@ -81,6 +85,8 @@ static int cer_parse_args(int argc, char **argv, struct cer_args *a)
 			return HSMCA_ERR_CONFIG;
 	}
 	if (optind != argc || !a->module || !a->config || !a->out || a->log_n < SEAL_LOGN_MIN || a->log_n > SEAL_LOGN_MAX)
+		return HSMCA_ERR_CONFIG;
+	if (!a->csr != (a->kind != CER_SIGN_CSR)) /* --csr for sign-csr, and only there */
 		return HSMCA_ERR_CONFIG;
 	return 0;
 }
@@ -125,6 +131,8 @@ int main(int argc, char **argv)
 		rc = cer_init_run(&c);
 	else if (args.kind == CER_RESPLIT)
 		rc = cer_resplit_run(&c);
+	else if (args.kind == CER_SIGN_CSR)
+		rc = cer_csr_run(&c);
 	else
 		rc = cer_cert_run(&c);
 	if (rc)

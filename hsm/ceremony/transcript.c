@@ -11,7 +11,8 @@
 
 #define CER_TRANSCRIPT_MAX (1024 * 1024)
 
-static const char *const cer_kind_names[] = { "init", "root", "intermediate", "ocsp", "resplit", "checkpoint" };
+static const char *const cer_kind_names[] = { "init", "root", "intermediate", "ocsp", "resplit", "checkpoint",
+					      "sign-csr" };
 
 static void cer_time(time_t t, char out[32])
 {

@@ -100,6 +100,68 @@ cp "$T/ca/root.pem.transcript.sig" "$T/tampered.transcript.sig"
 expect_rc 1 "$CEREMONY" verify --transcript "$T/tampered.transcript" --pubkey "$T/shares/audit.pem"
 pass "transcripts are signed by the audit key; a tampered one fails"
 
+# sign-csr: a subordinate CA whose key is elsewhere (another HSM) gets its certificate at a quorum ceremony from
+# its PKCS#10 request: the request's key, the config's subject and constraints, linted and on a signed transcript
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ext.key" \
+	-subj "/CN=what the requester wrote" -out "$T/ext.csr" 2>/dev/null
+cat > "$T/ext.conf" <<EOC
+subject = /C=US/O=hsmca test/CN=External Issuing CA
+validity_days = 1000
+path_length = 0
+issuer_cert = $T/ca/root.pem
+issuer_key_label = root
+permitted_dns = .ext.example.com
+crl_url = http://127.0.0.1:8080/crl/root.crl
+pin_verifier = $(cat "$T/shares/pin.verifier")
+EOC
+# shellcheck disable=SC2046
+"$CEREMONY" sign-csr --module "$SOFTHSM_MODULE" --config "$T/ext.conf" --csr "$T/ext.csr" --out "$T/ca/ext.pem" \
+	$(shares_args alice carol erin) > "$T/ext.log" 2>&1 || fail "sign-csr: $(cat "$T/ext.log")"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/ext.pem" >/dev/null || fail "the signed CSR does not verify"
+[ "$(openssl x509 -in "$T/ca/ext.pem" -noout -pubkey)" = "$(openssl req -in "$T/ext.csr" -noout -pubkey)" ] \
+	|| fail "the certificate's key is not the request's"
+[ "$(openssl x509 -in "$T/ca/ext.pem" -noout -subject -nameopt compat)" = "subject=/C=US/O=hsmca test/CN=External Issuing CA" ] \
+	|| fail "subject: $(openssl x509 -in "$T/ca/ext.pem" -noout -subject -nameopt compat)"
+openssl x509 -in "$T/ca/ext.pem" -noout -ext basicConstraints,nameConstraints | tr -d '\n ' \
+	| grepq 'critical.*CA:TRUE,pathlen:0.*critical.*Permitted:DNS:.ext.example.com' \
+	|| fail "constraints: $(openssl x509 -in "$T/ca/ext.pem" -noout -ext basicConstraints,nameConstraints)"
+# the external CA's key issues under it, and the chain verifies
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/extleaf.key" -subj "/CN=www.ext.example.com" \
+	-addext "subjectAltName=DNS:www.ext.example.com" -out "$T/extleaf.csr" 2>/dev/null
+openssl x509 -req -in "$T/extleaf.csr" -CA "$T/ca/ext.pem" -CAkey "$T/ext.key" -set_serial 7 -days 30 -copy_extensions copy \
+	-out "$T/extleaf.pem" 2>/dev/null || fail "the external CA cannot issue"
+openssl verify -CAfile "$T/ca/root.pem" -untrusted "$T/ca/ext.pem" "$T/extleaf.pem" >/dev/null || fail "root -> ext -> leaf"
+"$CEREMONY" verify --transcript "$T/ca/ext.pem.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "sign-csr transcript"
+grep -q '^ceremony: sign-csr$' "$T/ca/ext.pem.transcript" && grep -q "^csr_sha256: $(sha256sum "$T/ext.csr" | cut -c1-64)$" "$T/ca/ext.pem.transcript" \
+	&& ! grep -q '^key_label:' "$T/ca/ext.pem.transcript" || fail "sign-csr transcript: $(cat "$T/ca/ext.pem.transcript")"
+# refused before any login: a request whose signature does not verify, a key type the appliance does not take,
+# a config naming a key of its own, no --csr
+python3 - "$T/ext.csr" "$T/bad.csr" <<'PY'
+import base64, sys
+lines = open(sys.argv[1]).read().split("\n")
+der = bytearray(base64.b64decode("".join(l for l in lines if l and not l.startswith("-----"))))
+der[-3] ^= 1  # a byte of the signature
+b = base64.b64encode(bytes(der)).decode()
+open(sys.argv[2], "w").write("-----BEGIN CERTIFICATE REQUEST-----\n" + "\n".join(b[i:i + 64] for i in range(0, len(b), 64)) + "\n-----END CERTIFICATE REQUEST-----\n")
+PY
+openssl req -new -newkey rsa:1024 -nodes -keyout "$T/weak.key" -subj "/CN=weak" -out "$T/weak.csr" 2>/dev/null
+for r in "bad:signature" "weak:key"; do
+	# shellcheck disable=SC2046
+	expect_rc 1 "$CEREMONY" sign-csr --module "$SOFTHSM_MODULE" --config "$T/ext.conf" --csr "$T/${r%%:*}.csr" \
+		--out "$T/ca/ext-${r%%:*}.pem" $(shares_args alice carol erin)
+	grep -q "request $T/${r%%:*}.csr refused: .*${r#*:}" <<<"$OUT" && ! grep -q 'custodian_present\|login' <<<"$OUT" \
+		|| fail "sign-csr of the ${r%%:*} request: $OUT"
+	[ ! -e "$T/ca/ext-${r%%:*}.pem" ] || fail "a certificate for the ${r%%:*} request"
+done
+{ cat "$T/ext.conf"; echo "key_label = extra"; } > "$T/ext-key.conf"
+# shellcheck disable=SC2046
+expect_rc 1 "$CEREMONY" sign-csr --module "$SOFTHSM_MODULE" --config "$T/ext-key.conf" --csr "$T/ext.csr" \
+	--out "$T/ca/ext2.pem" $(shares_args alice carol erin)
+grep -q 'key key_label does not belong in this ceremony' <<<"$OUT" || fail "sign-csr with a key_label: $OUT"
+expect_rc 2 "$CEREMONY" sign-csr --module "$SOFTHSM_MODULE" --config "$T/ext.conf" --out "$T/ca/ext2.pem" $(shares_args alice carol erin)
+expect_rc 2 "$CEREMONY" intermediate --module "$SOFTHSM_MODULE" --config "$T/int.conf" --csr "$T/ext.csr" --out "$T/ca/ext2.pem" $(shares_args alice carol erin)
+pass "sign-csr: a subordinate CA for an outside key from its request, at a quorum ceremony (the config's subject and constraints, on a signed transcript; its key issues a verifying chain); a bad signature, a weak key, a key_label or a missing --csr refused"
+
 # never overwrite; nothing changes
 sum=$(sha256sum < "$T/ca/root.pem")
 expect_rc 1 "$CEREMONY" root --module "$SOFTHSM_MODULE" --config "$T/root.conf" --out "$T/ca/root.pem" $(shares_args alice carol erin)
