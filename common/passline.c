@@ -16,3 +16,10 @@ int passline_len(const uint8_t *buf, size_t n, size_t *len)
 	*len = k;
 	return 0;
 }
+
+size_t passline_len_legacy(const uint8_t *buf, size_t n)
+{
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	return n;
+}

@@ -13,5 +13,8 @@
 /* The passphrase's length within buf[0..n) (its bytes are buf[0..*len), left where they are): 0, or
  * HSMCA_ERR_PARSE (empty, or not one line) with *len 0. Reads nothing past buf + n; copies nothing. */
 int passline_len(const uint8_t *buf, size_t n, size_t *len) HSMCA_WUR;
+/* The rule before passline_len, for opening a share sealed under it: everything but the line ends (CR, LF) at
+ * the end. A passphrase of several lines sealed a share then, and only this reading opens it. */
+size_t passline_len_legacy(const uint8_t *buf, size_t n);
 
 #endif

@@ -66,40 +66,56 @@ static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_le
 			return HSMCA_ERR_IO;
 		len = (size_t)r;
 	}
-	if (passline_len((const uint8_t *)pw, len, out_len)) { /* a note on a second line was sent as passphrase */
-		explicit_bzero(pw, len);
-		fprintf(stderr, "unseal: the passphrase is not one line (empty, a second line, a NUL or a bare CR)\n");
-		return HSMCA_ERR_PARSE;
+	if (passline_len((const uint8_t *)pw, len, out_len)) {
+		/* a share sealed before the one-line rule may need the whole file, as then */
+		*out_len = passline_len_legacy((const uint8_t *)pw, len);
+		fprintf(stderr, "unseal: warning: the passphrase is not one line; all of it but the line ends at its end "
+				"is taken, as shares were sealed before 2026-12-07 (a note belongs in another file)\n");
 	}
 	return 0;
 }
 
-/* Every directory above dir (symlinks resolved) is writable by no other user than its owner unless sticky
- * (/tmp): else anyone could move dir aside and put a directory and socket of theirs in its place. (Who owns
- * them is the installation's choice: a clone in a home directory is its user's.) 0, or -1 (said on stderr). */
-static int cli_ancestors_ok(const char *dir)
+/* Each directory above path (an absolute path, cut in place) is writable by no other user than its owner unless
+ * sticky (/tmp). 0, or -1 (said on stderr). */
+static int cli_walk_up(char *path)
 {
-	char real[PATH_MAX];
 	struct stat st;
-	if (!realpath(dir, real)) {
-		fprintf(stderr, "unseal: cannot resolve %s: refusing to send a share\n", dir);
-		return -1;
-	}
-	for (char *slash = strrchr(real, '/'); slash; slash = strrchr(real, '/')) {
-		slash[slash == real] = 0; /* "/a/b" -> "/a", "/a" -> "/" */
-		if (stat(real, &st) != 0) {
-			fprintf(stderr, "unseal: cannot stat %s: refusing to send a share\n", real);
+	for (char *slash = strrchr(path, '/'); slash; slash = strrchr(path, '/')) {
+		slash[slash == path] = 0; /* "/a/b" -> "/a", "/a" -> "/" */
+		if (stat(path, &st) != 0) {
+			fprintf(stderr, "unseal: cannot stat %s: refusing to send a share\n", path);
 			return -1;
 		}
 		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
 			fprintf(stderr, "unseal: %s (above the control socket) is writable by other users, who could "
-					"replace the socket's directory: refusing to send a share\n", real);
+					"replace the socket's directory: refusing to send a share\n", path);
 			return -1;
 		}
-		if (slash == real)
+		if (slash == path)
 			break;
 	}
 	return 0;
+}
+
+/* Every directory above dir, both as written (the directories that hold each name passed through, a symlink's
+ * too: one in a directory anyone may write to can be pointed elsewhere) and with symlinks resolved (the
+ * directories above where it leads), is writable by no other user than its owner unless sticky (/tmp): else
+ * anyone could move dir aside and put a directory and socket of theirs in its place. (Who owns them is the
+ * installation's choice: a clone in a home directory is its user's.) 0, or -1 (said on stderr). */
+static int cli_ancestors_ok(const char *dir)
+{
+	char lex[PATH_MAX], real[PATH_MAX], cwd[PATH_MAX];
+	int n = dir[0] == '/' ? snprintf(lex, sizeof(lex), "%s", dir)
+			      : getcwd(cwd, sizeof(cwd)) ? snprintf(lex, sizeof(lex), "%s/%s", cwd, dir) : -1;
+	if (n < 0 || (size_t)n >= sizeof(lex) || !realpath(dir, real)) {
+		fprintf(stderr, "unseal: cannot resolve %s: refusing to send a share\n", dir);
+		return -1;
+	}
+	if (strstr(lex, "/../") || (n >= 3 && !strcmp(lex + n - 3, "/.."))) {
+		fprintf(stderr, "unseal: %s: give the control socket's path without \"..\"\n", dir);
+		return -1;
+	}
+	return cli_walk_up(lex) || cli_walk_up(real) ? -1 : 0;
 }
 
 /* The control socket's server must be the signer: root (an in-process signer unseals as root) or the owner of

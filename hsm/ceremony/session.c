@@ -134,11 +134,18 @@ int cer_passphrase(const char *dir, const char *name, const char *file, bool con
 	if (rc)
 		return rc;
 	size_t n = *out_len;
-	if (passline_len((const uint8_t *)out, n, out_len)) { /* a note on a second line was sent as passphrase */
-		explicit_bzero(out, n);
-		fprintf(stderr, "ceremony: the passphrase for %s is not one line (empty, a second line, a NUL or a bare CR)\n",
-			name);
-		return HSMCA_ERR_PARSE;
+	if (passline_len((const uint8_t *)out, n, out_len)) {
+		if (confirm) { /* sealing: a note on a second line would become part of the passphrase */
+			explicit_bzero(out, n);
+			fprintf(stderr, "ceremony: the passphrase for %s is not one line (empty, a second line, a NUL or a "
+					"bare CR)\n", name);
+			return HSMCA_ERR_PARSE;
+		}
+		/* opening: a share sealed before the one-line rule may need the whole file, as then */
+		*out_len = passline_len_legacy((const uint8_t *)out, n);
+		fprintf(stderr, "ceremony: warning: the passphrase for %s is not one line; all of it but the line ends "
+				"at its end is taken, as shares were sealed before 2026-12-07 (a note belongs in another "
+				"file)\n", name);
 	}
 	if (confirm && *out_len < 12) {
 		fprintf(stderr, "ceremony: passphrase for %s is shorter than 12 characters\n", name);
