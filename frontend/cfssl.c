@@ -630,12 +630,18 @@ void cfssl_info(struct worker *w, struct job *j)
 			BIO_free(b);
 			goto out;
 		}
-		struct dbuf u;
+		struct dbuf u; /* built whole: all nine key usages and six EKUs overflowed a fixed buffer */
+		char expiry[40];
 		dbuf_init(&u);
+		dbuf_add(&u, ", \"usages\": [", 13);
 		cfssl_usages(p, &u);
-		snprintf(extra, sizeof(extra), ", \"usages\": [%.*s], \"expiry\": \"%uh\"", (int)u.len,
-			 u.data ? (const char *)u.data : "", p->max_validity_days * 24);
-		cfssl_result(j, cert, extra);
+		snprintf(expiry, sizeof(expiry), "], \"expiry\": \"%uh\"", p->max_validity_days * 24);
+		dbuf_add(&u, expiry, strlen(expiry));
+		dbuf_add_u8(&u, 0);
+		if (u.failed)
+			cfssl_error(j, 500, "out of memory");
+		else
+			cfssl_result(j, cert, (const char *)u.data);
 		dbuf_free(&u);
 		free(cert);
 	} else {
