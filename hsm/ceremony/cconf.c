@@ -113,6 +113,8 @@ static int cer_conf_cb(void *vctx, const char *section, const char *key, const c
 		STR(ocsp_url);
 	else if (!strcmp(key, "ca_issuers_url"))
 		STR(ca_issuers_url);
+	else if (!strcmp(key, "pin_verifier") && !strcmp(v, "none") && ctx->kind == CER_RESPLIT)
+		c->no_pin_verifier = true; /* the resplit then writes the token's first verifier */
 	else if (!strcmp(key, "pin_verifier"))
 		ok = c->has_pin_verifier = conf_value_hex(v, c->pin_verifier, sizeof(c->pin_verifier));
 #undef STR
@@ -124,10 +126,27 @@ static int cer_conf_cb(void *vctx, const char *section, const char *key, const c
  * good (the SO PIN was discarded at init). */
 static int cer_conf_verifier(const struct cer_config *c, char *err)
 {
-	if (!c->has_pin_verifier)
+	if (!c->has_pin_verifier && !c->no_pin_verifier)
 		return CERR("needs pin_verifier (the init's or the last resplit's pin.verifier): without it, shares of "
-			    "another split would be tried on the token, whose PIN locks after a few failed logins");
+			    "another split would be tried on the token, whose PIN locks after a few failed logins (a "
+			    "token made before verifiers: resplit it once with pin_verifier = none)");
 	return 0;
+}
+
+/* A list key of a certificate ceremony (permitted_dns, excluded_dns, policy_oids): no empty item, each of
+ * policy_oids a dotted OID. Checked when the config is read, before any key is generated. */
+static int cer_conf_list(const char *key, const char *v, bool oids, char *err)
+{
+	char item[CER_TEXT_MAX];
+	struct conf_list l = { .p = v };
+	int rc;
+	while ((rc = conf_list_next(&l, item, sizeof(item))) == 1) {
+		ASN1_OBJECT *o = oids ? OBJ_txt2obj(item, 1) : NULL;
+		ASN1_OBJECT_free(o);
+		if (oids && !o)
+			return CERR("%s: %s is not a dotted OID", key, item);
+	}
+	return rc ? CERR("%s: an empty item (\"a,,b\", a comma at the start or end)", key) : 0;
 }
 
 int cer_subject_parse(const char *text, X509_NAME **out)
@@ -183,6 +202,11 @@ static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, cha
 		return CERR("needs issuer_cert and issuer_key_label");
 	if ((kind == CER_ROOT || sub) && c->path_length < 0)
 		return CERR("needs path_length");
+	int rc;
+	if ((rc = cer_conf_list("permitted_dns", c->permitted_dns, false, err)) ||
+	    (rc = cer_conf_list("excluded_dns", c->excluded_dns, false, err)) ||
+	    (rc = cer_conf_list("policy_oids", c->policy_oids, true, err)))
+		return rc;
 	return cer_conf_verifier(c, err);
 }
 

@@ -44,6 +44,7 @@ struct cer_config {
 	char ocsp_url[CER_TEXT_MAX];
 	char ca_issuers_url[CER_TEXT_MAX];
 	bool has_pin_verifier; /* pin_verifier (the init's pin.verifier): checked before the ceremony's C_Login */
+	bool no_pin_verifier;  /* resplit's "pin_verifier = none": a token from before verifiers, one login tried */
 	uint8_t pin_verifier[QUORUM_VERIFIER_LEN];
 	uint8_t sha256[32]; /* of the config file bytes */
 };

@@ -2,7 +2,7 @@
  * ceremony (init, root, intermediate, ocsp, resplit, checkpoint, sign-csr), the rest is the file. A refusal says why. An
  * acceptance keeps what the ceremony relies on before it touches the token: init has a token label, 2 <= m <=
  * n custodians of unique, valid names and no pin_verifier; resplit the same without a label, and a
- * pin_verifier; a certificate ceremony a key label, key type, a subject starting '/', validity within its kind's
+ * pin_verifier or "none"; a certificate ceremony a key label, key type, a subject starting '/', validity within its kind's
  * limit, a pin_verifier, an issuer (but the root), a path length for root, intermediate and sign-csr; sign-csr
  * names no key of its own. */
 #include <stdlib.h>
@@ -41,10 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (unsigned k = 0; k < i; k++)
 				FUZZ_CHECK(strcmp(c->custodians[i], c->custodians[k]) != 0);
 		}
-		FUZZ_CHECK(c->has_pin_verifier == (kind == CER_RESPLIT));
+		FUZZ_CHECK(kind == CER_RESPLIT ? c->has_pin_verifier != c->no_pin_verifier
+					       : !c->has_pin_verifier && !c->no_pin_verifier);
 	} else {
 		FUZZ_CHECK(kind == CER_SIGN_CSR ? !c->key_label[0] && !c->key_type : c->key_label[0] && c->key_type);
-		FUZZ_CHECK(c->subject[0] == '/' && c->has_pin_verifier);
+		FUZZ_CHECK(c->subject[0] == '/' && c->has_pin_verifier && !c->no_pin_verifier);
 		FUZZ_CHECK(c->validity_days > 0 && c->validity_days <= max_days[kind]);
 		FUZZ_CHECK(kind == CER_ROOT || (c->issuer_cert[0] && c->issuer_key_label[0]));
 		FUZZ_CHECK((kind != CER_ROOT && kind != CER_INTERMEDIATE && kind != CER_SIGN_CSR) || c->path_length >= 0);

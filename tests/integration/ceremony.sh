@@ -146,10 +146,10 @@ open(sys.argv[2], "w").write("-----BEGIN CERTIFICATE REQUEST-----\n" + "\n".join
 PY
 openssl req -new -newkey rsa:1024 -nodes -keyout "$T/weak.key" -subj "/CN=weak" -out "$T/weak.csr" 2>/dev/null
 for r in "bad:signature" "weak:key"; do
-	# shellcheck disable=SC2046
+	# a share that does not exist: had it been read (the login), its refusal would be said
 	expect_rc 1 "$CEREMONY" sign-csr --module "$SOFTHSM_MODULE" --config "$T/ext.conf" --csr "$T/${r%%:*}.csr" \
-		--out "$T/ca/ext-${r%%:*}.pem" $(shares_args alice carol erin)
-	grep -q "request $T/${r%%:*}.csr refused: .*${r#*:}" <<<"$OUT" && ! grep -q 'custodian_present\|login' <<<"$OUT" \
+		--out "$T/ca/ext-${r%%:*}.pem" --share "$T/no-such.share" --passphrase-file "$T/pass/alice.pass"
+	grep -q "request $T/${r%%:*}.csr refused: .*${r#*:}" <<<"$OUT" && ! grep -q 'no-such.share' <<<"$OUT" \
 		|| fail "sign-csr of the ${r%%:*} request: $OUT"
 	[ ! -e "$T/ca/ext-${r%%:*}.pem" ] || fail "a certificate for the ${r%%:*} request"
 done
@@ -184,23 +184,37 @@ for subj in '/CN=x/' '/CN=x//O=y' '/O=Acme/'; do
 done
 refused_conf root x "line 3: '#' after the start of the line" "a '#' in the subject" \
 	'key_label = x' 'key_type = p256' 'subject = /O=Acme #2/CN=x' 'validity_days = 10' 'path_length = 0'
-refused_conf intermediate y 'an empty name' "permitted_dns with an empty name" \
+refused_conf intermediate y 'permitted_dns: an empty item' "permitted_dns with an empty name" \
 	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 100' 'path_length = 0' "issuer_cert = $T/ca/root.pem" \
 	'issuer_key_label = root' 'permitted_dns = a.example.com,,b.example.com'
+refused_conf root x 'policy_oids: not-an-oid is not a dotted OID' "policy_oids with a word" \
+	'key_label = x' 'key_type = p256' 'subject = /CN=x' 'validity_days = 10' 'path_length = 0' 'policy_oids = 1.2.3, not-an-oid'
+refused_conf root x 'policy_oids: an empty item' "policy_oids with an empty item" \
+	'key_label = x' 'key_type = p256' 'subject = /CN=x' 'validity_days = 10' 'path_length = 0' 'policy_oids = 1.2.3,,1.2.4'
 printf 'token_label = t5\ncustodians = alice,,bob, carol\nthreshold = 2\n' > "$T/init5.conf"
 mkdir -p "$T/fifth"
 expect_rc 1 "$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init5.conf" --out "$T/fifth" --passphrase-dir "$T/pass" \
 	--scrypt-log-n $LOGN
 grep -q 'custodians: an empty name' <<<"$OUT" || fail "custodians with an empty name: $OUT"
 pass "a subject with an empty part, a list with an empty item and a '#' in a value are refused"
-# a custodian's passphrase file with a note on a second line: refused, not taken into the passphrase
+# a custodian's passphrase file with a note on a second line: sealing a share under it is refused (it became
+# part of the passphrase); opening, it is read as shares were sealed before, and said so
 printf '%s\nkept in the blue safe\n' "$(cat "$T/pass/carol.pass")" > "$T/carol-note.pass"
+mkdir -p "$T/notepass" "$T/notes"
+for n in alice bob carol; do cp "$T/pass/$n.pass" "$T/notepass/"; done
+cp "$T/carol-note.pass" "$T/notepass/carol.pass"
+printf 'token_label = notes\ncustodians = alice, bob, carol\nthreshold = 2\n' > "$T/notes.conf"
+expect_rc 1 "$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/notes.conf" --out "$T/notes" --passphrase-dir "$T/notepass" \
+	--scrypt-log-n $LOGN
+grep -q 'the passphrase for carol is not one line' <<<"$OUT" || fail "sealing under a passphrase file of two lines: $OUT"
+[ ! -e "$T/notes/alice.share" ] || fail "shares written under a refused passphrase"
 expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/onote.pem" \
 	--share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass" \
 	--share "$T/shares/carol.share" --passphrase-file "$T/carol-note.pass" \
 	--share "$T/shares/erin.share" --passphrase-file "$T/pass/erin.pass"
-grep -q 'the passphrase for .*carol.share is not one line' <<<"$OUT" || fail "a passphrase file of two lines: $OUT"
-pass "a passphrase file of two lines is refused, not sent as one passphrase"
+grep -q 'warning: the passphrase for .*carol.share is not one line' <<<"$OUT" && grep -q 'carol.share refused' <<<"$OUT" \
+	|| fail "opening with a passphrase file of two lines: $OUT"
+pass "a passphrase file of two lines seals no share; opening one, it is read as before and said so"
 # name constraints longer than the extension's 1,536-byte buffer were cut in the middle (a permitted name
 # became another domain, the excluded ones after it were dropped) and the certificate was made anyway; a URL
 # with a comma added a name of its own to the extension
@@ -357,6 +371,20 @@ printf 'key_label = r4\nkey_type = p256\nsubject = /CN=fourth root\nvalidity_day
 	--passphrase-file "$T/pass3/alice.pass" --share "$T/fourth/carol.share" --passphrase-file "$T/pass3/carol.pass" \
 	> "$T/r4.log" 2>&1 || fail "the kept shares do not open the token: $(cat "$T/r4.log")"
 pass "a failure after C_InitToken keeps the shares written and says the token is initialised; they open it"
+# a token with no pin.verifier (made before verifiers): a resplit with pin_verifier = none logs in once and
+# writes its first; no other ceremony takes none
+mkdir -p "$T/fourth-new"
+printf 'custodians = alice, bob, carol\nthreshold = 2\npin_verifier = none\n' > "$T/resplit4.conf"
+"$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit4.conf" --out "$T/fourth-new" --passphrase-dir "$T/pass3" \
+	--scrypt-log-n $LOGN --share "$T/fourth/alice.share" --passphrase-file "$T/pass3/alice.pass" \
+	--share "$T/fourth/carol.share" --passphrase-file "$T/pass3/carol.pass" > "$T/resplit4.log" 2>&1 \
+	|| fail "resplit with pin_verifier = none: $(cat "$T/resplit4.log")"
+grep -qx '[0-9a-f]\{64\}' "$T/fourth-new/pin.verifier" || fail "no verifier after resplit with none"
+sed -i 's/^pin_verifier = .*/pin_verifier = none/' "$T/r4.conf"
+expect_rc 1 "$CEREMONY" root --module "$SOFTHSM_MODULE" --config "$T/r4.conf" --out "$T/r4b.pem" --share "$T/fourth-new/alice.share" \
+	--passphrase-file "$T/pass3/alice.pass" --share "$T/fourth-new/carol.share" --passphrase-file "$T/pass3/carol.pass"
+grep -q 'bad value for pin_verifier' <<<"$OUT" || fail "pin_verifier = none in a certificate ceremony: $OUT"
+pass "pin_verifier = none: a resplit gives a token without a verifier its first; a certificate ceremony refuses none"
 
 # re-split: 2-of-3 among new custodians; the old shares stop working
 mkdir -p "$T/new" "$T/newpass"
