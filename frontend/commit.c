@@ -206,6 +206,8 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 		log_event("error", "commit_db_unavailable", "why=\"%s\"", err);
 	else if ((rc = db_ensure(c->db)) != 0) /* a batch is a unit of work: replace a dropped connection */
 		log_event("error", "commit_db_unavailable", "why=\"%s\"", db_errmsg(c->db));
+	else /* a signer process the signing thread met since: who unsealed it (nothing to do, nearly always) */
+		(void)signerfit_record_unsealed(c->db);
 	for (struct commit_item *i = batch; i; i = i->next)
 		all_batchable = all_batchable && i->kind != COMMIT_ONE;
 	if (!rc && all_batchable) {

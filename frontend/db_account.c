@@ -54,7 +54,7 @@ static int db_account_name_check(struct db *db, const char *name)
 
 bool db_account_name_reserved(const char *name)
 {
-	static const char *const reserved[] = { "-", "bootstrap", "cli", "config", "expiry", "recovery" };
+	static const char *const reserved[] = { "-", "bootstrap", "cli", "config", "expiry", "recovery", "signer" };
 	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
 		if (!strcmp(name, reserved[i]))
 			return true;

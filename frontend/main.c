@@ -444,6 +444,7 @@ static int fe_run(const struct fe_args *args)
 		return 1;
 	}
 	atomic_store(&a.profiles_recorded, true); /* the account watch compares them with the record from now on */
+	(void)signerfit_record_unsealed(w.db); /* who unsealed the signer, if its HELLO said (logged on failure) */
 	if (a.has_intent_key_accept) { /* a rotation: account and API key rows move to the new key */
 		unsigned resealed = 0;
 		const struct db_reseal_cb cb = { fe_resealed, NULL };

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "db.h"
 #include "log.h"
 #include "pinwire.h"
 #include "profcheck.h"
@@ -19,6 +21,13 @@ static pthread_mutex_t signerfit_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t signerfit_seen[SHA256_DIGEST_LENGTH]; /* under signerfit_mu: the HELLO reply checked last */
 static bool signerfit_have;                           /* under signerfit_mu */
 static atomic_int signerfit_bad = -1;
+/* The signer's unseal record (pinwire_unsealed) seen in a HELLO reply and not yet on the audit log, and the
+ * instance recorded last: under signerfit_unseal_mu */
+static pthread_mutex_t signerfit_unseal_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pinwire_unsealed signerfit_unseal_pending;
+static uint8_t signerfit_unseal_done[PINWIRE_INSTANCE_LEN];
+static bool signerfit_unseal_have_done;
+static atomic_bool signerfit_unseal_any; /* a record may be pending: the committer asks at every batch */
 
 int signerfit_unfit(void)
 {
@@ -68,6 +77,16 @@ static int signerfit_eval(const struct app *a, const struct dbuf *reply, const c
 			  reply->len);
 		rc = HSMCA_ERR_PARSE;
 		goto out;
+	}
+	if (h->unsealed.has) { /* a signer process this frontend has not put on the record yet: pending */
+		pthread_mutex_lock(&signerfit_unseal_mu);
+		if (!(signerfit_unseal_have_done &&
+		      !memcmp(signerfit_unseal_done, h->unsealed.instance, sizeof(signerfit_unseal_done))))
+		{
+			signerfit_unseal_pending = h->unsealed;
+			atomic_store(&signerfit_unseal_any, true);
+		}
+		pthread_mutex_unlock(&signerfit_unseal_mu);
 	}
 	for (unsigned i = 0; i < h->n; i++)
 		keys[i] = (struct profcheck_key){ h->k[i].label, h->k[i].label, &h->k[i].pin };
@@ -172,4 +191,63 @@ int signerfit_open(struct sgn_client *c, const struct app *a, const char *socket
 		signerfit_recheck(a, &hello);
 	dbuf_free(&hello);
 	return rc;
+}
+
+/* The record's details: {"token", "unsealed_at" (UTC), "custodians": [{"name", "share"}]}; names and the
+ * serial are of characters JSON takes as they are (pinwire_unsealed's rules). */
+static void signerfit_unseal_details(const struct pinwire_unsealed *u, struct dbuf *out)
+{
+	char when[32], part[PINWIRE_NAME_MAX + 48];
+	struct tm tm;
+	time_t t = (time_t)u->at;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(part, sizeof(part), "{\"token\": \"%s\", \"unsealed_at\": \"%s\", \"custodians\": [", u->token, when);
+	dbuf_add(out, part, strlen(part));
+	for (unsigned i = 0; i < u->n; i++) {
+		snprintf(part, sizeof(part), "%s{\"name\": \"%s\", \"share\": %u}", i ? ", " : "", u->custodian[i],
+			 (unsigned)u->share[i]);
+		dbuf_add(out, part, strlen(part));
+	}
+	dbuf_add(out, "]}", 3); /* with its NUL */
+}
+
+int signerfit_record_unsealed(struct db *db)
+{
+	static const char *const actions[] = { "signer.unsealed" };
+	struct pinwire_unsealed u;
+	char object[2 * PINWIRE_INSTANCE_LEN + 1], last[DB_NAME_MAX], sha[65];
+	struct dbuf details;
+	if (!atomic_load(&signerfit_unseal_any))
+		return 0;
+	pthread_mutex_lock(&signerfit_unseal_mu);
+	u = signerfit_unseal_pending;
+	pthread_mutex_unlock(&signerfit_unseal_mu);
+	if (!u.has)
+		return 0;
+	span_hex(u.instance, sizeof(u.instance), object);
+	dbuf_init(&details);
+	signerfit_unseal_details(&u, &details);
+	/* once per signer process on the log, whichever frontend saw it first (another may have, or this one
+	 * before a restart) */
+	int rc = details.failed ? HSMCA_ERR_NOMEM : db_audit_last_sha256(db, object, actions, 1, last, sha);
+	if (!rc && !last[0])
+		rc = db_audit_append(db, "signer", "signer.unsealed", object, (const char *)details.data);
+	dbuf_free(&details);
+	if (rc) {
+		log_event("warn", "signer_unseal_unrecorded", "instance=%s why=\"%s\" (tried again on the next "
+			  "connection to the signer)", object, rc == HSMCA_ERR_NOMEM ? "out of memory" : db_errmsg(db));
+		return rc;
+	}
+	pthread_mutex_lock(&signerfit_unseal_mu);
+	if (!memcmp(signerfit_unseal_pending.instance, u.instance, sizeof(u.instance))) {
+		signerfit_unseal_pending.has = false;
+		atomic_store(&signerfit_unseal_any, false);
+	}
+	memcpy(signerfit_unseal_done, u.instance, sizeof(u.instance));
+	signerfit_unseal_have_done = true;
+	pthread_mutex_unlock(&signerfit_unseal_mu);
+	if (!last[0])
+		log_event("info", "signer_unseal_recorded", "instance=%s token=%s custodians=%u", object, u.token, u.n);
+	return 0;
 }

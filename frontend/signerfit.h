@@ -12,6 +12,7 @@
 #define HSMCA_SIGNERFIT_H
 
 #include "app.h"
+#include "db.h"
 #include "der.h"
 #include "err.h"
 #include "sgn_client.h"
@@ -31,6 +32,12 @@ void signerfit_recheck(const struct app *a, const struct dbuf *reply);
 /* Any thread: sgn_client_open_timeout with a HELLO, whose reply, when a is not NULL, goes to
  * signerfit_recheck. The same return and state of c. */
 int signerfit_open(struct sgn_client *c, const struct app *a, const char *socket, unsigned timeout_ms) HSMCA_WUR;
+
+/* Puts the unseal record of a signer process seen in a HELLO reply since (who unsealed it, when, the token) on
+ * the audit log, once: action signer.unsealed, actor signer, object the process's random id. 0 (also when there
+ * is nothing to record, or the log has it already), or the database's error (logged; tried again on the next
+ * call). Any thread with its own db, outside a transaction. */
+int signerfit_record_unsealed(struct db *db);
 
 /* The profiles that did not fit the signer's keys at the last check (each counted once, whatever its
  * mismatches); -1 when none was possible (no answer, no pins, out of memory). */

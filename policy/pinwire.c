@@ -171,6 +171,91 @@ static bool pw_pin_parse(struct span in, struct policy_profile *p)
 	return p->leaf_pinned || (!p->n_leaf_dns && !p->n_leaf_ip);
 }
 
+static bool pw_name_ok(struct span s, size_t max, bool custodian)
+{
+	if (s.len == 0 || s.len > max)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		uint8_t c = s.data[i];
+		bool ok = custodian ? (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+					      c == '.' || c == '_' || c == '-'
+				    : c > 0x20 && c < 0x7f;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* The record's rules (pinwire.h); the custodians' names and share indexes distinct. */
+static bool pw_unsealed_ok(const struct pinwire_unsealed *u)
+{
+	if (u->n == 0 || u->n > PINWIRE_CUSTODIANS_MAX ||
+	    !pw_name_ok(span_make(u->token, strnlen(u->token, sizeof(u->token))), PINWIRE_SERIAL_MAX, false))
+		return false;
+	for (unsigned i = 0; i < u->n; i++) {
+		if (u->share[i] == 0 ||
+		    !pw_name_ok(span_make(u->custodian[i], strnlen(u->custodian[i], sizeof(u->custodian[i]))),
+				PINWIRE_NAME_MAX, true))
+			return false;
+		for (unsigned j = 0; j < i; j++)
+			if (u->share[j] == u->share[i] || !strcmp(u->custodian[j], u->custodian[i]))
+				return false;
+	}
+	return true;
+}
+
+void pinwire_hello_add_unsealed(struct dbuf *out, const struct pinwire_unsealed *u)
+{
+	if (!u->has || !pw_unsealed_ok(u)) {
+		out->failed = true;
+		return;
+	}
+	dbuf_add(out, u->instance, sizeof(u->instance));
+	for (int sh = 56; sh >= 0; sh -= 8)
+		dbuf_add_u8(out, (uint8_t)(u->at >> sh));
+	dbuf_add_u8(out, (uint8_t)u->n);
+	for (unsigned i = 0; i < u->n; i++) {
+		size_t l = strlen(u->custodian[i]);
+		dbuf_add_u8(out, (uint8_t)l);
+		dbuf_add(out, u->custodian[i], l);
+		dbuf_add_u8(out, u->share[i]);
+	}
+	size_t tl = strlen(u->token);
+	dbuf_add_u8(out, (uint8_t)tl);
+	dbuf_add(out, u->token, tl);
+}
+
+static bool pw_unsealed_parse(struct span in, struct pinwire_unsealed *u)
+{
+	struct span s;
+	uint8_t n, b;
+	if (in.len < sizeof(u->instance))
+		return false;
+	memcpy(u->instance, in.data, sizeof(u->instance));
+	in.data += sizeof(u->instance);
+	in.len -= sizeof(u->instance);
+	for (int i = 0; i < 8; i++) {
+		if (!span_get_u8(&in, &b))
+			return false;
+		u->at = u->at << 8 | b;
+	}
+	if (!span_get_u8(&in, &n) || n == 0 || n > PINWIRE_CUSTODIANS_MAX)
+		return false;
+	for (u->n = 0; u->n < n; u->n++) {
+		if (!span_get_u8_prefixed(&in, &s) || !pw_name_ok(s, PINWIRE_NAME_MAX, true) ||
+		    !span_get_u8(&in, &u->share[u->n]))
+			return false;
+		memcpy(u->custodian[u->n], s.data, s.len);
+		u->custodian[u->n][s.len] = 0;
+	}
+	if (!span_get_u8_prefixed(&in, &s) || !pw_name_ok(s, PINWIRE_SERIAL_MAX, false) || in.len != 0)
+		return false;
+	memcpy(u->token, s.data, s.len);
+	u->token[s.len] = 0;
+	u->has = true;
+	return pw_unsealed_ok(u);
+}
+
 static bool pw_hello_parse(struct span in, struct pinwire_hello *out)
 {
 	uint8_t n, ops;
@@ -190,7 +275,7 @@ static bool pw_hello_parse(struct span in, struct pinwire_hello *out)
 			if (!strcmp(out->k[j].label, k->label))
 				return false;
 	}
-	return in.len == 0;
+	return in.len == 0 || pw_unsealed_parse(in, &out->unsealed);
 }
 
 bool pinwire_hello_parse(struct span body, struct pinwire_hello *out)

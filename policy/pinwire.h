@@ -23,11 +23,31 @@ struct pinwire_key {
 	struct policy_profile pin; /* the certificate fields only; the others zero */
 };
 
+#define PINWIRE_CUSTODIANS_MAX 16 /* CER_MAX_CUSTODIANS */
+#define PINWIRE_NAME_MAX 64       /* SEAL_NAME_MAX */
+#define PINWIRE_SERIAL_MAX 16     /* P11_SERIAL_MAX */
+#define PINWIRE_INSTANCE_LEN 16
+
+/* Who unsealed the signer that answers, for the frontend's audit log ("signer.unsealed"): a random id of this
+ * signer process, when (seconds since the epoch), the token's serial and each custodian present with the index
+ * of their share. Names as the ceremony gives them (1..PINWIRE_NAME_MAX of A-Z a-z 0-9 . _ -), distinct; share
+ * indexes 1..255, distinct; the serial 1..PINWIRE_SERIAL_MAX printable bytes without space. */
+struct pinwire_unsealed {
+	bool has;
+	uint8_t instance[PINWIRE_INSTANCE_LEN];
+	uint64_t at;
+	unsigned n;
+	char custodian[PINWIRE_CUSTODIANS_MAX][PINWIRE_NAME_MAX + 1];
+	uint8_t share[PINWIRE_CUSTODIANS_MAX];
+	char token[PINWIRE_SERIAL_MAX + 1];
+};
+
 /* A parsed HELLO reply. Large (about 64 KiB): allocate it, do not put it on a stack. */
 struct pinwire_hello {
 	uint16_t version;
 	unsigned n;
 	struct pinwire_key k[PINWIRE_KEYS_MAX];
+	struct pinwire_unsealed unsealed; /* after the keys, if the reply carries it */
 };
 
 /* A pinned name (ca_permitted, leaf_permitted DNS:NAME) as the signer's config accepts it: s[0..len) non-empty,
@@ -42,12 +62,16 @@ void pinwire_pin_encode(struct dbuf *out, const struct policy_profile *pin);
  * would refuse fails out (dbuf.failed). */
 void pinwire_hello_start(struct dbuf *out, unsigned n_keys);
 void pinwire_hello_add_key(struct dbuf *out, const char *label, uint8_t ops, const struct policy_profile *pin);
+/* After the keys, the unseal record (u->has): instance, u64 at, u8 n, then per custodian a u8-prefixed name
+ * and u8 share index, then the u8-prefixed token serial. What the parser would refuse fails out. */
+void pinwire_hello_add_unsealed(struct dbuf *out, const struct pinwire_unsealed *u);
 
 /* Parses exactly body (nothing may follow) into out, zeroed first: version FRAME_VERSION, at most
  * PINWIRE_KEYS_MAX keys with distinct labels of 1..FRAME_LABEL_MAX printable ASCII bytes, known operation bits,
  * and pins within the bounds the signer's config holds its own to (counts, lengths, names as pinwire_dns_ok,
- * ranges with no bits past their prefix, a well-formed ca_dn, lists only under their pinned flag). False, with
- * out zeroed, if anything is off. */
+ * ranges with no bits past their prefix, a well-formed ca_dn, lists only under their pinned flag); then, if
+ * bytes are left, exactly one unseal record (struct pinwire_unsealed's rules). False, with out zeroed, if
+ * anything is off. */
 bool pinwire_hello_parse(struct span body, struct pinwire_hello *out);
 
 #endif

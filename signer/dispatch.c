@@ -39,6 +39,8 @@ static enum sgn_verdict sgn_hello(struct sgn_worker *w, struct sgn_conn *c, cons
 						p->allow_checkpoint << 3),
 				      p);
 	}
+	if (st->unsealed.has) /* who unsealed this process: the frontend's audit log records it */
+		pinwire_hello_add_unsealed(&body, &st->unsealed);
 	if (body.failed) {
 		dbuf_free(&body);
 		return SGN_CLOSE;

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "p11.h"
+#include "pinwire.h"
 #include "policy.h"
 
 struct sgn_key {
@@ -50,6 +51,7 @@ struct sgn_state {
 	unsigned n_workers;
 	struct sgn_worker workers[SGN_MAX_WORKERS];
 	int listen_fd;
+	struct pinwire_unsealed unsealed; /* who unsealed this process, set once before the workers start: HELLO */
 	pthread_barrier_t started; /* workers have run their thread set-up (rseq, robust list) */
 	pthread_barrier_t start;   /* workers wait here until the sandbox is in place */
 };

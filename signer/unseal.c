@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "frame.h"
 #include "log.h"
 #include "quorum.h"
@@ -73,6 +75,37 @@ static void sgn_unseal_status(struct sgn_unseal *u, char *text, size_t len)
 		snprintf(text, len, "sealed: %u of %u shares presented (token %s)", u->q.count, u->q.m, u->q.serial);
 }
 
+/* Who unsealed this process, for the HELLO reply (the frontend puts it on its audit log): a random id of
+ * this process, the time, the token and each custodian with their share's index. Left out (has false) if
+ * the random id cannot be had or a name would not travel (pinwire_unsealed's rules). */
+static void sgn_unseal_record(struct sgn_unseal *u)
+{
+	struct pinwire_unsealed *r = &u->st->unsealed;
+	_Static_assert(SEAL_NAME_MAX <= PINWIRE_NAME_MAX && SHAMIR_SHARES_MAX_Q <= 255, "custodians travel whole");
+	memset(r, 0, sizeof(*r));
+	if (RAND_bytes(r->instance, sizeof(r->instance)) != 1 || u->q.count > PINWIRE_CUSTODIANS_MAX ||
+	    strlen(u->q.serial) > PINWIRE_SERIAL_MAX)
+		goto skip;
+	r->at = (uint64_t)time(NULL);
+	r->n = u->q.count;
+	snprintf(r->token, sizeof(r->token), "%s", u->q.serial);
+	for (unsigned i = 0; i < u->q.count; i++) {
+		snprintf(r->custodian[i], sizeof(r->custodian[i]), "%s", u->q.custodians[i]);
+		r->share[i] = u->q.xs[i];
+	}
+	r->has = true;
+	struct dbuf probe; /* what would not parse is not sent: the HELLO reply would fail whole */
+	dbuf_init(&probe);
+	pinwire_hello_add_unsealed(&probe, r);
+	r->has = !probe.failed;
+	dbuf_free(&probe);
+	if (r->has)
+		return;
+skip:
+	memset(r, 0, sizeof(*r));
+	log_event("warn", "unseal_record_unsent", "why=\"the unseal record cannot be sent to the frontend\"");
+}
+
 static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
 {
 	struct span share, pass;
@@ -114,6 +147,7 @@ static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
 		return quorum_init(&u->q, u->st->token.serial);
 	}
 	log_event("info", "unsealed", "token=%s custodians=%u", u->q.serial, u->q.count);
+	sgn_unseal_record(u);
 	sgn_unseal_reply(fd, f->req_id, 1, "unsealed");
 	u->done = true;
 	return 0;

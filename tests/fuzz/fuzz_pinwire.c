@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		loaded = true;
 	}
 	if (!pinwire_hello_parse(span_make(data, size), &h)) {
-		FUZZ_CHECK(h.n == 0 && h.version == 0 && h.k[0].label[0] == 0);
+		FUZZ_CHECK(h.n == 0 && h.version == 0 && h.k[0].label[0] == 0 && !h.unsealed.has && h.unsealed.n == 0);
 		return 0;
 	}
 	FUZZ_CHECK(h.version == FRAME_VERSION && h.n <= PINWIRE_KEYS_MAX);
@@ -79,6 +79,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_pinwire_names(p->leaf_dns, p->n_leaf_dns, p->leaf_ip, p->n_leaf_ip);
 		pinwire_hello_add_key(&b, k->label, k->ops, p);
 		keys[i] = (struct profcheck_key){ k->label, k->label, p };
+	}
+	if (h.unsealed.has) { /* the unseal record: within its rules, and written again byte for byte */
+		const struct pinwire_unsealed *u = &h.unsealed;
+		FUZZ_CHECK(u->n >= 1 && u->n <= PINWIRE_CUSTODIANS_MAX && u->token[0]);
+		for (unsigned i = 0; i < u->n; i++) {
+			FUZZ_CHECK(u->share[i] != 0 && u->custodian[i][0]);
+			for (unsigned j = 0; j < i; j++)
+				FUZZ_CHECK(u->share[j] != u->share[i] && strcmp(u->custodian[j], u->custodian[i]) != 0);
+		}
+		pinwire_hello_add_unsealed(&b, u);
 	}
 	FUZZ_CHECK(!b.failed && b.len == size && memcmp(b.data, data, size) == 0);
 	dbuf_free(&b);

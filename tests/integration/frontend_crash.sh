@@ -84,6 +84,16 @@ old_n=$(($(signed_in "$T/signer-1.log") - old0)); new_n=$(signed_in "$T/signer.l
 [ "$new_n" -ge 10 ] || fail "the burst did not go on after the restart: the new signer signed $new_n"
 wait_no_pending
 check_db
+# who unsealed each signer process is on the audit log, once per process (the frontend's restart meets the
+# first again), from its HELLO reply: the first by alice, bob and carol, the restarted one by bob, dave, erin
+unseals() { pg_psql "$T/pg" owner -c "select string_agg(actor || ':' || (select string_agg(c->>'name' || '#' || (c->>'share'), ',')
+	from jsonb_array_elements(details::jsonb->'custodians') c), ' ' order by id) from audit_log where action = 'signer.unsealed'"; }
+want_unseals='signer:alice#1,bob#2,carol#3 signer:bob#2,dave#4,erin#5'
+for _ in $(seq 100); do [ "$(unseals)" = "$want_unseals" ] && break; sleep 0.1; done
+[ "$(unseals)" = "$want_unseals" ] || fail "the signer's unseals on the audit log: $(unseals)"
+[ "$(pg_psql "$T/pg" owner -c "select count(distinct object) from audit_log where action = 'signer.unsealed' and details::jsonb->>'token' <> ''")" = 2 ] \
+	|| fail "the two signer processes are not told apart"
+pass "each signer process's unseal (custodians, shares, token) is on the audit log once"
 pg_psql "$T/pg" owner -c "select serial_hex || ' ' || encode(der, 'hex') from certificates where status = 'issued'" > "$T/issued-der"
 # every 201 carries a certificate the database holds as issued (same DER); every other answer is a clean error
 # (503 or 502 with a JSON error body; a 503 that names a recorded certificate: that one is issued now) or a lost

@@ -95,6 +95,44 @@ static void test_round_trip(void)
 	dbuf_free(&b);
 }
 
+/* the unseal record after the keys: parsed whole, written again byte for byte; a broken one refused whole */
+static void test_unsealed(void)
+{
+	struct pinwire_unsealed u = { .has = true, .at = 1796000000, .n = 3, .token = "50a99f5deed41a61" };
+	static const char *const names[] = { "alice", "bob", "carol" };
+	for (unsigned i = 0; i < 3; i++) {
+		strcpy(u.custodian[i], names[i]);
+		u.share[i] = (uint8_t)(i + 1);
+	}
+	memset(u.instance, 0xa5, sizeof(u.instance));
+	struct dbuf b, again;
+	pw_build(&b, &pw_conf);
+	pinwire_hello_add_unsealed(&b, &u);
+	CHECK(!b.failed && pinwire_hello_parse(span_make(b.data, b.len), &pw_h));
+	CHECK(pw_h.n == 3 && pw_h.unsealed.has && pw_h.unsealed.n == 3 && pw_h.unsealed.at == 1796000000);
+	CHECK(!strcmp(pw_h.unsealed.custodian[2], "carol") && pw_h.unsealed.share[2] == 3 &&
+	      !strcmp(pw_h.unsealed.token, "50a99f5deed41a61") && pw_h.unsealed.instance[15] == 0xa5);
+	pw_build(&again, &pw_conf);
+	pinwire_hello_add_unsealed(&again, &pw_h.unsealed);
+	CHECK(again.len == b.len && !memcmp(again.data, b.data, b.len));
+	dbuf_free(&again);
+	for (size_t n = b.len - 1; n > b.len - 40; n--) /* a record cut short */
+		CHECKF(!pinwire_hello_parse(span_make(b.data, n), &pw_h) && !pw_h.unsealed.has, "cut at %zu", n);
+	dbuf_free(&b);
+	/* what the parser would refuse, the builder does not write */
+	struct pinwire_unsealed bad[4] = { u, u, u, u };
+	strcpy(bad[0].custodian[1], "alice");   /* a name twice */
+	bad[1].share[2] = 1;                      /* a share index twice */
+	strcpy(bad[2].custodian[0], "al ice");   /* a space */
+	bad[3].n = 0;                             /* nobody */
+	for (unsigned i = 0; i < 4; i++) {
+		pw_build(&b, &pw_conf);
+		pinwire_hello_add_unsealed(&b, &bad[i]);
+		CHECKF(b.failed, "bad record %u written", i);
+		dbuf_free(&b);
+	}
+}
+
 /* the reply of one key "k" with pin p (and ops), as bytes */
 static bool pw_one(const struct policy_profile *p, const char *label, uint8_t ops, struct dbuf *b)
 {
@@ -245,6 +283,7 @@ int main(void)
 		return 1;
 	}
 	test_round_trip();
+	test_unsealed();
 	test_refusals();
 	test_profcheck_over_wire();
 	return check_done("unit_pinwire");
