@@ -437,21 +437,22 @@ kill "$SLOW" 2>/dev/null || true; wait "$SLOW" 2>/dev/null || true
 [ "$core" = "0 0" ] || fail "the ceremony may dump core: limit '$core'"
 pass "the ceremony runs with no core file (RLIMIT_CORE 0, not dumpable)"
 
+# ocsp_new ARGS...: an OCSP ceremony of $T/ocsp.conf with the resplit's shares of grace and heidi
+ocsp_new() {
+	"$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" \
+		--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
+		--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" "$@"
+}
 # a transcript that cannot be written is found before anything is generated: no certificate, no key left
 # behind, and the same ceremony runs once the path is free (it used to write the certificate, fail on the
 # transcript and destroy the key: a signed CA certificate with no record)
 sed -i 's/key_label = ocsp3/key_label = ocsp6/' "$T/ocsp.conf"
 touch "$T/ca/o6.pem.transcript"
-expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o6.pem" \
-	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
-	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass"
+expect_rc 1 ocsp_new --out "$T/ca/o6.pem"
 grep -q 'transcripts are never overwritten' <<<"$OUT" || fail "refusal does not name the transcript: $OUT"
 [ ! -e "$T/ca/o6.pem" ] || fail "a certificate was written although its transcript could not be"
 rm "$T/ca/o6.pem.transcript"
-"$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o6.pem" \
-	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
-	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" > /dev/null 2>&1 \
-	|| fail "the same ceremony once the transcript path is free (a key left behind?)"
+ocsp_new --out "$T/ca/o6.pem" > /dev/null 2>&1 || fail "the same ceremony once the transcript path is free (a key left behind?)"
 "$CEREMONY" verify --transcript "$T/ca/o6.pem.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "o6 transcript"
 pass "an existing transcript stops a ceremony before any key or certificate; with the path free it runs"
 
@@ -462,9 +463,7 @@ pass "an existing transcript stops a ceremony before any key or certificate; wit
 sed -i 's/key_label = ocsp6/key_label = ocsp8/' "$T/ocsp.conf"
 o8_refused() { # o8_refused WANT WHAT EXTRA-ARGS...: exit 1 saying WANT, no certificate, no key ocsp8
 	local want=$1 what=$2; shift 2
-	expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" \
-		--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
-		--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" "$@"
+	expect_rc 1 ocsp_new "$@"
 	grep -q -- "$want" <<<"$OUT" || fail "$what: $OUT"
 	[ ! -e "$T/ca/o8.pem" ] || fail "$what: a certificate was left at --out"
 }
@@ -478,10 +477,7 @@ o8_refused 'nowhere is not a writable directory' "certificate in a missing direc
 ln -s "$T/nowhere/o8.pem" "$T/ca/o8.pem"
 o8_refused 'certificate .*o8.pem exists' "dangling --out" --out "$T/ca/o8.pem"
 rm "$T/ca/o8.pem"
-"$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o8.pem" \
-	--share "$T/new/grace.share" --passphrase-file "$T/newpass/grace.pass" \
-	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" > /dev/null 2>&1 \
-	|| fail "o8 once its paths are free (a key left behind?)"
+ocsp_new --out "$T/ca/o8.pem" > /dev/null 2>&1 || fail "o8 once its paths are free (a key left behind?)"
 "$CEREMONY" verify --transcript "$T/ca/o8.pem.transcript" --pubkey "$T/shares/audit.pem" >/dev/null || fail "o8 transcript"
 pass "a dangling symlink or a missing directory at an output stops a ceremony before any key or certificate"
 

@@ -120,14 +120,19 @@ wait "$IMPOSTOR" || fail "the impostor did not finish"
 pass "the unseal CLI sends nothing to a control socket in a directory other users may write to"
 # the same one level up: the socket's own directory is the impostor's and closed, but it sits in a directory
 # anyone may write to (not sticky), where another user can move the signer's directory aside for theirs
+# impostor_refused DIR CONTROL OPEN WHAT: another user's socket served in DIR, reached as CONTROL, gets nothing
+# from the CLI, which names OPEN as the directory anyone may write to
+impostor_refused() {
+	impostor "$1"
+	expect_rc 1 "$SIGNER" unseal --control "$2" --share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass"
+	grep -q "unseal: $3 (above the control socket) is writable by other users" <<<"$OUT" || fail "$4: $OUT"
+	wait "$IMPOSTOR" || fail "$4: the impostor did not finish"
+	[ -e "$1/got" ] && [ ! -s "$1/got" ] || fail "$4: the impostor got $(wc -c < "$1/got" 2>/dev/null) bytes"
+}
 mkdir -m 0777 "$T/open"
 mkdir -m 0755 "$T/open/run"
 chown "$HSM_USER" "$T/open/run"
-impostor "$T/open/run"
-expect_rc 1 "$SIGNER" unseal --control "$T/open/run/control.sock" --share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass"
-grep -q "unseal: $T/open (above the control socket) is writable by other users" <<<"$OUT" || fail "the second impostor's socket: $OUT"
-wait "$IMPOSTOR" || fail "the second impostor did not finish"
-[ -e "$T/open/run/got" ] && [ ! -s "$T/open/run/got" ] || fail "the second impostor got $(wc -c < "$T/open/run/got" 2>/dev/null) bytes"
+impostor_refused "$T/open/run" "$T/open/run/control.sock" "$T/open" "a socket under an open directory"
 pass "the unseal CLI sends nothing to a control socket under a directory other users may write to"
 # the same through a symlink: the directory that holds the link may be written by anyone, and the link pointed
 # at another user's directory and socket (the directories above where it leads were all that was checked)
@@ -135,11 +140,7 @@ mkdir -m 0777 "$T/open2"
 mkdir -m 0755 "$T/mallory" "$T/mallory/run"
 chown "$HSM_USER" "$T/mallory" "$T/mallory/run"
 ln -s "$T/mallory" "$T/open2/ctl"
-impostor "$T/mallory/run"
-expect_rc 1 "$SIGNER" unseal --control "$T/open2/ctl/run/control.sock" --share "$T/shares/alice.share" --passphrase-file "$T/pass/alice.pass"
-grep -q "unseal: $T/open2 (above the control socket) is writable by other users" <<<"$OUT" || fail "the impostor behind a symlink: $OUT"
-wait "$IMPOSTOR" || fail "the third impostor did not finish"
-[ -e "$T/mallory/run/got" ] && [ ! -s "$T/mallory/run/got" ] || fail "the third impostor got $(wc -c < "$T/mallory/run/got" 2>/dev/null) bytes"
+impostor_refused "$T/mallory/run" "$T/open2/ctl/run/control.sock" "$T/open2" "a socket behind a symlink"
 pass "the unseal CLI sends nothing through a symlink that sits in a directory other users may write to"
 # a passphrase file with a note on a second line: read as shares were sealed before the one-line rule (which
 # such a share needs), and the custodian is told why the share is then refused
