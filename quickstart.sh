@@ -15,7 +15,6 @@ SIGNER_USER=hsmca-signer
 HSM_USER=hsmca-hsm
 FRONTEND_USER=hsmca-frontend
 SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
-P11CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 TOKEN=hsmca-demo
 CUSTODIANS=(alice bob carol dave erin)
 
@@ -177,6 +176,10 @@ if ! running p11kit; then
 fi
 
 # 6. the signer, sealed, then unsealed by three custodians
+# p11-kit's client module where this host's architecture has it (/usr/lib/<multiarch>/pkcs11/)
+P11CLIENT=$(dpkg -L p11-kit-modules 2>/dev/null | grep '/pkcs11/p11-kit-client\.so$') || true # grep reads it all
+P11CLIENT=${P11CLIENT%%$'\n'*}
+[ -n "$P11CLIENT" ] && [ -f "$P11CLIENT" ] || die "p11-kit-client.so not found (package p11-kit-modules)"
 cat > "$H/config/signer.conf" <<EOC
 [signer]
 module = $P11CLIENT

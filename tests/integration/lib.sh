@@ -7,7 +7,9 @@ export PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$
 
 : "${HSMCA_BUILD:?HSMCA_BUILD must point at the build directory}"
 SOFTHSM_MODULE=${SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
-P11KIT_CLIENT=${P11KIT_CLIENT:-/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so}
+# p11-kit's client module where this host's architecture has it (/usr/lib/<multiarch>/pkcs11/)
+P11KIT_CLIENT=${P11KIT_CLIENT:-$(dpkg -L p11-kit-modules 2>/dev/null | grep '/pkcs11/p11-kit-client\.so$' || true)}
+P11KIT_CLIENT=${P11KIT_CLIENT%%$'\n'*}
 CEREMONY_BIN=$HSMCA_BUILD/hsm/ceremony/hsmca-ceremony
 SIGNER_BIN=$HSMCA_BUILD/signer/hsmca-signer
 SGNTOOL=$HSMCA_BUILD/tests/tools/sgntool
