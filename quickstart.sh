@@ -203,6 +203,9 @@ max_validity_days = 397
 max_crl_days = 7
 # the names the profiles below allow: whatever a frontend asks, this key signs leaves for these alone
 leaf_permitted = DNS:.example.com, DNS:.internal, DNS:localhost, IP:10.0.0.0/8, IP:127.0.0.0/8, IP:192.168.0.0/16, IP:fd00::/8
+# and the revocation URLs they name: a frontend cannot have it sign others
+crl_url = http://127.0.0.1:$PORT/crl/intermediate.crl
+ocsp_url = http://127.0.0.1:$PORT/ocsp
 
 [key ocsp]
 label = hsmca-ocsp

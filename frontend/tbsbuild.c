@@ -50,7 +50,6 @@ static const uint8_t oid_aki[] = { 0x55, 0x1d, 0x23 };
 static const uint8_t oid_cdp[] = { 0x55, 0x1d, 0x1f };
 static const uint8_t oid_nc[] = { 0x55, 0x1d, 0x1e };
 static const uint8_t oid_aia[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01 };
-static const uint8_t oid_ocsp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01 };
 
 enum { GN_EMAIL = 1, GN_DNS = 2, GN_DIR = 4, GN_URI = 6, GN_IP = 7 }; /* GeneralName [n] (directoryName EXPLICIT) */
 _Static_assert(PROF_PATH_LENGTH_MAX < 0x80, "a pathLenConstraint is one INTEGER content byte");
@@ -236,13 +235,7 @@ static void tb_nc(struct dbuf *b, const struct profile *p)
 static void tb_cdp(struct dbuf *b, const char *url)
 {
 	size_t os, ext = tb_ext_open(b, oid_cdp, sizeof(oid_cdp), false, &os);
-	size_t seq = dbuf_open(b, DER_SEQUENCE), dp = dbuf_open(b, DER_SEQUENCE);
-	size_t name = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 0), full = dbuf_open(b, DER_CONTEXT | DER_CONSTRUCTED | 0);
-	dbuf_add_tlv(b, DER_CONTEXT | GN_URI, url, strlen(url));
-	dbuf_close(b, full);
-	dbuf_close(b, name);
-	dbuf_close(b, dp);
-	dbuf_close(b, seq);
+	policy_cdp_value(b, url); /* the value a signer's crl_url pin compares with */
 	tb_ext_close(b, ext, os);
 }
 
@@ -250,11 +243,7 @@ static void tb_cdp(struct dbuf *b, const char *url)
 static void tb_aia(struct dbuf *b, const char *url)
 {
 	size_t os, ext = tb_ext_open(b, oid_aia, sizeof(oid_aia), false, &os);
-	size_t seq = dbuf_open(b, DER_SEQUENCE), ad = dbuf_open(b, DER_SEQUENCE);
-	dbuf_add_tlv(b, DER_OID, oid_ocsp, sizeof(oid_ocsp));
-	dbuf_add_tlv(b, DER_CONTEXT | GN_URI, url, strlen(url));
-	dbuf_close(b, ad);
-	dbuf_close(b, seq);
+	policy_aia_value(b, url); /* the value a signer's ocsp_url pin compares with */
 	tb_ext_close(b, ext, os);
 }
 

@@ -530,6 +530,8 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 		return rc;
 	/* a CA certificate too: OpenSSL and Go take one as a TLS server's, and its nameConstraints never apply to
 	 * its own names */
+	if ((rc = policy_check_urls(t, p, why)))
+		return rc;
 	return p->leaf_pinned ? policy_check_leaf_names(t, p, why) : 0;
 }
 

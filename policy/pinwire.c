@@ -46,7 +46,25 @@ static bool pw_pin_bounded(const struct policy_profile *p)
 		  p->n_ca_ip <= POLICY_NC_MAX && p->n_leaf_dns <= POLICY_NC_MAX && p->n_leaf_ip <= POLICY_NC_MAX;
 	for (size_t i = 0; ok && i < p->n_eku; i++)
 		ok = p->eku_len[i] <= POLICY_OID_MAX;
-	return ok;
+	return ok && (!p->crl_url[0] || policy_url_ok(p->crl_url)) && (!p->ocsp_url[0] || policy_url_ok(p->ocsp_url));
+}
+
+/* A URL pin: u8 length (0: none) + the URL (policy_url_ok). */
+static void pw_url_encode(struct dbuf *out, const char *url)
+{
+	size_t l = strlen(url);
+	dbuf_add_u8(out, (uint8_t)l);
+	dbuf_add(out, url, l);
+}
+
+static bool pw_url_parse(struct span *in, char url[POLICY_URL_MAX])
+{
+	struct span s;
+	if (!span_get_u8_prefixed(in, &s) || s.len >= POLICY_URL_MAX)
+		return false;
+	memcpy(url, s.data, s.len);
+	url[s.len] = 0;
+	return s.len == 0 || (!memchr(s.data, 0, s.len) && policy_url_ok(url));
 }
 
 void pinwire_pin_encode(struct dbuf *out, const struct policy_profile *p)
@@ -69,6 +87,8 @@ void pinwire_pin_encode(struct dbuf *out, const struct policy_profile *p)
 	dbuf_add(out, p->ca_dn, p->ca_dn_len);
 	pw_names_encode(out, p->n_ca_dns, p->ca_dns, p->n_ca_ip, p->ca_ip);
 	pw_names_encode(out, p->n_leaf_dns, p->leaf_dns, p->n_leaf_ip, p->leaf_ip);
+	pw_url_encode(out, p->crl_url);
+	pw_url_encode(out, p->ocsp_url);
 }
 
 void pinwire_hello_start(struct dbuf *out, unsigned n_keys)
@@ -163,7 +183,8 @@ static bool pw_pin_parse(struct span in, struct policy_profile *p)
 	memcpy(p->ca_dn, s.data, s.len);
 	p->ca_dn_len = s.len;
 	if (!pw_names_parse(&in, &p->n_ca_dns, p->ca_dns, &p->n_ca_ip, p->ca_ip) ||
-	    !pw_names_parse(&in, &p->n_leaf_dns, p->leaf_dns, &p->n_leaf_ip, p->leaf_ip) || in.len != 0)
+	    !pw_names_parse(&in, &p->n_leaf_dns, p->leaf_dns, &p->n_leaf_ip, p->leaf_ip) ||
+	    !pw_url_parse(&in, p->crl_url) || !pw_url_parse(&in, p->ocsp_url) || in.len != 0)
 		return false;
 	/* names only under their flag, as the signer's config has them */
 	if (!p->ca_pinned && (p->n_ca_dns || p->n_ca_ip || p->ca_dn_len))

@@ -49,6 +49,8 @@ struct policy_iprange {
 };
 
 /* What a key may sign: the pinned profile. */
+#define POLICY_URL_MAX 256 /* a URL and its NUL: PROF_TEXT_MAX */
+
 struct policy_profile {
 	bool allow_cert, allow_crl, allow_ocsp;
 	bool allow_ca;
@@ -89,6 +91,10 @@ struct policy_profile {
 	 * Windows' Authentication Mechanism Assurance, which a profile never looked at */
 	bool allow_policies;
 	bool ocsp_delegated;        /* CertIDs name the issuer's key (delegated responder) rather than this key */
+	/* crl_url, ocsp_url (signer config; "" = not pinned): every certificate carries exactly the
+	 * cRLDistributionPoints, or the authorityInfoAccess, that hsmca writes for that URL (policy_check_urls) */
+	char crl_url[POLICY_URL_MAX];
+	char ocsp_url[POLICY_URL_MAX];
 };
 
 /* Encodes a directory name written "/C=US/O=Example Corp/OU=Team" (one attribute per RDN, types C, ST, L, O,
@@ -151,6 +157,15 @@ bool policy_range_within(bool v6, const uint8_t addr[16], unsigned prefix, const
  * or HSMCA_ERR_POLICY with "leaf-names: ..." in why (TBS_WHY_MAX). t's subjectAltName is already known to be
  * well-formed GeneralNames of the kinds hsmca writes. */
 int policy_check_leaf_names(const struct tbs_cert *t, const struct policy_profile *p, char *why) HSMCA_WUR;
+/* An http:// or https:// URL of printable ASCII without spaces, shorter than POLICY_URL_MAX. */
+bool policy_url_ok(const char *url);
+/* The extension values hsmca writes (the OCTET STRING's contents): cRLDistributionPoints of one
+ * DistributionPoint whose fullName is the URI url; authorityInfoAccess of one id-ad-ocsp URI url. */
+void policy_cdp_value(struct dbuf *b, const char *url);
+void policy_aia_value(struct dbuf *b, const char *url);
+/* Certificate t against p's URL pins (crl_url, ocsp_url; run by policy_check_cert): each pinned one's
+ * extension present, not critical and exactly its encoding; 0, or HSMCA_ERR_POLICY with "urls: ..." in why. */
+int policy_check_urls(const struct tbs_cert *t, const struct policy_profile *p, char *why) HSMCA_WUR;
 int policy_check_crl(const struct tbs_crl *t, const struct policy_issuer *iss, const struct policy_profile *p,
 		     char *why) HSMCA_WUR;
 int policy_check_ocsp(const struct tbs_ocsp *t, const struct policy_issuer *iss, const struct policy_profile *p,

@@ -93,6 +93,12 @@ static unsigned pc_usage(const struct profile *p, const struct profcheck_key *k,
 	    (!p->dn_prefix_len || !policy_dn_within(span_make(p->dn_prefix, p->dn_prefix_len), pin->ca_dn, pin->ca_dn_len)))
 		bad++, fprintf(out, "error: profile %s: dn_prefix missing or outside ca_permitted_dn of key %s\n", p->name,
 			       k->name);
+	if (pin->crl_url[0] && strcmp(p->crl_url, pin->crl_url))
+		bad++, fprintf(out, "error: profile %s: crl_url %s is not key %s's pinned %s\n", p->name, p->crl_url,
+			       k->name, pin->crl_url);
+	if (pin->ocsp_url[0] && strcmp(p->ocsp_url, pin->ocsp_url))
+		bad++, fprintf(out, "error: profile %s: ocsp_url %s is not key %s's pinned %s\n", p->name, p->ocsp_url,
+			       k->name, pin->ocsp_url);
 	return bad;
 }
 

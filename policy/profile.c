@@ -289,26 +289,15 @@ static int prof_check_ca(const char *path, const struct profile *p, char *err)
 }
 
 /* http:// or https:// and something after it, printable ASCII without spaces */
-static bool prof_url_ok(const char *url)
-{
-	size_t skip = !strncmp(url, "http://", 7) ? 7 : !strncmp(url, "https://", 8) ? 8 : 0;
-	if (skip == 0 || url[skip] == 0)
-		return false;
-	for (const char *c = url; *c; c++)
-		if (*c <= ' ' || *c > '~')
-			return false;
-	return true;
-}
-
 /* Every certificate carries its CRL distribution point and its OCSP responder (AIA). */
 static int prof_check_urls(const char *path, const struct profile *p, char *err)
 {
 	if (!p->crl_url[0] || !p->ocsp_url[0])
 		return CERR("%s: profile %s needs crl_url and ocsp_url (every certificate carries both)", path, p->name);
-	if (!prof_url_ok(p->crl_url))
+	if (!policy_url_ok(p->crl_url))
 		return CERR("%s: profile %s: crl_url must be an http:// or https:// URL of printable ASCII without "
 			    "spaces", path, p->name);
-	if (!prof_url_ok(p->ocsp_url))
+	if (!policy_url_ok(p->ocsp_url))
 		return CERR("%s: profile %s: ocsp_url must be an http:// or https:// URL of printable ASCII without "
 			    "spaces", path, p->name);
 	return 0;

@@ -26,7 +26,7 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 					     "max_pathlen", "key_usage", "eku", "max_validity_days", "max_crl_days",
 					     "ocsp_delegated", "ca_permitted", "unseal_timeout_seconds",
 					     "pin_verifier", "max_ocsp_days", "module_dirs", "ca_permitted_dn",
-					     "leaf_permitted" };
+					     "leaf_permitted", "crl_url", "ocsp_url" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i], key)) {
 			if (*seen & (1u << i))
@@ -217,7 +217,12 @@ static int sgn_conf_key(struct sgn_key_conf *k, const char *key, const char *v, 
 		p->max_ocsp_days = (uint32_t)n;
 	} else if (!strcmp(key, "ocsp_delegated"))
 		ok = conf_value_bool(v, &p->ocsp_delegated);
-	else
+	else if (!strcmp(key, "crl_url") || !strcmp(key, "ocsp_url")) { /* policy_check_urls */
+		char *dst = key[0] == 'c' ? p->crl_url : p->ocsp_url;
+		if (!conf_value_str(v, dst, POLICY_URL_MAX) || !policy_url_ok(dst))
+			return CERR("line %u: %s must be an http:// or https:// URL of printable ASCII without spaces, "
+				    "shorter than %d bytes", line, key, POLICY_URL_MAX);
+	} else
 		return CERR("line %u: unknown key %s in a [key] section", line, key);
 	return ok ? 0 : CERR("line %u: bad value for %s", line, key);
 }

@@ -75,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(p->ca_pinned || (!p->n_ca_dns && !p->n_ca_ip && !p->ca_dn_len));
 		FUZZ_CHECK(p->leaf_pinned || (!p->n_leaf_dns && !p->n_leaf_ip));
 		FUZZ_CHECK(!p->ca_dn_len || policy_dn_well_formed(span_make(p->ca_dn, p->ca_dn_len)));
+		FUZZ_CHECK((!p->crl_url[0] || policy_url_ok(p->crl_url)) && (!p->ocsp_url[0] || policy_url_ok(p->ocsp_url)));
 		fuzz_pinwire_names(p->ca_dns, p->n_ca_dns, p->ca_ip, p->n_ca_ip);
 		fuzz_pinwire_names(p->leaf_dns, p->n_leaf_dns, p->leaf_ip, p->n_leaf_ip);
 		pinwire_hello_add_key(&b, k->label, k->ops, p);

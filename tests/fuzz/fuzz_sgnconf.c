@@ -40,6 +40,9 @@ static void fuzz_sgnconf_pins(const struct policy_profile *p)
 	FUZZ_CHECK(p->n_leaf_dns <= POLICY_NC_MAX && p->n_leaf_ip <= POLICY_NC_MAX);
 	FUZZ_CHECK(!p->leaf_pinned || (p->allow_cert && p->n_leaf_dns + p->n_leaf_ip > 0));
 	FUZZ_CHECK(p->leaf_pinned || (p->n_leaf_dns == 0 && p->n_leaf_ip == 0));
+	/* URL pins: none, or an http(s) URL as policy_url_ok takes it */
+	FUZZ_CHECK(!p->crl_url[0] || policy_url_ok(p->crl_url));
+	FUZZ_CHECK(!p->ocsp_url[0] || policy_url_ok(p->ocsp_url));
 	FUZZ_CHECK(!p->leaf_pinned || !p->allow_ca || p->ca_pinned); /* the CA pin within it: config.c */
 	fuzz_sgnconf_names(p->ca_dns, p->n_ca_dns, p->ca_ip, p->n_ca_ip);
 	fuzz_sgnconf_names(p->leaf_dns, p->n_leaf_dns, p->leaf_ip, p->n_leaf_ip);

@@ -92,6 +92,9 @@ static void fuzz_setup(void)
 	fuzz_strict.max_validity_days = 398;
 	fuzz_strict.max_crl_days = 7;
 	fuzz_strict.max_ocsp_days = 7;
+	/* URL pins (policy_check_urls): the strict profile's certificates carry these two exactly */
+	strcpy(fuzz_strict.crl_url, "http://c.example/i.crl");
+	strcpy(fuzz_strict.ocsp_url, "http://o.example/");
 	/* and its leaf names pinned (leaf_permitted), so policy_check_leaf_names is reached */
 	fuzz_strict.leaf_pinned = true;
 	fuzz_strict.n_leaf_dns = 2;

@@ -26,6 +26,7 @@ done
 openssl verify -x509_strict -CAfile "$HSMCA_HOME/ca/root.pem" "$HSMCA_HOME/ca/intermediate.pem" >/dev/null || fail "chain"
 leaf() {
 	"$SGNTOOL" leaf socket="$HSMCA_HOME/run/signer.sock" label=hsmca-intermediate issuer="$HSMCA_HOME/ca/intermediate.pem" \
+		crl="http://127.0.0.1:$HSMCA_HTTP_PORT/crl/intermediate.crl" ocsp="http://127.0.0.1:$HSMCA_HTTP_PORT/ocsp" \
 		out="$T/$1.pem" > "$T/sgntool.log" 2>&1 || fail "leaf: $(cat "$T/sgntool.log")"
 	openssl verify -x509_strict -CAfile "$HSMCA_HOME/ca/root.pem" -untrusted "$HSMCA_HOME/ca/intermediate.pem" "$T/$1.pem" \
 		>/dev/null || fail "leaf does not verify"

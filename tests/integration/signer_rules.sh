@@ -10,7 +10,9 @@ ceremony_ca root root p256
 ceremony_ca intermediate int p256 root
 ceremony_ca ocsp ocsp p256 int
 signer_conf "$SOFTHSM_MODULE"
-signer_key int root "cert, crl, checkpoint" "leaf_permitted = DNS:.example.com, IP:10.0.0.0/8"
+signer_key int root "cert, crl, checkpoint" "leaf_permitted = DNS:.example.com, IP:10.0.0.0/8
+crl_url = http://crl.example/int.crl
+ocsp_url = http://ocsp.example/ocsp"
 signer_key ocsp int "ocsp" "ocsp_delegated = yes"
 # a user= whose primary group is 0 is refused before the drop (setresgid(0) kept the root group's files open)
 GID0_USER=hsmca-gid0-test
@@ -53,6 +55,11 @@ check_refusal leaf int ms-sid "extension: extension [0-9]* grants Windows powers
 # ceremony writes them (they were signed as any extension the allow-list named)
 check_refusal leaf int policies "extension: extension [0-9]* is certificatePolicies or policyConstraints" issuer="$T/ca/int.pem"
 check_refusal leaf int policy-constraints "extension: extension [0-9]* is certificatePolicies or policyConstraints" issuer="$T/ca/int.pem"
+# the key's URL pins: a CRL distribution point or OCSP responder of the frontend's choosing, or none, is refused
+# (a frontend taken over could point soft-fail clients' revocation checks at a host of its own)
+check_refusal leaf int crl-other "urls: the cRLDistributionPoints is not this key's crl_url http://crl.example/int.crl" issuer="$T/ca/int.pem"
+check_refusal leaf int ocsp-other "urls: the authorityInfoAccess is not this key's ocsp_url http://ocsp.example/ocsp" issuer="$T/ca/int.pem"
+check_refusal leaf int no-urls "urls: no cRLDistributionPoints, and this key pins crl_url" issuer="$T/ca/int.pem"
 # any other extension hsmca does not write, critical or not
 for brk in unknown-ext tls-feature sia; do
 	check_refusal leaf int "$brk" "extension: extension [0-9]* is none of those hsmca writes" issuer="$T/ca/int.pem"

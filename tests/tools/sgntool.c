@@ -109,6 +109,8 @@ static int cmd_leaf(void)
 	struct dbuf tbs, cert;
 	X509 *issuer = read_cert(need("issuer"));
 	EVP_PKEY *k = gen_key(arg("keytype", "p256"));
+	tbsgen_crl_url = arg("crl", NULL); /* a key that pins its URLs signs its own only */
+	tbsgen_ocsp_url = arg("ocsp", NULL);
 	dbuf_init(&tbs);
 	dbuf_init(&cert);
 	if (!k || tbsgen_leaf(issuer, k, arg("break", NULL), &tbs)) {

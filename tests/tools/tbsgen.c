@@ -89,6 +89,8 @@ static void add_raw_ext(X509 *x, const char *oid, const uint8_t *value, int len)
 	ASN1_OCTET_STRING_free(v);
 }
 
+const char *tbsgen_crl_url, *tbsgen_ocsp_url;
+
 int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 {
 	X509 *x = X509_new();
@@ -144,6 +146,18 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 	if (certbuild_add_ext(x, issuer, NID_subject_alt_name,
 			      is(brk, "san-outside") ? "DNS:leaf.example.com,DNS:leaf.example.org" : "DNS:leaf.example.com") ||
 	    certbuild_add_ext(x, issuer, NID_subject_key_identifier, "hash"))
+		goto out;
+	/* the revocation URLs a frontend writes (tbsbuild.c), which a key may pin (crl_url, ocsp_url): crl-other,
+	 * ocsp-other name others, no-urls neither */
+	char crl[512], ocsp[512];
+	snprintf(crl, sizeof(crl), "URI:%s", is(brk, "crl-other") ? "http://elsewhere.example/int.crl"
+					    : tbsgen_crl_url	  ? tbsgen_crl_url
+								  : "http://crl.example/int.crl");
+	snprintf(ocsp, sizeof(ocsp), "OCSP;URI:%s", is(brk, "ocsp-other") ? "http://elsewhere.example/ocsp"
+						    : tbsgen_ocsp_url	   ? tbsgen_ocsp_url
+									   : "http://ocsp.example/ocsp");
+	if (!is(brk, "no-urls") && (certbuild_add_ext(x, issuer, NID_crl_distribution_points, crl) ||
+				    certbuild_add_ext(x, issuer, NID_info_access, ocsp)))
 		goto out;
 	if (is(brk, "aki-wrong")) {
 		if (certbuild_add_ext(x, x, NID_authority_key_identifier, "keyid:always"))

@@ -661,8 +661,9 @@ static const char pc_signer[] = "[signer]\nmodule = /usr/lib/softhsm/libsofthsm2
 				"leaf_permitted = DNS:example.com, IP:10.0.0.0/8\n"
 				"ca_permitted = DNS:.team.example.com, IP:10.20.0.0/16\n";
 
-/* the profile "t" (issuer int) with lines; the mismatches reported, their text in out */
-static unsigned pc_run(const char *lines, char *out, size_t cap)
+/* the profile "t" (issuer int) with lines against the signer config signer; the mismatches reported, their
+ * text in out */
+static unsigned pc_run_signer(const char *signer, const char *lines, char *out, size_t cap)
 {
 	static struct sgn_config c;
 	static struct profiles ps;
@@ -671,7 +672,7 @@ static unsigned pc_run(const char *lines, char *out, size_t cap)
 		 "[profile t]\n%sissuer_cert = /dev/null\nkey_types = p256\nmax_sans = 2\n"
 		 "crl_url = http://ca.example.com/int.crl\nocsp_url = http://ca.example.com/ocsp\naccounts = alice\n%s\n",
 		 strstr(lines, "issuer =") ? "" : "issuer = int\n", lines);
-	if (sgn_config_parse("signer", pc_signer, strlen(pc_signer), &c, err) ||
+	if (sgn_config_parse("signer", signer, strlen(signer), &c, err) ||
 	    profiles_parse("profiles", text, strlen(text), &ps, err)) {
 		fprintf(stderr, "pc_run: %s\n", err);
 		exit(1);
@@ -684,6 +685,36 @@ static unsigned pc_run(const char *lines, char *out, size_t cap)
 	if (f)
 		fclose(f);
 	return n;
+}
+
+static unsigned pc_run(const char *lines, char *out, size_t cap)
+{
+	return pc_run_signer(pc_signer, lines, out, cap);
+}
+
+/* a key's URL pins (crl_url, ocsp_url): a profile naming others is reported, one naming them is not */
+static void test_profiles_check_urls(void)
+{
+	static const char *const leaf = "max_validity_days = 90\nkey_usage = digitalSignature\neku = serverAuth\n"
+					"dns_suffixes = example.com";
+	char signer[2048], out[2048];
+	snprintf(signer, sizeof(signer), "%scrl_url = http://ca.example.com/int.crl\nocsp_url = http://ca.example.com/ocsp\n",
+		 pc_signer);
+	CHECKF(pc_run_signer(signer, leaf, out, sizeof(out)) == 0, "%s", out);
+	snprintf(signer, sizeof(signer), "%scrl_url = http://other.example/int.crl\nocsp_url = http://other.example/ocsp\n",
+		 pc_signer);
+	CHECKF(pc_run_signer(signer, leaf, out, sizeof(out)) == 2 &&
+		       strstr(out, "error: profile t: crl_url http://ca.example.com/int.crl is not key int's pinned "
+				   "http://other.example/int.crl") &&
+		       strstr(out, "ocsp_url http://ca.example.com/ocsp is not key int's pinned http://other.example/ocsp"),
+	       "%s", out);
+	/* a URL pin that is no http(s) URL is a config error */
+	static struct sgn_config c;
+	char err[CONF_ERR_MAX];
+	snprintf(signer, sizeof(signer), "%scrl_url = ldap://x/int.crl\n", pc_signer);
+	CHECKF(sgn_config_parse("signer", signer, strlen(signer), &c, err) == HSMCA_ERR_CONFIG &&
+		       strstr(err, "crl_url must be an http:// or https:// URL"),
+	       "%s", err);
 }
 
 static void test_profiles_check(void)
@@ -748,6 +779,7 @@ int main(int argc, char **argv)
 		test_conf_wipes_lines();
 		test_sgn_config();
 		test_profiles_check();
+		test_profiles_check_urls();
 	}
 	rmdir(tmpdir);
 	return check_done(known ? "unit_conf known-bugs" : "unit_conf");
