@@ -103,6 +103,11 @@ int db_audit_last_sha256(struct db *db, const char *object, const char *const *a
  * The row's hash chain (prev_hash, row_hash) is computed by the database. */
 int db_audit_append(struct db *db, const char *actor, const char *action, const char *object,
 		    const char *details_json) HSMCA_WUR;
+/* One audit row of action on object, unless the log has one already: in a transaction of its own (none may be
+ * open) under an advisory lock, so that frontends racing to record one event write it once. 0 with
+ * *out_written (false: it was there), or the database's error (nothing written). */
+int db_audit_append_once(struct db *db, const char *actor, const char *action, const char *object,
+			 const char *details_json, bool *out_written) HSMCA_WUR;
 /* What db_audit_verify saw. */
 struct db_audit_report {
 	int64_t rows;              /* the last row's id (0: an empty log) */

@@ -77,6 +77,27 @@ int db_audit_append(struct db *db, const char *actor, const char *action, const 
 			   &p);
 }
 
+int db_audit_append_once(struct db *db, const char *actor, const char *action, const char *object,
+			 const char *details_json, bool *out_written)
+{
+	char last[DB_NAME_MAX], sha[65];
+	const char *const actions[] = { action };
+	int rc;
+	*out_written = false;
+	if ((rc = db_begin(db)))
+		return rc;
+	/* "hsmcu" as a big-endian integer (the profiles' record takes "hsmcp"): the check and the insert of every
+	 * frontend in turn, so two that meet one signer process at once write one row */
+	if (!(rc = db_exec_cmd(db, "SELECT pg_advisory_xact_lock(448613147509)", NULL)) &&
+	    !(rc = db_audit_last_sha256(db, object, actions, 1, last, sha)) && !last[0])
+		rc = db_audit_append(db, actor, action, object, details_json);
+	if (!rc && !(rc = db_commit(db)))
+		*out_written = !last[0];
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
 int db_audit_last_sha256(struct db *db, const char *object, const char *const *actions, size_t n_actions,
 			 char out_action[DB_NAME_MAX], char out_sha[65])
 {

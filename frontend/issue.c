@@ -133,8 +133,6 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 				return HSMCA_ERR_IO;
 			}
 			w->sgn_open = true;
-			if (w->db)
-				(void)signerfit_record_unsealed(w->db); /* a new signer process: who unsealed it */
 		}
 		int rc = sgn_client_sign(&w->sgn, FRAME_SIGN_CERT, label, tbs->data, tbs->len, out_der);
 		if (rc == 0)

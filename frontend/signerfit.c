@@ -3,12 +3,14 @@
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "db.h"
+#include "json.h"
 #include "log.h"
 #include "pinwire.h"
 #include "profcheck.h"
@@ -193,31 +195,36 @@ int signerfit_open(struct sgn_client *c, const struct app *a, const char *socket
 	return rc;
 }
 
-/* The record's details: {"token", "unsealed_at" (UTC), "custodians": [{"name", "share"}]}; names and the
- * serial are of characters JSON takes as they are (pinwire_unsealed's rules). */
-static void signerfit_unseal_details(const struct pinwire_unsealed *u, struct dbuf *out)
+/* The record's details: {"token", "unsealed_at" (UTC), "custodians": [{"name", "share"}]}, strings written as
+ * JSON strings; false if the time is none gmtime_r can give. */
+static bool signerfit_unseal_details(const struct pinwire_unsealed *u, struct dbuf *out)
 {
-	char when[32], part[PINWIRE_NAME_MAX + 48];
+	char when[32], num[16];
 	struct tm tm;
 	time_t t = (time_t)u->at;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(part, sizeof(part), "{\"token\": \"%s\", \"unsealed_at\": \"%s\", \"custodians\": [", u->token, when);
-	dbuf_add(out, part, strlen(part));
+	if (u->at > (uint64_t)INT32_MAX * 64 || !gmtime_r(&t, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return false;
+	dbuf_add(out, "{\"token\": ", 10);
+	json_write_string(out, u->token);
+	dbuf_add(out, ", \"unsealed_at\": ", 17);
+	json_write_string(out, when);
+	dbuf_add(out, ", \"custodians\": [", 17);
 	for (unsigned i = 0; i < u->n; i++) {
-		snprintf(part, sizeof(part), "%s{\"name\": \"%s\", \"share\": %u}", i ? ", " : "", u->custodian[i],
-			 (unsigned)u->share[i]);
-		dbuf_add(out, part, strlen(part));
+		dbuf_add(out, i ? ", {\"name\": " : "{\"name\": ", i ? 11 : 9);
+		json_write_string(out, u->custodian[i]);
+		snprintf(num, sizeof(num), ", \"share\": %u}", (unsigned)u->share[i]);
+		dbuf_add(out, num, strlen(num));
 	}
 	dbuf_add(out, "]}", 3); /* with its NUL */
+	return true;
 }
 
 int signerfit_record_unsealed(struct db *db)
 {
-	static const char *const actions[] = { "signer.unsealed" };
 	struct pinwire_unsealed u;
-	char object[2 * PINWIRE_INSTANCE_LEN + 1], last[DB_NAME_MAX], sha[65];
+	char object[2 * PINWIRE_INSTANCE_LEN + 1];
 	struct dbuf details;
+	bool written = false;
 	if (!atomic_load(&signerfit_unseal_any))
 		return 0;
 	pthread_mutex_lock(&signerfit_unseal_mu);
@@ -227,18 +234,20 @@ int signerfit_record_unsealed(struct db *db)
 		return 0;
 	span_hex(u.instance, sizeof(u.instance), object);
 	dbuf_init(&details);
-	signerfit_unseal_details(&u, &details);
 	/* once per signer process on the log, whichever frontend saw it first (another may have, or this one
-	 * before a restart) */
-	int rc = details.failed ? HSMCA_ERR_NOMEM : db_audit_last_sha256(db, object, actions, 1, last, sha);
-	if (!rc && !last[0])
-		rc = db_audit_append(db, "signer", "signer.unsealed", object, (const char *)details.data);
+	 * before a restart): checked and written under a lock of its own, in a transaction of its own */
+	bool ok = signerfit_unseal_details(&u, &details);
+	int rc = !ok ? HSMCA_ERR_PARSE : details.failed ? HSMCA_ERR_NOMEM
+			: db_audit_append_once(db, "signer", "signer.unsealed", object, (const char *)details.data, &written);
 	dbuf_free(&details);
-	if (rc) {
-		log_event("warn", "signer_unseal_unrecorded", "instance=%s why=\"%s\" (tried again on the next "
-			  "connection to the signer)", object, rc == HSMCA_ERR_NOMEM ? "out of memory" : db_errmsg(db));
+	if (rc && rc != HSMCA_ERR_PARSE) {
+		log_event("warn", "signer_unseal_unrecorded", "instance=%s why=\"%s\" (tried again at the next batch)",
+			  object, rc == HSMCA_ERR_NOMEM ? "out of memory" : db_errmsg(db));
 		return rc;
 	}
+	if (rc) /* a time no calendar gives: said once, not tried again */
+		log_event("warn", "signer_unseal_unrecorded", "instance=%s why=\"the signer's unseal time %llu is no "
+			  "date\"", object, (unsigned long long)u.at);
 	pthread_mutex_lock(&signerfit_unseal_mu);
 	if (!memcmp(signerfit_unseal_pending.instance, u.instance, sizeof(u.instance))) {
 		signerfit_unseal_pending.has = false;
@@ -247,7 +256,7 @@ int signerfit_record_unsealed(struct db *db)
 	memcpy(signerfit_unseal_done, u.instance, sizeof(u.instance));
 	signerfit_unseal_have_done = true;
 	pthread_mutex_unlock(&signerfit_unseal_mu);
-	if (!last[0])
-		log_event("info", "signer_unseal_recorded", "instance=%s token=%s custodians=%u", object, u.token, u.n);
-	return 0;
+	if (written)
+		log_event("info", "signer_unseal_recorded", "instance=%s custodians=%u", object, u.n);
+	return rc;
 }

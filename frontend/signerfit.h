@@ -34,9 +34,10 @@ void signerfit_recheck(const struct app *a, const struct dbuf *reply);
 int signerfit_open(struct sgn_client *c, const struct app *a, const char *socket, unsigned timeout_ms) HSMCA_WUR;
 
 /* Puts the unseal record of a signer process seen in a HELLO reply since (who unsealed it, when, the token) on
- * the audit log, once: action signer.unsealed, actor signer, object the process's random id. 0 (also when there
- * is nothing to record, or the log has it already), or the database's error (logged; tried again on the next
- * call). Any thread with its own db, outside a transaction. */
+ * the audit log, once (db_audit_append_once: one row however many frontends meet the process): action
+ * signer.unsealed, actor signer, object the process's random id. 0 (also when there is nothing to record, or
+ * the log has it already), or the database's error (logged; tried again on the next call). The committer,
+ * before each batch, and start-up: a thread with its own db and no transaction open on it. */
 int signerfit_record_unsealed(struct db *db);
 
 /* The profiles that did not fit the signer's keys at the last check (each counted once, whatever its

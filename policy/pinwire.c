@@ -87,8 +87,10 @@ void pinwire_pin_encode(struct dbuf *out, const struct policy_profile *p)
 	dbuf_add(out, p->ca_dn, p->ca_dn_len);
 	pw_names_encode(out, p->n_ca_dns, p->ca_dns, p->n_ca_ip, p->ca_ip);
 	pw_names_encode(out, p->n_leaf_dns, p->leaf_dns, p->n_leaf_ip, p->leaf_ip);
-	pw_url_encode(out, p->crl_url);
-	pw_url_encode(out, p->ocsp_url);
+	if (p->crl_url[0] || p->ocsp_url[0]) { /* none pinned: nothing, as a signer before URL pins wrote it */
+		pw_url_encode(out, p->crl_url);
+		pw_url_encode(out, p->ocsp_url);
+	}
 }
 
 void pinwire_hello_start(struct dbuf *out, unsigned n_keys)
@@ -184,7 +186,8 @@ static bool pw_pin_parse(struct span in, struct policy_profile *p)
 	p->ca_dn_len = s.len;
 	if (!pw_names_parse(&in, &p->n_ca_dns, p->ca_dns, &p->n_ca_ip, p->ca_ip) ||
 	    !pw_names_parse(&in, &p->n_leaf_dns, p->leaf_dns, &p->n_leaf_ip, p->leaf_ip) ||
-	    !pw_url_parse(&in, p->crl_url) || !pw_url_parse(&in, p->ocsp_url) || in.len != 0)
+	    (in.len && (!pw_url_parse(&in, p->crl_url) || !pw_url_parse(&in, p->ocsp_url) ||
+			(!p->crl_url[0] && !p->ocsp_url[0]))) || in.len != 0)
 		return false;
 	/* names only under their flag, as the signer's config has them */
 	if (!p->ca_pinned && (p->n_ca_dns || p->n_ca_ip || p->ca_dn_len))

@@ -75,47 +75,86 @@ static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_le
 	return 0;
 }
 
-/* Each directory above path (an absolute path, cut in place) is writable by no other user than its owner unless
- * sticky (/tmp). 0, or -1 (said on stderr). */
-static int cli_walk_up(char *path)
+/* A directory that holds a name on the way to the control socket: writable by no other user than its owner
+ * unless sticky (/tmp). 0, or -1 (said on stderr). */
+static int cli_dir_guarded(const char *dir)
 {
 	struct stat st;
-	for (char *slash = strrchr(path, '/'); slash; slash = strrchr(path, '/')) {
-		slash[slash == path] = 0; /* "/a/b" -> "/a", "/a" -> "/" */
-		if (stat(path, &st) != 0) {
-			fprintf(stderr, "unseal: cannot stat %s: refusing to send a share\n", path);
-			return -1;
-		}
-		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
-			fprintf(stderr, "unseal: %s (above the control socket) is writable by other users, who could "
-					"replace the socket's directory: refusing to send a share\n", path);
-			return -1;
-		}
-		if (slash == path)
-			break;
+	if (stat(dir, &st) != 0) {
+		fprintf(stderr, "unseal: cannot stat %s: refusing to send a share\n", dir);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		fprintf(stderr, "unseal: %s (above the control socket) is writable by other users, who could "
+				"replace the socket's directory: refusing to send a share\n", dir);
+		return -1;
 	}
 	return 0;
 }
 
-/* Every directory above dir, both as written (the directories that hold each name passed through, a symlink's
- * too: one in a directory anyone may write to can be pointed elsewhere) and with symlinks resolved (the
- * directories above where it leads), is writable by no other user than its owner unless sticky (/tmp): else
- * anyone could move dir aside and put a directory and socket of theirs in its place. (Who owns them is the
- * installation's choice: a clone in a home directory is its user's.) 0, or -1 (said on stderr). */
+#define CLI_LINKS_MAX 40 /* symlinks followed in one path, as the kernel's limit */
+
+/* Walks path (absolute) one name at a time as the kernel resolves it: each directory that holds a name passed
+ * through is guarded (cli_dir_guarded), and a symlink met anywhere is followed by walking its target, so the
+ * directory that holds every link on the way is checked too (another user who may write there could point it
+ * at a directory and socket of theirs). 0, or -1 (said on stderr). */
+static int cli_walk(const char *path, unsigned *links)
+{
+	char cur[PATH_MAX] = "/", rest[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	if (snprintf(rest, sizeof(rest), "%s", path) >= (int)sizeof(rest))
+		return -1;
+	for (char *save = NULL, *name = strtok_r(rest, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) { /* cur is free of links: its parent is where ".." leads */
+			char *slash = strrchr(cur, '/');
+			slash[slash == cur] = 0;
+			continue;
+		}
+		if (cli_dir_guarded(cur))
+			return -1;
+		int n = snprintf(next, sizeof(next), "%s%s%s", cur, strcmp(cur, "/") ? "/" : "", name);
+		if (n < 0 || (size_t)n >= sizeof(next) || lstat(next, &st) != 0) {
+			fprintf(stderr, "unseal: cannot resolve %s: refusing to send a share\n", path);
+			return -1;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			memcpy(cur, next, (size_t)n + 1);
+			continue;
+		}
+		ssize_t t = readlink(next, target, sizeof(target) - 1);
+		if (t <= 0 || ++*links > CLI_LINKS_MAX) {
+			fprintf(stderr, "unseal: cannot follow the link %s: refusing to send a share\n", next);
+			return -1;
+		}
+		target[t] = 0;
+		/* the link's target, then what was left of the path after the link */
+		const char *left = save && *save ? save : "";
+		n = target[0] == '/' ? snprintf(next, sizeof(next), "%s/%s", target, left)
+				     : snprintf(next, sizeof(next), "%s/%s/%s", cur, target, left);
+		if (n < 0 || (size_t)n >= sizeof(next))
+			return -1;
+		return cli_walk(next, links);
+	}
+	return 0;
+}
+
+/* Every directory on the way to dir, as the kernel resolves it (cli_walk), writable by no other user than its
+ * owner unless sticky (/tmp): else anyone could move dir aside, or re-point a link on the way, and put a
+ * directory and socket of theirs in its place. (Who owns them is the installation's choice: a clone in a home
+ * directory is its user's.) 0, or -1 (said on stderr). */
 static int cli_ancestors_ok(const char *dir)
 {
-	char lex[PATH_MAX], real[PATH_MAX], cwd[PATH_MAX];
-	int n = dir[0] == '/' ? snprintf(lex, sizeof(lex), "%s", dir)
-			      : getcwd(cwd, sizeof(cwd)) ? snprintf(lex, sizeof(lex), "%s/%s", cwd, dir) : -1;
-	if (n < 0 || (size_t)n >= sizeof(lex) || !realpath(dir, real)) {
+	char abs[PATH_MAX], cwd[PATH_MAX];
+	unsigned links = 0;
+	int n = dir[0] == '/' ? snprintf(abs, sizeof(abs), "%s", dir)
+			      : getcwd(cwd, sizeof(cwd)) ? snprintf(abs, sizeof(abs), "%s/%s", cwd, dir) : -1;
+	if (n < 0 || (size_t)n >= sizeof(abs)) {
 		fprintf(stderr, "unseal: cannot resolve %s: refusing to send a share\n", dir);
 		return -1;
 	}
-	if (strstr(lex, "/../") || (n >= 3 && !strcmp(lex + n - 3, "/.."))) {
-		fprintf(stderr, "unseal: %s: give the control socket's path without \"..\"\n", dir);
-		return -1;
-	}
-	return cli_walk_up(lex) || cli_walk_up(real) ? -1 : 0;
+	return cli_walk(abs, &links);
 }
 
 /* The control socket's server must be the signer: root (an in-process signer unseals as root) or the owner of

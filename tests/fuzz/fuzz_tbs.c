@@ -5,6 +5,7 @@
  *   bits 0-1: 0 TBSCertificate, 1 TBSCertList, 2 OCSP ResponseData, 3 all three parsers on the same bytes
  *   bits 2-3: the profile: 0 allows everything, 1 the same as a delegated OCSP responder (CertIDs name the
  *             parent key), 2 a strict leaf-issuing profile, 3 allows no operation at all
+ *   bit 4:    that profile with URL pins (crl_url, ocsp_url: policy_check_urls)
  * The issuer below is fixed; the seeds in corpus/tbs (make_corpus.py) are built to match it, so they reach
  * the end of every check. A check may refuse; it must never crash. */
 #include "fuzz_common.h"
@@ -92,9 +93,7 @@ static void fuzz_setup(void)
 	fuzz_strict.max_validity_days = 398;
 	fuzz_strict.max_crl_days = 7;
 	fuzz_strict.max_ocsp_days = 7;
-	/* URL pins (policy_check_urls): the strict profile's certificates carry these two exactly */
-	strcpy(fuzz_strict.crl_url, "http://c.example/i.crl");
-	strcpy(fuzz_strict.ocsp_url, "http://o.example/");
+
 	/* and its leaf names pinned (leaf_permitted), so policy_check_leaf_names is reached */
 	fuzz_strict.leaf_pinned = true;
 	fuzz_strict.n_leaf_dns = 2;
@@ -200,8 +199,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	fuzz_setup();
+	static struct policy_profile pinned; /* large: not on the stack */
 	uint8_t sel = data[0], kind = sel & 3;
 	const struct policy_profile *p = profiles[(sel >> 2) & 3];
+	if (sel & 0x10) { /* the same profile with URL pins (policy_check_urls): certificates carry these exactly */
+		pinned = *p;
+		strcpy(pinned.crl_url, "http://c.example/i.crl");
+		strcpy(pinned.ocsp_url, "http://o.example/");
+		p = &pinned;
+	}
 	data++;
 	size--;
 	if (kind == 0 || kind == 3)

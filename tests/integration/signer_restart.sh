@@ -141,6 +141,14 @@ mkdir -m 0755 "$T/mallory" "$T/mallory/run"
 chown "$HSM_USER" "$T/mallory" "$T/mallory/run"
 ln -s "$T/mallory" "$T/open2/ctl"
 impostor_refused "$T/mallory/run" "$T/open2/ctl/run/control.sock" "$T/open2" "a socket behind a symlink"
+# a link met while following another: $T/chain -> $T/open3/hop, a link in a directory anyone may write to,
+# which leads to another user's directory (the path as written and where it ends were all that was checked)
+mkdir -m 0777 "$T/open3"
+mkdir -m 0755 "$T/mallory3" "$T/mallory3/run"
+chown "$HSM_USER" "$T/mallory3" "$T/mallory3/run"
+ln -s "$T/mallory3" "$T/open3/hop"
+ln -s "$T/open3/hop" "$T/chain"
+impostor_refused "$T/mallory3/run" "$T/chain/run/control.sock" "$T/open3" "a link reached through another link"
 pass "the unseal CLI sends nothing through a symlink that sits in a directory other users may write to"
 # a passphrase file with a note on a second line: read as shares were sealed before the one-line rule (which
 # such a share needs), and the custodian is told why the share is then refused

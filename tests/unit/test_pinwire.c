@@ -150,6 +150,42 @@ static bool pw_try(const struct policy_profile *p)
 	return ok;
 }
 
+/* URL pins travel only when a key has one: a pin without them is written as before them (a signer of that
+ * release reads the same), one with them round-trips, and the two length bytes of no URL at all are refused
+ * (not canonical) */
+static void test_url_pins(void)
+{
+	static struct policy_profile p;
+	struct dbuf with, without;
+	p = pw_conf.keys[0].profile;
+	p.crl_url[0] = p.ocsp_url[0] = 0;
+	CHECK(pw_one(&p, "k", 1, &without) && !pw_h.k[0].pin.crl_url[0] && !pw_h.k[0].pin.ocsp_url[0]);
+	strcpy(p.crl_url, "http://crl.example/int.crl");
+	CHECK(pw_one(&p, "k", 1, &with) && !strcmp(pw_h.k[0].pin.crl_url, "http://crl.example/int.crl") &&
+	      !pw_h.k[0].pin.ocsp_url[0]);
+	CHECK(with.len == without.len + 2 + strlen(p.crl_url)); /* two length bytes and the URL */
+	/* the old layout with two empty lengths added: the pin and the key's lengths grow by 2 */
+	struct dbuf empty;
+	dbuf_init(&empty);
+	dbuf_add(&empty, without.data, 3 + 1 + 1 + 1); /* version, count, label length, "k", ops */
+	size_t pin_len = (size_t)without.data[6] << 8 | without.data[7];
+	dbuf_add_u16(&empty, (uint16_t)(pin_len + 2));
+	dbuf_add(&empty, without.data + 8, pin_len);
+	dbuf_add(&empty, "\0\0", 2);
+	CHECK(!empty.failed && !pinwire_hello_parse(span_make(empty.data, empty.len), &pw_h));
+	p.crl_url[0] = 0;
+	strcpy(p.ocsp_url, "ldap://x/"); /* no http(s) URL: not written */
+	struct dbuf bad;
+	dbuf_init(&bad);
+	pinwire_hello_start(&bad, 1);
+	pinwire_hello_add_key(&bad, "k", 1, &p);
+	CHECK(bad.failed);
+	dbuf_free(&bad);
+	dbuf_free(&empty);
+	dbuf_free(&with);
+	dbuf_free(&without);
+}
+
 static void test_refusals(void)
 {
 	static struct policy_profile base, p;
@@ -284,6 +320,7 @@ int main(void)
 	}
 	test_round_trip();
 	test_unsealed();
+	test_url_pins();
 	test_refusals();
 	test_profcheck_over_wire();
 	return check_done("unit_pinwire");
