@@ -202,12 +202,14 @@ static void commit_apply_all(struct committer *c, struct commit_item *batch)
 	char err[DB_ERR_MAX];
 	int rc = 0;
 	bool all_batchable = true, batch_failed = false;
+	/* a signer process the signing thread met since: who unsealed it (nothing to do, nearly always); before
+	 * db_ensure, which replaces a connection this may have lost */
+	if (c->db)
+		(void)signerfit_record_unsealed(c->db);
 	if (!c->db && (rc = db_open(c->conninfo, &c->db, err)))
 		log_event("error", "commit_db_unavailable", "why=\"%s\"", err);
 	else if ((rc = db_ensure(c->db)) != 0) /* a batch is a unit of work: replace a dropped connection */
 		log_event("error", "commit_db_unavailable", "why=\"%s\"", db_errmsg(c->db));
-	else /* a signer process the signing thread met since: who unsealed it (nothing to do, nearly always) */
-		(void)signerfit_record_unsealed(c->db);
 	for (struct commit_item *i = batch; i; i = i->next)
 		all_batchable = all_batchable && i->kind != COMMIT_ONE;
 	if (!rc && all_batchable) {

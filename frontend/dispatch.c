@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pool.h"
 #include "renew.h"
+#include "signerfit.h"
 
 /* One recovery pass at a time in this process: a pass is queued every few seconds whether or not the last
  * one is still running (waiting on a slow signer), and two passes would sign the same rows. */
@@ -29,6 +30,8 @@ static void dispatch_recover(struct worker *w)
 	}
 	if (issue_recover(w, w->app->conf.recover_after_seconds, &issued, &failed) == 0 && (issued || failed))
 		log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
+	if (w->db) /* the pass may have met a new signer process while no batch ran: who unsealed it */
+		(void)signerfit_record_unsealed(w->db);
 	if (!issue_recover_stopped() && approve_expire(w, &expired) == 0 && expired)
 		log_event("info", "approvals_expired", "count=%u", expired);
 	atomic_store(&dispatch_recovering, false);

@@ -25,11 +25,42 @@ static bool signerfit_have;                           /* under signerfit_mu */
 static atomic_int signerfit_bad = -1;
 /* The signer's unseal record (pinwire_unsealed) seen in a HELLO reply and not yet on the audit log, and the
  * instance recorded last: under signerfit_unseal_mu */
+#define SIGNERFIT_UNSEAL_PENDING 4 /* signer processes met before one could be recorded (restarts in a row) */
 static pthread_mutex_t signerfit_unseal_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct pinwire_unsealed signerfit_unseal_pending;
+static struct pinwire_unsealed signerfit_unseal_pending[SIGNERFIT_UNSEAL_PENDING]; /* .has: a slot in use */
 static uint8_t signerfit_unseal_done[PINWIRE_INSTANCE_LEN];
 static bool signerfit_unseal_have_done;
 static atomic_bool signerfit_unseal_any; /* a record may be pending: the committer asks at every batch */
+
+/* Under signerfit_unseal_mu: u's process is pending or was recorded last. */
+static bool signerfit_unseal_known(const struct pinwire_unsealed *u)
+{
+	if (signerfit_unseal_have_done && !memcmp(signerfit_unseal_done, u->instance, sizeof(u->instance)))
+		return true;
+	for (int i = 0; i < SIGNERFIT_UNSEAL_PENDING; i++)
+		if (signerfit_unseal_pending[i].has &&
+		    !memcmp(signerfit_unseal_pending[i].instance, u->instance, sizeof(u->instance)))
+			return true;
+	return false;
+}
+
+/* Under signerfit_unseal_mu: u queued (the oldest dropped, and said, should the queue be full). */
+static void signerfit_unseal_queue(const struct pinwire_unsealed *u)
+{
+	int slot = 0;
+	for (int i = 0; i < SIGNERFIT_UNSEAL_PENDING; i++)
+		if (!signerfit_unseal_pending[i].has) {
+			slot = i;
+			break;
+		} else if (signerfit_unseal_pending[i].at < signerfit_unseal_pending[slot].at) {
+			slot = i;
+		}
+	if (signerfit_unseal_pending[slot].has)
+		log_event("warn", "signer_unseal_dropped", "why=\"%d signer processes met without a database connection to "
+			  "record them: the oldest is not recorded\"", SIGNERFIT_UNSEAL_PENDING);
+	signerfit_unseal_pending[slot] = *u;
+	atomic_store(&signerfit_unseal_any, true);
+}
 
 int signerfit_unfit(void)
 {
@@ -82,12 +113,8 @@ static int signerfit_eval(const struct app *a, const struct dbuf *reply, const c
 	}
 	if (h->unsealed.has) { /* a signer process this frontend has not put on the record yet: pending */
 		pthread_mutex_lock(&signerfit_unseal_mu);
-		if (!(signerfit_unseal_have_done &&
-		      !memcmp(signerfit_unseal_done, h->unsealed.instance, sizeof(signerfit_unseal_done))))
-		{
-			signerfit_unseal_pending = h->unsealed;
-			atomic_store(&signerfit_unseal_any, true);
-		}
+		if (!signerfit_unseal_known(&h->unsealed))
+			signerfit_unseal_queue(&h->unsealed);
 		pthread_mutex_unlock(&signerfit_unseal_mu);
 	}
 	for (unsigned i = 0; i < h->n; i++)
@@ -219,44 +246,60 @@ static bool signerfit_unseal_details(const struct pinwire_unsealed *u, struct db
 	return true;
 }
 
+/* Takes u (a pending record) out of the queue: recorded, or never to be. */
+static void signerfit_unseal_settled(const struct pinwire_unsealed *u)
+{
+	bool any = false;
+	pthread_mutex_lock(&signerfit_unseal_mu);
+	for (int i = 0; i < SIGNERFIT_UNSEAL_PENDING; i++) {
+		if (signerfit_unseal_pending[i].has &&
+		    !memcmp(signerfit_unseal_pending[i].instance, u->instance, sizeof(u->instance)))
+			signerfit_unseal_pending[i].has = false;
+		any = any || signerfit_unseal_pending[i].has;
+	}
+	memcpy(signerfit_unseal_done, u->instance, sizeof(u->instance));
+	signerfit_unseal_have_done = true;
+	atomic_store(&signerfit_unseal_any, any);
+	pthread_mutex_unlock(&signerfit_unseal_mu);
+}
+
 int signerfit_record_unsealed(struct db *db)
 {
-	struct pinwire_unsealed u;
-	char object[2 * PINWIRE_INSTANCE_LEN + 1];
-	struct dbuf details;
-	bool written = false;
-	if (!atomic_load(&signerfit_unseal_any))
-		return 0;
-	pthread_mutex_lock(&signerfit_unseal_mu);
-	u = signerfit_unseal_pending;
-	pthread_mutex_unlock(&signerfit_unseal_mu);
-	if (!u.has)
-		return 0;
-	span_hex(u.instance, sizeof(u.instance), object);
-	dbuf_init(&details);
-	/* once per signer process on the log, whichever frontend saw it first (another may have, or this one
-	 * before a restart): checked and written under a lock of its own, in a transaction of its own */
-	bool ok = signerfit_unseal_details(&u, &details);
-	int rc = !ok ? HSMCA_ERR_PARSE : details.failed ? HSMCA_ERR_NOMEM
-			: db_audit_append_once(db, "signer", "signer.unsealed", object, (const char *)details.data, &written);
-	dbuf_free(&details);
-	if (rc && rc != HSMCA_ERR_PARSE) {
-		log_event("warn", "signer_unseal_unrecorded", "instance=%s why=\"%s\" (tried again at the next batch)",
-			  object, rc == HSMCA_ERR_NOMEM ? "out of memory" : db_errmsg(db));
-		return rc;
+	for (int round = 0; round < SIGNERFIT_UNSEAL_PENDING && atomic_load(&signerfit_unseal_any); round++) {
+		struct pinwire_unsealed u = { .has = false };
+		char object[2 * PINWIRE_INSTANCE_LEN + 1];
+		struct dbuf details;
+		bool written = false;
+		pthread_mutex_lock(&signerfit_unseal_mu);
+		for (int i = 0; i < SIGNERFIT_UNSEAL_PENDING; i++) /* the oldest first */
+			if (signerfit_unseal_pending[i].has && (!u.has || signerfit_unseal_pending[i].at < u.at))
+				u = signerfit_unseal_pending[i];
+		pthread_mutex_unlock(&signerfit_unseal_mu);
+		if (!u.has)
+			return 0;
+		span_hex(u.instance, sizeof(u.instance), object);
+		dbuf_init(&details);
+		if (!signerfit_unseal_details(&u, &details)) { /* a time no calendar gives: said once, not tried again */
+			dbuf_free(&details);
+			log_event("warn", "signer_unseal_unrecorded", "instance=%s why=\"the signer's unseal time %llu is "
+				  "no date\"", object, (unsigned long long)u.at);
+			signerfit_unseal_settled(&u);
+			continue;
+		}
+		/* once per signer process on the log, whichever frontend saw it first (another may have, or this one
+		 * before a restart): checked and written under a lock of its own, in a transaction of its own */
+		int rc = details.failed ? HSMCA_ERR_NOMEM
+					: db_audit_append_once(db, "signer", "signer.unsealed", object,
+							       (const char *)details.data, &written);
+		dbuf_free(&details);
+		if (rc) {
+			log_event("warn", "signer_unseal_unrecorded", "instance=%s why=\"%s\" (tried again later)", object,
+				  rc == HSMCA_ERR_NOMEM ? "out of memory" : db_errmsg(db));
+			return rc;
+		}
+		signerfit_unseal_settled(&u);
+		if (written)
+			log_event("info", "signer_unseal_recorded", "instance=%s custodians=%u", object, u.n);
 	}
-	if (rc) /* a time no calendar gives: said once, not tried again */
-		log_event("warn", "signer_unseal_unrecorded", "instance=%s why=\"the signer's unseal time %llu is no "
-			  "date\"", object, (unsigned long long)u.at);
-	pthread_mutex_lock(&signerfit_unseal_mu);
-	if (!memcmp(signerfit_unseal_pending.instance, u.instance, sizeof(u.instance))) {
-		signerfit_unseal_pending.has = false;
-		atomic_store(&signerfit_unseal_any, false);
-	}
-	memcpy(signerfit_unseal_done, u.instance, sizeof(u.instance));
-	signerfit_unseal_have_done = true;
-	pthread_mutex_unlock(&signerfit_unseal_mu);
-	if (written)
-		log_event("info", "signer_unseal_recorded", "instance=%s custodians=%u", object, u.n);
-	return rc;
+	return 0;
 }

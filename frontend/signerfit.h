@@ -36,8 +36,9 @@ int signerfit_open(struct sgn_client *c, const struct app *a, const char *socket
 /* Puts the unseal record of a signer process seen in a HELLO reply since (who unsealed it, when, the token) on
  * the audit log, once (db_audit_append_once: one row however many frontends meet the process): action
  * signer.unsealed, actor signer, object the process's random id. 0 (also when there is nothing to record, or
- * the log has it already), or the database's error (logged; tried again on the next call). The committer,
- * before each batch, and start-up: a thread with its own db and no transaction open on it. */
+ * the log has it already), or the database's error (logged; tried again on the next call). The committer
+ * before each batch, the recovery pass after its run, and start-up: a thread with its own db and no
+ * transaction open on it. Up to 4 processes met before one could be recorded wait their turn. */
 int signerfit_record_unsealed(struct db *db);
 
 /* The profiles that did not fit the signer's keys at the last check (each counted once, whatever its

@@ -102,8 +102,10 @@ static int cli_walk(const char *path, unsigned *links)
 {
 	char cur[PATH_MAX] = "/", rest[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
 	struct stat st;
-	if (snprintf(rest, sizeof(rest), "%s", path) >= (int)sizeof(rest))
+	if (snprintf(rest, sizeof(rest), "%s", path) >= (int)sizeof(rest)) {
+		fprintf(stderr, "unseal: cannot resolve %s (path too long): refusing to send a share\n", path);
 		return -1;
+	}
 	for (char *save = NULL, *name = strtok_r(rest, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
 		if (!strcmp(name, "."))
 			continue;
@@ -133,8 +135,10 @@ static int cli_walk(const char *path, unsigned *links)
 		const char *left = save && *save ? save : "";
 		n = target[0] == '/' ? snprintf(next, sizeof(next), "%s/%s", target, left)
 				     : snprintf(next, sizeof(next), "%s/%s/%s", cur, target, left);
-		if (n < 0 || (size_t)n >= sizeof(next))
+		if (n < 0 || (size_t)n >= sizeof(next)) {
+			fprintf(stderr, "unseal: cannot resolve %s (path too long): refusing to send a share\n", path);
 			return -1;
+		}
 		return cli_walk(next, links);
 	}
 	return 0;
