@@ -17,6 +17,21 @@ client() {
 		"$URL/api/v1/certificates" > "$T/client-$1.status" 2>/dev/null || true
 }
 pending() { cert_rows "status = 'pending'"; }
+# stop_signer: SIGSTOP the signer and wait until every one of its threads is stopped (state T) before a
+# request is sent: once, under two tests in parallel, it signed a request sent after the kill
+stop_signer() {
+	kill -STOP "$SIGNER_PID"
+	local t n
+	for _ in $(seq 200); do
+		n=0
+		for t in /proc/"$SIGNER_PID"/task/*/stat; do
+			[ "$(cut -d' ' -f3 "$t" 2>/dev/null)" = T ] || n=$((n + 1))
+		done
+		[ "$n" = 0 ] && return 0
+		sleep 0.01
+	done
+	fail "the signer's threads did not stop"
+}
 wait_pending() { # N: until N rows are pending (intents committed, waiting for the stopped signer)
 	for _ in $(seq 100); do [ "$(pending)" = "$1" ] && return 0; sleep 0.1; done
 	fail "want $1 pending rows, have $(pending)"
@@ -41,7 +56,7 @@ print(d["serial"], base64.b64decode("".join(l for l in d["certificate"].splitlin
 
 # 1. SIGTERM with six requests waiting for the (stopped) signer: they are answered, then the frontend exits 0
 start_warm
-kill -STOP "$SIGNER_PID"
+stop_signer
 CLIENTS=()
 for i in 1 2 3 4 5 6; do client "$i" & CLIENTS+=($!); done
 wait_pending 6
@@ -61,7 +76,7 @@ pass "SIGTERM with six requests under way: listeners closed at once, all six get
 
 # 2. requests that cannot finish: the frontend waits timeout_seconds (5), exits, and the next start completes them
 start_warm
-kill -STOP "$SIGNER_PID"
+stop_signer
 CLIENTS=()
 for i in 7 8 9; do client "$i" & CLIENTS+=($!); done
 wait_pending 3
@@ -81,7 +96,7 @@ for _ in $(seq 100); do [ "$(pending)" = 0 ] && break; sleep 0.1; done
 pass "three requests stuck behind a stopped signer: exit after timeout_seconds ($ms ms), their rows completed by the next start"
 
 # 3. a second signal stops at once
-kill -STOP "$SIGNER_PID"
+stop_signer
 CLIENTS=()
 for i in 10 11; do client "$i" & CLIENTS+=($!); done
 wait_pending 2
@@ -106,7 +121,7 @@ pass "a second SIGTERM stops at once ($ms ms); the next start completes the rest
 # issued, nothing of it stays counted or open, the next client is served, and the frontend's stop at the end
 # of the test finds nothing leaked (ASan build: fe_stop_checked). evhttp does not read a connection whose
 # request awaits its reply, so it sees the close only when the reply is written, and frees the request then.
-kill -STOP "$SIGNER_PID"
+stop_signer
 issued0=$(cert_rows "status = 'issued'")
 python3 - "$PORT" "$T/req.json" "$(printf 'alice:alice password 0001' | base64 -w0)" <<'EOP' &
 import socket, sys, time
@@ -141,7 +156,7 @@ pass "a client gone while its request waited: its certificate issued, nothing le
 # 5. a row completed another way while its request waited for the signer (here failed by an operator, on the
 # record): the request gets 409 not-pending naming the serial, so its client can GET what is stored (the
 # message said "{serial}" and the reply carried none)
-kill -STOP "$SIGNER_PID"
+stop_signer
 client 20 & C=$!
 wait_pending 1
 S=$(pg_psql "$T/pg" owner -c "select serial_hex from certificates where status = 'pending'")
@@ -179,7 +194,7 @@ signed_times() { cat "$T"/signer*.log | grep -c "event=signed .*tbs_sha256=$H" |
 rm -f "$T/run/control.sock"
 signer_start
 signer_unseal alice bob carol
-kill -STOP "$SIGNER_PID"
+stop_signer
 [ $(($(date +%s) - t_row)) -lt 5 ] || fail "the signer took too long to come back: the pass may have signed the row already"
 # the pass runs every 5 s: by 11 s the row has been taken and sent to the stopped signer
 sleep $((t_row + 11 - $(date +%s)))
