@@ -222,9 +222,7 @@ int signerfit_open(struct sgn_client *c, const struct app *a, const char *socket
 	return rc;
 }
 
-/* The record's details: {"token", "unsealed_at" (UTC), "custodians": [{"name", "share"}]}, strings written as
- * JSON strings; false if the time is none gmtime_r can give. */
-static bool signerfit_unseal_details(const struct pinwire_unsealed *u, struct dbuf *out)
+bool signerfit_unseal_details(const struct pinwire_unsealed *u, struct dbuf *out)
 {
 	char when[32], num[16];
 	struct tm tm;

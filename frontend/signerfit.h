@@ -15,6 +15,7 @@
 #include "db.h"
 #include "der.h"
 #include "err.h"
+#include "pinwire.h"
 #include "sgn_client.h"
 
 /* 0: every profile fits, or the signer did not answer or sent no pins (logged as signer_keys_unchecked), or
@@ -40,6 +41,11 @@ int signerfit_open(struct sgn_client *c, const struct app *a, const char *socket
  * before each batch, the recovery pass after its run, and start-up: a thread with its own db and no
  * transaction open on it. Up to 4 processes met before one could be recorded wait their turn. */
 int signerfit_record_unsealed(struct db *db);
+
+/* The audit details of an unseal record u, NUL-terminated, appended to out: {"token", "unsealed_at" (UTC,
+ * ISO 8601), "custodians": [{"name", "share"}]}, strings written as JSON strings; false (out as it was or
+ * partly written: discard it) if u's time is none gmtime_r can give. */
+bool signerfit_unseal_details(const struct pinwire_unsealed *u, struct dbuf *out);
 
 /* The profiles that did not fit the signer's keys at the last check (each counted once, whatever its
  * mismatches); -1 when none was possible (no answer, no pins, out of memory). */
