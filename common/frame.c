@@ -20,6 +20,19 @@ bool frame_parse(struct span in, struct frame *out)
 	return true;
 }
 
+bool frame_name_ok(struct span name)
+{
+	if (name.len == 0 || name.len > FRAME_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < name.len; i++) {
+		uint8_t c = name.data[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
 bool frame_label_ok(struct span label)
 {
 	if (label.len == 0 || label.len > FRAME_LABEL_MAX)

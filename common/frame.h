@@ -59,6 +59,10 @@ bool frame_sign_body_parse(struct span body, struct span *out_label, struct span
 /* A key label as frames carry it: 1..FRAME_LABEL_MAX bytes of printable ASCII without space (the signer's
  * config takes no other, so that every key it holds can be named in a request). */
 bool frame_label_ok(struct span label);
+/* A custodian's name, as share files, the ceremony and the signer's unseal record carry it: 1..FRAME_NAME_MAX
+ * bytes of A-Z a-z 0-9 '.' '_' '-'. */
+#define FRAME_NAME_MAX 64
+bool frame_name_ok(struct span name);
 /* UNSEAL body: u16-prefixed share file (<= FRAME_SHARE_MAX) + u16-prefixed passphrase (<= FRAME_PASS_MAX). */
 bool frame_unseal_body_parse(struct span body, struct span *out_share, struct span *out_pass);
 /* HELLO body: u16 version. */

@@ -4,20 +4,15 @@
 #include <openssl/rand.h>
 #include <string.h>
 
+#include "frame.h"
+
 /* scrypt needs 128 * r * N bytes (plus a little): 256 MiB at the largest N we accept */
 #define SEAL_SCRYPT_MAXMEM ((uint64_t)(128u * SEAL_SCRYPT_R + 1024u) << SEAL_LOGN_MAX)
 
 bool seal_name_ok(const char *name, size_t len)
 {
-	if (len == 0 || len > SEAL_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-'))
-			return false;
-	}
-	return true;
+	_Static_assert(SEAL_NAME_MAX == FRAME_NAME_MAX, "one rule for a custodian's name");
+	return frame_name_ok(span_make(name, len));
 }
 
 bool seal_printable(const struct span *s, size_t max)

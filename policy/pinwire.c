@@ -195,31 +195,21 @@ static bool pw_pin_parse(struct span in, struct policy_profile *p)
 	return p->leaf_pinned || (!p->n_leaf_dns && !p->n_leaf_ip);
 }
 
-static bool pw_name_ok(struct span s, size_t max, bool custodian)
+/* The token's serial as the record carries it: a label's characters (frame_label_ok), at most PINWIRE_SERIAL_MAX */
+static bool pw_serial_ok(struct span s)
 {
-	if (s.len == 0 || s.len > max)
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		uint8_t c = s.data[i];
-		bool ok = custodian ? (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-					      c == '.' || c == '_' || c == '-'
-				    : c > 0x20 && c < 0x7f;
-		if (!ok)
-			return false;
-	}
-	return true;
+	return s.len <= PINWIRE_SERIAL_MAX && frame_label_ok(s);
 }
 
 /* The record's rules (pinwire.h); the custodians' names and share indexes distinct. */
 static bool pw_unsealed_ok(const struct pinwire_unsealed *u)
 {
 	if (u->n == 0 || u->n > PINWIRE_CUSTODIANS_MAX ||
-	    !pw_name_ok(span_make(u->token, strnlen(u->token, sizeof(u->token))), PINWIRE_SERIAL_MAX, false))
+	    !pw_serial_ok(span_make(u->token, strnlen(u->token, sizeof(u->token)))))
 		return false;
 	for (unsigned i = 0; i < u->n; i++) {
 		if (u->share[i] == 0 ||
-		    !pw_name_ok(span_make(u->custodian[i], strnlen(u->custodian[i], sizeof(u->custodian[i]))),
-				PINWIRE_NAME_MAX, true))
+		    !frame_name_ok(span_make(u->custodian[i], strnlen(u->custodian[i], sizeof(u->custodian[i])))))
 			return false;
 		for (unsigned j = 0; j < i; j++)
 			if (u->share[j] == u->share[i] || !strcmp(u->custodian[j], u->custodian[i]))
@@ -266,13 +256,13 @@ static bool pw_unsealed_parse(struct span in, struct pinwire_unsealed *u)
 	if (!span_get_u8(&in, &n) || n == 0 || n > PINWIRE_CUSTODIANS_MAX)
 		return false;
 	for (u->n = 0; u->n < n; u->n++) {
-		if (!span_get_u8_prefixed(&in, &s) || !pw_name_ok(s, PINWIRE_NAME_MAX, true) ||
+		if (!span_get_u8_prefixed(&in, &s) || !frame_name_ok(s) ||
 		    !span_get_u8(&in, &u->share[u->n]))
 			return false;
 		memcpy(u->custodian[u->n], s.data, s.len);
 		u->custodian[u->n][s.len] = 0;
 	}
-	if (!span_get_u8_prefixed(&in, &s) || !pw_name_ok(s, PINWIRE_SERIAL_MAX, false) || in.len != 0)
+	if (!span_get_u8_prefixed(&in, &s) || !pw_serial_ok(s) || in.len != 0)
 		return false;
 	memcpy(u->token, s.data, s.len);
 	u->token[s.len] = 0;

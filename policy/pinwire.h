@@ -24,7 +24,7 @@ struct pinwire_key {
 };
 
 #define PINWIRE_CUSTODIANS_MAX 16 /* CER_MAX_CUSTODIANS */
-#define PINWIRE_NAME_MAX 64       /* SEAL_NAME_MAX */
+#define PINWIRE_NAME_MAX FRAME_NAME_MAX /* a custodian's name: frame_name_ok */
 #define PINWIRE_SERIAL_MAX 16     /* P11_SERIAL_MAX */
 #define PINWIRE_INSTANCE_LEN 16
 
