@@ -11,7 +11,7 @@ int passline_len(const uint8_t *buf, size_t n, size_t *len)
 		if (k && buf[k - 1] == '\r')
 			k--;
 	}
-	if (k == 0 || memchr(buf, '\n', k) || memchr(buf, '\r', k) || memchr(buf, 0, k))
+	if (memchr(buf, '\n', k) || memchr(buf, '\r', k) || memchr(buf, 0, k))
 		return HSMCA_ERR_PARSE;
 	*len = k;
 	return 0;

@@ -8,21 +8,15 @@
 #include <openssl/crypto.h>
 
 #include "err.h"
+#include "passline.h"
 
 int pwfile_parse(const uint8_t *buf, size_t n, char *out, size_t *len)
 {
-	size_t k = n;
+	size_t k = 0;
 	int rc = HSMCA_ERR_PARSE;
 
 	*len = 0;
-	if (n > PWFILE_READ_MAX)
-		goto fail;
-	if (k && buf[k - 1] == '\n') { /* one line end: "\n" or "\r\n" */
-		k--;
-		if (k && buf[k - 1] == '\r')
-			k--;
-	}
-	if (k > AUTH_PW_MAX || memchr(buf, '\n', k) || memchr(buf, '\r', k) || memchr(buf, 0, k))
+	if (n > PWFILE_READ_MAX || passline_len(buf, n, &k) || k > AUTH_PW_MAX) /* one line, as a passphrase file */
 		goto fail;
 	if (k < PWFILE_MIN) {
 		rc = HSMCA_ERR_AUTH;

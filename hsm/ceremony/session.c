@@ -137,7 +137,7 @@ int cer_passphrase(const char *dir, const char *name, const char *file, bool con
 	if (passline_len((const uint8_t *)out, n, out_len)) {
 		if (confirm) { /* sealing: a note on a second line would become part of the passphrase */
 			explicit_bzero(out, n);
-			fprintf(stderr, "ceremony: the passphrase for %s is not one line (empty, a second line, a NUL or a "
+			fprintf(stderr, "ceremony: the passphrase for %s is not one line (a second line, a NUL or a "
 					"bare CR)\n", name);
 			return HSMCA_ERR_PARSE;
 		}

@@ -1,6 +1,6 @@
 /* fuzz_passline: passline_len and passline_len_legacy (common/passline.c), a custodian's --passphrase-file for the ceremony tool and the
  * unseal CLI. An independent reading of the rule gives the expected answer: one final "\n" or "\r\n" dropped;
- * what is left is non-empty and holds no NUL, CR or LF. Accepted: the length is exactly that, the bytes are the
+ * what is left holds no NUL, CR or LF (it may be empty). Accepted: the length is exactly that, the bytes are the
  * input's first ones; refused: PARSE and a length of 0. */
 #include <stdlib.h>
 
@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	if (k && data[k - 1] == '\n')
 		k -= 1 + (k >= 2 && data[k - 2] == '\r');
-	bool one_line = k > 0 && !memchr(data, '\n', k) && !memchr(data, '\r', k) && !memchr(data, 0, k);
+	bool one_line = !memchr(data, '\n', k) && !memchr(data, '\r', k) && !memchr(data, 0, k);
 	int rc = passline_len(copy, size, &len);
 	FUZZ_CHECK(rc == (one_line ? 0 : HSMCA_ERR_PARSE));
 	FUZZ_CHECK(rc ? len == 0 : len == k);
