@@ -114,11 +114,29 @@ out:
 	return rc;
 }
 
+/* DER's order of a SET OF's elements (X.690 11.6): a's encoding is not above b's, the shorter compared as if
+ * padded with zero octets. */
+static bool dn_set_order(struct span a, struct span b)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	int c = memcmp(a.data, b.data, n);
+	if (c != 0)
+		return c < 0;
+	for (size_t i = n; i < a.len; i++) /* a is the longer: its rest must be zeros */
+		if (a.data[i] != 0)
+			return false;
+	return true;
+}
+
 /* A Name: SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue), each ATAV an OID and one
- * value, nothing after; rdns gets the RDNs' bytes. */
+ * value, nothing after; rdns gets the RDNs' bytes. Strict DER, as OpenSSL reads a name: a value in the
+ * universal class is constructed only as a SEQUENCE or SET (a string in BER's constructed form, which OpenSSL
+ * flattens before it compares names, could name the issuer to a verifier and another name to
+ * policy_dn_equal), and a multi-valued RDN's attributes are in DER's order (OpenSSL compares an RDN's
+ * attributes sorted; policy_dn_equal compares them in order). */
 static bool dn_well_formed(struct span name, struct span *rdns)
 {
-	struct span all, rdn, atav, oid, value;
+	struct span all, rdn, atav, oid, value, whole, prev = { 0 };
 	uint8_t tag;
 	if (!der_get(&name, &all, DER_SEQUENCE) || span_len(&name) != 0)
 		return false;
@@ -126,10 +144,20 @@ static bool dn_well_formed(struct span name, struct span *rdns)
 	while (span_len(&all) > 0) {
 		if (!der_get(&all, &rdn, DER_SET) || span_len(&rdn) == 0)
 			return false;
-		while (span_len(&rdn) > 0)
+		bool first = true;
+		while (span_len(&rdn) > 0) {
+			const uint8_t *at = rdn.data;
 			if (!der_get(&rdn, &atav, DER_SEQUENCE) || !der_get_oid(&atav, &oid) ||
 			    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0)
 				return false;
+			if ((tag & 0xe0) == 0x20 && tag != DER_SEQUENCE && tag != DER_SET) /* universal, constructed */
+				return false;
+			whole = span_make(at, (size_t)(rdn.data - at));
+			if (!first && !dn_set_order(prev, whole))
+				return false;
+			prev = whole;
+			first = false;
+		}
 	}
 	return true;
 }

@@ -687,6 +687,37 @@ static void test_cert_self_issued(void)
 	o.raw_subject = empty_rdn;
 	o.raw_subject_len = sizeof(empty_rdn);
 	cert_case("subject: one empty RDN, SAN not critical", &o, &fx.prof, "subject:", "well-formed");
+	/* CN=Test Int as a constructed UTF8String (BER: 2c holding one 0c segment): OpenSSL reads it and finds the
+	 * issuer's name (so the certificate is self-issued to it: exempt from the issuer's path length); before,
+	 * it passed as another name, a CA certificate too */
+	static const uint8_t constructed[] = { 0x30, 0x15, 0x31, 0x13, 0x30, 0x11, 0x06, 0x03, 0x55, 0x04, 0x03, 0x2c,
+					       0x0a, 0x0c, 0x08, 'T',  'e',  's',  't',  ' ',  'I',  'n',  't' };
+	const unsigned char *cp = constructed;
+	X509_NAME *seen = d2i_X509_NAME(NULL, &cp, (long)sizeof(constructed));
+	CHECKF(seen && X509_NAME_cmp(seen, X509_get_subject_name(fx.ca)) == 0,
+	       "OpenSSL reads the constructed CN as the issuer's name (else the case below proves nothing)");
+	X509_NAME_free(seen);
+	o = base;
+	o.raw_subject = constructed;
+	o.raw_subject_len = sizeof(constructed);
+	cert_case("subject = issuer as a constructed string", &o, &fx.prof, "subject:", "well-formed");
+	o.bc = "critical,CA:TRUE,pathlen:0";
+	o.ku = "critical,keyCertSign,cRLSign";
+	cert_case("CA: subject = issuer as a constructed string", &o, &ca, "subject:", "well-formed");
+	/* a multi-valued RDN: O=Acme + CN=Test Int 2 in DER's order (the shorter encoding first), then reversed */
+	static const uint8_t rdn_sorted[] = { 0x30, 0x22, 0x31, 0x20, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c,
+					      0x04, 'A',  'c',  'm',  'e',  0x30, 0x11, 0x06, 0x03, 0x55, 0x04, 0x03,
+					      0x0c, 0x0a, 'T',  'e',  's',  't',  ' ',  'I',  'n',  't',  ' ',  '2' };
+	uint8_t rdn_reversed[sizeof(rdn_sorted)];
+	memcpy(rdn_reversed, rdn_sorted, 4);
+	memcpy(rdn_reversed + 4, rdn_sorted + 17, sizeof(rdn_sorted) - 17);
+	memcpy(rdn_reversed + 4 + sizeof(rdn_sorted) - 17, rdn_sorted + 4, 13);
+	CHECK(policy_dn_well_formed(span_make(rdn_sorted, sizeof(rdn_sorted))));
+	CHECK(!policy_dn_well_formed(span_make(rdn_reversed, sizeof(rdn_reversed))));
+	o = base;
+	o.raw_subject = rdn_reversed;
+	o.raw_subject_len = sizeof(rdn_reversed);
+	cert_case("subject: a multi-valued RDN out of DER's order", &o, &fx.prof, "subject:", "well-formed");
 }
 
 /* Extension values are one strict-DER element with nothing after it, also those the checks do not decode. */
@@ -855,9 +886,9 @@ static void test_dn_within(void)
 	 * byte the pin's RDN, refused (verifiers may fold them together; the signer does not guess) */
 	static const uint8_t printable[] = { 0x30, 0x12, 0x31, 0x10, 0x30, 0x0e, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x13,
 					     0x07, 'E',  'x',  'a',  'm',  'p',  'l',  'e' };
-	static const uint8_t multi[] = { 0x30, 0x1f, 0x31, 0x1d, 0x30, 0x0e, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x07,
-					 'E',  'x',  'a',  'm',  'p',  'l',  'e',  0x30, 0x0b, 0x06, 0x03, 0x55, 0x04,
-					 0x0b, 0x0c, 0x04, 'T',  'e',  'a',  'm' };
+	static const uint8_t multi[] = { 0x30, 0x1f, 0x31, 0x1d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x0b, 0x0c, 0x04,
+					 'T',  'e',  'a',  'm',  0x30, 0x0e, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x07,
+					 'E',  'x',  'a',  'm',  'p',  'l',  'e' }; /* (in DER's order: OU's is shorter) */
 	uint8_t org[POLICY_DN_MAX];
 	size_t org_len;
 	CHECK(policy_dn_parse("/O=Example", org, sizeof(org), &org_len, why) == 0 && org[11] == 0x0c);
