@@ -11,7 +11,10 @@ URL=http://127.0.0.1:$PORT
 # frontend test, fe_stop_checked stops those in FE_PIDS still running (fe_start adds its own; a test that
 # starts one by hand adds it) and fails the test on a failed stop; lib.sh's cleanup fails it on a report.
 FE_PIDS=()
-printf '#!/bin/bash\nASAN_OPTIONS=%q exec %q "$@"\n' "$LEAK_ASAN" "$HSMCA_BUILD/frontend/hsmca-frontend" > "$FRONTEND"
+# (`run` under the unit's system-call filter in the build without sanitizers: unit_filter, lib.sh)
+FRONTEND_FILTER=$(unit_filter hsmca-frontend)
+printf '#!/bin/bash\nexport ASAN_OPTIONS=%q\n[ "${1:-}" = run ] || exec %q "$@"\nexec %s%q "$@"\n' "$LEAK_ASAN" \
+	"$HSMCA_BUILD/frontend/hsmca-frontend" "$FRONTEND_FILTER" "$HSMCA_BUILD/frontend/hsmca-frontend" > "$FRONTEND"
 chmod 755 "$FRONTEND"
 
 # The frontend starts as root and drops to FE_USER (its config's `user`, default hsmca-frontend) after
@@ -181,12 +184,16 @@ fe_run() {
 	PIDS+=("$FRONTEND_PID")
 	FE_PIDS+=("$FRONTEND_PID")
 	# up when this process says so (a /healthz alone could be another test's frontend on a port taken under it)
+	local up=
 	for _ in $(seq 300); do
 		kill -0 "$FRONTEND_PID" 2>/dev/null || break
-		grep -q "pid=$FRONTEND_PID level=info event=ready " "$T/frontend.log" && curl -fsS "$URL/healthz" >/dev/null 2>&1 && return 0
+		grep -q "pid=$FRONTEND_PID level=info event=ready " "$T/frontend.log" && curl -fsS "$URL/healthz" >/dev/null 2>&1 && up=1 && break
 		sleep 0.05
 	done
-	fail "frontend did not start: $(tail -5 "$T/frontend.log")"
+	[ -n "$up" ] || fail "frontend did not start: $(tail -5 "$T/frontend.log")"
+	# under its unit's system-call filter (unit_filter, lib.sh), one filter and none of its own
+	[ "$UNIT_FILTERS" = 0 ] || grepq '^Seccomp_filters:[[:space:]]*1$' "/proc/$FRONTEND_PID/status" ||
+		fail "frontend not under its unit's filter: $(grep Seccomp "/proc/$FRONTEND_PID/status")"
 }
 
 # fe_requester NAME: an account NAME with role requester and password "NAME password 0001"; sets AUTH (curl -u)

@@ -30,7 +30,26 @@ chmod 755 "$T"
 mkdir -p "$T/bin"
 LEAK_ASAN="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=1"
 printf '#!/bin/bash\nASAN_OPTIONS=%q exec %q "$@"\n' "$LEAK_ASAN" "$CEREMONY_BIN" > "$T/bin/hsmca-ceremony"
-printf '#!/bin/bash\n[ "${1:-}" = run ] || export ASAN_OPTIONS=%q\nexec %q "$@"\n' "$LEAK_ASAN" "$SIGNER_BIN" > "$T/bin/hsmca-signer"
+# In the build without sanitizers, `hsmca-signer run` and `hsmca-frontend run` (frontend_lib.sh) run under
+# their systemd units' SystemCallFilter= (tests/tools/sysfilter, unitfilter.py: what systemd loads), so a
+# system call a unit does not allow fails the test that makes it instead of a production start. Not in the
+# ASan build: LeakSanitizer's check uses ptrace, which no unit allows.
+# unit_filter UNIT: the command words that run a program under UNIT's filter (none in the ASan build).
+unit_filter() {
+	grepq '^HSMCA_SANITIZE:BOOL=ON$' "$HSMCA_BUILD/CMakeCache.txt" && return 0
+	local unit dir list err
+	dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	unit="$dir/../../systemd/$1.service"
+	list="$T/sysfilter-$1.txt"
+	[ -x "$HSMCA_BUILD/tests/tools/sysfilter" ] || { echo "FAIL: tests/tools/sysfilter not built" >&2; return 1; }
+	python3 "$dir/unitfilter.py" "$unit" > "$list" && err=$(python3 "$dir/unitfilter.py" --errno "$unit") ||
+		{ echo "FAIL: $1: cannot read its SystemCallFilter=" >&2; return 1; }
+	printf '%q %q %q -- ' "$HSMCA_BUILD/tests/tools/sysfilter" "$list" "$err"
+}
+SIGNER_FILTER=$(unit_filter hsmca-signer) # (set -e: a failure ends the test here)
+UNIT_FILTERS=$([ -n "$SIGNER_FILTER" ] && echo 1 || echo 0) # seccomp filters a running signer has before its own
+printf '#!/bin/bash\n[ "${1:-}" = run ] || { export ASAN_OPTIONS=%q; exec %q "$@"; }\nexec %s%q "$@"\n' "$LEAK_ASAN" \
+	"$SIGNER_BIN" "$SIGNER_FILTER" "$SIGNER_BIN" > "$T/bin/hsmca-signer"
 chmod 755 "$T/bin" "$T/bin/hsmca-ceremony" "$T/bin/hsmca-signer"
 CEREMONY=$T/bin/hsmca-ceremony # wrappers: "$CEREMONY" and "$SIGNER" exec the binaries above
 SIGNER=$T/bin/hsmca-signer

@@ -24,9 +24,9 @@ signer_conf "$P11KIT_CLIENT" "p11kit_server_address = unix:path=$T/p11/p11.sock"
 signer_key int root "cert, crl"
 signer_key ocsp int "ocsp" "ocsp_delegated = yes"
 signer_start
-grep -q '^Seccomp_filters:[[:space:]]*1$' "/proc/$SIGNER_PID/status" || fail "sealed, no filter: $(grep Seccomp "/proc/$SIGNER_PID/status")"
+grep -q "^Seccomp_filters:[[:space:]]*$((UNIT_FILTERS + 1))\$" "/proc/$SIGNER_PID/status" || fail "sealed, no filter: $(grep Seccomp "/proc/$SIGNER_PID/status")"
 signer_unseal carol dave erin
-grep -q '^Seccomp_filters:[[:space:]]*2$' "/proc/$SIGNER_PID/status" || fail "unsealed, not both filters: $(grep Seccomp "/proc/$SIGNER_PID/status")"
+grep -q "^Seccomp_filters:[[:space:]]*$((UNIT_FILTERS + 2))\$" "/proc/$SIGNER_PID/status" || fail "unsealed, not both filters: $(grep Seccomp "/proc/$SIGNER_PID/status")"
 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" > "$T/sgntool.log" 2>&1 || fail "leaf through p11-kit: $(cat "$T/sgntool.log")"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/leaf.pem" >/dev/null || fail "verify"
 "$SGNTOOL" ocsp socket="$T/run/signer.sock" label=ocsp responder="$T/ca/ocsp.pem" issuer="$T/ca/int.pem" cert="$T/leaf.pem" \

@@ -70,7 +70,7 @@ expect_rc 4 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/
 pass "restarted signer is sealed and signs nothing"
 # the shares are read inside the sandbox: the sealed phase's filter is loaded before the control socket serves
 # (until it was, a sealed signer ran with no filter at all: Seccomp 0)
-grep -q '^Seccomp:[[:space:]]*2$' "/proc/$SIGNER_PID/status" && grep -q '^Seccomp_filters:[[:space:]]*1$' "/proc/$SIGNER_PID/status" \
+grep -q '^Seccomp:[[:space:]]*2$' "/proc/$SIGNER_PID/status" && grep -q "^Seccomp_filters:[[:space:]]*$((UNIT_FILTERS + 1))\$" "/proc/$SIGNER_PID/status" \
 	|| fail "the sealed signer is not in its seccomp filter: $(grep Seccomp "/proc/$SIGNER_PID/status")"
 pass "the sealed signer runs in the sealed phase's seccomp filter"
 # (its descriptors must be readable here, or the check below proves nothing; the config file by name, as
