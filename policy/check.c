@@ -566,6 +566,9 @@ int policy_check_crl(const struct tbs_crl *t, const struct policy_issuer *iss, c
 		    !pol_span_is(&t->ext[i].oid, OID_AIA, sizeof(OID_AIA)))
 			return REFUSE("extension: CRL extension %zu is none of those hsmca writes (authorityKeyIdentifier, "
 				      "cRLNumber, authorityInfoAccess), refused", i);
+		else if (!pol_der_one(t->ext[i].value)) /* as a certificate's (pol_check_allowed_ext) */
+			return REFUSE("extension: the value of CRL extension %zu is not one strict-DER element with "
+				      "nothing after it", i);
 	return 0;
 }
 

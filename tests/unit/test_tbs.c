@@ -1189,6 +1189,14 @@ static void test_crl(void)
 	o = base;
 	o.crl_ext = span_make((const uint8_t *)"\x30\x0e\x06\x08\x2b\x06\x01\x05\x05\x07\x01\x01\x04\x02\x30\x00", 16);
 	crl_case("CRL authorityInfoAccess", &o, &fx.iss, &fx.prof, NULL, NULL);
+	/* its value one strict-DER element, as a certificate's extensions' are: an indefinite length, a long-form
+	 * length for a short value, bytes after it (before, each was signed) */
+	o.crl_ext = span_make((const uint8_t *)"\x30\x10\x06\x08\x2b\x06\x01\x05\x05\x07\x01\x01\x04\x04\x30\x80\x00\x00", 18);
+	crl_case("CRL authorityInfoAccess, indefinite length", &o, &fx.iss, &fx.prof, "extension:", "strict-DER");
+	o.crl_ext = span_make((const uint8_t *)"\x30\x0f\x06\x08\x2b\x06\x01\x05\x05\x07\x01\x01\x04\x03\x30\x81\x00", 17);
+	crl_case("CRL authorityInfoAccess, long-form length", &o, &fx.iss, &fx.prof, "extension:", "strict-DER");
+	o.crl_ext = span_make((const uint8_t *)"\x30\x10\x06\x08\x2b\x06\x01\x05\x05\x07\x01\x01\x04\x04\x30\x00\x05\x00", 18);
+	crl_case("CRL authorityInfoAccess, trailing bytes", &o, &fx.iss, &fx.prof, "extension:", "strict-DER");
 	o.crl_ext = span_make((const uint8_t *)"\x30\x0b\x06\x05\x2b\x06\x01\x04\x01\x04\x02\x05\x00", 13);
 	crl_case("CRL private extension", &o, &fx.iss, &fx.prof, "extension:", "none of those hsmca writes");
 
