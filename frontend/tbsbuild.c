@@ -192,7 +192,7 @@ static void tb_subtree_ip(struct dbuf *b, int family, const uint8_t *addr, unsig
  * names, email addresses and URIs (their host) in that domain (RFC 5280 4.2.1.10 semantics for each), each IP
  * range permits addresses in it; each address family without a range is excluded whole (otherwise it would be
  * unconstrained: OpenSSL and Go apply the iPAddress subtrees to both families, GnuTLS only to those they name),
- * and so is ::ffff:0:0/96 under an IPv6 range over it (profile_range_covers_v4mapped);
+ * and so is ::ffff:0:0/96 under an IPv6 range that holds any of it (profile_range_meets_v4mapped);
  * dn_prefix, if any, permits subjects that begin with it (otherwise any subject name). */
 static void tb_nc(struct dbuf *b, const struct profile *p)
 {
@@ -209,7 +209,7 @@ static void tb_nc(struct dbuf *b, const struct profile *p)
 	for (unsigned i = 0; i < p->n_ip; i++) {
 		tb_subtree_ip(b, p->ip_ranges[i].family, p->ip_ranges[i].addr, p->ip_ranges[i].prefix);
 		*(p->ip_ranges[i].family == AF_INET ? &v4 : &v6) = true;
-		v4mapped = v4mapped || profile_range_covers_v4mapped(&p->ip_ranges[i]);
+		v4mapped = v4mapped || profile_range_meets_v4mapped(&p->ip_ranges[i]);
 	}
 	if (p->dn_prefix_len) {
 		size_t dir = dbuf_open(b, DER_SEQUENCE);
@@ -223,7 +223,7 @@ static void tb_nc(struct dbuf *b, const struct profile *p)
 			tb_subtree_ip(b, AF_INET, any, 0);
 		if (!v6)
 			tb_subtree_ip(b, AF_INET6, any, 0);
-		if (v4mapped) /* profile_range_covers_v4mapped: IPv4 addresses only as IPv4 */
+		if (v4mapped) /* profile_range_meets_v4mapped: IPv4 addresses only as IPv4 */
 			tb_subtree_ip(b, AF_INET6, profile_v4mapped_net, 96);
 		dbuf_close(b, excluded);
 	}

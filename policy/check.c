@@ -294,16 +294,16 @@ static bool pol_nc_all_ip(const struct tbs_subtree *st, size_t n)
 	return true;
 }
 
-/* An IPv6 subtree (address || mask) whose range holds all of ::ffff:0:0/96, the IPv4-mapped addresses: its
- * mask sets none of the last 32 bits and the two agree under it. */
-static bool pol_nc_covers_v4mapped(const struct tbs_subtree *st)
+/* An IPv6 subtree (address || mask) whose range meets ::ffff:0:0/96, the IPv4-mapped addresses (whole: holds
+ * all of it): the two agree under its mask in the first 96 bits (whole: and its mask sets none of the last 32). */
+static bool pol_nc_v4mapped(const struct tbs_subtree *st, bool whole)
 {
 	static const uint8_t mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	if (st->tag != (DER_CONTEXT | 7) || st->value.len != 32)
 		return false;
 	const uint8_t *a = st->value.data, *m = st->value.data + 16;
 	for (size_t i = 0; i < 16; i++)
-		if ((i >= 12 && m[i]) || (a[i] & m[i]) != (mapped[i] & m[i]))
+		if (i < 12 ? (a[i] & m[i]) != (mapped[i] & m[i]) : whole && m[i])
 			return false;
 	return true;
 }
@@ -337,7 +337,7 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 				ok = pol_nc_ip_within(&st->value, &p->ca_ip[k]);
 			v4 = v4 || st->value.len == 2 * 4; /* within a pinned range: of its family's length */
 			v6 = v6 || st->value.len == 2 * 16;
-			mapped = mapped || pol_nc_covers_v4mapped(st);
+			mapped = mapped || pol_nc_v4mapped(st, false);
 			break;
 		case DER_CONTEXT | DER_CONSTRUCTED | 4:
 			ok = p->ca_dn_len ? policy_dn_within(st->value, p->ca_dn, p->ca_dn_len)
@@ -358,13 +358,14 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 	for (size_t i = 0; i < nc.n_excluded; i++) {
 		no_v4 = no_v4 || pol_nc_all_ip(&nc.excluded[i], 4);
 		no_v6 = no_v6 || pol_nc_all_ip(&nc.excluded[i], 16);
-		no_mapped = no_mapped || pol_nc_covers_v4mapped(&nc.excluded[i]);
+		no_mapped = no_mapped || pol_nc_v4mapped(&nc.excluded[i], true);
 	}
 	/* Go matches an iPAddress only against subtrees of its own length and takes ::ffff:a.b.c.d as a.b.c.d:
-	 * an IPv6 range over the mapped block would let such a CA name any IPv4 address (tbsbuild.c excludes it) */
+	 * an IPv6 range that holds any of the mapped block would let such a CA name IPv4 addresses past the pinned
+	 * IPv4 ranges (tbsbuild.c excludes the whole block) */
 	if (mapped && !no_mapped)
-		return REFUSE("name-constraints: a permitted IPv6 range holds the IPv4-mapped addresses (::ffff:0:0/96), "
-			      "which are not excluded");
+		return REFUSE("name-constraints: a permitted IPv6 range holds IPv4-mapped addresses (::ffff:0:0/96), "
+			      "which are not all excluded");
 	/* each family on its own: GnuTLS applies iPAddress subtrees only to the family they name, so one
 	 * permitted IPv4 range alone would leave every IPv6 address open there */
 	if (!v4 && !no_v4)

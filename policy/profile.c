@@ -75,9 +75,9 @@ static bool prof_bits_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
 
 const uint8_t profile_v4mapped_net[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
-bool profile_range_covers_v4mapped(const struct prof_iprange *r)
+bool profile_range_meets_v4mapped(const struct prof_iprange *r)
 {
-	return r->family == AF_INET6 && r->prefix <= 96 && prof_bits_equal(r->addr, profile_v4mapped_net, r->prefix);
+	return r->family == AF_INET6 && prof_bits_equal(r->addr, profile_v4mapped_net, r->prefix < 96 ? r->prefix : 96);
 }
 
 static int prof_ip(struct profile *p, const char *t, unsigned line, char *err)

@@ -81,10 +81,11 @@ const struct profile *profiles_find(const struct profiles *ps, const char *name)
 /* Wipes the profiles' authsign keys (cfssl_key), every slot: also after a load that failed part way. */
 void profiles_wipe(struct profiles *ps);
 bool profile_allows_account(const struct profile *p, const char *account);
-/* r (IPv6) holds the IPv4-mapped addresses ::ffff:0:0/96 (a /96 or shorter prefix over them): a sub-CA's name
- * constraints must exclude them, or Go, which matches an iPAddress only against subtrees of its own length and
- * takes ::ffff:a.b.c.d as a.b.c.d, lets such a CA name any IPv4 address whatever the IPv4 ranges say. */
-bool profile_range_covers_v4mapped(const struct prof_iprange *r);
+/* r (IPv6) holds any of the IPv4-mapped addresses ::ffff:0:0/96 (a prefix over them, or inside them): a
+ * sub-CA's name constraints must exclude them, or Go, which matches an iPAddress only against subtrees of its
+ * own length and takes ::ffff:a.b.c.d as a.b.c.d, lets such a CA name IPv4 addresses whatever the IPv4 ranges
+ * say (and the signer refuses such constraints). */
+bool profile_range_meets_v4mapped(const struct prof_iprange *r);
 /* ::ffff:0:0, the network of the IPv4-mapped addresses (a /96) */
 extern const uint8_t profile_v4mapped_net[16];
 /* Checks a requested key and SAN list against the profile. Returns 0 or HSMCA_ERR_POLICY with

@@ -459,6 +459,25 @@ static void test_cert_ca_pinned(void)
 		  "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,permitted;IP:::/::,"
 		  "excluded;IP:::ffff:0:0/ffff:ffff:ffff:ffff:ffff:ffff::",
 		  NULL, NULL },
+		/* a range inside the mapped block, or one that holds part of it, is as open (before, only a range
+		 * over the whole block counted: ::ffff:8.8.8.0/120 passed, and Go let its CA name 8.8.8.8) */
+		{ "IPv6 ::ffff:8.8.8.0/120 permitted, inside the mapped block",
+		  "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+		  "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,"
+		  "permitted;IP:::ffff:808:800/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00",
+		  "name-constraints:", "IPv4-mapped" },
+		{ "IPv6 ::ffff:8.8.8.0/120 permitted, the mapped block excluded",
+		  "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+		  "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,"
+		  "permitted;IP:::ffff:808:800/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00,"
+		  "excluded;IP:::ffff:0:0/ffff:ffff:ffff:ffff:ffff:ffff::",
+		  NULL, NULL },
+		{ "IPv6 ::ffff:8.0.0.0/104 permitted, only ::ffff:8.8.8.0/120 excluded",
+		  "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+		  "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,"
+		  "permitted;IP:::ffff:800:0/ffff:ffff:ffff:ffff:ffff:ffff:ff00:0,"
+		  "excluded;IP:::ffff:808:800/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00",
+		  "name-constraints:", "IPv4-mapped" },
 		{ "IPv6 2001:db8::/32 permitted (beside the mapped block)",
 		  "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,permitted;URI:.team.example.com,"
 		  "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,permitted;IP:2001:db8::/ffff:ffff::",

@@ -143,7 +143,7 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 	if (!v6)
 		list_add(nc, sizeof(nc), "excluded;IP:::/::");
 	for (unsigned i = 0; i < p->n_ip; i++)
-		if (profile_range_covers_v4mapped(&p->ip_ranges[i])) {
+		if (profile_range_meets_v4mapped(&p->ip_ranges[i])) {
 			list_add(nc, sizeof(nc), "excluded;IP:::ffff:0:0/ffff:ffff:ffff:ffff:ffff:ffff::");
 			break;
 		}
@@ -548,9 +548,10 @@ static void test_ca_ip_families(struct fx *f)
 	free(pin);
 }
 
-/* A CA profile's IPv6 range over ::ffff:0:0/96 (::/0 here, with 10.0.0.0/8): the mapped block is excluded, so
- * Go, which takes ::ffff:8.8.8.8 as 8.8.8.8 and matches it against IPv6 subtrees only, cannot be given an IPv4
- * address outside 10/8 that way; a range beside the block (fd00::/8) excludes nothing. */
+/* A CA profile's IPv6 range over ::ffff:0:0/96 (::/0 here, with 10.0.0.0/8), or inside it (::ffff:8.8.8.0/120):
+ * the mapped block is excluded, so Go, which takes ::ffff:8.8.8.8 as 8.8.8.8 and matches it against IPv6
+ * subtrees only, cannot be given an IPv4 address outside 10/8 that way (the signer refuses either range
+ * without it); a range beside the block (fd00::/8) excludes nothing. */
 static void test_ca_v4mapped(struct fx *f)
 {
 	static const uint8_t mapped96[32] = { 0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0xff,
@@ -560,26 +561,30 @@ static void test_ca_v4mapped(struct fx *f)
 	struct csr *c = calloc(1, sizeof(*c));
 	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 1 };
 	CHECK(p && c);
-	for (int k = 0; p && c && k < 2; k++) {
+	static const struct prof_iprange inside = { AF_INET6, { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 8, 8, 8 }, 120 };
+	for (int k = 0; p && c && k < 3; k++) {
 		struct dbuf tbs;
 		struct tbs_cert t;
 		struct tbs_nc nc;
 		char why[TBS_WHY_MAX] = "";
 		plain_ca(p, c, f->leaf_key);
 		p->ip_ranges[p->n_ip++] = (struct prof_iprange){ AF_INET, { 10 }, 8 };
-		p->ip_ranges[p->n_ip++] = k ? (struct prof_iprange){ AF_INET6, { 0xfd }, 8 } : (struct prof_iprange){ AF_INET6, { 0 }, 0 };
+		p->ip_ranges[p->n_ip++] = k == 2 ? inside
+					  : k ? (struct prof_iprange){ AF_INET6, { 0xfd }, 8 }
+					      : (struct prof_iprange){ AF_INET6, { 0 }, 0 };
+		const char *what = k == 2 ? "::ffff:8.8.8.0/120" : k ? "fd00::/8" : "::/0";
 		dbuf_init(&tbs);
 		CHECKF(tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, why) == 0 &&
 			       tbs_cert_parse(span_make(tbs.data, tbs.len), &t, why),
-		       "%s: %s", k ? "fd00::/8" : "::/0", why);
+		       "%s: %s", what, why);
 		const struct tbs_ext *e = tbs_ext_find(t.ext, t.n_ext, OID_NC, sizeof(OID_NC));
 		bool parsed = e && tbs_nc_parse(e->value, &nc, why);
-		if (k)
+		if (k == 1)
 			CHECKF(parsed && nc.n_excluded == 0, "fd00::/8 beside 10/8: %zu excluded", parsed ? nc.n_excluded : 0);
 		else
 			CHECKF(parsed && nc.n_excluded == 1 && nc.excluded[0].tag == (DER_CONTEXT | 7) &&
 				       nc.excluded[0].value.len == 32 && !memcmp(nc.excluded[0].value.data, mapped96, 32),
-			       "::/0 beside 10/8: %zu excluded, want ::ffff:0:0/96", parsed ? nc.n_excluded : 0);
+			       "%s beside 10/8: %zu excluded, want ::ffff:0:0/96", what, parsed ? nc.n_excluded : 0);
 		dbuf_free(&tbs);
 	}
 	free(p);
