@@ -121,6 +121,9 @@ enum auth_result certauth_request(struct worker *w, const struct job *j, struct 
 	}
 	if (!rc && (!p || !p->login || machine)) {
 		ar = AUTH_MISSING; /* a service's certificate, not a login: ask for credentials */
+	} else if (!rc && !profile_allows_account(p, c.requester)) {
+		/* the profile's accounts no longer name its holder (taken off since): refused as a revoked one is,
+		 * as its renewal and any use of the profile by that account are */
 	} else if (!rc && !strcmp(c.status, "issued") && c.not_before <= now && now < c.not_after) {
 		rc = db_account_get(w->db, c.requester, out);
 		if (rc == HSMCA_ERR_AUTH) /* its row was changed outside the frontend: no login */

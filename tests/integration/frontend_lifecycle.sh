@@ -1108,7 +1108,7 @@ json_field '["certificate"]' > "$T/mkr.pem"
 csr mp ec:P-256 "DNS:mp.ops.example.com"
 issue_req "$T/mp.csr" svc-ops "${ADMIN[@]}"
 [ "$STATUS" = 201 ] || fail "svc-ops with the password: $STATUS $BODY"
-json_field '["certificate"]' > "$T/mp.pem"
+json_field '["certificate"]' > "$T/mp.pem"; MP=$(json_field '["serial"]')
 csr gated4 ec:P-256 "DNS:gated4.example.com"
 issue_req "$T/gated4.csr" gated "${ALICE[@]}"
 S4=$(json_field '["serial"]'); A4=$(json_field '["approval"]')
@@ -1257,6 +1257,19 @@ tls_call GET /api/v1/accounts "$T/mk.pem" "$T/mk.key" --interface 127.0.0.33
 tls_call GET /api/v1/accounts "$T/mkr.pem" "$T/mkr.key" --interface 127.0.0.33
 [ "$STATUS" = 401 ] || fail "the renewal of a certificate an API key got logged in: $STATUS $BODY"
 pass "a profile that becomes a login profile: its certificates got with a password log in, those an API key got (and their renewals) do not"
+# an account taken off a login profile's accounts logs in with its certificates no more (before: 200, though
+# renewing them was refused), until it is put back
+sed -i '/^\[profile svc-ops\]/,/^$/s/^accounts = ops-admin$/accounts = ops-admin2/' "$T/profiles.conf"
+grep -q '^accounts = ops-admin2$' <(sed -n '/^\[profile svc-ops\]/,/^$/p' "$T/profiles.conf") || fail "svc-ops still lists ops-admin"
+fe_restart_tls "$T/client-ca.pem"
+tls_call GET /api/v1/accounts "$T/mp.pem" "$T/mp.key" --interface 127.0.0.34
+[ "$STATUS" = 401 ] || fail "a login certificate of an account its profile no longer lists logged in: $STATUS $BODY"
+grepq "event=cert_login_refused serial=$MP status=issued" "$T/frontend.log" || fail "the refused login certificate is not named: $(grep cert_login_refused "$T/frontend.log" | tail -1)"
+sed -i '/^\[profile svc-ops\]/,/^$/s/^accounts = ops-admin2$/accounts = ops-admin/' "$T/profiles.conf"
+fe_restart_tls "$T/client-ca.pem"
+tls_call GET /api/v1/accounts "$T/mp.pem" "$T/mp.key"
+[ "$STATUS" = 200 ] || fail "the login certificate, its account listed again: $STATUS $BODY"
+pass "a login certificate of an account its profile no longer lists logs in no more (401), and again once listed"
 forge_row 5a5a5a5a5a5a5a5a5a5a "$T/xop.der" ops-admin # (ops-admin2's row was changed in SQL above: refused anyway)
 tls_call GET /api/v1/accounts "$T/xop.pem" "$T/xop.key"
 [ "$STATUS" = 401 ] || fail "a forged row's client certificate logged in: $STATUS $BODY"
