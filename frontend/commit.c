@@ -11,6 +11,7 @@
 #include "log.h"
 #include "sgn_client.h"
 #include "signerfit.h"
+#include "signpipe.h"
 
 enum commit_kind { COMMIT_ONE, COMMIT_INTENT, COMMIT_ISSUED };
 
@@ -59,14 +60,6 @@ struct committer {
 	struct timespec sign_backoff_until; /* signing thread only: after a hung signer, batches are not sent */
 };
 
-#define COMMIT_SIGN_WINDOW 32 /* requests in flight on one signer connection */
-/* ... and at most this many bytes of their replies (a TBS plus COMMIT_SIGN_REPLY_SLACK each: the signature,
- * its algorithm, the framing and the socket's per-message overhead). The signer never blocks on a client
- * that does not read: a reply that does not fit the connection's socket buffer (~208 KiB by default, about
- * 13 replies of 8 KiB) drops the connection after its TBS was signed, and the items sent again on a new one
- * were signed twice. At least one request is always in flight. */
-#define COMMIT_SIGN_WINDOW_BYTES (64 * 1024)
-#define COMMIT_SIGN_REPLY_SLACK 1024
 /* A signer that gives no answer (and takes no request) for this long is hung: its intents are answered
  * "signer unavailable" and stay pending for recovery. Long, because the signer may still sign what was
  * sent once it wakes up, and recovery would then sign the same TBS again: a stall shorter than this (a
@@ -290,73 +283,27 @@ static void commit_stats(struct committer *c, const struct commit_item *batch)
 	c->db_ms = 0;
 }
 
-/* Signs v[0..n) over the open connections conn[0..nc): item j goes to conn[j % nc], each connection gets its
- * items a window at a time and answers them in order (the signer serves a connection on one worker, so the
- * connections sign in parallel). A connection that fails (or that the signer closes after a malformed TBS)
- * is closed and its remaining items are left without signed_done; false if any were. */
+/* Signs v[0..n) over the open connections conn[0..nc) (signpipe.h); a connection that failed is closed. False
+ * if any item was left without signed_done. */
 static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, size_t n, const int *conn, size_t nc,
 				  bool *timed_out)
 {
-	uint32_t ids[COMMIT_BATCH_MAX];
-	size_t sent[COMMIT_SIGN_CONNS] = { 0 }, got[COMMIT_SIGN_CONNS] = { 0 }, cnt[COMMIT_SIGN_CONNS];
-	size_t bytes[COMMIT_SIGN_CONNS] = { 0 }; /* replies' estimated size in flight (COMMIT_SIGN_WINDOW_BYTES) */
-	bool alive[COMMIT_SIGN_CONNS], more = true, ok = true;
+	struct sgn_client *g[COMMIT_SIGN_CONNS];
+	struct commit_sign *s[COMMIT_BATCH_MAX];
+	bool done[COMMIT_BATCH_MAX] = { false }, keep[COMMIT_SIGN_CONNS];
+	for (size_t k = 0; k < nc; k++)
+		g[k] = &c->sgn[conn[k]];
+	for (size_t j = 0; j < n; j++)
+		s[j] = v[j]->sign;
+	bool ok = signpipe_sign(g, nc, s, done, n, keep);
+	for (size_t j = 0; j < n; j++)
+		v[j]->signed_done = v[j]->signed_done || done[j];
 	for (size_t k = 0; k < nc; k++) {
-		cnt[k] = n > k ? (n - k + nc - 1) / nc : 0;
-		alive[k] = true;
-	}
-	while (more) {
-		more = false;
-		for (size_t k = 0; k < nc; k++) /* fill every connection's window before waiting on any */
-			while (alive[k] && sent[k] < cnt[k] && sent[k] - got[k] < COMMIT_SIGN_WINDOW) {
-				size_t j = sent[k] * nc + k;
-				struct commit_sign *s = v[j]->sign;
-				size_t cost = s->tbs_len + COMMIT_SIGN_REPLY_SLACK;
-				if (sent[k] > got[k] && bytes[k] + cost > COMMIT_SIGN_WINDOW_BYTES)
-					break; /* its replies would not all fit the socket: read some first */
-				if (sgn_client_send_sign(&c->sgn[conn[k]], FRAME_SIGN_CERT, s->label, s->tbs, s->tbs_len, &ids[j])) {
-					alive[k] = false;
-				} else {
-					sent[k]++;
-					bytes[k] += cost;
-				}
-			}
-		for (size_t k = 0; k < nc; k++) {
-			if (!alive[k] || got[k] == sent[k])
-				continue;
-			size_t j = got[k] * nc + k;
-			struct commit_sign *s = v[j]->sign;
-			struct sgn_client *g = &c->sgn[conn[k]];
-			int rc = sgn_client_recv_reply(g, ids[j], &s->der);
-			if (rc != 0 && rc != HSMCA_ERR_POLICY) {
-				alive[k] = false;
-				if (g->timed_out) /* hung: waiting on the other connections would only add timeouts */
-					for (size_t m = 0; m < nc; m++)
-						alive[m] = false;
-				continue;
-			}
-			/* only a refusal of the TBS itself (or of its key label: a live request) is final; an HSM
-			 * error, a sealed signer or its clock leave the row pending for recovery (HSMCA_ERR_AGAIN) */
-			s->sign_rc = rc && !sgn_client_refusal_final_live(g->err_code) ? HSMCA_ERR_AGAIN : rc;
-			if (rc)
-				snprintf(s->why, sizeof(s->why), "%s", g->err_msg);
-			v[j]->signed_done = true;
-			got[k]++;
-			bytes[k] -= s->tbs_len + COMMIT_SIGN_REPLY_SLACK;
-			if (rc && g->err_code == FRAME_E_MALFORMED)
-				alive[k] = false; /* the signer closes after a malformed TBS */
-			more = more || got[k] < cnt[k];
-		}
-		for (size_t k = 0; k < nc && !more; k++)
-			more = alive[k] && got[k] < cnt[k];
-	}
-	for (size_t k = 0; k < nc; k++) {
-		if (alive[k])
+		if (keep[k])
 			continue;
-		*timed_out = *timed_out || c->sgn[conn[k]].timed_out;
-		sgn_client_close(&c->sgn[conn[k]]);
+		*timed_out = *timed_out || g[k]->timed_out;
+		sgn_client_close(g[k]);
 		c->sgn_open[conn[k]] = false;
-		ok = ok && got[k] == cnt[k];
 	}
 	return ok;
 }
