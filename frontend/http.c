@@ -245,15 +245,15 @@ static bool http_cross_site(struct evhttp_request *req)
 static void http_route(struct evhttp_request *req, void *arg)
 {
 	struct http_ctx *h = arg;
+	unsigned n_headers = 0; /* the client's: counted before deadline_request_read may add Connection: close */
+	for (const struct evkeyval *kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next)
+		n_headers++;
 	if (deadline_request_read(req)) /* complete: its whole-request clock stops */
 		return http_json_error(req, 503, "connection-cut", "this connection was refused or cut; nothing was done");
-	unsigned n_headers = 0;
 	if (h->draining) { /* a request on a kept-alive connection after the stop signal (health checks too) */
 		deadline_close_after(req);
 		return http_json_error(req, 503, "stopping", "the frontend is stopping; try again");
 	}
-	for (const struct evkeyval *kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next)
-		n_headers++;
 	if (n_headers > h->app->conf.max_headers)
 		return http_json_error(req, 431, "too-many-headers", "more request header fields than max_headers");
 	/* a longer one would not fit the job (struct job's auth): refused, not dropped, which made the request

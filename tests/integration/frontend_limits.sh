@@ -748,15 +748,26 @@ assert all(x.startswith(b"http/1.0 200 ") for x in h), h
 assert h[0].count(b"\r\nconnection:") == 1 and b"\r\nconnection: keep-alive" in h[0], h[0]
 assert h[2].count(b"\r\nconnection:") == 1 and b"\r\nconnection: close" in h[2], h[2]
 assert r3.endswith(b'{"status": "ok"}\n'), r3
+# the last request with max_headers (64) fields is served, and closes (before: 431 too-many-headers, the
+# Connection: close the frontend adds to it counted as a 65th); one more field is 431
+full = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-F%d: y\r\n" % i for i in range(63)) + b"\r\n"
+s = conn()
+get(s), get(s)
+r3 = get(s, raw=full)
+assert r3.startswith(b"HTTP/1.1 200 ") and closes(r3) and r3.endswith(b'{"status": "ok"}\n'), r3
+assert ended(s), "not closed after the third reply"
+s = conn()
+r1 = get(s, raw=full.replace(b"\r\n\r\n", b"\r\nX-F63: y\r\n\r\n"))
+assert r1.startswith(b"HTTP/1.1 431 ") and b"too-many-headers" in r1, r1
 # a client that says close itself at the cap: closed, but not counted as recycled
 s = conn()
 get(s), get(s)
 r3 = get(s, raw=b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 assert closes(r3) and ended(s), r3
 m = conn()
-assert wait_metric(m, b"hsmca_connections_recycled_total 4"), get(m, "/metrics")
+assert wait_metric(m, b"hsmca_connections_recycled_total 5"), get(m, "/metrics")
 print("third reply closes (closed %.2f s after it; a fourth pipelined request unanswered); a request at 1.2 s "
       "kept alive, the next at 2 s closes; an HTTP/1.0 keep-alive client gets one Connection header, close, on "
-      "the last; counted once answered, a client closing itself not" % took)
+      "the last; the last with max_headers fields served; counted once answered, a client closing itself not" % took)
 EOP
 pass "kept-alive limits (3 requests, 2 s): $(cat "$T/keepalive.out"); 0 and values past 100000 requests or 86400 s stop start-up"
