@@ -136,6 +136,18 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 }
 
 /* Copies what the worker needs out of the request (the request itself stays on the loop thread). */
+
+/* The request target in origin form, path then ?query (RFC 9112 3.2), whatever form the client sent: an
+ * absolute-form target (http://host/path?query, which a server must accept) was routed by its path but
+ * handed to the handlers whole, which answered 404 for a path they could not find in it. Its length (out
+ * holds at most size - 1 bytes of it). */
+static size_t http_origin_form(struct evhttp_request *req, char *out, size_t size)
+{
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *path = u ? evhttp_uri_get_path(u) : NULL, *query = u ? evhttp_uri_get_query(u) : NULL;
+	int n = snprintf(out, size, "%s%s%s", path && *path ? path : "/", query ? "?" : "", query ? query : "");
+	return n < 0 ? SIZE_MAX : (size_t)n;
+}
 static struct job *http_job(struct evhttp_request *req, enum job_kind kind)
 {
 	struct job *j = calloc(1, sizeof(*j));
@@ -148,7 +160,7 @@ static struct job *http_job(struct evhttp_request *req, enum job_kind kind)
 	dbuf_init(&j->resp);
 	j->kind = kind;
 	j->req = req;
-	snprintf(j->path, sizeof(j->path), "%s", evhttp_request_get_uri(req));
+	http_origin_form(req, j->path, sizeof(j->path));
 	if (auth && strlen(auth) < sizeof(j->auth))
 		strcpy(j->auth, auth);
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
@@ -289,7 +301,8 @@ static void http_route(struct evhttp_request *req, void *arg)
 		return http_json_error(req, 413, "too-large", "the request body is larger than this endpoint takes");
 	/* the job keeps the URI in JOB_PATH_MAX bytes: a longer one (its query, since no routed path is that long)
 	 * would reach the handler cut, a query's parameter with it ("?<pad>&all=10" read as all=1) */
-	if (kind && strlen(evhttp_request_get_uri(req)) >= JOB_PATH_MAX)
+	char target[JOB_PATH_MAX];
+	if (kind && http_origin_form(req, target, sizeof(target)) >= JOB_PATH_MAX)
 		return http_json_error(req, 414, "uri-too-long", "the request URI is longer than this endpoint takes");
 	if (kind && cmd == EVHTTP_REQ_POST && http_cross_site(req)) {
 		atomic_fetch_add(&h->app->cross_site, 1);

@@ -191,6 +191,12 @@ issue_req "$T/c1.csr" client -H "Authorization: Bearer $KEY1"; want 403 profile-
 get "/api/v1/certificates/$KS1" -H "Authorization: Bearer $KEY1"; want 200 "the server key reads a server certificate"
 get "/api/v1/certificates/$KC1" -H "Authorization: Bearer $KEY1"; want 404 not-found "the server key reads a client certificate"
 get "/api/v1/certificates/$KC1" -H "Authorization: Bearer $KEY2"; want 200 "the any-profile key reads a client certificate"
+# an absolute-form request target (RFC 9112 3.2.2: a server must accept it) reads the same (before: 404, the
+# handler looked for /api/v1/certificates/ at the start of http://...)
+cp "$T/resp.json" "$T/origin-form.json"
+get "/api/v1/certificates/$KC1" -H "Authorization: Bearer $KEY2" --request-target "$URL/api/v1/certificates/$KC1"
+want 200 "an absolute-form target"
+cmp -s "$T/resp.json" "$T/origin-form.json" || fail "an absolute-form target read another answer: $BODY"
 get /api/v1/accounts/alice "${AUD[@]}"; want 200 "alice with keys"
 python3 - "$T/resp.json" "$KEY1_ID" <<'EOF' || fail "keys listed: $(cat "$T/resp.json")"
 import json, sys
