@@ -70,7 +70,8 @@ int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine)
 		     "OR (chain.depth >= 1000 AND chain.renews IS NOT NULL)), false) "
 		     "OR EXISTS (SELECT 1 FROM audit_log a "
 		     "JOIN chain ch ON a.object = ch.serial WHERE a.action IN ('certificate.requested', "
-		     "'certificate.held') AND a.details::jsonb->>'credential' = 'api-key'))::text FROM chain",
+		     "'certificate.held') AND a.details::jsonb->>'credential' IN ('api-key', 'login-certificate')))::text "
+		     "FROM chain",
 		     &p, DB_FMT_TEXT, &r);
 	if (rc)
 		return rc;

@@ -390,6 +390,8 @@ int issue_rec_build(struct issue_rec *r, const uint8_t intent_key[INTENT_KEY_LEN
 	}
 	if (x && x->by_api_key)
 		dbuf_add(d, ", \"credential\": \"api-key\"", 25);
+	else if (x && x->by_login_cert)
+		dbuf_add(d, ", \"credential\": \"login-certificate\"", 35);
 	dbuf_add(d, "}", 2); /* with the NUL */
 	if (d->failed || r->sans.failed) {
 		issue_rec_free(r);
@@ -839,7 +841,7 @@ static void issue_handle(struct worker *w, struct job *j)
 		issue_refuse(w, j, acct.name, 403, "password-required", issue_why_login_by_cert);
 		goto out;
 	}
-	int rc = issue_run(w, j, acct.name, p, csr_text, csr_len, &o);
+	int rc = issue_run(w, j, acct.name, p, csr_text, csr_len, via_cert, &o);
 	if (rc < 0)
 		job_error(j, o.status, o.code, o.why);
 	else if (rc == 1)

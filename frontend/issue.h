@@ -36,6 +36,9 @@ struct issue_extra {
 	const uint8_t *authsign_token; /* CFSSL authsign: the request's token (DB_TOKEN_LEN bytes), kept on the row */
 	bool by_api_key;               /* requested with an API key: "credential": "api-key" in the audit row (a
 					* machine's: never a login, db_cert_by_machine) */
+	bool by_login_cert;            /* requested over mutual TLS with a login certificate, no password:
+					* "credential": "login-certificate" (its key may be a stolen one: never a
+					* login either, should its profile become a login profile) */
 };
 
 /* Opens this worker's database connection if needed. */

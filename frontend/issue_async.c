@@ -35,7 +35,7 @@ struct issue_async {
 	size_t csr_len;
 	int draws;       /* serials drawn so far */
 	bool no_cn;      /* the request's csr.no_cn (issue_check), which parsing the text again does not give */
-	struct issue_extra x; /* by_api_key only: a request with an API key says so in its audit row */
+	struct issue_extra x; /* by_api_key and by_login_cert only: its credential, said in its audit row */
 };
 
 static void issue_async_free(struct issue_async *a)
@@ -66,7 +66,7 @@ static int issue_async_submit(struct issue_async *a, const struct csr *csr, cons
 		a->rec_built = false;
 	}
 	if (issue_rec_build(&a->rec, a->app->intent_key, false, a->p, a->actor, serial, csr, &a->tbs, validity,
-			    a->x.by_api_key ? &a->x : NULL))
+			    a->x.by_api_key || a->x.by_login_cert ? &a->x : NULL))
 		return -1;
 	a->rec_built = true;
 	a->draws++;
@@ -176,9 +176,10 @@ static void issue_async_done(void *arg, int rc)
 }
 
 /* Queues the intent of a checked request and returns at once: 0 (the job is no longer the caller's), or -1
- * with o (it could not be queued; the job is still the caller's). tbs is taken; csr_text is copied. */
+ * with o (it could not be queued; the job is still the caller's). tbs is taken; csr_text is copied; cred
+ * (NULL: none) says the request's credential in its audit row (by_api_key, by_login_cert). */
 static int issue_async_start(struct app *app, struct pool *pool, struct job *j, const char *actor,
-			     const struct profile *p, const struct csr *csr, const char *csr_text, size_t csr_len,
+			     const struct profile *p, const struct issue_extra *cred, const struct csr *csr, const char *csr_text, size_t csr_len,
 			     struct dbuf *tbs, const time_t validity[2], struct issue_outcome *o)
 {
 	struct issue_async *a = calloc(1, sizeof(*a));
@@ -192,7 +193,8 @@ static int issue_async_start(struct app *app, struct pool *pool, struct job *j, 
 	a->j = j;
 	a->p = p;
 	snprintf(a->actor, sizeof(a->actor), "%s", actor);
-	a->x.by_api_key = auth_is_api_key(j->auth);
+	a->x.by_api_key = cred && cred->by_api_key;
+	a->x.by_login_cert = cred && cred->by_login_cert;
 	a->no_cn = csr->no_cn;
 	a->tbs = *tbs;
 	dbuf_init(tbs);
@@ -208,9 +210,10 @@ static int issue_async_start(struct app *app, struct pool *pool, struct job *j, 
 }
 
 int issue_run(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr_text,
-	      size_t csr_len, struct issue_outcome *o)
+	      size_t csr_len, bool via_cert, struct issue_outcome *o)
 {
-	const struct issue_extra key = { .by_api_key = true }, *x = auth_is_api_key(j->auth) ? &key : NULL;
+	const struct issue_extra cred = { .by_api_key = auth_is_api_key(j->auth), .by_login_cert = via_cert };
+	const struct issue_extra *x = cred.by_api_key || cred.by_login_cert ? &cred : NULL;
 	if (p->needs_approval || !w->app->committer || !w->pool)
 		return issue_core(w, actor, j->peer, p, csr_text, csr_len, x, o);
 	struct csr csr;
@@ -220,7 +223,7 @@ int issue_run(struct worker *w, struct job *j, const char *actor, const struct p
 	memset(&csr, 0, sizeof(csr));
 	dbuf_init(&tbs);
 	if (issue_prepare(w, actor, j->peer, p, csr_text, csr_len, x, o, &csr, &tbs, validity) == 0 &&
-	    issue_async_start(w->app, w->pool, j, actor, p, &csr, csr_text, csr_len, &tbs, validity, o) == 0) {
+	    issue_async_start(w->app, w->pool, j, actor, p, x, &csr, csr_text, csr_len, &tbs, validity, o) == 0) {
 		w->deferred = true; /* the worker must not touch j again */
 		ret = 2;
 	}
@@ -242,6 +245,7 @@ bool issue_inline(struct app *app, struct pool *pool, struct job *j)
 	size_t csr_len = 0;
 	bool taken = false;
 	const struct profile *p;
+	static const struct issue_extra key = { .by_api_key = true };
 	if (j->kind != JOB_ISSUE || j->client_cert || !app->committer ||
 	    !auth_cached(app->rl, j->auth, j->peer, &acct) ||
 	    !issue_role_may_request(acct.role) || acct.key_profile[0] ||
@@ -257,7 +261,8 @@ bool issue_inline(struct app *app, struct pool *pool, struct job *j)
 	memset(&csr, 0, sizeof(csr));
 	dbuf_init(&tbs);
 	if (issue_check(app, acct.name, p, csr_text, csr_len, NULL, &o, &csr, &tbs, validity) == 0 &&
-	    issue_async_start(app, pool, j, acct.name, p, &csr, csr_text, csr_len, &tbs, validity, &o) == 0)
+	    issue_async_start(app, pool, j, acct.name, p, auth_is_api_key(j->auth) ? &key : NULL, &csr, csr_text,
+			      csr_len, &tbs, validity, &o) == 0)
 		taken = true;
 	csr_free(&csr);
 	dbuf_free(&tbs);

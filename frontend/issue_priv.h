@@ -75,8 +75,9 @@ int issue_body(const struct job *j, struct json_doc **doc, const char **csr, siz
 
 /* POST /api/v1/certificates after authentication (issue_async.c): without an approval step and with the
  * committer running, the worker does not wait for the commits and the signer; otherwise issue_core.
+ * via_cert: the caller logged in with a login certificate (certauth_request), said in the audit row.
  * Returns issue_core's 0 / 1 / -1 (reply from o), or 2: deferred, the job is no longer the caller's. */
 int issue_run(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr_text,
-	      size_t csr_len, struct issue_outcome *o);
+	      size_t csr_len, bool via_cert, struct issue_outcome *o);
 
 #endif

@@ -38,7 +38,7 @@ max_sans = 1
 max_validity_days = 7
 key_usage = digitalSignature
 eku = clientAuth
-accounts = ops-admin
+accounts = ops-admin, ops-admin2
 login = no
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
@@ -1183,6 +1183,30 @@ tls_call POST /api/v1/cfssl/sign "$T/op.pem" "$T/op.key" --data-binary @"$T/op2-
 [ "$(cert_rows "profile = 'operator'")" = "$rows_before" ] || fail "a certificate row was stored for a refused login certificate"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = 'ops-admin2' and details like '%password-required%'")" = 2 ] \
 	|| fail "the two refusals are not audited"
+# what a login certificate alone gets under a service profile (svc-ops, login = no) says so in its audit row
+# ("credential": "login-certificate", plain and CFSSL /sign): should that profile become a login profile, it is
+# no login (its key may be a stolen one; before, it logged in as the login certificate's account, past that
+# certificate's revocation)
+csr lc ec:P-256 "DNS:lc.ops.example.com"
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "svc-ops"}))' "$T/lc.csr" > "$T/lc.json"
+python3 -c 'import json,sys; print(json.dumps({"certificate_request": open(sys.argv[1]).read(), "profile": "svc-ops"}))' "$T/lc.csr" > "$T/lc-cfssl.json"
+tls_call POST /api/v1/certificates "$T/op.pem" "$T/op.key" -H 'Content-Type: application/json' --data-binary @"$T/lc.json"
+[ "$STATUS" = 201 ] || fail "svc-ops with a login certificate: $STATUS $BODY"
+json_field '["certificate"]' > "$T/lc.pem"
+tls_call POST /api/v1/cfssl/sign "$T/op.pem" "$T/op.key" --data-binary @"$T/lc-cfssl.json"
+[ "$STATUS" = 200 ] || fail "cfssl sign under svc-ops with a login certificate: $STATUS $BODY"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.requested' and actor = 'ops-admin2'
+	and details::jsonb->>'profile' = 'svc-ops' and details::jsonb->>'credential' = 'login-certificate'")" = 2 ] \
+	|| fail "the login certificate's requests are not recorded as such"
+sed -i '/^\[profile svc-ops\]/,/^$/s/^login = no$/login = yes/' "$T/profiles.conf"
+fe_restart_tls "$T/chain.pem"
+tls_call GET /api/v1/approvals "$T/lc.pem" "$T/lc.key"
+[ "$STATUS" = 401 ] || fail "what a login certificate got, its profile a login profile now, logged in: $STATUS $BODY"
+tls_call GET /api/v1/approvals "$T/op.pem" "$T/op.key"
+[ "$STATUS" = 200 ] || fail "the login certificate itself: $STATUS $BODY"
+sed -i '/^\[profile svc-ops\]/,/^$/s/^login = yes$/login = no/' "$T/profiles.conf"
+fe_restart_tls "$T/chain.pem"
+pass "what a login certificate alone gets under a service profile is marked so, and no login once that profile is a login profile (401)"
 # the password still gets one; a renewal of the login certificate logs in until the certificate it renews is
 # revoked (whoever stole that key may have renewed it into theirs)
 issue_req "$T/op2.csr" operator "${ADMIN2[@]}"
@@ -1259,13 +1283,13 @@ tls_call GET /api/v1/accounts "$T/mkr.pem" "$T/mkr.key" --interface 127.0.0.33
 pass "a profile that becomes a login profile: its certificates got with a password log in, those an API key got (and their renewals) do not"
 # an account taken off a login profile's accounts logs in with its certificates no more (before: 200, though
 # renewing them was refused), until it is put back
-sed -i '/^\[profile svc-ops\]/,/^$/s/^accounts = ops-admin$/accounts = ops-admin2/' "$T/profiles.conf"
+sed -i '/^\[profile svc-ops\]/,/^$/s/^accounts = ops-admin, ops-admin2$/accounts = ops-admin2/' "$T/profiles.conf"
 grep -q '^accounts = ops-admin2$' <(sed -n '/^\[profile svc-ops\]/,/^$/p' "$T/profiles.conf") || fail "svc-ops still lists ops-admin"
 fe_restart_tls "$T/client-ca.pem"
 tls_call GET /api/v1/accounts "$T/mp.pem" "$T/mp.key" --interface 127.0.0.34
 [ "$STATUS" = 401 ] || fail "a login certificate of an account its profile no longer lists logged in: $STATUS $BODY"
 grepq "event=cert_login_refused serial=$MP status=issued" "$T/frontend.log" || fail "the refused login certificate is not named: $(grep cert_login_refused "$T/frontend.log" | tail -1)"
-sed -i '/^\[profile svc-ops\]/,/^$/s/^accounts = ops-admin2$/accounts = ops-admin/' "$T/profiles.conf"
+sed -i '/^\[profile svc-ops\]/,/^$/s/^accounts = ops-admin2$/accounts = ops-admin, ops-admin2/' "$T/profiles.conf"
 fe_restart_tls "$T/client-ca.pem"
 tls_call GET /api/v1/accounts "$T/mp.pem" "$T/mp.key"
 [ "$STATUS" = 200 ] || fail "the login certificate, its account listed again: $STATUS $BODY"
