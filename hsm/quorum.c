@@ -28,6 +28,11 @@ void quorum_free(struct quorum *q)
 
 static int quorum_check(struct quorum *q, const struct seal_info *in, size_t len, char *err)
 {
+	if (in->m > SHAMIR_SHARES_MAX_Q) { /* no ceremony writes one (CER_MAX_CUSTODIANS); no quorum completes it */
+		snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u) is from a %u-of-%u split: more than the %d shares "
+			 "a quorum takes", in->custodian, in->index, in->m, in->n, SHAMIR_SHARES_MAX_Q);
+		return HSMCA_ERR_QUORUM;
+	}
 	if (q->serial[0] && strcmp(q->serial, in->serial) != 0) {
 		snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u) belongs to token serial %s, not %s", in->custodian,
 			 in->index, in->serial, q->serial);

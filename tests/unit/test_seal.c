@@ -354,6 +354,25 @@ static void test_quorum_mismatch(const struct split *a)
 	CHECKF(strstr(err, "carol-t") != NULL, "err: %s", err);
 	quorum_free(&q);
 	split_free(&t);
+
+	/* a share of a split no quorum can complete (m above SHAMIR_SHARES_MAX_Q, which no ceremony writes):
+	 * refused before it is opened. Before, it was taken first, every real share after it was "another split",
+	 * and each such share planted kept the collection open another unseal timeout */
+	static const uint8_t junk[PIN_LEN] = "planted-share-00";
+	struct dbuf big;
+	struct seal_info wide = info_make(1, SHAMIR_SHARES_MAX_Q + 1, 200, SERIAL, "mallory");
+	CHECK(rng_fill(NULL, wide.split_id, sizeof(wide.split_id)) == 0);
+	dbuf_init(&big);
+	CHECK(seal_one(&wide, junk, sizeof(junk), &big) == 0);
+	CHECK(quorum_init(&q, SERIAL) == 0);
+	char pass[128];
+	pass_for("mallory", pass, sizeof(pass));
+	int rc = quorum_add(&q, span_make(big.data, big.len), pass, strlen(pass), err);
+	CHECKF(rc == HSMCA_ERR_QUORUM && strstr(err, "mallory") && q.count == 0, "a %u-of-200 share: rc %d, %u taken: %s",
+	       SHAMIR_SHARES_MAX_Q + 1, rc, q.count, err);
+	CHECK(add_share(&q, a, 0, "", err) == 0); /* the real ones are taken */
+	quorum_free(&q);
+	dbuf_free(&big);
 }
 
 /* KNOWN BUG (hsm/quorum.c quorum_check; no split identifier in the hsm/seal.h file format): quorum.h promises
