@@ -497,21 +497,29 @@ void db_require_unprivileged(void)
 	db_service_unprivileged = true;
 }
 
-/* The session's role must not be able to change the audit log or the rows' guards: not a superuser (who
- * disables triggers), no UPDATE, DELETE or TRUNCATE of audit_log (pg_write_all_data, a grant), not a member of
- * its owner's role (the owner itself included). 0, or HSMCA_ERR_AUTH with db->err naming what it can do. */
+/* The session's role must not be able to change the audit log or the rows' guards, nor can any role it may
+ * SET ROLE to (a NOINHERIT membership grants nothing until then): not a superuser (who disables triggers), no
+ * UPDATE, DELETE or TRUNCATE of audit_log (pg_write_all_data, a grant), not a member of its owner's role (the
+ * owner itself included), no CREATE in schema public (the definer triggers of 001-003 look functions up
+ * there: one of its own, preferred by argument type, would run as the owner; migration 012 revokes it, an
+ * administrator's later GRANT gave it back unnoticed), no temporary objects (009). 0, or HSMCA_ERR_AUTH with
+ * db->err naming what it can do. */
 static int db_role_check(struct db *db)
 {
-	static const char *const names[] = {"who", "super", "writes", "owner"};
+	static const char *const names[] = {"who", "super", "writes", "owner", "creates", "temps", "super_role"};
 	PGresult *r = NULL;
-	int c[4];
+	int c[7];
 	int rc = db_exec(db,
-			 "SELECT current_user AS who, r.rolsuper AS super, "
-			 "has_table_privilege('public.audit_log', 'UPDATE, DELETE, TRUNCATE') AS writes, "
-			 "CASE WHEN pg_has_role(t.relowner, 'MEMBER') THEN pg_get_userbyid(t.relowner) END AS owner "
-			 "FROM pg_roles r, pg_class t WHERE r.rolname = current_user AND t.oid = 'public.audit_log'::regclass",
+			 "SELECT current_user AS who, bool_or(m.rolsuper AND m.rolname = current_user) AS super, "
+			 "bool_or(m.rolsuper) AS super_role, "
+			 "bool_or(has_table_privilege(m.oid, 'public.audit_log', 'UPDATE, DELETE, TRUNCATE')) AS writes, "
+			 "CASE WHEN pg_has_role(t.relowner, 'MEMBER') THEN pg_get_userbyid(t.relowner) END AS owner, "
+			 "bool_or(has_schema_privilege(m.oid, 'public', 'CREATE')) AS creates, "
+			 "bool_or(has_database_privilege(m.oid, current_database(), 'TEMPORARY')) AS temps "
+			 "FROM pg_roles m, pg_class t WHERE pg_has_role(m.oid, 'MEMBER') "
+			 "AND t.oid = 'public.audit_log'::regclass GROUP BY t.relowner",
 			 NULL, DB_FMT_TEXT, &r);
-	if (rc || (rc = db_columns(db, r, names, c, 4)))
+	if (rc || (rc = db_columns(db, r, names, c, 7)))
 		goto out;
 	if (PQntuples(r) != 1) {
 		rc = db_fail(db, HSMCA_ERR_STATE, "the session's role: no result");
@@ -520,10 +528,16 @@ static int db_role_check(struct db *db)
 	const char *who = PQgetvalue(r, 0, c[0]), *what = NULL;
 	if (strcmp(PQgetvalue(r, 0, c[1]), "t") == 0)
 		what = "is a superuser";
-	else if (strcmp(PQgetvalue(r, 0, c[2]), "t") == 0)
-		what = "may UPDATE, DELETE or TRUNCATE audit_log";
 	else if (!PQgetisnull(r, 0, c[3]))
 		what = "is (a member of) audit_log's owner";
+	else if (strcmp(PQgetvalue(r, 0, c[2]), "t") == 0)
+		what = "may UPDATE, DELETE or TRUNCATE audit_log";
+	else if (strcmp(PQgetvalue(r, 0, c[6]), "t") == 0)
+		what = "may SET ROLE to a superuser";
+	else if (strcmp(PQgetvalue(r, 0, c[4]), "t") == 0)
+		what = "may CREATE in schema public (where the schema's definer triggers look functions up)";
+	else if (strcmp(PQgetvalue(r, 0, c[5]), "t") == 0)
+		what = "may create temporary objects (which could shadow what the schema's functions name)";
 	/* PostgreSQL 15's GRANT SET ON PARAMETER: session_replication_role = replica switches off every trigger
 	 * the schema guards with (the audit chain's among them: a row written with a hash of its choosing, which
 	 * the next append then chains on) */
@@ -533,8 +547,9 @@ static int db_role_check(struct db *db)
 		PQclear(r);
 		r = NULL;
 		static const char *const set_names[] = {"replica"};
-		if ((rc = db_exec(db, "SELECT has_parameter_privilege('session_replication_role', 'SET') AS replica", NULL,
-				  DB_FMT_TEXT, &r)) || (rc = db_columns(db, r, set_names, c, 1)))
+		if ((rc = db_exec(db, "SELECT bool_or(has_parameter_privilege(m.oid, 'session_replication_role', 'SET')) "
+				  "AS replica FROM pg_roles m WHERE pg_has_role(m.oid, 'MEMBER')", NULL, DB_FMT_TEXT, &r)) ||
+		    (rc = db_columns(db, r, set_names, c, 1)))
 			goto out;
 		if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, c[0]), "t") == 0)
 			what = "may SET session_replication_role (which turns the schema's triggers off)";

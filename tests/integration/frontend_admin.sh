@@ -556,10 +556,20 @@ owner_sql "CREATE ROLE hsmca_wide LOGIN IN ROLE hsmca_frontend; GRANT pg_write_a
 	CREATE ROLE hsmca_owned LOGIN NOINHERIT; GRANT SELECT ON schema_version TO hsmca_owned;
 	GRANT $(owner_sql "select pg_get_userbyid(relowner) from pg_class where oid = 'audit_log'::regclass") TO hsmca_owned;
 	CREATE ROLE hsmca_plain LOGIN IN ROLE hsmca_frontend;
-	CREATE ROLE hsmca_replica LOGIN IN ROLE hsmca_frontend; GRANT SET ON PARAMETER session_replication_role TO hsmca_replica" >/dev/null
+	CREATE ROLE hsmca_replica LOGIN IN ROLE hsmca_frontend; GRANT SET ON PARAMETER session_replication_role TO hsmca_replica;
+	CREATE ROLE hsmca_setrole LOGIN NOINHERIT; GRANT SELECT ON schema_version TO hsmca_setrole;
+	CREATE ROLE hsmca_param NOLOGIN; GRANT SET ON PARAMETER session_replication_role TO hsmca_param;
+	GRANT hsmca_param TO hsmca_setrole;
+	CREATE ROLE hsmca_creator LOGIN IN ROLE hsmca_frontend; GRANT CREATE ON SCHEMA public TO hsmca_creator;
+	CREATE ROLE hsmca_temp LOGIN IN ROLE hsmca_frontend; GRANT TEMPORARY ON DATABASE $(owner_sql "select current_database()") TO hsmca_temp" >/dev/null
+# (hsmca_setrole inherits nothing but may SET ROLE to one that may SET session_replication_role; hsmca_creator
+# and hsmca_temp were let past: before, only migrations 009 and 012 looked, once)
 for who in "postgres:is a superuser" "hsmca_wide:may UPDATE, DELETE or TRUNCATE audit_log" \
 	"hsmca_owned:is (a member of) audit_log's owner" \
-	"hsmca_replica:may SET session_replication_role (which turns the schema's triggers off)"; do
+	"hsmca_replica:may SET session_replication_role (which turns the schema's triggers off)" \
+	"hsmca_setrole:may SET session_replication_role (which turns the schema's triggers off)" \
+	"hsmca_creator:may CREATE in schema public (where the schema's definer triggers look functions up)" \
+	"hsmca_temp:may create temporary objects (which could shadow what the schema's functions name)"; do
 	sed -e "s|^database = .*|database = $(pg_conninfo "$T/pg" "${who%%:*}")|" -e "s|^listen = .*|listen = 127.0.0.1:$((PORT + 5))|" \
 		"$T/frontend.conf" > "$T/wide.conf"
 	rc=0; timeout 20 "$FRONTEND" run -c "$T/wide.conf" > "$T/wide.log" 2>&1 || rc=$?
@@ -575,7 +585,7 @@ PLAIN=$!; PIDS+=("$PLAIN"); FE_PIDS+=("$PLAIN")
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$((PORT + 5))/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 curl -fsS "http://127.0.0.1:$((PORT + 5))/api/v1/accounts" "${ADMIN[@]}" >/dev/null || fail "the frontend as a role like hsmca_frontend: $(tail -3 "$T/plain.log")"
 kill -TERM "$PLAIN"; wait "$PLAIN" || fail "the frontend as hsmca_plain did not stop cleanly"
-pass "the frontend refuses to run as a superuser, as a role that may UPDATE, DELETE or TRUNCATE audit_log (pg_write_all_data), as a member of its owner's role or as one that may SET session_replication_role, saying why; a role with hsmca_frontend's rights runs"
+pass "the frontend refuses to run as a superuser, as a role that may UPDATE, DELETE or TRUNCATE audit_log (pg_write_all_data), as a member of its owner's role, as one that may SET session_replication_role (itself or by SET ROLE), CREATE in schema public or create temporary objects, saying why; a role with hsmca_frontend's rights runs"
 
 # ---- a reconnection checks the schema version again: a database migrated under a running frontend ----
 owner_sql "INSERT INTO schema_version (version, name, sha256) VALUES (999, '999_future.sql', repeat('0', 64))" >/dev/null
