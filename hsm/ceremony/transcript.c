@@ -88,7 +88,11 @@ int cer_transcript_finish(struct cer_ctx *c)
 	dbuf_add(&t, c->record.data, c->record.len);
 	if ((rc = cer_audit_key_get(c, &key, &pub, &type)))
 		goto out;
-	if (t.failed || (rc = p11_sign(&c->mod, c->s, key, type, t.data, t.len, sig, &sig_len)))
+	if (t.failed || c->record.failed) { /* a line lost to memory: never sign a transcript with lines missing */
+		rc = HSMCA_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = p11_sign(&c->mod, c->s, key, type, t.data, t.len, sig, &sig_len)))
 		goto out;
 	const char *tp = c->args->transcript;
 	snprintf(sigpath, sizeof(sigpath), "%s.sig", tp);
