@@ -200,6 +200,11 @@ static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, cha
 		return CERR("validity_days %u is over the limit of %u days for this certificate", c->validity_days, max);
 	if (kind != CER_ROOT && (!c->issuer_cert[0] || !c->issuer_key_label[0]))
 		return CERR("needs issuer_cert and issuer_key_label");
+	/* the audit key signs transcripts and nothing else: a CA key signing one would sign bytes of the
+	 * ceremony's choosing beside its certificates */
+	if (!strcmp(c->audit_key_label, c->key_label) || !strcmp(c->audit_key_label, c->issuer_key_label))
+		return CERR("audit_key_label %s is this ceremony's key_label or issuer_key_label: the audit key signs "
+			    "transcripts only", c->audit_key_label);
 	if ((kind == CER_ROOT || sub) && c->path_length < 0)
 		return CERR("needs path_length");
 	int rc;

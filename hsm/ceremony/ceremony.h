@@ -100,6 +100,11 @@ int cer_transcript_finish(struct cer_ctx *c) HSMCA_WUR;
  * .sig must not exist, and (key_on_token) the audit key must be on the token and usable, so that
  * cer_transcript_finish cannot fail for those reasons after the fact. 0 or the error (printed). */
 int cer_transcript_ready(struct cer_ctx *c, bool key_on_token) HSMCA_WUR;
+/* A key protected as a CA key (or the audit key) must be (p11_key_prot_refusal): one found by label may not
+ * have been made by a ceremony (pkcs11-tool's defaults can decrypt and unwrap, an imported key may be
+ * extractable), and the root's is never checked by the signer, which does not load it. 0, or HSMCA_ERR_AUTH
+ * said on stderr (certgen.c). */
+int cer_key_fit(struct cer_ctx *c, CK_OBJECT_HANDLE key, const char *label) HSMCA_WUR;
 int cer_verify_main(int argc, char **argv);
 /* Reads a file of at most max bytes into buf, which holds max + 1 (one more is read to see a larger file):
  * HSMCA_ERR_NOTFOUND (cannot open), HSMCA_ERR_IO (cannot read), HSMCA_ERR_LIMIT (larger). */

@@ -200,10 +200,7 @@ static int cer_lint(struct cer_ctx *c, struct span tbs, const struct policy_issu
 	return 0;
 }
 
-/* A CA key as the signer takes one (p11_key_prot_refusal): an issuing key found by label may not have been
- * made by a ceremony (pkcs11-tool's defaults can decrypt and unwrap, an imported key may be extractable), and
- * the root's is never checked by the signer, which does not load it. 0, or HSMCA_ERR_AUTH said on stderr. */
-static int cer_key_fit(struct cer_ctx *c, CK_OBJECT_HANDLE key, const char *label)
+int cer_key_fit(struct cer_ctx *c, CK_OBJECT_HANDLE key, const char *label)
 {
 	struct p11_key_prot prot;
 	int rc = p11_key_prot_get(&c->mod, c->s, key, &prot);

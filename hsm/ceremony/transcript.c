@@ -34,6 +34,11 @@ static int cer_audit_key_get(struct cer_ctx *c, CK_OBJECT_HANDLE *key, EVP_PKEY 
 		fprintf(stderr, "ceremony: audit key %s not usable on the token\n", c->conf.audit_key_label);
 		return rc;
 	}
+	if ((rc = cer_key_fit(c, *key, c->conf.audit_key_label))) { /* an extractable one's signatures prove nothing */
+		EVP_PKEY_free(*pub);
+		*pub = NULL;
+		return rc;
+	}
 	if (!p11_keytype_of_pkey(*pub, type) || *type == P11_KEY_P384) {
 		fprintf(stderr, "ceremony: audit key %s is not P-256 or RSA (transcripts are signed over SHA-256)\n",
 			c->conf.audit_key_label);

@@ -86,6 +86,15 @@ refused_conf intermediate under-ocsp "issuer certificate $T/ca/ocsp.pem is not a
 ceremony_ca intermediate under-weak p256 root # no key under-weak was left by the refused runs
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/under-weak.pem" >/dev/null || fail "under-weak does not verify"
 pass "an issuing key that may decrypt, is extractable or is not private signs nothing (refused before a key is made)"
+# the audit key signs transcripts only, and only one protected as a CA key is (before: a CA key signed the
+# transcript of its own ceremony, and an extractable one's signature was taken)
+refused_conf ocsp c3 'audit_key_label int is this ceremony.s key_label or issuer_key_label' "the issuing key as audit key" \
+	'key_label = c3' 'key_type = p256' 'subject = /CN=c3' 'validity_days = 30' "issuer_cert = $T/ca/int.pem" \
+	'issuer_key_label = int' 'audit_key_label = int'
+refused_conf checkpoint c3 'key weak-extractable refused: the key is extractable (CKA_EXTRACTABLE true)' \
+	"an extractable audit key" 'key_label = c3' 'key_type = p256' 'subject = /CN=c3' 'validity_days = 30' \
+	"issuer_cert = $T/ca/root.pem" 'issuer_key_label = root' 'audit_key_label = weak-extractable'
+pass "the audit key is no CA key of the ceremony and is protected as one (an extractable one refused)"
 
 for t in "$T/shares/ceremony.transcript" "$T/ca/root.pem.transcript" "$T/ca/int.pem.transcript"; do
 	"$CEREMONY" verify --transcript "$t" --pubkey "$T/shares/audit.pem" >/dev/null || fail "transcript $t"
