@@ -271,6 +271,15 @@ void issue_why_unrecorded(const char *serial, char *why, size_t len)
 		 serial, serial);
 }
 
+void issue_why_refusal_unrecorded(const char *serial, char *why, size_t len)
+{
+	char reason[ISSUE_WHY_MAX];
+	snprintf(reason, sizeof(reason), "%s", why);
+	snprintf(why, len, "the signer refused it (%.200s), but that could not be recorded: certificate %s stays "
+		 "pending until the recovery pass completes or fails it (GET /api/v1/certificates/%s)", reason, serial,
+		 serial);
+}
+
 void issue_why_not_pending(const char *serial, char *why, size_t len)
 {
 	snprintf(why, len, "certificate %s was completed another way meanwhile; GET /api/v1/certificates/%s returns "
@@ -766,8 +775,13 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 			o->code = "signer-unavailable";
 			goto out;
 		}
-		if (issue_commit_result(w, actor, o->serial, NULL, o->why))
+		if (issue_commit_result(w, actor, o->serial, NULL, o->why)) {
 			log_event("error", "commit_failed", "serial=%s state=failed", o->serial);
+			issue_why_refusal_unrecorded(o->serial, o->why, sizeof(o->why));
+			o->status = 503;
+			o->code = "unavailable";
+			goto out;
+		}
 		o->status = 502;
 		o->code = "signer";
 		goto out;

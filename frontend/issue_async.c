@@ -122,13 +122,18 @@ static void issue_async_finish(struct issue_async *a)
 	issue_async_free(a);
 }
 
-/* The signer refused the TBS and its failed state is committed (or not): 502 with the signer's reason. */
+/* The signer refused the TBS: 502 with the signer's reason once its failed state is committed; else 503, the
+ * row still pending (issue_why_refusal_unrecorded). */
 static void issue_async_failed(void *arg, int rc)
 {
 	struct issue_async *a = arg;
-	if (rc)
+	if (rc) {
 		log_event("error", "commit_failed", "serial=%s state=failed rc=%d", a->rec.c.serial_hex, rc);
-	job_error(a->j, 502, "signer", a->s.why);
+		issue_why_refusal_unrecorded(a->rec.c.serial_hex, a->s.why, sizeof(a->s.why));
+		job_error(a->j, 503, "unavailable", a->s.why);
+	} else {
+		job_error(a->j, 502, "signer", a->s.why);
+	}
 	issue_async_finish(a);
 }
 

@@ -16,6 +16,11 @@ void issue_why_unrecorded(const char *serial, char *why, size_t len);
 /* The 409 reason for a row completed another way meanwhile (issued with another DER by recovery, failed):
  * the signature this request got is not the stored one; names the serial, so the client can GET what is */
 void issue_why_not_pending(const char *serial, char *why, size_t len);
+/* The 503 reason for a signer's refusal whose failed state could not be recorded (why holds the signer's
+ * reason on entry, kept): the row stays pending, and the recovery pass fails it, or signs it if the refusal
+ * does not hold there (an unknown key label is final for a live request only); so 502, "refused", would be
+ * untrue. */
+void issue_why_refusal_unrecorded(const char *serial, char *why, size_t len);
 
 /* An intent (the certificate row and its audit row), for issue_intent_apply. Borrowed pointers. */
 struct issue_intent {

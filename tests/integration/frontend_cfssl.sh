@@ -663,6 +663,30 @@ ST=$(newer 'metadata={"owner": "x"}'); cfssl_err 400 "metadata set"
 [ "$(rows)" = "$R1" ] || fail "a refused newer-client body left a certificate row"
 pass "/sign takes newer cfssl clients' bodies (zero NotBefore/NotAfter, ReturnPrecert false, metadata null or {}); set, each is refused by name"
 
+# a signer's refusal whose failed state cannot be recorded (the database connection lost at that statement,
+# libpqshim) is 503 naming the row, which stays pending for the recovery pass (an unknown key label is final
+# for a live request only: recovery signs it once the signer has the key); before, 502 "refused", so a client
+# asked again and two certificates could come of one request. The async path (POST, a password) and
+# issue_core's (authsign)
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+LD_PRELOAD="$HSMCA_BUILD/tests/tools/libpqshim.so" HSMCA_TEST_PQ_DROP_TIMES=1000 \
+	HSMCA_TEST_PQ_DROP_BEFORE="UPDATE certificates SET status = 'failed', failure_reason = \$2 WHERE serial_hex = \$1 AND status = 'pending'" \
+	fe_start
+csr unrec ec:P-256 "DNS:unrec.example.com"
+issue_req "$T/unrec.csr" cfssl-nokey -u "cfssl-client:cfssl-client password 0001" --interface 127.0.0.41
+[ "$STATUS" = 503 ] && [ "$(json_field '["error"]["code"]')" = unavailable ] && grep -q 'but that could not be recorded' <<<"$BODY" \
+	|| fail "a refusal not recorded (POST): $STATUS $BODY"
+US=$(sed -n 's/.*certificate \([0-9a-f]*\) stays pending.*/\1/p' <<<"$BODY")
+[ -n "$US" ] && [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$US'")" = pending ] \
+	|| fail "the unrecorded refusal's row (POST): '$US' $(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$US'")"
+st=$(authsign "$(date +%s)" '{"profile": "cfssl-nokey", "hosts": ["unrec2.example.com"]}' --interface 127.0.0.41)
+[ "$st" = 503 ] && grep -q 'but that could not be recorded' "$T/authsign.out" || fail "a refusal not recorded (authsign): $st $(cat "$T/authsign.out")"
+[ "$(pg_psql "$T/pg" owner -c "select status from certificates where authsign_token = decode('$(tok_hex "$T/authsign.json")', 'hex')")" = pending ] \
+	|| fail "the unrecorded refusal's row (authsign) is not pending"
+kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_start
+pass "a signer's refusal whose failed state cannot be recorded: 503 naming the row, left pending (POST and authsign)"
+
 # repeated wrong passwords on /sign are limited like any login: 429 in CFSSL's error form (last: it limits this address)
 for _ in 1 2 3 4 5 6; do ST=$(cfssl_sign "$T/sign.json" -u "outsider:not the password"); done
 cfssl_err 429 "the sixth wrong password in a row"
