@@ -166,8 +166,14 @@ static int profrec_profile(struct db *db, const struct profile *p, const char *d
 	bool written = false, same = false;
 	int rc = db_profile_record(db, p->name, p->issuer, def, p->needs_approval, &written);
 	log_sha256_hex(def, strlen(def), sha);
-	if (rc || (rc = profrec_recorded(db, p->name, acts, 3, sha, &same, prev)) || same)
+	if (rc || (rc = profrec_recorded(db, p->name, acts, 3, sha, &same, prev)))
 		return rc;
+	if (same) { /* on the record; a row written meanwhile (outside the frontend) was put back */
+		if (written)
+			log_event("warn", "profile_table_restored", "profile=%s sha256=%s why=\"the table held another "
+				  "definition than the recorded one (written outside the frontend)\"", p->name, sha);
+		return 0;
+	}
 	if (!written) /* the table had it already, the record not: the table was written outside the frontend */
 		log_event("warn", "profile_table_ahead", "profile=%s sha256=%s", p->name, sha);
 	const char *action = prev[0] ? "profile.changed" : "profile.created";
@@ -189,7 +195,10 @@ static int profrec_issuer(struct db *db, const char *label, X509 *cert, unsigned
 		return HSMCA_ERR_CRYPTO;
 	log_sha256_hex(der, (size_t)n, sha);
 	rc = db_issuer_record(db, label, der, (size_t)n, &written);
-	if (rc == 0 && (rc = profrec_recorded(db, label, acts, 2, sha, &same, prev)) == 0 && !same) {
+	if (rc == 0 && (rc = profrec_recorded(db, label, acts, 2, sha, &same, prev)) == 0 && same && written)
+		log_event("warn", "issuer_table_restored", "issuer=%s sha256=%s why=\"the table held another certificate "
+			  "than the recorded one (written outside the frontend)\"", label, sha);
+	if (rc == 0 && !same) {
 		const char *action = prev[0] ? "issuer.changed" : "issuer.created";
 		if (!written)
 			log_event("warn", "issuer_table_ahead", "issuer=%s sha256=%s", label, sha);

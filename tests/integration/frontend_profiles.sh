@@ -73,6 +73,15 @@ grep -q "event=profile_table_ahead profile=server" "$T/frontend.log" || fail "th
 [ "$(audit profile.changed "object = 'server' and details::jsonb->>'previous_sha256' = '$OLD2'
 	and details::jsonb->>'definition' like '%max_sans = 6%'")" = 1 ] || fail "a change written into the table ahead is off the record"
 pass "a definition the database role wrote into the table ahead of the restart is recorded all the same (profile.changed, profile_table_ahead)"
+# and one it wrote that the file does not say (approval dropped) is put back at the restart, said in the log
+# (before: put back without a word, the write itself on no record)
+N3=$(records)
+pg_psql "$T/pg" frontend -c "update profiles set requires_approval = false, definition = 'tampered' where name = 'server'" >/dev/null
+restart
+grepq "event=profile_table_restored profile=server " "$T/frontend.log" || fail "the table written outside the frontend was put back silently"
+[ "$(definition server)" != tampered ] || fail "the tampered definition stayed"
+[ "$(records)" = "$N3" ] || fail "putting the recorded definition back recorded a change"
+pass "a definition written into the table that the file does not say is put back at the restart, logged (profile_table_restored)"
 
 python3 - "$T/profiles.conf" <<'PY'
 import sys, re
