@@ -137,9 +137,12 @@ int tls_ctx_new(const struct fconfig *c, SSL_CTX **out, char *err)
 		goto out;
 	}
 	/* CLEANSE_PLAINTEXT: OpenSSL wipes the records it decrypted in place (passwords, API keys) when it is done
-	 * with them; what it hands over goes into libevent's buffers (wipealloc.h) */
+	 * with them; what it hands over goes into libevent's buffers (wipealloc.h). NO_TICKET: a TLS 1.2 session
+	 * resumed from a ticket skips ECDHE, its secrets sealed by one ticket key kept for the life of the process
+	 * (whoever reads that key reads every resumed session: Basic passwords, API keys); TLS 1.3 resumes with a
+	 * fresh ECDHE and a stateful ticket instead */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-					 SSL_OP_CLEANSE_PLAINTEXT);
+					 SSL_OP_CLEANSE_PLAINTEXT | SSL_OP_NO_TICKET);
 	SSL_CTX_set_client_hello_cb(ctx, tls_on_client_hello, NULL);
 	if ((rc = tls_load_identity(ctx, c, err)) || (c->client_ca[0] && (rc = tls_load_client_ca(ctx, c->client_ca, err))))
 		goto out;

@@ -132,7 +132,10 @@ grep -Eqi 'alert protocol version|unsupported protocol|no protocols available|wr
 	|| fail "TLS 1.1 failed for another reason: $(tail -5 "$T/s-tls1_1.txt")"
 grep -q 'no protocols available' "$T/s-tls1_1.txt" && fail "the client, not the server, refused TLS 1.1"
 grep -q 'Acceptable client certificate CA names' "$T/sclient.txt" || fail "no client certificate requested"
-pass "openssl s_client: leaf + issuing CA verify to the root for $NAME; TLS 1.2 and 1.3 served, TLS 1.1 refused"
+# no TLS 1.2 session ticket: resuming from one skips ECDHE, sealed by a key the process keeps for good
+grepq 'Protocol *: TLSv1.2' "$T/s-tls1_2.txt" || fail "the TLS 1.2 session: $(grep -i protocol "$T/s-tls1_2.txt")"
+! grepq 'TLS session ticket' "$T/s-tls1_2.txt" || fail "a TLS 1.2 session ticket was issued: $(grep -i -A1 'session ticket' "$T/s-tls1_2.txt")"
+pass "openssl s_client: leaf + issuing CA verify to the root for $NAME; TLS 1.2 and 1.3 served, TLS 1.1 refused; no TLS 1.2 session ticket"
 
 # client certificates: an unrelated self-signed CA is refused in the handshake; the appliance's own is used
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/evil-ca.key" -subj "/CN=Evil CA" \
