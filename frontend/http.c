@@ -254,12 +254,19 @@ static bool http_cross_site(struct evhttp_request *req)
 	return !authority || !host || !*host || strcasecmp(authority, host) != 0;
 }
 
-static void http_route(struct evhttp_request *req, void *arg)
+/* The request's header fields as the client sent them: counted before deadline_request_read, which may add
+ * Connection: close to them (the last request of a recycled connection). */
+static unsigned http_header_count(struct evhttp_request *req)
 {
-	struct http_ctx *h = arg;
-	unsigned n_headers = 0; /* the client's: counted before deadline_request_read may add Connection: close */
+	unsigned n = 0;
 	for (const struct evkeyval *kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next)
-		n_headers++;
+		n++;
+	return n;
+}
+
+/* The router, n_headers the client's (http_header_count). */
+static void http_route_n(struct evhttp_request *req, struct http_ctx *h, unsigned n_headers)
+{
 	if (deadline_request_read(req)) /* complete: its whole-request clock stops */
 		return http_json_error(req, 503, "connection-cut", "this connection was refused or cut; nothing was done");
 	if (h->draining) { /* a request on a kept-alive connection after the stop signal (health checks too) */
@@ -333,12 +340,18 @@ static void http_route(struct evhttp_request *req, void *arg)
  * plain bufferevent) gets nothing but an error. */
 static void http_route_tls(struct evhttp_request *req, void *arg)
 {
-	/* ours to answer (not one of evhttp's own errors, which deadline.c rewrites); http_route asks again */
+	unsigned n_headers = http_header_count(req);
+	/* ours to answer (not one of evhttp's own errors, which deadline.c rewrites); http_route_n asks again */
 	if (deadline_request_read(req))
 		return http_json_error(req, 503, "connection-cut", "this connection was refused or cut; nothing was done");
 	if (!tls_conn_is_tls(evhttp_request_get_connection(req)))
 		return http_json_error(req, 503, "tls", "TLS unavailable");
-	http_route(req, arg);
+	http_route_n(req, arg, n_headers);
+}
+
+static void http_route(struct evhttp_request *req, void *arg)
+{
+	http_route_n(req, arg, http_header_count(req));
 }
 
 static void http_limits(struct evhttp *http, const struct fconfig *c)

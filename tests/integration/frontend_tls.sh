@@ -371,6 +371,40 @@ grep -q 'Acceptable client certificate CA names' "$T/s-nocs.txt" && fail "client
 grep -q 'No client certificate CA names sent' "$T/s-nocs.txt" || fail "no handshake to look for a request in: $(tail -5 "$T/s-nocs.txt")"
 pass "HTTPS only (no listen): served; without client_ca no client certificate is requested"
 
+# the last request of a recycled HTTPS connection with max_headers (64) fields is served and closes (before:
+# 431 on this listener, whose entry stopped the request's clock first and so counted the Connection: close the
+# frontend adds to it as the client's)
+restart "$TLSCONF
+max_requests_per_connection = 2"
+python3 - "$TLSPORT" "$T/ca/root.pem" "$NAME" > "$T/tls-recycle.txt" <<'EOP' || fail "a recycled HTTPS connection's last request: $(cat "$T/tls-recycle.txt")"
+import socket, ssl, sys
+port, ca, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname=name)
+s.settimeout(5)
+def reply():
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    n = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+    while len(body) < n:
+        body += s.recv(65536)
+    return head, body
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+h1, b1 = reply()
+assert h1.startswith(b"HTTP/1.1 200 ") and b"Connection: close" not in h1, h1
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-F%d: y\r\n" % i for i in range(63)) + b"\r\n")
+h2, b2 = reply()
+assert h2.startswith(b"HTTP/1.1 200 ") and b"Connection: close" in h2 and b2 == b'{"status": "ok"}\n', (h2, b2)
+print("the second (last) request with 64 fields: 200, Connection: close")
+EOP
+restart "$TLSCONF"
+pass "HTTPS: $(cat "$T/tls-recycle.txt")"
+
 # 6. a password sent over TLS does not stay in the frontend's memory: OpenSSL wipes the records it decrypted
 # (SSL_OP_CLEANSE_PLAINTEXT), libevent's freed buffers are wiped (wipealloc.c), and so are the frontend's own
 for i in 1 2 3; do
