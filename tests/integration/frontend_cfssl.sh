@@ -288,7 +288,7 @@ pass "authsign: a disabled account's key issues nothing (403, the token not used
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where expires_at > now() + interval '590 s'")" -ge 1 ] \
 	|| fail "the token is not held for 600 s: $(pg_psql "$T/pg" owner -c "select seen_at, expires_at from authsign_tokens")"
 pg_psql "$T/pg" owner -c "insert into authsign_tokens (token, expires_at) values (decode(repeat('ab', 32), 'hex'), now() - interval '1 s')" >/dev/null
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start
+fe_kill; fe_start
 st=$(replay "$T/fresh.json")
 [ "$st" = 200 ] && [ "$(out_serial)" = "$S1" ] || fail "replayed authsign after a restart: $st $(cat "$T/authsign.out")"
 [ "$(token_certs "$T/fresh.json")" = 1 ] || fail "the replay after a restart made another certificate"
@@ -327,7 +327,7 @@ pass "the request bytes of a revoked certificate are refused for good (409, audi
 # a request that failed for a reason of ours (the signer down: 503) does not use its token up: the row it left
 # pending answers a retry as being signed (409), and once recovery has signed it, the retry gets that
 # certificate (until now a retry got 401 "replayed" for 600 s)
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+fe_kill; fe_start "recover_after_seconds = 2"
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 st=$(authsign "$(date +%s)" '{"hosts": ["outage.example.com"]}')
 [ "$st" = 503 ] || fail "authsign with the signer down: $st $(cat "$T/authsign.out")"
@@ -383,7 +383,7 @@ done
 # the cleanup of expired tokens (a process's first authsign, then once a minute) keeps a token whose request
 # is still held or being signed: it deleted it, and the next replay filed the same request again (a second
 # held row, and the approved one never delivered)
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+fe_kill; fe_start "recover_after_seconds = 2"
 [ "$(authsign "$(date +%s)" '{"hosts": ["cleanup.example.com"]}')" = 200 ] || fail "a fresh authsign (the cleanup): $(cat "$T/authsign.out")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 1 ] \
 	|| fail "the cleanup deleted the token of a held request"
@@ -399,7 +399,7 @@ st=$(replay "$T/held.json")
 [ "$(token_certs "$T/held.json")" = 1 ] || fail "polling a held request made another one"
 # ... also after the next cleanup: a token whose certificate was issued within the hold's length stays (it was
 # deleted, its request being neither held nor pending, and the next poll filed the same request again: 202)
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+fe_kill; fe_start "recover_after_seconds = 2"
 [ "$(authsign "$(date +%s)" '{"hosts": ["cleanup2.example.com"]}')" = 200 ] || fail "a fresh authsign (the second cleanup): $(cat "$T/authsign.out")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 1 ] \
 	|| fail "the cleanup deleted the token of a request approved and issued just now"
@@ -411,7 +411,7 @@ st=$(replay "$T/held.json")
 # approval, and a client polling hourly never got a certificate); past that the cleanup deletes the token
 age "$T/held.json"
 age "$T/outage.json" # issued without an approval (by the recovery pass, above): its token goes after the hold
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+fe_kill; fe_start "recover_after_seconds = 2"
 [ "$(authsign "$(date +%s)" '{"hosts": ["cleanup3.example.com"]}')" = 200 ] || fail "a fresh authsign (the third cleanup): $(cat "$T/authsign.out")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 1 ] \
 	|| fail "the cleanup deleted the token of an approved request issued 700 s ago"
@@ -421,13 +421,13 @@ st=$(replay "$T/held.json")
 [ "$st" = 200 ] && [ "$(out_serial)" = "$SH" ] || fail "poll 700 s after the approval: $st $(cat "$T/authsign.out")"
 [ "$(token_certs "$T/held.json")" = 1 ] || fail "polling an approved request 700 s later filed it again"
 age "$T/held.json" $((8 * 86400))
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+fe_kill; fe_start "recover_after_seconds = 2"
 [ "$(authsign "$(date +%s)" '{"hosts": ["cleanup4.example.com"]}')" = 200 ] || fail "a fresh authsign (the fourth cleanup): $(cat "$T/authsign.out")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from authsign_tokens where token = decode('$(tok_hex "$T/held.json")', 'hex')")" = 0 ] \
 	|| fail "the cleanup kept the token of an approved request issued 8 days ago"
 # a cleanup that fails (here the role may not DELETE for a moment) costs the request that ran it nothing: it is
 # logged and the request issues (before: 503, the database named as unavailable)
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start "recover_after_seconds = 2"
+fe_kill; fe_start "recover_after_seconds = 2"
 pg_psql "$T/pg" owner -c "revoke delete on authsign_tokens from hsmca_frontend" >/dev/null
 st=$(authsign "$(date +%s)" '{"hosts": ["prunefail.example.com"]}')
 pg_psql "$T/pg" owner -c "grant delete on authsign_tokens to hsmca_frontend" >/dev/null
@@ -668,7 +668,7 @@ pass "/sign takes newer cfssl clients' bodies (zero NotBefore/NotAfter, ReturnPr
 # for a live request only: recovery signs it once the signer has the key); before, 502 "refused", so a client
 # asked again and two certificates could come of one request. The async path (POST, a password) and
 # issue_core's (authsign)
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 LD_PRELOAD="$HSMCA_BUILD/tests/tools/libpqshim.so" HSMCA_TEST_PQ_DROP_TIMES=1000 \
 	HSMCA_TEST_PQ_DROP_BEFORE="UPDATE certificates SET status = 'failed', failure_reason = \$2 WHERE serial_hex = \$1 AND status = 'pending'" \
 	fe_start
@@ -683,7 +683,7 @@ st=$(authsign "$(date +%s)" '{"profile": "cfssl-nokey", "hosts": ["unrec2.exampl
 [ "$st" = 503 ] && grep -q 'but that could not be recorded' "$T/authsign.out" || fail "a refusal not recorded (authsign): $st $(cat "$T/authsign.out")"
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where authsign_token = decode('$(tok_hex "$T/authsign.json")', 'hex')")" = pending ] \
 	|| fail "the unrecorded refusal's row (authsign) is not pending"
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fe_start
 pass "a signer's refusal whose failed state cannot be recorded: 503 naming the row, left pending (POST and authsign)"
 

@@ -158,7 +158,7 @@ grep -q "event=audit_log_tampered why=\"the rows since the checkpoint of row $HE
 pass "a last row rewritten consistently under a running frontend: nothing more is signed, audit_log_tampered is logged and hsmca_audit_log_tampered is 1"
 
 # ---- and audit-verify names it; a restarted frontend does not sign over it either ----
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 expect_rc 1 verify --checkpoint-cert "$T/ca/int.pem"
 grep -q "BROKEN at row $HEAD: .*checkpoint [0-9]*: the row's hash is not the one signed (the log was rewritten)" <<<"$OUT" \
 	|| fail "a rewritten last row: $OUT"
@@ -168,7 +168,7 @@ for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=
 tail -n +$((lines + 1)) "$T/frontend.log" | grepq "event=audit_log_tampered why=\"the rows since the checkpoint of row $HEAD do not extend it" \
 	|| fail "the restarted frontend: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'tamper|checkpoint')"
 [ "$(OWNER "select count(*) from audit_checkpoints")" = "$N" ] || fail "the restarted frontend signed over the rewritten log"
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 # nor one started under a flood of checkpoints stored after the rewrite: 40 of key int for row $HEAD with its
 # new hash (010 lets the frontend's role store them), none verifying. A start looked at the newest 32 only,
 # took none, walked the chain from row 0 and signed the rewritten head; it now pages down to the genuine one
@@ -186,7 +186,7 @@ tail -n +$((lines + 1)) "$T/frontend.log" | grepq "event=audit_log_tampered why=
 [ "$(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c 'event=audit_checkpoint_forged checkpoint=')" = 16 ] \
 	&& tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=audit_checkpoint_forged count=24 ' \
 	|| fail "the forged checkpoints' log lines: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -c forged)"
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 pass "audit-verify names the rewritten row's checkpoint; a restarted frontend takes the stored checkpoint and signs nothing over the rewrite, also under 40 forged checkpoints stored after it (16 named, the rest counted)"
 
 # ---- rows cut off the end, then the checkpoints deleted too: the logged head is the proof ----
@@ -218,7 +218,7 @@ fe_start $'checkpoint_key = int\ncheckpoint_seconds = 1'
 issue_covered four
 NINT=$(OWNER "select count(*) from audit_checkpoints where key_label = 'int'")
 [ "$NINT" -ge 1 ] || fail "no checkpoint of the CA key"
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 ceremony_ca checkpoint ckpt p256 root
 OUT=$("$SIGNER" check-config -c "$T/signer.conf") || fail "check-config: $OUT"
@@ -241,7 +241,7 @@ for _ in $(seq 50); do tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=
 tail -n +$((lines + 1)) "$T/frontend.log" | grepq 'event=audit_checkpoint_failed why="the signature of key ckpt does not verify under its certificate"' \
 	|| fail "a checkpoint_cert of another key: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep checkpoint)"
 [ "$(OWNER "select count(*) from audit_checkpoints where key_label = 'ckpt'")" = 0 ] || fail "a checkpoint stored that its certificate does not verify"
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 # the key's own certificate: the CA key's checkpoints stay, the new key's follow without a tampering alarm
 lines=$(wc -l < "$T/frontend.log")
 fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/ckpt.pem"
@@ -279,7 +279,7 @@ pass "a dedicated checkpoint key after the CA key's checkpoints: the signer advi
 # signature no HSM made (010 lets it: the row and its hash exist). A frontend starting then took the newest
 # stored checkpoint for tampering and signed no checkpoint again, ever; now it names it as forged once,
 # passes over it, takes the newest one that verifies, and checkpoints the head itself
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 pg_psql "$T/pg" frontend -c "insert into audit_log (actor, action, object, details) values ('mallory', 'test.append', 'x', '{}')" > /dev/null \
 	|| fail "an audit row appended by the frontend's role"
 HEAD=$(OWNER "select last_id from audit_chain_head")
@@ -302,7 +302,7 @@ OWNER "set session_replication_role = replica; delete from audit_checkpoints whe
 pass "a checkpoint the frontend's role forged for a new head: a starting frontend names it once as forged, passes over it and checkpoints the head itself, and goes on; audit-verify names it"
 # a checkpoint whose signature does not verify is named as forged, whatever row it names: one the owner slips
 # in past the end (triggers off) was reported as rows cut off the log
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fake_ckpt owner 999999 "$(printf '00%.0s' $(seq 32))" "set session_replication_role = replica;"
 expect_rc 1 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem"
 grep -q "BROKEN at row 999999: .*the signature does not verify under any of the checkpoint certificates (a forged or damaged checkpoint)" <<<"$OUT" \
@@ -326,7 +326,7 @@ pg_psql "$T/pg" frontend -c "insert into audit_checkpoints (audit_id, head_hash,
 fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/ckpt.pem"
 issue_covered seven
 HEAD=$(OWNER "select last_id from audit_chain_head")
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 expect_rc 1 verify --checkpoint-cert "ckpt=$T/ca/ckpt.pem" --checkpoint-cert "int=$T/ca/int.pem"
 grep -q "BROKEN at row $R: .*no checkpoint certificate was given for its key zz" <<<"$OUT" || fail "the zz checkpoint alone: $OUT"
 rewrite_last "$HEAD"

@@ -196,6 +196,15 @@ fe_run() {
 		fail "frontend not under its unit's filter: $(grep Seccomp "/proc/$FRONTEND_PID/status")"
 }
 
+# fe_kill: stops FRONTEND_PID (SIGTERM) and fails unless it exits 0, as a stopped frontend does; for the
+# restarts in the middle of a test (their `wait || true` let a crash, or a sanitizer's report, at a stop pass)
+fe_kill() {
+	local rc=0
+	kill "$FRONTEND_PID" 2>/dev/null || true
+	wait "$FRONTEND_PID" 2>/dev/null || rc=$?
+	[ "$rc" = 0 ] || fail "the frontend (pid $FRONTEND_PID) stopped with exit $rc: $(tail -5 "$T/frontend.log")"
+}
+
 # fe_requester NAME: an account NAME with role requester and password "NAME password 0001"; sets AUTH (curl -u)
 fe_requester() {
 	"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name "$1" --role requester \

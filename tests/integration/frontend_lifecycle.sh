@@ -950,7 +950,7 @@ issue_req "$T/fe.csr" server "${ALICE[@]}"
 json_field '["certificate"]' > "$T/fe.pem"
 cat "$T/fe.pem" "$T/ca/int.pem" > "$T/fe-chain.pem"
 fe_restart_tls() { # CLIENT_CA: the frontend again, with HTTPS on $TLSPORT trusting CLIENT_CA for client certificates
-	kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+	fe_kill
 	# no failed logins or proofs counted: the sections before this one fail on purpose from 127.0.0.1, and the
 	# database keeps their counts across restarts (schema 021; frontend_authshare.sh tests that)
 	pg_psql "$T/pg" owner -c "delete from auth_failures" > /dev/null

@@ -348,7 +348,7 @@ pass "a chunked request with a chunk-size line without end is refused 411 at its
 # at most max_inflight requests in progress: with the signer stopped, three issuances wait; the fourth is
 # shed at once (503 overloaded, Retry-After), health checks still answer, and once the signer is back the
 # three finish and new requests are taken again
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fe_start "max_inflight = 3"
 fe_requester alice
 csr shed ec:P-256 "DNS:shed.example.com"
@@ -375,7 +375,7 @@ pass "past max_inflight (3) a request is shed at once (503 overloaded, Retry-Aft
 # at most max_connections_per_address connections from one address: the ninth from 127.0.0.1 gets 503
 # too-many-connections and is closed, while 127.0.0.2 is served and the first eight still work; once two of
 # them close, 127.0.0.1 is served again
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fe_start "max_connections_per_address = 8"
 python3 - "$PORT" "$(printf 'alice:alice password 0001' | base64 -w0)" "$T/shed1.json" "$FRONTEND_PID" \
 	> "$T/cap.out" <<'EOP' || fail "per-address cap: $(cat "$T/cap.out")"
@@ -448,7 +448,7 @@ pass "max_connections_per_address (8): $(cat "$T/cap.out")"
 # or a /56's 256 /64s, take every descriptor): with 6, connections from six addresses are served, a seventh
 # from a new address gets 503 too-many-connections with Retry-After, and once one closes a new one is served;
 # a max_connections the descriptor limit cannot hold beside the reserve is refused at start
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fe_conf "max_connections = 2000"
 # (a frontend that started would serve until the timeout)
 OUT=$(prlimit --nofile=1024:1024 timeout 20 "$FRONTEND" run -c "$T/frontend.conf" 2>&1) && fail "max_connections over the descriptor limit started"
@@ -486,7 +486,7 @@ pass "max_connections (6): $(cat "$T/maxconn.out"); one the descriptor limit can
 # at most max_connection_rate_per_address new connections a second from one address (a bucket of twice it):
 # a burst from 127.0.0.1 is served until the bucket is empty, the next gets 503 connection-rate with
 # Retry-After; 127.0.0.2 is served meanwhile, and 127.0.0.1 again once the bucket has refilled a little
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 for bad in 1000001 -1 five ''; do
 	fe_conf "max_connection_rate_per_address = $bad"
 	expect_fail "$FRONTEND" run -c "$T/frontend.conf"
@@ -533,7 +533,7 @@ pass "max_connection_rate_per_address (5): $(cat "$T/rate.out"); 1000001, -1, fi
 # libevent left the listener armed with the connection still in the backlog, so the loop thread spun at
 # full CPU and logged a line per turn; now the listener pauses 100 ms at a time, and serves again once
 # descriptors are free
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fe_conf
 prlimit --nofile=64:64 "$FRONTEND" run -c "$T/frontend.conf" >> "$T/frontend.log" 2>&1 &
 FRONTEND_PID=$!
@@ -566,7 +566,7 @@ pass "descriptors exhausted: the listener pauses (the loop used $(cat "$T/emfile
 
 # a body over its parser's own cap but within max_body (up to 1 MiB) is 413 like one over max_body, not the
 # parser's 400 (JSON 256 KiB; the renew body and CFSSL /sign 96 KiB), before any work
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fe_conf
 sed -i 's/^max_body = 65536$/max_body = 1048576/' "$T/frontend.conf"
 fe_run
@@ -588,7 +588,7 @@ pass "a body between its parser's cap and max_body is 413, not 400"
 # well, at 6-12 s, without a log line or a count; what they do not end, replies small enough to be written
 # whenever the client frees a little room, is bounded by max_requests_per_connection and
 # max_connection_seconds. A client reading at a modest pace still gets the whole reply.
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 TLSPORT=$((PORT + 2))
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/tls.key" -out "$T/tls.pem" \
 	-subj /CN=localhost -days 1 2>/dev/null || fail "a TLS certificate for the test"
@@ -686,7 +686,7 @@ pass "reply deadline: $(cat "$T/slowread.out")"
 # max_connection_seconds: the reply to the last request says Connection: close (a worker's reply as the loop's
 # own) and the connection is closed once it is written, at once and not at the idle timeout; no request is cut
 # off. 0 and values past the bounds stop start-up with what is allowed.
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 for bad in "max_requests_per_connection = 0" "max_requests_per_connection = 100001" "max_connection_seconds = 0" \
 	"max_connection_seconds = 86401" "max_connection_seconds = -1"; do
 	fe_conf "$bad"

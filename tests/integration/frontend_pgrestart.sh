@@ -120,7 +120,7 @@ pass "none pending, audit chain intact, account watcher listening again"
 #    worker waited for as long as the lock was held (here 25 s) and then answered 201. Six at once: the
 #    committer fails a batch that ran out of time whole, where trying each item on its own again made a batch
 #    of n wait n + 1 times the limit (the last of six requests answered after ~16 s).
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fe_conf 'db_timeout_seconds = 3601'
 expect_fail "$FRONTEND" run -c "$T/frontend.conf"
 grep -q 'line [0-9]*: bad value for db_timeout_seconds' <<<"$OUT" || fail "db_timeout_seconds 3601: $OUT"

@@ -27,7 +27,7 @@ collisions() { # collisions: serial_collision lines for serial $A since the last
 	tail -n +$((lines + 1)) "$T/frontend.log" | grep "event=serial_collision serial=$A"
 }
 restart_repeat() { # restart_repeat N: the frontend again, its first N serial draws the same
-	kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+	fe_kill
 	lines=$(wc -l < "$T/frontend.log")
 	LD_PRELOAD=$SHIM HSMCA_TEST_SERIAL_REPEAT=$1 fe_start
 }
@@ -55,7 +55,7 @@ issue_req "$T/third.csr" server "${AUTH[@]}"
 [ "$(json_field '["error"]["code"]')" = unavailable ] || fail "error: $BODY"
 [ "$(collisions | wc -l)" = 4 ] || fail "collisions: $(collisions)"
 [ "$(OWNER "select count(*) from certificates")" = 2 ] || fail "a row for the refused request: $(OWNER "select serial_hex, status from certificates")"
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fe_start
 C=$(issue_ok fourth)
 [ "$C" != "$A" ] && [ "$C" != "$B" ] || fail "the real RNG repeated a serial"
@@ -82,7 +82,7 @@ pass "a serial drawn again: the TBS built again keeps the empty subject of an IP
 # not drawn again (that would make two certificates of one request), 503 and no row; the next request is served
 PQSHIM=$HSMCA_BUILD/tests/tools/libpqshim.so
 [ -f "$PQSHIM" ] || fail "no $PQSHIM"
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 lines=$(wc -l < "$T/frontend.log")
 rows=$(OWNER "select count(*) from certificates")
 LD_PRELOAD="$SHIM $PQSHIM" HSMCA_TEST_SERIAL_REPEAT=1 HSMCA_TEST_PQ_DROP_BEFORE="ROLLBACK TO SAVEPOINT hsmca_item" fe_start

@@ -181,7 +181,7 @@ pass "a request whose row was failed meanwhile gets 409 not-pending naming its s
 # exited between the signature and the commit, and the next start signed the same TBS again. The row: a request
 # made with the signer gone (503, its intent pending, the TBS never sent); the pass takes it once it is 5 s old
 # and waits on the signer, stopped meanwhile
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fe_start "recover_after_seconds = 5"
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 issue_req "$T/a.csr" server "${AUTH[@]}"

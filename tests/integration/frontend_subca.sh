@@ -49,7 +49,7 @@ ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
 }
 team_ca() { ca_profile team-ca "$1" .team.example.com 10.20.0.0/16; } # also P-384 keys and digitalSignature
-fe_restart() { kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true; fe_start; }
+fe_restart() { fe_kill; fe_start; }
 cp "$T/profiles.conf" "$T/profiles.base"
 
 # ---- a path_length its issuer has no room for: the frontend does not start ----
@@ -173,7 +173,7 @@ pass "certificates the team CA signs: a leaf inside its names verifies (openssl,
 # by the signer, whatever the frontend's profiles say: 502 with its reason, the intent failed, both audited ----
 ca_profile wide-ca 0 .example.com
 # the frontend reads the pin from the running signer at start-up and refuses such a profile (signerfit.c)
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 fe_conf
 expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
 grep -qF "profile wide-ca: DNS suffix .example.com reaches past ca_permitted of key int" <<<"$OUT" \

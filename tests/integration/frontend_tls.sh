@@ -30,10 +30,10 @@ pass "the frontend's server certificate issued through its own HTTP API"
 
 # 2. HTTPS beside HTTP, asking for client certificates issued under the appliance's chain
 restart() { # extra config lines
-	kill "$FRONTEND_PID"
-	wait "$FRONTEND_PID" 2>/dev/null || true
+	fe_kill
 	fe_start "$1"
-	for _ in $(seq 100); do grep -q "tls_listen=127.0.0.1:$TLSPORT" "$T/frontend.log" && return 0; sleep 0.05; done
+	# this process's ready line (an earlier one's in the log would match at once)
+	for _ in $(seq 100); do grep -q "pid=$FRONTEND_PID level=info event=ready .*tls_listen=127.0.0.1:$TLSPORT" "$T/frontend.log" && return 0; sleep 0.05; done
 	fail "the frontend did not report its HTTPS listener"
 }
 TLSCONF="tls_listen = 127.0.0.1:$TLSPORT
@@ -355,7 +355,7 @@ grep -q 'event=connection_refused tls=yes refused=1 why="max_connection_rate_per
 pass "max_connection_rate_per_address over TLS: $(cat "$T/tlsrate.out")"
 
 # 5. HTTPS only (no plain listener), with the same certificate and the drop
-kill "$FRONTEND_PID"; wait "$FRONTEND_PID" 2>/dev/null || true
+fe_kill
 badconf httpsonly "tls_listen = 127.0.0.1:$TLSPORT
 tls_cert = $T/fe-chain.pem
 tls_key = $T/fe.key" && sed -i '/^listen = /d' "$T/httpsonly.conf"

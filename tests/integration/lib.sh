@@ -59,11 +59,13 @@ cleanup() {
 	if declare -F extra_cleanup >/dev/null; then
 		extra_cleanup || { [ $rc -ne 0 ] || rc=1; } # a check of its own (frontend_lib.sh: the frontends' stops)
 	fi
-	# ASan build: a leak report of anything whose output a log kept (the wrappers above, the frontend's stop)
-	local leaked; leaked=$(grep -l 'LeakSanitizer' "$T"/*.log 2>/dev/null || true)
+	# ASan build: a sanitizer's report (a leak, a memory error, undefined behaviour) of anything whose output a
+	# log kept (the wrappers above, the frontend's stop, a process stopped in the middle of a test)
+	local san='LeakSanitizer\|ERROR: AddressSanitizer\|runtime error:'
+	local leaked; leaked=$(grep -l "$san" "$T"/*.log 2>/dev/null || true)
 	if [ -n "$leaked" ]; then
-		echo "FAIL: LeakSanitizer reported leaks in: $leaked" >&2
-		grep -h -A40 'LeakSanitizer' $leaked | head -120 >&2
+		echo "FAIL: a sanitizer reported in: $leaked" >&2
+		grep -h -A40 "$san" $leaked | head -120 >&2
 		[ $rc -ne 0 ] || rc=1
 	fi
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
