@@ -12,6 +12,8 @@ bool signpipe_sign(struct sgn_client *const *g, size_t nc, struct commit_sign *c
 	size_t sent[COMMIT_SIGN_CONNS] = { 0 }, got[COMMIT_SIGN_CONNS] = { 0 }, cnt[COMMIT_SIGN_CONNS];
 	size_t bytes[COMMIT_SIGN_CONNS] = { 0 }; /* replies' estimated size in flight (SIGNPIPE_WINDOW_BYTES) */
 	bool sendable[COMMIT_SIGN_CONNS], more = true, ok = true;
+	for (size_t k = 0; k < nc && k < COMMIT_SIGN_CONNS; k++)
+		keep[k] = false; /* (out of range: nothing sent, every connection given up) */
 	if (n > COMMIT_BATCH_MAX || nc == 0 || nc > COMMIT_SIGN_CONNS)
 		return false;
 	for (size_t k = 0; k < nc; k++) {

@@ -132,8 +132,9 @@ static bool dn_set_order(struct span a, struct span b)
  * value, nothing after; rdns gets the RDNs' bytes. Strict DER, as OpenSSL reads a name: a value in the
  * universal class is constructed only as a SEQUENCE or SET (a string in BER's constructed form, which OpenSSL
  * flattens before it compares names, could name the issuer to a verifier and another name to
- * policy_dn_equal), and a multi-valued RDN's attributes are in DER's order (OpenSSL compares an RDN's
- * attributes sorted; policy_dn_equal compares them in order). */
+ * policy_dn_equal), and a multi-valued RDN's attributes are in DER's order. (OpenSSL compares an RDN's
+ * attributes sorted by their canonical form, which folding can order otherwise than DER; policy_dn_equal
+ * pairs them in DER's order: the two agree for single-valued RDNs, the only kind hsmca's issuers have.) */
 static bool dn_well_formed(struct span name, struct span *rdns)
 {
 	struct span all, rdn, atav, oid, value, whole, prev = { 0 };
