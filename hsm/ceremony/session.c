@@ -209,8 +209,13 @@ int cer_login(struct cer_ctx *c, uint8_t *keep_pin, size_t *keep_len)
 		goto out;
 	cer_record(c, "token_label", "%s", c->token.label);
 	cer_record(c, "token_serial", "%s", c->token.serial);
-	for (unsigned i = 0; i < q.count; i++)
-		cer_record(c, "custodian_present", "%s (share %u of %u-of-%u)", q.custodians[i], q.xs[i], q.m, q.n);
+	/* q's shares in the order they were given (cer_collect stops at the first refused): present, a passphrase
+	 * typed at the terminal; one read from a file proves no one's presence */
+	for (unsigned i = 0; i < q.count; i++) {
+		bool typed = i >= CER_MAX_SHARES || !c->args->share_pass[i];
+		cer_record(c, typed ? "custodian_present" : "share_presented", "%s (share %u of %u-of-%u, passphrase %s)",
+			   q.custodians[i], q.xs[i], q.m, q.n, typed ? "typed" : "from a file");
+	}
 out:
 	quorum_free(&q);
 	return rc;

@@ -302,8 +302,10 @@ int cer_init_run(struct cer_ctx *c)
 		goto out;
 	cer_record(c, "token_label", "%s", c->token.label);
 	cer_record(c, "token_serial", "%s", c->token.serial);
+	/* present: a passphrase typed at the terminal; one read from --passphrase-dir proves no one's presence */
 	for (unsigned i = 0; i < c->conf.n_custodians; i++)
-		cer_record(c, "custodian_present", "%s", c->conf.custodians[i]);
+		cer_record(c, c->args->passphrase_dir ? "share_sealed_for" : "custodian_present", "%s (passphrase %s)",
+			   c->conf.custodians[i], c->args->passphrase_dir ? "from a file" : "typed");
 	if ((rc = cer_audit_key(c)) || (rc = cer_write_shares(c, pin, CER_PIN_LEN, &pws, true, &written)))
 		goto out;
 	initialised = false; /* done: said below */

@@ -100,7 +100,11 @@ for t in "$T/shares/ceremony.transcript" "$T/ca/root.pem.transcript" "$T/ca/int.
 	"$CEREMONY" verify --transcript "$t" --pubkey "$T/shares/audit.pem" >/dev/null || fail "transcript $t"
 	openssl dgst -sha256 -verify "$T/shares/audit.pem" -signature "$t.sig" "$t" >/dev/null || fail "openssl dgst $t"
 done
-grep -q '^custodian_present: alice (share 1 of 3-of-5)' "$T/ca/root.pem.transcript" || fail "custodians not recorded"
+# a share whose passphrase came from a file is presented, no one's presence proven (custodian_present is for a
+# passphrase typed at the terminal); the init's shares, sealed with passphrases from --passphrase-dir, alike
+grep -q '^share_presented: alice (share 1 of 3-of-5, passphrase from a file)$' "$T/ca/root.pem.transcript" || fail "custodians not recorded"
+grep -q '^share_sealed_for: alice (passphrase from a file)$' "$T/shares/ceremony.transcript" || fail "init's custodians not recorded"
+! grep -q '^custodian_present' "$T/ca/root.pem.transcript" "$T/shares/ceremony.transcript" || fail "presence claimed for passphrases read from files"
 grep -q '^config_sha256: ' "$T/ca/root.pem.transcript" || fail "config hash not recorded"
 grep -q "^certificate_sha256: $(openssl x509 -in "$T/ca/int.pem" -outform DER | sha256sum | cut -c1-64)" \
 	"$T/ca/int.pem.transcript" || fail "certificate fingerprint not recorded"
