@@ -86,6 +86,21 @@ owner_sql "DELETE FROM schema_version WHERE version = 999"
 "$DBT" open "$FRONT"
 pass "db_open refuses a database at a newer schema version"
 
+# the definer triggers call pg_catalog's functions whatever public holds (025): with CREATE in public given
+# back to hsmca_frontend (an administrator's GRANT), a public.nextval(text) of its making outranked
+# pg_catalog.nextval(regclass) in the audit trigger, which runs as the owner (its value became the row's
+# change_seq here; it could as well have switched the audit log's triggers off)
+owner_sql "GRANT CREATE ON SCHEMA public TO hsmca_frontend" >/dev/null
+pg_psql "$T/pg" frontend -c "CREATE FUNCTION public.nextval(text) RETURNS bigint LANGUAGE sql AS 'SELECT 424242::bigint'" >/dev/null
+pg_psql "$T/pg" frontend -c "INSERT INTO audit_log (actor, action, object, details) VALUES ('test', 'test.planted', 'x', '{}')" >/dev/null
+seq=$(owner_sql "SELECT change_seq FROM audit_log WHERE action = 'test.planted'")
+owner_sql "DROP FUNCTION public.nextval(text); REVOKE CREATE ON SCHEMA public FROM hsmca_frontend" >/dev/null
+[ -n "$seq" ] && [ "$seq" != 424242 ] || fail "the audit trigger ran a function hsmca_frontend planted in public (change_seq '$seq')"
+[ "$(owner_sql "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+	AND p.prosecdef AND array_to_string(p.proconfig, ',') LIKE '%public%'")" = 0 ] || fail "a definer function searches public"
+"$DBT" audit-verify "$FRONT"
+pass "the definer triggers call pg_catalog's functions, not one planted in public"
+
 # ---- certificates, accounts, API keys (as hsmca_frontend) ----
 read -r A C E < <("$DBT" certs "$FRONT" | tail -n 1)
 [ "$(owner_sql "SELECT (SELECT change_seq FROM certificates WHERE serial_hex = '$A') >
