@@ -84,6 +84,35 @@ int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine)
 	return 0;
 }
 
+int db_cert_chain_revoked(struct db *db, const char *serial_hex, char out_serial[DB_SERIAL_HEX_MAX],
+			  char out_reason[DB_NAME_MAX])
+{
+	char serial[DB_SERIAL_HEX_MAX];
+	struct db_params p = { 0 };
+	PGresult *r = NULL;
+	int rc;
+	out_serial[0] = out_reason[0] = '\0';
+	if ((rc = db_serial_norm(db, serial_hex, serial)))
+		return rc;
+	db_params_text(&p, serial);
+	rc = db_exec(db,
+		     "WITH RECURSIVE chain (serial, renews, depth) AS ("
+		     "SELECT c.serial_hex, c.renews_serial, 0 FROM certificates c WHERE c.serial_hex = $1 UNION ALL "
+		     "SELECT c.serial_hex, c.renews_serial, chain.depth + 1 FROM certificates c "
+		     "JOIN chain ON c.serial_hex = chain.renews WHERE chain.depth < 1000) "
+		     "SELECT r.serial_hex, r.reason FROM chain JOIN revocations r ON r.serial_hex = chain.serial "
+		     "WHERE chain.depth > 0 AND r.reason <> 'superseded' ORDER BY chain.depth LIMIT 1",
+		     &p, DB_FMT_TEXT, &r);
+	if (rc)
+		return rc;
+	if (PQntuples(r) == 1) {
+		snprintf(out_serial, DB_SERIAL_HEX_MAX, "%s", PQgetvalue(r, 0, 0));
+		snprintf(out_reason, DB_NAME_MAX, "%s", PQgetvalue(r, 0, 1));
+	}
+	PQclear(r);
+	return 0;
+}
+
 int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out)
 {
 	static const char *const names[] = { "serial_hex", "issuer", "profile", "requester", "status", "renews",

@@ -35,6 +35,11 @@ void db_cert_row_free(struct db_cert_row *r);
  * stole that key could have renewed it into this one). Such a certificate is no login,
  * whatever its profile has become (a renewal proves the holder of the old key, not a person). */
 int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine) HSMCA_WUR;
+/* A certificate serial_hex renews, down its renewal chain (not itself), revoked for any reason but superseded:
+ * its serial and reason, or both "" if none. Whoever held that key may have renewed it into this one, so a
+ * renewal of it proves nothing of its owner (renew.c refuses it). */
+int db_cert_chain_revoked(struct db *db, const char *serial_hex, char out_serial[DB_SERIAL_HEX_MAX],
+			  char out_reason[DB_NAME_MAX]) HSMCA_WUR;
 
 /* db_cert_insert_pending with another initial status ("held"); the same checks. */
 int db_cert_insert_as(struct db *db, const struct db_cert *c, const char *status) HSMCA_WUR;

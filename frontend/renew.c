@@ -313,7 +313,18 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 			 old->serial_hex, old->status);
 		return renew_not_renewable(w, j, old, !strcmp(old->status, "revoked") ? 403 : 409, why);
 	}
-	int rc = issue_account_may_request(w, old->requester); /* as every other way to a certificate */
+	/* a certificate it renews revoked (keyCompromise, say): the thief of that key may have renewed it into this
+	 * one, and would go on renewing past the revocation; superseded is the rotation's own (renew, then revoke) */
+	char gone[DB_SERIAL_HEX_MAX], reason[DB_NAME_MAX];
+	int rc = db_cert_chain_revoked(w->db, old->serial_hex, gone, reason);
+	if (rc)
+		return job_error(j, 503, "unavailable", "the database is unavailable");
+	if (gone[0]) {
+		snprintf(why, sizeof(why), "certificate %s, which this one renews, was revoked (%s): whoever held its key "
+			 "may have made this one; request a new certificate with your credentials", gone, reason);
+		return renew_refuse_proven(w, j, old, 403, "chain-revoked", why);
+	}
+	rc = issue_account_may_request(w, old->requester); /* as every other way to a certificate */
 	if (rc == HSMCA_ERR_NOTFOUND)
 		return renew_refuse_proven(w, j, old, 403, "account-disabled",
 					   "the account that requested this certificate is disabled or gone");

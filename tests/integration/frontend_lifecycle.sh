@@ -502,6 +502,33 @@ call POST /api/v1/certificates/renew --interface 127.0.0.52 --data-binary @"$T/r
 [ "$STATUS" = 409 ] && grep -q "already renewed by $NEW (revoked); this certificate cannot be renewed again: request a new one" <<<"$BODY" \
 	|| fail "renewing a certificate whose renewal was revoked: $STATUS $BODY"
 pass "a certificate whose renewal was revoked: 409 saying a new certificate is needed (not to renew the revoked one)"
+# a renewal of a certificate that renews one revoked since (keyCompromise): 403 chain-revoked, whoever stole that
+# key may have made it (before: 201, and renewing went on past the revocation); superseded, the rotation's own
+# revocation, stops nothing
+for why in keyCompromise superseded; do
+	csr ch0 ec:P-256 "DNS:chain-$why.example.com"
+	issue_req "$T/ch0.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "chain $why: $STATUS $BODY"
+	CH0=$(json_field '["serial"]')
+	csr ch1 ec:P-256 "DNS:chain-$why.example.com"
+	challenge "$CH0"; CH=$(json_field '["challenge"]')
+	renew_body "$T/ch1.csr" "$CH0" "$CH" "$(renew_sig "$T/ch0.key" "$CH" "$T/ch1.csr")"
+	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+	[ "$STATUS" = 201 ] || fail "chain $why, first renewal: $STATUS $BODY"
+	CH1=$(json_field '["serial"]')
+	pg_psql "$T/pg" owner -c "$(revoke_sql "$CH0" "$why")" > /dev/null
+	csr ch2 ec:P-256 "DNS:chain-$why.example.com"
+	challenge "$CH1"; CH=$(json_field '["challenge"]')
+	renew_body "$T/ch2.csr" "$CH1" "$CH" "$(renew_sig "$T/ch1.key" "$CH" "$T/ch2.csr")"
+	call POST /api/v1/certificates/renew --interface 127.0.0.53 --data-binary @"$T/renew.json"
+	if [ "$why" = keyCompromise ]; then
+		[ "$STATUS" = 403 ] && [ "$(json_field '["error"]["code"]')" = chain-revoked ] && grepq "certificate $CH0, which this one renews, was revoked (keyCompromise)" <<<"$BODY" \
+			|| fail "renewing a certificate whose predecessor was revoked for keyCompromise: $STATUS $BODY"
+		[ "$(cert_rows "renews_serial = '$CH1'")" = 0 ] || fail "a refused chain renewal stored a row"
+	else
+		[ "$STATUS" = 201 ] || fail "renewing a certificate whose predecessor was superseded: $STATUS $BODY"
+	fi
+done
+pass "a renewal of a certificate whose predecessor was revoked (keyCompromise): 403 chain-revoked; superseded: renewed"
 # asked again and again, such a refusal (after a valid proof) counts against the address as a failed proof
 # does: 429 without an audit row after five (before, every one was answered and audited in the owner's name)
 n0=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and object = '$OLD'")

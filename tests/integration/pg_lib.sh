@@ -134,12 +134,13 @@ pg_conninfo() { # DIR [owner|frontend|ROLE]
 	echo "host=$(cd "$d" && pwd)/sock port=$(pg__port "$d") dbname=$PG_DB user=$user"
 }
 
-# revoke_sql SERIAL: SQL that revokes an issued certificate as db_cert_revoke does: its status and its
+# revoke_sql SERIAL [REASON]: SQL that revokes an issued certificate as db_cert_revoke does: its status and its
 # revocations row in one statement (schema 016 refuses a transaction that leaves one without the other), with
-# its audit row (actor "test": schema 023 refuses a revocation without one in the same transaction)
+# its audit row (actor "test": schema 023 refuses a revocation without one in the same transaction); the
+# reason keyCompromise unless given
 revoke_sql() {
 	echo "WITH c AS (UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$1' RETURNING serial_hex, issuer),
-		r AS (INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) SELECT serial_hex, issuer, 'keyCompromise', 'test' FROM c RETURNING serial_hex)
+		r AS (INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) SELECT serial_hex, issuer, '${2:-keyCompromise}', 'test' FROM c RETURNING serial_hex)
 		INSERT INTO audit_log (actor, action, object, details) SELECT 'test', 'certificate.revoked', serial_hex, '{}' FROM r"
 }
 pg_psql() { # DIR [ROLE] ARGS...: ROLE as in pg_conninfo; omit it when the first argument starts with "-"
