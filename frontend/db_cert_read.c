@@ -46,17 +46,23 @@ static int db_time(struct db *db, const PGresult *r, int col, time_t *out)
 	return 0;
 }
 
-int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine)
+/* Runs sql with serial_hex, normalised, as $1 (text results). */
+static int db_cert_exec_serial(struct db *db, const char *serial_hex, const char *sql, PGresult **r)
 {
 	char serial[DB_SERIAL_HEX_MAX];
 	struct db_params p = { 0 };
-	PGresult *r = NULL;
-	int rc;
-	*machine = false;
-	if ((rc = db_serial_norm(db, serial_hex, serial)))
+	int rc = db_serial_norm(db, serial_hex, serial);
+	if (rc)
 		return rc;
 	db_params_text(&p, serial);
-	rc = db_exec(db,
+	return db_exec(db, sql, &p, DB_FMT_TEXT, r);
+}
+
+int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine)
+{
+	PGresult *r = NULL;
+	*machine = false;
+	int rc = db_cert_exec_serial(db, serial_hex,
 		     "WITH RECURSIVE chain (serial, renews, token, revoked, depth) AS ("
 		     "SELECT c.serial_hex, c.renews_serial, c.authsign_token IS NOT NULL, false, 0 FROM certificates c "
 		     "WHERE c.serial_hex = $1 UNION ALL "
@@ -72,12 +78,12 @@ int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine)
 		     "JOIN chain ch ON a.object = ch.serial WHERE a.action IN ('certificate.requested', "
 		     "'certificate.held') AND a.details::jsonb->>'credential' IN ('api-key', 'login-certificate')))::text "
 		     "FROM chain",
-		     &p, DB_FMT_TEXT, &r);
+		     &r);
 	if (rc)
 		return rc;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return db_fail(db, HSMCA_ERR_STATE, "certificate %s: an unexpected result", serial);
+		return db_fail(db, HSMCA_ERR_STATE, "certificate %.40s: an unexpected result", serial_hex);
 	}
 	*machine = strcmp(PQgetvalue(r, 0, 0), "true") == 0;
 	PQclear(r);
@@ -87,22 +93,16 @@ int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine)
 int db_cert_chain_revoked(struct db *db, const char *serial_hex, char out_serial[DB_SERIAL_HEX_MAX],
 			  char out_reason[DB_NAME_MAX])
 {
-	char serial[DB_SERIAL_HEX_MAX];
-	struct db_params p = { 0 };
 	PGresult *r = NULL;
-	int rc;
 	out_serial[0] = out_reason[0] = '\0';
-	if ((rc = db_serial_norm(db, serial_hex, serial)))
-		return rc;
-	db_params_text(&p, serial);
-	rc = db_exec(db,
+	int rc = db_cert_exec_serial(db, serial_hex,
 		     "WITH RECURSIVE chain (serial, renews, depth) AS ("
 		     "SELECT c.serial_hex, c.renews_serial, 0 FROM certificates c WHERE c.serial_hex = $1 UNION ALL "
 		     "SELECT c.serial_hex, c.renews_serial, chain.depth + 1 FROM certificates c "
 		     "JOIN chain ON c.serial_hex = chain.renews WHERE chain.depth < 1000) "
 		     "SELECT r.serial_hex, r.reason FROM chain JOIN revocations r ON r.serial_hex = chain.serial "
 		     "WHERE chain.depth > 0 AND r.reason <> 'superseded' ORDER BY chain.depth LIMIT 1",
-		     &p, DB_FMT_TEXT, &r);
+		     &r);
 	if (rc)
 		return rc;
 	if (PQntuples(r) == 1) {
