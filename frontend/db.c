@@ -500,9 +500,10 @@ void db_require_unprivileged(void)
 /* The session's role must not be able to change the audit log or the rows' guards, nor can any role it may
  * SET ROLE to (a NOINHERIT membership grants nothing until then): not a superuser (who disables triggers), no
  * UPDATE, DELETE or TRUNCATE of audit_log (pg_write_all_data, a grant), not a member of its owner's role (the
- * owner itself included), no CREATE in schema public (the definer triggers of 001-003 look functions up
- * there: one of its own, preferred by argument type, would run as the owner; migration 012 revokes it, an
- * administrator's later GRANT gave it back unnoticed), no temporary objects (009). 0, or HSMCA_ERR_AUTH with
+ * owner itself included), no CREATE in schema public (a function there, preferred by argument type, would
+ * shadow pg_catalog's in the schema's triggers: the definer ones searched public until 025, the others still
+ * do and run as the owner when the owner writes; migration 012 revokes it, an administrator's later GRANT
+ * gave it back unnoticed), no temporary objects (009). 0, or HSMCA_ERR_AUTH with
  * db->err naming what it can do. */
 static int db_role_check(struct db *db)
 {
@@ -535,7 +536,7 @@ static int db_role_check(struct db *db)
 	else if (strcmp(PQgetvalue(r, 0, c[6]), "t") == 0)
 		what = "may SET ROLE to a superuser";
 	else if (strcmp(PQgetvalue(r, 0, c[4]), "t") == 0)
-		what = "may CREATE in schema public (where the schema's definer triggers look functions up)";
+		what = "may CREATE in schema public (a function there can shadow pg_catalog's in the schema's triggers)";
 	else if (strcmp(PQgetvalue(r, 0, c[5]), "t") == 0)
 		what = "may create temporary objects (which could shadow what the schema's functions name)";
 	/* PostgreSQL 15's GRANT SET ON PARAMETER: session_replication_role = replica switches off every trigger

@@ -135,8 +135,6 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 	http_text(req, 200, "text/plain; version=0.0.4", out, (size_t)n);
 }
 
-/* Copies what the worker needs out of the request (the request itself stays on the loop thread). */
-
 /* The request target in origin form, path then ?query (RFC 9112 3.2), whatever form the client sent: an
  * absolute-form target (http://host/path?query, which a server must accept) was routed by its path but
  * handed to the handlers whole, which answered 404 for a path they could not find in it. Its length (out
@@ -148,6 +146,8 @@ static size_t http_origin_form(struct evhttp_request *req, char *out, size_t siz
 	int n = snprintf(out, size, "%s%s%s", path && *path ? path : "/", query ? "?" : "", query ? query : "");
 	return n < 0 ? SIZE_MAX : (size_t)n;
 }
+
+/* Copies what the worker needs out of the request (the request itself stays on the loop thread). */
 static struct job *http_job(struct evhttp_request *req, enum job_kind kind)
 {
 	struct job *j = calloc(1, sizeof(*j));

@@ -21,7 +21,7 @@ BEGIN
 	SELECT string_agg(p.oid::regprocedure::text, ', ') INTO f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 		WHERE n.nspname = 'public' AND p.prosecdef
 		AND COALESCE(array_to_string(p.proconfig, ',') LIKE '%search_path=%public%', true);
-	IF f IS NOT NULL THEN
-		RAISE EXCEPTION '025: definer functions still searching public (or with no search_path): %', f;
+	IF f IS NOT NULL THEN /* (proconfig NULL: no setting at all, so the caller's search_path) */
+		RAISE EXCEPTION '025: definer functions still searching public (or with no settings at all): %', f;
 	END IF;
 END $$;

@@ -88,7 +88,8 @@ int cer_subject_parse(const char *text, X509_NAME **out) HSMCA_WUR;
  * (CONF_ERR_MAX bytes) saying why. */
 int cer_config_parse(const uint8_t *buf, size_t len, enum cer_kind kind, struct cer_config *out, char *err) HSMCA_WUR;
 /* Loads the module, finds the token (by the config's token_label or the shares' serial), opens a session
- * and logs in with the presented shares (recording who was present). */
+ * and logs in with the presented shares (recording each: custodian_present for a passphrase typed at the
+ * terminal, share_presented for one read from a file). */
 int cer_login(struct cer_ctx *c, uint8_t *keep_pin, size_t *keep_len) HSMCA_WUR;
 /* keep_pin (SEAL_SHARE_MAX bytes of locked memory, may be NULL) receives the reconstructed PIN (resplit). */
 /* Appends "key: value\n" to the transcript record. */

@@ -568,7 +568,7 @@ for who in "postgres:is a superuser" "hsmca_wide:may UPDATE, DELETE or TRUNCATE 
 	"hsmca_owned:is (a member of) audit_log's owner" \
 	"hsmca_replica:may SET session_replication_role (which turns the schema's triggers off)" \
 	"hsmca_setrole:may SET session_replication_role (which turns the schema's triggers off)" \
-	"hsmca_creator:may CREATE in schema public (where the schema's definer triggers look functions up)" \
+	"hsmca_creator:may CREATE in schema public (a function there can shadow pg_catalog's in the schema's triggers)" \
 	"hsmca_temp:may create temporary objects (which could shadow what the schema's functions name)"; do
 	sed -e "s|^database = .*|database = $(pg_conninfo "$T/pg" "${who%%:*}")|" -e "s|^listen = .*|listen = 127.0.0.1:$((PORT + 5))|" \
 		"$T/frontend.conf" > "$T/wide.conf"
