@@ -79,7 +79,10 @@ guarded "$H" || die "$H is below a directory other users may write to (not stick
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libseccomp-dev libp11-kit-dev softhsm2 p11-kit
       p11-kit-modules opensc passwd procps libevent-dev libpq-dev postgresql curl python3)
 missing=()
-for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# installed, not only known (dpkg -s says yes to a package removed with its config files kept)
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
 if [ ${#missing[@]} -gt 0 ]; then
 	say "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
@@ -163,7 +166,9 @@ cat "$H/ca/intermediate.pem" "$H/ca/root.pem" > "$H/ca/chain.pem"
 chown -R "$HSM_USER" "$H/tokens"
 
 # 5. the token behind p11-kit server, under its own user
+P11KIT_STARTED=
 if ! running p11kit; then
+	P11KIT_STARTED=1
 	rm -f "$H/p11/p11.sock"
 	nohup p11-kit server -f -p "$SOFTHSM" -n "$H/p11/p11.sock" -u "$SIGNER_USER" -a "$HSM_USER" -z "$(id -gn "$HSM_USER")" "pkcs11:token=$TOKEN" \
 		>> "$H/log/p11kit.log" 2>&1 &
@@ -220,6 +225,15 @@ cert = $H/ca/checkpoint.pem
 issuer_cert = $H/ca/root.pem
 operations = checkpoint
 EOC
+# a signer left sealed by a run cut short during the unseal, or whose p11-kit server was just started again
+# (its sessions went with the old one), is started afresh: the frontend would refuse it
+if pid=$(ours signer) && { [ -n "$P11KIT_STARTED" ] || [ ! -S "$H/run/signer.sock" ]; }; then
+	kill "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$pid" 2>/dev/null || die "signer (pid $pid) did not stop"
+	rm -f "$H/pids/signer.pid"
+	say "signer (pid $pid) was not serving (sealed, or its token server restarted): starting it again"
+fi
 if ! running signer; then
 	rm -f "$H/run/control.sock" "$H/run/signer.sock"
 	nohup "$SIGNER" run -c "$H/config/signer.conf" >> "$H/log/signer.log" 2>&1 &
@@ -382,9 +396,17 @@ fe_ensure() { # runs the frontend with the current configuration (restarts it if
 	running frontend && cmp -s "$H/config/frontend.conf" "$H/config/frontend.conf.running" && return 0
 	fe_stop
 	nohup "$FRONTEND" run -c "$H/config/frontend.conf" >> "$H/log/frontend.log" 2>&1 &
-	echo $! > "$H/pids/frontend.pid"
-	for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-	curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 || die "frontend did not start (see $H/log/frontend.log)"
+	local pid=$! up=
+	echo "$pid" > "$H/pids/frontend.pid"
+	# up when this process says so and answers (another one on the port, e.g. of another HSMCA_HOME, would
+	# answer /healthz while this one exited on bind)
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		grep -q "pid=$pid level=info event=ready " "$H/log/frontend.log" &&
+			curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && up=1 && break
+		sleep 0.1
+	done
+	[ -n "$up" ] || die "frontend did not start (see $H/log/frontend.log)"
 	cp "$H/config/frontend.conf" "$H/config/frontend.conf.running"
 }
 fe_issue_tls() { # a fresh P-256 key and its certificate, as the demo requester over plain HTTP

@@ -21,7 +21,8 @@ export HSMCA_BUILD=${1:-${HSMCA_BUILD:-$REPO/build}}
 SECS=${BENCH_SECONDS:-10}
 CLIENTS=${BENCH_CLIENTS:-32} # the issue asks for 32; other values are for latency analysis only
 for p in wrk golang-cfssl postgresql sqlite3; do
-	dpkg -s "$p" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
 done
 source "$REPO/tests/integration/lib.sh"
 source "$REPO/tests/integration/pg_lib.sh"

@@ -14,7 +14,10 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev libssl-dev opens
       postgresql curl golang-cfssl systemd)
 if [ "${HSMCA_SKIP_APT:-0}" != 1 ]; then
 	missing=()
-	for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+	# installed, not only known (dpkg -s says yes to a package removed with its config files kept)
+	for p in "${PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+	done
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "== installing: ${missing[*]}"
 		export DEBIAN_FRONTEND=noninteractive
