@@ -183,10 +183,16 @@ static struct job *http_job(struct evhttp_request *req, enum job_kind kind)
 
 #define HTTP_BAD_METHOD (-1)
 
-static bool http_prefix(const char *path, const char *prefix)
+/* path is prefix or below it, by at most max_depth more segments (0: any) */
+static bool http_prefix(const char *path, const char *prefix, unsigned max_depth)
 {
 	size_t n = strlen(prefix);
-	return !strncmp(path, prefix, n) && (path[n] == 0 || path[n] == '/');
+	if (strncmp(path, prefix, n) != 0 || (path[n] != 0 && path[n] != '/'))
+		return false;
+	unsigned depth = 0;
+	for (const char *c = path + n; *c; c++)
+		depth += *c == '/';
+	return !max_depth || depth <= max_depth;
 }
 
 /* Which worker job serves path with cmd: a job kind, 0 (no such endpoint) or HTTP_BAD_METHOD (*allow: the
@@ -200,16 +206,19 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *bod
 		unsigned methods;
 		int kind;
 		size_t body_max;
+		unsigned max_depth; /* a prefix route's segments below its path (0: any) */
 	} routes[] = {
-		{ "/api/v1/certificates", false, EVHTTP_REQ_POST, JOB_ISSUE, JSON_MAX_INPUT },
-		{ "/api/v1/certificates/renew", false, EVHTTP_REQ_POST, JOB_RENEW, RENEW_BODY_MAX },
-		{ "/api/v1/certificates/renewal-challenge", false, EVHTTP_REQ_POST, JOB_RENEW_CHALLENGE, JSON_MAX_INPUT },
-		{ "/api/v1/certificates", true, EVHTTP_REQ_GET, JOB_CERT_GET, JSON_MAX_INPUT },
-		{ "/api/v1/accounts", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_ACCOUNTS, JSON_MAX_INPUT },
-		{ "/api/v1/approvals", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_APPROVALS, JSON_MAX_INPUT },
-		{ "/api/v1/cfssl/authsign", false, EVHTTP_REQ_POST, JOB_CFSSL_AUTHSIGN, JSON_MAX_INPUT },
-		{ "/api/v1/cfssl/sign", false, EVHTTP_REQ_POST, JOB_CFSSL_SIGN, CFSSL_REQUEST_MAX },
-		{ "/api/v1/cfssl/info", false, EVHTTP_REQ_POST, JOB_CFSSL_INFO, JSON_MAX_INPUT },
+		{ "/api/v1/certificates", false, EVHTTP_REQ_POST, JOB_ISSUE, JSON_MAX_INPUT, 0 },
+		{ "/api/v1/certificates/renew", false, EVHTTP_REQ_POST, JOB_RENEW, RENEW_BODY_MAX, 0 },
+		{ "/api/v1/certificates/renewal-challenge", false, EVHTTP_REQ_POST, JOB_RENEW_CHALLENGE, JSON_MAX_INPUT, 0 },
+		/* /api/v1/certificates/{serial} only: a path below it (.../{serial}/revoke, which this build does
+		 * not serve) is no endpoint at all, not a 405 that says "use GET" */
+		{ "/api/v1/certificates", true, EVHTTP_REQ_GET, JOB_CERT_GET, JSON_MAX_INPUT, 1 },
+		{ "/api/v1/accounts", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_ACCOUNTS, JSON_MAX_INPUT, 0 },
+		{ "/api/v1/approvals", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_APPROVALS, JSON_MAX_INPUT, 0 },
+		{ "/api/v1/cfssl/authsign", false, EVHTTP_REQ_POST, JOB_CFSSL_AUTHSIGN, JSON_MAX_INPUT, 0 },
+		{ "/api/v1/cfssl/sign", false, EVHTTP_REQ_POST, JOB_CFSSL_SIGN, CFSSL_REQUEST_MAX, 0 },
+		{ "/api/v1/cfssl/info", false, EVHTTP_REQ_POST, JOB_CFSSL_INFO, JSON_MAX_INPUT, 0 },
 	};
 	unsigned taken = 0;
 	bool exact = false; /* a path an exact route names is that route's, whatever the method: GET of
@@ -217,7 +226,8 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *bod
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		exact = exact || (!routes[i].prefix && !strcmp(path, routes[i].path));
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (routes[i].prefix ? exact || !http_prefix(path, routes[i].path) : strcmp(path, routes[i].path) != 0)
+		if (routes[i].prefix ? exact || !http_prefix(path, routes[i].path, routes[i].max_depth)
+				     : strcmp(path, routes[i].path) != 0)
 			continue;
 		*body_max = routes[i].body_max;
 		if (routes[i].methods & (unsigned)cmd)

@@ -172,6 +172,13 @@ for method, path, allow in ((b"POST", b"/metrics", "GET"), (b"POST", b"/api/v1/c
     body = json.loads(r[0][2])
     assert body.get("success") is False if path.startswith(b"/api/v1/cfssl/") else body["error"]["code"] == "method", (path, body)
 done.append("a method a path does not take 405 with its Allow, /metrics and the health checks GET only")
+# a path below a certificate (.../{serial}/revoke, which this build does not serve) is no endpoint: 404 for any
+# method (POST was 405 "use GET", though GET of it is 404 too)
+for method in (b"POST", b"GET"):
+    body = b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" if method == b"POST" else b"\r\n"
+    r = keep_alive(method + b" /api/v1/certificates/00/revoke HTTP/1.1\r\n" + H + body)
+    assert len(r) == 1 and r[0][0] == 404 and json.loads(r[0][2])["error"]["code"] == "not-found", "%s .../revoke: %r" % (method, r)
+done.append("a path below a certificate 404 for POST and GET")
 raw = exchange(b"HEAD /healthz HTTP/1.1\r\n" + H + b"\r\n")
 head, sep, rest = raw.partition(b"\r\n\r\n")
 assert head.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n") and b"Content-Type: application/json" in head and sep \
