@@ -358,3 +358,58 @@ void dbuf_add_uint_bytes(struct dbuf *b, const uint8_t *mag, size_t len)
 	dbuf_add(b, mag, len);
 	dbuf_close(b, m);
 }
+
+/* True if a universal-class element's form and content are what DER (X.690 8, 10, 11) allows for its type:
+ * only SEQUENCE and SET constructed (DER encodes every string and time type primitive), never end-of-contents;
+ * a BOOLEAN one octet 00 or FF, a NULL empty, an INTEGER or ENUMERATED minimal, a BIT STRING's unused bits
+ * at most 7, none in an empty one, and zero. Context- and application-class tags are left to the walk: their
+ * form is the schema's, which the walk does not know. */
+static bool der_universal_ok(uint8_t tag, struct span c)
+{
+	uint8_t num = tag & 0x1f;
+	if (tag & 0xc0)
+		return true;
+	if (tag & 0x20)
+		return num == 0x10 || num == 0x11;
+	switch (num) {
+	case 0x00: /* end-of-contents */
+	case 0x10: /* SEQUENCE and SET are constructed */
+	case 0x11:
+		return false;
+	case 0x01: /* BOOLEAN */
+		return c.len == 1 && (c.data[0] == 0x00 || c.data[0] == 0xff);
+	case 0x05: /* NULL */
+		return c.len == 0;
+	case 0x02: /* INTEGER */
+	case 0x0a: /* ENUMERATED */
+		return der_integer_is_minimal(&c);
+	case 0x03: /* BIT STRING */
+		return c.len >= 1 && c.data[0] <= 7 && (c.len > 1 || c.data[0] == 0) &&
+		       !(c.data[c.len - 1] & ((1u << c.data[0]) - 1));
+	default:
+		return true;
+	}
+}
+
+/* Strict-DER elements to the end of v, each constructed one walked down: a long-form length for a short value,
+ * an indefinite one, bytes that belong to no element, or a universal type in a form or with contents DER does
+ * not allow (der_universal_ok) are refused. */
+static bool der_strict_walk(struct span v, int depth)
+{
+	while (span_len(&v) > 0) {
+		uint8_t tag;
+		struct span inner;
+		if (!der_get_any(&v, &tag, &inner, NULL) || !der_universal_ok(tag, inner))
+			return false;
+		if ((tag & 0x20) && (depth >= DER_STRICT_DEPTH || !der_strict_walk(inner, depth + 1)))
+			return false;
+	}
+	return true;
+}
+
+bool der_strict_one(struct span v)
+{
+	struct span rest = v, inner;
+	uint8_t tag;
+	return der_get_any(&rest, &tag, &inner, NULL) && span_len(&rest) == 0 && der_strict_walk(v, 0);
+}

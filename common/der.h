@@ -58,6 +58,14 @@ bool der_get_gentime(struct span *in, time_t *out);
 bool der_get_bitstring_bytes(struct span *in, struct span *out);
 /* True if the INTEGER content is minimal DER. */
 bool der_integer_is_minimal(const struct span *content);
+#define DER_STRICT_DEPTH 16 /* nesting der_strict_one walks (certificatePolicies needs about 6) */
+/* v is one element and nothing after it, strict DER all the way down: every nested element's length definite
+ * and minimal, no bytes belonging to no element, and each universal type in the form and with the contents DER
+ * allows (only SEQUENCE and SET constructed, so no string in BER's constructed form; BOOLEAN 00/FF, NULL empty,
+ * INTEGER and ENUMERATED minimal, BIT STRING's unused bits zero); at most DER_STRICT_DEPTH levels. Context- and
+ * application-class contents are walked as elements too. (The signer's check of extension values and of
+ * Names, policy/check.c and dn.c.) */
+bool der_strict_one(struct span v);
 
 /* Growable writer. Ownership: data is owned by the dbuf; dbuf_free wipes and frees it. */
 struct dbuf {

@@ -88,63 +88,13 @@ static int pol_check_legacy_ca(const struct tbs_ext *ext, size_t n, char *why)
  * TBS carries, critical or not, is refused, so a frontend that was taken over cannot have the HSM vouch for
  * meanings the pinned profile never looked at (Microsoft's and the legacy CA markers above are refused with
  * their own reasons first; an unknown critical one by pol_check_known_critical). */
-#define POL_DER_DEPTH 16 /* nesting of an extension value walked (certificatePolicies needs about 6) */
-
-/* True if a universal-class element's form and content are what DER (X.690 8, 10, 11) allows for its type:
- * only SEQUENCE and SET constructed (DER encodes every string and time type primitive), never end-of-contents;
- * a BOOLEAN one octet 00 or FF, a NULL empty, an INTEGER or ENUMERATED minimal, a BIT STRING's unused bits
- * at most 7, none in an empty one, and zero. Context- and application-class tags are left to the walk: their
- * form is the schema's, which the walk does not know. */
-static bool pol_der_universal_ok(uint8_t tag, struct span c)
-{
-	uint8_t num = tag & 0x1f;
-	if (tag & 0xc0)
-		return true;
-	if (tag & 0x20)
-		return num == 0x10 || num == 0x11;
-	switch (num) {
-	case 0x00: /* end-of-contents */
-	case 0x10: /* SEQUENCE and SET are constructed */
-	case 0x11:
-		return false;
-	case 0x01: /* BOOLEAN */
-		return c.len == 1 && (c.data[0] == 0x00 || c.data[0] == 0xff);
-	case 0x05: /* NULL */
-		return c.len == 0;
-	case 0x02: /* INTEGER */
-	case 0x0a: /* ENUMERATED */
-		return der_integer_is_minimal(&c);
-	case 0x03: /* BIT STRING */
-		return c.len >= 1 && c.data[0] <= 7 && (c.len > 1 || c.data[0] == 0) &&
-		       !(c.data[c.len - 1] & ((1u << c.data[0]) - 1));
-	default:
-		return true;
-	}
-}
-
-/* Strict-DER elements to the end of v, each constructed one walked down: a long-form length for a short value,
- * an indefinite one, bytes that belong to no element, or a universal type in a form or with contents DER does
- * not allow (pol_der_universal_ok) are refused. */
-static bool pol_der_walk(struct span v, int depth)
-{
-	while (span_len(&v) > 0) {
-		uint8_t tag;
-		struct span inner;
-		if (!der_get_any(&v, &tag, &inner, NULL) || !pol_der_universal_ok(tag, inner))
-			return false;
-		if ((tag & 0x20) && (depth >= POL_DER_DEPTH || !pol_der_walk(inner, depth + 1)))
-			return false;
-	}
-	return true;
-}
-
 /* A subjectAltName's GeneralNames (RFC 5280 4.2.1.6): not empty, and only the names the frontend writes,
  * each in its primitive DER form: rfc822Name [1], dNSName [2], URI [6] and iPAddress [7]. A constructed [2]
  * dNSName is BER that some verifiers read and others refuse; otherName (a UPN, an AD SID), directoryName and
  * the rest are names a compromised frontend could use to reach past what hsmca issues. A URI in Windows'
  * strong-mapping form for an AD SID ("tag:microsoft.com,2022-09-14:sid:...", KB5014754) would let the
  * certificate log in as that account, as the NTDS SID extension would (pol_check_legacy_ca). The value is
- * already known to be one strict-DER element (pol_der_one). */
+ * already known to be one strict-DER element (der_strict_one). */
 static bool pol_general_names_ok(struct span v)
 {
 	static const char sid_uri[] = "tag:microsoft.com,2022-09-14:sid:";
@@ -162,14 +112,6 @@ static bool pol_general_names_ok(struct span v)
 			return false;
 	}
 	return true;
-}
-
-/* One strict-DER element and nothing after it (pol_der_walk). */
-static bool pol_der_one(struct span v)
-{
-	struct span rest = v, inner;
-	uint8_t tag;
-	return der_get_any(&rest, &tag, &inner, NULL) && span_len(&rest) == 0 && pol_der_walk(v, 0);
 }
 
 static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, bool policies, char *why)
@@ -201,7 +143,7 @@ static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, bool polic
 		 * different meanings into one signature */
 		if (pol_span_is(&ext[i].oid, ocsp_nocheck, sizeof(ocsp_nocheck))
 			    ? !(ext[i].value.len == 2 && ext[i].value.data[0] == 0x05 && ext[i].value.data[1] == 0x00)
-			    : !pol_der_one(ext[i].value))
+			    : !der_strict_one(ext[i].value))
 			return REFUSE("extension: the value of extension %zu is not one strict-DER element with nothing "
 				      "after it (OCSP no-check: NULL)", i);
 		if (pol_span_is(&ext[i].oid, OID_SAN, sizeof(OID_SAN)) && !pol_general_names_ok(ext[i].value))
@@ -567,7 +509,7 @@ int policy_check_crl(const struct tbs_crl *t, const struct policy_issuer *iss, c
 		    !pol_span_is(&t->ext[i].oid, OID_AIA, sizeof(OID_AIA)))
 			return REFUSE("extension: CRL extension %zu is none of those hsmca writes (authorityKeyIdentifier, "
 				      "cRLNumber, authorityInfoAccess), refused", i);
-		else if (!pol_der_one(t->ext[i].value)) /* as a certificate's (pol_check_allowed_ext) */
+		else if (!der_strict_one(t->ext[i].value)) /* as a certificate's (pol_check_allowed_ext) */
 			return REFUSE("extension: the value of CRL extension %zu is not one strict-DER element with "
 				      "nothing after it", i);
 	return 0;

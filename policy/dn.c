@@ -129,17 +129,17 @@ static bool dn_set_order(struct span a, struct span b)
 }
 
 /* A Name: SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue), each ATAV an OID and one
- * value, nothing after; rdns gets the RDNs' bytes. Strict DER, as OpenSSL reads a name: a value in the
- * universal class is constructed only as a SEQUENCE or SET (a string in BER's constructed form, which OpenSSL
- * flattens before it compares names, could name the issuer to a verifier and another name to
- * policy_dn_equal), and a multi-valued RDN's attributes are in DER's order. (OpenSSL compares an RDN's
+ * value, nothing after; rdns gets the RDNs' bytes. Strict DER all the way down (der_strict_one: no string
+ * value in BER's constructed form, which OpenSSL flattens before it compares names, so it could name the
+ * issuer to a verifier and another name to policy_dn_equal), and a multi-valued RDN's attributes in DER's
+ * order. (OpenSSL compares an RDN's
  * attributes sorted by their canonical form, which folding can order otherwise than DER; policy_dn_equal
  * pairs them in DER's order: the two agree for single-valued RDNs, the only kind hsmca's issuers have.) */
 static bool dn_well_formed(struct span name, struct span *rdns)
 {
 	struct span all, rdn, atav, oid, value, whole, prev = { 0 };
 	uint8_t tag;
-	if (!der_get(&name, &all, DER_SEQUENCE) || span_len(&name) != 0)
+	if (!der_strict_one(name) || !der_get(&name, &all, DER_SEQUENCE) || span_len(&name) != 0)
 		return false;
 	*rdns = all;
 	while (span_len(&all) > 0) {
@@ -150,8 +150,6 @@ static bool dn_well_formed(struct span name, struct span *rdns)
 			const uint8_t *at = rdn.data;
 			if (!der_get(&rdn, &atav, DER_SEQUENCE) || !der_get_oid(&atav, &oid) ||
 			    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0)
-				return false;
-			if ((tag & 0xe0) == 0x20 && tag != DER_SEQUENCE && tag != DER_SET) /* universal, constructed */
 				return false;
 			whole = span_make(at, (size_t)(rdn.data - at));
 			if (!first && !dn_set_order(prev, whole))

@@ -3,7 +3,8 @@
  * where an element does not parse the walk moves on one byte, so every offset gets tried.
  * For each element every getter runs on the same position and must either fail without moving or consume
  * exactly that element; what it accepted must re-encode (dbuf_*) to the very same bytes, since DER has one
- * encoding per value; times must come back through gmtime_r as the digits they were read from. */
+ * encoding per value; times must come back through gmtime_r as the digits they were read from; and the strict
+ * walk (der_strict_one) takes only one whole element. */
 #include <stdio.h>
 #include <time.h>
 
@@ -165,6 +166,11 @@ static void fuzz_der_walk(struct span in, unsigned depth)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fuzz_der_walk(span_make(data, size), 0);
+	struct span in = span_make(data, size), rest = in, c;
+	uint8_t tag;
+	fuzz_der_walk(in, 0);
+	/* der_strict_one (extension values, Names) takes one whole element the reader takes, nothing else */
+	if (der_strict_one(in))
+		FUZZ_CHECK(der_get_any(&rest, &tag, &c, NULL) && span_len(&rest) == 0);
 	return 0;
 }
