@@ -551,8 +551,8 @@ void cfssl_sign(struct worker *w, struct job *j)
 	}
 	if (cfssl_label_refused(w, j, acct.name, p, s.r.label))
 		goto out;
-	struct issue_extra ex = { .hosts = s.r.hosts, .via = "cfssl-sign", .by_api_key = auth_is_api_key(j->auth),
-				  .by_login_cert = via_cert };
+	struct issue_extra ex = { .hosts = s.r.hosts, .via = "cfssl-sign" };
+	issue_credential(&ex, j, via_cert);
 	cfssl_issue(w, j, acct.name, p, s.r.csr, s.r.csr_len, &ex);
 out:
 	OPENSSL_cleanse(&acct, sizeof(acct)); /* its password hash */

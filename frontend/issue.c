@@ -271,6 +271,13 @@ void issue_why_unrecorded(const char *serial, char *why, size_t len)
 		 serial, serial);
 }
 
+bool issue_credential(struct issue_extra *x, const struct job *j, bool via_cert)
+{
+	x->by_api_key = auth_is_api_key(j->auth);
+	x->by_login_cert = via_cert;
+	return x->by_api_key || x->by_login_cert;
+}
+
 void issue_why_refusal_unrecorded(const char *serial, char *why, size_t len)
 {
 	char reason[ISSUE_WHY_MAX];

@@ -41,6 +41,10 @@ struct issue_extra {
 					* login either, should its profile become a login profile) */
 };
 
+/* The credential j's request came with, as its audit row says it: x->by_api_key (its Authorization is an API
+ * key) and x->by_login_cert (via_cert: a login certificate alone, certauth_request) set, the rest of x left as
+ * it is. True if either is. */
+bool issue_credential(struct issue_extra *x, const struct job *j, bool via_cert);
 /* Opens this worker's database connection if needed. */
 int issue_db(struct worker *w) HSMCA_WUR;
 /* Issues for an authenticated actor under profile p: CSR, optional extras (x may be NULL), profile checks,

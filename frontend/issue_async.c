@@ -184,8 +184,9 @@ static void issue_async_done(void *arg, int rc)
  * with o (it could not be queued; the job is still the caller's). tbs is taken; csr_text is copied; cred
  * (NULL: none) says the request's credential in its audit row (by_api_key, by_login_cert). */
 static int issue_async_start(struct app *app, struct pool *pool, struct job *j, const char *actor,
-			     const struct profile *p, const struct issue_extra *cred, const struct csr *csr, const char *csr_text, size_t csr_len,
-			     struct dbuf *tbs, const time_t validity[2], struct issue_outcome *o)
+			     const struct profile *p, const struct issue_extra *cred, const struct csr *csr,
+			     const char *csr_text, size_t csr_len, struct dbuf *tbs, const time_t validity[2],
+			     struct issue_outcome *o)
 {
 	struct issue_async *a = calloc(1, sizeof(*a));
 	o->status = 503;
@@ -217,8 +218,8 @@ static int issue_async_start(struct app *app, struct pool *pool, struct job *j, 
 int issue_run(struct worker *w, struct job *j, const char *actor, const struct profile *p, const char *csr_text,
 	      size_t csr_len, bool via_cert, struct issue_outcome *o)
 {
-	const struct issue_extra cred = { .by_api_key = auth_is_api_key(j->auth), .by_login_cert = via_cert };
-	const struct issue_extra *x = cred.by_api_key || cred.by_login_cert ? &cred : NULL;
+	struct issue_extra cred = { 0 };
+	const struct issue_extra *x = issue_credential(&cred, j, via_cert) ? &cred : NULL;
 	if (p->needs_approval || !w->app->committer || !w->pool)
 		return issue_core(w, actor, j->peer, p, csr_text, csr_len, x, o);
 	struct csr csr;
@@ -250,7 +251,7 @@ bool issue_inline(struct app *app, struct pool *pool, struct job *j)
 	size_t csr_len = 0;
 	bool taken = false;
 	const struct profile *p;
-	static const struct issue_extra key = { .by_api_key = true };
+	struct issue_extra cred = { 0 };
 	if (j->kind != JOB_ISSUE || j->client_cert || !app->committer ||
 	    !auth_cached(app->rl, j->auth, j->peer, &acct) ||
 	    !issue_role_may_request(acct.role) || acct.key_profile[0] ||
@@ -266,8 +267,8 @@ bool issue_inline(struct app *app, struct pool *pool, struct job *j)
 	memset(&csr, 0, sizeof(csr));
 	dbuf_init(&tbs);
 	if (issue_check(app, acct.name, p, csr_text, csr_len, NULL, &o, &csr, &tbs, validity) == 0 &&
-	    issue_async_start(app, pool, j, acct.name, p, auth_is_api_key(j->auth) ? &key : NULL, &csr, csr_text,
-			      csr_len, &tbs, validity, &o) == 0)
+	    issue_async_start(app, pool, j, acct.name, p, issue_credential(&cred, j, false) ? &cred : NULL, &csr,
+			      csr_text, csr_len, &tbs, validity, &o) == 0)
 		taken = true;
 	csr_free(&csr);
 	dbuf_free(&tbs);
