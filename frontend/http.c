@@ -147,8 +147,9 @@ static size_t http_origin_form(struct evhttp_request *req, char *out, size_t siz
 	return n < 0 ? SIZE_MAX : (size_t)n;
 }
 
-/* Copies what the worker needs out of the request (the request itself stays on the loop thread). */
-static struct job *http_job(struct evhttp_request *req, enum job_kind kind)
+/* Copies what the worker needs out of the request (the request itself stays on the loop thread); target is
+ * its origin form (http_origin_form), shorter than JOB_PATH_MAX. */
+static struct job *http_job(struct evhttp_request *req, enum job_kind kind, const char *target)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -160,7 +161,7 @@ static struct job *http_job(struct evhttp_request *req, enum job_kind kind)
 	dbuf_init(&j->resp);
 	j->kind = kind;
 	j->req = req;
-	http_origin_form(req, j->path, sizeof(j->path));
+	snprintf(j->path, sizeof(j->path), "%s", target);
 	if (auth && strlen(auth) < sizeof(j->auth))
 		strcpy(j->auth, auth);
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
@@ -334,7 +335,7 @@ static void http_route_n(struct evhttp_request *req, struct http_ctx *h, unsigne
 			evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
 			return http_json_error(req, 503, "overloaded", "too many requests in progress; try again shortly");
 		}
-		struct job *j = http_job(req, (enum job_kind)kind);
+		struct job *j = http_job(req, (enum job_kind)kind, target);
 		if (!j)
 			return http_json_error(req, 503, "overloaded", "out of memory");
 		j->method = cmd;
