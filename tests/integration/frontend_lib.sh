@@ -224,8 +224,7 @@ fe_signed_are_issued() {
 # already reaped may be another process's by now), then fails if one does not stop within 20 s, exits other
 # than 0, or (ASan build) did not log its leak check.
 fe_stop_checked() {
-	local p st rc=0 live=() watchdog sanitized=
-	grep -q '^HSMCA_SANITIZE:BOOL=ON' "$HSMCA_BUILD/CMakeCache.txt" 2>/dev/null && sanitized=1
+	local p st rc=0 live=() watchdog
 	for p in "${FE_PIDS[@]:-}"; do
 		# (its name, not /proc/PID/exe: that one needs ptrace rights over a process that is not dumpable)
 		[ -n "$p" ] && [ "$(ps -o ppid=,comm= -p "$p" 2>/dev/null | awk '{ print $1, $2 }')" = "$$ hsmca-frontend" ] &&
@@ -239,7 +238,7 @@ fe_stop_checked() {
 			st=0; wait "$p" 2>/dev/null || st=$?
 			if [ "$st" != 0 ]; then
 				echo "FAIL: frontend $p exited with status $st when stopped at the end of the test" >&2; rc=1
-			elif [ -n "$sanitized" ] && ! grep -q "pid=$p level=[a-z]* event=leak_check" "$T"/*.log; then
+			elif [ -n "$SANITIZED" ] && ! grep -q "pid=$p level=[a-z]* event=leak_check" "$T"/*.log; then
 				echo "FAIL: frontend $p stopped without its leak check" >&2; rc=1
 			fi
 		done

@@ -34,9 +34,12 @@ printf '#!/bin/bash\nASAN_OPTIONS=%q exec %q "$@"\n' "$LEAK_ASAN" "$CEREMONY_BIN
 # their systemd units' SystemCallFilter= (tests/tools/sysfilter, unitfilter.py: what systemd loads), so a
 # system call a unit does not allow fails the test that makes it instead of a production start. Not in the
 # ASan build: LeakSanitizer's check uses ptrace, which no unit allows.
+# SANITIZED: 1 in the ASan+UBSan build, else empty
+SANITIZED=
+grep -q '^HSMCA_SANITIZE:BOOL=ON$' "$HSMCA_BUILD/CMakeCache.txt" 2>/dev/null && SANITIZED=1
 # unit_filter UNIT: the command words that run a program under UNIT's filter (none in the ASan build).
 unit_filter() {
-	grepq '^HSMCA_SANITIZE:BOOL=ON$' "$HSMCA_BUILD/CMakeCache.txt" && return 0
+	[ -z "$SANITIZED" ] || return 0
 	local unit dir list err
 	dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 	unit="$dir/../../systemd/$1.service"
