@@ -66,7 +66,10 @@ int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine)
 		     "WITH RECURSIVE chain (serial, renews, token, revoked, depth) AS ("
 		     "SELECT c.serial_hex, c.renews_serial, c.authsign_token IS NOT NULL, false, 0 FROM certificates c "
 		     "WHERE c.serial_hex = $1 UNION ALL "
-		     "SELECT c.serial_hex, c.renews_serial, c.authsign_token IS NOT NULL, c.status = 'revoked', "
+		     "SELECT c.serial_hex, c.renews_serial, c.authsign_token IS NOT NULL, "
+		     /* revoked for any reason but superseded, the rotation's own (as db_cert_chain_revoked) */
+		     "c.status = 'revoked' AND EXISTS (SELECT 1 FROM revocations r WHERE r.serial_hex = c.serial_hex "
+		     "AND r.reason <> 'superseded'), "
 		     "chain.depth + 1 "
 		     "FROM certificates c JOIN chain ON c.serial_hex = chain.renews WHERE chain.depth < 1000) "
 		     /* a chain that goes on past the bound counts as a machine's: renewing a key's certificate a

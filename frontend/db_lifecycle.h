@@ -31,8 +31,9 @@ void db_cert_row_free(struct db_cert_row *r);
 /* *machine: serial_hex's certificate, or one it renews (its renewal chain; one longer than 1000 counts as a
  * machine's), was requested by a machine credential: through CFSSL authsign (its token on the row), or with an
  * API key (the audit row of its request says "credential": "api-key"); or with a login certificate alone
- * ("login-certificate": its key may be a stolen one); or a certificate it renews has been revoked (whoever
- * stole that key could have renewed it into this one). Such a certificate is no login,
+ * ("login-certificate": its key may be a stolen one); or a certificate it renews has been revoked for any
+ * reason but superseded (whoever stole that key could have renewed it into this one; superseded is the
+ * rotation's own: renew, then revoke the old one). Such a certificate is no login,
  * whatever its profile has become (a renewal proves the holder of the old key, not a person). */
 int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine) HSMCA_WUR;
 /* A certificate serial_hex renews, down its renewal chain (not itself), revoked for any reason but superseded:

@@ -1251,6 +1251,22 @@ tls_call GET /api/v1/approvals "$T/op3.pem" "$T/op3.key"
 pg_psql "$T/pg" owner -c "$(revoke_sql "$OP2")" >/dev/null
 tls_call GET /api/v1/approvals "$T/op3.pem" "$T/op3.key"
 [ "$STATUS" = 401 ] || fail "the renewal of a revoked login certificate logged in: $STATUS $BODY"
+# superseded is the rotation's own (renew, then revoke the old one), as for renewals: the new one still logs
+# in (before: 401, so a routine rotation locked the administrator's certificate out)
+csr op4 ec:P-256 "DNS:admin2.ops.example.com"
+issue_req "$T/op4.csr" operator "${ADMIN2[@]}"
+[ "$STATUS" = 201 ] || fail "a third operator certificate with the password: $STATUS $BODY"
+OP4=$(json_field '["serial"]')
+challenge "$OP4"; [ "$STATUS" = 200 ] || fail "challenge for $OP4: $STATUS $BODY"
+CH=$(json_field '["challenge"]')
+csr op5 ec:P-256 "DNS:admin2.ops.example.com"
+renew_body "$T/op5.csr" "$OP4" "$CH" "$(renew_sig "$T/op4.key" "$CH" "$T/op5.csr")"
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 201 ] || fail "renewing the third operator certificate: $STATUS $BODY"
+json_field '["certificate"]' > "$T/op5.pem"
+pg_psql "$T/pg" owner -c "$(revoke_sql "$OP4" superseded)" >/dev/null
+tls_call GET /api/v1/approvals "$T/op5.pem" "$T/op5.key"
+[ "$STATUS" = 200 ] || fail "the renewal of a login certificate revoked as superseded: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'cert-made2'")" = 0 ] || fail "cert-made2 exists"
 [ "$(pg_psql "$T/pg" owner -c "select role from accounts where name = 'cert-made'")" = auditor ] || fail "cert-made's role changed"
 tls_call POST /api/v1/accounts/cert-made/disable "$T/op.pem" "$T/op.key" -d '{}'
