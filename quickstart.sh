@@ -6,10 +6,13 @@
 # Run again, it reuses what exists. `./quickstart.sh stop` stops what it started.
 # Layout and state: $HSMCA_HOME (default ./.hsmca). See README.md.
 set -euo pipefail
+umask 022 # the directories the HSM's, signer's and frontend's users must pass (secrets are written under 077)
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH # the Debian packages it installs, before anything else on PATH
+# a relative HSMCA_HOME or HSMCA_BUILD_DIR is the caller's, not the repository's (resolved before the cd)
+[ -z "${HSMCA_HOME:-}" ] || HSMCA_HOME=$(realpath -m -- "$HSMCA_HOME")
+[ -z "${HSMCA_BUILD_DIR:-}" ] || HSMCA_BUILD_DIR=$(realpath -m -- "$HSMCA_BUILD_DIR")
 cd "$(dirname "$0")"
 REPO=$PWD
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH # the Debian packages it installs, before anything else on PATH
-H=${HSMCA_HOME:-$REPO/.hsmca}
 BUILD=${HSMCA_BUILD_DIR:-$REPO/build}
 SIGNER_USER=hsmca-signer
 HSM_USER=hsmca-hsm
@@ -35,7 +38,14 @@ stop_all() {
 	for n in frontend signer p11kit; do
 		f=$H/pids/$n.pid
 		[ -f "$f" ] || continue
-		if pid=$(ours "$n"); then kill "$pid"; say "stopped $n (pid $pid)"; fi
+		if pid=$(ours "$n"); then
+			kill "$pid"
+			# gone before the next one is stopped, and before a new run starts its own (the frontend finishes
+			# its requests first; an old token server removes its socket path as it exits)
+			for _ in $(seq 100); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
+			[ ! -e "/proc/$pid" ] || die "$n (pid $pid) did not exit within 10 s of SIGTERM"
+			say "stopped $n (pid $pid)"
+		fi
 		rm -f "$f"
 	done
 	if [ -d "$H/pg/data" ]; then
@@ -45,14 +55,6 @@ stop_all() {
 	fi
 }
 
-if [ "${1:-}" = stop ]; then
-	stop_all
-	exit 0
-fi
-[ $# -eq 0 ] || die "usage: ./quickstart.sh [stop]"
-[ "$(id -u)" = 0 ] || die "run as root (it installs packages, creates the signer's and the HSM's users)"
-# the HSM's, the signer's and the frontend's users must reach $H: said now, before packages and a build (a
-# clone under /root, mode 700, used to fail only after them)
 traversable() { # DIR: every existing directory above DIR lets others pass (x, or t: sticky with x)
 	local d
 	d=$(realpath -m "$1")
@@ -62,6 +64,32 @@ traversable() { # DIR: every existing directory above DIR lets others pass (x, o
 		case $(stat -c %A "$d") in *x | *t) ;; *) return 1 ;; esac
 	done
 }
+# the home: HSMCA_HOME, else ./.hsmca beside the clone, else (a clone under /root or a home directory, mode
+# 700, which the HSM's, the signer's and the frontend's users cannot pass) /var/lib/hsmca; `stop` finds the
+# same one the same way
+if [ -n "${HSMCA_HOME:-}" ]; then
+	H=$HSMCA_HOME
+elif traversable "$REPO/.hsmca"; then
+	H=$REPO/.hsmca
+else
+	H=/var/lib/hsmca
+fi
+case $H in *[[:space:]]*) die "HSMCA_HOME has white space in it ('$H'): choose another, e.g. /var/lib/hsmca" ;; esac
+# the longest socket under it is PostgreSQL's, $H/pg/sock/.s.PGSQL.5432, in sun_path's 107 bytes
+[ ${#H} -le 85 ] || die "HSMCA_HOME is too long for its Unix sockets (${#H} characters, at most 85): $H"
+[ "$H" = "$REPO/.hsmca" ] && STOP_CMD="./quickstart.sh stop" || STOP_CMD="HSMCA_HOME=$H ./quickstart.sh stop"
+[ -n "${HSMCA_HOME:-}" ] || [ "$H" = "$REPO/.hsmca" ] \
+	|| say "$REPO is below a directory other users cannot pass: the appliance's state goes to $H (HSMCA_HOME)"
+
+[ $# -le 1 ] && { [ $# -eq 0 ] || [ "$1" = stop ]; } || die "usage: ./quickstart.sh [stop]"
+[ "$(id -u)" = 0 ] || die "run as root (it installs packages, creates the signer's and the HSM's users; stop: it signals them)"
+if [ "${1:-}" = stop ]; then
+	[ -d "$H/pids" ] || [ -d "$H/pg/data" ] || die "nothing to stop in $H (set HSMCA_HOME to the home you started)"
+	stop_all
+	exit 0
+fi
+# the HSM's, the signer's and the frontend's users must reach $H: said now, before packages and a build (a
+# clone under /root, mode 700, used to fail only after them)
 traversable "$H" || die "$H is below a directory other users cannot pass (e.g. /root, mode 700): the HSM's, the signer's and the frontend's users must reach it; set HSMCA_HOME, e.g. HSMCA_HOME=/var/lib/hsmca ./quickstart.sh"
 guarded() { # DIR: no existing directory above DIR is group- or other-writable unless sticky (as the unseal CLI checks)
 	local d
@@ -77,7 +105,7 @@ guarded "$H" || die "$H is below a directory other users may write to (not stick
 
 # 1. packages
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libseccomp-dev libp11-kit-dev softhsm2 p11-kit
-      p11-kit-modules opensc passwd procps libevent-dev libpq-dev postgresql curl python3)
+      p11-kit-modules opensc passwd procps libevent-dev libpq-dev postgresql-15 curl python3)
 missing=()
 # installed, not only known (dpkg -s says yes to a package removed with its config files kept)
 for p in "${PKGS[@]}"; do
@@ -468,5 +496,5 @@ hsmca is running (HSMCA_HOME=$H)
   try it              openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem \\
                         -subj /CN=x -addext subjectAltName=DNS:www.example.com -out r.csr
                       then POST {"csr": <PEM>, "profile": "server"} to /api/v1/certificates as demo-requester
-Stop: ./quickstart.sh stop
+Stop: $STOP_CMD
 EOT

@@ -11,7 +11,7 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev libssl-dev openssl libseccomp-dev libp11-kit-dev
       softhsm2 p11-kit p11-kit-modules opensc gnutls-bin python3 xxd procps passwd libevent-dev libpq-dev
-      postgresql curl golang-cfssl systemd)
+      postgresql-15 curl golang-cfssl systemd)
 if [ "${HSMCA_SKIP_APT:-0}" != 1 ]; then
 	missing=()
 	# installed, not only known (dpkg -s says yes to a package removed with its config files kept)

@@ -29,7 +29,7 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_OS_USER=${PG_OS_USER:-postgres}
 PG_DB=hsmca
 PG_DEFAULT_PORT=5432
-PG_SOCKET_PATH_MAX=100 # sun_path is 108 bytes; leave room for "/.s.PGSQL.NNNNN"
+PG_SOCKET_PATH_MAX=85 # the socket is DIR/sock/.s.PGSQL.NNNNN (22 more) in sun_path's 107 bytes and its NUL
 
 pg__as() { # run a command as the postgres OS user (we may already be that user)
 	if [ "$(id -un)" = "$PG_OS_USER" ]; then "$@"; else runuser -u "$PG_OS_USER" -- "$@"; fi

@@ -16,7 +16,30 @@ expect_rc 1 env HSMCA_HOME="$T/closed/home" "$REPO/quickstart.sh"
 grep -q "below a directory other users cannot pass" <<<"$OUT" && [ $(($(date +%s) - start)) -lt 5 ] \
 	&& ! grep -q "installing\|building" <<<"$OUT" || fail "a home other users cannot reach: $OUT"
 [ ! -e "$T/closed/home" ] || fail "quickstart made the unreachable home"
+# a relative HSMCA_HOME is the caller's (before: taken below the repository, past the check above, to fail
+# after packages, build and ceremony with relative socket paths the signer refuses)
+expect_rc 1 env -C "$T" HSMCA_HOME=closed/home "$REPO/quickstart.sh"
+grep -qF "$T/closed/home is below a directory other users cannot pass" <<<"$OUT" || fail "a relative home: $OUT"
+# white space and a length the sockets' paths cannot hold are refused at once (before: a ceremony split on
+# the space; PostgreSQL "did not start")
+expect_rc 1 env HSMCA_HOME="$T/a home" "$REPO/quickstart.sh"
+grep -q "white space" <<<"$OUT" || fail "a home with a space: $OUT"
+expect_rc 1 env HSMCA_HOME="$T/$(printf 'h%.0s' {1..90})" "$REPO/quickstart.sh"
+grep -q "too long for its Unix sockets" <<<"$OUT" || fail "a home too long for its sockets: $OUT"
+# stop with nothing started there says so (before: exit 0, silent, whatever kept running elsewhere)
+expect_rc 1 env HSMCA_HOME="$T/none" "$REPO/quickstart.sh" stop
+grep -q "nothing to stop in $T/none" <<<"$OUT" || fail "stop of an empty home: $OUT"
+# a clone other users cannot reach (under /root) keeps its state in /var/lib/hsmca, and says so; stop finds
+# the same home (only where no /var/lib/hsmca exists: this must not stop a real one)
+if [ ! -e /var/lib/hsmca ]; then
+	mkdir -p "$T/closed/clone" && cp "$REPO/quickstart.sh" "$T/closed/clone/"
+	expect_rc 1 env -u HSMCA_HOME "$T/closed/clone/quickstart.sh" stop
+	grep -q "the appliance's state goes to /var/lib/hsmca" <<<"$OUT" && grep -q "nothing to stop in /var/lib/hsmca" <<<"$OUT" \
+		|| fail "a clone under a closed directory: $OUT"
+	[ ! -e /var/lib/hsmca ] || fail "stop made /var/lib/hsmca"
+fi
 "$REPO/quickstart.sh" > "$T/qs1.log" 2>&1 || fail "quickstart: $(tail -5 "$T/qs1.log")"
+grep -qF "Stop: HSMCA_HOME=$HSMCA_HOME ./quickstart.sh stop" "$T/qs1.log" || fail "the stop command printed: $(grep Stop: "$T/qs1.log")"
 grep -q "profiles: within the signer's pinned keys (ok: [0-9]* keys, [0-9]* profiles)" "$T/qs1.log" \
 	|| fail "quickstart did not check its profiles against the signer's pins: $(grep -i profiles "$T/qs1.log")"
 PIDS+=("$(cat "$HSMCA_HOME/pids/signer.pid")" "$(cat "$HSMCA_HOME/pids/p11kit.pid")" "$(cat "$HSMCA_HOME/pids/frontend.pid")")
