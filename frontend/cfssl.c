@@ -115,12 +115,86 @@ static int cfssl_go_zero(const struct json_node *r, char *why)
 	return 0;
 }
 
-/* The inner request: {"certificate_request", "hosts"?, "profile"?, "label"?, "crl_override"?} and the zero
- * values of newer clients' fields (cfssl_go_zero) */
+/* One name of a hosts list: 1..CSR_SAN_MAX - 1 bytes, no NUL, no white space, no '<' or '>' (cfssl reads
+ * "Name <a@b>" as the address a@b; here it would become a name holding the display name). */
+static int cfssl_host_one(const char *h, size_t len, size_t i, char *why)
+{
+	if (len == 0 || len >= CSR_SAN_MAX) {
+		snprintf(why, ISSUE_WHY_MAX, "hosts: entry %zu is empty or longer than %d bytes", i, CSR_SAN_MAX - 1);
+		return HSMCA_ERR_PARSE;
+	}
+	for (size_t k = 0; k < len; k++) {
+		unsigned char c = (unsigned char)h[k];
+		if (c <= ' ' || c == 0x7f || c == '<' || c == '>') {
+			snprintf(why, ISSUE_WHY_MAX, "hosts: entry %zu has white space, a control character or an "
+				 "angle bracket (give a bare name or address, no display name)", i);
+			return HSMCA_ERR_PARSE;
+		}
+	}
+	return 0;
+}
+
+int cfssl_hosts_parse(const struct json_node *hosts, const struct json_node *hostname, struct issue_hostlist *out,
+		      bool *has, char *why)
+{
+	size_t len = 0;
+	const char *hn = json_string(hostname, &len);
+	memset(out, 0, sizeof(*out));
+	*has = false;
+	if (!cfssl_go_string(hostname)) {
+		snprintf(why, ISSUE_WHY_MAX, "hostname must be a string");
+		return HSMCA_ERR_PARSE;
+	}
+	if (hn && len > 0) { /* cfssl's sign handler: a hostname wins over hosts, split at its commas */
+		size_t start = 0;
+		for (size_t k = 0; k <= len; k++) {
+			if (k < len && hn[k] != ',')
+				continue;
+			if (out->n == CSR_MAX_SANS) {
+				snprintf(why, ISSUE_WHY_MAX, "hostname: more than %d names", CSR_MAX_SANS);
+				return HSMCA_ERR_PARSE;
+			}
+			if (cfssl_host_one(hn + start, k - start, out->n, why))
+				return HSMCA_ERR_PARSE;
+			out->name[out->n] = hn + start;
+			out->len[out->n++] = k - start;
+			start = k + 1;
+		}
+		*has = true;
+		return 0;
+	}
+	if (!hosts || json_type(hosts) == JSON_NULL)
+		return 0;
+	size_t n = json_type(hosts) == JSON_ARRAY ? json_array_len(hosts) : 0;
+	if (json_type(hosts) != JSON_ARRAY || n == 0 || n > CSR_MAX_SANS) {
+		snprintf(why, ISSUE_WHY_MAX, "hosts must be a list of 1..%d names (an empty list, cfssl's \"no names "
+			 "at all\", is not supported; leave hosts out to keep the request's names)", CSR_MAX_SANS);
+		return HSMCA_ERR_PARSE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *h = json_string(json_array_at(hosts, i), &len);
+		if (!h) {
+			snprintf(why, ISSUE_WHY_MAX, "hosts: entry %zu is not a string", i);
+			return HSMCA_ERR_PARSE;
+		}
+		if (cfssl_host_one(h, len, i, why))
+			return HSMCA_ERR_PARSE;
+		out->name[i] = h;
+		out->len[i] = len;
+	}
+	out->n = n;
+	*has = true;
+	return 0;
+}
+
+/* The inner request: {"certificate_request", "hosts"?, "hostname"?, "profile"?, "label"?, "crl_override"?,
+ * "bundle"?} and the zero values of newer clients' fields (cfssl_go_zero). Every field is checked here, before
+ * an authsign token is claimed: a refusal after the claim would make the client's retry a replay. */
 static int cfssl_inner(const struct json_node *r, struct cfssl_request *out, char *why)
 {
-	static const char *const known[] = { "certificate_request", "hosts", "profile", "label", "crl_override",
-					     "NotBefore", "NotAfter", "ReturnPrecert", "metadata" };
+	static const char *const known[] = { "certificate_request", "hosts", "hostname", "profile", "label",
+					     "crl_override", "bundle", "NotBefore", "NotAfter", "ReturnPrecert",
+					     "metadata" };
 	if (json_type(r) != JSON_OBJECT) {
 		snprintf(why, ISSUE_WHY_MAX, "request is not a JSON object");
 		return -1;
@@ -145,17 +219,24 @@ static int cfssl_inner(const struct json_node *r, struct cfssl_request *out, cha
 			return -1;
 		}
 	}
+	const struct json_node *bundle = json_get(r, "bundle");
+	if (bundle && json_type(bundle) != JSON_NULL && json_type(bundle) != JSON_FALSE) {
+		snprintf(why, ISSUE_WHY_MAX, "bundle is not supported: the issuer's chain is served by cfssl info and "
+			 "GET /api/v1/ca/chain");
+		return -1;
+	}
 	const char *crl = json_string(json_get(r, "crl_override"), NULL);
 	out->label = json_string(json_get(r, "label"), NULL);
 	out->csr = json_string(json_get(r, "certificate_request"), &out->csr_len);
 	out->profile = json_string(json_get(r, "profile"), NULL);
-	out->hosts = json_get(r, "hosts");
-	if (out->hosts && json_type(out->hosts) == JSON_NULL)
-		out->hosts = NULL;
-	if (!out->csr || (crl && *crl) || (out->hosts && json_type(out->hosts) != JSON_ARRAY)) {
-		snprintf(why, ISSUE_WHY_MAX, "certificate_request missing, hosts not a list, or crl_override set");
+	if (!out->csr || (crl && *crl)) {
+		snprintf(why, ISSUE_WHY_MAX, "certificate_request missing, or crl_override set");
 		return -1;
 	}
+	bool has = false;
+	if (cfssl_hosts_parse(json_get(r, "hosts"), json_get(r, "hostname"), &out->host_list, &has, why))
+		return -1;
+	out->hosts = has ? &out->host_list : NULL;
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "issue.h"
 #include "pool.h"
 
 #define CFSSL_WINDOW 300        /* seconds a timestamp may differ from ours */
@@ -26,8 +27,17 @@ struct cfssl_request {
 	size_t csr_len;
 	const char *profile; /* may be NULL or "" */
 	const char *label;   /* the signer cfssl should use: NULL, "" or the profile's issuer (cfssl_issue) */
-	const struct json_node *hosts; /* JSON array or NULL */
+	const struct issue_hostlist *hosts; /* &host_list, or NULL: no "hosts"/"hostname" (the CSR's names) */
+	struct issue_hostlist host_list;
 };
+
+/* CFSSL's names for a request (the sign handler's rule): "hostname" split at its commas when it is a non-empty
+ * string, else the "hosts" array; either may be absent or null (*has = false: the CSR's names). Each name a
+ * non-empty string under CSR_SAN_MAX bytes with no NUL, no angle bracket (a display-name address) and no
+ * white space; 1..CSR_MAX_SANS of them (an empty list, which cfssl takes for "no names at all", is
+ * refused). 0, or HSMCA_ERR_PARSE with why (ISSUE_WHY_MAX). out points into the JSON nodes' strings. */
+int cfssl_hosts_parse(const struct json_node *hosts, const struct json_node *hostname, struct issue_hostlist *out,
+		      bool *has, char *why) HSMCA_WUR;
 
 /* A parsed authsign body. Owns both JSON documents and the decoded request; r points into them. */
 struct cfssl_authsign {

@@ -578,25 +578,43 @@ static enum csr_san_type issue_host_type(const char *h)
 	return CSR_SAN_DNS;
 }
 
-/* Replaces the CSR's names with a CFSSL-style "hosts" list, typed as cfssl types them (issue_host_type). */
-static int issue_hosts(struct csr *csr, const struct json_node *hosts, char *why)
+/* An IP address as the CSR's path writes it (inet_ntop: IPv6 in RFC 5952's form, "2001:db8::1"), in place:
+ * "2001:DB8:0:0:0:0:0:1" became the CN and the stored name as typed, one address under two spellings. */
+static int issue_ip_canonical(char value[CSR_SAN_MAX])
 {
-	size_t n = json_array_len(hosts);
-	if (n == 0 || n > CSR_MAX_SANS) {
+	uint8_t addr[16];
+	char text[INET6_ADDRSTRLEN];
+	int af = strchr(value, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(af, value, addr) != 1 || !inet_ntop(af, addr, text, sizeof(text)))
+		return HSMCA_ERR_PARSE;
+	snprintf(value, CSR_SAN_MAX, "%s", text);
+	return 0;
+}
+
+/* Replaces the CSR's names with a CFSSL-style "hosts" list, typed as cfssl types them (issue_host_type). The
+ * list's shape was checked as it was parsed (cfssl_hosts_parse), before any token was claimed; checked again
+ * here since the CSR's table is fixed-size. */
+static int issue_hosts(struct csr *csr, const struct issue_hostlist *hosts, char *why)
+{
+	if (hosts->n == 0 || hosts->n > CSR_MAX_SANS) {
 		snprintf(why, ISSUE_WHY_MAX, "hosts: 1..%d names", CSR_MAX_SANS);
 		return HSMCA_ERR_PARSE;
 	}
-	for (size_t i = 0; i < n; i++) {
-		size_t len = 0;
-		const char *h = json_string(json_array_at(hosts, i), &len);
-		if (!h || len == 0 || len >= CSR_SAN_MAX) {
+	for (size_t i = 0; i < hosts->n; i++) {
+		size_t len = hosts->len[i];
+		if (len == 0 || len >= CSR_SAN_MAX || memchr(hosts->name[i], '\0', len)) {
 			snprintf(why, ISSUE_WHY_MAX, "hosts: entry %zu is not a name", i);
 			return HSMCA_ERR_PARSE;
 		}
-		csr->sans[i].type = issue_host_type(h);
-		memcpy(csr->sans[i].value, h, len + 1);
+		memcpy(csr->sans[i].value, hosts->name[i], len);
+		csr->sans[i].value[len] = '\0';
+		csr->sans[i].type = issue_host_type(csr->sans[i].value);
+		if (csr->sans[i].type == CSR_SAN_IP && issue_ip_canonical(csr->sans[i].value)) {
+			snprintf(why, ISSUE_WHY_MAX, "hosts: entry %zu is not an IP address", i);
+			return HSMCA_ERR_PARSE;
+		}
 	}
-	csr->n_sans = n;
+	csr->n_sans = hosts->n;
 	return 0;
 }
 

@@ -27,9 +27,17 @@ struct issue_outcome {
 	bool recorded;       /* the certificate's row (serial) was committed, whatever followed */
 };
 
+/* CFSSL's "hosts" (or "hostname", split at its commas): 1..CSR_MAX_SANS names, each 1..CSR_SAN_MAX - 1
+ * bytes, pointing into the request's JSON (not owned). cfssl_hosts_parse fills it. */
+struct issue_hostlist {
+	size_t n;
+	const char *name[CSR_MAX_SANS];
+	size_t len[CSR_MAX_SANS];
+};
+
 /* What a request adds to a CSR: CFSSL "hosts", the names of a certificate being renewed. */
 struct issue_extra {
-	const struct json_node *hosts; /* CFSSL hosts (JSON array): replaces the CSR's names */
+	const struct issue_hostlist *hosts; /* CFSSL hosts: replace the CSR's names */
 	const char *sans;              /* "DNS:a,IP:b,email:c" (a renewal: the old certificate's names) */
 	const char *renews_serial;     /* the certificate this one renews, or NULL */
 	const char *via;               /* how the request was authenticated, for the audit row */

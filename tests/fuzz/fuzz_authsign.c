@@ -11,7 +11,17 @@
 /* what the handlers rely on */
 static bool request_ok(const struct cfssl_request *r)
 {
-	return r->csr && r->csr_len == strlen(r->csr) && (!r->hosts || json_type(r->hosts) == JSON_ARRAY);
+	if (!r->csr || r->csr_len != strlen(r->csr))
+		return false;
+	if (!r->hosts)
+		return true;
+	if (r->hosts != &r->host_list || r->hosts->n == 0 || r->hosts->n > CSR_MAX_SANS)
+		return false;
+	for (size_t i = 0; i < r->hosts->n; i++) /* each name non-empty, under CSR_SAN_MAX, no NUL or space */
+		if (r->hosts->len[i] == 0 || r->hosts->len[i] >= CSR_SAN_MAX ||
+		    memchr(r->hosts->name[i], '\0', r->hosts->len[i]) || memchr(r->hosts->name[i], ' ', r->hosts->len[i]))
+			return false;
+	return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "cfssl.h"
 #include "conf.h"
 #include "config.h"
 #include "csr.h"
@@ -320,6 +321,7 @@ static void fuzz_issue(uint8_t sel, const char *names, size_t names_len, const u
 	unsigned pi = FUZZ_SEL_PROFILE(sel);
 	const struct profile *p = &fuzz_app.profiles.p[pi];
 	struct issue_extra x;
+	struct issue_hostlist hosts;
 	struct issue_outcome o;
 	struct json_doc *doc = NULL;
 	struct csr c;
@@ -328,10 +330,11 @@ static void fuzz_issue(uint8_t sel, const char *names, size_t names_len, const u
 	char jerr[FUZZ_JSON_ERR_MAX];
 	memset(&x, 0, sizeof(x));
 	if (FUZZ_SEL_NAMES(sel) == FUZZ_NAMES_HOSTS) {
+		bool has = false;
 		if (json_parse(names, names_len, &doc, jerr, sizeof(jerr)) != 0 ||
-		    json_type(json_root(doc)) != JSON_ARRAY) /* cfssl_sign_parse passes nothing else */
-			goto out;
-		x.hosts = json_root(doc);
+		    cfssl_hosts_parse(json_root(doc), NULL, &hosts, &has, o.why) != 0 || !has)
+			goto out; /* cfssl_sign_parse passes nothing else */
+		x.hosts = &hosts;
 	} else if (FUZZ_SEL_NAMES(sel) == FUZZ_NAMES_TEXT) {
 		x.sans = names; /* NUL-terminated where the input's names end */
 	}

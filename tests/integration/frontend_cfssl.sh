@@ -66,7 +66,7 @@ issuer = int
 issuer_cert = $T/ca/int.pem
 key_types = p256
 dns_suffixes = .example.com
-ip_ranges = 10.0.0.0/8
+ip_ranges = 10.0.0.0/8, 2001:db8::/32
 allow_email = yes
 max_sans = 4
 max_validity_days = 90
@@ -257,8 +257,27 @@ st=$(authsign "$(date +%s)" '{"hosts": ["ops@mail.example.com"]}' --interface 12
 st=$(authsign "$(date +%s)" '{"hosts": ["spiffe://example.com/web"]}' --interface 127.0.0.28)
 [ "$st" = 403 ] && grep -q 'san-type: only DNS, IP and (if allowed) email names' "$T/authsign.out" \
 	|| fail "a URI host: $st $(cat "$T/authsign.out")"
+# an IPv6 host is written as the CSR path writes it (RFC 5952): before, "2001:DB8:0:0:0:0:0:1" was stored as
+# typed, one address on record under two spellings
+st=$(AKEY=$MKEY authsign "$(date +%s)" '{"profile": "cfssl-mail", "hosts": ["mail6.example.com", "2001:DB8:0:0:0:0:0:1"]}' --interface 127.0.0.28)
+[ "$st" = 200 ] || fail "authsign with an IPv6 host: $st $(cat "$T/authsign.out")"
+S6=$(out_serial)
+[ "$(pg_psql "$T/pg" owner -c "select sans from certificates where serial_hex = '$S6'")" = "DNS:mail6.example.com,IP:2001:db8::1" ] \
+	|| fail "the IPv6 host's stored names: $(pg_psql "$T/pg" owner -c "select sans from certificates where serial_hex = '$S6'")"
+# an empty hosts list (cfssl: no names at all), a display-name address and an entry with white space are
+# refused before the token is claimed, so the client's retry gets the same answer (before: 400, then 401
+# "replay" for the retry, counted as a failed proof)
+a=50 # (each from its own address: a refusal before the token counts against it as a failed proof)
+for h in '[]' '["Ops <ops@mail.example.com>"]' '["a.example.com "]'; do
+	a=$((a + 1))
+	st=$(authsign "$(date +%s)" "{\"hosts\": $h}" --interface 127.0.0.$a)
+	[ "$st" = 400 ] || fail "authsign with hosts $h: $st $(cat "$T/authsign.out")"
+	st=$(replay "$T/authsign.json" --interface 127.0.0.$a)
+	[ "$st" = 400 ] || fail "the retry of authsign with hosts $h: $st $(cat "$T/authsign.out")"
+done
+grep -q 'white space, a control character or an angle bracket' "$T/authsign.out" || fail "the refusal of a host with a space: $(cat "$T/authsign.out")"
 cp "$T/hosts.keep" "$T/authsign.json"
-pass "authsign hosts are typed as cfssl types them: an email address is an email name (issued where the profile allows email, else refused by the email rule), a URI is refused as a name type no profile allows"
+pass "authsign hosts are typed as cfssl types them: an email address is an email name (issued where the profile allows email, else refused by the email rule), a URI is refused as a name type no profile allows; IPv6 in RFC 5952's form; an empty list or a malformed entry is 400, its retry too"
 
 # the auth key stands for the profile's account: disabled (or gone, or no longer a requester) it issues
 # nothing, and the refusal does not use the token up (it issued before, whatever the account's state)
@@ -661,7 +680,21 @@ ST=$(newer 'ReturnPrecert=true'); cfssl_err 400 "ReturnPrecert set"
 grep -q 'ReturnPrecert is not supported' "$T/sign.out" || fail "ReturnPrecert: $(cat "$T/sign.out")"
 ST=$(newer 'metadata={"owner": "x"}'); cfssl_err 400 "metadata set"
 [ "$(rows)" = "$R1" ] || fail "a refused newer-client body left a certificate row"
-pass "/sign takes newer cfssl clients' bodies (zero NotBefore/NotAfter, ReturnPrecert false, metadata null or {}); set, each is refused by name"
+# cfssl's sign handler takes "bundle" (false) and "hostname", names split at commas that win over hosts
+ST=$(newer 'bundle=false'); [ "$ST" = 200 ] || fail "/sign with bundle false: $ST $(cat "$T/sign.out")"
+R1=$(rows)
+ST=$(newer 'bundle=true'); cfssl_err 400 "bundle set"
+grep -q 'bundle is not supported' "$T/sign.out" || fail "bundle: $(cat "$T/sign.out")"
+ST=$(newer 'hosts=[]'); cfssl_err 400 "an empty hosts list"
+grep -q 'an empty list' "$T/sign.out" || fail "hosts []: $(cat "$T/sign.out")"
+ST=$(newer 'hostname="a,,b.example.com"'); cfssl_err 400 "an empty name in hostname"
+[ "$(rows)" = "$R1" ] || fail "a refused newer-client body left a certificate row"
+ST=$(newer 'hostname="h1.example.com,h2.example.com"'); [ "$ST" = 200 ] || fail "/sign with hostname: $ST $(cat "$T/sign.out")"
+python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["result"]["certificate"])' "$T/sign.out" > "$T/hostname.pem"
+openssl x509 -in "$T/hostname.pem" -noout -ext subjectAltName | grepq 'DNS:h1.example.com, DNS:h2.example.com$' \
+	|| fail "hostname's names: $(openssl x509 -in "$T/hostname.pem" -noout -ext subjectAltName)"
+R1=$(rows)
+pass "/sign takes newer cfssl clients' bodies (zero NotBefore/NotAfter, ReturnPrecert false, metadata null or {}); set, each is refused by name; bundle false and hostname (split at commas, over hosts) as cfssl's handler takes them"
 
 # a signer's refusal whose failed state cannot be recorded (the database connection lost at that statement,
 # libpqshim) is 503 naming the row, which stays pending for the recovery pass (an unknown key label is final
