@@ -3,6 +3,9 @@
  * BIT STRING (an RSA modulus padded with zero octets, a modulus whose top bit makes it negative, octets
  * after the key), so the form is checked here, by the frontend before anything is stored and by the
  * signer before it signs. */
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "policy.h"
@@ -25,7 +28,9 @@ struct spki_facts {
 	enum policy_key_kind kind;
 	size_t rsa_bits;   /* the modulus's */
 	bool rsa_e_ok;     /* the exponent odd and above 1 */
+	size_t rsa_e_bits; /* the exponent's */
 	unsigned ec_bits;  /* P-256: 256, P-384: 384, P-521: 521, another curve: 0 */
+	struct span ec_point;
 };
 
 /* The bits of a positive minimal INTEGER's value. */
@@ -62,7 +67,8 @@ static const char *spki_rsa(struct span alg, struct span key, struct spki_facts 
 	if (!spki_positive(&seq, &n) || !spki_positive(&seq, &e) || seq.len != 0)
 		return "the RSA modulus and exponent must be positive minimal INTEGERs and nothing else";
 	f->rsa_bits = spki_int_bits(n);
-	f->rsa_e_ok = (e.data[e.len - 1] & 1) && spki_int_bits(e) >= 2;
+	f->rsa_e_bits = spki_int_bits(e);
+	f->rsa_e_ok = (e.data[e.len - 1] & 1) && f->rsa_e_bits >= 2;
 	return NULL;
 }
 
@@ -79,7 +85,33 @@ static const char *spki_ec(struct span alg, struct span key, struct spki_facts *
 	size_t want = f->ec_bits ? 1 + 2 * ((f->ec_bits + 7) / 8) : 0;
 	if (key.len < 3 || key.data[0] != SPKI_EC_UNCOMPRESSED || (want ? key.len != want : key.len % 2 == 0))
 		return "the EC point must be uncompressed and of the curve's length";
+	f->ec_point = key;
 	return NULL;
+}
+
+/* The curves hsmca certifies, made once (read-only afterwards: EC_POINT_oct2point only reads the group). */
+static EC_GROUP *spki_p256, *spki_p384;
+static pthread_once_t spki_groups_once = PTHREAD_ONCE_INIT;
+
+static void spki_groups_make(void)
+{
+	spki_p256 = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	spki_p384 = EC_GROUP_new_by_curve_name(NID_secp384r1);
+}
+
+/* The uncompressed point is on the curve (EC_POINT_oct2point checks it; OpenSSL does so again as it loads
+ * the key). Only the length was checked before, so the signer certified a P-256 "key" that is no point of
+ * the curve, which a relying party that does not validate a peer's key may be attacked through
+ * (invalid-curve ECDH); the frontend's CSR path refused it, its decoder being OpenSSL's. */
+static bool spki_on_curve(unsigned bits, struct span point)
+{
+	if (pthread_once(&spki_groups_once, spki_groups_make) != 0)
+		return false;
+	const EC_GROUP *g = bits == 256 ? spki_p256 : bits == 384 ? spki_p384 : NULL;
+	EC_POINT *pt = g ? EC_POINT_new(g) : NULL;
+	bool ok = pt && EC_POINT_oct2point(g, pt, point.data, point.len, NULL) == 1;
+	EC_POINT_free(pt);
+	return ok;
 }
 
 static const char *spki_walk(struct span spki, struct spki_facts *f)
@@ -111,10 +143,14 @@ const char *policy_spki_type(struct span spki, bool *form)
 		return why;
 	switch (f.kind) {
 	case POLICY_KEY_EC:
-		return f.ec_bits == 256 || f.ec_bits == 384 ? NULL : "EC keys are certified on P-256 and P-384 only";
+		if (f.ec_bits != 256 && f.ec_bits != 384)
+			return "EC keys are certified on P-256 and P-384 only";
+		return spki_on_curve(f.ec_bits, f.ec_point) ? NULL : "the EC public key is not a point of its curve";
 	case POLICY_KEY_RSA:
 		if (f.rsa_bits != 2048 && f.rsa_bits != 3072 && f.rsa_bits != 4096)
 			return "RSA keys are certified with 2048-, 3072- or 4096-bit moduli only";
+		if (f.rsa_e_bits > POLICY_RSA_E_BITS_MAX) /* as the CSR path refuses it: every verification slow */
+			return "an RSA public exponent must be below 2^256";
 		return f.rsa_e_ok ? NULL : "an RSA public exponent must be odd and above 1";
 	default:
 		return "only EC P-256 and P-384 and RSA 2048, 3072 and 4096 keys are certified";

@@ -1052,6 +1052,63 @@ static void test_cert_parser(void)
 	dbuf_free(&bad);
 	dbuf_free(&ext);
 
+	/* the subject key as the CSR path takes it, checked by the signer too (before, it checked the form alone):
+	 * a P-256 point off its curve (the good key's last byte changed), an RSA exponent of 2^256 or more */
+	struct tbs_cert kt;
+	CHECK(tbs_cert_parse(span_make(good.data, good.len), &kt, why));
+	uint8_t off[128];
+	CHECK(kt.spki.len == 91 && kt.spki.len <= sizeof(off));
+	memcpy(off, kt.spki.data, kt.spki.len);
+	off[kt.spki.len - 1] ^= 1;
+	tbs_replace(&good, 6, span_make(off, kt.spki.len), &bad);
+	CHECK(tbs_cert_parse(span_make(bad.data, bad.len), &t, why));
+	rc = policy_check_cert(&t, &fx.iss, &fx.prof, why);
+	CHECKF(rc == HSMCA_ERR_POLICY && strstr(why, "key: the EC public key is not a point of its curve"),
+	       "an off-curve P-256 point: rc %d why \"%s\"", rc, why);
+	dbuf_free(&bad);
+	/* SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING { SEQUENCE { n (2048 bits), e } } } */
+	for (int big = 0; big <= 1; big++) { /* e: 2^256 - 1 (accepted), then 2^256 + 1 */
+		struct dbuf key, rsa, bits, spki;
+		uint8_t n[257], e[33];
+		dbuf_init(&key);
+		dbuf_init(&rsa);
+		dbuf_init(&bits);
+		dbuf_init(&spki);
+		n[0] = 0;
+		memset(n + 1, 0xc5, 256);
+		memset(e, 0, sizeof(e));
+		if (!big) {
+			memset(e + 1, 0xff, 32); /* 00 ff..ff: positive */
+		} else {
+			e[0] = 0x01;
+			e[32] = 0x01;
+		}
+		dbuf_add_tlv(&key, DER_INTEGER, n, sizeof(n));
+		dbuf_add_tlv(&key, DER_INTEGER, e, sizeof(e));
+		dbuf_add_tlv(&rsa, DER_SEQUENCE, key.data, key.len);
+		dbuf_add_u8(&bits, 0);
+		dbuf_add(&bits, rsa.data, rsa.len);
+		dbuf_free(&key);
+		dbuf_init(&key);
+		dbuf_add(&key, "\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01\x05\x00", 15);
+		dbuf_add_tlv(&key, DER_BIT_STRING, bits.data, bits.len);
+		dbuf_add_tlv(&spki, DER_SEQUENCE, key.data, key.len);
+		tbs_replace(&good, 6, span_make(spki.data, spki.len), &bad);
+		CHECK(tbs_cert_parse(span_make(bad.data, bad.len), &t, why));
+		why[0] = '\0';
+		rc = policy_check_cert(&t, &fx.iss, &fx.prof, why);
+		if (!big) /* the same key with an exponent below the bound passes the key check */
+			CHECKF(!strstr(why, "key:"), "an RSA exponent of 256 bits: rc %d why \"%s\"", rc, why);
+		else
+			CHECKF(rc == HSMCA_ERR_POLICY && strstr(why, "key: an RSA public exponent must be below 2^256"),
+			       "an RSA exponent of 257 bits: rc %d why \"%s\"", rc, why);
+		dbuf_free(&bad);
+		dbuf_free(&key);
+		dbuf_free(&rsa);
+		dbuf_free(&bits);
+		dbuf_free(&spki);
+	}
+
 	/* truncated at every length */
 	for (size_t len = 0; len < good.len; len++)
 		CHECKF(!tbs_cert_parse(span_make(good.data, len), &t, why), "truncated to %zu parsed", len);
