@@ -514,6 +514,10 @@ int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san
 				return REFUSE("san-wildcard: wildcard names are not allowed by profile %s", p->name);
 			if (wild ? !prof_wild_ok(p, sans[i] + 2) : !prof_dns_ok(p, sans[i]))
 				return REFUSE("san-dns: %s is outside the allowed DNS suffixes", sans[i]);
+			/* "*.corp" under ".corp": TLS clients (OpenSSL, BoringSSL, browsers) match no name by a
+			 * wildcard with fewer than two labels after it, so it would be a certificate for nothing */
+			if (wild && !strchr(sans[i] + 2, '.'))
+				return REFUSE("san-wildcard: %s: a wildcard needs at least two labels after it", sans[i]);
 		} else if (san_types[i] == 2) {
 			int rc = prof_ip_ok(p, sans[i], why);
 			if (rc)

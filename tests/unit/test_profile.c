@@ -273,6 +273,9 @@ static void test_request(void)
 		{ "example.com", 1, "*.example.com", "san-dns:" },
 		{ "a.example.com", 1, "*.a.example.com", "san-dns:" },
 		{ ".a.example.com", 1, "*.example.com", "san-dns:" },
+		/* a wildcard with one label after it matches nothing in TLS clients (it was issued) */
+		{ ".corp", 1, "*.corp", "san-wildcard: *.corp: a wildcard needs at least two labels after it" },
+		{ ".corp", 1, "*.a.corp", NULL },
 		/* plain names */
 		{ ".example.com", 1, "www.example.com", NULL },
 		{ ".example.com", 1, "example.com", "san-dns:" },
