@@ -90,9 +90,12 @@ static void tb_ku(struct dbuf *b, uint16_t ku)
 	tb_ext_close(b, ext, os);
 }
 
+/* extendedKeyUsage; critical for a time-stamping authority's certificate, whose only EKU it is (RFC 3161 2.3:
+ * OpenSSL's timestamp purpose, as `openssl ts -verify` uses it, refuses a non-critical one). */
 static int tb_eku(struct dbuf *b, const struct profile *p, char *why)
 {
-	size_t os, ext = tb_ext_open(b, oid_eku, sizeof(oid_eku), false, &os);
+	bool tsa = !p->ca && p->n_eku == 1 && !strcmp(p->eku[0], "timeStamping");
+	size_t os, ext = tb_ext_open(b, oid_eku, sizeof(oid_eku), tsa, &os);
 	size_t seq = dbuf_open(b, DER_SEQUENCE);
 	for (size_t i = 0; i < p->n_eku; i++) {
 		struct span oid;

@@ -322,6 +322,14 @@ static int prof_validate(const char *path, const struct profiles *out, char *err
 			return CERR("%s: profile %s: eku OCSPSigning is not for a %s profile (its holder could answer OCSP "
 				    "for every certificate of the issuing CA; the responder's key is made by the ceremony)",
 				    path, p->name, p->ca ? "CA" : "leaf");
+		/* RFC 3161 2.3: a time-stamping authority's certificate has timeStamping as its only EKU, critical
+		 * (tbsbuild writes it so), and OpenSSL's timestamp purpose takes digitalSignature and nonRepudiation
+		 * alone as key usages: any other mix made certificates no `openssl ts -verify` accepts */
+		const uint16_t tsa_ku = TBS_KU_DIGITAL_SIGNATURE | TBS_KU_NON_REPUDIATION;
+		if (!p->ca && prof_has_eku(p, "timeStamping") && (p->n_eku != 1 || (p->key_usage & ~tsa_ku)))
+			return CERR("%s: profile %s: eku timeStamping is a leaf's only EKU, with key_usage digitalSignature "
+				    "and nonRepudiation at most (RFC 3161 2.3; a CA profile may list it among others: what "
+				    "its CA may issue)", path, p->name);
 		const uint16_t only = TBS_KU_ENCIPHER_ONLY | TBS_KU_DECIPHER_ONLY;
 		if ((p->key_usage & only) && (!(p->key_usage & TBS_KU_KEY_AGREEMENT) || (p->key_usage & only) == only))
 			return CERR("%s: profile %s: encipherOnly or decipherOnly needs keyAgreement, and not both "

@@ -180,6 +180,9 @@ static void test_refused(void)
 		  "profile server: eku OCSPSigning is not for a leaf profile" },
 		{ "OCSPSigning on a CA", ca, 0, "eku = serverAuth, OCSPSigning",
 		  "profile team-ca: eku OCSPSigning is not for a CA profile" },
+		/* RFC 3161 2.3: no verifier takes a TSA certificate with another EKU or key usage (they were issued) */
+		{ "timeStamping with another EKU", leaf, 9, "eku = serverAuth, timeStamping",
+		  "profile server: eku timeStamping is a leaf's only EKU" },
 		/* cfssl info lists the EKUs in a fixed buffer: 16 repeats cut its JSON */
 		{ "an EKU twice", leaf, 9, "eku = serverAuth, clientAuth, serverAuth", "line 9: extended key usage serverAuth listed twice" },
 		/* an empty item is refused, never skipped ("eku = ," pinned nothing and passed) */
@@ -220,6 +223,19 @@ static void test_refused(void)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		refused(cases[i].what, cases[i].base, cases[i].line, cases[i].text, cases[i].want);
+	/* timeStamping alone with digitalSignature (the leaf's key_usage) is a TSA profile; with keyEncipherment
+	 * besides, refused */
+	char tsa[4096], err[CONF_ERR_MAX];
+	struct profiles *ps = calloc(1, sizeof(*ps));
+	CHECK(ps != NULL);
+	edit(leaf, 9, "eku = timeStamping", tsa, sizeof(tsa));
+	CHECKF(ps && load(tsa, ps, err) == 0, "a timeStamping profile: %s", err);
+	refused("timeStamping with keyEncipherment", tsa, 8, "key_usage = digitalSignature, keyEncipherment",
+		"profile server: eku timeStamping is a leaf's only EKU, with key_usage digitalSignature");
+	/* a CA profile lists it among others: what its CA may issue */
+	edit(ca, 0, "eku = serverAuth, timeStamping", tsa, sizeof(tsa));
+	CHECKF(ps && load(tsa, ps, err) == 0, "a CA profile with timeStamping among its EKUs: %s", err);
+	free(ps);
 }
 
 /* A leaf profile in memory for profile_check_request: P-256, wildcards and emails allowed, the given suffixes. */

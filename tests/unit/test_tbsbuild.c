@@ -100,6 +100,8 @@ static bool ref_tbs(const struct fx *f, const struct profile *p, const struct cs
 			kus++;
 		}
 	ok = ok && (!p->key_usage || kus); /* none left: refused */
+	if (!p->ca && p->n_eku == 1 && !strcmp(p->eku[0], "timeStamping")) /* RFC 3161 2.3: critical, the only one */
+		list_add(eku, sizeof(eku), "critical");
 	for (size_t i = 0; i < p->n_eku; i++)
 		list_add(eku, sizeof(eku), p->eku[i]);
 	for (size_t i = 0; i < csr->n_sans; i++) {
@@ -782,6 +784,43 @@ static void test_ku_by_key(struct fx *f)
 	free(c);
 }
 
+/* A time-stamping authority's profile (timeStamping alone, digitalSignature): OpenSSL's timestamp purpose,
+ * which `openssl ts -verify` checks, takes the certificate (before, its EKU was not critical: refused). */
+static void test_tsa(struct fx *f)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+	struct csr *c = calloc(1, sizeof(*c));
+	uint8_t serial[TBSBUILD_SERIAL_RANDOM] = { 7 };
+	struct dbuf tbs, cert;
+	CHECK(p && c);
+	if (!p || !c)
+		goto out;
+	dbuf_init(&tbs);
+	dbuf_init(&cert);
+	snprintf(p->name, sizeof(p->name), "tsa");
+	snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.com/int.crl");
+	snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.com/");
+	p->max_validity_days = 90;
+	p->key_usage = TBS_KU_DIGITAL_SIGNATURE;
+	snprintf(p->eku[p->n_eku++], sizeof(p->eku[0]), "timeStamping");
+	c->n_sans = 1;
+	c->sans[0].type = CSR_SAN_DNS;
+	snprintf(c->sans[0].value, sizeof(c->sans[0].value), "tsa.example.com");
+	set_spki(c, f->leaf_key);
+	CHECK(tbsbuild_leaf(p, &f->iss, c, serial, f->now, f->now + 30 * DAY, &tbs, NULL) == 0);
+	sign_cert(f, &tbs, &cert);
+	const unsigned char *q = cert.data;
+	X509 *x = d2i_X509(NULL, &q, (long)cert.len);
+	CHECK(x != NULL);
+	CHECKF(x && X509_check_purpose(x, X509_PURPOSE_TIMESTAMP_SIGN, 0) == 1, "the TSA certificate is no timestamp signer");
+	X509_free(x);
+	dbuf_free(&tbs);
+	dbuf_free(&cert);
+out:
+	free(p);
+	free(c);
+}
+
 /* The serial is 0x01 || the 16 random bytes: 17 octets, positive and minimal for any random bytes, all 128
  * random bits kept. */
 static void test_serial(struct fx *f)
@@ -853,6 +892,7 @@ int main(void)
 	test_ca_ip_families(&f);
 	test_ca_v4mapped(&f);
 	test_ku_by_key(&f);
+	test_tsa(&f);
 	test_serial(&f);
 	test_subject(&f);
 	test_ca_subject(&f);
