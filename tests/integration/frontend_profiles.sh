@@ -234,7 +234,7 @@ pass "a proven renewal refused because its profile diverged counts against its a
 csr cfdiv ec:P-256 "DNS:cfdiv.example.com"
 python3 - "$T/cfdiv.csr" "$KEY" "$(date +%s)" > "$T/cf-authsign.json" <<'PY'
 import base64, hashlib, hmac, json, sys
-req = json.dumps({"hosts": [], "certificate_request": open(sys.argv[1]).read(), "profile": "cf", "label": ""}).encode()
+req = json.dumps({"hosts": ["cfdiv.example.com"], "certificate_request": open(sys.argv[1]).read(), "profile": "cf", "label": ""}).encode()
 tok = hmac.new(bytes.fromhex(sys.argv[2]), req, hashlib.sha256).digest()
 print(json.dumps({"timestamp": int(sys.argv[3]), "token": base64.b64encode(tok).decode(), "request": base64.b64encode(req).decode()}))
 PY
