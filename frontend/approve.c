@@ -419,12 +419,16 @@ static void approve_serve(struct worker *w, struct job *j, struct db_account *ac
 		JSON_LIT(&j->resp, "\n");
 		return;
 	}
-	bool all = approve_query_all(j->path);
+	bool all = approve_query_all(j->path), more = false;
 	approve_reply_start(j, 200);
 	JSON_LIT(&j->resp, "{\"approvals\": [");
-	if (db_approval_each(w->db, !all, APPROVE_LIST_MAX, approve_list_one, &j->resp))
+	if (db_approval_each(w->db, !all, APPROVE_LIST_MAX, &more, approve_list_one, &j->resp))
 		return job_error(j, 503, "unavailable", "the database is unavailable");
-	JSON_LIT(&j->resp, "]}\n");
+	/* the newest APPROVE_LIST_MAX: "truncated" says older ones were left out (they were, silently) */
+	if (more)
+		JSON_LIT(&j->resp, "], \"truncated\": true}\n");
+	else
+		JSON_LIT(&j->resp, "], \"truncated\": false}\n");
 }
 
 void approve_request(struct worker *w, struct job *j)

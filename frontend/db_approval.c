@@ -88,7 +88,7 @@ out:
 	return rc;
 }
 
-int db_approval_each(struct db *db, bool pending_only, unsigned limit,
+int db_approval_each(struct db *db, bool pending_only, unsigned limit, bool *more,
 		     int (*fn)(void *ctx, const struct db_approval *a), void *ctx)
 {
 	char lim[16];
@@ -96,14 +96,16 @@ int db_approval_each(struct db *db, bool pending_only, unsigned limit,
 	PGresult *r = NULL;
 	int cols[10], rc;
 	struct db_approval a;
-	snprintf(lim, sizeof lim, "%u", limit);
+	*more = false;
+	snprintf(lim, sizeof lim, "%u", limit + 1); /* one more: whether the list was cut */
 	db_params_text(&p, pending_only ? "true" : "false");
 	db_params_text(&p, lim);
 	rc = db_exec(db, DB_APPROVAL_SELECT "WHERE (NOT $1::boolean OR status = 'pending') ORDER BY id DESC LIMIT $2::int",
 		     &p, DB_FMT_TEXT, &r);
 	if (rc || (rc = db_columns(db, r, db_approval_cols, cols, 10)))
 		goto out;
-	for (int i = 0; i < PQntuples(r) && !rc; i++)
+	*more = (unsigned)PQntuples(r) > limit;
+	for (int i = 0; i < PQntuples(r) && (unsigned)i < limit && !rc; i++)
 		if (!(rc = db_approval_row(db, r, i, cols, &a)))
 			rc = fn(ctx, &a);
 out:

@@ -213,6 +213,19 @@ call GET "/api/v1/approvals?$q" "${AUDITOR[@]}"
 call GET "/api/v1/approvals?${q%0}" "${AUDITOR[@]}"
 [ "$STATUS" = 200 ] && grep -q "\"serial\": \"$HELD\"" <<<"$BODY" || fail "the same URI of 511 bytes (all=1): $STATUS $BODY"
 pass "the approval list holds decided approvals only with all=1 among its query's parameters"
+# the list holds the newest 500 and says when older ones were left out (before, they were left out silently:
+# an administrator's script never saw the oldest pending requests, those nearest their expiry)
+listed() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(len(d["approvals"]), str(d["truncated"]).lower())' "$BODY"; }
+call GET /api/v1/approvals "${AUDITOR[@]}"
+[ "$STATUS" = 200 ] && [ "$(listed | cut -d' ' -f2)" = false ] || fail "the short list: $STATUS $BODY"
+pg_psql "$T/pg" owner -c "INSERT INTO approvals (action, object, requested_by, expires_at)
+	SELECT 'test.filler', 'filler-' || g, 'test', now() + interval '1 day' FROM generate_series(1, 501) g" >/dev/null
+call GET /api/v1/approvals "${AUDITOR[@]}"
+[ "$STATUS" = 200 ] && [ "$(listed)" = "500 true" ] || fail "the list of 501+ pending approvals: $STATUS $(listed)"
+pg_psql "$T/pg" owner -c "DELETE FROM approvals WHERE action = 'test.filler'" >/dev/null
+call GET /api/v1/approvals "${AUDITOR[@]}"
+[ "$STATUS" = 200 ] && [ "$(listed | cut -d' ' -f2)" = false ] || fail "the list after the fillers: $STATUS $BODY"
+pass "the approval list holds the newest 500 and says truncated: true when there were more"
 
 # an approval after the certificate it would give has expired: a 1-day profile approved two days later (the
 # frontend's clock moved on, tests/tools/timeshim.c): 409 not-approvable, nothing signed, and a rejection
@@ -1236,16 +1249,22 @@ fe_restart_tls "$T/chain.pem"
 pass "what a login certificate alone gets under a service profile is marked so, and no login once that profile is a login profile (401)"
 # the password still gets one; a renewal of the login certificate logs in until the certificate it renews is
 # revoked (whoever stole that key may have renewed it into theirs)
-issue_req "$T/op2.csr" operator "${ADMIN2[@]}"
-[ "$STATUS" = 201 ] || fail "a second operator certificate with the password: $STATUS $BODY"
-OP2=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/op2.pem"
-challenge "$OP2"; [ "$STATUS" = 200 ] || fail "challenge for $OP2: $STATUS $BODY"
-CH=$(json_field '["challenge"]')
-csr op3 ec:P-256 "DNS:admin2.ops.example.com"
-renew_body "$T/op3.csr" "$OP2" "$CH" "$(renew_sig "$T/op2.key" "$CH" "$T/op3.csr")"
-call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
-[ "$STATUS" = 201 ] || fail "renewing the second operator certificate: $STATUS $BODY"
-json_field '["certificate"]' > "$T/op3.pem"
+login_pair() { # OLD NEW: an operator certificate OLD got with the password (its CSR made already if it
+	# exists), renewed into NEW by a signed challenge; sets OLD_SERIAL, writes $T/NEW.pem
+	[ -f "$T/$1.csr" ] || csr "$1" ec:P-256 "DNS:admin2.ops.example.com"
+	issue_req "$T/$1.csr" operator "${ADMIN2[@]}"
+	[ "$STATUS" = 201 ] || fail "operator certificate $1 with the password: $STATUS $BODY"
+	OLD_SERIAL=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/$1.pem"
+	challenge "$OLD_SERIAL"; [ "$STATUS" = 200 ] || fail "challenge for $OLD_SERIAL: $STATUS $BODY"
+	local ch; ch=$(json_field '["challenge"]')
+	csr "$2" ec:P-256 "DNS:admin2.ops.example.com"
+	renew_body "$T/$2.csr" "$OLD_SERIAL" "$ch" "$(renew_sig "$T/$1.key" "$ch" "$T/$2.csr")"
+	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+	[ "$STATUS" = 201 ] || fail "renewing operator certificate $1: $STATUS $BODY"
+	json_field '["certificate"]' > "$T/$2.pem"
+}
+login_pair op2 op3
+OP2=$OLD_SERIAL
 tls_call GET /api/v1/approvals "$T/op3.pem" "$T/op3.key"
 [ "$STATUS" = 200 ] || fail "the renewed login certificate logs in: $STATUS $BODY"
 pg_psql "$T/pg" owner -c "$(revoke_sql "$OP2")" >/dev/null
@@ -1253,18 +1272,8 @@ tls_call GET /api/v1/approvals "$T/op3.pem" "$T/op3.key"
 [ "$STATUS" = 401 ] || fail "the renewal of a revoked login certificate logged in: $STATUS $BODY"
 # superseded is the rotation's own (renew, then revoke the old one), as for renewals: the new one still logs
 # in (before: 401, so a routine rotation locked the administrator's certificate out)
-csr op4 ec:P-256 "DNS:admin2.ops.example.com"
-issue_req "$T/op4.csr" operator "${ADMIN2[@]}"
-[ "$STATUS" = 201 ] || fail "a third operator certificate with the password: $STATUS $BODY"
-OP4=$(json_field '["serial"]')
-challenge "$OP4"; [ "$STATUS" = 200 ] || fail "challenge for $OP4: $STATUS $BODY"
-CH=$(json_field '["challenge"]')
-csr op5 ec:P-256 "DNS:admin2.ops.example.com"
-renew_body "$T/op5.csr" "$OP4" "$CH" "$(renew_sig "$T/op4.key" "$CH" "$T/op5.csr")"
-call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
-[ "$STATUS" = 201 ] || fail "renewing the third operator certificate: $STATUS $BODY"
-json_field '["certificate"]' > "$T/op5.pem"
-pg_psql "$T/pg" owner -c "$(revoke_sql "$OP4" superseded)" >/dev/null
+login_pair op4 op5
+pg_psql "$T/pg" owner -c "$(revoke_sql "$OLD_SERIAL" superseded)" >/dev/null
 tls_call GET /api/v1/approvals "$T/op5.pem" "$T/op5.key"
 [ "$STATUS" = 200 ] || fail "the renewal of a login certificate revoked as superseded: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name = 'cert-made2'")" = 0 ] || fail "cert-made2 exists"
