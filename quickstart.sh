@@ -32,6 +32,9 @@ ours() {
 		tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$H/" && echo "$pid"
 }
 running() { ours "$1" > /dev/null; }
+alive() { # PID: a process, not a zombie (state after the command's closing parenthesis)
+	[ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]
+}
 
 stop_all() {
 	local f n pid
@@ -42,8 +45,8 @@ stop_all() {
 			kill "$pid"
 			# gone before the next one is stopped, and before a new run starts its own (the frontend finishes
 			# its requests first; an old token server removes its socket path as it exits)
-			for _ in $(seq 100); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
-			[ ! -e "/proc/$pid" ] || die "$n (pid $pid) did not exit within 10 s of SIGTERM"
+			for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+			! alive "$pid" || die "$n (pid $pid) did not exit within 10 s of SIGTERM"
 			say "stopped $n (pid $pid)"
 		fi
 		rm -f "$f"
@@ -74,20 +77,20 @@ elif traversable "$REPO/.hsmca"; then
 else
 	H=/var/lib/hsmca
 fi
-case $H in *[[:space:]]*) die "HSMCA_HOME has white space in it ('$H'): choose another, e.g. /var/lib/hsmca" ;; esac
-# the longest socket under it is PostgreSQL's, $H/pg/sock/.s.PGSQL.5432, in sun_path's 107 bytes
-[ ${#H} -le 85 ] || die "HSMCA_HOME is too long for its Unix sockets (${#H} characters, at most 85): $H"
 [ "$H" = "$REPO/.hsmca" ] && STOP_CMD="./quickstart.sh stop" || STOP_CMD="HSMCA_HOME=$H ./quickstart.sh stop"
 [ -n "${HSMCA_HOME:-}" ] || [ "$H" = "$REPO/.hsmca" ] \
 	|| say "$REPO is below a directory other users cannot pass: the appliance's state goes to $H (HSMCA_HOME)"
 
 [ $# -le 1 ] && { [ $# -eq 0 ] || [ "$1" = stop ]; } || die "usage: ./quickstart.sh [stop]"
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages, creates the signer's and the HSM's users; stop: it signals them)"
-if [ "${1:-}" = stop ]; then
+if [ "${1:-}" = stop ]; then # (whatever the home's name: the checks below are for a start)
 	[ -d "$H/pids" ] || [ -d "$H/pg/data" ] || die "nothing to stop in $H (set HSMCA_HOME to the home you started)"
 	stop_all
 	exit 0
 fi
+case $H in *[[:space:]]*) die "HSMCA_HOME has white space in it ('$H'): choose another, e.g. /var/lib/hsmca" ;; esac
+# the longest socket under it is PostgreSQL's, $H/pg/sock/.s.PGSQL.NNNNN (23 more), within sun_path's 107 bytes
+[ ${#H} -le 84 ] || die "HSMCA_HOME is too long for its Unix sockets (${#H} characters, at most 84): $H"
 # the HSM's, the signer's and the frontend's users must reach $H: said now, before packages and a build (a
 # clone under /root, mode 700, used to fail only after them)
 traversable "$H" || die "$H is below a directory other users cannot pass (e.g. /root, mode 700): the HSM's, the signer's and the frontend's users must reach it; set HSMCA_HOME, e.g. HSMCA_HOME=/var/lib/hsmca ./quickstart.sh"

@@ -142,6 +142,9 @@ const char *policy_spki_form(struct span spki);
  * take nothing else, the ceremony makes nothing else); else why not (a static string). The signer checks it
  * too, so a frontend that skipped its own check gets no RSA-1024, P-521 or Ed25519 key certified. */
 const char *policy_spki_type(struct span spki, bool *form);
+/* Makes the P-256 and P-384 groups policy_spki_type reads points on (once; a later call is free). The signer
+ * calls it before its seccomp filters, so nothing OpenSSL does for them runs inside. 0 or HSMCA_ERR_NOMEM. */
+int policy_spki_prepare(void) HSMCA_WUR;
 /* The keyUsage bits (TBS_KU_*) a key of this kind must not assert: EC (RFC 5480 3) keyEncipherment and
  * dataEncipherment; RSA (RFC 3279 2.3.1) keyAgreement, encipherOnly and decipherOnly; none for others. */
 uint16_t policy_ku_forbidden(enum policy_key_kind kind);

@@ -4,6 +4,7 @@
  * after the key), so the form is checked here, by the frontend before anything is stored and by the
  * signer before it signs. */
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/obj_mac.h>
 #include <pthread.h>
 #include <string.h>
@@ -103,14 +104,23 @@ static void spki_groups_make(void)
  * the key). Only the length was checked before, so the signer certified a P-256 "key" that is no point of
  * the curve, which a relying party that does not validate a peer's key may be attacked through
  * (invalid-curve ECDH); the frontend's CSR path refused it, its decoder being OpenSSL's. */
+int policy_spki_prepare(void)
+{
+	if (pthread_once(&spki_groups_once, spki_groups_make) != 0 || !spki_p256 || !spki_p384)
+		return HSMCA_ERR_NOMEM;
+	return 0;
+}
+
 static bool spki_on_curve(unsigned bits, struct span point)
 {
-	if (pthread_once(&spki_groups_once, spki_groups_make) != 0)
+	if (policy_spki_prepare())
 		return false;
-	const EC_GROUP *g = bits == 256 ? spki_p256 : bits == 384 ? spki_p384 : NULL;
-	EC_POINT *pt = g ? EC_POINT_new(g) : NULL;
+	const EC_GROUP *g = bits == 256 ? spki_p256 : spki_p384;
+	EC_POINT *pt = EC_POINT_new(g);
 	bool ok = pt && EC_POINT_oct2point(g, pt, point.data, point.len, NULL) == 1;
 	EC_POINT_free(pt);
+	if (!ok)
+		ERR_clear_error(); /* the refusal is said in our words; the thread's queue is left as it was */
 	return ok;
 }
 

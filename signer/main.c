@@ -149,6 +149,9 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("landlock", err);
 	/* every share is read inside the sandbox: the sealed phase's filter, narrowed by the signing one below; it
 	 * is in place before the control socket exists, so whoever sees the socket sees a sandboxed signer */
+	/* the curves the key check reads points on, made now: whatever OpenSSL needs for them, outside the filters */
+	if (policy_spki_prepare())
+		return sgn_fail("openssl", "cannot make the P-256 and P-384 groups");
 	if (sgn_sandbox_enter_sealed(!early_drop, false))
 		return sgn_fail("sandbox", "cannot load the sealed phase's seccomp filter");
 	if (usock_listen(conf.control_socket, SGN_SOCKET_MODE_OWNER, (gid_t)-1, &ctl_fd))

@@ -697,7 +697,7 @@ ST=$(newer 'hostname="a,,b.example.com"'); cfssl_err 400 "an empty name in hostn
 [ "$(rows)" = "$R1" ] || fail "a refused newer-client body left a certificate row"
 ST=$(newer 'hostname="h1.example.com,h2.example.com"'); [ "$ST" = 200 ] || fail "/sign with hostname: $ST $(cat "$T/sign.out")"
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["result"]["certificate"])' "$T/sign.out" > "$T/hostname.pem"
-openssl x509 -in "$T/hostname.pem" -noout -ext subjectAltName | grepq 'DNS:h1.example.com, DNS:h2.example.com$' \
+openssl x509 -in "$T/hostname.pem" -noout -ext subjectAltName | grepq '^ *DNS:h1\.example\.com, DNS:h2\.example\.com$' \
 	|| fail "hostname's names: $(openssl x509 -in "$T/hostname.pem" -noout -ext subjectAltName)"
 R1=$(rows)
 pass "/sign takes newer cfssl clients' bodies (zero NotBefore/NotAfter, ReturnPrecert false, metadata null or {}); set, each is refused by name; bundle false and hostname (split at commas, over hosts) as cfssl's handler takes them"

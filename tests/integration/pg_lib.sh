@@ -29,10 +29,12 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_OS_USER=${PG_OS_USER:-postgres}
 PG_DB=hsmca
 PG_DEFAULT_PORT=5432
-PG_SOCKET_PATH_MAX=85 # the socket is DIR/sock/.s.PGSQL.NNNNN (22 more) in sun_path's 107 bytes and its NUL
+PG_SOCKET_PATH_MAX=87 # the socket is DIR/sock/.s.PGSQL.NNNNN (20 more) in sun_path's 107 bytes and its NUL
 
 pg__as() { # run a command as the postgres OS user (we may already be that user)
-	if [ "$(id -un)" = "$PG_OS_USER" ]; then "$@"; else runuser -u "$PG_OS_USER" -- "$@"; fi
+	# (from /: initdb and pg_ctl go back to the directory they started in, which postgres may not reach, e.g.
+	# a clone under /root: "could not change directory", on every call)
+	if [ "$(id -un)" = "$PG_OS_USER" ]; then "$@"; else (cd / && runuser -u "$PG_OS_USER" -- "$@"); fi
 }
 
 pg__err() { echo "pg_lib: $*" >&2; return 1; }
