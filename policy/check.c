@@ -114,8 +114,9 @@ static bool pol_general_names_ok(struct span v)
 	return true;
 }
 
-static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, bool policies, char *why)
+static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, const struct policy_profile *p, char *why)
 {
+	bool policies = p->allow_policies;
 	static const uint8_t ocsp_nocheck[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05 }; /* 1.3.6.1.5.5.7.48.1.5 */
 	static const struct {
 		const uint8_t *oid;
@@ -134,6 +135,11 @@ static int pol_check_allowed_ext(const struct tbs_ext *ext, size_t n, bool polic
 					pol_span_is(&ext[i].oid, OID_PC, sizeof(OID_PC))))
 			return REFUSE("extension: extension %zu is certificatePolicies or policyConstraints, which only a key "
 				      "ceremony writes (an issuance policy can grant Windows group membership): refused", i);
+		/* OCSP no-check tells relying parties not to check the certificate's revocation: the ceremony writes
+		 * it on a responder's certificate; the online signer signed it on any certificate */
+		if (ok && !p->allow_nocheck && pol_span_is(&ext[i].oid, ocsp_nocheck, sizeof(ocsp_nocheck)))
+			return REFUSE("extension: extension %zu is OCSP no-check, which only a key ceremony writes (on an "
+				      "OCSP responder's certificate): refused", i);
 		if (!ok)
 			return REFUSE("extension: extension %zu is none of those hsmca writes (basicConstraints, keyUsage, "
 				      "extendedKeyUsage, subjectAltName, key identifiers, cRLDistributionPoints, "
@@ -469,7 +475,7 @@ int policy_check_cert(const struct tbs_cert *t, const struct policy_issuer *iss,
 		return REFUSE("key: the subject public key is not DER: %s", key_why);
 	if (key_why)
 		return REFUSE("key: %s", key_why);
-	if ((rc = pol_check_known_critical(t->ext, t->n_ext, why)) || (rc = pol_check_allowed_ext(t->ext, t->n_ext, p->allow_policies, why)))
+	if ((rc = pol_check_known_critical(t->ext, t->n_ext, why)) || (rc = pol_check_allowed_ext(t->ext, t->n_ext, p, why)))
 		return rc;
 	/* a CA certificate too: OpenSSL and Go take one as a TLS server's, and its nameConstraints never apply to
 	 * its own names */

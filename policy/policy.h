@@ -91,6 +91,7 @@ struct policy_profile {
 	 * frontend writes neither, so the signer refuses both: an issuance policy OID means group membership to
 	 * Windows' Authentication Mechanism Assurance, which a profile never looked at */
 	bool allow_policies;
+	bool allow_nocheck;         /* id-pkix-ocsp-nocheck: only a ceremony's OCSP responder certificate carries it */
 	bool ocsp_delegated;        /* CertIDs name the issuer's key (delegated responder) rather than this key */
 	/* crl_url, ocsp_url (signer config; "" = not pinned): every certificate carries exactly the
 	 * cRLDistributionPoints, or the authorityInfoAccess, that hsmca writes for that URL (policy_check_urls) */

@@ -429,6 +429,17 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 				    "what the key may not)", path, k->name, past);
 		if (k->profile.ca_dn_len && !k->profile.ca_pinned)
 			return CERR("%s: key %s: ca_permitted_dn is part of ca_permitted's pin", path, k->name);
+		/* a certificate with id-kp-OCSPSigning from an issuing key is a delegated responder for every
+		 * certificate of that key (OpenSSL's OCSP_basic_verify takes it): its holder answers "good" for any
+		 * serial, past every OCSP rule here. Responders' certificates come from the ceremony, never online. */
+		struct span ocsp_eku;
+		if (k->profile.allow_cert && policy_eku_oid("OCSPSigning", &ocsp_eku))
+			for (unsigned e = 0; e < k->profile.n_eku; e++)
+				if (k->profile.eku_len[e] == ocsp_eku.len &&
+				    !memcmp(k->profile.eku[e], ocsp_eku.data, ocsp_eku.len))
+					return CERR("%s: key %s signs certificates: its eku cannot name OCSPSigning (a "
+						    "certificate with it could answer OCSP for every certificate of the "
+						    "key; the ceremony makes the responder's)", path, k->name);
 		if (k->profile.max_ocsp_days == 0)
 			k->profile.max_ocsp_days = SGN_OCSP_DAYS_DEFAULT;
 		if (k->profile.ocsp_delegated && !k->issuer_cert[0])

@@ -164,6 +164,7 @@ static void cer_profile(const struct cer_ctx *c, X509 *issuer, struct policy_pro
 		struct span oid;
 		p->ku_allowed = TBS_KU_DIGITAL_SIGNATURE;
 		p->max_validity_days = CER_OCSP_MAX_DAYS;
+		p->allow_nocheck = true; /* RFC 6960 4.2.2.2.1: the responder's own certificate */
 		if (policy_eku_oid("OCSPSigning", &oid)) {
 			memcpy(p->eku[0], oid.data, oid.len);
 			p->eku_len[0] = oid.len;

@@ -363,6 +363,10 @@ static void test_sgn_config(void)
 	CHECK(!c.keys[1].profile.leaf_pinned);
 	rc = load_edit("max_crl_days = 366\n", "max_crl_days = 366\nleaf_permitted = ,\n", &c, err);
 	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, "an empty item in a list"), "no entry: %d %s", rc, err);
+	/* an issuing key may not pin OCSPSigning: a certificate with it answers OCSP for all of the key's */
+	rc = load_edit("eku = serverAuth,clientAuth\n", "eku = serverAuth, OCSPSigning\n", &c, err);
+	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, "key issuing signs certificates: its eku cannot name OCSPSigning"),
+	       "OCSPSigning pinned: %d %s", rc, err);
 	CHECK(load_edit("operations = cert crl", "operations = crl\nleaf_permitted = DNS:x.example.com", &c, err) ==
 		      HSMCA_ERR_CONFIG &&
 	      strstr(err, "key root: leaf_permitted needs operations = cert"));

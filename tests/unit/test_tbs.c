@@ -268,6 +268,7 @@ static void test_cert_rules(void)
 	};
 	struct policy_profile ceremony = fx.prof; /* a ceremony's lint: certificatePolicies, policyConstraints too */
 	ceremony.allow_policies = true;
+	ceremony.allow_nocheck = true; /* (its OCSP responder's lint) */
 	for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++) {
 		o = base;
 		o.raw[o.n_raw++] = (struct raw_ext){ allow[i].oid, false, allow[i].der, allow[i].len };
@@ -283,6 +284,11 @@ static void test_cert_rules(void)
 	o = base;
 	o.raw[o.n_raw++] = (struct raw_ext){ "2.5.29.36", false, (const uint8_t *)"\x30\x03\x80\x01\x00", 5 };
 	cert_case("policyConstraints, the signer", &o, &fx.prof, "extension:", "only a key ceremony writes");
+	/* OCSP no-check (do not check this certificate's revocation): a ceremony's, on a responder's certificate;
+	 * the signer signed it on any leaf */
+	o = base;
+	o.raw[o.n_raw++] = (struct raw_ext){ "1.3.6.1.5.5.7.48.1.5", false, (const uint8_t *)"\x05\x00", 2 };
+	cert_case("OCSP no-check, the signer", &o, &fx.prof, "extension:", "OCSP no-check, which only a key ceremony");
 }
 
 /* The CA branch: a profile that allows CA certificates with pathLen 0. */
@@ -817,6 +823,7 @@ static void test_cert_ext_der(void)
 					  : "strict-DER";
 		struct policy_profile ceremony = fx.prof; /* policyConstraints: a ceremony's */
 		ceremony.allow_policies = true;
+		ceremony.allow_nocheck = true;
 		cert_case(cases[i].name, &o, &ceremony, cases[i].ok ? NULL : "extension:", cases[i].ok ? NULL : why);
 	}
 }
