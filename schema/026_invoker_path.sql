@@ -7,7 +7,9 @@
 -- CREATE there (an administrator's GRANT, refused at the frontend's next start but usable meanwhile), if it
 -- matched an argument's type better than pg_catalog's, would have run as the owner inside those triggers.
 -- Their bodies name every table as public.x and call nothing outside pg_catalog, so public leaves their path;
--- pg_temp stays last (009). The check below then holds for every function in public, not only the definer ones.
+-- pg_temp stays last (009). The check below then holds for every function of the schema in public, not only the
+-- definer ones; an extension's functions there (pgcrypto's, pg_stat_statements') are the extension's business and
+-- not looked at (they have no settings, and the migration must not fail on a database that has one).
 ALTER FUNCTION certificates_guard() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION state_audited() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION approvals_guard() SET search_path = pg_catalog, pg_temp;
@@ -20,6 +22,8 @@ DECLARE
 BEGIN
 	SELECT string_agg(p.oid::regprocedure::text, ', ') INTO f FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 		WHERE n.nspname = 'public'
+		AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+				AND d.deptype = 'e')
 		AND COALESCE(array_to_string(p.proconfig, ',') LIKE '%search_path=%public%', true);
 	IF f IS NOT NULL THEN /* (proconfig NULL: no setting at all, so the caller's search_path) */
 		RAISE EXCEPTION '026: functions still searching public (or with no settings at all): %', f;
