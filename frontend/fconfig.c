@@ -1,7 +1,9 @@
 #include "fconfig.h"
 
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -200,12 +202,32 @@ static int fconfig_validate(const struct fconf_ctx *ctx, const char *path, char 
 	return fconf_check_tls(ctx, path, err);
 }
 
+/* A password in the database's conninfo (PQconninfoParse's "password"), however it is written there. */
+static bool fconfig_has_password(const char *conninfo)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
+	bool found = false;
+	for (o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "password") && o->val && o->val[0])
+			found = true;
+	PQconninfoFree(opts);
+	return found;
+}
+
 int fconfig_load(const char *path, struct fconfig *out, char *err)
 {
 	struct fconf_ctx ctx = { .c = out };
+	struct stat st;
 	fconfig_defaults(out);
 	int rc = conf_parse_file(path, fconf_cb, &ctx, err);
-	return rc ? rc : fconfig_validate(&ctx, path, err);
+	if (rc || (rc = fconfig_validate(&ctx, path, err)))
+		return rc;
+	/* the file then holds a secret: as the intent key's file, no one but its owner may read it (quickstart's,
+	 * peer-authenticated, holds none and is 0644) */
+	if (fconfig_has_password(out->database) && (stat(path, &st) || (st.st_mode & (S_IRWXG | S_IRWXO))))
+		return CERR("%s: database's conninfo holds a password, and group or others may read the file (chmod "
+			    "600; or use peer authentication or a passfile)", path);
+	return 0;
 }
 
 int fconfig_parse(const char *name, const char *text, size_t len, struct fconfig *out, char *err)

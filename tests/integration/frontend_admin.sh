@@ -548,6 +548,18 @@ grep -qF "event=row_refused peer=127.0.0.201 why=\"account q'action=forged: row-
 grep 'event=row_refused' "$T/frontend.log" | grepq -F 'q"action' && fail "a raw double quote in a row_refused line"
 pass "a name with a double quote forges no log field (the change logged escaped, a database error naming it plain)"
 pass "every change and refusal is audited (actor, action, object, details); audit-verify passes; no password or key in the audit log or the log"
+# a config whose database conninfo holds a password is refused while group or others may read it (before, a
+# deployment's password sat in a 0644 file, as quickstart's peer-authenticated one is)
+sed "s|^database = \(.*\)$|database = \1 password='a secret 1'|" "$T/frontend.conf" > "$T/pw-frontend.conf"
+grepq "password='a secret 1'" "$T/pw-frontend.conf" || fail "the test's config has no password"
+chmod 644 "$T/pw-frontend.conf"
+if "$FRONTEND" audit-verify -c "$T/pw-frontend.conf" > "$T/pwconf.log" 2>&1; then fail "a 0644 config with a password was taken"; fi
+grepq "conninfo holds a password, and group or others may read the file" "$T/pwconf.log" || fail "the refusal: $(cat "$T/pwconf.log")"
+chmod 600 "$T/pw-frontend.conf"
+"$FRONTEND" audit-verify -c "$T/pw-frontend.conf" > "$T/pwconf.log" 2>&1 || fail "a 0600 config with a password: $(cat "$T/pwconf.log")"
+chmod 644 "$T/frontend.conf"
+"$FRONTEND" audit-verify -c "$T/frontend.conf" > "$T/pwconf.log" 2>&1 || fail "a 0644 config without a password: $(cat "$T/pwconf.log")"
+pass "a frontend.conf holding a database password must be 0600; one without may be 0644"
 
 # ---- the running service's database role: refused at start if it could rewrite the audit log (hsmca_owned
 # inherits nothing, but may SET ROLE to the owner) ----
