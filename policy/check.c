@@ -304,6 +304,15 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 	if (p->ca_dn_len && !dn)
 		return REFUSE("name-constraints: directory names must have a permitted subtree (ca_permitted_dn)");
 	for (size_t i = 0; i < nc.n_excluded; i++) {
+		/* the kinds and forms of the permitted side: OpenSSL and Go refuse a certificate with another, but a
+		 * verifier that drops a nameConstraints it cannot read would take the CA for an unconstrained one */
+		const struct tbs_subtree *st = &nc.excluded[i];
+		bool form = st->tag == (DER_CONTEXT | 1) || st->tag == (DER_CONTEXT | 2) || st->tag == (DER_CONTEXT | 6) ||
+			    (st->tag == (DER_CONTEXT | 7) && (st->value.len == 2 * 4 || st->value.len == 2 * 16)) ||
+			    (st->tag == (DER_CONTEXT | DER_CONSTRUCTED | 4) && policy_dn_well_formed(st->value));
+		if (!form)
+			return REFUSE("name-constraints: excluded subtree %zu is not a DNS name, email, URI, IP range or "
+				      "directory name in its DER form", i);
 		no_v4 = no_v4 || pol_nc_all_ip(&nc.excluded[i], 4);
 		no_v6 = no_v6 || pol_nc_all_ip(&nc.excluded[i], 16);
 		no_mapped = no_mapped || pol_nc_v4mapped(&nc.excluded[i], true);

@@ -429,6 +429,17 @@ static void test_cert_ca_pinned(void)
 					     "permitted;URI:.team.example.com,permitted;dirName:dn_team,permitted;RID:1.2.3.4,"
 					     "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::",
 		  "name-constraints:", "not a DNS name" },
+		/* the excluded side in the permitted side's kinds and forms (it took any context tag: a verifier
+		 * that drops a nameConstraints it cannot read takes such a CA for an unconstrained one) */
+		{ "an excluded registeredID", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+					      "permitted;URI:.team.example.com,permitted;dirName:dn_team,"
+					      "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::,excluded;RID:1.2.3.4",
+		  "name-constraints:", "excluded subtree 1 is not" },
+		{ "an excluded DNS name and email", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
+						    "permitted;URI:.team.example.com,permitted;dirName:dn_team,"
+						    "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::,"
+						    "excluded;DNS:x.team.example.com,excluded;email:.x.team.example.com",
+		  NULL, NULL },
 	};
 	struct leaf_opts o, base;
 	struct policy_profile p = fx.prof;
