@@ -36,8 +36,12 @@ void db_cert_row_free(struct db_cert_row *r);
  * rotation's own: renew, then revoke the old one). Such a certificate is no login,
  * whatever its profile has become (a renewal proves the holder of the old key, not a person). */
 int db_cert_by_machine(struct db *db, const char *serial_hex, bool *machine) HSMCA_WUR;
+/* The renewal chains db_cert_chain_revoked and schema 027 walk: longer ones are refused (DB_CHAIN_TOO_LONG). */
+#define DB_CHAIN_MAX_TEXT "100000"
+#define DB_CHAIN_TOO_LONG "chain-too-long"
 /* A certificate serial_hex renews, down its renewal chain (not itself), revoked for any reason but superseded:
- * its serial and reason, or both "" if none. Whoever held that key may have renewed it into this one, so a
+ * its serial and reason, or both "" if none; a chain longer than DB_CHAIN_MAX_TEXT: the serial at that depth and
+ * reason DB_CHAIN_TOO_LONG. Whoever held that key may have renewed it into this one, so a
  * renewal of it proves nothing of its owner (renew.c refuses it). */
 int db_cert_chain_revoked(struct db *db, const char *serial_hex, char out_serial[DB_SERIAL_HEX_MAX],
 			  char out_reason[DB_NAME_MAX]) HSMCA_WUR;

@@ -319,6 +319,11 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 	int rc = db_cert_chain_revoked(w->db, old->serial_hex, gone, reason);
 	if (rc)
 		return job_error(j, 503, "unavailable", "the database is unavailable");
+	if (gone[0] && !strcmp(reason, DB_CHAIN_TOO_LONG)) {
+		snprintf(why, sizeof(why), "this certificate's renewal chain is longer than " DB_CHAIN_MAX_TEXT " (at %s): "
+			 "request a new certificate with your credentials", gone);
+		return renew_refuse_proven(w, j, old, 403, "chain-revoked", why);
+	}
 	if (gone[0]) {
 		snprintf(why, sizeof(why), "certificate %s, which this one renews, was revoked (%s): whoever held its key "
 			 "may have made this one; request a new certificate with your credentials", gone, reason);

@@ -542,6 +542,26 @@ for why in keyCompromise superseded; do
 	fi
 done
 pass "a renewal of a certificate whose predecessor was revoked (keyCompromise): 403 chain-revoked; superseded: renewed"
+# a renewal chain longer than the walk (100000) is not known to be clean: refused (before, the walk stopped at
+# 1000 and a revocation below went unseen). The owner plants 100001 issued rows below a real certificate.
+csr chl ec:P-256 "DNS:chain-long.example.com"
+issue_req "$T/chl.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "chain-long: $STATUS $BODY"
+CHL=$(json_field '["serial"]')
+pg_psql "$T/pg" owner -c "begin; alter table certificates disable trigger user;
+	insert into certificates (serial_hex, issuer, subject, sans, not_before, not_after, profile, requester, tbs, der,
+		status, renews_serial, change_seq)
+	select 'c0de' || lpad(to_hex(g), 8, '0'), issuer, subject, sans, not_before, not_after, profile, 'chainfill', tbs,
+		der, 'issued', case g when 1 then null else 'c0de' || lpad(to_hex(g - 1), 8, '0') end, -g
+	from certificates, generate_series(1, 100001) g where serial_hex = '$CHL';
+	update certificates set renews_serial = 'c0de' || lpad(to_hex(100001), 8, '0') where serial_hex = '$CHL';
+	alter table certificates enable trigger user; commit" >/dev/null
+csr chl2 ec:P-256 "DNS:chain-long.example.com"
+challenge "$CHL"; CH=$(json_field '["challenge"]')
+renew_body "$T/chl2.csr" "$CHL" "$CH" "$(renew_sig "$T/chl.key" "$CH" "$T/chl2.csr")"
+call POST /api/v1/certificates/renew --interface 127.0.0.55 --data-binary @"$T/renew.json"
+[ "$STATUS" = 403 ] && [ "$(json_field '["error"]["code"]')" = chain-revoked ] && grepq "renewal chain is longer than 100000" <<<"$BODY" \
+	|| fail "renewing a certificate with a renewal chain of 100002: $STATUS $BODY"
+pass "a renewal chain longer than the walk is refused (403 chain-revoked)"
 # asked again and again, such a refusal (after a valid proof) counts against the address as a failed proof
 # does: 429 without an audit row after five (before, every one was answered and audited in the owner's name)
 n0=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and object = '$OLD'")
@@ -979,6 +999,34 @@ call POST "/api/v1/approvals/$GA2/reject" "${ADMIN2[@]}" -d '{"reason": "old key
 [ "$STATUS" = 200 ] && [ "$(cert_rows "serial_hex = '$GN2' and status = 'failed' and der is null")" = 1 ] \
 	|| fail "rejecting the renewal of a revoked certificate: $STATUS $BODY"
 pass "a held renewal whose certificate was revoked meanwhile is not approved (409, row still held), and can be rejected"
+# a held renewal approved after a certificate further down its chain was revoked (the renewal of a renewal of a
+# stolen key) is not approved: 409 naming it (before: approved and signed; renewing asked for now was refused
+# 403 chain-revoked, an approval did not look); and schema 027 refuses it whoever releases the row
+csr gx ec:P-256 "DNS:gx.example.com"
+issue_req "$T/gx.csr" gated "${ALICE[@]}"
+[ "$STATUS" = 202 ] || fail "gx held: $STATUS $BODY"
+GX=$(json_field '["serial"]'); call POST "/api/v1/approvals/$(json_field '["approval"]')/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 200 ] || fail "approving gx: $STATUS $BODY"
+held_renewal "$GX" "$T/gx.key" gy
+GY=$HS; call POST "/api/v1/approvals/$HA/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 200 ] || fail "approving gy: $STATUS $BODY"
+held_renewal "$GY" "$T/gy.key" g3
+G3=$HS GA3=$HA
+pg_psql "$T/pg" owner -c "$(revoke_sql "$GX")" >/dev/null
+call POST "/api/v1/approvals/$GA3/approve" "${ADMIN2[@]}"
+[ "$STATUS" = 409 ] && grep -q "renews $GY, down whose renewal chain $GX was revoked (keyCompromise)" <<<"$BODY" \
+	|| fail "approving a renewal whose chain holds a revoked certificate: $STATUS $BODY"
+[ "$(cert_rows "serial_hex = '$G3' and status = 'held' and der is null")" = 1 ] || fail "the refused approval changed the row"
+if out=$(pg_psql "$T/pg" owner -c "begin;
+	update approvals set status = 'approved', decided_by = 'test-admin', decided_at = now() where id = $GA3;
+	insert into audit_log (actor, action, object, details) values ('test-admin', 'approval.approved', '$G3', '{\"approval\": \"$GA3\"}');
+	update certificates set status = 'pending' where serial_hex = '$G3'; commit" 2>&1); then
+	fail "the owner released a renewal whose chain holds a revoked certificate"
+fi
+grep -q "down its renewal chain, $GX, was revoked (keyCompromise)" <<<"$out" || fail "schema 027's refusal: $out"
+call POST "/api/v1/approvals/$GA3/reject" "${ADMIN2[@]}" -d '{"reason": "chain compromised"}'
+[ "$STATUS" = 200 ] || fail "rejecting the renewal: $STATUS $BODY"
+pass "a held renewal whose chain holds a certificate revoked since is not approved (409), nor released by the owner (schema 027)"
 
 # ---------------------------------------------------------------- renewal over mutual TLS (curl)
 TLSPORT=$((PORT + 2)) NAME=tls.example.com
