@@ -890,10 +890,17 @@ static enum auth_result auth_bearer(struct worker *w, const char *key, const cha
 	size_t kl = strlen(key);
 	time_t now = time(NULL);
 	struct ratelimit *rl = w->app->rl;
+	struct db_auth_state sh;
 	pthread_mutex_lock(&rl->mu);
 	bool limited = rl_limited(rl, "addr", peer, now);
 	pthread_mutex_unlock(&rl->mu);
 	if (limited)
+		return AUTH_LIMITED;
+	/* and the count every frontend keeps, as for a password (before, only this process's: five failures at
+	 * one frontend left a valid key, and five more guesses, to every other) */
+	if (authshare_check(w, "addr", NULL, peer, &sh))
+		return AUTH_ERROR;
+	if (sh.addr_limited)
 		return AUTH_LIMITED;
 	if (kl < 16 || kl > 256)
 		return auth_addr_failed(w, peer, now, "malformed API key");

@@ -35,6 +35,18 @@ for i in 4 5; do LU=nobody expect 401 "$BURL" 127.0.0.41 "guess b$i" "guess $i a
 LU=nobody expect 429 "$URL" 127.0.0.41 "guess a6" "a sixth guess from .41 at A"
 expect 429 "$BURL" 127.0.0.41 "$PW" "the right password from .41 at B, the address limited by failures at both"
 pass "an address's failures at two frontends are counted together: 429 at both after 5 (3 at one, 2 at the other)"
+# an API key as a password: five wrong keys at A, and a valid key from that address at B is 429 (before, B
+# looked at its own count only: the key worked there, and each frontend took five more guesses)
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name keyuser \
+	--role requester --password-file <(printf 'keyuser password 0001\n') > /dev/null || fail "create-account keyuser"
+AKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account keyuser --profile server)
+bearer() { curl -sS -o "$T/resp.json" -w '%{http_code}' --interface "$2" -H "Authorization: Bearer $3" "$1/api/v1/certificates/00"; }
+[ "$(bearer "$BURL" 127.0.0.43 "$AKEY")" = 404 ] || fail "the valid key from .43 at B: $(cat "$T/resp.json")"
+for i in 1 2 3 4 5; do
+	[ "$(bearer "$URL" 127.0.0.43 "wrong-key-$i-0123456789abcdef")" = 401 ] || fail "wrong key $i at A: $(cat "$T/resp.json")"
+done
+[ "$(bearer "$BURL" 127.0.0.43 "$AKEY")" = 429 ] || fail "the valid key from .43 at B after 5 wrong ones at A: $(cat "$T/resp.json")"
+pass "API keys: five wrong keys at one frontend, and a valid key from that address is 429 at the other too"
 
 # the account: it logs in from .42 through A; then guesses at it from five other addresses, at both
 expect 200 "$URL" 127.0.0.42 "$PW" "the right password from .42 at A"
