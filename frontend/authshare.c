@@ -16,24 +16,32 @@ struct authshare_tags {
 	uint8_t addr[DB_AUTH_TAG_LEN], acct[DB_AUTH_TAG_LEN], pair[DB_AUTH_TAG_LEN];
 };
 
-/* HMAC(intent key, domain 0 || u16 len || x || u16 len || y) into out. */
-static int authshare_tag(const struct app *a, const char *domain, const char *x, const char *y,
+/* HMAC(key, domain 0 || u16 len || x || u16 len || y) into out. */
+static int authshare_tag(const uint8_t key[INTENT_KEY_LEN], const char *domain, const char *x, const char *y,
 			 uint8_t out[DB_AUTH_TAG_LEN])
 {
 	const struct intent_part parts[] = { { x, strlen(x), 2 }, { y, strlen(y), 2 } };
-	return intent_hmac_parts(a->intent_key, domain, parts, 2, out);
+	return intent_hmac_parts(key, domain, parts, 2, out);
 }
 
-/* The tags of peer's count (kind), and of user's count and the (user, peer) pair if user is not NULL; and
- * the worker's connection. 0 or an error, logged as what. */
-static int authshare_prepare(struct worker *w, const char *what, const char *kind, const char *user,
+/* The tags under key of peer's count (kind), and of user's count and the (user, peer) pair if user is not
+ * NULL. */
+static int authshare_tags_of(const uint8_t key[INTENT_KEY_LEN], const char *kind, const char *user,
 			     const char *peer, struct authshare_tags *t)
 {
 	char group[PEERGROUP_MAX];
 	peergroup_of(peer, group);
-	int rc = authshare_tag(w->app, "hsmca-authlimit-v1", kind, group, t->addr);
-	if (!rc && user && !(rc = authshare_tag(w->app, "hsmca-authlimit-v1", "acct", user, t->acct)))
-		rc = authshare_tag(w->app, "hsmca-authknown-v1", user, group, t->pair);
+	int rc = authshare_tag(key, "hsmca-authlimit-v1", kind, group, t->addr);
+	if (!rc && user && !(rc = authshare_tag(key, "hsmca-authlimit-v1", "acct", user, t->acct)))
+		rc = authshare_tag(key, "hsmca-authknown-v1", user, group, t->pair);
+	return rc;
+}
+
+/* The tags (under the intent key) and the worker's connection. 0 or an error, logged as what. */
+static int authshare_prepare(struct worker *w, const char *what, const char *kind, const char *user,
+			     const char *peer, struct authshare_tags *t)
+{
+	int rc = authshare_tags_of(w->app->intent_key, kind, user, peer, t);
 	if (rc) {
 		log_event("error", "auth_limits_failed", "worker=%u what=%s why=\"cannot compute a tag (rc=%d)\"", w->id,
 			  what, rc);
@@ -62,13 +70,27 @@ static void authshare_prune_due(struct worker *w)
 int authshare_check(struct worker *w, const char *kind, const char *user, const char *peer, struct db_auth_state *out)
 {
 	struct authshare_tags t;
+	struct db_auth_state old;
 	memset(out, 0, sizeof(*out));
 	int rc = authshare_prepare(w, "auth_limits", kind, user, peer, &t);
-	if (rc)
+	if (rc || (rc = authshare_db_error(w, "auth_limits",
+					   db_auth_limited(w->db, t.addr, user ? t.acct : NULL, user ? t.pair : NULL,
+							   AUTH_FAIL_LIMIT, AUTH_FAIL_WINDOW, AUTH_KNOWN_SECONDS, out))))
 		return rc;
-	return authshare_db_error(w, "auth_limits",
-				  db_auth_limited(w->db, t.addr, user ? t.acct : NULL, user ? t.pair : NULL, AUTH_FAIL_LIMIT,
-						  AUTH_FAIL_WINDOW, AUTH_KNOWN_SECONDS, out));
+	if (!w->app->has_intent_key_accept)
+		return 0;
+	/* during an intent key's rotation the rows written under the accepted (old) key count too: the addresses
+	 * an account logged in from before the swap stay known (else guesses from anywhere locked an administrator
+	 * out even at its usual address), and a limit reached under the old key holds. New rows take the new key. */
+	if ((rc = authshare_tags_of(w->app->intent_key_accept, kind, user, peer, &t)) ||
+	    (rc = authshare_db_error(w, "auth_limits",
+				     db_auth_limited(w->db, t.addr, user ? t.acct : NULL, user ? t.pair : NULL,
+						     AUTH_FAIL_LIMIT, AUTH_FAIL_WINDOW, AUTH_KNOWN_SECONDS, &old))))
+		return rc;
+	out->addr_limited |= old.addr_limited;
+	out->acct_limited |= old.acct_limited;
+	out->pair_known |= old.pair_known;
+	return 0;
 }
 
 int authshare_reserve(struct worker *w, const char *user, const char *peer, bool *reserved)

@@ -157,3 +157,15 @@ owner "update auth_failures set last_at = last_at - interval '61 seconds'" > /de
 expect 200 "$URL" 127.0.0.41 "$PW" "the right password from .41 after a quiet minute"
 expect 200 "$URL" 127.0.0.57 "$PW" "the right password from a new address after a quiet minute"
 pass "a quiet minute (refused guesses not counted) clears the shared counts"
+
+# an intent key's rotation (the old key accepted): the rows written under the old key still count. Before, the
+# tags were checked under the new key alone: the addresses the account logged in from were forgotten, and
+# guesses from anywhere locked the administrator out at its usual address too (.42 logged in through A above)
+fe_stop_checked || fail "the frontend did not stop cleanly"; FE_PIDS=()
+mv "$T/intent.key" "$T/intent-old.key"
+( umask 077 && openssl rand -hex 32 > "$T/intent.key" )
+fe_start "intent_key_accept_file = $T/intent-old.key"
+for i in 1 2 3 4 5; do expect 401 "$URL" "127.0.0.6$i" "guess r$i" "guess $i at the account from .6$i after the rotation"; done
+expect 429 "$URL" 127.0.0.66 "$PW" "the right password from a new address, the account limited"
+expect 200 "$URL" 127.0.0.42 "$PW" "the right password from .42, known before the rotation"
+pass "during an intent key's rotation the addresses an account logged in from under the old key stay known"
