@@ -312,9 +312,9 @@ static int csr_key_ec(EVP_PKEY *k, char *err)
 	return 0;
 }
 
-/* Size 2048..4096 bits; public exponent odd, at least 3 and at most 2^256-1 (CA/B Forum Baseline Requirements
- * 6.1.6: the upper bound is a SHOULD there; here a must, since every signature check with the key, this CSR's
- * on the event loop included, costs a modular exponentiation as long as the exponent). */
+/* Size 2048..4096 bits; public exponent odd, at least 3 and below 2^31 (policy.h: what clients take; BR 6.1.6's
+ * bound is 2^256 - 1, and every signature check with the key, this CSR's on the event loop included, costs a
+ * modular exponentiation as long as the exponent). */
 static int csr_key_rsa(EVP_PKEY *k, char *err)
 {
 	BIGNUM *e = NULL;

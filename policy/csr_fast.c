@@ -118,7 +118,7 @@ static EC_KEY *csr_fast_ec(const CSR_FAST_SPKI *spki)
 	return k;
 }
 
-/* rsaEncryption with NULL parameters, 2048..4096 bits, public exponent odd, 3..2^256-1 (as csr.c). */
+/* rsaEncryption with NULL parameters, 2048..4096 bits, public exponent odd, 3..2^31-1 (as csr.c). */
 static RSA *csr_fast_rsa(const CSR_FAST_SPKI *spki)
 {
 	if (!csr_fast_params(spki->alg, V_ASN1_NULL))

@@ -13,7 +13,7 @@
 #define CSR_DER_DEPTH_MAX 32 /* nesting of constructed elements; a request needs about 10 */
 #define CSR_RSA_BITS_MIN 2048
 #define CSR_RSA_BITS_MAX 4096
-#define CSR_RSA_E_BITS_MAX POLICY_RSA_E_BITS_MAX /* public exponent at most 2^256 - 1 (BR 6.1.6) */
+#define CSR_RSA_E_BITS_MAX POLICY_RSA_E_BITS_MAX /* public exponent below 2^31 (policy.h) */
 
 /* Writes the reason into err (CSR_ERR_MAX; err may be NULL) and returns rc. */
 __attribute__((format(printf, 3, 4))) int csr_fail(char *err, int rc, const char *fmt, ...);

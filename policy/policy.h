@@ -18,7 +18,9 @@
 #define POLICY_OID_MAX 32
 #define POLICY_SERIAL_MAX_OCTETS 20
 #define POLICY_SERIAL_MIN_BITS 65 /* value >= 2^64: room for at least 64 random bits */
-#define POLICY_RSA_E_BITS_MAX 256 /* an RSA public exponent at most 2^256 - 1 (BR 6.1.6) */
+/* an RSA public exponent below 2^31: BR 6.1.6 allows up to 2^256 - 1, but Go's crypto/rsa refuses one above
+ * 2^31 - 1 (and x509 parsing past 2^63), BoringSSL past 33 bits, CryptoAPI past 32: a key clients refuse */
+#define POLICY_RSA_E_BITS_MAX 31
 
 /* Facts about a signing key, taken from its certificate. Plain data (no pointers). */
 struct policy_issuer {
@@ -139,7 +141,7 @@ const char *policy_spki_form(struct span spki);
 /* NULL if the SubjectPublicKeyInfo is in policy_spki_form's form (one walk for both: *form says which failed)
  * and of a key type hsmca certifies: EC P-256 or
  * P-384 with a point on the curve, RSA with a 2048-, 3072- or 4096-bit modulus and an odd exponent above 1
- * and below 2^256 (the frontend's profiles
+ * and below 2^31 (the frontend's profiles
  * take nothing else, the ceremony makes nothing else); else why not (a static string). The signer checks it
  * too, so a frontend that skipped its own check gets no RSA-1024, P-521 or Ed25519 key certified. */
 const char *policy_spki_type(struct span spki, bool *form);

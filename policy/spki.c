@@ -159,8 +159,8 @@ const char *policy_spki_type(struct span spki, bool *form)
 	case POLICY_KEY_RSA:
 		if (f.rsa_bits != 2048 && f.rsa_bits != 3072 && f.rsa_bits != 4096)
 			return "RSA keys are certified with 2048-, 3072- or 4096-bit moduli only";
-		if (f.rsa_e_bits > POLICY_RSA_E_BITS_MAX) /* as the CSR path refuses it: every verification slow */
-			return "an RSA public exponent must be below 2^256";
+		if (f.rsa_e_bits > POLICY_RSA_E_BITS_MAX) /* as the CSR path refuses it: clients refuse the key */
+			return "an RSA public exponent must be below 2^31";
 		return f.rsa_e_ok ? NULL : "an RSA public exponent must be odd and above 1";
 	default:
 		return "only EC P-256 and P-384 and RSA 2048, 3072 and 4096 keys are certified";

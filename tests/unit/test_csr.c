@@ -328,14 +328,17 @@ static void test_key_bounds(void)
 		{ 2048, 65537, 0, HSMCA_ERR_AUTH, "signature:" }, /* passed the key check */
 		{ 4096, 65537, 0, HSMCA_ERR_AUTH, "signature:" },
 		{ 2048, 3, 0, HSMCA_ERR_AUTH, "signature:" },
-		{ 2048, 0, 255, HSMCA_ERR_AUTH, "signature:" }, /* 2^255 + 1: the largest size allowed */
+		{ 2048, 0, 30, HSMCA_ERR_AUTH, "signature:" }, /* 2^30 + 1: the largest size allowed */
 		{ 2047, 65537, 0, HSMCA_ERR_POLICY, "key: RSA-2047 not accepted" },
 		{ 4097, 65537, 0, HSMCA_ERR_POLICY, "key: RSA-4097 not accepted" },
 		{ 8192, 65537, 0, HSMCA_ERR_POLICY, "key: RSA-8192 not accepted" },
 		{ 2048, 65536, 0, HSMCA_ERR_POLICY, "key: RSA public exponent" },
 		{ 2048, 1, 0, HSMCA_ERR_POLICY, "key: RSA public exponent" },
-		/* 2^256 + 1 and a 2000-bit exponent: each signature check would cost a long exponentiation (on
-		 * the event loop for a CSR); BR 6.1.6's range ends at 2^256 - 1 */
+		/* 2^31 + 1 (Go's crypto/rsa refuses it, BoringSSL past 33 bits: the certificate would be of no use
+		 * there; it was issued), 2^256 + 1 and a 2000-bit exponent (each signature check a long
+		 * exponentiation, on the event loop for a CSR) */
+		{ 2048, 0, 31, HSMCA_ERR_POLICY, "key: RSA public exponent" },
+		{ 2048, 0, 64, HSMCA_ERR_POLICY, "key: RSA public exponent" },
 		{ 2048, 0, 256, HSMCA_ERR_POLICY, "key: RSA public exponent" },
 		{ 3072, 0, 2000, HSMCA_ERR_POLICY, "key: RSA public exponent" },
 	};

@@ -1071,7 +1071,7 @@ static void test_cert_parser(void)
 	dbuf_free(&ext);
 
 	/* the subject key as the CSR path takes it, checked by the signer too (before, it checked the form alone):
-	 * a P-256 point off its curve (the good key's last byte changed), an RSA exponent of 2^256 or more */
+	 * a P-256 point off its curve (the good key's last byte changed), an RSA exponent of 2^31 or more */
 	struct tbs_cert kt;
 	CHECK(tbs_cert_parse(span_make(good.data, good.len), &kt, why));
 	uint8_t off[128];
@@ -1085,9 +1085,9 @@ static void test_cert_parser(void)
 	       "an off-curve P-256 point: rc %d why \"%s\"", rc, why);
 	dbuf_free(&bad);
 	/* SEQUENCE { SEQUENCE { rsaEncryption, NULL }, BIT STRING { SEQUENCE { n (2048 bits), e } } } */
-	for (int big = 0; big <= 1; big++) { /* e: 2^256 - 1 (accepted), then 2^256 + 1 */
+	for (int big = 0; big <= 1; big++) { /* e: 2^31 - 1 (accepted), then 2^31 + 1 */
 		struct dbuf key, rsa, bits, spki;
-		uint8_t n[257], e[33];
+		uint8_t n[257], e[5];
 		dbuf_init(&key);
 		dbuf_init(&rsa);
 		dbuf_init(&bits);
@@ -1096,13 +1096,12 @@ static void test_cert_parser(void)
 		memset(n + 1, 0xc5, 256);
 		memset(e, 0, sizeof(e));
 		if (!big) {
-			memset(e + 1, 0xff, 32); /* 00 ff..ff: positive */
+			memcpy(e, "\x7f\xff\xff\xff", 4); /* 2^31 - 1 */
 		} else {
-			e[0] = 0x01;
-			e[32] = 0x01;
+			memcpy(e, "\x00\x80\x00\x00\x01", 5); /* 2^31 + 1 */
 		}
 		dbuf_add_tlv(&key, DER_INTEGER, n, sizeof(n));
-		dbuf_add_tlv(&key, DER_INTEGER, e, sizeof(e));
+		dbuf_add_tlv(&key, DER_INTEGER, e, big ? 5 : 4);
 		dbuf_add_tlv(&rsa, DER_SEQUENCE, key.data, key.len);
 		dbuf_add_u8(&bits, 0);
 		dbuf_add(&bits, rsa.data, rsa.len);
@@ -1116,10 +1115,10 @@ static void test_cert_parser(void)
 		why[0] = '\0';
 		rc = policy_check_cert(&t, &fx.iss, &fx.prof, why);
 		if (!big) /* the same key with an exponent below the bound passes the key check */
-			CHECKF(!strstr(why, "key:"), "an RSA exponent of 256 bits: rc %d why \"%s\"", rc, why);
+			CHECKF(!strstr(why, "key:"), "an RSA exponent of 31 bits: rc %d why \"%s\"", rc, why);
 		else
-			CHECKF(rc == HSMCA_ERR_POLICY && strstr(why, "key: an RSA public exponent must be below 2^256"),
-			       "an RSA exponent of 257 bits: rc %d why \"%s\"", rc, why);
+			CHECKF(rc == HSMCA_ERR_POLICY && strstr(why, "key: an RSA public exponent must be below 2^31"),
+			       "an RSA exponent of 32 bits: rc %d why \"%s\"", rc, why);
 		dbuf_free(&bad);
 		dbuf_free(&key);
 		dbuf_free(&rsa);
