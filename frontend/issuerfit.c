@@ -244,6 +244,22 @@ int issuerfit_check_profile(const struct issuerfit *f, const struct profile *p, 
 {
 	char ca[FIT_CA_NAME_MAX];
 	int rc;
+	/* every CA's pathLenConstraint, not only the issuer's (app.c): the non-self-issued CAs below it in the
+	 * chain, the CA a CA profile issues and the path_length it gives that one must all fit (RFC 5280 4.2.1.9;
+	 * OpenSSL and Go refuse a path longer than any CA on it allows) */
+	long below = 0; /* non-self-issued CAs among cas[0..i-1] */
+	for (size_t i = 0; i < f->n; i++) {
+		long len = X509_get_pathlen(f->cas[i]), need = below + (p->ca ? 1 + (long)p->path_length : 0);
+		if (len >= 0 && need > len) {
+			snprintf(err, CONF_ERR_MAX, "profile %s: %s %s has pathLenConstraint %ld, and %ld CA certificate%s "
+				 "would follow it in the paths of what this profile issues: they would not verify", p->name,
+				 i ? "a CA above its issuer," : "its issuer", fit_ca_name(f, i, ca), len, need,
+				 need == 1 ? "" : "s");
+			return HSMCA_ERR_CONFIG;
+		}
+		if (X509_NAME_cmp(X509_get_subject_name(f->cas[i]), X509_get_issuer_name(f->cas[i])) != 0)
+			below++;
+	}
 	for (size_t i = 0; i < f->n; i++) {
 		const char *bad = f->nc[i] ? fit_nc_unusable(f->nc[i]) : NULL;
 		if (bad) {

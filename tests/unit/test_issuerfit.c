@@ -38,6 +38,8 @@ static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 
 /* A certificate for key named CN=cn, signed by issuer_key (issuer NULL: self-signed), a CA if ca; extensions
  * nc (nameConstraints), eku and san as OpenSSL's config syntax, each NULL for none. */
+static int next_pathlen = -1; /* the next CA certificate's pathLenConstraint (-1: none) */
+
 static X509 *cert_new(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, bool ca, const char *nc,
 		      const char *eku, const char *san)
 {
@@ -54,7 +56,11 @@ static X509 *cert_new(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *iss
 		exit(1);
 	}
 	X509_NAME_free(n);
-	add_ext(x, issuer, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	char bc[48] = "critical,CA:TRUE";
+	if (next_pathlen >= 0)
+		snprintf(bc, sizeof(bc), "critical,CA:TRUE,pathlen:%d", next_pathlen);
+	add_ext(x, issuer, NID_basic_constraints, ca ? bc : "critical,CA:FALSE");
+	next_pathlen = -1;
 	add_ext(x, issuer, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
 	add_ext(x, issuer, NID_subject_key_identifier, "hash");
 	if (nc)
@@ -434,8 +440,42 @@ static void test_push_errors(void)
 	EVP_PKEY_free(k);
 }
 
+/* Every CA's pathLenConstraint along the chain, not only the issuer's: root R (pathLen 1) over I (none) */
+static void test_path_length(void)
+{
+	char err[CONF_ERR_MAX];
+	EVP_PKEY *rk = key_new(), *ik = key_new();
+	next_pathlen = 1;
+	X509 *r = cert_new("pl-root", rk, NULL, NULL, true, NULL, NULL, NULL);
+	X509 *i = cert_new("pl-int", ik, r, rk, true, NULL, NULL, NULL);
+	struct issuerfit f = fit_of(i, r);
+	struct profile leaf = prof("dns_suffixes = .example.com"), ca = leaf;
+	ca.ca = true;
+	ca.path_length = 0;
+	CHECKF(issuerfit_check_profile(&f, &leaf, err) == 0, "a leaf under I: %s", err);
+	/* a CA under I would be the second CA below R (before: taken, and its certificates failed to verify) */
+	CHECK(issuerfit_check_profile(&f, &ca, err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "a CA above its issuer, /CN=pl-root has pathLenConstraint 1, and 2 CA certificates"), "%s", err);
+	issuerfit_clear(&f);
+	X509_free(r);
+	X509_free(i);
+	/* R with pathLen 0: I itself is one too many, so a leaf under I is refused as well */
+	next_pathlen = 0;
+	r = cert_new("pl-root0", rk, NULL, NULL, true, NULL, NULL, NULL);
+	i = cert_new("pl-int0", ik, r, rk, true, NULL, NULL, NULL);
+	f = fit_of(i, r);
+	CHECK(issuerfit_check_profile(&f, &leaf, err) == HSMCA_ERR_CONFIG);
+	CHECKF(strstr(err, "pathLenConstraint 0, and 1 CA certificate would follow"), "%s", err);
+	issuerfit_clear(&f);
+	X509_free(r);
+	X509_free(i);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(ik);
+}
+
 int main(void)
 {
+	test_path_length();
 	test_push_errors();
 	test_profile_names();
 	test_profile_ekus();
