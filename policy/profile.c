@@ -55,6 +55,11 @@ static int prof_dns(struct profile *p, const char *t, unsigned line, char *err)
 		return CERR("line %u: DNS suffix %s: no trailing dot or empty label (names are matched without the root's "
 			    "dot; such a suffix would match nothing, and \".\" in a CA's name constraints reads as \"any "
 			    "name\" to some clients)", line, t);
+	/* an IPv4 address is no domain: as a CA profile's URI name constraint Go refuses the whole certificate
+	 * ("cannot be IP address"), and DNS names under it are not names (IP addresses go in ip_ranges) */
+	struct in_addr v4;
+	if (inet_pton(AF_INET, t[0] == '.' ? t + 1 : t, &v4) == 1)
+		return CERR("line %u: DNS suffix %s is an IPv4 address (give addresses as ip_ranges)", line, t);
 	/* lower case, as names are compared (without regard to case) and as a CA profile's suffixes become its
 	 * certificates' nameConstraints: GnuTLS compares those bases byte for byte, so ".Example.com" there made
 	 * every leaf below the sub-CA (lower case, as requests must be under constraints) fail its check */

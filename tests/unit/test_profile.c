@@ -203,6 +203,9 @@ static void test_refused(void)
 		{ "IPv4-mapped range", ca, 8, "ip_ranges = ::ffff:10.0.0.0/104",
 		  "line 8: IP range ::ffff:10.0.0.0/104 is IPv4-mapped (::ffff:a.b.c.d): give the IPv4 range" },
 		{ "DNS suffix with an underscore", leaf, 5, "dns_suffixes = .my_host.example.com", "letters, digits, hyphens and dots only" },
+		/* an address as a suffix: a CA profile's URI constraint with it made Go refuse the CA certificate */
+		{ "DNS suffix an IPv4 address", ca, 7, "dns_suffixes = 10.20.30.40", "line 7: DNS suffix 10.20.30.40 is an IPv4 address" },
+		{ "DNS suffix a dotted IPv4 address", leaf, 5, "dns_suffixes = .10.20.30.40", "line 5: DNS suffix .10.20.30.40 is an IPv4 address" },
 		{ "ca not a boolean", ca, 4, "ca = maybe", "line 4: bad value for ca" },
 		/* every profile names its CRL and OCSP URLs, http:// or https://, printable ASCII without spaces */
 		{ "leaf without crl_url", leaf, 11, "# none", "profile server needs crl_url and ocsp_url" },
