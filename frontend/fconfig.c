@@ -1,6 +1,7 @@
 #include "fconfig.h"
 
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -208,8 +209,10 @@ static bool fconfig_has_password(const char *conninfo)
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL), *o;
 	bool found = false;
 	for (o = opts; o && o->keyword; o++)
-		if (!strcmp(o->keyword, "password") && o->val && o->val[0])
+		if (!strcmp(o->keyword, "password") && o->val && o->val[0]) {
 			found = true;
+			OPENSSL_cleanse(o->val, strlen(o->val)); /* libpq's copy (its parse buffers it frees unwiped) */
+		}
 	PQconninfoFree(opts);
 	return found;
 }

@@ -525,11 +525,13 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
 void issue_fail_unrenewable(struct worker *w, const char *actor, const char *serial, const char *renews, char *why)
 {
 	char reason[ISSUE_WHY_MAX];
-	snprintf(reason, sizeof(reason), "renews %s, which was revoked while this renewal was signed", renews);
+	/* (022: that certificate; 027: one down its renewal chain, revoked but as superseded) */
+	snprintf(reason, sizeof(reason), "renews %s, which or a certificate down whose renewal chain was revoked while "
+		 "this renewal was signed", renews);
 	if (issue_commit_result(w, actor, serial, NULL, reason))
 		log_event("error", "commit_failed", "serial=%s state=failed", serial);
-	snprintf(why, ISSUE_WHY_MAX, "the certificate being renewed was revoked while the renewal was signed; "
-		 "certificate %s is not issued", serial);
+	snprintf(why, ISSUE_WHY_MAX, "the certificate being renewed, or one down its renewal chain, was revoked while "
+		 "the renewal was signed; certificate %s is not issued", serial);
 }
 
 bool issue_role_may_request(enum db_role role)
@@ -951,11 +953,19 @@ static int issue_recover_claimed(void *vctx, struct db *db, const struct db_inte
 	/* only an intent this appliance's frontend wrote is signed: anything else is failed, never sent */
 	rc = issue_intent_verify(ctx->w, in->serial_hex, in->issuer, in->tbs, in->tbs_len, in->macs, NULL, why,
 				 sizeof why);
+	char gone[DB_SERIAL_HEX_MAX] = "", gone_why[DB_NAME_MAX] = "";
 	if (rc == 0 && in->renews && (!in->renewed_status || strcmp(in->renewed_status, "issued") != 0)) {
 		/* a renewal whose certificate was revoked after its intent was committed (a signer outage kept it
 		 * pending): not signed over a revocation */
 		snprintf(why, sizeof why, "renews %s, which is %s now", in->renews,
 			 in->renewed_status ? in->renewed_status : "gone");
+		rc = HSMCA_ERR_POLICY;
+	} else if (rc == 0 && in->renews && (rc = db_cert_chain_revoked(db, in->renews, gone, gone_why)) == 0 &&
+		   gone[0]) {
+		/* nor over one further down its chain (schema 027 would refuse its issued state: before, the row
+		 * stayed pending, signed again at every pass, and three such rows ended every pass) */
+		snprintf(why, sizeof why, "renews %s, down whose renewal chain %s was revoked (%s)", in->renews, gone,
+			 gone_why);
 		rc = HSMCA_ERR_POLICY;
 	} else if (rc == 0 && unrecorded_take(in->serial_hex, in->tbs, in->tbs_len, &der)) {
 		/* signed by this process before, its issued state not committed: that certificate, not a second one */

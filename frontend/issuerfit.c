@@ -244,10 +244,11 @@ int issuerfit_check_profile(const struct issuerfit *f, const struct profile *p, 
 {
 	char ca[FIT_CA_NAME_MAX];
 	int rc;
-	/* every CA's pathLenConstraint, not only the issuer's (app.c): the non-self-issued CAs below it in the
-	 * chain, the CA a CA profile issues and the path_length it gives that one must all fit (RFC 5280 4.2.1.9;
-	 * OpenSSL and Go refuse a path longer than any CA on it allows) */
-	long below = 0; /* non-self-issued CAs among cas[0..i-1] */
+	/* every CA's pathLenConstraint, not only the issuer's (app.c): the CAs below it in the chain, the CA a CA
+	 * profile issues and the path_length it gives that one must all fit (RFC 5280 4.2.1.9; OpenSSL and Go
+	 * refuse a path longer than any CA on it allows). Self-issued CAs count too: RFC 5280 leaves them out,
+	 * Go does not. */
+	long below = 0; /* CAs among cas[0..i-1] */
 	for (size_t i = 0; i < f->n; i++) {
 		long len = X509_get_pathlen(f->cas[i]), need = below + (p->ca ? 1 + (long)p->path_length : 0);
 		if (len >= 0 && need > len) {
@@ -257,8 +258,7 @@ int issuerfit_check_profile(const struct issuerfit *f, const struct profile *p, 
 				 need == 1 ? "" : "s");
 			return HSMCA_ERR_CONFIG;
 		}
-		if (X509_NAME_cmp(X509_get_subject_name(f->cas[i]), X509_get_issuer_name(f->cas[i])) != 0)
-			below++;
+		below++;
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		const char *bad = f->nc[i] ? fit_nc_unusable(f->nc[i]) : NULL;

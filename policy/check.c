@@ -231,6 +231,40 @@ static bool pol_nc_ip_within(const struct span *v, const struct policy_iprange *
 	return true;
 }
 
+/* An excluded subtree in the form the permitted side takes: a dNSName, rfc822Name or URI of printable ASCII
+ * without spaces, an iPAddress of 8 or 32 bytes with a contiguous mask, or a well-formed directoryName (Go
+ * refuses a certificate with another; a verifier that drops a nameConstraints it cannot read would take the
+ * CA for an unconstrained one). */
+static bool pol_nc_excluded_form(const struct tbs_subtree *st)
+{
+	switch (st->tag) {
+	case DER_CONTEXT | 1:
+	case DER_CONTEXT | 2:
+	case DER_CONTEXT | 6:
+		for (size_t i = 0; i < st->value.len; i++)
+			if (st->value.data[i] <= 0x20 || st->value.data[i] >= 0x7f)
+				return false;
+		return true;
+	case DER_CONTEXT | 7: {
+		size_t n = st->value.len / 2;
+		bool ones = true;
+		if (st->value.len != 2 * 4 && st->value.len != 2 * 16)
+			return false;
+		for (size_t i = 0; i < 8 * n; i++) {
+			bool bit = st->value.data[n + i / 8] & (0x80 >> (i % 8));
+			if (bit && !ones)
+				return false;
+			ones = ones && bit;
+		}
+		return true;
+	}
+	case DER_CONTEXT | DER_CONSTRUCTED | 4:
+		return policy_dn_well_formed(st->value);
+	default:
+		return false;
+	}
+}
+
 /* An excluded subtree that is every address of one family: address and mask all zero. */
 static bool pol_nc_all_ip(const struct tbs_subtree *st, size_t n)
 {
@@ -304,13 +338,7 @@ static int pol_check_nc(const struct tbs_cert *t, const struct policy_profile *p
 	if (p->ca_dn_len && !dn)
 		return REFUSE("name-constraints: directory names must have a permitted subtree (ca_permitted_dn)");
 	for (size_t i = 0; i < nc.n_excluded; i++) {
-		/* the kinds and forms of the permitted side: OpenSSL and Go refuse a certificate with another, but a
-		 * verifier that drops a nameConstraints it cannot read would take the CA for an unconstrained one */
-		const struct tbs_subtree *st = &nc.excluded[i];
-		bool form = st->tag == (DER_CONTEXT | 1) || st->tag == (DER_CONTEXT | 2) || st->tag == (DER_CONTEXT | 6) ||
-			    (st->tag == (DER_CONTEXT | 7) && (st->value.len == 2 * 4 || st->value.len == 2 * 16)) ||
-			    (st->tag == (DER_CONTEXT | DER_CONSTRUCTED | 4) && policy_dn_well_formed(st->value));
-		if (!form)
+		if (!pol_nc_excluded_form(&nc.excluded[i]))
 			return REFUSE("name-constraints: excluded subtree %zu is not a DNS name, email, URI, IP range or "
 				      "directory name in its DER form", i);
 		no_v4 = no_v4 || pol_nc_all_ip(&nc.excluded[i], 4);

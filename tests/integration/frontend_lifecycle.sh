@@ -786,11 +786,53 @@ pg_psql "$T/pg" owner -c "DROP TRIGGER test_revoke_renewed ON certificates; DROP
 [ "$STATUS" = 403 ] && grep -q '"not-renewable"' <<<"$BODY" && grep -q 'revoked while the renewal was signed' <<<"$BODY" \
 	|| fail "a renewal of a certificate revoked while it was signed: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$RV'")" = revoked ] || fail "the test's trigger did not revoke $RV"
-[ "$(cert_rows "renews_serial = '$RV' and status = 'failed' and failure_reason = 'renews $RV, which was revoked while this renewal was signed' and der is null")" = 1 ] \
+[ "$(cert_rows "renews_serial = '$RV' and status = 'failed' and failure_reason = 'renews $RV, which or a certificate down whose renewal chain was revoked while this renewal was signed' and der is null")" = 1 ] \
 	|| fail "the renewal's row: $(pg_psql "$T/pg" owner -c "select status, failure_reason from certificates where renews_serial = '$RV'")"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log a join certificates c on a.object = c.serial_hex where c.renews_serial = '$RV' and a.action = 'certificate.failed'")" = 1 ] \
 	|| fail "the renewal's failure is not audited"
 pass "a renewal whose certificate is revoked while it is signed is not issued (403 not-renewable, the row failed with the reason, audited)"
+# the same one link further down the chain (schema 027): A renewed into B, and A revoked (keyCompromise) while
+# B's renewal is signed: not issued (before, 022 looked at B alone)
+chain_pair() { # NAME: an issued certificate NAME-a (server profile) renewed into NAME-b; sets CA_ (a) and CB_ (b)
+	csr "$1-a" ec:P-256 "DNS:$1.example.com"
+	issue_req "$T/$1-a.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "issue $1-a: $STATUS $BODY"
+	CA_=$(json_field '["serial"]')
+	csr "$1-b" ec:P-256 "DNS:$1.example.com"
+	challenge "$CA_"; CH=$(json_field '["challenge"]')
+	renew_body "$T/$1-b.csr" "$CA_" "$CH" "$(renew_sig "$T/$1-a.key" "$CH" "$T/$1-b.csr")"
+	call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+	[ "$STATUS" = 201 ] || fail "renew $1-a: $STATUS $BODY"
+	CB_=$(json_field '["serial"]')
+	csr "$1-c" ec:P-256 "DNS:$1.example.com"
+	challenge "$CB_"; CH=$(json_field '["challenge"]')
+	renew_body "$T/$1-c.csr" "$CB_" "$CH" "$(renew_sig "$T/$1-b.key" "$CH" "$T/$1-c.csr")"
+}
+chain_pair rvc
+pg_psql "$T/pg" owner -c "CREATE FUNCTION test_revoke_chain() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = public, pg_temp AS \$\$ BEGIN
+	$(revoke_sql "$CA_");
+	RETURN NULL; END \$\$;
+CREATE TRIGGER test_revoke_chain AFTER INSERT ON certificates FOR EACH ROW
+	WHEN (NEW.renews_serial = '$CB_') EXECUTE FUNCTION test_revoke_chain()" >/dev/null || fail "the test's revoking trigger"
+call POST /api/v1/certificates/renew --interface 127.0.0.16 --data-binary @"$T/renew.json"
+pg_psql "$T/pg" owner -c "DROP TRIGGER test_revoke_chain ON certificates; DROP FUNCTION test_revoke_chain()" >/dev/null
+[ "$STATUS" = 403 ] && grep -q '"not-renewable"' <<<"$BODY" || fail "a renewal whose chain was revoked while it was signed: $STATUS $BODY"
+[ "$(cert_rows "renews_serial = '$CB_' and status = 'failed' and der is null")" = 1 ] \
+	|| fail "the renewal's row: $(pg_psql "$T/pg" owner -c "select status, failure_reason from certificates where renews_serial = '$CB_'")"
+# and the recovery pass: the renewal left pending by a signer outage, A revoked meanwhile, is failed with the
+# reason when the signer is back (before: signed at every pass, its issued state refused by 027, pending for ever)
+chain_pair rvr
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
+[ "$STATUS" = 503 ] || fail "a renewal with the signer down: $STATUS $BODY"
+RVR=$(json_field '["error"]["message"]' | awk '{ print $2 }')
+pg_psql "$T/pg" owner -c "$(revoke_sql "$CA_")" >/dev/null
+signer_start
+signer_unseal alice bob carol
+for _ in $(seq 100); do [ "$(cert_rows "serial_hex = '$RVR' and status = 'pending'")" = 0 ] && break; sleep 0.1; done
+[ "$(cert_rows "serial_hex = '$RVR' and status = 'failed' and der is null and failure_reason like '%down whose renewal chain $CA_ was revoked (keyCompromise)%'")" = 1 ] \
+	|| fail "the pending renewal after recovery: $(pg_psql "$T/pg" owner -c "select status, failure_reason from certificates where serial_hex = '$RVR'")"
+pass "a renewal whose chain is revoked while it is signed, or while it waits for the recovery pass, is not issued (schema 027), the row failed with the reason"
 
 # a held renewal (its profile needs approval) whose certificate is revoked before the approval is refused by
 # the approval (schema 013: held -> pending checks the renewed row), and nothing is signed
@@ -841,7 +883,7 @@ pg_psql "$T/pg" owner -c "DROP TRIGGER test_revoke_released ON certificates; DRO
 [ "$STATUS" = 403 ] && grep -q '"not-renewable"' <<<"$BODY" && grep -q 'revoked while the renewal was signed' <<<"$BODY" \
 	|| fail "approving a renewal whose certificate is revoked while it is signed: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$GOLD2'")" = revoked ] || fail "the test's trigger did not revoke $GOLD2"
-[ "$(cert_rows "serial_hex = '$GNEW2' and status = 'failed' and failure_reason = 'renews $GOLD2, which was revoked while this renewal was signed' and der is null")" = 1 ] \
+[ "$(cert_rows "serial_hex = '$GNEW2' and status = 'failed' and failure_reason = 'renews $GOLD2, which or a certificate down whose renewal chain was revoked while this renewal was signed' and der is null")" = 1 ] \
 	|| fail "the approved renewal's row: $(pg_psql "$T/pg" owner -c "select status, failure_reason from certificates where serial_hex = '$GNEW2'")"
 pass "an approved renewal whose certificate is revoked while it is signed is not issued (403 not-renewable, the row failed with the reason)"
 

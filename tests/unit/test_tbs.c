@@ -435,6 +435,11 @@ static void test_cert_ca_pinned(void)
 					      "permitted;URI:.team.example.com,permitted;dirName:dn_team,"
 					      "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::,excluded;RID:1.2.3.4",
 		  "name-constraints:", "excluded subtree 1 is not" },
+		{ "an excluded IP range with a mask not contiguous", "critical,permitted;DNS:.team.example.com,"
+								     "permitted;email:.team.example.com,permitted;URI:.team.example.com,"
+								     "permitted;dirName:dn_team,permitted;IP:10.20.0.0/255.255.0.0,"
+								     "excluded;IP:::/::,excluded;IP:10.20.0.0/255.255.0.255",
+		  "name-constraints:", "excluded subtree 1 is not" },
 		{ "an excluded DNS name and email", "critical,permitted;DNS:.team.example.com,permitted;email:.team.example.com,"
 						    "permitted;URI:.team.example.com,permitted;dirName:dn_team,"
 						    "permitted;IP:10.20.0.0/255.255.0.0,excluded;IP:::/::,"
