@@ -1,5 +1,7 @@
-/* db_migrate: applies schema_dir/NNN_name.sql in numeric order, each in its own transaction together with
- * its schema_version row (version, file name, SHA-256 of the file). Already-applied files are checked against
+/* db_migrate: applies schema_dir/NNN_name.sql in numeric order, each with its schema_version row (version,
+ * file name, SHA-256 of the file), all of a run's in one transaction: a migration that fails leaves the
+ * database at the version it had (each in its own transaction, one failing after others left the database at a
+ * version no frontend runs: the old one refuses a newer schema, the new one an older). Already-applied files are checked against
  * their recorded SHA-256 (a migration is never edited after it was applied). Concurrent runs serialise on an
  * advisory lock. The scripts are trusted files of the release and run through PQexec (several statements):
  * the one place without parameters. */
@@ -172,6 +174,7 @@ out:
 	return rc;
 }
 
+/* Inside the run's transaction (db_mig_run). */
 static int db_mig_apply(struct db *db, const struct db_mig *m, const char *sql, const char *hex)
 {
 	struct db_params p = {0};
@@ -179,8 +182,6 @@ static int db_mig_apply(struct db *db, const struct db_mig *m, const char *sql, 
 	char version[16];
 	int rc;
 
-	if ((rc = db_begin(db)))
-		goto out;
 	r = PQexec(db->conn, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
 		rc = db_error_from(db, r, m->name);
@@ -191,13 +192,8 @@ static int db_mig_apply(struct db *db, const struct db_mig *m, const char *sql, 
 	db_params_text(&p, version);
 	db_params_text(&p, m->name);
 	db_params_text(&p, hex);
-	if ((rc = db_exec_cmd(db, "INSERT INTO schema_version (version, name, sha256) VALUES ($1::integer, $2, $3)",
-			      &p)) ||
-	    (rc = db_commit(db)))
-		goto out;
+	rc = db_exec_cmd(db, "INSERT INTO schema_version (version, name, sha256) VALUES ($1::integer, $2, $3)", &p);
 out:
-	if (rc)
-		db_rollback(db);
 	PQclear(r);
 	return rc;
 }
@@ -234,18 +230,31 @@ static int db_mig_run(struct db *db, const char *dir, const struct db_mig *migs,
 
 	if ((rc = db_version_current(db, &current)) || (current > 0 && (rc = db_mig_check_known(db, migs, n))))
 		return rc;
+	bool open = false; /* the run's transaction, begun at the first migration to apply */
 	for (int i = 0; i < n; i++) {
 		if ((rc = db_mig_read(dir, migs[i].name, &sql, hex, db->err)))
 			goto out;
-		rc = migs[i].version <= current ? db_mig_check_applied(db, &migs[i], hex)
-						: db_mig_apply(db, &migs[i], sql, hex);
+		if (migs[i].version > current && !open && !(rc = db_begin(db)))
+			open = true;
+		if (!rc)
+			rc = migs[i].version <= current ? db_mig_check_applied(db, &migs[i], hex)
+							: db_mig_apply(db, &migs[i], sql, hex);
 		free(sql);
 		sql = NULL;
 		if (rc)
 			goto out;
 	}
+	if (open && (rc = db_commit(db)))
+		goto out;
+	open = false;
 	*out_version = current > n ? current : n;
 out:
+	if (rc && open) {
+		db_rollback(db);
+		size_t l = strlen(db->err);
+		snprintf(db->err + l, DB_ERR_MAX - l, "; nothing of this run applied: the database is at version %d still",
+			 current);
+	}
 	free(sql);
 	return rc;
 }

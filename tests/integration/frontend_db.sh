@@ -71,6 +71,25 @@ grep -q "this build knows 1\.\.$((10#$next - 1)) .*nothing applied" <<<"$out" ||
 [ "$(owner_sql "SELECT count(*) FROM schema_version WHERE version = $((10#$next))")" = 0 ] \
 	&& [ "$(owner_sql "SELECT to_regclass('newer_than_this_build') IS NULL")" = t ] || fail "the newer migration was applied"
 pass "a schema dir with migrations newer than this build is refused before anything is applied"
+# one run's migrations are applied together or not at all: a database at 24 whose 026 fails (a function in
+# public with no settings) stays at 24 (before: 025 was committed on its own, and the database was left at 25,
+# which neither the old frontend nor the new one runs)
+owner_sql "CREATE DATABASE hsmca_upgrade" >/dev/null
+UPG=$(sed 's/dbname=[^ ]*/dbname=hsmca_upgrade/' <<<"$OWNER")
+mkdir "$T/upto24" && for f in "$SCHEMA"/0*.sql; do n=$(basename "$f"); [ "${n%%_*}" -le 024 ] && cp "$f" "$T/upto24/"; done
+"$HSMCA_BUILD/frontend/hsmca-frontend" migrate --conninfo "$UPG" --schema "$T/upto24" > "$T/upg.log" 2>&1 || fail "migrating to 24: $(cat "$T/upg.log")"
+"$PG_BIN/psql" -X -qAt "$UPG" -c "CREATE FUNCTION public.planted() RETURNS int LANGUAGE sql AS 'SELECT 1'" >/dev/null
+if "$HSMCA_BUILD/frontend/hsmca-frontend" migrate --conninfo "$UPG" --schema "$SCHEMA" > "$T/upg.log" 2>&1; then
+	fail "026 applied with a function in public without settings"
+fi
+grep -q "nothing of this run applied: the database is at version 24 still" "$T/upg.log" || fail "the failed run's message: $(cat "$T/upg.log")"
+[ "$("$PG_BIN/psql" -X -qAt "$UPG" -c "SELECT max(version) FROM schema_version")" = 24 ] \
+	|| fail "a failed run left the database at $("$PG_BIN/psql" -X -qAt "$UPG" -c "SELECT max(version) FROM schema_version")"
+"$PG_BIN/psql" -X -qAt "$UPG" -c "DROP FUNCTION public.planted()" >/dev/null
+"$HSMCA_BUILD/frontend/hsmca-frontend" migrate --conninfo "$UPG" --schema "$SCHEMA" > "$T/upg.log" 2>&1 || fail "the upgrade after the fix: $(cat "$T/upg.log")"
+[ "$("$PG_BIN/psql" -X -qAt "$UPG" -c "SELECT max(version) FROM schema_version")" = "$("$DBT" known "$SCHEMA" | awk '{print $7}')" ] || fail "the upgrade's version"
+owner_sql "DROP DATABASE hsmca_upgrade" >/dev/null
+pass "a run of migrations that fails applies none of them (the database keeps its version), and applies all once fixed"
 out=$("$DBT" open "$FRONT" 2>&1) || fail "open: $out"
 grep -qx "synchronous_commit on" <<<"$out" || fail "the session's synchronous_commit: $out"
 grep -q 'event=db_synchronous_commit was=off now=on' <<<"$out" || fail "synchronous_commit = off not logged: $out"
