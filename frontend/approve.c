@@ -410,6 +410,18 @@ static void approve_serve(struct worker *w, struct job *j, struct db_account *ac
 		char *end = NULL;
 		long long id = strtoll(segs[0], &end, 10);
 		int rc = (!end || *end || id <= 0) ? HSMCA_ERR_NOTFOUND : db_approval_get(w->db, id, &a);
+		if (!rc && acct->key_profile[0]) {
+			/* an API key bound to a profile reads that profile's approvals only, as it reads that
+			 * profile's certificates only (certget.c): others' look the same as unknown ones */
+			struct db_cert_row c;
+			int crc = db_cert_get(w->db, a.object, &c);
+			if (crc == 0) {
+				bool other = strcmp(c.profile, acct->key_profile) != 0;
+				db_cert_row_free(&c);
+				crc = other ? HSMCA_ERR_NOTFOUND : 0;
+			}
+			rc = crc == HSMCA_ERR_PARSE ? HSMCA_ERR_NOTFOUND : crc;
+		}
 		if (rc)
 			return job_error(j, rc == HSMCA_ERR_NOTFOUND ? 404 : 503,
 					 rc == HSMCA_ERR_NOTFOUND ? "not-found" : "unavailable",
@@ -422,7 +434,7 @@ static void approve_serve(struct worker *w, struct job *j, struct db_account *ac
 	bool all = approve_query_all(j->path), more = false;
 	approve_reply_start(j, 200);
 	JSON_LIT(&j->resp, "{\"approvals\": [");
-	if (db_approval_each(w->db, !all, APPROVE_LIST_MAX, &more, approve_list_one, &j->resp))
+	if (db_approval_each(w->db, !all, acct->key_profile, APPROVE_LIST_MAX, &more, approve_list_one, &j->resp))
 		return job_error(j, 503, "unavailable", "the database is unavailable");
 	/* the newest APPROVE_LIST_MAX: "truncated" says older ones were left out (they were, silently) */
 	if (more)

@@ -38,8 +38,16 @@ int db_cert_insert_held(struct db *db, const struct db_cert *c, const char *deta
 
 static const char *const db_approval_cols[] = { "id", "action", "object", "requested_by", "status", "decided_by",
 						 "created", "expires", "decided", "expired" };
+/* An object longer than struct db_approval holds (no serial is: a row the database role wrote, any text) reads as
+ * "": it failed the whole list before (503 for every reader), and cut it could name a real serial. So does a
+ * decided_by the role wrote too long (the frontend writes account names, under 64 bytes). */
+#define DB_APPROVAL_OBJECT_MAX 64
+_Static_assert(sizeof(((struct db_approval *)0)->object) == DB_APPROVAL_OBJECT_MAX + 1, "the SQL's bound");
+_Static_assert(sizeof(((struct db_approval *)0)->decided_by) == 64, "the SQL's bound on decided_by");
 #define DB_APPROVAL_SELECT                                                                                      \
-	"SELECT id::text AS id, action, object, requested_by, status, coalesce(decided_by, '') AS decided_by, " \
+	"SELECT id::text AS id, action, CASE WHEN octet_length(object) <= 64 THEN object ELSE '' END AS object, " \
+	"requested_by, status, CASE WHEN octet_length(coalesce(decided_by, '')) < 64 THEN coalesce(decided_by, '') " \
+	"ELSE '(too long)' END AS decided_by, "                                                              \
 	"extract(epoch FROM created_at)::bigint::text AS created, "                                          \
 	"extract(epoch FROM expires_at)::bigint::text AS expires, "                                          \
 	"coalesce(extract(epoch FROM decided_at)::bigint, 0)::text AS decided, "                             \
@@ -88,7 +96,7 @@ out:
 	return rc;
 }
 
-int db_approval_each(struct db *db, bool pending_only, unsigned limit, bool *more,
+int db_approval_each(struct db *db, bool pending_only, const char *profile, unsigned limit, bool *more,
 		     int (*fn)(void *ctx, const struct db_approval *a), void *ctx)
 {
 	char lim[16];
@@ -100,7 +108,10 @@ int db_approval_each(struct db *db, bool pending_only, unsigned limit, bool *mor
 	snprintf(lim, sizeof lim, "%u", limit + 1); /* one more: whether the list was cut */
 	db_params_text(&p, pending_only ? "true" : "false");
 	db_params_text(&p, lim);
-	rc = db_exec(db, DB_APPROVAL_SELECT "WHERE (NOT $1::boolean OR status = 'pending') ORDER BY id DESC LIMIT $2::int",
+	db_params_text(&p, profile ? profile : "");
+	rc = db_exec(db, DB_APPROVAL_SELECT "WHERE (NOT $1::boolean OR status = 'pending') AND ($3 = '' OR EXISTS "
+		     "(SELECT 1 FROM certificates c WHERE c.serial_hex = approvals.object AND c.profile = $3)) "
+		     "ORDER BY id DESC LIMIT $2::int",
 		     &p, DB_FMT_TEXT, &r);
 	if (rc || (rc = db_columns(db, r, db_approval_cols, cols, 10)))
 		goto out;

@@ -66,9 +66,9 @@ struct db_approval {
 };
 
 int db_approval_get(struct db *db, int64_t id, struct db_approval *out) HSMCA_WUR;
-/* Calls fn for each approval (pending ones only if pending_only), newest first, at most limit rows; *more: there
- * were more than limit. */
-int db_approval_each(struct db *db, bool pending_only, unsigned limit, bool *more,
+/* Calls fn for each approval (pending ones only if pending_only; with profile not "", only those of a certificate
+ * of that profile), newest first, at most limit rows; *more: there were more than limit. */
+int db_approval_each(struct db *db, bool pending_only, const char *profile, unsigned limit, bool *more,
 		     int (*fn)(void *ctx, const struct db_approval *a), void *ctx) HSMCA_WUR;
 /* Inside the current transaction: decides a pending, unexpired approval of a held certificate.
  * approve: approvals -> approved and the certificate held -> pending (to be signed) with its release MAC under

@@ -1223,6 +1223,19 @@ issue_req "$T/op.csr" operator -H "Authorization: Bearer $OPKEY"
 call POST /api/v1/accounts/ops-admin/apikeys -d '{}' "${ADMIN[@]}"
 [ "$STATUS" = 201 ] || fail "API key for ops-admin: $STATUS $BODY"
 ADMKEY=$(json_field '["key"]')
+# an administrator's API key bound to a profile reads that profile's approvals only, as it reads that profile's
+# certificates only (before: every approval, of every profile); an unbound one reads them all
+call POST /api/v1/accounts/ops-admin/apikeys -d '{"profile": "server"}' "${ADMIN[@]}"
+[ "$STATUS" = 201 ] || fail "an API key for ops-admin bound to server: $STATUS $BODY"
+SRVKEY=$(json_field '["key"]')
+call GET "/api/v1/approvals?all=1" -H "Authorization: Bearer $ADMKEY"
+[ "$STATUS" = 200 ] && grepq "\"serial\": \"$HELD\"" <<<"$BODY" || fail "the unbound key's approvals: $STATUS $(head -c 300 <<<"$BODY")"
+call GET "/api/v1/approvals?all=1" -H "Authorization: Bearer $SRVKEY"
+[ "$STATUS" = 200 ] && ! grepq "\"serial\": \"$HELD\"" <<<"$BODY" || fail "the server key listed a gated approval: $STATUS $(head -c 300 <<<"$BODY")"
+call GET "/api/v1/approvals/$AID" -H "Authorization: Bearer $SRVKEY"
+[ "$STATUS" = 404 ] || fail "the server key read a gated approval: $STATUS $BODY"
+call GET "/api/v1/approvals/$AID" -H "Authorization: Bearer $ADMKEY"
+[ "$STATUS" = 200 ] || fail "the unbound key read the gated approval: $STATUS $BODY"
 csr mk ec:P-256 "DNS:mk.ops.example.com"
 issue_req "$T/mk.csr" svc-ops -H "Authorization: Bearer $ADMKEY"
 [ "$STATUS" = 201 ] || fail "svc-ops with an API key: $STATUS $BODY"
