@@ -178,8 +178,8 @@ static int db_approval_renewed_ok(struct db *db, const char *serial)
 		rc = db_fail(db, HSMCA_ERR_POLICY, "certificate %s renews %s, which is %s now: reject it", serial,
 			     PQgetvalue(r, 0, cols[0]), PQgetvalue(r, 0, cols[1]));
 	} else if (PQntuples(r) == 1) {
-		/* and nothing down its chain revoked since (but as superseded), as a renewal asked for now is
-		 * refused (renew.c): before, one approved after such a revocation was signed */
+		/* and nothing down its chain revoked since (but as superseded), as renew.c refuses a renewal
+		 * requested after such a revocation: before, one approved after it was signed */
 		char gone[DB_SERIAL_HEX_MAX], reason[DB_NAME_MAX];
 		if (!(rc = db_cert_chain_revoked(db, PQgetvalue(r, 0, cols[0]), gone, reason)) && gone[0])
 			rc = db_fail(db, HSMCA_ERR_POLICY, "certificate %s renews %s, down whose renewal chain %s was "

@@ -772,17 +772,21 @@ pass "a forged row marked revoked is refused as not genuine too (403, nothing au
 csr old ec:P-256 "DNS:rv.example.com"
 issue_req "$T/old.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "issue rv: $STATUS $BODY"
 RV=$(json_field '["serial"]')
-pg_psql "$T/pg" owner -c "CREATE FUNCTION test_revoke_renewed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+renew_revoking() { # RENEWED REVOKED: POSTs $T/renew.json (a renewal of RENEWED) while a trigger of the test
+	# revokes REVOKED in the renewal's intent transaction, so before its signed result is written
+	pg_psql "$T/pg" owner -c "CREATE FUNCTION test_revoke_renewed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 	SET search_path = public, pg_temp AS \$\$ BEGIN
-	$(revoke_sql "$RV");
+	$(revoke_sql "$2");
 	RETURN NULL; END \$\$;
 CREATE TRIGGER test_revoke_renewed AFTER INSERT ON certificates FOR EACH ROW
-	WHEN (NEW.renews_serial = '$RV') EXECUTE FUNCTION test_revoke_renewed()" >/dev/null || fail "the test's revoking trigger"
+	WHEN (NEW.renews_serial = '$1') EXECUTE FUNCTION test_revoke_renewed()" >/dev/null || fail "the test's revoking trigger"
+	call POST /api/v1/certificates/renew --interface 127.0.0.16 --data-binary @"$T/renew.json"
+	pg_psql "$T/pg" owner -c "DROP TRIGGER test_revoke_renewed ON certificates; DROP FUNCTION test_revoke_renewed()" >/dev/null
+}
 csr new ec:P-256 "DNS:rv.example.com"
 challenge "$RV"; CH=$(json_field '["challenge"]')
 renew_body "$T/new.csr" "$RV" "$CH" "$(renew_sig "$T/old.key" "$CH")"
-call POST /api/v1/certificates/renew --interface 127.0.0.16 --data-binary @"$T/renew.json"
-pg_psql "$T/pg" owner -c "DROP TRIGGER test_revoke_renewed ON certificates; DROP FUNCTION test_revoke_renewed()" >/dev/null
+renew_revoking "$RV" "$RV"
 [ "$STATUS" = 403 ] && grep -q '"not-renewable"' <<<"$BODY" && grep -q 'revoked while the renewal was signed' <<<"$BODY" \
 	|| fail "a renewal of a certificate revoked while it was signed: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$RV'")" = revoked ] || fail "the test's trigger did not revoke $RV"
@@ -808,14 +812,7 @@ chain_pair() { # NAME: an issued certificate NAME-a (server profile) renewed int
 	renew_body "$T/$1-c.csr" "$CB_" "$CH" "$(renew_sig "$T/$1-b.key" "$CH" "$T/$1-c.csr")"
 }
 chain_pair rvc
-pg_psql "$T/pg" owner -c "CREATE FUNCTION test_revoke_chain() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-	SET search_path = public, pg_temp AS \$\$ BEGIN
-	$(revoke_sql "$CA_");
-	RETURN NULL; END \$\$;
-CREATE TRIGGER test_revoke_chain AFTER INSERT ON certificates FOR EACH ROW
-	WHEN (NEW.renews_serial = '$CB_') EXECUTE FUNCTION test_revoke_chain()" >/dev/null || fail "the test's revoking trigger"
-call POST /api/v1/certificates/renew --interface 127.0.0.16 --data-binary @"$T/renew.json"
-pg_psql "$T/pg" owner -c "DROP TRIGGER test_revoke_chain ON certificates; DROP FUNCTION test_revoke_chain()" >/dev/null
+renew_revoking "$CB_" "$CA_"
 [ "$STATUS" = 403 ] && grep -q '"not-renewable"' <<<"$BODY" || fail "a renewal whose chain was revoked while it was signed: $STATUS $BODY"
 [ "$(cert_rows "renews_serial = '$CB_' and status = 'failed' and der is null")" = 1 ] \
 	|| fail "the renewal's row: $(pg_psql "$T/pg" owner -c "select status, failure_reason from certificates where renews_serial = '$CB_'")"
@@ -1042,7 +1039,7 @@ call POST "/api/v1/approvals/$GA2/reject" "${ADMIN2[@]}" -d '{"reason": "old key
 	|| fail "rejecting the renewal of a revoked certificate: $STATUS $BODY"
 pass "a held renewal whose certificate was revoked meanwhile is not approved (409, row still held), and can be rejected"
 # a held renewal approved after a certificate further down its chain was revoked (the renewal of a renewal of a
-# stolen key) is not approved: 409 naming it (before: approved and signed; renewing asked for now was refused
+# stolen key) is not approved: 409 naming it (before: approved and signed; a renewal requested then was refused
 # 403 chain-revoked, an approval did not look); and schema 027 refuses it whoever releases the row
 csr gx ec:P-256 "DNS:gx.example.com"
 issue_req "$T/gx.csr" gated "${ALICE[@]}"
