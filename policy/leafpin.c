@@ -163,6 +163,9 @@ int policy_check_leaf_names(const struct tbs_cert *t, const struct policy_profil
 	for (; span_len(&sans) > 0; i++) {
 		if (!der_get_any(&sans, &tag, &v, NULL))
 			return REFUSE("leaf-names: the subjectAltName is malformed");
+		if (tag == 0x82 && v.len > 0 && v.data[0] == '*' && !p->leaf_wildcard)
+			return REFUSE("leaf-names: subjectAltName %zu is a wildcard, which the key's leaf pin refuses "
+				      "(leaf_wildcard = no)", i);
 		if (!leaf_name_within(tag, &v, p))
 			return REFUSE("leaf-names: subjectAltName %zu is outside the key's leaf pin (leaf_permitted)", i);
 	}

@@ -6,7 +6,8 @@
 #define PW_F_CA 0x02
 #define PW_F_CA_PINNED 0x04
 #define PW_F_LEAF_PINNED 0x08
-#define PW_F_ALL 0x0f
+#define PW_F_LEAF_WILDCARD 0x10
+#define PW_F_ALL 0x1f
 #define PW_PATHLEN_MAX 16      /* signer/config.c: max_pathlen */
 #define PW_VALIDITY_MAX 9125   /* signer/config.c: max_validity_days */
 #define PW_KU_ALL 0x01ff       /* TBS_KU_DIGITAL_SIGNATURE .. TBS_KU_DECIPHER_ONLY */
@@ -46,7 +47,7 @@ static bool pw_pin_bounded(const struct policy_profile *p)
 		  p->n_ca_ip <= POLICY_NC_MAX && p->n_leaf_dns <= POLICY_NC_MAX && p->n_leaf_ip <= POLICY_NC_MAX;
 	for (size_t i = 0; ok && i < p->n_eku; i++)
 		ok = p->eku_len[i] <= POLICY_OID_MAX;
-	return ok && (!p->crl_url[0] || policy_url_ok(p->crl_url)) && (!p->ocsp_url[0] || policy_url_ok(p->ocsp_url));
+	return ok && (p->leaf_pinned || !p->leaf_wildcard) && (!p->crl_url[0] || policy_url_ok(p->crl_url)) && (!p->ocsp_url[0] || policy_url_ok(p->ocsp_url));
 }
 
 /* A URL pin: u8 length (0: none) + the URL (policy_url_ok). */
@@ -74,7 +75,8 @@ void pinwire_pin_encode(struct dbuf *out, const struct policy_profile *p)
 		return;
 	}
 	dbuf_add_u8(out, (uint8_t)((p->allow_cert ? PW_F_CERT : 0) | (p->allow_ca ? PW_F_CA : 0) |
-				   (p->ca_pinned ? PW_F_CA_PINNED : 0) | (p->leaf_pinned ? PW_F_LEAF_PINNED : 0)));
+				   (p->ca_pinned ? PW_F_CA_PINNED : 0) | (p->leaf_pinned ? PW_F_LEAF_PINNED : 0) |
+				   (p->leaf_wildcard ? PW_F_LEAF_WILDCARD : 0)));
 	dbuf_add_u8(out, (uint8_t)p->max_pathlen);
 	dbuf_add_u32(out, p->max_validity_days);
 	dbuf_add_u16(out, p->ku_allowed);
@@ -172,6 +174,7 @@ static bool pw_pin_parse(struct span in, struct policy_profile *p)
 	p->allow_ca = flags & PW_F_CA;
 	p->ca_pinned = flags & PW_F_CA_PINNED;
 	p->leaf_pinned = flags & PW_F_LEAF_PINNED;
+	p->leaf_wildcard = flags & PW_F_LEAF_WILDCARD;
 	p->max_pathlen = pathlen;
 	p->max_validity_days = days;
 	for (p->n_eku = 0; p->n_eku < n_eku; p->n_eku++) {
@@ -192,7 +195,7 @@ static bool pw_pin_parse(struct span in, struct policy_profile *p)
 	/* names only under their flag, as the signer's config has them */
 	if (!p->ca_pinned && (p->n_ca_dns || p->n_ca_ip || p->ca_dn_len))
 		return false;
-	return p->leaf_pinned || (!p->n_leaf_dns && !p->n_leaf_ip);
+	return p->leaf_pinned || (!p->n_leaf_dns && !p->n_leaf_ip && !p->leaf_wildcard);
 }
 
 /* The token's serial as the record carries it: a label's characters (frame_label_ok), at most PINWIRE_SERIAL_MAX */

@@ -54,7 +54,8 @@ struct pinwire_hello {
  * shorter than POLICY_NC_NAME_MAX, lowercase letters, digits, '-' and '.', not "." nor ending in '.', no "..". */
 bool pinwire_dns_ok(const char *s, size_t len);
 
-/* Appends the certificate part of pin to out (a count or length past its bound fails out: dbuf.failed): flags (allow_cert, allow_ca, ca_pinned, leaf_pinned), max_pathlen,
+/* Appends the certificate part of pin to out (a count or length past its bound fails out: dbuf.failed): flags (allow_cert, allow_ca, ca_pinned, leaf_pinned,
+ * leaf_wildcard), max_pathlen,
  * max_validity_days, ku_allowed, the EKU OIDs, ca_dn, then the ca and leaf names and ranges (PROTOCOL.md). */
 void pinwire_pin_encode(struct dbuf *out, const struct policy_profile *pin);
 /* A HELLO reply body: pinwire_hello_start (version FRAME_VERSION, n_keys), then pinwire_hello_add_key for each

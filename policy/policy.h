@@ -76,8 +76,10 @@ struct policy_profile {
 	 * and the domain of each rfc822Name, within a leaf_dns entry (as ca_dns: ".d" the names below d, "d" d and
 	 * those below it), each iPAddress inside a leaf_ip range and none IPv4-mapped, no URI; its subject empty
 	 * or one CN that is one of those names (policy_check_leaf_names). With allow_ca, ca_pinned within it
-	 * (signer/config.c): a CA it signs names nothing wider below it. */
+	 * (signer/config.c): a CA it signs names nothing wider below it. A wildcard dNSName ("*.d") only with
+	 * leaf_wildcard (the config's leaf_wildcard = yes; never without leaf_pinned). */
 	bool leaf_pinned;
+	bool leaf_wildcard;
 	size_t n_leaf_dns, n_leaf_ip;
 	char leaf_dns[POLICY_NC_MAX][POLICY_NC_NAME_MAX];
 	struct policy_iprange leaf_ip[POLICY_NC_MAX];

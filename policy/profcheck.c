@@ -119,6 +119,9 @@ unsigned profcheck_run(const struct profcheck_key *keys, size_t n_keys, const st
 		}
 		const struct policy_profile *pin = k->pin;
 		bad += pc_usage(p, k, out);
+		if (pin->leaf_pinned && p->allow_wildcard && !pin->leaf_wildcard)
+			bad++, fprintf(out, "error: profile %s: allow_wildcard = yes, but key %s's leaf pin refuses "
+				       "wildcards (leaf_wildcard = no)\n", p->name, k->name);
 		if (pin->leaf_pinned)
 			bad += pc_names(p, pin->leaf_dns, pin->n_leaf_dns, pin->leaf_ip, pin->n_leaf_ip, k->name,
 					"leaf_permitted", out);

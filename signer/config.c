@@ -26,7 +26,7 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 					     "max_pathlen", "key_usage", "eku", "max_validity_days", "max_crl_days",
 					     "ocsp_delegated", "ca_permitted", "unseal_timeout_seconds",
 					     "pin_verifier", "max_ocsp_days", "module_dirs", "ca_permitted_dn",
-					     "leaf_permitted", "crl_url", "ocsp_url" };
+					     "leaf_permitted", "crl_url", "ocsp_url", "leaf_wildcard" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i], key)) {
 			if (*seen & (1u << i))
@@ -195,7 +195,9 @@ static int sgn_conf_key(struct sgn_key_conf *k, const char *key, const char *v, 
 		struct sgn_conf_names t = { "leaf_permitted", &p->n_leaf_dns, &p->n_leaf_ip, p->leaf_dns, p->leaf_ip };
 		p->leaf_pinned = true;
 		return sgn_conf_list(v, line, err, sgn_conf_nc, &t);
-	} else if (!strcmp(key, "ca_permitted_dn")) {
+	} else if (!strcmp(key, "leaf_wildcard"))
+		ok = conf_value_bool(v, &p->leaf_wildcard);
+	else if (!strcmp(key, "ca_permitted_dn")) {
 		char why[POLICY_DN_WHY_MAX];
 		if (policy_dn_parse(v, p->ca_dn, sizeof(p->ca_dn), &p->ca_dn_len, why))
 			return CERR("line %u: ca_permitted_dn: %s", line, why);
@@ -420,6 +422,8 @@ static int sgn_config_validate(const char *path, struct sgn_config *out, char *e
 			return CERR("%s: key %s: ca_permitted needs ca = yes and at least one DNS: entry", path, k->name);
 		if (k->profile.leaf_pinned && (!k->profile.allow_cert || k->profile.n_leaf_dns + k->profile.n_leaf_ip == 0))
 			return CERR("%s: key %s: leaf_permitted needs operations = cert and at least one entry", path, k->name);
+		if (k->profile.leaf_wildcard && !k->profile.leaf_pinned)
+			return CERR("%s: key %s: leaf_wildcard is part of leaf_permitted's pin", path, k->name);
 		if (k->profile.leaf_pinned && k->profile.allow_ca && !k->profile.ca_pinned)
 			return CERR("%s: key %s: leaf_permitted with ca = yes needs ca_permitted (a CA it signed could "
 				    "name anything below it)", path, k->name);

@@ -361,6 +361,19 @@ static void test_sgn_config(void)
 	CHECK(!p->leaf_ip[0].v6 && p->leaf_ip[0].prefix == 8 && p->leaf_ip[0].addr[0] == 10);
 	CHECK(p->leaf_ip[1].v6 && p->leaf_ip[1].prefix == 8 && p->leaf_ip[1].addr[0] == 0xfd && p->leaf_ip[1].addr[15] == 0);
 	CHECK(!c.keys[1].profile.leaf_pinned);
+	/* leaf_wildcard: no by default; yes only beside leaf_permitted */
+	CHECK(!p->leaf_wildcard);
+	char wild[256];
+	snprintf(wild, sizeof(wild), "%sleaf_wildcard = yes\n", pin7);
+	rc = load_edit(leaf7, wild, &c, err);
+	CHECKF(rc == 0 && c.keys[0].profile.leaf_wildcard && !c.keys[1].profile.leaf_wildcard, "leaf_wildcard: %d %s",
+	       rc, err);
+	rc = load_edit(leaf7, "max_crl_days = 7\nleaf_wildcard = yes\n", &c, err);
+	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, "key issuing: leaf_wildcard is part of leaf_permitted's pin"),
+	       "leaf_wildcard alone: %d %s", rc, err);
+	snprintf(wild, sizeof(wild), "%sleaf_wildcard = maybe\n", pin7);
+	rc = load_edit(leaf7, wild, &c, err);
+	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, "bad value for leaf_wildcard"), "leaf_wildcard maybe: %d %s", rc, err);
 	rc = load_edit("max_crl_days = 366\n", "max_crl_days = 366\nleaf_permitted = ,\n", &c, err);
 	CHECKF(rc == HSMCA_ERR_CONFIG && strstr(err, "an empty item in a list"), "no entry: %d %s", rc, err);
 	/* an issuing key may not pin OCSPSigning: a certificate with it answers OCSP for all of the key's */

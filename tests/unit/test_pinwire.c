@@ -45,7 +45,7 @@ static bool pw_same(const struct policy_profile *a, const struct policy_profile 
 		  a->max_validity_days == b->max_validity_days && a->ku_allowed == b->ku_allowed &&
 		  a->n_eku == b->n_eku && a->ca_pinned == b->ca_pinned && a->ca_dn_len == b->ca_dn_len &&
 		  !memcmp(a->ca_dn, b->ca_dn, a->ca_dn_len) && a->n_ca_dns == b->n_ca_dns && a->n_ca_ip == b->n_ca_ip &&
-		  a->leaf_pinned == b->leaf_pinned && a->n_leaf_dns == b->n_leaf_dns && a->n_leaf_ip == b->n_leaf_ip;
+		  a->leaf_pinned == b->leaf_pinned && a->leaf_wildcard == b->leaf_wildcard && a->n_leaf_dns == b->n_leaf_dns && a->n_leaf_ip == b->n_leaf_ip;
 	for (size_t i = 0; ok && i < a->n_eku; i++)
 		ok = a->eku_len[i] == b->eku_len[i] && !memcmp(a->eku[i], b->eku[i], a->eku_len[i]);
 	for (size_t i = 0; ok && i < a->n_ca_dns; i++)
@@ -244,11 +244,24 @@ static void test_refusals(void)
 		CHECKF(!pinwire_hello_parse(span_make(b.data, b.len), &pw_h), "edit %zu", i);
 		b.data[edits[i].at] = keep;
 	}
+	b.data[flags_at] |= 0x20;
+	CHECK(!pinwire_hello_parse(span_make(b.data, b.len), &pw_h));
+	b.data[flags_at] &= (uint8_t)~0x20;
+	CHECK(pinwire_hello_parse(span_make(b.data, b.len), &pw_h) && !pw_h.k[0].pin.leaf_wildcard);
+	b.data[flags_at] |= 0x10; /* leaf_wildcard, under leaf_pinned */
+	CHECK(pinwire_hello_parse(span_make(b.data, b.len), &pw_h) && pw_h.k[0].pin.leaf_wildcard);
+	dbuf_free(&b);
+	/* leaf_wildcard without leaf_pinned: not even written, and refused when read */
+	p = base, p.leaf_pinned = false, p.n_leaf_dns = p.n_leaf_ip = 0;
+	CHECK(pw_one(&p, "k", 1, &b) && b.data[flags_at] == 0x07);
 	b.data[flags_at] |= 0x10;
 	CHECK(!pinwire_hello_parse(span_make(b.data, b.len), &pw_h));
-	b.data[flags_at] &= (uint8_t)~0x10;
-	CHECK(pinwire_hello_parse(span_make(b.data, b.len), &pw_h));
 	dbuf_free(&b);
+	p.leaf_wildcard = true;
+	CHECK(!pw_one(&p, "k", 1, &b) && b.failed);
+	dbuf_free(&b);
+	p = base, p.leaf_wildcard = true;
+	CHECK(pw_try(&p));
 	/* the same label twice */
 	dbuf_init(&b);
 	pinwire_hello_start(&b, 2);
@@ -276,7 +289,7 @@ static void test_profcheck_over_wire(void)
 		"[profile web]\nissuer = int\nissuer_cert = /dev/null\nkey_types = p256\nmax_sans = 2\n"
 		"crl_url = http://ca.example.com/int.crl\nocsp_url = http://ca.example.com/ocsp\naccounts = alice\n"
 		"max_validity_days = 90\nkey_usage = digitalSignature\neku = serverAuth\n"
-		"dns_suffixes = .example.com, .example.org\nip_ranges = 10.1.0.0/16, fd01::/16, 2001:db8::/32\n"
+		"allow_wildcard = yes\ndns_suffixes = .example.com, .example.org\nip_ranges = 10.1.0.0/16, fd01::/16, 2001:db8::/32\n"
 		"[profile code]\nissuer = plain\nissuer_cert = /dev/null\nkey_types = p256\nmax_sans = 1\n"
 		"crl_url = http://ca.example.com/int.crl\nocsp_url = http://ca.example.com/ocsp\naccounts = alice\n"
 		"max_validity_days = 31\nkey_usage = digitalSignature\neku = codeSigning\ndns_suffixes = .example.net\n"
@@ -299,14 +312,25 @@ static void test_profcheck_over_wire(void)
 	unsigned ua = 0, ub = 0;
 	unsigned na = pw_check(from_conf, pw_conf.n_keys, &ps, a, sizeof(a), &ua);
 	unsigned nb = pw_check(from_wire, pw_h.n, &ps, b, sizeof(b), &ub);
-	CHECKF(na == 4 && nb == na && !strcmp(a, b), "conf %u:\n%s\nwire %u:\n%s", na, a, nb, b);
-	/* four mismatches, of three profiles (web has two): the frontend's gauge counts profiles */
+	CHECKF(na == 5 && nb == na && !strcmp(a, b), "conf %u:\n%s\nwire %u:\n%s", na, a, nb, b);
+	/* five mismatches, of three profiles (web has three): the frontend's gauge counts profiles */
 	CHECKF(ua == 3 && ub == 3, "unfit profiles: conf %u, wire %u", ua, ub);
 	CHECKF(strstr(b, "profile web: DNS suffix .example.org reaches past leaf_permitted of key int") &&
 		       strstr(b, "profile web: IP range 2001:db8::/32 reaches past leaf_permitted of key int") &&
 		       strstr(b, "profile code: max_validity_days 31 above key plain's 30") &&
-		       strstr(b, "profile gone: issuer nokey is the label of no key of this signer"),
+		       strstr(b, "profile gone: issuer nokey is the label of no key of this signer") &&
+		       strstr(b, "profile web: allow_wildcard = yes, but key int's leaf pin refuses wildcards "
+				 "(leaf_wildcard = no)"),
 	       "%s", b);
+	dbuf_free(&reply);
+	/* with leaf_wildcard = yes on the key, the wildcard profile fits (its other mismatches stay) */
+	pw_conf.keys[0].profile.leaf_wildcard = true;
+	pw_build(&reply, &pw_conf);
+	CHECK(pinwire_hello_parse(span_make(reply.data, reply.len), &pw_h) && pw_h.k[0].pin.leaf_wildcard);
+	from_wire[0].pin = &pw_h.k[0].pin;
+	nb = pw_check(from_wire, pw_h.n, &ps, b, sizeof(b), &ub);
+	CHECKF(nb == 4 && ub == 3 && !strstr(b, "allow_wildcard"), "wire %u:\n%s", nb, b);
+	pw_conf.keys[0].profile.leaf_wildcard = false;
 	dbuf_free(&reply);
 	profiles_wipe(&ps);
 }

@@ -591,7 +591,7 @@ static void test_cert_leaf_pinned(void)
 		const char *what, *san, *rule, *sub;
 	} sans[] = {
 		{ "leaf pin: every kind inside",
-		  "DNS:www.example.test,DNS:example.org,DNS:a.b.example.org,DNS:*.x.example.test,IP:10.1.2.3,"
+		  "DNS:www.example.test,DNS:example.org,DNS:a.b.example.org,IP:10.1.2.3,"
 		  "IP:fd00::1,email:bob@mail.example.test,email:ann@example.org",
 		  NULL, NULL },
 		{ "leaf pin: a DNS name outside", "DNS:www.example.test,DNS:evil.test", "leaf-names:",
@@ -615,6 +615,23 @@ static void test_cert_leaf_pinned(void)
 		o.san = sans[i].san;
 		cert_case(sans[i].what, &o, &p, sans[i].rule, sans[i].sub);
 	}
+	/* a wildcard only with leaf_wildcard: without, "*.x.example.test" is refused though .example.test holds
+	 * x.example.test's every name */
+	struct policy_profile wild = p;
+	wild.leaf_wildcard = true;
+	o = base;
+	o.san = "DNS:www.example.test,DNS:*.x.example.test";
+	cert_case("leaf pin: a wildcard without leaf_wildcard", &o, &p, "leaf-names:",
+		  "subjectAltName 1 is a wildcard, which the key's leaf pin refuses (leaf_wildcard = no)");
+	cert_case("leaf pin: a wildcard with leaf_wildcard", &o, &wild, NULL, NULL);
+	o.san = "DNS:www.example.test,DNS:*.evil.test";
+	cert_case("leaf pin: a wildcard outside, with leaf_wildcard", &o, &wild, "leaf-names:",
+		  "subjectAltName 1 is outside");
+	o.san = "DNS:*.x.example.test";
+	o.subject_cn = "*.x.example.test";
+	cert_case("leaf pin: a wildcard CN and name without leaf_wildcard", &o, &p, "leaf-names:",
+		  "subjectAltName 0 is a wildcard");
+	cert_case("leaf pin: a wildcard CN and name with leaf_wildcard", &o, &wild, NULL, NULL);
 	o = base;
 	o.san = NULL;
 	cert_case("leaf pin: no subjectAltName", &o, &p, "leaf-names:", "needs a subjectAltName");
@@ -658,7 +675,7 @@ static void test_cert_leaf_pinned(void)
 	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
 		snprintf(san, sizeof(san), "DNS:www.example.test,%s", odd[i]);
 		o.san = san;
-		cert_case(odd[i], &o, &p, "leaf-names:", "subjectAltName 1");
+		cert_case(odd[i], &o, &wild, "leaf-names:", "subjectAltName 1 is outside");
 	}
 	/* a subject of more than one attribute */
 	o = base;
