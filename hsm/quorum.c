@@ -159,7 +159,7 @@ int quorum_login(struct quorum *q, struct p11_module *m, CK_SESSION_HANDLE s, co
 	if (rc) {
 		CK_RV rv = p11_last_rv();
 		snprintf(err, QUORUM_ERR_MAX, "token refused the reconstructed PIN: %s", p11_rv_name(rv));
-		rc = rv == CKR_PIN_INCORRECT ? HSMCA_ERR_AUTH : HSMCA_ERR_P11;
+		rc = HSMCA_ERR_P11; /* the token's verdict (p11_last_rv): told apart from a verifier mismatch */
 	}
 out:
 	secmem_free(pin, SEAL_SHARE_MAX);

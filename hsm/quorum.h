@@ -41,7 +41,8 @@ void quorum_pin_verifier(const uint8_t split_id[SEAL_SPLIT_ID_LEN], const uint8_
 			 uint8_t out[QUORUM_VERIFIER_LEN]);
 /* Reconstructs the PIN (into locked memory), checks it against verifier (QUORUM_VERIFIER_LEN bytes, or NULL:
  * none recorded), logs in on s, wipes the PIN. Fewer than m shares: HSMCA_ERR_QUORUM. Verifier mismatch
- * (no C_Login) or token rejects the PIN: HSMCA_ERR_AUTH. */
+ * (no C_Login): HSMCA_ERR_AUTH. C_Login failed: HSMCA_ERR_P11, p11_last_rv() the token's reason (with a
+ * verifier, CKR_PIN_INCORRECT means the verifier is stale: the same shares would cost another attempt). */
 int quorum_login(struct quorum *q, struct p11_module *m, CK_SESSION_HANDLE s, const uint8_t *verifier,
 		 char *err) HSMCA_WUR;
 /* Reconstructs the PIN into out (SEAL_SHARE_MAX bytes, caller's locked memory); for re-splitting. */

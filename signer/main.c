@@ -156,7 +156,10 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("sandbox", "cannot load the sealed phase's seccomp filter");
 	if (usock_listen(conf.control_socket, SGN_SOCKET_MODE_OWNER, (gid_t)-1, &ctl_fd))
 		return sgn_fail("control_socket", conf.control_socket);
-	if (sgn_unseal_run(&st, ctl_fd))
+	int urc = sgn_unseal_run(&st, ctl_fd);
+	if (urc == HSMCA_ERR_P11)
+		return 3; /* the token failed at the quorum's login (hsm_lost, logged): as a lost token unsealed */
+	if (urc)
 		return sgn_fail("unseal", "control socket failed");
 	close(ctl_fd);
 	unlink(conf.control_socket);

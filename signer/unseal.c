@@ -24,6 +24,10 @@ struct sgn_unseal {
 	struct quorum q;
 	bool done;
 	long long last_share; /* monotonic seconds of the last accepted share */
+	/* set when the token refused the PIN the quorum rebuilt and pin_verifier matched: any quorum of this
+	 * split rebuilds that PIN again, and each C_Login with it is one more failure the token counts (a real
+	 * HSM locks after a few). No share is taken after it; a restart with the right pin_verifier ends it. */
+	char stopped[QUORUM_ERR_MAX + 256];
 };
 
 static long long sgn_unseal_now(void)
@@ -69,7 +73,9 @@ static void sgn_unseal_reply(int fd, uint32_t id, int ok, const char *text)
 
 static void sgn_unseal_status(struct sgn_unseal *u, char *text, size_t len)
 {
-	if (u->q.count == 0)
+	if (u->stopped[0])
+		snprintf(text, len, "sealed: %s", u->stopped);
+	else if (u->q.count == 0)
 		snprintf(text, len, "sealed: no shares presented");
 	else
 		snprintf(text, len, "sealed: %u of %u shares presented (token %s)", u->q.count, u->q.m, u->q.serial);
@@ -109,11 +115,17 @@ skip:
 static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
 {
 	struct span share, pass;
-	char err[QUORUM_ERR_MAX], text[QUORUM_ERR_MAX + 64];
+	char err[QUORUM_ERR_MAX], text[QUORUM_ERR_MAX + 256];
 	char *pw;
 	int rc;
 	if (!frame_unseal_body_parse(f->body, &share, &pass))
 		return HSMCA_ERR_PARSE;
+	if (u->stopped[0]) { /* not even opened: nothing of it is needed */
+		log_event("warn", "unseal_share_refused", "why=\"no share is taken: an earlier quorum's PIN was refused "
+			  "by the token\"");
+		sgn_unseal_reply(fd, f->req_id, 0, u->stopped);
+		return 0;
+	}
 	pw = secmem_alloc(FRAME_PASS_MAX + 1);
 	if (!pw)
 		return HSMCA_ERR_NOMEM;
@@ -140,10 +152,32 @@ static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
 			  u->st->conf->has_pin_verifier ? u->st->conf->pin_verifier : NULL, err);
 	if (rc) {
 		char q[2 * QUORUM_ERR_MAX + 3];
+		CK_RV rv = rc == HSMCA_ERR_P11 ? p11_last_rv() : CKR_OK;
 		log_event("error", "unseal_login_failed", "why=%s", log_quote(err, q, sizeof(q)));
+		quorum_free(&u->q);
+		if (rc == HSMCA_ERR_P11 && rv != CKR_PIN_INCORRECT && rv != CKR_PIN_LOCKED) {
+			/* the token or the connection to it failed, not the PIN: a sealed signer cannot reconnect
+			 * inside its sandbox, so every later quorum would fail alike. Exit to be restarted (sealed,
+			 * a fresh module and connection), as a lost token does when unsealed */
+			snprintf(text, sizeof(text), "%s: the token is unavailable; the signer exits to be started "
+				 "again, sealed: present the shares again once it is back", err);
+			sgn_unseal_reply(fd, f->req_id, 0, text);
+			log_event("error", "hsm_lost", "why=\"C_Login failed with %s while sealed; exiting to be "
+				  "restarted\"", p11_rv_name(rv));
+			return HSMCA_ERR_P11;
+		}
+		if (rc == HSMCA_ERR_P11) {
+			snprintf(u->stopped, sizeof(u->stopped), "%s, though pin_verifier matches it: pin_verifier is "
+				 "stale (a resplit changed the PIN) or the PIN is locked. No share is taken now (each "
+				 "quorum would cost another failed login); restart the signer with the current split's "
+				 "pin_verifier", err);
+			log_event("error", "unseal_stopped", "why=\"the token refused the verified PIN (%s): no "
+				  "further share is taken until a restart\"", p11_rv_name(rv));
+			sgn_unseal_reply(fd, f->req_id, 0, u->stopped);
+			return quorum_init(&u->q, u->st->token.serial);
+		}
 		snprintf(text, sizeof(text), "%s; all shares discarded, start again", err);
 		sgn_unseal_reply(fd, f->req_id, 0, text);
-		quorum_free(&u->q);
 		return quorum_init(&u->q, u->st->token.serial);
 	}
 	log_event("info", "unsealed", "token=%s custodians=%u", u->q.serial, u->q.count);
@@ -157,7 +191,7 @@ static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
 static int sgn_unseal_conn(struct sgn_unseal *u, int fd, uint8_t *buf)
 {
 	struct frame f;
-	char text[128];
+	char text[QUORUM_ERR_MAX + 288];
 	unsigned cap = u->st->conf->unseal_timeout_seconds < SGN_UNSEAL_CONN_SECONDS ? u->st->conf->unseal_timeout_seconds
 										      : SGN_UNSEAL_CONN_SECONDS;
 	long long end = sgn_unseal_now() + cap;

@@ -211,7 +211,9 @@ signer_unseal alice bob carol
 pass "pin_verifier: shares that rebuild another PIN are refused before any C_Login; the ceremony's verifier lets them in; without one the signer does not start"
 
 # Landlock: the in-process module's files are confined to module_dirs. The running signer says so; with
-# module_dirs naming another directory SoftHSM cannot reread its token at C_Login, so no quorum unseals it
+# module_dirs naming another directory SoftHSM cannot reread its token at C_Login, so no quorum unseals it: a
+# failure of the token, not of the PIN, so the signer exits (3, hsm_lost) to be restarted, and says so to the
+# custodian (sealed, it cannot reconnect to a token; it used to stay up and fail every later quorum alike)
 grep -q 'event=landlock abi=[1-9][0-9]* module_dirs=1' "$T/signer.log" || fail "no Landlock: $(grep -E 'landlock|sealed' "$T/signer.log")"
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 mkdir -p "$T/elsewhere"
@@ -219,8 +221,11 @@ sed -i "s|^module_dirs = .*|module_dirs = $T/elsewhere|" "$T/signer.conf"
 start_sealed
 quorum_refused
 grep -q 'event=unseal_login_failed' "$T/signer.log" || fail "the confined module logged in: $(tail -3 "$T/signer.log")"
+grepq 'the token is unavailable; the signer exits to be started again, sealed' <<<"$OUT" || fail "the custodian was not told: $OUT"
+set +e; wait "$SIGNER_PID"; src=$?; set -e
+[ "$src" = 3 ] || fail "the signer's exit after a token failure at C_Login: $src, $(tail -3 "$T/signer.log")"
+grep -q 'event=hsm_lost why="C_Login failed with CKR_[A-Z_]* while sealed' "$T/signer.log" || fail "hsm_lost: $(tail -3 "$T/signer.log")"
 [ ! -S "$T/run/signer.sock" ] || fail "a signing socket without the token's files"
-kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 sed -i "s|^module_dirs = .*|module_dirs = $T/nosuch|" "$T/signer.conf"
 : > "$T/signer.log"
 rm -f "$T/run/control.sock"
@@ -245,7 +250,7 @@ grep -q "landlock: $T/sock2 holds notes.txt, not a socket" <<<"$OUT" || fail "a 
 cp "$T/signer.good" "$T/signer.conf"
 start_sealed
 signer_unseal alice bob carol
-pass "Landlock confines the in-process module to module_dirs: another directory and no C_Login succeeds; a missing one, or sockets in a directory that holds the token or other files, stops the start"
+pass "Landlock confines the in-process module to module_dirs: another directory and no C_Login succeeds (the signer exits 3 to be restarted, and tells the custodian); a missing one, or sockets in a directory that holds the token or other files, stops the start"
 
 # shares presented without a quorum expire (unseal_timeout_seconds): a stray or planted share cannot hold the
 # collection for ever; a quorum within the time still unseals
@@ -296,3 +301,40 @@ kill "$HOLD" 2>/dev/null || true; wait "$HOLD" 2>/dev/null || true
 sleep 0.3
 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf3.pem" >/dev/null || fail "sign after the descriptors came back"
 pass "out of descriptors, the signer pauses accepting ($((t1 - t0)) ticks of CPU in 2 s), logs it, and serves again afterwards"
+
+# a stale pin_verifier (a resplit changed the PIN, signer.conf kept the old verifier) with the old shares: the
+# old quorum passes the verifier and the token refuses its PIN. That costs one failed C_Login; the signer then
+# takes no share until it is restarted (any quorum of the old split rebuilds the same PIN, and a real HSM locks
+# after a few failures: it used to try again at every quorum)
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+mkdir -p "$T/shares2" "$T/pass2"
+for n in alice bob carol; do echo "second passphrase of $n" > "$T/pass2/$n.pass"; done
+printf 'custodians = alice, bob, carol\nthreshold = 2\npin_verifier = %s\n' "$(cat "$T/shares/pin.verifier")" > "$T/resplit.conf"
+"$CEREMONY" resplit --module "$SOFTHSM_MODULE" --config "$T/resplit.conf" --out "$T/shares2" --passphrase-dir "$T/pass2" \
+	--scrypt-log-n $LOGN $(shares_args alice bob carol) > "$T/resplit.log" 2>&1 || fail "resplit: $(cat "$T/resplit.log")"
+cmp -s "$T/shares/pin.verifier" "$T/shares2/pin.verifier" && fail "the resplit kept the verifier"
+grep -q "^pin_verifier = $(cat "$T/shares/pin.verifier")\$" "$T/signer.conf" || fail "signer.conf does not hold the old verifier"
+start_sealed
+quorum_refused
+grepq 'token refused the reconstructed PIN: CKR_PIN_INCORRECT, though pin_verifier matches it: pin_verifier is stale' <<<"$OUT" \
+	|| fail "the stale verifier's refusal: $OUT"
+for n in alice bob carol; do
+	expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass"
+	grepq 'No share is taken now' <<<"$OUT" || fail "$n's share after the refused PIN: $OUT"
+done
+"$SIGNER" unseal --control "$T/run/control.sock" --status | grepq '^sealed: .*pin_verifier is stale' \
+	|| fail "status: $("$SIGNER" unseal --control "$T/run/control.sock" --status)"
+[ "$(grep -c 'event=unseal_login_failed' "$T/signer.log")" = 1 ] || fail "more than one login: $(grep unseal_ "$T/signer.log")"
+grep -q 'event=unseal_stopped why="the token refused the verified PIN (CKR_PIN_INCORRECT)' "$T/signer.log" \
+	|| fail "unseal_stopped not logged: $(tail -3 "$T/signer.log")"
+# restarted with the new split's verifier, two of the new shares unseal it
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+sed -i "s/^pin_verifier = .*/pin_verifier = $(cat "$T/shares2/pin.verifier")/" "$T/signer.conf"
+start_sealed
+for n in alice carol; do
+	"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares2/$n.share" --passphrase-file "$T/pass2/$n.pass" \
+		>> "$T/unseal.log" 2>&1 || fail "the new split's $n: $(tail -2 "$T/unseal.log")"
+done
+for _ in $(seq 200); do [ -S "$T/run/signer.sock" ] && break; sleep 0.05; done
+"$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf4.pem" >/dev/null || fail "sign after the new split"
+pass "a stale pin_verifier costs one failed C_Login: the signer then takes no share (status says why) until restarted with the new split's verifier"
