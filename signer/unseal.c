@@ -232,6 +232,7 @@ static int sgn_unseal_conn(struct sgn_unseal *u, int fd, uint8_t *buf)
 int sgn_unseal_run(struct sgn_state *st, int ctl_fd)
 {
 	struct sgn_unseal u = { .st = st };
+	bool accept_failing = false;
 	uint8_t *buf = secmem_alloc(FRAME_MAX + 1);
 	int rc;
 	if (!buf)
@@ -248,8 +249,18 @@ int sgn_unseal_run(struct sgn_state *st, int ctl_fd)
 		if ((rc = sgn_unseal_expire(&u)) || n <= 0)
 			continue;
 		int fd = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/* out of descriptors or memory: the connection stays queued and poll says so at once; pause
+			 * instead of spinning, and say it once per spell */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				if (!accept_failing)
+					log_event("warn", "accept_failed", "socket=control errno=%d", errno);
+				accept_failing = true;
+				(void)poll(NULL, 0, 200);
+			}
 			continue;
+		}
+		accept_failing = false;
 		rc = sgn_unseal_conn(&u, fd, buf);
 		explicit_bzero(buf, FRAME_MAX + 1); /* whatever the connection left in it, a malformed frame's too */
 		close(fd);

@@ -5,39 +5,42 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "frame.h"
 #include "passline.h"
 #include "secmem.h"
 #include "sgn_client.h"
+#include "ttyline.h"
 #include "unseal.h"
 
-/* Reads at most max bytes of path into buf; fails if the file is larger. */
-static int cli_read_file(const char *path, uint8_t *buf, size_t max, size_t *out_len)
+/* Reads fd to its end into buf (max + 1 bytes); fails if there are more than max bytes. */
+static int cli_read_fd(int fd, uint8_t *buf, size_t max, size_t *out_len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t len = 0;
-	if (fd < 0)
-		return HSMCA_ERR_NOTFOUND;
 	for (;;) {
 		ssize_t r = read(fd, buf + len, max + 1 - len);
-		if (r < 0) {
-			close(fd);
+		if (r < 0)
 			return HSMCA_ERR_IO;
-		}
 		if (r == 0)
 			break;
 		len += (size_t)r;
-		if (len > max) {
-			close(fd);
+		if (len > max)
 			return HSMCA_ERR_LIMIT;
-		}
 	}
-	close(fd);
 	*out_len = len;
 	return 0;
+}
+
+/* Reads at most max bytes of path into buf (max + 1 bytes); fails if the file is larger. */
+static int cli_read_file(const char *path, uint8_t *buf, size_t max, size_t *out_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return HSMCA_ERR_NOTFOUND;
+	int rc = cli_read_fd(fd, buf, max, out_len);
+	close(fd);
+	return rc;
 }
 
 /* Passphrase from a file (one line: passline_len) or from the terminal without echo. */
@@ -48,23 +51,20 @@ static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_le
 		int rc = cli_read_file(file, (uint8_t *)pw, max, &len);
 		if (rc)
 			return rc;
-	} else {
-		struct termios old, quiet;
-		bool tty = tcgetattr(0, &old) == 0;
-		if (tty) {
-			quiet = old;
-			quiet.c_lflag &= ~(tcflag_t)ECHO;
-			tcsetattr(0, TCSAFLUSH, &quiet);
-			fputs("passphrase: ", stderr);
-		}
-		ssize_t r = read(0, pw, max);
-		if (tty) {
-			tcsetattr(0, TCSAFLUSH, &old);
-			fputs("\n", stderr);
-		}
-		if (r < 0)
-			return HSMCA_ERR_IO;
-		len = (size_t)r;
+	} else if (isatty(0)) {
+		int rc = ttyline_read(0, 2, "passphrase: ", pw, max, &len);
+		if (rc == HSMCA_ERR_IO)
+			fprintf(stderr, "unseal: cannot turn echo off on the terminal: give --passphrase-file\n");
+		else if (rc == HSMCA_ERR_LIMIT)
+			fprintf(stderr, "unseal: the passphrase is longer than %zu bytes (none of it was sent)\n", max);
+		if (rc)
+			return rc;
+	} else { /* piped: all of it, at most max bytes */
+		int rc = cli_read_fd(0, (uint8_t *)pw, max, &len);
+		if (rc == HSMCA_ERR_LIMIT)
+			fprintf(stderr, "unseal: the passphrase is longer than %zu bytes (none of it was sent)\n", max);
+		if (rc)
+			return rc;
 	}
 	if (passline_len((const uint8_t *)pw, len, out_len)) {
 		/* a share sealed before the one-line rule may need the whole file, as then */

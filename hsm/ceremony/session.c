@@ -4,12 +4,12 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "ceremony.h"
 #include "passline.h"
 #include "secmem.h"
+#include "ttyline.h"
 
 int cer_path_free(const char *path, const char *what)
 {
@@ -43,12 +43,26 @@ int cer_write_new(const char *path, const void *data, size_t len, int mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
-		fprintf(stderr, "ceremony: %s: %s%s\n", path, strerror(errno),
-			errno == EEXIST ? " (outputs are never overwritten)" : "");
-		return errno == EEXIST ? HSMCA_ERR_EXISTS : HSMCA_ERR_IO;
+		int e = errno; /* fprintf may change it */
+		fprintf(stderr, "ceremony: %s: %s%s\n", path, strerror(e), e == EEXIST ? " (outputs are never overwritten)" : "");
+		return e == EEXIST ? HSMCA_ERR_EXISTS : HSMCA_ERR_IO;
 	}
-	ssize_t w = write(fd, data, len);
-	if (w != (ssize_t)len || fsync(fd) != 0 || close(fd) != 0) {
+	const uint8_t *p = data;
+	size_t done = 0;
+	int e = 0;
+	while (done < len && !e) { /* a short write is continued, not taken for the whole */
+		ssize_t w = write(fd, p + done, len - done);
+		if (w > 0)
+			done += (size_t)w;
+		else if (w == 0 || errno != EINTR)
+			e = w == 0 ? EIO : errno;
+	}
+	if (!e && fsync(fd) != 0)
+		e = errno;
+	if (close(fd) != 0 && !e) /* closed whatever happened */
+		e = errno;
+	if (e) {
+		fprintf(stderr, "ceremony: %s: cannot write it whole: %s (removed)\n", path, strerror(e));
 		unlink(path);
 		return HSMCA_ERR_IO;
 	}
@@ -73,38 +87,12 @@ int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len)
 
 static int cer_prompt(const char *prompt, char *out, size_t max, size_t *out_len)
 {
-	struct termios old, quiet;
 	int tty = open("/dev/tty", O_RDWR | O_CLOEXEC);
-	ssize_t r;
 	if (tty < 0)
 		return HSMCA_ERR_IO;
-	tcgetattr(tty, &old);
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)ECHO;
-	tcsetattr(tty, TCSAFLUSH, &quiet);
-	(void)!write(tty, prompt, strlen(prompt));
-	r = read(tty, out, max + 1); /* out holds max + 1 bytes: a passphrase of max bytes and its line end */
-	bool cut = r > 0 && (size_t)r == max + 1 && out[max] != '\n';
-	while (cut) { /* the rest of a line longer than max: read and dropped, never left for the next prompt */
-		char rest[256];
-		ssize_t n = read(tty, rest, sizeof rest);
-		/* a canonical read returns one line at most: a short one ended it (Enter, or ctrl-D) */
-		bool end = n <= 0 || (size_t)n < sizeof rest || rest[n - 1] == '\n';
-		explicit_bzero(rest, sizeof rest);
-		if (end)
-			break;
-	}
-	tcsetattr(tty, TCSAFLUSH, &old);
-	(void)!write(tty, "\n", 1);
+	int rc = ttyline_read(tty, tty, prompt, out, max, out_len);
 	close(tty);
-	if (r < 0)
-		return HSMCA_ERR_IO;
-	if (cut) {
-		explicit_bzero(out, max + 1);
-		return HSMCA_ERR_LIMIT;
-	}
-	*out_len = (size_t)r;
-	return 0;
+	return rc;
 }
 
 int cer_passphrase(const char *dir, const char *name, const char *file, bool confirm, char *out, size_t max,

@@ -338,3 +338,50 @@ done
 for _ in $(seq 200); do [ -S "$T/run/signer.sock" ] && break; sleep 0.05; done
 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf4.pem" >/dev/null || fail "sign after the new split"
 pass "a stale pin_verifier costs one failed C_Login: the signer then takes no share (status says why) until restarted with the new split's verifier"
+
+# the unseal CLI at a terminal (a pty here): a passphrase over 1,024 bytes is refused as too long and nothing is
+# sent (before, its first 1,024 bytes were sent as the passphrase and the rest was left for the shell to read as
+# a command); exactly 1,024 bytes are sent whole (a wrong passphrase here, which the signer refuses)
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+start_sealed
+tty_unseal() { # LENGTH: the unseal CLI with alice's new share; LENGTH bytes typed, then Enter
+	python3 - "$1" "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares2/alice.share" <<'PY'
+import os, pty, select, sys, time
+n = int(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+out = b""
+def pump(until, secs):
+    global out
+    end = time.time() + secs
+    while time.time() < end and (until is None or until not in out):
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            out += data
+pump(b"passphrase:", 30)
+os.write(fd, b"y" * n + b"\n")
+pump(None, 30)
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.WEXITSTATUS(st))
+PY
+}
+set +e; OUT=$(tty_unseal 1100 2>&1); rc=$?; set -e
+[ "$rc" = 1 ] && grepq 'the passphrase is longer than 1024 bytes (none of it was sent)' <<<"$OUT" || fail "1,100 bytes at the terminal (rc $rc): $OUT"
+! grepq 'yyyy' <<<"$OUT" || fail "the passphrase was echoed: $OUT"
+"$SIGNER" unseal --control "$T/run/control.sock" --status | grepq '^sealed: no shares presented' || fail "something was sent"
+! grep -q 'event=unseal_share_refused' "$T/signer.log" || fail "a share reached the signer: $(tail -2 "$T/signer.log")"
+set +e; OUT=$(tty_unseal 1024 2>&1); rc=$?; set -e
+[ "$rc" = 1 ] && ! grepq 'longer than' <<<"$OUT" && grep -q 'event=unseal_share_refused' "$T/signer.log" \
+	|| fail "1,024 bytes at the terminal (rc $rc): $OUT $(tail -2 "$T/signer.log")"
+for n in alice carol; do
+	"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares2/$n.share" --passphrase-file "$T/pass2/$n.pass" \
+		>> "$T/unseal.log" 2>&1 || fail "the new split's $n: $(tail -2 "$T/unseal.log")"
+done
+pass "the unseal CLI at a terminal: a passphrase over 1,024 bytes is refused and nothing sent, none of it echoed; 1,024 bytes are sent whole"
