@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "cfssl.h"
 #include "deadline.h"
 #include "json.h"
 #include "log.h"
@@ -75,6 +76,8 @@ static void pool_reply(struct job *j)
 		return;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Content-Type", j->content_type);
+	if (j->status == 503 && j->waited_out)
+		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Retry-After", "1");
 	if (j->status == 405 && j->allow)
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Allow", j->allow);
 	/* RFC 9110 15.5.2: a 401 says how to authenticate; clients that wait for the challenge (wget, Java's
@@ -134,6 +137,17 @@ struct pool_thread_arg {
 	struct worker *w;
 };
 
+/* A client's job taken by a worker more than timeout_seconds after it was adopted. */
+static bool pool_waited_out(const struct app *a, const struct job *j)
+{
+	struct timespec now;
+	if (!j->counted)
+		return false; /* an internal job (recovery) */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (long long)(now.tv_sec - j->adopted.tv_sec) * 1000 + (now.tv_nsec - j->adopted.tv_nsec) / 1000000;
+	return ms > (long long)a->conf.timeout_seconds * 1000;
+}
+
 static void *pool_run(void *arg)
 {
 	struct pool_thread_arg *ta = arg;
@@ -165,7 +179,18 @@ static void *pool_run(void *arg)
 			p->queue_tail = NULL;
 		pthread_mutex_unlock(&p->mu);
 		j->next = NULL;
-		handle_job(w, j);
+		if (pool_waited_out(w->app, j)) {
+			j->waited_out = true;
+			atomic_fetch_add(&w->app->shed, 1);
+			static const char msg[] = "the request waited longer than timeout_seconds for a worker (the frontend "
+						  "is overloaded or its database slow); nothing was done; try again";
+			if (j->kind == JOB_CFSSL_AUTHSIGN || j->kind == JOB_CFSSL_SIGN || j->kind == JOB_CFSSL_INFO)
+				cfssl_error(j, 503, msg);
+			else
+				job_error(j, 503, "overloaded", msg);
+		} else {
+			handle_job(w, j);
+		}
 		pthread_mutex_lock(&p->mu);
 		if (w->deferred) /* j belongs to whoever finishes it (it may be freed already) */
 			w->deferred = false;
@@ -293,6 +318,7 @@ void pool_adopt(struct pool *p, struct job *j)
 	if (!j->req)
 		return;
 	j->counted = true;
+	clock_gettime(CLOCK_MONOTONIC, &j->adopted);
 	p->inflight++;
 	j->conn = evhttp_request_get_connection(j->req);
 	deadline_set_closecb(j->conn, pool_on_close, j);

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "app.h"
 #include "der.h"
@@ -44,6 +45,10 @@ struct job {
 	uint8_t *client_cert;            /* owned: DER of the verified TLS client certificate, or NULL */
 	size_t client_cert_len;
 	bool counted;                    /* loop thread: adopted, so in pool_inflight until replied */
+	struct timespec adopted;         /* CLOCK_MONOTONIC at pool_adopt: a worker answers a client's job that
+					  * waited longer than timeout_seconds 503 without doing it (its client has
+					  * likely given up; doing it would issue for nobody and starve the rest) */
+	bool waited_out;                 /* so answered: with Retry-After */
 	/* the reply, filled by the worker */
 	int status;
 	char content_type[JOB_CTYPE_MAX];

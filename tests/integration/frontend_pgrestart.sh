@@ -156,3 +156,42 @@ issue_req "$T/a.csr" server "${AUTH[@]}"
 [ "$(cert_rows "status = 'pending'")" = 0 ] || fail "rows left pending after the timeout: $(cert_rows "status = 'pending'")"
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grepq 'audit chain intact' || fail "audit chain"
 pass "a lock held elsewhere: six requests at once get 503, the last after $ms ms (db_timeout_seconds 2), healthz ok; issued again once it is released, none pending"
+
+# 6. a request that waits in the workers' queue longer than timeout_seconds (5 here) is answered 503 with
+#    Retry-After, not done: its client has likely given up, and doing it would only hold up the next ones.
+#    Twelve reads while the certificates table is locked for 8 s: the four workers wait for the lock, the rest
+#    are taken after it, past their time. Before, every one was done once the lock was released (a backlog of
+#    work for clients long gone, issuance too)
+fe_kill
+fe_start "recover_after_seconds = 2"
+SERIAL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["serial"])' "$T/resp.json")
+pg_psql "$T/pg" owner -c "BEGIN; LOCK TABLE certificates IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT" > /dev/null 2>&1 &
+LOCKER=$!
+for _ in $(seq 100); do
+	[ "$(pg_psql "$T/pg" owner -c "select count(*) from pg_locks where relation = 'certificates'::regclass and mode = 'AccessExclusiveLock' and granted")" = 1 ] && break
+	sleep 0.05
+done
+queued_get() { # N
+	curl -sS -D "$T/q-$1.hdr" -o "$T/q-$1.body" -w '%{http_code}' --max-time 40 "${AUTH[@]}" \
+		"$URL/api/v1/certificates/$SERIAL" > "$T/q-$1.status" 2>/dev/null || true
+}
+Q=()
+for i in $(seq 12); do queued_get "$i" & Q+=($!); done
+wait "${Q[@]}"
+wait "$LOCKER" 2>/dev/null || true
+n200=0 n503=0
+for i in $(seq 12); do
+	case $(cat "$T/q-$i.status") in
+	200) n200=$((n200 + 1)) ;;
+	503) grepq 'waited longer than timeout_seconds for a worker' "$T/q-$i.body" && grepq -i '^Retry-After: 1' "$T/q-$i.hdr" \
+		|| fail "read $i: $(cat "$T/q-$i.hdr" "$T/q-$i.body")"
+		n503=$((n503 + 1)) ;;
+	*) fail "read $i: $(cat "$T/q-$i.status") $(cat "$T/q-$i.body")" ;;
+	esac
+done
+[ "$n503" -ge 8 ] && [ "$n200" -ge 1 ] || fail "reads past their time: $n200 answered, $n503 refused"
+shed=$(curl -sS "$URL/metrics" | awk '$1 == "hsmca_requests_shed_total" {print $2}')
+[ "${shed:-0}" -ge "$n503" ] || fail "not counted as shed: ${shed:-none}"
+get_status=$(curl -sS -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$URL/api/v1/certificates/$SERIAL")
+[ "$get_status" = 200 ] || fail "a read after the lock: $get_status"
+pass "requests that waited in the workers' queue past timeout_seconds get 503 with Retry-After and are not done ($n503 of 12; $n200 answered); served again once the backlog is gone"
