@@ -270,12 +270,12 @@ static void certs_transitions(struct db *db, struct certs *t)
 	/* pending -> issued (with its audit row in the same transaction); pending -> failed */
 	EXPECT(0, db_begin(db), db);
 	EXPECT(0, db_cert_mark_issued(db, t->s[A], t->der, t->der_len), db);
-	EXPECT(0, db_audit_append(db, "alice", "cert.issued", t->s[A], "{}"), db);
+	EXPECT(0, db_audit_append(db, "alice", "certificate.issued", t->s[A], "{}"), db);
 	EXPECT(0, db_commit(db), db);
 	CHECK(status_is(db, t->s[A], "issued"));
 	EXPECT(0, db_begin(db), db);
 	EXPECT(0, db_cert_mark_failed(db, t->s[B], "signer: CKR_DEVICE_ERROR"), db);
-	EXPECT(0, db_audit_append(db, "signer", "cert.failed", t->s[B], "{}"), db); /* schema 023 */
+	EXPECT(0, db_audit_append(db, "signer", "certificate.failed", t->s[B], "{}"), db); /* schema 023 */
 	EXPECT(0, db_commit(db), db);
 	CHECK(status_is(db, t->s[B], "failed"));
 	EXPECT(0, db_cert_pending_each(db, 0, pending_cb, &seen), db);
@@ -318,7 +318,7 @@ static void certs_revoke_renew(struct db *db, struct certs *t)
 	CHECK(status_is(db, t->s[A], "issued"));
 	EXPECT(0, db_begin(db), db);
 	EXPECT(0, db_cert_revoke(db, t->s[A], "keyCompromise", "bob"), db);
-	EXPECT(0, db_audit_append(db, "bob", "cert.revoked", t->s[A], "{\"reason\":\"keyCompromise\"}"), db);
+	EXPECT(0, db_audit_append(db, "bob", "certificate.revoked", t->s[A], "{\"reason\":\"keyCompromise\"}"), db);
 	EXPECT(0, db_commit(db), db);
 	CHECK(status_is(db, t->s[A], "revoked"));
 	EXPECT(HSMCA_ERR_STATE, db_cert_revoke(db, t->s[A], "keyCompromise", "bob"), db);

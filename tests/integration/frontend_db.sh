@@ -313,8 +313,40 @@ pg_psql "$T/pg" frontend -c "BEGIN; UPDATE approvals SET status = 'expired' WHER
 	|| fail "an expiry with its audit row was refused"
 [ "$(owner_sql "select count(*) from audit_log where xact is null and id > (select max(id) - 5 from audit_log)")" = 0 ] \
 	|| fail "audit rows without their transaction"
+# 028: the audit row says what the change was (a revocation beside a "certificate.requested" row passed); a
+# failed certificate's reason is not rewritten afterwards; a pending approval has no decider
+A4=$(openssl rand -hex 16); A5=$(openssl rand -hex 16); A6=$(openssl rand -hex 16)
+issued_row "$A4"
+pg_psql "$T/pg" frontend -c "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile,
+	requester, tbs) VALUES ('$A5', 'int', 'CN=x', now(), now() + interval '1 day', 'p', 'r', '\\x300100')" >/dev/null
+expect_sql_error frontend "BEGIN; WITH c AS (UPDATE certificates SET status = 'revoked' WHERE serial_hex = '$A4' RETURNING serial_hex, issuer)
+	INSERT INTO revocations (serial_hex, issuer, reason, revoked_by) SELECT serial_hex, issuer, 'keyCompromise', 'alice' FROM c;
+	INSERT INTO audit_log (actor, action, object, details) VALUES ('cli', 'certificate.requested', '$A4', '{}'); COMMIT" \
+	"certificate $A4: revoked without its audit row in the same transaction (certificate.revoked)"
+expect_sql_error frontend "BEGIN; UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE serial_hex = '$A5';
+	INSERT INTO audit_log (actor, action, object, details) VALUES ('x', 'certificate.issued', '$A5', '{}'); COMMIT" \
+	"certificate $A5: failed without its audit row in the same transaction (certificate.failed, approval.rejected or approval.expired)"
+for act in approval.rejected approval.expired; do # the approval paths' rows (a held row failed by its decision)
+	S=$(openssl rand -hex 16)
+	pg_psql "$T/pg" frontend -c "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile,
+		requester, tbs) VALUES ('$S', 'int', 'CN=x', now(), now() + interval '1 day', 'p', 'r', '\\x300100')" >/dev/null
+	pg_psql "$T/pg" frontend -c "BEGIN; UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE serial_hex = '$S';
+		INSERT INTO audit_log (actor, action, object, details) VALUES ('x', '$act', '$S', '{}'); COMMIT" \
+		>/dev/null || fail "a failure with its $act row was refused"
+	[ "$(owner_sql "select status from certificates where serial_hex = '$S'")" = failed ] || fail "$act: not failed"
+done
+expect_sql_error frontend "UPDATE certificates SET failure_reason = 'approved by alice, signer refused' WHERE serial_hex = '$A1'" \
+	"certificate $A1: a failed certificate's failure_reason does not change"
+[ "$(owner_sql "select status || ' ' || failure_reason from certificates where serial_hex = '$A1'")" = "failed x" ] \
+	|| fail "the failure reason changed"
+pg_psql "$T/pg" frontend -c "INSERT INTO approvals (action, object, requested_by, expires_at)
+	VALUES ('certificate.issue', '$A6', 'alice', now() + interval '1 hour')" >/dev/null
+expect_sql_error frontend "UPDATE approvals SET decided_by = 'alice' WHERE object = '$A6'" "a pending approval has no decided_by or decided_at"
+expect_sql_error frontend "UPDATE approvals SET decided_at = now() WHERE object = '$A6'" "a pending approval has no decided_by or decided_at"
+[ "$(owner_sql "select status from certificates where serial_hex in ('$A4', '$A5') order by status")" = "issued
+pending" ] || fail "a refused change left something behind"
 "$DBT" audit-verify "$FRONT"
-pass "a certificate failed or revoked, an approval decided or expired, only with its audit row in the same transaction (savepoints too); an earlier one or another object's does not count (HS004)"
+pass "a certificate failed or revoked, an approval decided or expired, only with its audit row in the same transaction (savepoints too); an earlier one or another object's does not count, nor one that says another change (HS004); a failed row's reason and a pending approval's decider do not change (HS001)"
 
 # ---- CREATE on schema public (012): a database from before PostgreSQL 15 keeps PUBLIC's grant ----
 owner_sql "CREATE DATABASE hsmca_up" >/dev/null
