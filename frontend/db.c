@@ -499,7 +499,8 @@ void db_require_unprivileged(void)
 
 /* The session's role must not be able to change the audit log or the rows' guards, nor can any role it may
  * SET ROLE to (a NOINHERIT membership grants nothing until then): not a superuser (who disables triggers), no
- * UPDATE, DELETE or TRUNCATE of audit_log (pg_write_all_data, a grant), not a member of its owner's role (the
+ * UPDATE, DELETE or TRUNCATE of audit_log (pg_write_all_data, a grant), no write of its chain head nor
+ * UPDATE, DELETE or TRUNCATE of its checkpoints, not a member of its owner's role (the
  * owner itself included), no CREATE in schema public (a function there, preferred by argument type, would
  * shadow pg_catalog's in the schema's triggers: the definer ones searched public until 025, the others still
  * do and run as the owner when the owner writes; migration 012 revokes it, an administrator's later GRANT
@@ -507,20 +508,22 @@ void db_require_unprivileged(void)
  * db->err naming what it can do. */
 static int db_role_check(struct db *db)
 {
-	static const char *const names[] = {"who", "super", "writes", "owner", "creates", "temps", "super_role"};
+	static const char *const names[] = {"who", "super", "writes", "owner", "creates", "temps", "super_role", "aux"};
 	PGresult *r = NULL;
-	int c[7];
+	int c[8];
 	int rc = db_exec(db,
 			 "SELECT current_user AS who, bool_or(m.rolsuper AND m.rolname = current_user) AS super, "
 			 "bool_or(m.rolsuper) AS super_role, "
 			 "bool_or(has_table_privilege(m.oid, 'public.audit_log', 'UPDATE, DELETE, TRUNCATE')) AS writes, "
 			 "CASE WHEN pg_has_role(t.relowner, 'MEMBER') THEN pg_get_userbyid(t.relowner) END AS owner, "
 			 "bool_or(has_schema_privilege(m.oid, 'public', 'CREATE')) AS creates, "
-			 "bool_or(has_database_privilege(m.oid, current_database(), 'TEMPORARY')) AS temps "
+			 "bool_or(has_database_privilege(m.oid, current_database(), 'TEMPORARY')) AS temps, "
+			 "bool_or(has_table_privilege(m.oid, 'public.audit_chain_head', 'INSERT, UPDATE, DELETE, TRUNCATE') OR "
+			 "has_table_privilege(m.oid, 'public.audit_checkpoints', 'UPDATE, DELETE, TRUNCATE')) AS aux "
 			 "FROM pg_roles m, pg_class t WHERE pg_has_role(m.oid, 'MEMBER') "
 			 "AND t.oid = 'public.audit_log'::regclass GROUP BY t.relowner",
 			 NULL, DB_FMT_TEXT, &r);
-	if (rc || (rc = db_columns(db, r, names, c, 7)))
+	if (rc || (rc = db_columns(db, r, names, c, 8)))
 		goto out;
 	if (PQntuples(r) != 1) {
 		rc = db_fail(db, HSMCA_ERR_STATE, "the session's role: no result");
@@ -535,6 +538,8 @@ static int db_role_check(struct db *db)
 		what = "may UPDATE, DELETE or TRUNCATE audit_log";
 	else if (strcmp(PQgetvalue(r, 0, c[6]), "t") == 0)
 		what = "may SET ROLE to a superuser";
+	else if (strcmp(PQgetvalue(r, 0, c[7]), "t") == 0)
+		what = "may write audit_chain_head, or UPDATE, DELETE or TRUNCATE audit_checkpoints";
 	else if (strcmp(PQgetvalue(r, 0, c[4]), "t") == 0)
 		what = "may CREATE in schema public (a function there can shadow pg_catalog's in the schema's triggers)";
 	else if (strcmp(PQgetvalue(r, 0, c[5]), "t") == 0)
