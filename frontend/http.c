@@ -248,6 +248,18 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *bod
  * from a browser without it, an Origin whose host[:port] is not this request's Host (a page of the same
  * origin, behind a proxy that serves one and keeps Host, passes; "null" never does). Clients that are not
  * browsers (curl, cfssl, scripts) send neither header. */
+/* host[:port] a and b name the same origin's authority, the scheme's default port (":443", ":80") written or
+ * not on either side (a proxy or client may add it to Host; browsers leave it out of Origin) */
+static bool http_same_authority(const char *a, const char *b, const char *dport)
+{
+	size_t al = strlen(a), bl = strlen(b), dl = strlen(dport);
+	if (al > dl && !strcmp(a + al - dl, dport))
+		al -= dl;
+	if (bl > dl && !strcmp(b + bl - dl, dport))
+		bl -= dl;
+	return al == bl && strncasecmp(a, b, al) == 0;
+}
+
 static bool http_cross_site(struct evhttp_request *req)
 {
 	const struct evkeyvalq *hd = evhttp_request_get_input_headers(req);
@@ -262,7 +274,7 @@ static bool http_cross_site(struct evhttp_request *req)
 		authority = origin + 8;
 	else if (!strncasecmp(origin, "http://", 7))
 		authority = origin + 7;
-	return !authority || !host || !*host || strcasecmp(authority, host) != 0;
+	return !authority || !host || !*host || !http_same_authority(authority, host, authority == origin + 8 ? ":443" : ":80");
 }
 
 /* The request's header fields as the client sent them: counted before deadline_request_read, which may add

@@ -1288,6 +1288,14 @@ tls_call POST /api/v1/accounts/cert-none/disable "$T/op.pem" "$T/op.key" -H "Ori
 # browser that does not send Sec-Fetch-Site), then with both
 tls_call POST /api/v1/accounts/cert-none/disable "$T/op.pem" "$T/op.key" -H "Origin: $HTTPS" -d '{}'
 [ "$STATUS" = 404 ] || fail "same-origin by Origin alone: $STATUS $BODY"
+# the scheme's default port written in Host and not in Origin (as a proxy may forward it) is the same origin;
+# another port is not
+tls_call POST /api/v1/accounts/cert-none/disable "$T/op.pem" "$T/op.key" -H "Origin: https://$NAME" -H "Host: $NAME:443" -d '{}'
+[ "$STATUS" = 404 ] || fail "Origin without its default port, Host with it: $STATUS $BODY"
+tls_call POST /api/v1/accounts/cert-none/disable "$T/op.pem" "$T/op.key" -H "Origin: https://$NAME:443" -H "Host: $NAME" -d '{}'
+[ "$STATUS" = 404 ] || fail "Origin with its default port, Host without: $STATUS $BODY"
+tls_call POST /api/v1/accounts/cert-none/disable "$T/op.pem" "$T/op.key" -H "Origin: https://$NAME" -H "Host: $NAME:80" -d '{}'
+[ "$STATUS" = 403 ] || fail "Origin https's default port, Host port 80: $STATUS $BODY"
 tls_call POST "/api/v1/approvals/$A4/approve" "$T/op.pem" "$T/op.key" -H "Origin: $HTTPS" -H "Sec-Fetch-Site: same-origin"
 [ "$STATUS" = 200 ] && [ "$(json_field '["status"]')" = issued ] || fail "approve with a login certificate: $STATUS $BODY"
 [ "$(pg_psql "$T/pg" owner -c "select actor from audit_log where action = 'approval.approved' and object = '$S4'")" = ops-admin2 ] \
