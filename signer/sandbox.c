@@ -28,8 +28,14 @@ static const int sgn_allowed[] = {
 	SCMP_SYS(sched_getaffinity),
 };
 
-/* Calls that must fail quietly rather than kill: SoftHSM's error path opens syslog. */
-static const int sgn_eacces[] = { SCMP_SYS(socket), SCMP_SYS(connect) };
+/* Calls that must fail quietly rather than kill: SoftHSM's error path opens syslog; glibc's malloc opens
+ * /proc/sys/vm/overcommit_memory the first time a worker thread's heap shrinks (shrink_heap, after a large
+ * free: a big CRL), and takes a failed open for "may shrink" (madvise, allowed). Opening was a kill, which
+ * left the signer to be restarted and unsealed again. */
+static const int sgn_eacces[] = { SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(openat), SCMP_SYS(open) };
+/* The same for the p11-kit client's sealed phase, which opens nothing (socket and connect have their rules
+ * there: sgn_add_sealed_args) */
+static const int sgn_sealed_eacces[] = { SCMP_SYS(openat), SCMP_SYS(open) };
 
 /* The sealed phase adds what the unseal, C_Login, binding the keys, the signing socket and the worker threads
  * need (thread start-up under ASan too: sigaltstack), and loading the signing phase's filter on top. prctl,
@@ -134,8 +140,10 @@ static int sgn_sandbox_load(enum sgn_phase phase, bool trap)
 		    !sgn_add_all(ctx, SCMP_ACT_ALLOW, sgn_sealed_in_process,
 				 sizeof(sgn_sealed_in_process) / sizeof(sgn_sealed_in_process[0]))) ||
 		   (phase == SGN_PHASE_SEALED &&
-		    !sgn_add_all(ctx, SCMP_ACT_ALLOW, sgn_sealed_unprivileged,
-				 sizeof(sgn_sealed_unprivileged) / sizeof(sgn_sealed_unprivileged[0])))) {
+		    (!sgn_add_all(ctx, SCMP_ACT_ALLOW, sgn_sealed_unprivileged,
+				  sizeof(sgn_sealed_unprivileged) / sizeof(sgn_sealed_unprivileged[0])) ||
+		     !sgn_add_all(ctx, SCMP_ACT_ERRNO(EACCES), sgn_sealed_eacces,
+				  sizeof(sgn_sealed_eacces) / sizeof(sgn_sealed_eacces[0]))))) {
 		goto out;
 	}
 	rc = seccomp_load(ctx) == 0 ? 0 : HSMCA_ERR_CONFIG;

@@ -457,7 +457,8 @@ ulimit -S -c "$core_hard"
 	--share "$T/new/heidi.share" --passphrase-file "$T/newpass/heidi.pass" > "$T/slow.log" 2>&1 &
 SLOW=$!
 for _ in $(seq 100); do grep -q 'Max core file size' "/proc/$SLOW/limits" 2>/dev/null && [ "$(readlink "/proc/$SLOW/exe")" = "$(readlink -f "$CEREMONY_BIN")" ] && break; sleep 0.05; done
-sleep 0.2
+# its limit is set before it opens the passphrase FIFO (where it then waits): polled, not a fixed sleep
+for _ in $(seq 100); do [ "$(awk '/Max core file size/ {print $5, $6}' "/proc/$SLOW/limits")" = "0 0" ] && break; sleep 0.05; done
 core=$(awk '/Max core file size/ {print $5, $6}' "/proc/$SLOW/limits")
 kill "$SLOW" 2>/dev/null || true; wait "$SLOW" 2>/dev/null || true
 ulimit -S -c "$core_soft"

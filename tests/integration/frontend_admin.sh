@@ -490,7 +490,7 @@ get /api/v1/accounts -u "watchme:$WPW"; want 200 "watchme lists (cached)"
 WPID=$(watcher_pid)
 [ -n "$WPID" ] && [ "$(wc -w <<<"$WPID")" = 1 ] || fail "the account watcher's backend: '$WPID'"
 UPS=$(grep -c account_watch_up "$T/frontend.log" || true)
-kill -STOP "$WPID"
+stop_pid "$WPID"
 pg_psql "$T/pg" owner -c "update accounts set disabled = true where name = 'watchme'" >/dev/null
 # noticed within 5 s of quiet and a 5 s ping (acctwatch.c); polled up to 20 s, not a fixed sleep of 12
 DOWN=no

@@ -33,7 +33,7 @@ wait_no_pending() {
 }
 
 # 1. the frontend dies while requests wait for the (stopped) signer
-kill -STOP "$SIGNER_PID"
+stop_pid "$SIGNER_PID"
 CLIENTS=()
 for i in 1 2 3 4; do client "$i" & CLIENTS+=($!); done
 for _ in $(seq 100); do
@@ -148,7 +148,7 @@ pass "signer SIGKILLed during a burst of $total requests ($spanning under way at
 # rows are this process's own, in flight in the committer, so no pass touches them (before, each pass took
 # the oldest pending row, blocked a worker on the stopped signer, and all of them signed it once it woke)
 before=$(wc -l < "$T/signer.log")
-kill -STOP "$SIGNER_PID"
+stop_pid "$SIGNER_PID"
 CLIENTS=()
 for i in $(seq 60 65); do client "$i" & CLIENTS+=($!); done
 sleep 9 # several passes
@@ -180,7 +180,7 @@ for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT_B/healthz" >/dev/null 
 # up, or what follows would pass with no second frontend at all (B's log silent, the counts one frontend's)
 curl -fsS "http://127.0.0.1:$PORT_B/healthz" >/dev/null 2>&1 || fail "frontend B did not start: $(tail -3 "$T/frontend-b.log")"
 before=$(wc -l < "$T/signer.log")
-kill -STOP "$SIGNER_PID"
+stop_pid "$SIGNER_PID"
 CLIENTS=()
 for i in $(seq 70 75); do client "$i" & CLIENTS+=($!); done
 sleep 5 # four of the second frontend's passes
@@ -202,13 +202,13 @@ pass "a second frontend's recovery passes (every second) leave the rows a live f
 # has been up for a minute. The first frontend is held (SIGSTOP) so that it cannot connect again meanwhile.
 before=$(wc -l < "$T/signer.log"); before_b=$(wc -l < "$T/frontend-b.log")
 pending() { pg_psql "$T/pg" owner -c "select count(*) from certificates where status = 'pending'"; }
-kill -STOP "$SIGNER_PID"
+stop_pid "$SIGNER_PID"
 CLIENTS=()
 for i in $(seq 80 83); do client "$i" & CLIENTS+=($!); done
 for _ in $(seq 100); do [ "$(pending)" = 4 ] && break; sleep 0.1; done
 [ "$(pending)" = 4 ] || fail "4 intents were not committed: $(pending)"
 sleep 0.5 # the committer's signing thread has sent them to the stopped signer
-kill -STOP "$FRONTEND_PID"
+stop_pid "$FRONTEND_PID"
 pg_stop "$T/pg" > /dev/null 2>&1 || fail "pg_stop"
 PG_SOCK_MODE=${FE_USER:+0755} PG_EXTRA_CONF=$'fsync = off\n'"${FE_PG_CONF:-}" pg_start "$T/pg" $((PORT + 1)) > "$T/pg-restart.log" 2>&1 \
 	|| fail "postgres restart: $(tail -3 "$T/pg-restart.log")"
@@ -239,7 +239,7 @@ timed_client() { # timed_client N: client N with a longer limit; prints the seco
 	t1=$(date +%s.%N)
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'
 }
-kill -STOP "$SIGNER_PID"
+stop_pid "$SIGNER_PID"
 took=$(timed_client 80)
 [ "$(cat "$T/client-80.status")" = 503 ] && awk -v t="$took" 'BEGIN { exit !(t >= 25 && t < 45) }' \
 	|| fail "the request on a hung signer: $(cat "$T/client-80.status") after $took s: $(cat "$T/client-80.body")"

@@ -319,7 +319,7 @@ for _ in $(seq 40); do
 done
 [ -n "$LPID" ] && [ "$(wc -w <<<"$LPID")" = 1 ] || fail "the account listener's backend: '$LPID'"
 call GET /api/v1/approvals "${ADMIN2[@]}"; [ "$STATUS" = 200 ] || fail "ops-admin2 lists: $STATUS" # cached
-kill -STOP "$LPID"
+stop_pid "$LPID"
 BPORT=$(free_ports 1)
 sed "s/^listen = .*/listen = 127.0.0.1:$BPORT/" "$T/frontend.conf" > "$T/frontend-b.conf"
 "$FRONTEND" run -c "$T/frontend-b.conf" > "$T/frontend-b.log" 2>&1 &
@@ -445,7 +445,7 @@ issue_req "$T/gated4.csr" gated "${ALICE[@]}"
 [ "$STATUS" = 202 ] || fail "held request 4: $STATUS $BODY"
 S4=$(json_field '["serial"]'); A4W=$(json_field '["approval"]')
 TBS4=$(pg_psql "$T/pg" owner -c "select encode(sha256(tbs), 'hex') from certificates where serial_hex = '$S4'")
-kill -STOP "$SIGNER_PID"
+stop_pid "$SIGNER_PID"
 curl -sS -o "$T/approve4.json" -w '%{http_code}' "${ADMIN2[@]}" -X POST -H 'Content-Type: application/json' \
 	--data-binary '' "$URL/api/v1/approvals/$A4W/approve" > "$T/approve4.status" 2>/dev/null &
 APPROVER=$!

@@ -54,7 +54,8 @@ python3 "$T/slow.py" "$PORT" "$URL" > "$T/slow.json" || fail "slow client script
 python3 - "$T/slow.json" <<'EOP' || fail "deadline: $(cat "$T/slow.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["lat_max"] < 1.0, "healthz took %.2fs while slow clients were connected" % d["lat_max"]
+# well before the 5 s deadline the slow clients hold (a loaded 2-core CI machine under ASan took over 1 s)
+assert d["lat_max"] < 3.0, "healthz took %.2fs while slow clients were connected" % d["lat_max"]
 for name, (secs, line, closed) in d["results"].items():
     assert line.startswith("HTTP/1.1 408"), "%s: %r" % (name, line)
     assert 4.5 <= secs <= 9, "%s: 408 after %.1fs (deadline 5s)" % (name, secs)
@@ -387,7 +388,7 @@ fe_start "max_inflight = 3"
 fe_requester alice
 csr shed ec:P-256 "DNS:shed.example.com"
 issue_req "$T/shed.csr" server "${AUTH[@]}"; [ "$STATUS" = 201 ] || fail "issue before the test: $STATUS $BODY"
-kill -STOP "$SIGNER_PID"
+stop_pid "$SIGNER_PID"
 for i in 1 2 3; do
 	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' "$T/shed.csr" > "$T/shed$i.json"
 	curl -sS -o "$T/shed$i.out" -w '%{http_code}' "${AUTH[@]}" --data-binary @"$T/shed$i.json" "$URL/api/v1/certificates" > "$T/shed$i.status" &

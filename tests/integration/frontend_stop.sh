@@ -17,21 +17,7 @@ client() {
 		"$URL/api/v1/certificates" > "$T/client-$1.status" 2>/dev/null || true
 }
 pending() { cert_rows "status = 'pending'"; }
-# stop_signer: SIGSTOP the signer and wait until every one of its threads is stopped (state T) before a
-# request is sent: once, under two tests in parallel, it signed a request sent after the kill
-stop_signer() {
-	kill -STOP "$SIGNER_PID"
-	local t n
-	for _ in $(seq 200); do
-		n=0
-		for t in /proc/"$SIGNER_PID"/task/*/stat; do
-			[ "$(cut -d' ' -f3 "$t" 2>/dev/null)" = T ] || n=$((n + 1))
-		done
-		[ "$n" = 0 ] && return 0
-		sleep 0.01
-	done
-	fail "the signer's threads did not stop"
-}
+stop_signer() { stop_pid "$SIGNER_PID"; }
 wait_pending() { # N: until N rows are pending (intents committed, waiting for the stopped signer)
 	for _ in $(seq 100); do [ "$(pending)" = "$1" ] && return 0; sleep 0.1; done
 	fail "want $1 pending rows, have $(pending)"

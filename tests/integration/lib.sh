@@ -63,9 +63,10 @@ cleanup() {
 		extra_cleanup || { [ $rc -ne 0 ] || rc=1; } # a check of its own (frontend_lib.sh: the frontends' stops)
 	fi
 	# ASan build: a sanitizer's report (a leak, a memory error, undefined behaviour) of anything whose output a
-	# log kept (the wrappers above, the frontend's stop, a process stopped in the middle of a test)
+	# log kept (the wrappers above, the frontend's stop, a process stopped in the middle of a test), in any
+	# directory of the test's (quickstart's daemons log under $T/home/log)
 	local san='LeakSanitizer\|ERROR: AddressSanitizer\|runtime error:'
-	local leaked; leaked=$(grep -l "$san" "$T"/*.log 2>/dev/null || true)
+	local leaked; leaked=$(find "$T" -name '*.log' -type f -exec grep -l "$san" {} + 2>/dev/null || true)
 	if [ -n "$leaked" ]; then
 		echo "FAIL: a sanitizer reported in: $leaked" >&2
 		grep -h -A40 "$san" $leaked | head -120 >&2
@@ -292,6 +293,23 @@ signer_unseal() {
 		sleep 0.05
 	done
 	fail "signer $SIGNER_PID not ready after unseal: $(tail -3 "$T/signer.log")"
+}
+
+# stop_pid PID: SIGSTOP PID and wait until every one of its threads is stopped (state T). The kernel stops the
+# other threads only after one has taken the signal, so a thread may still run for a moment after kill returns:
+# once, under two tests in parallel, a signer signed a request sent after the kill
+stop_pid() {
+	kill -STOP "$1"
+	local t n
+	for _ in $(seq 200); do
+		n=0
+		for t in /proc/"$1"/task/*/stat; do
+			[ "$(cut -d' ' -f3 "$t" 2>/dev/null)" = T ] || n=$((n + 1))
+		done
+		[ "$n" = 0 ] && return 0
+		sleep 0.01
+	done
+	fail "process $1's threads did not stop"
 }
 
 ensure_users() {

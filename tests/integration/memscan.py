@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # memscan.py PID NEEDLE...: prints each needle found in the process's readable memory (anonymous and heap
-# mappings, stacks; not the files mapped from disk), with the mapping it is in; exit 1 if any was found.
+# mappings, stacks; not the files mapped from disk), with the mapping it is in; exit 1 if any was found, 2 if
+# no memory could be read at all (a scan that read nothing proves nothing).
 # Read in chunks (overlapping by the longest needle); mappings over 4 GiB are skipped: under ASan they are its
 # shadow and allocator reserves (terabytes, mostly unbacked), not the heap the process frees into.
 import re, sys
@@ -8,6 +9,7 @@ pid, needles = sys.argv[1], [n.encode() for n in sys.argv[2:]]
 CHUNK, HUGE = 8 << 20, 4 << 30
 overlap = max(len(n) for n in needles) if needles else 0
 found = False
+scanned = 0
 with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
     for line in maps:
         m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)", line)
@@ -21,6 +23,7 @@ with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem
                 data = tail + mem.read(min(CHUNK, end - pos))
             except (OSError, ValueError, OverflowError, MemoryError):
                 break
+            scanned += len(data) - len(tail)
             for n in needles:
                 i = data.find(n)
                 if i >= 0:
@@ -28,4 +31,7 @@ with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem
                     print(f"{n.decode()!r} at {pos - len(tail) + i:#x} in {name or 'anonymous'} ({line.strip()})")
             tail = data[-overlap:] if overlap else b""
             pos += CHUNK
+if scanned == 0:
+    print(f"cannot scan process {pid}: no memory could be read")
+    sys.exit(2)
 sys.exit(1 if found else 0)
