@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -152,6 +153,8 @@ static int sgn_run(const char *conf_path)
 	/* the curves the key check reads points on, made now: whatever OpenSSL needs for them, outside the filters */
 	if (policy_spki_prepare())
 		return sgn_fail("openssl", "cannot make the P-256 and P-384 groups");
+	/* the time zone read now (gmtime_r and timegm read /etc/localtime on first use), not inside the filters */
+	tzset();
 	if (sgn_sandbox_enter_sealed(!early_drop, false))
 		return sgn_fail("sandbox", "cannot load the sealed phase's seccomp filter");
 	if (usock_listen(conf.control_socket, SGN_SOCKET_MODE_OWNER, (gid_t)-1, &ctl_fd))

@@ -92,7 +92,9 @@ static void sgn_unseal_record(struct sgn_unseal *u)
 	if (RAND_bytes(r->instance, sizeof(r->instance)) != 1 || u->q.count > PINWIRE_CUSTODIANS_MAX ||
 	    strlen(u->q.serial) > PINWIRE_SERIAL_MAX)
 		goto skip;
-	r->at = (uint64_t)time(NULL);
+	struct timespec now; /* clock_gettime: in the vDSO and on the allowlist; time() is neither everywhere */
+	clock_gettime(CLOCK_REALTIME, &now);
+	r->at = (uint64_t)now.tv_sec;
 	r->n = u->q.count;
 	snprintf(r->token, sizeof(r->token), "%s", u->q.serial);
 	for (unsigned i = 0; i < u->q.count; i++) {

@@ -84,6 +84,8 @@ static void *trim_run(void *arg)
 	return NULL;
 }
 
+static void aborts(void) { abort(); }
+
 static void heap_trim_in_thread(void)
 {
 	if (write(trim_pipe[1], "x", 1) != 1 || pthread_join(trim_thread, NULL) != 0)
@@ -363,6 +365,11 @@ int main(void)
 	bad |= run_in("a worker thread's heap trimmed after large frees does not kill the process", enter_signing_after_thread,
 		      false, heap_trim_in_thread, 0, 0);
 	bad |= run("execve() kills the process", false, forbidden_exec, SIGSYS, 0);
+#ifndef SANDBOX_ASAN
+	bad |= run("abort() ends in SIGABRT (tgkill of the process itself), not the filter's SIGSYS", false, aborts,
+		   SIGABRT, 0);
+	bad |= run_in("sealed then signing: abort() ends in SIGABRT", enter_both, false, aborts, SIGABRT, 0);
+#endif
 	bad |= run("mmap(PROT_EXEC) kills the process", false, forbidden_mmap_exec, SIGSYS, 0);
 	bad |= run("getuid() kills the process", false, forbidden_getuid, SIGSYS, 0);
 #ifdef SANDBOX_ASAN
