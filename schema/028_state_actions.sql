@@ -4,8 +4,8 @@
 -- Found by review, each a change hsmca_frontend's grants allowed with no audit row that says it:
 -- * 023 tied a certificate failed or revoked to an audit row whose object is its serial, whatever its action:
 --   a revocation committed beside a "certificate.requested" row passed, and the log never said "revoked".
---   Now failed needs certificate.failed, approval.rejected or approval.expired (the frontend's three ways to
---   fail a row: issue.c, approve.c), and revoked needs certificate.revoked.
+--   Now pending -> failed needs certificate.failed (issue.c), held -> failed approval.rejected or
+--   approval.expired (the decision's row, approve.c), and revoked needs certificate.revoked.
 -- * failure_reason (a column the role may UPDATE, for the move to failed) could be rewritten afterwards on a
 --   failed row, with no audit row: GET then told another reason than the log. It is now set once, with the
 --   move to failed (HS001, as certificates_guard refuses other columns).
@@ -18,12 +18,14 @@ BEGIN
 	IF TG_TABLE_NAME = 'certificates' THEN
 		PERFORM 1 FROM public.audit_log a WHERE a.object IN (NEW.serial_hex, upper(NEW.serial_hex))
 			AND a.xact = pg_current_xact_id()
-			AND a.action = ANY (CASE NEW.status WHEN 'revoked' THEN ARRAY['certificate.revoked']
-				ELSE ARRAY['certificate.failed', 'approval.rejected', 'approval.expired'] END);
+			AND a.action = ANY (CASE WHEN NEW.status = 'revoked' THEN ARRAY['certificate.revoked']
+				WHEN OLD.status = 'held' THEN ARRAY['approval.rejected', 'approval.expired']
+				ELSE ARRAY['certificate.failed'] END);
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'certificate %: % without its audit row in the same transaction (%)', NEW.serial_hex,
-				NEW.status, CASE NEW.status WHEN 'revoked' THEN 'certificate.revoked'
-				ELSE 'certificate.failed, approval.rejected or approval.expired' END USING ERRCODE = 'HS004';
+				NEW.status, CASE WHEN NEW.status = 'revoked' THEN 'certificate.revoked'
+				WHEN OLD.status = 'held' THEN 'approval.rejected or approval.expired'
+				ELSE 'certificate.failed' END USING ERRCODE = 'HS004';
 		END IF;
 	ELSE
 		PERFORM 1 FROM public.audit_log a WHERE a.object IN (NEW.object, '') AND a.xact = pg_current_xact_id()

@@ -325,14 +325,21 @@ expect_sql_error frontend "BEGIN; WITH c AS (UPDATE certificates SET status = 'r
 	"certificate $A4: revoked without its audit row in the same transaction (certificate.revoked)"
 expect_sql_error frontend "BEGIN; UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE serial_hex = '$A5';
 	INSERT INTO audit_log (actor, action, object, details) VALUES ('x', 'certificate.issued', '$A5', '{}'); COMMIT" \
-	"certificate $A5: failed without its audit row in the same transaction (certificate.failed, approval.rejected or approval.expired)"
-for act in approval.rejected approval.expired; do # the approval paths' rows (a held row failed by its decision)
+	"certificate $A5: failed without its audit row in the same transaction (certificate.failed)"
+# an approval's row fails a held row (its decision), not a pending one
+expect_sql_error frontend "BEGIN; UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE serial_hex = '$A5';
+	INSERT INTO audit_log (actor, action, object, details) VALUES ('x', 'approval.rejected', '$A5', '{}'); COMMIT" \
+	"certificate $A5: failed without its audit row in the same transaction (certificate.failed)"
+for act in approval.rejected approval.expired; do
 	S=$(openssl rand -hex 16)
 	pg_psql "$T/pg" frontend -c "INSERT INTO certificates (serial_hex, issuer, subject, not_before, not_after, profile,
-		requester, tbs) VALUES ('$S', 'int', 'CN=x', now(), now() + interval '1 day', 'p', 'r', '\\x300100')" >/dev/null
+		requester, tbs, status) VALUES ('$S', 'int', 'CN=x', now(), now() + interval '1 day', 'p', 'r', '\\x300100', 'held')" >/dev/null
+	expect_sql_error frontend "BEGIN; UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE serial_hex = '$S';
+		INSERT INTO audit_log (actor, action, object, details) VALUES ('x', 'certificate.failed', '$S', '{}'); COMMIT" \
+		"certificate $S: failed without its audit row in the same transaction (approval.rejected or approval.expired)"
 	pg_psql "$T/pg" frontend -c "BEGIN; UPDATE certificates SET status = 'failed', failure_reason = 'x' WHERE serial_hex = '$S';
 		INSERT INTO audit_log (actor, action, object, details) VALUES ('x', '$act', '$S', '{}'); COMMIT" \
-		>/dev/null || fail "a failure with its $act row was refused"
+		>/dev/null || fail "a held row failed with its $act row was refused"
 	[ "$(owner_sql "select status from certificates where serial_hex = '$S'")" = failed ] || fail "$act: not failed"
 done
 expect_sql_error frontend "UPDATE certificates SET failure_reason = 'approved by alice, signer refused' WHERE serial_hex = '$A1'" \
