@@ -11,12 +11,12 @@ int ttyline_read(int fd, int prompt_fd, const char *prompt, char *out, size_t ma
 	ssize_t r;
 	*out_len = 0;
 	if (tcgetattr(fd, &old) != 0)
-		return HSMCA_ERR_IO;
+		return HSMCA_ERR_STATE;
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0 || tcgetattr(fd, &quiet) != 0 || (quiet.c_lflag & ECHO)) {
 		(void)tcsetattr(fd, TCSAFLUSH, &old);
-		return HSMCA_ERR_IO;
+		return HSMCA_ERR_STATE;
 	}
 	(void)!write(prompt_fd, prompt, strlen(prompt));
 	r = read(fd, out, max + 1);

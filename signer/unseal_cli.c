@@ -43,6 +43,26 @@ static int cli_read_file(const char *path, uint8_t *buf, size_t max, size_t *out
 	return rc;
 }
 
+/* Reads fd up to its first line end (included) or its end, into buf (max + 1 bytes: a line of max bytes and
+ * its end); a longer line fails (HSMCA_ERR_LIMIT). A byte at a time: nothing past the line is taken. */
+static int cli_read_line(int fd, uint8_t *buf, size_t max, size_t *out_len)
+{
+	size_t len = 0;
+	while (len <= max) {
+		ssize_t r = read(fd, buf + len, 1);
+		if (r < 0)
+			return HSMCA_ERR_IO;
+		if (r == 0)
+			break;
+		if (buf[len++] == '\n')
+			break;
+	}
+	if (len == max + 1 && buf[max] != '\n')
+		return HSMCA_ERR_LIMIT;
+	*out_len = len;
+	return 0;
+}
+
 /* Passphrase from a file (one line: passline_len) or from the terminal without echo. */
 static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_len)
 {
@@ -53,14 +73,14 @@ static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_le
 			return rc;
 	} else if (isatty(0)) {
 		int rc = ttyline_read(0, 2, "passphrase: ", pw, max, &len);
-		if (rc == HSMCA_ERR_IO)
+		if (rc == HSMCA_ERR_STATE)
 			fprintf(stderr, "unseal: cannot turn echo off on the terminal: give --passphrase-file\n");
 		else if (rc == HSMCA_ERR_LIMIT)
 			fprintf(stderr, "unseal: the passphrase is longer than %zu bytes (none of it was sent)\n", max);
 		if (rc)
 			return rc;
-	} else { /* piped: all of it, at most max bytes */
-		int rc = cli_read_fd(0, (uint8_t *)pw, max, &len);
+	} else { /* piped: its first line (a pipe left open, as ssh's without a terminal, is not waited on) */
+		int rc = cli_read_line(0, (uint8_t *)pw, max, &len);
 		if (rc == HSMCA_ERR_LIMIT)
 			fprintf(stderr, "unseal: the passphrase is longer than %zu bytes (none of it was sent)\n", max);
 		if (rc)

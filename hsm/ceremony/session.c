@@ -92,6 +92,8 @@ static int cer_prompt(const char *prompt, char *out, size_t max, size_t *out_len
 		return HSMCA_ERR_IO;
 	int rc = ttyline_read(tty, tty, prompt, out, max, out_len);
 	close(tty);
+	if (rc == HSMCA_ERR_STATE)
+		fprintf(stderr, "ceremony: cannot turn echo off on the terminal: give the passphrase in a file\n");
 	return rc;
 }
 

@@ -380,8 +380,13 @@ set +e; OUT=$(tty_unseal 1100 2>&1); rc=$?; set -e
 set +e; OUT=$(tty_unseal 1024 2>&1); rc=$?; set -e
 [ "$rc" = 1 ] && ! grepq 'longer than' <<<"$OUT" && grep -q 'event=unseal_share_refused' "$T/signer.log" \
 	|| fail "1,024 bytes at the terminal (rc $rc): $OUT $(tail -2 "$T/signer.log")"
-for n in alice carol; do
-	"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares2/$n.share" --passphrase-file "$T/pass2/$n.pass" \
-		>> "$T/unseal.log" 2>&1 || fail "the new split's $n: $(tail -2 "$T/unseal.log")"
-done
-pass "the unseal CLI at a terminal: a passphrase over 1,024 bytes is refused and nothing sent, none of it echoed; 1,024 bytes are sent whole"
+# piped from a pipe left open (ssh without a terminal): its first line is taken at once (it read to the pipe's
+# end, and waited for it)
+t0=$(date +%s)
+set +e; OUT=$(timeout 15 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares2/alice.share" \
+	< <(cat "$T/pass2/alice.pass"; exec sleep 30) 2>&1); rc=$?; set -e
+[ "$rc" = 0 ] && [ $(($(date +%s) - t0)) -lt 10 ] && grepq '^sealed: 1 of 2 shares presented' <<<"$OUT" \
+	|| fail "a passphrase piped from a pipe left open (rc $rc, $(($(date +%s) - t0)) s): $OUT"
+"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares2/carol.share" --passphrase-file "$T/pass2/carol.pass" \
+	>> "$T/unseal.log" 2>&1 || fail "the new split's carol: $(tail -2 "$T/unseal.log")"
+pass "the unseal CLI at a terminal: a passphrase over 1,024 bytes is refused and nothing sent, none of it echoed; 1,024 bytes are sent whole; from a pipe left open its first line is taken at once"
