@@ -514,12 +514,15 @@ static int db_role_check(struct db *db)
 	int rc = db_exec(db,
 			 "SELECT current_user AS who, bool_or(m.rolsuper AND m.rolname = current_user) AS super, "
 			 "bool_or(m.rolsuper) AS super_role, "
-			 "bool_or(has_table_privilege(m.oid, 'public.audit_log', 'UPDATE, DELETE, TRUNCATE')) AS writes, "
+			 "bool_or(has_table_privilege(m.oid, 'public.audit_log', 'UPDATE, DELETE, TRUNCATE') OR "
+			 "has_any_column_privilege(m.oid, 'public.audit_log', 'UPDATE')) AS writes, "
 			 "CASE WHEN pg_has_role(t.relowner, 'MEMBER') THEN pg_get_userbyid(t.relowner) END AS owner, "
 			 "bool_or(has_schema_privilege(m.oid, 'public', 'CREATE')) AS creates, "
 			 "bool_or(has_database_privilege(m.oid, current_database(), 'TEMPORARY')) AS temps, "
 			 "bool_or(has_table_privilege(m.oid, 'public.audit_chain_head', 'INSERT, UPDATE, DELETE, TRUNCATE') OR "
-			 "has_table_privilege(m.oid, 'public.audit_checkpoints', 'UPDATE, DELETE, TRUNCATE')) AS aux "
+			 "has_any_column_privilege(m.oid, 'public.audit_chain_head', 'INSERT, UPDATE') OR "
+			 "has_table_privilege(m.oid, 'public.audit_checkpoints', 'UPDATE, DELETE, TRUNCATE') OR "
+			 "has_any_column_privilege(m.oid, 'public.audit_checkpoints', 'UPDATE')) AS aux "
 			 "FROM pg_roles m, pg_class t WHERE pg_has_role(m.oid, 'MEMBER') "
 			 "AND t.oid = 'public.audit_log'::regclass GROUP BY t.relowner",
 			 NULL, DB_FMT_TEXT, &r);

@@ -584,7 +584,8 @@ owner_sql "CREATE ROLE hsmca_wide LOGIN IN ROLE hsmca_frontend; GRANT pg_write_a
 	GRANT hsmca_param TO hsmca_setrole;
 	CREATE ROLE hsmca_creator LOGIN IN ROLE hsmca_frontend; GRANT CREATE ON SCHEMA public TO hsmca_creator;
 	CREATE ROLE hsmca_temp LOGIN IN ROLE hsmca_frontend; GRANT TEMPORARY ON DATABASE $(owner_sql "select current_database()") TO hsmca_temp;
-	CREATE ROLE hsmca_headw LOGIN IN ROLE hsmca_frontend; GRANT UPDATE ON audit_chain_head TO hsmca_headw;
+	CREATE ROLE hsmca_headw LOGIN IN ROLE hsmca_frontend; GRANT UPDATE (last_hash) ON audit_chain_head TO hsmca_headw;
+	CREATE ROLE hsmca_colw LOGIN IN ROLE hsmca_frontend; GRANT UPDATE (details) ON audit_log TO hsmca_colw;
 	CREATE ROLE hsmca_ckptdel LOGIN IN ROLE hsmca_frontend; GRANT DELETE ON audit_checkpoints TO hsmca_ckptdel" >/dev/null
 # (hsmca_setrole inherits nothing but may SET ROLE to one that may SET session_replication_role; hsmca_creator
 # and hsmca_temp were let past: before, only migrations 009 and 012 looked, once)
@@ -595,6 +596,7 @@ for who in "postgres:is a superuser" "hsmca_wide:may UPDATE, DELETE or TRUNCATE 
 	"hsmca_creator:may CREATE in schema public (a function there can shadow pg_catalog's in the schema's triggers)" \
 	"hsmca_temp:may create temporary objects (which could shadow what the schema's functions name)" \
 	"hsmca_headw:may write audit_chain_head, or UPDATE, DELETE or TRUNCATE audit_checkpoints" \
+	"hsmca_colw:may UPDATE, DELETE or TRUNCATE audit_log" \
 	"hsmca_ckptdel:may write audit_chain_head, or UPDATE, DELETE or TRUNCATE audit_checkpoints"; do
 	sed -e "s|^database = .*|database = $(pg_conninfo "$T/pg" "${who%%:*}")|" -e "s|^listen = .*|listen = 127.0.0.1:$((PORT + 5))|" \
 		"$T/frontend.conf" > "$T/wide.conf"
