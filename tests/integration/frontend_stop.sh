@@ -47,9 +47,13 @@ CLIENTS=()
 for i in 1 2 3 4 5 6; do client "$i" & CLIENTS+=($!); done
 wait_pending 6
 kill -TERM "$FRONTEND_PID"
-sleep 0.5
+# the listeners close at once: polled (a loaded machine may take a moment to deliver the signal)
+for _ in $(seq 50); do
+	rc=0; curl -sS -o /dev/null --max-time 3 "$URL/healthz" 2>/dev/null || rc=$?
+	[ "$rc" = 7 ] && break
+	sleep 0.1
+done
 kill -0 "$FRONTEND_PID" 2>/dev/null || fail "the frontend exited with six requests under way"
-rc=0; curl -sS -o /dev/null --max-time 3 "$URL/healthz" 2>/dev/null || rc=$?
 [ "$rc" = 7 ] || fail "a new connection while stopping: curl exit $rc, want 7 (refused)"
 kill -CONT "$SIGNER_PID"
 wait "${CLIENTS[@]}"
@@ -92,7 +96,8 @@ sleep 0.3
 kill -TERM "$FRONTEND_PID"
 rc=0; wait "$FRONTEND_PID" || rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$ms" -le 3000 ] || fail "a second SIGTERM took $ms ms" # (the first waits up to 5 s; ASan adds its leak check)
+# (the first waits up to 5 s; ASan adds its leak check at exit)
+[ "$ms" -le "$([ -n "$SANITIZED" ] && echo 4500 || echo 3000)" ] || fail "a second SIGTERM took $ms ms"
 grep -q 'event=stopping_now' "$T/frontend.log" || fail "second signal not logged"
 wait "${CLIENTS[@]}"
 kill -CONT "$SIGNER_PID"
@@ -165,10 +170,10 @@ pass "a request whose row was failed meanwhile gets 409 not-pending naming its s
 # 6. a recovery pass signing a row when SIGTERM comes: the stop waits for that row (signed, then committed
 # issued) instead of exiting under it. Before, nothing was under way as far as the drain could tell, the process
 # exited between the signature and the commit, and the next start signed the same TBS again. The row: a request
-# made with the signer gone (503, its intent pending, the TBS never sent); the pass takes it once it is 5 s old
+# made with the signer gone (503, its intent pending, the TBS never sent); the pass takes it once it is 10 s old
 # and waits on the signer, stopped meanwhile
 fe_kill
-fe_start "recover_after_seconds = 5"
+fe_start "recover_after_seconds = 10"
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 issue_req "$T/a.csr" server "${AUTH[@]}"
 [ "$STATUS" = 503 ] || fail "a request with the signer gone: $STATUS $BODY"
@@ -181,9 +186,9 @@ rm -f "$T/run/control.sock"
 signer_start
 signer_unseal alice bob carol
 stop_signer
-[ $(($(date +%s) - t_row)) -lt 5 ] || fail "the signer took too long to come back: the pass may have signed the row already"
-# the pass runs every 5 s: by 11 s the row has been taken and sent to the stopped signer
-sleep $((t_row + 11 - $(date +%s)))
+[ $(($(date +%s) - t_row)) -lt 9 ] || fail "the signer took too long to come back: the pass may have signed the row already"
+# the pass runs every 10 s: by 21 s the row has been taken and sent to the stopped signer
+sleep $((t_row + 21 - $(date +%s)))
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$R'")" = pending ] || fail "$R is not pending"
 lines=$(wc -l < "$T/frontend.log")
 kill -TERM "$FRONTEND_PID"
