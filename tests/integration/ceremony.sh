@@ -247,6 +247,21 @@ refused_conf intermediate y 'a URL with a comma' "a CRL URL with a comma" \
 	'issuer_key_label = root' 'crl_url = http://crl.example.com/a.crl,URI:http://evil.example/'
 pass "30 permitted and 30 excluded names all in the certificate (they were cut at 1,536 bytes); a URL with a comma refused"
 
+# ca_issuers_url: authorityInfoAccess carries caIssuers beside OCSP, or alone (the list is joined by commas:
+# one entry each, no empty one)
+ceremony_ca intermediate aiaboth p256 root "ca_issuers_url = http://ca.example.com/root.crt"
+openssl x509 -in "$T/ca/aiaboth.pem" -noout -ext authorityInfoAccess > "$T/aia.txt" 2>&1 || fail "aiaboth: $(cat "$T/aia.txt")"
+[ "$(grep -c 'URI:' "$T/aia.txt")" = 2 ] && grepq 'OCSP - URI:http://127.0.0.1:8080/ocsp' "$T/aia.txt" \
+	&& grepq 'CA Issuers - URI:http://ca.example.com/root.crt' "$T/aia.txt" || fail "OCSP and caIssuers: $(cat "$T/aia.txt")"
+sed -e '/^ocsp_url = /d' -e 's/^key_label = aiaboth$/key_label = aiaonly/' "$T/aiaboth.conf" > "$T/aiaonly.conf"
+# shellcheck disable=SC2046
+"$CEREMONY" intermediate --module "$SOFTHSM_MODULE" --config "$T/aiaonly.conf" --out "$T/ca/aiaonly.pem" \
+	$(shares_args alice carol erin) >> "$T/ceremony.log" 2>&1 || fail "caIssuers alone: $(tail -3 "$T/ceremony.log")"
+openssl x509 -in "$T/ca/aiaonly.pem" -noout -ext authorityInfoAccess > "$T/aia.txt" 2>&1 || fail "aiaonly: $(cat "$T/aia.txt")"
+[ "$(grep -c 'URI:' "$T/aia.txt")" = 1 ] && grepq 'CA Issuers - URI:http://ca.example.com/root.crt' "$T/aia.txt" \
+	|| fail "caIssuers alone: $(cat "$T/aia.txt")"
+pass "ca_issuers_url: caIssuers in authorityInfoAccess beside OCSP, and alone"
+
 # quorum failures name the share
 expect_rc 1 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o2.pem" $(shares_args alice carol)
 grep -q '2 share(s) presented, the split needs 3' <<<"$OUT" || fail "fewer than m: $OUT"
