@@ -38,6 +38,25 @@ struct http_ctx {
 	struct timespec drain_until;
 };
 
+/* Sends body[0..len) with status; to a HEAD request the headers alone, with the Content-Length a GET's reply
+ * has (RFC 9110 9.3.2: a body after them would be read as the next reply on a kept-alive connection). */
+static void http_reply(struct evhttp_request *req, int status, const char *reason, const void *body, size_t len)
+{
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		char n[24];
+		snprintf(n, sizeof n, "%zu", len);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", n);
+		evhttp_send_reply(req, status, reason, NULL);
+		return;
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (b)
+		evbuffer_add(b, body, len);
+	evhttp_send_reply(req, status, reason, b);
+	if (b)
+		evbuffer_free(b);
+}
+
 /* An error answered by the loop itself (method, overload, headers, stopping): in CFSSL's format under
  * /api/v1/cfssl/, whose clients read only that, else ours. */
 static void http_json_error(struct evhttp_request *req, int status, const char *code, const char *msg)
@@ -49,11 +68,8 @@ static void http_json_error(struct evhttp_request *req, int status, const char *
 		cfssl_error(&tmp, status, msg);
 	else
 		job_error(&tmp, status, code, msg);
-	struct evbuffer *b = evbuffer_new();
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-	evbuffer_add(b, tmp.resp.data, tmp.resp.len);
-	evhttp_send_reply(req, status, "Error", b);
-	evbuffer_free(b);
+	http_reply(req, status, "Error", tmp.resp.data, tmp.resp.len);
 	dbuf_free(&tmp.resp);
 }
 
@@ -62,17 +78,14 @@ static void http_bad_method(struct evhttp_request *req, const char *allow)
 {
 	char msg[32];
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-	snprintf(msg, sizeof msg, "use %s", strchr(allow, ',') ? "GET or POST" : allow);
+	snprintf(msg, sizeof msg, "use %s", !strcmp(allow, "GET, POST") ? "GET or POST" : !strcmp(allow, "GET, HEAD") ? "GET" : allow);
 	http_json_error(req, 405, "method", msg);
 }
 
 static void http_text(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len)
 {
-	struct evbuffer *b = evbuffer_new();
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-	evbuffer_add(b, body, len);
-	evhttp_send_reply(req, status, "OK", b);
-	evbuffer_free(b);
+	http_reply(req, status, "OK", body, len);
 }
 
 /* profiles refused here because another frontend recorded other definitions (profrec_check) */
@@ -307,11 +320,11 @@ static void http_route_n(struct evhttp_request *req, struct http_ctx *h, unsigne
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	if (!path)
 		path = "";
-	/* the loop's own answers: GET only */
+	/* the loop's own answers: GET, and HEAD (the same headers, no body: monitors probe with it) */
 	bool loop_path = !strcmp(path, "/healthz") || !strcmp(path, "/api/v1/cfssl/health") ||
 			 !strcmp(path, "/metrics") || !strcmp(path, "/api/v1/ca/chain");
-	if (loop_path && cmd != EVHTTP_REQ_GET)
-		return http_bad_method(req, "GET");
+	if (loop_path && cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD)
+		return http_bad_method(req, "GET, HEAD");
 	if (!strcmp(path, "/healthz"))
 		return http_text(req, 200, "application/json", "{\"status\": \"ok\"}\n", 17);
 	if (!strcmp(path, "/api/v1/cfssl/health")) {
@@ -385,7 +398,7 @@ static void http_limits(struct evhttp *http, const struct fconfig *c)
 	 * whole-request deadline (timeout_seconds) fires first and answers 408, and its reply deadline (the same
 	 * seconds) cuts a reply not written out by then */
 	evhttp_set_timeout(http, (int)c->timeout_seconds + 1);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
 }
 
 static struct bufferevent *http_tls_bevcb(struct event_base *base, void *arg)

@@ -108,6 +108,61 @@ assert data.startswith(b"HTTP/1.1 413") and b"too-large" in data, "reply %r, err
 EOP
 pass "a client that uploads 5 MB whole before reading gets the 413 (not a reset)"
 
+# HEAD (monitors probe with it): the loop's own paths answer with a GET's headers and no body, on a kept-alive
+# connection whose next request is then answered as usual; a routed path that does not take it is 405 with its
+# Allow, without a body either. Before, HEAD was 405 everywhere (with a JSON body)
+python3 - "$PORT" > "$T/head.out" 2>&1 <<'EOP' || fail "HEAD: $(cat "$T/head.out")"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
+def req(method, path):
+    s.sendall(b"%s %s HTTP/1.1\r\nHost: x\r\n\r\n" % (method, path))
+buf = b""
+def head_block():
+    global buf
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        assert d, "closed early: %r" % buf
+        buf += d
+    h, _, buf = buf.partition(b"\r\n\r\n")
+    lines = h.decode().split("\r\n")
+    return int(lines[0].split()[1]), {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+def body(n):
+    global buf
+    while len(buf) < n:
+        d = s.recv(65536)
+        assert d, "closed in a body"
+        buf += d
+    b, buf = buf[:n], buf[n:]
+    return b
+req(b"HEAD", b"/healthz"); req(b"GET", b"/healthz"); req(b"HEAD", b"/api/v1/ca/chain"); req(b"GET", b"/api/v1/ca/chain")
+st, h = head_block()
+assert st == 200 and h["content-length"] == "17" and h["content-type"] == "application/json", (st, h)
+st, h = head_block()   # the next reply starts right after the HEAD's headers: no body came between
+assert st == 200 and body(int(h["content-length"])) == b'{"status": "ok"}\n', (st, h)
+st, h = head_block()
+n = int(h["content-length"])
+assert st == 200 and n > 500 and h["content-type"] == "application/pem-certificate-chain", (st, h)
+st, h = head_block()
+assert st == 200 and int(h["content-length"]) == n and body(n).startswith(b"-----BEGIN CERTIFICATE-----"), (st, h)
+req(b"HEAD", b"/api/v1/accounts"); req(b"GET", b"/healthz")
+st, h = head_block()
+assert st == 405 and h.get("allow") == "GET, POST", (st, h)
+if h.get("connection", "").lower() != "close":
+    st, h = head_block()
+    assert st == 200 and body(int(h["content-length"])) == b'{"status": "ok"}\n', (st, h)
+time.sleep(0.3)
+s.settimeout(0.5)
+try:
+    extra = s.recv(65536)
+except socket.timeout:
+    extra = b""
+assert buf == b"" and extra == b"", "bytes after the replies: %r %r" % (buf, extra)
+print("ok")
+EOP
+st=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$URL/healthz")
+[ "$st" = 405 ] || fail "PUT /healthz: $st"
+pass "HEAD on the loop's paths: a GET's headers (Content-Length too), no body, the connection kept; elsewhere 405 with its Allow and no body"
+
 # the replies evhttp makes itself, before the router sees the request (libevent 2.1 writes them as HTML
 # pages and has no hook), are JSON errors like every other: a malformed request line or header 400, an
 # oversized declared body 413 (with "Expect: 100-continue" too), a header block over max_header_size 431 (evhttp
@@ -184,8 +239,8 @@ def keep_alive(data):
         buf += chunk
     s.close()
     return parse(buf)
-for method, path, allow in ((b"POST", b"/metrics", "GET"), (b"POST", b"/api/v1/cfssl/health", "GET"),
-                            (b"POST", b"/healthz", "GET"), (b"POST", b"/api/v1/ca/chain", "GET"),
+for method, path, allow in ((b"POST", b"/metrics", "GET, HEAD"), (b"POST", b"/api/v1/cfssl/health", "GET, HEAD"),
+                            (b"POST", b"/healthz", "GET, HEAD"), (b"POST", b"/api/v1/ca/chain", "GET, HEAD"),
                             (b"GET", b"/api/v1/cfssl/sign", "POST"), (b"GET", b"/api/v1/cfssl/info", "POST"),
                             (b"GET", b"/api/v1/accounts/alice/password", "POST"),
                             (b"POST", b"/api/v1/accounts/alice", "GET"),
@@ -199,7 +254,7 @@ for method, path, allow in ((b"POST", b"/metrics", "GET"), (b"POST", b"/api/v1/c
     assert len(r) == 1 and r[0][0] == 405 and r[0][1].get("allow") == allow, "%s %s: %r" % (method, path, r)
     body = json.loads(r[0][2])
     assert body.get("success") is False if path.startswith(b"/api/v1/cfssl/") else body["error"]["code"] == "method", (path, body)
-done.append("a method a path does not take 405 with its Allow, /metrics and the health checks GET only")
+done.append("a method a path does not take 405 with its Allow, /metrics and the health checks GET and HEAD only")
 # a path below a certificate (.../{serial}/revoke, which this build does not serve) is no endpoint: 404 for any
 # method (POST was 405 "use GET", though GET of it is 404 too)
 for method in (b"POST", b"GET"):
@@ -207,18 +262,20 @@ for method in (b"POST", b"GET"):
     r = keep_alive(method + b" /api/v1/certificates/00/revoke HTTP/1.1\r\n" + H + body)
     assert len(r) == 1 and r[0][0] == 404 and json.loads(r[0][2])["error"]["code"] == "not-found", "%s .../revoke: %r" % (method, r)
 done.append("a path below a certificate 404 for POST and GET")
-raw = exchange(b"HEAD /healthz HTTP/1.1\r\n" + H + b"\r\n")
+# HEAD of a path that does not take it (POST only): 405 without a body
+HC = b"Connection: close\r\n"
+raw = exchange(b"HEAD /api/v1/certificates HTTP/1.1\r\n" + H + HC + b"\r\n")
 head, sep, rest = raw.partition(b"\r\n\r\n")
-assert head.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n") and b"Content-Type: application/json" in head and sep \
-    and rest == b"", "HEAD: %r" % raw
+assert head.startswith(b"HTTP/1.1 405 ") and b"Content-Type: application/json" in head and b"Allow: POST" in head \
+    and sep and rest == b"", "HEAD: %r" % raw
 done.append("HEAD 405 without a body")
 # the same HEAD pipelined behind a GET in one write (its first bytes were in the input before the router had
 # the GET): the 200 with its body, then the 405 without one
-raw = exchange(b"GET /healthz HTTP/1.1\r\n" + H + b"\r\nHEAD /healthz HTTP/1.1\r\n" + H + b"\r\n")
+raw = exchange(b"GET /healthz HTTP/1.1\r\n" + H + b"\r\nHEAD /api/v1/certificates HTTP/1.1\r\n" + H + HC + b"\r\n")
 first = parse(raw.split(b"HTTP/1.1 405 ")[0])
 second = raw[raw.find(b"HTTP/1.1 405 "):]
 assert len(first) == 1 and first[0][0] == 200 and first[0][2] == b'{"status": "ok"}\n' \
-    and second.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n") and second.endswith(b"\r\n\r\n") \
+    and second.startswith(b"HTTP/1.1 405 ") and second.endswith(b"\r\n\r\n") \
     and second.count(b"\r\n\r\n") == 1, "pipelined HEAD: %r" % raw
 done.append("pipelined HEAD 405 without a body")
 # a routed request, then a malformed one on the same connection: the first reply is the router's
