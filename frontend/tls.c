@@ -4,10 +4,14 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
@@ -46,17 +50,47 @@ static int tls_no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+#define TLS_KEY_FILE_MAX (64 * 1024) /* an RSA-8192 key in PEM is under 7 kB */
+
+/* The key file read into memory wiped afterwards (stdio's buffer would have been freed with the key's PEM in
+ * it, for the life of the process), then parsed from there. */
 static int tls_load_key(const char *path, EVP_PKEY **out, char *err)
 {
 	char why[160];
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return TERR("tls_key %s: cannot open", path);
-	*out = PEM_read_PrivateKey(f, NULL, tls_no_passphrase, NULL);
-	fclose(f);
+	int rc = 0;
+	size_t len = 0;
+	uint8_t *buf = OPENSSL_malloc(TLS_KEY_FILE_MAX + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	*out = NULL;
+	if (!buf || fd < 0) {
+		rc = TERR("tls_key %s: cannot open", path);
+		goto out;
+	}
+	for (ssize_t r; len <= TLS_KEY_FILE_MAX; len += (size_t)r) {
+		r = read(fd, buf + len, TLS_KEY_FILE_MAX + 1 - len);
+		if (r < 0 && errno == EINTR)
+			r = 0;
+		else if (r < 0) {
+			rc = TERR("tls_key %s: cannot read", path);
+			goto out;
+		} else if (r == 0)
+			break;
+	}
+	if (len > TLS_KEY_FILE_MAX) {
+		rc = TERR("tls_key %s: larger than %d bytes", path, TLS_KEY_FILE_MAX);
+		goto out;
+	}
+	BIO *b = BIO_new_mem_buf(buf, (int)len);
+	*out = b ? PEM_read_bio_PrivateKey(b, NULL, tls_no_passphrase, NULL) : NULL;
+	BIO_free(b);
 	if (!*out)
-		return TERR("tls_key %s: not an unencrypted PEM private key (%s)", path, tls_ossl_why(why, sizeof(why)));
-	return 0;
+		rc = TERR("tls_key %s: not an unencrypted PEM private key (%s)", path, tls_ossl_why(why, sizeof(why)));
+out:
+	if (fd >= 0)
+		close(fd);
+	if (buf)
+		OPENSSL_clear_free(buf, TLS_KEY_FILE_MAX + 1);
+	return rc;
 }
 
 /* Chain and key; the key must belong to the leaf (checked here, not left to the first handshake). */
