@@ -282,42 +282,8 @@ pass "fewer than m, wrong passphrase and tampered share are refused, naming the 
 # bytes were taken as the passphrase and the rest was left for the next prompt
 tty_ceremony() { # LENGTH [eof]: runs the ocsp ceremony with two shares, types LENGTH bytes at the first prompt and
 	# Enter (or, with eof, ctrl-D); a ceremony still running after 60 s is killed (exit 99)
-	python3 - "$1" "${2:-}" "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp.conf" --out "$T/ca/o9.pem" \
-		--share "$T/shares/alice.share" --share "$T/shares/carol.share" <<'PY'
-import os, pty, select, sys, time
-n, eof = int(sys.argv[1]), sys.argv[2] == "eof"
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[3], sys.argv[3:])
-out = b""
-def pump(until, secs):
-    global out
-    end = time.time() + secs
-    while time.time() < end and (until is None or until not in out):
-        if select.select([fd], [], [], 0.2)[0]:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                return
-            if not data:
-                return
-            out += data
-pump(b"passphrase for", 30)
-os.write(fd, b"y" * n + (b"\x04" if eof else b"\n"))
-deadline = time.time() + 60
-pump(None, 60)
-done, st = os.waitpid(pid, os.WNOHANG)
-while done == 0 and time.time() < deadline:
-    time.sleep(0.1)
-    done, st = os.waitpid(pid, os.WNOHANG)
-if done == 0:
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    sys.stdout.write(out.decode(errors="replace") + "\n(still waiting after 60 s: killed)\n")
-    sys.exit(99)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.WEXITSTATUS(st))
-PY
+	python3 "$(dirname "$0")/ptytype.py" "passphrase for" "$1" "${2:-enter}" "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" \
+		--config "$T/ocsp.conf" --out "$T/ca/o9.pem" --share "$T/shares/alice.share" --share "$T/shares/carol.share"
 }
 set +e; OUT=$(tty_ceremony 1100 2>&1); rc=$?; set -e
 [ "$rc" = 1 ] && grep -q "the passphrase for $T/shares/alice.share is longer than 1024 bytes" <<<"$OUT" \

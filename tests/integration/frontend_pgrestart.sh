@@ -16,6 +16,13 @@ fe_start "recover_after_seconds = 2"
 csr a ec:P-256 DNS:www.example.com
 issue_req "$T/a.csr" server "${AUTH[@]}"
 [ "$STATUS" = 201 ] || fail "before the restart: $STATUS $BODY"
+wait_locked() { # TABLE MODE: until another session holds that lock on TABLE (up to 5 s)
+	for _ in $(seq 100); do
+		[ "$(pg_psql "$T/pg" owner -c "select count(*) from pg_locks where relation = '$1'::regclass and mode = '$2' and granted")" = 1 ] && return 0
+		sleep 0.05
+	done
+	fail "no $2 on $1"
+}
 pg_restart_same() { PG_SOCK_MODE=${FE_USER:+0755} PG_EXTRA_CONF="fsync = off" pg_start "$T/pg" $((PORT + 1)) > "$T/pg2.log" 2>&1 || fail "postgres restart: $(tail -3 "$T/pg2.log")"; }
 
 # 1. a restart between requests: the very next request is served
@@ -127,10 +134,7 @@ grep -q 'line [0-9]*: bad value for db_timeout_seconds' <<<"$OUT" || fail "db_ti
 fe_start $'recover_after_seconds = 2\ndb_timeout_seconds = 2'
 pg_psql "$T/pg" owner -c "BEGIN; LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE; SELECT pg_sleep(25); COMMIT" > /dev/null 2>&1 &
 LOCKER=$!
-for _ in $(seq 100); do
-	[ "$(pg_psql "$T/pg" owner -c "select count(*) from pg_locks where relation = 'audit_log'::regclass and mode = 'ShareRowExclusiveLock' and granted")" = 1 ] && break
-	sleep 0.05
-done
+wait_locked audit_log ShareRowExclusiveLock
 locked_req() { # N: one request, its status and milliseconds in $T/locked-N.*
 	local t0; t0=$(date +%s%N)
 	curl -sS -o "$T/locked-$1.body" -w '%{http_code}' --max-time 40 -H 'Content-Type: application/json' \
@@ -168,10 +172,7 @@ fe_start "recover_after_seconds = 2"
 SERIAL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["serial"])' "$T/resp.json")
 pg_psql "$T/pg" owner -c "BEGIN; LOCK TABLE certificates IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(15); COMMIT" > /dev/null 2>&1 &
 LOCKER=$!
-for _ in $(seq 100); do
-	[ "$(pg_psql "$T/pg" owner -c "select count(*) from pg_locks where relation = 'certificates'::regclass and mode = 'AccessExclusiveLock' and granted")" = 1 ] && break
-	sleep 0.05
-done
+wait_locked certificates AccessExclusiveLock
 queued_get() { # N
 	curl -sS -D "$T/q-$1.hdr" -o "$T/q-$1.body" -w '%{http_code}' --max-time 40 "${AUTH[@]}" \
 		"$URL/api/v1/certificates/$SERIAL" > "$T/q-$1.status" 2>/dev/null || true

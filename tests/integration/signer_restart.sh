@@ -345,32 +345,8 @@ pass "a stale pin_verifier costs one failed C_Login: the signer then takes no sh
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 start_sealed
 tty_unseal() { # LENGTH: the unseal CLI with alice's new share; LENGTH bytes typed, then Enter
-	python3 - "$1" "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares2/alice.share" <<'PY'
-import os, pty, select, sys, time
-n = int(sys.argv[1])
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-out = b""
-def pump(until, secs):
-    global out
-    end = time.time() + secs
-    while time.time() < end and (until is None or until not in out):
-        if select.select([fd], [], [], 0.2)[0]:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                return
-            if not data:
-                return
-            out += data
-pump(b"passphrase:", 30)
-os.write(fd, b"y" * n + b"\n")
-pump(None, 30)
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace"))
-sys.exit(os.WEXITSTATUS(st))
-PY
+	python3 "$(dirname "$0")/ptytype.py" "passphrase:" "$1" enter "$SIGNER" unseal --control "$T/run/control.sock" \
+		--share "$T/shares2/alice.share"
 }
 set +e; OUT=$(tty_unseal 1100 2>&1); rc=$?; set -e
 [ "$rc" = 1 ] && grepq 'the passphrase is longer than 1024 bytes (none of it was sent)' <<<"$OUT" || fail "1,100 bytes at the terminal (rc $rc): $OUT"
