@@ -84,7 +84,9 @@ static void *trim_run(void *arg)
 	return NULL;
 }
 
+#ifndef SANDBOX_ASAN
 static void aborts(void) { abort(); }
+#endif
 
 static void heap_trim_in_thread(void)
 {
@@ -360,10 +362,19 @@ int main(void)
 #else
 	bad |= run("allowed calls work (malloc, getrandom, write; socket gets EACCES)", false, allowed, 0, 0);
 #endif
+#ifdef SANDBOX_ASAN
+	/* ASan's _exit calls sigaltstack, which the signing phase refuses: no case there can end in a clean exit
+	 * (the allowed calls above are skipped alike); the plain build checks these */
+	(void)open_refused;
+	(void)heap_trim_in_thread;
+	(void)enter_signing_after_thread;
+	printf("skip - open() and a trimmed thread heap in the signing phase under AddressSanitizer\n");
+#else
 	bad |= run("open() gets EACCES (glibc's malloc opens a /proc file when a thread's heap shrinks)", false,
 		   open_refused, 0, 0);
 	bad |= run_in("a worker thread's heap trimmed after large frees does not kill the process", enter_signing_after_thread,
 		      false, heap_trim_in_thread, 0, 0);
+#endif
 	bad |= run("execve() kills the process", false, forbidden_exec, SIGSYS, 0);
 #ifndef SANDBOX_ASAN
 	bad |= run("abort() ends in SIGABRT (tgkill of the process itself), not the filter's SIGSYS", false, aborts,
@@ -405,7 +416,9 @@ int main(void)
 	bad |= run_in("sealed: prctl(PR_SET_DUMPABLE, 1) kills the process", enter_sealed, false, forbidden_dumpable_on,
 		      SIGSYS, 0);
 	/* the signing phase's filter stacked on the sealed one: the stricter verdict wins */
+#ifndef SANDBOX_ASAN
 	bad |= run_in("sealed then signing: open() gets EACCES", enter_both, false, open_refused, 0, 0);
+#endif
 	bad |= run_in("sealed then signing: execve() kills the process", enter_both, false, forbidden_exec, SIGSYS, 0);
 	bad |= run_in("sealed then signing: the signing socket is no longer allowed (EACCES)", enter_both, false,
 		      signing_socket_refused, 0, 0);
