@@ -87,6 +87,9 @@ struct tbs_ocsp {
 	bool next_update_missing, next_update_not_after;
 };
 
+#define CRL_REASON_REMOVE 8 /* removeFromCRL: only in a delta CRL, where it un-revokes */
+#define CRL_REASON_MAX 10   /* aACompromise; 7 is unassigned */
+
 /* Each returns false with a short reason in why (TBS_WHY_MAX) on anything malformed. */
 bool tbs_cert_parse(struct span in, struct tbs_cert *out, char *why);
 bool tbs_crl_parse(struct span in, struct tbs_crl *out, char *why);

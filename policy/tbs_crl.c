@@ -7,8 +7,6 @@
 
 static const uint8_t OID_CRL_REASON[3] = { 0x55, 0x1d, 0x15 };     /* 2.5.29.21 reasonCode */
 static const uint8_t OID_INVALIDITY_DATE[3] = { 0x55, 0x1d, 0x18 }; /* 2.5.29.24 invalidityDate */
-#define CRL_REASON_REMOVE 8 /* removeFromCRL: only in a delta CRL, where it un-revokes */
-#define CRL_REASON_MAX 10   /* aACompromise; 7 is unassigned */
 
 /* NULL if the entry's extensions are ones hsmca may write: reasonCode (a reason other than removeFromCRL)
  * and invalidityDate, neither critical; else what is wrong. A certificateIssuer (an indirect CRL's entry

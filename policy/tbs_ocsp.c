@@ -5,9 +5,19 @@
 
 #define WHY(...) (snprintf(why, TBS_WHY_MAX, __VA_ARGS__), false)
 
-/* Extensions ([1] EXPLICIT in both places) with none critical: the signer knows none of OCSP's, and a client
- * that meets an unknown critical one must reject the whole response. */
-static bool tbs_ocsp_exts(struct span *in, uint8_t tag, char *why)
+static const uint8_t tbs_oid_ocsp_nonce[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02 };
+
+/* The nonce's value (RFC 8954): one OCTET STRING of 1 to 32 bytes, nothing after it. */
+static bool tbs_ocsp_nonce_ok(struct span v)
+{
+	struct span n;
+	return der_get(&v, &n, DER_OCTET_STRING) && span_len(&v) == 0 && n.len >= 1 && n.len <= 32;
+}
+
+/* Extensions ([1] EXPLICIT in both places), none critical (a client that meets an unknown critical one must
+ * reject the whole response): in responseExtensions the nonce alone, well formed; no singleExtensions at all.
+ * Those are all hsmca writes: anything else a frontend put there would be signed as the CA's word. */
+static bool tbs_ocsp_exts(struct span *in, uint8_t tag, bool single, char *why)
 {
 	struct span wrap, exts;
 	struct tbs_ext ext[TBS_MAX_EXT];
@@ -19,9 +29,17 @@ static bool tbs_ocsp_exts(struct span *in, uint8_t tag, char *why)
 		return true;
 	if (!der_get(&wrap, &exts, DER_SEQUENCE) || span_len(&wrap) != 0 || !tbs_exts_parse(exts, ext, &n, why))
 		return false;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (ext[i].critical)
 			return WHY("a critical extension in an OCSP response");
+		if (single)
+			return WHY("singleExtensions in an OCSP response (hsmca writes none)");
+		if (ext[i].oid.len != sizeof(tbs_oid_ocsp_nonce) ||
+		    memcmp(ext[i].oid.data, tbs_oid_ocsp_nonce, sizeof(tbs_oid_ocsp_nonce)) != 0)
+			return WHY("an OCSP response extension other than the nonce");
+		if (!tbs_ocsp_nonce_ok(ext[i].value))
+			return WHY("an OCSP nonce that is not one OCTET STRING of 1 to 32 bytes");
+	}
 	return true;
 }
 
@@ -58,9 +76,12 @@ static bool tbs_ocsp_single_parse(struct span *list, struct span *ikh, struct sp
 			return false;
 		if (span_len(&status) > 0) {
 			struct span reason, r;
+			/* CRLReason as a CRL entry's (tbs_crl.c): 7 is unassigned, removeFromCRL (8) only un-revokes
+			 * in a delta CRL */
 			if (!der_get(&status, &reason, DER_CONTEXT | DER_CONSTRUCTED | 0) ||
-			    !der_get(&reason, &r, DER_ENUMERATED) || span_len(&reason) != 0 || r.len != 1 || r.data[0] > 10)
-				return false;
+			    !der_get(&reason, &r, DER_ENUMERATED) || span_len(&reason) != 0 || r.len != 1 ||
+			    r.data[0] > CRL_REASON_MAX || r.data[0] == 7 || r.data[0] == CRL_REASON_REMOVE)
+				return WHY("a revoked status whose CRLReason is unassigned (7), removeFromCRL (8) or past 10");
 		}
 		if (span_len(&status) != 0)
 			return false;
@@ -74,7 +95,7 @@ static bool tbs_ocsp_single_parse(struct span *list, struct span *ikh, struct sp
 		return false;
 	if (present && (!der_get_gentime(&wrap, next_update) || span_len(&wrap) != 0))
 		return false;
-	if (!tbs_ocsp_exts(&sr, DER_CONTEXT | DER_CONSTRUCTED | 1, why))
+	if (!tbs_ocsp_exts(&sr, DER_CONTEXT | DER_CONSTRUCTED | 1, true, why))
 		return false;
 	return span_len(&sr) == 0;
 }
@@ -131,7 +152,7 @@ bool tbs_ocsp_parse(struct span in, struct tbs_ocsp *out, char *why)
 		out->n_responses++;
 	}
 	why[0] = 0;
-	if (!tbs_ocsp_exts(&rd, DER_CONTEXT | DER_CONSTRUCTED | 1, why))
+	if (!tbs_ocsp_exts(&rd, DER_CONTEXT | DER_CONSTRUCTED | 1, false, why))
 		return why[0] ? false : WHY("malformed responseExtensions");
 	if (span_len(&rd) != 0)
 		return WHY("trailing bytes in ResponseData");

@@ -344,7 +344,8 @@ static void ocsp_single(struct dbuf *out, const struct ocsp_opts *o, struct span
 		size_t r = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 1);
 		der_add_time(out, o->produced - DAY, true);
 		size_t reason = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 0);
-		dbuf_add_tlv(out, DER_ENUMERATED, "\x01", 1);
+		uint8_t why = o->reason_set ? o->reason : 1;
+		dbuf_add_tlv(out, DER_ENUMERATED, &why, 1);
 		dbuf_close(out, reason);
 		dbuf_close(out, r);
 	} else {
@@ -355,6 +356,12 @@ static void ocsp_single(struct dbuf *out, const struct ocsp_opts *o, struct span
 		size_t nu = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 0);
 		der_add_time(out, this_update + (o->validity ? o->validity : DAY), true);
 		dbuf_close(out, nu);
+	}
+	if (o->single_ext_der.len) {
+		size_t w = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 1), s = dbuf_open(out, DER_SEQUENCE);
+		dbuf_add(out, o->single_ext_der.data, o->single_ext_der.len);
+		dbuf_close(out, s);
+		dbuf_close(out, w);
 	}
 	dbuf_close(out, sr);
 }
@@ -379,11 +386,14 @@ void ocsp_tbs(const struct ocsp_opts *o, struct dbuf *out)
 	if (o->ikh2.len)
 		ocsp_single(out, o, o->ikh2, o->produced + o->shift2);
 	dbuf_close(out, list);
-	if (o->resp_ext) {
+	if (o->resp_ext || o->resp_ext_der.len) {
 		static const uint8_t nonce_oid[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02 };
 		size_t w = dbuf_open(out, DER_CONTEXT | DER_CONSTRUCTED | 1);
 		size_t s = dbuf_open(out, DER_SEQUENCE);
-		der_add_ext(out, nonce_oid, sizeof(nonce_oid), false, (const uint8_t *)"\x04\x02\xab\xcd", 4);
+		if (o->resp_ext_der.len)
+			dbuf_add(out, o->resp_ext_der.data, o->resp_ext_der.len);
+		else
+			der_add_ext(out, nonce_oid, sizeof(nonce_oid), false, (const uint8_t *)"\x04\x02\xab\xcd", 4);
 		dbuf_close(out, s);
 		dbuf_close(out, w);
 	}

@@ -96,6 +96,10 @@ struct ocsp_opts {
 	int status;       /* 0 good, 1 revoked, 2 unknown */
 	bool version;     /* encode version [0] v1 explicitly */
 	bool resp_ext;    /* responseExtensions with a nonce */
+	struct span resp_ext_der;   /* responseExtensions with this one Extension DER instead (len 0: as resp_ext) */
+	struct span single_ext_der; /* singleExtensions with this one Extension DER (len 0: none) */
+	bool reason_set;  /* a revoked status's CRLReason is reason (else keyCompromise, 1) */
+	uint8_t reason;
 	time_t shift2;    /* added to the second SingleResponse's thisUpdate */
 	long validity;    /* nextUpdate - thisUpdate (0: a day) */
 	bool no_next;     /* nextUpdate left out */

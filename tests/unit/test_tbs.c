@@ -1428,6 +1428,41 @@ static void test_ocsp(void)
 	ocsp_case("OCSP delegated, CertID names the responder itself", &base, &fx.iss_d, &p, "responder:", "CertID");
 	ocsp_case("OCSP not delegated, CertID names the parent", &o, &fx.iss_d, &fx.prof, "responder:", "CertID");
 
+	/* extensions: the nonce alone in responseExtensions, well formed; no singleExtensions; CRLReason as a
+	 * CRL entry's (7 unassigned, removeFromCRL only in delta CRLs) */
+	static const uint8_t unknown_ext[] = { 0x30, 0x0e, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83,
+					       0xb2, 0x63, 0x63, 0x01, 0x04, 0x00 };
+	static const uint8_t nonce_empty[] = { 0x30, 0x0f, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07,
+					       0x30, 0x01, 0x02, 0x04, 0x02, 0x04, 0x00 };
+	static const uint8_t nonce_bare[] = { 0x30, 0x0f, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07,
+					      0x30, 0x01, 0x02, 0x04, 0x02, 0xab, 0xcd }; /* not an OCTET STRING inside */
+	uint8_t nonce_big[2 + 11 + 2 + 2 + 33] = { 0x30, 2 + 9 + 2 + 2 + 33, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x05,
+						   0x05, 0x07, 0x30, 0x01, 0x02, 0x04, 2 + 33, 0x04, 33 };
+	o = base;
+	o.resp_ext_der = span_make(unknown_ext, sizeof(unknown_ext));
+	ocsp_reject("OCSP: an unknown non-critical response extension", &o, "other than the nonce");
+	o.resp_ext_der = span_make(nonce_empty, sizeof(nonce_empty));
+	ocsp_reject("OCSP: an empty nonce", &o, "1 to 32 bytes");
+	o.resp_ext_der = span_make(nonce_bare, sizeof(nonce_bare));
+	ocsp_reject("OCSP: a nonce not wrapped in an OCTET STRING", &o, "1 to 32 bytes");
+	o.resp_ext_der = span_make(nonce_big, sizeof(nonce_big));
+	ocsp_reject("OCSP: a nonce of 33 bytes", &o, "1 to 32 bytes");
+	o = base;
+	o.single_ext_der = span_make(unknown_ext, sizeof(unknown_ext));
+	ocsp_reject("OCSP: a non-critical singleExtension", &o, "singleExtensions");
+	o = base;
+	o.status = 1;
+	o.reason_set = true;
+	for (uint8_t r = 0; r <= 11; r++) {
+		char what[64];
+		o.reason = r;
+		snprintf(what, sizeof what, "OCSP revoked with CRLReason %u", o.reason);
+		if (o.reason == 7 || o.reason == 8 || o.reason > 10)
+			ocsp_reject(what, &o, "CRLReason");
+		else
+			ocsp_case(what, &o, &fx.iss, &fx.prof, NULL, NULL);
+	}
+
 	/* parser */
 	o = base;
 	o.version = true;
