@@ -22,7 +22,6 @@
 #define ADMIN_KEY_RANDOM 32          /* random bytes of an API key */
 #define ADMIN_KEY_PREFIX "hsk_"      /* recognisable in logs and secret scanners */
 #define ADMIN_KEY_TEXT_MAX 64        /* prefix + 43 base64url characters + NUL fits */
-#define ADMIN_KEY_ID_DIGITS_MAX 18   /* a key id in a path: 1..18 decimal digits */
 
 enum admin_op {
 	ADMIN_LIST = 1,       /* GET  /api/v1/accounts */

@@ -1,6 +1,7 @@
 /* The bounded parsers of account management (frontend/admin.h): the request path and the JSON bodies.
  * Pure functions (no database, no globals), fuzzed by tests/fuzz/fuzz_admin.c. */
 #include "admin.h"
+#include "route.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,22 +88,6 @@ static int admin_segment(const char *s, size_t n, char *out, size_t out_max, siz
 	return 0;
 }
 
-/* The key id of .../apikeys/{id}/disable: 1..ADMIN_KEY_ID_DIGITS_MAX digits, no leading zero. */
-static bool admin_key_id(const char *s, int64_t *out)
-{
-	size_t n = strlen(s);
-	int64_t v = 0;
-	if (n == 0 || n > ADMIN_KEY_ID_DIGITS_MAX || s[0] == '0')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
 /* Which operation the segments after the prefix name: 0 or HSMCA_ERR_NOTFOUND / HSMCA_ERR_STATE. */
 static int admin_route(char seg[][DB_NAME_MAX], size_t n, bool post, enum admin_op *op)
 {
@@ -172,7 +157,7 @@ int admin_parse_path(const char *uri, bool post, struct admin_path *out, char *w
 	if ((rc = admin_name_check(seg[0], seg0_len, why)))
 		return rc;
 	memcpy(out->name, seg[0], seg0_len + 1);
-	if (out->op == ADMIN_APIKEY_DISABLE && !admin_key_id(seg[2], &out->key_id))
+	if (out->op == ADMIN_APIKEY_DISABLE && !route_id(seg[2], &out->key_id))
 		return admin_fail(why, HSMCA_ERR_PARSE, "API key id: a positive decimal number");
 	return 0;
 }

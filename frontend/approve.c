@@ -314,11 +314,11 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 			   bool approve)
 {
 	struct approve_refusal ref = { 0 };
-	char serial[DB_SERIAL_HEX_MAX] = "", reason[APPROVE_REASON_MAX], why[ISSUE_WHY_MAX], *end = NULL;
-	long long id = strtoll(idtext, &end, 10);
+	char serial[DB_SERIAL_HEX_MAX] = "", reason[APPROVE_REASON_MAX], why[ISSUE_WHY_MAX];
+	int64_t id = 0;
 	bool tracked = false;
 	int rc;
-	if (!end || *end || id <= 0)
+	if (!route_id(idtext, &id))
 		return approve_refuse(w, j, acct->name, 404, "not-found", "no such approval");
 	if (approve_body(j, approve, reason, why))
 		return approve_refuse(w, j, acct->name, 400, "bad-request", why);
@@ -346,7 +346,7 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 		if (rc == HSMCA_ERR_STATE && db_transient(w->db)) {
 			/* a deadlock or serialization failure (recovery or another decision on the same rows): rolled
 			 * back, nothing decided; not the final 409 a script would stop at, nor the server's words */
-			log_event("warn", "approval_retry", "approval=%lld by=%s why=\"%s\"", id, acct->name, why);
+			log_event("warn", "approval_retry", "approval=%lld by=%s why=\"%s\"", (long long)id, acct->name, why);
 			return job_error(j, 503, "retry", "a concurrent change to the same rows got in the way; nothing "
 					 "was decided: try again");
 		}
@@ -356,7 +356,7 @@ static void approve_decide(struct worker *w, struct job *j, const struct db_acco
 			return approve_refuse(w, j, acct->name, 409, "not-renewable", why);
 		return job_error(j, 503, "unavailable", "the database is unavailable");
 	}
-	log_event("info", approve ? "approved" : "rejected", "approval=%lld serial=%s by=%s", id, serial, acct->name);
+	log_event("info", approve ? "approved" : "rejected", "approval=%lld serial=%s by=%s", (long long)id, serial, acct->name);
 	if (approve) {
 		/* the recovery pass leaves the row alone while this worker signs it */
 		if (!tracked)
@@ -407,9 +407,8 @@ static void approve_serve(struct worker *w, struct job *j, struct db_account *ac
 	if (decide)
 		return approve_decide(w, j, acct, segs[0], !strcmp(segs[1], "approve"));
 	if (n == 1) {
-		char *end = NULL;
-		long long id = strtoll(segs[0], &end, 10);
-		int rc = (!end || *end || id <= 0) ? HSMCA_ERR_NOTFOUND : db_approval_get(w->db, id, &a);
+		int64_t id = 0;
+		int rc = !route_id(segs[0], &id) ? HSMCA_ERR_NOTFOUND : db_approval_get(w->db, id, &a);
 		if (!rc && acct->key_profile[0]) {
 			/* an API key bound to a profile reads that profile's approvals only, as it reads that
 			 * profile's certificates only (certget.c): others' look the same as unknown ones */

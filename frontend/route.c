@@ -34,3 +34,18 @@ int route_split(const char *uri, const char *prefix, char segs[ROUTE_SEGS_MAX][R
 	}
 	return n;
 }
+
+bool route_id(const char *s, int64_t *out)
+{
+	size_t n = strlen(s);
+	int64_t v = 0;
+	if (n == 0 || n > ROUTE_ID_DIGITS_MAX || s[0] == '0')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}

@@ -1233,6 +1233,14 @@ call GET "/api/v1/approvals/$AID" -H "Authorization: Bearer $SRVKEY"
 [ "$STATUS" = 404 ] || fail "the server key read a gated approval: $STATUS $BODY"
 call GET "/api/v1/approvals/$AID" -H "Authorization: Bearer $ADMKEY"
 [ "$STATUS" = 200 ] || fail "the unbound key read the gated approval: $STATUS $BODY"
+# an approval id has one spelling: 0-padded (or past 18 digits) it names nothing (strtoll read "0$AID" as $AID,
+# and a decision's log said "0$AID")
+call GET "/api/v1/approvals/0$AID" -H "Authorization: Bearer $ADMKEY"
+[ "$STATUS" = 404 ] || fail "an approval id with a leading zero: $STATUS $BODY"
+call POST "/api/v1/approvals/0$AID/reject" "${ADMIN[@]}" -d '{}'
+[ "$STATUS" = 404 ] || fail "a decision on an approval id with a leading zero: $STATUS $BODY"
+call GET "/api/v1/approvals/1234567890123456789" -H "Authorization: Bearer $ADMKEY"
+[ "$STATUS" = 404 ] || fail "an approval id of 19 digits: $STATUS $BODY"
 csr mk ec:P-256 "DNS:mk.ops.example.com"
 issue_req "$T/mk.csr" svc-ops -H "Authorization: Bearer $ADMKEY"
 [ "$STATUS" = 201 ] || fail "svc-ops with an API key: $STATUS $BODY"
