@@ -15,7 +15,7 @@ static const struct {
 	{ 414, 414, "URI Too Long", "uri-too-long", "the request line is longer than max_header_size", "" },
 	{ 431, 431, "Request Header Fields Too Large", "header-too-large",
 	  "the request's header block is larger than max_header_size", "" },
-	{ 501, 405, "Method Not Allowed", "method", "only GET and POST are served", "Allow: GET, POST\r\n" },
+	{ 501, 405, "Method Not Allowed", "method", "only GET, HEAD and POST are served", "Allow: GET, HEAD, POST\r\n" },
 };
 
 int httperr_status(const char *head, size_t len)

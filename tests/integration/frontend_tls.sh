@@ -55,7 +55,7 @@ json_field '["certificate"]' > "$T/over.pem"
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/over.pem" >/dev/null || fail "over.pem"
 pass "curl --cacert: healthz, chain and issuance over HTTPS; plain HTTP still served on its own port only"
 # evhttp's own refusals over TLS are the same JSON errors as on plain HTTP (deadline.c, httperr.c): a method
-# other than GET and POST, a header block over max_header_size, and a malformed request after a served one on
+# other than GET, HEAD and POST, a header block over max_header_size, and a malformed request after a served one on
 # the same TLS connection
 st=$(curl -sS -o "$T/m.json" -w '%{http_code} %{content_type}' --cacert "$T/ca/root.pem" "${RESOLVE[@]}" -X DELETE "$HTTPS/healthz")
 [ "$st" = "405 application/json" ] && grep -q '"code": "method"' "$T/m.json" || fail "DELETE over HTTPS: $st $(cat "$T/m.json")"

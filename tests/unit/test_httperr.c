@@ -53,7 +53,7 @@ int main(void)
 	check_reply(413, "HTTP/1.1 413 Content Too Large\r\n", "too-large");
 	check_reply(431, "HTTP/1.1 431 Request Header Fields Too Large\r\n", "header-too-large");
 	check_reply(414, "HTTP/1.1 414 URI Too Long\r\n", "uri-too-long");
-	check_reply(501, "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, POST\r\n", "method"); /* evhttp's 501 */
+	check_reply(501, "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST\r\n", "method"); /* evhttp's 501 */
 	check_reply(417, "HTTP/1.1 417 Client Error\r\n", "http-error");
 	check_reply(503, "HTTP/1.1 503 Server Error\r\n", "http-error");
 	/* to HEAD: the same head (Content-Length of the body it would have), no body */
