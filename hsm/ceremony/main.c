@@ -1,4 +1,5 @@
 /* hsmca-ceremony: argument parsing and dispatch only. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,10 @@ static int cer_parse_args(int argc, char **argv, struct cer_args *a)
 			a->passphrase_dir = optarg;
 		else if (o == 'r')
 			a->csr = optarg;
-		else if (o == 'n')
-			a->log_n = (unsigned)atoi(optarg);
+		else if (o == 'n') /* digits only: "15x" or "+15" is not 15 */
+			a->log_n = strlen(optarg) == 2 && isdigit((unsigned char)optarg[0]) && isdigit((unsigned char)optarg[1])
+					   ? (unsigned)((optarg[0] - '0') * 10 + (optarg[1] - '0'))
+					   : 0;
 		else if (o == 's' && a->n_shares < CER_MAX_SHARES)
 			a->share[a->n_shares++] = optarg;
 		else if (o == 'p' && a->n_shares > 0 && !a->share_pass[a->n_shares - 1])

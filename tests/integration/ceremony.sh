@@ -193,6 +193,12 @@ refused_conf root x 'over the limit' "25-year limit" \
 	'key_label = x' 'key_type = p256' 'subject = /CN=x' 'validity_days = 9200' 'path_length = 0'
 refused_conf intermediate y 'over the limit' "8-year limit" \
 	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 2950' 'path_length = 0' "issuer_cert = $T/ca/root.pem" 'issuer_key_label = root'
+# --scrypt-log-n is two digits within 14..18: "15x" (atoi's 15) and "+15" are refused with the usage, as 13 is
+for v in 15x +15 13 ""; do
+	expect_rc 2 "$CEREMONY" init --module "$SOFTHSM_MODULE" --config "$T/init.conf" --out "$T/logn" --scrypt-log-n "$v"
+	grep -q '^usage: hsmca-ceremony' <<<"$OUT" || fail "--scrypt-log-n '$v': $OUT"
+done
+[ ! -e "$T/logn" ] || fail "a refused --scrypt-log-n wrote $T/logn"
 pass "unknown keys (with line numbers) and validity limits are refused"
 # empty parts are typos, refused (a trailing '/' or "//" in a subject, ",," in a list were skipped; a '#' cut the
 # value there: "/O=Acme #2/CN=x" became "/O=Acme")
