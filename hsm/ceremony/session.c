@@ -72,16 +72,26 @@ int cer_write_new(const char *path, const void *data, size_t len, int mode)
 int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t r;
+	size_t len = 0;
 	if (fd < 0)
 		return HSMCA_ERR_NOTFOUND;
-	r = read(fd, buf, max + 1);
+	/* to the end (a pipe or FIFO hands a file over in pieces: one read took a passphrase cut short) */
+	while (len <= max) {
+		ssize_t r = read(fd, buf + len, max + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			close(fd);
+			return HSMCA_ERR_IO;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
 	close(fd);
-	if (r < 0)
-		return HSMCA_ERR_IO;
-	if ((size_t)r > max)
+	if (len > max)
 		return HSMCA_ERR_LIMIT;
-	*out_len = (size_t)r;
+	*out_len = len;
 	return 0;
 }
 
