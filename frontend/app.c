@@ -36,6 +36,26 @@ static int app_issuer_pins_dn(X509 *cert, const char *what, const char *path, ch
 	return HSMCA_ERR_CONFIG;
 }
 
+/* After a loop of PEM_read_bio_X509 over path's n certificates: 0 if it ended at the end of the PEM data, else
+ * what stopped it (a block that does not decode was taken for the end, and the certificates after it were
+ * never read); none at all is an error too. Clears OpenSSL's error queue. */
+static int app_pem_end(const char *what, const char *path, size_t n, char *err)
+{
+	unsigned long e = ERR_peek_last_error();
+	bool at_end = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+	ERR_clear_error();
+	if (!at_end) {
+		snprintf(err, CONF_ERR_MAX, "%s %s: certificate %zu does not decode (%s)", what, path, n + 1,
+			 e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "unknown" : "no detail");
+		return HSMCA_ERR_CONFIG;
+	}
+	if (n == 0) {
+		snprintf(err, CONF_ERR_MAX, "%s %s holds no PEM certificate", what, path);
+		return HSMCA_ERR_CONFIG;
+	}
+	return 0;
+}
+
 static int app_read_chain(struct app *a, char *err)
 {
 	FILE *f = fopen(a->conf.chain, "re");
@@ -55,11 +75,14 @@ static int app_read_chain(struct app *a, char *err)
 	BIO *b = BIO_new_mem_buf(a->chain_pem, (int)a->chain_len);
 	X509 *x;
 	int rc = b ? 0 : HSMCA_ERR_NOMEM;
+	size_t n = 0;
 	while (!rc && b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
 		rc = app_issuer_pins_dn(x, "a CA in chain", a->conf.chain, err);
 		X509_free(x);
+		n++;
 	}
-	ERR_clear_error(); /* the end of the PEM data */
+	if (!rc && b)
+		rc = app_pem_end("chain", a->conf.chain, n, err);
 	BIO_free(b);
 	return rc;
 }
@@ -148,7 +171,9 @@ static int app_read_former_issuers(struct app *a, char *err)
 		ERR_clear_error();
 		return HSMCA_ERR_CONFIG;
 	}
+	size_t n = 0;
 	while (!rc && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		n++;
 		if (a->n_former == APP_FORMER_ISSUERS_MAX) {
 			snprintf(err, CONF_ERR_MAX, "former_issuers %s: more than %d certificates", path, APP_FORMER_ISSUERS_MAX);
 			rc = HSMCA_ERR_CONFIG;
@@ -162,12 +187,10 @@ static int app_read_former_issuers(struct app *a, char *err)
 		}
 		X509_free(x);
 	}
-	ERR_clear_error(); /* the end of the PEM data */
+	if (!rc)
+		rc = app_pem_end("former_issuers", path, n, err);
+	ERR_clear_error();
 	BIO_free(b);
-	if (!rc && a->n_former == 0) {
-		snprintf(err, CONF_ERR_MAX, "former_issuers %s holds no PEM certificate", path);
-		rc = HSMCA_ERR_CONFIG;
-	}
 	return rc;
 }
 

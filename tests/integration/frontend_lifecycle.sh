@@ -1508,6 +1508,16 @@ grep -q "former_issuers $T/not-ca.pem holds no PEM certificate" <<<"$OUT" || fai
 fe_conf "former_issuers = $T/rot.pem"
 expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf" # (a frontend that starts would serve until killed)
 grep -q "former_issuers $T/rot.pem: certificate 1 is not a CA certificate" <<<"$OUT" || fail "a leaf in former_issuers: $OUT"
+# a block that does not decode, in former_issuers or in chain, stops the start naming it (it ended the read
+# quietly: the certificates after it were never looked at, those in chain served unchecked)
+{ cat "$T/ca/int.pem"; printf -- '-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n'; cat "$T/ca/root.pem"; } > "$T/broken.pem"
+fe_conf "former_issuers = $T/broken.pem"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "former_issuers $T/broken.pem: certificate 2 does not decode" <<<"$OUT" || fail "a broken block in former_issuers: $OUT"
+fe_conf
+sed -i "s|^chain = .*|chain = $T/broken.pem|" "$T/frontend.conf"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "chain $T/broken.pem: certificate 2 does not decode" <<<"$OUT" || fail "a broken block in chain: $OUT"
 fe_start "recover_after_seconds = 1
 former_issuers = $T/ca/int.pem"
 renew_rot
