@@ -135,6 +135,23 @@ static bool dn_set_order(struct span a, struct span b)
  * order. (OpenSSL compares an RDN's
  * attributes sorted by their canonical form, which folding can order otherwise than DER; policy_dn_equal
  * pairs them in DER's order: the two agree for single-valued RDNs, the only kind hsmca's issuers have.) */
+static int dn_char(struct span *v, uint8_t tag, uint32_t *out);
+
+/* A value of one of the string types dn_char reads is well formed for its type (UTF-8 in its shortest form, no
+ * surrogate, ...); a value of another type is not looked at. */
+static bool dn_string_ok(uint8_t tag, struct span v)
+{
+	uint32_t c;
+	int r;
+	if (tag != DER_UTF8STRING && tag != DN_BMPSTRING && tag != DN_UNIVERSALSTRING)
+		return true; /* single-byte types: every byte is a character to dn_char */
+	if (tag != DER_UTF8STRING && v.len % (tag == DN_BMPSTRING ? 2 : 4) != 0)
+		return false;
+	while ((r = dn_char(&v, tag, &c)) == 1)
+		;
+	return r == 0;
+}
+
 static bool dn_well_formed(struct span name, struct span *rdns)
 {
 	struct span all, rdn, atav, oid, value, whole, prev = { 0 };
@@ -149,7 +166,7 @@ static bool dn_well_formed(struct span name, struct span *rdns)
 		while (span_len(&rdn) > 0) {
 			const uint8_t *at = rdn.data;
 			if (!der_get(&rdn, &atav, DER_SEQUENCE) || !der_get_oid(&atav, &oid) ||
-			    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0)
+			    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0 || !dn_string_ok(tag, value))
 				return false;
 			whole = span_make(at, (size_t)(rdn.data - at));
 			if (!first && !dn_set_order(prev, whole))
@@ -200,6 +217,10 @@ static int dn_char(struct span *v, uint8_t tag, uint32_t *out)
 				return -1;
 			*out = *out << 6 | (d[i] & 0x3f);
 		}
+		/* the shortest form only ("C1 A1" is not 'a' to any verifier), no surrogate, nothing past U+10FFFF */
+		if (*out < (n == 2 ? 0x80u : n == 3 ? 0x800u : 0x10000u) || (*out >= 0xd800 && *out <= 0xdfff) ||
+		    *out > 0x10ffff)
+			return -1;
 		v->data += n;
 		v->len -= n;
 		return 1;
@@ -208,13 +229,17 @@ static int dn_char(struct span *v, uint8_t tag, uint32_t *out)
 	case DER_IA5STRING:
 	case DN_VISIBLESTRING:
 		break;
-	case DN_BMPSTRING:
+	case DN_BMPSTRING: /* UCS-2: no surrogates */
 		*out = (uint32_t)d[0] << 8 | d[1];
+		if (*out >= 0xd800 && *out <= 0xdfff)
+			return -1;
 		v->data += 2;
 		v->len -= 2;
 		return 1;
 	case DN_UNIVERSALSTRING:
 		*out = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+		if ((*out >= 0xd800 && *out <= 0xdfff) || *out > 0x10ffff)
+			return -1;
 		v->data += 4;
 		v->len -= 4;
 		return 1;

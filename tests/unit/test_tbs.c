@@ -916,6 +916,33 @@ static void test_dn_equal(void)
 	CHECK(policy_dn_parse("/C=US/O=Example/CN=Test Int", c, sizeof(c), &cl, why) == 0 &&
 	      policy_dn_equal(span_make(c, cl), span_make(c, cl)) && !policy_dn_equal(span_make(a, al), span_make(c, cl)));
 	CHECK(!policy_dn_equal(span_make(a, al), span_make(a, al - 1))); /* malformed */
+	/* string values well formed for their type, or the Name is not (no verifier reads them as the signer
+	 * would have: "C1 A1" was 'a' to policy_dn_equal, which made CN=<C1 A1> the issuer CN=a) */
+	static const struct {
+		uint8_t tag;
+		const char *v;
+		size_t len;
+		bool ok;
+	} vals[] = {
+		{ DER_UTF8STRING, "\xc3\xa9", 2, true },		  /* e-acute */
+		{ DER_UTF8STRING, "\xf4\x8f\xbf\xbf", 4, true },	  /* U+10FFFF */
+		{ DER_UTF8STRING, "\xc1\xa1", 2, false },		  /* 'a' in two bytes */
+		{ DER_UTF8STRING, "\xe0\x80\x80", 3, false },	  /* NUL in three */
+		{ DER_UTF8STRING, "\xf0\x80\x80\xa1", 4, false },	  /* 'a' in four */
+		{ DER_UTF8STRING, "\xed\xa0\x80", 3, false },	  /* a surrogate */
+		{ DER_UTF8STRING, "\xf4\x90\x80\x80", 4, false },	  /* past U+10FFFF */
+		{ DER_UTF8STRING, "\xc3", 1, false },			  /* cut short */
+		{ 0x1e, "\xd8\x00", 2, false },			  /* BMPString: a surrogate */
+		{ 0x1c, "\x00\x11\x00\x00", 4, false },		  /* UniversalString: past U+10FFFF */
+		{ 0x1c, "\x00\x00\x00\x61\x00", 5, false },	  /* not whole characters */
+	};
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		bl = dn_cn(b, vals[i].tag, vals[i].v, vals[i].len);
+		CHECKF(policy_dn_well_formed(span_make(b, bl)) == vals[i].ok, "string value %zu", i);
+	}
+	al = dn_cn(a, DER_UTF8STRING, "a", 1);
+	bl = dn_cn(b, DER_UTF8STRING, "\xc1\xa1", 2);
+	CHECK(!policy_dn_equal(span_make(a, al), span_make(b, bl)));
 }
 
 /* policy_dn_within on names a pinned CA's directoryName subtree may hold, and policy_dn_parse's length cap */
