@@ -6,6 +6,8 @@
 
 #include "ceremony.h"
 #include "conf.h"
+#include "pinwire.h"
+#include "policy.h"
 #include "seal.h"
 
 #define CERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__), HSMCA_ERR_CONFIG)
@@ -134,7 +136,9 @@ static int cer_conf_verifier(const struct cer_config *c, char *err)
 }
 
 /* A list key of a certificate ceremony (permitted_dns, excluded_dns, policy_oids): no empty item, each of
- * policy_oids a dotted OID. Checked when the config is read, before any key is generated. */
+ * policy_oids a dotted OID, each DNS name as the signer's pins take one (pinwire_dns_ok: lower case letters,
+ * digits, '-' and '.', ".d" the names below d; an upper-case or trailing-dot name matches otherwise or not at
+ * all). Checked when the config is read, before any key is generated. */
 static int cer_conf_list(const char *key, const char *v, bool oids, char *err)
 {
 	char item[CER_TEXT_MAX];
@@ -145,8 +149,24 @@ static int cer_conf_list(const char *key, const char *v, bool oids, char *err)
 		ASN1_OBJECT_free(o);
 		if (oids && !o)
 			return CERR("%s: %s is not a dotted OID", key, item);
+		if (!oids && !pinwire_dns_ok(item, strlen(item)))
+			return CERR("%s: %s is not a DNS name of lower case letters, digits, '-' and '.' (\".d\" the names "
+				    "below d), shorter than %d bytes", key, item, POLICY_NC_NAME_MAX);
 	}
 	return rc ? CERR("%s: an empty item (\"a,,b\", a comma at the start or end)", key) : 0;
+}
+
+/* crl_url, ocsp_url, ca_issuers_url: as a signer key's pins take them (policy_url_ok), or absent */
+static int cer_conf_urls(const struct cer_config *c, char *err)
+{
+	const struct {
+		const char *key, *v;
+	} urls[] = { { "crl_url", c->crl_url }, { "ocsp_url", c->ocsp_url }, { "ca_issuers_url", c->ca_issuers_url } };
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
+		if (urls[i].v[0] && !policy_url_ok(urls[i].v))
+			return CERR("%s must be an http:// or https:// URL of printable ASCII without spaces, shorter than "
+				    "%d bytes", urls[i].key, POLICY_URL_MAX);
+	return 0;
 }
 
 int cer_subject_parse(const char *text, X509_NAME **out)
@@ -210,7 +230,7 @@ static int cer_conf_validate(const struct cer_config *c, enum cer_kind kind, cha
 	int rc;
 	if ((rc = cer_conf_list("permitted_dns", c->permitted_dns, false, err)) ||
 	    (rc = cer_conf_list("excluded_dns", c->excluded_dns, false, err)) ||
-	    (rc = cer_conf_list("policy_oids", c->policy_oids, true, err)))
+	    (rc = cer_conf_list("policy_oids", c->policy_oids, true, err)) || (rc = cer_conf_urls(c, err)))
 		return rc;
 	return cer_conf_verifier(c, err);
 }

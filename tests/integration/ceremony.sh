@@ -248,6 +248,16 @@ openssl x509 -in "$T/ca/nclong.pem" -noout -text > "$T/nclong.txt"
 [ "$(grep -o 'DNS:p[0-9]*\.example\.com' "$T/nclong.txt" | sort -u | wc -l)" = 30 ] \
 	&& [ "$(grep -o 'DNS:x[0-9]*\.example\.com' "$T/nclong.txt" | sort -u | wc -l)" = 30 ] \
 	|| fail "name constraints cut: $(grep -c DNS: "$T/nclong.txt") names: $(grep -A3 'Name Constraints' "$T/nclong.txt")"
+# names and URLs as the signer's pins take them (upper case, an ldap: URL were certified as written)
+refused_conf intermediate y 'permitted_dns: Example.COM is not a DNS name of lower case letters' "an upper-case permitted name" \
+	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 100' 'path_length = 0' "issuer_cert = $T/ca/root.pem" \
+	'issuer_key_label = root' 'permitted_dns = Example.COM'
+refused_conf intermediate y 'excluded_dns: x.example.com. is not a DNS name' "an excluded name with a trailing dot" \
+	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 100' 'path_length = 0' "issuer_cert = $T/ca/root.pem" \
+	'issuer_key_label = root' 'excluded_dns = x.example.com.'
+refused_conf intermediate y 'ocsp_url must be an http:// or https:// URL' "an ldap: OCSP URL" \
+	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 100' 'path_length = 0' "issuer_cert = $T/ca/root.pem" \
+	'issuer_key_label = root' 'ocsp_url = ldap://ocsp.example.com/'
 refused_conf intermediate y 'a URL with a comma' "a CRL URL with a comma" \
 	'key_label = y' 'key_type = p256' 'subject = /CN=y' 'validity_days = 100' 'path_length = 0' "issuer_cert = $T/ca/root.pem" \
 	'issuer_key_label = root' 'crl_url = http://crl.example.com/a.crl,URI:http://evil.example/'
