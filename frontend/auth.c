@@ -400,8 +400,14 @@ bool auth_verify_password(const char *encoded, const char *password, size_t len)
 	uint8_t salt[AUTH_SALT], want[AUTH_KEY], got[AUTH_KEY];
 	size_t sl = 0, kl = 0;
 	bool ok = false;
+	char canon[DB_HASH_MAX];
 	if (sscanf(encoded, "scrypt$%u$%u$%u$%63[^$]$%63s", &logn, &r, &p, s64, k64) != 5 || logn < 10 || logn > 20 ||
 	    r != AUTH_R || p != AUTH_P)
+		return false;
+	/* exactly as auth_hash_password writes it: no sign, space or leading zero in a number (sscanf's %u takes
+	 * them), nothing after the hash (%s stops at white space) */
+	snprintf(canon, sizeof(canon), "scrypt$%u$%u$%u$%s$%s", logn, r, p, s64, k64);
+	if (strcmp(canon, encoded) != 0)
 		return false;
 	if (b64_decode(s64, strlen(s64), salt, sizeof(salt), &sl) || sl != AUTH_SALT ||
 	    b64_decode(k64, strlen(k64), want, sizeof(want), &kl) || kl != AUTH_KEY)

@@ -247,8 +247,33 @@ static void test_peer_groups(void)
 	ratelimit_free(rl);
 }
 
+/* A stored hash verifies only as auth_hash_password writes it: a sign, space or leading zero in a number, or
+ * anything after the hash, was taken by sscanf (a row without a MAC could carry such text) */
+static void test_hash_form(void)
+{
+	static const char pw[] = "correct horse battery";
+	char h[DB_HASH_MAX], bad[DB_HASH_MAX + 16];
+	CHECK(auth_hash_password(pw, strlen(pw), h) == 0);
+	CHECK(auth_verify_password(h, pw, strlen(pw)));
+	CHECK(!auth_verify_password(h, "wrong", 5));
+	const char *rest = strchr(h + 7, '$'); /* after "scrypt$<logn>" */
+	unsigned logn = (unsigned)atoi(h + 7);
+	CHECK(rest != NULL);
+	snprintf(bad, sizeof bad, "scrypt$+%u%s", logn, rest);
+	CHECKF(!auth_verify_password(bad, pw, strlen(pw)), "%s", bad);
+	snprintf(bad, sizeof bad, "scrypt$0%u%s", logn, rest);
+	CHECKF(!auth_verify_password(bad, pw, strlen(pw)), "%s", bad);
+	snprintf(bad, sizeof bad, "scrypt$ %u%s", logn, rest);
+	CHECKF(!auth_verify_password(bad, pw, strlen(pw)), "%s", bad);
+	snprintf(bad, sizeof bad, "%s junk", h);
+	CHECKF(!auth_verify_password(bad, pw, strlen(pw)), "%s", bad);
+	snprintf(bad, sizeof bad, "%s\n", h);
+	CHECKF(!auth_verify_password(bad, pw, strlen(pw)), "trailing line end");
+}
+
 int main(void)
 {
+	test_hash_form();
 	test_base64();
 	test_limit_survives_others();
 	test_many_limited();
