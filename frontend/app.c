@@ -36,54 +36,90 @@ static int app_issuer_pins_dn(X509 *cert, const char *what, const char *path, ch
 	return HSMCA_ERR_CONFIG;
 }
 
-/* After a loop of PEM_read_bio_X509 over path's n certificates: 0 if it ended at the end of the PEM data, else
- * what stopped it (a block that does not decode was taken for the end, and the certificates after it were
- * never read); none at all is an error too. Clears OpenSSL's error queue. */
-static int app_pem_end(const char *what, const char *path, size_t n, char *err)
+/* The next certificate of a PEM bundle into *out (owned): 1, 0 at the end of the PEM data, or
+ * HSMCA_ERR_CONFIG (err names block n + 1) for a block that does not decode or is not a CERTIFICATE (a PRIVATE
+ * KEY in a chain file was skipped, and the file served whole). Text between blocks is not looked at.
+ * Clears OpenSSL's error queue. */
+static int app_pem_next(BIO *b, const char *what, const char *path, size_t n, X509 **out, char *err)
 {
-	unsigned long e = ERR_peek_last_error();
-	bool at_end = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+	char *name = NULL, *header = NULL, kind[32];
+	unsigned char *data = NULL;
+	long len = 0;
+	*out = NULL;
+	if (!PEM_read_bio(b, &name, &header, &data, &len)) {
+		unsigned long e = ERR_peek_last_error();
+		bool at_end = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+		ERR_clear_error();
+		if (at_end)
+			return 0;
+		snprintf(err, CONF_ERR_MAX, "%s %s: block %zu does not decode", what, path, n + 1);
+		return HSMCA_ERR_CONFIG;
+	}
+	snprintf(kind, sizeof kind, "%s", name);
+	const unsigned char *p = data;
+	bool is_cert = !strcmp(name, "CERTIFICATE") && header[0] == 0;
+	X509 *x = is_cert && len > 0 ? d2i_X509(NULL, &p, len) : NULL;
+	if (x && p != data + len) {
+		X509_free(x);
+		x = NULL;
+	}
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_clear_free(data, (size_t)(len > 0 ? len : 0));
 	ERR_clear_error();
-	if (!at_end) {
-		snprintf(err, CONF_ERR_MAX, "%s %s: certificate %zu does not decode (%s)", what, path, n + 1,
-			 e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "unknown" : "no detail");
+	if (!x && is_cert)
+		snprintf(err, CONF_ERR_MAX, "%s %s: certificate %zu does not decode", what, path, n + 1);
+	else if (!x)
+		snprintf(err, CONF_ERR_MAX, "%s %s: block %zu is a %s, not a CERTIFICATE", what, path, n + 1, kind);
+	if (!x)
 		return HSMCA_ERR_CONFIG;
-	}
-	if (n == 0) {
-		snprintf(err, CONF_ERR_MAX, "%s %s holds no PEM certificate", what, path);
-		return HSMCA_ERR_CONFIG;
-	}
-	return 0;
+	*out = x;
+	return 1;
 }
 
+/* chain: its certificates, each checked, kept as PEM written again from them (served at /api/v1/ca/chain and
+ * with replies: nothing of the file but its certificates) */
 static int app_read_chain(struct app *a, char *err)
 {
-	FILE *f = fopen(a->conf.chain, "re");
-	if (!f) {
-		snprintf(err, CONF_ERR_MAX, "cannot read chain %s", a->conf.chain);
-		return HSMCA_ERR_CONFIG;
-	}
-	a->chain_pem = malloc(APP_CHAIN_MAX + 1);
-	a->chain_len = a->chain_pem ? fread(a->chain_pem, 1, APP_CHAIN_MAX + 1, f) : 0;
-	fclose(f);
-	if (!a->chain_pem || a->chain_len == 0 || a->chain_len > APP_CHAIN_MAX) {
-		snprintf(err, CONF_ERR_MAX, "chain %s is empty or larger than %u bytes", a->conf.chain, APP_CHAIN_MAX);
-		return HSMCA_ERR_CONFIG;
-	}
-	a->chain_pem[a->chain_len] = 0;
-	/* a directory-name pin anywhere above the issuers applies to every certificate below it too */
-	BIO *b = BIO_new_mem_buf(a->chain_pem, (int)a->chain_len);
-	X509 *x;
-	int rc = b ? 0 : HSMCA_ERR_NOMEM;
+	BIO *in = BIO_new_file(a->conf.chain, "r"), *out = BIO_new(BIO_s_mem());
+	X509 *x = NULL;
+	char *pem;
+	long len;
 	size_t n = 0;
-	while (!rc && b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		rc = app_issuer_pins_dn(x, "a CA in chain", a->conf.chain, err);
-		X509_free(x);
+	int rc = in && out ? 0 : HSMCA_ERR_CONFIG;
+	if (rc)
+		snprintf(err, CONF_ERR_MAX, "cannot read chain %s", a->conf.chain);
+	/* a directory-name pin anywhere above the issuers applies to every certificate below it too */
+	while (!rc && (rc = app_pem_next(in, "chain", a->conf.chain, n, &x, err)) == 1) {
 		n++;
+		rc = app_issuer_pins_dn(x, "a CA in chain", a->conf.chain, err);
+		if (!rc && !PEM_write_bio_X509(out, x)) {
+			snprintf(err, CONF_ERR_MAX, "out of memory reading chain %s", a->conf.chain);
+			rc = HSMCA_ERR_NOMEM;
+		}
+		X509_free(x);
 	}
-	if (!rc && b)
-		rc = app_pem_end("chain", a->conf.chain, n, err);
-	BIO_free(b);
+	if (!rc && n == 0) {
+		snprintf(err, CONF_ERR_MAX, "chain %s holds no PEM certificate", a->conf.chain);
+		rc = HSMCA_ERR_CONFIG;
+	}
+	if (!rc && ((len = BIO_get_mem_data(out, &pem)) <= 0 || (size_t)len > APP_CHAIN_MAX)) {
+		snprintf(err, CONF_ERR_MAX, "chain %s: its certificates take more than %u bytes", a->conf.chain,
+			 APP_CHAIN_MAX);
+		rc = HSMCA_ERR_CONFIG;
+	}
+	if (!rc && !(a->chain_pem = malloc((size_t)len + 1))) {
+		snprintf(err, CONF_ERR_MAX, "out of memory reading chain %s", a->conf.chain);
+		rc = HSMCA_ERR_NOMEM;
+	}
+	if (!rc) {
+		memcpy(a->chain_pem, pem, (size_t)len);
+		a->chain_pem[len] = 0;
+		a->chain_len = (size_t)len;
+	}
+	ERR_clear_error();
+	BIO_free(in);
+	BIO_free(out);
 	return rc;
 }
 
@@ -172,7 +208,8 @@ static int app_read_former_issuers(struct app *a, char *err)
 		return HSMCA_ERR_CONFIG;
 	}
 	size_t n = 0;
-	while (!rc && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+	while (!rc && (rc = app_pem_next(b, "former_issuers", path, n, &x, err)) == 1) {
+		rc = 0;
 		n++;
 		if (a->n_former == APP_FORMER_ISSUERS_MAX) {
 			snprintf(err, CONF_ERR_MAX, "former_issuers %s: more than %d certificates", path, APP_FORMER_ISSUERS_MAX);
@@ -187,8 +224,10 @@ static int app_read_former_issuers(struct app *a, char *err)
 		}
 		X509_free(x);
 	}
-	if (!rc)
-		rc = app_pem_end("former_issuers", path, n, err);
+	if (!rc && n == 0) {
+		snprintf(err, CONF_ERR_MAX, "former_issuers %s holds no PEM certificate", path);
+		rc = HSMCA_ERR_CONFIG;
+	}
 	ERR_clear_error();
 	BIO_free(b);
 	return rc;

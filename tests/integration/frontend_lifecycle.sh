@@ -1513,11 +1513,18 @@ grep -q "former_issuers $T/rot.pem: certificate 1 is not a CA certificate" <<<"$
 { cat "$T/ca/int.pem"; printf -- '-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n'; cat "$T/ca/root.pem"; } > "$T/broken.pem"
 fe_conf "former_issuers = $T/broken.pem"
 expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
-grep -q "former_issuers $T/broken.pem: certificate 2 does not decode" <<<"$OUT" || fail "a broken block in former_issuers: $OUT"
+grep -q "former_issuers $T/broken.pem: block 2 does not decode" <<<"$OUT" || fail "a broken block in former_issuers: $OUT"
 fe_conf
 sed -i "s|^chain = .*|chain = $T/broken.pem|" "$T/frontend.conf"
 expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
-grep -q "chain $T/broken.pem: certificate 2 does not decode" <<<"$OUT" || fail "a broken block in chain: $OUT"
+grep -q "chain $T/broken.pem: block 2 does not decode" <<<"$OUT" || fail "a broken block in chain: $OUT"
+# a key in the chain file (a cert+key bundle named by mistake): refused, not skipped and then served with the
+# file at /api/v1/ca/chain
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/stray.key" 2>/dev/null
+cat "$T/ca/int.pem" "$T/stray.key" > "$T/withkey.pem"
+sed -i "s|^chain = .*|chain = $T/withkey.pem|" "$T/frontend.conf"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "chain $T/withkey.pem: block 2 is a PRIVATE KEY, not a CERTIFICATE" <<<"$OUT" || fail "a key in chain: $OUT"
 fe_start "recover_after_seconds = 1
 former_issuers = $T/ca/int.pem"
 renew_rot
