@@ -79,8 +79,11 @@ static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_le
 			fprintf(stderr, "unseal: the passphrase is longer than %zu bytes (none of it was sent)\n", max);
 		if (rc)
 			return rc;
-	} else { /* piped: its first line (a pipe left open, as ssh's without a terminal, is not waited on) */
-		int rc = cli_read_line(0, (uint8_t *)pw, max, &len);
+	} else { /* a file (< pass.txt): all of it, as --passphrase-file reads one; piped: its first line (a pipe
+		  * left open, as ssh's without a terminal, is not waited on) */
+		struct stat st;
+		int rc = fstat(0, &st) == 0 && S_ISREG(st.st_mode) ? cli_read_fd(0, (uint8_t *)pw, max, &len)
+								    : cli_read_line(0, (uint8_t *)pw, max, &len);
 		if (rc == HSMCA_ERR_LIMIT)
 			fprintf(stderr, "unseal: the passphrase is longer than %zu bytes (none of it was sent)\n", max);
 		if (rc)

@@ -155,6 +155,9 @@ pass "the unseal CLI sends nothing through a symlink that sits in a directory ot
 printf '%s\n# bob, desk 4\n' "$(cat "$T/pass/bob.pass")" > "$T/bob-note.pass"
 expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/bob.share" --passphrase-file "$T/bob-note.pass"
 grep -q 'unseal: warning: the passphrase is not one line' <<<"$OUT" || fail "a passphrase file of two lines: $OUT"
+# the same file given as standard input (< file) is read as --passphrase-file reads it, whole
+expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/bob.share" < "$T/bob-note.pass"
+grep -q 'unseal: warning: the passphrase is not one line' <<<"$OUT" || fail "a passphrase file of two lines on stdin: $OUT"
 pass "a passphrase file of more than one line is read as before, and the unseal CLI says so"
 signer_unseal bob dave erin
 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" >/dev/null || fail "sign after unseal"
@@ -360,7 +363,7 @@ set +e; OUT=$(tty_unseal 1024 2>&1); rc=$?; set -e
 # end, and waited for it)
 t0=$(date +%s)
 set +e; OUT=$(timeout 15 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares2/alice.share" \
-	< <(cat "$T/pass2/alice.pass"; exec sleep 30) 2>&1); rc=$?; set -e
+	< <(cat "$T/pass2/alice.pass"; exec sleep 30 2>/dev/null) 2>&1); rc=$?; set -e
 [ "$rc" = 0 ] && [ $(($(date +%s) - t0)) -lt 10 ] && grepq '^sealed: 1 of 2 shares presented' <<<"$OUT" \
 	|| fail "a passphrase piped from a pipe left open (rc $rc, $(($(date +%s) - t0)) s): $OUT"
 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares2/carol.share" --passphrase-file "$T/pass2/carol.pass" \
