@@ -6,7 +6,6 @@
 
 #include "ceremony.h"
 #include "conf.h"
-#include "pinwire.h"
 #include "policy.h"
 #include "seal.h"
 
@@ -135,10 +134,33 @@ static int cer_conf_verifier(const struct cer_config *c, char *err)
 	return 0;
 }
 
+#define CER_DNS_MAX 253
+
+/* A name constraint's DNS name: lower case letters, digits, '-' and '.', ".d" the names below d, labels of 1
+ * to 63 bytes, at most CER_DNS_MAX bytes; an upper-case or trailing-dot name matches otherwise than meant, or
+ * not at all, in verifiers. */
+static bool cer_dns_ok(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+	if (n == 0 || n > CER_DNS_MAX || s[n - 1] == '.')
+		return false;
+	for (size_t i = s[0] == '.'; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-') && label < 63) {
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
 /* A list key of a certificate ceremony (permitted_dns, excluded_dns, policy_oids): no empty item, each of
- * policy_oids a dotted OID, each DNS name as the signer's pins take one (pinwire_dns_ok: lower case letters,
- * digits, '-' and '.', ".d" the names below d; an upper-case or trailing-dot name matches otherwise or not at
- * all). Checked when the config is read, before any key is generated. */
+ * policy_oids a dotted OID, each DNS name as cer_dns_ok takes it. Checked when the config is read, before any
+ * key is generated. */
 static int cer_conf_list(const char *key, const char *v, bool oids, char *err)
 {
 	char item[CER_TEXT_MAX];
@@ -149,9 +171,9 @@ static int cer_conf_list(const char *key, const char *v, bool oids, char *err)
 		ASN1_OBJECT_free(o);
 		if (oids && !o)
 			return CERR("%s: %s is not a dotted OID", key, item);
-		if (!oids && !pinwire_dns_ok(item, strlen(item)))
+		if (!oids && !cer_dns_ok(item))
 			return CERR("%s: %s is not a DNS name of lower case letters, digits, '-' and '.' (\".d\" the names "
-				    "below d), shorter than %d bytes", key, item, POLICY_NC_NAME_MAX);
+				    "below d; labels of 1 to 63, at most %d bytes)", key, item, CER_DNS_MAX);
 	}
 	return rc ? CERR("%s: an empty item (\"a,,b\", a comma at the start or end)", key) : 0;
 }

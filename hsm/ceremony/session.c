@@ -69,15 +69,19 @@ int cer_write_new(const char *path, const void *data, size_t len, int mode)
 	return 0;
 }
 
-int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len)
+/* path into buf (max + 1 bytes): a regular file whole; a pipe, FIFO or terminal (/dev/stdin, <(...)) to its
+ * end or, with line, to its first line end (a pipe left open, as ssh's without a terminal, is not waited on) */
+static int cer_read_path(const char *path, uint8_t *buf, size_t max, size_t *out_len, bool line)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t len = 0;
+	struct stat st;
 	if (fd < 0)
 		return HSMCA_ERR_NOTFOUND;
+	line = line && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 	/* to the end (a pipe or FIFO hands a file over in pieces: one read took a passphrase cut short) */
-	while (len <= max) {
-		ssize_t r = read(fd, buf + len, max + 1 - len);
+	while (len <= max && !(line && len > 0 && buf[len - 1] == '\n')) {
+		ssize_t r = read(fd, buf + len, line ? 1 : max + 1 - len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -93,6 +97,11 @@ int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len)
 		return HSMCA_ERR_LIMIT;
 	*out_len = len;
 	return 0;
+}
+
+int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len)
+{
+	return cer_read_path(path, buf, max, out_len, false);
 }
 
 static int cer_prompt(const char *prompt, char *out, size_t max, size_t *out_len)
@@ -115,7 +124,7 @@ int cer_passphrase(const char *dir, const char *name, const char *file, bool con
 	if (file || dir) {
 		if (!file)
 			snprintf(path, sizeof(path), "%s/%s.pass", dir, name);
-		rc = cer_read_small(file ? file : path, (uint8_t *)out, max, out_len);
+		rc = cer_read_path(file ? file : path, (uint8_t *)out, max, out_len, true);
 	} else {
 		char *again = secmem_alloc(max + 1);
 		size_t again_len = 0;

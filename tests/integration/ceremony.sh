@@ -318,14 +318,16 @@ set +e; OUT=$(tty_ceremony 1024 eof 2>&1); rc=$?; set -e
 [ ! -e "$T/ca/o9.pem" ] || fail "a certificate was written"
 pass "at a terminal, a passphrase over 1,024 bytes is refused as too long (none of it taken, the rest not left for the next prompt), ended by Enter or ctrl-D; 1,024 bytes are read whole"
 
-# a passphrase handed over through a pipe in two pieces (a FIFO, a process substitution): read to its end (one
-# read took the first piece for the whole passphrase, and the share was refused)
+# a passphrase handed over through a pipe in two pieces (a FIFO, a process substitution), the pipe then left
+# open (ssh without a terminal): read to its first line end, at once (one read took the first piece for the whole
+# passphrase, and the share was refused; reading to the pipe's end waited for it)
 PW=$(cat "$T/pass/alice.pass")
 sed 's/^key_label = .*/key_label = ocsp10/' "$T/ocsp.conf" > "$T/ocsp10.conf"
-"$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp10.conf" --out "$T/ca/o10.pem" \
-	--share "$T/shares/alice.share" --passphrase-file <(printf '%s' "${PW:0:5}"; sleep 0.5; printf '%s\n' "${PW:5}") \
+timeout 20 "$CEREMONY" ocsp --module "$SOFTHSM_MODULE" --config "$T/ocsp10.conf" --out "$T/ca/o10.pem" \
+	--share "$T/shares/alice.share" \
+	--passphrase-file <(printf '%s' "${PW:0:5}"; sleep 0.5; printf '%s\n' "${PW:5}"; exec sleep 30 2>/dev/null) \
 	$(shares_args carol erin) > "$T/o10.log" 2>&1 || fail "a passphrase piped in two pieces: $(cat "$T/o10.log")"
-pass "a passphrase file handed over in pieces (a pipe) is read to its end"
+pass "a passphrase file handed over in pieces through a pipe left open is read to its first line end"
 
 # a share of another token
 mkdir -p "$T/other"
