@@ -435,7 +435,7 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 		: snprintf(reply, sizeof(reply),
 			   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n%s"
 			   "Content-Length: %d\r\n\r\n%s",
-			   status, reason, retry ? "Retry-After: 1\r\n" : "", bl, body);
+			   status, reason, retry ? "Retry-After: 1\r\n" : "", bl, c->head ? "" : body); /* HEAD: no body */
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	c->expired = true;
 	if (status == 0) {

@@ -150,6 +150,13 @@ try:
 except socket.timeout:
     extra = b""
 assert buf == b"" and extra == b"", "bytes after the replies: %r %r" % (buf, extra)
+# a HEAD refused before routing (a body on it: 400, the connection closed) has no body either
+from sockread import read_to_end
+s2 = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s2.settimeout(5)
+s2.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde")
+raw = read_to_end(s2)
+head, sep, rest = raw.partition(b"\r\n\r\n")
+assert head.startswith(b"HTTP/1.1 400 ") and sep and rest == b"", "HEAD refused before routing: %r" % raw
 print("ok")
 EOP
 st=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$URL/healthz")
