@@ -48,7 +48,7 @@ struct app {
 	uint8_t intent_key_accept[INTENT_KEY_LEN]; /* intent_key_accept_file: also accepted (a rotation) */
 	bool has_intent_key_accept;
 	struct committer *committer; /* group commit of intents and results (NULL: per-worker transactions) */
-	atomic_ulong issued, refused, failed, auth_failures, shed; /* shed: 503 past max_inflight */
+	atomic_ulong issued, refused, failed, auth_failures, shed; /* shed: 503 past max_inflight, or waited past timeout_seconds (pool.c) */
 	atomic_ulong cross_site; /* POSTs refused as another site's page's (http_cross_site) */
 	atomic_ulong password_checks; /* scrypt verifications run (a herd of one login counts once: pwflight.c) */
 	/* audit checkpoints stored by this process (checkpoint.c): the last row covered, when, and failed tries */
