@@ -12,31 +12,29 @@
 -- * a pending approval could be given a decided_by or decided_at (024 guarded decided rows only), and the
 --   approvals list showed a decider the log never saw. A pending row is now undecided (HS001).
 -- The frontend does nothing these refuse.
-CREATE OR REPLACE FUNCTION state_audited() RETURNS trigger
+-- The certificates' constraint trigger gets a function of its own (023's state_audited keeps the approvals'
+-- check, unchanged): the same trigger name, so it still fires after 016's certificates_revoked_tied.
+CREATE FUNCTION certificate_state_audited() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF TG_TABLE_NAME = 'certificates' THEN
-		PERFORM 1 FROM public.audit_log a WHERE a.object IN (NEW.serial_hex, upper(NEW.serial_hex))
-			AND a.xact = pg_current_xact_id()
-			AND a.action = ANY (CASE WHEN NEW.status = 'revoked' THEN ARRAY['certificate.revoked']
-				WHEN OLD.status = 'held' THEN ARRAY['approval.rejected', 'approval.expired']
-				ELSE ARRAY['certificate.failed'] END);
-		IF NOT FOUND THEN
-			RAISE EXCEPTION 'certificate %: % without its audit row in the same transaction (%)', NEW.serial_hex,
-				NEW.status, CASE WHEN NEW.status = 'revoked' THEN 'certificate.revoked'
-				WHEN OLD.status = 'held' THEN 'approval.rejected or approval.expired'
-				ELSE 'certificate.failed' END USING ERRCODE = 'HS004';
-		END IF;
-	ELSE
-		PERFORM 1 FROM public.audit_log a WHERE a.object IN (NEW.object, '') AND a.xact = pg_current_xact_id()
-			AND a.action = 'approval.' || NEW.status AND a.details::jsonb ->> 'approval' = NEW.id::text;
-		IF NOT FOUND THEN
-			RAISE EXCEPTION 'approval %: % without its audit row in the same transaction', NEW.id, NEW.status
-				USING ERRCODE = 'HS004';
-		END IF;
+	PERFORM 1 FROM public.audit_log a WHERE a.object IN (NEW.serial_hex, upper(NEW.serial_hex))
+		AND a.xact = pg_current_xact_id()
+		AND a.action = ANY (CASE WHEN NEW.status = 'revoked' THEN ARRAY['certificate.revoked']
+			WHEN OLD.status = 'held' THEN ARRAY['approval.rejected', 'approval.expired']
+			ELSE ARRAY['certificate.failed'] END);
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'certificate %: % without its audit row in the same transaction (%)', NEW.serial_hex,
+			NEW.status, CASE WHEN NEW.status = 'revoked' THEN 'certificate.revoked'
+			WHEN OLD.status = 'held' THEN 'approval.rejected or approval.expired'
+			ELSE 'certificate.failed' END USING ERRCODE = 'HS004';
 	END IF;
 	RETURN NULL;
 END $$;
+REVOKE ALL ON FUNCTION certificate_state_audited() FROM PUBLIC;
+DROP TRIGGER certificates_state_audited ON certificates;
+CREATE CONSTRAINT TRIGGER certificates_state_audited AFTER UPDATE ON certificates DEFERRABLE INITIALLY DEFERRED
+	FOR EACH ROW WHEN (NEW.status IN ('failed', 'revoked') AND OLD.status IS DISTINCT FROM NEW.status)
+	EXECUTE FUNCTION certificate_state_audited();
 
 CREATE FUNCTION state_frozen() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
