@@ -9,28 +9,11 @@
 
 #include "frame.h"
 #include "passline.h"
+#include "readall.h"
 #include "secmem.h"
 #include "sgn_client.h"
 #include "ttyline.h"
 #include "unseal.h"
-
-/* Reads fd to its end into buf (max + 1 bytes); fails if there are more than max bytes. */
-static int cli_read_fd(int fd, uint8_t *buf, size_t max, size_t *out_len)
-{
-	size_t len = 0;
-	for (;;) {
-		ssize_t r = read(fd, buf + len, max + 1 - len);
-		if (r < 0)
-			return HSMCA_ERR_IO;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > max)
-			return HSMCA_ERR_LIMIT;
-	}
-	*out_len = len;
-	return 0;
-}
 
 /* Reads at most max bytes of path into buf (max + 1 bytes); fails if the file is larger. */
 static int cli_read_file(const char *path, uint8_t *buf, size_t max, size_t *out_len)
@@ -38,29 +21,9 @@ static int cli_read_file(const char *path, uint8_t *buf, size_t max, size_t *out
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return HSMCA_ERR_NOTFOUND;
-	int rc = cli_read_fd(fd, buf, max, out_len);
+	int rc = readall_fd(fd, buf, max, false, out_len);
 	close(fd);
 	return rc;
-}
-
-/* Reads fd up to its first line end (included) or its end, into buf (max + 1 bytes: a line of max bytes and
- * its end); a longer line fails (HSMCA_ERR_LIMIT). A byte at a time: nothing past the line is taken. */
-static int cli_read_line(int fd, uint8_t *buf, size_t max, size_t *out_len)
-{
-	size_t len = 0;
-	while (len <= max) {
-		ssize_t r = read(fd, buf + len, 1);
-		if (r < 0)
-			return HSMCA_ERR_IO;
-		if (r == 0)
-			break;
-		if (buf[len++] == '\n')
-			break;
-	}
-	if (len == max + 1 && buf[max] != '\n')
-		return HSMCA_ERR_LIMIT;
-	*out_len = len;
-	return 0;
 }
 
 /* Passphrase from a file (one line: passline_len) or from the terminal without echo. */
@@ -82,8 +45,7 @@ static int cli_passphrase(const char *file, char *pw, size_t max, size_t *out_le
 	} else { /* a file (< pass.txt): all of it, as --passphrase-file reads one; piped: its first line (a pipe
 		  * left open, as ssh's without a terminal, is not waited on) */
 		struct stat st;
-		int rc = fstat(0, &st) == 0 && S_ISREG(st.st_mode) ? cli_read_fd(0, (uint8_t *)pw, max, &len)
-								    : cli_read_line(0, (uint8_t *)pw, max, &len);
+		int rc = readall_fd(0, (uint8_t *)pw, max, !(fstat(0, &st) == 0 && S_ISREG(st.st_mode)), &len);
 		if (rc == HSMCA_ERR_LIMIT)
 			fprintf(stderr, "unseal: the passphrase is longer than %zu bytes (none of it was sent)\n", max);
 		if (rc)

@@ -8,6 +8,7 @@
 
 #include "ceremony.h"
 #include "passline.h"
+#include "readall.h"
 #include "secmem.h"
 #include "ttyline.h"
 
@@ -70,33 +71,16 @@ int cer_write_new(const char *path, const void *data, size_t len, int mode)
 }
 
 /* path into buf (max + 1 bytes): a regular file whole; a pipe, FIFO or terminal (/dev/stdin, <(...)) to its
- * end or, with line, to its first line end (a pipe left open, as ssh's without a terminal, is not waited on) */
+ * end or, with line, to its first line end (readall_fd) */
 static int cer_read_path(const char *path, uint8_t *buf, size_t max, size_t *out_len, bool line)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0;
 	struct stat st;
 	if (fd < 0)
 		return HSMCA_ERR_NOTFOUND;
-	line = line && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
-	/* to the end (a pipe or FIFO hands a file over in pieces: one read took a passphrase cut short) */
-	while (len <= max && !(line && len > 0 && buf[len - 1] == '\n')) {
-		ssize_t r = read(fd, buf + len, line ? 1 : max + 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			close(fd);
-			return HSMCA_ERR_IO;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
+	int rc = readall_fd(fd, buf, max, line && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode), out_len);
 	close(fd);
-	if (len > max)
-		return HSMCA_ERR_LIMIT;
-	*out_len = len;
-	return 0;
+	return rc;
 }
 
 int cer_read_small(const char *path, uint8_t *buf, size_t max, size_t *out_len)
