@@ -170,10 +170,10 @@ pass "a request whose row was failed meanwhile gets 409 not-pending naming its s
 # 6. a recovery pass signing a row when SIGTERM comes: the stop waits for that row (signed, then committed
 # issued) instead of exiting under it. Before, nothing was under way as far as the drain could tell, the process
 # exited between the signature and the commit, and the next start signed the same TBS again. The row: a request
-# made with the signer gone (503, its intent pending, the TBS never sent); the pass takes it once it is 10 s old
+# made with the signer gone (503, its intent pending, the TBS never sent); the pass takes it once it is 5 s old
 # and waits on the signer, stopped meanwhile
 fe_kill
-fe_start "recover_after_seconds = 10"
+fe_start "recover_after_seconds = 5"
 kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
 issue_req "$T/a.csr" server "${AUTH[@]}"
 [ "$STATUS" = 503 ] || fail "a request with the signer gone: $STATUS $BODY"
@@ -186,9 +186,9 @@ rm -f "$T/run/control.sock"
 signer_start
 signer_unseal alice bob carol
 stop_signer
-[ $(($(date +%s) - t_row)) -lt 9 ] || fail "the signer took too long to come back: the pass may have signed the row already"
-# the pass runs every 10 s: by 21 s the row has been taken and sent to the stopped signer
-sleep $((t_row + 21 - $(date +%s)))
+[ $(($(date +%s) - t_row)) -lt 5 ] || fail "the signer took too long to come back: the pass may have signed the row already"
+# the pass runs every 5 s: by 11 s the row has been taken and sent to the stopped signer
+sleep $((t_row + 11 - $(date +%s)))
 [ "$(pg_psql "$T/pg" owner -c "select status from certificates where serial_hex = '$R'")" = pending ] || fail "$R is not pending"
 lines=$(wc -l < "$T/frontend.log")
 kill -TERM "$FRONTEND_PID"
