@@ -17,13 +17,22 @@ fe_requester alice
 # hold connections as the frontend's role until the server refuses one more
 fe_psql() { "$PG_BIN/psql" -X -qAt "$(pg_conninfo "$T/pg" frontend)" "$@"; }
 held() { pg_psql "$T/pg" owner -c "select count(*) from pg_stat_activity where query = 'select pg_sleep(120)'"; }
+# A backend that has answered takes a moment to give its slot back: a holder started right after the probe
+# could be refused for the probe's slot (under load it was, every time, and the slots were never filled).
+# So the probe's backend is waited out first, and a holder that did not get a slot is dropped.
+gone() { pg_psql "$T/pg" owner -c "select count(*) from pg_stat_activity where backend_type = 'client backend' and query = 'select 1'"; }
 HOLDERS=()
 for _ in $(seq 12); do
 	fe_psql -c "select 1" > "$T/probe.log" 2>&1 || break
+	for _ in $(seq 100); do [ "$(gone)" = 0 ] && break; sleep 0.05; done
 	fe_psql -c "select pg_sleep(120)" > /dev/null 2>&1 &
-	HOLDERS+=($!)
-	PIDS+=($!)
-	for _ in $(seq 100); do [ "$(held)" = ${#HOLDERS[@]} ] && break; sleep 0.05; done
+	h=$!
+	PIDS+=("$h")
+	for _ in $(seq 200); do
+		[ "$(held)" -ge $((${#HOLDERS[@]} + 1)) ] && { HOLDERS+=("$h"); break; }
+		kill -0 "$h" 2>/dev/null || break
+		sleep 0.05
+	done
 done
 grep -q 'remaining connection slots' "$T/probe.log" || fail "slots not exhausted by ${#HOLDERS[@]} sessions: $(cat "$T/probe.log")"
 fe_conf
