@@ -13,9 +13,11 @@
 #include "certbuild.h"
 #include "conf.h"
 #include "intent.h"
+#include "pemcerts.h"
 #include "profrec.h"
 
 #define APP_CHAIN_MAX (64u * 1024u)
+#define APP_CHAIN_CERTS_MAX 1024u /* certificates in conf.chain: APP_CHAIN_MAX, the PEM served, bounds it first */
 #define APP_RENEW_KEY_DOMAIN "hsmca-renewal-challenge-key-v1" /* the renewal challenges' key: HMAC(intent key, this) */
 
 /* HSMCA_ERR_CONFIG, saying so ("WHAT PATH permits ..."), if cert's nameConstraints permit directory names only
@@ -36,89 +38,38 @@ static int app_issuer_pins_dn(X509 *cert, const char *what, const char *path, ch
 	return HSMCA_ERR_CONFIG;
 }
 
-/* The next certificate of a PEM bundle into *out (owned): 1, 0 at the end of the PEM data, or
- * HSMCA_ERR_CONFIG (err names block n + 1) for a block that does not decode or is not a CERTIFICATE (a PRIVATE
- * KEY in a chain file was skipped, and the file served whole). Text between blocks is not looked at.
- * Clears OpenSSL's error queue. */
-static int app_pem_next(BIO *b, const char *what, const char *path, size_t n, X509 **out, char *err)
-{
-	char *name = NULL, *header = NULL, kind[32];
-	unsigned char *data = NULL;
-	long len = 0;
-	*out = NULL;
-	if (!PEM_read_bio(b, &name, &header, &data, &len)) {
-		unsigned long e = ERR_peek_last_error();
-		bool at_end = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
-		ERR_clear_error();
-		if (at_end)
-			return 0;
-		snprintf(err, CONF_ERR_MAX, "%s %s: block %zu does not decode", what, path, n + 1);
-		return HSMCA_ERR_CONFIG;
-	}
-	snprintf(kind, sizeof kind, "%s", name);
-	const unsigned char *p = data;
-	bool is_cert = !strcmp(name, "CERTIFICATE") && header[0] == 0;
-	X509 *x = is_cert && len > 0 ? d2i_X509(NULL, &p, len) : NULL;
-	if (x && p != data + len) {
-		X509_free(x);
-		x = NULL;
-	}
-	OPENSSL_free(name);
-	OPENSSL_free(header);
-	OPENSSL_clear_free(data, (size_t)(len > 0 ? len : 0));
-	ERR_clear_error();
-	if (!x && is_cert)
-		snprintf(err, CONF_ERR_MAX, "%s %s: certificate %zu does not decode", what, path, n + 1);
-	else if (!x)
-		snprintf(err, CONF_ERR_MAX, "%s %s: block %zu is a %s, not a CERTIFICATE", what, path, n + 1, kind);
-	if (!x)
-		return HSMCA_ERR_CONFIG;
-	*out = x;
-	return 1;
-}
-
 /* chain: its certificates, each checked, kept as PEM written again from them (served at /api/v1/ca/chain and
  * with replies: nothing of the file but its certificates) */
 static int app_read_chain(struct app *a, char *err)
 {
-	BIO *in = BIO_new_file(a->conf.chain, "r"), *out = BIO_new(BIO_s_mem());
-	X509 *x = NULL;
+	STACK_OF(X509) *certs = NULL;
+	BIO *out = NULL;
 	char *pem;
 	long len;
-	size_t n = 0;
-	int rc = in && out ? 0 : HSMCA_ERR_CONFIG;
-	if (rc)
-		snprintf(err, CONF_ERR_MAX, "cannot read chain %s", a->conf.chain);
+	int rc = pemcerts_load(a->conf.chain, "chain", APP_CHAIN_CERTS_MAX, &certs, err);
+	if (!rc && !(out = BIO_new(BIO_s_mem())))
+		rc = HSMCA_ERR_NOMEM;
 	/* a directory-name pin anywhere above the issuers applies to every certificate below it too */
-	while (!rc && (rc = app_pem_next(in, "chain", a->conf.chain, n, &x, err)) == 1) {
-		n++;
-		rc = app_issuer_pins_dn(x, "a CA in chain", a->conf.chain, err);
-		if (!rc && !PEM_write_bio_X509(out, x)) {
-			snprintf(err, CONF_ERR_MAX, "out of memory reading chain %s", a->conf.chain);
+	for (int i = 0; !rc && i < sk_X509_num(certs); i++)
+		if (!(rc = app_issuer_pins_dn(sk_X509_value(certs, i), "a CA in chain", a->conf.chain, err)) &&
+		    !PEM_write_bio_X509(out, sk_X509_value(certs, i)))
 			rc = HSMCA_ERR_NOMEM;
-		}
-		X509_free(x);
-	}
-	if (!rc && n == 0) {
-		snprintf(err, CONF_ERR_MAX, "chain %s holds no PEM certificate", a->conf.chain);
-		rc = HSMCA_ERR_CONFIG;
-	}
 	if (!rc && ((len = BIO_get_mem_data(out, &pem)) <= 0 || (size_t)len > APP_CHAIN_MAX)) {
 		snprintf(err, CONF_ERR_MAX, "chain %s: its certificates take more than %u bytes", a->conf.chain,
 			 APP_CHAIN_MAX);
 		rc = HSMCA_ERR_CONFIG;
 	}
-	if (!rc && !(a->chain_pem = malloc((size_t)len + 1))) {
-		snprintf(err, CONF_ERR_MAX, "out of memory reading chain %s", a->conf.chain);
+	if (!rc && !(a->chain_pem = malloc((size_t)len + 1)))
 		rc = HSMCA_ERR_NOMEM;
-	}
 	if (!rc) {
 		memcpy(a->chain_pem, pem, (size_t)len);
 		a->chain_pem[len] = 0;
 		a->chain_len = (size_t)len;
 	}
+	if (rc == HSMCA_ERR_NOMEM)
+		snprintf(err, CONF_ERR_MAX, "out of memory reading chain %s", a->conf.chain);
 	ERR_clear_error();
-	BIO_free(in);
+	sk_X509_pop_free(certs, X509_free);
 	BIO_free(out);
 	return rc;
 }
@@ -197,39 +148,19 @@ static int app_issuer_chains(struct app *a, char *err)
 static int app_read_former_issuers(struct app *a, char *err)
 {
 	const char *path = a->conf.former_issuers;
+	STACK_OF(X509) *certs = NULL;
 	if (!path[0])
 		return 0;
-	BIO *b = BIO_new_file(path, "r");
-	X509 *x;
-	int rc = 0;
-	if (!b) {
-		snprintf(err, CONF_ERR_MAX, "cannot read former_issuers %s", path);
-		ERR_clear_error();
-		return HSMCA_ERR_CONFIG;
-	}
-	size_t n = 0;
-	while (!rc && (rc = app_pem_next(b, "former_issuers", path, n, &x, err)) == 1) {
-		rc = 0;
-		n++;
-		if (a->n_former == APP_FORMER_ISSUERS_MAX) {
-			snprintf(err, CONF_ERR_MAX, "former_issuers %s: more than %d certificates", path, APP_FORMER_ISSUERS_MAX);
+	int rc = pemcerts_load(path, "former_issuers", APP_FORMER_ISSUERS_MAX, &certs, err);
+	for (int i = 0; !rc && i < sk_X509_num(certs); i++)
+		if (X509_check_ca(sk_X509_value(certs, i)) < 1) {
+			snprintf(err, CONF_ERR_MAX, "former_issuers %s: certificate %d is not a CA certificate", path, i + 1);
 			rc = HSMCA_ERR_CONFIG;
-		} else if (X509_check_ca(x) < 1) {
-			snprintf(err, CONF_ERR_MAX, "former_issuers %s: certificate %zu is not a CA certificate", path,
-				 a->n_former + 1);
-			rc = HSMCA_ERR_CONFIG;
-		} else {
-			a->former_issuers[a->n_former++] = x;
-			continue;
 		}
-		X509_free(x);
-	}
-	if (!rc && n == 0) {
-		snprintf(err, CONF_ERR_MAX, "former_issuers %s holds no PEM certificate", path);
-		rc = HSMCA_ERR_CONFIG;
-	}
+	while (!rc && sk_X509_num(certs) > 0)
+		a->former_issuers[a->n_former++] = sk_X509_shift(certs);
+	sk_X509_pop_free(certs, X509_free);
 	ERR_clear_error();
-	BIO_free(b);
 	return rc;
 }
 
@@ -240,10 +171,9 @@ static int app_read_checkpoint_cert(struct app *a, char *err)
 	const char *path = a->conf.checkpoint_cert;
 	if (!path[0])
 		return 0;
-	if (!(a->checkpoint_cert = certbuild_read_pem(path))) {
-		snprintf(err, CONF_ERR_MAX, "checkpoint_cert %s: cannot read a PEM certificate", path);
-		return HSMCA_ERR_CONFIG;
-	}
+	int rc = pemcerts_load_one(path, "checkpoint_cert", &a->checkpoint_cert, err);
+	if (rc)
+		return rc;
 	uint32_t flags = X509_get_extension_flags(a->checkpoint_cert);
 	if ((flags & EXFLAG_INVALID) || !(flags & EXFLAG_KUSAGE) ||
 	    !(X509_get_key_usage(a->checkpoint_cert) & KU_DIGITAL_SIGNATURE)) {
@@ -274,16 +204,15 @@ int app_load(struct app *a, char *err)
 	for (unsigned i = 0; i < a->profiles.n; i++) {
 		const struct profile *p = &a->profiles.p[i];
 		struct app_issuer *iss = &a->issuers[i];
-		if (!(iss->cert = certbuild_read_pem(p->issuer_cert))) {
-			snprintf(err, CONF_ERR_MAX, "profile %s: cannot read issuer_cert %s", p->name, p->issuer_cert);
-			return HSMCA_ERR_CONFIG;
-		}
+		char what[PROF_NAME_MAX + 32];
+		snprintf(what, sizeof(what), "profile %s: issuer_cert", p->name);
+		if ((rc = pemcerts_load_one(p->issuer_cert, what, &iss->cert, err)))
+			return rc;
 		if ((rc = policy_issuer_from_x509(iss->cert, NULL, &iss->facts))) {
 			snprintf(err, CONF_ERR_MAX, "profile %s: %s cannot issue (no SKI or unsupported key)", p->name,
 				 p->issuer_cert);
 			return rc;
 		}
-		char what[PROF_NAME_MAX + 32];
 		snprintf(what, sizeof(what), "profile %s: issuer", p->name);
 		if ((rc = app_issuer_pins_dn(iss->cert, what, p->issuer_cert, err)))
 			return rc;

@@ -63,15 +63,6 @@ ASN1_INTEGER *certbuild_serial(const uint8_t *rnd, size_t len)
 	return ai;
 }
 
-X509 *certbuild_read_pem(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	return x;
-}
-
 int certbuild_add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX ctx;

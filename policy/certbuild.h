@@ -23,8 +23,6 @@ void certbuild_assemble(struct dbuf *out, struct span tbs, struct span sigalg, c
  * rnd kept (16 random bytes: 17 octets, 128 random bits). NULL for another len. */
 ASN1_INTEGER *certbuild_serial(const uint8_t *rnd, size_t len);
 
-/* Reads the first PEM certificate of path; NULL if unreadable. Caller frees. */
-X509 *certbuild_read_pem(const char *path);
 /* Adds one extension from OpenSSL's config syntax (e.g. NID_key_usage, "critical,digitalSignature"),
  * with issuer as the AKI source (x itself for a self-signed certificate). */
 int certbuild_add_ext(X509 *x, X509 *issuer, int nid, const char *value) HSMCA_WUR;

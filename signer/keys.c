@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "log.h"
 #include "p11_keyprot.h"
+#include "pemcerts.h"
 #include "state.h"
 
 #define KERR(...) (snprintf(err, CONF_ERR_MAX, __VA_ARGS__))
@@ -52,12 +53,14 @@ static int sgn_key_load(struct sgn_state *st, unsigned i, char *err)
 	X509 *parent = NULL;
 	int rc = HSMCA_ERR_CONFIG, len, sig_max;
 	k->conf = kc;
-	k->cert = certbuild_read_pem(kc->cert);
-	if (!k->cert)
-		return KERR("key %s: cannot read certificate %s", kc->name, kc->cert), HSMCA_ERR_CONFIG;
+	char what[SGN_NAME_MAX + 32], why[CONF_ERR_MAX];
+	snprintf(what, sizeof(what), "key %s: cert", kc->name);
+	if (pemcerts_load_one(kc->cert, what, &k->cert, err))
+		return HSMCA_ERR_CONFIG;
 	st->n_keys++;
-	if (kc->issuer_cert[0] && !(parent = certbuild_read_pem(kc->issuer_cert)))
-		KERR("key %s: cannot read issuer certificate %s", kc->name, kc->issuer_cert);
+	snprintf(what, sizeof(what), "key %s: issuer_cert", kc->name);
+	if (kc->issuer_cert[0] && pemcerts_load_one(kc->issuer_cert, what, &parent, why))
+		KERR("%s", why);
 	else if (!p11_keytype_of_pkey(X509_get0_pubkey(k->cert), &k->type))
 		KERR("key %s: unsupported public key type in %s", kc->name, kc->cert);
 	else if ((rc = policy_issuer_from_x509(k->cert, parent, &k->issuer)))

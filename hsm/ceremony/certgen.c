@@ -13,6 +13,7 @@
 #include "csr.h"
 #include "ceremony.h"
 #include "p11_keyprot.h"
+#include "pemcerts.h"
 #include "policy.h"
 
 struct cer_signer {
@@ -225,8 +226,9 @@ static int cer_signer_open(struct cer_ctx *c, struct cer_signer *sg)
 {
 	CK_OBJECT_HANDLE pubh;
 	int rc;
-	if (!(sg->cert = certbuild_read_pem(c->conf.issuer_cert))) {
-		fprintf(stderr, "ceremony: cannot read issuer certificate %s\n", c->conf.issuer_cert);
+	char err[CONF_ERR_MAX];
+	if (pemcerts_load_one(c->conf.issuer_cert, "issuer_cert", &sg->cert, err)) {
+		fprintf(stderr, "ceremony: %s\n", err);
 		return HSMCA_ERR_CONFIG;
 	}
 	/* before a key is made or anything signed: the lint takes an issuer without basicConstraints for one

@@ -582,6 +582,29 @@ def der_seeds():
     }
 
 
+def pemcerts_seeds():
+    """PEM bundles: one certificate, two with explanatory text around them, CRLF lines, and the refusals
+    (a PRIVATE KEY block, PEM headers, a block cut short, two certificates in one block)."""
+    import base64
+    der = bytes.fromhex(REAL_CERT_HEX)
+
+    def pem(label, data, headers=b""):
+        b64 = base64.b64encode(data)
+        lines = b"\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
+        return b"-----BEGIN " + label + b"-----\n" + headers + lines + b"\n-----END " + label + b"-----\n"
+
+    one = pem(b"CERTIFICATE", der)
+    return {
+        "one": one,
+        "two-text": b"subject=CN = x\nissuer=CN = x\n" + one + b"\nnext:\n" + one + b"trailing text\n",
+        "crlf": one.replace(b"\n", b"\r\n"),
+        "key": one + pem(b"PRIVATE KEY", b"\x30\x03\x02\x01\x00"),
+        "headers": pem(b"CERTIFICATE", der, b"Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n"),
+        "cut": one[: len(one) // 2],
+        "double": pem(b"CERTIFICATE", der + der),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(CORPUS, target)
     shutil.rmtree(d, ignore_errors=True)
@@ -605,6 +628,7 @@ def main():
     write("csrpolicy", csrpolicy_seeds())
     write("hdrscan", hdrscan_seeds())
     write("pinwire", pinwire_seeds())
+    write("pemcerts", pemcerts_seeds())
     return 0
 
 

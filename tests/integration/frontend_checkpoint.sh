@@ -43,7 +43,7 @@ expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
 grep -q 'checkpoint_cert without checkpoint_key' <<<"$OUT" || fail "checkpoint_cert alone: $OUT"
 fe_conf $'checkpoint_key = int\ncheckpoint_cert = '"$T/nosuch.pem"
 expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
-grep -q "checkpoint_cert $T/nosuch.pem: cannot read a PEM certificate" <<<"$OUT" || fail "an unreadable checkpoint_cert: $OUT"
+grep -q "checkpoint_cert $T/nosuch.pem: No such file or directory" <<<"$OUT" || fail "an unreadable checkpoint_cert: $OUT"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ke.key" -out "$T/ke.pem" -subj /CN=ke \
 	-addext keyUsage=critical,keyEncipherment 2>/dev/null || fail "openssl req"
 fe_conf $'checkpoint_key = int\ncheckpoint_cert = '"$T/ke.pem"
