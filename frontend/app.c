@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "auth.h"
 #include "certbuild.h"
@@ -190,6 +191,22 @@ static int app_read_checkpoint_cert(struct app *a, char *err)
 	return 0;
 }
 
+/* A profile's cfssl_key is a secret (whoever holds it issues under the profile's account): the file holding one
+ * may be read by its owner alone, as frontend.conf holding a database password (fconfig_load). */
+static int app_profiles_private(const struct app *a, char *err)
+{
+	const struct profile *keyed = NULL;
+	struct stat st;
+	for (unsigned i = 0; !keyed && i < a->profiles.n; i++)
+		if (a->profiles.p[i].cfssl_key_len)
+			keyed = &a->profiles.p[i];
+	if (!keyed || (stat(a->conf.profiles, &st) == 0 && !(st.st_mode & (S_IRWXG | S_IRWXO))))
+		return 0;
+	snprintf(err, CONF_ERR_MAX, "%s: profile %s has a cfssl_key, and group or others may read the file (chmod 600)",
+		 a->conf.profiles, keyed->name);
+	return HSMCA_ERR_CONFIG;
+}
+
 int app_load(struct app *a, char *err)
 {
 	char *text = NULL;
@@ -199,6 +216,8 @@ int app_load(struct app *a, char *err)
 	if (rc == 0 && (rc = profiles_parse(a->conf.profiles, text, len, &a->profiles, err)) == 0)
 		rc = profrec_definitions(text, len, &a->profiles, a->profile_def, err);
 	conf_file_free(text, len);
+	if (rc == 0)
+		rc = app_profiles_private(a, err);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < a->profiles.n; i++) {

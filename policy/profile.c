@@ -321,6 +321,9 @@ static int prof_validate(const char *path, const struct profiles *out, char *err
 				    "key_usage, eku (a leaf profile) and accounts", path, p->name);
 		if (!p->cfssl_key_len != !p->cfssl_account[0])
 			return CERR("%s: profile %s: cfssl_key and cfssl_account go together", path, p->name);
+		if (p->cfssl_account[0] && !profile_allows_account(p, p->cfssl_account))
+			return CERR("%s: profile %s: cfssl_account %s is not among its accounts (every authsign request "
+				    "would be refused, and its token used up)", path, p->name, p->cfssl_account);
 		if (p->login && !prof_has_eku(p, "clientAuth"))
 			return CERR("%s: profile %s: login = yes needs eku clientAuth", path, p->name);
 		if (prof_has_eku(p, "OCSPSigning")) /* a CA too: RFC 6960 takes any certificate of the issuer's */

@@ -98,6 +98,15 @@ EOC
 	| sed 's/^\[profile cfssl-held\]/[profile cfssl-held-long]/; s/^max_validity_days = .*/max_validity_days = 500/'; } \
 	>> "$T/profiles.conf"
 grep -q '^\[profile cfssl-held-long\]' "$T/profiles.conf" || fail "no cfssl-held-long profile"
+# the file holds auth keys: refused while group or others may read it, as frontend.conf holding a password
+# (whoever reads a key issues under its profile's account; quickstart's profiles file was 0644)
+chmod 644 "$T/profiles.conf"
+fe_conf
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -qF "$T/profiles.conf: profile cfssl-server has a cfssl_key, and group or others may read the file (chmod 600)" \
+	<<<"$OUT" || fail "a profiles file with auth keys that others may read: $OUT"
+chmod 600 "$T/profiles.conf"
+pass "a profiles file holding cfssl_key that group or others may read: the frontend refuses to start"
 fe_start
 fe_requester cfssl-client # the account the auth key stands for: it must exist, be enabled and may request
 cfg() { # cfg KEY: a cfssl client config whose profile signs through our authsign

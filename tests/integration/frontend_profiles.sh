@@ -27,6 +27,7 @@ cfssl_account = alice
 crl_url = http://127.0.0.1:$PORT/crl/int.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
+chmod 600 "$T/profiles.conf" # it holds an auth key
 fe_requester alice
 audit() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = '$1'${2:+ and ($2)}"; }
 records() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action like 'profile.%' or action like 'issuer.%'"; }
@@ -155,6 +156,7 @@ printf 'admin password 0001\n' > "$T/admin.pw"
 restart
 awk '/^\[profile / { p = ($0 == "[profile server]" || $0 == "[profile gated]") } p && /^max_sans = / { $0 = "max_sans = 3" } 1' \
 	"$T/profiles.conf" > "$T/profiles-b.conf"
+chmod 600 "$T/profiles-b.conf"
 [ "$(grep -c '^max_sans = 3$' "$T/profiles-b.conf")" = 2 ] || fail "profiles-b.conf: $(grep max_sans "$T/profiles-b.conf")"
 csr held ec:P-256 "DNS:held.example.com"
 issue_req "$T/held.csr" gated "${AUTH[@]}"
@@ -212,6 +214,7 @@ issue_req "$T/rn.csr" server "${AUTH[@]}"
 RN=$(json_field '["serial"]')
 awk '/^\[profile / { p = ($0 == "[profile cf]" || $0 == "[profile server]") } p && /^max_sans = / { $0 = "max_sans = 1" } 1' \
 	"$T/profiles.conf" > "$T/profiles-c.conf"
+chmod 600 "$T/profiles-c.conf"
 lines=$(wc -l < "$T/frontend.log")
 start_b "$T/profiles-c.conf"
 wait_log "level=error event=profile_diverged profile=cf "

@@ -175,6 +175,11 @@ static void test_refused(void)
 		{ "login with a cfssl key", leaf, 9,
 		  "eku = clientAuth\nlogin = yes\ncfssl_key = 00112233445566778899aabbccddeeff\ncfssl_account = alice",
 		  "profile server: login = yes cannot have cfssl_key" },
+		/* the key stands for an account the profile does not allow: every authsign request was refused 403
+		 * after its token was taken, and the client's retry then refused as a replay (401, counted) */
+		{ "cfssl_account not among accounts", leaf, 0,
+		  "cfssl_key = 00112233445566778899aabbccddeeff\ncfssl_account = bob",
+		  "profile server: cfssl_account bob is not among its accounts" },
 		/* a delegated OCSP responder certificate for the issuing CA is not a requester's to have */
 		{ "OCSPSigning on a leaf", leaf, 9, "eku = serverAuth, OCSPSigning",
 		  "profile server: eku OCSPSigning is not for a leaf profile" },
