@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app.h"
 #include "frame.h"
 #include "log.h"
 #include "sgn_client.h"
@@ -26,6 +27,7 @@ struct commit_item {
 	struct commit_sign *sign;    /* sign-ahead intent (COMMIT_INTENT) */
 	bool signed_done;            /* sign->sign_rc is final */
 	struct commit_item *owner;   /* a sign-ahead result (malloc'd): the intent item whose worker waits */
+	struct timespec sign_queued_at; /* sign-ahead intent: when its committed batch handed it to the signing thread */
 	bool batched; /* stored by its batch statement */
 	bool stored_before; /* found already committed by an earlier transaction (commit_recheck): final */
 	bool done;
@@ -311,11 +313,40 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 /* Signs the committed sign-ahead intents of the batch over COMMIT_SIGN_CONNS connections (those that open);
  * a lost connection is reopened once, as a worker would. The TBS of each is durable by now (its batch is
  * committed). */
+/* Intents of batch that waited in the signing queue longer than sign_wait_seconds (FCONF_SIGN_WAIT_DEFAULT
+ * without an app): not sent. Their clients get 503 signer-unavailable and the rows stay pending for the
+ * recovery pass. A signer that is slow but answers (so never timed out) kept intents queued without end, past
+ * the recovery lease, and another frontend's pass then signed the same TBS while this one still would. */
+static void commit_sign_expire(struct commit_item *batch, const struct timespec *now)
+{
+	unsigned n = 0;
+	long long waited_ms = 0;
+	for (struct commit_item *i = batch; i; i = i->next) {
+		if (!i->sign || i->rc || i->signed_done)
+			continue;
+		long long max_ms = 1000LL * (i->sign->app ? i->sign->app->conf.sign_wait_seconds : FCONF_SIGN_WAIT_DEFAULT);
+		long long age_ms = (long long)(now->tv_sec - i->sign_queued_at.tv_sec) * 1000 +
+				   (now->tv_nsec - i->sign_queued_at.tv_nsec) / 1000000;
+		if (age_ms <= max_ms)
+			continue;
+		i->sign->sign_rc = HSMCA_ERR_IO;
+		snprintf(i->sign->why, sizeof(i->sign->why), "the signer is slow: the request waited %lld s to be sent "
+			 "to it (sign_wait_seconds %lld); the recovery pass signs it", age_ms / 1000, max_ms / 1000);
+		i->signed_done = true;
+		n++;
+		waited_ms = age_ms > waited_ms ? age_ms : waited_ms;
+	}
+	if (n)
+		log_event("warning", "sign_queue_expired", "intents=%u waited_ms=%lld why=\"left pending for the recovery "
+			  "pass: they waited longer than sign_wait_seconds to be sent to the signer\"", n, waited_ms);
+}
+
 static void commit_sign_all(struct committer *c, struct commit_item *batch)
 {
 	struct commit_item *v[COMMIT_BATCH_MAX];
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	commit_sign_expire(batch, &now);
 	bool timed_out = false, backoff = now.tv_sec < c->sign_backoff_until.tv_sec;
 	for (int attempt = 0; attempt < 2 && !timed_out && !backoff; attempt++) {
 		int conn[COMMIT_SIGN_CONNS];
@@ -421,11 +452,14 @@ static void commit_fire(struct commit_item *fired)
 static void commit_finish(struct committer *c, struct commit_item *batch)
 {
 	struct commit_item *fired = NULL;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&c->mu);
 	for (struct commit_item *i = batch, *next; i; i = next) {
 		next = i->next; /* i belongs to its worker again once done is set */
 		i->next = NULL;
 		if (i->sign && !i->rc) {
+			i->sign_queued_at = now;
 			if (c->sign_tail)
 				c->sign_tail->next = i;
 			else

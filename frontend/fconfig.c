@@ -19,7 +19,8 @@ enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_K
        FCONF_KEY_CHECKPOINT_SECONDS, FCONF_KEY_CHECKPOINT_CERT, FCONF_KEY_DB_TIMEOUT, FCONF_KEY_INTENT_KEY,
        FCONF_KEY_INTENT_ACCEPT, FCONF_KEY_MAX_CONNS_PER_ADDRESS,
        FCONF_KEY_CONN_RATE_PER_ADDRESS, FCONF_KEY_FORMER_ISSUERS, FCONF_KEY_MAX_CONNECTIONS,
-       FCONF_KEY_CONN_REQUESTS, FCONF_KEY_CONN_SECONDS, FCONF_KEY_SIGNER_CHECK, FCONF_NKEYS };
+       FCONF_KEY_CONN_REQUESTS, FCONF_KEY_CONN_SECONDS, FCONF_KEY_SIGNER_CHECK, FCONF_KEY_SIGN_WAIT,
+       FCONF_NKEYS };
 
 struct fconf_ctx {
 	struct fconfig *c;
@@ -76,7 +77,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 					    "intent_key_accept_file", "max_connections_per_address",
 					    "max_connection_rate_per_address", "former_issuers", "max_connections",
 					    "max_requests_per_connection", "max_connection_seconds",
-					    "signer_profile_check" };
+					    "signer_profile_check", "sign_wait_seconds" };
 	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
 	_Static_assert(FCONF_NKEYS <= 32, "ctx->seen holds a bit per key");
 	struct fconf_ctx *ctx = vctx;
@@ -129,6 +130,10 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 	case 25: ok = conf_value_str(v, c->former_issuers, sizeof(c->former_issuers)) && c->former_issuers[0]; break;
 	case 26: ok = conf_value_uint(v, 1000000, &n) && n >= 1; c->max_connections = (unsigned)n; break;
 	case FCONF_KEY_CONN_REQUESTS: case FCONF_KEY_CONN_SECONDS: return fconf_conn_limit(c, idx, key, v, line, err);
+	case FCONF_KEY_SIGN_WAIT:
+		ok = conf_value_uint(v, FCONF_SIGN_WAIT_MAX, &n) && n >= 1;
+		c->sign_wait_seconds = (unsigned)n;
+		break;
 	case FCONF_KEY_SIGNER_CHECK:
 		ok = !strcmp(v, "refuse") || !strcmp(v, "warn");
 		c->signer_check_warn = !strcmp(v, "warn");
@@ -189,6 +194,7 @@ static void fconfig_defaults(struct fconfig *out)
 	out->max_conn_seconds = 600;
 	out->checkpoint_seconds = 60;
 	out->db_timeout_seconds = 30;
+	out->sign_wait_seconds = FCONF_SIGN_WAIT_DEFAULT;
 }
 
 /* What no single line can say: required keys, and the keys that go together. */

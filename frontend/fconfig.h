@@ -12,6 +12,10 @@
 #define FCONF_ADDR_MAX 64
 #define FCONF_USER_MAX 64
 #define FCONF_LABEL_MAX 64 /* a signer key label, as a profile's issuer (PROF_NAME_MAX) */
+/* sign_wait_seconds: below the recovery lease (600 s, db_priv.h), after which another frontend's recovery pass
+ * takes a pending row and signs its TBS too */
+#define FCONF_SIGN_WAIT_DEFAULT 300
+#define FCONF_SIGN_WAIT_MAX 540
 
 /* Listeners: plain HTTP (listen), HTTPS (tls_listen, needs tls_cert and tls_key), or both; at least one.
  * client_ca (needs tls_listen) makes the HTTPS listener ask for client certificates, optional for the client. */
@@ -39,6 +43,8 @@ struct fconfig {
 	unsigned recover_after_seconds;     /* pending rows older than this are re-signed by the recovery pass */
 	unsigned db_timeout_seconds;        /* the service's database sessions: a statement's longest run, and
 					     * connect and TCP timeouts (db_set_service_timeout); 0: none */
+	unsigned sign_wait_seconds;         /* the longest a committed intent waits to be sent to the signer; then
+					     * 503 signer-unavailable, the row left to the recovery pass */
 	char tls_cert[FCONF_PATH_MAX];      /* PEM chain served on tls_listen: the leaf, then its issuer(s) */
 	char tls_key[FCONF_PATH_MAX];       /* PEM private key of that leaf (unencrypted; read before the drop) */
 	char client_ca[FCONF_PATH_MAX];     /* optional: PEM bundle trusted for client certificates (clientAuth) */

@@ -252,6 +252,40 @@ wait_no_pending
 check_db
 pass "a signer hung past the 30 s timeout: the waiting request gets 503 after ${took} s, the next at once (${took2} s) during the back-off; both rows completed once it woke"
 
+# 3e. a signer slower than the requests (here: stopped while they come): an intent waits at most
+# sign_wait_seconds to be sent to it, then its client gets 503 and the row is left to the recovery pass, which
+# signs it once. Before, intents waited in the signing queue without end (a slow signer that answers is never
+# timed out), past the 600 s after which another frontend's pass takes a row and signs its TBS too.
+fe_kill
+fe_start $'recover_after_seconds = 2\nsign_wait_seconds = 2'
+before=$(wc -l < "$T/signer.log"); before_fe=$(wc -l < "$T/frontend.log")
+stop_pid "$SIGNER_PID"
+client 90 & first=$! # its intent is sent to the stopped signer and waits for the answer
+for _ in $(seq 100); do [ "$(pending)" = 1 ] && break; sleep 0.05; done
+[ "$(pending)" = 1 ] || fail "the first intent was not committed: $(pending)"
+sleep 0.5
+CLIENTS=()
+for i in 91 92 93; do client "$i" & CLIENTS+=($!); done # queued behind it
+for _ in $(seq 100); do [ "$(pending)" = 4 ] && break; sleep 0.05; done
+[ "$(pending)" = 4 ] || fail "4 intents were not committed: $(pending)"
+sleep 4
+kill -CONT "$SIGNER_PID"
+wait "$first" "${CLIENTS[@]}"
+[ "$(cat "$T/client-90.status")" = 201 ] || fail "the request sent before the stop: $(cat "$T/client-90.status") $(cat "$T/client-90.body")"
+for i in 91 92 93; do
+	[ "$(cat "$T/client-$i.status")" = 503 ] && grep -q '"signer-unavailable"' "$T/client-$i.body" ||
+		fail "client $i, queued past sign_wait_seconds: $(cat "$T/client-$i.status") $(cat "$T/client-$i.body")"
+done
+tail -n +"$((before_fe + 1))" "$T/frontend.log" | grepq 'event=sign_queue_expired intents=3 ' ||
+	fail "no sign_queue_expired event: $(tail -n +"$((before_fe + 1))" "$T/frontend.log" | grep -v level=info | tail -3)"
+wait_no_pending
+check_db
+tail -n +"$((before + 1))" "$T/signer.log" | grep -o 'event=signed type=0x10 key=int worker=[0-9]* serial=[0-9a-f-]* tbs_sha256=[0-9a-f]*' \
+	| sed 's/.*tbs_sha256=//' | sort > "$T/signed-slow"
+[ "$(wc -l < "$T/signed-slow")" = 4 ] && [ -z "$(uniq -d "$T/signed-slow")" ] ||
+	fail "the signer signed $(wc -l < "$T/signed-slow") TBS ($(uniq -d "$T/signed-slow" | wc -l) twice) for 4 requests"
+pass "intents queued for a stalled signer longer than sign_wait_seconds: 503 to their clients, left pending, then signed once by the recovery pass"
+
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" | grepq 'audit chain intact' || fail "audit chain"
 pass "audit chain intact after the crashes"
 
