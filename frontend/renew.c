@@ -370,7 +370,9 @@ static void renew_issue(struct worker *w, struct job *j, const struct db_cert_ro
 		 * itself within the challenge's life, and each try wrote a refusal in the owner's name */
 		bool lasting = o.status == 502 || (o.status == 503 && o.code && (!strcmp(o.code, "profile-diverged") ||
 										  !strcmp(o.code, "issuer-unusable")));
-		if (o.status == 400 || o.status == 403 || lasting) /* not passing trouble (409: its stored names) */
+		/* not passing trouble (409: its stored names); 413 a CSR over its cap, which the body's cap lets
+		 * through over mutual TLS (the challenge's proof parses the CSR first, and fails for it) */
+		if (o.status == 400 || o.status == 403 || o.status == 413 || lasting)
 			auth_peer_failed(w, j->peer);
 		job_error(j, o.status, o.code, o.why);
 	} else if (rc == 1)

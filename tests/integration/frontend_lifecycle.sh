@@ -1081,11 +1081,15 @@ fe_restart_tls() { # CLIENT_CA: the frontend again, with HTTPS on $TLSPORT trust
 	# no failed logins or proofs counted: the sections before this one fail on purpose from 127.0.0.1, and the
 	# database keeps their counts across restarts (schema 021; frontend_authshare.sh tests that)
 	pg_psql "$T/pg" owner -c "delete from auth_failures" > /dev/null
-	fe_start "recover_after_seconds = 1
+	fe_conf "recover_after_seconds = 1
 tls_listen = 127.0.0.1:$TLSPORT
 tls_cert = $T/fe-chain.pem
 tls_key = $T/fe.key
 client_ca = $1"
+	# max_body above the renewal body's cap (96 KiB), as an operator may set it: a CSR over its own cap then
+	# reaches the renewal's checks (below)
+	sed -i 's/^max_body = .*/max_body = 131072/' "$T/frontend.conf"
+	fe_run
 	for _ in $(seq 100); do curl -fsS "${TLSCURL[@]}" "$HTTPS/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 }
 fe_restart_tls "$T/chain.pem"
@@ -1172,6 +1176,25 @@ for _ in 1 2 3 4 5 6 7 8; do mtls_renew "$T/cli3.pem" "$T/cli3.key" "$T/cli2.csr
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and object = '$CLI3' and actor = 'alice' and details like '%not-renewable%'")" = $((refused_before + 5)) ] \
 	|| fail "the revoked certificate's refusals on the audit log: $(pg_psql "$T/pg" owner -c "select actor, object, details from audit_log where action = 'certificate.refused' order by id desc limit 3")"
 pass "curl over mutual TLS renews the presented client certificate (linked, once, chainable), not a revoked one (audited with its serial, 429 after 5)"
+# a CSR over its 64 KiB cap fits the renewal body's 96 KiB (max_body 128 KiB here): over mutual TLS it is
+# refused after the proof (the certificate), 413 and audited in the owner's name, and counts against the address like the profile's refusals
+# (before: never counted, so a leaked key wrote a refusal row in alice's name for every request without end)
+csr cli4 ec:P-256 "DNS:dev4.clients.example.com"
+issue_req "$T/cli4.csr" client "${ALICE[@]}"
+[ "$STATUS" = 201 ] || fail "client certificate 4: $STATUS $BODY"
+CLI4=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/cli4.pem"
+python3 -c 'import json; print(json.dumps({"csr": "A" * 70000}))' > "$T/big-renew.json"
+refused_before=$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = 'alice' and details like '%too-large%'")
+codes=""
+for _ in 1 2 3 4 5 6 7; do
+	STATUS=$(curl -sS -o "$T/resp.json" -w '%{http_code}' "${TLSCURL[@]}" --cert "$T/cli4.pem" --key "$T/cli4.key" \
+		--interface 127.0.0.56 --data-binary @"$T/big-renew.json" "$HTTPS/api/v1/certificates/renew")
+	codes="$codes $STATUS"
+done
+[ "$codes" = " 413 413 413 413 413 429 429" ] || fail "oversized CSRs renewing over mutual TLS: $codes $(cat "$T/resp.json")"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = 'alice' and details like '%too-large%'")" = $((refused_before + 5)) ] \
+	|| fail "the oversized CSRs' refusals on the audit log"
+pass "oversized CSRs renewing over mutual TLS: 413 (audited) five times from one address, then 429 unaudited"
 
 # ---------------------------------------------------------------- administrators' login certificates
 tls_call() { # METHOD PATH CERT KEY [curl args]: sets STATUS and BODY
@@ -1525,6 +1548,16 @@ cat "$T/ca/int.pem" "$T/stray.key" > "$T/withkey.pem"
 sed -i "s|^chain = .*|chain = $T/withkey.pem|" "$T/frontend.conf"
 expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
 grep -q "chain $T/withkey.pem: block 2 is a PRIVATE KEY, not a CERTIFICATE" <<<"$OUT" || fail "a key in chain: $OUT"
+# an issuer_cert holding more than its certificate (a bundle with the root after it): refused, naming the file
+# (the first certificate of the file was taken and the rest never looked at)
+cat "$T/ca/int2.pem" "$T/ca/root.pem" > "$T/int2-bundle.pem"
+cp "$T/profiles.conf" "$T/profiles.keep"
+sed -i "s#^issuer_cert = $T/ca/int2.pem\$#issuer_cert = $T/int2-bundle.pem#" "$T/profiles.conf"
+grep -q "int2-bundle" "$T/profiles.conf" || fail "no profile names the bundle"
+fe_conf
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "issuer_cert $T/int2-bundle.pem: more than 1 certificate" <<<"$OUT" || fail "a bundle as issuer_cert: $OUT"
+mv "$T/profiles.keep" "$T/profiles.conf"
 fe_start "recover_after_seconds = 1
 former_issuers = $T/ca/int.pem"
 renew_rot
