@@ -179,7 +179,7 @@ static void approve_sign(struct worker *w, struct job *j, const char *actor, con
 	} else if ((crc = issue_commit_result(w, actor, serial, rc ? NULL : &der, rc ? why : NULL)) == HSMCA_ERR_EXISTS) {
 		job_error(j, 409, "not-pending", "the row was completed otherwise meanwhile (by another frontend's recovery)");
 	} else if (crc == HSMCA_ERR_POLICY && !rc && c.renews[0]) { /* schema 022: revoked while it was signed */
-		issue_fail_unrenewable(w, actor, serial, c.renews, why);
+		issue_fail_unrenewable(w, actor, serial, c.renews, &der, why);
 		job_error(j, 403, "not-renewable", why);
 	} else if (crc) {
 		if (!rc) /* the recovery pass stores this certificate rather than signing the TBS again */

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -522,12 +523,19 @@ int issue_commit_result(struct worker *w, const char *actor, const char *serial,
 	return issue_write(w, issue_result_apply, &r, "result", serial, NULL, fail_why ? NULL : &bs);
 }
 
-void issue_fail_unrenewable(struct worker *w, const char *actor, const char *serial, const char *renews, char *why)
+void issue_fail_unrenewable(struct worker *w, const char *actor, const char *serial, const char *renews,
+			    const struct dbuf *der, char *why)
 {
-	char reason[ISSUE_WHY_MAX];
-	/* (022: that certificate; 027: one down its renewal chain, revoked but as superseded) */
+	char reason[ISSUE_WHY_MAX], hex[2 * SHA256_DIGEST_LENGTH + 1];
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	SHA256(der->data, der->len, md);
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	/* (022: that certificate; 027: one down its renewal chain, revoked but as superseded). The certificate the
+	 * signer made is named by its hash: no certificate the HSM signed is unknown to the database, though this
+	 * one is never stored (the row is failed) nor handed out */
 	snprintf(reason, sizeof(reason), "renews %s, which or a certificate down whose renewal chain was revoked while "
-		 "this renewal was signed", renews);
+		 "this renewal was signed; the certificate signed (SHA-256 %s) was discarded", renews, hex);
 	if (issue_commit_result(w, actor, serial, NULL, reason))
 		log_event("error", "commit_failed", "serial=%s state=failed", serial);
 	snprintf(why, ISSUE_WHY_MAX, "the certificate being renewed, or one down its renewal chain, was revoked while "
@@ -821,9 +829,9 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 			goto out;
 		}
 		if (rc == HSMCA_ERR_POLICY && x && x->renews_serial) { /* schema 022: revoked while it was signed */
+			issue_fail_unrenewable(w, actor, o->serial, x->renews_serial, &o->der, o->why);
 			dbuf_free(&o->der); /* signed, never recorded as issued nor handed out */
 			dbuf_init(&o->der);
-			issue_fail_unrenewable(w, actor, o->serial, x->renews_serial, o->why);
 			o->status = 403;
 			o->code = "not-renewable";
 			goto out;

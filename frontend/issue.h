@@ -64,11 +64,12 @@ int issue_core(struct worker *w, const char *actor, const char *peer, const stru
 /* Records the signer's answer for serial (der, or fail_why) with its audit row. */
 int issue_commit_result(struct worker *w, const char *actor, const char *serial, const struct dbuf *der,
 			const char *fail_why) HSMCA_WUR;
-/* After issue_commit_result refused a renewal's signed result with HSMCA_ERR_POLICY (schema 022: the certificate
- * it renews is no longer issued, revoked while the renewal was signed): records the renewal failed with that
- * reason (if that fails too, it stays pending and the recovery pass fails it) and writes the client's answer
- * (403 not-renewable) into why (ISSUE_WHY_MAX bytes). */
-void issue_fail_unrenewable(struct worker *w, const char *actor, const char *serial, const char *renews, char *why);
+/* After issue_commit_result refused a renewal's signed result der with HSMCA_ERR_POLICY (schema 022: the
+ * certificate it renews is no longer issued, revoked while the renewal was signed): records the renewal failed
+ * with that reason and der's SHA-256 (if that fails too, it stays pending and the recovery pass fails it) and
+ * writes the client's answer (403 not-renewable) into why (ISSUE_WHY_MAX bytes). der is the caller's. */
+void issue_fail_unrenewable(struct worker *w, const char *actor, const char *serial, const char *renews,
+			    const struct dbuf *der, char *why);
 /* Sets a 201 JSON reply {"serial", "certificate" (PEM), "chain"} for a signed certificate: the chain of p's
  * issuer (app.h issuer_chain), or conf.chain if p is NULL. */
 void issue_reply(struct worker *w, struct job *j, const struct profile *p, const char *serial, const struct dbuf *der);
