@@ -678,6 +678,26 @@ stale="v1.$S.$(( $(date +%s) - 3600 )).00000000000000000000000000000000.$(printf
 renew_body "$T/new.csr" "$S" "$stale" "$(renew_sig "$T/third.key" "$stale")"
 call POST /api/v1/certificates/renew --data-binary @"$T/renew.json"
 [ "$STATUS" = 401 ] || fail "stale/forged challenge: $STATUS $BODY"
+# a challenge with this appliance's MAC but made more than 300 s ago, or more than 5 s ahead of the clock:
+# expired (the stale one above fails on its MAC first: the time check was not reached by any test)
+mac_of() { # BODY: the challenge MAC of BODY under the renewal key derived from $T/intent.key (renew.c, app.c)
+	python3 - "$T/intent.key" "$1" <<'EOP'
+import hashlib, hmac, sys
+rk = hmac.new(bytes.fromhex(open(sys.argv[1]).read().strip()), b"hsmca-renewal-challenge-key-v1\0", hashlib.sha256).digest()
+print(hmac.new(rk, b"hsmca-renewal-v1\0" + sys.argv[2].encode(), hashlib.sha256).hexdigest())
+EOP
+}
+[ "$(mac_of "${CH%.*}")" = "${CH##*.}" ] || fail "the test's MAC of a challenge is not the frontend's: $CH"
+a=58
+for dt in -310 60; do
+	made="v1.$S.$(( $(date +%s) + dt )).$(printf 'ab%.0s' $(seq 16))"
+	made="$made.$(mac_of "$made")"
+	renew_body "$T/new.csr" "$S" "$made" "$(renew_sig "$T/third.key" "$made")"
+	call POST /api/v1/certificates/renew --interface 127.0.0.$a --data-binary @"$T/renew.json"; a=$((a + 1))
+	[ "$STATUS" = 401 ] && grep -q 'bad-challenge' <<<"$BODY" && grep -q 'the challenge has expired' <<<"$BODY" ||
+		fail "a challenge made $dt s from now: $STATUS $BODY"
+done
+[ "$(cert_rows "renews_serial = '$S'")" = 0 ] || fail "an expired challenge renewed $S"
 # no proof and malformed bodies are refused before any proof: audited as "-" and counted against the address
 # like a failed proof (they were neither: no trace, and never a 429), each from an address of its own here
 anon_refusals() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.refused' and actor = '-' and details like '%\"code\": \"$1\"%'"; }
