@@ -43,6 +43,7 @@ struct rl_slot {
 	time_t last_failure;
 	unsigned failures;
 	unsigned pending; /* verifications running against this budget (rl_reserve): never evicted while any */
+	time_t shared_refused; /* when the count every frontend keeps (authshare) last refused it (rl_mark_shared) */
 };
 
 /* A verified password: the tag says which (user, password) was checked, pw_hash against which stored hash.
@@ -256,6 +257,33 @@ static void rl_fail(struct ratelimit *rl, const char *kind, const char *who, tim
 		s->failures = 0;
 	s->failures++;
 	s->last_failure = now;
+}
+
+/* The count every frontend keeps (authshare) refused who: for a window, the loop's cached logins of it
+ * (auth_cached, which can read only this process's counts) go to a worker, which asks the shared count again.
+ * A password guessed against the shared limit was answered 429 here without being counted, and the right
+ * one, verified here within the cache's minute, went through on the loop. This process's counts are left as
+ * they are: refused guesses move no window. Under rl->mu. */
+static void rl_mark_shared(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+{
+	char key[RL_KEY_MAX];
+	rl_key(key, kind, who);
+	struct rl_slot *s = rl_claim(rl, key, now);
+	if (s) {
+		rl->rl_used = true;
+		s->shared_refused = now;
+	}
+}
+
+/* Whether the shared count refused who within the last AUTH_FAIL_WINDOW seconds (rl_mark_shared). Under rl->mu. */
+static bool rl_shared_marked(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+{
+	char key[RL_KEY_MAX];
+	if (!rl->rl_used)
+		return false;
+	rl_key(key, kind, who);
+	struct rl_slot *s = rl_find(rl, key);
+	return s && s->shared_refused && now - s->shared_refused < AUTH_FAIL_WINDOW;
 }
 
 /* A reservation of one attempt against who's budget of AUTH_FAIL_LIMIT: the failures in its window plus the
@@ -779,6 +807,15 @@ static bool auth_limited(struct ratelimit *rl, const char *user, const char *pee
 	return auth_counts(rl, user, peer, now, &st) || (st.acct_limited && !auth_known_here(rl, user, peer, now));
 }
 
+/* Whether the shared count refused this address or account lately: a cached login goes to a worker instead. */
+static bool auth_shared_refused(struct ratelimit *rl, const char *user, const char *peer, time_t now)
+{
+	pthread_mutex_lock(&rl->mu);
+	bool refused = rl_shared_marked(rl, "addr", peer, now) || rl_shared_marked(rl, "acct", user, now);
+	pthread_mutex_unlock(&rl->mu);
+	return refused;
+}
+
 bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, struct db_account *out)
 {
 	uint8_t raw[AUTH_RAW_MAX], tag[SHA256_DIGEST_LENGTH];
@@ -788,7 +825,8 @@ bool auth_cached(struct ratelimit *rl, const char *header, const char *peer, str
 	bool watched, ok = false;
 	time_t now = time(NULL);
 	if (header && !strncasecmp(header, "Basic ", 6) && auth_basic_split(header + 6, raw, &user, &pw, &pw_len) == 0 &&
-	    !auth_limited(rl, user, peer, now) && auth_account_cached(rl, user, out, &gen, &watched)) {
+	    !auth_limited(rl, user, peer, now) && !auth_shared_refused(rl, user, peer, now) &&
+	    auth_account_cached(rl, user, out, &gen, &watched)) {
 		auth_cache_tag(rl, user, pw, pw_len, tag);
 		ok = auth_cache_hit(rl, tag, now, out) && !out->disabled;
 		if (ok && auth_cache_new_peer(rl, tag, peer)) /* on the loop: the shared record waits for a worker's login */
@@ -847,6 +885,12 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 	}
 	if (sh2.addr_limited ||
 	    ((sh.acct_limited || sh2.acct_limited) && !sh2.pair_known && !auth_known_here(rl, user, peer, now))) {
+		pthread_mutex_lock(&rl->mu);
+		if (sh2.addr_limited)
+			rl_mark_shared(rl, "addr", peer, now);
+		if (sh2.acct_limited)
+			rl_mark_shared(rl, "acct", user, now);
+		pthread_mutex_unlock(&rl->mu);
 		res = AUTH_LIMITED;
 		goto out;
 	}

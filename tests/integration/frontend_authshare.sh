@@ -47,6 +47,21 @@ for i in 1 2 3 4 5; do
 done
 [ "$(bearer "$BURL" 127.0.0.43 "$AKEY")" = 429 ] || fail "the valid key from .43 at B after 5 wrong ones at A: $(cat "$T/resp.json")"
 pass "API keys: five wrong keys at one frontend, and a valid key from that address is 429 at the other too"
+# the loop's cached logins (issuance with a password a worker verified in the last minute) heed the shared
+# limit too: an address limited by failures at A guesses alice's password at B; a wrong guess there is 429,
+# and so is the right one (before, B's loop read its own counts only and took the cached password: each wrong
+# guess got a 429 that B never counted, and the right one a certificate)
+"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name alice \
+	--role requester --password-file <(printf 'alice password 0001\n') > /dev/null || fail "create-account alice"
+csr cached ec:P-256 "DNS:cached.example.com"
+URL=$BURL issue_req "$T/cached.csr" server --interface 127.0.0.60 -u "alice:alice password 0001"
+[ "$STATUS" = 201 ] || fail "alice's issuance at B from .60: $STATUS $BODY"
+for i in 1 2 3 4 5; do LU=nobody-$i expect 401 "$URL" 127.0.0.61 "guess d$i" "guess $i at A from .61"; done
+URL=$BURL issue_req "$T/cached.csr" server --interface 127.0.0.61 -u "alice:wrong guess 0001"
+[ "$STATUS" = 429 ] || fail "a wrong guess at B from .61, limited by failures at A: $STATUS $BODY"
+URL=$BURL issue_req "$T/cached.csr" server --interface 127.0.0.61 -u "alice:alice password 0001"
+[ "$STATUS" = 429 ] || fail "the right password (cached at B) from .61, limited by failures at A: $STATUS $BODY"
+pass "the shared limit holds on the loop's cached logins too: the right password, verified at B a moment before, is 429 there from an address limited at A"
 
 # the account: it logs in from .42 through A; then guesses at it from five other addresses, at both
 expect 200 "$URL" 127.0.0.42 "$PW" "the right password from .42 at A"
@@ -97,8 +112,6 @@ pass "a successful login takes no failure and moves no failure's time"
 # renewal challenges are the appliance's, not one process's (their key is derived from the intent key): one
 # made by A is taken by B, and one made before a restart after it (before, B refused A's as "not issued by
 # this server", counting a failed proof against the address, and a restart voided every challenge)
-"$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name alice \
-	--role requester --password-file <(printf 'alice password 0001\n') > /dev/null || fail "create-account alice"
 csr old ec:P-256 "DNS:old.example.com"
 issue_req "$T/old.csr" server -u "alice:alice password 0001" --interface 127.0.0.81
 [ "$STATUS" = 201 ] || fail "issue the certificate to renew: $STATUS $BODY"
