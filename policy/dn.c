@@ -10,6 +10,7 @@
 #include "der.h"
 #include "policy.h"
 
+#define DN_RDN_ATAVS_MAX 16 /* attributes in one RDN (a well-formed Name has no more: dn_rdn_equal holds them) */
 #define DN_WHY(...) (snprintf(why, POLICY_DN_WHY_MAX, __VA_ARGS__), HSMCA_ERR_PARSE)
 
 enum { DN_T61STRING = 0x14, DN_VISIBLESTRING = 0x1a, DN_UNIVERSALSTRING = 0x1c, DN_BMPSTRING = 0x1e };
@@ -132,9 +133,7 @@ static bool dn_set_order(struct span a, struct span b)
  * value, nothing after; rdns gets the RDNs' bytes. Strict DER all the way down (der_strict_one: no string
  * value in BER's constructed form, which OpenSSL flattens before it compares names, so it could name the
  * issuer to a verifier and another name to policy_dn_equal), and a multi-valued RDN's attributes in DER's
- * order. (OpenSSL compares an RDN's
- * attributes sorted by their canonical form, which folding can order otherwise than DER; policy_dn_equal
- * pairs them in DER's order: the two agree for single-valued RDNs, the only kind hsmca's issuers have.) */
+ * order (policy_dn_equal compares them in any order, as OpenSSL does). */
 static int dn_char(struct span *v, uint8_t tag, uint32_t *out);
 
 /* A value of one of the string types dn_char reads is well formed for its type (UTF-8 in its shortest form, no
@@ -163,9 +162,9 @@ static bool dn_well_formed(struct span name, struct span *rdns)
 		if (!der_get(&all, &rdn, DER_SET) || span_len(&rdn) == 0)
 			return false;
 		bool first = true;
-		while (span_len(&rdn) > 0) {
+		for (size_t n = 0; span_len(&rdn) > 0; n++) {
 			const uint8_t *at = rdn.data;
-			if (!der_get(&rdn, &atav, DER_SEQUENCE) || !der_get_oid(&atav, &oid) ||
+			if (n == DN_RDN_ATAVS_MAX || !der_get(&rdn, &atav, DER_SEQUENCE) || !der_get_oid(&atav, &oid) ||
 			    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0 || !dn_string_ok(tag, value))
 				return false;
 			whole = span_make(at, (size_t)(rdn.data - at));
@@ -311,26 +310,52 @@ static int dn_value_equal(uint8_t ta, struct span a, uint8_t tb, struct span b)
 	return 1;
 }
 
-bool policy_dn_equal(struct span a, struct span b)
+/* Two AttributeTypeAndValues as verifiers compare them: the same type, values equal (dn_value_equal) or, where
+ * one is not a well-formed string, the same bytes. */
+static bool dn_atav_equal(struct span a, struct span b)
 {
-	struct span ra, rb, rdn_a, rdn_b, atav_a, atav_b, oid_a, oid_b, va, vb, whole_a, whole_b;
+	struct span oid_a, oid_b, va, vb, whole_a, whole_b;
 	uint8_t ta, tb;
-	if (!dn_well_formed(a, &ra) || !dn_well_formed(b, &rb))
+	if (!der_get_oid(&a, &oid_a) || !der_get_oid(&b, &oid_b) || !span_equal(&oid_a, &oid_b) ||
+	    !der_get_any(&a, &ta, &va, &whole_a) || !der_get_any(&b, &tb, &vb, &whole_b))
 		return false;
-	while (span_len(&ra) > 0 && span_len(&rb) > 0) {
-		if (!der_get(&ra, &rdn_a, DER_SET) || !der_get(&rb, &rdn_b, DER_SET))
+	int eq = dn_value_equal(ta, va, tb, vb);
+	return eq > 0 || (eq < 0 && span_equal(&whole_a, &whole_b));
+}
+
+/* Two RDNs as verifiers compare them: as many attributes, each of a equal to one of b not taken yet. OpenSSL
+ * compares an RDN's attributes sorted by their canonical form, which folding can order otherwise than DER:
+ * pairing them in DER's order took {CN=ab, O=Xyz} and {O=Xyz, CN=<"ab" as BMPString>} for two names, which
+ * OpenSSL takes for one (a subject that is its issuer's name, refused as self-issued, passed). Equality is an
+ * equivalence, so taking the first match is as good as any. */
+static bool dn_rdn_equal(struct span rdn_a, struct span rdn_b)
+{
+	struct span b[DN_RDN_ATAVS_MAX], atav;
+	bool taken[DN_RDN_ATAVS_MAX] = { false };
+	size_t nb = 0, na = 0;
+	while (span_len(&rdn_b) > 0)
+		if (nb == DN_RDN_ATAVS_MAX || !der_get(&rdn_b, &b[nb++], DER_SEQUENCE))
 			return false;
-		while (span_len(&rdn_a) > 0 && span_len(&rdn_b) > 0) {
-			if (!der_get(&rdn_a, &atav_a, DER_SEQUENCE) || !der_get(&rdn_b, &atav_b, DER_SEQUENCE) ||
-			    !der_get_oid(&atav_a, &oid_a) || !der_get_oid(&atav_b, &oid_b) || !span_equal(&oid_a, &oid_b) ||
-			    !der_get_any(&atav_a, &ta, &va, &whole_a) || !der_get_any(&atav_b, &tb, &vb, &whole_b))
-				return false;
-			int eq = dn_value_equal(ta, va, tb, vb);
-			if (eq == 0 || (eq < 0 && !span_equal(&whole_a, &whole_b)))
-				return false;
-		}
-		if (span_len(&rdn_a) != span_len(&rdn_b)) /* one RDN has more attributes */
+	while (span_len(&rdn_a) > 0) {
+		bool found = false;
+		if (!der_get(&rdn_a, &atav, DER_SEQUENCE) || ++na > nb)
+			return false;
+		for (size_t k = 0; k < nb && !found; k++)
+			if (!taken[k] && dn_atav_equal(atav, b[k]))
+				taken[k] = found = true;
+		if (!found)
 			return false;
 	}
+	return na == nb;
+}
+
+bool policy_dn_equal(struct span a, struct span b)
+{
+	struct span ra, rb, rdn_a, rdn_b;
+	if (!dn_well_formed(a, &ra) || !dn_well_formed(b, &rb))
+		return false;
+	while (span_len(&ra) > 0 && span_len(&rb) > 0)
+		if (!der_get(&ra, &rdn_a, DER_SET) || !der_get(&rb, &rdn_b, DER_SET) || !dn_rdn_equal(rdn_a, rdn_b))
+			return false;
 	return span_len(&ra) == 0 && span_len(&rb) == 0;
 }

@@ -108,14 +108,15 @@ struct policy_profile {
  * out[0..cap), *len its length: OpenSSL's encoding (C PrintableString, DC IA5String, others UTF8String), the
  * same in every process. 0, or HSMCA_ERR_PARSE with the reason in why (POLICY_DN_WHY_MAX). */
 int policy_dn_parse(const char *text, uint8_t *out, size_t cap, size_t *len, char *why) HSMCA_WUR;
-/* True if name (a Name's whole DER) is one Name, each RDN a non-empty SET of {OID, value}, nothing after. */
+/* True if name (a Name's whole DER) is one Name, each RDN a non-empty SET of at most 16 {OID, value} in DER's
+ * order, string values well-formed for their type, nothing after. */
 bool policy_dn_well_formed(struct span name);
 /* True if name (a Name's whole DER, as a directoryName subtree holds it) is well-formed and its RDNs begin
  * with all of pin's (a Name's DER with at least one RDN), byte for byte: every name a verifier finds under
  * that subtree is then under the pin too. */
 bool policy_dn_within(struct span name, const uint8_t *pin, size_t pin_len);
 /* True if a and b (Names' whole DER) are well-formed and the same name as verifiers compare names (RFC 5280
- * 7.1; OpenSSL's X509_NAME_cmp): RDN by RDN, attribute by attribute, the same types, and values of the string
+ * 7.1; OpenSSL's X509_NAME_cmp): RDN by RDN, a multi-valued RDN's attributes in any order, the same types, and values of the string
  * types (UTF8, Printable, T61, IA5, Visible, BMP, Universal) equal as characters once leading and trailing
  * white space is dropped, each run of it inside is one space and ASCII letters are lower case; other values
  * (or a string not well-formed in its type) byte for byte. */

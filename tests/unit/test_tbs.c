@@ -943,6 +943,38 @@ static void test_dn_equal(void)
 	al = dn_cn(a, DER_UTF8STRING, "a", 1);
 	bl = dn_cn(b, DER_UTF8STRING, "\xc1\xa1", 2);
 	CHECK(!policy_dn_equal(span_make(a, al), span_make(b, bl)));
+	/* a multi-valued RDN: its attributes compared in any order, as OpenSSL does (it sorts their canonical
+	 * forms). {CN=ab (UTF8String), O=Xyz} and {O=Xyz, CN=ab (BMPString)}, each in DER's order, are one name to
+	 * OpenSSL; paired in DER's order they were two, and a subject naming its issuer passed as another name */
+	static const uint8_t mv_a[] = { 0x30, 0x19, 0x31, 0x17, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x02, 'a',
+					'b', 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x03, 'X', 'y', 'z' };
+	static const uint8_t mv_b[] = { 0x30, 0x1b, 0x31, 0x19, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x03,
+					'X', 'y', 'z', 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x03, 0x1e, 0x04, 0x00,
+					'a', 0x00, 'b' };
+	static const uint8_t mv_c[] = { 0x30, 0x1b, 0x31, 0x19, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x03,
+					'X', 'y', 'z', 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x03, 0x1e, 0x04, 0x00,
+					'a', 0x00, 'c' };
+	CHECK(policy_dn_well_formed(span_make(mv_a, sizeof(mv_a))) && policy_dn_well_formed(span_make(mv_b, sizeof(mv_b))));
+	CHECK(policy_dn_equal(span_make(mv_a, sizeof(mv_a)), span_make(mv_b, sizeof(mv_b))));
+	CHECK(policy_dn_equal(span_make(mv_b, sizeof(mv_b)), span_make(mv_a, sizeof(mv_a))));
+	CHECK(!policy_dn_equal(span_make(mv_a, sizeof(mv_a)), span_make(mv_c, sizeof(mv_c))));
+	/* OpenSSL agrees: the same name to X509_NAME_cmp */
+	const unsigned char *pa = mv_a, *pb = mv_b;
+	X509_NAME *xa = d2i_X509_NAME(NULL, &pa, sizeof(mv_a)), *xb = d2i_X509_NAME(NULL, &pb, sizeof(mv_b));
+	CHECK(xa && xb && X509_NAME_cmp(xa, xb) == 0);
+	X509_NAME_free(xa);
+	X509_NAME_free(xb);
+	/* an RDN of 17 attributes (OU="") is not a well-formed Name; of 16 it is (dn_rdn_equal holds 16) */
+	static const uint8_t ou[] = { 0x30, 0x07, 0x06, 0x03, 0x55, 0x04, 0x0b, 0x0c, 0x00 };
+	uint8_t big[6 + 17 * sizeof(ou)];
+	for (size_t i = 0; i < 17; i++)
+		memcpy(big + 6 + i * sizeof(ou), ou, sizeof(ou));
+	for (size_t n = 16; n <= 17; n++) {
+		size_t set_len = n * sizeof(ou);
+		big[0] = 0x30, big[1] = 0x81, big[2] = (uint8_t)(set_len + 3);
+		big[3] = 0x31, big[4] = 0x81, big[5] = (uint8_t)set_len;
+		CHECKF(policy_dn_well_formed(span_make(big, 6 + set_len)) == (n == 16), "an RDN of %zu attributes", n);
+	}
 }
 
 /* policy_dn_within on names a pinned CA's directoryName subtree may hold, and policy_dn_parse's length cap */
