@@ -99,7 +99,7 @@ bool tbs_ocsp_parse(struct span in, struct tbs_ocsp *out, char *why);
 bool tbs_exts_parse(struct span seq, struct tbs_ext *ext, size_t *n_ext, char *why);
 /* Finds a parsed extension by OID contents; NULL if absent. */
 const struct tbs_ext *tbs_ext_find(const struct tbs_ext *ext, size_t n, const uint8_t *oid, size_t oid_len);
-/* Decodes AuthorityKeyIdentifier value: keyIdentifier required. */
+/* Decodes AuthorityKeyIdentifier value: a keyIdentifier and nothing else (no authorityCertIssuer, serial). */
 bool tbs_aki_parse(struct span value, struct span *keyid);
 
 #define TBS_MAX_SUBTREES 65 /* a CA profile's most: 16 DNS suffixes x 3 name types + 16 IP ranges + its DN */

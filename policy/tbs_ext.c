@@ -64,12 +64,9 @@ bool tbs_aki_parse(struct span value, struct span *keyid)
 	if (!der_get(&value, &seq, DER_SEQUENCE) || span_len(&value) != 0 ||
 	    !der_get(&seq, keyid, DER_CONTEXT | 0) || keyid->len == 0)
 		return false;
-	/* authorityCertIssuer [1] and authorityCertSerialNumber [2] may follow, together */
-	if (span_len(&seq) > 0) {
-		struct span a, b;
-		if (!der_get(&seq, &a, DER_CONTEXT | DER_CONSTRUCTED | 1) || !der_get(&seq, &b, DER_CONTEXT | 2))
-			return false;
-	}
+	/* the keyIdentifier alone, as hsmca writes it: authorityCertIssuer [1] and authorityCertSerialNumber [2],
+	 * which nothing here checks, would make verifiers match the issuer by them (OpenSSL's X509_check_akid):
+	 * a certificate or CRL that no path or CRL check takes, signed */
 	return span_len(&seq) == 0;
 }
 

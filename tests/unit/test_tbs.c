@@ -1101,6 +1101,14 @@ static void test_cert_parser(void)
 	o.raw[0].der = aki;
 	o.raw[0].len = 4 + fx.iss.ski_len;
 	leaf_reject("critical AKI", &o, "authorityKeyIdentifier");
+	/* the keyIdentifier and an authorityCertIssuer [1] and authorityCertSerialNumber [2] (which nothing checked:
+	 * OpenSSL then matches the issuer by them, and no path took the certificate) */
+	uint8_t aki_full[4 + POLICY_KEYID_MAX + 9];
+	memcpy(aki_full, aki, 4 + fx.iss.ski_len);
+	memcpy(aki_full + 4 + fx.iss.ski_len, "\xa1\x04\xa4\x02\x30\x00\x82\x01\x05", 9);
+	aki_full[1] = (uint8_t)(2 + fx.iss.ski_len + 9);
+	o.raw[0] = (struct raw_ext){ "2.5.29.35", false, aki_full, 4 + fx.iss.ski_len + 9 };
+	leaf_reject("AKI with issuer and serial", &o, "authorityKeyIdentifier");
 	o = base;
 	for (o.n_raw = 0; o.n_raw < TBS_MAX_EXT; o.n_raw++) {
 		static char oids[TBS_MAX_EXT][32];
