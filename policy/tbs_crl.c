@@ -3,6 +3,8 @@
 
 #include "tbs.h"
 
+#define TBS_CRL_SERIAL_MAX_OCTETS 20 /* as a certificate's (policy.h POLICY_SERIAL_MAX_OCTETS) */
+
 #define WHY(...) (snprintf(why, TBS_WHY_MAX, __VA_ARGS__), false)
 
 static const uint8_t OID_CRL_REASON[3] = { 0x55, 0x1d, 0x15 };     /* 2.5.29.21 reasonCode */
@@ -48,6 +50,11 @@ static bool tbs_crl_entry_parse(struct span *list, const char **refused)
 	if (span_len(&e) > 0 && (!der_get(&e, &exts, DER_SEQUENCE) || !tbs_exts_parse(exts, ext, &n, why)))
 		return false;
 	*refused = tbs_crl_entry_refusal(ext, n);
+	/* a serial no certificate may have (RFC 5280 4.1.2.2: positive, at most 20 octets): strict clients refuse
+	 * the whole CRL for one such entry */
+	if (!*refused && ((serial.data[0] & 0x80) || (serial.len == 1 && serial.data[0] == 0) ||
+			  serial.len > TBS_CRL_SERIAL_MAX_OCTETS))
+		*refused = "a serial that is not positive or longer than 20 octets";
 	return span_len(&e) == 0;
 }
 

@@ -288,7 +288,10 @@ void crl_tbs(const struct fx *f, const struct crl_opts *o, struct dbuf *out)
 		size_t list = dbuf_open(out, DER_SEQUENCE);
 		if (o->revoked) {
 			size_t e = dbuf_open(out, DER_SEQUENCE);
-			dbuf_add_uint_bytes(out, serial, sizeof(serial));
+			if (o->entry_serial.len)
+				dbuf_add_tlv(out, DER_INTEGER, o->entry_serial.data, o->entry_serial.len);
+			else
+				dbuf_add_uint_bytes(out, serial, sizeof(serial));
 			der_add_time(out, o->this_update - 3600, false);
 			if (o->entry_exts.len)
 				dbuf_add_tlv(out, DER_SEQUENCE, o->entry_exts.data, o->entry_exts.len);

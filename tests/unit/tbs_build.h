@@ -81,6 +81,7 @@ struct crl_opts {
 	bool crit_unknown;  /* an unknown critical crlExtension */
 	bool no_exts;       /* crlExtensions left out */
 	struct span entry_exts; /* the revoked entry's crlEntryExtensions: Extension DERs (len 0: none) */
+	struct span entry_serial; /* the revoked entry's serial, an INTEGER's contents (len 0: the certificates') */
 	struct span crl_ext;    /* one more crlExtension, a whole Extension DER (len 0: none) */
 };
 void crl_defaults(const struct fx *f, struct crl_opts *o);

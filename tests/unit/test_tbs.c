@@ -1367,6 +1367,27 @@ static void test_crl(void)
 		o.entry_exts = span_make(entry[i].der, entry[i].len);
 		crl_case(name, &o, &fx.iss, &fx.prof, entry[i].want ? "crl-entry:" : NULL, entry[i].want);
 	}
+	/* revoked entries' serials: positive, at most 20 octets, as a certificate's (strict clients refuse a CRL
+	 * with one that is not; a minimal INTEGER of any sign and length was signed) */
+	static const struct {
+		const char *name;
+		const uint8_t *v;
+		size_t len;
+		bool ok;
+	} eser[] = {
+		{ "1", (const uint8_t *)"\x01", 1, true },
+		{ "20 octets", (const uint8_t *)"\x7f\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13", 20, true },
+		{ "0", (const uint8_t *)"\x00", 1, false },
+		{ "-1", (const uint8_t *)"\xff", 1, false },
+		{ "21 octets", (const uint8_t *)"\x00\x80\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13", 21, false },
+	};
+	for (size_t i = 0; i < sizeof(eser) / sizeof(eser[0]); i++) {
+		char name[96];
+		snprintf(name, sizeof name, "CRL entry serial %s", eser[i].name);
+		o = base;
+		o.entry_serial = span_make(eser[i].v, eser[i].len);
+		crl_case(name, &o, &fx.iss, &fx.prof, eser[i].ok ? NULL : "crl-entry:", eser[i].ok ? NULL : "serial");
+	}
 	/* the CRL's own: authorityInfoAccess passes, a private one does not */
 	o = base;
 	o.crl_ext = span_make((const uint8_t *)"\x30\x0e\x06\x08\x2b\x06\x01\x05\x05\x07\x01\x01\x04\x02\x30\x00", 16);
