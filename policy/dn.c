@@ -130,10 +130,11 @@ static bool dn_set_order(struct span a, struct span b)
 }
 
 /* A Name: SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue), each ATAV an OID and one
- * value, nothing after; rdns gets the RDNs' bytes. Strict DER all the way down (der_strict_one: no string
- * value in BER's constructed form, which OpenSSL flattens before it compares names, so it could name the
- * issuer to a verifier and another name to policy_dn_equal), and a multi-valued RDN's attributes in DER's
- * order (policy_dn_equal compares them in any order, as OpenSSL does). */
+ * value of a universal type (OpenSSL reads no other: a certificate naming one would not parse), nothing after;
+ * rdns gets the RDNs' bytes. Strict DER all the way down (der_strict_one: no string value in BER's constructed
+ * form, which OpenSSL flattens before it compares names, so it could name the issuer to a verifier and another
+ * name to policy_dn_equal), and a multi-valued RDN's attributes in DER's order (policy_dn_equal compares them
+ * in any order, as OpenSSL does). */
 static int dn_char(struct span *v, uint8_t tag, uint32_t *out);
 
 /* A value of one of the string types dn_char reads is well formed for its type (UTF-8 in its shortest form, no
@@ -165,7 +166,8 @@ static bool dn_well_formed(struct span name, struct span *rdns)
 		for (size_t n = 0; span_len(&rdn) > 0; n++) {
 			const uint8_t *at = rdn.data;
 			if (n == DN_RDN_ATAVS_MAX || !der_get(&rdn, &atav, DER_SEQUENCE) || !der_get_oid(&atav, &oid) ||
-			    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0 || !dn_string_ok(tag, value))
+			    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0 || (tag & 0xc0) != 0 ||
+			    !dn_string_ok(tag, value))
 				return false;
 			whole = span_make(at, (size_t)(rdn.data - at));
 			if (!first && !dn_set_order(prev, whole))

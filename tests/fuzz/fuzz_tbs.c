@@ -8,6 +8,12 @@
  *   bit 4:    that profile with URL pins (crl_url, ocsp_url: policy_check_urls)
  * The issuer below is fixed; the seeds in corpus/tbs (make_corpus.py) are built to match it, so they reach
  * the end of every check. A check may refuse; it must never crash. */
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+
+#include "der.h"
 #include "fuzz_common.h"
 #include "policy.h"
 #include "tbs.h"
@@ -116,6 +122,38 @@ static void fuzz_exts_within(const uint8_t *data, size_t size, const struct tbs_
 		FUZZ_CHECK(IN(ext[i].oid) && ext[i].oid.len > 0 && IN(ext[i].value));
 }
 
+/* A TBSCertificate the checks passed, as OpenSSL reads it once signed (here with a dummy signature): it must
+ * parse and re-encode to the same bytes, be a CA only if the TBS says CA:TRUE in basicConstraints, and its
+ * subject must not be the issuer's name (the fixed issuer's key is no TBS's, so none is self-signed here): what
+ * the signer decided is what a verifier sees. */
+static void fuzz_cert_openssl(const uint8_t *data, size_t size, const struct tbs_cert *t)
+{
+	static struct dbuf cert;
+	static const uint8_t sig[8] = { 0 };
+	dbuf_init(&cert);
+	size_t top = dbuf_open(&cert, DER_SEQUENCE);
+	dbuf_add(&cert, data, size);
+	dbuf_add(&cert, t->sigalg.data, t->sigalg.len);
+	dbuf_add_bitstring(&cert, sig, sizeof(sig));
+	dbuf_close(&cert, top);
+	FUZZ_CHECK(!cert.failed);
+	const unsigned char *q = cert.data;
+	X509 *x = d2i_X509(NULL, &q, (long)cert.len);
+	FUZZ_CHECK(x && q == cert.data + cert.len);
+	unsigned char *back = NULL;
+	int blen = i2d_X509(x, &back);
+	FUZZ_CHECK(blen > 0 && (size_t)blen == cert.len && !memcmp(back, cert.data, cert.len));
+	OPENSSL_free(back);
+	FUZZ_CHECK(X509_check_ca(x) == 0 || (t->has_bc && t->ca));
+	const unsigned char *n = fuzz_issuer_name;
+	X509_NAME *iss = d2i_X509_NAME(NULL, &n, sizeof(fuzz_issuer_name));
+	FUZZ_CHECK(iss && X509_NAME_cmp(X509_get_subject_name(x), iss) != 0);
+	X509_NAME_free(iss);
+	X509_free(x);
+	dbuf_free(&cert);
+	ERR_clear_error();
+}
+
 static void fuzz_cert(const uint8_t *data, size_t size, const struct policy_profile *p)
 {
 	static struct tbs_cert t; /* large: keep it off the stack */
@@ -148,6 +186,8 @@ static void fuzz_cert(const uint8_t *data, size_t size, const struct policy_prof
 	why[0] = 0;
 	int rc = policy_check_cert(&t, &fuzz_iss, p, why);
 	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+	if (rc == 0)
+		fuzz_cert_openssl(data, size, &t);
 	why[0] = 0;
 	rc = policy_check_cert_clock(&t, FUZZ_NOW, why);
 	FUZZ_CHECK(rc == 0 || ((rc == HSMCA_ERR_POLICY || rc == HSMCA_ERR_EARLY) && fuzz_why_ok(why, TBS_WHY_MAX)));

@@ -935,6 +935,8 @@ static void test_dn_equal(void)
 		{ 0x1e, "\xd8\x00", 2, false },			  /* BMPString: a surrogate */
 		{ 0x1c, "\x00\x11\x00\x00", 4, false },		  /* UniversalString: past U+10FFFF */
 		{ 0x1c, "\x00\x00\x00\x61\x00", 5, false },	  /* not whole characters */
+		{ 0x41, "8", 1, false },				  /* [APPLICATION 1]: OpenSSL reads no such value */
+		{ 0x80, "8", 1, false },				  /* [0] */
 	};
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		bl = dn_cn(b, vals[i].tag, vals[i].v, vals[i].len);
