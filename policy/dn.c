@@ -129,8 +129,22 @@ static bool dn_set_order(struct span a, struct span b)
 	return true;
 }
 
+/* An attribute value's type a certificate may carry: the string types OpenSSL parses in a Name (its
+ * X509_NAME_ENTRY takes no VisibleString, OCTET STRING, INTEGER or context-tagged value: a certificate with one
+ * does not parse), without the BIT STRING, SEQUENCE and odd universal types it would also take. */
+static bool dn_value_type_ok(uint8_t tag)
+{
+	switch (tag) {
+	case DER_UTF8STRING: case 0x12 /* NumericString */: case DER_PRINTABLESTRING: case DN_T61STRING:
+	case DER_IA5STRING: case DN_UNIVERSALSTRING: case DN_BMPSTRING:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* A Name: SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue), each ATAV an OID and one
- * value of a universal type (OpenSSL reads no other: a certificate naming one would not parse), nothing after;
+ * value of a string type OpenSSL reads (dn_value_type_ok: a certificate with another would not parse), nothing after;
  * rdns gets the RDNs' bytes. Strict DER all the way down (der_strict_one: no string value in BER's constructed
  * form, which OpenSSL flattens before it compares names, so it could name the issuer to a verifier and another
  * name to policy_dn_equal), and a multi-valued RDN's attributes in DER's order (policy_dn_equal compares them
@@ -166,7 +180,7 @@ static bool dn_well_formed(struct span name, struct span *rdns)
 		for (size_t n = 0; span_len(&rdn) > 0; n++) {
 			const uint8_t *at = rdn.data;
 			if (n == DN_RDN_ATAVS_MAX || !der_get(&rdn, &atav, DER_SEQUENCE) || !der_get_oid(&atav, &oid) ||
-			    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0 || (tag & 0xc0) != 0 ||
+			    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0 || !dn_value_type_ok(tag) ||
 			    !dn_string_ok(tag, value))
 				return false;
 			whole = span_make(at, (size_t)(rdn.data - at));

@@ -9,6 +9,7 @@
  * The issuer below is fixed; the seeds in corpus/tbs (make_corpus.py) are built to match it, so they reach
  * the end of every check. A check may refuse; it must never crash. */
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
@@ -241,6 +242,22 @@ static void fuzz_crl(const uint8_t *data, size_t size, const struct policy_profi
 	FUZZ_CHECK(rc == 0 || ((rc == HSMCA_ERR_POLICY || rc == HSMCA_ERR_EARLY) && fuzz_why_ok(why, TBS_WHY_MAX)));
 }
 
+/* A ResponseData the checks passed, as OpenSSL reads it: it parses, with every SingleResponse, and re-encodes
+ * to the same bytes. */
+static void fuzz_ocsp_openssl(const uint8_t *data, size_t size, const struct tbs_ocsp *t)
+{
+	const unsigned char *q = data;
+	OCSP_RESPDATA *rd = d2i_OCSP_RESPDATA(NULL, &q, (long)size);
+	FUZZ_CHECK(rd && q == data + size);
+	unsigned char *back = NULL;
+	int blen = i2d_OCSP_RESPDATA(rd, &back);
+	FUZZ_CHECK(blen > 0 && (size_t)blen == size && !memcmp(back, data, size));
+	OPENSSL_free(back);
+	OCSP_RESPDATA_free(rd);
+	(void)t;
+	ERR_clear_error();
+}
+
 static void fuzz_ocsp(const uint8_t *data, size_t size, const struct policy_profile *p)
 {
 	struct tbs_ocsp t;
@@ -255,6 +272,8 @@ static void fuzz_ocsp(const uint8_t *data, size_t size, const struct policy_prof
 	FUZZ_CHECK(t.this_update_min <= t.this_update_max);
 	int rc = policy_check_ocsp(&t, &fuzz_iss, p, why);
 	FUZZ_CHECK(rc == 0 || (rc == HSMCA_ERR_POLICY && fuzz_why_ok(why, TBS_WHY_MAX)));
+	if (rc == 0)
+		fuzz_ocsp_openssl(data, size, &t);
 	why[0] = 0;
 	rc = policy_check_ocsp_clock(&t, p, FUZZ_NOW, why);
 	FUZZ_CHECK(rc == 0 || ((rc == HSMCA_ERR_POLICY || rc == HSMCA_ERR_EARLY) && fuzz_why_ok(why, TBS_WHY_MAX)));

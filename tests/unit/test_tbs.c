@@ -937,6 +937,9 @@ static void test_dn_equal(void)
 		{ 0x1c, "\x00\x00\x00\x61\x00", 5, false },	  /* not whole characters */
 		{ 0x41, "8", 1, false },				  /* [APPLICATION 1]: OpenSSL reads no such value */
 		{ 0x80, "8", 1, false },				  /* [0] */
+		{ 0x1a, "8", 1, false },				  /* VisibleString: OpenSSL's Name takes none */
+		{ 0x04, "8", 1, false },				  /* OCTET STRING */
+		{ 0x12, "8", 1, true },				  /* NumericString */
 	};
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		bl = dn_cn(b, vals[i].tag, vals[i].v, vals[i].len);
