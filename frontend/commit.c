@@ -310,9 +310,6 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 	return ok;
 }
 
-/* Signs the committed sign-ahead intents of the batch over COMMIT_SIGN_CONNS connections (those that open);
- * a lost connection is reopened once, as a worker would. The TBS of each is durable by now (its batch is
- * committed). */
 /* Intents of batch that waited in the signing queue longer than sign_wait_seconds (FCONF_SIGN_WAIT_DEFAULT
  * without an app): not sent. Their clients get 503 signer-unavailable and the rows stay pending for the
  * recovery pass. A signer that is slow but answers (so never timed out) kept intents queued without end, past
@@ -324,7 +321,8 @@ static void commit_sign_expire(struct commit_item *batch, const struct timespec 
 	for (struct commit_item *i = batch; i; i = i->next) {
 		if (!i->sign || i->rc || i->signed_done)
 			continue;
-		long long max_ms = 1000LL * (i->sign->app ? i->sign->app->conf.sign_wait_seconds : FCONF_SIGN_WAIT_DEFAULT);
+		unsigned max_s = i->sign->app ? i->sign->app->conf.sign_wait_seconds : FCONF_SIGN_WAIT_DEFAULT;
+		long long max_ms = 1000LL * max_s;
 		long long age_ms = (long long)(now->tv_sec - i->sign_queued_at.tv_sec) * 1000 +
 				   (now->tv_nsec - i->sign_queued_at.tv_nsec) / 1000000;
 		if (age_ms <= max_ms)
@@ -341,6 +339,9 @@ static void commit_sign_expire(struct commit_item *batch, const struct timespec 
 			  "pass: they waited longer than sign_wait_seconds to be sent to the signer\"", n, waited_ms);
 }
 
+/* Signs the committed sign-ahead intents of the batch over COMMIT_SIGN_CONNS connections (those that open);
+ * a lost connection is reopened once, as a worker would. The TBS of each is durable by now (its batch is
+ * committed). */
 static void commit_sign_all(struct committer *c, struct commit_item *batch)
 {
 	struct commit_item *v[COMMIT_BATCH_MAX];
