@@ -76,6 +76,9 @@ static void pool_reply(struct job *j)
 		return;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Content-Type", j->content_type);
+	/* a worker's reply answers credentials, and may carry a secret (a new API key) or a certificate the
+	 * caller asked for: no cache, a proxy's or a browser's, keeps it (RFC 9111 5.2.2.5) */
+	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Cache-Control", "no-store");
 	if (j->status == 503 && j->waited_out)
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Retry-After", "1");
 	if (j->status == 405 && j->allow)

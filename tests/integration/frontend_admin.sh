@@ -214,8 +214,10 @@ api POST "/api/v1/accounts/audrey/apikeys/$KEY1_ID/disable" '' "${ADMIN[@]}"; wa
 api POST /api/v1/accounts/alice/apikeys/999999/disable '' "${ADMIN[@]}"; want 404 not-found "unknown key id"
 api POST /api/v1/accounts/alice/apikeys '{"profile": "nosuch"}' "${ADMIN[@]}"; want 400 unknown-profile "unknown profile"
 api POST /api/v1/accounts/audrey/apikeys '{"profile": "server"}' "${ADMIN[@]}"; want 400 profile-forbidden "profile not for audrey"
-api POST /api/v1/accounts/ops-admin/apikeys '{"profile": "server"}' "${ADMIN[@]}"; want 201 "admin's own key"
+api POST /api/v1/accounts/ops-admin/apikeys '{"profile": "server"}' "${ADMIN[@]}" -D "$T/key-headers"; want 201 "admin's own key"
 AKEY=$(json_field '["key"]')
+# the reply holds the key: no cache may keep it (it carried no Cache-Control at all)
+grep -qi '^cache-control: no-store' "$T/key-headers" || fail "the new key's reply may be cached: $(cat "$T/key-headers")"
 get /api/v1/accounts -H "Authorization: Bearer $AKEY"; want 403 api-key-forbidden "API key lists accounts"
 api POST /api/v1/accounts '{"name": "bot", "role": "admin", "password": "bot password 123"}' -H "Authorization: Bearer $AKEY"
 want 403 api-key-forbidden "API key creates an account"
