@@ -925,7 +925,7 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 			auth_known_shared(rl, user, peer, now);
 	} else {
 		atomic_fetch_add(&w->app->auth_failures, 1);
-		char q[2 * RL_KEY_MAX];
+		char q[4 * DB_NAME_MAX + 3]; /* a name's every byte as \xNN, and its quotes: two names never log alike */
 		log_event("warn", "auth_failed", "user=%s peer=%s", log_quote(user, q, sizeof(q)), peer);
 	}
 out:

@@ -83,6 +83,13 @@ csr a1 ec:P-256 "DNS:a1.example.com"
 issue_req "$T/a1.csr" server -u "alice:$ALICE_PW"; want 201 "alice issues"
 issue_req "$T/a1.csr" server -u "alice:$ALICE_PW"; want 201 "alice issues again (cached credential)"
 pass "an administrator creates a requester over HTTP; it issues"
+# a failed login's log line names the user whole, however it escapes: 63 bytes 0xff are 252 characters as
+# \xff (the line cut them at 141, so names alike that far logged the same)
+hdr=$(python3 -c 'import base64; print(base64.b64encode(b"\xff" * 63 + b":some password").decode())')
+get /api/v1/accounts -H "Authorization: Basic $hdr" $(other_addr); want 401 unauthorized "a login as 63 bytes 0xff"
+grep -qF "event=auth_failed user=\"$(printf '\\xff%.0s' $(seq 63))\" peer=" "$T/frontend.log" ||
+	fail "the failed login's user in the log: $(grep 'event=auth_failed user=' "$T/frontend.log" | tail -1)"
+pass "a failed login's log line holds its user name whole, escaped"
 
 # ---- disable takes effect at once, despite the credential cache; enable again ----
 api POST /api/v1/accounts/alice/disable '' "${ADMIN[@]}"; want 200 "disable alice"
