@@ -44,11 +44,31 @@ int admin_name_check(const char *s, size_t len, char *why)
 	return 0;
 }
 
+/* A character that shows as nothing, or as a space, or turns the text around it (Unicode's format characters,
+ * the spaces other than ' ', the tag characters): "ops-admin" and "ops-admin" with a U+200B in it, or with a
+ * no-break space, would be two accounts an administrator reads as one in listings and approvals. */
+static bool admin_invisible(uint32_t c)
+{
+	return c == 0x00a0 || c == 0x00ad || c == 0x034f || c == 0x061c || c == 0x115f || c == 0x1160 ||
+	       c == 0x1680 || c == 0x17b4 || c == 0x17b5 || c == 0x180e || (c >= 0x2000 && c <= 0x200f) ||
+	       (c >= 0x2028 && c <= 0x202f) || (c >= 0x205f && c <= 0x206f) || c == 0x3000 || c == 0x3164 ||
+	       (c >= 0xfe00 && c <= 0xfe0f) || c == 0xfeff || c == 0xffa0 || (c >= 0xfff0 && c <= 0xfffb) ||
+	       (c >= 0x1bca0 && c <= 0x1bca3) || (c >= 0x1d173 && c <= 0x1d17a) || (c >= 0xe0000 && c <= 0xe0fff);
+}
+
 int admin_new_name_check(const char *s, size_t len, char *why)
 {
 	int rc = admin_name_check(s, len, why);
 	if (rc)
 		return rc;
+	for (size_t i = 0; i < len;) {
+		uint32_t c = 0;
+		size_t n = utf8_next((const uint8_t *)s + i, len - i, &c); /* UTF-8: admin_name_check said so */
+		if (admin_invisible(c))
+			return admin_fail(why, HSMCA_ERR_PARSE, "account name: no invisible, spacing or direction-changing "
+								 "character (U+%04X): it would read as another name", (unsigned)c);
+		i += n;
+	}
 	/* the profiles file lists accounts (accounts =, cfssl_account =) split at spaces and commas, with '#'
 	 * starting a comment anywhere: such a name could never be granted a profile, and "ci#prod" would be read
 	 * as the account "ci" */

@@ -273,6 +273,11 @@ bad '{"name": "ci#prod", "role": "requester", "password": "good password 1"}' "'
 bad '{"name": "build team", "role": "requester", "password": "good password 1"}' "space in name"
 bad '{"name": "a,b", "role": "requester", "password": "good password 1"}' "comma in name"
 bad '{"name": "c1\u0085x", "role": "requester", "password": "good password 1"}' "C1 control character"
+# names that read as another: "ops-admin" with a zero-width space, a no-break space, a right-to-left mark
+for c in 200b 00a0 200f feff 2066; do
+	bad '{"name": "ops-admin\u'"$c"'", "role": "admin", "password": "good password 1"}' "U+$c in a name"
+	grep -qi "invisible, spacing or direction-changing character (U+$c)" <<<"$BODY" || fail "U+$c in a name: $BODY"
+done
 bad '{"name": 5, "role": "requester", "password": "good password 1"}' "name not a string"
 # the audit log's own actors are no account names (an account "cli" wrote rows like the command line's)
 for n in - bootstrap cli expiry recovery; do
@@ -288,6 +293,9 @@ grep -q "is an actor of the audit log's own" <<<"$OUT" || fail "create-account, 
 expect_fail "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name "$(printf 'c1\302\205x')" \
 	--role requester --password-file "$T/res.pw"
 grep -q -- "--name: account name: no control characters" <<<"$OUT" || fail "create-account, C1 name: $OUT"
+expect_fail "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name "$(printf 'ops\342\200\213admin')" \
+	--role admin --password-file "$T/res.pw"
+grep -q -- "--name: account name: no invisible" <<<"$OUT" || fail "create-account, a zero-width space in a name: $OUT"
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from accounts where name in ('-', 'bootstrap', 'cli', 'expiry', 'recovery')")" = 0 ] \
 	|| fail "an account under a reserved name"
 bad '{"name": "bob", "role": "requester", "password": "short pw 11"}' "11-byte password"
