@@ -27,7 +27,6 @@ struct commit_item {
 	struct commit_sign *sign;    /* sign-ahead intent (COMMIT_INTENT) */
 	bool signed_done;            /* sign->sign_rc is final */
 	struct commit_item *owner;   /* a sign-ahead result (malloc'd): the intent item whose worker waits */
-	struct timespec sign_queued_at; /* sign-ahead intent: when its committed batch handed it to the signing thread */
 	bool batched; /* stored by its batch statement */
 	bool stored_before; /* found already committed by an earlier transaction (commit_recheck): final */
 	bool done;
@@ -310,33 +309,34 @@ static bool commit_sign_pipelined(struct committer *c, struct commit_item **v, s
 	return ok;
 }
 
+/* Whether s has waited past its send_by (set when its intent was committed: sign_wait_seconds later), with the
+ * answer its client gets: 503 signer-unavailable, the row left pending for the recovery pass. */
+bool commit_sign_overdue(struct commit_sign *s, const struct timespec *now)
+{
+	if (s->send_by.tv_sec == 0 || now->tv_sec < s->send_by.tv_sec ||
+	    (now->tv_sec == s->send_by.tv_sec && now->tv_nsec <= s->send_by.tv_nsec))
+		return false; /* (0: no limit) */
+	s->sign_rc = HSMCA_ERR_IO;
+	snprintf(s->why, sizeof(s->why), "the signer is slow: the request waited longer than sign_wait_seconds to be "
+		 "sent to it; the recovery pass signs it");
+	return true;
+}
+
 /* Intents of batch that waited in the signing queue longer than sign_wait_seconds (FCONF_SIGN_WAIT_DEFAULT
- * without an app): not sent. Their clients get 503 signer-unavailable and the rows stay pending for the
- * recovery pass. A signer that is slow but answers (so never timed out) kept intents queued without end, past
- * the recovery lease, and another frontend's pass then signed the same TBS while this one still would. */
+ * without an app): not sent (signpipe_sign looks again before it sends each one). A signer that is slow but
+ * answers (so never timed out) kept intents queued without end, past the recovery lease, and another
+ * frontend's pass then signed the same TBS while this one still would. */
 static void commit_sign_expire(struct commit_item *batch, const struct timespec *now)
 {
 	unsigned n = 0;
-	long long waited_ms = 0;
-	for (struct commit_item *i = batch; i; i = i->next) {
-		if (!i->sign || i->rc || i->signed_done)
-			continue;
-		unsigned max_s = i->sign->app ? i->sign->app->conf.sign_wait_seconds : FCONF_SIGN_WAIT_DEFAULT;
-		long long max_ms = 1000LL * max_s;
-		long long age_ms = (long long)(now->tv_sec - i->sign_queued_at.tv_sec) * 1000 +
-				   (now->tv_nsec - i->sign_queued_at.tv_nsec) / 1000000;
-		if (age_ms <= max_ms)
-			continue;
-		i->sign->sign_rc = HSMCA_ERR_IO;
-		snprintf(i->sign->why, sizeof(i->sign->why), "the signer is slow: the request waited %lld s to be sent "
-			 "to it (sign_wait_seconds %lld); the recovery pass signs it", age_ms / 1000, max_ms / 1000);
-		i->signed_done = true;
-		n++;
-		waited_ms = age_ms > waited_ms ? age_ms : waited_ms;
-	}
+	for (struct commit_item *i = batch; i; i = i->next)
+		if (i->sign && !i->rc && !i->signed_done && commit_sign_overdue(i->sign, now)) {
+			i->signed_done = true;
+			n++;
+		}
 	if (n)
-		log_event("warning", "sign_queue_expired", "intents=%u waited_ms=%lld why=\"left pending for the recovery "
-			  "pass: they waited longer than sign_wait_seconds to be sent to the signer\"", n, waited_ms);
+		log_event("warning", "sign_queue_expired", "intents=%u why=\"left pending for the recovery pass: they "
+			  "waited longer than sign_wait_seconds to be sent to the signer\"", n);
 }
 
 /* Signs the committed sign-ahead intents of the batch over COMMIT_SIGN_CONNS connections (those that open);
@@ -460,7 +460,9 @@ static void commit_finish(struct committer *c, struct commit_item *batch)
 		next = i->next; /* i belongs to its worker again once done is set */
 		i->next = NULL;
 		if (i->sign && !i->rc) {
-			i->sign_queued_at = now;
+			unsigned wait_s = i->sign->app ? i->sign->app->conf.sign_wait_seconds : FCONF_SIGN_WAIT_DEFAULT;
+			i->sign->send_by = now;
+			i->sign->send_by.tv_sec += (time_t)wait_s;
 			if (c->sign_tail)
 				c->sign_tail->next = i;
 			else

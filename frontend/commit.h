@@ -8,6 +8,8 @@
 #ifndef HSMCA_COMMIT_H
 #define HSMCA_COMMIT_H
 
+#include <time.h>
+
 #include "db.h"
 #include "db_batch.h"
 #include "der.h"
@@ -58,6 +60,7 @@ struct commit_sign {
 	struct dbuf der; /* sign_rc 0: the certificate (caller frees; committer_run_intent_sign inits it) */
 	int result_rc;   /* sign_rc 0: 0 if the issued state was committed, else why not (the row stays pending) */
 	struct db_batch_issued issued; /* the committer's */
+	struct timespec send_by; /* the committer's: CLOCK_MONOTONIC past which it is not sent (sign_wait_seconds; 0: none) */
 };
 int committer_run_intent_sign(struct committer *c, const struct db_batch_intent *in,
 			      int (*apply)(struct db *db, void *arg), void *arg, struct commit_sign *s) HSMCA_WUR;
@@ -72,6 +75,8 @@ int committer_submit(struct committer *c, const char *row, int (*apply)(struct d
 /* Items waiting to be taken into a batch (not those of the batch running now, nor intents waiting to be
  * signed): the commit backlog, for /metrics and for tests that must know two items will share a batch. */
 size_t committer_queued(struct committer *c);
+/* Signing thread: true, with s's answer set (HSMCA_ERR_IO, why), if now is past s->send_by (not to be sent). */
+bool commit_sign_overdue(struct commit_sign *s, const struct timespec *now);
 
 int committer_submit_intent_sign(struct committer *c, const struct db_batch_intent *in,
 				 int (*apply)(struct db *db, void *arg), void *arg, struct commit_sign *s,

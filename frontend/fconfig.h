@@ -13,9 +13,10 @@
 #define FCONF_USER_MAX 64
 #define FCONF_LABEL_MAX 64 /* a signer key label, as a profile's issuer (PROF_NAME_MAX) */
 /* sign_wait_seconds: below the recovery lease (600 s, db_priv.h), after which another frontend's recovery pass
- * takes a pending row and signs its TBS too */
+ * takes a pending row and signs its TBS too, with room for the intent's commit and the signer's answer (the
+ * committer's 30 s per reply) */
 #define FCONF_SIGN_WAIT_DEFAULT 300
-#define FCONF_SIGN_WAIT_MAX 540
+#define FCONF_SIGN_WAIT_MAX 480
 
 /* Listeners: plain HTTP (listen), HTTPS (tls_listen, needs tls_cert and tls_key), or both; at least one.
  * client_ca (needs tls_listen) makes the HTTPS listener ask for client certificates, optional for the client. */

@@ -2,6 +2,7 @@
 #include "signpipe.h"
 
 #include <stdio.h>
+#include <time.h>
 
 #include "frame.h"
 
@@ -9,6 +10,8 @@ bool signpipe_sign(struct sgn_client *const *g, size_t nc, struct commit_sign *c
 		   bool *keep)
 {
 	uint32_t ids[COMMIT_BATCH_MAX];
+	bool overdue[COMMIT_BATCH_MAX] = { false }; /* not sent: past its send_by (commit_sign_overdue) */
+	struct timespec now;
 	size_t sent[COMMIT_SIGN_CONNS] = { 0 }, got[COMMIT_SIGN_CONNS] = { 0 }, cnt[COMMIT_SIGN_CONNS];
 	size_t bytes[COMMIT_SIGN_CONNS] = { 0 }; /* replies' estimated size in flight (SIGNPIPE_WINDOW_BYTES) */
 	bool sendable[COMMIT_SIGN_CONNS], more = true, ok = true;
@@ -26,6 +29,12 @@ bool signpipe_sign(struct sgn_client *const *g, size_t nc, struct commit_sign *c
 			while (keep[k] && sendable[k] && sent[k] < cnt[k] && sent[k] - got[k] < SIGNPIPE_WINDOW) {
 				size_t j = sent[k] * nc + k;
 				size_t cost = s[j]->tbs_len + SIGNPIPE_REPLY_SLACK;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				if (commit_sign_overdue(s[j], &now)) { /* answered where its turn to be read comes */
+					overdue[j] = true;
+					sent[k]++;
+					continue;
+				}
 				if (sent[k] > got[k] && bytes[k] + cost > SIGNPIPE_WINDOW_BYTES)
 					break; /* its replies would not all fit the socket: read some first */
 				if (sgn_client_send_sign(g[k], FRAME_SIGN_CERT, s[j]->label, s[j]->tbs, s[j]->tbs_len, &ids[j])) {
@@ -39,6 +48,11 @@ bool signpipe_sign(struct sgn_client *const *g, size_t nc, struct commit_sign *c
 			if (!keep[k] || got[k] == sent[k])
 				continue;
 			size_t j = got[k] * nc + k;
+			if (overdue[j]) {
+				done[j] = true;
+				got[k]++;
+				continue;
+			}
 			int rc = sgn_client_recv_reply(g[k], ids[j], &s[j]->der);
 			if (rc != 0 && rc != HSMCA_ERR_POLICY) {
 				keep[k] = false;

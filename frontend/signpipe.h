@@ -22,6 +22,8 @@
 /* Signs s[0..n) (each its label's TBS; n at most COMMIT_BATCH_MAX) over the open connections g[0..nc) (nc at most
  * COMMIT_SIGN_CONNS): item j goes to g[j % nc]. An item answered gets done[j] set and its sign_rc, why and
  * der (0; HSMCA_ERR_POLICY, or HSMCA_ERR_AGAIN for a refusal that is not final: sgn_client_refusal_final_live).
+ * An item past its send_by when its turn to be sent comes is not sent, and answered HSMCA_ERR_IO
+ * (commit_sign_overdue): a batch signed slowly does not send its last items after the recovery lease.
  * A connection the signer closes, or whose request cannot be sent, is read to its end first: every reply the
  * signer sent on it is taken (it signed those TBS; sending them again would sign them twice). keep[k] is
  * false for a connection that failed (the caller closes it); a timed-out one (the signer hung) stops every

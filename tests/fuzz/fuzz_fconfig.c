@@ -100,7 +100,7 @@ static void fuzz_fconf_accepted(const struct fconfig *c, const struct fuzz_fconf
 		   c->recover_after_seconds >= 1 && c->recover_after_seconds <= 3600 && c->checkpoint_seconds >= 1 &&
 		   c->checkpoint_seconds <= 86400 && c->db_timeout_seconds <= 3600 && c->max_conn_requests >= 1 &&
 		   c->max_conn_requests <= 100000 && c->max_conn_seconds >= 1 && c->max_conn_seconds <= 86400 &&
-		   c->sign_wait_seconds >= 1 && c->sign_wait_seconds <= 540);
+		   c->sign_wait_seconds >= 1 && c->sign_wait_seconds <= 480);
 	FUZZ_CHECK(raw->has_listen == (c->listen_port != 0) && raw->has_tls_listen == (c->tls_port != 0));
 	if (raw->has_listen)
 		FUZZ_CHECK(fuzz_fconf_ref_listen(raw->listen, addr, &port) && port == c->listen_port &&

@@ -258,6 +258,8 @@ pass "a signer hung past the 30 s timeout: the waiting request gets 503 after ${
 # timed out), past the 600 s after which another frontend's pass takes a row and signs its TBS too.
 fe_kill
 fe_start $'recover_after_seconds = 2\nsign_wait_seconds = 2'
+client 89 # one first, so that the committer's signer connections are open (opening one waits for the signer)
+[ "$(cat "$T/client-89.status")" = 201 ] || fail "an issuance before the stall: $(cat "$T/client-89.status") $(cat "$T/client-89.body")"
 before=$(wc -l < "$T/signer.log"); before_fe=$(wc -l < "$T/frontend.log")
 stop_pid "$SIGNER_PID"
 client 90 & first=$! # its intent is sent to the stopped signer and waits for the answer
