@@ -161,10 +161,16 @@ static bool rl_active(const struct rl_slot *s, time_t now)
 	return s->key[0] && s->failures > 0 && now - s->last_failure < AUTH_FAIL_WINDOW;
 }
 
-/* Counting something: failures in the window, or a reservation (which must find its slot again). */
+/* A mark of the shared count's refusal still in its window (rl_mark_shared). */
+static bool rl_marked(const struct rl_slot *s, time_t now)
+{
+	return s->key[0] && s->shared_refused && now - s->shared_refused < AUTH_FAIL_WINDOW;
+}
+
+/* Counting something: failures in the window, a reservation (which must find its slot again), or a mark. */
 static bool rl_held(const struct rl_slot *s, time_t now)
 {
-	return rl_active(s, now) || s->pending > 0;
+	return rl_active(s, now) || s->pending > 0 || rl_marked(s, now);
 }
 
 /* The slot of key, or NULL; never evicts (a check must not forget). */
@@ -188,8 +194,8 @@ static struct rl_slot *rl_find(struct ratelimit *rl, const char *key)
 	return rl_lookup(rl, key);
 }
 
-/* The slot for a new failure or reservation of key: its own, else a free or quiet one, else the active one
- * with the fewest failures that is neither limited nor reserved. A limited key is never evicted before its
+/* The slot for a new failure, reservation or mark of key: its own, else a free or quiet one, else the active one
+ * with the fewest failures that is neither limited, reserved nor marked. A limited key is never evicted before its
  * window has passed, nor a reserved one before its reservations are released; only if both sets are all
  * limited or reserved is there no slot (a failure is then not counted: the caller logs it either way; a
  * reservation is refused). */
@@ -210,7 +216,7 @@ static struct rl_slot *rl_claim(struct ratelimit *rl, const char *key, time_t no
 			if (!rl_held(s, now)) {
 				if (!victim || rl_held(victim, now))
 					victim = s;
-			} else if (!s->pending && s->failures < AUTH_FAIL_LIMIT &&
+			} else if (!s->pending && s->failures < AUTH_FAIL_LIMIT && !rl_marked(s, now) &&
 				   (!victim || (rl_held(victim, now) && s->failures < victim->failures))) {
 				victim = s;
 			}
@@ -283,7 +289,7 @@ static bool rl_shared_marked(struct ratelimit *rl, const char *kind, const char 
 		return false;
 	rl_key(key, kind, who);
 	struct rl_slot *s = rl_find(rl, key);
-	return s && s->shared_refused && now - s->shared_refused < AUTH_FAIL_WINDOW;
+	return s && rl_marked(s, now);
 }
 
 /* A reservation of one attempt against who's budget of AUTH_FAIL_LIMIT: the failures in its window plus the
