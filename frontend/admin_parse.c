@@ -49,8 +49,10 @@ int admin_name_check(const char *s, size_t len, char *why)
  * no-break space, would be two accounts an administrator reads as one in listings and approvals. */
 static bool admin_invisible(uint32_t c)
 {
-	return c == 0x00a0 || c == 0x00ad || c == 0x034f || c == 0x061c || c == 0x115f || c == 0x1160 ||
-	       c == 0x1680 || c == 0x17b4 || c == 0x17b5 || c == 0x180e || (c >= 0x2000 && c <= 0x200f) ||
+	return c == 0x00a0 || c == 0x00ad || c == 0x034f || (c >= 0x0600 && c <= 0x0605) || c == 0x061c ||
+	       c == 0x06dd || c == 0x070f || c == 0x08e2 || c == 0x115f || c == 0x1160 || c == 0x1680 ||
+	       c == 0x17b4 || c == 0x17b5 || (c >= 0x180b && c <= 0x180f) || c == 0x2800 || c == 0x110bd ||
+	       c == 0x110cd || (c >= 0x13430 && c <= 0x1343f) || (c >= 0x2000 && c <= 0x200f) ||
 	       (c >= 0x2028 && c <= 0x202f) || (c >= 0x205f && c <= 0x206f) || c == 0x3000 || c == 0x3164 ||
 	       (c >= 0xfe00 && c <= 0xfe0f) || c == 0xfeff || c == 0xffa0 || (c >= 0xfff0 && c <= 0xfffb) ||
 	       (c >= 0x1bca0 && c <= 0x1bca3) || (c >= 0x1d173 && c <= 0x1d17a) || (c >= 0xe0000 && c <= 0xe0fff);
