@@ -22,6 +22,7 @@
 #include "json.h"
 #include "listen.h"
 #include "log.h"
+#include "pemcerts.h"
 #include "privdrop.h"
 #include "signerfit.h"
 #include "profrec.h"
@@ -291,18 +292,18 @@ static const char *fe_cert_label(const char *arg, char label[FCONF_LABEL_MAX])
 	return arg + n + 1;
 }
 
-/* The public key of a PEM certificate file (NULL and a message on stderr if it cannot be read). */
+/* The public key of a PEM certificate file of one certificate (pemcerts.h; NULL and a message on stderr if it
+ * cannot be read). */
 static EVP_PKEY *fe_cert_key(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-	EVP_PKEY *k = x ? X509_get_pubkey(x) : NULL;
-
-	if (f)
-		fclose(f);
+	char err[CONF_ERR_MAX];
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+	if (pemcerts_load_one(path, "certificate", &x, err))
+		fprintf(stderr, "hsmca-frontend: audit-verify: %s\n", err);
+	else if (!(k = X509_get_pubkey(x)))
+		fprintf(stderr, "hsmca-frontend: audit-verify: cannot read the public key of %s\n", path);
 	X509_free(x);
-	if (!k)
-		fprintf(stderr, "hsmca-frontend: audit-verify: cannot read a certificate from %s\n", path);
 	return k;
 }
 

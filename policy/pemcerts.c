@@ -98,12 +98,12 @@ out:
 
 int pemcerts_load(const char *path, const char *what, size_t max, STACK_OF(X509) **out, char *err)
 {
-	char *text = NULL, msg[CONF_ERR_MAX];
+	char *text = NULL, msg[CONF_ERR_MAX] = "";
 	size_t len = 0;
 	int rc = conf_read_file(path, &text, &len, msg);
 	*out = NULL;
 	if (rc)
-		snprintf(err, CONF_ERR_MAX, "%s %.200s", what, msg);
+		snprintf(err, CONF_ERR_MAX, "%s %.200s", what, msg[0] ? msg : "out of memory");
 	else
 		rc = pemcerts_parse(text, len, what, path, max, out, err);
 	conf_file_free(text, len);

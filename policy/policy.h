@@ -117,9 +117,9 @@ bool policy_dn_well_formed(struct span name);
 bool policy_dn_within(struct span name, const uint8_t *pin, size_t pin_len);
 /* True if a and b (Names' whole DER) are well-formed and the same name as verifiers compare names (RFC 5280
  * 7.1; OpenSSL's X509_NAME_cmp): RDN by RDN, a multi-valued RDN's attributes in any order, the same types, and values of the string
- * types (UTF8, Printable, T61, IA5, Visible, BMP, Universal) equal as characters once leading and trailing
- * white space is dropped, each run of it inside is one space and ASCII letters are lower case; other values
- * (or a string not well-formed in its type) byte for byte. */
+ * types (UTF8, Printable, T61, IA5, BMP, Universal) equal as characters once leading and trailing white space
+ * is dropped, each run of it inside is one space and ASCII letters are lower case; NumericString values byte
+ * for byte (no other value type is well-formed: policy_dn_well_formed). */
 bool policy_dn_equal(struct span a, struct span b);
 
 /* Fills an issuer from its certificate; parent is the certificate that signed it (NULL for a root). */
