@@ -27,7 +27,8 @@ static int pemcerts_next(BIO *b, const char *what, const char *path, size_t n, X
 		return HSMCA_ERR_CONFIG;
 	}
 	snprintf(kind, sizeof kind, "%s", name);
-	bool is_cert = !strcmp(name, "CERTIFICATE"), plain = header[0] == 0;
+	/* "X509 CERTIFICATE": the label older tools wrote, which OpenSSL's readers still take */
+	bool is_cert = !strcmp(name, "CERTIFICATE") || !strcmp(name, "X509 CERTIFICATE"), plain = header[0] == 0;
 	const unsigned char *p = data;
 	X509 *c = is_cert && plain && len > 0 ? d2i_X509(NULL, &p, len) : NULL;
 	if (c && p != data + len) {

@@ -70,6 +70,10 @@ int main(void)
 		buf[j++] = *p;
 	}
 	CHECK(parse(buf, j, 1, &n, err) == 0 && n == 1);
+	/* the old label "X509 CERTIFICATE" (OpenSSL's readers take it) */
+	snprintf(buf, sizeof buf, "-----BEGIN X509 CERTIFICATE-----\n%.*s-----END X509 CERTIFICATE-----\n",
+		 (int)(strstr(a, "-----END") - strchr(a, '\n') - 1), strchr(a, '\n') + 1);
+	CHECKF(parse(buf, strlen(buf), 1, &n, err) == 0 && n == 1, "%s", err);
 	/* nothing, or text only */
 	CHECKF(parse("", 0, 4, &n, err) == HSMCA_ERR_CONFIG && !strcmp(err, "chain /x.pem holds no PEM certificate"),
 	       "%s", err);
