@@ -123,6 +123,19 @@ static void fuzz_exts_within(const uint8_t *data, size_t size, const struct tbs_
 		FUZZ_CHECK(IN(ext[i].oid) && ext[i].oid.len > 0 && IN(ext[i].value));
 }
 
+/* SEQUENCE { tbs, sigalg, BIT STRING of a dummy signature } into out (initialised here; the caller frees it). */
+static void fuzz_wrap_signed(const uint8_t *tbs, size_t len, struct span sigalg, struct dbuf *out)
+{
+	static const uint8_t sig[8] = { 0 };
+	dbuf_init(out);
+	size_t top = dbuf_open(out, DER_SEQUENCE);
+	dbuf_add(out, tbs, len);
+	dbuf_add(out, sigalg.data, sigalg.len);
+	dbuf_add_bitstring(out, sig, sizeof(sig));
+	dbuf_close(out, top);
+	FUZZ_CHECK(!out->failed);
+}
+
 /* A TBSCertificate the checks passed, as OpenSSL reads it once signed (here with a dummy signature): it must
  * parse and re-encode to the same bytes, be a CA only if the TBS says CA:TRUE in basicConstraints, and its
  * subject must not be the issuer's name (the fixed issuer's key is no TBS's, so none is self-signed here): what
@@ -130,14 +143,7 @@ static void fuzz_exts_within(const uint8_t *data, size_t size, const struct tbs_
 static void fuzz_cert_openssl(const uint8_t *data, size_t size, const struct tbs_cert *t)
 {
 	static struct dbuf cert;
-	static const uint8_t sig[8] = { 0 };
-	dbuf_init(&cert);
-	size_t top = dbuf_open(&cert, DER_SEQUENCE);
-	dbuf_add(&cert, data, size);
-	dbuf_add(&cert, t->sigalg.data, t->sigalg.len);
-	dbuf_add_bitstring(&cert, sig, sizeof(sig));
-	dbuf_close(&cert, top);
-	FUZZ_CHECK(!cert.failed);
+	fuzz_wrap_signed(data, size, t->sigalg, &cert);
 	const unsigned char *q = cert.data;
 	X509 *x = d2i_X509(NULL, &q, (long)cert.len);
 	FUZZ_CHECK(x && q == cert.data + cert.len);
@@ -199,14 +205,7 @@ static void fuzz_cert(const uint8_t *data, size_t size, const struct policy_prof
 static void fuzz_crl_openssl(const uint8_t *data, size_t size, const struct tbs_crl *t)
 {
 	static struct dbuf crl;
-	static const uint8_t sig[8] = { 0 };
-	dbuf_init(&crl);
-	size_t top = dbuf_open(&crl, DER_SEQUENCE);
-	dbuf_add(&crl, data, size);
-	dbuf_add(&crl, t->sigalg.data, t->sigalg.len);
-	dbuf_add_bitstring(&crl, sig, sizeof(sig));
-	dbuf_close(&crl, top);
-	FUZZ_CHECK(!crl.failed);
+	fuzz_wrap_signed(data, size, t->sigalg, &crl);
 	const unsigned char *q = crl.data;
 	X509_CRL *x = d2i_X509_CRL(NULL, &q, (long)crl.len);
 	FUZZ_CHECK(x && q == crl.data + crl.len);
