@@ -1,6 +1,5 @@
 #include "pwfile.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 
 #include "err.h"
 #include "passline.h"
+#include "readall.h"
 
 int pwfile_parse(const uint8_t *buf, size_t n, char *out, size_t *len)
 {
@@ -42,18 +42,13 @@ int pwfile_read(const char *path, char *out, size_t *len)
 		OPENSSL_cleanse(out, PWFILE_OUT);
 		return HSMCA_ERR_IO;
 	}
-	while (n < sizeof raw) { /* up to PWFILE_READ_MAX bytes: enough to see a line that is too long */
-		ssize_t r = read(fd, raw + n, sizeof raw - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	rc = pwfile_parse(raw, n, out, len);
-out:
+	/* up to PWFILE_READ_MAX bytes: enough to see a line that is too long (readall stops one past its max, and
+	 * the bytes it holds then are refused as such) */
+	rc = readall_fd(fd, raw, sizeof raw - 1, false, &n);
+	if (rc == HSMCA_ERR_LIMIT)
+		n = sizeof raw;
+	if (rc == 0 || rc == HSMCA_ERR_LIMIT)
+		rc = pwfile_parse(raw, n, out, len);
 	if (rc == HSMCA_ERR_IO)
 		OPENSSL_cleanse(out, PWFILE_OUT);
 	OPENSSL_cleanse(raw, sizeof raw);

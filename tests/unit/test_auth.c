@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "b64.h"
 #include "check.h"
 #include "log.h"
 #include "peergroup.h"
+#include "pwfile.h"
 
 /* A limited account stays limited however many other names fail meanwhile (the table used to be one slot
  * per hash of the name, so a colliding name's failure emptied the victim's slot and reset its count). */
@@ -271,8 +273,35 @@ static void test_hash_form(void)
 	CHECKF(!auth_verify_password(bad, pw, strlen(pw)), "trailing line end");
 }
 
+/* pwfile_read at its bounds: a 256-byte password and its CRLF (258 bytes) is taken; one byte more, or a
+ * file far longer (read only so far), is refused as not one line; a missing file is IO, out all zero */
+static void test_pwfile_read(void)
+{
+	char path[] = "/tmp/unit-pwfile-XXXXXX", out[PWFILE_OUT];
+	char body[AUTH_PW_MAX + 64];
+	size_t len = 0;
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	static const size_t sizes[] = { AUTH_PW_MAX, AUTH_PW_MAX + 1, AUTH_PW_MAX + 40 };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		memset(body, 'p', sizes[i]);
+		memcpy(body + sizes[i], "\r\n", 2);
+		FILE *f = fopen(path, "w");
+		CHECK(f && fwrite(body, 1, sizes[i] + 2, f) == sizes[i] + 2 && fclose(f) == 0);
+		int rc = pwfile_read(path, out, &len);
+		if (i == 0)
+			CHECKF(rc == 0 && len == AUTH_PW_MAX && out[0] == 'p' && out[len] == 0, "256-byte password: %d", rc);
+		else
+			CHECKF(rc == HSMCA_ERR_PARSE && len == 0 && out[0] == 0, "%zu-byte line: %d", sizes[i], rc);
+	}
+	unlink(path);
+	CHECK(pwfile_read(path, out, &len) == HSMCA_ERR_IO && len == 0 && out[0] == 0);
+}
+
 int main(void)
 {
+	test_pwfile_read();
 	test_hash_form();
 	test_base64();
 	test_limit_survives_others();
