@@ -206,17 +206,18 @@ signer_restart_with fd00::/16
 [ "$(metric hsmca_signer_profiles_unfit)" = 1 ] || fail "hsmca_signer_profiles_unfit once unfit: $(metric hsmca_signer_profiles_unfit)"
 # several at once, so that the committer opens its second connection to the signer (it does for a batch of two
 # or more; each new connection sends HELLO and hands the reply to signerfit_recheck): the same reply is not
-# checked again. Bursts until that connection exists (batching is up to timing), at most five
+# checked again. Bursts until that connection exists (batching is up to timing: under load five bursts of
+# eight, each request forked from its own subshell, once all went one at a time), at most ten of sixteen
 signer_conns() { awk -v p="$T/run/signer.sock" '$8 == p && $6 == "03"' /proc/net/unix | wc -l; }
 OLDT=$T
-for round in 1 2 3 4 5; do
+for round in $(seq 10); do
 	BURST=()
-	for i in 1 2 3 4 5 6 7 8; do
+	for i in $(seq 16); do
 		(T=$OLDT/b$i; mkdir -p "$T"; issue_req "$OLDT/v6.csr" server "${AUTH[@]}"; echo "$STATUS" > "$T/status") &
 		BURST+=($!)
 	done
 	wait "${BURST[@]}"
-	for i in 1 2 3 4 5 6 7 8; do [ "$(cat "$T/b$i/status")" = 502 ] || fail "burst $round request $i: $(cat "$T/b$i/status")"; done
+	for i in $(seq 16); do [ "$(cat "$T/b$i/status")" = 502 ] || fail "burst $round request $i: $(cat "$T/b$i/status")"; done
 	[ "$(signer_conns)" -lt 2 ] || break
 done
 [ "$(signer_conns)" -ge 2 ] || fail "only $(signer_conns) connection(s) to the signer after $round bursts: the recheck's de-duplication untested"
