@@ -1,6 +1,7 @@
 /* PKCS#10 requests from clients, parsed strictly.
  *
- * PEM: whitespace, the BEGIN line, lines of base64 (LF or CRLF), the END line, whitespace; nothing else (no
+ * PEM: whitespace, explanatory text lines (RFC 7468 5.2, as `openssl req -text` writes; printable, no
+ * "-----"), the BEGIN line, lines of base64 (LF or CRLF), the END line, whitespace; nothing else (no
  * headers, no second block). The base64 must be canonical (padding only at the end, zero pad bits) and is
  * then decoded with EVP_DecodeBlock.
  * DER: one SEQUENCE and nothing after it; every TLV header DER (common/der.c: definite, minimal lengths), no
@@ -125,6 +126,25 @@ static int csr_b64_to_der(const char *b64, size_t n, unsigned char *der, size_t 
 	return 0;
 }
 
+/* Explanatory text before the BEGIN line (RFC 7468 section 5.2; `openssl req -text` writes the request out
+ * so, and cfssl's client sends the file as it is): whole lines of printable ASCII, tab or bytes of 0x80 and up,
+ * none holding "-----" (no other block before ours). s is left at the first line that starts with "-----". */
+static bool csr_pem_preamble(struct span *s)
+{
+	while (s->len > 0 && !csr_span_starts(s, "-----")) {
+		size_t k = 0;
+		while (k < s->len && (s->data[k] == '\t' || (s->data[k] >= 0x20 && s->data[k] != 0x7f)))
+			k++;
+		struct span line = span_make(s->data, k);
+		for (size_t i = 0; i + 5 <= line.len; i++)
+			if (!memcmp(line.data + i, "-----", 5))
+				return false;
+		if (!span_skip(s, k) || !csr_get_eol(s))
+			return false;
+	}
+	return true;
+}
+
 /* PEM text to DER; *out_der is malloc'd on success. */
 static int csr_pem_decode(const unsigned char *in, size_t len, unsigned char **out_der, size_t *out_len, char *err)
 {
@@ -132,12 +152,15 @@ static int csr_pem_decode(const unsigned char *in, size_t len, unsigned char **o
 	char *b64 = NULL;
 	unsigned char *der = NULL;
 	size_t b64_len = 0;
-	const char *why = "PEM: not a single CERTIFICATE REQUEST block with only whitespace around it";
+	const char *why = "PEM: not a single CERTIFICATE REQUEST block with only whitespace after it (and text "
+			  "lines before it)";
 	char begin[CSR_PEM_LABEL_MAX], end[CSR_PEM_LABEL_MAX];
 	int rc = HSMCA_ERR_PARSE, n;
 	size_t i;
 	while (s.len > 0 && csr_is_space(s.data[0]))
 		span_skip(&s, 1);
+	if (!csr_pem_preamble(&s))
+		goto out;
 	for (i = 0; i < sizeof(csr_pem_labels) / sizeof(csr_pem_labels[0]); i++) {
 		snprintf(begin, sizeof(begin), "-----BEGIN %s-----", csr_pem_labels[i]);
 		if (csr_span_starts(&s, begin))
@@ -629,12 +652,17 @@ static int csr_sigalg_check(const X509_REQ *req, char *err)
 
 /* --- entry points ------------------------------------------------------------------------------------------ */
 
+/* PEM: "-----" after whitespace, or (not DER, which starts with its SEQUENCE) a line that starts with
+ * "-----BEGIN " after text; base64 text has no line breaks. */
 static bool csr_looks_pem(const unsigned char *in, size_t len)
 {
+	static const char begin[] = "\n-----BEGIN ";
 	size_t i = 0;
 	while (i < len && csr_is_space(in[i]))
 		i++;
-	return len - i >= 5 && memcmp(in + i, "-----", 5) == 0;
+	if (len - i >= 5 && memcmp(in + i, "-----", 5) == 0)
+		return true;
+	return len > 0 && in[0] != DER_SEQUENCE && memmem(in, len, begin, sizeof(begin) - 1) != NULL;
 }
 
 static int csr_parse_mode(const unsigned char *in, size_t len, struct csr *out, char *err, bool fast)

@@ -36,7 +36,8 @@ struct csr {
 	bool no_cn;
 };
 
-/* Parses a PEM ("-----BEGIN CERTIFICATE REQUEST-----", one block, nothing but whitespace around it) or
+/* Parses a PEM ("-----BEGIN CERTIFICATE REQUEST-----", one block, nothing but whitespace after it; before it
+ * whitespace and lines of explanatory text as `openssl req -text` writes, none holding "-----") or
  * DER request, or the DER as bare base64 text (standard alphabet padded, or base64url unpadded as in ACME;
  * canonical, no whitespace), verifies its signature, extracts SANs from the extensionRequest attribute. On failure
  * err says why (CSR_ERR_MAX): HSMCA_ERR_PARSE (malformed/trailing bytes), HSMCA_ERR_AUTH (bad

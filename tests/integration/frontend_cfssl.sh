@@ -600,6 +600,16 @@ BSERIAL=$(openssl x509 -in "$T/basic.pem" -noout -serial | cut -d= -f2 | tr 'A-F
 [ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'certificate.issued' and actor = 'signreq' and ltrim(object, '0') = '$BSERIAL'")" = 1 ] \
 	|| fail "/sign: no audit row of the issuance by signreq"
 pass "cfssl sign -remote with a requester's HTTP Basic credentials issues through /sign, recorded and audited as that requester"
+# a request file as `openssl req -text` writes it, its dump before the PEM block: cfssl's client sends the file
+# as it is, and cfssl serve takes it (Go's pem.Decode skips text before the block; RFC 7468 5.2)
+openssl req -new -text -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/c3.key" -subj "/CN=ignored" \
+	-out "$T/c3.csr" 2>/dev/null || fail "openssl req -text"
+grep -q '^Certificate Request:' "$T/c3.csr" || fail "openssl req -text wrote no text before the block"
+cfssl sign -remote "$BASIC_URL" -profile cfssl-server -hostname text.example.com "$T/c3.csr" \
+	> "$T/text.out" 2> "$T/text.err" || fail "cfssl sign -remote of a request with text before its PEM: $(tail -2 "$T/text.err")"
+python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cert"], end="")' "$T/text.out" > "$T/text.pem"
+openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" "$T/text.pem" >/dev/null || fail "verify the text request's certificate"
+pass "cfssl sign -remote of a request file from \`openssl req -text\` (text before the PEM block) issues"
 
 cfssl_sign() { # cfssl_sign BODY-FILE [curl args]: POSTs to /sign, prints the HTTP status, the body in $T/sign.out
 	local body=$1

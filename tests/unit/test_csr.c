@@ -512,10 +512,43 @@ static void test_pem_der(void)
 	dbuf_add(&t, pem.data, pem.len);
 	dbuf_add(&t, pem.data, pem.len);
 	expect_dbuf("two PEM blocks", &t, HSMCA_ERR_PARSE, "PEM: not a single");
+	/* explanatory text before the block (RFC 7468 5.2), as `openssl req -text` writes it */
 	t.len = 0;
 	dbuf_add(&t, "hello\n", 6);
 	dbuf_add(&t, pem.data, pem.len);
-	expect_dbuf("text + PEM", &t, HSMCA_ERR_PARSE, "neither PEM nor DER");
+	expect_dbuf("text + PEM", &t, 0, NULL);
+	t.len = 0;
+	dbuf_add(&t, "\n Certificate Request:\r\n\tData:\n\n  Subject: CN=caf\xc3\xa9 - (1)\n", 58);
+	dbuf_add(&t, pem.data, pem.len);
+	expect_dbuf("openssl -text lines + PEM", &t, 0, NULL);
+	t.len = 0;
+	dbuf_add(&t, "- a line starting with a dash\n", 30);
+	dbuf_add(&t, pem.data, pem.len);
+	expect_dbuf("text starting with '-' + PEM", &t, 0, NULL);
+	static const struct {
+		const char *what, *text;
+		size_t len;
+	} pre_bad[] = {
+		{ "text without a line end before BEGIN", "hello", 5 },
+		{ "a NUL in the text", "he\0lo\n", 6 },
+		{ "an ESC in the text", "\x1b[31mred\n", 9 },
+		{ "a DEL in the text", "a\x7f\n", 3 },
+		{ "CR alone in the text", "a\rb\n", 4 },
+		{ "----- in the text", "x -----END CERTIFICATE REQUEST----- y\n", 38 },
+		{ "a line of dashes before BEGIN", "-----\n", 6 },
+	};
+	for (size_t i = 0; i < sizeof(pre_bad) / sizeof(pre_bad[0]); i++) {
+		t.len = 0;
+		dbuf_add(&t, pre_bad[i].text, pre_bad[i].len);
+		dbuf_add(&t, pem.data, pem.len);
+		expect_dbuf(pre_bad[i].what, &t, HSMCA_ERR_PARSE, NULL);
+	}
+	/* a block in the text: the first is refused as text holding "-----", whichever is the request */
+	t.len = 0;
+	dbuf_add(&t, "note\n", 5);
+	dbuf_add(&t, pem.data, pem.len);
+	dbuf_add(&t, pem.data, pem.len);
+	expect_dbuf("text + two PEM blocks", &t, HSMCA_ERR_PARSE, "PEM: not a single");
 	t.len = 0;
 	dbuf_add(&t, "\n-----BEGIN CERTIFICATE-----\n", 29);
 	dbuf_add(&t, pem.data + 36, pem.len - 36);
