@@ -45,6 +45,7 @@
 struct fe_args {
 	const char *config, *conninfo, *schema, *name, *role, *password_file, *account, *profile, *expect;
 	const char *intent_key_file; /* --intent-key-file, else the config's intent_key_file */
+	const char *profiles;        /* create-apikey --profiles, else the config's profiles */
 	bool replace;                /* create-account --replace */
 	const char *checkpoint_cert[DB_AUDIT_KEYS_MAX]; /* --checkpoint-cert, repeatable */
 	unsigned n_checkpoint_cert;
@@ -60,7 +61,8 @@ static int fe_usage(void)
 		"                                     [--replace (an existing account: this role and password, enabled)]\n"
 		"       hsmca-frontend create-apikey -c CONFIG --account NAME --profile PROFILE\n"
 		"       (these three write rows with the intent key's MAC: instead of -c CONFIG, give\n"
-		"        --conninfo CONNINFO --intent-key-file PATH)\n"
+		"        --conninfo CONNINFO --intent-key-file PATH, and to create-apikey --profiles FILE, the\n"
+		"        profiles file PROFILE must be in with NAME among its accounts)\n"
 		"       hsmca-frontend audit-verify (-c CONFIG | --conninfo CONNINFO) [--checkpoint-cert [LABEL=]PEM]...\n"
 		"                                   [--expect ROW:HEX (a logged audit_checkpoint's audit_id and head)]\n"
 		"       (--checkpoint-cert up to %d times, e.g. the checkpoint_key's certificate now and the one it\n"
@@ -80,6 +82,7 @@ static int fe_parse(int argc, char **argv, struct fe_args *a)
 		{ "account", required_argument, NULL, 'a' },  { "profile", required_argument, NULL, 'P' },
 		{ "checkpoint-cert", required_argument, NULL, 'k' }, { "expect", required_argument, NULL, 'e' },
 		{ "intent-key-file", required_argument, NULL, 'K' }, { "replace", no_argument, NULL, 'R' },
+		{ "profiles", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int o;
@@ -97,7 +100,8 @@ static int fe_parse(int argc, char **argv, struct fe_args *a)
 		const char **slot = o == 'c' ? &a->config : o == 'C' ? &a->conninfo : o == 's' ? &a->schema
 				  : o == 'n' ? &a->name : o == 'r' ? &a->role : o == 'p' ? &a->password_file
 				  : o == 'a' ? &a->account : o == 'P' ? &a->profile
-				  : o == 'e' ? &a->expect : o == 'K' ? &a->intent_key_file : NULL;
+				  : o == 'e' ? &a->expect : o == 'K' ? &a->intent_key_file
+				  : o == 'F' ? &a->profiles : NULL;
 		if (!slot)
 			return HSMCA_ERR_CONFIG;
 		*slot = optarg;
@@ -223,6 +227,36 @@ static void fe_resealed(void *ctx, const char *what, int64_t id, const char *nam
 			  *detail ? detail : "(any)");
 }
 
+/* create-apikey's profile: in the profiles file (--profiles, else the config's) with the account among its
+ * accounts, as the HTTP API checks it; 0, or 1 with the reason on stderr. After fe_db (the config loaded). */
+static int fe_apikey_profile(const struct fe_args *a)
+{
+	const char *path = a->profiles ? a->profiles : a->config ? fe_conf.profiles : NULL;
+	char err[CONF_ERR_MAX];
+	int rc = 1;
+	if (!path || !*path) {
+		fprintf(stderr, "hsmca-frontend: --profiles FILE (or -c CONFIG) required: the key's profile is checked "
+				"against the profiles file\n");
+		return 1;
+	}
+	struct profiles *ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return 1;
+	const struct profile *p = NULL;
+	if (profiles_load(path, ps, err))
+		fprintf(stderr, "hsmca-frontend: %s\n", err);
+	else if (!(p = profiles_find(ps, a->profile)))
+		fprintf(stderr, "hsmca-frontend: --profile %s: no such profile in %s\n", a->profile, path);
+	else if (!profile_allows_account(p, a->account))
+		fprintf(stderr, "hsmca-frontend: --profile %s: account %s may not use this profile (not among its "
+				"accounts in %s)\n", a->profile, a->account, path);
+	else
+		rc = 0;
+	profiles_wipe(ps);
+	free(ps);
+	return rc;
+}
+
 static int fe_create_apikey(const struct fe_args *a)
 {
 	uint8_t raw[FE_APIKEY_LEN], h[SHA256_DIGEST_LENGTH];
@@ -245,6 +279,10 @@ static int fe_create_apikey(const struct fe_args *a)
 	struct dbuf details; /* the key's id and profile, as the API's apikey.created rows carry them */
 	dbuf_init(&details);
 	rc = fe_db_keyed(a, &db, ikey);
+	if (rc == 0 && (rc = fe_apikey_profile(a))) {
+		db_close(db);
+		db = NULL;
+	}
 	if (rc == 0) {
 		if (!(rc = db_begin(db)) && !(rc = db_apikey_insert(db, a->account, hex, a->profile, &id))) {
 			char num[24];

@@ -8,6 +8,9 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/frontend_lib.sh"
 fe_setup_backend
 fe_profiles
+# keyuser's API key (below) is for the server profile, whose accounts must then list it
+sed -i '0,/^accounts = alice, ops-admin$/s//accounts = alice, ops-admin, keyuser/' "$T/profiles.conf"
+grep -q '^accounts = alice, ops-admin, keyuser$' "$T/profiles.conf" || fail "keyuser not added to the server profile"
 printf 'admin password 0001\n' > "$T/admin.pw"
 "$FRONTEND" bootstrap-admin --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name ops-admin \
 	--password-file "$T/admin.pw" > /dev/null || fail "bootstrap-admin"
@@ -39,7 +42,7 @@ pass "an address's failures at two frontends are counted together: 429 at both a
 # looked at its own count only: the key worked there, and each frontend took five more guesses)
 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name keyuser \
 	--role requester --password-file <(printf 'keyuser password 0001\n') > /dev/null || fail "create-account keyuser"
-AKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account keyuser --profile server)
+AKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --profiles "$T/profiles.conf" --account keyuser --profile server)
 bearer() { curl -sS -o "$T/resp.json" -w '%{http_code}' --interface "$2" -H "Authorization: Bearer $3" "$1/api/v1/certificates/00"; }
 [ "$(bearer "$BURL" 127.0.0.43 "$AKEY")" = 404 ] || fail "the valid key from .43 at B: $(cat "$T/resp.json")"
 for i in 1 2 3 4 5; do

@@ -655,10 +655,11 @@ for why in 'wrong credentials' 'may not use this profile' 'malformed sign reques
 done
 pass "/sign without credentials (counted per address: 429 after 5, not audited), with a wrong password, for an account the profile does not list, with bad JSON, an unknown field or an unknown profile: CFSSL error bodies (401/403/400), audited, no certificate row"
 
-# API keys: one bound to another profile is refused; one bound to this profile issues
+# API keys: one bound to another profile (one keyreq may use: create-apikey checks that) is refused; one bound
+# to this profile issues
 fe_requester keyreq
-SKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account keyreq --profile server)
-CKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account keyreq --profile cfssl-server)
+SKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --profiles "$T/profiles.conf" --account keyreq --profile cfssl-login)
+CKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --profiles "$T/profiles.conf" --account keyreq --profile cfssl-server)
 ST=$(cfssl_sign "$T/sign.json" -H "Authorization: Bearer $SKEY"); cfssl_err 403 "an API key bound to another profile"
 grep -q 'bound to another profile' "$T/sign.out" || fail "bound key: $(cat "$T/sign.out")"
 ST=$(cfssl_sign "$T/sign.json" -H "Authorization: Bearer $CKEY")
@@ -671,7 +672,7 @@ openssl verify -x509_strict -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" 
 	and actor = 'keyreq' and details::jsonb->>'via' = 'cfssl-sign' order by id desc limit 1")" = api-key ] \
 	|| fail "/sign with an API key is not recorded as one"
 # a login profile's certificate logs a person in: never for an API key, even one bound to that profile
-LKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account keyreq --profile cfssl-login)
+LKEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --profiles "$T/profiles.conf" --account keyreq --profile cfssl-login)
 sign_body "$T/c2.csr" cfssl-login sign.example.com > "$T/login.json"
 R1=$(rows)
 ST=$(cfssl_sign "$T/login.json" -H "Authorization: Bearer $LKEY"); cfssl_err 403 "an API key asking for a login certificate"

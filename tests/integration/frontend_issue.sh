@@ -42,7 +42,22 @@ printf 'auditor password 3\n' > "$T/aud.pw"
 	|| fail "create-account auditor"
 expect_rc 1 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name alice --role requester --password-file "$T/alice.pw"
 grep -q 'exists' <<<"$OUT" || fail "duplicate account: $OUT"
-KEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --account alice --profile server)
+# the CLI checks the key's profile as the API does: in the profiles file, the account among its accounts (it
+# stored a key for any profile name, one no request could then use); nothing is written for a refusal
+AK=("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key")
+KEYS0=$(pg_psql "$T/pg" owner -c "select count(*) from api_keys")
+expect_rc 1 "${AK[@]}" --profiles "$T/profiles.conf" --account alice --profile nosuch
+grep -qF -- "--profile nosuch: no such profile in $T/profiles.conf" <<<"$OUT" || fail "create-apikey, unknown profile: $OUT"
+expect_rc 1 "${AK[@]}" --profiles "$T/profiles.conf" --account audrey --profile server
+grep -qF -- "--profile server: account audrey may not use this profile" <<<"$OUT" || fail "create-apikey, account not listed: $OUT"
+expect_rc 1 "${AK[@]}" --account alice --profile server
+grep -qF -- "--profiles FILE (or -c CONFIG) required" <<<"$OUT" || fail "create-apikey without a profiles file: $OUT"
+expect_rc 1 "${AK[@]}" --profiles "$T/nosuch.conf" --account alice --profile server
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from api_keys")" = "$KEYS0" ] || fail "a refused create-apikey stored a key"
+[ "$(pg_psql "$T/pg" owner -c "select count(*) from audit_log where action = 'apikey.created'")" = 0 ] \
+	|| fail "a refused create-apikey was audited as created"
+pass "create-apikey refuses a profile not in the profiles file, an account the profile does not list, and no profiles file"
+KEY=$("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --profiles "$T/profiles.conf" --account alice --profile server)
 [[ $KEY =~ ^hsk_[0-9a-f]{64}$ ]] || fail "create-apikey printed '$KEY'"
 # its audit row names the key and its profile, as the API's do (it said {})
 KID=$(pg_psql "$T/pg" owner -c "select id from api_keys where key_hash = encode(sha256('$KEY'::bytea), 'hex')")

@@ -68,7 +68,7 @@ printf 'admin password 0001\n' > "$T/admin.pw"
 printf 'bob password 00003\n' > "$T/bob.pw"
 "$FRONTEND" create-account --conninfo "$CI" --intent-key-file "$T/intent.key" --name bob --role requester --password-file "$T/bob.pw" >/dev/null || fail "bob"
 ALICE=(-u "alice:$(cat "$T/alice.pw")"); BOB=(-u "bob:$(cat "$T/bob.pw")"); ADMIN=(-u "ops-admin:$(cat "$T/admin.pw")")
-NEW_KEY=$("$FRONTEND" create-apikey --conninfo "$CI" --intent-key-file "$T/intent.key" --account alice --profile server) || fail "create-apikey"
+NEW_KEY=$("$FRONTEND" create-apikey --conninfo "$CI" --intent-key-file "$T/intent.key" --profiles "$T/profiles.conf" --account alice --profile server) || fail "create-apikey"
 fe_start
 csr one ec:P-256 "DNS:one.example.com"
 issue_req "$T/one.csr" server -u "old-req:$OLD_PW"; [ "$STATUS" = 201 ] || fail "the account from schema 14: $STATUS $BODY"
