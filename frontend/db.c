@@ -353,10 +353,41 @@ void db_set_service_timeout(unsigned seconds)
 	"(SELECT was, pg_catalog.set_config('synchronous_commit', CASE was WHEN 'off' THEN 'on' ELSE was END, " \
 	"false) FROM (SELECT pg_catalog.current_setting('synchronous_commit') AS was) s)"
 
+/* Settings an ALTER ROLE/DATABASE ... SET could give every session for good (it outlives a password change)
+ * and that would make the frontend's writes fail: SERIALIZABLE by default (concurrent appends to the audit
+ * chain's head abort), read-only transactions, a lock or idle-in-transaction timeout short enough to cut a
+ * batch. Pinned to PostgreSQL's defaults; the transactions that want REPEATABLE READ say so in their BEGIN. */
+#define DB_PINNED_SQL                                                                                          \
+	"pg_catalog.set_config('default_transaction_isolation', 'read committed', false), "                       \
+	"pg_catalog.set_config('default_transaction_read_only', 'off', false), "                                  \
+	"pg_catalog.set_config('lock_timeout', '0', false), "                                                     \
+	"pg_catalog.set_config('idle_in_transaction_session_timeout', '0', false)"
+
+/* Logs, once per process, the settings ALTER ROLE/DATABASE ... SET gives this role's sessions here (the pinned
+ * ones above among them are overridden, the rest take effect): they are easy to miss. */
+static void db_role_settings_note(PGconn *c)
+{
+	static atomic_bool noted;
+	if (atomic_exchange(&noted, true))
+		return;
+	PGresult *r = PQexec(c, "SELECT pg_catalog.string_agg(pg_catalog.array_to_string(s.setconfig, ', '), ', ') "
+				"FROM pg_catalog.pg_db_role_setting s WHERE s.setrole IN (0, (SELECT oid FROM "
+				"pg_catalog.pg_roles WHERE rolname = current_user)) AND s.setdatabase IN (0, (SELECT oid "
+				"FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()))");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+		char q[512];
+		log_event("warn", "db_role_settings", "settings=%s why=\"ALTER ROLE/DATABASE ... SET gives these to "
+			  "the frontend's sessions; default_transaction_isolation, default_transaction_read_only, "
+			  "lock_timeout, idle_in_transaction_session_timeout and synchronous_commit = off are overridden\"",
+			  log_quote(PQgetvalue(r, 0, 0), q, sizeof(q)));
+	}
+	PQclear(r);
+}
+
 static int db_session_setup(PGconn *c, char *err)
 {
 	static atomic_bool warned;
-	char sql[512];
+	char sql[1024];
 	PGresult *r;
 	int rc = 0;
 
@@ -365,11 +396,11 @@ static int db_session_setup(PGconn *c, char *err)
 	 * finish_xact_command), so a COMMIT waiting for a synchronous standby is not cut short by it */
 	if (db_service_timeout) /* an integer in milliseconds: nothing to quote */
 		snprintf(sql, sizeof sql, "SELECT sc.was, pg_catalog.set_config('search_path', 'public', false), "
-			 "pg_catalog.set_config('statement_timeout', '%u', false) FROM " DB_SYNC_COMMIT_SQL " sc",
-			 db_service_timeout * 1000);
+			 "pg_catalog.set_config('statement_timeout', '%u', false), " DB_PINNED_SQL " FROM "
+			 DB_SYNC_COMMIT_SQL " sc", db_service_timeout * 1000);
 	else
-		snprintf(sql, sizeof sql, "SELECT sc.was, pg_catalog.set_config('search_path', 'public', false) FROM "
-			 DB_SYNC_COMMIT_SQL " sc");
+		snprintf(sql, sizeof sql, "SELECT sc.was, pg_catalog.set_config('search_path', 'public', false), "
+			 DB_PINNED_SQL " FROM " DB_SYNC_COMMIT_SQL " sc");
 	r = PQexec(c, sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		db_err_copy(err, PQerrorMessage(c));
@@ -379,6 +410,8 @@ static int db_session_setup(PGconn *c, char *err)
 			  "session synchronous_commit = off: an intent must be on disk before its certificate is signed\"");
 	}
 	PQclear(r);
+	if (!rc)
+		db_role_settings_note(c);
 	return rc;
 }
 

@@ -143,6 +143,17 @@ static int cmd_open(const char *conninfo, bool refused)
 	printf("synchronous_commit %s\n", PQgetvalue(r, 0, 0));
 	CHECK(strcmp(PQgetvalue(r, 0, 0), "off") != 0);
 	PQclear(r);
+	/* and the settings pinned against an ALTER ROLE ... SET that would make its writes fail (db.c) */
+	static const char *const pinned[] = { "default_transaction_isolation", "default_transaction_read_only",
+					      "lock_timeout", "idle_in_transaction_session_timeout" };
+	r = NULL;
+	CHECK(db_exec(db, "SELECT pg_catalog.current_setting('default_transaction_isolation'), "
+			  "pg_catalog.current_setting('default_transaction_read_only'), pg_catalog.current_setting('lock_timeout'), "
+			  "pg_catalog.current_setting('idle_in_transaction_session_timeout')", NULL, DB_FMT_TEXT, &r) == 0 &&
+	      PQntuples(r) == 1 && PQnfields(r) == 4);
+	for (int i = 0; i < 4; i++)
+		printf("%s %s\n", pinned[i], PQgetvalue(r, 0, i));
+	PQclear(r);
 	db_close(db);
 	return 0;
 }

@@ -99,6 +99,25 @@ grep -qx "synchronous_commit remote_apply" <<<"$out" && ! grep -q db_synchronous
 	|| fail "a value other than off was not left alone: $out"
 owner_sql "ALTER ROLE hsmca_frontend RESET synchronous_commit"
 pass "the frontend's sessions commit synchronously although the server says synchronous_commit = off (logged); another value is left as it is"
+# settings that would make every write fail, given to the role for good (a password change does not clear
+# them): SERIALIZABLE aborted concurrent audit appends, read-only refused them; pinned, and the role's settings
+# logged
+grep -qx "default_transaction_isolation read committed" <<<"$out" || fail "the session's isolation: $out"
+owner_sql "ALTER ROLE hsmca_frontend SET default_transaction_isolation = serializable"
+owner_sql "ALTER ROLE hsmca_frontend SET default_transaction_read_only = on"
+owner_sql "ALTER ROLE hsmca_frontend SET lock_timeout = '1ms'"
+owner_sql "ALTER ROLE hsmca_frontend SET idle_in_transaction_session_timeout = '1ms'"
+out=$("$DBT" open "$FRONT" 2>&1) || fail "open with the role's settings: $out"
+for want in "default_transaction_isolation read committed" "default_transaction_read_only off" "lock_timeout 0" \
+	"idle_in_transaction_session_timeout 0"; do
+	grep -qx "$want" <<<"$out" || fail "not pinned: $want: $out"
+done
+grep -q 'event=db_role_settings settings="default_transaction_isolation=serializable, default_transaction_read_only=on, lock_timeout=1ms, idle_in_transaction_session_timeout=1ms"' <<<"$out" \
+	|| fail "the role's settings are not logged: $out"
+owner_sql "ALTER ROLE hsmca_frontend RESET ALL"
+out=$("$DBT" open "$FRONT" 2>&1) || fail "open: $out"
+! grep -q db_role_settings <<<"$out" || fail "role settings logged with none set: $out"
+pass "settings an ALTER ROLE gave the frontend's role for good (serializable, read-only, 1 ms lock and idle timeouts) are pinned to PostgreSQL's defaults in its sessions, and logged"
 owner_sql "INSERT INTO schema_version (version, name, sha256) VALUES (999, '999_future.sql', repeat('0', 64))"
 "$DBT" open-refused "$FRONT"
 out=$("$DBT" migrate-refused "$OWNER" "$SCHEMA") || fail "migrate accepted a database with migration 999: $out"
