@@ -382,9 +382,9 @@ static int pol_check_subject(const struct tbs_cert *t, const struct policy_issue
 	struct span name = t->subject, rdns;
 	/* first: policy_dn_equal takes a name it cannot read for another name, and verifiers read names more
 	 * leniently (an empty RDN, a long-form length: OpenSSL then finds the issuer's name, or an empty one) */
-	if (!policy_dn_well_formed(t->subject))
-		return REFUSE("subject: not a well-formed Name (strict DER, every RelativeDistinguishedName with an "
-			      "attribute)");
+	char dn_why[POLICY_DN_WHY_MAX];
+	if (policy_dn_check(t->subject, dn_why))
+		return REFUSE("subject: not a well-formed Name: %s", dn_why);
 	if (policy_dn_equal(t->subject, span_make(iss->subject, iss->subject_len)) && !pol_self_signed(t, iss))
 		return REFUSE("subject: the subject is the issuer's name (a self-issued certificate, which path "
 			      "validation exempts from the issuer's constraints)");

@@ -1,5 +1,6 @@
-/* Directory names written as text in configs, the directoryName rule of pinned name constraints, and name
- * equality as verifiers see it (a certificate named as its issuer is self-issued).
+/* Directory names written as text in configs, the directoryName rule of pinned name constraints, the rules a
+ * Name's values follow (policy_dn_check: string types, their forms and their characters), and name equality as
+ * verifiers see it (a certificate named as its issuer is self-issued).
  * Both the frontend (its CA profiles' dn_prefix) and the signer (its keys' ca_permitted_dn) encode the text
  * with this one function, so a CA certificate the frontend builds carries the same bytes the signer pins. */
 #include <openssl/err.h>
@@ -13,7 +14,16 @@
 #define DN_RDN_ATAVS_MAX 16 /* attributes in one RDN (a well-formed Name has no more: dn_rdn_equal holds them) */
 #define DN_WHY(...) (snprintf(why, POLICY_DN_WHY_MAX, __VA_ARGS__), HSMCA_ERR_PARSE)
 
-enum { DN_T61STRING = 0x14, DN_VISIBLESTRING = 0x1a, DN_UNIVERSALSTRING = 0x1c, DN_BMPSTRING = 0x1e };
+#define DN_CHAR_TEXT_MAX 16 /* "U+10FFFF", "byte 0xe9", "'@'" and a NUL */
+#define DN_PRINTABLE_PUNCT " '()+,-./:=?"
+
+enum {
+	DN_NUMERICSTRING = 0x12,
+	DN_T61STRING = 0x14,
+	DN_VISIBLESTRING = 0x1a,
+	DN_UNIVERSALSTRING = 0x1c,
+	DN_BMPSTRING = 0x1e
+};
 
 static const struct {
 	const char *name;
@@ -129,27 +139,37 @@ static bool dn_set_order(struct span a, struct span b)
 	return true;
 }
 
-/* An attribute value's type a certificate may carry: the string types OpenSSL parses in a Name (its
- * X509_NAME_ENTRY takes no VisibleString, OCTET STRING, INTEGER or context-tagged value: a certificate with one
- * does not parse), without the BIT STRING, SEQUENCE and odd universal types it would also take. */
-static bool dn_value_type_ok(uint8_t tag)
+/* The types an attribute value may be: the string types OpenSSL parses in a Name (its X509_NAME_ENTRY takes no
+ * VisibleString, OCTET STRING, INTEGER or context-tagged value: a certificate with one does not parse), without
+ * the BIT STRING, SEQUENCE and odd universal types it would also take; with each the form dn_string_ok wants. */
+static const struct {
+	uint8_t tag;
+	const char *name, *form;
+} DN_STRING_TYPES[] = {
+	{ DER_UTF8STRING, "UTF8String", " (UTF-8 in its shortest form, no surrogate, nothing past U+10FFFF)" },
+	{ DN_NUMERICSTRING, "NumericString", "" },
+	{ DER_PRINTABLESTRING, "PrintableString", "" },
+	{ DN_T61STRING, "T61String", "" },
+	{ DER_IA5STRING, "IA5String", "" },
+	{ DN_UNIVERSALSTRING, "UniversalString", " (whole 4-byte characters, no surrogate, nothing past U+10FFFF)" },
+	{ DN_BMPSTRING, "BMPString", " (whole 2-byte characters, no surrogate)" },
+};
+
+/* The DN_STRING_TYPES index of tag, or -1 if a Name's value may not be of that type. */
+static int dn_string_type(uint8_t tag)
 {
-	switch (tag) {
-	case DER_UTF8STRING: case 0x12 /* NumericString */: case DER_PRINTABLESTRING: case DN_T61STRING:
-	case DER_IA5STRING: case DN_UNIVERSALSTRING: case DN_BMPSTRING:
-		return true;
-	default:
-		return false;
-	}
+	for (size_t i = 0; i < sizeof(DN_STRING_TYPES) / sizeof(DN_STRING_TYPES[0]); i++)
+		if (DN_STRING_TYPES[i].tag == tag)
+			return (int)i;
+	return -1;
 }
 
-/* A Name: SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue), each ATAV an OID and one
- * value of a string type OpenSSL reads (dn_value_type_ok: a certificate with another would not parse), nothing after;
- * rdns gets the RDNs' bytes. Strict DER all the way down (der_strict_one: no string value in BER's constructed
- * form, which OpenSSL flattens before it compares names, so it could name the issuer to a verifier and another
- * name to policy_dn_equal), and a multi-valued RDN's attributes in DER's order (policy_dn_equal compares them
- * in any order, as OpenSSL does). */
 static int dn_char(struct span *v, uint8_t tag, uint32_t *out);
+
+static bool dn_wide(uint8_t tag)
+{
+	return tag == DER_UTF8STRING || tag == DN_BMPSTRING || tag == DN_UNIVERSALSTRING;
+}
 
 /* A value of one of the string types dn_char reads is well formed for its type (UTF-8 in its shortest form, no
  * surrogate, ...); a value of another type is not looked at. */
@@ -157,7 +177,7 @@ static bool dn_string_ok(uint8_t tag, struct span v)
 {
 	uint32_t c;
 	int r;
-	if (tag != DER_UTF8STRING && tag != DN_BMPSTRING && tag != DN_UNIVERSALSTRING)
+	if (!dn_wide(tag))
 		return true; /* single-byte types: every byte is a character to dn_char */
 	if (tag != DER_UTF8STRING && v.len % (tag == DN_BMPSTRING ? 2 : 4) != 0)
 		return false;
@@ -166,43 +186,154 @@ static bool dn_string_ok(uint8_t tag, struct span v)
 	return r == 0;
 }
 
-static bool dn_well_formed(struct span name, struct span *rdns)
+/* PrintableString's repertoire (X.680 41.4): letters, digits, space and ' ( ) + , - . / : = ? */
+static bool dn_printable(uint32_t c)
 {
-	struct span all, rdn, atav, oid, value, whole, prev = { 0 };
-	uint8_t tag;
-	if (!der_strict_one(name) || !der_get(&name, &all, DER_SEQUENCE) || span_len(&name) != 0)
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       (c != 0 && c < 0x80 && strchr(DN_PRINTABLE_PUNCT, (int)c) != NULL);
+}
+
+/* Why character c may not be in a value of type tag, or NULL if it may: each restricted type's repertoire, and
+ * in none a NUL, which no name needs and which ends the value for a reader of it as a C string
+ * ("a.example\0.evil" is a.example to it). T61String is left as it is: T.61's repertoire is not ASCII's or
+ * Latin-1's, and OpenSSL (dn_char too) reads it as Latin-1. */
+static const char *dn_char_rule(uint8_t tag, uint32_t c)
+{
+	switch (tag) {
+	case DER_PRINTABLESTRING:
+		return dn_printable(c) ? NULL : "only A-Z a-z 0-9 space ' ( ) + , - . / : = ? (X.680 41.4)";
+	case DN_NUMERICSTRING:
+		return (c >= '0' && c <= '9') || c == ' ' ? NULL : "only digits and space (X.680)";
+	case DN_T61STRING:
+		return NULL;
+	case DER_IA5STRING:
+		if (c >= 0x80)
+			return "only ASCII, 0x00-0x7f (X.680)";
+		break;
+	default:
+		break;
+	}
+	return c == 0 ? "no NUL in any string value (a C-string reader stops there)" : NULL;
+}
+
+/* The next character of v, a well-formed value of type tag (dn_string_ok): false at its end. NumericString,
+ * PrintableString, T61String and IA5String byte by byte (dn_char does not read NumericString, which verifiers
+ * compare as bytes). */
+static bool dn_next_char(struct span *v, uint8_t tag, uint32_t *out)
+{
+	uint8_t b;
+	if (dn_wide(tag))
+		return dn_char(v, tag, out) == 1;
+	if (!span_get_u8(v, &b))
 		return false;
+	*out = b;
+	return true;
+}
+
+/* The first character of v (of type tag, well-formed) that dn_char_rule refuses, in *out_bad, and the rule;
+ * NULL if there is none. */
+static const char *dn_chars_rule(uint8_t tag, struct span v, uint32_t *out_bad)
+{
+	const char *rule;
+	while (dn_next_char(&v, tag, out_bad))
+		if ((rule = dn_char_rule(tag, *out_bad)) != NULL)
+			return rule;
+	return NULL;
+}
+
+/* Character c of a value as a reason names it: '@' if printable ASCII, else U+00E9 or, in a single-byte type,
+ * byte 0xe9. */
+static void dn_char_text(uint8_t tag, uint32_t c, char out[DN_CHAR_TEXT_MAX])
+{
+	if (c > 0x20 && c < 0x7f)
+		snprintf(out, DN_CHAR_TEXT_MAX, "'%c'", (char)c);
+	else if (dn_wide(tag))
+		snprintf(out, DN_CHAR_TEXT_MAX, "U+%04X", (unsigned)c);
+	else
+		snprintf(out, DN_CHAR_TEXT_MAX, "byte 0x%02x", (unsigned)c);
+}
+
+/* One AttributeTypeAndValue off the front of rdn, the a-th of RDN r (both from 0): SEQUENCE { OID, one value of
+ * a type in DN_STRING_TYPES, well-formed for it and, with charset, of its type's characters (dn_char_rule) }
+ * and nothing after; whole gets its bytes. 0, or HSMCA_ERR_PARSE with the reason in why. */
+static int dn_atav_check(struct span *rdn, size_t r, size_t a, bool charset, struct span *whole, char *why)
+{
+	struct span atav, oid, value;
+	const uint8_t *at = rdn->data;
+	const char *rule;
+	char bad_text[DN_CHAR_TEXT_MAX];
+	uint32_t bad;
+	uint8_t tag;
+	int type;
+	if (!der_get(rdn, &atav, DER_SEQUENCE) || !der_get_oid(&atav, &oid) ||
+	    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0)
+		return DN_WHY("RDN %zu attribute %zu is not SEQUENCE { OID, one value }", r, a);
+	*whole = span_make(at, (size_t)(rdn->data - at));
+	if ((type = dn_string_type(tag)) < 0)
+		return DN_WHY("RDN %zu attribute %zu: a value of tag 0x%02x, not a UTF8, Numeric, Printable, T61, IA5, "
+			      "Universal or BMPString", r, a, tag);
+	if (!dn_string_ok(tag, value))
+		return DN_WHY("RDN %zu attribute %zu: not a well-formed %s%s", r, a, DN_STRING_TYPES[type].name,
+			      DN_STRING_TYPES[type].form);
+	if (charset && (rule = dn_chars_rule(tag, value, &bad)) != NULL) {
+		dn_char_text(tag, bad, bad_text);
+		return DN_WHY("RDN %zu attribute %zu: %s holds %s: %s", r, a, DN_STRING_TYPES[type].name, bad_text,
+			      rule);
+	}
+	return 0;
+}
+
+/* A Name: SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue), each ATAV as dn_atav_check takes
+ * it (an OID and one value of a string type OpenSSL reads: a certificate with another would not parse), nothing
+ * after; rdns gets the RDNs' bytes. Strict DER all the way down (der_strict_one: no string value in BER's
+ * constructed form, which OpenSSL flattens before it compares names, so it could name the issuer to a verifier
+ * and another name to policy_dn_equal), and a multi-valued RDN's attributes in DER's order (policy_dn_equal
+ * compares them in any order, as OpenSSL does). With charset, each value's characters its type's (dn_char_rule):
+ * what the signer and the frontend take; without, what names are compared under (policy_dn_equal: verifiers
+ * compare a PrintableString holding '&' like any other, and a CA certificate's own name may hold one). 0, or
+ * HSMCA_ERR_PARSE with the first rule broken in why (POLICY_DN_WHY_MAX). */
+static int dn_check(struct span name, struct span *rdns, bool charset, char *why)
+{
+	struct span all, rdn, whole, prev = { 0 };
+	int rc;
+	if (!der_strict_one(name) || !der_get(&name, &all, DER_SEQUENCE) || span_len(&name) != 0)
+		return DN_WHY("not one strict-DER SEQUENCE with nothing after it (BER, a constructed string, trailing "
+			      "bytes)");
 	*rdns = all;
-	while (span_len(&all) > 0) {
+	for (size_t r = 0; span_len(&all) > 0; r++) {
 		if (!der_get(&all, &rdn, DER_SET) || span_len(&rdn) == 0)
-			return false;
-		bool first = true;
-		for (size_t n = 0; span_len(&rdn) > 0; n++) {
-			const uint8_t *at = rdn.data;
-			if (n == DN_RDN_ATAVS_MAX || !der_get(&rdn, &atav, DER_SEQUENCE) || !der_get_oid(&atav, &oid) ||
-			    !der_get_any(&atav, &tag, &value, NULL) || span_len(&atav) != 0 || !dn_value_type_ok(tag) ||
-			    !dn_string_ok(tag, value))
-				return false;
-			whole = span_make(at, (size_t)(rdn.data - at));
-			if (!first && !dn_set_order(prev, whole))
-				return false;
+			return DN_WHY("RDN %zu is not a SET of at least one attribute", r);
+		for (size_t a = 0; span_len(&rdn) > 0; a++) {
+			if (a == DN_RDN_ATAVS_MAX)
+				return DN_WHY("RDN %zu has more than %d attributes", r, DN_RDN_ATAVS_MAX);
+			if ((rc = dn_atav_check(&rdn, r, a, charset, &whole, why)))
+				return rc;
+			if (a > 0 && !dn_set_order(prev, whole))
+				return DN_WHY("RDN %zu: attribute %zu is out of DER's SET OF order", r, a);
 			prev = whole;
-			first = false;
 		}
 	}
-	return true;
+	return 0;
+}
+
+int policy_dn_check(struct span name, char *why)
+{
+	struct span rdns;
+	return dn_check(name, &rdns, true, why);
 }
 
 bool policy_dn_well_formed(struct span name)
 {
-	struct span rdns;
-	return dn_well_formed(name, &rdns);
+	char why[POLICY_DN_WHY_MAX];
+	return policy_dn_check(name, why) == 0;
 }
 
 bool policy_dn_within(struct span name, const uint8_t *pin, size_t pin_len)
 {
-	struct span rdns, pin_rdns, p = span_make(pin, pin_len);
-	if (!dn_well_formed(name, &rdns) || !dn_well_formed(p, &pin_rdns) || span_len(&pin_rdns) == 0)
+	struct span rdns, pin_rdns;
+	char why[POLICY_DN_WHY_MAX];
+	if (dn_check(name, &rdns, true, why) || dn_check(span_make(pin, pin_len), &pin_rdns, true, why) ||
+	    span_len(&pin_rdns) == 0)
 		return false;
 	/* both are sequences of whole RDNs, so a byte prefix is a prefix of RDNs: the name's first RDNs are the
 	 * pin's, encoded alike */
@@ -368,7 +499,9 @@ static bool dn_rdn_equal(struct span rdn_a, struct span rdn_b)
 bool policy_dn_equal(struct span a, struct span b)
 {
 	struct span ra, rb, rdn_a, rdn_b;
-	if (!dn_well_formed(a, &ra) || !dn_well_formed(b, &rb))
+	char why[POLICY_DN_WHY_MAX];
+	/* not the characters' rule: a name compares as verifiers read it, a CA certificate's own too */
+	if (dn_check(a, &ra, false, why) || dn_check(b, &rb, false, why))
 		return false;
 	while (span_len(&ra) > 0 && span_len(&rb) > 0)
 		if (!der_get(&ra, &rdn_a, DER_SET) || !der_get(&rb, &rdn_b, DER_SET) || !dn_rdn_equal(rdn_a, rdn_b))

@@ -108,8 +108,17 @@ struct policy_profile {
  * out[0..cap), *len its length: OpenSSL's encoding (C PrintableString, DC IA5String, others UTF8String), the
  * same in every process. 0, or HSMCA_ERR_PARSE with the reason in why (POLICY_DN_WHY_MAX). */
 int policy_dn_parse(const char *text, uint8_t *out, size_t cap, size_t *len, char *why) HSMCA_WUR;
-/* True if name (a Name's whole DER) is one Name, each RDN a non-empty SET of at most 16 {OID, value} in DER's
- * order, string values well-formed for their type, nothing after. */
+/* 0 if name (a Name's whole DER) is what policy_dn_well_formed takes: one strict-DER Name, each RDN a non-empty
+ * SET of at most 16 {OID, value} in DER's order, each value a UTF8String, NumericString, PrintableString,
+ * T61String, IA5String, UniversalString or BMPString well-formed for its type and of its type's characters
+ * (PrintableString: A-Z a-z 0-9 space ' ( ) + , - . / : = ?, X.680 41.4; NumericString: digits and space;
+ * IA5String: 0x01-0x7f; no NUL in UTF8String, BMPString or UniversalString either; T61String as it is), nothing
+ * after. Otherwise HSMCA_ERR_PARSE and in why (POLICY_DN_WHY_MAX) the first rule it breaks and where,
+ * e.g. "RDN 1 attribute 0: PrintableString holds '@': only A-Z a-z 0-9 space ' ( ) + , - . / : = ? (X.680
+ * 41.4)" (RDNs and attributes counted from 0), short enough to follow "subject: not a well-formed Name: " within
+ * TBS_WHY_MAX. */
+int policy_dn_check(struct span name, char *why) HSMCA_WUR;
+/* policy_dn_check(name) == 0, without the reason. */
 bool policy_dn_well_formed(struct span name);
 /* True if name (a Name's whole DER, as a directoryName subtree holds it) is well-formed and its RDNs begin
  * with all of pin's (a Name's DER with at least one RDN), byte for byte: every name a verifier finds under
@@ -119,7 +128,8 @@ bool policy_dn_within(struct span name, const uint8_t *pin, size_t pin_len);
  * 7.1; OpenSSL's X509_NAME_cmp): RDN by RDN, a multi-valued RDN's attributes in any order, the same types, and values of the string
  * types (UTF8, Printable, T61, IA5, BMP, Universal) equal as characters once leading and trailing white space
  * is dropped, each run of it inside is one space and ASCII letters are lower case; NumericString values byte
- * for byte (no other value type is well-formed: policy_dn_well_formed). */
+ * for byte (no other value type is well-formed: policy_dn_well_formed). The types' character rules
+ * (policy_dn_check) are not applied here: OpenSSL finds a legacy PrintableString "AT&T" equal to "at&t". */
 bool policy_dn_equal(struct span a, struct span b);
 
 /* Fills an issuer from its certificate; parent is the certificate that signed it (NULL for a root). */

@@ -74,6 +74,10 @@ check_refusal leaf ocsp none "operation:" issuer="$T/ca/ocsp.pem"
 check_refusal leaf int san-outside "leaf-names: subjectAltName 1 is outside the key's leaf pin" issuer="$T/ca/int.pem"
 check_refusal leaf int cn-other "leaf-names: the subject's CN is none of" issuer="$T/ca/int.pem"
 pass "leaf pin: a name outside the key's leaf_permitted, and a CN that is none of the certificate's names, are refused"
+# a subject value outside its string type's characters (X.680 41.4: a PrintableString CN holding '@'; before, the
+# leaf pin refused it only for not being one of the names, and a key without a leaf pin signed it)
+check_refusal leaf int printable "subject:" issuer="$T/ca/int.pem"
+pass "a subject value whose characters are not its string type's (a PrintableString with '@') is refused"
 pass "certificate rules: issuer, AKI, algorithm, validity (order, issuer's, length), serial (sign, length, entropy), CA, key usage (pinned; and keyEncipherment on an EC key), EKU, unknown critical extension, legacy CA markers (2.5.29.10, Netscape certificate type), Microsoft Application Policies and AD SID extensions, any extension hsmca does not write (a private one, must-staple, subjectInfoAccess), an RSA key not in DER, operation, notBefore ahead of the signer's clock"
 
 X crl label=int issuer="$T/ca/int.pem" out="$T/int.crl" >/dev/null || fail "good CRL"

@@ -114,10 +114,13 @@ int tbsgen_leaf(X509 *issuer, EVP_PKEY *pub, const char *brk, struct dbuf *out)
 		na = asn1_to_time(X509_get0_notAfter(issuer)) + DAY;
 		nb = na - 30 * DAY;
 	}
-	/* cn-other: a CN that is none of the subjectAltNames (a signer key's leaf pin refuses it) */
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
-				   (const unsigned char *)(is(brk, "cn-other") ? "other.example.com" : "leaf.example.com"), -1,
-				   -1, 0);
+	/* cn-other: a CN that is none of the subjectAltNames (a signer key's leaf pin refuses it); printable: the CN
+	 * a PrintableString holding '@', which is not in its repertoire (X.680 41.4; OpenSSL writes the given type
+	 * and bytes as they are) */
+	const char *cn = is(brk, "printable") ? "leaf@example.com" : is(brk, "cn-other") ? "other.example.com"
+										 : "leaf.example.com";
+	X509_NAME_add_entry_by_txt(n, "CN", is(brk, "printable") ? V_ASN1_PRINTABLESTRING : MBSTRING_UTF8,
+				   (const unsigned char *)cn, -1, -1, 0);
 	X509_NAME *iss_name = X509_NAME_dup(X509_get_subject_name(issuer));
 	if (is(brk, "issuer"))
 		X509_NAME_add_entry_by_txt(iss_name, "OU", MBSTRING_UTF8, (const unsigned char *)"forged", -1, -1, 0);

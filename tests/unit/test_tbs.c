@@ -1029,6 +1029,186 @@ static void test_dn_within(void)
 	       "%s", why);
 }
 
+/* CN=<len bytes of v> of string type tag: policy_dn_check takes it (want NULL) or refuses it with why holding want,
+ * short enough to follow "subject: not a well-formed Name: " in a refusal (TBS_WHY_MAX); policy_dn_well_formed
+ * agrees either way. */
+static void dn_value_case(uint8_t tag, const void *v, size_t len, const char *want)
+{
+	uint8_t name[128];
+	char why[POLICY_DN_WHY_MAX] = "";
+	size_t n = dn_cn(name, tag, v, len);
+	int rc = policy_dn_check(span_make(name, n), why);
+	bool wf = policy_dn_well_formed(span_make(name, n));
+	uint8_t first = len ? *(const uint8_t *)v : 0;
+	if (!want)
+		CHECKF(rc == 0 && wf, "tag 0x%02x, %zu bytes from 0x%02x: refused (%s)", tag, len, first, why);
+	else
+		CHECKF(rc == HSMCA_ERR_PARSE && !wf && strstr(why, want) &&
+			       strlen("subject: not a well-formed Name: ") + strlen(why) < TBS_WHY_MAX,
+		       "tag 0x%02x, %zu bytes from 0x%02x: rc %d why \"%s\", want \"%s\"", tag, len, first, rc, why,
+		       want);
+}
+
+#define DN_NUMERIC 0x12
+#define DN_T61 0x14
+#define DN_UNIVERSAL 0x1c
+#define DN_BMP 0x1e
+/* X.680 41.4's PrintableString repertoire, and its punctuation alone */
+static const char dn_printable_all[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?";
+static const char dn_printable_punct[] = " '()+,-./:=?";
+
+/* One byte c of a single-byte string type, alone and between two digits (of every such type): ok, or refused as
+ * a character outside its type's */
+static void dn_byte_case(uint8_t tag, unsigned c, bool ok, const char *type)
+{
+	uint8_t one = (uint8_t)c, three[3] = { '1', (uint8_t)c, '1' };
+	char want[64];
+	if (c == 0)
+		snprintf(want, sizeof(want), "%s holds byte 0x00", type);
+	else if (c > 0x20 && c < 0x7f)
+		snprintf(want, sizeof(want), "%s holds '%c': ", type, (char)c);
+	else
+		snprintf(want, sizeof(want), "%s holds byte 0x%02x: ", type, c);
+	dn_value_case(tag, &one, 1, ok ? NULL : want);
+	dn_value_case(tag, three, 3, ok ? NULL : want);
+}
+
+/* The characters of the restricted string types (policy_dn_check, policy_dn_well_formed): every byte of
+ * PrintableString, NumericString, IA5String and T61String, and the boundaries of the other types' forms; each
+ * refusal says which type and which character. Before, a value outside its type's repertoire, or with a NUL, was
+ * signed: only the form of UTF8String, BMPString and UniversalString values was checked. */
+static void test_dn_charset(void)
+{
+	dn_value_case(DER_PRINTABLESTRING, dn_printable_all, strlen(dn_printable_all), NULL);
+	for (const char *c = dn_printable_punct; *c; c++)
+		dn_value_case(DER_PRINTABLESTRING, c, 1, NULL);
+	dn_value_case(DN_NUMERIC, "0123456789 ", 11, NULL);
+	for (unsigned c = 0; c < 256; c++) {
+		bool printable = c != 0 && memchr(dn_printable_all, (int)c, strlen(dn_printable_all)) != NULL;
+		dn_byte_case(DER_PRINTABLESTRING, c, printable, "PrintableString");
+		dn_byte_case(DN_NUMERIC, c, (c >= '0' && c <= '9') || c == ' ', "NumericString");
+		if (c == 0)
+			continue; /* a NUL: below */
+		dn_byte_case(DER_IA5STRING, c, c < 0x80, "IA5String");
+		dn_value_case(DN_T61, &(uint8_t){ (uint8_t)c }, 1, NULL); /* T61String is left as it is */
+	}
+	/* the neighbours of the ranges and the usual offenders, spelt out */
+	static const char *const refused = "@&*_!\"#$%;<>[\\]^`{|}~";
+	for (const char *c = refused; *c; c++) {
+		char want[POLICY_DN_WHY_MAX];
+		snprintf(want, sizeof(want),
+			 "RDN 0 attribute 0: PrintableString holds '%c': only A-Z a-z 0-9 space ' ( ) + , - . / : = ? "
+			 "(X.680 41.4)", *c);
+		dn_value_case(DER_PRINTABLESTRING, c, 1, want);
+	}
+	dn_value_case(DER_PRINTABLESTRING, "AT&T", 4, "PrintableString holds '&'");
+	dn_value_case(DER_PRINTABLESTRING, "*.example.com", 13, "PrintableString holds '*'");
+	dn_value_case(DER_PRINTABLESTRING, "caf\xe9", 4, "PrintableString holds byte 0xe9");
+	dn_value_case(DER_PRINTABLESTRING, "a\x7f", 2, "PrintableString holds byte 0x7f");
+	dn_value_case(DN_NUMERIC, "12a", 3, "NumericString holds 'a': only digits and space");
+	dn_value_case(DN_NUMERIC, "1-2", 3, "NumericString holds '-'");
+	dn_value_case(DER_IA5STRING, "\x01 ~\x7f", 4, NULL);
+	dn_value_case(DER_IA5STRING, "caf\xc3\xa9", 5, "IA5String holds byte 0xc3: only ASCII");
+	dn_value_case(DER_IA5STRING, "a\x80", 2, "IA5String holds byte 0x80");
+	/* NUL: in no string type (but T61String, left as it is) */
+	dn_value_case(DER_IA5STRING, "a\0b", 3, "IA5String holds byte 0x00: no NUL");
+	dn_value_case(DER_UTF8STRING, "www.example.com\0.evil", 21, "UTF8String holds U+0000: no NUL");
+	/* U+0001, U+007F, U+0080, U+FFFF, U+10FFFF */
+	dn_value_case(DER_UTF8STRING, "\x01\x7f\xc2\x80\xef\xbf\xbf\xf4\x8f\xbf\xbf", 11, NULL);
+	dn_value_case(DER_UTF8STRING, "\xc0\x80", 2, "not a well-formed UTF8String"); /* NUL in two bytes */
+	dn_value_case(DN_BMP, "\x00\x00", 2, "BMPString holds U+0000: no NUL");
+	dn_value_case(DN_BMP, "\x00\x01\xd7\xff\xe0\x00\xff\xff", 8, NULL);
+	dn_value_case(DN_BMP, "\x00\x41\x00", 3, "not a well-formed BMPString (whole 2-byte characters");
+	dn_value_case(DN_BMP, "\xd8\x00", 2, "not a well-formed BMPString");
+	dn_value_case(DN_BMP, "\xdf\xff", 2, "not a well-formed BMPString");
+	dn_value_case(DN_UNIVERSAL, "\x00\x00\x00\x00", 4, "UniversalString holds U+0000: no NUL");
+	dn_value_case(DN_UNIVERSAL, "\x00\x00\x00\x41\x00\x00\xd7\xff\x00\x00\xe0\x00\x00\x10\xff\xff", 16, NULL);
+	dn_value_case(DN_UNIVERSAL, "\x00\x00\x00\x41\x00\x00", 6, "not a well-formed UniversalString (whole 4-byte");
+	dn_value_case(DN_UNIVERSAL, "\x00\x00\xd8\x00", 4, "not a well-formed UniversalString");
+	dn_value_case(DN_UNIVERSAL, "\x00\x00\xdf\xff", 4, "not a well-formed UniversalString");
+	dn_value_case(DN_UNIVERSAL, "\x00\x11\x00\x00", 4, "not a well-formed UniversalString");
+	/* where: the second RDN; the second attribute of a multi-valued RDN (in DER's order) */
+	static const uint8_t two_rdns[] = { 0x30, 0x1b, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x0a,
+					    0x0c, 0x04, 'A',  'c',  'm',  'e',  0x31, 0x0a, 0x30, 0x08, 0x06,
+					    0x03, 0x55, 0x04, 0x03, 0x13, 0x01, '@' };
+	static const uint8_t mv[] = { 0x30, 0x19, 0x31, 0x17, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x02, 'a',
+				      'b',  0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x13, 0x03, 'X',  '@',  'z' };
+	char why[POLICY_DN_WHY_MAX] = "";
+	CHECKF(policy_dn_check(span_make(two_rdns, sizeof(two_rdns)), why) == HSMCA_ERR_PARSE &&
+		       check_prefix(why, "RDN 1 attribute 0: PrintableString holds '@'"), "%s", why);
+	CHECKF(policy_dn_check(span_make(mv, sizeof(mv)), why) == HSMCA_ERR_PARSE &&
+		       check_prefix(why, "RDN 0 attribute 1: PrintableString holds '@'"), "%s", why);
+	/* what policy_dn_parse writes (C PrintableString, DC IA5String, others UTF8String) always passes */
+	uint8_t der[POLICY_DN_MAX];
+	size_t der_len;
+	CHECKF(policy_dn_parse("/C=US/ST=!#$%&'()*+,-.:;<=>?@[]^_`{|}~/O=AT&T Labs/DC=a-b-9/CN=*.example.com", der,
+			       sizeof(der), &der_len, why) == 0 && policy_dn_check(span_make(der, der_len), why) == 0,
+	       "%s", why);
+	/* names are compared as verifiers read them, their characters aside: a PrintableString "AT&T" (a CA's own
+	 * name may be one) is OpenSSL's UTF8String "at&t", so a subject so named is the issuer's name, though the
+	 * signer would not sign the PrintableString */
+	uint8_t a[64], b[64];
+	size_t al = dn_cn(a, DER_PRINTABLESTRING, "AT&T", 4), bl = dn_cn(b, DER_UTF8STRING, "at&t", 4);
+	const unsigned char *pa = a, *pb = b;
+	X509_NAME *xa = d2i_X509_NAME(NULL, &pa, (long)al), *xb = d2i_X509_NAME(NULL, &pb, (long)bl);
+	CHECK(xa && xb && X509_NAME_cmp(xa, xb) == 0);
+	X509_NAME_free(xa);
+	X509_NAME_free(xb);
+	CHECK(!policy_dn_well_formed(span_make(a, al)) && policy_dn_well_formed(span_make(b, bl)));
+	CHECK(policy_dn_equal(span_make(a, al), span_make(b, bl)) &&
+	      policy_dn_equal(span_make(b, bl), span_make(a, al)));
+	/* a directoryName subtree under the pin with an '@' in a PrintableString: not well-formed, refused */
+	uint8_t pin[POLICY_DN_MAX], sub[POLICY_DN_MAX];
+	size_t pin_len, sub_len;
+	CHECK(policy_dn_parse("/O=Example", pin, sizeof(pin), &pin_len, why) == 0 && pin_len + 12 <= sizeof(sub));
+	memcpy(sub, pin, pin_len);
+	memcpy(sub + pin_len, "\x31\x0a\x30\x08\x06\x03\x55\x04\x03\x13\x01@", 12);
+	sub[1] = (uint8_t)(sub[1] + 12);
+	sub_len = pin_len + 12;
+	CHECK(!policy_dn_within(span_make(sub, sub_len), pin, pin_len));
+	sub[sub_len - 1] = 'a';
+	CHECK(policy_dn_within(span_make(sub, sub_len), pin, pin_len));
+}
+
+/* The signer's re-check (policy_check_cert, which the frontend's lint runs too) refuses a subject whose value's
+ * characters are not its type's ("subject:"), as it was given the bytes. */
+static void test_cert_subject_chars(void)
+{
+	struct leaf_opts o, base;
+	leaf_defaults(&fx, &base);
+	static const struct {
+		const char *name, *cn;
+		int type;
+		bool ok;
+	} cases[] = {
+		{ "a PrintableString CN of its characters", "www.example.test", V_ASN1_PRINTABLESTRING, true },
+		{ "a PrintableString CN with '@'", "www@example.test", V_ASN1_PRINTABLESTRING, false },
+		{ "a PrintableString CN with '*'", "*.example.test", V_ASN1_PRINTABLESTRING, false },
+		{ "a PrintableString CN with '_'", "w_w.example.test", V_ASN1_PRINTABLESTRING, false },
+		{ "a PrintableString CN with byte 0xe9", "caf\xe9.example.test", V_ASN1_PRINTABLESTRING, false },
+		{ "an IA5String CN of ASCII", "www.example.test", V_ASN1_IA5STRING, true },
+		{ "an IA5String CN with a byte above 0x7f", "caf\xc3\xa9.example.test", V_ASN1_IA5STRING, false },
+		{ "a NumericString CN of digits and spaces", "0123 456", V_ASN1_NUMERICSTRING, true },
+		{ "a NumericString CN with letters", "www.example.test", V_ASN1_NUMERICSTRING, false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o = base;
+		o.subject_cn = cases[i].cn;
+		o.subject_type = cases[i].type;
+		cert_case(cases[i].name, &o, &fx.prof, cases[i].ok ? NULL : "subject:", NULL);
+	}
+	/* a NUL in a UTF8String or a BMPString CN */
+	uint8_t raw[64];
+	o = base;
+	o.raw_subject = raw;
+	o.raw_subject_len = dn_cn(raw, DER_UTF8STRING, "www.example.test\0.evil", 22);
+	cert_case("a UTF8String CN with a NUL", &o, &fx.prof, "subject:", NULL);
+	o.raw_subject_len = dn_cn(raw, DN_BMP, "\x00w\x00\x00", 4);
+	cert_case("a BMPString CN with a NUL", &o, &fx.prof, "subject:", NULL);
+	o.raw_subject_len = dn_cn(raw, DN_BMP, "\x00w\x00w", 4);
+	cert_case("a BMPString CN", &o, &fx.prof, NULL, NULL);
+}
+
 static void der_of(const struct leaf_opts *o, struct dbuf *der)
 {
 	dbuf_init(der);
@@ -1752,6 +1932,8 @@ int main(int argc, char **argv)
 	test_cert_ext_der();
 	test_dn_within();
 	test_dn_equal();
+	test_dn_charset();
+	test_cert_subject_chars();
 	test_cert_parser();
 	test_crl();
 	test_ocsp();
