@@ -149,12 +149,15 @@ static void dl_refuse_framing(struct dl_conn *c)
 		return;
 	}
 	bool framing = c->scan.state == HDRSCAN_BAD, chunked = framing && c->scan.length_required;
+	bool method = framing && c->scan.method_refused;
 	const char *why = framing ? c->scan.why : "more request header fields than max_headers";
 	unsigned long count;
 	if (dl_lograte_due(&dl.http_log, &count))
 		log_event("warn", "http_refused", "status=%d tls=%s refused=%lu why=\"%s\"",
-			  chunked ? 411 : framing ? 400 : 431, c->tls ? "yes" : "no", count, why);
-	if (chunked)
+			  chunked ? 411 : method ? 405 : framing ? 400 : 431, c->tls ? "yes" : "no", count, why);
+	if (method)
+		dl_expire(c, 405, "Method Not Allowed", "method", why, false);
+	else if (chunked)
 		dl_expire(c, 411, "Length Required", "length-required", why, false);
 	else if (framing)
 		dl_expire(c, 400, "Bad Request", "bad-request", why, false);
@@ -433,9 +436,10 @@ static void dl_expire(struct dl_conn *c, int status, const char *reason, const c
 	int bl = snprintf(body, sizeof(body), "{\"error\": {\"code\": \"%s\", \"message\": \"%s\"}}\n", code, message);
 	int n = bl < 0 || (size_t)bl >= sizeof(body) ? -1
 		: snprintf(reply, sizeof(reply),
-			   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n%s"
+			   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n%s%s"
 			   "Content-Length: %d\r\n\r\n%s",
-			   status, reason, retry ? "Retry-After: 1\r\n" : "", bl, c->head ? "" : body); /* HEAD: no body */
+			   status, reason, retry ? "Retry-After: 1\r\n" : "", status == 405 ? "Allow: GET, HEAD, POST\r\n" : "",
+			   bl, c->head ? "" : body); /* HEAD: no body */
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	c->expired = true;
 	if (status == 0) {

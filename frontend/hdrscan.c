@@ -15,6 +15,8 @@ static const char hdrscan_msg_cl[] = "Content-Length must be digits only";
 static const char hdrscan_msg_te[] = "the only Transfer-Encoding served is chunked";
 static const char hdrscan_post[] = "POST ";
 #define HDRSCAN_POST_LEN (sizeof(hdrscan_post) - 1)
+static const char hdrscan_connect[] = "CONNECT ";
+#define HDRSCAN_CONNECT_LEN (sizeof(hdrscan_connect) - 1)
 
 void hdrscan_reset(struct hdrscan *s)
 {
@@ -161,9 +163,18 @@ size_t hdrscan_feed(struct hdrscan *s, const uint8_t *p, size_t n)
 			if (c == '\n') {
 				s->not_post = s->not_post || s->method_len < HDRSCAN_POST_LEN;
 				s->state = HDRSCAN_LINE;
-			} else if (s->method_len < HDRSCAN_POST_LEN) {
+				break;
+			}
+			if (s->method_len < HDRSCAN_POST_LEN) {
 				s->not_post = s->not_post || c != (uint8_t)hdrscan_post[s->method_len];
 				s->method_len++;
+			}
+			if (s->connect_len < HDRSCAN_CONNECT_LEN) {
+				s->not_connect = s->not_connect || c != (uint8_t)hdrscan_connect[s->connect_len];
+				if (++s->connect_len == HDRSCAN_CONNECT_LEN && !s->not_connect) {
+					s->method_refused = true;
+					hdrscan_bad(s, "CONNECT is not served (this is no proxy)");
+				}
 			}
 			break;
 		case HDRSCAN_LINE:

@@ -12,7 +12,9 @@
  * (length_required: answered 411): evhttp takes chunk sizes as strtoll does ("0x5", "+5", "5 junk"), needs no
  * CRLF after a chunk's data, merges trailer fields into the headers unchecked and searches an unfinished
  * chunk-size line again on every read, none of which a scan of the header block can police; every client of
- * the API (curl, cfssl, any HTTP library with a buffer) sends Content-Length. Values are otherwise taken without the
+ * the API (curl, cfssl, any HTTP library with a buffer) sends Content-Length. A CONNECT is refused from its
+ * request line (method_refused: answered 405): evhttp answers it itself but keeps the connection open after
+ * (its only method so), and the next request on it was then never scanned. Values are otherwise taken without the
  * spaces and tabs around them, as evhttp takes them. It also counts the header fields as they come
  * (n_fields), so a caller can refuse a block of many small fields before evhttp has allocated them all. A
  * pure, bounded state machine: no allocation, a few bytes of state per connection. */
@@ -43,9 +45,12 @@ struct hdrscan {
 	uint32_t val_len;   /* digits of Content-Length, or letters of chunked matched */
 	uint8_t method_len; /* bytes of the request line matched against "POST " (at most 5) */
 	bool not_post;      /* the method is not POST */
+	uint8_t connect_len; /* bytes of the request line matched against "CONNECT " (at most 8) */
+	bool not_connect;   /* the method is not CONNECT */
 	bool cl_nonzero;    /* the Content-Length has a digit other than 0 */
 	uint32_t n_fields;  /* header fields begun so far (saturating) */
 	bool length_required; /* HDRSCAN_BAD for a (well-formed) chunked body: 411, not 400 */
+	bool method_refused;  /* HDRSCAN_BAD for CONNECT: 405, not 400 */
 	const char *why;    /* HDRSCAN_BAD: a static message, fit for a JSON string as it is */
 };
 

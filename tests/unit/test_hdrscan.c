@@ -101,6 +101,26 @@ int main(void)
 		(void)hdrscan_feed(&t, (const uint8_t *)not_chunked[i], strlen(not_chunked[i]));
 		CHECKF(t.state == HDRSCAN_BAD && !t.length_required, "%s", not_chunked[i]);
 	}
+	/* CONNECT is refused from its request line (405): evhttp kept the connection open after its own answer,
+	 * and the next request on it went unscanned; other methods are left to evhttp (it closes after them) */
+	static const char *const connect[] = { "CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n", "CONNECT ", "CONNECT x" };
+	for (size_t i = 0; i < sizeof(connect) / sizeof(connect[0]); i++) {
+		struct hdrscan t;
+		hdrscan_reset(&t);
+		size_t took = hdrscan_feed(&t, (const uint8_t *)connect[i], strlen(connect[i]));
+		CHECKF(t.state == HDRSCAN_BAD && t.method_refused && !t.length_required && took == strlen("CONNECT ") &&
+		       strstr(t.why, "CONNECT"), "%s", connect[i]);
+	}
+	BAD("CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n");
+	static const char *const not_connect[] = { "connect x:443 HTTP/1.1\r\n\r\n", "CONNECTX x HTTP/1.1\r\n\r\n",
+						   "CONNEC x HTTP/1.1\r\n\r\n", "GET /CONNECT HTTP/1.1\r\n\r\n",
+						   "OPTIONS * HTTP/1.1\r\n\r\n" };
+	for (size_t i = 0; i < sizeof(not_connect) / sizeof(not_connect[0]); i++) {
+		struct hdrscan t;
+		hdrscan_reset(&t);
+		(void)hdrscan_feed(&t, (const uint8_t *)not_connect[i], strlen(not_connect[i]));
+		CHECKF(t.state == HDRSCAN_DONE && !t.method_refused, "%s", not_connect[i]);
+	}
 	/* a refused block says why, and takes nothing more */
 	struct hdrscan s;
 	hdrscan_reset(&s);
