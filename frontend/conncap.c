@@ -83,7 +83,9 @@ int conncap_take(evutil_socket_t fd, uint64_t now_ms, struct conncap_entry **out
 	socklen_t len = sizeof(ss);
 	uint8_t key[CONNCAP_KEY_LEN];
 	*out = NULL;
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0 || !conncap_key((struct sockaddr *)&ss, len, key))
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return HSMCA_ERR_IO; /* reset before it was counted: not served, or it escaped the caps */
+	if (!conncap_key((struct sockaddr *)&ss, len, key))
 		return 0;
 	return conncap_take_key(key, now_ms, out);
 }

@@ -29,8 +29,9 @@ void conncap_init(unsigned max, unsigned rate);
  * IPv4-mapped IPv6 address counts as the IPv4 address. */
 bool conncap_key(const struct sockaddr *sa, socklen_t len, uint8_t key[CONNCAP_KEY_LEN]);
 /* Counts a connection from fd's peer at now_ms (a monotonic clock in milliseconds): 0 and *out set (NULL for
- * an uncapped family or an unreadable peer, or, without a rate, a new address while CONNCAP_MAX_ENTRIES are
- * tracked); HSMCA_ERR_AGAIN if the address has opened connections faster than rate lately (its bucket is
+ * an uncapped family, or, without a rate, a new address while CONNCAP_MAX_ENTRIES are tracked); HSMCA_ERR_IO
+ * if fd has no peer (getpeername fails: the client reset it already; the caller drops it, since a connection
+ * let through uncounted escaped every per-address limit); HSMCA_ERR_AGAIN if the address has opened connections faster than rate lately (its bucket is
  * empty; with a rate, also an address new while CONNCAP_MAX_ENTRIES are tracked);
  * HSMCA_ERR_LIMIT if it has max connections open already; HSMCA_ERR_NOMEM. A refused connection is not
  * counted, but one refused by the cap has taken from its address's bucket all the same. */

@@ -518,7 +518,10 @@ static void dl_count(struct dl_conn *c)
 		dl.total_refused++;
 		dl_expire(c, 503, "Service Unavailable", "too-many-connections",
 			  "the frontend has max_connections connections open; try again shortly", true);
-	} else if ((rc = conncap_take(fd, dl_ms(&now), &c->cap)) == HSMCA_ERR_LIMIT) {
+	} else if ((rc = conncap_take(fd, dl_ms(&now), &c->cap)) == HSMCA_ERR_IO) {
+		dl_expire(c, 0, "", "", "", false); /* reset already: dropped, not let past the caps */
+		return;
+	} else if (rc == HSMCA_ERR_LIMIT) {
 		why = "max_connections_per_address";
 		lr = &dl.refused_log;
 		dl_expire(c, 503, "Service Unavailable", "too-many-connections",

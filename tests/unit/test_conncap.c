@@ -83,6 +83,19 @@ static void check_counts(void)
 	for (int i = 0; i < 3; i++)
 		conncap_release(e[i]);
 	CHECK(conncap_open() == 0);
+	/* a connection its client reset before it was counted has no peer: HSMCA_ERR_IO, not let through
+	 * uncounted (past max_connections_per_address and the rate) as before */
+	conncap_init(2, 5);
+	int gone = dial("127.0.0.3", ntohs(a.sin_port));
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	CHECK(gone >= 0 && setsockopt(gone, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
+	int gone_acc = accept(l, NULL, NULL);
+	close(gone); /* RST */
+	usleep(20000);
+	struct conncap_entry *g = (void *)1;
+	CHECK(gone_acc >= 0 && conncap_take(gone_acc, 0, &g) == HSMCA_ERR_IO && !g && conncap_open() == 0);
+	close(gone_acc);
+	conncap_init(0, 0);
 	int pair[2];
 	struct conncap_entry *none = (void *)1;
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0 && conncap_take(pair[0], 0, &none) == 0 && !none);
