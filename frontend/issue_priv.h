@@ -1,5 +1,8 @@
-/* What issue.c (the checks, the synchronous path, recovery) and issue_async.c (issuance that does not hold
- * a worker) share. Not for other modules. */
+/* What the files of issuance share: issue.c (the request, its checks, the synchronous path), issue_parse.c
+ * (its bounded parsers), issue_reply.c (its answers), issue_commit.c (intent, signature, result), issue_recover.c
+ * (stored intents checked, the recovery pass) and issue_async.c (issuance that does not hold a worker). Not for
+ * other modules. State: the sign-ahead the committer hands a worker (issue_ahead) is per thread, owned by
+ * issue_commit.c; the recovery's stop flag by issue_recover.c; nothing else outlives a call. */
 #ifndef HSMCA_ISSUE_PRIV_H
 #define HSMCA_ISSUE_PRIV_H
 
@@ -67,6 +70,20 @@ int issue_check(const struct app *a, const char *actor, const struct profile *p,
 int issue_prepare(struct worker *w, const char *actor, const char *peer, const struct profile *p, const char *csr_text,
 		  size_t csr_len, const struct issue_extra *x, struct issue_outcome *o, struct csr *csr, struct dbuf *tbs,
 		  time_t validity[2]);
+
+/* Replaces csr's names with a CFSSL-style "hosts" list (issue_parse.c), typed as cfssl types them: 0, or
+ * HSMCA_ERR_PARSE with why (ISSUE_WHY_MAX). */
+int issue_hosts(struct csr *csr, const struct issue_hostlist *hosts, char *why) HSMCA_WUR;
+
+/* issue_commit_intent (issue_commit.c: the row built, committed held if held_id is not NULL, the approval's id
+ * going there), drawing another serial (and building the TBS again) while the serial is another row's
+ * (HSMCA_ERR_SERIAL), at most ISSUE_SERIAL_DRAWS serials. An unheld intent's serial is recorded in inflight.c
+ * (*inflight: the caller forgets o->serial once the request is answered). */
+int issue_commit_intent_drawn(struct worker *w, const struct profile *p, const char *actor, struct issue_outcome *o,
+			      struct csr *csr, struct dbuf *tbs, time_t validity[2], const struct issue_extra *x,
+			      int64_t *held_id, bool *inflight) HSMCA_WUR;
+/* Forgets this thread's sign-ahead (issue_commit.c), so that issue_sign asks the signer itself. */
+void issue_ahead_clear(void);
 
 /* Replaces csr's names with a stored SAN list "DNS:a,IP:b,email:c" (a renewal keeps its names; the text comes
  * from the database, so it is parsed as untrusted): 0, or HSMCA_ERR_STATE with why (ISSUE_WHY_MAX). Exposed for
