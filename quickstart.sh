@@ -139,6 +139,8 @@ chmod 700 "$H/custodians"
 chown "$SIGNER_USER" "$H/run"
 chown "$HSM_USER" "$H/p11"
 chown "root:$FRONTEND_USER" "$H/tls" && chmod 750 "$H/tls"
+# the audit checkpoints' anchor (checkpoint_anchor_file): the frontend's user writes it
+install -d -o "$FRONTEND_USER" -m 700 "$H/state"
 cat > "$H/softhsm2.conf" <<EOC
 directories.tokendir = $H/tokens
 objectstore.backend = file
@@ -406,6 +408,7 @@ chain = $H/ca/chain.pem
 user = $FRONTEND_USER
 checkpoint_key = hsmca-checkpoint
 checkpoint_cert = $H/ca/checkpoint.pem
+checkpoint_anchor_file = $H/state/checkpoint.anchor
 EOC
 	fe_tls_ok && cat >> "$H/config/frontend.conf" <<EOC
 tls_listen = 127.0.0.1:$HTTPS_PORT
@@ -494,7 +497,8 @@ hsmca is running (HSMCA_HOME=$H)
                         certificate $FE_CERT (issued by this CA), client certificates under it accepted
   demo accounts       $H/demo-credentials.json (a requester, two administrators, an auditor)
   audit log           the HSM signs its head every 60 s; check: $FRONTEND audit-verify -c $H/config/frontend.conf \\
-                        --checkpoint-cert hsmca-checkpoint=$H/ca/checkpoint.pem (a key of its own, issued by the root)$OLD_CKPT
+                        --checkpoint-cert hsmca-checkpoint=$H/ca/checkpoint.pem (a key of its own, issued by the root)$OLD_CKPT \\
+                        --anchor $H/state/checkpoint.anchor (the newest checkpoint signed, kept outside the database)
   PostgreSQL          private cluster in $H/pg (socket $H/pg/sock), profiles $H/config/profiles.conf
   try it              openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem \\
                         -subj /CN=x -addext subjectAltName=DNS:www.example.com -out r.csr

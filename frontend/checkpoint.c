@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "checkpoint_sig.h"
+#include "ckanchor.h"
 #include "conf.h"
 #include "log.h"
 #include "span.h"
@@ -30,6 +31,7 @@ struct checkpoint_state {
 	int64_t seen_id;      /* the highest audit_checkpoints.id looked at (checkpoint_adopt) */
 	unsigned long forged; /* stored checkpoints of this key whose signature did not verify */
 	int64_t forged_named;  /* the highest such row id logged: each is named once */
+	bool anchor_failed;    /* the last write of checkpoint_anchor_file failed (logged once until it works) */
 	struct db_checkpoint cand[CHECKPOINT_CANDIDATES];
 };
 
@@ -103,14 +105,14 @@ static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 	id = n ? st->cand[0].audit_id : 0;
 	if (id == 0) {
 		if (st->have_done && st->done > 0)
-			return CKPT_TAMPERED("no checkpoint of this key is stored, this process signed row %" PRId64
-					     ": checkpoints were deleted", st->done);
+			return CKPT_TAMPERED("no checkpoint of this key is stored, row %" PRId64 " was signed (by this "
+					     "process, or as checkpoint_anchor_file records): checkpoints were deleted", st->done);
 		st->have_done = true; /* none yet: the chain starts from row 0 and zeros */
 		return 0;
 	}
 	if (st->have_done && id < st->done)
 		return CKPT_TAMPERED("the newest stored checkpoint of this key covers row %" PRId64
-				     ", this process signed row %" PRId64
+				     ", row %" PRId64 " was signed (by this process, or as checkpoint_anchor_file records)"
 				     ": checkpoints were deleted", id, st->done);
 	if ((rc = db_checkpoint_newer(st->db, st->app->conf.checkpoint_key, st->seen_id, st->cand, CHECKPOINT_CANDIDATES,
 				      &n, &max_id)))
@@ -176,6 +178,28 @@ static int checkpoint_adopt(struct checkpoint_state *st, char *why)
 	return 0;
 }
 
+/* Writes the head just signed to checkpoint_anchor_file, if set. A failure is logged (once until a write works
+ * again) and does not stop the checkpoints: the journal's audit_checkpoint lines are the other outside copy. */
+static void checkpoint_anchor_save(struct checkpoint_state *st)
+{
+	const struct fconfig *c = &st->app->conf;
+	struct ckanchor a = { .audit_id = st->done };
+	char why[CONF_ERR_MAX];
+	if (!c->checkpoint_anchor_file[0])
+		return;
+	memcpy(a.hash, st->done_hash, sizeof a.hash);
+	snprintf(a.label, sizeof a.label, "%s", c->checkpoint_key);
+	if (ckanchor_write(c->checkpoint_anchor_file, &a, why)) {
+		if (!st->anchor_failed)
+			log_event("error", "audit_anchor_write_failed", "why=\"%s\" effect=\"the anchor holds an older "
+				  "checkpoint; retried at the next one\"", why);
+		st->anchor_failed = true;
+	} else if (st->anchor_failed) {
+		log_event("info", "audit_anchor_written", "audit_id=%" PRId64, a.audit_id);
+		st->anchor_failed = false;
+	}
+}
+
 /* One look at the head: 0 if it is covered (already, or by the checkpoint just stored); CKPT_TAMPERED_RC if
  * the log no longer extends what was signed (nothing is signed then); else a negative HSMCA_ERR_*. */
 static int checkpoint_once(struct checkpoint_state *st, char *why)
@@ -230,6 +254,7 @@ static int checkpoint_once(struct checkpoint_state *st, char *why)
 	atomic_store(&st->app->checkpoint_unix, (long long)time(NULL));
 	span_hex(head, DB_AUDIT_HASH_LEN, head_hex);
 	log_event("info", "audit_checkpoint", "audit_id=%" PRId64 " head=%s key=%s", id, head_hex, c->checkpoint_key);
+	checkpoint_anchor_save(st);
 out:
 	dbuf_free(&sig);
 	return rc;
@@ -293,6 +318,30 @@ int checkpoint_start(struct app *a, char *err)
 		  a->conf.checkpoint_seconds);
 	st.app = a;
 	st.sgn.fd = -1;
+	if (a->conf.checkpoint_anchor_file[0]) {
+		/* the newest checkpoint signed here before: the stored ones must reach it (checkpoint_adopt) */
+		struct ckanchor an;
+		char why[CONF_ERR_MAX], hex[2 * DB_AUDIT_HASH_LEN + 1];
+		int rc = ckanchor_read(a->conf.checkpoint_anchor_file, &an, why);
+		if (rc == HSMCA_ERR_NOTFOUND) {
+			log_event("info", "audit_anchor_none", "file=%s why=\"no checkpoint signed yet with this file: "
+				  "written at the first\"", a->conf.checkpoint_anchor_file);
+		} else if (rc) {
+			snprintf(err, CONF_ERR_MAX, "checkpoint_anchor_file %s", why);
+			return HSMCA_ERR_CONFIG;
+		} else if (strcmp(an.label, a->conf.checkpoint_key) != 0) {
+			log_event("warn", "audit_anchor_other_key", "file=%s key=%s why=\"the anchor is of another "
+				  "checkpoint_key: not used; replaced at this key's first checkpoint\"",
+				  a->conf.checkpoint_anchor_file, an.label);
+		} else {
+			st.have_done = true;
+			st.done = an.audit_id;
+			memcpy(st.done_hash, an.hash, sizeof st.done_hash);
+			span_hex(an.hash, DB_AUDIT_HASH_LEN, hex);
+			log_event("info", "audit_anchor", "audit_id=%" PRId64 " head=%s why=\"the stored checkpoints and "
+				  "the chain must reach this row with this hash\"", an.audit_id, hex);
+		}
+	}
 	if (pthread_create(&t, NULL, checkpoint_main, &st) != 0) {
 		snprintf(err, CONF_ERR_MAX, "cannot start the checkpoint thread");
 		return HSMCA_ERR_NOMEM;

@@ -20,7 +20,7 @@ enum { FCONF_KEY_LISTEN = 0, FCONF_KEY_TLS_CERT = 10, FCONF_KEY_TLS_KEY, FCONF_K
        FCONF_KEY_INTENT_ACCEPT, FCONF_KEY_MAX_CONNS_PER_ADDRESS,
        FCONF_KEY_CONN_RATE_PER_ADDRESS, FCONF_KEY_FORMER_ISSUERS, FCONF_KEY_MAX_CONNECTIONS,
        FCONF_KEY_CONN_REQUESTS, FCONF_KEY_CONN_SECONDS, FCONF_KEY_SIGNER_CHECK, FCONF_KEY_SIGN_WAIT,
-       FCONF_NKEYS };
+       FCONF_KEY_CHECKPOINT_ANCHOR, FCONF_NKEYS };
 
 struct fconf_ctx {
 	struct fconfig *c;
@@ -77,7 +77,7 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 					    "intent_key_accept_file", "max_connections_per_address",
 					    "max_connection_rate_per_address", "former_issuers", "max_connections",
 					    "max_requests_per_connection", "max_connection_seconds",
-					    "signer_profile_check", "sign_wait_seconds" };
+					    "signer_profile_check", "sign_wait_seconds", "checkpoint_anchor_file" };
 	_Static_assert(sizeof(keys) / sizeof(keys[0]) == FCONF_NKEYS, "key table and FCONF_KEY_* disagree");
 	_Static_assert(FCONF_NKEYS <= 32, "ctx->seen holds a bit per key");
 	struct fconf_ctx *ctx = vctx;
@@ -134,6 +134,12 @@ static int fconf_cb(void *vctx, const char *section, const char *key, const char
 		ok = conf_value_uint(v, FCONF_SIGN_WAIT_MAX, &n) && n >= 1;
 		c->sign_wait_seconds = (unsigned)n;
 		break;
+	case FCONF_KEY_CHECKPOINT_ANCHOR:
+		ok = conf_value_str(v, c->checkpoint_anchor_file, sizeof(c->checkpoint_anchor_file)) &&
+		     c->checkpoint_anchor_file[0] == '/';
+		if (!ok)
+			return CERR("line %u: bad value for %s (an absolute path)", line, key);
+		break;
 	case FCONF_KEY_SIGNER_CHECK:
 		ok = !strcmp(v, "refuse") || !strcmp(v, "warn");
 		c->signer_check_warn = !strcmp(v, "warn");
@@ -172,6 +178,9 @@ static int fconf_check_tls(const struct fconf_ctx *ctx, const char *path, char *
 	if (line[FCONF_KEY_CHECKPOINT_CERT] && !c->checkpoint_key[0])
 		return CERR("line %u: checkpoint_cert without checkpoint_key (no key would sign the checkpoints)",
 			    line[FCONF_KEY_CHECKPOINT_CERT]);
+	if (line[FCONF_KEY_CHECKPOINT_ANCHOR] && !c->checkpoint_key[0])
+		return CERR("line %u: checkpoint_anchor_file without checkpoint_key (no key would sign the checkpoints)",
+			    line[FCONF_KEY_CHECKPOINT_ANCHOR]);
 	return 0;
 }
 

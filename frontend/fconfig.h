@@ -57,6 +57,9 @@ struct fconfig {
 	char checkpoint_key[FCONF_LABEL_MAX];
 	char checkpoint_cert[FCONF_PATH_MAX];
 	unsigned checkpoint_seconds;
+	/* optional: the newest checkpoint this frontend signed, kept outside the database (ckanchor.h); at start
+	 * an older newest stored checkpoint is tampering, not the head to go on from. "" (the default): none */
+	char checkpoint_anchor_file[FCONF_PATH_MAX];
 	/* required: the file of the key that MACs every stored intent (intent.h), read before the drop */
 	char intent_key_file[FCONF_PATH_MAX];
 	/* optional: a second key whose MACs are also accepted (never written), for replacing the key */

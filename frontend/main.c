@@ -14,6 +14,7 @@
 #include "app.h"
 #include "auth.h"
 #include "checkpoint.h"
+#include "ckanchor.h"
 #include "commit.h"
 #include "conf.h"
 #include "frame.h"
@@ -46,6 +47,7 @@ struct fe_args {
 	const char *config, *conninfo, *schema, *name, *role, *password_file, *account, *profile, *expect;
 	const char *intent_key_file; /* --intent-key-file, else the config's intent_key_file */
 	const char *profiles;        /* create-apikey --profiles, else the config's profiles */
+	const char *anchor;          /* audit-verify --anchor: a checkpoint_anchor_file as --expect */
 	bool replace;                /* create-account --replace */
 	const char *checkpoint_cert[DB_AUDIT_KEYS_MAX]; /* --checkpoint-cert, repeatable */
 	unsigned n_checkpoint_cert;
@@ -64,7 +66,8 @@ static int fe_usage(void)
 		"        --conninfo CONNINFO --intent-key-file PATH, and to create-apikey --profiles FILE, the\n"
 		"        profiles file PROFILE must be in with NAME among its accounts)\n"
 		"       hsmca-frontend audit-verify (-c CONFIG | --conninfo CONNINFO) [--checkpoint-cert [LABEL=]PEM]...\n"
-		"                                   [--expect ROW:HEX (a logged audit_checkpoint's audit_id and head)]\n"
+		"                                   [--expect ROW:HEX (a logged audit_checkpoint's audit_id and head)\n"
+		"                                    | --anchor FILE (a checkpoint_anchor_file: its ROW:HEX)]\n"
 		"       (--checkpoint-cert up to %d times, e.g. the checkpoint_key's certificate now and the one it\n"
 		"        replaced: each checkpoint must verify under one of them; LABEL= ties a certificate to the\n"
 		"        checkpoints of that key label only; exit status 0 intact, 1 broken or not proven, 2 the log\n"
@@ -82,7 +85,7 @@ static int fe_parse(int argc, char **argv, struct fe_args *a)
 		{ "account", required_argument, NULL, 'a' },  { "profile", required_argument, NULL, 'P' },
 		{ "checkpoint-cert", required_argument, NULL, 'k' }, { "expect", required_argument, NULL, 'e' },
 		{ "intent-key-file", required_argument, NULL, 'K' }, { "replace", no_argument, NULL, 'R' },
-		{ "profiles", required_argument, NULL, 'F' },
+		{ "profiles", required_argument, NULL, 'F' }, { "anchor", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int o;
@@ -101,7 +104,7 @@ static int fe_parse(int argc, char **argv, struct fe_args *a)
 				  : o == 'n' ? &a->name : o == 'r' ? &a->role : o == 'p' ? &a->password_file
 				  : o == 'a' ? &a->account : o == 'P' ? &a->profile
 				  : o == 'e' ? &a->expect : o == 'K' ? &a->intent_key_file
-				  : o == 'F' ? &a->profiles : NULL;
+				  : o == 'F' ? &a->profiles : o == 'A' ? &a->anchor : NULL;
 		if (!slot)
 			return HSMCA_ERR_CONFIG;
 		*slot = optarg;
@@ -367,6 +370,18 @@ static int fe_audit_verify(const struct fe_args *a)
 	if (a->expect && !fe_parse_expect(a->expect, &o)) {
 		fprintf(stderr, "hsmca-frontend: audit-verify: --expect wants ROW:HEX (64 hex digits)\n");
 		return 2;
+	}
+	if (a->anchor) {
+		struct ckanchor an;
+		char aerr[CONF_ERR_MAX];
+		int arc = a->expect ? HSMCA_ERR_CONFIG : ckanchor_read(a->anchor, &an, aerr);
+		if (arc) {
+			fprintf(stderr, "hsmca-frontend: audit-verify: --anchor: %s\n",
+				a->expect ? "not with --expect" : arc == HSMCA_ERR_NOTFOUND ? "no such file" : aerr);
+			return 2;
+		}
+		o.expect_id = an.audit_id;
+		memcpy(o.expect_hash, an.hash, DB_AUDIT_HASH_LEN);
 	}
 	char labels[DB_AUDIT_KEYS_MAX][FCONF_LABEL_MAX];
 	for (; o.n_checkpoint_keys < a->n_checkpoint_cert; o.n_checkpoint_keys++) {

@@ -605,6 +605,21 @@ def pemcerts_seeds():
     }
 
 
+def ckanchor_seeds():
+    h = "0123456789abcdef" * 4
+    return {
+        "ok": f"1660:{h} checkpoint\n".encode(),
+        "max-row": f"9223372036854775807:{h} ck\n".encode(),
+        "over-row": f"9223372036854775808:{h} ck\n".encode(),
+        "zero-lead": f"01:{h} ck\n".encode(),
+        "upper-hex": f"7:{h.upper()} ck\n".encode(),
+        "no-newline": f"7:{h} ck".encode(),
+        "crlf": f"7:{h} ck\r\n".encode(),
+        "two-lines": f"7:{h} ck\n8:{h} ck\n".encode(),
+        "short-hash": f"7:{h[:62]} ck\n".encode(),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(CORPUS, target)
     shutil.rmtree(d, ignore_errors=True)
@@ -629,6 +644,7 @@ def main():
     write("hdrscan", hdrscan_seeds())
     write("pinwire", pinwire_seeds())
     write("pemcerts", pemcerts_seeds())
+    write("ckanchor", ckanchor_seeds())
     return 0
 
 

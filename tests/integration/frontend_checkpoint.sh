@@ -275,6 +275,67 @@ HEX=$(OWNER "select encode(last_hash, 'hex') from audit_chain_head")
 openssl_verifies "$T/ca/ckpt.pem" ckpt
 openssl verify -x509_strict -CAfile "$T/ca/root.pem" "$T/ca/ckpt.pem" > /dev/null || fail "the checkpoint certificate does not chain to the root"
 pass "a dedicated checkpoint key after the CA key's checkpoints: the signer advises against sharing a CA key, another key's certificate is refused before anything is stored, the new key signs from where the old one stopped without a tampering alarm, audit-verify takes both certificates (the new one alone names the old checkpoints), openssl agrees"
+# ---- checkpoint_anchor_file: the newest checkpoint signed, kept outside the database. An owner who deletes the
+# newest checkpoints with the rows after an older one (triggers off) and puts the head back leaves checkpoints
+# that all hold: a restarted frontend went on from the older one and signed over the cut ----
+fe_kill
+fe_conf $'checkpoint_anchor_file = '"$T/anchor/anchor"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q 'checkpoint_anchor_file without checkpoint_key' <<<"$OUT" || fail "checkpoint_anchor_file alone: $OUT"
+install -d -o "$FE_USER" -m 700 "$T/anchor"
+ANCHOR_CONF=$'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/ckpt.pem"$'\ncheckpoint_anchor_file = '"$T/anchor/anchor"
+lines=$(wc -l < "$T/frontend.log")
+fe_start "$ANCHOR_CONF"
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq "event=audit_anchor_none file=$T/anchor/anchor" || fail "no anchor yet: not logged"
+anchored() { # anchored ROW: the anchor file holds ROW, its hash and the key
+	local want; want="$1:$(OWNER "select encode(row_hash, 'hex') from audit_log where id = $1") ckpt"
+	for _ in $(seq 50); do [ "$(cat "$T/anchor/anchor" 2>/dev/null)" = "$want" ] && return 0; sleep 0.1; done
+	fail "the anchor is not $want: $(cat "$T/anchor/anchor" 2>&1)"
+}
+issue_covered anchor1
+R1=$(OWNER "select last_id from audit_chain_head")
+anchored "$R1"
+issue_covered anchor2
+R2=$(OWNER "select last_id from audit_chain_head")
+anchored "$R2"
+[ "$(stat -c '%a %U' "$T/anchor/anchor")" = "600 $FE_USER" ] || fail "the anchor file: $(stat -c '%a %U' "$T/anchor/anchor")"
+OUT=$(verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem" --anchor "$T/anchor/anchor") \
+	|| fail "audit-verify --anchor on an intact log: $OUT"
+grep -q "row $R2 has the expected hash" <<<"$OUT" || fail "audit-verify --anchor: $OUT"
+fe_kill
+# the owner's cut back to the checkpoint of R1
+OWNER "set session_replication_role = replica; delete from audit_checkpoints where audit_id > $R1;
+	delete from audit_log where id > $R1;
+	update audit_chain_head set last_id = $R1, last_hash = (select row_hash from audit_log where id = $R1) where singleton" > /dev/null
+OUT=$(verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem") \
+	|| fail "the cut log under the certificates: $OUT" # what the stored checkpoints alone cannot see
+expect_rc 1 verify --checkpoint-cert "$T/ca/ckpt.pem" --checkpoint-cert "$T/ca/int.pem" --anchor "$T/anchor/anchor"
+grep -q "BROKEN at row $R2: .*the expected row is gone" <<<"$OUT" || fail "audit-verify --anchor on the cut log: $OUT"
+expect_rc 2 verify --anchor "$T/anchor/anchor" --expect "$R1:$(printf '0%.0s' $(seq 64))"
+expect_rc 2 verify --anchor "$T/anchor/nosuch"
+# a frontend starting from its anchor names the cut and signs nothing over it
+lines=$(wc -l < "$T/frontend.log")
+fe_start "$ANCHOR_CONF"
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq "event=audit_anchor audit_id=$R2 " || fail "the anchor read at start is not logged"
+for _ in $(seq 100); do [ "$(metric hsmca_audit_log_tampered)" = 1 ] && break; sleep 0.1; done
+[ "$(metric hsmca_audit_log_tampered)" = 1 ] || fail "the cut under the anchor: not tampering: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'checkpoint|tamper|anchor')"
+tail -n +$((lines + 1)) "$T/frontend.log" | grepq "level=error event=audit_log_tampered why=\"the newest stored checkpoint of this key covers row $R1, row $R2 was signed (by this process, or as checkpoint_anchor_file records): checkpoints were deleted\"" \
+	|| fail "audit_log_tampered does not name the cut: $(tail -n +$((lines + 1)) "$T/frontend.log" | grep -E 'tamper')"
+csr anchor3 ec:P-256 "DNS:anchor3.example.com"
+issue_req "$T/anchor3.csr" server "${AUTH[@]}"
+[ "$STATUS" = 201 ] || fail "issue anchor3: $STATUS $BODY"
+sleep 2.5
+[ "$(OWNER "select count(*) from audit_checkpoints where audit_id > $R1")" = 0 ] || fail "a checkpoint was signed over the cut"
+fe_kill
+# an anchor that cannot be read stops the start; one of another key is logged and not used
+printf 'garbage\n' > "$T/anchor/bad"
+fe_conf "${ANCHOR_CONF/anchor\/anchor/anchor/bad}"
+grep -q "^checkpoint_anchor_file = $T/anchor/bad$" "$T/frontend.conf" || fail "the config with the bad anchor"
+expect_rc 1 timeout 20 "$FRONTEND" run -c "$T/frontend.conf"
+grep -q "checkpoint_anchor_file $T/anchor/bad: not ROW:HEX LABEL" <<<"$OUT" || fail "a malformed anchor: $OUT"
+pass "checkpoint_anchor_file holds the newest checkpoint signed (mode 600); after an owner cut the log back to an older checkpoint (which still verifies), audit-verify --anchor names the cut row and a frontend starting from the anchor logs audit_log_tampered and signs nothing over it; a malformed anchor stops the start"
+# without the anchor (as before) a restarted frontend goes on from the older checkpoint: the later sections
+fe_start $'checkpoint_key = ckpt\ncheckpoint_seconds = 1\ncheckpoint_cert = '"$T/ca/ckpt.pem"
 # the frontend's role appends an audit row and stores a checkpoint of the key for that new head, with a
 # signature no HSM made (010 lets it: the row and its hash exist). A frontend starting then took the newest
 # stored checkpoint for tampering and signed no checkpoint again, ever; now it names it as forged once,

@@ -7,8 +7,15 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "check.h"
 #include "checkpoint_sig.h"
+#include "ckanchor.h"
+#include "conf.h"
 
 static EVP_PKEY *key_new(const char *alg, const char *curve, unsigned bits)
 {
@@ -86,8 +93,62 @@ static void test_key(const char *name, EVP_PKEY *k, EVP_PKEY *other, const EVP_M
 	EVP_PKEY_free(other);
 }
 
+/* The anchor file (ckanchor.c): one canonical line, parsed strictly; written durably and read back. */
+static void test_anchor(void)
+{
+	static const char h[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	struct ckanchor a;
+	char why[CONF_ERR_MAX], line[256];
+	snprintf(line, sizeof line, "1660:%s checkpoint\n", h);
+	CHECK(ckanchor_parse((const uint8_t *)line, strlen(line), &a, why) == 0 && a.audit_id == 1660 &&
+	      a.hash[0] == 0x00 && a.hash[31] == 0xff && !strcmp(a.label, "checkpoint"));
+	snprintf(line, sizeof line, "9223372036854775807:%s k\n", h);
+	CHECK(ckanchor_parse((const uint8_t *)line, strlen(line), &a, why) == 0 && a.audit_id == INT64_MAX);
+	static const char *const bad[] = { "0:%s k\n", "01:%s k\n", "-1:%s k\n", "9223372036854775808:%s k\n",
+					   "1:%s k", "1:%s k\r\n", "1:%s  k\n", "1:%s\n", "1:%s k\n\n", " 1:%s k\n",
+					   "1:%s k x\n", "1;%s k\n", "1:%s\tk\n", "12345678901234567890:%s k\n" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(line, sizeof line, bad[i], h);
+		CHECKF(ckanchor_parse((const uint8_t *)line, strlen(line), &a, why) == HSMCA_ERR_PARSE && a.audit_id == 0,
+		       "refused: %s", bad[i]);
+	}
+	snprintf(line, sizeof line, "1:%.62s k\n", h);
+	CHECK(ckanchor_parse((const uint8_t *)line, strlen(line), &a, why) == HSMCA_ERR_PARSE);
+	snprintf(line, sizeof line, "1:%sAB k\n", h); /* 66 digits */
+	CHECK(ckanchor_parse((const uint8_t *)line, strlen(line), &a, why) == HSMCA_ERR_PARSE);
+	snprintf(line, sizeof line, "1:00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff k\n");
+	CHECK(ckanchor_parse((const uint8_t *)line, strlen(line), &a, why) == HSMCA_ERR_PARSE);
+	CHECK(ckanchor_parse((const uint8_t *)"1:0\0", 4, &a, why) == HSMCA_ERR_PARSE);
+
+	/* written, replaced, read back; a missing file is NOTFOUND, a bad one PARSE */
+	char dir[] = "/tmp/unit-anchor-XXXXXX", path[64];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/anchor", dir);
+	CHECK(ckanchor_read(path, &a, why) == HSMCA_ERR_NOTFOUND);
+	struct ckanchor w = { .audit_id = 42 }, r;
+	memset(w.hash, 0xab, sizeof w.hash);
+	snprintf(w.label, sizeof w.label, "ck");
+	CHECK(ckanchor_write(path, &w, why) == 0 && ckanchor_read(path, &r, why) == 0 && r.audit_id == 42 &&
+	      !memcmp(r.hash, w.hash, sizeof w.hash) && !strcmp(r.label, "ck"));
+	w.audit_id = 43;
+	struct stat st;
+	CHECK(ckanchor_write(path, &w, why) == 0 && ckanchor_read(path, &r, why) == 0 && r.audit_id == 43 &&
+	      stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	char tmp[80];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	CHECK(access(tmp, F_OK) != 0); /* renamed away */
+	FILE *f = fopen(path, "w");
+	CHECK(f && fputs("43:ab k\n", f) >= 0 && fclose(f) == 0);
+	CHECK(ckanchor_read(path, &r, why) == HSMCA_ERR_PARSE && strstr(why, path) != NULL);
+	snprintf(tmp, sizeof tmp, "%s/nodir/anchor", dir);
+	CHECK(ckanchor_write(tmp, &w, why) == HSMCA_ERR_IO && strstr(why, "open") != NULL);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
+	test_anchor();
 	test_digest();
 	test_key("P-256", key_new("EC", "P-256", 0), key_new("EC", "P-256", 0), EVP_sha256(), EVP_sha384());
 	test_key("P-384", key_new("EC", "P-384", 0), key_new("EC", "P-384", 0), EVP_sha384(), EVP_sha256());
