@@ -54,6 +54,15 @@ static int quorum_check(struct quorum *q, const struct seal_info *in, size_t len
 				 in->index);
 			return HSMCA_ERR_QUORUM;
 		}
+	/* a share's name is sealed under its custodian's passphrase only: one who holds a share can seal it again
+	 * under another's name. Two shares under one name left the unseal without its record of who took part
+	 * (names must be distinct, pinwire.h), so the audit log never got it */
+	for (unsigned i = 0; i < q->count; i++)
+		if (!strcmp(q->custodians[i], in->custodian)) {
+			snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u): %s already presented a share (index %u); "
+				 "each custodian presents one", in->custodian, in->index, in->custodian, q->xs[i]);
+			return HSMCA_ERR_QUORUM;
+		}
 	if (q->count >= SHAMIR_SHARES_MAX_Q || (q->count > 0 && q->count >= q->m)) {
 		snprintf(err, QUORUM_ERR_MAX, "quorum already complete");
 		return HSMCA_ERR_QUORUM;

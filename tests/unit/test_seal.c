@@ -323,6 +323,39 @@ static void test_quorum(const struct split *a)
 	quorum_free(&q);
 }
 
+/* A custodian who holds a share can seal it again under another's name (the name is under their own
+ * passphrase only): two shares under one name are refused, the second naming the first's index. Before, the
+ * quorum completed and the unseal's record of who took part broke the rule that names are distinct, so it was
+ * dropped and never reached the audit log. */
+static void test_quorum_same_name(void)
+{
+	uint8_t shares[3 * PIN_LEN], split_id[SEAL_SPLIT_ID_LEN];
+	struct dbuf f[3];
+	struct quorum q;
+	char err[QUORUM_ERR_MAX], pass[128];
+	static const char *const names[3] = { "alice", "alice", "carol" }; /* bob's share sealed as alice */
+	CHECK(shamir_split(the_pin, PIN_LEN, 2, 3, rng_fill, NULL, shares) == 0);
+	CHECK(rng_fill(NULL, split_id, sizeof(split_id)) == 0);
+	for (unsigned i = 0; i < 3; i++) {
+		struct seal_info info = info_make((uint8_t)(i + 1), 2, 3, SERIAL, names[i]);
+		memcpy(info.split_id, split_id, sizeof(split_id));
+		dbuf_init(&f[i]);
+		CHECK(seal_one(&info, shares + i * PIN_LEN, PIN_LEN, &f[i]) == 0);
+	}
+	explicit_bzero(shares, sizeof(shares));
+	CHECK(quorum_init(&q, SERIAL) == 0);
+	pass_for("alice", pass, sizeof(pass));
+	CHECK(quorum_add(&q, span_make(f[0].data, f[0].len), pass, strlen(pass), err) == 0);
+	CHECK(quorum_add(&q, span_make(f[1].data, f[1].len), pass, strlen(pass), err) == HSMCA_ERR_QUORUM);
+	CHECKF(strstr(err, "alice already presented a share (index 1)") != NULL, "err: %s", err);
+	CHECK(q.count == 1 && !quorum_ready(&q));
+	pass_for("carol", pass, sizeof(pass));
+	CHECK(quorum_add(&q, span_make(f[2].data, f[2].len), pass, strlen(pass), err) == 0 && quorum_ready(&q));
+	quorum_free(&q);
+	for (unsigned i = 0; i < 3; i++)
+		dbuf_free(&f[i]);
+}
+
 static void test_quorum_mismatch(const struct split *a)
 {
 	struct quorum q;
@@ -493,6 +526,7 @@ int main(int argc, char **argv)
 	test_write_limits();
 	test_flips(&file);
 	test_quorum(&a);
+	test_quorum_same_name();
 	test_quorum_mismatch(&a);
 	dbuf_free(&file);
 	split_free(&a);
