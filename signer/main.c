@@ -62,7 +62,7 @@ static int sgn_open_token(struct sgn_state *st, char *err)
 
 /* An in-process module's files: Landlock confines them to module_dirs (and the two sockets to their
  * directories) before the sealed phase's filter, which can only allow openat as a whole. */
-static int sgn_confine_files(const struct sgn_config *c, char *err)
+static int sgn_confine_files(const struct sgn_config *c, bool remote, char *err)
 {
 	char dirs[2][SGN_PATH_MAX], why[CONF_ERR_MAX - 16];
 	const char *mod[SGN_LANDLOCK_DIRS_MAX], *sock[2] = { dirs[0], dirs[1] };
@@ -76,7 +76,10 @@ static int sgn_confine_files(const struct sgn_config *c, char *err)
 		snprintf(err, CONF_ERR_MAX, "landlock: %s", why);
 		return rc;
 	}
-	if (abi == 0)
+	if (abi == 0 && remote)
+		log_event("warning", "landlock_unavailable", "why=\"this kernel has no Landlock: the unsealed signer may "
+			  "remove or create files its user may write (the seccomp filters refuse opening them)\"");
+	else if (abi == 0)
 		log_event("warning", "landlock_unavailable", "why=\"this kernel has no Landlock: the in-process module "
 			  "may open any file until the privilege drop, as root if started so\"");
 	else
@@ -146,7 +149,9 @@ static int sgn_run(const char *conf_path)
 		return sgn_fail("privdrop", "cannot drop privileges");
 	if (sgn_open_token(&st, err))
 		return sgn_fail("token", err);
-	if (!early_drop && sgn_confine_files(&conf, err))
+	/* behind p11-kit too (no module_dirs then): the sealed filter refuses open, but unlink, bind and chown took
+	 * any path the signer's user may write; Landlock leaves it the two socket directories */
+	if (sgn_confine_files(&conf, early_drop, err))
 		return sgn_fail("landlock", err);
 	/* every share is read inside the sandbox: the sealed phase's filter, narrowed by the signing one below; it
 	 * is in place before the control socket exists, so whoever sees the socket sees a sandboxed signer */

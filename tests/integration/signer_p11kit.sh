@@ -81,6 +81,10 @@ rm -f "$T/run/control.sock"
 signer_start
 signer_unseal carol dave erin
 pass "socket_group: 0660 in the signer's own group; a group the unprivileged signer is not in stops it with the reason, no socket left"
+# Landlock behind p11-kit too (no module directories: only the two socket directories): the sealed filter
+# refuses open, but unlink, bind and chown took any path the signer's user may write
+grep -q 'event=landlock abi=[1-9][0-9]* module_dirs=0' "$T/signer.log" || fail "no Landlock behind p11-kit: $(grep -E 'landlock|sealed' "$T/signer.log")"
+pass "behind p11-kit the signer confines its files with Landlock as well (module_dirs=0)"
 
 # the HSM side goes away under a running signer (here: the p11-kit server and the process serving the signer's
 # connection die): the signer answers with an HSM error, logs hsm_lost and exits, so that its supervisor
