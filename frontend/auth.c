@@ -59,8 +59,8 @@ static bool auth_login_begin(void *arg)
 	struct auth_login *l = arg;
 	struct ratelimit *rl = l->rl;
 	pthread_mutex_lock(&rl->mu);
-	enum rl_reservation ra = rl_reserve(rl, "addr", l->peer, l->now);
-	enum rl_reservation racct = ra != RL_NO_BUDGET ? rl_reserve(rl, "acct", l->user, l->now) : RL_NO_BUDGET;
+	enum rl_reservation ra = auth_rl_reserve(rl, "addr", l->peer, l->now);
+	enum rl_reservation racct = ra != RL_NO_BUDGET ? auth_rl_reserve(rl, "acct", l->user, l->now) : RL_NO_BUDGET;
 	l->held_addr = ra != RL_NO_BUDGET;
 	l->local_addr = ra == RL_RESERVED;
 	l->held_acct = racct != RL_NO_BUDGET;
@@ -70,7 +70,7 @@ static bool auth_login_begin(void *arg)
 	if (l->held_addr && !l->held_acct && !known) {
 		pthread_mutex_lock(&rl->mu);
 		if (l->local_addr)
-			rl_release(rl, "addr", l->peer);
+			auth_rl_release(rl, "addr", l->peer);
 		l->held_addr = l->local_addr = false;
 		pthread_mutex_unlock(&rl->mu);
 	}
@@ -85,9 +85,9 @@ static bool auth_login_begin(void *arg)
 		if (!l->shared_held) {
 			pthread_mutex_lock(&rl->mu);
 			if (l->local_acct)
-				rl_release(rl, "acct", l->user);
+				auth_rl_release(rl, "acct", l->user);
 			if (l->local_addr)
-				rl_release(rl, "addr", l->peer);
+				auth_rl_release(rl, "addr", l->peer);
 			l->held_acct = l->held_addr = l->local_acct = l->local_addr = false;
 			pthread_mutex_unlock(&rl->mu);
 		}
@@ -103,13 +103,13 @@ static void auth_login_settle(struct auth_login *l, bool ok)
 	struct ratelimit *rl = l->rl;
 	pthread_mutex_lock(&rl->mu);
 	if (l->local_acct)
-		rl_release(rl, "acct", l->user);
+		auth_rl_release(rl, "acct", l->user);
 	if (l->local_addr)
-		rl_release(rl, "addr", l->peer);
+		auth_rl_release(rl, "addr", l->peer);
 	l->held_acct = l->held_addr = l->local_acct = l->local_addr = false;
 	if (!ok) {
-		rl_fail(rl, "acct", l->user, l->now);
-		rl_fail(rl, "addr", l->peer, l->now);
+		auth_rl_fail(rl, "acct", l->user, l->now);
+		auth_rl_fail(rl, "addr", l->peer, l->now);
 	}
 	pthread_mutex_unlock(&rl->mu);
 	/* the shared counts: a reservation is settled (a failure, or given back); a login that joined a
@@ -127,8 +127,8 @@ static bool auth_counts(struct ratelimit *rl, const char *user, const char *peer
 {
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&rl->mu);
-	out->addr_limited = rl_limited(rl, "addr", peer, now);
-	out->acct_limited = !out->addr_limited && rl_limited(rl, "acct", user, now);
+	out->addr_limited = auth_rl_limited(rl, "addr", peer, now);
+	out->acct_limited = !out->addr_limited && auth_rl_limited(rl, "acct", user, now);
 	pthread_mutex_unlock(&rl->mu);
 	return out->addr_limited;
 }
@@ -145,7 +145,7 @@ static bool auth_limited(struct ratelimit *rl, const char *user, const char *pee
 static bool auth_shared_refused(struct ratelimit *rl, const char *user, const char *peer, time_t now)
 {
 	pthread_mutex_lock(&rl->mu);
-	bool refused = rl_shared_marked(rl, "addr", peer, now) || rl_shared_marked(rl, "acct", user, now);
+	bool refused = auth_rl_shared_marked(rl, "addr", peer, now) || auth_rl_shared_marked(rl, "acct", user, now);
 	pthread_mutex_unlock(&rl->mu);
 	return refused;
 }
@@ -177,9 +177,9 @@ static enum auth_result auth_addr_failed(struct worker *w, const char *peer, tim
 	struct ratelimit *rl = w->app->rl;
 	bool limited;
 	pthread_mutex_lock(&rl->mu);
-	limited = rl_limited(rl, "addr", peer, now);
+	limited = auth_rl_limited(rl, "addr", peer, now);
 	if (!limited)
-		rl_fail(rl, "addr", peer, now);
+		auth_rl_fail(rl, "addr", peer, now);
 	pthread_mutex_unlock(&rl->mu);
 	if (limited || (!authshare_failed(w, "addr", NULL, peer, &limited) && limited))
 		return AUTH_LIMITED; /* here, or by the count every frontend keeps */
@@ -198,7 +198,7 @@ bool auth_peer_limited(struct worker *w, const char *peer)
 	struct ratelimit *rl = w->app->rl;
 	struct db_auth_state shared;
 	pthread_mutex_lock(&rl->mu);
-	bool limited = rl_limited(rl, "proof", peer, time(NULL));
+	bool limited = auth_rl_limited(rl, "proof", peer, time(NULL));
 	pthread_mutex_unlock(&rl->mu);
 	/* the other frontends' count too (a database error is logged and this process's count still holds: the
 	 * proof that follows needs the database, and fails on it, anyway) */
@@ -209,7 +209,7 @@ void auth_peer_failed(struct worker *w, const char *peer)
 {
 	struct ratelimit *rl = w->app->rl;
 	pthread_mutex_lock(&rl->mu);
-	rl_fail(rl, "proof", peer, time(NULL));
+	auth_rl_fail(rl, "proof", peer, time(NULL));
 	pthread_mutex_unlock(&rl->mu);
 	(void)authshare_failed(w, "proof", NULL, peer, NULL);
 }
@@ -242,9 +242,9 @@ static enum auth_result auth_basic(struct worker *w, const char *b64, const char
 	    ((sh.acct_limited || sh2.acct_limited) && !sh2.pair_known && !auth_known_here(rl, user, peer, now))) {
 		pthread_mutex_lock(&rl->mu);
 		if (sh2.addr_limited)
-			rl_mark_shared(rl, "addr", peer, now);
+			auth_rl_mark_shared(rl, "addr", peer, now);
 		if (sh2.acct_limited)
-			rl_mark_shared(rl, "acct", user, now);
+			auth_rl_mark_shared(rl, "acct", user, now);
 		pthread_mutex_unlock(&rl->mu);
 		res = AUTH_LIMITED;
 		goto out;
@@ -297,7 +297,7 @@ static enum auth_result auth_bearer(struct worker *w, const char *key, const cha
 	struct ratelimit *rl = w->app->rl;
 	struct db_auth_state sh;
 	pthread_mutex_lock(&rl->mu);
-	bool limited = rl_limited(rl, "addr", peer, now);
+	bool limited = auth_rl_limited(rl, "addr", peer, now);
 	pthread_mutex_unlock(&rl->mu);
 	if (limited)
 		return AUTH_LIMITED;

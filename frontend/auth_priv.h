@@ -37,8 +37,8 @@ struct rl_slot {
 	char key[RL_KEY_MAX];
 	time_t last_failure;
 	unsigned failures;
-	unsigned pending; /* verifications running against this budget (rl_reserve): never evicted while any */
-	time_t shared_refused; /* when the count every frontend keeps (authshare) last refused it (rl_mark_shared) */
+	unsigned pending; /* verifications running against this budget (auth_rl_reserve): never evicted while any */
+	time_t shared_refused; /* when the count every frontend keeps (authshare) last refused it (auth_rl_mark_shared) */
 };
 
 /* A verified password: the tag says which (user, password) was checked, pw_hash against which stored hash.
@@ -87,14 +87,14 @@ struct ratelimit {
 
 /* auth_ratelimit.c: this process's failure table, under rl->mu (auth.h's ratelimit_* take the lock around
  * them; auth.c weighs them with the shared counts, authshare.h). */
-bool rl_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now);
-void rl_fail(struct ratelimit *rl, const char *kind, const char *who, time_t now);
-/* The shared count refused who (rl_mark_shared), and whether it did within the window (rl_shared_marked). */
-void rl_mark_shared(struct ratelimit *rl, const char *kind, const char *who, time_t now);
-bool rl_shared_marked(struct ratelimit *rl, const char *kind, const char *who, time_t now);
-/* One attempt reserved against who's budget (auth.h: enum rl_reservation), given back with rl_release. */
-enum rl_reservation rl_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now);
-void rl_release(struct ratelimit *rl, const char *kind, const char *who);
+bool auth_rl_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now);
+void auth_rl_fail(struct ratelimit *rl, const char *kind, const char *who, time_t now);
+/* The shared count refused who (auth_rl_mark_shared), and whether it did within the window (auth_rl_shared_marked). */
+void auth_rl_mark_shared(struct ratelimit *rl, const char *kind, const char *who, time_t now);
+bool auth_rl_shared_marked(struct ratelimit *rl, const char *kind, const char *who, time_t now);
+/* One attempt reserved against who's budget (auth.h: enum rl_reservation), given back with auth_rl_release. */
+enum rl_reservation auth_rl_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now);
+void auth_rl_release(struct ratelimit *rl, const char *kind, const char *who);
 
 /* auth_password.c: the hash an unknown user's password is verified against (it costs what a real one costs). */
 extern const char auth_dummy[];

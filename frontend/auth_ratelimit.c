@@ -84,7 +84,7 @@ static bool rl_active(const struct rl_slot *s, time_t now)
 	return s->key[0] && s->failures > 0 && now - s->last_failure < AUTH_FAIL_WINDOW;
 }
 
-/* A mark of the shared count's refusal still in its window (rl_mark_shared). */
+/* A mark of the shared count's refusal still in its window (auth_rl_mark_shared). */
 static bool rl_marked(const struct rl_slot *s, time_t now)
 {
 	return s->key[0] && s->shared_refused && now - s->shared_refused < AUTH_FAIL_WINDOW;
@@ -164,7 +164,7 @@ static void rl_key(char key[RL_KEY_MAX], const char *kind, const char *who)
 
 /* Limited once AUTH_FAIL_LIMIT failures came with no pause of AUTH_FAIL_WINDOW seconds between them; a
  * quiet window clears the count (no fixed windows whose boundary would reset an attack half-way). */
-bool rl_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+bool auth_rl_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	char key[RL_KEY_MAX];
 	if (!rl->rl_used) /* no failure ever recorded: no key to build (every request asks, the address's group too) */
@@ -174,7 +174,7 @@ bool rl_limited(struct ratelimit *rl, const char *kind, const char *who, time_t 
 	return s && rl_active(s, now) && s->failures >= AUTH_FAIL_LIMIT;
 }
 
-void rl_fail(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+void auth_rl_fail(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	char key[RL_KEY_MAX];
 	rl_key(key, kind, who);
@@ -193,7 +193,7 @@ void rl_fail(struct ratelimit *rl, const char *kind, const char *who, time_t now
  * A password guessed against the shared limit was answered 429 here without being counted, and the right
  * one, verified here within the cache's minute, went through on the loop. This process's counts are left as
  * they are: refused guesses move no window. Under rl->mu. */
-void rl_mark_shared(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+void auth_rl_mark_shared(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	char key[RL_KEY_MAX];
 	rl_key(key, kind, who);
@@ -204,8 +204,8 @@ void rl_mark_shared(struct ratelimit *rl, const char *kind, const char *who, tim
 	}
 }
 
-/* Whether the shared count refused who within the last AUTH_FAIL_WINDOW seconds (rl_mark_shared). Under rl->mu. */
-bool rl_shared_marked(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+/* Whether the shared count refused who within the last AUTH_FAIL_WINDOW seconds (auth_rl_mark_shared). Under rl->mu. */
+bool auth_rl_shared_marked(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	char key[RL_KEY_MAX];
 	if (!rl->rl_used)
@@ -217,9 +217,9 @@ bool rl_shared_marked(struct ratelimit *rl, const char *kind, const char *who, t
 
 /* A reservation of one attempt against who's budget of AUTH_FAIL_LIMIT: the failures in its window plus the
  * attempts reserved and not yet released must stay below it (RL_RESERVED; RL_NO_BUDGET: none left; RL_NO_SLOT:
- * no entry to count it in, see ratelimit_reserve). A verification reserves before it runs and releases after it (rl_release), recording its
+ * no entry to count it in, see ratelimit_reserve). A verification reserves before it runs and releases after it (auth_rl_release), recording its
  * failure in the same hold of the lock, so however many run at once no more than the limit's number can. */
-enum rl_reservation rl_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now)
+enum rl_reservation auth_rl_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	char key[RL_KEY_MAX];
 	rl_key(key, kind, who);
@@ -233,7 +233,7 @@ enum rl_reservation rl_reserve(struct ratelimit *rl, const char *kind, const cha
 	return RL_RESERVED;
 }
 
-void rl_release(struct ratelimit *rl, const char *kind, const char *who)
+void auth_rl_release(struct ratelimit *rl, const char *kind, const char *who)
 {
 	char key[RL_KEY_MAX];
 	rl_key(key, kind, who);
@@ -247,7 +247,7 @@ void rl_release(struct ratelimit *rl, const char *kind, const char *who)
 bool ratelimit_limited(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	pthread_mutex_lock(&rl->mu);
-	bool limited = rl_limited(rl, kind, who, now);
+	bool limited = auth_rl_limited(rl, kind, who, now);
 	pthread_mutex_unlock(&rl->mu);
 	return limited;
 }
@@ -255,14 +255,14 @@ bool ratelimit_limited(struct ratelimit *rl, const char *kind, const char *who, 
 void ratelimit_failed(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	pthread_mutex_lock(&rl->mu);
-	rl_fail(rl, kind, who, now);
+	auth_rl_fail(rl, kind, who, now);
 	pthread_mutex_unlock(&rl->mu);
 }
 
 enum rl_reservation ratelimit_reserve(struct ratelimit *rl, const char *kind, const char *who, time_t now)
 {
 	pthread_mutex_lock(&rl->mu);
-	enum rl_reservation r = rl_reserve(rl, kind, who, now);
+	enum rl_reservation r = auth_rl_reserve(rl, kind, who, now);
 	pthread_mutex_unlock(&rl->mu);
 	return r;
 }
@@ -270,8 +270,8 @@ enum rl_reservation ratelimit_reserve(struct ratelimit *rl, const char *kind, co
 void ratelimit_release(struct ratelimit *rl, const char *kind, const char *who, bool failed, time_t now)
 {
 	pthread_mutex_lock(&rl->mu);
-	rl_release(rl, kind, who);
+	auth_rl_release(rl, kind, who);
 	if (failed)
-		rl_fail(rl, kind, who, now);
+		auth_rl_fail(rl, kind, who, now);
 	pthread_mutex_unlock(&rl->mu);
 }
