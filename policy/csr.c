@@ -652,8 +652,9 @@ static int csr_sigalg_check(const X509_REQ *req, char *err)
 
 /* --- entry points ------------------------------------------------------------------------------------------ */
 
-/* PEM: "-----" after whitespace, or (not DER, which starts with its SEQUENCE) a line that starts with
- * "-----BEGIN " after text; base64 text has no line breaks. */
+/* PEM: "-----" after whitespace, or a line that starts with "-----BEGIN " after text, unless the input is one
+ * DER SEQUENCE whose length covers it exactly (text may begin with '0', DER_SEQUENCE's byte, and DER may hold
+ * those bytes inside); base64 text has no line breaks. */
 static bool csr_looks_pem(const unsigned char *in, size_t len)
 {
 	static const char begin[] = "\n-----BEGIN ";
@@ -662,7 +663,10 @@ static bool csr_looks_pem(const unsigned char *in, size_t len)
 		i++;
 	if (len - i >= 5 && memcmp(in + i, "-----", 5) == 0)
 		return true;
-	return len > 0 && in[0] != DER_SEQUENCE && memmem(in, len, begin, sizeof(begin) - 1) != NULL;
+	if (len == 0 || !memmem(in, len, begin, sizeof(begin) - 1))
+		return false;
+	struct span all = span_make(in, len), seq;
+	return !(der_get(&all, &seq, DER_SEQUENCE) && span_len(&all) == 0);
 }
 
 static int csr_parse_mode(const unsigned char *in, size_t len, struct csr *out, char *err, bool fast)

@@ -543,12 +543,22 @@ static void test_pem_der(void)
 		dbuf_add(&t, pem.data, pem.len);
 		expect_dbuf(pre_bad[i].what, &t, HSMCA_ERR_PARSE, NULL);
 	}
-	/* a block in the text: the first is refused as text holding "-----", whichever is the request */
+	/* two blocks after the text: the second is trailing bytes; a block of another label before the request
+	 * ends the text (a line starting with "-----") and is not the BEGIN line wanted */
 	t.len = 0;
 	dbuf_add(&t, "note\n", 5);
 	dbuf_add(&t, pem.data, pem.len);
 	dbuf_add(&t, pem.data, pem.len);
 	expect_dbuf("text + two PEM blocks", &t, HSMCA_ERR_PARSE, "PEM: not a single");
+	t.len = 0;
+	dbuf_add(&t, "note\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 64);
+	dbuf_add(&t, pem.data, pem.len);
+	expect_dbuf("text + another block + PEM", &t, HSMCA_ERR_PARSE, "PEM: not a single");
+	/* text may begin with '0', DER_SEQUENCE's byte: still text before PEM, not DER */
+	t.len = 0;
+	dbuf_add(&t, "0 text first\n", 13);
+	dbuf_add(&t, pem.data, pem.len);
+	expect_dbuf("text starting with '0' + PEM", &t, 0, NULL);
 	t.len = 0;
 	dbuf_add(&t, "\n-----BEGIN CERTIFICATE-----\n", 29);
 	dbuf_add(&t, pem.data + 36, pem.len - 36);
