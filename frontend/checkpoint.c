@@ -191,8 +191,8 @@ static void checkpoint_anchor_save(struct checkpoint_state *st)
 	snprintf(a.label, sizeof a.label, "%s", c->checkpoint_key);
 	if (ckanchor_write(c->checkpoint_anchor_file, &a, why)) {
 		if (!st->anchor_failed)
-			log_event("error", "audit_anchor_write_failed", "why=\"%s\" effect=\"the anchor holds an older "
-				  "checkpoint; retried at the next one\"", why);
+			log_event("error", "audit_anchor_write_failed", "why=\"%s\" effect=\"the anchor may hold an older "
+				  "checkpoint; written again at the next one\"", why);
 		st->anchor_failed = true;
 	} else if (st->anchor_failed) {
 		log_event("info", "audit_anchor_written", "audit_id=%" PRId64, a.audit_id);

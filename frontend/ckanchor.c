@@ -108,10 +108,10 @@ static int ckanchor_sync_dir(const char *path)
 
 int ckanchor_write(const char *path, const struct ckanchor *a, char *why)
 {
-	char tmp[FCONF_PATH_MAX + 8], line[CKANCHOR_MAX + 1], hex[2 * DB_AUDIT_HASH_LEN + 1];
+	char tmp[FCONF_PATH_MAX + 32], line[CKANCHOR_MAX + 1], hex[2 * DB_AUDIT_HASH_LEN + 1];
 	span_hex(a->hash, DB_AUDIT_HASH_LEN, hex);
 	int n = snprintf(line, sizeof(line), "%lld:%s %s\n", (long long)a->audit_id, hex, a->label);
-	if (n <= 0 || (size_t)n > CKANCHOR_MAX || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+	if (n <= 0 || (size_t)n > CKANCHOR_MAX || snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof(tmp)) {
 		snprintf(why, CONF_ERR_MAX, "%s: the line or the path is too long", path);
 		return HSMCA_ERR_IO;
 	}
@@ -125,8 +125,8 @@ int ckanchor_write(const char *path, const struct ckanchor *a, char *why)
 		if (!step && rename(tmp, path) != 0)
 			step = "rename", e = errno;
 		if (!step && ckanchor_sync_dir(path) != 0)
-			step = "sync its directory", e = errno;
-		if (step && strcmp(step, "sync its directory") != 0)
+			step = "renamed into place, but its directory not synced", e = errno;
+		if (step && strcmp(step, "renamed into place, but its directory not synced") != 0)
 			(void)unlink(tmp);
 	}
 	if (step) {

@@ -28,8 +28,9 @@ int ckanchor_parse(const uint8_t *buf, size_t len, struct ckanchor *out, char *w
 /* Reads and parses path: 0; HSMCA_ERR_NOTFOUND if it does not exist (no checkpoint signed yet); else an error
  * with why (CONF_ERR_MAX). */
 int ckanchor_read(const char *path, struct ckanchor *out, char *why) HSMCA_WUR;
-/* Replaces path with a's line, durably: written to "path.tmp" (mode 0600, not following a link), synced,
- * renamed over path, the directory synced. 0, or HSMCA_ERR_IO with why (CONF_ERR_MAX). */
+/* Replaces path with a's line, durably: written to "path.PID.tmp" (mode 0600, not following a link; the pid
+ * so that two processes given one path never write one temporary file), synced, renamed over path, the
+ * directory synced. 0, or HSMCA_ERR_IO with why (CONF_ERR_MAX), the file then old or new. */
 int ckanchor_write(const char *path, const struct ckanchor *a, char *why) HSMCA_WUR;
 
 #endif

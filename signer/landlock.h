@@ -1,6 +1,7 @@
-/* Landlock for a signer whose PKCS#11 module runs in-process (SoftHSM): the seccomp filters cannot say which
- * files openat may reach, so before the sealed phase's filter the process (one thread, so every later thread
- * inherits it) is confined to its module's directories and its sockets' directories. */
+/* Landlock for the signer: the seccomp filters cannot say which files openat may reach (an in-process module
+ * such as SoftHSM needs it), nor where unlink, bind and chown act, so before the sealed phase's filter the
+ * process (one thread, so every later thread inherits it) is confined to its module's directories (none
+ * behind p11-kit) and its sockets' directories. */
 #ifndef HSMCA_SGN_LANDLOCK_H
 #define HSMCA_SGN_LANDLOCK_H
 

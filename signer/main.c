@@ -60,8 +60,9 @@ static int sgn_open_token(struct sgn_state *st, char *err)
 	return 0;
 }
 
-/* An in-process module's files: Landlock confines them to module_dirs (and the two sockets to their
- * directories) before the sealed phase's filter, which can only allow openat as a whole. */
+/* Landlock confines an in-process module's files to module_dirs, and the process's file changes (unlink, a
+ * socket's bind and chown) to the two sockets' directories, before the sealed phase's filter, which can only
+ * allow such calls as a whole; remote: behind p11-kit, with no module directories, after the drop. */
 static int sgn_confine_files(const struct sgn_config *c, bool remote, char *err)
 {
 	char dirs[2][SGN_PATH_MAX], why[CONF_ERR_MAX - 16];

@@ -135,7 +135,7 @@ static void test_anchor(void)
 	CHECK(ckanchor_write(path, &w, why) == 0 && ckanchor_read(path, &r, why) == 0 && r.audit_id == 43 &&
 	      stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
 	char tmp[80];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
 	CHECK(access(tmp, F_OK) != 0); /* renamed away */
 	FILE *f = fopen(path, "w");
 	CHECK(f && fputs("43:ab k\n", f) >= 0 && fclose(f) == 0);
