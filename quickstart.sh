@@ -228,6 +228,7 @@ control_socket = $H/run/control.sock
 user = $SIGNER_USER
 socket_group = $SIGNER_USER
 $([ -f "$H/custodians/pin.verifier" ] && echo "pin_verifier = $(cat "$H/custodians/pin.verifier")")
+$([ -f "$H/custodians/custodians.roster" ] && echo "custodians = $(cat "$H/custodians/custodians.roster")")
 
 [key intermediate]
 label = hsmca-intermediate

@@ -3,15 +3,43 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "secmem.h"
 
 #define QUORUM_YS_LEN ((size_t)SHAMIR_SHARES_MAX_Q * SEAL_SHARE_MAX)
 
-int quorum_init(struct quorum *q, const char *expect_serial)
+int quorum_roster_add(struct quorum_roster *r, const char *item, char *why)
+{
+	const char *colon = strrchr(item, ':');
+	char *end = NULL;
+	size_t nl = colon ? (size_t)(colon - item) : 0;
+	long idx = colon && colon[1] >= '1' && colon[1] <= '9' ? strtol(colon + 1, &end, 10) : 0;
+	if (!colon || !seal_name_ok(item, nl) || !end || *end || idx < 1 || idx > 255) {
+		snprintf(why, QUORUM_ERR_MAX, "custodians: %s is not NAME:INDEX (a custodian's name, a share index 1..255)",
+			 item);
+		return HSMCA_ERR_PARSE;
+	}
+	if (r->n == SHAMIR_SHARES_MAX_Q) {
+		snprintf(why, QUORUM_ERR_MAX, "custodians: more than %d", SHAMIR_SHARES_MAX_Q);
+		return HSMCA_ERR_PARSE;
+	}
+	for (unsigned i = 0; i < r->n; i++)
+		if ((strlen(r->name[i]) == nl && !memcmp(r->name[i], item, nl)) || r->index[i] == idx) {
+			snprintf(why, QUORUM_ERR_MAX, "custodians: %s: the name or the index is listed twice", item);
+			return HSMCA_ERR_PARSE;
+		}
+	memcpy(r->name[r->n], item, nl);
+	r->name[r->n][nl] = '\0';
+	r->index[r->n++] = (uint8_t)idx;
+	return 0;
+}
+
+int quorum_init(struct quorum *q, const char *expect_serial, const struct quorum_roster *roster)
 {
 	memset(q, 0, sizeof(*q));
+	q->roster = roster;
 	if (expect_serial && strlen(expect_serial) > SEAL_SERIAL_MAX)
 		return HSMCA_ERR_CONFIG;
 	if (expect_serial)
@@ -54,6 +82,23 @@ static int quorum_check(struct quorum *q, const struct seal_info *in, size_t len
 				 in->index);
 			return HSMCA_ERR_QUORUM;
 		}
+	/* the roster binds names to indices: a share sealed again under another custodian's name is refused */
+	for (unsigned i = 0; q->roster && q->roster->n && i <= q->roster->n; i++) {
+		if (i == q->roster->n) {
+			snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u): %s is not among the custodians the signer's "
+				 "roster names", in->custodian, in->index, in->custodian);
+			return HSMCA_ERR_QUORUM;
+		}
+		if (strcmp(q->roster->name[i], in->custodian) != 0)
+			continue;
+		if (q->roster->index[i] != in->index) {
+			snprintf(err, QUORUM_ERR_MAX, "share of %s (index %u): the roster gives %s index %u (a share sealed "
+				 "again under another custodian's name?)", in->custodian, in->index, in->custodian,
+				 q->roster->index[i]);
+			return HSMCA_ERR_QUORUM;
+		}
+		break;
+	}
 	/* a share's name is sealed under its custodian's passphrase only: one who holds a share can seal it again
 	 * under another's name. Two shares under one name left the unseal without its record of who took part
 	 * (names must be distinct, pinwire.h), so the audit log never got it */

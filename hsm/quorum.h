@@ -14,6 +14,20 @@
 
 #define QUORUM_ERR_MAX 256
 
+/* The custodians of a split and their shares' indices, as the ceremony wrote them (custodians.roster; the
+ * signer's `custodians`): a share's name is sealed under its custodian's passphrase only, so one who holds a
+ * share can seal it again under another's name. With a roster, a share is taken only under the name the
+ * roster gives its index. n 0: no roster. */
+struct quorum_roster {
+	unsigned n;
+	char name[SHAMIR_SHARES_MAX_Q][SEAL_NAME_MAX + 1];
+	uint8_t index[SHAMIR_SHARES_MAX_Q];
+};
+
+/* "NAME:INDEX" (seal_name_ok, 1..255) added to r: 0, or HSMCA_ERR_PARSE (malformed, a name or an index listed
+ * already, more than SHAMIR_SHARES_MAX_Q) with why (QUORUM_ERR_MAX). */
+int quorum_roster_add(struct quorum_roster *r, const char *item, char *why) HSMCA_WUR;
+
 struct quorum {
 	char serial[SEAL_SERIAL_MAX + 1]; /* expected token serial ("" = take from first share) */
 	char label[SEAL_LABEL_MAX + 1];
@@ -23,9 +37,11 @@ struct quorum {
 	uint8_t xs[SHAMIR_SHARES_MAX_Q];
 	uint8_t *ys; /* locked, SHAMIR_SHARES_MAX_Q * SEAL_SHARE_MAX */
 	char custodians[SHAMIR_SHARES_MAX_Q][SEAL_NAME_MAX + 1];
+	const struct quorum_roster *roster; /* borrowed; NULL or n 0: names are taken as the shares say */
 };
 
-int quorum_init(struct quorum *q, const char *expect_serial) HSMCA_WUR;
+/* roster: NULL, or the custodians every share must match (borrowed: it outlives q). */
+int quorum_init(struct quorum *q, const char *expect_serial, const struct quorum_roster *roster) HSMCA_WUR;
 void quorum_free(struct quorum *q);
 /* Opens one share file. On failure err names the share (custodian and index when readable) and why;
  * the quorum is unchanged. Returns HSMCA_ERR_AUTH (wrong passphrase/tampered), HSMCA_ERR_PARSE (not a share

@@ -26,7 +26,7 @@ static int sgn_conf_once(unsigned *seen, const char *key, unsigned line, char *e
 					     "max_pathlen", "key_usage", "eku", "max_validity_days", "max_crl_days",
 					     "ocsp_delegated", "ca_permitted", "unseal_timeout_seconds",
 					     "pin_verifier", "max_ocsp_days", "module_dirs", "ca_permitted_dn",
-					     "leaf_permitted", "crl_url", "ocsp_url", "leaf_wildcard" };
+					     "leaf_permitted", "crl_url", "ocsp_url", "leaf_wildcard", "custodians" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i], key)) {
 			if (*seen & (1u << i))
@@ -56,6 +56,14 @@ static int sgn_conf_dir(void *arg, const char *tok, unsigned line, char *err)
 	if (tok[0] != '/' || !conf_value_str(tok, c->module_dirs[c->n_module_dirs], SGN_PATH_MAX))
 		return CERR("line %u: module_dirs: %s is not an absolute path", line, tok);
 	c->n_module_dirs++;
+	return 0;
+}
+
+static int sgn_conf_custodian(void *arg, const char *tok, unsigned line, char *err)
+{
+	char why[QUORUM_ERR_MAX];
+	if (quorum_roster_add(arg, tok, why))
+		return CERR("line %u: %s", line, why);
 	return 0;
 }
 
@@ -262,6 +270,8 @@ static int sgn_conf_main(struct sgn_config *c, const char *key, const char *v, u
 	} else if (!strcmp(key, "pin_verifier")) {
 		ok = conf_value_hex(v, c->pin_verifier, sizeof(c->pin_verifier));
 		c->has_pin_verifier = ok;
+	} else if (!strcmp(key, "custodians")) {
+		return sgn_conf_list(v, line, err, sgn_conf_custodian, &c->custodians);
 	}
 	else
 		return CERR("line %u: unknown key %s in [signer]", line, key);

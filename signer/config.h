@@ -9,6 +9,7 @@
 #include "err.h"
 #include "landlock.h"
 #include "policy.h"
+#include "quorum.h"
 
 #define SGN_PIN_VERIFIER_LEN 32 /* QUORUM_VERIFIER_LEN (asserted in unseal.c) */
 
@@ -43,6 +44,9 @@ struct sgn_config {
 	 * C_Login (quorum_login) */
 	bool has_pin_verifier;
 	uint8_t pin_verifier[SGN_PIN_VERIFIER_LEN];
+	/* optional: the ceremony's custodians.roster ("NAME:INDEX, ..."): a share is taken only under the name
+	 * the roster gives its index, so the unseal's record names who took part (quorum.h) */
+	struct quorum_roster custodians;
 	bool session_copy;
 	/* an in-process module (no p11kit_server_address): the directories it reads and writes once running
 	 * (SoftHSM: its directories.tokendir), absolute; Landlock confines every file access to them */

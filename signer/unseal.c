@@ -46,7 +46,7 @@ static int sgn_unseal_expire(struct sgn_unseal *u)
 	log_event("warn", "unseal_shares_expired", "presented=%u need=%u seconds=%u", u->q.count, u->q.m,
 		  u->st->conf->unseal_timeout_seconds);
 	quorum_free(&u->q);
-	return quorum_init(&u->q, u->st->token.serial);
+	return quorum_init(&u->q, u->st->token.serial, &u->st->conf->custodians);
 }
 
 /* Milliseconds until the shares presented expire (-1: none presented). */
@@ -176,11 +176,11 @@ static int sgn_unseal_share(struct sgn_unseal *u, int fd, const struct frame *f)
 			log_event("error", "unseal_stopped", "why=\"the token refused the verified PIN (%s): no "
 				  "further share is taken until a restart\"", p11_rv_name(rv));
 			sgn_unseal_reply(fd, f->req_id, 0, u->stopped);
-			return quorum_init(&u->q, u->st->token.serial);
+			return quorum_init(&u->q, u->st->token.serial, &u->st->conf->custodians);
 		}
 		snprintf(text, sizeof(text), "%s; all shares discarded, start again", err);
 		sgn_unseal_reply(fd, f->req_id, 0, text);
-		return quorum_init(&u->q, u->st->token.serial);
+		return quorum_init(&u->q, u->st->token.serial, &u->st->conf->custodians);
 	}
 	log_event("info", "unsealed", "token=%s custodians=%u", u->q.serial, u->q.count);
 	sgn_unseal_record(u);
@@ -239,7 +239,7 @@ int sgn_unseal_run(struct sgn_state *st, int ctl_fd)
 	int rc;
 	if (!buf)
 		return HSMCA_ERR_NOMEM;
-	rc = quorum_init(&u.q, st->token.serial);
+	rc = quorum_init(&u.q, st->token.serial, &st->conf->custodians);
 	log_event("info", "sealed", "token=%s control_socket=%s", st->token.serial, st->conf->control_socket);
 	while (!rc && !u.done) {
 		struct pollfd p = { ctl_fd, POLLIN, 0 };

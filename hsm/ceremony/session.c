@@ -174,7 +174,7 @@ int cer_login(struct cer_ctx *c, uint8_t *keep_pin, size_t *keep_len)
 {
 	struct quorum q;
 	char err[QUORUM_ERR_MAX];
-	int rc = quorum_init(&q, NULL);
+	int rc = quorum_init(&q, NULL, NULL);
 	if (rc)
 		return rc;
 	if ((rc = cer_collect(c, &q)))

@@ -42,7 +42,26 @@ static void cer_remove_shares(struct cer_ctx *c, unsigned count, bool verifier)
 	if (verifier) {
 		snprintf(path, sizeof(path), "%s/pin.verifier", c->args->out);
 		unlink(path);
+		snprintf(path, sizeof(path), "%s/custodians.roster", c->args->out);
+		unlink(path);
 	}
+}
+
+/* The custodians and their shares' indices, "NAME:1, NAME:2, ...", next to the shares (custodians.roster) and
+ * on the transcript: the signer's `custodians`, which takes a share only under the name its index was
+ * written for (a custodian can seal their share again under another's name). */
+static int cer_write_roster(struct cer_ctx *c)
+{
+	char line[CER_MAX_CUSTODIANS * (SEAL_NAME_MAX + 8) + 2], path[CER_TEXT_MAX + 24];
+	size_t n = 0;
+	for (unsigned i = 0; i < c->conf.n_custodians; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s:%u", i ? ", " : "", c->conf.custodians[i], i + 1);
+	snprintf(path, sizeof(path), "%s/custodians.roster", c->args->out);
+	printf("custodians = %s  (for the signer's [signer] section; also in %s)\n", line, path);
+	fflush(stdout);
+	cer_record(c, "custodians", "%s", line);
+	line[n++] = '\n';
+	return cer_write_new(path, line, n, 0644);
 }
 
 /* The PIN's verifier (quorum_pin_verifier) next to the shares (pin.verifier, hex) and on the transcript: the
@@ -157,7 +176,8 @@ static int cer_outputs_ready(struct cer_ctx *c, bool audit)
 		if (rc)
 			return rc;
 	}
-	return 0;
+	snprintf(path, sizeof(path), "%s/custodians.roster", c->args->out);
+	return cer_path_free(path, "roster");
 }
 
 /* Splits pin for the config's custodians, seals and writes <dir>/<name>.share, reads every share back from
@@ -173,7 +193,7 @@ static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_le
 	char path[CER_TEXT_MAX + 16];
 	unsigned written = 0;
 	struct quorum q;
-	int rc = shares && check ? quorum_init(&q, c->token.serial) : HSMCA_ERR_NOMEM;
+	int rc = shares && check ? quorum_init(&q, c->token.serial, NULL) : HSMCA_ERR_NOMEM;
 	if (rc)
 		goto out_free;
 	uint8_t split_id[SEAL_SPLIT_ID_LEN];
@@ -210,7 +230,8 @@ static int cer_write_shares(struct cer_ctx *c, const uint8_t *pin, size_t pin_le
 		rc = HSMCA_ERR_CRYPTO;
 		goto out;
 	}
-	rc = cer_write_verifier(c, split_id, pin, pin_len);
+	if ((rc = cer_write_verifier(c, split_id, pin, pin_len)) == 0)
+		rc = cer_write_roster(c); /* printed first: should the file not be written, that line is its copy */
 out:
 	if (rc && !keep) {
 		cer_remove_shares(c, written, false); /* a verifier that failed was not written (O_EXCL) */

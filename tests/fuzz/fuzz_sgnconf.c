@@ -2,7 +2,8 @@
  * accepted file has every required key, unique key names and labels, and pinned profiles within their bounds:
  * a ca_permitted pin only on a CA key with at least one DNS name (ca_permitted_dn only with it), a
  * leaf_permitted pin only on a key that signs certificates, with at least one entry, pinned names and ranges
- * (of both) as the parser promises (lowercase DNS names without "..", IP base addresses with no bits past the prefix). */
+ * (of both) as the parser promises (lowercase DNS names without "..", IP base addresses with no bits past the prefix);
+ * the custodians' roster of share names and distinct indices. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -66,6 +67,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (unsigned j = 0; j < i; j++)
 			FUZZ_CHECK(strcmp(c.keys[j].name, k->name) != 0 && strcmp(c.keys[j].label, k->label) != 0);
 		fuzz_sgnconf_pins(&k->profile);
+	}
+	/* the custodians' roster: share names, indices 1..255, neither twice */
+	FUZZ_CHECK(c.custodians.n <= SHAMIR_SHARES_MAX_Q);
+	for (unsigned i = 0; i < c.custodians.n; i++) {
+		FUZZ_CHECK(c.custodians.index[i] >= 1 && seal_name_ok(c.custodians.name[i], strlen(c.custodians.name[i])));
+		for (unsigned j = 0; j < i; j++)
+			FUZZ_CHECK(c.custodians.index[j] != c.custodians.index[i] &&
+				   strcmp(c.custodians.name[j], c.custodians.name[i]) != 0);
 	}
 	return 0;
 }

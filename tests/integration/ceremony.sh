@@ -23,7 +23,11 @@ for n in $CUSTODIANS; do
 	grep -q "^share_verified: $n (share [0-9]) read back from $T/shares/$n.share and opened$" "$T/shares/ceremony.transcript" \
 		|| fail "the share of $n was not read back: $(grep share_ "$T/shares/ceremony.transcript")"
 done
-pass "init wrote five sealed shares, read each back from disk and opened it, and the PIN's verifier (pin.verifier, on the transcript)"
+# the roster: each custodian with their share's index (the signer's `custodians`), on the transcript too
+WANT_ROSTER=$(i=0; for n in $CUSTODIANS; do i=$((i + 1)); printf '%s%s:%d' "$([ $i = 1 ] || echo ', ')" "$n" "$i"; done)
+[ "$(cat "$T/shares/custodians.roster")" = "$WANT_ROSTER" ] || fail "custodians.roster: $(cat "$T/shares/custodians.roster"), want $WANT_ROSTER"
+grep -q "^custodians: $WANT_ROSTER$" "$T/shares/ceremony.transcript" || fail "the roster is not on the transcript"
+pass "init wrote five sealed shares, read each back from disk and opened it, the PIN's verifier (pin.verifier) and the custodians' roster (custodians.roster), both on the transcript"
 
 ceremony_ca root root p384 "" "policy_oids = 1.3.6.1.4.1.55555.1.1"
 ceremony_ca intermediate int p256 root "permitted_dns = .example.com"

@@ -243,6 +243,7 @@ control_socket = $T/run/control.sock
 user = $SIGNER_USER
 workers = 2
 $([ -f "$T/shares/pin.verifier" ] && echo "pin_verifier = $(cat "$T/shares/pin.verifier")")
+$([ -f "$T/shares/custodians.roster" ] && echo "custodians = $(cat "$T/shares/custodians.roster")")
 $([ "$1" = "$SOFTHSM_MODULE" ] && echo "module_dirs = $T/tokens")
 ${2:-}
 EOC

@@ -187,6 +187,32 @@ else
 	pass "the signer's memory stays put under load: $r1 -> $r2 kB over $n signatures"
 fi
 
+# the signer's custodians (the init ceremony's custodians.roster): a share is taken only under the name the
+# roster gives its index. A roster that swaps alice's and bob's indices stands in for shares sealed again
+# under another's name (unit_seal makes those): both are refused, naming the roster's index; carol's is taken
+grep -q '^custodians = alice:1, bob:2, ' "$T/signer.conf" || fail "the test signer has no custodians roster: $(grep custodians "$T/signer.conf")"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+cp "$T/signer.conf" "$T/signer.good"
+sed -i 's/^custodians = alice:1, bob:2, /custodians = alice:2, bob:1, /' "$T/signer.conf"
+start_sealed
+for n in alice bob; do
+	expect_rc 1 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/$n.share" --passphrase-file "$T/pass/$n.pass"
+	grep -q "the roster gives $n index [12] (a share sealed again under another custodian's name?)" <<<"$OUT" || fail "$n's share under a swapped roster: $OUT"
+done
+"$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/carol.share" --passphrase-file "$T/pass/carol.pass" > /dev/null \
+	|| fail "carol's share under the roster"
+kill "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+sed -i 's/^custodians = .*/custodians = alice:1, bob/' "$T/signer.conf"
+expect_rc 1 "$SIGNER" check-config -c "$T/signer.conf"
+grep -q 'custodians: bob is not NAME:INDEX' <<<"$OUT" || fail "a roster item without an index: $OUT"
+sed -i 's/^custodians = .*/custodians = alice:1, bob:1/' "$T/signer.conf"
+expect_rc 1 "$SIGNER" check-config -c "$T/signer.conf"
+grep -q 'custodians: bob:1: the name or the index is listed twice' <<<"$OUT" || fail "a roster with one index twice: $OUT"
+cp "$T/signer.good" "$T/signer.conf"
+start_sealed
+signer_unseal alice bob carol
+pass "custodians: a share is taken only under the name the roster gives its index (swapped: refused, naming it); a roster item without an index, or with an index twice, is refused"
+
 # the signer's pin_verifier (the init ceremony's): shares that rebuild another PIN are refused before C_Login.
 # A verifier that does not match these shares stands in for made-up shares here (unit_seal makes those):
 # the quorum is refused without a login attempt, and the same shares unseal under the right verifier.

@@ -120,7 +120,7 @@ static int login_with_shares(struct p11_module *m, struct p11_token *tok, CK_SES
 	struct quorum q;
 	snprintf(shares, sizeof(shares), "%s", sgntool_need("shares"));
 	snprintf(passes, sizeof(passes), "%s", sgntool_need("passes"));
-	if (quorum_init(&q, NULL))
+	if (quorum_init(&q, NULL, NULL))
 		return 1;
 	for (char *f = strtok_r(shares, ",", &s1), *p = strtok_r(passes, ",", &s2); f && p;
 	     f = strtok_r(NULL, ",", &s1), p = strtok_r(NULL, ",", &s2)) {

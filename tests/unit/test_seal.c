@@ -281,7 +281,7 @@ static void test_quorum(const struct split *a)
 	size_t pin_len = 0;
 
 	/* three of five, out of order: the PIN comes back */
-	CHECK(quorum_init(&q, SERIAL) == 0);
+	CHECK(quorum_init(&q, SERIAL, NULL) == 0);
 	CHECK(add_share(&q, a, 4, "", err) == 0);
 	CHECK(!quorum_ready(&q));
 	CHECK(quorum_secret(&q, pin, &pin_len) == HSMCA_ERR_QUORUM);
@@ -310,11 +310,11 @@ static void test_quorum(const struct split *a)
 	quorum_free(&q);
 
 	/* expected token serial too long */
-	CHECK(quorum_init(&q, "0123456789abcdef0") == HSMCA_ERR_CONFIG);
+	CHECK(quorum_init(&q, "0123456789abcdef0", NULL) == HSMCA_ERR_CONFIG);
 	quorum_free(&q);
 
 	/* no expected serial: taken from the first share */
-	CHECK(quorum_init(&q, NULL) == 0);
+	CHECK(quorum_init(&q, NULL, NULL) == 0);
 	CHECK(add_share(&q, a, 0, "", err) == 0);
 	CHECK(!strcmp(q.serial, SERIAL));
 	CHECK(add_share(&q, a, 1, "", err) == 0);
@@ -343,7 +343,7 @@ static void test_quorum_same_name(void)
 		CHECK(seal_one(&info, shares + i * PIN_LEN, PIN_LEN, &f[i]) == 0);
 	}
 	explicit_bzero(shares, sizeof(shares));
-	CHECK(quorum_init(&q, SERIAL) == 0);
+	CHECK(quorum_init(&q, SERIAL, NULL) == 0);
 	pass_for("alice", pass, sizeof(pass));
 	CHECK(quorum_add(&q, span_make(f[0].data, f[0].len), pass, strlen(pass), err) == 0);
 	CHECK(quorum_add(&q, span_make(f[1].data, f[1].len), pass, strlen(pass), err) == HSMCA_ERR_QUORUM);
@@ -356,6 +356,31 @@ static void test_quorum_same_name(void)
 		dbuf_free(&f[i]);
 }
 
+/* The signer's roster (custodians = NAME:INDEX, ...): parsed strictly; with it, a share is taken only under
+ * the name the roster gives its index, so bob's share sealed again as alice (unused) is refused. */
+static void test_quorum_roster(const struct split *a)
+{
+	struct quorum_roster r = { 0 };
+	char why[QUORUM_ERR_MAX], err[QUORUM_ERR_MAX];
+	static const char *const bad[] = { "alice", "alice:", ":1", "alice:0", "alice:256", "alice:01", "alice:1x",
+					   "al ice:1", "alice:-1", "alice:+1" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECKF(quorum_roster_add(&r, bad[i], why) == HSMCA_ERR_PARSE && r.n == 0, "roster item %s", bad[i]);
+	CHECK(quorum_roster_add(&r, "alice:1", why) == 0 && quorum_roster_add(&r, "bob:2", why) == 0 &&
+	      quorum_roster_add(&r, "carol:3", why) == 0 && quorum_roster_add(&r, "dave:255", why) == 0 && r.n == 4);
+	CHECK(quorum_roster_add(&r, "alice:9", why) == HSMCA_ERR_PARSE && strstr(why, "twice"));
+	CHECK(quorum_roster_add(&r, "zed:2", why) == HSMCA_ERR_PARSE && r.n == 4);
+	struct quorum q;
+	CHECK(quorum_init(&q, SERIAL, &r) == 0);
+	CHECK(add_share(&q, a, 0, "", err) == 0);
+	CHECK(add_share(&q, a, 3, "", err) == HSMCA_ERR_QUORUM); /* dave's share is index 4, the roster says 255 */
+	CHECKF(strstr(err, "the roster gives dave index 255") != NULL, "err: %s", err);
+	CHECK(add_share(&q, a, 4, "", err) == HSMCA_ERR_QUORUM); /* erin: not on the roster */
+	CHECKF(strstr(err, "erin is not among the custodians") != NULL, "err: %s", err);
+	CHECK(q.count == 1 && add_share(&q, a, 1, "", err) == 0 && add_share(&q, a, 2, "", err) == 0 && quorum_ready(&q));
+	quorum_free(&q);
+}
+
 static void test_quorum_mismatch(const struct split *a)
 {
 	struct quorum q;
@@ -365,7 +390,7 @@ static void test_quorum_mismatch(const struct split *a)
 
 	/* a 2-of-3 split of the same token */
 	split_seal(&b, other, 2, 3, SERIAL, "-b");
-	CHECK(quorum_init(&q, SERIAL) == 0);
+	CHECK(quorum_init(&q, SERIAL, NULL) == 0);
 	CHECK(add_share(&q, a, 0, "", err) == 0);
 	CHECK(add_share(&q, &b, 1, "-b", err) == HSMCA_ERR_QUORUM);
 	CHECKF(strstr(err, "bob-b") != NULL, "err: %s", err);
@@ -375,13 +400,13 @@ static void test_quorum_mismatch(const struct split *a)
 
 	/* a share of another token */
 	split_seal(&t, the_pin, 3, 5, "fedcba9876543210", "-t");
-	CHECK(quorum_init(&q, SERIAL) == 0);
+	CHECK(quorum_init(&q, SERIAL, NULL) == 0);
 	CHECK(add_share(&q, &t, 2, "-t", err) == HSMCA_ERR_QUORUM);
 	CHECKF(strstr(err, "carol-t") != NULL, "err: %s", err);
 	CHECK(q.count == 0);
 	/* and with the serial taken from the first share */
 	quorum_free(&q);
-	CHECK(quorum_init(&q, NULL) == 0);
+	CHECK(quorum_init(&q, NULL, NULL) == 0);
 	CHECK(add_share(&q, a, 0, "", err) == 0);
 	CHECK(add_share(&q, &t, 2, "-t", err) == HSMCA_ERR_QUORUM);
 	CHECKF(strstr(err, "carol-t") != NULL, "err: %s", err);
@@ -397,7 +422,7 @@ static void test_quorum_mismatch(const struct split *a)
 	CHECK(rng_fill(NULL, wide.split_id, sizeof(wide.split_id)) == 0);
 	dbuf_init(&big);
 	CHECK(seal_one(&wide, junk, sizeof(junk), &big) == 0);
-	CHECK(quorum_init(&q, SERIAL) == 0);
+	CHECK(quorum_init(&q, SERIAL, NULL) == 0);
 	char pass[128];
 	pass_for("mallory", pass, sizeof(pass));
 	int rc = quorum_add(&q, span_make(big.data, big.len), pass, strlen(pass), err);
@@ -423,7 +448,7 @@ static void known_bug_same_shape_split(const struct split *a)
 
 	static const uint8_t new_pin[PIN_LEN] = "resplit-new-pin!";
 	split_seal(&c, new_pin, 3, 5, SERIAL, "-c"); /* what resplit writes: new PIN, same token, same 3-of-5 */
-	CHECK(quorum_init(&q, SERIAL) == 0);
+	CHECK(quorum_init(&q, SERIAL, NULL) == 0);
 	CHECK(add_share(&q, &c, 0, "-c", err) == 0); /* two new shares */
 	CHECK(add_share(&q, &c, 1, "-c", err) == 0);
 	int rc = add_share(&q, a, 2, "", err); /* and carol's old one */
@@ -468,7 +493,7 @@ static void test_pin_verifier(const struct split *a)
 	CHECK(seal_file_parse(span_make(a->file[0].data, a->file[0].len), &f));
 	quorum_pin_verifier(f.info.split_id, the_pin, PIN_LEN, v);
 	/* the real shares */
-	CHECK(quorum_init(&q, SERIAL) == 0);
+	CHECK(quorum_init(&q, SERIAL, NULL) == 0);
 	for (unsigned i = 0; i < 3; i++)
 		CHECK(add_share(&q, a, i, "", err) == 0);
 	CHECK(quorum_secret(&q, pin, &len) == 0 && len == PIN_LEN);
@@ -478,13 +503,13 @@ static void test_pin_verifier(const struct split *a)
 	/* a forged split under the real header: accepted share by share, refused as a whole before the token */
 	CHECK(RAND_bytes(fake, sizeof(fake)) == 1);
 	split_seal_id(&forged, fake, 3, 5, SERIAL, "", f.info.split_id);
-	CHECK(quorum_init(&q, SERIAL) == 0);
+	CHECK(quorum_init(&q, SERIAL, NULL) == 0);
 	CHECK(add_share(&q, a, 0, "", err) == 0); /* one real share (alice), two made up */
 	CHECK(add_share(&q, &forged, 1, "", err) == 0 && add_share(&q, &forged, 2, "", err) == 0);
 	CHECK(quorum_ready(&q));
 	CHECKF(quorum_login(&q, NULL, 0, v, err) == HSMCA_ERR_AUTH && strstr(err, "no login was attempted"), "%s", err);
 	quorum_free(&q);
-	CHECK(quorum_init(&q, SERIAL) == 0);
+	CHECK(quorum_init(&q, SERIAL, NULL) == 0);
 	for (unsigned i = 0; i < 3; i++)
 		CHECK(add_share(&q, &forged, i, "", err) == 0);
 	CHECKF(quorum_login(&q, NULL, 0, v, err) == HSMCA_ERR_AUTH && strstr(err, "pin_verifier"), "%s", err);
@@ -527,6 +552,7 @@ int main(int argc, char **argv)
 	test_flips(&file);
 	test_quorum(&a);
 	test_quorum_same_name();
+	test_quorum_roster(&a);
 	test_quorum_mismatch(&a);
 	dbuf_free(&file);
 	split_free(&a);
