@@ -48,8 +48,9 @@ static const int sgn_sealed_allowed[] = {
 	SCMP_SYS(geteuid),
 };
 
-/* The p11-kit client's sealed phase runs unprivileged with no file access at all: a chown there can only give
- * the process's own new socket one of its groups (usock.c). As root (in-process) the group is taken at bind
+/* The p11-kit client's sealed phase runs unprivileged and opens no file (EACCES), and Landlock keeps its
+ * unlink, bind and chown to the two sockets' directories: a chown there can only give the process's own new
+ * socket one of its groups (usock.c). As root (in-process) the group is taken at bind
  * instead, and chown is not allowed. */
 static const int sgn_sealed_unprivileged[] = { SCMP_SYS(chown) };
 
