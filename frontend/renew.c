@@ -137,14 +137,22 @@ void renew_challenge(struct worker *w, struct job *j)
 	struct db_cert_row r;
 	time_t now = time(NULL);
 	memset(&r, 0, sizeof(r));
-	if (renew_parse_challenge_request(j->body, j->body_len, serial, why))
+	/* a malformed request or an unknown serial counts against the address as a failed proof does: whoever
+	 * walks serials (or floods the database with lookups from one address) gets 429s without a query */
+	if (auth_peer_limited(w, j->peer))
+		return job_error(j, 429, "rate-limited", "too many failed renewal requests from this address; try again "
+				 "later");
+	if (renew_parse_challenge_request(j->body, j->body_len, serial, why)) {
+		auth_peer_failed(w, j->peer);
 		return job_error(j, 400, "bad-request", why);
+	}
 	if (issue_db(w))
 		return job_error(j, 503, "unavailable", "the database is unavailable");
 	int rc = db_cert_get(w->db, serial, &r);
-	if (rc == HSMCA_ERR_NOTFOUND)
+	if (rc == HSMCA_ERR_NOTFOUND) {
+		auth_peer_failed(w, j->peer);
 		job_error(j, 404, "not-found", "no such certificate");
-	else if (rc)
+	} else if (rc)
 		job_error(j, 503, "unavailable", "the database is unavailable");
 	else if (strcmp(r.status, "issued") != 0) /* the status /renew answers for the same certificate */
 		job_error(j, !strcmp(r.status, "revoked") ? 403 : 409, "not-renewable",

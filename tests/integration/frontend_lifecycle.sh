@@ -716,7 +716,23 @@ for i in 1 2 3 4 5; do call POST /api/v1/certificates/renew --interface 127.0.0.
 [ "$STATUS" = 400 ] || fail "the fifth malformed renewal from one address: $STATUS $BODY"
 call POST /api/v1/certificates/renew --interface 127.0.0.47 -d '{'
 [ "$STATUS" = 429 ] || fail "a sixth malformed renewal from one address: $STATUS $BODY"
-challenge "ffff"; [ "$STATUS" = 404 ] || fail "challenge for an unknown serial: $STATUS $BODY"
+call POST /api/v1/certificates/renewal-challenge --interface 127.0.0.50 -d '{"serial": "ffff"}'
+[ "$STATUS" = 404 ] || fail "challenge for an unknown serial: $STATUS $BODY"
+# challenges for unknown serials and malformed challenge requests count per address as failed proofs do:
+# serials cannot be walked (nor the database flooded with lookups) from one address
+ch_from() { call POST /api/v1/certificates/renewal-challenge --interface "$1" -d "$2"; }
+for i in 1 2 3 4; do
+	ch_from 127.0.0.48 "{\"serial\": \"ff0$i\"}"
+	[ "$STATUS" = 404 ] || fail "challenge $i for an unknown serial from 127.0.0.48: $STATUS $BODY"
+done
+ch_from 127.0.0.48 '{"serial": 1}'; [ "$STATUS" = 400 ] || fail "a malformed challenge request: $STATUS $BODY"
+ch_from 127.0.0.48 "{\"serial\": \"$S\"}"
+[ "$STATUS" = 429 ] && grep -q rate-limited <<<"$BODY" \
+	|| fail "a challenge after five failed ones from one address: $STATUS $BODY"
+call POST /api/v1/certificates/renew --interface 127.0.0.48 -d '{"csr": "x"}'
+[ "$STATUS" = 429 ] || fail "a renewal from an address limited by its challenge requests: $STATUS $BODY"
+ch_from 127.0.0.49 "{\"serial\": \"$S\"}"; [ "$STATUS" = 200 ] || fail "a challenge from another address: $STATUS $BODY"
+pass "challenge requests for unknown serials or malformed ones count per address (429 after five, renewals too); other addresses unaffected"
 # revoked certificates are not renewed
 pg_psql "$T/pg" owner -c "$(revoke_sql "$S")" >/dev/null
 challenge "$S"; [ "$STATUS" = 403 ] && grep -q not-renewable <<<"$BODY" || fail "challenge for a revoked certificate (403 as /renew answers): $STATUS $BODY"
