@@ -10,6 +10,7 @@
 #include "pool.h"
 #include "renew.h"
 #include "signerfit.h"
+#include "signerup.h"
 
 /* One recovery pass at a time in this process: a pass is queued every few seconds whether or not the last
  * one is still running (waiting on a slow signer), and two passes would sign the same rows. */
@@ -28,6 +29,9 @@ static void dispatch_recover(struct worker *w)
 		log_event("info", "recovery_skipped", "why=\"the previous pass is still running\"");
 		return;
 	}
+	/* whether the signer serves, for /healthz, also while no request asks it (signerup.h) */
+	if (!issue_recover_stopped())
+		signerup_probe(w->app);
 	if (issue_recover(w, w->app->conf.recover_after_seconds, &issued, &failed) == 0 && (issued || failed))
 		log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
 	if (w->db) /* the pass may have met a new signer process while no batch ran: who unsealed it */

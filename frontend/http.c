@@ -24,6 +24,7 @@
 #include "pool.h"
 #include "renew.h"
 #include "signerfit.h"
+#include "signerup.h"
 #include "tls.h"
 #include "unrecorded.h"
 
@@ -130,6 +131,7 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 "# TYPE hsmca_reply_timeouts_total counter\nhsmca_reply_timeouts_total %lu\n"
 			 "# TYPE hsmca_connections_recycled_total counter\nhsmca_connections_recycled_total %lu\n"
 			 "# TYPE hsmca_signer_profiles_unfit gauge\nhsmca_signer_profiles_unfit %d\n"
+			 "# TYPE hsmca_signer_up gauge\nhsmca_signer_up %d\n"
 			 "# TYPE hsmca_cross_site_refused_total counter\nhsmca_cross_site_refused_total %lu\n",
 			 atomic_load(&h->app->issued), atomic_load(&h->app->refused), atomic_load(&h->app->failed),
 			 atomic_load(&h->app->auth_failures), deadline_timeouts(), atomic_load(&h->app->password_checks),
@@ -140,7 +142,7 @@ static void http_metrics(struct http_ctx *h, struct evhttp_request *req)
 			 conncap_rate_refused(), conncap_entries(), tls_client_hellos(), http_profiles_diverged(h->app),
 			 h->app->committer ? committer_queued(h->app->committer) : (size_t)0, deadline_total_refused(),
 			 deadline_open(), h->app->conf.max_connections, unrecorded_count(), deadline_reply_timeouts(),
-			 deadline_recycled(), signerfit_unfit(), atomic_load(&h->app->cross_site));
+			 deadline_recycled(), signerfit_unfit(), signerup_up() ? 1 : 0, atomic_load(&h->app->cross_site));
 	if (n < 0 || (size_t)n >= sizeof(out)) { /* cut: never send a part, or bytes past the buffer */
 		http_json_error(req, 500, "internal", "the metrics do not fit their buffer");
 		return;
@@ -325,11 +327,21 @@ static void http_route_n(struct evhttp_request *req, struct http_ctx *h, unsigne
 			 !strcmp(path, "/metrics") || !strcmp(path, "/api/v1/ca/chain");
 	if (loop_path && cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD)
 		return http_bad_method(req, "GET, HEAD");
-	if (!strcmp(path, "/healthz"))
-		return http_text(req, 200, "application/json", "{\"status\": \"ok\"}\n", 17);
+	/* healthy: this frontend can issue, so a load balancer or monitor takes a frontend whose signer is stopped,
+	 * sealed or hung (signerup.h) for what it is; it still serves what needs no signature meanwhile */
+	if (!strcmp(path, "/healthz")) {
+		static const char ok[] = "{\"status\": \"ok\"}\n",
+				  down[] = "{\"status\": \"unavailable\", \"signer\": \"unavailable\", \"message\": "
+					   "\"the signer does not answer (stopped, sealed or hung): no certificate can be issued\"}\n";
+		return signerup_up() ? http_text(req, 200, "application/json", ok, sizeof(ok) - 1)
+				     : http_text(req, 503, "application/json", down, sizeof(down) - 1);
+	}
 	if (!strcmp(path, "/api/v1/cfssl/health")) {
-		static const char health[] = "{\"success\": true, \"result\": {\"healthy\": true}, \"errors\": [], \"messages\": []}\n";
-		return http_text(req, 200, "application/json", health, sizeof(health) - 1);
+		static const char ok[] = "{\"success\": true, \"result\": {\"healthy\": true}, \"errors\": [], \"messages\": []}\n",
+				  down[] = "{\"success\": false, \"result\": {\"healthy\": false}, \"errors\": [{\"code\": 503, "
+					   "\"message\": \"the signer does not answer (stopped, sealed or hung)\"}], \"messages\": []}\n";
+		return signerup_up() ? http_text(req, 200, "application/json", ok, sizeof(ok) - 1)
+				     : http_text(req, 503, "application/json", down, sizeof(down) - 1);
 	}
 	if (!strcmp(path, "/metrics"))
 		return http_metrics(h, req);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pinwire.h"
 #include "profcheck.h"
+#include "signerup.h"
 
 #define SIGNERFIT_PREFIX "error: "
 
@@ -157,9 +158,11 @@ int signerfit_check(const struct app *a, unsigned timeout_ms, bool warn)
 	struct sgn_client c;
 	struct dbuf reply;
 	unsigned nkeys = 0, unfit = 0, bad = 0;
-	int rc = 0;
 	dbuf_init(&reply);
-	if (sgn_client_open_hello(&c, a->conf.signer_socket, timeout_ms, &reply)) {
+	int rc = sgn_client_open_hello(&c, a->conf.signer_socket, timeout_ms, &reply);
+	signerup_note(rc);
+	if (rc) {
+		rc = 0;
 		log_event("warn", "signer_keys_unchecked",
 			  "why=\"the signer did not answer (sealed, down or hung): the profiles were not checked "
 			  "against its keys (they will be on the first connection to it)\"");
@@ -216,6 +219,7 @@ int signerfit_open(struct sgn_client *c, const struct app *a, const char *socket
 	struct dbuf hello;
 	dbuf_init(&hello);
 	int rc = sgn_client_open_hello(c, socket, timeout_ms, &hello);
+	signerup_note(rc);
 	if (rc == 0 && a)
 		signerfit_recheck(a, &hello);
 	dbuf_free(&hello);

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <getopt.h>
@@ -215,6 +216,15 @@ int sgn_unseal_cli(int argc, char **argv)
 	}
 	if (!control || (!status && !share) || optind != argc)
 		goto usage;
+	struct stat st;
+	if (lstat(control, &st) != 0 && errno == ENOENT) {
+		/* the control socket exists only while the signer is sealed: a monitor asking --status of a serving
+		 * signer is told so, apart from a failure (exit 1); a custodian before typing a passphrase */
+		fprintf(stderr, "unseal: no control socket at %s: the signer is not sealed (it is unsealed and serving, or "
+				"not running)\n", control);
+		rc = 3;
+		goto out;
+	}
 	if (!status) {
 		pw = secmem_alloc(FRAME_PASS_MAX + 1);
 		if (!pw || cli_read_file(share, sharebuf, FRAME_SHARE_MAX, &share_len) != 0) {

@@ -379,6 +379,14 @@ for i in 1 2; do
 done
 S1=${S[0]} S2=${S[1]}
 [ -n "$S1" ] && [ -n "$S2" ] || fail "the two pending serials: '$S1' '$S2'"
+# health says the signer is gone (a load balancer takes this frontend out), and the log says it once
+st=$(curl -sS -o "$T/h.json" -w '%{http_code}' "$URL/healthz")
+[ "$st" = 503 ] && grepq '"signer": "unavailable"' "$T/h.json" || fail "/healthz with the signer down: $st $(cat "$T/h.json")"
+st=$(curl -sS -o "$T/h.json" -w '%{http_code}' "$URL/api/v1/cfssl/health")
+[ "$st" = 503 ] && grepq '"healthy": false' "$T/h.json" || fail "CFSSL health with the signer down: $st $(cat "$T/h.json")"
+curl -s "$URL/metrics" | grepq '^hsmca_signer_up 0$' || fail "hsmca_signer_up with the signer down: $(curl -s "$URL/metrics" | grep signer_up)"
+[ "$(grep -c "pid=$FRONTEND_PID level=warn event=signer_unavailable" "$T/frontend.log")" = 1 ] \
+	|| fail "signer_unavailable logged $(grep -c "pid=$FRONTEND_PID level=warn event=signer_unavailable" "$T/frontend.log") times"
 pg_psql "$T/pg" owner -c "CREATE FUNCTION public.test_fail_row() RETURNS trigger LANGUAGE plpgsql AS \$\$
 	BEGIN IF OLD.serial_hex = '$S1' AND NEW.status <> OLD.status THEN
 		RAISE EXCEPTION 'test: this row cannot be written' USING ERRCODE = 'XX000'; END IF; RETURN NEW; END \$\$;
@@ -387,6 +395,11 @@ pg_psql "$T/pg" owner -c "CREATE FUNCTION public.test_fail_row() RETURNS trigger
 signer_start
 signer_unseal alice bob carol
 wait_row "$S2" issued # (the row after the one recovery cannot write)
+st=$(curl -sS -o "$T/h.json" -w '%{http_code}' "$URL/healthz")
+[ "$st" = 200 ] && [ "$(cat "$T/h.json")" = '{"status": "ok"}' ] || fail "/healthz with the signer back: $st $(cat "$T/h.json")"
+curl -s "$URL/metrics" | grepq '^hsmca_signer_up 1$' || fail "hsmca_signer_up with the signer back"
+grepq "pid=$FRONTEND_PID level=info event=signer_available" "$T/frontend.log" || fail "signer_available not logged"
+pass "/healthz, CFSSL's health and hsmca_signer_up follow the signer: 503 while it is down (logged once), 200 once it serves again"
 [ "$(row_status "$S1")" = pending ] || fail "the row the trigger refuses is $(row_status "$S1")"
 # (passes after the first store the certificate it signed then, not a new signature each: frontend/unrecorded.h)
 wait_passes "$S1" 3

@@ -183,11 +183,12 @@ fe_run() {
 	FRONTEND_PID=$!
 	PIDS+=("$FRONTEND_PID")
 	FE_PIDS+=("$FRONTEND_PID")
-	# up when this process says so (a /healthz alone could be another test's frontend on a port taken under it)
+	# up when this process says so (a /healthz alone could be another test's frontend on a port taken under it);
+	# /healthz answers 503 while the signer is down, which some tests start the frontend without
 	local up=
 	for _ in $(seq 300); do
 		kill -0 "$FRONTEND_PID" 2>/dev/null || break
-		grep -q "pid=$FRONTEND_PID level=info event=ready " "$T/frontend.log" && curl -fsS "$URL/healthz" >/dev/null 2>&1 && up=1 && break
+		grep -q "pid=$FRONTEND_PID level=info event=ready " "$T/frontend.log" && curl -sS -o /dev/null "$URL/healthz" 2>/dev/null && up=1 && break
 		sleep 0.05
 	done
 	[ -n "$up" ] || fail "frontend did not start: $(tail -5 "$T/frontend.log")"

@@ -27,6 +27,11 @@ expect_rc 4 "$SGNTOOL" leaf socket="$T/run/signer.sock" label=int issuer="$T/ca/
 "$SIGNER" unseal --control "$T/run/control.sock" --status | grepq 'sealed: no shares' || fail "status while sealed"
 pass "sealed: no signing socket until unsealed"
 signer_unseal alice bob carol
+# unsealed, the control socket is gone: --status says so with exit status 3, not a failure's 1
+expect_rc 3 "$SIGNER" unseal --control "$T/run/control.sock" --status
+grep -q "no control socket at $T/run/control.sock: the signer is not sealed" <<<"$OUT" || fail "status when unsealed: $OUT"
+expect_rc 3 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/alice.share" --passphrase-file /dev/null
+pass "unseal with no control socket (the signer unsealed): exit status 3 naming it, before any passphrase is read"
 X() { "$SGNTOOL" "$@" socket="$T/run/signer.sock"; }
 
 X leaf label=int issuer="$T/ca/int.pem" out="$T/leaf.pem" >/dev/null || fail "good leaf"

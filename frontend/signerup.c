@@ -1,0 +1,36 @@
+/* Whether a serving signer answers this frontend (signerup.h). */
+#include <stdatomic.h>
+
+#include "log.h"
+#include "sgn_client.h"
+#include "signerfit.h"
+#include "signerup.h"
+
+static atomic_bool signerup_state = true;
+
+void signerup_note(int rc)
+{
+	if (rc == HSMCA_ERR_NOMEM)
+		return; /* says nothing about the signer */
+	bool up = rc == 0;
+	if (atomic_exchange(&signerup_state, up) == up)
+		return;
+	if (up)
+		log_event("info", "signer_available", "why=\"a connection to the signer answered its HELLO\"");
+	else
+		log_event("warn", "signer_unavailable",
+			  "why=\"the signer does not answer (stopped, sealed or hung): issuance answers 503 until it does; "
+			  "/healthz says so\"");
+}
+
+bool signerup_up(void)
+{
+	return atomic_load(&signerup_state);
+}
+
+void signerup_probe(const struct app *a)
+{
+	struct sgn_client c;
+	if (signerfit_open(&c, a, a->conf.signer_socket, SIGNERUP_PROBE_TIMEOUT_MS) == 0)
+		sgn_client_close(&c);
+}

@@ -1,0 +1,25 @@
+/* signerup: whether this frontend can reach a serving signer, for /healthz, CFSSL's health and /metrics
+ * (hsmca_signer_up). Every new signer connection (signerfit_open, and the start-up check) tells it how it went:
+ * a signer that is sealed (its signing socket appears once it is unsealed), stopped or hung counts as down.
+ * The recovery pass probes it (signerup_probe) so the state follows a signer that stops or comes back while
+ * no request needs it. A change is logged once: level=warn event=signer_unavailable, level=info
+ * event=signer_available. It starts up; the start-up check sets it. Any thread. */
+#ifndef HSMCA_SIGNERUP_H
+#define HSMCA_SIGNERUP_H
+
+#include <stdbool.h>
+
+#include "app.h"
+
+#define SIGNERUP_PROBE_TIMEOUT_MS 1000 /* a signer that does not answer a HELLO within this is down */
+
+/* rc: the result of opening a signer connection with its HELLO (0: up; HSMCA_ERR_IO or a timeout: down; others,
+ * out of memory say, tell nothing about the signer and change nothing). */
+void signerup_note(int rc);
+/* True while the last connection made (or probe) reached a serving signer. */
+bool signerup_up(void);
+/* Opens a connection to a's signer (signerfit_open: its HELLO reply is checked as any new connection's), notes
+ * how it went, and closes it. A worker thread (it waits up to SIGNERUP_PROBE_TIMEOUT_MS). */
+void signerup_probe(const struct app *a);
+
+#endif
