@@ -48,14 +48,35 @@ stop_all() {
 			for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
 			! alive "$pid" || die "$n (pid $pid) did not exit within 10 s of SIGTERM"
 			say "stopped $n (pid $pid)"
+			# a signer ends on SIGTERM where it stands: its socket paths stay behind
+			[ "$n" != signer ] || rm -f "$H/run/signer.sock" "$H/run/control.sock"
 		fi
 		rm -f "$f"
 	done
 	if [ -d "$H/pg/data" ]; then
 		# shellcheck source=tests/integration/pg_lib.sh
 		source "$REPO/tests/integration/pg_lib.sh"
-		pg_stop "$H/pg" >/dev/null 2>&1 && say "stopped postgresql"
+		if [ -f "$H/pg/data/postmaster.pid" ] && pg__as "$PG_BIN/pg_ctl" -D "$H/pg/data" status >/dev/null 2>&1; then
+			pg_stop "$H/pg" >/dev/null 2>&1 && say "stopped postgresql"
+		fi
 	fi
+}
+
+# conf_install NAME: puts the configuration generated in $H/config/NAME.gen in place as $H/config/NAME, unless the
+# operator edited the one there since this script wrote it (its SHA-256 is not the one kept in .NAME.sha256):
+# then that one stays, and is used; the generated one is left as NAME.new to merge from. A file written before
+# the hash was kept (an older quickstart's) is replaced, as it was then.
+conf_install() {
+	local dst=$H/config/$1 sum=$H/config/.$1.sha256
+	if [ -f "$dst" ] && [ -f "$sum" ] && [ "$(sha256sum < "$dst")" != "$(cat "$sum")" ] &&
+		! cmp -s "$dst" "$dst.gen"; then
+		mv "$dst.gen" "$dst.new"
+		say "kept $dst as you edited it (what this run would write is $dst.new)"
+		return 0
+	fi
+	rm -f "$dst.new"
+	mv "$dst.gen" "$dst"
+	sha256sum < "$dst" > "$sum"
 }
 
 traversable() { # DIR: every existing directory above DIR lets others pass (x, or t: sticky with x)
@@ -218,7 +239,7 @@ fi
 P11CLIENT=$(dpkg -L p11-kit-modules 2>/dev/null | grep '/pkcs11/p11-kit-client\.so$') || true # grep reads it all
 P11CLIENT=${P11CLIENT%%$'\n'*}
 [ -n "$P11CLIENT" ] && [ -f "$P11CLIENT" ] || die "p11-kit-client.so not found (package p11-kit-modules)"
-cat > "$H/config/signer.conf" <<EOC
+cat > "$H/config/signer.conf.gen" <<EOC
 [signer]
 module = $P11CLIENT
 p11kit_server_address = unix:path=$H/p11/p11.sock
@@ -259,6 +280,7 @@ cert = $H/ca/checkpoint.pem
 issuer_cert = $H/ca/root.pem
 operations = checkpoint
 EOC
+conf_install signer.conf
 # a signer left sealed by a run cut short during the unseal, or whose p11-kit server was just started again
 # (its sessions went with the old one), is started afresh: the frontend would refuse it
 if pid=$(ours signer) && { [ -n "$P11KIT_STARTED" ] || [ ! -S "$H/run/signer.sock" ]; }; then
@@ -321,7 +343,7 @@ if [ ! -f "$H/demo-credentials.json" ]; then
 	mv "$H/demo-credentials.json.new" "$H/demo-credentials.json"
 	umask 022
 fi
-cat > "$H/config/profiles.conf" <<EOC
+cat > "$H/config/profiles.conf.gen" <<EOC
 [profile server]
 issuer = hsmca-intermediate
 issuer_cert = $H/ca/intermediate.pem
@@ -379,6 +401,7 @@ login = yes
 crl_url = http://127.0.0.1:$PORT/crl/intermediate.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
+conf_install profiles.conf
 # every profile within the pins of its signer key (names, EKUs, key usage, validity): else its requests would
 # end in the signer's refusal, one 502 at a time
 PC_OUT=$("$SIGNER" check-config -c "$H/config/signer.conf" --profiles "$H/config/profiles.conf" 2>&1) \
@@ -398,7 +421,7 @@ fe_tls_ok() { # a certificate for the current key, from this CA, valid for 30 mo
 	  "$(openssl pkey -in "$FE_KEY" -pubout -outform DER 2>/dev/null | sha256sum)" ]
 }
 fe_conf() {
-	cat > "$H/config/frontend.conf" <<EOC
+	cat > "$H/config/frontend.conf.gen" <<EOC
 [frontend]
 listen = 127.0.0.1:$PORT
 database = $FE_DB
@@ -411,12 +434,13 @@ checkpoint_key = hsmca-checkpoint
 checkpoint_cert = $H/ca/checkpoint.pem
 checkpoint_anchor_file = $H/state/checkpoint.anchor
 EOC
-	fe_tls_ok && cat >> "$H/config/frontend.conf" <<EOC
+	fe_tls_ok && cat >> "$H/config/frontend.conf.gen" <<EOC
 tls_listen = 127.0.0.1:$HTTPS_PORT
 tls_cert = $FE_CERT
 tls_key = $FE_KEY
 client_ca = $H/ca/chain.pem
 EOC
+	conf_install frontend.conf
 	chmod 644 "$H/config/frontend.conf" "$H/config/profiles.conf"
 }
 fe_stop() {
@@ -428,7 +452,8 @@ fe_stop() {
 }
 fe_ensure() { # runs the frontend with the current configuration (restarts it if that changed)
 	fe_conf
-	running frontend && cmp -s "$H/config/frontend.conf" "$H/config/frontend.conf.running" && return 0
+	running frontend && cmp -s "$H/config/frontend.conf" "$H/config/frontend.conf.running" &&
+		cmp -s "$H/config/profiles.conf" "$H/config/profiles.conf.running" && return 0
 	fe_stop
 	nohup "$FRONTEND" run -c "$H/config/frontend.conf" >> "$H/log/frontend.log" 2>&1 &
 	local pid=$! up=
@@ -443,6 +468,7 @@ fe_ensure() { # runs the frontend with the current configuration (restarts it if
 	done
 	[ -n "$up" ] || die "frontend did not start (see $H/log/frontend.log)"
 	cp "$H/config/frontend.conf" "$H/config/frontend.conf.running"
+	cp "$H/config/profiles.conf" "$H/config/profiles.conf.running"
 }
 fe_issue_tls() { # a fresh P-256 key and its certificate, as the demo requester over plain HTTP
 	local pw st
@@ -474,8 +500,15 @@ if ! fe_tls_ok; then
 	fe_issue_tls
 	fe_ensure
 fi
-curl -fsS --cacert "$H/ca/chain.pem" "https://127.0.0.1:$HTTPS_PORT/healthz" >/dev/null 2>&1 \
-	|| die "the frontend does not serve HTTPS on 127.0.0.1:$HTTPS_PORT (see $H/log/frontend.log)"
+# healthy: serving HTTPS, and its signer answers (a frontend kept running while the signer was started again
+# sees it at its next probe, within a second or two)
+for _ in $(seq 50); do
+	hz=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$H/ca/chain.pem" "https://127.0.0.1:$HTTPS_PORT/healthz" 2>/dev/null) || true
+	[ "$hz" = 200 ] && break
+	sleep 0.2
+done
+[ "$hz" != 503 ] || die "the frontend says its signer is unavailable (see $H/log/frontend.log and $H/log/signer.log)"
+[ "$hz" = 200 ] || die "the frontend does not serve HTTPS on 127.0.0.1:$HTTPS_PORT (see $H/log/frontend.log)"
 
 # a home from before the dedicated key has checkpoints of the issuing CA's key too: audit-verify needs both
 OLD_CKPT=""

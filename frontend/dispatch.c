@@ -67,6 +67,9 @@ void handle_job(struct worker *w, struct job *j)
 		return admin_request(w, j);
 	case JOB_RECOVER:
 		return dispatch_recover(w);
+	case JOB_SIGNER_PROBE:
+		signerup_probe(w->app);
+		return signerup_probe_release();
 	default:
 		return job_error(j, 404, "not-found", "no such endpoint");
 	}

@@ -12,6 +12,7 @@
 #include "deadline.h"
 #include "json.h"
 #include "log.h"
+#include "signerup.h"
 
 #define POOL_NUDGE_USEC 5000
 
@@ -354,9 +355,33 @@ static void pool_on_recovery_timer(evutil_socket_t fd, short what, void *arg)
 	pool_submit(p, j);
 }
 
+static void pool_on_probe_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct pool *p = arg;
+	(void)fd;
+	(void)what;
+	if (signerup_up() || !signerup_probe_claim())
+		return;
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		signerup_probe_release();
+		return;
+	}
+	dbuf_init(&j->resp);
+	j->kind = JOB_SIGNER_PROBE;
+	pool_submit(p, j);
+}
+
 int pool_schedule_recovery(struct pool *p, struct event_base *base, unsigned interval)
 {
-	struct timeval tv = { (time_t)interval, 0 };
+	struct timeval tv = { (time_t)interval, 0 }, second = { 1, 0 };
 	struct event *ev = event_new(base, -1, EV_PERSIST, pool_on_recovery_timer, p);
-	return ev && event_add(ev, &tv) == 0 ? 0 : HSMCA_ERR_NOMEM;
+	struct event *probe = event_new(base, -1, EV_PERSIST, pool_on_probe_timer, p);
+	if (ev && probe && event_add(ev, &tv) == 0 && event_add(probe, &second) == 0)
+		return 0; /* both live as long as the loop */
+	if (ev)
+		event_free(ev);
+	if (probe)
+		event_free(probe);
+	return HSMCA_ERR_NOMEM;
 }

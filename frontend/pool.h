@@ -29,6 +29,7 @@ enum job_kind {
 	JOB_RENEW_CHALLENGE,   /* POST /api/v1/certificates/renewal-challenge */
 	JOB_ACCOUNTS,          /* /api/v1/accounts[/...] (admin) */
 	JOB_APPROVALS,         /* /api/v1/approvals[/...] (admin) */
+	JOB_SIGNER_PROBE,      /* internal: is the signer back? (signerup.h) */
 };
 
 struct job {
@@ -72,7 +73,8 @@ void pool_adopt(struct pool *p, struct job *j);
 void pool_job_done(struct pool *p, struct job *j);
 /* Loop thread: clients' jobs adopted or submitted and not yet answered (or dropped, if the client left). */
 unsigned pool_inflight(const struct pool *p);
-/* Loop thread: queues a recovery pass every interval seconds. */
+/* Loop thread: queues a recovery pass every interval seconds, and while the signer is down (signerup.h) a probe
+ * of it every second (one at a time), so health turns good within a second or two of its return. */
 int pool_schedule_recovery(struct pool *p, struct event_base *base, unsigned interval) HSMCA_WUR;
 void job_free(struct job *j);
 /* Worker side: sets a JSON error reply {"error": {"code", "message"}}. */

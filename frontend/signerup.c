@@ -7,6 +7,7 @@
 #include "signerup.h"
 
 static atomic_bool signerup_state = true;
+static atomic_bool signerup_probing; /* a probe job is queued or running */
 
 void signerup_note(int rc)
 {
@@ -26,6 +27,16 @@ void signerup_note(int rc)
 bool signerup_up(void)
 {
 	return atomic_load(&signerup_state);
+}
+
+bool signerup_probe_claim(void)
+{
+	return !atomic_exchange(&signerup_probing, true);
+}
+
+void signerup_probe_release(void)
+{
+	atomic_store(&signerup_probing, false);
 }
 
 void signerup_probe(const struct app *a)

@@ -1,8 +1,8 @@
 /* signerup: whether this frontend can reach a serving signer, for /healthz, CFSSL's health and /metrics
  * (hsmca_signer_up). Every new signer connection (signerfit_open, and the start-up check) tells it how it went:
  * a signer that is sealed (its signing socket appears once it is unsealed), stopped or hung counts as down.
- * The recovery pass probes it (signerup_probe) so the state follows a signer that stops or comes back while
- * no request needs it. A change is logged once: level=warn event=signer_unavailable, level=info
+ * The recovery pass probes it (signerup_probe), and while it is down a probe runs every second, so the state
+ * follows a signer that stops or comes back while no request needs it. A change is logged once: level=warn event=signer_unavailable, level=info
  * event=signer_available. It starts up; the start-up check sets it. Any thread. */
 #ifndef HSMCA_SIGNERUP_H
 #define HSMCA_SIGNERUP_H
@@ -18,6 +18,10 @@
 void signerup_note(int rc);
 /* True while the last connection made (or probe) reached a serving signer. */
 bool signerup_up(void);
+/* The one probe queued at a time while the signer is down (pool.c's timer): claim is true if none is queued, and
+ * the caller queues one; release when it could not, or once the queued probe ran. */
+bool signerup_probe_claim(void);
+void signerup_probe_release(void);
 /* Opens a connection to a's signer (signerfit_open: its HELLO reply is checked as any new connection's), notes
  * how it went, and closes it. A worker thread (it waits up to SIGNERUP_PROBE_TIMEOUT_MS). */
 void signerup_probe(const struct app *a);

@@ -185,7 +185,33 @@ for _ in $(seq 100); do [ ! -S "$HSMCA_HOME/p11/p11.sock" ] && break; sleep 0.05
 grepq 'was not serving' "$T/qs4.log" || fail "the signer of the old token server was kept: $(cat "$T/qs4.log")"
 PIDS+=("$(cat "$HSMCA_HOME/pids/signer.pid")" "$(cat "$HSMCA_HOME/pids/p11kit.pid")")
 issue_ok "issuance after a rerun that started the token server again"
+# an operator's edit of a configuration quickstart writes is kept by the next run (before, every run wrote
+# them afresh), the generated one left beside it, and an edited profiles file restarts the frontend
+sed -i 's/^max_sans = 20$/max_sans = 1/' "$HSMCA_HOME/config/profiles.conf"
+grepq '^max_sans = 1$' "$HSMCA_HOME/config/profiles.conf" || fail "the test's edit of profiles.conf"
+fe_old=$(cat "$HSMCA_HOME/pids/frontend.pid")
+"$REPO/quickstart.sh" > "$T/qs5.log" 2>&1 || fail "a rerun over an edited profiles.conf: $(tail -5 "$T/qs5.log")"
+PIDS+=("$(cat "$HSMCA_HOME/pids/frontend.pid")")
+grepq "kept $HSMCA_HOME/config/profiles.conf as you edited it" "$T/qs5.log" || fail "the kept edit is not said: $(cat "$T/qs5.log")"
+grepq '^max_sans = 1$' "$HSMCA_HOME/config/profiles.conf" || fail "the rerun undid the operator's edit"
+grepq '^max_sans = 20$' "$HSMCA_HOME/config/profiles.conf.new" || fail "the generated profiles are not left beside it"
+[ "$(cat "$HSMCA_HOME/pids/frontend.pid")" != "$fe_old" ] || fail "the frontend was not restarted on the edited profiles"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/two.key" -subj "/CN=a.example.com" \
+	-addext subjectAltName=DNS:a.example.com,DNS:b.example.com -out "$T/two.csr" 2>/dev/null
+python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "profile": "server"}))' "$T/two.csr" > "$T/two.json"
+st=$(curl -sS -o "$T/two.out" -w '%{http_code}' -u "demo-requester:$pw" --data-binary @"$T/two.json" "$URL/api/v1/certificates")
+[ "$st" = 403 ] && grepq "san-count" "$T/two.out" || fail "two names under the edited max_sans = 1: $st $(cat "$T/two.out")"
+cp "$HSMCA_HOME/config/profiles.conf.new" "$HSMCA_HOME/config/profiles.conf" # the operator takes the generated one
+"$REPO/quickstart.sh" > "$T/qs6.log" 2>&1 || fail "a rerun after the merge: $(tail -5 "$T/qs6.log")"
+PIDS+=("$(cat "$HSMCA_HOME/pids/frontend.pid")")
+! grepq 'as you edited it' "$T/qs6.log" && [ ! -e "$HSMCA_HOME/config/profiles.conf.new" ] || fail "after the merge: $(cat "$T/qs6.log")"
+st=$(curl -sS -o "$T/two.out" -w '%{http_code}' -u "demo-requester:$pw" --data-binary @"$T/two.json" "$URL/api/v1/certificates")
+[ "$st" = 201 ] || fail "two names after the merge: $st $(cat "$T/two.out")"
+pass "a rerun keeps an operator's edit of profiles.conf (the generated one beside it as .new) and restarts the frontend on it"
 "$REPO/quickstart.sh" stop >/dev/null
+[ ! -e "$HSMCA_HOME/run/signer.sock" ] || fail "the signer's socket stayed after stop"
+"$REPO/quickstart.sh" stop > "$T/stop3.log" 2>&1 || fail "a second stop: $(cat "$T/stop3.log")"
+! grepq stopped "$T/stop3.log" || fail "a second stop says it stopped something: $(cat "$T/stop3.log")"
 pass "quickstart stop / start reuses the token and CA and signs again; a rerun starts again and unseals a signer left sealed, or whose token server it started again"
 # stop kills only what quickstart started: a pid file left behind (a reboot, a crash) may name any process now
 sleep 300 >/dev/null 2>&1 & # (its output not the test's: ctest would wait on it after a failure)
