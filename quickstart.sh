@@ -536,6 +536,8 @@ hsmca is running (HSMCA_HOME=$H)
   PostgreSQL          private cluster in $H/pg (socket $H/pg/sock), profiles $H/config/profiles.conf
   try it              openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem \\
                         -subj /CN=x -addext subjectAltName=DNS:www.example.com -out r.csr
-                      then POST {"csr": <PEM>, "profile": "server"} to /api/v1/certificates as demo-requester
+                      python3 -c 'import json; print(json.dumps({"csr": open("r.csr").read(), "profile": "server"}))' |
+                        curl -u demo-requester:PASSWORD --data-binary @- http://127.0.0.1:$PORT/api/v1/certificates
+                        (PASSWORD: demo-requester's in demo-credentials.json; the reply's "certificate" is the PEM)
 Stop: $STOP_CMD
 EOT

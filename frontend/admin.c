@@ -471,10 +471,16 @@ static void admin_op_apikey_create(struct admin_ctx *c)
 	if (admin_parse_apikey(c->j->body, c->j->body_len, profile, c->why))
 		return admin_refuse(c, c->me.name, 400, "bad-request", c->why);
 	const struct profile *p = profile[0] ? profiles_find(&c->w->app->profiles, profile) : NULL;
-	if (profile[0] && !p)
-		return admin_refuse(c, c->me.name, 400, "unknown-profile", "no such profile");
-	if (p && !profile_allows_account(p, c->ap.name))
-		return admin_refuse(c, c->me.name, 400, "profile-forbidden", "this account may not use this profile");
+	char why[ISSUE_WHY_MAX];
+	if (profile[0] && !p) {
+		issue_why_no_profile(profile, NULL, why);
+		return admin_refuse(c, c->me.name, 400, "unknown-profile", why);
+	}
+	if (p && !profile_allows_account(p, c->ap.name)) {
+		snprintf(why, sizeof(why), "profile \"%s\" does not list account %s in its accounts: add it there in the "
+			 "profiles file (and restart the frontend) first", p->name, c->ap.name);
+		return admin_refuse(c, c->me.name, 400, "profile-forbidden", why);
+	}
 	if (admin_key_new(key, hex))
 		return job_error(c->j, 500, "internal", "no random bytes");
 	admin_key_store(c, key, hex, p ? p->name : NULL);

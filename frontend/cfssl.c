@@ -503,8 +503,13 @@ void cfssl_authsign(struct worker *w, struct job *j)
 	const struct profile *p = cfssl_profile(w, a.r.profile);
 	if (!p || !p->cfssl_key_len) {
 		auth_peer_failed(w, j->peer);
-		issue_audit_refusal(w, "-", j->peer, "unknown-profile", "no such profile with an auth key");
-		cfssl_error(j, 400, "no such profile (with an auth key)");
+		if (p)
+			snprintf(why, ISSUE_WHY_MAX, "profile \"%s\" has no auth key (cfssl_key): use sign with an "
+				 "account's credentials", p->name);
+		else
+			issue_why_no_profile(a.r.profile, "default", why);
+		issue_audit_refusal(w, "-", j->peer, "unknown-profile", why);
+		cfssl_error(j, 400, why);
 		goto out;
 	}
 	/* the token is an HMAC over the exact request bytes, compared in constant time */
@@ -611,8 +616,9 @@ void cfssl_sign(struct worker *w, struct job *j)
 	}
 	const struct profile *p = cfssl_profile(w, s.r.profile);
 	if (!p) {
-		issue_audit_refusal(w, acct.name, j->peer, "unknown-profile", "no such profile");
-		cfssl_error(j, 400, "no such profile");
+		issue_why_no_profile(s.r.profile, "default", why);
+		issue_audit_refusal(w, acct.name, j->peer, "unknown-profile", why);
+		cfssl_error(j, 400, why);
 		goto out;
 	}
 	if (acct.key_profile[0] && strcmp(acct.key_profile, p->name) != 0) {
@@ -675,7 +681,7 @@ static void cfssl_usages(const struct profile *p, struct dbuf *u)
 void cfssl_info(struct worker *w, struct job *j)
 {
 	struct json_doc *doc = NULL;
-	char err[128], extra[256];
+	char err[128], extra[ISSUE_WHY_MAX];
 	if (json_parse((const char *)j->body, j->body_len, &doc, err, sizeof(err))) {
 		snprintf(extra, sizeof(extra), "info body is not valid JSON (%s)", err);
 		cfssl_error(j, 400, extra);
@@ -693,7 +699,8 @@ void cfssl_info(struct worker *w, struct job *j)
 	const struct profile *p = cfssl_profile(w, json_string(pn, NULL));
 	const char *label = json_string(ln, NULL);
 	if (!p) {
-		cfssl_error(j, 400, "no such profile");
+		issue_why_no_profile(json_string(pn, NULL), "default", extra);
+		cfssl_error(j, 400, extra);
 		goto out;
 	}
 	if (cfssl_label_other(p, label, extra, sizeof(extra))) {

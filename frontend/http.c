@@ -18,6 +18,7 @@
 #include "conncap.h"
 #include "cfssl.h"
 #include "deadline.h"
+#include "httperr.h"
 #include "issue.h"
 #include "json.h"
 #include "log.h"
@@ -70,7 +71,7 @@ static void http_json_error(struct evhttp_request *req, int status, const char *
 	else
 		job_error(&tmp, status, code, msg);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-	http_reply(req, status, "Error", tmp.resp.data, tmp.resp.len);
+	http_reply(req, status, httperr_reason(status), tmp.resp.data, tmp.resp.len);
 	dbuf_free(&tmp.resp);
 }
 
@@ -86,7 +87,7 @@ static void http_bad_method(struct evhttp_request *req, const char *allow)
 static void http_text(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-	http_reply(req, status, "OK", body, len);
+	http_reply(req, status, httperr_reason(status), body, len);
 }
 
 /* profiles refused here because another frontend recorded other definitions (profrec_check) */

@@ -55,3 +55,35 @@ size_t httperr_reply(int status, bool body, char out[HTTPERR_REPLY_MAX])
 			 status, reason, extra, bl, body ? json : "");
 	return n < 0 || n >= HTTPERR_REPLY_MAX ? 0 : (size_t)n;
 }
+
+const char *httperr_reason(int status)
+{
+	static const struct {
+		int status;
+		const char *reason;
+	} r[] = {
+		{ 200, "OK" },
+		{ 201, "Created" },
+		{ 202, "Accepted" },
+		{ 400, "Bad Request" },
+		{ 401, "Unauthorized" },
+		{ 403, "Forbidden" },
+		{ 404, "Not Found" },
+		{ 405, "Method Not Allowed" },
+		{ 408, "Request Timeout" },
+		{ 409, "Conflict" },
+		{ 411, "Length Required" },
+		{ 413, "Content Too Large" },
+		{ 414, "URI Too Long" },
+		{ 415, "Unsupported Media Type" },
+		{ 429, "Too Many Requests" },
+		{ 431, "Request Header Fields Too Large" },
+		{ 500, "Internal Server Error" },
+		{ 502, "Bad Gateway" },
+		{ 503, "Service Unavailable" },
+	};
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if (r[i].status == status)
+			return r[i].reason;
+	return status < 400 ? "OK" : "Error";
+}

@@ -23,4 +23,8 @@ int httperr_status(const char *head, size_t len);
  * request took). */
 size_t httperr_reply(int status, bool body, char out[HTTPERR_REPLY_MAX]);
 
+/* The status line's reason phrase RFC 9110 gives status ("Not Found"), or "OK" / "Error" for one it does not
+ * list. Static; any thread. */
+const char *httperr_reason(int status);
+
 #endif

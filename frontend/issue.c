@@ -289,7 +289,8 @@ static void issue_handle(struct worker *w, struct job *j)
 	}
 	const struct profile *p = profiles_find(&w->app->profiles, pname);
 	if (!p) {
-		issue_refuse(w, j, acct.name, 400, "unknown-profile", "no such profile");
+		issue_why_no_profile(pname, NULL, why);
+		issue_refuse(w, j, acct.name, 400, "unknown-profile", why);
 		goto out;
 	}
 	if (acct.key_profile[0] && strcmp(acct.key_profile, p->name) != 0) {

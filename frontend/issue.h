@@ -78,6 +78,10 @@ void issue_reply_app(const struct app *a, struct job *j, const struct profile *p
 		     const struct dbuf *der);
 /* The same with the chain to send (PEM, borrowed). */
 void issue_reply_chain(struct job *j, const char *chain, const char *serial, const struct dbuf *der);
+/* why (ISSUE_WHY_MAX) a profile of that name is refused as unknown: `no such profile "name"` (the name as
+ * asked for when it is 1..64 bytes of letters, digits, '-', '_' and '.', else not repeated), or, for "" or
+ * NULL, that none was given; dflt is what an empty name stands for ("default" in CFSSL's API), or NULL. */
+void issue_why_no_profile(const char *name, const char *dflt, char *why);
 /* Sets a 202 JSON reply {"serial", "status": "held", "approval": id, "message"} for a held request. */
 void issue_reply_held(struct job *j, const struct issue_outcome *o);
 /* Why an API key (a machine credential) gets no certificate of a login profile (403 api-key-forbidden). */

@@ -1,5 +1,6 @@
 /* The answers of issuance: the 201 body (certificate and chain) and the 202 of a held request, and the texts of
  * its refusals and 503s (what the client is told of a row recorded but not completed). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,24 @@ void issue_reply_chain(struct job *j, const char *chain, const char *serial, con
 	json_write_string(&j->resp, chain);
 	dbuf_add(&j->resp, "}\n", 2);
 	free(cert);
+}
+
+void issue_why_no_profile(const char *name, const char *dflt, char *why)
+{
+	size_t n = name ? strlen(name) : 0;
+	bool plain = n > 0 && n <= 64;
+	for (size_t i = 0; plain && i < n; i++)
+		plain = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+			(name[i] >= '0' && name[i] <= '9') || name[i] == '-' || name[i] == '_' || name[i] == '.';
+	if (n == 0 && dflt)
+		snprintf(why, ISSUE_WHY_MAX, "no profile given, and none is named \"%s\" (what an empty profile stands for)",
+			 dflt);
+	else if (n == 0)
+		snprintf(why, ISSUE_WHY_MAX, "no profile given");
+	else if (plain)
+		snprintf(why, ISSUE_WHY_MAX, "no such profile \"%s\"", name);
+	else
+		snprintf(why, ISSUE_WHY_MAX, "no such profile (the name asked for is not one a profile can have)");
 }
 
 const char issue_why_login_by_key[] =

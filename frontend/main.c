@@ -162,10 +162,12 @@ static int fe_create_account(const struct fe_args *a, bool bootstrap)
 	uint8_t key[INTENT_KEY_LEN];
 	char pw[PWFILE_OUT], hash[DB_HASH_MAX], details[128];
 	size_t pl = 0;
-	enum db_role role = bootstrap ? DB_ROLE_ADMIN
-			  : !a->role ? 0 : !strcmp(a->role, "requester") ? DB_ROLE_REQUESTER
-			  : !strcmp(a->role, "admin") ? DB_ROLE_ADMIN : !strcmp(a->role, "auditor") ? DB_ROLE_AUDITOR : 0;
+	enum db_role role = bootstrap ? DB_ROLE_ADMIN : 0;
 	int rc;
+	if (!bootstrap && a->role && !db_role_parse(a->role, &role)) {
+		fprintf(stderr, "hsmca-frontend: --role %s: no such role (requester, admin or auditor)\n", a->role);
+		return 2;
+	}
 	if (!a->name || !role || strlen(a->name) >= DB_NAME_MAX)
 		return fe_usage();
 	char why[ADMIN_WHY_MAX];

@@ -8,13 +8,18 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cfssl.h"
 #include "deadline.h"
+#include "httperr.h"
 #include "json.h"
 #include "log.h"
 #include "signerup.h"
 
 #define POOL_NUDGE_USEC 5000
+#define POOL_STR_(x) #x
+#define POOL_STR(x) POOL_STR_(x)
+#define POOL_RETRY_429 POOL_STR(AUTH_FAIL_WINDOW) /* seconds, as a header value */
 
 struct pool {
 	struct app *app;
@@ -82,6 +87,10 @@ static void pool_reply(struct job *j)
 	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Cache-Control", "no-store");
 	if (j->status == 503 && j->waited_out)
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Retry-After", "1");
+	/* a rate limit's 429 (failed logins or proofs, at most AUTH_FAIL_WINDOW quiet seconds): when to ask again
+	 * (RFC 6585 4) */
+	if (j->status == 429)
+		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Retry-After", POOL_RETRY_429);
 	if (j->status == 405 && j->allow)
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Allow", j->allow);
 	/* RFC 9110 15.5.2: a 401 says how to authenticate; clients that wait for the challenge (wget, Java's
@@ -91,7 +100,7 @@ static void pool_reply(struct job *j)
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "WWW-Authenticate",
 				  "Basic realm=\"hsmca\", charset=\"UTF-8\", Bearer realm=\"hsmca\"");
 	evbuffer_add(out, j->resp.data, j->resp.len);
-	evhttp_send_reply(j->req, j->status, j->status < 400 ? "OK" : "Error", out);
+	evhttp_send_reply(j->req, j->status, httperr_reason(j->status), out);
 	evbuffer_free(out);
 }
 

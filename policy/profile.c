@@ -28,15 +28,19 @@ static int prof_list(struct profile *p, const char *v, unsigned line, char *err,
 	return rc ? CERR("line %u: an empty item in a list (\"a,,b\", a comma at its start or end)", line) : 0;
 }
 
+static const struct {
+	const char *n;
+	unsigned bit;
+} prof_kt[] = {
+	{ "p256", PROF_P256 }, { "p384", PROF_P384 }, { "rsa2048", PROF_RSA2048 },
+	{ "rsa3072", PROF_RSA3072 }, { "rsa4096", PROF_RSA4096 },
+};
+
 static int prof_keytype(struct profile *p, const char *t, unsigned line, char *err)
 {
-	static const struct { const char *n; unsigned bit; } kt[] = {
-		{ "p256", PROF_P256 }, { "p384", PROF_P384 }, { "rsa2048", PROF_RSA2048 },
-		{ "rsa3072", PROF_RSA3072 }, { "rsa4096", PROF_RSA4096 },
-	};
-	for (size_t i = 0; i < sizeof(kt) / sizeof(kt[0]); i++)
-		if (!strcmp(kt[i].n, t)) {
-			p->key_types |= kt[i].bit;
+	for (size_t i = 0; i < sizeof(prof_kt) / sizeof(prof_kt[0]); i++)
+		if (!strcmp(prof_kt[i].n, t)) {
+			p->key_types |= prof_kt[i].bit;
 			return 0;
 		}
 	return CERR("line %u: unknown key type %s (p256, p384, rsa2048, rsa3072, rsa4096)", line, t);
@@ -403,6 +407,39 @@ static unsigned prof_keytype_of(EVP_PKEY *k)
 	return 0;
 }
 
+/* key's type as the profiles file names it (p256, rsa2048, ...), else its algorithm and size ("rsa1024",
+ * "EC secp521r1", "ED25519") */
+static void prof_keytype_name(EVP_PKEY *k, char *out, size_t len)
+{
+	unsigned bit = prof_keytype_of(k);
+	char g[64];
+	size_t gl;
+	for (size_t i = 0; i < sizeof(prof_kt) / sizeof(prof_kt[0]); i++)
+		if (prof_kt[i].bit == bit) {
+			snprintf(out, len, "%s", prof_kt[i].n);
+			return;
+		}
+	const char *t = EVP_PKEY_get0_type_name(k);
+	if (EVP_PKEY_is_a(k, "RSA"))
+		snprintf(out, len, "rsa%d", EVP_PKEY_get_bits(k));
+	else if (EVP_PKEY_is_a(k, "EC") && EVP_PKEY_get_utf8_string_param(k, "group", g, sizeof(g), &gl))
+		snprintf(out, len, "EC %s", g);
+	else
+		snprintf(out, len, "%.32s", t ? t : "an unknown type");
+}
+
+/* the key types p allows, as the profiles file names them */
+static void prof_keytypes_allowed(const struct profile *p, char *out, size_t len)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(prof_kt) / sizeof(prof_kt[0]) && n < len; i++)
+		if (p->key_types & prof_kt[i].bit) {
+			int w = snprintf(out + n, len - n, "%s%s", n ? ", " : "", prof_kt[i].n);
+			n += w > 0 ? (size_t)w : 0;
+		}
+}
+
 static bool prof_dns_ok(const struct profile *p, const char *name)
 {
 	size_t nl = strlen(name);
@@ -515,8 +552,13 @@ static int prof_email_ok(const struct profile *p, const char *addr, char *why)
 int profile_check_request(const struct profile *p, EVP_PKEY *key, const int *san_types, const char *const *sans,
 			  size_t n_sans, char *why)
 {
-	if (!(prof_keytype_of(key) & p->key_types))
-		return REFUSE("key-type: this key type or size is not allowed by profile %s", p->name);
+	if (!(prof_keytype_of(key) & p->key_types)) {
+		char have[48], allowed[64];
+		prof_keytype_name(key, have, sizeof(have));
+		prof_keytypes_allowed(p, allowed, sizeof(allowed));
+		return REFUSE("key-type: the key is %s, which profile %s does not allow (it allows %s)", have, p->name,
+			      allowed);
+	}
 	if (n_sans == 0)
 		return REFUSE("san: at least one subjectAltName is required");
 	if (n_sans > p->max_sans)

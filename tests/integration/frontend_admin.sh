@@ -220,7 +220,10 @@ issue_req "$T/c1.csr" client -H "Authorization: Bearer $KEY2"; want 201 "the oth
 api POST "/api/v1/accounts/audrey/apikeys/$KEY1_ID/disable" '' "${ADMIN[@]}"; want 404 not-found "key of another account"
 api POST /api/v1/accounts/alice/apikeys/999999/disable '' "${ADMIN[@]}"; want 404 not-found "unknown key id"
 api POST /api/v1/accounts/alice/apikeys '{"profile": "nosuch"}' "${ADMIN[@]}"; want 400 unknown-profile "unknown profile"
+grepq 'no such profile \\"nosuch\\"' "$T/resp.json" || fail "the unknown profile is not named: $(cat "$T/resp.json")"
 api POST /api/v1/accounts/audrey/apikeys '{"profile": "server"}' "${ADMIN[@]}"; want 400 profile-forbidden "profile not for audrey"
+grepq 'profile \\"server\\" does not list account audrey in its accounts' "$T/resp.json" \
+	|| fail "the refusal does not say what to change: $(cat "$T/resp.json")"
 api POST /api/v1/accounts/ops-admin/apikeys '{"profile": "server"}' "${ADMIN[@]}" -D "$T/key-headers"; want 201 "admin's own key"
 AKEY=$(json_field '["key"]')
 # the reply holds the key: no cache may keep it (it carried no Cache-Control at all)

@@ -42,6 +42,9 @@ printf 'auditor password 3\n' > "$T/aud.pw"
 	|| fail "create-account auditor"
 expect_rc 1 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name alice --role requester --password-file "$T/alice.pw"
 grep -q 'exists' <<<"$OUT" || fail "duplicate account: $OUT"
+# a role that is none of the three is named, not answered with the whole usage text
+expect_rc 2 "$FRONTEND" create-account --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key" --name bob --role superuser --password-file "$T/alice.pw"
+[ "$OUT" = "hsmca-frontend: --role superuser: no such role (requester, admin or auditor)" ] || fail "create-account --role superuser: $OUT"
 # the CLI checks the key's profile as the API does: in the profiles file, the account among its accounts (it
 # stored a key for any profile name, one no request could then use); nothing is written for a refusal
 AK=("$FRONTEND" create-apikey --conninfo "$(pg_conninfo "$T/pg" frontend)" --intent-key-file "$T/intent.key")
@@ -217,6 +220,7 @@ issue_req "$T/good.csr" server -u "alice:wrong password"; refuse 401 unauthorize
 issue_req "$T/good.csr" server -u "nobody:whatever password"; refuse 401 unauthorized "unknown user"
 issue_req "$T/good.csr" server -u "audrey:$(cat "$T/aud.pw")"; refuse 403 forbidden "auditor"
 issue_req "$T/good.csr" nosuch "${ALICE[@]}"; refuse 400 unknown-profile "unknown profile"
+[ "$(json_field '["error"]["message"]')" = 'no such profile "nosuch"' ] || fail "the unknown profile is not named: $BODY"
 csr cl ec:P-256 "DNS:dev1.clients.example.com"
 issue_req "$T/cl.csr" client -u "ops-admin:$(cat "$T/admin.pw")"; refuse 403 profile-forbidden "profile not for this account"
 csr r1 ec:P-256 "DNS:www.evil.org"; issue_req "$T/r1.csr" server "${ALICE[@]}"; refuse 403 policy "DNS suffix"
@@ -236,6 +240,8 @@ csr r7 ec:P-256 "DNS:www.example.com" "URI:https://www.example.com/"; issue_req 
 refuse 403 policy "URI SAN"; rule san-type "URI SAN"
 csr r5 rsa:2048 "DNS:dev2.clients.example.com"; issue_req "$T/r5.csr" client "${ALICE[@]}"; refuse 403 policy "key type"
 grep -q 'key-type' <<<"$BODY" || fail "rule: $BODY"
+[[ $(json_field '["error"]["message"]') == "key-type: the key is rsa2048, which profile client does not allow (it allows p256"* ]] \
+	|| fail "the key-type refusal does not name the key and what the profile allows: $BODY"
 # keys no profile can allow are refused by the CSR parser, as policy too (they were 400 bad-csr, as if malformed)
 csr r8 rsa:1024 "DNS:www.example.com"; issue_req "$T/r8.csr" server "${ALICE[@]}"; refuse 403 policy "RSA-1024 key"
 rule "key" "RSA-1024 key"; grep -q 'RSA-1024 not accepted' <<<"$BODY" || fail "RSA-1024 key: $BODY"
@@ -271,7 +277,10 @@ nocred() { pg_psql "$T/pg" owner -c "select count(*) from audit_log where action
 N0=$(nocred)
 for i in 1 2 3 4 5; do issue_req "$T/good.csr" server --interface 127.0.0.26; refuse 401 unauthorized "no credentials ($i)"; done
 [ "$(nocred)" = $((N0 + 5)) ] || fail "5 requests without credentials: $(($(nocred) - N0)) audit rows"
-issue_req "$T/good.csr" server --interface 127.0.0.26; refuse 429 rate-limited "a sixth request without credentials"
+issue_req "$T/good.csr" server --interface 127.0.0.26 -D "$T/h429.txt"; refuse 429 rate-limited "a sixth request without credentials"
+# its status line's reason is the standard one (every error said "Error") and it says when to ask again
+grep -q $'^HTTP/1.1 429 Too Many Requests\r$' "$T/h429.txt" && grep -qi $'^Retry-After: 60\r$' "$T/h429.txt" \
+	|| fail "the 429's head: $(cat "$T/h429.txt")"
 [ "$(nocred)" = $((N0 + 5)) ] || fail "a rate-limited request without credentials was audited"
 STATUS=$(curl -sS -o /dev/null -w '%{http_code}' --interface 127.0.0.27 "$URL/api/v1/certificates/01")
 [ "$STATUS" = 401 ] && [ "$(nocred)" = $((N0 + 5)) ] || fail "a read without credentials: $STATUS, $(($(nocred) - N0)) audit rows"

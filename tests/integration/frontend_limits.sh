@@ -470,7 +470,8 @@ hz=$(curl -s "$URL/healthz")
 kill -CONT "$SIGNER_PID"
 [ "$st" = 503 ] && grep -q '"overloaded"' "$T/shed4.out" || fail "the fourth request: $st $(cat "$T/shed4.out")"
 grep -qi '^Retry-After: 1' "$T/shed-h.txt" || fail "no Retry-After on the shed request: $(cat "$T/shed-h.txt")"
-[ "$hz" = '{"status": "ok"}' ] || fail "health check while full: $hz"
+# (answered by the loop: ok, or, had a probe found the stopped signer meanwhile, that it does not answer)
+[ "$hz" = '{"status": "ok"}' ] || [[ $hz == '{"status": "unavailable", "signer": "unavailable"'* ]] || fail "health check while full: $hz"
 for i in 1 2 3; do wait "${SHED_PIDS[$i]}" || true; [ "$(cat "$T/shed$i.status")" = 201 ] || fail "waiting request $i: $(cat "$T/shed$i.status") $(cat "$T/shed$i.out")"; done
 curl -s "$URL/metrics" | grepq '^hsmca_requests_shed_total 1$' || fail "shed not counted: $(curl -s "$URL/metrics" | grep shed)"
 issue_req "$T/shed.csr" server "${AUTH[@]}"; [ "$STATUS" = 201 ] || fail "issue after the signer came back: $STATUS $BODY"

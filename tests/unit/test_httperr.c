@@ -56,6 +56,14 @@ int main(void)
 	check_reply(501, "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST\r\n", "method"); /* evhttp's 501 */
 	check_reply(417, "HTTP/1.1 417 Client Error\r\n", "http-error");
 	check_reply(503, "HTTP/1.1 503 Server Error\r\n", "http-error");
+	/* the reason phrases of the router's and the workers' replies (they all said "OK" or "Error") */
+	CHECK(strcmp(httperr_reason(200), "OK") == 0);
+	CHECK(strcmp(httperr_reason(201), "Created") == 0);
+	CHECK(strcmp(httperr_reason(401), "Unauthorized") == 0);
+	CHECK(strcmp(httperr_reason(429), "Too Many Requests") == 0);
+	CHECK(strcmp(httperr_reason(503), "Service Unavailable") == 0);
+	CHECK(strcmp(httperr_reason(418), "Error") == 0);
+	CHECK(strcmp(httperr_reason(299), "OK") == 0);
 	/* to HEAD: the same head (Content-Length of the body it would have), no body */
 	char full[HTTPERR_REPLY_MAX], head[HTTPERR_REPLY_MAX];
 	size_t fn = httperr_reply(501, true, full), hn = httperr_reply(501, false, head);
