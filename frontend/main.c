@@ -422,6 +422,12 @@ static int fe_audit_verify(const struct fe_args *a)
 			       (long long)(rep.rows - rep.last_checkpointed));
 	} else if (rc == HSMCA_ERR_AUTH) {
 		printf("audit chain BROKEN at row %lld: %s\n", (long long)bad, why);
+		if (rep.checkpoints > 0 && rep.forged_checkpoints == rep.checkpoints)
+			/* not one verifies: a wrong certificate given looks the same as every checkpoint forged */
+			printf("note: none of the %lld checkpoints verifies under the certificate%s given: if that is not "
+			       "checkpoint_key's certificate (checkpoint_cert in the frontend's config), check again with it "
+			       "before taking this for tampering\n",
+			       (long long)rep.checkpoints, o.n_checkpoint_keys == 1 ? "" : "s");
 	} else if (rc == HSMCA_ERR_STATE) {
 		/* read, but not as the schema has it (the chain head missing, a NULL, another format): no verdict on
 		 * a row, and no intact log either */

@@ -92,6 +92,9 @@ openssl_verifies "$T/ca/int.pem" int
 expect_rc 1 verify --checkpoint-cert "$T/ca/root.pem"
 grep -q "BROKEN at row [0-9]*: .*checkpoint 1: the signature does not verify under the checkpoint certificate" <<<"$OUT" \
 	|| fail "audit-verify under the root's key: $OUT"
+# when not one checkpoint verifies, the report says a wrong certificate looks the same (an operator's slip)
+grep -q "^note: none of the [0-9]* checkpoints verifies under the certificate given: if that is not checkpoint_key's certificate" <<<"$OUT" \
+	|| fail "audit-verify under the root's key does not say the certificate may be the wrong one: $OUT"
 # append-only for the frontend's role
 expect_rc 1 pg_psql "$T/pg" frontend -c "update audit_checkpoints set audit_id = 1"
 expect_rc 1 pg_psql "$T/pg" frontend -c "delete from audit_checkpoints"
