@@ -295,20 +295,21 @@ static enum auth_result auth_bearer(struct worker *w, const char *key, const cha
 	size_t kl = strlen(key);
 	time_t now = time(NULL);
 	struct ratelimit *rl = w->app->rl;
-	struct db_auth_state sh;
+	struct db_auth_state sh = { 0 };
 	pthread_mutex_lock(&rl->mu);
 	bool limited = auth_rl_limited(rl, "addr", peer, now);
 	pthread_mutex_unlock(&rl->mu);
-	if (limited)
-		return AUTH_LIMITED;
 	/* and the count every frontend keeps, as for a password (before, only this process's: five failures at
 	 * one frontend left a valid key, and five more guesses, to every other) */
-	if (authshare_check(w, "addr", NULL, peer, &sh))
+	if (!limited && authshare_check(w, "addr", NULL, peer, &sh))
 		return AUTH_ERROR;
-	if (sh.addr_limited)
-		return AUTH_LIMITED;
+	limited = limited || sh.addr_limited;
+	/* A limited address still gets its valid keys' requests through: a key is 256 random bits, which no
+	 * number of tries guesses, and the other failures at a shared address (a NAT, a proxy: one misconfigured
+	 * client) must not stop every automated client there. What it does not get is another counted or audited
+	 * failure: an unknown key there is 429, as before. */
 	if (kl < 16 || kl > 256)
-		return auth_addr_failed(w, peer, now, "malformed API key");
+		return limited ? AUTH_LIMITED : auth_addr_failed(w, peer, now, "malformed API key");
 	SHA256((const uint8_t *)key, kl, h);
 	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
@@ -316,7 +317,7 @@ static enum auth_result auth_bearer(struct worker *w, const char *key, const cha
 	if (rc == HSMCA_ERR_AUTH)
 		auth_row_refused(w, peer);
 	if (rc == HSMCA_ERR_NOTFOUND || rc == HSMCA_ERR_AUTH || (!rc && out->disabled))
-		return auth_addr_failed(w, peer, now, "unknown or disabled API key");
+		return limited ? AUTH_LIMITED : auth_addr_failed(w, peer, now, "unknown or disabled API key");
 	return rc ? AUTH_ERROR : AUTH_OK;
 }
 
