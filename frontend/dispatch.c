@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pool.h"
 #include "renew.h"
+#include "revoke.h"
 #include "signerfit.h"
 #include "signerup.h"
 
@@ -65,6 +66,8 @@ void handle_job(struct worker *w, struct job *j)
 		return approve_request(w, j);
 	case JOB_ACCOUNTS:
 		return admin_request(w, j);
+	case JOB_REVOKE:
+		return revoke_request(w, j);
 	case JOB_RECOVER:
 		return dispatch_recover(w);
 	case JOB_SIGNER_PROBE:

@@ -212,6 +212,16 @@ static bool http_prefix(const char *path, const char *prefix, unsigned max_depth
 	return !max_depth || depth <= max_depth;
 }
 
+/* path is prefix/{one segment}/last exactly */
+static bool http_last_segment(const char *path, const char *prefix, const char *last)
+{
+	size_t n = strlen(prefix), pl = strlen(path), ll = strlen(last);
+	if (pl < n + 1 + 1 + 1 + ll || strcmp(path + pl - ll, last) != 0 || path[pl - ll - 1] != '/')
+		return false;
+	const char *seg = path + n + 1, *end = path + pl - ll - 1;
+	return path[n] == '/' && end > seg && memchr(seg, '/', (size_t)(end - seg)) == NULL;
+}
+
 /* Which worker job serves path with cmd: a job kind, 0 (no such endpoint) or HTTP_BAD_METHOD (*allow: the
  * methods the path takes); body_max gets the most body bytes its parser takes (max_body may be up to 1 MiB: a
  * body between the two is 413, as one over max_body is, not the parser's 400). */
@@ -224,18 +234,20 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *bod
 		int kind;
 		size_t body_max;
 		unsigned max_depth; /* a prefix route's segments below its path (0: any) */
+		const char *last;   /* a prefix route's last segment, when it must be this one (NULL: any) */
 	} routes[] = {
-		{ "/api/v1/certificates", false, EVHTTP_REQ_POST, JOB_ISSUE, JSON_MAX_INPUT, 0 },
-		{ "/api/v1/certificates/renew", false, EVHTTP_REQ_POST, JOB_RENEW, RENEW_BODY_MAX, 0 },
-		{ "/api/v1/certificates/renewal-challenge", false, EVHTTP_REQ_POST, JOB_RENEW_CHALLENGE, JSON_MAX_INPUT, 0 },
-		/* /api/v1/certificates/{serial} only: a path below it (.../{serial}/revoke, which this build does
-		 * not serve) is no endpoint at all, not a 405 that says "use GET" */
-		{ "/api/v1/certificates", true, EVHTTP_REQ_GET, JOB_CERT_GET, JSON_MAX_INPUT, 1 },
-		{ "/api/v1/accounts", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_ACCOUNTS, JSON_MAX_INPUT, 0 },
-		{ "/api/v1/approvals", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_APPROVALS, JSON_MAX_INPUT, 0 },
-		{ "/api/v1/cfssl/authsign", false, EVHTTP_REQ_POST, JOB_CFSSL_AUTHSIGN, JSON_MAX_INPUT, 0 },
-		{ "/api/v1/cfssl/sign", false, EVHTTP_REQ_POST, JOB_CFSSL_SIGN, CFSSL_REQUEST_MAX, 0 },
-		{ "/api/v1/cfssl/info", false, EVHTTP_REQ_POST, JOB_CFSSL_INFO, JSON_MAX_INPUT, 0 },
+		{ "/api/v1/certificates", false, EVHTTP_REQ_POST, JOB_ISSUE, JSON_MAX_INPUT, 0, NULL },
+		{ "/api/v1/certificates/renew", false, EVHTTP_REQ_POST, JOB_RENEW, RENEW_BODY_MAX, 0, NULL },
+		{ "/api/v1/certificates/renewal-challenge", false, EVHTTP_REQ_POST, JOB_RENEW_CHALLENGE, JSON_MAX_INPUT, 0, NULL },
+		/* GET /api/v1/certificates/{serial} and POST /api/v1/certificates/{serial}/revoke; any other path
+		 * below is no endpoint at all (404), not a 405 naming the other one's method */
+		{ "/api/v1/certificates", true, EVHTTP_REQ_GET, JOB_CERT_GET, JSON_MAX_INPUT, 1, NULL },
+		{ "/api/v1/certificates", true, EVHTTP_REQ_POST, JOB_REVOKE, JSON_MAX_INPUT, 2, "revoke" },
+		{ "/api/v1/accounts", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_ACCOUNTS, JSON_MAX_INPUT, 0, NULL },
+		{ "/api/v1/approvals", true, EVHTTP_REQ_GET | EVHTTP_REQ_POST, JOB_APPROVALS, JSON_MAX_INPUT, 0, NULL },
+		{ "/api/v1/cfssl/authsign", false, EVHTTP_REQ_POST, JOB_CFSSL_AUTHSIGN, JSON_MAX_INPUT, 0, NULL },
+		{ "/api/v1/cfssl/sign", false, EVHTTP_REQ_POST, JOB_CFSSL_SIGN, CFSSL_REQUEST_MAX, 0, NULL },
+		{ "/api/v1/cfssl/info", false, EVHTTP_REQ_POST, JOB_CFSSL_INFO, JSON_MAX_INPUT, 0, NULL },
 	};
 	unsigned taken = 0;
 	bool exact = false; /* a path an exact route names is that route's, whatever the method: GET of
@@ -243,7 +255,8 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *bod
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		exact = exact || (!routes[i].prefix && !strcmp(path, routes[i].path));
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (routes[i].prefix ? exact || !http_prefix(path, routes[i].path, routes[i].max_depth)
+		if (routes[i].prefix ? exact || !http_prefix(path, routes[i].path, routes[i].max_depth) ||
+					       (routes[i].last && !http_last_segment(path, routes[i].path, routes[i].last))
 				     : strcmp(path, routes[i].path) != 0)
 			continue;
 		*body_max = routes[i].body_max;

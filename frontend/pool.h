@@ -30,6 +30,7 @@ enum job_kind {
 	JOB_ACCOUNTS,          /* /api/v1/accounts[/...] (admin) */
 	JOB_APPROVALS,         /* /api/v1/approvals[/...] (admin) */
 	JOB_SIGNER_PROBE,      /* internal: is the signer back? (signerup.h) */
+	JOB_REVOKE,            /* POST /api/v1/certificates/{serial}/revoke (admin) */
 };
 
 struct job {

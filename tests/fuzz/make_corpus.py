@@ -620,6 +620,24 @@ def ckanchor_seeds():
     }
 
 
+def revoke_seeds():
+    return {
+        "ok": b'{"reason": "keyCompromise"}',
+        "superseded": b'{"reason":"superseded"}',
+        "hold": b'{"reason": "certificateHold"}',
+        "remove": b'{"reason": "removeFromCRL"}',
+        "two": b'{"reason": "superseded", "reason": "keyCompromise"}',
+        "extra": b'{"reason": "unspecified", "at": 1}',
+        "number": b'{"reason": 1}',
+        "nul": b'{"reason": "keyCompromise\\u0000"}',
+        "path": b"/api/v1/certificates/01AbCdEf/revoke",
+        "path-query": b"/api/v1/certificates/0123456789abcdef0123456789abcdef01234567/revoke?x=1",
+        "path-long": b"/api/v1/certificates/" + b"a" * 41 + b"/revoke",
+        "path-get": b"/api/v1/certificates/0a",
+        "path-other": b"/api/v1/certificates/0a/unrevoke",
+    }
+
+
 def write(target, seeds):
     d = os.path.join(CORPUS, target)
     shutil.rmtree(d, ignore_errors=True)
@@ -645,6 +663,7 @@ def main():
     write("pinwire", pinwire_seeds())
     write("pemcerts", pemcerts_seeds())
     write("ckanchor", ckanchor_seeds())
+    write("revoke", revoke_seeds())
     return 0
 
 

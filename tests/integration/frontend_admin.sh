@@ -591,6 +591,47 @@ chmod 644 "$T/frontend.conf"
 "$FRONTEND" audit-verify -c "$T/frontend.conf" > "$T/pwconf.log" 2>&1 || fail "a 0644 config without a password: $(cat "$T/pwconf.log")"
 pass "a frontend.conf holding a database password must be 0600; one without may be 0644"
 
+# ---- revocation: an administrator, with a password or login certificate, revokes an issued certificate
+# (POST /api/v1/certificates/{serial}/revoke {"reason"}): its status, its revocations row and its audit row in
+# one transaction; nobody else may, and a refusal changes nothing ----
+csr rv ec:P-256 "DNS:revoke.example.com"
+issue_req "$T/rv.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "issue the certificate to revoke: $STATUS $BODY"
+RV=$(json_field '["serial"]')
+rv() { api POST "/api/v1/certificates/$1/revoke" "$2" "${@:3}"; }
+row_rv() { pg_psql "$T/pg" owner -c "select c.status || ' ' || coalesce(r.reason, '-') || ' ' || coalesce(r.revoked_by, '-')
+	from certificates c left join revocations r using (serial_hex) where c.serial_hex = '$RV'"; }
+rv "$RV" '{"reason": "keyCompromise"}' "${ALICE[@]}"; want 403 forbidden "a requester revokes its own certificate"
+rv "$RV" '{"reason": "keyCompromise"}' "${AUD[@]}"; want 403 forbidden "an auditor revokes"
+rv "$RV" '{"reason": "keyCompromise"}' -H "Authorization: Bearer $AKEY"; want 403 forbidden "an administrator's API key revokes"
+rv "$RV" '{"reason": "keyCompromise"}'; want 401 unauthorized "no credentials"
+rv "$RV" '{"reason": "certificateHold"}' "${ADMIN[@]}"; want 400 bad-request "certificateHold"
+grepq 'certificateHold is not offered' "$T/resp.json" || fail "certificateHold's refusal: $(cat "$T/resp.json")"
+for b in '{}' '{"reason": "keycompromise"}' '{"reason": "keyCompromise", "at": 1}' '{"reason": 1}' '' 'x'; do
+	rv "$RV" "$b" "${ADMIN[@]}"; want 400 bad-request "revocation body '$b'"
+done
+rv ffff0001 '{"reason": "keyCompromise"}' "${ADMIN[@]}"; want 404 not-found "an unknown serial"
+rv zz '{"reason": "keyCompromise"}' "${ADMIN[@]}"; want 400 bad-request "a serial that is not hex"
+[ "$(row_rv)" = "issued - -" ] || fail "a refused revocation changed the certificate: $(row_rv)"
+[ "$(audit_count certificate.revoked)" = 0 ] || fail "a refused revocation was audited as one"
+refused=$(audit_count certificate.refused "object = '/api/v1/certificates/$RV/revoke'")
+[ "$refused" -ge 10 ] || fail "the refused revocations are not audited: $refused rows"
+rv "$(tr a-f A-F <<<"$RV")" '{"reason": "keyCompromise"}' "${ADMIN[@]}"; want 200 "an administrator revokes (serial in upper case)"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d == {"serial": sys.argv[2], "status": "revoked", "reason": "keyCompromise", "revoked_by": "ops-admin"} else 1)' \
+	"$T/resp.json" "$RV" || fail "the revocation's reply: $(cat "$T/resp.json")"
+[ "$(row_rv)" = "revoked keyCompromise ops-admin" ] || fail "the revoked certificate's rows: $(row_rv)"
+[ "$(audit_count certificate.revoked "actor = 'ops-admin' and object = '$RV' and details::jsonb->>'reason' = 'keyCompromise'")" = 1 ] \
+	|| fail "the revocation's audit row"
+rv "$RV" '{"reason": "superseded"}' "${ADMIN[@]}"; want 409 already-revoked "a second revocation"
+[ "$(row_rv)" = "revoked keyCompromise ops-admin" ] || fail "a second revocation changed the first: $(row_rv)"
+get "/api/v1/certificates/$RV" "${ALICE[@]}"; want 200 "the revoked certificate read by its requester"
+[ "$(json_field '["status"]')" = revoked ] || fail "the revoked certificate reads $(json_field '["status"]')"
+api POST "/api/v1/certificates/$RV" '{}' "${ADMIN[@]}" -D "$T/rv-headers"; want 405 method "POST to a certificate's own path"
+grep -qi '^Allow: GET' "$T/rv-headers" || fail "no Allow: GET on the 405: $(cat "$T/rv-headers")"
+get "/api/v1/certificates/$RV/revoke" "${ADMIN[@]}"; want 405 method "GET of the revoke path"
+api POST "/api/v1/certificates/$RV/unrevoke" '{}' "${ADMIN[@]}"; want 404 not-found "another path below a certificate"
+"$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" > "$T/rv-verify.log" 2>&1 || fail "audit-verify after the revocation: $(cat "$T/rv-verify.log")"
+pass "an administrator revokes an issued certificate (status, revocations row and audit row together; 409 again); requesters, auditors, API keys and the anonymous may not; bad reasons (certificateHold too), serials and paths refused, nothing changed"
+
 # ---- the running service's database role: refused at start if it could rewrite the audit log (hsmca_owned
 # inherits nothing, but may SET ROLE to the owner) ----
 owner_sql() { pg_psql "$T/pg" owner -c "$1"; }

@@ -255,13 +255,18 @@ for method, path, allow in ((b"POST", b"/metrics", "GET, HEAD"), (b"POST", b"/ap
     body = json.loads(r[0][2])
     assert body.get("success") is False if path.startswith(b"/api/v1/cfssl/") else body["error"]["code"] == "method", (path, body)
 done.append("a method a path does not take 405 with its Allow, /metrics and the health checks GET and HEAD only")
-# a path below a certificate (.../{serial}/revoke, which this build does not serve) is no endpoint: 404 for any
-# method (POST was 405 "use GET", though GET of it is 404 too)
-for method in (b"POST", b"GET"):
+# below a certificate, .../{serial}/revoke takes POST (an administrator's: 401 without credentials) and any
+# other path is no endpoint: 404 for any method, not a 405 naming the revocation's or the read's method
+for method, path, status, allow in ((b"POST", b"/api/v1/certificates/00/revoke", 401, None),
+                                    (b"GET", b"/api/v1/certificates/00/revoke", 405, "POST"),
+                                    (b"POST", b"/api/v1/certificates/00/other", 404, None),
+                                    (b"GET", b"/api/v1/certificates/00/other", 404, None),
+                                    (b"POST", b"/api/v1/certificates/00/x/revoke", 404, None),
+                                    (b"POST", b"/api/v1/certificates/00", 405, "GET")):
     body = b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" if method == b"POST" else b"\r\n"
-    r = keep_alive(method + b" /api/v1/certificates/00/revoke HTTP/1.1\r\n" + H + body)
-    assert len(r) == 1 and r[0][0] == 404 and json.loads(r[0][2])["error"]["code"] == "not-found", "%s .../revoke: %r" % (method, r)
-done.append("a path below a certificate 404 for POST and GET")
+    r = keep_alive(method + b" " + path + b" HTTP/1.1\r\n" + H + body)
+    assert len(r) == 1 and r[0][0] == status and r[0][1].get("allow") == allow, "%s %s: %r" % (method, path, r)
+done.append("below a certificate: POST .../revoke (401 without credentials), GET of it 405, other paths 404")
 # HEAD of a path that does not take it (POST only): 405 without a body
 HC = b"Connection: close\r\n"
 raw = exchange(b"HEAD /api/v1/certificates HTTP/1.1\r\n" + H + HC + b"\r\n")
