@@ -246,6 +246,19 @@ int db_cert_status(struct db *db, const char *serial_hex, char *out_status, size
 /* issued -> revoked plus its revocations row (current transaction; the caller audits it). reason: an
  * RFC 5280 name ("keyCompromise", ...); by: the administrator. */
 int db_cert_revoke(struct db *db, const char *serial_hex, const char *reason, const char *by) HSMCA_WUR;
+/* What an issuer's CRL reflects: its revocations rows' count and highest change_seq (they are only ever
+ * inserted, so a CRL built at one state is current while the state is the same). */
+struct db_crl_state {
+	int64_t last_seq, count;
+};
+int db_crl_state(struct db *db, const char *issuer, struct db_crl_state *out) HSMCA_WUR;
+/* A new CRL number (schema 029's sequence: every one larger than any taken before, by any frontend). */
+int db_crl_number_next(struct db *db, int64_t *out) HSMCA_WUR;
+/* fn for each of issuer's revocations in revocation order (serial lowercase hex, the RFC 5280 reason name, the
+ * revocation time in Unix seconds), and state for that list; a non-zero return of fn stops and is returned. */
+int db_crl_revocations(struct db *db, const char *issuer, struct db_crl_state *state,
+		       int (*fn)(void *ctx, const char *serial_hex, const char *reason, int64_t revoked_at), void *ctx)
+	HSMCA_WUR;
 /* Start-up records of what the frontend serves under (profrec.c; the caller's transaction, the caller audits,
  * deciding "new or changed" against the audit log: db_audit_last_sha256): a profile's definition and an
  * issuer's certificate, upserted (*out_written when the table's row was new or differed), and the profiles

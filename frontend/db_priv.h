@@ -10,7 +10,7 @@
 
 /* DB_SCHEMA_VERSION: the highest schema/NNN_*.sql this build knows. Raise it with every new migration
  * (tests/integration/db_test.c fails if it differs from the highest NNN in HSMCA_SCHEMA_DIR). */
-#define DB_SCHEMA_VERSION 28
+#define DB_SCHEMA_VERSION 29
 #define DB_BLOB_MAX (1024 * 1024)      /* TBS, DER: far above any certificate we issue */
 #define DB_TEXT_MAX (64 * 1024)        /* subject, SANs, reasons, audit details */
 #define DB_PARAMS_MAX 20

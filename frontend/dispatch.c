@@ -5,6 +5,7 @@
 #include "admin.h"
 #include "cfssl.h"
 #include "certget.h"
+#include "crl.h"
 #include "issue.h"
 #include "log.h"
 #include "pool.h"
@@ -68,6 +69,8 @@ void handle_job(struct worker *w, struct job *j)
 		return admin_request(w, j);
 	case JOB_REVOKE:
 		return revoke_request(w, j);
+	case JOB_CRL:
+		return crl_request(w, j);
 	case JOB_RECOVER:
 		return dispatch_recover(w);
 	case JOB_SIGNER_PROBE:

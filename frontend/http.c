@@ -248,6 +248,7 @@ static int http_job_kind(const char *path, enum evhttp_cmd_type cmd, size_t *bod
 		{ "/api/v1/cfssl/authsign", false, EVHTTP_REQ_POST, JOB_CFSSL_AUTHSIGN, JSON_MAX_INPUT, 0, NULL },
 		{ "/api/v1/cfssl/sign", false, EVHTTP_REQ_POST, JOB_CFSSL_SIGN, CFSSL_REQUEST_MAX, 0, NULL },
 		{ "/api/v1/cfssl/info", false, EVHTTP_REQ_POST, JOB_CFSSL_INFO, JSON_MAX_INPUT, 0, NULL },
+		{ "/crl", true, EVHTTP_REQ_GET, JOB_CRL, JSON_MAX_INPUT, 1, NULL }, /* /crl/{name}.crl */
 	};
 	unsigned taken = 0;
 	bool exact = false; /* a path an exact route names is that route's, whatever the method: GET of

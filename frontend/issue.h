@@ -132,6 +132,10 @@ int issue_build_tbs(const struct app *a, unsigned pi, const struct csr *csr, str
  * unreachable or did not answer. */
 int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, struct dbuf *out_der, char *why,
 	       bool live) HSMCA_WUR;
+/* The same for a TBS of frame type (FRAME_SIGN_CERT, FRAME_SIGN_CRL, ...), without issue_sign's signature made
+ * ahead (a certificate's only). */
+int issue_sign_frame(struct worker *w, uint8_t type, const char *label, const struct dbuf *tbs, struct dbuf *out_der,
+		     char *why, bool live) HSMCA_WUR;
 #define ISSUE_RECOVER_INTERVAL_MAX 10 /* seconds between recovery passes (at most) */
 
 /* Recovery: every pending row at least min_age seconds old is re-signed from its stored TBS (then issued)

@@ -56,6 +56,12 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 		issue_ahead_clear();
 		return rc;
 	}
+	return issue_sign_frame(w, FRAME_SIGN_CERT, label, tbs, out_der, why, live);
+}
+
+int issue_sign_frame(struct worker *w, uint8_t type, const char *label, const struct dbuf *tbs, struct dbuf *out_der,
+		     char *why, bool live)
+{
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!w->sgn_open) {
 			/* bounded: a hung signer (stopped, its HSM stuck) must not hold this worker for ever */
@@ -68,7 +74,7 @@ int issue_sign(struct worker *w, const char *label, const struct dbuf *tbs, stru
 			}
 			w->sgn_open = true;
 		}
-		int rc = sgn_client_sign(&w->sgn, FRAME_SIGN_CERT, label, tbs->data, tbs->len, out_der);
+		int rc = sgn_client_sign(&w->sgn, type, label, tbs->data, tbs->len, out_der);
 		if (rc == 0)
 			return 0;
 		if (rc == HSMCA_ERR_POLICY) {

@@ -83,8 +83,10 @@ static void pool_reply(struct job *j)
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Content-Type", j->content_type);
 	/* a worker's reply answers credentials, and may carry a secret (a new API key) or a certificate the
-	 * caller asked for: no cache, a proxy's or a browser's, keeps it (RFC 9111 5.2.2.5) */
-	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Cache-Control", "no-store");
+	 * caller asked for: no cache, a proxy's or a browser's, keeps it (RFC 9111 5.2.2.5). A CRL is public and
+	 * signed: a cache may keep it a minute (a revocation shows within that) */
+	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Cache-Control",
+			  j->kind == JOB_CRL && j->status == 200 ? "max-age=60" : "no-store");
 	if (j->status == 503 && j->waited_out)
 		evhttp_add_header(evhttp_request_get_output_headers(j->req), "Retry-After", "1");
 	/* a rate limit's 429 (failed logins or proofs, at most AUTH_FAIL_WINDOW quiet seconds): when to ask again

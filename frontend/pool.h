@@ -31,6 +31,7 @@ enum job_kind {
 	JOB_APPROVALS,         /* /api/v1/approvals[/...] (admin) */
 	JOB_SIGNER_PROBE,      /* internal: is the signer back? (signerup.h) */
 	JOB_REVOKE,            /* POST /api/v1/certificates/{serial}/revoke (admin) */
+	JOB_CRL,               /* GET /crl/{name}.crl (public) */
 };
 
 struct job {

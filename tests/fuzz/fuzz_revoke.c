@@ -1,5 +1,6 @@
 /* The revocation request's parsers (frontend/revoke.c): the body {"reason": name} and the path
- * /api/v1/certificates/{serial}/revoke, both on the same bytes. */
+ * /api/v1/certificates/{serial}/revoke; and the CRL's path /crl/{name}.crl (frontend/crl.c); all on the same
+ * bytes. */
 #include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crl.h"
 #include "revoke.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -42,6 +44,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!isxdigit((unsigned char)serial[i]) || isupper((unsigned char)serial[i]))
 				__builtin_trap();
 	} else if ((rc != HSMCA_ERR_STATE && rc != HSMCA_ERR_NOTFOUND && rc != HSMCA_ERR_PARSE) || why[0] == 0) {
+		__builtin_trap();
+	}
+	char name[CRL_NAME_MAX], cwhy[CRL_WHY_MAX];
+	cwhy[0] = 0;
+	rc = crl_parse_path(uri, name, cwhy);
+	if (rc == 0) {
+		/* a name made of the letters the route takes, that the path holds as /crl/{name}.crl */
+		size_t n = strlen(name);
+		if (n == 0 || n >= CRL_NAME_MAX || name[0] == '.' || strncmp(uri, "/crl/", 5) != 0 ||
+		    strncmp(uri + 5, name, n) != 0 || strncmp(uri + 5 + n, ".crl", 4) != 0 ||
+		    (uri[9 + n] != 0 && uri[9 + n] != '?' && uri[9 + n] != '#'))
+			__builtin_trap();
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)name[i]) && name[i] != '.' && name[i] != '_' && name[i] != '-')
+				__builtin_trap();
+	} else if (rc != HSMCA_ERR_NOTFOUND || cwhy[0] == 0) {
 		__builtin_trap();
 	}
 	free(uri);

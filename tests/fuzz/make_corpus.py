@@ -635,6 +635,10 @@ def revoke_seeds():
         "path-long": b"/api/v1/certificates/" + b"a" * 41 + b"/revoke",
         "path-get": b"/api/v1/certificates/0a",
         "path-other": b"/api/v1/certificates/0a/unrevoke",
+        "crl": b"/crl/int.crl",
+        "crl-query": b"/crl/hsmca-intermediate.crl?x",
+        "crl-dot": b"/crl/..crl",
+        "crl-slash": b"/crl/a/b.crl",
     }
 
 

@@ -596,7 +596,10 @@ pass "a frontend.conf holding a database password must be 0600; one without may 
 # one transaction; nobody else may, and a refusal changes nothing ----
 csr rv ec:P-256 "DNS:revoke.example.com"
 issue_req "$T/rv.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "issue the certificate to revoke: $STATUS $BODY"
-RV=$(json_field '["serial"]')
+RV=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/rv.pem"
+csr ok2 ec:P-256 "DNS:kept.example.com"
+issue_req "$T/ok2.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "issue a certificate to keep: $STATUS $BODY"
+OK2=$(json_field '["serial"]'); json_field '["certificate"]' > "$T/ok2.pem"
 rv() { api POST "/api/v1/certificates/$1/revoke" "$2" "${@:3}"; }
 row_rv() { pg_psql "$T/pg" owner -c "select c.status || ' ' || coalesce(r.reason, '-') || ' ' || coalesce(r.revoked_by, '-')
 	from certificates c left join revocations r using (serial_hex) where c.serial_hex = '$RV'"; }
@@ -631,6 +634,38 @@ get "/api/v1/certificates/$RV/revoke" "${ADMIN[@]}"; want 405 method "GET of the
 api POST "/api/v1/certificates/$RV/unrevoke" '{}' "${ADMIN[@]}"; want 404 not-found "another path below a certificate"
 "$FRONTEND" audit-verify --conninfo "$(pg_conninfo "$T/pg" frontend)" > "$T/rv-verify.log" 2>&1 || fail "audit-verify after the revocation: $(cat "$T/rv-verify.log")"
 pass "an administrator revokes an issued certificate (status, revocations row and audit row together; 409 again); requesters, auditors, API keys and the anonymous may not; bad reasons (certificateHold too), serials and paths refused, nothing changed"
+
+# ---- the CRL its certificates name (crl_url .../crl/int.crl): public, DER, signed by the issuing CA through
+# the signer, listing the revoked certificate with its reason and not the good one; kept while nothing changes,
+# built again (a higher cRLNumber) after a revocation; openssl and GnuTLS take it ----
+crl_get() { curl -sS -D "$T/crl-h.txt" -o "$1" -w '%{http_code}' "$URL/crl/int.crl"; }
+[ "$(crl_get "$T/int1.crl")" = 200 ] || fail "GET /crl/int.crl: $(cat "$T/int1.crl")"
+grep -qi $'^Content-Type: application/pkix-crl\r$' "$T/crl-h.txt" || fail "the CRL's content type: $(cat "$T/crl-h.txt")"
+openssl crl -inform DER -in "$T/int1.crl" -out "$T/int1.pem" || fail "the CRL is not DER"
+openssl crl -in "$T/int1.pem" -CAfile "$T/ca/int.pem" -noout 2>&1 | grepq 'verify OK' || fail "the CRL's signature under the issuing CA"
+openssl crl -in "$T/int1.pem" -noout -text > "$T/int1.txt"
+RVU=$(tr a-f A-F <<<"$RV")
+grep -q "Serial Number: 0*$RVU\$" "$T/int1.txt" || fail "the revoked certificate is not listed: $(cat "$T/int1.txt")"
+grep -A4 "Serial Number: 0*$RVU\$" "$T/int1.txt" | grepq 'Key Compromise' || fail "its reason is not keyCompromise: $(cat "$T/int1.txt")"
+! grep -q "Serial Number: 0*$(tr a-f A-F <<<"$OK2")\$" "$T/int1.txt" || fail "a good certificate is listed"
+grepq 'Version 2' "$T/int1.txt" && grepq 'X509v3 CRL Number' "$T/int1.txt" && grepq 'X509v3 Authority Key Identifier' "$T/int1.txt" \
+	|| fail "the CRL's version or extensions: $(cat "$T/int1.txt")"
+expect_rc 2 openssl verify -crl_check -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" -CRLfile "$T/int1.pem" "$T/rv.pem"
+grepq 'certificate revoked' <<<"$OUT" || fail "openssl verify -crl_check of the revoked certificate: $OUT"
+openssl verify -crl_check -CAfile "$T/ca/root.pem" -untrusted "$T/ca/int.pem" -CRLfile "$T/int1.pem" "$T/ok2.pem" >/dev/null \
+	|| fail "openssl verify -crl_check of a good certificate"
+certtool --verify-crl --load-ca-certificate "$T/ca/int.pem" --infile "$T/int1.pem" > "$T/certtool-crl.txt" 2>&1 \
+	|| fail "certtool --verify-crl: $(cat "$T/certtool-crl.txt")"
+[ "$(crl_get "$T/int2.crl")" = 200 ] && cmp -s "$T/int1.crl" "$T/int2.crl" || fail "the CRL was built again with nothing revoked since"
+num() { openssl crl -inform DER -in "$1" -noout -crlnumber | sed 's/^crlNumber=//'; }
+rv "$OK2" '{"reason": "superseded"}' "${ADMIN[@]}"; want 200 "a second revocation"
+[ "$(crl_get "$T/int3.crl")" = 200 ] || fail "GET /crl/int.crl after a revocation"
+[ $((16#$(num "$T/int3.crl"))) -gt $((16#$(num "$T/int1.crl"))) ] || fail "the CRL number did not grow: $(num "$T/int1.crl") then $(num "$T/int3.crl")"
+openssl crl -inform DER -in "$T/int3.crl" -noout -text | grep -A4 "Serial Number: 0*$(tr a-f A-F <<<"$OK2")\$" | grepq Superseded \
+	|| fail "the new revocation is not on the new CRL"
+st=$(curl -sS -o "$T/nocrl.json" -w '%{http_code}' "$URL/crl/nosuch.crl"); [ "$st" = 404 ] || fail "a CRL no profile names: $st"
+st=$(curl -sS -o "$T/nocrl.json" -w '%{http_code}' "$URL/crl/int.pem"); [ "$st" = 404 ] || fail "a path that is no CRL's: $st"
+pass "GET /crl/int.crl: the issuing CA's DER CRL (v2, AKI, cRLNumber), the revoked certificate with its reason, not a good one; openssl verify -crl_check refuses the revoked and takes the good, certtool --verify-crl takes it; kept while nothing changes, a higher number after a revocation"
 
 # ---- the running service's database role: refused at start if it could rewrite the audit log (hsmca_owned
 # inherits nothing, but may SET ROLE to the owner) ----
