@@ -62,10 +62,11 @@ stop_all() {
 	fi
 }
 
-# conf_install NAME: puts the configuration generated in $H/config/NAME.gen in place as $H/config/NAME, unless the
-# operator edited the one there since this script wrote it (its SHA-256 is not the one kept in .NAME.sha256):
-# then that one stays, and is used; the generated one is left as NAME.new to merge from. A file written before
-# the hash was kept (an older quickstart's) is replaced, as it was then.
+# conf_install NAME [MODE]: puts the configuration generated in $H/config/NAME.gen in place as $H/config/NAME (mode
+# MODE), unless the operator edited the one there since this script wrote it (its SHA-256 is not the one kept in
+# .NAME.sha256): then that one stays as it is, mode included (a password added to frontend.conf wants 0600), and
+# is used; the generated one is left as NAME.new to merge from. A file written before the hash was kept (an
+# older quickstart's) is replaced, as it was then.
 conf_install() {
 	local dst=$H/config/$1 sum=$H/config/.$1.sha256
 	if [ -f "$dst" ] && [ -f "$sum" ] && [ "$(sha256sum < "$dst")" != "$(cat "$sum")" ] &&
@@ -75,6 +76,7 @@ conf_install() {
 		return 0
 	fi
 	rm -f "$dst.new"
+	[ -z "${2:-}" ] || chmod "$2" "$dst.gen"
 	mv "$dst.gen" "$dst"
 	sha256sum < "$dst" > "$sum"
 }
@@ -401,7 +403,7 @@ login = yes
 crl_url = http://127.0.0.1:$PORT/crl/intermediate.crl
 ocsp_url = http://127.0.0.1:$PORT/ocsp
 EOC
-conf_install profiles.conf
+conf_install profiles.conf 644
 # every profile within the pins of its signer key (names, EKUs, key usage, validity): else its requests would
 # end in the signer's refusal, one 502 at a time
 PC_OUT=$("$SIGNER" check-config -c "$H/config/signer.conf" --profiles "$H/config/profiles.conf" 2>&1) \
@@ -440,8 +442,7 @@ tls_cert = $FE_CERT
 tls_key = $FE_KEY
 client_ca = $H/ca/chain.pem
 EOC
-	conf_install frontend.conf
-	chmod 644 "$H/config/frontend.conf" "$H/config/profiles.conf"
+	conf_install frontend.conf 644
 }
 fe_stop() {
 	local pid; pid=$(ours frontend) || return 0
@@ -463,7 +464,7 @@ fe_ensure() { # runs the frontend with the current configuration (restarts it if
 	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || break
 		grep -q "pid=$pid level=info event=ready " "$H/log/frontend.log" &&
-			curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && up=1 && break
+			curl -sS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null && up=1 && break
 		sleep 0.1
 	done
 	[ -n "$up" ] || die "frontend did not start (see $H/log/frontend.log)"

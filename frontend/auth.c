@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "admin.h"
 #include "authshare.h"
 #include "log.h"
 #include "pwflight.h"
@@ -288,6 +289,20 @@ out:
 	return res;
 }
 
+/* key has a form this appliance makes keys in: ADMIN_KEY_PREFIX, then the base64url (unpadded) of
+ * ADMIN_KEY_RANDOM bytes (the API's, admin.c) or their hex (the CLI's create-apikey) */
+static bool auth_key_form(const char *key, size_t kl)
+{
+	size_t pl = strlen(ADMIN_KEY_PREFIX), b64 = (4 * ADMIN_KEY_RANDOM + 2) / 3, hex = 2 * ADMIN_KEY_RANDOM;
+	if ((kl != pl + b64 && kl != pl + hex) || strncmp(key, ADMIN_KEY_PREFIX, pl) != 0)
+		return false;
+	for (size_t i = pl; i < kl; i++)
+		if (!((key[i] >= 'A' && key[i] <= 'Z') || (key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9') ||
+		      key[i] == '-' || key[i] == '_'))
+			return false;
+	return true;
+}
+
 static enum auth_result auth_bearer(struct worker *w, const char *key, const char *peer, struct db_account *out)
 {
 	uint8_t h[SHA256_DIGEST_LENGTH];
@@ -307,9 +322,12 @@ static enum auth_result auth_bearer(struct worker *w, const char *key, const cha
 	/* A limited address still gets its valid keys' requests through: a key is 256 random bits, which no
 	 * number of tries guesses, and the other failures at a shared address (a NAT, a proxy: one misconfigured
 	 * client) must not stop every automated client there. What it does not get is another counted or audited
-	 * failure: an unknown key there is 429, as before. */
+	 * failure: an unknown key there is 429, as before; and only a key of the form this appliance makes
+	 * (auth_key_form) is looked up there, so other bytes cost it no query. */
 	if (kl < 16 || kl > 256)
 		return limited ? AUTH_LIMITED : auth_addr_failed(w, peer, now, "malformed API key");
+	if (limited && !auth_key_form(key, kl))
+		return AUTH_LIMITED;
 	SHA256((const uint8_t *)key, kl, h);
 	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);

@@ -31,11 +31,12 @@ static void dispatch_recover(struct worker *w)
 		log_event("info", "recovery_skipped", "why=\"the previous pass is still running\"");
 		return;
 	}
-	/* whether the signer serves, for /healthz, also while no request asks it (signerup.h) */
-	if (!issue_recover_stopped())
-		signerup_probe(w->app);
 	if (issue_recover(w, w->app->conf.recover_after_seconds, &issued, &failed) == 0 && (issued || failed))
 		log_event("info", "recovery", "issued=%u failed=%u", issued, failed);
+	/* whether the signer serves, for /healthz, also while no request asks it (signerup.h): after the pass,
+	 * which must not wait behind a probe of a hung signer; while it is down the one-second probe asks */
+	if (!issue_recover_stopped() && signerup_up() && signerup_probe(w->app) != 0)
+		(void)signerup_probe(w->app); /* a second failure in a row takes it for down (SIGNERUP_FAILS) */
 	if (w->db) /* the pass may have met a new signer process while no batch ran: who unsealed it */
 		(void)signerfit_record_unsealed(w->db);
 	if (!issue_recover_stopped() && approve_expire(w, &expired) == 0 && expired)
@@ -45,6 +46,10 @@ static void dispatch_recover(struct worker *w)
 
 void handle_job(struct worker *w, struct job *j)
 {
+	if (j->kind == JOB_SIGNER_PROBE) { /* no database: PostgreSQL down too would cost each probe a reconnect */
+		(void)signerup_probe(w->app);
+		return signerup_probe_release();
+	}
 	/* a job is a unit of work: a connection PostgreSQL dropped since the last one is replaced here */
 	if (w->db && db_ensure(w->db))
 		log_event("warn", "db_unavailable", "worker=%u why=\"%s\"", w->id, db_errmsg(w->db));
@@ -73,9 +78,6 @@ void handle_job(struct worker *w, struct job *j)
 		return crl_request(w, j);
 	case JOB_RECOVER:
 		return dispatch_recover(w);
-	case JOB_SIGNER_PROBE:
-		signerup_probe(w->app);
-		return signerup_probe_release();
 	default:
 		return job_error(j, 404, "not-found", "no such endpoint");
 	}

@@ -42,6 +42,7 @@
 #endif
 
 #define FE_APIKEY_LEN 32
+_Static_assert(FE_APIKEY_LEN == ADMIN_KEY_RANDOM, "auth.c's auth_key_form takes the CLI's keys by this length");
 
 struct fe_args {
 	const char *config, *conninfo, *schema, *name, *role, *password_file, *account, *profile, *expect;

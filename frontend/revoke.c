@@ -109,9 +109,11 @@ static void revoke_refuse(struct worker *w, struct job *j, const char *actor, in
 }
 
 /* The revocation's transaction: the caller's account locked and still an enabled administrator, the
- * certificate issued -> revoked with its revocations row, and the audit row. *status_out: the certificate's
- * status when it was not issued (HSMCA_ERR_STATE). */
-static int revoke_tx(struct worker *w, const char *me, const char *serial, const char *reason, char *status_out)
+ * certificate issued -> revoked with its revocations row, and the audit row. *transient: a failure was a
+ * deadlock or serialization failure (nothing done: worth trying again), read before the rollback; err
+ * (ISSUE_WHY_MAX) the database's message of a failure. */
+static int revoke_tx(struct worker *w, const char *me, const char *serial, const char *reason, bool *transient,
+		     char *err)
 {
 	struct db_account self;
 	char details[64];
@@ -121,16 +123,18 @@ static int revoke_tx(struct worker *w, const char *me, const char *serial, const
 	    (self.id == 0 || self.disabled || self.role != DB_ROLE_ADMIN))
 		rc = HSMCA_ERR_AUTH;
 	explicit_bzero(&self, sizeof(self));
-	if (!rc && (rc = db_cert_revoke(w->db, serial, reason, me)) == HSMCA_ERR_STATE &&
-	    db_cert_status(w->db, serial, status_out, DB_NAME_MAX) != 0)
-		status_out[0] = '\0';
+	if (!rc)
+		rc = db_cert_revoke(w->db, serial, reason, me);
 	snprintf(details, sizeof(details), "{\"reason\": \"%s\"}", reason); /* one of revoke_reasons */
 	if (!rc)
 		rc = db_audit_append(w->db, me, "certificate.revoked", serial, details);
 	if (!rc)
 		rc = db_commit(w->db);
-	if (rc)
+	*transient = rc && db_transient(w->db);
+	if (rc) {
+		snprintf(err, ISSUE_WHY_MAX, "%s", db_errmsg(w->db));
 		db_rollback(w->db);
+	}
 	return rc;
 }
 
@@ -157,23 +161,29 @@ void revoke_request(struct worker *w, struct job *j)
 				     "only an administrator, with a password or login certificate, may revoke");
 	if (revoke_parse_body(j->body, j->body_len, reason, why))
 		return revoke_refuse(w, j, acct.name, 400, "bad-request", why);
-	rc = revoke_tx(w, acct.name, serial, reason, status);
+	bool transient = false;
+	char err[ISSUE_WHY_MAX] = "";
+	rc = revoke_tx(w, acct.name, serial, reason, &transient, err);
 	if (rc == HSMCA_ERR_AUTH)
 		return revoke_refuse(w, j, acct.name, 403, "forbidden",
 				     "your account was changed meanwhile (disabled, no longer an administrator, or gone)");
 	if (rc == HSMCA_ERR_NOTFOUND || rc == HSMCA_ERR_PARSE)
 		return revoke_refuse(w, j, acct.name, 404, "not-found", "no such certificate");
-	if (rc == HSMCA_ERR_STATE && db_transient(w->db))
+	if (transient)
 		return job_error(j, 503, "retry", "a concurrent change to the same rows got in the way; nothing was "
 				 "revoked: try again");
-	if (rc == HSMCA_ERR_STATE) {
-		snprintf(why, sizeof(why), "certificate %s is %s; only an issued certificate can be revoked", serial,
-			 status[0] ? status : "not issued");
+	/* not issued, or refused by the database: its status read again, after the rollback (the transaction may
+	 * have been aborted by the failed statement) */
+	if (rc == HSMCA_ERR_STATE && db_cert_status(w->db, serial, status, sizeof(status)) == 0 &&
+	    strcmp(status, "issued") != 0) {
+		snprintf(why, sizeof(why), "certificate %s is %s; only an issued certificate can be revoked", serial, status);
 		return revoke_refuse(w, j, acct.name, 409, !strcmp(status, "revoked") ? "already-revoked" : "not-issued",
 				     why);
 	}
-	if (rc)
-		return job_error(j, 503, "unavailable", "the database is unavailable");
+	if (rc) {
+		log_event("error", "revoke_failed", "serial=%s rc=%d why=\"%s\"", serial, rc, err);
+		return job_error(j, 503, "unavailable", "the revocation could not be written; nothing was revoked");
+	}
 	log_event("info", "revoked", "serial=%s reason=%s by_cert=%s", serial, reason, via_cert ? "yes" : "no");
 	dbuf_free(&j->resp);
 	dbuf_init(&j->resp);

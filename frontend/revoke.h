@@ -3,7 +3,8 @@
  * certificate: its status, its revocations row (schema 016 holds the two together) and the audit row
  * certificate.revoked (schema 023/028 ask it of the same transaction), with the caller's account locked and
  * checked again in that transaction. A revocation is final: certificateHold (which RFC 5280 lets a CA undo) and
- * removeFromCRL are not offered. Every refusal is audited (certificate.refused, its object the request's path).
+ * removeFromCRL are not offered. Every refusal from the authentication on is audited (certificate.refused, its
+ * object the request's path); a path that does not parse is answered before it.
  *
  * The parsers are pure and bounded (libFuzzer target tests/fuzz/fuzz_revoke.c). */
 #ifndef HSMCA_REVOKE_H

@@ -8,12 +8,19 @@
 
 static atomic_bool signerup_state = true;
 static atomic_bool signerup_probing; /* a probe job is queued or running */
+static atomic_uint signerup_fails;    /* connections that failed since the last that did not */
 
 void signerup_note(int rc)
 {
 	if (rc == HSMCA_ERR_NOMEM)
 		return; /* says nothing about the signer */
 	bool up = rc == 0;
+	/* down after SIGNERUP_FAILS failures in a row: one slow HELLO (a signer busy signing, its connections all
+	 * taken) does not take this frontend out of a load balancer's pool */
+	if (up)
+		atomic_store(&signerup_fails, 0);
+	else if (atomic_fetch_add(&signerup_fails, 1) + 1 < SIGNERUP_FAILS)
+		return;
 	if (atomic_exchange(&signerup_state, up) == up)
 		return;
 	if (up)
@@ -39,9 +46,11 @@ void signerup_probe_release(void)
 	atomic_store(&signerup_probing, false);
 }
 
-void signerup_probe(const struct app *a)
+int signerup_probe(const struct app *a)
 {
 	struct sgn_client c;
-	if (signerfit_open(&c, a, a->conf.signer_socket, SIGNERUP_PROBE_TIMEOUT_MS) == 0)
+	int rc = signerfit_open(&c, a, a->conf.signer_socket, SIGNERUP_PROBE_TIMEOUT_MS);
+	if (rc == 0)
 		sgn_client_close(&c);
+	return rc;
 }

@@ -180,6 +180,21 @@ static int cli_peer_ok(int fd, const char *path)
 	return cli_ancestors_ok(dir);
 }
 
+/* The directory path names exists (a socket path whose directory is missing is mistyped, not a serving signer's:
+ * --status is not to say "not sealed" for it) */
+static bool cli_parent_exists(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+	size_t n = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	if (n >= sizeof(dir))
+		return false;
+	memcpy(dir, slash ? path : ".", n);
+	dir[n] = '\0';
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int sgn_unseal_cli(int argc, char **argv)
 {
 	static const struct option opts[] = { { "control", required_argument, NULL, 'c' },
@@ -217,7 +232,7 @@ int sgn_unseal_cli(int argc, char **argv)
 	if (!control || (!status && !share) || optind != argc)
 		goto usage;
 	struct stat st;
-	if (lstat(control, &st) != 0 && errno == ENOENT) {
+	if (lstat(control, &st) != 0 && errno == ENOENT && cli_parent_exists(control)) {
 		/* the control socket exists only while the signer is sealed: a monitor asking --status of a serving
 		 * signer is told so, apart from a failure (exit 1); a custodian before typing a passphrase */
 		fprintf(stderr, "unseal: no control socket at %s: the signer is not sealed (it is unsealed and serving, or "

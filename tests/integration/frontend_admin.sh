@@ -618,6 +618,16 @@ rv zz '{"reason": "keyCompromise"}' "${ADMIN[@]}"; want 400 bad-request "a seria
 [ "$(audit_count certificate.revoked)" = 0 ] || fail "a refused revocation was audited as one"
 refused=$(audit_count certificate.refused "object = '/api/v1/certificates/$RV/revoke'")
 [ "$refused" -ge 10 ] || fail "the refused revocations are not audited: $refused rows"
+# a deadlock in the revocation's statement (a trigger of the test's raises one) is 503 retry, nothing revoked;
+# before, the status was read in the aborted transaction, and the answer was a false 409 not-issued, audited
+pg_psql "$T/pg" owner -c "CREATE FUNCTION public.test_deadlock() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN IF NEW.status = 'revoked' THEN RAISE EXCEPTION 'test: deadlock' USING ERRCODE = '40P01'; END IF; RETURN NEW; END \$\$;
+	CREATE TRIGGER test_deadlock BEFORE UPDATE ON certificates FOR EACH ROW EXECUTE FUNCTION public.test_deadlock()" >/dev/null \
+	|| fail "the test's deadlock trigger"
+rv "$RV" '{"reason": "keyCompromise"}' "${ADMIN[@]}"; want 503 retry "a revocation that met a deadlock"
+pg_psql "$T/pg" owner -c "DROP TRIGGER test_deadlock ON certificates; DROP FUNCTION public.test_deadlock()" >/dev/null
+[ "$(row_rv)" = "issued - -" ] || fail "a revocation that met a deadlock changed the certificate: $(row_rv)"
+[ "$(audit_count certificate.refused "details like '%not-issued%'")" = 0 ] || fail "the deadlock was audited as not-issued"
 rv "$(tr a-f A-F <<<"$RV")" '{"reason": "keyCompromise"}' "${ADMIN[@]}"; want 200 "an administrator revokes (serial in upper case)"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d == {"serial": sys.argv[2], "status": "revoked", "reason": "keyCompromise", "revoked_by": "ops-admin"} else 1)' \
 	"$T/resp.json" "$RV" || fail "the revocation's reply: $(cat "$T/resp.json")"

@@ -119,6 +119,14 @@ st=$(curl -sS -o "$T/resp2.json" -w '%{http_code}' --cacert "$HSMCA_HOME/ca/chai
 	--data-binary @"$T/req.json" "$HTTPS/api/v1/certificates")
 [ "$st" = 201 ] || fail "issuance over HTTPS: $st $(cat "$T/resp2.json")"
 pass "quickstart HTTPS: the frontend's P-256 certificate for localhost/127.0.0.1 issued by the demo CA (on record), curl --cacert chain.pem works, TLS 1.1 refused"
+# the CRL at the URL the demo's certificates carry (its name, "intermediate", is not the key's label
+# "hsmca-intermediate": the profiles' crl_url maps it), signed by the intermediate
+crlurl=$(openssl x509 -in "$fecert" -noout -ext crlDistributionPoints | grep -o 'http://[^ ]*')
+[ "$crlurl" = "$URL/crl/intermediate.crl" ] || fail "the demo certificates' CRL URL: $crlurl"
+st=$(curl -sS -o "$T/demo.crl" -w '%{http_code}' "$crlurl")
+[ "$st" = 200 ] && openssl crl -inform DER -in "$T/demo.crl" -CAfile "$HSMCA_HOME/ca/intermediate.pem" -noout 2>&1 | grepq 'verify OK' \
+	|| fail "the demo CA's CRL at $crlurl: $st"
+pass "quickstart: the CRL the demo's certificates name is served, signed by the intermediate"
 # the demo approval profile: held for demo-requester, approved by a demo administrator
 apw=$(python3 -c 'import json,sys; print([a for a in json.load(open(sys.argv[1]))["accounts"] if a["role"]=="admin"][0]["password"])' "$HSMCA_HOME/demo-credentials.json")
 aname=$(python3 -c 'import json,sys; print([a for a in json.load(open(sys.argv[1]))["accounts"] if a["role"]=="admin"][0]["name"])' "$HSMCA_HOME/demo-credentials.json")

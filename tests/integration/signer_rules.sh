@@ -31,6 +31,9 @@ signer_unseal alice bob carol
 expect_rc 3 "$SIGNER" unseal --control "$T/run/control.sock" --status
 grep -q "no control socket at $T/run/control.sock: the signer is not sealed" <<<"$OUT" || fail "status when unsealed: $OUT"
 expect_rc 3 "$SIGNER" unseal --control "$T/run/control.sock" --share "$T/shares/alice.share" --passphrase-file /dev/null
+# a mistyped path (its directory missing) is a failure, not a signer that is serving
+expect_rc 1 "$SIGNER" unseal --control "$T/nosuchdir/control.sock" --status
+grep -q "cannot connect to $T/nosuchdir/control.sock" <<<"$OUT" || fail "status at a path whose directory is missing: $OUT"
 pass "unseal with no control socket (the signer unsealed): exit status 3 naming it, before any passphrase is read"
 X() { "$SGNTOOL" "$@" socket="$T/run/signer.sock"; }
 
