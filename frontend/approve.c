@@ -69,15 +69,7 @@ static int approve_list_one(void *ctx, const struct db_approval *a)
 static void approve_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
 			   const char *why)
 {
-	char object[JOB_PATH_MAX], line[JOB_PATH_MAX + 8];
-	size_t n = strcspn(j->path, "?#");
-	bool printable = n > 0;
-	for (size_t i = 0; i < n && printable; i++)
-		printable = j->path[i] > 0x20 && j->path[i] < 0x7f;
-	snprintf(object, sizeof(object), "%.*s", printable ? (int)n : 1, printable ? j->path : "-");
-	snprintf(line, sizeof(line), "%s %s", j->method == EVHTTP_REQ_POST ? "POST" : "GET", j->path);
-	issue_audit_refusal_on(w, actor, object, line, j->peer, code, why);
-	job_error(j, status, code, why);
+	issue_refuse_path(w, j, actor, status, code, why);
 }
 
 /* Authenticates; readers may be administrators or auditors, deciders only administrators with their

@@ -53,6 +53,20 @@ void issue_audit_refusal_on(struct worker *w, const char *actor, const char *obj
 	atomic_fetch_add(&w->app->refused, 1);
 }
 
+void issue_refuse_path(struct worker *w, struct job *j, const char *actor, int status, const char *code,
+		       const char *why)
+{
+	char object[JOB_PATH_MAX], line[JOB_PATH_MAX + 8];
+	size_t n = strcspn(j->path, "?#");
+	bool printable = n > 0;
+	for (size_t i = 0; i < n && printable; i++)
+		printable = j->path[i] > 0x20 && j->path[i] < 0x7f;
+	snprintf(object, sizeof(object), "%.*s", printable ? (int)n : 1, printable ? j->path : "-");
+	snprintf(line, sizeof(line), "%s %s", j->method == EVHTTP_REQ_POST ? "POST" : "GET", j->path);
+	issue_audit_refusal_on(w, actor, object, line, j->peer, code, why);
+	job_error(j, status, code, why);
+}
+
 /* Audits a refusal in its own transaction (nothing else is stored for a refused request) and replies. */
 static void issue_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
 			 const char *why)

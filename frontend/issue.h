@@ -119,6 +119,12 @@ void issue_audit_refusal(struct worker *w, const char *actor, const char *peer, 
  * refuses) is logged as audit_failed. */
 void issue_audit_refusal_on(struct worker *w, const char *actor, const char *object, const char *request,
 			    const char *peer, const char *code, const char *why);
+/* Refuses j (job_error) and audits it by actor with issue_audit_refusal_on: the object is the request's path
+ * without its query when that is printable ASCII (it names the thing refused, e.g. an approval or a
+ * certificate and the action asked of it), else "-"; the request line, query included, goes into the details,
+ * JSON-escaped (it is the client's text, in any bytes). */
+void issue_refuse_path(struct worker *w, struct job *j, const char *actor, int status, const char *code,
+		       const char *why);
 
 /* Builds the leaf TBS for csr under profile p (index pi in app->profiles), lints it with the signer's
  * rules. out_serial_hex gets the serial, out_validity notBefore and notAfter. Returns 0, HSMCA_ERR_POLICY with

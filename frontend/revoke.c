@@ -92,20 +92,11 @@ out:
 	return rc;
 }
 
-/* Refuses and audits (certificate.refused; object the path without its query, which revoke_parse_path let
- * through as printable ASCII, or "-"). */
+/* Refuses and audits (certificate.refused; object the path without its query: issue_refuse_path). */
 static void revoke_refuse(struct worker *w, struct job *j, const char *actor, int status, const char *code,
 			  const char *why)
 {
-	char object[JOB_PATH_MAX], line[JOB_PATH_MAX + 8];
-	size_t n = strcspn(j->path, "?#");
-	bool printable = n > 0;
-	for (size_t i = 0; i < n && printable; i++)
-		printable = j->path[i] > 0x20 && j->path[i] < 0x7f;
-	snprintf(object, sizeof(object), "%.*s", printable ? (int)n : 1, printable ? j->path : "-");
-	snprintf(line, sizeof(line), "POST %s", j->path);
-	issue_audit_refusal_on(w, actor, object, line, j->peer, code, why);
-	job_error(j, status, code, why);
+	issue_refuse_path(w, j, actor, status, code, why);
 }
 
 /* The revocation's transaction: the caller's account locked and still an enabled administrator, the
