@@ -119,6 +119,18 @@ st=$(curl -sS -o "$T/resp2.json" -w '%{http_code}' --cacert "$HSMCA_HOME/ca/chai
 	--data-binary @"$T/req.json" "$HTTPS/api/v1/certificates")
 [ "$st" = 201 ] || fail "issuance over HTTPS: $st $(cat "$T/resp2.json")"
 pass "quickstart HTTPS: the frontend's P-256 certificate for localhost/127.0.0.1 issued by the demo CA (on record), curl --cacert chain.pem works, TLS 1.1 refused"
+# the README's first issuance, as written there (its home and port are the test's)
+(
+	cd "$T" && mkdir -p readme && cd readme
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem -subj /CN=x \
+		-addext subjectAltName=DNS:www.example.com -out r.csr 2>/dev/null
+	python3 -c 'import json; print(json.dumps({"csr": open("r.csr").read(), "profile": "server"}))' |
+		curl -sS -u "demo-requester:$pw" --data-binary @- "$URL/api/v1/certificates" > r.json
+	python3 -c 'import json; print(json.load(open("r.json"))["certificate"], end="")' > cert.pem
+	openssl verify -CAfile "$HSMCA_HOME/ca/root.pem" -untrusted "$HSMCA_HOME/ca/intermediate.pem" cert.pem
+) > "$T/readme.log" 2>&1 || fail "the README's first issuance: $(cat "$T/readme.log")"
+grepq 'cert.pem: OK' "$T/readme.log" || fail "the README's first issuance: $(cat "$T/readme.log")"
+pass "the README's first-issuance commands work as written"
 # the CRL at the URL the demo's certificates carry (its name, "intermediate", is not the key's label
 # "hsmca-intermediate": the profiles' crl_url maps it), signed by the intermediate
 crlurl=$(openssl x509 -in "$fecert" -noout -ext crlDistributionPoints | grep -o 'http://[^ ]*')
