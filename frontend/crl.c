@@ -189,10 +189,12 @@ void crl_tbs(const struct policy_issuer *iss, time_t this_update, time_t next_up
 	dbuf_free(&num);
 }
 
-/* The CRL kept for each issuer (by key label), and the lock under which one is built (so two workers do not
- * take two numbers for the same list). */
+/* The CRL kept for each issuer (by key label). crl_mu guards the table; a CRL is built outside it, by one
+ * worker at a time per issuer (building), so a signer that hangs holds up that worker only: the others answer
+ * the kept CRL meanwhile (or 503), instead of queueing every worker behind the lock (the path is public). */
 struct crl_kept {
 	char issuer[PROF_NAME_MAX];
+	bool building;
 	struct db_crl_state state;
 	time_t this_update, next_update;
 	uint8_t *der;
@@ -219,20 +221,18 @@ static int crl_entry_cb(void *ctx, const char *serial_hex, const char *reason, i
 	return crl_entry_add(ctx, serial_hex, reason, revoked_at);
 }
 
-/* Builds and signs a new CRL for k (crl_mu held). 0, or the error with why. */
-static int crl_rebuild(struct worker *w, const struct profile *p, const struct policy_issuer *iss, struct crl_kept *k,
-		       char *why)
+/* Builds and signs a new CRL of p's issuer into der (its list's state in st, its thisUpdate at now). 0, or the
+ * error with why. */
+static int crl_build(struct worker *w, const struct profile *p, const struct policy_issuer *iss, time_t now,
+		     struct dbuf *der, struct db_crl_state *st, char *why)
 {
-	struct dbuf entries, tbs, der;
-	struct db_crl_state st;
+	struct dbuf entries, tbs;
 	int64_t number = 0;
-	time_t now = time(NULL);
 	dbuf_init(&entries);
 	dbuf_init(&tbs);
-	dbuf_init(&der);
 	int rc = db_crl_number_next(w->db, &number);
 	if (!rc)
-		rc = db_crl_revocations(w->db, p->issuer, &st, crl_entry_cb, &entries);
+		rc = db_crl_revocations(w->db, p->issuer, st, crl_entry_cb, &entries);
 	if (rc) {
 		snprintf(why, ISSUE_WHY_MAX, "the database is unavailable (%s)", db_errmsg(w->db));
 		goto out;
@@ -243,29 +243,24 @@ static int crl_rebuild(struct worker *w, const struct profile *p, const struct p
 		snprintf(why, ISSUE_WHY_MAX, "out of memory");
 		goto out;
 	}
-	if ((rc = issue_sign_frame(w, FRAME_SIGN_CRL, p->issuer, &tbs, &der, why, true)))
-		goto out;
-	free(k->der);
-	k->der = der.data; /* taken over */
-	k->len = der.len;
-	dbuf_init(&der);
-	k->state = st;
-	k->this_update = now;
-	k->next_update = now + CRL_VALIDITY_SECONDS;
-	log_event("info", "crl_signed", "issuer=%s number=%lld entries=%lld", p->issuer, (long long)number,
-		  (long long)st.count);
+	if ((rc = issue_sign_frame(w, FRAME_SIGN_CRL, p->issuer, &tbs, der, why, true)) == 0)
+		log_event("info", "crl_signed", "issuer=%s number=%lld entries=%lld", p->issuer, (long long)number,
+			  (long long)st->count);
 out:
 	dbuf_free(&entries);
 	dbuf_free(&tbs);
-	dbuf_free(&der);
 	return rc;
 }
 
-static void crl_reply(struct job *j, const uint8_t *der, size_t len)
+/* Answers k's CRL (crl_mu held), or 503 when there is none valid at now. */
+static void crl_reply_kept(struct job *j, const struct crl_kept *k, time_t now)
 {
+	if (!k->der || now >= k->next_update)
+		return job_error(j, 503, "crl-unavailable", "this CRL cannot be signed now (the signer or the database "
+				 "is unavailable, or it is being signed); try again");
 	dbuf_free(&j->resp);
 	dbuf_init(&j->resp);
-	dbuf_add(&j->resp, der, len);
+	dbuf_add(&j->resp, k->der, k->len);
 	if (j->resp.failed)
 		return job_error(j, 500, "internal", "out of memory");
 	j->status = 200;
@@ -275,7 +270,8 @@ static void crl_reply(struct job *j, const uint8_t *der, size_t len)
 void crl_request(struct worker *w, struct job *j)
 {
 	char name[CRL_NAME_MAX], why[ISSUE_WHY_MAX];
-	struct db_crl_state st;
+	struct db_crl_state st, built;
+	struct dbuf der;
 	if (crl_parse_path(j->path, name, why))
 		return job_error(j, 404, "not-found", why);
 	int pi = crl_profile_for(w->app, name);
@@ -291,19 +287,36 @@ void crl_request(struct worker *w, struct job *j)
 	time_t now = time(NULL);
 	pthread_mutex_lock(&crl_mu);
 	struct crl_kept *k = crl_kept_for(p->issuer);
-	bool fresh = k && k->der && k->state.last_seq == st.last_seq && k->state.count == st.count &&
+	if (!k) {
+		pthread_mutex_unlock(&crl_mu);
+		return job_error(j, 500, "internal", "no room for this issuer's CRL");
+	}
+	bool fresh = k->der && k->state.last_seq == st.last_seq && k->state.count == st.count &&
 		     now >= k->this_update && now - k->this_update < CRL_REFRESH_SECONDS;
-	int rc = k && !fresh ? crl_rebuild(w, p, &w->app->issuers[pi].facts, k, why) : 0;
-	if (!k)
-		job_error(j, 500, "internal", "no room for this issuer's CRL");
-	else if (rc == 0 || (k->der && now < k->next_update)) {
-		if (rc) /* the signer could not sign a new one: the last, while it holds */
-			log_event("warn", "crl_stale", "issuer=%s why=\"%s\"", p->issuer, why);
-		crl_reply(j, k->der, k->len);
+	if (fresh || k->building) { /* current, or another worker is building it: the kept one (if valid) */
+		crl_reply_kept(j, k, now);
+		return (void)pthread_mutex_unlock(&crl_mu);
+	}
+	k->building = true;
+	pthread_mutex_unlock(&crl_mu);
+	dbuf_init(&der);
+	int rc = crl_build(w, p, &w->app->issuers[pi].facts, now, &der, &built, why);
+	pthread_mutex_lock(&crl_mu);
+	k->building = false;
+	if (rc == 0) {
+		free(k->der);
+		k->der = der.data; /* taken over */
+		k->len = der.len;
+		dbuf_init(&der);
+		k->state = built;
+		k->this_update = now;
+		k->next_update = now + CRL_VALIDITY_SECONDS;
+	} else if (k->der && now < k->next_update) { /* the signer could not sign a new one: the last, while it holds */
+		log_event("warn", "crl_stale", "issuer=%s why=\"%s\"", p->issuer, why);
 	} else {
 		log_event("error", "crl_failed", "issuer=%s rc=%d why=\"%s\"", p->issuer, rc, why);
-		job_error(j, 503, "crl-unavailable", "this CRL cannot be signed now (the signer or the database is "
-			  "unavailable); try again");
 	}
+	crl_reply_kept(j, k, now);
 	pthread_mutex_unlock(&crl_mu);
+	dbuf_free(&der);
 }

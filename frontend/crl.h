@@ -5,7 +5,8 @@
  * thisUpdate now and nextUpdate CRL_VALIDITY_SECONDS later, signed by the issuer's key through the signer
  * (FRAME_SIGN_CRL: its own CRL rules check it again). One CRL per issuer is kept in memory and answered again
  * while the issuer's revocations are what they were and it is younger than CRL_REFRESH_SECONDS; when the
- * signer cannot sign a new one, the kept one is answered while its nextUpdate is ahead. Public: no credentials.
+ * signer cannot sign a new one, or another worker is signing it, the kept one is answered while its nextUpdate
+ * is ahead (else 503). Public: no credentials.
  *
  * crl_parse_path is pure and bounded (libFuzzer target tests/fuzz/fuzz_revoke.c, with the revocation's). */
 #ifndef HSMCA_CRL_H
