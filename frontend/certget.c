@@ -56,6 +56,15 @@ void certget_reply(struct job *j, const struct db_cert_row *c)
 	certget_field(&j->resp, "renews", c->renews);
 	certget_field(&j->resp, "renewed_by", c->renewed_by);
 	certget_field(&j->resp, "failure_reason", c->failure_reason);
+	JSON_LIT(&j->resp, ", \"revocation\": ");
+	if (c->revoked_reason[0]) {
+		JSON_LIT(&j->resp, "{\"reason\": ");
+		json_write_string(&j->resp, c->revoked_reason);
+		certget_json_time(&j->resp, "revoked_at", c->revoked_at);
+		JSON_LIT(&j->resp, "}");
+	} else {
+		JSON_LIT(&j->resp, "null");
+	}
 	snprintf(id, sizeof(id), "%lld", (long long)c->approval_id);
 	JSON_LIT(&j->resp, ", \"approval\": ");
 	dbuf_add(&j->resp, c->approval_id ? id : "null", c->approval_id ? strlen(id) : 4);

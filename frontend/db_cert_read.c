@@ -126,7 +126,7 @@ int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out)
 {
 	static const char *const names[] = { "serial_hex", "issuer", "profile", "requester", "status", "renews",
 					     "renewed_by", "subject", "sans", "failure_reason", "approval",
-					     "nb", "na", "tbs", "der", DB_INTENT_NAMES, "by_authsign" };
+					     "nb", "na", "tbs", "der", DB_INTENT_NAMES, "rv_reason", "rv_at", "by_authsign" };
 	enum { N = sizeof(names) / sizeof(names[0]) };
 	char serial[DB_SERIAL_HEX_MAX], num[32], by_authsign[8] = "", *end = NULL;
 	struct db_params p = { 0 };
@@ -147,8 +147,10 @@ int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out)
 		     "AND a.object = c.serial_hex), 0)::text AS approval, "
 		     "extract(epoch FROM c.not_before)::bigint::text AS nb, "
 		     "extract(epoch FROM c.not_after)::bigint::text AS na, c.tbs, c.der, "
-		     DB_INTENT_SQL("c") ", (c.authsign_token IS NOT NULL)::text AS by_authsign "
-		     "FROM certificates c WHERE c.serial_hex = $1",
+		     DB_INTENT_SQL("c") ", coalesce(rv.reason, '') AS rv_reason, "
+		     "coalesce(extract(epoch FROM rv.created_at)::bigint, 0)::text AS rv_at, "
+		     "(c.authsign_token IS NOT NULL)::text AS by_authsign "
+		     "FROM certificates c LEFT JOIN revocations rv ON rv.serial_hex = c.serial_hex WHERE c.serial_hex = $1",
 		     &p, DB_FMT_BINARY, &r);
 	if (rc || (rc = db_columns(db, r, names, cols, N)))
 		goto out;
@@ -173,6 +175,8 @@ int db_cert_get(struct db *db, const char *serial_hex, struct db_cert_row *out)
 		goto out;
 	out->approval_id = strtoll(num, &end, 10);
 	if ((rc = db_intent_cols(db, r, 0, cols + 15, &out->macs)) ||
+	    (rc = db_copy_text(db, r, 0, cols[N - 3], out->revoked_reason, sizeof(out->revoked_reason))) ||
+	    (rc = db_time(db, r, cols[N - 2], &out->revoked_at)) ||
 	    (rc = db_copy_text(db, r, 0, cols[N - 1], by_authsign, sizeof(by_authsign))))
 		goto out;
 	out->by_authsign = strcmp(by_authsign, "true") == 0;

@@ -23,6 +23,8 @@ struct db_cert_row {
 	size_t tbs_len, der_len;
 	struct db_intent_macs macs;         /* what intent.h checks before its TBS is signed */
 	bool by_authsign;                   /* requested through CFSSL authsign (a machine's key, not a person) */
+	char revoked_reason[DB_NAME_MAX];   /* its revocations row's reason ("" unless revoked) */
+	time_t revoked_at;                  /* and its time (0 unless revoked) */
 };
 
 /* Reads the row of serial_hex (either case). HSMCA_ERR_NOTFOUND if none. */

@@ -638,6 +638,11 @@ rv "$RV" '{"reason": "superseded"}' "${ADMIN[@]}"; want 409 already-revoked "a s
 [ "$(row_rv)" = "revoked keyCompromise ops-admin" ] || fail "a second revocation changed the first: $(row_rv)"
 get "/api/v1/certificates/$RV" "${ALICE[@]}"; want 200 "the revoked certificate read by its requester"
 [ "$(json_field '["status"]')" = revoked ] || fail "the revoked certificate reads $(json_field '["status"]')"
+python3 -c 'import json,re,sys; r=json.load(open(sys.argv[1]))["revocation"]; sys.exit(0 if set(r) == {"reason", "revoked_at"} and r["reason"] == "keyCompromise" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r["revoked_at"]) else 1)' \
+	"$T/resp.json" || fail "the revoked certificate's revocation (reason and time): $BODY"
+get "/api/v1/certificates/$OK2" "${ALICE[@]}"; want 200 "a certificate not revoked"
+python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["revocation"] is None else 1)' "$T/resp.json" \
+	|| fail "a certificate not revoked has a revocation: $(cat "$T/resp.json")"
 api POST "/api/v1/certificates/$RV" '{}' "${ADMIN[@]}" -D "$T/rv-headers"; want 405 method "POST to a certificate's own path"
 grep -qi '^Allow: GET' "$T/rv-headers" || fail "no Allow: GET on the 405: $(cat "$T/rv-headers")"
 get "/api/v1/certificates/$RV/revoke" "${ADMIN[@]}"; want 405 method "GET of the revoke path"
@@ -673,9 +678,23 @@ rv "$OK2" '{"reason": "superseded"}' "${ADMIN[@]}"; want 200 "a second revocatio
 [ $((16#$(num "$T/int3.crl"))) -gt $((16#$(num "$T/int1.crl"))) ] || fail "the CRL number did not grow: $(num "$T/int1.crl") then $(num "$T/int3.crl")"
 openssl crl -inform DER -in "$T/int3.crl" -noout -text | grep -A4 "Serial Number: 0*$(tr a-f A-F <<<"$OK2")\$" | grepq Superseded \
 	|| fail "the new revocation is not on the new CRL"
+# the signer gone and a revocation since: the kept CRL (valid for a day) is still answered, logged as stale,
+# rather than an error; a new one once the signer is back
+csr ok3 ec:P-256 "DNS:third.example.com"
+issue_req "$T/ok3.csr" server "${ALICE[@]}"; [ "$STATUS" = 201 ] || fail "issue a third certificate: $STATUS $BODY"
+OK3=$(json_field '["serial"]')
+kill -9 "$SIGNER_PID"; wait "$SIGNER_PID" 2>/dev/null || true
+rv "$OK3" '{"reason": "cessationOfOperation"}' "${ADMIN[@]}"; want 200 "a revocation with the signer down"
+[ "$(crl_get "$T/int4.crl")" = 200 ] && cmp -s "$T/int3.crl" "$T/int4.crl" || fail "the kept CRL with the signer down"
+grepq "event=crl_stale issuer=int" "$T/frontend.log" || fail "the stale CRL is not logged"
+signer_start
+signer_unseal alice bob carol
+[ "$(crl_get "$T/int5.crl")" = 200 ] || fail "GET /crl/int.crl with the signer back"
+openssl crl -inform DER -in "$T/int5.crl" -noout -text | grep -A4 "Serial Number: 0*$(tr a-f A-F <<<"$OK3")\$" | grepq 'Cessation Of Operation' \
+	|| fail "the revocation made while the signer was down is not on the CRL signed once it is back"
 st=$(curl -sS -o "$T/nocrl.json" -w '%{http_code}' "$URL/crl/nosuch.crl"); [ "$st" = 404 ] || fail "a CRL no profile names: $st"
 st=$(curl -sS -o "$T/nocrl.json" -w '%{http_code}' "$URL/crl/int.pem"); [ "$st" = 404 ] || fail "a path that is no CRL's: $st"
-pass "GET /crl/int.crl: the issuing CA's DER CRL (v2, AKI, cRLNumber), the revoked certificate with its reason, not a good one; openssl verify -crl_check refuses the revoked and takes the good, certtool --verify-crl takes it; kept while nothing changes, a higher number after a revocation"
+pass "GET /crl/int.crl: the issuing CA's DER CRL (v2, AKI, cRLNumber), the revoked certificate with its reason, not a good one; openssl verify -crl_check refuses the revoked and takes the good, certtool --verify-crl takes it; kept while nothing changes, a higher number after a revocation; the kept one answered while the signer is down"
 
 # ---- the running service's database role: refused at start if it could rewrite the audit log (hsmca_owned
 # inherits nothing, but may SET ROLE to the owner) ----
